@@ -1,0 +1,216 @@
+"""ManifestBucket: the bucket a labeling job reads its data, manifest and template from."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct, IConstruct
+
+from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
+
+#: Written into sample-data text files; replaced at deploy time by ``s3://<bucket>/<data prefix>``.
+DATA_PREFIX_PLACEHOLDER = "${DATA_PREFIX_URI}"
+_TEXT_SUFFIXES = {".json", ".jsonl", ".manifest", ".txt", ".csv"}
+
+
+class ManifestBucket(Construct):
+    """An encrypted, private, versioned bucket with Ground Truth's CORS rule, holding a job's input.
+
+    It can deploy a folder of sample data under ``data_prefix`` and write the input manifest from
+    the folder's ``manifest_file`` (JSON Lines). Text files may name their own location with the
+    placeholder ``${DATA_PREFIX_URI}``, which becomes ``s3://<bucket>/<data_prefix>`` at deploy time,
+    so data files can point at each other without knowing the bucket's generated name.
+
+    Attributes: ``manifest_revision`` (a digest of the sample data), ``bucket``, ``access_log_bucket``, ``encryption_key`` (None with S3-managed keys),
+    ``data_deployment`` and ``manifest_deployment`` (None without sample data), ``manifest_key``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        sample_data_dir: Optional[str | Path] = None,
+        data_prefix: str = "data/",
+        manifest_file: str = "manifest.jsonl",
+        manifest_key: str = "manifests/input.manifest",
+        exclude: Sequence[str] = (),
+        encryption_key: Optional[kms.IKey] = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        access_log_bucket: Optional[s3.IBucket] = None,
+        noncurrent_version_expiration: Duration = Duration.days(90),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not data_prefix.endswith("/") or data_prefix.startswith("/"):
+            raise ValueError(f"data_prefix {data_prefix!r} must be relative and end with '/'")
+        destroy = removal_policy == RemovalPolicy.DESTROY
+        self.data_prefix = data_prefix
+        self.manifest_key = manifest_key
+        self.encryption_key = encryption_key
+
+        self.access_log_bucket = access_log_bucket or s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # log delivery cannot write with a KMS key
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=encryption_key,
+            bucket_key_enabled=bool(encryption_key),
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="manifest-bucket/",
+            # Workers' browsers fetch presigned objects cross-origin (grant_read_access).
+            cors=[s3.CorsRule(
+                allowed_methods=[s3.HttpMethods.GET],
+                allowed_origins=["*"],
+                exposed_headers=["Access-Control-Allow-Origin"],
+            )],
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=noncurrent_version_expiration)],
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy,
+        )
+
+        #: Changes whenever the deployed data or manifest do; a labeling job keys on it.
+        self.manifest_revision = "external"
+        self.data_deployment: Optional[s3deploy.BucketDeployment] = None
+        self.manifest_deployment: Optional[s3deploy.BucketDeployment] = None
+        if sample_data_dir is not None:
+            self._deploy_sample_data(Path(sample_data_dir), manifest_file, list(exclude))
+
+    # -- sample data -------------------------------------------------------------------------
+    def _deploy_sample_data(self, folder: Path, manifest_file: str, exclude: list[str]) -> None:
+        if not folder.is_dir():
+            raise ValueError(f"sample_data_dir {folder} is not a folder")
+        manifest_path = folder / manifest_file
+        if not manifest_path.is_file():
+            raise ValueError(f"sample data folder {folder} has no manifest file {manifest_file!r}")
+        self.manifest_revision = _folder_digest(folder)
+        data_prefix_uri = self.s3_uri(self.data_prefix.rstrip("/"))
+        templated = [
+            path for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix in _TEXT_SUFFIXES and path != manifest_path
+            and DATA_PREFIX_PLACEHOLDER in path.read_text(encoding="utf-8", errors="ignore")
+        ]
+        templated_keys = [str(path.relative_to(folder)) for path in templated]
+        sources = [s3deploy.Source.asset(str(folder), exclude=[manifest_file, *templated_keys, *exclude])]
+        sources += [
+            s3deploy.Source.data(key, path.read_text(encoding="utf-8").replace(DATA_PREFIX_PLACEHOLDER, data_prefix_uri))
+            for key, path in zip(templated_keys, templated)
+        ]
+        self.data_deployment = s3deploy.BucketDeployment(
+            self, "SampleData",
+            destination_bucket=self.bucket,
+            destination_key_prefix=self.data_prefix,
+            sources=sources,
+            prune=True,
+            retain_on_delete=False,
+        )
+        manifest = _validated_manifest(manifest_path)
+        self.manifest_deployment = s3deploy.BucketDeployment(
+            self, "InputManifest",
+            destination_bucket=self.bucket,
+            sources=[s3deploy.Source.data(self.manifest_key, manifest.replace(DATA_PREFIX_PLACEHOLDER, data_prefix_uri))],
+            prune=False,  # the manifest sits beside other prefixes (data, templates, output)
+            retain_on_delete=False,
+        )
+        self.manifest_deployment.node.add_dependency(self.data_deployment)
+        acknowledge_bucket_deployment(self.data_deployment, self.bucket)
+
+    # -- addresses and grants ----------------------------------------------------------------
+    def s3_uri(self, key: str = "") -> str:
+        return f"s3://{self.bucket.bucket_name}/{key}"
+
+    @property
+    def manifest_s3_uri(self) -> str:
+        return self.s3_uri(self.manifest_key)
+
+    @property
+    def data_s3_uri(self) -> str:
+        return self.s3_uri(self.data_prefix)
+
+    def grant_read_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """s3:GetObject on ``prefix*`` (a key or a folder), and decryption when a KMS key is set.
+
+        Narrower than ``Bucket.grant_read``, which adds ``s3:GetObject*``, ``s3:GetBucket*`` and
+        ``s3:List*`` on the whole prefix.
+        """
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:GetObject"], resource_arns=[self.bucket.arn_for_objects(_pattern(prefix))])
+        self._grant_key(grantee, ["kms:Decrypt"])
+        return grant
+
+    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """s3:PutObject on ``prefix*`` (no delete), and encryption when a KMS key is set."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:PutObject"], resource_arns=[self.bucket.arn_for_objects(_pattern(prefix))])
+        self._grant_key(grantee, ["kms:Decrypt", "kms:GenerateDataKey"])
+        return grant
+
+    def _grant_key(self, grantee: iam.IGrantable, actions: list[str]) -> None:
+        # Explicit actions: Key.grant_encrypt_decrypt would add kms:ReEncrypt* and GenerateDataKey*.
+        if self.encryption_key:
+            iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[self.encryption_key.key_arn])
+
+    def grant_list_prefixes(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> iam.Grant:
+        """s3:ListBucket limited to keys under ``prefixes``; without it a missing key reads as 403, not 404."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [_pattern(prefix) for prefix in prefixes]}})
+
+    def grant_read_data(self, grantee: iam.IGrantable) -> None:
+        """Read the sample data and the manifest only."""
+        self.grant_read_prefix(grantee, self.manifest_key)
+        self.grant_read_prefix(grantee, self.data_prefix)
+
+    def acknowledge_prefix_wildcard(self, scope: IConstruct, prefix: str, reason: str) -> None:
+        """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope``."""
+        acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_token(self.bucket)}/{_pattern(prefix)}]", reason)
+
+
+def _pattern(prefix: str) -> str:
+    """A folder prefix matches what is under it; a plain key matches only itself."""
+    return f"{prefix}*" if prefix.endswith("/") else prefix
+
+
+def _folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _validated_manifest(path: Path) -> str:
+    """The manifest's text, after checking each line is one JSON object (Ground Truth's format)."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:
+        raise ValueError(f"manifest {path} is empty")
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise ValueError(f"manifest {path} line {number} is not JSON: {error}") from error
+        if not isinstance(record, dict):
+            raise ValueError(f"manifest {path} line {number} is not a JSON object")
+        if len(line.encode("utf-8")) > 100_000:
+            raise ValueError(f"manifest {path} line {number} is over Ground Truth's 100 KB line limit")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,48 @@
+"""Acknowledging reviewed cdk-nag findings from inside the construct that causes them."""
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct
+
+
+def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
+    """Accept ``rule`` (e.g. ``AwsSolutions-IAM5[Action::s3:GetObject]``) for ``scope`` and below."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
+
+
+def arn_token(resource: IConstruct) -> str:
+    """How cdk-nag spells ``Fn::GetAtt [<resource>, Arn]`` in a finding."""
+    return f"<{Stack.of(resource).get_logical_id(resource.node.default_child)}.Arn>"
+
+
+def acknowledge_bucket_deployment(deployment, bucket) -> None:
+    """The reviewed findings of CDK's shared BucketDeployment handler (a stack-level singleton)."""
+    role = deployment.handler_role
+    acknowledge(role, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "CDK's BucketDeployment handler role; it only writes its own logs with this policy.")
+    for rule in ("Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
+                 "Action::s3:DeleteObject*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
+                 "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+                 f"Resource::{arn_token(bucket)}/*"):
+        acknowledge(role, f"AwsSolutions-IAM5[{rule}]",
+                    "CDK's BucketDeployment copies assets from the CDK asset bucket into the destination bucket and "
+                    "prunes stale objects; its grants are CDK's own, scoped to those two buckets.")
+    acknowledge(role.node.scope, "AwsSolutions-L1",
+                "CDK's BucketDeployment handler runtime is chosen by aws-cdk-lib and upgraded with it.")
+
+
+def acknowledge_provider_framework(provider, user_functions) -> None:
+    """The reviewed findings of the CDK custom-resource Provider framework's own functions."""
+    acknowledge(provider, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "CDK's custom resource framework functions use the basic execution policy to write their logs.")
+    acknowledge(provider, "AwsSolutions-L1", "The framework's runtime is chosen by aws-cdk-lib and upgraded with it.")
+    framework_functions = [provider.node.try_find_child(name) for name in ("framework-isComplete", "framework-onTimeout")]
+    for function in [*user_functions, *filter(None, framework_functions)]:
+        acknowledge(provider, f"AwsSolutions-IAM5[Resource::{arn_token(function)}:*]",
+                    "The framework (and its waiter state machine) may invoke any version of this function, and only it.")
+    if provider.node.try_find_child("waiter-state-machine"):
+        acknowledge(provider, "AwsSolutions-SF2",
+                    "The Provider framework's waiter state machine offers no X-Ray option; it only polls is_complete.")
+        acknowledge(provider.node.find_child("waiter-state-machine"), "AwsSolutions-IAM5[Resource::*]",
+                    "Step Functions log delivery (logs:CreateLogDelivery and related) supports no resource-level "
+                    "permissions; CDK adds it for the waiter's execution log.")

@@ -1,0 +1,216 @@
+"""PrivateWorkteam: a Cognito-backed private Ground Truth workteam, or a reused one."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from .lambda_function import project_function
+from .nag import acknowledge, acknowledge_provider_framework
+
+_DEFAULT_PASSWORD_POLICY = cognito.PasswordPolicy(
+    min_length=12,
+    require_digits=True,
+    require_lowercase=True,
+    require_uppercase=True,
+    require_symbols=True,
+    temp_password_validity=Duration.days(7),
+)
+
+
+class PrivateWorkteam(Construct):
+    """A private workteam whose workers sign in through a Cognito user pool made for it.
+
+    Creates the user pool (no self sign-up, strong passwords, MFA optional by default), its domain,
+    an app client, a worker group, an encrypted SNS topic for task notifications, the
+    ``AWS::SageMaker::Workteam``, and a custom resource that, once the workteam exists, points the
+    app client's callback URLs at the labeling portal and invites ``worker_emails`` with an email
+    naming the portal URL. (The portal's sub-domain only exists after the workteam does, while the
+    workteam needs the app client first: hence the post-creation step.)
+
+    An account has one private workforce per region: pass ``existing_workteam_arn`` to reuse a
+    workteam instead; then nothing is created and ``portal_url`` is None.
+
+    Attributes: ``workteam_arn``, ``workteam`` (CfnWorkteam), ``user_pool``, ``user_pool_domain``,
+    ``user_pool_client``, ``worker_group``, ``notification_topic``, ``notification_key``,
+    ``portal`` (the CustomResource), ``portal_url``, ``portal_function``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        existing_workteam_arn: Optional[str] = None,
+        worker_emails: Sequence[str] = (),
+        description: str = "Private workteam for Ground Truth custom labeling",
+        mfa: cognito.Mfa = cognito.Mfa.OPTIONAL,
+        password_policy: cognito.PasswordPolicy = _DEFAULT_PASSWORD_POLICY,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        subscribe_workers_to_notifications: bool = True,
+        invitation_subject: str = "You are invited to a labeling workteam",
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.worker_emails = list(worker_emails)
+        self.workteam: Optional[sagemaker.CfnWorkteam] = None
+        self.user_pool = self.user_pool_domain = self.user_pool_client = self.worker_group = None
+        self.notification_topic = self.notification_key = self.portal = self.portal_function = None
+        self.portal_url: Optional[str] = None
+        if existing_workteam_arn:
+            if self.worker_emails:
+                raise ValueError("worker_emails cannot be invited into an existing workteam; manage them in its own user pool")
+            self.workteam_arn = existing_workteam_arn
+            return
+
+        stack = Stack.of(self)
+        self.user_pool = cognito.UserPool(
+            self, "UserPool",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True, username=False),
+            standard_attributes=cognito.StandardAttributes(email=cognito.StandardAttribute(required=True, mutable=True)),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            password_policy=password_policy,
+            mfa=mfa,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            deletion_protection=removal_policy == RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+        )
+        acknowledge(self.user_pool, "AwsSolutions-COG8",
+                    "Workers sign in through SageMaker's labeling portal only; the Plus tier's threat protection "
+                    "is a per-user cost the caller can opt into on the user pool.")
+        if mfa != cognito.Mfa.REQUIRED:
+            acknowledge(self.user_pool, "AwsSolutions-COG2",
+                        "MFA is optional by default so invited workers can enrol a TOTP app on first sign-in; "
+                        "pass mfa=Mfa.REQUIRED to enforce it.")
+        # Hosted-UI prefixes are global across AWS: derive one from the stack's unique id.
+        stack_uuid_head = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", stack.stack_id))))
+        self.user_pool_domain = self.user_pool.add_domain(
+            "Domain",
+            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=Fn.join("-", ["gt-workers", stack_uuid_head])),
+        )
+        self.user_pool_client = self.user_pool.add_client(
+            "PortalClient",
+            generate_secret=True,  # SageMaker's labeling portal is a confidential OAuth client
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True, implicit_code_grant=True),
+                scopes=[cognito.OAuthScope.EMAIL, cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE],
+                # Replaced by the portal's URLs once the workteam exists (see WorkteamPortal below).
+                callback_urls=["https://localhost/oauth2/idpresponse"],
+                logout_urls=["https://localhost/logout"],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            prevent_user_existence_errors=True,
+        )
+        self.worker_group = cognito.CfnUserPoolGroup(
+            self, "WorkerGroup",
+            user_pool_id=self.user_pool.user_pool_id,
+            description="Workers of the private labeling workteam",
+        )
+
+        self.notification_key = kms.Key(
+            self, "NotificationKey",
+            enable_key_rotation=True,
+            description="Encrypts the labeling workteam's task notifications",
+            removal_policy=removal_policy,
+        )
+        sagemaker_principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
+        self.notification_key.add_to_resource_policy(iam.PolicyStatement(
+            sid="SageMakerPublishesEncryptedNotifications",
+            principals=[sagemaker_principal],
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        ))
+        self.notification_topic = sns.Topic(
+            self, "TaskNotifications",
+            master_key=self.notification_key,
+            enforce_ssl=True,
+            display_name="New labeling tasks",
+        )
+        self.notification_topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="SageMakerPublishesTaskNotifications",
+            principals=[sagemaker_principal],
+            actions=["sns:Publish"],
+            resources=[self.notification_topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        ))
+        if subscribe_workers_to_notifications:
+            for email in self.worker_emails:
+                self.notification_topic.add_subscription(subscriptions.EmailSubscription(email))
+
+        self.workteam = sagemaker.CfnWorkteam(
+            self, "Workteam",
+            description=description,
+            member_definitions=[sagemaker.CfnWorkteam.MemberDefinitionProperty(
+                cognito_member_definition=sagemaker.CfnWorkteam.CognitoMemberDefinitionProperty(
+                    cognito_user_pool=self.user_pool.user_pool_id,
+                    cognito_client_id=self.user_pool_client.user_pool_client_id,
+                    cognito_user_group=self.worker_group.ref,
+                ),
+            )],
+            notification_configuration=sagemaker.CfnWorkteam.NotificationConfigurationProperty(
+                notification_topic_arn=self.notification_topic.topic_arn,
+            ),
+        )
+        self.workteam.node.add_dependency(self.user_pool_domain)  # the workforce needs the domain
+        self.workteam_arn = self.workteam.ref
+
+        self._add_portal(invitation_subject, description, log_retention)
+
+    def _add_portal(self, invitation_subject: str, description: str, log_retention: logs.RetentionDays) -> None:
+        self.portal_function = project_function(
+            self, "PortalFunction",
+            package="workteam_portal_resource", handler="handler.on_event",
+            description="Points the workteam's Cognito client at the labeling portal and invites workers",
+            timeout=Duration.minutes(2), log_retention=log_retention,
+        )
+        self.portal_function.add_to_role_policy(iam.PolicyStatement(
+            actions=["sagemaker:DescribeWorkteam"],
+            resources=[self.workteam_arn],
+        ))
+        self.portal_function.add_to_role_policy(iam.PolicyStatement(
+            actions=[
+                "cognito-idp:DescribeUserPool", "cognito-idp:UpdateUserPool",
+                "cognito-idp:DescribeUserPoolClient", "cognito-idp:UpdateUserPoolClient",
+                "cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminRemoveUserFromGroup",
+            ],
+            resources=[self.user_pool.user_pool_arn],
+        ))
+        provider = cr.Provider(
+            self, "PortalProvider",
+            on_event_handler=self.portal_function,
+            log_group=logs.LogGroup(self, "PortalProviderLogs", retention=log_retention),
+        )
+        acknowledge_provider_framework(provider, [self.portal_function])
+        self.portal = CustomResource(
+            self, "Portal",
+            service_token=provider.service_token,
+            resource_type="Custom::GroundTruthWorkteamPortal",
+            properties={
+                "WorkteamName": self.workteam.attr_workteam_name,
+                "UserPoolId": self.user_pool.user_pool_id,
+                "UserPoolClientId": self.user_pool_client.user_pool_client_id,
+                "UserGroupName": self.worker_group.ref,
+                "WorkerEmails": self.worker_emails,
+                "InvitationSubject": invitation_subject,
+                "JobDescription": description,
+            },
+        )
+        self.portal_url = self.portal.get_att_string("PortalUrl")
+
+    def grant_describe(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow reading the workteam's description (e.g. its portal sub-domain)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:DescribeWorkteam"], resource_arns=[self.workteam_arn])

@@ -1,0 +1,1 @@
+"""The Ground Truth labeling job as a CloudFormation custom resource (CDK Provider framework)."""

@@ -1,0 +1,1 @@
+"""Welding pre-labeling: a run's dataset JSON -> camera image plus current, electrode and voltage plots."""

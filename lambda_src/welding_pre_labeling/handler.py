@@ -1,0 +1,114 @@
+"""Lambda entry point: turn one welding run's manifest line into the worker task's input.
+
+Event: ``{"version", "labelingJobArn", "dataObject": <the manifest line>}``; the line holds the S3
+URI of the run's dataset JSON in ``source`` (the welding convention) or ``source-ref``. The
+dataset names the camera image and the sensor CSV. The three plots are written beside the data
+under ``$DERIVED_DATA_PREFIX`` (default ``plots/``), tagged with the CSV's ETag so a retry or a
+second job over the same CSV does not render again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from gt_common.s3uri import InputError, S3Location, parse_s3_uri, read_object
+from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
+from welding_pre_labeling.sensor_csv import parse_sensor_csv
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+ETAG_METADATA = "source-etag"  # S3 user metadata on each plot: the ETag of the CSV it was drawn from
+
+
+@lru_cache(maxsize=1)
+def s3_client():
+    return boto3.client("s3")
+
+
+@lru_cache(maxsize=1)
+def renderer() -> PlotRenderer:
+    return PlotRenderer()
+
+
+def dataset_location(data_object: Any) -> S3Location:
+    if not isinstance(data_object, dict):
+        raise InputError("dataObject is missing or not an object")
+    for key in ("source", "source-ref"):
+        if key in data_object:
+            return parse_s3_uri(data_object[key], what=f"dataObject.{key}")
+    raise InputError(f"dataObject has neither 'source' nor 'source-ref' (keys: {sorted(data_object)})")
+
+
+def read_dataset(location: S3Location) -> tuple[S3Location, S3Location]:
+    """The image and CSV locations a dataset JSON names."""
+    body = read_object(s3_client(), location, what="dataset file")
+    try:
+        dataset = json.loads(body)
+    except ValueError as error:
+        raise InputError(f"dataset file {location.uri} is not valid JSON: {error}") from error
+    if not isinstance(dataset, dict):
+        raise InputError(f"dataset file {location.uri} is not a JSON object")
+    uris = {}
+    for key in ("image", "sensor_data"):
+        entry = dataset.get(key)
+        if not isinstance(entry, dict) or "s3Path" not in entry:
+            raise InputError(f"dataset file {location.uri} has no {key}.s3Path")
+        uris[key] = parse_s3_uri(entry["s3Path"], what=f"{key}.s3Path in dataset file {location.uri}")
+    return uris["image"], uris["sensor_data"]
+
+
+def _head(location: S3Location, what: str) -> dict[str, Any] | None:
+    """HeadObject, or None if the object does not exist."""
+    try:
+        return s3_client().head_object(Bucket=location.bucket, Key=location.key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise InputError(f"{what} {location.uri} could not be checked: {error.response['Error'].get('Code')}") from error
+
+
+def plot_locations(csv: S3Location) -> dict[str, S3Location]:
+    prefix = os.environ.get("DERIVED_DATA_PREFIX", "plots/")
+    stem = csv.key[:-4] if csv.key.lower().endswith(".csv") else csv.key
+    return {key: S3Location(csv.bucket, f"{prefix}{stem}/{key}.png") for key, *_ in PLOTS}
+
+
+def ensure_plots(csv: S3Location) -> dict[str, tuple[S3Location, str]]:
+    """The plots for ``csv``, rendered only when missing or drawn from another version of the CSV."""
+    csv_head = _head(csv, "sensor CSV")
+    if csv_head is None:
+        raise InputError(f"sensor CSV {csv.uri} does not exist")
+    etag = csv_head["ETag"].strip('"')
+    targets = plot_locations(csv)
+    existing = {key: _head(location, "plot") for key, location in targets.items()}
+    if all(head and head.get("Metadata", {}).get(ETAG_METADATA) == etag for head in existing.values()):
+        LOG.info("plots of %s are current; not rendering again", csv.uri)
+        return {key: (targets[key], TITLES[key]) for key in targets}
+    series = parse_sensor_csv(read_object(s3_client(), csv, what="sensor CSV"), csv.uri)
+    result = {}
+    for key, (title, png, points) in renderer().render(series).items():
+        location = targets[key]
+        s3_client().put_object(Bucket=location.bucket, Key=location.key, Body=png, ContentType="image/png",
+                               Metadata={ETAG_METADATA: etag})
+        LOG.info("wrote %s (%d of %d points drawn)", location.uri, points, len(series))
+        result[key] = (location, title)
+    return result
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise InputError("event is not an object")
+    dataset = dataset_location(event.get("dataObject"))
+    image, csv = read_dataset(dataset)
+    if _head(image, "camera image") is None:
+        raise InputError(f"camera image {image.uri} (named by dataset file {dataset.uri}) does not exist")
+    plots = ensure_plots(csv)
+    task_input = {"image": {"file": image.uri, "title": "Camera image"}}
+    task_input.update({key: {"file": location.uri, "title": title} for key, (location, title) in plots.items()})
+    return {"taskInput": task_input, "isHumanAnnotationRequired": "true"}

@@ -1,0 +1,77 @@
+"""A python-liquid 2 environment that renders worker templates the way Ground Truth does.
+
+Ground Truth renders with autoescaping on and offers the filters ``grant_read_access``,
+``to_json``, ``escape``, ``escape_once`` and ``skip_autoescape``. Undefined variables are
+errors here (StrictUndefined): a template that reads a task.input key the pre-labeling Lambda
+does not send should fail in tests, not show workers an empty image.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from liquid import Environment, Markup, StrictUndefined
+from liquid.builtin.filters.string import escape, escape_once
+from liquid.exceptions import FilterValueError
+
+GrantReadAccess = Callable[[str], str]
+
+
+def grant_read_access_filter(grant: GrantReadAccess) -> Callable[[object], str]:
+    """Wrap ``grant`` (s3:// URI -> URL) as a filter.
+
+    The URL is returned as a plain string, so autoescape still escapes it (``&`` -> ``&amp;``,
+    which browsers decode in attributes). Only http(s) results are accepted so a misbehaving
+    callable cannot put a ``javascript:`` URL into an ``src``.
+    """
+
+    def grant_read_access(value: object) -> str:
+        if not isinstance(value, str) or not value.startswith("s3://"):
+            raise FilterValueError(f"grant_read_access expects an s3:// URI, got {value!r}", token=None)
+        url = grant(value)
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise FilterValueError(f"grant_read_access produced a non-http(s) URL for {value}", token=None)
+        return url
+
+    return grant_read_access
+
+
+def to_json(value: object) -> Markup:
+    """JSON for a ``<script>`` block or a single-quoted attribute, exempt from autoescape.
+
+    HTML does not decode entities inside ``<script>``, so the JSON must not be HTML-escaped;
+    instead the sequences that could end the context are written as equivalent JSON escapes:
+    ``</`` -> ``<\\/`` (cannot close the script), ``<!--`` -> ``\\u003c!--`` and ``'`` ->
+    ``\\u0027`` (cannot leave a single-quoted attribute). In a double-quoted attribute, use
+    ``| to_json | escape`` instead.
+    """
+    text = json.dumps(value)
+    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--").replace("'", "\\u0027")
+    return Markup(text)
+
+
+def skip_autoescape(value: object) -> Markup:
+    """Output ``value`` unescaped. XSS RISK: never apply it to worker- or data-supplied text."""
+    return Markup("" if value is None else str(value))
+
+
+def make_environment(grant_read_access: GrantReadAccess) -> Environment:
+    """An environment with Ground Truth's autoescaping, strictness and filters."""
+    env = Environment(autoescape=True, undefined=StrictUndefined, strict_filters=True)
+    env.filters["grant_read_access"] = grant_read_access_filter(grant_read_access)
+    env.filters["to_json"] = to_json
+    env.filters["skip_autoescape"] = skip_autoescape
+    # Liquid's own escape filters already have Ground Truth's meaning under autoescape;
+    # registered explicitly so the whole Ground Truth filter set is visible in one place.
+    env.filters["escape"] = escape
+    env.filters["escape_once"] = escape_once
+    return env
+
+
+def render_template(path: str | Path, task_input: Mapping[str, Any], grant_read_access: GrantReadAccess) -> str:
+    """Render a worker template file with ``task.input`` bound to ``task_input``."""
+    source = Path(path).read_text(encoding="utf-8")
+    template = make_environment(grant_read_access).from_string(source)
+    return template.render(task={"input": task_input})

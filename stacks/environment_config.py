@@ -1,0 +1,65 @@
+"""Per-environment settings, read once from ``cdk.json`` context in ``app.py``."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from aws_cdk import Environment, RemovalPolicy
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
+               "createLabelingJob", "existingWorkteamArn"}
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    account: Optional[str] = None
+    region: Optional[str] = None
+    worker_emails: tuple[str, ...] = field(default_factory=tuple)
+    workers_per_object: int = 3
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    create_labeling_job: bool = True
+    existing_workteam_arn: Optional[str] = None
+
+    @property
+    def cdk_environment(self) -> Optional[Environment]:
+        """None keeps stacks environment-agnostic (synth needs no credentials)."""
+        if self.account is None and self.region is None:
+            return None
+        return Environment(account=self.account, region=self.region)
+
+
+def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentConfig:
+    """Validate one entry of the ``environments`` context; errors name the environment and key."""
+    if name not in environments:
+        raise ValueError(f"unknown environment {name!r}: cdk.json context 'environments' has {sorted(environments)}")
+    raw = environments[name]
+    unknown = set(raw) - _KNOWN_KEYS
+    if unknown:
+        raise ValueError(f"environment {name!r} has unknown keys {sorted(unknown)}; known: {sorted(_KNOWN_KEYS)}")
+    emails = tuple(raw.get("workerEmails") or ())
+    for email in emails:
+        if not isinstance(email, str) or not _EMAIL.match(email):
+            raise ValueError(f"environment {name!r}: workerEmails entry {email!r} is not an email address")
+    workers = raw.get("workersPerObject", 3)
+    if not isinstance(workers, int) or not 1 <= workers <= 9:
+        raise ValueError(f"environment {name!r}: workersPerObject {workers!r} must be an integer 1-9")
+    policies = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
+    policy = raw.get("removalPolicy", "retain")
+    if policy not in policies:
+        raise ValueError(f"environment {name!r}: removalPolicy {policy!r} must be one of {sorted(policies)}")
+    create_job = raw.get("createLabelingJob", True)
+    if not isinstance(create_job, bool):
+        raise ValueError(f"environment {name!r}: createLabelingJob must be true or false")
+    return EnvironmentConfig(
+        name=name,
+        account=raw.get("account"),
+        region=raw.get("region"),
+        worker_emails=emails,
+        workers_per_object=workers,
+        removal_policy=policies[policy],
+        create_labeling_job=create_job,
+        existing_workteam_arn=raw.get("existingWorkteamArn"),
+    )

@@ -1,0 +1,47 @@
+"""Synthesizing the app (or one construct) in tests: no bundling, no AWS, nag checks on."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def synth_app(env_name: str, outdir: Path) -> tuple[cdk.App, cdk.cx_api.CloudAssembly]:
+    """The real app for one environment of cdk.json, synthesized with cdk-nag on (findings fail)."""
+    from app import build_app
+
+    app = cdk.App(outdir=str(outdir), context={**CDK_CONTEXT, "env": env_name, "aws:cdk:bundling-stacks": []})
+    build_app(app)
+    return app, app.synth()
+
+
+def masked(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with asset hashes replaced, so a snapshot only changes when the stack does."""
+    return json.loads(_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
+
+
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {k: v for k, v in template.get("Resources", {}).items() if v["Type"] == resource_type}
+
+
+def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of every identity policy (inline and AWS::IAM::Policy) in the template."""
+    statements = []
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy":
+            statements += resource["Properties"]["PolicyDocument"]["Statement"]
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                statements += policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

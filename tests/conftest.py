@@ -1,0 +1,60 @@
+"""Shared fixtures: a real S3 endpoint on 127.0.0.1 (moto's server) and import paths for lambda_src."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_SRC = REPO_ROOT / "lambda_src"
+for path in (REPO_ROOT, LAMBDA_SRC):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+# Tests never reach AWS: dummy credentials and a fixed region for every client.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("MPLCONFIGDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "mplconfig"))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on a free 127.0.0.1 port; boto3 clients reach it via AWS_ENDPOINT_URL_S3."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    previous = os.environ.get("AWS_ENDPOINT_URL_S3")
+    os.environ["AWS_ENDPOINT_URL_S3"] = url
+    yield url
+    if previous is None:
+        os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+    else:
+        os.environ["AWS_ENDPOINT_URL_S3"] = previous
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    """A boto3 S3 client on the local endpoint."""
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def bucket(s3, request):
+    """A fresh, empty bucket per test (named after the test so failures are easy to trace)."""
+    name = "t-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")
+    s3.create_bucket(Bucket=name)
+    yield name
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+        for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=name, Key=version["Key"], VersionId=version["VersionId"])
+    s3.delete_bucket(Bucket=name)

@@ -1,0 +1,185 @@
+"""The three L3 constructs on their own, as someone forking one for a new workflow would use them."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Validations
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from labeling_constructs import CustomLabelingWorkflow, LabelingFunction, ManifestBucket, PrivateWorkteam
+from labeling_constructs.lambda_code import LAMBDA_SRC, LocalPythonBundler, source_hash
+from tests.cdk_helpers import REPO_ROOT, as_list, resources_of_type
+
+WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/reviewers"
+
+
+def new_stack(nag: bool = True) -> cdk.Stack:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    if nag:  # each construct alone must pass cdk-nag: a fork starts from a clean slate
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return cdk.Stack(app, "Fork")
+
+
+@pytest.fixture
+def sample_folder(tmp_path):
+    folder = tmp_path / "sample"
+    (folder / "items").mkdir(parents=True)
+    (folder / "items" / "a.json").write_text('{"text": {"s3Path": "${DATA_PREFIX_URI}/items/a.txt"}}')
+    (folder / "items" / "a.txt").write_text("hello")
+    (folder / "answers.json").write_text("{}")
+    (folder / "manifest.jsonl").write_text('{"source-ref": "${DATA_PREFIX_URI}/items/a.json"}\n')
+    return folder
+
+
+def workflow(stack, data, **overrides):
+    props = dict(
+        input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels",
+        ui_template_path=REPO_ROOT / "ui_templates" / "welding_classification.liquid.html",
+        pre_labeling=LabelingFunction(package="welding_pre_labeling"),
+        consolidation=LabelingFunction(package="welding_consolidation"),
+        task_title="Label it", task_description="Label each item",
+    )
+    props.update(overrides)
+    return CustomLabelingWorkflow(stack, "Workflow", **props)
+
+
+# -- ManifestBucket --------------------------------------------------------------------------
+def test_manifest_bucket_deploys_data_and_manifest_with_the_bucket_filled_in(sample_folder):
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder, data_prefix="items-v1/", exclude=["answers.json"])
+    template = Template.from_stack(stack)
+    deployments = resources_of_type(template.to_json(), "Custom::CDKBucketDeployment")
+    assert len(deployments) == 2
+    by_prefix = {d["Properties"].get("DestinationBucketKeyPrefix"): d for d in deployments.values()}
+    # The templated data file and the manifest are deploy-time documents naming the bucket.
+    for deployment in (by_prefix["items-v1/"], by_prefix[None]):
+        assert "Ref" in json.dumps(deployment["Properties"]["SourceMarkers"])
+    assert data.manifest_key == "manifests/input.manifest"
+    assert data.manifest_revision != "external"
+
+
+def test_manifest_bucket_takes_a_kms_key(sample_folder):
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    ManifestBucket(stack, "Data", encryption_key=key)
+    Template.from_stack(stack).has_resource_properties("AWS::S3::Bucket", {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+            "BucketKeyEnabled": True,
+            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": Match.any_value()}}]},
+        "CorsConfiguration": Match.any_value(),
+    })
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("not json", "line 2 is not JSON"),
+    ('["a list"]', "line 2 is not a JSON object"),
+])
+def test_manifest_bucket_rejects_a_bad_manifest_naming_the_line(sample_folder, line, problem):
+    (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n' + line + "\n")
+    with pytest.raises(ValueError, match=problem):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
+def test_manifest_bucket_grants_are_narrow(sample_folder):
+    stack = new_stack(nag=False)
+    data = ManifestBucket(stack, "Data")
+    role = cdk.aws_iam.Role(stack, "Reader", assumed_by=cdk.aws_iam.AccountRootPrincipal())
+    data.grant_read_prefix(role, "reports/")
+    [policy] = resources_of_type(Template.from_stack(stack).to_json(), "AWS::IAM::Policy").values()
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"]["Fn::Join"][1][-1] == "/reports/*"
+
+
+# -- PrivateWorkteam -------------------------------------------------------------------------
+def test_workteam_can_reuse_an_existing_workteam():
+    stack = new_stack()
+    team = PrivateWorkteam(stack, "Team", existing_workteam_arn=WORKTEAM_ARN)
+    template = Template.from_stack(stack).to_json()
+    assert team.workteam_arn == WORKTEAM_ARN and team.portal_url is None and team.user_pool is None
+    assert not resources_of_type(template, "AWS::Cognito::UserPool")
+    with pytest.raises(ValueError, match="existing workteam"):
+        PrivateWorkteam(new_stack(nag=False), "Team", existing_workteam_arn=WORKTEAM_ARN, worker_emails=["a@b.org"])
+
+
+def test_workteam_can_require_mfa_and_exposes_its_resources():
+    stack = new_stack()
+    team = PrivateWorkteam(stack, "Team", mfa=cognito.Mfa.REQUIRED, worker_emails=["a@example.org"],
+                           removal_policy=cdk.RemovalPolicy.DESTROY)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "ON"})
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "a@example.org"})
+    for attribute in ("user_pool", "user_pool_domain", "user_pool_client", "worker_group", "notification_topic",
+                      "notification_key", "workteam", "portal", "portal_function"):
+        assert getattr(team, attribute) is not None, attribute
+
+
+# -- CustomLabelingWorkflow ------------------------------------------------------------------
+def test_workflow_without_job_provisions_everything_else(sample_folder):
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    template = Template.from_stack(stack).to_json()
+    assert flow.job is None and flow.labeling_job_name is None
+    assert not resources_of_type(template, "Custom::GroundTruthLabelingJob")
+    assert len(resources_of_type(template, "AWS::Lambda::Function")) >= 2
+
+
+def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder, encryption_key=key),
+                    workers_per_object=5, job_name_prefix="my-fork")
+    template = Template.from_stack(stack)
+    template.has_resource_properties("Custom::GroundTruthLabelingJob", {
+        "JobNamePrefix": "my-fork", "NumberOfHumanWorkersPerDataObject": "5", "OutputKmsKeyId": Match.any_value()})
+    statements = [s for p in resources_of_type(template.to_json(), "AWS::IAM::Policy").values()
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert any("kms:Decrypt" in as_list(s["Action"]) for s in statements)
+    job_statement = next(s for s in statements if "sagemaker:CreateLabelingJob" in as_list(s["Action"]))
+    assert json.dumps(job_statement["Resource"]).endswith(':labeling-job/my-fork-*"]]}')
+    assert flow.execution_role is not None and flow.template_deployment is not None
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"label_attribute_name": "labels-metadata"}, "must not end in -metadata"),
+    ({"label_attribute_name": "labels-ref"}, "must not end in -metadata or -ref"),
+    ({"workers_per_object": 10}, "between 1 and 9"),
+    ({"task_time_limit": cdk.Duration.seconds(10)}, "task_time_limit"),
+    ({"job_name_prefix": "bad_prefix!"}, "job name prefix"),
+    ({"output_prefix": "/abs/"}, "output_prefix"),
+    ({"pre_labeling": LabelingFunction(package="no_such_package")}, "no_such_package"),
+])
+def test_workflow_rejects_what_create_labeling_job_would(sample_folder, overrides, message):
+    stack = new_stack(nag=False)
+    with pytest.raises(ValueError, match=message):
+        workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), **overrides)
+
+
+# -- Lambda code bundling --------------------------------------------------------------------
+def test_asset_hash_follows_the_package_and_the_shared_code(tmp_path):
+    src = tmp_path / "lambda_src"
+    shutil.copytree(LAMBDA_SRC / "gt_common", src / "gt_common")
+    (src / "fn").mkdir()
+    (src / "fn" / "handler.py").write_text("def lambda_handler(event, context):\n    return 1\n")
+    first = source_hash("fn", src)
+    (src / "fn" / "__pycache__").mkdir()
+    (src / "fn" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"junk")
+    assert source_hash("fn", src) == first  # caches never redeploy a function
+    (src / "gt_common" / "s3uri.py").write_text("# changed\n", encoding="utf-8")
+    assert source_hash("fn", src) != first
+
+
+def test_local_bundler_builds_package_plus_shared_code(tmp_path):
+    out = tmp_path / "asset"
+    out.mkdir()
+    assert LocalPythonBundler("welding_consolidation").try_bundle(str(out)) is True
+    assert (out / "welding_consolidation" / "handler.py").is_file()
+    assert (out / "gt_common" / "consolidation.py").is_file()
+    assert not list(out.rglob("__pycache__"))
