@@ -2,16 +2,24 @@
 """The CDK app: one stack per labeling workflow, for the environment named by ``-c env=<name>``."""
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+
 import aws_cdk as cdk
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks import WeldingLabelingStack, load_environment
 
+CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
     app = app or cdk.App()
-    environments = app.node.try_get_context("environments") or {}
+    # The CLI passes cdk.json's context in; `python app.py` on its own reads the file.
+    environments = app.node.try_get_context("environments") or json.loads(CDK_JSON.read_text())["context"]["environments"]
     env_name = app.node.try_get_context("env") or app.node.try_get_context("defaultEnvironment") or "dev"
     config = load_environment(environments, env_name)
 
@@ -24,5 +32,14 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     return app
 
 
-if __name__ == "__main__":
+def main() -> None:
     build_app().synth()
+    # The cloud assembly is written. jsii's exit hook would now wait about a second for its Node
+    # process to tear down (bench/results/synth.md); Node finishes that alone once stdin closes.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

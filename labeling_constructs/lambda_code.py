@@ -2,7 +2,7 @@
 
 Each function is a package folder of ``lambda_src`` (``welding_pre_labeling/`` ...). Its asset holds
 that package, the shared ``gt_common`` package, and the wheels its ``requirements.txt`` names,
-installed for the Lambda runtime's platform. The asset hash is computed here over exactly those
+installed for the Lambda runtime's platform, less the globs its ``bundle_exclude.txt`` lists. The asset hash is computed here over exactly those
 inputs, so a change to the shared package or the pins re-deploys the function and nothing else does.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ _PYTHON_VERSION = "3.14"
 # Bump when the bundling procedure changes: the hash covers sources, not this file.
 _BUNDLER_VERSION = "1"
 _IGNORED = ("__pycache__", ".pytest_cache")
+EXCLUDE_FILE = "bundle_exclude.txt"
 
 
 def _package_files(folder: Path) -> list[Path]:
@@ -64,18 +65,27 @@ class LocalPythonBundler:
                 ],
                 check=True,
             )
-            _prune(out)
+            _prune(out, bundle_exclusions(self._src_root / self._package))
         for package in (self._package, SHARED_PACKAGE):
             shutil.copytree(
                 self._src_root / package, out / package, dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns(*_IGNORED, "*.pyc", "requirements.txt"),
+                ignore=shutil.ignore_patterns(*_IGNORED, "*.pyc", "requirements.txt", EXCLUDE_FILE),
             )
         return True
 
 
-def _prune(site: Path) -> None:
-    """Drop what a Lambda never imports: test suites, caches, type stubs (keeps the asset small)."""
-    for pattern in ("**/tests", "**/__pycache__", "**/*.pyi"):
+def bundle_exclusions(package_dir: Path) -> list[str]:
+    """Globs (relative to the asset root) a package's ``bundle_exclude.txt`` removes after pip install."""
+    path = package_dir / EXCLUDE_FILE
+    if not path.exists():
+        return []
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _prune(site: Path, extra_patterns: list[str]) -> None:
+    """Drop what a Lambda never imports: test suites, caches, type stubs, the package's exclusions."""
+    for pattern in ("**/tests", "**/__pycache__", "**/*.pyi", *extra_patterns):
         for path in list(site.glob(pattern)):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)

@@ -151,3 +151,33 @@ def test_missing_csv(s3, bucket):
 def test_bad_csv_is_named_with_the_problem(s3, bucket, csv, message):
     with pytest.raises(InputError, match=rf"sensor CSV s3://{bucket}/welding/sensor/run-01.csv.*{message}"):
         run(s3, bucket, csv)
+
+
+def test_rendering_imports_nothing_the_bundle_prunes(monkeypatch, tmp_path):
+    """Run the renderer in a fresh interpreter with every pruned Python package blocked."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from labeling_constructs.lambda_code import LAMBDA_SRC, bundle_exclusions
+
+    pruned = [p.replace("/", ".") for p in bundle_exclusions(LAMBDA_SRC / "welding_pre_labeling")
+              if p.startswith("fontTools/")]
+    assert pruned, "expected fontTools subpackages in bundle_exclude.txt"
+    script = f"""
+import sys
+blocked = {pruned!r}
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in blocked):
+            raise ImportError("pruned from the Lambda bundle: " + name)
+sys.meta_path.insert(0, Block())
+from welding_pre_labeling.plots import PlotRenderer
+from welding_pre_labeling.sensor_csv import parse_sensor_csv
+out = PlotRenderer().render(parse_sensor_csv({SEED_CSV!r}, "s3://b/k.csv"))
+assert all(png.startswith(b"\\x89PNG") for _, png, _ in out.values())
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(LAMBDA_SRC), "MPLCONFIGDIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip() == "ok", result.stderr

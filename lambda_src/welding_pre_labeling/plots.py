@@ -44,25 +44,35 @@ def decimate(x: np.ndarray, y: np.ndarray, buckets: int = MAX_BUCKETS) -> tuple[
 
 
 class PlotRenderer:
-    """One figure reused for every plot of every invocation in this Lambda container."""
+    """Three figures made once per Lambda container; each render only swaps the line's data.
+
+    Re-creating axes, ticks and text per plot (or running a layout engine) costs more than
+    drawing the data, so titles, labels and fixed margins are set once.
+    """
 
     def __init__(self) -> None:
-        self.figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
-        FigureCanvasAgg(self.figure)
-        self.axes = self.figure.add_subplot()
+        self._plots = {}
+        for key, attribute, title, y_label, colour in PLOTS:
+            figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+            FigureCanvasAgg(figure)
+            figure.subplots_adjust(left=0.11, right=0.98, bottom=0.19, top=0.88)
+            axes = figure.add_subplot()
+            (line,) = axes.plot([], [], color=colour, linewidth=0.9)
+            axes.set_title(title)
+            axes.set_xlabel("Time (s)")
+            axes.set_ylabel(y_label)
+            axes.grid(True, alpha=0.3)
+            self._plots[key] = (attribute, title, figure, axes, line)
 
     def render(self, series: SensorSeries) -> dict[str, tuple[str, bytes, int]]:
         """``{key: (title, png bytes, points drawn)}`` for current, electrode and voltage."""
         rendered = {}
-        for key, attribute, title, y_label, colour in PLOTS:
+        for key, (attribute, title, figure, axes, line) in self._plots.items():
             x, y = decimate(series.seconds, getattr(series, attribute))
-            self.axes.clear()
-            self.axes.plot(x, y, color=colour, linewidth=0.9)
-            self.axes.set_title(title)
-            self.axes.set_xlabel("Time (s)")
-            self.axes.set_ylabel(y_label)
-            self.axes.grid(True, alpha=0.3)
+            line.set_data(x, y)
+            axes.relim()
+            axes.autoscale_view()
             buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+            figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
             rendered[key] = (title, buffer.getvalue(), len(x))
         return rendered

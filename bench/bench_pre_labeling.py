@@ -1,0 +1,113 @@
+"""Benchmark (not a test): welding pre-labeling per item against what the seed did.
+
+    .venv/bin/python bench/bench_pre_labeling.py [--rows 20000] [--repeat 7]
+
+Baseline, as the seed sample: `pandas.read_csv(header=None)` and three separate default
+`matplotlib.pyplot` figures, each saved as PNG. Ours: the Lambda's own parsing and rendering
+(`parse_sensor_csv` + `PlotRenderer.render`). Both turn the same CSV bytes into three PNGs, in the
+same process and run, alternating, and the medians are compared. A 1,000,000-row CSV through our
+path shows the decimation bound. Results go to bench/results/pre_labeling.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "lambda_src"))
+os.environ.setdefault("MPLCONFIGDIR", "/tmp/mplconfig")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from welding_pre_labeling.plots import PlotRenderer  # noqa: E402
+from welding_pre_labeling.sensor_csv import parse_sensor_csv  # noqa: E402
+
+
+def make_csv(rows: int, seed: int = 7) -> bytes:
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows)
+    table = np.column_stack([t, t * 0.4 + rng.normal(0, 0.05, rows), 150 + rng.normal(0, 3, rows),
+                             22 + rng.normal(0, 0.3, rows), 8 + rng.normal(0, 0.05, rows)])
+    buffer = io.StringIO()
+    np.savetxt(buffer, table, delimiter=",", fmt=["%d", "%.2f", "%.1f", "%.2f", "%.2f"])
+    return buffer.getvalue().encode()
+
+
+def seed_baseline(data: bytes) -> list[bytes]:
+    """What the seed sample's pre-labeling did: pandas, then one default pyplot figure per plot."""
+    frame = pd.read_csv(io.BytesIO(data), header=None)
+    out = []
+    for column, title in ((2, "Current"), (1, "Electrode position"), (3, "Voltage")):
+        plt.figure()
+        plt.plot(frame[0], frame[column])
+        plt.title(title)
+        buffer = io.BytesIO()
+        plt.savefig(buffer, format="png")
+        plt.close()
+        out.append(buffer.getvalue())
+    return out
+
+
+def ours(renderer: PlotRenderer, data: bytes) -> list[bytes]:
+    return [png for _, png, _ in renderer.render(parse_sensor_csv(data, "s3://bench/run.csv")).values()]
+
+
+def timed(function, *args) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    data = make_csv(args.rows)
+    renderer = PlotRenderer()
+    seed_baseline(data), ours(renderer, data)  # warm both (font cache, imports)
+    baseline, project = [], []
+    for _ in range(args.repeat):
+        baseline.append(timed(seed_baseline, data))
+        project.append(timed(ours, renderer, data))
+    base_s, ours_s = statistics.median(baseline), statistics.median(project)
+    million = make_csv(1_000_000)
+    million_s = statistics.median(timed(ours, renderer, million) for _ in range(3))
+    parse_s = statistics.median(timed(parse_sensor_csv, million, "s3://bench/run.csv") for _ in range(3))
+    report = "\n".join([
+        f"## Per item, {args.rows:,}-row CSV -> three PNGs ({datetime.date.today()}, {os.cpu_count()} cores, "
+        f"{args.repeat} alternating runs, medians)",
+        "",
+        "| path | seconds per item |",
+        "| --- | --- |",
+        f"| seed baseline: `pandas.read_csv` + three default pyplot figures | {base_s:.3f} |",
+        f"| this project: numpy parse + three persistent Agg figures + min/max decimation | {ours_s:.3f} |",
+        f"| speed-up (target at least 3x) | {base_s / ours_s:.1f}x |",
+        "",
+        f"## 1,000,000-row CSV ({len(million) / 1e6:.0f} MB), this project's path",
+        "",
+        "| step | seconds |",
+        "| --- | --- |",
+        f"| parse only | {parse_s:.2f} |",
+        f"| parse + three plots (at most 1,280 points drawn each) | {million_s:.2f} |",
+        "",
+    ])
+    print(report)
+    (REPO / "bench" / "results" / "pre_labeling.md").write_text(
+        "# Welding pre-labeling speed\n\nWritten by `bench/bench_pre_labeling.py`.\n\n" + report)
+
+
+if __name__ == "__main__":
+    main()
