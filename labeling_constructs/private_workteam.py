@@ -1,6 +1,8 @@
 """PrivateWorkteam: a Cognito-backed private Ground Truth workteam, or a reused one."""
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Optional, Sequence
 
 from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Stack
@@ -17,6 +19,8 @@ from constructs import Construct
 from .lambda_function import project_function
 from .nag import acknowledge, acknowledge_provider_framework
 
+_PLACEHOLDER_CALLBACK = "https://localhost/oauth2/idpresponse"
+_PLACEHOLDER_LOGOUT = "https://localhost/logout"
 _DEFAULT_PASSWORD_POLICY = cognito.PasswordPolicy(
     min_length=12,
     require_digits=True,
@@ -25,6 +29,17 @@ _DEFAULT_PASSWORD_POLICY = cognito.PasswordPolicy(
     require_symbols=True,
     temp_password_validity=Duration.days(7),
 )
+
+
+def _client_fingerprint(client: cognito.UserPoolClient) -> str:
+    """A digest of the app client's settings: changes whenever CloudFormation would update it."""
+    cfn = client.node.default_child
+    settings = [cfn.allowed_o_auth_flows, cfn.allowed_o_auth_scopes, cfn.allowed_o_auth_flows_user_pool_client,
+                cfn.supported_identity_providers, cfn.explicit_auth_flows, cfn.generate_secret,
+                cfn.prevent_user_existence_errors, cfn.access_token_validity, cfn.id_token_validity,
+                cfn.refresh_token_validity, cfn.callback_ur_ls, cfn.logout_ur_ls, cfn.read_attributes,
+                cfn.write_attributes]
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class PrivateWorkteam(Construct):
@@ -105,9 +120,9 @@ class PrivateWorkteam(Construct):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True, implicit_code_grant=True),
                 scopes=[cognito.OAuthScope.EMAIL, cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE],
-                # Replaced by the portal's URLs once the workteam exists (see WorkteamPortal below).
-                callback_urls=["https://localhost/oauth2/idpresponse"],
-                logout_urls=["https://localhost/logout"],
+                # Replaced by the portal's URLs once the workteam exists (see _add_portal).
+                callback_urls=[_PLACEHOLDER_CALLBACK],
+                logout_urls=[_PLACEHOLDER_LOGOUT],
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
@@ -206,6 +221,9 @@ class PrivateWorkteam(Construct):
                 "WorkerEmails": self.worker_emails,
                 "InvitationSubject": invitation_subject,
                 "JobDescription": description,
+                # CloudFormation puts the placeholder URLs back whenever it updates the client, so
+                # any change to the client's template must run the portal step again.
+                "ClientSettings": _client_fingerprint(self.user_pool_client),
             },
         )
         self.portal_url = self.portal.get_att_string("PortalUrl")

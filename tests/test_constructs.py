@@ -183,3 +183,17 @@ def test_local_bundler_builds_package_plus_shared_code(tmp_path):
     assert (out / "welding_consolidation" / "handler.py").is_file()
     assert (out / "gt_common" / "consolidation.py").is_file()
     assert not list(out.rglob("__pycache__"))
+
+
+def test_portal_step_reruns_when_the_app_client_changes():
+    """CloudFormation resets the callback URLs when it updates the client; the portal must follow."""
+    from labeling_constructs.private_workteam import _client_fingerprint
+
+    stack = new_stack(nag=False)
+    pool = cognito.UserPool(stack, "Pool")
+    oauth = dict(flows=cognito.OAuthFlows(authorization_code_grant=True), callback_urls=["https://localhost/cb"])
+    base = pool.add_client("A", generate_secret=True, o_auth=cognito.OAuthSettings(**oauth))
+    same = pool.add_client("B", generate_secret=True, o_auth=cognito.OAuthSettings(**oauth))
+    wider = pool.add_client("C", generate_secret=True, o_auth=cognito.OAuthSettings(
+        **oauth, scopes=[cognito.OAuthScope.EMAIL]))
+    assert _client_fingerprint(base) == _client_fingerprint(same) != _client_fingerprint(wider)
