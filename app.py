@@ -11,7 +11,7 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
-from stacks import WeldingLabelingStack, load_environment
+from stacks import LabelingWorkforceStack, WeldingLabelingStack, load_environment
 
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
 
@@ -23,8 +23,14 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     env_name = app.node.try_get_context("env") or app.node.try_get_context("defaultEnvironment") or "dev"
     config = load_environment(environments, env_name)
 
-    welding = WeldingLabelingStack(app, f"WeldingLabeling-{config.name}", config=config)
-    for stack in (welding,):
+    stacks = []
+    workteam_arn = config.existing_workteam_arn
+    if not workteam_arn:  # one private workforce per account and region: every workflow shares it
+        workforce = LabelingWorkforceStack(app, f"LabelingWorkforce-{config.name}", config=config)
+        workteam_arn = workforce.workteam.workteam_arn
+        stacks.append(workforce)
+    stacks.append(WeldingLabelingStack(app, f"WeldingLabeling-{config.name}", config=config, workteam_arn=workteam_arn))
+    for stack in stacks:
         cdk.Tags.of(stack).add("project", "ground-truth-custom-workflows")
         cdk.Tags.of(stack).add("environment", config.name)
 

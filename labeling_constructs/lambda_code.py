@@ -1,6 +1,6 @@
 """Python Lambda code from ``lambda_src/``, bundled on this machine without Docker.
 
-Each function is a package folder of ``lambda_src`` (``welding_pre_labeling/`` ...). Its asset holds
+Each function is a package folder of ``lambda_src`` (``my_pre_labeling/`` ...). Its asset holds
 that package, the shared ``gt_common`` package, and the wheels its ``requirements.txt`` names,
 installed for the Lambda runtime's platform, less the globs its ``bundle_exclude.txt`` lists. The asset hash is computed here over exactly those
 inputs, so a change to the shared package or the pins re-deploys the function and nothing else does.

@@ -1,5 +1,6 @@
-"""The app's stacks: each composes the constructs of ``labeling_constructs`` for one workflow."""
+"""The app's stacks: each composes the constructs of ``labeling_constructs`` for one purpose."""
 from .environment_config import EnvironmentConfig, load_environment
 from .welding_stack import WeldingLabelingStack
+from .workforce_stack import LabelingWorkforceStack
 
-__all__ = ["EnvironmentConfig", "WeldingLabelingStack", "load_environment"]
+__all__ = ["EnvironmentConfig", "LabelingWorkforceStack", "WeldingLabelingStack", "load_environment"]

@@ -50,6 +50,9 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
     policy = raw.get("removalPolicy", "retain")
     if policy not in policies:
         raise ValueError(f"environment {name!r}: removalPolicy {policy!r} must be one of {sorted(policies)}")
+    if raw.get("existingWorkteamArn") and emails:
+        raise ValueError(f"environment {name!r}: workerEmails cannot be invited into existingWorkteamArn; "
+                         "manage that workteam's members in its own user pool")
     create_job = raw.get("createLabelingJob", True)
     if not isinstance(create_job, bool):
         raise ValueError(f"environment {name!r}: createLabelingJob must be true or false")

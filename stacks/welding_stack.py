@@ -6,7 +6,7 @@ from pathlib import Path
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
-from labeling_constructs import CustomLabelingWorkflow, LabelingFunction, ManifestBucket, PrivateWorkteam
+from labeling_constructs import CustomLabelingWorkflow, LabelingFunction, ManifestBucket
 
 from .environment_config import EnvironmentConfig
 
@@ -17,7 +17,8 @@ LABEL_ATTRIBUTE_NAME = "welding-quality"
 
 
 class WeldingLabelingStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, workteam_arn: str,
+                 **kwargs) -> None:
         super().__init__(scope, construct_id, env=config.cdk_environment,
                          description="Ground Truth custom labeling: welding quality classification", **kwargs)
         self.data = ManifestBucket(
@@ -27,17 +28,10 @@ class WeldingLabelingStack(Stack):
             exclude=["truth.json"],  # the generator's answers stay out of the labeling bucket
             removal_policy=config.removal_policy,
         )
-        self.workteam = PrivateWorkteam(
-            self, "Workteam",
-            existing_workteam_arn=config.existing_workteam_arn,
-            worker_emails=config.worker_emails,
-            description="Welding quality reviewers",
-            removal_policy=config.removal_policy,
-        )
         self.workflow = CustomLabelingWorkflow(
             self, "Workflow",
             input_bucket=self.data,
-            workteam_arn=self.workteam.workteam_arn,
+            workteam_arn=workteam_arn,
             label_attribute_name=LABEL_ATTRIBUTE_NAME,
             ui_template_path=UI_TEMPLATE,
             pre_labeling=LabelingFunction(
@@ -56,5 +50,3 @@ class WeldingLabelingStack(Stack):
         CfnOutput(self, "OutputUri", value=self.workflow.output_s3_uri)
         if self.workflow.labeling_job_name:
             CfnOutput(self, "LabelingJobName", value=self.workflow.labeling_job_name)
-        if self.workteam.portal_url:
-            CfnOutput(self, "LabelingPortalUrl", value=self.workteam.portal_url)

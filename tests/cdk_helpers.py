@@ -45,3 +45,42 @@ def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def execution_role(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The (only) role SageMaker may assume: the labeling job's execution role."""
+    [(logical_id, role)] = [
+        (k, v) for k, v in resources_of_type(template, "AWS::IAM::Role").items()
+        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service") == "sagemaker.amazonaws.com"
+    ]
+    return logical_id, role
+
+
+def statements_of_role(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    statements = []
+    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def invoked_handlers(template: dict[str, Any]) -> set[str]:
+    """Handlers of the functions the execution role may invoke."""
+    role_id, _ = execution_role(template)
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    resources = [r for s in statements_of_role(template, role_id) if "lambda:InvokeFunction" in as_list(s["Action"])
+                 for r in as_list(s["Resource"])]
+    return {functions[r["Fn::GetAtt"][0]]["Properties"]["Handler"] for r in resources} if len(resources) == 2 else set()
+
+
+def object_prefixes(template: dict[str, Any], role_id: str) -> tuple[set[str], set[str]]:
+    """(read, write) object-key patterns the role's S3 statements reach, e.g. "/output/*"."""
+    reads, writes = set(), set()
+    for statement in statements_of_role(template, role_id):
+        actions = as_list(statement["Action"])
+        for resource in as_list(statement["Resource"]):
+            if "s3:GetObject" in actions:
+                reads.add(resource["Fn::Join"][1][-1])
+            if "s3:PutObject" in actions:
+                writes.add(resource["Fn::Join"][1][-1])
+    return reads, writes

@@ -58,3 +58,15 @@ def bucket(s3, request):
         for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
             s3.delete_object(Bucket=name, Key=version["Key"], VersionId=version["VersionId"])
     s3.delete_bucket(Bucket=name)
+
+
+STACK_TEST_ENVIRONMENTS = ("dev", "prod")
+
+
+@pytest.fixture(scope="session")
+def assemblies(tmp_path_factory):
+    """The real app synthesized once per session for each test environment (cdk-nag on: any
+    unacknowledged finding raises here)."""
+    from tests.cdk_helpers import synth_app
+
+    return {name: synth_app(name, tmp_path_factory.mktemp(f"cdk-{name}"))[1] for name in STACK_TEST_ENVIRONMENTS}

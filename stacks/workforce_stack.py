@@ -1,0 +1,27 @@
+"""LabelingWorkforceStack: the private workteam every workflow stack of an environment shares.
+
+An AWS account has one private workforce per region, tied to one Cognito user pool, so the
+workteam lives in a stack of its own and the workflow stacks take its ARN.
+"""
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from labeling_constructs import PrivateWorkteam
+
+from .environment_config import EnvironmentConfig
+
+
+class LabelingWorkforceStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, env=config.cdk_environment,
+                         description="Ground Truth custom labeling: the private workteam", **kwargs)
+        self.workteam = PrivateWorkteam(
+            self, "Workteam",
+            worker_emails=config.worker_emails,
+            description="Reviewers for the project's custom labeling workflows",
+            removal_policy=config.removal_policy,
+        )
+        CfnOutput(self, "WorkteamArn", value=self.workteam.workteam_arn)
+        CfnOutput(self, "LabelingPortalUrl", value=self.workteam.portal_url)

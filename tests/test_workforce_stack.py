@@ -1,0 +1,52 @@
+"""The shared workforce stack: an invite-only Cognito pool behind one private workteam."""
+from __future__ import annotations
+
+import pytest
+
+from tests.cdk_helpers import masked, resources_of_type
+from tests.conftest import STACK_TEST_ENVIRONMENTS
+
+
+def workforce(assemblies, env_name):
+    return assemblies[env_name].get_stack_by_name(f"LabelingWorkforce-{env_name}").template
+
+
+@pytest.mark.parametrize("env_name", STACK_TEST_ENVIRONMENTS)
+def test_snapshot(assemblies, env_name, snapshot):
+    assert masked(workforce(assemblies, env_name)) == snapshot
+
+
+def test_user_pool_is_invite_only_with_strong_passwords_and_mfa(assemblies):
+    [pool] = resources_of_type(workforce(assemblies, "prod"), "AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    policy = props["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert props["MfaConfiguration"] in ("OPTIONAL", "ON")
+    assert pool["DeletionPolicy"] == "Retain"
+
+
+def test_workteam_uses_the_pool_and_an_encrypted_topic(assemblies):
+    template = workforce(assemblies, "prod")
+    [workteam] = resources_of_type(template, "AWS::SageMaker::Workteam").values()
+    member = workteam["Properties"]["MemberDefinitions"][0]["CognitoMemberDefinition"]
+    assert set(member) == {"CognitoUserPool", "CognitoClientId", "CognitoUserGroup"}
+    [(topic_id, topic)] = resources_of_type(template, "AWS::SNS::Topic").items()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    assert workteam["Properties"]["NotificationConfiguration"]["NotificationTopicArn"] == {"Ref": topic_id}
+    [key] = resources_of_type(template, "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_worker_invitations_come_from_configuration(assemblies):
+    [portal] = resources_of_type(workforce(assemblies, "prod"), "Custom::GroundTruthWorkteamPortal").values()
+    assert portal["Properties"]["WorkerEmails"] == ["labeler@example.com"]
+    [dev_portal] = resources_of_type(workforce(assemblies, "dev"), "Custom::GroundTruthWorkteamPortal").values()
+    assert dev_portal["Properties"]["WorkerEmails"] == []
+
+
+def test_outputs_name_the_workteam_and_portal(assemblies):
+    outputs = workforce(assemblies, "prod")["Outputs"]
+    assert {"WorkteamArn", "LabelingPortalUrl"} <= set(outputs)
+    assert any(o.get("Export") for o in outputs.values())  # the workflow stacks import the workteam
