@@ -22,6 +22,10 @@ from .nag import acknowledge, acknowledge_bucket_deployment, acknowledge_provide
 from .manifest_bucket import ManifestBucket
 
 
+#: Template metadata key, on the execution role, describing the workflow's labeling task.
+TASK_METADATA_KEY = "GroundTruthTask"
+
+
 @dataclass(frozen=True)
 class LabelingFunction:
     """Where a workflow Lambda's code lives and how it runs.
@@ -160,6 +164,22 @@ class CustomLabelingWorkflow(Construct):
         ))
 
         self._acknowledge_scoped_wildcards(template_prefix)
+        # What a labeling job of this workflow is, in the template itself, whether or not the job is
+        # created here: the local runner (local_ground_truth) reads it from the synthesized stack.
+        self.execution_role.node.default_child.add_metadata(TASK_METADATA_KEY, {
+            "LabelAttributeName": label_attribute_name,
+            "TaskTitle": task_title,
+            "TaskDescription": task_description,
+            "NumberOfHumanWorkersPerDataObject": workers_per_object,
+            "TaskTimeLimitInSeconds": int(task_time_limit.to_seconds()),
+            "ManifestKey": input_bucket.manifest_key,
+            "DataPrefix": input_bucket.data_prefix,
+            "OutputPrefix": output_prefix,
+            "UiTemplateKey": template_key,
+            "InputBucket": stack.get_logical_id(bucket.node.default_child),
+            "PreLabelingFunction": stack.get_logical_id(self.pre_labeling_function.node.default_child),
+            "ConsolidationFunction": stack.get_logical_id(self.consolidation_function.node.default_child),
+        })
 
         # -- the labeling job ----------------------------------------------------------------
         self.job_name_prefix = _job_name_prefix(job_name_prefix or label_attribute_name)

@@ -1,0 +1,79 @@
+"""The local runner, headless: the stack's own Lambdas and data, simulated workers, Ground Truth's layout."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local_ground_truth import __main__ as cli
+from local_ground_truth import local_s3
+from local_ground_truth.job import LocalJob, _check_response
+from local_ground_truth.stack_reader import read_workflow, synthesize
+
+LABEL = "welding-quality"
+
+
+@pytest.fixture(scope="module")
+def welding_spec(tmp_path_factory):
+    return read_workflow(synthesize(tmp_path_factory.mktemp("assembly")), "WeldingLabeling-dev")
+
+
+def test_the_stack_declares_what_the_runner_needs(welding_spec):
+    assert welding_spec.label_attribute_name == LABEL
+    assert welding_spec.pre_labeling.handler == "welding_pre_labeling.handler.lambda_handler"
+    assert (welding_spec.pre_labeling.asset_dir / "welding_pre_labeling" / "handler.py").is_file()
+    assert welding_spec.pre_labeling.environment["DERIVED_DATA_PREFIX"] == "plots/"
+    assert welding_spec.task["TaskTitle"] == "Classify the quality of a weld"
+
+
+def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys):
+    argv = ["--workflow", "welding", "--simulate-workers", "3", "--accuracy", "0.9", "--state-dir", str(tmp_path / "job"),
+            "--processes", "2"]
+    assert cli.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objects"] == 18 and summary["accuracy"] >= 0.6
+    rows = [json.loads(line) for line in (tmp_path / "job" / "manifests" / "output" / "output.manifest").read_text().splitlines()]
+    assert len(rows) == 18
+    for row in rows:
+        assert row["source"].startswith("s3://") and row[LABEL]["workers"] == 3
+        assert row[f"{LABEL}-metadata"]["type"] == "groundtruth/custom"
+        assert row[f"{LABEL}-metadata"]["job-name"] == "local-welding"
+        assert row[f"{LABEL}-metadata"]["human-annotated"] == "yes"
+    responses = list((tmp_path / "job" / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))
+    assert len(responses) == 54
+    answer = json.loads(responses[0].read_text())["answers"][0]
+    assert {"workerId", "acceptanceTime", "submissionTime", "timeSpentInSeconds", "workerMetadata", "answerContent"} <= set(answer)
+    assert list((tmp_path / "job" / "annotations" / "consolidated-annotation" / "consolidation-request").rglob("*.json"))
+    assert (tmp_path / "local-welding-summary.png").read_bytes().startswith(b"\x89PNG")
+    # Run again: everything is restored, nobody answers twice, the output is the same.
+    assert cli.main(argv) == 0
+    assert len(list((tmp_path / "job" / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))) == 54
+
+
+def test_a_failing_object_is_reported_and_the_rest_go_on(welding_spec):
+    with local_s3.s3_endpoint() as endpoint:
+        s3 = local_s3.client(endpoint)
+        buckets = local_s3.bucket_names(welding_spec)
+        local_s3.deploy(welding_spec, s3, buckets)
+        bucket = buckets[welding_spec.task["InputBucket"]]
+        key = welding_spec.task["ManifestKey"]
+        manifest = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        lines = manifest.splitlines()[:3] + ['{"source": "s3://nowhere/missing.json"}']
+        s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
+        job = LocalJob(welding_spec, s3, endpoint, bucket, "failing")
+        report = job.pre_label(processes=2, progress=False)
+        assert report.done == 3 and set(report.failed) == {"3"}
+        assert "s3://nowhere/missing.json" in report.failed["3"]
+
+
+def test_consolidation_responses_are_checked_as_ground_truth_would():
+    from local_ground_truth.job import ConsolidationReport
+
+    report = ConsolidationReport()
+    labels = _check_response([
+        {"datasetObjectId": "0", "consolidatedAnnotation": {"content": {LABEL: {"x": 1}}}},
+        {"datasetObjectId": "1", "consolidatedAnnotation": {"content": {"other-label": {}}}},
+    ], LABEL, {"0", "1", "2"}, report)
+    assert labels == {"0": {"x": 1}}
+    assert set(report.failed) == {"1", "2"}
+    assert "no consolidation entry" in report.failed["2"]
