@@ -71,6 +71,7 @@ class LocalJob:
         self.spec, self.s3, self.endpoint, self.bucket, self.job_name = spec, s3, endpoint, bucket, job_name
         self.root = f"{spec.task['OutputPrefix']}{job_name}/"
         self.job_arn = f"arn:aws:sagemaker:local:000000000000:labeling-job/{job_name}"
+        self.pre_report = PreLabelReport()
 
     # -- S3 helpers ------------------------------------------------------------------------------
     def uri(self, key: str) -> str:
