@@ -1,0 +1,262 @@
+"""The NER (abstract sections) worker template, rendered with the local Ground Truth Liquid environment.
+
+Every abstract in sample_data/ner/ (manifest.jsonl + abstracts/abstract-NN.txt) is rendered, plus
+inline abstracts (one non-ASCII, several hostile) so the checks never depend on the sample data alone.
+"""
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from liquid.exceptions import UndefinedError
+
+from local_ground_truth.liquid import render_template
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO_ROOT / "ui_templates" / "ner_abstract.liquid.html"
+SAMPLE_DIR = REPO_ROOT / "sample_data" / "ner"
+DATA_PREFIX_URI = "s3://bucket/ner"
+LABELS = ["Background", "Objectives", "Methods", "Results", "Limitations", "Conclusions"]
+PRESIGNED = "https://presigned.example/{key}?sig=1&x=2"
+DATA_BLOCK_OPEN = '<script type="application/json" id="abstract-text">'
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(1)</script>",
+    "{{ 7*7 }}",
+    "</SCRIPT ><script>alert(2)</script>",
+    "<!-- <script>alert(3)</script>",
+    "' onmouseover='alert(1)\" x=\"",
+]
+
+
+def fake_presign(uri: str) -> str:
+    """Like a presigned URL: https, with '&' in the query that must survive escaping."""
+    return PRESIGNED.format(key=uri[len("s3://"):])
+
+
+def metadata(title: str = "A study", author: str = "A. Author", n: int = 1) -> dict:
+    return {"Title": title, "Author": author, "ISBN": "978-0-00-000000-0",
+            "text_file_s3_uri": f"{DATA_PREFIX_URI}/abstracts/abstract-{n:02d}.txt"}
+
+
+def make_input(text: str, title: str = "A study", author: str = "A. Author", n: int = 1) -> dict:
+    return {"taskObject": f"{DATA_PREFIX_URI}/pages/abstract-{n:02d}.jpg", "text": text,
+            "metadata": metadata(title, author, n)}
+
+
+INLINE_ABSTRACTS = {
+    "ascii": make_input(
+        "Background: Corrosion limits bridge life. Objectives: We measured it. Methods: 40 bridges were "
+        "sampled. Results: Rates doubled near the coast. Limitations: One climate zone only. "
+        "Conclusions: Coastal bridges need coatings.", n=1),
+    "non-ascii": make_input(
+        "Hintergrund: Größere Flüsse führen mehr Sediment 🌊. Méthodes: données de 12 stations, "
+        "δ¹⁸O-Isotope und 水文 Daten. Résultats: 𝔼[X] ≈ 3,5 mm/a. Conclusions: «Ça marche».\n\tTab & newline.",
+        title="Über Flüsse — rivières & 河流", author="Zoë Ørsted-Ñúñez", n=2),
+    **{f"hostile-{i}": make_input(f"Background: {h} Results: ok {h}", n=10 + i) for i, h in enumerate(HOSTILE)},
+}
+
+
+def _local_path(uri: str) -> Path:
+    """A manifest URI under ${DATA_PREFIX_URI} -> the file under sample_data/ner/."""
+    return SAMPLE_DIR / uri.replace("${DATA_PREFIX_URI}", "").lstrip("/")
+
+
+def sample_inputs() -> dict[str, dict]:
+    """task.input for every line of sample_data/ner/manifest.jsonl (empty if not generated yet)."""
+    manifest = SAMPLE_DIR / "manifest.jsonl"
+    if not manifest.exists():
+        return {}
+    cases = {}
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        source_ref = row["source-ref"]
+        meta = dict(row.get("metadata") or {})
+        text_uri = meta.get("text_file_s3_uri") or row.get("text-file-ref") or row.get("text_file_s3_uri")
+        if text_uri:
+            text_file = _local_path(text_uri)
+        else:  # pages/abstract-NN.jpg <-> abstracts/abstract-NN.txt
+            text_file = SAMPLE_DIR / "abstracts" / (Path(source_ref).stem + ".txt")
+            text_uri = "${DATA_PREFIX_URI}/abstracts/" + text_file.name
+        meta["text_file_s3_uri"] = text_uri.replace("${DATA_PREFIX_URI}", DATA_PREFIX_URI)
+        cases[f"sample-{number:02d}-{text_file.stem}"] = {
+            "taskObject": source_ref.replace("${DATA_PREFIX_URI}", DATA_PREFIX_URI),
+            "text": text_file.read_text(encoding="utf-8"),
+            "metadata": meta,
+        }
+    return cases
+
+
+SAMPLES = sample_inputs()
+ALL_CASES = {**INLINE_ABSTRACTS, **SAMPLES}
+
+
+class Collector(HTMLParser):
+    """Start tags with decoded attributes, nesting errors, text, and each script's raw content."""
+
+    VOID = {"img", "br", "hr", "meta", "link", "input"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.text: list[str] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self.scripts.append((dict(attrs), ""))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1] == "script":
+            attrs, body = self.scripts[-1]
+            self.scripts[-1] = (attrs, body + data)
+        else:
+            self.text.append(data)
+
+    def of(self, tag):
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def parse(html: str) -> Collector:
+    parser = Collector()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def render(task_input: dict) -> str:
+    return render_template(TEMPLATE, task_input, fake_presign)
+
+
+def split_data_block(html: str) -> tuple[str, str]:
+    """(JSON block body, the rest of the page) using the first '</' after the block opens,
+    which is exactly where a browser would end the script element."""
+    start = html.index(DATA_BLOCK_OPEN) + len(DATA_BLOCK_OPEN)
+    end = html.index("</", start)
+    assert html[end:end + len("</script>")] == "</script>", "the data block is not closed by its own </script>"
+    return html[start:end], html[:start] + html[end:]
+
+
+def test_sample_data_or_inline_cases_present():
+    assert len(INLINE_ABSTRACTS) >= 2
+    assert any(any(ord(c) > 127 for c in case["text"]) for case in INLINE_ABSTRACTS.values())
+    if SAMPLE_DIR.exists():
+        txts = sorted((SAMPLE_DIR / "abstracts").glob("abstract-*.txt"))
+        assert SAMPLES, "sample_data/ner exists but manifest.jsonl has no lines"
+        assert len(SAMPLES) == len(txts), "every abstracts/abstract-NN.txt should have one manifest line"
+
+
+@pytest.mark.parametrize("name", list(ALL_CASES))
+def test_renders_every_abstract(name):
+    task_input = ALL_CASES[name]
+    html = render(task_input)
+    doc = parse(html)
+    assert doc.errors == [] and doc.stack == []
+
+    # Only the crowd elements script is loaded from elsewhere; the rest is inline.
+    srcs = [attrs.get("src") for attrs, _ in doc.scripts if attrs.get("src")]
+    assert srcs == ["https://assets.crowd.aws/crowd-html-elements.js"]
+    assert not doc.of("link")
+    assert len(doc.of("crowd-form")) == 1
+
+    # The text comes back exactly, as JSON data in its own block.
+    [data_block] = [body for attrs, body in doc.scripts if attrs.get("id") == "abstract-text"]
+    assert json.loads(data_block) == task_input["text"]
+    body, _ = split_data_block(html)
+    assert json.loads(body) == task_input["text"] and "</" not in body
+
+    # The page image is the presigned URL (attribute decoding turns &amp; back into &).
+    [img] = doc.of("img")
+    assert img["src"] == fake_presign(task_input["taskObject"])
+    assert img["alt"] == "First page of the paper"
+
+    # Yes/No radios with no default; hidden answer inputs present.
+    radios = [attrs for attrs in doc.of("input") if attrs.get("type") == "radio"]
+    assert sorted(r["value"] for r in radios) == ["No", "Yes"]
+    assert all("checked" not in r for r in radios)
+    hidden = {attrs["name"]: attrs.get("value") for attrs in doc.of("input") if attrs.get("type") == "hidden"}
+    assert set(hidden) == {"abstract", "isGoodAbstract"}
+    assert json.loads(hidden["abstract"]) == {"entities": []}
+    assert [a for a in doc.of("crowd-text-area") if a.get("name") == "notes"]
+
+    # Six labels, as buttons and in the help text; the metadata shown as text.
+    buttons = [attrs.get("data-label") for attrs in doc.of("button") if attrs.get("data-label")]
+    assert buttons == LABELS
+    page_text = "".join(doc.text)
+    for label in LABELS:
+        assert label in page_text
+    assert "Is this a good abstract?" in page_text
+    assert task_input["metadata"]["Title"] in page_text
+    assert task_input["metadata"]["Author"] in page_text
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_text_stays_data(hostile):
+    task_input = make_input(f"Methods: {hostile} and more {hostile}")
+    html = render(task_input)
+    body, rest = split_data_block(html)
+    assert json.loads(body) == task_input["text"]
+    assert hostile not in rest
+    assert "alert(" not in rest and "onerror" not in rest
+    assert "49" not in body and "49" not in rest  # Liquid never evaluates the data
+    doc = parse(html)
+    assert doc.errors == [] and doc.stack == []
+    assert len(doc.of("img")) == 1 and len(doc.scripts) == 3
+    assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("field", ["Title", "Author"])
+def test_hostile_metadata_is_escaped(field, hostile):
+    task_input = make_input("Background: fine.")
+    task_input["metadata"][field] = hostile
+    html = render(task_input)
+    if any(c in hostile for c in "<>\"'&"):
+        assert hostile not in html
+    doc = parse(html)
+    assert doc.errors == [] and doc.stack == []
+    assert len(doc.of("img")) == 1 and len(doc.scripts) == 3
+    assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
+    assert hostile in "".join(doc.text)  # shown verbatim, as text
+
+
+def test_script_never_uses_inner_html_for_task_data():
+    source = TEMPLATE.read_text(encoding="utf-8")
+    assert "skip_autoescape" not in source
+    doc = parse(render(make_input("Background: x.")))
+    [code] = [body for attrs, body in doc.scripts if not attrs.get("src") and not attrs.get("type")]
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function("):
+        assert sink not in code, sink
+    assert 'JSON.parse(document.getElementById("abstract-text").textContent)' in code
+
+
+@pytest.mark.parametrize("missing", ["text", "taskObject", "metadata"])
+def test_missing_task_input_key_is_an_error(missing):
+    task_input = make_input("Background: x.")
+    del task_input[missing]
+    with pytest.raises(UndefinedError):
+        render(task_input)
+
+
+def test_missing_title_is_an_error():
+    task_input = make_input("Background: x.")
+    del task_input["metadata"]["Title"]
+    with pytest.raises(UndefinedError):
+        render(task_input)
