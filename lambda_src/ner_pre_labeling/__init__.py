@@ -1,0 +1,1 @@
+"""NER pre-labeling: an abstract's manifest line -> its first-page image, abstract text and metadata."""
