@@ -11,7 +11,7 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
-from stacks import LabelingWorkforceStack, WeldingLabelingStack, load_environment
+from stacks import LabelingWorkforceStack, NerLabelingStack, WeldingLabelingStack, load_environment
 
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
 
@@ -30,6 +30,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         workteam_arn = workforce.workteam.workteam_arn
         stacks.append(workforce)
     stacks.append(WeldingLabelingStack(app, f"WeldingLabeling-{config.name}", config=config, workteam_arn=workteam_arn))
+    stacks.append(NerLabelingStack(app, f"NerLabeling-{config.name}", config=config, workteam_arn=workteam_arn))
     for stack in stacks:
         cdk.Tags.of(stack).add("project", "ground-truth-custom-workflows")
         cdk.Tags.of(stack).add("environment", config.name)

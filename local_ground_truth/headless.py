@@ -9,6 +9,7 @@ from typing import Any
 
 from local_ground_truth.job import LocalJob
 from local_ground_truth.simulated_workers import classification_answer, span_answer
+from local_ground_truth.span_metrics import count_spans, scores
 
 
 def truth_key(line: dict[str, Any]) -> str:
@@ -51,17 +52,12 @@ def summarize(job: LocalJob, truth: dict[str, Any], png_path: Path) -> dict[str,
             pairs.append((expected, predicted))
             confidences.append(got.get("confidence", 0.0))
         else:
-            want = {(e["label"], e["startOffset"], e["endOffset"]) for e in expected["entities"]}
-            have = {(e["label"], e["startOffset"], e["endOffset"]) for e in got.get("entities", [])}
-            pairs.append((len(want & have), len(want), len(have)))
+            pairs.append(count_spans(expected["entities"], got.get("entities", [])))
             confidences += [e.get("confidence", 0.0) for e in got.get("entities", [])]
     if pairs and isinstance(pairs[0][0], str):
         summary = {"objects": len(rows), "accuracy": sum(a == b for a, b in pairs) / len(pairs)}
     else:
-        hit, want, have = (sum(p[i] for p in pairs) for i in range(3))
-        precision, recall = hit / have if have else 0.0, hit / want if want else 0.0
-        summary = {"objects": len(rows), "span_precision": precision, "span_recall": recall,
-                   "span_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0}
+        summary = {"objects": len(rows), **scores(pairs)}
     _plot(pairs, confidences, png_path, summary)
     summary["summary_png"] = str(png_path)
     return summary

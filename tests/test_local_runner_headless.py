@@ -77,3 +77,17 @@ def test_consolidation_responses_are_checked_as_ground_truth_would():
     assert labels == {"0": {"x": 1}}
     assert set(report.failed) == {"1", "2"}
     assert "no consolidation entry" in report.failed["2"]
+
+
+def test_headless_ner_job_writes_every_object(tmp_path, capsys):
+    argv = ["--workflow", "ner", "--simulate-workers", "3", "--accuracy", "0.85", "--state-dir", str(tmp_path / "ner"),
+            "--processes", "2"]
+    assert cli.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objects"] == 12 and summary["span_f1"] > 0.5
+    rows = [json.loads(line) for line in (tmp_path / "ner" / "manifests" / "output" / "output.manifest").read_text().splitlines()]
+    assert len(rows) == 12
+    for row in rows:
+        label = row["abstract-sections"]
+        assert label["workers"] == 3 and label["entities"] and label["isGoodAbstract"]["label"] in ("Yes", "No", None)
+        assert row["abstract-sections-metadata"]["type"] == "groundtruth/custom"

@@ -14,7 +14,7 @@ from tests.cdk_helpers import (
 )
 from tests.conftest import STACK_TEST_ENVIRONMENTS
 
-STACK_PREFIXES = ("LabelingWorkforce", "WeldingLabeling")
+STACK_PREFIXES = ("LabelingWorkforce", "WeldingLabeling", "NerLabeling")
 
 
 def stack(assemblies, prefix, env_name):

@@ -1,0 +1,120 @@
+"""From one worker's submitted form to typed spans, a yes/no judgement and notes.
+
+The template submits hidden inputs, so ``abstract`` and ``isGoodAbstract`` usually arrive as JSON
+strings; they are also accepted as objects (the documented shape) and ``isGoodAbstract`` as a bare
+``"Yes"``/``"No"``. The form's ``isGoodAbstractChoice`` (the radio buttons feeding the hidden
+input) is ignored. Each part is read on its own: a malformed span is skipped without losing the
+worker's other spans, and a malformed ``abstract`` does not lose the worker's yes/no answer.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from gt_common.consolidation import WorkerAnswer
+from gt_common.s3uri import InputError
+
+from .sections import GOOD_ABSTRACT_ANSWERS, SECTION_LABELS
+
+LOG = logging.getLogger(__name__)
+SPANS_FIELD = "abstract"
+GOOD_FIELD = "isGoodAbstract"
+NOTES_FIELD = "notes"
+MAX_NOTE_CHARS = 10_000  # a note is free text from a worker; bound what goes into the manifest
+
+
+@dataclass(frozen=True)
+class Span:
+    worker_id: str
+    label: str
+    start: int  # Unicode code-point offset into the task's text
+    end: int  # exclusive
+
+
+@dataclass
+class WorkerAnnotation:
+    worker_id: str
+    spans: list[Span] = field(default_factory=list)
+    spans_usable: bool = False  # False when the worker's ``abstract`` could not be read at all
+    good_abstract: Optional[str] = None
+    note: Optional[str] = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError as error:
+            raise InputError(f"is not valid JSON: {error}") from error
+    return value
+
+
+def _offset(entity: dict[str, Any], key: str) -> int:
+    value = entity.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{key} {value!r:.40} is not an integer")
+    return value
+
+
+def read_span(entity: Any, worker_id: str) -> Span:
+    if not isinstance(entity, dict):
+        raise InputError("entity is not an object")
+    label = entity.get("label")
+    if label not in SECTION_LABELS:
+        raise InputError(f"label {str(label)[:60]!r} is not one of {', '.join(SECTION_LABELS)}")
+    start, end = _offset(entity, "startOffset"), _offset(entity, "endOffset")
+    if start < 0 or end <= start:
+        raise InputError(f"offsets [{start}, {end}) are not a non-empty span")
+    return Span(worker_id, label, start, end)
+
+
+def read_spans(value: Any, annotation: WorkerAnnotation) -> None:
+    value = _maybe_json(value)
+    if not isinstance(value, dict) or not isinstance(value.get("entities"), list):
+        raise InputError("has no entities list")
+    annotation.spans_usable = True
+    seen = set()
+    for index, entity in enumerate(value["entities"]):
+        try:
+            span = read_span(entity, annotation.worker_id)
+        except InputError as error:
+            annotation.problems.append(f"{SPANS_FIELD}.entities[{index}]: {error}")
+            continue
+        if (span.label, span.start, span.end) not in seen:  # a double click tags a span twice
+            seen.add((span.label, span.start, span.end))
+            annotation.spans.append(span)
+
+
+def read_good_abstract(value: Any) -> str:
+    value = _maybe_json(value)
+    if isinstance(value, dict):
+        value = value.get("label")
+    if value not in GOOD_ABSTRACT_ANSWERS:
+        raise InputError(f"{str(value)[:40]!r} is not Yes or No")
+    return value
+
+
+def read_annotation(answer: WorkerAnswer) -> WorkerAnnotation:
+    """Every usable part of one worker's form; the unusable parts are listed in ``problems``."""
+    annotation = WorkerAnnotation(answer.worker_id)
+    form = answer.form
+    for field_name, reader in ((SPANS_FIELD, read_spans), (GOOD_FIELD, None)):
+        if field_name not in form:
+            annotation.problems.append(f"{field_name} is missing")
+            continue
+        try:
+            if reader is not None:
+                reader(form[field_name], annotation)
+            else:
+                annotation.good_abstract = read_good_abstract(form[field_name])
+        except InputError as error:
+            annotation.problems.append(f"{field_name} {error}")
+    note = form.get(NOTES_FIELD)
+    if isinstance(note, str) and note.strip():
+        annotation.note = note.strip()[:MAX_NOTE_CHARS]
+    elif note not in (None, "") and not isinstance(note, str):
+        annotation.problems.append(f"{NOTES_FIELD} is not text")
+    return annotation

@@ -1,0 +1,162 @@
+"""Consolidating workers' spans the way Ground Truth does for its own NER jobs.
+
+1. **Cluster** every worker's spans by Jaccard similarity of their character ranges: in reading
+   order, each span joins the cluster whose current boundaries it overlaps best (Jaccard at least
+   ``threshold``), never a cluster that already holds a span of the same worker; otherwise it
+   starts a new cluster.
+2. **Keep** a cluster when the workers behind it carry at least ``min_support`` of the object's
+   total worker weight (with 3 equal workers: 2 of them). A span only one of three workers saw is
+   noise more often than not.
+3. **Boundaries**: for the start and for the end, the mode of the workers' boundaries when it is
+   clear (one value held by the most weight, and by more than one worker), otherwise the weighted
+   median (the lower one, so a boundary always is one a worker chose).
+4. **Label**: the label with the most weight in the cluster; a tie goes to the label whose spans
+   overlap the chosen boundaries best, then to the first in section order. Deterministic, so a
+   re-run gives the same manifest (Ground Truth itself breaks label ties at random).
+5. **Confidence**: the weight share of the object's workers that gave this label to this span,
+   times the mean Jaccard similarity of their spans with the consolidated one (1.0 = every worker
+   drew exactly this span with this label).
+6. **Overlaps**: abstract sections do not overlap, so where two kept spans overlap only the more
+   confident one stays.
+
+``weights`` maps worker ids to reliabilities (default 1.0 each): a worker model plugs in there.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+from .answers import Span
+from .sections import SECTION_LABELS
+
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MIN_SUPPORT = 0.5
+
+
+@dataclass(frozen=True)
+class Entity:
+    label: str
+    start: int
+    end: int
+    confidence: float
+
+    def as_json(self) -> dict:
+        return {"label": self.label, "startOffset": self.start, "endOffset": self.end,
+                "confidence": self.confidence}
+
+
+def jaccard(a_start: int, a_end: int, b_start: int, b_end: int) -> float:
+    overlap = min(a_end, b_end) - max(a_start, b_start)
+    if overlap <= 0:
+        return 0.0
+    return overlap / (max(a_end, b_end) - min(a_start, b_start))
+
+
+def consensus_boundary(values: Sequence[int], weights: Sequence[float]) -> int:
+    """The clear weighted mode of ``values``, else their lower weighted median."""
+    totals: dict[int, float] = defaultdict(float)
+    holders: dict[int, int] = defaultdict(int)
+    for value, weight in zip(values, weights):
+        totals[value] += weight
+        holders[value] += 1
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    best_value, best_weight = ranked[0]
+    clear = holders[best_value] > 1 and (len(ranked) == 1 or ranked[1][1] < best_weight)
+    if clear:
+        return best_value
+    ordered = sorted(zip(values, weights))
+    half, running = sum(weights) / 2, 0.0
+    for value, weight in ordered:
+        running += weight
+        if running >= half:
+            return value
+    return ordered[-1][0]
+
+
+@dataclass
+class _Cluster:
+    spans: list[Span] = field(default_factory=list)
+    start: int = 0
+    end: int = 0
+
+    def add(self, span: Span, weights: Mapping[str, float]) -> None:
+        self.spans.append(span)
+        self.start, self.end = self.boundaries(weights)
+
+    def boundaries(self, weights: Mapping[str, float]) -> tuple[int, int]:
+        w = [weights.get(s.worker_id, 1.0) for s in self.spans]
+        start = consensus_boundary([s.start for s in self.spans], w)
+        end = consensus_boundary([s.end for s in self.spans], w)
+        if end <= start:  # mode of starts past median of ends, only with wildly different spans
+            start = min(s.start for s in self.spans)
+            end = max(s.end for s in self.spans)
+        return start, end
+
+    def workers(self) -> set[str]:
+        return {s.worker_id for s in self.spans}
+
+
+def cluster_spans(spans: Sequence[Span], weights: Mapping[str, float],
+                  threshold: float = DEFAULT_THRESHOLD) -> list[_Cluster]:
+    clusters: list[_Cluster] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end, s.label, s.worker_id)):
+        best: Optional[_Cluster] = None
+        best_score = threshold
+        for cluster in clusters:
+            if span.worker_id in cluster.workers():
+                continue
+            score = jaccard(span.start, span.end, cluster.start, cluster.end)
+            if score >= best_score and (best is None or score > best_score):
+                best, best_score = cluster, score
+        if best is None:
+            best = _Cluster()
+            clusters.append(best)
+        best.add(span, weights)
+    return clusters
+
+
+def _label_of(cluster: _Cluster, weights: Mapping[str, float]) -> tuple[str, list[Span]]:
+    by_label: dict[str, list[Span]] = defaultdict(list)
+    for span in cluster.spans:
+        by_label[span.label].append(span)
+    order = {label: index for index, label in enumerate(SECTION_LABELS)}
+
+    def rank(label: str):
+        members = by_label[label]
+        weight = sum(weights.get(s.worker_id, 1.0) for s in members)
+        fit = sum(jaccard(s.start, s.end, cluster.start, cluster.end) for s in members)
+        return (-weight, -fit, order.get(label, len(order)), label)
+
+    label = min(by_label, key=rank)
+    return label, by_label[label]
+
+
+def consolidate_spans(spans: Sequence[Span], workers: Sequence[str], *,
+                      weights: Optional[Mapping[str, float]] = None,
+                      threshold: float = DEFAULT_THRESHOLD,
+                      min_support: float = DEFAULT_MIN_SUPPORT) -> list[Entity]:
+    """The consolidated entities of one object, in text order.
+
+    ``workers`` are the ids of every worker whose span answer was usable, including those who
+    tagged nothing: a span three workers ignored is less certain than one nobody else saw.
+    """
+    weights = dict(weights or {})
+    total = sum(weights.get(worker, 1.0) for worker in set(workers))
+    if total <= 0:
+        return []
+    candidates = []
+    for cluster in cluster_spans(spans, weights, threshold):
+        support = sum(weights.get(worker, 1.0) for worker in cluster.workers())
+        if support < min_support * total - 1e-9:
+            continue
+        label, agreeing = _label_of(cluster, weights)
+        agreeing_weight = sum(weights.get(s.worker_id, 1.0) for s in agreeing)
+        fit = sum(jaccard(s.start, s.end, cluster.start, cluster.end) for s in agreeing) / len(agreeing)
+        confidence = round(min(1.0, agreeing_weight / total) * fit, 4)
+        candidates.append(Entity(label, cluster.start, cluster.end, confidence))
+    kept: list[Entity] = []
+    for entity in sorted(candidates, key=lambda e: (-e.confidence, e.start, e.end, e.label)):
+        if all(entity.end <= other.start or other.end <= entity.start for other in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: (e.start, e.end))

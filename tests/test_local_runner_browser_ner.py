@@ -1,0 +1,95 @@
+"""The NER worker UI through the local runner in a real headless Chromium: tag a span, answer, submit.
+
+Also: an abstract containing markup and script shows as text and runs nothing.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from local_ground_truth import local_s3
+from local_ground_truth.job import LocalJob
+from local_ground_truth.server import WorkerSite, serve
+from local_ground_truth.stack_reader import read_workflow, synthesize
+from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+
+TRUTH = json.loads((Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "truth.json").read_text())
+HOSTILE = 'Results <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script> end.'
+
+
+@pytest.fixture(scope="module")
+def ner_spec(tmp_path_factory):
+    return read_workflow(synthesize(tmp_path_factory.mktemp("assembly")), "NerLabeling-dev")
+
+
+@pytest.fixture
+def ner_site(ner_spec, tmp_path):
+    with local_s3.s3_endpoint() as endpoint:
+        s3 = local_s3.client(endpoint)
+        buckets = local_s3.bucket_names(ner_spec)
+        local_s3.deploy(ner_spec, s3, buckets)
+        bucket = buckets[ner_spec.task["InputBucket"]]
+        # The second abstract's text becomes hostile before pre-labeling reads it.
+        s3.put_object(Bucket=bucket, Key="ner/abstracts/abstract-02.txt", Body=HOSTILE.encode())
+        job = LocalJob(ner_spec, s3, endpoint, bucket, f"ner-{tmp_path.name[-16:]}".replace("_", "-"))
+        assert not job.pre_label(processes=2, progress=False).failed
+        server = serve(WorkerSite(job), 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield job, f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+        server.server_close()
+
+
+def select(page, start: int, end: int) -> None:
+    """Select [start, end) (UTF-16 indexes) of the abstract's text, as a mouse drag would."""
+    page.evaluate("""([start, end]) => {
+        const container = document.getElementById('abstract-container');
+        const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+        let node, seen = 0, range = document.createRange(), started = false;
+        while ((node = walker.nextNode())) {
+            const length = node.data.length;
+            if (!started && start < seen + length) { range.setStart(node, start - seen); started = true; }
+            if (started && end <= seen + length) { range.setEnd(node, end - seen); break; }
+            seen += length;
+        }
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+    }""", [start, end])
+
+
+def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browser, ner_site):  # noqa: F811
+    job, base = ner_site
+    text = job.task_input("0")["text"]
+    [methods] = [e for e in TRUTH["abstract-01"]["entities"] if e["label"] == "Methods"]
+    utf16 = lambda offset: len(text[:offset].encode("utf-16-le")) // 2  # noqa: E731
+    page = page_for(browser)
+    page.goto(f"{base}/worker/ana/task/0")
+    page.wait_for_selector("#abstract-container")
+    assert page.inner_text("#abstract-container").strip() == text.strip()
+    select(page, utf16(methods["startOffset"]), utf16(methods["endOffset"]))
+    page.click("button[data-label=Methods]")
+    page.click("text=Submit")  # no Yes/No yet: refused
+    assert page.url.endswith("/task/0") and page.inner_text("#good-error")
+    page.check("input[name=isGoodAbstractChoice][value=Yes]")
+    page.click("text=Submit")
+    page.wait_for_url(f"{base}/worker/ana")
+    [row] = [r for r in job.output_manifest() if r["source-ref"].endswith("abstract-01.jpg")]
+    label = row["abstract-sections"]
+    assert label["entities"] == [{"label": "Methods", "startOffset": methods["startOffset"],
+                                  "endOffset": methods["endOffset"], "confidence": pytest.approx(1.0)}]
+    assert label["isGoodAbstract"]["label"] == "Yes"
+
+
+def test_markup_in_an_abstract_is_shown_as_text_and_runs_nothing(browser, ner_site):  # noqa: F811
+    job, base = ner_site
+    page = page_for(browser)
+    page.goto(f"{base}/worker/ana/task/1")
+    page.wait_for_selector("#abstract-container")
+    page.wait_for_timeout(300)
+    assert page.inner_text("#abstract-container").strip() == HOSTILE
+    assert page.evaluate("window.__pwned") is None
+    assert page.eval_on_selector_all("#abstract-container img, #abstract-container script", "els => els.length") == 0

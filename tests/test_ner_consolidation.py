@@ -1,0 +1,254 @@
+"""The NER consolidation Lambda, end to end over a real (moto) S3 endpoint, and its span algorithm."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from gt_common.consolidation import DataObjectAnswers, WorkerAnswer
+from gt_common.s3uri import InputError
+from local_ground_truth.simulated_workers import span_answer
+from local_ground_truth.span_baselines import token_majority_vote
+from local_ground_truth.span_metrics import count_spans, scores
+from ner_consolidation import handler
+from ner_consolidation.answers import Span
+from ner_consolidation.span_clustering import consensus_boundary, consolidate_spans, jaccard
+
+LABEL = "abstract-sections"
+PAYLOAD_KEY = "job/annotations/consolidated-annotation/consolidation-request/iteration-1/2026-01-01_00:00:00.json"
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ner"
+
+
+@pytest.fixture(autouse=True)
+def fresh_client():
+    handler.s3_client.cache_clear()
+    yield
+    handler.s3_client.cache_clear()
+
+
+def ent(label, start, end):
+    return {"label": label, "startOffset": start, "endOffset": end}
+
+
+def form(entities, good="Yes", notes=None, *, as_strings=True):
+    """The form as the template submits it: hidden inputs hold JSON strings."""
+    abstract = {"entities": entities}
+    answer = {"abstract": json.dumps(abstract) if as_strings else abstract,
+              "isGoodAbstract": json.dumps({"label": good}) if as_strings else {"label": good},
+              "isGoodAbstractChoice": good}
+    if notes is not None:
+        answer["notes"] = notes
+    return answer
+
+
+def content(value):
+    return {"content": value if isinstance(value, str) else json.dumps(value)}
+
+
+def entry(object_id, *annotation_data):
+    return {
+        "datasetObjectId": str(object_id),
+        "dataObject": {"source-ref": f"s3://input/pages/{object_id}.jpg"},
+        "annotations": [{"workerId": f"w{index}", "annotationData": data}
+                        for index, data in enumerate(annotation_data)],
+    }
+
+
+def run(s3, bucket, entries):
+    s3.put_object(Bucket=bucket, Key=PAYLOAD_KEY, Body=json.dumps(entries).encode())
+    event = {
+        "version": "2018-10-06",
+        "labelingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/ner",
+        "labelCategories": None,
+        "labelAttributeName": LABEL,
+        "roleArn": "arn:aws:iam::123456789012:role/gt-execution",
+        "outputConfig": f"s3://{bucket}/job/annotations",
+        "maxHumanWorkersPerDataObject": 3,
+        "payload": {"s3Uri": f"s3://{bucket}/{PAYLOAD_KEY}"},
+    }
+    return {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL]
+            for item in handler.lambda_handler(event, None)}
+
+
+def test_agreeing_workers_give_their_span_at_full_confidence(s3, bucket):
+    spans = [ent("Methods", 120, 245), ent("Results", 246, 300)]
+    result = run(s3, bucket, [entry(0, *(content(form(spans, notes=n)) for n in ("", "Clear.", None)))])
+    assert result == {"0": {
+        "entities": [dict(ent("Methods", 120, 245), confidence=1.0), dict(ent("Results", 246, 300), confidence=1.0)],
+        "isGoodAbstract": {"label": "Yes", "confidence": 1.0},
+        "notes": [{"workerId": "w1", "text": "Clear."}],
+        "workers": 3,
+    }}
+
+
+def test_jittered_boundaries_take_the_mode_and_the_majority_label(s3, bucket):
+    answers = [form([ent("Methods", 120, 245)]), form([ent("Methods", 120, 250)]),
+               form([ent("Results", 112, 245)], good="No")]
+    result = run(s3, bucket, [entry(0, *map(content, answers))])["0"]
+    (entity,) = result["entities"]
+    assert (entity["label"], entity["startOffset"], entity["endOffset"]) == ("Methods", 120, 245)
+    assert 0.5 < entity["confidence"] < 2 / 3  # two of three agree on the label, boundaries nearly
+    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 0.6667}
+
+
+def test_without_a_clear_mode_the_boundary_is_the_median():
+    assert consensus_boundary([100, 108, 120], [1, 1, 1]) == 108
+    assert consensus_boundary([100, 100, 120], [1, 1, 1]) == 100
+    assert consensus_boundary([100, 120], [1, 1]) == 100  # lower median: a boundary a worker chose
+
+
+def test_a_span_only_one_of_three_workers_saw_is_dropped():
+    spans = [Span("a", "Methods", 0, 50), Span("b", "Methods", 0, 50), Span("c", "Methods", 0, 50),
+             Span("c", "Results", 60, 90)]
+    entities = consolidate_spans(spans, ["a", "b", "c"])
+    assert [(e.label, e.start, e.end) for e in entities] == [("Methods", 0, 50)]
+
+
+def test_one_worker_keeps_every_span():
+    entities = consolidate_spans([Span("a", "Results", 5, 9), Span("a", "Methods", 0, 4)], ["a"])
+    assert [(e.label, e.start, e.end, e.confidence) for e in entities] == [
+        ("Methods", 0, 4, 1.0), ("Results", 5, 9, 1.0)]
+
+
+def test_label_ties_are_deterministic():
+    spans = [Span("a", "Results", 0, 50), Span("b", "Methods", 0, 50)]
+    first = consolidate_spans(spans, ["a", "b"])
+    again = consolidate_spans(list(reversed(spans)), ["b", "a"])
+    assert first == again and first[0].label == "Methods"  # equal fit: section order decides
+
+
+def test_spans_of_one_worker_never_share_a_cluster():
+    # Worker a tagged two adjacent halves; b and c the halves too: two clusters, not one.
+    spans = [Span(w, "Results", 0, 40) for w in "abc"] + [Span(w, "Results", 41, 80) for w in "abc"]
+    entities = consolidate_spans(spans, ["a", "b", "c"])
+    assert [(e.start, e.end) for e in entities] == [(0, 40), (41, 80)]
+
+
+def test_overlapping_results_keep_the_more_confident_span():
+    spans = [Span(w, "Methods", 0, 60) for w in "ab"] + [Span("c", "Methods", 0, 60)] \
+        + [Span(w, "Results", 30, 100) for w in "bc"]
+    entities = consolidate_spans(spans, ["a", "b", "c"])
+    assert [(e.label, e.start, e.end) for e in entities] == [("Methods", 0, 60)]
+
+
+def test_jaccard():
+    assert jaccard(0, 10, 0, 10) == 1.0
+    assert jaccard(0, 10, 5, 15) == pytest.approx(5 / 15)
+    assert jaccard(0, 10, 10, 20) == 0.0
+
+
+def test_accepted_answer_shapes(s3, bucket):
+    """Objects (the documented shape), JSON strings (hidden inputs), bare Yes/No, a one-item list."""
+    spans = [ent("Background", 0, 30)]
+    shapes = [
+        content(form(spans, as_strings=False)),
+        content(form(spans)),
+        content({"abstract": {"entities": spans}, "isGoodAbstract": "No"}),
+        content([form(spans)]),
+    ]
+    result = run(s3, bucket, [entry(0, *shapes)])["0"]
+    assert result["entities"] == [dict(ent("Background", 0, 30), confidence=1.0)]
+    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 0.75}
+    assert result["workers"] == 4
+
+
+def test_annotation_read_from_s3_uri(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="answers/w0.json", Body=json.dumps(form([ent("Results", 3, 9)])).encode())
+    result = run(s3, bucket, [entry(0, {"s3Uri": f"s3://{bucket}/answers/w0.json"})])["0"]
+    assert result["entities"] == [dict(ent("Results", 3, 9), confidence=1.0)]
+
+
+@pytest.mark.parametrize("bad_entity, problem", [
+    (ent("Discussion", 0, 10), "is not one of"),
+    (ent("Methods", 10, 10), "not a non-empty span"),
+    (ent("Methods", -1, 10), "not a non-empty span"),
+    ({"label": "Methods", "startOffset": "0", "endOffset": 10}, "startOffset '0' is not an integer"),
+    ({"label": "Methods", "startOffset": 0}, "endOffset None is not an integer"),
+    ("Methods 0-10", "entity is not an object"),
+])
+def test_a_malformed_span_is_skipped_and_the_workers_other_spans_kept(s3, bucket, caplog, bad_entity, problem):
+    good = ent("Methods", 20, 60)
+    result = run(s3, bucket, [entry(0, content(form([bad_entity, good])), content(form([good])))])["0"]
+    assert result["entities"] == [dict(good, confidence=1.0)]
+    assert result["workers"] == 2
+    assert any(problem in message and "object 0, worker w0" in message for message in caplog.messages)
+
+
+@pytest.mark.parametrize("bad_form, problem", [
+    ({"abstract": "{not json", "isGoodAbstract": "Yes"}, "abstract is not valid JSON"),
+    ({"abstract": {"spans": []}, "isGoodAbstract": "Yes"}, "abstract has no entities list"),
+    ({"isGoodAbstract": "Yes"}, "abstract is missing"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": "Maybe"}, "isGoodAbstract 'Maybe' is not Yes or No"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": ""}, "is not Yes or No"),
+    ({"abstract": {"entities": []}}, "isGoodAbstract is missing"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": "Yes", "notes": 7}, "notes is not text"),
+])
+def test_a_malformed_part_loses_only_that_part(s3, bucket, caplog, bad_form, problem):
+    result = run(s3, bucket, [entry(0, content(bad_form), content(form([ent("Methods", 0, 9)])))])["0"]
+    assert result["workers"] == 2  # the bad worker still gave one usable part
+    assert any(problem in message for message in caplog.messages)
+
+
+def test_unusable_annotations_never_drop_the_object_or_the_batch(s3, bucket):
+    result = run(s3, bucket, [
+        entry("empty", content("not json"), {"s3Uri": "https://example.com/x"}, {"content": "[]"}),
+        {"dataObject": {}},  # no datasetObjectId: logged, cannot be answered
+        entry("ok", content(form([ent("Methods", 0, 9)]))),
+        {"datasetObjectId": "none", "dataObject": {}},  # no annotations key at all
+    ])
+    assert result["empty"] == {"entities": [], "isGoodAbstract": {"label": None, "confidence": 0.0},
+                               "notes": [], "workers": 0}
+    assert result["none"]["workers"] == 0
+    assert result["ok"]["entities"] == [dict(ent("Methods", 0, 9), confidence=1.0)]
+
+
+def test_good_abstract_tie_is_no_at_half_confidence(s3, bucket):
+    result = run(s3, bucket, [entry(0, content(form([], good="Yes")), content(form([], good="No")))])["0"]
+    assert result["isGoodAbstract"] == {"label": "No", "confidence": 0.5}
+
+
+def test_notes_are_kept_per_worker_and_bounded(s3, bucket):
+    result = run(s3, bucket, [entry(0, content(form([], notes="  hello  ")), content(form([], notes="x" * 20_000)))])
+    notes = result["0"]["notes"]
+    assert notes[0] == {"workerId": "w0", "text": "hello"}
+    assert notes[1]["workerId"] == "w1" and len(notes[1]["text"]) == 10_000
+
+
+def test_event_without_payload_is_a_clear_error():
+    with pytest.raises(InputError, match="payload.s3Uri"):
+        handler.lambda_handler({"labelAttributeName": LABEL}, None)
+
+
+def simulated_scores(accuracy: float, rounds: int = 8) -> dict[str, float]:
+    """Three noisy workers per sample abstract: consolidated vs each worker vs per-token vote."""
+    truth = json.loads((SAMPLE / "truth.json").read_text())
+    consolidated, token_vote, single = [], [], {0: [], 1: [], 2: []}
+    for seed in range(rounds):
+        rng = random.Random(seed)
+        for key, expected in truth.items():
+            text = (SAMPLE / "abstracts" / f"{key}.txt").read_text(encoding="utf-8")
+            answers = [span_answer(expected, text, accuracy, rng) for _ in range(3)]
+            item = DataObjectAnswers(key, {}, [WorkerAnswer(f"w{i}", a) for i, a in enumerate(answers)])
+            got = handler.consolidate_object(item)["entities"]
+            consolidated.append(count_spans(expected["entities"], got))
+            token_vote.append(count_spans(
+                expected["entities"], token_majority_vote([a["abstract"]["entities"] for a in answers], len(text))))
+            for index, answer in enumerate(answers):
+                single[index].append(count_spans(expected["entities"], answer["abstract"]["entities"]))
+    return {"consolidated": scores(consolidated)["span_f1"], "token_vote": scores(token_vote)["span_f1"],
+            "best_single": max(scores(counts)["span_f1"] for counts in single.values())}
+
+
+@pytest.mark.parametrize("accuracy", [0.7, 0.9])
+def test_three_noisy_workers_consolidate_better_than_any_one_and_than_a_token_vote(accuracy):
+    result = simulated_scores(accuracy)
+    assert result["consolidated"] > result["best_single"] + 0.1
+    assert result["consolidated"] > result["token_vote"] + 0.05
+
+
+def test_token_majority_vote_baseline():
+    answers = [[ent("Methods", 0, 5)], [ent("Methods", 0, 5)], [ent("Results", 0, 5)]]
+    assert token_majority_vote(answers, 8) == [ent("Methods", 0, 5)]
+    assert token_majority_vote([[ent("Methods", 0, 5)], []], 8) == []  # split vote: untagged
