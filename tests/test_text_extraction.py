@@ -1,0 +1,477 @@
+"""The text-extraction CLI (`python -m text_extraction`): Textract through botocore's Stubber (which
+validates every request and response against the real API model), S3 through the moto server."""
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from text_extraction import textract_text
+from text_extraction.__main__ import main
+from text_extraction.batch import Job, run_batch
+from text_extraction.sources import Image, SourceError, list_s3_images
+from text_extraction.textract_text import ExtractionError, blocks_to_text, join_lines
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00fake page\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\nfake page"
+JOB_A = "5a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+JOB_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+# -- realistic Textract blocks ---------------------------------------------------------------
+
+def _geometry(top: float) -> dict:
+    return {"BoundingBox": {"Width": 0.8, "Height": 0.02, "Left": 0.1, "Top": top},
+            "Polygon": [{"X": 0.1, "Y": top}, {"X": 0.9, "Y": top},
+                        {"X": 0.9, "Y": top + 0.02}, {"X": 0.1, "Y": top + 0.02}]}
+
+
+def page_blocks(lines: list[str], page: int = 1, prefix: str = "b") -> list[dict]:
+    """A PAGE block, then for each line a LINE block followed by its WORD blocks (Textract's order)."""
+    blocks: list[dict] = []
+    line_ids = []
+    for n, text in enumerate(lines):
+        line_id = f"{prefix}{page}-line-{n}"
+        word_ids = [f"{line_id}-w{k}" for k, _ in enumerate(text.split())]
+        line_ids.append(line_id)
+        blocks.append({"BlockType": "LINE", "Id": line_id, "Text": text, "Page": page, "Confidence": 99.4,
+                       "Geometry": _geometry(0.1 + 0.03 * n),
+                       "Relationships": [{"Type": "CHILD", "Ids": word_ids}]})
+        blocks.extend({"BlockType": "WORD", "Id": word_id, "Text": word, "TextType": "PRINTED", "Page": page,
+                       "Confidence": 98.7}
+                      for word_id, word in zip(word_ids, text.split()))
+    page_block = {"BlockType": "PAGE", "Id": f"{prefix}{page}-page", "Page": page, "Geometry": _geometry(0.0),
+                  "Relationships": [{"Type": "CHILD", "Ids": line_ids}]}
+    return [page_block, *blocks]
+
+
+def detect_response(lines: list[str]) -> dict:
+    return {"DocumentMetadata": {"Pages": 1}, "Blocks": page_blocks(lines),
+            "DetectDocumentTextModelVersion": "1.0"}
+
+
+def get_response(status: str, blocks: list[dict] | None = None, *, pages: int = 1, next_token: str | None = None,
+                 message: str | None = None) -> dict:
+    response: dict = {"JobStatus": status, "DetectDocumentTextModelVersion": "1.0"}
+    if status != "IN_PROGRESS":
+        response["DocumentMetadata"] = {"Pages": pages}
+    if blocks is not None:
+        response["Blocks"] = blocks
+    if next_token:
+        response["NextToken"] = next_token
+    if message:
+        response["StatusMessage"] = message
+    return response
+
+
+@pytest.fixture
+def textract():
+    client = boto3.client("textract", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        client.stubber = stubber  # the tests queue responses on it
+        yield client
+        stubber.assert_no_pending_responses()
+
+
+def add_async_success(textract, bucket: str, key: str, job_id: str, lines: list[str]) -> None:
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": job_id},
+                      {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": key}}})
+    stub.add_response("get_document_text_detection", get_response("SUCCEEDED", page_blocks(lines)), {"JobId": job_id})
+
+
+def no_sleep(seconds: float) -> None:
+    assert seconds == 0
+
+
+# -- text assembly ------------------------------------------------------------------------------
+
+def test_line_blocks_are_joined_with_single_spaces_ignoring_page_and_word_blocks():
+    blocks = page_blocks(["Recycled aluminium alloys  ", "accumulate trace elements.", "We measured it."])
+    assert blocks_to_text(blocks) == "Recycled aluminium alloys accumulate trace elements. We measured it."
+
+
+def test_hyphenated_line_end_is_rejoined_only_before_a_lowercase_start():
+    assert join_lines(["an exam-", "ple of this"]) == "an example of this"
+    assert join_lines(["SARS-CoV-", "2 and COVID-", "19 cases"]) == "SARS-CoV- 2 and COVID- 19 cases"
+    assert join_lines(["the Al-", "Si alloy"]) == "the Al- Si alloy"
+    assert join_lines(["a range 2 -", "remelting"]) == "a range 2 - remelting"
+    assert join_lines(["-", "x"]) == "- x"
+    assert join_lines(["Ångström-", "ähnlich"]) == "Ångströmähnlich"  # Unicode letters count too
+    assert blocks_to_text(page_blocks(["grain-bound-", "ary segregation"])) == "grain-boundary segregation"
+
+
+def test_lines_are_ordered_by_page_then_response_order():
+    blocks = page_blocks(["second page, first line", "second page, second line"], page=2) + \
+        page_blocks(["first page"], page=1)
+    assert blocks_to_text(blocks) == "first page second page, first line second page, second line"
+
+
+# -- synchronous detection of local images (CLI end to end) --------------------------------------
+
+def make_pages(folder: Path, names: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in names.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def run_cli(argv: list[str], **clients) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, stdout=out, stderr=err, sleep=no_sleep, **clients)
+    return code, out.getvalue(), err.getvalue()
+
+
+def read_manifest(path: Path) -> list[dict]:
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_local_folder_writes_text_files_and_manifest(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"abstract-01.jpg": JPEG, "abstract-02.png": PNG, "notes.txt": b"skip me"})
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps({"abstract-01.jpg": {"Title": "Grain-boundary segregation",
+                                                        "Author": "Ingrid Søndergaard", "ISBN": "978-1-9876-0001-8"}},
+                                   ensure_ascii=False), encoding="utf-8")
+    textract.stubber.add_response("detect_document_text",
+                                  detect_response(["Recycled aluminium at 180 °C is exam-", "ined by atom-probe."]),
+                                  {"Document": {"Bytes": JPEG}})
+    textract.stubber.add_response("detect_document_text", detect_response(["Pollinators visit", "gardens."]),
+                                  {"Document": {"Bytes": PNG}})
+
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli([str(pages), "--s3-prefix", "s3://gt-data/ner/", "--output-dir", str(out_dir),
+                              "--metadata", str(metadata), "--workers", "1", "--no-progress"], textract=textract)
+
+    assert code == 0, err
+    assert (out_dir / "abstracts" / "abstract-01.txt").read_bytes() == \
+        "Recycled aluminium at 180 °C is examined by atom-probe.".encode("utf-8")
+    assert (out_dir / "abstracts" / "abstract-02.txt").read_text(encoding="utf-8") == "Pollinators visit gardens."
+    assert read_manifest(out_dir / "manifest.jsonl") == [
+        {"source-ref": "s3://gt-data/ner/pages/abstract-01.jpg",
+         "text-file-s3-uri": "s3://gt-data/ner/abstracts/abstract-01.txt",
+         "metadata": {"Title": "Grain-boundary segregation", "Author": "Ingrid Søndergaard",
+                      "ISBN": "978-1-9876-0001-8"}},
+        {"source-ref": "s3://gt-data/ner/pages/abstract-02.png",
+         "text-file-s3-uri": "s3://gt-data/ner/abstracts/abstract-02.txt",
+         "metadata": {}},
+    ]
+    assert "Søndergaard" in (out_dir / "manifest.jsonl").read_text(encoding="utf-8")  # not \u-escaped
+    assert "manifest" in out and not (out_dir / "pages").exists()
+
+
+def test_local_manifest_line_matches_the_sample_manifest_shape(tmp_path, textract):
+    sample = json.loads(Path(__file__).resolve().parent.parent.joinpath(
+        "sample_data", "ner", "manifest.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    pages = make_pages(tmp_path / "in", {"abstract-01.jpg": JPEG})
+    textract.stubber.add_response("detect_document_text", detect_response(["text"]), {"Document": {"Bytes": JPEG}})
+    metadata = tmp_path / "m.json"
+    metadata.write_text(json.dumps({"abstract-01.jpg": sample["metadata"]}), encoding="utf-8")
+    manifest = tmp_path / "elsewhere" / "in.manifest"
+    code, _, err = run_cli([str(pages), "--s3-prefix", "${DATA_PREFIX_URI}", "--output-dir", str(tmp_path / "out"),
+                            "--manifest", str(manifest), "--metadata", str(metadata), "--copy-pages",
+                            "--no-progress"], textract=textract)
+    assert code == 0, err
+    assert read_manifest(manifest) == [sample]  # same keys, URIs and metadata as the shipped sample
+    assert (tmp_path / "out" / "pages" / "abstract-01.jpg").read_bytes() == JPEG
+
+
+def test_client_error_names_the_image_and_reason_and_the_batch_goes_on(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG + b"b", "c.png": PNG})
+    stub = textract.stubber
+    stub.add_client_error("detect_document_text", service_error_code="UnsupportedDocumentException",
+                          service_message="Request has unsupported document format", http_status_code=400,
+                          expected_params={"Document": {"Bytes": JPEG}})
+    stub.add_response("detect_document_text", detect_response(["Bee text."]), {"Document": {"Bytes": JPEG + b"b"}})
+    stub.add_client_error("detect_document_text", service_error_code="InvalidParameterException",
+                          service_message="Request has invalid parameters", http_status_code=400,
+                          expected_params={"Document": {"Bytes": PNG}})
+
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli([str(pages), "--s3-prefix", "s3://gt-data/ner", "--output-dir", str(out_dir),
+                            "--workers", "1", "--no-progress"], textract=textract)
+
+    assert code == 1
+    a, c = pages / "a.jpg", pages / "c.png"
+    assert f"{a}: Textract DetectDocumentText failed: UnsupportedDocumentException: " \
+           "Request has unsupported document format" in err
+    assert f"{c}: Textract DetectDocumentText failed: InvalidParameterException: Request has invalid parameters" in err
+    assert "2 of 3 image(s) failed" in err
+    assert (out_dir / "abstracts" / "b.txt").read_text(encoding="utf-8") == "Bee text."
+    assert not (out_dir / "abstracts" / "a.txt").exists()
+    assert [line["source-ref"] for line in read_manifest(out_dir / "manifest.jsonl")] == ["s3://gt-data/ner/pages/b.jpg"]
+
+
+def test_image_over_10_mb_is_refused_by_name_without_calling_textract(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"small.jpg": JPEG})
+    with open(pages / "huge.jpg", "wb") as handle:
+        handle.truncate(textract_text.MAX_IMAGE_BYTES + 1)
+    textract.stubber.add_response("detect_document_text", detect_response(["ok"]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli([str(pages), "--s3-prefix", "s3://gt-data/x", "--output-dir", str(tmp_path / "out"),
+                            "--workers", "1", "--no-progress"], textract=textract)
+    assert code == 1
+    assert f"{pages / 'huge.jpg'}: image is 10,485,761 bytes, over Textract's 10,485,760-byte (10 MB) limit" in err
+    assert (tmp_path / "out" / "abstracts" / "small.txt").exists()
+
+
+def test_page_without_text_is_a_failure(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"blank.jpg": JPEG})
+    textract.stubber.add_response("detect_document_text", detect_response([]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli([str(pages), "--s3-prefix", "s3://gt-data/x", "--output-dir", str(tmp_path / "out"),
+                            "--no-progress"], textract=textract)
+    assert code == 1
+    assert f"{pages / 'blank.jpg'}: Textract found no text" in err
+    assert "manifest was not written" in err and not (tmp_path / "out" / "manifest.jsonl").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["IN", "--output-dir", "OUT"], "needs --s3-prefix and --output-dir"),
+    (["IN", "--s3-prefix", "gt-data/ner", "--output-dir", "OUT"], "is not s3://bucket/prefix"),
+    (["IN", "--s3-prefix", "s3://b/p", "--output-dir", "OUT", "--sync"], "only apply to an S3 INPUT"),
+    (["s3://b/pages/", "--output-dir", "OUT"], "only apply to a local INPUT"),
+    (["s3://b/pages/", "--workers", "0"], "--workers must be at least 1"),
+])
+def test_unusable_arguments_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv, textract=object(), s3=object())
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unusable_input_exits_2(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "a.png": PNG})
+    base = ["--s3-prefix", "s3://b/p", "--output-dir", str(tmp_path / "out"), "--no-progress"]
+    code, _, err = run_cli([str(pages), *base], textract=textract)
+    assert code == 2 and "would both write a.txt" in err
+    code, _, err = run_cli([str(tmp_path / "missing"), *base], textract=textract)
+    assert code == 2 and "does not exist" in err
+    code, _, err = run_cli([str(make_pages(tmp_path / "empty", {})), *base], textract=textract)
+    assert code == 2 and "no .jpg, .jpeg or .png images" in err
+    bad = tmp_path / "meta.json"
+    bad.write_text('["not", "an", "object"]', encoding="utf-8")
+    code, _, err = run_cli([str(pages), *base, "--metadata", str(bad)], textract=textract)
+    assert code == 2 and f"metadata file {bad}" in err
+
+
+# -- asynchronous jobs on S3 objects ----------------------------------------------------------------
+
+def test_async_job_results_are_followed_through_next_token(textract):
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": JOB_A},
+                      {"DocumentLocation": {"S3Object": {"Bucket": "gt-data", "Name": "pages/p1.jpg"}}})
+    stub.add_response("get_document_text_detection",
+                      get_response("SUCCEEDED", page_blocks(["First result page, whose last word is hy-"]),
+                                   next_token="token-page-2"),
+                      {"JobId": JOB_A})
+    stub.add_response("get_document_text_detection",
+                      get_response("SUCCEEDED", page_blocks(["phenated; second result page."], prefix="c"),
+                                   next_token="token-page-3"),
+                      {"JobId": JOB_A, "NextToken": "token-page-2"})
+    stub.add_response("get_document_text_detection",
+                      get_response("SUCCEEDED", page_blocks(["Third."], prefix="d")),
+                      {"JobId": JOB_A, "NextToken": "token-page-3"})
+
+    blocks = textract_text.detect_s3_async(textract, "gt-data", "pages/p1.jpg", poll_interval=0, sleep=no_sleep)
+
+    assert blocks_to_text(blocks) == "First result page, whose last word is hyphenated; second result page. Third."
+
+
+def test_async_job_is_polled_while_in_progress(textract):
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": JOB_A},
+                      {"DocumentLocation": {"S3Object": {"Bucket": "gt-data", "Name": "p.png"}}})
+    for _ in range(2):
+        stub.add_response("get_document_text_detection", get_response("IN_PROGRESS"), {"JobId": JOB_A})
+    stub.add_response("get_document_text_detection", get_response("SUCCEEDED", page_blocks(["Done at last."])),
+                      {"JobId": JOB_A})
+    sleeps: list[float] = []
+
+    blocks = textract_text.detect_s3_async(textract, "gt-data", "p.png", poll_interval=0.25, sleep=sleeps.append)
+
+    assert blocks_to_text(blocks) == "Done at last."
+    assert sleeps == [0.25, 0.25]
+
+
+def test_async_job_still_running_after_timeout_names_the_image(textract):
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": JOB_A},
+                      {"DocumentLocation": {"S3Object": {"Bucket": "gt-data", "Name": "slow.jpg"}}})
+    for _ in range(3):
+        stub.add_response("get_document_text_detection", get_response("IN_PROGRESS"), {"JobId": JOB_A})
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(ExtractionError) as error:
+        textract_text.detect_s3_async(textract, "gt-data", "slow.jpg", poll_interval=5, timeout=10,
+                                      sleep=sleep, clock=lambda: now[0])
+    assert str(error.value) == f"s3://gt-data/slow.jpg: Textract job {JOB_A} still IN_PROGRESS after 10 s"
+
+
+def test_failed_job_names_the_image_and_status_message(textract):
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": JOB_A},
+                      {"DocumentLocation": {"S3Object": {"Bucket": "gt-data", "Name": "pages/bad.jpg"}}})
+    stub.add_response("get_document_text_detection",
+                      get_response("FAILED", message="Unable to get object metadata from S3. Check object key, "
+                                                     "region and/or access permissions."),
+                      {"JobId": JOB_A})
+    with pytest.raises(ExtractionError) as error:
+        textract_text.detect_s3_async(textract, "gt-data", "pages/bad.jpg", poll_interval=0, sleep=no_sleep)
+    assert error.value.image == "s3://gt-data/pages/bad.jpg"
+    assert str(error.value) == (f"s3://gt-data/pages/bad.jpg: Textract job {JOB_A} FAILED: Unable to get object "
+                                "metadata from S3. Check object key, region and/or access permissions.")
+
+
+def test_start_and_get_client_errors_name_the_image(textract):
+    stub = textract.stubber
+    stub.add_client_error("start_document_text_detection", service_error_code="InvalidS3ObjectException",
+                          service_message="Unable to get object metadata from S3.", http_status_code=400)
+    stub.add_response("start_document_text_detection", {"JobId": JOB_B})
+    stub.add_client_error("get_document_text_detection", service_error_code="InvalidJobIdException",
+                          service_message="An invalid job identifier was passed.", http_status_code=400)
+    with pytest.raises(ExtractionError, match=r"^s3://gt-data/k1\.jpg: Textract StartDocumentTextDetection failed: "
+                                              r"InvalidS3ObjectException: Unable to get object metadata from S3\.$"):
+        textract_text.detect_s3_async(textract, "gt-data", "k1.jpg", poll_interval=0, sleep=no_sleep)
+    with pytest.raises(ExtractionError, match=rf"^s3://gt-data/k2\.jpg: Textract GetDocumentTextDetection \(job {JOB_B}\) "
+                                              r"failed: InvalidJobIdException: An invalid job identifier was passed\.$"):
+        textract_text.detect_s3_async(textract, "gt-data", "k2.jpg", poll_interval=0, sleep=no_sleep)
+
+
+def test_s3_listing_follows_every_list_objects_v2_page():
+    s3 = boto3.client("s3", region_name="us-east-1")
+    with Stubber(s3) as stub:
+        stub.add_response("list_objects_v2", {
+            "IsTruncated": True, "NextContinuationToken": "next-1", "KeyCount": 2, "Prefix": "ner/pages/",
+            "Contents": [{"Key": "ner/pages/a.jpg", "Size": 10}, {"Key": "ner/pages/readme.md", "Size": 3}]},
+            {"Bucket": "gt-data", "Prefix": "ner/pages/", "Delimiter": "/"})
+        stub.add_response("list_objects_v2", {
+            "IsTruncated": False, "KeyCount": 1, "Prefix": "ner/pages/",
+            "Contents": [{"Key": "ner/pages/B.PNG", "Size": 20}]},
+            {"Bucket": "gt-data", "Prefix": "ner/pages/", "Delimiter": "/", "ContinuationToken": "next-1"})
+        images = list_s3_images(s3, "gt-data", "ner/pages")
+        stub.assert_no_pending_responses()
+    assert [(i.name, i.key, i.size) for i in images] == [("B.PNG", "ner/pages/B.PNG", 20),
+                                                          ("a.jpg", "ner/pages/a.jpg", 10)]
+
+
+def test_s3_prefix_end_to_end_with_async_jobs(s3, bucket, textract, tmp_path):
+    for name, data in {"abstract-01.jpg": JPEG, "abstract-02.jpg": JPEG, "abstract-03.png": PNG}.items():
+        s3.put_object(Bucket=bucket, Key=f"ner/pages/{name}", Body=data)
+    s3.put_object(Bucket=bucket, Key="ner/pages/nested/abstract-99.jpg", Body=JPEG)  # not directly under
+    s3.put_object(Bucket=bucket, Key="ner/other.jpg", Body=JPEG)  # outside the prefix
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps({"abstract-03.png": {"Title": "Telemonitoring"}}), encoding="utf-8")
+
+    add_async_success(textract, bucket, "ner/pages/abstract-01.jpg", JOB_A, ["Magnesium seg-", "regates."])
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": JOB_B},
+                      {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": "ner/pages/abstract-02.jpg"}}})
+    stub.add_response("get_document_text_detection", get_response("IN_PROGRESS"), {"JobId": JOB_B})
+    stub.add_response("get_document_text_detection",
+                      get_response("FAILED", message="Request has unsupported document format"), {"JobId": JOB_B})
+    add_async_success(textract, bucket, "ner/pages/abstract-03.png", "job-3", ["Blood pressure –", "at home."])
+
+    code, out, err = run_cli([f"s3://{bucket}/ner/pages/", "--metadata", str(metadata), "--poll-interval", "0",
+                              "--workers", "1", "--no-progress"], textract=textract, s3=s3)
+
+    assert code == 1
+    assert (f"s3://{bucket}/ner/pages/abstract-02.jpg: Textract job {JOB_B} FAILED: "
+            "Request has unsupported document format") in err
+    body = s3.get_object(Bucket=bucket, Key="ner/abstracts/abstract-01.txt")
+    assert body["Body"].read().decode("utf-8") == "Magnesium segregates."
+    assert body["ContentType"] == "text/plain; charset=utf-8"
+    assert s3.get_object(Bucket=bucket, Key="ner/abstracts/abstract-03.txt")["Body"].read().decode("utf-8") == \
+        "Blood pressure – at home."
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="ner/abstracts/")["Contents"]}
+    assert keys == {"ner/abstracts/abstract-01.txt", "ner/abstracts/abstract-03.txt"}
+    manifest = s3.get_object(Bucket=bucket, Key="ner/manifest.jsonl")["Body"].read().decode("utf-8")
+    assert [json.loads(line) for line in manifest.splitlines()] == [
+        {"source-ref": f"s3://{bucket}/ner/pages/abstract-01.jpg",
+         "text-file-s3-uri": f"s3://{bucket}/ner/abstracts/abstract-01.txt", "metadata": {}},
+        {"source-ref": f"s3://{bucket}/ner/pages/abstract-03.png",
+         "text-file-s3-uri": f"s3://{bucket}/ner/abstracts/abstract-03.txt", "metadata": {"Title": "Telemonitoring"}},
+    ]
+    assert f"s3://{bucket}/ner/manifest.jsonl" in out
+
+
+def test_s3_prefix_with_sync_detection_and_explicit_outputs(s3, bucket, textract, tmp_path):
+    s3.put_object(Bucket=bucket, Key="in/p.jpg", Body=JPEG)
+    textract.stubber.add_response("detect_document_text", detect_response(["Synchronous", "text."]),
+                                  {"Document": {"S3Object": {"Bucket": bucket, "Name": "in/p.jpg"}}})
+    manifest = tmp_path / "local.manifest"
+    code, _, err = run_cli([f"s3://{bucket}/in", "--sync", "--output-prefix", f"s3://{bucket}/texts/out",
+                            "--manifest", str(manifest), "--no-progress"], textract=textract, s3=s3)
+    assert code == 0, err
+    assert s3.get_object(Bucket=bucket, Key="texts/out/p.txt")["Body"].read() == b"Synchronous text."
+    assert read_manifest(manifest) == [{"source-ref": f"s3://{bucket}/in/p.jpg",
+                                        "text-file-s3-uri": f"s3://{bucket}/texts/out/p.txt", "metadata": {}}]
+
+
+def test_s3_sync_client_error_names_the_uri(s3, bucket, textract):
+    s3.put_object(Bucket=bucket, Key="pages/p.jpg", Body=JPEG)
+    textract.stubber.add_client_error("detect_document_text", service_error_code="AccessDeniedException",
+                                      service_message="User is not authorized", http_status_code=400)
+    code, _, err = run_cli([f"s3://{bucket}/pages/", "--sync", "--no-progress"], textract=textract, s3=s3)
+    assert code == 1
+    assert f"s3://{bucket}/pages/p.jpg: Textract DetectDocumentText failed: AccessDeniedException: " \
+           "User is not authorized" in err
+
+
+def test_missing_bucket_is_an_input_error(s3, textract):
+    code, _, err = run_cli(["s3://t-no-such-bucket-here/pages/", "--no-progress"], textract=textract, s3=s3)
+    assert code == 2
+    assert "could not list s3://t-no-such-bucket-here/pages/: NoSuchBucket" in err
+
+
+def test_local_cli_can_write_the_manifest_to_s3_via_the_client_factory(s3, bucket, textract, tmp_path, monkeypatch):
+    import text_extraction.__main__ as cli
+
+    monkeypatch.setattr(cli, "default_clients", lambda region: (textract, s3))
+    pages = make_pages(tmp_path / "in", {"p.jpg": JPEG})
+    textract.stubber.add_response("detect_document_text", detect_response(["Hello."]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli([str(pages), "--s3-prefix", f"s3://{bucket}/data", "--output-dir", str(tmp_path / "out"),
+                            "--manifest", f"s3://{bucket}/data/manifest.jsonl", "--no-progress"])
+    assert code == 0, err
+    line = json.loads(s3.get_object(Bucket=bucket, Key="data/manifest.jsonl")["Body"].read())
+    assert line["text-file-s3-uri"] == f"s3://{bucket}/data/abstracts/p.txt"
+
+
+# -- the batch runner -----------------------------------------------------------------------------
+
+def test_thread_pool_keeps_order_reports_failures_and_shows_progress(tmp_path):
+    jobs = [Job(image=Image(name=f"p{n}.jpg", size=1, path=tmp_path / f"p{n}.jpg"),
+                source_ref=f"s3://b/pages/p{n}.jpg", text_uri=f"s3://b/abstracts/p{n}.txt") for n in range(8)]
+    threads = set()
+    lock = threading.Lock()
+
+    def process(job: Job) -> None:
+        with lock:
+            threads.add(threading.current_thread().name)
+        if job.image.name in ("p2.jpg", "p5.jpg"):
+            raise ExtractionError(job.image.label, "Textract DetectDocumentText failed: ThrottlingException")
+        if job.image.name == "p6.jpg":
+            raise RuntimeError("boom")
+
+    stream = io.StringIO()
+    result = run_batch(jobs, process, workers=3, progress=True, stream=stream)
+
+    assert [job.image.name for job in result.succeeded] == ["p0.jpg", "p1.jpg", "p3.jpg", "p4.jpg", "p7.jpg"]
+    assert [f.message for f in result.failed] == [
+        f"{tmp_path / 'p2.jpg'}: Textract DetectDocumentText failed: ThrottlingException",
+        f"{tmp_path / 'p5.jpg'}: Textract DetectDocumentText failed: ThrottlingException",
+        f"{tmp_path / 'p6.jpg'}: unexpected RuntimeError: boom",
+    ]
+    assert all(name.startswith("textract") for name in threads)
+    assert "8/8" in stream.getvalue()  # tqdm's bar reached the end
+
+
+def test_extraction_error_is_not_a_source_error():
+    assert not issubclass(ExtractionError, SourceError)

@@ -1,0 +1,6 @@
+"""Text extraction for abstract page images with Amazon Textract: ``python -m text_extraction --help``.
+
+Modules: ``textract_text`` (the Textract calls, job polling and pagination, LINE assembly),
+``sources`` (finding the images locally or in S3), ``manifest`` (metadata file and JSON Lines),
+``batch`` (per-image jobs, thread pool, progress bar, failures) and ``__main__`` (the CLI).
+"""

@@ -1,0 +1,237 @@
+"""Extract the text of abstract page images with Amazon Textract and write a Ground Truth manifest.
+
+For every .jpg/.jpeg/.png image directly inside INPUT (a local folder or an S3 prefix
+s3://bucket/prefix/), Textract's text detection reads the page, the LINE blocks are joined into one
+paragraph (single spaces; "exam-" + "ple" at a line break becomes "example"), the text is written
+as a UTF-8 file <image stem>.txt, and an augmented manifest (JSON Lines) gets one line per image:
+
+  {"source-ref": <S3 URI of the image>, "text-file-s3-uri": <S3 URI of the text>, "metadata": {...}}
+
+metadata comes from --metadata FILE, a JSON object mapping image file names ("abstract-01.jpg")
+to objects such as {"Title", "Author", "ISBN"}; an image without an entry gets {}.
+
+Local folder input (synchronous DetectDocumentText on the image bytes, 10 MB limit per image):
+  Output goes to --output-dir, laid out like the S3 prefix the user will upload it to (--s3-prefix):
+
+    OUTPUT_DIR/abstracts/<stem>.txt   ->  S3_PREFIX/abstracts/<stem>.txt   (text-file-s3-uri)
+    OUTPUT_DIR/pages/<image>          ->  S3_PREFIX/pages/<image>          (source-ref; copied only
+                                                                            with --copy-pages)
+    OUTPUT_DIR/manifest.jsonl         (default --manifest)
+
+  Upload the pages to S3_PREFIX/pages/ (or use --copy-pages) and then
+  `aws s3 sync OUTPUT_DIR S3_PREFIX/`. --pages-folder and --texts-folder rename the two folders.
+  --s3-prefix may be the literal ${DATA_PREFIX_URI}, which the ManifestBucket construct replaces
+  with s3://<bucket>/<data_prefix> when it deploys a sample-data folder.
+
+S3 prefix input (the images are listed with ListObjectsV2, every page followed):
+  Each image gets an asynchronous job: StartDocumentTextDetection, then GetDocumentTextDetection
+  every --poll-interval seconds until the job SUCCEEDED or FAILED (given up after --timeout), its
+  results followed through every NextToken; --sync uses synchronous DetectDocumentText on the S3
+  object instead. Textract must be able to read the bucket, in the client's region. The texts are
+  written with PutObject under --output-prefix (default: an "abstracts/" folder beside the input
+  prefix, e.g. s3://b/ner/pages/ -> s3://b/ner/abstracts/); source-ref is the image's own URI. The
+  manifest (--manifest, a local path or an s3:// URI) defaults to manifest.jsonl beside the input
+  prefix (s3://b/ner/manifest.jsonl).
+
+Errors: a failed Textract call or job (or an image over 10 MB, or a page with no text) is reported
+with the image's path or S3 URI and the reason; the other images are still processed, the
+failures are listed at the end, and the manifest holds the images that succeeded (it is not
+written if none did). Exit status: 0 all images done, 1 some failed, 2 unusable arguments or input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from botocore.exceptions import BotoCoreError
+
+from . import textract_text
+from .batch import BatchResult, Job, local_processor, run_batch, s3_processor
+from .manifest import load_metadata, write_manifest
+from .sources import (PLACEHOLDER, SourceError, as_prefix, check_unique_stems, is_s3_uri, list_local_images,
+                      list_s3_images, parent_prefix, split_s3_uri)
+
+PROG = "python -m text_extraction"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", metavar="INPUT", help="a local folder of page images, or an S3 prefix s3://bucket/prefix/")
+    local = parser.add_argument_group("local folder input")
+    local.add_argument("--s3-prefix", metavar="URI",
+                       help="S3 prefix the output will be uploaded to (s3://bucket/prefix or ${DATA_PREFIX_URI}); "
+                            "required for a local INPUT")
+    local.add_argument("--output-dir", metavar="DIR", type=Path,
+                       help="folder for the text files (DIR/<texts-folder>/) and the manifest; required for a local INPUT")
+    local.add_argument("--pages-folder", default="pages", metavar="NAME",
+                       help="folder under --s3-prefix holding the page images (default: %(default)s)")
+    local.add_argument("--texts-folder", default="abstracts", metavar="NAME",
+                       help="folder under --s3-prefix and --output-dir holding the texts (default: %(default)s)")
+    local.add_argument("--copy-pages", action="store_true",
+                       help="also copy the images to DIR/<pages-folder>/ so DIR mirrors the S3 prefix")
+    remote = parser.add_argument_group("S3 prefix input")
+    remote.add_argument("--output-prefix", metavar="URI",
+                        help="S3 prefix for the text files (default: <input's parent>/abstracts/)")
+    remote.add_argument("--sync", action="store_true",
+                        help="use synchronous DetectDocumentText on the S3 object instead of an asynchronous job")
+    remote.add_argument("--poll-interval", type=float, default=textract_text.DEFAULT_POLL_INTERVAL, metavar="SECONDS",
+                        help="seconds between GetDocumentTextDetection polls (default: %(default)g)")
+    remote.add_argument("--timeout", type=float, default=textract_text.DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="give up on a job still IN_PROGRESS after this long (default: %(default)g)")
+    common = parser.add_argument_group("both")
+    common.add_argument("--manifest", metavar="PATH_OR_URI",
+                        help="where to write the manifest: a local path or s3://bucket/key "
+                             "(default: DIR/manifest.jsonl, or manifest.jsonl beside an S3 INPUT)")
+    common.add_argument("--metadata", metavar="FILE", type=Path,
+                        help="JSON object mapping image file names to metadata objects (default: {} per image)")
+    common.add_argument("--workers", type=int, default=4, metavar="N",
+                        help="images processed in parallel (default: %(default)s)")
+    common.add_argument("--region", help="AWS region for Textract and S3 (default: the SDK's configuration)")
+    common.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def default_clients(region: str | None):
+    """Textract and S3 clients with standard retries (Textract throttles at a few TPS)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 8})
+    return (boto3.client("textract", region_name=region, config=config),
+            boto3.client("s3", region_name=region, config=config))
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.poll_interval < 0 or args.timeout < 0:
+        parser.error("--poll-interval and --timeout must not be negative")
+    for name in ("pages_folder", "texts_folder"):
+        value = getattr(args, name)
+        if not value.strip("/") or value in (".", ".."):
+            parser.error(f"--{name.replace('_', '-')} must be a folder name")
+    if is_s3_uri(args.input):
+        given = [flag for flag, value in (("--s3-prefix", args.s3_prefix), ("--output-dir", args.output_dir),
+                                          ("--copy-pages", args.copy_pages)) if value]
+        if given:
+            parser.error(f"{', '.join(given)} only apply to a local INPUT folder")
+    else:
+        given = [flag for flag, value in (("--output-prefix", args.output_prefix), ("--sync", args.sync)) if value]
+        if given:
+            parser.error(f"{', '.join(given)} only apply to an S3 INPUT prefix")
+        if not args.s3_prefix or not args.output_dir:
+            parser.error("a local INPUT folder needs --s3-prefix and --output-dir")
+        if args.s3_prefix != PLACEHOLDER and not is_s3_uri(args.s3_prefix):
+            parser.error(f"--s3-prefix {args.s3_prefix!r} is not s3://bucket/prefix or {PLACEHOLDER}")
+
+
+def plan_local(args: argparse.Namespace, metadata: dict) -> tuple[list[Job], str]:
+    images = list_local_images(Path(args.input))
+    check_unique_stems(images)
+    base = args.s3_prefix.rstrip("/")
+    if base != PLACEHOLDER:
+        split_s3_uri(base, what="--s3-prefix")
+    pages, texts = args.pages_folder.strip("/"), args.texts_folder.strip("/")
+    jobs = [Job(image=image,
+                source_ref=f"{base}/{pages}/{image.name}",
+                text_uri=f"{base}/{texts}/{image.stem}.txt",
+                text_path=args.output_dir / texts / f"{image.stem}.txt",
+                page_copy=args.output_dir / pages / image.name if args.copy_pages else None,
+                metadata=metadata.get(image.name, {}))
+            for image in images]
+    return jobs, args.manifest or str(args.output_dir / "manifest.jsonl")
+
+
+def plan_s3(args: argparse.Namespace, metadata: dict, s3) -> tuple[list[Job], str, str]:
+    bucket, key = split_s3_uri(args.input, what="INPUT")
+    prefix = as_prefix(key)
+    if args.output_prefix:
+        text_bucket, text_prefix = split_s3_uri(args.output_prefix, what="--output-prefix")
+        text_prefix = as_prefix(text_prefix)
+    else:
+        text_bucket, text_prefix = bucket, parent_prefix(prefix) + "abstracts/"
+    if text_bucket == bucket and text_prefix == prefix:
+        raise SourceError("--output-prefix must differ from the INPUT prefix")
+    images = list_s3_images(s3, bucket, prefix)
+    check_unique_stems(images)
+    jobs = [Job(image=image,
+                source_ref=f"s3://{bucket}/{image.key}",
+                text_uri=f"s3://{text_bucket}/{text_prefix}{image.stem}.txt",
+                metadata=metadata.get(image.name, {}))
+            for image in images]
+    return jobs, args.manifest or f"s3://{bucket}/{parent_prefix(prefix)}manifest.jsonl", text_bucket
+
+
+def main(argv: Sequence[str] | None = None, *, textract=None, s3=None,
+         sleep: Callable[[float], None] = time.sleep, stdout=None, stderr=None) -> int:
+    """Run the CLI; ``textract`` and ``s3`` replace the default boto3 clients (tests inject them)."""
+    stdout = stdout if stdout is not None else sys.stdout
+    stderr = stderr if stderr is not None else sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
+
+    def clients():
+        nonlocal textract, s3
+        if textract is None or s3 is None:
+            default_textract, default_s3 = default_clients(args.region)
+            textract = textract or default_textract
+            s3 = s3 or default_s3
+        return textract, s3
+
+    try:
+        metadata = load_metadata(args.metadata) if args.metadata else {}
+        if is_s3_uri(args.input):
+            textract, s3 = clients()
+            jobs, manifest_to, text_bucket = plan_s3(args, metadata, s3)
+            process = s3_processor(textract, s3, text_bucket=text_bucket, use_sync=args.sync,
+                                   poll_interval=args.poll_interval, timeout=args.timeout, sleep=sleep)
+        else:
+            jobs, manifest_to = plan_local(args, metadata)
+            if textract is None:
+                textract, _ = clients()
+            process = local_processor(textract)
+    except SourceError as error:
+        print(f"error: {error}", file=stderr)
+        return 2
+    except BotoCoreError as error:  # no region, no credentials, ...
+        print(f"error: could not set up the AWS clients: {error}", file=stderr)
+        return 2
+    if not jobs:
+        print(f"error: no .jpg, .jpeg or .png images directly under {args.input}", file=stderr)
+        return 2
+    unknown = sorted(set(metadata) - {job.image.name for job in jobs})
+    if unknown:
+        print(f"warning: --metadata names files that are not input images: {', '.join(unknown)}", file=stderr)
+
+    result = run_batch(jobs, process, workers=args.workers, progress=not args.no_progress, stream=stderr)
+    return report(result, manifest_to, s3_client=lambda: clients()[1], stdout=stdout, stderr=stderr)
+
+
+def report(result: BatchResult, manifest_to: str, *, s3_client, stdout, stderr) -> int:
+    status = 0
+    if result.succeeded:
+        try:
+            write_manifest([job.manifest_line() for job in result.succeeded], manifest_to,
+                           s3=s3_client() if is_s3_uri(manifest_to) else None)
+        except Exception as error:  # noqa: BLE001 - the texts are written; say where the manifest failed
+            print(f"error: could not write the manifest to {manifest_to}: {error}", file=stderr)
+            status = 1
+        else:
+            print(f"wrote {len(result.succeeded)} text file(s) and the manifest {manifest_to}", file=stdout)
+    else:
+        print("no image succeeded: the manifest was not written", file=stderr)
+    if result.failed:
+        print(f"{len(result.failed)} of {len(result.failed) + len(result.succeeded)} image(s) failed:", file=stderr)
+        for failure in result.failed:
+            print(f"  {failure.message}", file=stderr)
+        status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Finding the page images: a local folder or an S3 prefix, and S3 URI helpers.
+
+Only images directly inside the folder or directly under the prefix are used (no recursion), and
+only names ending in ``.jpg``, ``.jpeg`` or ``.png`` (any case); everything else is skipped.
+Images are returned sorted by name so the manifest's order is stable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+PLACEHOLDER = "${DATA_PREFIX_URI}"  # filled in at deploy time by the ManifestBucket construct
+
+
+class SourceError(ValueError):
+    """The input or an output location is unusable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """One page image: ``name`` is its file name, ``path`` (local) or ``bucket``/``key`` (S3)."""
+
+    name: str
+    size: int
+    path: Path | None = None
+    bucket: str | None = None
+    key: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the image is named in messages: its path or its S3 URI."""
+        return str(self.path) if self.path is not None else f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+
+def is_s3_uri(value: str) -> bool:
+    return value.startswith("s3://")
+
+
+def split_s3_uri(uri: str, *, what: str) -> tuple[str, str]:
+    """``s3://bucket/key-or-prefix`` -> ``(bucket, key)``; the key may be empty (whole bucket)."""
+    if not is_s3_uri(uri):
+        raise SourceError(f"{what} {uri!r} is not an S3 URI (expected s3://bucket/prefix/)")
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    if not bucket:
+        raise SourceError(f"{what} {uri!r} has no bucket name")
+    return bucket, key
+
+
+def as_prefix(key: str) -> str:
+    """A key prefix that denotes a folder: ``""`` stays the bucket root, else ends with ``/``."""
+    key = key.lstrip("/")
+    return key if not key or key.endswith("/") else key + "/"
+
+
+def parent_prefix(prefix: str) -> str:
+    """The folder above a prefix: ``"ner/pages/"`` -> ``"ner/"``, ``"pages/"`` -> ``""``."""
+    parts = [p for p in prefix.split("/") if p]
+    return as_prefix("/".join(parts[:-1]))
+
+
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def list_local_images(folder: Path) -> list[Image]:
+    """The images directly inside ``folder``, sorted by name."""
+    if not folder.is_dir():
+        raise SourceError(f"input folder {folder} does not exist or is not a folder")
+    return [Image(name=p.name, size=p.stat().st_size, path=p)
+            for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.is_file() and is_image_name(p.name)]
+
+
+def list_s3_images(s3, bucket: str, prefix: str) -> list[Image]:
+    """The images directly under ``s3://bucket/prefix``, every ListObjectsV2 page followed."""
+    prefix = as_prefix(prefix)
+    images = []
+    paginator = s3.get_paginator("list_objects_v2")
+    try:
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(prefix):]
+                if name and "/" not in name and is_image_name(name):
+                    images.append(Image(name=name, size=obj.get("Size", 0), bucket=bucket, key=obj["Key"]))
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        raise SourceError(f"could not list s3://{bucket}/{prefix}: {details.get('Code', 'Unknown')}: "
+                          f"{details.get('Message', '')}") from error
+    except BotoCoreError as error:
+        raise SourceError(f"could not list s3://{bucket}/{prefix}: {error}") from error
+    return sorted(images, key=lambda image: image.name)
+
+
+def check_unique_stems(images: list[Image]) -> None:
+    """Two images with one stem (``a.jpg``, ``a.png``) would write the same ``a.txt``: refuse."""
+    seen: dict[str, str] = {}
+    for image in images:
+        if image.stem in seen:
+            raise SourceError(f"{seen[image.stem]} and {image.label} would both write {image.stem}.txt; "
+                              "rename one of them")
+        seen[image.stem] = image.label
