@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -24,6 +25,16 @@ from .manifest_bucket import ManifestBucket
 
 #: Template metadata key, on the execution role, describing the workflow's labeling task.
 TASK_METADATA_KEY = "GroundTruthTask"
+
+
+class ConsolidationMethod(str, Enum):
+    """How the consolidation function decides a classification from workers' answers.
+
+    Passed to the function as ``CONSOLIDATION_METHOD`` (see ``lambda_src/gt_common/classification.py``).
+    """
+
+    DAWID_SKENE = "dawid-skene"  # a worker model learned over the job's batches
+    MAJORITY_VOTE = "majority-vote"
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class CustomLabelingWorkflow(Construct):
         template_prefix: str = "templates/",
         job_name_prefix: Optional[str] = None,
         create_labeling_job: bool = True,
+        consolidation_method: ConsolidationMethod = ConsolidationMethod.DAWID_SKENE,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -100,17 +112,21 @@ class CustomLabelingWorkflow(Construct):
             {"DERIVED_DATA_PREFIX": derived_data_prefix},
             "Ground Truth pre-labeling: turns a manifest line into the worker task's input",
         )
+        self.consolidation_method = ConsolidationMethod(consolidation_method)
         self.consolidation_function = self._function(
-            "Consolidation", consolidation, log_retention, {},
+            "Consolidation", consolidation, log_retention,
+            {"CONSOLIDATION_METHOD": self.consolidation_method.value},
             "Ground Truth annotation consolidation: merges workers' answers into one label",
         )
         input_bucket.grant_read_data(self.pre_labeling_function)
         input_bucket.grant_read_prefix(self.pre_labeling_function, derived_data_prefix)
         input_bucket.grant_write_prefix(self.pre_labeling_function, derived_data_prefix)
         input_bucket.grant_list_prefixes(self.pre_labeling_function, [input_bucket.data_prefix, derived_data_prefix])
-        # Consolidation reads the request payload and raw answers under the job's output.
+        # Consolidation reads the request payload and raw answers under the job's output, and
+        # keeps the worker model and quality statistics there, one file per batch (listed to merge).
         input_bucket.grant_read_prefix(self.consolidation_function, output_prefix)
         input_bucket.grant_write_prefix(self.consolidation_function, output_prefix)
+        input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix])
 
         # -- worker UI template, content-addressed so a new template means a new job -----------
         template = Path(ui_template_path)

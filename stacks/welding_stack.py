@@ -37,7 +37,8 @@ class WeldingLabelingStack(Stack):
             pre_labeling=LabelingFunction(
                 package="welding_pre_labeling", memory_size=1024, timeout=Duration.seconds(60)),
             consolidation=LabelingFunction(
-                package="welding_consolidation", memory_size=512, timeout=Duration.minutes(5)),
+                # 1,024 MB: a 100,000-object batch peaks at about 580 MB (bench/results/consolidation_handler.md).
+                package="welding_consolidation", memory_size=1024, timeout=Duration.minutes(5)),
             derived_data_prefix="plots/",
             task_title="Classify the quality of a weld",
             task_description="Look at the weld image and its current, electrode position and voltage plots; pick the defect.",

@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from labeling_constructs import CustomLabelingWorkflow, LabelingFunction, ManifestBucket, PrivateWorkteam
+from labeling_constructs import ConsolidationMethod, CustomLabelingWorkflow, LabelingFunction, ManifestBucket, PrivateWorkteam
 from labeling_constructs.lambda_code import LAMBDA_SRC, LocalPythonBundler, source_hash
 from tests.cdk_helpers import REPO_ROOT, as_list, resources_of_type
 
@@ -129,6 +129,28 @@ def test_workflow_without_job_provisions_everything_else(sample_folder):
     assert flow.job is None and flow.labeling_job_name is None
     assert not resources_of_type(template, "Custom::GroundTruthLabelingJob")
     assert len(resources_of_type(template, "AWS::Lambda::Function")) >= 2
+
+
+@pytest.mark.parametrize("method", [None, ConsolidationMethod.MAJORITY_VOTE])
+def test_workflow_consolidation_method_reaches_the_function(sample_folder, method):
+    stack = new_stack()
+    overrides = {"consolidation_method": method} if method else {}
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False,
+                    **overrides)
+    template = Template.from_stack(stack)
+    consolidation_id = stack.get_logical_id(flow.consolidation_function.node.default_child)
+    variables = template.to_json()["Resources"][consolidation_id]["Properties"]["Environment"]["Variables"]
+    assert variables["CONSOLIDATION_METHOD"] == (method or ConsolidationMethod.DAWID_SKENE).value
+    assert flow.consolidation_method == (method or ConsolidationMethod.DAWID_SKENE)
+    # The worker model is kept per batch under the output prefix: listing is allowed there only.
+    role_id = stack.get_logical_id(flow.consolidation_function.role.node.default_child)
+    statements = [statement for policy in resources_of_type(template.to_json(), "AWS::IAM::Policy").values()
+                  if {"Ref": role_id} in policy["Properties"]["Roles"]
+                  for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"])]
+    listing = [st for st in statements if "s3:ListBucket" in as_list(st["Action"])]
+    assert len(listing) == 1
+    assert json.dumps(listing[0]["Condition"]).count("output/") >= 1
+    assert "data/" not in json.dumps(listing[0]["Condition"])
 
 
 def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):

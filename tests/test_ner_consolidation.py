@@ -22,7 +22,10 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ner"
 
 
 @pytest.fixture(autouse=True)
-def fresh_client():
+def fresh_client(monkeypatch):
+    """The exact-figure tests pin the majority-vote method (equal weights, vote shares); the
+    worker-model tests at the end of the file switch back to the default."""
+    monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
     handler.s3_client.cache_clear()
     yield
     handler.s3_client.cache_clear()
@@ -222,16 +225,24 @@ def test_event_without_payload_is_a_clear_error():
 
 
 def simulated_scores(accuracy: float, rounds: int = 8) -> dict[str, float]:
-    """Three noisy workers per sample abstract: consolidated vs each worker vs per-token vote."""
+    """Three noisy workers per sample abstract: consolidated vs each worker vs per-token vote.
+
+    Each round is one batch of every sample abstract, consolidated as the Lambda does (default
+    method: workers weighted by the reliability learned on the batch).
+    """
     truth = json.loads((SAMPLE / "truth.json").read_text())
     consolidated, token_vote, single = [], [], {0: [], 1: [], 2: []}
     for seed in range(rounds):
         rng = random.Random(seed)
+        batch, expected_of, answers_of, texts = [], {}, {}, {}
         for key, expected in truth.items():
             text = (SAMPLE / "abstracts" / f"{key}.txt").read_text(encoding="utf-8")
             answers = [span_answer(expected, text, accuracy, rng) for _ in range(3)]
-            item = DataObjectAnswers(key, {}, [WorkerAnswer(f"w{i}", a) for i, a in enumerate(answers)])
-            got = handler.consolidate_object(item)["entities"]
+            batch.append(DataObjectAnswers(key, {}, [WorkerAnswer(f"w{i}", a) for i, a in enumerate(answers)]))
+            expected_of[key], answers_of[key], texts[key] = expected, answers, text
+        labels = handler.consolidate_items(batch, s3=None, state=None, method="dawid-skene")
+        for key, expected in expected_of.items():
+            answers, text, got = answers_of[key], texts[key], labels[key]["entities"]
             consolidated.append(count_spans(expected["entities"], got))
             token_vote.append(count_spans(
                 expected["entities"], token_majority_vote([a["abstract"]["entities"] for a in answers], len(text))))
@@ -252,3 +263,55 @@ def test_token_majority_vote_baseline():
     answers = [[ent("Methods", 0, 5)], [ent("Methods", 0, 5)], [ent("Results", 0, 5)]]
     assert token_majority_vote(answers, 8) == [ent("Methods", 0, 5)]
     assert token_majority_vote([[ent("Methods", 0, 5)], []], 8) == []  # split vote: untagged
+
+
+# -- the worker model (default method) ------------------------------------------------------------
+
+def run_batch(s3, bucket, entries, batch_name):
+    key = f"job/annotations/consolidated-annotation/consolidation-request/iteration-1/{batch_name}.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
+    event = {"labelAttributeName": LABEL, "outputConfig": f"s3://{bucket}/job/annotations",
+             "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
+    return {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL]
+            for item in handler.lambda_handler(event, None)}
+
+
+def by_workers(object_id, answers):
+    return {"datasetObjectId": str(object_id), "dataObject": {},
+            "annotations": [{"workerId": w, "annotationData": content(a)} for w, a in answers.items()]}
+
+
+def careless_batch(n):
+    """Careful workers a, b, c tag two spans right; d and e tag a made-up span and say No."""
+    entries = []
+    for i in range(n):
+        right = [ent("Methods", 0, 40), ent("Results", 41, 90)]
+        careful = form(right, good="Yes")
+        careless = form([ent("Conclusions", 100, 140)], good="No")
+        entries.append(by_workers(i, {"a": careful, "b": careful, "c": careful, "d": careless, "e": careless}))
+    return entries
+
+
+def test_reliability_learned_in_one_batch_steers_the_next(s3, bucket, monkeypatch):
+    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    # d and e alone outnumber a: without history, their span would win and a's would not.
+    lone = [by_workers("z", {"a": form([ent("Methods", 0, 40)], good="Yes"),
+                             "d": form([ent("Conclusions", 100, 140)], good="No"),
+                             "e": form([ent("Conclusions", 100, 140)], good="No")})]
+    before = run_batch(s3, bucket, lone, "2026-01-01_00:00:00")["z"]
+    assert [e["label"] for e in before["entities"]] == ["Conclusions"]
+    assert before["isGoodAbstract"]["label"] == "No"
+    run_batch(s3, bucket, careless_batch(12), "2026-01-01_00:01:00")
+    after = run_batch(s3, bucket, lone, "2026-01-01_00:02:00")["z"]
+    assert [e["label"] for e in after["entities"]] == ["Methods"]
+    assert after["isGoodAbstract"]["label"] == "Yes"
+    report = json.loads(s3.get_object(Bucket=bucket, Key="job/quality-report/isGoodAbstract.json")["Body"].read())
+    assert report["batches"] == 3 and report["workers"]["d"]["agreement"] < report["workers"]["a"]["agreement"]
+
+
+def test_span_reliability_pseudo_counts():
+    from ner_consolidation.span_reliability import SpanRecord
+    assert SpanRecord().reliability() == pytest.approx(2 / 3)
+    assert SpanRecord(spans=10, matched=10, missed=0).reliability() == pytest.approx(12 / 13)
+    assert SpanRecord(spans=10, matched=0, missed=10).reliability() == pytest.approx(2 / 23)
+    assert SpanRecord.from_json({"spans": -1, "matched": 0, "missed": 0}) == SpanRecord()

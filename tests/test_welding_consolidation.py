@@ -9,7 +9,7 @@ import pytest
 from gt_common.s3uri import InputError
 from welding_consolidation import handler
 from welding_consolidation.categories import DEFAULT_CATEGORIES, ConfigurationError, label_categories
-from welding_consolidation.votes import Decision
+from gt_common.classification import ConfigurationError as MethodError
 
 LABEL = "weld-quality"
 PAYLOAD_KEY = "job/annotations/consolidated-annotation/consolidation-request/iteration-1/2026-01-01_00:00:00.json"
@@ -17,8 +17,13 @@ PAYLOAD_KEY = "job/annotations/consolidated-annotation/consolidation-request/ite
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    """Each test builds its client against the current endpoint and the default categories."""
+    """Each test builds its client against the current endpoint and the default categories.
+
+    The tests of answer handling and ties pin the majority-vote method, whose confidences are
+    exact shares; the Dawid-Skene tests at the end of the file switch the method back.
+    """
     monkeypatch.delenv("LABEL_CATEGORIES", raising=False)
+    monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
     handler.s3_client.cache_clear()
     yield
     handler.s3_client.cache_clear()
@@ -216,17 +221,112 @@ def test_default_categories():
     assert len(DEFAULT_CATEGORIES) == 7 and DEFAULT_CATEGORIES[-1] == "Not sure"
 
 
-def test_voting_strategy_is_swappable(s3, bucket, monkeypatch):
-    seen = []
+def test_unknown_consolidation_method_fails_loudly(s3, bucket, monkeypatch):
+    monkeypatch.setenv("CONSOLIDATION_METHOD", "coin-flip")
+    with pytest.raises(MethodError, match="coin-flip"):
+        run(s3, bucket, [voted(0, "Good Weld")])
 
-    def always_fusion(votes):
-        seen.append([(vote.worker_id, vote.label) for vote in votes])
-        return Decision(label="Lack of Fusion", confidence=0.9)
 
-    monkeypatch.setattr(handler, "STRATEGY", always_fusion)
-    result = labels_by_id(run(s3, bucket, [voted(0, "Good Weld", "Good Weld")]))["0"]
-    # The strategy gets the worker ids (for a worker model) and decides label and confidence;
-    # the vote counts remain the raw answers.
-    assert seen == [[("private.us-east-1.w0", "Good Weld"), ("private.us-east-1.w1", "Good Weld")]]
-    assert result == {"WeldingClassification": "Lack of Fusion", "confidence": 0.9,
-                      "votes": {"Good Weld": 2}, "workers": 2}
+def test_a_worker_answering_twice_counts_once(s3, bucket):
+    twice = entry(0, content(form("Burn Through")), content(form("Good Weld")))
+    twice["annotations"][1]["workerId"] = twice["annotations"][0]["workerId"]
+    assert labels_by_id(run(s3, bucket, [twice]))["0"]["workers"] == 1
+
+
+# -- Dawid-Skene: the default method -------------------------------------------------------------
+
+def answered_by(object_id, answers):
+    """An entry whose annotations come from named workers: answers = {worker: label}."""
+    return {
+        "datasetObjectId": str(object_id),
+        "dataObject": {"source": f"s3://input/datasets/{object_id}.json"},
+        "annotations": [{"workerId": worker, "annotationData": content(form(label))}
+                        for worker, label in answers.items()],
+    }
+
+
+def run_batch(s3, bucket, entries, batch_name):
+    key = f"job/annotations/consolidated-annotation/consolidation-request/iteration-1/{batch_name}.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
+    event = {"version": "2018-10-06", "labelAttributeName": LABEL, "outputConfig": f"s3://{bucket}/job/annotations",
+             "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
+    return labels_by_id(handler.lambda_handler(event, None))
+
+
+CLASSES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
+
+
+def expert_batch(n, spammers_agree_wrongly=False, start=0):
+    """Experts a, b, c right on every run; spammers s1, s2 say "Good Weld" to everything."""
+    entries = []
+    for i in range(start, start + n):
+        truth = CLASSES[1 + i % 3]
+        entries.append(answered_by(i, {"a": truth, "b": truth, "c": truth, "s1": "Good Weld", "s2": "Good Weld"}))
+    return entries
+
+
+def test_dawid_skene_is_the_default_and_follows_reliable_workers(s3, bucket, monkeypatch):
+    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    entries = expert_batch(12)
+    # One run where a lone expert disagrees with both spammers: a vote would say Good Weld.
+    entries.append(answered_by("x", {"a": "Contamination", "s1": "Good Weld", "s2": "Good Weld"}))
+    result = run_batch(s3, bucket, entries, "2026-01-01_00:00:00")
+    assert result["x"]["WeldingClassification"] == "Contamination"
+    assert result["x"]["votes"] == {"Good Weld": 2, "Contamination": 1}
+    assert 0.5 < result["x"]["confidence"] <= 1.0
+    monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
+    assert run_batch(s3, bucket, entries, "2026-01-01_00:00:01")["x"]["WeldingClassification"] == "Good Weld"
+
+
+def test_worker_model_carries_across_batches(s3, bucket, monkeypatch):
+    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    lone = [answered_by("y", {"a": "Lack of Fusion", "s1": "Good Weld", "s2": "Good Weld"})]
+    # Alone, a batch of one run cannot tell the expert from the spammers: the pair wins.
+    assert run_batch(s3, bucket, lone, "2026-01-01_00:00:00")["y"]["WeldingClassification"] == "Good Weld"
+    # After a batch that shows who is reliable, the same small batch follows the expert.
+    run_batch(s3, bucket, expert_batch(15), "2026-01-01_00:01:00")
+    second = run_batch(s3, bucket, lone, "2026-01-01_00:02:00")
+    assert second["y"]["WeldingClassification"] == "Lack of Fusion"
+    state = s3.list_objects_v2(Bucket=bucket,
+                               Prefix="job/annotations/consolidation-state/worker-model-WeldingClassification/")
+    names = sorted(item["Key"].rsplit("/", 1)[1] for item in state["Contents"])
+    # One file per batch, so concurrent batches never overwrite each other's counts.
+    assert names == ["iteration-1-2026-01-01_00_00_00.json", "iteration-1-2026-01-01_00_01_00.json",
+                     "iteration-1-2026-01-01_00_02_00.json"]
+
+
+def test_a_retried_batch_does_not_count_twice(s3, bucket, monkeypatch):
+    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    run_batch(s3, bucket, expert_batch(6), "2026-01-01_00:00:00")
+    first = s3.get_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-WeldingClassification/"
+                          "iteration-1-2026-01-01_00_00_00.json")["Body"].read()
+    run_batch(s3, bucket, expert_batch(6), "2026-01-01_00:00:00")
+    again = s3.get_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-WeldingClassification/"
+                          "iteration-1-2026-01-01_00_00_00.json")["Body"].read()
+    assert json.loads(first) == json.loads(again)
+
+
+def test_unreadable_state_file_is_ignored(s3, bucket, monkeypatch, caplog):
+    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    s3.put_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-WeldingClassification/junk.json",
+                  Body=b"{broken")
+    result = run_batch(s3, bucket, expert_batch(3), "2026-01-01_00:00:00")
+    assert len(result) == 3
+    assert any("junk.json" in message for message in caplog.messages)
+
+
+def test_dawid_skene_without_output_config_still_answers(s3, bucket, monkeypatch, caplog):
+    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    result = labels_by_id(run(s3, bucket, [voted(0, "Good Weld", "Good Weld", "Burn Through")]))
+    assert result["0"]["WeldingClassification"] == "Good Weld"
+
+
+def test_quality_report_covers_every_batch_of_the_job(s3, bucket):
+    run_batch(s3, bucket, expert_batch(6), "2026-01-01_00:00:00")
+    run_batch(s3, bucket, expert_batch(4, start=6), "2026-01-01_00:01:00")
+    report = json.loads(s3.get_object(Bucket=bucket, Key="job/quality-report/WeldingClassification.json")["Body"].read())
+    assert report["question"] == "WeldingClassification" and report["batches"] == 2
+    assert report["objects"] == 10 and report["answers"] == 50
+    workers = report["workers"]
+    assert workers["a"]["agreement"] == 1.0 and workers["s1"]["agreement"] == 0.0
+    assert -1.0 <= report["agreement"]["krippendorff_alpha"] < 0.5  # two spammers drag agreement down

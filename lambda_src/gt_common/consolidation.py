@@ -118,9 +118,7 @@ def consolidate_event(
     consolidate_object: Callable[[DataObjectAnswers], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Run ``consolidate_object`` over every object of the batch; one failure never sinks the rest."""
-    label_attribute_name = event.get("labelAttributeName")
-    if not isinstance(label_attribute_name, str) or not label_attribute_name:
-        raise InputError("consolidation event has no labelAttributeName")
+    label_attribute_name = label_attribute_name_of(event)
     response = []
     for item in read_answers(load_payload(event, s3_client), s3_client):
         try:
@@ -129,4 +127,33 @@ def consolidate_event(
             LOG.exception("object %s could not be consolidated", item.dataset_object_id)
             continue
         response.append(response_entry(item.dataset_object_id, label_attribute_name, label))
+    return response
+
+
+def label_attribute_name_of(event: dict[str, Any]) -> str:
+    name = event.get("labelAttributeName")
+    if not isinstance(name, str) or not name:
+        raise InputError("consolidation event has no labelAttributeName")
+    return name
+
+
+def consolidate_batch_event(
+    event: dict[str, Any],
+    s3_client,
+    consolidate_batch: Callable[[list[DataObjectAnswers]], dict[str, dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Like ``consolidate_event``, for methods that decide the whole batch at once (a worker model).
+
+    ``consolidate_batch`` gets every object of the batch and returns ``{datasetObjectId: label}``;
+    an object it leaves out is logged, the others are answered.
+    """
+    label_attribute_name = label_attribute_name_of(event)
+    items = read_answers(load_payload(event, s3_client), s3_client)
+    labels = consolidate_batch(items)
+    response = []
+    for item in items:
+        if item.dataset_object_id not in labels:
+            LOG.error("object %s got no consolidated label", item.dataset_object_id)
+            continue
+        response.append(response_entry(item.dataset_object_id, label_attribute_name, labels[item.dataset_object_id]))
     return response

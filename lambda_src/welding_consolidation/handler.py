@@ -2,27 +2,28 @@
 
 For each data object the label attribute gets
 ``{"WeldingClassification": label | None, "confidence": 0..1, "votes": {label: n}, "workers": n}``.
-An object whose answers are all unusable is still answered (label None, confidence 0,
-workers 0), so Ground Truth records it instead of failing it silently.
+The label and confidence come from the configured method (``gt_common.classification``:
+Dawid-Skene with each worker's model carried across the job's batches, or majority vote). An
+object whose answers are all unusable is still answered (label None, confidence 0, workers 0),
+so Ground Truth records it instead of failing it silently.
 """
 from __future__ import annotations
 
 import logging
-from functools import lru_cache, partial
-from typing import Any, Sequence
+from functools import lru_cache
+from typing import Any
 
 import boto3
 
-from gt_common.consolidation import DataObjectAnswers, consolidate_event
+from gt_common.classification import consolidate_with_state, configured_method
+from gt_common.consolidation import DataObjectAnswers, consolidate_batch_event
+from gt_common.job_state import state_for_event
 
-from .categories import label_categories
-from .majority_vote import majority_vote
-from .votes import FORM_FIELD, VotingStrategy, extract_votes
+from .categories import NOT_SURE, label_categories
+from .votes import FORM_FIELD, extract_answers
 
 LOG = logging.getLogger(__name__)
-
-# The strategy in use; a worker-model strategy replaces this one name.
-STRATEGY: VotingStrategy = majority_vote
+LOG.setLevel(logging.INFO)
 
 
 @lru_cache(maxsize=1)
@@ -31,26 +32,31 @@ def s3_client():
     return boto3.client("s3")
 
 
-def consolidate_object(
-    item: DataObjectAnswers, *, categories: Sequence[str], strategy: VotingStrategy
-) -> dict[str, Any]:
-    """The label attribute's value for one data object."""
-    votes = extract_votes(item, categories)
-    decision = strategy(votes)
-    counts = {label: sum(vote.label == label for vote in votes) for label in categories}
-    return {
-        FORM_FIELD: decision.label,
-        "confidence": decision.confidence,
-        # Only categories that got a vote, in the configured category order.
-        "votes": {label: count for label, count in counts.items() if count},
-        "workers": len(votes),
-    }
-
-
 def lambda_handler(event: dict[str, Any], context: Any = None) -> list[dict[str, Any]]:
-    # Read per invocation: a bad LABEL_CATEGORIES fails loudly here, not at import time.
+    # Read per invocation: a bad LABEL_CATEGORIES or CONSOLIDATION_METHOD fails loudly here.
     categories = label_categories()
-    response = consolidate_event(
-        event, s3_client(), partial(consolidate_object, categories=categories, strategy=STRATEGY))
-    LOG.info("consolidated %d objects for %s", len(response), event.get("labelAttributeName"))
+    method = configured_method()
+    state = state_for_event(event)
+
+    def consolidate(items: list[DataObjectAnswers]) -> dict[str, dict[str, Any]]:
+        answers = {item.dataset_object_id: extract_answers(item, categories) for item in items}
+        result = consolidate_with_state(
+            list(answers), [a for per_object in answers.values() for a in per_object], categories,
+            question=FORM_FIELD, s3_client=s3_client(), state=state, method=method,
+            abstain=NOT_SURE if NOT_SURE in categories else None)
+        labels = {}
+        for object_id, per_object in answers.items():
+            decision = result.decisions[object_id]
+            counts = {label: sum(a.label == label for a in per_object) for label in categories}
+            labels[object_id] = {
+                FORM_FIELD: decision.label,
+                "confidence": decision.confidence,
+                # Only categories that got a vote, in the configured category order.
+                "votes": {label: count for label, count in counts.items() if count},
+                "workers": len(per_object),
+            }
+        return labels
+
+    response = consolidate_batch_event(event, s3_client(), consolidate)
+    LOG.info("consolidated %d objects for %s (%s)", len(response), event.get("labelAttributeName"), method)
     return response

@@ -1,15 +1,10 @@
-"""From decoded worker forms to votes, and the types every voting strategy shares.
-
-A strategy is any ``VotingStrategy``: it gets one object's votes (with worker ids, so a worker
-model such as Dawid-Skene can weigh them) and returns a ``Decision``. Reading answers and
-shaping the response stay outside the strategy, so swapping it changes nothing else.
-"""
+"""From decoded worker forms to the welding answers the consolidation methods work on."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable, Collection, Optional, Sequence
+from typing import Any, Collection
 
+from gt_common.classification import Answer
 from gt_common.consolidation import DataObjectAnswers
 from gt_common.s3uri import InputError
 
@@ -17,21 +12,6 @@ LOG = logging.getLogger(__name__)
 
 # The crowd-classifier's name in the worker template; its answer is {FORM_FIELD: {"label": ...}}.
 FORM_FIELD = "WeldingClassification"
-
-
-@dataclass(frozen=True)
-class Vote:
-    worker_id: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Decision:
-    label: Optional[str]  # None when the object had no usable vote
-    confidence: float  # 0..1
-
-
-VotingStrategy = Callable[[Sequence[Vote]], Decision]
 
 
 def answer_label(form: dict[str, Any], categories: Collection[str]) -> str:
@@ -48,14 +28,18 @@ def answer_label(form: dict[str, Any], categories: Collection[str]) -> str:
     return label
 
 
-def extract_votes(item: DataObjectAnswers, categories: Collection[str]) -> list[Vote]:
-    """One vote per usable answer; unusable ones are logged and recorded in ``item.skipped``."""
-    votes = []
+def extract_answers(item: DataObjectAnswers, categories: Collection[str]) -> list[Answer]:
+    """One answer per usable form; unusable ones are logged and recorded in ``item.skipped``.
+
+    A worker counts once per object: a second answer of the same worker replaces the first.
+    """
+    by_worker: dict[str, Answer] = {}
     for answer in item.answers:
         try:
-            votes.append(Vote(answer.worker_id, answer_label(answer.form, categories)))
+            by_worker[answer.worker_id] = Answer(item.dataset_object_id, answer.worker_id,
+                                                 answer_label(answer.form, categories))
         except InputError as error:
             reason = f"object {item.dataset_object_id}, worker {answer.worker_id}: {error}"
             LOG.warning("skipping answer: %s", reason)
             item.skipped.append(reason)
-    return votes
+    return list(by_worker.values())
