@@ -92,7 +92,7 @@ def main() -> None:
         f"| **pre-labeling + consolidation (target under 120 s on 2 cores)** | **{pre_s + consolidate_s:.1f}** |",
         "",
         f"Objects pre-labeled: {pre.done:,} (failed {len(pre.failed)}); consolidated: {report.consolidated:,} "
-        f"(failed {len(report.failed)}); majority-vote accuracy against the generator's truth: {accuracy:.3f}.",
+        f"(failed {len(report.failed)}); consolidated accuracy (the stack's default method, Dawid-Skene) against the generator's truth: {accuracy:.3f}.",
         "",
     ]
     report_text = "\n".join(lines_out)

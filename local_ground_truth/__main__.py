@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from local_ground_truth import headless, local_s3, state
+from local_ground_truth.quality import save_quality_reports
 from local_ground_truth.job import LocalJob
 from local_ground_truth.server import WorkerSite, serve
 from local_ground_truth.stack_reader import REPO_ROOT, STACKS, read_workflow, synthesize
@@ -79,9 +80,18 @@ def run_headless(args: argparse.Namespace) -> dict:
         for object_id, error in sorted(report.failed.items()):
             print(f"consolidation failed for object {object_id}: {error}", file=sys.stderr)
         summary = headless.summarize(job, truth, state_dir.with_name(f"{job.job_name}-summary.png"))
+        summary["quality_reports"] = report_quality(job, state_dir)
     summary.update(output_manifest=str(state_dir / "manifests" / "output" / "output.manifest"),
                    pre_labeling_failures=len(job.pre_report.failed), consolidation_failures=len(report.failed))
     return summary
+
+
+def report_quality(job: LocalJob, state_dir: Path) -> dict:
+    """Print the consolidation Lambda's quality reports and save them beside the job's folder."""
+    saved = save_quality_reports(job, state_dir.parent, prefix=f"{job.job_name}-")
+    for question, files in saved.items():
+        print(f"\n{files.pop('text')}\n(saved to {files['png']} and {files['json']})", file=sys.stderr)
+    return saved
 
 
 def run_browser(args: argparse.Namespace) -> None:
@@ -95,6 +105,7 @@ def run_browser(args: argparse.Namespace) -> None:
             server.serve_forever()
         finally:
             server.server_close()
+            report_quality(job, state_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

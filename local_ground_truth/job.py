@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -21,6 +21,7 @@ from tqdm import tqdm
 from local_ground_truth.stack_reader import FunctionSpec, WorkflowSpec
 
 ITERATION = "iteration-1"
+READ_THREADS = 4  # concurrent GETs when reading a job's answers back
 
 
 def _now() -> str:
@@ -152,18 +153,51 @@ class LocalJob:
     def answers(self) -> dict[str, list[dict[str, Any]]]:
         """Every recorded answer, by data object id."""
         by_object: dict[str, list[dict[str, Any]]] = {}
-        for key in self._keys(f"{self.root}annotations/worker-response/{ITERATION}/"):
-            object_id = key.split("/")[-2]
-            by_object.setdefault(object_id, []).extend(self._get_json(key)["answers"])
+        keys = self._keys(f"{self.root}annotations/worker-response/{ITERATION}/")
+        # One GET per answer file: a few in flight at once keep the endpoint busy while this process
+        # parses responses (the S3 client is thread-safe); results stay in listing order.
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            for key, body in zip(keys, pool.map(self._get_json, keys)):
+                by_object.setdefault(key.split("/")[-2], []).extend(body["answers"])
         return by_object
 
     # -- consolidation and output ------------------------------------------------------------------
+    def consolidated_labels(self) -> dict[str, dict[str, Any]]:
+        """Every object consolidated so far, ``{id: {"label", "creation-date"}}``, from the per-batch
+        files under ``annotations/intermediate/``."""
+        labels: dict[str, dict[str, Any]] = {}
+        for key in sorted(self._keys(f"{self.root}annotations/intermediate/{ITERATION}/")):
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
+            for line in body.splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    labels[str(entry["datasetObjectId"])] = entry
+        return labels
+
+    def _batch_stamp(self) -> str:
+        """Ground Truth's payload name (a UTC timestamp), made unique if a batch already has it."""
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d_%H:%M:%S")
+        taken = {key.rsplit("/", 1)[1].removesuffix(".json") for key in
+                 self._keys(f"{self.root}annotations/consolidated-annotation/consolidation-request/{ITERATION}/")}
+        candidate, number = stamp, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{stamp}.{number}"
+        return candidate
+
     def consolidate(self) -> ConsolidationReport:
-        """Consolidate every object answered by enough workers; write the output manifest."""
+        """Consolidate, as one batch, every object newly answered by enough workers; write the output.
+
+        As in Ground Truth, each object is consolidated once: the consolidation Lambda's worker
+        model and quality statistics count every batch, so an object sent twice would count twice.
+        """
         report = ConsolidationReport()
         needed = self.spec.workers_per_object
         lines = self.manifest_lines()
-        answered = {oid: a for oid, a in self.answers().items() if len({x["workerId"] for x in a}) >= needed}
+        done = self.consolidated_labels()
+        answered = {oid: a for oid, a in self.answers().items()
+                    if oid not in done and len({x["workerId"] for x in a}) >= needed}
+        report.consolidated = len(done)
         if not answered:
             return report
         payload = [{
@@ -172,7 +206,7 @@ class LocalJob:
             "annotations": [{"workerId": a["workerId"], "annotationData": {"content": json.dumps(a["answerContent"])}}
                             for a in answers],
         } for object_id, answers in sorted(answered.items(), key=lambda item: int(item[0]))]
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d_%H:%M:%S")
+        stamp = self._batch_stamp()
         payload_key = f"{self.root}annotations/consolidated-annotation/consolidation-request/{ITERATION}/{stamp}.json"
         self._put_json(payload_key, payload)
         label = self.spec.label_attribute_name
@@ -187,15 +221,22 @@ class LocalJob:
         if not ok:  # the whole batch failed: every object of it is failed, as in Ground Truth
             report.failed.update({object_id: f"consolidation failed: {response}" for object_id in answered})
             return report
-        labels = _check_response(response, label, set(answered), report)
-        output = []
         created = _now()
+        labels = {oid: {"datasetObjectId": oid, "label": value, "creation-date": created}
+                  for oid, value in _check_response(response, label, set(answered), report).items()}
+        if labels:
+            batch = "".join(json.dumps(entry) + "\n" for entry in labels.values())
+            self.s3.put_object(Bucket=self.bucket, Key=f"{self.root}annotations/intermediate/{ITERATION}/{stamp}.jsonl",
+                               Body=batch.encode())
+        done.update(labels)
+        output = []
         for object_id, line in enumerate(lines):
-            if str(object_id) not in labels:
+            if str(object_id) not in done:
                 continue
-            output.append({**line, label: labels[str(object_id)], f"{label}-metadata": {
+            entry = done[str(object_id)]
+            output.append({**line, label: entry["label"], f"{label}-metadata": {
                 "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
-                "creation-date": created}})
+                "creation-date": entry["creation-date"]}})
         report.consolidated = len(output)
         body = "".join(json.dumps(entry) + "\n" for entry in output)
         self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -10,25 +13,74 @@ import boto3
 
 from local_ground_truth.stack_reader import WorkflowSpec
 
+_REPO = Path(__file__).resolve().parent.parent
+
 
 @contextmanager
 def s3_endpoint(url: str | None = None) -> Iterator[str]:
-    """``url`` as given, or an embedded moto server on a free 127.0.0.1 port for the duration."""
+    """``url`` as given, or a moto S3 server on a free 127.0.0.1 port for the duration.
+
+    The server runs in a child process of its own: in this process it would compete for the GIL
+    with the runner (and its pre-labeling pool's results), which slowed every request. It is
+    stopped on exit, on Ctrl-C, and exits by itself if this process dies (its stdin closes).
+    """
     if url:
         yield url
         return
-    import logging
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
+    server = subprocess.Popen([sys.executable, "-m", "local_ground_truth.local_s3"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        line = server.stdout.readline().decode().strip()  # the port, once the socket is listening
+        if not line.isdigit():
+            raise RuntimeError(f"the local S3 endpoint did not start (exit code {server.poll()})")
+        yield f"http://127.0.0.1:{line}"
+    finally:
+        _stop(server)
 
-    from moto.server import ThreadedMotoServer
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    for stream in (server.stdin, server.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+def _serve() -> None:
+    """Child process: moto's S3 on 127.0.0.1, port printed on stdout; ends when stdin closes."""
+    import logging
+    import threading
+
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    # moto lists its own package folder on every request to route it; the folder does not change.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True,
+                         request_handler=MotoRequestHandler)
+
+    def watch_parent() -> None:
+        sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    print(server.server_port, flush=True)
     try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 def client(endpoint: str):
@@ -82,3 +134,7 @@ def _is_text(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+if __name__ == "__main__":
+    _serve()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -45,9 +46,18 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys):
     assert {"workerId", "acceptanceTime", "submissionTime", "timeSpentInSeconds", "workerMetadata", "answerContent"} <= set(answer)
     assert list((tmp_path / "job" / "annotations" / "consolidated-annotation" / "consolidation-request").rglob("*.json"))
     assert (tmp_path / "local-welding-summary.png").read_bytes().startswith(b"\x89PNG")
-    # Run again: everything is restored, nobody answers twice, the output is the same.
+    # The consolidation Lambda's quality report, printed and saved beside the job's folder.
+    quality = summary["quality_reports"]["WeldingClassification"]
+    assert Path(quality["png"]).read_bytes().startswith(b"\x89PNG")
+    report = json.loads(Path(quality["json"]).read_text())
+    assert report["objects"] == 18 and len(report["workers"]) == 3 and report["batches"] == 1
+    assert quality["krippendorff_alpha"] is not None and 0 < quality["krippendorff_alpha"] <= 1
+    # Run again: everything is restored, nobody answers twice, nothing is consolidated twice.
+    output_before = (tmp_path / "job" / "manifests" / "output" / "output.manifest").read_text()
     assert cli.main(argv) == 0
     assert len(list((tmp_path / "job" / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))) == 54
+    assert len(list((tmp_path / "job" / "annotations" / "consolidated-annotation").rglob("*.json"))) == 1
+    assert (tmp_path / "job" / "manifests" / "output" / "output.manifest").read_text() == output_before
 
 
 def test_a_failing_object_is_reported_and_the_rest_go_on(welding_spec):
@@ -91,3 +101,32 @@ def test_headless_ner_job_writes_every_object(tmp_path, capsys):
         label = row["abstract-sections"]
         assert label["workers"] == 3 and label["entities"] and label["isGoodAbstract"]["label"] in ("Yes", "No", None)
         assert row["abstract-sections-metadata"]["type"] == "groundtruth/custom"
+
+
+def test_objects_are_consolidated_once_in_the_batch_they_complete(welding_spec):
+    """The browser flow consolidates as objects complete: each object in exactly one batch."""
+    with local_s3.s3_endpoint() as endpoint:
+        s3 = local_s3.client(endpoint)
+        buckets = local_s3.bucket_names(welding_spec)
+        local_s3.deploy(welding_spec, s3, buckets)
+        bucket = buckets[welding_spec.task["InputBucket"]]
+        job = LocalJob(welding_spec, s3, endpoint, bucket, "batches")
+        job.pre_label(processes=1, progress=False)
+        needed = welding_spec.workers_per_object
+
+        def answer_all(object_id):
+            for worker in range(needed):
+                job.record_answer(object_id, f"w{worker}", {"WeldingClassification": {"label": "Burn Through"}},
+                                  seconds=1.0)
+
+        answer_all("0")
+        assert job.consolidate().consolidated == 1
+        assert job.consolidate().consolidated == 1  # nothing new: no second batch
+        answer_all("1")
+        assert job.consolidate().consolidated == 2
+        payloads = job._keys(f"{job.root}annotations/consolidated-annotation/consolidation-request/")
+        assert len(payloads) == 2
+        sent = [json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in sorted(payloads)]
+        assert sorted([entry["datasetObjectId"] for entry in payload] for payload in sent) == [["0"], ["1"]]
+        rows = job.output_manifest()
+        assert [row[LABEL]["WeldingClassification"] for row in rows] == ["Burn Through", "Burn Through"]

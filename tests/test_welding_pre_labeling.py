@@ -82,6 +82,21 @@ def test_the_same_csv_is_not_rendered_twice_but_a_changed_one_is(s3, bucket):
     assert versions() == 2 and s3.head_object(Bucket=bucket, Key=key)["ETag"] != first
 
 
+def test_a_set_of_plots_cut_short_or_mixed_is_rendered_again(s3, bucket):
+    run(s3, bucket)
+    event = {"dataObject": {"source": f"s3://{bucket}/welding/datasets/dataset-01.json"}}
+    s3.delete_object(Bucket=bucket, Key="plots/welding/sensor/run-01/current.png")  # the plot checked last
+    handler.lambda_handler(event)
+    assert s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01/current.png")["ContentLength"] > 0
+    s3.copy_object(Bucket=bucket, Key="plots/welding/sensor/run-01/electrode.png", MetadataDirective="REPLACE",
+                   CopySource={"Bucket": bucket, "Key": "plots/welding/sensor/run-01/electrode.png"},
+                   Metadata={handler.ETAG_METADATA: "another-version"}, ContentType="image/png")
+    handler.lambda_handler(event)
+    head = s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01/electrode.png")
+    assert head["Metadata"][handler.ETAG_METADATA] == s3.head_object(
+        Bucket=bucket, Key="welding/sensor/run-01.csv")["ETag"].strip('"')
+
+
 def test_a_million_rows_are_decimated_to_the_pixel_width():
     x = np.arange(1_000_000, dtype=float)
     y = np.sin(x / 1000)

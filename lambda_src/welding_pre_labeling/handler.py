@@ -79,20 +79,58 @@ def plot_locations(csv: S3Location) -> dict[str, S3Location]:
     return {key: S3Location(csv.bucket, f"{prefix}{stem}/{key}.png") for key, *_ in PLOTS}
 
 
+def _current_source_etag(targets: dict[str, S3Location]) -> str | None:
+    """The CSV ETag all the plots were drawn from, or None if any plot is missing or they disagree.
+
+    The plot written last is checked first: a missing set, or one cut short, costs one request.
+    """
+    recorded = None
+    for key in reversed(list(targets)):
+        head = _head(targets[key], "plot")
+        etag = head.get("Metadata", {}).get(ETAG_METADATA) if head else None
+        if etag is None or recorded not in (None, etag):
+            return None
+        recorded = etag
+    return recorded
+
+
+def _read_csv(csv: S3Location, unless_etag: str | None) -> tuple[bytes, str] | None:
+    """The CSV's bytes and ETag, or None when its ETag is ``unless_etag`` (one conditional GET)."""
+    try:
+        if unless_etag is None:
+            response = s3_client().get_object(Bucket=csv.bucket, Key=csv.key)
+        else:
+            response = s3_client().get_object(Bucket=csv.bucket, Key=csv.key, IfNoneMatch=f'"{unless_etag}"')
+        return response["Body"].read(), response["ETag"].strip('"')
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        if code in ("304", "NotModified"):
+            return None
+        if code in ("NoSuchKey", "404", "NotFound"):
+            raise InputError(f"sensor CSV {csv.uri} does not exist") from error
+        if code in ("NoSuchBucket",):
+            raise InputError(f"sensor CSV {csv.uri}: bucket {csv.bucket} does not exist") from error
+        if code in ("AccessDenied", "403"):
+            raise InputError(f"sensor CSV {csv.uri}: access denied to the function's role") from error
+        raise InputError(f"sensor CSV {csv.uri} could not be read: {code}") from error
+
+
 def ensure_plots(csv: S3Location) -> dict[str, tuple[S3Location, str]]:
-    """The plots for ``csv``, rendered only when missing or drawn from another version of the CSV."""
-    csv_head = _head(csv, "sensor CSV")
-    if csv_head is None:
-        raise InputError(f"sensor CSV {csv.uri} does not exist")
-    etag = csv_head["ETag"].strip('"')
+    """The plots for ``csv``, rendered only when missing or drawn from another version of the CSV.
+
+    The plots' recorded CSV ETag is checked with a conditional GET (If-None-Match) of the CSV: it
+    answers "not modified" without a body when they are current, and otherwise returns the CSV
+    to render from together with its ETag, so the CSV is never both checked and read.
+    """
     targets = plot_locations(csv)
-    existing = {key: _head(location, "plot") for key, location in targets.items()}
-    if all(head and head.get("Metadata", {}).get(ETAG_METADATA) == etag for head in existing.values()):
+    read = _read_csv(csv, _current_source_etag(targets))
+    if read is None:
         LOG.info("plots of %s are current; not rendering again", csv.uri)
         return {key: (targets[key], TITLES[key]) for key in targets}
-    series = parse_sensor_csv(read_object(s3_client(), csv, what="sensor CSV"), csv.uri)
+    body, etag = read
+    series = parse_sensor_csv(body, csv.uri)
     result = {}
-    for key, (title, png, points) in renderer().render(series).items():
+    for key, (title, png, points) in renderer().render(series).items():  # in PLOTS order: voltage last
         location = targets[key]
         s3_client().put_object(Bucket=location.bucket, Key=location.key, Body=png, ContentType="image/png",
                                Metadata={ETAG_METADATA: etag})
