@@ -42,3 +42,44 @@ def save_quality_reports(job: LocalJob, folder: Path, prefix: str = "") -> dict[
                            "krippendorff_alpha": agreement.get("krippendorff_alpha"),
                            "fleiss_kappa": agreement.get("fleiss_kappa")}
     return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m local_ground_truth.quality REPORT [--png PATH]``: draw a deployed job's report.
+
+    REPORT is ``s3://<output>/<job>/quality-report/<question>.json`` (read with the usual AWS
+    credentials) or a local copy; the PNG goes beside a local file, or to ``--png``.
+    """
+    import argparse
+    import sys
+
+    import boto3
+
+    parser = argparse.ArgumentParser(prog="python -m local_ground_truth.quality", description=main.__doc__.splitlines()[0])
+    parser.add_argument("report", help="s3:// URI or path of a quality-report JSON")
+    parser.add_argument("--png", type=Path, help="where to write the PNG (default: beside the report, or ./<name>.png)")
+    args = parser.parse_args(argv)
+    if args.report.startswith("s3://"):
+        bucket, _, key = args.report[5:].partition("/")
+        if not bucket or not key:
+            parser.error(f"{args.report} is not an s3://bucket/key URI")
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        default_png = Path(key.rsplit("/", 1)[-1]).with_suffix(".png")
+    else:
+        path = Path(args.report)
+        if not path.is_file():
+            parser.error(f"{path} does not exist")
+        body = path.read_bytes()
+        default_png = path.with_suffix(".png")
+    try:
+        report = json.loads(body)
+    except ValueError as error:
+        print(f"{args.report} is not a quality report (invalid JSON: {error})", file=sys.stderr)
+        return 2
+    print(format_quality_report(report))
+    print(f"saved {render_quality_report(report, args.png or default_png)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -130,3 +130,21 @@ def test_objects_are_consolidated_once_in_the_batch_they_complete(welding_spec):
         assert sorted([entry["datasetObjectId"] for entry in payload] for payload in sent) == [["0"], ["1"]]
         rows = job.output_manifest()
         assert [row[LABEL]["WeldingClassification"] for row in rows] == ["Burn Through", "Burn Through"]
+
+
+def test_quality_report_of_a_deployed_job_drawn_from_s3(s3, bucket, tmp_path, capsys):
+    from local_ground_truth import quality
+
+    report = {"classes": ["A", "B"], "objects": 2, "answers": 4,
+              "workers": {"w1": {"answers": 2, "compared": 2, "agreement": 1.0, "confusion": [[1, 0], [0, 1]]},
+                          "w2": {"answers": 2, "compared": 2, "agreement": 0.5, "confusion": [[1, 0], [1, 0]]}},
+              "agreement": {"krippendorff_alpha": 0.25, "fleiss_kappa": 0.2}, "consolidated_label_counts": {"A": 1, "B": 1}}
+    s3.put_object(Bucket=bucket, Key="out/job/quality-report/Q.json", Body=json.dumps(report).encode())
+    png = tmp_path / "q.png"
+    assert quality.main([f"s3://{bucket}/out/job/quality-report/Q.json", "--png", str(png)]) == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    out = capsys.readouterr().out
+    assert "w2" in out and out.index("w2") < out.index("w1")  # least agreeing first
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    assert quality.main([str(bad)]) == 2
