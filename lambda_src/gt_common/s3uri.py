@@ -40,11 +40,16 @@ def read_object(s3_client, location: S3Location, *, what: str = "object", max_by
                 f"{what} {location.uri} is {response['ContentLength']} bytes, over the {max_bytes}-byte limit")
         return response["Body"].read()
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        if code in ("NoSuchKey", "404", "NotFound"):
-            raise InputError(f"{what} {location.uri} does not exist") from error
-        if code in ("NoSuchBucket",):
-            raise InputError(f"{what} {location.uri}: bucket {location.bucket} does not exist") from error
-        if code in ("AccessDenied", "403"):
-            raise InputError(f"{what} {location.uri}: access denied to the function's role") from error
-        raise InputError(f"{what} {location.uri} could not be read: {code}") from error
+        raise read_error(error, location, what) from error
+
+
+def read_error(error, location: S3Location, what: str) -> InputError:
+    """The InputError for a failed read of ``location``: names the URI and what S3 said."""
+    code = error.response.get("Error", {}).get("Code", "Unknown")
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return InputError(f"{what} {location.uri} does not exist")
+    if code in ("NoSuchBucket",):
+        return InputError(f"{what} {location.uri}: bucket {location.bucket} does not exist")
+    if code in ("AccessDenied", "403"):
+        return InputError(f"{what} {location.uri}: access denied to the function's role")
+    return InputError(f"{what} {location.uri} could not be read: {code}")

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from gt_common.s3uri import InputError, S3Location, parse_s3_uri, read_object
+from gt_common.s3uri import InputError, S3Location, parse_s3_uri, read_error, read_object
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
 from welding_pre_labeling.sensor_csv import parse_sensor_csv
 
@@ -103,16 +103,9 @@ def _read_csv(csv: S3Location, unless_etag: str | None) -> tuple[bytes, str] | N
             response = s3_client().get_object(Bucket=csv.bucket, Key=csv.key, IfNoneMatch=f'"{unless_etag}"')
         return response["Body"].read(), response["ETag"].strip('"')
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        if code in ("304", "NotModified"):
+        if error.response.get("Error", {}).get("Code") in ("304", "NotModified"):
             return None
-        if code in ("NoSuchKey", "404", "NotFound"):
-            raise InputError(f"sensor CSV {csv.uri} does not exist") from error
-        if code in ("NoSuchBucket",):
-            raise InputError(f"sensor CSV {csv.uri}: bucket {csv.bucket} does not exist") from error
-        if code in ("AccessDenied", "403"):
-            raise InputError(f"sensor CSV {csv.uri}: access denied to the function's role") from error
-        raise InputError(f"sensor CSV {csv.uri} could not be read: {code}") from error
+        raise read_error(error, csv, "sensor CSV") from error
 
 
 def ensure_plots(csv: S3Location) -> dict[str, tuple[S3Location, str]]:
