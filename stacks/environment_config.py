@@ -7,9 +7,11 @@ from typing import Any, Mapping, Optional
 
 from aws_cdk import Environment, RemovalPolicy
 
+from labeling_constructs import ConsolidationMethod
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
-               "createLabelingJob", "existingWorkteamArn"}
+               "createLabelingJob", "existingWorkteamArn", "consolidationMethod"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class EnvironmentConfig:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     create_labeling_job: bool = True
     existing_workteam_arn: Optional[str] = None
+    consolidation_method: ConsolidationMethod = ConsolidationMethod.DAWID_SKENE
 
     @property
     def cdk_environment(self) -> Optional[Environment]:
@@ -56,6 +59,10 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
     create_job = raw.get("createLabelingJob", True)
     if not isinstance(create_job, bool):
         raise ValueError(f"environment {name!r}: createLabelingJob must be true or false")
+    methods = {method.value: method for method in ConsolidationMethod}
+    method = raw.get("consolidationMethod", ConsolidationMethod.DAWID_SKENE.value)
+    if method not in methods:
+        raise ValueError(f"environment {name!r}: consolidationMethod {method!r} must be one of {sorted(methods)}")
     return EnvironmentConfig(
         name=name,
         account=raw.get("account"),
@@ -65,4 +72,5 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
         removal_policy=policies[policy],
         create_labeling_job=create_job,
         existing_workteam_arn=raw.get("existingWorkteamArn"),
+        consolidation_method=methods[method],
     )

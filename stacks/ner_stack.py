@@ -41,6 +41,7 @@ class NerLabelingStack(Stack):
             task_keywords=["text", "named entity recognition", "abstracts"],
             task_time_limit=Duration.minutes(30),
             workers_per_object=config.workers_per_object,
+            consolidation_method=config.consolidation_method,
             create_labeling_job=config.create_labeling_job,
         )
         CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)

@@ -44,6 +44,7 @@ class WeldingLabelingStack(Stack):
             task_description="Look at the weld image and its current, electrode position and voltage plots; pick the defect.",
             task_keywords=["welding", "image classification", "quality"],
             workers_per_object=config.workers_per_object,
+            consolidation_method=config.consolidation_method,
             create_labeling_job=config.create_labeling_job,
         )
         CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
