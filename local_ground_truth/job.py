@@ -14,7 +14,7 @@ import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from tqdm import tqdm
 
@@ -150,10 +150,11 @@ class LocalJob:
         }]})
         return key
 
-    def answers(self) -> dict[str, list[dict[str, Any]]]:
-        """Every recorded answer, by data object id."""
+    def answers(self, exclude: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
+        """Every recorded answer, by data object id, except those of the ``exclude`` objects."""
         by_object: dict[str, list[dict[str, Any]]] = {}
-        keys = self._keys(f"{self.root}annotations/worker-response/{ITERATION}/")
+        keys = [key for key in self._keys(f"{self.root}annotations/worker-response/{ITERATION}/")
+                if key.split("/")[-2] not in exclude]
         # One GET per answer file: a few in flight at once keep the endpoint busy while this process
         # parses responses (the S3 client is thread-safe); results stay in listing order.
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
@@ -195,8 +196,9 @@ class LocalJob:
         needed = self.spec.workers_per_object
         lines = self.manifest_lines()
         done = self.consolidated_labels()
-        answered = {oid: a for oid, a in self.answers().items()
-                    if oid not in done and len({x["workerId"] for x in a}) >= needed}
+        # Objects already consolidated are not read again: the browser flow calls this per answer.
+        answered = {oid: a for oid, a in self.answers(exclude=done).items()
+                    if len({x["workerId"] for x in a}) >= needed}
         report.consolidated = len(done)
         if not answered:
             return report

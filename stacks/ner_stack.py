@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import Duration, Stack
 from constructs import Construct
 
 from labeling_constructs import CustomLabelingWorkflow, LabelingFunction, ManifestBucket
 
 from .environment_config import EnvironmentConfig
+from .workflow_outputs import add_workflow_outputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "sample_data" / "ner"
@@ -44,8 +45,4 @@ class NerLabelingStack(Stack):
             consolidation_method=config.consolidation_method,
             create_labeling_job=config.create_labeling_job,
         )
-        CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
-        CfnOutput(self, "ManifestUri", value=self.data.manifest_s3_uri)
-        CfnOutput(self, "OutputUri", value=self.workflow.output_s3_uri)
-        if self.workflow.labeling_job_name:
-            CfnOutput(self, "LabelingJobName", value=self.workflow.labeling_job_name)
+        add_workflow_outputs(self, self.data, self.workflow)

@@ -6,7 +6,6 @@ inline abstracts (one non-ASCII, several hostile) so the checks never depend on 
 from __future__ import annotations
 
 import json
-import re
 from html.parser import HTMLParser
 from pathlib import Path
 

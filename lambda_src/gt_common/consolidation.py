@@ -112,24 +112,6 @@ def response_entry(dataset_object_id: str, label_attribute_name: str, label: dic
     }
 
 
-def consolidate_event(
-    event: dict[str, Any],
-    s3_client,
-    consolidate_object: Callable[[DataObjectAnswers], dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """Run ``consolidate_object`` over every object of the batch; one failure never sinks the rest."""
-    label_attribute_name = label_attribute_name_of(event)
-    response = []
-    for item in read_answers(load_payload(event, s3_client), s3_client):
-        try:
-            label = consolidate_object(item)
-        except Exception:  # noqa: BLE001 - one object's bug must not drop the batch
-            LOG.exception("object %s could not be consolidated", item.dataset_object_id)
-            continue
-        response.append(response_entry(item.dataset_object_id, label_attribute_name, label))
-    return response
-
-
 def label_attribute_name_of(event: dict[str, Any]) -> str:
     name = event.get("labelAttributeName")
     if not isinstance(name, str) or not name:
@@ -142,10 +124,11 @@ def consolidate_batch_event(
     s3_client,
     consolidate_batch: Callable[[list[DataObjectAnswers]], dict[str, dict[str, Any]]],
 ) -> list[dict[str, Any]]:
-    """Like ``consolidate_event``, for methods that decide the whole batch at once (a worker model).
+    """Read the batch's payload, decide it with ``consolidate_batch``, shape Ground Truth's response.
 
-    ``consolidate_batch`` gets every object of the batch and returns ``{datasetObjectId: label}``;
-    an object it leaves out is logged, the others are answered.
+    ``consolidate_batch`` gets every object of the batch at once (so a worker model can weigh
+    workers across objects) and returns ``{datasetObjectId: label}``; an object it leaves out
+    is logged, the others are answered.
     """
     label_attribute_name = label_attribute_name_of(event)
     items = read_answers(load_payload(event, s3_client), s3_client)

@@ -101,17 +101,20 @@ def read_annotation(answer: WorkerAnswer) -> WorkerAnnotation:
     """Every usable part of one worker's form; the unusable parts are listed in ``problems``."""
     annotation = WorkerAnnotation(answer.worker_id)
     form = answer.form
-    for field_name, reader in ((SPANS_FIELD, read_spans), (GOOD_FIELD, None)):
-        if field_name not in form:
-            annotation.problems.append(f"{field_name} is missing")
-            continue
+    if SPANS_FIELD not in form:
+        annotation.problems.append(f"{SPANS_FIELD} is missing")
+    else:
         try:
-            if reader is not None:
-                reader(form[field_name], annotation)
-            else:
-                annotation.good_abstract = read_good_abstract(form[field_name])
+            read_spans(form[SPANS_FIELD], annotation)
         except InputError as error:
-            annotation.problems.append(f"{field_name} {error}")
+            annotation.problems.append(f"{SPANS_FIELD} {error}")
+    if GOOD_FIELD not in form:
+        annotation.problems.append(f"{GOOD_FIELD} is missing")
+    else:
+        try:
+            annotation.good_abstract = read_good_abstract(form[GOOD_FIELD])
+        except InputError as error:
+            annotation.problems.append(f"{GOOD_FIELD} {error}")
     note = form.get(NOTES_FIELD)
     if isinstance(note, str) and note.strip():
         annotation.note = note.strip()[:MAX_NOTE_CHARS]

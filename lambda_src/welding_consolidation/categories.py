@@ -10,6 +10,8 @@ import json
 import os
 from typing import Mapping
 
+from gt_common.classification import ConfigurationError
+
 ENV_VAR = "LABEL_CATEGORIES"
 
 # The abstain answer: counted as a vote, but it loses ties against any real class.
@@ -24,10 +26,6 @@ DEFAULT_CATEGORIES: tuple[str, ...] = (
     "High Travel Speed",
     NOT_SURE,
 )
-
-
-class ConfigurationError(ValueError):
-    """The function's configuration (not a worker's answer) is wrong; the invocation must fail."""
 
 
 def label_categories(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
