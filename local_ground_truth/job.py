@@ -1,57 +1,48 @@
 """One labeling job run locally, writing what Ground Truth writes, where it writes it.
 
-State lives only in the local S3 bucket, under ``<OutputPrefix><job name>/``, so a run that is
-stopped (Ctrl-C) resumes from what is there: pre-labeled task inputs, workers' answers, and the
-consolidated output manifest.
+Everything the job produces lives in its S3 bucket under ``<OutputPrefix><job name>/`` (Ground
+Truth's layout: ``annotations/worker-response/...``, ``annotations/consolidated-annotation/...``,
+``annotations/intermediate/...``, ``manifests/output/output.manifest``) plus the runner's own
+``local-runner/`` folder (the pre-labeling Lambda's response per object). With the runner's own
+endpoint the bucket is kept on disk (``s3_store``), so this object is rebuilt from it at start and a
+stopped or killed run resumes exactly:
+
+- **Answers**: one per worker per object. A second submission of the same worker for the same
+  object (a retry after a lost response, a second tab) is recognised and not written again.
+- **Consolidation, exactly once per object**: a batch's payload is written first, then the
+  consolidation Lambda runs, then the batch's outcome (``annotations/intermediate/<batch>.jsonl``).
+  A payload without an outcome is a batch a kill interrupted: it is run again under the same name,
+  so the Lambda replaces that batch's worker-model state instead of counting it twice.
+- **One bad object never sinks the others**: when the Lambda fails a whole batch, each of its
+  objects is consolidated again on its own; the ones that still fail are reported by id and reason.
 """
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
-import os
+import logging
 import sys
+import threading
 import uuid
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 from tqdm import tqdm
 
-from local_ground_truth.stack_reader import FunctionSpec, WorkflowSpec
+from gt_common.task_record import data_object_of
+from local_ground_truth.lambda_host import LocalFunction
+from local_ground_truth.stack_reader import WorkflowSpec
 
+LOG = logging.getLogger(__name__)
 ITERATION = "iteration-1"
-READ_THREADS = 4  # concurrent GETs when reading a job's answers back
+READ_THREADS = 4  # concurrent GETs when reading a job's files back at start
 
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
-    """Import a function from its staged asset folder, with its declared environment."""
-    os.environ.update(spec.environment)
-    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
-    if str(spec.asset_dir) not in sys.path:
-        sys.path.insert(0, str(spec.asset_dir))
-    module_name, function_name = spec.handler.rsplit(".", 1)
-    return getattr(importlib.import_module(module_name), function_name)
-
-
-# -- Lambda stand-ins: handlers run in child processes, each a fresh "execution environment" ---------
-_HANDLER: Callable | None = None
-
-
-def _init_function(spec: FunctionSpec, endpoint: str) -> None:
-    global _HANDLER
-    _HANDLER = load_handler(spec, endpoint)
-
-
-def _invoke(event: dict[str, Any]) -> tuple[bool, Any]:
-    try:
-        return True, _HANDLER(event, None)
-    except Exception as error:  # noqa: BLE001 - reported per object, the run goes on
-        return False, f"{type(error).__name__}: {error}"
 
 
 @dataclass
@@ -68,15 +59,37 @@ class ConsolidationReport:
 
 
 class LocalJob:
-    def __init__(self, spec: WorkflowSpec, s3, endpoint: str, bucket: str, job_name: str) -> None:
+    def __init__(self, spec: WorkflowSpec, s3, endpoint: str, bucket: str, job_name: str,
+                 store: Optional[Path] = None) -> None:
         self.spec, self.s3, self.endpoint, self.bucket, self.job_name = spec, s3, endpoint, bucket, job_name
+        self.store = store  # the folder the endpoint keeps buckets in, when it is the runner's own
         self.root = f"{spec.task['OutputPrefix']}{job_name}/"
         self.job_arn = f"arn:aws:sagemaker:local:000000000000:labeling-job/{job_name}"
         self.pre_report = PreLabelReport()
+        self._lock = threading.RLock()  # the in-memory indexes below
+        self._consolidating = threading.Lock()  # one batch at a time, as batches are numbered
+        self._answers: dict[str, dict[str, dict[str, Any]]] = {}  # object id -> worker -> answer
+        self._labels: dict[str, dict[str, Any]] = {}  # object id -> {"label", "creation-date"}
+        self._failed: dict[str, str] = {}  # objects consolidation failed in this run, and why
+        self._task_inputs: dict[str, dict[str, Any]] = {}  # object id -> pre-labeling response
+        self._batches: set[str] = set()  # payload names taken
+        self._finished: set[str] = set()  # batches whose outcome is written
+        self._consolidation: Optional[LocalFunction] = None
+        self.lines = self._manifest_lines()
+        self.on_consolidated: list[Callable[[dict[str, dict[str, Any]], dict[str, str]], None]] = []
+        self._load()
 
     # -- S3 helpers ------------------------------------------------------------------------------
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
+
+    def local_path(self, key: str) -> Optional[Path]:
+        """Where the runner's endpoint keeps ``key`` on disk (None with an external endpoint)."""
+        if self.store is None:
+            return None
+        from local_ground_truth.s3_store import object_path
+
+        return object_path(self.store, self.bucket, key)
 
     def _put_json(self, key: str, value: Any) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(value).encode(), ContentType="application/json")
@@ -90,190 +103,316 @@ class LocalJob:
             keys += [item["Key"] for item in page.get("Contents", [])]
         return keys
 
-    # -- the input -------------------------------------------------------------------------------
-    def manifest_lines(self) -> list[dict[str, Any]]:
-        body = self.s3.get_object(Bucket=self.bucket, Key=self.spec.task["ManifestKey"])["Body"].read().decode()
-        return [json.loads(line) for line in body.splitlines() if line.strip()]
-
-    def task_input_key(self, object_id: str) -> str:
-        return f"{self.root}local-runner/task-inputs/{object_id}.json"
-
-    def pre_labeled_ids(self) -> set[str]:
-        return {key.rsplit("/", 1)[1].removesuffix(".json") for key in self._keys(f"{self.root}local-runner/task-inputs/")}
-
-    def pre_label(self, processes: int | None = None, progress: bool = True) -> PreLabelReport:
-        """Run the stack's pre-labeling handler for every manifest line not yet done, in parallel."""
-        report = PreLabelReport()
-        lines = self.manifest_lines()
-        done = self.pre_labeled_ids()
-        pending = {str(i): line for i, line in enumerate(lines) if str(i) not in done}
-        report.done = len(done)
-        if not pending:
-            return report
-        processes = processes or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=processes, initializer=_init_function,
-                                 initargs=(self.spec.pre_labeling, self.endpoint)) as pool:
-            futures = {pool.submit(_invoke, {"version": "2018-10-06", "labelingJobArn": self.job_arn,
-                                                "dataObject": line}): object_id
-                       for object_id, line in pending.items()}
-            for future in tqdm(as_completed(futures), total=len(futures), desc="pre-labeling", disable=not progress,
-                               file=sys.stderr):
-                object_id = futures[future]
-                ok, result = future.result()
-                if not ok:
-                    report.failed[object_id] = result
-                    continue
-                if str(result.get("isHumanAnnotationRequired", "true")).lower() == "false":
-                    report.skipped_human += 1
-                self._put_json(self.task_input_key(object_id), result)
-                report.done += 1
-        return report
-
-    def task_input(self, object_id: str) -> dict[str, Any]:
-        return self._get_json(self.task_input_key(object_id))["taskInput"]
-
-    # -- workers' answers -----------------------------------------------------------------------
-    def record_answer(self, object_id: str, worker_id: str, answer: dict[str, Any],
-                      accepted_at: str | None = None, seconds: float = 0.0) -> str:
-        """Write one answer as Ground Truth does: one file per submission under worker-response."""
-        submitted = _now()
-        key = (f"{self.root}annotations/worker-response/{ITERATION}/{object_id}/"
-               f"{submitted.replace(':', '-')}-{uuid.uuid4().hex[:8]}.json")
-        self._put_json(key, {"answers": [{
-            "acceptanceTime": accepted_at or submitted,
-            "answerContent": answer,
-            "submissionTime": submitted,
-            "timeSpentInSeconds": round(seconds, 3),
-            "workerId": worker_id,
-            "workerMetadata": {"identityData": {"identityProviderType": "Local", "issuer": "local_ground_truth",
-                                                "sub": worker_id}},
-        }]})
-        return key
-
-    def answers(self, exclude: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
-        """Every recorded answer, by data object id, except those of the ``exclude`` objects."""
-        by_object: dict[str, list[dict[str, Any]]] = {}
-        keys = [key for key in self._keys(f"{self.root}annotations/worker-response/{ITERATION}/")
-                if key.split("/")[-2] not in exclude]
-        # One GET per answer file: a few in flight at once keep the endpoint busy while this process
-        # parses responses (the S3 client is thread-safe); results stay in listing order.
+    def _read_all(self, keys: list[str]) -> list[tuple[str, Any]]:
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            for key, body in zip(keys, pool.map(self._get_json, keys)):
-                by_object.setdefault(key.split("/")[-2], []).extend(body["answers"])
-        return by_object
+            return list(zip(keys, pool.map(self._get_json, keys)))
 
-    # -- consolidation and output ------------------------------------------------------------------
-    def consolidated_labels(self) -> dict[str, dict[str, Any]]:
-        """Every object consolidated so far, ``{id: {"label", "creation-date"}}``, from the per-batch
-        files under ``annotations/intermediate/``."""
-        labels: dict[str, dict[str, Any]] = {}
-        for key in sorted(self._keys(f"{self.root}annotations/intermediate/{ITERATION}/")):
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
-            for line in body.splitlines():
-                if line.strip():
-                    entry = json.loads(line)
-                    labels[str(entry["datasetObjectId"])] = entry
-        return labels
+    # -- folders -------------------------------------------------------------------------------------
+    @property
+    def _responses(self) -> str:
+        return f"{self.root}annotations/worker-response/{ITERATION}/"
 
-    def _batch_stamp(self) -> str:
-        """Ground Truth's payload name (a UTC timestamp), made unique if a batch already has it."""
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d_%H:%M:%S")
-        taken = {key.rsplit("/", 1)[1].removesuffix(".json") for key in
-                 self._keys(f"{self.root}annotations/consolidated-annotation/consolidation-request/{ITERATION}/")}
-        candidate, number = stamp, 1
-        while candidate in taken:
-            number += 1
-            candidate = f"{stamp}.{number}"
-        return candidate
+    @property
+    def _requests(self) -> str:
+        return f"{self.root}annotations/consolidated-annotation/consolidation-request/{ITERATION}/"
 
-    def consolidate(self) -> ConsolidationReport:
-        """Consolidate, as one batch, every object newly answered by enough workers; write the output.
+    @property
+    def _outcomes(self) -> str:
+        return f"{self.root}annotations/intermediate/{ITERATION}/"
 
-        As in Ground Truth, each object is consolidated once: the consolidation Lambda's worker
-        model and quality statistics count every batch, so an object sent twice would count twice.
-        """
-        report = ConsolidationReport()
-        needed = self.spec.workers_per_object
-        lines = self.manifest_lines()
-        done = self.consolidated_labels()
-        # Objects already consolidated are not read again: the browser flow calls this per answer.
-        answered = {oid: a for oid, a in self.answers(exclude=done).items()
-                    if len({x["workerId"] for x in a}) >= needed}
-        report.consolidated = len(done)
-        if not answered:
-            return report
-        payload = [{
-            "datasetObjectId": object_id,
-            "dataObject": _data_object(lines[int(object_id)]),
-            "annotations": [{"workerId": a["workerId"], "annotationData": {"content": json.dumps(a["answerContent"])}}
-                            for a in answers],
-        } for object_id, answers in sorted(answered.items(), key=lambda item: int(item[0]))]
-        stamp = self._batch_stamp()
-        payload_key = f"{self.root}annotations/consolidated-annotation/consolidation-request/{ITERATION}/{stamp}.json"
-        self._put_json(payload_key, payload)
-        label = self.spec.label_attribute_name
-        with ProcessPoolExecutor(max_workers=1, initializer=_init_function,
-                                 initargs=(self.spec.consolidation, self.endpoint)) as pool:
-            ok, response = pool.submit(_invoke, {
-            "version": "2018-10-06", "labelingJobArn": self.job_arn, "labelCategories": None,
-            "labelAttributeName": label, "roleArn": "arn:aws:iam::000000000000:role/local",
-            "outputConfig": self.uri(f"{self.root}annotations"),
-            "maxHumanWorkersPerDataObject": needed, "payload": {"s3Uri": self.uri(payload_key)},
-        }).result()
-        if not ok:  # the whole batch failed: every object of it is failed, as in Ground Truth
-            report.failed.update({object_id: f"consolidation failed: {response}" for object_id in answered})
-            return report
-        created = _now()
-        labels = {oid: {"datasetObjectId": oid, "label": value, "creation-date": created}
-                  for oid, value in _check_response(response, label, set(answered), report).items()}
-        if labels:
-            batch = "".join(json.dumps(entry) + "\n" for entry in labels.values())
-            self.s3.put_object(Bucket=self.bucket, Key=f"{self.root}annotations/intermediate/{ITERATION}/{stamp}.jsonl",
-                               Body=batch.encode())
-        done.update(labels)
-        output = []
-        for object_id, line in enumerate(lines):
-            if str(object_id) not in done:
-                continue
-            entry = done[str(object_id)]
-            output.append({**line, label: entry["label"], f"{label}-metadata": {
-                "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
-                "creation-date": entry["creation-date"]}})
-        report.consolidated = len(output)
-        body = "".join(json.dumps(entry) + "\n" for entry in output)
-        self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())
-        return report
+    @property
+    def _task_input_folder(self) -> str:
+        return f"{self.root}local-runner/task-inputs/"
 
     @property
     def output_manifest_key(self) -> str:
         return f"{self.root}manifests/output/output.manifest"
 
+    # -- loading what an earlier run left --------------------------------------------------------------
+    def _manifest_lines(self) -> list[dict[str, Any]]:
+        body = self.s3.get_object(Bucket=self.bucket, Key=self.spec.task["ManifestKey"])["Body"].read().decode()
+        return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+    def _load(self) -> None:
+        for key, value in self._read_all(self._keys(self._task_input_folder)):
+            self._task_inputs[key.rsplit("/", 1)[1].removesuffix(".json")] = value
+        for key, body in sorted(self._read_all(self._keys(self._responses)),
+                                key=lambda item: item[1]["answers"][0].get("submissionTime", "")):
+            object_id = key.split("/")[-2]
+            for answer in body["answers"]:
+                earlier = self._answers.setdefault(object_id, {}).get(answer["workerId"])
+                if earlier is not None:  # only a run before this rule could have written two
+                    LOG.warning("object %s has two answers of %s; the later one counts", object_id, answer["workerId"])
+                self._answers[object_id][answer["workerId"]] = {**answer, "key": key}
+        for key in self._keys(self._requests):
+            self._batches.add(key.rsplit("/", 1)[1].removesuffix(".json"))
+        for key in sorted(self._keys(self._outcomes)):
+            self._finished.add(key.rsplit("/", 1)[1].removesuffix(".jsonl"))
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
+            for line in body.splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    self._labels[str(entry["datasetObjectId"])] = entry
+
+    # -- the input -------------------------------------------------------------------------------
+    def manifest_lines(self) -> list[dict[str, Any]]:
+        return self.lines
+
+    def task_input_key(self, object_id: str) -> str:
+        return f"{self._task_input_folder}{object_id}.json"
+
+    def pre_labeled_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._task_inputs)
+
+    def object_ids(self) -> list[str]:
+        """Pre-labeled objects, in manifest order."""
+        return sorted(self.pre_labeled_ids(), key=int)
+
+    def pre_label(self, processes: int | None = None, progress: bool = True) -> PreLabelReport:
+        """Run the stack's pre-labeling handler for every manifest line not yet done, in parallel."""
+        report = PreLabelReport()
+        pending = {str(i): line for i, line in enumerate(self.lines) if str(i) not in self._task_inputs}
+        report.done = len(self.lines) - len(pending)
+        if pending:
+            function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores())
+            events = ((object_id, {"version": "2018-10-06", "labelingJobArn": self.job_arn, "dataObject": line})
+                      for object_id, line in pending.items())
+            try:
+                for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
+                                                    desc="pre-labeling", disable=not progress, file=sys.stderr):
+                    problem = None if not ok else _pre_labeling_problem(result)
+                    if not ok or problem:
+                        report.failed[object_id] = result if not ok else problem
+                        continue
+                    self._put_json(self.task_input_key(object_id), result)
+                    with self._lock:
+                        self._task_inputs[object_id] = result
+                    report.done += 1
+            finally:
+                function.close()
+        report.skipped_human = sum(1 for r in self._task_inputs.values()
+                                   if str(r.get("isHumanAnnotationRequired", "true")).lower() == "false")
+        return report
+
+    def task_input(self, object_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._task_inputs[object_id]["taskInput"]
+
+    # -- workers' answers -----------------------------------------------------------------------
+    def record_answer(self, object_id: str, worker_id: str, answer: dict[str, Any],
+                      accepted_at: str | None = None, seconds: float = 0.0) -> tuple[str, bool]:
+        """Write one answer as Ground Truth does (one file per submission under worker-response).
+
+        Returns ``(key, written)``: a worker who already answered this object gets the key of that
+        answer and ``written`` False; nothing is written twice. The answer is in the bucket (on disk,
+        with the runner's endpoint) when this returns.
+        """
+        with self._lock:
+            earlier = self._answers.get(object_id, {}).get(worker_id)
+            if earlier is not None:
+                return earlier["key"], False
+            submitted = _now()
+            key = f"{self._responses}{object_id}/{submitted.replace(':', '-')}-{uuid.uuid4().hex[:8]}.json"
+            record = {
+                "acceptanceTime": accepted_at or submitted,
+                "answerContent": answer,
+                "submissionTime": submitted,
+                "timeSpentInSeconds": round(seconds, 3),
+                "workerId": worker_id,
+                "workerMetadata": {"identityData": {"identityProviderType": "Local", "issuer": "local_ground_truth",
+                                                    "sub": worker_id}},
+            }
+            self._put_json(key, {"answers": [record]})
+            self._answers.setdefault(object_id, {})[worker_id] = {**record, "key": key}
+            return key, True
+
+    def answers(self) -> dict[str, list[dict[str, Any]]]:
+        """Every recorded answer, by data object id (one per worker)."""
+        with self._lock:
+            return {oid: [{k: v for k, v in a.items() if k != "key"} for a in by_worker.values()]
+                    for oid, by_worker in self._answers.items()}
+
+    def workers_of(self, object_id: str) -> set[str]:
+        with self._lock:
+            return set(self._answers.get(object_id, {}))
+
+    def answered_by(self, worker_id: str) -> set[str]:
+        with self._lock:
+            return {oid for oid, by_worker in self._answers.items() if worker_id in by_worker}
+
+    # -- consolidation and output ------------------------------------------------------------------
+    def consolidated_labels(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return dict(self._labels)
+
+    def failed_objects(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._failed)
+
+    def ready_objects(self) -> list[str]:
+        """Objects answered by enough workers and neither consolidated nor failed in this run."""
+        needed = self.spec.workers_per_object
+        with self._lock:
+            return sorted((oid for oid, by_worker in self._answers.items()
+                           if len(by_worker) >= needed and oid not in self._labels and oid not in self._failed),
+                          key=int)
+
+    def is_complete(self) -> bool:
+        """Every pre-labeled object has its label (or failed consolidation for good in this run)."""
+        with self._lock:
+            return bool(self._task_inputs) and all(oid in self._labels or oid in self._failed for oid in self._task_inputs)
+
+    def consolidate(self) -> ConsolidationReport:
+        """Finish any batch a kill interrupted, then consolidate, as one batch, every ready object.
+
+        As in Ground Truth, each object is consolidated once: the consolidation Lambda's worker model
+        and quality statistics count every batch, so an object sent twice would count twice.
+        """
+        with self._consolidating:
+            for stamp in self._interrupted_batches():
+                payload = self._get_json(f"{self._requests}{stamp}.json")
+                object_ids = [str(entry["datasetObjectId"]) for entry in payload]
+                LOG.warning("batch %s was interrupted; running it again (%d objects)", stamp, len(object_ids))
+                self._run_batch(object_ids, stamp)
+            ready = self.ready_objects()
+            if ready:
+                self._run_batch(ready)
+        return ConsolidationReport(consolidated=len(self._labels), failed=self.failed_objects())
+
+    def _interrupted_batches(self) -> list[str]:
+        with self._lock:
+            return sorted(self._batches - self._finished)
+
+    def _new_stamp(self) -> str:
+        """Ground Truth's payload name (a UTC timestamp), made unique if a batch already has it."""
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d_%H:%M:%S")
+        candidate, number = stamp, 1
+        while candidate in self._batches:
+            number += 1
+            candidate = f"{stamp}.{number}"
+        self._batches.add(candidate)
+        return candidate
+
+    def _consolidation_function(self) -> LocalFunction:
+        if self._consolidation is None:
+            self._consolidation = LocalFunction(self.spec.consolidation, self.endpoint)
+        return self._consolidation
+
+    def _run_batch(self, object_ids: list[str], stamp: str | None = None) -> None:
+        payload_key = None
+        if stamp is None:
+            stamp = self._new_stamp()
+            with self._lock:
+                payload = [{
+                    "datasetObjectId": object_id,
+                    "dataObject": data_object_of(self.lines[int(object_id)]),
+                    "annotations": [{"workerId": a["workerId"],
+                                     "annotationData": {"content": json.dumps(a["answerContent"])}}
+                                    for a in self._answers[object_id].values()],
+                } for object_id in object_ids]
+            payload_key = f"{self._requests}{stamp}.json"
+            self._put_json(payload_key, payload)  # before the Lambda runs: a kill now means "run it again"
+        payload_key = payload_key or f"{self._requests}{stamp}.json"
+        label = self.spec.label_attribute_name
+        ok, response = self._consolidation_function().invoke({
+            "version": "2018-10-06", "labelingJobArn": self.job_arn, "labelCategories": None,
+            "labelAttributeName": label, "roleArn": "arn:aws:iam::000000000000:role/local",
+            "outputConfig": self.uri(f"{self.root}annotations"),
+            "maxHumanWorkersPerDataObject": self.spec.workers_per_object, "payload": {"s3Uri": self.uri(payload_key)},
+        })
+        failed: dict[str, str] = {}
+        labels: dict[str, Any] = {}
+        if ok:
+            labels = _check_response(response, label, set(object_ids), failed)
+        else:
+            failed = {object_id: f"consolidation failed: {response}" for object_id in object_ids}
+        created = _now()
+        entries = {oid: {"datasetObjectId": oid, "label": value, "creation-date": created} for oid, value in labels.items()}
+        # The batch's outcome: after it, this batch is never run again (its labels are final).
+        self.s3.put_object(Bucket=self.bucket, Key=f"{self._outcomes}{stamp}.jsonl",
+                           Body="".join(json.dumps(entry) + "\n" for entry in entries.values()).encode())
+        with self._lock:
+            self._finished.add(stamp)
+            self._labels.update(entries)
+        if not ok and len(object_ids) > 1:
+            LOG.error("consolidation of %d objects failed (%s); consolidating each on its own", len(object_ids), response)
+            for object_id in object_ids:
+                self._run_batch([object_id])
+            return
+        if failed:
+            for object_id, reason in sorted(failed.items(), key=lambda item: int(item[0])):
+                LOG.error("object %s could not be consolidated: %s", object_id, reason)
+            self._put_json(f"{self.root}local-runner/consolidation-failures/{stamp}.json", failed)
+            with self._lock:
+                self._failed.update(failed)
+        self.write_output_manifest()
+        for listener in self.on_consolidated:
+            listener(entries, failed)
+
+    def write_output_manifest(self) -> None:
+        label = self.spec.label_attribute_name
+        with self._lock:
+            rows = [{**line, label: self._labels[str(i)]["label"], f"{label}-metadata": {
+                        "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
+                        "creation-date": self._labels[str(i)]["creation-date"]}}
+                    for i, line in enumerate(self.lines) if str(i) in self._labels]
+        body = "".join(json.dumps(row) + "\n" for row in rows)
+        self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())
+
     def output_manifest(self) -> list[dict[str, Any]]:
         body = self.s3.get_object(Bucket=self.bucket, Key=self.output_manifest_key)["Body"].read().decode()
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
+    def progress(self) -> dict[str, Any]:
+        """Counts for a progress line: objects, answers, consolidated, failed."""
+        with self._lock:
+            answers = Counter(len(by_worker) for by_worker in self._answers.values())
+            return {"objects": len(self._task_inputs), "answers": sum(k * v for k, v in answers.items()),
+                    "consolidated": len(self._labels), "failed": len(self._failed)}
 
-def _data_object(line: dict[str, Any]) -> dict[str, Any]:
-    for key in ("source-ref", "source"):
-        if key in line:
-            return {"s3Uri": line[key]} if key == "source-ref" else {"content": line[key]}
-    return {"content": json.dumps(line)}
+    def close(self) -> None:
+        if self._consolidation is not None:
+            self._consolidation.close()
+            self._consolidation = None
 
 
-def _check_response(response: Any, label: str, expected: set[str], report: ConsolidationReport) -> dict[str, Any]:
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def _pre_labeling_problem(response: Any) -> Optional[str]:
+    """Why a pre-labeling response is unusable, as Ground Truth would reject it; None when usable."""
+    if not isinstance(response, dict) or not isinstance(response.get("taskInput"), dict):
+        return f"the pre-labeling response has no taskInput object: {str(response)[:200]}"
+    return None
+
+
+def _check_response(response: Any, label: str, expected: set[str], failed: dict[str, str]) -> dict[str, Any]:
     """What Ground Truth accepts from consolidation; a missing or malformed entry fails its object."""
     labels: dict[str, Any] = {}
     if not isinstance(response, list):
         for object_id in expected:
-            report.failed[object_id] = "consolidation response is not a list"
+            failed[object_id] = "consolidation response is not a list"
         return labels
     for entry in response:
         try:
             object_id = str(entry["datasetObjectId"])
-            labels[object_id] = entry["consolidatedAnnotation"]["content"][label]
+            value = entry["consolidatedAnnotation"]["content"][label]
         except (KeyError, TypeError):
-            report.failed[str(entry.get("datasetObjectId", "?")) if isinstance(entry, dict) else "?"] = (
-                f"malformed consolidation entry: {str(entry)[:200]}")
+            object_id = str(entry.get("datasetObjectId", "?")) if isinstance(entry, dict) else "?"
+            if object_id in expected:
+                failed[object_id] = f"malformed consolidation entry: {str(entry)[:200]}"
+            continue
+        if object_id not in expected:
+            LOG.warning("consolidation answered object %s, which was not in the batch; ignored", object_id)
+            continue
+        if object_id in labels:
+            LOG.warning("consolidation answered object %s twice; the first answer counts", object_id)
+            continue
+        labels[object_id] = value
     for object_id in expected - set(labels):
-        report.failed.setdefault(object_id, "no consolidation entry for this object")
+        failed.setdefault(object_id, "no consolidation entry for this object")
     return labels

@@ -1,7 +1,9 @@
-"""An S3 endpoint on 127.0.0.1 and the stack's BucketDeployments replayed into it."""
+"""An S3 endpoint on 127.0.0.1 (persistent: see ``s3_store``) and the stack's BucketDeployments replayed into it."""
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,9 +19,11 @@ _REPO = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def s3_endpoint(url: str | None = None) -> Iterator[str]:
+def s3_endpoint(url: str | None = None, store: Path | None = None) -> Iterator[str]:
     """``url`` as given, or a moto S3 server on a free 127.0.0.1 port for the duration.
 
+    With ``store``, the server keeps every bucket in that folder (``s3_store``): whatever it
+    accepted is on disk before it answered, and it starts with what an earlier run left there.
     The server runs in a child process of its own: in this process it would compete for the GIL
     with the runner (and its pre-labeling pool's results), which slowed every request. It is
     stopped on exit, on Ctrl-C, and exits by itself if this process dies (its stdin closes).
@@ -28,8 +32,8 @@ def s3_endpoint(url: str | None = None) -> Iterator[str]:
         yield url
         return
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
-    server = subprocess.Popen([sys.executable, "-m", "local_ground_truth.local_s3"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, env=env, start_new_session=True)
+    command = [sys.executable, "-m", "local_ground_truth.local_s3"] + (["--store", str(store)] if store else [])
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
     try:
         line = server.stdout.readline().decode().strip()  # the port, once the socket is listening
         if not line.isdigit():
@@ -54,7 +58,7 @@ def _stop(server: subprocess.Popen) -> None:
             pass
 
 
-def _serve() -> None:
+def _serve(store: Path | None) -> None:
     """Child process: moto's S3 on 127.0.0.1, port printed on stdout; ends when stdin closes."""
     import logging
     import threading
@@ -63,12 +67,19 @@ def _serve() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from local_ground_truth import s3_store
+
+    logging.basicConfig(level=logging.INFO, format="local S3: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     # moto lists its own package folder on every request to route it; the folder does not change.
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
-    server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True,
-                         request_handler=MotoRequestHandler)
+    app = DomainDispatcherApplication(create_backend_app)
+    if store is not None:
+        disk = s3_store.DiskStore(store)
+        s3_store.load(disk)
+        app = s3_store.WriteThroughApp(app, disk)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
 
     def watch_parent() -> None:
         sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
@@ -91,9 +102,20 @@ def client(endpoint: str):
 
 
 def bucket_names(spec: WorkflowSpec) -> dict[str, str]:
-    """A local bucket name per destination bucket of the stack (logical id -> name)."""
+    """A local bucket name per destination bucket of the stack (logical id -> name).
+
+    Each job has an endpoint and folder of its own, so the construct's name is enough: the logical
+    id in kebab case without CDK's hash suffix (``DataBucketE3889A50`` -> ``data-bucket``), unless
+    two buckets would then share a name."""
     ids = sorted({d.bucket_logical_id for d in spec.deployments})
-    return {logical_id: f"local-{spec.stack_name}-{logical_id}".lower()[:63] for logical_id in ids}
+    short = {logical_id: _kebab(re.sub(r"[0-9A-F]{8}$", "", logical_id) or logical_id) for logical_id in ids}
+    if len(set(short.values())) < len(short):
+        short = {logical_id: _kebab(logical_id) for logical_id in ids}
+    return {logical_id: name[:63].strip("-").ljust(3, "0") for logical_id, name in short.items()}
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()).strip("-")
 
 
 def _resolve(value: Any, buckets: dict[str, str]) -> str:
@@ -105,7 +127,10 @@ def _resolve(value: Any, buckets: dict[str, str]) -> str:
 
 
 def deploy(spec: WorkflowSpec, s3, buckets: dict[str, str]) -> int:
-    """Upload every deployment's files with markers replaced, as the BucketDeployment handler would."""
+    """Replay every BucketDeployment as its handler would: files with markers replaced, and with
+    ``Prune`` the objects under its prefix that its sources no longer hold deleted. Objects already
+    there with the same content are left alone (a resumed job rewrites nothing). Returns the number of
+    files the deployments hold."""
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for name in buckets.values():
         if name not in existing:
@@ -113,6 +138,10 @@ def deploy(spec: WorkflowSpec, s3, buckets: dict[str, str]) -> int:
     count = 0
     for deployment in spec.deployments:
         bucket = buckets[deployment.bucket_logical_id]
+        stored = {item["Key"]: item["ETag"].strip('"')
+                  for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=deployment.prefix)
+                  for item in page.get("Contents", [])}
+        deployed = set()
         for asset_dir, markers in zip(deployment.asset_dirs, deployment.markers):
             values = {marker: _resolve(value, buckets) for marker, value in markers.items()}
             for path in sorted(p for p in Path(asset_dir).rglob("*") if p.is_file()):
@@ -123,8 +152,14 @@ def deploy(spec: WorkflowSpec, s3, buckets: dict[str, str]) -> int:
                         for marker, value in values.items():
                             text = text.replace(marker, value)
                         body = text.encode("utf-8")
-                s3.put_object(Bucket=bucket, Key=deployment.prefix + path.relative_to(asset_dir).as_posix(), Body=body)
+                key = deployment.prefix + path.relative_to(asset_dir).as_posix()
+                deployed.add(key)
+                if stored.get(key) != hashlib.md5(body, usedforsecurity=False).hexdigest():
+                    s3.put_object(Bucket=bucket, Key=key, Body=body)
                 count += 1
+        if deployment.prune:
+            for key in sorted(set(stored) - deployed):
+                s3.delete_object(Bucket=bucket, Key=key)
     return count
 
 
@@ -137,4 +172,8 @@ def _is_text(body: bytes) -> bool:
 
 
 if __name__ == "__main__":
-    _serve()
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m local_ground_truth.local_s3")
+    parser.add_argument("--store", type=Path, help="keep every bucket in this folder (default: memory only)")
+    _serve(parser.parse_args().store)

@@ -1,143 +1,364 @@
-"""The worker UI on http://127.0.0.1:PORT: queues per worker, the stack's template, answers to S3.
+"""The worker UI on http://127.0.0.1:PORT: queues, leases, the stack's template, answers to S3.
 
 Each task page is the stack's deployed Liquid template rendered with Ground Truth's semantics
 (autoescape, ``grant_read_access`` as a presigned URL of the local endpoint), with the crowd
-elements script swapped for the offline stand-in in ``static/``. Workers name themselves; each
-object goes to N distinct workers; when an object has its N answers the consolidation Lambda runs.
+elements script swapped for the offline stand-in in ``static/``. Workers name themselves; a worker
+who opens an object holds a lease on it for the task time limit (``leases``), others are offered the
+next free one; each object goes to N distinct workers and is consolidated in the background.
+
+The application is Flask, served by waitress (a maintained production WSGI server): request
+bodies are bounded, slow or short bodies time out instead of holding a thread, and the listen
+backlog fits a team. The application itself answers only requests addressed to this server
+(Host check: no DNS rebinding) and accepts answers only as same-origin JSON POSTs, parsed strictly
+and checked against the page's own form rules before they are written.
 """
 from __future__ import annotations
 
-import html
 import json
+import logging
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from typing import Any, Optional
+from urllib.parse import quote
 
+from flask import Flask, Response, redirect, render_template_string, request
+from markupsafe import Markup
+
+from local_ground_truth.consolidator import Consolidator
+from local_ground_truth.form_rules import FormRules, rules_of
 from local_ground_truth.job import LocalJob
+from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
 
+LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
 STAND_IN = Path(__file__).resolve().parent / "static" / "crowd-html-elements.js"
 WORKER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}li{{margin:.3rem 0}}</style>
-</head><body>{body}</body></html>"""
+WORKER_NAME_PATTERN = r"[A-Za-z0-9_.@\-]{1,64}"  # the same rule, valid in a browser's v-mode pattern
+MAX_ANSWER_BYTES = 2_000_000  # far above any real answer (a long abstract's spans are ~100 KB)
+MAX_ANSWER_DEPTH = 32  # answers are shallow JSON; deeper nesting is hostile
+BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is closed
+SERVER_THREADS = 8
+LISTEN_BACKLOG = 128
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}li{margin:.3rem 0}
+.notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}</style>
+</head><body>{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}{{ body }}</body></html>"""
+
+_SIGN_IN = """<h1>{{ task_title }}</h1>
+<form action="/" method="get"><label>Your worker name
+<input name="worker" required maxlength="64" pattern="{{ pattern }}"></label> <button>Start</button></form>
+<p>Letters, digits and . _ @ - (up to 64).</p>"""
+
+_QUEUE = """<h1>{{ worker }}'s queue</h1>
+<p id="progress">You answered {{ done }} of {{ total }}; {{ open_ids|length }} waiting.</p>
+{% if open_ids %}<p><a href="/worker/{{ worker_path }}/next">Start the next task</a></p>{% endif %}
+<ol id="queue">{% for oid in open_ids %}<li><a href="/worker/{{ worker_path }}/task/{{ oid }}">Object {{ oid }}</a></li>{% endfor %}</ol>
+{% if not open_ids %}<p>Nothing left for you. Thank you!</p>{% endif %}"""
+
+_TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<script>window.LOCAL_GT_SUBMIT_URL = {{ submit_url|tojson }}; window.LOCAL_GT_QUEUE_URL = {{ queue_url|tojson }};</script>
+<style>#local-gt-bar{font:14px system-ui,sans-serif;display:flex;gap:1rem;align-items:center;padding:.4rem .6rem;
+background:#f3f5f7;border-bottom:1px solid #d0d7de;margin:-8px -8px 8px}#local-gt-bar .notice{color:#7a5500}</style>
+</head><body><div id="local-gt-bar" role="navigation"><span>Signed in as <strong>{{ worker }}</strong></span>
+<span>Object {{ object_id }}</span><a href="{{ queue_url }}">Back to your queue</a>
+{% if notice %}<span class="notice" role="status">{{ notice }}</span>{% endif %}</div>
+"""
 
 
 class WorkerSite:
-    """What the HTTP handler needs: the job, its template, and who has answered what."""
+    """What the HTTP application needs: the job, its template, leases and background consolidation."""
 
-    def __init__(self, job: LocalJob) -> None:
+    def __init__(self, job: LocalJob, consolidate_in_background: bool = True) -> None:
         self.job = job
-        self.lock = threading.Lock()  # answers and consolidation are written one at a time
         key = job.spec.task["UiTemplateKey"]
         self.template = job.s3.get_object(Bucket=job.bucket, Key=key)["Body"].read().decode("utf-8")
         self.environment = make_environment(self.presign)
-        self.opened: dict[tuple[str, str], float] = {}
+        self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task["TaskTimeLimitInSeconds"]),
+                                 job.workers_of)
+        self.consolidator = Consolidator(job) if consolidate_in_background else None
+        self._submitting = threading.Lock()  # check-then-record of one answer at a time
+        self._rules: dict[str, FormRules] = {}
+
+    def start(self) -> "WorkerSite":
+        if self.consolidator:
+            self.consolidator.start()
+        return self
+
+    def stop(self) -> None:
+        if self.consolidator:
+            self.consolidator.stop(timeout=60)
 
     def presign(self, uri: str) -> str:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         return self.job.s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
 
+    # -- what a worker may do ------------------------------------------------------------------
     def queue(self, worker: str) -> tuple[list[str], int, int]:
-        """(objects this worker may still answer, answered by them, total objects)."""
-        needed = self.job.spec.workers_per_object
-        answers = self.job.answers()
-        ids = sorted(self.job.pre_labeled_ids(), key=int)
-        mine = [oid for oid in ids if any(a["workerId"] == worker for a in answers.get(oid, []))]
-        open_ids = [oid for oid in ids if oid not in mine and len({a["workerId"] for a in answers.get(oid, [])}) < needed]
-        return open_ids, len(mine), len(ids)
+        """(objects this worker holds or may lease now, answered by them, total objects)."""
+        ids = self.job.object_ids()
+        return self.leases.available(ids, worker), len(self.job.answered_by(worker) & set(ids)), len(ids)
 
-    def render_task(self, worker: str, object_id: str) -> str:
-        self.opened[(worker, object_id)] = time.time()
-        page = self.environment.from_string(self.template).render(task={"input": self.job.task_input(object_id)})
-        submit_url = f"/worker/{quote(worker)}/task/{object_id}/submit"
-        bootstrap = f'<script>window.LOCAL_GT_SUBMIT_URL = {json.dumps(submit_url)};</script>\n'
-        return bootstrap + page.replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js")
+    def next_for(self, worker: str) -> Optional[str]:
+        """Lease the next object this worker may take (the one they hold first); None when none is left."""
+        for object_id in self.queue(worker)[0]:
+            if self.leases.acquire(object_id, worker):
+                return object_id
+        return None
 
-    def submit(self, worker: str, object_id: str, answer: dict[str, Any]) -> None:
-        with self.lock:
-            open_ids, _, _ = self.queue(worker)
-            if object_id not in open_ids:
-                raise PermissionError(f"object {object_id} is not in {worker}'s queue")
-            started = self.opened.pop((worker, object_id), time.time())
-            self.job.record_answer(object_id, worker, answer, seconds=time.time() - started)
-            self.job.consolidate()
+    def page(self, object_id: str) -> str:
+        return self.environment.from_string(self.template).render(task={"input": self.job.task_input(object_id)})
 
+    def rules(self, object_id: str) -> FormRules:
+        if object_id not in self._rules:
+            self._rules[object_id] = rules_of(self.page(object_id))
+        return self._rules[object_id]
 
-def make_handler(site: WorkerSite):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # quiet: the runner prints its own progress
-            pass
+    def render_task(self, worker: str, object_id: str, notice: str = "") -> str:
+        page = self.page(object_id)
+        self._rules[object_id] = rules_of(page)
+        worker_path = quote(worker, safe="")
+        head = render_template_string(
+            _TASK_HEAD, title=f"{self.job.spec.task['TaskTitle']}: object {object_id}", worker=worker,
+            object_id=object_id, notice=notice, submit_url=f"/worker/{worker_path}/task/{object_id}/submit",
+            queue_url=f"/worker/{worker_path}")
+        return head + page.replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js") + "\n</body></html>"
 
-        def _send(self, status: int, body: str | bytes, content_type: str = "text/html; charset=utf-8") -> None:
-            data = body.encode("utf-8") if isinstance(body, str) else body
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(data)
+    def submit(self, worker: str, object_id: str, answer: dict[str, Any]) -> bool:
+        """Record ``answer``; False when this worker's answer to this object was already recorded.
 
-        def _redirect(self, location: str) -> None:
-            self.send_response(303)
-            self.send_header("Location", location)
-            self.end_headers()
-
-        def _worker(self, raw: str) -> str | None:
-            name = unquote(raw)
-            return name if WORKER_NAME.match(name) else None
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            url = urlsplit(self.path)
-            parts = [p for p in url.path.split("/") if p]
-            if url.path == "/static/crowd-html-elements.js":
-                return self._send(200, STAND_IN.read_bytes(), "text/javascript; charset=utf-8")
-            if not parts:
-                name = parse_qs(url.query).get("worker", [""])[0]
-                if name:
-                    return self._redirect(f"/worker/{quote(name)}") if WORKER_NAME.match(name) else self._send(
-                        400, _PAGE.format(title="Bad name", body="<p>Use 1-64 letters, digits, . _ @ or -.</p>"))
-                return self._send(200, _PAGE.format(title="Sign in", body=(
-                    f"<h1>{html.escape(site.job.spec.task['TaskTitle'])}</h1>"
-                    '<form><label>Your worker name <input name="worker" required pattern="[A-Za-z0-9_.@-]{1,64}">'
-                    "</label> <button>Start</button></form>")))
-            if len(parts) >= 2 and parts[0] == "worker" and (worker := self._worker(parts[1])):
-                if len(parts) == 2:
-                    open_ids, done, total = site.queue(worker)
-                    items = "".join(f'<li><a href="/worker/{quote(worker)}/task/{oid}">Object {oid}</a></li>'
-                                    for oid in open_ids)
-                    body = (f"<h1>{html.escape(worker)}'s queue</h1><p id=progress>You answered {done} of {total}; "
-                            f"{len(open_ids)} waiting.</p><ol id=queue>{items}</ol>"
-                            + ("" if open_ids else "<p>Nothing left for you. Thank you!</p>"))
-                    return self._send(200, _PAGE.format(title="Queue", body=body))
-                if len(parts) == 4 and parts[2] == "task" and parts[3].isdigit():
-                    if parts[3] not in site.queue(worker)[0]:
-                        return self._redirect(f"/worker/{quote(worker)}")
-                    return self._send(200, site.render_task(worker, parts[3]))
-            self._send(404, _PAGE.format(title="Not found", body="<p>Not found.</p>"))
-
-        def do_POST(self) -> None:  # noqa: N802
-            parts = [p for p in urlsplit(self.path).path.split("/") if p]
-            if (len(parts) == 5 and parts[0] == "worker" and parts[2] == "task" and parts[4] == "submit"
-                    and (worker := self._worker(parts[1]))):
-                try:
-                    answer = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                    if not isinstance(answer, dict):
-                        raise ValueError("the answer is not a JSON object")
-                    site.submit(worker, parts[3], answer)
-                except (ValueError, PermissionError) as error:
-                    return self._send(400, json.dumps({"error": str(error)}), "application/json")
-                return self._send(200, json.dumps({"next": f"/worker/{quote(worker)}"}), "application/json")
-            self._send(404, json.dumps({"error": "not found"}), "application/json")
-
-    return Handler
+        Raises ``Refused`` (with the reason a worker can act on) when it cannot be accepted.
+        """
+        if object_id not in self.job.pre_labeled_ids():
+            raise Refused(404, f"object {object_id} is not part of this job")
+        problems = self.rules(object_id).problems(answer)
+        with self._submitting:
+            if worker in self.job.workers_of(object_id):
+                return False  # a retry of an answer that was recorded: nothing to do twice
+            if problems:
+                raise Refused(422, "This answer is incomplete: " + "; ".join(problems) + ".")
+            if not self.leases.may_submit(object_id, worker):
+                if len(self.job.workers_of(object_id)) >= self.job.spec.workers_per_object:
+                    raise Refused(409, f"Object {object_id} already has all the answers it needs; yours was not "
+                                       "recorded. Take the next task from your queue.")
+                raise Refused(409, f"Object {object_id} is being labeled by other workers (your time on it ran out "
+                                   "or you never opened it); yours was not recorded. Take the next task from your queue.")
+            lease = self.leases.held(object_id, worker)
+            started = lease.acquired if lease else time.monotonic()
+            self.job.record_answer(object_id, worker, answer, seconds=time.monotonic() - started)
+            self.leases.release(object_id, worker)
+        if self.consolidator:
+            self.consolidator.notify()
+        return True
 
 
-def serve(site: WorkerSite, port: int = 8080) -> ThreadingHTTPServer:
-    """Bind on 127.0.0.1 only (workers' answers never leave this machine); caller runs serve_forever."""
-    return ThreadingHTTPServer(("127.0.0.1", port), make_handler(site))
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of ``value``, without recursion (stops counting past ``limit``)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_answer(body: bytes) -> dict[str, Any]:
+    """The submitted answer: one JSON object, strict JSON (no NaN/Infinity), shallow."""
+    try:
+        answer = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise Refused(400, "The answer is not UTF-8 text.") from None
+    except RecursionError:
+        raise Refused(400, "The answer is nested too deeply.") from None
+    except ValueError as error:
+        raise Refused(400, f"The answer is not valid JSON: {error}") from None
+    if not isinstance(answer, dict):
+        raise Refused(400, "The answer is not a JSON object.")
+    if _depth(answer, MAX_ANSWER_DEPTH) > MAX_ANSWER_DEPTH:
+        raise Refused(400, "The answer is nested too deeply.")
+    return answer
+
+
+def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
+    """The Flask application; ``allowed_hosts`` are the ``host:port`` names it answers to."""
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_ANSWER_BYTES
+    task_title = site.job.spec.task["TaskTitle"]
+
+    def page(title: str, body: str, status: int = 200, notice: str = "") -> Response:
+        return Response(render_template_string(_PAGE, title=title, body=Markup(body), notice=notice), status,
+                        mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+    def refusal(status: int, reason: str, worker: Optional[str]) -> Response:
+        back = f"/worker/{quote(worker, safe='')}" if worker else "/"
+        return Response(json.dumps({"error": reason, "back": back}), status, mimetype="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+    def valid_worker(name: str) -> Optional[str]:
+        return name if WORKER_NAME.match(name) else None
+
+    @app.before_request
+    def addressed_to_us():
+        if request.host not in allowed_hosts:  # another name pointing here (DNS rebinding) is not us
+            return Response("This server answers only to " + ", ".join(sorted(allowed_hosts)), 421,
+                            mimetype="text/plain")
+        return None
+
+    @app.get("/static/crowd-html-elements.js")
+    def crowd_elements():
+        return Response(STAND_IN.read_bytes(), mimetype="text/javascript", headers={"Cache-Control": "no-store"})
+
+    @app.get("/")
+    def sign_in():
+        name = request.args.get("worker", "")
+        if name:
+            if valid_worker(name):
+                return redirect(f"/worker/{quote(name, safe='')}", 303)
+            return page("Bad name", render_template_string(_SIGN_IN, task_title=task_title, pattern=WORKER_NAME_PATTERN),
+                        400, notice="Use 1-64 letters, digits, . _ @ or -.")
+        return page("Sign in", render_template_string(_SIGN_IN, task_title=task_title, pattern=WORKER_NAME_PATTERN))
+
+    @app.get("/worker/<name>")
+    def queue(name: str):
+        worker = valid_worker(name)
+        if not worker:
+            return redirect("/?worker=" + quote(name, safe=""), 303)
+        open_ids, done, total = site.queue(worker)
+        body = render_template_string(_QUEUE, worker=worker, worker_path=quote(worker, safe=""), open_ids=open_ids,
+                                      done=done, total=total)
+        return page("Queue", body, notice=request.args.get("notice", "")[:300])
+
+    @app.get("/worker/<name>/next")
+    def next_task(name: str):
+        worker = valid_worker(name)
+        if not worker:
+            return redirect("/", 303)
+        object_id = site.next_for(worker)
+        worker_path = quote(worker, safe="")
+        notice = request.args.get("notice", "")[:300]
+        if object_id is None:
+            return redirect(f"/worker/{worker_path}?notice=" + quote(notice or "Nothing is left for you."), 303)
+        return redirect(f"/worker/{worker_path}/task/{object_id}" + (f"?notice={quote(notice)}" if notice else ""), 303)
+
+    @app.get("/worker/<name>/task/<object_id>")
+    def task(name: str, object_id: str):
+        worker = valid_worker(name)
+        if not worker or object_id not in site.job.pre_labeled_ids():
+            return page("Not found", "<p>Not found.</p>", 404)
+        worker_path = quote(worker, safe="")
+        if worker in site.job.workers_of(object_id):
+            return redirect(f"/worker/{worker_path}?notice=" + quote(f"You already answered object {object_id}."), 303)
+        if site.leases.acquire(object_id, worker) is None:
+            return redirect(f"/worker/{worker_path}/next?notice="
+                            + quote(f"Object {object_id} is being labeled by others; here is the next free one."), 303)
+        return Response(site.render_task(worker, object_id, request.args.get("notice", "")[:300]),
+                        mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+    @app.post("/worker/<name>/task/<object_id>/release")
+    def release(name: str, object_id: str):
+        worker = valid_worker(name)
+        if not worker:
+            return refusal(404, "Unknown worker.", None)
+        if (refused := _foreign(request)) is not None:
+            return refusal(*refused, worker)
+        site.leases.release(object_id, worker)
+        return Response(json.dumps({"next": f"/worker/{quote(worker, safe='')}"}), mimetype="application/json")
+
+    @app.post("/worker/<name>/task/<object_id>/submit")
+    def submit(name: str, object_id: str):
+        worker = valid_worker(name)
+        if not worker:
+            return refusal(404, "Unknown worker.", None)
+        if (refused := _foreign(request)) is not None:
+            return refusal(*refused, worker)
+        try:
+            recorded = site.submit(worker, object_id, parse_answer(request.get_data(cache=False)))
+        except Refused as error:
+            LOG.info("refused an answer of %s to object %s: %s", worker, object_id, error.reason)
+            return refusal(error.status, error.reason, worker)
+        if recorded:
+            progress = site.job.progress()
+            LOG.info("answer of %s to object %s recorded (%d answers, %d of %d objects consolidated)",
+                     worker, object_id, progress["answers"], progress["consolidated"], progress["objects"])
+        return Response(json.dumps({"next": f"/worker/{quote(worker, safe='')}", "recorded": recorded}),
+                        mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return refusal(413, f"The answer is larger than {MAX_ANSWER_BYTES:,} bytes.", None)
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return page("Not found", "<p>Not found.</p>", 404)
+
+    return app
+
+
+def _foreign(req) -> Optional[tuple[int, str]]:
+    """Why a POST is not the worker page's own JSON request (another site's form, a script...)."""
+    origin = req.headers.get("Origin")
+    if origin is not None and origin != f"http://{req.host}":
+        return 403, "Answers are accepted only from this server's own pages."
+    if req.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return 403, "Answers are accepted only from this server's own pages."
+    if req.mimetype != "application/json":  # a cross-site form cannot send JSON without asking first
+        return 415, "Answers must be sent as application/json."
+    return None
+
+
+class WorkerServer:
+    """The site on 127.0.0.1 under waitress, in a thread of its own (``start`` / ``stop``)."""
+
+    def __init__(self, site: WorkerSite, port: int = 8080, host: str = "127.0.0.1",
+                 body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
+        from waitress.server import create_server
+
+        self.site = site
+        # The application is created before the socket is bound, the allowed hosts after: one set shared.
+        self._hosts: set[str] = set()
+        self.server = create_server(
+            make_app(site, self._hosts), host=host, port=port, threads=SERVER_THREADS, backlog=LISTEN_BACKLOG,
+            channel_timeout=body_timeout, cleanup_interval=max(1, int(body_timeout / 2)),
+            max_request_body_size=MAX_ANSWER_BYTES,
+            connection_limit=200, ident="local-ground-truth", clear_untrusted_proxy_headers=True)
+        self.port = self.server.effective_port
+        self._hosts.update({f"127.0.0.1:{self.port}", f"localhost:{self.port}"})
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "WorkerServer":
+        self.site.start()
+        self._thread = threading.Thread(target=self.server.run, name="worker-ui", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Run in this thread until interrupted (Ctrl-C)."""
+        self.site.start()
+        self.server.run()
+
+    def stop(self) -> None:
+        self.server.close()
+        self.server.task_dispatcher.shutdown(timeout=5)
+        if self._thread:
+            self._thread.join(timeout=10)
+        self.site.stop()

@@ -27,6 +27,7 @@ class FunctionSpec:
     handler: str  # "package.module.function"
     asset_dir: Path
     environment: dict[str, str]
+    timeout_seconds: int = 3  # Lambda's default when a function declares none
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class DeploymentSpec:
     markers: list[dict[str, Any]]  # per source: marker -> CloudFormation value (e.g. {"Ref": bucket})
     bucket_logical_id: str
     prefix: str
+    prune: bool = True  # BucketDeployment's default: objects under the prefix the sources lack are deleted
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def read_workflow(assembly_dir: Path, stack_name: str) -> WorkflowSpec:
             handler=resource["Properties"]["Handler"],
             asset_dir=assembly_dir / resource["Metadata"]["aws:asset:path"],
             environment=dict(resource["Properties"].get("Environment", {}).get("Variables", {})),
+            timeout_seconds=int(resource["Properties"].get("Timeout", 3)),
         )
 
     deployments = []
@@ -101,6 +104,7 @@ def read_workflow(assembly_dir: Path, stack_name: str) -> WorkflowSpec:
             markers=props.get("SourceMarkers") or [{} for _ in props["SourceObjectKeys"]],
             bucket_logical_id=props["DestinationBucketName"]["Ref"],
             prefix=props.get("DestinationBucketKeyPrefix") or "",
+            prune=str(props.get("Prune", True)).lower() != "false",
         ))
     return WorkflowSpec(
         stack_name=stack_name,

@@ -70,3 +70,12 @@ def assemblies(tmp_path_factory):
     from tests.cdk_helpers import synth_app
 
     return {name: synth_app(name, tmp_path_factory.mktemp(f"cdk-{name}"))[1] for name in STACK_TEST_ENVIRONMENTS}
+
+
+@pytest.fixture(scope="session")
+def runner_assembly(tmp_path_factory):
+    """The app synthesized once per session the way the local runner does it (bundling skipped,
+    asset paths recorded): every runner test reads its stacks from here."""
+    from local_ground_truth.stack_reader import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("runner-assembly"))

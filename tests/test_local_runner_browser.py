@@ -4,13 +4,11 @@ A missing browser fails these tests: scripts/test.sh installs Debian's chromium.
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
 from playwright.sync_api import sync_playwright
 
-from local_ground_truth.__main__ import parse_args, prepared_job
-from local_ground_truth.server import WorkerSite, serve
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import job_name, local_job, worker_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -26,16 +24,10 @@ def browser():
 
 
 @pytest.fixture
-def welding_site(tmp_path):
-    args = parse_args(["--workflow", "welding", "--port", "0", "--state-dir", str(tmp_path / "job"), "--processes", "2",
-                       "--job-name", f"ui-{tmp_path.name[-20:]}".replace("_", "-")])
-    with prepared_job(args) as (job, _):
-        server = serve(WorkerSite(job), 0)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield job, f"http://127.0.0.1:{server.server_address[1]}"
-        server.shutdown()
-        server.server_close()
+def welding_site(runner_assembly, tmp_path):
+    spec = read_workflow(runner_assembly, "WeldingLabeling-dev")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "ui")) as job, worker_server(job) as server:
+        yield job, server
 
 
 def page_for(browser):
@@ -45,7 +37,8 @@ def page_for(browser):
 
 
 def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(browser, welding_site):
-    job, base = welding_site
+    job, server = welding_site
+    base = server.url
     page = page_for(browser)
     page.goto(f"{base}/")
     page.fill("input[name=worker]", "ana")
@@ -57,10 +50,17 @@ def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(brow
     page.wait_for_function("Array.from(document.images).every(i => i.complete)")
     widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
     assert len(widths) == 4 and all(width > 0 for width in widths)
+    assert page.evaluate("document.compatMode") == "CSS1Compat"  # a doctype: standards mode
+    assert "Signed in as ana" in page.inner_text("#local-gt-bar")
+    # As crowd-form does, the page refuses to submit without a category: nothing reaches the server.
+    page.click("text=Submit")
+    assert "Choose a category" in page.inner_text(".local-gt-status")
+    assert page.url.endswith("/task/0") and "0" not in job.answers()
     page.check("input[value='Burn Through']")
     page.click("text=Submit")
     page.wait_for_url(f"{base}/worker/ana")
     assert "You answered 1 of 18" in page.inner_text("#progress")
+    assert server.site.consolidator.wait_idle(timeout=60)
     [row] = [r for r in job.output_manifest() if r["source"].endswith("dataset-01.json")]
     label = row["welding-quality"]
     assert label["WeldingClassification"] == "Burn Through" and label["workers"] == 1
@@ -69,11 +69,37 @@ def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(brow
 
 
 def test_a_worker_never_gets_the_same_object_twice(browser, welding_site):
-    job, base = welding_site
+    job, server = welding_site
     job.record_answer("3", "bo", {"WeldingClassification": {"label": "Good Weld"}})
     page = page_for(browser)
-    page.goto(f"{base}/worker/bo")
+    page.goto(f"{server.url}/worker/bo")
     links = page.eval_on_selector_all("#queue a", "as => as.map(a => a.textContent)")
     assert "Object 3" not in links and len(links) == 17
-    page.goto(f"{base}/worker/bo/task/3")  # answered already (and full): back to the queue
-    assert page.url == f"{base}/worker/bo"
+    page.goto(f"{server.url}/worker/bo/task/3")  # answered already: back to the queue, told why
+    assert page.url.startswith(f"{server.url}/worker/bo?")
+    assert "You already answered object 3" in page.inner_text(".notice")
+
+
+def test_an_object_someone_holds_sends_the_next_worker_to_the_next_free_one(browser, welding_site):
+    job, server = welding_site
+    ana, bo = page_for(browser), page_for(browser)
+    ana.goto(f"{server.url}/worker/ana/task/0")  # ana holds object 0 (one worker per object in dev)
+    bo.goto(f"{server.url}/worker/bo")
+    assert "Object 0" not in bo.eval_on_selector_all("#queue a", "as => as.map(a => a.textContent)")
+    bo.goto(f"{server.url}/worker/bo/task/0")
+    assert "/worker/bo/task/1" in bo.url
+    assert "Object 0 is being labeled by others" in bo.inner_text("#local-gt-bar")
+
+
+def test_a_refused_answer_says_why_and_links_back_to_the_queue(browser, welding_site):
+    job, server = welding_site
+    page = page_for(browser)
+    page.goto(f"{server.url}/worker/ana/task/2")
+    job.record_answer("2", "carl", {"WeldingClassification": {"label": "Good Weld"}})  # the object is now full
+    page.check("input[value='Contamination']")
+    page.click("text=Submit")
+    page.wait_for_function("document.querySelector('.local-gt-status a')")
+    assert "already has all the answers it needs" in page.inner_text(".local-gt-status")
+    page.click(".local-gt-status a")
+    page.wait_for_url(f"{server.url}/worker/ana")
+    assert [a["workerId"] for a in job.answers()["2"]] == ["carl"]

@@ -5,15 +5,14 @@ Also: an abstract containing markup and script shows as text and runs nothing.
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob
-from local_ground_truth.server import WorkerSite, serve
-from local_ground_truth.stack_reader import read_workflow, synthesize
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import job_name, worker_server
 from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
 
 TRUTH = json.loads((Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "truth.json").read_text())
@@ -21,8 +20,8 @@ HOSTILE = 'Results <img src=x onerror="window.__pwned=1"> and <script>window.__p
 
 
 @pytest.fixture(scope="module")
-def ner_spec(tmp_path_factory):
-    return read_workflow(synthesize(tmp_path_factory.mktemp("assembly")), "NerLabeling-dev")
+def ner_spec(runner_assembly):
+    return read_workflow(runner_assembly, "NerLabeling-dev")
 
 
 @pytest.fixture
@@ -34,13 +33,11 @@ def ner_site(ner_spec, tmp_path):
         bucket = buckets[ner_spec.task["InputBucket"]]
         # The second abstract's text becomes hostile before pre-labeling reads it.
         s3.put_object(Bucket=bucket, Key="ner/abstracts/abstract-02.txt", Body=HOSTILE.encode())
-        job = LocalJob(ner_spec, s3, endpoint, bucket, f"ner-{tmp_path.name[-16:]}".replace("_", "-"))
+        job = LocalJob(ner_spec, s3, endpoint, bucket, job_name(tmp_path, "ner"))
         assert not job.pre_label(processes=2, progress=False).failed
-        server = serve(WorkerSite(job), 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        yield job, f"http://127.0.0.1:{server.server_address[1]}"
-        server.shutdown()
-        server.server_close()
+        with worker_server(job) as server:
+            yield job, server
+        job.close()
 
 
 def select(page, start: int, end: int) -> None:
@@ -62,7 +59,8 @@ def select(page, start: int, end: int) -> None:
 
 
 def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browser, ner_site):  # noqa: F811
-    job, base = ner_site
+    job, server = ner_site
+    base = server.url
     text = job.task_input("0")["text"]
     [methods] = [e for e in TRUTH["abstract-01"]["entities"] if e["label"] == "Methods"]
     utf16 = lambda offset: len(text[:offset].encode("utf-16-le")) // 2  # noqa: E731
@@ -77,6 +75,7 @@ def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browse
     page.check("input[name=isGoodAbstractChoice][value=Yes]")
     page.click("text=Submit")
     page.wait_for_url(f"{base}/worker/ana")
+    assert server.site.consolidator.wait_idle(timeout=60)
     [row] = [r for r in job.output_manifest() if r["source-ref"].endswith("abstract-01.jpg")]
     label = row["abstract-sections"]
     assert label["entities"] == [{"label": "Methods", "startOffset": methods["startOffset"],
@@ -85,7 +84,8 @@ def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browse
 
 
 def test_markup_in_an_abstract_is_shown_as_text_and_runs_nothing(browser, ner_site):  # noqa: F811
-    job, base = ner_site
+    job, server = ner_site
+    base = server.url
     page = page_for(browser)
     page.goto(f"{base}/worker/ana/task/1")
     page.wait_for_selector("#abstract-container")

@@ -9,14 +9,18 @@ import pytest
 from local_ground_truth import __main__ as cli
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
-from local_ground_truth.stack_reader import read_workflow, synthesize
+from local_ground_truth.stack_reader import read_workflow
 
 LABEL = "welding-quality"
 
 
 @pytest.fixture(scope="module")
-def welding_spec(tmp_path_factory):
-    return read_workflow(synthesize(tmp_path_factory.mktemp("assembly")), "WeldingLabeling-dev")
+def welding_spec(runner_assembly):
+    return read_workflow(runner_assembly, "WeldingLabeling-dev")
+
+
+def _rows(path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
 def test_the_stack_declares_what_the_runner_needs(welding_spec):
@@ -27,25 +31,28 @@ def test_the_stack_declares_what_the_runner_needs(welding_spec):
     assert welding_spec.task["TaskTitle"] == "Classify the quality of a weld"
 
 
-def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys):
+def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, runner_assembly):
     argv = ["--workflow", "welding", "--simulate-workers", "3", "--accuracy", "0.9", "--state-dir", str(tmp_path / "job"),
-            "--processes", "2"]
+            "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["objects"] == 18 and summary["accuracy"] >= 0.6
-    rows = [json.loads(line) for line in (tmp_path / "job" / "manifests" / "output" / "output.manifest").read_text().splitlines()]
+    # The job's bucket on disk, in Ground Truth's layout under <output prefix><job name>/.
+    job_folder = tmp_path / "job" / "s3" / "data-bucket" / "output" / "local-welding"
+    assert summary["output_manifest"] == str(job_folder / "manifests" / "output" / "output.manifest")
+    rows = _rows(summary["output_manifest"])
     assert len(rows) == 18
     for row in rows:
         assert row["source"].startswith("s3://") and row[LABEL]["workers"] == 3
         assert row[f"{LABEL}-metadata"]["type"] == "groundtruth/custom"
         assert row[f"{LABEL}-metadata"]["job-name"] == "local-welding"
         assert row[f"{LABEL}-metadata"]["human-annotated"] == "yes"
-    responses = list((tmp_path / "job" / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))
+    responses = list((job_folder / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))
     assert len(responses) == 54
     answer = json.loads(responses[0].read_text())["answers"][0]
     assert {"workerId", "acceptanceTime", "submissionTime", "timeSpentInSeconds", "workerMetadata", "answerContent"} <= set(answer)
-    assert list((tmp_path / "job" / "annotations" / "consolidated-annotation" / "consolidation-request").rglob("*.json"))
-    assert (tmp_path / "local-welding-summary.png").read_bytes().startswith(b"\x89PNG")
+    assert list((job_folder / "annotations" / "consolidated-annotation" / "consolidation-request").rglob("*.json"))
+    assert (tmp_path / "job" / "local-welding-summary.png").read_bytes().startswith(b"\x89PNG")
     # The consolidation Lambda's quality report, printed and saved beside the job's folder.
     quality = summary["quality_reports"]["WeldingClassification"]
     assert Path(quality["png"]).read_bytes().startswith(b"\x89PNG")
@@ -53,11 +60,11 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys):
     assert report["objects"] == 18 and len(report["workers"]) == 3 and report["batches"] == 1
     assert quality["krippendorff_alpha"] is not None and 0 < quality["krippendorff_alpha"] <= 1
     # Run again: everything is restored, nobody answers twice, nothing is consolidated twice.
-    output_before = (tmp_path / "job" / "manifests" / "output" / "output.manifest").read_text()
+    output_before = Path(summary["output_manifest"]).read_text()
     assert cli.main(argv) == 0
-    assert len(list((tmp_path / "job" / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))) == 54
-    assert len(list((tmp_path / "job" / "annotations" / "consolidated-annotation").rglob("*.json"))) == 1
-    assert (tmp_path / "job" / "manifests" / "output" / "output.manifest").read_text() == output_before
+    assert len(list((job_folder / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))) == 54
+    assert len(list((job_folder / "annotations" / "consolidated-annotation").rglob("*.json"))) == 1
+    assert Path(summary["output_manifest"]).read_text() == output_before
 
 
 def test_a_failing_object_is_reported_and_the_rest_go_on(welding_spec):
@@ -77,25 +84,25 @@ def test_a_failing_object_is_reported_and_the_rest_go_on(welding_spec):
 
 
 def test_consolidation_responses_are_checked_as_ground_truth_would():
-    from local_ground_truth.job import ConsolidationReport
-
-    report = ConsolidationReport()
+    failed: dict[str, str] = {}
     labels = _check_response([
         {"datasetObjectId": "0", "consolidatedAnnotation": {"content": {LABEL: {"x": 1}}}},
         {"datasetObjectId": "1", "consolidatedAnnotation": {"content": {"other-label": {}}}},
-    ], LABEL, {"0", "1", "2"}, report)
+        {"datasetObjectId": "0", "consolidatedAnnotation": {"content": {LABEL: {"x": 2}}}},  # twice: first counts
+        {"datasetObjectId": "9", "consolidatedAnnotation": {"content": {LABEL: {"x": 3}}}},  # not in the batch
+    ], LABEL, {"0", "1", "2"}, failed)
     assert labels == {"0": {"x": 1}}
-    assert set(report.failed) == {"1", "2"}
-    assert "no consolidation entry" in report.failed["2"]
+    assert set(failed) == {"1", "2"}
+    assert "no consolidation entry" in failed["2"]
 
 
-def test_headless_ner_job_writes_every_object(tmp_path, capsys):
+def test_headless_ner_job_writes_every_object(tmp_path, capsys, runner_assembly):
     argv = ["--workflow", "ner", "--simulate-workers", "3", "--accuracy", "0.85", "--state-dir", str(tmp_path / "ner"),
-            "--processes", "2"]
+            "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["objects"] == 12 and summary["span_f1"] > 0.5
-    rows = [json.loads(line) for line in (tmp_path / "ner" / "manifests" / "output" / "output.manifest").read_text().splitlines()]
+    rows = _rows(summary["output_manifest"])
     assert len(rows) == 12
     for row in rows:
         label = row["abstract-sections"]

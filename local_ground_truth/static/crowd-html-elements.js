@@ -7,7 +7,10 @@
  *   plain <input>/<textarea>/<select> with a name -> {"name": value} (radios: the checked one)
  *   crowd-form adds a submit button unless it holds <crowd-button form-action="submit">, and fires a
  *   cancelable "submit" event on itself first, so templates can validate and preventDefault().
- * The answer is POSTed as JSON to window.LOCAL_GT_SUBMIT_URL, set by the runner's page.
+ *   Like the real crowd-form it refuses to submit while a crowd-classifier has no category chosen
+ *   or a field marked `required` is empty (the server checks the same rules again).
+ * The answer is POSTed as JSON to window.LOCAL_GT_SUBMIT_URL, set by the runner's page; Submit is
+ * disabled while it is on its way, and a refusal is shown with the server's reason and a link back.
  */
 (function () {
   "use strict";
@@ -40,22 +43,70 @@
     return answer;
   }
 
+  // Why the form cannot be submitted yet, as crowd-form would say it; empty when it can.
+  function missing(form) {
+    var problems = [];
+    form.querySelectorAll("crowd-classifier[name]").forEach(function (el) {
+      if (!el.querySelector("input[type=radio]:checked")) {
+        problems.push("Choose a category" + (el.getAttribute("header") ? "" : " for " + el.getAttribute("name")) + ".");
+      }
+    });
+    form.querySelectorAll("[required][name]").forEach(function (el) {
+      if (el.closest("crowd-classifier")) return;
+      var field = /^CROWD-/.test(el.tagName) ? el.querySelector("textarea, input") : el;
+      if (el.type === "radio") {
+        if (!form.querySelector('input[type=radio][name="' + CSS.escape(el.name) + '"]:checked')) {
+          problems.push("Answer " + el.name + ".");
+        }
+      } else if (!field || field.value === "") {
+        problems.push((el.getAttribute("label") || el.getAttribute("name")) + " is required.");
+      }
+    });
+    return problems.filter(function (p, i) { return problems.indexOf(p) === i; });
+  }
+
+  function show(status, message, backUrl) {
+    if (!status) return;
+    status.textContent = message;
+    if (backUrl) {
+      var back = document.createElement("a");
+      back.href = backUrl;
+      back.textContent = " Back to your queue";
+      status.appendChild(back);
+    }
+  }
+
   function submit(crowdForm) {
-    var event = new Event("submit", { cancelable: true });
-    if (!crowdForm.dispatchEvent(event)) return;  // the template refused (validation)
-    var answer = collect(crowdForm);
     var status = crowdForm.querySelector(".local-gt-status");
+    var button = crowdForm.querySelector(".local-gt-submit, crowd-button[form-action=submit]");
+    if (crowdForm._sending) return;
+    var event = new Event("submit", { cancelable: true });
+    if (!crowdForm.dispatchEvent(event)) return;  // the template refused (its own validation)
+    var problems = missing(crowdForm);
+    if (problems.length) { show(status, problems.join(" ")); return; }
+    var answer = collect(crowdForm);
+    crowdForm._sending = true;
+    if (button) { button.disabled = true; button.setAttribute("aria-disabled", "true"); }
+    show(status, "Sending\u2026");
     fetch(window.LOCAL_GT_SUBMIT_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(answer)
     }).then(function (response) {
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
+      return response.json().catch(function () { return {}; }).then(function (result) {
+        if (!response.ok) {
+          var error = new Error(result.error || ("the server answered HTTP " + response.status));
+          error.back = result.back || window.LOCAL_GT_QUEUE_URL;
+          throw error;
+        }
+        return result;
+      });
     }).then(function (result) {
       window.location.assign(result.next);
     }).catch(function (error) {
-      if (status) status.textContent = "Could not submit: " + error.message;
+      crowdForm._sending = false;
+      if (button) { button.disabled = false; button.removeAttribute("aria-disabled"); }
+      show(status, "Could not submit: " + error.message, error.back || window.LOCAL_GT_QUEUE_URL);
     });
   }
 

@@ -1,0 +1,61 @@
+"""Consolidation in the background while workers label: submissions never wait for the Lambda.
+
+A submission only records the answer (on disk before the worker hears OK) and wakes this thread;
+the thread runs ``LocalJob.consolidate`` for whatever objects are ready by then, so answers that
+arrive together are consolidated together, as Ground Truth batches them.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from local_ground_truth.job import LocalJob
+
+LOG = logging.getLogger(__name__)
+
+
+class Consolidator:
+    def __init__(self, job: LocalJob) -> None:
+        self.job = job
+        self._changed = threading.Condition()
+        self._requested = 0  # notifications so far
+        self._handled = 0  # notifications covered by a finished consolidation
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="consolidation", daemon=True)
+
+    def start(self) -> "Consolidator":
+        self.notify()  # a resumed job may have objects ready (or a batch a kill interrupted)
+        self._thread.start()
+        return self
+
+    def notify(self) -> None:
+        with self._changed:
+            self._requested += 1
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._stopping or self._handled < self._requested)
+                if self._stopping:
+                    return
+                covering = self._requested
+            try:
+                self.job.consolidate()
+            except Exception:  # noqa: BLE001 - logged; the thread (and the job) go on
+                LOG.exception("consolidation failed; it will be tried again with the next answer")
+            with self._changed:
+                self._handled = covering
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Until everything submitted so far is consolidated (or ``timeout``); True when idle."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._handled >= self._requested or self._stopping, timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)

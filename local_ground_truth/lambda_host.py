@@ -1,0 +1,118 @@
+"""The stack's Lambda functions run on this machine, each in processes of its own.
+
+A ``LocalFunction`` is a pool of "execution environments": worker processes that import the
+function's handler once from its staged asset folder, with the environment variables the stack
+declares and the local S3 endpoint, and then serve invocations, as a warm Lambda does. Processes
+are started with ``spawn`` (never ``fork``: the runner has threads serving workers). A handler that
+raises fails that invocation only; one that exceeds the function's timeout or kills its process fails
+that invocation and the environments are started afresh, as Lambda would.
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterable, Iterator
+
+from local_ground_truth.stack_reader import FunctionSpec
+
+_HANDLER: Callable | None = None
+
+
+def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
+    """Import a function from its staged asset folder, with its declared environment."""
+    os.environ.update(spec.environment)
+    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+    if str(spec.asset_dir) not in sys.path:
+        sys.path.insert(0, str(spec.asset_dir))
+    module_name, function_name = spec.handler.rsplit(".", 1)
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def _init_environment(spec: FunctionSpec, endpoint: str) -> None:
+    global _HANDLER
+    # Ctrl-C reaches the whole process group: the runner decides what stops, not its Lambdas.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _HANDLER = load_handler(spec, endpoint)
+
+
+def _invoke(event: dict[str, Any]) -> tuple[bool, Any]:
+    try:
+        return True, _HANDLER(event, None)
+    except Exception as error:  # noqa: BLE001 - reported per invocation, the job goes on
+        return False, f"{type(error).__name__}: {error}"
+
+
+class LocalFunction:
+    """One workflow function and its warm execution environments."""
+
+    def __init__(self, spec: FunctionSpec, endpoint: str, environments: int = 1) -> None:
+        self.spec, self.endpoint, self.environments = spec, endpoint, max(1, environments)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.environments, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_environment, initargs=(self.spec, self.endpoint))
+        return self._pool
+
+    def _restart(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()  # a stuck handler would otherwise keep running
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def submit(self, event: dict[str, Any]) -> Future:
+        return self._executor().submit(_invoke, event)
+
+    def result(self, future: Future) -> tuple[bool, Any]:
+        """``(True, response)`` or ``(False, why it failed)`` of a submitted invocation."""
+        try:
+            return future.result(timeout=self.spec.timeout_seconds)
+        except FutureTimeout:
+            self._restart()
+            return False, f"Task timed out after {self.spec.timeout_seconds} seconds"
+        except BrokenProcessPool as error:
+            self._restart()
+            return False, f"the function's process died: {error}"
+
+    def invoke(self, event: dict[str, Any]) -> tuple[bool, Any]:
+        return self.result(self.submit(event))
+
+    def invoke_all(self, events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, tuple[bool, Any]]]:
+        """``(name, outcome)`` for each ``(name, event)``, invoked in parallel, in completion order.
+
+        If an invocation kills its process, the ones in flight with it are run again one by one, so
+        only the one at fault fails.
+        """
+        by_name = dict(events)
+        pending = {self.submit(event): name for name, event in by_name.items()}
+        while pending:
+            done, _ = wait(pending, timeout=self.spec.timeout_seconds, return_when=FIRST_COMPLETED)
+            if not done:  # every environment is stuck past the timeout: run the rest one by one
+                self._restart()
+                for name in pending.values():
+                    yield name, self.invoke(by_name[name])
+                return
+            for future in done:
+                name = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    self._restart()
+                    for rest in [name, *pending.values()]:
+                        yield rest, self.invoke(by_name[rest])
+                    return
+                yield name, outcome
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

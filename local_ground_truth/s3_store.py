@@ -1,0 +1,318 @@
+"""A persistent local S3: moto's S3 server, every accepted write on disk before the client hears OK.
+
+moto keeps objects in memory only. The local runner's endpoint wraps it so that each request that
+changes an object (PutObject, CopyObject, CompleteMultipartUpload, DeleteObject(s), CreateBucket,
+DeleteBucket) is written through to a folder *before its response is sent*:
+
+    <root>/<bucket>/<key>                    the object's bytes, the key's "/" as folders
+    <root>/.metadata/<bucket>/<key>.json     its metadata, only when it has more than the default
+
+Each file is written under a temporary name (in ``<root>/.partial/``), flushed to the disk (fsync) and renamed over the old one,
+and the folder is synced too; so a ``kill -9`` of the runner or of the endpoint at any instant leaves
+either the old or the new object, never a torn one, and never loses an object a client was told was
+stored. At start the folder is loaded back into moto: a job resumes exactly where it stopped.
+
+The objects touched by a request are taken from moto's own backend calls (its ``put_object`` and
+``delete_object``), not from parsing the request, so every way of writing an object is covered the way
+moto resolves it. Key segments are file names with ``%`` escaped (and ``..``, ``.`` and empty
+segments escaped too, so no key can leave the folder); a key that is both an object and the folder of another key (``a`` and
+``a/b``), which S3 allows and a file system cannot hold, is refused with an error naming it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import unquote
+
+LOG = logging.getLogger(__name__)
+METADATA_FOLDER = ".metadata"  # S3 bucket names cannot start with ".": no bucket collides with these
+TEMPORARY_FOLDER = ".partial"
+_DEFAULT_METADATA = {"content-type": "binary/octet-stream"}
+# What S3 returns with an object; moto also keeps request details (checksums) that are not metadata.
+_KEPT_HEADERS = ("content-type", "content-encoding", "content-language", "content-disposition", "cache-control",
+                 "expires")
+_touched = threading.local()
+
+
+# -- keys <-> paths ------------------------------------------------------------------------------
+def _segment(part: str) -> str:
+    """A key segment as a file name: ``%`` escaped first, so escaped and literal never collide."""
+    if part == "":
+        return "%00"
+    if part in (".", ".."):
+        return "%2E" * len(part)
+    return part.replace("%", "%25")
+
+
+def _unsegment(part: str) -> str:
+    if part == "%00":
+        return ""
+    return unquote(part)
+
+
+def object_path(root: Path, bucket: str, key: str) -> Path:
+    return root.joinpath(bucket, *(_segment(part) for part in key.split("/")))
+
+
+def metadata_path(root: Path, bucket: str, key: str) -> Path:
+    path = object_path(root / METADATA_FOLDER, bucket, key)
+    return path.with_name(path.name + ".json")
+
+
+def key_of(bucket_folder: Path, path: Path) -> str:
+    return "/".join(_unsegment(part) for part in path.relative_to(bucket_folder).parts)
+
+
+# -- atomic files --------------------------------------------------------------------------------
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_atomically(path: Path, data: bytes, temporary_folder: Path) -> None:
+    """``path`` holds ``data`` or its old content, whatever instant the process dies."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            raise FileExistsError(f"{parent} is an object, so it cannot also be a folder of objects")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder of objects, so it cannot also be an object")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_folder / uuid.uuid4().hex  # same file system: the rename is atomic
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    _fsync_folder(path.parent)
+
+
+def _remove(path: Path, stop_at: Path) -> None:
+    """Delete ``path`` and the folders it leaves empty, up to (not including) ``stop_at``."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    _fsync_folder(path.parent)
+    folder = path.parent
+    while folder != stop_at and stop_at in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty
+            break
+        folder = folder.parent
+
+
+# -- the store -----------------------------------------------------------------------------------
+class DiskStore:
+    """The folder side: write, delete and enumerate objects."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.temporary = self.root / TEMPORARY_FOLDER
+        shutil.rmtree(self.temporary, ignore_errors=True)  # writes a killed process never renamed
+        self.temporary.mkdir(parents=True)
+        self._lock = threading.Lock()  # one writer at a time per process: renames of one key stay ordered
+
+    def save(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> None:
+        extra = {name.lower(): value for name, value in metadata.items()
+                 if (name.lower() in _KEPT_HEADERS or name.lower().startswith("x-amz-meta-"))
+                 and _DEFAULT_METADATA.get(name.lower()) != value}
+        with self._lock:
+            write_atomically(object_path(self.root, bucket, key), data, self.temporary)
+            meta = metadata_path(self.root, bucket, key)
+            if extra:
+                write_atomically(meta, json.dumps(extra, sort_keys=True).encode(), self.temporary)
+            else:
+                _remove(meta, self.root / METADATA_FOLDER / bucket)
+
+    def delete(self, bucket: str, key: str) -> None:
+        with self._lock:
+            _remove(object_path(self.root, bucket, key), self.root / bucket)
+            _remove(metadata_path(self.root, bucket, key), self.root / METADATA_FOLDER / bucket)
+
+    def create_bucket(self, bucket: str) -> None:
+        (self.root / bucket).mkdir(parents=True, exist_ok=True)
+
+    def delete_bucket(self, bucket: str) -> None:
+        with self._lock:
+            for folder in (self.root / bucket, self.root / METADATA_FOLDER / bucket):
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def buckets(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name not in (METADATA_FOLDER, TEMPORARY_FOLDER))
+
+    def objects(self, bucket: str) -> Iterable[tuple[str, Path, dict[str, str]]]:
+        """``(key, path, metadata)`` of every object of ``bucket``."""
+        folder = self.root / bucket
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            key = key_of(folder, path)
+            meta = metadata_path(self.root, bucket, key)
+            metadata = json.loads(meta.read_text()) if meta.is_file() else {}
+            yield key, path, metadata
+
+
+# -- moto integration ----------------------------------------------------------------------------
+def _record(kind: str, bucket: str, key: str | None = None) -> None:
+    events = getattr(_touched, "events", None)
+    if events is not None:
+        events.append((kind, bucket, key))
+
+
+def _patch_backend() -> None:
+    """Make moto's S3 backend report every object and bucket it changes (once per process)."""
+    from moto.s3.models import S3Backend
+
+    if getattr(S3Backend, "_local_store_patched", False):
+        return
+    put_object, delete_object = S3Backend.put_object, S3Backend.delete_object
+    create_bucket, delete_bucket = S3Backend.create_bucket, S3Backend.delete_bucket
+
+    def recording_put(self, bucket_name, key_name, *args, **kwargs):
+        result = put_object(self, bucket_name, key_name, *args, **kwargs)
+        _record("object", bucket_name, key_name)
+        return result
+
+    def recording_delete(self, bucket_name, key_name, *args, **kwargs):
+        result = delete_object(self, bucket_name, key_name, *args, **kwargs)
+        _record("object", bucket_name, key_name)
+        return result
+
+    def recording_create_bucket(self, bucket_name, *args, **kwargs):
+        result = create_bucket(self, bucket_name, *args, **kwargs)
+        _record("bucket", bucket_name)
+        return result
+
+    def recording_delete_bucket(self, bucket_name, *args, **kwargs):
+        result = delete_bucket(self, bucket_name, *args, **kwargs)
+        _record("bucket-deleted", bucket_name)
+        return result
+
+    S3Backend.put_object, S3Backend.delete_object = recording_put, recording_delete
+    S3Backend.create_bucket, S3Backend.delete_bucket = recording_create_bucket, recording_delete_bucket
+    S3Backend._local_store_patched = True
+
+
+def _backend_of(bucket: str):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts.get(bucket, ("aws", DEFAULT_ACCOUNT_ID))
+    return s3_backends[account][partition]
+
+
+def _current_object(bucket: str, key: str):
+    """moto's current version of ``bucket/key``, or None when there is none (or it is a delete marker)."""
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import FakeKey
+
+    try:
+        found = _backend_of(bucket).get_bucket(bucket).keys.get(key)
+    except MissingBucket:
+        return None
+    return found if isinstance(found, FakeKey) else None
+
+
+class WriteThroughApp:
+    """WSGI middleware: the response of a request that changed objects is held until they are on disk."""
+
+    def __init__(self, app: Callable, store: DiskStore) -> None:
+        _patch_backend()
+        self.app = app
+        self.store = store
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable):
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+            return self.app(environ, start_response)
+        _touched.events = []
+        captured: list[tuple] = []
+        written: list[bytes] = []
+
+        def capture(status, headers, exc_info=None):
+            captured[:] = [(status, headers, exc_info)]
+            return written.append
+
+        try:
+            result = self.app(environ, capture)
+            try:
+                body = written + list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            events, _touched.events = _touched.events, None
+            status, headers, exc_info = captured[0]
+            try:
+                self._persist(events)
+            except (OSError, ValueError) as error:  # ValueError: a NUL in a key
+                LOG.error("local S3 store could not persist a write: %s", error)
+                self._match_disk(events)
+                status, headers, exc_info, body = _refusal(error)
+            start_response(status, headers, exc_info)
+            return body
+        finally:
+            _touched.events = None
+
+    def _persist(self, events: list[tuple[str, str, str | None]]) -> None:
+        for kind, bucket, key in dict.fromkeys(events):  # each target once, in order
+            if kind == "bucket":
+                self.store.create_bucket(bucket)
+            elif kind == "bucket-deleted":
+                self.store.delete_bucket(bucket)
+            else:
+                found = _current_object(bucket, key)
+                if found is None:
+                    self.store.delete(bucket, key)
+                else:
+                    self.store.save(bucket, key, found.value, dict(found.metadata))
+
+
+    def _match_disk(self, events: list[tuple[str, str, str | None]]) -> None:
+        """After a failed write, make moto hold what the disk holds: what was refused was never stored."""
+        for kind, bucket, key in dict.fromkeys(events):
+            if kind != "object":
+                continue
+            path = object_path(self.store.root, bucket, key)
+            backend = _backend_of(bucket)
+            if path.is_file():
+                meta = metadata_path(self.store.root, bucket, key)
+                restored = backend.put_object(bucket, key, path.read_bytes(), disable_notification=True)
+                if meta.is_file():
+                    restored.set_metadata(json.loads(meta.read_text()))
+            elif _current_object(bucket, key) is not None:
+                backend.get_bucket(bucket).keys.pop(key)
+
+
+def _refusal(error: Exception):
+    """S3's error response: 400 for a key the folder cannot hold (retrying cannot help), else 500."""
+    deterministic = isinstance(error, (FileExistsError, IsADirectoryError, NotADirectoryError, ValueError))
+    code, status = ("InvalidArgument", "400 Bad Request") if deterministic else ("InternalError", "500 Internal Server Error")
+    message = str(error).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+            f"<Message>the local store could not keep the object on disk: {message}</Message></Error>").encode()
+    return status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))], None, [body]
+
+
+def load(store: DiskStore, region: str = "us-east-1") -> int:
+    """Put every stored bucket and object back into moto's backend; the number of objects loaded."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    count = 0
+    for bucket in store.buckets():
+        if bucket not in s3_backends.bucket_accounts:
+            backend.create_bucket(bucket, region)
+        for key, path, metadata in store.objects(bucket):
+            stored = backend.put_object(bucket, key, path.read_bytes(), disable_notification=True)
+            if metadata:
+                stored.set_metadata(dict(metadata))
+            count += 1
+    return count

@@ -1,0 +1,106 @@
+"""Nothing a worker was told was saved is ever lost: the runner killed with SIGKILL mid-stream, restarted.
+
+The runner runs as a user runs it (``python -m local_ground_truth``, browser mode, its own S3 endpoint
+keeping the job's bucket on disk); worker threads stream submissions over HTTP; the whole process
+tree is killed with SIGKILL in the middle; the same command resumes; the answers on disk are checked.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from tests.runner_helpers import RunnerProcess, worker_responses
+
+LABEL = "welding-quality"
+CATEGORY = "Lack of Fusion"
+
+
+def _post(url: str, answer: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(answer).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _stream(base: str, workers: list[str], acknowledged: list, stop: threading.Event) -> list[threading.Thread]:
+    """Each worker takes the next task and submits, until nothing is left, the server dies or ``stop``."""
+
+    def work(worker: str) -> None:
+        while not stop.is_set():
+            try:
+                with urllib.request.urlopen(f"{base}/worker/{worker}/next", timeout=30) as response:
+                    landed = response.geturl()
+                if "/task/" not in landed:
+                    return  # the queue: nothing left for this worker
+                object_id = landed.split("/task/")[1].split("?")[0]
+                result = _post(f"{base}/worker/{worker}/task/{object_id}/submit",
+                               {"WeldingClassification": {"label": CATEGORY}})
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                return  # the server was killed under this request: its answer was never acknowledged
+            if result.get("recorded"):
+                acknowledged.append((object_id, worker))
+
+    threads = [threading.Thread(target=work, args=(worker,), daemon=True) for worker in workers]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _output_rows(store: Path) -> list[dict]:
+    [manifest] = list(store.glob("*/output/*/manifests/output/output.manifest")) or [None]
+    return [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()] if manifest else []
+
+
+def test_every_acknowledged_answer_survives_sigkill_and_restart_and_none_is_written_twice(runner_assembly, tmp_path):
+    state = tmp_path / "job"
+    store = state / "s3"
+    args = ["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir", str(state),
+            "--processes", "2", "--job-name", "durable"]
+    workers = [f"w{number}" for number in range(1, 7)]
+    acknowledged: list[tuple[str, str]] = []
+
+    for run, kill_after in enumerate((5, 11)):  # two kills, at different points of the stream
+        runner = RunnerProcess(args, tmp_path / f"runner-{run}.log")
+        stop = threading.Event()
+        threads = _stream(runner.url, workers, acknowledged, stop)
+        deadline = time.monotonic() + 120
+        while len(acknowledged) < kill_after and time.monotonic() < deadline and any(t.is_alive() for t in threads):
+            time.sleep(0.005)
+        runner.kill(store)  # mid-stream: other submissions are in flight
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(acknowledged) >= kill_after
+
+    # The same command resumes; the workers finish the job.
+    runner = RunnerProcess(args, tmp_path / "runner-final.log")
+    for thread in _stream(runner.url, workers, acknowledged, threading.Event()):
+        thread.join(timeout=120)
+    deadline = time.monotonic() + 120
+    while len(_output_rows(store)) < 18 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    runner.stop()
+
+    answers = worker_responses(store)
+    written = Counter((a["objectId"], a["workerId"]) for a in answers)
+    assert all(count == 1 for count in written.values()), {k: c for k, c in written.items() if c > 1}
+    assert set(acknowledged) <= set(written), set(acknowledged) - set(written)
+    assert len(set(acknowledged)) == len(acknowledged)  # no worker was told twice
+    per_object = Counter(object_id for object_id, _ in written)
+    assert set(per_object) == {str(i) for i in range(18)} and set(per_object.values()) == {1}  # dev: 1 per object
+
+    # Consolidated exactly once: every object in the output, each in one consolidation payload, and the
+    # worker model's statistics count each answer once however the kills fell.
+    rows = _output_rows(store)
+    assert len(rows) == 18 and all(row[LABEL]["WeldingClassification"] == CATEGORY for row in rows)
+    payloads = [p for p in store.glob("*/output/durable/annotations/consolidated-annotation/consolidation-request/"
+                                      "iteration-1/*.json")]
+    sent = Counter(entry["datasetObjectId"] for p in payloads for entry in json.loads(p.read_text()))
+    assert set(sent.values()) == {1} and len(sent) == 18
+    [report] = store.glob("*/output/durable/quality-report/WeldingClassification.json")
+    assert json.loads(report.read_text())["answers"] == 18

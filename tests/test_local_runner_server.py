@@ -1,0 +1,164 @@
+"""The worker server under hostile and heavy use: what it refuses, how it says so, what it never records."""
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from local_ground_truth.server import MAX_ANSWER_BYTES, WorkerServer, WorkerSite
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import job_name, local_job
+
+GOOD = {"WeldingClassification": {"label": "Good Weld"}}
+
+
+@pytest.fixture(scope="module")
+def served(runner_assembly, tmp_path_factory):
+    """One pre-labeled welding job (dev: one worker per object) and its server, shared by this module."""
+    folder = tmp_path_factory.mktemp("server")
+    spec = read_workflow(runner_assembly, "WeldingLabeling-dev")
+    with local_job(spec, folder / "s3", job_name(folder, "server")) as job:
+        server = WorkerServer(WorkerSite(job), port=0, body_timeout=2).start()
+        yield job, server
+        server.stop()
+
+
+def request(server, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, data
+
+
+def submit(server, worker: str, object_id: str, answer, headers: dict | None = None):
+    body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    status, data = request(server, "POST", f"/worker/{worker}/task/{object_id}/submit", body, headers)
+    return status, (json.loads(data) if data.startswith(b"{") else data)
+
+
+def test_only_requests_addressed_to_this_server_are_answered(served):
+    _, server = served
+    assert request(server, "GET", "/", headers={"Host": "attacker.example:80"})[0] == 421
+    assert request(server, "GET", "/", headers={"Host": f"localhost:{server.port}"})[0] == 200
+
+
+def test_a_cross_site_post_is_refused_and_not_recorded(served):
+    job, server = served
+    text_plain = {"Content-Type": "text/plain", "Origin": "http://attacker.example"}
+    assert submit(server, "mallory", "0", GOOD, text_plain)[0] == 403
+    assert submit(server, "mallory", "0", GOOD, {"Content-Type": "text/plain"})[0] == 415
+    assert submit(server, "mallory", "0", GOOD, {"Sec-Fetch-Site": "cross-site"})[0] == 403
+    assert "mallory" not in job.workers_of("0")
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b'{"WeldingClassification": {"label": NaN}}', "not valid JSON"),
+    (b'{"WeldingClassification": {"label": "Good Weld", "x": Infinity}}', "not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"a": ' + b"[" * 40 + b"1" + b"]" * 40 + b"}", "nested too deeply"),  # deep, yet inside json's own limit
+    (b'["Good Weld"]', "not a JSON object"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"{}", "no category is chosen"),
+    (b'{"WeldingClassification": {"label": "Excellent"}}', "not one of the categories"),
+])
+def test_malformed_and_incomplete_answers_are_refused_with_the_reason(served, body, reason):
+    job, server = served
+    status, result = submit(server, "eve", "1", body)
+    assert status in (400, 422) and reason in result["error"] and result["back"] == "/worker/eve"
+    assert "eve" not in job.workers_of("1")
+
+
+def test_an_answer_over_the_size_limit_is_refused_before_it_is_read(served):
+    job, server = served
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    raw.sendall(f"POST /worker/eve/task/1/submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {MAX_ANSWER_BYTES + 1}\r\n\r\n".encode())
+    raw.sendall(b'{"x": "' + b"a" * 65536)  # the first of 2 MB: the refusal comes without the rest
+    reply = raw.recv(1000)
+    raw.close()
+    assert reply.startswith(b"HTTP/1.1 413") and "eve" not in job.workers_of("1")
+
+
+def test_a_body_shorter_than_its_length_times_out_without_holding_the_server(served):
+    job, server = served
+    hanging = socket.create_connection(("127.0.0.1", server.port))
+    hanging.sendall(f"POST /worker/eve/task/2/submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{}".encode())
+    started = time.monotonic()
+    assert request(server, "GET", "/worker/ana")[0] == 200  # served meanwhile
+    hanging.settimeout(10)
+    assert hanging.recv(1000) == b""  # closed by the server after its read timeout
+    assert time.monotonic() - started < 10
+    hanging.close()
+    assert "eve" not in job.workers_of("2")
+
+
+def test_a_body_longer_than_its_length_is_not_read_as_a_shorter_answer(served):
+    job, server = served
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    body = b"{}" + json.dumps(GOOD).encode()  # Content-Length covers "{}" only
+    raw.sendall(f"POST /worker/eve/task/2/submit HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n".encode() + body)
+    reply = b""
+    while chunk := raw.recv(65536):
+        reply += chunk
+    raw.close()
+    assert reply.startswith(b"HTTP/1.1 422") and b"no category is chosen" in reply  # "{}" only: incomplete
+    assert "eve" not in job.workers_of("2")
+
+
+def test_a_retried_submission_is_recorded_once(served):
+    job, server = served
+    assert submit(server, "ana", "3", GOOD) == (200, {"next": "/worker/ana", "recorded": True})
+    assert submit(server, "ana", "3", GOOD) == (200, {"next": "/worker/ana", "recorded": False})
+    assert [a["workerId"] for a in job.answers()["3"]] == ["ana"]
+
+
+def test_an_unknown_object_is_refused(served):
+    _, server = served
+    assert submit(server, "ana", "999", GOOD)[0] == 404
+
+
+def test_two_workers_never_hold_one_lease(served):
+    job, server = served
+    workers = [f"racer{number}" for number in range(16)]
+
+    def open_task(worker: str) -> str:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", f"/worker/{worker}/task/4")
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.getheader("Location") or "task page"
+
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        landed = list(pool.map(open_task, workers))
+    assert landed.count("task page") == 1  # one slot per object in dev
+    [holder] = server.site.leases.holders("4")
+    assert all("/next?notice=" in where for where, worker in zip(landed, workers) if worker != holder)
+    # The others cannot submit for object 4 either; the holder can.
+    others = [worker for worker in workers if worker != holder]
+    assert submit(server, others[0], "4", GOOD)[0] == 409
+    assert submit(server, holder, "4", GOOD)[0] == 200
+    assert job.workers_of("4") == {holder}
+
+
+def test_fifty_parallel_submissions_all_get_an_answer(served):
+    job, server = served
+    objects = [str(number) for number in range(5, 18)]
+
+    def post(number: int):
+        return submit(server, f"burst{number}", objects[number % len(objects)], GOOD)[0]
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(post, range(50)))
+    assert len(statuses) == 50 and set(statuses) <= {200, 409}  # every connection answered, none reset
+    assert all(len(job.workers_of(object_id)) == 1 for object_id in objects)  # one answer each, as dev needs
+    assert statuses.count(200) == len(objects)
