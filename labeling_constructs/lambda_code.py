@@ -1,9 +1,15 @@
 """Python Lambda code from ``lambda_src/``, bundled on this machine without Docker.
 
 Each function is a package folder of ``lambda_src`` (``my_pre_labeling/`` ...). Its asset holds
-that package, the shared ``gt_common`` package, and the wheels its ``requirements.txt`` names,
-installed for the Lambda runtime's platform, less the globs its ``bundle_exclude.txt`` lists. The asset hash is computed here over exactly those
-inputs, so a change to the shared package or the pins re-deploys the function and nothing else does.
+that package, the shared ``gt_common`` package, and the wheels its ``requirements.lock`` pins (every
+distribution, transitive ones too, resolved for the Lambda runtime and installed only if its hash
+matches), less the globs its ``bundle_exclude.txt`` lists. Bundling fails if the lock does not match
+``requirements.txt``, if the asset holds anything but the locked wheels, or if the package imports a
+module the asset and the runtime do not provide (``lambda_dependencies``).
+
+The asset hash is computed here over exactly those inputs: the package's files (its lock among
+them), the shared package, and the bundling procedure (pip's install options and
+``_BUNDLER_VERSION``), so a change to any of them re-deploys the function and nothing else does.
 """
 from __future__ import annotations
 
@@ -17,12 +23,20 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-LAMBDA_SRC = Path(__file__).resolve().parent.parent / "lambda_src"
-SHARED_PACKAGE = "gt_common"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-_PYTHON_VERSION = "3.14"
-# Bump when the bundling procedure changes: the hash covers sources, not this file.
-_BUNDLER_VERSION = "1"
+from .lambda_dependencies import (
+    LAMBDA_SRC, LOCK_FILE, PIP_PLATFORMS, PYTHON_VERSION, REQUIREMENTS_FILE, SHARED_PACKAGE, DependencyError,
+    check_bundle, locked_distributions,
+)
+
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + PYTHON_VERSION.replace(".", "_"))
+# Bump when the bundling procedure changes in a way the options below do not show.
+_BUNDLER_VERSION = "2"
+# pip's options for installing a lock into an asset (the hash covers them).
+_PIP_INSTALL_OPTIONS = (
+    "--require-hashes", "--no-deps", "--only-binary=:all:", "--no-compile",
+    *(option for platform in PIP_PLATFORMS for option in ("--platform", platform)),
+    "--implementation", "cp", "--python-version", PYTHON_VERSION,
+)
 _IGNORED = ("__pycache__", ".pytest_cache")
 EXCLUDE_FILE = "bundle_exclude.txt"
 
@@ -35,8 +49,8 @@ def _package_files(folder: Path) -> list[Path]:
 
 
 def source_hash(package: str, src_root: Path = LAMBDA_SRC) -> str:
-    """Hash of the package, the shared package and the bundler version."""
-    digest = hashlib.sha256(f"{_BUNDLER_VERSION}:{_PYTHON_VERSION}".encode())
+    """Hash of the package (its lock included), the shared package and the bundling procedure."""
+    digest = hashlib.sha256(f"{_BUNDLER_VERSION}:{PYTHON_VERSION}:{' '.join(_PIP_INSTALL_OPTIONS)}".encode())
     for folder in (src_root / package, src_root / SHARED_PACKAGE):
         for path in _package_files(folder):
             digest.update(str(path.relative_to(src_root)).encode())
@@ -54,24 +68,27 @@ class LocalPythonBundler:
 
     def try_bundle(self, output_dir: str, *, image=None, **_options) -> bool:  # noqa: ARG002 - jsii signature
         out = Path(output_dir)
-        requirements = self._src_root / self._package / "requirements.txt"
-        if requirements.exists():
-            subprocess.run(
-                [
-                    sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64",
-                    "--implementation", "cp", "--python-version", _PYTHON_VERSION,
-                    "--only-binary=:all:", "--no-compile", "--target", str(out), "-r", str(requirements),
-                ],
-                check=True,
-            )
-            _prune(out, bundle_exclusions(self._src_root / self._package))
+        package_dir = self._src_root / self._package
+        if locked_distributions(package_dir):
+            _install_lock(package_dir / LOCK_FILE, out)
+            _prune(out, bundle_exclusions(package_dir))
         for package in (self._package, SHARED_PACKAGE):
             shutil.copytree(
                 self._src_root / package, out / package, dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns(*_IGNORED, "*.pyc", "requirements.txt", EXCLUDE_FILE),
+                ignore=shutil.ignore_patterns(*_IGNORED, "*.pyc", REQUIREMENTS_FILE, LOCK_FILE, EXCLUDE_FILE),
             )
+        check_bundle(package_dir, out)
         return True
+
+
+def _install_lock(lock: Path, out: Path) -> None:
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+               *_PIP_INSTALL_OPTIONS, "--target", str(out), "-r", str(lock)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DependencyError(
+            f"pip could not install {lock} for Python {PYTHON_VERSION} ({', '.join(PIP_PLATFORMS)}):\n"
+            f"{result.stderr.strip() or result.stdout.strip()}")
 
 
 def bundle_exclusions(package_dir: Path) -> list[str]:
