@@ -25,12 +25,20 @@ _HANDLER: Callable | None = None
 
 
 def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
-    """Import a function from its staged asset folder, with its declared environment."""
+    """Import a function from its staged asset folder, with its declared environment.
+
+    Only what the function would have in AWS may be imported (its package, ``gt_common``, its locked
+    requirements, the runtime's standard library and SDK): the runner's own virtualenv holds much
+    more, and a function leaning on it would pass here and fail on import in AWS.
+    """
+    from labeling_constructs.lambda_dependencies import guard_imports
+
     os.environ.update(spec.environment)
     os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
     if str(spec.asset_dir) not in sys.path:
         sys.path.insert(0, str(spec.asset_dir))
     module_name, function_name = spec.handler.rsplit(".", 1)
+    guard_imports(spec.asset_dir / module_name.partition(".")[0])
     return getattr(importlib.import_module(module_name), function_name)
 
 

@@ -78,8 +78,7 @@ class RunnerProcess:
     def kill(self, store: Path) -> None:
         """SIGKILL the runner and everything it started: its Lambda processes (its process group) and its
         S3 endpoint (a session of its own, serving ``store``), all at once."""
-        endpoints = [pid for pid, command in _processes() if "local_ground_truth.local_s3" in command
-                     and str(store) in command]
+        endpoints = endpoint_pids(store)
         os.killpg(self.process.pid, signal.SIGKILL)
         for pid in endpoints:
             try:
@@ -93,6 +92,11 @@ class RunnerProcess:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
             self.process.wait(timeout=60)
+
+
+def endpoint_pids(store: Path) -> list[int]:
+    """The processes of the local S3 endpoint serving ``store``."""
+    return [pid for pid, command in _processes() if "local_ground_truth.local_s3" in command and str(store) in command]
 
 
 def _processes() -> list[tuple[int, str]]:

@@ -1,0 +1,85 @@
+"""The runner's side of consolidation: exactly once per object, and one bad object never holds back the rest."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import textwrap
+
+import pytest
+
+from local_ground_truth.stack_reader import FunctionSpec, read_workflow
+from tests.runner_helpers import job_name, local_job
+
+GOOD = {"WeldingClassification": {"label": "Good Weld"}}
+
+# A consolidation function that fails its whole batch on a "poison" answer, kills its own process on a
+# "crash" answer, and otherwise labels each object with its first answer.
+FRAGILE_HANDLER = '''
+import json, os
+import boto3
+
+def lambda_handler(event, context):
+    bucket, _, key = event["payload"]["s3Uri"][len("s3://"):].partition("/")
+    entries = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    answers = {e["datasetObjectId"]: json.loads(e["annotations"][0]["annotationData"]["content"]) for e in entries}
+    if any("crash" in a for a in answers.values()):
+        os._exit(3)
+    if any("poison" in a for a in answers.values()):
+        raise ValueError("poisoned answer")
+    return [{"datasetObjectId": oid, "consolidatedAnnotation": {"content": {event["labelAttributeName"]: a}}}
+            for oid, a in answers.items()]
+'''
+
+
+@pytest.fixture
+def fragile_spec(runner_assembly, tmp_path):
+    package = tmp_path / "asset" / "fragile_consolidation"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text(textwrap.dedent(FRAGILE_HANDLER))
+    spec = read_workflow(runner_assembly, "WeldingLabeling-dev")
+    return dataclasses.replace(spec, consolidation=FunctionSpec(
+        logical_id="Fragile", handler="fragile_consolidation.handler.lambda_handler", asset_dir=tmp_path / "asset",
+        environment={}, timeout_seconds=60))
+
+
+def test_a_poisoned_or_crashing_object_fails_alone_and_later_answers_are_consolidated(fragile_spec, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="local_ground_truth")
+    with local_job(fragile_spec, tmp_path / "s3", job_name(tmp_path, "fragile")) as job:
+        for object_id in ("0", "1", "2", "3", "4", "5"):
+            answer = {"poison": True} if object_id == "3" else {"crash": True} if object_id == "4" else GOOD
+            job.record_answer(object_id, "w1", answer)
+        report = job.consolidate()
+        assert set(job.consolidated_labels()) == {"0", "1", "2", "5"}
+        assert set(report.failed) == {"3", "4"}
+        assert "poisoned answer" in report.failed["3"] and "process died" in report.failed["4"]
+        assert "object 3 could not be consolidated" in caplog.text and "object 4 could not be consolidated" in caplog.text
+        job.record_answer("6", "w1", GOOD)  # the job goes on: the next answer is consolidated
+        job.consolidate()
+        assert set(job.consolidated_labels()) == {"0", "1", "2", "5", "6"}
+        assert [row["source"].rsplit("/", 1)[1] for row in job.output_manifest()] == [
+            "dataset-01.json", "dataset-02.json", "dataset-03.json", "dataset-06.json", "dataset-07.json"]
+
+
+def test_a_batch_a_kill_interrupted_runs_again_under_its_own_name(runner_assembly, tmp_path):
+    """Payload written, Lambda maybe run, outcome never written: the restart re-runs that very payload, so
+    the Lambda replaces that batch's worker-model state instead of counting the batch twice."""
+    spec = read_workflow(runner_assembly, "WeldingLabeling-dev")
+    store, name = tmp_path / "s3", job_name(tmp_path, "replay")
+    with local_job(spec, store, name) as job:
+        for object_id in ("0", "1"):
+            job.record_answer(object_id, "w1", GOOD)
+        job.consolidate()
+        [outcome] = job._keys(job._outcomes)
+        job.s3.delete_object(Bucket=job.bucket, Key=outcome)  # as if killed before the outcome was written
+        state_files = job._keys(f"{job.root}annotations/consolidation-state/")
+        assert state_files  # the Lambda's worker model of that batch
+    with local_job(spec, store, name) as job:
+        assert job.consolidated_labels() == {}
+        job.consolidate()
+        assert set(job.consolidated_labels()) == {"0", "1"}
+        assert len(job._keys(job._requests)) == 1  # no second payload: the same batch ran again
+        assert job._keys(f"{job.root}annotations/consolidation-state/") == state_files  # replaced, not added
+        report = json.loads(job.s3.get_object(Bucket=job.bucket, Key=f"{job.root}quality-report/WeldingClassification.json")["Body"].read())
+        assert report["answers"] == 2 and report["batches"] == 1

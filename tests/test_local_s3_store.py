@@ -1,0 +1,107 @@
+"""The runner's S3 endpoint keeps its buckets on disk: written before it answers, loaded when it starts."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local_ground_truth import local_s3
+from local_ground_truth.s3_store import object_path
+from tests.runner_helpers import endpoint_pids
+
+BUCKET = "store-test"
+
+
+def test_each_write_is_on_disk_when_the_endpoint_answers_and_is_there_after_a_restart(tmp_path):
+    store = tmp_path / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="plots/run-01/current.png", Body=b"\x89PNG...", ContentType="image/png",
+                      Metadata={"source-etag": "abc"})
+        assert object_path(store, BUCKET, "plots/run-01/current.png").read_bytes() == b"\x89PNG..."
+        s3.copy_object(Bucket=BUCKET, Key="copy.png", CopySource={"Bucket": BUCKET, "Key": "plots/run-01/current.png"})
+        for key in ("gone", "gone-too", "gone-three"):
+            s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+        s3.delete_object(Bucket=BUCKET, Key="gone")
+        s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "gone-too"}, {"Key": "gone-three"}]})
+        assert not object_path(store, BUCKET, "gone-too").exists()
+        etag = s3.head_object(Bucket=BUCKET, Key="copy.png")["ETag"]
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == ["copy.png", "plots/run-01/current.png"]
+        head = s3.head_object(Bucket=BUCKET, Key="plots/run-01/current.png")
+        assert head["ContentType"] == "image/png" and head["Metadata"] == {"source-etag": "abc"}
+        assert s3.head_object(Bucket=BUCKET, Key="copy.png")["ETag"] == etag
+
+
+@pytest.mark.parametrize("key", ["../outside", "a/../../b", "./x", "a//b", "trailing/", "100%/done", "%2E%2E", "ünï/cödé"])
+def test_no_key_leaves_the_folder_and_every_key_comes_back_as_it_was(tmp_path, key):
+    store = tmp_path / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert files and all(store / BUCKET in path.parents for path in files)
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == key.encode()
+
+
+def test_a_key_that_is_also_a_folder_is_refused_and_never_half_stored(tmp_path):
+    store = tmp_path / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="a/b", Body=b"file")
+        with pytest.raises(ClientError, match="InvalidArgument"):
+            s3.put_object(Bucket=BUCKET, Key="a/b/c", Body=b"under a file")
+        with pytest.raises(ClientError, match="InvalidArgument"):
+            s3.put_object(Bucket=BUCKET, Key="a", Body=b"over a folder")
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == ["a/b"]  # memory matches disk
+
+
+def test_a_sigkill_of_the_endpoint_loses_no_acknowledged_write_and_tears_no_file(tmp_path):
+    store = tmp_path / "s3"
+    acknowledged: dict[str, bytes] = {}
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+        stop = threading.Event()
+
+        def write(writer: int) -> None:
+            number = 0
+            while not stop.is_set():
+                key, body = f"w{writer}/{number % 7}", f"{writer}:{number}:".encode() * 5000
+                try:
+                    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+                except Exception:  # noqa: BLE001 - the endpoint died under this write: never acknowledged
+                    return
+                acknowledged[key] = body  # overwrites: the latest acknowledged version of each key
+                number += 1
+
+        threads = [threading.Thread(target=write, args=(writer,)) for writer in range(4)]
+        for thread in threads:
+            thread.start()
+        while len(acknowledged) < 20:
+            time.sleep(0.001)
+        [pid] = endpoint_pids(store)
+        os.kill(pid, signal.SIGKILL)
+        stop.set()
+        for thread in threads:
+            thread.join()
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        for key, body in acknowledged.items():
+            stored = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            # The acknowledged version, or a later one whose answer the kill cut off; never a torn file.
+            writer, number, _ = stored[: stored.index(b":", stored.index(b":") + 1) + 1].split(b":")
+            assert stored == f"{writer.decode()}:{number.decode()}:".encode() * 5000
+            assert int(number) >= int(body.split(b":")[1])
+    assert not any((store / ".partial").iterdir())  # a killed write's leftovers are cleared at start
