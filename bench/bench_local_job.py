@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_local_job.py [--objects 1000] [--processes 2]
 
-The welding stack is synthesized and deployed to an embedded S3 endpoint as the runner does; then
+The welding stack is synthesized and deployed to the runner's own S3 endpoint, which keeps the job's
+bucket on disk (every write made durable before it is acknowledged), as the runner does; then
 ``--objects`` distinct runs (a fresh sensor CSV each, generated like the sample data, so no plot is
 skipped as already rendered) replace the sample manifest. Timed: pre-labeling (the stack's Lambda in
 parallel processes), the simulated answers, and consolidation (one batch, the stack's Lambda).
@@ -48,7 +49,8 @@ def main() -> None:
     assembly = tempfile.TemporaryDirectory()  # the Lambdas are loaded from it: keep it to the end
     spec = read_workflow(synthesize(Path(assembly.name)), "WeldingLabeling-dev")
     spec = spec.__class__(**{**spec.__dict__, "task": {**spec.task, "NumberOfHumanWorkersPerDataObject": 3}})
-    with local_s3.s3_endpoint() as endpoint:
+    store = Path(tempfile.mkdtemp(prefix="bench-local-job-")) / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
         s3 = local_s3.client(endpoint)
         buckets = local_s3.bucket_names(spec)
         local_s3.deploy(spec, s3, buckets)
@@ -67,7 +69,7 @@ def main() -> None:
             truth[f"bench-{number:05d}"] = kind
         s3.put_object(Bucket=bucket, Key=spec.task["ManifestKey"], Body=("\n".join(lines) + "\n").encode())
         upload_s = time.perf_counter() - start
-        job = LocalJob(spec, s3, endpoint, bucket, "bench-1000")
+        job = LocalJob(spec, s3, endpoint, bucket, "bench-1000", store=store)
         start = time.perf_counter()
         pre = job.pre_label(processes=args.processes, progress=False)
         pre_s = time.perf_counter() - start
@@ -78,6 +80,7 @@ def main() -> None:
         report = job.consolidate()
         consolidate_s = time.perf_counter() - start
         rows = job.output_manifest()
+        job.close()
         accuracy = sum(r["welding-quality"]["WeldingClassification"] == truth[headless.truth_key(r)] for r in rows) / len(rows)
     lines_out = [
         f"## {args.objects:,}-object welding job, 3 simulated workers (accuracy 0.8), {args.processes} processes "
