@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from gt_common import limits
 from gt_common.s3uri import InputError
+from gt_common.task_record import data_object_of, read_record
 from ner_pre_labeling import handler
 
 DATA = Path(__file__).resolve().parent.parent / "sample_data" / "ner"
+PAGE_JPEG = (DATA / "pages" / "abstract-01.jpg").read_bytes()
 PLACEHOLDER = "${DATA_PREFIX_URI}"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/ner"
 
@@ -67,17 +70,24 @@ def test_every_sample_line_is_accepted(s3, bucket):
         assert result["taskInput"]["metadata"]["Title"] and result["taskInput"]["text"]
 
 
+def line_for(s3, bucket, text: bytes, page: bytes = PAGE_JPEG, name: str = "a") -> dict:
+    """A manifest line whose page image and text file exist in ``bucket``."""
+    return {"source-ref": put(s3, bucket, f"ner/pages/{name}.jpg", page),
+            "text-file-s3-uri": put(s3, bucket, f"ner/abstracts/{name}.txt", text)}
+
+
 def test_metadata_is_optional(s3, bucket):
     uri = put(s3, bucket, "a.txt", "Plain text.".encode())
-    result = handler.lambda_handler(event({"source-ref": f"s3://{bucket}/p.jpg", "text-file-s3-uri": uri}))
+    page = put(s3, bucket, "p.jpg", PAGE_JPEG)
+    result = handler.lambda_handler(event({"source-ref": page, "text-file-s3-uri": uri}))
     assert result["taskInput"]["metadata"] == {"text_file_s3_uri": uri}
     assert result["taskInput"]["text"] == "Plain text."
 
 
 def test_text_at_the_limit_is_accepted(s3, bucket):
-    uri = put(s3, bucket, "big.txt", b"a" * handler.MAX_TEXT_BYTES)
-    result = handler.lambda_handler(event({"source-ref": "s3://b/p.jpg", "text-file-s3-uri": uri}))
-    assert len(result["taskInput"]["text"]) == handler.MAX_TEXT_BYTES
+    assert handler.MAX_TEXT_BYTES is limits.MAX_TEXT_BYTES  # one limit, shared with consolidation
+    result = handler.lambda_handler(event(line_for(s3, bucket, b"a" * limits.MAX_TEXT_BYTES)))
+    assert len(result["taskInput"]["text"]) == limits.MAX_TEXT_BYTES
 
 
 # -- bad input: each error names the thing at fault -----------------------------------------
@@ -130,3 +140,86 @@ def test_metadata_that_is_not_an_object(s3, bucket, metadata):
     line = {"source-ref": f"s3://{bucket}/p.jpg", "text-file-s3-uri": uri, "metadata": metadata}
     with pytest.raises(InputError, match=rf"dataObject.metadata is a {type(metadata).__name__}, not an object"):
         handler.lambda_handler(event(line))
+
+
+# -- the text as the worker's page holds it -------------------------------------------------
+@pytest.mark.parametrize("raw, shown", [
+    (b"Background: a.\r\nMethods: b.\r\n", "Background: a.\nMethods: b.\n"),
+    (b"Background: a.\rMethods: b.\r\rResults: c.", "Background: a.\nMethods: b.\n\nResults: c."),
+    (b"\xef\xbb\xbfBackground: a.", "Background: a."),  # a byte-order mark is an encoding marker, not text
+    ("</script><script>alert(1)</script> <!-- \"q\" 'q' 𝔼[X] 🌊".encode(),
+     "</script><script>alert(1)</script> <!-- \"q\" 'q' 𝔼[X] 🌊"),  # markup is data: passed on unchanged
+])
+def test_text_is_returned_as_the_page_will_hold_it(s3, bucket, raw, shown):
+    assert handler.lambda_handler(event(line_for(s3, bucket, raw)))["taskInput"]["text"] == shown
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"", "holds no text"),
+    (b" \r\n\t\n", "holds no text"),
+    (b"Background: a.\nMethods: b\x00c.", r"holds a NUL character \(line 2, column 11\): it is binary or UTF-16"),
+    ("Background".encode("utf-16-le"), r"holds a NUL character \(line 1, column 2\)"),
+])
+def test_text_that_cannot_be_shown_is_named(s3, bucket, raw, message):
+    line = line_for(s3, bucket, raw)
+    with pytest.raises(InputError, match=rf"abstract text file {line['text-file-s3-uri']} {message}"):
+        handler.lambda_handler(event(line))
+
+
+def test_shown_text_length_is_recorded_in_code_points(s3, bucket, monkeypatch):
+    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    line = {**line_for(s3, bucket, "Résumé 🌊\r\n𝔼[X] ≈ 3.".encode()), "metadata": {"Title": "T"}}
+    text = handler.lambda_handler(event(line))["taskInput"]["text"]
+    assert text == "Résumé 🌊\n𝔼[X] ≈ 3."
+    # 18 code points (the CR dropped); 20 UTF-16 units and 27 bytes would be the wrong counts.
+    assert read_record(s3, data_object_of(line)) == {"textLength": 18}
+
+
+def test_nothing_is_recorded_without_a_records_folder(s3, bucket, monkeypatch):
+    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    handler.lambda_handler(event(line_for(s3, bucket, b"Background: a.")))
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])] == [
+        "ner/abstracts/a.txt", "ner/pages/a.jpg"]
+
+
+def test_a_record_that_cannot_be_written_does_not_lose_the_object(s3, bucket, monkeypatch, caplog):
+    monkeypatch.setenv("TASK_RECORDS_URI", "s3://no-such-records-bucket/records/")
+    result = handler.lambda_handler(event(line_for(s3, bucket, b"Background: a.")))
+    assert result["taskInput"]["text"] == "Background: a."
+    assert "could not write the task record" in caplog.text and "NoSuchBucket" in caplog.text
+
+
+# -- the page image must be an image --------------------------------------------------------
+@pytest.mark.parametrize("page, message", [
+    (b"", r"is empty \(0 bytes\)"),
+    (b"%PDF-1.7\n", "is a PDF file, which browsers do not show; convert it to one of JPEG, PNG, GIF, WebP, AVIF"),
+    (b"<html>not found</html>", r"is not an image a browser shows \(JPEG, PNG, GIF, WebP, AVIF\)"),
+])
+def test_page_image_that_is_not_an_image_is_named(s3, bucket, page, message):
+    line = line_for(s3, bucket, b"Background: a.", page=page)
+    with pytest.raises(InputError, match=rf"page image {line['source-ref']} {message}"):
+        handler.lambda_handler(event(line))
+
+
+def test_missing_page_image_is_named(s3, bucket):
+    line = line_for(s3, bucket, b"Background: a.")
+    line["source-ref"] = f"s3://{bucket}/ner/pages/missing.jpg"
+    with pytest.raises(InputError, match=rf"page image {line['source-ref']} does not exist"):
+        handler.lambda_handler(event(line))
+
+
+# -- S3 keys are read literally, as Ground Truth reads them ---------------------------------
+def test_keys_with_a_literal_percent_sequence_are_found(s3, bucket):
+    line = line_for(s3, bucket, b"Background: a.", name="abstract%2001")
+    result = handler.lambda_handler(event(line))
+    assert result["taskInput"]["taskObject"] == f"s3://{bucket}/ner/pages/abstract%2001.jpg"
+    assert result["taskInput"]["metadata"]["text_file_s3_uri"] == f"s3://{bucket}/ner/abstracts/abstract%2001.txt"
+
+
+def test_a_missing_text_file_is_named_exactly_as_written(s3, bucket):
+    put(s3, bucket, "ner/abstracts/abstract 01.txt", b"decoded name exists")
+    page = put(s3, bucket, "p.jpg", PAGE_JPEG)
+    uri = f"s3://{bucket}/ner/abstracts/abstract%2001.txt"
+    with pytest.raises(InputError) as raised:
+        handler.lambda_handler(event({"source-ref": page, "text-file-s3-uri": uri}))
+    assert str(raised.value) == f"abstract text file {uri} does not exist"

@@ -2,17 +2,23 @@
 
 Every abstract in sample_data/ner/ (manifest.jsonl + abstracts/abstract-NN.txt) is rendered, plus
 inline abstracts (one non-ASCII, several hostile) so the checks never depend on the sample data alone.
+Each is rendered twice: with the project's ``to_json`` (which escapes ``</``) and with a plain
+``json.dumps`` one, since AWS does not document what Ground Truth's ``to_json`` does with ``</``;
+the page must be the same, and safe, either way.
 """
 from __future__ import annotations
 
+import html as html_lib
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from liquid import Markup
 from liquid.exceptions import UndefinedError
 
-from local_ground_truth.liquid import render_template
+from local_ground_truth.liquid import make_environment, to_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "ui_templates" / "ner_abstract.liquid.html"
@@ -20,7 +26,7 @@ SAMPLE_DIR = REPO_ROOT / "sample_data" / "ner"
 DATA_PREFIX_URI = "s3://bucket/ner"
 LABELS = ["Background", "Objectives", "Methods", "Results", "Limitations", "Conclusions"]
 PRESIGNED = "https://presigned.example/{key}?sig=1&x=2"
-DATA_BLOCK_OPEN = '<script type="application/json" id="abstract-text">'
+TEXT_ATTRIBUTE_OPEN = '<div id="abstract-text" hidden data-text="'
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
@@ -140,16 +146,26 @@ def parse(html: str) -> Collector:
     return parser
 
 
-def render(task_input: dict) -> str:
-    return render_template(TEMPLATE, task_input, fake_presign)
+def to_json_plain(value: object) -> Markup:
+    """A ``to_json`` that leaves ``</``, ``<!--`` and quotes as they are (test-only variant)."""
+    return Markup(json.dumps(value))
 
 
-def split_data_block(html: str) -> tuple[str, str]:
-    """(JSON block body, the rest of the page) using the first '</' after the block opens,
-    which is exactly where a browser would end the script element."""
-    start = html.index(DATA_BLOCK_OPEN) + len(DATA_BLOCK_OPEN)
-    end = html.index("</", start)
-    assert html[end:end + len("</script>")] == "</script>", "the data block is not closed by its own </script>"
+TO_JSON_VARIANTS = {"to_json-escapes": to_json, "to_json-plain": to_json_plain}
+
+
+def render(task_input: dict, to_json_filter=to_json) -> str:
+    environment = make_environment(fake_presign)
+    environment.filters["to_json"] = to_json_filter
+    return environment.from_string(TEMPLATE.read_text(encoding="utf-8")).render(task={"input": task_input})
+
+
+def split_text_attribute(html: str) -> tuple[str, str]:
+    """(the data-text attribute's raw value, the rest of the page), cut at the first '"' after the
+    attribute opens, which is exactly where a browser ends a double-quoted attribute value."""
+    start = html.index(TEXT_ATTRIBUTE_OPEN) + len(TEXT_ATTRIBUTE_OPEN)
+    end = html.index('"', start)
+    assert html[end:end + 2] == '">', "the text attribute is not closed by its own quote"
     return html[start:end], html[:start] + html[end:]
 
 
@@ -162,10 +178,12 @@ def test_sample_data_or_inline_cases_present():
         assert len(SAMPLES) == len(txts), "every abstracts/abstract-NN.txt should have one manifest line"
 
 
+@pytest.mark.parametrize("variant", list(TO_JSON_VARIANTS))
 @pytest.mark.parametrize("name", list(ALL_CASES))
-def test_renders_every_abstract(name):
+def test_renders_every_abstract(name, variant):
     task_input = ALL_CASES[name]
-    html = render(task_input)
+    html = render(task_input, TO_JSON_VARIANTS[variant])
+    assert html == render(task_input, to_json)  # the page does not depend on what to_json does
     doc = parse(html)
     assert doc.errors == [] and doc.stack == []
 
@@ -175,11 +193,11 @@ def test_renders_every_abstract(name):
     assert not doc.of("link")
     assert len(doc.of("crowd-form")) == 1
 
-    # The text comes back exactly, as JSON data in its own block.
-    [data_block] = [body for attrs, body in doc.scripts if attrs.get("id") == "abstract-text"]
-    assert json.loads(data_block) == task_input["text"]
-    body, _ = split_data_block(html)
-    assert json.loads(body) == task_input["text"] and "</" not in body
+    # The text comes back exactly, as the value of one autoescaped attribute.
+    [holder] = [attrs for attrs in doc.of("div") if attrs.get("id") == "abstract-text"]
+    assert holder["data-text"] == task_input["text"] and "hidden" in holder
+    raw, _ = split_text_attribute(html)
+    assert html_lib.unescape(raw) == task_input["text"] and not any(c in raw for c in "<>\"'")
 
     # The page image is the presigned URL (attribute decoding turns &amp; back into &).
     [img] = doc.of("img")
@@ -206,18 +224,19 @@ def test_renders_every_abstract(name):
     assert task_input["metadata"]["Author"] in page_text
 
 
+@pytest.mark.parametrize("variant", list(TO_JSON_VARIANTS))
 @pytest.mark.parametrize("hostile", HOSTILE)
-def test_hostile_text_stays_data(hostile):
+def test_hostile_text_stays_data(hostile, variant):
     task_input = make_input(f"Methods: {hostile} and more {hostile}")
-    html = render(task_input)
-    body, rest = split_data_block(html)
-    assert json.loads(body) == task_input["text"]
+    html = render(task_input, TO_JSON_VARIANTS[variant])
+    raw, rest = split_text_attribute(html)
+    assert html_lib.unescape(raw) == task_input["text"]
     assert hostile not in rest
     assert "alert(" not in rest and "onerror" not in rest
-    assert "49" not in body and "49" not in rest  # Liquid never evaluates the data
+    assert "49" not in raw and "49" not in rest  # Liquid never evaluates the data
     doc = parse(html)
     assert doc.errors == [] and doc.stack == []
-    assert len(doc.of("img")) == 1 and len(doc.scripts) == 3
+    assert len(doc.of("img")) == 1 and len(doc.scripts) == 2
     assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
 
 
@@ -231,7 +250,7 @@ def test_hostile_metadata_is_escaped(field, hostile):
         assert hostile not in html
     doc = parse(html)
     assert doc.errors == [] and doc.stack == []
-    assert len(doc.of("img")) == 1 and len(doc.scripts) == 3
+    assert len(doc.of("img")) == 1 and len(doc.scripts) == 2
     assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
     assert hostile in "".join(doc.text)  # shown verbatim, as text
 
@@ -243,7 +262,15 @@ def test_script_never_uses_inner_html_for_task_data():
     [code] = [body for attrs, body in doc.scripts if not attrs.get("src") and not attrs.get("type")]
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function("):
         assert sink not in code, sink
-    assert 'JSON.parse(document.getElementById("abstract-text").textContent)' in code
+    assert 'document.getElementById("abstract-text").getAttribute("data-text")' in code
+
+
+def test_task_data_never_passes_through_to_json_or_a_script_block():
+    """Only plain autoescaped output carries task data: nothing depends on what to_json does."""
+    source = TEMPLATE.read_text(encoding="utf-8")
+    outputs = re.findall(r"{{(.*?)}}", source)
+    assert outputs and all("|" not in output or "| grant_read_access" in output for output in outputs), outputs
+    assert '<script type="application/json"' not in source
 
 
 @pytest.mark.parametrize("missing", ["text", "taskObject", "metadata"])

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gt_common.s3uri import InputError
 from welding_pre_labeling import handler
-from welding_pre_labeling.plots import decimate
-from welding_pre_labeling.sensor_csv import parse_sensor_csv
+from welding_pre_labeling.plots import PlotRenderer, decimate
+from welding_pre_labeling.sensor_csv import SENSOR_BOUNDS, SensorSeries, parse_sensor_csv
 
+CAMERA_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "welding" / "images" / "run-01.jpg").read_bytes()
 SEED_CSV = b"0,0.00,150.0,22.00,8.0\n1,0.40,151.0,22.10,8.0\n2,0.80,149.5,21.90,8.0\n3,1.20,150.2,22.05,8.0\n"
 HEADERED_CSV = b"Timestamp,Voltage_V,Current_A,Electrode_Position,WireFeed\n0,22.0,150.0,0.0,8\n1,22.1,151.0,0.4,8\n2,21.9,149.5,0.8,8\n"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -28,8 +30,8 @@ def put(s3, bucket, key, body):
     return f"s3://{bucket}/{key}"
 
 
-def run(s3, bucket, csv=SEED_CSV, key="source", dataset=None):
-    image = put(s3, bucket, "welding/images/run-01.jpg", b"\xff\xd8jpeg")
+def run(s3, bucket, csv=SEED_CSV, key="source", dataset=None, image_body=CAMERA_JPEG):
+    image = put(s3, bucket, "welding/images/run-01.jpg", image_body)
     sensor = put(s3, bucket, "welding/sensor/run-01.csv", csv)
     dataset_uri = put(s3, bucket, "welding/datasets/dataset-01.json", json.dumps(
         dataset if dataset is not None else {"image": {"s3Path": image}, "sensor_data": {"s3Path": sensor}}))
@@ -148,7 +150,7 @@ def test_missing_image(s3, bucket):
 
 def test_missing_csv(s3, bucket):
     missing = f"s3://{bucket}/welding/sensor/missing.csv"
-    image = put(s3, bucket, "i.jpg", b"jpeg")
+    image = put(s3, bucket, "i.jpg", CAMERA_JPEG)
     with pytest.raises(InputError, match=f"sensor CSV {missing} does not exist"):
         run(s3, bucket, dataset={"image": {"s3Path": image}, "sensor_data": {"s3Path": missing}})
 
@@ -156,7 +158,7 @@ def test_missing_csv(s3, bucket):
 @pytest.mark.parametrize("csv, message", [
     (b"", "is empty"),
     (b"\n\n", "is empty"),
-    (b"0,0.0,150,22,8\n1,0.4,abc,22,8\n", r"line 2: 'abc' is not a number"),
+    (b"0,0.0,150,22,8\n1,0.4,abc,22,8\n", r"line 2, column 3: 'abc' is not a number"),
     (b"0,0.0,150,22,8\n1,0.4,150\n", r"line 2: 3 columns, expected 5"),
     (b"time,current,voltage\n0,150,22\n", "names no column for electrode"),
     (b"time,electrode,current,voltage\n", "has a header but no data rows"),
@@ -196,3 +198,168 @@ print("ok")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             env={"PYTHONPATH": str(LAMBDA_SRC), "MPLCONFIGDIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == "ok", result.stderr
+
+
+# -- sensor values: what a welding sensor can produce, time that runs forwards ----------------
+CSV_URI = "sensor CSV s3://{bucket}/welding/sensor/run-01.csv"
+
+
+@pytest.mark.parametrize("csv, message", [
+    # The value that used to fail inside matplotlib ("arange: cannot compute length").
+    (b"0,0.0,150,22,8\n1,0.4,1e308,22,8\n2,0.8,150,22,8\n",
+     r"line 2, column 3 \(current\): '1e308' \(1e\+308 A\) is outside what a welding sensor records "
+     r"\(current -2000 to 2000 A\)"),
+    (b"0,0.0,150,22,8\n1,0.4,150,-1e308,8\n", r"line 2, column 4 \(voltage\): '-1e308'"),
+    (b"0,0.0,150,22,8\n1,0.4,150,250,8\n", r"line 2, column 4 \(voltage\): '250' \(250 V\) is outside .*voltage -200 to 200 V"),
+    (b"0,0.0,150,22,8\n1,12000,150,22,8\n", r"line 2, column 2 \(electrode\): '12000' \(12000 mm\)"),
+    (b"0,0.0,-2000.5,22,8\n1,0.4,150,22,8\n", r"line 1, column 3 \(current\): '-2000.5'"),
+    (b"0,0.0,150,22,8\n1,0.4,nan,22,8\n", r"line 2, column 3 \(current\): 'nan' is not a finite number"),
+    (b"0,0.0,150,22,8\n1,0.4,150,-Infinity,8\n", r"line 2, column 4 \(voltage\): '-Infinity' is not a finite number"),
+    # Time: units of 100 ms in the seed layout, so 864001 is a day and 0.1 s.
+    (b"0,0.0,150,22,8\n864001,0.4,150,22,8\n", r"line 2, column 1 \(time\): '864001' \(86400.1 s\) is outside .*time 0 to 86400 s"),
+    (b"-1,0.0,150,22,8\n0,0.4,150,22,8\n", r"line 1, column 1 \(time\): '-1' \(-0.1 s\) is outside"),
+    (b"0,0.0,150,22,8\n2,0.4,150,22,8\n1,0.8,150,22,8\n",
+     r"line 3, column 1 \(time\): time goes backwards \('1' after '2' on line 2\)"),
+    (b"5,0.0,150,22,8\n5,0.4,150,22,8\n5,0.8,150,22,8\n", r"time never advances \(column 1 \(time\) is '5' on every one of its 3 rows\)"),
+    # Headers: a name given twice, or two columns for one series, is ambiguous.
+    (b"time,electrode,current,voltage,Current\n0,0,150,22,151\n",
+     r"line 1: the header names column 'Current' twice \(columns 3 and 5\)"),
+    (b"time,electrode,current,voltage,amps\n0,0,150,22,151\n",
+     r"line 1: the header has two current columns, 'current' \(column 3\) and 'amps' \(column 5\)"),
+    (b"time,time_s,electrode,current,voltage\n0,0,0,150,22\n",
+     r"line 1: the header has two time columns, 'time' \(column 1\) and 'time_s' \(column 2\)"),
+    # Headered: errors name the column by its header; time in seconds is bounded in seconds.
+    (b"Time_s,Voltage_V,Current_A,Electrode_Position\n0,22,150,0\n86401,22,150,0\n",
+     r"line 3, column 1 \('Time_s'\): '86401' \(86401 s\) is outside"),
+    (b"Timestamp,Voltage_V,Current_A,Electrode_Position\n0,22,150,0\n1,22,1e308,0\n",
+     r"line 3, column 3 \('Current_A'\): '1e308'"),
+    # Blank lines are skipped, but line numbers still count them, as an editor does.
+    (b"\n0,0.0,150,22,8\n\n1,0.4,abc,22,8\n", r"line 4, column 3: 'abc' is not a number"),
+])
+def test_implausible_sensor_data_is_named_by_line_and_column(s3, bucket, csv, message):
+    with pytest.raises(InputError, match=CSV_URI.format(bucket=bucket) + ".*" + message):
+        run(s3, bucket, csv)
+    assert not s3.list_objects_v2(Bucket=bucket, Prefix="plots/").get("KeyCount")  # nothing was drawn
+
+
+def test_repeated_timestamps_are_drawn_not_dropped():
+    csv = b"0,0.0,150,22,8\n1,0.4,151,22,8\n1,0.5,190,23,8\n2,0.8,150,22,8\n"
+    series = parse_sensor_csv(csv, "s3://b/k.csv")
+    assert series.seconds.tolist() == pytest.approx([0.0, 0.1, 0.1, 0.2])
+    assert series.current_a.tolist() == [150, 151, 190, 150]  # both samples at t=0.1 kept
+    rendered = PlotRenderer().render(series)
+    assert all(png.startswith(PNG_MAGIC) and points == 4 for _, png, points in rendered.values())
+
+
+def test_values_at_the_bounds_are_accepted():
+    low = {name: bound.low for name, bound in SENSOR_BOUNDS.items()}
+    high = {name: bound.high for name, bound in SENSOR_BOUNDS.items()}
+    csv = (f"time_s,electrode,current,voltage\n"
+           f"{low['time']},{low['electrode']},{low['current']},{low['voltage']}\n"
+           f"{high['time']},{high['electrode']},{high['current']},{high['voltage']}\n").encode()
+    series = parse_sensor_csv(csv, "s3://b/k.csv")
+    assert series.current_a.tolist() == [low["current"], high["current"]]
+    # Seed layout: time in units of 100 ms, so a day is 864000 units.
+    seed = parse_sensor_csv(b"0,0,150,22\n864000,0,150,22\n", "s3://b/k.csv")
+    assert seed.seconds.tolist() == [0.0, high["time"]]
+
+
+@pytest.mark.parametrize("name, seconds, values", [
+    ("widest span", [0.0, 86_400.0], "bounds"),
+    ("one row", [0.0], [1.0]),
+    ("constant", [0.0, 0.1, 0.2], [5.0, 5.0, 5.0]),
+    ("subnormal step", [0.0, 5e-324], [0.0, 5e-324]),
+    ("step below float resolution", [1000.0, 1000.0 + 1e-12], [2000.0, 2000.0 - 1e-13]),
+    ("a million rows", np.linspace(0, 86_400, 1_000_000), "noise"),
+])
+def test_anything_the_parser_accepts_renders(name, seconds, values):
+    """Within SENSOR_BOUNDS, degenerate shapes included, matplotlib never fails."""
+    seconds = np.asarray(seconds, dtype=float)
+    columns = {}
+    for series_name, bound in SENSOR_BOUNDS.items():
+        if values == "bounds":
+            columns[series_name] = np.array([bound.low, bound.high])
+        elif values == "noise":
+            columns[series_name] = np.random.default_rng(0).uniform(bound.low, bound.high, len(seconds))
+        else:
+            columns[series_name] = np.asarray(values, dtype=float)
+    series = SensorSeries(seconds, columns["electrode"], columns["current"], columns["voltage"])
+    rendered = PlotRenderer().render(series)
+    assert all(png.startswith(PNG_MAGIC) for _, png, _ in rendered.values())
+
+
+def test_an_unforeseen_rendering_failure_names_the_csv(s3, bucket, monkeypatch):
+    class Broken:
+        def render(self, series):
+            raise ValueError("arange: cannot compute length")
+
+    monkeypatch.setattr(handler, "renderer", lambda: Broken())
+    with pytest.raises(InputError, match=rf"{CSV_URI.format(bucket=bucket)} could not be plotted "
+                                         r"\(ValueError: arange: cannot compute length\)"):
+        run(s3, bucket)
+
+
+# -- the camera image must be an image ------------------------------------------------------
+@pytest.mark.parametrize("body, message", [
+    (b"", r"is empty \(0 bytes\)"),
+    (b"camera offline\n", r"is not an image a browser shows \(JPEG, PNG, GIF, WebP, AVIF\): it starts with bytes 63 61 6d"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "is not an image a browser shows"),
+    (b"II*\x00" + b"\x00" * 60, "is a TIFF file, which browsers do not show"),
+    (b"\xff\xd8", "is not an image a browser shows"),  # a JPEG cut short before its first marker
+])
+def test_camera_image_that_is_not_an_image_is_named(s3, bucket, body, message):
+    image = f"s3://{bucket}/welding/images/run-01.jpg"
+    with pytest.raises(InputError, match=rf"camera image {image} {message}.*\(named by dataset file "
+                                         rf"s3://{bucket}/welding/datasets/dataset-01.json\)"):
+        run(s3, bucket, image_body=body)
+
+
+def test_camera_image_may_be_any_browser_format(s3, bucket):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+    result, image = run(s3, bucket, image_body=png)
+    assert result["taskInput"]["image"]["file"] == image
+
+
+# -- the dataset file ---------------------------------------------------------------------
+@pytest.mark.parametrize("body, message", [
+    (b"[" * 100_000 + b"]" * 100_000, "is nested too deeply to parse"),
+    ('{"image": {"s3Path": "s3://b/Schweißnaht.jpg"}}'.encode("latin-1"), "is not UTF-8 text"),
+    (b'{"image": NaN}', "is not valid JSON: NaN is not a JSON number"),
+    (b'{"image": {"s3Path": "s3://b/i.jpg"}, "gain": Infinity}', "is not valid JSON: Infinity is not a JSON number"),
+    (b'{"gain": -Infinity}', "is not valid JSON: -Infinity is not a JSON number"),
+    (b'{"gain": 1e999}', "is not valid JSON: number 1e999 is too large for a float"),
+    (b'["image", "sensor_data"]', "is not a JSON object"),
+])
+def test_unusable_dataset_file_is_named(s3, bucket, body, message):
+    uri = put(s3, bucket, "welding/datasets/bad.json", body)
+    with pytest.raises(InputError, match=rf"dataset file {uri} {message}"):
+        handler.lambda_handler({"dataObject": {"source": uri}})
+
+
+def test_dataset_file_with_a_byte_order_mark_is_read(s3, bucket):
+    image = put(s3, bucket, "i.jpg", CAMERA_JPEG)
+    csv = put(s3, bucket, "s.csv", SEED_CSV)
+    uri = put(s3, bucket, "d.json", b"\xef\xbb\xbf" + json.dumps({"image": {"s3Path": image},
+                                                                  "sensor_data": {"s3Path": csv}}).encode())
+    assert handler.lambda_handler({"dataObject": {"source": uri}})["taskInput"]["image"]["file"] == image
+
+
+# -- S3 keys are read literally, as Ground Truth reads them ---------------------------------
+@pytest.mark.parametrize("name", ["run%2001", "run 01", "run+01", "run#01?v=1", "Schweißnaht 01"])
+def test_keys_are_used_exactly_as_written(s3, bucket, name):
+    image = put(s3, bucket, f"welding/images/{name}.jpg", CAMERA_JPEG)
+    csv = put(s3, bucket, f"welding/sensor/{name}.csv", SEED_CSV)
+    dataset = put(s3, bucket, f"welding/datasets/{name}.json",
+                  json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
+    task = handler.lambda_handler({"dataObject": {"source": dataset}})["taskInput"]
+    assert task["image"]["file"] == image
+    assert task["current"]["file"] == f"s3://{bucket}/plots/welding/sensor/{name}/current.png"
+    s3.head_object(Bucket=bucket, Key=f"plots/welding/sensor/{name}/current.png")
+
+
+def test_a_missing_key_is_named_as_the_manifest_wrote_it(s3, bucket):
+    put(s3, bucket, "welding/datasets/run 01.json", b"{}")  # the decoded name exists; the written one does not
+    uri = f"s3://{bucket}/welding/datasets/run%2001.json"
+    with pytest.raises(InputError) as raised:
+        handler.lambda_handler({"dataObject": {"source": uri}})
+    assert str(raised.value) == f"dataset file {uri} does not exist"

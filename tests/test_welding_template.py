@@ -201,3 +201,23 @@ def test_unknown_variables_and_filters_are_errors(env):
         render(env, "{{ nothing }}")
     with pytest.raises(LiquidError):
         render(env, "{{ 'x' | no_such_filter }}")
+
+
+@pytest.mark.parametrize("title", XSS_TITLES + ["</script><script>alert(1)</script>", "<!-- x"])
+def test_page_is_the_same_whatever_to_json_does(title):
+    """AWS does not document whether Ground Truth's to_json escapes "</": task data never goes through it."""
+    import re
+
+    from liquid import Markup
+
+    source = TEMPLATE.read_text(encoding="utf-8")
+    assert not [output for output in re.findall(r"{{(.*?)}}", source) if "task" in output and "to_json" in output]
+    pages = []
+    for to_json_filter in (None, lambda value: Markup(json.dumps(value))):  # the project's, and a plain one
+        environment = make_environment(fake_presign)
+        if to_json_filter is not None:
+            environment.filters["to_json"] = to_json_filter
+        pages.append(environment.from_string(source).render(task={"input": task_input("x", {"current": title})}))
+    assert pages[0] == pages[1]
+    doc = parse(pages[0])
+    assert len(doc.of("script")) == 1 and not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)

@@ -1,8 +1,18 @@
-"""Parsing and reading S3 URIs, with errors that name the URI at fault."""
+"""Parsing and reading S3 URIs, with errors that name the URI at fault.
+
+A manifest's S3 URIs are read the way Ground Truth reads them: literally. ``s3://bucket/key``
+is split at the first ``/`` after the bucket and everything after it is the object key, byte for
+byte: no percent-decoding (a key may hold a literal ``%20``), no query or fragment (``?`` and
+``#`` are ordinary key characters). AWS's own Ground Truth Lambda examples do the same
+(``Key = urlparse(uri).path[1:]``), manifests list keys as S3 stores them, and
+``grant_read_access`` takes that same URI. So ``S3Location.uri`` is always the URI exactly as
+the manifest wrote it, and every error names that.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote
+
+S3_SCHEME = "s3://"
 
 
 class InputError(ValueError):
@@ -16,17 +26,27 @@ class S3Location:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        """``s3://bucket/key``: for a parsed URI, exactly the string that was parsed."""
+        return f"{S3_SCHEME}{self.bucket}/{self.key}"
+
+    @property
+    def shown(self) -> str:
+        """The URI for a message: as written, quoted only when it holds characters that would
+        hide or forge part of it in a log line (whitespace at either end, control characters)."""
+        uri = self.uri
+        if uri != uri.strip() or not uri.isprintable():
+            return repr(uri)
+        return uri
 
 
 def parse_s3_uri(uri: object, *, what: str = "value") -> S3Location:
-    """Split ``s3://bucket/key``; raise InputError naming ``what`` and the value otherwise."""
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
+    """Split ``s3://bucket/key`` literally; raise InputError naming ``what`` and the value otherwise."""
+    if not isinstance(uri, str) or not uri.startswith(S3_SCHEME):
         raise InputError(f"{what} {uri!r} is not an S3 URI (expected s3://bucket/key)")
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len(S3_SCHEME):].partition("/")
     if not bucket or not key:
         raise InputError(f"{what} {uri!r} is not an S3 URI with both a bucket and a key")
-    return S3Location(bucket, unquote(key))
+    return S3Location(bucket, key)
 
 
 def read_object(s3_client, location: S3Location, *, what: str = "object", max_bytes: int | None = None) -> bytes:
@@ -37,19 +57,24 @@ def read_object(s3_client, location: S3Location, *, what: str = "object", max_by
         response = s3_client.get_object(Bucket=location.bucket, Key=location.key)
         if max_bytes is not None and response.get("ContentLength", 0) > max_bytes:
             raise InputError(
-                f"{what} {location.uri} is {response['ContentLength']} bytes, over the {max_bytes}-byte limit")
+                f"{what} {location.shown} is {response['ContentLength']} bytes, over the {max_bytes}-byte limit")
         return response["Body"].read()
     except ClientError as error:
         raise read_error(error, location, what) from error
 
 
+def error_code(error) -> str:
+    """S3's error code from a botocore ClientError ("Unknown" when it has none)."""
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
 def read_error(error, location: S3Location, what: str) -> InputError:
     """The InputError for a failed read of ``location``: names the URI and what S3 said."""
-    code = error.response.get("Error", {}).get("Code", "Unknown")
+    code = error_code(error)
     if code in ("NoSuchKey", "404", "NotFound"):
-        return InputError(f"{what} {location.uri} does not exist")
+        return InputError(f"{what} {location.shown} does not exist")
     if code in ("NoSuchBucket",):
-        return InputError(f"{what} {location.uri}: bucket {location.bucket} does not exist")
+        return InputError(f"{what} {location.shown}: bucket {location.bucket} does not exist")
     if code in ("AccessDenied", "403"):
-        return InputError(f"{what} {location.uri}: access denied to the function's role")
-    return InputError(f"{what} {location.uri} could not be read: {code}")
+        return InputError(f"{what} {location.shown}: access denied to the function's role")
+    return InputError(f"{what} {location.shown} could not be read: {code}")

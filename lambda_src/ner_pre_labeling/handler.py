@@ -6,13 +6,23 @@ Event: ``{"version", "labelingJobArn", "dataObject": <the manifest line>}``; the
 - ``text-file-s3-uri``: the S3 URI of the abstract as UTF-8 text;
 - ``metadata`` (optional): an object such as ``{"Title", "Author", "ISBN"}``.
 
-Response: ``{"taskInput": {"taskObject": <source-ref>, "text": <the abstract>,
+Response: ``{"taskInput": {"taskObject": <source-ref>, "text": <the abstract, as shown>,
 "metadata": {**metadata, "text_file_s3_uri": <uri>}}, "isHumanAnnotationRequired": "true"}``.
 
-The text file is read whole, so its size is bounded: ``MAX_TEXT_BYTES`` (1,000,000 bytes, far
-above any abstract and well inside the Lambda's memory and Ground Truth's task-input size) is
-checked against the object's ContentLength before the body is read. Every unusable input raises
-``InputError`` naming the key or S3 URI at fault and the problem.
+The text is returned exactly as the worker's page will hold it, so that span offsets (Unicode
+code points, end exclusive) are offsets into ``taskInput.text``. The worker template passes the
+text to the page in an autoescaped HTML attribute, and an HTML parser rewrites two things there:
+it turns every CR LF and lone CR into LF, and U+0000 into U+FFFD. So the text is normalised here
+first (``shown_text``): line endings become LF and a leading byte-order mark is dropped; a NUL
+character is refused (it means the file is binary or UTF-16, not UTF-8 text). The length of the
+shown text, in code points, is recorded for consolidation (``gt_common.task_record``) when the
+function has ``TASK_RECORDS_URI``.
+
+The text file is read whole, so its size is bounded by ``gt_common.limits.MAX_TEXT_BYTES``,
+checked against the object's ContentLength before the body is read. The page image must exist
+and be an image a browser shows (``gt_common.images``; one ranged GET of its first bytes).
+Every unusable input raises ``InputError`` naming the key or the S3 URI at fault (as the manifest
+wrote it) and the problem.
 """
 from __future__ import annotations
 
@@ -21,14 +31,18 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
-from gt_common.s3uri import InputError, parse_s3_uri, read_object
+from gt_common.images import check_image
+from gt_common.limits import MAX_TEXT_BYTES
+from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
+from gt_common.task_record import write_record
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-MAX_TEXT_BYTES = 1_000_000
 IMAGE_KEY = "source-ref"
 TEXT_KEY = "text-file-s3-uri"
+BYTE_ORDER_MARK = "\ufeff"
 
 
 @lru_cache(maxsize=1)
@@ -42,16 +56,52 @@ def _required(data_object: dict[str, Any], key: str) -> Any:
     return data_object[key]
 
 
+def shown_text(text: str, location: S3Location) -> str:
+    """``text`` as the worker's page holds it: LF line endings, no leading byte-order mark.
+
+    Raises InputError (naming the file, line and column) for a NUL character, which HTML parsing
+    would replace, and for a text with nothing to tag.
+    """
+    nul = text.find("\0")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        raise InputError(f"abstract text file {location.shown} holds a NUL character (line {line}, column {column}): "
+                         "it is binary or UTF-16, not UTF-8 text")
+    text = text.removeprefix(BYTE_ORDER_MARK).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InputError(f"abstract text file {location.shown} holds no text")
+    return text
+
+
 def read_text(uri: str) -> str:
+    """The abstract, as the worker will be shown it (``shown_text``)."""
     location = parse_s3_uri(uri, what=f"dataObject.{TEXT_KEY}")
     body = read_object(s3_client(), location, what="abstract text file", max_bytes=MAX_TEXT_BYTES)
     if len(body) > MAX_TEXT_BYTES:  # ContentLength missing or wrong: check what was actually read
-        raise InputError(f"abstract text file {location.uri} is {len(body)} bytes, "
+        raise InputError(f"abstract text file {location.shown} is {len(body)} bytes, "
                          f"over the {MAX_TEXT_BYTES}-byte limit")
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InputError(f"abstract text file {location.uri} is not UTF-8 text: {error}") from error
+        raise InputError(f"abstract text file {location.shown} is not UTF-8 text: {error}") from error
+    return shown_text(text, location)
+
+
+def record_shown_text(data_object: dict[str, Any], text: str) -> None:
+    """Record the shown text's length for consolidation (nothing without TASK_RECORDS_URI).
+
+    A failed write is logged, not raised: the record only lets consolidation check offsets
+    against this text's length instead of the general limit, and losing the object from the job
+    would cost more than that looser check.
+    """
+    try:
+        location = write_record(s3_client(), data_object, {"textLength": len(text)})
+    except ClientError as error:
+        LOG.error("could not write the task record of %s: %s", data_object.get(TEXT_KEY), error_code(error))
+        return
+    if location is not None:
+        LOG.info("task record %s: textLength %d", location.uri, len(text))
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -61,7 +111,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if not isinstance(data_object, dict):
         raise InputError("dataObject is missing or not an object")
     image_uri = _required(data_object, IMAGE_KEY)
-    parse_s3_uri(image_uri, what=f"dataObject.{IMAGE_KEY}")
+    image = parse_s3_uri(image_uri, what=f"dataObject.{IMAGE_KEY}")
     text_uri = _required(data_object, TEXT_KEY)
     metadata = data_object.get("metadata", {})
     if metadata is None:
@@ -69,6 +119,8 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if not isinstance(metadata, dict):
         raise InputError(f"dataObject.metadata is a {type(metadata).__name__}, not an object")
     text = read_text(text_uri)
+    check_image(s3_client(), image, what="page image")
+    record_shown_text(data_object, text)
     LOG.info("abstract %s: %d characters", text_uri, len(text))
     return {
         "taskInput": {

@@ -5,6 +5,15 @@ URI of the run's dataset JSON in ``source`` (the welding convention) or ``source
 dataset names the camera image and the sensor CSV. The three plots are written beside the data
 under ``$DERIVED_DATA_PREFIX`` (default ``plots/``), tagged with the CSV's ETag so a retry or a
 second job over the same CSV does not render again.
+
+Every unusable input raises ``InputError`` naming the S3 URI at fault (exactly as the manifest or
+dataset wrote it) and the problem, before anything is rendered:
+- the dataset file: missing, not UTF-8, not JSON, nested too deeply to parse, holding
+  ``NaN``/``Infinity`` (or a number too large for a float), not an object, or naming no
+  ``image.s3Path`` / ``sensor_data.s3Path``;
+- the camera image: missing, empty, or not an image a browser shows (``gt_common.images``);
+- the sensor CSV: missing or breaking a rule of ``sensor_csv`` (named by line and column);
+- a rendering failure nobody foresaw is still reported naming the CSV.
 """
 from __future__ import annotations
 
@@ -17,6 +26,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from gt_common.images import check_image
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri, read_error, read_object
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
 from welding_pre_labeling.sensor_csv import parse_sensor_csv
@@ -45,21 +55,43 @@ def dataset_location(data_object: Any) -> S3Location:
     raise InputError(f"dataObject has neither 'source' nor 'source-ref' (keys: {sorted(data_object)})")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:40]} is too large for a float")
+    return value
+
+
+def parse_dataset(body: bytes, location: S3Location) -> dict[str, Any]:
+    """The dataset file's JSON object: strict UTF-8 JSON (RFC 8259), nothing a float cannot hold."""
+    try:
+        text = body.decode("utf-8-sig")  # RFC 8259 lets a parser ignore a leading byte-order mark
+    except UnicodeDecodeError as error:
+        raise InputError(f"dataset file {location.shown} is not UTF-8 text: {error}") from error
+    try:
+        dataset = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as error:
+        raise InputError(f"dataset file {location.shown} is nested too deeply to parse") from error
+    except ValueError as error:
+        raise InputError(f"dataset file {location.shown} is not valid JSON: {error}") from error
+    if not isinstance(dataset, dict):
+        raise InputError(f"dataset file {location.shown} is not a JSON object")
+    return dataset
+
+
 def read_dataset(location: S3Location) -> tuple[S3Location, S3Location]:
     """The image and CSV locations a dataset JSON names."""
-    body = read_object(s3_client(), location, what="dataset file")
-    try:
-        dataset = json.loads(body)
-    except ValueError as error:
-        raise InputError(f"dataset file {location.uri} is not valid JSON: {error}") from error
-    if not isinstance(dataset, dict):
-        raise InputError(f"dataset file {location.uri} is not a JSON object")
+    dataset = parse_dataset(read_object(s3_client(), location, what="dataset file"), location)
     uris = {}
     for key in ("image", "sensor_data"):
         entry = dataset.get(key)
         if not isinstance(entry, dict) or "s3Path" not in entry:
-            raise InputError(f"dataset file {location.uri} has no {key}.s3Path")
-        uris[key] = parse_s3_uri(entry["s3Path"], what=f"{key}.s3Path in dataset file {location.uri}")
+            raise InputError(f"dataset file {location.shown} has no {key}.s3Path")
+        uris[key] = parse_s3_uri(entry["s3Path"], what=f"{key}.s3Path in dataset file {location.shown}")
     return uris["image"], uris["sensor_data"]
 
 
@@ -70,7 +102,7 @@ def _head(location: S3Location, what: str) -> dict[str, Any] | None:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
-        raise InputError(f"{what} {location.uri} could not be checked: {error.response['Error'].get('Code')}") from error
+        raise InputError(f"{what} {location.shown} could not be checked: {error.response['Error'].get('Code')}") from error
 
 
 def plot_locations(csv: S3Location) -> dict[str, S3Location]:
@@ -121,9 +153,14 @@ def ensure_plots(csv: S3Location) -> dict[str, tuple[S3Location, str]]:
         LOG.info("plots of %s are current; not rendering again", csv.uri)
         return {key: (targets[key], TITLES[key]) for key in targets}
     body, etag = read
-    series = parse_sensor_csv(body, csv.uri)
+    series = parse_sensor_csv(body, csv.shown)
+    try:
+        rendered = renderer().render(series)
+    except Exception as error:  # noqa: BLE001 - the checks above should make this unreachable; name the CSV if not
+        LOG.exception("rendering the plots of %s failed", csv.shown)
+        raise InputError(f"sensor CSV {csv.shown} could not be plotted ({type(error).__name__}: {error})") from error
     result = {}
-    for key, (title, png, points) in renderer().render(series).items():  # in PLOTS order: voltage last
+    for key, (title, png, points) in rendered.items():  # in PLOTS order: voltage last
         location = targets[key]
         s3_client().put_object(Bucket=location.bucket, Key=location.key, Body=png, ContentType="image/png",
                                Metadata={ETAG_METADATA: etag})
@@ -137,8 +174,10 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         raise InputError("event is not an object")
     dataset = dataset_location(event.get("dataObject"))
     image, csv = read_dataset(dataset)
-    if _head(image, "camera image") is None:
-        raise InputError(f"camera image {image.uri} (named by dataset file {dataset.uri}) does not exist")
+    try:
+        check_image(s3_client(), image, what="camera image")
+    except InputError as error:
+        raise InputError(f"{error} (named by dataset file {dataset.shown})") from error
     plots = ensure_plots(csv)
     task_input = {"image": {"file": image.uri, "title": "Camera image"}}
     task_input.update({key: {"file": location.uri, "title": title} for key, (location, title) in plots.items()})

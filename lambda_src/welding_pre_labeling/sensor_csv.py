@@ -1,12 +1,28 @@
-"""Parsing a welding run's sensor CSV into named series.
+"""Parsing a welding run's sensor CSV into named series, refusing anything that is not a recording.
 
 Two layouts are accepted:
-- the seed's header-less layout: column 0 time in units of 100 ms, 1 electrode position (mm),
-  2 current (A), 3 voltage (V); further columns are ignored;
+- the seed's header-less layout: column 1 time in units of 100 ms, 2 electrode position (mm),
+  3 current (A), 4 voltage (V); further columns are ignored;
 - a headered layout whose first line names the columns (case-insensitive, spaces/underscores
   ignored): time from ``time``/``timestamp``/``t`` (units of 100 ms, or seconds when the name
   says ``_s``/``seconds``), electrode from ``electrode``/``electrodeposition``/``position``,
   ``current``/``current_a``, ``voltage``/``voltage_v``; other columns are ignored.
+
+Rules. Each broken one is an ``InputError`` naming the CSV's S3 URI and, where one is at fault,
+the line (1-based, as an editor counts them) and the column (1-based):
+- UTF-8 text; blank lines are skipped (line numbers still count them).
+- Header: a name given twice is an error (after the normalisation above), and so are two
+  columns for one series (``current`` and ``amps``, ``time`` and ``time_s``): which one would be
+  plotted would be a guess.
+- Every row has the header's (or the first row's) number of columns; each cell is a number.
+- Every value of a plotted series is finite and inside ``SENSOR_BOUNDS``, the range a welding
+  sensor can produce. A value outside it is a corrupt or mis-scaled file, not a measurement,
+  and it is refused before it can reach matplotlib (whose tick layout fails on spans near the
+  float limit, e.g. ``1e308``).
+- Time is never negative and never goes backwards. A repeated timestamp is accepted: a logger
+  whose clock ticks more coarsely than it samples writes two rows with one time; both are real
+  measurements, so both are drawn (as a vertical step) rather than one being hidden. Time that
+  never advances at all (every row at one instant) is an error: there is no run to plot.
 """
 from __future__ import annotations
 
@@ -24,7 +40,30 @@ _ALIASES = {
     "current": {"current", "currenta", "amps", "amperage"},
     "voltage": {"voltage", "voltagev", "volts"},
 }
+SERIES = ("time", "electrode", "current", "voltage")
 _SEED_COLUMNS = {"time": 0, "electrode": 1, "current": 2, "voltage": 3}
+SEED_TIME_SCALE = 0.1  # seconds per time unit in the seed layout (and headered ``time`` columns)
+# A decimal number as loggers write it (no digit separators, no hex); nan/inf parse but are refused as not finite.
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf|infinity)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Bound:
+    low: float
+    high: float
+    unit: str
+
+
+#: What a welding sensor can produce, per series (time in seconds, after the layout's scale).
+#: Arc welding power sources deliver at most ~1,500 A and their no-load voltage is limited to
+#: ~113 V peak (IEC 60974-1); both polarities occur (AC, DC electrode-negative). A carriage
+#: travels well under 10 m, and one run lasts minutes, never a day.
+SENSOR_BOUNDS = {
+    "time": Bound(0.0, 86_400.0, "s"),
+    "electrode": Bound(-10_000.0, 10_000.0, "mm"),
+    "current": Bound(-2_000.0, 2_000.0, "A"),
+    "voltage": Bound(-200.0, 200.0, "V"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,91 +77,156 @@ class SensorSeries:
         return len(self.seconds)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    columns: dict[str, int]  # series -> 0-based column index
+    time_scale: float  # seconds per unit of the time column
+    names: list[str] | None  # header names as written, None for the seed layout
+
+    def column(self, index: int) -> str:
+        """How an error names a column: its number, and its header name or series."""
+        if self.names is not None and index < len(self.names):
+            return f"column {index + 1} ({self.names[index]!r})"
+        role = next((r for r, i in self.columns.items() if i == index), None)
+        return f"column {index + 1} ({role})" if role else f"column {index + 1}"
+
+
 def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.strip().strip('"').lower())
 
 
-def _header_columns(header: str, uri: str) -> tuple[dict[str, int], float]:
-    names = [_normalise(n) for n in header.split(",")]
-    columns, scale = {}, 0.1
-    for index, name in enumerate(names):
+def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
+    names = [cell.strip().strip('"') for cell in header.split(",")]
+    normalised = [_normalise(name) for name in names]
+    first_seen: dict[str, int] = {}
+    for index, name in enumerate(normalised):
+        if name and name in first_seen:
+            raise InputError(f"sensor CSV {uri} line {line_number}: the header names column {names[index]!r} twice "
+                             f"(columns {first_seen[name] + 1} and {index + 1})")
+        first_seen.setdefault(name, index)
+    columns, scale = {}, SEED_TIME_SCALE
+    for index, name in enumerate(normalised):
         for role, aliases in _ALIASES.items():
-            if name in aliases and role not in columns:
-                if role == "time_seconds":
-                    if "time" not in columns:
-                        columns["time"], scale = index, 1.0
-                else:
-                    columns[role] = index
-    missing = [role for role in ("time", "electrode", "current", "voltage") if role not in columns]
+            if name not in aliases:
+                continue
+            series = "time" if role == "time_seconds" else role
+            if series in columns:
+                other = columns[series]
+                raise InputError(f"sensor CSV {uri} line {line_number}: the header has two {series} columns, "
+                                 f"{names[other]!r} (column {other + 1}) and {names[index]!r} (column {index + 1})")
+            columns[series] = index
+            if role == "time_seconds":
+                scale = 1.0
+    missing = [series for series in SERIES if series not in columns]
     if missing:
         raise InputError(f"sensor CSV {uri}: header {header.strip()!r} names no column for {', '.join(missing)}")
-    return columns, scale
+    return _Layout(columns, scale, names)
 
 
 def parse_sensor_csv(data: bytes, uri: str) -> SensorSeries:
-    """Parse ``data`` (the CSV's bytes); errors name ``uri`` and, where one is at fault, the line."""
+    """Parse ``data`` (the CSV's bytes); errors name ``uri`` and, where one is at fault, the line and column."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError(f"sensor CSV {uri} is not UTF-8 text: {error}") from error
-    lines = text.strip().splitlines()
-    if not lines:
+    numbered = [(number, line) for number, line in
+                enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1) if line.strip()]
+    if not numbered:
         raise InputError(f"sensor CSV {uri} is empty")
-    first = lines[0]
-    if not _is_numeric_row(first):
-        columns, scale = _header_columns(first, uri)
-        body_lines, first_line_number = lines[1:], 2
+    first_number, first = numbered[0]
+    if _is_numeric_row(first):
+        layout, rows = _Layout(dict(_SEED_COLUMNS), SEED_TIME_SCALE, None), numbered
     else:
-        columns, scale = dict(_SEED_COLUMNS), 0.1
-        body_lines, first_line_number = lines, 1
-    if not body_lines:
+        layout, rows = _header_layout(first, first_number, uri), numbered[1:]
+    if not rows:
         raise InputError(f"sensor CSV {uri} has a header but no data rows")
-    width = body_lines[0].count(",") + 1
-    if width <= max(columns.values()):
-        raise InputError(f"sensor CSV {uri} line {first_line_number}: {width} columns, expected at least {max(columns.values()) + 1}")
-    # One C-level parse of the whole body (fast for a million rows); if the count is off, find the line.
-    values = None
-    if _all_numeric_shape(body_lines, width):
-        try:
-            values = np.fromstring(",".join(body_lines), sep=",")
-        except ValueError:  # a cell that is not a number: found and named below
-            values = None
-    if values is None or values.size != width * len(body_lines):
-        _raise_first_bad_line(body_lines, width, first_line_number, uri)
-    table = values.reshape(len(body_lines), width)
-    if not np.isfinite(table[:, list(columns.values())]).all():
-        bad = int(np.argwhere(~np.isfinite(table[:, list(columns.values())]))[0][0])
-        raise InputError(f"sensor CSV {uri} line {bad + first_line_number}: value is not a finite number")
+    line_numbers = [number for number, _ in rows]
+    lines = [line for _, line in rows]
+    width = lines[0].count(",") + 1
+    needed = max(layout.columns.values()) + 1
+    if width < needed:
+        raise InputError(f"sensor CSV {uri} line {line_numbers[0]}: {width} columns, expected at least {needed}")
+    table = _parse_table(lines, line_numbers, width, uri)
+    used = list(layout.columns.values())
+    _check_values(table, used, lines, line_numbers, layout, uri)
+    seconds = table[:, layout.columns["time"]] * layout.time_scale
+    _check_time(seconds, lines, line_numbers, layout, uri)
     return SensorSeries(
-        seconds=table[:, columns["time"]] * scale,
-        electrode_mm=table[:, columns["electrode"]],
-        current_a=table[:, columns["current"]],
-        voltage_v=table[:, columns["voltage"]],
+        seconds=seconds,
+        electrode_mm=table[:, layout.columns["electrode"]],
+        current_a=table[:, layout.columns["current"]],
+        voltage_v=table[:, layout.columns["voltage"]],
     )
 
 
+def _parse_table(lines: list[str], line_numbers: list[int], width: int, uri: str) -> np.ndarray:
+    """All cells as a (rows, width) float array; names the first line at fault otherwise."""
+    # One C-level parse of the whole body (fast for a million rows); if anything is off, find the line.
+    values = None
+    if sum(line.count(",") for line in lines) == (width - 1) * len(lines):  # else rows would misalign
+        try:
+            values = np.fromstring(",".join(lines), sep=",")
+        except ValueError:  # a cell that is not a number: found and named below
+            values = None
+    if values is None or values.size != width * len(lines):
+        _raise_first_bad_line(lines, line_numbers, width, uri)
+    return values.reshape(len(lines), width)
+
+
+def _value_text(lines: list[str], row: int, column: int) -> str:
+    cells = lines[row].split(",")
+    return cells[column].strip() if column < len(cells) else ""
+
+
+def _check_values(table: np.ndarray, used: list[int], lines: list[str], line_numbers: list[int],
+                  layout: _Layout, uri: str) -> None:
+    """Every plotted value is finite and inside its series' bound; the first one that is not is named."""
+    series_of = {index: series for series, index in layout.columns.items()}
+    scale = np.array([layout.time_scale if series_of[i] == "time" else 1.0 for i in used])
+    low = np.array([SENSOR_BOUNDS[series_of[i]].low for i in used])
+    high = np.array([SENSOR_BOUNDS[series_of[i]].high for i in used])
+    with np.errstate(invalid="ignore", over="ignore"):
+        values = table[:, used] * scale  # in the bounds' units, exactly as they will be plotted
+        bad = ~np.isfinite(values) | (values < low) | (values > high)
+    if not bad.any():
+        return
+    row, position = (int(i) for i in np.argwhere(bad)[0])
+    column = used[position]
+    where = f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}"
+    written = _value_text(lines, row, column)
+    if not np.isfinite(table[row, column]):
+        raise InputError(f"{where}: {written!r} is not a finite number")
+    series = series_of[column]
+    bound = SENSOR_BOUNDS[series]
+    raise InputError(f"{where}: {written!r} ({values[row, position]:g} {bound.unit}) is outside what a welding "
+                     f"sensor records ({series} {bound.low:g} to {bound.high:g} {bound.unit})")
+
+
+def _check_time(seconds: np.ndarray, lines: list[str], line_numbers: list[int], layout: _Layout, uri: str) -> None:
+    """Time never goes backwards, and it advances over the run (bounds already made it non-negative)."""
+    column = layout.columns["time"]
+    steps = np.diff(seconds)
+    if (steps < 0).any():
+        row = int(np.argmax(steps < 0)) + 1
+        raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}: time goes backwards "
+                         f"({_value_text(lines, row, column)!r} after {_value_text(lines, row - 1, column)!r} "
+                         f"on line {line_numbers[row - 1]})")
+    if len(seconds) > 1 and seconds[-1] == seconds[0]:
+        raise InputError(f"sensor CSV {uri}: time never advances ({layout.column(column)} is "
+                         f"{_value_text(lines, 0, column)!r} on every one of its {len(seconds)} rows)")
+
+
 def _is_numeric_row(line: str) -> bool:
-    try:
-        [float(cell) for cell in line.split(",")]
-    except ValueError:
-        return False
-    return True
+    return all(_NUMBER.fullmatch(cell) for cell in line.split(","))
 
 
-def _all_numeric_shape(lines: list[str], width: int) -> bool:
-    # Cheap guard: the comma count must match everywhere, else the reshape would misalign rows.
-    return sum(line.count(",") for line in lines) == (width - 1) * len(lines)
-
-
-def _raise_first_bad_line(lines: list[str], width: int, first_line_number: int, uri: str) -> None:
-    for offset, line in enumerate(lines):
+def _raise_first_bad_line(lines: list[str], line_numbers: list[int], width: int, uri: str) -> None:
+    for row, line in enumerate(lines):
         cells = line.split(",")
         if len(cells) != width:
-            raise InputError(f"sensor CSV {uri} line {offset + first_line_number}: {len(cells)} columns, expected {width}")
-        for cell in cells:
-            try:
-                float(cell)
-            except ValueError:
-                raise InputError(
-                    f"sensor CSV {uri} line {offset + first_line_number}: {cell.strip()!r} is not a number") from None
-    raise InputError(f"sensor CSV {uri} could not be parsed")
+            raise InputError(f"sensor CSV {uri} line {line_numbers[row]}: {len(cells)} columns, expected {width}")
+        for column, cell in enumerate(cells):
+            if not _NUMBER.fullmatch(cell):
+                raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, column {column + 1}: "
+                                 f"{cell.strip()!r} is not a number")
+    raise InputError(f"sensor CSV {uri} could not be parsed as numbers")

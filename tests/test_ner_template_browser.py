@@ -1,0 +1,135 @@
+"""The NER template in a real headless Chromium, fed by the real pre-labeling Lambda, under both
+readings of Ground Truth's ``to_json`` (escaping ``</`` or not).
+
+For each hostile abstract: the text is uploaded to the moto S3 endpoint exactly as a hostile file
+would hold it (CR/LF line endings included), the pre-labeling Lambda turns it into the task input,
+the template is rendered with each ``to_json`` variant and opened in Chromium with the offline
+crowd elements. No injected script may run, the page must hold exactly the text pre-labeling
+returned, and a selection tagged by the worker must come back as code-point offsets into it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from local_ground_truth.server import STAND_IN
+from ner_pre_labeling import handler
+from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+from tests.test_local_runner_browser_ner import select
+from tests.test_ner_template import TO_JSON_VARIANTS, fake_presign, render
+
+PAGE_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "pages" / "abstract-01.jpg").read_bytes()
+TASK_URL = "https://worker.test/task"
+TARGET = "𝔼[X] ≈ 3.5 🌊 mm/a"  # the span the worker tags: astral characters inside and before it
+
+# Each payload tries to run script, which would set window.__pwned and/or open a dialog.
+HOSTILE = {
+    "script-close": "</script><script>window.__pwned='script-close';alert(1)</script>",
+    "script-close-upper": "</SCRIPT ><script>window.__pwned='upper'</script>",
+    "comment": "<!-- <script>window.__pwned='comment'</script>",
+    "comment-close": "--> <!-- --!> <script>window.__pwned='comment-close'</script>",
+    "attribute-double": "\" autofocus onfocus=\"window.__pwned='double'\" x=\"",
+    "attribute-single": "' autofocus onfocus='window.__pwned=`single`' x='",
+    "element": "</div><img src=x onerror=\"window.__pwned='img'\"><svg onload=\"window.__pwned='svg'\">",
+    "entities": "&lt;script&gt;window.__pwned='entities'&lt;/script&gt; &amp; &#60;b&#62; &#0;",
+    "liquid": "{{ 7*7 }} {% raw %}",
+    "line-endings": "line one\r\nline two\rline three\n\r\n",
+    "astral": "👩‍🔬 e\u0301 𝒳 \U0001F600 \u2028 \u2029 \ufeff in the middle",
+}
+
+
+def abstract(hostile: str) -> str:
+    return f"Background: {hostile}\r\nResults: {TARGET} near the coast. End: {hostile}"
+
+
+@pytest.fixture
+def pre_labeled(s3, bucket):
+    """Run the real pre-labeling Lambda on a raw (hostile) text file; returns its task input."""
+    handler.s3_client.cache_clear()
+
+    def run(raw: str) -> dict:
+        s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=PAGE_JPEG)
+        s3.put_object(Bucket=bucket, Key="ner/abstracts/a.txt", Body=raw.encode("utf-8"))
+        event = {"version": "2018-10-06", "labelingJobArn": "arn:aws:sagemaker:us-east-1:1:labeling-job/t",
+                 "dataObject": {"source-ref": f"s3://{bucket}/ner/pages/a.jpg",
+                                "text-file-s3-uri": f"s3://{bucket}/ner/abstracts/a.txt",
+                                "metadata": {"Title": "T</script><script>window.__pwned='title'</script>",
+                                             "Author": "A\" onmouseover=\"window.__pwned='author'"}}}
+        return handler.lambda_handler(event)["taskInput"]
+
+    yield run
+    handler.s3_client.cache_clear()
+
+
+def open_page(browser, html: str):  # noqa: F811
+    page = page_for(browser)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.route("https://assets.crowd.aws/crowd-html-elements.js",
+               lambda route: route.fulfill(path=str(STAND_IN), content_type="application/javascript"))
+    page.route("https://presigned.example/**", lambda route: route.fulfill(body=PAGE_JPEG, content_type="image/jpeg"))
+    page.route(TASK_URL, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
+    page.add_init_script("window.LOCAL_GT_SUBMIT_URL = '/submit';")
+    page.goto(TASK_URL)
+    page.wait_for_selector("#abstract-container span")
+    page.wait_for_timeout(150)  # let any injected handler (onload, onerror, autofocus) fire
+    return page, dialogs
+
+
+def utf16(text: str, code_points: int) -> int:
+    return len(text[:code_points].encode("utf-16-le")) // 2
+
+
+@pytest.mark.parametrize("variant", list(TO_JSON_VARIANTS))
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_abstract_runs_nothing_and_offsets_are_code_points(browser, pre_labeled, case, variant):  # noqa: F811
+    task_input = pre_labeled(abstract(HOSTILE[case]))
+    text = task_input["text"]
+    assert "\r" not in text and text == abstract(HOSTILE[case]).replace("\r\n", "\n").replace("\r", "\n")
+    page, dialogs = open_page(browser, render(task_input, TO_JSON_VARIANTS[variant]))
+
+    assert page.evaluate("window.__pwned") is None and dialogs == []
+    # The page holds exactly the text pre-labeling returned, and shows it as text.
+    assert page.evaluate("document.getElementById('abstract-text').getAttribute('data-text')") == text
+    assert page.evaluate("document.getElementById('abstract-container').textContent") == text
+    assert page.eval_on_selector_all("#abstract-container *", "els => els.filter(e => e.tagName !== 'SPAN').length") == 0
+
+    start = text.index(TARGET)
+    end = start + len(TARGET)
+    select(page, utf16(text, start), utf16(text, end))
+    page.click("button[data-label=Results]")
+    answer = json.loads(page.input_value("#abstract-answer"))
+    assert answer == {"entities": [{"label": "Results", "startOffset": start, "endOffset": end}]}
+    assert text[start:end] == TARGET
+    assert page.inner_text("#tag-list .tag-text") == TARGET
+    assert page.evaluate("window.__pwned") is None and dialogs == []
+
+
+def test_a_selection_inside_astral_text_maps_to_code_points(browser, pre_labeled):  # noqa: F811
+    text = pre_labeled("🌊🌊 Methods: 𝒳𝒴 measured 👩‍🔬 twice.\r\nEnd.")["text"]
+    page, _ = open_page(browser, render({"taskObject": "s3://b/p.jpg", "text": text,
+                                         "metadata": {"Title": "T", "Author": "A"}}))
+    start, end = text.index("𝒳𝒴"), text.index(" twice")
+    select(page, utf16(text, start), utf16(text, end))
+    page.click("button[data-label=Methods]")
+    [entity] = json.loads(page.input_value("#abstract-answer"))["entities"]
+    assert (entity["startOffset"], entity["endOffset"]) == (start, end)
+    assert text[entity["startOffset"]:entity["endOffset"]] == "𝒳𝒴 measured 👩‍🔬"
+
+
+@pytest.mark.parametrize("variant, runs", [("to_json-plain", True), ("to_json-escapes", False)])
+def test_the_plain_variant_really_breaks_a_script_block(browser, variant, runs):  # noqa: F811
+    """Control: the test-only to_json is as dangerous as claimed, so the tests above mean something.
+    A template that carried the text in a JSON script block would run the payload under it."""
+    from local_ground_truth.liquid import make_environment
+
+    environment = make_environment(fake_presign)
+    environment.filters["to_json"] = TO_JSON_VARIANTS[variant]
+    html = environment.from_string(
+        '<script type="application/json" id="t">{{ text | to_json }}</script>'
+        '<div id="abstract-container"><span>x</span></div>').render(text=HOSTILE["script-close"])
+    page, dialogs = open_page(browser, html)
+    assert (page.evaluate("window.__pwned") == "script-close") is runs
+    assert bool(dialogs) is runs
