@@ -93,3 +93,16 @@ def test_markup_in_an_abstract_is_shown_as_text_and_runs_nothing(browser, ner_si
     assert page.inner_text("#abstract-container").strip() == HOSTILE
     assert page.evaluate("window.__pwned") is None
     assert page.eval_on_selector_all("#abstract-container img, #abstract-container script", "els => els.length") == 0
+
+
+def test_the_server_refuses_an_answer_without_the_yes_no_judgement(ner_site):
+    """The page's script demands Yes/No; a request that bypasses the page meets the same rule."""
+    import http.client
+
+    job, server = ner_site
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("POST", "/worker/eve/task/2/submit", body=json.dumps({"abstract": '{"entities": []}'}),
+                       headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 422 and "isGoodAbstract is required" in json.loads(response.read())["error"]
+    assert "eve" not in job.workers_of("2")
