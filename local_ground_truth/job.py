@@ -13,7 +13,7 @@ import os
 import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Collection
 
 from tqdm import tqdm
@@ -67,8 +67,26 @@ class ConsolidationReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+def _local_environment(spec: WorkflowSpec, bucket: str) -> WorkflowSpec:
+    """The functions' environment with the input bucket's deploy-time name (e.g. in TASK_RECORDS_URI) filled in."""
+    def resolve(value: Any) -> str:
+        if isinstance(value, dict) and value == {"Ref": spec.task["InputBucket"]}:
+            return bucket
+        if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return separator.join(resolve(part) for part in parts)
+        if isinstance(value, str):
+            return value
+        raise ValueError(f"environment value {value!r} cannot be resolved locally")
+
+    def local(function: FunctionSpec) -> FunctionSpec:
+        return replace(function, environment={name: resolve(value) for name, value in function.environment.items()})
+    return replace(spec, pre_labeling=local(spec.pre_labeling), consolidation=local(spec.consolidation))
+
+
 class LocalJob:
     def __init__(self, spec: WorkflowSpec, s3, endpoint: str, bucket: str, job_name: str) -> None:
+        spec = _local_environment(spec, bucket)
         self.spec, self.s3, self.endpoint, self.bucket, self.job_name = spec, s3, endpoint, bucket, job_name
         self.root = f"{spec.task['OutputPrefix']}{job_name}/"
         self.job_arn = f"arn:aws:sagemaker:local:000000000000:labeling-job/{job_name}"

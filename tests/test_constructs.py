@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -153,6 +154,23 @@ def test_workflow_consolidation_method_reaches_the_function(sample_folder, metho
     assert "data/" not in json.dumps(listing[0]["Condition"])
 
 
+def role_statements(template: dict, role) -> list[dict]:
+    """Every statement of the identity policies attached to ``role`` (a construct)."""
+    role_id = cdk.Stack.of(role).get_logical_id(role.node.default_child)
+    return [statement for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"])]
+
+
+def actions_on(statements: list[dict]) -> dict[str, list]:
+    """action -> the resources (or conditions, for "*") the statements grant it on."""
+    granted: dict[str, list] = {}
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return granted
+
+
 def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):
     stack = new_stack()
     key = kms.Key(stack, "Key", enable_key_rotation=True)
@@ -160,13 +178,114 @@ def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):
                     workers_per_object=5, job_name_prefix="my-fork")
     template = Template.from_stack(stack)
     template.has_resource_properties("Custom::GroundTruthLabelingJob", {
-        "JobNamePrefix": "my-fork", "NumberOfHumanWorkersPerDataObject": "5", "OutputKmsKeyId": Match.any_value()})
-    statements = [s for p in resources_of_type(template.to_json(), "AWS::IAM::Policy").values()
-                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    assert any("kms:Decrypt" in as_list(s["Action"]) for s in statements)
-    job_statement = next(s for s in statements if "sagemaker:CreateLabelingJob" in as_list(s["Action"]))
-    assert json.dumps(job_statement["Resource"]).endswith(':labeling-job/my-fork-*"]]}')
+        "JobNameKey": flow.job_name_key, "JobNameLabel": "my-fork", "NumberOfHumanWorkersPerDataObject": "5",
+        "OutputKmsKeyId": Match.any_value()})
+    # The guide's output-key actions, on this key only.
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+    granted = actions_on(role_statements(template.to_json(), flow.execution_role))
+    for action in ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"):
+        assert granted[action] and all(resource == key_arn for resource in granted[action]), action
+    job_statements = role_statements(template.to_json(), flow.job_function.role)
+    job_statement = next(s for s in job_statements if "sagemaker:CreateLabelingJob" in as_list(s["Action"]))
+    assert json.dumps(job_statement["Resource"]).endswith(f':labeling-job/{flow.job_name_key}-*"]]}}')
     assert flow.execution_role is not None and flow.template_deployment is not None
+
+
+def test_workflow_execution_role_follows_the_published_policy(sample_folder):
+    """AWS's execution-role policy for labeling jobs, statement by statement, scoped to the workflow."""
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    flow = workflow(stack, data)
+    template = Template.from_stack(stack).to_json()
+    bucket_id = stack.get_logical_id(data.bucket.node.default_child)
+    statements = role_statements(template, flow.execution_role)
+    granted = actions_on(statements)
+    # S3ViewBuckets: on the bucket, with no prefix condition.
+    for action in ("s3:ListBucket", "s3:GetBucketLocation"):
+        [statement] = [s for s in statements if action in as_list(s["Action"])]
+        assert statement["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]} and "Condition" not in statement
+    # S3GetPutObjects: reads on the workflow's prefixes, writes and multipart aborts on the output only.
+    def keys(action):
+        return {resource["Fn::Join"][1][-1] for resource in granted[action]}
+    assert keys("s3:GetObject") == {"/manifests/input.manifest", "/data/*", "/derived/*", "/templates/*", "/output/*"}
+    assert keys("s3:PutObject") == keys("s3:AbortMultipartUpload") == {"/output/*"}
+    # CloudWatch: the labeling-job log group and its streams; metrics in Ground Truth's namespaces.
+    logs = sorted(json.dumps(resource) for resource in granted["logs:PutLogEvents"])
+    assert [text.split("log-group:")[1][:40] for text in logs] == [
+        '/aws/sagemaker/LabelingJobs"]]}', '/aws/sagemaker/LabelingJobs:*"]]}']
+    for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams"):
+        assert sorted(json.dumps(resource) for resource in granted[action]) == logs, action
+    [metrics] = [s for s in statements if "cloudwatch:PutMetricData" in as_list(s["Action"])]
+    assert metrics["Resource"] == "*" and metrics["Condition"] == {"StringEqualsIgnoreCase": {
+        "cloudwatch:namespace": ["AWS/Sagemaker/LabelingJobs", "AWS/SageMaker/Workteam"]}}
+    # LambdaFunctions: exactly the two functions.
+    assert granted["lambda:InvokeFunction"] == [
+        {"Fn::GetAtt": [stack.get_logical_id(f.node.default_child), "Arn"]}
+        for f in (flow.pre_labeling_function, flow.consolidation_function)]
+    # No KMS without a key, nothing else.
+    assert set(granted) == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject",
+                            "s3:AbortMultipartUpload", "logs:CreateLogGroup", "logs:CreateLogStream",
+                            "logs:PutLogEvents", "logs:DescribeLogStreams", "cloudwatch:PutMetricData",
+                            "lambda:InvokeFunction"}
+    # Trust: SageMaker, with no condition Ground Truth is not documented to satisfy.
+    role = template["Resources"][stack.get_logical_id(flow.execution_role.node.default_child)]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
+        "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
+
+
+def test_workflow_job_functions_reach_only_this_resources_jobs(sample_folder):
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
+    template = Template.from_stack(stack).to_json()
+    pattern = f':labeling-job/{flow.job_name_key}-*"]]}}'
+    on_event = actions_on(role_statements(template, flow.job_function.role))
+    for action in ("sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
+                   "sagemaker:AddTags"):
+        assert [json.dumps(r).endswith(pattern) for r in on_event[action]] == [True], action
+    is_complete = actions_on(role_statements(template, flow.job_is_complete_function.role))
+    assert {a for a in is_complete if a.startswith("sagemaker:")} == {"sagemaker:DescribeLabelingJob"}
+    [pass_role] = [s for s in role_statements(template, flow.job_function.role) if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert pass_role["Resource"] == {"Fn::GetAtt": [stack.get_logical_id(flow.execution_role.node.default_child), "Arn"]}
+
+
+def test_job_name_key_is_stable_per_resource_and_differs_per_stack(sample_folder):
+    def key(stack_name, construct_id="Workflow", **overrides):
+        app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+        stack = cdk.Stack(app, stack_name)
+        data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+        props = dict(input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels",
+                     ui_template_path=REPO_ROOT / "ui_templates" / "welding_classification.liquid.html",
+                     pre_labeling=LabelingFunction(package="welding_pre_labeling"),
+                     consolidation=LabelingFunction(package="welding_consolidation"),
+                     task_title="Label it", task_description="Label each item", create_labeling_job=False)
+        props.update(overrides)
+        return CustomLabelingWorkflow(stack, construct_id, **props).job_name_key
+
+    base = key("Labeling-dev")
+    assert re.fullmatch(r"[0-9a-f]{10}", base)
+    assert key("Labeling-dev", label_attribute_name="renamed", job_name_prefix="other", workers_per_object=5) == base
+    assert len({base, key("Labeling-prod"), key("Labeling-dev", "Workflow2")}) == 3
+
+
+def test_workflow_wires_task_records_for_both_functions(sample_folder):
+    from gt_common.task_record import RECORDS_ENV
+
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    flow = workflow(stack, data, derived_data_prefix="plots/", create_labeling_job=False)
+    template = Template.from_stack(stack).to_json()
+    bucket_id = stack.get_logical_id(data.bucket.node.default_child)
+    expected = {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/plots/task-records/"]]}
+    assert stack.resolve(flow.task_records_s3_uri) == expected
+    for function in (flow.pre_labeling_function, flow.consolidation_function):
+        variables = template["Resources"][stack.get_logical_id(function.node.default_child)]["Properties"][
+            "Environment"]["Variables"]
+        assert variables[RECORDS_ENV] == expected
+    reads = actions_on(role_statements(template, flow.consolidation_function.role))["s3:GetObject"]
+    assert "/plots/task-records/*" in {resource["Fn::Join"][1][-1] for resource in reads}
+    writes = actions_on(role_statements(template, flow.pre_labeling_function.role))["s3:PutObject"]
+    assert {resource["Fn::Join"][1][-1] for resource in writes} == {"/plots/*"}  # covers task-records/
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -175,6 +294,7 @@ def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):
     ({"workers_per_object": 10}, "between 1 and 9"),
     ({"task_time_limit": cdk.Duration.seconds(10)}, "task_time_limit"),
     ({"job_name_prefix": "bad_prefix!"}, "job name prefix"),
+    ({"job_name_prefix": "x" * 31}, "job name prefix"),
     ({"output_prefix": "/abs/"}, "output_prefix"),
     ({"pre_labeling": LabelingFunction(package="no_such_package")}, "no_such_package"),
 ])
