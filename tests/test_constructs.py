@@ -1,6 +1,7 @@
 """The three L3 constructs on their own, as someone forking one for a new workflow would use them."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -327,15 +328,87 @@ def test_local_bundler_builds_package_plus_shared_code(tmp_path):
     assert not list(out.rglob("__pycache__"))
 
 
+def portal_settings(stack: cdk.Stack) -> dict:
+    [portal] = resources_of_type(Template.from_stack(stack).to_json(), "Custom::GroundTruthWorkteamPortal").values()
+    return {key: portal["Properties"][key] for key in ("UserPoolSettings", "ClientSettings")}
+
+
+def digest_of(properties: dict) -> str:
+    return hashlib.sha256(json.dumps(properties, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_portal_step_fingerprints_every_property_of_the_pool_and_the_client():
+    """The portal resource carries a digest of exactly what CloudFormation gets for the pool and client."""
+    stack = new_stack(nag=False)
+    PrivateWorkteam(stack, "Team")
+    cdk.Tags.of(stack).add("project", "x")
+    template = Template.from_stack(stack).to_json()
+    settings = portal_settings(stack)
+    [pool_id] = resources_of_type(template, "AWS::Cognito::UserPool")
+    [client] = resources_of_type(template, "AWS::Cognito::UserPoolClient").values()
+    assert settings["UserPoolSettings"] == {
+        "Digest": digest_of(template["Resources"][pool_id]["Properties"]), "References": []}
+    assert settings["ClientSettings"] == {"Digest": digest_of(client["Properties"]), "References": [{"Ref": pool_id}]}
+
+
+def _team_stack(change=None, **props) -> cdk.Stack:
+    stack = new_stack(nag=False)
+    team = PrivateWorkteam(stack, "Team", **props)
+    if change:
+        change(stack, team)
+    return stack
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(dict(props={"mfa": cognito.Mfa.REQUIRED}), id="mfa"),
+    pytest.param(dict(props={"password_policy": cognito.PasswordPolicy(min_length=16)}), id="password policy"),
+    pytest.param(dict(props={"removal_policy": cdk.RemovalPolicy.DESTROY}), id="deletion protection"),
+    pytest.param(dict(after=lambda stack, team: setattr(
+        team.user_pool.node.default_child, "user_pool_add_ons", {"advancedSecurityMode": "AUDIT"})),
+        id="an L1 property set after construction"),
+    pytest.param(dict(after=lambda stack, team: cdk.Tags.of(stack).add("cost-centre", "labeling")), id="tags"),
+    pytest.param(dict(after=lambda stack, team: team.user_pool.add_trigger(
+        cognito.UserPoolOperation.PRE_SIGN_UP, cdk.aws_lambda.Function(
+            stack, "Trigger", runtime=cdk.aws_lambda.Runtime.PYTHON_3_12, handler="index.handler",
+            code=cdk.aws_lambda.Code.from_inline("def handler(event, context):\n    return event\n")))),
+        id="a trigger added later"),
+])
+def test_portal_step_reruns_when_the_user_pool_changes(change):
+    """CloudFormation's update of the pool resets the invitation message the portal step wrote."""
+    base = portal_settings(_team_stack())
+    changed = portal_settings(_team_stack(change.get("after"), **change.get("props", {})))
+    assert changed["UserPoolSettings"] != base["UserPoolSettings"]
+
+
+def test_a_value_the_pool_references_reaches_the_portal_step_as_a_reference():
+    """A trigger function replaced at deploy time changes the pool without changing its template:
+    its ARN is among the portal's properties, so CloudFormation updates the portal step too."""
+    trigger = {}
+
+    def with_trigger(stack, team):
+        trigger["function"] = cdk.aws_lambda.Function(
+            stack, "Trigger", runtime=cdk.aws_lambda.Runtime.PYTHON_3_12, handler="index.handler",
+            code=cdk.aws_lambda.Code.from_inline("def handler(event, context):\n    return event\n"))
+        team.user_pool.add_trigger(cognito.UserPoolOperation.PRE_SIGN_UP, trigger["function"])
+    stack = _team_stack(with_trigger)
+    function_id = stack.get_logical_id(trigger["function"].node.default_child)
+    assert portal_settings(stack)["UserPoolSettings"]["References"] == [{"Fn::GetAtt": [function_id, "Arn"]}]
+
+
+@pytest.mark.parametrize("props", [
+    {"worker_emails": ["a@example.org"]},
+    {"invitation_subject": "Welcome"},
+    {"subscribe_workers_to_notifications": False, "worker_emails": ["a@example.org"]},
+    {"description": "Another team"},
+])
+def test_portal_fingerprints_ignore_what_does_not_touch_the_pool_or_client(props):
+    assert portal_settings(_team_stack(**props)) == portal_settings(_team_stack())
+
+
 def test_portal_step_reruns_when_the_app_client_changes():
     """CloudFormation resets the callback URLs when it updates the client; the portal must follow."""
-    from labeling_constructs.private_workteam import _client_fingerprint
-
-    stack = new_stack(nag=False)
-    pool = cognito.UserPool(stack, "Pool")
-    oauth = dict(flows=cognito.OAuthFlows(authorization_code_grant=True), callback_urls=["https://localhost/cb"])
-    base = pool.add_client("A", generate_secret=True, o_auth=cognito.OAuthSettings(**oauth))
-    same = pool.add_client("B", generate_secret=True, o_auth=cognito.OAuthSettings(**oauth))
-    wider = pool.add_client("C", generate_secret=True, o_auth=cognito.OAuthSettings(
-        **oauth, scopes=[cognito.OAuthScope.EMAIL]))
-    assert _client_fingerprint(base) == _client_fingerprint(same) != _client_fingerprint(wider)
+    def wider_scopes(stack, team):
+        team.user_pool_client.node.default_child.allowed_o_auth_scopes = ["email", "openid"]
+    base, changed = portal_settings(_team_stack()), portal_settings(_team_stack(wider_scopes))
+    assert changed["ClientSettings"] != base["ClientSettings"]
+    assert changed["UserPoolSettings"] == base["UserPoolSettings"]
