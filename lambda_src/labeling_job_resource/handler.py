@@ -94,25 +94,23 @@ def _create_or_adopt(event: dict[str, Any]) -> dict[str, Any]:
     properties = event["ResourceProperties"]
     create_request(properties, "")  # every property checked before any call
     name, job = _find_job(properties)
-    result: dict[str, Any]
-    if job is not None:
-        LOG.info("%s: adopting labeling job %s (%s)", event["RequestType"], name, job["LabelingJobStatus"])
-        result = _result(name, job["LabelingJobArn"])
-    else:
-        try:
-            arn = sagemaker().create_labeling_job(**create_request(properties, name))["LabelingJobArn"]
-            LOG.info("%s: created labeling job %s", event["RequestType"], name)
-            result = _result(name, arn)
-        except (ClientError, BotoCoreError) as error:
-            # The job may exist even so (the response was lost): is_complete looks it up by name.
-            LOG.warning("CreateLabelingJob %s raised %s; is_complete will look the job up", name, error)
-            result = {"PhysicalResourceId": name, "Data": {"LabelingJobName": name},
-                      CREATE_ERROR: f"{type(error).__name__}: {error}"}
     if event["RequestType"] == "Update":
+        # Before creating anything: a failure here leaves no new job behind.
         old = event.get("OldResourceProperties") or {}
         if has_key(old) and key_of(old) == key_of(properties):
             _stop_running(generations(old), keep={name.lower(), str(event.get("PhysicalResourceId", "")).lower()})
-    return result
+    if job is not None:
+        LOG.info("%s: adopting labeling job %s (%s)", event["RequestType"], name, job["LabelingJobStatus"])
+        return _result(name, job["LabelingJobArn"])
+    try:
+        arn = sagemaker().create_labeling_job(**create_request(properties, name))["LabelingJobArn"]
+    except (ClientError, BotoCoreError) as error:
+        # The job may exist even so (the response was lost): is_complete looks it up by name.
+        LOG.warning("CreateLabelingJob %s raised %s; is_complete will look the job up", name, error)
+        return {"PhysicalResourceId": name, "Data": {"LabelingJobName": name},
+                CREATE_ERROR: f"{type(error).__name__}: {error}"}
+    LOG.info("%s: created labeling job %s", event["RequestType"], name)
+    return _result(name, arn)
 
 
 def _result(name: str, arn: str) -> dict[str, Any]:
