@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import ArnFormat, CustomResource, Duration, Stack
+from aws_cdk import ArnFormat, CustomResource, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -25,6 +25,15 @@ from .manifest_bucket import ManifestBucket
 
 #: Template metadata key, on the execution role, describing the workflow's labeling task.
 TASK_METADATA_KEY = "GroundTruthTask"
+#: Where pre-labeling keeps what it showed each worker, under the derived-data prefix.
+TASK_RECORDS_FOLDER = "task-records/"
+#: Length of the per-resource key every labeling-job name starts with (hex digits).
+JOB_NAME_KEY_LENGTH = 10
+#: CloudWatch namespaces Ground Truth publishes labeling-job and workteam metrics under. AWS spells
+#: the first with "Sagemaker" and the second with "SageMaker" (monitoring and workteam-tracking pages).
+GROUND_TRUTH_METRIC_NAMESPACES = ("AWS/Sagemaker/LabelingJobs", "AWS/SageMaker/Workteam")
+#: Ground Truth writes each labeling job's log stream into this group.
+LABELING_JOB_LOG_GROUP = "/aws/sagemaker/LabelingJobs"
 
 
 class ConsolidationMethod(str, Enum):
@@ -54,16 +63,25 @@ class LabelingFunction:
 class CustomLabelingWorkflow(Construct):
     """A Ground Truth custom labeling workflow over the data of a ``ManifestBucket``.
 
-    Creates the pre-labeling and consolidation functions, the job's execution role (trusted by
-    SageMaker only on behalf of this account's labeling jobs; it may invoke exactly these two
-    functions and reach only the workflow's S3 prefixes), uploads the worker UI template under a
-    content-addressed key, and, unless ``create_labeling_job`` is False, creates the labeling job
-    through a custom resource. Labeling jobs cannot be updated or deleted: any change to the job's
-    configuration creates a new job and stops the old one; removing the resource stops the job.
+    Creates the pre-labeling and consolidation functions, the job's execution role (AWS's
+    published execution-role policy for labeling jobs, scoped to this workflow: it may invoke
+    exactly these two functions and reach only the workflow's S3 prefixes; see
+    ``_grant_ground_truth_access``), uploads the worker UI template under a content-addressed key,
+    and, unless ``create_labeling_job`` is False, creates the labeling job through a custom
+    resource. Labeling jobs cannot be updated or deleted: any change to the job's configuration
+    creates a new job and stops the old one; a rollback keeps the original job; removing the
+    resource stops the job. Job names start with ``job_name_key``, a digest of the stack name and
+    this construct's path, followed by ``job_name_prefix`` (default: the label attribute name); the
+    job functions may act only on names with that key, so no rename moves a job out of reach and
+    no other stack's (or environment's) jobs are within it.
+
+    Both functions get ``TASK_RECORDS_URI`` (``task_records_s3_uri``, under the derived-data
+    prefix): pre-labeling writes there what it showed each worker, consolidation reads it back.
 
     Attributes: ``pre_labeling_function``, ``consolidation_function``, ``execution_role``,
-    ``template_deployment``, ``ui_template_s3_uri``, ``output_s3_uri``, ``job`` (CustomResource or
-    None), ``job_provider``, ``job_function``, ``labeling_job_name`` (token or None).
+    ``template_deployment``, ``ui_template_s3_uri``, ``output_s3_uri``, ``task_records_s3_uri``,
+    ``job_name_key``, ``job`` (CustomResource or None), ``job_provider``, ``job_function``,
+    ``job_is_complete_function``, ``labeling_job_name`` (token or None).
     """
 
     def __init__(
@@ -105,28 +123,34 @@ class CustomLabelingWorkflow(Construct):
         self.output_prefix = output_prefix
         self.derived_data_prefix = derived_data_prefix
         self.output_s3_uri = input_bucket.s3_uri(output_prefix)
+        self.task_records_prefix = f"{derived_data_prefix}{TASK_RECORDS_FOLDER}"
+        self.task_records_s3_uri = input_bucket.s3_uri(self.task_records_prefix)
 
         # -- the two workflow functions ----------------------------------------------------
+        # TASK_RECORDS_URI is read by gt_common.task_record (its RECORDS_ENV).
         self.pre_labeling_function = self._function(
             "PreLabeling", pre_labeling, log_retention,
-            {"DERIVED_DATA_PREFIX": derived_data_prefix},
+            {"DERIVED_DATA_PREFIX": derived_data_prefix, "TASK_RECORDS_URI": self.task_records_s3_uri},
             "Ground Truth pre-labeling: turns a manifest line into the worker task's input",
         )
         self.consolidation_method = ConsolidationMethod(consolidation_method)
         self.consolidation_function = self._function(
             "Consolidation", consolidation, log_retention,
-            {"CONSOLIDATION_METHOD": self.consolidation_method.value},
+            {"CONSOLIDATION_METHOD": self.consolidation_method.value, "TASK_RECORDS_URI": self.task_records_s3_uri},
             "Ground Truth annotation consolidation: merges workers' answers into one label",
         )
+        # Pre-labeling writes its derived data and task records under the derived prefix.
         input_bucket.grant_read_data(self.pre_labeling_function)
         input_bucket.grant_read_prefix(self.pre_labeling_function, derived_data_prefix)
         input_bucket.grant_write_prefix(self.pre_labeling_function, derived_data_prefix)
         input_bucket.grant_list_prefixes(self.pre_labeling_function, [input_bucket.data_prefix, derived_data_prefix])
         # Consolidation reads the request payload and raw answers under the job's output, and
         # keeps the worker model and quality statistics there, one file per batch (listed to merge).
+        # It reads the task records back (listed, so a missing record reads as NoSuchKey, not AccessDenied).
         input_bucket.grant_read_prefix(self.consolidation_function, output_prefix)
         input_bucket.grant_write_prefix(self.consolidation_function, output_prefix)
-        input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix])
+        input_bucket.grant_read_prefix(self.consolidation_function, self.task_records_prefix)
+        input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix, self.task_records_prefix])
 
         # -- worker UI template, content-addressed so a new template means a new job -----------
         template = Path(ui_template_path)
@@ -146,38 +170,19 @@ class CustomLabelingWorkflow(Construct):
         acknowledge_bucket_deployment(self.template_deployment, bucket)
 
         # -- execution role ----------------------------------------------------------------
+        # Trust: AWS's published trust policy for Ground Truth execution roles has no condition,
+        # and SageMaker documents confused-deputy conditions (aws:SourceArn, aws:SourceAccount) for
+        # training, processing and other job types, not for labeling jobs. A condition Ground Truth
+        # does not satisfy would keep every job from starting, so none is set. What keeps another
+        # party from having SageMaker act with this role is iam:PassRole: CreateLabelingJob needs
+        # the caller to pass the role, which only principals of this account granted PassRole on
+        # it can do (the job functions below, limited to SageMaker).
         self.execution_role = iam.Role(
             self, "ExecutionRole",
             description="Ground Truth execution role of one custom labeling workflow",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": stack.format_arn(service="sagemaker", resource="labeling-job", resource_name="*")},
-                },
-            ),
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
         )
-        self.grant_invoke_workflow_functions(self.execution_role)
-        # Ground Truth reads the manifest, template and data, presigns data and derived objects for
-        # workers (grant_read_access signs with this role), and writes the output.
-        input_bucket.grant_read_data(self.execution_role)
-        for prefix in (derived_data_prefix, template_prefix, output_prefix):
-            input_bucket.grant_read_prefix(self.execution_role, prefix)
-        input_bucket.grant_write_prefix(self.execution_role, output_prefix)
-        input_bucket.grant_list_prefixes(self.execution_role, [
-            input_bucket.data_prefix, derived_data_prefix, output_prefix, template_prefix, input_bucket.manifest_key])
-        self.execution_role.add_to_policy(iam.PolicyStatement(
-            sid="LabelingJobLogs",
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources=[stack.format_arn(service="logs", resource="log-group", resource_name="/aws/sagemaker/LabelingJobs:*",
-                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
-        ))
-        self.execution_role.add_to_policy(iam.PolicyStatement(
-            sid="LabelingJobMetrics",
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],  # PutMetricData has no resource-level permissions
-            conditions={"StringEquals": {"cloudwatch:namespace": "AWS/SageMaker"}},
-        ))
+        self._grant_ground_truth_access(derived_data_prefix, template_prefix, output_prefix)
 
         self._acknowledge_scoped_wildcards(template_prefix)
         # What a labeling job of this workflow is, in the template itself, whether or not the job is
@@ -198,14 +203,16 @@ class CustomLabelingWorkflow(Construct):
         })
 
         # -- the labeling job ----------------------------------------------------------------
-        self.job_name_prefix = _job_name_prefix(job_name_prefix or label_attribute_name)
-        self.job = self.job_provider = self.job_function = None
+        self.job_name_key = _job_name_key(self)
+        self.job_name_prefix = _job_name_prefix(job_name_prefix) if job_name_prefix else label_attribute_name
+        self.job = self.job_provider = self.job_function = self.job_is_complete_function = None
         self.labeling_job_name: Optional[str] = None
         if create_labeling_job:
             self._add_job(
                 log_retention,
                 {
-                    "JobNamePrefix": self.job_name_prefix,
+                    "JobNameKey": self.job_name_key,
+                    "JobNameLabel": self.job_name_prefix,
                     "LabelAttributeName": label_attribute_name,
                     "ManifestS3Uri": input_bucket.manifest_s3_uri,
                     "InputRevision": input_bucket.manifest_revision,
@@ -235,6 +242,62 @@ class CustomLabelingWorkflow(Construct):
             environment={"MPLCONFIGDIR": "/tmp", **environment, **spec.environment},
         )
 
+    def _grant_ground_truth_access(self, derived_data_prefix: str, template_prefix: str, output_prefix: str) -> None:
+        """AWS's published execution-role policy for labeling jobs, statement by statement.
+
+        The developer guide ("Create a SageMaker execution role for a Ground Truth labeling job":
+        non-streaming built-in task types, plus the custom-workflow Lambda statement; "Encrypt
+        output data ... with AWS KMS" for a key) grants the role S3ViewBuckets, S3GetPutObjects,
+        CloudWatch and LambdaFunctions. Each is kept; where this differs, the comment says why.
+        """
+        stack = Stack.of(self)
+        role, bucket = self.execution_role, self.input_bucket
+        # S3ViewBuckets: s3:ListBucket and s3:GetBucketLocation on the bucket, as published (no
+        # prefix condition: a listing Ground Truth makes without a prefix must not be denied).
+        bucket.grant_bucket_listing(role)
+        # S3GetPutObjects: the guide grants GetObject, PutObject and AbortMultipartUpload on every
+        # object of the input and output buckets. Here reads are limited to what a job of this
+        # workflow reads (the manifest, the data, the derived data and the template, and its own
+        # output), and writes to the output prefix, the only place Ground Truth writes (S3OutputPath).
+        # Ground Truth also presigns data and derived objects for workers with this role
+        # (grant_read_access), which needs the same GetObject.
+        bucket.grant_read_data(role)
+        for prefix in (derived_data_prefix, template_prefix, output_prefix):
+            bucket.grant_read_prefix(role, prefix)
+        bucket.grant_write_prefix(role, output_prefix, abort_multipart_upload=True)
+        # CloudWatch: the guide grants the log actions on "*". Ground Truth writes a labeling job's
+        # events to one stream per job in /aws/sagemaker/LabelingJobs, so the group and its
+        # streams are enough.
+        role.add_to_policy(iam.PolicyStatement(
+            sid="LabelingJobLogs",
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[stack.format_arn(service="logs", resource="log-group", resource_name=name,
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)
+                       for name in (LABELING_JOB_LOG_GROUP, f"{LABELING_JOB_LOG_GROUP}:*")],
+        ))
+        # cloudwatch:PutMetricData has no resource-level permissions. The guide sets no condition;
+        # here the namespace must be one Ground Truth publishes under. Case-insensitive, because AWS
+        # capitalises "SageMaker" differently in the two and a namespace starting "AWS/" is reserved
+        # for AWS services anyway.
+        role.add_to_policy(iam.PolicyStatement(
+            sid="LabelingJobMetrics",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEqualsIgnoreCase": {"cloudwatch:namespace": list(GROUND_TRUTH_METRIC_NAMESPACES)}},
+        ))
+        # LambdaFunctions: lambda:InvokeFunction on exactly the pre-labeling and consolidation functions.
+        self.grant_invoke_workflow_functions(role)
+        # KMS: the guide's statement for an output key (Encrypt, Decrypt, ReEncrypt*,
+        # GenerateDataKey*, DescribeKey) goes into the key policy with Resource "*" (that key);
+        # here it is the role's own policy on the key's ARN, which takes effect when the key policy
+        # lets IAM policies grant access (a key made by CDK does; for any other key, add the guide's
+        # key-policy statement for this role).
+        if bucket.encryption_key:
+            iam.Grant.add_to_principal(
+                grantee=role,
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                resource_arns=[bucket.encryption_key.key_arn])
+
     def _add_job(self, log_retention: logs.RetentionDays, properties: dict) -> None:
         stack = Stack.of(self)
         code = python_lambda_code("labeling_job_resource")
@@ -247,16 +310,22 @@ class CustomLabelingWorkflow(Construct):
 
         self.job_function = job_function("JobOnEvent", "on_event")
         self.job_is_complete_function = job_function("JobIsComplete", "is_complete")
-        # Job names are "<prefix>-<hash>-<time>"; SageMaker spells labeling-job ARNs in lower case.
+        # Every job name starts with the key; SageMaker spells labeling-job ARNs in lower case,
+        # and the key and the names are lower case.
         job_arns = [stack.format_arn(service="sagemaker", resource="labeling-job",
-                                     resource_name=f"{self.job_name_prefix.lower()}-*")]
-        for function in (self.job_function, self.job_is_complete_function):
-            function.add_to_role_policy(iam.PolicyStatement(
-                actions=["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob",
-                         "sagemaker:StopLabelingJob", "sagemaker:AddTags"],
-                resources=job_arns,
-            ))
-        self.execution_role.grant_pass_role(self.job_function)
+                                     resource_name=f"{self.job_name_key}-*")]
+        self.job_function.add_to_role_policy(iam.PolicyStatement(
+            actions=["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob",
+                     "sagemaker:StopLabelingJob", "sagemaker:AddTags"],
+            resources=job_arns,
+        ))
+        self.job_is_complete_function.add_to_role_policy(iam.PolicyStatement(
+            actions=["sagemaker:DescribeLabelingJob"], resources=job_arns))
+        # CreateLabelingJob passes the execution role to SageMaker, and only to SageMaker.
+        self.job_function.add_to_role_policy(iam.PolicyStatement(
+            actions=["iam:PassRole"], resources=[self.execution_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ))
         self.job_provider = cr.Provider(
             self, "JobProvider",
             on_event_handler=self.job_function,
@@ -269,11 +338,13 @@ class CustomLabelingWorkflow(Construct):
                 destination=logs.LogGroup(self, "JobWaiterLogs", retention=log_retention),
                 level=sfn.LogLevel.ALL, include_execution_data=False),
         )
+        nag_arn = job_arns[0].replace(stack.partition, "<AWS::Partition>").replace(
+            stack.region, "<AWS::Region>").replace(stack.account, "<AWS::AccountId>")
         for function in (self.job_function, self.job_is_complete_function):
-            acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{job_arns[0]}]".replace(
-                stack.partition, "<AWS::Partition>").replace(stack.region, "<AWS::Region>").replace(
-                stack.account, "<AWS::AccountId>"),
-                "Limited to labeling jobs named with this workflow's prefix; each deployment names a new job.")
+            acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{nag_arn}]",
+                        "Job names are chosen at deploy time, one per configuration and generation; every one starts "
+                        "with this resource's key, a digest of its stack name and construct path, so the wildcard "
+                        "matches only this resource's jobs, in no other stack or environment.")
         acknowledge_provider_framework(self.job_provider, [self.job_function, self.job_is_complete_function])
         self.job = CustomResource(
             self, "LabelingJob",
@@ -291,20 +362,27 @@ class CustomLabelingWorkflow(Construct):
         data = self.input_bucket.data_prefix
         grants = {
             self.pre_labeling_function.role: (data, self.derived_data_prefix),
-            self.consolidation_function.role: (self.output_prefix,),
+            self.consolidation_function.role: (self.output_prefix, self.task_records_prefix),
             self.execution_role: (data, self.derived_data_prefix, template_prefix, self.output_prefix),
         }
         for role, prefixes in grants.items():
             for prefix in prefixes:
                 self.input_bucket.acknowledge_prefix_wildcard(
-                    role, prefix, f"Object access is limited to the workflow's {prefix} prefix, whose keys are "
-                                  "generated per data object and job; no action wildcard is granted.")
+                    role, prefix, f"Object access is limited to the workflow's {prefix} prefix; the objects under "
+                                  "it (data, derived files, templates, task records or job output) are named per "
+                                  "deployment, data object or job, so they cannot be listed one by one.")
         acknowledge(self.execution_role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-                    "<AWS::AccountId>:log-group:/aws/sagemaker/LabelingJobs:*]",
-                    "Ground Truth writes its job logs to streams it names inside the /aws/sagemaker/LabelingJobs group.")
+                    f"<AWS::AccountId>:log-group:{LABELING_JOB_LOG_GROUP}:*]",
+                    f"Ground Truth writes one log stream per labeling job, named by the job, inside the "
+                    f"{LABELING_JOB_LOG_GROUP} group; the wildcard covers that group's streams only.")
         acknowledge(self.execution_role, "AwsSolutions-IAM5[Resource::*]",
-                    "cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited "
-                    "to the AWS/SageMaker namespace by condition.")
+                    "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits the "
+                    f"statement to the namespaces Ground Truth publishes under ({', '.join(GROUND_TRUTH_METRIC_NAMESPACES)}).")
+        if self.input_bucket.encryption_key:
+            for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*"):
+                acknowledge(self.execution_role, f"AwsSolutions-IAM5[Action::{action}]",
+                            "AWS's published execution-role policy for labeling jobs with a KMS key lists this action "
+                            "group; the statement is limited to the bucket's one key.")
 
     # -- grants ------------------------------------------------------------------------------
     def grant_invoke_workflow_functions(self, grantee: iam.IGrantable) -> None:
@@ -319,14 +397,28 @@ class CustomLabelingWorkflow(Construct):
         return self.input_bucket.grant_read_prefix(grantee, self.output_prefix)
 
 
-_JOB_NAME_PREFIX = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,39}$")
+_JOB_NAME_PREFIX = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$")
 
 
 def _job_name_prefix(prefix: str) -> str:
-    """Job names are "<prefix>-<8 hash>-<time>", at most 63 characters: the prefix gets 40."""
+    """Job names are "<key>-<prefix>-<8 hex>-<generation>", at most 63 characters: the prefix gets 30.
+
+    (A longer label attribute name, the default, is shortened by the job resource.)
+    """
     if not _JOB_NAME_PREFIX.match(prefix):
-        raise ValueError(f"job name prefix {prefix!r} must be 1-40 letters, digits and inner hyphens")
+        raise ValueError(f"job name prefix {prefix!r} must be 1-30 letters, digits and inner hyphens")
     return prefix
+
+
+def _job_name_key(scope: Construct) -> str:
+    """A digest of the stack name and the construct path: stable for the resource, different per stack.
+
+    Computed at synth from neither a setting nor a deploy-time value, so renaming any setting keeps
+    it, and the IAM scope ``labeling-job/<key>-*`` with it.
+    """
+    stack = Stack.of(scope)
+    identity = scope.node.path if Token.is_unresolved(stack.stack_name) else f"{stack.stack_name}:{scope.node.path}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:JOB_NAME_KEY_LENGTH]
 
 
 def _check_job_settings(label_attribute_name: str, workers: int, time_limit: Duration, title: str, description: str) -> None:

@@ -158,10 +158,16 @@ class ManifestBucket(Construct):
         self._grant_key(grantee, ["kms:Decrypt"])
         return grant
 
-    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
-        """s3:PutObject on ``prefix*`` (no delete), and encryption when a KMS key is set."""
+    def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str, *,
+                           abort_multipart_upload: bool = False) -> iam.Grant:
+        """s3:PutObject on ``prefix*`` (no delete), and encryption when a KMS key is set.
+
+        ``abort_multipart_upload`` adds s3:AbortMultipartUpload on the same keys, for a writer
+        that uploads large objects in parts and cleans up the parts of an upload it gives up.
+        """
+        actions = ["s3:PutObject", *(["s3:AbortMultipartUpload"] if abort_multipart_upload else [])]
         grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=["s3:PutObject"], resource_arns=[self.bucket.arn_for_objects(_pattern(prefix))])
+            grantee=grantee, actions=actions, resource_arns=[self.bucket.arn_for_objects(_pattern(prefix))])
         self._grant_key(grantee, ["kms:Decrypt", "kms:GenerateDataKey"])
         return grant
 
@@ -175,6 +181,11 @@ class ManifestBucket(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.bucket.bucket_arn],
             conditions={"StringLike": {"s3:prefix": [_pattern(prefix) for prefix in prefixes]}})
+
+    def grant_bucket_listing(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:ListBucket (key names under any prefix, never content) and s3:GetBucketLocation on the bucket."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:ListBucket", "s3:GetBucketLocation"], resource_arns=[self.bucket.bucket_arn])
 
     def grant_read_data(self, grantee: iam.IGrantable) -> None:
         """Read the sample data and the manifest only."""

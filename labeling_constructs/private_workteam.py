@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Stack
+import jsii
+from aws_cdk import CfnResource, CustomResource, Duration, Fn, IAnyProducer, IResolvable, IResolveContext, Lazy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -31,15 +33,53 @@ _DEFAULT_PASSWORD_POLICY = cognito.PasswordPolicy(
 )
 
 
-def _client_fingerprint(client: cognito.UserPoolClient) -> str:
-    """A digest of the app client's settings: changes whenever CloudFormation would update it."""
-    cfn = client.node.default_child
-    settings = [cfn.allowed_o_auth_flows, cfn.allowed_o_auth_scopes, cfn.allowed_o_auth_flows_user_pool_client,
-                cfn.supported_identity_providers, cfn.explicit_auth_flows, cfn.generate_secret,
-                cfn.prevent_user_existence_errors, cfn.access_token_validity, cfn.id_token_validity,
-                cfn.refresh_token_validity, cfn.callback_ur_ls, cfn.logout_ur_ls, cfn.read_attributes,
-                cfn.write_attributes]
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+_INTRINSIC_REFERENCES = ("Ref", "Fn::GetAtt", "Fn::ImportValue")
+
+
+def template_fingerprint(resource: CfnResource) -> IResolvable:
+    """A property value that changes whenever CloudFormation would update ``resource``.
+
+    Resolved at synthesis, after every construct has set its properties: a digest of all of the
+    resource's CloudFormation properties as CDK renders them (a property CDK or CloudFormation adds
+    later is covered without listing it), plus the references among them (``Ref``, ``Fn::GetAtt``,
+    ``Fn::ImportValue``) kept as such, so that a change of a referenced value at deploy time shows
+    too. Escape-hatch overrides (``add_property_override``) are outside what CDK lets a construct
+    read; a caller who overrides a property should change another one with it.
+    """
+    return Lazy.uncached_any(_TemplateFingerprint(resource))
+
+
+@jsii.implements(IAnyProducer)
+class _TemplateFingerprint:
+    def __init__(self, resource: CfnResource) -> None:
+        self._resource = resource
+
+    def produce(self, _context: Optional[IResolveContext] = None) -> Any:
+        # CfnResource shows its properties only to subclasses (cfnProperties, renderProperties); as
+        # in its own synthesis, they are resolved first and rendered to CloudFormation's names after.
+        stack, resource = Stack.of(self._resource), self._resource
+        rendered = stack.resolve(resource._render_properties(stack.resolve(resource._cfn_properties)))
+        digest = hashlib.sha256(json.dumps(rendered, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return {"Digest": digest, "References": _references(rendered)}
+
+
+def _references(value: Any) -> list[Any]:
+    found: dict[str, Any] = {}
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            if len(item) == 1 and next(iter(item)) in _INTRINSIC_REFERENCES:
+                if not str(item.get("Ref", "")).startswith("AWS::"):  # pseudo parameters never change
+                    found[json.dumps(item, sort_keys=True)] = item
+                return
+            for child in item.values():
+                walk(child)
+        elif isinstance(item, list):
+            for child in item:
+                walk(child)
+
+    walk(value)
+    return [found[key] for key in sorted(found)]
 
 
 class PrivateWorkteam(Construct):
@@ -50,7 +90,9 @@ class PrivateWorkteam(Construct):
     ``AWS::SageMaker::Workteam``, and a custom resource that, once the workteam exists, points the
     app client's callback URLs at the labeling portal and invites ``worker_emails`` with an email
     naming the portal URL. (The portal's sub-domain only exists after the workteam does, while the
-    workteam needs the app client first: hence the post-creation step.)
+    workteam needs the app client first: hence the post-creation step.) The step runs again
+    whenever CloudFormation updates the user pool or the app client (their templates are part of
+    its properties, see ``template_fingerprint``): an update of either resets what it set.
 
     An account has one private workforce per region: pass ``existing_workteam_arn`` to reuse a
     workteam instead; then nothing is created and ``portal_url`` is None.
@@ -221,9 +263,11 @@ class PrivateWorkteam(Construct):
                 "WorkerEmails": self.worker_emails,
                 "InvitationSubject": invitation_subject,
                 "JobDescription": description,
-                # CloudFormation puts the placeholder URLs back whenever it updates the client, so
-                # any change to the client's template must run the portal step again.
-                "ClientSettings": _client_fingerprint(self.user_pool_client),
+                # CloudFormation puts the placeholder URLs back whenever it updates the client, and
+                # resets the invitation message (which only UpdateUserPool sets) whenever it updates
+                # the pool: any change to either's template must run the portal step again.
+                "ClientSettings": template_fingerprint(self.user_pool_client.node.default_child),
+                "UserPoolSettings": template_fingerprint(self.user_pool.node.default_child),
             },
         )
         self.portal_url = self.portal.get_att_string("PortalUrl")

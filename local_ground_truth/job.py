@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from gt_common.task_record import data_object_of
 from local_ground_truth.lambda_host import LocalFunction
+from local_ground_truth.local_s3 import with_local_names
 from local_ground_truth.stack_reader import WorkflowSpec
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class ConsolidationReport:
 class LocalJob:
     def __init__(self, spec: WorkflowSpec, s3, endpoint: str, bucket: str, job_name: str,
                  store: Optional[Path] = None) -> None:
+        # The functions' environment names the bucket as CloudFormation would (TASK_RECORDS_URI): fill it in.
+        spec = with_local_names(spec, {spec.task["InputBucket"]: bucket})
         self.spec, self.s3, self.endpoint, self.bucket, self.job_name = spec, s3, endpoint, bucket, job_name
         self.store = store  # the folder the endpoint keeps buckets in, when it is the runner's own
         self.root = f"{spec.task['OutputPrefix']}{job_name}/"

@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
 
-from local_ground_truth.stack_reader import WorkflowSpec
+from local_ground_truth.stack_reader import FunctionSpec, WorkflowSpec
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -118,12 +119,25 @@ def _kebab(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()).strip("-")
 
 
-def _resolve(value: Any, buckets: dict[str, str]) -> str:
+def resolve(value: Any, buckets: dict[str, str]) -> str:
+    """A deploy-time value of the template (a bucket's ``Ref``, an ``Fn::Join`` of such) with the local
+    bucket names filled in."""
     if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in buckets:
         return buckets[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(resolve(part, buckets) for part in parts)
     if isinstance(value, str):
         return value
     raise ValueError(f"deploy-time value {value!r} cannot be resolved locally")
+
+
+def with_local_names(spec: WorkflowSpec, buckets: dict[str, str]) -> WorkflowSpec:
+    """``spec`` with its functions' environment resolved against the local buckets (e.g. TASK_RECORDS_URI)."""
+    def local(function: FunctionSpec) -> FunctionSpec:
+        return replace(function, environment={name: resolve(value, buckets) for name, value in function.environment.items()})
+
+    return replace(spec, pre_labeling=local(spec.pre_labeling), consolidation=local(spec.consolidation))
 
 
 def deploy(spec: WorkflowSpec, s3, buckets: dict[str, str]) -> int:
@@ -143,7 +157,7 @@ def deploy(spec: WorkflowSpec, s3, buckets: dict[str, str]) -> int:
                   for item in page.get("Contents", [])}
         deployed = set()
         for asset_dir, markers in zip(deployment.asset_dirs, deployment.markers):
-            values = {marker: _resolve(value, buckets) for marker, value in markers.items()}
+            values = {marker: resolve(value, buckets) for marker, value in markers.items()}
             for path in sorted(p for p in Path(asset_dir).rglob("*") if p.is_file()):
                 body = path.read_bytes()
                 if values:

@@ -1,9 +1,10 @@
 """The three L3 constructs on their own, as someone forking one for a new workflow would use them."""
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
-from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -153,6 +154,23 @@ def test_workflow_consolidation_method_reaches_the_function(sample_folder, metho
     assert "data/" not in json.dumps(listing[0]["Condition"])
 
 
+def role_statements(template: dict, role) -> list[dict]:
+    """Every statement of the identity policies attached to ``role`` (a construct)."""
+    role_id = cdk.Stack.of(role).get_logical_id(role.node.default_child)
+    return [statement for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"]["Roles"]
+            for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"])]
+
+
+def actions_on(statements: list[dict]) -> dict[str, list]:
+    """action -> the resources (or conditions, for "*") the statements grant it on."""
+    granted: dict[str, list] = {}
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return granted
+
+
 def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):
     stack = new_stack()
     key = kms.Key(stack, "Key", enable_key_rotation=True)
@@ -160,13 +178,114 @@ def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):
                     workers_per_object=5, job_name_prefix="my-fork")
     template = Template.from_stack(stack)
     template.has_resource_properties("Custom::GroundTruthLabelingJob", {
-        "JobNamePrefix": "my-fork", "NumberOfHumanWorkersPerDataObject": "5", "OutputKmsKeyId": Match.any_value()})
-    statements = [s for p in resources_of_type(template.to_json(), "AWS::IAM::Policy").values()
-                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    assert any("kms:Decrypt" in as_list(s["Action"]) for s in statements)
-    job_statement = next(s for s in statements if "sagemaker:CreateLabelingJob" in as_list(s["Action"]))
-    assert json.dumps(job_statement["Resource"]).endswith(':labeling-job/my-fork-*"]]}')
+        "JobNameKey": flow.job_name_key, "JobNameLabel": "my-fork", "NumberOfHumanWorkersPerDataObject": "5",
+        "OutputKmsKeyId": Match.any_value()})
+    # The guide's output-key actions, on this key only.
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+    granted = actions_on(role_statements(template.to_json(), flow.execution_role))
+    for action in ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"):
+        assert granted[action] and all(resource == key_arn for resource in granted[action]), action
+    job_statements = role_statements(template.to_json(), flow.job_function.role)
+    job_statement = next(s for s in job_statements if "sagemaker:CreateLabelingJob" in as_list(s["Action"]))
+    assert json.dumps(job_statement["Resource"]).endswith(f':labeling-job/{flow.job_name_key}-*"]]}}')
     assert flow.execution_role is not None and flow.template_deployment is not None
+
+
+def test_workflow_execution_role_follows_the_published_policy(sample_folder):
+    """AWS's execution-role policy for labeling jobs, statement by statement, scoped to the workflow."""
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    flow = workflow(stack, data)
+    template = Template.from_stack(stack).to_json()
+    bucket_id = stack.get_logical_id(data.bucket.node.default_child)
+    statements = role_statements(template, flow.execution_role)
+    granted = actions_on(statements)
+    # S3ViewBuckets: on the bucket, with no prefix condition.
+    for action in ("s3:ListBucket", "s3:GetBucketLocation"):
+        [statement] = [s for s in statements if action in as_list(s["Action"])]
+        assert statement["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]} and "Condition" not in statement
+    # S3GetPutObjects: reads on the workflow's prefixes, writes and multipart aborts on the output only.
+    def keys(action):
+        return {resource["Fn::Join"][1][-1] for resource in granted[action]}
+    assert keys("s3:GetObject") == {"/manifests/input.manifest", "/data/*", "/derived/*", "/templates/*", "/output/*"}
+    assert keys("s3:PutObject") == keys("s3:AbortMultipartUpload") == {"/output/*"}
+    # CloudWatch: the labeling-job log group and its streams; metrics in Ground Truth's namespaces.
+    logs = sorted(json.dumps(resource) for resource in granted["logs:PutLogEvents"])
+    assert [text.split("log-group:")[1][:40] for text in logs] == [
+        '/aws/sagemaker/LabelingJobs"]]}', '/aws/sagemaker/LabelingJobs:*"]]}']
+    for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams"):
+        assert sorted(json.dumps(resource) for resource in granted[action]) == logs, action
+    [metrics] = [s for s in statements if "cloudwatch:PutMetricData" in as_list(s["Action"])]
+    assert metrics["Resource"] == "*" and metrics["Condition"] == {"StringEqualsIgnoreCase": {
+        "cloudwatch:namespace": ["AWS/Sagemaker/LabelingJobs", "AWS/SageMaker/Workteam"]}}
+    # LambdaFunctions: exactly the two functions.
+    assert granted["lambda:InvokeFunction"] == [
+        {"Fn::GetAtt": [stack.get_logical_id(f.node.default_child), "Arn"]}
+        for f in (flow.pre_labeling_function, flow.consolidation_function)]
+    # No KMS without a key, nothing else.
+    assert set(granted) == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject",
+                            "s3:AbortMultipartUpload", "logs:CreateLogGroup", "logs:CreateLogStream",
+                            "logs:PutLogEvents", "logs:DescribeLogStreams", "cloudwatch:PutMetricData",
+                            "lambda:InvokeFunction"}
+    # Trust: SageMaker, with no condition Ground Truth is not documented to satisfy.
+    role = template["Resources"][stack.get_logical_id(flow.execution_role.node.default_child)]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
+        "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
+
+
+def test_workflow_job_functions_reach_only_this_resources_jobs(sample_folder):
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
+    template = Template.from_stack(stack).to_json()
+    pattern = f':labeling-job/{flow.job_name_key}-*"]]}}'
+    on_event = actions_on(role_statements(template, flow.job_function.role))
+    for action in ("sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
+                   "sagemaker:AddTags"):
+        assert [json.dumps(r).endswith(pattern) for r in on_event[action]] == [True], action
+    is_complete = actions_on(role_statements(template, flow.job_is_complete_function.role))
+    assert {a for a in is_complete if a.startswith("sagemaker:")} == {"sagemaker:DescribeLabelingJob"}
+    [pass_role] = [s for s in role_statements(template, flow.job_function.role) if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert pass_role["Resource"] == {"Fn::GetAtt": [stack.get_logical_id(flow.execution_role.node.default_child), "Arn"]}
+
+
+def test_job_name_key_is_stable_per_resource_and_differs_per_stack(sample_folder):
+    def key(stack_name, construct_id="Workflow", **overrides):
+        app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+        stack = cdk.Stack(app, stack_name)
+        data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+        props = dict(input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels",
+                     ui_template_path=REPO_ROOT / "ui_templates" / "welding_classification.liquid.html",
+                     pre_labeling=LabelingFunction(package="welding_pre_labeling"),
+                     consolidation=LabelingFunction(package="welding_consolidation"),
+                     task_title="Label it", task_description="Label each item", create_labeling_job=False)
+        props.update(overrides)
+        return CustomLabelingWorkflow(stack, construct_id, **props).job_name_key
+
+    base = key("Labeling-dev")
+    assert re.fullmatch(r"[0-9a-f]{10}", base)
+    assert key("Labeling-dev", label_attribute_name="renamed", job_name_prefix="other", workers_per_object=5) == base
+    assert len({base, key("Labeling-prod"), key("Labeling-dev", "Workflow2")}) == 3
+
+
+def test_workflow_wires_task_records_for_both_functions(sample_folder):
+    from gt_common.task_record import RECORDS_ENV
+
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    flow = workflow(stack, data, derived_data_prefix="plots/", create_labeling_job=False)
+    template = Template.from_stack(stack).to_json()
+    bucket_id = stack.get_logical_id(data.bucket.node.default_child)
+    expected = {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/plots/task-records/"]]}
+    assert stack.resolve(flow.task_records_s3_uri) == expected
+    for function in (flow.pre_labeling_function, flow.consolidation_function):
+        variables = template["Resources"][stack.get_logical_id(function.node.default_child)]["Properties"][
+            "Environment"]["Variables"]
+        assert variables[RECORDS_ENV] == expected
+    reads = actions_on(role_statements(template, flow.consolidation_function.role))["s3:GetObject"]
+    assert "/plots/task-records/*" in {resource["Fn::Join"][1][-1] for resource in reads}
+    writes = actions_on(role_statements(template, flow.pre_labeling_function.role))["s3:PutObject"]
+    assert {resource["Fn::Join"][1][-1] for resource in writes} == {"/plots/*"}  # covers task-records/
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -175,6 +294,7 @@ def test_workflow_job_uses_a_kms_keyed_bucket(sample_folder):
     ({"workers_per_object": 10}, "between 1 and 9"),
     ({"task_time_limit": cdk.Duration.seconds(10)}, "task_time_limit"),
     ({"job_name_prefix": "bad_prefix!"}, "job name prefix"),
+    ({"job_name_prefix": "x" * 31}, "job name prefix"),
     ({"output_prefix": "/abs/"}, "output_prefix"),
     ({"pre_labeling": LabelingFunction(package="no_such_package")}, "no_such_package"),
 ])
@@ -207,15 +327,87 @@ def test_local_bundler_builds_package_plus_shared_code(tmp_path):
     assert not list(out.rglob("__pycache__"))
 
 
+def portal_settings(stack: cdk.Stack) -> dict:
+    [portal] = resources_of_type(Template.from_stack(stack).to_json(), "Custom::GroundTruthWorkteamPortal").values()
+    return {key: portal["Properties"][key] for key in ("UserPoolSettings", "ClientSettings")}
+
+
+def digest_of(properties: dict) -> str:
+    return hashlib.sha256(json.dumps(properties, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_portal_step_fingerprints_every_property_of_the_pool_and_the_client():
+    """The portal resource carries a digest of exactly what CloudFormation gets for the pool and client."""
+    stack = new_stack(nag=False)
+    PrivateWorkteam(stack, "Team")
+    cdk.Tags.of(stack).add("project", "x")
+    template = Template.from_stack(stack).to_json()
+    settings = portal_settings(stack)
+    [pool_id] = resources_of_type(template, "AWS::Cognito::UserPool")
+    [client] = resources_of_type(template, "AWS::Cognito::UserPoolClient").values()
+    assert settings["UserPoolSettings"] == {
+        "Digest": digest_of(template["Resources"][pool_id]["Properties"]), "References": []}
+    assert settings["ClientSettings"] == {"Digest": digest_of(client["Properties"]), "References": [{"Ref": pool_id}]}
+
+
+def _team_stack(change=None, **props) -> cdk.Stack:
+    stack = new_stack(nag=False)
+    team = PrivateWorkteam(stack, "Team", **props)
+    if change:
+        change(stack, team)
+    return stack
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(dict(props={"mfa": cognito.Mfa.REQUIRED}), id="mfa"),
+    pytest.param(dict(props={"password_policy": cognito.PasswordPolicy(min_length=16)}), id="password policy"),
+    pytest.param(dict(props={"removal_policy": cdk.RemovalPolicy.DESTROY}), id="deletion protection"),
+    pytest.param(dict(after=lambda stack, team: setattr(
+        team.user_pool.node.default_child, "user_pool_add_ons", {"advancedSecurityMode": "AUDIT"})),
+        id="an L1 property set after construction"),
+    pytest.param(dict(after=lambda stack, team: cdk.Tags.of(stack).add("cost-centre", "labeling")), id="tags"),
+    pytest.param(dict(after=lambda stack, team: team.user_pool.add_trigger(
+        cognito.UserPoolOperation.PRE_SIGN_UP, cdk.aws_lambda.Function(
+            stack, "Trigger", runtime=cdk.aws_lambda.Runtime.PYTHON_3_12, handler="index.handler",
+            code=cdk.aws_lambda.Code.from_inline("def handler(event, context):\n    return event\n")))),
+        id="a trigger added later"),
+])
+def test_portal_step_reruns_when_the_user_pool_changes(change):
+    """CloudFormation's update of the pool resets the invitation message the portal step wrote."""
+    base = portal_settings(_team_stack())
+    changed = portal_settings(_team_stack(change.get("after"), **change.get("props", {})))
+    assert changed["UserPoolSettings"] != base["UserPoolSettings"]
+
+
+def test_a_value_the_pool_references_reaches_the_portal_step_as_a_reference():
+    """A trigger function replaced at deploy time changes the pool without changing its template:
+    its ARN is among the portal's properties, so CloudFormation updates the portal step too."""
+    trigger = {}
+
+    def with_trigger(stack, team):
+        trigger["function"] = cdk.aws_lambda.Function(
+            stack, "Trigger", runtime=cdk.aws_lambda.Runtime.PYTHON_3_12, handler="index.handler",
+            code=cdk.aws_lambda.Code.from_inline("def handler(event, context):\n    return event\n"))
+        team.user_pool.add_trigger(cognito.UserPoolOperation.PRE_SIGN_UP, trigger["function"])
+    stack = _team_stack(with_trigger)
+    function_id = stack.get_logical_id(trigger["function"].node.default_child)
+    assert portal_settings(stack)["UserPoolSettings"]["References"] == [{"Fn::GetAtt": [function_id, "Arn"]}]
+
+
+@pytest.mark.parametrize("props", [
+    {"worker_emails": ["a@example.org"]},
+    {"invitation_subject": "Welcome"},
+    {"subscribe_workers_to_notifications": False, "worker_emails": ["a@example.org"]},
+    {"description": "Another team"},
+])
+def test_portal_fingerprints_ignore_what_does_not_touch_the_pool_or_client(props):
+    assert portal_settings(_team_stack(**props)) == portal_settings(_team_stack())
+
+
 def test_portal_step_reruns_when_the_app_client_changes():
     """CloudFormation resets the callback URLs when it updates the client; the portal must follow."""
-    from labeling_constructs.private_workteam import _client_fingerprint
-
-    stack = new_stack(nag=False)
-    pool = cognito.UserPool(stack, "Pool")
-    oauth = dict(flows=cognito.OAuthFlows(authorization_code_grant=True), callback_urls=["https://localhost/cb"])
-    base = pool.add_client("A", generate_secret=True, o_auth=cognito.OAuthSettings(**oauth))
-    same = pool.add_client("B", generate_secret=True, o_auth=cognito.OAuthSettings(**oauth))
-    wider = pool.add_client("C", generate_secret=True, o_auth=cognito.OAuthSettings(
-        **oauth, scopes=[cognito.OAuthScope.EMAIL]))
-    assert _client_fingerprint(base) == _client_fingerprint(same) != _client_fingerprint(wider)
+    def wider_scopes(stack, team):
+        team.user_pool_client.node.default_child.allowed_o_auth_scopes = ["email", "openid"]
+    base, changed = portal_settings(_team_stack()), portal_settings(_team_stack(wider_scopes))
+    assert changed["ClientSettings"] != base["ClientSettings"]
+    assert changed["UserPoolSettings"] == base["UserPoolSettings"]

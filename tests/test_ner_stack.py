@@ -29,8 +29,26 @@ def test_execution_role_reaches_only_the_ner_prefixes(assemblies):
     reads, writes = object_prefixes(template, role_id)
     assert reads == {"/manifests/input.manifest", "/ner/*", "/derived/*", "/templates/*", "/output/*"}
     assert writes == {"/output/*"}
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"] == {
-        "aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "Condition" not in role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+
+
+def test_both_functions_know_where_the_task_records_are(assemblies):
+    template = ner(assemblies, "prod")
+    for handler in ("ner_pre_labeling.handler.lambda_handler", "ner_consolidation.handler.lambda_handler"):
+        [function] = [f for f in resources_of_type(template, "AWS::Lambda::Function").values()
+                      if f["Properties"]["Handler"] == handler]
+        uri = function["Properties"]["Environment"]["Variables"]["TASK_RECORDS_URI"]
+        assert uri["Fn::Join"][1][0] == "s3://" and uri["Fn::Join"][1][-1] == "/derived/task-records/", handler
+
+
+def test_the_two_workflows_of_an_environment_never_share_a_job_scope(assemblies):
+    """Both stacks deploy into one account: each job resource reaches only its own jobs."""
+    keys = set()
+    for name in ("NerLabeling-prod", "WeldingLabeling-prod"):
+        [job] = resources_of_type(assemblies["prod"].get_stack_by_name(name).template,
+                                  "Custom::GroundTruthLabelingJob").values()
+        keys.add(job["Properties"]["JobNameKey"])
+    assert len(keys) == 2
 
 
 def test_input_bucket_is_private_encrypted_with_cors(assemblies):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,12 +81,14 @@ def test_retention_follows_the_environment(prod, dev):
     assert not resources_of_type(prod, "Custom::S3AutoDeleteObjects")
 
 
-def test_execution_role_trusts_only_sagemaker_for_this_accounts_labeling_jobs(prod):
-    _, role = execution_role(prod)
-    [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert statement["Action"] == "sts:AssumeRole"
-    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert "labeling-job/*" in json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+def test_execution_role_trusts_sagemaker_with_no_condition_ground_truth_is_not_documented_to_meet(prod):
+    role_id, role = execution_role(prod)
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
+        "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
+    # Only the job function may pass it, and only to SageMaker.
+    passing = [s for s in policy_statements(prod) if "iam:PassRole" in as_list(s["Action"])
+               and {"Fn::GetAtt": [role_id, "Arn"]} in as_list(s["Resource"])]
+    assert [s["Condition"] for s in passing] == [{"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}]
 
 
 def test_execution_role_invokes_exactly_the_two_workflow_functions(prod):
@@ -98,9 +101,43 @@ def test_execution_role_s3_access_is_scoped_to_workflow_prefixes(prod):
     reads, writes = object_prefixes(prod, role_id)
     assert reads == {"/manifests/input.manifest", "/welding/*", "/plots/*", "/templates/*", "/output/*"}
     assert writes == {"/output/*"}
+    bucket_id, _ = input_bucket(prod)
     for statement in statements_of_role(prod, role_id):
-        if "s3:ListBucket" in as_list(statement["Action"]):
-            assert "s3:prefix" in json.dumps(statement["Condition"])
+        actions = as_list(statement["Action"])
+        if "s3:ListBucket" in actions:  # as AWS's policy grants it: key names, no content, no condition
+            assert set(actions) == {"s3:ListBucket", "s3:GetBucketLocation"} and "Condition" not in statement
+            assert statement["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+        if "s3:AbortMultipartUpload" in actions:
+            assert [r["Fn::Join"][1][-1] for r in as_list(statement["Resource"])] == ["/output/*"]
+
+
+def test_execution_role_logs_and_metrics_are_ground_truths_own(prod):
+    role_id, _ = execution_role(prod)
+    statements = statements_of_role(prod, role_id)
+    [metrics] = [s for s in statements if "cloudwatch:PutMetricData" in as_list(s["Action"])]
+    assert metrics["Condition"] == {"StringEqualsIgnoreCase": {
+        "cloudwatch:namespace": ["AWS/Sagemaker/LabelingJobs", "AWS/SageMaker/Workteam"]}}
+    [logs] = [s for s in statements if "logs:PutLogEvents" in as_list(s["Action"])]
+    assert all("log-group:/aws/sagemaker/LabelingJobs" in json.dumps(r) for r in logs["Resource"])
+
+
+def test_both_functions_know_where_the_task_records_are(prod):
+    functions = resources_of_type(prod, "AWS::Lambda::Function")
+    bucket_id, _ = input_bucket(prod)
+    expected = {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/plots/task-records/"]]}
+    for handler in ("welding_pre_labeling.handler.lambda_handler", "welding_consolidation.handler.lambda_handler"):
+        [function] = [f for f in functions.values() if f["Properties"]["Handler"] == handler]
+        assert function["Properties"]["Environment"]["Variables"]["TASK_RECORDS_URI"] == expected, handler
+
+
+def test_job_functions_reach_only_jobs_named_with_the_resources_key(prod):
+    [job] = resources_of_type(prod, "Custom::GroundTruthLabelingJob").values()
+    key = job["Properties"]["JobNameKey"]
+    assert re.fullmatch(r"[0-9a-f]{10}", key) and job["Properties"]["JobNameLabel"] == "welding-quality"
+    scopes = {json.dumps(r) for s in policy_statements(prod) if any(a.startswith("sagemaker:") and "LabelingJob" in a
+                                                                    for a in as_list(s["Action"]))
+              for r in as_list(s["Resource"])}
+    assert len(scopes) == 1 and scopes.pop().endswith(f':labeling-job/{key}-*"]]}}')
 
 
 def test_no_policy_allows_every_action_or_deletes_objects(prod):

@@ -1,6 +1,9 @@
 """The shared workforce stack: an invite-only Cognito pool behind one private workteam."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 from tests.cdk_helpers import masked, resources_of_type
@@ -50,3 +53,15 @@ def test_outputs_name_the_workteam_and_portal(assemblies):
     outputs = workforce(assemblies, "prod")["Outputs"]
     assert {"WorkteamArn", "LabelingPortalUrl"} <= set(outputs)
     assert any(o.get("Export") for o in outputs.values())  # the workflow stacks import the workteam
+
+
+def test_portal_step_carries_the_pool_and_client_templates(assemblies):
+    """Any CloudFormation update of the pool (which resets the invitation) or the client (which
+    resets the callback URLs) changes the portal resource's properties, so the portal step reruns."""
+    template = workforce(assemblies, "prod")
+    [portal] = resources_of_type(template, "Custom::GroundTruthWorkteamPortal").values()
+    for resource_type, key in (("AWS::Cognito::UserPool", "UserPoolSettings"),
+                               ("AWS::Cognito::UserPoolClient", "ClientSettings")):
+        [resource] = resources_of_type(template, resource_type).values()
+        digest = hashlib.sha256(json.dumps(resource["Properties"], sort_keys=True).encode()).hexdigest()[:16]
+        assert portal["Properties"][key]["Digest"] == digest, key

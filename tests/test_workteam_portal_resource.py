@@ -150,3 +150,17 @@ def test_delete_changes_nothing(stubs):
 def test_a_bad_email_is_named_before_any_call(stubs, email):
     with pytest.raises(ValueError, match="WorkerEmails entry"):
         handler.on_event({"RequestType": "Create", "ResourceProperties": {**PROPERTIES, "WorkerEmails": [email]}})
+
+
+def test_an_update_of_the_pool_alone_writes_the_invitation_again(stubs):
+    """CloudFormation resets the invite message whenever it updates the pool; the construct then
+    changes UserPoolSettings, and the Update puts the portal's invitation back."""
+    sm, idp = stubs
+    expect_portal_setup(sm, idp)  # ends with update_user_pool carrying the invitation
+    invited(idp, "ana@example.org", exists=True)
+    invited(idp, "bo@example.org", exists=True)
+    old = {**PROPERTIES, "UserPoolSettings": {"Digest": "1111111111111111", "References": []}}
+    new = {**PROPERTIES, "UserPoolSettings": {"Digest": "2222222222222222", "References": []}}
+    result = handler.on_event({"RequestType": "Update", "PhysicalResourceId": f"{POOL}/welders",
+                               "ResourceProperties": new, "OldResourceProperties": old})
+    assert result["PhysicalResourceId"] == f"{POOL}/welders"

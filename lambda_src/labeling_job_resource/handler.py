@@ -1,36 +1,48 @@
-"""Create, watch and stop a labeling job on behalf of CloudFormation.
+"""Create, adopt, watch and stop a labeling job on behalf of CloudFormation (CDK Provider framework).
 
-Labeling jobs can be neither updated nor deleted and their names are unique forever (per account
-and region, case-insensitively, stopped jobs included). So every Create or Update starts a new job
-under a fresh name and returns it as the new physical id; CloudFormation then sends Delete for
-the old id, which stops that job if it still runs. ``is_complete`` waits for the job to leave
-Initializing and fails the deployment with Ground Truth's FailureReason.
+Labeling jobs can be neither updated nor deleted, and their names are unique forever. Each
+configuration (the resource's properties) has deterministic job names (see ``naming``), so:
+
+- Create and Update look for the configuration's job by name first and adopt it when it is
+  running or completed: a retried Create, or a rollback (an Update back to the old properties),
+  finds the job it started before instead of starting another. Otherwise the next free name is
+  created and returned as the physical id; a changed physical id makes CloudFormation send
+  Delete for the old one once the deployment has succeeded, which stops the old job.
+- If CreateLabelingJob raises (a lost response, a timeout, a refusal), the outcome is left to
+  ``is_complete``, which finds the job by name and adopts it, or fails the deployment with the
+  error. The physical id is the job's name either way: a Delete that follows can stop it. (When
+  ``on_event`` itself raises on Create, the framework answers with a marker and swallows the
+  Delete that follows, so ``on_event`` raises only before it calls CreateLabelingJob.)
+- An Update stops any job of the old properties' configuration that is neither the one it keeps
+  nor the one CloudFormation still tracks: a rollback that CloudFormation performs in place after
+  a failed update would otherwise leave that update's job running untracked.
+- Delete stops the physical id's job when it still runs; a physical id that is not one of this
+  resource's job names (a failed create) stops any running job of the properties' configuration.
+
+``is_complete`` waits for the job to leave Initializing and fails the deployment with Ground
+Truth's FailureReason.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
-import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable, Mapping, Optional
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .naming import MAX_GENERATIONS, generations, has_key, is_resource_job, key_of
+from .request import PropertyError, create_request
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-_RUNNING = {"Initializing", "InProgress"}
-_REQUIRED = ("JobNamePrefix", "LabelAttributeName", "ManifestS3Uri", "OutputS3Uri", "RoleArn", "WorkteamArn",
-             "UiTemplateS3Uri", "PreHumanTaskLambdaArn", "AnnotationConsolidationLambdaArn", "TaskTitle",
-             "TaskDescription", "NumberOfHumanWorkersPerDataObject", "TaskTimeLimitInSeconds",
-             "TaskAvailabilityLifetimeInSeconds")
+RUNNING = frozenset({"Initializing", "InProgress"})
+ADOPTABLE = RUNNING | {"Completed"}
+#: Carried from on_event to is_complete by the framework (not sent to CloudFormation).
+CREATE_ERROR = "CreateLabelingJobError"
 
-
-class PropertyError(ValueError):
-    """A resource property CreateLabelingJob would reject; the message names it."""
+__all__ = ["PropertyError", "is_complete", "on_event"]
 
 
 @lru_cache(maxsize=1)
@@ -38,124 +50,34 @@ def sagemaker():
     return boto3.client("sagemaker")
 
 
-# -- naming and validation -------------------------------------------------------------------
-def job_name(properties: dict[str, Any], now: float | None = None) -> str:
-    """``<prefix>-<8 hex of the configuration>-<base36 seconds>``: fresh per deployment, at most 63 chars."""
-    config = {k: v for k, v in properties.items() if k != "ServiceToken"}
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
-    stamp = _base36(int(now if now is not None else time.time()))
-    prefix = re.sub(r"[^a-zA-Z0-9-]+", "-", str(properties["JobNamePrefix"])).strip("-")
-    prefix = re.sub(r"-+", "-", prefix)[: 63 - len(digest) - len(stamp) - 2].rstrip("-") or "job"
-    name = f"{prefix}-{digest}-{stamp}"
-    assert JOB_NAME.match(name), name
-    return name
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if not number:
-            return out
-
-
-def _int(properties: dict[str, Any], key: str, low: int, high: int) -> int:
+def describe(name: str) -> Optional[dict[str, Any]]:
+    """The job, or None when no job has that name."""
     try:
-        value = int(str(properties[key]))
-    except ValueError:
-        raise PropertyError(f"{key} {properties[key]!r} is not an integer") from None
-    if not low <= value <= high:
-        raise PropertyError(f"{key} {value} must be between {low} and {high}")
-    return value
-
-
-def create_request(properties: dict[str, Any], name: str) -> dict[str, Any]:
-    """CreateLabelingJob's request, after checking each property the API would reject."""
-    missing = [key for key in _REQUIRED if not properties.get(key)]
-    if missing:
-        raise PropertyError(f"missing required properties: {', '.join(missing)}")
-    label = properties["LabelAttributeName"]
-    if len(label) > 127 or label.endswith(("-metadata", "-ref")):
-        raise PropertyError(f"LabelAttributeName {label!r} must be 1-127 characters and not end in -metadata or -ref")
-    title, description = properties["TaskTitle"], properties["TaskDescription"]
-    if len(title) > 128:
-        raise PropertyError(f"TaskTitle is {len(title)} characters; at most 128")
-    if len(description) > 255:
-        raise PropertyError(f"TaskDescription is {len(description)} characters; at most 255")
-    keywords = properties.get("TaskKeywords") or []
-    if not isinstance(keywords, list):
-        raise PropertyError("TaskKeywords must be a list")
-    human = {
-        "WorkteamArn": properties["WorkteamArn"],
-        "UiConfig": {"UiTemplateS3Uri": properties["UiTemplateS3Uri"]},
-        "PreHumanTaskLambdaArn": properties["PreHumanTaskLambdaArn"],
-        "TaskTitle": title,
-        "TaskDescription": description,
-        "NumberOfHumanWorkersPerDataObject": _int(properties, "NumberOfHumanWorkersPerDataObject", 1, 9),
-        "TaskTimeLimitInSeconds": _int(properties, "TaskTimeLimitInSeconds", 30, 28800),
-        "TaskAvailabilityLifetimeInSeconds": _int(properties, "TaskAvailabilityLifetimeInSeconds", 60, 2_592_000),
-        "AnnotationConsolidationConfig": {
-            "AnnotationConsolidationLambdaArn": properties["AnnotationConsolidationLambdaArn"]},
-    }
-    if keywords:
-        human["TaskKeywords"] = [str(k) for k in keywords]
-    if properties.get("MaxConcurrentTaskCount"):
-        human["MaxConcurrentTaskCount"] = _int(properties, "MaxConcurrentTaskCount", 1, 5000)
-    output = {"S3OutputPath": properties["OutputS3Uri"]}
-    if properties.get("OutputKmsKeyId"):
-        output["KmsKeyId"] = properties["OutputKmsKeyId"]
-    request = {
-        "LabelingJobName": name,
-        "LabelAttributeName": label,
-        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": properties["ManifestS3Uri"]}}},
-        "OutputConfig": output,
-        "RoleArn": properties["RoleArn"],
-        "HumanTaskConfig": human,
-    }
-    if properties.get("Tags"):
-        request["Tags"] = [{"Key": str(t["Key"]), "Value": str(t["Value"])} for t in properties["Tags"]]
-    return request
+        return sagemaker().describe_labeling_job(LabelingJobName=name)
+    except sagemaker().exceptions.ResourceNotFound:
+        return None
 
 
 # -- Provider framework entry points ---------------------------------------------------------
 def on_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     request_type = event["RequestType"]
     if request_type in ("Create", "Update"):
-        name = job_name(event["ResourceProperties"])
-        response = sagemaker().create_labeling_job(**create_request(event["ResourceProperties"], name))
-        LOG.info("%s: created labeling job %s", request_type, name)
-        return {"PhysicalResourceId": name,
-                "Data": {"LabelingJobName": name, "LabelingJobArn": response["LabelingJobArn"]}}
+        return _create_or_adopt(event)
     if request_type == "Delete":
-        stop_if_running(event["PhysicalResourceId"])
+        _delete(event["PhysicalResourceId"], event.get("ResourceProperties") or {})
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
     raise ValueError(f"unknown RequestType {request_type!r}")
-
-
-def stop_if_running(name: str) -> None:
-    """Stop a job that still runs; finished, failed, stopped or never-created jobs need nothing."""
-    if not JOB_NAME.match(name or ""):
-        LOG.info("physical id %r is not a job name (the create failed); nothing to stop", name)
-        return
-    try:
-        status = sagemaker().describe_labeling_job(LabelingJobName=name)["LabelingJobStatus"]
-    except sagemaker().exceptions.ResourceNotFound:
-        LOG.info("labeling job %s does not exist; nothing to stop", name)
-        return
-    if status in _RUNNING:
-        sagemaker().stop_labeling_job(LabelingJobName=name)
-        LOG.info("stopping labeling job %s (was %s)", name, status)
-    else:
-        LOG.info("labeling job %s is %s; nothing to stop", name, status)
 
 
 def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}  # stopping is asynchronous and cannot be undone: no need to wait
     name = event["PhysicalResourceId"]
-    job = sagemaker().describe_labeling_job(LabelingJobName=name)
+    job = describe(name)
+    if job is None:
+        if event.get(CREATE_ERROR):
+            raise RuntimeError(f"labeling job {name} could not be created: {event[CREATE_ERROR]}")
+        return {"IsComplete": False}  # created, not visible yet
     status = job["LabelingJobStatus"]
     if status == "Initializing":
         return {"IsComplete": False}
@@ -165,3 +87,79 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if status == "Failed":
         raise RuntimeError(f"labeling job {name} failed: {job.get('FailureReason', 'no FailureReason given')}")
     raise RuntimeError(f"labeling job {name} is {status} before it started; it was stopped outside CloudFormation")
+
+
+# -- Create and Update -----------------------------------------------------------------------
+def _create_or_adopt(event: dict[str, Any]) -> dict[str, Any]:
+    properties = event["ResourceProperties"]
+    create_request(properties, "")  # every property checked before any call
+    name, job = _find_job(properties)
+    if event["RequestType"] == "Update":
+        # Before creating anything: a failure here leaves no new job behind.
+        old = event.get("OldResourceProperties") or {}
+        if has_key(old) and key_of(old) == key_of(properties):
+            _stop_running(generations(old), keep={name.lower(), str(event.get("PhysicalResourceId", "")).lower()})
+    if job is not None:
+        LOG.info("%s: adopting labeling job %s (%s)", event["RequestType"], name, job["LabelingJobStatus"])
+        return _result(name, job["LabelingJobArn"])
+    try:
+        arn = sagemaker().create_labeling_job(**create_request(properties, name))["LabelingJobArn"]
+    except (ClientError, BotoCoreError) as error:
+        # The job may exist even so (the response was lost): is_complete looks it up by name.
+        LOG.warning("CreateLabelingJob %s raised %s; is_complete will look the job up", name, error)
+        return {"PhysicalResourceId": name, "Data": {"LabelingJobName": name},
+                CREATE_ERROR: f"{type(error).__name__}: {error}"}
+    LOG.info("%s: created labeling job %s", event["RequestType"], name)
+    return _result(name, arn)
+
+
+def _result(name: str, arn: str) -> dict[str, Any]:
+    return {"PhysicalResourceId": name, "Data": {"LabelingJobName": name, "LabelingJobArn": arn}}
+
+
+def _find_job(properties: Mapping[str, Any]) -> tuple[str, Optional[dict[str, Any]]]:
+    """The configuration's running or completed job, else the first name no job has yet."""
+    stopped = []
+    for name in generations(properties):
+        job = describe(name)
+        if job is None:
+            return name, None
+        if job["LabelingJobStatus"] in ADOPTABLE:
+            return name, job
+        stopped.append(f"{name} ({job['LabelingJobStatus']})")
+    raise PropertyError(f"this configuration already has {MAX_GENERATIONS} stopped or failed labeling jobs "
+                        f"({stopped[0]} ... {stopped[-1]}); change a setting to start a new configuration")
+
+
+# -- Delete and clean-up ---------------------------------------------------------------------
+def _delete(physical_id: str, properties: Mapping[str, Any]) -> None:
+    key = key_of(properties) if has_key(properties) else None
+    if key and is_resource_job(physical_id, key):
+        _stop_running([physical_id], keep=set())
+        return
+    if key is None:
+        # Properties of an earlier version of this resource: its job names lie outside this
+        # resource's permissions (labeling-job/<key>-*), so any call on them would be denied.
+        LOG.warning("physical id %r belongs to an earlier version of this resource; if it is a labeling job that "
+                    "still runs, stop it with StopLabelingJob", physical_id)
+        return
+    LOG.info("physical id %r is not one of this resource's job names (a failed create); stopping any running job "
+             "of its configuration", physical_id)
+    _stop_running(generations(properties), keep=set())
+
+
+def _stop_running(names: Iterable[str], keep: set[str]) -> None:
+    """Stop each named job that still runs, except ``keep``; a configuration's names end at the first unused one."""
+    for name in names:
+        job = describe(name)
+        if job is None:
+            return
+        status = job["LabelingJobStatus"]
+        if name.lower() in keep:
+            continue
+        if status in RUNNING:
+            sagemaker().stop_labeling_job(LabelingJobName=name)
+            LOG.info("stopping labeling job %s (was %s)", name, status)
+        else:
+            LOG.info("labeling job %s is %s; nothing to stop", name, status)
+
