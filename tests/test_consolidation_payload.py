@@ -93,6 +93,16 @@ def test_a_bad_answer_file_is_skipped_and_named(s3, bucket, caplog, body, proble
     assert logged(caplog, "object 7, worker bad", f"s3://{bucket}/answers/bad.json", problem), caplog.messages
 
 
+def test_an_oversized_answer_file_is_skipped_unread(s3, bucket, caplog, monkeypatch):
+    from gt_common import consolidation
+
+    s3.put_object(Bucket=bucket, Key="answers/large.json", Body=json.dumps({"pad": "x" * 500}).encode())
+    monkeypatch.setattr(consolidation, "MAX_ANSWER_FILE_BYTES", 100)
+    item = read_one(s3, {"s3Uri": f"s3://{bucket}/answers/large.json"})
+    assert [a.worker_id for a in item.answers] == ["good"]
+    assert logged(caplog, "object 7, worker bad", "over the 100-byte limit")
+
+
 def test_a_missing_answer_file_is_skipped_and_named(s3, bucket, caplog):
     item = read_one(s3, {"s3Uri": f"s3://{bucket}/answers/missing.json"})
     assert [a.worker_id for a in item.answers] == ["good"]

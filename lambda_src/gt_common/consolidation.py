@@ -33,6 +33,9 @@ from .s3uri import InputError, parse_s3_uri, read_object
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 NO_WORKER = "(none)"  # names the worker in a log line about an annotation that has no usable workerId
+# A worker's form is a few kilobytes (a NER answer with 10,000 spans is under 1 MB); an answer file
+# far larger is skipped unread rather than read into the function's memory.
+MAX_ANSWER_FILE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def decode_form(annotation_data: Any, s3_client) -> dict[str, Any]:
         where = "annotationData.content"
     elif "s3Uri" in annotation_data:
         location = parse_s3_uri(annotation_data["s3Uri"], what="annotationData.s3Uri")
-        raw = read_object(s3_client, location, what="annotation")
+        raw = read_object(s3_client, location, what="annotation", max_bytes=MAX_ANSWER_FILE_BYTES)
         where = location.uri
     else:
         raise InputError("annotationData has neither content nor s3Uri")
