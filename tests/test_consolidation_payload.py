@@ -210,7 +210,10 @@ def test_an_unreadable_payload_is_a_clear_error(s3, bucket, body, problem):
 
 def test_strict_json_accepts_ordinary_json_and_refuses_what_python_lets_through():
     assert strict_json.loads('{"a": [1, 2.5, -3e2, "x", null, true]}') == {"a": [1, 2.5, -300.0, "x", None, True]}
-    assert strict_json.loads(b'\xef\xbb\xbf{"a": 1}'.decode("utf-8-sig")) == {"a": 1}
+    assert strict_json.loads(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}  # bytes decode as json.loads decodes them
+    assert strict_json.loads('{"a": "\u00e9"}'.encode("utf-16")) == {"a": "\u00e9"}
+    with pytest.raises(strict_json.JSONError, match="byte order mark"):
+        strict_json.loads('\ufeff{"a": 1}')
     for raw in ("NaN", "[Infinity]", "1e400", "-1e400", "[" * 65 + "]" * 65):
         with pytest.raises(strict_json.JSONError):
             strict_json.loads(raw)

@@ -146,7 +146,7 @@ class _Entry:
     """One object's annotations gathered from every payload entry that names it, in payload order."""
 
     data_object: dict[str, Any]
-    annotations: list[Any] = field(default_factory=list)
+    annotations: list[tuple[str | None, Any]] = field(default_factory=list)  # (worker id, annotation)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (worker, problem) found while gathering
 
 
@@ -169,7 +169,7 @@ def _gather(entries: Iterable[Any]) -> dict[str, _Entry]:
                         else " (its dataObject differs; the first entry's is kept)")
         annotations = entry.get("annotations")
         if isinstance(annotations, list):
-            item.annotations.extend(annotations)
+            item.annotations.extend((_worker_id(annotation), annotation) for annotation in annotations)
         else:
             item.problems.append((NO_WORKER, f"payload entry {index}: annotations is missing or not a list"))
     return gathered
@@ -178,19 +178,12 @@ def _gather(entries: Iterable[Any]) -> dict[str, _Entry]:
 def _latest_per_worker(item: _Entry) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
     """Each worker's last annotation in payload order, and (worker, problem) for the rest."""
     problems = list(item.problems)
-    last: dict[str, int] = {}
-    for position, annotation in enumerate(item.annotations):
-        worker_id = _worker_id(annotation)
+    last = {worker_id: position for position, (worker_id, _) in enumerate(item.annotations)}
+    kept = []
+    for position, (worker_id, annotation) in enumerate(item.annotations):
         if worker_id is None:
             problems.append((NO_WORKER, f"annotation {position} has no workerId (a non-empty string)"))
-        else:
-            last[worker_id] = position
-    kept = []
-    for position, annotation in enumerate(item.annotations):
-        worker_id = _worker_id(annotation)
-        if worker_id is None:
-            continue
-        if last[worker_id] == position:
+        elif last[worker_id] == position:
             kept.append((worker_id, annotation))
         else:
             problems.append((worker_id, f"annotation {position} is superseded by the same worker's "

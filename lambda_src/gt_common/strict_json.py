@@ -32,11 +32,24 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# One decoder for every call: building one per call (what json.loads does with options) costs more
+# than parsing a small form.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH) -> Any:
     """Parse ``raw`` strictly: finite numbers only, UTF-8 (or UTF-16/32 with JSON's detection),
     nesting at most ``max_depth`` levels. Raises JSONError, never anything else."""
     try:
-        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        if isinstance(raw, (bytes, bytearray)):  # decoded as json.loads decodes bytes
+            text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            raise JSONError(f"is {type(raw).__name__}, not JSON text")
+        if text.startswith("\ufeff"):
+            raise JSONError("starts with a byte order mark")
+        value = _DECODER.decode(text)
     except JSONError:
         raise
     except RecursionError:
@@ -45,7 +58,9 @@ def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH) -> A
         raise JSONError(f"is not UTF-8 text ({error.reason} at byte {error.start})") from None
     except (ValueError, TypeError) as error:  # JSONDecodeError, integers over Python's digit limit
         raise JSONError(f"is not valid JSON: {str(error)[:200]}") from None
-    check(value, max_depth=max_depth)
+    # Each level of nesting takes two characters: a short text cannot be too deep (most forms are).
+    if len(raw) > 2 * max_depth:
+        check(value, max_depth=max_depth)
     return value
 
 
