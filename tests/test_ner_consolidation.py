@@ -53,13 +53,19 @@ def content(value):
 def entry(object_id, *annotation_data):
     return {
         "datasetObjectId": str(object_id),
-        "dataObject": {"source-ref": f"s3://input/pages/{object_id}.jpg"},
+        "dataObject": {"s3Uri": f"s3://input/pages/{object_id}.jpg"},  # as Ground Truth sends a source-ref
         "annotations": [{"workerId": f"w{index}", "annotationData": data}
                         for index, data in enumerate(annotation_data)],
     }
 
 
 def run(s3, bucket, entries):
+    return {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL]
+            for item in invoke(s3, bucket, entries)}
+
+
+def invoke(s3, bucket, entries):
+    """The handler's raw response to a batch of ``entries``."""
     s3.put_object(Bucket=bucket, Key=PAYLOAD_KEY, Body=json.dumps(entries).encode())
     event = {
         "version": "2018-10-06",
@@ -71,8 +77,7 @@ def run(s3, bucket, entries):
         "maxHumanWorkersPerDataObject": 3,
         "payload": {"s3Uri": f"s3://{bucket}/{PAYLOAD_KEY}"},
     }
-    return {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL]
-            for item in handler.lambda_handler(event, None)}
+    return handler.lambda_handler(event, None)
 
 
 def test_agreeing_workers_give_their_span_at_full_confidence(s3, bucket):
@@ -314,4 +319,141 @@ def test_span_reliability_pseudo_counts():
     assert SpanRecord().reliability() == pytest.approx(2 / 3)
     assert SpanRecord(spans=10, matched=10, missed=0).reliability() == pytest.approx(12 / 13)
     assert SpanRecord(spans=10, matched=0, missed=10).reliability() == pytest.approx(2 / 23)
-    assert SpanRecord.from_json({"spans": -1, "matched": 0, "missed": 0}) == SpanRecord()
+    assert SpanRecord.from_json({"spans": 3, "matched": 2, "missed": 1}) == SpanRecord(3, 2, 1)
+    with pytest.raises(ValueError, match="spans is negative"):
+        SpanRecord.from_json({"spans": -1, "matched": 0, "missed": 0})
+
+
+# -- hostile and buggy answers: offsets, overlaps, repeated workers --------------------------------
+
+RECORDS = "derived/task-records/"
+
+
+def with_record(s3, bucket, monkeypatch, object_id, record):
+    """TASK_RECORDS_URI set, and ``record`` written for the object's source (None: no record)."""
+    from gt_common.task_record import write_record
+
+    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/{RECORDS}")
+    if record is not None:
+        write_record(s3, {"source-ref": f"s3://input/pages/{object_id}.jpg"}, record)
+
+
+@pytest.mark.parametrize("bad_entity, problem", [
+    (ent("Methods", 0, 101), "reach past the end of the text (100 code points)"),
+    (ent("Methods", 99, 10 ** 9), "reach past the end of the text (100 code points)"),
+    (ent("Methods", 2 ** 64, 2 ** 64 + 1), "reach past the end of the text"),
+    (ent("Methods", 0, 10 ** 40), "reach past the end"),
+    ({"label": "Methods", "startOffset": 0, "endOffset": 1e9}, "endOffset 1000000000.0 is not an integer"),
+    ({"label": "Methods", "startOffset": 0, "endOffset": True}, "endOffset True is not an integer"),
+    ({"label": ["Methods"], "startOffset": 0, "endOffset": 5}, "is not one of"),
+])
+def test_offsets_outside_the_text_shown_are_skipped(s3, bucket, caplog, monkeypatch, bad_entity, problem):
+    with_record(s3, bucket, monkeypatch, 0, {"textLength": 100})
+    good = ent("Results", 60, 100)  # ends exactly at the end of the text: kept
+    result = run(s3, bucket, [entry(0, content(form([bad_entity, good])), content(form([good])))])["0"]
+    assert result["entities"] == [dict(good, confidence=1.0)]
+    assert any(problem in message and "object 0, worker w0" in message for message in caplog.messages), caplog.messages
+
+
+def test_without_a_task_record_offsets_are_bounded_by_the_largest_text(s3, bucket, caplog, monkeypatch):
+    from gt_common.limits import MAX_TEXT_BYTES
+
+    with_record(s3, bucket, monkeypatch, 0, None)
+    inside, beyond = ent("Methods", 0, MAX_TEXT_BYTES), ent("Results", 5, MAX_TEXT_BYTES + 1)
+    result = run(s3, bucket, [entry(0, content(form([inside])), content(form([inside, beyond])))])["0"]
+    assert [(e["startOffset"], e["endOffset"]) for e in result["entities"]] == [(0, MAX_TEXT_BYTES)]
+    assert any("object 0: no task record" in m and "bounded by MAX_TEXT_BYTES" in m for m in caplog.messages)
+    assert any("reach past the end of the text (1000000 code points)" in m for m in caplog.messages)
+
+
+def test_without_a_records_folder_the_batch_logs_it_once(s3, bucket, caplog, monkeypatch):
+    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    run(s3, bucket, [entry(i, content(form([ent("Methods", 0, 9)]))) for i in range(3)])
+    assert [m for m in caplog.messages if "TASK_RECORDS_URI is not set" in m] == [
+        "TASK_RECORDS_URI is not set: span offsets of 3 objects are bounded by MAX_TEXT_BYTES "
+        "(1000000 code points) only"]
+
+
+@pytest.mark.parametrize("record", [{"textLength": -1}, {"textLength": True}, {"textLength": "100"},
+                                    {"textLength": 10.0}, {"textLength": 10 ** 7}, {"length": 100}])
+def test_a_record_without_a_sound_text_length_falls_back_to_the_largest_text(s3, bucket, caplog, monkeypatch, record):
+    with_record(s3, bucket, monkeypatch, 0, record)
+    result = run(s3, bucket, [entry(0, content(form([ent("Methods", 0, 500)])))])["0"]
+    assert [(e["startOffset"], e["endOffset"]) for e in result["entities"]] == [(0, 500)]
+    assert any("object 0: no task record with a usable textLength" in m for m in caplog.messages)
+
+
+def test_a_malformed_records_folder_is_a_configuration_error(s3, bucket, monkeypatch):
+    from gt_common.classification import ConfigurationError
+
+    monkeypatch.setenv("TASK_RECORDS_URI", "https://not-s3/records/")
+    with pytest.raises(ConfigurationError, match="TASK_RECORDS_URI"):
+        run(s3, bucket, [entry(0, content(form([ent("Methods", 0, 9)])))])
+
+
+def test_each_task_record_is_read_once_per_batch(s3, bucket, monkeypatch):
+    for object_id in range(3):
+        with_record(s3, bucket, monkeypatch, object_id, {"textLength": 300})
+    reads = []
+
+    class CountingS3:
+        def __getattr__(self, name):
+            return getattr(s3, name)
+
+        def get_object(self, **kwargs):
+            reads.append(kwargs["Key"])
+            return s3.get_object(**kwargs)
+
+    counting = CountingS3()
+    client = lambda: counting  # noqa: E731
+    client.cache_clear = lambda: None
+    monkeypatch.setattr(handler, "s3_client", client)
+    monkeypatch.delenv("CONSOLIDATION_METHOD")  # the worker model: spans clustered twice
+    answers = [content(form([ent("Methods", 0, 40), ent("Results", 50, 90)])) for _ in range(3)]
+    run(s3, bucket, [entry(i, *answers) for i in range(3)])
+    record_reads = [key for key in reads if key.startswith(RECORDS)]
+    assert len(record_reads) == 3 and len(set(record_reads)) == 3
+
+
+def test_overlapping_spans_of_one_worker_keep_the_first_in_text_order(s3, bucket, caplog):
+    hostile = [ent("Results", 30, 80),      # overlaps Methods 0-40, which comes first in text order
+               ent("Methods", 0, 40),
+               ent("Background", 10, 20),   # inside Methods 0-40
+               ent("Objectives", 0, 40),    # the same range as Methods, tagged later
+               ent("Conclusions", 45, 90)]  # overlaps Results 30-80 (skipped), not Methods: kept
+    result = run(s3, bucket, [entry(0, content(form(hostile)))])["0"]
+    assert [(e["label"], e["startOffset"], e["endOffset"]) for e in result["entities"]] == [
+        ("Methods", 0, 40), ("Conclusions", 45, 90)]
+    overlaps = [m for m in caplog.messages if "overlaps the same worker's" in m]
+    assert len(overlaps) == 3 and all("object 0, worker w0" in m for m in overlaps)
+    assert any("entities[0]: Results [30, 80) overlaps the same worker's Methods [0, 40)" in m for m in overlaps)
+
+
+def test_many_nested_spans_of_one_worker_cannot_slow_the_batch(s3, bucket):
+    """10,000 spans all covering one point: one is kept, so clustering stays linear."""
+    nested = [ent("Methods", 5_000 - i, 5_001 + i) for i in range(5_000)] + [ent("Results", 0, 10_000 - i)
+                                                                             for i in range(5_000)]
+    result = run(s3, bucket, [entry(0, content(form(nested)), content(form([ent("Results", 0, 5_001)])))])["0"]
+    # w0 keeps the first in text order, Results [0, 5001); w1 drew the same.
+    assert result["entities"] == [dict(ent("Results", 0, 5_001), confidence=1.0)]
+
+
+def test_a_worker_answering_twice_counts_once_with_the_last_answer(s3, bucket, caplog):
+    twice = entry(0, content(form([ent("Methods", 0, 40)], good="No")), content(form([ent("Results", 50, 90)])),
+                  content(form([ent("Methods", 0, 40)], good="Yes")))
+    twice["annotations"][2]["workerId"] = "w0"
+    result = run(s3, bucket, [twice])["0"]
+    assert result["workers"] == 2
+    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 1.0}  # w0's last answer and w1
+    # Each of w0's and w1's spans has half the workers behind it: neither is counted twice.
+    assert [(e["label"], e["confidence"]) for e in result["entities"]] == [("Methods", 0.5), ("Results", 0.5)]
+    assert any("object 0, worker w0: annotation 0 is superseded" in m for m in caplog.messages)
+
+
+def test_a_repeated_object_is_answered_once(s3, bucket):
+    first = entry(0, content(form([ent("Methods", 0, 40)])))
+    again = entry(0, content(form([ent("Methods", 0, 40)])))
+    again["annotations"][0]["workerId"] = "w1"
+    response = invoke(s3, bucket, [first, entry(1), again])
+    assert [item["datasetObjectId"] for item in response] == ["0", "1"]
+    assert response[0]["consolidatedAnnotation"]["content"][LABEL]["workers"] == 2

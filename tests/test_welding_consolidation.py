@@ -227,10 +227,22 @@ def test_unknown_consolidation_method_fails_loudly(s3, bucket, monkeypatch):
         run(s3, bucket, [voted(0, "Good Weld")])
 
 
-def test_a_worker_answering_twice_counts_once(s3, bucket):
-    twice = entry(0, content(form("Burn Through")), content(form("Good Weld")))
-    twice["annotations"][1]["workerId"] = twice["annotations"][0]["workerId"]
-    assert labels_by_id(run(s3, bucket, [twice]))["0"]["workers"] == 1
+def test_a_worker_answering_twice_counts_once_with_the_last_answer(s3, bucket, monkeypatch):
+    twice = entry(0, content(form("Burn Through")), content(form("Good Weld")), content(form("Burn Through")))
+    twice["annotations"][2]["workerId"] = twice["annotations"][0]["workerId"]  # w0: Burn Through, then again
+    twice["annotations"][1]["workerId"] = "private.us-east-1.w9"
+    for method in ("majority-vote", "dawid-skene"):  # the vote, the worker model and the report alike
+        monkeypatch.setenv("CONSOLIDATION_METHOD", method)
+        result = labels_by_id(run(s3, bucket, [twice]))["0"]
+        assert result["workers"] == 2 and result["votes"] == {"Good Weld": 1, "Burn Through": 1}
+    report = json.loads(s3.get_object(Bucket=bucket, Key="job/quality-report/WeldingClassification.json")["Body"].read())
+    assert report["answers"] == 2 and report["workers"]["private.us-east-1.w0"]["answers"] == 1
+
+
+def test_a_repeated_object_gets_one_response_entry(s3, bucket):
+    response = run(s3, bucket, [voted(0, "Good Weld"), voted(1, "Burn Through"), voted(0, "Good Weld")])
+    assert [item["datasetObjectId"] for item in response] == ["0", "1"]
+    assert labels_by_id(response)["0"]["workers"] == 1  # the same worker id (w0) in both entries: once
 
 
 # -- Dawid-Skene: the default method -------------------------------------------------------------

@@ -10,7 +10,9 @@ Methods (``CONSOLIDATION_METHOD``, set by the ``CustomLabelingWorkflow`` constru
   no state. Ties in both: a real class beats the abstain class, then the alphabetically first.
 
 Counts are stored by class *name*, so a change to the label list between batches keeps what is
-known about the classes both lists share.
+known about the classes both lists share. An earlier batch's file is used only whole and only when
+every count in it is a finite number in ``[0, MAX_ANSWERS_PER_JOB]`` (``check_worker_model``);
+otherwise it is logged and left out, and the other batches still count.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import numpy as np
 
 from . import dawid_skene
 from .job_quality import record_quality
-from .job_state import JobState
+from .job_state import MAX_ANSWERS_PER_JOB, MAX_OBJECTS_PER_JOB, JobState, count, mapping
 
 LOG = logging.getLogger(__name__)
 METHOD_ENV = "CONSOLIDATION_METHOD"
@@ -69,15 +71,37 @@ def _nested(matrix: np.ndarray, classes: Sequence[str]) -> dict[str, dict[str, f
             for t, true in enumerate(classes) if matrix[t].any()}
 
 
+WORKER_MODEL_VERSION = 1
+
+
+def check_worker_model(value: dict[str, Any], question: str) -> None:
+    """Raise ValueError naming the first thing wrong with a stored worker-model file.
+
+    ``{"version": 1, "question": q, "workers": {worker: {true: {answered: count}}},
+    "classes": {name: count}}``. A worker's count can be at most every answer of a job, a class
+    count at most every object of a job.
+    """
+    if value.get("version") != WORKER_MODEL_VERSION:
+        raise ValueError(f"version is {str(value.get('version'))[:20]}, not {WORKER_MODEL_VERSION}")
+    if value.get("question") != question:
+        raise ValueError(f"question is {str(value.get('question'))[:60]!r}, not {question!r}")
+    for worker, nested in mapping(value.get("workers"), "workers").items():
+        for true, row in mapping(nested, f"workers[{worker[:60]!r}]").items():
+            for answered, number in mapping(row, f"workers[{worker[:60]!r}][{true[:60]!r}]").items():
+                count(number, f"count of worker {worker[:60]!r}", MAX_ANSWERS_PER_JOB)
+    for name, number in mapping(value.get("classes"), "classes").items():
+        count(number, f"class count {name[:60]!r}", MAX_OBJECTS_PER_JOB)
+
+
 def _matrix(nested: Any, classes: Sequence[str]) -> np.ndarray:
     index = {name: i for i, name in enumerate(classes)}
     matrix = np.zeros((len(classes), len(classes)))
     if isinstance(nested, dict):
         for true, row in nested.items():
             if true in index and isinstance(row, dict):
-                for answered, count in row.items():
-                    if answered in index and isinstance(count, (int, float)) and count >= 0:
-                        matrix[index[true], index[answered]] += float(count)
+                for answered, number in row.items():
+                    if answered in index and isinstance(number, (int, float)) and number >= 0:
+                        matrix[index[true], index[answered]] += float(number)
     return matrix
 
 
@@ -85,7 +109,13 @@ def consolidate_batch(object_ids: Sequence[str], answers: Sequence[Answer], clas
                       method: str = DAWID_SKENE, abstain: Optional[str] = None,
                       prior_workers: Optional[Mapping[str, Any]] = None,
                       prior_classes: Optional[Mapping[str, float]] = None) -> BatchResult:
-    """Decide every object of ``object_ids`` from ``answers`` (labels must be in ``classes``)."""
+    """Decide every object of ``object_ids`` from ``answers`` (labels must be in ``classes``).
+
+    ``answers`` hold at most one answer per worker and object (``gt_common.consolidation``
+    guarantees it for answers read from a payload); a second one is a caller's bug and raises.
+    """
+    if len({(a.object_id, a.worker_id) for a in answers}) != len(answers):
+        raise ValueError("answers hold two answers of one worker for one object")
     object_index = {object_id: i for i, object_id in enumerate(object_ids)}
     worker_ids = sorted({answer.worker_id for answer in answers})
     worker_index = {worker: i for i, worker in enumerate(worker_ids)}
@@ -124,9 +154,9 @@ def _add_nested(a: dict, b: dict) -> dict:
         if not isinstance(row, dict):
             continue
         target = merged.setdefault(true, {})
-        for answered, count in row.items():
-            if isinstance(count, (int, float)):
-                target[answered] = target.get(answered, 0.0) + count
+        for answered, number in row.items():
+            if isinstance(number, (int, float)):
+                target[answered] = target.get(answered, 0.0) + number
     return merged
 
 
@@ -138,19 +168,18 @@ def consolidate_with_state(object_ids: Sequence[str], answers: Sequence[Answer],
     prior_workers: dict[str, Any] = {}
     prior_classes: dict[str, float] = {}
     if method == DAWID_SKENE and state is not None:
-        for batch in state.earlier_batches(s3_client, kind):
-            for worker, nested in (batch.get("workers") or {}).items():
+        for batch in state.earlier_batches(s3_client, kind, check=lambda value: check_worker_model(value, question)):
+            for worker, nested in batch["workers"].items():
                 prior_workers[worker] = _add_nested(prior_workers.get(worker, {}), nested)
-            for name, count in (batch.get("classes") or {}).items():
-                if isinstance(count, (int, float)):
-                    prior_classes[name] = prior_classes.get(name, 0.0) + count
+            for name, number in batch["classes"].items():
+                prior_classes[name] = prior_classes.get(name, 0.0) + number
     result = consolidate_batch(object_ids, answers, classes, method=method, abstain=abstain,
                                prior_workers=prior_workers, prior_classes=prior_classes)
     if method == DAWID_SKENE and state is not None:
-        state.write(s3_client, kind, {"version": 1, "question": question, "workers": result.worker_counts,
-                                      "classes": result.class_counts})
-        LOG.info("worker model of %d workers (%d known from earlier batches) saved to %s",
-                 len(result.worker_counts), len(set(prior_workers) & set(result.worker_counts)), state.uri(kind))
+        if state.write(s3_client, kind, {"version": WORKER_MODEL_VERSION, "question": question,
+                                         "workers": result.worker_counts, "classes": result.class_counts}):
+            LOG.info("worker model of %d workers (%d known from earlier batches) saved to %s",
+                     len(result.worker_counts), len(set(prior_workers) & set(result.worker_counts)), state.uri(kind))
     try:
         record_quality(s3_client, state, question, [(a.object_id, a.worker_id, a.label) for a in answers],
                        {object_id: decision.label for object_id, decision in result.decisions.items()}, classes)

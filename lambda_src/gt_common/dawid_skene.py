@@ -112,7 +112,7 @@ class WorkerPrior:
     ) -> "WorkerPrior":
         """Align stored per-worker ``K x K`` counts (e.g. loaded from JSON) with ``worker_ids``,
         the worker of each index in this batch. Unknown workers get zeros; a stored matrix of
-        the wrong shape raises ValueError."""
+        the wrong shape, or any count that is negative or not finite, raises ValueError."""
         counts = np.zeros((len(worker_ids), n_classes, n_classes), dtype=np.float64)
         for i, worker in enumerate(worker_ids):
             if worker in stored:
@@ -124,6 +124,9 @@ class WorkerPrior:
                     )
                 counts[i] = matrix
         classes = None if class_counts is None else np.asarray(class_counts, dtype=np.float64)
+        for name, array in (("worker counts", counts), ("class counts", classes)):
+            if array is not None and not (np.all(np.isfinite(array)) and np.all(array >= 0)):
+                raise ValueError(f"stored {name} must be finite and non-negative")
         return cls(worker_counts=counts, class_counts=classes, weight=weight)
 
 

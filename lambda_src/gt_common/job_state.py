@@ -14,6 +14,12 @@ Layout, for ``outputConfig`` = ``s3://<output>/<job>/annotations``::
 ``kind`` names the statistic (``worker-model``, ``quality``); the batch id comes from the
 payload's file name, which Ground Truth makes unique per batch. Files are small (a few numbers
 per worker), so reading all of them each batch stays cheap for the jobs Ground Truth runs.
+
+An earlier batch's file is data, not trusted code: it is parsed as strict JSON (no ``NaN`` or
+``Infinity``, no numbers out of range, bounded nesting and size) and checked by its reader
+(``earlier_batches(..., check=...)``: right shape, counts finite, non-negative and within what a
+Ground Truth job can produce, see ``count``). A file that fails is logged and left out on its
+own: the other batches' files still count, and the batch goes on.
 """
 from __future__ import annotations
 
@@ -21,12 +27,41 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Optional
 
+from . import strict_json
 from .s3uri import InputError, S3Location, parse_s3_uri
 
 LOG = logging.getLogger(__name__)
 STATE_FOLDER = "consolidation-state"
+# A state file is a few numbers per worker; one far larger is not a batch's statistics.
+MAX_STATE_FILE_BYTES = 16 * 1024 * 1024
+
+# Ground Truth's limits bound every count a batch can store: at most 100,000 data objects a
+# job, each answered by at most 9 workers (NumberOfHumanWorkersPerDataObject).
+MAX_OBJECTS_PER_JOB = 100_000
+MAX_WORKERS_PER_OBJECT = 9
+MAX_ANSWERS_PER_JOB = MAX_OBJECTS_PER_JOB * MAX_WORKERS_PER_OBJECT
+
+
+def count(value: Any, where: str, maximum: float) -> float:
+    """A stored count: a number (not a bool) in ``[0, maximum]``; ValueError naming ``where`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where} is {type(value).__name__}, not a number")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{where} is not finite")
+    if value < 0:
+        raise ValueError(f"{where} is negative")
+    if value > maximum:  # exact for any int, however large
+        raise ValueError(f"{where} is above {maximum:,.0f}, more than a Ground Truth job can hold")
+    return float(value)
+
+
+def mapping(value: Any, where: str) -> dict:
+    """``value`` if it is a JSON object; ValueError naming ``where`` otherwise."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} is {type(value).__name__}, not an object")
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,27 +93,56 @@ class JobState:
     def uri(self, kind: str) -> str:
         return S3Location(self.bucket, self.key(kind)).uri
 
-    def write(self, s3_client, kind: str, value: dict[str, Any]) -> None:
-        s3_client.put_object(Bucket=self.bucket, Key=self.key(kind), Body=json.dumps(value).encode(),
-                             ContentType="application/json")
+    def write(self, s3_client, kind: str, value: dict[str, Any]) -> bool:
+        """Save this batch's file of ``kind``; False (logged) when it could not be saved.
 
-    def earlier_batches(self, s3_client, kind: str) -> Iterator[dict[str, Any]]:
-        """Every other batch's file of ``kind``; an unreadable one is logged and left out."""
+        The labels matter more than the history: a failed save loses this batch's statistics for
+        later batches, never the batch. ``allow_nan=False``: nothing is written that a later batch
+        would have to refuse.
+        """
+        try:
+            body = json.dumps(value, allow_nan=False).encode()
+            s3_client.put_object(Bucket=self.bucket, Key=self.key(kind), Body=body, ContentType="application/json")
+        except Exception as error:  # noqa: BLE001 - see above
+            LOG.error("state file %s not saved: %s", self.uri(kind), _describe(error))
+            return False
+        return True
+
+    def earlier_batches(self, s3_client, kind: str,
+                        check: Optional[Callable[[dict[str, Any]], None]] = None) -> Iterator[dict[str, Any]]:
+        """Every other batch's file of ``kind`` that reads as strict JSON and passes ``check``
+        (which raises ValueError saying what is wrong); any other file is logged and left out."""
         own = self.key(kind)
-        paginator = s3_client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}{kind}/"):
-            for item in page.get("Contents", []):
-                if item["Key"] == own or not item["Key"].endswith(".json"):
-                    continue
-                try:
-                    body = s3_client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-                    value = json.loads(body)
-                    if not isinstance(value, dict):
-                        raise ValueError("not a JSON object")
-                except (ValueError, s3_client.exceptions.NoSuchKey) as error:
-                    LOG.warning("ignoring state file s3://%s/%s: %s", self.bucket, item["Key"], error)
-                    continue
-                yield value
+        for key, size in self._listed(s3_client, f"{self.prefix}{kind}/"):
+            if key == own or not key.endswith(".json"):
+                continue
+            try:
+                if size > MAX_STATE_FILE_BYTES:
+                    raise ValueError(f"is {size} bytes, over the {MAX_STATE_FILE_BYTES}-byte limit")
+                body = s3_client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                value = mapping(strict_json.loads(body), "the file")
+                if check is not None:
+                    check(value)
+            except Exception as error:  # noqa: BLE001 - one unusable file is left out, never fatal
+                LOG.warning("ignoring state file s3://%s/%s: %s", self.bucket, key, _describe(error))
+                continue
+            yield value
+
+    def _listed(self, s3_client, prefix: str) -> list[tuple[str, int]]:
+        """(key, size) of every object under ``prefix``; a listing that fails part-way is logged
+        and what was listed is used (the batch goes on with less history, never fails)."""
+        listed: list[tuple[str, int]] = []
+        try:
+            for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                listed.extend((item["Key"], int(item.get("Size", 0))) for item in page.get("Contents", []))
+        except Exception as error:  # noqa: BLE001 - state is an aid to consolidation, not a requirement
+            LOG.warning("could not list state s3://%s/%s (%s): using the %d files listed",
+                        self.bucket, prefix, _describe(error), len(listed))
+        return listed
+
+
+def _describe(error: BaseException) -> str:
+    return str(error)[:300] if isinstance(error, ValueError) else f"{type(error).__name__}: {str(error)[:300]}"
 
 
 def state_for_event(event: dict[str, Any]) -> JobState | None:

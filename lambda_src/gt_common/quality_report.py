@@ -22,7 +22,7 @@ What it reports
   and ``n`` the total of pairable values,
   ``alpha = 1 - (n - 1) * (n - sum_c o_cc) / (n**2 - sum_c n_c**2)``.
   Every answer of an object counts as one value, so a worker answering the same object twice
-  counts twice.
+  would count twice (the consolidation functions pass one answer per worker and object).
 * **Fleiss' kappa** is defined for a fixed number of raters per object. It is computed over the
   objects having the *modal* number of answers among objects with at least two answers (ties:
   the larger number of answers wins); ``fleiss_kappa_raters`` and ``fleiss_kappa_objects`` in

@@ -1,14 +1,11 @@
 """From decoded worker forms to the welding answers the consolidation methods work on."""
 from __future__ import annotations
 
-import logging
 from typing import Any, Collection
 
 from gt_common.classification import Answer
-from gt_common.consolidation import DataObjectAnswers
+from gt_common.consolidation import DataObjectAnswers, read_each
 from gt_common.s3uri import InputError
-
-LOG = logging.getLogger(__name__)
 
 # The crowd-classifier's name in the worker template; its answer is {FORM_FIELD: {"label": ...}}.
 FORM_FIELD = "WeldingClassification"
@@ -31,15 +28,8 @@ def answer_label(form: dict[str, Any], categories: Collection[str]) -> str:
 def extract_answers(item: DataObjectAnswers, categories: Collection[str]) -> list[Answer]:
     """One answer per usable form; unusable ones are logged and recorded in ``item.skipped``.
 
-    A worker counts once per object: a second answer of the same worker replaces the first.
+    ``item`` already holds one answer per worker (``gt_common.consolidation`` keeps each
+    worker's latest), so every worker counts once.
     """
-    by_worker: dict[str, Answer] = {}
-    for answer in item.answers:
-        try:
-            by_worker[answer.worker_id] = Answer(item.dataset_object_id, answer.worker_id,
-                                                 answer_label(answer.form, categories))
-        except InputError as error:
-            reason = f"object {item.dataset_object_id}, worker {answer.worker_id}: {error}"
-            LOG.warning("skipping answer: %s", reason)
-            item.skipped.append(reason)
-    return list(by_worker.values())
+    return [Answer(item.dataset_object_id, answer.worker_id, label)
+            for answer, label in read_each(item, lambda answer: answer_label(answer.form, categories))]

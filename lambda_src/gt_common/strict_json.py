@@ -1,0 +1,82 @@
+"""Strict JSON for what the consolidation functions cannot trust: workers' answers and stored state.
+
+Python's ``json.loads`` accepts ``NaN``, ``Infinity`` and ``-Infinity``, turns ``1e999`` into
+``inf``, and raises ``RecursionError`` (not ``ValueError``) on deeply nested input. A value that
+parses can still be too deep for later code that walks it (``repr``, ``json.dumps``). ``loads``
+refuses all of that with one exception type, ``JSONError``, whose message says what is wrong;
+``check`` applies the same rules to a value that was parsed elsewhere.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Union
+
+#: Deepest nesting accepted. A worker's form is a few levels deep (form > field > entities > entity);
+#: anything near Python's recursion limit only exists to break the code that walks it.
+MAX_DEPTH = 64
+
+
+class JSONError(ValueError):
+    """The text is not strict JSON (or the value breaks ``check``'s rules); the message says why."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise JSONError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONError(f"number {text[:40]} is out of range")
+    return value
+
+
+# One decoder for every call: building one per call (what json.loads does with options) costs more
+# than parsing a small form.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse ``raw`` strictly: finite numbers only, UTF-8 (or UTF-16/32 with JSON's detection),
+    nesting at most ``max_depth`` levels. Raises JSONError, never anything else."""
+    try:
+        if isinstance(raw, (bytes, bytearray)):  # decoded as json.loads decodes bytes
+            text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            raise JSONError(f"is {type(raw).__name__}, not JSON text")
+        if text.startswith("\ufeff"):
+            raise JSONError("starts with a byte order mark")
+        value = _DECODER.decode(text)
+    except JSONError:
+        raise
+    except RecursionError:
+        raise JSONError("is nested too deeply to parse") from None
+    except UnicodeDecodeError as error:
+        raise JSONError(f"is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except (ValueError, TypeError) as error:  # JSONDecodeError, integers over Python's digit limit
+        raise JSONError(f"is not valid JSON: {str(error)[:200]}") from None
+    # Each level of nesting takes two characters: a short text cannot be too deep (most forms are).
+    if len(raw) > 2 * max_depth:
+        check(value, max_depth=max_depth)
+    return value
+
+
+def check(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
+    """Raise JSONError if ``value`` nests deeper than ``max_depth`` or holds a non-finite float.
+
+    Iterative, so a value too deep for recursion is refused instead of crashing the walk.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise JSONError(f"holds the non-finite number {item!r}")
+        elif isinstance(item, (dict, list)):
+            if depth > max_depth:
+                raise JSONError(f"is nested more than {max_depth} levels deep")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)

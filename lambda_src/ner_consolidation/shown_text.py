@@ -1,0 +1,66 @@
+"""How long each object's text was when pre-labeling showed it to the workers.
+
+Span offsets are checked against it. Ground Truth's payload names only each object's source, so
+pre-labeling writes a task record per data object (``gt_common.task_record``:
+``{"textLength": <code points of the text as shown>}``), read here once per object per batch,
+several at a time (a batch can hold thousands of objects). Without a usable record
+(``TASK_RECORDS_URI`` unset, no record, an unreadable one, or no sound ``textLength``) offsets are
+bounded by ``MAX_TEXT_BYTES``, the longest text pre-labeling lets through, and the log says so.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping, Optional, Sequence
+
+from gt_common.classification import ConfigurationError
+from gt_common.consolidation import DataObjectAnswers, describe
+from gt_common.limits import MAX_TEXT_BYTES
+from gt_common.s3uri import InputError
+from gt_common.task_record import RECORDS_ENV, read_record, records_location
+
+LOG = logging.getLogger(__name__)
+TEXT_LENGTH_FIELD = "textLength"  # the key pre-labeling writes
+READ_THREADS = 32  # records read at once: S3 latency, not CPU, bounds a batch of thousands
+
+
+def text_length_of(record: Optional[Mapping[str, Any]]) -> Optional[int]:
+    """The record's text length, or None when it has no sound one (an integer in [0, MAX_TEXT_BYTES])."""
+    value = record.get(TEXT_LENGTH_FIELD) if isinstance(record, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TEXT_BYTES:
+        return None
+    return value
+
+
+def text_lengths(items: Sequence[DataObjectAnswers], s3_client,
+                 environ: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """Per object with answers, the code points its spans must end within."""
+    try:
+        folder = records_location(environ)
+    except InputError as error:  # the deployment's setting, not a worker's answer: fail loudly
+        raise ConfigurationError(str(error)) from error
+    answered = [item for item in items if item.answers]
+    if folder is None or s3_client is None:
+        if answered:
+            LOG.warning("%s is not set: span offsets of %d objects are bounded by MAX_TEXT_BYTES (%d code points) "
+                        "only", RECORDS_ENV, len(answered), MAX_TEXT_BYTES)
+        return {item.dataset_object_id: MAX_TEXT_BYTES for item in answered}
+
+    def length(item: DataObjectAnswers) -> int:
+        try:
+            record = read_record(s3_client, item.data_object, environ)
+        except Exception as error:  # noqa: BLE001 - a record is a check's input; its absence is not fatal
+            LOG.warning("object %s: task record not readable (%s)", item.dataset_object_id, describe(error))
+            record = None
+        found = text_length_of(record)
+        if found is None:
+            LOG.warning("object %s: no task record with a usable %s; span offsets are bounded by MAX_TEXT_BYTES "
+                        "(%d code points)", item.dataset_object_id, TEXT_LENGTH_FIELD, MAX_TEXT_BYTES)
+            return MAX_TEXT_BYTES
+        return found
+
+    if not answered:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(answered))) as pool:
+        return dict(zip((item.dataset_object_id for item in answered), pool.map(length, answered)))
