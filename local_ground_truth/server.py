@@ -26,6 +26,7 @@ from urllib.parse import quote
 from flask import Flask, Response, redirect, render_template_string, request
 from markupsafe import Markup
 
+from gt_common import strict_json
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
 from local_ground_truth.job import LocalJob
@@ -161,37 +162,15 @@ class Refused(Exception):
         self.status, self.reason = status, reason
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of ``value``, without recursion (stops counting past ``limit``)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, level)
-            if deepest > limit:
-                return deepest
-            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
 def parse_answer(body: bytes) -> dict[str, Any]:
-    """The submitted answer: one JSON object, strict JSON (no NaN/Infinity), shallow."""
+    """The submitted answer: one JSON object, strict JSON (the consolidation functions' own rules:
+    no NaN/Infinity, no out-of-range numbers), at most ``MAX_ANSWER_DEPTH`` levels deep."""
     try:
-        answer = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError:
-        raise Refused(400, "The answer is not UTF-8 text.") from None
-    except RecursionError:
-        raise Refused(400, "The answer is nested too deeply.") from None
-    except ValueError as error:
-        raise Refused(400, f"The answer is not valid JSON: {error}") from None
+        answer = strict_json.loads(body, max_depth=MAX_ANSWER_DEPTH)
+    except strict_json.JSONError as error:
+        raise Refused(400, f"The answer {error}.") from None
     if not isinstance(answer, dict):
         raise Refused(400, "The answer is not a JSON object.")
-    if _depth(answer, MAX_ANSWER_DEPTH) > MAX_ANSWER_DEPTH:
-        raise Refused(400, "The answer is nested too deeply.")
     return answer
 
 

@@ -3,7 +3,8 @@
 Classification: with probability ``accuracy`` the true class, otherwise another category at random.
 Spans (NER): each true span is missed with probability ``(1 - accuracy) / 2``, relabelled with the
 same probability, and its boundaries jittered by a word now and then; the yes/no judgement is
-flipped with probability ``1 - accuracy``.
+flipped with probability ``1 - accuracy``. As the template refuses a tag that overlaps one already
+made, a jittered span that would overlap the previous one starts where that one ends.
 """
 from __future__ import annotations
 
@@ -38,15 +39,17 @@ def span_answer(truth: dict[str, Any], text: str, accuracy: float, rng: random.R
     starts = _word_starts(text)
     entities = []
     error = (1 - accuracy) / 2
-    for entity in truth["entities"]:
+    previous_end = 0
+    for entity in sorted(truth["entities"], key=lambda e: (e["startOffset"], e["endOffset"])):
         if rng.random() < error:
             continue  # missed
         label = entity["label"] if rng.random() >= error else rng.choice(
             [lab for lab in SECTION_LABELS if lab != entity["label"]])
-        start = _jitter(entity["startOffset"], starts, len(text), rng)
+        start = max(_jitter(entity["startOffset"], starts, len(text), rng), previous_end)
         end = _jitter(entity["endOffset"], starts, len(text), rng)
         if end > start:
             entities.append({"label": label, "startOffset": start, "endOffset": end})
+            previous_end = end
     good = truth["isGoodAbstract"]
     judged = good if rng.random() < accuracy else ("No" if good == "Yes" else "Yes")
     return {"abstract": {"entities": entities}, "isGoodAbstract": {"label": judged},

@@ -59,12 +59,13 @@ def test_a_cross_site_post_is_refused_and_not_recorded(served):
 
 
 @pytest.mark.parametrize("body, reason", [
-    (b'{"WeldingClassification": {"label": NaN}}', "not valid JSON"),
-    (b'{"WeldingClassification": {"label": "Good Weld", "x": Infinity}}', "not valid JSON"),
+    (b'{"WeldingClassification": {"label": NaN}}', "not a JSON number"),
+    (b'{"WeldingClassification": {"label": "Good Weld", "x": Infinity}}', "not a JSON number"),
+    (b'{"WeldingClassification": {"label": "Good Weld", "x": 1e999}}', "out of range"),
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    (b'{"a": ' + b"[" * 40 + b"1" + b"]" * 40 + b"}", "nested too deeply"),  # deep, yet inside json's own limit
+    (b'{"a": ' + b"[" * 40 + b"1" + b"]" * 40 + b"}", "nested more than 32 levels"),  # deep, yet inside json's own limit
     (b'["Good Weld"]', "not a JSON object"),
-    (b"\xff\xfe{}", "not UTF-8"),
+    (b'{"note": "\xff\xfe"}', "not UTF-8"),
     (b"{}", "no category is chosen"),
     (b'{"WeldingClassification": {"label": "Excellent"}}', "not one of the categories"),
 ])

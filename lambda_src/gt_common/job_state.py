@@ -37,11 +37,8 @@ STATE_FOLDER = "consolidation-state"
 # A state file is a few numbers per worker; one far larger is not a batch's statistics.
 MAX_STATE_FILE_BYTES = 16 * 1024 * 1024
 
-# Ground Truth's limits bound every count a batch can store: at most 100,000 data objects a
-# job, each answered by at most 9 workers (NumberOfHumanWorkersPerDataObject).
-MAX_OBJECTS_PER_JOB = 100_000
-MAX_WORKERS_PER_OBJECT = 9
-MAX_ANSWERS_PER_JOB = MAX_OBJECTS_PER_JOB * MAX_WORKERS_PER_OBJECT
+# Ground Truth's limits bound every count a batch can store (re-exported for the state readers).
+from .limits import MAX_ANSWERS_PER_JOB, MAX_OBJECTS_PER_JOB, MAX_WORKERS_PER_OBJECT  # noqa: E402,F401
 
 
 def count(value: Any, where: str, maximum: float) -> float:

@@ -5,3 +5,9 @@ from __future__ import annotations
 #: uses it as the bound for character offsets when it has no record of the text's own length (a text
 #: of this many bytes has at most this many code points).
 MAX_TEXT_BYTES = 1_000_000
+
+#: Ground Truth's limits, which bound every count a job can produce: at most 100,000 data objects a
+#: job, each answered by at most 9 workers (NumberOfHumanWorkersPerDataObject).
+MAX_OBJECTS_PER_JOB = 100_000
+MAX_WORKERS_PER_OBJECT = 9
+MAX_ANSWERS_PER_JOB = MAX_OBJECTS_PER_JOB * MAX_WORKERS_PER_OBJECT

@@ -20,6 +20,7 @@ import logging
 import os
 from typing import Any, Mapping, Optional
 
+from . import strict_json
 from .s3uri import InputError, S3Location, parse_s3_uri
 
 LOG = logging.getLogger(__name__)
@@ -71,19 +72,15 @@ def read_record(s3_client, data_object: Any, environ: Mapping[str, str] = os.env
     location = record_location(folder, data_object)
     try:
         body = s3_client.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
-        record = json.loads(body, parse_constant=_no_constants)
+        record = strict_json.loads(body)
     except ClientError as error:
         LOG.warning("no task record %s for data object %.200s: %s", location.uri, data_object,
                     error.response.get("Error", {}).get("Code"))
         return None
-    except (ValueError, RecursionError) as error:
+    except strict_json.JSONError as error:
         LOG.warning("task record %s is not usable JSON: %.200s", location.uri, error)
         return None
     if not isinstance(record, dict):
         LOG.warning("task record %s is not a JSON object", location.uri)
         return None
     return record
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
