@@ -36,12 +36,26 @@ from welding_pre_labeling.sensor_csv import parse_sensor_csv  # noqa: E402
 
 
 def make_csv(rows: int, seed: int = 7) -> bytes:
+    """The sample data's header-less layout (time in 100 ms steps), a fifth column the parser ignores."""
     rng = np.random.default_rng(seed)
     t = np.arange(rows)
     table = np.column_stack([t, t * 0.4 + rng.normal(0, 0.05, rows), 150 + rng.normal(0, 3, rows),
                              22 + rng.normal(0, 0.3, rows), 8 + rng.normal(0, 0.05, rows)])
     buffer = io.StringIO()
     np.savetxt(buffer, table, delimiter=",", fmt=["%d", "%.2f", "%.1f", "%.2f", "%.2f"])
+    return buffer.getvalue().encode()
+
+
+def make_high_rate_csv(rows: int, hertz: float = 10_000, seed: int = 7) -> bytes:
+    """A logger sampling at ``hertz`` (headered, time in seconds): a million rows is 100 s of welding at
+    4 mm/s, within what a welding sensor records (the parser refuses values beyond that)."""
+    rng = np.random.default_rng(seed)
+    seconds = np.arange(rows) / hertz
+    table = np.column_stack([seconds, seconds * 4.0 + rng.normal(0, 0.05, rows), 150 + rng.normal(0, 3, rows),
+                             22 + rng.normal(0, 0.3, rows)])
+    buffer = io.StringIO()
+    np.savetxt(buffer, table, delimiter=",", fmt=["%.4f", "%.2f", "%.1f", "%.2f"],
+               header="time_s,electrode_position_mm,current_a,voltage_v", comments="")
     return buffer.getvalue().encode()
 
 
@@ -83,7 +97,7 @@ def main() -> None:
         baseline.append(timed(seed_baseline, data))
         project.append(timed(ours, renderer, data))
     base_s, ours_s = statistics.median(baseline), statistics.median(project)
-    million = make_csv(1_000_000)
+    million = make_high_rate_csv(1_000_000)
     million_s = statistics.median(timed(ours, renderer, million) for _ in range(3))
     parse_s = statistics.median(timed(parse_sensor_csv, million, "s3://bench/run.csv") for _ in range(3))
     report = "\n".join([
@@ -96,7 +110,7 @@ def main() -> None:
         f"| this project: numpy parse + three persistent Agg figures + min/max decimation | {ours_s:.3f} |",
         f"| speed-up (target at least 3x) | {base_s / ours_s:.1f}x |",
         "",
-        f"## 1,000,000-row CSV ({len(million) / 1e6:.0f} MB), this project's path",
+        f"## 1,000,000-row CSV ({len(million) / 1e6:.0f} MB: 100 s of a 10 kHz logger, headered), this project's path",
         "",
         "| step | seconds |",
         "| --- | --- |",
