@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import tempfile
 from contextlib import ExitStack, contextmanager
@@ -129,8 +130,13 @@ def run_browser(args: argparse.Namespace) -> None:
                 _say(f"Job complete: every object is consolidated. Output manifest: {_output_location(job)}")
 
 
+def _stop_on_terminate(*_signal_args) -> None:
+    raise KeyboardInterrupt  # `kill` stops the runner as Ctrl-C does (nothing is lost either way)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_terminate)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("local_ground_truth").setLevel(logging.INFO)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes under a burst
