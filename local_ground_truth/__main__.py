@@ -120,14 +120,16 @@ def run_browser(args: argparse.Namespace) -> None:
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
              f"again resumes.\nOutput manifest: {_output_location(job)}")
         try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            raise
+            server.serve_forever()  # until Ctrl-C or SIGTERM
         finally:
             server.stop()
             report_quality(job, state_dir)
             if job.is_complete():
                 _say(f"Job complete: every object is consolidated. Output manifest: {_output_location(job)}")
+            else:
+                progress = job.progress()
+                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated; every "
+                     "answer so far is saved. Run the same command again to resume.")
 
 
 def _stop_on_terminate(*_signal_args) -> None:
@@ -136,7 +138,14 @@ def _stop_on_terminate(*_signal_args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_terminate)
+    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("local_ground_truth").setLevel(logging.INFO)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes under a burst
