@@ -120,7 +120,7 @@ def run_browser(args: argparse.Namespace) -> None:
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
              f"again resumes.\nOutput manifest: {_output_location(job)}")
         try:
-            server.serve_forever()  # until Ctrl-C or SIGTERM
+            server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving
         finally:
             server.stop()
             report_quality(job, state_dir)

@@ -319,25 +319,40 @@ class WorkerServer:
         self.port = self.server.effective_port
         self._hosts.update({f"127.0.0.1:{self.port}", f"localhost:{self.port}"})
         self._thread: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _loop(self) -> None:
+        """waitress's event loop, one poll at a time so that ``stop`` can end it; the sockets are closed
+        in this same thread (closing them from another would pull them from under the poll)."""
+        try:
+            while not self._stopping.is_set():
+                self.server.asyncore.loop(timeout=0.2, map=self.server._map, use_poll=self.server.adj.asyncore_use_poll,
+                                          count=1)
+        finally:
+            for channel in list(self.server._map.values()):  # the listening socket, connections, the trigger
+                channel.close()
+            self.server.task_dispatcher.shutdown(timeout=5)
+
     def start(self) -> "WorkerServer":
         self.site.start()
-        self._thread = threading.Thread(target=self.server.run, name="worker-ui", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="worker-ui", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        """Run in this thread until interrupted (Ctrl-C)."""
+        """Serve in this thread until Ctrl-C (or SIGTERM, which the runner turns into the same)."""
         self.site.start()
-        self.server.run()
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            pass
 
     def stop(self) -> None:
-        self.server.close()
-        self.server.task_dispatcher.shutdown(timeout=5)
+        self._stopping.set()
         if self._thread:
             self._thread.join(timeout=10)
         self.site.stop()

@@ -6,6 +6,7 @@ tree is killed with SIGKILL in the middle; the same command resumes; the answers
 """
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -40,7 +41,7 @@ def _stream(base: str, workers: list[str], acknowledged: list, stop: threading.E
                 object_id = landed.split("/task/")[1].split("?")[0]
                 result = _post(f"{base}/worker/{worker}/task/{object_id}/submit",
                                {"WeldingClassification": {"label": CATEGORY}})
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            except (urllib.error.URLError, http.client.HTTPException, OSError):
                 return  # the server was killed under this request: its answer was never acknowledged
             if result.get("recorded"):
                 acknowledged.append((object_id, worker))
