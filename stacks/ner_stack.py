@@ -13,7 +13,7 @@ from .workflow_outputs import add_workflow_outputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "sample_data" / "ner"
-UI_TEMPLATE = REPO_ROOT / "ui_templates" / "ner_abstract.liquid.html"
+UI_TEMPLATE = REPO_ROOT / "ui_templates" / "ner.liquid.html"
 LABEL_ATTRIBUTE_NAME = "abstract-sections"
 
 

@@ -13,7 +13,7 @@ from .workflow_outputs import add_workflow_outputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "sample_data" / "welding"
-UI_TEMPLATE = REPO_ROOT / "ui_templates" / "welding_classification.liquid.html"
+UI_TEMPLATE = REPO_ROOT / "ui_templates" / "welding.liquid.html"
 LABEL_ATTRIBUTE_NAME = "welding-quality"
 
 

@@ -42,7 +42,7 @@ def sample_folder(tmp_path):
 def workflow(stack, data, **overrides):
     props = dict(
         input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels",
-        ui_template_path=REPO_ROOT / "ui_templates" / "welding_classification.liquid.html",
+        ui_template_path=REPO_ROOT / "ui_templates" / "welding.liquid.html",
         pre_labeling=LabelingFunction(package="welding_pre_labeling"),
         consolidation=LabelingFunction(package="welding_consolidation"),
         task_title="Label it", task_description="Label each item",
@@ -255,7 +255,7 @@ def test_job_name_key_is_stable_per_resource_and_differs_per_stack(sample_folder
         stack = cdk.Stack(app, stack_name)
         data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
         props = dict(input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels",
-                     ui_template_path=REPO_ROOT / "ui_templates" / "welding_classification.liquid.html",
+                     ui_template_path=REPO_ROOT / "ui_templates" / "welding.liquid.html",
                      pre_labeling=LabelingFunction(package="welding_pre_labeling"),
                      consolidation=LabelingFunction(package="welding_consolidation"),
                      task_title="Label it", task_description="Label each item", create_labeling_job=False)

@@ -63,7 +63,7 @@ def test_job_settings(assemblies):
     props = job["Properties"]
     assert props["LabelAttributeName"] == "abstract-sections"
     assert props["TaskTimeLimitInSeconds"] == "1800"
-    assert "ner_abstract.liquid.html" in json.dumps(props["UiTemplateS3Uri"])
+    assert "ner.liquid.html" in json.dumps(props["UiTemplateS3Uri"])
     assert not resources_of_type(ner(assemblies, "dev"), "Custom::GroundTruthLabelingJob")
 
 

@@ -21,7 +21,7 @@ from liquid.exceptions import UndefinedError
 from local_ground_truth.liquid import make_environment, to_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = REPO_ROOT / "ui_templates" / "ner_abstract.liquid.html"
+TEMPLATE = REPO_ROOT / "ui_templates" / "ner.liquid.html"
 SAMPLE_DIR = REPO_ROOT / "sample_data" / "ner"
 DATA_PREFIX_URI = "s3://bucket/ner"
 LABELS = ["Background", "Objectives", "Methods", "Results", "Limitations", "Conclusions"]

@@ -12,7 +12,7 @@ from liquid.exceptions import LiquidError, UndefinedError
 from local_ground_truth.liquid import make_environment, render_template
 from welding_consolidation.categories import DEFAULT_CATEGORIES
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "ui_templates" / "welding_classification.liquid.html"
+TEMPLATE = Path(__file__).resolve().parent.parent / "ui_templates" / "welding.liquid.html"
 CATEGORIES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion",
               "Lack of Shielding Gas", "High Travel Speed", "Not sure"]
 XSS_TITLES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "' onmouseover='alert(1)"]

@@ -1,6 +1,6 @@
 """The six section types of an abstract, and the yes/no answers of the quality question.
 
-They match the worker template (``ui_templates/ner_abstract.liquid.html``); a span tagged with
+They match the worker template (``ui_templates/ner.liquid.html``); a span tagged with
 anything else is a malformed answer and is skipped.
 """
 from __future__ import annotations

@@ -1,0 +1,238 @@
+"""The questions a labeling workflow asks, defined once and read by everything else.
+
+A workflow's definition (``workflows/<name>.py``) lists its questions with these types. The stack
+passes them to the consolidation function as JSON (``QUESTIONS_ENV``), injects their labels into
+the worker template, and the local runner simulates, checks and scores answers by them. Each
+type fixes the form field it reads and the answer shape of the crowd HTML element that asks it
+(ground-truth-contracts.md):
+
+============== ======================================= ===============================================
+type            asked with                              a worker's answer under ``name``
+============== ======================================= ===============================================
+Classification  ``crowd-classifier`` (or radio inputs)  ``{"label": "<one of labels>"}``
+MultiSelect     ``crowd-classifier-multi-select``       ``{"labels": ["<label>", ...]}``
+YesNo           radio inputs / ``crowd-radio-group``    ``{"label": "Yes" | "No"}`` (also ``"Yes"``)
+Checkbox        ``crowd-checkbox name=N value=V``        ``{"V": true | false}``
+FreeText        ``crowd-input`` / ``crowd-text-area``    ``"text"`` (omitted when empty)
+Spans           ``crowd-entity-annotation`` (or custom)  ``{"entities": [{"label", "startOffset",
+                                                        "endOffset"}]}``, offsets in code points
+============== ======================================= ===============================================
+
+A value may also arrive as a JSON string of that shape (a template's hidden input) or wrapped in a
+one-item list (the element pages' examples): readers accept both.
+
+``method`` is how a question is consolidated: ``dawid-skene`` (a worker model learned across the
+job's batches) or ``majority-vote`` for the choice types; ``None`` takes the deployment's default.
+``tie`` names the label a tie goes to (for a yes/no flag, "No" keeps a split vote from passing);
+without it the first label listed wins. ``abstain`` is a label that means "cannot tell".
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Iterable, Mapping, Optional, Sequence
+
+QUESTIONS_ENV = "WORKFLOW_QUESTIONS"
+DAWID_SKENE = "dawid-skene"
+MAJORITY_VOTE = "majority-vote"
+METHODS = (DAWID_SKENE, MAJORITY_VOTE)
+
+
+class QuestionError(ValueError):
+    """A question (or a list of them) that cannot be asked; the message names it and says why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    """What every question has: the form field ``name`` (also its key in the consolidated label)."""
+
+    name: str
+    required: bool = True
+    kind: ClassVar[str] = ""
+    #: Consolidated through the worker model (a choice among labels) rather than kept or clustered.
+    is_choice: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise QuestionError(f"question name {self.name!r} must be letters, digits, '-' or '_'")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Choice(Question):
+    method: Optional[str] = None
+    tie: Optional[str] = None
+    is_choice: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.method is not None and self.method not in METHODS:
+            raise QuestionError(f"question {self.name}: method {self.method!r} is not one of {', '.join(METHODS)}")
+        if self.tie is not None and self.tie not in self.labels:
+            raise QuestionError(f"question {self.name}: tie label {self.tie!r} is not one of its labels")
+
+
+def _checked_labels(name: str, labels: Sequence[str], minimum: int = 1) -> tuple[str, ...]:
+    labels = tuple(labels)
+    if len(labels) < minimum or not all(isinstance(label, str) and label.strip() == label and label for label in labels):
+        raise QuestionError(f"question {name}: needs at least {minimum} labels, each a non-empty string "
+                            "without surrounding spaces")
+    if len(set(labels)) != len(labels):
+        raise QuestionError(f"question {name}: a label is listed twice")
+    return labels
+
+
+@dataclass(frozen=True, kw_only=True)
+class Classification(_Choice):
+    """One label out of ``choices``; ``abstain`` (one of them) means the worker cannot tell."""
+
+    choices: tuple[str, ...] = ()
+    abstain: Optional[str] = None
+    kind: ClassVar[str] = "classification"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", _checked_labels(self.name, self.choices, minimum=2))
+        super().__post_init__()
+        if self.abstain is not None and self.abstain not in self.choices:
+            raise QuestionError(f"question {self.name}: abstain label {self.abstain!r} is not one of its choices")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.choices
+
+
+@dataclass(frozen=True, kw_only=True)
+class YesNo(_Choice):
+    """A yes/no judgement."""
+
+    kind: ClassVar[str] = "yes-no"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("Yes", "No")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkbox(_Choice):
+    """A single checkbox: ``value`` is the ``value`` attribute of the ``crowd-checkbox``."""
+
+    value: str = "checked"
+    kind: ClassVar[str] = "checkbox"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("checked", "unchecked")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultiSelect(Question):
+    """Any number of ``choices``; each is consolidated as its own yes/no decision."""
+
+    choices: tuple[str, ...] = ()
+    method: Optional[str] = None
+    kind: ClassVar[str] = "multi-select"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", _checked_labels(self.name, self.choices))
+        super().__post_init__()
+        if self.method is not None and self.method not in METHODS:
+            raise QuestionError(f"question {self.name}: method {self.method!r} is not one of {', '.join(METHODS)}")
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.choices
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreeText(Question):
+    """Free text (notes, a summary): kept per worker, never merged."""
+
+    required: bool = False
+    max_chars: int = 10_000
+    kind: ClassVar[str] = "free-text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spans(Question):
+    """Spans of a text tagged with ``span_labels``; consolidated by Jaccard clustering."""
+
+    span_labels: tuple[str, ...] = ()
+    kind: ClassVar[str] = "spans"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "span_labels", _checked_labels(self.name, self.span_labels))
+        super().__post_init__()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.span_labels
+
+
+QUESTION_TYPES: Mapping[str, type[Question]] = {
+    kind.kind: kind for kind in (Classification, YesNo, Checkbox, MultiSelect, FreeText, Spans)
+}
+
+
+def check_questions(questions: Iterable[Question]) -> tuple[Question, ...]:
+    """The questions as a tuple, after checking they can be asked together (names unique, one at least)."""
+    questions = tuple(questions)
+    if not questions:
+        raise QuestionError("a workflow asks at least one question")
+    for question in questions:
+        if not isinstance(question, Question) or not question.kind:
+            raise QuestionError(f"{question!r} is not a question (use Classification, YesNo, Checkbox, "
+                                "MultiSelect, FreeText or Spans)")
+    names = [question.name for question in questions]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise QuestionError(f"question names must be unique; repeated: {', '.join(repeated)}")
+    return questions
+
+
+def questions_to_json(questions: Iterable[Question]) -> str:
+    return json.dumps([question.as_json() for question in check_questions(questions)], separators=(",", ":"))
+
+
+def questions_from_json(text: str) -> tuple[Question, ...]:
+    """The questions of ``questions_to_json``; QuestionError naming what is wrong otherwise."""
+    try:
+        raw = json.loads(text)
+    except (TypeError, ValueError) as error:
+        raise QuestionError(f"{QUESTIONS_ENV} is not JSON: {error}") from None
+    if not isinstance(raw, list):
+        raise QuestionError(f"{QUESTIONS_ENV} must be a JSON list of questions")
+    questions = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or item.get("kind") not in QUESTION_TYPES:
+            raise QuestionError(f"{QUESTIONS_ENV}[{index}] has no known kind (one of {', '.join(QUESTION_TYPES)})")
+        kind = QUESTION_TYPES[item["kind"]]
+        known = {f.name for f in fields(kind)}
+        unknown = set(item) - known - {"kind"}
+        if unknown:
+            raise QuestionError(f"{QUESTIONS_ENV}[{index}] ({item['kind']}) has unknown fields {sorted(unknown)}")
+        values = {key: tuple(value) if isinstance(value, list) else value for key, value in item.items() if key != "kind"}
+        try:
+            questions.append(kind(**values))
+        except TypeError as error:
+            raise QuestionError(f"{QUESTIONS_ENV}[{index}]: {error}") from None
+    return check_questions(questions)
+
+
+def question_named(questions: Iterable[Question], name: str) -> Question:
+    for question in questions:
+        if question.name == name:
+            return question
+    raise QuestionError(f"no question is named {name!r}")
+
+
+__all__ = [
+    "Checkbox", "Classification", "DAWID_SKENE", "FreeText", "MAJORITY_VOTE", "METHODS", "MultiSelect", "QUESTIONS_ENV",
+    "QUESTION_TYPES", "Question", "QuestionError", "Spans", "YesNo", "check_questions", "question_named",
+    "questions_from_json", "questions_to_json",
+]

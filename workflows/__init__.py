@@ -1,0 +1,54 @@
+"""The project's labeling workflows: every module here that defines ``WORKFLOW`` is one.
+
+``definitions()`` finds them (a new ``workflows/<name>.py`` is registered by existing); the app makes
+a stack of each, the local runner and the tests take them from here. The workflow model lives in
+``model.py`` and the question types in ``lambda_src/gt_common/questions.py`` (the consolidation
+function reads the same types), which is why ``lambda_src`` is put on the import path here.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+_LAMBDA_SRC = str(Path(__file__).resolve().parent.parent / "lambda_src")
+if _LAMBDA_SRC not in sys.path:
+    sys.path.append(_LAMBDA_SRC)
+
+from gt_common.questions import (  # noqa: E402
+    Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo,
+)
+from workflows.model import DefinitionError, LambdaPackage, WorkflowDefinition  # noqa: E402
+
+_NOT_WORKFLOWS = {"model"}
+
+
+@lru_cache(maxsize=1)
+def definitions() -> dict[str, WorkflowDefinition]:
+    """Every workflow defined in this package, by name."""
+    found: dict[str, WorkflowDefinition] = {}
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_WORKFLOWS):
+        definition = getattr(importlib.import_module(f"{__name__}.{module}"), "WORKFLOW", None)
+        if definition is None:
+            continue
+        if not isinstance(definition, WorkflowDefinition):
+            raise DefinitionError(f"workflows/{module}.py: WORKFLOW is not a WorkflowDefinition")
+        if definition.name in found:
+            raise DefinitionError(f"two workflows are named {definition.name!r}")
+        found[definition.name] = definition
+    return found
+
+
+def definition(name: str) -> WorkflowDefinition:
+    known = definitions()
+    if name not in known:
+        raise DefinitionError(f"no workflow is named {name!r}; the workflows are: {', '.join(sorted(known))}")
+    return known[name]
+
+
+__all__ = [
+    "Checkbox", "Classification", "DefinitionError", "FreeText", "LambdaPackage", "MultiSelect", "Question",
+    "Spans", "WorkflowDefinition", "YesNo", "definition", "definitions",
+]

@@ -1,0 +1,129 @@
+"""What a labeling workflow is: one ``WorkflowDefinition`` per workflow, in ``workflows/<name>.py``.
+
+A definition names the workflow's questions (``gt_common.questions``: the one place its labels are
+written), its task settings, and the files that make it up, by convention beside each other in the
+design card's folders:
+
+    workflows/<name>.py                  this definition
+    lambda_src/<name>_pre_labeling/      its pre-labeling Lambda package (handler.py)
+    ui_templates/<name>.liquid.html      its worker template; labels come in as [[labels:<question>]]
+    sample_data/<name>/                  manifest.jsonl, the data it names, truth.json (never uploaded)
+
+Everything else is derived from it: the stack (``stacks.workflow_stack``), the labels in the
+template, the consolidation function's configuration, the local runner's simulation and scoring,
+and the tests every workflow gets.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from gt_common.questions import Question, check_questions
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+_LABELS_MARKER = re.compile(r"\[\[labels:([A-Za-z0-9_-]+)\]\]")
+
+
+class DefinitionError(ValueError):
+    """A workflow definition that cannot be deployed; the message names the workflow and the problem."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaPackage:
+    """A Lambda function of the workflow: a package folder of ``lambda_src/`` and how it runs."""
+
+    package: str
+    handler: str = "handler.lambda_handler"
+    memory_mb: int = 512
+    timeout_seconds: int = 60
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+#: The consolidation every workflow gets unless it plugs in its own: any mix of question types.
+GENERIC_CONSOLIDATION = LambdaPackage(package="consolidation", memory_mb=1024, timeout_seconds=300)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowDefinition:
+    name: str  # lower case, digits, "_": "welding", "ticket_triage"
+    title: str  # the task title workers see (Ground Truth's TaskTitle, 1-128 characters)
+    description: str  # Ground Truth's TaskDescription (1-255 characters)
+    label_attribute_name: str  # the key of the labels in the output manifest
+    questions: tuple[Question, ...]
+    keywords: tuple[str, ...] = ()
+    pre_labeling: Optional[LambdaPackage] = None  # default: lambda_src/<name>_pre_labeling
+    consolidation: LambdaPackage = GENERIC_CONSOLIDATION
+    task_time_limit_seconds: int = 600
+    data_prefix: Optional[str] = None  # default "<name>/"
+    derived_data_prefix: str = "derived/"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise DefinitionError(f"workflow name {self.name!r} must be 1-30 lower-case letters, digits or '_', "
+                                  "starting with a letter")
+        try:
+            object.__setattr__(self, "questions", check_questions(self.questions))
+        except ValueError as error:
+            raise DefinitionError(f"workflow {self.name}: {error}") from None
+        object.__setattr__(self, "keywords", tuple(self.keywords))
+        if self.pre_labeling is None:
+            object.__setattr__(self, "pre_labeling", LambdaPackage(package=f"{self.name}_pre_labeling"))
+        if self.data_prefix is None:
+            object.__setattr__(self, "data_prefix", f"{self.name}/")
+
+    # -- where its parts are ------------------------------------------------------------------
+    @property
+    def stack_name(self) -> str:
+        """``WeldingLabeling`` for ``welding``; the app adds ``-<environment>``."""
+        return "".join(part.capitalize() for part in self.name.split("_")) + "Labeling"
+
+    @property
+    def template_path(self) -> Path:
+        return REPO_ROOT / "ui_templates" / f"{self.name}.liquid.html"
+
+    @property
+    def sample_data_dir(self) -> Path:
+        return REPO_ROOT / "sample_data" / self.name
+
+    @property
+    def truth_path(self) -> Path:
+        return self.sample_data_dir / TRUTH_FILE
+
+    # -- the template ----------------------------------------------------------------------------
+    def worker_template(self) -> str:
+        """The template as deployed: every ``[[labels:<question>]]`` replaced by that question's labels
+        (a JSON list, escaped for an HTML attribute), so the labels are written only in this definition."""
+        return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name)
+
+
+TRUTH_FILE = "truth.json"  # the sample data's known answers, per object and question: never uploaded
+
+
+def inject_labels(template: str, questions: tuple[Question, ...], workflow: str = "workflow") -> str:
+    by_name = {question.name: question for question in questions}
+
+    def labels(match: re.Match) -> str:
+        question = by_name.get(match.group(1))
+        if question is None or not question.labels:
+            raise DefinitionError(f"workflow {workflow}: the template asks for the labels of {match.group(1)!r}, "
+                                  f"which is not a question with labels ({', '.join(by_name)})")
+        return html.escape(json.dumps(list(question.labels), ensure_ascii=False), quote=True)
+
+    return _LABELS_MARKER.sub(labels, template)
+
+
+def truth_key(manifest_line: Mapping[str, Any], index: int) -> str:
+    """How truth.json names a data object: the file name (without extension) of its ``source-ref`` or
+    ``source`` when that is an S3 URI, else its ``id`` field, else its line number (from 0)."""
+    for key in ("source-ref", "source"):
+        value = manifest_line.get(key)
+        if isinstance(value, str) and value.startswith("s3://"):
+            return value.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if isinstance(manifest_line.get("id"), (str, int)):
+        return str(manifest_line["id"])
+    return str(index)
