@@ -22,7 +22,7 @@ from gt_common.questions import (  # noqa: E402
 )
 from workflows.model import DefinitionError, LambdaPackage, WorkflowDefinition  # noqa: E402
 
-_NOT_WORKFLOWS = {"model"}
+_NOT_WORKFLOWS = {"model", "scaffold"}
 
 
 @lru_cache(maxsize=1)

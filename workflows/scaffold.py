@@ -1,0 +1,392 @@
+"""`python -m workflows.scaffold NAME --question KIND:FIELD[=LABEL,...] ...`: a new workflow, ready to run.
+
+Writes every file of a workflow (``workflows.model`` says what each is for):
+
+    workflows/<name>.py                        the definition: title, description, questions
+    lambda_src/<name>_pre_labeling/handler.py  pre-labeling: a manifest line -> the task input
+    tests/test_<name>_pre_labeling.py          a test of that handler against a local S3 endpoint
+    ui_templates/<name>.liquid.html            the worker template: the text and one block per question
+    sample_data/<name>/manifest.jsonl          a few data objects (inline text, one of them empty)
+    sample_data/<name>/truth.json              their known answers, per question (never uploaded)
+
+and nothing else: the workflow is registered by existing, and the app, the local runner and the
+tests every workflow gets take it from the definition. It synthesizes, passes the test suite and
+runs in the local runner before a line is written by hand. Then a fork fills in its own
+pre-labeling (what a worker is shown), template markup and sample data.
+
+Question kinds: classification (LABEL,... required), yes-no, checkbox, multi-select (LABEL,...
+required), free-text. Span tagging needs a page of its own (``crowd-entity-annotation`` cannot share
+a form with other questions, and the NER workflow's template shows how to build one): add a Spans
+question to the definition by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, YesNo
+from workflows.model import REPO_ROOT, DefinitionError, WorkflowDefinition
+
+KINDS = {"classification": Classification, "yes-no": YesNo, "checkbox": Checkbox, "multi-select": MultiSelect,
+         "free-text": FreeText}
+SAMPLE_TEXTS = (
+    "The export button does nothing since this morning's update. We need the quarterly report by Friday.",
+    "How do I change the e-mail address on my account? I could not find it in the settings.",
+    "",  # an empty data object: pre-labeling skips it (isHumanAnnotationRequired false)
+    "Your invoice for March was charged twice. Please refund the second charge.",
+)
+
+
+class ScaffoldError(ValueError):
+    """Why the workflow cannot be scaffolded (a bad name or question, or a file that already exists)."""
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    definition: WorkflowDefinition
+    root: Path
+
+    # -- what gets written ----------------------------------------------------------------------
+    def files(self) -> dict[Path, str]:
+        d = self.definition
+        package = self.root / "lambda_src" / d.pre_labeling.package
+        return {
+            self.root / "workflows" / f"{d.name}.py": self.definition_module(),
+            package / "__init__.py": f'"""Pre-labeling of the {d.name} workflow."""\n',
+            package / "handler.py": self.pre_labeling_handler(),
+            self.root / "tests" / f"test_{d.name}_pre_labeling.py": self.pre_labeling_test(),
+            self.root / "ui_templates" / f"{d.name}.liquid.html": self.template(),
+            self.root / "sample_data" / d.name / "manifest.jsonl": self.manifest(),
+            self.root / "sample_data" / d.name / "truth.json": self.truth(),
+        }
+
+    def write(self) -> list[Path]:
+        files = self.files()
+        existing = [path for path in files if path.exists()]
+        if existing:
+            raise ScaffoldError("these files exist already (nothing was written): "
+                                + ", ".join(str(path.relative_to(self.root)) for path in existing))
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return list(files)
+
+    # -- the definition --------------------------------------------------------------------------
+    def definition_module(self) -> str:
+        d = self.definition
+        kinds = sorted({type(q).__name__ for q in d.questions} | {"WorkflowDefinition"})
+        questions = "\n".join(f"        {_question_source(q)}," for q in d.questions)
+        return (
+            f'"""{d.title}: {d.description}"""\n'
+            f"from workflows import {', '.join(kinds)}\n\n"
+            "WORKFLOW = WorkflowDefinition(\n"
+            f"    name={d.name!r},\n"
+            f"    title={d.title!r},\n"
+            f"    description={d.description!r},\n"
+            f"    label_attribute_name={d.label_attribute_name!r},\n"
+            "    questions=(\n"
+            f"{questions}\n"
+            "    ),\n"
+            ")\n"
+        )
+
+    # -- pre-labeling ------------------------------------------------------------------------------
+    def pre_labeling_handler(self) -> str:
+        return textwrap.dedent(f'''\
+            """Pre-labeling of the {self.definition.name} workflow: one manifest line -> what the worker is shown.
+
+            Event: ``{{"version", "labelingJobArn", "dataObject": <the manifest line>}}``. The line holds the
+            text to label inline in ``source`` (Ground Truth's convention for text), or the S3 URI of a
+            UTF-8 text file in ``source-ref``. Response: ``{{"taskInput": {{"text": <the text>}},
+            "isHumanAnnotationRequired": "true"}}``; an empty text has nothing to label, so it is skipped
+            (``"false"``: Ground Truth sends it to no worker). ``taskInput`` is ``task.input`` in the
+            template: change both together. Bad input raises ``InputError`` naming the object and the problem.
+            """
+            from __future__ import annotations
+
+            from functools import lru_cache
+            from typing import Any
+
+            import boto3
+
+            from gt_common.limits import MAX_TEXT_BYTES
+            from gt_common.s3uri import InputError, parse_s3_uri, read_object
+
+
+            @lru_cache(maxsize=1)
+            def s3_client():
+                return boto3.client("s3")
+
+
+            def text_of(data_object: Any) -> str:
+                """The text a data object names: inline ``source``, or a text file at ``source-ref``."""
+                if not isinstance(data_object, dict):
+                    raise InputError("dataObject is missing or not an object")
+                if isinstance(data_object.get("source"), str):
+                    text = data_object["source"]
+                    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+                        raise InputError(f"dataObject.source is over the {{MAX_TEXT_BYTES}}-byte limit")
+                    return text
+                if "source-ref" in data_object:
+                    location = parse_s3_uri(data_object["source-ref"], what="dataObject.source-ref")
+                    body = read_object(s3_client(), location, what="text file", max_bytes=MAX_TEXT_BYTES)
+                    try:
+                        return body.decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        raise InputError(f"text file {{location.uri}} is not UTF-8 text: {{error}}") from None
+                raise InputError(f"dataObject has neither a text 'source' nor a 'source-ref' (keys: {{sorted(data_object)}})")
+
+
+            def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+                if not isinstance(event, dict):
+                    raise InputError("event is not an object")
+                text = text_of(event.get("dataObject"))
+                if not text.strip():
+                    return {{"taskInput": {{"text": ""}}, "isHumanAnnotationRequired": "false"}}
+                return {{"taskInput": {{"text": text}}, "isHumanAnnotationRequired": "true"}}
+            ''')
+
+    def pre_labeling_test(self) -> str:
+        d = self.definition
+        return textwrap.dedent(f'''\
+            """The {d.name} workflow's pre-labeling Lambda, against a local S3 endpoint."""
+            from __future__ import annotations
+
+            import json
+
+            import pytest
+
+            from gt_common.s3uri import InputError
+            from {d.pre_labeling.package}.handler import lambda_handler
+            from workflows import definition
+
+            WORKFLOW = definition({d.name!r})
+            LINES = [json.loads(line) for line in (WORKFLOW.sample_data_dir / "manifest.jsonl").read_text().splitlines()
+                     if line.strip()]
+
+
+            def event(data_object):
+                return {{"version": "2018-10-06", "labelingJobArn": "arn:aws:sagemaker:us-east-1:111122223333:"
+                        "labeling-job/test", "dataObject": data_object}}
+
+
+            @pytest.mark.parametrize("line", LINES)
+            def test_every_sample_object_becomes_a_task_or_is_skipped_when_empty(line):
+                response = lambda_handler(event(line))
+                assert response["taskInput"]["text"] == line["source"]
+                assert response["isHumanAnnotationRequired"] == ("true" if line["source"].strip() else "false")
+
+
+            def test_a_text_file_in_s3_is_read(s3, bucket):
+                s3.put_object(Bucket=bucket, Key="texts/one.txt", Body="Ünïcode text".encode())
+                response = lambda_handler(event({{"source-ref": f"s3://{{bucket}}/texts/one.txt"}}))
+                assert response["taskInput"]["text"] == "Ünïcode text"
+
+
+            @pytest.mark.parametrize("data_object, problem", [
+                (None, "dataObject is missing"),
+                ({{"other": 1}}, "neither a text 'source' nor a 'source-ref'"),
+                ({{"source-ref": "not-a-uri"}}, "not an S3 URI"),
+            ])
+            def test_bad_input_is_named(data_object, problem):
+                with pytest.raises(InputError, match=problem):
+                    lambda_handler(event(data_object))
+
+
+            def test_a_missing_text_file_is_named(s3, bucket):
+                with pytest.raises(InputError, match=f"s3://{{bucket}}/texts/missing.txt does not exist"):
+                    lambda_handler(event({{"source-ref": f"s3://{{bucket}}/texts/missing.txt"}}))
+            ''')
+
+    # -- the worker template ----------------------------------------------------------------------
+    def template(self) -> str:
+        d = self.definition
+        head = textwrap.dedent(f"""\
+            <!--
+              {d.title}: one data object per task.
+              task.input comes from lambda_src/{d.pre_labeling.package}/handler.py: {{"text": "..."}}.
+              Labels are never written here: [[labels:<question>]] is replaced from workflows/{d.name}.py at synth.
+              Autoescape is on: every task.input value below is escaped; every attribute is quoted.
+            -->
+            <script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
+
+            <style>
+              .item {{ white-space: pre-wrap; border: 1px solid #ccc; background: #fff; padding: 10px 12px; font-size: 16px; }}
+              .question {{ margin: 14px 0; border: 0; padding: 0; }}
+              .question legend {{ font-weight: bold; margin-bottom: 4px; }}
+              .question label {{ margin-right: 16px; }}
+            </style>
+
+            <crowd-form>
+              <h2>{_html(d.title)}</h2>
+              <p>{_html(d.description)}</p>
+              <div class="item" id="item-text">{{{{ task.input.text }}}}</div>
+            """)
+        blocks = "\n".join(textwrap.indent(_question_markup(question), "  ") + "\n" for question in d.questions)
+        return head + "\n" + blocks + "</crowd-form>\n" + _CHOICE_SCRIPT
+
+    # -- sample data -------------------------------------------------------------------------------
+    def manifest(self) -> str:
+        return "".join(json.dumps({"source": text, "id": f"{self.definition.name}-{n + 1:02d}"}) + "\n"
+                       for n, text in enumerate(SAMPLE_TEXTS))
+
+    def truth(self) -> str:
+        """Known answers of the non-empty sample objects, one per question (free text is not simulated)."""
+        truth = {}
+        for n, text in enumerate(SAMPLE_TEXTS):
+            if text.strip():
+                truth[f"{self.definition.name}-{n + 1:02d}"] = {
+                    q.name: _truth_value(q, n) for q in self.definition.questions if not isinstance(q, FreeText)}
+        return json.dumps(truth, indent=2, ensure_ascii=False) + "\n"
+
+
+def _truth_value(question: Question, n: int):
+    if isinstance(question, Checkbox):
+        return n % 2 == 0
+    if isinstance(question, MultiSelect):
+        return [question.labels[n % len(question.labels)]]
+    choices = [label for label in question.labels if label != getattr(question, "abstain", None)]
+    return choices[n % len(choices)]
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _question_source(question: Question) -> str:
+    name = type(question).__name__
+    args = [f"name={question.name!r}"]
+    if isinstance(question, (Classification, MultiSelect)):
+        args.append(f"choices={tuple(question.labels)!r}")
+    if isinstance(question, Checkbox) and question.value != "checked":
+        args.append(f"value={question.value!r}")
+    return f"{name}({', '.join(args)})"
+
+
+def _question_markup(question: Question) -> str:
+    """One question's block: real crowd elements where one fits, native inputs the page's script builds
+    from the injected labels otherwise (crowd-form submits both by their ``name``)."""
+    title = _html(question.name.replace("_", " ").replace("-", " ").capitalize())
+    if isinstance(question, Checkbox):
+        return f'<crowd-checkbox name="{question.name}" value="{_html(question.value)}">{title}</crowd-checkbox>'
+    if isinstance(question, FreeText):
+        required = " required" if question.required else ""
+        return (f'<crowd-text-area name="{question.name}" label="{title}" rows="3" '
+                f'max-length="{question.max_chars}"{required}></crowd-text-area>')
+    kind = "checkbox" if isinstance(question, MultiSelect) else "radio"
+    # Radio choices submit the chosen label ("Low"); several choices are gathered by the script into
+    # {"labels": [...]} in a hidden input, the shape gt_common.questions reads for a multi-select.
+    return textwrap.dedent(f'''\
+        <fieldset class="question" data-question="{question.name}" data-kind="{kind}" data-labels='[[labels:{question.name}]]'>
+          <legend>{title}</legend>
+        </fieldset>''')
+
+
+# Builds each choice block's inputs from its injected labels (text nodes only: labels are data).
+_CHOICE_SCRIPT = textwrap.dedent('''
+    <script>
+    (function () {
+      "use strict";
+      document.querySelectorAll("fieldset.question[data-labels]").forEach(function (block) {
+        var name = block.getAttribute("data-question");
+        var kind = block.getAttribute("data-kind");
+        var labels = JSON.parse(block.getAttribute("data-labels"));
+        var hidden = null;
+        if (kind === "checkbox") {
+          hidden = document.createElement("input");
+          hidden.type = "hidden";
+          hidden.name = name;
+          hidden.value = JSON.stringify({ labels: [] });
+          block.appendChild(hidden);
+        }
+        labels.forEach(function (label, index) {
+          var wrapper = document.createElement("label");
+          var input = document.createElement("input");
+          input.type = kind;
+          input.value = label;
+          if (kind === "radio") {
+            input.name = name;
+            if (index === 0) { input.required = true; }
+          } else {
+            input.addEventListener("change", function () {
+              var chosen = Array.prototype.filter.call(block.querySelectorAll("input[type=checkbox]"),
+                function (box) { return box.checked; }).map(function (box) { return box.value; });
+              hidden.value = JSON.stringify({ labels: chosen });
+            });
+          }
+          wrapper.appendChild(input);
+          wrapper.appendChild(document.createTextNode(" " + label));
+          block.appendChild(wrapper);
+        });
+      });
+    })();
+    </script>
+    ''')
+
+
+def parse_question(spec: str) -> Question:
+    """``KIND:FIELD`` or ``KIND:FIELD=LABEL,LABEL``, e.g. ``classification:priority=Low,Medium,High``."""
+    kind, _, rest = spec.partition(":")
+    if kind not in KINDS or not rest:
+        raise ScaffoldError(f"question {spec!r}: write KIND:FIELD[=LABEL,...] with KIND one of {', '.join(KINDS)}")
+    name, _, labels = rest.partition("=")
+    choices = tuple(label.strip() for label in labels.split(",") if label.strip())
+    try:
+        if KINDS[kind] in (Classification, MultiSelect):
+            return KINDS[kind](name=name, choices=choices)
+        if choices:
+            raise ScaffoldError(f"question {spec!r}: a {kind} question takes no labels")
+        return KINDS[kind](name=name)
+    except QuestionError as error:
+        raise ScaffoldError(f"question {spec!r}: {error}") from None
+
+
+def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, description: Optional[str] = None,
+             root: Path = REPO_ROOT) -> list[Path]:
+    """Write a new workflow's files under ``root``; the paths written."""
+    if not questions:
+        raise ScaffoldError("give at least one --question")
+    readable = name.replace("_", " ")
+    try:
+        definition = WorkflowDefinition(
+            name=name,
+            title=title or readable.capitalize()[:128],
+            description=description or "Read the text and answer each question."[:255],
+            label_attribute_name=re.sub(r"_+", "-", name),
+            questions=tuple(parse_question(spec) for spec in questions),
+        )
+    except DefinitionError as error:
+        raise ScaffoldError(str(error)) from None
+    return Scaffold(definition, Path(root)).write()
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workflows.scaffold", description=__doc__.splitlines()[0],
+                                     epilog="example: python -m workflows.scaffold ticket_triage "
+                                            "--question classification:priority=Low,Medium,High "
+                                            "--question checkbox:needs_reply --question free-text:summary")
+    parser.add_argument("name", help="the workflow's name: lower-case letters, digits and _ (e.g. ticket_triage)")
+    parser.add_argument("--question", action="append", default=[], metavar="KIND:FIELD[=LABEL,...]",
+                        help=f"a question (repeat for each); KIND: {', '.join(KINDS)}")
+    parser.add_argument("--title", help="the task title workers see")
+    parser.add_argument("--description", help="the task description workers see")
+    args = parser.parse_args(argv)
+    try:
+        written = scaffold(args.name, args.question, args.title, args.description)
+    except ScaffoldError as error:
+        print(f"workflows.scaffold: {error}", file=sys.stderr)
+        return 2
+    print("wrote:\n" + "\n".join(f"  {path.relative_to(REPO_ROOT)}" for path in written))
+    print(f"\nnext: ./scripts/run_local.sh --workflow {args.name}    # see it in the browser\n"
+          f"      ./scripts/test.sh                                 # every workflow's tests, this one's too")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
