@@ -280,7 +280,22 @@ def shared_modules_reached(package_dir: Path) -> dict[str, Path]:
     return _scan_package(package_dir)[1]
 
 
+_SCANS: dict[tuple, tuple[list[ImportSite], dict[str, Path]]] = {}
+
+
 def _scan_package(package_dir: Path) -> tuple[list[ImportSite], dict[str, Path]]:
+    """The package's imports and the shared modules they reach; remembered until a file of the
+    package or of the shared package changes (a synth asks for each package several times)."""
+    src_root = package_dir.parent
+    files = [path for top in (package_dir.name, SHARED_PACKAGE) for path in sorted((src_root / top).rglob("*.py"))]
+    key = (str(package_dir.resolve()), tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+    if key not in _SCANS:
+        _SCANS[key] = _scan_package_files(package_dir)
+    sites, reached = _SCANS[key]
+    return list(sites), dict(reached)
+
+
+def _scan_package_files(package_dir: Path) -> tuple[list[ImportSite], dict[str, Path]]:
     src_root = package_dir.parent
     own = _module_files(src_root, package_dir.name)
     shared = _module_files(src_root, SHARED_PACKAGE) if (src_root / SHARED_PACKAGE).is_dir() else {}
