@@ -165,8 +165,8 @@ class ManifestBucket(Construct):
         templated = [
             path for path in sorted(folder.rglob("*"))
             if path.is_file() and path.suffix in _TEXT_SUFFIXES and path != manifest_path
-            and not excluded.ignores(str(path.resolve()))
             and DATA_PREFIX_PLACEHOLDER in path.read_text(encoding="utf-8", errors="ignore")
+            and not excluded.ignores(str(path.resolve()))
         ]
         templated_keys = [str(path.relative_to(folder)) for path in templated]
         sources = [s3deploy.Source.asset(str(folder), exclude=[manifest_file, *templated_keys, *exclude])]
