@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The CDK app: one stack per labeling workflow, for the environment named by ``-c env=<name>``."""
+"""The CDK app, for the environment named by ``-c env=<name>``: the shared workforce and one stack
+per workflow definition (``workflows/<name>.py``, stack ``<Name>Labeling-<env>``)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
-from stacks import LabelingWorkforceStack, NerLabelingStack, WeldingLabelingStack, load_environment
+import workflows
+from stacks import LabelingWorkforceStack, WorkflowStack, load_environment
 
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
 
@@ -29,8 +31,9 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         workforce = LabelingWorkforceStack(app, f"LabelingWorkforce-{config.name}", config=config)
         workteam_arn = workforce.workteam.workteam_arn
         stacks.append(workforce)
-    stacks.append(WeldingLabelingStack(app, f"WeldingLabeling-{config.name}", config=config, workteam_arn=workteam_arn))
-    stacks.append(NerLabelingStack(app, f"NerLabeling-{config.name}", config=config, workteam_arn=workteam_arn))
+    for definition in workflows.definitions().values():
+        stacks.append(WorkflowStack(app, f"{definition.stack_name}-{config.name}", definition=definition,
+                                    config=config, workteam_arn=workteam_arn))
     for stack in stacks:
         cdk.Tags.of(stack).add("project", "ground-truth-custom-workflows")
         cdk.Tags.of(stack).add("environment", config.name)

@@ -1,10 +1,22 @@
 """Reusable L3 constructs for SageMaker Ground Truth custom labeling workflows.
 
+- ``ManifestBucket``: the job's bucket (or an existing one), its sample data and input manifest.
+- ``PrivateWorkteam``: a Cognito-backed private workteam (or an existing one) and its portal step.
+- ``CustomLabelingWorkflow``: the pre-labeling and consolidation functions (made from
+  ``FunctionProps`` over secure defaults, or existing ones), the execution role, the worker
+  template and the labeling job.
+
+Each class's docstring lists its props, their defaults and the resources it exposes. The code of
+the custom resources lives beside the construct that uses it (``labeling_job_resource/``,
+``workteam_portal_resource/``: boto3 only, each an asset of its own folder). ``lambda_code`` is
+this project's bundler for Lambda packages (``package_function_props``).
+
 Named ``labeling_constructs`` rather than ``constructs``: a top-level package called ``constructs``
 would shadow the ``constructs`` library that aws-cdk-lib itself imports.
 
 The constructs are imported on first use (PEP 562), so ``labeling_constructs.lambda_dependencies``
-can be imported without loading aws_cdk (the local runner's Lambda processes do).
+and the custom-resource packages can be imported without loading aws_cdk (the local runner's
+Lambda processes and the job resource's tests do).
 """
 from __future__ import annotations
 
@@ -12,10 +24,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "ConsolidationMethod": ".custom_labeling_workflow",
     "CustomLabelingWorkflow": ".custom_labeling_workflow",
-    "LabelingFunction": ".custom_labeling_workflow",
+    "GROUND_TRUTH_CORS_RULE": ".manifest_bucket",
+    "JobSettingError": ".labeling_job_resource.job_settings",
     "RUNTIME": ".lambda_code",
+    "package_function_props": ".lambda_code",
     "python_lambda_code": ".lambda_code",
     "DATA_PREFIX_PLACEHOLDER": ".manifest_bucket",
     "ManifestBucket": ".manifest_bucket",
@@ -24,9 +37,10 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from .custom_labeling_workflow import ConsolidationMethod, CustomLabelingWorkflow, LabelingFunction
-    from .lambda_code import RUNTIME, python_lambda_code
-    from .manifest_bucket import DATA_PREFIX_PLACEHOLDER, ManifestBucket
+    from .custom_labeling_workflow import CustomLabelingWorkflow
+    from .labeling_job_resource.job_settings import JobSettingError
+    from .lambda_code import RUNTIME, package_function_props, python_lambda_code
+    from .manifest_bucket import DATA_PREFIX_PLACEHOLDER, GROUND_TRUTH_CORS_RULE, ManifestBucket
     from .private_workteam import PrivateWorkteam
 
 

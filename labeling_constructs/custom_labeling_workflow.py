@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -17,16 +15,20 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from .lambda_code import python_lambda_code
-from .lambda_function import project_function
-from .nag import acknowledge, acknowledge_bucket_deployment, acknowledge_provider_framework
+from .labeling_job_resource import job_settings
+from .labeling_job_resource.request import request_without_name
+from .lambda_code import RUNTIME
+from .lambda_function import least_privilege_function, merge_props, own_folder_code
 from .manifest_bucket import ManifestBucket
+from .nag import acknowledge, acknowledge_bucket_deployment, acknowledge_provider_framework, nag_reference
 
 
-#: Template metadata key, on the execution role, describing the workflow's labeling task.
-TASK_METADATA_KEY = "GroundTruthTask"
 #: Where pre-labeling keeps what it showed each worker, under the derived-data prefix.
 TASK_RECORDS_FOLDER = "task-records/"
+#: The variables the construct sets on the functions it wires (read by ``gt_common.task_record``
+#: and pre-labeling packages); a caller's environment cannot replace them.
+TASK_RECORDS_ENV = "TASK_RECORDS_URI"
+DERIVED_DATA_PREFIX_ENV = "DERIVED_DATA_PREFIX"
 #: Length of the per-resource key every labeling-job name starts with (hex digits).
 JOB_NAME_KEY_LENGTH = 10
 #: CloudWatch namespaces Ground Truth publishes labeling-job and workteam metrics under. AWS spells
@@ -34,54 +36,68 @@ JOB_NAME_KEY_LENGTH = 10
 GROUND_TRUTH_METRIC_NAMESPACES = ("AWS/Sagemaker/LabelingJobs", "AWS/SageMaker/Workteam")
 #: Ground Truth writes each labeling job's log stream into this group.
 LABELING_JOB_LOG_GROUP = "/aws/sagemaker/LabelingJobs"
-
-
-class ConsolidationMethod(str, Enum):
-    """How the consolidation function decides a classification from workers' answers.
-
-    Passed to the function as ``CONSOLIDATION_METHOD`` (see ``lambda_src/gt_common/classification.py``).
-    """
-
-    DAWID_SKENE = "dawid-skene"  # a worker model learned over the job's batches
-    MAJORITY_VOTE = "majority-vote"
-
-
-@dataclass(frozen=True)
-class LabelingFunction:
-    """Where a workflow Lambda's code lives and how it runs.
-
-    ``package`` is a folder of ``lambda_src/``; ``handler`` is relative to it.
-    """
-
-    package: str
-    handler: str = "handler.lambda_handler"
-    memory_size: int = 512
-    timeout: Duration = Duration.seconds(60)
-    environment: Mapping[str, str] = field(default_factory=dict)
+DEFAULT_TEMPLATE_NAME = "worker-task.liquid.html"
+_JOB_RESOURCE_CODE = Path(__file__).resolve().parent / "labeling_job_resource"
 
 
 class CustomLabelingWorkflow(Construct):
     """A Ground Truth custom labeling workflow over the data of a ``ManifestBucket``.
 
-    Creates the pre-labeling and consolidation functions, the job's execution role (AWS's
-    published execution-role policy for labeling jobs, scoped to this workflow: it may invoke
-    exactly these two functions and reach only the workflow's S3 prefixes; see
-    ``_grant_ground_truth_access``), uploads the worker UI template under a content-addressed key,
-    and, unless ``create_labeling_job`` is False, creates the labeling job through a custom
-    resource. Labeling jobs cannot be updated or deleted: any change to the job's configuration
-    creates a new job and stops the old one; a rollback keeps the original job; removing the
-    resource stops the job. Job names start with ``job_name_key``, a digest of the stack name and
-    this construct's path, followed by ``job_name_prefix`` (default: the label attribute name); the
-    job functions may act only on names with that key, so no rename moves a job out of reach and
-    no other stack's (or environment's) jobs are within it.
+    Creates (or takes) the pre-labeling and consolidation functions, the job's execution role,
+    the worker UI template (uploaded under a content-addressed key) and, unless
+    ``create_labeling_job`` is False, the labeling job, a custom resource. Any change to the job's
+    configuration creates a new job and stops the old one; a rollback keeps the original job;
+    removing the resource stops the job.
 
-    Both functions get ``TASK_RECORDS_URI`` (``task_records_s3_uri``, under the derived-data
-    prefix): pre-labeling writes there what it showed each worker, consolidation reads it back.
+    Props (keyword):
 
-    Attributes: ``pre_labeling_function``, ``consolidation_function``, ``execution_role``,
+    - ``input_bucket`` (``ManifestBucket``, required): the data, manifest, template and output bucket.
+    - ``workteam_arn`` (required): the workteam that answers (e.g. ``PrivateWorkteam.workteam_arn``).
+    - ``label_attribute_name``, ``task_title``, ``task_description`` (required): Ground Truth's
+      ``LabelAttributeName``, ``TaskTitle``, ``TaskDescription``; checked at synth against
+      CreateLabelingJob's rules (``labeling_job_resource.job_settings``), as are the numbers below.
+    - ``ui_template`` (the Liquid template's text) or ``ui_template_path`` (a file): the worker UI.
+      ``ui_template_name`` is the file name in its key (default: the path's name, else
+      ``worker-task.liquid.html``).
+    - The two functions, each either ``*_function_props`` (``lambda_.FunctionProps``: ``code``,
+      ``handler`` and ``runtime``, with any other field over the defaults of ``lambda_function``: a
+      role of its own that may write only its own log group, a log group kept ``log_retention``
+      (one year), 512 MB, one minute) or ``existing_*_function`` (any ``lambda_.IFunction``):
+      ``pre_labeling_function_props`` / ``existing_pre_labeling_function`` and
+      ``consolidation_function_props`` / ``existing_consolidation_function``.
+    - ``task_keywords`` (none), ``workers_per_object`` (3, 1-9), ``task_time_limit`` (10 minutes,
+      30 s - 8 h), ``task_availability_lifetime`` (10 days, 1 minute - 30 days),
+      ``max_concurrent_task_count`` (Ground Truth's default, else 1-5000).
+    - ``output_prefix`` (``output/``), ``derived_data_prefix`` (``derived/``), ``template_prefix``
+      (``templates/``): where the job writes, where pre-labeling writes what it derives, where the
+      template goes.
+    - ``job_name_prefix`` (default: the label attribute name; 1-30 letters, digits, inner hyphens),
+      ``create_labeling_job`` (True), ``log_retention`` (one year) of every log group made here.
+
+    Wiring: both functions get ``TASK_RECORDS_URI`` (``task_records_s3_uri``, under the derived-data
+    prefix: pre-labeling writes there what it showed each worker, consolidation reads it back) and
+    pre-labeling gets ``DERIVED_DATA_PREFIX``, set after the caller's own environment. An existing
+    function gets them too when it is a ``lambda_.Function`` of this app; any other ``IFunction``
+    must be configured with them by its owner. Each function is granted exactly the S3 access its
+    role in the job needs (pre-labeling: read the data and manifest, read and write the derived
+    prefix; consolidation: read and write the output prefix, read the task records); a function
+    whose role this app cannot change must be given that access by its owner.
+
+    The execution role follows AWS's published execution-role policy for labeling jobs, scoped to
+    this workflow: it may invoke exactly these two functions and reach only the workflow's S3
+    prefixes (``_grant_ground_truth_access``). Job names start with ``job_name_key``, a digest of the
+    stack name and this construct's path, then ``job_name_prefix``; the job functions may act only
+    on names with that key, so no rename moves a job out of reach and no other stack's (or
+    environment's) jobs are within it. The job function's code is ``labeling_job_resource/``
+    beside this module (boto3 only, an asset of that folder alone).
+
+    Exposes: ``pre_labeling_function``, ``consolidation_function`` (``IFunction``), ``execution_role``,
     ``template_deployment``, ``ui_template_s3_uri``, ``output_s3_uri``, ``task_records_s3_uri``,
-    ``job_name_key``, ``job`` (CustomResource or None), ``job_provider``, ``job_function``,
+    ``job_name_key``, ``labeling_job_request`` (CreateLabelingJob's request for this workflow's job,
+    all but ``LabelingJobName``, with tokens: ``Stack.to_json_string`` makes it a stack output),
+    ``job`` (``CustomResource`` or None), ``job_provider``, ``job_function``,
     ``job_is_complete_function``, ``labeling_job_name`` (token or None).
+    Grants: ``grant_invoke_workflow_functions``, ``grant_read_output``.
     """
 
     def __init__(
@@ -92,11 +108,15 @@ class CustomLabelingWorkflow(Construct):
         input_bucket: ManifestBucket,
         workteam_arn: str,
         label_attribute_name: str,
-        ui_template_path: str | Path,
-        pre_labeling: LabelingFunction,
-        consolidation: LabelingFunction,
         task_title: str,
         task_description: str,
+        ui_template: Optional[str] = None,
+        ui_template_path: Optional[str | Path] = None,
+        ui_template_name: Optional[str] = None,
+        pre_labeling_function_props: Optional[lambda_.FunctionOptions] = None,
+        existing_pre_labeling_function: Optional[lambda_.IFunction] = None,
+        consolidation_function_props: Optional[lambda_.FunctionOptions] = None,
+        existing_consolidation_function: Optional[lambda_.IFunction] = None,
         task_keywords: Sequence[str] = (),
         workers_per_object: int = 3,
         task_time_limit: Duration = Duration.minutes(10),
@@ -107,17 +127,16 @@ class CustomLabelingWorkflow(Construct):
         template_prefix: str = "templates/",
         job_name_prefix: Optional[str] = None,
         create_labeling_job: bool = True,
-        consolidation_method: ConsolidationMethod = ConsolidationMethod.DAWID_SKENE,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
         super().__init__(scope, construct_id)
-        _check_job_settings(label_attribute_name, workers_per_object, task_time_limit, task_title, task_description)
+        numbers = _checked_job_settings(label_attribute_name, task_title, task_description, workers_per_object,
+                                        task_time_limit, task_availability_lifetime, max_concurrent_task_count)
         for name, prefix in (("output_prefix", output_prefix), ("derived_data_prefix", derived_data_prefix),
                              ("template_prefix", template_prefix)):
             if not prefix.endswith("/") or prefix.startswith("/"):
                 raise ValueError(f"{name} {prefix!r} must be relative and end with '/'")
-        stack = Stack.of(self)
-        bucket = input_bucket.bucket
+        template_text, template_name = _ui_template(ui_template, ui_template_path, ui_template_name)
         self.input_bucket = input_bucket
         self.label_attribute_name = label_attribute_name
         self.output_prefix = output_prefix
@@ -127,16 +146,14 @@ class CustomLabelingWorkflow(Construct):
         self.task_records_s3_uri = input_bucket.s3_uri(self.task_records_prefix)
 
         # -- the two workflow functions ----------------------------------------------------
-        # TASK_RECORDS_URI is read by gt_common.task_record (its RECORDS_ENV).
         self.pre_labeling_function = self._function(
-            "PreLabeling", pre_labeling, log_retention,
-            {"DERIVED_DATA_PREFIX": derived_data_prefix, "TASK_RECORDS_URI": self.task_records_s3_uri},
+            "PreLabeling", pre_labeling_function_props, existing_pre_labeling_function, log_retention,
+            {DERIVED_DATA_PREFIX_ENV: derived_data_prefix, TASK_RECORDS_ENV: self.task_records_s3_uri},
             "Ground Truth pre-labeling: turns a manifest line into the worker task's input",
         )
-        self.consolidation_method = ConsolidationMethod(consolidation_method)
         self.consolidation_function = self._function(
-            "Consolidation", consolidation, log_retention,
-            {"CONSOLIDATION_METHOD": self.consolidation_method.value, "TASK_RECORDS_URI": self.task_records_s3_uri},
+            "Consolidation", consolidation_function_props, existing_consolidation_function, log_retention,
+            {TASK_RECORDS_ENV: self.task_records_s3_uri},
             "Ground Truth annotation consolidation: merges workers' answers into one label",
         )
         # Pre-labeling writes its derived data and task records under the derived prefix.
@@ -153,21 +170,17 @@ class CustomLabelingWorkflow(Construct):
         input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix, self.task_records_prefix])
 
         # -- worker UI template, content-addressed so a new template means a new job -----------
-        template = Path(ui_template_path)
-        if not template.is_file():
-            raise ValueError(f"ui_template_path {template} is not a file")
-        template_text = template.read_text(encoding="utf-8")
-        template_key = f"{template_prefix}{hashlib.sha256(template_text.encode()).hexdigest()[:16]}/{template.name}"
+        template_key = f"{template_prefix}{hashlib.sha256(template_text.encode()).hexdigest()[:16]}/{template_name}"
         self.template_deployment = s3deploy.BucketDeployment(
             self, "UiTemplate",
-            destination_bucket=bucket,
+            destination_bucket=input_bucket.bucket,
             sources=[s3deploy.Source.data(template_key, template_text)],
             prune=False,
             retain_on_delete=True,  # a running job keeps reading it
             content_type="text/html",
         )
         self.ui_template_s3_uri = input_bucket.s3_uri(template_key)
-        acknowledge_bucket_deployment(self.template_deployment, bucket)
+        acknowledge_bucket_deployment(self.template_deployment, input_bucket.bucket)
 
         # -- execution role ----------------------------------------------------------------
         # Trust: AWS's published trust policy for Ground Truth execution roles has no condition,
@@ -183,64 +196,50 @@ class CustomLabelingWorkflow(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
         )
         self._grant_ground_truth_access(derived_data_prefix, template_prefix, output_prefix)
-
         self._acknowledge_scoped_wildcards(template_prefix)
-        # What a labeling job of this workflow is, in the template itself, whether or not the job is
-        # created here: the local runner (local_ground_truth) reads it from the synthesized stack.
-        self.execution_role.node.default_child.add_metadata(TASK_METADATA_KEY, {
-            "LabelAttributeName": label_attribute_name,
-            "TaskTitle": task_title,
-            "TaskDescription": task_description,
-            "NumberOfHumanWorkersPerDataObject": workers_per_object,
-            "TaskTimeLimitInSeconds": int(task_time_limit.to_seconds()),
-            "ManifestKey": input_bucket.manifest_key,
-            "DataPrefix": input_bucket.data_prefix,
-            "OutputPrefix": output_prefix,
-            "UiTemplateKey": template_key,
-            "InputBucket": stack.get_logical_id(bucket.node.default_child),
-            "PreLabelingFunction": stack.get_logical_id(self.pre_labeling_function.node.default_child),
-            "ConsolidationFunction": stack.get_logical_id(self.consolidation_function.node.default_child),
-        })
 
         # -- the labeling job ----------------------------------------------------------------
         self.job_name_key = _job_name_key(self)
         self.job_name_prefix = _job_name_prefix(job_name_prefix) if job_name_prefix else label_attribute_name
+        properties = {
+            "JobNameKey": self.job_name_key,
+            "JobNameLabel": self.job_name_prefix,
+            "LabelAttributeName": label_attribute_name,
+            "ManifestS3Uri": input_bucket.manifest_s3_uri,
+            "InputRevision": input_bucket.manifest_revision,
+            "OutputS3Uri": self.output_s3_uri,
+            "RoleArn": self.execution_role.role_arn,
+            "WorkteamArn": workteam_arn,
+            "UiTemplateS3Uri": self.ui_template_s3_uri,
+            "PreHumanTaskLambdaArn": self.pre_labeling_function.function_arn,
+            "AnnotationConsolidationLambdaArn": self.consolidation_function.function_arn,
+            "TaskTitle": task_title,
+            "TaskDescription": task_description,
+            "TaskKeywords": list(task_keywords),
+            **{key: str(value) for key, value in numbers.items()},
+            **({"OutputKmsKeyId": input_bucket.encryption_key.key_arn} if input_bucket.encryption_key else {}),
+        }
+        #: What the job resource sends, from the same function: all but the name it picks at deploy time.
+        self.labeling_job_request = request_without_name(properties)
         self.job = self.job_provider = self.job_function = self.job_is_complete_function = None
         self.labeling_job_name: Optional[str] = None
         if create_labeling_job:
-            self._add_job(
-                log_retention,
-                {
-                    "JobNameKey": self.job_name_key,
-                    "JobNameLabel": self.job_name_prefix,
-                    "LabelAttributeName": label_attribute_name,
-                    "ManifestS3Uri": input_bucket.manifest_s3_uri,
-                    "InputRevision": input_bucket.manifest_revision,
-                    "OutputS3Uri": self.output_s3_uri,
-                    "RoleArn": self.execution_role.role_arn,
-                    "WorkteamArn": workteam_arn,
-                    "UiTemplateS3Uri": self.ui_template_s3_uri,
-                    "PreHumanTaskLambdaArn": self.pre_labeling_function.function_arn,
-                    "AnnotationConsolidationLambdaArn": self.consolidation_function.function_arn,
-                    "TaskTitle": task_title,
-                    "TaskDescription": task_description,
-                    "TaskKeywords": list(task_keywords),
-                    "NumberOfHumanWorkersPerDataObject": str(workers_per_object),
-                    "TaskTimeLimitInSeconds": str(int(task_time_limit.to_seconds())),
-                    "TaskAvailabilityLifetimeInSeconds": str(int(task_availability_lifetime.to_seconds())),
-                    **({"MaxConcurrentTaskCount": str(max_concurrent_task_count)} if max_concurrent_task_count else {}),
-                    **({"OutputKmsKeyId": input_bucket.encryption_key.key_arn} if input_bucket.encryption_key else {}),
-                },
-            )
+            self._add_job(log_retention, properties)
 
-    def _function(self, construct_id: str, spec: LabelingFunction, log_retention: logs.RetentionDays,
-                  environment: Mapping[str, str], description: str) -> lambda_.Function:
-        return project_function(
-            self, construct_id,
-            package=spec.package, handler=spec.handler, description=description,
-            memory_size=spec.memory_size, timeout=spec.timeout, log_retention=log_retention,
-            environment={"MPLCONFIGDIR": "/tmp", **environment, **spec.environment},
-        )
+    def _function(self, construct_id: str, props: Optional[lambda_.FunctionOptions],
+                  existing: Optional[lambda_.IFunction], log_retention: logs.RetentionDays,
+                  wiring: Mapping[str, str], description: str) -> lambda_.IFunction:
+        name = construct_id[0].lower() + "".join(f"_{c.lower()}" if c.isupper() else c for c in construct_id[1:])
+        if (props is None) == (existing is None):
+            raise ValueError(f"pass exactly one of {name}_function_props and existing_{name}_function")
+        if existing is not None:
+            if isinstance(existing, lambda_.Function):
+                for key, value in wiring.items():
+                    existing.add_environment(key, value)
+            return existing
+        return least_privilege_function(
+            self, construct_id, log_retention=log_retention, wired_environment=wiring,
+            props=merge_props({"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}, props))
 
     def _grant_ground_truth_access(self, derived_data_prefix: str, template_prefix: str, output_prefix: str) -> None:
         """AWS's published execution-role policy for labeling jobs, statement by statement.
@@ -300,13 +299,12 @@ class CustomLabelingWorkflow(Construct):
 
     def _add_job(self, log_retention: logs.RetentionDays, properties: dict) -> None:
         stack = Stack.of(self)
-        code = python_lambda_code("labeling_job_resource")
+        code = own_folder_code(_JOB_RESOURCE_CODE)
 
         def job_function(construct_id: str, handler: str) -> lambda_.Function:
-            return project_function(
-                self, construct_id, package="labeling_job_resource", handler=f"handler.{handler}",
-                description="Creates, watches and stops the Ground Truth labeling job",
-                code=code, log_retention=log_retention)
+            return least_privilege_function(self, construct_id, log_retention=log_retention, props={
+                "code": code, "handler": f"{_JOB_RESOURCE_CODE.name}.handler.{handler}", "runtime": RUNTIME,
+                "description": "Creates, watches and stops the Ground Truth labeling job"})
 
         self.job_function = job_function("JobOnEvent", "on_event")
         self.job_is_complete_function = job_function("JobIsComplete", "is_complete")
@@ -338,8 +336,7 @@ class CustomLabelingWorkflow(Construct):
                 destination=logs.LogGroup(self, "JobWaiterLogs", retention=log_retention),
                 level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        nag_arn = job_arns[0].replace(stack.partition, "<AWS::Partition>").replace(
-            stack.region, "<AWS::Region>").replace(stack.account, "<AWS::AccountId>")
+        nag_arn = nag_reference(self, job_arns[0])
         for function in (self.job_function, self.job_is_complete_function):
             acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{nag_arn}]",
                         "Job names are chosen at deploy time, one per configuration and generation; every one starts "
@@ -365,6 +362,7 @@ class CustomLabelingWorkflow(Construct):
             self.consolidation_function.role: (self.output_prefix, self.task_records_prefix),
             self.execution_role: (data, self.derived_data_prefix, template_prefix, self.output_prefix),
         }
+        grants.pop(None, None)  # an existing function whose role this app does not know got no grant here
         for role, prefixes in grants.items():
             for prefix in prefixes:
                 self.input_bucket.acknowledge_prefix_wildcard(
@@ -421,18 +419,57 @@ def _job_name_key(scope: Construct) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:JOB_NAME_KEY_LENGTH]
 
 
-def _check_job_settings(label_attribute_name: str, workers: int, time_limit: Duration, title: str, description: str) -> None:
-    """Fail at synth, with the setting named, on what CreateLabelingJob would reject at deploy."""
-    if not 1 <= len(label_attribute_name) <= 127:
-        raise ValueError(f"label_attribute_name {label_attribute_name!r} must be 1-127 characters")
-    if label_attribute_name.endswith(("-metadata", "-ref")):
-        raise ValueError(f"label_attribute_name {label_attribute_name!r} must not end in -metadata or -ref")
-    if not 1 <= workers <= 9:
-        raise ValueError(f"workers_per_object {workers} must be between 1 and 9")
-    if not 30 <= time_limit.to_seconds() <= 28800:
-        raise ValueError("task_time_limit must be between 30 seconds and 8 hours")
-    if not 1 <= len(title) <= 128:
-        raise ValueError("task_title must be 1-128 characters")
-    if not 1 <= len(description) <= 255:
-        raise ValueError("task_description must be 1-255 characters")
+def _checked_job_settings(label_attribute_name: str, title: str, description: str, workers: int,
+                          time_limit: Duration, availability: Duration, max_concurrent: Optional[int]) -> dict[str, int]:
+    """Fail at synth, with the prop named, on what CreateLabelingJob would reject at deploy (the job
+    resource's own rules, ``job_settings``). Texts known only at deploy time are checked then."""
+    try:
+        for value, setting, check in ((label_attribute_name, "label_attribute_name", job_settings.label_attribute_name),
+                                      (title, "task_title", job_settings.task_title),
+                                      (description, "task_description", job_settings.task_description)):
+            if not Token.is_unresolved(value):
+                check(value, setting)
+        numbers = {
+            "NumberOfHumanWorkersPerDataObject": job_settings.workers_per_object(
+                _known(workers, "workers_per_object"), "workers_per_object"),
+            "TaskTimeLimitInSeconds": job_settings.task_time_limit_seconds(
+                _seconds(time_limit, "task_time_limit"), "task_time_limit (seconds)"),
+            "TaskAvailabilityLifetimeInSeconds": job_settings.task_availability_seconds(
+                _seconds(availability, "task_availability_lifetime"), "task_availability_lifetime (seconds)"),
+        }
+        if max_concurrent is not None:
+            numbers["MaxConcurrentTaskCount"] = job_settings.max_concurrent_tasks(
+                _known(max_concurrent, "max_concurrent_task_count"), "max_concurrent_task_count")
+    except job_settings.JobSettingError as error:
+        raise ValueError(str(error)) from None
+    return numbers
 
+
+def _known(number: int, setting: str) -> int:
+    if Token.is_unresolved(number):
+        raise ValueError(f"{setting} must be a number known at synth, not a deploy-time value")
+    return number
+
+
+def _seconds(duration: Duration, setting: str) -> int:
+    seconds = duration.to_seconds()
+    if seconds != int(seconds):
+        raise ValueError(f"{setting} must be a whole number of seconds")
+    return int(seconds)
+
+
+def _ui_template(text: Optional[str], path: Optional[str | Path], name: Optional[str]) -> tuple[str, str]:
+    """The template's text and the file name of its key, from ``ui_template`` or ``ui_template_path``."""
+    if (text is None) == (path is None):
+        raise ValueError("pass exactly one of ui_template (the template's text) and ui_template_path")
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"ui_template_path {path} is not a file")
+        text, name = path.read_text(encoding="utf-8"), name or path.name
+    if not text.strip():
+        raise ValueError("the worker UI template is empty")
+    name = name or DEFAULT_TEMPLATE_NAME
+    if "/" in name or not name.strip():
+        raise ValueError(f"ui_template_name {name!r} must be a file name")
+    return text, name

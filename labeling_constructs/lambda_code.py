@@ -1,15 +1,22 @@
-"""Python Lambda code from ``lambda_src/``, bundled on this machine without Docker.
+"""Python Lambda code from a folder of packages (the project's ``lambda_src/``), bundled on this
+machine without Docker.
 
-Each function is a package folder of ``lambda_src`` (``my_pre_labeling/`` ...). Its asset holds
-that package, the shared ``gt_common`` package, and the wheels its ``requirements.lock`` pins (every
-distribution, transitive ones too, resolved for the Lambda runtime and installed only if its hash
-matches), less the globs its ``bundle_exclude.txt`` lists. Bundling fails if the lock does not match
-``requirements.txt``, if the asset holds anything but the locked wheels, or if the package imports a
-module the asset and the runtime do not provide (``lambda_dependencies``).
+Each function is a package folder of the source root (``my_pre_labeling/`` ...). Its asset holds
+that package, the modules of the shared ``gt_common`` package it reaches (``shared_modules_reached``:
+what its imports, followed through ``gt_common``, can load; nothing else of it), and the wheels its
+``requirements.lock`` pins (every distribution, transitive ones too, resolved for the Lambda runtime
+and installed only if its hash matches), less the globs its ``bundle_exclude.txt`` lists. Bundling
+fails if the lock does not match ``requirements.txt``, if the asset holds anything but the locked
+wheels, or if the package imports a module the asset and the runtime do not provide
+(``lambda_dependencies``).
 
 The asset hash is computed here over exactly those inputs: the package's files (its lock among
-them), the shared package, and the bundling procedure (pip's install options and
-``_BUNDLER_VERSION``), so a change to any of them re-deploys the function and nothing else does.
+them), the shared modules it reaches, and the bundling procedure (pip's install options and
+``_BUNDLER_VERSION``), so a change to any of them re-deploys the function and nothing else does:
+editing a shared module one function never imports leaves that function as deployed.
+
+``package_function_props`` turns a package into ``lambda_.FunctionProps`` for the constructs'
+``*_function_props``; the constructs themselves take any ``FunctionProps`` (or an existing function).
 """
 from __future__ import annotations
 
@@ -18,19 +25,20 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Mapping, Optional
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, Duration, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 from .lambda_dependencies import (
-    LAMBDA_SRC, LOCK_FILE, PIP_PLATFORMS, PYTHON_VERSION, REQUIREMENTS_FILE, SHARED_PACKAGE, DependencyError,
-    check_bundle, locked_distributions,
+    LAMBDA_SRC, LOCK_FILE, PIP_PLATFORMS, PYTHON_VERSION, REQUIREMENTS_FILE, SHARED_PACKAGE, DependencyError, check_bundle,
+    locked_distributions, shared_modules_reached,
 )
 
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + PYTHON_VERSION.replace(".", "_"))
 # Bump when the bundling procedure changes in a way the options below do not show.
-_BUNDLER_VERSION = "2"
+_BUNDLER_VERSION = "3"  # 3: only the shared modules a package reaches
 # pip's options for installing a lock into an asset (the hash covers them).
 _PIP_INSTALL_OPTIONS = (
     "--require-hashes", "--no-deps", "--only-binary=:all:", "--no-compile",
@@ -48,13 +56,18 @@ def _package_files(folder: Path) -> list[Path]:
     )
 
 
+def asset_files(package: str, src_root: Path = LAMBDA_SRC) -> list[Path]:
+    """The source files a package's asset is built from: its own files and the shared modules it reaches."""
+    package_dir = src_root / package
+    return [*_package_files(package_dir), *shared_modules_reached(package_dir).values()]
+
+
 def source_hash(package: str, src_root: Path = LAMBDA_SRC) -> str:
-    """Hash of the package (its lock included), the shared package and the bundling procedure."""
+    """Hash of the package (its lock included), the shared modules it reaches and the bundling procedure."""
     digest = hashlib.sha256(f"{_BUNDLER_VERSION}:{PYTHON_VERSION}:{' '.join(_PIP_INSTALL_OPTIONS)}".encode())
-    for folder in (src_root / package, src_root / SHARED_PACKAGE):
-        for path in _package_files(folder):
-            digest.update(str(path.relative_to(src_root)).encode())
-            digest.update(path.read_bytes())
+    for path in asset_files(package, src_root):
+        digest.update(str(path.relative_to(src_root)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -72,11 +85,14 @@ class LocalPythonBundler:
         if locked_distributions(package_dir):
             _install_lock(package_dir / LOCK_FILE, out)
             _prune(out, bundle_exclusions(package_dir))
-        for package in (self._package, SHARED_PACKAGE):
-            shutil.copytree(
-                self._src_root / package, out / package, dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns(*_IGNORED, "*.pyc", REQUIREMENTS_FILE, LOCK_FILE, EXCLUDE_FILE),
-            )
+        shutil.copytree(
+            package_dir, out / self._package, dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(*_IGNORED, "*.pyc", REQUIREMENTS_FILE, LOCK_FILE, EXCLUDE_FILE),
+        )
+        for source in shared_modules_reached(package_dir).values():
+            target = out / source.relative_to(self._src_root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
         check_bundle(package_dir, out)
         return True
 
@@ -111,17 +127,44 @@ def _prune(site: Path, extra_patterns: list[str]) -> None:
 
 
 def python_lambda_code(package: str, src_root: Path = LAMBDA_SRC) -> lambda_.Code:
-    """``lambda_.Code`` for one ``lambda_src`` package, bundled locally for the project's runtime."""
+    """``lambda_.Code`` for one package of ``src_root``, bundled locally for the project's runtime."""
     if not (src_root / package).is_dir():
         raise ValueError(f"Lambda package {package!r} not found under {src_root}")
+    shared = [str(path.relative_to(src_root)) for path in shared_modules_reached(src_root / package).values()]
     return lambda_.Code.from_asset(
         str(src_root),
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=source_hash(package, src_root),
-        # Only this function's files are staged when bundling is skipped (tests, other stacks).
-        exclude=["*", f"!{package}/**", f"!{SHARED_PACKAGE}/**", "**/__pycache__", "**/*.pyc"],
+        # The bundle's own files, should the source be staged unbundled. (When a stack skips bundling,
+        # CDK points the asset at the source folder itself: the local runner then imports the
+        # package from lambda_src, held to the bundle's imports by lambda_dependencies.guard_imports.)
+        exclude=["*", f"!{package}", f"!{package}/**", f"!{SHARED_PACKAGE}", *(f"!{path}" for path in shared),
+                 "**/__pycache__", "**/*.pyc"],
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,  # only used if local bundling declined
             local=LocalPythonBundler(package, src_root),
         ),
+    )
+
+
+def package_function_props(
+    package: str,
+    *,
+    handler: str = "handler.lambda_handler",
+    memory_size: int = 512,
+    timeout: Duration = Duration.minutes(1),
+    environment: Optional[Mapping[str, str]] = None,
+    description: Optional[str] = None,
+    src_root: Path = LAMBDA_SRC,
+) -> lambda_.FunctionProps:
+    """``FunctionProps`` of a function whose code is ``src_root/<package>`` (``handler`` relative to
+    it), bundled by ``python_lambda_code`` for ``RUNTIME``."""
+    return lambda_.FunctionProps(
+        code=python_lambda_code(package, src_root),
+        handler=f"{package}.{handler}",
+        runtime=RUNTIME,
+        memory_size=memory_size,
+        timeout=timeout,
+        environment=dict(environment or {}),
+        description=description,
     )

@@ -1,6 +1,6 @@
 """What a ``lambda_src`` package may import in AWS, and the checks that hold it to that.
 
-A function's asset holds its package, the shared ``gt_common`` package and the wheels of its
+A function's asset holds its package, the ``gt_common`` modules it reaches and the wheels of its
 ``requirements.lock`` (every pin resolved for the Lambda runtime, with hashes, generated from the
 hand-edited ``requirements.txt`` by ``scripts/lock_lambda_requirements.sh``). In AWS it can import
 nothing else but the runtime's standard library and the SDK the runtime ships. The virtualenv that
@@ -266,9 +266,36 @@ def collect_imports(package_dir: Path) -> list[ImportSite]:
     """Every import of the package's modules and of the ``gt_common`` modules they reach.
 
     All of the package's own files count (any of them may be imported); of the shared package,
-    which every asset carries whole, the modules the function can reach: a module it never
-    imports cannot fail its import. Names are absolute (relative imports resolved).
+    only the modules the function can reach (``shared_modules_reached``), which are all its asset
+    carries of it. Names are absolute (relative imports resolved).
     """
+    return _scan_package(package_dir)[0]
+
+
+def shared_modules_reached(package_dir: Path) -> dict[str, Path]:
+    """The ``gt_common`` modules the package can import, directly or through each other: module
+    name -> source file (``gt_common/__init__.py`` included whenever any is). The bundler copies
+    exactly these into the function's asset, so a change to any other shared module leaves the
+    function's asset, and its deployment, as they are."""
+    return _scan_package(package_dir)[1]
+
+
+_SCANS: dict[tuple, tuple[list[ImportSite], dict[str, Path]]] = {}
+
+
+def _scan_package(package_dir: Path) -> tuple[list[ImportSite], dict[str, Path]]:
+    """The package's imports and the shared modules they reach; remembered until a file of the
+    package or of the shared package changes (a synth asks for each package several times)."""
+    src_root = package_dir.parent
+    files = [path for top in (package_dir.name, SHARED_PACKAGE) for path in sorted((src_root / top).rglob("*.py"))]
+    key = (str(package_dir.resolve()), tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+    if key not in _SCANS:
+        _SCANS[key] = _scan_package_files(package_dir)
+    sites, reached = _SCANS[key]
+    return list(sites), dict(reached)
+
+
+def _scan_package_files(package_dir: Path) -> tuple[list[ImportSite], dict[str, Path]]:
     src_root = package_dir.parent
     own = _module_files(src_root, package_dir.name)
     shared = _module_files(src_root, SHARED_PACKAGE) if (src_root / SHARED_PACKAGE).is_dir() else {}
@@ -283,17 +310,17 @@ def collect_imports(package_dir: Path) -> list[ImportSite]:
         return [name for name, _ in collector.found] + collector.submodules
 
     pending = [name for module, path in own.items() for name in scan(module, path)]
-    reached: set[str] = set()
+    reached: dict[str, Path] = {}
     while pending:
         parts = pending.pop().split(".")
         for end in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__, a/b/__init__, a/b/c
             module = ".".join(parts[:end])
             if module in shared and module not in reached:
-                reached.add(module)
+                reached[module] = shared[module]
                 pending += scan(module, shared[module])
     if problems:
         raise DependencyError("\n".join(problems))
-    return sites
+    return sites, dict(sorted(reached.items()))
 
 
 def undeclared_imports(package_dir: Path, allowed: frozenset[str]) -> list[ImportSite]:
@@ -333,8 +360,9 @@ def check_package(package_dir: Path, modules_of: Optional[Mapping[str, frozenset
 
 
 def check_bundle(package_dir: Path, asset_dir: Path) -> None:
-    """Check a built asset: it holds exactly the locked distributions, and every import of the
-    package is satisfied by the runtime or by a module the asset's own wheel metadata declares."""
+    """Check a built asset: it holds exactly the locked distributions and every shared module the
+    package reaches, and every import of the package is satisfied by the runtime, the package, those
+    shared modules or a module the asset's own wheel metadata declares."""
     pins = locked_distributions(package_dir)
     installed = {canonical_name(dist.metadata["Name"] or ""): dist.version
                  for dist in importlib.metadata.distributions(path=[str(asset_dir)])}
@@ -342,6 +370,10 @@ def check_bundle(package_dir: Path, asset_dir: Path) -> None:
         raise DependencyError(
             f"the asset of {package_dir.name!r} holds {sorted(installed.items())} but "
             f"{package_dir / LOCK_FILE} pins {sorted(pins.items())}")
+    missing = [str(path.relative_to(package_dir.parent)) for path in shared_modules_reached(package_dir).values()
+               if not (asset_dir / path.relative_to(package_dir.parent)).is_file()]
+    if missing:
+        raise DependencyError(f"the asset of {package_dir.name!r} lacks the shared modules it imports: {missing}")
     declared = {m for modules in distribution_modules([str(asset_dir)]).values() for m in modules}
     carried = frozenset(m for m in declared if _present(asset_dir, m))  # bundle_exclude.txt may prune
     allowed = RUNTIME_STDLIB | RUNTIME_MODULES | {package_dir.name, SHARED_PACKAGE} | carried

@@ -1,48 +1,91 @@
-"""A project Lambda: its own role, its own log group, code bundled from ``lambda_src``."""
+"""Functions made by the constructs: CDK's own props merged over secure defaults.
+
+The defaults: a role of the function's own that may write only to the function's own log group (no
+AWS managed policy), that log group with the construct's retention, 256 MB, one minute. A caller's
+``FunctionProps`` (or ``FunctionOptions``) replace any of them field by field; ``environment`` is
+merged variable by variable instead, and the variables a construct wires itself are set last.
+"""
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from pathlib import Path
+from typing import Any, Mapping, Optional
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .lambda_code import RUNTIME, python_lambda_code
+#: FunctionProps fields a construct cannot create a function without.
+_REQUIRED = ("code", "handler", "runtime")
+_CACHES = ("**/__pycache__", "**/*.pyc")
+#: Lambda's limit on a function's environment: 4 KB for all variables, names and values together.
+MAX_ENVIRONMENT_BYTES = 4096
 
 
-def project_function(
+def struct_values(struct: Any) -> dict[str, Any]:
+    """The fields a CDK props struct (``FunctionProps``, ``BucketProps`` ...) was given, by their
+    Python names; ``{}`` for None."""
+    if struct is None:
+        return {}
+    names = {name for cls in type(struct).__mro__ for name, member in vars(cls).items() if isinstance(member, property)}
+    values = {name: getattr(struct, name) for name in sorted(names)}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def merge_props(defaults: Mapping[str, Any], overrides: Any) -> dict[str, Any]:
+    """``overrides`` (a props struct or a mapping) over ``defaults``: field by field, ``environment``
+    variable by variable."""
+    given = dict(overrides) if isinstance(overrides, Mapping) else struct_values(overrides)
+    merged = {**defaults, **given}
+    if "environment" in defaults or "environment" in given:
+        merged["environment"] = {**(defaults.get("environment") or {}), **(given.get("environment") or {})}
+    return merged
+
+
+def least_privilege_function(
     scope: Construct,
     construct_id: str,
     *,
-    package: str,
-    handler: str,
-    description: str,
-    memory_size: int = 256,
-    timeout: Duration = Duration.minutes(1),
-    environment: Optional[Mapping[str, str]] = None,
+    props: Mapping[str, Any],
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-    code: Optional[lambda_.Code] = None,
+    wired_environment: Optional[Mapping[str, str]] = None,
 ) -> lambda_.Function:
-    """A function whose role may write only to its own log group (no AWS managed policy)."""
-    log_group = logs.LogGroup(scope, f"{construct_id}Logs", retention=log_retention)
-    role = iam.Role(scope, f"{construct_id}Role",
-                    assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                    description=f"Execution role of {description[:80]}")
-    role.add_to_policy(iam.PolicyStatement(
-        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-        resources=[log_group.log_group_arn],
-    ))
-    return lambda_.Function(
-        scope, construct_id,
-        description=description,
-        runtime=RUNTIME,
-        code=code or python_lambda_code(package),
-        handler=f"{package}.{handler}",
-        memory_size=memory_size,
-        timeout=timeout,
-        environment=dict(environment or {}),
-        role=role,
-        log_group=log_group,
-    )
+    """A ``lambda_.Function`` from ``props`` (FunctionProps fields, ``code``, ``handler`` and ``runtime``
+    required) over the defaults above; ``wired_environment`` is set after the caller's variables."""
+    missing = [name for name in _REQUIRED if props.get(name) is None]
+    if missing:
+        raise ValueError(f"{construct_id}: function props need {', '.join(missing)} (a FunctionProps, or pass an "
+                         "existing function)")
+    description = props.get("description") or construct_id
+    values = {"memory_size": 256, "timeout": Duration.minutes(1), **props, "description": description}
+    if values.get("log_group") is None:
+        values["log_group"] = logs.LogGroup(scope, f"{construct_id}Logs", retention=log_retention)
+    if values.get("role") is None:
+        values["role"] = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                                  description=f"Execution role of {description[:80]}")
+    # The function writes its own log streams, and only those.
+    iam.Grant.add_to_principal(grantee=values["role"], actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                               resource_arns=[values["log_group"].log_group_arn])
+    values["environment"] = {**(values.get("environment") or {}), **(wired_environment or {})}
+    _check_environment_size(construct_id, values["environment"])
+    return lambda_.Function(scope, construct_id, **values)
+
+
+def _check_environment_size(construct_id: str, environment: Mapping[str, str]) -> None:
+    """Fail at synth on an environment Lambda would refuse at deploy (a value known only at deploy
+    time counts with its name alone)."""
+    size = sum(len(name.encode()) + (0 if Token.is_unresolved(value) else len(str(value).encode()))
+               for name, value in environment.items())
+    if size > MAX_ENVIRONMENT_BYTES:
+        largest = max(environment, key=lambda name: 0 if Token.is_unresolved(environment[name]) else len(environment[name]))
+        raise ValueError(f"{construct_id}: its environment variables take {size} bytes (the largest is {largest}); "
+                         f"Lambda allows {MAX_ENVIRONMENT_BYTES} bytes in all")
+
+
+def own_folder_code(package_dir: Path) -> lambda_.Code:
+    """The code of a package that needs nothing but the Lambda runtime (its standard library and
+    boto3): an asset of the package's folder alone, not bundled, its handler ``<package>.<module>.<name>``.
+    Its hash covers that folder only, so no other file of the project redeploys the function."""
+    return lambda_.Code.from_asset(str(package_dir.parent),
+                                   exclude=["*", f"!{package_dir.name}", f"!{package_dir.name}/**", *_CACHES])

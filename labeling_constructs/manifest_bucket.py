@@ -1,35 +1,68 @@
 """ManifestBucket: the bucket a labeling job reads its data, manifest and template from."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Optional, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CopyOptions, Duration, FileSystem, IgnoreStrategy, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
+from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
 
 #: Written into sample-data text files; replaced at deploy time by ``s3://<bucket>/<data prefix>``.
 DATA_PREFIX_PLACEHOLDER = "${DATA_PREFIX_URI}"
 _TEXT_SUFFIXES = {".json", ".jsonl", ".manifest", ".txt", ".csv"}
+#: What Ground Truth's worker portal needs of a bucket whose objects it shows through presigned URLs.
+GROUND_TRUTH_CORS_RULE = s3.CorsRule(
+    allowed_methods=[s3.HttpMethods.GET],
+    allowed_origins=["*"],
+    exposed_headers=["Access-Control-Allow-Origin"],
+)
 
 
 class ManifestBucket(Construct):
-    """An encrypted, private, versioned bucket with Ground Truth's CORS rule, holding a job's input.
+    """The bucket a Ground Truth job reads its data, manifest and template from, and writes its output to.
 
-    It can deploy a folder of sample data under ``data_prefix`` and write the input manifest from
-    the folder's ``manifest_file`` (JSON Lines). Text files may name their own location with the
-    placeholder ``${DATA_PREFIX_URI}``, which becomes ``s3://<bucket>/<data_prefix>`` at deploy time,
-    so data files can point at each other without knowing the bucket's generated name.
+    Props (keyword, all optional):
 
-    Attributes: ``manifest_revision`` (a digest of the sample data), ``bucket``, ``access_log_bucket``, ``encryption_key`` (None with S3-managed keys),
-    ``data_deployment`` and ``manifest_deployment`` (None without sample data), ``manifest_key``.
+    - ``existing_bucket`` (``s3.IBucket``): use this bucket instead of creating one; then nothing
+      below about the created buckets applies, and the bucket must already carry Ground Truth's
+      CORS rule (GET from any origin, exposing ``Access-Control-Allow-Origin``) for workers'
+      browsers to load presigned objects. ``encryption_key`` defaults to the bucket's own key.
+    - ``bucket_props`` (``s3.BucketProps``): merged over the created bucket's defaults, field by field.
+      Defaults: S3-managed encryption (KMS with ``encryption_key``, bucket key on), all public access
+      blocked, SSL enforced, versioned, owner-enforced object ownership, server access logs to
+      ``access_log_bucket`` under ``manifest-bucket/``, Ground Truth's CORS rule, noncurrent versions
+      expired after ``noncurrent_version_expiration`` (90 days), ``removal_policy``.
+    - ``encryption_key`` (``kms.IKey``): the bucket's KMS key (default: none, S3-managed keys).
+    - ``removal_policy`` (default ``RETAIN``): of the created buckets; ``DESTROY`` also empties them.
+    - ``access_log_bucket`` (``s3.IBucket``): where the access logs go (default: a bucket created
+      here from ``access_log_bucket_props`` over: S3-managed encryption, public access blocked, SSL
+      enforced, logs expired after a year).
+    - ``sample_data_dir``: a folder deployed under ``data_prefix`` (default ``data/``), less the
+      ``exclude`` globs (matched as CDK asset excludes), with its ``manifest_file`` (default
+      ``manifest.jsonl``, JSON Lines, checked line by line) written to ``manifest_key`` (default
+      ``manifests/input.manifest``). Text files may name their own location with the placeholder
+      ``${DATA_PREFIX_URI}``, which becomes ``s3://<bucket>/<data_prefix>`` at deploy time, so data
+      files can point at each other without knowing the bucket's generated name.
+    - ``manifest_revision``: names the input's revision when this construct does not deploy it
+      (default ``"external"``); with ``sample_data_dir`` it is computed (below).
+
+    Exposes: ``bucket`` (``s3.IBucket``), ``access_log_bucket`` (the created or given one; None with
+    ``existing_bucket``), ``encryption_key`` (None with S3-managed keys),
+    ``data_deployment`` and ``manifest_deployment`` (``BucketDeployment``, None without sample
+    data), ``data_prefix``, ``manifest_key``, ``manifest_s3_uri``, ``data_s3_uri``, ``s3_uri(key)``,
+    and ``manifest_revision``: a digest of exactly what is deployed (the files not excluded, the
+    manifest, the data prefix and manifest key), so a labeling job keyed on it changes when its
+    input does and never when an excluded file (the sample data's truth) does.
+    Grants: ``grant_read_prefix``, ``grant_write_prefix``, ``grant_list_prefixes``,
+    ``grant_bucket_listing``, ``grant_read_data``.
     """
 
     def __init__(
@@ -37,64 +70,84 @@ class ManifestBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        existing_bucket: Optional[s3.IBucket] = None,
+        bucket_props: Optional[s3.BucketProps] = None,
         sample_data_dir: Optional[str | Path] = None,
         data_prefix: str = "data/",
         manifest_file: str = "manifest.jsonl",
         manifest_key: str = "manifests/input.manifest",
         exclude: Sequence[str] = (),
+        manifest_revision: Optional[str] = None,
         encryption_key: Optional[kms.IKey] = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         access_log_bucket: Optional[s3.IBucket] = None,
+        access_log_bucket_props: Optional[s3.BucketProps] = None,
         noncurrent_version_expiration: Duration = Duration.days(90),
     ) -> None:
         super().__init__(scope, construct_id)
         if not data_prefix.endswith("/") or data_prefix.startswith("/"):
             raise ValueError(f"data_prefix {data_prefix!r} must be relative and end with '/'")
-        destroy = removal_policy == RemovalPolicy.DESTROY
         self.data_prefix = data_prefix
         self.manifest_key = manifest_key
-        self.encryption_key = encryption_key
+        self.access_log_bucket: Optional[s3.IBucket] = None
+        if existing_bucket is not None:
+            given = [name for name, value in (("bucket_props", bucket_props), ("access_log_bucket", access_log_bucket),
+                                              ("access_log_bucket_props", access_log_bucket_props)) if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} configure a bucket this construct creates; "
+                                 "they cannot apply to existing_bucket")
+            self.bucket: s3.IBucket = existing_bucket
+            self.encryption_key: Optional[kms.IKey] = encryption_key or existing_bucket.encryption_key
+        else:
+            self.bucket = self._create_bucket(bucket_props, encryption_key, removal_policy, access_log_bucket,
+                                              access_log_bucket_props, noncurrent_version_expiration)
+            self.encryption_key = self.bucket.encryption_key
 
-        self.access_log_bucket = access_log_bucket or s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # log delivery cannot write with a KMS key
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-        )
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
-            encryption_key=encryption_key,
-            bucket_key_enabled=bool(encryption_key),
+        #: Changes whenever the deployed data or manifest do; a labeling job keys on it.
+        self.manifest_revision = manifest_revision or "external"
+        self.data_deployment: Optional[s3deploy.BucketDeployment] = None
+        self.manifest_deployment: Optional[s3deploy.BucketDeployment] = None
+        if sample_data_dir is not None:
+            if manifest_revision is not None:
+                raise ValueError("manifest_revision is computed from sample_data_dir; pass one or the other")
+            self._deploy_sample_data(Path(sample_data_dir), manifest_file, list(exclude))
+
+    def _create_bucket(self, bucket_props, encryption_key, removal_policy, access_log_bucket, access_log_bucket_props,
+                       noncurrent_version_expiration) -> s3.Bucket:
+        destroy = removal_policy == RemovalPolicy.DESTROY
+        overrides = struct_values(bucket_props)
+        key = encryption_key or overrides.get("encryption_key")
+        logs_bucket = access_log_bucket or overrides.get("server_access_logs_bucket")
+        if logs_bucket is None:
+            logs_bucket = s3.Bucket(self, "AccessLogs", **merge_props(dict(
+                encryption=s3.BucketEncryption.S3_MANAGED,  # log delivery cannot write with a KMS key
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                removal_policy=removal_policy,
+                auto_delete_objects=destroy,
+                lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            ), access_log_bucket_props))
+        elif access_log_bucket_props is not None:
+            raise ValueError("access_log_bucket_props configure the logs bucket this construct creates; "
+                             "not with access_log_bucket")
+        self.access_log_bucket = logs_bucket
+        return s3.Bucket(self, "Bucket", **merge_props(dict(
+            encryption=s3.BucketEncryption.KMS if key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=key,
+            bucket_key_enabled=bool(key),
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_bucket=logs_bucket,
             server_access_logs_prefix="manifest-bucket/",
             # Workers' browsers fetch presigned objects cross-origin (grant_read_access).
-            cors=[s3.CorsRule(
-                allowed_methods=[s3.HttpMethods.GET],
-                allowed_origins=["*"],
-                exposed_headers=["Access-Control-Allow-Origin"],
-            )],
+            cors=[GROUND_TRUTH_CORS_RULE],
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=noncurrent_version_expiration)],
             removal_policy=removal_policy,
             auto_delete_objects=destroy,
-        )
-
-        #: Changes whenever the deployed data or manifest do; a labeling job keys on it.
-        self.manifest_revision = "external"
-        self.data_deployment: Optional[s3deploy.BucketDeployment] = None
-        self.manifest_deployment: Optional[s3deploy.BucketDeployment] = None
-        if sample_data_dir is not None:
-            self._deploy_sample_data(Path(sample_data_dir), manifest_file, list(exclude))
+        ), {**overrides, "encryption_key": key} if key else overrides))
 
     # -- sample data -------------------------------------------------------------------------
     def _deploy_sample_data(self, folder: Path, manifest_file: str, exclude: list[str]) -> None:
@@ -103,12 +156,17 @@ class ManifestBucket(Construct):
         manifest_path = folder / manifest_file
         if not manifest_path.is_file():
             raise ValueError(f"sample data folder {folder} has no manifest file {manifest_file!r}")
-        self.manifest_revision = _folder_digest(folder)
+        # What is deployed, exactly: the files the data deployment uploads (the same exclude
+        # matching as its asset), the manifest, and where they go.
+        self.manifest_revision = FileSystem.fingerprint(
+            str(folder), exclude=exclude, extra_hash=f"{self.data_prefix}\n{self.manifest_key}")[:16]
         data_prefix_uri = self.s3_uri(self.data_prefix.rstrip("/"))
+        excluded = IgnoreStrategy.from_copy_options(CopyOptions(exclude=exclude), str(folder.resolve()))
         templated = [
             path for path in sorted(folder.rglob("*"))
             if path.is_file() and path.suffix in _TEXT_SUFFIXES and path != manifest_path
             and DATA_PREFIX_PLACEHOLDER in path.read_text(encoding="utf-8", errors="ignore")
+            and not excluded.ignores(str(path.resolve()))
         ]
         templated_keys = [str(path.relative_to(folder)) for path in templated]
         sources = [s3deploy.Source.asset(str(folder), exclude=[manifest_file, *templated_keys, *exclude])]
@@ -200,14 +258,6 @@ class ManifestBucket(Construct):
 def _pattern(prefix: str) -> str:
     """A folder prefix matches what is under it; a plain key matches only itself."""
     return f"{prefix}*" if prefix.endswith("/") else prefix
-
-
-def _folder_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _validated_manifest(path: Path) -> str:

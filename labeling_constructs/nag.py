@@ -1,6 +1,9 @@
 """Acknowledging reviewed cdk-nag findings from inside the construct that causes them."""
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
@@ -10,9 +13,37 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
 
 
-def arn_token(resource: IConstruct) -> str:
-    """How cdk-nag spells ``Fn::GetAtt [<resource>, Arn]`` in a finding."""
-    return f"<{Stack.of(resource).get_logical_id(resource.node.default_child)}.Arn>"
+def nag_reference(scope: IConstruct, value: Any) -> str:
+    """How cdk-nag spells ``value`` (a token or a literal) in a finding's id: its CloudFormation form
+    flattened as cdk-nag's ``flattenCfnReference`` does (``Fn::GetAtt [X, Arn]`` -> ``<X.Arn>``,
+    ``Ref X`` -> ``<X>``, ``Fn::Join`` joined)."""
+    return _flatten(Stack.of(scope).resolve(value))
+
+
+def _flatten(node: Any) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if node.get("Fn::Join"):
+            delimiter, items = node["Fn::Join"]
+            return delimiter.join(_flatten(item) for item in items)
+        if node.get("Fn::Sub"):
+            return _flatten(node["Fn::Sub"])
+        if node.get("Fn::GetAtt"):
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+        if node.get("Fn::ImportValue"):
+            return _flatten(node["Fn::ImportValue"])
+        if node.get("Ref"):
+            return f"<{_flatten(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))
+
+
+def arn_token(bucket) -> str:
+    """How cdk-nag spells a bucket's ARN in a finding (``<LogicalId.Arn>`` for a bucket of the stack)."""
+    return nag_reference(bucket, bucket.bucket_arn)
 
 
 def acknowledge_bucket_deployment(deployment, bucket) -> None:
@@ -38,7 +69,7 @@ def acknowledge_provider_framework(provider, user_functions) -> None:
     acknowledge(provider, "AwsSolutions-L1", "The framework's runtime is chosen by aws-cdk-lib and upgraded with it.")
     framework_functions = [provider.node.try_find_child(name) for name in ("framework-isComplete", "framework-onTimeout")]
     for function in [*user_functions, *filter(None, framework_functions)]:
-        acknowledge(provider, f"AwsSolutions-IAM5[Resource::{arn_token(function)}:*]",
+        acknowledge(provider, f"AwsSolutions-IAM5[Resource::{nag_reference(function, function.function_arn)}:*]",
                     "The framework (and its waiter state machine) may invoke any version of this function, and only it.")
     if provider.node.try_find_child("waiter-state-machine"):
         acknowledge(provider, "AwsSolutions-SF2",

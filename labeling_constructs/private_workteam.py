@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import jsii
@@ -18,7 +19,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from .lambda_function import project_function
+from .lambda_code import RUNTIME
+from .lambda_function import least_privilege_function, own_folder_code
 from .nag import acknowledge, acknowledge_provider_framework
 
 _PLACEHOLDER_CALLBACK = "https://localhost/oauth2/idpresponse"
@@ -34,6 +36,7 @@ _DEFAULT_PASSWORD_POLICY = cognito.PasswordPolicy(
 
 
 _INTRINSIC_REFERENCES = ("Ref", "Fn::GetAtt", "Fn::ImportValue")
+_PORTAL_RESOURCE_CODE = Path(__file__).resolve().parent / "workteam_portal_resource"
 
 
 def template_fingerprint(resource: CfnResource) -> IResolvable:
@@ -94,12 +97,27 @@ class PrivateWorkteam(Construct):
     whenever CloudFormation updates the user pool or the app client (their templates are part of
     its properties, see ``template_fingerprint``): an update of either resets what it set.
 
-    An account has one private workforce per region: pass ``existing_workteam_arn`` to reuse a
-    workteam instead; then nothing is created and ``portal_url`` is None.
+    Props (keyword, all optional):
 
-    Attributes: ``workteam_arn``, ``workteam`` (CfnWorkteam), ``user_pool``, ``user_pool_domain``,
+    - ``existing_workteam_arn``: reuse this workteam; nothing is created and ``portal_url`` is None.
+      An account has one private workforce (one Cognito user pool) per region, so a second
+      Cognito-backed workteam from another pool fails: reuse is the way to a second team.
+    - ``worker_emails`` (none): invited as Cognito users into the worker group, and subscribed to
+      task notifications unless ``subscribe_workers_to_notifications`` is False.
+    - ``description`` ("Private workteam for Ground Truth custom labeling"), ``invitation_subject``
+      ("You are invited to a labeling workteam").
+    - ``mfa`` (``Mfa.OPTIONAL``; ``Mfa.REQUIRED`` enforces it, TOTP only), ``password_policy``
+      (12+ characters with every character class, temporary passwords valid 7 days).
+    - ``removal_policy`` (``RETAIN``: also turns on the user pool's deletion protection),
+      ``log_retention`` (one year) of the portal function's logs.
+
+    The portal function's code is ``workteam_portal_resource/`` beside this module (boto3 only, an
+    asset of that folder alone).
+
+    Exposes: ``workteam_arn``, ``workteam`` (CfnWorkteam), ``user_pool``, ``user_pool_domain``,
     ``user_pool_client``, ``worker_group``, ``notification_topic``, ``notification_key``,
-    ``portal`` (the CustomResource), ``portal_url``, ``portal_function``.
+    ``portal`` (the CustomResource), ``portal_url``, ``portal_function`` (each None when reusing a
+    workteam). Grants: ``grant_describe``.
     """
 
     def __init__(
@@ -226,12 +244,11 @@ class PrivateWorkteam(Construct):
         self._add_portal(invitation_subject, description, log_retention)
 
     def _add_portal(self, invitation_subject: str, description: str, log_retention: logs.RetentionDays) -> None:
-        self.portal_function = project_function(
-            self, "PortalFunction",
-            package="workteam_portal_resource", handler="handler.on_event",
-            description="Points the workteam's Cognito client at the labeling portal and invites workers",
-            timeout=Duration.minutes(2), log_retention=log_retention,
-        )
+        self.portal_function = least_privilege_function(self, "PortalFunction", log_retention=log_retention, props={
+            "code": own_folder_code(_PORTAL_RESOURCE_CODE), "handler": f"{_PORTAL_RESOURCE_CODE.name}.handler.on_event",
+            "runtime": RUNTIME, "timeout": Duration.minutes(2),
+            "description": "Points the workteam's Cognito client at the labeling portal and invites workers",
+        })
         self.portal_function.add_to_role_policy(iam.PolicyStatement(
             actions=["sagemaker:DescribeWorkteam"],
             resources=[self.workteam_arn],

@@ -1,7 +1,6 @@
-"""The app's stacks: each composes the constructs of ``labeling_constructs`` for one purpose."""
+"""The app's stacks: the shared workforce, and one ``WorkflowStack`` per workflow definition."""
 from .environment_config import EnvironmentConfig, load_environment
-from .ner_stack import NerLabelingStack
-from .welding_stack import WeldingLabelingStack
+from .workflow_stack import WorkflowStack
 from .workforce_stack import LabelingWorkforceStack
 
-__all__ = ["EnvironmentConfig", "LabelingWorkforceStack", "NerLabelingStack", "WeldingLabelingStack", "load_environment"]
+__all__ = ["EnvironmentConfig", "LabelingWorkforceStack", "WorkflowStack", "load_environment"]

@@ -7,7 +7,9 @@ from typing import Any, Mapping, Optional
 
 from aws_cdk import Environment, RemovalPolicy
 
-from labeling_constructs import ConsolidationMethod
+import workflows  # noqa: F401 - puts lambda_src on the import path: gt_common names the methods
+from gt_common.questions import DAWID_SKENE, METHODS
+from labeling_constructs.labeling_job_resource import job_settings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
@@ -24,7 +26,7 @@ class EnvironmentConfig:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     create_labeling_job: bool = True
     existing_workteam_arn: Optional[str] = None
-    consolidation_method: ConsolidationMethod = ConsolidationMethod.DAWID_SKENE
+    consolidation_method: str = DAWID_SKENE  # the default of every question that names none
 
     @property
     def cdk_environment(self) -> Optional[Environment]:
@@ -47,8 +49,12 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
         if not isinstance(email, str) or not _EMAIL.match(email):
             raise ValueError(f"environment {name!r}: workerEmails entry {email!r} is not an email address")
     workers = raw.get("workersPerObject", 3)
-    if not isinstance(workers, int) or not 1 <= workers <= 9:
-        raise ValueError(f"environment {name!r}: workersPerObject {workers!r} must be an integer 1-9")
+    if not isinstance(workers, int):  # a number, not its text: cdk.json is JSON
+        raise ValueError(f"environment {name!r}: workersPerObject {workers!r} must be an integer")
+    try:
+        job_settings.workers_per_object(workers, "workersPerObject")
+    except job_settings.JobSettingError as error:
+        raise ValueError(f"environment {name!r}: {error}") from None
     policies = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
     policy = raw.get("removalPolicy", "retain")
     if policy not in policies:
@@ -59,10 +65,9 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
     create_job = raw.get("createLabelingJob", True)
     if not isinstance(create_job, bool):
         raise ValueError(f"environment {name!r}: createLabelingJob must be true or false")
-    methods = {method.value: method for method in ConsolidationMethod}
-    method = raw.get("consolidationMethod", ConsolidationMethod.DAWID_SKENE.value)
-    if method not in methods:
-        raise ValueError(f"environment {name!r}: consolidationMethod {method!r} must be one of {sorted(methods)}")
+    method = raw.get("consolidationMethod", DAWID_SKENE)
+    if method not in METHODS:
+        raise ValueError(f"environment {name!r}: consolidationMethod {method!r} must be one of {sorted(METHODS)}")
     return EnvironmentConfig(
         name=name,
         account=raw.get("account"),
@@ -72,5 +77,5 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
         removal_policy=policies[policy],
         create_labeling_job=create_job,
         existing_workteam_arn=raw.get("existingWorkteamArn"),
-        consolidation_method=methods[method],
+        consolidation_method=method,
     )

@@ -84,3 +84,41 @@ def object_prefixes(template: dict[str, Any], role_id: str) -> tuple[set[str], s
             if "s3:PutObject" in actions:
                 writes.add(resource["Fn::Join"][1][-1])
     return reads, writes
+
+
+ACCOUNT, REGION, PARTITION = "111122223333", "us-east-1", "aws"
+IMPORTED_WORKTEAM_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/imported"
+_ARN_OF_TYPE = {
+    "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{}}",
+    "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{{}}",
+    "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{}}",
+    "AWS::S3::Bucket": "arn:aws:s3:::{}",
+}
+_PSEUDO = {"AWS::Partition": PARTITION, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com"}
+
+
+def resolve(value: Any, template: dict[str, Any]) -> Any:
+    """``value`` with its intrinsics resolved as a deployment would, to plausible values: a bucket's
+    Ref to a bucket name made of its logical id, a GetAtt Arn to an ARN of the resource's type, an
+    imported value to a workteam ARN, pseudo parameters to a fixed account and region."""
+    resources = template.get("Resources", {})
+    if isinstance(value, list):
+        return [resolve(item, template) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Fn::Join"}:
+        delimiter, items = value["Fn::Join"]
+        return delimiter.join(str(resolve(item, template)) for item in items)
+    if set(value) == {"Ref"}:
+        name = value["Ref"]
+        if name in _PSEUDO:
+            return _PSEUDO[name]
+        assert resources[name]["Type"] == "AWS::S3::Bucket", f"no plausible value for Ref {name}"
+        return name.lower()[:63]
+    if set(value) == {"Fn::GetAtt"}:
+        logical_id, attribute = value["Fn::GetAtt"]
+        assert attribute == "Arn", value
+        return _ARN_OF_TYPE[resources[logical_id]["Type"]].format(logical_id.lower())
+    if set(value) == {"Fn::ImportValue"}:
+        return IMPORTED_WORKTEAM_ARN
+    return {key: resolve(item, template) for key, item in value.items()}

@@ -1,10 +1,11 @@
-"""The three L3 constructs on their own, as someone forking one for a new workflow would use them."""
+"""The three L3 constructs on their own, as someone lifting one into another app would use them:
+CDK's own props and types, existing resources passed in, defaults overridden."""
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-import shutil
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -14,9 +15,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from labeling_constructs import ConsolidationMethod, CustomLabelingWorkflow, LabelingFunction, ManifestBucket, PrivateWorkteam
-from labeling_constructs.lambda_code import LAMBDA_SRC, LocalPythonBundler, source_hash
-from tests.cdk_helpers import REPO_ROOT, as_list, resources_of_type
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+
+from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, PrivateWorkteam, package_function_props
+from labeling_constructs.labeling_job_resource.request import create_request
+from labeling_constructs.lambda_code import RUNTIME
+from labeling_constructs.lambda_function import struct_values as struct_fields
+from labeling_constructs.nag import acknowledge
+from tests.cdk_helpers import as_list, resolve, resources_of_type
+from tests.sagemaker_checks import check_create_labeling_job
 
 WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/reviewers"
 
@@ -39,16 +48,31 @@ def sample_folder(tmp_path):
     return folder
 
 
-def workflow(stack, data, **overrides):
+PAGE = "<crowd-form><crowd-classifier name='x' categories='[\"a\",\"b\"]'></crowd-classifier></crowd-form>"
+
+
+def inline_props(name: str, **options) -> lambda_.FunctionProps:
+    """A function of the caller's own: CDK's FunctionProps, nothing of this project's bundler."""
+    return lambda_.FunctionProps(code=lambda_.Code.from_inline(f"def handler(event, context):\n    return {name!r}\n"),
+                                 handler="index.handler", runtime=RUNTIME, **options)
+
+
+def workflow(stack, data, construct_id="Workflow", **overrides):
     props = dict(
-        input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels",
-        ui_template_path=REPO_ROOT / "ui_templates" / "welding.liquid.html",
-        pre_labeling=LabelingFunction(package="welding_pre_labeling"),
-        consolidation=LabelingFunction(package="welding_consolidation"),
+        input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels", ui_template=PAGE,
+        pre_labeling_function_props=inline_props("pre"), consolidation_function_props=inline_props("post"),
         task_title="Label it", task_description="Label each item",
     )
     props.update(overrides)
-    return CustomLabelingWorkflow(stack, "Workflow", **props)
+    return CustomLabelingWorkflow(stack, construct_id, **props)
+
+
+def logical_id(construct) -> str:
+    return cdk.Stack.of(construct).get_logical_id(construct.node.default_child)
+
+
+def environment_of(template: dict, function) -> dict:
+    return template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
 
 
 # -- ManifestBucket --------------------------------------------------------------------------
@@ -99,6 +123,94 @@ def test_manifest_bucket_grants_are_narrow(sample_folder):
     assert statement["Resource"]["Fn::Join"][1][-1] == "/reports/*"
 
 
+def test_manifest_bucket_takes_an_existing_bucket_and_creates_none(sample_folder):
+    stack = new_stack()
+    existing = s3.Bucket.from_bucket_name(stack, "Theirs", "their-labeling-bucket")
+    data = ManifestBucket(stack, "Data", existing_bucket=existing, sample_data_dir=sample_folder, exclude=["answers.json"])
+    role = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    data.grant_read_data(role)
+    # The construct spells an imported bucket's ARN as cdk-nag does, so an acknowledgment takes.
+    data.acknowledge_prefix_wildcard(role, data.data_prefix, "The reader reads the sample data, named per object.")
+    template = Template.from_stack(stack).to_json()  # cdk-nag runs here: every finding acknowledged
+    assert data.bucket is existing and data.access_log_bucket is None and data.encryption_key is None
+    assert not resources_of_type(template, "AWS::S3::Bucket")
+    for deployment in resources_of_type(template, "Custom::CDKBucketDeployment").values():
+        assert deployment["Properties"]["DestinationBucketName"] == "their-labeling-bucket"
+    [policy] = [p for p in resources_of_type(template, "AWS::IAM::Policy").values()
+                if {"Ref": logical_id(role)} in p["Properties"]["Roles"]]
+    resources = json.dumps(policy["Properties"]["PolicyDocument"])
+    assert ":s3:::their-labeling-bucket/data/*" in resources and ":s3:::their-labeling-bucket/manifests/input.manifest" in resources
+
+
+def test_manifest_bucket_uses_an_existing_buckets_own_key():
+    stack = new_stack(nag=False)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    existing = s3.Bucket.from_bucket_attributes(stack, "Theirs", bucket_name="their-bucket", encryption_key=key)
+    assert ManifestBucket(stack, "Data", existing_bucket=existing).encryption_key is key
+
+
+@pytest.mark.parametrize("props", [
+    {"bucket_props": s3.BucketProps(versioned=False)},
+    {"access_log_bucket_props": s3.BucketProps(versioned=True)},
+])
+def test_manifest_bucket_settings_of_a_created_bucket_do_not_apply_to_an_existing_one(props):
+    stack = new_stack(nag=False)
+    existing = s3.Bucket.from_bucket_name(stack, "Theirs", "their-bucket")
+    with pytest.raises(ValueError, match="cannot apply to existing_bucket"):
+        ManifestBucket(stack, "Data", existing_bucket=existing, **props)
+
+
+def test_manifest_bucket_props_are_merged_over_the_secure_defaults(sample_folder):
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder, bucket_props=s3.BucketProps(
+        transfer_acceleration=True,
+        lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(7))]),
+        access_log_bucket_props=s3.BucketProps(lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(30))]))
+    template = Template.from_stack(stack).to_json()
+    buckets = resources_of_type(template, "AWS::S3::Bucket")
+    bucket = buckets[logical_id(data.bucket)]["Properties"]
+    logs = buckets[logical_id(data.access_log_bucket)]["Properties"]
+    # What was given changed; every default not given is still there.
+    assert bucket["AccelerateConfiguration"] == {"AccelerationStatus": "Enabled"}
+    assert bucket["LifecycleConfiguration"]["Rules"] == [{"NoncurrentVersionExpiration": {"NoncurrentDays": 7},
+                                                          "Status": "Enabled"}]
+    assert logs["LifecycleConfiguration"]["Rules"] == [{"ExpirationInDays": 30, "Status": "Enabled"}]
+    for props in (bucket, logs):
+        assert props["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+        assert "BucketEncryption" in props
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"} and "CorsConfiguration" in bucket
+
+
+def revision(folder, **props) -> str:
+    return ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=folder, **props).manifest_revision
+
+
+def test_input_revision_follows_what_is_uploaded_and_nothing_else(sample_folder):
+    """The labeling job keys on the revision: an excluded file (the sample data's truth) must never
+    start a new job; a data file, the manifest, or where they go must."""
+    first = revision(sample_folder, exclude=["answers.json"])
+    assert first == revision(sample_folder, exclude=["answers.json"])
+    (sample_folder / "answers.json").write_text('{"a": "changed"}')
+    (sample_folder / "items" / "answers.json").write_text("{}")  # matched at any depth, as the upload matches it
+    assert revision(sample_folder, exclude=["answers.json"]) == first
+    assert revision(sample_folder) != first  # not excluded, it is uploaded: a new revision
+    assert revision(sample_folder, exclude=["answers.json"], data_prefix="items-v2/") != first
+    (sample_folder / "items" / "a.txt").write_text("hello again")
+    second = revision(sample_folder, exclude=["answers.json"])
+    assert second != first
+    (sample_folder / "manifest.jsonl").write_text('{"source-ref": "${DATA_PREFIX_URI}/items/a.txt"}\n')
+    assert revision(sample_folder, exclude=["answers.json"]) != second
+
+
+def test_an_excluded_file_is_never_uploaded_even_when_it_names_the_data_prefix(sample_folder):
+    (sample_folder / "answers.json").write_text('{"where": "${DATA_PREFIX_URI}/items/a.txt"}')
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    assembly = cdk.App.of(stack).synth()
+    staged = {path.name for path in Path(assembly.directory).rglob("*") if path.is_file() and "asset." in str(path)}
+    assert "a.json" in staged and "answers.json" not in staged
+
+
 # -- PrivateWorkteam -------------------------------------------------------------------------
 def test_workteam_can_reuse_an_existing_workteam():
     stack = new_stack()
@@ -132,23 +244,21 @@ def test_workflow_without_job_provisions_everything_else(sample_folder):
     assert len(resources_of_type(template, "AWS::Lambda::Function")) >= 2
 
 
-@pytest.mark.parametrize("method", [None, ConsolidationMethod.MAJORITY_VOTE])
-def test_workflow_consolidation_method_reaches_the_function(sample_folder, method):
+def test_workflow_functions_take_the_callers_environment_and_the_construct_wires_its_own(sample_folder):
     stack = new_stack()
-    overrides = {"consolidation_method": method} if method else {}
-    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False,
-                    **overrides)
-    template = Template.from_stack(stack)
-    consolidation_id = stack.get_logical_id(flow.consolidation_function.node.default_child)
-    variables = template.to_json()["Resources"][consolidation_id]["Properties"]["Environment"]["Variables"]
-    assert variables["CONSOLIDATION_METHOD"] == (method or ConsolidationMethod.DAWID_SKENE).value
-    assert flow.consolidation_method == (method or ConsolidationMethod.DAWID_SKENE)
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    flow = workflow(stack, data, create_labeling_job=False, consolidation_function_props=inline_props(
+        "post", environment={"CONSOLIDATION_METHOD": "majority-vote", "TASK_RECORDS_URI": "s3://elsewhere/"}))
+    template = Template.from_stack(stack).to_json()
+    records = {"Fn::Join": ["", ["s3://", {"Ref": logical_id(data.bucket)}, "/derived/task-records/"]]}
+    # The caller's setting reaches the function; the construct's wiring (what its grants match) wins.
+    assert environment_of(template, flow.consolidation_function) == {
+        "CONSOLIDATION_METHOD": "majority-vote", "TASK_RECORDS_URI": records}
+    assert environment_of(template, flow.pre_labeling_function) == {
+        "DERIVED_DATA_PREFIX": "derived/", "TASK_RECORDS_URI": records}
     # The worker model is kept per batch under the output prefix: listing is allowed there only.
-    role_id = stack.get_logical_id(flow.consolidation_function.role.node.default_child)
-    statements = [statement for policy in resources_of_type(template.to_json(), "AWS::IAM::Policy").values()
-                  if {"Ref": role_id} in policy["Properties"]["Roles"]
-                  for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"])]
-    listing = [st for st in statements if "s3:ListBucket" in as_list(st["Action"])]
+    listing = [st for st in role_statements(template, flow.consolidation_function.role)
+               if "s3:ListBucket" in as_list(st["Action"])]
     assert len(listing) == 1
     assert json.dumps(listing[0]["Condition"]).count("output/") >= 1
     assert "data/" not in json.dumps(listing[0]["Condition"])
@@ -233,6 +343,130 @@ def test_workflow_execution_role_follows_the_published_policy(sample_folder):
         "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
 
 
+def test_workflow_takes_existing_functions_of_the_app_and_wires_them(sample_folder):
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    theirs = lambda_.Function(stack, "TheirPreLabeling", **struct_fields(inline_props("theirs", memory_size=2048,
+                                                                                        environment={"MODE": "x"})))
+    acknowledge(theirs, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                        "AWSLambdaBasicExecutionRole]", "The caller's own function, as CDK makes it by default.")
+    flow = workflow(stack, data, pre_labeling_function_props=None, existing_pre_labeling_function=theirs)
+    template = Template.from_stack(stack).to_json()
+    assert flow.pre_labeling_function is theirs
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    assert logical_id(theirs) in functions and not [k for k in functions if k.startswith("WorkflowPreLabeling")]
+    # Wired as a function the construct made would be, and granted what pre-labeling needs on its own role.
+    records = {"Fn::Join": ["", ["s3://", {"Ref": logical_id(data.bucket)}, "/derived/task-records/"]]}
+    assert environment_of(template, theirs) == {"MODE": "x", "DERIVED_DATA_PREFIX": "derived/", "TASK_RECORDS_URI": records}
+    granted = actions_on(role_statements(template, theirs.role))
+    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:PutObject"]} == {"/derived/*"}
+    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:GetObject"]} == {
+        "/manifests/input.manifest", "/data/*", "/derived/*"}
+    invoked = actions_on(role_statements(template, flow.execution_role))["lambda:InvokeFunction"]
+    assert {"Fn::GetAtt": [logical_id(theirs), "Arn"]} in invoked
+    [job] = resources_of_type(template, "Custom::GroundTruthLabelingJob").values()
+    assert job["Properties"]["PreHumanTaskLambdaArn"] == {"Fn::GetAtt": [logical_id(theirs), "Arn"]}
+
+
+def test_workflow_takes_a_function_it_cannot_change(sample_folder):
+    """An imported IFunction: invoked by ARN, neither reconfigured nor granted anything here (its
+    owner does that), and the stack still passes cdk-nag."""
+    arn = "arn:aws:lambda:us-east-1:111122223333:function:shared-consolidation"
+    stack = new_stack()
+    theirs = lambda_.Function.from_function_arn(stack, "Shared", arn)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder),
+                    consolidation_function_props=None, existing_consolidation_function=theirs)
+    template = Template.from_stack(stack).to_json()
+    assert flow.consolidation_function is theirs
+    assert not [k for k in resources_of_type(template, "AWS::Lambda::Function") if k.startswith("WorkflowConsolidation")]
+    assert arn in actions_on(role_statements(template, flow.execution_role))["lambda:InvokeFunction"]
+    [job] = resources_of_type(template, "Custom::GroundTruthLabelingJob").values()
+    assert job["Properties"]["AnnotationConsolidationLambdaArn"] == arn
+
+
+def test_workflow_function_props_override_the_defaults_field_by_field(sample_folder):
+    stack = new_stack()
+    role = iam.Role(stack, "TheirRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    acknowledge(role, "AwsSolutions-IAM5[Resource::*]", "X-Ray's PutTraceSegments has no resource-level permissions.")
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False,
+                    pre_labeling_function_props=inline_props("pre", memory_size=3008, timeout=cdk.Duration.minutes(5),
+                                                             tracing=lambda_.Tracing.ACTIVE, role=role,
+                                                             description="Reads tickets"),
+                    consolidation_function_props=inline_props("post"))
+    template = Template.from_stack(stack).to_json()
+    pre = template["Resources"][logical_id(flow.pre_labeling_function)]["Properties"]
+    post = template["Resources"][logical_id(flow.consolidation_function)]["Properties"]
+    assert (pre["MemorySize"], pre["Timeout"], pre["TracingConfig"], pre["Description"]) == (
+        3008, 300, {"Mode": "Active"}, "Reads tickets")
+    assert pre["Role"] == {"Fn::GetAtt": [logical_id(role), "Arn"]}
+    # Defaults where nothing was given: 512 MB, a minute, a role and a log group of its own.
+    assert (post["MemorySize"], post["Timeout"]) == (512, 60) and "TracingConfig" not in post
+    assert post["Role"]["Fn::GetAtt"][0] != logical_id(role)
+    assert post["Description"].startswith("Ground Truth annotation consolidation")
+    log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    for function in (pre, post):
+        assert function["LoggingConfig"]["LogGroup"]["Ref"] in log_groups
+    # The caller's role still gets what its function needs: its log group, the derived prefix.
+    granted = actions_on(role_statements(template, role))
+    assert granted["logs:PutLogEvents"] == [{"Fn::GetAtt": [pre["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}]
+    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:PutObject"]} == {"/derived/*"}
+
+
+def test_an_environment_lambda_would_refuse_fails_at_synth_naming_the_function(sample_folder):
+    stack = new_stack(nag=False)
+    too_big = {"WORKFLOW_QUESTIONS": "x" * 4000, "OTHER": "y" * 100}
+    with pytest.raises(ValueError, match=r"Consolidation: its environment variables take \d+ bytes "
+                                         r"\(the largest is WORKFLOW_QUESTIONS\); Lambda allows 4096"):
+        workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder),
+                 consolidation_function_props=inline_props("post", environment=too_big))
+
+
+def test_workflow_writes_no_metadata_for_any_local_tool(sample_folder):
+    """What a local runner needs it reads from the stack's outputs (LabelingJobRequest): the
+    construct writes nothing into the template for one."""
+    stack = new_stack()
+    workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
+    template = Template.from_stack(stack).to_json()
+    for logical, resource in template["Resources"].items():
+        keys = set(resource.get("Metadata", {}))
+        assert all(key.startswith("aws:") or key == "cdk_nag" for key in keys), (logical, keys)
+    assert "GroundTruthTask" not in json.dumps(template)
+
+
+def test_labeling_job_request_is_the_job_resources_request_and_botocore_accepts_it(sample_folder):
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder, encryption_key=key),
+                    max_concurrent_task_count=250, task_keywords=["tickets", "triage"], workers_per_object=5,
+                    task_availability_lifetime=cdk.Duration.days(2))
+    template = Template.from_stack(stack).to_json()
+    request = resolve(stack.resolve(flow.labeling_job_request), template)
+    check_create_labeling_job({"LabelingJobName": "my-job", **request})
+    human = request["HumanTaskConfig"]
+    assert (human["MaxConcurrentTaskCount"], human["NumberOfHumanWorkersPerDataObject"],
+            human["TaskAvailabilityLifetimeInSeconds"], human["TaskKeywords"]) == (250, 5, 172800, ["tickets", "triage"])
+    assert request["OutputConfig"]["KmsKeyId"] == resolve({"Fn::GetAtt": [logical_id(key), "Arn"]}, template)
+    # The job resource builds its request from its properties with the same function: identical.
+    [job] = resources_of_type(template, "Custom::GroundTruthLabelingJob").values()
+    assert create_request(resolve(job["Properties"], template), "my-job") == {"LabelingJobName": "my-job", **request}
+    # As a stack output, it is JSON once CloudFormation has filled in the references.
+    output = resolve(stack.resolve(stack.to_json_string(flow.labeling_job_request)), template)
+    assert json.loads(output) == request
+
+
+def test_the_template_is_deployed_under_a_key_its_content_names(sample_folder, tmp_path):
+    page = tmp_path / "triage.liquid.html"
+    page.write_text(PAGE)
+    uris = []
+    for props in ({"ui_template": None, "ui_template_path": page}, {"ui_template": PAGE, "ui_template_name": "triage.liquid.html"},
+                  {"ui_template": PAGE + " "}):
+        stack = new_stack(nag=False)
+        uris.append(stack.resolve(workflow(stack, ManifestBucket(stack, "Data"), **props).ui_template_s3_uri))
+    keys = [uri["Fn::Join"][1][-1] for uri in uris]
+    assert keys[0] == keys[1] and re.fullmatch(r"/templates/[0-9a-f]{16}/triage\.liquid\.html", keys[0])
+    assert keys[2].endswith("/worker-task.liquid.html") and keys[2].split("/")[2] != keys[0].split("/")[2]
+
+
 def test_workflow_job_functions_reach_only_this_resources_jobs(sample_folder):
     stack = new_stack()
     flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
@@ -254,13 +488,7 @@ def test_job_name_key_is_stable_per_resource_and_differs_per_stack(sample_folder
         app = cdk.App(context={"aws:cdk:bundling-stacks": []})
         stack = cdk.Stack(app, stack_name)
         data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
-        props = dict(input_bucket=data, workteam_arn=WORKTEAM_ARN, label_attribute_name="my-labels",
-                     ui_template_path=REPO_ROOT / "ui_templates" / "welding.liquid.html",
-                     pre_labeling=LabelingFunction(package="welding_pre_labeling"),
-                     consolidation=LabelingFunction(package="welding_consolidation"),
-                     task_title="Label it", task_description="Label each item", create_labeling_job=False)
-        props.update(overrides)
-        return CustomLabelingWorkflow(stack, construct_id, **props).job_name_key
+        return workflow(stack, data, construct_id, create_labeling_job=False, **overrides).job_name_key
 
     base = key("Labeling-dev")
     assert re.fullmatch(r"[0-9a-f]{10}", base)
@@ -289,14 +517,26 @@ def test_workflow_wires_task_records_for_both_functions(sample_folder):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"label_attribute_name": "labels-metadata"}, "must not end in -metadata"),
+    ({"label_attribute_name": "labels-metadata"}, "label_attribute_name 'labels-metadata' must not end in -metadata"),
     ({"label_attribute_name": "labels-ref"}, "must not end in -metadata or -ref"),
-    ({"workers_per_object": 10}, "between 1 and 9"),
-    ({"task_time_limit": cdk.Duration.seconds(10)}, "task_time_limit"),
+    ({"label_attribute_name": "x" * 128}, "label_attribute_name is 128 characters; at most 127"),
+    ({"workers_per_object": 10}, "workers_per_object 10 must be between 1 and 9"),
+    ({"task_time_limit": cdk.Duration.seconds(10)}, r"task_time_limit \(seconds\) 10 must be between 30 and 28800"),
+    ({"task_availability_lifetime": cdk.Duration.days(31)}, "task_availability_lifetime"),
+    ({"max_concurrent_task_count": 5001}, "max_concurrent_task_count 5001"),
+    ({"task_title": ""}, "task_title must be a non-empty string"),
+    ({"task_description": "d" * 256}, "task_description is 256 characters; at most 255"),
     ({"job_name_prefix": "bad_prefix!"}, "job name prefix"),
     ({"job_name_prefix": "x" * 31}, "job name prefix"),
     ({"output_prefix": "/abs/"}, "output_prefix"),
-    ({"pre_labeling": LabelingFunction(package="no_such_package")}, "no_such_package"),
+    ({"ui_template": None}, "exactly one of ui_template"),
+    ({"ui_template_path": "/no/such/template.html"}, "exactly one of ui_template"),
+    ({"ui_template": "  "}, "template is empty"),
+    ({"ui_template": None, "ui_template_path": "/no/such/template.html"}, "is not a file"),
+    ({"ui_template_name": "a/b.html"}, "must be a file name"),
+    ({"pre_labeling_function_props": None}, "exactly one of pre_labeling_function_props and existing_pre_labeling_function"),
+    ({"existing_consolidation_function": "x"}, "exactly one of consolidation_function_props and existing_consolidation"),
+    ({"pre_labeling_function_props": lambda_.FunctionOptions(memory_size=256)}, "PreLabeling: function props need code"),
 ])
 def test_workflow_rejects_what_create_labeling_job_would(sample_folder, overrides, message):
     stack = new_stack(nag=False)
@@ -304,27 +544,9 @@ def test_workflow_rejects_what_create_labeling_job_would(sample_folder, override
         workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), **overrides)
 
 
-# -- Lambda code bundling --------------------------------------------------------------------
-def test_asset_hash_follows_the_package_and_the_shared_code(tmp_path):
-    src = tmp_path / "lambda_src"
-    shutil.copytree(LAMBDA_SRC / "gt_common", src / "gt_common")
-    (src / "fn").mkdir()
-    (src / "fn" / "handler.py").write_text("def lambda_handler(event, context):\n    return 1\n")
-    first = source_hash("fn", src)
-    (src / "fn" / "__pycache__").mkdir()
-    (src / "fn" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"junk")
-    assert source_hash("fn", src) == first  # caches never redeploy a function
-    (src / "gt_common" / "s3uri.py").write_text("# changed\n", encoding="utf-8")
-    assert source_hash("fn", src) != first
-
-
-def test_local_bundler_builds_package_plus_shared_code(tmp_path):
-    out = tmp_path / "asset"
-    out.mkdir()
-    assert LocalPythonBundler("welding_consolidation").try_bundle(str(out)) is True
-    assert (out / "welding_consolidation" / "handler.py").is_file()
-    assert (out / "gt_common" / "consolidation.py").is_file()
-    assert not list(out.rglob("__pycache__"))
+def test_a_package_of_the_project_that_does_not_exist_is_named():
+    with pytest.raises(ValueError, match="Lambda package 'no_such_package' not found"):
+        package_function_props("no_such_package")
 
 
 def portal_settings(stack: cdk.Stack) -> dict:

@@ -6,7 +6,7 @@ import json
 import pytest
 from aws_cdk import RemovalPolicy
 
-from labeling_constructs import ConsolidationMethod
+from gt_common.questions import DAWID_SKENE, MAJORITY_VOTE
 from stacks import load_environment
 from tests.cdk_helpers import REPO_ROOT
 
@@ -22,7 +22,7 @@ def test_defaults_are_the_safe_ones():
     config = load_environment({"x": {}}, "x")
     assert config.removal_policy == RemovalPolicy.RETAIN
     assert config.create_labeling_job is True and config.workers_per_object == 3
-    assert config.consolidation_method == ConsolidationMethod.DAWID_SKENE
+    assert config.consolidation_method == DAWID_SKENE
     assert config.cdk_environment is None  # environment-agnostic: synth needs no credentials
 
 
@@ -34,12 +34,14 @@ def test_every_setting_is_read():
     assert (config.cdk_environment.account, config.cdk_environment.region) == ("111122223333", "eu-west-1")
     assert config.worker_emails == ("a@example.com",) and config.workers_per_object == 5
     assert config.removal_policy == RemovalPolicy.DESTROY and config.create_labeling_job is False
-    assert config.consolidation_method == ConsolidationMethod.MAJORITY_VOTE
+    assert config.consolidation_method == MAJORITY_VOTE
 
 
 @pytest.mark.parametrize("raw, problem", [
-    ({"workersPerObject": 0}, "workersPerObject 0 must be an integer 1-9"),
-    ({"workersPerObject": "3"}, "workersPerObject '3'"),
+    ({"workersPerObject": 0}, "workersPerObject 0 must be between 1 and 9"),
+    ({"workersPerObject": 10}, "workersPerObject 10 must be between 1 and 9"),
+    ({"workersPerObject": "3"}, "workersPerObject '3' must be an integer"),
+    ({"workersPerObject": True}, "workersPerObject True"),
     ({"removalPolicy": "snapshot"}, "removalPolicy 'snapshot'"),
     ({"workerEmails": ["not-an-email"]}, "'not-an-email' is not an email address"),
     ({"createLabelingJob": "yes"}, "createLabelingJob must be true or false"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import itertools
-import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -26,8 +25,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.validate import validate_parameters
 
-from labeling_job_resource import handler, naming
-from labeling_job_resource.request import PropertyError, create_request
+from labeling_constructs.labeling_job_resource import handler, naming
+from labeling_constructs.labeling_job_resource.request import PropertyError, create_request
+from tests.sagemaker_checks import check_constraints
 
 REGION, ACCOUNT = "us-east-1", "111122223333"
 MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
@@ -195,35 +195,6 @@ class _Refusal(Exception):
 def _error(code: str, message: str):
     return AWSResponse(None, 400, {}, None), {"Error": {"Code": code, "Message": message},
                                                "ResponseMetadata": {"HTTPStatusCode": 400}}
-
-
-def check_constraints(value: Any, shape, path: str) -> None:
-    """The model's constraints botocore's client-side validation leaves out: max, pattern, enum."""
-    meta = shape.metadata
-    if shape.type_name == "structure":
-        for key, item in value.items():
-            check_constraints(item, shape.members[key], f"{path}.{key}")
-    elif shape.type_name == "list":
-        assert len(value) <= meta.get("max", len(value)), f"{path}: more than {meta['max']} items"
-        for index, item in enumerate(value):
-            check_constraints(item, shape.member, f"{path}[{index}]")
-    elif shape.type_name == "string":
-        assert len(value) <= meta.get("max", len(value)), f"{path}: longer than {meta['max']}"
-        if "pattern" in meta and _python_regex(meta["pattern"]):
-            assert re.fullmatch(meta["pattern"], value), f"{path}: {value!r} does not match {meta['pattern']}"
-        if shape.enum:
-            assert value in shape.enum, f"{path}: {value!r} not in {shape.enum}"
-    elif shape.type_name in ("integer", "long"):
-        assert meta.get("min", value) <= value <= meta.get("max", value), f"{path}: {value} out of range"
-
-
-def _python_regex(pattern: str) -> bool:
-    """Whether Python's re reads the model's (Java) pattern; Unicode classes such as \\p{L} it cannot."""
-    try:
-        re.compile(pattern)
-    except re.error:
-        return False
-    return True
 
 
 # -- CloudFormation and the CDK Provider framework -----------------------------------------

@@ -1,7 +1,9 @@
-"""What ships is what was tested: locked Lambda requirements, and imports held to what they bring.
+"""What ships is what was tested: locked Lambda requirements, imports held to what they bring, and
+assets holding only what their function reaches.
 
-Every ``lambda_src`` package is checked (parametrized, so a new package is covered by itself); the
-checks are also exercised on packages built in ``tmp_path`` that import what they must not.
+Every ``lambda_src`` package is checked (parametrized, so a new package is covered by itself), and
+so is the custom-resource code that lives beside its construct; the checks are also exercised on
+packages built in ``tmp_path`` that import what they must not.
 """
 from __future__ import annotations
 
@@ -18,23 +20,33 @@ import pytest
 from packaging.requirements import Requirement
 
 from labeling_constructs import lambda_code
-from labeling_constructs.lambda_code import RUNTIME, LocalPythonBundler, source_hash
+from labeling_constructs.lambda_code import RUNTIME, LocalPythonBundler, asset_files, source_hash
 from labeling_constructs.lambda_dependencies import (
     LAMBDA_SRC, LOCK_FILE, PYTHON_VERSION, REQUIREMENTS_FILE, RUNTIME_DISTRIBUTIONS, RUNTIME_MODULES, RUNTIME_STDLIB,
     SHARED_PACKAGE, DependencyError, canonical_name, check_bundle, check_package, collect_imports,
-    locked_distributions, read_lock,
+    locked_distributions, read_lock, shared_modules_reached, undeclared_imports,
 )
 
 REPO = LAMBDA_SRC.parent
 PACKAGES = sorted(p.name for p in LAMBDA_SRC.iterdir()
                   if p.is_dir() and p.name != SHARED_PACKAGE and (p / "__init__.py").exists())
 LOCKED = [name for name in PACKAGES if (LAMBDA_SRC / name / REQUIREMENTS_FILE).exists()]
-NUMPY_PACKAGE = "welding_consolidation"  # a small locked package: numpy only
+#: The smallest locked package whose lock brings numpy (its lock is borrowed by the tests below).
+NUMPY_PACKAGE = min((name for name in LOCKED if "numpy" in read_lock(LAMBDA_SRC / name / LOCK_FILE)),
+                    key=lambda name: (len(read_lock(LAMBDA_SRC / name / LOCK_FILE)), name))
+NUMPY_VERSION = read_lock(LAMBDA_SRC / NUMPY_PACKAGE / LOCK_FILE)["numpy"]
+#: Custom-resource code beside its construct: boto3 only, each an asset of its own folder.
+CONSTRUCTS = LAMBDA_SRC.parent / "labeling_constructs"
+RESOURCE_PACKAGES = ("labeling_job_resource", "workteam_portal_resource")
 
 
 def test_every_function_package_is_found():
-    assert {"welding_pre_labeling", "welding_consolidation", "ner_consolidation", "labeling_job_resource"} <= set(PACKAGES)
-    assert set(LOCKED) == {"welding_pre_labeling", "welding_consolidation", "ner_consolidation"}
+    import workflows
+
+    for definition in workflows.definitions().values():
+        assert {definition.pre_labeling.package, definition.consolidation.package} <= set(PACKAGES)
+    assert LOCKED and NUMPY_PACKAGE in LOCKED
+    assert not set(RESOURCE_PACKAGES) & set(PACKAGES)  # they live with their constructs
 
 
 # -- every real package ----------------------------------------------------------------------------
@@ -176,9 +188,10 @@ def test_lock_out_of_step_with_requirements_is_refused(tmp_path):
     src = make_src(tmp_path, {"fn/handler.py": "import numpy\n"}, lock_from=NUMPY_PACKAGE)
     requirements = src / "fn" / REQUIREMENTS_FILE
     requirements.write_text("numpy==2.0.0\n")
-    with pytest.raises(DependencyError, match=r"requirements.lock does not match .*numpy==2\.4\.6, outside ==2\.0\.0"):
+    with pytest.raises(DependencyError, match=rf"requirements.lock does not match .*numpy=={re.escape(NUMPY_VERSION)}, "
+                                              r"outside ==2\.0\.0"):
         locked_distributions(src / "fn")
-    requirements.write_text("numpy==2.4.6\nscipy==1.17.0\n")
+    requirements.write_text(f"numpy=={NUMPY_VERSION}\nscipy==1.17.0\n")
     with pytest.raises(DependencyError, match="scipy is not in the lock"):
         check_package(src / "fn")
     (src / "fn" / LOCK_FILE).unlink()
@@ -289,15 +302,129 @@ def lambda_handler(event, context):
 """
 
 
+def stage_as_bundled(package: str, asset: Path) -> None:
+    """The asset's own files, as the bundler copies them: the package and the shared modules it reaches."""
+    for source in asset_files(package):
+        target = asset / source.relative_to(LAMBDA_SRC)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_real_handlers_load_and_run_through_the_guard(tmp_path, package):
-    """Staged as the runner stages an asset (package + gt_common), numpy preloaded as in the runner."""
+    """Staged with only the shared modules the package reaches (what its asset holds), numpy
+    preloaded as in the runner: the reach the bundler computes is enough to load and run it."""
     asset = tmp_path / "asset"
-    for name in (package, SHARED_PACKAGE):
-        shutil.copytree(LAMBDA_SRC / name, asset / name, ignore=shutil.ignore_patterns("__pycache__"))
+    stage_as_bundled(package, asset)
     draws = "matplotlib" in locked_distributions(LAMBDA_SRC / package)
     (asset / package / "probe.py").write_text(PROBE.format(package=package, draws=draws))
     assert run_guarded(asset, f"{package}.probe", "numpy") == {"result": "loaded"}
+
+
+@pytest.mark.parametrize("package", RESOURCE_PACKAGES)
+def test_custom_resource_code_needs_only_the_runtime(tmp_path, package):
+    """The custom resources' code imports nothing but the standard library, boto3 and itself (no
+    gt_common: its asset is its own folder), and loads through the guard from a copy of that folder."""
+    folder = CONSTRUCTS / package
+    assert undeclared_imports(folder, RUNTIME_STDLIB | RUNTIME_MODULES | {package}) == []
+    assert any(site.top in RUNTIME_MODULES for site in collect_imports(folder))
+    asset = tmp_path / "asset"
+    shutil.copytree(folder, asset / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (asset / package / "probe.py").write_text(PROBE.format(package=package, draws=False))
+    assert run_guarded(asset, f"{package}.probe") == {"result": "loaded"}
+
+
+# -- what each asset holds of the shared package --------------------------------------------------------
+def test_an_asset_holds_only_the_shared_modules_its_package_reaches(tmp_path):
+    src = make_src(tmp_path, {
+        "gt_common/__init__.py": '"""shared"""\n',
+        "gt_common/uris.py": "from .text import clean\n",
+        "gt_common/text.py": "import unicodedata\n",
+        "gt_common/plots.py": "import json\n",  # nobody here imports it
+        "gt_common/lazy.py": "",
+        "fn/handler.py": "import boto3\nfrom gt_common.uris import clean\n\n\ndef lambda_handler(event, context):\n"
+                         "    import importlib\n    return importlib.import_module('gt_common.lazy')\n",
+    })
+    assert list(shared_modules_reached(src / "fn")) == ["gt_common", "gt_common.lazy", "gt_common.text", "gt_common.uris"]
+    out = tmp_path / "asset"
+    out.mkdir()
+    assert LocalPythonBundler("fn", src).try_bundle(str(out)) is True
+    assert sorted(path.name for path in (out / "gt_common").iterdir()) == ["__init__.py", "lazy.py", "text.py", "uris.py"]
+    # A shared module the function never reaches does not redeploy it; one it reaches does.
+    first = source_hash("fn", src)
+    (src / "gt_common" / "plots.py").write_text("import json, math\n")
+    assert source_hash("fn", src) == first
+    (src / "gt_common" / "text.py").write_text("import unicodedata, string\n")
+    assert source_hash("fn", src) != first
+
+
+def test_a_bundle_missing_a_shared_module_it_reaches_is_refused(tmp_path):
+    src = make_src(tmp_path, {"gt_common/uris.py": "", "fn/handler.py": "from gt_common import uris\n"})
+    out = tmp_path / "asset"
+    (out / "fn").mkdir(parents=True)
+    (out / "gt_common").mkdir()
+    (out / "gt_common" / "__init__.py").write_text("")
+    with pytest.raises(DependencyError, match=r"lacks the shared modules it imports: \['gt_common/uris.py'\]"):
+        check_bundle(src / "fn", out)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_real_asset_is_built_from_its_package_and_the_shared_modules_it_reaches(tmp_path, package):
+    """Editing a shared module outside a function's reach leaves its asset hash (and deployment) as it is."""
+    reached = shared_modules_reached(LAMBDA_SRC / package)
+    shared_files = {path for path in asset_files(package) if path.is_relative_to(LAMBDA_SRC / SHARED_PACKAGE)}
+    assert shared_files == set(reached.values()) and LAMBDA_SRC / SHARED_PACKAGE / "__init__.py" in shared_files
+    src = tmp_path / "lambda_src"
+    shutil.copytree(LAMBDA_SRC, src, ignore=shutil.ignore_patterns("__pycache__"))
+    first = source_hash(package, src)
+    outside = sorted(set((src / SHARED_PACKAGE).glob("*.py")) - {src / path.relative_to(LAMBDA_SRC) for path in shared_files})
+    for path in outside:
+        path.write_text(path.read_text() + "\n# edited\n")
+    assert source_hash(package, src) == first
+    inside = src / sorted(shared_files)[-1].relative_to(LAMBDA_SRC)
+    inside.write_text(inside.read_text() + "\n# edited\n")
+    assert source_hash(package, src) != first
+
+
+def test_the_functions_do_not_all_carry_the_whole_shared_package():
+    shared = set((LAMBDA_SRC / SHARED_PACKAGE).glob("*.py"))
+    assert any(set(shared_modules_reached(LAMBDA_SRC / package).values()) < shared for package in PACKAGES)
+
+
+def test_custom_resource_assets_are_their_own_folder_alone(tmp_path):
+    """own_folder_code stages the package's folder and nothing beside it; a sibling's edit leaves the
+    hash (so the function) as it is, the package's own edit does not."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+
+    from labeling_constructs.lambda_function import own_folder_code
+
+    parent = tmp_path / "constructs"
+    (parent / "resource").mkdir(parents=True)
+    (parent / "resource" / "__init__.py").write_text("")
+    (parent / "resource" / "handler.py").write_text("import boto3\n\n\ndef on_event(event, context):\n    return {}\n")
+    (parent / "resource" / "__pycache__").mkdir()
+    (parent / "resource" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"junk")
+    (parent / "construct.py").write_text("# the construct\n")
+
+    def synth() -> tuple[str, Path]:
+        app = cdk.App(outdir=str(tmp_path / f"out{len(list(tmp_path.glob('out*')))}"))
+        stack = cdk.Stack(app, "S")
+        lambda_.Function(stack, "F", code=own_folder_code(parent / "resource"), handler="resource.handler.on_event",
+                         runtime=RUNTIME)
+        assembly = app.synth()
+        [function] = [r for r in assembly.get_stack_by_name("S").template["Resources"].values()
+                      if r["Type"] == "AWS::Lambda::Function"]
+        key = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+        return key, Path(assembly.directory) / f"asset.{key}"
+
+    first, staged = synth()
+    assert sorted(str(path.relative_to(staged)) for path in staged.rglob("*") if path.is_file()) == [
+        "resource/__init__.py", "resource/handler.py"]
+    (parent / "construct.py").write_text("# the construct, edited\n")
+    assert synth()[0] == first
+    (parent / "resource" / "handler.py").write_text("import boto3\n\n\ndef on_event(event, context):\n    return 1\n")
+    assert synth()[0] != first
 
 
 # -- the asset hash and the bundler -----------------------------------------------------------------
@@ -327,7 +454,7 @@ def test_bundler_refuses_an_import_the_asset_does_not_bring(tmp_path):
 
 def test_bundler_refuses_requirements_without_a_lock_before_installing(tmp_path):
     src = make_src(tmp_path, {"fn/handler.py": "import numpy\n"})
-    (src / "fn" / REQUIREMENTS_FILE).write_text("numpy==2.4.6\n")
+    (src / "fn" / REQUIREMENTS_FILE).write_text(f"numpy=={NUMPY_VERSION}\n")
     out = tmp_path / "asset"
     out.mkdir()
     with pytest.raises(DependencyError, match="has no requirements.lock"):

@@ -5,7 +5,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from workteam_portal_resource import handler
+from labeling_constructs.workteam_portal_resource import handler
 
 POOL = "us-east-1_AbCdEf123"
 PROPERTIES = {

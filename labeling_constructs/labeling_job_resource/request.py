@@ -1,8 +1,15 @@
-"""CreateLabelingJob's request from the resource's properties, each checked the way the API would."""
+"""CreateLabelingJob's request from the resource's properties, each checked the way the API would.
+
+The same function builds the request the job resource sends at deploy time and, at synth, the
+request the workflow construct publishes (``CustomLabelingWorkflow.labeling_job_request``), so the
+two cannot drift apart.
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from . import job_settings
+from .job_settings import JobSettingError
 from .naming import KEY_PROPERTY, NamingError, key_of
 
 _REQUIRED = (KEY_PROPERTY, "LabelAttributeName", "ManifestS3Uri", "OutputS3Uri", "RoleArn", "WorkteamArn",
@@ -11,37 +18,28 @@ _REQUIRED = (KEY_PROPERTY, "LabelAttributeName", "ManifestS3Uri", "OutputS3Uri",
              "TaskAvailabilityLifetimeInSeconds")
 
 
-class PropertyError(ValueError):
+class PropertyError(JobSettingError):
     """A resource property CreateLabelingJob would reject; the message names it."""
 
 
-def _int(properties: Mapping[str, Any], key: str, low: int, high: int) -> int:
-    try:
-        value = int(str(properties[key]))
-    except ValueError:
-        raise PropertyError(f"{key} {properties[key]!r} is not an integer") from None
-    if not low <= value <= high:
-        raise PropertyError(f"{key} {value} must be between {low} and {high}")
-    return value
-
-
-def create_request(properties: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """CreateLabelingJob's request for the job ``name``, after checking each property."""
+def request_without_name(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """CreateLabelingJob's request for the properties' configuration, all but ``LabelingJobName``."""
     missing = [key for key in _REQUIRED if not properties.get(key)]
     if missing:
         raise PropertyError(f"missing required properties: {', '.join(missing)}")
     try:
         key_of(properties)
-    except NamingError as error:
+        return _request(properties)
+    except (NamingError, JobSettingError) as error:
         raise PropertyError(str(error)) from None
-    label = properties["LabelAttributeName"]
-    if len(label) > 127 or label.endswith(("-metadata", "-ref")):
-        raise PropertyError(f"LabelAttributeName {label!r} must be 1-127 characters and not end in -metadata or -ref")
-    title, description = properties["TaskTitle"], properties["TaskDescription"]
-    if len(title) > 128:
-        raise PropertyError(f"TaskTitle is {len(title)} characters; at most 128")
-    if len(description) > 255:
-        raise PropertyError(f"TaskDescription is {len(description)} characters; at most 255")
+
+
+def create_request(properties: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """CreateLabelingJob's request for the job ``name``, after checking each property."""
+    return {"LabelingJobName": name, **request_without_name(properties)}
+
+
+def _request(properties: Mapping[str, Any]) -> dict[str, Any]:
     keywords = properties.get("TaskKeywords") or []
     if not isinstance(keywords, list):
         raise PropertyError("TaskKeywords must be a list")
@@ -49,24 +47,25 @@ def create_request(properties: Mapping[str, Any], name: str) -> dict[str, Any]:
         "WorkteamArn": properties["WorkteamArn"],
         "UiConfig": {"UiTemplateS3Uri": properties["UiTemplateS3Uri"]},
         "PreHumanTaskLambdaArn": properties["PreHumanTaskLambdaArn"],
-        "TaskTitle": title,
-        "TaskDescription": description,
-        "NumberOfHumanWorkersPerDataObject": _int(properties, "NumberOfHumanWorkersPerDataObject", 1, 9),
-        "TaskTimeLimitInSeconds": _int(properties, "TaskTimeLimitInSeconds", 30, 28800),
-        "TaskAvailabilityLifetimeInSeconds": _int(properties, "TaskAvailabilityLifetimeInSeconds", 60, 2_592_000),
+        "TaskTitle": job_settings.task_title(properties["TaskTitle"]),
+        "TaskDescription": job_settings.task_description(properties["TaskDescription"]),
+        "NumberOfHumanWorkersPerDataObject": job_settings.workers_per_object(
+            properties["NumberOfHumanWorkersPerDataObject"]),
+        "TaskTimeLimitInSeconds": job_settings.task_time_limit_seconds(properties["TaskTimeLimitInSeconds"]),
+        "TaskAvailabilityLifetimeInSeconds": job_settings.task_availability_seconds(
+            properties["TaskAvailabilityLifetimeInSeconds"]),
         "AnnotationConsolidationConfig": {
             "AnnotationConsolidationLambdaArn": properties["AnnotationConsolidationLambdaArn"]},
     }
     if keywords:
         human["TaskKeywords"] = [str(k) for k in keywords]
     if properties.get("MaxConcurrentTaskCount"):
-        human["MaxConcurrentTaskCount"] = _int(properties, "MaxConcurrentTaskCount", 1, 5000)
+        human["MaxConcurrentTaskCount"] = job_settings.max_concurrent_tasks(properties["MaxConcurrentTaskCount"])
     output = {"S3OutputPath": properties["OutputS3Uri"]}
     if properties.get("OutputKmsKeyId"):
         output["KmsKeyId"] = properties["OutputKmsKeyId"]
     request = {
-        "LabelingJobName": name,
-        "LabelAttributeName": label,
+        "LabelAttributeName": job_settings.label_attribute_name(properties["LabelAttributeName"]),
         "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": properties["ManifestS3Uri"]}}},
         "OutputConfig": output,
         "RoleArn": properties["RoleArn"],

@@ -1,0 +1,94 @@
+"""Ground Truth's rules for a labeling job's settings (CreateLabelingJob), each written once.
+
+Read by the job resource at deploy time (``request.create_request``), by ``CustomLabelingWorkflow``
+at synth (so a bad setting fails ``cdk synth`` with the setting named), and by anything else that
+takes a job setting from a user (the app's environment config). Every check raises
+``JobSettingError`` naming the setting as the caller calls it (``setting=``) and the rule broken.
+
+Standard library only: this module ships in the job resource's Lambda asset.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+#: NumberOfHumanWorkersPerDataObject.
+MIN_WORKERS_PER_OBJECT, MAX_WORKERS_PER_OBJECT = 1, 9
+#: TaskTimeLimitInSeconds: 30 seconds to 8 hours.
+MIN_TASK_TIME_LIMIT_SECONDS, MAX_TASK_TIME_LIMIT_SECONDS = 30, 28_800
+#: TaskAvailabilityLifetimeInSeconds: 1 minute to 30 days for a private workforce.
+MIN_TASK_AVAILABILITY_SECONDS, MAX_TASK_AVAILABILITY_SECONDS = 60, 2_592_000
+#: MaxConcurrentTaskCount.
+MIN_CONCURRENT_TASKS, MAX_CONCURRENT_TASKS = 1, 5_000
+MAX_TITLE_LENGTH = 128
+MAX_DESCRIPTION_LENGTH = 255
+MAX_LABEL_ATTRIBUTE_LENGTH = 127
+#: Ground Truth writes "<label>-metadata" beside the label; a custom job's label may not end in "-ref" either.
+RESERVED_LABEL_SUFFIXES = ("-metadata", "-ref")
+
+
+class JobSettingError(ValueError):
+    """A labeling-job setting CreateLabelingJob would reject; the message names the setting."""
+
+
+def integer(value: Any, setting: str, low: int, high: int) -> int:
+    """``value`` (an int, or its decimal text as CloudFormation passes it) within ``low..high``."""
+    if isinstance(value, bool):
+        raise JobSettingError(f"{setting} {value!r} is not an integer")
+    if isinstance(value, int):
+        number = value
+    else:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise JobSettingError(f"{setting} {value!r} is not an integer") from None
+    if not low <= number <= high:
+        raise JobSettingError(f"{setting} {number} must be between {low} and {high}")
+    return number
+
+
+def workers_per_object(value: Any, setting: str = "NumberOfHumanWorkersPerDataObject") -> int:
+    return integer(value, setting, MIN_WORKERS_PER_OBJECT, MAX_WORKERS_PER_OBJECT)
+
+
+def task_time_limit_seconds(value: Any, setting: str = "TaskTimeLimitInSeconds") -> int:
+    return integer(value, setting, MIN_TASK_TIME_LIMIT_SECONDS, MAX_TASK_TIME_LIMIT_SECONDS)
+
+
+def task_availability_seconds(value: Any, setting: str = "TaskAvailabilityLifetimeInSeconds") -> int:
+    return integer(value, setting, MIN_TASK_AVAILABILITY_SECONDS, MAX_TASK_AVAILABILITY_SECONDS)
+
+
+def max_concurrent_tasks(value: Any, setting: str = "MaxConcurrentTaskCount") -> int:
+    return integer(value, setting, MIN_CONCURRENT_TASKS, MAX_CONCURRENT_TASKS)
+
+
+def _text(value: Any, setting: str, longest: int) -> str:
+    if not isinstance(value, str) or not value:
+        raise JobSettingError(f"{setting} must be a non-empty string")
+    if len(value) > longest:
+        raise JobSettingError(f"{setting} is {len(value)} characters; at most {longest}")
+    return value
+
+
+def task_title(value: Any, setting: str = "TaskTitle") -> str:
+    return _text(value, setting, MAX_TITLE_LENGTH)
+
+
+def task_description(value: Any, setting: str = "TaskDescription") -> str:
+    return _text(value, setting, MAX_DESCRIPTION_LENGTH)
+
+
+def label_attribute_name(value: Any, setting: str = "LabelAttributeName") -> str:
+    _text(value, setting, MAX_LABEL_ATTRIBUTE_LENGTH)
+    if value.endswith(RESERVED_LABEL_SUFFIXES):
+        raise JobSettingError(f"{setting} {value!r} must not end in {' or '.join(RESERVED_LABEL_SUFFIXES)}")
+    return value
+
+
+__all__ = [
+    "JobSettingError", "MAX_CONCURRENT_TASKS", "MAX_DESCRIPTION_LENGTH", "MAX_LABEL_ATTRIBUTE_LENGTH",
+    "MAX_TASK_AVAILABILITY_SECONDS", "MAX_TASK_TIME_LIMIT_SECONDS", "MAX_TITLE_LENGTH", "MAX_WORKERS_PER_OBJECT",
+    "MIN_CONCURRENT_TASKS", "MIN_TASK_AVAILABILITY_SECONDS", "MIN_TASK_TIME_LIMIT_SECONDS", "MIN_WORKERS_PER_OBJECT",
+    "RESERVED_LABEL_SUFFIXES", "integer", "label_attribute_name", "max_concurrent_tasks", "task_availability_seconds",
+    "task_description", "task_time_limit_seconds", "task_title", "workers_per_object",
+]

@@ -1,0 +1,86 @@
+"""WorkflowStack: one labeling workflow, built from its definition (``workflows/<name>.py``).
+
+Every workflow gets the same stack: a ``ManifestBucket`` holding the definition's sample data (its
+truth file stays out) and a ``CustomLabelingWorkflow`` made of the definition's pre-labeling
+package, its consolidation package (the generic one unless it plugs in its own), its worker
+template with the labels of its questions filled in, and its task settings; the environment adds
+how many workers answer, the default consolidation method, the removal policy and whether the job
+is created. Nothing here names a workflow.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from aws_cdk import CfnOutput, Duration, Stack
+from constructs import Construct
+
+from workflows.model import TRUTH_FILE, LambdaPackage, WorkflowDefinition  # first: puts gt_common on the path
+
+from gt_common.classification import METHOD_ENV  # noqa: E402
+from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
+from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, package_function_props  # noqa: E402
+
+from .environment_config import EnvironmentConfig
+
+
+class WorkflowStack(Stack):
+    """One workflow's stack. Outputs: ``WorkflowName``, ``BucketName``, ``ManifestUri``, ``OutputUri``,
+    ``LabelingJobRequest`` (CreateLabelingJob's request as JSON, all but ``LabelingJobName``: with
+    ``createLabelingJob: false``, add a name and send it with the AWS CLI) and, when the job is
+    created, ``LabelingJobName``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, definition: WorkflowDefinition,
+                 config: EnvironmentConfig, workteam_arn: str, **kwargs) -> None:
+        super().__init__(scope, construct_id, env=config.cdk_environment,
+                         description=f"Ground Truth custom labeling workflow {definition.name}: {definition.title}",
+                         **kwargs)
+        self.definition = definition
+        self.data = ManifestBucket(
+            self, "Data",
+            sample_data_dir=definition.sample_data_dir,
+            data_prefix=definition.data_prefix,
+            exclude=[TRUTH_FILE],  # the known answers stay out of the labeling bucket
+            removal_policy=config.removal_policy,
+        )
+        self.workflow = CustomLabelingWorkflow(
+            self, "Workflow",
+            input_bucket=self.data,
+            workteam_arn=workteam_arn,
+            label_attribute_name=definition.label_attribute_name,
+            task_title=definition.title,
+            task_description=definition.description,
+            task_keywords=definition.keywords,
+            ui_template=definition.worker_template(),
+            ui_template_name=definition.template_path.name,
+            pre_labeling_function_props=_function_props(definition.pre_labeling),
+            consolidation_function_props=_function_props(definition.consolidation, {
+                QUESTIONS_ENV: questions_to_json(definition.questions),
+                METHOD_ENV: config.consolidation_method,
+            }),
+            workers_per_object=config.workers_per_object,
+            task_time_limit=Duration.seconds(definition.task_time_limit_seconds),
+            derived_data_prefix=definition.derived_data_prefix,
+            create_labeling_job=config.create_labeling_job,
+        )
+        self._add_outputs()
+
+    def _add_outputs(self) -> None:
+        workflow = self.workflow
+        CfnOutput(self, "WorkflowName", value=self.definition.name, description="The workflow's definition")
+        CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
+        CfnOutput(self, "ManifestUri", value=self.data.manifest_s3_uri)
+        CfnOutput(self, "OutputUri", value=workflow.output_s3_uri)
+        CfnOutput(self, "LabelingJobRequest", value=self.to_json_string(workflow.labeling_job_request),
+                  description="CreateLabelingJob's request for this workflow, all but LabelingJobName")
+        if workflow.labeling_job_name:
+            CfnOutput(self, "LabelingJobName", value=workflow.labeling_job_name)
+
+
+def _function_props(package: LambdaPackage, environment: Mapping[str, str] | None = None):
+    return package_function_props(
+        package.package,
+        handler=package.handler,
+        memory_size=package.memory_mb,
+        timeout=Duration.seconds(package.timeout_seconds),
+        environment={**package.environment, **(environment or {})},
+    )
