@@ -16,14 +16,18 @@ stopped or killed run resumes exactly:
 - **One bad object never sinks the others**: when the Lambda fails a whole batch, each of its
   objects is consolidated again on its own; the ones that still fail are reported by id and reason.
 - **Objects pre-labeling skips** (``isHumanAnnotationRequired: false`` in its response) are handled as
-  Ground Truth handles them. The developer guide's pre-annotation Lambda page ("Implications of
-  isHumanAnnotationRequired") says the flag is optional, defaults to true, and false excludes the data
-  object from labeling by human workers; its "Output data" page says the output manifest holds one line
-  per input manifest line, a labeled object's with its label, an unlabeled one's "identically to the
-  manifest file". So a skipped object is never offered to a worker, has no worker response, is in no
-  consolidation payload (the post-annotation Lambda runs on workers' annotations only), and its output
-  manifest line is its input line as it was: no label attribute, no ``-metadata``. The guide documents
-  neither a label nor a metadata entry for it, and this runner writes none.
+  the SageMaker developer guide describes. Its pre-annotation Lambda page ("Implications of
+  isHumanAnnotationRequired"): the flag is optional, defaults to true, and false excludes the data object
+  from labeling by human workers (the page shows a boolean; AWS's samples return the strings "true" and
+  "false": both are read, anything else fails that object with the reason). Its "Output data" page: the
+  output data file, written while the job runs, has one line per input manifest line, a labeled object's
+  with its label, an object that has not been labeled "identically to the manifest file". So a skipped
+  object is never offered to a worker, has no worker response, is in no consolidation payload (the
+  post-annotation Lambda gets workers' annotations), and its output manifest line is its input line as it
+  came: no label attribute, no ``-metadata``. The guide documents no label, metadata or other file for
+  such an object, and this runner writes none (nor does it guess which of DescribeLabelingJob's
+  ``LabelCounters`` counts it: the guide does not say); it reports the skipped objects instead. The same
+  rule writes every other unlabeled line (pre-labeling or consolidation failed, not yet answered) as it came.
 """
 from __future__ import annotations
 

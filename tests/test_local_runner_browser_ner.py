@@ -5,7 +5,6 @@ Also: an abstract containing markup and script shows as text and runs nothing.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
