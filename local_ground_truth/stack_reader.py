@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from gt_common.s3uri import S3_SCHEME, InputError, S3Location, parse_s3_uri
+from gt_common.s3uri import InputError, S3Location, parse_s3_uri
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_NAME_OUTPUT = "WorkflowName"
@@ -216,14 +216,14 @@ def read_workflow(assembly_dir: Path, workflow: str) -> WorkflowSpec:
 
 
 def _output_path(uri: str, stack_name: str) -> tuple[str, str]:
-    """``S3OutputPath`` as (bucket, key prefix ending in "/" or empty): the path may name just a bucket."""
-    if uri.startswith(S3_SCHEME) and "/" not in uri[len(S3_SCHEME):].rstrip("/"):
-        return uri[len(S3_SCHEME):].rstrip("/"), ""
+    """``S3OutputPath`` as (bucket, key prefix ending in "/" or empty): the path may name just a bucket, so it
+    is read as the folder of a key in it."""
     try:
-        location = parse_s3_uri(uri, what=f"stack {stack_name}: S3OutputPath")
-    except InputError as error:
-        raise StackError(str(error)) from None
-    return location.bucket, location.key if location.key.endswith("/") else location.key + "/"
+        location = parse_s3_uri(uri.rstrip("/") + "/-", what="S3OutputPath")
+    except InputError:
+        raise StackError(f"stack {stack_name}: {JOB_REQUEST_OUTPUT} S3OutputPath {uri!r} is not an S3 URI "
+                         "(expected s3://bucket or s3://bucket/prefix/)") from None
+    return location.bucket, location.key.removesuffix("-")
 
 
 class _RequestReader:

@@ -216,3 +216,12 @@ def test_crowd_entity_annotation_used_against_its_element_page_says_why(browser,
         button.click()
     worker.page.wait_for_timeout(100)
     assert worker.posted == []
+
+
+def test_entity_labels_are_written_in_as_the_element_takes_them():
+    page = inject_labels("<crowd-entity-annotation labels='[[entity-labels:mentions]]'>", MENTIONS)
+    assert page == ("<crowd-entity-annotation labels='[{&quot;label&quot;: &quot;Person&quot;}, "
+                    "{&quot;label&quot;: &quot;Company&quot;}]'>")
+    assert rules_of(page + "</crowd-entity-annotation>").fields == {}  # no name: not an answer
+    named = rules_of(page.replace("<crowd-entity-annotation", '<crowd-entity-annotation name="m"'))
+    assert named.fields["m"].labels == ("Person", "Company")

@@ -200,3 +200,14 @@ def test_a_workflow_without_a_definition_still_runs_in_the_browser(undefined_wor
         assert 'id="abstract-container"' in page and "/static/crowd-html-elements.js" in page
     finally:
         runner.stop()
+
+
+@pytest.mark.parametrize("path, bucket, prefix", [
+    ("s3://out", "out", ""), ("s3://out/", "out", ""), ("s3://out/jobs", "out", "jobs/"), ("s3://out/a/b/", "out", "a/b/"),
+])
+def test_the_output_path_may_name_a_bucket_or_a_folder(path, bucket, prefix):
+    from local_ground_truth.stack_reader import _output_path
+
+    assert _output_path(path, "S") == (bucket, prefix)
+    with pytest.raises(StackError, match="S3OutputPath 'https://out' is not an S3 URI"):
+        _output_path("https://out", "S")
