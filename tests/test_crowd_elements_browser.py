@@ -138,6 +138,18 @@ def test_crowd_checkbox_submits_true_or_false_per_value_and_a_required_one_must_
                                  "urgent": {"urgent": False}, "verified": {"on": True}}
 
 
+def test_plain_inputs_are_submitted_by_name_and_required_ones_checked(browser):  # noqa: F811
+    worker = Worker(browser, """<crowd-form>
+      <label><input type="checkbox" name="agree" value="yes" required> I agree</label>
+      <label><input type="radio" name="size" value="S" required> S</label><label><input type="radio" name="size" value="L"> L</label>
+      <input type="hidden" name="computed" value='{"label": "x"}'></crowd-form>""")
+    assert worker.submit() == "Check agree. Answer size." and worker.posted == []
+    worker.page.check("input[name=agree]")
+    worker.page.check("input[value=L]")
+    assert worker.submit() == ""
+    assert worker.recorded() == {"agree": "yes", "size": "L", "computed": '{"label": "x"}'}
+
+
 def test_crowd_input_submits_its_text_omits_an_empty_one_and_a_required_one_must_be_filled(browser):  # noqa: F811
     worker = Worker(browser, """<crowd-form>
       <crowd-input name="tag1" label="Word 1" required></crowd-input>

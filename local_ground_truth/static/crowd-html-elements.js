@@ -126,6 +126,8 @@
         if (!container.querySelector('input[type=radio][name="' + CSS.escape(el.name) + '"]:checked')) {
           problems.push("Answer " + el.name + ".");
         }
+      } else if (el.type === "checkbox") {
+        if (!el.checked) problems.push("Check " + el.name + ".");
       } else if (!field || field.value === "") {
         problems.push((el.getAttribute("label") || el.getAttribute("name")) + " is required.");
       }
