@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_ner_consolidation.py [--rounds 50]
 
-Three simulated workers (``local_ground_truth.simulated_workers.span_answer``: boundary jitter by
+Three simulated workers (``local_ground_truth.simulated_workers``: boundary jitter by
 a word, missed spans, wrong labels, at a given accuracy) label every sample abstract, ``--rounds``
 times with different seeds. Span-level F1 (exact label and offsets) against the true spans, for:
 the consolidation Lambda's ``consolidate_items`` (each round is one batch of every abstract, with
@@ -30,11 +30,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "lambda_src")]
 
 from gt_common.consolidation import DataObjectAnswers, WorkerAnswer  # noqa: E402
-from local_ground_truth.simulated_workers import span_answer  # noqa: E402
+from local_ground_truth.simulated_workers import simulated_answer  # noqa: E402
 from local_ground_truth.span_baselines import token_majority_vote  # noqa: E402
 from local_ground_truth.span_metrics import count_spans, scores  # noqa: E402
 from ner_consolidation.handler import consolidate_items  # noqa: E402
+from workflows import definition  # noqa: E402
 
+NER = definition("ner")
+SPANS = NER.questions[0].name  # the spans question: its truth is the true sections
 SAMPLE = REPO / "sample_data" / "ner"
 WORKERS = 3
 
@@ -52,7 +55,7 @@ def measure(accuracy: float, rounds: int) -> dict[str, float]:
     seconds = 0.0
     for seed in range(rounds):
         rng = random.Random(seed)
-        answers_of = {key: [span_answer(expected, texts[key], accuracy, rng) for _ in range(WORKERS)]
+        answers_of = {key: [simulated_answer(NER.questions, expected, texts[key], accuracy, rng) for _ in range(WORKERS)]
                       for key, expected in truth.items()}
         batch = [DataObjectAnswers(key, {}, [WorkerAnswer(f"w{i}", a) for i, a in enumerate(answers)])
                  for key, answers in answers_of.items()]
@@ -63,12 +66,12 @@ def measure(accuracy: float, rounds: int) -> dict[str, float]:
         for key, expected in truth.items():
             answers = answers_of[key]
             answers_overlapping += sum(overlapping(a["abstract"]["entities"]) for a in answers)
-            consolidated.append(count_spans(expected["entities"], labels[key]["entities"]))
-            equal_weights.append(count_spans(expected["entities"], unweighted[key]["entities"]))
+            consolidated.append(count_spans(expected[SPANS], labels[key]["entities"]))
+            equal_weights.append(count_spans(expected[SPANS], unweighted[key]["entities"]))
             token_vote.append(count_spans(
-                expected["entities"], token_majority_vote([a["abstract"]["entities"] for a in answers], len(texts[key]))))
+                expected[SPANS], token_majority_vote([a["abstract"]["entities"] for a in answers], len(texts[key]))))
             for index, answer in enumerate(answers):
-                single[index].append(count_spans(expected["entities"], answer["abstract"]["entities"]))
+                single[index].append(count_spans(expected[SPANS], answer["abstract"]["entities"]))
     objects = rounds * len(truth)
     return {
         "objects": objects,

@@ -1,12 +1,14 @@
-"""`python -m local_ground_truth --workflow welding|ner ...`: a whole labeling job on this machine.
+"""`python -m local_ground_truth --workflow NAME ...`: a whole labeling job on this machine.
 
-Synthesizes the app (or reads an already synthesized one), reads the workflow's stack, starts an
-S3 endpoint on 127.0.0.1 that keeps the job's bucket on disk (or uses --endpoint), replays what the
-stack deploys, runs the stack's pre-labeling Lambda for every manifest line, collects answers,
-runs the consolidation Lambda, and writes the output manifest where Ground Truth would. Workers
-answer in a browser at http://127.0.0.1:PORT, or, with --simulate-workers, simulated workers answer
-from the sample data's truth (headless). Every answer is on disk before it is acknowledged; a
-stopped or killed run resumes exactly where it was.
+Synthesizes the app (or reads an already synthesized one), finds the workflow's stack among the app's
+workflow stacks (``--list-workflows`` names them), starts an S3 endpoint on 127.0.0.1 that keeps the
+job's bucket on disk (or uses --endpoint), replays what the stack deploys, runs the stack's
+pre-labeling Lambda for every manifest line, collects answers, runs the consolidation Lambda, and
+writes the output manifest where Ground Truth would. Workers answer in a browser at
+http://127.0.0.1:PORT, or, with --simulate-workers, simulated workers answer every question of the
+workflow's definition from the sample data's truth (headless). Objects pre-labeling marks
+isHumanAnnotationRequired false are not given to workers and are reported. Every answer is on disk
+before it is acknowledged; a stopped or killed run resumes exactly where it was.
 """
 from __future__ import annotations
 
@@ -24,14 +26,17 @@ from local_ground_truth import headless, local_s3
 from local_ground_truth.job import LocalJob
 from local_ground_truth.quality import save_quality_reports
 from local_ground_truth.server import WorkerServer, WorkerSite
-from local_ground_truth.stack_reader import REPO_ROOT, STACKS, read_workflow, synthesize
+from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
+from local_ground_truth.truth import TruthError, load_truth
 
 STORE_FOLDER = "s3"  # <state dir>/s3/<bucket>/<key>: the job's buckets on disk
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local_ground_truth", description=__doc__.splitlines()[0])
-    parser.add_argument("--workflow", choices=sorted(STACKS), required=True)
+    parser.add_argument("--workflow", help="the workflow to run: one of the synthesized app's workflow stacks "
+                                           "(--list-workflows names them)")
+    parser.add_argument("--list-workflows", action="store_true", help="name the app's workflows and stop")
     parser.add_argument("--env", default="dev", help="cdk.json environment to synthesize (default: dev)")
     parser.add_argument("--cloud-assembly", type=Path, metavar="DIR",
                         help="an app already synthesized (e.g. by `cdk synth`) instead of synthesizing it again")
@@ -42,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="headless: N simulated workers answer from the sample data's truth (default: serve the UI)")
     parser.add_argument("--port", type=int, default=8080, help="worker UI port on 127.0.0.1 (default 8080)")
     parser.add_argument("--accuracy", type=float, default=0.8, help="simulated workers' accuracy (default 0.8)")
-    parser.add_argument("--truth", type=Path, help="default: sample_data/<workflow>/truth.json")
+    parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -50,9 +55,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--accuracy must be between 0 and 1")
     if args.simulate_workers is not None and args.simulate_workers < 1:
         parser.error("--simulate-workers must be at least 1")
+    args.parser = parser
+    return args
+
+
+def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
+    """The chosen workflow's stack; an argparse error naming the app's workflows when there is no such one."""
+    choices = sorted(workflow_stacks(assembly))
+    if not choices:
+        args.parser.exit(2, f"{args.parser.prog}: error: the synthesized app has no workflow stack (no stack "
+                            "with the WorkflowName and LabelingJobRequest outputs)\n")
+    if args.workflow not in choices:
+        given = f"no workflow {args.workflow!r} in the synthesized app" if args.workflow else "--workflow is required"
+        args.parser.exit(2, f"{args.parser.prog}: error: {given}; choose one of: {', '.join(choices)}\n")
+    spec = read_workflow(assembly, args.workflow)
     args.job_name = args.job_name or f"local-{args.workflow}"
     args.state_dir = args.state_dir or REPO_ROOT / ".local-gt" / args.job_name
-    return args
+    return spec
 
 
 def _say(message: str) -> None:
@@ -60,29 +79,47 @@ def _say(message: str) -> None:
 
 
 @contextmanager
-def prepared_job(args: argparse.Namespace) -> Iterator[tuple[LocalJob, Path]]:
-    """Synthesize, start S3 (resuming what is on disk), deploy and pre-label; the job, and its folder."""
+def assembly_of(args: argparse.Namespace) -> Iterator[Path]:
+    """The synthesized app: ``--cloud-assembly``, or the app synthesized now (for as long as it is used)."""
+    if args.cloud_assembly is not None:
+        yield args.cloud_assembly
+        return
+    _say(f"synthesizing the app ({args.env}) ...")
+    with tempfile.TemporaryDirectory() as folder:
+        yield synthesize(Path(folder), args.env)
+
+
+@contextmanager
+def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple[LocalJob, Path]]:
+    """Start S3 (resuming what is on disk), deploy and pre-label; the job, and its folder."""
     with ExitStack() as stack:
-        assembly = args.cloud_assembly
-        if assembly is None:
-            _say(f"synthesizing the app ({args.env}) ...")
-            assembly = synthesize(Path(stack.enter_context(tempfile.TemporaryDirectory())), args.env)
-        spec = read_workflow(assembly, f"{STACKS[args.workflow]}-{args.env}")
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
         s3 = local_s3.client(endpoint)
-        buckets = local_s3.bucket_names(spec)
-        deployed = local_s3.deploy(spec, s3, buckets)
-        job = LocalJob(spec, s3, endpoint, buckets[spec.task["InputBucket"]], args.job_name, store=store)
+        deployed = local_s3.deploy(spec, s3)
+        job = LocalJob(spec, s3, endpoint, args.job_name, store=store)
         stack.callback(job.close)
         progress = job.progress()
         kept = f"kept in {store}" if store else f"kept by {endpoint}"
-        _say(f"S3 endpoint {endpoint}: {deployed} files of the stack deployed; the job's bucket is {kept} "
+        _say(f"S3 endpoint {endpoint}: {deployed} files of stack {spec.stack_name} deployed; the job's bucket is {kept} "
              f"({progress['answers']} answers and {progress['consolidated']} consolidated objects from earlier runs)")
         job.pre_report = job.pre_label(processes=args.processes)
         for object_id, error in sorted(job.pre_report.failed.items(), key=lambda item: int(item[0])):
             _say(f"pre-labeling failed for object {object_id}: {error}")
+        report_skipped(job)
         yield job, args.state_dir
+
+
+def report_skipped(job: LocalJob) -> None:
+    """Say which objects pre-labeling excluded from human labeling, and what the output holds for them."""
+    skipped = job.skipped_ids()
+    for object_id in skipped:
+        line = job.lines[int(object_id)]
+        source = str(line.get("source-ref", line.get("source", "")))
+        _say(f"object {object_id} skipped ({source[:100]}): pre-labeling set isHumanAnnotationRequired to false, so "
+             "no worker gets it and its output manifest line is its input line, as Ground Truth writes it")
+    if skipped:
+        _say(f"{len(skipped)} of {len(job.lines)} objects skipped by pre-labeling; {len(job.object_ids())} go to workers")
 
 
 def _output_location(job: LocalJob) -> str:
@@ -90,14 +127,23 @@ def _output_location(job: LocalJob) -> str:
     return str(path) if path else job.uri(job.output_manifest_key)
 
 
-def run_headless(args: argparse.Namespace) -> dict:
-    truth = headless.load_truth(args.truth or REPO_ROOT / "sample_data" / args.workflow / "truth.json")
-    with prepared_job(args) as (job, state_dir):
-        headless.simulate(job, truth, args.simulate_workers, args.accuracy, seed=args.seed)
+def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
+    import workflows
+
+    try:
+        definition = workflows.definition(spec.workflow)
+    except ValueError as error:
+        raise headless.CannotSimulate(f"headless mode cannot simulate workers for workflow {spec.workflow!r}: {error}. "
+                                      "Its stack runs with workers in a browser (leave out --simulate-workers).") from None
+    truth_path = args.truth or definition.truth_path
+    truth = load_truth(truth_path)
+    with prepared_job(args, spec) as (job, state_dir):
+        simulation = headless.prepare(job, definition, truth, str(truth_path))
+        headless.simulate(job, simulation, args.simulate_workers, args.accuracy, seed=args.seed)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
             _say(f"consolidation failed for object {object_id}: {error}")
-        summary = headless.summarize(job, truth, state_dir / f"{job.job_name}-summary.png")
+        summary = headless.summarize(job, simulation, state_dir / f"{job.job_name}-summary.png")
         summary["quality_reports"] = report_quality(job, state_dir)
         summary.update(output_manifest=_output_location(job), pre_labeling_failures=len(job.pre_report.failed),
                        consolidation_failures=len(report.failed))
@@ -112,8 +158,8 @@ def report_quality(job: LocalJob, state_dir: Path) -> dict:
     return saved
 
 
-def run_browser(args: argparse.Namespace) -> None:
-    with prepared_job(args) as (job, state_dir):
+def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
+    with prepared_job(args, spec) as (job, state_dir):
         server = WorkerServer(WorkerSite(job), args.port)
         _say(f"\nWorkers: open {server.url}/ and sign in with a name ({job.spec.workers_per_object} worker(s) per "
              f"object, {len(job.object_ids())} objects). Every answer is written to {state_dir} before the "
@@ -150,13 +196,21 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("local_ground_truth").setLevel(logging.INFO)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes under a burst
     try:
-        if args.simulate_workers is None:
-            run_browser(args)
-            return 0
-        summary = run_headless(args)
+        with assembly_of(args) as assembly:
+            if args.list_workflows:
+                print("\n".join(f"{name}\t{stack}" for name, stack in sorted(workflow_stacks(assembly).items())))
+                return 0
+            spec = choose_workflow(args, assembly)
+            if args.simulate_workers is None:
+                run_browser(args, spec)
+                return 0
+            summary = run_headless(args, spec)
     except KeyboardInterrupt:
         _say("stopped; every answer so far is saved. Run the same command again to resume.")
         return 130
+    except (StackError, TruthError, headless.CannotSimulate) as error:
+        _say(f"{args.parser.prog}: error: {error}")
+        return 2
     print(json.dumps(summary, indent=2))
     return 0 if not summary["pre_labeling_failures"] and not summary["consolidation_failures"] else 1
 

@@ -2,12 +2,24 @@
 
 Ground Truth's ``crowd-form`` will not submit while a ``crowd-classifier`` has no category chosen or a
 field marked ``required`` is empty. The local server applies the same rules again to what arrives
-(a page can be bypassed), taken from the very page the worker was shown:
+(a page can be bypassed), taken from the very page the worker was shown, and checks that each crowd
+element's answer has the shape that element submits (``static/crowd-html-elements.js``):
 
 - ``<crowd-classifier name="X" categories='[...]'>``: ``X`` must be ``{"label": <one of the categories>}``;
+- ``<crowd-classifier-multi-select name="X" categories='[...]'>``: ``{"labels": [<categories>]}``, at least one;
+- ``<crowd-checkbox name="X" value="V">`` (``V`` defaults to "on"; boxes may share a name):
+  ``{"V": true | false, ...}``, and ``true`` for a box marked ``required``;
+- ``<crowd-radio-button name="X" value="V">`` (in or out of a ``crowd-radio-group``): ``{"V": true | false, ...}``;
+- ``<crowd-input name="X">``, ``<crowd-text-area name="X">``: text, when given;
+- ``<crowd-entity-annotation name="X" labels='[{"label": ...}]' text="...">``:
+  ``{"entities": [{"label", "startOffset", "endOffset"}]}`` with labels of the page, code-point offsets
+  inside the text (``0 <= start < end <= length``) and no two entities overlapping;
 - any element with a ``name`` and the ``required`` attribute (``crowd-input``, ``crowd-text-area``,
   ``input``, ``textarea``, ``select``, also a hidden ``input`` a page's script fills): the answer must
   hold a non-empty value under that name.
+
+A value wrapped in a one-item list (the element pages' examples) is read as the value itself.
+``element`` of each field is also how the headless mode's simulated workers shape their answers.
 """
 from __future__ import annotations
 
@@ -16,31 +28,116 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Optional
 
+CLASSIFIER = "crowd-classifier"
+MULTI_SELECT = "crowd-classifier-multi-select"
+CHECKBOX = "crowd-checkbox"
+RADIO_BUTTON = "crowd-radio-button"
+INPUT = "crowd-input"
+TEXT_AREA = "crowd-text-area"
+ENTITY_ANNOTATION = "crowd-entity-annotation"
+CROWD_ELEMENTS = (CLASSIFIER, MULTI_SELECT, CHECKBOX, RADIO_BUTTON, INPUT, TEXT_AREA, ENTITY_ANNOTATION)
+_ON = "on"  # the value of a crowd-checkbox / crowd-radio-button without one
+
+
+@dataclass
+class Field:
+    """One named answer of the page: the element that gives it and what that element allows."""
+
+    name: str
+    element: str  # a crowd element above, or "input:<type>", "textarea", "select"
+    labels: Optional[tuple[str, ...]] = None  # categories / entity labels; None when the page computes them
+    values: list[str] = field(default_factory=list)  # crowd-checkbox / crowd-radio-button values under the name
+    required_values: list[str] = field(default_factory=list)  # crowd-checkbox values marked required
+    required: bool = False
+    text_length: Optional[int] = None  # crowd-entity-annotation: code points of its text
+
 
 @dataclass
 class FormRules:
-    classifiers: dict[str, Optional[tuple[str, ...]]] = field(default_factory=dict)  # name -> categories
-    required: list[str] = field(default_factory=list)
+    fields: dict[str, Field] = field(default_factory=dict)
+
+    @property
+    def classifiers(self) -> dict[str, Optional[tuple[str, ...]]]:
+        """name -> categories of every crowd-classifier."""
+        return {name: f.labels for name, f in self.fields.items() if f.element == CLASSIFIER}
+
+    @property
+    def required(self) -> list[str]:
+        """Names of the fields (other than classifiers, which always need a choice) marked required."""
+        return [name for name, f in self.fields.items() if f.required and f.element != CLASSIFIER]
 
     def problems(self, answer: dict[str, Any]) -> list[str]:
         """Why ``answer`` cannot be accepted (empty when it can), one sentence per problem."""
         found = []
         for name, categories in self.classifiers.items():
-            value = answer.get(name)
-            if isinstance(value, list) and len(value) == 1:  # the element pages' one-item-list shape
-                value = value[0]
+            value = _unwrapped(answer.get(name))
             label = value.get("label") if isinstance(value, dict) else None
             if not isinstance(label, str) or not label:
                 found.append(f"no category is chosen for {name}")
             elif categories is not None and label not in categories:
                 found.append(f"{label[:80]!r} is not one of the categories of {name}")
+        for name, rule in self.fields.items():
+            if name in answer:
+                found += _shape_problems(rule, _unwrapped(answer[name]))
         for name in self.required:
-            if name in self.classifiers:
-                continue
             value = answer.get(name)
             if value is None or value == "" or value == {} or value == []:
                 found.append(f"{name} is required")
-        return found
+        for name, rule in self.fields.items():
+            value = _unwrapped(answer.get(name))
+            for box in rule.required_values:
+                if rule.element == CHECKBOX and not (isinstance(value, dict) and value.get(box) is True):
+                    found.append(f"{name} ({box[:40]}) must be checked")
+        return list(dict.fromkeys(found))
+
+
+def _unwrapped(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _shape_problems(rule: Field, value: Any) -> list[str]:
+    """Why ``value`` is not what ``rule.element`` submits (classifiers are checked by ``problems``)."""
+    name = rule.name
+    if rule.element == MULTI_SELECT:
+        labels = value.get("labels") if isinstance(value, dict) else None
+        if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
+            return [f"no category is chosen for {name}"]
+        return [f"{label[:80]!r} is not one of the categories of {name}"
+                for label in labels if rule.labels is not None and label not in rule.labels]
+    if rule.element in (CHECKBOX, RADIO_BUTTON):
+        if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
+            return [f"{name} must be an object of true/false per {rule.element} value"]
+        return [f"{str(key)[:80]!r} is not a value of {name}'s {rule.element}" for key in value if key not in rule.values]
+    if rule.element in (INPUT, TEXT_AREA):
+        return [] if isinstance(value, str) else [f"{name} must be text"]
+    if rule.element == ENTITY_ANNOTATION:
+        return _entity_problems(rule, value)
+    return []
+
+
+def _entity_problems(rule: Field, value: Any) -> list[str]:
+    name = rule.name
+    entities = value.get("entities") if isinstance(value, dict) else None
+    if not isinstance(entities, list):
+        return [f"{name} must be {{\"entities\": [...]}}"]
+    found, spans = [], []
+    for index, entity in enumerate(entities):
+        where = f"{name} entity {index + 1}"
+        if not isinstance(entity, dict):
+            found.append(f"{where} is not an object")
+            continue
+        label, start, end = entity.get("label"), entity.get("startOffset"), entity.get("endOffset")
+        if not isinstance(label, str) or (rule.labels is not None and label not in rule.labels):
+            found.append(f"{where}: {str(label)[:80]!r} is not one of the labels of {name}")
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)) or not 0 <= start < end:
+            found.append(f"{where}: offsets {start!r}-{end!r} are not 0 <= start < end")
+            continue
+        if rule.text_length is not None and end > rule.text_length:
+            found.append(f"{where}: ends at {end}, after the text's {rule.text_length} characters")
+        spans.append((start, end, index + 1))
+    spans.sort()
+    found += [f"{name} entities {a[2]} and {b[2]} overlap" for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+    return found
 
 
 class _Collector(HTMLParser):
@@ -53,21 +150,43 @@ class _Collector(HTMLParser):
         name = attributes.get("name")
         if not name:
             return
-        if tag == "crowd-classifier":
-            self.rules.classifiers[name] = _categories(attributes.get("categories"))
-        elif "required" in attributes and name not in self.rules.required:
-            self.rules.required.append(name)
+        element = tag if tag in CROWD_ELEMENTS else f"input:{(attributes.get('type') or 'text').lower()}" \
+            if tag == "input" else tag
+        rule = self.rules.fields.get(name)
+        if rule is None:
+            rule = self.rules.fields[name] = Field(name=name, element=element)
+        required = "required" in attributes
+        if tag in (CLASSIFIER, MULTI_SELECT):
+            rule.labels = parse_labels(attributes.get("categories"))
+        elif tag == ENTITY_ANNOTATION:
+            labels = parse_labels(attributes.get("labels"), key="label")
+            rule.labels = labels
+            rule.text_length = len(attributes.get("text") or "")
+        elif tag in (CHECKBOX, RADIO_BUTTON):
+            value = attributes.get("value") or _ON
+            if value not in rule.values:
+                rule.values.append(value)
+            if required and tag == CHECKBOX:
+                rule.required_values.append(value)
+            return
+        rule.required = rule.required or required
 
     handle_startendtag = handle_starttag
 
 
-def _categories(raw: Optional[str]) -> Optional[tuple[str, ...]]:
-    try:
-        value = json.loads(raw or "")
-    except ValueError:
-        return None  # categories the page computes itself: only require that one is chosen
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return tuple(value)
+def parse_labels(raw: Optional[str], key: Optional[str] = None) -> Optional[tuple[str, ...]]:
+    """A JSON list attribute (of strings, or with ``key`` of objects holding ``key``), as the offline
+    elements read it; the element pages' single-quoted examples (``"['a', 'b']"``) are read too. None
+    when it is not such a list (e.g. categories the page computes): then only a choice is required."""
+    for text in (raw or "", (raw or "").replace("'", '"')):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(value, list):
+            return None
+        items = [item.get(key) if key and isinstance(item, dict) else item for item in value]
+        return tuple(items) if all(isinstance(item, str) for item in items) else None
     return None
 
 

@@ -1,101 +1,141 @@
-"""Headless mode: simulated workers answer every object, then consolidation and a summary."""
+"""Headless mode: simulated workers answer every object from the sample data's truth, then a summary.
+
+What is simulated comes from the workflow's definition (``workflows.definition(<the stack's WorkflowName>)``):
+its questions, its truth file, the task input key of the text its Spans questions tag. The answers are
+shaped as the page submits them: the first task page is rendered and read (``form_rules``) to learn which
+element asks each question, and every simulated answer must pass that page's form rules, as a browser's
+would. A workflow the runner cannot simulate (no definition, a truth file that does not fit, a page that
+requires a field no question answers) is refused with the reason, before any answer is written.
+"""
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
+from gt_common.questions import MultiSelect, Question, Spans
+from local_ground_truth.form_rules import FormRules
 from local_ground_truth.job import LocalJob
-from local_ground_truth.simulated_workers import classification_answer, span_answer
-from local_ground_truth.span_metrics import count_spans, scores
+from local_ground_truth.scoring import QuestionScore, score_labels
+from local_ground_truth.simulated_workers import answer_values, shaped_answer
+from local_ground_truth.truth import checked_truth
+from workflows.model import WorkflowDefinition, truth_key
 
 
-def truth_key(line: dict[str, Any]) -> str:
-    """The sample data's name for an object: the file name of its source, without extension."""
-    uri = line.get("source-ref") or line.get("source") or ""
-    return uri.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+class CannotSimulate(Exception):
+    """Headless mode cannot answer this job's objects; the message says why."""
 
 
-def simulate(job: LocalJob, truth: dict[str, Any], workers: int, accuracy: float, seed: int = 0) -> int:
-    """Answers from ``workers`` simulated workers for every pre-labeled object still short of them."""
+@dataclass(frozen=True)
+class Simulation:
+    questions: tuple[Question, ...]
+    truth: dict[str, dict[str, Any]]  # object id -> question -> truth, for every object workers label
+    rules: FormRules  # the page's fields, as the first task page declares them
+    span_text_input: str = "text"
+
+
+def prepare(job: LocalJob, definition: WorkflowDefinition, truth: dict[str, Any], source: str) -> Simulation:
+    """Everything simulated workers need for ``job``, checked before anything is written."""
+    object_ids = job.object_ids()
+    names = {object_id: truth_key(job.lines[int(object_id)], int(object_id)) for object_id in object_ids}
+    checked = checked_truth(definition.questions, truth, names, source)
+    if any(isinstance(question, Spans) for question in definition.questions):
+        for object_id in object_ids:
+            if not isinstance(job.task_input(object_id).get(definition.span_text_input), str):
+                raise CannotSimulate(f"object {object_id}: its task input has no text under "
+                                     f"{definition.span_text_input!r} (the definition's span_text_input) to tag spans in")
+    rules = FormRules()
+    if object_ids:
+        from local_ground_truth.server import WorkerSite
+
+        rules = WorkerSite(job, consolidate_in_background=False).rules(object_ids[0])
+    # Entity texts differ per object: the shared rules check shapes and labels, not each text's length.
+    rules = FormRules({name: replace(f, text_length=None) for name, f in rules.fields.items()})
+    return Simulation(definition.questions, checked, rules, definition.span_text_input)
+
+
+def simulate(job: LocalJob, simulation: Simulation, workers: int, accuracy: float, seed: int = 0) -> int:
+    """Answers from ``workers`` simulated workers for every object still short of them; the number written."""
     rng = random.Random(seed)
-    lines = job.manifest_lines()
     answered = {oid: {a["workerId"] for a in answers} for oid, answers in job.answers().items()}
     written = 0
-    for object_id in sorted(job.pre_labeled_ids(), key=int):
-        expected = truth[truth_key(lines[int(object_id)])]
-        task_input = job.task_input(object_id)
+    for object_id in job.object_ids():
+        text = job.task_input(object_id).get(simulation.span_text_input)
         for number in range(workers):
             worker_id = f"simulated-{number + 1}"
             if worker_id in answered.get(object_id, set()):
                 continue  # resumed run: this worker already answered
-            if isinstance(expected, str):
-                answer = classification_answer(expected, accuracy, rng)
-            else:
-                answer = span_answer(expected, task_input["text"], accuracy, rng)
+            values = answer_values(simulation.questions, simulation.truth[object_id], accuracy, rng, text)
+            answer = shaped_answer(simulation.questions, values, simulation.rules)
+            problems = simulation.rules.problems(answer)
+            if problems:
+                raise CannotSimulate(f"object {object_id}: the task page would refuse a simulated answer: "
+                                     f"{'; '.join(problems)} (does the template ask for something no question of "
+                                     "the definition answers?)")
             job.record_answer(object_id, worker_id, answer, seconds=rng.uniform(5, 60))
             written += 1
     return written
 
 
-def summarize(job: LocalJob, truth: dict[str, Any], png_path: Path) -> dict[str, Any]:
-    """Accuracy (classification) or span F1 (NER) of the output manifest, and a PNG of it."""
-    label = job.spec.label_attribute_name
-    rows = job.output_manifest()
-    pairs, confidences = [], []
-    for row in rows:
-        expected, got = truth[truth_key(row)], row[label]
-        if isinstance(expected, str):
-            predicted = got.get("WeldingClassification")
-            pairs.append((expected, predicted))
-            confidences.append(got.get("confidence", 0.0))
-        else:
-            pairs.append(count_spans(expected["entities"], got.get("entities", [])))
-            confidences += [e.get("confidence", 0.0) for e in got.get("entities", [])]
-    if pairs and isinstance(pairs[0][0], str):
-        summary = {"objects": len(rows), "accuracy": sum(a == b for a, b in pairs) / len(pairs)}
-    else:
-        summary = {"objects": len(rows), **scores(pairs)}
-    _plot(pairs, confidences, png_path, summary)
+def summarize(job: LocalJob, simulation: Simulation, png_path: Path) -> dict[str, Any]:
+    """Scores per question of the consolidated labels against the truth, and a PNG of them."""
+    labels = {object_id: entry["label"] for object_id, entry in job.consolidated_labels().items()
+              if job.is_for_workers(object_id)}
+    results = score_labels(simulation.questions, labels, simulation.truth)
+    summary: dict[str, Any] = {"objects": len(labels), "skipped_objects": len(job.skipped_ids()),
+                               "questions": {name: result.summary() for name, result in results.items()}}
+    _plot(list(results.values()), png_path)
     summary["summary_png"] = str(png_path)
     return summary
 
 
-def _plot(pairs: list, confidences: list[float], path: Path, summary: dict[str, Any]) -> None:
+def _plot(results: list[QuestionScore], path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(11, 4.5), dpi=100, layout="constrained")
+    panels = len(results) + 1
+    figure = Figure(figsize=(5.5 * panels, 4.5), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    left, right = figure.subplots(1, 2)
-    if pairs and isinstance(pairs[0][0], str):
-        classes = sorted({a for a, _ in pairs} | {b for _, b in pairs if b})
-        counts = Counter(pairs)
-        matrix = [[counts[(true, predicted)] for predicted in classes] for true in classes]
-        left.imshow(matrix, cmap="Blues")
-        left.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
-        left.set_yticks(range(len(classes)), classes, fontsize=8)
-        for i, row in enumerate(matrix):
-            for j, value in enumerate(row):
-                if value:
-                    left.text(j, i, str(value), ha="center", va="center", fontsize=8)
-        left.set_xlabel("consolidated label")
-        left.set_ylabel("true class")
-        left.set_title(f"Confusion (accuracy {summary['accuracy']:.2f})")
-    else:
-        left.bar(["precision", "recall", "F1"],
-                 [summary["span_precision"], summary["span_recall"], summary["span_f1"]], color="#2471a3")
-        left.set_ylim(0, 1)
-        left.set_title("Consolidated spans vs truth (exact match)")
-    right.hist(confidences, bins=10, range=(0, 1), color="#7d3c98")
-    right.set_xlabel("confidence")
-    right.set_ylabel("labels")
-    right.set_title("Confidence of consolidated labels")
+    axes = figure.subplots(1, panels, squeeze=False)[0]
+    for axis, result in zip(axes, results):
+        summary = result.summary()
+        name = result.question.name
+        if isinstance(result.question, Spans):
+            axis.bar(["precision", "recall", "F1"],
+                     [summary["span_precision"], summary["span_recall"], summary["span_f1"]], color="#2471a3")
+            axis.set_ylim(0, 1)
+            axis.set_title(f"{name}: spans vs truth (exact match)")
+        elif isinstance(result.question, MultiSelect):
+            axis.bar(["set right", "choice right"], [summary["accuracy"] or 0, summary["choice_accuracy"] or 0],
+                     color="#2471a3")
+            axis.set_ylim(0, 1)
+            axis.set_title(f"{name}: accuracy")
+        else:
+            _confusion(axis, result, summary.get("accuracy"))
+    confidences = [c for result in results for c in result.confidences]
+    axes[-1].hist(confidences, bins=10, range=(0, 1), color="#7d3c98")
+    axes[-1].set_xlabel("confidence")
+    axes[-1].set_ylabel("labels")
+    axes[-1].set_title("Confidence of consolidated labels")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
 
 
-def load_truth(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+def _confusion(axis, result: QuestionScore, accuracy: Optional[float]) -> None:
+    classes = sorted({a for a, _ in result.pairs} | {b for _, b in result.pairs if b})
+    counts = Counter(result.pairs)
+    matrix = [[counts[(true, predicted)] for predicted in classes] for true in classes]
+    if classes:
+        axis.imshow(matrix, cmap="Blues")
+    axis.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    axis.set_yticks(range(len(classes)), classes, fontsize=8)
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            if value:
+                axis.text(j, i, str(value), ha="center", va="center", fontsize=8)
+    axis.set_xlabel("consolidated label")
+    axis.set_ylabel("true label")
+    shown = f"{accuracy:.2f}" if accuracy is not None else "n/a"
+    axis.set_title(f"{result.question.name} (accuracy {shown})")

@@ -15,6 +15,19 @@ stopped or killed run resumes exactly:
   so the Lambda replaces that batch's worker-model state instead of counting it twice.
 - **One bad object never sinks the others**: when the Lambda fails a whole batch, each of its
   objects is consolidated again on its own; the ones that still fail are reported by id and reason.
+- **Objects pre-labeling skips** (``isHumanAnnotationRequired: false`` in its response) are handled as
+  the SageMaker developer guide describes. Its pre-annotation Lambda page ("Implications of
+  isHumanAnnotationRequired"): the flag is optional, defaults to true, and false excludes the data object
+  from labeling by human workers (the page shows a boolean; AWS's samples return the strings "true" and
+  "false": both are read, anything else fails that object with the reason). Its "Output data" page: the
+  output data file, written while the job runs, has one line per input manifest line, a labeled object's
+  with its label, an object that has not been labeled "identically to the manifest file". So a skipped
+  object is never offered to a worker, has no worker response, is in no consolidation payload (the
+  post-annotation Lambda gets workers' annotations), and its output manifest line is its input line as it
+  came: no label attribute, no ``-metadata``. The guide documents no label, metadata or other file for
+  such an object, and this runner writes none (nor does it guess which of DescribeLabelingJob's
+  ``LabelCounters`` counts it: the guide does not say); it reports the skipped objects instead. The same
+  rule writes every other unlabeled line (pre-labeling or consolidation failed, not yet answered) as it came.
 """
 from __future__ import annotations
 
@@ -32,10 +45,10 @@ from typing import Any, Callable, Optional
 
 from tqdm import tqdm
 
+from gt_common.s3uri import S3Location
 from gt_common.task_record import data_object_of
 from local_ground_truth.lambda_host import LocalFunction
-from local_ground_truth.local_s3 import with_local_names
-from local_ground_truth.stack_reader import WorkflowSpec
+from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, WorkflowSpec
 
 LOG = logging.getLogger(__name__)
 ITERATION = "iteration-1"
@@ -49,7 +62,7 @@ def _now() -> str:
 @dataclass
 class PreLabelReport:
     done: int = 0
-    skipped_human: int = 0
+    skipped: list[str] = field(default_factory=list)  # objects pre-labeling excluded from human labeling
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -60,14 +73,14 @@ class ConsolidationReport:
 
 
 class LocalJob:
-    def __init__(self, spec: WorkflowSpec, s3, endpoint: str, bucket: str, job_name: str,
-                 store: Optional[Path] = None) -> None:
-        # The functions' environment names the bucket as CloudFormation would (TASK_RECORDS_URI): fill it in.
-        spec = with_local_names(spec, {spec.task["InputBucket"]: bucket})
-        self.spec, self.s3, self.endpoint, self.bucket, self.job_name = spec, s3, endpoint, bucket, job_name
+    """A job of ``spec`` named ``job_name``; everything it writes goes to the stack's output bucket."""
+
+    def __init__(self, spec: WorkflowSpec, s3, endpoint: str, job_name: str, store: Optional[Path] = None) -> None:
+        self.spec, self.s3, self.endpoint, self.job_name = spec, s3, endpoint, job_name
+        self.bucket = spec.task.output_bucket
         self.store = store  # the folder the endpoint keeps buckets in, when it is the runner's own
-        self.root = f"{spec.task['OutputPrefix']}{job_name}/"
-        self.job_arn = f"arn:aws:sagemaker:local:000000000000:labeling-job/{job_name}"
+        self.root = f"{spec.task.output_prefix}{job_name}/"
+        self.job_arn = f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:labeling-job/{job_name}"
         self.pre_report = PreLabelReport()
         self._lock = threading.RLock()  # the in-memory indexes below
         self._consolidating = threading.Lock()  # one batch at a time, as batches are numbered
@@ -75,6 +88,7 @@ class LocalJob:
         self._labels: dict[str, dict[str, Any]] = {}  # object id -> {"label", "creation-date"}
         self._failed: dict[str, str] = {}  # objects consolidation failed in this run, and why
         self._task_inputs: dict[str, dict[str, Any]] = {}  # object id -> pre-labeling response
+        self._skipped: set[str] = set()  # pre-labeled objects not for human labeling
         self._batches: set[str] = set()  # payload names taken
         self._finished: set[str] = set()  # batches whose outcome is written
         self._consolidation: Optional[LocalFunction] = None
@@ -84,7 +98,7 @@ class LocalJob:
 
     # -- S3 helpers ------------------------------------------------------------------------------
     def uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{key}"
+        return S3Location(self.bucket, key).uri
 
     def local_path(self, key: str) -> Optional[Path]:
         """Where the runner's endpoint keeps ``key`` on disk (None with an external endpoint)."""
@@ -133,12 +147,13 @@ class LocalJob:
 
     # -- loading what an earlier run left --------------------------------------------------------------
     def _manifest_lines(self) -> list[dict[str, Any]]:
-        body = self.s3.get_object(Bucket=self.bucket, Key=self.spec.task["ManifestKey"])["Body"].read().decode()
+        manifest = self.spec.task.manifest
+        body = self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read().decode()
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
     def _load(self) -> None:
         for key, value in self._read_all(self._keys(self._task_input_folder)):
-            self._task_inputs[key.rsplit("/", 1)[1].removesuffix(".json")] = value
+            self._keep_task_input(key.rsplit("/", 1)[1].removesuffix(".json"), value)
         for key, body in sorted(self._read_all(self._keys(self._responses)),
                                 key=lambda item: item[1]["answers"][0].get("submissionTime", "")):
             object_id = key.split("/")[-2]
@@ -164,13 +179,30 @@ class LocalJob:
     def task_input_key(self, object_id: str) -> str:
         return f"{self._task_input_folder}{object_id}.json"
 
+    def _keep_task_input(self, object_id: str, response: dict[str, Any]) -> None:
+        with self._lock:
+            self._task_inputs[object_id] = response
+            if not human_annotation_required(response):
+                self._skipped.add(object_id)
+
     def pre_labeled_ids(self) -> set[str]:
+        """Objects pre-labeling answered for, skipped ones included."""
         with self._lock:
             return set(self._task_inputs)
 
+    def is_for_workers(self, object_id: str) -> bool:
+        with self._lock:
+            return object_id in self._task_inputs and object_id not in self._skipped
+
     def object_ids(self) -> list[str]:
-        """Pre-labeled objects, in manifest order."""
-        return sorted(self.pre_labeled_ids(), key=int)
+        """The objects workers label (pre-labeled, not skipped), in manifest order."""
+        with self._lock:
+            return sorted((oid for oid in self._task_inputs if oid not in self._skipped), key=int)
+
+    def skipped_ids(self) -> list[str]:
+        """Objects pre-labeling excluded from human labeling (isHumanAnnotationRequired false), in manifest order."""
+        with self._lock:
+            return sorted(self._skipped, key=int)
 
     def pre_label(self, processes: int | None = None, progress: bool = True) -> PreLabelReport:
         """Run the stack's pre-labeling handler for every manifest line not yet done, in parallel."""
@@ -189,13 +221,12 @@ class LocalJob:
                         report.failed[object_id] = result if not ok else problem
                         continue
                     self._put_json(self.task_input_key(object_id), result)
-                    with self._lock:
-                        self._task_inputs[object_id] = result
+                    self._keep_task_input(object_id, result)
                     report.done += 1
             finally:
                 function.close()
-        report.skipped_human = sum(1 for r in self._task_inputs.values()
-                                   if str(r.get("isHumanAnnotationRequired", "true")).lower() == "false")
+        report.skipped = self.skipped_ids()
+        self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
         return report
 
     def task_input(self, object_id: str) -> dict[str, Any]:
@@ -262,9 +293,10 @@ class LocalJob:
                           key=int)
 
     def is_complete(self) -> bool:
-        """Every pre-labeled object has its label (or failed consolidation for good in this run)."""
+        """Every object for workers has its label (or failed consolidation for good in this run)."""
         with self._lock:
-            return bool(self._task_inputs) and all(oid in self._labels or oid in self._failed for oid in self._task_inputs)
+            return bool(self._task_inputs) and all(oid in self._labels or oid in self._failed
+                                                   for oid in self._task_inputs if oid not in self._skipped)
 
     def consolidate(self) -> ConsolidationReport:
         """Finish any batch a kill interrupted, then consolidate, as one batch, every ready object.
@@ -354,12 +386,15 @@ class LocalJob:
             listener(entries, failed)
 
     def write_output_manifest(self) -> None:
+        """One line per input manifest line, as Ground Truth writes it: a labeled object's line with its
+        label and ``<label>-metadata``, any other (skipped, failed, not yet labeled) exactly as it came."""
         label = self.spec.label_attribute_name
         with self._lock:
             rows = [{**line, label: self._labels[str(i)]["label"], f"{label}-metadata": {
                         "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
                         "creation-date": self._labels[str(i)]["creation-date"]}}
-                    for i, line in enumerate(self.lines) if str(i) in self._labels]
+                    if str(i) in self._labels else line
+                    for i, line in enumerate(self.lines)]
         body = "".join(json.dumps(row) + "\n" for row in rows)
         self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())
 
@@ -368,10 +403,11 @@ class LocalJob:
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
     def progress(self) -> dict[str, Any]:
-        """Counts for a progress line: objects, answers, consolidated, failed."""
+        """Counts for a progress line: objects for workers, skipped, answers, consolidated, failed."""
         with self._lock:
             answers = Counter(len(by_worker) for by_worker in self._answers.values())
-            return {"objects": len(self._task_inputs), "answers": sum(k * v for k, v in answers.items()),
+            return {"objects": len(self._task_inputs) - len(self._skipped), "skipped": len(self._skipped),
+                    "answers": sum(k * v for k, v in answers.items()),
                     "consolidated": len(self._labels), "failed": len(self._failed)}
 
     def close(self) -> None:
@@ -386,9 +422,24 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+HUMAN_ANNOTATION_FLAG = "isHumanAnnotationRequired"
+
+
+def human_annotation_required(response: dict[str, Any]) -> bool:
+    """The response's ``isHumanAnnotationRequired`` (optional, true by default): the developer guide shows a
+    boolean, AWS's samples the strings "true"/"false"; both are read. ``_pre_labeling_problem`` refuses others."""
+    flag = response.get(HUMAN_ANNOTATION_FLAG, True)
+    return flag if isinstance(flag, bool) else str(flag).lower() != "false"
+
+
 def _pre_labeling_problem(response: Any) -> Optional[str]:
     """Why a pre-labeling response is unusable, as Ground Truth would reject it; None when usable."""
-    if not isinstance(response, dict) or not isinstance(response.get("taskInput"), dict):
+    if not isinstance(response, dict):
+        return f"the pre-labeling response is not a JSON object: {str(response)[:200]}"
+    flag = response.get(HUMAN_ANNOTATION_FLAG, True)
+    if not isinstance(flag, bool) and str(flag).lower() not in ("true", "false"):
+        return f"the pre-labeling response's {HUMAN_ANNOTATION_FLAG} is {str(flag)[:60]!r}, not true or false"
+    if human_annotation_required(response) and not isinstance(response.get("taskInput"), dict):
         return f"the pre-labeling response has no taskInput object: {str(response)[:200]}"
     return None
 

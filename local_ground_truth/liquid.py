@@ -16,6 +16,8 @@ from liquid import Environment, Markup, StrictUndefined
 from liquid.builtin.filters.string import escape, escape_once
 from liquid.exceptions import FilterValueError
 
+from gt_common.s3uri import S3_SCHEME
+
 GrantReadAccess = Callable[[str], str]
 
 
@@ -28,7 +30,7 @@ def grant_read_access_filter(grant: GrantReadAccess) -> Callable[[object], str]:
     """
 
     def grant_read_access(value: object) -> str:
-        if not isinstance(value, str) or not value.startswith("s3://"):
+        if not isinstance(value, str) or not value.startswith(S3_SCHEME):
             raise FilterValueError(f"grant_read_access expects an s3:// URI, got {value!r}", token=None)
         url = grant(value)
         if urlsplit(url).scheme not in ("http", "https"):
@@ -72,6 +74,9 @@ def make_environment(grant_read_access: GrantReadAccess) -> Environment:
 
 def render_template(path: str | Path, task_input: Mapping[str, Any], grant_read_access: GrantReadAccess) -> str:
     """Render a worker template file with ``task.input`` bound to ``task_input``."""
-    source = Path(path).read_text(encoding="utf-8")
-    template = make_environment(grant_read_access).from_string(source)
-    return template.render(task={"input": task_input})
+    return render_source(Path(path).read_text(encoding="utf-8"), task_input, grant_read_access)
+
+
+def render_source(source: str, task_input: Mapping[str, Any], grant_read_access: GrantReadAccess) -> str:
+    """Render a worker template's text (e.g. ``definition.worker_template()``) with ``task.input``."""
+    return make_environment(grant_read_access).from_string(source).render(task={"input": task_input})

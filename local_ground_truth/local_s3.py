@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import subprocess
 import sys
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import boto3
 
-from local_ground_truth.stack_reader import FunctionSpec, WorkflowSpec
+from local_ground_truth.stack_reader import WorkflowSpec
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -102,68 +100,29 @@ def client(endpoint: str):
     return boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 
 
-def bucket_names(spec: WorkflowSpec) -> dict[str, str]:
-    """A local bucket name per destination bucket of the stack (logical id -> name).
-
-    Each job has an endpoint and folder of its own, so the construct's name is enough: the logical
-    id in kebab case without CDK's hash suffix (``DataBucketE3889A50`` -> ``data-bucket``), unless
-    two buckets would then share a name."""
-    ids = sorted({d.bucket_logical_id for d in spec.deployments})
-    short = {logical_id: _kebab(re.sub(r"[0-9A-F]{8}$", "", logical_id) or logical_id) for logical_id in ids}
-    if len(set(short.values())) < len(short):
-        short = {logical_id: _kebab(logical_id) for logical_id in ids}
-    return {logical_id: name[:63].strip("-").ljust(3, "0") for logical_id, name in short.items()}
-
-
-def _kebab(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()).strip("-")
-
-
-def resolve(value: Any, buckets: dict[str, str]) -> str:
-    """A deploy-time value of the template (a bucket's ``Ref``, an ``Fn::Join`` of such) with the local
-    bucket names filled in."""
-    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in buckets:
-        return buckets[value["Ref"]]
-    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return separator.join(resolve(part, buckets) for part in parts)
-    if isinstance(value, str):
-        return value
-    raise ValueError(f"deploy-time value {value!r} cannot be resolved locally")
-
-
-def with_local_names(spec: WorkflowSpec, buckets: dict[str, str]) -> WorkflowSpec:
-    """``spec`` with its functions' environment resolved against the local buckets (e.g. TASK_RECORDS_URI)."""
-    def local(function: FunctionSpec) -> FunctionSpec:
-        return replace(function, environment={name: resolve(value, buckets) for name, value in function.environment.items()})
-
-    return replace(spec, pre_labeling=local(spec.pre_labeling), consolidation=local(spec.consolidation))
-
-
-def deploy(spec: WorkflowSpec, s3, buckets: dict[str, str]) -> int:
-    """Replay every BucketDeployment as its handler would: files with markers replaced, and with
-    ``Prune`` the objects under its prefix that its sources no longer hold deleted. Objects already
-    there with the same content are left alone (a resumed job rewrites nothing). Returns the number of
-    files the deployments hold."""
+def deploy(spec: WorkflowSpec, s3) -> int:
+    """Create the stack's buckets and replay every BucketDeployment as its handler would: files with
+    markers replaced, and with ``Prune`` the objects under its prefix that its sources no longer hold
+    deleted. Objects already there with the same content are left alone (a resumed job rewrites
+    nothing). Returns the number of files the deployments hold."""
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    for name in buckets.values():
+    for name in sorted(set(spec.buckets.values()) | {d.bucket for d in spec.deployments}):
         if name not in existing:
             s3.create_bucket(Bucket=name)
     count = 0
     for deployment in spec.deployments:
-        bucket = buckets[deployment.bucket_logical_id]
+        bucket = deployment.bucket
         stored = {item["Key"]: item["ETag"].strip('"')
                   for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=deployment.prefix)
                   for item in page.get("Contents", [])}
         deployed = set()
         for asset_dir, markers in zip(deployment.asset_dirs, deployment.markers):
-            values = {marker: resolve(value, buckets) for marker, value in markers.items()}
             for path in sorted(p for p in Path(asset_dir).rglob("*") if p.is_file()):
                 body = path.read_bytes()
-                if values:
+                if markers:
                     text = body.decode("utf-8", errors="strict") if _is_text(body) else None
                     if text is not None:
-                        for marker, value in values.items():
+                        for marker, value in markers.items():
                             text = text.replace(marker, value)
                         body = text.encode("utf-8")
                 key = deployment.prefix + path.relative_to(asset_dir).as_posix()

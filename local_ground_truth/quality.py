@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gt_common.s3uri import S3_SCHEME, InputError, parse_s3_uri
 from local_ground_truth.job import LocalJob
 from local_ground_truth.quality_plots import format_quality_report, render_quality_report
 
@@ -59,12 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("report", help="s3:// URI or path of a quality-report JSON")
     parser.add_argument("--png", type=Path, help="where to write the PNG (default: beside the report, or ./<name>.png)")
     args = parser.parse_args(argv)
-    if args.report.startswith("s3://"):
-        bucket, _, key = args.report[5:].partition("/")
-        if not bucket or not key:
-            parser.error(f"{args.report} is not an s3://bucket/key URI")
-        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        default_png = Path(key.rsplit("/", 1)[-1]).with_suffix(".png")
+    if args.report.startswith(S3_SCHEME):
+        try:
+            location = parse_s3_uri(args.report, what="the report")
+        except InputError as error:
+            parser.error(str(error))
+        body = boto3.client("s3").get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+        default_png = Path(location.key.rsplit("/", 1)[-1]).with_suffix(".png")
     else:
         path = Path(args.report)
         if not path.is_file():

@@ -27,6 +27,7 @@ from flask import Flask, Response, redirect, render_template_string, request
 from markupsafe import Markup
 
 from gt_common import strict_json
+from gt_common.s3uri import parse_s3_uri
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
 from local_ground_truth.job import LocalJob
@@ -38,7 +39,7 @@ CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
 STAND_IN = Path(__file__).resolve().parent / "static" / "crowd-html-elements.js"
 WORKER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 WORKER_NAME_PATTERN = r"[A-Za-z0-9_.@\-]{1,64}"  # the same rule, valid in a browser's v-mode pattern
-MAX_ANSWER_BYTES = 2_000_000  # far above any real answer (a long abstract's spans are ~100 KB)
+MAX_ANSWER_BYTES = 2_000_000  # far above any real answer (a long text's spans are ~100 KB)
 MAX_ANSWER_DEPTH = 32  # answers are shallow JSON; deeper nesting is hostile
 BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is closed
 SERVER_THREADS = 8
@@ -75,11 +76,10 @@ class WorkerSite:
 
     def __init__(self, job: LocalJob, consolidate_in_background: bool = True) -> None:
         self.job = job
-        key = job.spec.task["UiTemplateKey"]
-        self.template = job.s3.get_object(Bucket=job.bucket, Key=key)["Body"].read().decode("utf-8")
+        template = job.spec.task.ui_template
+        self.template = job.s3.get_object(Bucket=template.bucket, Key=template.key)["Body"].read().decode("utf-8")
         self.environment = make_environment(self.presign)
-        self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task["TaskTimeLimitInSeconds"]),
-                                 job.workers_of)
+        self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of)
         self.consolidator = Consolidator(job) if consolidate_in_background else None
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
         self._rules: dict[str, FormRules] = {}
@@ -94,8 +94,10 @@ class WorkerSite:
             self.consolidator.stop(timeout=60)
 
     def presign(self, uri: str) -> str:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        return self.job.s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
+        """``grant_read_access``: a presigned URL of the local endpoint, for the URI read literally."""
+        location = parse_s3_uri(uri, what="grant_read_access")
+        return self.job.s3.generate_presigned_url("get_object", Params={"Bucket": location.bucket, "Key": location.key},
+                                                  ExpiresIn=3600)
 
     # -- what a worker may do ------------------------------------------------------------------
     def queue(self, worker: str) -> tuple[list[str], int, int]:
@@ -123,7 +125,7 @@ class WorkerSite:
         self._rules[object_id] = rules_of(page)
         worker_path = quote(worker, safe="")
         head = render_template_string(
-            _TASK_HEAD, title=f"{self.job.spec.task['TaskTitle']}: object {object_id}", worker=worker,
+            _TASK_HEAD, title=f"{self.job.spec.task.title}: object {object_id}", worker=worker,
             object_id=object_id, notice=notice, submit_url=f"/worker/{worker_path}/task/{object_id}/submit",
             queue_url=f"/worker/{worker_path}")
         return head + page.replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js") + "\n</body></html>"
@@ -133,8 +135,8 @@ class WorkerSite:
 
         Raises ``Refused`` (with the reason a worker can act on) when it cannot be accepted.
         """
-        if object_id not in self.job.pre_labeled_ids():
-            raise Refused(404, f"object {object_id} is not part of this job")
+        if not self.job.is_for_workers(object_id):
+            raise Refused(404, f"object {object_id} is not one of this job's tasks")
         problems = self.rules(object_id).problems(answer)
         with self._submitting:
             if worker in self.job.workers_of(object_id):
@@ -178,7 +180,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
     """The Flask application; ``allowed_hosts`` are the ``host:port`` names it answers to."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_ANSWER_BYTES
-    task_title = site.job.spec.task["TaskTitle"]
+    task_title = site.job.spec.task.title
 
     def page(title: str, body: str, status: int = 200, notice: str = "") -> Response:
         return Response(render_template_string(_PAGE, title=title, body=Markup(body), notice=notice), status,
@@ -238,7 +240,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
     @app.get("/worker/<name>/task/<object_id>")
     def task(name: str, object_id: str):
         worker = valid_worker(name)
-        if not worker or object_id not in site.job.pre_labeled_ids():
+        if not worker or not site.job.is_for_workers(object_id):
             return page("Not found", "<p>Not found.</p>", 404)
         worker_path = quote(worker, safe="")
         if worker in site.job.workers_of(object_id):

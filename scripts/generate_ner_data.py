@@ -12,9 +12,12 @@ Writes, under the output folder:
 - ``pages/abstract-NN.jpg``: a rendered first page (title, authors, the abstract, body placeholder);
 - ``manifest.jsonl``: ``{"source-ref", "text-file-s3-uri", "metadata": {"Title", "Author", "ISBN"}}``
   per abstract, with the literal ``${DATA_PREFIX_URI}`` filled in at deploy time;
-- ``truth.json``: ``{"abstract-NN": {"entities": [{"label", "startOffset", "endOffset"}],
-  "isGoodAbstract": "Yes"|"No"}}``, one entity per sentence; offsets are Unicode code points into
-  the .txt text, end exclusive.
+- ``truth.json``: ``{"abstract-NN": {"<spans question>": [{"label", "startOffset", "endOffset"}],
+  "<yes/no question>": "Yes"|"No"}}`` (the truth file format of ``local_ground_truth.truth``), one span
+  per sentence; offsets are Unicode code points into the .txt text, end exclusive.
+
+The six section labels, and the questions' names, are those of the NER workflow's definition
+(workflows/ner.py): the sentences below are tagged by position in its label list.
 
 Pages are drawn with the DejaVu fonts shipped inside matplotlib and Pillow's basic text layout, so
 the JPEG bytes do not depend on the machine's fonts or on libraqm.
@@ -24,19 +27,32 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sys
 from pathlib import Path
 
 import matplotlib
 from PIL import Image, ImageDraw, ImageFont
 
-LABELS = ["Background", "Objectives", "Methods", "Results", "Limitations", "Conclusions"]
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
+
+import workflows  # noqa: E402
+from gt_common.questions import Spans, YesNo  # noqa: E402
+from workflows.model import truth_key  # noqa: E402
+
+WORKFLOW = workflows.definition("ner")
+[SECTIONS] = [q for q in WORKFLOW.questions if isinstance(q, Spans)]
+[JUDGEMENT] = [q for q in WORKFLOW.questions if isinstance(q, YesNo)]
+LABELS = SECTIONS.span_labels
 PLACEHOLDER = "${DATA_PREFIX_URI}"
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "sample_data" / "ner"
+DEFAULT_OUT = WORKFLOW.sample_data_dir
 PAGE_WIDTH, PAGE_HEIGHT, MARGIN = 850, 1100, 85
 JPEG_QUALITY = 80
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
-B, O, M, R, L, C = LABELS  # short names for the tables below
+if len(LABELS) != 6:
+    raise SystemExit(f"generate_ner_data: the abstracts are tagged with six sections; {SECTIONS.name} has "
+                     f"{len(LABELS)} labels: {', '.join(LABELS)}")
+B, O, M, R, L, C = LABELS  # background, objectives, methods, results, limitations, conclusions, in the definition's order
 
 
 def isbn13(stem: str) -> str:
@@ -303,6 +319,12 @@ def first_page(title: str, authors: list[str], isbn: str, text: str) -> bytes:
     return buffer.getvalue()
 
 
+def deployed_truth_key(line: dict, index: int) -> str:
+    """The truth key of a manifest line as deployed (the placeholder is an s3:// prefix by then)."""
+    return truth_key({key: value.replace(PLACEHOLDER, "s3://deployed") if isinstance(value, str) else value
+                      for key, value in line.items()}, index)
+
+
 # -- the data set -----------------------------------------------------------------------------
 def generate(out: Path) -> dict[str, dict]:
     for folder in ("abstracts", "pages"):
@@ -314,12 +336,13 @@ def generate(out: Path) -> dict[str, dict]:
         isbn = isbn13(abstract["isbn"])
         (out / "abstracts" / f"{name}.txt").write_bytes(text.encode("utf-8"))
         (out / "pages" / f"{name}.jpg").write_bytes(first_page(abstract["title"], abstract["authors"], isbn, text))
-        manifest.append(json.dumps({
+        line = {
             "source-ref": f"{PLACEHOLDER}/pages/{name}.jpg",
             "text-file-s3-uri": f"{PLACEHOLDER}/abstracts/{name}.txt",
             "metadata": {"Title": abstract["title"], "Author": ", ".join(abstract["authors"]), "ISBN": isbn},
-        }, ensure_ascii=False))
-        truth[name] = {"entities": entities, "isGoodAbstract": abstract["good"]}
+        }
+        manifest.append(json.dumps(line, ensure_ascii=False))
+        truth[deployed_truth_key(line, len(manifest) - 1)] = {SECTIONS.name: entities, JUDGEMENT.name: abstract["good"]}
     (out / "manifest.jsonl").write_bytes(("\n".join(manifest) + "\n").encode("utf-8"))
     (out / "truth.json").write_bytes((json.dumps(truth, indent=2) + "\n").encode("utf-8"))
     return truth

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import job_name, local_job, worker_server
+from tests.runner_helpers import job_name, local_job, with_contract2_consolidation, worker_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -25,7 +25,7 @@ def browser():
 
 @pytest.fixture
 def welding_site(runner_assembly, tmp_path):
-    spec = read_workflow(runner_assembly, "WeldingLabeling-dev")
+    spec = with_contract2_consolidation(read_workflow(runner_assembly, "welding"), tmp_path)
     with local_job(spec, tmp_path / "s3", job_name(tmp_path, "ui")) as job, worker_server(job) as server:
         yield job, server
 
@@ -63,7 +63,7 @@ def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(brow
     assert server.site.consolidator.wait_idle(timeout=60)
     [row] = [r for r in job.output_manifest() if r["source"].endswith("dataset-01.json")]
     label = row["welding-quality"]
-    assert label["WeldingClassification"] == "Burn Through" and label["workers"] == 1
+    assert label["WeldingClassification"]["label"] == "Burn Through" and label["workers"] == 1
     answers = job.answers()["0"]
     assert answers[0]["workerId"] == "ana" and answers[0]["answerContent"] == {"WeldingClassification": {"label": "Burn Through"}}
 

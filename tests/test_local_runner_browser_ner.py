@@ -5,35 +5,35 @@ Also: an abstract containing markup and script shows as text and runs nothing.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import job_name, worker_server
+import workflows
+from tests.runner_helpers import job_name, with_contract2_consolidation, worker_server
 from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
 
-TRUTH = json.loads((Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "truth.json").read_text())
+NER = workflows.definition("ner")
+TRUTH = json.loads(NER.truth_path.read_text())
 HOSTILE = 'Results <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script> end.'
 
 
 @pytest.fixture(scope="module")
-def ner_spec(runner_assembly):
-    return read_workflow(runner_assembly, "NerLabeling-dev")
+def ner_spec(runner_assembly, tmp_path_factory):
+    return with_contract2_consolidation(read_workflow(runner_assembly, "ner"), tmp_path_factory.mktemp("ner"))
 
 
 @pytest.fixture
 def ner_site(ner_spec, tmp_path):
     with local_s3.s3_endpoint() as endpoint:
         s3 = local_s3.client(endpoint)
-        buckets = local_s3.bucket_names(ner_spec)
-        local_s3.deploy(ner_spec, s3, buckets)
-        bucket = buckets[ner_spec.task["InputBucket"]]
+        local_s3.deploy(ner_spec, s3)
+        bucket = ner_spec.task.manifest.bucket
         # The second abstract's text becomes hostile before pre-labeling reads it.
         s3.put_object(Bucket=bucket, Key="ner/abstracts/abstract-02.txt", Body=HOSTILE.encode())
-        job = LocalJob(ner_spec, s3, endpoint, bucket, job_name(tmp_path, "ner"))
+        job = LocalJob(ner_spec, s3, endpoint, job_name(tmp_path, "ner"))
         assert not job.pre_label(processes=2, progress=False).failed
         with worker_server(job) as server:
             yield job, server
@@ -62,7 +62,7 @@ def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browse
     job, server = ner_site
     base = server.url
     text = job.task_input("0")["text"]
-    [methods] = [e for e in TRUTH["abstract-01"]["entities"] if e["label"] == "Methods"]
+    [methods] = [e for e in TRUTH["abstract-01"]["abstract"] if e["label"] == "Methods"]
     utf16 = lambda offset: len(text[:offset].encode("utf-16-le")) // 2  # noqa: E731
     page = page_for(browser)
     page.goto(f"{base}/worker/ana/task/0")
@@ -78,9 +78,13 @@ def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browse
     assert server.site.consolidator.wait_idle(timeout=60)
     [row] = [r for r in job.output_manifest() if r["source-ref"].endswith("abstract-01.jpg")]
     label = row["abstract-sections"]
-    assert label["entities"] == [{"label": "Methods", "startOffset": methods["startOffset"],
-                                  "endOffset": methods["endOffset"], "confidence": pytest.approx(1.0)}]
+    assert label["abstract"]["entities"] == [{"label": "Methods", "startOffset": methods["startOffset"],
+                                              "endOffset": methods["endOffset"], "confidence": pytest.approx(1.0)}]
     assert label["isGoodAbstract"]["label"] == "Yes"
+    # The section buttons are the definition's labels, built by the page's script.
+    page.goto(f"{base}/worker/ana/task/2")
+    assert page.eval_on_selector_all("#label-buttons button", "bs => bs.map(b => b.dataset.label)") == list(
+        NER.questions[0].span_labels)
 
 
 def test_markup_in_an_abstract_is_shown_as_text_and_runs_nothing(browser, ner_site):  # noqa: F811

@@ -53,8 +53,10 @@ def _stream(base: str, workers: list[str], acknowledged: list, stop: threading.E
 
 
 def _output_rows(store: Path) -> list[dict]:
+    """The labeled lines of the output manifest (it holds every input line; unlabeled ones as they came)."""
     [manifest] = list(store.glob("*/output/*/manifests/output/output.manifest")) or [None]
-    return [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()] if manifest else []
+    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()] if manifest else []
+    return [row for row in rows if LABEL in row]
 
 
 def test_every_acknowledged_answer_survives_sigkill_and_restart_and_none_is_written_twice(runner_assembly, tmp_path):

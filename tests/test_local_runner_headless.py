@@ -6,37 +6,50 @@ from pathlib import Path
 
 import pytest
 
+import workflows
 from local_ground_truth import __main__ as cli
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
 from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import put_manifest, with_contract2_consolidation
 
 LABEL = "welding-quality"
 
 
 @pytest.fixture(scope="module")
-def welding_spec(runner_assembly):
-    return read_workflow(runner_assembly, "WeldingLabeling-dev")
+def welding_spec(runner_assembly, tmp_path_factory):
+    return with_contract2_consolidation(read_workflow(runner_assembly, "welding"), tmp_path_factory.mktemp("welding"))
+
+
+@pytest.fixture
+def contract2(monkeypatch, tmp_path):
+    """The CLI run in this process reads its stack with the contract-2 consolidation swapped in."""
+    read = cli.read_workflow
+    monkeypatch.setattr(cli, "read_workflow", lambda assembly, name: with_contract2_consolidation(read(assembly, name), tmp_path))
 
 
 def _rows(path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
-def test_the_stack_declares_what_the_runner_needs(welding_spec):
-    assert welding_spec.label_attribute_name == LABEL
-    assert welding_spec.pre_labeling.handler == "welding_pre_labeling.handler.lambda_handler"
-    assert (welding_spec.pre_labeling.asset_dir / "welding_pre_labeling" / "handler.py").is_file()
-    assert welding_spec.pre_labeling.environment["DERIVED_DATA_PREFIX"] == "plots/"
-    assert welding_spec.task["TaskTitle"] == "Classify the quality of a weld"
+def test_the_stack_declares_what_the_runner_needs(runner_assembly):
+    spec = read_workflow(runner_assembly, "welding")
+    assert spec.workflow == "welding" and spec.stack_name == "WeldingLabeling-dev"
+    assert spec.label_attribute_name == LABEL
+    assert spec.pre_labeling.handler == "welding_pre_labeling.handler.lambda_handler"
+    assert (spec.pre_labeling.asset_dir / "welding_pre_labeling" / "handler.py").is_file()
+    assert spec.pre_labeling.environment["DERIVED_DATA_PREFIX"] == "plots/"
+    assert spec.task.title == "Classify the quality of a weld"
 
 
-def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, runner_assembly):
+def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, runner_assembly, contract2):
     argv = ["--workflow", "welding", "--simulate-workers", "3", "--accuracy", "0.9", "--state-dir", str(tmp_path / "job"),
             "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["objects"] == 18 and summary["accuracy"] >= 0.6
+    score = summary["questions"]["WeldingClassification"]
+    assert summary["objects"] == 18 and summary["skipped_objects"] == 0
+    assert score["objects"] == 18 and score["malformed"] == 0 and score["accuracy"] >= 0.6
     # The job's bucket on disk, in Ground Truth's layout under <output prefix><job name>/.
     job_folder = tmp_path / "job" / "s3" / "data-bucket" / "output" / "local-welding"
     assert summary["output_manifest"] == str(job_folder / "manifests" / "output" / "output.manifest")
@@ -44,6 +57,7 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, 
     assert len(rows) == 18
     for row in rows:
         assert row["source"].startswith("s3://") and row[LABEL]["workers"] == 3
+        assert row[LABEL]["WeldingClassification"]["label"] in workflows.definition("welding").questions[0].labels
         assert row[f"{LABEL}-metadata"]["type"] == "groundtruth/custom"
         assert row[f"{LABEL}-metadata"]["job-name"] == "local-welding"
         assert row[f"{LABEL}-metadata"]["human-annotated"] == "yes"
@@ -53,12 +67,6 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, 
     assert {"workerId", "acceptanceTime", "submissionTime", "timeSpentInSeconds", "workerMetadata", "answerContent"} <= set(answer)
     assert list((job_folder / "annotations" / "consolidated-annotation" / "consolidation-request").rglob("*.json"))
     assert (tmp_path / "job" / "local-welding-summary.png").read_bytes().startswith(b"\x89PNG")
-    # The consolidation Lambda's quality report, printed and saved beside the job's folder.
-    quality = summary["quality_reports"]["WeldingClassification"]
-    assert Path(quality["png"]).read_bytes().startswith(b"\x89PNG")
-    report = json.loads(Path(quality["json"]).read_text())
-    assert report["objects"] == 18 and len(report["workers"]) == 3 and report["batches"] == 1
-    assert quality["krippendorff_alpha"] is not None and 0 < quality["krippendorff_alpha"] <= 1
     # Run again: everything is restored, nobody answers twice, nothing is consolidated twice.
     output_before = Path(summary["output_manifest"]).read_text()
     assert cli.main(argv) == 0
@@ -67,17 +75,28 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, 
     assert Path(summary["output_manifest"]).read_text() == output_before
 
 
+def test_the_stacks_consolidation_runs_and_its_quality_report_is_printed_and_saved(tmp_path, capsys, runner_assembly):
+    """With the stack's own consolidation function (no stand-in): its quality report, beside the job's folder."""
+    argv = ["--workflow", "welding", "--simulate-workers", "3", "--state-dir", str(tmp_path / "job"),
+            "--processes", "2", "--cloud-assembly", str(runner_assembly)]
+    assert cli.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objects"] == 18 and summary["consolidation_failures"] == 0
+    quality = summary["quality_reports"]["WeldingClassification"]
+    assert Path(quality["png"]).read_bytes().startswith(b"\x89PNG")
+    report = json.loads(Path(quality["json"]).read_text())
+    assert report["objects"] == 18 and len(report["workers"]) == 3 and report["batches"] == 1
+    assert quality["krippendorff_alpha"] is not None and 0 < quality["krippendorff_alpha"] <= 1
+
+
 def test_a_failing_object_is_reported_and_the_rest_go_on(welding_spec):
     with local_s3.s3_endpoint() as endpoint:
         s3 = local_s3.client(endpoint)
-        buckets = local_s3.bucket_names(welding_spec)
-        local_s3.deploy(welding_spec, s3, buckets)
-        bucket = buckets[welding_spec.task["InputBucket"]]
-        key = welding_spec.task["ManifestKey"]
-        manifest = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-        lines = manifest.splitlines()[:3] + ['{"source": "s3://nowhere/missing.json"}']
-        s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
-        job = LocalJob(welding_spec, s3, endpoint, bucket, "failing")
+        local_s3.deploy(welding_spec, s3)
+        manifest = welding_spec.task.manifest
+        lines = s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read().decode().splitlines()
+        put_manifest(welding_spec, s3, lines[:3] + ['{"source": "s3://nowhere/missing.json"}'])
+        job = LocalJob(welding_spec, s3, endpoint, "failing")
         report = job.pre_label(processes=2, progress=False)
         assert report.done == 3 and set(report.failed) == {"3"}
         assert "s3://nowhere/missing.json" in report.failed["3"]
@@ -96,28 +115,36 @@ def test_consolidation_responses_are_checked_as_ground_truth_would():
     assert "no consolidation entry" in failed["2"]
 
 
-def test_headless_ner_job_writes_every_object(tmp_path, capsys, runner_assembly):
+def test_headless_ner_job_writes_every_object(tmp_path, capsys, runner_assembly, contract2):
     argv = ["--workflow", "ner", "--simulate-workers", "3", "--accuracy", "0.85", "--state-dir", str(tmp_path / "ner"),
             "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["objects"] == 12 and summary["span_f1"] > 0.5
+    spans, judged = summary["questions"]["abstract"], summary["questions"]["isGoodAbstract"]
+    assert summary["objects"] == 12 and spans["objects"] == 12 and spans["malformed"] == 0
+    assert 0 < spans["span_f1"] <= 1 and 0.5 <= judged["accuracy"] <= 1
+    assert "notes" not in summary["questions"]  # free text is kept, not scored
     rows = _rows(summary["output_manifest"])
     assert len(rows) == 12
     for row in rows:
         label = row["abstract-sections"]
-        assert label["workers"] == 3 and label["entities"] and label["isGoodAbstract"]["label"] in ("Yes", "No", None)
+        assert label["workers"] == 3 and label["abstract"]["entities"]
+        assert label["isGoodAbstract"]["label"] in ("Yes", "No", None)
         assert row["abstract-sections-metadata"]["type"] == "groundtruth/custom"
+    # The simulated answers are shaped as the page submits them: the template's hidden inputs hold JSON text.
+    [answer] = json.loads(next((tmp_path / "ner").rglob("worker-response/iteration-1/0/*.json")).read_text())["answers"]
+    content = answer["answerContent"]
+    assert isinstance(content["abstract"], str) and "entities" in json.loads(content["abstract"])
+    assert json.loads(content["isGoodAbstract"])["label"] in ("Yes", "No")
 
 
 def test_objects_are_consolidated_once_in_the_batch_they_complete(welding_spec):
     """The browser flow consolidates as objects complete: each object in exactly one batch."""
     with local_s3.s3_endpoint() as endpoint:
         s3 = local_s3.client(endpoint)
-        buckets = local_s3.bucket_names(welding_spec)
-        local_s3.deploy(welding_spec, s3, buckets)
-        bucket = buckets[welding_spec.task["InputBucket"]]
-        job = LocalJob(welding_spec, s3, endpoint, bucket, "batches")
+        local_s3.deploy(welding_spec, s3)
+        bucket = welding_spec.task.output_bucket
+        job = LocalJob(welding_spec, s3, endpoint, "batches")
         job.pre_label(processes=1, progress=False)
         needed = welding_spec.workers_per_object
 
@@ -136,7 +163,8 @@ def test_objects_are_consolidated_once_in_the_batch_they_complete(welding_spec):
         sent = [json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in sorted(payloads)]
         assert sorted([entry["datasetObjectId"] for entry in payload] for payload in sent) == [["0"], ["1"]]
         rows = job.output_manifest()
-        assert [row[LABEL]["WeldingClassification"] for row in rows] == ["Burn Through", "Burn Through"]
+        assert [row[LABEL]["WeldingClassification"]["label"] for row in rows if LABEL in row] == ["Burn Through"] * 2
+        assert len(rows) == 18 and all(row == line for row, line in zip(rows[2:], job.lines[2:]))  # not yet labeled
 
 
 def test_quality_report_of_a_deployed_job_drawn_from_s3(s3, bucket, tmp_path, capsys):

@@ -21,7 +21,7 @@ GOOD = {"WeldingClassification": {"label": "Good Weld"}}
 def served(runner_assembly, tmp_path_factory):
     """One pre-labeled welding job (dev: one worker per object) and its server, shared by this module."""
     folder = tmp_path_factory.mktemp("server")
-    spec = read_workflow(runner_assembly, "WeldingLabeling-dev")
+    spec = read_workflow(runner_assembly, "welding")
     with local_job(spec, folder / "s3", job_name(folder, "server")) as job:
         server = WorkerServer(WorkerSite(job), port=0, body_timeout=2).start()
         yield job, server

@@ -9,16 +9,19 @@ import pytest
 
 from gt_common.consolidation import DataObjectAnswers, WorkerAnswer
 from gt_common.s3uri import InputError
-from local_ground_truth.simulated_workers import span_answer
+from local_ground_truth.simulated_workers import simulated_answer
 from local_ground_truth.span_baselines import token_majority_vote
 from local_ground_truth.span_metrics import count_spans, scores
 from ner_consolidation import handler
 from ner_consolidation.answers import Span
 from ner_consolidation.span_clustering import consensus_boundary, consolidate_spans, jaccard
+from workflows import definition
 
 LABEL = "abstract-sections"
 PAYLOAD_KEY = "job/annotations/consolidated-annotation/consolidation-request/iteration-1/2026-01-01_00:00:00.json"
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ner"
+NER = definition("ner")
+SPANS = NER.questions[0].name  # the spans question: its truth is the true sections
 
 
 @pytest.fixture(autouse=True)
@@ -242,17 +245,17 @@ def simulated_scores(accuracy: float, rounds: int = 8) -> dict[str, float]:
         batch, expected_of, answers_of, texts = [], {}, {}, {}
         for key, expected in truth.items():
             text = (SAMPLE / "abstracts" / f"{key}.txt").read_text(encoding="utf-8")
-            answers = [span_answer(expected, text, accuracy, rng) for _ in range(3)]
+            answers = [simulated_answer(NER.questions, expected, text, accuracy, rng) for _ in range(3)]
             batch.append(DataObjectAnswers(key, {}, [WorkerAnswer(f"w{i}", a) for i, a in enumerate(answers)]))
             expected_of[key], answers_of[key], texts[key] = expected, answers, text
         labels = handler.consolidate_items(batch, s3=None, state=None, method="dawid-skene")
         for key, expected in expected_of.items():
             answers, text, got = answers_of[key], texts[key], labels[key]["entities"]
-            consolidated.append(count_spans(expected["entities"], got))
+            consolidated.append(count_spans(expected[SPANS], got))
             token_vote.append(count_spans(
-                expected["entities"], token_majority_vote([a["abstract"]["entities"] for a in answers], len(text))))
+                expected[SPANS], token_majority_vote([a["abstract"]["entities"] for a in answers], len(text))))
             for index, answer in enumerate(answers):
-                single[index].append(count_spans(expected["entities"], answer["abstract"]["entities"]))
+                single[index].append(count_spans(expected[SPANS], answer["abstract"]["entities"]))
     return {"consolidated": scores(consolidated)["span_f1"], "token_vote": scores(token_vote)["span_f1"],
             "best_single": max(scores(counts)["span_f1"] for counts in single.values())}
 

@@ -58,7 +58,7 @@ def test_non_ascii_sample_abstract_round_trips_with_its_metadata(s3, bucket):
     assert task["metadata"] == {**line["metadata"], "text_file_s3_uri": f"s3://{bucket}/ner/abstracts/abstract-01.txt"}
     # Truth offsets are code points into exactly this text.
     truth = json.loads((DATA / "truth.json").read_text(encoding="utf-8"))["abstract-01"]
-    last = truth["entities"][-1]
+    last = truth["abstract"][-1]
     assert task["text"][last["startOffset"]:last["endOffset"]].endswith("refining of the melt.")
     json.dumps(result)  # the response is plain JSON
 

@@ -4,20 +4,30 @@ from __future__ import annotations
 import filecmp
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+import workflows
+from gt_common.questions import Spans, YesNo
+from local_ground_truth.truth import checked_truth
+from workflows.model import truth_key
+
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / "sample_data" / "ner"
+NER = workflows.definition("ner")
+DATA = NER.sample_data_dir
 PLACEHOLDER = "${DATA_PREFIX_URI}"
-LABELS = {"Background", "Objectives", "Methods", "Results", "Limitations", "Conclusions"}
+[SECTIONS] = [q for q in NER.questions if isinstance(q, Spans)]
+[JUDGEMENT] = [q for q in NER.questions if isinstance(q, YesNo)]
+LABELS = set(SECTIONS.span_labels)
 
 
 def load_generator():
     spec = importlib.util.spec_from_file_location("generate_ner_data", REPO / "scripts" / "generate_ner_data.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -49,7 +59,7 @@ def test_generator_reproduces_the_committed_data_byte_for_byte(generator, tmp_pa
 def test_at_least_ten_abstracts_with_good_and_poor_ones(truth):
     assert len(truth) >= 10
     assert len(manifest_lines()) == len(truth)
-    judged = [entry["isGoodAbstract"] for entry in truth.values()]
+    judged = [entry[JUDGEMENT.name] for entry in truth.values()]
     assert set(judged) == {"Yes", "No"} and 1 <= judged.count("No") <= 3
 
 
@@ -60,7 +70,7 @@ def test_every_span_is_a_sentence_in_order_without_overlap(generator, truth):
         assert text == text.strip() and "  " not in text
         sentences = generator.ABSTRACTS[number - 1]["sentences"]
         assert 5 <= len(sentences) <= 9
-        entities = entry["entities"]
+        entities = entry[SECTIONS.name]
         assert [(e["label"], text[e["startOffset"]:e["endOffset"]]) for e in entities] == list(sentences)
         previous_end = 0
         for entity in entities:
@@ -73,14 +83,23 @@ def test_every_span_is_a_sentence_in_order_without_overlap(generator, truth):
 
 
 def test_all_six_labels_occur_and_offsets_are_code_points(truth):
-    assert {e["label"] for entry in truth.values() for e in entry["entities"]} == LABELS
+    assert {e["label"] for entry in truth.values() for e in entry[SECTIONS.name]} == LABELS
     texts = [(DATA / "abstracts" / f"{name}.txt").read_text(encoding="utf-8") for name in truth]
     non_ascii = [t for t in texts if not t.isascii()]
     assert non_ascii, "at least one abstract must contain non-ASCII characters"
     # Code-point offsets differ from byte offsets there: the last span still ends at len(text).
     name = next(n for n, t in zip(truth, texts) if not t.isascii())
     text = (DATA / "abstracts" / f"{name}.txt").read_text(encoding="utf-8")
-    assert truth[name]["entities"][-1]["endOffset"] == len(text) < len(text.encode("utf-8"))
+    assert truth[name][SECTIONS.name][-1]["endOffset"] == len(text) < len(text.encode("utf-8"))
+
+
+def test_truth_is_keyed_as_the_runner_names_objects_and_fits_the_questions(truth):
+    lines = [json.loads(line) for line in manifest_lines()]
+    names = {str(i): truth_key({k: v.replace(PLACEHOLDER, "s3://b/ner") if isinstance(v, str) else v
+                                for k, v in line.items()}, i) for i, line in enumerate(lines)}
+    assert sorted(names.values()) == sorted(truth)
+    checked = checked_truth(NER.questions, truth, names)
+    assert set(checked["0"]) == {SECTIONS.name, JUDGEMENT.name}  # free text has no truth
 
 
 def test_manifest_is_jsonl_pointing_at_existing_files():

@@ -18,13 +18,15 @@ import pytest
 from liquid import Markup
 from liquid.exceptions import UndefinedError
 
+import workflows
 from local_ground_truth.liquid import make_environment, to_json
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = REPO_ROOT / "ui_templates" / "ner.liquid.html"
-SAMPLE_DIR = REPO_ROOT / "sample_data" / "ner"
+NER = workflows.definition("ner")
+TEMPLATE = NER.template_path
+SOURCE = NER.worker_template()  # as deployed: the labels written in from the definition
+SAMPLE_DIR = NER.sample_data_dir
 DATA_PREFIX_URI = "s3://bucket/ner"
-LABELS = ["Background", "Objectives", "Methods", "Results", "Limitations", "Conclusions"]
+LABELS = list(NER.questions[0].labels)
 PRESIGNED = "https://presigned.example/{key}?sig=1&x=2"
 TEXT_ATTRIBUTE_OPEN = '<div id="abstract-text" hidden data-text="'
 
@@ -157,7 +159,7 @@ TO_JSON_VARIANTS = {"to_json-escapes": to_json, "to_json-plain": to_json_plain}
 def render(task_input: dict, to_json_filter=to_json) -> str:
     environment = make_environment(fake_presign)
     environment.filters["to_json"] = to_json_filter
-    return environment.from_string(TEMPLATE.read_text(encoding="utf-8")).render(task={"input": task_input})
+    return environment.from_string(SOURCE).render(task={"input": task_input})
 
 
 def split_text_attribute(html: str) -> tuple[str, str]:
@@ -213,12 +215,11 @@ def test_renders_every_abstract(name, variant):
     assert json.loads(hidden["abstract"]) == {"entities": []}
     assert [a for a in doc.of("crowd-text-area") if a.get("name") == "notes"]
 
-    # Six labels, as buttons and in the help text; the metadata shown as text.
-    buttons = [attrs.get("data-label") for attrs in doc.of("button") if attrs.get("data-label")]
-    assert buttons == LABELS
+    # The labels, as data for the script that builds the buttons (no button is written in the page), and
+    # each described in the help; the metadata shown as text.
+    [toolbar] = [attrs for attrs in doc.of("div") if attrs.get("id") == "label-buttons"]
+    assert json.loads(toolbar["data-labels"]) == LABELS and not doc.of("button")
     page_text = "".join(doc.text)
-    for label in LABELS:
-        assert label in page_text
     assert "Is this a good abstract?" in page_text
     assert task_input["metadata"]["Title"] in page_text
     assert task_input["metadata"]["Author"] in page_text
@@ -255,6 +256,14 @@ def test_hostile_metadata_is_escaped(field, hostile):
     assert hostile in "".join(doc.text)  # shown verbatim, as text
 
 
+def test_the_labels_are_written_only_in_the_definition_and_the_help_describes_each():
+    raw = TEMPLATE.read_text(encoding="utf-8")
+    assert "data-labels='[[labels:abstract]]'" in raw
+    assert not re.search(r'\[\s*"(' + "|".join(map(re.escape, LABELS)) + ')"', raw) and "lbl-" not in raw  # no label list, no per-label style
+    terms = re.findall(r"<dt>([^<]+)</dt>", raw.split('id="section-help"')[1].split("</dl>")[0])
+    assert sorted(terms) == sorted(LABELS)
+
+
 def test_script_never_uses_inner_html_for_task_data():
     source = TEMPLATE.read_text(encoding="utf-8")
     assert "skip_autoescape" not in source
@@ -267,7 +276,7 @@ def test_script_never_uses_inner_html_for_task_data():
 
 def test_task_data_never_passes_through_to_json_or_a_script_block():
     """Only plain autoescaped output carries task data: nothing depends on what to_json does."""
-    source = TEMPLATE.read_text(encoding="utf-8")
+    source = SOURCE
     outputs = re.findall(r"{{(.*?)}}", source)
     assert outputs and all("|" not in output or "| grant_read_access" in output for output in outputs), outputs
     assert '<script type="application/json"' not in source

@@ -1,21 +1,27 @@
-"""The welding worker template, rendered with the local Ground Truth Liquid environment."""
+"""The welding worker template as deployed (``definition.worker_template()``: its labels written in from the
+definition), rendered with the local Ground Truth Liquid environment."""
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from liquid.exceptions import LiquidError, UndefinedError
 
-from local_ground_truth.liquid import make_environment, render_template
-from welding_consolidation.categories import DEFAULT_CATEGORIES
+import workflows
+from local_ground_truth.liquid import make_environment, render_source
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "ui_templates" / "welding.liquid.html"
-CATEGORIES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion",
-              "Lack of Shielding Gas", "High Travel Speed", "Not sure"]
+WELDING = workflows.definition("welding")
+TEMPLATE = WELDING.template_path
+SOURCE = WELDING.worker_template()
+CATEGORIES = list(WELDING.questions[0].labels)
 XSS_TITLES = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "' onmouseover='alert(1)"]
+
+
+def render_template(task_input: dict, grant) -> str:
+    return render_source(SOURCE, task_input, grant)
 
 
 def fake_presign(uri: str) -> str:
@@ -70,7 +76,7 @@ def parse(html: str) -> Collector:
 
 @pytest.mark.parametrize("dataset", ["weld-001", "weld 002/run#3"])
 def test_renders_classifier_and_four_presigned_images(dataset):
-    html = render_template(TEMPLATE, task_input(dataset), fake_presign)
+    html = render_template(task_input(dataset), fake_presign)
     doc = parse(html)
     assert doc.errors == [] and doc.stack == []
 
@@ -93,13 +99,16 @@ def test_renders_classifier_and_four_presigned_images(dataset):
     assert "Electrode position (mm)" in "".join(doc.text)
 
 
-def test_template_categories_match_the_consolidation_lambda():
-    doc = parse(render_template(TEMPLATE, task_input("x"), fake_presign))
-    assert json.loads(doc.of("crowd-classifier")[0]["categories"]) == list(DEFAULT_CATEGORIES)
+def test_the_categories_are_written_only_in_the_definition():
+    raw = TEMPLATE.read_text(encoding="utf-8")
+    assert "categories='[[labels:WeldingClassification]]'" in raw
+    assert not re.search(r'\[\s*"(' + "|".join(map(re.escape, CATEGORIES)) + ')"', raw)  # no list of labels in the template
+    doc = parse(render_template(task_input("x"), fake_presign))
+    assert json.loads(doc.of("crowd-classifier")[0]["categories"]) == CATEGORIES
 
 
 def test_full_instructions_describe_every_class():
-    doc = parse(render_template(TEMPLATE, task_input("x"), fake_presign))
+    doc = parse(render_template(task_input("x"), fake_presign))
     headings = [text.strip() for text in doc.text]
     for category in CATEGORIES:
         assert category in headings, category
@@ -108,7 +117,7 @@ def test_full_instructions_describe_every_class():
 @pytest.mark.parametrize("title", XSS_TITLES)
 @pytest.mark.parametrize("field", ["image", "current", "electrode", "voltage"])
 def test_hostile_titles_come_out_escaped(field, title):
-    html = render_template(TEMPLATE, task_input("x", {field: title}), fake_presign)
+    html = render_template(task_input("x", {field: title}), fake_presign)
     assert title not in html
     doc = parse(html)
     assert doc.errors == []
@@ -125,14 +134,14 @@ def test_missing_task_input_key_is_an_error(missing):
     data = task_input("x")
     del data[missing]
     with pytest.raises(UndefinedError, match=missing):
-        render_template(TEMPLATE, data, fake_presign)
+        render_template(data, fake_presign)
 
 
 def test_missing_title_is_an_error():
     data = task_input("x")
     del data["current"]["title"]
     with pytest.raises(UndefinedError):
-        render_template(TEMPLATE, data, fake_presign)
+        render_template(data, fake_presign)
 
 
 # --- the environment's filters -------------------------------------------------------------
@@ -206,11 +215,9 @@ def test_unknown_variables_and_filters_are_errors(env):
 @pytest.mark.parametrize("title", XSS_TITLES + ["</script><script>alert(1)</script>", "<!-- x"])
 def test_page_is_the_same_whatever_to_json_does(title):
     """AWS does not document whether Ground Truth's to_json escapes "</": task data never goes through it."""
-    import re
-
     from liquid import Markup
 
-    source = TEMPLATE.read_text(encoding="utf-8")
+    source = SOURCE
     assert not [output for output in re.findall(r"{{(.*?)}}", source) if "task" in output and "to_json" in output]
     pages = []
     for to_json_filter in (None, lambda value: Markup(json.dumps(value))):  # the project's, and a plain one

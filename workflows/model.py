@@ -26,7 +26,7 @@ from gt_common.questions import Question, check_questions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
-_LABELS_MARKER = re.compile(r"\[\[labels:([A-Za-z0-9_-]+)\]\]")
+_LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels):([A-Za-z0-9_-]+)\]\]")
 
 
 class DefinitionError(ValueError):
@@ -61,6 +61,9 @@ class WorkflowDefinition:
     task_time_limit_seconds: int = 600
     data_prefix: Optional[str] = None  # default "<name>/"
     derived_data_prefix: str = "derived/"
+    # The task input key (pre-labeling's ``taskInput``) holding the text a Spans question tags; the local
+    # runner's simulated workers tag that text.
+    span_text_input: str = "text"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -97,7 +100,9 @@ class WorkflowDefinition:
     # -- the template ----------------------------------------------------------------------------
     def worker_template(self) -> str:
         """The template as deployed: every ``[[labels:<question>]]`` replaced by that question's labels
-        (a JSON list, escaped for an HTML attribute), so the labels are written only in this definition."""
+        (a JSON list, escaped for an HTML attribute), so the labels are written only in this definition.
+        ``[[entity-labels:<question>]]`` gives the same labels as ``crowd-entity-annotation`` takes them,
+        ``[{"label": ...}, ...]``."""
         return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name)
 
 
@@ -108,11 +113,13 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
     by_name = {question.name: question for question in questions}
 
     def labels(match: re.Match) -> str:
-        question = by_name.get(match.group(1))
+        form, name = match.groups()
+        question = by_name.get(name)
         if question is None or not question.labels:
-            raise DefinitionError(f"workflow {workflow}: the template asks for the labels of {match.group(1)!r}, "
+            raise DefinitionError(f"workflow {workflow}: the template asks for the labels of {name!r}, "
                                   f"which is not a question with labels ({', '.join(by_name)})")
-        return html.escape(json.dumps(list(question.labels), ensure_ascii=False), quote=True)
+        value = [{"label": label} for label in question.labels] if form == "entity-labels" else list(question.labels)
+        return html.escape(json.dumps(value, ensure_ascii=False), quote=True)
 
     return _LABELS_MARKER.sub(labels, template)
 

@@ -1,19 +1,36 @@
 /*
  * Offline stand-in for https://assets.crowd.aws/crowd-html-elements.js, for the local runner.
- * Implements the crowd elements this project's templates use and submits the same JSON the real
- * ones produce (ground-truth-contracts.md):
- *   crowd-classifier name=X      -> {"X": {"label": "<category>"}}
- *   crowd-text-area / crowd-input -> {"X": "text"}  (omitted when empty)
- *   plain <input>/<textarea>/<select> with a name -> {"name": value} (radios: the checked one)
- *   crowd-form adds a submit button unless it holds <crowd-button form-action="submit">, and fires a
- *   cancelable "submit" event on itself first, so templates can validate and preventDefault().
- *   Like the real crowd-form it refuses to submit while a crowd-classifier has no category chosen
- *   or a field marked `required` is empty (the server checks the same rules again).
+ * Implements the crowd elements the question types use and submits the JSON the real ones produce
+ * (ground-truth-contracts.md, the developer guide's element pages):
+ *   crowd-classifier name=X categories='[...]'               -> {"X": {"label": "<category>"}}
+ *   crowd-classifier-multi-select name=X categories='[...]'  -> {"X": {"labels": ["<category>", ...]}}
+ *   crowd-checkbox name=X value=V (V defaults to "on")       -> {"X": {"V": true|false}}; boxes sharing X
+ *                                                                share the object
+ *   crowd-radio-group of crowd-radio-button name=X value=V   -> {"X": {"V": true|false}} per button (one checked
+ *                                                                per group)
+ *   crowd-input / crowd-text-area name=X                     -> {"X": "text"} (omitted when empty)
+ *   crowd-entity-annotation name=X labels='[{"label":..}]' text="..."
+ *                                                            -> {"X": {"entities": [{"label", "startOffset",
+ *                                                                "endOffset"}]}}, offsets in code points
+ *   plain <input>/<textarea>/<select> with a name -> {"name": value} (radios and checkboxes: the checked one)
+ * crowd-form adds a submit button unless it holds <crowd-button form-action="submit">, and fires a
+ * cancelable "submit" event on itself first, so templates can validate and preventDefault(). Like the
+ * real crowd-form it refuses to submit while a crowd-classifier has no category chosen, a
+ * crowd-classifier-multi-select none, a required crowd-checkbox is unchecked or a field marked
+ * `required` is empty (the server checks the same rules again: form_rules.py).
+ * crowd-entity-annotation carries its own form and Submit button (the element page: never inside
+ * crowd-form); fields placed inside it are submitted with it. Its labels are objects, as documented
+ * (a template writes labels='[[entity-labels:<question>]]').
+ * Attribute lists may be JSON or the element pages' single-quoted form ("['a', 'b']").
  * The answer is POSTed as JSON to window.LOCAL_GT_SUBMIT_URL, set by the runner's page; Submit is
  * disabled while it is on its way, and a refusal is shown with the server's reason and a link back.
  */
 (function () {
   "use strict";
+  var ON = "on";
+  var CROWD_INPUTS = "crowd-classifier, crowd-classifier-multi-select, crowd-checkbox, crowd-radio-button, " +
+    "crowd-input, crowd-text-area, crowd-entity-annotation";
+  var groups = 0;
 
   function text(tag, content, className) {
     var el = document.createElement(tag);
@@ -22,18 +39,59 @@
     return el;
   }
 
-  function collect(form) {
+  function whenParsed(callback) {  // an element's children exist once the document is parsed
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", callback);
+    else setTimeout(callback, 0);
+  }
+
+  function parseList(raw) {
+    var attempts = [raw || "", (raw || "").replace(/'/g, '"')];
+    for (var i = 0; i < attempts.length; i++) {
+      try {
+        var value = JSON.parse(attempts[i]);
+        return Array.isArray(value) ? value : null;
+      } catch (e) { /* the next reading */ }
+    }
+    return null;
+  }
+
+  function valueOf(el) { return el.getAttribute("value") || ON; }
+
+  // The container whose Submit sends this element's answer: its crowd-entity-annotation, else its crowd-form.
+  function owner(el) { return el.parentElement ? el.parentElement.closest("crowd-entity-annotation, crowd-form") : null; }
+
+  function mine(container, selector) {
+    return Array.prototype.filter.call(container.querySelectorAll(selector), function (el) { return owner(el) === container; });
+  }
+
+  function collect(container) {
     var answer = {};
-    form.querySelectorAll("crowd-classifier[name]").forEach(function (el) {
+    mine(container, "crowd-classifier[name]").forEach(function (el) {
       var checked = el.querySelector("input[type=radio]:checked");
       if (checked) answer[el.getAttribute("name")] = { label: checked.value };
     });
-    form.querySelectorAll("crowd-text-area[name], crowd-input[name]").forEach(function (el) {
+    mine(container, "crowd-classifier-multi-select[name]").forEach(function (el) {
+      answer[el.getAttribute("name")] = {
+        labels: Array.prototype.map.call(el.querySelectorAll("input[type=checkbox]:checked"), function (i) { return i.value; })
+      };
+    });
+    mine(container, "crowd-checkbox[name], crowd-radio-button[name]").forEach(function (el) {
+      var box = el.querySelector("input");
+      var name = el.getAttribute("name");
+      answer[name] = answer[name] && typeof answer[name] === "object" ? answer[name] : {};
+      answer[name][valueOf(el)] = !!(box && box.checked);
+    });
+    mine(container, "crowd-text-area[name], crowd-input[name]").forEach(function (el) {
       var field = el.querySelector("textarea, input");
       if (field && field.value !== "") answer[el.getAttribute("name")] = field.value;
     });
-    form.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (el) {
-      if (el.closest("crowd-classifier, crowd-text-area, crowd-input")) return;
+    if (container.tagName === "CROWD-ENTITY-ANNOTATION" && container.getAttribute("name")) {
+      answer[container.getAttribute("name")] = { entities: (container._entities || []).map(function (e) {
+        return { label: e.label, startOffset: e.startOffset, endOffset: e.endOffset };
+      }) };
+    }
+    mine(container, "input[name], textarea[name], select[name]").forEach(function (el) {
+      if (el.closest(CROWD_INPUTS) && el.closest(CROWD_INPUTS) !== container) return;
       if (el.type === "radio" || el.type === "checkbox") {
         if (el.checked) answer[el.name] = el.value;
         return;
@@ -44,20 +102,32 @@
   }
 
   // Why the form cannot be submitted yet, as crowd-form would say it; empty when it can.
-  function missing(form) {
+  function missing(container) {
     var problems = [];
-    form.querySelectorAll("crowd-classifier[name]").forEach(function (el) {
+    mine(container, "crowd-classifier[name]").forEach(function (el) {
       if (!el.querySelector("input[type=radio]:checked")) {
         problems.push("Choose a category" + (el.getAttribute("header") ? "" : " for " + el.getAttribute("name")) + ".");
       }
     });
-    form.querySelectorAll("[required][name]").forEach(function (el) {
-      if (el.closest("crowd-classifier")) return;
+    mine(container, "crowd-classifier-multi-select[name]").forEach(function (el) {
+      if (!el.querySelector("input[type=checkbox]:checked")) {
+        problems.push("Choose at least one category" + (el.getAttribute("header") ? "" : " for " + el.getAttribute("name")) + ".");
+      }
+    });
+    mine(container, "crowd-checkbox[required]").forEach(function (el) {
+      var box = el.querySelector("input");
+      if (!box || !box.checked) problems.push("Check \u201c" + (el.textContent.trim() || el.getAttribute("name")) + "\u201d.");
+    });
+    mine(container, "[required][name]").forEach(function (el) {
+      if (el.matches("crowd-classifier, crowd-classifier-multi-select, crowd-checkbox, crowd-radio-button")) return;
+      if (el.closest(CROWD_INPUTS) && el.closest(CROWD_INPUTS) !== el) return;
       var field = /^CROWD-/.test(el.tagName) ? el.querySelector("textarea, input") : el;
       if (el.type === "radio") {
-        if (!form.querySelector('input[type=radio][name="' + CSS.escape(el.name) + '"]:checked')) {
+        if (!container.querySelector('input[type=radio][name="' + CSS.escape(el.name) + '"]:checked')) {
           problems.push("Answer " + el.name + ".");
         }
+      } else if (el.type === "checkbox") {
+        if (!el.checked) problems.push("Check " + el.name + ".");
       } else if (!field || field.value === "") {
         problems.push((el.getAttribute("label") || el.getAttribute("name")) + " is required.");
       }
@@ -76,16 +146,18 @@
     }
   }
 
-  function submit(crowdForm) {
-    var status = crowdForm.querySelector(".local-gt-status");
-    var button = crowdForm.querySelector(".local-gt-submit, crowd-button[form-action=submit]");
-    if (crowdForm._sending) return;
+  function statusOf(container) { return mine(container, ".local-gt-status")[0] || container.querySelector(".local-gt-status"); }
+
+  function submit(container) {
+    var status = statusOf(container);
+    var button = mine(container, ".local-gt-submit, crowd-button[form-action=submit]")[0];
+    if (container._sending || container._broken) return;
     var event = new Event("submit", { cancelable: true });
-    if (!crowdForm.dispatchEvent(event)) return;  // the template refused (its own validation)
-    var problems = missing(crowdForm);
+    if (!container.dispatchEvent(event)) return;  // the template refused (its own validation)
+    var problems = missing(container);
     if (problems.length) { show(status, problems.join(" ")); return; }
-    var answer = collect(crowdForm);
-    crowdForm._sending = true;
+    var answer = collect(container);
+    container._sending = true;
     if (button) { button.disabled = true; button.setAttribute("aria-disabled", "true"); }
     show(status, "Sending\u2026");
     fetch(window.LOCAL_GT_SUBMIT_URL, {
@@ -104,10 +176,23 @@
     }).then(function (result) {
       window.location.assign(result.next);
     }).catch(function (error) {
-      crowdForm._sending = false;
+      container._sending = false;
       if (button) { button.disabled = false; button.removeAttribute("aria-disabled"); }
       show(status, "Could not submit: " + error.message, error.back || window.LOCAL_GT_QUEUE_URL);
     });
+  }
+
+  function submitButton(container) {
+    var button = text("button", "Submit", "local-gt-submit");
+    button.type = "button";
+    button.addEventListener("click", function () { submit(container); });
+    return button;
+  }
+
+  function statusLine() {
+    var status = text("p", "", "local-gt-status");
+    status.setAttribute("role", "status");
+    return status;
   }
 
   customElements.define("crowd-form", class extends HTMLElement {
@@ -115,17 +200,17 @@
       var self = this;
       if (this._ready) return;
       this._ready = true;
-      var status = text("p", "", "local-gt-status");
-      status.setAttribute("role", "status");
-      setTimeout(function () {  // children are parsed by now
-        if (!self.querySelector('crowd-button[form-action="submit"]')) {
-          var button = text("button", "Submit", "local-gt-submit");
-          button.type = "button";
-          button.addEventListener("click", function () { submit(self); });
-          self.appendChild(button);
+      var status = statusLine();
+      whenParsed(function () {
+        if (self.querySelector("crowd-entity-annotation")) {
+          self._broken = true;  // as the element page says: it has a form of its own
+          show(status, "This page cannot be submitted: crowd-entity-annotation carries its own form and must not be " +
+               "inside crowd-form (see the crowd-entity-annotation element page).");
+        } else if (!self.querySelector('crowd-button[form-action="submit"]')) {
+          self.appendChild(submitButton(self));
         }
         self.appendChild(status);
-      }, 0);
+      });
       this.addEventListener("keydown", function (e) {
         if (e.key === "Enter" && e.target.tagName === "INPUT" && e.target.type !== "radio") e.preventDefault();
       });
@@ -143,47 +228,106 @@
     }
   });
 
+  // crowd-classifier and crowd-classifier-multi-select: the target beside a list of categories.
+  function classifier(self, type) {
+    var categories = parseList(self.getAttribute("categories")) || [];
+    var name = self.getAttribute("name");
+    var target = self.querySelector("classification-target");
+    var full = self.querySelector("full-instructions");
+    var short = self.querySelector("short-instructions");
+    var layout = document.createElement("div");
+    layout.className = "local-gt-classifier";
+    var side = document.createElement("aside");
+    if (self.getAttribute("header")) side.appendChild(text("h2", self.getAttribute("header")));
+    var fieldset = document.createElement("fieldset");
+    fieldset.appendChild(text("legend", "Categories"));
+    categories.forEach(function (category) {
+      var label = document.createElement("label");
+      var input = document.createElement("input");
+      input.type = type;
+      input.name = "local-gt-" + name;
+      input.value = String(category);
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(" " + category));
+      fieldset.appendChild(label);
+    });
+    side.appendChild(fieldset);
+    if (self.hasAttribute("exclusion-category")) {
+      side.appendChild(text("p", "(exclusion-category is not shown offline: choose the categories that apply.)",
+                            "local-gt-note"));
+    }
+    if (short) { short.hidden = false; side.appendChild(short); }
+    if (full) {
+      var details = document.createElement("details");
+      details.appendChild(text("summary", full.getAttribute("header") || "Full instructions"));
+      details.appendChild(full);
+      side.appendChild(details);
+    }
+    var main = document.createElement("main");
+    if (target) main.appendChild(target);
+    layout.appendChild(main);
+    layout.appendChild(side);
+    self.appendChild(layout);
+  }
+
   customElements.define("crowd-classifier", class extends HTMLElement {
     connectedCallback() {
       if (this._ready) return;
       this._ready = true;
       var self = this;
-      setTimeout(function () {
-        var categories = JSON.parse(self.getAttribute("categories") || "[]");
-        var name = self.getAttribute("name");
-        var target = self.querySelector("classification-target");
-        var full = self.querySelector("full-instructions");
-        var short = self.querySelector("short-instructions");
-        var layout = document.createElement("div");
-        layout.className = "local-gt-classifier";
-        var side = document.createElement("aside");
-        if (self.getAttribute("header")) side.appendChild(text("h2", self.getAttribute("header")));
-        var fieldset = document.createElement("fieldset");
-        fieldset.appendChild(text("legend", "Categories"));
-        categories.forEach(function (category) {
-          var label = document.createElement("label");
-          var input = document.createElement("input");
-          input.type = "radio";
-          input.name = "local-gt-" + name;
-          input.value = category;
-          label.appendChild(input);
-          label.appendChild(document.createTextNode(" " + category));
-          fieldset.appendChild(label);
-        });
-        side.appendChild(fieldset);
-        if (short) { short.hidden = false; side.appendChild(short); }
-        if (full) {
-          var details = document.createElement("details");
-          details.appendChild(text("summary", full.getAttribute("header") || "Full instructions"));
-          details.appendChild(full);
-          side.appendChild(details);
-        }
-        var main = document.createElement("main");
-        if (target) main.appendChild(target);
-        layout.appendChild(main);
-        layout.appendChild(side);
-        self.appendChild(layout);
-      }, 0);
+      whenParsed(function () { classifier(self, "radio"); });
+    }
+  });
+
+  customElements.define("crowd-classifier-multi-select", class extends HTMLElement {
+    connectedCallback() {
+      if (this._ready) return;
+      this._ready = true;
+      var self = this;
+      whenParsed(function () { classifier(self, "checkbox"); });
+    }
+  });
+
+  // crowd-checkbox and crowd-radio-button: a native box whose label is the element's own content.
+  function box(self, type, nativeName) {
+    var label = document.createElement("label");
+    var input = document.createElement("input");
+    input.type = type;
+    if (nativeName) input.name = nativeName;
+    input.value = valueOf(self);
+    input.checked = self.hasAttribute("checked");
+    input.disabled = self.hasAttribute("disabled");
+    label.appendChild(input);
+    while (self.firstChild) label.appendChild(self.firstChild);
+    self.appendChild(label);
+  }
+
+  customElements.define("crowd-checkbox", class extends HTMLElement {
+    connectedCallback() {
+      if (this._ready) return;
+      this._ready = true;
+      var self = this;
+      whenParsed(function () { box(self, "checkbox", null); });
+    }
+  });
+
+  customElements.define("crowd-radio-group", class extends HTMLElement {
+    connectedCallback() {
+      if (!this._group) this._group = "local-gt-group-" + (++groups);
+      this.setAttribute("role", "radiogroup");
+    }
+  });
+
+  customElements.define("crowd-radio-button", class extends HTMLElement {
+    connectedCallback() {
+      if (this._ready) return;
+      this._ready = true;
+      var self = this;
+      whenParsed(function () {
+        var group = self.closest("crowd-radio-group");
+        if (group && !group._group) group._group = "local-gt-group-" + (++groups);
+        box(self, "radio", group ? group._group : "local-gt-radio-" + self.getAttribute("name"));
+      });
     }
   });
 
@@ -193,6 +337,8 @@
       var area = document.createElement("textarea");
       area.rows = Number(this.getAttribute("rows") || 3);
       area.placeholder = this.getAttribute("placeholder") || "";
+      area.value = this.getAttribute("value") || "";
+      if (this.getAttribute("max-length")) area.maxLength = Number(this.getAttribute("max-length"));
       if (this.getAttribute("label")) this.appendChild(text("label", this.getAttribute("label")));
       this.appendChild(area);
     }
@@ -202,12 +348,175 @@
     connectedCallback() {
       if (this.querySelector("input")) return;
       var input = document.createElement("input");
-      input.type = "text";
+      input.type = this.getAttribute("type") || "text";
       input.placeholder = this.getAttribute("placeholder") || "";
+      input.value = this.getAttribute("value") || "";
+      if (this.getAttribute("max-length")) input.maxLength = Number(this.getAttribute("max-length"));
       if (this.getAttribute("label")) this.appendChild(text("label", this.getAttribute("label")));
       this.appendChild(input);
     }
   });
+
+  // crowd-entity-annotation: select text, pick a label; entities in Unicode code points of the text.
+  customElements.define("crowd-entity-annotation", class extends HTMLElement {
+    connectedCallback() {
+      if (this._ready) return;
+      this._ready = true;
+      var self = this;
+      whenParsed(function () { self._build(); });
+    }
+
+    _build() {
+      var self = this;
+      var status = statusLine();
+      var labels = parseList(this.getAttribute("labels")) || [];
+      var wrong = labels.filter(function (l) { return !l || typeof l !== "object" || typeof l.label !== "string"; });
+      var extra = Array.prototype.filter.call(this.childNodes, function (n) {
+        return !(n.nodeType === 1 && /^(FULL|SHORT)-INSTRUCTIONS$/.test(n.tagName));
+      });
+      var full = this.querySelector("full-instructions");
+      var short = this.querySelector("short-instructions");
+      if (this.closest("crowd-form") || wrong.length || !labels.length) {
+        this._broken = true;
+        show(status, this.closest("crowd-form")
+          ? "crowd-entity-annotation carries its own form and must not be inside crowd-form."
+          : "crowd-entity-annotation's labels must be a JSON list of objects with a \"label\" (as the element " +
+            "page documents; a template writes labels='[[entity-labels:<question>]]').");
+        this.appendChild(status);
+        return;
+      }
+      var content = this.getAttribute("text") || "";
+      var cp = codePoints(content);
+      this._entities = (parseList(this.getAttribute("initial-value")) || []).filter(function (e) {
+        return e && typeof e.label === "string" && e.startOffset < e.endOffset;
+      }).sort(function (a, b) { return a.startOffset - b.startOffset; });
+
+      var header = this.getAttribute("header") ? text("h2", this.getAttribute("header")) : null;
+      var toolbar = document.createElement("div");
+      toolbar.className = "local-gt-entity-labels";
+      toolbar.setAttribute("role", "toolbar");
+      var message = text("p", "", "local-gt-entity-message");
+      message.setAttribute("aria-live", "polite");
+      var view = document.createElement("div");
+      view.className = "local-gt-entity-text";
+      view.style.whiteSpace = "pre-wrap";
+      var list = document.createElement("ul");
+      list.className = "local-gt-entity-list";
+
+      function render() {
+        while (view.firstChild) view.removeChild(view.firstChild);
+        var position = 0;
+        function piece(tag, from, to) {
+          var el = document.createElement(tag);
+          el.setAttribute("data-start", String(from));
+          el.appendChild(document.createTextNode(content.slice(from, to)));
+          view.appendChild(el);
+          return el;
+        }
+        self._entities.forEach(function (e) {
+          var s = cp.toUnit(e.startOffset), t = cp.toUnit(e.endOffset);
+          if (s > position) piece("span", position, s);
+          var mark = piece("mark", s, t);
+          mark.title = e.label;
+          position = t;
+        });
+        if (position < content.length || !content.length) piece("span", position, content.length);
+        while (list.firstChild) list.removeChild(list.firstChild);
+        self._entities.forEach(function (e, index) {
+          var item = document.createElement("li");
+          item.appendChild(text("strong", e.label + ": "));
+          item.appendChild(document.createTextNode(content.slice(cp.toUnit(e.startOffset), cp.toUnit(e.endOffset))));
+          var remove = text("button", "\u00d7", "local-gt-entity-remove");
+          remove.type = "button";
+          remove.setAttribute("aria-label", "Remove this " + e.label + " entity");
+          remove.addEventListener("click", function () { self._entities.splice(index, 1); render(); });
+          item.appendChild(remove);
+          list.appendChild(item);
+        });
+      }
+
+      function unitOffset(node, offset) {
+        if (node === view) {
+          var child = view.childNodes[offset];
+          return child ? Number(child.getAttribute("data-start")) : content.length;
+        }
+        var piece = node.nodeType === 3 ? node.parentNode : node;
+        if (!piece || piece.parentNode !== view) return null;
+        return Number(piece.getAttribute("data-start")) + (node.nodeType === 3 ? offset : 0);
+      }
+
+      function tag(label) {
+        var selection = window.getSelection();
+        if (!selection || !selection.rangeCount || selection.isCollapsed) { message.textContent = "Select some text first."; return; }
+        var range = selection.getRangeAt(0);
+        var s = unitOffset(range.startContainer, range.startOffset), t = unitOffset(range.endContainer, range.endOffset);
+        if (s === null || t === null || s >= t) { message.textContent = "Select some of the text first."; return; }
+        var start = cp.toCodePoint(s), end = cp.toCodePoint(t);
+        var same = self._entities.filter(function (e) { return e.startOffset === start && e.endOffset === end; })[0];
+        var clash = self._entities.filter(function (e) { return start < e.endOffset && e.startOffset < end; });
+        if (same) {
+          same.label = label;
+        } else if (clash.length) {
+          message.textContent = "That selection overlaps the " + clash[0].label + " entity: select all of it to change " +
+            "its label, or remove it first.";
+          return;
+        } else {
+          self._entities.push({ label: label, startOffset: start, endOffset: end });
+          self._entities.sort(function (a, b) { return a.startOffset - b.startOffset; });
+        }
+        selection.removeAllRanges();
+        message.textContent = "Tagged as " + label + ".";
+        render();
+      }
+
+      labels.forEach(function (l) {
+        var button = text("button", l.fullDisplayName || l.label);
+        button.type = "button";
+        button.setAttribute("data-label", l.label);
+        button.addEventListener("mousedown", function (e) { e.preventDefault(); });  // keep the selection
+        button.addEventListener("click", function () { tag(l.label); });
+        toolbar.appendChild(button);
+      });
+      var others = document.createElement("div");
+      others.className = "local-gt-entity-fields";
+      extra.forEach(function (node) { others.appendChild(node); });
+      [header, short, toolbar, message, view, list].forEach(function (el) { if (el) self.appendChild(el); });
+      if (short) short.hidden = false;
+      if (full) {
+        var details = document.createElement("details");
+        details.appendChild(text("summary", full.getAttribute("header") || "Full instructions"));
+        details.appendChild(full);
+        self.appendChild(details);
+      }
+      self.appendChild(others);
+      self.appendChild(submitButton(self));
+      self.appendChild(status);
+      render();
+    }
+  });
+
+  // Offsets in Unicode code points (what the element reports) <-> the DOM's UTF-16 indexes.
+  function codePoints(content) {
+    var before = new Array(content.length + 1);  // code points before each UTF-16 index
+    var count = 0;
+    for (var u = 0; u < content.length; u++) {
+      before[u] = count;
+      var c = content.charCodeAt(u);
+      if (c >= 0xD800 && c <= 0xDBFF && u + 1 < content.length && (content.charCodeAt(u + 1) & 0xFC00) === 0xDC00) {
+        before[++u] = count;  // inside a surrogate pair: the pair's start
+      }
+      count++;
+    }
+    before[content.length] = count;
+    return {
+      toCodePoint: function (unit) { return before[unit]; },
+      toUnit: function (point) {
+        var lo = 0, hi = content.length;
+        while (lo < hi) { var mid = (lo + hi) >> 1; if (before[mid] < point) lo = mid + 1; else hi = mid; }
+        return lo;
+      }
+    };
+  }
 
   ["classification-target", "full-instructions", "short-instructions"].forEach(function (tag) {
     customElements.define(tag, class extends HTMLElement {});
