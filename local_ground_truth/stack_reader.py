@@ -98,8 +98,7 @@ class WorkflowSpec:
         return self.task.workers_per_object
 
 
-def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT,
-               app: tuple[str, ...] = ("app.py",)) -> Path:
+def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT) -> Path:
     """Run the CDK app (as ``cdk synth`` would, bundling skipped) into ``outdir``; return it."""
     env = {
         **os.environ,
@@ -108,7 +107,7 @@ def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT,
                                        "aws:cdk:enable-asset-metadata": True}),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
-    result = subprocess.run([sys.executable, *app], cwd=repo_root, env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "app.py"], cwd=repo_root, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"synthesizing the app failed:\n{result.stderr[-4000:]}")
     return outdir

@@ -75,9 +75,7 @@ def assemblies(tmp_path_factory):
 @pytest.fixture(scope="session")
 def runner_assembly(tmp_path_factory):
     """The app synthesized once per session the way the local runner does it (bundling skipped,
-    asset paths recorded): every runner test reads its stacks from here. Synthesized through
-    ``tests/contract5_app.py``, which adds the design's workflow-stack outputs and injected templates
-    where this branch's stacks lack them (a bridge: a no-op once the generic stack is in)."""
+    asset paths recorded): every runner test reads its stacks from here."""
     from local_ground_truth.stack_reader import synthesize
 
-    return synthesize(tmp_path_factory.mktemp("runner-assembly"), app=("-m", "tests.contract5_app"))
+    return synthesize(tmp_path_factory.mktemp("runner-assembly"))
