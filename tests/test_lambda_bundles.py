@@ -29,12 +29,12 @@ REPO = LAMBDA_SRC.parent
 PACKAGES = sorted(p.name for p in LAMBDA_SRC.iterdir()
                   if p.is_dir() and p.name != SHARED_PACKAGE and (p / "__init__.py").exists())
 LOCKED = [name for name in PACKAGES if (LAMBDA_SRC / name / REQUIREMENTS_FILE).exists()]
-NUMPY_PACKAGE = "welding_consolidation"  # a small locked package: numpy only
+NUMPY_PACKAGE = "consolidation"  # a small locked package: numpy only
 
 
 def test_every_function_package_is_found():
-    assert {"welding_pre_labeling", "welding_consolidation", "ner_consolidation", "labeling_job_resource"} <= set(PACKAGES)
-    assert set(LOCKED) == {"welding_pre_labeling", "welding_consolidation", "ner_consolidation"}
+    assert {"welding_pre_labeling", "consolidation", "labeling_job_resource"} <= set(PACKAGES)
+    assert set(LOCKED) == {"welding_pre_labeling", "consolidation"}
 
 
 # -- every real package ----------------------------------------------------------------------------

@@ -10,7 +10,9 @@ import pytest
 from liquid.exceptions import LiquidError, UndefinedError
 
 from local_ground_truth.liquid import make_environment, render_template
-from welding_consolidation.categories import DEFAULT_CATEGORIES
+from workflows import definition
+
+DEFAULT_CATEGORIES = definition("welding").questions[0].labels  # the definition is the one list
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "ui_templates" / "welding.liquid.html"
 CATEGORIES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion",
