@@ -107,6 +107,14 @@ def test_an_unknown_choice_is_skipped_and_the_workers_other_choices_kept(s3, buc
     assert logged(caplog, "object 0, worker w0: topics.labels[2]: 7 is not one of")
 
 
+def test_a_huge_hostile_value_is_named_in_a_short_log_line(s3, bucket, monkeypatch, caplog):
+    huge = {"topics": {"labels": [["x" * 1000] * 10_000, "billing"]}, "priority": {"label": "y" * 1_000_000}}
+    label = one_object(s3, bucket, monkeypatch, [TOPICS, PRIORITY], [huge, topics("billing")])
+    assert label["topics"]["votes"] == {"billing": 2} and label["workers"] == 2
+    lines = [m for m in caplog.messages if "object 0, worker w0" in m]
+    assert len(lines) == 2 and all(len(line) < 400 for line in lines), [line[:400] for line in lines]
+
+
 def test_a_malformed_multi_select_loses_only_itself(s3, bucket, monkeypatch, caplog):
     label = one_object(s3, bucket, monkeypatch, [TOPICS, VALID],
                        [{"topics": "billing", "valid": "Yes"}, {**topics("billing"), "valid": "Yes"}])

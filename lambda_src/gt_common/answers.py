@@ -29,6 +29,7 @@ double click) is dropped silently.
 """
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -39,10 +40,13 @@ from .questions import Checkbox, Classification, FreeText, MultiSelect, Question
 from .s3uri import InputError
 from .span_clustering import Span
 
-_SHOWN = 60  # characters of a worker's value shown in a log line
+# A worker's value in a log line: abbreviated, however large or nested it is.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = _SHOWN.maxfrozenset = 3
 
 
-@dataclass(slots=True)  # one per answer: a batch of 100,000 objects holds 300,000
+@dataclass(slots=True)
 class FormAnswers:
     """The usable part of one worker's form: question name -> the answer read (see ``read_form``)."""
 
@@ -52,8 +56,7 @@ class FormAnswers:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else repr(value[:_SHOWN])
-    return text if len(text) <= _SHOWN + 2 else text[:_SHOWN] + "..."
+    return _SHOWN.repr(value)
 
 
 def unwrap(value: Any) -> Any:
@@ -124,7 +127,7 @@ def read_text(question: FreeText, value: Any) -> Optional[str]:
 def _offset(entity: dict[str, Any], key: str) -> int:
     value = entity.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{key} {value!r:.40} is not an integer")
+        raise InputError(f"{key} {_shown(value)} is not an integer")
     return value
 
 
@@ -138,7 +141,7 @@ def read_span(entity: Any, worker_id: str, labels: Sequence[str], text_length: i
         raise InputError("entity is not an object")
     label = entity.get("label")
     if not isinstance(label, str) or label not in labels:
-        raise InputError(f"label {str(label)[:_SHOWN]!r} is not one of {', '.join(labels)}")
+        raise InputError(f"label {_shown(label)} is not one of {', '.join(labels)}")
     start, end = _offset(entity, "startOffset"), _offset(entity, "endOffset")
     if start < 0 or end <= start:
         raise InputError(f"offsets [{_shown_offset(start)}, {_shown_offset(end)}) are not a non-empty span")

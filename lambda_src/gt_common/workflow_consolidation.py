@@ -87,23 +87,32 @@ def read_forms(item: DataObjectAnswers, questions: Sequence[Question],
 
 
 class _Batch:
-    """What every question of the batch is decided from, and what the batch learns."""
+    """Every usable answer of the batch, question by question, and what the batch learns.
 
-    def __init__(self, forms: dict[str, list[FormAnswers]], *, default_method: str, s3, state: Optional[JobState],
-                 workers_per_object: Optional[int], prior: Mapping[str, Entry]) -> None:
-        self.forms, self.object_ids = forms, list(forms)
+    Answers are kept as one column per question (``Answer(object id, worker id, value)``), not as
+    each worker's form: a batch of 100,000 objects holds 300,000 answers of each question.
+    """
+
+    def __init__(self, items: Sequence[DataObjectAnswers], questions: Sequence[Question], lengths: Mapping[str, int],
+                 *, default_method: str, s3, state: Optional[JobState], workers_per_object: Optional[int]) -> None:
+        self.object_ids = [item.dataset_object_id for item in items]
+        self.columns: dict[str, list[Answer]] = {question.name: [] for question in questions}
+        self.workers: dict[str, int] = {}  # per object, the workers with at least one usable answer
+        for item in items:
+            object_id, answered = item.dataset_object_id, 0
+            for form in read_forms(item, questions, lengths.get(object_id, MAX_TEXT_BYTES)):
+                answered += bool(form.values)
+                for name, value in form.values.items():
+                    self.columns[name].append(Answer(object_id, form.worker_id, value))
+            self.workers[object_id] = answered
         self.default_method, self.s3, self.state = default_method, s3, state
-        self.workers_per_object, self.prior = workers_per_object, prior
+        self.workers_per_object = workers_per_object
+        self.prior = worker_model.load(s3, state, memory_bounds(questions, default_method))
         self.learned: dict[str, Entry] = {}
-
-    def answers(self, name: str) -> list[tuple[str, FormAnswers]]:
-        return [(object_id, form) for object_id, forms in self.forms.items() for form in forms if name in form.values]
 
     # -- one question of each type -----------------------------------------------------------------------
     def choice(self, question: Question) -> dict[str, Any]:
-        name = question.name
-        answers = [Answer(object_id, form.worker_id, form.values[name])
-                   for object_id, forms in self.forms.items() for form in forms if name in form.values]
+        answers = self.columns[question.name]
         result = self._decide(question.name, answers, question.labels, method_of(question, self.default_method),
                               tie=getattr(question, "tie", None), abstain=getattr(question, "abstain", None))
         votes = _votes(((a.object_id, a.label) for a in answers), question.labels)
@@ -113,12 +122,12 @@ class _Batch:
                 for object_id, decision in result.decisions.items()}
 
     def multi_select(self, question: MultiSelect) -> dict[str, Any]:
-        answered = self.answers(question.name)
+        answered = self.columns[question.name]  # each answer's label: the set of choices selected
         chosen: dict[str, list[str]] = {object_id: [] for object_id in self.object_ids}
         confidence: dict[str, dict[str, float]] = {object_id: {} for object_id in self.object_ids}
         for choice in question.choices:  # in the question's order, so each object's choices are too
-            answers = [Answer(object_id, form.worker_id, SELECTED if choice in form.values[question.name]
-                              else NOT_SELECTED) for object_id, form in answered]
+            answers = [Answer(a.object_id, a.worker_id, SELECTED if choice in a.label else NOT_SELECTED)
+                       for a in answered]
             result = self._decide(multi_select_entry(question.name, choice), answers, CHOICE_AS_YES_NO.labels,
                                   method_of(question, self.default_method))
             for object_id, decision in result.decisions.items():
@@ -128,17 +137,16 @@ class _Batch:
                 confidence[object_id][choice] = round(applies, CONFIDENCE_DIGITS)
                 if decision.label == SELECTED:
                     chosen[object_id].append(choice)
-        votes = _votes(((object_id, choice) for object_id, form in answered for choice in form.values[question.name]),
-                       question.choices)
+        votes = _votes(((a.object_id, choice) for a in answered for choice in a.label), question.choices)
         return {object_id: {"labels": chosen[object_id], "confidence": confidence[object_id],
                             "votes": votes.get(object_id, {})} for object_id in self.object_ids}
 
     def spans(self, question: Spans) -> dict[str, Any]:
-        inputs: dict[str, tuple[list[str], list[Span]]] = {}
-        for object_id in self.object_ids:
-            forms = [form for form in self.forms[object_id] if question.name in form.values]
-            inputs[object_id] = ([form.worker_id for form in forms],
-                                 [span for form in forms for span in form.values[question.name]])
+        inputs: dict[str, tuple[list[str], list[Span]]] = {object_id: ([], []) for object_id in self.object_ids}
+        for answer in self.columns[question.name]:  # each answer's label: the worker's spans
+            workers, spans = inputs[answer.object_id]
+            workers.append(answer.worker_id)
+            spans.extend(answer.label)
 
         def run(weights: Optional[Mapping[str, float]]):
             return {object_id: consolidate_spans(spans, workers, weights=weights, label_order=question.span_labels)
@@ -161,8 +169,8 @@ class _Batch:
 
     def free_text(self, question: FreeText) -> dict[str, Any]:
         texts: dict[str, list] = {object_id: [] for object_id in self.object_ids}
-        for object_id, form in self.answers(question.name):
-            texts[object_id].append({"workerId": form.worker_id, "text": form.values[question.name]})
+        for answer in self.columns[question.name]:  # each answer's label: the text
+            texts[answer.object_id].append({"workerId": answer.worker_id, "text": answer.label})
         return texts
 
     # -- shared ------------------------------------------------------------------------------------------
@@ -215,15 +223,13 @@ def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Qu
     ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read.
     """
     lengths = text_lengths(items, s3, environ) if any(isinstance(q, Spans) for q in questions) else {}
-    forms = {item.dataset_object_id: read_forms(item, questions, lengths.get(item.dataset_object_id, MAX_TEXT_BYTES))
-             for item in items}
     if workers_per_object is not None:
         for item in items:
             if len(item.answers) > workers_per_object:
                 LOG.warning("object %s has answers from %d workers, more than the job's %d workers per object",
                             item.dataset_object_id, len(item.answers), workers_per_object)
-    batch = _Batch(forms, default_method=method, s3=s3, state=state, workers_per_object=workers_per_object,
-                   prior=worker_model.load(s3, state, memory_bounds(questions, method)))
+    batch = _Batch(items, questions, lengths, default_method=method, s3=s3, state=state,
+                   workers_per_object=workers_per_object)
     values: dict[str, dict[str, Any]] = {}
     for question in questions:
         if question.is_choice:
@@ -238,5 +244,5 @@ def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Qu
             raise TypeError(f"question {question.name}: type {question.kind!r} has no consolidation")
     worker_model.save(s3, state, batch.learned)
     return {object_id: {**{question.name: values[question.name][object_id] for question in questions},
-                        "workers": sum(1 for form in forms[object_id] if form.values)}
-            for object_id in forms}
+                        "workers": batch.workers[object_id]}
+            for object_id in batch.object_ids}
