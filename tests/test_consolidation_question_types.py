@@ -300,6 +300,41 @@ def test_an_object_without_any_usable_answer_gets_every_question_empty(s3, bucke
     }
 
 
+# -- a workflow's own consolidation on the shared parts ----------------------------------------------------
+
+def test_a_workflow_can_plug_in_its_own_consolidation_on_the_shared_parts(s3, bucket, caplog):
+    """What gt_common.workflow_consolidation documents for a definition naming its own package: the
+    generic rules for some questions, a rule of its own for another, the same guarantees."""
+    from gt_common.answers import read_text
+    from gt_common.consolidation import consolidate_batch_event, read_each, workers_per_object
+    from gt_common.job_state import state_for_event
+    from gt_common.workflow_consolidation import consolidate_items
+    from tests.consolidation_helpers import REQUESTS, event
+
+    def lambda_handler(event, context=None):  # lambda_src/<own package>/handler.py
+        def decide(items):
+            labels = consolidate_items(items, [VALID], method="majority-vote", s3=s3, state=state_for_event(event),
+                                       workers_per_object=workers_per_object(event))
+            for item in items:  # its own rule: the longest note only
+                notes = [text for _, text in read_each(item, lambda a: read_text(NOTES, a.form.get("notes", "")))
+                         if text]
+                labels[item.dataset_object_id]["longestNote"] = max(notes, key=len, default=None)
+            return labels
+        return consolidate_batch_event(event, s3, decide)
+
+    entries = [answered_by(0, {"w0": {"valid": "Yes", "notes": "short"}, "w1": {"valid": "Yes", "notes": "a longer note"},
+                               "w2": {"valid": "{broken", "notes": 5}})]
+    key = f"{REQUESTS}/2026-01-01_00:00:00.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
+    (item,) = lambda_handler(event(bucket, key, "label"))
+    assert item["consolidatedAnnotation"]["content"]["label"] == {
+        "valid": {"label": "Yes", "confidence": 1.0, "votes": {"Yes": 2}}, "workers": 2,
+        "longestNote": "a longer note"}
+    assert logged(caplog, "object 0, worker w2: valid is not valid JSON")
+    assert logged(caplog, "object 0, worker w2: is not text")
+    assert read_json(s3, bucket, "job/quality-report/valid.json")["answers"] == 2
+
+
 # -- nothing workflow-specific in the generic function -----------------------------------------------------
 
 GENERIC_SOURCES = sorted((Path(handler.__file__).parent).glob("*.py")) + [
