@@ -198,7 +198,8 @@ def run_synthetic(args) -> dict:
 
 
 def run_handler(repeat: int) -> list[dict]:
-    """The same crowds as consolidation payloads through the welding consolidation Lambda."""
+    """The same crowds as consolidation payloads through the generic consolidation Lambda, configured
+    as the welding stack configures it (``bench_consolidation_handler.crowds``)."""
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -260,9 +261,10 @@ def report(args, ours: dict, kit: dict, synth: dict, handler_rows: list[dict]) -
             f"(ours {o['seconds'] * 1000:.1f} ms <= 1/10 of {k['dawid_skene']['seconds'] * 1000:.1f} ms: {speedup:.0f}x)."
         )
     lines += ["", "Through the consolidation Lambda, same run: each crowd as a Ground Truth payload (one annotation per",
-              "answer) on a local S3 endpoint, the welding consolidation handler with `LABEL_CATEGORIES` set to the",
-              "crowd's classes. Time = the whole invocation (payload read and parsed, answers checked, model fitted,",
-              "worker model and quality report written to S3), best of the repeats; S3 round trips dominate it.", "",
+              "answer) on a local S3 endpoint, the generic consolidation handler configured with the welding",
+              "definition's question, its labels the crowd's classes. Time = the whole invocation (payload read and",
+              "parsed, answers checked, model fitted, worker memory and quality report written to S3), best of the",
+              "repeats; S3 round trips dominate it.", "",
               "| dataset | method | accuracy vs gold (from the handler's response) | seconds per invocation |",
               "| --- | --- | --- | --- |",
               *[f"| {r['dataset']} | {r['method']} | {r['accuracy']:.4f} | {r['seconds']:.3f} |" for r in handler_rows]]

@@ -1,8 +1,8 @@
 """A batch of real size with a handful of poisoned answers: every other object is consolidated.
 
-1,000 objects x 3 workers through each real consolidation handler, payload, answer files, task
-records and job state on the local S3 endpoint. The poisoned answers are the ones measured to sink
-a whole batch before (deep nesting, NaN/Infinity, numbers out of range, non-UTF-8, offsets past the
+1,000 objects x 3 workers through the generic consolidation handler configured with each workflow
+(welding, NER), payload, answer files, task records and job state on the local S3 endpoint. The
+poisoned answers are the ones measured to sink a whole batch before (deep nesting, NaN/Infinity, numbers out of range, non-UTF-8, offsets past the
 text, a worker answering twice, a repeated object, a state file holding inf) plus other hostile
 shapes. Each is skipped and named in the log; every object is answered exactly once, with the
 label its good answers give.
@@ -15,33 +15,33 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ner_consolidation import handler as ner_handler
-from welding_consolidation import handler as welding_handler
+import workflows
+from consolidation import handler
+from tests.consolidation_helpers import WORKER_MODEL, configure
+from tests.consolidation_helpers import invoke as invoke_handler
 
 OBJECTS = 1_000
 WORKERS = ("alice", "bob", "carol")
 LABEL = "label"
-REQUESTS = "job/annotations/consolidated-annotation/consolidation-request/iteration-1"
 CATEGORIES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
+# An earlier batch's worker memory holding inf: read strictly, left out, named in the log.
+INF_STATE = (b'{"version": 2, "questions": {"WeldingClassification": {"workers": {"alice": '
+             b'{"Good Weld": {"Good Weld": Infinity}}}, "classes": {"Good Weld": 1e999}}, '
+             b'"abstract": {"workers": {"alice": {"span": {"span": Infinity}}}, "classes": {}}}}')
 
 
 @pytest.fixture(autouse=True)
-def fresh_clients(monkeypatch):
-    monkeypatch.delenv("CONSOLIDATION_METHOD", raising=False)  # the default: Dawid-Skene and learned weights
-    monkeypatch.delenv("LABEL_CATEGORIES", raising=False)
-    for handler in (welding_handler, ner_handler):
-        handler.s3_client.cache_clear()
+def fresh_client(monkeypatch):
+    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
     yield
-    for handler in (welding_handler, ner_handler):
-        handler.s3_client.cache_clear()
+    handler.s3_client.cache_clear()
 
 
-def invoke(s3, bucket, handler, entries):
-    key = f"{REQUESTS}/2026-01-01_00:10:00.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
-    event = {"version": "2018-10-06", "labelAttributeName": LABEL, "outputConfig": f"s3://{bucket}/job/annotations",
-             "maxHumanWorkersPerDataObject": 3, "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
-    return handler.lambda_handler(event, None)
+def invoke(s3, bucket, monkeypatch, workflow, entries):
+    """The batch through the function as ``workflow``'s stack configures it (default method:
+    Dawid-Skene and learned weights)."""
+    configure(monkeypatch, workflows.definition(workflow).questions)
+    return invoke_handler(s3, bucket, entries, label=LABEL, batch="2026-01-01_00:10:00")
 
 
 def poison(s3, bucket):
@@ -93,18 +93,16 @@ def check_logs(caplog, poisoned):
     assert any("ignoring state file" in m and "inf.json" in m for m in caplog.messages)
 
 
-def test_welding_batch_of_real_size_with_poisoned_answers(s3, bucket, caplog):
-    s3.put_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-WeldingClassification/inf.json",
-                  Body=b'{"version": 1, "question": "WeldingClassification", "workers": {"alice": '
-                       b'{"Good Weld": {"Good Weld": Infinity}}}, "classes": {"Good Weld": 1e999}}')
+def test_welding_batch_of_real_size_with_poisoned_answers(s3, bucket, caplog, monkeypatch):
+    s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/inf.json", Body=INF_STATE)
     truth = [CATEGORIES[i % len(CATEGORIES)] for i in range(OBJECTS)]
     entries, poisoned = build(s3, bucket, lambda i: {"WeldingClassification": {"label": truth[i]}})
     started = time.perf_counter()
-    response = invoke(s3, bucket, welding_handler, entries)
+    response = invoke(s3, bucket, monkeypatch, "welding", entries)
     print(f"welding handler: {time.perf_counter() - started:.1f} s")
     assert [item["datasetObjectId"] for item in response] == [str(i) for i in range(OBJECTS)]
     labels = {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL] for item in response}
-    assert all(labels[str(i)]["WeldingClassification"] == truth[i] for i in range(OBJECTS))
+    assert all(labels[str(i)]["WeldingClassification"]["label"] == truth[i] for i in range(OBJECTS))
     assert {object_id: labels[object_id]["workers"] for object_id in poisoned} == {o: 2 for o in poisoned}
     assert labels["42"]["workers"] == 3 and labels["77"]["workers"] == 3
     check_logs(caplog, poisoned)
@@ -123,7 +121,7 @@ def test_ner_batch_of_real_size_with_poisoned_answers(s3, bucket, caplog, monkey
         list(pool.map(lambda i: write_record(s3, {"source-ref": f"s3://{bucket}/in/{i}"}, {"textLength": 150}),
                       range(OBJECTS)))
     try:
-        check_ner_batch(s3, bucket, caplog)
+        check_ner_batch(s3, bucket, caplog, monkeypatch)
     finally:  # over a thousand objects: emptied here, in whole pages, before the bucket fixture removes it
         empty(s3, bucket)
 
@@ -135,9 +133,8 @@ def empty(s3, bucket):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys[start:start + 1000]]})
 
 
-def check_ner_batch(s3, bucket, caplog):
-    s3.put_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-spans/inf.json",
-                  Body=b'{"version": 1, "workers": {"alice": {"spans": Infinity, "matched": 0, "missed": 0}}}')
+def check_ner_batch(s3, bucket, caplog, monkeypatch):
+    s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/inf.json", Body=INF_STATE)
 
     def form(i, entities=None):
         return {"abstract": json.dumps({"entities": entities or sections(i)}),
@@ -157,12 +154,12 @@ def check_ner_batch(s3, bucket, caplog):
             carol = form(i, sections(i) + [ner_poison[str(i)][0]])
             entry["annotations"][2]["annotationData"] = {"content": json.dumps(carol)}
     started = time.perf_counter()
-    response = invoke(s3, bucket, ner_handler, entries)
+    response = invoke(s3, bucket, monkeypatch, "ner", entries)
     print(f"NER handler: {time.perf_counter() - started:.1f} s")
     assert [item["datasetObjectId"] for item in response] == [str(i) for i in range(OBJECTS)]
     labels = {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL] for item in response}
     for i in range(OBJECTS):
-        got = [(e["label"], e["startOffset"], e["endOffset"]) for e in labels[str(i)]["entities"]]
+        got = [(e["label"], e["startOffset"], e["endOffset"]) for e in labels[str(i)]["abstract"]["entities"]]
         assert got == [(s["label"], s["startOffset"], s["endOffset"]) for s in sections(i)], i
         assert labels[str(i)]["isGoodAbstract"]["label"] == "Yes"
     assert {object_id: labels[object_id]["workers"] for object_id in poisoned} == {o: 2 for o in poisoned}

@@ -18,6 +18,7 @@ from gt_common.consolidation import (
     consolidate_batch_event,
     read_answers,
     read_each,
+    workers_per_object,
 )
 from gt_common.s3uri import InputError
 
@@ -220,3 +221,11 @@ def test_strict_json_accepts_ordinary_json_and_refuses_what_python_lets_through(
     strict_json.check([[[]]], max_depth=3)
     with pytest.raises(strict_json.JSONError, match="nested more than 2 levels"):
         strict_json.check([[[]]], max_depth=2)
+
+
+@pytest.mark.parametrize("value, expected", [(3, 3), (1, 1), (9, 9), (0, None), (-2, None), (True, None), (3.0, None),
+                                             ("3", None), (None, None)])
+def test_workers_per_object_is_the_events_positive_integer(caplog, value, expected):
+    event = {} if value is None else {"maxHumanWorkersPerDataObject": value}
+    assert workers_per_object(event) == expected
+    assert logged(caplog, "no usable maxHumanWorkersPerDataObject") == (expected is None)

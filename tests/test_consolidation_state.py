@@ -1,8 +1,8 @@
 """Corrupt job state never fails a batch and never hides the good files.
 
-Every reader of the job's state (the classification worker model, the quality statistics, the
-NER span model) reads each earlier batch's file strictly and checks it; a file that fails is
-logged by name and left out, the other files still count, and the batch is answered.
+Every reader of the job's state (the worker memory of every question type, the quality statistics)
+reads each earlier batch's file strictly and checks it; a file that fails is logged by name and left
+out, the other files still count, and the batch is answered.
 """
 from __future__ import annotations
 
@@ -12,45 +12,32 @@ import re
 
 import pytest
 
-from gt_common import job_state
-from gt_common.classification import check_worker_model
+import workflows
+from consolidation import handler
+from gt_common import job_state, worker_model
 from gt_common.job_quality import check_statistics
 from gt_common.job_state import JobState
+from gt_common.limits import MAX_OBJECTS_PER_JOB
 from gt_common.quality_report import batch_statistics
-from ner_consolidation import handler as ner_handler
-from ner_consolidation.span_reliability import check_span_model
-from welding_consolidation import handler as welding_handler
+from gt_common.span_reliability import MAX_SPANS_PER_JOB
+from tests.consolidation_helpers import REQUESTS, STATE, WORKER_MODEL, answered_by, configure, logged, run
 
 LABEL = "label"
-REQUESTS = "job/annotations/consolidated-annotation/consolidation-request/iteration-1"
-STATE = "job/annotations/consolidation-state"
 CLASSES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
+WORKERS_PER_OBJECT = 5
 
 
 @pytest.fixture(autouse=True)
-def fresh_clients(monkeypatch):
-    monkeypatch.delenv("CONSOLIDATION_METHOD", raising=False)
-    monkeypatch.delenv("LABEL_CATEGORIES", raising=False)
+def fresh_client(monkeypatch):
     monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
-    for handler in (welding_handler, ner_handler):
-        handler.s3_client.cache_clear()
     yield
-    for handler in (welding_handler, ner_handler):
-        handler.s3_client.cache_clear()
+    handler.s3_client.cache_clear()
 
 
-def run_batch(s3, bucket, handler, entries, batch_name, output="job/annotations"):
-    key = f"{REQUESTS}/{batch_name}.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
-    event = {"labelAttributeName": LABEL, "outputConfig": f"s3://{bucket}/{output}",
-             "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
-    return {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL]
-            for item in handler.lambda_handler(event, None)}
-
-
-def answered_by(object_id, forms):
-    return {"datasetObjectId": str(object_id), "dataObject": {"source-ref": f"s3://in/{object_id}"},
-            "annotations": [{"workerId": w, "annotationData": {"content": json.dumps(f)}} for w, f in forms.items()]}
+def run_batch(s3, bucket, workflow, entries, batch_name, monkeypatch, method=None):
+    """One batch through the function configured as ``workflow``'s stack does (default: Dawid-Skene)."""
+    configure(monkeypatch, workflows.definition(workflow).questions, method)
+    return run(s3, bucket, entries, label=LABEL, batch=batch_name, workers_per_object=WORKERS_PER_OBJECT)
 
 
 def weld(label):
@@ -64,69 +51,87 @@ def expert_batch(n):
 
 
 LONE = [answered_by("y", {"a": weld("Lack of Fusion"), "s1": weld("Good Weld"), "s2": weld("Good Weld")})]
+WELDING_BOUNDS = {"WeldingClassification": MAX_OBJECTS_PER_JOB}
 
 
-def logged(caplog, *parts):
-    return any(all(part in message for part in parts) for message in caplog.messages)
+def entry(workers=None, classes=None):
+    return {"workers": workers if workers is not None else {"s1": {"Good Weld": {"Good Weld": 3.0}}},
+            "classes": classes if classes is not None else {"Good Weld": 3.0}}
 
 
 def model(workers=None, classes=None, **overrides):
-    value = {"version": 1, "question": "WeldingClassification",
-             "workers": workers if workers is not None else {"s1": {"Good Weld": {"Good Weld": 3.0}}},
-             "classes": classes if classes is not None else {"Good Weld": 3.0}}
-    return {**value, **overrides}
+    """A worker-memory file (version 2) with one entry, WeldingClassification's."""
+    return {"version": 2, "questions": {"WeldingClassification": entry(workers, classes)}, **overrides}
 
 
 CORRUPT_WORKER_MODELS = [
-    (b'{"version": 1, "question": "WeldingClassification", "workers": {"a": {"Good Weld": {"Good Weld": Infinity}}},'
-     b' "classes": {}}', "Infinity is not a JSON number"),
-    (b'{"version": 1, "question": "WeldingClassification", "workers": {"a": {"Good Weld": {"Good Weld": 1e999}}},'
-     b' "classes": {}}', "out of range"),
-    (b'{"version": 1, "workers": {"a": {"Good Weld": {"Good Weld": NaN}}}}', "NaN is not a JSON number"),
+    (b'{"version": 2, "questions": {"WeldingClassification": {"workers": {"a": {"Good Weld": {"Good Weld": Infinity}}},'
+     b' "classes": {}}}}', "Infinity is not a JSON number"),
+    (b'{"version": 2, "questions": {"WeldingClassification": {"workers": {"a": {"Good Weld": {"Good Weld": 1e999}}},'
+     b' "classes": {}}}}', "out of range"),
+    (b'{"version": 2, "questions": {"x": {"workers": {"a": {"Good Weld": {"Good Weld": NaN}}}}}}',
+     "NaN is not a JSON number"),
     (json.dumps(model({"s1": {"Good Weld": {"Good Weld": -5}}})).encode(), "is negative"),
     (json.dumps(model({"s1": {"Good Weld": {"Good Weld": 1e300}}})).encode(), "more than a Ground Truth job can hold"),
     (json.dumps(model({"s1": {"Good Weld": {"Good Weld": 10 ** 400}}})).encode(), "more than a Ground Truth job"),
+    # A worker answers each object once: no count of theirs can pass the objects a job holds.
+    (json.dumps(model({"s1": {"Good Weld": {"Good Weld": MAX_OBJECTS_PER_JOB + 1}}})).encode(),
+     "WeldingClassification: count of worker 's1' is above 100,000"),
     (json.dumps(model({"s1": {"Good Weld": {"Good Weld": "5"}}})).encode(), "is str, not a number"),
     (json.dumps(model({"s1": {"Good Weld": {"Good Weld": True}}})).encode(), "is bool, not a number"),
     (json.dumps(model({"s1": [[1, 0], [0, 1]]})).encode(), "is list, not an object"),
     (json.dumps(model({"s1": {"Good Weld": 4}})).encode(), "is int, not an object"),
     (json.dumps(model(classes={"Good Weld": float("inf")})).encode(), "Infinity is not a JSON number"),
-    (json.dumps(model(classes={"Good Weld": 10 ** 6})).encode(), "class count"),
-    (json.dumps(model(version=2)).encode(), "version is 2"),
-    (json.dumps(model(question="isGoodAbstract")).encode(), "question is 'isGoodAbstract'"),
-    (json.dumps({k: v for k, v in model().items() if k != "classes"}).encode(), "classes is NoneType"),
+    (json.dumps(model(classes={"Good Weld": 10 ** 6})).encode(), "WeldingClassification: class count 'Good Weld'"),
+    (json.dumps(model(version=1)).encode(), "version is 1"),  # the per-question files before issue 9
+    (json.dumps({"version": 2, "questions": [entry()]}).encode(), "questions is list, not an object"),
+    (json.dumps({"version": 2}).encode(), "questions is NoneType"),
+    (json.dumps({"version": 2, "questions": {"WeldingClassification": [1]}}).encode(), "is list, not an object"),
+    (json.dumps({"version": 2, "questions": {"WeldingClassification": {"workers": {}}}}).encode(),
+     "WeldingClassification: classes is NoneType"),
     (b"[" * 100_000, "nested too deeply"),
     (b"\xff\xfe{not utf-8", "not valid JSON"),
-    (b'{"version": 1, "question": "\xe9"}', "not UTF-8"),
+    (b'{"version": 2, "questions": "\xe9"}', "not UTF-8"),
     (b"[1, 2, 3]", "is list, not an object"),
     (b"", "not valid JSON"),
 ]
 
 
 @pytest.mark.parametrize("body, problem", CORRUPT_WORKER_MODELS)
-def test_a_corrupt_worker_model_file_is_skipped_and_the_good_ones_still_count(s3, bucket, caplog, body, problem):
+def test_a_corrupt_worker_model_file_is_skipped_and_the_good_ones_still_count(s3, bucket, caplog, monkeypatch,
+                                                                               body, problem):
     caplog.set_level(logging.WARNING)
-    run_batch(s3, bucket, welding_handler, expert_batch(15), "2026-01-01_00:01:00")  # shows who is reliable
-    s3.put_object(Bucket=bucket, Key=f"{STATE}/worker-model-WeldingClassification/corrupt.json", Body=body)
-    result = run_batch(s3, bucket, welding_handler, LONE, "2026-01-01_00:02:00")
+    run_batch(s3, bucket, "welding", expert_batch(15), "2026-01-01_00:01:00", monkeypatch)  # shows who is reliable
+    s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/corrupt.json", Body=body)
+    result = run_batch(s3, bucket, "welding", LONE, "2026-01-01_00:02:00", monkeypatch)
     # Alone, this batch would follow the two spammers; the good earlier file makes it follow the expert.
-    assert result["y"]["WeldingClassification"] == "Lack of Fusion"
+    assert result["y"]["WeldingClassification"]["label"] == "Lack of Fusion"
     assert logged(caplog, "ignoring state file", "corrupt.json", problem), caplog.messages
 
 
-def test_an_inf_state_file_from_an_earlier_batch_fails_no_later_batch(s3, bucket, caplog):
-    """The case measured on main: a state file holding inf failed every later batch."""
-    body = (b'{"version": 1, "question": "WeldingClassification",'
-            b' "workers": {"a": {"Good Weld": {"Good Weld": 1e999}}}, "classes": {"Good Weld": 1e999}}')
-    s3.put_object(Bucket=bucket, Key=f"{STATE}/worker-model-WeldingClassification/earlier.json", Body=body)
+def test_an_inf_state_file_from_an_earlier_batch_fails_no_later_batch(s3, bucket, caplog, monkeypatch):
+    """The case measured before issue 8: a state file holding inf failed every later batch."""
+    body = (b'{"version": 2, "questions": {"WeldingClassification": '
+            b'{"workers": {"a": {"Good Weld": {"Good Weld": 1e999}}}, "classes": {"Good Weld": 1e999}}}}')
+    s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/earlier.json", Body=body)
     for minute in range(3):
-        result = run_batch(s3, bucket, welding_handler, expert_batch(3), f"2026-01-01_00:0{minute}:00")
-        assert len(result) == 3 and all(r["WeldingClassification"] for r in result.values())
+        result = run_batch(s3, bucket, "welding", expert_batch(3), f"2026-01-01_00:0{minute}:00", monkeypatch)
+        assert len(result) == 3 and all(r["WeldingClassification"]["label"] for r in result.values())
+    assert logged(caplog, "ignoring state file", "earlier.json", "out of range")
 
 
-@pytest.mark.parametrize("value", [model(), model({}, {}), model({"a": {}}, {"Not a class any more": 2})])
+@pytest.mark.parametrize("value", [model(), model({}, {}), model({"a": {}}, {"Not a class any more": 2}),
+                                   # an entry this batch does not use is neither read nor checked
+                                   {"version": 2, "questions": {"retired question": "anything"}}])
 def test_a_sound_worker_model_passes_the_check(value):
-    check_worker_model(value, "WeldingClassification")
+    worker_model.check_file(value, WELDING_BOUNDS)
+
+
+def test_an_entry_the_batch_does_not_use_is_not_read():
+    entries = worker_model.check_file({"version": 2, "questions": {"WeldingClassification": entry(),
+                                                                   "other": entry()}}, WELDING_BOUNDS)
+    assert list(entries) == ["WeldingClassification"]
+    assert entries["WeldingClassification"].workers == {"s1": {"Good Weld": {"Good Weld": 3.0}}}
 
 
 def statistics():
@@ -163,7 +168,7 @@ CORRUPT_STATISTICS = [
     (set_in(["consolidated_label_counts", "Porosity"], 1), "names a class that is not one of the classes"),
     (set_in(["rater_counts", "two"], 1), "rater_counts key 'two' is not a number of answers"),
     (set_in(["rater_counts", "02"], 1), "rater_counts key '02'"),
-    (set_in(["pair_counts", "1"], [[0] * 4] * 4), "pair_counts key '1' is not a number of answers (at least 2)"),
+    (set_in(["pair_counts", "1"], [[0] * 4] * 4), "pair_counts key '1' is not a number of answers (2 to 3)"),
     (set_in(["pair_counts", "2"], [[10 ** 12] * 4] * 4), "pair_counts[2] is above"),
     (set_in(["fleiss", "2", "category_sums"], [1, 2]), "is not a list of 4 counts"),
     (set_in(["fleiss", "3"], "x"), "fleiss[3] is str, not an object"),
@@ -173,21 +178,26 @@ CORRUPT_STATISTICS = [
 
 @pytest.mark.parametrize("change, problem", CORRUPT_STATISTICS)
 def test_corrupt_quality_statistics_are_named(change, problem):
-    check_statistics(statistics(), CLASSES)  # the sound original passes
+    check_statistics(statistics(), CLASSES, 3)  # the sound original passes
     with pytest.raises(ValueError, match=re.escape(problem)):
-        check_statistics(mutated(change), CLASSES)
+        check_statistics(mutated(change), CLASSES, 3)
+
+
+def test_quality_statistics_are_bounded_by_the_jobs_workers_per_object():
+    """Objects of o2 have 3 answers: a job of 2 workers per object cannot have produced them."""
+    with pytest.raises(ValueError, match=re.escape("rater_counts key '3' is not a number of answers (1 to 2)")):
+        check_statistics(statistics(), CLASSES, 2)
 
 
 def test_a_corrupt_quality_file_is_left_out_of_the_report_and_the_others_kept(s3, bucket, caplog, monkeypatch):
-    monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
-    run_batch(s3, bucket, welding_handler, expert_batch(6), "2026-01-01_00:00:00")
+    run_batch(s3, bucket, "welding", expert_batch(6), "2026-01-01_00:00:00", monkeypatch, "majority-vote")
     folder = f"{STATE}/quality-WeldingClassification"
     (good_key,) = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]]
     good = json.loads(s3.get_object(Bucket=bucket, Key=good_key)["Body"].read())
     good["pair_counts"]["1"] = good["pair_counts"].pop("5")  # weighted by 1 / (m - 1): a division by zero
     s3.put_object(Bucket=bucket, Key=f"{folder}/bad-pairs.json", Body=json.dumps(good).encode())
     s3.put_object(Bucket=bucket, Key=f"{folder}/bad-inf.json", Body=b'{"version": 1, "objects": Infinity}')
-    run_batch(s3, bucket, welding_handler, expert_batch(4), "2026-01-01_00:01:00")
+    run_batch(s3, bucket, "welding", expert_batch(4), "2026-01-01_00:01:00", monkeypatch, "majority-vote")
     report_key = "job/quality-report/WeldingClassification.json"
     report = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
     assert report["batches"] == 2 and report["objects"] == 10  # this batch and the good earlier one
@@ -195,15 +205,40 @@ def test_a_corrupt_quality_file_is_left_out_of_the_report_and_the_others_kept(s3
     assert logged(caplog, "bad-inf.json", "Infinity is not a JSON number")
 
 
+def test_without_the_workers_per_object_the_report_covers_this_batch_alone(s3, bucket, caplog, monkeypatch):
+    run_batch(s3, bucket, "welding", expert_batch(6), "2026-01-01_00:00:00", monkeypatch)
+    configure(monkeypatch, workflows.definition("welding").questions)
+    run(s3, bucket, expert_batch(4), label=LABEL, batch="2026-01-01_00:01:00", workers_per_object=None)
+    report = json.loads(s3.get_object(Bucket=bucket, Key="job/quality-report/WeldingClassification.json")["Body"].read())
+    assert report["batches"] == 1 and report["objects"] == 4
+    assert logged(caplog, "covers this batch only", "no maxHumanWorkersPerDataObject")
+
+
+def test_statistics_no_later_batch_could_accept_are_not_saved(s3, bucket, caplog, monkeypatch):
+    """An object answered by more workers than the job asks for (Ground Truth never sends one): its
+    batch is labelled, but its quality statistics are not saved for later batches to refuse."""
+    configure(monkeypatch, workflows.definition("welding").questions)
+    result = run(s3, bucket, expert_batch(2), label=LABEL, workers_per_object=3)
+    assert [r["workers"] for r in result.values()] == [5, 5]
+    assert logged(caplog, "object 0 has answers from 5 workers, more than the job's 3 workers per object")
+    assert logged(caplog, "quality statistics of WeldingClassification are not saved", "rater_counts key '5'")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{STATE}/quality-WeldingClassification/")
+    assert listed.get("KeyCount") == 0
+
+
+def spans_model(workers, classes=None):
+    return {"version": 2, "questions": {"abstract": {"workers": workers, "classes": classes or {}}}}
+
+
 CORRUPT_SPAN_MODELS = [
-    ({"version": 1, "workers": {"d": {"spans": float("inf"), "matched": 0, "missed": 0}}}, "Infinity"),
-    ({"version": 1, "workers": {"d": {"spans": -1, "matched": 0, "missed": 0}}}, "spans is negative"),
-    ({"version": 1, "workers": {"d": {"spans": 1e300, "matched": 0, "missed": 0}}}, "spans is above"),
-    ({"version": 1, "workers": {"d": {"spans": 1, "matched": 5, "missed": 0}}}, "matched more spans than it has"),
-    ({"version": 1, "workers": {"d": {"spans": 1, "matched": 0}}}, "missed is NoneType"),
-    ({"version": 1, "workers": {"d": [1, 0, 0]}}, "is list, not an object"),
-    ({"version": 1, "workers": []}, "workers is list"),
-    ({"version": 2, "workers": {}}, "version is 2"),
+    (spans_model({"d": {"span": {"span": float("inf")}}}), "Infinity"),
+    (spans_model({"d": {"span": {"span": -1}}}), "abstract: count of worker 'd' is negative"),
+    (spans_model({"d": {"none": {"span": 1e300}}}), "abstract: count of worker 'd' is above"),
+    (spans_model({"d": {"span": {"none": "2"}}}), "is str, not a number"),
+    (spans_model({"d": [1, 0, 0]}), "is list, not an object"),
+    (spans_model([]), "workers is list"),
+    (spans_model({}, {"span": -3}), "abstract: class count 'span' is negative"),
+    ({"version": 1, "workers": {}}, "version is 1"),
 ]
 
 
@@ -216,19 +251,21 @@ def span(label, start, end):
 
 
 @pytest.mark.parametrize("value, problem", CORRUPT_SPAN_MODELS)
-def test_a_corrupt_span_model_file_is_skipped_and_the_good_ones_still_count(s3, bucket, caplog, value, problem):
+def test_a_corrupt_span_model_file_is_skipped_and_the_good_ones_still_count(s3, bucket, caplog, monkeypatch,
+                                                                           value, problem):
     careful = ner_form([span("Methods", 0, 40), span("Results", 41, 90)], "Yes")
     careless = ner_form([span("Conclusions", 100, 140)], "No")
     history = [answered_by(i, {"a": careful, "b": careful, "c": careful, "d": careless, "e": careless})
                for i in range(12)]
-    run_batch(s3, bucket, ner_handler, history, "2026-01-01_00:01:00")
-    s3.put_object(Bucket=bucket, Key=f"{STATE}/worker-model-spans/corrupt.json", Body=json.dumps(value).encode())
+    run_batch(s3, bucket, "ner", history, "2026-01-01_00:01:00", monkeypatch)
+    s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/corrupt.json", Body=json.dumps(value).encode())
     lone = [answered_by("z", {"a": ner_form([span("Methods", 0, 40)], "Yes"), "d": careless, "e": careless})]
-    result = run_batch(s3, bucket, ner_handler, lone, "2026-01-01_00:02:00")["z"]
-    assert [e["label"] for e in result["entities"]] == ["Methods"]  # the good history still weighs d and e down
+    result = run_batch(s3, bucket, "ner", lone, "2026-01-01_00:02:00", monkeypatch)["z"]
+    # the good history still weighs d and e down
+    assert [e["label"] for e in result["abstract"]["entities"]] == ["Methods"]
     assert logged(caplog, "ignoring state file", "corrupt.json", problem), caplog.messages
     with pytest.raises(ValueError):
-        check_span_model(json.loads(json.dumps(value)))
+        worker_model.check_file(json.loads(json.dumps(value)), {"abstract": MAX_SPANS_PER_JOB})
 
 
 def test_an_oversized_state_file_is_skipped_unread(s3, bucket, caplog, monkeypatch):
@@ -268,13 +305,14 @@ def test_a_state_file_that_cannot_be_read_is_skipped_and_a_failed_listing_is_not
     assert logged(caplog, "could not list state", "ConnectionError")
 
 
-def test_state_in_a_bucket_that_does_not_exist_never_fails_the_batch(s3, bucket, caplog):
+def test_state_in_a_bucket_that_does_not_exist_never_fails_the_batch(s3, bucket, caplog, monkeypatch):
     """outputConfig names a missing bucket: nothing can be read or saved, every object is still answered."""
+    configure(monkeypatch, workflows.definition("welding").questions)
     key = f"{REQUESTS}/2026-01-01_00:00:00.json"
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(expert_batch(3)).encode())
     event = {"labelAttributeName": LABEL, "outputConfig": "s3://no-such-output-bucket/job/annotations",
-             "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
-    response = welding_handler.lambda_handler(event, None)
+             "maxHumanWorkersPerDataObject": 5, "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
+    response = handler.lambda_handler(event, None)
     assert [item["datasetObjectId"] for item in response] == ["0", "1", "2"]
     assert logged(caplog, "could not list state s3://no-such-output-bucket/")
     assert logged(caplog, "state file s3://no-such-output-bucket/", "not saved")

@@ -221,6 +221,20 @@ def test_decide_prefers_a_real_class_to_abstain_in_a_tie():
         decide(posteriors, names, abstain="Unsure")
 
 
+def test_a_tie_order_replaces_the_alphabetical_rule():
+    """A question's tie rule (gt_common.choices): the first tied class of ``tie_order`` wins."""
+    names = ["zebra", "ant", "Not sure"]
+    posteriors = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3], [0.2, 0.8, 0.0]])
+    labels, confidence = decide(posteriors, names, abstain="Not sure", tie_order=["zebra", "ant", "Not sure"])
+    assert labels == ["zebra", "ant", "zebra", "ant"]  # listed order; no tie, no change
+    np.testing.assert_allclose(confidence, [0.5, 0.5, 1 / 3, 0.8])
+    # The order may even put the abstain class first (a tie label the definition chose).
+    assert decide(posteriors[1:2], names, abstain="Not sure", tie_order=["Not sure", "zebra", "ant"])[0] == ["Not sure"]
+    # Classes the order leaves out come after it, by the default rule.
+    assert decide(posteriors[:1], names, tie_order=["ant"])[0] == ["ant"]
+    assert decide(posteriors[:1], names, tie_order=["Not sure"])[0] == ["ant"]
+
+
 def test_tie_through_fit_is_deterministic_whatever_the_class_order():
     # Two workers, one answer each, disagreeing on the only object: a perfectly symmetric tie.
     for names in (["dog", "Cat"], ["Cat", "dog"]):

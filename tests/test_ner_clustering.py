@@ -1,4 +1,4 @@
-"""The O(n log n) span clustering and worker scoring give exactly what comparing every pair gives.
+"""The O(n log n) span clustering and worker scoring (``gt_common``) give exactly what comparing every pair gives.
 
 The reference below is the clustering as first written (every span against every cluster, every
 kept span against every other, every worker span against every entity): the specification the
@@ -11,19 +11,23 @@ import random
 
 import pytest
 
-from ner_consolidation.answers import Span
-from ner_consolidation.sections import SECTION_LABELS
-from ner_consolidation.span_clustering import (
+import workflows
+from gt_common.questions import Spans
+from gt_common.span_clustering import (
     DEFAULT_MIN_SUPPORT,
     DEFAULT_THRESHOLD,
     Entity,
+    Span,
     _label_of,
     cluster_spans,
     consensus_boundary,
     consolidate_spans,
     jaccard,
 )
-from ner_consolidation.span_reliability import SpanRecord, score_workers
+from gt_common.span_reliability import SpanRecord, score_workers
+
+# The NER workflow's sections: the spans below are tagged with them, ties broken in their order.
+SECTION_LABELS = next(q for q in workflows.definition("ner").questions if isinstance(q, Spans)).span_labels
 
 
 class ReferenceCluster:
@@ -60,17 +64,19 @@ def reference_clusters(spans, weights, threshold=DEFAULT_THRESHOLD):
     return clusters
 
 
-def reference_consolidate(spans, workers, weights=None, threshold=DEFAULT_THRESHOLD, min_support=DEFAULT_MIN_SUPPORT):
+def reference_consolidate(spans, workers, weights=None, threshold=DEFAULT_THRESHOLD, min_support=DEFAULT_MIN_SUPPORT,
+                          label_order=SECTION_LABELS):
+    order = {label: index for index, label in enumerate(label_order)}
     weights = dict(weights or {})
-    total = sum(weights.get(worker, 1.0) for worker in set(workers))
+    total = sum(weights.get(worker, 1.0) for worker in sorted(set(workers)))
     if total <= 0:
         return []
     candidates = []
     for cluster in reference_clusters(spans, weights, threshold):
-        support = sum(weights.get(worker, 1.0) for worker in cluster.workers())
+        support = sum(weights.get(worker, 1.0) for worker in sorted(cluster.workers()))
         if support < min_support * total - 1e-9:
             continue
-        label, agreeing = _label_of(cluster, weights)
+        label, agreeing = _label_of(cluster, weights, order)
         agreeing_weight = sum(weights.get(s.worker_id, 1.0) for s in agreeing)
         fit = sum(jaccard(s.start, s.end, cluster.start, cluster.end) for s in agreeing) / len(agreeing)
         candidates.append(Entity(label, cluster.start, cluster.end, round(min(1.0, agreeing_weight / total) * fit, 4)))
@@ -129,7 +135,8 @@ def test_consolidation_is_the_reference_on_template_answers(seed):
     workers = [f"w{i}" for i in range(rng.randint(1, 6))]
     weights = {w: rng.choice([1.0, rng.uniform(0.05, 1.0)]) for w in workers} if seed % 2 else None
     spans = template_answers(rng, workers)
-    assert consolidate_spans(spans, workers, weights=weights) == reference_consolidate(spans, workers, weights)
+    assert consolidate_spans(spans, workers, weights=weights, label_order=SECTION_LABELS) == reference_consolidate(
+        spans, workers, weights)
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -139,7 +146,7 @@ def test_consolidation_is_the_reference_on_any_spans(seed):
     weights = {w: rng.uniform(0.1, 1.0) for w in workers}
     threshold = rng.choice([0.3, 0.5, 0.8, 1.0])
     spans = free_answers(rng, workers)
-    new = consolidate_spans(spans, workers, weights=weights, threshold=threshold)
+    new = consolidate_spans(spans, workers, weights=weights, threshold=threshold, label_order=SECTION_LABELS)
     assert new == reference_consolidate(spans, workers, weights, threshold)
     assert [(c.start, c.end, c.spans) for c in cluster_spans(spans, weights, threshold)] == [
         (c.start, c.end, c.spans) for c in reference_clusters(spans, weights, threshold)]
@@ -164,3 +171,35 @@ def test_a_threshold_outside_0_to_1_is_refused():
         with pytest.raises(ValueError, match="threshold"):
             consolidate_spans([Span("a", "Methods", 0, 5)], ["a"], threshold=threshold)
 
+
+
+# Three workers agree on a span, one of them 3 code points short: the confidence is exactly
+# 0.96875 * (agreeing weight / total weight), so it rounds to 0.9688 or 0.9687 depending on
+# whether the two weight sums, each added in some order, come out equal to the last bit.
+HASH_SEED_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from gt_common.span_clustering import Span, consolidate_spans
+confidences = []
+for k in range(40):
+    a, b, c = f"x{k}-a", f"x{k}-b", f"x{k}-c"
+    spans = [Span(a, "A", 0, 32), Span(b, "A", 0, 29), Span(c, "A", 0, 32)]
+    (entity,) = consolidate_spans(spans, [a, b, c], weights={a: 0.3, b: 0.2, c: 0.1})
+    confidences.append(entity.confidence)
+print(json.dumps(confidences))
+"""
+
+
+def test_the_result_does_not_depend_on_the_process_hash_seed():
+    """Each Lambda process has its own hash seed: the same spans must give the same entities, to the
+    last digit of every confidence, in any process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    lambda_src = str(Path(__file__).resolve().parent.parent / "lambda_src")
+    outputs = {subprocess.run([sys.executable, "-c", HASH_SEED_SCRIPT, lambda_src], check=True, capture_output=True,
+                              text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+               for seed in range(4)}
+    assert len(outputs) == 1, outputs

@@ -1,35 +1,38 @@
-"""The NER consolidation Lambda, end to end over a real (moto) S3 endpoint, and its span algorithm."""
+"""The generic consolidation Lambda configured with the NER definition, end to end over a real (moto)
+S3 endpoint, and its span algorithm."""
 from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pytest
 
+import workflows
+from consolidation import handler
 from gt_common.consolidation import DataObjectAnswers, WorkerAnswer
+from gt_common.questions import Spans
 from gt_common.s3uri import InputError
+from gt_common.span_clustering import Span, consensus_boundary, consolidate_spans, jaccard
+from gt_common.workflow_consolidation import consolidate_items
 from local_ground_truth.simulated_workers import simulated_answer
 from local_ground_truth.span_baselines import token_majority_vote
 from local_ground_truth.span_metrics import count_spans, scores
-from ner_consolidation import handler
-from ner_consolidation.answers import Span
-from ner_consolidation.span_clustering import consensus_boundary, consolidate_spans, jaccard
-from workflows import definition
+from tests.consolidation_helpers import configure, invoke, labels_by_id, read_json
 
-LABEL = "abstract-sections"
-PAYLOAD_KEY = "job/annotations/consolidated-annotation/consolidation-request/iteration-1/2026-01-01_00:00:00.json"
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ner"
-NER = definition("ner")
-SPANS = NER.questions[0].name  # the spans question: its truth is the true sections
+NER = workflows.definition("ner")
+LABEL = NER.label_attribute_name
+SECTIONS = next(q for q in NER.questions if isinstance(q, Spans)).span_labels
+SPANS = next(q.name for q in NER.questions if isinstance(q, Spans))
+SAMPLE = NER.sample_data_dir
 
 
 @pytest.fixture(autouse=True)
-def fresh_client(monkeypatch):
-    """The exact-figure tests pin the majority-vote method (equal weights, vote shares); the
-    worker-model tests at the end of the file switch back to the default."""
-    monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
-    handler.s3_client.cache_clear()
+def ner_function(monkeypatch):
+    """The function as the NER stack configures it. The exact-figure tests pin the majority-vote
+    method (equal weights, vote shares); the worker-model tests at the end of the file switch back
+    to the default."""
+    configure(monkeypatch, NER.questions, method="majority-vote")
+    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
     yield
     handler.s3_client.cache_clear()
 
@@ -62,33 +65,18 @@ def entry(object_id, *annotation_data):
     }
 
 
-def run(s3, bucket, entries):
-    return {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL]
-            for item in invoke(s3, bucket, entries)}
-
-
-def invoke(s3, bucket, entries):
-    """The handler's raw response to a batch of ``entries``."""
-    s3.put_object(Bucket=bucket, Key=PAYLOAD_KEY, Body=json.dumps(entries).encode())
-    event = {
-        "version": "2018-10-06",
-        "labelingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/ner",
-        "labelCategories": None,
-        "labelAttributeName": LABEL,
-        "roleArn": "arn:aws:iam::123456789012:role/gt-execution",
-        "outputConfig": f"s3://{bucket}/job/annotations",
-        "maxHumanWorkersPerDataObject": 3,
-        "payload": {"s3Uri": f"s3://{bucket}/{PAYLOAD_KEY}"},
-    }
-    return handler.lambda_handler(event, None)
+def run(s3, bucket, entries, **options):
+    """Each object's consolidated label (``options``: the event's, see ``consolidation_helpers.event``)."""
+    return labels_by_id(invoke(s3, bucket, entries, label=LABEL, **options), LABEL)
 
 
 def test_agreeing_workers_give_their_span_at_full_confidence(s3, bucket):
     spans = [ent("Methods", 120, 245), ent("Results", 246, 300)]
     result = run(s3, bucket, [entry(0, *(content(form(spans, notes=n)) for n in ("", "Clear.", None)))])
     assert result == {"0": {
-        "entities": [dict(ent("Methods", 120, 245), confidence=1.0), dict(ent("Results", 246, 300), confidence=1.0)],
-        "isGoodAbstract": {"label": "Yes", "confidence": 1.0},
+        "abstract": {"entities": [dict(ent("Methods", 120, 245), confidence=1.0),
+                                  dict(ent("Results", 246, 300), confidence=1.0)]},
+        "isGoodAbstract": {"label": "Yes", "confidence": 1.0, "votes": {"Yes": 3}},
         "notes": [{"workerId": "w1", "text": "Clear."}],
         "workers": 3,
     }}
@@ -98,10 +86,10 @@ def test_jittered_boundaries_take_the_mode_and_the_majority_label(s3, bucket):
     answers = [form([ent("Methods", 120, 245)]), form([ent("Methods", 120, 250)]),
                form([ent("Results", 112, 245)], good="No")]
     result = run(s3, bucket, [entry(0, *map(content, answers))])["0"]
-    (entity,) = result["entities"]
+    (entity,) = result["abstract"]["entities"]
     assert (entity["label"], entity["startOffset"], entity["endOffset"]) == ("Methods", 120, 245)
     assert 0.5 < entity["confidence"] < 2 / 3  # two of three agree on the label, boundaries nearly
-    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 0.6667}
+    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 0.6667, "votes": {"Yes": 2, "No": 1}}
 
 
 def test_without_a_clear_mode_the_boundary_is_the_median():
@@ -125,9 +113,11 @@ def test_one_worker_keeps_every_span():
 
 def test_label_ties_are_deterministic():
     spans = [Span("a", "Results", 0, 50), Span("b", "Methods", 0, 50)]
-    first = consolidate_spans(spans, ["a", "b"])
-    again = consolidate_spans(list(reversed(spans)), ["b", "a"])
-    assert first == again and first[0].label == "Methods"  # equal fit: section order decides
+    first = consolidate_spans(spans, ["a", "b"], label_order=SECTIONS)
+    again = consolidate_spans(list(reversed(spans)), ["b", "a"], label_order=SECTIONS)
+    assert first == again and first[0].label == "Methods"  # equal fit: the definition's order decides
+    later = consolidate_spans(spans, ["a", "b"], label_order=("Results", "Methods"))
+    assert later[0].label == "Results"
 
 
 def test_spans_of_one_worker_never_share_a_cluster():
@@ -159,20 +149,20 @@ def test_accepted_answer_shapes(s3, bucket):
         content({"abstract": {"entities": spans}, "isGoodAbstract": "No"}),
         content([form(spans)]),
     ]
-    result = run(s3, bucket, [entry(0, *shapes)])["0"]
-    assert result["entities"] == [dict(ent("Background", 0, 30), confidence=1.0)]
-    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 0.75}
+    result = run(s3, bucket, [entry(0, *shapes)], workers_per_object=4)["0"]
+    assert result["abstract"]["entities"] == [dict(ent("Background", 0, 30), confidence=1.0)]
+    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 0.75, "votes": {"Yes": 3, "No": 1}}
     assert result["workers"] == 4
 
 
 def test_annotation_read_from_s3_uri(s3, bucket):
     s3.put_object(Bucket=bucket, Key="answers/w0.json", Body=json.dumps(form([ent("Results", 3, 9)])).encode())
     result = run(s3, bucket, [entry(0, {"s3Uri": f"s3://{bucket}/answers/w0.json"})])["0"]
-    assert result["entities"] == [dict(ent("Results", 3, 9), confidence=1.0)]
+    assert result["abstract"]["entities"] == [dict(ent("Results", 3, 9), confidence=1.0)]
 
 
 @pytest.mark.parametrize("bad_entity, problem", [
-    (ent("Discussion", 0, 10), "is not one of"),
+    (ent("Discussion", 0, 10), "label 'Discussion' is not one of Background, Objectives"),
     (ent("Methods", 10, 10), "not a non-empty span"),
     (ent("Methods", -1, 10), "not a non-empty span"),
     ({"label": "Methods", "startOffset": "0", "endOffset": 10}, "startOffset '0' is not an integer"),
@@ -182,17 +172,20 @@ def test_annotation_read_from_s3_uri(s3, bucket):
 def test_a_malformed_span_is_skipped_and_the_workers_other_spans_kept(s3, bucket, caplog, bad_entity, problem):
     good = ent("Methods", 20, 60)
     result = run(s3, bucket, [entry(0, content(form([bad_entity, good])), content(form([good])))])["0"]
-    assert result["entities"] == [dict(good, confidence=1.0)]
+    assert result["abstract"]["entities"] == [dict(good, confidence=1.0)]
     assert result["workers"] == 2
-    assert any(problem in message and "object 0, worker w0" in message for message in caplog.messages)
+    assert any(problem in message and "object 0, worker w0: abstract.entities[0]" in message
+               for message in caplog.messages), caplog.messages
 
 
 @pytest.mark.parametrize("bad_form, problem", [
     ({"abstract": "{not json", "isGoodAbstract": "Yes"}, "abstract is not valid JSON"),
     ({"abstract": {"spans": []}, "isGoodAbstract": "Yes"}, "abstract has no entities list"),
     ({"isGoodAbstract": "Yes"}, "abstract is missing"),
-    ({"abstract": {"entities": []}, "isGoodAbstract": "Maybe"}, "isGoodAbstract 'Maybe' is not Yes or No"),
-    ({"abstract": {"entities": []}, "isGoodAbstract": ""}, "is not Yes or No"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": "Maybe"}, "isGoodAbstract label 'Maybe' is not one of Yes, No"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": ""}, "label '' is not one of Yes, No"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": {"label": "yes"}}, "label 'yes' is not one of Yes, No"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": ["Yes", "No"]}, "isGoodAbstract is not an object with a label"),
     ({"abstract": {"entities": []}}, "isGoodAbstract is missing"),
     ({"abstract": {"entities": []}, "isGoodAbstract": "Yes", "notes": 7}, "notes is not text"),
 ])
@@ -209,15 +202,16 @@ def test_unusable_annotations_never_drop_the_object_or_the_batch(s3, bucket):
         entry("ok", content(form([ent("Methods", 0, 9)]))),
         {"datasetObjectId": "none", "dataObject": {}},  # no annotations key at all
     ])
-    assert result["empty"] == {"entities": [], "isGoodAbstract": {"label": None, "confidence": 0.0},
+    assert result["empty"] == {"abstract": {"entities": []},
+                               "isGoodAbstract": {"label": None, "confidence": 0.0, "votes": {}},
                                "notes": [], "workers": 0}
     assert result["none"]["workers"] == 0
-    assert result["ok"]["entities"] == [dict(ent("Methods", 0, 9), confidence=1.0)]
+    assert result["ok"]["abstract"]["entities"] == [dict(ent("Methods", 0, 9), confidence=1.0)]
 
 
 def test_good_abstract_tie_is_no_at_half_confidence(s3, bucket):
     result = run(s3, bucket, [entry(0, content(form([], good="Yes")), content(form([], good="No")))])["0"]
-    assert result["isGoodAbstract"] == {"label": "No", "confidence": 0.5}
+    assert result["isGoodAbstract"] == {"label": "No", "confidence": 0.5, "votes": {"Yes": 1, "No": 1}}
 
 
 def test_notes_are_kept_per_worker_and_bounded(s3, bucket):
@@ -248,9 +242,9 @@ def simulated_scores(accuracy: float, rounds: int = 8) -> dict[str, float]:
             answers = [simulated_answer(NER.questions, expected, text, accuracy, rng) for _ in range(3)]
             batch.append(DataObjectAnswers(key, {}, [WorkerAnswer(f"w{i}", a) for i, a in enumerate(answers)]))
             expected_of[key], answers_of[key], texts[key] = expected, answers, text
-        labels = handler.consolidate_items(batch, s3=None, state=None, method="dawid-skene")
+        labels = consolidate_items(batch, NER.questions, s3=None, state=None, method="dawid-skene")
         for key, expected in expected_of.items():
-            answers, text, got = answers_of[key], texts[key], labels[key]["entities"]
+            answers, text, got = answers_of[key], texts[key], labels[key]["abstract"]["entities"]
             consolidated.append(count_spans(expected[SPANS], got))
             token_vote.append(count_spans(
                 expected[SPANS], token_majority_vote([a["abstract"]["entities"] for a in answers], len(text))))
@@ -276,12 +270,7 @@ def test_token_majority_vote_baseline():
 # -- the worker model (default method) ------------------------------------------------------------
 
 def run_batch(s3, bucket, entries, batch_name):
-    key = f"job/annotations/consolidated-annotation/consolidation-request/iteration-1/{batch_name}.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
-    event = {"labelAttributeName": LABEL, "outputConfig": f"s3://{bucket}/job/annotations",
-             "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
-    return {item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][LABEL]
-            for item in handler.lambda_handler(event, None)}
+    return run(s3, bucket, entries, batch=batch_name, workers_per_object=5)
 
 
 def by_workers(object_id, answers):
@@ -307,24 +296,32 @@ def test_reliability_learned_in_one_batch_steers_the_next(s3, bucket, monkeypatc
                              "d": form([ent("Conclusions", 100, 140)], good="No"),
                              "e": form([ent("Conclusions", 100, 140)], good="No")})]
     before = run_batch(s3, bucket, lone, "2026-01-01_00:00:00")["z"]
-    assert [e["label"] for e in before["entities"]] == ["Conclusions"]
+    assert [e["label"] for e in before["abstract"]["entities"]] == ["Conclusions"]
     assert before["isGoodAbstract"]["label"] == "No"
     run_batch(s3, bucket, careless_batch(12), "2026-01-01_00:01:00")
     after = run_batch(s3, bucket, lone, "2026-01-01_00:02:00")["z"]
-    assert [e["label"] for e in after["entities"]] == ["Methods"]
+    assert [e["label"] for e in after["abstract"]["entities"]] == ["Methods"]
     assert after["isGoodAbstract"]["label"] == "Yes"
-    report = json.loads(s3.get_object(Bucket=bucket, Key="job/quality-report/isGoodAbstract.json")["Body"].read())
+    report = read_json(s3, bucket, "job/quality-report/isGoodAbstract.json")
     assert report["batches"] == 3 and report["workers"]["d"]["agreement"] < report["workers"]["a"]["agreement"]
+    # One memory for both questions: the yes/no's confusion counts and the spans' pseudo-classes.
+    memory = read_json(s3, bucket, "job/annotations/consolidation-state/worker-model/"
+                                   "iteration-1-2026-01-01_00_01_00.json")
+    assert memory["version"] == 2 and set(memory["questions"]) == {"abstract", "isGoodAbstract"}
+    assert memory["questions"]["abstract"]["workers"]["d"] == {"span": {"span": 0, "none": 24}, "none": {"span": 12}}
+    assert memory["questions"]["abstract"]["workers"]["a"] == {"span": {"span": 24, "none": 0}, "none": {"span": 0}}
+    assert memory["questions"]["abstract"]["classes"] == {"span": 24}
 
 
 def test_span_reliability_pseudo_counts():
-    from ner_consolidation.span_reliability import SpanRecord
+    from gt_common.span_reliability import SpanRecord
     assert SpanRecord().reliability() == pytest.approx(2 / 3)
     assert SpanRecord(spans=10, matched=10, missed=0).reliability() == pytest.approx(12 / 13)
     assert SpanRecord(spans=10, matched=0, missed=10).reliability() == pytest.approx(2 / 23)
-    assert SpanRecord.from_json({"spans": 3, "matched": 2, "missed": 1}) == SpanRecord(3, 2, 1)
-    with pytest.raises(ValueError, match="spans is negative"):
-        SpanRecord.from_json({"spans": -1, "matched": 0, "missed": 0})
+    # In the worker memory: matched = span->span, missed = span->none, unmatched spans = none->span.
+    assert SpanRecord(3, 2, 1).counts() == {"span": {"span": 2, "none": 1}, "none": {"span": 1}}
+    assert SpanRecord.from_counts({"span": {"span": 2, "none": 1}, "none": {"span": 1}}) == SpanRecord(3, 2, 1)
+    assert SpanRecord.from_counts({}) == SpanRecord()
 
 
 # -- hostile and buggy answers: offsets, overlaps, repeated workers --------------------------------
@@ -354,7 +351,7 @@ def test_offsets_outside_the_text_shown_are_skipped(s3, bucket, caplog, monkeypa
     with_record(s3, bucket, monkeypatch, 0, {"textLength": 100})
     good = ent("Results", 60, 100)  # ends exactly at the end of the text: kept
     result = run(s3, bucket, [entry(0, content(form([bad_entity, good])), content(form([good])))])["0"]
-    assert result["entities"] == [dict(good, confidence=1.0)]
+    assert result["abstract"]["entities"] == [dict(good, confidence=1.0)]
     assert any(problem in message and "object 0, worker w0" in message for message in caplog.messages), caplog.messages
 
 
@@ -364,7 +361,7 @@ def test_without_a_task_record_offsets_are_bounded_by_the_largest_text(s3, bucke
     with_record(s3, bucket, monkeypatch, 0, None)
     inside, beyond = ent("Methods", 0, MAX_TEXT_BYTES), ent("Results", 5, MAX_TEXT_BYTES + 1)
     result = run(s3, bucket, [entry(0, content(form([inside])), content(form([inside, beyond])))])["0"]
-    assert [(e["startOffset"], e["endOffset"]) for e in result["entities"]] == [(0, MAX_TEXT_BYTES)]
+    assert [(e["startOffset"], e["endOffset"]) for e in result["abstract"]["entities"]] == [(0, MAX_TEXT_BYTES)]
     assert any("object 0: no task record" in m and "bounded by MAX_TEXT_BYTES" in m for m in caplog.messages)
     assert any("reach past the end of the text (1000000 code points)" in m for m in caplog.messages)
 
@@ -382,12 +379,12 @@ def test_without_a_records_folder_the_batch_logs_it_once(s3, bucket, caplog, mon
 def test_a_record_without_a_sound_text_length_falls_back_to_the_largest_text(s3, bucket, caplog, monkeypatch, record):
     with_record(s3, bucket, monkeypatch, 0, record)
     result = run(s3, bucket, [entry(0, content(form([ent("Methods", 0, 500)])))])["0"]
-    assert [(e["startOffset"], e["endOffset"]) for e in result["entities"]] == [(0, 500)]
+    assert [(e["startOffset"], e["endOffset"]) for e in result["abstract"]["entities"]] == [(0, 500)]
     assert any("object 0: no task record with a usable textLength" in m for m in caplog.messages)
 
 
 def test_a_malformed_records_folder_is_a_configuration_error(s3, bucket, monkeypatch):
-    from gt_common.classification import ConfigurationError
+    from gt_common.configuration import ConfigurationError
 
     monkeypatch.setenv("TASK_RECORDS_URI", "https://not-s3/records/")
     with pytest.raises(ConfigurationError, match="TASK_RECORDS_URI"):
@@ -425,7 +422,7 @@ def test_overlapping_spans_of_one_worker_keep_the_first_in_text_order(s3, bucket
                ent("Objectives", 0, 40),    # the same range as Methods, tagged later
                ent("Conclusions", 45, 90)]  # overlaps Results 30-80 (skipped), not Methods: kept
     result = run(s3, bucket, [entry(0, content(form(hostile)))])["0"]
-    assert [(e["label"], e["startOffset"], e["endOffset"]) for e in result["entities"]] == [
+    assert [(e["label"], e["startOffset"], e["endOffset"]) for e in result["abstract"]["entities"]] == [
         ("Methods", 0, 40), ("Conclusions", 45, 90)]
     overlaps = [m for m in caplog.messages if "overlaps the same worker's" in m]
     assert len(overlaps) == 3 and all("object 0, worker w0" in m for m in overlaps)
@@ -438,7 +435,7 @@ def test_many_nested_spans_of_one_worker_cannot_slow_the_batch(s3, bucket):
                                                                              for i in range(5_000)]
     result = run(s3, bucket, [entry(0, content(form(nested)), content(form([ent("Results", 0, 5_001)])))])["0"]
     # w0 keeps the first in text order, Results [0, 5001); w1 drew the same.
-    assert result["entities"] == [dict(ent("Results", 0, 5_001), confidence=1.0)]
+    assert result["abstract"]["entities"] == [dict(ent("Results", 0, 5_001), confidence=1.0)]
 
 
 def test_a_worker_answering_twice_counts_once_with_the_last_answer(s3, bucket, caplog):
@@ -447,9 +444,10 @@ def test_a_worker_answering_twice_counts_once_with_the_last_answer(s3, bucket, c
     twice["annotations"][2]["workerId"] = "w0"
     result = run(s3, bucket, [twice])["0"]
     assert result["workers"] == 2
-    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 1.0}  # w0's last answer and w1
+    assert result["isGoodAbstract"] == {"label": "Yes", "confidence": 1.0, "votes": {"Yes": 2}}  # w0's last and w1's
     # Each of w0's and w1's spans has half the workers behind it: neither is counted twice.
-    assert [(e["label"], e["confidence"]) for e in result["entities"]] == [("Methods", 0.5), ("Results", 0.5)]
+    assert [(e["label"], e["confidence"]) for e in result["abstract"]["entities"]] == [
+        ("Methods", 0.5), ("Results", 0.5)]
     assert any("object 0, worker w0: annotation 0 is superseded" in m for m in caplog.messages)
 
 
@@ -457,6 +455,6 @@ def test_a_repeated_object_is_answered_once(s3, bucket):
     first = entry(0, content(form([ent("Methods", 0, 40)])))
     again = entry(0, content(form([ent("Methods", 0, 40)])))
     again["annotations"][0]["workerId"] = "w1"
-    response = invoke(s3, bucket, [first, entry(1), again])
+    response = invoke(s3, bucket, [first, entry(1), again], label=LABEL)
     assert [item["datasetObjectId"] for item in response] == ["0", "1"]
     assert response[0]["consolidatedAnnotation"]["content"][LABEL]["workers"] == 2

@@ -1,41 +1,38 @@
-"""The welding consolidation Lambda, end to end over a real (moto) S3 endpoint."""
+"""The generic consolidation Lambda configured with the welding definition, end to end over a real
+(moto) S3 endpoint."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
 import pytest
 
+import workflows
+from consolidation import handler
+from gt_common.configuration import ConfigurationError
 from gt_common.s3uri import InputError
-from welding_consolidation import handler
-from welding_consolidation.categories import DEFAULT_CATEGORIES, ConfigurationError, label_categories
-from gt_common.classification import ConfigurationError as MethodError
+from tests.consolidation_helpers import WORKER_MODEL, answered_by, configure, content, invoke, labels_by_id, read_json
 
-LABEL = "weld-quality"
+WELDING = workflows.definition("welding")
+QUESTION = WELDING.questions[0]
+LABEL = WELDING.label_attribute_name
 PAYLOAD_KEY = "job/annotations/consolidated-annotation/consolidation-request/iteration-1/2026-01-01_00:00:00.json"
 
 
 @pytest.fixture(autouse=True)
-def fresh_client(monkeypatch):
-    """Each test builds its client against the current endpoint and the default categories.
-
-    The tests of answer handling and ties pin the majority-vote method, whose confidences are
-    exact shares; the Dawid-Skene tests at the end of the file switch the method back.
-    """
-    monkeypatch.delenv("LABEL_CATEGORIES", raising=False)
-    monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
-    handler.s3_client.cache_clear()
+def welding_function(monkeypatch):
+    """The function as the welding stack configures it. The tests of answer handling and ties pin the
+    majority-vote method, whose confidences are exact shares; the Dawid-Skene tests at the end of the
+    file switch the method back."""
+    configure(monkeypatch, WELDING.questions, method="majority-vote")
+    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
     yield
     handler.s3_client.cache_clear()
 
 
 def form(label):
-    return {"WeldingClassification": {"label": label}}
-
-
-def content(value) -> dict:
-    """annotationData as Ground Truth sends it: the form as a JSON *string*."""
-    return {"content": value if isinstance(value, str) else json.dumps(value)}
+    return {QUESTION.name: {"label": label}}
 
 
 def entry(object_id, *annotation_data):
@@ -54,25 +51,11 @@ def voted(object_id, *labels):
 
 
 def run(s3, bucket, entries, label_attribute_name=LABEL):
-    s3.put_object(Bucket=bucket, Key=PAYLOAD_KEY, Body=json.dumps(entries).encode())
-    event = {
-        "version": "2018-10-06",
-        "labelingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/welding",
-        "labelCategories": None,
-        "labelAttributeName": label_attribute_name,
-        "roleArn": "arn:aws:iam::123456789012:role/gt-execution",
-        "outputConfig": f"s3://{bucket}/job/annotations",
-        "maxHumanWorkersPerDataObject": 3,
-        "payload": {"s3Uri": f"s3://{bucket}/{PAYLOAD_KEY}"},
-    }
-    return handler.lambda_handler(event, None)
+    return invoke(s3, bucket, entries, label=label_attribute_name)
 
 
-def labels_by_id(response, label_attribute_name=LABEL):
-    return {
-        item["datasetObjectId"]: item["consolidatedAnnotation"]["content"][label_attribute_name]
-        for item in response
-    }
+def decision(result):
+    return result[QUESTION.name]
 
 
 def test_unanimous_answer_has_full_confidence(s3, bucket):
@@ -80,35 +63,36 @@ def test_unanimous_answer_has_full_confidence(s3, bucket):
     assert response == [{
         "datasetObjectId": "0",
         "consolidatedAnnotation": {"content": {LABEL: {
-            "WeldingClassification": "Burn Through", "confidence": 1.0,
-            "votes": {"Burn Through": 3}, "workers": 3}}},
+            "WeldingClassification": {"label": "Burn Through", "confidence": 1.0, "votes": {"Burn Through": 3}},
+            "workers": 3}}},
     }]
 
 
 def test_two_of_three_wins_with_two_thirds_confidence(s3, bucket):
-    result = labels_by_id(run(s3, bucket, [voted(7, "Contamination", "Good Weld", "Contamination")]))["7"]
-    assert result["WeldingClassification"] == "Contamination"
-    assert result["confidence"] == pytest.approx(2 / 3)
-    assert result["votes"] == {"Good Weld": 1, "Contamination": 2}
+    result = labels_by_id(run(s3, bucket, [voted(7, "Contamination", "Good Weld", "Contamination")]), LABEL)["7"]
+    assert decision(result)["label"] == "Contamination"
+    assert decision(result)["confidence"] == pytest.approx(2 / 3, abs=1e-4)
+    assert decision(result)["votes"] == {"Good Weld": 1, "Contamination": 2}  # in the definition's order
     assert result["workers"] == 3
 
 
 @pytest.mark.parametrize("labels, winner, confidence", [
-    # A real class beats "Not sure", whichever order the answers arrive in.
+    # A real class beats "Not sure" (the question's abstain label), whichever order the answers arrive in.
     (["Not sure", "Lack of Fusion"], "Lack of Fusion", 0.5),
     (["Lack of Fusion", "Not sure"], "Lack of Fusion", 0.5),
-    # Between real classes the alphabetically first wins, independent of answer order.
+    # Between real classes the one listed first in the definition wins, independent of answer order.
     (["Lack of Fusion", "Burn Through"], "Burn Through", 0.5),
     (["Burn Through", "Lack of Fusion"], "Burn Through", 0.5),
-    # Three-way tie: "Not sure" is out, then alphabetical among the rest.
+    (["Burn Through", "Good Weld"], "Good Weld", 0.5),  # listed first, though not first alphabetically
+    # Three-way tie: "Not sure" is out, then the first listed among the rest.
     (["Not sure", "High Travel Speed", "Good Weld"], "Good Weld", 1 / 3),
     # "Not sure" still wins when it has the majority.
     (["Not sure", "Not sure", "Good Weld"], "Not sure", 2 / 3),
 ])
 def test_tie_rule(s3, bucket, labels, winner, confidence):
-    result = labels_by_id(run(s3, bucket, [voted(1, *labels)]))["1"]
-    assert result["WeldingClassification"] == winner
-    assert result["confidence"] == pytest.approx(confidence)
+    result = labels_by_id(run(s3, bucket, [voted(1, *labels)]), LABEL)["1"]
+    assert decision(result)["label"] == winner
+    assert decision(result)["confidence"] == pytest.approx(confidence, abs=1e-4)
     assert result["workers"] == len(labels)
 
 
@@ -118,9 +102,18 @@ def test_content_accepted_bare_and_as_one_item_list(s3, bucket):
         content([form("Lack of Shielding Gas")]),
         # Some payloads carry the form already parsed rather than as a string.
         {"content": form("Good Weld")})])
-    result = labels_by_id(response)["3"]
-    assert result["votes"] == {"Good Weld": 1, "Lack of Shielding Gas": 2}
-    assert result["WeldingClassification"] == "Lack of Shielding Gas"
+    result = labels_by_id(response, LABEL)["3"]
+    assert decision(result)["votes"] == {"Good Weld": 1, "Lack of Shielding Gas": 2}
+    assert decision(result)["label"] == "Lack of Shielding Gas"
+
+
+def test_the_answer_as_a_json_string_or_one_item_list(s3, bucket):
+    """A template's hidden input sends the answer as a JSON string; element pages show a one-item list."""
+    response = run(s3, bucket, [entry(2,
+        content({QUESTION.name: json.dumps({"label": "Contamination"})}),
+        content({QUESTION.name: [{"label": "Contamination"}]}),
+        content({QUESTION.name: json.dumps([{"label": "Good Weld"}])}))])
+    assert decision(labels_by_id(response, LABEL)["2"])["votes"] == {"Good Weld": 1, "Contamination": 2}
 
 
 def test_annotation_data_by_s3_uri(s3, bucket):
@@ -130,17 +123,19 @@ def test_annotation_data_by_s3_uri(s3, bucket):
         {"s3Uri": f"s3://{bucket}/job/worker-response/a.json"},
         {"s3Uri": f"s3://{bucket}/job/worker-response/b.json"},
         content(form("Good Weld")))])
-    result = labels_by_id(response)["4"]
-    assert result["WeldingClassification"] == "High Travel Speed"
-    assert result["votes"] == {"Good Weld": 1, "High Travel Speed": 2}
+    result = labels_by_id(response, LABEL)["4"]
+    assert decision(result)["label"] == "High Travel Speed"
+    assert decision(result)["votes"] == {"Good Weld": 1, "High Travel Speed": 2}
 
 
 @pytest.mark.parametrize("bad, why", [
     (content("{not json"), "not valid JSON"),
-    (content({"SomethingElse": {"label": "Good Weld"}}), "no WeldingClassification"),
-    (content(form("Porosity")), "not one of the label categories"),
-    (content({"WeldingClassification": {"label": 3}}), "missing or not a string"),
-    (content({"WeldingClassification": "Good Weld"}), "no WeldingClassification object"),
+    (content({"SomethingElse": {"label": "Good Weld"}}), "WeldingClassification is missing"),
+    (content(form("Porosity")), "label 'Porosity' is not one of Good Weld, Burn Through"),
+    (content({"WeldingClassification": {"label": 3}}), "has no label"),
+    (content({"WeldingClassification": "Good Weld"}), "WeldingClassification is not an object with a label"),
+    (content({"WeldingClassification": "{broken"}), "WeldingClassification is not valid JSON"),
+    (content({"WeldingClassification": [{"label": "Good Weld"}, {"label": "Burn Through"}]}), "not an object"),
     (content('"just a string"'), "not a JSON object"),
     (content([form("Good Weld"), form("Burn Through")]), "not a JSON object"),
     ("not-an-object", "annotationData is not an object"),
@@ -152,10 +147,10 @@ def test_malformed_answer_is_skipped_and_object_still_answered(s3, bucket, caplo
         entry(5, content(form("Contamination")), bad, content(form("Contamination"))),
         voted(6, "Good Weld"),
     ])
-    results = labels_by_id(response)
-    assert results["5"] == {"WeldingClassification": "Contamination", "confidence": 1.0,
-                            "votes": {"Contamination": 2}, "workers": 2}
-    assert results["6"]["WeldingClassification"] == "Good Weld"
+    results = labels_by_id(response, LABEL)
+    assert results["5"] == {"WeldingClassification": {"label": "Contamination", "confidence": 1.0,
+                                                      "votes": {"Contamination": 2}}, "workers": 2}
+    assert decision(results["6"])["label"] == "Good Weld"
     # The log names the object, the worker and the reason.
     assert any("object 5, worker private.us-east-1.w1" in r.getMessage() and why in r.getMessage()
                for r in caplog.records), [r.getMessage() for r in caplog.records]
@@ -165,7 +160,7 @@ def test_non_utf8_annotation_file_is_skipped_not_fatal(s3, bucket):
     s3.put_object(Bucket=bucket, Key="job/worker-response/bad.json", Body=b"\xff\xfe\xfa not text")
     response = run(s3, bucket, [entry(8, {"s3Uri": f"s3://{bucket}/job/worker-response/bad.json"},
                                       content(form("Burn Through")))])
-    assert labels_by_id(response)["8"]["votes"] == {"Burn Through": 1}
+    assert decision(labels_by_id(response, LABEL)["8"])["votes"] == {"Burn Through": 1}
 
 
 @pytest.mark.parametrize("annotations", [
@@ -174,8 +169,8 @@ def test_non_utf8_annotation_file_is_skipped_not_fatal(s3, bucket):
 ])
 def test_object_without_usable_answers_is_still_answered(s3, bucket, annotations):
     response = run(s3, bucket, [entry(9, *annotations), voted(10, "Good Weld")])
-    assert labels_by_id(response)["9"] == {"WeldingClassification": None, "confidence": 0.0,
-                                           "votes": {}, "workers": 0}
+    assert labels_by_id(response, LABEL)["9"] == {
+        "WeldingClassification": {"label": None, "confidence": 0.0, "votes": {}}, "workers": 0}
 
 
 def test_every_payload_object_appears_in_order(s3, bucket):
@@ -202,28 +197,36 @@ def test_label_attribute_name_comes_from_the_event(s3, bucket):
     assert list(response[0]["consolidatedAnnotation"]["content"]) == ["weld-defect-v2"]
 
 
-def test_label_categories_env_var_replaces_the_default(s3, bucket, monkeypatch):
-    monkeypatch.setenv("LABEL_CATEGORIES", json.dumps(["Spatter", "Good Weld"]))
-    result = labels_by_id(run(s3, bucket, [voted(0, "Spatter", "Burn Through", "Spatter")]))["0"]
+def test_the_labels_come_from_the_configured_questions(s3, bucket, monkeypatch):
+    """WORKFLOW_QUESTIONS is the only list of labels the function knows: a label not in it is skipped."""
+    configure(monkeypatch, [dataclasses.replace(QUESTION, choices=("Spatter", "Good Weld"), abstain=None)],
+              method="majority-vote")
+    result = labels_by_id(run(s3, bucket, [voted(0, "Spatter", "Burn Through", "Spatter")]), LABEL)["0"]
     # "Burn Through" is not configured any more, so that answer is skipped.
-    assert result == {"WeldingClassification": "Spatter", "confidence": 1.0,
-                      "votes": {"Spatter": 2}, "workers": 2}
+    assert result == {"WeldingClassification": {"label": "Spatter", "confidence": 1.0, "votes": {"Spatter": 2}},
+                      "workers": 2}
 
 
-@pytest.mark.parametrize("raw", ["not json", "[]", '{"a": 1}', '["A", ""]', '["A", "A"]', '["A", 2]'])
-def test_malformed_label_categories_fail_loudly(raw):
-    with pytest.raises(ConfigurationError):
-        label_categories({"LABEL_CATEGORIES": raw})
-
-
-def test_default_categories():
-    assert label_categories({}) == DEFAULT_CATEGORIES
-    assert len(DEFAULT_CATEGORIES) == 7 and DEFAULT_CATEGORIES[-1] == "Not sure"
+@pytest.mark.parametrize("raw, problem", [
+    (None, "WORKFLOW_QUESTIONS is not set"),
+    ("not json", "WORKFLOW_QUESTIONS is not JSON"),
+    ("[]", "WORKFLOW_QUESTIONS: a workflow asks at least one question"),
+    ('[{"kind": "classification", "name": "q", "choices": ["A", "A"]}]', "listed twice"),
+    ('[{"kind": "classification", "name": "q", "choices": ["A", ""]}]', "non-empty string"),
+    ('[{"kind": "poll", "name": "q"}]', "no known kind"),
+])
+def test_a_malformed_configuration_fails_loudly(s3, bucket, monkeypatch, raw, problem):
+    if raw is None:
+        monkeypatch.delenv("WORKFLOW_QUESTIONS")
+    else:
+        monkeypatch.setenv("WORKFLOW_QUESTIONS", raw)
+    with pytest.raises(ConfigurationError, match=problem):
+        run(s3, bucket, [voted(0, "Good Weld")])
 
 
 def test_unknown_consolidation_method_fails_loudly(s3, bucket, monkeypatch):
     monkeypatch.setenv("CONSOLIDATION_METHOD", "coin-flip")
-    with pytest.raises(MethodError, match="coin-flip"):
+    with pytest.raises(ConfigurationError, match="coin-flip"):
         run(s3, bucket, [voted(0, "Good Weld")])
 
 
@@ -233,47 +236,37 @@ def test_a_worker_answering_twice_counts_once_with_the_last_answer(s3, bucket, m
     twice["annotations"][1]["workerId"] = "private.us-east-1.w9"
     for method in ("majority-vote", "dawid-skene"):  # the vote, the worker model and the report alike
         monkeypatch.setenv("CONSOLIDATION_METHOD", method)
-        result = labels_by_id(run(s3, bucket, [twice]))["0"]
-        assert result["workers"] == 2 and result["votes"] == {"Good Weld": 1, "Burn Through": 1}
-    report = json.loads(s3.get_object(Bucket=bucket, Key="job/quality-report/WeldingClassification.json")["Body"].read())
+        result = labels_by_id(run(s3, bucket, [twice]), LABEL)["0"]
+        assert result["workers"] == 2 and decision(result)["votes"] == {"Good Weld": 1, "Burn Through": 1}
+    report = read_json(s3, bucket, "job/quality-report/WeldingClassification.json")
     assert report["answers"] == 2 and report["workers"]["private.us-east-1.w0"]["answers"] == 1
 
 
 def test_a_repeated_object_gets_one_response_entry(s3, bucket):
     response = run(s3, bucket, [voted(0, "Good Weld"), voted(1, "Burn Through"), voted(0, "Good Weld")])
     assert [item["datasetObjectId"] for item in response] == ["0", "1"]
-    assert labels_by_id(response)["0"]["workers"] == 1  # the same worker id (w0) in both entries: once
+    assert labels_by_id(response, LABEL)["0"]["workers"] == 1  # the same worker id (w0) in both entries: once
 
 
 # -- Dawid-Skene: the default method -------------------------------------------------------------
 
-def answered_by(object_id, answers):
-    """An entry whose annotations come from named workers: answers = {worker: label}."""
-    return {
-        "datasetObjectId": str(object_id),
-        "dataObject": {"source": f"s3://input/datasets/{object_id}.json"},
-        "annotations": [{"workerId": worker, "annotationData": content(form(label))}
-                        for worker, label in answers.items()],
-    }
-
-
 def run_batch(s3, bucket, entries, batch_name):
-    key = f"job/annotations/consolidated-annotation/consolidation-request/iteration-1/{batch_name}.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
-    event = {"version": "2018-10-06", "labelAttributeName": LABEL, "outputConfig": f"s3://{bucket}/job/annotations",
-             "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
-    return labels_by_id(handler.lambda_handler(event, None))
+    return labels_by_id(invoke(s3, bucket, entries, label=LABEL, batch=batch_name, workers_per_object=5), LABEL)
 
 
 CLASSES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
 
 
-def expert_batch(n, spammers_agree_wrongly=False, start=0):
+def weld(object_id, answers):
+    return answered_by(object_id, {worker: form(label) for worker, label in answers.items()})
+
+
+def expert_batch(n, start=0):
     """Experts a, b, c right on every run; spammers s1, s2 say "Good Weld" to everything."""
     entries = []
     for i in range(start, start + n):
         truth = CLASSES[1 + i % 3]
-        entries.append(answered_by(i, {"a": truth, "b": truth, "c": truth, "s1": "Good Weld", "s2": "Good Weld"}))
+        entries.append(weld(i, {"a": truth, "b": truth, "c": truth, "s1": "Good Weld", "s2": "Good Weld"}))
     return entries
 
 
@@ -281,47 +274,47 @@ def test_dawid_skene_is_the_default_and_follows_reliable_workers(s3, bucket, mon
     monkeypatch.delenv("CONSOLIDATION_METHOD")
     entries = expert_batch(12)
     # One run where a lone expert disagrees with both spammers: a vote would say Good Weld.
-    entries.append(answered_by("x", {"a": "Contamination", "s1": "Good Weld", "s2": "Good Weld"}))
+    entries.append(weld("x", {"a": "Contamination", "s1": "Good Weld", "s2": "Good Weld"}))
     result = run_batch(s3, bucket, entries, "2026-01-01_00:00:00")
-    assert result["x"]["WeldingClassification"] == "Contamination"
-    assert result["x"]["votes"] == {"Good Weld": 2, "Contamination": 1}
-    assert 0.5 < result["x"]["confidence"] <= 1.0
+    assert decision(result["x"])["label"] == "Contamination"
+    assert decision(result["x"])["votes"] == {"Good Weld": 2, "Contamination": 1}
+    assert 0.5 < decision(result["x"])["confidence"] <= 1.0
     monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
-    assert run_batch(s3, bucket, entries, "2026-01-01_00:00:01")["x"]["WeldingClassification"] == "Good Weld"
+    assert decision(run_batch(s3, bucket, entries, "2026-01-01_00:00:01")["x"])["label"] == "Good Weld"
 
 
 def test_worker_model_carries_across_batches(s3, bucket, monkeypatch):
     monkeypatch.delenv("CONSOLIDATION_METHOD")
-    lone = [answered_by("y", {"a": "Lack of Fusion", "s1": "Good Weld", "s2": "Good Weld"})]
+    lone = [weld("y", {"a": "Lack of Fusion", "s1": "Good Weld", "s2": "Good Weld"})]
     # Alone, a batch of one run cannot tell the expert from the spammers: the pair wins.
-    assert run_batch(s3, bucket, lone, "2026-01-01_00:00:00")["y"]["WeldingClassification"] == "Good Weld"
+    assert decision(run_batch(s3, bucket, lone, "2026-01-01_00:00:00")["y"])["label"] == "Good Weld"
     # After a batch that shows who is reliable, the same small batch follows the expert.
     run_batch(s3, bucket, expert_batch(15), "2026-01-01_00:01:00")
     second = run_batch(s3, bucket, lone, "2026-01-01_00:02:00")
-    assert second["y"]["WeldingClassification"] == "Lack of Fusion"
-    state = s3.list_objects_v2(Bucket=bucket,
-                               Prefix="job/annotations/consolidation-state/worker-model-WeldingClassification/")
+    assert decision(second["y"])["label"] == "Lack of Fusion"
+    state = s3.list_objects_v2(Bucket=bucket, Prefix=f"{WORKER_MODEL}/")
     names = sorted(item["Key"].rsplit("/", 1)[1] for item in state["Contents"])
     # One file per batch, so concurrent batches never overwrite each other's counts.
     assert names == ["iteration-1-2026-01-01_00_00_00.json", "iteration-1-2026-01-01_00_01_00.json",
                      "iteration-1-2026-01-01_00_02_00.json"]
+    memory = read_json(s3, bucket, f"{WORKER_MODEL}/iteration-1-2026-01-01_00_01_00.json")
+    assert memory["version"] == 2 and list(memory["questions"]) == ["WeldingClassification"]
+    spammer = memory["questions"]["WeldingClassification"]["workers"]["s1"]
+    assert sum(spammer.get(true, {}).get("Good Weld", 0) for true in CLASSES) == pytest.approx(15)
 
 
 def test_a_retried_batch_does_not_count_twice(s3, bucket, monkeypatch):
     monkeypatch.delenv("CONSOLIDATION_METHOD")
+    key = f"{WORKER_MODEL}/iteration-1-2026-01-01_00_00_00.json"
     run_batch(s3, bucket, expert_batch(6), "2026-01-01_00:00:00")
-    first = s3.get_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-WeldingClassification/"
-                          "iteration-1-2026-01-01_00_00_00.json")["Body"].read()
+    first = read_json(s3, bucket, key)
     run_batch(s3, bucket, expert_batch(6), "2026-01-01_00:00:00")
-    again = s3.get_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-WeldingClassification/"
-                          "iteration-1-2026-01-01_00_00_00.json")["Body"].read()
-    assert json.loads(first) == json.loads(again)
+    assert read_json(s3, bucket, key) == first
 
 
 def test_unreadable_state_file_is_ignored(s3, bucket, monkeypatch, caplog):
     monkeypatch.delenv("CONSOLIDATION_METHOD")
-    s3.put_object(Bucket=bucket, Key="job/annotations/consolidation-state/worker-model-WeldingClassification/junk.json",
-                  Body=b"{broken")
+    s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/junk.json", Body=b"{broken")
     result = run_batch(s3, bucket, expert_batch(3), "2026-01-01_00:00:00")
     assert len(result) == 3
     assert any("junk.json" in message for message in caplog.messages)
@@ -329,15 +322,17 @@ def test_unreadable_state_file_is_ignored(s3, bucket, monkeypatch, caplog):
 
 def test_dawid_skene_without_output_config_still_answers(s3, bucket, monkeypatch, caplog):
     monkeypatch.delenv("CONSOLIDATION_METHOD")
-    result = labels_by_id(run(s3, bucket, [voted(0, "Good Weld", "Good Weld", "Burn Through")]))
-    assert result["0"]["WeldingClassification"] == "Good Weld"
+    response = invoke(s3, bucket, [voted(0, "Good Weld", "Good Weld", "Burn Through")], label=LABEL, output=None)
+    assert decision(labels_by_id(response, LABEL)["0"])["label"] == "Good Weld"
+    assert any("no job state for this batch" in message for message in caplog.messages)
 
 
 def test_quality_report_covers_every_batch_of_the_job(s3, bucket):
     run_batch(s3, bucket, expert_batch(6), "2026-01-01_00:00:00")
     run_batch(s3, bucket, expert_batch(4, start=6), "2026-01-01_00:01:00")
-    report = json.loads(s3.get_object(Bucket=bucket, Key="job/quality-report/WeldingClassification.json")["Body"].read())
+    report = read_json(s3, bucket, "job/quality-report/WeldingClassification.json")
     assert report["question"] == "WeldingClassification" and report["batches"] == 2
+    assert report["classes"] == list(QUESTION.choices)
     assert report["objects"] == 10 and report["answers"] == 50
     workers = report["workers"]
     assert workers["a"]["agreement"] == 1.0 and workers["s1"]["agreement"] == 0.0

@@ -231,6 +231,16 @@ def response_entry(dataset_object_id: str, label_attribute_name: str, label: dic
     }
 
 
+def workers_per_object(event: dict[str, Any]) -> int | None:
+    """The job's workers per data object, the event's ``maxHumanWorkersPerDataObject``: the bound
+    of how many answers an object can have. None (logged) when the event has no positive integer."""
+    value = event.get("maxHumanWorkersPerDataObject")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        LOG.warning("consolidation event has no usable maxHumanWorkersPerDataObject (%.40r)", value)
+        return None
+    return value
+
+
 def label_attribute_name_of(event: dict[str, Any]) -> str:
     name = event.get("labelAttributeName")
     if not isinstance(name, str) or not name:

@@ -26,7 +26,7 @@ API
 * ``fit(object_idx, worker_idx, label_idx, n_objects, n_workers, n_classes, *, prior=None,
   max_iter=100, tol=1e-6, smoothing=0.01, diagonal_bonus=1.0) -> DawidSkeneResult``; the
   three index arrays are one entry per answer (integers in ``[0, n)``), duplicates count twice.
-* ``decide(posteriors, class_names, abstain=None) -> (labels, confidences)`` and
+* ``decide(posteriors, class_names, abstain=None, tie_order=None) -> (labels, confidences)`` and
   ``decide_indices`` (same, class indices instead of names).
 * ``majority_vote(object_idx, label_idx, n_objects, n_classes)``: the soft majority vote used
   to initialise EM (a baseline; ``decide`` on it gives a deterministic majority vote).
@@ -59,6 +59,8 @@ The label is the class with the largest posterior; confidence is the posterior o
 class. Classes whose posterior is within ``1e-9`` of the maximum are tied; a tie is broken
 deterministically: a non-abstain class beats the abstain class, then the alphabetically first
 class name wins (case-insensitive, then case-sensitive, then original order, so it is total).
+``tie_order`` replaces that rule: the tied class listed first in it wins (a question's tie rule,
+``gt_common.choices``); classes it does not list come after, by the rule above.
 
 The abstain class (e.g. ``"Not sure"``) is modelled as an ordinary class: a worker's
 "Not sure" is an answer like any other. An object where every answer is the abstain class
@@ -303,10 +305,12 @@ def fit(
     )
 
 
-def _tie_rank(class_names: Sequence[str], abstain: str | None) -> np.ndarray:
+def _tie_rank(class_names: Sequence[str], abstain: str | None, tie_order: Sequence[str] | None = None) -> np.ndarray:
+    listed = {name: i for i, name in reversed(list(enumerate(tie_order or ())))}
     order = sorted(
         range(len(class_names)),
-        key=lambda k: (class_names[k] == abstain if abstain is not None else False,
+        key=lambda k: (listed.get(class_names[k], len(listed)),
+                       class_names[k] == abstain if abstain is not None else False,
                        class_names[k].casefold(), class_names[k], k),
     )
     rank = np.empty(len(class_names), dtype=np.intp)
@@ -314,7 +318,8 @@ def _tie_rank(class_names: Sequence[str], abstain: str | None) -> np.ndarray:
     return rank
 
 
-def decide_indices(posteriors: np.ndarray, class_names: Sequence[str], abstain: str | None = None):
+def decide_indices(posteriors: np.ndarray, class_names: Sequence[str], abstain: str | None = None,
+                   tie_order: Sequence[str] | None = None):
     """``(chosen class index per object, its posterior)`` with the tie-breaking of ``decide``."""
     post = np.asarray(posteriors, dtype=np.float64)
     if post.ndim != 2 or post.shape[1] != len(class_names):
@@ -323,18 +328,20 @@ def decide_indices(posteriors: np.ndarray, class_names: Sequence[str], abstain: 
         raise ValueError(f"abstain class {abstain!r} is not one of the class names")
     if post.shape[0] == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0)
-    rank = _tie_rank(class_names, abstain)
+    rank = _tie_rank(class_names, abstain, tie_order)
     best = post.max(axis=1, keepdims=True)
     tied = post >= best - TIE_EPSILON
     chosen = np.where(tied, rank, len(class_names)).argmin(axis=1)
     return chosen, post[np.arange(post.shape[0]), chosen]
 
 
-def decide(posteriors: np.ndarray, class_names: Sequence[str], abstain: str | None = None):
+def decide(posteriors: np.ndarray, class_names: Sequence[str], abstain: str | None = None,
+           tie_order: Sequence[str] | None = None):
     """``(labels, confidences)``: per object the chosen class name and its posterior.
 
-    Ties (within ``1e-9`` of the best) go to a non-abstain class first, then to the
-    alphabetically first name (case-insensitive). See the module docstring.
+    Ties (within ``1e-9`` of the best) go to the first class of ``tie_order``, else to a
+    non-abstain class first, then to the alphabetically first name (case-insensitive). See the
+    module docstring.
     """
-    chosen, confidence = decide_indices(posteriors, class_names, abstain)
+    chosen, confidence = decide_indices(posteriors, class_names, abstain, tie_order)
     return [class_names[k] for k in chosen], confidence

@@ -7,6 +7,14 @@ report of the last batch to finish covers every batch finished before it; a batc
 same moment appears in the next report (its statistics file is never lost). An earlier batch's
 file that is mis-shaped, has other classes, or holds a count that is not a non-negative integer
 within what a Ground Truth job can produce (``check_statistics``) is logged and left out.
+
+What a job can produce is bounded by ``MAX_OBJECTS_PER_JOB`` and by the job's workers per object,
+the event's ``maxHumanWorkersPerDataObject`` (``consolidation.workers_per_object``): an object has
+at most that many answers, so at most that many raters and pairs among them. Without it earlier
+files cannot be checked and the report covers this batch alone (logged). This batch's own
+statistics are checked the same way before they are saved, so nothing is written that a later batch
+would have to refuse (an object answered by more workers than the job asks for, which Ground Truth
+never sends, leaves this batch's statistics out of the job's report, logged).
 """
 from __future__ import annotations
 
@@ -14,13 +22,12 @@ import json
 import logging
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .job_state import MAX_ANSWERS_PER_JOB, MAX_OBJECTS_PER_JOB, MAX_WORKERS_PER_OBJECT, JobState, count, mapping
+from .job_state import JobState, count, mapping
+from .limits import MAX_OBJECTS_PER_JOB
 from .quality_report import STATISTICS_VERSION, batch_statistics, merge_statistics, report_from_statistics
 
 LOG = logging.getLogger(__name__)
 REPORT_FOLDER = "quality-report"
-# Each answer pairs with at most the object's other answers: the bound of pair counts and sums of squares.
-MAX_PAIRS_PER_JOB = MAX_ANSWERS_PER_JOB * MAX_WORKERS_PER_OBJECT
 
 
 def _integer(value: Any, where: str, maximum: int) -> int:
@@ -46,46 +53,49 @@ def _vector(value: Any, where: str, k: int, maximum: int) -> None:
         _integer(cell, where, maximum)
 
 
-def _answer_count_key(key: str, where: str, minimum: int) -> None:
+def _answer_count_key(key: str, where: str, minimum: int, maximum: int) -> None:
     """The keys of rater/pair/Fleiss counts are answer counts per object, written as decimal text."""
     sound = 0 < len(key) <= 7 and key.isdigit() and key == str(int(key))
-    if not (sound and minimum <= int(key) <= MAX_ANSWERS_PER_JOB):
-        raise ValueError(f"{where} key {key[:20]!r} is not a number of answers (at least {minimum})")
+    if not (sound and minimum <= int(key) <= maximum):
+        raise ValueError(f"{where} key {key[:20]!r} is not a number of answers ({minimum} to {maximum})")
 
 
-def check_statistics(stats: dict[str, Any], classes: Sequence[str]) -> None:
+def check_statistics(stats: dict[str, Any], classes: Sequence[str], workers_per_object: int) -> None:
     """Raise ValueError naming the first thing wrong with a stored batch's statistics
-    (``quality_report.batch_statistics``'s shape, for ``classes``)."""
+    (``quality_report.batch_statistics``'s shape, for ``classes``), for a job of at most
+    ``workers_per_object`` answers per object."""
     if stats.get("version") != STATISTICS_VERSION:
         raise ValueError(f"version is {str(stats.get('version'))[:20]}, not {STATISTICS_VERSION}")
     if stats.get("classes") != list(classes):
         raise ValueError("its classes are not this batch's classes")
-    k = len(classes)
+    k, w = len(classes), workers_per_object
+    answers = MAX_OBJECTS_PER_JOB * w
+    pairs = answers * max(w - 1, 0)  # each answer pairs with the object's other answers
     for key in ("objects", "unconsolidated_objects"):
         _integer(stats.get(key), key, MAX_OBJECTS_PER_JOB)
     for key in ("answers", "ignored_answers"):
-        _integer(stats.get(key), key, MAX_ANSWERS_PER_JOB)
+        _integer(stats.get(key), key, answers)
     for name, worker in mapping(stats.get("workers"), "workers").items():
-        worker = mapping(worker, f"worker {name[:60]!r}")
-        _integer(worker.get("answers"), f"answers of worker {name[:60]!r}", MAX_ANSWERS_PER_JOB)
-        _square(worker.get("confusion"), f"confusion of worker {name[:60]!r}", k, MAX_ANSWERS_PER_JOB)
+        worker = mapping(worker, f"worker {name[:60]!r}")  # a worker answers each object once
+        _integer(worker.get("answers"), f"answers of worker {name[:60]!r}", MAX_OBJECTS_PER_JOB)
+        _square(worker.get("confusion"), f"confusion of worker {name[:60]!r}", k, MAX_OBJECTS_PER_JOB)
     labels = mapping(stats.get("consolidated_label_counts"), "consolidated_label_counts")
     if set(labels) - set(classes):
         raise ValueError("consolidated_label_counts names a class that is not one of the classes")
     for name, number in labels.items():
         _integer(number, f"consolidated_label_counts[{name!r}]", MAX_OBJECTS_PER_JOB)
     for m, number in mapping(stats.get("rater_counts"), "rater_counts").items():
-        _answer_count_key(m, "rater_counts", 1)
+        _answer_count_key(m, "rater_counts", 1, w)
         _integer(number, f"rater_counts[{m}]", MAX_OBJECTS_PER_JOB)
-    for m, pairs in mapping(stats.get("pair_counts"), "pair_counts").items():
-        _answer_count_key(m, "pair_counts", 2)  # weighted by 1 / (m - 1)
-        _square(pairs, f"pair_counts[{m}]", k, MAX_PAIRS_PER_JOB)
+    for m, pair_counts in mapping(stats.get("pair_counts"), "pair_counts").items():
+        _answer_count_key(m, "pair_counts", 2, w)  # weighted by 1 / (m - 1)
+        _square(pair_counts, f"pair_counts[{m}]", k, pairs)
     for m, fleiss in mapping(stats.get("fleiss"), "fleiss").items():
-        _answer_count_key(m, "fleiss", 2)
+        _answer_count_key(m, "fleiss", 2, w)
         fleiss = mapping(fleiss, f"fleiss[{m}]")
         _integer(fleiss.get("objects"), f"fleiss[{m}].objects", MAX_OBJECTS_PER_JOB)
-        _vector(fleiss.get("category_sums"), f"fleiss[{m}].category_sums", k, MAX_ANSWERS_PER_JOB)
-        _integer(fleiss.get("sum_squares"), f"fleiss[{m}].sum_squares", MAX_PAIRS_PER_JOB)
+        _vector(fleiss.get("category_sums"), f"fleiss[{m}].category_sums", k, answers)
+        _integer(fleiss.get("sum_squares"), f"fleiss[{m}].sum_squares", answers * w)
 
 
 def report_key(state: JobState, question: str) -> str:
@@ -94,15 +104,30 @@ def report_key(state: JobState, question: str) -> str:
 
 def record_quality(s3_client, state: Optional[JobState], question: str,
                    answers: Iterable[tuple[str, str, str]], consolidated: Mapping[str, Optional[str]],
-                   classes: Sequence[str]) -> Optional[dict[str, Any]]:
-    """Save this batch's statistics and the job's merged report; the report, or None without state."""
+                   classes: Sequence[str], workers_per_object: Optional[int]) -> Optional[dict[str, Any]]:
+    """Save this batch's statistics and the job's merged report; the report, or None without state.
+
+    ``workers_per_object``: the job's (the event's ``maxHumanWorkersPerDataObject``); None when the
+    event has none, and then the report covers this batch only.
+    """
     if state is None:
         return None
     kind = f"quality-{question}"
     stats = batch_statistics(answers, consolidated, classes)
-    state.write(s3_client, kind, stats)
     batches = [stats]
-    batches.extend(state.earlier_batches(s3_client, kind, check=lambda value: check_statistics(value, classes)))
+    if workers_per_object is None:
+        LOG.warning("quality report of %s covers this batch only: the event has no maxHumanWorkersPerDataObject "
+                    "to check earlier batches' statistics against", question)
+        state.write(s3_client, kind, stats)
+    else:
+        try:
+            check_statistics(stats, classes, workers_per_object)
+        except ValueError as error:
+            LOG.warning("this batch's quality statistics of %s are not saved for later batches: %s", question, error)
+        else:
+            state.write(s3_client, kind, stats)
+        batches.extend(state.earlier_batches(
+            s3_client, kind, check=lambda value: check_statistics(value, classes, workers_per_object)))
     try:
         report = report_from_statistics(merge_statistics(batches))
     except (ValueError, KeyError, TypeError, ArithmeticError) as error:  # checked files merge; this is a last guard

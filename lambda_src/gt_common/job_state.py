@@ -11,7 +11,7 @@ Layout, for ``outputConfig`` = ``s3://<output>/<job>/annotations``::
     s3://<output>/<job>/annotations/consolidation-state/<kind>/<batch id>.json
     s3://<output>/<job>/quality-report/<question>.json      (job-level reports, see job_quality)
 
-``kind`` names the statistic (``worker-model``, ``quality``); the batch id comes from the
+``kind`` names the statistic (``worker-model``, ``quality-<question>``); the batch id comes from the
 payload's file name, which Ground Truth makes unique per batch. Files are small (a few numbers
 per worker), so reading all of them each batch stays cheap for the jobs Ground Truth runs.
 
@@ -36,9 +36,6 @@ LOG = logging.getLogger(__name__)
 STATE_FOLDER = "consolidation-state"
 # A state file is a few numbers per worker; one far larger is not a batch's statistics.
 MAX_STATE_FILE_BYTES = 16 * 1024 * 1024
-
-# Ground Truth's limits bound every count a batch can store (re-exported for the state readers).
-from .limits import MAX_ANSWERS_PER_JOB, MAX_OBJECTS_PER_JOB, MAX_WORKERS_PER_OBJECT  # noqa: E402,F401
 
 
 def count(value: Any, where: str, maximum: float) -> float:

@@ -6,8 +6,7 @@ from __future__ import annotations
 #: of this many bytes has at most this many code points).
 MAX_TEXT_BYTES = 1_000_000
 
-#: Ground Truth's limits, which bound every count a job can produce: at most 100,000 data objects a
-#: job, each answered by at most 9 workers (NumberOfHumanWorkersPerDataObject).
+#: Ground Truth's limit on the size of a job, which bounds every count a job can produce: at most
+#: 100,000 data objects a job. (How many workers answer each object is the job's own setting, which
+#: Ground Truth passes to consolidation as the event's ``maxHumanWorkersPerDataObject``.)
 MAX_OBJECTS_PER_JOB = 100_000
-MAX_WORKERS_PER_OBJECT = 9
-MAX_ANSWERS_PER_JOB = MAX_OBJECTS_PER_JOB * MAX_WORKERS_PER_OBJECT

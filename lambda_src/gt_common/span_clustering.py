@@ -1,4 +1,4 @@
-"""Consolidating workers' spans the way Ground Truth does for its own NER jobs.
+"""Consolidating workers' spans (a ``Spans`` question) the way Ground Truth does for its own NER jobs.
 
 1. **Cluster** every worker's spans by Jaccard similarity of their character ranges: in reading
    order, each span joins the cluster whose current boundaries it overlaps best (Jaccard at least
@@ -11,17 +11,19 @@
    clear (one value held by the most weight, and by more than one worker), otherwise the weighted
    median (the lower one, so a boundary always is one a worker chose).
 4. **Label**: the label with the most weight in the cluster; a tie goes to the label whose spans
-   overlap the chosen boundaries best, then to the first in section order. Deterministic, so a
-   re-run gives the same manifest (Ground Truth itself breaks label ties at random).
+   overlap the chosen boundaries best, then to the first in the question's label order
+   (``label_order``). Deterministic, so a re-run gives the same manifest (Ground Truth itself
+   breaks label ties at random).
 5. **Confidence**: the weight share of the object's workers that gave this label to this span,
    times the mean Jaccard similarity of their spans with the consolidated one (1.0 = every worker
    drew exactly this span with this label).
-6. **Overlaps**: abstract sections do not overlap, so where two kept spans overlap only the more
-   confident one stays.
+6. **Overlaps**: the consolidated spans of a question do not overlap (as no worker's may), so where
+   two kept spans overlap only the more confident one stays.
 
 ``weights`` maps worker ids to reliabilities (default 1.0 each): a worker model plugs in there.
 
-Cost: ``O(n log n)`` for ``n`` spans when no worker's spans overlap (``answers`` guarantees it).
+Cost: ``O(n log n)`` for ``n`` spans when no worker's spans overlap (``answers.read_spans``
+guarantees it).
 Clustering sweeps the spans in reading order and compares each only with the *live* clusters,
 those ending after it starts: a cluster ending at or before a span's start has Jaccard 0 with it
 and with every later span, and its boundaries only move when a span joins it, so it can never be
@@ -37,11 +39,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
-from .answers import Span
-from .sections import SECTION_LABELS
-
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_MIN_SUPPORT = 0.5
+
+
+@dataclass(frozen=True)
+class Span:
+    """One span a worker tagged."""
+
+    worker_id: str
+    label: str
+    start: int  # Unicode code-point offset into the task's text
+    end: int  # exclusive
 
 
 @dataclass(frozen=True)
@@ -172,11 +181,12 @@ def _without_overlaps(candidates: Sequence["Entity"]) -> list["Entity"]:
     return kept
 
 
-def _label_of(cluster: _Cluster, weights: Mapping[str, float]) -> tuple[str, list[Span]]:
+def _label_of(cluster: _Cluster, weights: Mapping[str, float],
+              order: Mapping[str, int] = {}) -> tuple[str, list[Span]]:  # noqa: B006 - read only
+    """The cluster's label and the spans that gave it; ``order``: label -> its place in the question's list."""
     by_label: dict[str, list[Span]] = defaultdict(list)
     for span in cluster.spans:
         by_label[span.label].append(span)
-    order = {label: index for index, label in enumerate(SECTION_LABELS)}
 
     def rank(label: str):
         members = by_label[label]
@@ -191,22 +201,27 @@ def _label_of(cluster: _Cluster, weights: Mapping[str, float]) -> tuple[str, lis
 def consolidate_spans(spans: Sequence[Span], workers: Sequence[str], *,
                       weights: Optional[Mapping[str, float]] = None,
                       threshold: float = DEFAULT_THRESHOLD,
-                      min_support: float = DEFAULT_MIN_SUPPORT) -> list[Entity]:
+                      min_support: float = DEFAULT_MIN_SUPPORT,
+                      label_order: Sequence[str] = ()) -> list[Entity]:
     """The consolidated entities of one object, in text order.
 
     ``workers`` are the ids of every worker whose span answer was usable, including those who
     tagged nothing: a span three workers ignored is less certain than one nobody else saw.
+    ``label_order``: the question's labels, in the order that breaks a label tie.
     """
+    order = {label: index for index, label in enumerate(label_order)}
     weights = dict(weights or {})
-    total = sum(weights.get(worker, 1.0) for worker in set(workers))
+    # Weights are summed in a fixed order (sorted ids, not a set's, which changes with each process's
+    # hash seed), so the last digit of a confidence, and the spans kept, never depend on the process.
+    total = sum(weights.get(worker, 1.0) for worker in sorted(set(workers)))
     if total <= 0:
         return []
     candidates = []
     for cluster in cluster_spans(spans, weights, threshold):
-        support = sum(weights.get(worker, 1.0) for worker in cluster.workers())
+        support = sum(weights.get(worker, 1.0) for worker in sorted(cluster.workers()))
         if support < min_support * total - 1e-9:
             continue
-        label, agreeing = _label_of(cluster, weights)
+        label, agreeing = _label_of(cluster, weights, order)
         agreeing_weight = sum(weights.get(s.worker_id, 1.0) for s in agreeing)
         fit = sum(jaccard(s.start, s.end, cluster.start, cluster.end) for s in agreeing) / len(agreeing)
         confidence = round(min(1.0, agreeing_weight / total) * fit, 4)

@@ -5,28 +5,26 @@ result: ``(matched + 2) / (spans + missed + 3)``, where ``matched`` counts their
 a consolidated span (same label, Jaccard at least 0.5), ``spans`` all their spans and ``missed``
 the consolidated spans they did not draw. The Beta(2, 1) pseudo-counts start a new worker at 2/3
 and keep one batch from swinging a weight to 0 or 1. The counts of every earlier batch of the job
-are added (``gt_common.job_state``), so a worker shown careless in one batch weighs less in the
-next. Weights feed ``span_clustering.consolidate_spans``: cluster support and label votes.
+are added, so a worker shown careless in one batch weighs less in the next. Weights feed
+``span_clustering.consolidate_spans``: cluster support and label votes.
 
-An earlier batch's file counts only whole and only when every record in it is sound
-(``check_span_model``: finite, non-negative counts no job can exceed, ``matched <= spans``);
-otherwise it is logged and left out, and the other batches still count.
+The counts are kept in the job's worker memory (``gt_common.worker_model``) as a confusion over the
+pseudo-classes ``span`` and ``none``: matched = span->span, missed = span->none, a span matching
+nothing = none->span (so ``spans`` = span->span + none->span). ``SpanRecord.counts`` and
+``SpanRecord.from_counts`` convert.
 """
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
-from gt_common.job_state import MAX_OBJECTS_PER_JOB, count, mapping
-from gt_common.limits import MAX_TEXT_BYTES
-
-from .answers import Span
-from .span_clustering import DEFAULT_THRESHOLD, Entity, jaccard
+from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
+from .span_clustering import DEFAULT_THRESHOLD, Entity, Span, jaccard
 
 PRIOR_AGREE, PRIOR_DISAGREE = 2.0, 1.0
-SPAN_MODEL_VERSION = 1
+SPAN, NONE = "span", "none"  # the pseudo-classes of the worker memory
 # One worker's spans never overlap, so an object holds at most as many of them as its text has
 # code points: the most spans (or consolidated spans) a job can give one worker.
 MAX_SPANS_PER_JOB = MAX_OBJECTS_PER_JOB * MAX_TEXT_BYTES
@@ -47,26 +45,16 @@ class SpanRecord:
     def reliability(self) -> float:
         return (self.matched + PRIOR_AGREE) / (self.spans + self.missed + PRIOR_AGREE + PRIOR_DISAGREE)
 
-    def as_json(self) -> dict[str, float]:
-        return {"spans": self.spans, "matched": self.matched, "missed": self.missed}
+    def counts(self) -> dict[str, dict[str, float]]:
+        """The record as worker-memory counts (true class -> answered class -> count)."""
+        return {SPAN: {SPAN: self.matched, NONE: self.missed}, NONE: {SPAN: self.spans - self.matched}}
 
     @classmethod
-    def from_json(cls, value: Any, where: str = "record") -> "SpanRecord":
-        """A stored record; ValueError naming ``where`` when it is not a sound one."""
-        value = mapping(value, where)
-        record = cls(**{key: count(value.get(key), f"{where}.{key}", MAX_SPANS_PER_JOB)
-                        for key in ("spans", "matched", "missed")})
-        if record.matched > record.spans:
-            raise ValueError(f"{where} matched more spans than it has")
-        return record
-
-
-def check_span_model(value: dict[str, Any]) -> None:
-    """Raise ValueError naming the first unsound part of a stored span-model file."""
-    if value.get("version") != SPAN_MODEL_VERSION:
-        raise ValueError(f"version is {str(value.get('version'))[:20]}, not {SPAN_MODEL_VERSION}")
-    for worker, record in mapping(value.get("workers"), "workers").items():
-        SpanRecord.from_json(record, f"worker {worker[:60]!r}")
+    def from_counts(cls, counts: Mapping[str, Mapping[str, float]]) -> "SpanRecord":
+        """The record of checked worker-memory counts (``worker_model.check_file``); other classes are ignored."""
+        span, none = counts.get(SPAN, {}), counts.get(NONE, {})
+        matched = float(span.get(SPAN, 0.0))
+        return cls(spans=matched + float(none.get(SPAN, 0.0)), matched=matched, missed=float(span.get(NONE, 0.0)))
 
 
 def _entities_hit(span: Span, ordered: Sequence[Entity], doubled_starts: Sequence[int]) -> list[int]:
@@ -117,11 +105,6 @@ def weights_of(records: Mapping[str, SpanRecord]) -> dict[str, float]:
     return {worker: record.reliability() for worker, record in records.items()}
 
 
-def merge_records(batches: Iterable[Mapping[str, Any]]) -> dict[str, SpanRecord]:
-    """Every worker's records summed over ``batches`` (files that passed ``check_span_model``)."""
-    merged: dict[str, SpanRecord] = {}
-    for batch in batches:
-        for worker, value in batch["workers"].items():
-            record = SpanRecord.from_json(value, f"worker {worker[:60]!r}")
-            merged[worker] = merged.get(worker, SpanRecord()).add(record)
-    return merged
+def records_of(workers: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, SpanRecord]:
+    """Each worker's record from an entry's counts in the worker memory."""
+    return {worker: SpanRecord.from_counts(counts) for worker, counts in workers.items()}

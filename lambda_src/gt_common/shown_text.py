@@ -1,7 +1,7 @@
 """How long each object's text was when pre-labeling showed it to the workers.
 
-Span offsets are checked against it. Ground Truth's payload names only each object's source, so
-pre-labeling writes a task record per data object (``gt_common.task_record``:
+The offsets of a ``Spans`` answer are checked against it. Ground Truth's payload names only each
+object's source, so pre-labeling writes a task record per data object (``gt_common.task_record``:
 ``{"textLength": <code points of the text as shown>}``), read here once per object per batch,
 several at a time (a batch can hold thousands of objects). Without a usable record
 (``TASK_RECORDS_URI`` unset, no record, an unreadable one, or no sound ``textLength``) offsets are
@@ -14,11 +14,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Optional, Sequence
 
-from gt_common.classification import ConfigurationError
-from gt_common.consolidation import DataObjectAnswers, describe
-from gt_common.limits import MAX_TEXT_BYTES
-from gt_common.s3uri import InputError
-from gt_common.task_record import RECORDS_ENV, read_record, records_location
+from .configuration import ConfigurationError
+from .consolidation import DataObjectAnswers, describe
+from .limits import MAX_TEXT_BYTES
+from .s3uri import InputError
+from .task_record import RECORDS_ENV, read_record, records_location
 
 LOG = logging.getLogger(__name__)
 TEXT_LENGTH_FIELD = "textLength"  # the key pre-labeling writes

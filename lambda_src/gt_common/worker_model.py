@@ -1,0 +1,140 @@
+"""The worker memory: what a job's earlier batches showed about each worker, one format for every question.
+
+Each batch writes one file (``gt_common.job_state``: batches never overwrite each other, a retried
+batch rewrites its own, readers merge every other batch's file)::
+
+    <output>/<job>/annotations/consolidation-state/worker-model/<batch id>.json
+    {"version": 2,
+     "questions": {<entry>: {"workers": {<worker>: {<true class>: {<answered class>: count}}},
+                             "classes": {<class>: count}}}}
+
+Entries, by question type (``entry_names``):
+
+- Classification, YesNo, Checkbox: the question's name; classes are its labels; the counts are the
+  Dawid-Skene expected confusion counts of this batch (``gt_common.choices``).
+- MultiSelect: one entry per choice, ``<question>/<choice>`` (a question name holds no ``/``), each
+  choice a yes/no of its own: classes ``Yes`` and ``No``.
+- Spans: the question's name, with the pseudo-classes ``span`` and ``none``: a worker's span that
+  matches a consolidated one is span->span, a consolidated span the worker did not draw is
+  span->none, a worker's span that matches nothing is none->span (``gt_common.span_reliability``);
+  classes count the consolidated spans.
+
+Only what a worker model uses is kept: questions consolidated by majority vote write nothing. Counts
+are stored by class *name*, so a label list that changes between batches keeps what is known about
+the classes both lists share.
+
+An earlier batch's file is data, not trusted code: it counts only whole, and only when it is strict
+JSON of this version whose entries this batch uses are sound (``check_file``: the shape above, every
+count a finite number in ``[0, bound]`` for the entry's bound, which is what a Ground Truth job can
+hold). Otherwise it is logged by name and left out; the other batches' files still count.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Optional
+
+from .job_state import JobState, count, mapping
+from .questions import MultiSelect, Question, Spans
+
+LOG = logging.getLogger(__name__)
+VERSION = 2
+KIND = "worker-model"  # the state folder of the files
+Nested = dict[str, dict[str, float]]  # {true class: {answered class: count}}
+
+
+@dataclass
+class Entry:
+    """One entry's counts: per worker, and per true class."""
+
+    workers: dict[str, Nested] = field(default_factory=dict)
+    classes: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"workers": self.workers, "classes": self.classes}
+
+    def add(self, other: "Entry") -> None:
+        for worker, nested in other.workers.items():
+            self.workers[worker] = add_nested(self.workers.get(worker, {}), nested)
+        for name, number in other.classes.items():
+            self.classes[name] = self.classes.get(name, 0.0) + number
+
+
+def add_nested(a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]) -> Nested:
+    merged = {true: dict(row) for true, row in a.items()}
+    for true, row in b.items():
+        target = merged.setdefault(true, {})
+        for answered, number in row.items():
+            target[answered] = target.get(answered, 0.0) + number
+    return merged
+
+
+def multi_select_entry(question: str, choice: str) -> str:
+    return f"{question}/{choice}"
+
+
+def entry_names(question: Question) -> list[str]:
+    """The entries a question keeps in the worker memory (see the module docstring)."""
+    if isinstance(question, MultiSelect):
+        return [multi_select_entry(question.name, choice) for choice in question.choices]
+    if question.is_choice or isinstance(question, Spans):
+        return [question.name]
+    return []
+
+
+def _check_entry(value: Any, name: str, bound: float) -> Entry:
+    where = name[:60]
+    value = mapping(value, f"questions[{where!r}]")
+    workers: dict[str, Nested] = {}
+    for worker, nested in mapping(value.get("workers"), f"{where}: workers").items():
+        shown = f"{where}: workers[{worker[:60]!r}]"
+        rows: Nested = {}
+        for true, row in mapping(nested, shown).items():
+            rows[true] = {answered: count(number, f"{where}: count of worker {worker[:60]!r}", bound)
+                          for answered, number in mapping(row, f"{shown}[{true[:60]!r}]").items()}
+        workers[worker] = rows
+    classes = {class_name: count(number, f"{where}: class count {class_name[:60]!r}", bound)
+               for class_name, number in mapping(value.get("classes"), f"{where}: classes").items()}
+    return Entry(workers, classes)
+
+
+def check_file(value: Mapping[str, Any], bounds: Mapping[str, float]) -> dict[str, Entry]:
+    """The file's entries named in ``bounds`` (entry -> the largest count it may hold); ValueError
+    naming the first thing wrong. Entries this batch does not use are neither read nor checked."""
+    if value.get("version") != VERSION:
+        raise ValueError(f"version is {str(value.get('version'))[:20]}, not {VERSION}")
+    questions = mapping(value.get("questions"), "questions")
+    return {name: _check_entry(questions[name], name, bound) for name, bound in bounds.items() if name in questions}
+
+
+def merge(files: Iterable[Mapping[str, Entry]]) -> dict[str, Entry]:
+    merged: dict[str, Entry] = {}
+    for entries in files:
+        for name, entry in entries.items():
+            merged.setdefault(name, Entry()).add(entry)
+    return merged
+
+
+def load(s3_client, state: Optional[JobState], bounds: Mapping[str, float]) -> dict[str, Entry]:
+    """Every earlier batch's counts of the entries in ``bounds``, summed; {} without state or entries."""
+    if state is None or not bounds:
+        return {}
+    checked: list[dict[str, Entry]] = []
+
+    def check(value: dict[str, Any]) -> None:
+        checked.append(check_file(value, bounds))
+
+    for _ in state.earlier_batches(s3_client, KIND, check=check):
+        pass
+    return merge(checked)
+
+
+def save(s3_client, state: Optional[JobState], entries: Mapping[str, Entry]) -> bool:
+    """Write this batch's file; False when there is nothing to write or it could not be saved (logged)."""
+    if state is None or not entries:
+        return False
+    value = {"version": VERSION, "questions": {name: entry.as_json() for name, entry in entries.items()}}
+    if not state.write(s3_client, KIND, value):
+        return False
+    LOG.info("worker model of %s saved to %s", ", ".join(entries), state.uri(KIND))
+    return True

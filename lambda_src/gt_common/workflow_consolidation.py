@@ -1,0 +1,248 @@
+"""Consolidating a batch for any mix of question types: the generic consolidation, from shared parts.
+
+``consolidate_items(items, questions, ...)`` gives every object of a batch its consolidated label,
+the value Ground Truth writes under the label attribute::
+
+    {<question name>: <value>, ..., "workers": <workers with at least one usable answer>}
+
+with, per question type (``gt_common.questions``):
+
+- Classification, YesNo, Checkbox: ``{"label": <label or null>, "confidence": <0..1>, "votes":
+  {<label>: n}}`` through the worker model (``choices``: Dawid-Skene over the job's batches, or
+  majority vote; ties to the question's ``tie`` label, else a real label before the ``abstain`` one,
+  then the first listed). A Checkbox's labels are ``checked`` / ``unchecked``; a worker whose form
+  has no answer for it counts as ``unchecked``.
+- MultiSelect: ``{"labels": [<chosen>], "confidence": {<choice>: p}, "votes": {<choice>: n}}``: each
+  choice decided as a yes/no of its own through the worker model (a tie selects it, ``Yes`` being
+  listed first); ``p`` is the probability that the choice applies, ``labels`` keeps the question's
+  order.
+- Spans: ``{"entities": [{"label", "startOffset", "endOffset", "confidence"}]}``: Jaccard clustering
+  (``span_clustering``), each worker weighted by the reliability the job's batches showed
+  (``span_reliability``; equal weights with majority vote).
+- FreeText: ``[{"workerId", "text"}]``, the non-empty texts, each cut at the question's ``max_chars``.
+
+``votes`` lists only labels somebody chose, in the question's order; confidences are rounded to four
+decimals. An object without any usable answer still gets its label (no label, confidence 0, no
+entities), so Ground Truth records it instead of failing it silently.
+
+Per batch: each object's task record is read once when a Spans question needs the text's length
+(``shown_text``); each worker's form is read question by question (``answers``: a bad part is
+logged with its object and worker and loses only that part); the job's worker memory
+(``worker_model``) is read once and this batch's counts written once, in one file for every
+question; a quality report is written per choice question (``job_quality``).
+
+Plugging in a workflow's own consolidation
+------------------------------------------
+A definition may name its own package (``WorkflowDefinition.consolidation``, a folder of
+``lambda_src/`` with ``handler.lambda_handler``). It gets the same guarantees by building on
+``gt_common``, as ``lambda_src/consolidation/handler.py`` does:
+
+- ``consolidation.consolidate_batch_event(event, s3, decide)``: reads the payload (each worker's
+  latest answer, one entry per object; a bad answer is skipped and logged, never the batch) and
+  shapes Ground Truth's response from ``decide(items) -> {object id: label}``;
+- ``configuration``: the questions and method from the environment the stack sets;
+- ``consolidate_items`` for the questions it leaves to the generic rules (it may add or replace
+  values of its own), or the parts: ``answers.read_form`` / ``read_answer`` (answer shapes),
+  ``choices.consolidate_choice`` (worker model and ties), ``span_clustering.consolidate_spans``
+  and ``span_reliability`` (spans), ``worker_model`` (the job's memory of workers),
+  ``job_state.state_for_event`` (where it lives), ``job_quality.record_quality`` (reports),
+  ``shown_text.text_lengths`` (task records), ``consolidation.read_each`` (a reader that may fail).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping, Optional, Sequence
+
+from .answers import FormAnswers, read_form
+from .choices import Answer, ChoiceResult, consolidate_choice
+from .configuration import method_of
+from .consolidation import DataObjectAnswers, read_each
+from .job_quality import record_quality
+from .job_state import JobState
+from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
+from .questions import MAJORITY_VOTE, FreeText, MultiSelect, Question, Spans, YesNo
+from .shown_text import text_lengths
+from .span_clustering import Span, consolidate_spans
+from .span_reliability import MAX_SPANS_PER_JOB, SPAN, SpanRecord, records_of, score_workers, weights_of
+from . import worker_model
+from .worker_model import Entry, entry_names, multi_select_entry
+
+LOG = logging.getLogger(__name__)
+#: Each MultiSelect choice is decided as this yes/no: "Yes" (listed first) when it applies.
+CHOICE_AS_YES_NO = YesNo(name="choice")
+SELECTED, NOT_SELECTED = CHOICE_AS_YES_NO.labels
+CONFIDENCE_DIGITS = 4
+
+
+def read_forms(item: DataObjectAnswers, questions: Sequence[Question],
+               text_length: int = MAX_TEXT_BYTES) -> list[FormAnswers]:
+    """Each worker's usable answers to ``questions``; every part not used is logged with its object and worker."""
+    forms = []
+    for answer, form in read_each(item, lambda answer: read_form(questions, answer, text_length)):
+        for problem in form.problems:
+            item.skip(answer.worker_id, problem)
+        forms.append(form)
+    return forms
+
+
+class _Batch:
+    """Every usable answer of the batch, question by question, and what the batch learns.
+
+    Answers are kept as one column per question (``Answer(object id, worker id, value)``), not as
+    each worker's form: a batch of 100,000 objects holds 300,000 answers of each question.
+    """
+
+    def __init__(self, items: Sequence[DataObjectAnswers], questions: Sequence[Question], lengths: Mapping[str, int],
+                 *, default_method: str, s3, state: Optional[JobState], workers_per_object: Optional[int]) -> None:
+        self.object_ids = [item.dataset_object_id for item in items]
+        self.columns: dict[str, list[Answer]] = {question.name: [] for question in questions}
+        self.workers: dict[str, int] = {}  # per object, the workers with at least one usable answer
+        for item in items:
+            object_id, answered = item.dataset_object_id, 0
+            for form in read_forms(item, questions, lengths.get(object_id, MAX_TEXT_BYTES)):
+                answered += bool(form.values)
+                for name, value in form.values.items():
+                    self.columns[name].append(Answer(object_id, form.worker_id, value))
+            self.workers[object_id] = answered
+        self.default_method, self.s3, self.state = default_method, s3, state
+        self.workers_per_object = workers_per_object
+        self.prior = worker_model.load(s3, state, memory_bounds(questions, default_method))
+        self.learned: dict[str, Entry] = {}
+
+    # -- one question of each type -----------------------------------------------------------------------
+    def choice(self, question: Question) -> dict[str, Any]:
+        answers = self.columns[question.name]
+        result = self._decide(question.name, answers, question.labels, method_of(question, self.default_method),
+                              tie=getattr(question, "tie", None), abstain=getattr(question, "abstain", None))
+        votes = _votes(((a.object_id, a.label) for a in answers), question.labels)
+        self._report(question, answers, result)
+        return {object_id: {"label": decision.label, "confidence": round(decision.confidence, CONFIDENCE_DIGITS),
+                            "votes": votes.get(object_id, {})}
+                for object_id, decision in result.decisions.items()}
+
+    def multi_select(self, question: MultiSelect) -> dict[str, Any]:
+        answered = self.columns[question.name]  # each answer's label: the set of choices selected
+        chosen: dict[str, list[str]] = {object_id: [] for object_id in self.object_ids}
+        confidence: dict[str, dict[str, float]] = {object_id: {} for object_id in self.object_ids}
+        for choice in question.choices:  # in the question's order, so each object's choices are too
+            answers = [Answer(a.object_id, a.worker_id, SELECTED if choice in a.label else NOT_SELECTED)
+                       for a in answered]
+            result = self._decide(multi_select_entry(question.name, choice), answers, CHOICE_AS_YES_NO.labels,
+                                  method_of(question, self.default_method))
+            for object_id, decision in result.decisions.items():
+                if decision.label is None:
+                    continue
+                applies = decision.confidence if decision.label == SELECTED else 1.0 - decision.confidence
+                confidence[object_id][choice] = round(applies, CONFIDENCE_DIGITS)
+                if decision.label == SELECTED:
+                    chosen[object_id].append(choice)
+        votes = _votes(((a.object_id, choice) for a in answered for choice in a.label), question.choices)
+        return {object_id: {"labels": chosen[object_id], "confidence": confidence[object_id],
+                            "votes": votes.get(object_id, {})} for object_id in self.object_ids}
+
+    def spans(self, question: Spans) -> dict[str, Any]:
+        inputs: dict[str, tuple[list[str], list[Span]]] = {object_id: ([], []) for object_id in self.object_ids}
+        for answer in self.columns[question.name]:  # each answer's label: the worker's spans
+            workers, spans = inputs[answer.object_id]
+            workers.append(answer.worker_id)
+            spans.extend(answer.label)
+
+        def run(weights: Optional[Mapping[str, float]]):
+            return {object_id: consolidate_spans(spans, workers, weights=weights, label_order=question.span_labels)
+                    for object_id, (workers, spans) in inputs.items()}
+
+        def records(entities):
+            return score_workers((inputs[o][0], inputs[o][1], entities[o]) for o in inputs)
+
+        if method_of(question, self.default_method) == MAJORITY_VOTE:
+            entities = run(None)  # every worker weighs the same, nothing is remembered
+        else:
+            prior = records_of(self.prior[question.name].workers) if question.name in self.prior else {}
+            first = run(weights_of(prior))
+            combined = {w: prior.get(w, SpanRecord()).add(r) for w, r in records(first).items()}
+            entities = run(weights_of({**prior, **combined}))
+            self.learned[question.name] = Entry({w: r.counts() for w, r in records(entities).items()},
+                                                {SPAN: float(sum(len(found) for found in entities.values()))})
+        return {object_id: {"entities": [entity.as_json() for entity in found]}
+                for object_id, found in entities.items()}
+
+    def free_text(self, question: FreeText) -> dict[str, Any]:
+        texts: dict[str, list] = {object_id: [] for object_id in self.object_ids}
+        for answer in self.columns[question.name]:  # each answer's label: the text
+            texts[answer.object_id].append({"workerId": answer.worker_id, "text": answer.label})
+        return texts
+
+    # -- shared ------------------------------------------------------------------------------------------
+    def _decide(self, entry: str, answers: list[Answer], labels: Sequence[str], method: str, *,
+                tie: Optional[str] = None, abstain: Optional[str] = None) -> ChoiceResult:
+        result = consolidate_choice(self.object_ids, answers, labels, method=method, tie=tie, abstain=abstain,
+                                    prior=self.prior.get(entry))
+        if result.learned is not None:
+            self.learned[entry] = result.learned
+        return result
+
+    def _report(self, question: Question, answers: list[Answer], result: ChoiceResult) -> None:
+        try:
+            record_quality(self.s3, self.state, question.name, [(a.object_id, a.worker_id, a.label) for a in answers],
+                           {object_id: decision.label for object_id, decision in result.decisions.items()},
+                           question.labels, self.workers_per_object)
+        except Exception:  # noqa: BLE001 - the labels matter more than the report: never fail the batch for it
+            LOG.exception("quality report of %s could not be written", question.name)
+
+
+def _votes(pairs, labels: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per object, how many workers gave each label: only labels given, in the question's order."""
+    counted: dict[str, dict[str, int]] = {}
+    for object_id, label in pairs:
+        counts = counted.setdefault(object_id, {})
+        counts[label] = counts.get(label, 0) + 1
+    return {object_id: {label: counts[label] for label in labels if label in counts}
+            for object_id, counts in counted.items()}
+
+
+def memory_bounds(questions: Sequence[Question], default_method: str) -> dict[str, float]:
+    """The worker-memory entries the questions use (those consolidated with a worker model), each with
+    the largest count a job can store in it."""
+    bounds: dict[str, float] = {}
+    for question in questions:
+        if method_of(question, default_method) == MAJORITY_VOTE:
+            continue
+        bound = MAX_SPANS_PER_JOB if isinstance(question, Spans) else MAX_OBJECTS_PER_JOB
+        bounds.update((name, bound) for name in entry_names(question))
+    return bounds
+
+
+def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Question], *, method: str, s3,
+                      state: Optional[JobState], workers_per_object: Optional[int] = None,
+                      environ: Mapping[str, str] = os.environ) -> dict[str, dict[str, Any]]:
+    """The consolidated label of every object of the batch (see the module docstring).
+
+    ``method``: the deployment's default (a question's own overrides it); ``state`` None: nothing is
+    remembered between batches and no report is written; ``workers_per_object``: the event's
+    ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read.
+    """
+    lengths = text_lengths(items, s3, environ) if any(isinstance(q, Spans) for q in questions) else {}
+    if workers_per_object is not None:
+        for item in items:
+            if len(item.answers) > workers_per_object:
+                LOG.warning("object %s has answers from %d workers, more than the job's %d workers per object",
+                            item.dataset_object_id, len(item.answers), workers_per_object)
+    batch = _Batch(items, questions, lengths, default_method=method, s3=s3, state=state,
+                   workers_per_object=workers_per_object)
+    values: dict[str, dict[str, Any]] = {}
+    for question in questions:
+        if question.is_choice:
+            values[question.name] = batch.choice(question)
+        elif isinstance(question, MultiSelect):
+            values[question.name] = batch.multi_select(question)
+        elif isinstance(question, Spans):
+            values[question.name] = batch.spans(question)
+        elif isinstance(question, FreeText):
+            values[question.name] = batch.free_text(question)
+        else:  # questions.py and this module disagree: a deployment error, not a worker's
+            raise TypeError(f"question {question.name}: type {question.kind!r} has no consolidation")
+    worker_model.save(s3, state, batch.learned)
+    return {object_id: {**{question.name: values[question.name][object_id] for question in questions},
+                        "workers": batch.workers[object_id]}
+            for object_id in batch.object_ids}
