@@ -14,9 +14,6 @@ WORKFLOW = WorkflowDefinition(
         YesNo(name="isGoodAbstract", tie="No"),  # a split vote does not pass a quality flag
         FreeText(name="notes"),
     ),
-    # TRANSITIONAL (branch i9-constructs2 only; drop when lambda_src/consolidation/ lands): the
-    # generic consolidation does not exist yet on this branch, so the stack builds the old package.
-    consolidation=LambdaPackage(package="ner_consolidation", memory_mb=1024, timeout_seconds=300),
     pre_labeling=LambdaPackage(package="ner_pre_labeling", memory_mb=256, timeout_seconds=30),
     task_time_limit_seconds=1800,
 )

@@ -16,9 +16,6 @@ WORKFLOW = WorkflowDefinition(
             abstain="Not sure",
         ),
     ),
-    # TRANSITIONAL (branch i9-constructs2 only; drop when lambda_src/consolidation/ lands): the
-    # generic consolidation does not exist yet on this branch, so the stack builds the old package.
-    consolidation=LambdaPackage(package="welding_consolidation", memory_mb=1024, timeout_seconds=300),
     # Drawing plots needs room: matplotlib, numpy and a 20,000-row CSV; its cache goes to /tmp
     # (Lambda's home folder is read-only).
     pre_labeling=LambdaPackage(package="welding_pre_labeling", memory_mb=1024, timeout_seconds=60,
