@@ -16,7 +16,7 @@ from constructs import Construct
 
 from workflows.model import TRUTH_FILE, LambdaPackage, WorkflowDefinition  # first: puts gt_common on the path
 
-from gt_common.classification import METHOD_ENV  # noqa: E402
+from gt_common.questions import METHOD_ENV  # noqa: E402
 from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
 from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, package_function_props  # noqa: E402
 

@@ -1,11 +1,9 @@
 """Starting the local runner's parts in tests: a workflow's spec, its endpoint and job, the worker server."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,15 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-from gt_common.questions import QUESTIONS_ENV, questions_to_json
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob
 from local_ground_truth.server import WorkerServer, WorkerSite
-from local_ground_truth.stack_reader import FunctionSpec, WorkflowSpec
+from local_ground_truth.stack_reader import WorkflowSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-GENERIC_CONSOLIDATION_PACKAGE = "consolidation"  # lambda_src/consolidation, contract 1
-STAND_IN = Path(__file__).resolve().parent / "contract2_consolidation"
 
 
 def job_name(tmp_path: Path, prefix: str) -> str:
@@ -48,26 +43,6 @@ def local_job(spec: WorkflowSpec, store: Optional[Path], name: str, processes: i
 
 def put_manifest(spec: WorkflowSpec, s3, lines: list[str]) -> None:
     s3.put_object(Bucket=spec.task.manifest.bucket, Key=spec.task.manifest.key, Body=("\n".join(lines) + "\n").encode())
-
-
-def with_contract2_consolidation(spec: WorkflowSpec, folder: Path) -> WorkflowSpec:
-    """``spec`` with the contract-2 stand-in (tests/contract2_consolidation) as its consolidation function,
-    configured as contract 1 says, unless the stack's consolidation already is the generic package: a
-    bridge until that package lands (then this returns ``spec`` unchanged)."""
-    import workflows
-
-    if spec.consolidation.handler.startswith(f"{GENERIC_CONSOLIDATION_PACKAGE}."):
-        return spec
-    asset = folder / "contract2-asset"
-    if not asset.exists():
-        asset.mkdir(parents=True)
-        shutil.copytree(STAND_IN, asset / STAND_IN.name, ignore=shutil.ignore_patterns("__pycache__"))
-        (asset / "gt_common").symlink_to(REPO_ROOT / "lambda_src" / "gt_common")
-    questions = workflows.definition(spec.workflow).questions
-    return dataclasses.replace(spec, consolidation=FunctionSpec(
-        logical_id=spec.consolidation.logical_id, handler=f"{STAND_IN.name}.handler.lambda_handler", asset_dir=asset,
-        environment={**spec.consolidation.environment, QUESTIONS_ENV: questions_to_json(questions)},
-        timeout_seconds=spec.consolidation.timeout_seconds))
 
 
 @contextmanager

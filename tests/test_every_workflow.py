@@ -23,7 +23,7 @@ from local_ground_truth.headless import prepare
 from local_ground_truth.simulated_workers import answer_values
 from local_ground_truth.stack_reader import read_workflow, workflow_stacks
 from local_ground_truth.truth import load_truth
-from tests.runner_helpers import job_name, local_job, with_contract2_consolidation, worker_server
+from tests.runner_helpers import job_name, local_job, worker_server
 from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
 
 NAMES = sorted(workflows.definitions())
@@ -34,7 +34,7 @@ def served(request, runner_assembly, tmp_path_factory):
     """One workflow's stack deployed, pre-labeled (its own Lambda), and served to workers."""
     definition = workflows.definition(request.param)
     folder = tmp_path_factory.mktemp(request.param)
-    spec = with_contract2_consolidation(read_workflow(runner_assembly, definition.name), folder)
+    spec = read_workflow(runner_assembly, definition.name)
     with local_job(spec, folder / "s3", job_name(folder, definition.name)) as job, worker_server(job) as server:
         assert not job.pre_report.failed, job.pre_report.failed
         yield definition, job, server
@@ -126,10 +126,7 @@ def test_the_page_submits_an_answer_every_question_reads(browser, served):  # no
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_a_short_headless_job_runs_through_the_runner(name, runner_assembly, tmp_path, capsys, monkeypatch):
-    read = cli.read_workflow
-    monkeypatch.setattr(cli, "read_workflow", lambda assembly, workflow: with_contract2_consolidation(
-        read(assembly, workflow), tmp_path))
+def test_a_short_headless_job_runs_through_the_runner(name, runner_assembly, tmp_path, capsys):
     argv = ["--workflow", name, "--simulate-workers", "2", "--accuracy", "0.9", "--state-dir", str(tmp_path / "job"),
             "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0

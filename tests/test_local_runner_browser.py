@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import job_name, local_job, with_contract2_consolidation, worker_server
+from tests.runner_helpers import job_name, local_job, worker_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -25,7 +25,7 @@ def browser():
 
 @pytest.fixture
 def welding_site(runner_assembly, tmp_path):
-    spec = with_contract2_consolidation(read_workflow(runner_assembly, "welding"), tmp_path)
+    spec = read_workflow(runner_assembly, "welding")
     with local_job(spec, tmp_path / "s3", job_name(tmp_path, "ui")) as job, worker_server(job) as server:
         yield job, server
 

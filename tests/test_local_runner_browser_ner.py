@@ -12,7 +12,7 @@ from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob
 from local_ground_truth.stack_reader import read_workflow
 import workflows
-from tests.runner_helpers import job_name, with_contract2_consolidation, worker_server
+from tests.runner_helpers import job_name, worker_server
 from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
 
 NER = workflows.definition("ner")
@@ -22,7 +22,7 @@ HOSTILE = 'Results <img src=x onerror="window.__pwned=1"> and <script>window.__p
 
 @pytest.fixture(scope="module")
 def ner_spec(runner_assembly, tmp_path_factory):
-    return with_contract2_consolidation(read_workflow(runner_assembly, "ner"), tmp_path_factory.mktemp("ner"))
+    return read_workflow(runner_assembly, "ner")
 
 
 @pytest.fixture

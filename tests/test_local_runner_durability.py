@@ -100,7 +100,7 @@ def test_every_acknowledged_answer_survives_sigkill_and_restart_and_none_is_writ
     # Consolidated exactly once: every object in the output, each in one consolidation payload, and the
     # worker model's statistics count each answer once however the kills fell.
     rows = _output_rows(store)
-    assert len(rows) == 18 and all(row[LABEL]["WeldingClassification"] == CATEGORY for row in rows)
+    assert len(rows) == 18 and all(row[LABEL]["WeldingClassification"]["label"] == CATEGORY for row in rows)
     payloads = [p for p in store.glob("*/output/durable/annotations/consolidated-annotation/consolidation-request/"
                                       "iteration-1/*.json")]
     sent = Counter(entry["datasetObjectId"] for p in payloads for entry in json.loads(p.read_text()))

@@ -11,21 +11,14 @@ from local_ground_truth import __main__ as cli
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import put_manifest, with_contract2_consolidation
+from tests.runner_helpers import put_manifest
 
 LABEL = "welding-quality"
 
 
 @pytest.fixture(scope="module")
-def welding_spec(runner_assembly, tmp_path_factory):
-    return with_contract2_consolidation(read_workflow(runner_assembly, "welding"), tmp_path_factory.mktemp("welding"))
-
-
-@pytest.fixture
-def contract2(monkeypatch, tmp_path):
-    """The CLI run in this process reads its stack with the contract-2 consolidation swapped in."""
-    read = cli.read_workflow
-    monkeypatch.setattr(cli, "read_workflow", lambda assembly, name: with_contract2_consolidation(read(assembly, name), tmp_path))
+def welding_spec(runner_assembly):
+    return read_workflow(runner_assembly, "welding")
 
 
 def _rows(path) -> list[dict]:
@@ -42,7 +35,7 @@ def test_the_stack_declares_what_the_runner_needs(runner_assembly):
     assert spec.task.title == "Classify the quality of a weld"
 
 
-def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, runner_assembly, contract2):
+def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, runner_assembly):
     argv = ["--workflow", "welding", "--simulate-workers", "3", "--accuracy", "0.9", "--state-dir", str(tmp_path / "job"),
             "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0
@@ -115,7 +108,7 @@ def test_consolidation_responses_are_checked_as_ground_truth_would():
     assert "no consolidation entry" in failed["2"]
 
 
-def test_headless_ner_job_writes_every_object(tmp_path, capsys, runner_assembly, contract2):
+def test_headless_ner_job_writes_every_object(tmp_path, capsys, runner_assembly):
     argv = ["--workflow", "ner", "--simulate-workers", "3", "--accuracy", "0.85", "--state-dir", str(tmp_path / "ner"),
             "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0

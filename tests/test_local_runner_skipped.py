@@ -16,7 +16,7 @@ from local_ground_truth import __main__ as cli
 from local_ground_truth import headless
 from local_ground_truth.stack_reader import FunctionSpec, read_workflow
 from local_ground_truth.truth import load_truth
-from tests.runner_helpers import job_name, local_job, with_contract2_consolidation, worker_server
+from tests.runner_helpers import job_name, local_job, worker_server
 
 # Welding task inputs without plots; some objects skipped, by a boolean or by AWS samples' strings.
 SKIPPING_HANDLER = '''
@@ -42,7 +42,7 @@ def skipping_spec(runner_assembly, tmp_path):
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "handler.py").write_text(textwrap.dedent(SKIPPING_HANDLER))
-    spec = with_contract2_consolidation(read_workflow(runner_assembly, "welding"), tmp_path)
+    spec = read_workflow(runner_assembly, "welding")
     return dataclasses.replace(spec, pre_labeling=FunctionSpec(
         logical_id="Skipping", handler="skipping_pre_labeling.handler.lambda_handler", asset_dir=tmp_path / "asset",
         environment={}, timeout_seconds=60))

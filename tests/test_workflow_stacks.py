@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import workflows
-from gt_common.classification import METHOD_ENV
+from gt_common.questions import METHOD_ENV
 from gt_common.questions import QUESTIONS_ENV, questions_to_json
 from labeling_constructs.labeling_job_resource.request import create_request
 from stacks import load_environment

@@ -17,9 +17,7 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-from .questions import DAWID_SKENE, METHODS, QUESTIONS_ENV, Question, QuestionError, questions_from_json
-
-METHOD_ENV = "CONSOLIDATION_METHOD"
+from .questions import DAWID_SKENE, METHOD_ENV, METHODS, QUESTIONS_ENV, Question, QuestionError, questions_from_json
 
 
 class ConfigurationError(ValueError):

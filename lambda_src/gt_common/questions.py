@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Iterable, Mapping, Optional, Sequence
 
 QUESTIONS_ENV = "WORKFLOW_QUESTIONS"
+#: The deployment's default consolidation method, for the questions that name none.
+METHOD_ENV = "CONSOLIDATION_METHOD"
 DAWID_SKENE = "dawid-skene"
 MAJORITY_VOTE = "majority-vote"
 METHODS = (DAWID_SKENE, MAJORITY_VOTE)
@@ -232,7 +234,7 @@ def question_named(questions: Iterable[Question], name: str) -> Question:
 
 
 __all__ = [
-    "Checkbox", "Classification", "DAWID_SKENE", "FreeText", "MAJORITY_VOTE", "METHODS", "MultiSelect", "QUESTIONS_ENV",
+    "Checkbox", "Classification", "DAWID_SKENE", "FreeText", "MAJORITY_VOTE", "METHODS", "METHOD_ENV", "MultiSelect", "QUESTIONS_ENV",
     "QUESTION_TYPES", "Question", "QuestionError", "Spans", "YesNo", "check_questions", "question_named",
     "questions_from_json", "questions_to_json",
 ]
