@@ -64,11 +64,3 @@ def test_synth_deploy_and_configuration_all_read_the_one_rule(monkeypatch):
         create_request({**PROPERTIES, "NumberOfHumanWorkersPerDataObject": "7"}, "job")
     with pytest.raises(ValueError, match="environment 'qa': workersPerObject 7 must be between 1 and 5"):
         load_environment({"qa": {"workersPerObject": 7}}, "qa")
-
-
-def test_the_consolidation_functions_bound_on_workers_is_ground_truths():
-    """gt_common (inside the Lambdas, which cannot import this module) bounds its counts by the same
-    limit; kept in step here."""
-    from gt_common import limits
-
-    assert limits.MAX_WORKERS_PER_OBJECT == job_settings.MAX_WORKERS_PER_OBJECT

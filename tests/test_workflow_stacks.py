@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import workflows
+from workflows.model import GENERIC_CONSOLIDATION
 from gt_common.questions import METHOD_ENV
 from gt_common.questions import QUESTIONS_ENV, questions_to_json
 from labeling_constructs.labeling_job_resource.request import create_request
@@ -349,8 +350,9 @@ def test_nothing_workflow_specific_in_the_constructs_the_stacks_or_the_app():
     """A workflow is its definition: no construct, stack or app line names one, its parts or its labels."""
     words = {"MPLCONFIGDIR", "matplotlib"}
     for definition in workflows.definitions().values():
+        own_consolidation = {definition.consolidation.package} - {GENERIC_CONSOLIDATION.package}  # the generic one is no workflow's
         words |= {definition.name, definition.stack_name, definition.label_attribute_name,
-                  definition.pre_labeling.package, definition.consolidation.package, definition.title,
+                  definition.pre_labeling.package, *own_consolidation, definition.title,
                   # a question type's own labels (Yes/No, checked/unchecked) belong to no workflow
                   *(label for question in definition.questions if question.kind not in ("yes-no", "checkbox")
                     for label in question.labels),
