@@ -26,7 +26,9 @@ from gt_common.questions import Question, check_questions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
-_LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels):([A-Za-z0-9_-]+)\]\]")
+_LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes):([A-Za-z0-9_-]+)\]\]")
+#: The crowd element one label becomes for the markers that expand to markup, one element per label.
+_LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
 
 
 class DefinitionError(ValueError):
@@ -102,7 +104,9 @@ class WorkflowDefinition:
         """The template as deployed: every ``[[labels:<question>]]`` replaced by that question's labels
         (a JSON list, escaped for an HTML attribute), so the labels are written only in this definition.
         ``[[entity-labels:<question>]]`` gives the same labels as ``crowd-entity-annotation`` takes them,
-        ``[{"label": ...}, ...]``."""
+        ``[{"label": ...}, ...]``; ``[[radio-buttons:<question>]]`` one ``crowd-radio-button`` per label
+        (for a ``crowd-radio-group``) and ``[[checkboxes:<question>]]`` one ``crowd-checkbox`` per label,
+        each named after the question, its value and text the label."""
         return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name)
 
 
@@ -118,6 +122,10 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         if question is None or not question.labels:
             raise DefinitionError(f"workflow {workflow}: the template asks for the labels of {name!r}, "
                                   f"which is not a question with labels ({', '.join(by_name)})")
+        if form in _LABEL_ELEMENTS:
+            element = _LABEL_ELEMENTS[form]
+            return "".join(f'<{element} name="{html.escape(name)}" value="{html.escape(label, quote=True)}">'
+                           f"{html.escape(label)}</{element}>" for label in question.labels)
         value = [{"label": label} for label in question.labels] if form == "entity-labels" else list(question.labels)
         return html.escape(json.dumps(value, ensure_ascii=False), quote=True)
 

@@ -211,7 +211,8 @@ class Scaffold:
             <!--
               {d.title}: one data object per task.
               task.input comes from lambda_src/{d.pre_labeling.package}/handler.py: {{"text": "..."}}.
-              Labels are never written here: [[labels:<question>]] is replaced from workflows/{d.name}.py at synth.
+              Labels are never written here: the labels markers below are filled in from workflows/{d.name}.py
+              at synth (workflows/model.py, WorkflowDefinition.worker_template).
               Autoescape is on: every task.input value below is escaped; every attribute is quoted.
             -->
             <script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
@@ -220,7 +221,7 @@ class Scaffold:
               .item {{ white-space: pre-wrap; border: 1px solid #ccc; background: #fff; padding: 10px 12px; font-size: 16px; }}
               .question {{ margin: 14px 0; border: 0; padding: 0; }}
               .question legend {{ font-weight: bold; margin-bottom: 4px; }}
-              .question label {{ margin-right: 16px; }}
+              .question crowd-radio-button, .question crowd-checkbox {{ margin-right: 16px; }}
             </style>
 
             <crowd-form>
@@ -229,7 +230,7 @@ class Scaffold:
               <div class="item" id="item-text">{{{{ task.input.text }}}}</div>
             """)
         blocks = "\n".join(textwrap.indent(_question_markup(question), "  ") + "\n" for question in d.questions)
-        return head + "\n" + blocks + "</crowd-form>\n" + _CHOICE_SCRIPT
+        return head + "\n" + blocks + "</crowd-form>\n"
 
     # -- sample data -------------------------------------------------------------------------------
     def manifest(self) -> str:
@@ -270,8 +271,7 @@ def _question_source(question: Question) -> str:
 
 
 def _question_markup(question: Question) -> str:
-    """One question's block: real crowd elements where one fits, native inputs the page's script builds
-    from the injected labels otherwise (crowd-form submits both by their ``name``)."""
+    """One question's block, in crowd elements; its labels come in from the definition at synth."""
     title = _html(question.name.replace("_", " ").replace("-", " ").capitalize())
     if isinstance(question, Checkbox):
         return f'<crowd-checkbox name="{question.name}" value="{_html(question.value)}">{title}</crowd-checkbox>'
@@ -279,55 +279,12 @@ def _question_markup(question: Question) -> str:
         required = " required" if question.required else ""
         return (f'<crowd-text-area name="{question.name}" label="{title}" rows="3" '
                 f'max-length="{question.max_chars}"{required}></crowd-text-area>')
-    kind = "checkbox" if isinstance(question, MultiSelect) else "radio"
-    # Radio choices submit the chosen label ("Low"); several choices are gathered by the script into
-    # {"labels": [...]} in a hidden input, the shape gt_common.questions reads for a multi-select.
-    return textwrap.dedent(f'''\
-        <fieldset class="question" data-question="{question.name}" data-kind="{kind}" data-labels='[[labels:{question.name}]]'>
-          <legend>{title}</legend>
-        </fieldset>''')
-
-
-# Builds each choice block's inputs from its injected labels (text nodes only: labels are data).
-_CHOICE_SCRIPT = textwrap.dedent('''
-    <script>
-    (function () {
-      "use strict";
-      document.querySelectorAll("fieldset.question[data-labels]").forEach(function (block) {
-        var name = block.getAttribute("data-question");
-        var kind = block.getAttribute("data-kind");
-        var labels = JSON.parse(block.getAttribute("data-labels"));
-        var hidden = null;
-        if (kind === "checkbox") {
-          hidden = document.createElement("input");
-          hidden.type = "hidden";
-          hidden.name = name;
-          hidden.value = JSON.stringify({ labels: [] });
-          block.appendChild(hidden);
-        }
-        labels.forEach(function (label, index) {
-          var wrapper = document.createElement("label");
-          var input = document.createElement("input");
-          input.type = kind;
-          input.value = label;
-          if (kind === "radio") {
-            input.name = name;
-            if (index === 0) { input.required = true; }
-          } else {
-            input.addEventListener("change", function () {
-              var chosen = Array.prototype.filter.call(block.querySelectorAll("input[type=checkbox]"),
-                function (box) { return box.checked; }).map(function (box) { return box.value; });
-              hidden.value = JSON.stringify({ labels: chosen });
-            });
-          }
-          wrapper.appendChild(input);
-          wrapper.appendChild(document.createTextNode(" " + label));
-          block.appendChild(wrapper);
-        });
-      });
-    })();
-    </script>
-    ''')
+    if isinstance(question, MultiSelect):  # one crowd-checkbox per choice: {"<choice>": true | false, ...}
+        return (f'<fieldset class="question">\n  <legend>{title}</legend>\n'
+                f"  [[checkboxes:{question.name}]]\n</fieldset>")
+    # one crowd-radio-button per label: {"<label>": true | false, ...}, exactly one true
+    return (f'<fieldset class="question">\n  <legend>{title}</legend>\n'
+            f"  <crowd-radio-group>[[radio-buttons:{question.name}]]</crowd-radio-group>\n</fieldset>")
 
 
 def parse_question(spec: str) -> Question:

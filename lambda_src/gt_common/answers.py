@@ -5,10 +5,12 @@ The shapes are those of ``gt_common.questions`` (the form field is the question'
 ============== =========================================================================================
 type            accepted under ``name`` (also as a JSON string of it, or wrapped in a one-item list)
 ============== =========================================================================================
-Classification  ``{"label": <one of its choices>}``
-YesNo           ``{"label": "Yes" | "No"}``, or the bare ``"Yes"`` / ``"No"``
+Classification  ``{"label": <one of its choices>}``; the bare label (a native radio input); or one
+                ``crowd-radio-button`` per choice, ``{<choice>: true | false, ...}`` with exactly one true
+YesNo           as Classification, with the labels ``"Yes"`` and ``"No"``
 Checkbox        ``{<value>: true | false}``; no answer at all counts as unchecked
-MultiSelect     ``{"labels": [<choice>, ...]}``
+MultiSelect     ``{"labels": [<choice>, ...]}``, or one ``crowd-checkbox`` per choice,
+                ``{<choice>: true | false, ...}`` (the choices that are true)
 FreeText        ``"text"`` (or ``["text"]``); never parsed as JSON, stripped, cut at ``max_chars``
 Spans           ``{"entities": [{"label", "startOffset", "endOffset"}, ...]}``
 ============== =========================================================================================
@@ -72,13 +74,27 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+def _switched_on(value: dict) -> Optional[list[str]]:
+    """The keys set to true of a ``{<value>: true | false}`` group of crowd-radio-buttons or
+    crowd-checkboxes; None when ``value`` is not such a group."""
+    if not value or "label" in value or "labels" in value or not all(isinstance(v, bool) for v in value.values()):
+        return None
+    return [key for key, on in value.items() if on]
+
+
 def read_label(question: Question, value: Any) -> str:
     """The label of a Classification or YesNo answer."""
     value = unwrap(value)
     if isinstance(value, dict):
-        value = value.get("label")
-    elif not (isinstance(question, YesNo) and isinstance(value, str)):
-        raise InputError("is not an object with a label")
+        chosen = _switched_on(value)
+        if chosen is None:
+            value = value.get("label")
+        elif len(chosen) == 1:
+            value = chosen[0]
+        else:
+            raise InputError(f"has {len(chosen)} radio buttons on, not one")
+    elif not isinstance(value, str):
+        raise InputError("is not a label or an object with a label")
     if not isinstance(value, str):
         raise InputError("has no label (a string)")
     if value not in question.labels:
@@ -102,8 +118,10 @@ def read_choices(question: MultiSelect, value: Any, problems: list[str]) -> froz
     """The choices a worker selected; an unknown one is listed in ``problems`` and the rest kept."""
     value = unwrap(value)
     labels = value.get("labels") if isinstance(value, dict) else None
+    if labels is None and isinstance(value, dict):
+        labels = _switched_on(value)
     if not isinstance(labels, list):
-        raise InputError("is not an object with a labels list")
+        raise InputError("is not an object with a labels list (or one checkbox per choice)")
     chosen = set()
     for index, label in enumerate(labels):
         if isinstance(label, str) and label in question.choices:

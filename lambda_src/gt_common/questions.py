@@ -9,9 +9,12 @@ type fixes the form field it reads and the answer shape of the crowd HTML elemen
 ============== ======================================= ===============================================
 type            asked with                              a worker's answer under ``name``
 ============== ======================================= ===============================================
-Classification  ``crowd-classifier`` (or radio inputs)  ``{"label": "<one of labels>"}``
+Classification  ``crowd-classifier``                    ``{"label": "<one of labels>"}``
+                ``crowd-radio-group`` of buttons        ``{"<label>": true | false, ...}`` (one true)
+                native radio inputs                     ``"<label>"``
 MultiSelect     ``crowd-classifier-multi-select``       ``{"labels": ["<label>", ...]}``
-YesNo           radio inputs / ``crowd-radio-group``    ``{"label": "Yes" | "No"}`` (also ``"Yes"``)
+                ``crowd-checkbox`` per label            ``{"<label>": true | false, ...}``
+YesNo           as Classification                       as Classification, labels "Yes" and "No"
 Checkbox        ``crowd-checkbox name=N value=V``        ``{"V": true | false}``
 FreeText        ``crowd-input`` / ``crowd-text-area``    ``"text"`` (omitted when empty)
 Spans           ``crowd-entity-annotation`` (or custom)  ``{"entities": [{"label", "startOffset",
