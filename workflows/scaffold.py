@@ -9,8 +9,9 @@ Writes every file of a workflow (``workflows.model`` says what each is for):
     sample_data/<name>/manifest.jsonl          a few data objects (inline text, one of them empty)
     sample_data/<name>/truth.json              their known answers, per question (never uploaded)
 
-and nothing else: the workflow is registered by existing, and the app, the local runner and the
-tests every workflow gets take it from the definition. It synthesizes, passes the test suite and
+and records the new stack's snapshot (``tests/__snapshots__/test_workflow_stacks.ambr``). Nothing
+else: the workflow is registered by existing, and the app, the local runner and the tests every
+workflow gets take it from the definition. It synthesizes, passes the test suite and
 runs in the local runner before a line is written by hand. Then a fork fills in its own
 pre-labeling (what a worker is shown), template markup and sample data.
 
@@ -23,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -304,6 +307,18 @@ def parse_question(spec: str) -> Question:
         raise ScaffoldError(f"question {spec!r}: {error}") from None
 
 
+def record_stack_snapshot(name: str, root: Path = REPO_ROOT) -> None:
+    """Record the new workflow stack's snapshot (tests/test_workflow_stacks.py keeps one per workflow
+    and environment), so the suite passes at once; later changes to the stack show up in its diff."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_workflow_stacks.py",
+         "-k", f"test_snapshot and {name}", "--snapshot-update"],
+        cwd=root, capture_output=True, text=True,
+        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+    if result.returncode != 0:
+        raise ScaffoldError(f"the {name} stack did not synthesize for its snapshot:\n{result.stdout[-3000:]}")
+
+
 def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, description: Optional[str] = None,
              root: Path = REPO_ROOT) -> list[Path]:
     """Write a new workflow's files under ``root``; the paths written."""
@@ -336,6 +351,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         written = scaffold(args.name, args.question, args.title, args.description)
+        print(f"synthesizing the {args.name} stack to record its snapshot ...", file=sys.stderr)
+        record_stack_snapshot(args.name)
     except ScaffoldError as error:
         print(f"workflows.scaffold: {error}", file=sys.stderr)
         return 2
