@@ -57,12 +57,12 @@ def worker_server(job: LocalJob) -> Iterator[WorkerServer]:
 class RunnerProcess:
     """``python -m local_ground_truth`` (browser mode) as a child process, as a user runs it."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
+    def __init__(self, args: list[str], log: Path, cwd: Path = REPO_ROOT) -> None:
         self.log = log
         env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-               "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+               "PYTHONPATH": os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen([sys.executable, "-m", "local_ground_truth", *args, "--port", "0"],
-                                        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                                        cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                                         stderr=open(log, "ab"), start_new_session=True)
         self.url = self._wait_for_url()
 

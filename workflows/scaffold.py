@@ -158,7 +158,11 @@ class Scaffold:
     def pre_labeling_test(self) -> str:
         d = self.definition
         return textwrap.dedent(f'''\
-            """The {d.name} workflow's pre-labeling Lambda, against a local S3 endpoint."""
+            """The {d.name} workflow's pre-labeling Lambda on its sample data (extend it with your own cases).
+
+            Every workflow also gets tests/test_every_workflow.py (its template renders with what this
+            handler returns and submits what consolidation reads) and the stack tests, from its definition.
+            """
             from __future__ import annotations
 
             import json
@@ -180,31 +184,20 @@ class Scaffold:
 
 
             @pytest.mark.parametrize("line", LINES)
-            def test_every_sample_object_becomes_a_task_or_is_skipped_when_empty(line):
+            def test_every_sample_object_becomes_a_task_input_and_a_decision(line):
                 response = lambda_handler(event(line))
-                assert response["taskInput"]["text"] == line["source"]
-                assert response["isHumanAnnotationRequired"] == ("true" if line["source"].strip() else "false")
+                assert isinstance(response["taskInput"], dict)
+                assert str(response["isHumanAnnotationRequired"]).lower() in ("true", "false")
 
 
-            def test_a_text_file_in_s3_is_read(s3, bucket):
-                s3.put_object(Bucket=bucket, Key="texts/one.txt", Body="Ünïcode text".encode())
-                response = lambda_handler(event({{"source-ref": f"s3://{{bucket}}/texts/one.txt"}}))
-                assert response["taskInput"]["text"] == "Ünïcode text"
+            def test_some_sample_objects_go_to_workers():
+                assert any(str(lambda_handler(event(line))["isHumanAnnotationRequired"]).lower() == "true" for line in LINES)
 
 
-            @pytest.mark.parametrize("data_object, problem", [
-                (None, "dataObject is missing"),
-                ({{"other": 1}}, "neither a text 'source' nor a 'source-ref'"),
-                ({{"source-ref": "not-a-uri"}}, "not an S3 URI"),
-            ])
-            def test_bad_input_is_named(data_object, problem):
-                with pytest.raises(InputError, match=problem):
+            @pytest.mark.parametrize("data_object", [None, "a string", 42])
+            def test_a_data_object_that_is_not_an_object_is_named(data_object):
+                with pytest.raises(InputError, match="dataObject"):
                     lambda_handler(event(data_object))
-
-
-            def test_a_missing_text_file_is_named(s3, bucket):
-                with pytest.raises(InputError, match=f"s3://{{bucket}}/texts/missing.txt does not exist"):
-                    lambda_handler(event({{"source-ref": f"s3://{{bucket}}/texts/missing.txt"}}))
             ''')
 
     # -- the worker template ----------------------------------------------------------------------

@@ -1,0 +1,178 @@
+"""A newcomer adds a workflow: the scaffold, then only pre-labeling code, template markup and sample data.
+
+In a temporary copy of the repository, as a user would: `python -m workflows.scaffold` for a
+support-ticket triage workflow (three questions, one a checkbox), then the newcomer's own
+pre-labeling (tickets with an empty body are skipped), template markup and sample data are written,
+and nothing else. The workflow's tests pass, the app synthesizes it, and it runs in the local
+runner headless and in a real browser. No shared file is edited: git shows only new files (and the
+new stack's recorded snapshot).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.runner_helpers import RunnerProcess
+from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NAME = "ticket_triage"
+QUESTIONS = ["classification:priority=Low,Medium,High", "checkbox:needs_reply", "free-text:summary"]
+ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+
+# What the newcomer writes: their tickets have a subject and a body; an empty body is not worth a worker.
+PRE_LABELING = '''\
+"""Ticket triage pre-labeling: a ticket's subject and body for the worker; an empty body is skipped."""
+from __future__ import annotations
+
+from typing import Any
+
+from gt_common.s3uri import InputError
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    ticket = event.get("dataObject") if isinstance(event, dict) else None
+    if not isinstance(ticket, dict):
+        raise InputError("dataObject is missing or not an object")
+    body = ticket.get("source")
+    if not isinstance(body, str):
+        raise InputError(f"ticket {ticket.get('id')!r} has no body ('source')")
+    task = {"subject": str(ticket.get("subject", "")), "body": body}
+    return {"taskInput": task, "isHumanAnnotationRequired": "true" if body.strip() else "false"}
+'''
+TICKETS = [
+    ("T-1", "Export broken", "The export button does nothing since this morning.", "High", True),
+    ("T-2", "E-mail change", "How do I change my e-mail address?", "Low", False),
+    ("T-3", "(no body)", "   ", None, None),
+    ("T-4", "Double charge", "I was charged twice for March.", "High", True),
+    ("T-5", "Feature idea", "A dark mode would be nice.", "Low", False),
+    ("T-6", "Blank", "", None, None),
+]
+
+
+def _copy_repository(target: Path) -> None:
+    """The tracked files, as a fresh clone holds them (nothing the working tree has on top)."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    subprocess.run(["git", "init", "-q"], cwd=target, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=target, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base"], cwd=target,
+                   check=True)
+
+
+def _run(root: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, *args], cwd=root, env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def forked(tmp_path_factory):
+    """The repository copy with the ticket-triage workflow added the way the README says, and the app
+    synthesized from it."""
+    root = tmp_path_factory.mktemp("fork")
+    _copy_repository(root)
+    _run(root, "-m", "workflows.scaffold", NAME, *(arg for q in QUESTIONS for arg in ("--question", q)))
+    # The newcomer's own parts: pre-labeling code, template markup, sample data. Nothing else.
+    (root / "lambda_src" / f"{NAME}_pre_labeling" / "handler.py").write_text(PRE_LABELING)
+    template = root / "ui_templates" / f"{NAME}.liquid.html"
+    markup = template.read_text().replace(
+        '<div class="item" id="item-text">{{ task.input.text }}</div>',
+        '<h3 id="subject">{{ task.input.subject }}</h3>\n  <div class="item" id="body">{{ task.input.body }}</div>')
+    assert markup != template.read_text()
+    template.write_text(markup)
+    data = root / "sample_data" / NAME
+    (data / "manifest.jsonl").write_text("".join(
+        json.dumps({"source": body, "subject": subject, "id": key}) + "\n" for key, subject, body, _, _ in TICKETS))
+    (data / "truth.json").write_text(json.dumps({key: {"priority": priority, "needs_reply": reply}
+                                                 for key, _, _, priority, reply in TICKETS if priority}, indent=2))
+    assembly = root / "cdk.out.local"
+    _run(root, "-c", "import pathlib, sys; from local_ground_truth.stack_reader import synthesize; "
+                     "synthesize(pathlib.Path(sys.argv[1]))", str(assembly))
+    return root, assembly
+
+
+def test_the_fork_touches_no_shared_file(forked):
+    root, _ = forked
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root, capture_output=True,
+                            text=True, check=True).stdout.splitlines()
+    changed = sorted(line[3:] for line in status if not line.startswith("??"))
+    added = sorted(line[3:] for line in status if line.startswith("??") and not line[3:].startswith("cdk.out.local/"))
+    assert changed == ["tests/__snapshots__/test_workflow_stacks.ambr"]  # the new stack's recorded snapshot
+    assert added == sorted([
+        f"lambda_src/{NAME}_pre_labeling/__init__.py", f"lambda_src/{NAME}_pre_labeling/handler.py",
+        f"sample_data/{NAME}/manifest.jsonl", f"sample_data/{NAME}/truth.json", f"tests/test_{NAME}_pre_labeling.py",
+        f"ui_templates/{NAME}.liquid.html", f"workflows/{NAME}.py"])
+
+
+def test_its_tests_and_the_tests_every_workflow_gets_pass(forked):
+    root, _ = forked
+    result = _run(root, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/test_{NAME}_pre_labeling.py",
+                  "tests/test_workflow_stacks.py", "tests/test_every_workflow.py",
+                  "tests/test_consolidation_every_workflow.py", "tests/test_workflow_definitions.py", "-k",
+                  f"{NAME} or definitions or every_registered or all_together", timeout=1800)
+    assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout
+
+
+def test_it_runs_headless_in_the_local_runner(forked, tmp_path):
+    root, assembly = forked
+    result = _run(root, "-m", "local_ground_truth", "--workflow", NAME, "--simulate-workers", "3", "--accuracy", "0.9",
+                  "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"), "--processes", "2")
+    summary = json.loads(result.stdout)
+    assert summary["objects"] == 4 and summary["skipped_objects"] == 2
+    assert summary["pre_labeling_failures"] == 0 and summary["consolidation_failures"] == 0
+    assert set(summary["questions"]) == {"priority", "needs_reply"}  # free text is not scored
+    rows = [json.loads(line) for line in Path(summary["output_manifest"]).read_text().splitlines()]
+    labelled = {row["id"]: row["ticket-triage"] for row in rows if "ticket-triage" in row}
+    assert set(labelled) == {"T-1", "T-2", "T-4", "T-5"}  # the empty tickets are written unlabelled
+    for label in labelled.values():
+        assert label["priority"]["label"] in ("Low", "Medium", "High")
+        assert label["needs_reply"]["label"] in ("checked", "unchecked") and label["workers"] == 3
+
+
+def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  # noqa: F811
+    root, assembly = forked
+    store = tmp_path / "job" / "s3"
+    runner = RunnerProcess(["--workflow", NAME, "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"),
+                            "--processes", "2"], tmp_path / "runner.log", cwd=root)
+    try:
+        page = page_for(browser)
+        page.goto(f"{runner.url}/worker/ana")
+        assert page.eval_on_selector_all("#queue a", "links => links.length") == 4  # empty tickets go to nobody
+        page.click("text=Start the next task")
+        page.wait_for_selector("#subject")
+        assert page.inner_text("#subject") == "Export broken"
+        page.click("text=Submit")  # nothing chosen: refused on the page
+        assert "/task/" in page.url
+        page.click("crowd-radio-button[value=High]")
+        page.click("crowd-checkbox[name=needs_reply]")
+        page.fill("crowd-text-area[name=summary] textarea", "Export button broken after the update.")
+        page.click("text=Submit")
+        page.wait_for_url(f"{runner.url}/worker/ana*")
+        deadline = time.monotonic() + 120
+        rows = []
+        while time.monotonic() < deadline:
+            manifests = list(store.glob("*/output/*/manifests/output/output.manifest"))
+            rows = [json.loads(line) for m in manifests for line in m.read_text().splitlines()]
+            if any("ticket-triage" in row for row in rows):
+                break
+            time.sleep(0.3)
+        [row] = [row for row in rows if "ticket-triage" in row]
+        label = row["ticket-triage"]
+        assert row["id"] == "T-1" and label["priority"]["label"] == "High"
+        assert label["needs_reply"]["label"] == "checked"
+        assert label["summary"] == [{"workerId": "ana", "text": "Export button broken after the update."}]
+    finally:
+        runner.stop()
