@@ -11,6 +11,8 @@ import aws_cdk as cdk
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 _HASH = re.compile(r"[0-9a-f]{64}")
+_TEMPLATE_DIGEST = re.compile(r"(/?templates/)[0-9a-f]{16}/")
+_REVISION = re.compile(r'("InputRevision": ")[0-9a-f]{16}(")')
 
 
 def synth_app(env_name: str, outdir: Path) -> tuple[cdk.App, cdk.cx_api.CloudAssembly]:
@@ -23,8 +25,12 @@ def synth_app(env_name: str, outdir: Path) -> tuple[cdk.App, cdk.cx_api.CloudAss
 
 
 def masked(template: dict[str, Any]) -> dict[str, Any]:
-    """The template with asset hashes replaced, so a snapshot only changes when the stack does."""
-    return json.loads(_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
+    """The template with asset hashes and content digests replaced (the UI template's content-addressed
+    key, the sample data's revision), so a snapshot changes when the infrastructure does, not when a
+    workflow's code, template text or data does: those have tests of their own."""
+    text = _HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
+    text = _TEMPLATE_DIGEST.sub(r"\1<content-digest>/", text)
+    return json.loads(_REVISION.sub(r"\1<content-digest>\2", text))
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
