@@ -10,7 +10,9 @@ The application is Flask, served by waitress (a maintained production WSGI serve
 bodies are bounded, slow or short bodies time out instead of holding a thread, and the listen
 backlog fits a team. The application itself answers only requests addressed to this server
 (Host check: no DNS rebinding) and accepts answers only as same-origin JSON POSTs, parsed strictly
-and checked against the page's own form rules before they are written.
+and checked against the page's own form rules before they are written, and, when the workflow's
+questions are known (its consolidation function's ``WORKFLOW_QUESTIONS``), read as consolidation will
+read them: an answer that leaves a required question unusable is refused with the question named.
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ from flask import Flask, Response, redirect, render_template_string, request
 from markupsafe import Markup
 
 from gt_common import strict_json
+from gt_common.answers import read_form
+from gt_common.consolidation import WorkerAnswer
+from gt_common.questions import QUESTIONS_ENV, QuestionError, questions_from_json
 from gt_common.s3uri import parse_s3_uri
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
@@ -83,6 +88,7 @@ class WorkerSite:
         self.consolidator = Consolidator(job) if consolidate_in_background else None
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
         self._rules: dict[str, FormRules] = {}
+        self.questions = _questions_of(job)
 
     def start(self) -> "WorkerSite":
         if self.consolidator:
@@ -138,6 +144,13 @@ class WorkerSite:
         if not self.job.is_for_workers(object_id):
             raise Refused(404, f"object {object_id} is not one of this job's tasks")
         problems = self.rules(object_id).problems(answer)
+        if self.questions:  # read as consolidation will read it: a required question must be usable
+            form = read_form(self.questions, WorkerAnswer(worker, answer))
+            unanswered = [q.name for q in self.questions if q.required and q.name not in form.values]
+            if unanswered:
+                problems.append("answer " + ", ".join(unanswered))
+            problems += [problem for problem in form.problems
+                         if not any(problem.startswith(f"{name} ") for name in unanswered)]
         with self._submitting:
             if worker in self.job.workers_of(object_id):
                 return False  # a retry of an answer that was recorded: nothing to do twice
@@ -156,6 +169,20 @@ class WorkerSite:
         if self.consolidator:
             self.consolidator.notify()
         return True
+
+
+def _questions_of(job: LocalJob) -> tuple:
+    """The workflow's questions, from its consolidation function's configuration (``WORKFLOW_QUESTIONS``);
+    empty for a consolidation function configured otherwise."""
+    text = job.spec.consolidation.environment.get(QUESTIONS_ENV)
+    if not text:
+        return ()
+    try:
+        return questions_from_json(text)
+    except QuestionError as error:
+        LOG.warning("%s of the consolidation function is unusable (%s); answers are checked against the page only",
+                    QUESTIONS_ENV, error)
+        return ()
 
 
 class Refused(Exception):

@@ -110,3 +110,16 @@ def test_the_server_refuses_an_answer_without_the_yes_no_judgement(ner_site):
     response = connection.getresponse()
     assert response.status == 422 and "isGoodAbstract is required" in json.loads(response.read())["error"]
     assert "eve" not in job.workers_of("2")
+
+
+def test_the_server_reads_an_answer_as_consolidation_will_and_refuses_an_unusable_required_one(ner_site):
+    """The page's rules see a value; the workflow's questions (its consolidation configuration) see no Yes/No."""
+    import http.client
+
+    job, server = ner_site
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("POST", "/worker/eve/task/3/submit", headers={"Content-Type": "application/json"},
+                       body=json.dumps({"abstract": '{"entities": []}', "isGoodAbstract": '{"label": "Maybe"}'}))
+    response = connection.getresponse()
+    assert response.status == 422 and "answer isGoodAbstract" in json.loads(response.read())["error"]
+    assert "eve" not in job.workers_of("3")

@@ -154,10 +154,11 @@ def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  #
         page.click("text=Start the next task")
         page.wait_for_selector("#subject")
         assert page.inner_text("#subject") == "Export broken"
-        page.click("text=Submit")  # nothing chosen: refused on the page
-        assert "/task/" in page.url
-        page.click("crowd-radio-button[value=High]")
-        page.click("crowd-checkbox[name=needs_reply]")
+        page.click("text=Submit")  # no priority chosen: refused, with the question named, and the page stays
+        page.wait_for_function("document.querySelector('.local-gt-status a')")
+        assert "answer priority" in page.inner_text(".local-gt-status") and "/task/" in page.url
+        page.click("crowd-radio-button[value=High] >> text=High")
+        page.click("crowd-checkbox[name=needs_reply] >> text=Needs reply")
         page.fill("crowd-text-area[name=summary] textarea", "Export button broken after the update.")
         page.click("text=Submit")
         page.wait_for_url(f"{runner.url}/worker/ana*")
