@@ -185,7 +185,7 @@ def test_a_malformed_span_is_skipped_and_the_workers_other_spans_kept(s3, bucket
     ({"abstract": {"entities": []}, "isGoodAbstract": "Maybe"}, "isGoodAbstract label 'Maybe' is not one of Yes, No"),
     ({"abstract": {"entities": []}, "isGoodAbstract": ""}, "label '' is not one of Yes, No"),
     ({"abstract": {"entities": []}, "isGoodAbstract": {"label": "yes"}}, "label 'yes' is not one of Yes, No"),
-    ({"abstract": {"entities": []}, "isGoodAbstract": ["Yes", "No"]}, "isGoodAbstract is not an object with a label"),
+    ({"abstract": {"entities": []}, "isGoodAbstract": ["Yes", "No"]}, "isGoodAbstract is not a label or an object with a label"),
     ({"abstract": {"entities": []}}, "isGoodAbstract is missing"),
     ({"abstract": {"entities": []}, "isGoodAbstract": "Yes", "notes": 7}, "notes is not text"),
 ])

@@ -116,6 +116,17 @@ def test_the_answer_as_a_json_string_or_one_item_list(s3, bucket):
     assert decision(labels_by_id(response, LABEL)["2"])["votes"] == {"Good Weld": 1, "Contamination": 2}
 
 
+def test_the_answer_as_radio_buttons_or_a_bare_label(s3, bucket):
+    """A crowd-radio-group of one crowd-radio-button per label submits each button's state; a native radio
+    input submits the bare label."""
+    off = {label: False for label in QUESTION.labels}
+    response = run(s3, bucket, [entry(5,
+        content({QUESTION.name: {**off, "Burn Through": True}}),
+        content({QUESTION.name: "Burn Through"}),
+        content({QUESTION.name: {**off, "Good Weld": True}}))])
+    assert decision(labels_by_id(response, LABEL)["5"])["votes"] == {"Good Weld": 1, "Burn Through": 2}
+
+
 def test_annotation_data_by_s3_uri(s3, bucket):
     s3.put_object(Bucket=bucket, Key="job/worker-response/a.json", Body=json.dumps(form("High Travel Speed")).encode())
     s3.put_object(Bucket=bucket, Key="job/worker-response/b.json", Body=json.dumps([form("High Travel Speed")]).encode())
@@ -133,9 +144,10 @@ def test_annotation_data_by_s3_uri(s3, bucket):
     (content({"SomethingElse": {"label": "Good Weld"}}), "WeldingClassification is missing"),
     (content(form("Porosity")), "label 'Porosity' is not one of Good Weld, Burn Through"),
     (content({"WeldingClassification": {"label": 3}}), "has no label"),
-    (content({"WeldingClassification": "Good Weld"}), "WeldingClassification is not an object with a label"),
+    (content({"WeldingClassification": 42}), "WeldingClassification is not a label or an object with a label"),
+    (content({"WeldingClassification": {"Good Weld": True, "Burn Through": True}}), "has 2 radio buttons on, not one"),
     (content({"WeldingClassification": "{broken"}), "WeldingClassification is not valid JSON"),
-    (content({"WeldingClassification": [{"label": "Good Weld"}, {"label": "Burn Through"}]}), "not an object"),
+    (content({"WeldingClassification": [{"label": "Good Weld"}, {"label": "Burn Through"}]}), "not a label or an object"),
     (content('"just a string"'), "not a JSON object"),
     (content([form("Good Weld"), form("Burn Through")]), "not a JSON object"),
     ("not-an-object", "annotationData is not an object"),
