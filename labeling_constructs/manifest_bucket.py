@@ -18,6 +18,8 @@ from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
 #: Written into sample-data text files; replaced at deploy time by ``s3://<bucket>/<data prefix>``.
 DATA_PREFIX_PLACEHOLDER = "${DATA_PREFIX_URI}"
 _TEXT_SUFFIXES = {".json", ".jsonl", ".manifest", ".txt", ".csv"}
+#: Ground Truth reads a manifest line of at most 100 KB (its pre-labeling request carries the whole line).
+MAX_MANIFEST_LINE_BYTES = 100_000
 #: What Ground Truth's worker portal needs of a bucket whose objects it shows through presigned URLs.
 GROUND_TRUTH_CORS_RULE = s3.CorsRule(
     allowed_methods=[s3.HttpMethods.GET],
@@ -272,6 +274,7 @@ def _validated_manifest(path: Path) -> str:
             raise ValueError(f"manifest {path} line {number} is not JSON: {error}") from error
         if not isinstance(record, dict):
             raise ValueError(f"manifest {path} line {number} is not a JSON object")
-        if len(line.encode("utf-8")) > 100_000:
-            raise ValueError(f"manifest {path} line {number} is over Ground Truth's 100 KB line limit")
+        if len(line.encode("utf-8")) > MAX_MANIFEST_LINE_BYTES:
+            raise ValueError(f"manifest {path} line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
+                             "line limit")
     return "\n".join(lines) + "\n"

@@ -44,7 +44,7 @@ def test_a_uri_that_would_hide_or_forge_part_of_a_log_line_is_quoted(s3, bucket,
     ("https://bucket/key", "is not an S3 URI"),
     ("s3://bucket", "is not an S3 URI with both a bucket and a key"),
     ("s3://bucket/", "is not an S3 URI with both a bucket and a key"),
-    ("s3:///key", "is not an S3 URI with both a bucket and a key"),
+    ("s3:///key", "has no bucket name"),
     (None, "is not an S3 URI"),
 ])
 def test_non_uris_are_named(value, message):

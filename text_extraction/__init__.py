@@ -4,3 +4,5 @@ Modules: ``textract_text`` (the Textract calls, job polling and pagination, LINE
 ``sources`` (finding the images locally or in S3), ``manifest`` (metadata file and JSON Lines),
 ``batch`` (per-image jobs, thread pool, progress bar, failures) and ``__main__`` (the CLI).
 """
+
+import workflows  # noqa: E402,F401 - puts the project's shared library (lambda_src/gt_common) on the import path

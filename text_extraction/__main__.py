@@ -51,8 +51,10 @@ from botocore.exceptions import BotoCoreError
 from . import textract_text
 from .batch import BatchResult, Job, local_processor, run_batch, s3_processor
 from .manifest import load_metadata, write_manifest
-from .sources import (PLACEHOLDER, SourceError, as_prefix, check_unique_stems, is_s3_uri, list_local_images,
-                      list_s3_images, parent_prefix, split_s3_uri)
+from gt_common.s3uri import is_s3_uri
+
+from .sources import (PLACEHOLDER, SourceError, as_prefix, check_unique_stems, list_local_images, list_s3_images,
+                      parent_prefix, split_s3_uri)
 
 PROG = "python -m text_extraction"
 

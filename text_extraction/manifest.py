@@ -16,7 +16,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .sources import SourceError, is_s3_uri, split_s3_uri
+from gt_common.s3uri import is_s3_uri
+
+from .sources import SourceError, split_s3_uri
 
 
 def load_metadata(path: Path) -> dict[str, dict[str, Any]]:

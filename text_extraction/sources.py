@@ -11,6 +11,8 @@ from pathlib import Path, PurePosixPath
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from gt_common.s3uri import InputError, parse_s3_uri
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 PLACEHOLDER = "${DATA_PREFIX_URI}"  # filled in at deploy time by the ManifestBucket construct
 
@@ -39,18 +41,15 @@ class Image:
         return PurePosixPath(self.name).stem
 
 
-def is_s3_uri(value: str) -> bool:
-    return value.startswith("s3://")
-
-
 def split_s3_uri(uri: str, *, what: str) -> tuple[str, str]:
-    """``s3://bucket/key-or-prefix`` -> ``(bucket, key)``; the key may be empty (whole bucket)."""
-    if not is_s3_uri(uri):
-        raise SourceError(f"{what} {uri!r} is not an S3 URI (expected s3://bucket/prefix/)")
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    if not bucket:
-        raise SourceError(f"{what} {uri!r} has no bucket name")
-    return bucket, key
+    """``s3://bucket/key-or-prefix`` -> ``(bucket, key)``; the key may be empty (whole bucket).
+
+    Parsed by the project's one S3 URI parser (``gt_common.s3uri``), its error turned into a SourceError."""
+    try:
+        location = parse_s3_uri(uri, what=what, folder=True)
+    except InputError as error:
+        raise SourceError(str(error)) from None
+    return location.bucket, location.key
 
 
 def as_prefix(key: str) -> str:

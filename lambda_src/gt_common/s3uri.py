@@ -39,12 +39,22 @@ class S3Location:
         return uri
 
 
-def parse_s3_uri(uri: object, *, what: str = "value") -> S3Location:
-    """Split ``s3://bucket/key`` literally; raise InputError naming ``what`` and the value otherwise."""
-    if not isinstance(uri, str) or not uri.startswith(S3_SCHEME):
-        raise InputError(f"{what} {uri!r} is not an S3 URI (expected s3://bucket/key)")
+def is_s3_uri(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(S3_SCHEME)
+
+
+def parse_s3_uri(uri: object, *, what: str = "value", folder: bool = False) -> S3Location:
+    """Split ``s3://bucket/key`` literally; raise InputError naming ``what`` and the value otherwise.
+
+    With ``folder``, the URI names a prefix and its key may be empty (``s3://bucket`` is the whole
+    bucket)."""
+    if not is_s3_uri(uri):
+        expected = "s3://bucket/prefix/" if folder else "s3://bucket/key"
+        raise InputError(f"{what} {uri!r} is not an S3 URI (expected {expected})")
     bucket, _, key = uri[len(S3_SCHEME):].partition("/")
-    if not bucket or not key:
+    if not bucket:
+        raise InputError(f"{what} {uri!r} has no bucket name")
+    if not key and not folder:
         raise InputError(f"{what} {uri!r} is not an S3 URI with both a bucket and a key")
     return S3Location(bucket, key)
 
