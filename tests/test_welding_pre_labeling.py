@@ -1,18 +1,28 @@
 """The welding pre-labeling Lambda over a real S3 endpoint (moto's server on 127.0.0.1)."""
 from __future__ import annotations
 
+import io
 import json
-from pathlib import Path
+import struct
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from PIL import Image
 
+import workflows
 from gt_common.s3uri import InputError
 from welding_pre_labeling import handler
-from welding_pre_labeling.plots import PlotRenderer, decimate
+from welding_pre_labeling.plots import (
+    BAND_COLOUR, HEIGHT_PX, MAX_BUCKETS, PLOTS, WIDTH_PX, PlotRenderer, decimate, elapsed_seconds, frame,
+    speed_text,
+)
+from welding_pre_labeling.procedure import CURRENT, TIME_AXIS_S, TRAVEL_AXIS_MM, VOLTAGE
 from welding_pre_labeling.sensor_csv import SENSOR_BOUNDS, SensorSeries, parse_sensor_csv
 
-CAMERA_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "welding" / "images" / "run-01.jpg").read_bytes()
+WELDING = workflows.definition("welding")
+SAMPLE = WELDING.sample_data_dir
+CAMERA_JPEG = (SAMPLE / "images" / "run-01.jpg").read_bytes()
 SEED_CSV = b"0,0.00,150.0,22.00,8.0\n1,0.40,151.0,22.10,8.0\n2,0.80,149.5,21.90,8.0\n3,1.20,150.2,22.05,8.0\n"
 HEADERED_CSV = b"Timestamp,Voltage_V,Current_A,Electrode_Position,WireFeed\n0,22.0,150.0,0.0,8\n1,22.1,151.0,0.4,8\n2,21.9,149.5,0.8,8\n"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -103,9 +113,121 @@ def test_a_million_rows_are_decimated_to_the_pixel_width():
     x = np.arange(1_000_000, dtype=float)
     y = np.sin(x / 1000)
     dx, dy = decimate(x, y)
-    assert len(dx) <= 2 * 640 and dy.max() == pytest.approx(y.max(), abs=1e-6) and dy.min() == pytest.approx(y.min(), abs=1e-6)
+    assert MAX_BUCKETS == WIDTH_PX and len(dx) <= 2 * WIDTH_PX and dy.max() == pytest.approx(y.max(), abs=1e-6) and dy.min() == pytest.approx(y.min(), abs=1e-6)
     small_x, small_y = decimate(x[:500], y[:500])
     assert len(small_x) == 500  # short series are drawn point for point
+
+
+@pytest.mark.parametrize("rows", [2 * WIDTH_PX + 1, 1201, 20_000, 1_000_003])
+def test_decimation_draws_every_row_to_the_end_of_the_run(rows):
+    """The rows that do not fill a whole bucket are drawn too: a spike in the last row, an arc that breaks
+    as the run ends, is never dropped."""
+    x = np.arange(rows, dtype=float)
+    y = np.zeros(rows)
+    y[-1], y[0] = 5.0, -5.0
+    dx, dy = decimate(x, y)
+    assert len(dx) <= 2 * WIDTH_PX
+    assert dy.max() == 5.0 and dy.min() == -5.0
+    assert dx[-1] >= x[-1] - rows / WIDTH_PX  # within one pixel column of the end
+
+
+# -- the plots: one frame for every run of the job, drawn at the size the page shows them -----
+def sample(kind: str) -> SensorSeries:
+    """The first sample run of a class."""
+    truth = json.loads((SAMPLE / "truth.json").read_text())
+    dataset = next(name for name, answer in truth.items() if answer[WELDING.questions[0].name] == kind)
+    return parse_sensor_csv((SAMPLE / "sensor" / f"run-{dataset.removeprefix('dataset-')}.csv").read_bytes(), kind)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_MAGIC) and png[12:16] == b"IHDR"
+    return struct.unpack(">II", png[16:24])
+
+
+class PlotImages(HTMLParser):
+    """The width and height the template gives each plot's <img>, by its task.input key."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for plot in PLOTS:
+            if tag == "img" and f"task.input.{plot.key}.file" in attrs.get("src", ""):
+                self.sizes[plot.key] = (int(attrs["width"]), int(attrs["height"]))
+
+
+def test_plots_are_drawn_at_the_size_the_worker_page_shows_them():
+    rendered = PlotRenderer().render(sample("Good Weld"))
+    template = PlotImages()
+    template.feed(WELDING.template_path.read_text(encoding="utf-8"))
+    assert template.sizes == {plot.key: (WIDTH_PX, HEIGHT_PX) for plot in PLOTS}
+    assert {key: png_size(png) for key, (_, png, _) in rendered.items()} == template.sizes
+
+
+def test_every_sample_run_is_drawn_on_the_same_frame():
+    """Fixed ranges shared by the job's runs: position relative to where a run starts, time from its first sample."""
+    frames = {plot.key: set() for plot in PLOTS}
+    for csv in sorted((SAMPLE / "sensor").glob("*.csv")):
+        series = parse_sensor_csv(csv.read_bytes(), csv.name)
+        for plot in PLOTS:
+            shape = frame(plot, series, elapsed_seconds(series))
+            frames[plot.key].add((shape.x, (shape.y[0] - shape.start_mm, shape.y[1] - shape.start_mm)))
+    time = (TIME_AXIS_S.low, TIME_AXIS_S.high)
+    assert frames == {"current": {(time, (CURRENT.axis.low, CURRENT.axis.high))},
+                      "electrode": {(time, (TRAVEL_AXIS_MM.low, TRAVEL_AXIS_MM.high))},
+                      "voltage": {(time, (VOLTAGE.axis.low, VOLTAGE.axis.high))}}
+
+
+def test_values_beyond_the_frame_widen_it_instead_of_being_cut_off():
+    # 120 s of AC welding with a 1,500 A spike, travelling from 500 mm towards 380 mm, logged from t = 1,000 s.
+    rows = 1201
+    seconds = 1000 + np.arange(rows) * 0.1
+    current = np.full(rows, 150.0)
+    current[600] = 1500.0
+    voltage = np.where(np.arange(rows) % 2, 22.0, -30.0)
+    position = 500 - np.arange(rows) * 0.1
+    series = SensorSeries(seconds, position, current, voltage)
+    elapsed = elapsed_seconds(series)
+    assert elapsed[0] == 0 and elapsed[-1] == pytest.approx(120)
+    shapes = {plot.key: frame(plot, series, elapsed) for plot in PLOTS}
+    assert all(shape.x == (0.0, pytest.approx(120)) for shape in shapes.values())
+    assert shapes["current"].y[0] == CURRENT.axis.low and shapes["current"].y[1] > 1500
+    assert shapes["voltage"].y[0] < -30 and shapes["voltage"].y[1] == VOLTAGE.axis.high
+    travel = shapes["electrode"]
+    assert travel.direction == -1 and travel.y[0] < 380 and travel.y[1] == 500 - TRAVEL_AXIS_MM.low
+    assert speed_text(travel.speed_mm_s) == "mean travel 1.0 mm/s"
+    rendered = PlotRenderer().render(series)
+    assert all(png_size(png) == (WIDTH_PX, HEIGHT_PX) for _, png, _ in rendered.values())
+
+
+def rows_of(png: bytes, colour: str, tolerance: int) -> np.ndarray:
+    """Pixel rows (top = 0) and columns holding ``colour``."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return np.nonzero(np.abs(pixels - rgb).sum(axis=2) <= tolerance)
+
+
+@pytest.mark.parametrize("kind, where", [("Good Weld", "inside"), ("Lack of Fusion", "below"),
+                                         ("High Travel Speed", "inside")])
+def test_a_trace_shows_against_its_band_without_reading_numbers(kind, where):
+    """In the PNGs themselves: a good weld's current and voltage sit inside the shaded band, a lack of
+    fusion's below it; a fast run's traces end in the left part of the shared time axis."""
+    rendered = PlotRenderer().render(sample(kind))
+    for plot in PLOTS:
+        if plot.key == "electrode":
+            continue
+        png = rendered[plot.key][1]
+        band_rows = rows_of(png, BAND_COLOUR, 6)[0]
+        trace_rows, trace_columns = rows_of(png, plot.colour, 60)
+        assert band_rows.size and trace_rows.size, plot.key
+        if where == "inside":
+            assert band_rows.min() - 2 <= trace_rows.min() and trace_rows.max() <= band_rows.max() + 2, plot.key
+        else:
+            assert trace_rows.min() > band_rows.max(), plot.key
+        right_end = trace_columns.max() / WIDTH_PX
+        assert right_end < 0.4 if kind == "High Travel Speed" else right_end > 0.6
 
 
 # -- bad input: each error names the thing at fault -----------------------------------------
@@ -174,7 +296,6 @@ def test_rendering_imports_nothing_the_bundle_prunes(monkeypatch, tmp_path):
     """Run the renderer in a fresh interpreter with every pruned Python package blocked."""
     import subprocess
     import sys
-    from pathlib import Path
 
     from labeling_constructs.lambda_code import LAMBDA_SRC, bundle_exclusions
 
