@@ -249,7 +249,7 @@ def bead_image(kind: str, trace: Trace, rng: np.random.Generator) -> bytes:
         if defect.gaps and rng.random() < 0.18:
             continue  # discontinuous bead
         wobble = rng.normal(0, defect.wobble)
-        w = half_width + wobble
+        w = max(half_width + wobble, 2.0)  # a ripple narrows, never inverts
         shade = 200 + int(rng.integers(-12, 12))
         draw.ellipse([cx - 9, centre - w, cx + 9, centre + w], fill=(shade, shade - 8, shade - 20, 255),
                      outline=(90, 85, 80, 255))
