@@ -14,10 +14,10 @@ import workflows
 from gt_common.s3uri import InputError
 from welding_pre_labeling import handler
 from welding_pre_labeling.plots import (
-    BAND_COLOUR, HEIGHT_PX, MAX_BUCKETS, PLOTS, WIDTH_PX, PlotRenderer, decimate, elapsed_seconds, frame,
+    BAND_COLOUR, HEIGHT_PX, MARGIN_PX, MAX_BUCKETS, PLOTS, WIDTH_PX, PlotRenderer, decimate, elapsed_seconds, frame,
     speed_text,
 )
-from welding_pre_labeling.procedure import CURRENT, TIME_AXIS_S, TRAVEL_AXIS_MM, VOLTAGE
+from welding_pre_labeling.procedure import CURRENT, TIME_AXIS_S, TRAVEL_AXIS_MM, TRAVEL_MM_S, VOLTAGE, Span
 from welding_pre_labeling.sensor_csv import SENSOR_BOUNDS, SensorSeries, parse_sensor_csv
 
 WELDING = workflows.definition("welding")
@@ -228,6 +228,83 @@ def test_a_trace_shows_against_its_band_without_reading_numbers(kind, where):
             assert trace_rows.min() > band_rows.max(), plot.key
         right_end = trace_columns.max() / WIDTH_PX
         assert right_end < 0.4 if kind == "High Travel Speed" else right_end > 0.6
+
+
+def row_of(value: float, axis) -> float:
+    """The pixel row (top = 0) a value on ``axis`` is drawn at, from the renderer's fixed margins."""
+    top, bottom = MARGIN_PX["top"], HEIGHT_PX - MARGIN_PX["bottom"]
+    return bottom - (value - axis.low) / axis.width * (bottom - top)
+
+
+def column_of(seconds: float) -> float:
+    left, right = MARGIN_PX["left"], WIDTH_PX - MARGIN_PX["right"]
+    return left + (seconds - TIME_AXIS_S.low) / TIME_AXIS_S.width * (right - left)
+
+
+@pytest.mark.parametrize("key, level", [("current", CURRENT), ("voltage", VOLTAGE)])
+def test_the_nominal_band_is_drawn_where_the_procedure_puts_it_on_the_fixed_range(key, level):
+    """The shaded band's pixels are exactly the procedure's window on the procedure's y-range, across the
+    whole time axis, whatever level the run's trace sits at."""
+    for kind in ("Good Weld", "Lack of Fusion", "Burn Through"):
+        png = PlotRenderer().render(sample(kind))[key][1]
+        rows, columns = rows_of(png, BAND_COLOUR, 6)
+        assert rows.min() == pytest.approx(row_of(level.band.high, level.axis), abs=1.5), kind
+        assert rows.max() == pytest.approx(row_of(level.band.low, level.axis), abs=1.5), kind
+        assert columns.min() <= column_of(TIME_AXIS_S.low) + 2 and columns.max() >= column_of(TIME_AXIS_S.high) - 2
+
+
+def dark_pixels(png: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the dark strokes (the trace and the dashed nominal line); band and grid are light."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return np.nonzero(pixels.sum(axis=2) < 450)
+
+
+def test_the_position_plot_shows_travel_speed_against_the_nominal_wedge():
+    """The wedge of nominal speeds opens from the run's start to where the slowest and fastest nominal speeds
+    reach at the axis' end; a good weld's position line stays inside it, a fast run's rises far above it;
+    the run's mean speed is what the plot writes in its corner."""
+    electrode = next(plot for plot in PLOTS if plot.key == "electrode")
+    for kind, inside in (("Good Weld", True), ("High Travel Speed", False)):
+        series = sample(kind)
+        shape = frame(electrode, series, elapsed_seconds(series))
+        axis = Span(shape.y[0], shape.y[1])
+        png = PlotRenderer().render(series)["electrode"][1]
+        wedge_rows, wedge_columns = rows_of(png, BAND_COLOUR, 6)
+        at_right = wedge_rows[wedge_columns == round(column_of(TIME_AXIS_S.high)) - 2]
+        reach = lambda speed: series.electrode_mm[0] + speed * TIME_AXIS_S.high  # noqa: E731
+        assert at_right.min() <= row_of(min(reach(TRAVEL_MM_S.high), axis.high), axis) + 2, kind
+        assert at_right.max() == pytest.approx(row_of(reach(TRAVEL_MM_S.low), axis), abs=2), kind
+        # At the column where the run ends: its position line against the wedge there (clear of the frame's
+        # top edge, and of the speed written at the bottom).
+        end = round(column_of(elapsed_seconds(series)[-1])) - 3
+        dark_rows, dark_columns = dark_pixels(png)
+        line = dark_rows[(dark_columns == end) & (dark_rows > MARGIN_PX["top"] + 1) & (dark_rows < HEIGHT_PX / 2)]
+        wedge = wedge_rows[wedge_columns == end]
+        assert line.size and wedge.size, kind
+        if inside:
+            assert wedge.min() - 2 <= line.min() and line.max() <= wedge.max() + 2, kind
+        else:
+            assert line.min() < wedge.min() - 20, kind  # steeper: well above the fastest nominal speed
+        travelled = (series.electrode_mm[-1] - series.electrode_mm[0]) / elapsed_seconds(series)[-1]
+        assert speed_text(shape.speed_mm_s) == f"mean travel {travelled:.1f} mm/s"
+        assert (TRAVEL_MM_S.low <= travelled <= TRAVEL_MM_S.high) == inside
+
+
+MIN_TYPE_PX = 11  # the smallest type a worker reads at a glance, at the size the page shows the plot
+
+
+def test_tick_labels_are_readable_at_the_size_the_page_shows_the_plot():
+    """Measured in the PNG (drawn 1:1 with the page): the time axis' tick digits stand at least as tall as
+    DejaVu Sans digits (0.73 em) in 11 px type."""
+    for key, (_, png, _) in PlotRenderer().render(sample("Good Weld")).items():
+        rows, columns = dark_pixels(png)
+        below_axes = sorted(set(rows[(rows > HEIGHT_PX - MARGIN_PX["bottom"]) & (columns > MARGIN_PX["left"] + 5)]))
+        lines = [[below_axes[0]]]  # runs of consecutive dark rows: tick marks, tick labels, axis label
+        for row in below_axes[1:]:
+            lines[-1].append(row) if row == lines[-1][-1] + 1 else lines.append([row])
+        marks, tick_labels = lines[:2]
+        assert len(marks) <= 5, key  # the tick marks hang just below the axes
+        assert len(tick_labels) >= 0.73 * MIN_TYPE_PX, key
 
 
 # -- bad input: each error names the thing at fault -----------------------------------------
