@@ -1,18 +1,28 @@
 """The welding pre-labeling Lambda over a real S3 endpoint (moto's server on 127.0.0.1)."""
 from __future__ import annotations
 
+import io
 import json
-from pathlib import Path
+import struct
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from PIL import Image
 
+import workflows
 from gt_common.s3uri import InputError
 from welding_pre_labeling import handler
-from welding_pre_labeling.plots import PlotRenderer, decimate
+from welding_pre_labeling.plots import (
+    BAND_COLOUR, HEIGHT_PX, MARGIN_PX, MAX_BUCKETS, PLOTS, WIDTH_PX, PlotRenderer, decimate, elapsed_seconds, frame,
+    speed_text,
+)
+from welding_pre_labeling.procedure import CURRENT, TIME_AXIS_S, TRAVEL_AXIS_MM, TRAVEL_MM_S, VOLTAGE, Span
 from welding_pre_labeling.sensor_csv import SENSOR_BOUNDS, SensorSeries, parse_sensor_csv
 
-CAMERA_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "welding" / "images" / "run-01.jpg").read_bytes()
+WELDING = workflows.definition("welding")
+SAMPLE = WELDING.sample_data_dir
+CAMERA_JPEG = (SAMPLE / "images" / "run-01.jpg").read_bytes()
 SEED_CSV = b"0,0.00,150.0,22.00,8.0\n1,0.40,151.0,22.10,8.0\n2,0.80,149.5,21.90,8.0\n3,1.20,150.2,22.05,8.0\n"
 HEADERED_CSV = b"Timestamp,Voltage_V,Current_A,Electrode_Position,WireFeed\n0,22.0,150.0,0.0,8\n1,22.1,151.0,0.4,8\n2,21.9,149.5,0.8,8\n"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -103,9 +113,198 @@ def test_a_million_rows_are_decimated_to_the_pixel_width():
     x = np.arange(1_000_000, dtype=float)
     y = np.sin(x / 1000)
     dx, dy = decimate(x, y)
-    assert len(dx) <= 2 * 640 and dy.max() == pytest.approx(y.max(), abs=1e-6) and dy.min() == pytest.approx(y.min(), abs=1e-6)
+    assert MAX_BUCKETS == WIDTH_PX and len(dx) <= 2 * WIDTH_PX and dy.max() == pytest.approx(y.max(), abs=1e-6) and dy.min() == pytest.approx(y.min(), abs=1e-6)
     small_x, small_y = decimate(x[:500], y[:500])
     assert len(small_x) == 500  # short series are drawn point for point
+
+
+@pytest.mark.parametrize("rows", [2 * WIDTH_PX + 1, 1201, 20_000, 1_000_003])
+def test_decimation_draws_every_row_to_the_end_of_the_run(rows):
+    """The rows that do not fill a whole bucket are drawn too: a spike in the last row, an arc that breaks
+    as the run ends, is never dropped."""
+    x = np.arange(rows, dtype=float)
+    y = np.zeros(rows)
+    y[-1], y[0] = 5.0, -5.0
+    dx, dy = decimate(x, y)
+    assert len(dx) <= 2 * WIDTH_PX
+    assert dy.max() == 5.0 and dy.min() == -5.0
+    assert dx[-1] >= x[-1] - rows / WIDTH_PX  # within one pixel column of the end
+
+
+# -- the plots: one frame for every run of the job, drawn at the size the page shows them -----
+def sample(kind: str) -> SensorSeries:
+    """The first sample run of a class."""
+    truth = json.loads((SAMPLE / "truth.json").read_text())
+    dataset = next(name for name, answer in truth.items() if answer[WELDING.questions[0].name] == kind)
+    return parse_sensor_csv((SAMPLE / "sensor" / f"run-{dataset.removeprefix('dataset-')}.csv").read_bytes(), kind)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_MAGIC) and png[12:16] == b"IHDR"
+    return struct.unpack(">II", png[16:24])
+
+
+class PlotImages(HTMLParser):
+    """The width and height the template gives each plot's <img>, by its task.input key."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for plot in PLOTS:
+            if tag == "img" and f"task.input.{plot.key}.file" in attrs.get("src", ""):
+                self.sizes[plot.key] = (int(attrs["width"]), int(attrs["height"]))
+
+
+def test_plots_are_drawn_at_the_size_the_worker_page_shows_them():
+    rendered = PlotRenderer().render(sample("Good Weld"))
+    template = PlotImages()
+    template.feed(WELDING.template_path.read_text(encoding="utf-8"))
+    assert template.sizes == {plot.key: (WIDTH_PX, HEIGHT_PX) for plot in PLOTS}
+    assert {key: png_size(png) for key, (_, png, _) in rendered.items()} == template.sizes
+
+
+def test_every_sample_run_is_drawn_on_the_same_frame():
+    """Fixed ranges shared by the job's runs: position relative to where a run starts, time from its first sample."""
+    frames = {plot.key: set() for plot in PLOTS}
+    for csv in sorted((SAMPLE / "sensor").glob("*.csv")):
+        series = parse_sensor_csv(csv.read_bytes(), csv.name)
+        for plot in PLOTS:
+            shape = frame(plot, series, elapsed_seconds(series))
+            frames[plot.key].add((shape.x, (shape.y[0] - shape.start_mm, shape.y[1] - shape.start_mm)))
+    time = (TIME_AXIS_S.low, TIME_AXIS_S.high)
+    assert frames == {"current": {(time, (CURRENT.axis.low, CURRENT.axis.high))},
+                      "electrode": {(time, (TRAVEL_AXIS_MM.low, TRAVEL_AXIS_MM.high))},
+                      "voltage": {(time, (VOLTAGE.axis.low, VOLTAGE.axis.high))}}
+
+
+def test_values_beyond_the_frame_widen_it_instead_of_being_cut_off():
+    # 120 s of AC welding with a 1,500 A spike, travelling from 500 mm towards 380 mm, logged from t = 1,000 s.
+    rows = 1201
+    seconds = 1000 + np.arange(rows) * 0.1
+    current = np.full(rows, 150.0)
+    current[600] = 1500.0
+    voltage = np.where(np.arange(rows) % 2, 22.0, -30.0)
+    position = 500 - np.arange(rows) * 0.1
+    series = SensorSeries(seconds, position, current, voltage)
+    elapsed = elapsed_seconds(series)
+    assert elapsed[0] == 0 and elapsed[-1] == pytest.approx(120)
+    shapes = {plot.key: frame(plot, series, elapsed) for plot in PLOTS}
+    assert all(shape.x == (0.0, pytest.approx(120)) for shape in shapes.values())
+    assert shapes["current"].y[0] == CURRENT.axis.low and shapes["current"].y[1] > 1500
+    assert shapes["voltage"].y[0] < -30 and shapes["voltage"].y[1] == VOLTAGE.axis.high
+    travel = shapes["electrode"]
+    assert travel.direction == -1 and travel.y[0] < 380 and travel.y[1] == 500 - TRAVEL_AXIS_MM.low
+    assert speed_text(travel.speed_mm_s) == "mean travel 1.0 mm/s"
+    rendered = PlotRenderer().render(series)
+    assert all(png_size(png) == (WIDTH_PX, HEIGHT_PX) for _, png, _ in rendered.values())
+
+
+def rows_of(png: bytes, colour: str, tolerance: int) -> np.ndarray:
+    """Pixel rows (top = 0) and columns holding ``colour``."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return np.nonzero(np.abs(pixels - rgb).sum(axis=2) <= tolerance)
+
+
+@pytest.mark.parametrize("kind, where", [("Good Weld", "inside"), ("Lack of Fusion", "below"),
+                                         ("High Travel Speed", "inside")])
+def test_a_trace_shows_against_its_band_without_reading_numbers(kind, where):
+    """In the PNGs themselves: a good weld's current and voltage sit inside the shaded band, a lack of
+    fusion's below it; a fast run's traces end in the left part of the shared time axis."""
+    rendered = PlotRenderer().render(sample(kind))
+    for plot in PLOTS:
+        if plot.key == "electrode":
+            continue
+        png = rendered[plot.key][1]
+        band_rows = rows_of(png, BAND_COLOUR, 6)[0]
+        trace_rows, trace_columns = rows_of(png, plot.colour, 60)
+        assert band_rows.size and trace_rows.size, plot.key
+        if where == "inside":
+            assert band_rows.min() - 2 <= trace_rows.min() and trace_rows.max() <= band_rows.max() + 2, plot.key
+        else:
+            assert trace_rows.min() > band_rows.max(), plot.key
+        right_end = trace_columns.max() / WIDTH_PX
+        assert right_end < 0.4 if kind == "High Travel Speed" else right_end > 0.6
+
+
+def row_of(value: float, axis) -> float:
+    """The pixel row (top = 0) a value on ``axis`` is drawn at, from the renderer's fixed margins."""
+    top, bottom = MARGIN_PX["top"], HEIGHT_PX - MARGIN_PX["bottom"]
+    return bottom - (value - axis.low) / axis.width * (bottom - top)
+
+
+def column_of(seconds: float) -> float:
+    left, right = MARGIN_PX["left"], WIDTH_PX - MARGIN_PX["right"]
+    return left + (seconds - TIME_AXIS_S.low) / TIME_AXIS_S.width * (right - left)
+
+
+@pytest.mark.parametrize("key, level", [("current", CURRENT), ("voltage", VOLTAGE)])
+def test_the_nominal_band_is_drawn_where_the_procedure_puts_it_on_the_fixed_range(key, level):
+    """The shaded band's pixels are exactly the procedure's window on the procedure's y-range, across the
+    whole time axis, whatever level the run's trace sits at."""
+    for kind in ("Good Weld", "Lack of Fusion", "Burn Through"):
+        png = PlotRenderer().render(sample(kind))[key][1]
+        rows, columns = rows_of(png, BAND_COLOUR, 6)
+        assert rows.min() == pytest.approx(row_of(level.band.high, level.axis), abs=1.5), kind
+        assert rows.max() == pytest.approx(row_of(level.band.low, level.axis), abs=1.5), kind
+        assert columns.min() <= column_of(TIME_AXIS_S.low) + 2 and columns.max() >= column_of(TIME_AXIS_S.high) - 2
+
+
+def dark_pixels(png: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the dark strokes (the trace and the dashed nominal line); band and grid are light."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return np.nonzero(pixels.sum(axis=2) < 450)
+
+
+def test_the_position_plot_shows_travel_speed_against_the_nominal_wedge():
+    """The wedge of nominal speeds opens from the run's start to where the slowest and fastest nominal speeds
+    reach at the axis' end; a good weld's position line stays inside it, a fast run's rises far above it;
+    the run's mean speed is what the plot writes in its corner."""
+    electrode = next(plot for plot in PLOTS if plot.key == "electrode")
+    for kind, inside in (("Good Weld", True), ("High Travel Speed", False)):
+        series = sample(kind)
+        shape = frame(electrode, series, elapsed_seconds(series))
+        axis = Span(shape.y[0], shape.y[1])
+        png = PlotRenderer().render(series)["electrode"][1]
+        wedge_rows, wedge_columns = rows_of(png, BAND_COLOUR, 6)
+        at_right = wedge_rows[wedge_columns == round(column_of(TIME_AXIS_S.high)) - 2]
+        reach = lambda speed: series.electrode_mm[0] + speed * TIME_AXIS_S.high  # noqa: E731
+        assert at_right.min() <= row_of(min(reach(TRAVEL_MM_S.high), axis.high), axis) + 2, kind
+        assert at_right.max() == pytest.approx(row_of(reach(TRAVEL_MM_S.low), axis), abs=2), kind
+        # At the column where the run ends: its position line against the wedge there (clear of the frame's
+        # top edge, and of the speed written at the bottom).
+        end = round(column_of(elapsed_seconds(series)[-1])) - 3
+        dark_rows, dark_columns = dark_pixels(png)
+        line = dark_rows[(dark_columns == end) & (dark_rows > MARGIN_PX["top"] + 1) & (dark_rows < HEIGHT_PX / 2)]
+        wedge = wedge_rows[wedge_columns == end]
+        assert line.size and wedge.size, kind
+        if inside:
+            assert wedge.min() - 2 <= line.min() and line.max() <= wedge.max() + 2, kind
+        else:
+            assert line.min() < wedge.min() - 20, kind  # steeper: well above the fastest nominal speed
+        travelled = (series.electrode_mm[-1] - series.electrode_mm[0]) / elapsed_seconds(series)[-1]
+        assert speed_text(shape.speed_mm_s) == f"mean travel {travelled:.1f} mm/s"
+        assert (TRAVEL_MM_S.low <= travelled <= TRAVEL_MM_S.high) == inside
+
+
+MIN_TYPE_PX = 11  # the smallest type a worker reads at a glance, at the size the page shows the plot
+
+
+def test_tick_labels_are_readable_at_the_size_the_page_shows_the_plot():
+    """Measured in the PNG (drawn 1:1 with the page): the time axis' tick digits stand at least as tall as
+    DejaVu Sans digits (0.73 em) in 11 px type."""
+    for key, (_, png, _) in PlotRenderer().render(sample("Good Weld")).items():
+        rows, columns = dark_pixels(png)
+        below_axes = sorted(set(rows[(rows > HEIGHT_PX - MARGIN_PX["bottom"]) & (columns > MARGIN_PX["left"] + 5)]))
+        lines = [[below_axes[0]]]  # runs of consecutive dark rows: tick marks, tick labels, axis label
+        for row in below_axes[1:]:
+            lines[-1].append(row) if row == lines[-1][-1] + 1 else lines.append([row])
+        marks, tick_labels = lines[:2]
+        assert len(marks) <= 5, key  # the tick marks hang just below the axes
+        assert len(tick_labels) >= 0.73 * MIN_TYPE_PX, key
 
 
 # -- bad input: each error names the thing at fault -----------------------------------------
@@ -174,7 +373,6 @@ def test_rendering_imports_nothing_the_bundle_prunes(monkeypatch, tmp_path):
     """Run the renderer in a fresh interpreter with every pruned Python package blocked."""
     import subprocess
     import sys
-    from pathlib import Path
 
     from labeling_constructs.lambda_code import LAMBDA_SRC, bundle_exclusions
 

@@ -108,7 +108,7 @@ def _head(location: S3Location, what: str) -> dict[str, Any] | None:
 def plot_locations(csv: S3Location) -> dict[str, S3Location]:
     prefix = os.environ.get("DERIVED_DATA_PREFIX", "plots/")
     stem = csv.key[:-4] if csv.key.lower().endswith(".csv") else csv.key
-    return {key: S3Location(csv.bucket, f"{prefix}{stem}/{key}.png") for key, *_ in PLOTS}
+    return {plot.key: S3Location(csv.bucket, f"{prefix}{stem}/{plot.key}.png") for plot in PLOTS}
 
 
 def _current_source_etag(targets: dict[str, S3Location]) -> str | None:
