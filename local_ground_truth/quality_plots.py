@@ -95,7 +95,7 @@ def _count_bars(ax, names: Sequence[str], series: Sequence[tuple[str, Sequence[i
             ax.text((value or 0) + peak * 0.01, offset, "n/a" if value is None else str(value), va="center",
                     fontsize=7)
     ax.set_yticks(y, labels=list(names), fontsize=TICK_FONT)
-    ax.set_ylim(len(names) - 0.5, -0.5)  # first name at the top
+    ax.set_ylim(max(len(names), 1) - 0.5, -0.5)  # first name at the top (an empty axis still has a height)
     ax.set_xlim(0, peak * 1.15)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", labelsize=7)
@@ -191,7 +191,7 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     heat_rows = math.ceil(len(heatmaps) / columns) if heatmaps else 0
     cell = 0.42
     heat_width = names + k * cell + 0.5
-    heat_height = names * 0.87 + k * cell + 0.6  # x labels at 60 degrees
+    heat_height = names * 0.87 + k * cell + 0.8  # x labels at 60 degrees, clear of the bottom edge
     top_height = max(2.6, 0.22 * max(len(bars), 2 * k) + 1.6)
     worker_names = _text_inches([f"{name} ({w.get('answers', 0)})" for name, w in bars])
     width = max(11.0, columns * heat_width + 0.4, 2 * names + worker_names + 7.0)
