@@ -327,7 +327,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <main id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</main>
 <script src="{{ prefix }}/requester.js"></script></body></html>"""
 
-_LIVE = """<div class="grid">
+_LIVE = """<div class="grid"><div>
 <section id="state" class="{{ 'complete' if s.complete else 'running' }}" aria-live="polite">
 <h2 id="job-state">{% if s.complete %}Job complete{% else %}In progress{% endif %}</h2>
 <progress id="progress-bar" max="{{ [s.progress.objects, 1]|max }}" value="{{ s.progress.consolidated + s.progress.failed }}"></progress>
@@ -339,6 +339,11 @@ _LIVE = """<div class="grid">
 {% if s.complete %}<p>Every object for workers is consolidated{% if s.progress.failed %} or failed (see the objects below){% endif %}:
 the output manifest and quality reports are final.</p>{% endif %}
 </section>
+<section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>
+<th>holding now</th><th>last answer (UTC)</th></tr></thead><tbody>
+{% for name, w in s.workers %}<tr><td>{{ name }}</td><td>{{ w.answers }}</td><td>{{ w.holding|join(', ') or '-' }}</td>
+<td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker has opened a task yet.</p>{% endif %}
+</section></div>
 <section id="where"><h2>Where everything is</h2><dl>
 <dt>Output manifest (rewritten after every batch)</dt>
 <dd><a id="output-manifest" href="{{ s.manifest_href }}">output.manifest</a> <code>{{ s.where['output manifest'] }}</code></dd>
@@ -353,11 +358,6 @@ the output manifest and quality reports are final.</p>{% endif %}
 {% for name, value in r.headline %}{{ name }} <strong>{{ '%.3f'|format(value) if value is not none else 'n/a' }}</strong>{{ '' if loop.last else ' · ' }}{% endfor %}</figcaption>
 <a href="{{ r.png }}"><img src="{{ r.png }}" alt="Quality report of {{ r.question }}"></a></figure>
 {% else %}<p>No report yet: the consolidation function writes one per question with each batch.</p>{% endfor %}</section>
-<div class="grid lists"><section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>
-<th>holding now</th><th>last answer (UTC)</th></tr></thead><tbody>
-{% for name, w in s.workers %}<tr><td>{{ name }}</td><td>{{ w.answers }}</td><td>{{ w.holding|join(', ') or '-' }}</td>
-<td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker has opened a task yet.</p>{% endif %}
-</section>
 <section id="objects"><h2>Objects</h2><p class="filters">Show:
 {% for name in s.filters %}{% if name == s.show %}<strong>{{ name }}</strong>{% else %}<a href="?show={{ name }}">{{ name }}</a>{% endif %}{{ '' if loop.last else ' · ' }}{% endfor %}
 · {% for state, n in s.states|dictsort %}{{ state }} {{ n }}{{ '' if loop.last else ', ' }}{% endfor %}</p>
@@ -371,20 +371,19 @@ the output manifest and quality reports are final.</p>{% endif %}
 {% if s.matching > s.page_size %}<p class="pages">Objects {{ s.start + 1 }}-{{ [s.start + s.page_size, s.matching]|min }} of {{ s.matching }}:
 {% if s.start > 0 %}<a href="?show={{ s.show }}&amp;from={{ [s.start - s.page_size, 0]|max }}">previous</a>{% endif %}
 {% if s.start + s.page_size < s.matching %}<a href="?show={{ s.show }}&amp;from={{ s.start + s.page_size }}">next</a>{% endif %}</p>{% endif %}
-</section></div>"""
+</section>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#24292f;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:1.1rem;margin:0}header a{color:#9cd1ff;margin-left:auto}
 main{padding:.8rem 1.2rem}.grid{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,6fr);gap:1rem;align-items:start}
-.grid.lists{grid-template-columns:minmax(0,3fr) minmax(0,7fr)}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem}
 h2{font-size:1rem;margin:.1rem 0 .45rem}#state.complete{border-color:#2da44e;background:#dafbe1}
 #state.complete h2{color:#116329}progress{width:100%;height:.8rem}#state p{margin:.35rem 0}
 dl{margin:0}dt{font-weight:600;margin-top:.35rem}dd{margin:.1rem 0 0 .8rem}
 code{font-size:12px;word-break:break-all;background:#f6f8fa;padding:0 .2rem}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:.22rem .4rem;border-bottom:1px solid #eaeef2;vertical-align:top}
-th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}figure img{display:block;max-width:100%;height:auto;margin:auto;border:1px solid #d0d7de}
+th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}figure img{display:block;max-width:min(100%,1100px);height:auto;margin:auto;border:1px solid #d0d7de}
 .bad,.state-failed .state,.state-pre-labeling-failed .state{color:#cf222e}.state-consolidated .state{color:#116329}
 .state-skipped .state{color:#6e7781}.state-in-progress .state,.state-ready .state{color:#9a6700}.detail{font-size:12px}
 @media (max-width:900px){.grid{grid-template-columns:1fr}}"""
