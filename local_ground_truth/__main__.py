@@ -204,8 +204,9 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                     _say("job complete: " + log.complete_message)
             else:
                 progress = job.progress()
-                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated; "
-                     f"every answer so far is saved. Run the same command again to resume.")
+                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated (their "
+                     f"labels are in the output manifest, {_output_location(job)}); every answer so far is saved. "
+                     "Run the same command again to resume.")
 
 
 def _stop_on_terminate(*_signal_args) -> None:

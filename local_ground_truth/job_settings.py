@@ -4,8 +4,11 @@ A job's answers, worker model and batches only make sense under the settings the
 resumed with another number of workers per object, other questions or labels, another template or
 another input manifest (whose line numbers are the objects' ids), the job would mix two jobs. So the
 first run writes ``<job folder>/job-settings.json`` and every later run compares what it is about to
-run with it; any difference stops the run before anything is written, naming each setting that
-differs and how to start a fresh job instead (another ``--job-name`` or ``--state-dir``).
+run with it; any difference stops the run, naming each setting that
+differs and how to start a fresh job instead (another ``--job-name`` or ``--state-dir``). The check
+runs once the stack's files are deployed (the manifest and template are compared as deployed) and
+before the job itself is touched: its answers, labels and reports stay as they were, and a run with
+the job's own settings deploys its stack's files again.
 
 What is compared is what decides the labels: the workflow and its stack (a stack per environment),
 the label attribute, workers per object, the questions and consolidation method the consolidation
