@@ -121,3 +121,19 @@ def test_the_ner_span_report_covers_every_label_in_the_json_and_the_png():
     assert_inside(figure, texts)
     text = format_quality_report(report)
     assert all(name in text for name in labels) and "pairwise F1" in text
+
+
+def test_any_unicode_worker_or_class_name_is_drawn_literally_and_names_stay_distinct():
+    """A name matplotlib would read as mathtext draws as typed; names the font cannot draw stay apart."""
+    workers = [r"$\frac{$", "x$_$y", "李雷", "李明", "José", "a\\$b"]
+    classes = ["$cost$", "Good Weld"]
+    answers = [(u, worker, classes[u % 2]) for u in range(6) for worker in workers]
+    report = quality_report(answers, {u: classes[u % 2] for u in range(6)}, classes)
+    figure = draw_quality_report(report)
+    shown = [text for text, _box in drawn_texts(figure)]
+    labels = [text for text in shown if text.endswith("(6)")]  # one per worker on the agreement bars
+    assert len(set(labels)) == len(workers)  # 李雷 and 李明 told apart even without a CJK font
+    # "$" escaped, so matplotlib draws it as a dollar sign and never parses the name as mathtext.
+    assert r"\$\frac{\$ (6)" in labels and r"x\$_\$y (6)" in labels and "José (6)" in labels
+    assert "\\$cost\\$" in shown
+    assert quality_report_png(report)[:8] == b"\x89PNG\r\n\x1a\n"
