@@ -8,7 +8,11 @@ writes the output manifest where Ground Truth would. Workers answer in a browser
 http://127.0.0.1:PORT, or, with --simulate-workers, simulated workers answer every question of the
 workflow's definition from the sample data's truth (headless). Objects pre-labeling marks
 isHumanAnnotationRequired false are not given to workers and are reported. Every answer is on disk
-before it is acknowledged; a stopped or killed run resumes exactly where it was.
+before it is acknowledged; a stopped or killed run resumes exactly where it was, under the settings it
+was started with (``job_settings``: a run with other settings is refused, naming them). The requester
+is told as the job goes (``requester``): a line per consolidated batch, the quality reports saved in
+the job's folder after each, "job complete: ..." when the last object is consolidated, and a page at
+http://127.0.0.1:PORT/requester.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from typing import Iterator
 
 from local_ground_truth import headless, local_s3
 from local_ground_truth.job import LocalJob
-from local_ground_truth.quality import save_quality_reports
+from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
+from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
 from local_ground_truth.truth import TruthError, load_truth
@@ -90,15 +95,18 @@ def assembly_of(args: argparse.Namespace) -> Iterator[Path]:
 
 
 @contextmanager
-def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple[LocalJob, Path]]:
-    """Start S3 (resuming what is on disk), deploy and pre-label; the job, and its folder."""
+def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple[LocalJob, Path, RequesterLog]]:
+    """Start S3 (resuming what is on disk), deploy, check the job's settings and pre-label; the job, its folder
+    and what tells the requester how it goes."""
     with ExitStack() as stack:
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
         s3 = local_s3.client(endpoint)
         deployed = local_s3.deploy(spec, s3)
-        job = LocalJob(spec, s3, endpoint, args.job_name, store=store)
+        check_settings(args, spec, s3)
+        job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir)
         stack.callback(job.close)
+        log = args.requester_log = RequesterLog(job, _say).attach()
         progress = job.progress()
         kept = f"kept in {store}" if store else f"kept by {endpoint}"
         _say(f"S3 endpoint {endpoint}: {deployed} files of stack {spec.stack_name} deployed; the job's bucket is {kept} "
@@ -107,7 +115,20 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         for object_id, error in sorted(job.pre_report.failed.items(), key=lambda item: int(item[0])):
             _say(f"pre-labeling failed for object {object_id}: {error}")
         report_skipped(job)
-        yield job, args.state_dir
+        yield job, args.state_dir, log
+
+
+def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
+    """Refuse (``SettingsChanged``) to resume the job under other settings than it was started with; record
+    them when it starts."""
+    def deployed(location) -> bytes:
+        return s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+
+    settings = job_settings(spec, deployed(spec.task.manifest), deployed(spec.task.ui_template))
+    how = f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly else f"--env {args.env}"
+    if check_or_record(args.state_dir, args.job_name, settings, started_with=how):
+        _say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
+             "under the same settings")
 
 
 def report_skipped(job: LocalJob) -> None:
@@ -137,45 +158,55 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
                                       "Its stack runs with workers in a browser (leave out --simulate-workers).") from None
     truth_path = args.truth or definition.truth_path
     truth = load_truth(truth_path)
-    with prepared_job(args, spec) as (job, state_dir):
+    with prepared_job(args, spec) as (job, state_dir, log):
         simulation = headless.prepare(job, definition, truth, str(truth_path))
         headless.simulate(job, simulation, args.simulate_workers, args.accuracy, seed=args.seed)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
             _say(f"consolidation failed for object {object_id}: {error}")
         summary = headless.summarize(job, simulation, state_dir / f"{job.job_name}-summary.png")
-        summary["quality_reports"] = report_quality(job, state_dir)
+        summary["quality_reports"] = report_quality(log)
+        log.tell_if_complete()  # a resumed job with nothing left to consolidate
         summary.update(output_manifest=_output_location(job), pre_labeling_failures=len(job.pre_report.failed),
                        consolidation_failures=len(report.failed))
     return summary
 
 
-def report_quality(job: LocalJob, state_dir: Path) -> dict:
-    """Print the consolidation Lambda's quality reports and save them in the job's folder."""
-    saved = save_quality_reports(job, state_dir, prefix=f"{job.job_name}-")
+def report_quality(log: RequesterLog) -> dict:
+    """Print the consolidation Lambda's quality reports, saved in the job's folder (drawn again only if changed)."""
+    saved = log.save_reports()
     for question, files in saved.items():
         _say(f"\n{files.pop('text')}\n(saved to {files['png']} and {files['json']})")
     return saved
 
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
-    with prepared_job(args, spec) as (job, state_dir):
+    with prepared_job(args, spec) as (job, state_dir, log):
         server = WorkerServer(WorkerSite(job), args.port)
         _say(f"\nWorkers: open {server.url}/ and sign in with a name ({job.spec.workers_per_object} worker(s) per "
              f"object, {len(job.object_ids())} objects). Every answer is written to {state_dir} before the "
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
-             f"again resumes.\nOutput manifest: {_output_location(job)}")
+             f"again resumes.\nRequester: open {server.url}{REQUESTER_PATH} for progress, quality and output. "
+             f"Output manifest (rewritten after every batch): {_output_location(job)}")
+        log.tell_if_complete()  # resumed after the last object was consolidated
         try:
             server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving
+        except KeyboardInterrupt:
+            pass
         finally:
-            server.stop()
-            report_quality(job, state_dir)
+            try:
+                server.stop()
+                report_quality(log)
+            except KeyboardInterrupt:
+                pass  # a second Ctrl-C while the server closes: stop all the same (the reports are saved per batch)
             if job.is_complete():
-                _say(f"Job complete: every object is consolidated. Output manifest: {_output_location(job)}")
+                if not log.tell_if_complete():  # said when the last batch finished: the last line says it again
+                    _say("job complete: " + log.complete_message)
             else:
                 progress = job.progress()
-                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated; every "
-                     "answer so far is saved. Run the same command again to resume.")
+                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated (their "
+                     f"labels are in the output manifest, {_output_location(job)}); every answer so far is saved. "
+                     "Run the same command again to resume.")
 
 
 def _stop_on_terminate(*_signal_args) -> None:
@@ -206,9 +237,13 @@ def _run(args: argparse.Namespace) -> int:
                 return 0
             summary = run_headless(args, spec)
     except KeyboardInterrupt:
-        _say("stopped; every answer so far is saved. Run the same command again to resume.")
+        log = getattr(args, "requester_log", None)
+        if log is not None and log.complete_message is not None:  # stopped after the job was complete
+            _say("stopped; the job was complete: " + log.complete_message)
+        else:
+            _say("stopped; every answer so far is saved. Run the same command again to resume.")
         return 130
-    except (StackError, TruthError, headless.CannotSimulate) as error:
+    except (StackError, TruthError, headless.CannotSimulate, SettingsChanged) as error:
         _say(f"{args.parser.prog}: error: {error}")
         return 2
     print(json.dumps(summary, indent=2))

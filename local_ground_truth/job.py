@@ -72,13 +72,29 @@ class ConsolidationReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-class LocalJob:
-    """A job of ``spec`` named ``job_name``; everything it writes goes to the stack's output bucket."""
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one consolidation batch settled, as ``LocalJob.on_consolidated`` listeners hear it."""
 
-    def __init__(self, spec: WorkflowSpec, s3, endpoint: str, job_name: str, store: Optional[Path] = None) -> None:
+    name: str  # the batch's payload name (Ground Truth's UTC stamp)
+    labeled: dict[str, dict[str, Any]]  # object id -> {"datasetObjectId", "label", "creation-date"}
+    failed: dict[str, str]  # object id -> why it could not be consolidated
+
+
+class LocalJob:
+    """A job of ``spec`` named ``job_name``; everything it writes goes to the stack's output bucket.
+
+    ``store``: the folder the runner's endpoint keeps buckets in (None with another endpoint);
+    ``folder``: the job's folder, where the runner keeps what is not in the bucket (its settings, the
+    quality report images); by default the folder that holds ``store``.
+    """
+
+    def __init__(self, spec: WorkflowSpec, s3, endpoint: str, job_name: str, store: Optional[Path] = None,
+                 folder: Optional[Path] = None) -> None:
         self.spec, self.s3, self.endpoint, self.job_name = spec, s3, endpoint, job_name
         self.bucket = spec.task.output_bucket
-        self.store = store  # the folder the endpoint keeps buckets in, when it is the runner's own
+        self.store = store
+        self.folder = folder if folder is not None else (store.parent if store is not None else None)
         self.root = f"{spec.task.output_prefix}{job_name}/"
         self.job_arn = f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:labeling-job/{job_name}"
         self.pre_report = PreLabelReport()
@@ -93,7 +109,10 @@ class LocalJob:
         self._finished: set[str] = set()  # batches whose outcome is written
         self._consolidation: Optional[LocalFunction] = None
         self.lines = self._manifest_lines()
-        self.on_consolidated: list[Callable[[dict[str, dict[str, Any]], dict[str, str]], None]] = []
+        # Called after each batch, its labels and the output manifest written (in the consolidating thread).
+        self.on_consolidated: list[Callable[[BatchOutcome], None]] = []
+        # Called with (object id, worker, the answer's key) after an answer is written (in the answering thread).
+        self.on_answer: list[Callable[[str, str, str], None]] = []
         self._load()
 
     # -- S3 helpers ------------------------------------------------------------------------------
@@ -128,6 +147,11 @@ class LocalJob:
     @property
     def _responses(self) -> str:
         return f"{self.root}annotations/worker-response/{ITERATION}/"
+
+    @property
+    def answers_prefix(self) -> str:
+        """The folder of workers' answers (one folder per object, one file per answer)."""
+        return self._responses
 
     @property
     def _requests(self) -> str:
@@ -259,7 +283,12 @@ class LocalJob:
             }
             self._put_json(key, {"answers": [record]})
             self._answers.setdefault(object_id, {})[worker_id] = {**record, "key": key}
-            return key, True
+        for listener in self.on_answer:
+            try:
+                listener(object_id, worker_id, key)
+            except Exception:  # noqa: BLE001 - a listener (a printout) never undoes a recorded answer
+                LOG.exception("after the answer %s: %r failed", key, listener)
+        return key, True
 
     def answers(self) -> dict[str, list[dict[str, Any]]]:
         """Every recorded answer, by data object id (one per worker)."""
@@ -270,6 +299,12 @@ class LocalJob:
     def workers_of(self, object_id: str) -> set[str]:
         with self._lock:
             return set(self._answers.get(object_id, {}))
+
+    def answer_files(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """``{object id: {worker: (the answer's key, its submission time)}}`` of every recorded answer."""
+        with self._lock:
+            return {oid: {worker: (a["key"], a.get("submissionTime", "")) for worker, a in by_worker.items()}
+                    for oid, by_worker in self._answers.items()}
 
     def answered_by(self, worker_id: str) -> set[str]:
         with self._lock:
@@ -382,8 +417,12 @@ class LocalJob:
             with self._lock:
                 self._failed.update(failed)
         self.write_output_manifest()
+        outcome = BatchOutcome(stamp, entries, failed)
         for listener in self.on_consolidated:
-            listener(entries, failed)
+            try:
+                listener(outcome)
+            except Exception:  # noqa: BLE001 - a listener (a report, a printout) never undoes a batch
+                LOG.exception("after batch %s: %r failed", stamp, listener)
 
     def write_output_manifest(self) -> None:
         """One line per input manifest line, as Ground Truth writes it: a labeled object's line with its

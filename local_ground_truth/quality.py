@@ -1,48 +1,103 @@
 """The job's quality reports, as the consolidation Lambda wrote them, printed and drawn as PNGs.
 
 The Lambda rebuilds ``<job>/quality-report/<question>.json`` at every batch (see
-``lambda_src/gt_common/job_quality.py``); this reads them back from the job's bucket.
+``lambda_src/gt_common/job_quality.py``); this reads them back from the job's bucket. Saved beside
+the job's folder as ``<prefix>quality-<question>.png`` and ``.json`` (``QualityReportFiles``), each
+redrawn only when the Lambda rewrote its report, and replaced whole (written under a temporary name,
+flushed to the disk, then renamed), so neither a reader nor a kill ever leaves half a file.
 """
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from gt_common.s3uri import S3_SCHEME, InputError, parse_s3_uri
 from local_ground_truth.job import LocalJob
-from local_ground_truth.quality_plots import format_quality_report, render_quality_report
+from local_ground_truth.quality_plots import SPANS_KIND, format_quality_report, quality_report_png, render_quality_report
+from local_ground_truth.s3_store import write_atomically
 
 REPORT_FOLDER = "quality-report/"
+HEADLINES = {  # what a summary of each kind of report names, from its "agreement"
+    "choice": ("krippendorff_alpha", "fleiss_kappa"),
+    SPANS_KIND: ("precision", "recall", "f1", "inter_worker_f1"),
+}
+
+
+def report_versions(job: LocalJob) -> dict[str, tuple[str, str]]:
+    """``{question: (key, ETag)}`` of every report under the job's folder."""
+    versions = {}
+    for page in job.s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket, Prefix=job.root + REPORT_FOLDER):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(".json"):
+                question = item["Key"].rsplit("/", 1)[1].removesuffix(".json")
+                versions[question] = (item["Key"], item.get("ETag", ""))
+    return versions
+
+
+def read_report(job: LocalJob, key: str) -> dict[str, Any]:
+    return json.loads(job.s3.get_object(Bucket=job.bucket, Key=key)["Body"].read())
 
 
 def quality_reports(job: LocalJob) -> dict[str, dict[str, Any]]:
     """``{question: report}`` for every report under the job's folder."""
-    reports = {}
-    listing = job.s3.list_objects_v2(Bucket=job.bucket, Prefix=job.root + REPORT_FOLDER)
-    for item in listing.get("Contents", []):
-        if item["Key"].endswith(".json"):
-            question = item["Key"].rsplit("/", 1)[1].removesuffix(".json")
-            reports[question] = json.loads(job.s3.get_object(Bucket=job.bucket, Key=item["Key"])["Body"].read())
-    return reports
+    return {question: read_report(job, key) for question, (key, _etag) in report_versions(job).items()}
+
+
+def headline(report: dict[str, Any]) -> dict[str, Optional[float]]:
+    """The report's main figures: alpha and kappa for a choice question, precision, recall and F1 for spans."""
+    agreement = report.get("agreement", {})
+    return {name: agreement.get(name) for name in HEADLINES[SPANS_KIND if report.get("kind") == SPANS_KIND else "choice"]}
+
+
+PARTIAL_FOLDER = ".partial"  # in the job's folder: files being written, renamed over the saved ones when whole
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """``path`` holds ``data`` or its old content whenever the process dies (the store's atomic write:
+    written beside it, flushed to the disk, renamed over it)."""
+    partial = path.parent / PARTIAL_FOLDER
+    partial.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, data, partial)
+
+
+class QualityReportFiles:
+    """The job's reports saved in ``folder`` as ``<prefix>quality-<question>.png`` and ``.json``."""
+
+    def __init__(self, job: LocalJob, folder: Path, prefix: str = "") -> None:
+        self.job, self.folder, self.prefix = job, Path(folder), prefix
+        self._saved: dict[str, tuple[str, dict[str, Any]]] = {}  # question -> (ETag drawn, its summary)
+        self._lock = threading.Lock()
+
+    def paths(self, question: str) -> tuple[Path, Path]:
+        stem = self.folder / f"{self.prefix}quality-{question}"
+        return stem.with_suffix(".png"), stem.with_suffix(".json")
+
+    def update(self) -> dict[str, dict[str, Any]]:
+        """Save every report the Lambda rewrote since the last call; ``{question: {"png", "json", "text",
+        <headline figures>}}`` of every report."""
+        with self._lock:
+            for question, (key, etag) in sorted(report_versions(self.job).items()):
+                if question in self._saved and self._saved[question][0] == etag:
+                    continue
+                report = read_report(self.job, key)
+                png, data = self.paths(question)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                _replace(png, quality_report_png(report))
+                _replace(data, json.dumps(report, indent=2).encode())
+                self._saved[question] = (etag, {"png": str(png), "json": str(data),
+                                                "text": f"{question}\n{format_quality_report(report)}",
+                                                **headline(report)})
+            return {question: dict(summary) for question, (_etag, summary) in sorted(self._saved.items())}
 
 
 def save_quality_reports(job: LocalJob, folder: Path, prefix: str = "") -> dict[str, dict[str, Any]]:
     """Each report as ``<folder>/<prefix>quality-<question>.png`` and ``.json``, and its text summary.
 
-    Returns ``{question: {"png", "json", "text", "krippendorff_alpha", "fleiss_kappa"}}``.
+    Returns ``{question: {"png", "json", "text", <headline figures>}}`` (``headline``).
     """
-    saved = {}
-    for question, report in sorted(quality_reports(job).items()):
-        png = render_quality_report(report, folder / f"{prefix}quality-{question}.png")
-        data = folder / f"{prefix}quality-{question}.json"
-        data.write_text(json.dumps(report, indent=2))
-        agreement = report.get("agreement", {})
-        saved[question] = {"png": str(png), "json": str(data),
-                           "text": f"{question}\n{format_quality_report(report)}",
-                           "krippendorff_alpha": agreement.get("krippendorff_alpha"),
-                           "fleiss_kappa": agreement.get("fleiss_kappa")}
-    return saved
+    return QualityReportFiles(job, folder, prefix).update()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,43 +1,71 @@
-"""Render a labeling quality report (``gt_common.quality_report``) as a PNG or a terminal table.
+"""Draw a labeling quality report as a PNG, or summarise it as text.
 
-* ``render_quality_report(report, path) -> Path``: one PNG with Krippendorff's alpha and Fleiss'
-  kappa in the title, a horizontal bar chart of per-worker agreement with the consolidated label
-  (sorted, least agreeing at the top; at most ``MAX_BARS`` workers, the least agreeing ones) and a
-  grid of per-worker confusion matrices (rows = consolidated label, columns = the worker's
-  answer, colour = row-normalised share, cell text = count when the matrix is small) for at most
-  ``MAX_HEATMAPS`` workers, least agreeing first. Uses ``matplotlib.figure.Figure`` with the Agg
-  canvas (no pyplot, no global state, safe in threads and headless).
-* ``format_quality_report(report) -> str``: a short text summary with one line per worker,
-  sorted by agreement (least agreeing first, workers with nothing to compare last).
+Two kinds of report come from the consolidation function (``quality-report/<question>.json``):
+
+* a choice question's (``gt_common.quality_report``): the title holds Krippendorff's alpha and
+  Fleiss' kappa; beside each other, the answers and consolidated labels per class (counts written
+  at the bars) and each worker's agreement with the consolidated label (sorted, least agreeing at
+  the top; at most ``MAX_BARS`` workers); below, the confusion matrices of at most ``MAX_HEATMAPS``
+  workers, least agreeing first (rows = consolidated label, columns = the worker's answer, colour =
+  row-normalised share, every non-zero cell's count written up to ``MAX_ANNOTATED_CLASSES`` classes);
+* a Spans question's (``gt_common.span_quality``, ``kind`` "spans"): per label the consolidated
+  spans, the workers' spans and those matching the result; per label the workers' precision and
+  recall against the result and their pairwise F1 between each other; each worker's F1; the
+  job's label confusion with a "no span" row and column.
+
+Every class and label is written in full (axes are sized to the longest name; the figure grows
+with the number of classes and workers), never cut. ``matplotlib.figure.Figure`` with the Agg
+canvas and constrained layout: no pyplot, no global state, safe in threads and headless.
+
+``render_quality_report(report, path)`` writes the PNG; ``quality_report_png(report)`` returns its
+bytes; ``format_quality_report(report)`` is the text summary (workers least agreeing first).
 """
 from __future__ import annotations
 
+import functools
+import io
 import math
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+from matplotlib.ticker import MaxNLocator
 
 MAX_BARS = 40
 MAX_HEATMAPS = 12
-HEATMAP_COLUMNS = 4
+MAX_ANNOTATED_CLASSES = 12  # beyond this a matrix's cells are too small for their counts
+MAX_LABELLED_CLASSES = 30  # beyond this a matrix's axes are not labelled (the count panel names them all)
+SPANS_KIND = "spans"  # gt_common.span_quality.KIND: the report of a Spans question
+NO_SPAN = "no span"  # gt_common.span_quality.NO_SPAN
+DPI = 100
+TICK_FONT = 8
+_CHAR_INCHES = TICK_FONT * 0.62 / 72  # the width of an average character of tick labels
+ANSWER_COLOUR, CONSOLIDATED_COLOUR, MATCHED_COLOUR = "#9ecae1", "#2171b5", "#31a354"
 
-__all__ = ["format_quality_report", "render_quality_report", "workers_by_agreement"]
+__all__ = ["format_quality_report", "quality_report_png", "render_quality_report", "workers_by_agreement"]
 
 
 def workers_by_agreement(report: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """``(worker_id, stats)`` pairs, least agreeing first; workers without agreement (None) last,
-    ties by more answers first then by id (a deterministic order)."""
+    ties by more answers first then by id (a deterministic order). A span report's workers are
+    ordered by their F1 against the consolidated spans."""
     items = list(report.get("workers", {}).items())
+    measure = "f1" if _is_spans(report) else "agreement"
 
     def key(item: tuple[str, Mapping[str, Any]]):
         name, w = item
-        agreement = w.get("agreement")
+        agreement = w.get(measure)
         return (agreement is None, agreement if agreement is not None else 0.0, -int(w.get("answers", 0)), str(name))
 
     return sorted(items, key=key)
+
+
+def _is_spans(report: Mapping[str, Any]) -> bool:
+    return report.get("kind") == SPANS_KIND
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -48,6 +76,106 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=1)
+def _drawable() -> frozenset[int]:
+    """The code points the figures' font has glyphs for."""
+    return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+
+
+def _shown(text: str) -> str:
+    """``text`` (a class, label, worker or question name: any Unicode string) as matplotlib should draw it:
+    literally (a "$" escaped, never read as mathtext, whose parser would refuse a name like "$\\frac{$"),
+    and every character the font has no glyph for written as its code point (two names that differ only in
+    such characters still differ, instead of both becoming boxes)."""
+    drawable = _drawable()
+    return "".join("\\$" if c == "$" else c if c.isspace() or ord(c) in drawable else f"<U+{ord(c):04X}>"
+                   for c in str(text))
+
+
+def _text_inches(names: Sequence[str]) -> float:
+    return max((len(_shown(name)) for name in names), default=0) * _CHAR_INCHES
+
+
+def _agreement_colour(value: float | None) -> str:
+    return "#bbbbbb" if value is None else ("#d62728" if value < 0.5 else "#ff7f0e" if value < 0.8 else "#2ca02c")
+
+
+# -- shared panels -------------------------------------------------------------------------------------
+
+def _count_bars(ax, names: Sequence[str], series: Sequence[tuple[str, Sequence[int | None], str]], title: str) -> None:
+    """Horizontal grouped bars, one group per name (in the given order, top down), counts written at the bars."""
+    y = np.arange(len(names), dtype=float)
+    height = 0.8 / max(1, len(series))
+    peak = max([value or 0 for _, values, _ in series for value in values] + [1])
+    for s, (legend, values, colour) in enumerate(series):
+        offsets = y - 0.4 + height * (s + 0.5)
+        ax.barh(offsets, [value or 0 for value in values], height=height, color=colour, label=legend)
+        for offset, value in zip(offsets, values):
+            ax.text((value or 0) + peak * 0.01, offset, "n/a" if value is None else str(value), va="center",
+                    fontsize=7)
+    ax.set_yticks(y, labels=[_shown(name) for name in names], fontsize=TICK_FONT)
+    ax.set_ylim(max(len(names), 1) - 0.5, -0.5)  # first name at the top (an empty axis still has a height)
+    ax.set_xlim(0, peak * 1.15)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(axis="x", labelsize=7)
+    _legend_below(ax, len(series))
+    ax.set_title(_shown(title), fontsize=10)
+
+
+def _legend_below(ax, entries: int) -> None:
+    """The legend under the axis, clear of the bars."""
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=entries, frameon=False)
+
+
+def _rate_bars(ax, names: Sequence[str], values: Sequence[float | None], notes: Sequence[str], xlabel: str,
+               title: str) -> None:
+    """One bar per name in [0, 1], coloured by level, the value (and a note) written at the bar."""
+    y = np.arange(len(names))
+    if names:
+        ax.barh(y, [v if v is not None else 0.0 for v in values], color=[_agreement_colour(v) for v in values])
+        ax.set_yticks(y, labels=[_shown(f"{name} ({note})" if note else name) for name, note in zip(names, notes)],
+                      fontsize=TICK_FONT)
+        ax.set_ylim(len(names) - 0.5, -0.5)  # the first (least agreeing) at the top
+        for yi, v in zip(y, values):
+            ax.text((v or 0.0) + 0.01, yi, _fmt(v, 2), va="center", fontsize=7)
+    else:
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "no worker answers", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlim(0, 1.1)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_title(_shown(title), fontsize=10)
+
+
+def _heatmap(ax, counts: np.ndarray, rows: Sequence[str], columns: Sequence[str], title: str) -> None:
+    """Counts coloured by their row's share, every class named in full, non-zero counts written."""
+    row_sums = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, row_sums, out=np.zeros_like(counts), where=row_sums > 0)
+    ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
+    ax.set_title(_shown(title), fontsize=9)
+    if max(len(rows), len(columns)) <= MAX_LABELLED_CLASSES:
+        ax.set_xticks(np.arange(len(columns)), labels=[_shown(c) for c in columns], fontsize=TICK_FONT, rotation=60, ha="right",
+                      rotation_mode="anchor")
+        ax.set_yticks(np.arange(len(rows)), labels=[_shown(r) for r in rows], fontsize=TICK_FONT)
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if max(len(rows), len(columns)) <= MAX_ANNOTATED_CLASSES:
+        for r in range(counts.shape[0]):
+            for c in range(counts.shape[1]):
+                if counts[r, c]:
+                    ax.text(c, r, str(int(counts[r, c])), ha="center", va="center", fontsize=7,
+                            color="white" if share[r, c] > 0.6 else "black")
+
+
+def _figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+# -- a choice question ---------------------------------------------------------------------------------
+
 def _title(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     kappa_detail = ""
@@ -56,97 +184,165 @@ def _title(report: Mapping[str, Any]) -> str:
             f" ({agreement.get('fleiss_kappa_objects', 0)} objects with "
             f"{agreement.get('fleiss_kappa_raters')} answers)"
         )
+    question = f"{report['question']}: " if report.get("question") else ""
     return (
-        f"Labeling quality: {report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
+        f"Labeling quality of {question}{report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
         f"{len(report.get('workers', {}))} workers\n"
         f"Krippendorff's alpha (nominal) = {_fmt(agreement.get('krippendorff_alpha'))}   "
         f"Fleiss' kappa = {_fmt(agreement.get('fleiss_kappa'))}{kappa_detail}"
     )
 
 
-def render_quality_report(report: Mapping[str, Any], path: Path) -> Path:
-    """Write the report as one PNG at ``path`` (parent directories created) and return the path."""
-    path = Path(path)
+def _answer_counts(report: Mapping[str, Any], classes: Sequence[str]) -> list[int | None]:
+    """Answers per class: the report's own count, else (a report from before it was counted) None."""
+    counted = report.get("answer_label_counts")
+    return [int(counted.get(c, 0)) for c in classes] if isinstance(counted, Mapping) else [None] * len(classes)
+
+
+def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     classes = [str(c) for c in report.get("classes", [])]
     k = len(classes)
     ordered = workers_by_agreement(report)
     bars = ordered[:MAX_BARS]
     heatmaps = ordered[:MAX_HEATMAPS] if k else []
+    names = _text_inches(classes)
+    columns = max(1, min(len(heatmaps), 4 if k <= 4 else 3 if k <= 8 else 2))
+    heat_rows = math.ceil(len(heatmaps) / columns) if heatmaps else 0
+    cell = 0.42
+    heat_width = names + k * cell + 0.5
+    heat_height = names * 0.87 + k * cell + 0.8  # x labels at 60 degrees, clear of the bottom edge
+    top_height = max(2.6, 0.22 * max(len(bars), 2 * k) + 1.6)
+    worker_names = _text_inches([f"{name} ({w.get('answers', 0)})" for name, w in bars])
+    width = max(11.0, columns * heat_width + 0.4, 2 * names + worker_names + 7.0)
+    height = 0.9 + top_height + (heat_rows * heat_height + 0.4 if heat_rows else 0.0)
 
-    heat_rows = math.ceil(len(heatmaps) / HEATMAP_COLUMNS) if heatmaps else 0
-    bar_height = max(1.5, 0.28 * len(bars) + 1.0)
-    cell = 2.9 + 0.12 * max(0, k - 4)
-    width = max(10.0, HEATMAP_COLUMNS * cell)
-    height = 1.3 + bar_height + (heat_rows * cell + 0.9 if heat_rows else 0.0)
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    fig.suptitle(_title(report), fontsize=11)
-
-    top = 1.0 - 1.1 / height
-    bar_bottom = top - bar_height / height
-    gs_bar = fig.add_gridspec(1, 1, left=0.22, right=0.95, top=top - 0.35 / height, bottom=bar_bottom + 0.45 / height)
-    ax = fig.add_subplot(gs_bar[0, 0])
-    if bars:
-        names = [str(name) for name, _ in bars]
-        values = [w.get("agreement") for _, w in bars]
-        y = np.arange(len(bars))
-        heights = [v if v is not None else 0.0 for v in values]
-        colours = ["#bbbbbb" if v is None else ("#d62728" if v < 0.5 else "#ff7f0e" if v < 0.8 else "#2ca02c") for v in values]
-        ax.barh(y, heights, color=colours)
-        ax.set_yticks(y, labels=[f"{n} ({w.get('answers', 0)})" for n, (_, w) in zip(names, bars)], fontsize=8)
-        ax.invert_yaxis()  # least agreeing at the top
-        for yi, v in zip(y, values):
-            ax.text((v or 0.0) + 0.01, yi, _fmt(v, 2), va="center", fontsize=7)
-    else:
-        ax.set_yticks([])
-        ax.text(0.5, 0.5, "no worker answers", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlim(0, 1.08)
-    ax.set_xlabel("agreement with the consolidated label (answers in parentheses)", fontsize=9)
+    figure = _figure(width, height)
+    figure.suptitle(_shown(_title(report)), fontsize=11)
+    top, bottom = (figure.subfigures(2, 1, height_ratios=[top_height, heat_rows * heat_height + 0.4])
+                   if heat_rows else (figure.subfigures(1, 1), None))
+    counts_axis, workers_axis = top.subplots(1, 2, width_ratios=[1, 1])
+    consolidated = report.get("consolidated_label_counts", {})
+    _count_bars(counts_axis, classes, [("answers", _answer_counts(report, classes), ANSWER_COLOUR),
+                                       ("consolidated labels", [int(consolidated.get(c, 0)) for c in classes],
+                                        CONSOLIDATED_COLOUR)],
+                "Answers and consolidated labels per class"
+                + (f" ({report['unconsolidated_objects']} objects without one)"
+                   if report.get("unconsolidated_objects") else ""))
     shown = f"least agreeing {len(bars)} of {len(ordered)} workers" if len(bars) < len(ordered) else "all workers"
-    ax.set_title(f"Per-worker agreement, sorted ({shown})", fontsize=10)
-
-    if heat_rows:
-        gs = fig.add_gridspec(
-            heat_rows, HEATMAP_COLUMNS, left=0.08, right=0.97, top=bar_bottom - 0.6 / height,
-            bottom=0.25 / height + 0.02, hspace=0.55, wspace=0.45,
-        )
-        heat_title = (
-            f"Confusion matrices of the {len(heatmaps)} least agreeing of {len(ordered)} workers"
-            if len(heatmaps) < len(ordered) else "Confusion matrices, least agreeing worker first"
-        )
-        fig.text(0.5, bar_bottom - 0.05 / height, heat_title + " (rows: consolidated, columns: worker)",
-                 ha="center", va="top", fontsize=10)
-        annotate = k <= 6
-        short = [c if len(c) <= 8 else c[:7] + "…" for c in classes]
-        for i, (name, w) in enumerate(heatmaps):
-            hax = fig.add_subplot(gs[i // HEATMAP_COLUMNS, i % HEATMAP_COLUMNS])
+    _rate_bars(workers_axis, [str(name) for name, _ in bars], [w.get("agreement") for _, w in bars],
+               [str(w.get("answers", 0)) for _, w in bars],
+               "agreement with the consolidated label (answers in parentheses)",
+               f"Per-worker agreement, sorted ({shown})")
+    if bottom is not None:
+        heat_title = (f"Confusion matrices of the {len(heatmaps)} least agreeing of {len(ordered)} workers"
+                      if len(heatmaps) < len(ordered) else "Confusion matrices, least agreeing worker first")
+        bottom.suptitle(heat_title + " (rows: consolidated label, columns: the worker's answer; counts in the cells)",
+                        fontsize=10)
+        axes = np.atleast_1d(bottom.subplots(heat_rows, columns, squeeze=False)).ravel()
+        for axis in axes[len(heatmaps):]:
+            axis.set_visible(False)
+        for axis, (name, w) in zip(axes, heatmaps):
             counts = np.asarray(w.get("confusion", np.zeros((k, k))), dtype=np.float64).reshape(k, k)
-            row_sums = counts.sum(axis=1, keepdims=True)
-            share = np.divide(counts, row_sums, out=np.zeros_like(counts), where=row_sums > 0)
-            hax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
-            hax.set_title(f"{name}: {_fmt(w.get('agreement'), 2)}", fontsize=8)
-            ticks = np.arange(k)
-            if k <= 12:
-                hax.set_xticks(ticks, labels=short, fontsize=6, rotation=60, ha="right")
-                hax.set_yticks(ticks, labels=short, fontsize=6)
-            else:
-                hax.set_xticks([])
-                hax.set_yticks([])
-            if annotate:
-                for r in range(k):
-                    for c in range(k):
-                        if counts[r, c]:
-                            hax.text(c, r, str(int(counts[r, c])), ha="center", va="center", fontsize=6,
-                                     color="white" if share[r, c] > 0.6 else "black")
+            _heatmap(axis, counts, classes, classes,
+                     f"{name}: {_fmt(w.get('agreement'), 2)} of {int(w.get('compared', 0))}")
+    return figure
 
+
+# -- a Spans question ----------------------------------------------------------------------------------
+
+def _span_title(report: Mapping[str, Any]) -> str:
+    agreement = report.get("agreement", {})
+    question = f"{report['question']}: " if report.get("question") else ""
+    return (
+        f"Span tagging quality of {question}{report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
+        f"{len(report.get('workers', {}))} workers, {sum(report.get('consolidated_span_counts', {}).values())} "
+        f"consolidated spans\nworkers vs the consolidated spans: precision {_fmt(agreement.get('precision'))}, "
+        f"recall {_fmt(agreement.get('recall'))}, F1 {_fmt(agreement.get('f1'))}   "
+        f"between workers: pairwise F1 {_fmt(agreement.get('inter_worker_f1'))} "
+        f"({agreement.get('inter_worker_pairs', 0)} pairs)"
+    )
+
+
+def _draw_span_report(report: Mapping[str, Any]) -> Figure:
+    labels = [str(label) for label in report.get("labels", [])]
+    per_label = report.get("per_label", {})
+    k = len(labels)
+    ordered = workers_by_agreement(report)
+    bars = ordered[:MAX_BARS]
+    names = _text_inches(labels + [NO_SPAN])
+    panel_height = max(2.8, 0.2 * 3 * k + 1.6)
+    heat = (k + 1) * 0.45 + names + 1.0
+    worker_height = max(2.4, 0.26 * len(bars) + 1.4)
+    width = max(12.0, 2 * (names + 5.0))
+    height = 1.0 + panel_height + max(worker_height, heat)
+
+    figure = _figure(width, height)
+    figure.suptitle(_shown(_span_title(report)), fontsize=11)
+    top, bottom = figure.subfigures(2, 1, height_ratios=[panel_height, max(worker_height, heat)])
+    counts_axis, rates_axis = top.subplots(1, 2)
+    label = lambda name, key: per_label.get(name, {}).get(key)  # noqa: E731
+    _count_bars(counts_axis, labels, [("consolidated spans", [label(n, "consolidated_spans") or 0 for n in labels],
+                                       CONSOLIDATED_COLOUR),
+                                      ("workers' spans", [label(n, "worker_spans") or 0 for n in labels], ANSWER_COLOUR),
+                                      ("workers' spans matching the result", [label(n, "matched") or 0 for n in labels],
+                                       MATCHED_COLOUR)],
+                "Spans per label")
+    y = np.arange(k, dtype=float)
+    series = [("precision vs result", "precision", "#6baed6"), ("recall vs result", "recall", "#2171b5"),
+              ("F1 between workers", "inter_worker_f1", "#fd8d3c")]
+    height = 0.8 / len(series)
+    for s, (legend, key, colour) in enumerate(series):
+        offsets = y - 0.4 + height * (s + 0.5)
+        values = [label(n, key) for n in labels]
+        rates_axis.barh(offsets, [v or 0.0 for v in values], height=height, color=colour, label=legend)
+        for offset, value in zip(offsets, values):
+            rates_axis.text((value or 0.0) + 0.01, offset, _fmt(value, 2), va="center", fontsize=7)
+    rates_axis.set_yticks(y, labels=[_shown(n) for n in labels], fontsize=TICK_FONT)
+    rates_axis.set_ylim(k - 0.5, -0.5)
+    rates_axis.set_xlim(0, 1.15)
+    rates_axis.tick_params(axis="x", labelsize=7)
+    _legend_below(rates_axis, len(series))
+    rates_axis.set_title("Agreement per label", fontsize=10)
+
+    workers_axis, confusion_axis = bottom.subplots(1, 2)
+    shown = f"least agreeing {len(bars)} of {len(ordered)} workers" if len(bars) < len(ordered) else "all workers"
+    _rate_bars(workers_axis, [str(name) for name, _ in bars], [w.get("f1") for _, w in bars],
+               [f"P {_fmt(w.get('precision'), 2)}, R {_fmt(w.get('recall'), 2)}" for _, w in bars],
+               "F1 of the worker's spans against the consolidated spans", f"Per-worker F1, sorted ({shown})")
+    confusion = np.asarray(report.get("confusion", np.zeros((k + 1, k + 1))), dtype=np.float64).reshape(k + 1, k + 1)
+    _heatmap(confusion_axis, confusion, labels + [NO_SPAN], labels + [NO_SPAN],
+             "Every worker's spans against the result\n(rows: consolidated label, columns: the worker's label)")
+    return figure
+
+
+# -- entry points --------------------------------------------------------------------------------------
+
+def draw_quality_report(report: Mapping[str, Any]) -> Figure:
+    """The report's figure (either kind)."""
+    return _draw_span_report(report) if _is_spans(report) else _draw_choice_report(report)
+
+
+def render_quality_report(report: Mapping[str, Any], path: Path) -> Path:
+    """Write the report as one PNG at ``path`` (parent directories created) and return the path."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    draw_quality_report(report).savefig(path, format="png")
     return path
 
 
+def quality_report_png(report: Mapping[str, Any]) -> bytes:
+    """The report's PNG, as bytes."""
+    buffer = io.BytesIO()
+    draw_quality_report(report).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def format_quality_report(report: Mapping[str, Any]) -> str:
-    """A short terminal summary: totals, alpha/kappa, label counts and one line per worker."""
+    """A short terminal summary: totals, agreement, counts per class or label, one line per worker."""
+    return _format_spans(report) if _is_spans(report) else _format_choice(report)
+
+
+def _format_choice(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     lines = [
         f"Quality report: {report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
@@ -160,6 +356,9 @@ def format_quality_report(report: Mapping[str, Any]) -> str:
     if counts:
         lines.append("Consolidated labels: " + ", ".join(f"{c}={n}" for c, n in counts.items())
                      + (f", none={report['unconsolidated_objects']}" if report.get("unconsolidated_objects") else ""))
+    answered = report.get("answer_label_counts")
+    if isinstance(answered, Mapping) and answered:
+        lines.append("Answers: " + ", ".join(f"{c}={n}" for c, n in answered.items()))
     ordered = workers_by_agreement(report)
     if ordered:
         width = max(6, *(len(str(name)) for name, _ in ordered))
@@ -170,4 +369,35 @@ def format_quality_report(report: Mapping[str, Any]) -> str:
                 f"{str(name):<{width}}  {int(w.get('answers', 0)):>7}  {int(w.get('compared', 0)):>8}  "
                 f"{_fmt(w.get('agreement')):>9}"
             )
+    return "\n".join(lines)
+
+
+def _format_spans(report: Mapping[str, Any]) -> str:
+    agreement = report.get("agreement", {})
+    lines = [
+        f"Span quality report: {report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
+        f"{len(report.get('workers', {}))} workers, {len(report.get('labels', []))} labels",
+        f"Workers vs the consolidated spans: precision {_fmt(agreement.get('precision'))}, recall "
+        f"{_fmt(agreement.get('recall'))}, F1 {_fmt(agreement.get('f1'))}; labels agree on "
+        f"{_fmt(agreement.get('label_agreement'))} of the spans placed alike",
+        f"Between workers: pairwise F1 {_fmt(agreement.get('inter_worker_f1'))} over "
+        f"{agreement.get('inter_worker_pairs', 0)} pairs"
+        + (f"  [{agreement['inter_worker_f1_note']}]" if agreement.get("inter_worker_f1_note") else ""),
+    ]
+    per_label = report.get("per_label", {})
+    if per_label:
+        width = max(5, *(len(str(name)) for name in per_label))
+        lines += ["", f"{'label':<{width}}  {'result':>6}  {'workers':>7}  {'matched':>7}  {'precision':>9}  "
+                      f"{'recall':>6}  {'pair F1':>7}"]
+        for name, row in per_label.items():
+            lines.append(f"{str(name):<{width}}  {row.get('consolidated_spans', 0):>6}  {row.get('worker_spans', 0):>7}  "
+                         f"{row.get('matched', 0):>7}  {_fmt(row.get('precision')):>9}  {_fmt(row.get('recall')):>6}  "
+                         f"{_fmt(row.get('inter_worker_f1')):>7}")
+    ordered = workers_by_agreement(report)
+    if ordered:
+        width = max(6, *(len(str(name)) for name, _ in ordered))
+        lines += ["", f"{'worker':<{width}}  {'answers':>7}  {'spans':>6}  {'precision':>9}  {'recall':>6}  {'F1':>6}"]
+        for name, w in ordered:
+            lines.append(f"{str(name):<{width}}  {int(w.get('answers', 0)):>7}  {int(w.get('spans', 0)):>6}  "
+                         f"{_fmt(w.get('precision')):>9}  {_fmt(w.get('recall')):>6}  {_fmt(w.get('f1')):>6}")
     return "\n".join(lines)

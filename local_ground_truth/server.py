@@ -38,6 +38,7 @@ from local_ground_truth.form_rules import FormRules, rules_of
 from local_ground_truth.job import LocalJob
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
+from local_ground_truth.requester import register_requester
 
 LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
@@ -58,7 +59,8 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ 
 _SIGN_IN = """<h1>{{ task_title }}</h1>
 <form action="/" method="get"><label>Your worker name
 <input name="worker" required maxlength="64" pattern="{{ pattern }}"></label> <button>Start</button></form>
-<p>Letters, digits and . _ @ - (up to 64).</p>"""
+<p>Letters, digits and . _ @ - (up to 64).</p>
+<p><a href="/requester">Requester's view</a>: the job's progress, quality and output.</p>"""
 
 _QUEUE = """<h1>{{ worker }}'s queue</h1>
 <p id="progress">You answered {{ done }} of {{ total }}; {{ open_ids|length }} waiting.</p>
@@ -306,6 +308,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                      worker, object_id, progress["answers"], progress["consolidated"], progress["objects"])
         return Response(json.dumps({"next": f"/worker/{quote(worker, safe='')}", "recorded": recorded}),
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+    register_requester(app, site)  # the requester's view: /requester
 
     @app.errorhandler(413)
     def too_large(_error):

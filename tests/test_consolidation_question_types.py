@@ -228,11 +228,21 @@ def test_a_workflow_mixing_every_question_type(s3, bucket, monkeypatch):
                                            "urgent", "valid"]
     assert set(memory["questions"]["topics/login"]["workers"]["w3"]) <= {"Yes", "No"}
     assert memory["questions"]["mentions"]["workers"]["w3"]["span"] == {"span": 12, "none": 12}
-    # A quality report for each choice question.
+    # A quality report for each choice question and each Spans question.
     reports = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix="job/quality-report/")["Contents"])
-    assert reports == ["job/quality-report/priority.json", "job/quality-report/urgent.json",
-                       "job/quality-report/valid.json"]
+    assert reports == ["job/quality-report/mentions.json", "job/quality-report/priority.json",
+                       "job/quality-report/urgent.json", "job/quality-report/valid.json"]
     assert read_json(s3, bucket, "job/quality-report/urgent.json")["classes"] == ["checked", "unchecked"]
+    # Spans, per label: w0-w2 draw both spans of every ticket, w3 puts its Person span elsewhere.
+    spans = read_json(s3, bucket, "job/quality-report/mentions.json")
+    assert spans["kind"] == "spans" and spans["batches"] == 1 and spans["objects"] == 12 and spans["answers"] == 48
+    assert spans["per_label"]["Product"] == {"consolidated_spans": 12, "worker_spans": 48, "matched": 48, "missed": 0,
+                                             "precision": 1.0, "recall": 1.0, "f1": 1.0, "inter_worker_f1": 1.0}
+    person = spans["per_label"]["Person"]
+    assert (person["worker_spans"], person["matched"], person["missed"]) == (48, 36, 12)
+    assert person["precision"] == person["recall"] == 0.75 and person["inter_worker_f1"] == 0.5  # 3 of 6 pairs agree
+    assert spans["workers"]["w3"]["confusion"] == [[12, 0, 0], [0, 0, 12], [0, 12, 0]]  # rows: result, then none
+    assert spans["workers"]["w0"]["f1"] == 1.0 and spans["workers"]["w3"]["f1"] == 0.5
 
 
 def test_the_worker_memory_of_every_question_steers_the_next_batch(s3, bucket, monkeypatch):

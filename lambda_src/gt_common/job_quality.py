@@ -15,16 +15,24 @@ files cannot be checked and the report covers this batch alone (logged). This ba
 statistics are checked the same way before they are saved, so nothing is written that a later batch
 would have to refuse (an object answered by more workers than the job asks for, which Ground Truth
 never sends, leaves this batch's statistics out of the job's report, logged).
+
+A ``Spans`` question gets a report of the same kind and in the same place (``record_span_quality``,
+statistics of ``gt_common.span_quality``, checked by ``check_span_statistics`` against the same job
+bounds: a worker draws at most ``MAX_SPANS_PER_JOB`` spans in a job).
 """
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
 
 from .job_state import JobState, count, mapping
 from .limits import MAX_OBJECTS_PER_JOB
 from .quality_report import STATISTICS_VERSION, batch_statistics, merge_statistics, report_from_statistics
+from .span_clustering import Entity, Span
+from .span_quality import (KIND as SPANS_KIND, SPAN_STATISTICS_VERSION, merge_span_statistics, span_batch_statistics,
+                           span_report_from_statistics)
+from .span_reliability import MAX_SPANS_PER_JOB
 
 LOG = logging.getLogger(__name__)
 REPORT_FOLDER = "quality-report"
@@ -84,6 +92,12 @@ def check_statistics(stats: dict[str, Any], classes: Sequence[str], workers_per_
         raise ValueError("consolidated_label_counts names a class that is not one of the classes")
     for name, number in labels.items():
         _integer(number, f"consolidated_label_counts[{name!r}]", MAX_OBJECTS_PER_JOB)
+    if "answer_label_counts" in stats:  # absent from statistics stored before answers were counted per class
+        answered = mapping(stats["answer_label_counts"], "answer_label_counts")
+        if set(answered) - set(classes):
+            raise ValueError("answer_label_counts names a class that is not one of the classes")
+        for name, number in answered.items():
+            _integer(number, f"answer_label_counts[{name!r}]", answers)
     for m, number in mapping(stats.get("rater_counts"), "rater_counts").items():
         _answer_count_key(m, "rater_counts", 1, w)
         _integer(number, f"rater_counts[{m}]", MAX_OBJECTS_PER_JOB)
@@ -96,6 +110,35 @@ def check_statistics(stats: dict[str, Any], classes: Sequence[str], workers_per_
         _integer(fleiss.get("objects"), f"fleiss[{m}].objects", MAX_OBJECTS_PER_JOB)
         _vector(fleiss.get("category_sums"), f"fleiss[{m}].category_sums", k, answers)
         _integer(fleiss.get("sum_squares"), f"fleiss[{m}].sum_squares", answers * w)
+
+
+def check_span_statistics(stats: dict[str, Any], labels: Sequence[str], workers_per_object: int) -> None:
+    """Raise ValueError naming the first thing wrong with a stored batch's span statistics
+    (``span_quality.span_batch_statistics``'s shape, for ``labels``), for a job of at most
+    ``workers_per_object`` answers per object."""
+    if stats.get("version") != SPAN_STATISTICS_VERSION or stats.get("kind") != SPANS_KIND:
+        raise ValueError(f"version is {str(stats.get('version'))[:20]} of kind {str(stats.get('kind'))[:20]}, "
+                         f"not {SPAN_STATISTICS_VERSION} of kind {SPANS_KIND}")
+    if stats.get("labels") != list(labels):
+        raise ValueError("its labels are not this batch's labels")
+    k, w = len(labels), workers_per_object
+    pairs = w * (w - 1) // 2
+    spans = MAX_SPANS_PER_JOB * w  # every worker's spans
+    _integer(stats.get("objects"), "objects", MAX_OBJECTS_PER_JOB)
+    _integer(stats.get("answers"), "answers", MAX_OBJECTS_PER_JOB * w)
+    _integer(stats.get("ignored_spans"), "ignored_spans", spans)
+    _integer(stats.get("pairs"), "pairs", MAX_OBJECTS_PER_JOB * pairs)
+    for key in ("pair_shared", "pair_spans"):  # each span is in w - 1 pairs
+        _vector(stats.get(key), key, k, spans * max(w - 1, 0))
+    for name, worker in mapping(stats.get("workers"), "workers").items():
+        worker = mapping(worker, f"worker {name[:60]!r}")
+        _integer(worker.get("answers"), f"answers of worker {name[:60]!r}", MAX_OBJECTS_PER_JOB)
+        _square(worker.get("confusion"), f"confusion of worker {name[:60]!r}", k + 1, MAX_SPANS_PER_JOB)
+    counts = mapping(stats.get("consolidated_span_counts"), "consolidated_span_counts")
+    if set(counts) - set(labels):
+        raise ValueError("consolidated_span_counts names a label that is not one of the labels")
+    for name, number in counts.items():
+        _integer(number, f"consolidated_span_counts[{name!r}]", MAX_SPANS_PER_JOB)
 
 
 def report_key(state: JobState, question: str) -> str:
@@ -112,8 +155,28 @@ def record_quality(s3_client, state: Optional[JobState], question: str,
     """
     if state is None:
         return None
+    return _record(s3_client, state, question, batch_statistics(answers, consolidated, classes),
+                   lambda value, w: check_statistics(value, classes, w), merge_statistics, report_from_statistics,
+                   workers_per_object)
+
+
+def record_span_quality(s3_client, state: Optional[JobState], question: str,
+                        objects: Iterable[tuple[Hashable, Sequence[str], Sequence[Span], Sequence[Entity]]],
+                        labels: Sequence[str], workers_per_object: Optional[int]) -> Optional[dict[str, Any]]:
+    """``record_quality`` for a Spans question: ``objects`` are ``(object id, workers who answered, their
+    spans, the consolidated entities)``; the report is ``span_quality``'s."""
+    if state is None:
+        return None
+    return _record(s3_client, state, question, span_batch_statistics(objects, labels),
+                   lambda value, w: check_span_statistics(value, labels, w), merge_span_statistics,
+                   span_report_from_statistics, workers_per_object)
+
+
+def _record(s3_client, state: JobState, question: str, stats: dict[str, Any],
+            check: Callable[[dict[str, Any], int], None], merge: Callable[[list], dict[str, Any]],
+            report_of: Callable[[dict[str, Any]], dict[str, Any]], workers_per_object: Optional[int]) -> dict[str, Any]:
+    """Save ``stats`` as this batch's file (when sound), merge every sound batch's and write the report."""
     kind = f"quality-{question}"
-    stats = batch_statistics(answers, consolidated, classes)
     batches = [stats]
     if workers_per_object is None:
         LOG.warning("quality report of %s covers this batch only: the event has no maxHumanWorkersPerDataObject "
@@ -121,18 +184,17 @@ def record_quality(s3_client, state: Optional[JobState], question: str,
         state.write(s3_client, kind, stats)
     else:
         try:
-            check_statistics(stats, classes, workers_per_object)
+            check(stats, workers_per_object)
         except ValueError as error:
             LOG.warning("this batch's quality statistics of %s are not saved for later batches: %s", question, error)
         else:
             state.write(s3_client, kind, stats)
-        batches.extend(state.earlier_batches(
-            s3_client, kind, check=lambda value: check_statistics(value, classes, workers_per_object)))
+        batches.extend(state.earlier_batches(s3_client, kind, check=lambda value: check(value, workers_per_object)))
     try:
-        report = report_from_statistics(merge_statistics(batches))
+        report = report_of(merge(batches))
     except (ValueError, KeyError, TypeError, ArithmeticError) as error:  # checked files merge; this is a last guard
         LOG.warning("could not merge earlier quality statistics (%s); reporting this batch only", error)
-        report = report_from_statistics(stats)
+        report = report_of(stats)
         batches = [stats]
     report = {"question": question, "batches": len(batches), **report}
     key = report_key(state, question)

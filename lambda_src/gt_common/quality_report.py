@@ -6,7 +6,7 @@ What it reports
    "workers": {worker_id: {"answers": n, "compared": n, "agreement": f | None,
                            "confusion": K x K counts}},
    "agreement": {"krippendorff_alpha": f | None, "fleiss_kappa": f | None, ...},
-   "consolidated_label_counts": {class: n}, ...}``
+   "consolidated_label_counts": {class: n}, "answer_label_counts": {class: n} | None, ...}``
 
 * **Per worker**: ``confusion[r][c]`` counts the worker's answers ``c`` on objects whose
   consolidated label is ``r`` (rows = consolidated label, columns = the worker's answer, both in
@@ -44,6 +44,8 @@ Nothing raises and nothing is NaN/inf (``json.dumps(report, allow_nan=False)`` w
 
 Answers whose label is None or not one of ``classes`` are skipped and counted in
 ``ignored_answers`` (they are neither a value for alpha/kappa nor a worker answer).
+``answer_label_counts`` counts the answers per class (every worker's, on every object); it is None
+in a report merged from a batch whose statistics were stored before it was counted.
 
 Merging batches
 ---------------
@@ -51,7 +53,7 @@ Ground Truth calls the consolidation Lambda once per batch, so the report is bui
 mergeable statistics: ``batch_statistics`` -> ``merge_statistics`` -> ``report_from_statistics``.
 All statistics are integer counts (JSON-serialisable; store them next to the batch output):
 
-* per worker: answers and the ``K x K`` confusion counts;
+* per worker: answers and the ``K x K`` confusion counts; answers per class;
 * Krippendorff: ``pair_counts[m]`` = sum over objects with ``m`` answers of
   ``n_uc * n_uk - [c == k] * n_uc`` (integers; the ``1 / (m - 1)`` weight is applied only in
   ``report_from_statistics``), so merging is exact and the merged report is *identical* to the
@@ -276,6 +278,7 @@ def batch_statistics_from_arrays(
             for i, name in enumerate(worker_names)
         },
         "consolidated_label_counts": {c: int(label_counts[i]) for i, c in enumerate(classes)},
+        "answer_label_counts": {c: int(n) for c, n in zip(classes, np.bincount(lab, minlength=k)[:k])},
         "unconsolidated_objects": int(unconsolidated),
         "rater_counts": rater_counts,
         "pair_counts": pair_counts,
@@ -306,7 +309,11 @@ def merge_statistics(statistics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     fleiss: dict[str, dict[str, Any]] = {}
     rater_counts: dict[str, int] = {}
     label_counts = np.zeros(k, dtype=np.int64)
+    answer_counts = np.zeros(k, dtype=np.int64)
+    every_batch_counted_answers = all("answer_label_counts" in stats for stats in statistics)
     for stats in statistics:
+        if every_batch_counted_answers:
+            answer_counts += np.asarray([stats["answer_label_counts"].get(c, 0) for c in classes], dtype=np.int64)
         for key in ("objects", "answers", "ignored_answers", "unconsolidated_objects"):
             merged[key] += int(stats.get(key, 0))
         for name, worker in stats["workers"].items():
@@ -330,6 +337,10 @@ def merge_statistics(statistics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         name: {"answers": w["answers"], "confusion": w["confusion"].tolist()} for name, w in workers.items()
     }
     merged["consolidated_label_counts"] = {c: int(label_counts[i]) for i, c in enumerate(classes)}
+    if every_batch_counted_answers:
+        merged["answer_label_counts"] = {c: int(answer_counts[i]) for i, c in enumerate(classes)}
+    else:  # a batch stored before answers were counted per class: the sum would be short
+        del merged["answer_label_counts"]
     merged["rater_counts"] = by_int(rater_counts)
     merged["pair_counts"] = by_int({m: p.tolist() for m, p in pair_counts.items()})
     merged["fleiss"] = by_int(
@@ -420,6 +431,8 @@ def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
         "workers": workers,
         "agreement": agreement,
         "consolidated_label_counts": {c: int(stats["consolidated_label_counts"].get(c, 0)) for c in classes},
+        "answer_label_counts": ({c: int(stats["answer_label_counts"].get(c, 0)) for c in classes}
+                                if "answer_label_counts" in stats else None),
         "unconsolidated_objects": int(stats.get("unconsolidated_objects", 0)),
         "answers_per_object": {str(m): int(c) for m, c in sorted(stats.get("rater_counts", {}).items(), key=lambda i: int(i[0]))},
     }

@@ -29,7 +29,8 @@ Per batch: each object's task record is read once when a Spans question needs th
 (``shown_text``); each worker's form is read question by question (``answers``: a bad part is
 logged with its object and worker and loses only that part); the job's worker memory
 (``worker_model``) is read once and this batch's counts written once, in one file for every
-question; a quality report is written per choice question (``job_quality``).
+question; a quality report is written per choice question and per Spans question (``job_quality``:
+agreement and confusion for a choice, per-label span agreement for spans, ``span_quality``).
 
 Plugging in a workflow's own consolidation
 ------------------------------------------
@@ -45,7 +46,8 @@ A definition may name its own package (``WorkflowDefinition.consolidation``, a f
   values of its own), or the parts: ``answers.read_form`` / ``read_answer`` (answer shapes),
   ``choices.consolidate_choice`` (worker model and ties), ``span_clustering.consolidate_spans``
   and ``span_reliability`` (spans), ``worker_model`` (the job's memory of workers),
-  ``job_state.state_for_event`` (where it lives), ``job_quality.record_quality`` (reports),
+  ``job_state.state_for_event`` (where it lives), ``job_quality.record_quality`` and
+  ``record_span_quality`` (reports),
   ``shown_text.text_lengths`` (task records), ``consolidation.read_each`` (a reader that may fail).
 """
 from __future__ import annotations
@@ -58,7 +60,7 @@ from .answers import FormAnswers, read_form
 from .choices import Answer, ChoiceResult, consolidate_choice
 from .configuration import method_of
 from .consolidation import DataObjectAnswers, read_each
-from .job_quality import record_quality
+from .job_quality import record_quality, record_span_quality
 from .job_state import JobState
 from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
 from .questions import MAJORITY_VOTE, FreeText, MultiSelect, Question, Spans, YesNo
@@ -164,6 +166,8 @@ class _Batch:
             entities = run(weights_of({**prior, **combined}))
             self.learned[question.name] = Entry({w: r.counts() for w, r in records(entities).items()},
                                                 {SPAN: float(sum(len(found) for found in entities.values()))})
+        self._report_spans(question, [(object_id, workers, spans, entities[object_id])
+                                      for object_id, (workers, spans) in inputs.items()])
         return {object_id: {"entities": [entity.as_json() for entity in found]}
                 for object_id, found in entities.items()}
 
@@ -189,6 +193,14 @@ class _Batch:
                            question.labels, self.workers_per_object)
         except Exception:  # noqa: BLE001 - the labels matter more than the report: never fail the batch for it
             LOG.exception("quality report of %s could not be written", question.name)
+
+
+    def _report_spans(self, question: Spans, objects: list) -> None:
+        try:
+            record_span_quality(self.s3, self.state, question.name, objects, question.span_labels,
+                                self.workers_per_object)
+        except Exception:  # noqa: BLE001 - as for the choice reports: the labels come first
+            LOG.exception("span quality report of %s could not be written", question.name)
 
 
 def _votes(pairs, labels: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -1,0 +1,105 @@
+"""A local job's settings, recorded in its folder when it starts and compared when it resumes.
+
+A job's answers, worker model and batches only make sense under the settings they were made with:
+resumed with another number of workers per object, other questions or labels, another template or
+another input manifest (whose line numbers are the objects' ids), the job would mix two jobs. So the
+first run writes ``<job folder>/job-settings.json`` and every later run compares what it is about to
+run with it; any difference stops the run, naming each setting that
+differs and how to start a fresh job instead (another ``--job-name`` or ``--state-dir``). The check
+runs once the stack's files are deployed (the manifest and template are compared as deployed) and
+before the job itself is touched: its answers, labels and reports stay as they were, and a run with
+the job's own settings deploys its stack's files again.
+
+What is compared is what decides the labels: the workflow and its stack (a stack per environment),
+the label attribute, workers per object, the questions and consolidation method the consolidation
+function is configured with, the template and input manifest (by content), the output path and the
+two functions' handlers. Titles, descriptions and time limits may change between runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from gt_common.questions import METHOD_ENV, QUESTIONS_ENV
+from local_ground_truth.stack_reader import WorkflowSpec
+
+SETTINGS_FILE = "job-settings.json"
+VERSION = 1
+
+
+class SettingsChanged(Exception):
+    """The job was started with other settings; the message names each difference and the way out."""
+
+
+def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes) -> dict[str, Any]:
+    """The settings of a job of ``spec``, with its input manifest and UI template as deployed (their digests)."""
+    consolidation = spec.consolidation.environment
+    questions = consolidation.get(QUESTIONS_ENV)
+    try:
+        questions = json.loads(questions) if questions else None
+    except ValueError:
+        pass  # compared as the text it is
+    return {
+        "workflow": spec.workflow,
+        "stack": spec.stack_name,
+        "label attribute": spec.label_attribute_name,
+        "workers per object": spec.workers_per_object,
+        "questions": questions,
+        "consolidation method": consolidation.get(METHOD_ENV),
+        "UI template": f"{spec.task.ui_template.uri} (sha256 {hashlib.sha256(template).hexdigest()[:16]})",
+        "input manifest": f"{spec.task.manifest.uri} (sha256 {hashlib.sha256(manifest).hexdigest()[:16]})",
+        "output path": f"s3://{spec.task.output_bucket}/{spec.task.output_prefix}",
+        "pre-labeling handler": spec.pre_labeling.handler,
+        "consolidation handler": spec.consolidation.handler,
+    }
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """One line per setting that differs: ``<setting>: <recorded> when the job started, <current> now``."""
+    return [f"{name}: {_shown(recorded.get(name))} when the job started, {_shown(current.get(name))} now"
+            for name in current if recorded.get(name) != current.get(name)]
+
+
+def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], started_with: Optional[str] = None) -> bool:
+    """Compare ``settings`` with those recorded in ``folder`` (record them when none are): raise
+    ``SettingsChanged`` when they differ; True when they were recorded now.
+
+    ``started_with``: how the job is being started (e.g. ``--env dev``), recorded for the message a
+    later run with other settings prints.
+    """
+    path = Path(folder) / SETTINGS_FILE
+    if path.is_file():
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(recorded, dict) or not isinstance(recorded.get("settings"), dict):
+                raise ValueError("it holds no settings")
+        except ValueError as error:
+            raise SettingsChanged(f"cannot resume job {job_name} in {folder}: its {SETTINGS_FILE} is unreadable "
+                                  f"({str(error)[:200]}). Start a fresh job with another --job-name or "
+                                  "--state-dir.") from None
+        changed = differences(recorded["settings"], settings)
+        if changed:
+            how = f" ({recorded['started with']})" if recorded.get("started with") else ""
+            raise SettingsChanged(
+                f"cannot resume job {job_name} in {folder}: it was started with other settings, and resuming would "
+                "mix answers and labels made under both:\n" + "".join(f"  - {line}\n" for line in changed)
+                + f"Run it with the settings it was started with{how}, or start a fresh job with another "
+                f"--job-name (e.g. --job-name {job_name}-2) or --state-dir.")
+        return False
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"version": VERSION, "job": job_name, "settings": settings}
+    if started_with:
+        record["started with"] = started_with
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    os.replace(partial, path)
+    return True

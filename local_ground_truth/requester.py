@@ -1,0 +1,490 @@
+"""The requester's view of a local job: a page of its progress and quality, and a line per batch.
+
+**The page** (``register_requester(app, site)``: ``/requester`` on the worker server, linked from the
+sign-in page) shows, refreshed every few seconds while the job runs (the page fetches its live part
+again; nothing else reloads):
+
+- the job's state: objects consolidated of those for workers, answers of those needed, leases held,
+  skipped and failed objects, and "Job complete" once every object is consolidated (or failed);
+- where everything is: the output manifest, the answers, each quality report (the JSON in the job's
+  bucket, the PNG and JSON saved in the job's folder), the job's folder;
+- each quality report drawn as its PNG (``quality_plots``), redrawn when the consolidation function
+  rewrites it (after each batch);
+- per worker: answers, leases held, the last answer's time; per object (100 a page, filtered by
+  state): its source, answers of those needed with a link to each, who holds it, its state (waiting,
+  in progress, ready, consolidated with its label, skipped, failed with the reason).
+
+Files are served read-only from the job's own folder in its bucket (``/requester/files/<key under
+the job's folder>``): no key outside it (no ``.``/``..``/empty segment, no control character), JSON
+as ``application/json``, manifests as plain text, anything else as a download; every answer is
+``nosniff`` and sandboxed, so a worker's text can never run as a page. The page itself is escaped
+by Jinja and allows only its own script, style and images (Content-Security-Policy).
+
+**The terminal** (``RequesterLog``, attached by the runner): after each consolidation batch a line
+(how many objects it labeled or failed, how far the job is), the quality reports saved beside the
+job's folder (``<job>-quality-<question>.png`` / ``.json``, redrawn only when rewritten), and once
+the last object is consolidated, one ``job complete: ...`` line with where the output manifest,
+reports and answers are.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable, Optional
+from urllib.parse import quote
+
+from flask import Flask, Response, render_template_string, request
+from markupsafe import Markup
+
+from local_ground_truth.job import BatchOutcome, LocalJob
+from local_ground_truth.quality import QualityReportFiles, headline, read_report, report_versions
+from local_ground_truth.quality_plots import quality_report_png
+
+LOG = logging.getLogger(__name__)
+PREFIX = "/requester"
+PAGE_SIZE = 100  # objects per page of the table
+POLL_SECONDS = 2
+MAX_KEY_BYTES = 1024  # S3's limit on a key
+FILE_TYPES = {".json": "application/json", ".manifest": "text/plain; charset=utf-8",
+              ".jsonl": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+FILTERS = {  # ?show=... -> the object states it lists
+    "all": None,
+    "open": {"waiting", "in progress", "ready"},
+    "done": {"consolidated"},
+    "problems": {"failed", "pre-labeling failed"},
+    "skipped": {"skipped"},
+}
+HEADLINE_NAMES = {"krippendorff_alpha": "Krippendorff's alpha", "fleiss_kappa": "Fleiss' kappa",
+                  "precision": "precision vs result", "recall": "recall vs result", "f1": "F1 vs result",
+                  "inter_worker_f1": "pairwise F1 between workers"}
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+FILE_POLICY = "default-src 'none'; sandbox"
+
+
+def report_prefix(job: LocalJob) -> str:
+    """How the runner names a job's saved reports in its folder (``<prefix>quality-<question>.png``)."""
+    return f"{job.job_name}-"
+
+
+# -- where everything is ---------------------------------------------------------------------------
+
+def _where(job: LocalJob, key: str) -> str:
+    """A key of the job's bucket as the file the runner's endpoint keeps it in, or as its S3 URI."""
+    path = job.local_path(key.rstrip("/"))
+    return str(path) if path is not None else job.uri(key)
+
+
+def locations(job: LocalJob) -> dict[str, Any]:
+    """The output manifest, the answers, the job's folder and each saved quality report (those on disk)."""
+    found: dict[str, Any] = {"output manifest": _where(job, job.output_manifest_key),
+                             "answers": _where(job, job.answers_prefix),
+                             "job folder": str(job.folder) if job.folder is not None else job.uri(job.root),
+                             "quality reports": {}}
+    if job.folder is not None:
+        files = QualityReportFiles(job, job.folder, report_prefix(job))
+        for question in sorted(report_versions(job)):
+            png, data = files.paths(question)
+            if png.is_file():
+                found["quality reports"][question] = {"png": str(png), "json": str(data)}
+    return found
+
+
+class RequesterLog:
+    """Keeps the requester told in the terminal as the job goes (see the module docstring)."""
+
+    def __init__(self, job: LocalJob, say: Callable[[str], None]) -> None:
+        self.job, self.say = job, say
+        folder = job.folder if job.folder is not None else Path(".")
+        self.files = QualityReportFiles(job, folder, report_prefix(job))
+        self.complete_message: Optional[str] = None  # where everything is, once the job is complete
+        self._lock = threading.Lock()
+
+    def attach(self) -> "RequesterLog":
+        self.job.on_answer.append(self.after_answer)
+        self.job.on_consolidated.append(self.after_batch)
+        return self
+
+    def after_answer(self, object_id: str, worker: str, _key: str) -> None:
+        needed = self.job.spec.workers_per_object
+        progress = self.job.progress()
+        self.say(f"answer: worker {shown_name(worker)} on object {object_id} "
+                 f"({len(self.job.workers_of(object_id))} of {needed}); {progress['answers']} of "
+                 f"{progress['objects'] * needed} answers in the job")
+
+    def save_reports(self) -> dict[str, dict[str, Any]]:
+        """The quality reports saved in the job's folder (only those rewritten are drawn again)."""
+        try:
+            return self.files.update()
+        except Exception:  # noqa: BLE001 - a report that cannot be drawn never stops the job
+            LOG.exception("the quality reports could not be saved in %s", self.files.folder)
+            return {}
+
+    def after_batch(self, outcome: BatchOutcome) -> None:
+        saved = self.save_reports()
+        progress = self.job.progress()
+        failed = f", {len(outcome.failed)} failed ({', '.join(sorted(outcome.failed, key=int))})" if outcome.failed else ""
+        reports = f"; quality reports saved: {', '.join(files['png'] for files in saved.values())}" if saved else ""
+        self.say(f"batch {outcome.name}: {_objects(len(outcome.labeled))} consolidated{failed}; "
+                 f"{progress['consolidated']} of {progress['objects']} objects done{reports}")
+        self.tell_if_complete()
+
+    def tell_if_complete(self) -> bool:
+        """Say "job complete: <where everything is>" the first time the job is complete; True when said now."""
+        with self._lock:
+            if self.complete_message is not None or not self.job.is_complete():
+                return False
+            self.save_reports()
+            self.complete_message = complete_summary(self.job)
+        self.say("job complete: " + self.complete_message)
+        return True
+
+
+def shown_name(name: str) -> str:
+    """A worker's name for a terminal line: quoted, with quotes, backslashes and every character that is
+    not printable escaped (no control sequence reaches the terminal)."""
+    def shown(c: str) -> str:
+        if c in '"\\':
+            return "\\" + c
+        return c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+
+    return '"' + "".join(map(shown, name)) + '"'
+
+
+def _objects(count: int) -> str:
+    return f"{count} object" if count == 1 else f"{count} objects"
+
+
+def complete_summary(job: LocalJob) -> str:
+    progress, where = job.progress(), locations(job)
+    reports = ", ".join(f"{files['png']} and {files['json']}" for files in where["quality reports"].values())
+    return (f"{progress['consolidated']} of {progress['objects']} objects consolidated ({progress['failed']} failed, "
+            f"{progress['skipped']} skipped by pre-labeling). Output manifest: {where['output manifest']}; "
+            f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}; "
+            f"job folder: {where['job folder']}")
+
+
+# -- what the page shows ---------------------------------------------------------------------------
+
+def _source(line: dict[str, Any]) -> str:
+    source = line.get("source-ref", line.get("source", ""))
+    return source if isinstance(source, str) else json.dumps(source)[:200]
+
+
+def _short(value: Any) -> str:
+    """One question's consolidated value in a few words, whatever its type."""
+    if isinstance(value, dict):
+        if "label" in value:
+            confidence = value.get("confidence")
+            return f"{value['label']}" + (f" ({confidence:.2f})" if isinstance(confidence, (int, float)) else "")
+        if "labels" in value:
+            return ", ".join(map(str, value["labels"])) or "none"
+        if "entities" in value and isinstance(value["entities"], list):
+            return f"{len(value['entities'])} spans"
+    if isinstance(value, list):
+        return f"{len(value)} texts"
+    return json.dumps(value)[:80]
+
+
+def label_summary(label: Any) -> list[tuple[str, str]]:
+    """``(question, value in a few words)`` of a consolidated label (the ``workers`` count left out)."""
+    if not isinstance(label, dict):
+        return [("label", json.dumps(label)[:80])]
+    return [(str(name), _short(value)) for name, value in label.items() if name != "workers"]
+
+
+def _state(object_id: str, job: LocalJob, labels: dict, failed: dict, pre_failed: dict, answers: dict,
+           holders: dict, skipped: set, needed: int) -> tuple[str, str]:
+    """(state, detail) of one object."""
+    if object_id in skipped:
+        return "skipped", "pre-labeling set isHumanAnnotationRequired to false: no worker gets it"
+    if object_id in pre_failed:
+        return "pre-labeling failed", pre_failed[object_id]
+    if object_id in labels:
+        return "consolidated", ""
+    if object_id in failed:
+        return "failed", failed[object_id]
+    if not job.is_for_workers(object_id):
+        return "waiting", "not pre-labeled yet"
+    count = len(answers.get(object_id, {}))
+    if count >= needed:
+        return "ready", "consolidated with the next batch"
+    if count or holders.get(object_id):
+        return "in progress", ""
+    return "waiting", ""
+
+
+class ReportReader:
+    """The job's quality reports, each read again only when the consolidation function rewrote it."""
+
+    def __init__(self, job: LocalJob) -> None:
+        self.job = job
+        self._read: dict[str, tuple[str, dict[str, Any]]] = {}  # question -> (ETag, report)
+        self._lock = threading.Lock()
+
+    def reports(self) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        """``{question: (key, ETag, report)}``."""
+        found = {}
+        for question, (key, etag) in report_versions(self.job).items():
+            with self._lock:
+                if question not in self._read or self._read[question][0] != etag:
+                    self._read[question] = (etag, read_report(self.job, key))
+                found[question] = (key, etag, self._read[question][1])
+        return found
+
+
+def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
+             reader: Optional[ReportReader] = None) -> dict[str, Any]:
+    """Everything the page's live part shows, read once."""
+    needed = job.spec.workers_per_object
+    answers = job.answer_files()
+    labels = job.consolidated_labels()
+    failed = job.failed_objects()
+    pre_failed = dict(job.pre_report.failed)
+    skipped = set(job.skipped_ids())
+    for_workers = job.object_ids()
+    holders = {oid: sorted(who) for oid in for_workers if (who := leases.holders(oid))}
+    progress = job.progress()
+
+    workers: dict[str, dict[str, Any]] = {}
+    for object_id, by_worker in answers.items():
+        for worker, (_key, submitted) in by_worker.items():
+            entry = workers.setdefault(worker, {"answers": 0, "holding": [], "last": ""})
+            entry["answers"] += 1
+            entry["last"] = max(entry["last"], submitted)
+    for object_id, who in holders.items():
+        for worker in who:
+            workers.setdefault(worker, {"answers": 0, "holding": [], "last": ""})["holding"].append(object_id)
+
+    wanted = FILTERS.get(show, None)
+    rows, matching = [], 0
+    states: dict[str, int] = {}
+    for index, line in enumerate(job.lines):
+        object_id = str(index)
+        state, detail = _state(object_id, job, labels, failed, pre_failed, answers, holders, skipped, needed)
+        states[state] = states.get(state, 0) + 1
+        if wanted is not None and state not in wanted:
+            continue
+        matching += 1
+        if start <= matching - 1 < start + PAGE_SIZE:
+            rows.append({
+                "id": object_id, "source": _source(line), "state": state, "detail": detail,
+                "answers": [{"worker": worker, "href": file_href(job, key), "submitted": submitted}
+                            for worker, (key, submitted) in sorted(answers.get(object_id, {}).items())],
+                "holders": holders.get(object_id, []),
+                "label": label_summary(labels[object_id]["label"]) if object_id in labels else [],
+            })
+
+    files = QualityReportFiles(job, job.folder, report_prefix(job)) if job.folder is not None else None
+    reports = []
+    for question, (key, etag, report) in sorted((reader or ReportReader(job)).reports().items()):
+        saved = files.paths(question) if files is not None else None
+        reports.append({"question": question, "kind": report.get("kind", "choice"),
+                        "png": f"{PREFIX}/quality/{quote(question, safe='')}.png?v={quote(etag.strip(chr(34)))}",
+                        "json": file_href(job, key), "batches": report.get("batches"),
+                        "headline": [(HEADLINE_NAMES.get(name, name), value) for name, value in headline(report).items()],
+                        "saved": [str(path) for path in saved] if saved and saved[0].is_file() else []})
+    return {
+        "progress": progress, "needed": needed, "answers_needed": progress["objects"] * needed,
+        "answers_total": progress["answers"], "holding": sum(len(who) for who in holders.values()),
+        "pre_failed": len(pre_failed), "complete": job.is_complete(), "states": states,
+        "workers": sorted(workers.items(), key=lambda item: item[0]),
+        "rows": rows, "matching": matching, "start": start, "page_size": PAGE_SIZE, "show": show,
+        "filters": list(FILTERS), "reports": reports,
+        "where": locations(job), "manifest_href": file_href(job, job.output_manifest_key),
+    }
+
+
+def file_href(job: LocalJob, key: str) -> str:
+    """The page's link to a file of the job's folder in its bucket."""
+    return f"{PREFIX}/files/" + quote(key.removeprefix(job.root), safe="/")
+
+
+def job_key(job: LocalJob, relative: str) -> Optional[str]:
+    """The key of ``relative`` under the job's folder, or None when it is not a plain path there."""
+    parts = relative.split("/")
+    if not relative or any(part in ("", ".", "..") for part in parts) or "\\" in relative:
+        return None
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in relative):
+        return None
+    key = job.root + relative
+    return key if len(key.encode("utf-8")) <= MAX_KEY_BYTES else None
+
+
+# -- the page --------------------------------------------------------------------------------------
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ 'Complete: ' if s.complete else '' }}{{ title }} (requester)</title>
+<link rel="stylesheet" href="{{ prefix }}/requester.css"></head><body>
+<header><h1>Requester's view</h1><span>{{ title }}</span>
+<span>job <strong>{{ job.job_name }}</strong> · workflow {{ job.spec.workflow }} · stack {{ job.spec.stack_name }}
+· {{ job.spec.workers_per_object }} worker{{ '' if job.spec.workers_per_object == 1 else 's' }} per object</span>
+<a href="/">Worker sign-in</a></header>
+<main id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</main>
+<script src="{{ prefix }}/requester.js"></script></body></html>"""
+
+_LIVE = """<div class="grid"><div>
+<section id="state" class="{{ 'complete' if s.complete else 'running' }}" aria-live="polite">
+<h2 id="job-state">{% if s.complete %}Job complete{% else %}In progress{% endif %}</h2>
+<progress id="progress-bar" max="{{ [s.progress.objects, 1]|max }}" value="{{ s.progress.consolidated + s.progress.failed }}"></progress>
+<p id="progress"><strong>{{ s.progress.consolidated }} of {{ s.progress.objects }}</strong> objects consolidated
+· {{ s.answers_total }} of {{ s.answers_needed }} answers · {{ s.holding }} lease{{ '' if s.holding == 1 else 's' }} held now
+{%- if s.progress.failed %} · <span class="bad">{{ s.progress.failed }} failed</span>{% endif %}
+{%- if s.pre_failed %} · <span class="bad">{{ s.pre_failed }} failed pre-labeling</span>{% endif %}
+{%- if s.progress.skipped %} · {{ s.progress.skipped }} skipped by pre-labeling{% endif %}</p>
+{% if s.complete %}<p>Every object for workers is consolidated{% if s.progress.failed %} or failed (see the objects below){% endif %}:
+the output manifest and quality reports are final.</p>{% endif %}
+</section>
+<section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>
+<th>holding now</th><th>last answer (UTC)</th></tr></thead><tbody>
+{% for name, w in s.workers %}<tr><td>{{ name }}</td><td>{{ w.answers }}</td><td>{{ w.holding|join(', ') or '-' }}</td>
+<td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker has opened a task yet.</p>{% endif %}
+</section></div>
+<section id="where"><h2>Where everything is</h2><dl>
+<dt>Output manifest (rewritten after every batch)</dt>
+<dd><a id="output-manifest" href="{{ s.manifest_href }}">output.manifest</a> <code>{{ s.where['output manifest'] }}</code></dd>
+<dt>Answers (one file per answer, linked per object below)</dt><dd><code>{{ s.where['answers'] }}</code></dd>
+<dt>Quality reports</dt><dd>{% for r in s.reports %}<div>{{ r.question }}: <a class="report-json" href="{{ r.json }}">JSON</a>
+· <a class="report-png" href="{{ r.png }}">PNG</a>{% if r.saved %} · saved as <code>{{ r.saved[0] }}</code> and <code>{{ r.saved[1] }}</code>{% endif %}</div>
+{% else %}none yet: the first batch writes them{% endfor %}</dd>
+<dt>Job folder</dt><dd><code>{{ s.where['job folder'] }}</code></dd></dl></section></div>
+<section id="quality"><h2>Quality</h2>{% for r in s.reports %}<figure>
+<figcaption><strong>{{ r.question }}</strong> ({{ 'span tagging' if r.kind == 'spans' else 'choice question' }},
+{{ r.batches }} batch{{ '' if r.batches == 1 else 'es' }}):
+{% for name, value in r.headline %}{{ name }} <strong>{{ '%.3f'|format(value) if value is not none else 'n/a' }}</strong>{{ '' if loop.last else ' · ' }}{% endfor %}</figcaption>
+<a href="{{ r.png }}"><img src="{{ r.png }}" alt="Quality report of {{ r.question }}"></a></figure>
+{% else %}<p>No report yet: the consolidation function writes one per question with each batch.</p>{% endfor %}</section>
+<section id="objects"><h2>Objects</h2><p class="filters">Show:
+{% for name in s.filters %}{% if name == s.show %}<strong>{{ name }}</strong>{% else %}<a href="?show={{ name }}">{{ name }}</a>{% endif %}{{ '' if loop.last else ' · ' }}{% endfor %}
+· {% for state, n in s.states|dictsort %}{{ state }} {{ n }}{{ '' if loop.last else ', ' }}{% endfor %}</p>
+<table><thead><tr><th>object</th><th>source</th><th>answers ({{ s.needed }} needed)</th><th>held by</th><th>state</th><th>label</th></tr></thead><tbody>
+{% for row in s.rows %}<tr id="object-{{ row.id }}" class="state-{{ row.state|replace(' ', '-') }}"><td>{{ row.id }}</td>
+<td title="{{ row.source }}">{{ row.source.rsplit('/', 1)[-1] }}</td>
+<td>{{ row.answers|length }}{% for a in row.answers %}{{ ':' if loop.first else ',' }} <a href="{{ a.href }}">{{ a.worker }}</a>{% endfor %}</td>
+<td>{{ row.holders|join(', ') or '-' }}</td><td class="state">{{ row.state }}{% if row.detail %}: <span class="detail">{{ row.detail }}</span>{% endif %}</td>
+<td>{% for q, v in row.label %}{{ q }}: {{ v }}{{ '' if loop.last else '; ' }}{% endfor %}</td></tr>
+{% else %}<tr><td colspan="6">No object in this view.</td></tr>{% endfor %}</tbody></table>
+{% if s.matching > s.page_size %}<p class="pages">Objects {{ s.start + 1 }}-{{ [s.start + s.page_size, s.matching]|min }} of {{ s.matching }}:
+{% if s.start > 0 %}<a href="?show={{ s.show }}&amp;from={{ [s.start - s.page_size, 0]|max }}">previous</a>{% endif %}
+{% if s.start + s.page_size < s.matching %}<a href="?show={{ s.show }}&amp;from={{ s.start + s.page_size }}">next</a>{% endif %}</p>{% endif %}
+</section>"""
+
+_CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
+header{background:#24292f;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
+header h1{font-size:1.1rem;margin:0}header a{color:#9cd1ff;margin-left:auto}
+main{padding:.8rem 1.2rem}.grid{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,6fr);gap:1rem;align-items:start}
+section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem}
+h2{font-size:1rem;margin:.1rem 0 .45rem}#state.complete{border-color:#2da44e;background:#dafbe1}
+#state.complete h2{color:#116329}progress{width:100%;height:.8rem}#state p{margin:.35rem 0}
+dl{margin:0}dt{font-weight:600;margin-top:.35rem}dd{margin:.1rem 0 0 .8rem}
+code{font-size:12px;word-break:break-all;background:#f6f8fa;padding:0 .2rem}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:.22rem .4rem;border-bottom:1px solid #eaeef2;vertical-align:top}
+th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}figure img{display:block;max-width:min(100%,1100px);height:auto;margin:auto;border:1px solid #d0d7de}
+.bad,.state-failed .state,.state-pre-labeling-failed .state{color:#cf222e}.state-consolidated .state{color:#116329}
+.state-skipped .state{color:#6e7781}.state-in-progress .state,.state-ready .state{color:#9a6700}.detail{font-size:12px}
+@media (max-width:900px){.grid{grid-template-columns:1fr}}"""
+
+# Fetches the live part again every few seconds and swaps it in when it changed.
+_JS = """(() => {
+  const live = document.getElementById('live');
+  const every = Number(live.dataset.poll) * 1000;
+  let shown = null;
+  async function refresh() {
+    try {
+      const response = await fetch(live.dataset.source + location.search, {cache: 'no-store'});
+      if (response.ok) {
+        const html = await response.text();
+        if (html !== shown) { if (shown !== null) live.innerHTML = html; shown = html; }
+      }
+    } catch (error) { /* the runner stopped: try again later */ }
+    setTimeout(refresh, every);
+  }
+  refresh();
+})();"""
+
+
+def register_requester(app: Flask, site) -> None:
+    """Add the requester's pages to the worker server's application (``site``: its ``WorkerSite``)."""
+    job: LocalJob = site.job
+    reader = ReportReader(job)
+    pictures: dict[str, tuple[str, bytes]] = {}  # question -> (report ETag, its PNG)
+    drawing = threading.Lock()
+
+    def state() -> dict[str, Any]:
+        show = request.args.get("show", "all")
+        show = show if show in FILTERS else "all"
+        try:
+            start = max(0, int(request.args.get("from", "0")))
+        except ValueError:
+            start = 0
+        return snapshot(job, site.leases, show, start, reader)
+
+    def live_html(s: dict[str, Any]) -> str:
+        return render_template_string(_LIVE, s=s)
+
+    def html(body: str) -> Response:
+        return Response(body, mimetype="text/html", headers={"Cache-Control": "no-store",
+                                                              "Content-Security-Policy": PAGE_POLICY})
+
+    @app.get(PREFIX)
+    def requester_page():
+        s = state()
+        return html(render_template_string(_PAGE, s=s, job=job, title=job.spec.task.title, prefix=PREFIX,
+                                           poll=POLL_SECONDS, live=Markup(live_html(s))))
+
+    @app.get(f"{PREFIX}/live")
+    def requester_live():
+        return html(live_html(state()))
+
+    @app.get(f"{PREFIX}/requester.css")
+    def requester_css():
+        return Response(_CSS, mimetype="text/css", headers={"Cache-Control": "no-store"})
+
+    @app.get(f"{PREFIX}/requester.js")
+    def requester_js():
+        return Response(_JS, mimetype="text/javascript", headers={"Cache-Control": "no-store"})
+
+    @app.get(f"{PREFIX}/quality/<question>.png")
+    def quality_png(question: str):
+        reports = reader.reports()
+        if question not in reports:
+            return Response("No quality report of that question.", 404, mimetype="text/plain")
+        _key, etag, report = reports[question]
+        with drawing:  # one drawing at a time; a report is drawn again only when rewritten
+            if question not in pictures or pictures[question][0] != etag:
+                pictures[question] = (etag, quality_report_png(report))
+            png = pictures[question][1]
+        return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store",
+                                                            "X-Content-Type-Options": "nosniff"})
+
+    @app.get(f"{PREFIX}/files/<path:relative>")
+    def job_file(relative: str):
+        key = job_key(job, relative)
+        if key is None:
+            return Response("Not a file of this job.", 404, mimetype="text/plain")
+        try:
+            body = job.s3.get_object(Bucket=job.bucket, Key=key)["Body"]
+        except job.s3.exceptions.NoSuchKey:
+            return Response("No such file in this job.", 404, mimetype="text/plain")
+        except Exception as error:  # noqa: BLE001 - a key the endpoint refuses is not this job's file
+            LOG.info("requester file %s not served: %s", key, error)
+            return Response("No such file in this job.", 404, mimetype="text/plain")
+        suffix = "." + relative.rsplit(".", 1)[-1] if "." in relative.rsplit("/", 1)[-1] else ""
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                   "Content-Security-Policy": FILE_POLICY}
+        mimetype = FILE_TYPES.get(suffix)
+        if mimetype is None:
+            mimetype = "application/octet-stream"
+            headers["Content-Disposition"] = "attachment"
+
+        def chunks():
+            try:
+                yield from body.iter_chunks(64 * 1024)
+            finally:
+                body.close()
+
+        return Response(chunks(), content_type=mimetype, headers=headers)

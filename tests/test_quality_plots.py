@@ -1,0 +1,139 @@
+"""The quality report's pictures: every class and label named in full and inside the image, counts
+written at the bars, and a span report drawn per label (the workflows' own classes and labels)."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from matplotlib.text import Text
+
+import workflows
+from gt_common.quality_report import quality_report
+from gt_common.span_clustering import Entity, Span
+from gt_common.span_quality import NO_SPAN, span_quality_report
+from local_ground_truth.quality_plots import draw_quality_report, format_quality_report, quality_report_png
+
+WELDING = workflows.definition("welding").questions[0]
+NER_SPANS = next(q for q in workflows.definition("ner").questions if type(q).__name__ == "Spans")
+
+
+def drawn_texts(figure) -> list[tuple[str, object]]:
+    """Every text the drawn figure shows (titles, tick labels of ticks in view, texts at the bars, legends),
+    with its extent in pixels."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    texts = [t for sub in [figure, *figure.subfigs, *(s for f in figure.subfigs for s in f.subfigs)]
+             for t in sub.texts]
+    for ax in figure.axes:
+        if not ax.get_visible():
+            continue
+        texts += [ax.title, *ax.texts, *in_view(ax.xaxis), *in_view(ax.yaxis)]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def in_view(axis) -> list:
+    """The tick labels an axis draws: those of ticks inside its view (matplotlib keeps the others, hidden)."""
+    low, high = sorted(axis.get_view_interval())
+    return [label for location, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels())
+            if low - 1e-9 <= location <= high + 1e-9]
+
+
+def assert_inside(figure, texts) -> None:
+    width, height = figure.bbox.width, figure.bbox.height
+    for text, box in texts:
+        assert box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1, (text, box)
+
+
+def welding_report(workers: int = 6, objects: int = 70) -> dict:
+    rng = random.Random(3)
+    classes = list(WELDING.labels)
+    answers, consolidated = [], {}
+    for u in range(objects):
+        truth = classes[u % len(classes)]
+        consolidated[u] = truth
+        for w in range(workers):
+            answers.append((u, f"welder-{w}", truth if rng.random() < 0.9 - 0.1 * w else rng.choice(classes)))
+    return {"question": WELDING.name, **quality_report(answers, consolidated, classes)}
+
+
+def test_every_welding_class_is_named_in_full_inside_the_image_with_its_counts():
+    report = welding_report()
+    figure = draw_quality_report(report)
+    texts = drawn_texts(figure)
+    shown = [text for text, _box in texts]
+    for name in WELDING.labels:  # "Lack of Fusion" and "Lack of Shielding Gas" told apart
+        assert shown.count(name) >= 2, name  # the count panel and every confusion matrix's axes
+    assert not any(text.endswith("...") or text.endswith("\u2026") for text in shown)
+    assert_inside(figure, texts)
+    # Counts at the bars: each class's answers and consolidated labels.
+    for name in WELDING.labels:
+        assert str(report["answer_label_counts"][name]) in shown
+        assert str(report["consolidated_label_counts"][name]) in shown
+    assert quality_report_png(report)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_long_class_names_and_many_workers_stay_inside_the_image():
+    classes = [f"{stem} of a very long defect name, variant {n}" for n, stem in enumerate(["Lack", "Lack", "Excess"])]
+    answers = [(u, f"w{w}", classes[(u + (w == 3)) % 3]) for u in range(30) for w in range(25)]
+    report = quality_report(answers, {u: classes[u % 3] for u in range(30)}, classes)
+    figure = draw_quality_report(report)
+    texts = drawn_texts(figure)
+    assert all(sum(text == name for text, _ in texts) >= 2 for name in classes)
+    assert_inside(figure, texts)
+
+
+def ner_objects():
+    """Three workers on 8 abstracts: a and b tag every sentence as the result does, c calls Methods Results
+    and tags one extra Background span."""
+    labels = list(NER_SPANS.span_labels)
+    objects = []
+    for o in range(8):
+        result = [Entity(label, 100 * i, 100 * i + 80, 1.0) for i, label in enumerate(labels)]
+        spans = [Span(worker, e.label, e.start, e.end) for worker in ("a", "b") for e in result]
+        spans += [Span("c", "Results" if e.label == "Methods" else e.label, e.start, e.end) for e in result]
+        spans.append(Span("c", "Background", 900, 950))
+        objects.append((o, ["a", "b", "c"], spans, result))
+    return labels, objects
+
+
+def test_the_ner_span_report_covers_every_label_in_the_json_and_the_png():
+    labels, objects = ner_objects()
+    report = {"question": NER_SPANS.name, **span_quality_report(objects, labels)}
+    methods, results = report["per_label"]["Methods"], report["per_label"]["Results"]
+    assert set(report["per_label"]) == set(labels)
+    assert (methods["consolidated_spans"], methods["worker_spans"], methods["matched"]) == (8, 16, 16)
+    assert methods["recall"] == pytest.approx(16 / 24) and methods["precision"] == 1.0
+    assert results["precision"] == pytest.approx(24 / 32) and results["recall"] == 1.0
+    assert report["workers"]["a"]["f1"] == 1.0 and report["workers"]["c"]["f1"] < 1.0
+    assert report["confusion"][labels.index("Methods")][labels.index("Results")] == 8
+    assert report["confusion"][len(labels)][labels.index("Background")] == 8  # c's extra spans: no result span
+
+    figure = draw_quality_report(report)
+    texts = drawn_texts(figure)
+    shown = [text for text, _box in texts]
+    for name in labels + [NO_SPAN]:
+        assert name in shown, name
+    for name in labels:
+        assert shown.count(name) >= 3, name  # counts, rates and the confusion matrix
+    assert "16" in shown and "32" in shown  # Methods' workers' spans, Results' workers' spans
+    assert_inside(figure, texts)
+    text = format_quality_report(report)
+    assert all(name in text for name in labels) and "pairwise F1" in text
+
+
+def test_any_unicode_worker_or_class_name_is_drawn_literally_and_names_stay_distinct():
+    """A name matplotlib would read as mathtext draws as typed; names the font cannot draw stay apart."""
+    workers = [r"$\frac{$", "x$_$y", "李雷", "李明", "José", "a\\$b"]
+    classes = ["$cost$", "Good Weld"]
+    answers = [(u, worker, classes[u % 2]) for u in range(6) for worker in workers]
+    report = quality_report(answers, {u: classes[u % 2] for u in range(6)}, classes)
+    figure = draw_quality_report(report)
+    shown = [text for text, _box in drawn_texts(figure)]
+    labels = [text for text in shown if text.endswith("(6)")]  # one per worker on the agreement bars
+    assert len(set(labels)) == len(workers)  # 李雷 and 李明 told apart even without a CJK font
+    # "$" escaped, so matplotlib draws it as a dollar sign and never parses the name as mathtext.
+    assert r"\$\frac{\$ (6)" in labels and r"x\$_\$y (6)" in labels and "José (6)" in labels
+    assert "\\$cost\\$" in shown
+    assert quality_report_png(report)[:8] == b"\x89PNG\r\n\x1a\n"

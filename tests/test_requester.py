@@ -1,0 +1,242 @@
+"""The requester's view of a local job: the lines it prints, the files it keeps as objects complete, its
+page (escaped, serving only the job's own files), and a job refused when resumed under other settings."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import http.client
+import json
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import workflows
+from local_ground_truth import __main__ as runner
+from local_ground_truth import local_s3
+from local_ground_truth.job_settings import SETTINGS_FILE, SettingsChanged, check_or_record, job_settings
+from local_ground_truth.requester import PREFIX, RequesterLog, shown_name
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import RunnerProcess, job_name, local_job, worker_server
+
+QUESTION = "WeldingClassification"
+HOSTILE = "<img src=x onerror=alert(1)> 李雷 \"O'Brien\" &amp;"
+
+
+def answer(label: str) -> dict:
+    return {QUESTION: {"label": label}}
+
+
+def with_workers(spec, workers: int):
+    return dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=workers))
+
+
+@pytest.fixture
+def welding(runner_assembly, tmp_path):
+    """A pre-labeled welding job of 2 workers per object whose folder is ``tmp_path`` (as the runner's)."""
+    spec = with_workers(read_workflow(runner_assembly, "welding"), 2)
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "req")) as job:
+        job.folder = tmp_path
+        yield job
+
+
+def get(url: str) -> tuple[int, dict, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+# -- the terminal and the files -------------------------------------------------------------------
+
+def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_complete_line(welding, tmp_path):
+    job = welding
+    said: list[str] = []
+    log = RequesterLog(job, said.append).attach()
+    labels = workflows.definition("welding").questions[0].labels
+    ids = job.object_ids()
+
+    for object_id in ids[:4]:  # four objects answered by both workers, then a batch
+        for worker in ("ana", HOSTILE):
+            job.record_answer(object_id, worker, answer(labels[int(object_id) % len(labels)]))
+    job.record_answer(ids[4], "ana", answer(labels[0]))  # half answered: not in the batch
+    assert said[0] == f'answer: worker "ana" on object {ids[0]} (1 of 2); 1 of {2 * len(ids)} answers in the job'
+    assert said[1].startswith(f"answer: worker {shown_name(HOSTILE)} on object {ids[0]} (2 of 2); 2 of ")
+    assert '\\"O\'Brien\\"' in said[1]
+    job.consolidate()
+    [batch] = [line for line in said if line.startswith("batch ")]
+    assert f"4 objects consolidated; 4 of {len(ids)} objects done; quality reports saved: " in batch
+    assert not any(line.startswith("job complete") for line in said)
+
+    # Written as the objects completed, not at exit: the output manifest with their labels, the report files.
+    manifest = [json.loads(line) for line in job.local_path(job.output_manifest_key).read_text().splitlines()]
+    assert sum("welding-quality" in row for row in manifest) == 4
+    png = tmp_path / f"{job.job_name}-quality-{QUESTION}.png"
+    report = json.loads((tmp_path / f"{job.job_name}-quality-{QUESTION}.json").read_text())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and report["objects"] == 4 and str(png) in batch
+    assert not list((tmp_path / ".partial").iterdir())  # nothing half written left behind
+
+    for object_id in ids[4:]:
+        for worker in ("ana", "bo"):
+            if worker not in job.workers_of(object_id):
+                job.record_answer(object_id, worker, answer(labels[0]))
+    job.consolidate()
+    complete = [line for line in said if line.startswith("job complete: ")]
+    assert complete == [said[-1]]  # said once, last
+    assert f"{len(ids)} of {len(ids)} objects consolidated" in complete[0]
+    assert str(job.local_path(job.output_manifest_key)) in complete[0] and str(png) in complete[0]
+    assert str(job.local_path(job.answers_prefix.rstrip("/"))) in complete[0]
+    assert json.loads((tmp_path / f"{job.job_name}-quality-{QUESTION}.json").read_text())["objects"] == len(ids)
+    assert not log.tell_if_complete() and said[-1] == complete[0]  # never said twice
+    assert sum(line.startswith("answer: ") for line in said) == 2 * len(ids)
+
+
+def test_a_worker_name_never_reaches_the_terminal_as_a_control_sequence():
+    assert shown_name("ana") == '"ana"'
+    assert shown_name("José 李雷") == '"José 李雷"'
+    assert shown_name('a"b\\c') == '"a\\"b\\\\c"'
+    shown = shown_name("x\x1b[2Jy\u202ez\n")
+    assert "\x1b" not in shown and "\u202e" not in shown and "\n" not in shown and "\\x1b[2J" in shown
+
+
+# -- the page -------------------------------------------------------------------------------------
+
+def test_the_page_escapes_worker_names_and_shows_progress_links_and_reports(welding):
+    job = welding
+    ids = job.object_ids()
+    with worker_server(job) as server:
+        job.record_answer(ids[0], HOSTILE, answer("Good Weld"))
+        job.record_answer(ids[0], "ana", answer("Good Weld"))
+        job.record_answer(ids[1], "ana", answer("Burn Through"))
+        job.consolidate()
+        status, headers, body = get(f"{server.url}{PREFIX}")
+        page = body.decode()
+        assert status == 200 and "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt; 李雷" in page
+        assert "&amp;amp;" in page  # the name's own "&amp;" shown as typed
+        assert "1 of 18</strong> objects consolidated" in page and "3 of 36 answers" in page
+        assert 'id="object-1" class="state-in-progress"' in page and "Good Weld" in page
+        # The live part the page polls is the same, escaped.
+        _status, _headers, live = get(f"{server.url}{PREFIX}/live")
+        assert "&lt;img src=x" in live.decode() and "<img src=x" not in live.decode()
+
+        # Links: the output manifest, each answer, the report's JSON and PNG.
+        _s, headers, manifest = get(f"{server.url}{PREFIX}/files/manifests/output/output.manifest")
+        assert headers["Content-Type"].startswith("text/plain") and headers["X-Content-Type-Options"] == "nosniff"
+        assert len(manifest.decode().splitlines()) == len(job.lines)
+        key, _submitted = job.answer_files()[ids[0]][HOSTILE]
+        href = f"{PREFIX}/files/" + urllib.parse.quote(key.removeprefix(job.root), safe="/")
+        assert href in page
+        _s, headers, data = get(server.url + href)
+        assert headers["Content-Type"] == "application/json" and "sandbox" in headers["Content-Security-Policy"]
+        assert json.loads(data)["answers"][0]["workerId"] == HOSTILE
+        _s, headers, png = get(f"{server.url}{PREFIX}/quality/{QUESTION}.png")
+        assert headers["Content-Type"] == "image/png" and png[:4] == b"\x89PNG"
+        _s, _h, report = get(f"{server.url}{PREFIX}/files/quality-report/{QUESTION}.json")
+        assert json.loads(report)["objects"] == 1
+
+
+@pytest.mark.parametrize("path", ["../../etc/passwd", "%2e%2e/%2e%2e/x", "a//b", "./manifests/output/output.manifest",
+                                  "manifests/output/%00x", "nothing-here.json", "..%2fother-job%2fx.json"])
+def test_the_page_serves_no_file_outside_the_jobs_folder(welding, path):
+    with worker_server(welding) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", f"{PREFIX}/files/{path}")
+        response = connection.getresponse()
+        assert response.status == 404 and b"root:" not in response.read()
+        connection.close()
+
+
+def test_an_unknown_report_picture_is_not_found(welding):
+    with worker_server(welding) as server:
+        assert get(f"{server.url}{PREFIX}/quality/nothing.png")[0] == 404
+
+
+# -- the runner, as a user runs it ----------------------------------------------------------------
+
+def test_a_finished_browser_job_ends_with_job_complete_and_where_everything_is(runner_assembly, tmp_path):
+    state = tmp_path / "job"
+    runner_process = RunnerProcess(["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir",
+                                    str(state), "--processes", "2", "--job-name", "finished"], tmp_path / "runner.log")
+    log = tmp_path / "runner.log"
+    first = log.read_text()
+    assert f"Requester: open {runner_process.url}{PREFIX}" in first and "output.manifest" in first
+
+    def work(worker: str) -> None:
+        while True:
+            with urllib.request.urlopen(f"{runner_process.url}/worker/{worker}/next", timeout=30) as response:
+                landed = response.geturl()
+            if "/task/" not in landed:
+                return
+            object_id = landed.split("/task/")[1].split("?")[0]
+            request = urllib.request.Request(f"{runner_process.url}/worker/{worker}/task/{object_id}/submit",
+                                             data=json.dumps(answer("Good Weld")).encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=30).read()
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("ana", "bo")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    deadline = time.monotonic() + 120
+    while "job complete: " not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    runner_process.stop()
+
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert sum(line.startswith("answer: worker ") for line in lines) == 18
+    assert any(line.startswith("batch ") for line in lines)
+    assert lines[-1].startswith("job complete: 18 of 18 objects consolidated")
+    assert "output.manifest" in lines[-1] and f"finished-quality-{QUESTION}.png" in lines[-1]
+    assert not any("Run the same command again" in line for line in lines)
+    assert (state / f"finished-quality-{QUESTION}.png").is_file()
+
+
+def test_resuming_under_other_settings_is_refused_naming_each_setting(runner_assembly, tmp_path, monkeypatch, capsys):
+    spec = read_workflow(runner_assembly, "welding")
+    state = tmp_path / "job"
+    # The job was started under dev (one worker per object): its settings are recorded.
+    with local_s3.s3_endpoint() as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        started = argparse.Namespace(state_dir=state, job_name="moved", cloud_assembly=None, env="dev")
+        runner.check_settings(started, spec, s3)
+    recorded = json.loads((state / SETTINGS_FILE).read_text())
+    assert recorded["settings"]["workers per object"] == 1 and recorded["started with"] == "--env dev"
+
+    # The same job run again from an environment of three workers per object is refused before anything runs.
+    monkeypatch.setattr(runner, "read_workflow", lambda _assembly, _name: with_workers(spec, 3))
+    code = runner.main(["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir", str(state),
+                        "--job-name", "moved", "--simulate-workers", "2", "--processes", "1"])
+    said = capsys.readouterr().err
+    assert code == 2
+    assert "cannot resume job moved" in said and "workers per object: 1 when the job started, 3 now" in said
+    assert "(--env dev)" in said and "--job-name moved-2" in said
+    assert not list((state / "s3").rglob("worker-response/*"))  # nothing of the job was run
+
+
+def test_settings_that_do_not_decide_labels_may_change_and_an_unreadable_record_is_refused(tmp_path):
+    settings = {"workflow": "welding", "workers per object": 1, "questions": [{"name": "q"}]}
+    assert check_or_record(tmp_path, "j", settings) is True
+    assert check_or_record(tmp_path, "j", dict(settings)) is False
+    with pytest.raises(SettingsChanged) as changed:
+        check_or_record(tmp_path, "j", {**settings, "questions": [{"name": "other"}], "workers per object": 2})
+    message = str(changed.value)
+    assert "workers per object: 1 when the job started, 2 now" in message
+    assert 'questions: [{"name": "q"}] when the job started, [{"name": "other"}] now' in message
+    (tmp_path / SETTINGS_FILE).write_text("{not json")
+    with pytest.raises(SettingsChanged, match="job-settings.json is unreadable"):
+        check_or_record(tmp_path, "j", settings)
+
+
+def test_the_job_settings_compare_the_deployed_manifest_and_template_by_content(runner_assembly):
+    spec = read_workflow(runner_assembly, "welding")
+    one = job_settings(spec, b"manifest", b"template")
+    assert one == job_settings(spec, b"manifest", b"template")
+    assert one["input manifest"] != job_settings(spec, b"other", b"template")["input manifest"]
+    assert one["UI template"] != job_settings(spec, b"manifest", b"other")["UI template"]
+    assert job_settings(with_workers(spec, 3), b"manifest", b"template")["workers per object"] == 3

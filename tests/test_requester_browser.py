@@ -1,0 +1,93 @@
+"""The requester's page in a real headless Chromium (system browser, driven by Playwright): progress as
+workers answer, the quality report drawn, any worker name shown as typed, then "Job complete"."""
+from __future__ import annotations
+
+import http.client
+import json
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from local_ground_truth.requester import PREFIX
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import job_name, local_job, worker_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+QUESTION = "WeldingClassification"
+UNICODE_NAME = "José 李雷 <b onmouseover=alert(1)>O'Brien</b>"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def answer_over_http(port: int, worker: str, object_id: str, label: str) -> None:
+    """As a worker's page does: open the task (a lease), submit the category."""
+    for method, path, body in (("GET", f"/worker/{worker}/task/{object_id}", None),
+                               ("POST", f"/worker/{worker}/task/{object_id}/submit",
+                                json.dumps({QUESTION: {"label": label}}))):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        assert response.status == 200, (method, path, response.status)
+
+
+def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(browser, runner_assembly, tmp_path):
+    spec = read_workflow(runner_assembly, "welding")  # dev: one worker per object
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "reqb")) as job, worker_server(job) as server:
+        ids = job.object_ids()
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        problems: list[str] = []
+        page.on("dialog", lambda dialog: (problems.append(f"dialog {dialog.message}"), dialog.dismiss()))
+        page.on("console", lambda message: problems.append(message.text)
+                if message.type == "error" and "Failed to load resource" not in message.text else None)
+        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+                if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+        page.goto(f"{server.url}{PREFIX}")
+        assert page.inner_text("#job-state") == "In progress"
+        assert f"0 of {len(ids)}" in page.inner_text("#progress")
+        assert "No report yet" in page.inner_text("#quality")
+
+        # Five objects answered (one by a worker whose name is any Unicode string): the page follows.
+        job.record_answer(ids[0], UNICODE_NAME, {QUESTION: {"label": "Good Weld"}})
+        for object_id in ids[1:5]:
+            answer_over_http(server.port, "ana", object_id, "Burn Through")
+        server.site.consolidator.notify()
+        assert server.site.consolidator.wait_idle(timeout=120)
+        # (The page allows only its own scripts, so the waits are Playwright's own, not evaluated strings.)
+        expect(page.locator("#progress")).to_contain_text(f"5 of {len(ids)}", timeout=30_000)
+        picture = page.locator("#quality img")
+        expect(picture).to_have_count(1, timeout=30_000)
+        expect(picture).to_have_js_property("complete", True, timeout=30_000)
+        assert picture.evaluate("image => image.naturalWidth") > 0
+        assert page.inner_text("#job-state") == "In progress"
+        names = page.eval_on_selector_all("#workers tbody tr td:first-child", "cells => cells.map(c => c.textContent)")
+        assert sorted(names) == sorted([UNICODE_NAME, "ana"])  # shown as typed, never as markup
+        assert page.locator("#workers b").count() == 0
+        assert "Good Weld" in page.inner_text(f"#object-{ids[0]}")
+        assert page.get_attribute(f"#object-{ids[5]}", "class") == "state-waiting"
+
+        # The output manifest is one click away and holds the labels so far.
+        href = page.get_attribute("#output-manifest", "href")
+        manifest = page.request.get(server.url + href).text()
+        assert sum("welding-quality" in line for line in manifest.splitlines()) == 5
+
+        # The rest answered: "Job complete", with where everything is.
+        for object_id in ids[5:]:
+            answer_over_http(server.port, "bo", object_id, "Contamination")
+        assert server.site.consolidator.wait_idle(timeout=120)
+        expect(page.locator("#job-state")).to_have_text("Job complete", timeout=30_000)
+        assert f"{len(ids)} of {len(ids)}" in page.inner_text("#progress")
+        assert "complete" in page.get_attribute("#state", "class")
+        where = page.inner_text("#where")
+        assert str(job.local_path(job.output_manifest_key)) in where and f"{QUESTION}: JSON" in where
+        assert problems == []
+        page.close()
