@@ -84,7 +84,7 @@ def welding(browser, job: LocalJob, server: WorkerServer, out: Path) -> list[Pat
     shots = [out / "welding-worker.png", out / "welding-zoom.png"]
     page.screenshot(path=str(shots[0]))
     page.click("figure:has(figcaption) >> nth=1 >> img")  # the first plot: the current
-    page.wait_for_function("document.querySelector('#image-viewer img').naturalWidth > 0")
+    page.wait_for_function("document.querySelector('dialog.image-viewer[open] img').naturalWidth > 0")
     for _ in range(3):
         page.keyboard.press("+")
     page.screenshot(path=str(shots[1]))
