@@ -323,3 +323,23 @@ def test_a_tampered_draft_restores_what_still_fits_and_nothing_else(browser, ner
     page.reload()
     page.wait_for_selector("#abstract-container span")
     assert entities(page) == [] and page.evaluate("key => localStorage.getItem(key)", key) is None
+
+
+def test_submit_is_disabled_while_the_answer_is_on_its_way_and_sent_once(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    page = new_page(browser)
+    held = []
+    page.route("**/submit", lambda route: held.append(route))  # the answer waits until the test lets it go
+    page.goto(f"{server.url}/worker/ana/next")
+    page.wait_for_selector(".local-gt-category")
+    object_id = object_of(page)
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.local-gt-submit').disabled")
+    page.keyboard.press("Enter")  # impatient: a second Enter and a click send nothing more
+    page.click(".local-gt-submit", force=True)
+    page.wait_for_timeout(200)
+    assert len(held) == 1 and "ana" not in job.workers_of(object_id)
+    held[0].continue_()
+    page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=object_id)
+    assert [a["workerId"] for a in job.answers()[object_id]] == ["ana"]
