@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask, Response, redirect, render_template_string, request
 from markupsafe import Markup
@@ -36,47 +35,27 @@ from gt_common.s3uri import parse_s3_uri
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
 from local_ground_truth.job import LocalJob
+from local_ground_truth import worker_names, worker_pages
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
 from local_ground_truth.requester import register_requester
+from local_ground_truth.task_order import WorkerOrder
 
 LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
 STAND_IN = Path(__file__).resolve().parent / "static" / "crowd-html-elements.js"
-WORKER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-WORKER_NAME_PATTERN = r"[A-Za-z0-9_.@\-]{1,64}"  # the same rule, valid in a browser's v-mode pattern
 MAX_ANSWER_BYTES = 2_000_000  # far above any real answer (a long text's spans are ~100 KB)
 MAX_ANSWER_DEPTH = 32  # answers are shallow JSON; deeper nesting is hostile
 BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is closed
 SERVER_THREADS = 8
 LISTEN_BACKLOG = 128
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}li{margin:.3rem 0}
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;line-height:1.4}li{margin:.3rem 0}
+input,button{font:inherit;padding:.3rem .5rem}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}</style>
 </head><body>{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}{{ body }}</body></html>"""
-
-_SIGN_IN = """<h1>{{ task_title }}</h1>
-<form action="/" method="get"><label>Your worker name
-<input name="worker" required maxlength="64" pattern="{{ pattern }}"></label> <button>Start</button></form>
-<p>Letters, digits and . _ @ - (up to 64).</p>
-<p><a href="/requester">Requester's view</a>: the job's progress, quality and output.</p>"""
-
-_QUEUE = """<h1>{{ worker }}'s queue</h1>
-<p id="progress">You answered {{ done }} of {{ total }}; {{ open_ids|length }} waiting.</p>
-{% if open_ids %}<p><a href="/worker/{{ worker_path }}/next">Start the next task</a></p>{% endif %}
-<ol id="queue">{% for oid in open_ids %}<li><a href="/worker/{{ worker_path }}/task/{{ oid }}">Object {{ oid }}</a></li>{% endfor %}</ol>
-{% if not open_ids %}<p>Nothing left for you. Thank you!</p>{% endif %}"""
-
-_TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<script>window.LOCAL_GT_SUBMIT_URL = {{ submit_url|tojson }}; window.LOCAL_GT_QUEUE_URL = {{ queue_url|tojson }};</script>
-<style>#local-gt-bar{font:14px system-ui,sans-serif;display:flex;gap:1rem;align-items:center;padding:.4rem .6rem;
-background:#f3f5f7;border-bottom:1px solid #d0d7de;margin:-8px -8px 8px}#local-gt-bar .notice{color:#7a5500}</style>
-</head><body><div id="local-gt-bar" role="navigation"><span>Signed in as <strong>{{ worker }}</strong></span>
-<span>Object {{ object_id }}</span><a href="{{ queue_url }}">Back to your queue</a>
-{% if notice %}<span class="notice" role="status">{{ notice }}</span>{% endif %}</div>
-"""
-
 
 class WorkerSite:
     """What the HTTP application needs: the job, its template, leases and background consolidation."""
@@ -91,6 +70,7 @@ class WorkerSite:
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
         self._rules: dict[str, FormRules] = {}
         self.questions = _questions_of(job)
+        self.order = WorkerOrder(job.job_name)
 
     def start(self) -> "WorkerSite":
         if self.consolidator:
@@ -109,16 +89,45 @@ class WorkerSite:
 
     # -- what a worker may do ------------------------------------------------------------------
     def queue(self, worker: str) -> tuple[list[str], int, int]:
-        """(objects this worker holds or may lease now, answered by them, total objects)."""
+        """(objects this worker holds or may lease now, in their order; answered by them; total objects)."""
         ids = self.job.object_ids()
-        return self.leases.available(ids, worker), len(self.job.answered_by(worker) & set(ids)), len(ids)
+        open_ids = self.leases.available(self.order.order(worker, ids), worker)
+        return open_ids, len(self.job.answered_by(worker) & set(ids)), len(ids)
+
+    def _candidates(self, worker: str) -> list[str]:
+        """The queue, the objects this worker already holds first (a second tab, a reload of /next)."""
+        open_ids = self.queue(worker)[0]
+        held = [oid for oid in open_ids if self.leases.held(oid, worker)]
+        return held + [oid for oid in open_ids if oid not in held]
 
     def next_for(self, worker: str) -> Optional[str]:
-        """Lease the next object this worker may take (the one they hold first); None when none is left."""
-        for object_id in self.queue(worker)[0]:
+        """Lease the next object this worker may take (one they hold first); None when none is left."""
+        for object_id in self._candidates(worker):
             if self.leases.acquire(object_id, worker):
                 return object_id
         return None
+
+    def peek_next(self, worker: str, besides: str = "") -> Optional[str]:
+        """The object this worker's next task would be (not leased yet: opening it leases it), other than
+        ``besides``; None when none is left."""
+        return next((oid for oid in self._candidates(worker) if oid != besides), None)
+
+    def skip(self, worker: str, object_id: str) -> None:
+        """Give the task back (its slot returns to the pool) and put it last in this worker's order."""
+        self.leases.release(object_id, worker)
+        self.order.skip(worker, object_id)
+
+    def place(self, worker: str, object_id: str) -> worker_pages.Place:
+        ids = self.job.object_ids()
+        open_ids, done, total = self.queue(worker)
+        return worker_pages.Place(position=self.order.position(worker, object_id, ids), total=total, done=done,
+                                  waiting=len(open_ids))
+
+    def tasks(self, worker: str) -> tuple[list[tuple[str, int]], int, int]:
+        """(this worker's open tasks with their numbers, answered by them, total objects)."""
+        ids = self.job.object_ids()
+        open_ids, done, total = self.queue(worker)
+        return [(oid, self.order.position(worker, oid, ids)) for oid in open_ids], done, total
 
     def page(self, object_id: str) -> str:
         return self.environment.from_string(self.template).render(task={"input": self.job.task_input(object_id)})
@@ -131,12 +140,10 @@ class WorkerSite:
     def render_task(self, worker: str, object_id: str, notice: str = "") -> str:
         page = self.page(object_id)
         self._rules[object_id] = rules_of(page)
-        worker_path = quote(worker, safe="")
-        head = render_template_string(
-            _TASK_HEAD, title=f"{self.job.spec.task.title}: object {object_id}", worker=worker,
-            object_id=object_id, notice=notice, submit_url=f"/worker/{worker_path}/task/{object_id}/submit",
-            queue_url=f"/worker/{worker_path}")
-        return head + page.replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js") + "\n</body></html>"
+        return worker_pages.task_page(
+            page.replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js"), job_title=self.job.spec.task.title,
+            job_name=self.job.job_name, worker=worker, object_id=object_id, place=self.place(worker, object_id),
+            notice=notice)
 
     def submit(self, worker: str, object_id: str, answer: dict[str, Any]) -> bool:
         """Record ``answer``; False when this worker's answer to this object was already recorded.
@@ -209,6 +216,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
     """The Flask application; ``allowed_hosts`` are the ``host:port`` names it answers to."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_ANSWER_BYTES
+    app.wsgi_app = _worker_paths_as_sent(app.wsgi_app)
     task_title = site.job.spec.task.title
 
     def page(title: str, body: str, status: int = 200, notice: str = "") -> Response:
@@ -216,12 +224,36 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                         mimetype="text/html", headers={"Cache-Control": "no-store"})
 
     def refusal(status: int, reason: str, worker: Optional[str]) -> Response:
-        back = f"/worker/{quote(worker, safe='')}" if worker else "/"
+        back = worker_pages.worker_base(worker) if worker else "/"
         return Response(json.dumps({"error": reason, "back": back}), status, mimetype="application/json",
                         headers={"Cache-Control": "no-store"})
 
-    def valid_worker(name: str) -> Optional[str]:
-        return name if WORKER_NAME.match(name) else None
+    def worker_of(segment: str) -> str:
+        """The worker a path segment (as sent) names; ``BadName`` unless it spells a name exactly as kept."""
+        name = worker_names.from_path_segment(segment)
+        if worker_names.canonical(name) != name:
+            raise worker_names.BadName("That address does not spell a name as it is kept.")
+        return name
+
+    def to_sign_in(segment: str) -> Response:
+        """A worker address whose name is not one: the sign-in page says why (or signs the name in as kept)."""
+        try:
+            typed = worker_names.from_path_segment(segment)
+        except worker_names.BadName:
+            typed = ""
+        return redirect("/?worker=" + quote(typed, safe=""), 303)
+
+    def with_notice(url: str, notice: str) -> str:
+        return f"{url}?notice={quote(notice, safe='')}" if notice else url
+
+    def next_url(worker: str, besides: str = "", done_notice: str = "Nothing is left for you. Thank you!") -> str:
+        """The worker's next task (opening it leases it), else their queue with ``done_notice``."""
+        object_id = site.peek_next(worker, besides)
+        base = worker_pages.worker_base(worker)
+        return f"{base}/task/{object_id}" if object_id is not None else with_notice(base, done_notice)
+
+    def html(text: str) -> Response:
+        return Response(text, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
     @app.before_request
     def addressed_to_us():
@@ -236,67 +268,81 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
 
     @app.get("/")
     def sign_in():
-        name = request.args.get("worker", "")
-        if name:
-            if valid_worker(name):
-                return redirect(f"/worker/{quote(name, safe='')}", 303)
-            return page("Bad name", render_template_string(_SIGN_IN, task_title=task_title, pattern=WORKER_NAME_PATTERN),
-                        400, notice="Use 1-64 letters, digits, . _ @ or -.")
-        return page("Sign in", render_template_string(_SIGN_IN, task_title=task_title, pattern=WORKER_NAME_PATTERN))
+        typed = request.args.get("worker")
+        if typed is None:
+            return page("Sign in", worker_pages.sign_in(task_title))
+        try:
+            worker = worker_names.canonical(typed)
+        except worker_names.BadName as error:
+            return page("Choose another name", worker_pages.sign_in(task_title, typed[:500]), 400, notice=str(error))
+        return redirect(worker_pages.worker_base(worker), 303)
 
     @app.get("/worker/<name>")
     def queue(name: str):
-        worker = valid_worker(name)
-        if not worker:
-            return redirect("/?worker=" + quote(name, safe=""), 303)
-        open_ids, done, total = site.queue(worker)
-        body = render_template_string(_QUEUE, worker=worker, worker_path=quote(worker, safe=""), open_ids=open_ids,
-                                      done=done, total=total)
-        return page("Queue", body, notice=request.args.get("notice", "")[:300])
+        try:
+            worker = worker_of(name)
+        except worker_names.BadName:
+            return to_sign_in(name)
+        tasks, done, total = site.tasks(worker)
+        body = worker_pages.queue(worker, tasks, done, total, waiting=len(tasks))
+        return page("Your tasks", body, notice=request.args.get("notice", "")[:300])
 
     @app.get("/worker/<name>/next")
     def next_task(name: str):
-        worker = valid_worker(name)
-        if not worker:
-            return redirect("/", 303)
+        try:
+            worker = worker_of(name)
+        except worker_names.BadName:
+            return to_sign_in(name)
         object_id = site.next_for(worker)
-        worker_path = quote(worker, safe="")
+        base = worker_pages.worker_base(worker)
         notice = request.args.get("notice", "")[:300]
         if object_id is None:
-            return redirect(f"/worker/{worker_path}?notice=" + quote(notice or "Nothing is left for you."), 303)
-        return redirect(f"/worker/{worker_path}/task/{object_id}" + (f"?notice={quote(notice)}" if notice else ""), 303)
+            return redirect(with_notice(base, notice or "Nothing is left for you. Thank you!"), 303)
+        return redirect(with_notice(f"{base}/task/{object_id}", notice), 303)
 
     @app.get("/worker/<name>/task/<object_id>")
     def task(name: str, object_id: str):
-        worker = valid_worker(name)
-        if not worker or not site.job.is_for_workers(object_id):
-            return page("Not found", "<p>Not found.</p>", 404)
-        worker_path = quote(worker, safe="")
+        try:
+            worker = worker_of(name)
+        except worker_names.BadName:
+            return to_sign_in(name)
+        object_id = unquote(object_id)
+        if not site.job.is_for_workers(object_id):
+            return page("Not found", "<p>There is no such task in this job.</p>", 404)
+        base = worker_pages.worker_base(worker)
         if worker in site.job.workers_of(object_id):
-            return redirect(f"/worker/{worker_path}?notice=" + quote(f"You already answered object {object_id}."), 303)
+            return redirect(with_notice(base, "You already answered that task."), 303)
         if site.leases.acquire(object_id, worker) is None:
-            return redirect(f"/worker/{worker_path}/next?notice="
-                            + quote(f"Object {object_id} is being labeled by others; here is the next free one."), 303)
-        return Response(site.render_task(worker, object_id, request.args.get("notice", "")[:300]),
-                        mimetype="text/html", headers={"Cache-Control": "no-store"})
+            return redirect(with_notice(f"{base}/next", "That task is being labeled by others; here is your next one."),
+                            303)
+        return html(site.render_task(worker, object_id, request.args.get("notice", "")[:300]))
 
     @app.post("/worker/<name>/task/<object_id>/release")
     def release(name: str, object_id: str):
-        worker = valid_worker(name)
-        if not worker:
-            return refusal(404, "Unknown worker.", None)
+        try:
+            worker = worker_of(name)
+        except worker_names.BadName as error:
+            return refusal(404, f"Unknown worker: {error}", None)
         if (refused := _foreign(request)) is not None:
             return refusal(*refused, worker)
-        site.leases.release(object_id, worker)
-        return Response(json.dumps({"next": f"/worker/{quote(worker, safe='')}"}), mimetype="application/json")
+        object_id = unquote(object_id)
+        if not site.job.is_for_workers(object_id):
+            return refusal(404, "There is no such task in this job.", worker)
+        site.skip(worker, object_id)
+        return Response(json.dumps({"next": next_url(worker, besides=object_id,
+                                                     done_notice="You skipped your last task; it is still in your "
+                                                                 "queue.")}),
+                        mimetype="application/json", headers={"Cache-Control": "no-store"})
 
     @app.post("/worker/<name>/task/<object_id>/submit")
     def submit(name: str, object_id: str):
-        worker = valid_worker(name)
-        if not worker:
-            return refusal(404, "Unknown worker.", None)
+        try:
+            worker = worker_of(name)
+        except worker_names.BadName as error:
+            return refusal(404, f"Unknown worker: {error}", None)
         if (refused := _foreign(request)) is not None:
             return refusal(*refused, worker)
+        object_id = unquote(object_id)
         try:
             recorded = site.submit(worker, object_id, parse_answer(request.get_data(cache=False)))
         except Refused as error:
@@ -306,7 +352,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             progress = site.job.progress()
             LOG.info("answer of %s to object %s recorded (%d answers, %d of %d objects consolidated)",
                      worker, object_id, progress["answers"], progress["consolidated"], progress["objects"])
-        return Response(json.dumps({"next": f"/worker/{quote(worker, safe='')}", "recorded": recorded}),
+        return Response(json.dumps({"next": next_url(worker), "recorded": recorded}),
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
 
     register_requester(app, site)  # the requester's view: /requester
@@ -318,6 +364,23 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
     @app.errorhandler(404)
     def not_found(_error):
         return page("Not found", "<p>Not found.</p>", 404)
+
+    return app
+
+
+def _worker_paths_as_sent(wsgi_app):
+    """Route ``/worker/...`` on the path as the browser sent it, still percent-encoded.
+
+    A worker's name may hold "/" (sent as %2F); the server decodes the path before routing, which
+    would split such a name in two. The views decode each segment themselves (``worker_names``).
+    """
+    def app(environ, start_response):
+        raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+        if raw and environ.get("PATH_INFO", "").startswith("/worker/"):
+            path = urlsplit(raw).path
+            if path.startswith("/worker/"):
+                environ["PATH_INFO"] = path
+        return wsgi_app(environ, start_response)
 
     return app
 

@@ -45,10 +45,10 @@ def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(brow
     page.click("text=Start")
     page.wait_for_url(f"{base}/worker/ana")
     assert "You answered 0 of 18" in page.inner_text("#progress")
-    page.click("text=Object 0")
+    page.goto(f"{base}/worker/ana/task/0")
     page.wait_for_function("Array.from(document.images).filter(i => i.src.includes('127.0.0.1')).length === 4")
     page.wait_for_function("Array.from(document.images).every(i => i.complete)")
-    widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+    widths = page.eval_on_selector_all("classification-target img", "imgs => imgs.map(i => i.naturalWidth)")
     assert len(widths) == 4 and all(width > 0 for width in widths)
     assert page.evaluate("document.compatMode") == "CSS1Compat"  # a doctype: standards mode
     assert "Signed in as ana" in page.inner_text("#local-gt-bar")
@@ -58,8 +58,9 @@ def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(brow
     assert page.url.endswith("/task/0") and "0" not in job.answers()
     page.check("input[value='Burn Through']")
     page.click("text=Submit")
-    page.wait_for_url(f"{base}/worker/ana")
-    assert "You answered 1 of 18" in page.inner_text("#progress")
+    page.wait_for_function("!location.pathname.endsWith('/task/0')")  # Submit opens her next task
+    assert "/worker/ana/task/" in page.url
+    assert "1 answered" in page.inner_text("#local-gt-progress")
     assert server.site.consolidator.wait_idle(timeout=60)
     [row] = [r for r in job.output_manifest() if r["source"].endswith("dataset-01.json")]
     label = row["welding-quality"]
@@ -73,11 +74,11 @@ def test_a_worker_never_gets_the_same_object_twice(browser, welding_site):
     job.record_answer("3", "bo", {"WeldingClassification": {"label": "Good Weld"}})
     page = page_for(browser)
     page.goto(f"{server.url}/worker/bo")
-    links = page.eval_on_selector_all("#queue a", "as => as.map(a => a.textContent)")
-    assert "Object 3" not in links and len(links) == 17
+    links = page.eval_on_selector_all("#queue a", "as => as.map(a => a.getAttribute('href'))")
+    assert "/worker/bo/task/3" not in links and len(links) == 17
     page.goto(f"{server.url}/worker/bo/task/3")  # answered already: back to the queue, told why
     assert page.url.startswith(f"{server.url}/worker/bo?")
-    assert "You already answered object 3" in page.inner_text(".notice")
+    assert "You already answered that task" in page.inner_text(".notice")
 
 
 def test_an_object_someone_holds_sends_the_next_worker_to_the_next_free_one(browser, welding_site):
@@ -85,10 +86,10 @@ def test_an_object_someone_holds_sends_the_next_worker_to_the_next_free_one(brow
     ana, bo = page_for(browser), page_for(browser)
     ana.goto(f"{server.url}/worker/ana/task/0")  # ana holds object 0 (one worker per object in dev)
     bo.goto(f"{server.url}/worker/bo")
-    assert "Object 0" not in bo.eval_on_selector_all("#queue a", "as => as.map(a => a.textContent)")
+    assert "/worker/bo/task/0" not in bo.eval_on_selector_all("#queue a", "as => as.map(a => a.getAttribute('href'))")
     bo.goto(f"{server.url}/worker/bo/task/0")
-    assert "/worker/bo/task/1" in bo.url
-    assert "Object 0 is being labeled by others" in bo.inner_text("#local-gt-bar")
+    assert "/worker/bo/task/" in bo.url and not bo.url.endswith("/task/0")
+    assert "That task is being labeled by others" in bo.inner_text("#local-gt-bar")
 
 
 def test_a_refused_answer_says_why_and_links_back_to_the_queue(browser, welding_site):

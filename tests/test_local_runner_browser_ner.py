@@ -74,7 +74,8 @@ def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browse
     assert page.url.endswith("/task/0") and page.inner_text("#good-error")
     page.check("input[name=isGoodAbstractChoice][value=Yes]")
     page.click("text=Submit")
-    page.wait_for_url(f"{base}/worker/ana")
+    page.wait_for_function("!location.pathname.endsWith('/task/0')")  # Submit opens her next task
+    assert "/worker/ana/task/" in page.url
     assert server.site.consolidator.wait_idle(timeout=60)
     [row] = [r for r in job.output_manifest() if r["source-ref"].endswith("abstract-01.jpg")]
     label = row["abstract-sections"]

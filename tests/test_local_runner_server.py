@@ -116,8 +116,10 @@ def test_a_body_longer_than_its_length_is_not_read_as_a_shorter_answer(served):
 
 def test_a_retried_submission_is_recorded_once(served):
     job, server = served
-    assert submit(server, "ana", "3", GOOD) == (200, {"next": "/worker/ana", "recorded": True})
-    assert submit(server, "ana", "3", GOOD) == (200, {"next": "/worker/ana", "recorded": False})
+    status, first = submit(server, "ana", "3", GOOD)
+    assert status == 200 and first["recorded"] is True
+    assert first["next"].startswith("/worker/ana/task/") and first["next"] != "/worker/ana/task/3"  # her next task
+    assert submit(server, "ana", "3", GOOD) == (200, {**first, "recorded": False})
     assert [a["workerId"] for a in job.answers()["3"]] == ["ana"]
 
 

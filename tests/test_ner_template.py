@@ -24,6 +24,7 @@ from local_ground_truth.liquid import make_environment, to_json
 NER = workflows.definition("ner")
 TEMPLATE = NER.template_path
 SOURCE = NER.worker_template()  # as deployed: the labels written in from the definition
+OWN_SCRIPTS = SOURCE.count("<script")  # the crowd elements and the template's own inline scripts
 SAMPLE_DIR = NER.sample_data_dir
 DATA_PREFIX_URI = "s3://bucket/ner"
 LABELS = list(NER.questions[0].labels)
@@ -237,7 +238,7 @@ def test_hostile_text_stays_data(hostile, variant):
     assert "49" not in raw and "49" not in rest  # Liquid never evaluates the data
     doc = parse(html)
     assert doc.errors == [] and doc.stack == []
-    assert len(doc.of("img")) == 1 and len(doc.scripts) == 2
+    assert len(doc.of("img")) == 1 and len(doc.scripts) == OWN_SCRIPTS
     assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
 
 
@@ -251,7 +252,7 @@ def test_hostile_metadata_is_escaped(field, hostile):
         assert hostile not in html
     doc = parse(html)
     assert doc.errors == [] and doc.stack == []
-    assert len(doc.of("img")) == 1 and len(doc.scripts) == 2
+    assert len(doc.of("img")) == 1 and len(doc.scripts) == OWN_SCRIPTS
     assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
     assert hostile in "".join(doc.text)  # shown verbatim, as text
 
@@ -268,7 +269,7 @@ def test_script_never_uses_inner_html_for_task_data():
     source = TEMPLATE.read_text(encoding="utf-8")
     assert "skip_autoescape" not in source
     doc = parse(render(make_input("Background: x.")))
-    [code] = [body for attrs, body in doc.scripts if not attrs.get("src") and not attrs.get("type")]
+    code = "\n".join(body for attrs, body in doc.scripts if not attrs.get("src") and not attrs.get("type"))
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function("):
         assert sink not in code, sink
     assert 'document.getElementById("abstract-text").getAttribute("data-text")' in code
@@ -295,3 +296,14 @@ def test_missing_title_is_an_error():
     del task_input["metadata"]["Title"]
     with pytest.raises(UndefinedError):
         render(task_input)
+
+
+def test_the_image_viewer_is_the_same_in_every_template_that_has_one():
+    """Ground Truth takes one self-contained template per workflow: the viewer is copied, never diverging."""
+    def block(template: str) -> str:
+        begin, end = template.index("<!-- image-viewer:begin"), template.index("<!-- image-viewer:end -->")
+        return template[begin:end]
+
+    templates = [path.read_text(encoding="utf-8") for path in sorted(TEMPLATE.parent.glob("*.liquid.html"))]
+    blocks = {block(t) for t in templates if "image-viewer:begin" in t}
+    assert len(blocks) == 1 and sum("image-viewer:begin" in t for t in templates) >= 2

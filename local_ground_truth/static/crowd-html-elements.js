@@ -24,6 +24,17 @@
  * Attribute lists may be JSON or the element pages' single-quoted form ("['a', 'b']").
  * The answer is POSTed as JSON to window.LOCAL_GT_SUBMIT_URL, set by the runner's page; Submit is
  * disabled while it is on its way, and a refusal is shown with the server's reason and a link back.
+ * A submission that does not go out (the form's rules, or the server refused it) fires
+ * "local-gt-submit-failed" on the form (detail.reason), so a template that let go of a draft on "submit"
+ * can keep it again; inside Ground Truth the event never fires and nothing listens in vain.
+ *
+ * Layout, as the real elements lay out: crowd-classifier shows its header and classification-target
+ * large in the main pane and, in a side panel that stays in view, its short instructions, a
+ * "View full instructions" button (the full instructions open in a dialog), the categories and the
+ * form's Submit. With one classifier on the page, keys 1-9 choose (or, multi-select, toggle) its
+ * categories, as their buttons show, and Enter submits (outside text fields, buttons and links).
+ * The page's --local-gt-top (set by the runner's task bar) is how far down the viewport the panel
+ * may start.
  */
 (function () {
   "use strict";
@@ -31,6 +42,8 @@
   var CROWD_INPUTS = "crowd-classifier, crowd-classifier-multi-select, crowd-checkbox, crowd-radio-button, " +
     "crowd-input, crowd-text-area, crowd-entity-annotation";
   var groups = 0;
+  var ids = 0;
+  var KEYS = "123456789";  // shortcut keys of a classifier's categories, in order
 
   function text(tag, content, className) {
     var el = document.createElement(tag);
@@ -42,6 +55,85 @@
   function whenParsed(callback) {  // an element's children exist once the document is parsed
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", callback);
     else setTimeout(callback, 0);
+  }
+
+  var STYLE = [
+    "crowd-classifier, crowd-classifier-multi-select, crowd-entity-annotation { display: block; }",
+    ".local-gt-classifier { display: grid; grid-template-columns: minmax(0, 1fr) minmax(250px, 300px); gap: 16px;",
+    "  align-items: start; }",
+    ".local-gt-main { min-width: 0; }",
+    ".local-gt-main > classification-target { display: block; }",
+    ".local-gt-header { font-size: 17px; font-weight: 600; margin: 2px 0 8px; }",
+    ".local-gt-side { position: sticky; top: calc(var(--local-gt-top, 0px) + 8px); box-sizing: border-box;",
+    "  max-height: calc(100vh - var(--local-gt-top, 0px) - 16px); display: flex; flex-direction: column; gap: 10px;",
+    "  padding: 12px; border: 1px solid #d5dbe1; border-radius: 8px; background: #f8f9fa; font-size: 14px; }",
+    ".local-gt-short { flex: 1 1 auto; min-height: 4em; overflow: auto; line-height: 1.4; }",
+    ".local-gt-short h3, .local-gt-categories legend { font-size: 13px; text-transform: uppercase; letter-spacing: .04em;",
+    "  color: #545b64; margin: 0 0 4px; padding: 0; }",
+    ".local-gt-short p { margin: 0 0 6px; }",
+    ".local-gt-full-button { align-self: flex-start; }",
+    ".local-gt-categories { flex: none; border: 0; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }",
+    ".local-gt-category { display: flex; align-items: center; gap: 8px; padding: 5px 8px; border: 1px solid #c6ccd2;",
+    "  border-radius: 6px; background: #fff; cursor: pointer; }",
+    ".local-gt-category:hover { border-color: #0972d3; }",
+    ".local-gt-category:has(input:checked) { background: #e9f2fd; border-color: #0972d3; font-weight: 600; }",
+    ".local-gt-category:has(input:focus-visible) { outline: 2px solid #0972d3; outline-offset: 1px; }",
+    ".local-gt-category input { margin: 0; }",
+    ".local-gt-category kbd, .local-gt-submit kbd { margin-left: auto; font: 12px ui-monospace, monospace; padding: 0 5px;",
+    "  border: 1px solid #9ba7b4; border-bottom-width: 2px; border-radius: 3px; background: #fff; color: #333; }",
+    ".local-gt-actions { flex: none; display: flex; flex-direction: column; gap: 6px; }",
+    ".local-gt-submit { font: inherit; font-weight: 600; padding: 8px 14px; border-radius: 6px; border: 1px solid #ec7211;",
+    "  background: #ec7211; color: #fff; cursor: pointer; display: inline-flex; align-items: center; gap: 10px; }",
+    ".local-gt-submit:disabled { opacity: .6; cursor: progress; }",
+    ".local-gt-actions .local-gt-submit { justify-content: center; }",
+    ".local-gt-status:empty { display: none; }",
+    ".local-gt-status { margin: 4px 0; color: #8d2a0b; }",
+    ".local-gt-keys { color: #545b64; font-size: 12px; margin: 0; }",
+    "dialog.local-gt-dialog { max-width: min(860px, 92vw); max-height: 86vh; padding: 0; border: 1px solid #aab;",
+    "  border-radius: 8px; }",
+    "dialog.local-gt-dialog::backdrop { background: rgba(0, 0, 0, .45); }",
+    ".local-gt-dialog-head { position: sticky; top: 0; display: flex; align-items: center; gap: 12px; padding: 10px 16px;",
+    "  background: #f2f3f3; border-bottom: 1px solid #d5dbe1; }",
+    ".local-gt-dialog-head h2 { font-size: 18px; margin: 0; flex: 1; }",
+    ".local-gt-dialog-body { padding: 4px 18px 16px; line-height: 1.45; }",
+    "@media (max-width: 760px) { .local-gt-classifier { grid-template-columns: 1fr; }",
+    "  .local-gt-side { position: static; max-height: none; } }"
+  ].join("\n");
+
+  function addStyle() {
+    if (document.getElementById("local-gt-crowd-style")) return;
+    var style = document.createElement("style");
+    style.id = "local-gt-crowd-style";
+    style.textContent = STYLE;
+    (document.head || document.documentElement).appendChild(style);
+  }
+  addStyle();
+
+  // The full instructions in a modal dialog, opened by a "View full instructions" button (Esc closes it).
+  function instructionsDialog(full) {
+    var dialog = document.createElement("dialog");
+    dialog.className = "local-gt-dialog";
+    var head = document.createElement("div");
+    head.className = "local-gt-dialog-head";
+    var title = text("h2", full.getAttribute("header") || "Full instructions");
+    title.id = "local-gt-dialog-title-" + (++ids);
+    dialog.setAttribute("aria-labelledby", title.id);
+    var close = text("button", "Close");
+    close.type = "button";
+    close.addEventListener("click", function () { dialog.close(); });
+    head.appendChild(title);
+    head.appendChild(close);
+    var body = document.createElement("div");
+    body.className = "local-gt-dialog-body";
+    body.appendChild(full);
+    full.hidden = false;
+    dialog.appendChild(head);
+    dialog.appendChild(body);
+    var open = text("button", "View full instructions", "local-gt-full-button");
+    open.type = "button";
+    open.setAttribute("aria-haspopup", "dialog");
+    open.addEventListener("click", function () { dialog.showModal(); close.focus(); });
+    return { dialog: dialog, button: open };
   }
 
   function parseList(raw) {
@@ -153,9 +245,9 @@
     var button = mine(container, ".local-gt-submit, crowd-button[form-action=submit]")[0];
     if (container._sending || container._broken) return;
     var event = new Event("submit", { cancelable: true });
-    if (!container.dispatchEvent(event)) return;  // the template refused (its own validation)
+    if (!container.dispatchEvent(event)) { notSent(container, "the page's own checks"); return; }
     var problems = missing(container);
-    if (problems.length) { show(status, problems.join(" ")); return; }
+    if (problems.length) { show(status, problems.join(" ")); notSent(container, problems.join(" ")); return; }
     var answer = collect(container);
     container._sending = true;
     if (button) { button.disabled = true; button.setAttribute("aria-disabled", "true"); }
@@ -179,7 +271,12 @@
       container._sending = false;
       if (button) { button.disabled = false; button.removeAttribute("aria-disabled"); }
       show(status, "Could not submit: " + error.message, error.back || window.LOCAL_GT_QUEUE_URL);
+      notSent(container, error.message);
     });
+  }
+
+  function notSent(container, reason) {
+    container.dispatchEvent(new CustomEvent("local-gt-submit-failed", { detail: { reason: reason } }));
   }
 
   function submitButton(container) {
@@ -210,6 +307,7 @@
           self.appendChild(submitButton(self));
         }
         self.appendChild(status);
+        mine(self, "crowd-classifier, crowd-classifier-multi-select").forEach(adoptSubmit);
       });
       this.addEventListener("keydown", function (e) {
         if (e.key === "Enter" && e.target.tagName === "INPUT" && e.target.type !== "radio") e.preventDefault();
@@ -228,7 +326,8 @@
     }
   });
 
-  // crowd-classifier and crowd-classifier-multi-select: the target beside a list of categories.
+  // crowd-classifier and crowd-classifier-multi-select: the header and target in the main pane; short
+  // instructions, the full instructions' button, the categories and the form's Submit in a side panel.
   function classifier(self, type) {
     var categories = parseList(self.getAttribute("categories")) || [];
     var name = self.getAttribute("name");
@@ -237,18 +336,45 @@
     var short = self.querySelector("short-instructions");
     var layout = document.createElement("div");
     layout.className = "local-gt-classifier";
+    var main = document.createElement("section");
+    main.className = "local-gt-main";
+    main.setAttribute("aria-label", "Task");
+    if (self.getAttribute("header")) main.appendChild(text("h2", self.getAttribute("header"), "local-gt-header"));
+    if (target) main.appendChild(target);
     var side = document.createElement("aside");
-    if (self.getAttribute("header")) side.appendChild(text("h2", self.getAttribute("header")));
+    side.className = "local-gt-side";
+    side.setAttribute("aria-label", "Answer");
+    if (short) {
+      var shortBox = document.createElement("section");
+      shortBox.className = "local-gt-short";
+      shortBox.appendChild(text("h3", "Instructions"));
+      shortBox.appendChild(short);
+      short.hidden = false;
+      side.appendChild(shortBox);
+    }
+    if (full) {
+      var instructions = instructionsDialog(full);
+      side.appendChild(instructions.button);
+      self.appendChild(instructions.dialog);
+    }
     var fieldset = document.createElement("fieldset");
-    fieldset.appendChild(text("legend", "Categories"));
-    categories.forEach(function (category) {
+    fieldset.className = "local-gt-categories";
+    fieldset.appendChild(text("legend", type === "radio" ? "Choose one" : "Choose all that apply"));
+    categories.forEach(function (category, index) {
       var label = document.createElement("label");
+      label.className = "local-gt-category";
       var input = document.createElement("input");
       input.type = type;
       input.name = "local-gt-" + name;
       input.value = String(category);
       label.appendChild(input);
-      label.appendChild(document.createTextNode(" " + category));
+      label.appendChild(text("span", String(category)));
+      if (index < KEYS.length) {
+        var key = text("kbd", KEYS.charAt(index));
+        key.title = "Press " + KEYS.charAt(index);
+        input.setAttribute("aria-keyshortcuts", KEYS.charAt(index));
+        label.appendChild(key);
+      }
       fieldset.appendChild(label);
     });
     side.appendChild(fieldset);
@@ -256,19 +382,66 @@
       side.appendChild(text("p", "(exclusion-category is not shown offline: choose the categories that apply.)",
                             "local-gt-note"));
     }
-    if (short) { short.hidden = false; side.appendChild(short); }
-    if (full) {
-      var details = document.createElement("details");
-      details.appendChild(text("summary", full.getAttribute("header") || "Full instructions"));
-      details.appendChild(full);
-      side.appendChild(details);
-    }
-    var main = document.createElement("main");
-    if (target) main.appendChild(target);
+    var actions = document.createElement("div");
+    actions.className = "local-gt-actions";
+    side.appendChild(actions);
+    self._actions = actions;
     layout.appendChild(main);
     layout.appendChild(side);
-    self.appendChild(layout);
+    self.insertBefore(layout, self.firstChild);
+    adoptSubmit(self);
   }
+
+  // With one classifier in its form, the form's Submit and status line sit in the classifier's panel
+  // (in view beside the categories, as in Ground Truth's classifier), whichever of the two was built first.
+  function adoptSubmit(el) {
+    var form = el.closest("crowd-form");
+    if (!form || !el._actions) return;
+    var classifiers = mine(form, "crowd-classifier, crowd-classifier-multi-select");
+    if (classifiers.length !== 1 || classifiers[0] !== el) return;
+    var button = mine(form, ".local-gt-submit")[0];
+    var status = mine(form, ".local-gt-status")[0];
+    if (button) {
+      if (!button.querySelector("kbd")) button.appendChild(text("kbd", "Enter"));
+      button.setAttribute("aria-keyshortcuts", "Enter");
+      el._actions.appendChild(button);
+    }
+    if (status) el._actions.appendChild(status);
+    if (button && !el._actions.querySelector(".local-gt-keys")) {
+      el._actions.appendChild(text("p", "Keys: 1\u2013" + Math.min(KEYS.length, Math.max(1, el.querySelectorAll(
+        ".local-gt-category").length)) + " choose a category; Enter sends the answer.", "local-gt-keys"));
+    }
+  }
+
+  // Keys 1-9 and Enter for the page's one classifier (none with two or more: a key would be ambiguous).
+  function typingIn(el) {
+    if (!el || !el.tagName) return false;
+    if (el.isContentEditable) return true;
+    if (el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+    return el.tagName === "INPUT" && !/^(radio|checkbox|button|submit|reset)$/.test(el.type);
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    if (document.querySelector("dialog[open]") || typingIn(e.target)) return;
+    var classifiers = document.querySelectorAll("crowd-classifier, crowd-classifier-multi-select");
+    if (classifiers.length !== 1 || !classifiers[0]._actions) return;
+    var el = classifiers[0];
+    var index = e.key.length === 1 ? KEYS.indexOf(e.key) : -1;
+    var inputs = el.querySelectorAll(".local-gt-category input");
+    if (index >= 0 && index < inputs.length) {
+      e.preventDefault();
+      var input = inputs[index];
+      input.checked = input.type === "radio" ? true : !input.checked;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+      input.focus();
+      return;
+    }
+    if (e.key === "Enter" && !/^(BUTTON|A|SUMMARY|CROWD-BUTTON)$/.test(e.target.tagName || "")) {
+      var form = el.closest("crowd-form");
+      if (form) { e.preventDefault(); submit(form); }
+    }
+  });
 
   customElements.define("crowd-classifier", class extends HTMLElement {
     connectedCallback() {
@@ -331,7 +504,14 @@
     }
   });
 
+  // crowd-input and crowd-text-area expose their text as `value`, as the real elements do.
+  function fieldValue(el) { var f = el.querySelector("textarea, input"); return f ? f.value : ""; }
+  function setFieldValue(el, value) { var f = el.querySelector("textarea, input"); if (f) f.value = value; }
+
   customElements.define("crowd-text-area", class extends HTMLElement {
+    get value() { return fieldValue(this); }
+    set value(v) { setFieldValue(this, v); }
+
     connectedCallback() {
       if (this.querySelector("textarea")) return;
       var area = document.createElement("textarea");
@@ -345,6 +525,9 @@
   });
 
   customElements.define("crowd-input", class extends HTMLElement {
+    get value() { return fieldValue(this); }
+    set value(v) { setFieldValue(this, v); }
+
     connectedCallback() {
       if (this.querySelector("input")) return;
       var input = document.createElement("input");
@@ -483,10 +666,9 @@
       [header, short, toolbar, message, view, list].forEach(function (el) { if (el) self.appendChild(el); });
       if (short) short.hidden = false;
       if (full) {
-        var details = document.createElement("details");
-        details.appendChild(text("summary", full.getAttribute("header") || "Full instructions"));
-        details.appendChild(full);
-        self.appendChild(details);
+        var instructions = instructionsDialog(full);
+        self.appendChild(instructions.button);
+        self.appendChild(instructions.dialog);
       }
       self.appendChild(others);
       self.appendChild(submitButton(self));

@@ -1,0 +1,130 @@
+"""The runner's own pages around a worker's tasks: sign-in, the queue, and the bar above each task page.
+
+None of this is part of the stack's template: it stands where Ground Truth's worker portal shows the
+worker's name, the task's place and the way back. Every value is written through Jinja's autoescape
+(a worker's name is any printable text: ``worker_names``), and what a script reads arrives through
+``tojson``. The task bar defines the globals the offline crowd elements read
+(``LOCAL_GT_SUBMIT_URL``, ``LOCAL_GT_QUEUE_URL``) and ``LOCAL_GT_DRAFT_KEY``, the key under which a
+template may keep a draft of this worker's answer to this object (a template falls back to a key of
+its own inside Ground Truth); ``--local-gt-top`` tells the crowd elements how much of the viewport the
+bar takes, so a panel that must stay in view (the classifier's categories and Submit) fits below it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import render_template_string
+
+from local_ground_truth import worker_names
+
+QUEUE_LISTED = 50  # tasks listed by name on the queue page; "Start the next task" reaches the rest
+
+SIGN_IN = """<h1>{{ task_title }}</h1>
+<form action="/" method="get" id="sign-in"><label for="worker">Your worker name</label>
+<input id="worker" name="worker" value="{{ typed }}" required autocomplete="username" autocapitalize="off"
+ spellcheck="false" aria-describedby="name-rule"> <button>Start</button></form>
+<p id="name-rule">Any name you like, in any script: letters, digits, spaces and punctuation, up to
+{{ max_chars }} characters.</p>
+<p><a id="requester-link" href="/requester">Requester's view</a>: the job's progress, quality and output.</p>"""
+
+QUEUE = """<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
+<p id="progress">You answered {{ done }} of {{ total }}; {{ waiting }} waiting.
+<progress max="{{ total }}" value="{{ done }}" aria-label="Answered">{{ done }} of {{ total }}</progress></p>
+{% if tasks %}<p><a id="start" href="/worker/{{ worker_path }}/next">Start the next task</a></p>
+<ol id="queue">{% for task in tasks %}<li><a href="/worker/{{ worker_path }}/task/{{ task.object_id }}">Task {{ task.position }}</a></li>{% endfor %}</ol>
+{% if waiting > tasks|length %}<p>and {{ waiting - tasks|length }} more.</p>{% endif %}
+{% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
+<p><a href="/">Sign in as someone else</a></p>"""
+
+TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
+<script>window.LOCAL_GT_SUBMIT_URL = {{ submit_url|tojson }}; window.LOCAL_GT_QUEUE_URL = {{ queue_url|tojson }};
+window.LOCAL_GT_RELEASE_URL = {{ release_url|tojson }}; window.LOCAL_GT_DRAFT_KEY = {{ draft_key|tojson }};</script>
+<style>
+:root { --local-gt-top: 44px; }  /* the height of the task bar below */
+body { margin: 0; font-family: system-ui, sans-serif; }
+#local-gt-bar { position: sticky; top: 0; z-index: 100; box-sizing: border-box; height: 44px; display: flex;
+  gap: 16px; align-items: center; padding: 0 14px; background: #232f3e; color: #fff; font: 14px/1.2 system-ui, sans-serif; }
+#local-gt-bar a { color: #fff; }
+#local-gt-bar a:focus-visible, #local-gt-bar button:focus-visible { outline: 3px solid #ffb84d; outline-offset: 2px; }
+#local-gt-bar progress { width: 90px; vertical-align: middle; }
+#local-gt-bar .local-gt-spacer { flex: 1; }
+#local-gt-bar button { font: inherit; padding: 4px 10px; border-radius: 4px; border: 1px solid #9aa5b1;
+  background: #37475a; color: #fff; cursor: pointer; }
+#local-gt-bar button:hover { background: #485769; }
+#local-gt-worker { max-width: 22em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#local-gt-notice { color: #ffd580; max-width: 32em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#local-gt-task { padding: 6px 12px 12px; }
+</style>
+</head><body>
+<header id="local-gt-bar" aria-label="Task">
+<a id="local-gt-queue" href="{{ queue_url }}">&larr; Your queue</a>
+<span id="local-gt-position">Task <strong>{{ position }}</strong> of {{ total }}</span>
+<span id="local-gt-progress"><progress max="{{ total }}" value="{{ done }}" aria-label="Answered"></progress>
+{{ done }} answered, {{ waiting }} waiting</span>
+<span class="local-gt-spacer"></span>
+<span id="local-gt-notice" role="status">{{ notice }}</span>
+<button type="button" id="local-gt-skip" title="Give this task back (others may take it) and open your next one">Skip task</button>
+<span id="local-gt-worker" title="{{ worker }}">Signed in as <strong>{{ worker }}</strong></span>
+</header>
+<div id="local-gt-task">
+"""
+
+TASK_TAIL = """
+</div>
+<script>
+(function () {
+  "use strict";
+  var skip = document.getElementById("local-gt-skip"), notice = document.getElementById("local-gt-notice");
+  skip.addEventListener("click", function () {
+    skip.disabled = true;
+    fetch(window.LOCAL_GT_RELEASE_URL, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (result) {
+          if (!response.ok) throw new Error(result.error || ("the server answered HTTP " + response.status));
+          return result;
+        });
+      })
+      .then(function (result) { window.location.assign(result.next); })
+      .catch(function (error) { skip.disabled = false; notice.textContent = "Could not skip: " + error.message; });
+  });
+})();
+</script>
+</body></html>"""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a worker stands in the job: this task's number in their order, and their progress."""
+
+    position: int
+    total: int
+    done: int
+    waiting: int
+
+
+def worker_base(worker: str) -> str:
+    return f"/worker/{worker_names.path_segment(worker)}"
+
+
+def sign_in(task_title: str, typed: str = "") -> str:
+    return render_template_string(SIGN_IN, task_title=task_title, typed=typed, max_chars=worker_names.MAX_CHARACTERS)
+
+
+def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, waiting: int) -> str:
+    listed = [{"object_id": oid, "position": position} for oid, position in tasks[:QUEUE_LISTED]]
+    return render_template_string(QUEUE, worker=worker, worker_path=worker_names.path_segment(worker), tasks=listed,
+                                  done=done, total=total, waiting=waiting)
+
+
+def task_page(template_html: str, *, job_title: str, job_name: str, worker: str, object_id: str, place: Place,
+              notice: str = "") -> str:
+    """The stack's rendered template inside the runner's page: a doctype, a title, the task bar."""
+    base = worker_base(worker)
+    task = f"{base}/task/{object_id}"
+    head = render_template_string(
+        TASK_HEAD, title=f"Task {place.position} of {place.total} \u00b7 {job_title}", worker=worker,
+        position=place.position, total=place.total, done=place.done, waiting=place.waiting, notice=notice,
+        submit_url=f"{task}/submit", release_url=f"{task}/release", queue_url=base,
+        draft_key=f"local-gt-draft:{job_name}/{object_id}/{worker}")
+    return head + template_html + TASK_TAIL

@@ -1,0 +1,345 @@
+"""The worker's pages as a worker meets them, in a real headless Chromium (system browser, Playwright):
+the classifier's layout at 1280x720, welding labeled with the keyboard only, the next-task flow and skip,
+NER spans tagged from a keyboard selection and from a drag that ends past the text, undo, a draft that
+survives a reload (and one that was tampered with), and a Unicode worker name."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import workflows
+from tests.test_local_runner_browser import browser, page_for, welding_site  # noqa: F401 - shared fixtures
+from tests.test_local_runner_browser_ner import ner_site, ner_spec, select  # noqa: F401 - shared fixtures
+
+WELDING = workflows.definition("welding")
+NER = workflows.definition("ner")
+CATEGORIES = list(WELDING.questions[0].labels)
+SECTIONS = list(NER.questions[0].span_labels)
+WELDING_TRUTH = json.loads(WELDING.truth_path.read_text())
+VIEWPORT = {"width": 1280, "height": 720}
+
+
+def new_page(browser):  # noqa: F811
+    page = page_for(browser)
+    page.set_viewport_size(VIEWPORT)
+    return page
+
+
+def images_loaded(page) -> None:
+    page.wait_for_function("Array.from(document.querySelectorAll('classification-target img, .ner-page img'))"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+
+
+def object_of(page) -> str:
+    return page.url.rsplit("/task/", 1)[1].split("?")[0]
+
+
+def welding_truth(job, object_id: str) -> str:
+    return WELDING_TRUTH[Path(job.lines[int(object_id)]["source"]).stem]["WeldingClassification"]
+
+
+def entities(page) -> list[dict]:
+    return json.loads(page.input_value("#abstract-answer"))["entities"]
+
+
+# -- welding ------------------------------------------------------------------------------------------
+def test_the_classifier_puts_media_in_the_main_pane_and_submit_in_view_at_1280x720(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    page = new_page(browser)
+    page.goto(f"{server.url}/worker/ana/next")
+    page.wait_for_url("**/task/*")
+    images_loaded(page)
+    assert page.evaluate("document.compatMode") == "CSS1Compat"
+    assert page.title().startswith("Task 1 of 18")
+    assert page.inner_text("#local-gt-position") == "Task 1 of 18"
+    assert "Signed in as ana" in page.inner_text("#local-gt-worker")
+
+    main, side = page.locator(".local-gt-main").bounding_box(), page.locator(".local-gt-side").bounding_box()
+    assert side["x"] >= main["x"] + main["width"] and main["width"] > 2 * side["width"]
+    camera = page.locator(".weld-camera img").bounding_box()
+    assert camera["width"] >= 420  # the weld image large, not a thumbnail
+    # The categories with their keys, and Submit, in the side panel and in view without scrolling.
+    labels = page.eval_on_selector_all(".local-gt-side .local-gt-category", "ls => ls.map(l => l.textContent)")
+    assert labels == [f"{label}{n}" for n, label in enumerate(CATEGORIES, 1)]
+    submit = page.locator(".local-gt-side .local-gt-submit")
+    box = submit.bounding_box()
+    assert page.evaluate("window.scrollY") == 0 and box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"]
+    assert page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.local-gt-submit') !== null",
+                         [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])  # not covered by anything
+    assert "Enter" in submit.inner_text()
+    # Full instructions open in a dialog, over the page, and Esc closes it.
+    page.click("text=View full instructions")
+    dialog = page.locator("dialog.local-gt-dialog[open]")
+    assert dialog.is_visible() and all(category in dialog.inner_text() for category in CATEGORIES[:-1])
+    page.keyboard.press("Escape")
+    assert not page.locator("dialog.local-gt-dialog[open]").count()
+
+
+def test_the_weld_image_and_the_plots_open_large_and_zoom(browser, welding_site):  # noqa: F811
+    _, server = welding_site
+    page = new_page(browser)
+    page.goto(f"{server.url}/worker/ana/next")
+    images_loaded(page)
+    page.focus(".weld-plots img >> nth=0")
+    page.keyboard.press("Enter")  # from the keyboard, too
+    page.wait_for_function("document.querySelector('dialog.image-viewer[open] img').naturalWidth > 0")
+    viewer = page.locator("dialog.image-viewer .iv-view").bounding_box()
+    assert viewer["width"] > 1000
+    before = page.inner_text(".iv-zoom")
+    page.keyboard.press("+")
+    page.keyboard.press("1")  # inside the viewer: actual size, not category 1
+    assert page.inner_text(".iv-zoom") == "100%" and before != "100%"
+    page.keyboard.press("Escape")
+    assert not page.locator("input[type=radio]:checked").count()
+
+
+def test_welding_objects_are_labeled_with_the_keyboard_only_and_submit_opens_the_next(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    page = new_page(browser)
+    page.goto(f"{server.url}/")
+    page.focus("input[name=worker]")
+    page.keyboard.type("ana")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/worker/ana")
+    page.focus("#start")
+    page.keyboard.press("Enter")
+    chosen = {}
+    for position in (1, 2, 3):
+        page.wait_for_url("**/task/*")
+        page.wait_for_selector(".local-gt-category")
+        assert page.inner_text("#local-gt-position") == f"Task {position} of 18"
+        assert f"{position - 1} answered" in page.inner_text("#local-gt-progress")
+        object_id = object_of(page)
+        label = welding_truth(job, object_id)
+        page.keyboard.press(str(CATEGORIES.index(label) + 1))
+        assert page.locator(f"input[value='{label}']").is_checked()
+        chosen[object_id] = label
+        page.keyboard.press("Enter")
+        page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=object_id)
+    assert len(chosen) == 3
+    for object_id, label in chosen.items():
+        [answer] = job.answers()[object_id]
+        assert answer["workerId"] == "ana" and answer["answerContent"] == {"WeldingClassification": {"label": label}}
+    # The manifest repeats its classes every six objects; a worker's order does not.
+    assert sorted(chosen, key=int) != list(chosen)
+
+
+def test_skip_gives_the_task_back_and_opens_the_next_one(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    page = new_page(browser)
+    page.goto(f"{server.url}/worker/bo/next")
+    page.wait_for_url("**/task/*")
+    first = object_of(page)
+    page.click("#local-gt-skip")
+    page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=first)
+    assert page.inner_text("#local-gt-position") == "Task 2 of 18"
+    assert not server.site.leases.held(first, "bo")  # given back: another worker may take it
+    page.goto(f"{server.url}/worker/bo")
+    hrefs = page.eval_on_selector_all("#queue a", "as => as.map(a => a.getAttribute('href'))")
+    assert hrefs[-1] == f"/worker/bo/task/{first}" and len(hrefs) == 18  # still bo's, last in line
+    assert "bo" not in job.workers_of(first)
+
+
+def test_a_unicode_worker_name_signs_in_and_is_shown_as_typed(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    page = new_page(browser)
+    messages = []
+    page.on("console", lambda message: messages.append(message.text) if message.type == "error" else None)
+    name = "李雷 <b>O'Brien</b>"
+    page.goto(f"{server.url}/")
+    page.fill("input[name=worker]", name)
+    page.click("text=Start")
+    page.wait_for_selector("#queue-worker")
+    assert page.inner_text("#queue-worker") == name
+    page.click("#start")
+    page.wait_for_url("**/task/*")
+    assert page.inner_text("#local-gt-worker strong") == name and not page.locator("#local-gt-worker b").count()
+    object_id = object_of(page)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=object_id)
+    assert name in job.workers_of(object_id)
+    page.goto(f"{server.url}/")
+    page.fill("input[name=worker]", ".")
+    page.click("text=Start")  # no browser-side pattern: the server's rule, said in words
+    assert "browsers drop it" in page.inner_text(".notice") and page.input_value("input[name=worker]") == "."
+    assert not [m for m in messages if "pattern" in m.lower()]
+
+
+# -- NER ----------------------------------------------------------------------------------------------
+def open_ner(browser, server, object_id: str = "0"):  # noqa: F811
+    page = new_page(browser)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    page.goto(f"{server.url}/worker/ana/task/{object_id}")
+    page.wait_for_selector("#abstract-container span")
+    return page, dialogs
+
+
+def test_a_span_is_tagged_from_a_keyboard_selection_and_the_text_cannot_be_edited(browser, ner_site):  # noqa: F811
+    job, server = ner_site
+    text = job.task_input("0")["text"]
+    page, _ = open_ner(browser, server)
+    page.focus("#abstract-container")
+    page.keyboard.press("Control+Home")
+    for _ in range(3):
+        page.keyboard.press("Control+Shift+ArrowRight")
+    selected = page.evaluate("getSelection().toString()").strip()
+    assert text.startswith(selected) and len(selected.split()) == 3
+    page.keyboard.press("2")
+    assert entities(page) == [{"label": SECTIONS[1], "startOffset": 0, "endOffset": len(selected)}]
+    mark = page.locator("#abstract-container mark")
+    assert mark.get_attribute("data-label") == SECTIONS[1]  # the span names its label, not only a colour
+    assert page.evaluate("getComputedStyle(document.querySelector('#abstract-container mark'), '::before').content") \
+        == f'"{SECTIONS[1]}"'
+    # The caret goes on from the tag's end: the next words tag the same way.
+    page.keyboard.press("Shift+End")
+    page.keyboard.press("x")  # typing, pasting, deleting change nothing
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Enter")
+    assert page.inner_text("#abstract-container").strip() == text.strip() and len(entities(page)) == 1
+
+
+def test_a_drag_ending_past_the_text_and_a_triple_click_are_clamped_to_it(browser, ner_site):  # noqa: F811
+    job, server = ner_site
+    text = job.task_input("0")["text"]
+    last = text.rstrip().rindex(". ") + 2  # the last sentence, which a drag onto the heading below ends past
+    page, _ = open_ner(browser, server)
+    page.eval_on_selector("#abstract-container", "c => { c.scrollTop = c.scrollHeight; }")
+    page.locator("h4").scroll_into_view_if_needed()
+    start = page.evaluate("""u => {
+        const c = document.getElementById('abstract-container');
+        const walker = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+        let node, seen = 0;
+        while ((node = walker.nextNode())) {
+            if (u < seen + node.data.length) {
+                const r = document.createRange(); r.setStart(node, u - seen); r.setEnd(node, u - seen + 1);
+                const box = r.getClientRects()[0]; return [box.left + 1, box.top + box.height / 2];
+            }
+            seen += node.data.length;
+        }
+    }""", last)
+    heading = page.locator("h4").bounding_box()
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(heading["x"] + 40, heading["y"] + heading["height"] / 2, steps=8)
+    page.mouse.up()
+    page.click(f"button[data-label={SECTIONS[-1]}]")
+    assert entities(page) == [{"label": SECTIONS[-1], "startOffset": last, "endOffset": len(text.rstrip())}]
+    page.keyboard.press("Control+z")
+    assert entities(page) == []
+    page.locator("#abstract-container").click(click_count=3)
+    page.keyboard.press("1")
+    first = len(text) - len(text.lstrip())
+    assert entities(page) == [{"label": SECTIONS[0], "startOffset": first, "endOffset": len(text.rstrip())}]
+
+
+def test_undo_brings_back_a_removed_tag_and_takes_back_an_added_one(browser, ner_site):  # noqa: F811
+    job, server = ner_site
+    page, _ = open_ner(browser, server)
+    assert page.locator("button.ner-undo").is_disabled()
+    select(page, 0, 8)
+    page.keyboard.press("3")
+    select(page, 20, 30)
+    page.keyboard.press("4")
+    tagged = entities(page)
+    assert [e["label"] for e in tagged] == SECTIONS[2:4]
+    page.click("#tag-list li >> nth=0 >> button[aria-label^=Remove]")  # the x removes at once...
+    assert entities(page) == tagged[1:]
+    page.keyboard.press("Control+z")  # ...and undo brings it back
+    assert entities(page) == tagged and "back" in page.inner_text("#ner-message")
+    page.click("button.ner-undo")  # then the last tag added goes
+    assert entities(page) == tagged[:1]
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")  # nothing left to undo: said, nothing breaks
+    assert entities(page) == [] and "Nothing to undo" in page.inner_text("#ner-message")
+    assert page.locator("button.ner-undo").is_disabled()
+
+
+def test_a_tag_in_the_list_jumps_to_its_span_and_the_label_bar_stays_in_reach(browser, ner_site):  # noqa: F811
+    job, server = ner_site
+    text = job.task_input("0")["text"]
+    page, _ = open_ner(browser, server)
+    end = len(text.rstrip())
+    select(page, end - 10, end)
+    page.keyboard.press("5")
+    page.eval_on_selector("#abstract-container", "c => { c.scrollTop = 0; }")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    bar = page.locator("#ner-toolbar").bounding_box()
+    assert 0 <= bar["y"] < VIEWPORT["height"]  # sticky: in view with the page scrolled to the end
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click("#tag-list .tag-text")
+    page.wait_for_timeout(100)
+    mark = page.locator("#abstract-container mark").bounding_box()
+    box = page.locator("#abstract-container").bounding_box()
+    assert box["y"] <= mark["y"] and mark["y"] + mark["height"] <= box["y"] + box["height"]
+
+
+def test_a_draft_survives_a_reload_with_a_warning_and_goes_when_submitted(browser, ner_site):  # noqa: F811
+    job, server = ner_site
+    page, dialogs = open_ner(browser, server)
+    select(page, 0, 8)
+    page.keyboard.press("1")
+    page.check("input[name=isGoodAbstractChoice][value=No]")
+    page.fill("crowd-text-area[name=notes] textarea", "Half done")
+    page.keyboard.press("Tab")
+    tagged = entities(page)
+    page.reload()
+    page.wait_for_selector("#abstract-container mark")
+    assert "beforeunload" in dialogs  # leaving unsaved work asks first
+    assert entities(page) == tagged and page.is_checked("input[name=isGoodAbstractChoice][value=No]")
+    assert "Restored" in page.inner_text("#ner-message")
+    page.wait_for_function("document.querySelector('crowd-text-area[name=notes] textarea').value === 'Half done'")
+    page.click("button.local-gt-submit")
+    page.wait_for_function("!location.pathname.endsWith('/task/0')")
+    answer = job.answers()["0"][0]["answerContent"]  # hidden inputs: JSON strings, as Ground Truth gets them
+    assert json.loads(answer["isGoodAbstract"]) == {"label": "No"} and answer["notes"] == "Half done"
+    assert json.loads(answer["abstract"]) == {"entities": tagged}
+    page.goto(f"{server.url}/worker/ana")  # the same origin: the draft was let go with the answer
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('local-gt-draft:'))") == []
+
+
+def test_a_tampered_draft_restores_what_still_fits_and_nothing_else(browser, ner_site):  # noqa: F811
+    job, server = ner_site
+    text = job.task_input("0")["text"]
+    page, _ = open_ner(browser, server)
+    key = page.evaluate("window.LOCAL_GT_DRAFT_KEY")
+    assert "ana" in key and "/0/" in key
+    good = {"label": SECTIONS[0], "startOffset": 0, "endOffset": 5}
+    page.evaluate("([key, draft]) => localStorage.setItem(key, JSON.stringify(draft))", [key, {
+        "length": len(text), "good": "<img src=x onerror=window.__pwned=1>", "notes": 7,
+        "entities": [good, {"label": "<img src=x onerror=window.__pwned=2>", "startOffset": 10, "endOffset": 12},
+                     {"label": SECTIONS[1], "startOffset": 3, "endOffset": 9},  # overlaps the first
+                     {"label": SECTIONS[2], "startOffset": 40, "endOffset": 10 ** 9},
+                     {"label": SECTIONS[2], "startOffset": "1", "endOffset": 2}, None]}])
+    page.reload()
+    page.wait_for_selector("#abstract-container mark")
+    assert entities(page) == [good] and "5 no longer fitting" in page.inner_text("#ner-message")
+    assert not page.locator("input[name=isGoodAbstractChoice]:checked").count()
+    assert page.evaluate("window.__pwned") is None
+    page.evaluate("key => localStorage.setItem(key, '{not json')", key)
+    page.reload()
+    page.wait_for_selector("#abstract-container span")
+    assert entities(page) == [] and page.evaluate("key => localStorage.getItem(key)", key) is None
+
+
+def test_submit_is_disabled_while_the_answer_is_on_its_way_and_sent_once(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    page = new_page(browser)
+    held = []
+    page.route("**/submit", lambda route: held.append(route))  # the answer waits until the test lets it go
+    page.goto(f"{server.url}/worker/ana/next")
+    page.wait_for_selector(".local-gt-category")
+    object_id = object_of(page)
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.local-gt-submit').disabled")
+    page.keyboard.press("Enter")  # impatient: a second Enter and a click send nothing more
+    page.click(".local-gt-submit", force=True)
+    page.wait_for_timeout(200)
+    assert len(held) == 1 and "ana" not in job.workers_of(object_id)
+    held[0].continue_()
+    page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=object_id)
+    assert [a["workerId"] for a in job.answers()[object_id]] == ["ana"]
