@@ -59,8 +59,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ 
 _SIGN_IN = """<h1>{{ task_title }}</h1>
 <form action="/" method="get"><label>Your worker name
 <input name="worker" required maxlength="64" pattern="{{ pattern }}"></label> <button>Start</button></form>
-<p>Letters, digits and . _ @ - (up to 64).</p>
-<p><a href="/requester">Requester's view</a>: the job's progress, quality and output.</p>"""
+<p>Letters, digits and . _ @ - (up to 64).</p>"""
 
 _QUEUE = """<h1>{{ worker }}'s queue</h1>
 <p id="progress">You answered {{ done }} of {{ total }}; {{ open_ids|length }} waiting.</p>
