@@ -3,7 +3,9 @@
 A job's answers, worker model and batches only make sense under the settings they were made with:
 resumed with another number of workers per object, other questions or labels, another template or
 another input manifest (whose line numbers are the objects' ids), the job would mix two jobs. So the
-first run writes ``<job folder>/job-settings.json`` and every later run compares what it is about to
+first run writes ``<job folder>/<job>-settings.json`` (``settings_path``: one per job name, as a job's
+other files in its folder are named, so a fresh ``--job-name`` in the same ``--state-dir`` is a fresh
+job) and every later run compares what it is about to
 run with it; any difference stops the run, naming each setting that
 differs and how to start a fresh job instead (another ``--job-name`` or ``--state-dir``). The check
 runs once the stack's files are deployed (the manifest and template are compared as deployed) and
@@ -19,14 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Optional
 
 from gt_common.questions import METHOD_ENV, QUESTIONS_ENV
+from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.stack_reader import WorkflowSpec
 
-SETTINGS_FILE = "job-settings.json"
+SETTINGS_SUFFIX = "-settings.json"
 VERSION = 1
 
 
@@ -57,6 +59,11 @@ def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes) -> dict[s
     }
 
 
+def settings_path(folder: Path, job_name: str) -> Path:
+    """Where a job's settings are recorded in its folder."""
+    return Path(folder) / f"{job_name}{SETTINGS_SUFFIX}"
+
+
 def _shown(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return text if len(text) <= 200 else text[:200] + "..."
@@ -75,14 +82,14 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
     ``started_with``: how the job is being started (e.g. ``--env dev``), recorded for the message a
     later run with other settings prints.
     """
-    path = Path(folder) / SETTINGS_FILE
+    path = settings_path(folder, job_name)
     if path.is_file():
         try:
             recorded = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(recorded, dict) or not isinstance(recorded.get("settings"), dict):
                 raise ValueError("it holds no settings")
         except ValueError as error:
-            raise SettingsChanged(f"cannot resume job {job_name} in {folder}: its {SETTINGS_FILE} is unreadable "
+            raise SettingsChanged(f"cannot resume job {job_name} in {folder}: its {path.name} is unreadable "
                                   f"({str(error)[:200]}). Start a fresh job with another --job-name or "
                                   "--state-dir.") from None
         changed = differences(recorded["settings"], settings)
@@ -99,7 +106,5 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
     record = {"version": VERSION, "job": job_name, "settings": settings}
     if started_with:
         record["started with"] = started_with
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(partial, path)
+    write_atomically(path, json.dumps(record, indent=2).encode("utf-8"), folder)  # on disk before the job starts
     return True

@@ -137,3 +137,18 @@ def test_any_unicode_worker_or_class_name_is_drawn_literally_and_names_stay_dist
     assert r"\$\frac{\$ (6)" in labels and r"x\$_\$y (6)" in labels and "José (6)" in labels
     assert "\\$cost\\$" in shown
     assert quality_report_png(report)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_answers_per_class_are_counted_exactly_across_batches_and_unknown_for_older_batches():
+    from gt_common.quality_report import batch_statistics, merge_statistics, report_from_statistics
+
+    classes = list(WELDING.labels)
+    first = batch_statistics([(0, "a", classes[0]), (0, "b", classes[1])], {0: classes[0]}, classes)
+    second = batch_statistics([(1, "a", classes[1]), (1, "b", classes[1])], {1: classes[1]}, classes)
+    merged = report_from_statistics(merge_statistics([first, second]))
+    assert merged["answer_label_counts"] == {c: (1 if c == classes[0] else 3 if c == classes[1] else 0) for c in classes}
+    older = {key: value for key, value in first.items() if key != "answer_label_counts"}  # stored before counting
+    unknown = report_from_statistics(merge_statistics([older, second]))
+    assert unknown["answer_label_counts"] is None  # never a short sum
+    shown = [text for text, _box in drawn_texts(draw_quality_report(unknown))]
+    assert shown.count("n/a") >= len(classes)  # the answers' bars say they are not known

@@ -16,7 +16,7 @@ import pytest
 import workflows
 from local_ground_truth import __main__ as runner
 from local_ground_truth import local_s3
-from local_ground_truth.job_settings import SETTINGS_FILE, SettingsChanged, check_or_record, job_settings
+from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings, settings_path
 from local_ground_truth.requester import PREFIX, RequesterLog, shown_name
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import RunnerProcess, job_name, local_job, worker_server
@@ -118,7 +118,9 @@ def test_the_page_escapes_worker_names_and_shows_progress_links_and_reports(weld
         assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt; 李雷" in page
         assert "&amp;amp;" in page  # the name's own "&amp;" shown as typed
         assert "1 of 18</strong> objects consolidated" in page and "3 of 36 answers" in page
-        assert 'id="object-1" class="state-in-progress"' in page and "Good Weld" in page
+        assert 'id="object-1" class="state-in-progress"' in page
+        label = job.consolidated_labels()[ids[0]]["label"][QUESTION]["label"]
+        assert f"{QUESTION}: {label}" in page
         # The live part the page polls is the same, escaped.
         _status, _headers, live = get(f"{server.url}{PREFIX}/live")
         assert "&lt;img src=x" in live.decode() and "<img src=x" not in live.decode()
@@ -205,7 +207,7 @@ def test_resuming_under_other_settings_is_refused_naming_each_setting(runner_ass
         local_s3.deploy(spec, s3)
         started = argparse.Namespace(state_dir=state, job_name="moved", cloud_assembly=None, env="dev")
         runner.check_settings(started, spec, s3)
-    recorded = json.loads((state / SETTINGS_FILE).read_text())
+    recorded = json.loads(settings_path(state, "moved").read_text())
     assert recorded["settings"]["workers per object"] == 1 and recorded["started with"] == "--env dev"
 
     # The same job run again from an environment of three workers per object is refused before anything runs.
@@ -228,8 +230,9 @@ def test_settings_that_do_not_decide_labels_may_change_and_an_unreadable_record_
     message = str(changed.value)
     assert "workers per object: 1 when the job started, 2 now" in message
     assert 'questions: [{"name": "q"}] when the job started, [{"name": "other"}] now' in message
-    (tmp_path / SETTINGS_FILE).write_text("{not json")
-    with pytest.raises(SettingsChanged, match="job-settings.json is unreadable"):
+    assert check_or_record(tmp_path, "j-2", {**settings, "workers per object": 2}) is True  # another job, same folder
+    settings_path(tmp_path, "j").write_text("{not json")
+    with pytest.raises(SettingsChanged, match="j-settings.json is unreadable"):
         check_or_record(tmp_path, "j", settings)
 
 

@@ -72,7 +72,10 @@ def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(b
         names = page.eval_on_selector_all("#workers tbody tr td:first-child", "cells => cells.map(c => c.textContent)")
         assert sorted(names) == sorted([UNICODE_NAME, "ana"])  # shown as typed, never as markup
         assert page.locator("#workers b").count() == 0
-        assert "Good Weld" in page.inner_text(f"#object-{ids[0]}")
+        # Each object's row: its answers (by whom) and its state and label, as the job has them.
+        label = job.consolidated_labels()[ids[0]]["label"][QUESTION]["label"]
+        row = page.inner_text(f"#object-{ids[0]}")
+        assert f"1: {UNICODE_NAME}" in row and "consolidated" in row and f"{QUESTION}: {label}" in row
         assert page.get_attribute(f"#object-{ids[5]}", "class") == "state-waiting"
 
         # The output manifest is one click away and holds the labels so far.
