@@ -346,12 +346,9 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         try:
             recorded = site.submit(worker, object_id, parse_answer(request.get_data(cache=False)))
         except Refused as error:
-            LOG.info("refused an answer of %s to object %s: %s", worker, object_id, error.reason)
+            LOG.info("refused an answer of %r to object %s: %s", worker, object_id, error.reason)
             return refusal(error.status, error.reason, worker)
-        if recorded:
-            progress = site.job.progress()
-            LOG.info("answer of %s to object %s recorded (%d answers, %d of %d objects consolidated)",
-                     worker, object_id, progress["answers"], progress["consolidated"], progress["objects"])
+        # a recorded answer is printed once, by the job's answer listener (local_ground_truth.requester)
         return Response(json.dumps({"next": next_url(worker), "recorded": recorded}),
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
 
