@@ -31,9 +31,11 @@ With one worker per object and no history nothing identifies a worker's accuracy
 of a single vote is the prior: ``PRIOR_ACCURACY``.
 
 Answers that are no class (an ``abstain`` label, "Not sure"): answer columns beyond the ``K`` true
-classes. They are modelled like a wrong answer (``(1 - p) E[z, abstain]``, learned like any other
-error), so they weigh little for any class: an object with abstentions has less evidence and a
-lower confidence than if those workers had answered.
+classes. They are no evidence for or against any class (their likelihood is the same for every
+class, so it is left out, and they do not count in a worker's accuracy): an object with
+abstentions has less evidence, and a lower confidence, than if those workers had answered. (Learning
+which classes workers abstain on overfitted small batches: two abstentions on one object made an
+abstention a vote for that object's class.)
 
 The fit is EM on the leave-one-out posteriors; it stops when no posterior moved by more than ``tol``
 and reports ``iterations`` and ``converged`` (False when ``max_iter`` was reached first). Cost per
@@ -54,8 +56,8 @@ POOLED_PRIOR = 2.0
 WORKER_PRIOR = 10.0
 #: Pseudo-errors per cell of the shared error distribution, towards errors spread evenly.
 ERROR_PRIOR = 10.0
-#: Pseudo-count of each class's frequency.
-CLASS_PRIOR = 1.0
+#: Pseudo-count of each class's frequency (small batches: an answered class must not look frequent because it was answered).
+CLASS_PRIOR = 3.0
 #: The temperatures tried (fixed, so their held-out evidence adds up across batches).
 TEMPERATURES = tuple(float(2 ** (k / 4)) for k in range(17))  # 1 .. 16
 #: The most answers the temperature is chosen on (a deterministic spread of objects beyond it).
@@ -114,7 +116,7 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     diagonal[np.arange(K), np.arange(K)] = True
     answered = np.bincount(o, minlength=N) > 0
     pair = w * L + a
-    right_answer = a < K  # an answer that names a class: it is right for exactly that class
+    names_class = a < K  # abstentions (columns from K on) name no class
 
     # Start: the share of each object's votes per class (abstentions left out); uniform without any.
     votes = np.bincount(o * L + a, minlength=N * L).reshape(N, L)[:, :K].astype(np.float64)
@@ -131,20 +133,22 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
         classes = (q[:, answered]).sum(axis=1)
         total = counts + prior
         right = total[:, diagonal]  # (W, K)
-        seen = total.sum(axis=2)  # (W, K)
+        seen = total[:, :, :K].sum(axis=2)  # (W, K) answers naming a class; abstentions are no evidence
         pooled = crowd + counts.sum(axis=0)  # every worker the job has seen
-        accuracy = (pooled[diagonal] + POOLED_PRIOR * PRIOR_ACCURACY) / (pooled.sum(axis=1) + POOLED_PRIOR)
-        errors = np.where(diagonal, 0.0, pooled + ERROR_PRIOR)
-        errors = errors / errors.sum(axis=1, keepdims=True) if L > 1 else errors
+        accuracy = (pooled[diagonal] + POOLED_PRIOR * PRIOR_ACCURACY) / (pooled[:, :K].sum(axis=1) + POOLED_PRIOR)
+        errors = np.where(diagonal[:, :K], 0.0, pooled[:, :K] + ERROR_PRIOR)
+        errors = errors / np.maximum(errors.sum(axis=1, keepdims=True), 1e-300)
         class_total = classes + prior_cls
-        terms = np.empty((K, o.size))  # log P(answer | class z), this object's own counts left out
+        terms = np.zeros((K, o.size))  # log P(answer | class z), this object's own counts left out
         class_terms = np.empty((K, N))  # the same for every object: kept per object for the sums below
         for z in range(K):
             own = q[z].take(o)
             is_z = a == z
-            p = (right[:, z].take(w) - own * is_z + WORKER_PRIOR * accuracy[z]) / (seen[:, z].take(w) - own + WORKER_PRIOR)
+            p = (right[:, z].take(w) - own * is_z + WORKER_PRIOR * accuracy[z]) / (seen[:, z].take(w) - own * names_class
+                                                                                 + WORKER_PRIOR)
             np.clip(p, 1e-12, 1 - 1e-12, out=p)
-            terms[z] = np.log(np.where(is_z, p, (1.0 - p) * errors[z].take(a)))
+            wrong = (1.0 - p) * errors[z].take(np.minimum(a, K - 1))
+            terms[z] = np.where(names_class, np.log(np.where(is_z, p, np.maximum(wrong, 1e-300))), 0.0)
             class_terms[z] = np.log(class_total[z] + CLASS_PRIOR)
         return counts, classes, terms, class_terms
 
