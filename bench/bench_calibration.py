@@ -98,6 +98,49 @@ def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_wo
     return [decisions[o].confidence for o in kept], [decisions[o].label == truth[o] for o in kept], stats
 
 
+def plug_in(questions, workers, answers):
+    """The published label and confidence before this model: plug-in Dawid-Skene, smoothing 0.01."""
+    from gt_common import dawid_skene
+
+    q_names, o = np.unique(np.asarray(questions), return_inverse=True)
+    w_names, w = np.unique(np.asarray(workers), return_inverse=True)
+    c_names, a = np.unique(np.asarray(answers), return_inverse=True)
+    result = dawid_skene.fit(o, w, a, len(q_names), len(w_names), len(c_names))
+    labels, confidence = dawid_skene.decide(result.posteriors, c_names.tolist())
+    return dict(zip(q_names.tolist(), labels)), dict(zip(q_names.tolist(), confidence.tolist()))
+
+
+def verdicts(rows) -> list[str]:
+    """The issue's targets, each met or MISSED, from this run's rows."""
+    got = {(name, title): row for name, title, row in rows}
+    out = []
+    for name in ("duck", "face"):
+        ours_, kit = got[(name, "ours, one batch")], got[(name, "crowd-kit DawidSkene posterior")]
+        out.append(check(f"{name}: accuracy {ours_['accuracy']:.3f} >= crowd-kit DS {kit['accuracy']:.3f} - 0.005",
+                         ours_["accuracy"] >= kit["accuracy"] - 0.005))
+    for name, limit in (("duck", 0.06), ("face", 0.15), ("simulation", 0.06)):
+        row = got[(name, "ours, one batch")]
+        out.append(check(f"{name}: ECE {row['ece']:.3f} <= {limit}", row["ece"] <= limit))
+        out.append(check(f"{name}: labels with confidence >= 0.99 wrong {row['sure_wrong']:.1%} <= 2%",
+                         row["sure_wrong"] <= 0.02))
+    sim = got[("simulation", "ours, one batch")]
+    out.append(check(f"simulation: routing < 0.9 catches {sim['caught']:.1%} >= 60% of errors sending "
+                     f"{sim['routed']:.1%} <= 35%", sim["caught"] >= 0.6 and sim["routed"] <= 0.35))
+    for name in ("duck", "face", "simulation"):
+        one, batched = got[(name, "ours, one batch")], got[(name, f"ours, batches of {BATCH}")]
+        out.append(check(f"{name}: batches of {BATCH} accuracy {batched['accuracy']:.3f} vs {one['accuracy']:.3f}, "
+                         f"ECE {batched['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02)",
+                         abs(batched["accuracy"] - one["accuracy"]) <= 0.01 and abs(batched["ece"] - one["ece"]) <= 0.02))
+    lone = got[("simulation", "ours, one worker per object")]
+    out.append(check(f"simulation, one worker per object: mean confidence {lone['mean_confidence']:.3f} vs accuracy "
+                     f"{lone['accuracy']:.3f} (within 0.05)", abs(lone["mean_confidence"] - lone["accuracy"]) <= 0.05))
+    return out
+
+
+def check(text: str, ok: bool) -> str:
+    return f"- {'met' if ok else 'MISSED'}: {text}"
+
+
 def crowdkit_child() -> None:
     import pandas as pd
     from crowdkit.aggregation import DawidSkene, MajorityVote
@@ -172,6 +215,12 @@ def main() -> None:
             row.update(iterations=max(s[0] for s in stats), converged=all(s[1] for s in stats),
                        temperatures=sorted({s[2] for s in stats}))
             rows.append((name, variant, row))
+        conf, right = [], []
+        for q, w, a, t in zip(qs, ws, as_, ts):
+            labels_, confidence = plug_in(q, w, a)
+            conf += [confidence[o] for o in t]
+            right += [labels_[o] == label for o, label in t.items()]
+        rows.append((name, "plug-in Dawid-Skene (the code before, dawid_skene.fit)", metrics(conf, right)))
         for kind, title in (("ds", "crowd-kit DawidSkene posterior"), ("mv", "majority-vote share (crowd-kit)")):
             conf, right = [], []
             for i, truth in enumerate(ts):
@@ -198,6 +247,7 @@ def report(rows, speed) -> str:
     for name, title, row in rows:
         lines.append(f"| {name} | {title} | {row['accuracy']:.3f} | {row['ece']:.3f} | {row['sure_wrong']:.1%} | "
                      f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
+    lines += ["", "Targets (issue 11):", "", *verdicts(rows)]
     lines += ["", "Worker model fits (ours): most iterations of any fit, every fit converged, temperatures chosen:", "",
               *[f"- {name}, {title}: {row['iterations']}, {row['converged']}, "
                 f"{', '.join(f'{t:.2f}' for t in row['temperatures'])}" for name, title, row in rows if "iterations" in row],

@@ -8,9 +8,9 @@ the value Ground Truth writes under the label attribute::
 with, per question type (``gt_common.questions``):
 
 - Classification, YesNo, Checkbox: ``{"label": <label or null>, "confidence": <0..1>, "votes":
-  {<label>: n}}`` through the worker model (``choices``: Dawid-Skene over the job's batches, or
-  majority vote; ties to the question's ``tie`` label, else a real label before the ``abstain`` one,
-  then the first listed). A Checkbox's labels are ``checked`` / ``unchecked``; a worker whose form
+  {<label>: n}}`` through the worker model (``choices``: the calibrated model over the job's batches,
+  or majority vote; the ``abstain`` label only on a strict majority of abstentions, with confidence 0;
+  ties to the question's ``tie`` label, else by a stable hash of the object id). A Checkbox's labels are ``checked`` / ``unchecked``; a worker whose form
   has no answer for it counts as ``unchecked``.
 - MultiSelect: ``{"labels": [<chosen>], "confidence": {<choice>: p}, "votes": {<choice>: n}}``: each
   choice decided as a yes/no of its own through the worker model (a tie selects it, ``Yes`` being
