@@ -130,7 +130,8 @@ def verdicts(rows) -> list[str]:
         one, batched = got[(name, "ours, one batch")], got[(name, f"ours, batches of {BATCH}")]
         out.append(check(f"{name}: batches of {BATCH} accuracy {batched['accuracy']:.3f} vs {one['accuracy']:.3f}, "
                          f"ECE {batched['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02)",
-                         abs(batched["accuracy"] - one["accuracy"]) <= 0.01 and abs(batched["ece"] - one["ece"]) <= 0.02))
+                         abs(batched["accuracy"] - one["accuracy"]) <= 0.01
+                         and abs(batched["ece"] - one["ece"]) <= 0.02))
     lone = got[("simulation", "ours, one worker per object")]
     out.append(check(f"simulation, one worker per object: mean confidence {lone['mean_confidence']:.3f} vs accuracy "
                      f"{lone['accuracy']:.3f} (within 0.05)", abs(lone["mean_confidence"] - lone["accuracy"]) <= 0.05))
@@ -250,7 +251,8 @@ def report(rows, speed) -> str:
     lines += ["", "Targets (issue 11):", "", *verdicts(rows)]
     lines += ["", "Worker model fits (ours): most iterations of any fit, every fit converged, temperatures chosen:", "",
               *[f"- {name}, {title}: {row['iterations']}, {row['converged']}, "
-                f"{', '.join(f'{t:.2f}' for t in row['temperatures'])}" for name, title, row in rows if "iterations" in row],
+                f"{', '.join(f'{t:.2f}' for t in row['temperatures'])}"
+                for name, title, row in rows if "iterations" in row],
               "",
         "## 100,000 objects x 3 workers (pool of 50, 4 classes), fit only, same process, best of 3 alternating", "",
         "| model | seconds |", "| --- | --- |",

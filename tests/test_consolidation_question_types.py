@@ -15,6 +15,7 @@ import pytest
 
 import workflows
 from consolidation import handler
+from gt_common.choices import tie_break
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Spans, YesNo
 from tests.consolidation_helpers import (
     STATE, WORKER_MODEL, answered_by, configure, content, logged, read_json, run,
@@ -73,9 +74,9 @@ def test_a_malformed_checkbox_is_skipped_and_named(s3, bucket, monkeypatch, capl
     assert logged(caplog, "object 0, worker w0", problem), caplog.messages
 
 
-@pytest.mark.parametrize("question, winner", [(URGENT, "checked"), (dataclasses.replace(URGENT, tie="unchecked"),
-                                                                    "unchecked")])
-def test_a_split_checkbox_goes_to_the_tie_label_else_the_first_listed(s3, bucket, monkeypatch, question, winner):
+@pytest.mark.parametrize("question, winner", [(URGENT, tie_break("0", ["checked", "unchecked"])),
+                                              (dataclasses.replace(URGENT, tie="unchecked"), "unchecked")])
+def test_a_split_checkbox_goes_to_the_tie_label_else_by_the_object_hash(s3, bucket, monkeypatch, question, winner):
     label = one_object(s3, bucket, monkeypatch, [question], [{"urgent": {"urgent": True}}, {}])
     assert label["urgent"] == {"label": winner, "confidence": 0.5, "votes": {"checked": 1, "unchecked": 1}}
 
@@ -92,6 +93,15 @@ def test_each_choice_of_a_multi_select_is_its_own_yes_no(s3, bucket, monkeypatch
     assert label["topics"] == {"labels": ["billing", "outage"],  # the question's order, not the workers'
                                "confidence": {"billing": 1.0, "login": 0.3333, "outage": 0.6667},
                                "votes": {"billing": 3, "login": 1, "outage": 2}}
+
+
+@pytest.mark.parametrize("method", ["majority-vote", "dawid-skene"])
+def test_a_split_choice_of_a_multi_select_is_selected(s3, bucket, monkeypatch, method):
+    """Each choice's yes/no has "Yes" as its tie label: a split selects every choice, whatever the object's hash."""
+    label = one_object(s3, bucket, monkeypatch, [TOPICS], [topics("billing", "login", "outage"), topics()],
+                       method=method)
+    assert label["topics"]["labels"] == ["billing", "login", "outage"]
+    assert label["topics"]["confidence"] == {"billing": 0.5, "login": 0.5, "outage": 0.5}
 
 
 @pytest.mark.parametrize("value", [{"labels": ["login"]}, json.dumps({"labels": ["login"]}), [{"labels": ["login"]}]])
@@ -143,8 +153,9 @@ def test_free_text_is_kept_per_worker_stripped_and_bounded(s3, bucket, monkeypat
 
 # -- YesNo -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("question, winner", [(VALID, "No"), (dataclasses.replace(VALID, tie=None), "Yes")])
-def test_a_split_yes_no_goes_to_its_tie_label_else_the_first_listed(s3, bucket, monkeypatch, question, winner):
+@pytest.mark.parametrize("question, winner", [(VALID, "No"),
+                                              (dataclasses.replace(VALID, tie=None), tie_break("0", ["Yes", "No"]))])
+def test_a_split_yes_no_goes_to_its_tie_label_else_by_the_object_hash(s3, bucket, monkeypatch, question, winner):
     label = one_object(s3, bucket, monkeypatch, [question], [{"valid": "Yes"}, {"valid": {"label": "No"}}])
     assert label["valid"] == {"label": winner, "confidence": 0.5, "votes": {"Yes": 1, "No": 1}}
 

@@ -166,3 +166,26 @@ def test_a_stored_temperature_evidence_is_checked(temper, problem):
 def test_an_object_nobody_answered_gets_no_label():
     result = decide({"a": ["cat", "cat"], "b": []})
     assert result.decisions["b"].label is None and result.decisions["b"].confidence == 0.0
+
+
+def test_a_fit_stopped_at_its_cap_is_logged(caplog, monkeypatch):
+    monkeypatch.setattr(crowd_model, "MAX_ITERATIONS", 1)
+    truth, votes = simulated(30, 3, 0.8, 8)
+    with caplog.at_level("WARNING"):
+        result = decide(votes)
+    assert (result.iterations, result.converged) == (1, False)
+    assert "stopped at its cap of 1 iterations before converging" in caplog.text
+
+
+def test_workers_seen_often_are_read_from_the_table_with_the_same_result(monkeypatch):
+    """Leaving one answer out of 1,000 or more changes nothing that matters: labels equal, confidences within 0.005."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    truth = rng.integers(0, 3, n)
+    objects, workers = np.repeat(np.arange(n), 3), np.tile(np.arange(3), n)
+    answers = np.where(rng.random(3 * n) < 0.75, truth[objects], rng.integers(0, 3, 3 * n))
+    table = crowd_model.fit(objects, workers, answers, n, 3, 3)
+    monkeypatch.setattr(crowd_model, "EXACT_BELOW", 10 ** 9)
+    exact = crowd_model.fit(objects, workers, answers, n, 3, 3)
+    assert (table.posteriors.argmax(axis=1) == exact.posteriors.argmax(axis=1)).all()
+    assert np.abs(table.confidences - exact.confidences).max() < 5e-3

@@ -145,8 +145,11 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
         crowd_counts=sum((_matrix(nested, class_index, column_index) for nested in prior.workers.values()),
                          np.zeros((K, L))),
         prior_temper_loss=np.array(prior.temper) if prior.temper else None)
-    if not fit.converged:
-        LOG.warning("worker model stopped at its cap of %d iterations before converging", fit.iterations)
+    if fit.converged:
+        LOG.info("worker model converged in %d iterations, temperature %.2f", fit.iterations, fit.temperature)
+    else:
+        LOG.warning("worker model stopped at its cap of %d iterations before converging (temperature %.2f)",
+                    fit.iterations, fit.temperature)
     learned = Entry({w: _nested(fit.counts[i], classes, columns) for i, w in enumerate(worker_ids)},
                     {name: round(float(fit.class_counts[i]), 6) for i, name in enumerate(classes)
                      if fit.class_counts[i]},

@@ -30,8 +30,8 @@ the classes both lists share.
 An earlier batch's file is data, not trusted code: it counts only whole, and only when it is strict
 JSON of this version whose entries this batch uses are sound (``check_file``: the shape above, every
 count a finite number in ``[0, bound]`` for the entry's bound, which is what a Ground Truth job can
-hold; ``temper`` one number per temperature, each in ``[0, bound x TEMPER_LOSS_PER_OBJECT]``). Otherwise it is logged by name and left out; the other batches'
-files still count.
+hold; ``temper`` one number per temperature, each in ``[0, bound x TEMPER_LOSS_PER_OBJECT]``).
+Otherwise it is logged by name and left out; the other batches' files still count.
 """
 from __future__ import annotations
 
