@@ -1,6 +1,6 @@
 """Benchmark (not a test): is the published confidence the probability that the label is right?
 
-    .venv/bin/python bench/bench_calibration.py [--no-write]
+    .venv/bin/python bench/bench_calibration.py [--no-write] [--previous c9c9ac6]
 
 In the same run, on duck and face (../shared/data/crowd, ``bench_crowd_consolidation.load_crowd``) and
 on the welding simulation (30 seeds, each a job of the 18 sample runs, 3 simulated workers at 0.8,
@@ -12,7 +12,8 @@ equal-width bins, top-label), share of labels with confidence >= 0.99 that are w
 errors caught by routing confidence < 0.9 and share of objects routed. Ours also in batches of 10
 objects with the worker memory carried (``worker_model.merge`` of each batch's ``learned``) and with one
 worker per object (the first answer of each object). The 100,000 x 3 fit is timed beside the
-plug-in Dawid-Skene (``dawid_skene.fit``) in the same process. Results: bench/results/calibration.md.
+plug-in Dawid-Skene (``dawid_skene.fit``) in the same process, and the whole consolidation Lambda on
+that batch beside the code at ``--previous`` (before this model). Results: bench/results/calibration.md.
 """
 from __future__ import annotations
 
@@ -187,9 +188,52 @@ def timing(n_objects=100_000, n_workers=50, n_classes=4, repeat=3) -> dict:
     return {"best": {k: min(v) for k, v in times.items()}, "iterations": fit.iterations, "converged": fit.converged}
 
 
+def handler_large(previous: str, objects: int = 100_000, repeat: int = 2) -> dict:
+    """The 100,000 x 3 batch through the whole consolidation Lambda, now and at ``previous`` (same payload,
+    same run, alternating), each invocation in a process of its own (``bench_consolidation_handler``)."""
+    import logging
+    import tempfile
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from bench_consolidation_handler import QUESTION, environment, labels_of, large_payload
+    from previous_code import lambda_tree, run_handler
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        event, truth, _ = large_payload(boto3.client("s3", endpoint_url=endpoint), objects)
+        with tempfile.TemporaryDirectory() as folder:
+            trees = {"now": REPO / "lambda_src", previous: lambda_tree(previous, Path(folder))}
+            out = {name: {"seconds": [], "accuracy": None} for name in trees}
+            for run in range(repeat):
+                for name, tree in trees.items():
+                    job = f"large-{name}-{run}"  # its own state, so no run sees another's memory
+                    moved = {**event, "outputConfig": event["outputConfig"].replace("large-job", job)}
+                    result = run_handler(tree, "consolidation", environment("dawid-skene", QUESTION), [moved],
+                                         endpoint)
+                    (done,) = result["runs"]
+                    labels = labels_of(done["response"])
+                    out[name]["seconds"].append(done["seconds"])
+                    out[name]["accuracy"] = sum(labels.get(k) == v for k, v in truth.items()) / len(truth)
+                    out[name]["peak_rss_mb"] = result["peak_rss_mb"]
+        return out
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--previous", default="c9c9ac6",
+                        help="git revision whose consolidation Lambda the 100,000 x 3 batch is compared with")
     parser.add_argument("--crowdkit-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.crowdkit_child:
@@ -231,6 +275,8 @@ def main() -> None:
                     right.append(got[o][0] == label)
             rows.append((name, title, metrics(conf, right)))
     speed = timing()
+    speed["handler"] = handler_large(args.previous)
+    speed["previous"] = args.previous
     text = report(rows, speed)
     print(text)
     if not args.no_write:
@@ -239,7 +285,8 @@ def main() -> None:
 
 def report(rows, speed) -> str:
     lines = ["# Calibration: is the confidence the probability that the label is right?", "",
-             "Written by `bench/bench_calibration.py`:", "", "    .venv/bin/python bench/bench_calibration.py", "",
+             "Written by `bench/bench_calibration.py`:", "",
+             "    .venv/bin/python " + " ".join(["bench/bench_calibration.py", *sys.argv[1:]]), "",
              f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores. Data: {DATA} (duck, face) and the welding "
              f"simulation ({SEEDS} seeds x 18 sample runs = {SEEDS * 18} objects, {WORKERS} simulated workers at "
              f"{ACCURACY}). ECE: 10 equal-width bins of top-label confidence. crowd-kit in bench/.venv-crowdkit.", "",
@@ -257,7 +304,14 @@ def report(rows, speed) -> str:
         "## 100,000 objects x 3 workers (pool of 50, 4 classes), fit only, same process, best of 3 alternating", "",
         "| model | seconds |", "| --- | --- |",
         *[f"| {k} | {v:.3f} |" for k, v in speed["best"].items()], "",
-        f"Calibrated model: {speed['iterations']} iterations, converged {speed['converged']}.", ""]
+        f"Calibrated model: {speed['iterations']} iterations, converged {speed['converged']}.", "",
+        f"The whole consolidation Lambda on one batch of 100,000 objects x 3 answers (welding's question, "
+        f"`bench_consolidation_handler.large_payload`), now and at `{speed['previous']}` (the code before the "
+        "calibrated model), alternating in the same run, each invocation a process of its own:", "",
+        "| code | seconds per invocation (each run) | accuracy vs simulated truth | peak RSS MB |",
+        "| --- | --- | --- | --- |",
+        *[f"| {name} | {', '.join(f'{x:.2f}' for x in row['seconds'])} | {row['accuracy']:.4f} | "
+          f"{row['peak_rss_mb']:.0f} |" for name, row in speed["handler"].items()], ""]
     return "\n".join(lines)
 
 
