@@ -33,7 +33,7 @@ from gt_common.answers import read_form
 from gt_common.consolidation import WorkerAnswer
 from gt_common.questions import FreeText, MultiSelect, Question, Spans
 from gt_common.review import (
-    ReviewError, ReviewSettings, check_decision, merge_review, needs_review, reasons_by_question, reviewable,
+    REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, merge_review, needs_review, reasons_by_question, reviewable,
 )
 from local_ground_truth import worker_names
 from local_ground_truth.job import BatchOutcome, LocalJob
@@ -172,7 +172,8 @@ class ReviewDesk:
         line = self.job.lines[int(object_id)] if object_id.isdigit() and int(object_id) < len(self.job.lines) else {}
         source = line.get("source-ref", line.get("source", ""))
         return {"id": object_id, "source": source if isinstance(source, str) else json.dumps(source)[:300],
-                "questions": questions, "reasons": sorted({r for rs in reasons.values() for r in rs}),
+                "questions": questions,
+                "reasons": [r for r in REVIEW_REASONS if any(r in given for given in reasons.values())],
                 "decision": decision, "workers": [worker for worker, _values in forms]}
 
     # -- deciding ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote
 from flask import Flask, Response, redirect, render_template_string, request
 
 from gt_common import strict_json
+from gt_common.review import REVIEW_REASONS
 from local_ground_truth import worker_names
 from local_ground_truth.review_desk import ReviewDesk, ReviewRefused
 
@@ -187,8 +188,8 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
                 "was missed")
 
     def reasons_line(object_id: str) -> str:
-        found = sorted({r for rs in desk.reasons(object_id).values() for r in rs})
-        return ", ".join(REASON_TEXT[r] for r in found)
+        given = desk.reasons(object_id).values()
+        return ", ".join(REASON_TEXT[r] for r in REVIEW_REASONS if any(r in reasons for reasons in given))
 
     def next_url(reviewer: str) -> str:
         queue = desk.queue(reviewer)
