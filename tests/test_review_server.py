@@ -190,3 +190,27 @@ def test_with_review_off_nothing_is_routed_and_decisions_are_refused(runner_asse
         assert decide(server, "carla", "0", {QUESTION: "Good Weld"})[0] == 409
         assert snapshot(job, server.site.leases, review=server.site.review)["review"] is None
         assert not job.s3.list_objects_v2(Bucket=job.bucket, Prefix=f"{job.root}manifests/output/final").get("Contents")
+
+
+def test_names_and_pages_are_escaped_and_the_preview_records_nothing(served):
+    job, server = served
+    hostile = "<img src=x onerror=alert(1)>"
+    status, page = call(server, "GET", f"/review/{quote(hostile, safe='')}")
+    assert status == 200 and b"<img src=x" not in page and b"&lt;img src=x onerror=alert(1)&gt;" in page
+    assert call(server, "GET", "/review/%20ana%20")[0] == 303  # not a name as kept: back to sign-in
+    status, page = call(server, "GET", "/review/carla/object/1")
+    assert status == 200 and "default-src 'none'" in _policy(server, "/review/carla/object/1")
+    status, preview = call(server, "GET", "/review/carla/object/1/task")
+    assert status == 200 and b"nothing is recorded" in preview and b"/review/-/preview-submit" in preview
+    status, answer = call(server, "POST", "/review/-/preview-submit", {QUESTION: {"label": "Good Weld"}})
+    assert status == 403 and b"preview" in answer
+    assert job.workers_of("1") == {"ben"}
+
+
+def _policy(server, path: str) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.getheader("Content-Security-Policy") or ""
