@@ -214,3 +214,42 @@ def _policy(server, path: str) -> str:
     response.read()
     connection.close()
     return response.getheader("Content-Security-Policy") or ""
+
+
+def test_a_ner_object_shows_spans_and_notes_and_only_its_yes_no_is_decided(runner_assembly, tmp_path):
+    spec = read_workflow(runner_assembly, "ner")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "ner")) as job:
+        job.record_answer("0", "ana", {"abstract": {"entities": [{"label": "Background", "startOffset": 0,
+                                                                 "endOffset": 5}]},
+                                       "isGoodAbstract": {"label": "Yes"}, "notes": "<i>unclear</i> ending"})
+        job.consolidate()
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False, review=ON), port=0).start()
+        try:
+            assert server.site.review.reasons("0") == {"isGoodAbstract": ["low-confidence"]}  # spans never route
+            status, page = call(server, "GET", "/review/carla/object/0")
+            text = page.decode()
+            assert status == 200 and "1 span" in text and "&lt;i&gt;unclear&lt;/i&gt; ending" in text
+            assert 'data-question="isGoodAbstract"' in text and 'data-question="abstract"' not in text
+            status, answer = decide(server, "carla", "0", {"abstract": "Background"})
+            assert status == 422 and "'abstract' is not a question an expert decides" in answer["error"]
+            assert decide(server, "carla", "0", {"isGoodAbstract": "No"})[0] == 200
+            line = final_manifest(job)[0]
+            assert line["abstract-sections"]["isGoodAbstract"]["label"] == "No"
+            assert line["abstract-sections"]["abstract"] == job.output_manifest()[0]["abstract-sections"]["abstract"]
+            assert line["abstract-sections-metadata"]["decided-by"] == "reviewer"
+        finally:
+            server.stop()
+
+
+def test_the_runner_reads_review_settings_from_the_stacks_output_and_refuses_bad_ones_by_name():
+    from local_ground_truth.stack_reader import StackError, _review_settings
+
+    assert _review_settings({"Outputs": {}}, "S") == ReviewSettings()
+    output = {"Outputs": {"ReviewSettings": {"Value": '{"enabled": true, "threshold": 0.75}'}}}
+    assert _review_settings(output, "S") == ReviewSettings(True, 0.75)
+    for value, named in [("{not json", "its ReviewSettings output is not JSON"),
+                         ('{"enabled": "yes"}', "'enabled' must be true or false"),
+                         ('{"threshold": 2}', "'threshold' must be a number above 0 and at most 1")]:
+        with pytest.raises(StackError) as raised:
+            _review_settings({"Outputs": {"ReviewSettings": {"Value": value}}}, "WeldingLabeling-dev")
+        assert "stack WeldingLabeling-dev" in str(raised.value) and named in str(raised.value), raised.value
