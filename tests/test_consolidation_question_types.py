@@ -15,6 +15,7 @@ import pytest
 
 import workflows
 from consolidation import handler
+from gt_common.choices import tie_break
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Spans, YesNo
 from tests.consolidation_helpers import (
     STATE, WORKER_MODEL, answered_by, configure, content, logged, read_json, run,
@@ -73,9 +74,9 @@ def test_a_malformed_checkbox_is_skipped_and_named(s3, bucket, monkeypatch, capl
     assert logged(caplog, "object 0, worker w0", problem), caplog.messages
 
 
-@pytest.mark.parametrize("question, winner", [(URGENT, "checked"), (dataclasses.replace(URGENT, tie="unchecked"),
-                                                                    "unchecked")])
-def test_a_split_checkbox_goes_to_the_tie_label_else_the_first_listed(s3, bucket, monkeypatch, question, winner):
+@pytest.mark.parametrize("question, winner", [(URGENT, tie_break("0", ["checked", "unchecked"])),
+                                              (dataclasses.replace(URGENT, tie="unchecked"), "unchecked")])
+def test_a_split_checkbox_goes_to_the_tie_label_else_by_the_object_hash(s3, bucket, monkeypatch, question, winner):
     label = one_object(s3, bucket, monkeypatch, [question], [{"urgent": {"urgent": True}}, {}])
     assert label["urgent"] == {"label": winner, "confidence": 0.5, "votes": {"checked": 1, "unchecked": 1}}
 
@@ -92,6 +93,15 @@ def test_each_choice_of_a_multi_select_is_its_own_yes_no(s3, bucket, monkeypatch
     assert label["topics"] == {"labels": ["billing", "outage"],  # the question's order, not the workers'
                                "confidence": {"billing": 1.0, "login": 0.3333, "outage": 0.6667},
                                "votes": {"billing": 3, "login": 1, "outage": 2}}
+
+
+@pytest.mark.parametrize("method", ["majority-vote", "dawid-skene"])
+def test_a_split_choice_of_a_multi_select_is_selected(s3, bucket, monkeypatch, method):
+    """Each choice's yes/no has "Yes" as its tie label: a split selects every choice, whatever the object's hash."""
+    label = one_object(s3, bucket, monkeypatch, [TOPICS], [topics("billing", "login", "outage"), topics()],
+                       method=method)
+    assert label["topics"]["labels"] == ["billing", "login", "outage"]
+    assert label["topics"]["confidence"] == {"billing": 0.5, "login": 0.5, "outage": 0.5}
 
 
 @pytest.mark.parametrize("value", [{"labels": ["login"]}, json.dumps({"labels": ["login"]}), [{"labels": ["login"]}]])
@@ -143,8 +153,9 @@ def test_free_text_is_kept_per_worker_stripped_and_bounded(s3, bucket, monkeypat
 
 # -- YesNo -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("question, winner", [(VALID, "No"), (dataclasses.replace(VALID, tie=None), "Yes")])
-def test_a_split_yes_no_goes_to_its_tie_label_else_the_first_listed(s3, bucket, monkeypatch, question, winner):
+@pytest.mark.parametrize("question, winner", [(VALID, "No"),
+                                              (dataclasses.replace(VALID, tie=None), tie_break("0", ["Yes", "No"]))])
+def test_a_split_yes_no_goes_to_its_tie_label_else_by_the_object_hash(s3, bucket, monkeypatch, question, winner):
     label = one_object(s3, bucket, monkeypatch, [question], [{"valid": "Yes"}, {"valid": {"label": "No"}}])
     assert label["valid"] == {"label": winner, "confidence": 0.5, "votes": {"Yes": 1, "No": 1}}
 
@@ -168,20 +179,20 @@ def test_a_required_question_without_an_answer_is_named(s3, bucket, monkeypatch,
 # -- Classification with an abstain label ------------------------------------------------------------------
 
 @pytest.mark.parametrize("answers, winner, confidence", [
-    (["Not sure", "High"], "High", 0.5),  # a real label beats abstaining in a tie
-    (["High", "Low"], "Low", 0.5),  # then the first listed
-    (["Not sure", "Not sure", "Low"], "Not sure", 0.6667),  # abstaining is an answer like any other
-    (["Not sure"] * 3, "Not sure", 1.0),
+    (["Not sure", "High"], "High", 0.5),  # abstaining is no class: half the answers do not make a majority
+    (["Not sure", "Not sure", "Low", "High"], "Low", 0.25),  # nor do two of four; Low and High tie (hash)
+    (["Not sure", "Not sure", "Low"], "Not sure", 0.0),  # a strict majority abstains: no class is claimed
+    (["Not sure"] * 3, "Not sure", 0.0),
 ])
 def test_classification_with_an_abstain_label(s3, bucket, monkeypatch, answers, winner, confidence):
     label = one_object(s3, bucket, monkeypatch, [PRIORITY], [{"priority": {"label": a}} for a in answers])
     assert (label["priority"]["label"], label["priority"]["confidence"]) == (winner, confidence)
 
 
-def test_when_every_worker_abstains_dawid_skene_says_so(s3, bucket, monkeypatch):
+def test_when_every_worker_abstains_the_model_says_so_with_no_confidence(s3, bucket, monkeypatch):
     label = one_object(s3, bucket, monkeypatch, [PRIORITY], [{"priority": {"label": "Not sure"}}] * 3,
                        method="dawid-skene")
-    assert label["priority"]["label"] == "Not sure" and label["priority"]["confidence"] > 0.9
+    assert label["priority"]["label"] == "Not sure" and label["priority"]["confidence"] == 0.0
 
 
 # -- a mixed workflow --------------------------------------------------------------------------------------
@@ -190,7 +201,7 @@ def ticket(i, worker):
     """Worker ``worker`` on ticket ``i``: w0-w2 careful and agreeing, w3 careless on everything."""
     careless = worker == "w3"
     return {
-        "priority": {"label": ("High" if i % 2 else "Low") if not careless else "Not sure"},
+        "priority": {"label": ("High" if i % 2 else "Low") if not careless else ("Low" if i % 2 else "High")},
         "valid": json.dumps({"label": "Yes" if i % 3 else "No"}) if not careless else "Yes",
         "urgent": {"urgent": bool(i % 2) != careless},
         "topics": {"labels": ["billing"] + (["outage"] if i % 2 else [])} if not careless else {"labels": ["login"]},
@@ -255,7 +266,7 @@ def test_the_worker_memory_of_every_question_steers_the_next_batch(s3, bucket, m
         return [(e["label"], e["startOffset"]) for e in label["mentions"]["entities"]]
 
     before = run(s3, bucket, lone, batch="2026-01-01_00:00:00", workers_per_object=5)["lone"]
-    assert before["priority"]["label"] == "Not sure" and before["urgent"]["label"] == "unchecked"
+    assert before["priority"]["label"] == "Low" and before["urgent"]["label"] == "unchecked"
     assert before["topics"]["labels"] == ["login"] and spans(before) == [("Product", 0), ("Person", 20)]
     history = [answered_by(i, {w: ticket(i, "w3" if w == "w4" else w) for w in ("w0", "w1", "w2", "w3", "w4")})
                for i in range(20)]

@@ -3,28 +3,40 @@ choice of a MultiSelect (a yes/no of its own).
 
 How, by the question's own ``method``, else the deployment's default (``questions.METHODS``):
 
-- ``dawid-skene``: ``gt_common.dawid_skene`` over every answer of the batch, starting from each
-  worker's confusion counts of the job's earlier batches (``prior``, from ``gt_common.worker_model``);
-  this batch's counts come back in ``ChoiceResult.learned``, to be saved for the next batch.
-  Confidence = the chosen label's posterior.
-- ``majority-vote``: per object the most common answer; confidence = its share of the votes;
-  nothing is remembered.
+- ``dawid-skene``: the calibrated worker model (``gt_common.crowd_model``) over every answer of the
+  batch, starting from each worker's counts of the job's earlier batches and the crowd's (``prior``,
+  from ``gt_common.worker_model``); this batch's counts come back in ``ChoiceResult.learned``, to be
+  saved for the next batch. Confidence = the probability that the label is the true class.
+- ``majority-vote``: per object the most common answer; confidence = its share of the votes
+  (abstentions included in the count); nothing is remembered.
 
-Ties, in both methods (``tie_order``): the question's ``tie`` label when it is among the tied,
-else a real label beats the ``abstain`` label, then the label listed first wins. The abstain label
-is otherwise an ordinary answer: an object where most workers cannot tell is labelled with it.
+Abstaining (the question's ``abstain`` label, a "cannot tell") is not a class: no object is modelled
+as truly that. An abstention lowers the evidence (the answer says little about any class), and
+the object's label is the abstain label only when a **strict majority** of its answers abstain; its
+confidence is then 0, since the label names no class (route it to review). Otherwise the label is
+the best real class.
+
+Ties (classes within ``1e-9`` of the best): the question's ``tie`` label when it is among the tied,
+else the tied class ranked first by a stable hash of the object id and the label, so a tie is
+decided the same way on every run but no class wins ties by its name. A tied label's confidence is
+at most ``1 / number tied`` (majority vote) or its share of the posterior (the model).
 An object without a usable answer gets no label (None) and confidence 0.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from . import dawid_skene
+from . import crowd_model
 from .questions import MAJORITY_VOTE
 from .worker_model import Entry
+
+LOG = logging.getLogger(__name__)
+TIE_EPSILON = 1e-9
 
 
 class Answer(NamedTuple):  # a batch of 100,000 objects holds 300,000: a tuple is made fastest
@@ -42,29 +54,57 @@ class Decision:
 @dataclass
 class ChoiceResult:
     decisions: dict[str, Decision]
-    learned: Optional[Entry]  # this batch's counts (Dawid-Skene only)
+    learned: Optional[Entry]  # this batch's counts (the worker model only)
+    iterations: int = 0  # the model's EM iterations (0 for majority vote)
+    converged: bool = True  # False: the model stopped at its iteration cap
+    temperature: Optional[float] = None  # the model's evidence temperature (None for majority vote)
 
 
-def tie_order(labels: Sequence[str], tie: Optional[str] = None, abstain: Optional[str] = None) -> list[str]:
-    """The labels in the order they win a tie (see the module docstring)."""
-    order = [label for label in labels if label != abstain] + [label for label in labels if label == abstain]
-    return order if tie is None else [tie] + [label for label in order if label != tie]
+def tie_break(object_id: str, tied: Sequence[str], tie: Optional[str] = None) -> str:
+    """The winner among ``tied`` labels of one object (see the module docstring)."""
+    if tie is not None and tie in tied:
+        return tie
+    return min(tied, key=lambda label: hashlib.blake2b(f"{object_id}\0{label}".encode(), digest_size=8).digest())
 
 
-def _nested(matrix: np.ndarray, classes: Sequence[str]) -> dict[str, dict[str, float]]:
-    return {true: {answered: round(float(matrix[t, a]), 6) for a, answered in enumerate(classes) if matrix[t, a]}
-            for t, true in enumerate(classes) if matrix[t].any()}
+def _nested(matrix: np.ndarray, rows: Sequence[str], columns: Sequence[str]) -> dict[str, dict[str, float]]:
+    return {true: {answered: round(float(matrix[t, a]), 6) for a, answered in enumerate(columns) if matrix[t, a]}
+            for t, true in enumerate(rows) if matrix[t].any()}
 
 
-def _matrix(nested: Optional[dict], index: dict[str, int]) -> np.ndarray:
-    """A stored worker's counts as a matrix of ``index``'s classes; counts of other classes are left out."""
-    matrix = np.zeros((len(index), len(index)))
+def _matrix(nested: Optional[dict], rows: dict[str, int], columns: dict[str, int]) -> np.ndarray:
+    """Stored counts as a ``rows x columns`` matrix; counts of other labels are left out."""
+    matrix = np.zeros((len(rows), len(columns)))
     for true, row in (nested or {}).items():
-        if true in index:
+        if true in rows:
             for answered, number in row.items():
-                if answered in index:
-                    matrix[index[true], index[answered]] += float(number)
+                if answered in columns:
+                    matrix[rows[true], columns[answered]] += float(number)
     return matrix
+
+
+def _decide(object_ids: Sequence[str], scores: np.ndarray, confidences: np.ndarray, votes: np.ndarray,
+            classes: Sequence[str], abstain: Optional[str], tie: Optional[str]) -> dict[str, Decision]:
+    """Each object's label from ``scores`` (n, K) and its confidence from ``confidences`` (n, K);
+    ``votes`` (n, L) the answer counts, the last column the abstentions when there is an abstain label."""
+    n_classes = len(classes)
+    total = votes.sum(axis=1)
+    abstained = votes[:, n_classes:].sum(axis=1) * 2 > total if abstain is not None else np.zeros(len(total), bool)
+    best = scores.argmax(axis=1) if n_classes else np.zeros(len(total), np.intp)
+    tied = scores >= scores.max(axis=1, keepdims=True) - TIE_EPSILON
+    several = tied.sum(axis=1) > 1
+    decisions = {}
+    for i, object_id in enumerate(object_ids):
+        if total[i] == 0:
+            decisions[object_id] = Decision(None, 0.0)
+        elif abstained[i]:
+            decisions[object_id] = Decision(abstain, 0.0)
+        else:
+            k = best[i]
+            if several[i]:
+                k = classes.index(tie_break(object_id, [classes[j] for j in np.flatnonzero(tied[i])], tie))
+            decisions[object_id] = Decision(classes[k], float(confidences[i, k]))
+    return decisions
 
 
 def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], labels: Sequence[str], *,
@@ -74,39 +114,45 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
 
     ``answers`` hold at most one answer per worker and object (``gt_common.consolidation``
     guarantees it for answers read from a payload); a second one is a caller's bug and raises.
-    ``prior``: the counts of the job's earlier batches (Dawid-Skene only; checked by
+    ``prior``: the counts of the job's earlier batches (the worker model only; checked by
     ``worker_model.check_file``).
     """
     if len({(a.object_id, a.worker_id) for a in answers}) != len(answers):
         raise ValueError("answers hold two answers of one worker for one object")
+    classes = [label for label in labels if label != abstain]
+    columns = classes + ([abstain] if abstain is not None and abstain in labels else [])
     object_index = {object_id: i for i, object_id in enumerate(object_ids)}
     worker_ids = sorted({answer.worker_id for answer in answers})
     worker_index = {worker: i for i, worker in enumerate(worker_ids)}
-    class_index = {name: i for i, name in enumerate(labels)}
+    column_index = {name: i for i, name in enumerate(columns)}
+    class_index = {name: i for i, name in enumerate(classes)}
     objects = np.array([object_index[a.object_id] for a in answers], dtype=np.intp)
     workers = np.array([worker_index[a.worker_id] for a in answers], dtype=np.intp)
-    chosen_labels = np.array([class_index[a.label] for a in answers], dtype=np.intp)
-    answered = np.zeros(len(object_ids), dtype=bool)
-    answered[objects] = True
+    chosen = np.array([column_index[a.label] for a in answers], dtype=np.intp)
+    n, K, L = len(object_ids), len(classes), len(columns)
+    votes = np.bincount(objects * L + chosen, minlength=n * L).reshape(n, L).astype(np.float64)
 
-    learned: Optional[Entry] = None
     if method == MAJORITY_VOTE:
-        posteriors = dawid_skene.majority_vote(objects, chosen_labels, len(object_ids), len(labels))
+        share = votes[:, :K] / np.maximum(votes.sum(axis=1, keepdims=True), 1.0)
+        return ChoiceResult(_decide(object_ids, share, share, votes, classes, abstain, tie), None)
+
+    prior = prior or Entry()
+    fit = crowd_model.fit(
+        objects, workers, chosen, n, len(worker_ids), K, L,
+        prior_counts=np.stack([_matrix(prior.workers.get(w), class_index, column_index) for w in worker_ids])
+        if worker_ids else np.zeros((0, K, L)),
+        prior_classes=np.array([float(prior.classes.get(name, 0.0)) for name in classes]),
+        crowd_counts=sum((_matrix(nested, class_index, column_index) for nested in prior.workers.values()),
+                         np.zeros((K, L))),
+        prior_temper_loss=np.array(prior.temper) if prior.temper else None)
+    if fit.converged:
+        LOG.info("worker model converged in %d iterations, temperature %.2f", fit.iterations, fit.temperature)
     else:
-        prior = prior or Entry()
-        prior_matrices = {w: _matrix(prior.workers.get(w), class_index) for w in worker_ids}
-        worker_prior = dawid_skene.WorkerPrior.from_mapping(
-            worker_ids, prior_matrices, len(labels),
-            class_counts=[float(prior.classes.get(name, 0.0)) for name in labels])
-        result = dawid_skene.fit(objects, workers, chosen_labels, len(object_ids), len(worker_ids), len(labels),
-                                 prior=worker_prior)
-        posteriors = result.posteriors
-        learned = Entry({w: _nested(result.worker_counts[i], labels) for i, w in enumerate(worker_ids)},
-                        {name: round(float(result.class_counts[i]), 6) for i, name in enumerate(labels)
-                         if result.class_counts[i]})
-    chosen, confidence = dawid_skene.decide(posteriors, list(labels), abstain, tie_order(labels, tie, abstain))
-    decisions = {
-        object_id: Decision(chosen[i], float(confidence[i])) if answered[i] else Decision(None, 0.0)
-        for i, object_id in enumerate(object_ids)
-    }
-    return ChoiceResult(decisions, learned)
+        LOG.warning("worker model stopped at its cap of %d iterations before converging (temperature %.2f)",
+                    fit.iterations, fit.temperature)
+    learned = Entry({w: _nested(fit.counts[i], classes, columns) for i, w in enumerate(worker_ids)},
+                    {name: round(float(fit.class_counts[i]), 6) for i, name in enumerate(classes)
+                     if fit.class_counts[i]},
+                    [round(float(x), 6) for x in fit.temper_loss] if fit.temper_loss.any() else [])
+    decisions = _decide(object_ids, fit.posteriors, fit.confidences, votes, classes, abstain, tie)
+    return ChoiceResult(decisions, learned, fit.iterations, fit.converged, fit.temperature)

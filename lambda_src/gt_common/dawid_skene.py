@@ -1,4 +1,7 @@
-"""Dawid-Skene worker model for classification consolidation, vectorised with numpy only.
+"""Plug-in Dawid-Skene, vectorised with numpy only: the baseline the benchmarks compare against.
+
+Consolidation uses ``gt_common.crowd_model`` (calibrated confidence); this module's ``fit`` is the
+classic point-estimate model it replaced, kept for ``bench/`` and its tests.
 
 Model
 -----

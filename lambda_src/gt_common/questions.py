@@ -27,7 +27,9 @@ one-item list (the element pages' examples): readers accept both.
 ``method`` is how a question is consolidated: ``dawid-skene`` (a worker model learned across the
 job's batches) or ``majority-vote`` for the choice types; ``None`` takes the deployment's default.
 ``tie`` names the label a tie goes to (for a yes/no flag, "No" keeps a split vote from passing);
-without it the first label listed wins. ``abstain`` is a label that means "cannot tell".
+without it a stable hash of the object id decides. ``abstain`` is the label that means "cannot tell"
+(a Classification's, named once in the workflow's definition): it is not a class, it is the
+consolidated label only when a strict majority of an object's answers abstain (``gt_common.choices``).
 """
 from __future__ import annotations
 

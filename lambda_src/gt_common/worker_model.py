@@ -6,12 +6,16 @@ batch rewrites its own, readers merge every other batch's file)::
     <output>/<job>/annotations/consolidation-state/worker-model/<batch id>.json
     {"version": 2,
      "questions": {<entry>: {"workers": {<worker>: {<true class>: {<answered class>: count}}},
-                             "classes": {<class>: count}}}}
+                             "classes": {<class>: count},
+                             "temper": [<held-out loss>, ...]}}}      (optional)
 
 Entries, by question type (``entry_names``):
 
-- Classification, YesNo, Checkbox: the question's name; classes are its labels; the counts are the
-  Dawid-Skene expected confusion counts of this batch (``gt_common.choices``).
+- Classification, YesNo, Checkbox: the question's name; true classes are its labels but the abstain
+  label, answered classes all its labels; the counts are the calibrated worker model's expected
+  counts of this batch (``gt_common.choices``, ``gt_common.crowd_model``), and ``temper`` the batch's
+  held-out evidence for each of ``crowd_model.TEMPERATURES`` (summed over batches, it picks the
+  job's temperature). Every worker's counts also make the crowd's prior for workers seen less.
 - MultiSelect: one entry per choice, ``<question>/<choice>`` (a question name holds no ``/``), each
   choice a yes/no of its own: classes ``Yes`` and ``No``.
 - Spans: the question's name, with the pseudo-classes ``span`` and ``none``: a worker's span that
@@ -26,7 +30,8 @@ the classes both lists share.
 An earlier batch's file is data, not trusted code: it counts only whole, and only when it is strict
 JSON of this version whose entries this batch uses are sound (``check_file``: the shape above, every
 count a finite number in ``[0, bound]`` for the entry's bound, which is what a Ground Truth job can
-hold). Otherwise it is logged by name and left out; the other batches' files still count.
+hold; ``temper`` one number per temperature, each in ``[0, bound x TEMPER_LOSS_PER_OBJECT]``).
+Otherwise it is logged by name and left out; the other batches' files still count.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
+from .crowd_model import TEMPERATURES
 from .job_state import JobState, count, mapping
 from .questions import MultiSelect, Question, Spans
 
@@ -41,6 +47,8 @@ LOG = logging.getLogger(__name__)
 VERSION = 2
 KIND = "worker-model"  # the state folder of the files
 Nested = dict[str, dict[str, float]]  # {true class: {answered class: count}}
+#: The largest held-out loss one object can add: a few workers, each answer's loss at most ~690 (-log 1e-300).
+TEMPER_LOSS_PER_OBJECT = 10_000
 
 
 @dataclass
@@ -49,15 +57,18 @@ class Entry:
 
     workers: dict[str, Nested] = field(default_factory=dict)
     classes: dict[str, float] = field(default_factory=dict)
+    temper: list[float] = field(default_factory=list)  # held-out loss per crowd_model.TEMPERATURES
 
     def as_json(self) -> dict[str, Any]:
-        return {"workers": self.workers, "classes": self.classes}
+        return {"workers": self.workers, "classes": self.classes, **({"temper": self.temper} if self.temper else {})}
 
     def add(self, other: "Entry") -> None:
         for worker, nested in other.workers.items():
             self.workers[worker] = add_nested(self.workers.get(worker, {}), nested)
         for name, number in other.classes.items():
             self.classes[name] = self.classes.get(name, 0.0) + number
+        if other.temper:
+            self.temper = [a + b for a, b in zip(self.temper, other.temper)] if self.temper else list(other.temper)
 
 
 def add_nested(a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]) -> Nested:
@@ -95,7 +106,11 @@ def _check_entry(value: Any, name: str, bound: float) -> Entry:
         workers[worker] = rows
     classes = {class_name: count(number, f"{where}: class count {class_name[:60]!r}", bound)
                for class_name, number in mapping(value.get("classes"), f"{where}: classes").items()}
-    return Entry(workers, classes)
+    temper = value.get("temper", [])
+    if not isinstance(temper, list) or temper and len(temper) != len(TEMPERATURES):
+        raise ValueError(f"{where}: temper is not a list of {len(TEMPERATURES)} numbers")
+    temper = [count(number, f"{where}: temper", bound * TEMPER_LOSS_PER_OBJECT) for number in temper]
+    return Entry(workers, classes, temper)
 
 
 def check_file(value: Mapping[str, Any], bounds: Mapping[str, float]) -> dict[str, Entry]:

@@ -8,13 +8,13 @@ the value Ground Truth writes under the label attribute::
 with, per question type (``gt_common.questions``):
 
 - Classification, YesNo, Checkbox: ``{"label": <label or null>, "confidence": <0..1>, "votes":
-  {<label>: n}}`` through the worker model (``choices``: Dawid-Skene over the job's batches, or
-  majority vote; ties to the question's ``tie`` label, else a real label before the ``abstain`` one,
-  then the first listed). A Checkbox's labels are ``checked`` / ``unchecked``; a worker whose form
-  has no answer for it counts as ``unchecked``.
+  {<label>: n}}`` through the worker model (``choices``: the calibrated model over the job's batches,
+  or majority vote; the ``abstain`` label only on a strict majority of abstentions, with confidence 0;
+  ties to the question's ``tie`` label, else by a stable hash of the object id). A Checkbox's labels
+  are ``checked`` / ``unchecked``; a worker whose form has no answer for it counts as ``unchecked``.
 - MultiSelect: ``{"labels": [<chosen>], "confidence": {<choice>: p}, "votes": {<choice>: n}}``: each
-  choice decided as a yes/no of its own through the worker model (a tie selects it, ``Yes`` being
-  listed first); ``p`` is the probability that the choice applies, ``labels`` keeps the question's
+  choice decided as a yes/no of its own through the worker model (a tie selects it: ``Yes`` is its
+  ``tie`` label); ``p`` is the probability that the choice applies, ``labels`` keeps the question's
   order.
 - Spans: ``{"entities": [{"label", "startOffset", "endOffset", "confidence"}]}``: Jaccard clustering
   (``span_clustering``), each worker weighted by the reliability the job's batches showed
@@ -131,7 +131,7 @@ class _Batch:
             answers = [Answer(a.object_id, a.worker_id, SELECTED if choice in a.label else NOT_SELECTED)
                        for a in answered]
             result = self._decide(multi_select_entry(question.name, choice), answers, CHOICE_AS_YES_NO.labels,
-                                  method_of(question, self.default_method))
+                                  method_of(question, self.default_method), tie=SELECTED)
             for object_id, decision in result.decisions.items():
                 if decision.label is None:
                     continue

@@ -1,0 +1,191 @@
+"""The calibrated worker model (gt_common.crowd_model through gt_common.choices) on small hand-made crowds."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from gt_common import crowd_model
+from gt_common.choices import Answer, consolidate_choice, tie_break
+from gt_common.worker_model import Entry, check_file, merge
+
+LABELS = ("cat", "dog", "bird", "Not sure")
+ABSTAIN = "Not sure"
+
+
+def decide(votes_by_object, prior=None, method="dawid-skene", labels=LABELS, abstain=ABSTAIN):
+    """``{object: [label per worker w0, w1, ...]}`` -> ChoiceResult."""
+    answers = [Answer(o, f"w{i}", label) for o, labels_ in votes_by_object.items() for i, label in enumerate(labels_)
+               if label is not None]
+    return consolidate_choice(list(votes_by_object), answers, labels, method=method, abstain=abstain, prior=prior)
+
+
+def simulated(n_objects, n_workers, accuracy, seed, classes=("cat", "dog", "bird")):
+    rng = random.Random(seed)
+    truth = {f"o{seed}-{i}": rng.choice(classes) for i in range(n_objects)}
+    votes = {o: [t if rng.random() < accuracy else rng.choice([c for c in classes if c != t])
+                 for _ in range(n_workers)] for o, t in truth.items()}
+    return truth, votes
+
+
+def test_a_single_vote_is_far_from_certain():
+    result = decide({"o": ["cat"]})
+    assert result.decisions["o"].label == "cat"
+    assert 0.75 <= result.decisions["o"].confidence <= 0.9
+
+
+SIX = ("a", "b", "c", "d", "e", "f")  # the welding simulation's shape: six classes, 18 objects, workers at 0.8
+
+
+def test_one_worker_per_object_mean_confidence_matches_accuracy():
+    """One worker per object and no history: mean confidence within 0.05 of the accuracy."""
+    confidences, right = [], []
+    for seed in range(60):
+        truth, votes = simulated(18, 1, 0.8, seed, classes=SIX)
+        result = decide(votes, labels=SIX, abstain=None)
+        confidences += [d.confidence for d in result.decisions.values()]
+        right += [result.decisions[o].label == t for o, t in truth.items()]
+    assert abs(np.mean(confidences) - np.mean(right)) <= 0.05
+
+
+def test_three_way_disagreement_is_not_confident():
+    truth, votes = simulated(18, 3, 0.8, 1)
+    votes["split"] = ["cat", "dog", "bird"]
+    result = decide(votes)
+    assert result.decisions["split"].confidence < 0.9  # routed to review
+    votes["same"] = ["cat", "cat", "cat"]
+    assert decide(votes).decisions["same"].confidence > decide(votes).decisions["split"].confidence
+
+
+def test_unanimous_three_is_confident_but_not_certain_in_a_small_batch():
+    truth, votes = simulated(18, 3, 0.8, 2)
+    votes["same"] = ["dog", "dog", "dog"]
+    confidence = decide(votes).decisions["same"].confidence
+    assert 0.9 < confidence < 0.999
+
+
+def test_small_batches_are_calibrated_on_independent_workers():
+    confidences, right = [], []
+    for seed in range(30):
+        truth, votes = simulated(18, 3, 0.8, seed)
+        result = decide(votes)
+        confidences += [d.confidence for d in result.decisions.values()]
+        right += [result.decisions[o].label == t for o, t in truth.items()]
+    assert abs(np.mean(confidences) - np.mean(right)) <= 0.05
+    wrong_and_sure = [c >= 0.99 and not r for c, r in zip(confidences, right)]
+    assert sum(wrong_and_sure) <= 0.02 * max(1, sum(c >= 0.99 for c in confidences))
+
+
+def test_an_abstention_lowers_confidence_and_votes_for_nothing():
+    truth, votes = simulated(18, 3, 0.8, 3)
+    votes["full"] = ["bird", "bird", "bird"]
+    votes["abstained"] = ["bird", "bird", "Not sure"]
+    result = decide(votes)
+    assert result.decisions["abstained"].label == "bird"
+    assert result.decisions["abstained"].confidence < result.decisions["full"].confidence
+
+
+@pytest.mark.parametrize("method", ["dawid-skene", "majority-vote"])
+def test_abstain_is_the_label_only_on_a_strict_majority(method):
+    result = decide({"half": ["Not sure", "cat"], "most": ["Not sure", "Not sure", "dog"],
+                     "all": ["Not sure"] * 3, "some": ["Not sure", "dog", "dog"]}, method=method)
+    assert result.decisions["half"].label == "cat"
+    assert result.decisions["some"].label == "dog"
+    for name in ("most", "all"):
+        assert (result.decisions[name].label, result.decisions[name].confidence) == ("Not sure", 0.0)
+
+
+def test_ties_are_not_won_by_the_first_name():
+    """Many two-way ties: both classes win some, each the same on every run, and a tie is not confident."""
+    votes = {f"t{i}": ["bird", "cat"] for i in range(40)}
+    winners = {o: d.label for o, d in decide(votes, method="majority-vote").decisions.items()}
+    assert set(winners.values()) == {"bird", "cat"}
+    assert winners == {o: d.label for o, d in decide(votes, method="majority-vote").decisions.items()}
+    assert all(winners[o] == tie_break(o, ["bird", "cat"]) for o in votes)
+    model = decide(votes)
+    assert set(d.label for d in model.decisions.values()) == {"bird", "cat"}
+    assert all(d.confidence <= 0.5 + 1e-6 for d in model.decisions.values())
+
+
+def test_a_question_tie_label_still_wins_its_ties():
+    answers = [Answer("o", "w0", "Yes"), Answer("o", "w1", "No")]
+    result = consolidate_choice(["o"], answers, ["Yes", "No"], method="majority-vote", tie="No")
+    assert result.decisions["o"].label == "No"
+
+
+def test_the_fit_reports_convergence():
+    truth, votes = simulated(30, 3, 0.8, 4)
+    result = decide(votes)
+    assert result.converged and 1 <= result.iterations < 200
+    rng = np.random.default_rng(0)
+    objects, workers, answers = np.repeat(np.arange(30), 3), np.tile(np.arange(3), 30), rng.integers(0, 3, 90)
+    capped = crowd_model.fit(objects, workers, answers, 30, 3, 3, max_iter=1, tol=0.0)
+    assert (capped.iterations, capped.converged) == (1, False)
+
+
+def test_workers_who_err_together_are_tempered_independent_ones_are_not():
+    truth, votes = simulated(60, 5, 0.8, 5)
+    independent = decide(votes).temperature
+    assert independent <= crowd_model.TEMPERATURES[1]
+    rng = random.Random(6)
+    herd = {}
+    for o, t in truth.items():  # on a third of the objects everyone sees the same wrong class
+        seen = t if rng.random() < 0.67 else rng.choice([c for c in ("cat", "dog", "bird") if c != t])
+        herd[o] = [seen if rng.random() < 0.9 else t for _ in range(5)]
+    assert decide(herd).temperature > 2 * independent
+
+
+def test_batches_carry_the_job_memory_and_its_temperature():
+    truth, votes = simulated(40, 3, 0.8, 7)
+    first = decide(dict(list(votes.items())[:20]))
+    assert len(first.learned.temper) == len(crowd_model.TEMPERATURES)
+    stored = {"version": 2, "questions": {"q": first.learned.as_json()}}
+    prior = merge([check_file(stored, {"q": 1000})])["q"]
+    assert prior.temper == pytest.approx(first.learned.temper)
+    second = decide(dict(list(votes.items())[20:]), prior=prior)
+    assert second.converged
+    merged = Entry()
+    merged.add(first.learned)
+    merged.add(second.learned)
+    assert merged.temper == pytest.approx([a + b for a, b in zip(first.learned.temper, second.learned.temper)])
+
+
+@pytest.mark.parametrize("temper, problem", [
+    ([1.0, 2.0], "temper is not a list"),
+    ("nope", "temper is not a list"),
+    ([-1.0] * len(crowd_model.TEMPERATURES), "negative"),
+    ([float("inf")] * len(crowd_model.TEMPERATURES), "not finite"),
+])
+def test_a_stored_temperature_evidence_is_checked(temper, problem):
+    value = {"version": 2, "questions": {"q": {"workers": {}, "classes": {}, "temper": temper}}}
+    with pytest.raises(ValueError, match=problem):
+        check_file(value, {"q": 1000})
+
+
+def test_an_object_nobody_answered_gets_no_label():
+    result = decide({"a": ["cat", "cat"], "b": []})
+    assert result.decisions["b"].label is None and result.decisions["b"].confidence == 0.0
+
+
+def test_a_fit_stopped_at_its_cap_is_logged(caplog, monkeypatch):
+    monkeypatch.setattr(crowd_model, "MAX_ITERATIONS", 1)
+    truth, votes = simulated(30, 3, 0.8, 8)
+    with caplog.at_level("WARNING"):
+        result = decide(votes)
+    assert (result.iterations, result.converged) == (1, False)
+    assert "stopped at its cap of 1 iterations before converging" in caplog.text
+
+
+def test_workers_seen_often_are_read_from_the_table_with_the_same_result(monkeypatch):
+    """Leaving one answer out of 1,000 or more changes nothing that matters: labels equal, confidences within 0.005."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    truth = rng.integers(0, 3, n)
+    objects, workers = np.repeat(np.arange(n), 3), np.tile(np.arange(3), n)
+    answers = np.where(rng.random(3 * n) < 0.75, truth[objects], rng.integers(0, 3, 3 * n))
+    table = crowd_model.fit(objects, workers, answers, n, 3, 3)
+    monkeypatch.setattr(crowd_model, "EXACT_BELOW", 10 ** 9)
+    exact = crowd_model.fit(objects, workers, answers, n, 3, 3)
+    assert (table.posteriors.argmax(axis=1) == exact.posteriors.argmax(axis=1)).all()
+    assert np.abs(table.confidences - exact.confidences).max() < 5e-3
