@@ -71,6 +71,8 @@ EXACT_BELOW = 1000
 #: EM's cap. A batch with several answers per object converges in tens of iterations; with one worker per
 #: object (nothing identifies accuracies) the class frequencies drift slowly: 410 on duck's first answers.
 MAX_ITERATIONS = 500
+#: Gold objects (known answers) the job must have before they, not the held-out answers, choose the temperature.
+MIN_GOLD = 20
 #: The most answers the temperature is chosen on (a deterministic spread of objects beyond it).
 TEMPER_SAMPLE = 20_000
 
@@ -85,6 +87,8 @@ class Fit:
     temperature: float
     iterations: int
     converged: bool
+    gold_loss: np.ndarray  # (len(TEMPERATURES),) this batch's gold objects' loss per T (zeros without gold)
+    gold_objects: int  # this batch's gold objects with answers
 
 
 def _index(name: str, values, size: int) -> np.ndarray:
@@ -97,6 +101,8 @@ def _index(name: str, values, size: int) -> np.ndarray:
 def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: int, n_columns: Optional[int] = None, *,
         prior_counts: Optional[np.ndarray] = None, prior_classes: Optional[np.ndarray] = None,
         crowd_counts: Optional[np.ndarray] = None, prior_temper_loss: Optional[np.ndarray] = None,
+        weights: Optional[np.ndarray] = None, known: Optional[np.ndarray] = None,
+        prior_gold_loss: Optional[np.ndarray] = None, prior_gold_objects: float = 0.0,
         tol: float = 1e-6, max_iter: Optional[int] = None) -> Fit:
     """Fit on answers ``(objects[i], workers[i], answers[i])``, one per worker and object.
 
@@ -106,6 +112,11 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     ``(K,)`` theirs of the classes; ``crowd_counts`` ``(K, L)``: the counts of *every* worker the
     job has seen before (the pooled prior; default: the sum of ``prior_counts``);
     ``prior_temper_loss``: the earlier batches' held-out evidence per temperature.
+    ``weights``: per answer, how much of a voter it is (``collusion.answer_weights``: a colluding group
+    counts once per object; default 1 each). ``known``: per object its known class (a gold item) or -1:
+    gold objects count in the workers' records with their known class, not an estimate, and their
+    tempered posteriors' loss on the known class (``prior_gold_loss`` and ``prior_gold_objects`` from
+    earlier batches) chooses the temperature once the job has ``MIN_GOLD`` of them.
     """
     max_iter = MAX_ITERATIONS if max_iter is None else max_iter
     K = n_classes
@@ -129,12 +140,27 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     answered = np.bincount(o, minlength=N) > 0
     all_answered = bool(answered.all())
     pair = w * L + a
+    weight = None if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if weight is not None and (weight.size != o.size or not np.all((weight > 0) & (weight <= 1))):
+        raise ValueError("weights must hold one number in (0, 1] per answer")
+    gold = np.full(N, -1, np.intp) if known is None else np.asarray(known, dtype=np.intp).reshape(-1)
+    if gold.size != N or gold.min(initial=0) < -1 or gold.max(initial=-1) >= K:
+        raise ValueError(f"known must hold one class in [0, {K}) or -1 per object")
+    gold_objects = np.flatnonzero(gold >= 0)
+    gold_prior = np.zeros(len(TEMPERATURES)) if prior_gold_loss is None else np.asarray(prior_gold_loss, float)
+
+    def clamp(q):
+        """Gold objects count with their known class, whatever the answers say."""
+        if gold_objects.size:
+            q[:, gold_objects] = 0.0
+            q[gold[gold_objects], gold_objects] = 1.0
+        return q
 
     # Start: the share of each object's votes per class (abstentions left out); uniform without any.
-    votes = np.bincount(o * L + a, minlength=N * L).reshape(N, L)[:, :K].astype(np.float64)
+    votes = np.bincount(o * L + a, weights=weight, minlength=N * L).reshape(N, L)[:, :K].astype(np.float64)
     totals = votes.sum(axis=1, keepdims=True)
     votes[totals[:, 0] == 0] = 1.0
-    q = np.ascontiguousarray((votes / votes.sum(axis=1, keepdims=True)).T)  # (K, N), class-major
+    q = clamp(np.ascontiguousarray((votes / votes.sum(axis=1, keepdims=True)).T))  # (K, N), class-major
 
     def model(q):
         """This batch's expected counts and the likelihood terms of every answer, left one out."""
@@ -171,6 +197,8 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
                 np.clip(p, 1e-12, 1 - 1e-12, out=p)
                 value = np.where(is_z, p, np.maximum((1.0 - p) * column_errors[z].take(oa), 1e-300))
                 terms[z, exact] = np.where(names, np.log(value), 0.0)
+        if weight is not None:
+            terms *= weight  # a colluding group's answers on one object weigh one voter
         return counts, classes, terms, np.log(class_total + CLASS_PRIOR)  # (K,): the same for every object
 
     def posterior(terms, class_terms, temperature=1.0):
@@ -190,7 +218,7 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     for iterations in range(1, max_iter + 1):
         if o.size == 0:
             break
-        new = posterior(terms, class_terms)
+        new = clamp(posterior(terms, class_terms))
         delta = float(np.abs(new - q).max()) if N else 0.0
         q = new
         counts, classes, terms, class_terms = model(q)
@@ -199,10 +227,20 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
             break
     if o.size == 0:
         iterations = 0
-        q = posterior(terms, class_terms)
+    # What the answers say of every object, gold ones too (their own answers left out of their workers' counts).
+    q = posterior(terms, class_terms)
 
     loss = _held_out_loss(o, terms, class_terms, N)
-    evidence = loss + temper_prior
+    gold_loss = np.zeros(len(TEMPERATURES))
+    answered_gold = gold_objects[answered[gold_objects]]
+    if answered_gold.size:
+        for i, temperature in enumerate(TEMPERATURES):
+            tempered = posterior(terms, class_terms, temperature)
+            gold_loss[i] = -float(np.log(np.maximum(tempered[gold[answered_gold], answered_gold], 1e-300)).sum())
+    if prior_gold_objects + answered_gold.size >= MIN_GOLD:
+        evidence = gold_loss + gold_prior  # calibrated where the truth is known
+    else:
+        evidence = loss + temper_prior
     temperature = TEMPERATURES[int(np.argmin(evidence))] if evidence.any() else 1.0
     tempered = posterior(terms, class_terms, temperature) if temperature != 1.0 else q
     without = ~answered  # an object nobody answered: the class frequencies, nothing else
@@ -210,7 +248,7 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
         frequencies = np.exp(class_terms - class_terms.max())
         q[:, without] = tempered[:, without] = (frequencies / frequencies.sum())[:, None]
     return Fit(np.ascontiguousarray(q.T), np.ascontiguousarray(tempered.T), counts.copy(), classes, loss,
-               temperature, iterations, converged)
+               temperature, iterations, converged, gold_loss, int(answered_gold.size))
 
 
 def _held_out_loss(o: np.ndarray, terms: np.ndarray, class_terms: np.ndarray, n_objects: int) -> np.ndarray:

@@ -7,7 +7,9 @@ batch rewrites its own, readers merge every other batch's file)::
     {"version": 2,
      "questions": {<entry>: {"workers": {<worker>: {<true class>: {<answered class>: count}}},
                              "classes": {<class>: count},
-                             "temper": [<held-out loss>, ...]}}}      (optional)
+                             "temper": [<held-out loss>, ...],        (optional)
+                             "gold": [<gold objects' loss>, ...],     (optional, with gold objects)
+                             "gold_objects": <how many>}}}
 
 Entries, by question type (``entry_names``):
 
@@ -58,9 +60,12 @@ class Entry:
     workers: dict[str, Nested] = field(default_factory=dict)
     classes: dict[str, float] = field(default_factory=dict)
     temper: list[float] = field(default_factory=list)  # held-out loss per crowd_model.TEMPERATURES
+    gold: list[float] = field(default_factory=list)  # gold objects' loss per crowd_model.TEMPERATURES
+    gold_objects: float = 0.0  # gold objects counted in ``gold``
 
     def as_json(self) -> dict[str, Any]:
-        return {"workers": self.workers, "classes": self.classes, **({"temper": self.temper} if self.temper else {})}
+        return {"workers": self.workers, "classes": self.classes, **({"temper": self.temper} if self.temper else {}),
+                **({"gold": self.gold, "gold_objects": self.gold_objects} if self.gold else {})}
 
     def add(self, other: "Entry") -> None:
         for worker, nested in other.workers.items():
@@ -69,6 +74,9 @@ class Entry:
             self.classes[name] = self.classes.get(name, 0.0) + number
         if other.temper:
             self.temper = [a + b for a, b in zip(self.temper, other.temper)] if self.temper else list(other.temper)
+        if other.gold:
+            self.gold = [a + b for a, b in zip(self.gold, other.gold)] if self.gold else list(other.gold)
+            self.gold_objects += other.gold_objects
 
 
 def add_nested(a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]) -> Nested:
@@ -110,7 +118,12 @@ def _check_entry(value: Any, name: str, bound: float) -> Entry:
     if not isinstance(temper, list) or temper and len(temper) != len(TEMPERATURES):
         raise ValueError(f"{where}: temper is not a list of {len(TEMPERATURES)} numbers")
     temper = [count(number, f"{where}: temper", bound * TEMPER_LOSS_PER_OBJECT) for number in temper]
-    return Entry(workers, classes, temper)
+    gold = value.get("gold", [])
+    if not isinstance(gold, list) or gold and len(gold) != len(TEMPERATURES):
+        raise ValueError(f"{where}: gold is not a list of {len(TEMPERATURES)} numbers")
+    gold = [count(number, f"{where}: gold", bound * TEMPER_LOSS_PER_OBJECT) for number in gold]
+    gold_objects = count(value.get("gold_objects", 0), f"{where}: gold_objects", bound) if gold else 0.0
+    return Entry(workers, classes, temper, gold, gold_objects)
 
 
 def check_file(value: Mapping[str, Any], bounds: Mapping[str, float]) -> dict[str, Entry]:

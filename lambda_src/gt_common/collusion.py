@@ -1,0 +1,222 @@
+"""Workers who answer alike far more than their skill explains (collusion), and workers whose answers
+carry no information (spam).
+
+Why not agreement with the consolidated label: two workers who always answer alike decide every object
+they share with one honest worker, so they agree with "the consensus" perfectly and the honest worker
+looks bad. Both tests here read the answers themselves, independently of what was consolidated.
+
+**Collusion.** For each pair of workers who answered at least ``MIN_SHARED`` objects in common: their
+observed agreement ``a`` on those objects, the agreement expected by chance from each one's share of
+answers per label ``e = sum_l f_i(l) f_j(l)``, and Cohen's kappa ``k = (a - e) / (1 - e)``. Workers who
+err independently given the true class (the one-coin model) have ``k ~= s_i * s_j``, where ``s`` is a
+worker's skill above chance (0: answers carry nothing, 1: always right): the kappas of a crowd are a
+rank-one table. The skills are fitted to every pair's kappa (least squares weighted by shared objects),
+leaving out pairs whose kappa lies far above the fit and fitting again (``ROUNDS`` times), so a pair
+that copies each other does not make itself look skilled. A pair is flagged when its kappa exceeds the
+skills' product by at least ``EXCESS`` and by ``Z`` standard errors (the binomial error of ``a`` under
+the pair's expected agreement): e.g. two workers picking the same random label on every object they share
+(``k = 1`` against ``0 x 0``), or two copying one honest worker's answers (``1`` against ``s^2``). The
+evidence numbers go with the flag (``Pair``).
+
+Flagged pairs join into groups (a worker flagged with two others joins both). The worker model counts
+a group's answers on one object as one voter (``answer_weights``: each member's evidence times
+``1 / members who answered``), so a colluding pair cannot outvote honest workers.
+
+**Spam.** A worker with at least ``MIN_SPAM_ANSWERS`` answers compared with the consolidated label whose
+kappa against it is at most ``SPAM_KAPPA`` (a constant answer, or one drawn at random, has kappa ~0):
+``spam_kappa`` from the worker's confusion table (rows: consolidated class, columns: their answer).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+#: Objects two workers must share before their agreement is judged.
+MIN_SHARED = 10
+#: How far (in kappa) a pair's agreement must exceed what their skills explain to be flagged.
+EXCESS = 0.3
+#: ... and by how many standard errors of its agreement.
+Z = 4.0
+#: Fits of the skills, each leaving out the pairs the previous one found far above it.
+ROUNDS = 3
+#: Answers compared with the consolidated label before a worker can be called spam.
+MIN_SPAM_ANSWERS = 20
+#: A worker whose kappa against the consolidated label is at most this answers without information.
+SPAM_KAPPA = 0.1
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two workers flagged for answering alike, with the evidence."""
+
+    first: str
+    second: str
+    shared: int  # objects both answered
+    agreed: int  # of those, answered alike
+    chance: float  # agreement expected by chance from each one's labels
+    kappa: float  # Cohen's kappa of the two
+    explained: float  # the kappa their skills explain (skill x skill)
+    z: float  # (kappa - explained) in standard errors
+
+    def as_json(self) -> dict:
+        return {"workers": [self.first, self.second], "shared_objects": self.shared, "agreed": self.agreed,
+                "agreement": round(self.agreed / self.shared, 4), "chance_agreement": round(self.chance, 4),
+                "kappa": round(self.kappa, 4), "kappa_explained_by_skill": round(self.explained, 4),
+                "z": round(min(self.z, 1e6), 2)}
+
+
+def pair_table(objects, workers, answers) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(first, second, shared, agreed)``: for every pair of workers (``first < second`` indices) who
+    answered an object in common, how many objects they share and on how many they answered alike.
+    One answer per worker and object; O(answers x most answers on one object)."""
+    o = np.asarray(objects, dtype=np.int64)
+    w = np.asarray(workers, dtype=np.int64)
+    a = np.asarray(answers, dtype=np.int64)
+    if o.size < 2:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    order = np.argsort(o, kind="stable")
+    o, w, a = o[order], w[order], a[order]
+    most = int(np.bincount(o).max())
+    n_workers = int(w.max()) + 1
+    keys, alike = [], []
+    for d in range(1, most):
+        same = o[:-d] == o[d:]
+        if not same.any():
+            break
+        left, right = w[:-d][same], w[d:][same]
+        keys.append(np.minimum(left, right) * n_workers + np.maximum(left, right))
+        alike.append(a[:-d][same] == a[d:][same])
+    if not keys:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    key, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    shared = np.bincount(inverse)
+    agreed = np.bincount(inverse, weights=np.concatenate(alike)).astype(np.int64)
+    return key // n_workers, key % n_workers, shared, agreed
+
+
+def chance_agreement(first, second, label_counts: np.ndarray) -> np.ndarray:
+    """Per pair, ``sum_l f_i(l) f_j(l)`` from each worker's answers per label (rows of ``label_counts``)."""
+    totals = np.maximum(label_counts.sum(axis=1, keepdims=True), 1)
+    shares = label_counts / totals
+    return (shares[first] * shares[second]).sum(axis=1)
+
+
+def _fit_skills(first, second, kappa, weight, n_workers: int) -> np.ndarray:
+    """Skills ``s`` (NaN for a worker in no pair) minimising ``sum weight (kappa - s_i s_j)^2``."""
+    skill = np.full(n_workers, 0.5)
+    involved = np.bincount(np.concatenate([first, second]), minlength=n_workers) > 0
+    for _ in range(100):
+        top = (np.bincount(first, weights=weight * kappa * skill[second], minlength=n_workers)
+               + np.bincount(second, weights=weight * kappa * skill[first], minlength=n_workers))
+        bottom = (np.bincount(first, weights=weight * skill[second] ** 2, minlength=n_workers)
+                  + np.bincount(second, weights=weight * skill[first] ** 2, minlength=n_workers))
+        new = np.clip(np.divide(top, bottom, out=np.zeros(n_workers), where=bottom > 1e-12), -1.0, 1.0)
+        done = np.abs(new - skill).max() < 1e-6
+        skill = new
+        if done:
+            break
+    skill[~involved] = np.nan
+    return skill
+
+
+def find_pairs(first, second, shared, agreed, label_counts: np.ndarray,
+               names: Optional[Sequence[str]] = None) -> list[Pair]:
+    """The pairs of ``pair_table``'s rows that answer alike beyond their skills (see the module docstring).
+    ``label_counts``: ``(workers, labels)`` each worker's answers per label; ``names``: worker names (default
+    their indices as text)."""
+    first, second = np.asarray(first, np.int64), np.asarray(second, np.int64)
+    shared, agreed = np.asarray(shared, np.float64), np.asarray(agreed, np.float64)
+    n_workers = label_counts.shape[0]
+    judged = shared >= MIN_SHARED
+    if not judged.any():
+        return []
+    first, second, shared, agreed = first[judged], second[judged], shared[judged], agreed[judged]
+    chance = np.minimum(chance_agreement(first, second, label_counts), 1 - 1e-9)
+    kappa = (agreed / shared - chance) / (1.0 - chance)
+    kept = np.ones(first.size, bool)
+    for _ in range(ROUNDS):
+        skill = _fit_skills(first[kept], second[kept], kappa[kept], shared[kept], n_workers)
+        explained = skill[first] * skill[second]  # NaN: a worker known only through this pair
+        excess = kappa - np.nan_to_num(explained, nan=np.inf)
+        new = ~(excess >= EXCESS)
+        if (new == kept).all():
+            break
+        kept = new
+    expected = chance + (1 - chance) * np.clip(np.nan_to_num(explained, nan=1.0), -1, 1)
+    expected = np.clip(expected, 1e-9, 1 - 1e-9)
+    error = np.sqrt(expected * (1 - expected) / shared) / (1 - chance)
+    z = (kappa - explained) / error
+    flagged = np.flatnonzero((kappa - explained >= EXCESS) & (z >= Z))
+    name = (lambda i: str(i)) if names is None else (lambda i: names[i])
+    pairs = [Pair(name(int(first[i])), name(int(second[i])), int(shared[i]), int(agreed[i]), float(chance[i]),
+                  float(kappa[i]), float(explained[i]), float(z[i])) for i in flagged]
+    return sorted(pairs, key=lambda p: (-p.z, p.first, p.second))
+
+
+def groups_of(pairs: Sequence[Pair]) -> list[set[str]]:
+    """Flagged pairs joined into groups of workers (connected pairs)."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pair in pairs:
+        parent[root(pair.first)] = root(pair.second)
+    groups: dict[str, set[str]] = {}
+    for worker in parent:
+        groups.setdefault(root(worker), set()).add(worker)
+    return list(groups.values())
+
+
+def answer_weights(objects, workers, group_of_worker: np.ndarray) -> np.ndarray:
+    """Each answer's weight: ``1 / members of its group who answered the object`` for a group member
+    (``group_of_worker[w]`` >= 0), 1 for everyone else."""
+    o = np.asarray(objects, dtype=np.int64)
+    g = np.asarray(group_of_worker, dtype=np.int64)[np.asarray(workers, dtype=np.int64)]
+    weights = np.ones(o.size)
+    member = g >= 0
+    if member.any():
+        key = o[member] * (int(g.max()) + 1) + g[member]
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        weights[member] = 1.0 / counts[inverse]
+    return weights
+
+
+def colluding_groups(objects, workers, answers, n_workers: int, n_labels: int) -> tuple[list[Pair], np.ndarray]:
+    """The flagged pairs of one batch's answers (workers by index) and each worker's group (-1: none)."""
+    w = np.asarray(workers, dtype=np.int64)
+    counts = np.bincount(w * n_labels + np.asarray(answers, np.int64),
+                         minlength=n_workers * n_labels).reshape(n_workers, n_labels)
+    pairs = find_pairs(*pair_table(objects, workers, answers), counts)
+    group = np.full(n_workers, -1, dtype=np.int64)
+    for number, members in enumerate(groups_of(pairs)):
+        group[[int(m) for m in members]] = number
+    return pairs, group
+
+
+def spam_kappa(confusion) -> Optional[float]:
+    """Cohen's kappa of a worker's answers (columns) against the consolidated class (rows); None when
+    undefined (nothing compared, or chance agreement 1)."""
+    table = np.asarray(confusion, dtype=np.float64)
+    total = table.sum()
+    if total <= 0:
+        return None
+    observed = np.trace(table) / total
+    chance = float((table.sum(axis=1) / total) @ (table.sum(axis=0) / total))
+    if chance >= 1 - 1e-12:
+        return None
+    return float((observed - chance) / (1 - chance))
+
+
+def is_spam(confusion) -> tuple[bool, Optional[float]]:
+    """(spam?, the kappa) for a worker's confusion table (see the module docstring)."""
+    kappa = spam_kappa(confusion)
+    enough = float(np.asarray(confusion, dtype=np.float64).sum()) >= MIN_SPAM_ANSWERS
+    return bool(enough and kappa is not None and kappa <= SPAM_KAPPA), kappa
