@@ -9,10 +9,14 @@ looks bad. Both tests here read the answers themselves, independently of what wa
 observed agreement ``a`` on those objects, the agreement expected by chance from each one's share of
 answers per label ``e = sum_l f_i(l) f_j(l)``, and Cohen's kappa ``k = (a - e) / (1 - e)``. Workers who
 err independently given the true class (the one-coin model) have ``k ~= s_i * s_j``, where ``s`` is a
-worker's skill above chance (0: answers carry nothing, 1: always right): the kappas of a crowd are a
-rank-one table. The skills are fitted to every pair's kappa (least squares weighted by shared objects),
-leaving out pairs whose kappa lies far above the fit and fitting again (``ROUNDS`` times), so a pair
-that copies each other does not make itself look skilled. A pair is flagged when its kappa exceeds the
+worker's skill above chance (0: answers carry nothing, 1: always right, negative: reliably wrong): the kappas of a
+crowd are a rank-one table. The skills are fitted to every pair's kappa (least squares weighted by shared
+objects), leaving out pairs whose kappa lies far above the fit and fitting again (``ROUNDS`` times), so a pair
+that copies each other does not make itself look skilled. The fit is made from two starts (each worker's
+median kappa with the others, and the table's leading direction), with skills at least 0 and with skills
+allowed below 0 (a worker reliably wrong, e.g. one who always contradicts on a yes/no), and the one misfitting
+the fewest shared objects (by ``EXCESS``, above or below) is kept: the explanation by independent skill
+wherever one exists. A pair is flagged when its kappa exceeds the
 skills' product by at least ``EXCESS`` and by ``Z`` standard errors (the binomial error of ``a`` under
 the pair's expected agreement): e.g. two workers picking the same random label on every object they share
 (``k = 1`` against ``0 x 0``), or two copying one honest worker's answers (``1`` against ``s^2``). The
@@ -28,6 +32,7 @@ kappa against it is at most ``SPAM_KAPPA`` (a constant answer, or one drawn at r
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -105,22 +110,63 @@ def chance_agreement(first, second, label_counts: np.ndarray) -> np.ndarray:
     return (shares[first] * shares[second]).sum(axis=1)
 
 
-def _fit_skills(first, second, kappa, weight, n_workers: int) -> np.ndarray:
-    """Skills ``s`` (NaN for a worker in no pair) minimising ``sum weight (kappa - s_i s_j)^2``."""
-    skill = np.full(n_workers, 0.5)
+def _starts(first, second, kappa, weight, n_workers: int) -> list[np.ndarray]:
+    """Starting skills for the fit: each worker's median kappa with the others (a worker judged by the crowd at
+    large, not by a best-agreeing partner), and the kappa table's leading direction (power iteration; signed,
+    so workers who always contradict the others are explained as skilled in reverse)."""
+    ends = np.concatenate([first, second])
+    values = np.concatenate([kappa, kappa])
+    order = np.argsort(ends, kind="stable")
+    ends, values = ends[order], values[order]
+    bounds = np.searchsorted(ends, np.arange(n_workers + 1))
+    median = np.array([np.median(values[bounds[i]:bounds[i + 1]]) if bounds[i + 1] > bounds[i] else 0.0
+                       for i in range(n_workers)])
+    vector = np.ones(n_workers)
+    for _ in range(50):
+        new = (np.bincount(first, weights=weight * kappa * vector[second], minlength=n_workers)
+               + np.bincount(second, weights=weight * kappa * vector[first], minlength=n_workers))
+        norm = np.linalg.norm(new)
+        if norm < 1e-12:
+            break
+        vector = new / norm
+    vector *= np.sign(vector.sum()) or 1.0
+    return [np.sign(median) * np.sqrt(np.abs(np.clip(median, -1, 1))), np.clip(vector * np.sqrt(n_workers), -1, 1)]
+
+
+def _fit_skills(first, second, kappa, weight, n_workers: int, skill: np.ndarray, lowest: float) -> np.ndarray:
+    """Skills ``s`` in [lowest, 1] (NaN for a worker in no pair) minimising ``sum weight (kappa - s_i s_j)^2``
+    (alternating least squares from ``skill``)."""
+    skill = np.clip(skill, lowest, 1.0)
     involved = np.bincount(np.concatenate([first, second]), minlength=n_workers) > 0
     for _ in range(100):
         top = (np.bincount(first, weights=weight * kappa * skill[second], minlength=n_workers)
                + np.bincount(second, weights=weight * kappa * skill[first], minlength=n_workers))
         bottom = (np.bincount(first, weights=weight * skill[second] ** 2, minlength=n_workers)
                   + np.bincount(second, weights=weight * skill[first] ** 2, minlength=n_workers))
-        new = np.clip(np.divide(top, bottom, out=np.zeros(n_workers), where=bottom > 1e-12), -1.0, 1.0)
+        new = np.clip(np.divide(top, bottom, out=np.zeros(n_workers), where=bottom > 1e-12), lowest, 1.0)
         done = np.abs(new - skill).max() < 1e-6
         skill = new
         if done:
             break
     skill[~involved] = np.nan
     return skill
+
+
+def _robust_skills(first, second, kappa, weight, n_workers: int, start: np.ndarray, lowest: float) -> np.ndarray:
+    """Per pair, the kappa the skills explain (NaN: a worker known only through this pair), the skills fitted
+    from ``start`` leaving out pairs far above the fit (``ROUNDS`` fits)."""
+    kept = np.ones(first.size, bool)
+    skill = start
+    explained = np.full(first.size, np.nan)
+    for _ in range(ROUNDS):
+        skill = _fit_skills(first[kept], second[kept], kappa[kept], weight[kept], n_workers,
+                            np.nan_to_num(skill, nan=0.0), lowest)
+        explained = skill[first] * skill[second]
+        new = ~(kappa - np.nan_to_num(explained, nan=np.inf) >= EXCESS)
+        if (new == kept).all():
+            break
+        kept = new
+    return explained
 
 
 def find_pairs(first, second, shared, agreed, label_counts: np.ndarray,
@@ -137,16 +183,16 @@ def find_pairs(first, second, shared, agreed, label_counts: np.ndarray,
     first, second, shared, agreed = first[judged], second[judged], shared[judged], agreed[judged]
     chance = np.minimum(chance_agreement(first, second, label_counts), 1 - 1e-9)
     kappa = (agreed / shared - chance) / (1.0 - chance)
-    kept = np.ones(first.size, bool)
-    for _ in range(ROUNDS):
-        skill = _fit_skills(first[kept], second[kept], kappa[kept], shared[kept], n_workers)
-        explained = skill[first] * skill[second]  # NaN: a worker known only through this pair
-        excess = kappa - np.nan_to_num(explained, nan=np.inf)
-        new = ~(excess >= EXCESS)
-        if (new == kept).all():
-            break
-        kept = new
-    expected = chance + (1 - chance) * np.clip(np.nan_to_num(explained, nan=1.0), -1, 1)
+    # The explanation by skill that misfits the fewest shared objects by EXCESS either way (then the closest).
+    best = None
+    for start, lowest in itertools.product(_starts(first, second, kappa, shared, n_workers), (0.0, -1.0)):
+        explained_here = _robust_skills(first, second, kappa, shared, n_workers, start, lowest)
+        gap = np.abs(kappa - np.nan_to_num(explained_here, nan=kappa))  # a pair nothing else explains: no misfit
+        score = (float(shared[gap >= EXCESS].sum()), float((shared * gap ** 2).sum()))
+        if best is None or score < best[0]:
+            best = (score, explained_here)
+    explained = best[1]
+    expected = chance + (1 - chance) * np.nan_to_num(explained, nan=1.0)
     expected = np.clip(expected, 1e-9, 1 - 1e-9)
     error = np.sqrt(expected * (1 - expected) / shared) / (1 - chance)
     z = (kappa - explained) / error
