@@ -156,7 +156,9 @@ def test_gold_objects_count_with_their_known_class_and_a_miss_is_flagged():
     assert result.decisions["o2"].gold is None
     # Each worker's count of true class "b" answered "a" includes o0 exactly (the known class, not an estimate).
     assert all(result.learned.workers[f"honest-{h}"]["b"]["a"] >= 1.0 for h in range(3))
-    assert result.learned.gold_objects == 2 and len(result.learned.gold) == len(crowd_model.TEMPERATURES)
+    bins = np.array(result.learned.gold_bins)
+    assert bins.shape == (len(crowd_model.GOLD_BIN_EDGES) + 1, 3)
+    assert bins[:, 0].sum() == 2 and bins[:, 1].sum() == 1  # o0 missed, o1 right
 
 
 def test_gold_answers_that_are_no_class_are_refused():
@@ -165,24 +167,55 @@ def test_gold_answers_that_are_no_class_are_refused():
         consolidate_choice(list(truth), answers, SIX, method="dawid-skene", gold={"o0": "zebra"})
 
 
-def test_enough_gold_chooses_the_temperature_by_the_known_answers():
-    """Workers who err together: the held-out answers cannot see it; gold objects can."""
-    rng = random.Random(11)
-    objects, workers, answers, known = [], [], [], []
-    for i in range(300):
+def errs_together(seed=11, objects=300):
+    """Three workers at 0.9 who are all wrong together on a quarter of the objects (six classes)."""
+    rng = random.Random(seed)
+    rows, truth = [], []
+    for i in range(objects):
         true = rng.randrange(6)
-        shared_error = rng.random() < 0.25  # all three are wrong together on a quarter of the objects
+        shared_error = rng.random() < 0.25
         wrong = (true + rng.randrange(1, 6)) % 6
-        for w in range(3):
-            objects.append(i)
-            workers.append(w)
-            answers.append(wrong if shared_error else (true if rng.random() < 0.9 else (true + 1) % 6))
-        known.append(true if i < crowd_model.MIN_GOLD * 3 else -1)
-    without = crowd_model.fit(objects, workers, answers, 300, 3, 6)
-    with_gold = crowd_model.fit(objects, workers, answers, 300, 3, 6, known=np.array(known))
-    assert with_gold.temperature > without.temperature
-    unknown = np.arange(crowd_model.MIN_GOLD * 3, 300)
-    assert with_gold.confidences[unknown].max(axis=1).mean() < without.confidences[unknown].max(axis=1).mean()
+        rows += [(i, w, wrong if shared_error else (true if rng.random() < 0.9 else (true + 1) % 6)) for w in range(3)]
+        truth.append(true)
+    objects_, workers, answers = (np.array(column) for column in zip(*rows))
+    return objects_, workers, answers, np.array(truth)
+
+
+def test_gold_objects_measure_the_confidence_and_correct_it_for_the_others():
+    """The held-out answers cannot see errors made together; gold objects can: the unanimous labels' confidence
+    falls towards how often they are right, and the correction is learned from gold objects only."""
+    o, w, a, truth = errs_together()
+    gold = 60  # the first 60 objects have known answers
+    known = np.where(np.arange(300) < gold, truth, -1)
+    without = crowd_model.fit(o, w, a, 300, 3, 6)
+    with_gold = crowd_model.fit(o, w, a, 300, 3, 6, known=known)
+    rest = np.arange(gold, 300)
+    label = with_gold.posteriors.argmax(axis=1)
+    right = label[rest] == truth[rest]
+    sure = without.confidences[rest, label[rest]] >= 0.99
+    assert sure.sum() > 50 and right[sure].mean() < 0.9  # the model alone is sure of labels often wrong
+    before = np.abs(without.confidences[rest, label[rest]][sure].mean() - right[sure].mean())
+    after = np.abs(with_gold.confidences[rest, label[rest]][sure].mean() - right[sure].mean())
+    assert after < before / 2
+    assert with_gold.gold_bins[:, 0].sum() == gold
+    np.testing.assert_allclose(with_gold.confidences.sum(axis=1), 1.0)
+
+
+def test_gold_bins_of_earlier_batches_correct_a_batch_without_gold():
+    o, w, a, truth = errs_together()
+    known = np.where(np.arange(300) < 100, truth, -1)
+    learned = crowd_model.fit(o, w, a, 300, 3, 6, known=known).gold_bins
+    o2, w2, a2, _ = errs_together(seed=12, objects=50)
+    alone = crowd_model.fit(o2, w2, a2, 50, 3, 6)
+    helped = crowd_model.fit(o2, w2, a2, 50, 3, 6, prior_gold_bins=learned)
+    assert helped.confidences.max(axis=1).mean() < alone.confidences.max(axis=1).mean() - 0.02
+    assert not helped.gold_bins.any()  # this batch had no gold of its own
+
+
+def test_without_gold_nothing_is_corrected():
+    o, w, a, _ = errs_together(objects=40)
+    fit = crowd_model.fit(o, w, a, 40, 3, 6, prior_gold_bins=np.zeros((len(crowd_model.GOLD_BIN_EDGES) + 1, 3)))
+    np.testing.assert_array_equal(fit.confidences, crowd_model.fit(o, w, a, 40, 3, 6).confidences)
 
 
 # -- gold: the manifest line, pre-labeling's record, consolidation's output ---------------------------------

@@ -157,8 +157,10 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
         share = votes[:, :K] / np.maximum(votes.sum(axis=1, keepdims=True), 1.0)
         return ChoiceResult(_with_gold(_decide(object_ids, share, share, votes, classes, abstain, tie), gold), None)
 
-    pairs, group = collusion.colluding_groups(objects, workers, chosen, len(worker_ids), L)
-    pairs = [replace(p, first=worker_ids[int(p.first)], second=worker_ids[int(p.second)]) for p in pairs]
+    prior = prior or Entry()
+    pairs, group, batch_pairs = collusion.colluding_groups(
+        objects, workers, chosen, worker_ids, L, {(a, b): value for a, b, *value in prior.pairs},
+        {w: _matrix(nested, class_index, column_index).sum(axis=0) for w, nested in prior.workers.items()})
     for p in pairs:
         LOG.warning("workers %s and %s answer alike beyond their skill (%d of %d shared objects, kappa %.2f, "
                     "%.2f explained): counted as one voter", p.first, p.second, p.agreed, p.shared, p.kappa,
@@ -166,7 +168,6 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
     known = np.full(n, -1, np.intp)
     for object_id, label in gold.items():
         known[object_index[object_id]] = class_index[label]
-    prior = prior or Entry()
     fit = crowd_model.fit(
         objects, workers, chosen, n, len(worker_ids), K, L,
         prior_counts=np.stack([_matrix(prior.workers.get(w), class_index, column_index) for w in worker_ids])
@@ -176,7 +177,7 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
                          np.zeros((K, L))),
         prior_temper_loss=np.array(prior.temper) if prior.temper else None,
         weights=collusion.answer_weights(objects, workers, group) if pairs else None, known=known,
-        prior_gold_loss=np.array(prior.gold) if prior.gold else None, prior_gold_objects=prior.gold_objects)
+        prior_gold_bins=np.array(prior.gold_bins) if prior.gold_bins else None)
     if fit.converged:
         LOG.info("worker model converged in %d iterations, temperature %.2f", fit.iterations, fit.temperature)
     else:
@@ -186,6 +187,7 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
                     {name: round(float(fit.class_counts[i]), 6) for i, name in enumerate(classes)
                      if fit.class_counts[i]},
                     [round(float(x), 6) for x in fit.temper_loss] if fit.temper_loss.any() else [],
-                    [round(float(x), 6) for x in fit.gold_loss] if fit.gold_objects else [], float(fit.gold_objects))
+                    fit.gold_bins.round(6).tolist() if fit.gold_bins.any() else [],
+                    [[a, b, n, agreed] for (a, b), (n, agreed) in sorted(batch_pairs.items())])
     decisions = _decide(object_ids, fit.posteriors, fit.confidences, votes, classes, abstain, tie)
     return ChoiceResult(_with_gold(decisions, gold), learned, fit.iterations, fit.converged, fit.temperature, pairs)

@@ -15,14 +15,16 @@ objects), leaving out pairs whose kappa lies far above the fit and fitting again
 that copies each other does not make itself look skilled. The fit is made from two starts (each worker's
 median kappa with the others, and the table's leading direction), with skills at least 0 and with skills
 allowed below 0 (a worker reliably wrong, e.g. one who always contradicts on a yes/no), and the one misfitting
-the fewest shared objects (by ``EXCESS``, above or below) is kept: the explanation by independent skill
+the fewest shared objects (by ``EXCESS``, above or below; then by half of it) is kept: the explanation by independent skill
 wherever one exists. A pair is flagged when its kappa exceeds the
 skills' product by at least ``EXCESS`` and by ``Z`` standard errors (the binomial error of ``a`` under
 the pair's expected agreement): e.g. two workers picking the same random label on every object they share
 (``k = 1`` against ``0 x 0``), or two copying one honest worker's answers (``1`` against ``s^2``). The
 evidence numbers go with the flag (``Pair``).
 
-Flagged pairs join into groups (a worker flagged with two others joins both). The worker model counts
+The worker model judges pairs on the job's batches together (``colluding_groups``: each batch's pair counts
+and every worker's answers per label are kept in the worker memory), so a pair that shares ten objects in
+each of many small batches is judged on all of them. Flagged pairs join into groups (a worker flagged with two others joins both). The worker model counts
 a group's answers on one object as one voter (``answer_weights``: each member's evidence times
 ``1 / members who answered``), so a colluding pair cannot outvote honest workers.
 
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -155,7 +157,7 @@ def _fit_skills(first, second, kappa, weight, n_workers: int, skill: np.ndarray,
 def _robust_skills(first, second, kappa, weight, n_workers: int, start: np.ndarray, lowest: float) -> np.ndarray:
     """Per pair, the kappa the skills explain (NaN: a worker known only through this pair), the skills fitted
     from ``start`` leaving out pairs far above the fit (``ROUNDS`` fits)."""
-    kept = np.ones(first.size, bool)
+    kept = ~(kappa - start[first] * start[second] >= EXCESS)  # pairs far above the start sit out the first fit
     skill = start
     explained = np.full(first.size, np.nan)
     for _ in range(ROUNDS):
@@ -183,12 +185,14 @@ def find_pairs(first, second, shared, agreed, label_counts: np.ndarray,
     first, second, shared, agreed = first[judged], second[judged], shared[judged], agreed[judged]
     chance = np.minimum(chance_agreement(first, second, label_counts), 1 - 1e-9)
     kappa = (agreed / shared - chance) / (1.0 - chance)
-    # The explanation by skill that misfits the fewest shared objects by EXCESS either way (then the closest).
+    # The explanation by skill that misfits the fewest shared objects by EXCESS either way, then by half of it
+    # (a few pairs far off rather than many a little), then the closest.
     best = None
     for start, lowest in itertools.product(_starts(first, second, kappa, shared, n_workers), (0.0, -1.0)):
         explained_here = _robust_skills(first, second, kappa, shared, n_workers, start, lowest)
         gap = np.abs(kappa - np.nan_to_num(explained_here, nan=kappa))  # a pair nothing else explains: no misfit
-        score = (float(shared[gap >= EXCESS].sum()), float((shared * gap ** 2).sum()))
+        score = (float(shared[gap >= EXCESS].sum()), float(shared[gap >= EXCESS / 2].sum()),
+                 float((shared * gap ** 2).sum()))
         if best is None or score < best[0]:
             best = (score, explained_here)
     explained = best[1]
@@ -235,16 +239,45 @@ def answer_weights(objects, workers, group_of_worker: np.ndarray) -> np.ndarray:
     return weights
 
 
-def colluding_groups(objects, workers, answers, n_workers: int, n_labels: int) -> tuple[list[Pair], np.ndarray]:
-    """The flagged pairs of one batch's answers (workers by index) and each worker's group (-1: none)."""
+def colluding_groups(objects, workers, answers, worker_ids: Sequence[str], n_labels: int,
+                     earlier_pairs: Optional[Mapping[tuple[str, str], Sequence[float]]] = None,
+                     earlier_labels: Optional[Mapping[str, np.ndarray]] = None,
+                     ) -> tuple[list[Pair], np.ndarray, dict[tuple[str, str], list[int]]]:
+    """The flagged pairs among this batch's workers, each worker's group (-1: none) and this batch's pair counts.
+
+    ``objects``, ``workers`` (indices into ``worker_ids``), ``answers`` (label indices): the batch's answers;
+    ``earlier_pairs``: ``{(worker, worker): (shared, agreed)}`` of the job's earlier batches, names in order;
+    ``earlier_labels``: each worker's earlier answers per label. A pair is judged on every batch together."""
     w = np.asarray(workers, dtype=np.int64)
+    n_workers = len(worker_ids)
     counts = np.bincount(w * n_labels + np.asarray(answers, np.int64),
-                         minlength=n_workers * n_labels).reshape(n_workers, n_labels)
-    pairs = find_pairs(*pair_table(objects, workers, answers), counts)
+                         minlength=n_workers * n_labels).reshape(n_workers, n_labels).astype(np.float64)
+    first, second, shared, agreed = pair_table(objects, workers, answers)
+    this = {tuple(sorted((worker_ids[int(i)], worker_ids[int(j)]))): [int(n), int(a)]
+            for i, j, n, a in zip(first, second, shared, agreed)}
+    combined = {key: [float(x) for x in value] for key, value in (earlier_pairs or {}).items()}
+    for key, (n, a) in this.items():
+        total = combined.setdefault(key, [0.0, 0.0])
+        total[0] += n
+        total[1] += a
+    names = sorted({name for key in combined for name in key} | set(worker_ids))
+    index = {name: i for i, name in enumerate(names)}
+    labels = np.zeros((len(names), n_labels))
+    for name, row in (earlier_labels or {}).items():
+        if name in index:
+            labels[index[name]] += row
+    for i, name in enumerate(worker_ids):
+        labels[index[name]] += counts[i]
+    keys = list(combined)
+    found = find_pairs([index[a] for a, _ in keys], [index[b] for _, b in keys], [combined[k][0] for k in keys],
+                       [combined[k][1] for k in keys], labels, names) if keys else []
+    here = set(worker_ids)
+    pairs = [pair for pair in found if pair.first in here and pair.second in here]
     group = np.full(n_workers, -1, dtype=np.int64)
+    position = {name: i for i, name in enumerate(worker_ids)}
     for number, members in enumerate(groups_of(pairs)):
-        group[[int(m) for m in members]] = number
-    return pairs, group
+        group[[position[m] for m in members]] = number
+    return pairs, group, this
 
 
 def spam_kappa(confusion) -> Optional[float]:

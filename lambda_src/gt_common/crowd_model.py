@@ -71,8 +71,11 @@ EXACT_BELOW = 1000
 #: EM's cap. A batch with several answers per object converges in tens of iterations; with one worker per
 #: object (nothing identifies accuracies) the class frequencies drift slowly: 410 on duck's first answers.
 MAX_ITERATIONS = 500
-#: Gold objects (known answers) the job must have before they, not the held-out answers, choose the temperature.
-MIN_GOLD = 20
+#: Edges of the confidence bins in which gold objects measure the confidence against the truth.
+GOLD_BIN_EDGES = (0.5, 0.7, 0.9, 0.99)
+#: Gold objects' worth, in each bin, of the model's own confidence: the correction is shrunk towards none
+#: (on duck and face 10 beat 2 and 5: with a handful of gold objects a bin is mostly noise).
+GOLD_BIN_PRIOR = 10.0
 #: The most answers the temperature is chosen on (a deterministic spread of objects beyond it).
 TEMPER_SAMPLE = 20_000
 
@@ -87,8 +90,8 @@ class Fit:
     temperature: float
     iterations: int
     converged: bool
-    gold_loss: np.ndarray  # (len(TEMPERATURES),) this batch's gold objects' loss per T (zeros without gold)
-    gold_objects: int  # this batch's gold objects with answers
+    gold_bins: np.ndarray  # (len(GOLD_BIN_EDGES) + 1, 3) this batch's answered gold objects per confidence bin:
+    #                        how many, how many labeled right, their confidences summed (before the correction)
 
 
 def _index(name: str, values, size: int) -> np.ndarray:
@@ -102,7 +105,7 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
         prior_counts: Optional[np.ndarray] = None, prior_classes: Optional[np.ndarray] = None,
         crowd_counts: Optional[np.ndarray] = None, prior_temper_loss: Optional[np.ndarray] = None,
         weights: Optional[np.ndarray] = None, known: Optional[np.ndarray] = None,
-        prior_gold_loss: Optional[np.ndarray] = None, prior_gold_objects: float = 0.0,
+        prior_gold_bins: Optional[np.ndarray] = None,
         tol: float = 1e-6, max_iter: Optional[int] = None) -> Fit:
     """Fit on answers ``(objects[i], workers[i], answers[i])``, one per worker and object.
 
@@ -114,9 +117,9 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     ``prior_temper_loss``: the earlier batches' held-out evidence per temperature.
     ``weights``: per answer, how much of a voter it is (``collusion.answer_weights``: a colluding group
     counts once per object; default 1 each). ``known``: per object its known class (a gold item) or -1:
-    gold objects count in the workers' records with their known class, not an estimate, and their
-    tempered posteriors' loss on the known class (``prior_gold_loss`` and ``prior_gold_objects`` from
-    earlier batches) chooses the temperature once the job has ``MIN_GOLD`` of them.
+    gold objects count in the workers' records with their known class, not an estimate, and measure the
+    confidence against the truth (``Fit.gold_bins``; ``prior_gold_bins`` the earlier batches'), which
+    corrects every object's confidence (see the module docstring).
     """
     max_iter = MAX_ITERATIONS if max_iter is None else max_iter
     K = n_classes
@@ -147,7 +150,6 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     if gold.size != N or gold.min(initial=0) < -1 or gold.max(initial=-1) >= K:
         raise ValueError(f"known must hold one class in [0, {K}) or -1 per object")
     gold_objects = np.flatnonzero(gold >= 0)
-    gold_prior = np.zeros(len(TEMPERATURES)) if prior_gold_loss is None else np.asarray(prior_gold_loss, float)
 
     def clamp(q):
         """Gold objects count with their known class, whatever the answers say."""
@@ -231,24 +233,44 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     q = posterior(terms, class_terms)
 
     loss = _held_out_loss(o, terms, class_terms, N)
-    gold_loss = np.zeros(len(TEMPERATURES))
-    answered_gold = gold_objects[answered[gold_objects]]
-    if answered_gold.size:
-        for i, temperature in enumerate(TEMPERATURES):
-            tempered = posterior(terms, class_terms, temperature)
-            gold_loss[i] = -float(np.log(np.maximum(tempered[gold[answered_gold], answered_gold], 1e-300)).sum())
-    if prior_gold_objects + answered_gold.size >= MIN_GOLD:
-        evidence = gold_loss + gold_prior  # calibrated where the truth is known
-    else:
-        evidence = loss + temper_prior
+    evidence = loss + temper_prior
     temperature = TEMPERATURES[int(np.argmin(evidence))] if evidence.any() else 1.0
     tempered = posterior(terms, class_terms, temperature) if temperature != 1.0 else q
     without = ~answered  # an object nobody answered: the class frequencies, nothing else
     if without.any():
         frequencies = np.exp(class_terms - class_terms.max())
         q[:, without] = tempered[:, without] = (frequencies / frequencies.sum())[:, None]
-    return Fit(np.ascontiguousarray(q.T), np.ascontiguousarray(tempered.T), counts.copy(), classes, loss,
-               temperature, iterations, converged, gold_loss, int(answered_gold.size))
+    confidences, gold_bins = _gold_corrected(q, np.ascontiguousarray(tempered.T), gold, answered, prior_gold_bins)
+    return Fit(np.ascontiguousarray(q.T), confidences, counts.copy(), classes, loss, temperature, iterations, converged,
+               gold_bins)
+
+
+def _gold_corrected(q: np.ndarray, confidences: np.ndarray, gold: np.ndarray, answered: np.ndarray,
+                    prior_bins: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The confidences corrected by what gold objects showed, and this batch's gold bins (``Fit.gold_bins``).
+
+    ``q`` (K, N) untempered posteriors (the label's class is their best); ``confidences`` (N, K) tempered."""
+    n, k = confidences.shape
+    edges = np.asarray(GOLD_BIN_EDGES)
+    top = q.argmax(axis=0) if n else np.zeros(0, np.intp)
+    top_conf = confidences[np.arange(n), top]
+    bins = np.searchsorted(edges, top_conf, side="right")
+    this = np.zeros((edges.size + 1, 3))
+    counted = np.flatnonzero((gold >= 0) & answered)
+    if counted.size:
+        where = bins[counted]
+        np.add.at(this, (where, 0), 1.0)
+        np.add.at(this, (where, 1), (top[counted] == gold[counted]).astype(float))
+        np.add.at(this, (where, 2), top_conf[counted])
+    total = this if prior_bins is None else this + np.asarray(prior_bins, dtype=np.float64)
+    gap = (total[:, 2] - total[:, 1]) / (total[:, 0] + GOLD_BIN_PRIOR)  # confidence above the gold accuracy
+    if not n or not gap.any():
+        return confidences, this
+    new_top = np.clip(top_conf - gap[bins], 1.0 / k, 1.0)
+    scale = (1.0 - new_top) / np.maximum(1.0 - top_conf, 1e-300)  # the other classes share the rest as before
+    corrected = confidences * scale[:, None]
+    corrected[np.arange(n), top] = new_top
+    return np.where(answered[:, None], corrected, confidences), this
 
 
 def _held_out_loss(o: np.ndarray, terms: np.ndarray, class_terms: np.ndarray, n_objects: int) -> np.ndarray:
