@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 
 import numpy as np
 import pytest
@@ -322,3 +323,59 @@ def test_welding_pre_labeling_records_gold_and_never_shows_it(s3, bucket, monkey
             pre_labeling.lambda_handler({"dataObject": {"source": dataset, GOLD_KEY: {QUESTION.name: 1}}})
     finally:
         pre_labeling.s3_client.cache_clear()
+
+
+# -- memory and statistics: carried across batches, refused by name when unsound ---------------------------
+
+
+def test_a_pair_seen_a_few_objects_per_batch_is_judged_on_every_batch_together():
+    from gt_common.worker_model import merge
+
+    truth, answers = crowd(objects=30, seed=21)
+    ids = list(truth)
+    memory, flagged = [], []
+    for start in range(0, 30, 6):  # batches of 6 objects: fewer than MIN_SHARED each
+        chunk = ids[start:start + 6]
+        prior = merge([{"q": entry} for entry in memory]).get("q")
+        result = consolidate_choice(chunk, [a for a in answers if a.object_id in chunk], SIX, method="dawid-skene",
+                                    prior=prior)
+        memory.append(result.learned)
+        flagged.append({frozenset((p.first, p.second)) for p in result.colluding})
+    assert flagged[0] == set() and flagged[-1] == {frozenset(("colluder-0", "colluder-1"))}
+    total = merge([{"q": entry} for entry in memory])["q"]
+    assert ["colluder-0", "colluder-1", 30, 30] in total.pairs
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"pairs": {"a": 1}}, "pairs is not a list"),
+    ({"pairs": [["b", "a", 3, 1]]}, "a pair is not [worker, worker (in order)"),
+    ({"pairs": [["a", "b", 3, 4]]}, "objects two workers answered alike is above"),
+    ({"pairs": [["a", "b", -1, 0]]}, "objects two workers shared is negative"),
+    ({"gold_bins": [[1, 1, 1]]}, "gold_bins is not 5 rows"),
+    ({"gold_bins": [[1, 2, 0.5]] + [[0, 0, 0]] * 4}, "more right answers or confidence than gold objects"),
+    ({"gold_bins": [[1, 1, float("nan")]] + [[0, 0, 0]] * 4}, "gold_bins is not finite"),
+])
+def test_unsound_collusion_or_gold_memory_is_refused_by_name(change, problem):
+    from gt_common import worker_model
+
+    entry = {"workers": {}, "classes": {}, **change}
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        worker_model.check_file({"version": 2, "questions": {"q": entry}}, {"q": 1000})
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda s: s["workers"]["honest-0"].update(labels=[1, 2]), "labels of worker 'honest-0' is not a list of 6"),
+    (lambda s: s["workers"]["honest-0"].update(gold=[1, 2]), "gold of worker 'honest-0': more right than answered"),
+    (lambda s: s.update(pairs="x"), "pairs is not a list"),
+    (lambda s: s["pairs"].append(["a", 1, 2, 1]), "a pair is not [worker, worker, shared objects, agreed]"),
+    (lambda s: s["pairs"].append(["a", "b", 2, 3]), "agreements of a pair is above"),
+])
+def test_unsound_quality_statistics_of_pairs_and_gold_are_refused_by_name(change, problem):
+    from gt_common.job_quality import check_statistics
+
+    truth, answers = crowd(objects=12)
+    stats = batch_statistics([(a.object_id, a.worker_id, a.label) for a in answers], truth, SIX)
+    check_statistics(json.loads(json.dumps(stats)), SIX, 5)
+    change(stats)
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        check_statistics(json.loads(json.dumps(stats)), SIX, 5)

@@ -12,8 +12,8 @@ err independently given the true class (the one-coin model) have ``k ~= s_i * s_
 worker's skill above chance (0: answers carry nothing, 1: always right, negative: reliably wrong): the kappas of a
 crowd are a rank-one table. The skills are fitted to every pair's kappa (least squares weighted by shared
 objects), leaving out pairs whose kappa lies far above the fit and fitting again (``ROUNDS`` times), so a pair
-that copies each other does not make itself look skilled. The fit is made from two starts (each worker's
-median kappa with the others, and the table's leading direction), with skills at least 0 and with skills
+that copies each other does not make itself look skilled. The fit is made from three starts (each worker's
+median kappa with the others, their kappa with the second-best partner, and the table's leading direction), with skills at least 0 and with skills
 allowed below 0 (a worker reliably wrong, e.g. one who always contradicts on a yes/no), and the one misfitting
 the fewest shared objects (by ``EXCESS``, above or below; then by half of it) is kept: the explanation by independent skill
 wherever one exists. A pair is flagged when its kappa exceeds the
@@ -114,7 +114,8 @@ def chance_agreement(first, second, label_counts: np.ndarray) -> np.ndarray:
 
 def _starts(first, second, kappa, weight, n_workers: int) -> list[np.ndarray]:
     """Starting skills for the fit: each worker's median kappa with the others (a worker judged by the crowd at
-    large, not by a best-agreeing partner), and the kappa table's leading direction (power iteration; signed,
+    large, not by a best-agreeing partner), their kappa with their second-best partner, and the kappa table's
+    leading direction (power iteration; signed,
     so workers who always contradict the others are explained as skilled in reverse)."""
     ends = np.concatenate([first, second])
     values = np.concatenate([kappa, kappa])
@@ -123,6 +124,9 @@ def _starts(first, second, kappa, weight, n_workers: int) -> list[np.ndarray]:
     bounds = np.searchsorted(ends, np.arange(n_workers + 1))
     median = np.array([np.median(values[bounds[i]:bounds[i + 1]]) if bounds[i + 1] > bounds[i] else 0.0
                        for i in range(n_workers)])
+    # The kappa with the second-best partner: a worker's one close partner left aside, however few the others.
+    runner_up = np.array([np.sort(values[bounds[i]:bounds[i + 1]])[-min(2, bounds[i + 1] - bounds[i])]
+                          if bounds[i + 1] > bounds[i] else 0.0 for i in range(n_workers)])
     vector = np.ones(n_workers)
     for _ in range(50):
         new = (np.bincount(first, weights=weight * kappa * vector[second], minlength=n_workers)
@@ -132,7 +136,8 @@ def _starts(first, second, kappa, weight, n_workers: int) -> list[np.ndarray]:
             break
         vector = new / norm
     vector *= np.sign(vector.sum()) or 1.0
-    return [np.sign(median) * np.sqrt(np.abs(np.clip(median, -1, 1))), np.clip(vector * np.sqrt(n_workers), -1, 1)]
+    signed_root = lambda x: np.sign(x) * np.sqrt(np.abs(np.clip(x, -1, 1)))  # noqa: E731
+    return [signed_root(median), signed_root(runner_up), np.clip(vector * np.sqrt(n_workers), -1, 1)]
 
 
 def _fit_skills(first, second, kappa, weight, n_workers: int, skill: np.ndarray, lowest: float) -> np.ndarray:
