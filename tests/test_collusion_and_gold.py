@@ -162,6 +162,13 @@ def test_gold_objects_count_with_their_known_class_and_a_miss_is_flagged():
     assert bins[:, 0].sum() == 2 and bins[:, 1].sum() == 1  # o0 missed, o1 right
 
 
+def test_a_gold_object_nobody_answered_has_no_label_and_misses_nothing():
+    truth, answers = crowd(objects=12, colluders=0)
+    result = consolidate_choice(list(truth) + ["silent"], answers, SIX, method="dawid-skene", gold={"silent": "a"})
+    assert result.decisions["silent"].label is None and result.decisions["silent"].gold == "a"
+    assert not result.decisions["silent"].gold_miss
+
+
 def test_gold_answers_that_are_no_class_are_refused():
     truth, answers = crowd(objects=12, colluders=0)
     with pytest.raises(ValueError, match="not classes of this question"):

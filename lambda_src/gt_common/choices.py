@@ -7,6 +7,10 @@ How, by the question's own ``method``, else the deployment's default (``question
   batch, starting from each worker's counts of the job's earlier batches and the crowd's (``prior``,
   from ``gt_common.worker_model``); this batch's counts come back in ``ChoiceResult.learned``, to be
   saved for the next batch. Confidence = the probability that the label is the true class.
+  Workers flagged for answering alike beyond their skill (``gt_common.collusion``, judged on the job's
+  batches together) count as one voter per object (``ChoiceResult.colluding``); gold objects (``gold``:
+  known answers, ``gt_common.gold``) count with their known class and correct the confidence
+  (``crowd_model``); a gold object's ``Decision.gold_miss`` says its label is not the known answer.
 - ``majority-vote``: per object the most common answer; confidence = its share of the votes
   (abstentions included in the count); nothing is remembered.
 
@@ -53,8 +57,9 @@ class Decision:
 
     @property
     def gold_miss(self) -> bool:
-        """A gold object whose consolidated label is not its known answer."""
-        return self.gold is not None and self.label != self.gold
+        """A gold object whose consolidated label is not its known answer (an object without any usable answer
+        has no label to miss with)."""
+        return self.gold is not None and self.label is not None and self.label != self.gold
 
 
 @dataclass

@@ -15,6 +15,13 @@ What it reports
   those answers equal to the consolidated label (None if nothing could be compared). Answers on
   objects without a consolidated label (None, or a label outside ``classes``) count in
   ``answers`` but not in ``compared``.
+* **Collusion, spam, gold** (``gt_common.collusion``): per worker ``kappa`` (Cohen's kappa of their
+  answers against the consolidated label), ``spam`` (kappa at most ``collusion.SPAM_KAPPA`` over at least
+  ``collusion.MIN_SPAM_ANSWERS`` compared answers), ``gold_answers`` and ``gold_accuracy`` (answers on
+  gold objects and the share naming the known label; None without any); ``spam_workers``; and
+  ``colluding_pairs``: pairs of workers who agree beyond what their skills explain, with the evidence,
+  from the statistics' ``pairs`` (``[worker, worker, objects shared, answered alike]``, merged exactly)
+  and each worker's answers per label (``labels``).
 * **Krippendorff's alpha (nominal)**, coincidence-matrix formulation (Krippendorff 2011,
   "Computing Krippendorff's Alpha-Reliability"): an object with ``m_u`` answers contributes
   ``(n_uc * n_uk - [c == k] * n_uc) / (m_u - 1)`` to ``o[c, k]``; objects with a single answer
