@@ -12,11 +12,14 @@ before it is acknowledged; a stopped or killed run resumes exactly where it was,
 was started with (``job_settings``: a run with other settings is refused, naming them). The requester
 is told as the job goes (``requester``): a line per consolidated batch, the quality reports saved in
 the job's folder after each, "job complete: ..." when the last object is consolidated, and a page at
-http://127.0.0.1:PORT/requester.
+http://127.0.0.1:PORT/requester. With expert review on (the environment's setting, or --review), experts
+decide what the crowd could not settle at http://127.0.0.1:PORT/review, and the final manifest records
+who decided what.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -26,11 +29,14 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
 from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog
-from local_ground_truth.server import WorkerServer, WorkerSite
+from local_ground_truth.review_desk import ReviewDesk
+from local_ground_truth.reviewer import PREFIX as REVIEW_PATH
+from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
 from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
 from local_ground_truth.truth import TruthError, load_truth
 
@@ -55,6 +61,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--review", action=argparse.BooleanOptionalAction, default=None,
+                        help="expert review of what the crowd could not settle, at /review (default: as the "
+                             "environment sets it in the stack's ReviewSettings, off in dev); the threshold is "
+                             "always the environment's")
     args = parser.parse_args(argv)
     if not 0 <= args.accuracy <= 1:
         parser.error("--accuracy must be between 0 and 1")
@@ -77,6 +87,13 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
     args.job_name = args.job_name or f"local-{args.workflow}"
     args.state_dir = args.state_dir or REPO_ROOT / ".local-gt" / args.job_name
     return spec
+
+
+def review_settings(args: argparse.Namespace, spec: WorkflowSpec) -> ReviewSettings:
+    """The environment's review settings, turned on or off by ``--review`` / ``--no-review``."""
+    if args.review is None:
+        return spec.review
+    return dataclasses.replace(spec.review, enabled=args.review)
 
 
 def _say(message: str) -> None:
@@ -160,6 +177,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
     truth = load_truth(truth_path)
     with prepared_job(args, spec) as (job, state_dir, log):
         simulation = headless.prepare(job, definition, truth, str(truth_path))
+        desk = ReviewDesk(job, questions_of(job), review_settings(args, spec)).attach()
         headless.simulate(job, simulation, args.simulate_workers, args.accuracy, seed=args.seed)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
@@ -169,6 +187,10 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         log.tell_if_complete()  # a resumed job with nothing left to consolidate
         summary.update(output_manifest=_output_location(job), pre_labeling_failures=len(job.pre_report.failed),
                        consolidation_failures=len(report.failed))
+        if desk.enabled:  # no expert answers headless: the routed objects wait for one in the browser
+            path = job.local_path(desk.final_manifest_key)
+            summary["review"] = {**desk.counts(), "threshold": desk.settings.threshold,
+                                 "final_manifest": str(path) if path else job.uri(desk.final_manifest_key)}
     return summary
 
 
@@ -182,12 +204,19 @@ def report_quality(log: RequesterLog) -> dict:
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log):
-        server = WorkerServer(WorkerSite(job), args.port)
+        server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port)
+        desk = server.site.review
         _say(f"\nWorkers: open {server.url}/ and sign in with a name ({job.spec.workers_per_object} worker(s) per "
              f"object, {len(job.object_ids())} objects). Every answer is written to {state_dir} before the "
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
              f"again resumes.\nRequester: open {server.url}{REQUESTER_PATH} for progress, quality and output. "
              f"Output manifest (rewritten after every batch): {_output_location(job)}")
+        if desk.enabled:
+            final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
+            _say(f"Experts: open {server.url}{REVIEW_PATH} and sign in with a name to decide the objects the crowd "
+                 f"could not settle (confidence under {desk.settings.threshold}, a worker could not tell, a gold item "
+                 f"missed); {desk.counts()['awaiting']} await review now. Final manifest (the crowd's labels with the "
+                 f"experts' decisions): {final}")
         log.tell_if_complete()  # resumed after the last object was consolidated
         try:
             server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving

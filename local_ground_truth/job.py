@@ -424,17 +424,20 @@ class LocalJob:
             except Exception:  # noqa: BLE001 - a listener (a report, a printout) never undoes a batch
                 LOG.exception("after batch %s: %r failed", stamp, listener)
 
-    def write_output_manifest(self) -> None:
+    def output_lines(self) -> list[dict[str, Any]]:
         """One line per input manifest line, as Ground Truth writes it: a labeled object's line with its
         label and ``<label>-metadata``, any other (skipped, failed, not yet labeled) exactly as it came."""
         label = self.spec.label_attribute_name
         with self._lock:
-            rows = [{**line, label: self._labels[str(i)]["label"], f"{label}-metadata": {
+            return [{**line, label: self._labels[str(i)]["label"], f"{label}-metadata": {
                         "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
                         "creation-date": self._labels[str(i)]["creation-date"]}}
                     if str(i) in self._labels else line
                     for i, line in enumerate(self.lines)]
-        body = "".join(json.dumps(row) + "\n" for row in rows)
+
+    def write_output_manifest(self) -> None:
+        """The output manifest: ``output_lines``, one JSON line each."""
+        body = "".join(json.dumps(row) + "\n" for row in self.output_lines())
         self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())
 
     def output_manifest(self) -> list[dict[str, Any]]:

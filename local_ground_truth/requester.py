@@ -12,7 +12,9 @@ again; nothing else reloads):
   rewrites it (after each batch);
 - per worker: answers, leases held, the last answer's time; per object (100 a page, filtered by
   state): its source, answers of those needed with a link to each, who holds it, its state (waiting,
-  in progress, ready, consolidated with its label, skipped, failed with the reason).
+  in progress, ready, consolidated with its label, skipped, failed with the reason);
+- with expert review on (``reviewer``): how many objects await review, a link to the review page and
+  the final manifest, and per object "awaiting review" or who decided it.
 
 Files are served read-only from the job's own folder in its bucket (``/requester/files/<key under
 the job's folder>``): no key outside it (no ``.``/``..``/empty segment, no control character), JSON
@@ -237,8 +239,8 @@ class ReportReader:
 
 
 def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
-             reader: Optional[ReportReader] = None) -> dict[str, Any]:
-    """Everything the page's live part shows, read once."""
+             reader: Optional[ReportReader] = None, review=None) -> dict[str, Any]:
+    """Everything the page's live part shows, read once (``review``: the job's ``ReviewDesk``, if any)."""
     needed = job.spec.workers_per_object
     answers = job.answer_files()
     labels = job.consolidated_labels()
@@ -276,6 +278,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
                             for worker, (key, submitted) in sorted(answers.get(object_id, {}).items())],
                 "holders": holders.get(object_id, []),
                 "label": label_summary(labels[object_id]["label"]) if object_id in labels else [],
+                "review": _review_state(review, object_id, labels),
             })
 
     files = QualityReportFiles(job, job.folder, report_prefix(job)) if job.folder is not None else None
@@ -295,7 +298,17 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
         "rows": rows, "matching": matching, "start": start, "page_size": PAGE_SIZE, "show": show,
         "filters": list(FILTERS), "reports": reports,
         "where": locations(job), "manifest_href": file_href(job, job.output_manifest_key),
+        "review": {**review.counts(), "final_href": file_href(job, review.final_manifest_key),
+                   "final": _where(job, review.final_manifest_key)} if review is not None and review.enabled else None,
     }
+
+
+def _review_state(review, object_id: str, labels: dict) -> str:
+    """"awaiting review", "decided by <reviewer>", or "" (not routed, or review off)."""
+    if review is None or not review.enabled or not review.reasons(object_id, labels):
+        return ""
+    decision = review.decision(object_id)
+    return f"decided by {decision.reviewer}" if decision is not None else "awaiting review"
 
 
 def file_href(job: LocalJob, key: str) -> str:
@@ -323,7 +336,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <header><h1>Requester's view</h1><span>{{ title }}</span>
 <span>job <strong>{{ job.job_name }}</strong> · workflow {{ job.spec.workflow }} · stack {{ job.spec.stack_name }}
 · {{ job.spec.workers_per_object }} worker{{ '' if job.spec.workers_per_object == 1 else 's' }} per object</span>
-<a href="/">Worker sign-in</a></header>
+<a href="/">Worker sign-in</a><a id="review-link" href="/review">Expert review</a></header>
 <main id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</main>
 <script src="{{ prefix }}/requester.js"></script></body></html>"""
 
@@ -338,6 +351,8 @@ _LIVE = """<div class="grid"><div>
 {%- if s.progress.skipped %} · {{ s.progress.skipped }} skipped by pre-labeling{% endif %}</p>
 {% if s.complete %}<p>Every object for workers is consolidated{% if s.progress.failed %} or failed (see the objects below){% endif %}:
 the output manifest and quality reports are final.</p>{% endif %}
+{% if s.review %}<p id="review-state">Expert review: <strong>{{ s.review.awaiting }} await review</strong> of
+{{ s.review.routed }} routed · {{ s.review.decided }} decided · <a href="/review">review page</a></p>{% endif %}
 </section>
 <section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>
 <th>holding now</th><th>last answer (UTC)</th></tr></thead><tbody>
@@ -347,6 +362,8 @@ the output manifest and quality reports are final.</p>{% endif %}
 <section id="where"><h2>Where everything is</h2><dl>
 <dt>Output manifest (rewritten after every batch)</dt>
 <dd><a id="output-manifest" href="{{ s.manifest_href }}">output.manifest</a> <code>{{ s.where['output manifest'] }}</code></dd>
+{% if s.review %}<dt>Final manifest (the crowd's labels with the experts' decisions, rewritten after every batch and decision)</dt>
+<dd><a id="final-manifest" href="{{ s.review.final_href }}">final.manifest</a> <code>{{ s.review.final }}</code></dd>{% endif %}
 <dt>Answers (one file per answer, linked per object below)</dt><dd><code>{{ s.where['answers'] }}</code></dd>
 <dt>Quality reports</dt><dd>{% for r in s.reports %}<div>{{ r.question }}: <a class="report-json" href="{{ r.json }}">JSON</a>
 · <a class="report-png" href="{{ r.png }}">PNG</a>{% if r.saved %} · saved as <code>{{ r.saved[0] }}</code> and <code>{{ r.saved[1] }}</code>{% endif %}</div>
@@ -366,7 +383,7 @@ the output manifest and quality reports are final.</p>{% endif %}
 <td title="{{ row.source }}">{{ row.source.rsplit('/', 1)[-1] }}</td>
 <td>{{ row.answers|length }}{% for a in row.answers %}{{ ':' if loop.first else ',' }} <a href="{{ a.href }}">{{ a.worker }}</a>{% endfor %}</td>
 <td>{{ row.holders|join(', ') or '-' }}</td><td class="state">{{ row.state }}{% if row.detail %}: <span class="detail">{{ row.detail }}</span>{% endif %}</td>
-<td>{% for q, v in row.label %}{{ q }}: {{ v }}{{ '' if loop.last else '; ' }}{% endfor %}</td></tr>
+<td>{% for q, v in row.label %}{{ q }}: {{ v }}{{ '' if loop.last else '; ' }}{% endfor %}{% if row.review %} · <span class="review">{{ row.review }}</span>{% endif %}</td></tr>
 {% else %}<tr><td colspan="6">No object in this view.</td></tr>{% endfor %}</tbody></table>
 {% if s.matching > s.page_size %}<p class="pages">Objects {{ s.start + 1 }}-{{ [s.start + s.page_size, s.matching]|min }} of {{ s.matching }}:
 {% if s.start > 0 %}<a href="?show={{ s.show }}&amp;from={{ [s.start - s.page_size, 0]|max }}">previous</a>{% endif %}
@@ -421,7 +438,7 @@ def register_requester(app: Flask, site) -> None:
             start = max(0, int(request.args.get("from", "0")))
         except ValueError:
             start = 0
-        return snapshot(job, site.leases, show, start, reader)
+        return snapshot(job, site.leases, show, start, reader, getattr(site, "review", None))
 
     def live_html(s: dict[str, Any]) -> str:
         return render_template_string(_LIVE, s=s)

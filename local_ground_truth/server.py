@@ -31,6 +31,7 @@ from gt_common import strict_json
 from gt_common.answers import read_form
 from gt_common.consolidation import WorkerAnswer
 from gt_common.questions import QUESTIONS_ENV, QuestionError, questions_from_json
+from gt_common.review import ReviewSettings
 from gt_common.s3uri import parse_s3_uri
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
@@ -39,6 +40,8 @@ from local_ground_truth import worker_names, worker_pages
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
 from local_ground_truth.requester import register_requester
+from local_ground_truth.review_desk import ReviewDesk
+from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
 from local_ground_truth.task_order import WorkerOrder
 
 LOG = logging.getLogger(__name__)
@@ -60,7 +63,8 @@ input,button{font:inherit;padding:.3rem .5rem}
 class WorkerSite:
     """What the HTTP application needs: the job, its template, leases and background consolidation."""
 
-    def __init__(self, job: LocalJob, consolidate_in_background: bool = True) -> None:
+    def __init__(self, job: LocalJob, consolidate_in_background: bool = True,
+                 review: Optional[ReviewSettings] = None) -> None:
         self.job = job
         template = job.spec.task.ui_template
         self.template = job.s3.get_object(Bucket=template.bucket, Key=template.key)["Body"].read().decode("utf-8")
@@ -69,8 +73,11 @@ class WorkerSite:
         self.consolidator = Consolidator(job) if consolidate_in_background else None
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
         self._rules: dict[str, FormRules] = {}
-        self.questions = _questions_of(job)
+        self.questions = questions_of(job)
         self.order = WorkerOrder(job.job_name)
+        # Expert review (the stack's settings unless the runner was told otherwise); its final manifest
+        # follows every batch from here on.
+        self.review = ReviewDesk(job, self.questions, review if review is not None else job.spec.review).attach()
 
     def start(self) -> "WorkerSite":
         if self.consolidator:
@@ -180,7 +187,7 @@ class WorkerSite:
         return True
 
 
-def _questions_of(job: LocalJob) -> tuple:
+def questions_of(job: LocalJob) -> tuple:
     """The workflow's questions, from its consolidation function's configuration (``WORKFLOW_QUESTIONS``);
     empty for a consolidation function configured otherwise."""
     text = job.spec.consolidation.environment.get(QUESTIONS_ENV)
@@ -356,6 +363,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
 
     register_requester(app, site)  # the requester's view: /requester
+    register_reviewer(app, site, site.review, _foreign)  # the experts' view: /review
 
     @app.errorhandler(413)
     def too_large(_error):
@@ -369,16 +377,19 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
 
 
 def _worker_paths_as_sent(wsgi_app):
-    """Route ``/worker/...`` on the path as the browser sent it, still percent-encoded.
+    """Route ``/worker/...`` and ``/review/...`` on the path as the browser sent it, still percent-encoded.
 
     A worker's name may hold "/" (sent as %2F); the server decodes the path before routing, which
-    would split such a name in two. The views decode each segment themselves (``worker_names``).
+    would split such a name in two. The views decode each segment themselves (``worker_names``); a
+    reviewer's name travels the same way.
     """
+    named = ("/worker/", REVIEW_PREFIX + "/")
+
     def app(environ, start_response):
         raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
-        if raw and environ.get("PATH_INFO", "").startswith("/worker/"):
+        if raw and environ.get("PATH_INFO", "").startswith(named):
             path = urlsplit(raw).path
-            if path.startswith("/worker/"):
+            if path.startswith(named):
                 environ["PATH_INFO"] = path
         return wsgi_app(environ, start_response)
 

@@ -9,7 +9,9 @@ outputs ``WorkflowName`` (the workflow definition's name) and ``LabelingJobReque
   title, workers per object, time limit, and the two functions (their ARNs name them);
 - each of those functions' handler, staged asset folder, environment and timeout, from its resource;
 - every BucketDeployment's sources, destination and deploy-time markers, so the local bucket gets
-  exactly what ``cdk deploy`` would upload.
+  exactly what ``cdk deploy`` would upload;
+- the environment's expert-review settings, from the ``ReviewSettings`` output (``gt_common.review``);
+  a stack without it has review off.
 
 Deploy-time values (CloudFormation intrinsics) are resolved for this machine: a bucket's ``Ref`` is
 its local bucket name, a function's ``Fn::GetAtt [id, Arn]`` an ARN ending in its logical id (which is
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from gt_common.review import REVIEW_SETTINGS_OUTPUT, ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +91,7 @@ class WorkflowSpec:
     consolidation: FunctionSpec
     deployments: list[DeploymentSpec] = field(default_factory=list)
     buckets: dict[str, str] = field(default_factory=dict)  # logical id -> local name, of every bucket it uses
+    review: ReviewSettings = field(default_factory=ReviewSettings)  # the environment's expert review
 
     @property
     def label_attribute_name(self) -> str:
@@ -211,7 +215,21 @@ def read_workflow(assembly_dir: Path, workflow: str) -> WorkflowSpec:
         ))
     return WorkflowSpec(stack_name=stack_name, workflow=workflow, request=request, task=task,
                         pre_labeling=pre_labeling, consolidation=consolidation, deployments=deployments,
-                        buckets=dict(resolver.used_buckets))
+                        buckets=dict(resolver.used_buckets), review=_review_settings(template, stack_name))
+
+
+def _review_settings(template: Mapping[str, Any], stack_name: str) -> ReviewSettings:
+    """The stack's ``ReviewSettings`` output (JSON); review off when the stack has none."""
+    output = template.get("Outputs", {}).get(REVIEW_SETTINGS_OUTPUT)
+    if output is None:
+        return ReviewSettings()
+    value = output.get("Value")
+    try:
+        return parse_settings(json.loads(value) if isinstance(value, str) else value,
+                              f"stack {stack_name}: its {REVIEW_SETTINGS_OUTPUT} output")
+    except ValueError as error:  # ReviewError, or JSON that does not parse
+        raise StackError(str(error) if isinstance(error, ReviewError)
+                         else f"stack {stack_name}: its {REVIEW_SETTINGS_OUTPUT} output is not JSON: {error}") from None
 
 
 def _output_path(uri: str, stack_name: str) -> tuple[str, str]:

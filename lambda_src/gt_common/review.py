@@ -1,0 +1,258 @@
+"""Expert review: which objects the crowd could not settle, and the final line once an expert decided.
+
+One rule for every place a job's output is reviewed (the local runner's reviewer, the review job on
+AWS and its merge). It reads an output manifest line as the consolidation writes it::
+
+    {..., <label attribute>: {<question>: <value>, ..., "workers": n}, "<label attribute>-metadata": {...}}
+
+**The rule** (``needs_review``): an object goes to an expert for each of these reasons
+(``REVIEW_REASONS``), any question of the workflow giving it:
+
+- ``low-confidence``: a Classification, YesNo or Checkbox whose ``confidence`` (the calibrated
+  probability that the label is right) is below the threshold, or that has no label or no readable
+  confidence; a MultiSelect one of whose choices is decided with less than the threshold either
+  way (``max(p, 1 - p) < threshold``, ``p`` the probability that the choice applies) or not at all.
+- ``abstained``: a Classification with an ``abstain`` label ("Not sure") that any worker gave (its
+  ``votes`` count it). An abstention is no evidence for any class; the worker said the object is
+  hard to tell, so an expert looks, even when the other workers agree.
+- ``gold-miss``: a question whose consolidated value carries ``"gold-miss": true``
+  (``GOLD_MISS_KEY``): a gold item (an object with a known answer) the crowd got wrong. The
+  consolidation's gold logic sets it; this module only reads it.
+
+Spans never route: a span's ``confidence`` is a share of weighted workers times their overlap, not
+a calibrated probability, and an expert re-tagging spans needs the tagging page itself. The NER
+workflow's Yes/No routes like any yes/no. FreeText never routes (nothing is decided). A line without
+the label attribute (not labeled: skipped by pre-labeling, failed, not yet consolidated) needs no review.
+
+**The merge** (``merge_review``): the final line is the crowd's line with the expert's answer
+replacing the label where one was given, and the provenance in ``<label attribute>-metadata``:
+``"decided-by"`` (``"crowd"`` or ``"reviewer"``), ``"reviewer"`` (the expert's id), ``"crowd"`` (per
+question the expert decided, the crowd's label and confidence) and ``"review-reasons"`` (why the
+object was routed, when it was). A reviewed question's value keeps the crowd's ``votes`` and drops
+``confidence``: the expert's answer is not a model's probability.
+
+**Settings** (``ReviewSettings``): whether review is on and the threshold, defined once per
+environment (``parse_settings`` reads them; the stack publishes them as JSON in its
+``REVIEW_SETTINGS_OUTPUT`` output, which the local runner reads).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from .questions import Checkbox, Classification, MultiSelect, Question, YesNo
+
+LOW_CONFIDENCE = "low-confidence"
+ABSTAINED = "abstained"
+GOLD_MISS = "gold-miss"
+#: Why an object needs an expert, in the order they are reported.
+REVIEW_REASONS = (LOW_CONFIDENCE, ABSTAINED, GOLD_MISS)
+#: The key of a question's consolidated value that marks a gold item the crowd missed.
+GOLD_MISS_KEY = "gold-miss"
+
+DECIDED_BY = "decided-by"
+BY_CROWD, BY_REVIEWER = "crowd", "reviewer"
+REVIEWER_KEY = "reviewer"
+CROWD_KEY = "crowd"
+REASONS_KEY = "review-reasons"
+
+#: The stack output holding the environment's ``ReviewSettings`` as JSON.
+REVIEW_SETTINGS_OUTPUT = "ReviewSettings"
+#: Objects whose confidence is below this go to review unless an environment sets its own: the
+#: point where routing catches most errors while sending few objects (bench/results/calibration.md).
+DEFAULT_THRESHOLD = 0.9
+
+_SINGLE_LABEL = (Classification, YesNo, Checkbox)
+
+
+class ReviewError(ValueError):
+    """A decision or setting that cannot be used; the message names the object or question and the problem."""
+
+
+# -- settings --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """Whether a job's uncertain objects go to review, and below which confidence."""
+
+    enabled: bool = False
+    threshold: float = DEFAULT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ReviewError(f"review 'enabled' must be true or false, not {self.enabled!r}")
+        if (isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float))
+                or not math.isfinite(self.threshold) or not 0 < self.threshold <= 1):
+            raise ReviewError(f"review 'threshold' must be a number above 0 and at most 1, not {self.threshold!r}")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "threshold": self.threshold}
+
+
+def parse_settings(raw: Any, where: str = "review") -> ReviewSettings:
+    """``{"enabled": bool, "threshold": number}`` (each optional) as ``ReviewSettings``; a ``ReviewError``
+    naming ``where`` and the problem otherwise."""
+    if raw is None:
+        return ReviewSettings()
+    if not isinstance(raw, Mapping):
+        raise ReviewError(f"{where} must be an object like {{\"enabled\": true, \"threshold\": 0.9}}, not {raw!r}")
+    unknown = sorted(set(raw) - {"enabled", "threshold"})
+    if unknown:
+        raise ReviewError(f"{where} has unknown keys {unknown}; known: ['enabled', 'threshold']")
+    try:
+        return ReviewSettings(enabled=raw.get("enabled", False), threshold=raw.get("threshold", DEFAULT_THRESHOLD))
+    except ReviewError as error:
+        raise ReviewError(f"{where}: {error}") from None
+
+
+# -- the rule --------------------------------------------------------------------------------------
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _question_reasons(question: Question, value: Any, threshold: float) -> list[str]:
+    if not isinstance(question, (*_SINGLE_LABEL, MultiSelect)):
+        return []  # spans and free text never route (module docstring)
+    if not isinstance(value, Mapping):
+        return [LOW_CONFIDENCE]  # no readable consolidated value: nobody settled it
+    reasons = []
+    if isinstance(question, MultiSelect):
+        confidence = value.get("confidence")
+        shares = [_number(confidence.get(choice)) if isinstance(confidence, Mapping) else None
+                  for choice in question.choices]
+        if any(p is None or max(p, 1.0 - p) < threshold for p in shares):
+            reasons.append(LOW_CONFIDENCE)
+    else:
+        confidence = _number(value.get("confidence"))
+        if value.get("label") not in question.labels or confidence is None or confidence < threshold:
+            reasons.append(LOW_CONFIDENCE)
+        abstain = getattr(question, "abstain", None)
+        votes = value.get("votes")
+        if abstain is not None and (value.get("label") == abstain
+                                    or (isinstance(votes, Mapping) and (_number(votes.get(abstain)) or 0) > 0)):
+            reasons.append(ABSTAINED)
+    if value.get(GOLD_MISS_KEY) is True:
+        reasons.append(GOLD_MISS)
+    return reasons
+
+
+def reasons_by_question(output_line: Mapping[str, Any], label_attribute: str, questions: Iterable[Question],
+                        threshold: float) -> dict[str, list[str]]:
+    """Per question that gives a reason, the reasons (in ``REVIEW_REASONS`` order); empty when none does."""
+    if not isinstance(output_line, Mapping) or label_attribute not in output_line:
+        return {}
+    label = output_line[label_attribute]
+    found = {}
+    for question in questions:
+        value = label.get(question.name) if isinstance(label, Mapping) else None
+        reasons = _question_reasons(question, value, threshold)
+        if reasons:
+            found[question.name] = [reason for reason in REVIEW_REASONS if reason in reasons]
+    return found
+
+
+def needs_review(output_line: Mapping[str, Any], label_attribute: str, questions: Iterable[Question],
+                 threshold: float) -> list[str]:
+    """Why the object of ``output_line`` needs an expert (``REVIEW_REASONS``, each once, in that order);
+    an empty list when it does not."""
+    given = {reason for reasons in reasons_by_question(output_line, label_attribute, questions, threshold).values()
+             for reason in reasons}
+    return [reason for reason in REVIEW_REASONS if reason in given]
+
+
+# -- decisions -------------------------------------------------------------------------------------
+
+def reviewable(questions: Iterable[Question]) -> tuple[Question, ...]:
+    """The questions an expert decides: those the rule can route."""
+    return tuple(q for q in questions if isinstance(q, (*_SINGLE_LABEL, MultiSelect)))
+
+
+def check_decision(decision: Any, questions: Sequence[Question], object_id: str = "?") -> dict[str, Any]:
+    """The decision ``{question: label}`` (a MultiSelect's: a list of its choices) checked against the
+    questions' labels; a ``ReviewError`` naming the object, question and problem otherwise.
+
+    A question left out keeps the crowd's value. An abstain label is not a decision: an expert who
+    cannot tell leaves the question to the crowd.
+    """
+    if not isinstance(decision, Mapping) or not decision:
+        raise ReviewError(f"object {object_id}: a decision names at least one question and its label")
+    by_name = {q.name: q for q in reviewable(questions)}
+    checked: dict[str, Any] = {}
+    for name, answer in decision.items():
+        question = by_name.get(name)
+        if question is None:
+            raise ReviewError(f"object {object_id}: {str(name)[:100]!r} is not a question an expert decides "
+                              f"(those are: {', '.join(by_name) or 'none'})")
+        if isinstance(question, MultiSelect):
+            if (not isinstance(answer, list) or not all(isinstance(a, str) for a in answer)
+                    or len(set(answer)) != len(answer) or not set(answer) <= set(question.choices)):
+                raise ReviewError(f"object {object_id}: question {name} takes a list of distinct choices among "
+                                  f"{', '.join(question.choices)}, not {str(answer)[:200]!r}")
+            checked[name] = [choice for choice in question.choices if choice in answer]
+        else:
+            classes = [label for label in question.labels if label != getattr(question, "abstain", None)]
+            if answer not in classes:
+                raise ReviewError(f"object {object_id}: {str(answer)[:100]!r} is not a label of question {name} "
+                                  f"(one of: {', '.join(classes)})")
+            checked[name] = answer
+    return checked
+
+
+def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, Any]], label_attribute: str,
+                 reviewer: Optional[str], reasons: Sequence[str] = ()) -> dict[str, Any]:
+    """The final manifest line of an object (see the module docstring): the crowd's line, each question of
+    ``decision`` (checked by ``check_decision``) replaced by the expert's answer, with provenance.
+
+    ``decision`` None or empty: the crowd decided. ``reasons``: why the object went to review (kept in
+    the metadata, so a routed object the expert has not decided yet reads as such). A line without the
+    label attribute is returned as it came (it has no label to decide on).
+    """
+    line = copy.deepcopy(dict(crowd_line))
+    if label_attribute not in line:
+        if decision:
+            raise ReviewError(f"a decision for a line without {label_attribute!r}: it has no crowd label to replace")
+        return line
+    metadata_key = f"{label_attribute}-metadata"
+    metadata = line.get(metadata_key)
+    metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
+    if reasons:
+        unknown = [r for r in reasons if r not in REVIEW_REASONS]
+        if unknown:
+            raise ReviewError(f"unknown review reasons {unknown}; known: {list(REVIEW_REASONS)}")
+        metadata[REASONS_KEY] = [r for r in REVIEW_REASONS if r in reasons]
+    if not decision:
+        metadata[DECIDED_BY] = BY_CROWD
+        line[metadata_key] = metadata
+        return line
+    if not isinstance(reviewer, str) or not reviewer:
+        raise ReviewError("a reviewer's decision needs the reviewer's id")
+    label = line[label_attribute]
+    if not isinstance(label, Mapping):
+        raise ReviewError(f"the crowd's {label_attribute!r} is not an object of questions; nothing to replace")
+    label = dict(label)
+    crowd: dict[str, Any] = {}
+    for name, answer in decision.items():
+        value = label.get(name)
+        if not isinstance(value, Mapping):
+            raise ReviewError(f"question {name!r} has no consolidated value in the crowd's line to replace")
+        key = "labels" if isinstance(answer, list) else "label"
+        crowd[name] = {key: value.get(key), "confidence": value.get("confidence")}
+        reviewed = {k: v for k, v in value.items() if k not in ("label", "labels", "confidence")}
+        label[name] = {key: answer, **reviewed}
+    line[label_attribute] = label
+    metadata.update({DECIDED_BY: BY_REVIEWER, REVIEWER_KEY: reviewer, CROWD_KEY: crowd})
+    line[metadata_key] = metadata
+    return line
+
+
+__all__ = [
+    "ABSTAINED", "BY_CROWD", "BY_REVIEWER", "CROWD_KEY", "DECIDED_BY", "DEFAULT_THRESHOLD", "GOLD_MISS",
+    "GOLD_MISS_KEY", "LOW_CONFIDENCE", "REASONS_KEY", "REVIEWER_KEY", "REVIEW_REASONS", "REVIEW_SETTINGS_OUTPUT",
+    "ReviewError", "ReviewSettings", "check_decision", "merge_review", "needs_review", "parse_settings",
+    "reasons_by_question", "reviewable",
+]

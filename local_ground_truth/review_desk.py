@@ -1,0 +1,317 @@
+"""Expert review in a local job: what awaits a reviewer, their decisions, and the final manifest.
+
+The rule is ``gt_common.review`` (the one the review on AWS uses): once an object is consolidated, it
+needs an expert when a question's confidence is below the job's threshold, a worker abstained, or a
+gold item was missed. Its consolidated label never changes after its batch, so neither does that.
+
+**Decisions** are kept like answers, in the job's bucket (on disk with the runner's endpoint, written
+before the reviewer hears OK): one file per decision,
+``<job>/local-runner/review-decisions/<object id>/<time>-<random>.json`` holding the object, the
+reviewer, the decision (``{question: label}``) and its time. A later decision on the same object
+replaces the earlier one in the output; every file is kept, so who decided what and when stays on
+record. A decision is checked against the question's labels (``gt_common.review.check_decision``)
+before it is written; a file that cannot be read back is logged by name and left out.
+
+**The final manifest** (``manifests/output/final.manifest``, beside the crowd's ``output.manifest``)
+has one line per input line: a consolidated object's line through ``gt_common.review.merge_review``
+(``decided-by`` ``crowd`` or ``reviewer``, the reviewer, the crowd's label and confidence, the review
+reasons; an object awaiting review reads ``decided-by: crowd`` with its reasons), any other line as
+the output manifest has it. It is rewritten after every batch and every decision.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from gt_common import strict_json
+from gt_common.answers import read_form
+from gt_common.consolidation import WorkerAnswer
+from gt_common.questions import FreeText, MultiSelect, Question, Spans
+from gt_common.review import (
+    REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, merge_review, needs_review, reasons_by_question, reviewable,
+)
+from local_ground_truth import worker_names
+from local_ground_truth.job import BatchOutcome, LocalJob
+
+LOG = logging.getLogger(__name__)
+DECISIONS_FOLDER = "local-runner/review-decisions/"
+FINAL_MANIFEST = "manifests/output/final.manifest"
+MAX_DECISION_BYTES = 1_000_000
+
+
+class ReviewRefused(Exception):
+    """A decision that cannot be recorded: ``status`` and a reason the reviewer can act on."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass(frozen=True)
+class Decision:
+    object_id: str
+    reviewer: str
+    decision: dict[str, Any]  # {question: label}, a MultiSelect's a list
+    decided_at: str  # UTC, ISO 8601 with microseconds
+    key: str  # its file in the job's bucket
+
+    def as_json(self) -> dict[str, Any]:
+        return {"objectId": self.object_id, "reviewer": self.reviewer, "decision": self.decision,
+                "decidedAt": self.decided_at}
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class ReviewDesk:
+    """The job's review: ``settings`` (on or off, the threshold) applied to ``questions``."""
+
+    def __init__(self, job: LocalJob, questions: Sequence[Question], settings: ReviewSettings) -> None:
+        self.job, self.questions, self.settings = job, tuple(questions), settings
+        self.decided_questions = reviewable(self.questions)
+        self.enabled = settings.enabled and bool(self.decided_questions)
+        if settings.enabled and not self.decided_questions:
+            LOG.warning("review is on, but the workflow has no question an expert decides (its questions are "
+                        "unknown or none is a choice): review stays off")
+        self.label_attribute = job.spec.label_attribute_name
+        self.prefix = f"{job.root}{DECISIONS_FOLDER}"
+        self.final_manifest_key = f"{job.root}{FINAL_MANIFEST}"
+        self._lock = threading.RLock()  # decisions and the final manifest: one writer at a time
+        self._decisions: dict[str, Decision] = {}
+        self._reasons: dict[str, dict[str, list[str]]] = {}  # per consolidated object (labels are final)
+        self._last: Optional[datetime.datetime] = None
+        if self.enabled:
+            self._load()
+
+    def attach(self) -> "ReviewDesk":
+        """Keep the final manifest up to date after every batch; write it now (a resumed job has one)."""
+        if self.enabled:
+            self.job.on_consolidated.append(self._after_batch)
+            self.write_final_manifest()
+        return self
+
+    # -- what needs review -------------------------------------------------------------------------
+    def reasons(self, object_id: str, labels: Optional[dict[str, Any]] = None) -> dict[str, list[str]]:
+        """Per question, why this consolidated object needs an expert ({} when it does not or is not
+        consolidated). ``labels``: the job's consolidated labels, when the caller has them already."""
+        if not self.enabled:
+            return {}
+        with self._lock:
+            if object_id not in self._reasons:
+                label = (labels if labels is not None else self.job.consolidated_labels()).get(object_id)
+                if label is None:
+                    return {}
+                self._reasons[object_id] = reasons_by_question({self.label_attribute: label["label"]},
+                                                               self.label_attribute, self.questions,
+                                                               self.settings.threshold)
+            return self._reasons[object_id]
+
+    def routed(self) -> list[str]:
+        """Consolidated objects that need an expert, in manifest order."""
+        labels = self.job.consolidated_labels()
+        return [oid for oid in sorted(labels, key=int) if self.reasons(oid, labels)]
+
+    def decision(self, object_id: str) -> Optional[Decision]:
+        with self._lock:
+            return self._decisions.get(object_id)
+
+    def awaiting(self) -> list[str]:
+        """Routed objects nobody decided yet, in manifest order."""
+        with self._lock:
+            return [oid for oid in self.routed() if oid not in self._decisions]
+
+    def counts(self) -> dict[str, int]:
+        routed = self.routed()
+        with self._lock:
+            decided = sum(oid in self._decisions for oid in routed)
+        return {"routed": len(routed), "decided": decided, "awaiting": len(routed) - decided}
+
+    def may_review(self, reviewer: str, object_id: str) -> bool:
+        """An expert never decides an object they answered as a worker: their answer is one of those judged."""
+        return reviewer not in self.job.workers_of(object_id)
+
+    def queue(self, reviewer: str) -> list[str]:
+        """What this reviewer may decide next, in manifest order."""
+        return [oid for oid in self.awaiting() if self.may_review(reviewer, oid)]
+
+    # -- what a reviewer sees ----------------------------------------------------------------------
+    def view(self, object_id: str) -> dict[str, Any]:
+        """The object side by side: each worker's answer to each question, the crowd's label and
+        confidence, the reasons and the current decision."""
+        label = self.job.consolidated_labels().get(object_id)
+        consolidated = label["label"] if label is not None and isinstance(label["label"], dict) else {}
+        forms = []
+        for answer in sorted(self.job.answers().get(object_id, []), key=lambda a: a.get("submissionTime", "")):
+            form = read_form(self.questions, WorkerAnswer(answer["workerId"], answer["answerContent"]))
+            forms.append((answer["workerId"], form.values))
+        reasons = self.reasons(object_id)
+        decision = self.decision(object_id)
+        questions = []
+        for question in self.questions:
+            crowd = consolidated.get(question.name)
+            entry = {"name": question.name, "kind": question.kind, "reasons": reasons.get(question.name, []),
+                     "decided": question in self.decided_questions, "multi": isinstance(question, MultiSelect),
+                     "answers": [(worker, _shown_answer(question, values.get(question.name))) for worker, values in forms],
+                     "crowd": _shown_crowd(question, crowd)}
+            if entry["decided"]:
+                abstain = getattr(question, "abstain", None)
+                entry["classes"] = [label for label in question.labels if label != abstain]
+                entry["chosen"] = _chosen(question, crowd, decision)
+                entry["crowd_choice"] = _chosen(question, crowd, None)
+            questions.append(entry)
+        line = self.job.lines[int(object_id)] if object_id.isdigit() and int(object_id) < len(self.job.lines) else {}
+        source = line.get("source-ref", line.get("source", ""))
+        return {"id": object_id, "source": source if isinstance(source, str) else json.dumps(source)[:300],
+                "questions": questions,
+                "reasons": [r for r in REVIEW_REASONS if any(r in given for given in reasons.values())],
+                "decision": decision, "workers": [worker for worker, _values in forms]}
+
+    # -- deciding ----------------------------------------------------------------------------------
+    def decide(self, object_id: str, reviewer: str, raw: Any) -> Decision:
+        """Check and record ``raw`` (``{question: label}``) as ``reviewer``'s decision on the object, then
+        rewrite the final manifest; ``ReviewRefused`` says why not."""
+        if not self.enabled:
+            raise ReviewRefused(409, "Review is off for this job.")
+        try:
+            reviewer = worker_names.canonical(reviewer)
+        except worker_names.BadName as error:
+            raise ReviewRefused(400, f"Unknown reviewer: {error}") from None
+        if object_id not in self.job.consolidated_labels():
+            raise ReviewRefused(404, f"Object {object_id} has no consolidated label to review.")
+        if not self.reasons(object_id):
+            raise ReviewRefused(409, f"Object {object_id} does not need review: the crowd settled it.")
+        if not self.may_review(reviewer, object_id):
+            raise ReviewRefused(403, f"You answered object {object_id} as a worker; another reviewer decides it.")
+        try:
+            decision = check_decision(raw, self.questions, object_id)
+        except ReviewError as error:
+            raise ReviewRefused(422, str(error)) from None
+        with self._lock:
+            moment = _now()
+            if self._last is not None and moment <= self._last:  # strictly later than any decision before
+                moment = self._last + datetime.timedelta(microseconds=1)
+            self._last = moment
+            stamp = _stamp(moment)
+            key = f"{self.prefix}{object_id}/{stamp.replace(':', '-')}-{uuid.uuid4().hex[:8]}.json"
+            recorded = Decision(object_id, reviewer, decision, stamp, key)
+            self.job.s3.put_object(Bucket=self.job.bucket, Key=key, Body=json.dumps(recorded.as_json()).encode(),
+                                   ContentType="application/json")
+            self._decisions[object_id] = recorded
+            self.write_final_manifest()
+        LOG.info("object %s decided by reviewer %r: %s", object_id, reviewer, decision)
+        return recorded
+
+    # -- the final manifest ------------------------------------------------------------------------
+    def final_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        with self._lock:
+            for index, line in enumerate(self.job.output_lines()):
+                object_id = str(index)
+                if self.label_attribute not in line:
+                    lines.append(line)
+                    continue
+                reasons = needs_review(line, self.label_attribute, self.questions, self.settings.threshold)
+                decided = self._decisions.get(object_id)
+                try:
+                    lines.append(merge_review(line, decided.decision if decided else None, self.label_attribute,
+                                              decided.reviewer if decided else None, reasons))
+                except ReviewError as error:  # a decision the crowd's line cannot take: the crowd's stands
+                    LOG.error("object %s: the decision %s cannot be merged (%s); the crowd's label stands",
+                              object_id, decided.key if decided else "", error)
+                    lines.append(merge_review(line, None, self.label_attribute, None, reasons))
+        return lines
+
+    def write_final_manifest(self) -> None:
+        with self._lock:
+            body = "".join(json.dumps(line) + "\n" for line in self.final_lines())
+            self.job.s3.put_object(Bucket=self.job.bucket, Key=self.final_manifest_key, Body=body.encode())
+
+    def _after_batch(self, _outcome: BatchOutcome) -> None:
+        self.write_final_manifest()
+
+    # -- loading what an earlier run decided -------------------------------------------------------
+    def _load(self) -> None:
+        found: list[Decision] = []
+        for page in self.job.s3.get_paginator("list_objects_v2").paginate(Bucket=self.job.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                decision = self._read(item["Key"], item.get("Size", 0))
+                if decision is not None:
+                    found.append(decision)
+        for decision in sorted(found, key=lambda d: (d.decided_at, d.key)):
+            self._decisions[decision.object_id] = decision  # the latest of each object counts
+            moment = datetime.datetime.fromisoformat(decision.decided_at.replace("Z", "+00:00"))
+            self._last = max(self._last, moment) if self._last else moment
+        if found:
+            LOG.info("review: %d decisions read back (%d objects decided)", len(found), len(self._decisions))
+
+    def _read(self, key: str, size: int) -> Optional[Decision]:
+        """One decision file, checked as a new decision is; None (logged by name) when it cannot be used."""
+        try:
+            if size > MAX_DECISION_BYTES:
+                raise ValueError(f"it is {size:,} bytes, more than any decision")
+            raw = strict_json.loads(self.job.s3.get_object(Bucket=self.job.bucket, Key=key)["Body"].read())
+            if not isinstance(raw, dict):
+                raise ValueError("it is not a JSON object")
+            object_id, reviewer, stamp = raw.get("objectId"), raw.get("reviewer"), raw.get("decidedAt")
+            if not isinstance(object_id, str) or key.removeprefix(self.prefix).split("/")[0] != object_id:
+                raise ValueError("its objectId does not match its folder")
+            if not isinstance(reviewer, str) or not worker_names.is_canonical(reviewer):
+                raise ValueError("its reviewer is not a name")
+            if not isinstance(stamp, str):
+                raise ValueError("it has no decidedAt time")
+            datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            decision = check_decision(raw.get("decision"), self.questions, object_id)
+        except Exception as error:  # noqa: BLE001 - one unreadable file never loses the others
+            LOG.error("review decision %s is left out: %s", key, error)
+            return None
+        return Decision(object_id, reviewer, decision, stamp, key)
+
+
+# -- values as a reviewer reads them -------------------------------------------------------------------
+
+def _shown_answer(question: Question, value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(question, MultiSelect):
+        return ", ".join(choice for choice in question.choices if choice in value) or "none"
+    if isinstance(question, Spans):
+        return f"{len(value)} span{'' if len(value) == 1 else 's'}"
+    return str(value)
+
+
+def _shown_crowd(question: Question, value: Any) -> str:
+    if not isinstance(value, dict):
+        return "no label" if not isinstance(question, FreeText) else f"{len(value or [])} texts"
+    if isinstance(question, MultiSelect):
+        confidence = value.get("confidence") if isinstance(value.get("confidence"), dict) else {}
+        return "; ".join(f"{choice} {'yes' if choice in (value.get('labels') or []) else 'no'}"
+                         + (f" ({confidence[choice]:.2f})" if isinstance(confidence.get(choice), (int, float)) else "")
+                         for choice in question.choices)
+    if isinstance(question, Spans):
+        entities = value.get("entities") or []
+        return f"{len(entities)} span{'' if len(entities) == 1 else 's'}"
+    label, confidence = value.get("label"), value.get("confidence")
+    shown = "no label" if label is None else str(label)
+    return shown + (f" (confidence {confidence:.2f})" if isinstance(confidence, (int, float)) else "")
+
+
+def _chosen(question: Question, crowd: Any, decision: Optional[Decision]) -> Any:
+    """What the form starts with: the current decision, else the crowd's label when it is a class."""
+    if decision is not None and question.name in decision.decision:
+        return decision.decision[question.name]
+    if not isinstance(crowd, dict):
+        return [] if isinstance(question, MultiSelect) else None
+    if isinstance(question, MultiSelect):
+        return [c for c in question.choices if c in (crowd.get("labels") or [])]
+    label = crowd.get("label")
+    return label if label in question.labels and label != getattr(question, "abstain", None) else None

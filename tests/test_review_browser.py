@@ -1,0 +1,119 @@
+"""A local job through expert review in a real headless Chromium (system browser, Playwright): a worker
+labels an object in the task page, its low confidence sends it to review, the requester sees it waiting,
+a reviewer signs in, sees the worker's answer beside the crowd's label and confidence, picks another
+label, and the final manifest records the reviewer's label with its provenance."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from gt_common.review import ReviewSettings
+from local_ground_truth.server import WorkerServer, WorkerSite
+from local_ground_truth.worker_names import path_segment
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import job_name, local_job
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+QUESTION = "WeldingClassification"
+LABEL = "welding-quality"
+WORKER = "ana <b>bold</b>"  # shown as typed everywhere, never as markup
+REVIEWER = "Dr. Okafor"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def watched_page(browser, problems: list[str]):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.route("https://assets.crowd.aws/**", lambda route: route.abort())  # no network: never reached
+    page.on("dialog", lambda dialog: (problems.append(f"dialog {dialog.message}"), dialog.dismiss()))
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text else None)
+    return page
+
+
+def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_the_final_manifest(
+        browser, runner_assembly, tmp_path):
+    spec = read_workflow(runner_assembly, "welding")  # dev: one worker per object; review turned on as --review does
+    settings = ReviewSettings(enabled=True, threshold=spec.review.threshold)
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "revb")) as job:
+        server = WorkerServer(WorkerSite(job, review=settings), port=0).start()
+        try:
+            problems: list[str] = []
+            base = server.url
+            # A worker labels object 0 in the task page; alone, with no history, the vote is worth about 0.8.
+            worker = watched_page(browser, problems)
+            worker.goto(f"{base}/")
+            worker.fill("input[name=worker]", WORKER)
+            worker.click("text=Start")
+            worker.wait_for_url(f"{base}/worker/{path_segment(WORKER)}")
+            worker.goto(f"{base}/worker/{path_segment(WORKER)}/task/0")
+            worker.check("input[value='Burn Through']")
+            worker.click("text=Submit")
+            worker.wait_for_function("!location.pathname.endsWith('/task/0')")
+            assert server.site.consolidator.wait_idle(timeout=120)
+            crowd = job.consolidated_labels()["0"]["label"][QUESTION]
+            assert crowd["label"] == "Burn Through" and crowd["confidence"] < settings.threshold
+
+            # The requester sees it waiting and follows the link to the review page.
+            requester = watched_page(browser, problems)
+            requester.goto(f"{base}/requester")
+            expect(requester.locator("#review-state")).to_contain_text("1 await review", timeout=30_000)
+            expect(requester.locator("#object-0")).to_contain_text("awaiting review")
+            requester.click("#review-link")
+            requester.wait_for_url(f"{base}/review")
+
+            # The reviewer signs in and opens the object from their queue.
+            requester.fill("#reviewer-name", REVIEWER)
+            requester.click("#sign-in button")
+            requester.wait_for_url(f"{base}/review/Dr.%20Okafor")
+            assert "1 for you" in requester.inner_text("#review-counts")
+            requester.click("#start")
+            requester.wait_for_url("**/object/0")
+            review = requester
+            row = review.locator("#answers tr.worker")
+            expect(row).to_have_count(1)
+            assert row.locator("td").nth(0).inner_text() == WORKER and review.locator("#answers b").count() == 0
+            assert row.locator("td").nth(1).inner_text() == "Burn Through"
+            assert f"Burn Through (confidence {crowd['confidence']:.2f})" in review.inner_text("#crowd-row")
+            assert "confidence under the threshold" in review.inner_text("#reasons")
+            assert review.is_checked("input[value='Burn Through']")  # the form starts at the crowd's label
+            assert review.locator("input[value='Not sure']").count() == 0  # an expert decides; abstaining is not it
+
+            # The reviewer picks another label; the page goes on (nothing else awaits them).
+            review.check("input[value='Lack of Fusion']")
+            review.click("#decide")
+            review.wait_for_url("**/review/Dr.%20Okafor?notice=*")
+            assert "Nothing else awaits you" in review.inner_text("#notice")
+            assert "Lack of Fusion" in review.inner_text("#decided")
+
+            # The final manifest, linked from the requester's page, has the reviewer's label and provenance.
+            requester = watched_page(browser, problems)
+            requester.goto(f"{base}/requester")
+            expect(requester.locator("#review-state")).to_contain_text("0 await review", timeout=30_000)
+            expect(requester.locator("#object-0")).to_contain_text(f"decided by {REVIEWER}")
+            href = requester.get_attribute("#final-manifest", "href")
+            manifest = requester.request.get(f"{base}{href}")
+            assert manifest.ok
+            lines = [json.loads(line) for line in manifest.text().splitlines()]
+            assert len(lines) == len(job.lines)
+            line = lines[0]
+            assert line[LABEL][QUESTION]["label"] == "Lack of Fusion"
+            assert line[f"{LABEL}-metadata"]["decided-by"] == "reviewer"
+            assert line[f"{LABEL}-metadata"]["reviewer"] == REVIEWER
+            assert line[f"{LABEL}-metadata"]["crowd"][QUESTION] == {"label": "Burn Through",
+                                                                     "confidence": crowd["confidence"]}
+            assert line[f"{LABEL}-metadata"]["review-reasons"] == ["low-confidence"]
+            assert job.output_manifest()[0][LABEL][QUESTION]["label"] == "Burn Through"  # the crowd's output kept
+            assert problems == []
+        finally:
+            server.stop()

@@ -1,0 +1,192 @@
+"""The reviewer's side of the worker server: what awaits review, decisions checked, durable, replaced,
+read back after a restart, and the final manifest with who decided what."""
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+from contextlib import contextmanager
+from urllib.parse import quote
+
+import pytest
+
+from gt_common.review import ReviewSettings
+from local_ground_truth.requester import snapshot
+from local_ground_truth.review_desk import DECISIONS_FOLDER
+from local_ground_truth.server import WorkerServer, WorkerSite
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import job_name, local_job
+
+QUESTION = "WeldingClassification"
+LABEL = "welding-quality"
+ON = ReviewSettings(enabled=True, threshold=0.9)
+
+
+@contextmanager
+def reviewed_job(spec, store, name, settings=ON):
+    """A welding job (dev: one worker per object) with four objects answered and consolidated: one vote
+    and no history is worth about the prior, 0.8, so each is under the threshold and routed."""
+    with local_job(spec, store, name) as job:
+        for object_id, worker, label in (("0", "ana", "Good Weld"), ("1", "ben", "Burn Through"),
+                                         ("2", "ana", "Not sure"), ("3", "ben", "Contamination")):
+            if object_id not in job.consolidated_labels():
+                job.record_answer(object_id, worker, {QUESTION: {"label": label}})
+        job.consolidate()
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False, review=settings), port=0).start()
+        try:
+            yield job, server
+        finally:
+            server.stop()
+
+
+def call(server, method: str, path: str, body=None, headers: dict | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    connection.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, payload
+
+
+def decide(server, reviewer: str, object_id: str, decision, headers: dict | None = None):
+    status, payload = call(server, "POST", f"/review/{quote(reviewer, safe='')}/object/{object_id}/decision",
+                           {"decision": decision} if not isinstance(decision, bytes) else decision, headers)
+    return status, json.loads(payload) if payload.startswith(b"{") else payload
+
+
+def final_manifest(job) -> list[dict]:
+    body = job.s3.get_object(Bucket=job.bucket, Key=f"{job.root}manifests/output/final.manifest")["Body"].read()
+    return [json.loads(line) for line in body.decode().splitlines()]
+
+
+def decision_files(job) -> list[str]:
+    listed = job.s3.list_objects_v2(Bucket=job.bucket, Prefix=f"{job.root}{DECISIONS_FOLDER}")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+@pytest.fixture(scope="module")
+def served(runner_assembly, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("review")
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, folder / "s3", job_name(folder, "review")) as (job, server):
+        yield job, server
+
+
+def test_routed_objects_await_review_and_the_requester_sees_how_many(served):
+    job, server = served
+    desk = server.site.review
+    assert desk.routed() == ["0", "1", "2", "3"]
+    assert desk.reasons("2") == {QUESTION: ["low-confidence", "abstained"]}
+    status, page = call(server, "GET", "/review/carla")
+    assert status == 200 and b"Object 0" in page and b"Object 3" in page
+    assert desk.queue("ana") == [oid for oid in desk.awaiting() if oid not in ("0", "2")]  # not her own answers
+    live = snapshot(job, server.site.leases, review=desk)
+    assert live["review"]["awaiting"] == len(desk.awaiting()) and live["review"]["routed"] == 4
+    status, requester = call(server, "GET", "/requester")
+    assert status == 200 and b'id="review-state"' in requester and b'href="/review"' in requester
+
+
+def test_the_object_page_shows_every_answer_the_crowds_label_and_why(served):
+    job, server = served
+    status, page = call(server, "GET", "/review/carla/object/2")
+    text = page.decode()
+    assert status == 200
+    assert "ana" in text and "Not sure" in text and "a worker could not tell" in text
+    assert "confidence under the threshold" in text
+    assert 'id="accept-crowd" disabled' in text  # the crowd abstained: there is no label to accept
+    status, page = call(server, "GET", "/review/carla/object/0")
+    confidence = job.consolidated_labels()["0"]["label"][QUESTION]["confidence"]
+    assert confidence < ON.threshold and f"Good Weld (confidence {confidence:.2f})" in page.decode()
+
+
+def test_a_bad_label_is_refused_and_nothing_is_recorded(served):
+    job, server = served
+    before = final_manifest(job)
+    for decision, status, reason in [
+        ({QUESTION: "Excellent"}, 422, "'Excellent' is not a label of question WeldingClassification"),
+        ({QUESTION: "Not sure"}, 422, "is not a label of question"),
+        ({"other": "Good Weld"}, 422, "'other' is not a question an expert decides"),
+        ({}, 422, "a decision names at least one question"),
+        (b'{"decision": {"WeldingClassification": NaN}}', 400, "not a JSON number"),
+        (b"[" * 50 + b"]" * 50, 400, "nested"),
+        (b'{"decision": {}, "more": 1}', 400, 'Send {"decision"'),
+    ]:
+        got, answer = decide(server, "carla", "1", decision)
+        assert got == status and reason in answer["error"], (decision, got, answer)
+    assert decide(server, "carla", "1", {QUESTION: "Good Weld"}, {"Origin": "http://attacker.example"})[0] == 403
+    assert decide(server, "carla", "1", {QUESTION: "Good Weld"}, {"Content-Type": "text/plain"})[0] == 415
+    assert decide(server, "ben", "1", {QUESTION: "Good Weld"})[0] == 403  # ben answered it as a worker
+    assert decide(server, "carla", "99", {QUESTION: "Good Weld"})[0] == 404
+    assert decision_files(job) == [] and final_manifest(job) == before
+
+
+def test_a_decision_lands_in_the_final_manifest_and_a_second_one_replaces_it(served):
+    job, server = served
+    reviewer = "Dr. O'Brien/李"  # any name, "/" included, travels as one segment
+    status, answer = decide(server, reviewer, "3", {QUESTION: "Lack of Fusion"})
+    assert status == 200 and answer["recorded"]["reviewer"] == reviewer
+    assert answer["next"].startswith(f"/review/{quote(reviewer, safe='')}")
+    line = final_manifest(job)[3]
+    assert line[LABEL][QUESTION]["label"] == "Lack of Fusion"
+    assert line[f"{LABEL}-metadata"]["decided-by"] == "reviewer"
+    assert line[f"{LABEL}-metadata"]["reviewer"] == reviewer
+    crowd = job.consolidated_labels()["3"]["label"][QUESTION]
+    assert line[f"{LABEL}-metadata"]["crowd"] == {QUESTION: {"label": "Contamination", "confidence": crowd["confidence"]}}
+    assert job.output_manifest()[3][LABEL][QUESTION]["label"] == "Contamination"  # the crowd's output is kept
+
+    assert decide(server, "dana", "3", {QUESTION: "Contamination"})[0] == 200  # accepts the crowd's label
+    line = final_manifest(job)[3]
+    assert line[LABEL][QUESTION]["label"] == "Contamination"
+    assert line[f"{LABEL}-metadata"]["reviewer"] == "dana"
+    assert len([key for key in decision_files(job) if f"/{DECISIONS_FOLDER}3/" in key]) == 2  # both on record
+    assert "3" not in server.site.review.awaiting()
+    status, page = call(server, "GET", f"/review/{quote(reviewer, safe='')}")
+    assert status == 200 and "dana" in page.decode()
+
+
+def test_objects_not_routed_pass_through_as_crowd(served):
+    job, server = served
+    lines = final_manifest(job)
+    assert len(lines) == len(job.lines)
+    for index, line in enumerate(lines):
+        if str(index) not in job.consolidated_labels():
+            assert line == job.lines[index]  # not labeled yet: as it came
+    status, page = call(server, "GET", "/review/carla/object/7")
+    assert status == 404 and b"not for review" in page
+
+
+def test_decisions_survive_a_restart_and_a_corrupt_file_is_left_out(runner_assembly, tmp_path, caplog):
+    spec = read_workflow(runner_assembly, "welding")
+    store, name = tmp_path / "s3", job_name(tmp_path, "restart")
+    with reviewed_job(spec, store, name) as (job, server):
+        assert decide(server, "carla", "1", {QUESTION: "Good Weld"})[0] == 200
+        assert decide(server, "carla", "0", {QUESTION: "Burn Through"})[0] == 200
+        assert decide(server, "dana", "0", {QUESTION: "Lack of Fusion"})[0] == 200
+        job.s3.put_object(Bucket=job.bucket, Key=f"{job.root}{DECISIONS_FOLDER}2/2026-x.json", Body=b"{not json")
+        job.s3.put_object(Bucket=job.bucket, Key=f"{job.root}{DECISIONS_FOLDER}3/2026-y.json",
+                          Body=json.dumps({"objectId": "3", "reviewer": "eve", "decidedAt": "2026-01-01T00:00:00Z",
+                                           "decision": {QUESTION: "<script>"}}).encode())
+    with caplog.at_level(logging.ERROR), reviewed_job(spec, store, name) as (job, server):
+        desk = server.site.review
+        assert desk.decision("0").reviewer == "dana" and desk.decision("0").decision == {QUESTION: "Lack of Fusion"}
+        assert desk.decision("1").reviewer == "carla"
+        assert desk.decision("2") is None and desk.decision("3") is None
+        assert any("2026-x.json is left out" in m for m in caplog.messages)
+        assert any("2026-y.json is left out" in m and "'<script>' is not a label" in m for m in caplog.messages)
+        lines = final_manifest(job)
+        assert lines[0][LABEL][QUESTION]["label"] == "Lack of Fusion"
+        assert lines[1][f"{LABEL}-metadata"]["reviewer"] == "carla"
+        assert lines[2][f"{LABEL}-metadata"] == {**lines[2][f"{LABEL}-metadata"], "decided-by": "crowd",
+                                                 "review-reasons": ["low-confidence", "abstained"]}
+
+
+def test_with_review_off_nothing_is_routed_and_decisions_are_refused(runner_assembly, tmp_path):
+    spec = read_workflow(runner_assembly, "welding")  # dev: review off
+    assert spec.review == ReviewSettings(enabled=False)
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "off"), settings=spec.review) as (job, server):
+        status, page = call(server, "GET", "/review")
+        assert status == 200 and b'id="review-off"' in page
+        assert decide(server, "carla", "0", {QUESTION: "Good Weld"})[0] == 409
+        assert snapshot(job, server.site.leases, review=server.site.review)["review"] is None
+        assert not job.s3.list_objects_v2(Bucket=job.bucket, Prefix=f"{job.root}manifests/output/final").get("Contents")
