@@ -287,6 +287,12 @@ def test_gold_reaches_the_output_and_the_report_through_the_task_records(s3, buc
     assert zero[GOLD_KEY] == truth["0"] and zero[GOLD_MISS] is True and zero["label"] != truth["0"]
     assert all(GOLD_KEY not in labels[str(i)][QUESTION.name] for i in range(4, 30))
     assert all(GOLD_MISS not in labels[str(i)][QUESTION.name] for i in range(1, 30))
+    # The review rule routes the missed gold object, and no other for that reason.
+    from gt_common.review import GOLD_MISS as MISSED, needs_review
+
+    attribute = WELDING.label_attribute_name
+    routed = {i for i in labels if MISSED in needs_review({attribute: labels[i]}, attribute, WELDING.questions, 0.0)}
+    assert routed == {"0"}
     report = read_json(s3, bucket, f"job/quality-report/{QUESTION.name}.json")
     for h in range(3):
         worker = report["workers"][f"w{h}"]

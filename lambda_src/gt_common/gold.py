@@ -28,13 +28,15 @@ import logging
 from typing import Any, Mapping, Optional, Sequence
 
 from .questions import Question
+from .review import GOLD_MISS_KEY
 from .s3uri import InputError
 
 LOG = logging.getLogger(__name__)
 #: The manifest line's key (and the task record's field) holding the object's known answers.
 GOLD_KEY = "gold"
-#: The key set (true) in a question's consolidated value when the label misses the known answer.
-GOLD_MISS = "gold-miss"
+#: The key set (true) in a question's consolidated value when the label misses the known answer: the review
+#: rule's own (``gt_common.review``), which routes such objects to an expert.
+GOLD_MISS = GOLD_MISS_KEY
 #: The most known answers one line may carry, and the longest question name or label accepted.
 MAX_GOLD_ANSWERS = 100
 MAX_TEXT = 1000
