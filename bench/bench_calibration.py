@@ -13,7 +13,10 @@ errors caught by routing confidence < 0.9 and share of objects routed. Ours also
 objects with the worker memory carried (``worker_model.merge`` of each batch's ``learned``) and with one
 worker per object (the first answer of each object). The 100,000 x 3 fit is timed beside the
 plug-in Dawid-Skene (``dawid_skene.fit``) in the same process, and the whole consolidation Lambda on
-that batch beside the code at ``--previous`` (before this model). Results: bench/results/calibration.md.
+that batch beside the code at ``--previous`` (before this model). Also in the same run: the three data sets
+with 10% of the objects given as gold (``is_gold``, measured on the others), and the simulation with a
+colluding pair added to its honest workers (our accuracy beside majority vote's, and whether the pair,
+and only it, is flagged). Results: bench/results/calibration.md.
 """
 from __future__ import annotations
 
@@ -36,10 +39,20 @@ from bench_crowd_consolidation import CROWDKIT_VENV, DATA, load_crowd  # noqa: E
 
 RESULTS = REPO / "bench" / "results" / "calibration.md"
 SEEDS, WORKERS, ACCURACY, BATCH = 30, 3, 0.8, 10
+GOLD_SHARE = 0.10  # objects marked gold (by a hash of the object id) in the gold variants
+COLLUDERS = 2  # the colluding pair added to the simulation's honest workers
 
 
-def simulation():
-    """``[(questions, workers, answers, truth)]``, one per seed: the welding job simulated."""
+def is_gold(object_id: str) -> bool:
+    """The same ~10% of objects in every variant and run: a hash of the id, never the truth."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(object_id.encode(), digest_size=4).digest(), "big") / 2 ** 32 < GOLD_SHARE
+
+
+def simulation(colluders: int = 0):
+    """``[(questions, workers, answers, truth)]``, one per seed: the welding job simulated; ``colluders``
+    extra workers who all give one random label per object (drawn uniformly among the question's labels)."""
     import workflows
     from local_ground_truth.simulated_workers import answer_values
 
@@ -54,6 +67,11 @@ def simulation():
                 q.append(f"{seed}:{object_id}")
                 w.append(f"simulated-{n + 1}")
                 a.append(answer_values([question], {question.name: label}, ACCURACY, rng)[question.name])
+            shared = rng.choice(question.labels) if colluders else None  # no draw without: the same honest answers
+            for n in range(colluders):
+                q.append(f"{seed}:{object_id}")
+                w.append(f"colluder-{n + 1}")
+                a.append(shared)
         jobs.append((q, w, a, {f"{seed}:{k}": v for k, v in truth.items()}))
     return question, jobs
 
@@ -69,8 +87,11 @@ def metrics(confidence, right) -> dict:
             "mean_confidence": confidence.mean()}
 
 
-def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_worker=False):
-    """Our labels and confidences for the objects with truth; ``batch``: objects per batch, memory carried."""
+def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_worker=False, gold=False,
+         evaluate=None):
+    """Our labels and confidences for the objects with truth; ``batch``: objects per batch, memory carried;
+    ``gold``: the ``is_gold`` objects' truth given as gold (and left out of the measure); ``evaluate``: only
+    these objects are measured."""
     from gt_common.choices import Answer, consolidate_choice
     from gt_common.worker_model import merge
 
@@ -87,16 +108,18 @@ def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_wo
     by_object: dict[str, list] = {}
     for row in rows:
         by_object.setdefault(row[0], []).append(Answer(*row))
-    decisions, memory, stats = {}, [], []
+    known = {o: label for o, label in truth.items() if gold and is_gold(o)}
+    decisions, memory, stats, flagged = {}, [], [], []
     for chunk in chunks:
         prior = merge([{"q": e} for e in memory]).get("q")
         result = consolidate_choice(chunk, [a for o in chunk for a in by_object[o]], labels, method="dawid-skene",
-                                    abstain=abstain, prior=prior)
+                                    abstain=abstain, prior=prior, gold={o: known[o] for o in chunk if o in known})
         decisions.update(result.decisions)
         memory.append(result.learned)
         stats.append((result.iterations, result.converged, result.temperature))
-    kept = [o for o in truth if o in decisions]
-    return [decisions[o].confidence for o in kept], [decisions[o].label == truth[o] for o in kept], stats
+        flagged += [frozenset((p.first, p.second)) for p in result.colluding]
+    kept = [o for o in truth if o in decisions and o not in known and (evaluate is None or o in evaluate)]
+    return [decisions[o].confidence for o in kept], [decisions[o].label == truth[o] for o in kept], stats, flagged
 
 
 def plug_in(questions, workers, answers):
@@ -240,6 +263,7 @@ def main() -> None:
         crowdkit_child()
         return
     question, sim_jobs = simulation()
+    _, colluding_jobs = simulation(COLLUDERS)
     datasets = {}
     for name in ("duck", "face"):
         q, w, a, truth = load_crowd(name)
@@ -248,12 +272,17 @@ def main() -> None:
                               [j[3] for j in sim_jobs], list(question.labels), question.abstain)
     kit_jobs = {f"{name}#{i}": (q, w, a, t) for name, (qs, ws, as_, ts, _, _) in datasets.items()
                 for i, (q, w, a, t) in enumerate(zip(qs, ws, as_, ts))}
+    kit_jobs.update({f"collusion#{i}": job for i, job in enumerate(colluding_jobs)})
     kit = crowdkit(kit_jobs)
     rows = []
     for name, (qs, ws, as_, ts, labels, abstain) in datasets.items():
         variants = {"ours, one batch": {}, f"ours, batches of {BATCH}": {"batch": BATCH},
-                    "ours, one worker per object": {"one_worker": True}}
+                    "ours, one worker per object": {"one_worker": True},
+                    GOLD_ROWS[0]: {"evaluate": "not gold"}, GOLD_ROWS[1]: {"gold": True},
+                    GOLD_ROWS[2]: {"batch": BATCH, "gold": True}}
         for variant, options in variants.items():
+            if options.get("evaluate") == "not gold":
+                options = {"evaluate": {o for t in ts for o in t if not is_gold(o)}}
             parts = [ours(q, w, a, t, labels, abstain, **options) for q, w, a, t in zip(qs, ws, as_, ts)]
             row = metrics([c for p in parts for c in p[0]], [r for p in parts for r in p[1]])
             stats = [s for p in parts for s in p[2]]
@@ -274,16 +303,73 @@ def main() -> None:
                     conf.append(got[o][1])
                     right.append(got[o][0] == label)
             rows.append((name, title, metrics(conf, right)))
+    collusion = colluding_rows(question, colluding_jobs, kit)
     speed = timing()
     speed["handler"] = handler_large(args.previous)
     speed["previous"] = args.previous
-    text = report(rows, speed)
+    text = report(rows, collusion, speed)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text)
 
 
-def report(rows, speed) -> str:
+def colluding_rows(question, jobs, kit) -> dict:
+    """The colluding pair among the simulation's honest workers: ours (one batch and batches of 10) beside
+    crowd-kit's DawidSkene and majority vote, and how often the pair (and anyone else) was flagged."""
+    pair = frozenset(f"colluder-{n + 1}" for n in range(COLLUDERS))
+    rows, flags = [], {}
+    for title, options in (("ours, one batch", {}), (f"ours, batches of {BATCH}", {"batch": BATCH})):
+        parts = [ours(q, w, a, t, list(question.labels), question.abstain, **options) for q, w, a, t in jobs]
+        rows.append(("collusion", title, metrics([c for p in parts for c in p[0]], [r for p in parts for r in p[1]])))
+        flags[title] = (sum(pair in set(p[3]) for p in parts), sum(any(f != pair for f in p[3]) for p in parts))
+    for kind, title in (("ds", "crowd-kit DawidSkene posterior"), ("mv", "majority-vote share (crowd-kit)")):
+        conf, right = [], []
+        for i, (_, _, _, truth) in enumerate(jobs):
+            got = kit[f"collusion#{i}"][kind]
+            conf += [got[o][1] for o in truth]
+            right += [got[o][0] == label for o, label in truth.items()]
+        rows.append(("collusion", title, metrics(conf, right)))
+    return {"rows": rows, "flags": flags, "jobs": len(jobs)}
+
+
+GOLD_ROWS = ("ours, one batch, objects that are not gold (no gold given)", f"ours, one batch, {GOLD_SHARE:.0%} gold",
+             f"ours, batches of {BATCH}, {GOLD_SHARE:.0%} gold")
+
+
+def gold_verdicts(rows) -> list[str]:
+    got = {(name, title): row for name, title, row in rows}
+    out = []
+    for name, limit in (("duck", 0.06), ("face", 0.15), ("simulation", 0.06)):
+        for title in GOLD_ROWS[1:]:
+            row = got[(name, title)]
+            out.append(check(f"{name}, {title}: ECE {row['ece']:.3f} <= {limit}, confidence >= 0.99 wrong "
+                             f"{row['sure_wrong']:.1%} <= 2%", row["ece"] <= limit and row["sure_wrong"] <= 0.02))
+    for name in ("duck", "face"):
+        row, kit = got[(name, GOLD_ROWS[1])], got[(name, "crowd-kit DawidSkene posterior")]
+        out.append(check(f"{name}, {GOLD_ROWS[1]}: accuracy {row['accuracy']:.3f} >= crowd-kit DS {kit['accuracy']:.3f}"
+                         " - 0.005 (crowd-kit over every object)", row["accuracy"] >= kit["accuracy"] - 0.005))
+    for name in ("duck", "face", "simulation"):
+        one, batched = got[(name, GOLD_ROWS[1])], got[(name, GOLD_ROWS[2])]
+        out.append(check(f"{name}, {GOLD_SHARE:.0%} gold: batches of {BATCH} accuracy {batched['accuracy']:.3f} vs "
+                         f"{one['accuracy']:.3f}, ECE {batched['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02)",
+                         abs(batched["accuracy"] - one["accuracy"]) <= 0.01 and abs(batched["ece"] - one["ece"]) <= 0.02))
+    return out
+
+
+def collusion_verdicts(collusion) -> list[str]:
+    got = {title: row for _, title, row in collusion["rows"]}
+    mv = got["majority-vote share (crowd-kit)"]
+    out = []
+    for title in ("ours, one batch", f"ours, batches of {BATCH}"):
+        pair, others = collusion["flags"][title]
+        out.append(check(f"collusion, {title}: accuracy {got[title]['accuracy']:.3f} >= majority vote "
+                         f"{mv['accuracy']:.3f}", got[title]["accuracy"] >= mv["accuracy"]))
+        out.append(check(f"collusion, {title}: the pair flagged in {pair} of {collusion['jobs']} jobs, another pair "
+                         f"in {others}", pair == collusion["jobs"] and others == 0))
+    return out
+
+
+def report(rows, collusion, speed) -> str:
     lines = ["# Calibration: is the confidence the probability that the label is right?", "",
              "Written by `bench/bench_calibration.py`:", "",
              "    .venv/bin/python " + " ".join(["bench/bench_calibration.py", *sys.argv[1:]]), "",
@@ -296,6 +382,22 @@ def report(rows, speed) -> str:
         lines.append(f"| {name} | {title} | {row['accuracy']:.3f} | {row['ece']:.3f} | {row['sure_wrong']:.1%} | "
                      f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
     lines += ["", "Targets (issue 11):", "", *verdicts(rows)]
+    lines += ["", f"## Gold objects: {GOLD_SHARE:.0%} of the objects marked gold", "",
+              f"The gold rows give the known answer of the objects whose id hashes below {GOLD_SHARE} (the same ones in "
+              "every row; never chosen by their truth) and measure only the other objects. The worker model counts "
+              "gold objects with their known class, and corrects every confidence by what the gold objects showed "
+              "in its confidence bin (`crowd_model._gold_corrected`, shrunk by `GOLD_BIN_PRIOR`). The row "
+              f"\"{GOLD_ROWS[0]}\" is the same objects measured without any gold given, for comparison.", "",
+              *gold_verdicts(rows)]
+    lines += ["", f"## A colluding pair among honest workers (welding simulation, {SEEDS} seeds)", "",
+              f"Each object answered by the {WORKERS} simulated workers at {ACCURACY} and by {COLLUDERS} colluders who "
+              "all give one label drawn at random among the question's labels.", "",
+              "| data | method | accuracy | ECE | conf >= 0.99 wrong | errors caught by conf < 0.9 | objects routed "
+              "| mean confidence |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, title, row in collusion["rows"]:
+        lines.append(f"| {name} | {title} | {row['accuracy']:.3f} | {row['ece']:.3f} | {row['sure_wrong']:.1%} | "
+                     f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
+    lines += ["", *collusion_verdicts(collusion)]
     lines += ["", "Worker model fits (ours): most iterations of any fit, every fit converged, temperatures chosen:", "",
               *[f"- {name}, {title}: {row['iterations']}, {row['converged']}, "
                 f"{', '.join(f'{t:.2f}' for t in row['temperatures'])}"

@@ -191,6 +191,7 @@ def test_per_worker_agreement_and_confusion():
     assert report["objects"] == 10 and report["answers"] == 40
     assert workers["expert1"] == {
         "answers": 10, "compared": 10, "agreement": 1.0, "confusion": [[4, 0, 0], [0, 4, 0], [0, 0, 2]],
+        "kappa": 1.0, "spam": False, "gold_answers": 0, "gold_accuracy": None,
     }
     assert workers["expert3"]["agreement"] == pytest.approx(0.9)
     assert workers["expert3"]["confusion"] == [[3, 1, 0], [0, 4, 0], [0, 0, 2]]

@@ -19,7 +19,7 @@ from botocore.config import Config
 from gt_common.configuration import configured_method, configured_questions
 from gt_common.consolidation import consolidate_batch_event, workers_per_object
 from gt_common.job_state import state_for_event
-from gt_common.shown_text import READ_THREADS
+from gt_common.task_record import READ_THREADS
 from gt_common.workflow_consolidation import consolidate_items
 
 LOG = logging.getLogger(__name__)

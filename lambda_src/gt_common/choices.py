@@ -7,6 +7,10 @@ How, by the question's own ``method``, else the deployment's default (``question
   batch, starting from each worker's counts of the job's earlier batches and the crowd's (``prior``,
   from ``gt_common.worker_model``); this batch's counts come back in ``ChoiceResult.learned``, to be
   saved for the next batch. Confidence = the probability that the label is the true class.
+  Workers flagged for answering alike beyond their skill (``gt_common.collusion``, judged on the job's
+  batches together) count as one voter per object (``ChoiceResult.colluding``); gold objects (``gold``:
+  known answers, ``gt_common.gold``) count with their known class and correct the confidence
+  (``crowd_model``); a gold object's ``Decision.gold_miss`` says its label is not the known answer.
 - ``majority-vote``: per object the most common answer; confidence = its share of the votes
   (abstentions included in the count); nothing is remembered.
 
@@ -26,12 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
-from typing import NamedTuple, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from . import crowd_model
+from . import collusion, crowd_model
 from .questions import MAJORITY_VOTE
 from .worker_model import Entry
 
@@ -49,6 +53,13 @@ class Answer(NamedTuple):  # a batch of 100,000 objects holds 300,000: a tuple i
 class Decision:
     label: Optional[str]  # None when the object had no usable answer
     confidence: float
+    gold: Optional[str] = None  # the known answer of a gold object
+
+    @property
+    def gold_miss(self) -> bool:
+        """A gold object whose consolidated label is not its known answer (an object without any usable answer
+        has no label to miss with)."""
+        return self.gold is not None and self.label is not None and self.label != self.gold
 
 
 @dataclass
@@ -58,6 +69,7 @@ class ChoiceResult:
     iterations: int = 0  # the model's EM iterations (0 for majority vote)
     converged: bool = True  # False: the model stopped at its iteration cap
     temperature: Optional[float] = None  # the model's evidence temperature (None for majority vote)
+    colluding: list = field(default_factory=list)  # collusion.Pair flagged in this batch (the worker model only)
 
 
 def tie_break(object_id: str, tied: Sequence[str], tie: Optional[str] = None) -> str:
@@ -107,15 +119,25 @@ def _decide(object_ids: Sequence[str], scores: np.ndarray, confidences: np.ndarr
     return decisions
 
 
+def _with_gold(decisions: dict[str, Decision], gold: Mapping[str, str]) -> dict[str, Decision]:
+    return {object_id: replace(decision, gold=gold[object_id]) if object_id in gold else decision
+            for object_id, decision in decisions.items()}
+
+
 def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], labels: Sequence[str], *,
                        method: str, tie: Optional[str] = None, abstain: Optional[str] = None,
-                       prior: Optional[Entry] = None) -> ChoiceResult:
+                       prior: Optional[Entry] = None, gold: Optional[Mapping[str, str]] = None) -> ChoiceResult:
     """Decide every object of ``object_ids`` from ``answers`` (each label one of ``labels``).
 
     ``answers`` hold at most one answer per worker and object (``gt_common.consolidation``
     guarantees it for answers read from a payload); a second one is a caller's bug and raises.
     ``prior``: the counts of the job's earlier batches (the worker model only; checked by
-    ``worker_model.check_file``).
+    ``worker_model.check_file``). ``gold``: the known answers of gold objects (``gt_common.gold``;
+    each a class of ``labels``, not the abstain label): the worker model counts them as the truth; every
+    decision of a gold object carries its known answer (``Decision.gold_miss``).
+
+    The worker model first looks for colluding workers in the batch (``gt_common.collusion``) and counts
+    each flagged group as one voter per object (``ChoiceResult.colluding``).
     """
     if len({(a.object_id, a.worker_id) for a in answers}) != len(answers):
         raise ValueError("answers hold two answers of one worker for one object")
@@ -132,11 +154,25 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
     n, K, L = len(object_ids), len(classes), len(columns)
     votes = np.bincount(objects * L + chosen, minlength=n * L).reshape(n, L).astype(np.float64)
 
+    gold = {o: label for o, label in (gold or {}).items() if o in object_index}
+    unknown = sorted(label for label in set(gold.values()) if label not in class_index)
+    if unknown:
+        raise ValueError(f"gold answers {unknown[:5]!r} are not classes of this question")
     if method == MAJORITY_VOTE:
         share = votes[:, :K] / np.maximum(votes.sum(axis=1, keepdims=True), 1.0)
-        return ChoiceResult(_decide(object_ids, share, share, votes, classes, abstain, tie), None)
+        return ChoiceResult(_with_gold(_decide(object_ids, share, share, votes, classes, abstain, tie), gold), None)
 
     prior = prior or Entry()
+    pairs, group, batch_pairs = collusion.colluding_groups(
+        objects, workers, chosen, worker_ids, L, {(a, b): value for a, b, *value in prior.pairs},
+        {w: _matrix(nested, class_index, column_index).sum(axis=0) for w, nested in prior.workers.items()})
+    for p in pairs:
+        LOG.warning("workers %s and %s answer alike beyond their skill (%d of %d shared objects, kappa %.2f, "
+                    "%.2f explained): counted as one voter", p.first, p.second, p.agreed, p.shared, p.kappa,
+                    p.explained)
+    known = np.full(n, -1, np.intp)
+    for object_id, label in gold.items():
+        known[object_index[object_id]] = class_index[label]
     fit = crowd_model.fit(
         objects, workers, chosen, n, len(worker_ids), K, L,
         prior_counts=np.stack([_matrix(prior.workers.get(w), class_index, column_index) for w in worker_ids])
@@ -144,7 +180,9 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
         prior_classes=np.array([float(prior.classes.get(name, 0.0)) for name in classes]),
         crowd_counts=sum((_matrix(nested, class_index, column_index) for nested in prior.workers.values()),
                          np.zeros((K, L))),
-        prior_temper_loss=np.array(prior.temper) if prior.temper else None)
+        prior_temper_loss=np.array(prior.temper) if prior.temper else None,
+        weights=collusion.answer_weights(objects, workers, group) if pairs else None, known=known,
+        prior_gold_bins=np.array(prior.gold_bins) if prior.gold_bins else None)
     if fit.converged:
         LOG.info("worker model converged in %d iterations, temperature %.2f", fit.iterations, fit.temperature)
     else:
@@ -153,6 +191,8 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
     learned = Entry({w: _nested(fit.counts[i], classes, columns) for i, w in enumerate(worker_ids)},
                     {name: round(float(fit.class_counts[i]), 6) for i, name in enumerate(classes)
                      if fit.class_counts[i]},
-                    [round(float(x), 6) for x in fit.temper_loss] if fit.temper_loss.any() else [])
+                    [round(float(x), 6) for x in fit.temper_loss] if fit.temper_loss.any() else [],
+                    fit.gold_bins.round(6).tolist() if fit.gold_bins.any() else [],
+                    [[a, b, n, agreed] for (a, b), (n, agreed) in sorted(batch_pairs.items())])
     decisions = _decide(object_ids, fit.posteriors, fit.confidences, votes, classes, abstain, tie)
-    return ChoiceResult(decisions, learned, fit.iterations, fit.converged, fit.temperature)
+    return ChoiceResult(_with_gold(decisions, gold), learned, fit.iterations, fit.converged, fit.temperature, pairs)

@@ -30,6 +30,22 @@ Dawid-Skene's structure and fixes the three causes, each measured in ``bench/ben
 With one worker per object and no history nothing identifies a worker's accuracy, so the confidence
 of a single vote is the prior: ``PRIOR_ACCURACY``.
 
+**Colluding workers** (``gt_common.collusion``): a flagged group's answers on one object are weighted so
+that together they weigh one voter (``weights``, multiplying each answer's log-likelihood).
+
+**Gold objects** (``known``: an object's known class): they count in every worker's record with their
+known class, whatever the answers say (EM never estimates them), and each one's own answers are left
+out of its workers' counts as for any object, so its posterior is an honest prediction. The temperature
+cannot see workers who err together on the same objects (the held-out answers agree with each other
+there); gold objects can. So the gold objects measure, per bin of the published confidence
+(``GOLD_BIN_EDGES``), how often the label is right, and every object's confidence in that bin is
+lowered (or raised) by the gap between the bin's gold confidence and gold accuracy, shrunk towards no
+correction by ``GOLD_BIN_PRIOR`` gold objects' worth (the other classes share the rest as before). The
+bins' counts are summed over the job's batches (``Fit.gold_bins``, kept in the worker memory), so a batch
+without gold of its own is corrected by the job's. On duck and face with 10% of the objects gold this
+was the one change that moved calibration on the real crowds (``bench/results/calibration.md``); fitting
+the temperature to the gold objects instead was noisier (20 gold objects chose 13 on duck).
+
 Answers that are no class (an ``abstain`` label, "Not sure"): answer columns beyond the ``K`` true
 classes. They are no evidence for or against any class (their likelihood is the same for every
 class, so it is left out, and they do not count in a worker's accuracy): an object with
@@ -71,6 +87,11 @@ EXACT_BELOW = 1000
 #: EM's cap. A batch with several answers per object converges in tens of iterations; with one worker per
 #: object (nothing identifies accuracies) the class frequencies drift slowly: 410 on duck's first answers.
 MAX_ITERATIONS = 500
+#: Edges of the confidence bins in which gold objects measure the confidence against the truth.
+GOLD_BIN_EDGES = (0.5, 0.7, 0.9, 0.99)
+#: Gold objects' worth, in each bin, of the model's own confidence: the correction is shrunk towards none
+#: (on duck and face 10 beat 2 and 5: with a handful of gold objects a bin is mostly noise).
+GOLD_BIN_PRIOR = 10.0
 #: The most answers the temperature is chosen on (a deterministic spread of objects beyond it).
 TEMPER_SAMPLE = 20_000
 
@@ -85,6 +106,8 @@ class Fit:
     temperature: float
     iterations: int
     converged: bool
+    gold_bins: np.ndarray  # (len(GOLD_BIN_EDGES) + 1, 3) this batch's answered gold objects per confidence bin:
+    #                        how many, how many labeled right, their confidences summed (before the correction)
 
 
 def _index(name: str, values, size: int) -> np.ndarray:
@@ -97,6 +120,8 @@ def _index(name: str, values, size: int) -> np.ndarray:
 def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: int, n_columns: Optional[int] = None, *,
         prior_counts: Optional[np.ndarray] = None, prior_classes: Optional[np.ndarray] = None,
         crowd_counts: Optional[np.ndarray] = None, prior_temper_loss: Optional[np.ndarray] = None,
+        weights: Optional[np.ndarray] = None, known: Optional[np.ndarray] = None,
+        prior_gold_bins: Optional[np.ndarray] = None,
         tol: float = 1e-6, max_iter: Optional[int] = None) -> Fit:
     """Fit on answers ``(objects[i], workers[i], answers[i])``, one per worker and object.
 
@@ -106,6 +131,11 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     ``(K,)`` theirs of the classes; ``crowd_counts`` ``(K, L)``: the counts of *every* worker the
     job has seen before (the pooled prior; default: the sum of ``prior_counts``);
     ``prior_temper_loss``: the earlier batches' held-out evidence per temperature.
+    ``weights``: per answer, how much of a voter it is (``collusion.answer_weights``: a colluding group
+    counts once per object; default 1 each). ``known``: per object its known class (a gold item) or -1:
+    gold objects count in the workers' records with their known class, not an estimate, and measure the
+    confidence against the truth (``Fit.gold_bins``; ``prior_gold_bins`` the earlier batches'), which
+    corrects every object's confidence (see the module docstring).
     """
     max_iter = MAX_ITERATIONS if max_iter is None else max_iter
     K = n_classes
@@ -129,12 +159,26 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     answered = np.bincount(o, minlength=N) > 0
     all_answered = bool(answered.all())
     pair = w * L + a
+    weight = None if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if weight is not None and (weight.size != o.size or not np.all((weight > 0) & (weight <= 1))):
+        raise ValueError("weights must hold one number in (0, 1] per answer")
+    gold = np.full(N, -1, np.intp) if known is None else np.asarray(known, dtype=np.intp).reshape(-1)
+    if gold.size != N or gold.min(initial=0) < -1 or gold.max(initial=-1) >= K:
+        raise ValueError(f"known must hold one class in [0, {K}) or -1 per object")
+    gold_objects = np.flatnonzero(gold >= 0)
+
+    def clamp(q):
+        """Gold objects count with their known class, whatever the answers say."""
+        if gold_objects.size:
+            q[:, gold_objects] = 0.0
+            q[gold[gold_objects], gold_objects] = 1.0
+        return q
 
     # Start: the share of each object's votes per class (abstentions left out); uniform without any.
-    votes = np.bincount(o * L + a, minlength=N * L).reshape(N, L)[:, :K].astype(np.float64)
+    votes = np.bincount(o * L + a, weights=weight, minlength=N * L).reshape(N, L)[:, :K].astype(np.float64)
     totals = votes.sum(axis=1, keepdims=True)
     votes[totals[:, 0] == 0] = 1.0
-    q = np.ascontiguousarray((votes / votes.sum(axis=1, keepdims=True)).T)  # (K, N), class-major
+    q = clamp(np.ascontiguousarray((votes / votes.sum(axis=1, keepdims=True)).T))  # (K, N), class-major
 
     def model(q):
         """This batch's expected counts and the likelihood terms of every answer, left one out."""
@@ -171,6 +215,8 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
                 np.clip(p, 1e-12, 1 - 1e-12, out=p)
                 value = np.where(is_z, p, np.maximum((1.0 - p) * column_errors[z].take(oa), 1e-300))
                 terms[z, exact] = np.where(names, np.log(value), 0.0)
+        if weight is not None:
+            terms *= weight  # a colluding group's answers on one object weigh one voter
         return counts, classes, terms, np.log(class_total + CLASS_PRIOR)  # (K,): the same for every object
 
     def posterior(terms, class_terms, temperature=1.0):
@@ -190,7 +236,7 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     for iterations in range(1, max_iter + 1):
         if o.size == 0:
             break
-        new = posterior(terms, class_terms)
+        new = clamp(posterior(terms, class_terms))
         delta = float(np.abs(new - q).max()) if N else 0.0
         q = new
         counts, classes, terms, class_terms = model(q)
@@ -199,7 +245,8 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
             break
     if o.size == 0:
         iterations = 0
-        q = posterior(terms, class_terms)
+    # What the answers say of every object, gold ones too (their own answers left out of their workers' counts).
+    q = posterior(terms, class_terms)
 
     loss = _held_out_loss(o, terms, class_terms, N)
     evidence = loss + temper_prior
@@ -209,8 +256,37 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     if without.any():
         frequencies = np.exp(class_terms - class_terms.max())
         q[:, without] = tempered[:, without] = (frequencies / frequencies.sum())[:, None]
-    return Fit(np.ascontiguousarray(q.T), np.ascontiguousarray(tempered.T), counts.copy(), classes, loss,
-               temperature, iterations, converged)
+    confidences, gold_bins = _gold_corrected(q, np.ascontiguousarray(tempered.T), gold, answered, prior_gold_bins)
+    return Fit(np.ascontiguousarray(q.T), confidences, counts.copy(), classes, loss, temperature, iterations, converged,
+               gold_bins)
+
+
+def _gold_corrected(q: np.ndarray, confidences: np.ndarray, gold: np.ndarray, answered: np.ndarray,
+                    prior_bins: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The confidences corrected by what gold objects showed, and this batch's gold bins (``Fit.gold_bins``).
+
+    ``q`` (K, N) untempered posteriors (the label's class is their best); ``confidences`` (N, K) tempered."""
+    n, k = confidences.shape
+    edges = np.asarray(GOLD_BIN_EDGES)
+    top = q.argmax(axis=0) if n else np.zeros(0, np.intp)
+    top_conf = confidences[np.arange(n), top]
+    bins = np.searchsorted(edges, top_conf, side="right")
+    this = np.zeros((edges.size + 1, 3))
+    counted = np.flatnonzero((gold >= 0) & answered)
+    if counted.size:
+        where = bins[counted]
+        np.add.at(this, (where, 0), 1.0)
+        np.add.at(this, (where, 1), (top[counted] == gold[counted]).astype(float))
+        np.add.at(this, (where, 2), top_conf[counted])
+    total = this if prior_bins is None else this + np.asarray(prior_bins, dtype=np.float64)
+    gap = (total[:, 2] - total[:, 1]) / (total[:, 0] + GOLD_BIN_PRIOR)  # confidence above the gold accuracy
+    if not n or not gap.any():
+        return confidences, this
+    new_top = np.clip(top_conf - gap[bins], 1.0 / k, 1.0)
+    scale = (1.0 - new_top) / np.maximum(1.0 - top_conf, 1e-300)  # the other classes share the rest as before
+    corrected = confidences * scale[:, None]
+    corrected[np.arange(n), top] = new_top
+    return np.where(answered[:, None], corrected, confidences), this
 
 
 def _held_out_loss(o: np.ndarray, terms: np.ndarray, class_terms: np.ndarray, n_objects: int) -> np.ndarray:

@@ -87,6 +87,20 @@ def check_statistics(stats: dict[str, Any], classes: Sequence[str], workers_per_
         worker = mapping(worker, f"worker {name[:60]!r}")  # a worker answers each object once
         _integer(worker.get("answers"), f"answers of worker {name[:60]!r}", MAX_OBJECTS_PER_JOB)
         _square(worker.get("confusion"), f"confusion of worker {name[:60]!r}", k, MAX_OBJECTS_PER_JOB)
+        if "labels" in worker:  # absent from statistics stored before collusion was reported
+            _vector(worker["labels"], f"labels of worker {name[:60]!r}", k, MAX_OBJECTS_PER_JOB)
+        if "gold" in worker:
+            _vector(worker["gold"], f"gold of worker {name[:60]!r}", 2, MAX_OBJECTS_PER_JOB)
+            if worker["gold"][1] > worker["gold"][0]:
+                raise ValueError(f"gold of worker {name[:60]!r}: more right than answered")
+    worker_pairs = stats.get("pairs", [])
+    if not isinstance(worker_pairs, list):
+        raise ValueError("pairs is not a list")
+    for pair in worker_pairs:
+        if not (isinstance(pair, list) and len(pair) == 4 and all(isinstance(x, str) for x in pair[:2])):
+            raise ValueError("a pair is not [worker, worker, shared objects, agreed]")
+        _integer(pair[2], "shared objects of a pair", MAX_OBJECTS_PER_JOB)
+        _integer(pair[3], "agreements of a pair", pair[2])
     labels = mapping(stats.get("consolidated_label_counts"), "consolidated_label_counts")
     if set(labels) - set(classes):
         raise ValueError("consolidated_label_counts names a class that is not one of the classes")
@@ -147,15 +161,17 @@ def report_key(state: JobState, question: str) -> str:
 
 def record_quality(s3_client, state: Optional[JobState], question: str,
                    answers: Iterable[tuple[str, str, str]], consolidated: Mapping[str, Optional[str]],
-                   classes: Sequence[str], workers_per_object: Optional[int]) -> Optional[dict[str, Any]]:
+                   classes: Sequence[str], workers_per_object: Optional[int],
+                   gold: Optional[Mapping[str, str]] = None) -> Optional[dict[str, Any]]:
     """Save this batch's statistics and the job's merged report; the report, or None without state.
 
     ``workers_per_object``: the job's (the event's ``maxHumanWorkersPerDataObject``); None when the
-    event has none, and then the report covers this batch only.
+    event has none, and then the report covers this batch only. ``gold``: the known label of each gold
+    object of the batch (``gt_common.gold``).
     """
     if state is None:
         return None
-    return _record(s3_client, state, question, batch_statistics(answers, consolidated, classes),
+    return _record(s3_client, state, question, batch_statistics(answers, consolidated, classes, gold),
                    lambda value, w: check_statistics(value, classes, w), merge_statistics, report_from_statistics,
                    workers_per_object)
 

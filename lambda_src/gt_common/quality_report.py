@@ -15,6 +15,13 @@ What it reports
   those answers equal to the consolidated label (None if nothing could be compared). Answers on
   objects without a consolidated label (None, or a label outside ``classes``) count in
   ``answers`` but not in ``compared``.
+* **Collusion, spam, gold** (``gt_common.collusion``): per worker ``kappa`` (Cohen's kappa of their
+  answers against the consolidated label), ``spam`` (kappa at most ``collusion.SPAM_KAPPA`` over at least
+  ``collusion.MIN_SPAM_ANSWERS`` compared answers), ``gold_answers`` and ``gold_accuracy`` (answers on
+  gold objects and the share naming the known label; None without any); ``spam_workers``; and
+  ``colluding_pairs``: pairs of workers who agree beyond what their skills explain, with the evidence,
+  from the statistics' ``pairs`` (``[worker, worker, objects shared, answered alike]``, merged exactly)
+  and each worker's answers per label (``labels``).
 * **Krippendorff's alpha (nominal)**, coincidence-matrix formulation (Krippendorff 2011,
   "Computing Krippendorff's Alpha-Reliability"): an object with ``m_u`` answers contributes
   ``(n_uc * n_uk - [c == k] * n_uc) / (m_u - 1)`` to ``o[c, k]``; objects with a single answer
@@ -81,6 +88,8 @@ import math
 from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from . import collusion
 
 STATISTICS_VERSION = 1
 
@@ -164,8 +173,10 @@ def batch_statistics(
     answers: Iterable[tuple[Hashable, Hashable, Any]],
     consolidated: Mapping[Hashable, Any],
     classes: Sequence[str],
+    gold: Mapping[Hashable, str] | None = None,
 ) -> dict[str, Any]:
-    """Mergeable statistics of one batch from ``(object_id, worker_id, label)`` triples."""
+    """Mergeable statistics of one batch from ``(object_id, worker_id, label)`` triples (``gold``: the known
+    label of each gold object)."""
     object_ids: list[Hashable] = []
     worker_ids: list[Hashable] = []
     labels: list[Any] = []
@@ -173,7 +184,7 @@ def batch_statistics(
         object_ids.append(object_id)
         worker_ids.append(worker_id)
         labels.append(label)
-    return batch_statistics_from_arrays(object_ids, worker_ids, labels, consolidated, classes)
+    return batch_statistics_from_arrays(object_ids, worker_ids, labels, consolidated, classes, gold)
 
 
 def batch_statistics_from_arrays(
@@ -182,6 +193,7 @@ def batch_statistics_from_arrays(
     labels: Sequence[Any],
     consolidated: Mapping[Hashable, Any],
     classes: Sequence[str],
+    gold: Mapping[Hashable, str] | None = None,
 ) -> dict[str, Any]:
     """Mergeable statistics of one batch from parallel sequences (one entry per answer).
 
@@ -266,6 +278,18 @@ def batch_statistics_from_arrays(
             "sum_squares": int((rows * rows).sum()),
         }
 
+    # Answers on gold objects, and how many named the known label (per worker).
+    known = np.full(n_obj, -1, dtype=np.int64)
+    for object_id, label in (gold or {}).items():
+        if object_id in obj_index and label in class_index:
+            known[obj_index[object_id]] = class_index[label]
+    answer_known = known[o] if o.size else np.zeros(0, dtype=np.int64)
+    on_gold = answer_known >= 0
+    gold_answers = np.bincount(w[on_gold], minlength=n_wrk)
+    gold_right = np.bincount(w[on_gold & (lab == answer_known)], minlength=n_wrk)
+    worker_labels = np.bincount(w * k + lab, minlength=n_wrk * k).reshape(n_wrk, k) if k else np.zeros((n_wrk, 0))
+    first, second, shared, agreed = collusion.pair_table(o, w, lab)
+
     worker_names = list(wrk_index)
     return {
         "version": STATISTICS_VERSION,
@@ -274,9 +298,13 @@ def batch_statistics_from_arrays(
         "answers": int(lab.size),
         "ignored_answers": ignored,
         "workers": {
-            name: {"answers": int(worker_answers[i]), "confusion": confusion[i].astype(np.int64).tolist()}
+            name: {"answers": int(worker_answers[i]), "confusion": confusion[i].astype(np.int64).tolist(),
+                   "labels": worker_labels[i].astype(np.int64).tolist(),
+                   "gold": [int(gold_answers[i]), int(gold_right[i])]}
             for i, name in enumerate(worker_names)
         },
+        "pairs": sorted([*sorted((worker_names[int(i)], worker_names[int(j)])), int(n), int(a)]
+                        for i, j, n, a in zip(first, second, shared, agreed)),
         "consolidated_label_counts": {c: int(label_counts[i]) for i, c in enumerate(classes)},
         "answer_label_counts": {c: int(n) for c, n in zip(classes, np.bincount(lab, minlength=k)[:k])},
         "unconsolidated_objects": int(unconsolidated),
@@ -305,6 +333,7 @@ def merge_statistics(statistics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     merged = _empty_statistics(classes)
     workers: dict[str, dict[str, Any]] = {}
+    worker_pairs: dict[tuple[str, str], list[int]] = {}
     pair_counts: dict[str, np.ndarray] = {}
     fleiss: dict[str, dict[str, Any]] = {}
     rater_counts: dict[str, int] = {}
@@ -317,9 +346,19 @@ def merge_statistics(statistics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for key in ("objects", "answers", "ignored_answers", "unconsolidated_objects"):
             merged[key] += int(stats.get(key, 0))
         for name, worker in stats["workers"].items():
-            entry = workers.setdefault(name, {"answers": 0, "confusion": np.zeros((k, k), dtype=np.int64)})
+            entry = workers.setdefault(name, {"answers": 0, "confusion": np.zeros((k, k), dtype=np.int64),
+                                              "labels": np.zeros(k, dtype=np.int64), "gold": np.zeros(2, np.int64)})
             entry["answers"] += int(worker["answers"])
             entry["confusion"] += np.asarray(worker["confusion"], dtype=np.int64).reshape(k, k)
+            # Counted since collusion and gold were reported; an older batch adds what its confusion shows.
+            entry["labels"] += (np.asarray(worker["labels"], dtype=np.int64) if "labels" in worker
+                                else np.asarray(worker["confusion"], dtype=np.int64).reshape(k, k).sum(axis=0))
+            entry["gold"] += np.asarray(worker.get("gold", [0, 0]), dtype=np.int64)
+        for first, second, shared, agreed in stats.get("pairs", []):
+            key = (first, second) if first <= second else (second, first)
+            pair = worker_pairs.setdefault(key, [0, 0])
+            pair[0] += int(shared)
+            pair[1] += int(agreed)
         label_counts += np.asarray([stats["consolidated_label_counts"].get(c, 0) for c in classes], dtype=np.int64)
         for m, count in stats.get("rater_counts", {}).items():
             rater_counts[str(m)] = rater_counts.get(str(m), 0) + int(count)
@@ -334,8 +373,10 @@ def merge_statistics(statistics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     by_int = lambda d: dict(sorted(d.items(), key=lambda item: int(item[0])))  # noqa: E731
     merged["workers"] = {
-        name: {"answers": w["answers"], "confusion": w["confusion"].tolist()} for name, w in workers.items()
+        name: {"answers": w["answers"], "confusion": w["confusion"].tolist(), "labels": w["labels"].tolist(),
+               "gold": w["gold"].tolist()} for name, w in workers.items()
     }
+    merged["pairs"] = [[a, b, n, agreed] for (a, b), (n, agreed) in sorted(worker_pairs.items())]
     merged["consolidated_label_counts"] = {c: int(label_counts[i]) for i, c in enumerate(classes)}
     if every_batch_counted_answers:
         merged["answer_label_counts"] = {c: int(answer_counts[i]) for i, c in enumerate(classes)}
@@ -363,6 +404,23 @@ def _coincidence(pair_counts: Mapping[str, Any], k: int) -> np.ndarray:
     return o
 
 
+def _colluding(stats: Mapping[str, Any], classes: Sequence[str]) -> list[dict[str, Any]]:
+    """The pairs of workers who answer alike beyond their skill (``collusion.find_pairs``), with the evidence."""
+    pairs = stats.get("pairs", [])
+    if not pairs:
+        return []
+    names = sorted(stats["workers"])
+    index = {name: i for i, name in enumerate(names)}
+    k = len(classes)
+    labels = np.array([np.asarray(stats["workers"][name].get("labels", [0] * k), dtype=np.float64)
+                       for name in names]).reshape(len(names), k)
+    known = [p for p in pairs if p[0] in index and p[1] in index]
+    first = np.array([index[p[0]] for p in known], dtype=np.int64)
+    second = np.array([index[p[1]] for p in known], dtype=np.int64)
+    return [pair.as_json() for pair in collusion.find_pairs(first, second, [p[2] for p in known],
+                                                            [p[3] for p in known], labels, names)]
+
+
 def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON-serialisable quality report (see the module docstring) from (merged) statistics."""
     classes = list(stats["classes"])
@@ -372,12 +430,19 @@ def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
     for name, worker in stats["workers"].items():
         confusion = np.asarray(worker["confusion"], dtype=np.int64).reshape(k, k)
         compared = int(confusion.sum())
+        gold_answers, gold_right = (int(x) for x in worker.get("gold", [0, 0]))
+        spam, kappa = collusion.is_spam(confusion)
         workers[name] = {
             "answers": int(worker["answers"]),
             "compared": compared,
             "agreement": float(np.trace(confusion)) / compared if compared else None,
             "confusion": confusion.tolist(),
+            "kappa": _finite_or_none(kappa),
+            "spam": spam,
+            "gold_answers": gold_answers,
+            "gold_accuracy": gold_right / gold_answers if gold_answers else None,
         }
+    colluding = _colluding(stats, classes)
 
     # Krippendorff's alpha (nominal).
     o = _coincidence(stats.get("pair_counts", {}), k)
@@ -434,6 +499,8 @@ def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
         "answer_label_counts": ({c: int(stats["answer_label_counts"].get(c, 0)) for c in classes}
                                 if "answer_label_counts" in stats else None),
         "unconsolidated_objects": int(stats.get("unconsolidated_objects", 0)),
+        "colluding_pairs": colluding,
+        "spam_workers": sorted(name for name, worker in workers.items() if worker["spam"]),
         "answers_per_object": {str(m): int(c) for m, c in sorted(stats.get("rater_counts", {}).items(), key=lambda i: int(i[0]))},
     }
 

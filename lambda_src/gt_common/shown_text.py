@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Optional, Sequence
 
 from .configuration import ConfigurationError
-from .consolidation import DataObjectAnswers, describe
+from .consolidation import DataObjectAnswers
 from .limits import MAX_TEXT_BYTES
 from .s3uri import InputError
-from .task_record import RECORDS_ENV, read_record, records_location
+from .task_record import RECORDS_ENV, read_records, records_location
 
 LOG = logging.getLogger(__name__)
 TEXT_LENGTH_FIELD = "textLength"  # the key pre-labeling writes
-READ_THREADS = 32  # records read at once: S3 latency, not CPU, bounds a batch of thousands
 
 
 def text_length_of(record: Optional[Mapping[str, Any]]) -> Optional[int]:
@@ -33,9 +31,10 @@ def text_length_of(record: Optional[Mapping[str, Any]]) -> Optional[int]:
     return value
 
 
-def text_lengths(items: Sequence[DataObjectAnswers], s3_client,
-                 environ: Mapping[str, str] = os.environ) -> dict[str, int]:
-    """Per object with answers, the code points its spans must end within."""
+def text_lengths(items: Sequence[DataObjectAnswers], s3_client, environ: Mapping[str, str] = os.environ,
+                 records: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None) -> dict[str, int]:
+    """Per object with answers, the code points its spans must end within. ``records``: the objects'
+    task records already read (``task_record.read_records``), else they are read here."""
     try:
         folder = records_location(environ)
     except InputError as error:  # the deployment's setting, not a worker's answer: fail loudly
@@ -46,21 +45,16 @@ def text_lengths(items: Sequence[DataObjectAnswers], s3_client,
             LOG.warning("%s is not set: span offsets of %d objects are bounded by MAX_TEXT_BYTES (%d code points) "
                         "only", RECORDS_ENV, len(answered), MAX_TEXT_BYTES)
         return {item.dataset_object_id: MAX_TEXT_BYTES for item in answered}
-
-    def length(item: DataObjectAnswers) -> int:
-        try:
-            record = read_record(s3_client, item.data_object, environ)
-        except Exception as error:  # noqa: BLE001 - a record is a check's input; its absence is not fatal
-            LOG.warning("object %s: task record not readable (%s)", item.dataset_object_id, describe(error))
-            record = None
-        found = text_length_of(record)
+    if not answered:
+        return {}
+    if records is None:
+        records = read_records(s3_client, {item.dataset_object_id: item.data_object for item in answered}, environ)
+    lengths = {}
+    for item in answered:
+        found = text_length_of(records.get(item.dataset_object_id))
         if found is None:
             LOG.warning("object %s: no task record with a usable %s; span offsets are bounded by MAX_TEXT_BYTES "
                         "(%d code points)", item.dataset_object_id, TEXT_LENGTH_FIELD, MAX_TEXT_BYTES)
-            return MAX_TEXT_BYTES
-        return found
-
-    if not answered:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(answered))) as pool:
-        return dict(zip((item.dataset_object_id for item in answered), pool.map(length, answered)))
+            found = MAX_TEXT_BYTES
+        lengths[item.dataset_object_id] = found
+    return lengths

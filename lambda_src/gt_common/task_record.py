@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Optional
 
 from . import strict_json
@@ -25,6 +26,7 @@ from .s3uri import InputError, S3Location, parse_s3_uri
 
 LOG = logging.getLogger(__name__)
 RECORDS_ENV = "TASK_RECORDS_URI"
+READ_THREADS = 32  # records read at once: S3 latency, not CPU, bounds a batch of thousands
 
 
 def data_object_of(manifest_line: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,3 +86,22 @@ def read_record(s3_client, data_object: Any, environ: Mapping[str, str] = os.env
         LOG.warning("task record %s is not a JSON object", location.uri)
         return None
     return record
+
+
+def read_records(s3_client, data_objects: Mapping[str, Any],
+                 environ: Mapping[str, str] = os.environ) -> dict[str, Optional[dict[str, Any]]]:
+    """Per object id, the record of its ``dataObject`` (None, logged, when missing or unusable), read
+    several at a time; {} without a records folder. A record that cannot be read costs only itself."""
+    if not data_objects or records_location(environ) is None:
+        return {}
+
+    def one(data_object: Any) -> Optional[dict[str, Any]]:
+        try:
+            return read_record(s3_client, data_object, environ)
+        except Exception as error:  # noqa: BLE001 - a record is a check's input; its absence is not fatal
+            LOG.warning("task record of data object %.200s not readable: %s: %.300s", data_object,
+                        type(error).__name__, error)
+            return None
+
+    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(data_objects))) as pool:
+        return dict(zip(data_objects, pool.map(one, data_objects.values())))

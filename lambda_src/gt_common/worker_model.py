@@ -7,7 +7,11 @@ batch rewrites its own, readers merge every other batch's file)::
     {"version": 2,
      "questions": {<entry>: {"workers": {<worker>: {<true class>: {<answered class>: count}}},
                              "classes": {<class>: count},
-                             "temper": [<held-out loss>, ...]}}}      (optional)
+                             "temper": [<held-out loss>, ...],        (optional)
+                             "gold_bins": [[<gold objects>, <labeled right>, <confidence sum>], ...]}}}
+                                                                       (optional: per gold confidence bin)
+                             "pairs": [[<worker>, <worker>, <objects shared>, <answered alike>], ...]}}}
+                                                                       (optional: for ``gt_common.collusion``)
 
 Entries, by question type (``entry_names``):
 
@@ -39,7 +43,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
-from .crowd_model import TEMPERATURES
+from .crowd_model import GOLD_BIN_EDGES, TEMPERATURES
 from .job_state import JobState, count, mapping
 from .questions import MultiSelect, Question, Spans
 
@@ -58,9 +62,13 @@ class Entry:
     workers: dict[str, Nested] = field(default_factory=dict)
     classes: dict[str, float] = field(default_factory=dict)
     temper: list[float] = field(default_factory=list)  # held-out loss per crowd_model.TEMPERATURES
+    gold_bins: list[list[float]] = field(default_factory=list)  # per crowd_model.GOLD_BIN_EDGES bin: n, right, sum
+    pairs: list[list] = field(default_factory=list)  # [worker, worker, objects shared, answered alike], names sorted
 
     def as_json(self) -> dict[str, Any]:
-        return {"workers": self.workers, "classes": self.classes, **({"temper": self.temper} if self.temper else {})}
+        return {"workers": self.workers, "classes": self.classes, **({"temper": self.temper} if self.temper else {}),
+                **({"gold_bins": self.gold_bins} if self.gold_bins else {}),
+                **({"pairs": self.pairs} if self.pairs else {})}
 
     def add(self, other: "Entry") -> None:
         for worker, nested in other.workers.items():
@@ -69,6 +77,16 @@ class Entry:
             self.classes[name] = self.classes.get(name, 0.0) + number
         if other.temper:
             self.temper = [a + b for a, b in zip(self.temper, other.temper)] if self.temper else list(other.temper)
+        if other.pairs:
+            totals = {(a, b): [n, agreed] for a, b, n, agreed in self.pairs}
+            for a, b, n, agreed in other.pairs:
+                total = totals.setdefault((a, b), [0, 0])
+                total[0] += n
+                total[1] += agreed
+            self.pairs = [[a, b, n, agreed] for (a, b), (n, agreed) in sorted(totals.items())]
+        if other.gold_bins:
+            self.gold_bins = ([[a + b for a, b in zip(mine, theirs)] for mine, theirs in zip(self.gold_bins, other.gold_bins)]
+                              if self.gold_bins else [list(row) for row in other.gold_bins])
 
 
 def add_nested(a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]) -> Nested:
@@ -110,7 +128,24 @@ def _check_entry(value: Any, name: str, bound: float) -> Entry:
     if not isinstance(temper, list) or temper and len(temper) != len(TEMPERATURES):
         raise ValueError(f"{where}: temper is not a list of {len(TEMPERATURES)} numbers")
     temper = [count(number, f"{where}: temper", bound * TEMPER_LOSS_PER_OBJECT) for number in temper]
-    return Entry(workers, classes, temper)
+    gold_bins = value.get("gold_bins", [])
+    rows = len(GOLD_BIN_EDGES) + 1
+    if not isinstance(gold_bins, list) or gold_bins and (
+            len(gold_bins) != rows or not all(isinstance(row, list) and len(row) == 3 for row in gold_bins)):
+        raise ValueError(f"{where}: gold_bins is not {rows} rows of [objects, right, confidence sum]")
+    gold_bins = [[count(number, f"{where}: gold_bins", bound) for number in row] for row in gold_bins]
+    if any(right > n or total > n for n, right, total in gold_bins):
+        raise ValueError(f"{where}: gold_bins has more right answers or confidence than gold objects")
+    pairs = value.get("pairs", [])
+    if not isinstance(pairs, list):
+        raise ValueError(f"{where}: pairs is not a list")
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 4 and all(isinstance(x, str) for x in pair[:2])
+                and pair[0] < pair[1]):
+            raise ValueError(f"{where}: a pair is not [worker, worker (in order), shared objects, answered alike]")
+        shared = count(pair[2], f"{where}: objects two workers shared", bound)
+        count(pair[3], f"{where}: objects two workers answered alike", shared)
+    return Entry(workers, classes, temper, gold_bins, [list(pair) for pair in pairs])
 
 
 def check_file(value: Mapping[str, Any], bounds: Mapping[str, float]) -> dict[str, Entry]:

@@ -21,6 +21,9 @@ with, per question type (``gt_common.questions``):
   (``span_reliability``; equal weights with majority vote).
 - FreeText: ``[{"workerId", "text"}]``, the non-empty texts, each cut at the question's ``max_chars``.
 
+A gold object (known answers in its manifest line, ``gt_common.gold``) adds ``"gold": <known label>`` to
+each choice question it has an answer for, and ``"gold-miss": true`` when the label is not it.
+
 ``votes`` lists only labels somebody chose, in the question's order; confidences are rounded to four
 decimals. An object without any usable answer still gets its label (no label, confidence 0, no
 entities), so Ground Truth records it instead of failing it silently.
@@ -58,13 +61,16 @@ from typing import Any, Mapping, Optional, Sequence
 
 from .answers import FormAnswers, read_form
 from .choices import Answer, ChoiceResult, consolidate_choice
-from .configuration import method_of
+from .configuration import ConfigurationError, method_of
 from .consolidation import DataObjectAnswers, read_each
 from .job_quality import record_quality, record_span_quality
+from .gold import GOLD_KEY, GOLD_MISS, gold_by_question
 from .job_state import JobState
+from .s3uri import InputError
 from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
 from .questions import MAJORITY_VOTE, FreeText, MultiSelect, Question, Spans, YesNo
 from .shown_text import text_lengths
+from .task_record import read_records, records_location
 from .span_clustering import Span, consolidate_spans
 from .span_reliability import MAX_SPANS_PER_JOB, SPAN, SpanRecord, records_of, score_workers, weights_of
 from . import worker_model
@@ -96,7 +102,8 @@ class _Batch:
     """
 
     def __init__(self, items: Sequence[DataObjectAnswers], questions: Sequence[Question], lengths: Mapping[str, int],
-                 *, default_method: str, s3, state: Optional[JobState], workers_per_object: Optional[int]) -> None:
+                 *, default_method: str, s3, state: Optional[JobState], workers_per_object: Optional[int],
+                 gold: Optional[Mapping[str, Mapping[str, str]]] = None) -> None:
         self.object_ids = [item.dataset_object_id for item in items]
         self.columns: dict[str, list[Answer]] = {question.name: [] for question in questions}
         self.workers: dict[str, int] = {}  # per object, the workers with at least one usable answer
@@ -109,6 +116,7 @@ class _Batch:
             self.workers[object_id] = answered
         self.default_method, self.s3, self.state = default_method, s3, state
         self.workers_per_object = workers_per_object
+        self.gold = gold or {}  # {question: {object id: known label}}
         self.prior = worker_model.load(s3, state, memory_bounds(questions, default_method))
         self.learned: dict[str, Entry] = {}
 
@@ -116,11 +124,14 @@ class _Batch:
     def choice(self, question: Question) -> dict[str, Any]:
         answers = self.columns[question.name]
         result = self._decide(question.name, answers, question.labels, method_of(question, self.default_method),
-                              tie=getattr(question, "tie", None), abstain=getattr(question, "abstain", None))
+                              tie=getattr(question, "tie", None), abstain=getattr(question, "abstain", None),
+                              gold=self.gold.get(question.name))
         votes = _votes(((a.object_id, a.label) for a in answers), question.labels)
         self._report(question, answers, result)
         return {object_id: {"label": decision.label, "confidence": round(decision.confidence, CONFIDENCE_DIGITS),
-                            "votes": votes.get(object_id, {})}
+                            "votes": votes.get(object_id, {}),
+                            **({GOLD_KEY: decision.gold} if decision.gold is not None else {}),
+                            **({GOLD_MISS: True} if decision.gold_miss else {})}
                 for object_id, decision in result.decisions.items()}
 
     def multi_select(self, question: MultiSelect) -> dict[str, Any]:
@@ -179,9 +190,10 @@ class _Batch:
 
     # -- shared ------------------------------------------------------------------------------------------
     def _decide(self, entry: str, answers: list[Answer], labels: Sequence[str], method: str, *,
-                tie: Optional[str] = None, abstain: Optional[str] = None) -> ChoiceResult:
+                tie: Optional[str] = None, abstain: Optional[str] = None,
+                gold: Optional[Mapping[str, str]] = None) -> ChoiceResult:
         result = consolidate_choice(self.object_ids, answers, labels, method=method, tie=tie, abstain=abstain,
-                                    prior=self.prior.get(entry))
+                                    prior=self.prior.get(entry), gold=gold)
         if result.learned is not None:
             self.learned[entry] = result.learned
         return result
@@ -190,7 +202,7 @@ class _Batch:
         try:
             record_quality(self.s3, self.state, question.name, [(a.object_id, a.worker_id, a.label) for a in answers],
                            {object_id: decision.label for object_id, decision in result.decisions.items()},
-                           question.labels, self.workers_per_object)
+                           question.labels, self.workers_per_object, gold=self.gold.get(question.name))
         except Exception:  # noqa: BLE001 - the labels matter more than the report: never fail the batch for it
             LOG.exception("quality report of %s could not be written", question.name)
 
@@ -225,6 +237,17 @@ def memory_bounds(questions: Sequence[Question], default_method: str) -> dict[st
     return bounds
 
 
+def _task_records(items: Sequence[DataObjectAnswers], s3, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Each answered object's task record (what pre-labeling showed and knew), {} without a records folder."""
+    try:
+        folder = records_location(environ)
+    except InputError as error:  # the deployment's setting, not a worker's answer: fail loudly
+        raise ConfigurationError(str(error)) from error
+    if folder is None or s3 is None:
+        return {}
+    return read_records(s3, {item.dataset_object_id: item.data_object for item in items if item.answers}, environ)
+
+
 def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Question], *, method: str, s3,
                       state: Optional[JobState], workers_per_object: Optional[int] = None,
                       environ: Mapping[str, str] = os.environ) -> dict[str, dict[str, Any]]:
@@ -234,14 +257,16 @@ def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Qu
     remembered between batches and no report is written; ``workers_per_object``: the event's
     ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read.
     """
-    lengths = text_lengths(items, s3, environ) if any(isinstance(q, Spans) for q in questions) else {}
+    records = _task_records(items, s3, environ) if any(q.is_choice or isinstance(q, Spans) for q in questions) else {}
+    lengths = text_lengths(items, s3, environ, records) if any(isinstance(q, Spans) for q in questions) else {}
+    gold = gold_by_question(records, questions)
     if workers_per_object is not None:
         for item in items:
             if len(item.answers) > workers_per_object:
                 LOG.warning("object %s has answers from %d workers, more than the job's %d workers per object",
                             item.dataset_object_id, len(item.answers), workers_per_object)
     batch = _Batch(items, questions, lengths, default_method=method, s3=s3, state=state,
-                   workers_per_object=workers_per_object)
+                   workers_per_object=workers_per_object, gold=gold)
     values: dict[str, dict[str, Any]] = {}
     for question in questions:
         if question.is_choice:

@@ -21,7 +21,8 @@ function has ``TASK_RECORDS_URI``.
 The text file is read whole, so its size is bounded by ``gt_common.limits.MAX_TEXT_BYTES``,
 checked against the object's ContentLength before the body is read. The page image must exist
 and be an image a browser shows (``gt_common.images``; one ranged GET of its first bytes).
-Every unusable input raises ``InputError`` naming the key or the S3 URI at fault (as the manifest
+A line's gold answers (``gt_common.gold``: known answers the worker must not see) go into the task
+record, never into the task input. Every unusable input raises ``InputError`` naming the key or the S3 URI at fault (as the manifest
 wrote it) and the problem.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
@@ -89,14 +91,15 @@ def read_text(uri: str) -> str:
 
 
 def record_shown_text(data_object: dict[str, Any], text: str) -> None:
-    """Record the shown text's length for consolidation (nothing without TASK_RECORDS_URI).
+    """Record the shown text's length, and the line's gold answers (``gt_common.gold``), for consolidation
+    (nothing without TASK_RECORDS_URI).
 
     A failed write is logged, not raised: the record only lets consolidation check offsets
     against this text's length instead of the general limit, and losing the object from the job
     would cost more than that looser check.
     """
     try:
-        location = write_record(s3_client(), data_object, {"textLength": len(text)})
+        location = write_record(s3_client(), data_object, {"textLength": len(text), **record_fields(data_object)})
     except ClientError as error:
         LOG.error("could not write the task record of %s: %s", data_object.get(TEXT_KEY), error_code(error))
         return
@@ -113,6 +116,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     image_uri = _required(data_object, IMAGE_KEY)
     image = parse_s3_uri(image_uri, what=f"dataObject.{IMAGE_KEY}")
     text_uri = _required(data_object, TEXT_KEY)
+    gold_of_line(data_object)  # a line's known answers are checked before anything is read
     metadata = data_object.get("metadata", {})
     if metadata is None:
         metadata = {}
