@@ -172,7 +172,8 @@ class JobState:
                 return None
             if written is not False:
                 break
-            snapshot = None  # another batch wrote first: read again, merge again
+            LOG.info("snapshot %s: another batch wrote first; reading it again", self._snapshot_uri(ledger.kind))
+            snapshot = None  # read again, merge again
         else:
             LOG.error("snapshot %s not updated: another batch wrote first %d times in a row",
                       self._snapshot_uri(ledger.kind), MAX_CONFLICTS)
