@@ -23,6 +23,7 @@ from gt_common import crowd_model, job_state, worker_model
 from gt_common.job_state import JobState, Ledger, negated, tidy, tree_sum
 from local_ground_truth import local_s3
 from tests.consolidation_helpers import STATE, WORKER_MODEL, answered_by, configure, logged, read_json, run
+from tests.test_constructs import sample_folder  # noqa: F401 - a fixture
 
 SNAPSHOTS = f"{STATE}/snapshots"
 QUALITY = "quality-WeldingClassification"
@@ -461,3 +462,28 @@ def test_a_corrupt_snapshot_is_rebuilt_from_the_records(s3, bucket, caplog, body
     assert state.fold(s3, ledger, {"n": 2}) == ({"n": 7}, 2)
     assert logged(caplog, "snapshot", "k.json is unusable", problem, "rebuilding")
     assert read_json(s3, bucket, state.snapshot_key("k"))["total"] == {"n": 7}
+
+
+# -- IAM: conditional writes need no new permission ----------------------------------------------------------
+def test_the_consolidation_role_already_holds_what_conditional_writes_need(sample_folder):
+    """S3 documents PutObject with If-None-Match as needing s3:PutObject, and with If-Match s3:PutObject and
+    s3:GetObject: the consolidation function's role has both on the job output prefix, where the snapshots
+    live, with listing there (a missing snapshot reads as 404, not 403) and nothing else added for them."""
+    from aws_cdk.assertions import Template
+
+    from labeling_constructs import ManifestBucket
+    from tests.cdk_helpers import as_list
+    from tests.test_constructs import actions_on, new_stack, role_statements, workflow
+
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    flow = workflow(stack, data, create_labeling_job=False)
+    statements = role_statements(Template.from_stack(stack).to_json(), flow.consolidation_function.role)
+    granted = actions_on(statements)
+    output = flow.output_prefix
+    for action in ("s3:GetObject", "s3:PutObject"):
+        patterns = {resource["Fn::Join"][1][-1] for resource in granted[action] if isinstance(resource, dict)}
+        assert f"/{output}*" in patterns, (action, patterns)
+    [listing] = [st for st in statements if "s3:ListBucket" in as_list(st["Action"])]
+    assert f"{output}*" in json.dumps(listing["Condition"])
+    assert not any(action.startswith("s3:Delete") for action in granted)
