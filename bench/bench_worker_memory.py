@@ -267,9 +267,11 @@ def write(cost: dict, same: list[dict], samples: list[int], previous: str, revis
         "",
         f"Today, batches 2 to {batches}: state requests per batch {min(requests)} to {max(requests)} "
         f"({'the same for every batch' if flat else 'NOT the same for every batch'}); bytes read "
-        f"{min(sizes):,} to {max(sizes):,} (the snapshot holds one entry per worker: {POOL} workers here, so it "
-        f"stops growing once every worker was seen); seconds per batch: mean {np.mean(first_tenth):.3f} over the "
-        f"first tenth, {np.mean(last_tenth):.3f} over the last tenth.",
+        f"{min(sizes):,} to {max(sizes):,} (the snapshots hold a few numbers per worker, class and answer: {POOL} "
+        f"workers here; they fill in over the first batches, then grow only as their sums gain digits); seconds "
+        f"per batch (the whole invocation, on a machine shared with other work): median "
+        f"{np.median(first_tenth):.3f} over the first tenth of the job, {np.median(last_tenth):.3f} over the last "
+        f"tenth; the code before at batch {samples[-1]}: {cost['before'][samples[-1]]['seconds']:.3f}.",
         "",
         "Targets (issue 11):",
         "",
