@@ -487,3 +487,39 @@ def test_the_consolidation_role_already_holds_what_conditional_writes_need(sampl
     [listing] = [st for st in statements if "s3:ListBucket" in as_list(st["Action"])]
     assert f"{output}*" in json.dumps(listing["Condition"])
     assert not any(action.startswith("s3:Delete") for action in granted)
+
+
+class FailOn(KillOn):
+    """The real client; the ``n``-th PutObject of ``key`` fails as a network error does (the function goes on)."""
+
+    def put_object(self, **kwargs):
+        if kwargs["Key"] == self.key:
+            self.seen += 1
+            if self.seen == self.n:
+                raise ConnectionError("connection reset")
+        return self.client.put_object(**kwargs)
+
+
+def test_a_confirmation_that_fails_leaves_the_contribution_pending_counted_and_a_retry_moves_it(
+        s3, bucket, monkeypatch, caplog):
+    run_batch(s3, bucket, 0, "2026-01-01_00:00:00")
+    monkeypatch.setattr(handler, "s3_client", lambda: FailOn(s3, f"{SNAPSHOTS}/{QUALITY}.json", 2))
+    assert len(run_batch(s3, bucket, 4, "2026-01-01_00:01:00")) == 4
+    assert logged(caplog, f"{QUALITY}.json not saved", "ConnectionError: connection reset")
+    assert list(snapshot(s3, bucket, QUALITY)["pending"]) == ["iteration-1-2026-01-01_00_01_00"]
+    report = read_json(s3, bucket, "job/quality-report/WeldingClassification.json")
+    assert report["batches"] == 2 and report["objects"] == 8  # counted while pending
+    monkeypatch.setattr(handler, "s3_client", lambda: s3)
+    run_batch(s3, bucket, 8, "2026-01-01_00:02:00")  # another batch: the pending one is kept
+    run_batch(s3, bucket, 4, "2026-01-01_00:01:00")  # its retry confirms it
+    assert_snapshot_is_the_sum_of_the_records(s3, bucket, 3)
+
+
+def test_a_contribution_that_does_not_add_up_with_the_snapshot_is_logged_and_the_batch_goes_on(s3, bucket, caplog):
+    ledger = Ledger("k", lambda value: None)  # checks nothing: only the sum can refuse
+    state = JobState(bucket, "job/annotations/consolidation-state/", "this-batch")
+    assert state.fold(s3, ledger, {"n": [1, 2]}) == ({"n": [1, 2]}, 1)
+    other = JobState(bucket, "job/annotations/consolidation-state/", "other-batch")
+    assert other.fold(s3, ledger, {"n": [1, 2, 3]}) is None
+    assert logged(caplog, "contribution to", "k.json not added", "lists of 2 and 3 do not add up")
+    assert read_json(s3, bucket, state.snapshot_key("k"))["total"] == {"n": [1, 2]}

@@ -158,9 +158,18 @@ class JobState:
         """Add this batch's ``contribution`` to the job's snapshot (replacing an earlier attempt's);
         ``(the job's sum, the number of batches in it)``, or None (logged) when the snapshot could not
         be read or written. ``read``: the snapshot ``earlier_total`` returned, when nothing was written since."""
+        try:
+            return self._fold(s3_client, ledger, contribution, read)
+        except ValueError as error:  # checked parts add up; a last guard against shapes that do not
+            LOG.error("this batch's contribution to %s not added: %s", self._snapshot_uri(ledger.kind),
+                      _describe(error))
+            return None
+
+    def _fold(self, s3_client, ledger: Ledger, contribution: dict[str, Any],
+              read: Optional[_Snapshot]) -> Optional[tuple[dict[str, Any], int]]:
         token = uuid.uuid4().hex
         snapshot = read
-        for _ in range(MAX_CONFLICTS):
+        for _ in range(MAX_CONFLICTS):  # steps 1 and 2
             snapshot = snapshot or self._read(s3_client, ledger)
             if snapshot is None:
                 return None
@@ -178,11 +187,12 @@ class JobState:
             LOG.error("snapshot %s not updated: another batch wrote first %d times in a row",
                       self._snapshot_uri(ledger.kind), MAX_CONFLICTS)
             return None
-        # The record of what went in, for a retry of this batch after step 4; then step 4.
-        if not self.write(s3_client, ledger.kind, contribution):
-            return self._reported(_Snapshot(document, written), ledger)  # stays pending: counted, replaceable
         current = _Snapshot(document, written)
-        for _ in range(MAX_CONFLICTS):
+        # Step 3: the record of what went in, for a retry of this batch after step 4. Without it the
+        # contribution stays pending: counted, and replaced by a retry.
+        if not self.write(s3_client, ledger.kind, contribution):
+            return self._reported(current, ledger)
+        for _ in range(MAX_CONFLICTS):  # step 4
             entry = current.pending.get(self.batch_id)
             if not isinstance(entry, dict) or entry.get("attempt") != token:
                 break  # a later attempt of this batch replaced this one: it confirms its own
@@ -190,13 +200,14 @@ class JobState:
                              total=ledger.sum([current.document["total"], entry["value"]]))
             written = self._put_snapshot(s3_client, ledger.kind, confirmed, current.etag)
             if written is None:
-                break
+                break  # stays pending (logged): counted, and moved by a retry of this batch
             if written is not False:
                 current = _Snapshot(confirmed, written)
                 break
-            current = self._read(s3_client, ledger, own=False)
-            if current is None:
+            again = self._read(s3_client, ledger, own=False)
+            if again is None:
                 break
+            current = again
         return self._reported(current, ledger)
 
     def _reported(self, snapshot: _Snapshot, ledger: Ledger) -> tuple[dict[str, Any], int]:
