@@ -18,8 +18,9 @@ like them). A fit that did not converge is logged as a warning.
 
 What a job can produce is bounded by ``MAX_OBJECTS_PER_JOB`` and by the job's workers per object,
 the event's ``maxHumanWorkersPerDataObject`` (``consolidation.workers_per_object``): an object has
-at most that many answers, so at most that many raters and pairs among them. Without it earlier
-files cannot be checked and the report covers this batch alone (logged). This batch's own
+at most that many answers, so at most that many raters and pairs among them. Without it stored
+statistics cannot be checked: the report covers this batch alone and its statistics are not added
+to the job's (logged). This batch's own
 statistics are checked the same way before they are saved, so nothing is written that a later batch
 would have to refuse (an object answered by more workers than the job asks for, which Ground Truth
 never sends, leaves this batch's statistics out of the job's report, logged).
@@ -235,8 +236,8 @@ def _record(s3_client, state: JobState, question: str, stats: dict[str, Any],
     """Add ``stats`` to the job's snapshot (when sound) and write the report of the job's sum."""
     total, batches = stats, 1
     if workers_per_object is None:
-        LOG.warning("quality report of %s covers this batch only: the event has no maxHumanWorkersPerDataObject "
-                    "to check earlier batches' statistics against", question)
+        LOG.warning("quality report of %s covers this batch only, and its statistics are not kept for later "
+                    "batches: the event has no maxHumanWorkersPerDataObject to check statistics against", question)
     else:
         def checked(value: dict[str, Any]) -> None:
             check(value, workers_per_object)
