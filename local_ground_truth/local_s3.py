@@ -21,7 +21,8 @@ _REPO = Path(__file__).resolve().parent.parent
 def s3_endpoint(url: str | None = None, store: Path | None = None) -> Iterator[str]:
     """``url`` as given, or a moto S3 server on a free 127.0.0.1 port for the duration.
 
-    With ``store``, the server keeps every bucket in that folder (``s3_store``): whatever it
+    Conditional writes (PutObject ``If-Match`` / ``If-None-Match``) are atomic there, as in S3
+    (``conditional_writes``). With ``store``, the server keeps every bucket in that folder (``s3_store``): whatever it
     accepted is on disk before it answered, and it starts with what an earlier run left there.
     The server runs in a child process of its own: in this process it would compete for the GIL
     with the runner (and its pre-labeling pool's results), which slowed every request. It is
@@ -66,8 +67,9 @@ def _serve(store: Path | None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from local_ground_truth import s3_store
+    from local_ground_truth import conditional_writes, s3_store
 
+    conditional_writes.install()  # If-Match / If-None-Match checked and written as one step, as S3 does
     logging.basicConfig(level=logging.INFO, format="local S3: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     # moto lists its own package folder on every request to route it; the folder does not change.

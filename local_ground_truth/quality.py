@@ -45,6 +45,28 @@ def quality_reports(job: LocalJob) -> dict[str, dict[str, Any]]:
     return {question: read_report(job, key) for question, (key, _etag) in report_versions(job).items()}
 
 
+def convergence(report: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """What the report says of the worker model's fit (``job_quality``'s ``convergence``), as a line to
+    show: ``{"text", "warning"}``; ``warning`` when the last batch's fit, or any fit of the job, stopped
+    at the iteration cap before converging. None for a report without a fit (majority vote, spans)."""
+    found = report.get("convergence")
+    if not isinstance(found, dict) or not isinstance(found.get("this_batch"), dict):
+        return None
+    this, job = found["this_batch"], found.get("job") if isinstance(found.get("job"), dict) else None
+    temperature = this.get("temperature")
+    tempered = f", temperature {temperature:g}" if isinstance(temperature, (int, float)) else ""
+    state = "converged" if this.get("converged") else "did NOT converge (stopped at the iteration cap)"
+    text = f"worker model, batch {this.get('batch')}: {state} in {this.get('iterations')} iterations{tempered}"
+    failed = bool(job and job.get("not_converged"))
+    if job:
+        text += (f"; job: {job.get('fits')} fits, {job.get('not_converged')} not converged, "
+                 f"{job.get('mean_iterations')} iterations on average")
+    warning = not this.get("converged") or failed
+    if warning:
+        text += " - confidences of a fit that did not converge may be off"
+    return {"text": text, "warning": warning}
+
+
 def headline(report: dict[str, Any]) -> dict[str, Optional[float]]:
     """The report's main figures: alpha and kappa for a choice question, precision, recall and F1 for spans."""
     agreement = report.get("agreement", {})
@@ -82,13 +104,16 @@ class QualityReportFiles:
                 if question in self._saved and self._saved[question][0] == etag:
                     continue
                 report = read_report(self.job, key)
+                fit = convergence(report)
                 png, data = self.paths(question)
                 self.folder.mkdir(parents=True, exist_ok=True)
                 _replace(png, quality_report_png(report))
                 _replace(data, json.dumps(report, indent=2).encode())
                 self._saved[question] = (etag, {"png": str(png), "json": str(data),
-                                                "text": f"{question}\n{format_quality_report(report)}",
-                                                **headline(report)})
+                                                "text": f"{question}\n{format_quality_report(report)}"
+                                                        + (f"\n{'WARNING: ' if fit['warning'] else ''}{fit['text']}"
+                                                           if fit else ""),
+                                                "convergence": fit, **headline(report)})
             return {question: dict(summary) for question, (_etag, summary) in sorted(self._saved.items())}
 
 
@@ -134,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.report} is not a quality report (invalid JSON: {error})", file=sys.stderr)
         return 2
     print(format_quality_report(report))
+    fit = convergence(report)
+    if fit:
+        print(("WARNING: " if fit["warning"] else "") + fit["text"])
     print(f"saved {render_quality_report(report, args.png or default_png)}")
     return 0
 

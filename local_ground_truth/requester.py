@@ -42,7 +42,7 @@ from flask import Flask, Response, render_template_string, request
 from markupsafe import Markup
 
 from local_ground_truth.job import BatchOutcome, LocalJob
-from local_ground_truth.quality import QualityReportFiles, headline, read_report, report_versions
+from local_ground_truth.quality import QualityReportFiles, convergence, headline, read_report, report_versions
 from local_ground_truth.quality_plots import quality_report_png
 
 LOG = logging.getLogger(__name__)
@@ -132,6 +132,10 @@ class RequesterLog:
         reports = f"; quality reports saved: {', '.join(files['png'] for files in saved.values())}" if saved else ""
         self.say(f"batch {outcome.name}: {_objects(len(outcome.labeled))} consolidated{failed}; "
                  f"{progress['consolidated']} of {progress['objects']} objects done{reports}")
+        for question, files in saved.items():
+            fit = files.get("convergence")
+            if fit and fit["warning"]:
+                self.say(f"warning: {question}: {fit['text']}")
         self.tell_if_complete()
 
     def tell_if_complete(self) -> bool:
@@ -289,6 +293,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
                         "png": f"{PREFIX}/quality/{quote(question, safe='')}.png?v={quote(etag.strip(chr(34)))}",
                         "json": file_href(job, key), "batches": report.get("batches"),
                         "headline": [(HEADLINE_NAMES.get(name, name), value) for name, value in headline(report).items()],
+                        "convergence": convergence(report),
                         "saved": [str(path) for path in saved] if saved and saved[0].is_file() else []})
     return {
         "progress": progress, "needed": needed, "answers_needed": progress["objects"] * needed,
@@ -372,7 +377,8 @@ the output manifest and quality reports are final.</p>{% endif %}
 <section id="quality"><h2>Quality</h2>{% for r in s.reports %}<figure>
 <figcaption><strong>{{ r.question }}</strong> ({{ 'span tagging' if r.kind == 'spans' else 'choice question' }},
 {{ r.batches }} batch{{ '' if r.batches == 1 else 'es' }}):
-{% for name, value in r.headline %}{{ name }} <strong>{{ '%.3f'|format(value) if value is not none else 'n/a' }}</strong>{{ '' if loop.last else ' · ' }}{% endfor %}</figcaption>
+{% for name, value in r.headline %}{{ name }} <strong>{{ '%.3f'|format(value) if value is not none else 'n/a' }}</strong>{{ '' if loop.last else ' · ' }}{% endfor %}
+{% if r.convergence %}<br><span class="convergence{{ ' warning' if r.convergence.warning else '' }}">{{ r.convergence.text }}</span>{% endif %}</figcaption>
 <a href="{{ r.png }}"><img src="{{ r.png }}" alt="Quality report of {{ r.question }}"></a></figure>
 {% else %}<p>No report yet: the consolidation function writes one per question with each batch.</p>{% endfor %}</section>
 <section id="objects"><h2>Objects</h2><p class="filters">Show:
@@ -403,6 +409,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;p
 th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}figure img{display:block;max-width:min(100%,1100px);height:auto;margin:auto;border:1px solid #d0d7de}
 .bad,.state-failed .state,.state-pre-labeling-failed .state{color:#cf222e}.state-consolidated .state{color:#116329}
 .state-skipped .state{color:#6e7781}.state-in-progress .state,.state-ready .state{color:#9a6700}.detail{font-size:12px}
+.convergence{font-size:12px;color:#57606a}.convergence.warning{color:#cf222e;font-weight:600}
 @media (max-width:900px){.grid{grid-template-columns:1fr}}"""
 
 # Fetches the live part again every few seconds and swaps it in when it changed.

@@ -1,8 +1,9 @@
 """Corrupt job state never fails a batch and never hides the good files.
 
 Every reader of the job's state (the worker memory of every question type, the quality statistics)
-reads each earlier batch's file strictly and checks it; a file that fails is logged by name and left
-out, the other files still count, and the batch is answered.
+reads the job's snapshot strictly and checks it, and, when there is no snapshot (a job started before
+snapshots) or it is corrupt, each batch's record once; a record that fails is logged by name and left
+out, the other records still count, a corrupt snapshot is rebuilt from them, and the batch is answered.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from gt_common.limits import MAX_OBJECTS_PER_JOB
 from gt_common.quality_report import batch_statistics
 from gt_common.span_reliability import MAX_SPANS_PER_JOB
 from tests.consolidation_helpers import REQUESTS, STATE, WORKER_MODEL, answered_by, configure, logged, run
+
+SNAPSHOTS = f"{STATE}/snapshots"
 
 LABEL = "label"
 CLASSES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
@@ -97,27 +100,58 @@ CORRUPT_WORKER_MODELS = [
 ]
 
 
+def drop_snapshots(s3, bucket):
+    """Leave only the batches' records: the state of a job started before snapshots."""
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"{SNAPSHOTS}/").get("Contents", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+
+def corrupt_snapshot(s3, bucket, kind, body):
+    """The job's snapshot of ``kind`` holding ``body`` as its total, byte for byte (or as itself, when it
+    is no JSON object or list)."""
+    wrapped = body
+    if body[:1] in (b"{", b"["):
+        wrapped = (f'{{"version": {job_state.SNAPSHOT_VERSION}, "kind": "{kind}", "batches": 1, "pending": {{}}, '
+                   f'"total": ').encode() + body + b"}"
+    s3.put_object(Bucket=bucket, Key=f"{SNAPSHOTS}/{kind}.json", Body=wrapped)
+
+
 @pytest.mark.parametrize("body, problem", CORRUPT_WORKER_MODELS)
-def test_a_corrupt_worker_model_file_is_skipped_and_the_good_ones_still_count(s3, bucket, caplog, monkeypatch,
-                                                                               body, problem):
+def test_a_corrupt_worker_model_record_is_skipped_and_the_good_ones_still_count(s3, bucket, caplog, monkeypatch,
+                                                                                 body, problem):
+    """A job started before snapshots: its records are read once, the corrupt one left out."""
     caplog.set_level(logging.WARNING)
     run_batch(s3, bucket, "welding", expert_batch(15), "2026-01-01_00:01:00", monkeypatch)  # shows who is reliable
+    drop_snapshots(s3, bucket)
     s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/corrupt.json", Body=body)
     result = run_batch(s3, bucket, "welding", LONE, "2026-01-01_00:02:00", monkeypatch)
-    # Alone, this batch would follow the two spammers; the good earlier file makes it follow the expert.
+    # Alone, this batch would follow the two spammers; the good earlier record makes it follow the expert.
     assert result["y"]["WeldingClassification"]["label"] == "Lack of Fusion"
     assert logged(caplog, "ignoring state file", "corrupt.json", problem), caplog.messages
 
 
+@pytest.mark.parametrize("body, problem", CORRUPT_WORKER_MODELS)
+def test_a_corrupt_worker_model_snapshot_is_rebuilt_from_the_records(s3, bucket, caplog, monkeypatch, body, problem):
+    caplog.set_level(logging.WARNING)
+    run_batch(s3, bucket, "welding", expert_batch(15), "2026-01-01_00:01:00", monkeypatch)
+    corrupt_snapshot(s3, bucket, worker_model.KIND, body)
+    result = run_batch(s3, bucket, "welding", LONE, "2026-01-01_00:02:00", monkeypatch)
+    assert result["y"]["WeldingClassification"]["label"] == "Lack of Fusion"
+    assert logged(caplog, "snapshot", "worker-model.json is unusable", problem, "rebuilding"), caplog.messages
+    snapshot = json.loads(s3.get_object(Bucket=bucket, Key=f"{SNAPSHOTS}/worker-model.json")["Body"].read())
+    assert snapshot["batches"] == 2 and snapshot["pending"] == {}  # rebuilt, then this batch added
+
+
 def test_an_inf_state_file_from_an_earlier_batch_fails_no_later_batch(s3, bucket, caplog, monkeypatch):
-    """The case measured before issue 8: a state file holding inf failed every later batch."""
+    """The case measured before issue 8: a state file holding inf failed every later batch. Now it is
+    read once, when the first snapshot is built, and left out of it."""
     body = (b'{"version": 2, "questions": {"WeldingClassification": '
             b'{"workers": {"a": {"Good Weld": {"Good Weld": 1e999}}}, "classes": {"Good Weld": 1e999}}}}')
     s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/earlier.json", Body=body)
     for minute in range(3):
         result = run_batch(s3, bucket, "welding", expert_batch(3), f"2026-01-01_00:0{minute}:00", monkeypatch)
         assert len(result) == 3 and all(r["WeldingClassification"]["label"] for r in result.values())
-    assert logged(caplog, "ignoring state file", "earlier.json", "out of range")
+    assert sum("earlier.json" in message and "out of range" in message for message in caplog.messages) == 1
 
 
 @pytest.mark.parametrize("value", [model(), model({}, {}), model({"a": {}}, {"Not a class any more": 2}),
@@ -191,6 +225,7 @@ def test_quality_statistics_are_bounded_by_the_jobs_workers_per_object():
 
 def test_a_corrupt_quality_file_is_left_out_of_the_report_and_the_others_kept(s3, bucket, caplog, monkeypatch):
     run_batch(s3, bucket, "welding", expert_batch(6), "2026-01-01_00:00:00", monkeypatch, "majority-vote")
+    drop_snapshots(s3, bucket)  # a job started before snapshots: every batch's record is read once
     folder = f"{STATE}/quality-WeldingClassification"
     (good_key,) = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]]
     good = json.loads(s3.get_object(Bucket=bucket, Key=good_key)["Body"].read())
@@ -258,6 +293,7 @@ def test_a_corrupt_span_model_file_is_skipped_and_the_good_ones_still_count(s3, 
     history = [answered_by(i, {"a": careful, "b": careful, "c": careful, "d": careless, "e": careless})
                for i in range(12)]
     run_batch(s3, bucket, "ner", history, "2026-01-01_00:01:00", monkeypatch)
+    drop_snapshots(s3, bucket)
     s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/corrupt.json", Body=json.dumps(value).encode())
     lone = [answered_by("z", {"a": ner_form([span("Methods", 0, 40)], "Yes"), "d": careless, "e": careless})]
     result = run_batch(s3, bucket, "ner", lone, "2026-01-01_00:02:00", monkeypatch)["z"]
@@ -314,5 +350,5 @@ def test_state_in_a_bucket_that_does_not_exist_never_fails_the_batch(s3, bucket,
              "maxHumanWorkersPerDataObject": 5, "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
     response = handler.lambda_handler(event, None)
     assert [item["datasetObjectId"] for item in response] == ["0", "1", "2"]
-    assert logged(caplog, "could not list state s3://no-such-output-bucket/")
-    assert logged(caplog, "state file s3://no-such-output-bucket/", "not saved")
+    assert logged(caplog, "snapshot s3://no-such-output-bucket/", "worker-model.json could not be read", "NoSuchBucket")
+    assert logged(caplog, "snapshot s3://no-such-output-bucket/", "quality-WeldingClassification.json could not be read")

@@ -1,17 +1,26 @@
-"""The job's quality report, rebuilt at every consolidation batch from every batch's statistics.
+"""The job's quality report, rebuilt at every consolidation batch from the job's statistics.
 
-Each batch stores its mergeable statistics (``gt_common.quality_report.batch_statistics``) as its
-own state file, then merges them with every earlier batch's and writes the job-level report to
+Each batch adds its mergeable statistics (``gt_common.quality_report.batch_statistics``) to the
+job's snapshot of them (``gt_common.job_state``: one object read and written conditionally, so
+concurrent batches lose nothing, a retried batch replaces its own, and the thousandth batch reads
+as little as the second), then writes the job-level report from the snapshot's sum to
 ``s3://<output>/<job>/quality-report/<question>.json``, beside the job's output manifest. The
-report of the last batch to finish covers every batch finished before it; a batch running at the
-same moment appears in the next report (its statistics file is never lost). An earlier batch's
-file that is mis-shaped, has other classes, or holds a count that is not a non-negative integer
-within what a Ground Truth job can produce (``check_statistics``) is logged and left out.
+report covers every batch added before it; one running at the same moment is counted (its
+statistics are in the snapshot before its labels are returned) and appears in the next report at
+the latest. Stored statistics that are mis-shaped, have other classes, or hold a count that is not
+a non-negative integer within what a Ground Truth job can produce (``check_statistics``) are logged:
+a corrupt snapshot is rebuilt from the batches' records, a corrupt record left out.
+
+**Convergence.** A question consolidated by the worker model reports its fit (``convergence``):
+this batch's EM iterations, whether it converged and the temperature chosen, and the job's count of
+fits and of fits that stopped at the iteration cap (kept in the statistics under ``fit``, summed
+like them). A fit that did not converge is logged as a warning.
 
 What a job can produce is bounded by ``MAX_OBJECTS_PER_JOB`` and by the job's workers per object,
 the event's ``maxHumanWorkersPerDataObject`` (``consolidation.workers_per_object``): an object has
-at most that many answers, so at most that many raters and pairs among them. Without it earlier
-files cannot be checked and the report covers this batch alone (logged). This batch's own
+at most that many answers, so at most that many raters and pairs among them. Without it stored
+statistics cannot be checked: the report covers this batch alone and its statistics are not added
+to the job's (logged). This batch's own
 statistics are checked the same way before they are saved, so nothing is written that a later batch
 would have to refuse (an object answered by more workers than the job asks for, which Ground Truth
 never sends, leaves this batch's statistics out of the job's report, logged).
@@ -26,7 +35,7 @@ import json
 import logging
 from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequence
 
-from .job_state import JobState, count, mapping
+from .job_state import JobState, Ledger, count, mapping, tree_sum
 from .limits import MAX_OBJECTS_PER_JOB
 from .quality_report import STATISTICS_VERSION, batch_statistics, merge_statistics, report_from_statistics
 from .span_clustering import Entity, Span
@@ -36,6 +45,38 @@ from .span_reliability import MAX_SPANS_PER_JOB
 
 LOG = logging.getLogger(__name__)
 REPORT_FOLDER = "quality-report"
+#: A batch's fit in its statistics: {"fits": 1, "not_converged": 0 or 1, "iterations": n}, summed over the job.
+FIT_KEY = "fit"
+#: The most EM iterations one fit can report (``crowd_model.MAX_ITERATIONS`` is far below).
+MAX_ITERATIONS_PER_FIT = 100_000
+
+
+def fit_statistics(iterations: int, converged: bool) -> dict[str, int]:
+    """One batch's fit, as it adds up in the job's statistics."""
+    return {"fits": 1, "not_converged": 0 if converged else 1, "iterations": int(iterations)}
+
+
+def check_fit(value: Any) -> None:
+    """ValueError naming the first thing wrong with stored fit counts (absent is sound)."""
+    if value is None:
+        return
+    value = mapping(value, FIT_KEY)
+    if set(value) != {"fits", "not_converged", "iterations"}:
+        raise ValueError(f"{FIT_KEY} does not hold fits, not_converged and iterations")
+    _integer(value["fits"], f"{FIT_KEY}.fits", MAX_OBJECTS_PER_JOB)  # a batch holds at least one object
+    _integer(value["not_converged"], f"{FIT_KEY}.not_converged", value["fits"])
+    _integer(value["iterations"], f"{FIT_KEY}.iterations", value["fits"] * MAX_ITERATIONS_PER_FIT)
+
+
+def _with_fits(merge: Callable[[list], dict[str, Any]]) -> Callable[[list], dict[str, Any]]:
+    """``merge`` of the statistics, and their fit counts summed."""
+    def merged(parts: list) -> dict[str, Any]:
+        total = merge(parts)
+        fits = [part[FIT_KEY] for part in parts if part.get(FIT_KEY)]
+        if fits:
+            total[FIT_KEY] = tree_sum(fits)
+        return total
+    return merged
 
 
 def _integer(value: Any, where: str, maximum: int) -> int:
@@ -162,18 +203,34 @@ def report_key(state: JobState, question: str) -> str:
 def record_quality(s3_client, state: Optional[JobState], question: str,
                    answers: Iterable[tuple[str, str, str]], consolidated: Mapping[str, Optional[str]],
                    classes: Sequence[str], workers_per_object: Optional[int],
-                   gold: Optional[Mapping[str, str]] = None) -> Optional[dict[str, Any]]:
+                   gold: Optional[Mapping[str, str]] = None, *,
+                   fit: Optional[Mapping[str, Any]] = None) -> Optional[dict[str, Any]]:
     """Save this batch's statistics and the job's merged report; the report, or None without state.
 
     ``workers_per_object``: the job's (the event's ``maxHumanWorkersPerDataObject``); None when the
-    event has none, and then the report covers this batch only. ``gold``: the known label of each gold
-    object of the batch (``gt_common.gold``).
+    event has none, and then the report covers this batch only. ``fit``: the worker model's fit of
+    this batch (``iterations``, ``converged``, ``temperature``), None for majority vote. ``gold``: the known
+    label of each gold object of the batch (``gt_common.gold``).
     """
     if state is None:
         return None
-    return _record(s3_client, state, question, batch_statistics(answers, consolidated, classes, gold),
-                   lambda value, w: check_statistics(value, classes, w), merge_statistics, report_from_statistics,
-                   workers_per_object)
+    stats = batch_statistics(answers, consolidated, classes, gold)
+    if fit is not None:
+        stats[FIT_KEY] = fit_statistics(fit["iterations"], fit["converged"])
+    return _record(s3_client, state, question, stats, lambda value, w: check_statistics(value, classes, w),
+                   merge_statistics, report_from_statistics, workers_per_object, fit)
+
+
+def _convergence(state: JobState, fit: Mapping[str, Any], job: Optional[Mapping[str, int]]) -> dict[str, Any]:
+    """The report's convergence: this batch's fit, and the job's fits (None when not known)."""
+    temperature = fit.get("temperature")
+    this_batch = {"batch": state.batch_id, "iterations": int(fit["iterations"]), "converged": bool(fit["converged"]),
+                  "temperature": None if temperature is None else round(float(temperature), 4)}
+    summary = None
+    if job:
+        summary = {"fits": job["fits"], "not_converged": job["not_converged"],
+                   "mean_iterations": round(job["iterations"] / job["fits"], 1) if job["fits"] else None}
+    return {"this_batch": this_batch, "job": summary}
 
 
 def record_span_quality(s3_client, state: Optional[JobState], question: str,
@@ -190,31 +247,44 @@ def record_span_quality(s3_client, state: Optional[JobState], question: str,
 
 def _record(s3_client, state: JobState, question: str, stats: dict[str, Any],
             check: Callable[[dict[str, Any], int], None], merge: Callable[[list], dict[str, Any]],
-            report_of: Callable[[dict[str, Any]], dict[str, Any]], workers_per_object: Optional[int]) -> dict[str, Any]:
-    """Save ``stats`` as this batch's file (when sound), merge every sound batch's and write the report."""
-    kind = f"quality-{question}"
-    batches = [stats]
+            report_of: Callable[[dict[str, Any]], dict[str, Any]], workers_per_object: Optional[int],
+            fit: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+    """Add ``stats`` to the job's snapshot (when sound) and write the report of the job's sum."""
+    total, batches = stats, 1
     if workers_per_object is None:
-        LOG.warning("quality report of %s covers this batch only: the event has no maxHumanWorkersPerDataObject "
-                    "to check earlier batches' statistics against", question)
-        state.write(s3_client, kind, stats)
+        LOG.warning("quality report of %s covers this batch only, and its statistics are not kept for later "
+                    "batches: the event has no maxHumanWorkersPerDataObject to check statistics against", question)
     else:
+        def checked(value: dict[str, Any]) -> None:
+            check(value, workers_per_object)
+            check_fit(value.get(FIT_KEY))
+
+        ledger = Ledger(f"quality-{question}", checked, _with_fits(merge))
         try:
-            check(stats, workers_per_object)
+            checked(stats)
         except ValueError as error:
             LOG.warning("this batch's quality statistics of %s are not saved for later batches: %s", question, error)
+            earlier, read = state.earlier_total(s3_client, ledger)
+            if earlier is not None:
+                total, batches = ledger.sum([earlier, stats]), int(read.document["batches"]) + 1
         else:
-            state.write(s3_client, kind, stats)
-        batches.extend(state.earlier_batches(s3_client, kind, check=lambda value: check(value, workers_per_object)))
+            folded = state.fold(s3_client, ledger, stats)
+            if folded is not None:
+                total, batches = folded
     try:
-        report = report_of(merge(batches))
-    except (ValueError, KeyError, TypeError, ArithmeticError) as error:  # checked files merge; this is a last guard
-        LOG.warning("could not merge earlier quality statistics (%s); reporting this batch only", error)
+        report = report_of(total)
+    except (ValueError, KeyError, TypeError, ArithmeticError) as error:  # checked statistics merge; a last guard
+        LOG.warning("could not report the job's quality statistics (%s); reporting this batch only", error)
+        total, batches = stats, 1
         report = report_of(stats)
-        batches = [stats]
-    report = {"question": question, "batches": len(batches), **report}
+    report = {"question": question, "batches": batches, **report}
+    if fit is not None:
+        report["convergence"] = _convergence(state, fit, total.get(FIT_KEY))
+        if not fit["converged"]:
+            LOG.warning("quality report of %s: the worker model did not converge in this batch (%d iterations)",
+                        question, fit["iterations"])
     key = report_key(state, question)
     s3_client.put_object(Bucket=state.bucket, Key=key, Body=json.dumps(report, allow_nan=False).encode(),
                          ContentType="application/json")
-    LOG.info("quality report of %s (%d batches) written to s3://%s/%s", question, len(batches), state.bucket, key)
+    LOG.info("quality report of %s (%d batches) written to s3://%s/%s", question, batches, state.bucket, key)
     return report

@@ -1,9 +1,16 @@
 """The worker memory: what a job's earlier batches showed about each worker, one format for every question.
 
-Each batch writes one file (``gt_common.job_state``: batches never overwrite each other, a retried
-batch rewrites its own, readers merge every other batch's file)::
+The job's memory is one merged snapshot, updated by each batch with conditional writes
+(``gt_common.job_state``: concurrent batches lose nothing, a retried batch replaces its own
+contribution, and a batch reads one object however many came before it); each batch's own
+contribution is also kept as its record::
 
-    <output>/<job>/annotations/consolidation-state/worker-model/<batch id>.json
+    <output>/<job>/annotations/consolidation-state/snapshots/worker-model.json   the job's sum
+    <output>/<job>/annotations/consolidation-state/worker-model/<batch id>.json  one batch's counts
+
+Both hold counts in one format (the snapshot's ``total`` and each ``pending`` value; a batch's record
+as it is)::
+
     {"version": 2,
      "questions": {<entry>: {"workers": {<worker>: {<true class>: {<answered class>: count}}},
                              "classes": {<class>: count},
@@ -31,11 +38,12 @@ Only what a worker model uses is kept: questions consolidated by majority vote w
 are stored by class *name*, so a label list that changes between batches keeps what is known about
 the classes both lists share.
 
-An earlier batch's file is data, not trusted code: it counts only whole, and only when it is strict
-JSON of this version whose entries this batch uses are sound (``check_file``: the shape above, every
+Stored counts are data, not trusted code: the snapshot (or a batch's record) counts only whole, and
+only when it is strict JSON of this version whose entries this batch uses are sound (``check_file``: the shape above, every
 count a finite number in ``[0, bound]`` for the entry's bound, which is what a Ground Truth job can
 hold; ``temper`` one number per temperature, each in ``[0, bound x TEMPER_LOSS_PER_OBJECT]``).
-Otherwise it is logged by name and left out; the other batches' files still count.
+Otherwise it is logged by name: a corrupt snapshot is rebuilt from the batches' records, a corrupt
+record is left out and the others still count.
 """
 from __future__ import annotations
 
@@ -44,7 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
 from .crowd_model import GOLD_BIN_EDGES, TEMPERATURES
-from .job_state import JobState, count, mapping
+from .job_state import JobState, Ledger, count, mapping
 from .questions import MultiSelect, Question, Spans
 
 LOG = logging.getLogger(__name__)
@@ -165,26 +173,45 @@ def merge(files: Iterable[Mapping[str, Entry]]) -> dict[str, Entry]:
     return merged
 
 
+def ledger(bounds: Mapping[str, float]) -> Ledger:
+    """How the worker memory adds up: counts summed leaf by leaf, checked for the entries in ``bounds``."""
+    return Ledger(KIND, lambda value: check_file(value, bounds))
+
+
+class Memory:
+    """The job's worker memory for one batch: what the earlier batches learned (``prior``), and the
+    place this batch's counts go (``save``)."""
+
+    def __init__(self, s3_client, state: Optional[JobState], bounds: Mapping[str, float]) -> None:
+        """Reads the job's memory of the entries in ``bounds`` (entry -> the largest count it may hold)."""
+        self.s3_client, self.state, self.bounds = s3_client, state, dict(bounds)
+        self._read = None
+        self.prior: dict[str, Entry] = {}
+        if state is None or not self.bounds:
+            return
+        total, self._read = state.earlier_total(s3_client, ledger(self.bounds))
+        if total is not None:
+            self.prior = check_file(total, self.bounds)
+
+    def save(self, entries: Mapping[str, Entry]) -> bool:
+        """Add this batch's counts to the job's memory; False when there is nothing to add or it could
+        not be saved (logged)."""
+        if self.state is None or not entries:
+            return False
+        value = {"version": VERSION, "questions": {name: entry.as_json() for name, entry in entries.items()}}
+        if self.state.fold(self.s3_client, ledger(self.bounds), value, self._read) is None:
+            return False
+        LOG.info("worker model of %s added to %s", ", ".join(entries), self.state.snapshot_key(KIND))
+        return True
+
+
 def load(s3_client, state: Optional[JobState], bounds: Mapping[str, float]) -> dict[str, Entry]:
     """Every earlier batch's counts of the entries in ``bounds``, summed; {} without state or entries."""
-    if state is None or not bounds:
-        return {}
-    checked: list[dict[str, Entry]] = []
-
-    def check(value: dict[str, Any]) -> None:
-        checked.append(check_file(value, bounds))
-
-    for _ in state.earlier_batches(s3_client, KIND, check=check):
-        pass
-    return merge(checked)
+    return Memory(s3_client, state, bounds).prior
 
 
-def save(s3_client, state: Optional[JobState], entries: Mapping[str, Entry]) -> bool:
-    """Write this batch's file; False when there is nothing to write or it could not be saved (logged)."""
-    if state is None or not entries:
-        return False
-    value = {"version": VERSION, "questions": {name: entry.as_json() for name, entry in entries.items()}}
-    if not state.write(s3_client, KIND, value):
-        return False
-    LOG.info("worker model of %s saved to %s", ", ".join(entries), state.uri(KIND))
-    return True
+def save(s3_client, state: Optional[JobState], entries: Mapping[str, Entry], bounds: Mapping[str, float]) -> bool:
+    """Add this batch's counts to the job's memory without an earlier ``load`` (``Memory.save``)."""
+    memory = Memory(s3_client, None, bounds)
+    memory.state = state
+    return memory.save(entries)

@@ -31,8 +31,8 @@ entities), so Ground Truth records it instead of failing it silently.
 Per batch: each object's task record is read once when a Spans question needs the text's length
 (``shown_text``); each worker's form is read question by question (``answers``: a bad part is
 logged with its object and worker and loses only that part); the job's worker memory
-(``worker_model``) is read once and this batch's counts written once, in one file for every
-question; a quality report is written per choice question and per Spans question (``job_quality``:
+(``worker_model``) is read once (one snapshot, whatever the number of earlier batches) and this
+batch's counts added to it once, for every question; a quality report is written per choice question and per Spans question (``job_quality``:
 agreement and confusion for a choice, per-label span agreement for spans, ``span_quality``).
 
 Plugging in a workflow's own consolidation
@@ -117,7 +117,8 @@ class _Batch:
         self.default_method, self.s3, self.state = default_method, s3, state
         self.workers_per_object = workers_per_object
         self.gold = gold or {}  # {question: {object id: known label}}
-        self.prior = worker_model.load(s3, state, memory_bounds(questions, default_method))
+        self.memory = worker_model.Memory(s3, state, memory_bounds(questions, default_method))
+        self.prior = self.memory.prior
         self.learned: dict[str, Entry] = {}
 
     # -- one question of each type -----------------------------------------------------------------------
@@ -202,7 +203,8 @@ class _Batch:
         try:
             record_quality(self.s3, self.state, question.name, [(a.object_id, a.worker_id, a.label) for a in answers],
                            {object_id: decision.label for object_id, decision in result.decisions.items()},
-                           question.labels, self.workers_per_object, gold=self.gold.get(question.name))
+                           question.labels, self.workers_per_object, gold=self.gold.get(question.name),
+                           fit=_fit_of(result))
         except Exception:  # noqa: BLE001 - the labels matter more than the report: never fail the batch for it
             LOG.exception("quality report of %s could not be written", question.name)
 
@@ -213,6 +215,13 @@ class _Batch:
                                 self.workers_per_object)
         except Exception:  # noqa: BLE001 - as for the choice reports: the labels come first
             LOG.exception("span quality report of %s could not be written", question.name)
+
+
+def _fit_of(result: ChoiceResult) -> Optional[dict[str, Any]]:
+    """The worker model's fit of a question, for its quality report (None: majority vote, no fit)."""
+    if result.learned is None:
+        return None
+    return {"iterations": result.iterations, "converged": result.converged, "temperature": result.temperature}
 
 
 def _votes(pairs, labels: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -279,7 +288,7 @@ def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Qu
             values[question.name] = batch.free_text(question)
         else:  # questions.py and this module disagree: a deployment error, not a worker's
             raise TypeError(f"question {question.name}: type {question.kind!r} has no consolidation")
-    worker_model.save(s3, state, batch.learned)
+    batch.memory.save(batch.learned)
     return {object_id: {**{question.name: values[question.name][object_id] for question in questions},
                         "workers": batch.workers[object_id]}
             for object_id in batch.object_ids}
