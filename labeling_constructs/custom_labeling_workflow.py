@@ -136,6 +136,7 @@ class CustomLabelingWorkflow(Construct):
         self.label_attribute_name = label_attribute_name
         self.output_prefix = output_prefix
         self.derived_data_prefix = derived_data_prefix
+        self.template_prefix = template_prefix
         self.output_s3_uri = input_bucket.s3_uri(output_prefix)
         self.task_records_prefix = f"{derived_data_prefix}{TASK_RECORDS_FOLDER}"
         self.task_records_s3_uri = input_bucket.s3_uri(self.task_records_prefix)
