@@ -12,43 +12,43 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gt_common.s3uri import parse_s3_uri
+from gt_common.configuration import configured_questions
+from gt_common.s3uri import S3Location, parse_s3_uri
 
 from . import layout
-from gt_common.configuration import configured_questions
-
 from .final import Review, Reviews, final_lines
 from .jobs import output_manifest_uri, s3_client, sagemaker_client
 from .manifests import read_manifest, write_manifest
-from .settings import ReviewSettings, settings
+from .settings import job_keys, review_location
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    config = settings()
+    crowd_key, review_key = job_keys()
+    folder = review_location()
     name = layout.job_name_of(event)
-    if not name or not layout.has_key(name, config.review_key):
+    if not name or not layout.has_key(name, review_key):
         LOG.warning("event names no review job of this workflow (%.80r); ignored", name)
         return {"ignored": name}
     if layout.status_of(event) not in (None, "Completed"):
         LOG.info("review job %s is %s, not Completed; nothing to merge", name, layout.status_of(event))
         return {"ignored": name}
-    return merge(name, config, sagemaker_client(), s3_client())
+    return merge(name, crowd_key, review_key, folder, sagemaker_client(), s3_client())
 
 
-def merge(review_job: str, config: ReviewSettings, sagemaker, s3) -> dict[str, Any]:
+def merge(review_job: str, crowd_key: str, review_key: str, folder: S3Location, sagemaker, s3) -> dict[str, Any]:
     review = sagemaker.describe_labeling_job(LabelingJobName=review_job)
     if review["LabelingJobStatus"] != "Completed":
         LOG.warning("review job %s is %s according to SageMaker; nothing to merge", review_job,
                     review["LabelingJobStatus"])
         return {"ignored": review_job}
-    crowd_job = layout.crowd_job_name(review_job, config.crowd_key, config.review_key)
+    crowd_job = layout.crowd_job_name(review_job, crowd_key, review_key)
     crowd = sagemaker.describe_labeling_job(LabelingJobName=crowd_job)
     reviews = read_reviews(s3, review)
     lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest")
-    final = layout.final_manifest(config.review_location, crowd_job)
+    final = layout.final_manifest(folder, crowd_job)
     count = write_manifest(s3, final, final_lines(lines, crowd["LabelAttributeName"], configured_questions(), reviews))
     decided = sum(1 for item in reviews.values() if item.decision)
     LOG.info("job %s: final manifest %s written (%d lines, %d of %d routed objects decided by experts)", crowd_job,
