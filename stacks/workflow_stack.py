@@ -85,8 +85,8 @@ class WorkflowStack(Stack):
     def _expert_review(self, config: EnvironmentConfig, expert_workteam_arn: str) -> ExpertReview:
         questions = {QUESTIONS_ENV: questions_to_json(self.definition.questions)}
 
-        def props(handler: str, memory: int, timeout: Duration):
-            return package_function_props(self.REVIEW_PACKAGE, handler=f"{handler}.lambda_handler", memory_size=memory,
+        def props(entry_point: str, memory: int, timeout: Duration):
+            return package_function_props(self.REVIEW_PACKAGE, handler=f"handler.{entry_point}", memory_size=memory,
                                           timeout=timeout, environment=questions)
 
         return ExpertReview(
@@ -95,10 +95,10 @@ class WorkflowStack(Stack):
             workteam_arn=expert_workteam_arn,
             threshold=config.review.threshold,
             # Start and merge read a whole output manifest (up to 100,000 lines) and write one.
-            start_function_props=props("start", 1024, Duration.minutes(5)),
-            merge_function_props=props("merge", 1024, Duration.minutes(5)),
-            task_function_props=props("task", 256, Duration.seconds(30)),
-            decision_function_props=props("decision", 512, Duration.minutes(1)),
+            start_function_props=props("on_workflow_job_completed", 1024, Duration.minutes(5)),
+            merge_function_props=props("on_review_job_completed", 1024, Duration.minutes(5)),
+            task_function_props=props("review_task", 256, Duration.seconds(30)),
+            decision_function_props=props("review_decision", 512, Duration.minutes(1)),
             ui_template_path=self.definition.template_path.parent / self.REVIEW_TEMPLATE,
         )
 

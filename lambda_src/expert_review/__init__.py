@@ -1,4 +1,5 @@
-"""Expert review on AWS: the functions that chain a review labeling job to a workflow's job.
+"""Expert review on AWS: the functions that chain a review labeling job to a workflow's job
+(entry points in ``handler``).
 
 - ``start.lambda_handler``: the workflow's job completed (an EventBridge event); picks the objects an
   expert must see (``gt_common.review.needs_review``), writes the review manifest and creates the
