@@ -138,6 +138,9 @@ class ExpertReview(Construct):
                                             "Expert review pre-labeling: what the review page shows of one object")
         self.decision_function = self._function("DecisionFunction", decision_function_props, log_retention, {},
                                                 "Expert review consolidation: the experts' answers, passed through")
+        # It shows the files a data object's JSON source names (a dataset listing an image and a CSV).
+        bucket.grant_read_data(self.task_function)
+        bucket.grant_list_prefixes(self.task_function, [bucket.data_prefix])
         # It reads the consolidation payload and the experts' raw answers under the review jobs' output.
         bucket.grant_read_prefix(self.decision_function, self.jobs_prefix)
         bucket.grant_list_prefixes(self.decision_function, [self.jobs_prefix])
@@ -248,6 +251,8 @@ class ExpertReview(Construct):
             for prefix in (self.workflow.output_prefix, self.review_prefix):
                 bucket.acknowledge_prefix_wildcard(
                     function.role, prefix, f"Limited to the {prefix} prefix, whose objects are named per job.")
+        bucket.acknowledge_prefix_wildcard(self.task_function.role, bucket.data_prefix,
+                                           "Data objects, read for the files a JSON data object names.")
         bucket.acknowledge_prefix_wildcard(self.decision_function.role, self.jobs_prefix,
                                            "The review jobs' output, named per job and batch by Ground Truth.")
         for prefix in (bucket.data_prefix, self.workflow.template_prefix, self.review_prefix, self.jobs_prefix):

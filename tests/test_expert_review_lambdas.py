@@ -246,17 +246,32 @@ def review_line(crowd: dict, number: int, reasons: list) -> dict:
     return start.review_line_of(type("Line", (), {"value": crowd, "number": number})(), LABEL, reasons)
 
 
-def test_the_review_page_gets_the_crowds_answers_and_the_decidable_labels(configured):
-    response = task.lambda_handler({"version": "2018-10-06", "labelingJobArn": arn(REVIEW_JOB),
-                                    "dataObject": review_line(ABSTAINED, 2, ["abstained"])})
+def test_the_review_page_gets_the_crowds_answers_and_the_decidable_labels(configured, s3, monkeypatch):
+    bucket = configured
+    monkeypatch.setattr(task, "s3_client", lambda: s3)
+    dataset = {"image": {"s3Path": f"s3://{bucket}/data/images/run-2.jpg"},
+               "sensor_data": {"s3Path": f"s3://{bucket}/data/sensor/run-2.csv"}}
+    s3.put_object(Bucket=bucket, Key="data/datasets/run-2.json", Body=json.dumps(dataset).encode())
+    line = {**review_line(ABSTAINED, 2, ["abstained"]), "source-ref": f"s3://{bucket}/data/datasets/run-2.json"}
+    response = task.lambda_handler({"version": "2018-10-06", "labelingJobArn": arn(REVIEW_JOB), "dataObject": line})
     assert response["isHumanAnnotationRequired"] == "true"
     shown = response["taskInput"]
-    assert shown["reasons"] == ["abstained"] and shown["sourceIsS3"] and not shown["isImage"]
+    assert shown["reasons"] == ["abstained"] and shown["sourceIsS3"]
+    assert [(f["name"], f["isImage"]) for f in shown["files"]] == [
+        ("run-2.json", False), ("run-2.jpg", True), ("run-2.csv", False)]
     [question] = shown["questions"]
     assert question["labels"] == ["Good", "Burn Through", "Porosity"]  # "Not sure" is no decision
     assert (question["crowdLabel"], question["confidence"]) == ("Porosity", 0.95)
     assert question["votes"] == [{"label": "Porosity", "count": 2}, {"label": "Not sure", "count": 1}]
     assert shown["otherAnswers"] == [{"name": "note", "value": json.dumps(ABSTAINED[LABEL]["note"])}]
+
+
+def test_a_source_that_cannot_be_read_is_still_linked(configured, s3):
+    line = {**review_line(UNSURE, 1, ["low-confidence"]), "source-ref": f"s3://{configured}/data/missing.json"}
+    assert [f["uri"] for f in task.task_input(line, QUESTIONS, s3)["files"]] == [line["source-ref"]]
+    s3.put_object(Bucket=configured, Key="data/bad.json", Body=b'{"a": NaN}')
+    line["source-ref"] = f"s3://{configured}/data/bad.json"
+    assert len(task.task_input(line, QUESTIONS, s3)["files"]) == 1
 
 
 def test_a_data_object_that_is_no_review_line_fails_alone_and_named(configured):
@@ -280,6 +295,7 @@ def test_the_review_page_escapes_what_the_crowd_and_the_data_hold(configured):
         assert f'<crowd-radio-button name="defect" value="{label}">' in page
     assert 'value="Not sure"' not in page
     assert "low-confidence" in page and "<strong>Porosity</strong>" in page
+    assert 'src="https://signed.example/data/&#34;&gt;&lt;script&gt;' in page  # an image, escaped in its attribute
 
 
 def consolidation_event(s3, bucket: str, entries: list) -> dict:

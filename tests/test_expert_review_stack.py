@@ -167,6 +167,7 @@ def test_review_execution_role_invokes_exactly_the_review_functions_and_reaches_
 @pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_review_functions_reach_only_their_jobs_and_prefixes(assemblies, workflow):
     template = template_of(assemblies, workflow, "prod")
+    data = workflows.definition(workflow).data_prefix
     env = environment(template, "on_workflow_job_completed")
     keys = {env[construct.CROWD_JOB_KEY_ENV], env[construct.REVIEW_JOB_KEY_ENV]}
     for entry_point, (_, function) in review_functions(template).items():
@@ -188,8 +189,8 @@ def test_review_functions_reach_only_their_jobs_and_prefixes(assemblies, workflo
             assert (reads, writes) == ({"/output/*", "/review/*"}, {"/review/*"})
         elif entry_point == "review_decision":
             assert (reads, writes) == ({"/review/jobs/*"}, set())
-        else:
-            assert (reads, writes) == (set(), set())
+        else:  # the data object, for the files its JSON names
+            assert (reads, writes) == ({"/manifests/input.manifest", f"/{data}*"}, set())
         assert function["Properties"]["Runtime"] == "python3.14"
         assert "ManagedPolicyArns" not in resources_of_type(template, "AWS::IAM::Role")[role_id]["Properties"]
 
