@@ -118,7 +118,8 @@ class PrivateWorkteam(Construct):
     ``user_pool_client``, ``worker_group``, ``notification_topic``, ``notification_key``,
     ``portal`` (the CustomResource), ``portal_url``, ``portal_function`` (each None when reusing a
     workteam). Grants: ``grant_describe``. ``add_workteam`` makes another team of the same
-    workforce (e.g. the experts who review what the crowd could not settle).
+    workforce (e.g. the experts who review what the crowd could not settle); ``added_groups`` holds
+    the user group of each.
     """
 
     def __init__(
@@ -142,6 +143,8 @@ class PrivateWorkteam(Construct):
         self.user_pool = self.user_pool_domain = self.user_pool_client = self.worker_group = None
         self.notification_topic = self.notification_key = self.portal = self.portal_function = None
         self.portal_url: Optional[str] = None
+        #: The user group of each team ``add_workteam`` made, by its construct id.
+        self.added_groups: dict[str, cognito.CfnUserPoolGroup] = {}
         if existing_workteam_arn:
             if self.worker_emails:
                 raise ValueError("worker_emails cannot be invited into an existing workteam; manage them in its own user pool")
@@ -300,6 +303,7 @@ class PrivateWorkteam(Construct):
                              "the other team in that workforce and pass its ARN instead")
         group = cognito.CfnUserPoolGroup(self, f"{construct_id}Group", user_pool_id=self.user_pool.user_pool_id,
                                          description=description[:2048])
+        self.added_groups[construct_id] = group
         workteam = sagemaker.CfnWorkteam(
             self, construct_id,
             description=description,

@@ -29,5 +29,7 @@ class LabelingWorkforceStack(Stack):
             self.expert_workteam = self.workteam.add_workteam(
                 "ExpertWorkteam", description="Experts who review the labels the crowd could not settle")
             CfnOutput(self, "ExpertWorkteamArn", value=self.expert_workteam.ref)
+            CfnOutput(self, "ExpertGroupName", value=self.workteam.added_groups["ExpertWorkteam"].ref,
+                      description="The Cognito group of the experts: add each expert's user to it")
         CfnOutput(self, "WorkteamArn", value=self.workteam.workteam_arn)
         CfnOutput(self, "LabelingPortalUrl", value=self.workteam.portal_url)

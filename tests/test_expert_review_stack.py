@@ -220,7 +220,11 @@ def test_the_experts_are_a_team_of_the_same_workforce(assemblies):
     assert expert_member["CognitoUserPool"] == crowd_member["CognitoUserPool"]
     assert expert_member["CognitoClientId"] == crowd_member["CognitoClientId"]
     assert expert_member["CognitoUserGroup"] != crowd_member["CognitoUserGroup"]
-    assert "ExpertWorkteamArn" in template["Outputs"]
+    assert {"ExpertWorkteamArn", "ExpertGroupName"} <= set(template["Outputs"])
+    [(group_id, _)] = [(k, g) for k, g in resources_of_type(template, "AWS::Cognito::UserPoolGroup").items()
+                       if k.startswith("WorkteamExpertWorkteamGroup")]
+    assert expert_member["CognitoUserGroup"] == {"Ref": group_id}
+    assert template["Outputs"]["ExpertGroupName"]["Value"] == {"Ref": group_id}
 
 
 # -- configuration errors ------------------------------------------------------------------------------------
