@@ -26,14 +26,17 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     config = load_environment(environments, env_name)
 
     stacks = []
-    workteam_arn = config.existing_workteam_arn
+    workteam_arn, expert_workteam_arn = config.existing_workteam_arn, config.expert_workteam_arn
     if not workteam_arn:  # one private workforce per account and region: every workflow shares it
         workforce = LabelingWorkforceStack(app, f"LabelingWorkforce-{config.name}", config=config)
         workteam_arn = workforce.workteam.workteam_arn
+        if workforce.expert_workteam is not None:
+            expert_workteam_arn = workforce.expert_workteam.ref
         stacks.append(workforce)
     for definition in workflows.definitions().values():
         stacks.append(WorkflowStack(app, f"{definition.stack_name}-{config.name}", definition=definition,
-                                    config=config, workteam_arn=workteam_arn))
+                                    config=config, workteam_arn=workteam_arn,
+                                    expert_workteam_arn=expert_workteam_arn))
     for stack in stacks:
         cdk.Tags.of(stack).add("project", "ground-truth-custom-workflows")
         cdk.Tags.of(stack).add("environment", config.name)

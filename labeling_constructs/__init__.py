@@ -5,6 +5,8 @@
 - ``CustomLabelingWorkflow``: the pre-labeling and consolidation functions (made from
   ``FunctionProps`` over secure defaults, or existing ones), the execution role, the worker
   template and the labeling job.
+- ``ExpertReview``: a review labeling job on an experts' workteam for what a workflow's crowd could
+  not settle, started by EventBridge when the workflow's job completes, and one final manifest.
 
 Each class's docstring lists its props, their defaults and the resources it exposes. The code of
 the custom resources lives beside the construct that uses it (``labeling_job_resource/``,
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "CustomLabelingWorkflow": ".custom_labeling_workflow",
+    "ExpertReview": ".expert_review",
     "GROUND_TRUTH_CORS_RULE": ".manifest_bucket",
     "JobSettingError": ".labeling_job_resource.job_settings",
     "RUNTIME": ".lambda_code",
@@ -38,6 +41,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .custom_labeling_workflow import CustomLabelingWorkflow
+    from .expert_review import ExpertReview
     from .labeling_job_resource.job_settings import JobSettingError
     from .lambda_code import RUNTIME, package_function_props, python_lambda_code
     from .manifest_bucket import DATA_PREFIX_PLACEHOLDER, GROUND_TRUTH_CORS_RULE, ManifestBucket

@@ -6,21 +6,21 @@ import re
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import ArnFormat, CustomResource, Duration, Stack, Token
+from aws_cdk import CustomResource, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
 from .labeling_job_resource import job_settings
 from .labeling_job_resource.request import request_without_name
 from .lambda_code import RUNTIME
 from .lambda_function import least_privilege_function, merge_props, own_folder_code
 from .manifest_bucket import ManifestBucket
-from .nag import acknowledge, acknowledge_bucket_deployment, acknowledge_provider_framework, nag_reference
+from .nag import acknowledge, acknowledge_provider_framework, nag_reference
 
 
 #: Where pre-labeling keeps what it showed each worker, under the derived-data prefix.
@@ -31,11 +31,6 @@ TASK_RECORDS_ENV = "TASK_RECORDS_URI"
 DERIVED_DATA_PREFIX_ENV = "DERIVED_DATA_PREFIX"
 #: Length of the per-resource key every labeling-job name starts with (hex digits).
 JOB_NAME_KEY_LENGTH = 10
-#: CloudWatch namespaces Ground Truth publishes labeling-job and workteam metrics under. AWS spells
-#: the first with "Sagemaker" and the second with "SageMaker" (monitoring and workteam-tracking pages).
-GROUND_TRUTH_METRIC_NAMESPACES = ("AWS/Sagemaker/LabelingJobs", "AWS/SageMaker/Workteam")
-#: Ground Truth writes each labeling job's log stream into this group.
-LABELING_JOB_LOG_GROUP = "/aws/sagemaker/LabelingJobs"
 DEFAULT_TEMPLATE_NAME = "worker-task.liquid.html"
 _JOB_RESOURCE_CODE = Path(__file__).resolve().parent / "labeling_job_resource"
 
@@ -141,6 +136,7 @@ class CustomLabelingWorkflow(Construct):
         self.label_attribute_name = label_attribute_name
         self.output_prefix = output_prefix
         self.derived_data_prefix = derived_data_prefix
+        self.template_prefix = template_prefix
         self.output_s3_uri = input_bucket.s3_uri(output_prefix)
         self.task_records_prefix = f"{derived_data_prefix}{TASK_RECORDS_FOLDER}"
         self.task_records_s3_uri = input_bucket.s3_uri(self.task_records_prefix)
@@ -170,17 +166,8 @@ class CustomLabelingWorkflow(Construct):
         input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix, self.task_records_prefix])
 
         # -- worker UI template, content-addressed so a new template means a new job -----------
-        template_key = f"{template_prefix}{hashlib.sha256(template_text.encode()).hexdigest()[:16]}/{template_name}"
-        self.template_deployment = s3deploy.BucketDeployment(
-            self, "UiTemplate",
-            destination_bucket=input_bucket.bucket,
-            sources=[s3deploy.Source.data(template_key, template_text)],
-            prune=False,
-            retain_on_delete=True,  # a running job keeps reading it
-            content_type="text/html",
-        )
-        self.ui_template_s3_uri = input_bucket.s3_uri(template_key)
-        acknowledge_bucket_deployment(self.template_deployment, input_bucket.bucket)
+        self.template_deployment, self.ui_template_s3_uri = upload_template(
+            self, "UiTemplate", input_bucket, template_prefix, template_text, template_name)
 
         # -- execution role ----------------------------------------------------------------
         # Trust: AWS's published trust policy for Ground Truth execution roles has no condition,
@@ -242,60 +229,11 @@ class CustomLabelingWorkflow(Construct):
             props=merge_props({"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}, props))
 
     def _grant_ground_truth_access(self, derived_data_prefix: str, template_prefix: str, output_prefix: str) -> None:
-        """AWS's published execution-role policy for labeling jobs, statement by statement.
-
-        The developer guide ("Create a SageMaker execution role for a Ground Truth labeling job":
-        non-streaming built-in task types, plus the custom-workflow Lambda statement; "Encrypt
-        output data ... with AWS KMS" for a key) grants the role S3ViewBuckets, S3GetPutObjects,
-        CloudWatch and LambdaFunctions. Each is kept; where this differs, the comment says why.
-        """
-        stack = Stack.of(self)
-        role, bucket = self.execution_role, self.input_bucket
-        # S3ViewBuckets: s3:ListBucket and s3:GetBucketLocation on the bucket, as published (no
-        # prefix condition: a listing Ground Truth makes without a prefix must not be denied).
-        bucket.grant_bucket_listing(role)
-        # S3GetPutObjects: the guide grants GetObject, PutObject and AbortMultipartUpload on every
-        # object of the input and output buckets. Here reads are limited to what a job of this
-        # workflow reads (the manifest, the data, the derived data and the template, and its own
-        # output), and writes to the output prefix, the only place Ground Truth writes (S3OutputPath).
-        # Ground Truth also presigns data and derived objects for workers with this role
-        # (grant_read_access), which needs the same GetObject.
-        bucket.grant_read_data(role)
-        for prefix in (derived_data_prefix, template_prefix, output_prefix):
-            bucket.grant_read_prefix(role, prefix)
-        bucket.grant_write_prefix(role, output_prefix, abort_multipart_upload=True)
-        # CloudWatch: the guide grants the log actions on "*". Ground Truth writes a labeling job's
-        # events to one stream per job in /aws/sagemaker/LabelingJobs, so the group and its
-        # streams are enough.
-        role.add_to_policy(iam.PolicyStatement(
-            sid="LabelingJobLogs",
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources=[stack.format_arn(service="logs", resource="log-group", resource_name=name,
-                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)
-                       for name in (LABELING_JOB_LOG_GROUP, f"{LABELING_JOB_LOG_GROUP}:*")],
-        ))
-        # cloudwatch:PutMetricData has no resource-level permissions. The guide sets no condition;
-        # here the namespace must be one Ground Truth publishes under. Case-insensitive, because AWS
-        # capitalises "SageMaker" differently in the two and a namespace starting "AWS/" is reserved
-        # for AWS services anyway.
-        role.add_to_policy(iam.PolicyStatement(
-            sid="LabelingJobMetrics",
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],
-            conditions={"StringEqualsIgnoreCase": {"cloudwatch:namespace": list(GROUND_TRUTH_METRIC_NAMESPACES)}},
-        ))
-        # LambdaFunctions: lambda:InvokeFunction on exactly the pre-labeling and consolidation functions.
-        self.grant_invoke_workflow_functions(role)
-        # KMS: the guide's statement for an output key (Encrypt, Decrypt, ReEncrypt*,
-        # GenerateDataKey*, DescribeKey) goes into the key policy with Resource "*" (that key);
-        # here it is the role's own policy on the key's ARN, which takes effect when the key policy
-        # lets IAM policies grant access (a key made by CDK does; for any other key, add the guide's
-        # key-policy statement for this role).
-        if bucket.encryption_key:
-            iam.Grant.add_to_principal(
-                grantee=role,
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                resource_arns=[bucket.encryption_key.key_arn])
+        """AWS's published execution-role policy for labeling jobs (``grant_labeling_job_access``),
+        scoped to this workflow: its data, derived data, template and output prefixes, its two functions."""
+        grant_labeling_job_access(self.execution_role, self.input_bucket,
+                                  read_prefixes=(derived_data_prefix, template_prefix), output_prefix=output_prefix,
+                                  grant_invoke=self.grant_invoke_workflow_functions)
 
     def _add_job(self, log_retention: logs.RetentionDays, properties: dict) -> None:
         stack = Stack.of(self)
@@ -369,18 +307,7 @@ class CustomLabelingWorkflow(Construct):
                     role, prefix, f"Object access is limited to the workflow's {prefix} prefix; the objects under "
                                   "it (data, derived files, templates, task records or job output) are named per "
                                   "deployment, data object or job, so they cannot be listed one by one.")
-        acknowledge(self.execution_role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-                    f"<AWS::AccountId>:log-group:{LABELING_JOB_LOG_GROUP}:*]",
-                    f"Ground Truth writes one log stream per labeling job, named by the job, inside the "
-                    f"{LABELING_JOB_LOG_GROUP} group; the wildcard covers that group's streams only.")
-        acknowledge(self.execution_role, "AwsSolutions-IAM5[Resource::*]",
-                    "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits the "
-                    f"statement to the namespaces Ground Truth publishes under ({', '.join(GROUND_TRUTH_METRIC_NAMESPACES)}).")
-        if self.input_bucket.encryption_key:
-            for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*"):
-                acknowledge(self.execution_role, f"AwsSolutions-IAM5[Action::{action}]",
-                            "AWS's published execution-role policy for labeling jobs with a KMS key lists this action "
-                            "group; the statement is limited to the bucket's one key.")
+        acknowledge_execution_role(self.execution_role, self.input_bucket)
 
     # -- grants ------------------------------------------------------------------------------
     def grant_invoke_workflow_functions(self, grantee: iam.IGrantable) -> None:

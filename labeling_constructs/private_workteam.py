@@ -117,7 +117,9 @@ class PrivateWorkteam(Construct):
     Exposes: ``workteam_arn``, ``workteam`` (CfnWorkteam), ``user_pool``, ``user_pool_domain``,
     ``user_pool_client``, ``worker_group``, ``notification_topic``, ``notification_key``,
     ``portal`` (the CustomResource), ``portal_url``, ``portal_function`` (each None when reusing a
-    workteam). Grants: ``grant_describe``.
+    workteam). Grants: ``grant_describe``. ``add_workteam`` makes another team of the same
+    workforce (e.g. the experts who review what the crowd could not settle); ``added_groups`` holds
+    the user group of each.
     """
 
     def __init__(
@@ -141,6 +143,8 @@ class PrivateWorkteam(Construct):
         self.user_pool = self.user_pool_domain = self.user_pool_client = self.worker_group = None
         self.notification_topic = self.notification_key = self.portal = self.portal_function = None
         self.portal_url: Optional[str] = None
+        #: The user group of each team ``add_workteam`` made, by its construct id.
+        self.added_groups: dict[str, cognito.CfnUserPoolGroup] = {}
         if existing_workteam_arn:
             if self.worker_emails:
                 raise ValueError("worker_emails cannot be invited into an existing workteam; manage them in its own user pool")
@@ -288,6 +292,31 @@ class PrivateWorkteam(Construct):
             },
         )
         self.portal_url = self.portal.get_att_string("PortalUrl")
+
+    def add_workteam(self, construct_id: str, *, description: str) -> sagemaker.CfnWorkteam:
+        """A second workteam of the same private workforce (an account has one per region): a user
+        group of its own in this workteam's user pool, signing in through the same app client and
+        portal. Its members are added to its group (``cognito-idp admin-add-user-to-group``); a user
+        may be in both teams. Not possible for a reused workteam (this construct has no pool then)."""
+        if self.user_pool is None:
+            raise ValueError("add_workteam needs the workteam's own user pool; with existing_workteam_arn, create "
+                             "the other team in that workforce and pass its ARN instead")
+        group = cognito.CfnUserPoolGroup(self, f"{construct_id}Group", user_pool_id=self.user_pool.user_pool_id,
+                                         description=description[:2048])
+        self.added_groups[construct_id] = group
+        workteam = sagemaker.CfnWorkteam(
+            self, construct_id,
+            description=description,
+            member_definitions=[sagemaker.CfnWorkteam.MemberDefinitionProperty(
+                cognito_member_definition=sagemaker.CfnWorkteam.CognitoMemberDefinitionProperty(
+                    cognito_user_pool=self.user_pool.user_pool_id,
+                    cognito_client_id=self.user_pool_client.user_pool_client_id,
+                    cognito_user_group=group.ref,
+                ),
+            )],
+        )
+        workteam.node.add_dependency(self.workteam)  # the first team creates the workforce
+        return workteam
 
     def grant_describe(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow reading the workteam's description (e.g. its portal sub-domain)."""

@@ -9,11 +9,12 @@ from aws_cdk import Environment, RemovalPolicy
 
 import workflows  # noqa: F401 - puts lambda_src on the import path: gt_common names the methods
 from gt_common.questions import DAWID_SKENE, METHODS
+from gt_common.review import ReviewError, ReviewSettings, parse_settings
 from labeling_constructs.labeling_job_resource import job_settings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
-               "createLabelingJob", "existingWorkteamArn", "consolidationMethod"}
+               "createLabelingJob", "existingWorkteamArn", "consolidationMethod", "review", "expertWorkteamArn"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class EnvironmentConfig:
     create_labeling_job: bool = True
     existing_workteam_arn: Optional[str] = None
     consolidation_method: str = DAWID_SKENE  # the default of every question that names none
+    #: Expert review of what the crowd could not settle: on or off, and the confidence threshold.
+    review: ReviewSettings = field(default_factory=ReviewSettings)
+    #: The experts' workteam; None: a team of the environment's own workforce (its workforce stack).
+    expert_workteam_arn: Optional[str] = None
 
     @property
     def cdk_environment(self) -> Optional[Environment]:
@@ -68,6 +73,16 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
     method = raw.get("consolidationMethod", DAWID_SKENE)
     if method not in METHODS:
         raise ValueError(f"environment {name!r}: consolidationMethod {method!r} must be one of {sorted(METHODS)}")
+    try:
+        review = parse_settings(raw.get("review"), f"environment {name!r}: review")
+    except ReviewError as error:
+        raise ValueError(str(error)) from None
+    expert_arn = raw.get("expertWorkteamArn")
+    if expert_arn is not None and (not isinstance(expert_arn, str) or ":workteam/" not in expert_arn):
+        raise ValueError(f"environment {name!r}: expertWorkteamArn {expert_arn!r} is not a workteam ARN")
+    if review.enabled and raw.get("existingWorkteamArn") and not expert_arn:
+        raise ValueError(f"environment {name!r}: review is on and the workteam is reused (existingWorkteamArn), so "
+                         "no workforce stack can add the experts' team: set expertWorkteamArn")
     return EnvironmentConfig(
         name=name,
         account=raw.get("account"),
@@ -78,4 +93,6 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
         create_labeling_job=create_job,
         existing_workteam_arn=raw.get("existingWorkteamArn"),
         consolidation_method=method,
+        review=review,
+        expert_workteam_arn=expert_arn,
     )

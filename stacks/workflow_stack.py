@@ -9,7 +9,8 @@ is created. Nothing here names a workflow.
 """
 from __future__ import annotations
 
-from typing import Mapping
+import json
+from typing import Mapping, Optional
 
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
@@ -18,7 +19,8 @@ from workflows.model import TRUTH_FILE, LambdaPackage, WorkflowDefinition  # fir
 
 from gt_common.questions import METHOD_ENV  # noqa: E402
 from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
-from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, package_function_props  # noqa: E402
+from gt_common.review import REVIEW_SETTINGS_OUTPUT  # noqa: E402
+from labeling_constructs import CustomLabelingWorkflow, ExpertReview, ManifestBucket, package_function_props  # noqa: E402
 
 from .environment_config import EnvironmentConfig
 
@@ -26,11 +28,22 @@ from .environment_config import EnvironmentConfig
 class WorkflowStack(Stack):
     """One workflow's stack. Outputs: ``WorkflowName``, ``BucketName``, ``ManifestUri``, ``OutputUri``,
     ``LabelingJobRequest`` (CreateLabelingJob's request as JSON, all but ``LabelingJobName``: with
-    ``createLabelingJob: false``, add a name and send it with the AWS CLI) and, when the job is
-    created, ``LabelingJobName``."""
+    ``createLabelingJob: false``, add a name and send it with the AWS CLI), ``ReviewSettings`` (the
+    environment's expert review, ``{"enabled", "threshold"}``: the local runner reads it) and, when
+    the job is created, ``LabelingJobName``; with review on, ``ReviewUri`` (where the review manifests
+    and final manifests go).
+
+    With the environment's ``review`` on, an ``ExpertReview`` (``lambda_src/expert_review``, the
+    template ``ui_templates/expert_review.liquid.html``) chains a review job on the experts' workteam
+    to the workflow's job; off (dev's default), the stack has none of its resources."""
+
+    #: The review functions' package and template (one for every workflow).
+    REVIEW_PACKAGE = "expert_review"
+    REVIEW_TEMPLATE = "expert_review.liquid.html"
 
     def __init__(self, scope: Construct, construct_id: str, *, definition: WorkflowDefinition,
-                 config: EnvironmentConfig, workteam_arn: str, **kwargs) -> None:
+                 config: EnvironmentConfig, workteam_arn: str, expert_workteam_arn: Optional[str] = None,
+                 **kwargs) -> None:
         super().__init__(scope, construct_id, env=config.cdk_environment,
                          description=f"Ground Truth custom labeling workflow {definition.name}: {definition.title}",
                          **kwargs)
@@ -62,9 +75,34 @@ class WorkflowStack(Stack):
             derived_data_prefix=definition.derived_data_prefix,
             create_labeling_job=config.create_labeling_job,
         )
-        self._add_outputs()
+        self.review: Optional[ExpertReview] = None
+        if config.review.enabled:
+            if not expert_workteam_arn:
+                raise ValueError(f"environment {config.name!r}: review is on but no experts' workteam was given")
+            self.review = self._expert_review(config, expert_workteam_arn)
+        self._add_outputs(config)
 
-    def _add_outputs(self) -> None:
+    def _expert_review(self, config: EnvironmentConfig, expert_workteam_arn: str) -> ExpertReview:
+        questions = {QUESTIONS_ENV: questions_to_json(self.definition.questions)}
+
+        def props(entry_point: str, memory: int, timeout: Duration):
+            return package_function_props(self.REVIEW_PACKAGE, handler=f"handler.{entry_point}", memory_size=memory,
+                                          timeout=timeout, environment=questions)
+
+        return ExpertReview(
+            self, "ExpertReview",
+            workflow=self.workflow,
+            workteam_arn=expert_workteam_arn,
+            threshold=config.review.threshold,
+            # Start and merge read a whole output manifest (up to 100,000 lines) and write one.
+            start_function_props=props("on_workflow_job_completed", 1024, Duration.minutes(5)),
+            merge_function_props=props("on_review_job_completed", 1024, Duration.minutes(5)),
+            task_function_props=props("review_task", 256, Duration.seconds(30)),
+            decision_function_props=props("review_decision", 512, Duration.minutes(1)),
+            ui_template_path=self.definition.template_path.parent / self.REVIEW_TEMPLATE,
+        )
+
+    def _add_outputs(self, config: EnvironmentConfig) -> None:
         workflow = self.workflow
         CfnOutput(self, "WorkflowName", value=self.definition.name, description="The workflow's definition")
         CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
@@ -74,6 +112,11 @@ class WorkflowStack(Stack):
                   description="CreateLabelingJob's request for this workflow, all but LabelingJobName")
         if workflow.labeling_job_name:
             CfnOutput(self, "LabelingJobName", value=workflow.labeling_job_name)
+        CfnOutput(self, REVIEW_SETTINGS_OUTPUT, value=json.dumps(config.review.as_json(), sort_keys=True),
+                  description="Expert review of what the crowd could not settle: on or off, and the threshold")
+        if self.review:
+            CfnOutput(self, "ReviewUri", value=self.review.review_s3_uri,
+                      description="Review manifests and final manifests: <uri><workflow job>/final.manifest")
 
 
 def _function_props(package: LambdaPackage, environment: Mapping[str, str] | None = None):

@@ -23,5 +23,13 @@ class LabelingWorkforceStack(Stack):
             description="Reviewers for the project's custom labeling workflows",
             removal_policy=config.removal_policy,
         )
+        # The experts who review what the crowd could not settle: a team of the same workforce.
+        self.expert_workteam = None
+        if config.review.enabled and not config.expert_workteam_arn:
+            self.expert_workteam = self.workteam.add_workteam(
+                "ExpertWorkteam", description="Experts who review the labels the crowd could not settle")
+            CfnOutput(self, "ExpertWorkteamArn", value=self.expert_workteam.ref)
+            CfnOutput(self, "ExpertGroupName", value=self.workteam.added_groups["ExpertWorkteam"].ref,
+                      description="The Cognito group of the experts: add each expert's user to it")
         CfnOutput(self, "WorkteamArn", value=self.workteam.workteam_arn)
         CfnOutput(self, "LabelingPortalUrl", value=self.workteam.portal_url)

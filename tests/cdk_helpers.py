@@ -53,12 +53,16 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def sagemaker_roles(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every role SageMaker may assume (the workflow job's, and the review jobs' where review is on)."""
+    return {k: v for k, v in resources_of_type(template, "AWS::IAM::Role").items()
+            if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service")
+            == "sagemaker.amazonaws.com"}
+
+
 def execution_role(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The (only) role SageMaker may assume: the labeling job's execution role."""
-    [(logical_id, role)] = [
-        (k, v) for k, v in resources_of_type(template, "AWS::IAM::Role").items()
-        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].get("Service") == "sagemaker.amazonaws.com"
-    ]
+    """The workflow's labeling job's execution role (the only SageMaker role outside its expert review)."""
+    [(logical_id, role)] = [(k, v) for k, v in sagemaker_roles(template).items() if not k.startswith("ExpertReview")]
     return logical_id, role
 
 

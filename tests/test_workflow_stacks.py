@@ -202,10 +202,12 @@ def test_job_functions_reach_only_jobs_named_with_the_resources_key(assemblies, 
     key = job["Properties"]["JobNameKey"]
     assert re.fullmatch(r"[0-9a-f]{10}", key)
     assert job["Properties"]["JobNameLabel"] == workflows.definition(workflow).label_attribute_name
-    scopes = {json.dumps(r) for s in policy_statements(template)
+    job_roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in resources_of_type(template, "AWS::Lambda::Function").values()
+                 if f["Properties"].get("Handler", "").startswith("labeling_job_resource.")}
+    scopes = {json.dumps(r) for role_id in job_roles for s in statements_of_role(template, role_id)
               if any(a.startswith("sagemaker:") and "LabelingJob" in a for a in as_list(s["Action"]))
               for r in as_list(s["Resource"])}
-    assert len(scopes) == 1 and scopes.pop().endswith(f':labeling-job/{key}-*"]]}}')
+    assert len(job_roles) == 2 and len(scopes) == 1 and scopes.pop().endswith(f':labeling-job/{key}-*"]]}}')
 
 
 def test_the_workflows_of_an_environment_never_share_a_job_scope(assemblies):
@@ -281,13 +283,14 @@ def test_labeling_job_is_created_only_where_configured_with_the_definitions_sett
     assert "/templates/" in json.dumps(props["UiTemplateS3Uri"])
     assert "Fn::ImportValue" in json.dumps(props["WorkteamArn"])  # the shared workforce stack's workteam
     assert set(prod["Outputs"]) == {"WorkflowName", "BucketName", "ManifestUri", "OutputUri", "LabelingJobRequest",
-                                    "LabelingJobName"}
+                                    "LabelingJobName", "ReviewSettings", "ReviewUri"}  # review is on in prod
 
 
 def ui_template_deployed(assemblies, workflow, env_name) -> str:
     template = template_of(assemblies, workflow, env_name)
-    [deployment] = [d for d in resources_of_type(template, "Custom::CDKBucketDeployment").values()
-                    if d["Properties"].get("SystemMetadata", {}).get("content-type") == "text/html"]
+    [deployment] = [d for k, d in resources_of_type(template, "Custom::CDKBucketDeployment").items()
+                    if d["Properties"].get("SystemMetadata", {}).get("content-type") == "text/html"
+                    and not k.startswith("ExpertReview")]  # the review page has tests of its own
     [key] = deployment["Properties"]["SourceObjectKeys"]
     folder = Path(assemblies[env_name].directory) / f"asset.{key.removesuffix('.zip')}"
     [page] = [path for path in folder.rglob("*") if path.is_file()]

@@ -1,0 +1,275 @@
+"""ExpertReview: a review labeling job for what a workflow's crowd could not settle, chained to the
+workflow's job by EventBridge, and one final manifest."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .custom_labeling_workflow import CustomLabelingWorkflow, _checked_job_settings, _job_name_key, _ui_template
+from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
+from .labeling_job_resource.request import request_without_name
+from .lambda_function import least_privilege_function, merge_props
+from .nag import acknowledge, nag_reference
+
+#: The event Ground Truth publishes when a labeling job's status changes (source ``aws.sagemaker``).
+JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
+#: The variables the construct sets on its functions (read by ``lambda_src/expert_review/settings.py``,
+#: which names them again: a test holds the two equal). A caller's environment cannot replace them.
+CROWD_JOB_KEY_ENV = "CROWD_JOB_KEY"
+REVIEW_JOB_KEY_ENV = "REVIEW_JOB_KEY"
+THRESHOLD_ENV = "REVIEW_THRESHOLD"
+REVIEW_URI_ENV = "REVIEW_S3_URI"
+REVIEW_REQUEST_ENV = "REVIEW_JOB_REQUEST"
+#: Under the review prefix, where the review jobs write their output (their S3OutputPath).
+JOBS_FOLDER = "jobs/"
+DEFAULT_TEMPLATE_NAME = "expert-review.liquid.html"
+
+
+class ExpertReview(Construct):
+    """Expert review of a ``CustomLabelingWorkflow``'s uncertain objects, on AWS.
+
+    When one of the workflow's jobs completes, Ground Truth publishes a "SageMaker Ground Truth
+    Labeling Job State Change" event (status ``Completed``). A rule matching only this workflow's
+    jobs (their ARNs start with ``labeling-job/<workflow.job_name_key>-``) invokes the start
+    function: it reads the job's output manifest, selects the objects the review rule routes, writes a
+    review manifest under ``review_prefix`` and creates a review labeling job on the experts' workteam
+    (or, when nothing needs review, writes the final manifest at once). A second rule, on the review
+    jobs' completion (their names start with ``review_job_key``), invokes the merge function, which
+    writes the one final manifest, ``<review_prefix><workflow job>/final.manifest``. A redelivered event
+    adopts the review job the first delivery made (its name derives from the workflow job's).
+
+    Props (keyword):
+
+    - ``workflow`` (``CustomLabelingWorkflow``, required): the workflow whose jobs are reviewed; its
+      bucket holds the review's files too.
+    - ``workteam_arn`` (required): the experts' workteam (e.g. ``PrivateWorkteam.add_workteam``'s, or
+      any existing workteam's ARN).
+    - ``threshold`` (required, 0-1): objects under this confidence go to review.
+    - The four functions, each ``lambda_.FunctionProps`` (``code``, ``handler``, ``runtime``; any
+      other field over the defaults of ``lambda_function``: a role of its own, its own log group,
+      512 MB, one minute; the start and merge functions five minutes, their failed events kept in
+      ``dead_letter_queue``): ``start_function_props`` (on the workflow job's completion),
+      ``task_function_props`` (the review job's pre-labeling), ``decision_function_props`` (its
+      consolidation), ``merge_function_props`` (on the review job's completion). Their environment
+      must name the workflow's questions (the caller's, e.g. ``WORKFLOW_QUESTIONS``); the construct
+      adds ``CROWD_JOB_KEY``, ``REVIEW_JOB_KEY``, ``REVIEW_THRESHOLD``, ``REVIEW_S3_URI`` and
+      ``REVIEW_JOB_REQUEST`` to the start and merge functions.
+    - ``ui_template`` (text) or ``ui_template_path``: the review page; ``ui_template_name``.
+    - ``label_attribute_name`` (``expert-review``), ``task_title``, ``task_description``,
+      ``task_keywords``, ``reviewers_per_object`` (1), ``task_time_limit`` (30 minutes),
+      ``task_availability_lifetime`` (10 days): the review job's settings, checked at synth as the
+      workflow's are.
+    - ``review_prefix`` (``review/``): review manifests, final manifests, and the review jobs' output
+      under ``<review_prefix>jobs/``.
+    - ``dead_letter_queue`` (an ``sqs.IQueue``; default: an encrypted queue, TLS only, 14 days):
+      events the rules could not deliver and invocations that failed after Lambda's retries.
+    - ``log_retention`` (one year).
+
+    Exposes: ``start_function``, ``task_function``, ``decision_function``, ``merge_function``,
+    ``execution_role`` (the review jobs'), ``workflow_completed_rule``, ``review_completed_rule``,
+    ``dead_letter_queue``, ``template_deployment``, ``ui_template_s3_uri``, ``review_job_key``,
+    ``review_s3_uri``, ``review_job_request`` (CreateLabelingJob's request for a review job, all but the
+    name and the manifest). Grants: ``grant_invoke_review_functions``, ``grant_read_final_manifests``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        workflow: CustomLabelingWorkflow,
+        workteam_arn: str,
+        threshold: float,
+        start_function_props: lambda_.FunctionOptions,
+        task_function_props: lambda_.FunctionOptions,
+        decision_function_props: lambda_.FunctionOptions,
+        merge_function_props: lambda_.FunctionOptions,
+        ui_template: Optional[str] = None,
+        ui_template_path: Optional[str | Path] = None,
+        ui_template_name: Optional[str] = None,
+        label_attribute_name: str = "expert-review",
+        task_title: str = "Review labels the crowd could not settle",
+        task_description: str = "See the object, every answer of the crowd and its label; decide the right label.",
+        task_keywords: Sequence[str] = ("review",),
+        reviewers_per_object: int = 1,
+        task_time_limit: Duration = Duration.minutes(30),
+        task_availability_lifetime: Duration = Duration.days(10),
+        review_prefix: str = "review/",
+        dead_letter_queue: Optional[sqs.IQueue] = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+            raise ValueError(f"threshold {threshold!r} must be a number above 0 and at most 1")
+        if not review_prefix.endswith("/") or review_prefix.startswith("/"):
+            raise ValueError(f"review_prefix {review_prefix!r} must be relative and end with '/'")
+        if review_prefix.startswith(workflow.output_prefix) or workflow.output_prefix.startswith(review_prefix):
+            raise ValueError(f"review_prefix {review_prefix!r} must not overlap the workflow's output prefix "
+                             f"{workflow.output_prefix!r}: the review's roles would reach the workflow's output")
+        numbers = _checked_job_settings(label_attribute_name, task_title, task_description, reviewers_per_object,
+                                        task_time_limit, task_availability_lifetime, None)
+        template_text, template_name = _ui_template(ui_template, ui_template_path,
+                                                    ui_template_name or (None if ui_template_path else DEFAULT_TEMPLATE_NAME))
+        stack = Stack.of(self)
+        bucket = workflow.input_bucket
+        self.workflow = workflow
+        self.review_prefix = review_prefix
+        self.jobs_prefix = f"{review_prefix}{JOBS_FOLDER}"
+        self.review_s3_uri = bucket.s3_uri(review_prefix)
+        self.review_job_key = _job_name_key(self)
+        if self.review_job_key == workflow.job_name_key:  # two digests of different paths: never, but be sure
+            raise ValueError("the review job key must differ from the workflow's")
+
+        self.dead_letter_queue = dead_letter_queue or sqs.Queue(
+            self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=Duration.days(14))
+
+        # -- the review job's own functions and its execution role ---------------------------------
+        self.task_function = self._function("TaskFunction", task_function_props, log_retention, {},
+                                            "Expert review pre-labeling: what the review page shows of one object")
+        self.decision_function = self._function("DecisionFunction", decision_function_props, log_retention, {},
+                                                "Expert review consolidation: the experts' answers, passed through")
+        # It shows the files a data object's JSON source names (a dataset listing an image and a CSV).
+        bucket.grant_read_data(self.task_function)
+        bucket.grant_list_prefixes(self.task_function, [bucket.data_prefix])
+        # It reads the consolidation payload and the experts' raw answers under the review jobs' output.
+        bucket.grant_read_prefix(self.decision_function, self.jobs_prefix)
+        bucket.grant_list_prefixes(self.decision_function, [self.jobs_prefix])
+
+        self.template_deployment, self.ui_template_s3_uri = upload_template(
+            self, "UiTemplate", bucket, workflow.template_prefix, template_text, template_name)
+        # Trust as the workflow's execution role: no condition Ground Truth is not documented to meet.
+        self.execution_role = iam.Role(
+            self, "ExecutionRole", description="Ground Truth execution role of one workflow's expert review jobs",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+        # Experts see the data objects (presigned with this role) and read the review manifest.
+        grant_labeling_job_access(self.execution_role, bucket, read_prefixes=(workflow.template_prefix, review_prefix),
+                                  output_prefix=self.jobs_prefix, grant_invoke=self.grant_invoke_review_functions)
+        acknowledge_execution_role(self.execution_role, bucket)
+
+        properties = {
+            "JobNameKey": self.review_job_key,
+            "LabelAttributeName": label_attribute_name,
+            "ManifestS3Uri": self.review_s3_uri,  # replaced per job by the start function
+            "OutputS3Uri": bucket.s3_uri(self.jobs_prefix),
+            "RoleArn": self.execution_role.role_arn,
+            "WorkteamArn": workteam_arn,
+            "UiTemplateS3Uri": self.ui_template_s3_uri,
+            "PreHumanTaskLambdaArn": self.task_function.function_arn,
+            "AnnotationConsolidationLambdaArn": self.decision_function.function_arn,
+            "TaskTitle": task_title,
+            "TaskDescription": task_description,
+            "TaskKeywords": list(task_keywords),
+            **{key: str(value) for key, value in numbers.items()},
+            **({"OutputKmsKeyId": bucket.encryption_key.key_arn} if bucket.encryption_key else {}),
+        }
+        request = request_without_name(properties)  # the workflow job's checks, the same request shape
+        del request["InputConfig"]
+        self.review_job_request = request
+
+        # -- the two steps the events start -----------------------------------------------------------
+        wiring = {
+            CROWD_JOB_KEY_ENV: workflow.job_name_key,
+            REVIEW_JOB_KEY_ENV: self.review_job_key,
+            THRESHOLD_ENV: repr(float(threshold)),
+            REVIEW_URI_ENV: self.review_s3_uri,
+            REVIEW_REQUEST_ENV: stack.to_json_string(request),
+        }
+        self.start_function = self._function(
+            "StartFunction", start_function_props, log_retention, wiring,
+            "Expert review: on a workflow job's completion, sends what the crowd could not settle to the experts",
+            asynchronous=True)
+        self.merge_function = self._function(
+            "MergeFunction", merge_function_props, log_retention, wiring,
+            "Expert review: on a review job's completion, writes the one final manifest", asynchronous=True)
+        workflow_jobs = self._job_arns(workflow.job_name_key)
+        review_jobs = self._job_arns(self.review_job_key)
+        for function in (self.start_function, self.merge_function):
+            function.add_to_role_policy(iam.PolicyStatement(
+                actions=["sagemaker:DescribeLabelingJob"], resources=[workflow_jobs, review_jobs]))
+            workflow.grant_read_output(function)  # the workflow job's output manifest
+            bucket.grant_read_prefix(function, review_prefix)
+            bucket.grant_write_prefix(function, review_prefix)
+            # Listed, so a final manifest not yet written reads as missing, not as access denied.
+            bucket.grant_list_prefixes(function, [review_prefix])
+        self.start_function.add_to_role_policy(iam.PolicyStatement(
+            actions=["sagemaker:CreateLabelingJob"], resources=[review_jobs]))
+        # CreateLabelingJob passes the review execution role to SageMaker, and only to SageMaker.
+        self.start_function.add_to_role_policy(iam.PolicyStatement(
+            actions=["iam:PassRole"], resources=[self.execution_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
+
+        self.workflow_completed_rule = self._rule(
+            "WorkflowJobCompleted", workflow.job_name_key, self.start_function,
+            "A job of this workflow completed: start its expert review")
+        self.review_completed_rule = self._rule(
+            "ReviewJobCompleted", self.review_job_key, self.merge_function,
+            "A review job of this workflow completed: write the final manifest")
+        self._acknowledge(workflow_jobs, review_jobs)
+
+    # -- parts ----------------------------------------------------------------------------------------
+    def _function(self, construct_id: str, props: lambda_.FunctionOptions, log_retention: logs.RetentionDays,
+                  wiring: Mapping[str, str], description: str, asynchronous: bool = False) -> lambda_.Function:
+        defaults = {"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}
+        if asynchronous:  # EventBridge invokes it asynchronously: a failure after Lambda's retries is kept
+            defaults.update(timeout=Duration.minutes(5), dead_letter_queue=self.dead_letter_queue)
+        return least_privilege_function(self, construct_id, log_retention=log_retention, wired_environment=wiring,
+                                        props=merge_props(defaults, props))
+
+    def _job_arns(self, key: str) -> str:
+        # SageMaker spells labeling-job ARNs in lower case; the keys and the names are lower case.
+        return Stack.of(self).format_arn(service="sagemaker", resource="labeling-job", resource_name=f"{key}-*")
+
+    def _rule(self, construct_id: str, key: str, function: lambda_.IFunction, description: str) -> events.Rule:
+        arn_prefix = Stack.of(self).format_arn(service="sagemaker", resource="labeling-job", resource_name=f"{key}-")
+        return events.Rule(
+            self, construct_id, description=description,
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"], detail_type=[JOB_STATE_CHANGE],
+                resources=events.Match.prefix(arn_prefix),
+                detail={"LabelingJobStatus": ["Completed"]}),
+            targets=[targets.LambdaFunction(function, dead_letter_queue=self.dead_letter_queue, retry_attempts=8,
+                                            max_event_age=Duration.hours(24))])
+
+    def _acknowledge(self, workflow_jobs: str, review_jobs: str) -> None:
+        bucket = self.workflow.input_bucket
+        for function in (self.start_function, self.merge_function):
+            for arn in (workflow_jobs, review_jobs):
+                acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{nag_reference(self, arn)}]",
+                            "Labeling-job names are chosen per job; every one starts with the key of its resource "
+                            "(a digest of the stack name and construct path), so the wildcard matches only this "
+                            "workflow's jobs or its review jobs, in no other stack or environment.")
+            for prefix in (self.workflow.output_prefix, self.review_prefix):
+                bucket.acknowledge_prefix_wildcard(
+                    function.role, prefix, f"Limited to the {prefix} prefix, whose objects are named per job.")
+        bucket.acknowledge_prefix_wildcard(self.task_function.role, bucket.data_prefix,
+                                           "Data objects, read for the files a JSON data object names.")
+        bucket.acknowledge_prefix_wildcard(self.decision_function.role, self.jobs_prefix,
+                                           "The review jobs' output, named per job and batch by Ground Truth.")
+        for prefix in (bucket.data_prefix, self.workflow.template_prefix, self.review_prefix, self.jobs_prefix):
+            bucket.acknowledge_prefix_wildcard(
+                self.execution_role, prefix,
+                f"Object access is limited to the {prefix} prefix: data objects the experts see, templates, "
+                "review manifests or the review jobs' output, named per deployment, object or job.")
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3",
+                    "This queue is itself the dead-letter queue of the review rules' targets and functions.")
+
+    # -- grants ---------------------------------------------------------------------------------------
+    def grant_invoke_review_functions(self, grantee: iam.IGrantable) -> None:
+        """lambda:InvokeFunction on exactly the review job's pre-labeling and consolidation functions."""
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["lambda:InvokeFunction"],
+            resource_arns=[self.task_function.function_arn, self.decision_function.function_arn])
+
+    def grant_read_final_manifests(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the review prefix: final manifests, review manifests and the review jobs' output."""
+        return self.workflow.input_bucket.grant_read_prefix(grantee, self.review_prefix)

@@ -1,0 +1,70 @@
+"""Names and places, each derived from the workflow job's name so that a redelivered event finds
+what the first delivery made.
+
+- The review job of ``<crowd key>-<rest>`` is ``<review key>-<rest>``: the same length (both keys
+  are digests of one length), so within CreateLabelingJob's 63 characters, and reversible, so the
+  merge step finds the workflow's job from the review job's name. The keys differ, so the rule on
+  the workflow's jobs never sees a review job, and each function's IAM scope is one key.
+- Under the review folder (``REVIEW_S3_URI``): ``<crowd job>/review.manifest`` (the objects sent
+  to review) and ``<crowd job>/final.manifest`` (the one final manifest). The review jobs write
+  where their request's ``OutputConfig`` says (the construct puts it in the same folder).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from gt_common.s3uri import S3Location
+
+#: The field of a review manifest line holding what the review is about:
+#: ``{"object": <line number in the workflow job's output manifest>, "reasons": [...], "label": {...}}``.
+REVIEW_FIELD = "crowd-review"
+REVIEW_MANIFEST = "review.manifest"
+FINAL_MANIFEST = "final.manifest"
+ARN_MARKER = ":labeling-job/"
+
+
+def job_name_of(event: dict[str, Any]) -> Optional[str]:
+    """The labeling job an EventBridge state-change event is about: the ARN in ``resources`` (as
+    Ground Truth's events carry it), else a ``LabelingJobArn``/``LabelingJobName`` in ``detail``."""
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    arns = [r for r in event.get("resources") or [] if isinstance(r, str) and ARN_MARKER in r]
+    if isinstance(detail.get("LabelingJobArn"), str):
+        arns.append(detail["LabelingJobArn"])
+    for arn in arns:
+        return arn.rsplit(ARN_MARKER, 1)[1]
+    name = detail.get("LabelingJobName")
+    return name if isinstance(name, str) and name else None
+
+
+def status_of(event: dict[str, Any]) -> Optional[str]:
+    detail = event.get("detail")
+    return detail.get("LabelingJobStatus") if isinstance(detail, dict) else None
+
+
+def has_key(job_name: str, key: str) -> bool:
+    return job_name.lower().startswith(f"{key}-") and len(job_name) > len(key) + 1
+
+
+def review_job_name(crowd_job: str, crowd_key: str, review_key: str) -> str:
+    if not has_key(crowd_job, crowd_key):
+        raise ValueError(f"job {crowd_job!r} is not one of this workflow's jobs (key {crowd_key})")
+    return f"{review_key}-{crowd_job[len(crowd_key) + 1:]}"
+
+
+def crowd_job_name(review_job: str, crowd_key: str, review_key: str) -> str:
+    if not has_key(review_job, review_key):
+        raise ValueError(f"job {review_job!r} is not one of this workflow's review jobs (key {review_key})")
+    return f"{crowd_key}-{review_job[len(review_key) + 1:]}"
+
+
+def _under(folder: S3Location, key: str) -> S3Location:
+    return S3Location(folder.bucket, f"{folder.key}{key}")
+
+
+def review_manifest(folder: S3Location, crowd_job: str) -> S3Location:
+    return _under(folder, f"{crowd_job}/{REVIEW_MANIFEST}")
+
+
+def final_manifest(folder: S3Location, crowd_job: str) -> S3Location:
+    return _under(folder, f"{crowd_job}/{FINAL_MANIFEST}")
+

@@ -1,0 +1,67 @@
+"""Reading and writing JSON-lines manifests in S3, one line at a time: a line that is not a JSON
+object is logged with its line number and kept as it was, never dropped and never fatal."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Union
+
+from gt_common import strict_json
+from gt_common.s3uri import S3Location, error_code, read_error, read_object
+
+LOG = logging.getLogger(__name__)
+#: Ground Truth's limit on one manifest line (an input manifest line may be at most 100 KB).
+MAX_LINE_BYTES = 100 * 1024
+
+
+@dataclass(frozen=True)
+class ManifestLine:
+    number: int  # 0-based line number among the manifest's non-empty lines
+    raw: str
+    value: Optional[dict[str, Any]]  # None: not a JSON object (``problem`` says why)
+    problem: Optional[str] = None
+
+
+def parse_lines(text: str, what: str) -> list[ManifestLine]:
+    lines = []
+    for raw in (line for line in text.splitlines() if line.strip()):
+        number = len(lines)
+        try:
+            value = strict_json.loads(raw)
+            problem = None if isinstance(value, dict) else "is not a JSON object"
+        except strict_json.JSONError as error:
+            value, problem = None, f"is not JSON ({error})"
+        if problem:
+            LOG.error("%s line %d %s; kept as it is", what, number, problem)
+            value = None
+        lines.append(ManifestLine(number, raw, value, problem))
+    return lines
+
+
+def read_manifest(s3, location: S3Location, what: str) -> list[ManifestLine]:
+    text = read_object(s3, location, what=what).decode("utf-8", errors="replace")
+    return parse_lines(text, f"{what} {location.shown}")
+
+
+def dumps(line: dict[str, Any]) -> str:
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def write_manifest(s3, location: S3Location, lines: Iterable[Union[str, dict[str, Any]]]) -> int:
+    body = "".join(f"{line if isinstance(line, str) else dumps(line)}\n" for line in lines)
+    s3.put_object(Bucket=location.bucket, Key=location.key, Body=body.encode("utf-8"),
+                  ContentType="application/jsonlines")
+    return body.count("\n")
+
+
+def exists(s3, location: S3Location, what: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=location.bucket, Key=location.key)
+        return True
+    except ClientError as error:
+        if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise read_error(error, location, what) from error

@@ -1,0 +1,77 @@
+"""When a review job completes: write the one final manifest.
+
+Invoked by the EventBridge rule on the review jobs' "Completed" state change. From the review job's
+name it finds the workflow job it reviewed (``layout.crowd_job_name``), reads both output manifests
+and writes ``<review folder>/<workflow job>/final.manifest``: every line of the workflow job's
+output, in order, the experts' decisions merged in by ``gt_common.review.merge_review``. An object
+the experts did not answer (a task that expired) keeps the crowd's label. Writing it again gives
+the same file, so a redelivered event changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gt_common.configuration import configured_questions
+from gt_common.s3uri import S3Location, parse_s3_uri
+
+from . import layout
+from .final import Review, Reviews, final_lines
+from .jobs import output_manifest_uri, s3_client, sagemaker_client
+from .manifests import read_manifest, write_manifest
+from .settings import job_keys, review_location
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    crowd_key, review_key = job_keys()
+    folder = review_location()
+    name = layout.job_name_of(event)
+    if not name or not layout.has_key(name, review_key):
+        LOG.warning("event names no review job of this workflow (%.80r); ignored", name)
+        return {"ignored": name}
+    if layout.status_of(event) not in (None, "Completed"):
+        LOG.info("review job %s is %s, not Completed; nothing to merge", name, layout.status_of(event))
+        return {"ignored": name}
+    return merge(name, crowd_key, review_key, folder, sagemaker_client(), s3_client())
+
+
+def merge(review_job: str, crowd_key: str, review_key: str, folder: S3Location, sagemaker, s3) -> dict[str, Any]:
+    review = sagemaker.describe_labeling_job(LabelingJobName=review_job)
+    if review["LabelingJobStatus"] != "Completed":
+        LOG.warning("review job %s is %s according to SageMaker; nothing to merge", review_job,
+                    review["LabelingJobStatus"])
+        return {"ignored": review_job}
+    crowd_job = layout.crowd_job_name(review_job, crowd_key, review_key)
+    crowd = sagemaker.describe_labeling_job(LabelingJobName=crowd_job)
+    reviews = read_reviews(s3, review)
+    lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest")
+    final = layout.final_manifest(folder, crowd_job)
+    count = write_manifest(s3, final, final_lines(lines, crowd["LabelAttributeName"], configured_questions(), reviews))
+    decided = sum(1 for item in reviews.values() if item.decision)
+    LOG.info("job %s: final manifest %s written (%d lines, %d of %d routed objects decided by experts)", crowd_job,
+             final.uri, count, decided, len(reviews))
+    return {"finalManifest": final.uri, "routed": len(reviews), "decided": decided}
+
+
+def read_reviews(s3, review: dict[str, Any]) -> Reviews:
+    """Line number of the workflow job's output -> its review, from the review job's output manifest
+    (each line the review manifest line it was made from, plus the experts' label)."""
+    attribute = review["LabelAttributeName"]
+    lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(review), what="review output manifest"),
+                          "review output manifest")
+    reviews: Reviews = {}
+    for line in lines:
+        value = line.value or {}
+        about, label = value.get(layout.REVIEW_FIELD), value.get(attribute)
+        if not isinstance(about, dict) or isinstance(about.get("object"), bool) or not isinstance(about.get("object"), int):
+            LOG.error("review output line %d names no object of the workflow job; skipped", line.number)
+            continue
+        reasons = tuple(r for r in about.get("reasons") or () if isinstance(r, str))
+        decision = label.get("decision") if isinstance(label, dict) else None  # None: no expert answered
+        reviewer = label.get("reviewer") if isinstance(label, dict) and isinstance(label.get("reviewer"), str) else None
+        reviews[about["object"]] = Review(reasons, decision if isinstance(decision, dict) and decision else None,
+                                          reviewer)
+    return reviews

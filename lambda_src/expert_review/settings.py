@@ -1,0 +1,85 @@
+"""The functions' configuration, read from their environment at each invocation; a wrong value
+fails the invocation with the variable named (it is the deployment's fault, not the data's)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from gt_common.configuration import ConfigurationError
+from gt_common.s3uri import S3Location, parse_s3_uri
+
+#: The key every name of the workflow's jobs starts with (``<key>-...``).
+CROWD_JOB_KEY_ENV = "CROWD_JOB_KEY"
+#: The key every review job's name starts with.
+REVIEW_JOB_KEY_ENV = "REVIEW_JOB_KEY"
+#: Objects whose confidence is under this go to review (``gt_common.review.needs_review``).
+THRESHOLD_ENV = "REVIEW_THRESHOLD"
+#: Where review manifests, review jobs' output and final manifests go: ``s3://bucket/prefix/``.
+REVIEW_URI_ENV = "REVIEW_S3_URI"
+#: CreateLabelingJob's request for a review job, all but the name and the manifest (JSON).
+REVIEW_REQUEST_ENV = "REVIEW_JOB_REQUEST"
+
+_KEY = re.compile(r"^[a-z0-9]{4,16}$")
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    crowd_key: str
+    review_key: str
+    threshold: float
+    review_location: S3Location  # a folder: its key is empty or ends with "/"
+    request: dict[str, Any]
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is not set")
+    return value
+
+
+def job_keys(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    keys = _required(environ, CROWD_JOB_KEY_ENV), _required(environ, REVIEW_JOB_KEY_ENV)
+    for name, key in zip((CROWD_JOB_KEY_ENV, REVIEW_JOB_KEY_ENV), keys):
+        if not _KEY.match(key):
+            raise ConfigurationError(f"{name} {key!r} must be 4-16 lower-case letters and digits")
+    if keys[0] == keys[1]:
+        raise ConfigurationError(f"{CROWD_JOB_KEY_ENV} and {REVIEW_JOB_KEY_ENV} must differ")
+    return keys
+
+
+def review_location(environ: Mapping[str, str] = os.environ) -> S3Location:
+    location = parse_s3_uri(_required(environ, REVIEW_URI_ENV), what=REVIEW_URI_ENV, folder=True)
+    if location.key and not location.key.endswith("/"):
+        raise ConfigurationError(f"{REVIEW_URI_ENV} {location.uri!r} must end with '/'")
+    return location
+
+
+def threshold(environ: Mapping[str, str] = os.environ) -> float:
+    text = _required(environ, THRESHOLD_ENV)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{THRESHOLD_ENV} {text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"{THRESHOLD_ENV} {value} is outside 0-1")
+    return value
+
+
+def review_request(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    try:
+        request = json.loads(_required(environ, REVIEW_REQUEST_ENV))
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{REVIEW_REQUEST_ENV} is not JSON: {error}") from None
+    if not isinstance(request, dict) or "HumanTaskConfig" not in request or "LabelingJobName" in request:
+        raise ConfigurationError(f"{REVIEW_REQUEST_ENV} must be CreateLabelingJob's request without its name")
+    return request
+
+
+def settings(environ: Mapping[str, str] = os.environ) -> ReviewSettings:
+    crowd_key, review_key = job_keys(environ)
+    return ReviewSettings(crowd_key, review_key, threshold(environ), review_location(environ),
+                          review_request(environ))

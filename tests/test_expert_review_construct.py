@@ -1,0 +1,86 @@
+"""ExpertReview on its own, as a fork would use it: CDK's own props, existing resources, a KMS-keyed
+bucket, bad settings refused at synth naming the prop; cdk-nag clean alone."""
+from __future__ import annotations
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
+
+from labeling_constructs import ExpertReview, ManifestBucket, PrivateWorkteam
+from labeling_constructs import expert_review as construct
+from tests.cdk_helpers import as_list
+from tests.test_constructs import (  # noqa: F401 - sample_folder is a fixture
+    WORKTEAM_ARN, actions_on, environment_of, inline_props, new_stack, role_statements, sample_folder, workflow,
+)
+
+EXPERTS = WORKTEAM_ARN.replace("reviewers", "experts")
+
+
+def review(stack, flow, **overrides) -> ExpertReview:
+    props = dict(workflow=flow, workteam_arn=EXPERTS, threshold=0.85,
+                 start_function_props=inline_props("start", environment={"WORKFLOW_QUESTIONS": "[]"}),
+                 task_function_props=inline_props("task"), decision_function_props=inline_props("decision"),
+                 merge_function_props=inline_props("merge"), ui_template="<crowd-form></crowd-form>")
+    props.update(overrides)
+    return ExpertReview(stack, "Review", **props)
+
+
+def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_folder):
+    stack = new_stack()  # cdk-nag on: Template.from_stack fails on any open finding
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder, encryption_key=key),
+                    create_labeling_job=False)
+    queue = sqs.Queue(stack, "MyDeadLetters", enforce_ssl=True, encryption=sqs.QueueEncryption.KMS_MANAGED)
+    expert = review(stack, flow, dead_letter_queue=queue, review_prefix="checks/", reviewers_per_object=2,
+                    task_time_limit=Duration.minutes(20))
+    template = Template.from_stack(stack).to_json()
+    assert expert.dead_letter_queue is queue and len([r for r in template["Resources"].values()
+                                                      if r["Type"] == "AWS::SQS::Queue"]) == 1
+    env = environment_of(template, expert.start_function)
+    assert env["WORKFLOW_QUESTIONS"] == "[]"  # the caller's, kept
+    assert env[construct.CROWD_JOB_KEY_ENV] == flow.job_name_key
+    assert env[construct.REVIEW_JOB_KEY_ENV] == expert.review_job_key != flow.job_name_key
+    assert env[construct.THRESHOLD_ENV] == "0.85"
+    human = expert.review_job_request["HumanTaskConfig"]
+    assert (human["NumberOfHumanWorkersPerDataObject"], human["TaskTimeLimitInSeconds"]) == (2, 1200)
+    assert "KmsKeyId" in expert.review_job_request["OutputConfig"]
+    granted = actions_on(role_statements(template, expert.execution_role))
+    for action in ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"):
+        assert granted[action], action
+    writes = [r for s in role_statements(template, expert.execution_role) if "s3:PutObject" in as_list(s["Action"])
+              for r in as_list(s["Resource"])]
+    assert [w["Fn::Join"][1][-1] for w in writes] == ["/checks/jobs/*"]
+
+
+def test_a_caller_cannot_replace_what_the_construct_wires(sample_folder):
+    stack = new_stack(nag=False)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    expert = review(stack, flow, start_function_props=inline_props("start", environment={
+        construct.CROWD_JOB_KEY_ENV: "someoneelse"}))
+    assert environment_of(Template.from_stack(stack).to_json(), expert.start_function)[
+        construct.CROWD_JOB_KEY_ENV] == flow.job_name_key
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"threshold": 0}, "threshold"),
+    ({"threshold": 1.5}, "threshold"),
+    ({"threshold": True}, "threshold"),
+    ({"review_prefix": "output/review/"}, "must not overlap"),
+    ({"review_prefix": "/review/"}, "review_prefix"),
+    ({"reviewers_per_object": 10}, "workers_per_object"),
+    ({"task_title": "x" * 200}, "task_title"),
+    ({"ui_template": None}, "ui_template"),
+])
+def test_bad_settings_fail_at_synth_naming_the_prop(sample_folder, overrides, message):
+    stack = new_stack(nag=False)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    with pytest.raises(ValueError, match=message):
+        review(stack, flow, **overrides)
+
+
+def test_a_reused_workteam_cannot_add_a_team():
+    stack = new_stack(nag=False)
+    with pytest.raises(ValueError, match="existing_workteam_arn"):
+        PrivateWorkteam(stack, "Team", existing_workteam_arn=WORKTEAM_ARN).add_workteam("Experts", description="x")
