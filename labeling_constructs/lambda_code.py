@@ -8,7 +8,8 @@ what its imports, followed through ``gt_common``, can load; nothing else of it),
 and installed only if its hash matches), less the globs its ``bundle_exclude.txt`` lists. Bundling
 fails if the lock does not match ``requirements.txt``, if the asset holds anything but the locked
 wheels, or if the package imports a module the asset and the runtime do not provide
-(``lambda_dependencies``).
+(``lambda_dependencies``). Every module of the asset is then compiled by the runtime's own Python
+(``runtime_python``; bundling fails without it), so no execution environment compiles them again.
 
 The asset hash is computed here over exactly those inputs: the package's files (its lock among
 them), the shared modules it reaches, and the bundling procedure (pip's install options and
@@ -21,9 +22,11 @@ editing a shared module one function never imports leaves that function as deplo
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -35,16 +38,26 @@ from .lambda_dependencies import (
     LAMBDA_SRC, LOCK_FILE, PIP_PLATFORMS, PYTHON_VERSION, REQUIREMENTS_FILE, SHARED_PACKAGE, DependencyError, check_bundle,
     locked_distributions, shared_modules_reached,
 )
+from .runtime_python import runtime_python
 
 RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + PYTHON_VERSION.replace(".", "_"))
 # Bump when the bundling procedure changes in a way the options below do not show.
-_BUNDLER_VERSION = "3"  # 3: only the shared modules a package reaches
+_BUNDLER_VERSION = "4"  # 3: only the shared modules a package reaches; 4: bytecode compiled by the
+#                          runtime's Python, build-only files pruned
 # pip's options for installing a lock into an asset (the hash covers them).
 _PIP_INSTALL_OPTIONS = (
     "--require-hashes", "--no-deps", "--only-binary=:all:", "--no-compile",
     *(option for platform in PIP_PLATFORMS for option in ("--platform", platform)),
     "--implementation", "cp", "--python-version", PYTHON_VERSION,
 )
+# Where Lambda unpacks the code: the path compiled modules name in tracebacks, whatever folder
+# the bundle was built in (which would otherwise make every bundling's .pyc differ).
+LAMBDA_TASK_ROOT = "/var/task"
+# compileall's options for an asset. Hash-based .pyc that Python does not check against the source
+# (the bundle's sources never change after it is built): no timestamps in the files, no hashing of
+# sources at import. Plain .pyc only: Lambda's Python runs without -O.
+_COMPILE_OPTIONS = ("-q", "--invalidation-mode", "unchecked-hash", "-p", LAMBDA_TASK_ROOT)
+_COMPILE_PROCESSES = max(1, min(4, os.cpu_count() or 1))
 _IGNORED = ("__pycache__", ".pytest_cache")
 EXCLUDE_FILE = "bundle_exclude.txt"
 
@@ -64,7 +77,9 @@ def asset_files(package: str, src_root: Path = LAMBDA_SRC) -> list[Path]:
 
 def source_hash(package: str, src_root: Path = LAMBDA_SRC) -> str:
     """Hash of the package (its lock included), the shared modules it reaches and the bundling procedure."""
-    digest = hashlib.sha256(f"{_BUNDLER_VERSION}:{PYTHON_VERSION}:{' '.join(_PIP_INSTALL_OPTIONS)}".encode())
+    procedure = ":".join((_BUNDLER_VERSION, PYTHON_VERSION, " ".join(_PIP_INSTALL_OPTIONS), " ".join(_COMPILE_OPTIONS),
+                          " ".join(_BUILD_ONLY)))
+    digest = hashlib.sha256(procedure.encode())
     for path in asset_files(package, src_root):
         digest.update(str(path.relative_to(src_root)).encode())
         digest.update(path.read_bytes())
@@ -94,7 +109,40 @@ class LocalPythonBundler:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         check_bundle(package_dir, out)
+        compile_bytecode(out)
         return True
+
+
+def compile_bytecode(out: Path) -> None:
+    """Compile every module of the asset with the runtime's Python (``runtime_python``), so a new
+    execution environment loads bytecode instead of compiling what it imports (Lambda's code folder
+    is read-only: what it compiles is lost with the environment). Deterministic: hash-based .pyc,
+    paths rewritten to ``LAMBDA_TASK_ROOT``, a fixed string-hash seed (set and frozenset constants
+    are written in hash order)."""
+    interpreter = runtime_python()
+    sources = sorted(str(path) for path in out.rglob("*.py"))
+    # One interpreter per core, each compiling its share of the files from a list (compileall's
+    # own workers would start the bare interpreter binary, which needs its loader to run here).
+    groups = [group for group in (sources[start::_COMPILE_PROCESSES] for start in range(_COMPILE_PROCESSES)) if group]
+    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"}
+    failures = []
+    with tempfile.TemporaryDirectory() as lists:
+        workers = []
+        for number, group in enumerate(groups):
+            listing, log = Path(lists) / f"{number}.txt", Path(lists) / f"{number}.log"
+            listing.write_text("\n".join(group) + "\n", encoding="utf-8")
+            command = [str(interpreter.executable), "-m", "compileall", *_COMPILE_OPTIONS, "-s", str(out),
+                       "-i", str(listing)]
+            with log.open("w") as output:
+                workers.append((subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env), log))
+        for worker, log in workers:
+            if worker.wait() != 0:
+                failures.append(log.read_text(encoding="utf-8", errors="replace").strip())
+    if failures:
+        details = "\n".join(failures)[-4000:]
+        raise DependencyError(
+            f"Python {interpreter.version} could not compile the asset in {out}: in AWS these modules would fail "
+            f"to import:\n{details}")
 
 
 def _install_lock(lock: Path, out: Path) -> None:
@@ -116,9 +164,16 @@ def bundle_exclusions(package_dir: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+# What wheels carry for building other extensions against them (C and Cython sources and headers,
+# static libraries, pkg-config files): a compiler reads them, an interpreter never loads them.
+_BUILD_ONLY = ("*.c", "*.h", "*.cpp", "*.hpp", "*.pyx", "*.pxd", "*.pxi", "*.a", "*.pc")
+
+
 def _prune(site: Path, extra_patterns: list[str]) -> None:
-    """Drop what a Lambda never imports: test suites, caches, type stubs, the package's exclusions."""
-    for pattern in ("**/tests", "**/__pycache__", "**/*.pyi", *extra_patterns):
+    """Drop what a Lambda never imports: test suites, caches, type stubs, build-only files, the
+    package's exclusions."""
+    build_only = [f"**/{pattern}" for pattern in _BUILD_ONLY]
+    for pattern in ("**/tests", "**/__pycache__", "**/*.pyi", *build_only, *extra_patterns):
         for path in list(site.glob(pattern)):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)

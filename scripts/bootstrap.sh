@@ -20,3 +20,6 @@ fi
 if [ ! -x node_modules/.bin/cdk ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The Lambda runtime's Python: the bundler compiles every asset's bytecode with it (a bundle
+# cannot be built without it). Installs only when missing or of the wrong version.
+./scripts/install_runtime_python.sh

@@ -349,7 +349,7 @@ def test_an_asset_holds_only_the_shared_modules_its_package_reaches(tmp_path):
     out = tmp_path / "asset"
     out.mkdir()
     assert LocalPythonBundler("fn", src).try_bundle(str(out)) is True
-    assert sorted(path.name for path in (out / "gt_common").iterdir()) == ["__init__.py", "lazy.py", "text.py", "uris.py"]
+    assert sorted(path.name for path in (out / "gt_common").glob("*.py")) == ["__init__.py", "lazy.py", "text.py", "uris.py"]
     # A shared module the function never reaches does not redeploy it; one it reaches does.
     first = source_hash("fn", src)
     (src / "gt_common" / "plots.py").write_text("import json, math\n")
