@@ -109,6 +109,27 @@ def test_a_set_of_plots_cut_short_or_mixed_is_rendered_again(s3, bucket):
         Bucket=bucket, Key="welding/sensor/run-01.csv")["ETag"].strip('"')
 
 
+def test_a_failed_plot_write_fails_the_item_after_the_others_finish_and_a_retry_renders_again(s3, bucket, monkeypatch):
+    """The three plots are written in parallel: one refused write fails the item (naming nothing wrong
+    with the input, it is S3's error), the other two land, and the retry finds the set cut short."""
+    client = handler.s3_client()
+    real_put = client.put_object
+
+    def refuse_electrode(**kwargs):
+        if kwargs["Key"].endswith("/electrode.png"):
+            raise RuntimeError("S3 refused the write")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(client, "put_object", refuse_electrode)
+    with pytest.raises(RuntimeError, match="S3 refused the write"):
+        run(s3, bucket)
+    written = {item["Key"].rsplit("/", 1)[1] for item in s3.list_objects_v2(Bucket=bucket, Prefix="plots/")["Contents"]}
+    assert written == {"current.png", "voltage.png"}
+    monkeypatch.setattr(client, "put_object", real_put)
+    handler.lambda_handler({"dataObject": {"source": f"s3://{bucket}/welding/datasets/dataset-01.json"}})
+    assert s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01/electrode.png")["ContentLength"] > 0
+
+
 def test_a_million_rows_are_decimated_to_the_pixel_width():
     x = np.arange(1_000_000, dtype=float)
     y = np.sin(x / 1000)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import lru_cache
 from typing import Any
 
@@ -49,6 +50,12 @@ def s3_client():
 @lru_cache(maxsize=1)
 def renderer() -> PlotRenderer:
     return PlotRenderer()
+
+
+@lru_cache(maxsize=1)
+def writers() -> ThreadPoolExecutor:
+    """Threads that write a run's plots at once (a boto3 client is thread-safe; S3 answers each in parallel)."""
+    return ThreadPoolExecutor(max_workers=len(PLOTS), thread_name_prefix="plot-writer")
 
 
 def dataset_location(data_object: Any) -> S3Location:
@@ -119,7 +126,8 @@ def plot_locations(csv: S3Location) -> dict[str, S3Location]:
 def _current_source_etag(targets: dict[str, S3Location]) -> str | None:
     """The CSV ETag all the plots were drawn from, or None if any plot is missing or they disagree.
 
-    The plot written last is checked first: a missing set, or one cut short, costs one request.
+    A missing set costs one request; a set cut short (the plots are written in parallel, so any of
+    them may be the one missing) is found by checking every plot before trusting it.
     """
     recorded = None
     for key in reversed(list(targets)):
@@ -164,14 +172,15 @@ def ensure_plots(csv: S3Location) -> dict[str, tuple[S3Location, str]]:
     except Exception as error:  # noqa: BLE001 - the checks above should make this unreachable; name the CSV if not
         LOG.exception("rendering the plots of %s failed", csv.shown)
         raise InputError(f"sensor CSV {csv.shown} could not be plotted ({type(error).__name__}: {error})") from error
-    result = {}
-    for key, (title, png, points) in rendered.items():  # in PLOTS order: voltage last
-        location = targets[key]
-        s3_client().put_object(Bucket=location.bucket, Key=location.key, Body=png, ContentType="image/png",
-                               Metadata={ETAG_METADATA: etag})
-        LOG.info("wrote %s (%d of %d points drawn)", location.uri, points, len(series))
-        result[key] = (location, title)
-    return result
+    client = s3_client()
+    writes = {key: writers().submit(client.put_object, Bucket=targets[key].bucket, Key=targets[key].key, Body=png,
+                                    ContentType="image/png", Metadata={ETAG_METADATA: etag})
+              for key, (_, png, _) in rendered.items()}
+    wait(writes.values())  # every write finished before a failed one is raised: none left running
+    for key, write in writes.items():
+        write.result()
+        LOG.info("wrote %s (%d of %d points drawn)", targets[key].uri, rendered[key][2], len(series))
+    return {key: (targets[key], title) for key, (title, _, _) in rendered.items()}
 
 
 def record_task(data_object: dict[str, Any]) -> None:

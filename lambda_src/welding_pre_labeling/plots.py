@@ -15,12 +15,20 @@ of about 12 px. Titles are the page's captions, not drawn in the image.
 Uses matplotlib's object API on one reused Agg figure per plot (no pyplot state, no per-plot
 figure set-up, no layout engine), and draws at most ~2 points per horizontal pixel: longer series
 are reduced to a min/max envelope per pixel column, which looks the same as drawing every point.
+
+Axes, ticks, labels, grid, band and wedge (the frame) cost most of a drawing and are the same for
+every run drawn on the same ranges, so a frame is drawn once per container and kept as pixels;
+each run restores it and draws only what is its own on top (trace, spines, speed text), in the
+order a whole-figure draw uses, so the pixels equal a whole draw's. Ranges are snapped to 1/16 to
+1/8 of a pixel (``snapped``) so that runs whose frames differ by less than a human could see share
+one kept frame.
 """
 from __future__ import annotations
 
-import io
+import math
 import os
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 
 os.environ.setdefault("MPLCONFIGDIR", "/tmp")  # Lambda's home is read-only
 
@@ -32,6 +40,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from welding_pre_labeling.procedure import (  # noqa: E402
     CURRENT, NOMINAL_TRAVEL_MM_S, TIME_AXIS_S, TRAVEL_AXIS_MM, TRAVEL_MM_S, VOLTAGE, Span,
 )
+from welding_pre_labeling.png import encode_png  # noqa: E402
 from welding_pre_labeling.sensor_csv import SensorSeries  # noqa: E402
 
 #: The size each plot is shown at on the worker page, in CSS pixels; drawn 1:1.
@@ -40,6 +49,9 @@ FONT_PT = 8.5  # ~12 px at 100 dpi
 MAX_BUCKETS = WIDTH_PX  # one min/max pair per pixel column
 BAND_COLOUR = "#cdebd3"  # the procedure's nominal window, behind every trace
 MARGIN_PX = {"left": 56, "right": 12, "bottom": 34, "top": 10}
+AXES_PX = (WIDTH_PX - MARGIN_PX["left"] - MARGIN_PX["right"], HEIGHT_PX - MARGIN_PX["bottom"] - MARGIN_PX["top"])
+SNAP_PER_PX = 8  # ranges snap to a power of two between 1/16 and 1/8 of a pixel: no one sees the shift
+KEPT_FRAMES = 32  # frames kept per plot (each ~300 kB of pixels): the newest ranges a container drew
 
 
 @dataclass(frozen=True)
@@ -134,14 +146,37 @@ def speed_text(speed: float | None) -> str:
     return f"mean travel {abs(speed):.1f} mm/s" if abs(speed) < 1000 else f"mean travel {abs(speed):.3g} mm/s"
 
 
+def _snap_step(extent: float, pixels: int) -> float:
+    """The power of two in (1/16, 1/8] of one pixel of an axis ``extent`` data units long."""
+    return 2.0 ** math.floor(math.log2(extent / pixels / SNAP_PER_PX))
+
+
+def _snap(value: float, step: float) -> float:
+    return round(value / step) * step  # exact: a power-of-two step leaves multiples of it exact floats
+
+
+def snapped(shape: Frame) -> Frame:
+    """``shape`` with its ranges (and the wedge's start) on a grid finer than 1/8 pixel, shifting nothing
+    by more than 1/16 pixel. A whole-unit range (the procedure's fixed frames) is already on the grid and
+    stays exactly as it is; the run's mean speed is its own and is not touched."""
+    x_step = _snap_step(shape.x[1] - shape.x[0], AXES_PX[0])
+    y_step = _snap_step(shape.y[1] - shape.y[0], AXES_PX[1])
+    return replace(shape, x=(_snap(shape.x[0], x_step), _snap(shape.x[1], x_step)),
+                   y=(_snap(shape.y[0], y_step), _snap(shape.y[1], y_step)), start_mm=_snap(shape.start_mm, y_step))
+
+
 class PlotRenderer:
     """Three figures made once per Lambda container; each render only swaps data and ranges.
 
     Re-creating axes, ticks and text per plot (or running a layout engine) costs more than
-    drawing the data, so labels, bands and fixed margins are set once.
+    drawing the data, so labels, bands and fixed margins are set once, and each set of ranges'
+    frame is drawn once and kept as pixels (at most ``KEPT_FRAMES`` per plot, newest kept).
+    What a run draws itself is marked animated: a frame drawn with ``canvas.draw()`` leaves it out.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kept_frames: int = KEPT_FRAMES) -> None:
+        self._kept_frames = kept_frames
+        self._frames: dict[str, OrderedDict] = {plot.key: OrderedDict() for plot in PLOTS}
         self._figures = {}
         for plot in PLOTS:
             figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
@@ -165,6 +200,10 @@ class PlotRenderer:
                 parts["speed"] = axes.text(0.985, 0.05, "", transform=axes.transAxes, ha="right", va="bottom",
                                            fontsize=FONT_PT, color=plot.colour)
             (parts["line"],) = axes.plot([], [], color=plot.colour, linewidth=1.0)
+            # Drawn per run above the kept frame, in a whole draw's z-order: trace (2), spines (2.5), text (3).
+            parts["own"] = [parts["line"], *axes.spines.values()] + ([parts["speed"]] if "speed" in parts else [])
+            for artist in parts["own"]:
+                artist.set_animated(True)
             self._figures[plot.key] = (plot, figure, parts)
 
     def render(self, series: SensorSeries) -> dict[str, tuple[str, bytes, int]]:
@@ -174,16 +213,34 @@ class PlotRenderer:
         for key, (plot, figure, parts) in self._figures.items():
             shape = frame(plot, series, elapsed)
             x, y = decimate(elapsed, getattr(series, plot.attribute))
+            self._draw_frame(key, figure, parts, snapped(shape))
             parts["line"].set_data(x, y)
-            if "wedge" in parts:
-                self._travel_reference(parts, shape)
-            axes = parts["axes"]
-            axes.set_xlim(*shape.x)
-            axes.set_ylim(*shape.y)
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-            rendered[key] = (plot.title, buffer.getvalue(), len(x))
+            if "speed" in parts:
+                self._speed_text(parts["speed"], shape)
+            for artist in parts["own"]:
+                parts["axes"].draw_artist(artist)
+            rendered[key] = (plot.title, encode_png(figure.canvas.buffer_rgba()), len(x))
         return rendered
+
+    def _draw_frame(self, key: str, figure: Figure, parts: dict, shape: Frame) -> None:
+        """Put the frame of ``shape`` on the canvas: the kept pixels, or drawn now and kept."""
+        axes = parts["axes"]
+        if axes.get_xlim() != shape.x or axes.get_ylim() != shape.y:  # setting limits costs even when unchanged
+            axes.set_xlim(*shape.x)  # the trace is drawn through these limits, kept frame or not
+            axes.set_ylim(*shape.y)
+        frame_key = (shape.x, shape.y, shape.start_mm, shape.direction) if "wedge" in parts else (shape.x, shape.y)
+        kept = self._frames[key]
+        background = kept.get(frame_key)
+        if background is not None:
+            kept.move_to_end(frame_key)
+            figure.canvas.restore_region(background)
+            return
+        if "wedge" in parts:
+            self._travel_reference(parts, shape)
+        figure.canvas.draw()  # everything but the animated artists
+        kept[frame_key] = figure.canvas.copy_from_bbox(figure.bbox)
+        if len(kept) > self._kept_frames:
+            kept.popitem(last=False)
 
     @staticmethod
     def _travel_reference(parts: dict, shape: Frame) -> None:
@@ -192,6 +249,10 @@ class PlotRenderer:
         reach = lambda speed: shape.start_mm + shape.direction * speed * end  # noqa: E731
         parts["wedge"].set_xy([(0.0, shape.start_mm), (end, reach(TRAVEL_MM_S.high)), (end, reach(TRAVEL_MM_S.low))])
         parts["nominal"].set_data([0.0, end], [shape.start_mm, reach(NOMINAL_TRAVEL_MM_S)])
-        parts["speed"].set_text(speed_text(shape.speed_mm_s))
-        parts["speed"].set_y(0.05 if shape.direction > 0 else 0.95)
-        parts["speed"].set_verticalalignment("bottom" if shape.direction > 0 else "top")
+
+    @staticmethod
+    def _speed_text(text, shape: Frame) -> None:
+        """The run's mean speed, in the corner the trace leaves free (bottom when travelling up)."""
+        text.set_text(speed_text(shape.speed_mm_s))
+        text.set_y(0.05 if shape.direction > 0 else 0.95)
+        text.set_verticalalignment("bottom" if shape.direction > 0 else "top")

@@ -23,6 +23,10 @@ the line (1-based, as an editor counts them) and the column (1-based):
   whose clock ticks more coarsely than it samples writes two rows with one time; both are real
   measurements, so both are drawn (as a vertical step) rather than one being hidden. Time that
   never advances at all (every row at one instant) is an error: there is no run to plot.
+
+A file of plain decimals that breaks no rule (what loggers write) is read in whole-array passes
+(``plain_decimals``); any other file, and any file breaking a rule, goes through the line-by-line
+reader, which finds and names the fault.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gt_common.s3uri import InputError
+from welding_pre_labeling.plain_decimals import plain_decimal_table
 
 _ALIASES = {
     "time": {"time", "timestamp", "t", "time100ms", "timems100"},
@@ -129,6 +134,9 @@ def parse_sensor_csv(data: bytes, uri: str) -> SensorSeries:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError(f"sensor CSV {uri} is not UTF-8 text: {error}") from error
+    plain = _parse_plain(data, uri)
+    if plain is not None:
+        return plain
     numbered = [(number, line) for number, line in
                 enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1) if line.strip()]
     if not numbered:
@@ -147,16 +155,44 @@ def parse_sensor_csv(data: bytes, uri: str) -> SensorSeries:
     if width < needed:
         raise InputError(f"sensor CSV {uri} line {line_numbers[0]}: {width} columns, expected at least {needed}")
     table = _parse_table(lines, line_numbers, width, uri)
-    used = list(layout.columns.values())
-    _check_values(table, used, lines, line_numbers, layout, uri)
+    _check_values(table, lines, line_numbers, layout, uri)
     seconds = table[:, layout.columns["time"]] * layout.time_scale
     _check_time(seconds, lines, line_numbers, layout, uri)
+    return _series(table, seconds, layout)
+
+
+def _series(table: np.ndarray, seconds: np.ndarray, layout: _Layout) -> SensorSeries:
     return SensorSeries(
         seconds=seconds,
         electrode_mm=table[:, layout.columns["electrode"]],
         current_a=table[:, layout.columns["current"]],
         voltage_v=table[:, layout.columns["voltage"]],
     )
+
+
+def _parse_plain(data: bytes, uri: str) -> SensorSeries | None:
+    """The series of a valid file of plain decimals with no blank line (LF or CRLF), or None for the
+    line-by-line reader to parse (and name any fault). ``data`` is known to be UTF-8."""
+    if b"\r" in data:
+        if data.count(b"\r") != data.count(b"\r\n"):
+            return None  # a lone CR ends a line too: left to the reader that numbers lines
+        data = data.replace(b"\r\n", b"\n")
+    data = data.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark utf-8-sig drops
+    first_end = data.find(b"\n")
+    first = (data if first_end < 0 else data[:first_end]).decode("utf-8")
+    if not first.strip():
+        return None
+    if _is_numeric_row(first):
+        layout, body = _Layout(dict(_SEED_COLUMNS), SEED_TIME_SCALE, None), data
+    else:
+        layout, body = _header_layout(first, 1, uri), (b"" if first_end < 0 else data[first_end + 1:])
+    table = plain_decimal_table(body)
+    if table is None or table.shape[1] < max(layout.columns.values()) + 1 or _outside_bounds(table, layout).any():
+        return None
+    seconds = table[:, layout.columns["time"]] * layout.time_scale
+    if (np.diff(seconds) < 0).any() or (len(seconds) > 1 and seconds[-1] == seconds[0]):
+        return None
+    return _series(table, seconds, layout)
 
 
 def _parse_table(lines: list[str], line_numbers: list[int], width: int, uri: str) -> np.ndarray:
@@ -178,18 +214,31 @@ def _value_text(lines: list[str], row: int, column: int) -> str:
     return cells[column].strip() if column < len(cells) else ""
 
 
-def _check_values(table: np.ndarray, used: list[int], lines: list[str], line_numbers: list[int],
-                  layout: _Layout, uri: str) -> None:
-    """Every plotted value is finite and inside its series' bound; the first one that is not is named."""
-    series_of = {index: series for series, index in layout.columns.items()}
-    scale = np.array([layout.time_scale if series_of[i] == "time" else 1.0 for i in used])
-    low = np.array([SENSOR_BOUNDS[series_of[i]].low for i in used])
-    high = np.array([SENSOR_BOUNDS[series_of[i]].high for i in used])
+def _plotted_values(table: np.ndarray, layout: _Layout) -> np.ndarray:
+    """The plotted columns (in ``layout.columns`` order) in the bounds' units, exactly as they will be plotted."""
+    used = list(layout.columns.values())
+    scale = np.array([layout.time_scale if series == "time" else 1.0 for series in layout.columns])
     with np.errstate(invalid="ignore", over="ignore"):
-        values = table[:, used] * scale  # in the bounds' units, exactly as they will be plotted
-        bad = ~np.isfinite(values) | (values < low) | (values > high)
+        return table[:, used] * scale
+
+
+def _outside_bounds(table: np.ndarray, layout: _Layout) -> np.ndarray:
+    """Per plotted cell: not finite, or outside its series' ``SENSOR_BOUNDS``."""
+    low = np.array([SENSOR_BOUNDS[series].low for series in layout.columns])
+    high = np.array([SENSOR_BOUNDS[series].high for series in layout.columns])
+    values = _plotted_values(table, layout)
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(values) | (values < low) | (values > high)
+
+
+def _check_values(table: np.ndarray, lines: list[str], line_numbers: list[int], layout: _Layout, uri: str) -> None:
+    """Every plotted value is finite and inside its series' bound; the first one that is not is named."""
+    bad = _outside_bounds(table, layout)
     if not bad.any():
         return
+    used = list(layout.columns.values())
+    series_of = {index: series for series, index in layout.columns.items()}
+    values = _plotted_values(table, layout)
     row, position = (int(i) for i in np.argwhere(bad)[0])
     column = used[position]
     where = f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}"
