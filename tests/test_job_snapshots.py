@@ -523,3 +523,22 @@ def test_a_contribution_that_does_not_add_up_with_the_snapshot_is_logged_and_the
     assert other.fold(s3, ledger, {"n": [1, 2, 3]}) is None
     assert logged(caplog, "contribution to", "k.json not added", "lists of 2 and 3 do not add up")
     assert read_json(s3, bucket, state.snapshot_key("k"))["total"] == {"n": [1, 2]}
+
+
+def test_worker_memory_pairs_add_up_by_the_workers_they_name_and_a_retry_takes_its_own_back():
+    from gt_common import worker_model
+    from gt_common.job_state import negated
+
+    def document(pairs):
+        return {"version": worker_model.VERSION,
+                "questions": {"q": {"workers": {}, "classes": {"A": 1.0}, "pairs": pairs}}}
+
+    first = document([["a", "b", 3, 2], ["a", "c", 1, 1]])
+    second = document([["a", "b", 2, 2], ["b", "c", 5, 0], ["c", "d", 1, 0], ["d", "e", 4, 4]])
+    total = worker_model.merge_files([first, second])
+    assert total["questions"]["q"]["pairs"] == [["a", "b", 5, 4], ["a", "c", 1, 1], ["b", "c", 5, 0],
+                                                ["c", "d", 1, 0], ["d", "e", 4, 4]]
+    # a retried batch's earlier attempt is taken out again: only the other batch's pairs remain
+    again = worker_model.merge_files([total, negated(second)])
+    assert again["questions"]["q"]["pairs"] == [["a", "b", 3, 2], ["a", "c", 1, 1]]
+    assert again["questions"]["q"]["classes"] == {"A": 1.0}

@@ -47,12 +47,13 @@ record is left out and the others still count.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
 from .crowd_model import GOLD_BIN_EDGES, TEMPERATURES
-from .job_state import JobState, Ledger, count, mapping
+from .job_state import JobState, Ledger, count, mapping, tree_sum
 from .questions import MultiSelect, Question, Spans
 
 LOG = logging.getLogger(__name__)
@@ -174,8 +175,37 @@ def merge(files: Iterable[Mapping[str, Entry]]) -> dict[str, Entry]:
 
 
 def ledger(bounds: Mapping[str, float]) -> Ledger:
-    """How the worker memory adds up: counts summed leaf by leaf, checked for the entries in ``bounds``."""
-    return Ledger(KIND, lambda value: check_file(value, bounds))
+    """How the worker memory adds up: counts summed leaf by leaf (pairs by their two workers), checked for
+    the entries in ``bounds``."""
+    return Ledger(KIND, lambda value: check_file(value, bounds), merge_files)
+
+
+def merge_files(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sum of worker-memory documents (some may be ``job_state.negated``). Every count adds leaf by
+    leaf except an entry's ``pairs``: a list of records, one per pair of workers, so two batches' lists are
+    added by the pair they name (a pair whose counts sum to nothing is left out)."""
+    total = tree_sum([_pairs_by_workers(part) for part in parts])
+    for entry in (total.get("questions") or {}).values():
+        if isinstance(entry, dict) and "pairs" in entry:
+            listed = [[a, b, *counts] for a, row in sorted(entry["pairs"].items())
+                      for b, counts in sorted(row.items()) if any(counts)]
+            if listed:
+                entry["pairs"] = listed
+            else:
+                del entry["pairs"]
+    return total
+
+
+def _pairs_by_workers(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` with each entry's pair records as ``{worker: {worker: [shared, alike]}}``."""
+    document = json.loads(json.dumps(document))
+    for entry in (document.get("questions") or {}).values():
+        if isinstance(entry, dict) and isinstance(entry.get("pairs"), list):
+            keyed: dict[str, dict[str, list]] = {}
+            for first, second, shared, alike in entry["pairs"]:
+                keyed.setdefault(first, {})[second] = [shared, alike]
+            entry["pairs"] = keyed
+    return document
 
 
 class Memory:
