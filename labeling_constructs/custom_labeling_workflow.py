@@ -158,7 +158,9 @@ class CustomLabelingWorkflow(Construct):
         input_bucket.grant_write_prefix(self.pre_labeling_function, derived_data_prefix)
         input_bucket.grant_list_prefixes(self.pre_labeling_function, [input_bucket.data_prefix, derived_data_prefix])
         # Consolidation reads the request payload and raw answers under the job's output, and
-        # keeps the worker model and quality statistics there, one file per batch (listed to merge).
+        # keeps the worker model and quality statistics there: one snapshot per kind updated with
+        # conditional writes (If-Match needs GetObject and PutObject, no more), a record per batch, and
+        # the per-batch files of jobs started before snapshots listed once to fold them in.
         # It reads the task records back (listed, so a missing record reads as NoSuchKey, not AccessDenied).
         input_bucket.grant_read_prefix(self.consolidation_function, output_prefix)
         input_bucket.grant_write_prefix(self.consolidation_function, output_prefix)
