@@ -32,6 +32,7 @@ from local_ground_truth.job import LocalJob  # noqa: E402
 from local_ground_truth.server import WorkerServer, WorkerSite  # noqa: E402
 from local_ground_truth.stack_reader import read_workflow, synthesize  # noqa: E402
 import workflows  # noqa: E402
+from gt_common.questions import YesNo  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 720}
@@ -78,8 +79,8 @@ def welding(browser, job: LocalJob, server: WorkerServer, out: Path) -> list[Pat
     page = browser.new_page(viewport=VIEWPORT)
     object_id = first_task(page, server)
     name = Path(job.lines[int(object_id)]["source"]).stem
-    labels = list(definition.questions[0].labels)
-    page.keyboard.press(str(labels.index(truth[name]["WeldingClassification"]) + 1))
+    question = definition.questions[0]
+    page.keyboard.press(str(list(question.labels).index(truth[name][question.name]) + 1))
     page.mouse.move(0, 0)
     shots = [out / "welding-worker.png", out / "welding-zoom.png"]
     page.screenshot(path=str(shots[0]))
@@ -99,8 +100,9 @@ def ner(browser, job: LocalJob, server: WorkerServer, out: Path) -> list[Path]:
     object_id = first_task(page, server)
     name = Path(job.lines[int(object_id)]["source-ref"]).stem
     text = job.task_input(object_id)["text"]
-    labels = list(definition.questions[0].span_labels)
-    for entity in truth[name]["abstract"][:2]:
+    spans = definition.questions[0]
+    labels = list(spans.span_labels)
+    for entity in truth[name][spans.name][:2]:
         start, end = (len(text[:offset].encode("utf-16-le")) // 2 for offset in (entity["startOffset"], entity["endOffset"]))
         page.evaluate("""([start, end]) => {
             const container = document.getElementById('abstract-container');
@@ -115,7 +117,8 @@ def ner(browser, job: LocalJob, server: WorkerServer, out: Path) -> list[Path]:
             getSelection().removeAllRanges(); getSelection().addRange(range);
         }""", [start, end])
         page.keyboard.press(str(labels.index(entity["label"]) + 1))
-    page.check("input[name=isGoodAbstractChoice][value=Yes]")
+    yes_no = next(q for q in definition.questions if isinstance(q, YesNo))
+    page.check(f"input[name={yes_no.name}Choice][value=Yes]")  # the template's radio for the yes/no answer
     page.mouse.move(0, 0)
     shot = out / "ner-worker.png"
     page.evaluate("window.scrollTo(0, 0)")
