@@ -170,18 +170,10 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
     def json_response(value: dict, status: int = 200) -> Response:
         return Response(json.dumps(value), status, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
-    def reviewer_of(segment: str) -> str:
-        name = worker_names.from_path_segment(segment)
-        if worker_names.canonical(name) != name:
-            raise worker_names.BadName("That address does not spell a name as it is kept.")
-        return name
+    reviewer_of = worker_names.kept_name_in_path
 
     def to_sign_in(segment: str) -> Response:
-        try:
-            typed = worker_names.from_path_segment(segment)
-        except worker_names.BadName:
-            typed = ""
-        return redirect(f"{PREFIX}?reviewer=" + quote(typed, safe=""), 303)
+        return redirect(f"{PREFIX}?reviewer=" + quote(worker_names.typed_in_path(segment), safe=""), 303)
 
     def rule_text() -> str:
         return (f"a question's confidence is under {desk.settings.threshold}, a worker could not tell, or a gold item "

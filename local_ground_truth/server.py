@@ -235,20 +235,11 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return Response(json.dumps({"error": reason, "back": back}), status, mimetype="application/json",
                         headers={"Cache-Control": "no-store"})
 
-    def worker_of(segment: str) -> str:
-        """The worker a path segment (as sent) names; ``BadName`` unless it spells a name exactly as kept."""
-        name = worker_names.from_path_segment(segment)
-        if worker_names.canonical(name) != name:
-            raise worker_names.BadName("That address does not spell a name as it is kept.")
-        return name
+    worker_of = worker_names.kept_name_in_path
 
     def to_sign_in(segment: str) -> Response:
         """A worker address whose name is not one: the sign-in page says why (or signs the name in as kept)."""
-        try:
-            typed = worker_names.from_path_segment(segment)
-        except worker_names.BadName:
-            typed = ""
-        return redirect("/?worker=" + quote(typed, safe=""), 303)
+        return redirect("/?worker=" + quote(worker_names.typed_in_path(segment), safe=""), 303)
 
     def with_notice(url: str, notice: str) -> str:
         return f"{url}?notice={quote(notice, safe='')}" if notice else url

@@ -54,6 +54,22 @@ def from_path_segment(segment: str) -> str:
         raise BadName("That address does not spell a name (it is not UTF-8).") from None
 
 
+def kept_name_in_path(segment: str) -> str:
+    """The name a path segment (as sent) names; ``BadName`` unless it spells a name exactly as kept."""
+    name = from_path_segment(segment)
+    if canonical(name) != name:
+        raise BadName("That address does not spell a name as it is kept.")
+    return name
+
+
+def typed_in_path(segment: str) -> str:
+    """What a path segment spells, to offer back on a sign-in page ("" when it spells nothing)."""
+    try:
+        return from_path_segment(segment)
+    except BadName:
+        return ""
+
+
 def is_canonical(name: str) -> bool:
     try:
         return canonical(name) == name
