@@ -2,6 +2,8 @@
 workflow's job by EventBridge, and one final manifest."""
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -17,8 +19,13 @@ from constructs import Construct
 from .custom_labeling_workflow import CustomLabelingWorkflow, _checked_job_settings, _job_name_key, _ui_template
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
 from .labeling_job_resource.request import request_without_name
+from .lambda_dependencies import LAMBDA_SRC
 from .lambda_function import least_privilege_function, merge_props
 from .nag import acknowledge, nag_reference
+
+if str(LAMBDA_SRC) not in sys.path:  # the review functions' own rule and layout: defined once, there
+    sys.path.append(str(LAMBDA_SRC))
+from gt_common.review import FINAL_MANIFEST, ReviewSettings  # noqa: E402
 
 #: The event Ground Truth publishes when a labeling job's status changes (source ``aws.sagemaker``).
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
@@ -26,7 +33,7 @@ JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 #: which names them again: a test holds the two equal). A caller's environment cannot replace them.
 CROWD_JOB_KEY_ENV = "CROWD_JOB_KEY"
 REVIEW_JOB_KEY_ENV = "REVIEW_JOB_KEY"
-THRESHOLD_ENV = "REVIEW_THRESHOLD"
+RULE_SETTINGS_ENV = "REVIEW_SETTINGS"
 REVIEW_URI_ENV = "REVIEW_S3_URI"
 REVIEW_REQUEST_ENV = "REVIEW_JOB_REQUEST"
 #: Under the review prefix, where the review jobs write their output (their S3OutputPath).
@@ -44,8 +51,10 @@ class ExpertReview(Construct):
     review manifest under ``review_prefix`` and creates a review labeling job on the experts' workteam
     (or, when nothing needs review, writes the final manifest at once). A second rule, on the review
     jobs' completion (their names start with ``review_job_key``), invokes the merge function, which
-    writes the one final manifest, ``<review_prefix><workflow job>/final.manifest``. A redelivered event
-    adopts the review job the first delivery made (its name derives from the workflow job's).
+    writes the one final manifest beside the workflow job's Ground Truth output manifest,
+    ``<workflow output prefix><workflow job>/manifests/output/final.manifest`` (``gt_common.review``'s
+    layout, the local runner's too). A redelivered event adopts the review job the first delivery made
+    (its name derives from the workflow job's).
 
     Props (keyword):
 
@@ -54,6 +63,8 @@ class ExpertReview(Construct):
     - ``workteam_arn`` (required): the experts' workteam (e.g. ``PrivateWorkteam.add_workteam``'s, or
       any existing workteam's ARN).
     - ``threshold`` (required, 0-1): objects under this confidence go to review.
+    - ``route_any_abstention`` (False): any abstention sends its object to review; by default an
+      abstention routes only through the confidence it lowers (or when it is the label).
     - The four functions, each ``lambda_.FunctionProps`` (``code``, ``handler``, ``runtime``; any
       other field over the defaults of ``lambda_function``: a role of its own, its own log group,
       512 MB, one minute; the start and merge functions five minutes, their failed events kept in
@@ -61,15 +72,16 @@ class ExpertReview(Construct):
       ``task_function_props`` (the review job's pre-labeling), ``decision_function_props`` (its
       consolidation), ``merge_function_props`` (on the review job's completion). Their environment
       must name the workflow's questions (the caller's, e.g. ``WORKFLOW_QUESTIONS``); the construct
-      adds ``CROWD_JOB_KEY``, ``REVIEW_JOB_KEY``, ``REVIEW_THRESHOLD``, ``REVIEW_S3_URI`` and
+      adds ``CROWD_JOB_KEY``, ``REVIEW_JOB_KEY``, ``REVIEW_SETTINGS`` (the threshold and
+      ``route_any_abstention`` as ``gt_common.review.ReviewSettings`` JSON), ``REVIEW_S3_URI`` and
       ``REVIEW_JOB_REQUEST`` to the start and merge functions.
     - ``ui_template`` (text) or ``ui_template_path``: the review page; ``ui_template_name``.
     - ``label_attribute_name`` (``expert-review``), ``task_title``, ``task_description``,
       ``task_keywords``, ``reviewers_per_object`` (1), ``task_time_limit`` (30 minutes),
       ``task_availability_lifetime`` (10 days): the review job's settings, checked at synth as the
       workflow's are.
-    - ``review_prefix`` (``review/``): review manifests, final manifests, and the review jobs' output
-      under ``<review_prefix>jobs/``.
+    - ``review_prefix`` (``review/``): review manifests, and the review jobs' output under
+      ``<review_prefix>jobs/``.
     - ``dead_letter_queue`` (an ``sqs.IQueue``; default: an encrypted queue, TLS only, 14 days):
       events the rules could not deliver and invocations that failed after Lambda's retries.
     - ``log_retention`` (one year).
@@ -78,7 +90,8 @@ class ExpertReview(Construct):
     ``execution_role`` (the review jobs'), ``workflow_completed_rule``, ``review_completed_rule``,
     ``dead_letter_queue``, ``template_deployment``, ``ui_template_s3_uri``, ``review_job_key``,
     ``review_s3_uri``, ``review_job_request`` (CreateLabelingJob's request for a review job, all but the
-    name and the manifest). Grants: ``grant_invoke_review_functions``, ``grant_read_final_manifests``.
+    name and the manifest), ``final_manifests_pattern`` (the final manifests' keys, a pattern). Grants:
+    ``grant_invoke_review_functions``, ``grant_read_final_manifests``.
     """
 
     def __init__(
@@ -89,6 +102,7 @@ class ExpertReview(Construct):
         workflow: CustomLabelingWorkflow,
         workteam_arn: str,
         threshold: float,
+        route_any_abstention: bool = False,
         start_function_props: lambda_.FunctionOptions,
         task_function_props: lambda_.FunctionOptions,
         decision_function_props: lambda_.FunctionOptions,
@@ -110,6 +124,9 @@ class ExpertReview(Construct):
         super().__init__(scope, construct_id)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
             raise ValueError(f"threshold {threshold!r} must be a number above 0 and at most 1")
+        if not isinstance(route_any_abstention, bool):
+            raise ValueError(f"route_any_abstention {route_any_abstention!r} must be True or False")
+        rule = ReviewSettings(enabled=True, threshold=float(threshold), route_any_abstention=route_any_abstention)
         if not review_prefix.endswith("/") or review_prefix.startswith("/"):
             raise ValueError(f"review_prefix {review_prefix!r} must be relative and end with '/'")
         if review_prefix.startswith(workflow.output_prefix) or workflow.output_prefix.startswith(review_prefix):
@@ -180,7 +197,7 @@ class ExpertReview(Construct):
         wiring = {
             CROWD_JOB_KEY_ENV: workflow.job_name_key,
             REVIEW_JOB_KEY_ENV: self.review_job_key,
-            THRESHOLD_ENV: repr(float(threshold)),
+            RULE_SETTINGS_ENV: json.dumps(rule.as_json(), sort_keys=True),
             REVIEW_URI_ENV: self.review_s3_uri,
             REVIEW_REQUEST_ENV: stack.to_json_string(request),
         }
@@ -193,14 +210,20 @@ class ExpertReview(Construct):
             "Expert review: on a review job's completion, writes the one final manifest", asynchronous=True)
         workflow_jobs = self._job_arns(workflow.job_name_key)
         review_jobs = self._job_arns(self.review_job_key)
+        # The final manifest sits beside Ground Truth's output manifest of each workflow job: these two
+        # write that one key of a job's output folder, never Ground Truth's own files.
+        self.final_manifests_pattern = f"{workflow.output_prefix}*/{FINAL_MANIFEST}"
         for function in (self.start_function, self.merge_function):
             function.add_to_role_policy(iam.PolicyStatement(
                 actions=["sagemaker:DescribeLabelingJob"], resources=[workflow_jobs, review_jobs]))
             workflow.grant_read_output(function)  # the workflow job's output manifest
             bucket.grant_read_prefix(function, review_prefix)
-            bucket.grant_write_prefix(function, review_prefix)
-            # Listed, so a final manifest not yet written reads as missing, not as access denied.
+            bucket.grant_write_prefix(function, self.final_manifests_pattern)
+            # Listed, so a manifest not yet written reads as missing, not as access denied.
             bucket.grant_list_prefixes(function, [review_prefix])
+        bucket.grant_write_prefix(self.start_function, review_prefix)  # the review manifests
+        # Whether a final manifest exists is asked as a listing of its key (a redelivered event).
+        bucket.grant_list_prefixes(self.start_function, [self.final_manifests_pattern])
         self.start_function.add_to_role_policy(iam.PolicyStatement(
             actions=["sagemaker:CreateLabelingJob"], resources=[review_jobs]))
         # CreateLabelingJob passes the review execution role to SageMaker, and only to SageMaker.
@@ -251,6 +274,10 @@ class ExpertReview(Construct):
             for prefix in (self.workflow.output_prefix, self.review_prefix):
                 bucket.acknowledge_prefix_wildcard(
                     function.role, prefix, f"Limited to the {prefix} prefix, whose objects are named per job.")
+            bucket.acknowledge_prefix_wildcard(
+                function.role, self.final_manifests_pattern,
+                "Writes only the final manifest of a job, one fixed key in each job's output folder, whose "
+                "name is chosen per job.")
         bucket.acknowledge_prefix_wildcard(self.task_function.role, bucket.data_prefix,
                                            "Data objects, read for the files a JSON data object names.")
         bucket.acknowledge_prefix_wildcard(self.decision_function.role, self.jobs_prefix,
@@ -271,5 +298,5 @@ class ExpertReview(Construct):
             resource_arns=[self.task_function.function_arn, self.decision_function.function_arn])
 
     def grant_read_final_manifests(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the review prefix: final manifests, review manifests and the review jobs' output."""
-        return self.workflow.input_bucket.grant_read_prefix(grantee, self.review_prefix)
+        """Read the final manifests (one per workflow job, beside its output manifest), and nothing else."""
+        return self.workflow.input_bucket.grant_read_prefix(grantee, self.final_manifests_pattern)

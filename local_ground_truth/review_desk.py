@@ -1,8 +1,8 @@
 """Expert review in a local job: what awaits a reviewer, their decisions, and the final manifest.
 
 The rule is ``gt_common.review`` (the one the review on AWS uses): once an object is consolidated, it
-needs an expert when a question's confidence is below the job's threshold, a worker abstained, or a
-gold item was missed. Its consolidated label never changes after its batch, so neither does that.
+needs an expert when a question's confidence is below the job's threshold, its label is the abstain
+label ("Not sure"), or a gold item was missed (any abstention too, when the settings say so). Its consolidated label never changes after its batch, so neither does that.
 
 **Decisions** are kept like answers, in the job's bucket (on disk with the runner's endpoint, written
 before the reviewer hears OK): one file per decision,
@@ -12,8 +12,8 @@ replaces the earlier one in the output; every file is kept, so who decided what 
 record. A decision is checked against the question's labels (``gt_common.review.check_decision``)
 before it is written; a file that cannot be read back is logged by name and left out.
 
-**The final manifest** (``manifests/output/final.manifest``, beside the crowd's ``output.manifest``)
-has one line per input line: a consolidated object's line through ``gt_common.review.merge_review``
+**The final manifest** (``gt_common.review.final_manifest_key``: ``manifests/output/final.manifest`` in
+the job's folder, beside the crowd's ``output.manifest``, where the review on AWS writes it too) has one line per input line: a consolidated object's line through ``gt_common.review.merge_review``
 (``decided-by`` ``crowd`` or ``reviewer``, the reviewer, the crowd's label and confidence, the review
 reasons; an object awaiting review reads ``decided-by: crowd`` with its reasons), any other line as
 the output manifest has it. It is rewritten after every batch and every decision.
@@ -33,14 +33,14 @@ from gt_common.answers import read_form
 from gt_common.consolidation import WorkerAnswer
 from gt_common.questions import FreeText, MultiSelect, Question, Spans
 from gt_common.review import (
-    REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, merge_review, needs_review, reasons_by_question, reviewable,
+    REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review, needs_review,
+    reasons_by_question, reviewable,
 )
 from local_ground_truth import worker_names
 from local_ground_truth.job import BatchOutcome, LocalJob
 
 LOG = logging.getLogger(__name__)
 DECISIONS_FOLDER = "local-runner/review-decisions/"
-FINAL_MANIFEST = "manifests/output/final.manifest"
 MAX_DECISION_BYTES = 1_000_000
 
 
@@ -85,7 +85,7 @@ class ReviewDesk:
                         "unknown or none is a choice): review stays off")
         self.label_attribute = job.spec.label_attribute_name
         self.prefix = f"{job.root}{DECISIONS_FOLDER}"
-        self.final_manifest_key = f"{job.root}{FINAL_MANIFEST}"
+        self.final_manifest_key = final_manifest_key(job.root)
         self._lock = threading.RLock()  # decisions and the final manifest: one writer at a time
         self._decisions: dict[str, Decision] = {}
         self._reasons: dict[str, dict[str, list[str]]] = {}  # per consolidated object (labels are final)
@@ -111,9 +111,9 @@ class ReviewDesk:
                 label = (labels if labels is not None else self.job.consolidated_labels()).get(object_id)
                 if label is None:
                     return {}
-                self._reasons[object_id] = reasons_by_question({self.label_attribute: label["label"]},
-                                                               self.label_attribute, self.questions,
-                                                               self.settings.threshold)
+                self._reasons[object_id] = reasons_by_question(
+                    {self.label_attribute: label["label"]}, self.label_attribute, self.questions,
+                    self.settings.threshold, route_any_abstention=self.settings.route_any_abstention)
             return self._reasons[object_id]
 
     def routed(self) -> list[str]:
@@ -220,7 +220,8 @@ class ReviewDesk:
                 if self.label_attribute not in line:
                     lines.append(line)
                     continue
-                reasons = needs_review(line, self.label_attribute, self.questions, self.settings.threshold)
+                reasons = needs_review(line, self.label_attribute, self.questions, self.settings.threshold,
+                                       route_any_abstention=self.settings.route_any_abstention)
                 decided = self._decisions.get(object_id)
                 try:
                     lines.append(merge_review(line, decided.decision if decided else None, self.label_attribute,

@@ -35,7 +35,7 @@ MAX_DECISION_BYTES = 100_000
 LISTED = 100  # objects listed by name on a reviewer's page
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "a worker could not tell",
+REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "the crowd could not tell (Not sure)",
                "gold-miss": "a gold item the crowd missed"}
 
 _HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -176,7 +176,9 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         return redirect(f"{PREFIX}?reviewer=" + quote(worker_names.typed_in_path(segment), safe=""), 303)
 
     def rule_text() -> str:
-        return (f"a question's confidence is under {desk.settings.threshold}, a worker could not tell, or a gold item "
+        abstaining = ("any worker could not tell" if desk.settings.route_any_abstention
+                      else "most workers could not tell")
+        return (f"a question's confidence is under {desk.settings.threshold}, {abstaining}, or a gold item "
                 "was missed")
 
     def reasons_line(object_id: str) -> str:

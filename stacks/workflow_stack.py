@@ -29,9 +29,9 @@ class WorkflowStack(Stack):
     """One workflow's stack. Outputs: ``WorkflowName``, ``BucketName``, ``ManifestUri``, ``OutputUri``,
     ``LabelingJobRequest`` (CreateLabelingJob's request as JSON, all but ``LabelingJobName``: with
     ``createLabelingJob: false``, add a name and send it with the AWS CLI), ``ReviewSettings`` (the
-    environment's expert review, ``{"enabled", "threshold"}``: the local runner reads it) and, when
-    the job is created, ``LabelingJobName``; with review on, ``ReviewUri`` (where the review manifests
-    and final manifests go).
+    environment's expert review, ``{"enabled", "threshold", "routeAnyAbstention"}``: the local runner
+    reads it) and, when the job is created, ``LabelingJobName``; with review on, ``ReviewUri`` (where the
+    review manifests go; a job's final manifest is beside its output manifest, under ``OutputUri``).
 
     With the environment's ``review`` on, an ``ExpertReview`` (``lambda_src/expert_review``, the
     template ``ui_templates/expert_review.liquid.html``) chains a review job on the experts' workteam
@@ -94,6 +94,7 @@ class WorkflowStack(Stack):
             workflow=self.workflow,
             workteam_arn=expert_workteam_arn,
             threshold=config.review.threshold,
+            route_any_abstention=config.review.route_any_abstention,
             # Start and merge read a whole output manifest (up to 100,000 lines) and write one.
             start_function_props=props("on_workflow_job_completed", 1024, Duration.minutes(5)),
             merge_function_props=props("on_review_job_completed", 1024, Duration.minutes(5)),
@@ -113,10 +114,12 @@ class WorkflowStack(Stack):
         if workflow.labeling_job_name:
             CfnOutput(self, "LabelingJobName", value=workflow.labeling_job_name)
         CfnOutput(self, REVIEW_SETTINGS_OUTPUT, value=json.dumps(config.review.as_json(), sort_keys=True),
-                  description="Expert review of what the crowd could not settle: on or off, and the threshold")
+                  description="Expert review of what the crowd could not settle: on or off, the threshold, "
+                              "whether any abstention routes")
         if self.review:
             CfnOutput(self, "ReviewUri", value=self.review.review_s3_uri,
-                      description="Review manifests and final manifests: <uri><workflow job>/final.manifest")
+                      description="Review manifests and the review jobs' output; each job's final manifest is "
+                                  "<OutputUri><job>/manifests/output/final.manifest")
 
 
 def _function_props(package: LambdaPackage, environment: Mapping[str, str] | None = None):

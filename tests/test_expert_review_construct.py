@@ -2,6 +2,8 @@
 bucket, bad settings refused at synth naming the prop; cdk-nag clean alone."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
@@ -9,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
 from labeling_constructs import ExpertReview, ManifestBucket, PrivateWorkteam
+from gt_common.review import FINAL_MANIFEST
 from labeling_constructs import expert_review as construct
 from tests.cdk_helpers import as_list
 from tests.test_constructs import (  # noqa: F401 - sample_folder is a fixture
@@ -34,7 +37,7 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
                     create_labeling_job=False)
     queue = sqs.Queue(stack, "MyDeadLetters", enforce_ssl=True, encryption=sqs.QueueEncryption.KMS_MANAGED)
     expert = review(stack, flow, dead_letter_queue=queue, review_prefix="checks/", reviewers_per_object=2,
-                    task_time_limit=Duration.minutes(20))
+                    task_time_limit=Duration.minutes(20), route_any_abstention=True)
     template = Template.from_stack(stack).to_json()
     assert expert.dead_letter_queue is queue and len([r for r in template["Resources"].values()
                                                       if r["Type"] == "AWS::SQS::Queue"]) == 1
@@ -42,7 +45,18 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
     assert env["WORKFLOW_QUESTIONS"] == "[]"  # the caller's, kept
     assert env[construct.CROWD_JOB_KEY_ENV] == flow.job_name_key
     assert env[construct.REVIEW_JOB_KEY_ENV] == expert.review_job_key != flow.job_name_key
-    assert env[construct.THRESHOLD_ENV] == "0.85"
+    assert json.loads(env[construct.RULE_SETTINGS_ENV]) == {"enabled": True, "threshold": 0.85,
+                                                            "routeAnyAbstention": True}
+    # The final manifests beside each job's output manifest: the only keys of the output the two write.
+    assert expert.final_manifests_pattern == f"{flow.output_prefix}*/{FINAL_MANIFEST}"
+    for function, writes in ((expert.start_function, {"/checks/*", f"/output/*/{FINAL_MANIFEST}"}),
+                             (expert.merge_function, {f"/output/*/{FINAL_MANIFEST}"})):
+        statements = role_statements(template, function.role)
+        assert {r["Fn::Join"][1][-1] for s in statements if "s3:PutObject" in as_list(s["Action"])
+                for r in as_list(s["Resource"])} == writes
+        listed = [s["Condition"]["StringLike"]["s3:prefix"] for s in statements if "s3:ListBucket" in as_list(s["Action"])]
+        assert sorted(p for ps in listed for p in as_list(ps)) == sorted(
+            ["checks/*"] + ([f"output/*/{FINAL_MANIFEST}"] if function is expert.start_function else []))
     human = expert.review_job_request["HumanTaskConfig"]
     assert (human["NumberOfHumanWorkersPerDataObject"], human["TaskTimeLimitInSeconds"]) == (2, 1200)
     assert "KmsKeyId" in expert.review_job_request["OutputConfig"]
@@ -67,6 +81,7 @@ def test_a_caller_cannot_replace_what_the_construct_wires(sample_folder):
     ({"threshold": 0}, "threshold"),
     ({"threshold": 1.5}, "threshold"),
     ({"threshold": True}, "threshold"),
+    ({"route_any_abstention": "yes"}, "route_any_abstention"),
     ({"review_prefix": "output/review/"}, "must not overlap"),
     ({"review_prefix": "/review/"}, "review_prefix"),
     ({"reviewers_per_object": 10}, "workers_per_object"),

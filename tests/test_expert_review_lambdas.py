@@ -17,7 +17,9 @@ from botocore.stub import Stubber
 from expert_review import decision, layout, merge, settings, start, task
 from expert_review.manifests import MAX_LINE_BYTES
 from gt_common.questions import QUESTIONS_ENV, Classification, FreeText, MultiSelect, YesNo, questions_to_json
-from gt_common.review import BY_CROWD, BY_REVIEWER, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
+from gt_common.review import (
+    BY_CROWD, BY_REVIEWER, DECIDED_BY, REASONS_KEY, REVIEWER_KEY, ReviewSettings, final_manifest_key, job_output_folder,
+)
 from tests.sagemaker_checks import check_create_labeling_job
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -66,7 +68,7 @@ def configured(bucket, monkeypatch):
     monkeypatch.setenv(QUESTIONS_ENV, questions_to_json(QUESTIONS))
     monkeypatch.setenv(settings.CROWD_JOB_KEY_ENV, CROWD_KEY)
     monkeypatch.setenv(settings.REVIEW_JOB_KEY_ENV, REVIEW_KEY)
-    monkeypatch.setenv(settings.THRESHOLD_ENV, "0.9")
+    monkeypatch.setenv(settings.RULE_SETTINGS_ENV, json.dumps(ReviewSettings(True, 0.9).as_json()))
     monkeypatch.setenv(settings.REVIEW_URI_ENV, f"s3://{bucket}/review/")
     monkeypatch.setenv(settings.REVIEW_REQUEST_ENV, json.dumps(review_request(bucket)))
     return bucket
@@ -129,6 +131,10 @@ def crowd_output_key(name: str = CROWD_JOB) -> str:
     return f"output/{name}/manifests/output/output.manifest"
 
 
+#: Where the final manifest must be: beside the crowd job's output manifest, as the local runner writes it.
+FINAL_KEY = f"output/{CROWD_JOB}/manifests/output/final.manifest"
+
+
 def not_found(stub, name: str) -> None:
     stub.add_client_error("describe_labeling_job", service_error_code="ResourceNotFound",
                           service_message=f"Could not find labeling job {name}", expected_params={"LabelingJobName": name})
@@ -139,8 +145,15 @@ def keys_under(s3, bucket: str, prefix: str) -> set:
 
 
 # -- a workflow job completes --------------------------------------------------------------------------
-def test_routed_objects_go_to_a_review_job_on_the_experts_workteam(configured, s3, sagemaker):
+@pytest.mark.parametrize("route_any_abstention, routed, reasons", [
+    (False, [1], [["low-confidence"]]),  # the abstention on object 2 left it at 0.95: the crowd's
+    (True, [1, 2], [["low-confidence"], ["abstained"]]),  # the environment sends any abstention to review
+])
+def test_routed_objects_go_to_a_review_job_on_the_experts_workteam(configured, s3, sagemaker, monkeypatch,
+                                                                   route_any_abstention, routed, reasons):
     bucket = configured
+    monkeypatch.setenv(settings.RULE_SETTINGS_ENV, json.dumps(
+        ReviewSettings(True, 0.9, route_any_abstention=route_any_abstention).as_json()))
     put_manifest(s3, bucket, crowd_output_key(), [CONFIDENT, UNSURE, ABSTAINED, NOT_JSON, SKIPPED])
     manifest_uri = f"s3://{bucket}/review/{CROWD_JOB}/review.manifest"
     expected = {**review_request(bucket), "LabelingJobName": REVIEW_JOB,
@@ -152,14 +165,14 @@ def test_routed_objects_go_to_a_review_job_on_the_experts_workteam(configured, s
 
     result = start.lambda_handler(state_change(CROWD_JOB))
 
-    assert result == {"reviewJob": REVIEW_JOB, "created": True, "reviewed": 2}
+    assert result == {"reviewJob": REVIEW_JOB, "created": True, "reviewed": len(routed)}
     review_lines = read_lines(s3, bucket, f"review/{CROWD_JOB}/review.manifest")
-    assert [line[layout.REVIEW_FIELD]["object"] for line in review_lines] == [1, 2]
-    assert [line[layout.REVIEW_FIELD]["reasons"] for line in review_lines] == [["low-confidence"], ["abstained"]]
+    assert [line[layout.REVIEW_FIELD]["object"] for line in review_lines] == routed
+    assert [line[layout.REVIEW_FIELD]["reasons"] for line in review_lines] == reasons
     first = review_lines[0]
     assert first["source-ref"] == UNSURE["source-ref"] and LABEL not in first and f"{LABEL}-metadata" not in first
     assert first[layout.REVIEW_FIELD]["label"] == UNSURE[LABEL]
-    assert not keys_under(s3, bucket, f"review/{CROWD_JOB}/final")  # the final manifest waits for the experts
+    assert not keys_under(s3, bucket, FINAL_KEY)  # the final manifest waits for the experts
 
 
 def test_a_redelivered_event_adopts_the_review_job_and_writes_nothing(configured, s3, sagemaker):
@@ -192,7 +205,7 @@ def test_nothing_to_review_writes_the_final_manifest_at_once(configured, s3, sag
 
     result = start.lambda_handler(state_change(CROWD_JOB))
 
-    final_key = f"review/{CROWD_JOB}/final.manifest"
+    final_key = FINAL_KEY
     assert result == {"finalManifest": f"s3://{bucket}/{final_key}", "reviewed": 0}
     confident, broken, skipped = read_lines(s3, bucket, final_key)
     assert confident[LABEL] == CONFIDENT[LABEL] and confident[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD
@@ -227,15 +240,17 @@ def test_an_object_too_large_for_a_review_line_stays_the_crowds(configured, s3, 
     sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, configured), {"LabelingJobName": CROWD_JOB})
     not_found(sagemaker, REVIEW_JOB)
     assert start.lambda_handler(state_change(CROWD_JOB))["reviewed"] == 0
-    [line] = read_lines(s3, configured, f"review/{CROWD_JOB}/final.manifest")
+    [line] = read_lines(s3, configured, FINAL_KEY)
     assert line[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD
 
 
-def test_a_wrong_configuration_fails_the_invocation_naming_the_variable(configured, monkeypatch):
-    monkeypatch.setenv(settings.THRESHOLD_ENV, "high")
-    with pytest.raises(ValueError, match=settings.THRESHOLD_ENV):
+@pytest.mark.parametrize("value", ["high", '{"threshold": "high"}', '{"threshold": 0.9, "routeAnyAbstention": 1}',
+                                   '{"treshold": 0.9}', "[0.9]"])
+def test_a_wrong_configuration_fails_the_invocation_naming_the_variable(configured, monkeypatch, value):
+    monkeypatch.setenv(settings.RULE_SETTINGS_ENV, value)
+    with pytest.raises(ValueError, match=settings.RULE_SETTINGS_ENV):
         start.lambda_handler(state_change(CROWD_JOB))
-    monkeypatch.setenv(settings.THRESHOLD_ENV, "0.9")
+    monkeypatch.setenv(settings.RULE_SETTINGS_ENV, json.dumps(ReviewSettings(True, 0.9).as_json()))
     monkeypatch.setenv(settings.REVIEW_JOB_KEY_ENV, CROWD_KEY)
     with pytest.raises(ValueError, match="must differ"):
         start.lambda_handler(state_change(CROWD_JOB))
@@ -359,7 +374,7 @@ def test_review_completion_writes_one_final_manifest_with_provenance(configured,
 
     result = merge.lambda_handler(state_change(REVIEW_JOB))
 
-    final_key = f"review/{CROWD_JOB}/final.manifest"
+    final_key = FINAL_KEY
     assert result == {"finalManifest": f"s3://{bucket}/{final_key}", "routed": 2, "decided": 1}
     confident, reviewed, abstained, broken, skipped = read_lines(s3, bucket, final_key)
     assert confident[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD
@@ -393,7 +408,7 @@ def test_a_decision_that_fits_no_question_keeps_the_crowds_label(configured, s3,
                            {"LabelingJobName": REVIEW_JOB})
     sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
     merge.lambda_handler(state_change(REVIEW_JOB))
-    [line] = read_lines(s3, bucket, f"review/{CROWD_JOB}/final.manifest")
+    [line] = read_lines(s3, bucket, FINAL_KEY)
     assert line[LABEL] == UNSURE[LABEL]
     assert line[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD and REVIEWER_KEY not in line[f"{LABEL}-metadata"]
 
@@ -413,3 +428,19 @@ def test_review_job_names_are_derived_reversible_and_within_sagemakers_rule():
         layout.review_job_name("someone-else-0", CROWD_KEY, REVIEW_KEY)
     assert layout.job_name_of({"detail": {"LabelingJobName": "a-b"}}) == "a-b"
     assert layout.job_name_of({"resources": [arn("a-c")]}) == "a-c"
+
+
+def test_the_final_manifest_is_beside_the_workflow_jobs_output_and_found_by_its_own_key(configured, s3):
+    from expert_review.manifests import exists
+
+    job = described(CROWD_JOB, configured)
+    location = layout.final_manifest(job)
+    assert (location.bucket, location.key) == (configured, FINAL_KEY)
+    assert FINAL_KEY == final_manifest_key(job_output_folder("output/", CROWD_JOB))
+    assert layout.final_manifest({**job, "OutputConfig": {"S3OutputPath": f"s3://{configured}/output"}}) == location
+    s3.put_object(Bucket=configured, Key=f"{FINAL_KEY}.old", Body=b"")  # a longer key is not it
+    assert not exists(s3, location, "final manifest")
+    s3.put_object(Bucket=configured, Key=FINAL_KEY, Body=b"")
+    assert exists(s3, location, "final manifest")
+    with pytest.raises(ValueError, match="S3OutputPath"):
+        layout.final_manifest({**job, "OutputConfig": {}})

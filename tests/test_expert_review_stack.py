@@ -9,7 +9,7 @@ import pytest
 
 import workflows
 from expert_review import settings as review_settings
-from gt_common.review import REVIEW_SETTINGS_OUTPUT
+from gt_common.review import FINAL_MANIFEST, REVIEW_SETTINGS_OUTPUT
 from labeling_constructs import expert_review as construct
 from stacks import load_environment
 from tests.cdk_helpers import (
@@ -57,7 +57,8 @@ def test_dev_has_no_review_resources(assemblies, workflow):
     assert not resources_of_type(template, "AWS::Events::Rule") and not resources_of_type(template, "AWS::SQS::Queue")
     assert len(sagemaker_roles(template)) == 1
     assert not any(key.startswith("ExpertReview") for key in template["Resources"])
-    assert json.loads(template["Outputs"][REVIEW_SETTINGS_OUTPUT]["Value"]) == {"enabled": False, "threshold": 0.9}
+    assert json.loads(template["Outputs"][REVIEW_SETTINGS_OUTPUT]["Value"]) == {
+        "enabled": False, "threshold": 0.9, "routeAnyAbstention": False}
     workforce = assemblies["dev"].get_stack_by_name("LabelingWorkforce-dev").template
     assert len(resources_of_type(workforce, "AWS::SageMaker::Workteam")) == 1
 
@@ -69,7 +70,10 @@ def test_prod_has_the_review_chain(assemblies, workflow):
     assert len(resources_of_type(template, "AWS::Events::Rule")) == 2
     config = load_environment(CDK_CONTEXT["environments"], "prod")
     assert json.loads(template["Outputs"][REVIEW_SETTINGS_OUTPUT]["Value"]) == config.review.as_json()
-    assert environment(template, "on_workflow_job_completed")[construct.THRESHOLD_ENV] == repr(config.review.threshold)
+    for entry_point in ("on_workflow_job_completed", "on_review_job_completed"):
+        # The environment's settings (cdk.json's review block, read once), as the functions read them.
+        env = environment(template, entry_point)
+        assert review_settings.rule_settings(env) == config.review
 
 
 # -- the events ------------------------------------------------------------------------------------------
@@ -126,7 +130,7 @@ def test_the_review_job_request_is_one_sagemaker_accepts(assemblies, workflow):
 
 
 def test_the_construct_and_the_functions_name_the_same_variables():
-    for name in ("CROWD_JOB_KEY_ENV", "REVIEW_JOB_KEY_ENV", "THRESHOLD_ENV", "REVIEW_URI_ENV", "REVIEW_REQUEST_ENV"):
+    for name in ("CROWD_JOB_KEY_ENV", "REVIEW_JOB_KEY_ENV", "RULE_SETTINGS_ENV", "REVIEW_URI_ENV", "REVIEW_REQUEST_ENV"):
         assert getattr(construct, name) == getattr(review_settings, name)
 
 
@@ -185,8 +189,11 @@ def test_review_functions_reach_only_their_jobs_and_prefixes(assemblies, workflo
         else:
             assert not creates and "iam:PassRole" not in actions
         reads, writes = object_prefixes(template, role_id)
-        if entry_point in ("on_workflow_job_completed", "on_review_job_completed"):
-            assert (reads, writes) == ({"/output/*", "/review/*"}, {"/review/*"})
+        final_manifests = f"/output/*/{FINAL_MANIFEST}"  # one key in each job's output folder
+        if entry_point == "on_workflow_job_completed":  # the review manifest, or the final one at once
+            assert (reads, writes) == ({"/output/*", "/review/*"}, {"/review/*", final_manifests})
+        elif entry_point == "on_review_job_completed":
+            assert (reads, writes) == ({"/output/*", "/review/*"}, {final_manifests})
         elif entry_point == "review_decision":
             assert (reads, writes) == ({"/review/jobs/*"}, set())
         else:  # the data object, for the files its JSON names
@@ -233,6 +240,7 @@ def test_the_experts_are_a_team_of_the_same_workforce(assemblies):
     ({"review": {"enabled": "yes"}}, "enabled"),
     ({"review": {"threshold": 1.5}}, "threshold"),
     ({"review": {"enabled": True, "limit": 1}}, "unknown keys"),
+    ({"review": {"enabled": True, "routeAnyAbstention": "yes"}}, "routeAnyAbstention"),
     ({"expertWorkteamArn": "experts"}, "not a workteam ARN"),
 ])
 def test_a_bad_review_setting_is_named_with_its_environment(raw, message):
@@ -246,3 +254,4 @@ def test_review_with_a_reused_workteam_takes_the_experts_arn():
     config = load_environment({"p": {"review": {"enabled": True, "threshold": 0.8},
                                      "existingWorkteamArn": IMPORTED_WORKTEAM_ARN, "expertWorkteamArn": experts}}, "p")
     assert (config.review.threshold, config.expert_workteam_arn) == (0.8, experts)
+    assert config.review.route_any_abstention is False  # off unless the environment says so

@@ -10,7 +10,8 @@ from consolidation import handler
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Spans, YesNo
 from gt_common.review import (
     ABSTAINED, GOLD_MISS, GOLD_MISS_KEY, LOW_CONFIDENCE, REVIEW_REASONS, ReviewError, ReviewSettings,
-    check_decision, merge_review, needs_review, parse_settings, reasons_by_question,
+    check_decision, final_manifest_key, job_output_folder, merge_review, needs_review, parse_settings,
+    reasons_by_question,
 )
 from tests.consolidation_helpers import answered_by, configure, run
 
@@ -77,11 +78,35 @@ def test_an_abstained_label_routes_as_abstained_and_low_confidence():
     assert needs_review(abstained, LABEL, QUESTIONS, THRESHOLD) == [LOW_CONFIDENCE, ABSTAINED]
 
 
-def test_one_abstention_routes_even_when_the_others_agree_confidently():
+def test_an_abstention_the_others_settle_confidently_stays_the_crowds_by_default():
+    """The default rule: an abstention routes only through the confidence it lowers."""
     one = line(quality={"label": "Good", "confidence": 0.95, "votes": {"Good": 2, "Not sure": 1}})
-    assert needs_review(one, LABEL, QUESTIONS, THRESHOLD) == [ABSTAINED]
+    assert needs_review(one, LABEL, QUESTIONS, THRESHOLD) == []
+    assert reasons_by_question(one, LABEL, QUESTIONS, THRESHOLD) == {}
+
+
+def test_an_abstention_that_lowers_the_confidence_under_the_threshold_routes_as_low_confidence():
+    lowered = line(quality={"label": "Good", "confidence": 0.7, "votes": {"Good": 2, "Bad": 1, "Not sure": 1}})
+    assert needs_review(lowered, LABEL, QUESTIONS, THRESHOLD) == [LOW_CONFIDENCE]
+
+
+def test_a_setting_routes_any_abstention_even_when_the_others_agree_confidently():
+    one = line(quality={"label": "Good", "confidence": 0.95, "votes": {"Good": 2, "Not sure": 1}})
+    assert needs_review(one, LABEL, QUESTIONS, THRESHOLD, route_any_abstention=True) == [ABSTAINED]
+    assert reasons_by_question(one, LABEL, QUESTIONS, THRESHOLD, route_any_abstention=True) == {
+        "quality": [ABSTAINED]}
+    assert needs_review(line(), LABEL, QUESTIONS, THRESHOLD, route_any_abstention=True) == []  # none abstained
+    zero = line(quality={"label": "Good", "confidence": 0.95, "votes": {"Good": 3, "Not sure": 0}})
+    assert needs_review(zero, LABEL, QUESTIONS, THRESHOLD, route_any_abstention=True) == []
     without_abstain_label = Classification(name="quality", choices=("Good", "Bad", "Not sure"))
-    assert needs_review(one, LABEL, [without_abstain_label], THRESHOLD) == []  # "Not sure" is a class there
+    assert needs_review(one, LABEL, [without_abstain_label], THRESHOLD, route_any_abstention=True) == []  # a class
+
+
+def test_the_abstain_label_routes_as_abstained_whatever_the_setting_and_the_confidence():
+    # A (hypothetical) confident abstain label still routes: the crowd gave no class at all.
+    confident = line(quality={"label": "Not sure", "confidence": 0.99, "votes": {"Not sure": 3}})
+    for setting in (False, True):
+        assert needs_review(confident, LABEL, QUESTIONS, THRESHOLD, route_any_abstention=setting) == [ABSTAINED]
 
 
 def test_a_gold_miss_flag_routes_whatever_the_confidence():
@@ -144,6 +169,8 @@ def test_lines_as_the_consolidation_function_writes_them(s3, bucket, monkeypatch
     lines = {oid: {LABEL: value} for oid, value in labels.items()}
     assert needs_review(lines["0"], LABEL, [QUALITY, VALID], THRESHOLD) == []
     assert reasons_by_question(lines["1"], LABEL, [QUALITY, VALID], THRESHOLD) == {
+        "quality": [LOW_CONFIDENCE], "valid": [LOW_CONFIDENCE]}  # the abstention lowered the vote share
+    assert reasons_by_question(lines["1"], LABEL, [QUALITY, VALID], THRESHOLD, route_any_abstention=True) == {
         "quality": [LOW_CONFIDENCE, ABSTAINED], "valid": [LOW_CONFIDENCE]}
     assert lines["2"][LABEL]["quality"]["label"] == "Not sure"
     assert needs_review(lines["2"], LABEL, [QUALITY, VALID], THRESHOLD) == [LOW_CONFIDENCE, ABSTAINED]
@@ -231,8 +258,15 @@ def test_a_merge_that_cannot_be_made_is_refused_by_name():
 
 def test_settings_default_off_and_are_checked_by_name():
     assert parse_settings(None) == ReviewSettings(enabled=False)
+    assert parse_settings(None).route_any_abstention is False
     assert parse_settings({"enabled": True, "threshold": 0.8}) == ReviewSettings(True, 0.8)
+    assert parse_settings({"routeAnyAbstention": True}) == ReviewSettings(route_any_abstention=True)
+    every = ReviewSettings(True, 0.75, True)
+    assert every.as_json() == {"enabled": True, "threshold": 0.75, "routeAnyAbstention": True}
+    assert parse_settings(json.loads(json.dumps(every.as_json()))) == every  # the stack output, read back
     for raw, named in [({"enabled": "yes"}, "'enabled' must be true or false"),
+                       ({"routeAnyAbstention": "no"}, "'routeAnyAbstention' must be true or false"),
+                       ({"route_any_abstention": True}, "unknown keys ['route_any_abstention']"),
                        ({"threshold": 0}, "'threshold' must be a number above 0"),
                        ({"threshold": 1.5}, "'threshold' must be a number above 0"),
                        ({"threshold": float("nan")}, "'threshold' must be a number"),
@@ -242,3 +276,17 @@ def test_settings_default_off_and_are_checked_by_name():
         with pytest.raises(ReviewError) as raised:
             parse_settings(raw, "environment 'dev' review")
         assert "environment 'dev' review" in str(raised.value) and named in str(raised.value), raised.value
+
+
+# -- where the final manifest goes -----------------------------------------------------------------------
+
+def test_the_final_manifest_is_beside_ground_truths_output_manifest():
+    folder = job_output_folder("output/", "weld-1a2b-0")
+    assert folder == job_output_folder("output", "weld-1a2b-0") == "output/weld-1a2b-0/"  # S3OutputPath, either way
+    assert final_manifest_key(folder) == "output/weld-1a2b-0/manifests/output/final.manifest"
+    assert final_manifest_key(job_output_folder("", "j")) == "j/manifests/output/final.manifest"  # bucket root
+    for bad in ("", "a/b"):
+        with pytest.raises(ReviewError, match="not a labeling job's name"):
+            job_output_folder("output/", bad)
+    with pytest.raises(ReviewError, match="ends with '/'"):
+        final_manifest_key("output/job")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from gt_common.review import ReviewSettings
+from gt_common.review import ReviewSettings, final_manifest_key
 from local_ground_truth.requester import snapshot
 from local_ground_truth.review_desk import DECISIONS_FOLDER
 from local_ground_truth.server import WorkerServer, WorkerSite
@@ -56,7 +56,7 @@ def decide(server, reviewer: str, object_id: str, decision, headers: dict | None
 
 
 def final_manifest(job) -> list[dict]:
-    body = job.s3.get_object(Bucket=job.bucket, Key=f"{job.root}manifests/output/final.manifest")["Body"].read()
+    body = job.s3.get_object(Bucket=job.bucket, Key=final_manifest_key(job.root))["Body"].read()
     return [json.loads(line) for line in body.decode().splitlines()]
 
 
@@ -92,7 +92,7 @@ def test_the_object_page_shows_every_answer_the_crowds_label_and_why(served):
     status, page = call(server, "GET", "/review/carla/object/2")
     text = page.decode()
     assert status == 200
-    assert "ana" in text and "Not sure" in text and "a worker could not tell" in text
+    assert "ana" in text and "Not sure" in text and "the crowd could not tell" in text
     assert "confidence under the threshold" in text
     assert 'id="accept-crowd" disabled' in text  # the crowd abstained: there is no label to accept
     status, page = call(server, "GET", "/review/carla/object/0")

@@ -6,20 +6,23 @@ what the first delivery made.
   merge step finds the workflow's job from the review job's name. The keys differ, so the rule on
   the workflow's jobs never sees a review job, and each function's IAM scope is one key.
 - Under the review folder (``REVIEW_S3_URI``): ``<crowd job>/review.manifest`` (the objects sent
-  to review) and ``<crowd job>/final.manifest`` (the one final manifest). The review jobs write
-  where their request's ``OutputConfig`` says (the construct puts it in the same folder).
+  to review). The review jobs write where their request's ``OutputConfig`` says (the construct puts
+  it in the same folder).
+- The one final manifest is the workflow job's, beside its Ground Truth output manifest:
+  ``<S3OutputPath><crowd job>/manifests/output/final.manifest`` (``gt_common.review.final_manifest_key``,
+  where the local runner writes it too).
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from gt_common.s3uri import S3Location
+from gt_common.review import final_manifest_key, job_output_folder
+from gt_common.s3uri import S3Location, parse_s3_uri
 
 #: The field of a review manifest line holding what the review is about:
 #: ``{"object": <line number in the workflow job's output manifest>, "reasons": [...], "label": {...}}``.
 REVIEW_FIELD = "crowd-review"
 REVIEW_MANIFEST = "review.manifest"
-FINAL_MANIFEST = "final.manifest"
 ARN_MARKER = ":labeling-job/"
 
 
@@ -65,6 +68,10 @@ def review_manifest(folder: S3Location, crowd_job: str) -> S3Location:
     return _under(folder, f"{crowd_job}/{REVIEW_MANIFEST}")
 
 
-def final_manifest(folder: S3Location, crowd_job: str) -> S3Location:
-    return _under(folder, f"{crowd_job}/{FINAL_MANIFEST}")
+def final_manifest(crowd_job: dict[str, Any]) -> S3Location:
+    """The final manifest of a workflow job (its DescribeLabelingJob answer): in the job's output folder
+    under its ``S3OutputPath``, beside Ground Truth's output manifest."""
+    output = parse_s3_uri((crowd_job.get("OutputConfig") or {}).get("S3OutputPath"),
+                          what=f"labeling job {crowd_job.get('LabelingJobName')}'s S3OutputPath", folder=True)
+    return S3Location(output.bucket, final_manifest_key(job_output_folder(output.key, crowd_job["LabelingJobName"])))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Union
 
 from gt_common import strict_json
-from gt_common.s3uri import S3Location, error_code, read_error, read_object
+from gt_common.s3uri import S3Location, read_error, read_object
 
 LOG = logging.getLogger(__name__)
 #: Ground Truth's limit on one manifest line (an input manifest line may be at most 100 KB).
@@ -56,12 +56,13 @@ def write_manifest(s3, location: S3Location, lines: Iterable[Union[str, dict[str
 
 
 def exists(s3, location: S3Location, what: str) -> bool:
+    """Whether the object is there, asked as a listing of its own key: the function is granted
+    s3:ListBucket for exactly that key pattern (``s3:prefix``), so a missing object reads as missing
+    rather than as access denied. The key sorts first among keys it is a prefix of."""
     from botocore.exceptions import ClientError
 
     try:
-        s3.head_object(Bucket=location.bucket, Key=location.key)
-        return True
+        listed = s3.list_objects_v2(Bucket=location.bucket, Prefix=location.key, MaxKeys=1)
     except ClientError as error:
-        if error_code(error) in ("404", "NoSuchKey", "NotFound"):
-            return False
         raise read_error(error, location, what) from error
+    return any(item.get("Key") == location.key for item in listed.get("Contents", []))

@@ -2,7 +2,8 @@
 
 Invoked by the EventBridge rule on the review jobs' "Completed" state change. From the review job's
 name it finds the workflow job it reviewed (``layout.crowd_job_name``), reads both output manifests
-and writes ``<review folder>/<workflow job>/final.manifest``: every line of the workflow job's
+and writes the workflow job's final manifest beside its output manifest
+(``<S3OutputPath><workflow job>/manifests/output/final.manifest``): every line of the workflow job's
 output, in order, the experts' decisions merged in by ``gt_common.review.merge_review``. An object
 the experts did not answer (a task that expired) keeps the crowd's label. Writing it again gives
 the same file, so a redelivered event changes nothing.
@@ -13,13 +14,13 @@ import logging
 from typing import Any
 
 from gt_common.configuration import configured_questions
-from gt_common.s3uri import S3Location, parse_s3_uri
+from gt_common.s3uri import parse_s3_uri
 
 from . import layout
 from .final import Review, Reviews, final_lines
 from .jobs import output_manifest_uri, s3_client, sagemaker_client
 from .manifests import read_manifest, write_manifest
-from .settings import job_keys, review_location
+from .settings import job_keys
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -27,7 +28,6 @@ LOG.setLevel(logging.INFO)
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     crowd_key, review_key = job_keys()
-    folder = review_location()
     name = layout.job_name_of(event)
     if not name or not layout.has_key(name, review_key):
         LOG.warning("event names no review job of this workflow (%.80r); ignored", name)
@@ -35,10 +35,10 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if layout.status_of(event) not in (None, "Completed"):
         LOG.info("review job %s is %s, not Completed; nothing to merge", name, layout.status_of(event))
         return {"ignored": name}
-    return merge(name, crowd_key, review_key, folder, sagemaker_client(), s3_client())
+    return merge(name, crowd_key, review_key, sagemaker_client(), s3_client())
 
 
-def merge(review_job: str, crowd_key: str, review_key: str, folder: S3Location, sagemaker, s3) -> dict[str, Any]:
+def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> dict[str, Any]:
     review = sagemaker.describe_labeling_job(LabelingJobName=review_job)
     if review["LabelingJobStatus"] != "Completed":
         LOG.warning("review job %s is %s according to SageMaker; nothing to merge", review_job,
@@ -48,7 +48,7 @@ def merge(review_job: str, crowd_key: str, review_key: str, folder: S3Location, 
     crowd = sagemaker.describe_labeling_job(LabelingJobName=crowd_job)
     reviews = read_reviews(s3, review)
     lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest")
-    final = layout.final_manifest(folder, crowd_job)
+    final = layout.final_manifest(crowd)
     count = write_manifest(s3, final, final_lines(lines, crowd["LabelAttributeName"], configured_questions(), reviews))
     decided = sum(1 for item in reviews.values() if item.decision)
     LOG.info("job %s: final manifest %s written (%d lines, %d of %d routed objects decided by experts)", crowd_job,

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from gt_common.configuration import ConfigurationError
+from gt_common.review import ReviewError
+from gt_common.review import ReviewSettings as RuleSettings
+from gt_common.review import parse_settings
 from gt_common.s3uri import S3Location, parse_s3_uri
 
 #: The key every name of the workflow's jobs starts with (``<key>-...``).
 CROWD_JOB_KEY_ENV = "CROWD_JOB_KEY"
 #: The key every review job's name starts with.
 REVIEW_JOB_KEY_ENV = "REVIEW_JOB_KEY"
-#: Objects whose confidence is under this go to review (``gt_common.review.needs_review``).
-THRESHOLD_ENV = "REVIEW_THRESHOLD"
-#: Where review manifests, review jobs' output and final manifests go: ``s3://bucket/prefix/``.
+#: The environment's review settings as JSON (``gt_common.review.ReviewSettings.as_json``): the threshold
+#: and whether any abstention routes (``gt_common.review.needs_review``).
+RULE_SETTINGS_ENV = "REVIEW_SETTINGS"
+#: Where review manifests and the review jobs' output go: ``s3://bucket/prefix/``.
 REVIEW_URI_ENV = "REVIEW_S3_URI"
 #: CreateLabelingJob's request for a review job, all but the name and the manifest (JSON).
 REVIEW_REQUEST_ENV = "REVIEW_JOB_REQUEST"
@@ -29,7 +33,7 @@ _KEY = re.compile(r"^[a-z0-9]{4,16}$")
 class ReviewSettings:
     crowd_key: str
     review_key: str
-    threshold: float
+    rule: RuleSettings  # which objects go to review
     review_location: S3Location  # a folder: its key is empty or ends with "/"
     request: dict[str, Any]
 
@@ -58,15 +62,14 @@ def review_location(environ: Mapping[str, str] = os.environ) -> S3Location:
     return location
 
 
-def threshold(environ: Mapping[str, str] = os.environ) -> float:
-    text = _required(environ, THRESHOLD_ENV)
+def rule_settings(environ: Mapping[str, str] = os.environ) -> RuleSettings:
+    text = _required(environ, RULE_SETTINGS_ENV)
     try:
-        value = float(text)
-    except ValueError:
-        raise ConfigurationError(f"{THRESHOLD_ENV} {text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise ConfigurationError(f"{THRESHOLD_ENV} {value} is outside 0-1")
-    return value
+        return parse_settings(json.loads(text), RULE_SETTINGS_ENV)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"{RULE_SETTINGS_ENV} is not JSON: {error}") from None
+    except ReviewError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def review_request(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
@@ -81,5 +84,5 @@ def review_request(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
 
 def settings(environ: Mapping[str, str] = os.environ) -> ReviewSettings:
     crowd_key, review_key = job_keys(environ)
-    return ReviewSettings(crowd_key, review_key, threshold(environ), review_location(environ),
+    return ReviewSettings(crowd_key, review_key, rule_settings(environ), review_location(environ),
                           review_request(environ))

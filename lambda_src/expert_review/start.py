@@ -51,7 +51,7 @@ def start_review(crowd_job: str, config: ReviewSettings, sagemaker, s3) -> dict[
         LOG.warning("job %s is %s according to SageMaker; nothing to review", crowd_job, job["LabelingJobStatus"])
         return {"ignored": crowd_job}
     review_job = layout.review_job_name(crowd_job, config.crowd_key, config.review_key)
-    final = layout.final_manifest(config.review_location, crowd_job)
+    final = layout.final_manifest(job)
     if describe(sagemaker, review_job) is not None:
         LOG.info("review job %s of %s exists already: adopted", review_job, crowd_job)
         return {"reviewJob": review_job, "created": False}
@@ -62,7 +62,8 @@ def start_review(crowd_job: str, config: ReviewSettings, sagemaker, s3) -> dict[
     label_attribute = job["LabelAttributeName"]
     lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(job), what="output manifest"), "output manifest")
     questions = configured_questions()
-    review_lines = select(lines, label_attribute, questions, config.threshold)
+    review_lines = select(lines, label_attribute, questions, config.rule.threshold,
+                          route_any_abstention=config.rule.route_any_abstention)
     if not review_lines:
         count = write_manifest(s3, final, final_lines(lines, label_attribute, questions))
         LOG.info("job %s: nothing needs review; final manifest %s written (%d lines)", crowd_job, final.uri, count)
@@ -79,14 +80,15 @@ def start_review(crowd_job: str, config: ReviewSettings, sagemaker, s3) -> dict[
 
 
 def select(lines: list[ManifestLine], label_attribute: str, questions: Sequence[Question],
-           threshold: float) -> list[dict[str, Any]]:
+           threshold: float, *, route_any_abstention: bool = False) -> list[dict[str, Any]]:
     """The review manifest: one line per object an expert must see."""
     selected = []
     for line in lines:
         if line.value is None:
             continue  # logged when read; kept as it is in the final manifest
         try:
-            reasons = needs_review(line.value, label_attribute, questions, threshold)
+            reasons = needs_review(line.value, label_attribute, questions, threshold,
+                                   route_any_abstention=route_any_abstention)
         except Exception as error:  # noqa: BLE001 - one unreadable line stays the crowd's, the rest go on
             LOG.error("output manifest line %d: cannot tell whether it needs review (%s); kept as the crowd's",
                       line.number, error)

@@ -12,9 +12,12 @@ AWS and its merge). It reads an output manifest line as the consolidation writes
   probability that the label is right) is below the threshold, or that has no label or no readable
   confidence; a MultiSelect one of whose choices is decided with less than the threshold either
   way (``max(p, 1 - p) < threshold``, ``p`` the probability that the choice applies) or not at all.
-- ``abstained``: a Classification with an ``abstain`` label ("Not sure") that any worker gave (its
-  ``votes`` count it). An abstention is no evidence for any class; the worker said the object is
-  hard to tell, so an expert looks, even when the other workers agree.
+- ``abstained``: a Classification whose label is its ``abstain`` label ("Not sure": a strict
+  majority of the workers could not tell). An abstention that is not the label routes only through
+  the confidence it lowers (an abstention is no evidence for any class, so the object has less
+  evidence and a lower confidence than if that worker had answered): when the others still settle
+  the object above the threshold, it stays the crowd's. ``ReviewSettings.route_any_abstention``
+  (off by default) sends every object with any abstention to review instead, as ``abstained``.
 - ``gold-miss``: a question whose consolidated value carries ``"gold-miss": true``
   (``GOLD_MISS_KEY``): a gold item (an object with a known answer) the crowd got wrong. The
   consolidation's gold logic sets it; this module only reads it.
@@ -26,14 +29,20 @@ the label attribute (not labeled: skipped by pre-labeling, failed, not yet conso
 
 **The merge** (``merge_review``): the final line is the crowd's line with the expert's answer
 replacing the label where one was given, and the provenance in ``<label attribute>-metadata``:
-``"decided-by"`` (``"crowd"`` or ``"reviewer"``), ``"reviewer"`` (the expert's id), ``"crowd"`` (per
-question the expert decided, the crowd's label and confidence) and ``"review-reasons"`` (why the
-object was routed, when it was). A reviewed question's value keeps the crowd's ``votes`` and drops
-``confidence``: the expert's answer is not a model's probability.
+``"decided-by"`` (``"crowd"`` or ``"reviewer"``), ``"reviewer"`` (the expert's name in the local
+runner, their worker id on AWS), ``"crowd"`` (per question the expert decided, the crowd's label and
+confidence) and ``"review-reasons"`` (why the object was routed, when it was). A reviewed question's
+value keeps the crowd's ``votes`` and drops ``confidence``: the expert's answer is not a model's
+probability.
 
-**Settings** (``ReviewSettings``): whether review is on and the threshold, defined once per
-environment (``parse_settings`` reads them; the stack publishes them as JSON in its
-``REVIEW_SETTINGS_OUTPUT`` output, which the local runner reads).
+**Where** (``final_manifest_key``): the final manifest is ``manifests/output/final.manifest`` in the
+job's output folder (``<S3OutputPath><job name>/``), beside Ground Truth's own ``output.manifest``,
+which stays as the crowd made it. The local runner and the merge on AWS both write it there.
+
+**Settings** (``ReviewSettings``): whether review is on, the threshold and whether any abstention
+routes, defined once per environment (``parse_settings`` reads them; the stack publishes them as JSON
+in its ``REVIEW_SETTINGS_OUTPUT`` output, which the local runner reads, and hands them to the review
+functions on AWS).
 """
 from __future__ import annotations
 
@@ -63,6 +72,12 @@ REVIEW_SETTINGS_OUTPUT = "ReviewSettings"
 #: Objects whose confidence is below this go to review unless an environment sets its own: the
 #: point where routing catches most errors while sending few objects (bench/results/calibration.md).
 DEFAULT_THRESHOLD = 0.9
+#: The settings' keys as an environment's ``review`` block and the stack output spell them.
+SETTINGS_KEYS = {"enabled": "enabled", "threshold": "threshold", "route_any_abstention": "routeAnyAbstention"}
+
+#: Where a job's final manifest goes, relative to the job's output folder: beside Ground Truth's
+#: ``manifests/output/output.manifest``.
+FINAL_MANIFEST = "manifests/output/final.manifest"
 
 _SINGLE_LABEL = (Classification, YesNo, Checkbox)
 
@@ -75,36 +90,58 @@ class ReviewError(ValueError):
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    """Whether a job's uncertain objects go to review, and below which confidence."""
+    """Whether a job's uncertain objects go to review, below which confidence, and whether any
+    abstention sends an object to review (off: abstentions route only through the confidence they lower)."""
 
     enabled: bool = False
     threshold: float = DEFAULT_THRESHOLD
+    route_any_abstention: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.enabled, bool):
-            raise ReviewError(f"review 'enabled' must be true or false, not {self.enabled!r}")
+        for name in ("enabled", "route_any_abstention"):
+            if not isinstance(getattr(self, name), bool):
+                raise ReviewError(f"review {SETTINGS_KEYS[name]!r} must be true or false, not {getattr(self, name)!r}")
         if (isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float))
                 or not math.isfinite(self.threshold) or not 0 < self.threshold <= 1):
             raise ReviewError(f"review 'threshold' must be a number above 0 and at most 1, not {self.threshold!r}")
 
     def as_json(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "threshold": self.threshold}
+        return {key: getattr(self, name) for name, key in SETTINGS_KEYS.items()}
 
 
 def parse_settings(raw: Any, where: str = "review") -> ReviewSettings:
-    """``{"enabled": bool, "threshold": number}`` (each optional) as ``ReviewSettings``; a ``ReviewError``
-    naming ``where`` and the problem otherwise."""
+    """``{"enabled": bool, "threshold": number, "routeAnyAbstention": bool}`` (each optional) as
+    ``ReviewSettings``; a ``ReviewError`` naming ``where`` and the problem otherwise."""
     if raw is None:
         return ReviewSettings()
     if not isinstance(raw, Mapping):
         raise ReviewError(f"{where} must be an object like {{\"enabled\": true, \"threshold\": 0.9}}, not {raw!r}")
-    unknown = sorted(set(raw) - {"enabled", "threshold"})
+    known = {key: name for name, key in SETTINGS_KEYS.items()}
+    unknown = sorted(str(key) for key in set(raw) - set(known))
     if unknown:
-        raise ReviewError(f"{where} has unknown keys {unknown}; known: ['enabled', 'threshold']")
+        raise ReviewError(f"{where} has unknown keys {unknown}; known: {sorted(known)}")
     try:
-        return ReviewSettings(enabled=raw.get("enabled", False), threshold=raw.get("threshold", DEFAULT_THRESHOLD))
+        return ReviewSettings(**{known[key]: value for key, value in raw.items()})
     except ReviewError as error:
         raise ReviewError(f"{where}: {error}") from None
+
+
+# -- where -----------------------------------------------------------------------------------------
+
+def job_output_folder(output_prefix: str, job_name: str) -> str:
+    """A job's output folder in its bucket, ``<output prefix><job name>/`` (Ground Truth's layout under
+    ``S3OutputPath``); ``output_prefix`` is the key part of ``S3OutputPath``, with or without its '/'."""
+    if not job_name or "/" in job_name:
+        raise ReviewError(f"{job_name!r} is not a labeling job's name")
+    prefix = output_prefix if not output_prefix or output_prefix.endswith("/") else f"{output_prefix}/"
+    return f"{prefix}{job_name}/"
+
+
+def final_manifest_key(job_folder: str) -> str:
+    """The key of a job's final manifest: ``FINAL_MANIFEST`` in its output folder (``job_output_folder``)."""
+    if job_folder and not job_folder.endswith("/"):
+        raise ReviewError(f"a job's output folder ends with '/', not {job_folder!r}")
+    return f"{job_folder}{FINAL_MANIFEST}"
 
 
 # -- the rule --------------------------------------------------------------------------------------
@@ -115,7 +152,7 @@ def _number(value: Any) -> Optional[float]:
     return float(value)
 
 
-def _question_reasons(question: Question, value: Any, threshold: float) -> list[str]:
+def _question_reasons(question: Question, value: Any, threshold: float, route_any_abstention: bool) -> list[str]:
     if not isinstance(question, (*_SINGLE_LABEL, MultiSelect)):
         return []  # spans and free text never route (module docstring)
     if not isinstance(value, Mapping):
@@ -133,8 +170,8 @@ def _question_reasons(question: Question, value: Any, threshold: float) -> list[
             reasons.append(LOW_CONFIDENCE)
         abstain = getattr(question, "abstain", None)
         votes = value.get("votes")
-        if abstain is not None and (value.get("label") == abstain
-                                    or (isinstance(votes, Mapping) and (_number(votes.get(abstain)) or 0) > 0)):
+        abstentions = (_number(votes.get(abstain)) or 0) if abstain is not None and isinstance(votes, Mapping) else 0
+        if abstain is not None and (value.get("label") == abstain or (route_any_abstention and abstentions > 0)):
             reasons.append(ABSTAINED)
     if value.get(GOLD_MISS_KEY) is True:
         reasons.append(GOLD_MISS)
@@ -142,25 +179,27 @@ def _question_reasons(question: Question, value: Any, threshold: float) -> list[
 
 
 def reasons_by_question(output_line: Mapping[str, Any], label_attribute: str, questions: Iterable[Question],
-                        threshold: float) -> dict[str, list[str]]:
-    """Per question that gives a reason, the reasons (in ``REVIEW_REASONS`` order); empty when none does."""
+                        threshold: float, *, route_any_abstention: bool = False) -> dict[str, list[str]]:
+    """Per question that gives a reason, the reasons (in ``REVIEW_REASONS`` order); empty when none does.
+    ``route_any_abstention``: any abstention routes (``ReviewSettings.route_any_abstention``)."""
     if not isinstance(output_line, Mapping) or label_attribute not in output_line:
         return {}
     label = output_line[label_attribute]
     found = {}
     for question in questions:
         value = label.get(question.name) if isinstance(label, Mapping) else None
-        reasons = _question_reasons(question, value, threshold)
+        reasons = _question_reasons(question, value, threshold, route_any_abstention)
         if reasons:
             found[question.name] = [reason for reason in REVIEW_REASONS if reason in reasons]
     return found
 
 
 def needs_review(output_line: Mapping[str, Any], label_attribute: str, questions: Iterable[Question],
-                 threshold: float) -> list[str]:
+                 threshold: float, *, route_any_abstention: bool = False) -> list[str]:
     """Why the object of ``output_line`` needs an expert (``REVIEW_REASONS``, each once, in that order);
     an empty list when it does not."""
-    given = {reason for reasons in reasons_by_question(output_line, label_attribute, questions, threshold).values()
+    given = {reason for reasons in reasons_by_question(output_line, label_attribute, questions, threshold,
+                                                       route_any_abstention=route_any_abstention).values()
              for reason in reasons}
     return [reason for reason in REVIEW_REASONS if reason in given]
 
@@ -251,8 +290,9 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
 
 
 __all__ = [
-    "ABSTAINED", "BY_CROWD", "BY_REVIEWER", "CROWD_KEY", "DECIDED_BY", "DEFAULT_THRESHOLD", "GOLD_MISS",
-    "GOLD_MISS_KEY", "LOW_CONFIDENCE", "REASONS_KEY", "REVIEWER_KEY", "REVIEW_REASONS", "REVIEW_SETTINGS_OUTPUT",
-    "ReviewError", "ReviewSettings", "check_decision", "merge_review", "needs_review", "parse_settings",
+    "ABSTAINED", "BY_CROWD", "BY_REVIEWER", "CROWD_KEY", "DECIDED_BY", "DEFAULT_THRESHOLD", "FINAL_MANIFEST",
+    "GOLD_MISS", "GOLD_MISS_KEY", "LOW_CONFIDENCE", "REASONS_KEY", "REVIEWER_KEY", "REVIEW_REASONS",
+    "REVIEW_SETTINGS_OUTPUT", "ReviewError", "ReviewSettings", "SETTINGS_KEYS", "check_decision",
+    "final_manifest_key", "job_output_folder", "merge_review", "needs_review", "parse_settings",
     "reasons_by_question", "reviewable",
 ]
