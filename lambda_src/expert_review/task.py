@@ -98,6 +98,9 @@ def task_input(line: dict[str, Any], questions: Sequence[Question], s3=None) -> 
             "multi": multi,  # several labels may apply: one checkbox per label instead of radio buttons
             "labels": decision_labels(question),
             "crowdLabel": ", ".join(map(str, answer.get("labels") or [])) if multi else answer.get("label"),
+            # a multi-select's choices the crowd made, checked on the page to start with
+            "crowdLabels": [label for label in question.labels
+                            if multi and isinstance(answer.get("labels"), list) and label in answer["labels"]],
             "confidence": (json.dumps(answer.get("confidence"), ensure_ascii=False) if multi
                            else answer.get("confidence")),
             "votes": [{"label": label, "count": votes[label]} for label in question.labels if label in votes],
