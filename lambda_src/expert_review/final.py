@@ -5,7 +5,7 @@ why the object was routed)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence, Union
 
 from gt_common.questions import Question
