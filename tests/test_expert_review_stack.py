@@ -255,3 +255,24 @@ def test_review_with_a_reused_workteam_takes_the_experts_arn():
                                      "existingWorkteamArn": IMPORTED_WORKTEAM_ARN, "expertWorkteamArn": experts}}, "p")
     assert (config.review.threshold, config.expert_workteam_arn) == (0.8, experts)
     assert config.review.route_any_abstention is False  # off unless the environment says so
+
+
+def test_an_environment_that_routes_any_abstention_hands_it_to_the_functions(tmp_path):
+    """cdk.json's review block, read once by the app, reaches the start and merge functions as it was written."""
+    import aws_cdk as cdk
+
+    from stacks import WorkflowStack
+
+    config = load_environment({"qa": {"review": {"enabled": True, "threshold": 0.8, "routeAnyAbstention": True},
+                                      "existingWorkteamArn": IMPORTED_WORKTEAM_ARN,
+                                      "expertWorkteamArn": IMPORTED_WORKTEAM_ARN.replace("imported", "experts")}},
+                              "qa")
+    app = cdk.App(outdir=str(tmp_path), context={**CDK_CONTEXT, "aws:cdk:bundling-stacks": []})
+    definition = workflows.definition(DEFINITIONS[0])
+    stack = WorkflowStack(app, "Qa", definition=definition, config=config, workteam_arn=IMPORTED_WORKTEAM_ARN,
+                          expert_workteam_arn=config.expert_workteam_arn)
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    assert json.loads(template["Outputs"][REVIEW_SETTINGS_OUTPUT]["Value"]) == {
+        "enabled": True, "threshold": 0.8, "routeAnyAbstention": True}
+    for entry_point in ("on_workflow_job_completed", "on_review_job_completed"):
+        assert review_settings.rule_settings(environment(template, entry_point)) == config.review

@@ -12,7 +12,7 @@ import pytest
 
 from gt_common.review import ReviewSettings, final_manifest_key
 from local_ground_truth.requester import snapshot
-from local_ground_truth.review_desk import DECISIONS_FOLDER
+from local_ground_truth.review_desk import DECISIONS_FOLDER, ReviewDesk
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job
@@ -253,3 +253,26 @@ def test_the_runner_reads_review_settings_from_the_stacks_output_and_refuses_bad
         with pytest.raises(StackError) as raised:
             _review_settings({"Outputs": {"ReviewSettings": {"Value": value}}}, "WeldingLabeling-dev")
         assert "stack WeldingLabeling-dev" in str(raised.value) and named in str(raised.value), raised.value
+
+
+def test_an_abstention_routes_through_the_confidence_unless_the_settings_route_any(runner_assembly, tmp_path):
+    """Object 4: two workers agree, one is not sure; object 5: all three agree. Off (the default), the
+    abstention counts only through the confidence it lowers; on, it routes object 4 as abstained."""
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "abstain")) as (job, server):
+        for object_id, answers in (("4", ("Good Weld", "Good Weld", "Not sure")), ("5", ("Good Weld",) * 3)):
+            for worker, label in zip(("ana", "ben", "cy"), answers):
+                job.record_answer(object_id, worker, {QUESTION: {"label": label}})
+        job.consolidate()
+        labels = job.consolidated_labels()
+        assert labels["4"]["label"][QUESTION]["label"] == "Good Weld"  # one abstention of three: not the label
+        assert labels["4"]["label"][QUESTION]["confidence"] < labels["5"]["label"][QUESTION]["confidence"]
+        routed_any = ReviewDesk(job, server.site.questions, ReviewSettings(True, ON.threshold, route_any_abstention=True))
+        default = server.site.review
+        assert "abstained" not in default.reasons("4").get(QUESTION, [])
+        assert routed_any.reasons("4")[QUESTION][-1] == "abstained"
+        for desk in (default, routed_any):
+            assert "abstained" not in desk.reasons("5").get(QUESTION, [])
+            assert "abstained" in desk.reasons("2")[QUESTION]  # "Not sure" is object 2's label: routed either way
+        final = {desk: desk.final_lines()[4][f"{LABEL}-metadata"].get("review-reasons", []) for desk in (default, routed_any)}
+        assert "abstained" not in final[default] and "abstained" in final[routed_any]
