@@ -2,7 +2,8 @@
 
 The rule is ``gt_common.review`` (the one the review on AWS uses): once an object is consolidated, it
 needs an expert when a question's confidence is below the job's threshold, its label is the abstain
-label ("Not sure"), or a gold item was missed (any abstention too, when the settings say so). Its consolidated label never changes after its batch, so neither does that.
+label, or a gold item was missed (any abstention too, when the settings say so). Its consolidated
+label never changes after its batch, so neither does that.
 
 **Decisions** are kept like answers, in the job's bucket (on disk with the runner's endpoint, written
 before the reviewer hears OK): one file per decision,

@@ -35,7 +35,7 @@ MAX_DECISION_BYTES = 100_000
 LISTED = 100  # objects listed by name on a reviewer's page
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "the crowd could not tell (Not sure)",
+REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "the crowd could not tell",
                "gold-miss": "a gold item the crowd missed"}
 
 _HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
