@@ -180,6 +180,27 @@ def model_at(revision: str):
     return module
 
 
+def crowd_against_gold(questions, workers, answers, truth) -> dict:
+    """What the gold says that answers alone cannot: how often no answer on an object named its gold class,
+    how often the majority matches the gold, and how often a held-out answer matches the others' majority
+    (ties: any tied class counts as the majority)."""
+    by_object: dict[str, list[str]] = {}
+    for q, a in zip(questions, answers):
+        by_object.setdefault(q, []).append(a)
+    never, gold_with_majority, held_out = [], [], []
+    for q, given in by_object.items():
+        counts = {label: given.count(label) for label in set(given)}
+        top = max(counts.values())
+        never.append(truth[q] not in counts)
+        gold_with_majority.append(counts.get(truth[q], 0) == top)
+        for i, a in enumerate(given):
+            others = given[:i] + given[i + 1:]
+            if others:
+                held_out.append(others.count(a) == max(others.count(x) for x in set(others)))
+    return {"never": float(np.mean(never)), "gold": float(np.mean(gold_with_majority)),
+            "held_out": float(np.mean(held_out)), "answers_per_object": len(questions) / len(by_object)}
+
+
 def plug_in(questions, workers, answers):
     """The published label and confidence before this model: plug-in Dawid-Skene, smoothing 0.01."""
     from gt_common import dawid_skene
@@ -368,6 +389,7 @@ def main() -> None:
                     conf.append(got[o][1])
                     right.append(got[o][0] == label)
             rows.append((name, title, metrics(conf, right)))
+    against_gold = {name: crowd_against_gold(*[part[0] for part in datasets[name][:4]]) for name in ("duck", "face")}
     collusion = colluding_rows(question, colluding_jobs, kit)
     from gt_common import crowd_model
 
@@ -375,7 +397,7 @@ def main() -> None:
     speed = timing(args.before)
     speed["handler"] = handler_large(args.previous)
     speed["previous"] = args.previous
-    text = report(rows, collusion, speed, yes_no)
+    text = report(rows, collusion, speed, yes_no, against_gold)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text)
@@ -451,7 +473,23 @@ def yes_no_report(yes_no) -> list[str]:
     return lines
 
 
-def report(rows, collusion, speed, yes_no) -> str:
+def against_gold_report(against_gold) -> list[str]:
+    lines = ["## What answers alone cannot show (why duck and face miss without gold)", "",
+             "A model of the answers can only learn which class the workers tend to; where the gold holds another "
+             "class the workers agree on, nothing in the answers says so. Measured on the answers and the gold "
+             "(majority ties count for every tied class):", "",
+             "| data | answers per object | objects whose gold class no answer named | gold class is a majority "
+             "class | a held-out answer is a majority class of the others' |", "| --- | --- | --- | --- | --- |"]
+    for name, got in against_gold.items():
+        lines.append(f"| {name} | {got['answers_per_object']:.1f} | {got['never']:.1%} | {got['gold']:.1%} | "
+                     f"{got['held_out']:.1%} |")
+    lines += ["", "On face the gold agrees with the crowd's majority less often than one more worker does, so a "
+              "confidence learned from how the answers agree with each other overstates how often the label is the "
+              "gold. Gold objects measure that gap (the gold rows above)."]
+    return lines
+
+
+def report(rows, collusion, speed, yes_no, against_gold) -> str:
     lines = ["# Calibration: is the confidence the probability that the label is right?", "",
              "Written by `bench/bench_calibration.py`:", "",
              "    .venv/bin/python " + " ".join(["bench/bench_calibration.py", *sys.argv[1:]]), "",
@@ -480,6 +518,7 @@ def report(rows, collusion, speed, yes_no) -> str:
         lines.append(f"| {name} | {title} | {row['accuracy']:.3f} | {row['ece']:.3f} | {row['sure_wrong']:.1%} | "
                      f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
     lines += ["", *collusion_verdicts(collusion)]
+    lines += ["", *against_gold_report(against_gold)]
     lines += ["", *yes_no_report(yes_no)]
     lines += ["", "Worker model fits (ours): most iterations of any fit, every fit converged, temperatures chosen:", "",
               *[f"- {name}, {title}: {row['iterations']}, {row['converged']}, "
