@@ -11,9 +11,11 @@ MajorityVote; bench/.venv-crowdkit, made by bench/setup_crowdkit.sh). Measures: 
 equal-width bins, top-label), share of labels with confidence >= 0.99 that are wrong, share of the
 errors caught by routing confidence < 0.9 and share of objects routed. Ours also in batches of 10
 objects with the worker memory carried (``worker_model.merge`` of each batch's ``learned``) and with one
-worker per object (the first answer of each object). The 100,000 x 3 fit is timed beside the
-plug-in Dawid-Skene (``dawid_skene.fit``) in the same process, and the whole consolidation Lambda on
-that batch beside the code at ``--previous`` (before this model). Also in the same run: the three data sets
+worker per object (the first answer of each object). Small yes/no jobs (the NER staging shape: 12 and 40
+objects, 3 simulated workers at 0.8, one class rarer) measure unanimous and split objects' confidence against
+their accuracy, now and with the worker model at ``--before``. The 100,000 x 3 fit is timed beside the
+plug-in Dawid-Skene (``dawid_skene.fit``) and the worker model at ``--before`` in the same process, and the
+whole consolidation Lambda on that batch beside the code at ``--previous`` (before this model). Also in the same run: the three data sets
 with 10% of the objects given as gold (``is_gold``, measured on the others), and the simulation with a
 colluding pair added to its honest workers (our accuracy beside majority vote's, and whether the pair,
 and only it, is flagged). Results: bench/results/calibration.md.
@@ -122,6 +124,83 @@ def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_wo
     return [decisions[o].confidence for o in kept], [decisions[o].label == truth[o] for o in kept], stats, flagged
 
 
+YES_NO_JOBS, YES_NO_OBJECTS, YES_NO_RARE = 300, 12, 1 / 6  # the NER staging shape: 12 objects, 3 workers, "No" rarer
+
+
+def yes_no_jobs(n_objects: int = YES_NO_OBJECTS, jobs: int = YES_NO_JOBS):
+    """Small yes/no jobs: 3 workers at 0.8 on ``n_objects`` objects whose class is "No" with probability 1/6."""
+    out = []
+    for seed in range(jobs):
+        rng = random.Random(seed)
+        truth = {f"{seed}:{i}": "No" if rng.random() < YES_NO_RARE else "Yes" for i in range(n_objects)}
+        votes = {o: [t if rng.random() < ACCURACY else ("No" if t == "Yes" else "Yes") for _ in range(WORKERS)]
+                 for o, t in truth.items()}
+        out.append((truth, votes))
+    return out
+
+
+def yes_no_rows(model) -> dict:
+    """Per kind of object (unanimous, split), mean confidence against accuracy; accuracy beside majority vote."""
+    from gt_common import choices
+    from gt_common.choices import Answer, consolidate_choice
+
+    saved, choices.crowd_model = choices.crowd_model, model
+    try:
+        rows = {"unanimous": ([], []), "split": ([], []), "every": ([], [])}
+        majority, temperatures = [], []
+        for n_objects in (YES_NO_OBJECTS, 40):
+            for truth, votes in yes_no_jobs(n_objects, YES_NO_JOBS if n_objects == YES_NO_OBJECTS else 100):
+                answers = [Answer(o, f"w{i}", v) for o, vs in votes.items() for i, v in enumerate(vs)]
+                result = consolidate_choice(list(truth), answers, ["Yes", "No"], method="dawid-skene", tie="No")
+                temperatures.append(result.temperature)
+                for o, t in truth.items():
+                    decision = result.decisions[o]
+                    kind = "unanimous" if len(set(votes[o])) == 1 else "split"
+                    for key in (kind, "every"):
+                        rows[key][0].append(decision.confidence)
+                        rows[key][1].append(decision.label == t)
+                    majority.append(max(set(votes[o]), key=votes[o].count) == t)
+        return {"rows": {k: (len(c), float(np.mean(c)), float(np.mean(r))) for k, (c, r) in rows.items()},
+                "majority": float(np.mean(majority)), "tempered": float(np.mean(np.array(temperatures) > 1))}
+    finally:
+        choices.crowd_model = saved
+
+
+def model_at(revision: str):
+    """``gt_common.crowd_model`` as it was at ``revision`` (it imports nothing of the project), as a module."""
+    import importlib.util
+
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:lambda_src/gt_common/crowd_model.py"],
+                            check=True, capture_output=True, text=True).stdout
+    name = f"crowd_model_at_{revision}"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(source, f"{revision}:crowd_model.py", "exec"), module.__dict__)
+    return module
+
+
+def crowd_against_gold(questions, workers, answers, truth) -> dict:
+    """What the gold says that answers alone cannot: how often no answer on an object named its gold class,
+    how often the majority matches the gold, and how often a held-out answer matches the others' majority
+    (ties: any tied class counts as the majority)."""
+    by_object: dict[str, list[str]] = {}
+    for q, a in zip(questions, answers):
+        by_object.setdefault(q, []).append(a)
+    never, gold_with_majority, held_out = [], [], []
+    for q, given in by_object.items():
+        counts = {label: given.count(label) for label in set(given)}
+        top = max(counts.values())
+        never.append(truth[q] not in counts)
+        gold_with_majority.append(counts.get(truth[q], 0) == top)
+        for i, a in enumerate(given):
+            others = given[:i] + given[i + 1:]
+            if others:
+                held_out.append(others.count(a) == max(others.count(x) for x in set(others)))
+    return {"never": float(np.mean(never)), "gold": float(np.mean(gold_with_majority)),
+            "held_out": float(np.mean(held_out)), "answers_per_object": len(questions) / len(by_object)}
+
+
 def plug_in(questions, workers, answers):
     """The published label and confidence before this model: plug-in Dawid-Skene, smoothing 0.01."""
     from gt_common import dawid_skene
@@ -190,7 +269,7 @@ def crowdkit(jobs: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def timing(n_objects=100_000, n_workers=50, n_classes=4, repeat=3) -> dict:
+def timing(before, n_objects=100_000, n_workers=50, n_classes=4, repeat=3) -> dict:
     from gt_common import crowd_model, dawid_skene
 
     rng = np.random.default_rng(42)
@@ -200,11 +279,16 @@ def timing(n_objects=100_000, n_workers=50, n_classes=4, repeat=3) -> dict:
     skill = rng.uniform(0.55, 0.95, n_workers)
     right = rng.random(o.size) < skill[w]
     a = np.where(right, truth[o], (truth[o] + rng.integers(1, n_classes, o.size)) % n_classes)
-    times = {"plug-in Dawid-Skene (before)": [], "calibrated model (now)": []}
-    for _ in range(repeat):  # alternating, so machine noise hits both alike
+    old = model_at(before)
+    times = {"plug-in Dawid-Skene (dawid_skene.fit)": [], f"calibrated model at {before}": [],
+             "calibrated model (now)": []}
+    for _ in range(repeat):  # alternating, so machine noise hits each alike
         start = time.perf_counter()
         dawid_skene.fit(o, w, a, n_objects, n_workers, n_classes)
-        times["plug-in Dawid-Skene (before)"].append(time.perf_counter() - start)
+        times["plug-in Dawid-Skene (dawid_skene.fit)"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        old.fit(o, w, a, n_objects, n_workers, n_classes)
+        times[f"calibrated model at {before}"].append(time.perf_counter() - start)
         start = time.perf_counter()
         fit = crowd_model.fit(o, w, a, n_objects, n_workers, n_classes)
         times["calibrated model (now)"].append(time.perf_counter() - start)
@@ -257,6 +341,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--previous", default="c9c9ac6",
                         help="git revision whose consolidation Lambda the 100,000 x 3 batch is compared with")
+    parser.add_argument("--before", default="42dce18",
+                        help="git revision whose worker model the small yes/no jobs and the 100,000 x 3 fit compare with")
     parser.add_argument("--crowdkit-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.crowdkit_child:
@@ -303,11 +389,15 @@ def main() -> None:
                     conf.append(got[o][1])
                     right.append(got[o][0] == label)
             rows.append((name, title, metrics(conf, right)))
+    against_gold = {name: crowd_against_gold(*[part[0] for part in datasets[name][:4]]) for name in ("duck", "face")}
     collusion = colluding_rows(question, colluding_jobs, kit)
-    speed = timing()
+    from gt_common import crowd_model
+
+    yes_no = {"now": yes_no_rows(crowd_model), args.before: yes_no_rows(model_at(args.before))}
+    speed = timing(args.before)
     speed["handler"] = handler_large(args.previous)
     speed["previous"] = args.previous
-    text = report(rows, collusion, speed)
+    text = report(rows, collusion, speed, yes_no, against_gold)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text)
@@ -369,7 +459,37 @@ def collusion_verdicts(collusion) -> list[str]:
     return out
 
 
-def report(rows, collusion, speed) -> str:
+def yes_no_report(yes_no) -> list[str]:
+    lines = [f"## Small yes/no jobs (the NER staging shape: {YES_NO_OBJECTS} objects, {WORKERS} workers)", "",
+             f"{YES_NO_JOBS} simulated jobs of {YES_NO_OBJECTS} objects and 100 of 40, one batch each, {WORKERS} workers at "
+             f"{ACCURACY}, an object's class \"No\" with probability {YES_NO_RARE:.3f}. Is a unanimous object's confidence "
+             "(the NER staging sample gave 0.898 to every one) the probability that it is right?", "",
+             "| model | objects | how many | mean confidence | accuracy |", "| --- | --- | --- | --- | --- |"]
+    for model, got in yes_no.items():
+        for kind, (n, confidence, right) in got["rows"].items():
+            lines.append(f"| {model} | {kind} | {n} | {confidence:.3f} | {right:.3f} |")
+    lines += [""] + [f"- {model}: accuracy {got['rows']['every'][2]:.3f} vs majority vote {got['majority']:.3f}; "
+                     f"temperature above 1 in {got['tempered']:.0%} of the jobs" for model, got in yes_no.items()]
+    return lines
+
+
+def against_gold_report(against_gold) -> list[str]:
+    lines = ["## What answers alone cannot show (why duck and face miss without gold)", "",
+             "A model of the answers can only learn which class the workers tend to; where the gold holds another "
+             "class the workers agree on, nothing in the answers says so. Measured on the answers and the gold "
+             "(majority ties count for every tied class):", "",
+             "| data | answers per object | objects whose gold class no answer named | gold class is a majority "
+             "class | a held-out answer is a majority class of the others' |", "| --- | --- | --- | --- | --- |"]
+    for name, got in against_gold.items():
+        lines.append(f"| {name} | {got['answers_per_object']:.1f} | {got['never']:.1%} | {got['gold']:.1%} | "
+                     f"{got['held_out']:.1%} |")
+    lines += ["", "On face the gold agrees with the crowd's majority less often than one more worker does, so a "
+              "confidence learned from how the answers agree with each other overstates how often the label is the "
+              "gold. Gold objects measure that gap (the gold rows above)."]
+    return lines
+
+
+def report(rows, collusion, speed, yes_no, against_gold) -> str:
     lines = ["# Calibration: is the confidence the probability that the label is right?", "",
              "Written by `bench/bench_calibration.py`:", "",
              "    .venv/bin/python " + " ".join(["bench/bench_calibration.py", *sys.argv[1:]]), "",
@@ -398,6 +518,8 @@ def report(rows, collusion, speed) -> str:
         lines.append(f"| {name} | {title} | {row['accuracy']:.3f} | {row['ece']:.3f} | {row['sure_wrong']:.1%} | "
                      f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
     lines += ["", *collusion_verdicts(collusion)]
+    lines += ["", *against_gold_report(against_gold)]
+    lines += ["", *yes_no_report(yes_no)]
     lines += ["", "Worker model fits (ours): most iterations of any fit, every fit converged, temperatures chosen:", "",
               *[f"- {name}, {title}: {row['iterations']}, {row['converged']}, "
                 f"{', '.join(f'{t:.2f}' for t in row['temperatures'])}"

@@ -11,8 +11,9 @@ field ``GOLD_KEY``), the one way to reach the consolidation function (whose payl
 object's source). Consolidation reads every object's record (``read_gold``), and for each question:
 
 - the worker model counts a gold object with its known class, not an estimate (``crowd_model.fit``'s
-  ``known``), and once the job has ``crowd_model.MIN_GOLD`` gold objects their loss chooses the
-  temperature of the published confidence;
+  ``known``), and the gold objects measure the published confidence against the truth per confidence
+  bin, which corrects every object's confidence (``crowd_model._gold_corrected``, summed over the job's
+  batches);
 - the object's label is still what its answers say; its consolidated value holds ``"gold": <known
   answer>`` and, when the label is not it, ``GOLD_MISS: true`` (read by ``gt_common.review``);
 - the quality report gives each worker's answers on gold objects and how many were right.
