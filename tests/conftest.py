@@ -74,8 +74,32 @@ def assemblies(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def runner_assembly(tmp_path_factory):
-    """The app synthesized once per session the way the local runner does it (bundling skipped,
-    asset paths recorded): every runner test reads its stacks from here."""
-    from local_ground_truth.stack_reader import synthesize
+    """The app synthesized once per session the way the local runner does it (``stack_reader.synthesize``:
+    the context `python app.py` gets, bundling skipped, asset paths recorded): every runner test reads its
+    stacks from here. Synthesized in this process, whose CDK runtime the other synths share, rather than
+    in a new one (``synthesize`` itself runs in tests/test_scaffold.py)."""
+    import aws_cdk as cdk
 
-    return synthesize(tmp_path_factory.mktemp("runner-assembly"))
+    from app import build_app
+
+    outdir = tmp_path_factory.mktemp("runner-assembly")
+    build_app(cdk.App(outdir=str(outdir), context={"env": "dev", "aws:cdk:bundling-stacks": [],
+                                                    "aws:cdk:enable-asset-metadata": True})).synth()
+    return outdir
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the system's; a missing one fails) for every browser test of the session;
+    each page gets a context of its own (``Browser.new_page``), so no test sees another's storage."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,16 +1,20 @@
 """Starting the local runner's parts in tests: a workflow's spec, its endpoint and job, the worker server."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob
@@ -19,23 +23,81 @@ from local_ground_truth.stack_reader import WorkflowSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-
 def job_name(tmp_path: Path, prefix: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", f"{prefix}-{tmp_path.name[-16:]}".lower())
 
 
+@dataclass(frozen=True)
+class _PreLabeled:
+    store: Path  # a copy of the store, taken right after pre-labeling
+    job_name: str  # the job it was pre-labeled for
+
+
+# Pre-labeled stores of this session, by what pre-labeling reads and writes: a test's job starts from a copy,
+# so the stack's pre-labeling runs once per session for each (stack, manifest, function), not once per test.
+_PRE_LABELED: dict[str, _PreLabeled] = {}
+_PRE_LABELED_ROOT: list[Path] = []
+
+
+def _pre_labeled_key(spec: WorkflowSpec, manifest_lines: Optional[list[str]], prepare: Optional[Callable]) -> str:
+    return json.dumps([spec.stack_name, manifest_lines, prepare and f"{prepare.__module__}.{prepare.__qualname__}",
+                       repr(spec.pre_labeling), repr(spec.deployments), sorted(spec.buckets.items()),
+                       spec.task.manifest.uri, spec.task.output_bucket, spec.task.output_prefix])
+
+
+def _keep_pre_labeled(key: str, store: Path, name: str) -> None:
+    if not _PRE_LABELED_ROOT:
+        root = Path(tempfile.mkdtemp(prefix="pre-labeled-stores-"))
+        atexit.register(shutil.rmtree, root, True)
+        _PRE_LABELED_ROOT.append(root)
+    copy = _PRE_LABELED_ROOT[0] / str(len(_PRE_LABELED))
+    shutil.copytree(store, copy, symlinks=True)  # every write is on disk before the endpoint answers it
+    _PRE_LABELED[key] = _PreLabeled(copy, name)
+
+
+def _rename_job(s3, spec: WorkflowSpec, old: str, new: str) -> None:
+    """Move a job's folder to another job name, through the endpoint (a pre-labeling response does not
+    depend on the job: the event's job ARN is read by no handler, so the task inputs are the same)."""
+    bucket, old_root, new_root = spec.task.output_bucket, f"{spec.task.output_prefix}{old}/", f"{spec.task.output_prefix}{new}/"
+    keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=old_root)
+            for item in page.get("Contents", [])]
+    for key in keys:  # read and written again (a PUT, as every write the store keeps on disk)
+        found = s3.get_object(Bucket=bucket, Key=key)
+        s3.put_object(Bucket=bucket, Key=new_root + key[len(old_root):], Body=found["Body"].read(),
+                      ContentType=found["ContentType"], Metadata=found["Metadata"])
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
 @contextmanager
 def local_job(spec: WorkflowSpec, store: Optional[Path], name: str, processes: int = 2,
-              manifest_lines: Optional[list[str]] = None) -> Iterator[LocalJob]:
-    """The stack deployed to a fresh endpoint (kept in ``store``), pre-labeled, as the runner starts a job."""
+              manifest_lines: Optional[list[str]] = None,
+              prepare: Optional[Callable[[WorkflowSpec, Any], None]] = None) -> Iterator[LocalJob]:
+    """The stack deployed to a fresh endpoint (kept in ``store``), pre-labeled, as the runner starts a job.
+    ``prepare(spec, s3)`` runs after the deployment, before pre-labeling (to change what pre-labeling reads).
+
+    A new ``store`` starts as a copy of one this session already pre-labeled for the same stack, manifest,
+    ``prepare`` and pre-labeling function, when there is one (its job folder moved to ``name``): the job then
+    resumes it, as the runner resumes a job, and pre-labeling runs only for objects without a task input.
+    A ``store`` that exists is used as it is.
+    """
+    key = _pre_labeled_key(spec, manifest_lines, prepare) if store is not None and not store.exists() else None
+    cached = _PRE_LABELED.get(key)
+    if cached is not None:
+        shutil.copytree(cached.store, store, symlinks=True)
     with local_s3.s3_endpoint(store=store) as endpoint:
         s3 = local_s3.client(endpoint)
         local_s3.deploy(spec, s3)
         if manifest_lines is not None:
             put_manifest(spec, s3, manifest_lines)
+        if prepare is not None:
+            prepare(spec, s3)
+        if cached is not None and cached.job_name != name:
+            _rename_job(s3, spec, cached.job_name, name)
         job = LocalJob(spec, s3, endpoint, name, store=store)
         try:
             job.pre_report = job.pre_label(processes=processes, progress=False)
+            if key is not None and cached is None:
+                _keep_pre_labeled(key, store, name)
             yield job
         finally:
             job.close()

@@ -16,7 +16,7 @@ from gt_common.questions import Spans
 from local_ground_truth.form_rules import rules_of
 from local_ground_truth.liquid import render_source
 from local_ground_truth.server import STAND_IN, parse_answer
-from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+from tests.test_local_runner_browser import page_for
 from workflows.model import inject_labels
 
 TASK_URL = "https://worker.test/task"

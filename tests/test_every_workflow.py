@@ -24,7 +24,7 @@ from local_ground_truth.simulated_workers import answer_values
 from local_ground_truth.stack_reader import read_workflow, workflow_stacks
 from local_ground_truth.truth import load_truth
 from tests.runner_helpers import job_name, local_job, worker_server
-from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+from tests.test_local_runner_browser import page_for
 
 NAMES = sorted(workflows.definitions())
 

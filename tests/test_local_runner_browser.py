@@ -5,22 +5,10 @@ A missing browser fails these tests: scripts/test.sh installs Debian's chromium.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job, worker_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ import json
 
 import pytest
 
-from local_ground_truth import local_s3
-from local_ground_truth.job import LocalJob
 from local_ground_truth.stack_reader import read_workflow
 import workflows
-from tests.runner_helpers import job_name, worker_server
-from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+from tests.runner_helpers import job_name, local_job, worker_server
+from tests.test_local_runner_browser import page_for
 
 NER = workflows.definition("ner")
 TRUTH = json.loads(NER.truth_path.read_text())
@@ -25,19 +23,17 @@ def ner_spec(runner_assembly, tmp_path_factory):
     return read_workflow(runner_assembly, "ner")
 
 
+def hostile_second_abstract(spec, s3) -> None:
+    """The second abstract's text becomes hostile before pre-labeling reads it."""
+    s3.put_object(Bucket=spec.task.manifest.bucket, Key="ner/abstracts/abstract-02.txt", Body=HOSTILE.encode())
+
+
 @pytest.fixture
 def ner_site(ner_spec, tmp_path):
-    with local_s3.s3_endpoint() as endpoint:
-        s3 = local_s3.client(endpoint)
-        local_s3.deploy(ner_spec, s3)
-        bucket = ner_spec.task.manifest.bucket
-        # The second abstract's text becomes hostile before pre-labeling reads it.
-        s3.put_object(Bucket=bucket, Key="ner/abstracts/abstract-02.txt", Body=HOSTILE.encode())
-        job = LocalJob(ner_spec, s3, endpoint, job_name(tmp_path, "ner"))
-        assert not job.pre_label(processes=2, progress=False).failed
+    with local_job(ner_spec, tmp_path / "s3", job_name(tmp_path, "ner"), prepare=hostile_second_abstract) as job:
+        assert not job.pre_report.failed
         with worker_server(job) as server:
             yield job, server
-        job.close()
 
 
 def select(page, start: int, end: int) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from local_ground_truth.server import STAND_IN
 from ner_pre_labeling import handler
-from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+from tests.test_local_runner_browser import page_for
 from tests.test_local_runner_browser_ner import select
 from tests.test_ner_template import TO_JSON_VARIANTS, fake_presign, render
 

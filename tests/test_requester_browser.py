@@ -5,26 +5,14 @@ from __future__ import annotations
 import http.client
 import json
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from local_ground_truth.requester import PREFIX
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job, worker_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "WeldingClassification"
 UNICODE_NAME = "José 李雷 <b onmouseover=alert(1)>O'Brien</b>"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def answer_over_http(port: int, worker: str, object_id: str, label: str) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from gt_common.review import ReviewSettings
 from local_ground_truth.server import WorkerServer, WorkerSite
@@ -15,21 +14,10 @@ from local_ground_truth.worker_names import path_segment
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "WeldingClassification"
 LABEL = "welding-quality"
 WORKER = "ana <b>bold</b>"  # shown as typed everywhere, never as markup
 REVIEWER = "Dr. Okafor"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def watched_page(browser, problems: list[str]):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.runner_helpers import RunnerProcess
-from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+from tests.test_local_runner_browser import page_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NAME = "ticket_triage"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import workflows
-from tests.test_local_runner_browser import browser, page_for, welding_site  # noqa: F401 - shared fixtures
+from tests.test_local_runner_browser import page_for, welding_site  # noqa: F401 - shared fixture
 from tests.test_local_runner_browser_ner import ner_site, ner_spec, select  # noqa: F401 - shared fixtures
 
 WELDING = workflows.definition("welding")
