@@ -27,7 +27,7 @@ from tests.test_expert_review_lambdas import (  # noqa: F401 - configured and sa
     CROWD_JOB, FINAL_KEY, REVIEW_JOB, configured, consolidation_event, crowd_output_key, described, expert,
     put_manifest, read_lines, review_output, sagemaker, state_change,
 )
-from tests.test_local_runner_browser import browser, page_for  # noqa: F401 - shared fixture
+from tests.test_local_runner_browser import page_for
 from workflows.model import REPO_ROOT
 
 LABEL = "weld-quality"  # the crowd job's label attribute (described() answers with it)
