@@ -71,7 +71,7 @@ def main() -> None:
         for number in range(args.objects):
             kind = classes[number % len(classes)]
             csv_key = f"bench/sensor/run-{number:05d}.csv"
-            s3.put_object(Bucket=bucket, Key=csv_key, Body=gen.csv_text(gen.sensor_trace(kind, rng)).encode())
+            s3.put_object(Bucket=bucket, Key=csv_key, Body=gen.csv_text(gen.sensor_trace(kind, rng)[0]).encode())
             dataset_key = f"bench/datasets/bench-{number:05d}.json"
             s3.put_object(Bucket=bucket, Key=dataset_key, Body=json.dumps(
                 {"image": {"s3Path": image}, "sensor_data": {"s3Path": f"s3://{bucket}/{csv_key}"}}).encode())
