@@ -83,26 +83,34 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def write_atomically(path: Path, data: bytes, temporary_folder: Path) -> None:
-    """``path`` holds ``data`` or its old content, whatever instant the process dies."""
-    for parent in reversed(path.parents):
-        if parent.exists() and not parent.is_dir():
-            raise FileExistsError(f"{parent} is an object, so it cannot also be a folder of objects")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder of objects, so it cannot also be an object")
+    """``path`` holds ``data`` or its old content, whatever instant the process dies.
+
+    A key that is also the folder of another key is refused by the file system itself (making a folder
+    where an object is, renaming over a folder): no look at every folder above the key per write.
+    """
     temporary = temporary_folder / uuid.uuid4().hex  # same file system: the rename is atomic
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    for attempt in range(3):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.replace(temporary, path)
-            break
-        except FileNotFoundError:  # a delete of another key removed the folder, empty, in between: make it again
-            if attempt == 2:
-                os.unlink(temporary)
-                raise
+    try:
+        for attempt in range(3):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                blocking = next((parent for parent in reversed(path.parents) if parent.is_file()), path.parent)
+                raise FileExistsError(f"{blocking} is an object, so it cannot also be a folder of objects") from None
+            try:
+                os.replace(temporary, path)
+                break
+            except IsADirectoryError:
+                raise IsADirectoryError(f"{path} is a folder of objects, so it cannot also be an object") from None
+            except FileNotFoundError:  # a delete of another key removed the (empty) folder in between: again
+                if attempt == 2:
+                    raise
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync_folder(path.parent)
 
 
