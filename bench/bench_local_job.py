@@ -1,15 +1,26 @@
 """Benchmark (not a test): a 1,000-object welding job run locally with 3 simulated workers.
 
-    .venv/bin/python bench/bench_local_job.py [--objects 1000] [--processes 2] [--cloud-assembly DIR]
+    .venv/bin/python bench/bench_local_job.py [--objects 1000] [--processes 2] [--before 42dce18]
+                                              [--cloud-assembly DIR] [--keep-alive-check]
 
-The welding stack is synthesized (or read from ``--cloud-assembly``) and deployed to the runner's own
-S3 endpoint, which keeps the job's bucket on disk (every write made durable before it is
-acknowledged), as the runner does; then ``--objects`` distinct runs (a fresh sensor CSV each,
-generated like the sample data, so no plot is skipped as already rendered) replace the sample
-manifest. Timed: pre-labeling (the stack's Lambda in parallel processes), the simulated answers
-(headless mode's, shaped as the page submits them), and consolidation (one batch, the stack's
-Lambda). The accuracy is headless mode's score of the consolidated labels. Results go to
-bench/results/local_job.md.
+**The job** timed is what a user's headless run does once the app is synthesized and the data is in
+the bucket: the runner's ``LocalJob`` opened on the bucket, pre-labeling (the stack's Lambda in
+``--processes`` processes), the simulated workers' answers recorded through the runner's own answer
+path (``headless.simulate`` -> ``LocalJob.record_answer``, each answer on disk before it counts), and
+consolidation (``LocalJob.consolidate``: payload, the stack's Lambda, response check, output
+manifest). It runs against the runner's own S3 endpoint, which keeps the bucket on disk (every write
+made durable before it is acknowledged). Not timed: synthesis, deploying, uploading the data, scoring.
+
+Each tree (this one, and ``--before``, a commit extracted from git) runs the same job in a child
+process with only its own code on the import path, on the same data (``--objects`` distinct runs,
+a fresh sensor CSV each, generated like the sample data), in the same invocation of this script.
+Both must produce the same labels (compared object by object). The floor, measured in the same run,
+is the work no runner can avoid: the pre-labeling handler's own computation (CSV parse, three plots,
+PNG encoding) for every run in ``--processes`` processes, with no S3 at all.
+
+``--keep-alive-check`` adds the local endpoint's server CPU per request for one object's request mix
+(4 reads, 5 writes), served as shipped (werkzeug, a connection per request) and by a keep-alive
+HTTP/1.1 server (waitress) over the same application. Results go to bench/results/local_job.md.
 """
 from __future__ import annotations
 
@@ -17,26 +28,20 @@ import argparse
 import dataclasses
 import datetime
 import importlib.util
+import io
 import json
 import os
-import random
+import subprocess
 import sys
+import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-
-import workflows  # noqa: E402
-from local_ground_truth import headless, local_s3  # noqa: E402
-from local_ground_truth.job import LocalJob  # noqa: E402
-from local_ground_truth.stack_reader import read_workflow, synthesize  # noqa: E402
-
-WORKFLOW = workflows.definition("welding")
-[QUESTION] = WORKFLOW.questions
+BEFORE = "42dce18"  # main before issue 12's local-job work
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def generator():
@@ -47,78 +52,325 @@ def generator():
     return module
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--objects", type=int, default=1000)
-    parser.add_argument("--processes", type=int, default=os.cpu_count())
-    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesize it)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "local_job.md")
-    args = parser.parse_args()
+def make_data(objects: int, folder: Path) -> Path:
+    """``objects`` sensor CSVs (classes in turn, seeded) and their truth, in ``folder``."""
+    import numpy as np
+
     gen = generator()
     classes = gen.classes()
     rng = np.random.default_rng(7)
-    assembly = tempfile.TemporaryDirectory()  # the Lambdas are loaded from it: keep it to the end
-    spec = read_workflow(args.cloud_assembly or synthesize(Path(assembly.name)), WORKFLOW.name)
+    truth = {}
+    (folder / "csv").mkdir(parents=True)
+    for number in range(objects):
+        kind = classes[number % len(classes)]
+        (folder / "csv" / f"run-{number:05d}.csv").write_text(gen.csv_text(gen.sensor_trace(kind, rng)[0]))
+        truth[number] = kind
+    (folder / "truth.json").write_text(json.dumps(truth))
+    return folder
+
+
+def extract(revision: str, into: Path) -> Path:
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+# -- the job, run in a child process with one tree's code --------------------------------------------
+def process_cpu(pid: int) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def endpoint_pid() -> int | None:
+    """The local S3 endpoint this process started (its child running ``local_ground_truth.local_s3``)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == os.getpid() and b"local_ground_truth.local_s3" in command:
+            return int(entry.name)
+    return None
+
+
+def run_job(tree: Path, assembly: Path, data: Path, processes: int, out: Path) -> None:
+    sys.path.insert(0, str(tree))
+    import workflows
+    from local_ground_truth import headless, local_s3
+    from local_ground_truth.job import LocalJob
+    from local_ground_truth.stack_reader import read_workflow
+
+    assert Path(headless.__file__).is_relative_to(tree), headless.__file__
+    definition = workflows.definition("welding")
+    [question] = definition.questions
+    spec = read_workflow(assembly, definition.name)
     spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=3))
     store = Path(tempfile.mkdtemp(prefix="bench-local-job-")) / "s3"
+    kinds = json.loads((data / "truth.json").read_text())
     with local_s3.s3_endpoint(store=store) as endpoint:
+        server = endpoint_pid()
         s3 = local_s3.client(endpoint)
         local_s3.deploy(spec, s3)
         bucket = spec.task.manifest.bucket
-        image = f"s3://{bucket}/{WORKFLOW.data_prefix}images/run-01.jpg"
+        image = f"s3://{bucket}/{definition.data_prefix}images/run-01.jpg"
         truth, lines = {}, []
-        start = time.perf_counter()
-        for number in range(args.objects):
-            kind = classes[number % len(classes)]
+        for number in range(len(kinds)):
             csv_key = f"bench/sensor/run-{number:05d}.csv"
-            s3.put_object(Bucket=bucket, Key=csv_key, Body=gen.csv_text(gen.sensor_trace(kind, rng)).encode())
+            s3.put_object(Bucket=bucket, Key=csv_key, Body=(data / "csv" / f"run-{number:05d}.csv").read_bytes())
             dataset_key = f"bench/datasets/bench-{number:05d}.json"
             s3.put_object(Bucket=bucket, Key=dataset_key, Body=json.dumps(
                 {"image": {"s3Path": image}, "sensor_data": {"s3Path": f"s3://{bucket}/{csv_key}"}}).encode())
             lines.append(json.dumps({"source": f"s3://{bucket}/{dataset_key}"}))
-            truth[f"bench-{number:05d}"] = {QUESTION.name: kind}
+            truth[f"bench-{number:05d}"] = {question.name: kinds[str(number)]}
         manifest = spec.task.manifest
         s3.put_object(Bucket=manifest.bucket, Key=manifest.key, Body=("\n".join(lines) + "\n").encode())
-        upload_s = time.perf_counter() - start
+
+        steps: dict[str, float] = {}
+        server_cpu: dict[str, float] = {}
+
+        def step(name: str, started: float, cpu_before: float) -> tuple[float, float]:
+            now, cpu = time.perf_counter(), process_cpu(server)
+            steps[name], server_cpu[name] = now - started, cpu - cpu_before
+            return now, cpu
+
+        mark = start = time.perf_counter()
+        cpu = process_cpu(server)
         job = LocalJob(spec, s3, endpoint, "bench-1000", store=store)
-        start = time.perf_counter()
-        pre = job.pre_label(processes=args.processes, progress=False)
-        pre_s = time.perf_counter() - start
-        start = time.perf_counter()
-        simulation = headless.prepare(job, WORKFLOW, truth, "bench truth")
+        pre = job.pre_label(processes=processes, progress=False)
+        mark, cpu = step("pre-labeling", mark, cpu)
+        simulation = headless.prepare(job, definition, truth, "bench truth")
         headless.simulate(job, simulation, 3, 0.8, seed=1)
-        answer_s = time.perf_counter() - start
-        start = time.perf_counter()
+        mark, cpu = step("answers", mark, cpu)
         report = job.consolidate()
-        consolidate_s = time.perf_counter() - start
-        score = headless.summarize(job, simulation, store.parent / "summary.png")["questions"][QUESTION.name]
+        mark, cpu = step("consolidation", mark, cpu)
+        total = mark - start
+        labels = {entry["source"]: entry.get(spec.label_attribute_name) for entry in job.output_manifest()}
+        score = headless.summarize(job, simulation, store.parent / "summary.png")["questions"][question.name]
+        answers = sum(len(by_worker) for by_worker in job.answers().values())
         job.close()
-        accuracy = f"{score['accuracy']:.3f}" if score["accuracy"] is not None else "n/a"
-        if score["malformed"]:
-            print(f"note: {score['malformed']} consolidated labels are not in the consolidated label shape headless mode "
-                  "scores; the accuracy counts the others")
-    lines_out = [
-        f"## {args.objects:,}-object welding job, 3 simulated workers (accuracy 0.8), {args.processes} processes "
-        f"({datetime.date.today()}, {os.cpu_count()} cores)",
+    out.write_text(json.dumps({
+        "steps": steps, "server_cpu": server_cpu, "total": total, "pre_labeled": pre.done,
+        "pre_failed": len(pre.failed), "answers": answers, "consolidated": report.consolidated,
+        "consolidation_failed": len(report.failed), "accuracy": score["accuracy"], "labels": labels}))
+
+
+def job_in_child(tree: Path, assembly: Path, data: Path, processes: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "job.json"
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-job", str(tree), str(assembly), str(data),
+                        str(processes), str(out)], check=True, env=env, cwd=tree)
+        return json.loads(out.read_text())
+
+
+# -- the floor: the pre-labeling handler's own computation, no S3 -------------------------------------
+def _render(path: str) -> int:
+    from welding_pre_labeling.handler import renderer
+    from welding_pre_labeling.png import encode_png  # noqa: F401 - imported with the renderer, as in the handler
+    from welding_pre_labeling.sensor_csv import parse_sensor_csv
+
+    body = Path(path).read_bytes()
+    return sum(len(png) for _, png, _ in renderer().render(parse_sensor_csv(body, path)).values())
+
+
+def _floor_init(lambda_src: str) -> None:
+    sys.path.insert(0, lambda_src)
+    from welding_pre_labeling.handler import renderer
+
+    renderer()
+
+
+def floor(data: Path, processes: int) -> float:
+    """Seconds to parse and plot every run in ``processes`` warm processes (started before the clock)."""
+    import multiprocessing
+
+    paths = sorted(str(p) for p in (data / "csv").iterdir())
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, initializer=_floor_init, initargs=(str(REPO / "lambda_src"),)) as pool:
+        pool.map(abs, range(processes * 4))  # every process started and its renderer made
+        started = time.perf_counter()
+        pool.map(_render, paths, chunksize=8)
+        return time.perf_counter() - started
+
+
+# -- keep-alive: the endpoint's server CPU per request, per connection vs kept alive -------------------
+_SERVER = r'''
+import sys, tempfile
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from moto import backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from local_ground_truth import conditional_writes, s3_store
+conditional_writes.install()
+modules = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: modules
+app = s3_store.WriteThroughApp(DomainDispatcherApplication(create_backend_app),
+                               s3_store.DiskStore(Path(tempfile.mkdtemp(prefix="bench-keep-alive-")) / "s3"))
+if sys.argv[1] == "keep-alive":
+    from waitress.server import create_server
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    print(server.effective_port, flush=True)
+    server.run()
+else:  # as local_s3 serves it
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    print(server.server_port, flush=True)
+    server.serve_forever()
+'''
+
+
+def keep_alive_check(objects: int = 150, clients: int = 2) -> dict[str, dict[str, float]]:
+    """Server and client CPU per request (ms) for ``objects`` x one pre-labeling object's requests."""
+    import boto3
+
+    results = {}
+    for mode in ("connection per request", "keep-alive"):
+        server = subprocess.Popen([sys.executable, "-c", _SERVER, "keep-alive" if mode == "keep-alive" else "close",
+                                   str(REPO)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            port = int(server.stdout.readline())
+            s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local")
+            s3.create_bucket(Bucket="bench")
+            csv, png = os.urandom(10_000).hex().encode(), os.urandom(15_000)
+            for number in range(objects):
+                s3.put_object(Bucket="bench", Key=f"csv/{number}.csv", Body=csv)
+                s3.put_object(Bucket="bench", Key=f"datasets/{number}.json", Body=b'{"a": "b"}' * 10)
+            s3.put_object(Bucket="bench", Key="image.jpg", Body=os.urandom(50_000))
+
+            def one_object_each(part: int) -> None:
+                for number in range(part, objects, clients):
+                    s3.get_object(Bucket="bench", Key=f"datasets/{number}.json")["Body"].read()
+                    s3.get_object(Bucket="bench", Key="image.jpg", Range="bytes=0-31")["Body"].read()
+                    try:
+                        s3.head_object(Bucket="bench", Key=f"plots/{number}/voltage.png")
+                    except s3.exceptions.ClientError:
+                        pass
+                    s3.get_object(Bucket="bench", Key=f"csv/{number}.csv")["Body"].read()
+                    for plot in ("current", "electrode", "voltage"):
+                        s3.put_object(Bucket="bench", Key=f"plots/{number}/{plot}.png", Body=png,
+                                      ContentType="image/png", Metadata={"source-etag": "x"})
+                    s3.put_object(Bucket="bench", Key=f"records/{number}.json", Body=b"{}")
+                    s3.put_object(Bucket="bench", Key=f"task-inputs/{number}.json", Body=b'{"taskInput": {}}' * 10)
+
+            server_before, client_before = process_cpu(server.pid), time.process_time()
+            threads = [threading.Thread(target=one_object_each, args=(part,)) for part in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            requests = objects * 9
+            results[mode] = {"server_ms": (process_cpu(server.pid) - server_before) / requests * 1000,
+                             "client_ms": (time.process_time() - client_before) / requests * 1000}
+        finally:
+            server.kill()
+            server.wait()
+    return results
+
+
+# -- the report -----------------------------------------------------------------------------------------
+def report(args, runs: dict[str, list[dict]], floors: list[float], same_labels: bool, keep_alive) -> str:
+    fastest = {name: min(name_runs, key=lambda run: run["total"]) for name, name_runs in runs.items()}
+
+    def best(name: str, key: str) -> float:  # the step of each tree's fastest run
+        run = fastest[name]
+        return run["steps"][key] if key in run["steps"] else run[key]
+
+    def server(name: str) -> float:
+        return sum(fastest[name]["server_cpu"].values())
+
+    def seconds(name_runs: list[dict]) -> str:
+        return ", ".join(f"{run['total']:.1f}" for run in name_runs)
+
+    now, before = runs["now"][0], runs["before"][0]
+    rows = [("pre-labeling (the stack's Lambda, three plots each, responses stored)", "pre-labeling"),
+            (f"{3 * args.objects:,} simulated answers through the runner's answer path, each on disk", "answers"),
+            ("consolidation (payload, the stack's Lambda, response check, output manifest)", "consolidation"),
+            ("**the job**", "total")]
+    lines = [
+        f"## {args.objects:,}-object welding job, 3 simulated workers (accuracy 0.8), {args.processes} pre-labeling "
+        f"processes ({datetime.date.today()}, {os.cpu_count()} cores, machine shared; each tree's fastest of "
+        f"{len(runs['now'])} runs)",
         "",
-        "| step | seconds |",
-        "| --- | --- |",
-        f"| upload {args.objects:,} distinct CSVs and datasets (bench set-up, not part of a job) | {upload_s:.1f} |",
-        f"| pre-labeling: the stack's Lambda, {args.objects:,} objects, three plots each | {pre_s:.1f} |",
-        f"| {3 * args.objects:,} simulated answers written in Ground Truth's layout | {answer_s:.1f} |",
-        f"| consolidation: payload, the stack's Lambda, response check, output manifest | {consolidate_s:.1f} |",
-        f"| **pre-labeling + consolidation (target under 120 s on 2 cores)** | **{pre_s + consolidate_s:.1f}** |",
+        f"| step (wall seconds) | before (`{args.before}`) | now | floor |",
+        "| --- | --- | --- | --- |",
+    ]
+    for label, key in rows:
+        floor_cell = f"{min(floors):.1f}" if key == "total" else ""
+        if key == "total":
+            lines.append(f"| {label} | **{best('before', key):.1f}** | **{best('now', key):.1f}** | **{floor_cell}** |")
+        else:
+            lines.append(f"| {label} | {best('before', key):.1f} | {best('now', key):.1f} | {floor_cell} |")
+    lines += [
+        f"| the endpoint's server CPU over the job (seconds) | {server('before'):.1f} | {server('now'):.1f} | |",
         "",
-        f"Objects pre-labeled: {pre.done:,} (failed {len(pre.failed)}); consolidated: {report.consolidated:,} "
-        f"(failed {len(report.failed)}); consolidated accuracy (the stack's default method, Dawid-Skene) against the generator's truth: {accuracy}.",
+        f"The floor: the pre-labeling handler's own computation (CSV parse, three plots, PNG encoding) for the "
+        f"{args.objects:,} runs in {args.processes} warm processes, no S3, no durable writes; best of {len(floors)}: "
+        f"{', '.join(f'{value:.1f}' for value in floors)} s. Now / floor: {best('now', 'total') / min(floors):.2f}x; "
+        f"before / now: {best('before', 'total') / best('now', 'total'):.2f}x.",
+        f"Every run: the job's seconds now {seconds(runs['now'])}; before {seconds(runs['before'])} "
+        "(alternating, same data).",
+        f"Objects pre-labeled: {now['pre_labeled']:,} (failed {now['pre_failed']}); answers: {now['answers']:,}; "
+        f"consolidated: {now['consolidated']:,} (failed {now['consolidation_failed']}); accuracy against the "
+        f"generator's truth (Dawid-Skene, the stack's default): now {now['accuracy']:.3f}, before {before['accuracy']:.3f}. "
+        f"Output manifest labels, object by object: {'identical' if same_labels else 'DIFFERENT'} before and now.",
         "",
     ]
-    report_text = "\n".join(lines_out)
-    print(report_text)
-    args.out.write_text(
-        "# A 1,000-object job on one machine\n\nWritten by `bench/bench_local_job.py`.\n\n" + report_text)
+    if keep_alive:
+        lines += [
+            "### Keep-alive on the local endpoint",
+            "",
+            "CPU per request (ms) for one pre-labeling object's requests (4 reads, 5 durable writes) x 150, 2 clients:",
+            "",
+            "| served | endpoint (server) | client (boto3) |",
+            "| --- | --- | --- |",
+        ] + [f"| {mode} | {v['server_ms']:.2f} | {v['client_ms']:.2f} |" for mode, v in keep_alive.items()] + [""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objects", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=os.cpu_count())
+    parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each tree, alternating (default 1)")
+    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesize it)")
+    parser.add_argument("--keep-alive-check", action="store_true")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "local_job.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-local-job-") as folder:
+        folder = Path(folder)
+        if args.cloud_assembly is None:
+            sys.path.insert(0, str(REPO))
+            from local_ground_truth.stack_reader import synthesize
+
+            args.cloud_assembly = synthesize(folder / "assembly")
+        data = make_data(args.objects, folder / "data")
+        trees = {"now": REPO, "before": extract(args.before, folder / "before")}
+        runs: dict[str, list[dict]] = {"now": [], "before": []}
+        floors = []
+        for _ in range(args.rounds):
+            for name in ("before", "now"):
+                result = job_in_child(trees[name], args.cloud_assembly.resolve(), data, args.processes)
+                runs[name].append(result)
+                print(f"{name}: {result['total']:.1f} s {json.dumps(result['steps'])}", flush=True)
+            floors.append(floor(data, args.processes))
+            print(f"floor: {floors[-1]:.1f} s", flush=True)
+        same_labels = all(run["labels"] == runs["now"][0]["labels"] for run in runs["now"] + runs["before"])
+        keep_alive = keep_alive_check() if args.keep_alive_check else None
+    text = report(args, runs, floors, same_labels, keep_alive)
+    print(text)
+    args.out.write_text("# A 1,000-object job on one machine\n\nWritten by `bench/bench_local_job.py`.\n\n" + text)
 
 
 if __name__ == "__main__":
-    random.seed(0)
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-job":
+        tree, assembly, data, processes, out = sys.argv[2:7]
+        run_job(Path(tree), Path(assembly), Path(data), int(processes), Path(out))
+    else:
+        main()

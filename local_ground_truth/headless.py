@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
@@ -22,6 +23,8 @@ from local_ground_truth.scoring import QuestionScore, score_labels
 from local_ground_truth.simulated_workers import answer_values, shaped_answer
 from local_ground_truth.truth import checked_truth
 from workflows.model import WorkflowDefinition, truth_key
+
+ANSWERING_WORKERS = 8  # objects whose answers are being written at once (the endpoint writes each to disk)
 
 
 class CannotSimulate(Exception):
@@ -57,12 +60,18 @@ def prepare(job: LocalJob, definition: WorkflowDefinition, truth: dict[str, Any]
 
 
 def simulate(job: LocalJob, simulation: Simulation, workers: int, accuracy: float, seed: int = 0) -> int:
-    """Answers from ``workers`` simulated workers for every object still short of them; the number written."""
+    """Answers from ``workers`` simulated workers for every object still short of them; the number written.
+
+    Every answer is drawn and checked against the page's form rules first (a refused one stops the run
+    before anything is written), then recorded through the job's own answer path, several objects at
+    once (each object's workers in order), as workers in browsers submit at the same time.
+    """
     rng = random.Random(seed)
     answered = {oid: {a["workerId"] for a in answers} for oid, answers in job.answers().items()}
-    written = 0
+    planned: list[list[tuple[str, str, dict[str, Any], float]]] = []
     for object_id in job.object_ids():
         text = job.task_input(object_id).get(simulation.span_text_input)
+        answers = []
         for number in range(workers):
             worker_id = f"simulated-{number + 1}"
             if worker_id in answered.get(object_id, set()):
@@ -74,9 +83,16 @@ def simulate(job: LocalJob, simulation: Simulation, workers: int, accuracy: floa
                 raise CannotSimulate(f"object {object_id}: the task page would refuse a simulated answer: "
                                      f"{'; '.join(problems)} (does the template ask for something no question of "
                                      "the definition answers?)")
-            job.record_answer(object_id, worker_id, answer, seconds=rng.uniform(5, 60))
-            written += 1
-    return written
+            answers.append((object_id, worker_id, answer, rng.uniform(5, 60)))
+        if answers:
+            planned.append(answers)
+
+    def record(answers: list[tuple[str, str, dict[str, Any], float]]) -> int:
+        return sum(job.record_answer(object_id, worker_id, answer, seconds=seconds)[1]
+                   for object_id, worker_id, answer, seconds in answers)
+
+    with ThreadPoolExecutor(max_workers=ANSWERING_WORKERS, thread_name_prefix="simulated-worker") as pool:
+        return sum(pool.map(record, planned))
 
 
 def summarize(job: LocalJob, simulation: Simulation, png_path: Path) -> dict[str, Any]:

@@ -53,6 +53,8 @@ from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, Workflo
 LOG = logging.getLogger(__name__)
 ITERATION = "iteration-1"
 READ_THREADS = 4  # concurrent GETs when reading a job's files back at start
+RESPONSE_WRITERS = 4  # pre-labeling responses being written at once
+ANSWER_LOCKS = 64  # (object, worker) pairs share this many locks, by hash
 
 
 def _now() -> str:
@@ -99,6 +101,8 @@ class LocalJob:
         self.job_arn = f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:labeling-job/{job_name}"
         self.pre_report = PreLabelReport()
         self._lock = threading.RLock()  # the in-memory indexes below
+        # One submission at a time per (object, worker): a second one waits, then finds the first recorded.
+        self._answer_locks = [threading.Lock() for _ in range(ANSWER_LOCKS)]
         self._consolidating = threading.Lock()  # one batch at a time, as batches are numbered
         self._answers: dict[str, dict[str, dict[str, Any]]] = {}  # object id -> worker -> answer
         self._labels: dict[str, dict[str, Any]] = {}  # object id -> {"label", "creation-date"}
@@ -229,7 +233,13 @@ class LocalJob:
             return sorted(self._skipped, key=int)
 
     def pre_label(self, processes: int | None = None, progress: bool = True) -> PreLabelReport:
-        """Run the stack's pre-labeling handler for every manifest line not yet done, in parallel."""
+        """Run the stack's pre-labeling handler for every manifest line not yet done, in parallel.
+
+        Each response is written to the bucket by a small pool of threads (the endpoint makes each durable
+        before it answers) while the next ones are computed; an object counts as pre-labeled once its
+        response is stored. Then the consolidation function's environment is started, so the first batch
+        finds it warm.
+        """
         report = PreLabelReport()
         pending = {str(i): line for i, line in enumerate(self.lines) if str(i) not in self._task_inputs}
         report.done = len(self.lines) - len(pending)
@@ -237,21 +247,31 @@ class LocalJob:
             function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores())
             events = ((object_id, {"version": "2018-10-06", "labelingJobArn": self.job_arn, "dataObject": line})
                       for object_id, line in pending.items())
+            writes = []
             try:
-                for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
-                                                    desc="pre-labeling", disable=not progress, file=sys.stderr):
-                    problem = None if not ok else _pre_labeling_problem(result)
-                    if not ok or problem:
-                        report.failed[object_id] = result if not ok else problem
-                        continue
-                    self._put_json(self.task_input_key(object_id), result)
-                    self._keep_task_input(object_id, result)
+                with ThreadPoolExecutor(max_workers=RESPONSE_WRITERS, thread_name_prefix="task-input") as writer:
+                    for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
+                                                        desc="pre-labeling", disable=not progress, file=sys.stderr):
+                        problem = None if not ok else _pre_labeling_problem(result)
+                        if not ok or problem:
+                            report.failed[object_id] = result if not ok else problem
+                            continue
+                        writes.append(writer.submit(self._store_task_input, object_id, result))
+                for write in writes:
+                    write.result()  # a write the endpoint refused stops the job, as before: nothing is lost
                     report.done += 1
             finally:
                 function.close()
         report.skipped = self.skipped_ids()
         self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
+        if self.object_ids() and not self.is_complete():
+            with self._consolidating:
+                self._consolidation_function().start()
         return report
+
+    def _store_task_input(self, object_id: str, response: dict[str, Any]) -> None:
+        self._put_json(self.task_input_key(object_id), response)
+        self._keep_task_input(object_id, response)
 
     def task_input(self, object_id: str) -> dict[str, Any]:
         with self._lock:
@@ -264,10 +284,13 @@ class LocalJob:
 
         Returns ``(key, written)``: a worker who already answered this object gets the key of that
         answer and ``written`` False; nothing is written twice. The answer is in the bucket (on disk,
-        with the runner's endpoint) when this returns.
+        with the runner's endpoint) when this returns, and only then counted (``answers``, consolidation).
+        Answers of other workers or objects are written at the same time: only one (object, worker)
+        pair's writes wait for each other.
         """
-        with self._lock:
-            earlier = self._answers.get(object_id, {}).get(worker_id)
+        with self._answer_locks[hash((object_id, worker_id)) % len(self._answer_locks)]:
+            with self._lock:
+                earlier = self._answers.get(object_id, {}).get(worker_id)
             if earlier is not None:
                 return earlier["key"], False
             submitted = _now()
@@ -282,7 +305,8 @@ class LocalJob:
                                                     "sub": worker_id}},
             }
             self._put_json(key, {"answers": [record]})
-            self._answers.setdefault(object_id, {})[worker_id] = {**record, "key": key}
+            with self._lock:
+                self._answers.setdefault(object_id, {})[worker_id] = {**record, "key": key}
         for listener in self.on_answer:
             try:
                 listener(object_id, worker_id, key)
@@ -379,7 +403,7 @@ class LocalJob:
                     "dataObject": data_object_of(self.lines[int(object_id)]),
                     "annotations": [{"workerId": a["workerId"],
                                      "annotationData": {"content": json.dumps(a["answerContent"])}}
-                                    for a in self._answers[object_id].values()],
+                                    for a in _by_submission(self._answers[object_id].values())],
                 } for object_id in object_ids]
             payload_key = f"{self._requests}{stamp}.json"
             self._put_json(payload_key, payload)  # before the Lambda runs: a kill now means "run it again"
@@ -456,6 +480,12 @@ class LocalJob:
         if self._consolidation is not None:
             self._consolidation.close()
             self._consolidation = None
+
+
+def _by_submission(answers: Any) -> list[dict[str, Any]]:
+    """An object's answers in the order they were submitted (as a resumed run reads them back), whatever
+    order their concurrent writes finished in."""
+    return sorted(answers, key=lambda answer: answer.get("submissionTime", ""))
 
 
 def _cores() -> int:

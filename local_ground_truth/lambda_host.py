@@ -49,6 +49,10 @@ def _init_environment(spec: FunctionSpec, endpoint: str) -> None:
     _HANDLER = load_handler(spec, endpoint)
 
 
+def _ready() -> bool:
+    return _HANDLER is not None
+
+
 def _invoke(event: dict[str, Any]) -> tuple[bool, Any]:
     try:
         return True, _HANDLER(event, None)
@@ -76,6 +80,11 @@ class LocalFunction:
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.kill()  # a stuck handler would otherwise keep running
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def start(self) -> Future:
+        """Start an execution environment now (its handler imported) without invoking it, so that the first
+        invocation finds it warm; the future is done when it is ready."""
+        return self._executor().submit(_ready)
 
     def submit(self, event: dict[str, Any]) -> Future:
         return self._executor().submit(_invoke, event)

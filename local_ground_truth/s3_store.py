@@ -26,6 +26,7 @@ import os
 import shutil
 import threading
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote
@@ -38,6 +39,9 @@ _DEFAULT_METADATA = {"content-type": "binary/octet-stream"}
 _KEPT_HEADERS = ("content-type", "content-encoding", "content-language", "content-disposition", "cache-control",
                  "expires")
 _touched = threading.local()
+#: Keys share this many locks (by a hash of bucket and key). Writes of different keys run at once, so
+#: their fsyncs overlap (the file system commits them together) instead of queueing behind one lock.
+KEY_LOCKS = 256
 
 
 # -- keys <-> paths ------------------------------------------------------------------------------
@@ -79,19 +83,34 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def write_atomically(path: Path, data: bytes, temporary_folder: Path) -> None:
-    """``path`` holds ``data`` or its old content, whatever instant the process dies."""
-    for parent in reversed(path.parents):
-        if parent.exists() and not parent.is_dir():
-            raise FileExistsError(f"{parent} is an object, so it cannot also be a folder of objects")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder of objects, so it cannot also be an object")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """``path`` holds ``data`` or its old content, whatever instant the process dies.
+
+    A key that is also the folder of another key is refused by the file system itself (making a folder
+    where an object is, renaming over a folder): no look at every folder above the key per write.
+    """
     temporary = temporary_folder / uuid.uuid4().hex  # same file system: the rename is atomic
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        for attempt in range(3):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                blocking = next((parent for parent in reversed(path.parents) if parent.is_file()), path.parent)
+                raise FileExistsError(f"{blocking} is an object, so it cannot also be a folder of objects") from None
+            try:
+                os.replace(temporary, path)
+                break
+            except IsADirectoryError:
+                raise IsADirectoryError(f"{path} is a folder of objects, so it cannot also be an object") from None
+            except FileNotFoundError:  # a delete of another key removed the (empty) folder in between: again
+                if attempt == 2:
+                    raise
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync_folder(path.parent)
 
 
@@ -120,13 +139,19 @@ class DiskStore:
         self.temporary = self.root / TEMPORARY_FOLDER
         shutil.rmtree(self.temporary, ignore_errors=True)  # writes a killed process never renamed
         self.temporary.mkdir(parents=True)
-        self._lock = threading.Lock()  # one writer at a time per process: renames of one key stay ordered
+        # One writer at a time per key: whoever holds a key's lock reads moto's current version and writes
+        # it, so the last write of a key to reach the disk is moto's latest (``WriteThroughApp._persist``).
+        self._key_locks = [threading.RLock() for _ in range(KEY_LOCKS)]
+        self._buckets_lock = threading.Lock()
+
+    def lock_of(self, bucket: str, key: str) -> threading.RLock:
+        return self._key_locks[zlib.crc32(f"{bucket}\0{key}".encode()) % KEY_LOCKS]
 
     def save(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> None:
         extra = {name.lower(): value for name, value in metadata.items()
                  if (name.lower() in _KEPT_HEADERS or name.lower().startswith("x-amz-meta-"))
                  and _DEFAULT_METADATA.get(name.lower()) != value}
-        with self._lock:
+        with self.lock_of(bucket, key):
             write_atomically(object_path(self.root, bucket, key), data, self.temporary)
             meta = metadata_path(self.root, bucket, key)
             if extra:
@@ -135,7 +160,7 @@ class DiskStore:
                 _remove(meta, self.root / METADATA_FOLDER / bucket)
 
     def delete(self, bucket: str, key: str) -> None:
-        with self._lock:
+        with self.lock_of(bucket, key):
             _remove(object_path(self.root, bucket, key), self.root / bucket)
             _remove(metadata_path(self.root, bucket, key), self.root / METADATA_FOLDER / bucket)
 
@@ -143,7 +168,7 @@ class DiskStore:
         (self.root / bucket).mkdir(parents=True, exist_ok=True)
 
     def delete_bucket(self, bucket: str) -> None:
-        with self._lock:
+        with self._buckets_lock:
             for folder in (self.root / bucket, self.root / METADATA_FOLDER / bucket):
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -267,11 +292,12 @@ class WriteThroughApp:
             elif kind == "bucket-deleted":
                 self.store.delete_bucket(bucket)
             else:
-                found = _current_object(bucket, key)
-                if found is None:
-                    self.store.delete(bucket, key)
-                else:
-                    self.store.save(bucket, key, found.value, dict(found.metadata))
+                with self.store.lock_of(bucket, key):  # read and written under the key's lock: never an older version last
+                    found = _current_object(bucket, key)
+                    if found is None:
+                        self.store.delete(bucket, key)
+                    else:
+                        self.store.save(bucket, key, found.value, dict(found.metadata))
 
 
     def _match_disk(self, events: list[tuple[str, str, str | None]]) -> None:

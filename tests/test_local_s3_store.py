@@ -105,3 +105,56 @@ def test_a_sigkill_of_the_endpoint_loses_no_acknowledged_write_and_tears_no_file
             assert stored == f"{writer.decode()}:{number.decode()}:".encode() * 5000
             assert int(number) >= int(body.split(b":")[1])
     assert not any((store / ".partial").iterdir())  # a killed write's leftovers are cleared at start
+
+
+def test_concurrent_writes_of_one_key_leave_on_disk_what_the_endpoint_serves(tmp_path):
+    # Writes of different keys are made durable at once; those of one key are ordered, so the disk never
+    # ends with an older version than the one the endpoint serves (and serves again after a restart).
+    store = tmp_path / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+
+        def write(writer: int) -> None:
+            for number in range(15):
+                s3.put_object(Bucket=BUCKET, Key="shared/latest.json", Body=f"{writer}:{number}".encode())
+                s3.put_object(Bucket=BUCKET, Key=f"own/{writer}/{number}.json", Body=f"{writer}:{number}".encode())
+
+        threads = [threading.Thread(target=write, args=(writer,)) for writer in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        served = s3.get_object(Bucket=BUCKET, Key="shared/latest.json")["Body"].read()
+        assert object_path(store, BUCKET, "shared/latest.json").read_bytes() == served
+        assert served.split(b":")[1] == b"14"  # some writer's last write
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        assert s3.get_object(Bucket=BUCKET, Key="shared/latest.json")["Body"].read() == served
+        keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="own/")
+                for o in page.get("Contents", [])}
+        assert keys == {f"own/{writer}/{number}.json" for writer in range(6) for number in range(15)}
+
+
+def test_a_delete_emptying_a_folder_while_another_key_is_written_into_it_loses_neither(tmp_path):
+    store = tmp_path / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+
+        def churn(writer: int) -> None:  # each writer empties and refills the shared folder
+            for number in range(20):
+                key = f"folder/{writer}-{number}"
+                s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+                s3.delete_object(Bucket=BUCKET, Key=key)
+            s3.put_object(Bucket=BUCKET, Key=f"folder/{writer}-kept", Body=b"kept")
+
+        threads = [threading.Thread(target=churn, args=(writer,)) for writer in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="folder/")["Contents"]) == [
+            f"folder/{writer}-kept" for writer in range(4)]

@@ -1,0 +1,52 @@
+"""Answers recorded at the same time: each (object, worker) written once, others not kept waiting, and the
+consolidation payload in submission order whatever order the writes finished in."""
+from __future__ import annotations
+
+import json
+import threading
+
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import job_name, local_job
+
+GOOD = {"WeldingClassification": {"label": "Good Weld"}}
+
+
+def _at_once(calls) -> list:
+    results: list = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(index: int) -> None:
+        start.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_simultaneous_submissions_write_each_worker_once_and_the_payload_keeps_submission_order(runner_assembly, tmp_path):
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "answers")) as job:
+        # The same worker submitting one object eight times at once (retries, tabs): one answer is written.
+        same = _at_once([lambda: job.record_answer("0", "ana", GOOD)] * 8)
+        assert sum(written for _, written in same) == 1
+        assert len({key for key, _ in same}) == 1
+        stored = [item["Key"] for item in job.s3.list_objects_v2(Bucket=job.bucket, Prefix=f"{job.answers_prefix}0/")["Contents"]]
+        assert stored == [same[0][0]]
+        # Eight workers on one object at once: all eight written and counted.
+        workers = [f"w{number}" for number in range(8)]
+        many = _at_once([lambda worker=worker: job.record_answer("1", worker, GOOD) for worker in workers])
+        assert all(written for _, written in many)
+        assert job.workers_of("1") == set(workers)
+        job.consolidate()
+        [payload_key] = [item["Key"] for item in job.s3.list_objects_v2(
+            Bucket=job.bucket, Prefix=f"{job.root}annotations/consolidated-annotation/consolidation-request/")["Contents"]]
+        payload = json.loads(job.s3.get_object(Bucket=job.bucket, Key=payload_key)["Body"].read())
+        submitted = {a["workerId"]: a["submissionTime"] for a in job.answers()["1"]}
+        [entry] = [e for e in payload if e["datasetObjectId"] == "1"]
+        order = [a["workerId"] for a in entry["annotations"]]
+        assert sorted(order) == sorted(workers)
+        assert [submitted[w] for w in order] == sorted(submitted[w] for w in order)
