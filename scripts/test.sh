@@ -14,4 +14,5 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
-exec .venv/bin/python -m pytest "$@"
+# One test process per core (pytest-xdist); TEST_WORKERS=0 runs in this process (e.g. for a debugger).
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-auto}" "$@"

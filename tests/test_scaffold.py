@@ -26,7 +26,9 @@ from tests.test_local_runner_browser import page_for
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NAME = "ticket_triage"
 QUESTIONS = ["classification:priority=Low,Medium,High", "checkbox:needs_reply", "free-text:summary"]
-ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+# The fork's own pytest runs alone: xdist's worker variables would make it act as a worker (and syrupy lock files).
+ENV = {**{key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")},
+       "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 
 # What the newcomer writes: their tickets have a subject and a body; an empty body is not worth a worker.
 PRE_LABELING = '''\
