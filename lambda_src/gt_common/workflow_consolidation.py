@@ -341,7 +341,13 @@ def _vote_counts(objects: np.ndarray, labels: np.ndarray, n_objects: int, names:
     the question's order. Objects share few vote patterns: each pattern is built once and copied."""
     L = len(names)
     table = np.bincount(objects * L + labels, minlength=n_objects * L).reshape(n_objects, L)
-    patterns, which = np.unique(table, axis=0, return_inverse=True)
+    base = int(table.max(initial=0)) + 1
+    if L * np.log2(base) < 62:  # each row as one integer: unique on integers is far faster than on rows
+        key = table @ (base ** np.arange(L, dtype=np.int64))
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        patterns = table[first]
+    else:
+        patterns, which = np.unique(table, axis=0, return_inverse=True)
     built = [{names[j]: int(row[j]) for j in np.flatnonzero(row).tolist()} for row in patterns]
     return [built[i].copy() for i in which.reshape(-1).tolist()]
 
