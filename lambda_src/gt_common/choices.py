@@ -162,7 +162,7 @@ def consolidate_indexed(object_ids: Sequence[str], objects: np.ndarray, workers:
     workers = np.asarray(workers, dtype=np.intp).reshape(-1)
     answers = np.asarray(answers, dtype=np.intp).reshape(-1)
     # The model numbers the workers who answered by name, so a worker's index never depends on the batch's order.
-    present = np.unique(workers)
+    present = np.flatnonzero(np.bincount(workers, minlength=len(worker_ids)))
     names = [worker_ids[i] for i in present.tolist()]
     rank = np.argsort(np.array(names, dtype=object), kind="stable") if names else np.zeros(0, np.intp)
     renumber = np.zeros(len(worker_ids), np.intp)
@@ -170,7 +170,8 @@ def consolidate_indexed(object_ids: Sequence[str], objects: np.ndarray, workers:
     workers = renumber[workers]
     worker_ids = [names[i] for i in rank.tolist()]
     W = len(worker_ids)
-    if np.unique(objects * max(W, 1) + workers).size != objects.size:
+    answered = np.sort(objects * max(W, 1) + workers)
+    if (answered[1:] == answered[:-1]).any():
         raise ValueError("answers hold two answers of one worker for one object")
     classes = [label for label in labels if label != abstain]
     columns = classes + ([abstain] if abstain is not None and abstain in labels else [])

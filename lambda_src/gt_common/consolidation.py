@@ -397,9 +397,13 @@ def read_batch(entries: Iterable[Any], s3_client) -> BatchAnswers:
     # Each worker's latest annotation of each object: the last of its (object, worker) in payload order.
     # Objects with an annotation that has no worker, or a worker listed twice, are told apart one by one.
     order = np.argsort(objects, kind="stable")  # by object, payload order within each
-    _, pair, repeats = np.unique(objects * (n_workers + 1) + (workers + 1), return_inverse=True, return_counts=True)
+    key = objects * (n_workers + 1) + (workers + 1)
+    ranked = np.sort(key)
+    repeated = ranked[1:][ranked[1:] == ranked[:-1]]  # (object, worker) listed twice
     odd = np.zeros(len(object_ids), bool)
-    odd[objects[(repeats[pair.reshape(-1)] > 1) | (workers < 0)]] = True
+    odd[objects[workers < 0]] = True
+    if repeated.size:
+        odd[objects[np.isin(key, repeated)]] = True
     odd[list(reader.problems)] = True
     kept = order[~odd[objects[order]]]
     problems: dict[int, list[tuple[str, str]]] = {}
@@ -416,7 +420,7 @@ def read_batch(entries: Iterable[Any], s3_client) -> BatchAnswers:
         kept = kept[np.argsort(objects[kept], kind="stable")]
 
     # Each source used by a kept answer, decoded once.
-    used = np.unique(sources[kept])
+    used = np.flatnonzero(np.bincount(sources[kept], minlength=len(reader.sources)))
     decoded: dict[int, Any] = {}
     for source in used.tolist():
         value = reader.sources[source]

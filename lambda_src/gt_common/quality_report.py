@@ -252,8 +252,10 @@ def batch_statistics_from_indices(objects: Sequence[int], workers: Sequence[int]
     cons = np.asarray(consolidated, dtype=np.int64).reshape(-1)
     n_obj = cons.size
     # Workers renumbered in the order of their first answer (the report lists them so).
-    present, first = np.unique(w, return_index=True)
-    appearance = present[np.argsort(first, kind="stable")]
+    first = np.full(len(worker_names), w.size, dtype=np.int64)
+    np.minimum.at(first, w, np.arange(w.size))
+    present = np.flatnonzero(first < w.size)
+    appearance = present[np.argsort(first[present], kind="stable")]
     renumber = np.zeros(len(worker_names), dtype=np.int64)
     renumber[appearance] = np.arange(appearance.size)
     w = renumber[w]
