@@ -19,6 +19,14 @@ Rules every consolidation function gets from here, so no workflow has to repeat 
   ``DataObjectAnswers`` holds at most one answer per worker whichever way it is built.
 - **One response entry per object.** Entries repeating a ``datasetObjectId`` are merged into one
   object (annotations in payload order, the first entry's ``dataObject``), answered once.
+
+How, at Ground Truth's limit (100,000 objects x 9 workers in one batch): the payload is parsed entry
+by entry (``payload_entries``: the whole list's Python objects would take gigabytes), each
+annotation kept as three integers (object, worker, source), and each distinct
+``annotationData.content`` text decoded once, only when a worker's latest answer uses it
+(``read_batch``, ``BatchAnswers``): the answers of a classification hold as many distinct texts as
+it has labels. Every answer is still judged: a bad text is skipped, and logged, for each answer that
+sent it.
 """
 from __future__ import annotations
 

@@ -30,7 +30,9 @@ entities), so Ground Truth records it instead of failing it silently.
 
 Per batch: each object's task record is read once when a Spans question needs the text's length
 (``shown_text``); each worker's form is read question by question (``answers``: a bad part is
-logged with its object and worker and loses only that part); the job's worker memory
+logged with its object and worker and loses only that part), each distinct form of the batch once
+(spans, which name their worker and end within their object's text, once per answer), and a choice
+question's answers kept as index arrays (``choices.consolidate_indexed``); the job's worker memory
 (``worker_model``) is read once (one snapshot, whatever the number of earlier batches) and this
 batch's counts added to it once, for every question; a quality report is written per choice question and per Spans question (``job_quality``:
 agreement and confusion for a choice, per-label span agreement for spans, ``span_quality``).
@@ -43,9 +45,10 @@ A definition may name its own package (``WorkflowDefinition.consolidation``, a f
 
 - ``consolidation.consolidate_batch_event(event, s3, decide)``: reads the payload (each worker's
   latest answer, one entry per object; a bad answer is skipped and logged, never the batch) and
-  shapes Ground Truth's response from ``decide(items) -> {object id: label}``;
+  shapes Ground Truth's response from ``decide(items) -> {object id: label}``
+  (``consolidate_answers_event``: the same with the batch as ``BatchAnswers``, compact);
 - ``configuration``: the questions and method from the environment the stack sets;
-- ``consolidate_items`` for the questions it leaves to the generic rules (it may add or replace
+- ``consolidate_items`` (``consolidate_answers`` for ``BatchAnswers``) for the questions it leaves to the generic rules (it may add or replace
   values of its own), or the parts: ``answers.read_form`` / ``read_answer`` (answer shapes),
   ``choices.consolidate_choice`` (worker model and ties), ``span_clustering.consolidate_spans``
   and ``span_reliability`` (spans), ``worker_model`` (the job's memory of workers),
