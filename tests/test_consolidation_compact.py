@@ -162,3 +162,24 @@ def test_vote_counts_from_arrays_are_the_votes_of_the_answers(n_labels, per_obje
     expected = _votes(((str(o), names[c]) for o, c in zip(objects.tolist(), chosen.tolist())), names)
     assert counted == [expected.get(str(o), {}) for o in range(201)]
     assert counted[-1] == {} and counted[0] is not counted[1]  # each object its own dict
+
+
+def test_statistics_from_indices_are_those_of_the_answers_workers_listed_as_they_first_answer():
+    from gt_common.quality_report import batch_statistics_from_arrays, batch_statistics_from_indices
+
+    rng = random.Random(9)
+    classes = ["a", "b", "c"]
+    names = ["zed", "amy", "bob", "kim", "unused"]
+    objects = np.repeat(np.arange(40), 3)
+    workers = np.array([w for _ in range(40) for w in rng.sample(range(4), 3)])
+    labels = np.array([rng.randrange(3) for _ in objects])
+    consolidated = np.array([rng.randrange(-1, 3) for _ in range(41)])  # -1: no label; object 40 has no answer
+    gold = np.array([rng.choice([-1, -1, 0, 1]) for _ in range(41)])
+    ids = [f"o{n}" for n in range(41)]
+    expected = batch_statistics_from_arrays(
+        [ids[o] for o in objects], [names[w] for w in workers], [classes[c] for c in labels],
+        {ids[n]: (classes[c] if c >= 0 else None) for n, c in enumerate(consolidated)}, classes,
+        {ids[n]: classes[g] for n, g in enumerate(gold) if g >= 0})
+    found = batch_statistics_from_indices(objects, workers, names, labels, consolidated, classes, gold)
+    assert found == expected
+    assert list(found["workers"]) == list(dict.fromkeys(names[w] for w in workers))
