@@ -120,34 +120,34 @@ class _Batch:
         usable = np.zeros(batch.objects.size, bool)  # per answer: at least one of its questions read
         failed = np.zeros(batch.objects.size, bool)  # per answer: its form broke a reader (logged)
         problems: list[tuple[int, int, int, str]] = []  # (answer, question, order, problem): logged in that order
+        read: dict[str, tuple[list, np.ndarray]] = {}  # per question: values, and each answer's value among them
         for position, question in enumerate(questions):
             if isinstance(question, Spans):  # spans name their worker and end within the object's text
                 values, read_problems, broken = self._read_each_answer(question, lengths)
+                value_of = np.arange(len(values))
             else:
                 values, read_problems, broken = self._read_each_form(question)
+                value_of = batch.form_of
             problems.extend((row, position, order, problem) for row, order, problem in read_problems)
             failed |= broken
-            has = np.fromiter((value is not None for value in values), bool, len(values))
-            usable |= has
-            if question.is_choice:
-                label_of = {label: i for i, label in enumerate(question.labels)}
-                self.choices[question.name] = _Choices(values, label_of)
-            else:
-                self.columns[question.name] = values
+            usable |= np.array([value is not None for value in values], bool)[value_of] if values else False
+            read[question.name] = (values, value_of)
         problems.extend((row, -1, 0, problem) for row, problem in self._failures.items())
         for row, position, _, problem in sorted(problems):
             if position < 0 or not failed[row]:  # an answer skipped whole is named once
                 self._skip(row, problem)
         usable &= ~failed
         for question in questions:  # only answers whose form was read whole count
+            values, value_of = read[question.name]
             if question.is_choice:
-                self.choices[question.name].keep(batch, usable_rows=~failed)
+                label_of = {label: i for i, label in enumerate(question.labels)}
+                labels = np.array([-1 if value is None else label_of[value] for value in values] or [-1], np.intp)
+                self.choices[question.name] = _Choices(batch, labels[value_of], ~failed)
             else:
-                column = self.columns[question.name]
                 self.columns[question.name] = [
-                    Answer(batch.object_ids[o], batch.worker_ids[w], value)
-                    for o, w, value, ok in zip(batch.objects.tolist(), batch.workers.tolist(), column, (~failed).tolist())
-                    if value is not None and ok]
+                    Answer(batch.object_ids[o], batch.worker_ids[w], values[v])
+                    for o, w, v, ok in zip(batch.objects.tolist(), batch.workers.tolist(), value_of.tolist(),
+                                           (~failed).tolist()) if ok and values[v] is not None]
         # per object, the workers with at least one usable answer
         self.workers = np.bincount(batch.objects[usable], minlength=len(batch.object_ids)).tolist()
         self.default_method, self.s3, self.state = default_method, s3, state
@@ -167,7 +167,7 @@ class _Batch:
             self._failures.setdefault(int(row), describe(error))
 
     def _read_each_form(self, question: Question) -> tuple[list, list, np.ndarray]:
-        """The question's answer in each distinct form, read once; per answer its value (None: none)."""
+        """The question's answer in each distinct form, read once (None: none); the problems of each answer."""
         batch = self.batch
         read: list = []
         broken_forms = []
@@ -177,8 +177,7 @@ class _Batch:
             except Exception as error:  # noqa: BLE001 - one worker's form never fails the batch
                 read.append(FormAnswers(""))
                 broken_forms.append((index, error))
-        value_of_form = [found.values.get(question.name) for found in read]
-        values = [value_of_form[f] for f in batch.form_of.tolist()]
+        values = [found.values.get(question.name) for found in read]  # per distinct form
         problems = []
         with_problems = [index for index, found in enumerate(read) if found.problems]
         if with_problems:
@@ -192,6 +191,7 @@ class _Batch:
         return values, problems, broken
 
     def _read_each_answer(self, question: Spans, lengths: Mapping[str, int]) -> tuple[list, list, np.ndarray]:
+        """The question's answer in each answer (None: none), and its problems."""
         batch = self.batch
         values, problems = [], []
         broken = np.zeros(batch.objects.size, bool)
@@ -358,15 +358,9 @@ def _vote_counts(objects: np.ndarray, labels: np.ndarray, n_objects: int, names:
 class _Choices:
     """A choice question's answers as index arrays: object, worker (``BatchAnswers``'), label (the question's)."""
 
-    def __init__(self, values: list, label_of: Mapping[str, int]) -> None:
-        self.label_of_answer = np.fromiter((-1 if value is None else label_of[value] for value in values),
-                                           np.intp, len(values))
-        self.objects = self.workers = self.labels = np.zeros(0, np.intp)
-
-    def keep(self, batch: BatchAnswers, usable_rows: np.ndarray) -> None:
-        kept = (self.label_of_answer >= 0) & usable_rows
-        self.objects, self.workers, self.labels = batch.objects[kept], batch.workers[kept], self.label_of_answer[kept]
-        del self.label_of_answer
+    def __init__(self, batch: BatchAnswers, label_of_answer: np.ndarray, usable: np.ndarray) -> None:
+        kept = (label_of_answer >= 0) & usable
+        self.objects, self.workers, self.labels = batch.objects[kept], batch.workers[kept], label_of_answer[kept]
 
 
 def memory_bounds(questions: Sequence[Question], default_method: str) -> dict[str, float]:
