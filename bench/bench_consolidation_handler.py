@@ -372,9 +372,11 @@ def write(args, rows, limit, grid, line, covered, memory, timeout) -> None:
         "",
         f"Least squares through these: peak ≈ {a:.0f} MB + {b * 1e3:.2f} MB per 1,000 objects + {c * 1e3:.3f} MB "
         f"per 1,000 answers (answers of ~{grid[-1]['payload_mb'] * 1e6 / grid[-1]['answers']:.0f} payload bytes "
-        f"each, a classification's). The function's {memory} MB cover {max(covered, 0) / args.objects:.0f} workers "
-        f"per object at {args.objects:,} objects ({covered:,.0f} answers in one batch), against Ground Truth's "
-        f"largest batch of {args.objects:,} x 9 = {args.objects * 9:,} answers.",
+        f"each, a classification's). Ground Truth's largest batch, {args.objects:,} objects x 9 workers, peaks at "
+        f"{nine['now']['peak_rss_mb']:.0f} MB, {100 * nine['now']['peak_rss_mb'] / memory:.0f}% of the function's "
+        f"{memory} MB; the line reaches {memory} MB only at about {covered:,.0f} answers in a batch of "
+        f"{args.objects:,} objects ({covered / args.objects:.0f} per object), an extrapolation far past anything "
+        "Ground Truth sends.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))
