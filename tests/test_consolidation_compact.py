@@ -87,7 +87,7 @@ def test_identical_forms_are_decoded_once_however_many_answers_share_them(s3, bu
     entries = [entry(n, *((f"w{w}", content(form(labels[(n + w) % 2]))) for w in range(3))) for n in range(50)]
     batch = read_batch(entries, s3)
     assert sorted(decoded) == sorted({json.dumps(form(label)) for label in labels})  # 150 answers, 2 decodes
-    assert batch.objects.size == 150 and len(batch.forms) == 2
+    assert len(batch.objects) == 150 and len(batch.forms) == 2
     assert [(a.worker_id, a.form) for a in batch.items()[1].answers] == [
         ("w0", form("Burn Through")), ("w1", form("Good Weld")), ("w2", form("Burn Through"))]
 

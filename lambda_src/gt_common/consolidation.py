@@ -34,11 +34,11 @@ import gc
 import json
 import logging
 import re
+from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
-import numpy as np
 
 from . import strict_json
 from .s3uri import InputError, parse_s3_uri, read_object
@@ -229,17 +229,18 @@ def _latest_per_worker(annotations: list[tuple[str | None, Any]], problems: list
 
 class BatchAnswers:
     """A batch's answers, compactly: one row per kept answer in three integer arrays (its object, its
-    worker, its form), each distinct form decoded once.
+    worker, its form: ``array('q')``, 8 bytes each), each distinct form decoded once.
 
     A batch of 100,000 objects x 9 workers holds 900,000 answers but only a handful of distinct
     forms (a classification has as many as it has labels): a form is a shared, read-only dict, and an
     answer costs three integers instead of a dict per answer. Answers are in the order of
     ``read_answers``: objects in first-appearance order, each object's answers in payload order of
     each worker's latest annotation. ``items()`` gives the same batch as ``DataObjectAnswers``.
+    (Plain Python: a function without numpy, expert review's, reads its payload through it.)
     """
 
     def __init__(self, object_ids: list[str], data_objects: list[dict[str, Any]], worker_ids: list[str],
-                 forms: list[dict[str, Any]], objects: np.ndarray, workers: np.ndarray, form_of: np.ndarray,
+                 forms: list[dict[str, Any]], objects: array, workers: array, form_of: array,
                  skipped: Optional[list[list[str]]] = None, items: Optional[Sequence[DataObjectAnswers]] = None):
         self.object_ids, self.data_objects = object_ids, data_objects
         self.worker_ids, self.forms = worker_ids, forms
@@ -259,21 +260,12 @@ class BatchAnswers:
         LOG.warning("skipping annotation: %s", reason)
         self.skipped[obj].append(reason)
 
-    def answer_counts(self) -> np.ndarray:
-        """Per object, how many answers it has."""
-        return np.bincount(self.objects, minlength=len(self.object_ids))
-
-    def answered(self) -> dict[str, dict[str, Any]]:
-        """``{object id: dataObject}`` of the objects with at least one answer."""
-        counts = self.answer_counts()
-        return {self.object_ids[i]: self.data_objects[i] for i in np.flatnonzero(counts).tolist()}
-
     def items(self) -> list[DataObjectAnswers]:
         """The batch as one ``DataObjectAnswers`` per object (forms shared, not copied)."""
         if self._items is not None:
             return list(self._items)
         answers: list[list[WorkerAnswer]] = [[] for _ in self.object_ids]
-        for obj, worker, form in zip(self.objects.tolist(), self.workers.tolist(), self.form_of.tolist()):
+        for obj, worker, form in zip(self.objects, self.workers, self.form_of):
             answers[obj].append(WorkerAnswer(self.worker_ids[worker], self.forms[form]))
         return [DataObjectAnswers(object_id, data_object, kept, skipped) for object_id, data_object, kept, skipped
                 in zip(self.object_ids, self.data_objects, answers, self.skipped)]
@@ -284,7 +276,7 @@ class BatchAnswers:
         worker_index: dict[str, int] = {}
         form_index: dict[int, int] = {}
         forms: list[dict[str, Any]] = []
-        objects, workers, form_of = [], [], []
+        objects, workers, form_of = array("q"), array("q"), array("q")
         for obj, item in enumerate(items):
             for answer in item.answers:
                 objects.append(obj)
@@ -295,18 +287,17 @@ class BatchAnswers:
                     forms.append(answer.form)
                 form_of.append(form)
         return cls([item.dataset_object_id for item in items], [item.data_object for item in items],
-                   list(worker_index), forms, _indices(objects), _indices(workers), _indices(form_of),
-                   [item.skipped for item in items], list(items))
-
-
-def _indices(values) -> np.ndarray:
-    return np.asarray(values, dtype=np.intp).reshape(-1)
+                   list(worker_index), forms, objects, workers, form_of, [item.skipped for item in items], list(items))
 
 
 class _Reader:
     """``read_batch``'s state while the payload streams by: per annotation three integers (object,
     worker, source), where a source is a distinct ``annotationData.content`` text (decoded later, once,
-    and only when some worker's latest answer uses it) or any other ``annotationData`` as it came."""
+    and only when some worker's latest answer uses it) or any other ``annotationData`` as it came.
+
+    An object is *plain* when it has one entry whose annotations each name a worker, no worker twice:
+    every annotation of it counts, in payload order. The others (rare) are sorted out at the end.
+    """
 
     def __init__(self) -> None:
         self.object_index: dict[str, int] = {}
@@ -314,11 +305,10 @@ class _Reader:
         self.worker_index: dict[str, int] = {}
         self.sources: list[Any] = []
         self.texts: dict[str, int] = {}  # a content text -> its source index
-        # Python lists: appending is fastest, and their items are ints every annotation of an object shares.
-        self.objects: list[int] = []
-        self.workers: list[int] = []
-        self.source_of: list[int] = []
+        self.objects, self.workers, self.source_of = array("q"), array("q"), array("q")
+        self.ranges: dict[int, list[range]] = {}  # per object not plain, the rows of each of its entries
         self.problems: dict[int, list[tuple[str, str]]] = {}  # per object, found while gathering
+        self.first_rows: list[range] = []  # per object, the rows of its first entry
 
     def add(self, index: int, entry: Any) -> None:
         object_id = _object_id(entry)
@@ -328,20 +318,25 @@ class _Reader:
         data_object = entry.get("dataObject")
         if not isinstance(data_object, dict):
             data_object = {}
+        start = len(self.objects)
         obj = self.object_index.get(object_id)
         if obj is None:
             obj = self.object_index[object_id] = len(self.data_objects)
             self.data_objects.append(data_object)
+            self.first_rows.append(range(start, start))
         else:
             LOG.warning("payload entry %d repeats object %s: its annotations are merged into the object's%s",
                         index, object_id, "" if data_object == self.data_objects[obj]
                         else " (its dataObject differs; the first entry's is kept)")
+            self.ranges.setdefault(obj, [self.first_rows[obj]])
         annotations = entry.get("annotations")
         if not isinstance(annotations, list):
             self.problems.setdefault(obj, []).append(
                 (NO_WORKER, f"payload entry {index}: annotations is missing or not a list"))
+            self.ranges.setdefault(obj, [self.first_rows[obj]])
             return
         worker_index, texts = self.worker_index, self.texts
+        plain = True
         for annotation in annotations:  # the common shape first: a worker id and a content text
             try:
                 worker_id, text = annotation["workerId"], annotation["annotationData"]["content"]
@@ -358,10 +353,21 @@ class _Reader:
             else:
                 worker_id = _worker_id(annotation)
                 worker = -1 if worker_id is None else worker_index.setdefault(worker_id, len(worker_index))
+                plain = plain and worker >= 0
                 source = self._source(annotation)
             self.objects.append(obj)
             self.workers.append(worker)
             self.source_of.append(source)
+        rows = range(start, len(self.objects))
+        if plain and len(set(self.workers[start:])) != len(rows):
+            plain = False  # a worker listed twice
+        if obj in self.ranges:
+            self.ranges[obj].append(rows)
+        elif plain:
+            self.first_rows[obj] = rows
+        else:
+            self.first_rows[obj] = rows
+            self.ranges[obj] = [rows]
 
     def _source(self, annotation: Any) -> int:
         data = annotation.get("annotationData") if isinstance(annotation, dict) else None
@@ -395,73 +401,55 @@ def read_batch(entries: Iterable[Any], s3_client) -> BatchAnswers:
     for index, entry in enumerate(entries):
         reader.add(index, entry)
     object_ids = list(reader.object_index)
-    objects = np.array(reader.objects, dtype=np.intp)
-    workers = np.array(reader.workers, dtype=np.intp)
-    sources = np.array(reader.source_of, dtype=np.intp)
-    del reader.objects, reader.workers, reader.source_of, reader.texts
-    n_workers = len(reader.worker_index)
     worker_ids = list(reader.worker_index)
-
-    # Each worker's latest annotation of each object: the last of its (object, worker) in payload order.
-    # Objects with an annotation that has no worker, or a worker listed twice, are told apart one by one.
-    order = np.argsort(objects, kind="stable")  # by object, payload order within each
-    key = objects * (n_workers + 1) + (workers + 1)
-    ranked = np.sort(key)
-    repeated = ranked[1:][ranked[1:] == ranked[:-1]]  # (object, worker) listed twice
-    odd = np.zeros(len(object_ids), bool)
-    odd[objects[workers < 0]] = True
-    if repeated.size:
-        odd[objects[np.isin(key, repeated)]] = True
-    odd[list(reader.problems)] = True
-    kept = order[~odd[objects[order]]]
+    objects, workers, sources = reader.objects, reader.workers, reader.source_of
     problems: dict[int, list[tuple[str, str]]] = {}
-    if odd.any():
-        kept_odd = []
-        for obj in np.flatnonzero(odd).tolist():
-            rows = order[objects[order] == obj]
-            annotations = [(None if workers[r] < 0 else worker_ids[workers[r]], r) for r in rows.tolist()]
+    if reader.ranges:  # some objects are not plain: each worker's latest annotation of each, rows in object order
+        kept: list[int] = []
+        for obj, rows in enumerate(reader.first_rows):
+            if obj not in reader.ranges:
+                kept.extend(rows)
+                continue
+            annotations = [(None if workers[row] < 0 else worker_ids[workers[row]], row)
+                           for part in reader.ranges[obj] for row in part]
             latest, found = _latest_per_worker(annotations, reader.problems.get(obj, []))
-            kept_odd.extend(row for _, row in latest)
+            kept.extend(row for _, row in latest)
             if found:
                 problems[obj] = found
-        kept = np.sort(np.concatenate([kept, np.asarray(kept_odd, dtype=np.intp)]), kind="stable")
-        kept = kept[np.argsort(objects[kept], kind="stable")]
+        objects = array("q", (objects[row] for row in kept))
+        workers = array("q", (workers[row] for row in kept))
+        sources = array("q", (sources[row] for row in kept))
+    del reader.texts
 
-    # Each source used by a kept answer, decoded once.
-    used = np.flatnonzero(np.bincount(sources[kept], minlength=len(reader.sources)))
-    decoded: dict[int, Any] = {}
-    for source in used.tolist():
-        value = reader.sources[source]
-        if value is _NOT_AN_ANNOTATION:
-            continue
-        try:
-            decoded[source] = (_form_of(value, "annotationData.content") if isinstance(value, str)
-                               else decode_form(value.value, s3_client))
-        except Exception as error:  # noqa: BLE001 - whatever one answer does, only it is lost
-            decoded[source] = _Failed(describe(error))
-    form_of_source = np.full(len(reader.sources), -1, dtype=np.intp)
+    # Each source a kept answer uses, decoded once.
+    failed: dict[int, str] = {}  # a source that is no form -> why
+    form_of_source = [-1] * len(reader.sources)
     forms: list[dict[str, Any]] = []
-    for source, value in decoded.items():
-        if not isinstance(value, _Failed):
-            form_of_source[source] = len(forms)
-            forms.append(value)
-    form_of = form_of_source[sources[kept]]
-    for row in kept[form_of < 0].tolist():  # answers whose form could not be read, each logged
-        value = decoded.get(int(sources[row]))
-        if isinstance(value, _Failed):
-            problems.setdefault(int(objects[row]), []).append((worker_ids[workers[row]], value.problem))
+    for source in sorted(set(sources)):
+        value = reader.sources[source]
+        try:
+            form = (_form_of(value, "annotationData.content") if isinstance(value, str)
+                    else decode_form(value.value, s3_client))
+        except Exception as error:  # noqa: BLE001 - whatever one answer does, only it is lost
+            failed[source] = describe(error)
+            continue
+        form_of_source[source] = len(forms)
+        forms.append(form)
     del reader.sources
-    batch = BatchAnswers(object_ids, reader.data_objects, worker_ids, forms, objects[kept][form_of >= 0],
-                         workers[kept][form_of >= 0], form_of[form_of >= 0])
+    form_of = array("q", map(form_of_source.__getitem__, sources))
+    if failed:  # answers whose form could not be read, each logged; the others kept
+        for row, source in enumerate(sources):
+            if source in failed:
+                problems.setdefault(objects[row], []).append((worker_ids[workers[row]], failed[source]))
+        rows = [row for row, form in enumerate(form_of) if form >= 0]
+        objects = array("q", (objects[row] for row in rows))
+        workers = array("q", (workers[row] for row in rows))
+        form_of = array("q", (form_of[row] for row in rows))
+    batch = BatchAnswers(object_ids, reader.data_objects, worker_ids, forms, objects, workers, form_of)
     for obj in sorted(problems):
         for worker_id, problem in problems[obj]:
             batch.skip(obj, worker_id, problem)
     return batch
-
-
-@dataclass(frozen=True)
-class _Failed:
-    problem: str  # why a source could not be read as a form
 
 
 def read_answers(entries: Iterable[Any], s3_client) -> list[DataObjectAnswers]:

@@ -114,11 +114,12 @@ class _Batch:
                  gold: Optional[Mapping[str, Mapping[str, str]]] = None) -> None:
         self.batch = batch
         self.object_ids = batch.object_ids
+        self.objects, self.workers_of, self.form_of = _ints(batch.objects), _ints(batch.workers), _ints(batch.form_of)
         self._failures: dict[int, str] = {}  # answer -> why its form broke a reader
         self.choices: dict[str, _Choices] = {}
         self.columns: dict[str, list[Answer]] = {}
-        usable = np.zeros(batch.objects.size, bool)  # per answer: at least one of its questions read
-        failed = np.zeros(batch.objects.size, bool)  # per answer: its form broke a reader (logged)
+        usable = np.zeros(self.objects.size, bool)  # per answer: at least one of its questions read
+        failed = np.zeros(self.objects.size, bool)  # per answer: its form broke a reader (logged)
         problems: list[tuple[int, int, int, str]] = []  # (answer, question, order, problem): logged in that order
         read: dict[str, tuple[list, np.ndarray]] = {}  # per question: values, and each answer's value among them
         for position, question in enumerate(questions):
@@ -127,7 +128,7 @@ class _Batch:
                 value_of = np.arange(len(values))
             else:
                 values, read_problems, broken = self._read_each_form(question)
-                value_of = batch.form_of
+                value_of = self.form_of
             problems.extend((row, position, order, problem) for row, order, problem in read_problems)
             failed |= broken
             usable |= np.array([value is not None for value in values], bool)[value_of] if values else False
@@ -142,14 +143,14 @@ class _Batch:
             if question.is_choice:
                 label_of = {label: i for i, label in enumerate(question.labels)}
                 labels = np.array([-1 if value is None else label_of[value] for value in values] or [-1], np.intp)
-                self.choices[question.name] = _Choices(batch, labels[value_of], ~failed)
+                self.choices[question.name] = _Choices(self.objects, self.workers_of, labels[value_of], ~failed)
             else:
                 self.columns[question.name] = [
                     Answer(batch.object_ids[o], batch.worker_ids[w], values[v])
-                    for o, w, v, ok in zip(batch.objects.tolist(), batch.workers.tolist(), value_of.tolist(),
+                    for o, w, v, ok in zip(self.objects.tolist(), self.workers_of.tolist(), value_of.tolist(),
                                            (~failed).tolist()) if ok and values[v] is not None]
         # per object, the workers with at least one usable answer
-        self.workers = np.bincount(batch.objects[usable], minlength=len(batch.object_ids)).tolist()
+        self.workers = np.bincount(self.objects[usable], minlength=len(batch.object_ids)).tolist()
         self.default_method, self.s3, self.state = default_method, s3, state
         self.workers_per_object = workers_per_object
         self.gold = gold or {}  # {question: {object id: known label}}
@@ -159,7 +160,7 @@ class _Batch:
 
     def _skip(self, row: int, problem: str) -> None:
         batch = self.batch
-        batch.skip(int(batch.objects[row]), batch.worker_ids[batch.workers[row]], problem)
+        batch.skip(int(self.objects[row]), batch.worker_ids[self.workers_of[row]], problem)
 
     def _failure(self, rows, error: Exception) -> None:
         """Answers whose form broke a reader: each answer is skipped whole, as ``read_each`` skips it."""
@@ -181,11 +182,11 @@ class _Batch:
         problems = []
         with_problems = [index for index, found in enumerate(read) if found.problems]
         if with_problems:
-            for row in np.flatnonzero(np.isin(batch.form_of, with_problems)).tolist():
-                problems.extend((row, order, problem) for order, problem in enumerate(read[batch.form_of[row]].problems))
-        broken = np.zeros(batch.objects.size, bool)
+            for row in np.flatnonzero(np.isin(self.form_of, with_problems)).tolist():
+                problems.extend((row, order, problem) for order, problem in enumerate(read[self.form_of[row]].problems))
+        broken = np.zeros(self.objects.size, bool)
         for index, error in broken_forms:
-            rows = np.flatnonzero(batch.form_of == index)
+            rows = np.flatnonzero(self.form_of == index)
             broken[rows] = True
             self._failure(rows.tolist(), error)
         return values, problems, broken
@@ -194,8 +195,8 @@ class _Batch:
         """The question's answer in each answer (None: none), and its problems."""
         batch = self.batch
         values, problems = [], []
-        broken = np.zeros(batch.objects.size, bool)
-        rows = zip(batch.objects.tolist(), batch.workers.tolist(), batch.form_of.tolist())
+        broken = np.zeros(self.objects.size, bool)
+        rows = zip(self.objects.tolist(), self.workers_of.tolist(), self.form_of.tolist())
         for row, (o, w, f) in enumerate(rows):
             try:
                 found = read_form([question], WorkerAnswer(batch.worker_ids[w], batch.forms[f]),
@@ -358,9 +359,20 @@ def _vote_counts(objects: np.ndarray, labels: np.ndarray, n_objects: int, names:
 class _Choices:
     """A choice question's answers as index arrays: object, worker (``BatchAnswers``'), label (the question's)."""
 
-    def __init__(self, batch: BatchAnswers, label_of_answer: np.ndarray, usable: np.ndarray) -> None:
+    def __init__(self, objects: np.ndarray, workers: np.ndarray, label_of_answer: np.ndarray, usable: np.ndarray):
         kept = (label_of_answer >= 0) & usable
-        self.objects, self.workers, self.labels = batch.objects[kept], batch.workers[kept], label_of_answer[kept]
+        self.objects, self.workers, self.labels = objects[kept], workers[kept], label_of_answer[kept]
+
+
+def _ints(values) -> np.ndarray:
+    """An ``array('q')`` of ``BatchAnswers`` as a numpy array (a view, not a copy)."""
+    return np.frombuffer(values, dtype=np.int64) if len(values) else np.zeros(0, np.int64)
+
+
+def _answered(batch: BatchAnswers) -> dict[str, Any]:
+    """``{object id: dataObject}`` of the batch's objects with at least one answer."""
+    counts = np.bincount(_ints(batch.objects), minlength=len(batch.object_ids))
+    return {batch.object_ids[i]: batch.data_objects[i] for i in np.flatnonzero(counts).tolist()}
 
 
 def memory_bounds(questions: Sequence[Question], default_method: str) -> dict[str, float]:
@@ -383,7 +395,7 @@ def _task_records(batch: BatchAnswers, s3, environ: Mapping[str, str]) -> dict[s
         raise ConfigurationError(str(error)) from error
     if folder is None or s3 is None:
         return {}
-    return read_records(s3, batch.answered(), environ)
+    return read_records(s3, _answered(batch), environ)
 
 
 def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Question], *, method: str, s3,
@@ -405,11 +417,11 @@ def consolidate_answers(batch: BatchAnswers, questions: Sequence[Question], *, m
                         environ: Mapping[str, str] = os.environ) -> dict[str, dict[str, Any]]:
     """``consolidate_items`` of a batch read by ``consolidation.read_batch`` (what the handler reads)."""
     records = _task_records(batch, s3, environ) if any(q.is_choice or isinstance(q, Spans) for q in questions) else {}
-    lengths = (text_lengths(batch.answered(), s3, environ, records) if any(isinstance(q, Spans) for q in questions)
+    lengths = (text_lengths(_answered(batch), s3, environ, records) if any(isinstance(q, Spans) for q in questions)
                else {})
     gold = gold_by_question(records, questions)
     if workers_per_object is not None:
-        counts = batch.answer_counts()
+        counts = np.bincount(_ints(batch.objects), minlength=len(batch.object_ids))
         for obj in np.flatnonzero(counts > workers_per_object).tolist():
             LOG.warning("object %s has answers from %d workers, more than the job's %d workers per object",
                         batch.object_ids[obj], counts[obj], workers_per_object)
