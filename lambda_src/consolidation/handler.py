@@ -17,10 +17,10 @@ import boto3
 from botocore.config import Config
 
 from gt_common.configuration import configured_method, configured_questions
-from gt_common.consolidation import consolidate_batch_event, workers_per_object
+from gt_common.consolidation import consolidate_answers_event, workers_per_object
 from gt_common.job_state import state_for_event
 from gt_common.task_record import READ_THREADS
-from gt_common.workflow_consolidation import consolidate_items
+from gt_common.workflow_consolidation import consolidate_answers
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -38,8 +38,8 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> list[dict[str,
     method = configured_method()
     state = state_for_event(event)
     bound = workers_per_object(event)
-    response = consolidate_batch_event(event, s3_client(), lambda items: consolidate_items(
-        items, questions, method=method, s3=s3_client(), state=state, workers_per_object=bound))
+    response = consolidate_answers_event(event, s3_client(), lambda batch: consolidate_answers(
+        batch, questions, method=method, s3=s3_client(), state=state, workers_per_object=bound))
     LOG.info("consolidated %d objects for %s (%s; questions: %s)", len(response), event.get("labelAttributeName"),
              method, ", ".join(question.name for question in questions))
     return response

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -64,12 +64,22 @@ class Decision:
 
 @dataclass
 class ChoiceResult:
-    decisions: dict[str, Decision]
+    """Every object's decision, as arrays aligned with ``object_ids`` (``decisions`` gives them per object)."""
+
+    object_ids: Sequence[str]
+    labels: list  # per object its label (None: no usable answer)
+    confidences: list  # per object its label's confidence (a float)
+    gold: Mapping[str, str]  # the known answer of each gold object of the batch
     learned: Optional[Entry]  # this batch's counts (the worker model only)
     iterations: int = 0  # the model's EM iterations (0 for majority vote)
     converged: bool = True  # False: the model stopped at its iteration cap
     temperature: Optional[float] = None  # the model's evidence temperature (None for majority vote)
     colluding: list = field(default_factory=list)  # collusion.Pair flagged in this batch (the worker model only)
+
+    @property
+    def decisions(self) -> dict[str, Decision]:
+        return {object_id: Decision(label, confidence, self.gold.get(object_id))
+                for object_id, label, confidence in zip(self.object_ids, self.labels, self.confidences)}
 
 
 def tie_break(object_id: str, tied: Sequence[str], tie: Optional[str] = None) -> str:
@@ -96,32 +106,24 @@ def _matrix(nested: Optional[dict], rows: dict[str, int], columns: dict[str, int
 
 
 def _decide(object_ids: Sequence[str], scores: np.ndarray, confidences: np.ndarray, votes: np.ndarray,
-            classes: Sequence[str], abstain: Optional[str], tie: Optional[str]) -> dict[str, Decision]:
-    """Each object's label from ``scores`` (n, K) and its confidence from ``confidences`` (n, K);
-    ``votes`` (n, L) the answer counts, the last column the abstentions when there is an abstain label."""
-    n_classes = len(classes)
+            classes: Sequence[str], abstain: Optional[str], tie: Optional[str]) -> tuple[list, list]:
+    """Each object's label from ``scores`` (n, K) and its confidence from ``confidences`` (n, K), as two
+    lists; ``votes`` (n, L) the answer counts, the last column the abstentions when there is an abstain label."""
+    n, n_classes = len(object_ids), len(classes)
     total = votes.sum(axis=1)
-    abstained = votes[:, n_classes:].sum(axis=1) * 2 > total if abstain is not None else np.zeros(len(total), bool)
-    best = scores.argmax(axis=1) if n_classes else np.zeros(len(total), np.intp)
-    tied = scores >= scores.max(axis=1, keepdims=True) - TIE_EPSILON
-    several = tied.sum(axis=1) > 1
-    decisions = {}
-    for i, object_id in enumerate(object_ids):
-        if total[i] == 0:
-            decisions[object_id] = Decision(None, 0.0)
-        elif abstained[i]:
-            decisions[object_id] = Decision(abstain, 0.0)
-        else:
-            k = best[i]
-            if several[i]:
-                k = classes.index(tie_break(object_id, [classes[j] for j in np.flatnonzero(tied[i])], tie))
-            decisions[object_id] = Decision(classes[k], float(confidences[i, k]))
-    return decisions
-
-
-def _with_gold(decisions: dict[str, Decision], gold: Mapping[str, str]) -> dict[str, Decision]:
-    return {object_id: replace(decision, gold=gold[object_id]) if object_id in gold else decision
-            for object_id, decision in decisions.items()}
+    abstained = votes[:, n_classes:].sum(axis=1) * 2 > total if abstain is not None else np.zeros(n, bool)
+    if n_classes:
+        best = scores.argmax(axis=1)
+        tied = scores >= scores.max(axis=1, keepdims=True) - TIE_EPSILON
+        for i in np.flatnonzero((tied.sum(axis=1) > 1) & (total > 0) & ~abstained).tolist():
+            best[i] = classes.index(tie_break(object_ids[i], [classes[j] for j in np.flatnonzero(tied[i])], tie))
+        chosen = confidences[np.arange(n), best]
+    else:
+        best, chosen = np.zeros(n, np.intp), np.zeros(n)
+    names = np.array([*classes, abstain, None], dtype=object)  # a class, the abstain label, no label
+    label = np.where(total == 0, n_classes + 1, np.where(abstained, n_classes, best))
+    confidence = np.where((total == 0) | abstained, 0.0, chosen)
+    return names[label].tolist(), confidence.tolist()
 
 
 def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], labels: Sequence[str], *,
@@ -137,30 +139,59 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
     decision of a gold object carries its known answer (``Decision.gold_miss``).
 
     The worker model first looks for colluding workers in the batch (``gt_common.collusion``) and counts
-    each flagged group as one voter per object (``ChoiceResult.colluding``).
+    each flagged group as one voter per object (``ChoiceResult.colluding``). ``consolidate_indexed`` is
+    the same with the answers as index arrays.
     """
-    if len({(a.object_id, a.worker_id) for a in answers}) != len(answers):
+    object_index = {object_id: i for i, object_id in enumerate(object_ids)}
+    worker_index: dict[str, int] = {}
+    label_index = {name: i for i, name in enumerate(labels)}
+    objects = np.array([object_index[a.object_id] for a in answers], dtype=np.intp)
+    workers = np.array([worker_index.setdefault(a.worker_id, len(worker_index)) for a in answers], dtype=np.intp)
+    chosen = np.array([label_index[a.label] for a in answers], dtype=np.intp)
+    return consolidate_indexed(object_ids, objects, workers, list(worker_index), chosen, labels, method=method,
+                               tie=tie, abstain=abstain, prior=prior, gold=gold)
+
+
+def consolidate_indexed(object_ids: Sequence[str], objects: np.ndarray, workers: np.ndarray,
+                        worker_ids: Sequence[str], answers: np.ndarray, labels: Sequence[str], *, method: str,
+                        tie: Optional[str] = None, abstain: Optional[str] = None, prior: Optional[Entry] = None,
+                        gold: Optional[Mapping[str, str]] = None) -> ChoiceResult:
+    """``consolidate_choice`` with answer ``i`` given as ``(object_ids[objects[i]], worker_ids[workers[i]],
+    labels[answers[i]])``: three index arrays, however many answers (a batch of 100,000 objects)."""
+    objects = np.asarray(objects, dtype=np.intp).reshape(-1)
+    workers = np.asarray(workers, dtype=np.intp).reshape(-1)
+    answers = np.asarray(answers, dtype=np.intp).reshape(-1)
+    # The model numbers the workers who answered by name, so a worker's index never depends on the batch's order.
+    present = np.flatnonzero(np.bincount(workers, minlength=len(worker_ids)))
+    names = [worker_ids[i] for i in present.tolist()]
+    rank = np.argsort(np.array(names, dtype=object), kind="stable") if names else np.zeros(0, np.intp)
+    renumber = np.zeros(len(worker_ids), np.intp)
+    renumber[present[rank]] = np.arange(present.size)
+    workers = renumber[workers]
+    worker_ids = [names[i] for i in rank.tolist()]
+    W = len(worker_ids)
+    answered = np.sort(objects * max(W, 1) + workers)
+    if (answered[1:] == answered[:-1]).any():
         raise ValueError("answers hold two answers of one worker for one object")
     classes = [label for label in labels if label != abstain]
     columns = classes + ([abstain] if abstain is not None and abstain in labels else [])
-    object_index = {object_id: i for i, object_id in enumerate(object_ids)}
-    worker_ids = sorted({answer.worker_id for answer in answers})
-    worker_index = {worker: i for i, worker in enumerate(worker_ids)}
     column_index = {name: i for i, name in enumerate(columns)}
     class_index = {name: i for i, name in enumerate(classes)}
-    objects = np.array([object_index[a.object_id] for a in answers], dtype=np.intp)
-    workers = np.array([worker_index[a.worker_id] for a in answers], dtype=np.intp)
-    chosen = np.array([column_index[a.label] for a in answers], dtype=np.intp)
+    chosen = np.array([column_index[label] for label in labels], dtype=np.intp)[answers]
     n, K, L = len(object_ids), len(classes), len(columns)
     votes = np.bincount(objects * L + chosen, minlength=n * L).reshape(n, L).astype(np.float64)
+    object_index = None
 
-    gold = {o: label for o, label in (gold or {}).items() if o in object_index}
+    gold = dict(gold or {})
+    if gold:
+        object_index = {object_id: i for i, object_id in enumerate(object_ids)}
+        gold = {o: label for o, label in gold.items() if o in object_index}
     unknown = sorted(label for label in set(gold.values()) if label not in class_index)
     if unknown:
         raise ValueError(f"gold answers {unknown[:5]!r} are not classes of this question")
     if method == MAJORITY_VOTE:
         share = votes[:, :K] / np.maximum(votes.sum(axis=1, keepdims=True), 1.0)
-        return ChoiceResult(_with_gold(_decide(object_ids, share, share, votes, classes, abstain, tie), gold), None)
+        return ChoiceResult(object_ids, *_decide(object_ids, share, share, votes, classes, abstain, tie), gold, None)
 
     prior = prior or Entry()
     pairs, group, batch_pairs = collusion.colluding_groups(
@@ -194,5 +225,5 @@ def consolidate_choice(object_ids: Sequence[str], answers: Sequence[Answer], lab
                     [round(float(x), 6) for x in fit.temper_loss] if fit.temper_loss.any() else [],
                     fit.gold_bins.round(6).tolist() if fit.gold_bins.any() else [],
                     [[a, b, n, agreed] for (a, b), (n, agreed) in sorted(batch_pairs.items())])
-    decisions = _decide(object_ids, fit.posteriors, fit.confidences, votes, classes, abstain, tie)
-    return ChoiceResult(_with_gold(decisions, gold), learned, fit.iterations, fit.converged, fit.temperature, pairs)
+    decided = _decide(object_ids, fit.posteriors, fit.confidences, votes, classes, abstain, tie)
+    return ChoiceResult(object_ids, *decided, gold, learned, fit.iterations, fit.converged, fit.temperature, pairs)

@@ -99,9 +99,16 @@ def pair_table(objects, workers, answers) -> tuple[np.ndarray, np.ndarray, np.nd
     if not keys:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty, empty
-    key, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-    shared = np.bincount(inverse)
-    agreed = np.bincount(inverse, weights=np.concatenate(alike)).astype(np.int64)
+    keys, alike = np.concatenate(keys), np.concatenate(alike)
+    if n_workers * n_workers <= max(4 * keys.size, 1 << 20):  # counted in a table of every pair: no sort
+        shared = np.bincount(keys, minlength=n_workers * n_workers)
+        key = np.flatnonzero(shared)
+        shared = shared[key]
+        agreed = np.bincount(keys, weights=alike, minlength=n_workers * n_workers)[key].astype(np.int64)
+    else:
+        key, inverse = np.unique(keys, return_inverse=True)
+        shared = np.bincount(inverse)
+        agreed = np.bincount(inverse, weights=alike).astype(np.int64)
     return key // n_workers, key % n_workers, shared, agreed
 
 

@@ -214,7 +214,16 @@ def record_quality(s3_client, state: Optional[JobState], question: str,
     """
     if state is None:
         return None
-    stats = batch_statistics(answers, consolidated, classes, gold)
+    return record_quality_statistics(s3_client, state, question, batch_statistics(answers, consolidated, classes, gold),
+                                     classes, workers_per_object, fit=fit)
+
+
+def record_quality_statistics(s3_client, state: Optional[JobState], question: str, stats: dict[str, Any],
+                              classes: Sequence[str], workers_per_object: Optional[int], *,
+                              fit: Optional[Mapping[str, Any]] = None) -> Optional[dict[str, Any]]:
+    """``record_quality`` with this batch's statistics already made (``quality_report.batch_statistics_from_indices``)."""
+    if state is None:
+        return None
     if fit is not None:
         stats[FIT_KEY] = fit_statistics(fit["iterations"], fit["converged"])
     return _record(s3_client, state, question, stats, lambda value, w: check_statistics(value, classes, w),

@@ -85,7 +85,7 @@ API
 from __future__ import annotations
 
 import math
-from typing import Any, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Hashable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -96,6 +96,7 @@ STATISTICS_VERSION = 1
 __all__ = [
     "batch_statistics",
     "batch_statistics_from_arrays",
+    "batch_statistics_from_indices",
     "fleiss_kappa",
     "krippendorff_alpha_nominal",
     "merge_statistics",
@@ -202,7 +203,6 @@ def batch_statistics_from_arrays(
     classes = [str(c) for c in classes]
     if not (len(object_ids) == len(worker_ids) == len(labels)):
         raise ValueError("object_ids, worker_ids and labels must have the same length")
-    k = len(classes)
     class_index = _label_index(classes)
 
     # Map ids and labels to indices (one Python pass; everything after is vectorised).
@@ -222,26 +222,49 @@ def batch_statistics_from_arrays(
         lab_idx.append(li)
     for object_id in consolidated:
         obj_index.setdefault(object_id, len(obj_index))
-
-    n_obj = len(obj_index)
-    n_wrk = len(wrk_index)
-    o = np.asarray(obj_idx, dtype=np.int64)
-    w = np.asarray(wrk_idx, dtype=np.int64)
-    lab = np.asarray(lab_idx, dtype=np.int64)
-
-    # Consolidated label per object index (-1 = none / unknown).
-    cons = np.full(n_obj, -1, dtype=np.int64)
-    unconsolidated = 0
-    label_counts = np.zeros(k, dtype=np.int64)
+    cons = np.full(len(obj_index), -1, dtype=np.int64)
     for object_id, label in consolidated.items():
         ci = class_index.get(label) if label is not None else None
-        if ci is None:
-            unconsolidated += 1
-        else:
+        if ci is not None:
             cons[obj_index[object_id]] = ci
-            label_counts[ci] += 1
-    # Objects with answers but absent from ``consolidated`` also have no consolidated label.
-    unconsolidated += n_obj - len(consolidated)
+    known = np.full(len(obj_index), -1, dtype=np.int64)
+    for object_id, label in (gold or {}).items():
+        if object_id in obj_index and label in class_index:
+            known[obj_index[object_id]] = class_index[label]
+    return batch_statistics_from_indices(obj_idx, wrk_idx, list(wrk_index), lab_idx, cons, classes, known, ignored)
+
+
+def batch_statistics_from_indices(objects: Sequence[int], workers: Sequence[int], worker_names: Sequence[str],
+                                  labels: Sequence[int], consolidated: np.ndarray, classes: Sequence[str],
+                                  gold: Optional[np.ndarray] = None, ignored: int = 0) -> dict[str, Any]:
+    """``batch_statistics_from_arrays`` with every answer as indices: ``objects[i]`` (into ``consolidated``,
+    one entry per object of the batch: its label's index in ``classes``, -1 for none), ``workers[i]`` (into
+    ``worker_names``), ``labels[i]`` (into ``classes``); ``gold``: per object its known label's index or -1;
+    ``ignored``: answers left out before (not a class). Workers are reported in the order they first answer."""
+    classes = [str(c) for c in classes]
+    k = len(classes)
+    _label_index(classes)  # refuses a class named twice
+    o = np.asarray(objects, dtype=np.int64).reshape(-1)
+    w = np.asarray(workers, dtype=np.int64).reshape(-1)
+    lab = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if not (o.size == w.size == lab.size):
+        raise ValueError("objects, workers and labels must have the same length")
+    cons = np.asarray(consolidated, dtype=np.int64).reshape(-1)
+    n_obj = cons.size
+    # Workers renumbered in the order of their first answer (the report lists them so).
+    first = np.full(len(worker_names), w.size, dtype=np.int64)
+    np.minimum.at(first, w, np.arange(w.size))
+    present = np.flatnonzero(first < w.size)
+    appearance = present[np.argsort(first[present], kind="stable")]
+    renumber = np.zeros(len(worker_names), dtype=np.int64)
+    renumber[appearance] = np.arange(appearance.size)
+    w = renumber[w]
+    n_wrk = appearance.size
+    worker_names = [str(worker_names[i]) for i in appearance.tolist()]
+
+    # Consolidated label per object index (-1 = none / unknown).
+    unconsolidated = int((cons < 0).sum())
+    label_counts = np.bincount(cons[cons >= 0], minlength=k)[:k] if k else np.zeros(0, dtype=np.int64)
 
     # Per-worker confusion counts (rows = consolidated label, columns = answer).
     if k:
@@ -279,10 +302,7 @@ def batch_statistics_from_arrays(
         }
 
     # Answers on gold objects, and how many named the known label (per worker).
-    known = np.full(n_obj, -1, dtype=np.int64)
-    for object_id, label in (gold or {}).items():
-        if object_id in obj_index and label in class_index:
-            known[obj_index[object_id]] = class_index[label]
+    known = np.full(n_obj, -1, dtype=np.int64) if gold is None else np.asarray(gold, dtype=np.int64).reshape(-1)
     answer_known = known[o] if o.size else np.zeros(0, dtype=np.int64)
     on_gold = answer_known >= 0
     gold_answers = np.bincount(w[on_gold], minlength=n_wrk)
@@ -290,7 +310,6 @@ def batch_statistics_from_arrays(
     worker_labels = np.bincount(w * k + lab, minlength=n_wrk * k).reshape(n_wrk, k) if k else np.zeros((n_wrk, 0))
     first, second, shared, agreed = collusion.pair_table(o, w, lab)
 
-    worker_names = list(wrk_index)
     return {
         "version": STATISTICS_VERSION,
         "classes": classes,

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 from .configuration import ConfigurationError
-from .consolidation import DataObjectAnswers
 from .limits import MAX_TEXT_BYTES
 from .s3uri import InputError
 from .task_record import RECORDS_ENV, read_records, records_location
@@ -31,30 +30,30 @@ def text_length_of(record: Optional[Mapping[str, Any]]) -> Optional[int]:
     return value
 
 
-def text_lengths(items: Sequence[DataObjectAnswers], s3_client, environ: Mapping[str, str] = os.environ,
+def text_lengths(answered: Mapping[str, Any], s3_client, environ: Mapping[str, str] = os.environ,
                  records: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None) -> dict[str, int]:
-    """Per object with answers, the code points its spans must end within. ``records``: the objects'
-    task records already read (``task_record.read_records``), else they are read here."""
+    """Per object with answers (``answered``: ``{object id: dataObject}``), the code points its spans
+    must end within. ``records``: the objects' task records already read (``task_record.read_records``),
+    else they are read here."""
     try:
         folder = records_location(environ)
     except InputError as error:  # the deployment's setting, not a worker's answer: fail loudly
         raise ConfigurationError(str(error)) from error
-    answered = [item for item in items if item.answers]
     if folder is None or s3_client is None:
         if answered:
             LOG.warning("%s is not set: span offsets of %d objects are bounded by MAX_TEXT_BYTES (%d code points) "
                         "only", RECORDS_ENV, len(answered), MAX_TEXT_BYTES)
-        return {item.dataset_object_id: MAX_TEXT_BYTES for item in answered}
+        return {object_id: MAX_TEXT_BYTES for object_id in answered}
     if not answered:
         return {}
     if records is None:
-        records = read_records(s3_client, {item.dataset_object_id: item.data_object for item in answered}, environ)
+        records = read_records(s3_client, dict(answered), environ)
     lengths = {}
-    for item in answered:
-        found = text_length_of(records.get(item.dataset_object_id))
+    for object_id in answered:
+        found = text_length_of(records.get(object_id))
         if found is None:
             LOG.warning("object %s: no task record with a usable %s; span offsets are bounded by MAX_TEXT_BYTES "
-                        "(%d code points)", item.dataset_object_id, TEXT_LENGTH_FIELD, MAX_TEXT_BYTES)
+                        "(%d code points)", object_id, TEXT_LENGTH_FIELD, MAX_TEXT_BYTES)
             found = MAX_TEXT_BYTES
-        lengths[item.dataset_object_id] = found
+        lengths[object_id] = found
     return lengths

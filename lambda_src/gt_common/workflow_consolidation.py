@@ -30,7 +30,9 @@ entities), so Ground Truth records it instead of failing it silently.
 
 Per batch: each object's task record is read once when a Spans question needs the text's length
 (``shown_text``); each worker's form is read question by question (``answers``: a bad part is
-logged with its object and worker and loses only that part); the job's worker memory
+logged with its object and worker and loses only that part), each distinct form of the batch once
+(spans, which name their worker and end within their object's text, once per answer), and a choice
+question's answers kept as index arrays (``choices.consolidate_indexed``); the job's worker memory
 (``worker_model``) is read once (one snapshot, whatever the number of earlier batches) and this
 batch's counts added to it once, for every question; a quality report is written per choice question and per Spans question (``job_quality``:
 agreement and confusion for a choice, per-label span agreement for spans, ``span_quality``).
@@ -43,9 +45,10 @@ A definition may name its own package (``WorkflowDefinition.consolidation``, a f
 
 - ``consolidation.consolidate_batch_event(event, s3, decide)``: reads the payload (each worker's
   latest answer, one entry per object; a bad answer is skipped and logged, never the batch) and
-  shapes Ground Truth's response from ``decide(items) -> {object id: label}``;
+  shapes Ground Truth's response from ``decide(items) -> {object id: label}``
+  (``consolidate_answers_event``: the same with the batch as ``BatchAnswers``, compact);
 - ``configuration``: the questions and method from the environment the stack sets;
-- ``consolidate_items`` for the questions it leaves to the generic rules (it may add or replace
+- ``consolidate_items`` (``consolidate_answers`` for ``BatchAnswers``) for the questions it leaves to the generic rules (it may add or replace
   values of its own), or the parts: ``answers.read_form`` / ``read_answer`` (answer shapes),
   ``choices.consolidate_choice`` (worker model and ties), ``span_clustering.consolidate_spans``
   and ``span_reliability`` (spans), ``worker_model`` (the job's memory of workers),
@@ -59,11 +62,14 @@ import logging
 import os
 from typing import Any, Mapping, Optional, Sequence
 
+import numpy as np
+
 from .answers import FormAnswers, read_form
-from .choices import Answer, ChoiceResult, consolidate_choice
+from .choices import Answer, ChoiceResult, consolidate_choice, consolidate_indexed
 from .configuration import ConfigurationError, method_of
-from .consolidation import DataObjectAnswers, read_each
-from .job_quality import record_quality, record_span_quality
+from .consolidation import BatchAnswers, DataObjectAnswers, WorkerAnswer, describe, read_each
+from .job_quality import record_quality_statistics, record_span_quality
+from .quality_report import batch_statistics_from_indices
 from .gold import GOLD_KEY, GOLD_MISS, gold_by_question
 from .job_state import JobState
 from .s3uri import InputError
@@ -97,23 +103,54 @@ def read_forms(item: DataObjectAnswers, questions: Sequence[Question],
 class _Batch:
     """Every usable answer of the batch, question by question, and what the batch learns.
 
-    Answers are kept as one column per question (``Answer(object id, worker id, value)``), not as
-    each worker's form: a batch of 100,000 objects holds 300,000 answers of each question.
+    A choice question's answers are three index arrays (object, worker, label: ``_Choices``), read
+    once per distinct form of the batch (``BatchAnswers.forms``); the other types' are one
+    ``Answer(object id, worker id, value)`` per answer. A batch of 100,000 objects x 9 workers holds
+    900,000 answers of each question and a handful of distinct forms.
     """
 
-    def __init__(self, items: Sequence[DataObjectAnswers], questions: Sequence[Question], lengths: Mapping[str, int],
+    def __init__(self, batch: BatchAnswers, questions: Sequence[Question], lengths: Mapping[str, int],
                  *, default_method: str, s3, state: Optional[JobState], workers_per_object: Optional[int],
                  gold: Optional[Mapping[str, Mapping[str, str]]] = None) -> None:
-        self.object_ids = [item.dataset_object_id for item in items]
-        self.columns: dict[str, list[Answer]] = {question.name: [] for question in questions}
-        self.workers: dict[str, int] = {}  # per object, the workers with at least one usable answer
-        for item in items:
-            object_id, answered = item.dataset_object_id, 0
-            for form in read_forms(item, questions, lengths.get(object_id, MAX_TEXT_BYTES)):
-                answered += bool(form.values)
-                for name, value in form.values.items():
-                    self.columns[name].append(Answer(object_id, form.worker_id, value))
-            self.workers[object_id] = answered
+        self.batch = batch
+        self.object_ids = batch.object_ids
+        self.objects, self.workers_of, self.form_of = _ints(batch.objects), _ints(batch.workers), _ints(batch.form_of)
+        self._failures: dict[int, str] = {}  # answer -> why its form broke a reader
+        self.choices: dict[str, _Choices] = {}
+        self.columns: dict[str, list[Answer]] = {}
+        usable = np.zeros(self.objects.size, bool)  # per answer: at least one of its questions read
+        failed = np.zeros(self.objects.size, bool)  # per answer: its form broke a reader (logged)
+        problems: list[tuple[int, int, int, str]] = []  # (answer, question, order, problem): logged in that order
+        read: dict[str, tuple[list, np.ndarray]] = {}  # per question: values, and each answer's value among them
+        for position, question in enumerate(questions):
+            if isinstance(question, Spans):  # spans name their worker and end within the object's text
+                values, read_problems, broken = self._read_each_answer(question, lengths)
+                value_of = np.arange(len(values))
+            else:
+                values, read_problems, broken = self._read_each_form(question)
+                value_of = self.form_of
+            problems.extend((row, position, order, problem) for row, order, problem in read_problems)
+            failed |= broken
+            usable |= np.array([value is not None for value in values], bool)[value_of] if values else False
+            read[question.name] = (values, value_of)
+        problems.extend((row, -1, 0, problem) for row, problem in self._failures.items())
+        for row, position, _, problem in sorted(problems):
+            if position < 0 or not failed[row]:  # an answer skipped whole is named once
+                self._skip(row, problem)
+        usable &= ~failed
+        for question in questions:  # only answers whose form was read whole count
+            values, value_of = read[question.name]
+            if question.is_choice:
+                label_of = {label: i for i, label in enumerate(question.labels)}
+                labels = np.array([-1 if value is None else label_of[value] for value in values] or [-1], np.intp)
+                self.choices[question.name] = _Choices(self.objects, self.workers_of, labels[value_of], ~failed)
+            else:
+                self.columns[question.name] = [
+                    Answer(batch.object_ids[o], batch.worker_ids[w], values[v])
+                    for o, w, v, ok in zip(self.objects.tolist(), self.workers_of.tolist(), value_of.tolist(),
+                                           (~failed).tolist()) if ok and values[v] is not None]
+        # per object, the workers with at least one usable answer
+        self.workers = np.bincount(self.objects[usable], minlength=len(batch.object_ids)).tolist()
         self.default_method, self.s3, self.state = default_method, s3, state
         self.workers_per_object = workers_per_object
         self.gold = gold or {}  # {question: {object id: known label}}
@@ -121,19 +158,80 @@ class _Batch:
         self.prior = self.memory.prior
         self.learned: dict[str, Entry] = {}
 
+    def _skip(self, row: int, problem: str) -> None:
+        batch = self.batch
+        batch.skip(int(self.objects[row]), batch.worker_ids[self.workers_of[row]], problem)
+
+    def _failure(self, rows, error: Exception) -> None:
+        """Answers whose form broke a reader: each answer is skipped whole, as ``read_each`` skips it."""
+        for row in rows:
+            self._failures.setdefault(int(row), describe(error))
+
+    def _read_each_form(self, question: Question) -> tuple[list, list, np.ndarray]:
+        """The question's answer in each distinct form, read once (None: none); the problems of each answer."""
+        batch = self.batch
+        read: list = []
+        broken_forms = []
+        for index, form in enumerate(batch.forms):
+            try:
+                read.append(read_form([question], WorkerAnswer("", form)))
+            except Exception as error:  # noqa: BLE001 - one worker's form never fails the batch
+                read.append(FormAnswers(""))
+                broken_forms.append((index, error))
+        values = [found.values.get(question.name) for found in read]  # per distinct form
+        problems = []
+        with_problems = [index for index, found in enumerate(read) if found.problems]
+        if with_problems:
+            for row in np.flatnonzero(np.isin(self.form_of, with_problems)).tolist():
+                problems.extend((row, order, problem) for order, problem in enumerate(read[self.form_of[row]].problems))
+        broken = np.zeros(self.objects.size, bool)
+        for index, error in broken_forms:
+            rows = np.flatnonzero(self.form_of == index)
+            broken[rows] = True
+            self._failure(rows.tolist(), error)
+        return values, problems, broken
+
+    def _read_each_answer(self, question: Spans, lengths: Mapping[str, int]) -> tuple[list, list, np.ndarray]:
+        """The question's answer in each answer (None: none), and its problems."""
+        batch = self.batch
+        values, problems = [], []
+        broken = np.zeros(self.objects.size, bool)
+        rows = zip(self.objects.tolist(), self.workers_of.tolist(), self.form_of.tolist())
+        for row, (o, w, f) in enumerate(rows):
+            try:
+                found = read_form([question], WorkerAnswer(batch.worker_ids[w], batch.forms[f]),
+                                  lengths.get(batch.object_ids[o], MAX_TEXT_BYTES))
+            except Exception as error:  # noqa: BLE001 - one worker's form never fails the batch
+                broken[row] = True
+                self._failure([row], error)
+                values.append(None)
+                continue
+            values.append(found.values.get(question.name))
+            problems.extend((row, order, problem) for order, problem in enumerate(found.problems))
+        return values, problems, broken
+
     # -- one question of each type -----------------------------------------------------------------------
-    def choice(self, question: Question) -> dict[str, Any]:
-        answers = self.columns[question.name]
-        result = self._decide(question.name, answers, question.labels, method_of(question, self.default_method),
-                              tie=getattr(question, "tie", None), abstain=getattr(question, "abstain", None),
-                              gold=self.gold.get(question.name))
-        votes = _votes(((a.object_id, a.label) for a in answers), question.labels)
-        self._report(question, answers, result)
-        return {object_id: {"label": decision.label, "confidence": round(decision.confidence, CONFIDENCE_DIGITS),
-                            "votes": votes.get(object_id, {}),
-                            **({GOLD_KEY: decision.gold} if decision.gold is not None else {}),
-                            **({GOLD_MISS: True} if decision.gold_miss else {})}
-                for object_id, decision in result.decisions.items()}
+    def choice(self, question: Question) -> list[dict[str, Any]]:
+        """Each object's value, in the batch's object order."""
+        column = self.choices[question.name]
+        result = consolidate_indexed(self.object_ids, column.objects, column.workers, self.batch.worker_ids,
+                                     column.labels, question.labels, method=method_of(question, self.default_method),
+                                     tie=getattr(question, "tie", None), abstain=getattr(question, "abstain", None),
+                                     prior=self.prior.get(question.name), gold=self.gold.get(question.name))
+        if result.learned is not None:
+            self.learned[question.name] = result.learned
+        self._report(question, column, result)
+        votes = _vote_counts(column.objects, column.labels, len(self.object_ids), question.labels)
+        gold = result.gold
+        values = []
+        for object_id, label, confidence, counted in zip(self.object_ids, result.labels, result.confidences, votes):
+            value = {"label": label, "confidence": round(confidence, CONFIDENCE_DIGITS), "votes": counted}
+            if gold and object_id in gold:
+                value[GOLD_KEY] = gold[object_id]
+                if label is not None and label != gold[object_id]:
+                    value[GOLD_MISS] = True
+            values.append(value)
+        return values
 
     def multi_select(self, question: MultiSelect) -> dict[str, Any]:
         answered = self.columns[question.name]  # each answer's label: the set of choices selected
@@ -199,15 +297,23 @@ class _Batch:
             self.learned[entry] = result.learned
         return result
 
-    def _report(self, question: Question, answers: list[Answer], result: ChoiceResult) -> None:
+    def _report(self, question: Question, column: "_Choices", result: ChoiceResult) -> None:
         try:
-            record_quality(self.s3, self.state, question.name, [(a.object_id, a.worker_id, a.label) for a in answers],
-                           {object_id: decision.label for object_id, decision in result.decisions.items()},
-                           question.labels, self.workers_per_object, gold=self.gold.get(question.name),
-                           fit=_fit_of(result))
+            label_of = {label: i for i, label in enumerate(question.labels)}
+            consolidated = np.array([-1 if label is None else label_of[label] for label in result.labels], np.int64)
+            gold = self.gold.get(question.name)
+            known = None
+            if gold:
+                known = np.full(len(self.object_ids), -1, np.int64)
+                for i, object_id in enumerate(self.object_ids):
+                    if object_id in gold and gold[object_id] in label_of:
+                        known[i] = label_of[gold[object_id]]
+            stats = batch_statistics_from_indices(column.objects, column.workers, self.batch.worker_ids, column.labels,
+                                                  consolidated, question.labels, known)
+            record_quality_statistics(self.s3, self.state, question.name, stats, question.labels,
+                                      self.workers_per_object, fit=_fit_of(result))
         except Exception:  # noqa: BLE001 - the labels matter more than the report: never fail the batch for it
             LOG.exception("quality report of %s could not be written", question.name)
-
 
     def _report_spans(self, question: Spans, objects: list) -> None:
         try:
@@ -234,6 +340,41 @@ def _votes(pairs, labels: Sequence[str]) -> dict[str, dict[str, int]]:
             for object_id, counts in counted.items()}
 
 
+def _vote_counts(objects: np.ndarray, labels: np.ndarray, n_objects: int, names: Sequence[str]) -> list[dict[str, int]]:
+    """``_votes`` from index arrays: per object (in order) ``{label: workers}``, only labels given, in
+    the question's order. Objects share few vote patterns: each pattern is built once and copied."""
+    L = len(names)
+    table = np.bincount(objects * L + labels, minlength=n_objects * L).reshape(n_objects, L)
+    base = int(table.max(initial=0)) + 1
+    if L * np.log2(base) < 62:  # each row as one integer: unique on integers is far faster than on rows
+        key = table @ (base ** np.arange(L, dtype=np.int64))
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        patterns = table[first]
+    else:
+        patterns, which = np.unique(table, axis=0, return_inverse=True)
+    built = [{names[j]: int(row[j]) for j in np.flatnonzero(row).tolist()} for row in patterns]
+    return [built[i].copy() for i in which.reshape(-1).tolist()]
+
+
+class _Choices:
+    """A choice question's answers as index arrays: object, worker (``BatchAnswers``'), label (the question's)."""
+
+    def __init__(self, objects: np.ndarray, workers: np.ndarray, label_of_answer: np.ndarray, usable: np.ndarray):
+        kept = (label_of_answer >= 0) & usable
+        self.objects, self.workers, self.labels = objects[kept], workers[kept], label_of_answer[kept]
+
+
+def _ints(values) -> np.ndarray:
+    """An ``array('q')`` of ``BatchAnswers`` as a numpy array (a view, not a copy)."""
+    return np.frombuffer(values, dtype=np.int64) if len(values) else np.zeros(0, np.int64)
+
+
+def _answered(batch: BatchAnswers) -> dict[str, Any]:
+    """``{object id: dataObject}`` of the batch's objects with at least one answer."""
+    counts = np.bincount(_ints(batch.objects), minlength=len(batch.object_ids))
+    return {batch.object_ids[i]: batch.data_objects[i] for i in np.flatnonzero(counts).tolist()}
+
+
 def memory_bounds(questions: Sequence[Question], default_method: str) -> dict[str, float]:
     """The worker-memory entries the questions use (those consolidated with a worker model), each with
     the largest count a job can store in it."""
@@ -246,7 +387,7 @@ def memory_bounds(questions: Sequence[Question], default_method: str) -> dict[st
     return bounds
 
 
-def _task_records(items: Sequence[DataObjectAnswers], s3, environ: Mapping[str, str]) -> dict[str, Any]:
+def _task_records(batch: BatchAnswers, s3, environ: Mapping[str, str]) -> dict[str, Any]:
     """Each answered object's task record (what pre-labeling showed and knew), {} without a records folder."""
     try:
         folder = records_location(environ)
@@ -254,7 +395,7 @@ def _task_records(items: Sequence[DataObjectAnswers], s3, environ: Mapping[str, 
         raise ConfigurationError(str(error)) from error
     if folder is None or s3 is None:
         return {}
-    return read_records(s3, {item.dataset_object_id: item.data_object for item in items if item.answers}, environ)
+    return read_records(s3, _answered(batch), environ)
 
 
 def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Question], *, method: str, s3,
@@ -264,31 +405,43 @@ def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Qu
 
     ``method``: the deployment's default (a question's own overrides it); ``state`` None: nothing is
     remembered between batches and no report is written; ``workers_per_object``: the event's
-    ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read.
+    ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read. A part of an
+    answer that is not used is recorded on its item (``DataObjectAnswers.skip``).
     """
-    records = _task_records(items, s3, environ) if any(q.is_choice or isinstance(q, Spans) for q in questions) else {}
-    lengths = text_lengths(items, s3, environ, records) if any(isinstance(q, Spans) for q in questions) else {}
+    return consolidate_answers(BatchAnswers.from_items(items), questions, method=method, s3=s3, state=state,
+                               workers_per_object=workers_per_object, environ=environ)
+
+
+def consolidate_answers(batch: BatchAnswers, questions: Sequence[Question], *, method: str, s3,
+                        state: Optional[JobState], workers_per_object: Optional[int] = None,
+                        environ: Mapping[str, str] = os.environ) -> dict[str, dict[str, Any]]:
+    """``consolidate_items`` of a batch read by ``consolidation.read_batch`` (what the handler reads)."""
+    records = _task_records(batch, s3, environ) if any(q.is_choice or isinstance(q, Spans) for q in questions) else {}
+    lengths = (text_lengths(_answered(batch), s3, environ, records) if any(isinstance(q, Spans) for q in questions)
+               else {})
     gold = gold_by_question(records, questions)
     if workers_per_object is not None:
-        for item in items:
-            if len(item.answers) > workers_per_object:
-                LOG.warning("object %s has answers from %d workers, more than the job's %d workers per object",
-                            item.dataset_object_id, len(item.answers), workers_per_object)
-    batch = _Batch(items, questions, lengths, default_method=method, s3=s3, state=state,
-                   workers_per_object=workers_per_object, gold=gold)
-    values: dict[str, dict[str, Any]] = {}
+        counts = np.bincount(_ints(batch.objects), minlength=len(batch.object_ids))
+        for obj in np.flatnonzero(counts > workers_per_object).tolist():
+            LOG.warning("object %s has answers from %d workers, more than the job's %d workers per object",
+                        batch.object_ids[obj], counts[obj], workers_per_object)
+    consolidating = _Batch(batch, questions, lengths, default_method=method, s3=s3, state=state,
+                           workers_per_object=workers_per_object, gold=gold)
+    values: list[list] = []
     for question in questions:
         if question.is_choice:
-            values[question.name] = batch.choice(question)
-        elif isinstance(question, MultiSelect):
-            values[question.name] = batch.multi_select(question)
+            values.append(consolidating.choice(question))
+            continue
+        if isinstance(question, MultiSelect):
+            by_object = consolidating.multi_select(question)
         elif isinstance(question, Spans):
-            values[question.name] = batch.spans(question)
+            by_object = consolidating.spans(question)
         elif isinstance(question, FreeText):
-            values[question.name] = batch.free_text(question)
+            by_object = consolidating.free_text(question)
         else:  # questions.py and this module disagree: a deployment error, not a worker's
             raise TypeError(f"question {question.name}: type {question.kind!r} has no consolidation")
-    batch.memory.save(batch.learned)
-    return {object_id: {**{question.name: values[question.name][object_id] for question in questions},
-                        "workers": batch.workers[object_id]}
-            for object_id in batch.object_ids}
+        values.append([by_object[object_id] for object_id in batch.object_ids])
+    consolidating.memory.save(consolidating.learned)
+    names = [question.name for question in questions]
+    return {object_id: {**dict(zip(names, value)), "workers": workers}
+            for object_id, workers, *value in zip(batch.object_ids, consolidating.workers, *values)}
