@@ -56,8 +56,9 @@ from previous_code import lambda_tree, run_handler  # noqa: E402
 from workflows.model import GENERIC_CONSOLIDATION  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "consolidation_handler.md"
-#: main before issue 12's consolidation work: the generic handler as it was.
-BEFORE_ISSUE_12 = "42dce18"
+#: The handler before issue 12's compact reading, with the worker model it ships beside (issue 11's
+#: small-job change), so outputs must be equal byte for byte. 42dce18 is the same reading with the model before.
+BEFORE_ISSUE_12 = "9013338"
 WELDING = workflows.definition("welding")
 QUESTION = WELDING.questions[0]
 LABEL = "crowd"
@@ -331,7 +332,7 @@ def write(args, rows, limit, grid, line, covered, memory, timeout) -> None:
         f"{datetime.date.today().isoformat()} ({os.cpu_count()} cores shared with other work, Python "
         f"{sys.version.split()[0]}; S3 is moto's server on 127.0.0.1, in the benchmark's process; each handler "
         "and each floor in a child process of its own). \"Before\": the generic consolidation package at "
-        f"`{args.previous}` (main before issue 12's consolidation work), on the same payloads in the same run.",
+        f"`{args.previous}` (before issue 12's compact reading), on the same payloads in the same run.",
         "",
         "## Real crowds through the generic consolidation handler, configured as the welding stack does",
         "",
