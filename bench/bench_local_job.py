@@ -333,30 +333,36 @@ def report(args, runs: dict[str, list[dict]], floors: list[float], same_labels: 
     return "\n".join(lines)
 
 
+NOTES_MARKER = "<!-- notes written by hand: kept when the bench rewrites this file -->"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=os.cpu_count())
     parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each tree, alternating (default 1)")
-    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesize it)")
+    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized, for both trees (default: each tree synthesizes its own)")
     parser.add_argument("--keep-alive-check", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "local_job.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-local-job-") as folder:
         folder = Path(folder)
+        data = make_data(args.objects, folder / "data")
+        trees = {"now": REPO, "before": extract(args.before, folder / "before")}
+        # Each tree runs the app it synthesizes itself: a stack's outputs change with the code that reads them.
         if args.cloud_assembly is None:
             sys.path.insert(0, str(REPO))
             from local_ground_truth.stack_reader import synthesize
 
-            args.cloud_assembly = synthesize(folder / "assembly")
-        data = make_data(args.objects, folder / "data")
-        trees = {"now": REPO, "before": extract(args.before, folder / "before")}
+            assemblies = {name: synthesize(folder / f"assembly-{name}", repo_root=tree) for name, tree in trees.items()}
+        else:
+            assemblies = dict.fromkeys(trees, args.cloud_assembly)
         runs: dict[str, list[dict]] = {"now": [], "before": []}
         floors = []
         for _ in range(args.rounds):
             for name in ("before", "now"):
-                result = job_in_child(trees[name], args.cloud_assembly.resolve(), data, args.processes)
+                result = job_in_child(trees[name], assemblies[name].resolve(), data, args.processes)
                 runs[name].append(result)
                 print(f"{name}: {result['total']:.1f} s {json.dumps(result['steps'])}", flush=True)
             floors.append(floor(data, args.processes))
@@ -365,7 +371,10 @@ def main() -> None:
         keep_alive = keep_alive_check() if args.keep_alive_check else None
     text = report(args, runs, floors, same_labels, keep_alive)
     print(text)
-    args.out.write_text("# A 1,000-object job on one machine\n\nWritten by `bench/bench_local_job.py`.\n\n" + text)
+    # Notes written by hand below the marker (what the figures mean, what was tried) survive a re-run.
+    kept = args.out.read_text().partition(NOTES_MARKER)[2] if args.out.exists() else ""
+    args.out.write_text("# A 1,000-object job on one machine\n\nWritten by `bench/bench_local_job.py`.\n\n" + text
+                        + ("\n" + NOTES_MARKER + kept if kept else ""))
 
 
 if __name__ == "__main__":
