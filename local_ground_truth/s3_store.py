@@ -42,6 +42,8 @@ _touched = threading.local()
 #: Keys share this many locks (by a hash of bucket and key). Writes of different keys run at once, so
 #: their fsyncs overlap (the file system commits them together) instead of queueing behind one lock.
 KEY_LOCKS = 256
+#: How often a write makes its folder again when deletes of other keys keep emptying and removing it.
+_FOLDER_RACE_ATTEMPTS = 50
 
 
 # -- keys <-> paths ------------------------------------------------------------------------------
@@ -94,19 +96,26 @@ def write_atomically(path: Path, data: bytes, temporary_folder: Path) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     try:
-        for attempt in range(3):
+        # A delete of another key may remove the (empty) folder between our mkdir and rename, or while mkdir
+        # runs (it then reports the folder as existing and not a folder): make it again.
+        for attempt in range(_FOLDER_RACE_ATTEMPTS):
+            last = attempt == _FOLDER_RACE_ATTEMPTS - 1
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            except (FileExistsError, NotADirectoryError):
-                blocking = next((parent for parent in reversed(path.parents) if parent.is_file()), path.parent)
-                raise FileExistsError(f"{blocking} is an object, so it cannot also be a folder of objects") from None
+            except (FileExistsError, NotADirectoryError, FileNotFoundError):
+                blocking = next((parent for parent in reversed(path.parents) if parent.is_file()), None)
+                if blocking is not None:
+                    raise FileExistsError(f"{blocking} is an object, so it cannot also be a folder of objects") from None
+                if last:
+                    raise
+                continue
             try:
                 os.replace(temporary, path)
                 break
             except IsADirectoryError:
                 raise IsADirectoryError(f"{path} is a folder of objects, so it cannot also be an object") from None
-            except FileNotFoundError:  # a delete of another key removed the (empty) folder in between: again
-                if attempt == 2:
+            except FileNotFoundError:
+                if last:
                     raise
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -120,7 +129,10 @@ def _remove(path: Path, stop_at: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         return
-    _fsync_folder(path.parent)
+    try:
+        _fsync_folder(path.parent)
+    except FileNotFoundError:  # another delete already removed the emptied folder: the entry is gone with it
+        return
     folder = path.parent
     while folder != stop_at and stop_at in folder.parents:
         try:
