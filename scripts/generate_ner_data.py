@@ -3,7 +3,7 @@
 
 The abstracts below were written for this project (they describe no real study). Each sentence is
 tagged with one of the six section labels; a few abstracts are deliberately poor (no results, vague
-claims) and judged ``isGoodAbstract: No``. Abstract 01 carries non-ASCII characters (°C, µm, Å,
+claims) and judged No on the workflow's Yes/No question. Abstract 01 carries non-ASCII characters (°C, µm, Å,
 Ångström, an en and an em dash) so that offsets are exercised as Unicode code points.
 
 Writes, under the output folder:

@@ -49,6 +49,12 @@ def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     return statements
 
 
+def statements_passing_role(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """The identity-policy statements that allow ``iam:PassRole`` on the role ``role_id``."""
+    return [s for s in policy_statements(template) if "iam:PassRole" in as_list(s["Action"])
+            and {"Fn::GetAtt": [role_id, "Arn"]} in as_list(s["Resource"])]
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 

@@ -137,14 +137,13 @@ def test_the_construct_and_the_functions_name_the_same_variables():
 # -- security --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_review_execution_role_trusts_sagemaker_and_only_the_start_function_passes_it(assemblies, workflow):
-    from tests.cdk_helpers import policy_statements
+    from tests.cdk_helpers import statements_passing_role
 
     template = template_of(assemblies, workflow, "prod")
     role_id, role = review_role(template)
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
         "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
-    passing = [s for s in policy_statements(template) if "iam:PassRole" in as_list(s["Action"])
-               and {"Fn::GetAtt": [role_id, "Arn"]} in as_list(s["Resource"])]
+    passing = statements_passing_role(template, role_id)
     assert [s["Condition"] for s in passing] == [{"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}]
     start_role = review_functions(template)["on_workflow_job_completed"][1]["Properties"]["Role"]["Fn::GetAtt"][0]
     assert passing[0] in statements_of_role(template, start_role)

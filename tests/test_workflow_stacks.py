@@ -21,7 +21,7 @@ from labeling_constructs.labeling_job_resource.request import create_request
 from stacks import load_environment
 from tests.cdk_helpers import (
     CDK_CONTEXT, REPO_ROOT, as_list, execution_role, invoked_handlers, masked, object_prefixes, policy_statements,
-    resolve, resources_of_type, statements_of_role,
+    resolve, resources_of_type, statements_of_role, statements_passing_role,
 )
 from tests.conftest import STACK_TEST_ENVIRONMENTS
 from tests.sagemaker_checks import check_create_labeling_job
@@ -154,8 +154,7 @@ def test_execution_role_trusts_sagemaker_with_no_condition_ground_truth_is_not_d
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
         "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
     # Only the job function may pass it, and only to SageMaker.
-    passing = [s for s in policy_statements(template) if "iam:PassRole" in as_list(s["Action"])
-               and {"Fn::GetAtt": [role_id, "Arn"]} in as_list(s["Resource"])]
+    passing = statements_passing_role(template, role_id)
     assert [s["Condition"] for s in passing] == [{"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}]
 
 

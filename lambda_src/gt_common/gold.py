@@ -3,7 +3,7 @@
 A line of the input manifest may carry the known answer of any of the workflow's choice questions
 (Classification, YesNo, Checkbox) under ``GOLD_KEY``::
 
-    {"source": "s3://.../run-7.json", "gold": {"WeldingClassification": "Good weld"}}
+    {"source": "s3://.../object-7.json", "gold": {"<question name>": "<one of its labels>"}}
 
 The worker never sees it: Ground Truth hands the whole line to the pre-labeling function, which leaves
 ``gold`` out of the task input and writes it into the object's task record (``gt_common.task_record``,
