@@ -19,8 +19,8 @@ is the work no runner can avoid: the pre-labeling handler's own computation (CSV
 PNG encoding) for every run in ``--processes`` processes, with no S3 at all.
 
 ``--keep-alive-check`` adds the local endpoint's server CPU per request for one object's request mix
-(4 reads, 5 writes), served as shipped (werkzeug, a connection per request) and by a keep-alive
-HTTP/1.1 server (waitress) over the same application. Results go to bench/results/local_job.md.
+(4 reads, 5 writes), served with a connection per request (werkzeug's handler, as before) and kept alive
+(the endpoint's handler, ``local_ground_truth.keep_alive``), same server and application. Results go to bench/results/local_job.md.
 """
 from __future__ import annotations
 
@@ -205,22 +205,20 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 from local_ground_truth import conditional_writes, s3_store
+from local_ground_truth.keep_alive import KeepAliveRequestHandler
 conditional_writes.install()
 modules = tuple(backends.list_of_moto_modules())
 backends.list_of_moto_modules = lambda: modules
 app = s3_store.WriteThroughApp(DomainDispatcherApplication(create_backend_app),
                                s3_store.DiskStore(Path(tempfile.mkdtemp(prefix="bench-keep-alive-")) / "s3"))
-if sys.argv[1] == "keep-alive":
-    from waitress.server import create_server
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    print(server.effective_port, flush=True)
-    server.run()
-else:  # as local_s3 serves it
-    from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
-    print(server.server_port, flush=True)
-    server.serve_forever()
+# The same server and application; only the handler differs: werkzeug's (via moto's), which closes every connection,
+# or the endpoint's, which keeps it open.
+handler = KeepAliveRequestHandler if sys.argv[1] == "keep-alive" else MotoRequestHandler
+server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
+print(server.server_port, flush=True)
+server.serve_forever()
 '''
 
 

@@ -24,6 +24,7 @@ def s3_endpoint(url: str | None = None, store: Path | None = None) -> Iterator[s
     Conditional writes (PutObject ``If-Match`` / ``If-None-Match``) are atomic there, as in S3
     (``conditional_writes``). With ``store``, the server keeps every bucket in that folder (``s3_store``): whatever it
     accepted is on disk before it answered, and it starts with what an earlier run left there.
+    Connections stay open between requests (``keep_alive``): a client's requests reuse one.
     The server runs in a child process of its own: in this process it would compete for the GIL
     with the runner (and its pre-labeling pool's results), which slowed every request. It is
     stopped on exit, on Ctrl-C, and exits by itself if this process dies (its stdin closes).
@@ -64,10 +65,11 @@ def _serve(store: Path | None) -> None:
     import threading
 
     from moto import backends
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     from local_ground_truth import conditional_writes, s3_store
+    from local_ground_truth.keep_alive import KeepAliveRequestHandler
 
     conditional_writes.install()  # If-Match / If-None-Match checked and written as one step, as S3 does
     logging.basicConfig(level=logging.INFO, format="local S3: %(message)s")
@@ -80,7 +82,7 @@ def _serve(store: Path | None) -> None:
         disk = s3_store.DiskStore(store)
         s3_store.load(disk)
         app = s3_store.WriteThroughApp(app, disk)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveRequestHandler)
 
     def watch_parent() -> None:
         sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
