@@ -161,7 +161,8 @@ class CustomLabelingWorkflow(Construct):
         # keeps the worker model and quality statistics there: one snapshot per kind updated with
         # conditional writes (If-Match needs GetObject and PutObject, no more), a record per batch, and
         # the per-batch files of jobs started before snapshots listed once to fold them in.
-        # It reads the task records back (listed, so a missing record reads as NoSuchKey, not AccessDenied).
+        # It lists the job's task records and reads them back (listing also makes a missing record NoSuchKey,
+        # not AccessDenied).
         input_bucket.grant_read_prefix(self.consolidation_function, output_prefix)
         input_bucket.grant_write_prefix(self.consolidation_function, output_prefix)
         input_bucket.grant_read_prefix(self.consolidation_function, self.task_records_prefix)

@@ -33,10 +33,14 @@ def answered_by(object_id, forms: dict[str, Any], data_object: Optional[dict] = 
             "annotations": [{"workerId": worker, "annotationData": content(form)} for worker, form in forms.items()]}
 
 
+#: The labeling job of ``event``: task records the tests write for it go in its folder (gt_common.task_record).
+JOB = "job"
+
+
 def event(bucket: str, key: str, label: str, *, output: Optional[str] = "job/annotations",
           workers_per_object: Optional[int] = 3) -> dict:
     """The event Ground Truth sends (``output`` None: without outputConfig, so without job state)."""
-    value = {"version": "2018-10-06", "labelingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/job",
+    value = {"version": "2018-10-06", "labelingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{JOB}",
              "labelCategories": None, "labelAttributeName": label, "roleArn": "arn:aws:iam::123456789012:role/gt",
              "payload": {"s3Uri": f"s3://{bucket}/{key}"}}
     if output is not None:

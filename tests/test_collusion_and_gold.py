@@ -17,7 +17,7 @@ from gt_common.gold import GOLD_KEY, GOLD_MISS, gold_by_question, gold_of_line
 from gt_common.quality_report import batch_statistics, merge_statistics, quality_report, report_from_statistics
 from gt_common.s3uri import InputError
 from gt_common.task_record import data_object_of, read_record, write_record
-from tests.consolidation_helpers import answered_by, configure, invoke, labels_by_id, read_json
+from tests.consolidation_helpers import JOB, answered_by, configure, invoke, labels_by_id, read_json
 
 WELDING = workflows.definition("welding")
 QUESTION = WELDING.questions[0]
@@ -279,8 +279,10 @@ def test_gold_reaches_the_output_and_the_report_through_the_task_records(s3, buc
             wrong = next(label for label in CLASSES if label != truth["0"])
             forms = {f"w{h}": {QUESTION.name: {"label": wrong}} for h in range(3)}
         entries.append(answered_by(i, forms, data_object_of(line)))
-        write_record(s3, line, {GOLD_KEY: line[GOLD_KEY]} if GOLD_KEY in line else {})
-    write_record(s3, {"source": "s3://elsewhere/x.json"}, {})  # another object's record is never read
+        write_record(s3, line, {GOLD_KEY: line[GOLD_KEY]} if GOLD_KEY in line else {}, JOB)
+    # Neither another object's record nor this object's record of another job is read.
+    write_record(s3, {"source": "s3://elsewhere/x.json"}, {GOLD_KEY: {QUESTION.name: CLASSES[0]}}, JOB)
+    write_record(s3, lines[5], {GOLD_KEY: {QUESTION.name: CLASSES[0]}}, "an-earlier-job")
     labels = labels_by_id(invoke(s3, bucket, entries, label=WELDING.label_attribute_name),
                           WELDING.label_attribute_name)
     zero = labels["0"][QUESTION.name]
@@ -302,8 +304,8 @@ def test_gold_reaches_the_output_and_the_report_through_the_task_records(s3, buc
 def test_an_unreadable_record_costs_only_its_object_gold(s3, bucket, welding_function, caplog):
     lines = [{"source": f"s3://{bucket}/welding/datasets/run-{i}.json", GOLD_KEY: {QUESTION.name: CLASSES[0]}}
              for i in range(2)]
-    write_record(s3, lines[0], {GOLD_KEY: lines[0][GOLD_KEY]})
-    location = write_record(s3, lines[1], {})
+    write_record(s3, lines[0], {GOLD_KEY: lines[0][GOLD_KEY]}, JOB)
+    location = write_record(s3, lines[1], {GOLD_KEY: lines[1][GOLD_KEY]}, JOB)
     s3.put_object(Bucket=location.bucket, Key=location.key, Body=b"{not json")
     entries = [answered_by(i, {"w1": {QUESTION.name: {"label": CLASSES[1]}}}, data_object_of(line))
                for i, line in enumerate(lines)]
@@ -326,12 +328,17 @@ def test_welding_pre_labeling_records_gold_and_never_shows_it(s3, bucket, monkey
                                                                       "sensor_data": {"s3Path": sensor}}))
     try:
         line = {"source": dataset, GOLD_KEY: {QUESTION.name: "Burn Through"}}
-        result = pre_labeling.lambda_handler({"dataObject": line})
+        arn = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/welding-7"
+        result = pre_labeling.lambda_handler({"labelingJobArn": arn, "dataObject": line})
         assert "Burn Through" not in json.dumps(result) and GOLD_KEY not in result["taskInput"]
-        assert read_record(s3, data_object_of(line)) == {GOLD_KEY: {QUESTION.name: "Burn Through"}}
-        plain = {"source": dataset}
-        pre_labeling.lambda_handler({"dataObject": plain})
-        assert read_record(s3, data_object_of(plain)) == {}
+        assert read_record(s3, data_object_of(line), "welding-7") == {GOLD_KEY: {QUESTION.name: "Burn Through"}}
+        assert read_record(s3, data_object_of(line)) is None  # another job's folder
+        plain = {"source": put(s3, bucket, "welding/datasets/plain.json", json.dumps(
+            {"image": {"s3Path": image}, "sensor_data": {"s3Path": sensor}}))}
+        pre_labeling.lambda_handler({"labelingJobArn": arn, "dataObject": plain})
+        assert read_record(s3, data_object_of(plain), "welding-7") is None  # nothing to keep: nothing written
+        keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix="derived/task-records/")["Contents"]]
+        assert len(keys) == 1 and keys[0].startswith("derived/task-records/welding-7/")
         with pytest.raises(InputError, match="is not a label"):
             pre_labeling.lambda_handler({"dataObject": {"source": dataset, GOLD_KEY: {QUESTION.name: 1}}})
     finally:

@@ -17,7 +17,7 @@ import pytest
 
 import workflows
 from consolidation import handler
-from tests.consolidation_helpers import WORKER_MODEL, configure
+from tests.consolidation_helpers import JOB, WORKER_MODEL, configure
 from tests.consolidation_helpers import invoke as invoke_handler
 
 OBJECTS = 1_000
@@ -118,7 +118,7 @@ def test_ner_batch_of_real_size_with_poisoned_answers(s3, bucket, caplog, monkey
 
     monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/records/")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda i: write_record(s3, {"source-ref": f"s3://{bucket}/in/{i}"}, {"textLength": 150}),
+        list(pool.map(lambda i: write_record(s3, {"source-ref": f"s3://{bucket}/in/{i}"}, {"textLength": 150}, JOB),
                       range(OBJECTS)))
     try:
         check_ner_batch(s3, bucket, caplog, monkeypatch)

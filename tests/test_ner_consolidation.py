@@ -17,7 +17,7 @@ from gt_common.workflow_consolidation import consolidate_items
 from local_ground_truth.simulated_workers import simulated_answer
 from local_ground_truth.span_baselines import token_majority_vote
 from local_ground_truth.span_metrics import count_spans, scores
-from tests.consolidation_helpers import configure, invoke, labels_by_id, read_json
+from tests.consolidation_helpers import JOB, configure, invoke, labels_by_id, read_json
 
 NER = workflows.definition("ner")
 LABEL = NER.label_attribute_name
@@ -335,7 +335,7 @@ def with_record(s3, bucket, monkeypatch, object_id, record):
 
     monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/{RECORDS}")
     if record is not None:
-        write_record(s3, {"source-ref": f"s3://input/pages/{object_id}.jpg"}, record)
+        write_record(s3, {"source-ref": f"s3://input/pages/{object_id}.jpg"}, record, JOB)
 
 
 @pytest.mark.parametrize("bad_entity, problem", [
@@ -411,7 +411,7 @@ def test_each_task_record_is_read_once_per_batch(s3, bucket, monkeypatch):
     monkeypatch.delenv("CONSOLIDATION_METHOD")  # the worker model: spans clustered twice
     answers = [content(form([ent("Methods", 0, 40), ent("Results", 50, 90)])) for _ in range(3)]
     run(s3, bucket, [entry(i, *answers) for i in range(3)])
-    record_reads = [key for key in reads if key.startswith(RECORDS)]
+    record_reads = [key for key in reads if key.startswith(f"{RECORDS}{JOB}/")]
     assert len(record_reads) == 3 and len(set(record_reads)) == 3
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from gt_common import limits
 from gt_common.s3uri import InputError
+from gt_common.job_state import job_name_of_event
 from gt_common.task_record import data_object_of, read_record
 from ner_pre_labeling import handler
 
@@ -172,7 +173,7 @@ def test_shown_text_length_is_recorded_in_code_points(s3, bucket, monkeypatch):
     text = handler.lambda_handler(event(line))["taskInput"]["text"]
     assert text == "Résumé 🌊\n𝔼[X] ≈ 3."
     # 18 code points (the CR dropped); 20 UTF-16 units and 27 bytes would be the wrong counts.
-    assert read_record(s3, data_object_of(line)) == {"textLength": 18}
+    assert read_record(s3, data_object_of(line), job_name_of_event(event(line))) == {"textLength": 18}
 
 
 def test_nothing_is_recorded_without_a_records_folder(s3, bucket, monkeypatch):

@@ -18,7 +18,7 @@ from botocore.config import Config
 
 from gt_common.configuration import configured_method, configured_questions
 from gt_common.consolidation import consolidate_answers_event, workers_per_object
-from gt_common.job_state import state_for_event
+from gt_common.job_state import job_name_of_event, state_for_event
 from gt_common.task_record import READ_THREADS
 from gt_common.workflow_consolidation import consolidate_answers
 
@@ -38,8 +38,9 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> list[dict[str,
     method = configured_method()
     state = state_for_event(event)
     bound = workers_per_object(event)
+    job = job_name_of_event(event)  # whose task records are read (gt_common.task_record)
     response = consolidate_answers_event(event, s3_client(), lambda batch: consolidate_answers(
-        batch, questions, method=method, s3=s3_client(), state=state, workers_per_object=bound))
+        batch, questions, method=method, s3=s3_client(), state=state, workers_per_object=bound, job=job))
     LOG.info("consolidated %d objects for %s (%s; questions: %s)", len(response), event.get("labelAttributeName"),
              method, ", ".join(question.name for question in questions))
     return response

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from gt_common.job_state import ARN_MARKER
 from gt_common.review import final_manifest_key, job_output_folder
 from gt_common.s3uri import S3Location, parse_s3_uri
 
@@ -23,7 +24,6 @@ from gt_common.s3uri import S3Location, parse_s3_uri
 #: ``{"object": <line number in the workflow job's output manifest>, "reasons": [...], "label": {...}}``.
 REVIEW_FIELD = "crowd-review"
 REVIEW_MANIFEST = "review.manifest"
-ARN_MARKER = ":labeling-job/"
 
 
 def job_name_of(event: dict[str, Any]) -> Optional[str]:

@@ -31,10 +31,10 @@ def text_length_of(record: Optional[Mapping[str, Any]]) -> Optional[int]:
 
 
 def text_lengths(answered: Mapping[str, Any], s3_client, environ: Mapping[str, str] = os.environ,
-                 records: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None) -> dict[str, int]:
+                 records: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None, job: str = "") -> dict[str, int]:
     """Per object with answers (``answered``: ``{object id: dataObject}``), the code points its spans
     must end within. ``records``: the objects' task records already read (``task_record.read_records``),
-    else they are read here."""
+    else they are read here (``job``'s)."""
     try:
         folder = records_location(environ)
     except InputError as error:  # the deployment's setting, not a worker's answer: fail loudly
@@ -47,7 +47,7 @@ def text_lengths(answered: Mapping[str, Any], s3_client, environ: Mapping[str, s
     if not answered:
         return {}
     if records is None:
-        records = read_records(s3_client, dict(answered), environ)
+        records = read_records(s3_client, dict(answered), job, environ)
     lengths = {}
     for object_id in answered:
         found = text_length_of(records.get(object_id))

@@ -387,37 +387,40 @@ def memory_bounds(questions: Sequence[Question], default_method: str) -> dict[st
     return bounds
 
 
-def _task_records(batch: BatchAnswers, s3, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Each answered object's task record (what pre-labeling showed and knew), {} without a records folder."""
+def _task_records(batch: BatchAnswers, s3, environ: Mapping[str, str], job: str) -> dict[str, Any]:
+    """Each answered object's task record in ``job`` (what pre-labeling showed and knew), {} without a records
+    folder."""
     try:
         folder = records_location(environ)
     except InputError as error:  # the deployment's setting, not a worker's answer: fail loudly
         raise ConfigurationError(str(error)) from error
     if folder is None or s3 is None:
         return {}
-    return read_records(s3, _answered(batch), environ)
+    return read_records(s3, _answered(batch), job, environ)
 
 
 def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Question], *, method: str, s3,
                       state: Optional[JobState], workers_per_object: Optional[int] = None,
-                      environ: Mapping[str, str] = os.environ) -> dict[str, dict[str, Any]]:
+                      environ: Mapping[str, str] = os.environ, job: str = "") -> dict[str, dict[str, Any]]:
     """The consolidated label of every object of the batch (see the module docstring).
 
     ``method``: the deployment's default (a question's own overrides it); ``state`` None: nothing is
     remembered between batches and no report is written; ``workers_per_object``: the event's
-    ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read. A part of an
+    ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read; ``job``: the labeling
+    job whose task records are read (``job_state.job_name_of_event``). A part of an
     answer that is not used is recorded on its item (``DataObjectAnswers.skip``).
     """
     return consolidate_answers(BatchAnswers.from_items(items), questions, method=method, s3=s3, state=state,
-                               workers_per_object=workers_per_object, environ=environ)
+                               workers_per_object=workers_per_object, environ=environ, job=job)
 
 
 def consolidate_answers(batch: BatchAnswers, questions: Sequence[Question], *, method: str, s3,
                         state: Optional[JobState], workers_per_object: Optional[int] = None,
-                        environ: Mapping[str, str] = os.environ) -> dict[str, dict[str, Any]]:
+                        environ: Mapping[str, str] = os.environ, job: str = "") -> dict[str, dict[str, Any]]:
     """``consolidate_items`` of a batch read by ``consolidation.read_batch`` (what the handler reads)."""
-    records = _task_records(batch, s3, environ) if any(q.is_choice or isinstance(q, Spans) for q in questions) else {}
-    lengths = (text_lengths(_answered(batch), s3, environ, records) if any(isinstance(q, Spans) for q in questions)
+    records = (_task_records(batch, s3, environ, job) if any(q.is_choice or isinstance(q, Spans) for q in questions)
+               else {})
+    lengths = (text_lengths(_answered(batch), s3, environ, records, job) if any(isinstance(q, Spans) for q in questions)
                else {})
     gold = gold_by_question(records, questions)
     if workers_per_object is not None:

@@ -38,6 +38,7 @@ from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
+from gt_common.job_state import job_name_of_event
 from gt_common.task_record import write_record
 
 LOG = logging.getLogger()
@@ -90,7 +91,7 @@ def read_text(uri: str) -> str:
     return shown_text(text, location)
 
 
-def record_shown_text(data_object: dict[str, Any], text: str) -> None:
+def record_shown_text(data_object: dict[str, Any], text: str, job: str) -> None:
     """Record the shown text's length, and the line's gold answers (``gt_common.gold``), for consolidation
     (nothing without TASK_RECORDS_URI).
 
@@ -99,7 +100,7 @@ def record_shown_text(data_object: dict[str, Any], text: str) -> None:
     would cost more than that looser check.
     """
     try:
-        location = write_record(s3_client(), data_object, {"textLength": len(text), **record_fields(data_object)})
+        location = write_record(s3_client(), data_object, {"textLength": len(text), **record_fields(data_object)}, job)
     except ClientError as error:
         LOG.error("could not write the task record of %s: %s", data_object.get(TEXT_KEY), error_code(error))
         return
@@ -113,6 +114,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     data_object = event.get("dataObject")
     if not isinstance(data_object, dict):
         raise InputError("dataObject is missing or not an object")
+    job = job_name_of_event(event)  # the task record's folder (gt_common.task_record)
     image_uri = _required(data_object, IMAGE_KEY)
     image = parse_s3_uri(image_uri, what=f"dataObject.{IMAGE_KEY}")
     text_uri = _required(data_object, TEXT_KEY)
@@ -124,7 +126,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         raise InputError(f"dataObject.metadata is a {type(metadata).__name__}, not an object")
     text = read_text(text_uri)
     check_image(s3_client(), image, what="page image")
-    record_shown_text(data_object, text)
+    record_shown_text(data_object, text, job)
     LOG.info("abstract %s: %d characters", text_uri, len(text))
     return {
         "taskInput": {

@@ -7,7 +7,7 @@ under ``$DERIVED_DATA_PREFIX`` (default ``plots/``), tagged with the CSV's ETag 
 second job over the same CSV does not render again.
 
 A line's gold answers (``gt_common.gold``: known answers the worker must not see) go into the object's
-task record (written for every line, empty without gold), never into the task input.
+task record (``gt_common.task_record``; a line without gold has none), never into the task input.
 
 Every unusable input raises ``InputError`` naming the S3 URI at fault (exactly as the manifest or
 dataset wrote it) and the problem, before anything is rendered:
@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_error, read_object
+from gt_common.job_state import job_name_of_event
 from gt_common.task_record import write_record
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
 from welding_pre_labeling.sensor_csv import parse_sensor_csv
@@ -183,11 +184,11 @@ def ensure_plots(csv: S3Location) -> dict[str, tuple[S3Location, str]]:
     return {key: (targets[key], title) for key, (title, _, _) in rendered.items()}
 
 
-def record_task(data_object: dict[str, Any]) -> None:
-    """Record the line's gold answers (``gt_common.gold``) for consolidation; an empty record for a line without
-    (nothing without TASK_RECORDS_URI). A failed write is logged: the object is still labeled, as an ordinary one."""
+def record_task(data_object: dict[str, Any], job: str) -> None:
+    """Record the line's gold answers (``gt_common.gold``) for consolidation; nothing for a line without (or without
+    TASK_RECORDS_URI). A failed write is logged: the object is still labeled, as an ordinary one."""
     try:
-        location = write_record(s3_client(), data_object, record_fields(data_object))
+        location = write_record(s3_client(), data_object, record_fields(data_object), job)
     except ClientError as error:
         LOG.error("could not write the task record of %s: %s", data_object.get("source", data_object.get("source-ref")),
                   error_code(error))
@@ -200,6 +201,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if not isinstance(event, dict):
         raise InputError("event is not an object")
     dataset = dataset_location(event.get("dataObject"))
+    job = job_name_of_event(event)  # the task record's folder (gt_common.task_record)
     gold_of_line(event["dataObject"])  # a line's known answers are checked before anything is read
     image, csv = read_dataset(dataset)
     try:
@@ -207,7 +209,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     except InputError as error:
         raise InputError(f"{error} (named by dataset file {dataset.shown})") from error
     plots = ensure_plots(csv)
-    record_task(event["dataObject"])
+    record_task(event["dataObject"], job)
     task_input = {"image": {"file": image.uri, "title": "Camera image"}}
     task_input.update({key: {"file": location.uri, "title": title} for key, (location, title) in plots.items()})
     return {"taskInput": task_input, "isHumanAnnotationRequired": "true"}
