@@ -83,6 +83,13 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_busy_cpu() -> float:
+    """Seconds of CPU the whole machine has spent busy (every core, /proc/stat) since it started."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
+
+
 def endpoint_pid() -> int | None:
     """The local S3 endpoint this process started (its child running ``local_ground_truth.local_s3``)."""
     for entry in Path("/proc").iterdir():
@@ -132,10 +139,14 @@ def run_job(tree: Path, assembly: Path, data: Path, processes: int, out: Path) -
 
         steps: dict[str, float] = {}
         server_cpu: dict[str, float] = {}
+        busy_cpu: dict[str, float] = {}
+        busy = [machine_busy_cpu()]
 
         def step(name: str, started: float, cpu_before: float) -> tuple[float, float]:
             now, cpu = time.perf_counter(), process_cpu(server)
             steps[name], server_cpu[name] = now - started, cpu - cpu_before
+            busy.append(machine_busy_cpu())
+            busy_cpu[name] = busy[-1] - busy[-2]
             return now, cpu
 
         mark = start = time.perf_counter()
@@ -154,7 +165,7 @@ def run_job(tree: Path, assembly: Path, data: Path, processes: int, out: Path) -
         answers = sum(len(by_worker) for by_worker in job.answers().values())
         job.close()
     out.write_text(json.dumps({
-        "steps": steps, "server_cpu": server_cpu, "total": total, "pre_labeled": pre.done,
+        "steps": steps, "server_cpu": server_cpu, "busy_cpu": busy_cpu, "total": total, "pre_labeled": pre.done,
         "pre_failed": len(pre.failed), "answers": answers, "consolidated": report.consolidated,
         "consolidation_failed": len(report.failed), "accuracy": score["accuracy"], "labels": labels}))
 

@@ -3,9 +3,9 @@
 Everything the job produces lives in its S3 bucket under ``<OutputPrefix><job name>/`` (Ground
 Truth's layout: ``annotations/worker-response/...``, ``annotations/consolidated-annotation/...``,
 ``annotations/intermediate/...``, ``manifests/output/output.manifest``) plus the runner's own
-``local-runner/`` folder (the pre-labeling Lambda's response per object). With the runner's own
-endpoint the bucket is kept on disk (``s3_store``), so this object is rebuilt from it at start and a
-stopped or killed run resumes exactly:
+``local-runner/`` folder (the pre-labeling Lambda's responses, ``task-inputs/*.jsonl``, a line per
+object). With the runner's own endpoint the bucket is kept on disk (``s3_store``), so this object is
+rebuilt from it at start and a stopped or killed run resumes exactly:
 
 - **Answers**: one per worker per object. A second submission of the same worker for the same
   object (a retry after a lost response, a second tab) is recognised and not written again.
@@ -53,7 +53,10 @@ from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, Workflo
 LOG = logging.getLogger(__name__)
 ITERATION = "iteration-1"
 READ_THREADS = 4  # concurrent GETs when reading a job's files back at start
-RESPONSE_WRITERS = 4  # pre-labeling responses being written at once
+RESPONSE_WRITERS = 4  # writes of pre-labeling responses at once
+#: Pre-labeling responses kept per write (one JSON line each): a 1,000-object job makes 20 writes, not 1,000, and
+#: a resumed run reads 20 files back. A kill loses at most the responses not yet written (run again on resume).
+RESPONSES_PER_WRITE = 50
 ANSWER_LOCKS = 64  # (object, worker) pairs share this many locks, by hash
 
 
@@ -135,7 +138,10 @@ class LocalJob:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(value).encode(), ContentType="application/json")
 
     def _get_json(self, key: str) -> Any:
-        return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        return json.loads(self._get_bytes(key))
+
+    def _get_bytes(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
     def _keys(self, prefix: str) -> list[str]:
         keys = []
@@ -143,9 +149,9 @@ class LocalJob:
             keys += [item["Key"] for item in page.get("Contents", [])]
         return keys
 
-    def _read_all(self, keys: list[str]) -> list[tuple[str, Any]]:
+    def _read_all(self, keys: list[str], read: Callable[[str], Any] | None = None) -> list[tuple[str, Any]]:
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            return list(zip(keys, pool.map(self._get_json, keys)))
+            return list(zip(keys, pool.map(read or self._get_json, keys)))
 
     # -- folders -------------------------------------------------------------------------------------
     @property
@@ -180,8 +186,14 @@ class LocalJob:
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
     def _load(self) -> None:
-        for key, value in self._read_all(self._keys(self._task_input_folder)):
-            self._keep_task_input(key.rsplit("/", 1)[1].removesuffix(".json"), value)
+        for key, body in self._read_all(self._keys(self._task_input_folder), self._get_bytes):
+            if key.endswith(".jsonl"):  # RESPONSES_PER_WRITE responses: {"object": <id>, "response": {...}} each
+                for line in body.decode().splitlines():
+                    if line.strip():
+                        entry = json.loads(line)
+                        self._keep_task_input(str(entry["object"]), entry["response"])
+            else:  # <id>.json: one response (written by runs before RESPONSES_PER_WRITE)
+                self._keep_task_input(key.rsplit("/", 1)[1].removesuffix(".json"), json.loads(body))
         for key, body in sorted(self._read_all(self._keys(self._responses)),
                                 key=lambda item: item[1]["answers"][0].get("submissionTime", "")):
             object_id = key.split("/")[-2]
@@ -203,9 +215,6 @@ class LocalJob:
     # -- the input -------------------------------------------------------------------------------
     def manifest_lines(self) -> list[dict[str, Any]]:
         return self.lines
-
-    def task_input_key(self, object_id: str) -> str:
-        return f"{self._task_input_folder}{object_id}.json"
 
     def _keep_task_input(self, object_id: str, response: dict[str, Any]) -> None:
         with self._lock:
@@ -235,9 +244,9 @@ class LocalJob:
     def pre_label(self, processes: int | None = None, progress: bool = True) -> PreLabelReport:
         """Run the stack's pre-labeling handler for every manifest line not yet done, in parallel.
 
-        Each response is written to the bucket by a small pool of threads (the endpoint makes each durable
-        before it answers) while the next ones are computed; an object counts as pre-labeled once its
-        response is stored. Then the consolidation function's environment is started, so the first batch
+        Responses are written to the bucket, RESPONSES_PER_WRITE per file, by a small pool of threads (the
+        endpoint makes each write durable before it answers) while the next ones are computed; an object
+        counts as pre-labeled once its response is stored. Then the consolidation function's environment is started, so the first batch
         finds it warm.
         """
         report = PreLabelReport()
@@ -247,7 +256,7 @@ class LocalJob:
             function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores())
             events = ((object_id, {"version": "2018-10-06", "labelingJobArn": self.job_arn, "dataObject": line})
                       for object_id, line in pending.items())
-            writes = []
+            writes, responses = [], []
             try:
                 with ThreadPoolExecutor(max_workers=RESPONSE_WRITERS, thread_name_prefix="task-input") as writer:
                     for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
@@ -256,10 +265,14 @@ class LocalJob:
                         if not ok or problem:
                             report.failed[object_id] = result if not ok else problem
                             continue
-                        writes.append(writer.submit(self._store_task_input, object_id, result))
+                        responses.append((object_id, result))
+                        if len(responses) == RESPONSES_PER_WRITE:
+                            writes.append(writer.submit(self._store_task_inputs, responses))
+                            responses = []
+                    if responses:
+                        writes.append(writer.submit(self._store_task_inputs, responses))
                 for write in writes:
-                    write.result()  # a write the endpoint refused stops the job, as before: nothing is lost
-                    report.done += 1
+                    report.done += write.result()  # a write the endpoint refused stops the job, as before
             finally:
                 function.close()
         report.skipped = self.skipped_ids()
@@ -269,9 +282,14 @@ class LocalJob:
                 self._consolidation_function().start()
         return report
 
-    def _store_task_input(self, object_id: str, response: dict[str, Any]) -> None:
-        self._put_json(self.task_input_key(object_id), response)
-        self._keep_task_input(object_id, response)
+    def _store_task_inputs(self, responses: list[tuple[str, dict[str, Any]]]) -> int:
+        """Store pre-labeling responses in one file; then they count. The number stored."""
+        body = "".join(json.dumps({"object": object_id, "response": response}) + "\n" for object_id, response in responses)
+        key = f"{self._task_input_folder}{responses[0][0]}-{uuid.uuid4().hex[:8]}.jsonl"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
+        for object_id, response in responses:
+            self._keep_task_input(object_id, response)
+        return len(responses)
 
     def task_input(self, object_id: str) -> dict[str, Any]:
         with self._lock:

@@ -56,16 +56,24 @@ def _keep_pre_labeled(key: str, store: Path, name: str) -> None:
 
 
 def _rename_job(s3, spec: WorkflowSpec, old: str, new: str) -> None:
-    """Move a job's folder to another job name, through the endpoint (a pre-labeling response does not
-    depend on the job: the event's job ARN is read by no handler, so the task inputs are the same)."""
-    bucket, old_root, new_root = spec.task.output_bucket, f"{spec.task.output_prefix}{old}/", f"{spec.task.output_prefix}{new}/"
-    keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=old_root)
-            for item in page.get("Contents", [])]
-    for key in keys:  # read and written again (a PUT, as every write the store keeps on disk)
-        found = s3.get_object(Bucket=bucket, Key=key)
-        s3.put_object(Bucket=bucket, Key=new_root + key[len(old_root):], Body=found["Body"].read(),
-                      ContentType=found["ContentType"], Metadata=found["Metadata"])
-        s3.delete_object(Bucket=bucket, Key=key)
+    """Move a job's folder, and its task records' folder (gt_common.task_record), to another job name through
+    the endpoint: what pre-labeling returns does not depend on the job's name, only where its records go."""
+    from gt_common.s3uri import parse_s3_uri
+    from gt_common.task_record import RECORDS_ENV
+
+    folders = [(spec.task.output_bucket, f"{spec.task.output_prefix}{old}/", f"{spec.task.output_prefix}{new}/")]
+    records = spec.pre_labeling.environment.get(RECORDS_ENV)
+    if records:
+        location = parse_s3_uri(records, what=RECORDS_ENV)
+        folders.append((location.bucket, f"{location.key}{old}/", f"{location.key}{new}/"))
+    for bucket, old_root, new_root in folders:
+        keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=old_root)
+                for item in page.get("Contents", [])]
+        for key in keys:  # read and written again (a PUT, as every write the store keeps on disk)
+            found = s3.get_object(Bucket=bucket, Key=key)
+            s3.put_object(Bucket=bucket, Key=new_root + key[len(old_root):], Body=found["Body"].read(),
+                          ContentType=found["ContentType"], Metadata=found["Metadata"])
+            s3.delete_object(Bucket=bucket, Key=key)
 
 
 @contextmanager

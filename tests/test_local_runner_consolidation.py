@@ -86,3 +86,34 @@ def test_a_batch_a_kill_interrupted_runs_again_under_its_own_name(runner_assembl
         assert job._keys(f"{job.root}annotations/consolidation-state/") == state_files  # replaced, not added
         report = json.loads(job.s3.get_object(Bucket=job.bucket, Key=f"{job.root}quality-report/WeldingClassification.json")["Body"].read())
         assert report["answers"] == 2 and report["batches"] == 1
+
+
+def _pre_label_afresh(spec, s3):
+    """(Its own name keeps the session's pre-labeled copy of this stack out: pre-labeling runs here.)"""
+
+
+def test_pre_labeling_responses_are_stored_a_file_per_many_and_read_back_in_either_layout(runner_assembly, tmp_path,
+                                                                                         monkeypatch):
+    from local_ground_truth import job as job_module
+    from local_ground_truth.job import LocalJob
+
+    monkeypatch.setattr(job_module, "RESPONSES_PER_WRITE", 5)
+    spec = read_workflow(runner_assembly, "welding")
+    name = job_name(tmp_path, "responses")
+    with local_job(spec, tmp_path / "store", name, prepare=_pre_label_afresh) as job:
+        folder = f"{job.root}local-runner/task-inputs/"
+        keys = [item["Key"] for item in job.s3.list_objects_v2(Bucket=job.bucket, Prefix=folder)["Contents"]]
+        objects = job.pre_labeled_ids()
+        assert len(objects) > 10 and len(keys) == -(-len(objects) // 5)
+        assert all(key.endswith(".jsonl") for key in keys)
+        inputs = {object_id: job.task_input(object_id) for object_id in objects}
+        assert LocalJob(spec, job.s3, job.endpoint, name).pre_labeled_ids() == objects  # read back
+        # A job stored by a runner before RESPONSES_PER_WRITE (one <id>.json per response) resumes as it was.
+        for key in keys:
+            lines = job.s3.get_object(Bucket=job.bucket, Key=key)["Body"].read().decode().splitlines()
+            for entry in map(json.loads, lines):
+                job.s3.put_object(Bucket=job.bucket, Key=f"{folder}{entry['object']}.json",
+                                  Body=json.dumps(entry["response"]).encode())
+            job.s3.delete_object(Bucket=job.bucket, Key=key)
+        resumed = LocalJob(spec, job.s3, job.endpoint, name)
+        assert {object_id: resumed.task_input(object_id) for object_id in resumed.pre_labeled_ids()} == inputs
