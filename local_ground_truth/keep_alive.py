@@ -23,6 +23,8 @@ _REQUEST_LOG = logging.getLogger("werkzeug")
 #: A connection idle this long is closed (clients reconnect on their next request).
 IDLE_SECONDS = 60
 _NO_BODY_STATUSES = {204, 304}
+#: S3 takes at most 5 GiB in one request (larger objects are uploaded in parts).
+MAX_BODY_BYTES = 5 * 1024 ** 3
 
 
 class BadRequestBody(ValueError):
@@ -43,6 +45,8 @@ def read_body(environ: dict[str, Any]) -> bytes:
     if not length_header.isdigit():
         raise BadRequestBody(f"Content-Length {length_header[:40]!r} is not a number")
     length = int(length_header)
+    if length > MAX_BODY_BYTES:
+        raise BadRequestBody(f"Content-Length {length} is over S3's {MAX_BODY_BYTES}-byte limit for one request")
     parts, remaining = [], length
     while remaining:
         part = stream.read(min(remaining, 1 << 20))
