@@ -3,10 +3,10 @@
     .venv/bin/python bench/bench_test_suite.py [--before 42dce18]
 
 Each tree runs its whole suite the way its ``scripts/test.sh`` does once the machine is set up (the set-up
-check itself is left out: it would install into the shared virtualenv): now
-``python -m pytest -n auto`` (a test process per core), before ``python -m pytest``. The tree ``--before``
-is extracted from git beside this checkout (so ``../shared`` resolves as it does here) and shares this
-checkout's ``.venv``, ``node_modules`` and ``.runtime-python``. Reported per tree: wall seconds, CPU
+check itself is left out: it would install into the shared virtualenv): now (the last commit)
+``python -m pytest -n auto`` (a test process per core), before ``python -m pytest``. Both are checked out
+as git worktrees beside this checkout (so ``../shared`` resolves as it does here, and the scaffold's tests
+find a repository) and share this checkout's ``.venv``, ``node_modules`` and ``.runtime-python``. Reported per tree: wall seconds, CPU
 seconds of the whole process tree (about what one core would need), tests passed and failed, and the
 files that took longest (pytest's ``--durations``, summed per file). Target (issue 12): under 45 s with
 nothing dropped. Results go to bench/results/test_suite.md.
@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import os
 import re
 import resource
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections import defaultdict
@@ -33,14 +31,19 @@ BEFORE = "42dce18"  # main before one Chromium / one CDK runtime per session and
 SHARED = (".venv", "node_modules", ".runtime-python")
 
 
-def extract(revision: str) -> Path:
+def checkout(revision: str) -> Path:
+    """``revision`` checked out beside this checkout (a git worktree: the scaffold's tests list the repository's
+    files with git), sharing this checkout's virtualenv, CLI and runtime Python."""
     folder = Path(tempfile.mkdtemp(prefix=".bench-test-suite-", dir=REPO.parent))
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--quiet", "--detach", str(folder), revision], check=True)
     for name in SHARED:
         (folder / name).symlink_to(REPO / name)
     return folder
+
+
+def remove(folder: Path) -> None:
+    subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(folder)], check=False)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def children_cpu() -> float:
@@ -109,11 +112,12 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE)
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    tree = extract(args.before)
+    trees = {"before": checkout(args.before), "now": checkout("HEAD")}  # now: the last commit, not the work tree
     try:
-        runs = {"before": run_suite(tree, parallel=False), "now": run_suite(REPO, parallel=True)}
+        runs = {"before": run_suite(trees["before"], parallel=False), "now": run_suite(trees["now"], parallel=True)}
     finally:
-        shutil.rmtree(tree, ignore_errors=True)
+        for tree in trees.values():
+            remove(tree)
     for name, run in runs.items():
         print(f"{name}: {run['wall']:.1f} s wall, {run['cpu']:.1f} s CPU, {run['summary']}", file=sys.stderr)
     print(write_results(args.before, runs, load))
