@@ -3,13 +3,13 @@
     .venv/bin/python bench/bench_test_suite.py [--before 42dce18]
 
 Each tree runs its whole suite the way its ``scripts/test.sh`` does once the machine is set up (the set-up
-check itself is left out: it would install into the shared virtualenv): now (the last commit)
-``python -m pytest -n auto`` (a test process per core), before ``python -m pytest``. Both are checked out
-as git worktrees beside this checkout (so ``../shared`` resolves as it does here, and the scaffold's tests
-find a repository) and share this checkout's ``.venv``, ``node_modules`` and ``.runtime-python``. Reported per tree: wall seconds, CPU
-seconds of the whole process tree (about what one core would need), tests passed and failed, and the
-files that took longest (pytest's ``--durations``, summed per file). Target (issue 12): under 45 s with
-nothing dropped. Results go to bench/results/test_suite.md.
+check itself is left out: it would install into the shared virtualenv): now (the last commit) ``python -m
+pytest -n auto`` (a test process per core), before ``python -m pytest``. Both are checked out as git
+worktrees beside this checkout (so ``../shared`` resolves as it does here, and the scaffold's tests find a
+repository) and share this checkout's ``.venv``, ``node_modules`` and ``.runtime-python``. Reported per
+tree: wall seconds, CPU seconds of the whole process tree (about what one core would need), tests passed and
+failed, and the files that took longest (pytest's ``--durations``, summed per file). Target (issue 12):
+under 45 s with nothing dropped. Results go to bench/results/test_suite.md.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def checkout(revision: str) -> Path:
     """``revision`` checked out beside this checkout (a git worktree: the scaffold's tests list the repository's
     files with git), sharing this checkout's virtualenv, CLI and runtime Python."""
     folder = Path(tempfile.mkdtemp(prefix=".bench-test-suite-", dir=REPO.parent))
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--quiet", "--detach", str(folder), revision], check=True)
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--quiet", "--detach", str(folder), revision],
+                   check=True)
     for name in SHARED:
         (folder / name).symlink_to(REPO / name)
     return folder
@@ -85,7 +86,8 @@ def write_results(before: str, runs: dict[str, dict], load: float) -> Path:
     for name, label in (("before", f"before (`{before}`, one process)"), ("now", "now (`-n auto`, a process per core)")):
         run = runs[name]
         counts = run["counts"]
-        lines.append(f"| {label} | {counts.get('passed', 0):,} ({counts.get('failed', 0) + counts.get('error', 0) + counts.get('errors', 0)}) "
+        failed = counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+        lines.append(f"| {label} | {counts.get('passed', 0):,} ({failed}) "
                      f"| {run['wall']:.1f} | {run['cpu']:.1f} |")
     lines += [
         "",

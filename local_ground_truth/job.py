@@ -246,8 +246,8 @@ class LocalJob:
 
         Responses are written to the bucket, RESPONSES_PER_WRITE per file, by a small pool of threads (the
         endpoint makes each write durable before it answers) while the next ones are computed; an object
-        counts as pre-labeled once its response is stored. Then the consolidation function's environment is started, so the first batch
-        finds it warm.
+        counts as pre-labeled once its response is stored. Then the consolidation function's environment
+        is started, so the first batch finds it warm.
         """
         report = PreLabelReport()
         pending = {str(i): line for i, line in enumerate(self.lines) if str(i) not in self._task_inputs}
@@ -284,7 +284,8 @@ class LocalJob:
 
     def _store_task_inputs(self, responses: list[tuple[str, dict[str, Any]]]) -> int:
         """Store pre-labeling responses in one file; then they count. The number stored."""
-        body = "".join(json.dumps({"object": object_id, "response": response}) + "\n" for object_id, response in responses)
+        body = "".join(json.dumps({"object": object_id, "response": response}) + "\n"
+                       for object_id, response in responses)
         key = f"{self._task_input_folder}{responses[0][0]}-{uuid.uuid4().hex[:8]}.jsonl"
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
         for object_id, response in responses:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from gt_common.job_state import job_name_of_event
 from gt_common.s3uri import InputError
@@ -55,8 +56,8 @@ def test_an_unusable_record_reads_as_none(s3, bucket, body):
 class CountingS3:
     """The real client, counting what a batch asks of S3."""
 
-    def __init__(self, s3, deny_listing: bool = False):
-        self.s3, self.deny_listing, self.gets, self.lists = s3, deny_listing, [], 0
+    def __init__(self, s3, listing_fails: Exception | None = None):
+        self.s3, self.listing_fails, self.gets, self.lists = s3, listing_fails, [], 0
 
     def get_object(self, **kwargs):
         self.gets.append(kwargs["Key"])
@@ -64,10 +65,8 @@ class CountingS3:
 
     def list_objects_v2(self, **kwargs):
         self.lists += 1
-        if self.deny_listing:
-            from botocore.exceptions import ClientError
-
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListObjectsV2")
+        if self.listing_fails is not None:
+            raise self.listing_fails
         return self.s3.list_objects_v2(**kwargs)
 
 
@@ -107,15 +106,19 @@ def test_a_folder_too_large_to_list_for_the_batch_means_reading_each_record(s3, 
             s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys[start:start + 1000]]})
 
 
-def test_a_folder_that_cannot_be_listed_means_reading_each_record(s3, bucket, caplog):
+@pytest.mark.parametrize("failure, named", [
+    (ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListObjectsV2"), "AccessDenied"),
+    (EndpointConnectionError(endpoint_url="https://s3.example"), "EndpointConnectionError"),
+])
+def test_a_folder_that_cannot_be_listed_means_reading_each_record(s3, bucket, caplog, failure, named):
     env = {"TASK_RECORDS_URI": f"s3://{bucket}/records/"}
     objects = batch(5)
     write_record(s3, {"source": objects["2"]["content"]}, {"gold": {"q": "2"}}, "job-1", environ=env)
-    counting = CountingS3(s3, deny_listing=True)
+    counting = CountingS3(s3, listing_fails=failure)
     with caplog.at_level(logging.WARNING):
         found = read_records(counting, objects, "job-1", environ=env)
     assert found == {**dict.fromkeys(objects), "2": {"gold": {"q": "2"}}} and len(counting.gets) == 5
-    assert "could not be listed (AccessDenied)" in caplog.text
+    assert f"could not be listed ({named})" in caplog.text
     assert "not readable" not in caplog.text  # a record that is not there is no error: nothing to keep
 
 

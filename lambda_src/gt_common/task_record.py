@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Optional
 
 from . import strict_json
-from .job_state import job_name_of_event
 from .s3uri import InputError, S3Location, parse_s3_uri
 
 LOG = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def record_location(folder: S3Location, data_object: Mapping[str, Any], job: str
 
 def write_record(s3_client, manifest_line: Mapping[str, Any], record: Mapping[str, Any], job: str = "",
                  environ: Mapping[str, str] = os.environ) -> Optional[S3Location]:
-    """Save ``record`` for the data object of ``manifest_line`` in ``job``'s folder (``job_name_of_event``);
+    """Save ``record`` for the data object of ``manifest_line`` in ``job``'s folder (``job_state.job_name_of_event``);
     None (nothing written) without a folder, or when the record is empty: nothing to keep."""
     folder = records_location(environ)
     if folder is None or not record:
@@ -114,8 +113,6 @@ def read_record(s3_client, data_object: Any, job: str = "",
 def listed_records(s3_client, folder: S3Location, max_pages: int) -> Optional[set[str]]:
     """The keys directly in ``folder``, or None when they take more than ``max_pages`` pages or the
     listing fails (logged): the caller then reads each object's record instead."""
-    from botocore.exceptions import ClientError
-
     keys: set[str] = set()
     arguments = {"Bucket": folder.bucket, "Prefix": folder.key, "Delimiter": "/"}
     try:
@@ -125,9 +122,9 @@ def listed_records(s3_client, folder: S3Location, max_pages: int) -> Optional[se
             if not page.get("IsTruncated"):
                 return keys
             arguments["ContinuationToken"] = page["NextContinuationToken"]
-    except ClientError as error:
-        LOG.warning("task records folder %s could not be listed (%s); reading each object's record",
-                    folder.uri, error.response.get("Error", {}).get("Code"))
+    except Exception as error:  # noqa: BLE001 - listing only saves requests; reading each record still works
+        code = error.response.get("Error", {}).get("Code") if hasattr(error, "response") else type(error).__name__
+        LOG.warning("task records folder %s could not be listed (%s); reading each object's record", folder.uri, code)
     return None
 
 
