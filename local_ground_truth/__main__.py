@@ -29,7 +29,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from gt_common.job_state import JOB_NAME
+from gt_common.labeling_job import JOB_NAME
 from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3
 from local_ground_truth.job import LocalJob
@@ -86,7 +86,7 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
         args.parser.exit(2, f"{args.parser.prog}: error: {given}; choose one of: {', '.join(choices)}\n")
     spec = read_workflow(assembly, args.workflow)
     args.job_name = args.job_name or f"local-{args.workflow}"
-    if not JOB_NAME.fullmatch(args.job_name):  # the functions read it back from the job's ARN (gt_common.job_state)
+    if not JOB_NAME.fullmatch(args.job_name):  # the functions read it back from the job's ARN (gt_common.labeling_job)
         args.parser.exit(2, f"{args.parser.prog}: error: job name {args.job_name!r}: use at most 63 letters, digits, "
                             "'-' and '_', starting with a letter or digit (--job-name)\n")
     args.state_dir = args.state_dir or REPO_ROOT / ".local-gt" / args.job_name

@@ -41,7 +41,7 @@ def test_a_workflow_the_app_does_not_have_is_refused_naming_the_choices(runner_a
 
 @pytest.mark.parametrize("name", ["my.job", "../escape", "-leading", "a" * 64, "with space"])
 def test_a_job_name_the_functions_could_not_read_back_is_refused(runner_assembly, capsys, name):
-    # The functions find the job's task records by the name in its ARN (gt_common.job_state.JOB_NAME).
+    # The functions find the job's task records by the name in its ARN (gt_common.labeling_job.JOB_NAME).
     with pytest.raises(SystemExit) as stopped:
         cli.main(["--workflow", "welding", f"--job-name={name}", "--cloud-assembly", str(runner_assembly)])
     assert stopped.value.code == 2 and f"job name {name!r}: use at most 63 letters" in capsys.readouterr().err

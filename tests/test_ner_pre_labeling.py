@@ -8,7 +8,7 @@ import pytest
 
 from gt_common import limits
 from gt_common.s3uri import InputError
-from gt_common.job_state import job_name_of_event
+from gt_common.labeling_job import job_name_of_event
 from gt_common.task_record import data_object_of, read_record
 from ner_pre_labeling import handler
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from gt_common.job_state import job_name_of_event
+from gt_common.labeling_job import job_name_of_event
 from gt_common.s3uri import InputError
 from gt_common.task_record import (OBJECTS_PER_LISTED_PAGE, data_object_of, read_record, read_records,
                                    record_location, records_location, write_record)

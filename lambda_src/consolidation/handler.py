@@ -18,7 +18,8 @@ from botocore.config import Config
 
 from gt_common.configuration import configured_method, configured_questions
 from gt_common.consolidation import consolidate_answers_event, workers_per_object
-from gt_common.job_state import job_name_of_event, state_for_event
+from gt_common.job_state import state_for_event
+from gt_common.labeling_job import job_name_of_event
 from gt_common.task_record import READ_THREADS
 from gt_common.workflow_consolidation import consolidate_answers
 

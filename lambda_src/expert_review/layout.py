@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from gt_common.job_state import ARN_MARKER
+from gt_common.labeling_job import ARN_MARKER
 from gt_common.review import final_manifest_key, job_output_folder
 from gt_common.s3uri import S3Location, parse_s3_uri
 

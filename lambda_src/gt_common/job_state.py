@@ -53,11 +53,6 @@ from .limits import MAX_OBJECTS_PER_JOB
 from .s3uri import InputError, S3Location, parse_s3_uri
 
 LOG = logging.getLogger(__name__)
-#: What precedes a labeling job's name in its ARN (``arn:aws:sagemaker:<region>:<account>:labeling-job/<name>``).
-ARN_MARKER = ":labeling-job/"
-#: A job's name as it may appear in S3 keys: CreateLabelingJob's names (letters, digits, hyphens, at most 63) and the
-#: local runner's (which may hold "_", from a workflow's name).
-JOB_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}")
 STATE_FOLDER = "consolidation-state"
 SNAPSHOT_FOLDER = "snapshots"  # no kind is named so: kinds are "worker-model" and "quality-<question>"
 SNAPSHOT_VERSION = 1
@@ -75,19 +70,6 @@ IDENTITY_KEYS = frozenset({"version", "kind"})
 #: Stored sums are rounded to this many decimals (what each batch's counts are rounded to), so a
 #: contribution taken out again leaves exact zeros, not -1e-17.
 SUM_DIGITS = 6
-
-
-def job_name_of_event(event: Any) -> str:
-    """The labeling job's name from a Lambda event's ``labelingJobArn`` (pre-labeling and consolidation events
-    carry it); "" when the event has none. An ARN that is there but names no job (``JOB_NAME``) is refused: it
-    could not come from Ground Truth or the local runner, and the name becomes part of S3 keys."""
-    arn = event.get("labelingJobArn") if isinstance(event, dict) else None
-    if arn is None:
-        return ""
-    name = arn.rsplit(ARN_MARKER, 1)[1] if isinstance(arn, str) and ARN_MARKER in arn else None
-    if name is None or not JOB_NAME.fullmatch(name):
-        raise InputError(f"labelingJobArn {str(arn)[:200]!r} is not a labeling job's ARN")
-    return name
 
 
 def count(value: Any, where: str, maximum: float) -> float:

@@ -72,7 +72,7 @@ def record_location(folder: S3Location, data_object: Mapping[str, Any], job: str
 
 def write_record(s3_client, manifest_line: Mapping[str, Any], record: Mapping[str, Any], job: str = "",
                  environ: Mapping[str, str] = os.environ) -> Optional[S3Location]:
-    """Save ``record`` for the data object of ``manifest_line`` in ``job``'s folder (``job_state.job_name_of_event``);
+    """Save ``record`` for the data object of ``manifest_line`` in ``job``'s folder (``labeling_job.job_name_of_event``);
     None (nothing written) without a folder, or when the record is empty: nothing to keep."""
     folder = records_location(environ)
     if folder is None or not record:

@@ -407,7 +407,7 @@ def consolidate_items(items: Sequence[DataObjectAnswers], questions: Sequence[Qu
     ``method``: the deployment's default (a question's own overrides it); ``state`` None: nothing is
     remembered between batches and no report is written; ``workers_per_object``: the event's
     ``maxHumanWorkersPerDataObject``; ``environ``: where ``TASK_RECORDS_URI`` is read; ``job``: the labeling
-    job whose task records are read (``job_state.job_name_of_event``). A part of an
+    job whose task records are read (``labeling_job.job_name_of_event``). A part of an
     answer that is not used is recorded on its item (``DataObjectAnswers.skip``).
     """
     return consolidate_answers(BatchAnswers.from_items(items), questions, method=method, s3=s3, state=state,

@@ -32,8 +32,8 @@ from botocore.exceptions import ClientError
 
 from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
+from gt_common.labeling_job import job_name_of_event
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_error, read_object
-from gt_common.job_state import job_name_of_event
 from gt_common.task_record import write_record
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
 from welding_pre_labeling.sensor_csv import parse_sensor_csv
