@@ -8,14 +8,14 @@ travel-speed windows, seam length) is the one the plots draw as shaded bands,
 ``lambda_src/welding_pre_labeling/procedure.py``: good runs are welded inside it, and each defect
 leaves it the way the worker instructions (ui_templates/welding.liquid.html) say the plots show it:
 
-| class | sensor signature | bead |
+| class (``workflows/welding.py``) | sensor signature | bead |
 | --- | --- | --- |
-| Good Weld | current and voltage steady inside their bands, nominal travel over the whole seam | even, regular ripples |
-| Burn Through | current climbs above its band; the torch dwells (position flat for 4-6 s) with current high and climbing; at the end of the dwell the arc breaks (current collapses, voltage jumps to open circuit), then re-ignites and the torch moves on | a hole with dark rims where the torch dwelled |
-| Contamination | spikes and dips (voltage up, current down) only in one stretch of 15-25% of the seam; steady elsewhere | spatter and discoloured patches in that stretch only |
-| Lack of Fusion | steady but low heat input: current and voltage below their bands over the whole seam | narrow, ropey bead with dark unfused toes |
-| Lack of Shielding Gas | an unstable arc from start to end: current and voltage wander and leave their bands everywhere | porosity along the whole seam, sooty |
-| High Travel Speed | travel at 2.75x the nominal speed: a steep position line, the seam done in well under half the time; current and voltage in their bands | thin, discontinuous bead |
+| `GOOD_WELD` | current and voltage steady inside their bands, nominal travel over the whole seam | even, regular ripples |
+| `BURN_THROUGH` | current climbs above its band; the torch dwells (position flat for 4-6 s) with current high and climbing; at the end of the dwell the arc breaks (current collapses, voltage jumps to open circuit), then re-ignites and the torch moves on | a hole with dark rims where the torch dwelled |
+| `CONTAMINATION` | spikes and dips (voltage up, current down) only in one stretch of 15-25% of the seam; steady elsewhere | spatter and discoloured patches in that stretch only |
+| `LACK_OF_FUSION` | steady but low heat input: current and voltage below their bands over the whole seam | narrow, ropey bead with dark unfused toes |
+| `LACK_OF_SHIELDING_GAS` | an unstable arc from start to end: current and voltage wander and leave their bands everywhere | porosity along the whole seam, sooty |
+| `HIGH_TRAVEL_SPEED` | travel at 2.75x the nominal speed: a steep position line, the seam done in well under half the time; current and voltage in their bands | thin, discontinuous bead |
 
 The classes are the choices of the welding workflow's question (workflows/welding.py), its abstain
 label ("cannot tell") aside; ``DEFECTS`` says what each looks like, and a class of the definition it
@@ -46,6 +46,7 @@ from gt_common.questions import Classification  # noqa: E402
 from welding_pre_labeling.procedure import (  # noqa: E402
     CURRENT, NOMINAL_TRAVEL_MM_S, OPEN_CIRCUIT_V, SEAM_MM, TRAVEL_MM_S, VOLTAGE,
 )
+from workflows import welding  # noqa: E402
 from workflows.model import truth_key  # noqa: E402
 
 WORKFLOW = workflows.definition("welding")
@@ -169,13 +170,13 @@ class Defect:
 
 
 DEFECTS: dict[str, Defect] = {
-    "Good Weld": Defect(),
-    "Burn Through": Defect(trace=_burn_through_trace, bead=_holes, dwell_s=(4.0, 6.0)),
-    "Contamination": Defect(trace=_contamination_trace, bead=_spatter),
-    "Lack of Fusion": Defect(trace=_lack_of_fusion_trace, bead=_unfused_toes, bead_half_width=13, wobble=3),
-    "Lack of Shielding Gas": Defect(trace=_no_shielding_gas_trace, bead=_porosity),
-    "High Travel Speed": Defect(travel_mm_s=2.75 * NOMINAL_TRAVEL_MM_S, bead_half_width=9, ripple_step=12,
-                                gaps=True, wobble=3),
+    welding.GOOD_WELD: Defect(),
+    welding.BURN_THROUGH: Defect(trace=_burn_through_trace, bead=_holes, dwell_s=(4.0, 6.0)),
+    welding.CONTAMINATION: Defect(trace=_contamination_trace, bead=_spatter),
+    welding.LACK_OF_FUSION: Defect(trace=_lack_of_fusion_trace, bead=_unfused_toes, bead_half_width=13, wobble=3),
+    welding.LACK_OF_SHIELDING_GAS: Defect(trace=_no_shielding_gas_trace, bead=_porosity),
+    welding.HIGH_TRAVEL_SPEED: Defect(travel_mm_s=2.75 * NOMINAL_TRAVEL_MM_S, bead_half_width=9, ripple_step=12,
+                                      gaps=True, wobble=3),
 }
 
 

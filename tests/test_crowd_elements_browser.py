@@ -8,15 +8,13 @@ be what the server records. A form the real crowd-form would not submit sends no
 """
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from gt_common.questions import Spans
 from local_ground_truth.form_rules import rules_of
 from local_ground_truth.liquid import render_source
-from local_ground_truth.server import STAND_IN, parse_answer
-from tests.test_local_runner_browser import page_for
+from local_ground_truth.server import parse_answer
+from tests.test_local_runner_browser import open_task_page, page_for
 from workflows.model import inject_labels
 
 TASK_URL = "https://worker.test/task"
@@ -30,22 +28,10 @@ class Worker:
 
     def __init__(self, browser, template: str, task_input: dict | None = None) -> None:  # noqa: F811
         self.html = render_source(SCRIPT + template, task_input or {}, lambda uri: "https://signed.test/x")
-        self.posted: list[bytes] = []
         self.dialogs: list[str] = []
         self.page = page_for(browser)
         self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
-        self.page.route("https://assets.crowd.aws/crowd-html-elements.js",
-                        lambda route: route.fulfill(path=str(STAND_IN), content_type="application/javascript"))
-        self.page.route(TASK_URL, lambda route: route.fulfill(body=self.html, content_type="text/html; charset=utf-8"))
-        self.page.route(SUBMIT_URL, self._record)
-        self.page.route(DONE_URL, lambda route: route.fulfill(body="done", content_type="text/plain"))
-        self.page.add_init_script(f"window.LOCAL_GT_SUBMIT_URL = {json.dumps(SUBMIT_URL)};")
-        self.page.goto(TASK_URL)
-        self.page.wait_for_load_state("load")
-
-    def _record(self, route) -> None:
-        self.posted.append(route.request.post_data_buffer)
-        route.fulfill(body=json.dumps({"next": DONE_URL, "recorded": True}), content_type="application/json")
+        self.posted = open_task_page(self.page, self.html, TASK_URL, SUBMIT_URL, DONE_URL)
 
     def submit(self, button: str = ".local-gt-submit") -> str:
         """Click Submit; "" once the page moved on, else what the page says (nothing was sent then)."""

@@ -21,13 +21,12 @@ from expert_review.manifests import parse_lines
 from gt_common.questions import QUESTIONS_ENV, Classification, FreeText, MultiSelect, questions_to_json
 from gt_common.review import BY_REVIEWER, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from local_ground_truth.liquid import render_source
-from local_ground_truth.server import STAND_IN
 from tests.consolidation_helpers import answered_by, configure, run
 from tests.test_expert_review_lambdas import (  # noqa: F401 - configured and sagemaker are fixtures
     CROWD_JOB, FINAL_KEY, REVIEW_JOB, configured, consolidation_event, crowd_output_key, described, expert,
     put_manifest, read_lines, review_output, sagemaker, state_change,
 )
-from tests.test_local_runner_browser import page_for
+from tests.test_local_runner_browser import open_task_page, page_for
 from workflows.model import REPO_ROOT
 
 LABEL = "weld-quality"  # the crowd job's label attribute (described() answers with it)
@@ -74,22 +73,10 @@ class ReviewPage:
     """The rendered review page in Chromium, the crowd elements' stand-in in place of Ground Truth's."""
 
     def __init__(self, browser, html: str, files: dict[str, tuple[bytes, str]]) -> None:  # noqa: F811
-        self.posted: list[bytes] = []
         self.page = page_for(browser)
-        self.page.route("https://assets.crowd.aws/crowd-html-elements.js",
-                        lambda route: route.fulfill(path=str(STAND_IN), content_type="application/javascript"))
-        self.page.route(PAGE_URL, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
         self.page.route(f"{SIGNED}**", lambda route: route.fulfill(
             body=files[route.request.url][0], content_type=files[route.request.url][1]))
-        self.page.route(SUBMIT_URL, self._record)
-        self.page.route(DONE_URL, lambda route: route.fulfill(body="done", content_type="text/plain"))
-        self.page.add_init_script(f"window.LOCAL_GT_SUBMIT_URL = {json.dumps(SUBMIT_URL)};")
-        self.page.goto(PAGE_URL)
-        self.page.wait_for_load_state("load")
-
-    def _record(self, route) -> None:
-        self.posted.append(route.request.post_data_buffer)
-        route.fulfill(body=json.dumps({"next": DONE_URL, "recorded": True}), content_type="application/json")
+        self.posted = open_task_page(self.page, html, PAGE_URL, SUBMIT_URL, DONE_URL)
 
 
 def test_an_expert_decides_on_the_review_page_and_the_decision_reaches_the_final_manifest(

@@ -4,8 +4,11 @@ A missing browser fails these tests: scripts/test.sh installs Debian's chromium.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from local_ground_truth.server import STAND_IN
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job, worker_server
 
@@ -22,6 +25,27 @@ def page_for(browser):
     page = browser.new_page()
     page.route("https://assets.crowd.aws/**", lambda route: route.abort())  # no network: never reached
     return page
+
+
+def open_task_page(page, html: str, url: str, submit_url: str, done_url: str) -> list[bytes]:
+    """Open ``html`` at ``url`` with the offline crowd elements in place of Ground Truth's; the list it returns
+    collects each body the page submits (to ``submit_url``, answered as the runner's server does, then ``done_url``).
+    Routes of the page's own files are added before calling this."""
+    posted: list[bytes] = []
+
+    def record(route) -> None:
+        posted.append(route.request.post_data_buffer)
+        route.fulfill(body=json.dumps({"next": done_url, "recorded": True}), content_type="application/json")
+
+    page.route("https://assets.crowd.aws/crowd-html-elements.js",
+               lambda route: route.fulfill(path=str(STAND_IN), content_type="application/javascript"))
+    page.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
+    page.route(submit_url, record)
+    page.route(done_url, lambda route: route.fulfill(body="done", content_type="text/plain"))
+    page.add_init_script(f"window.LOCAL_GT_SUBMIT_URL = {json.dumps(submit_url)};")
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return posted
 
 
 def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(browser, welding_site):

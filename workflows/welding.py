@@ -2,6 +2,16 @@
 position and voltage, drawn from the run's sensor CSV by the pre-labeling Lambda."""
 from workflows import Classification, LambdaPackage, WorkflowDefinition
 
+# The classes, named once: the sample-data generator (scripts/generate_welding_data.py) keys what each
+# looks like by these.
+GOOD_WELD = "Good Weld"
+BURN_THROUGH = "Burn Through"
+CONTAMINATION = "Contamination"
+LACK_OF_FUSION = "Lack of Fusion"
+LACK_OF_SHIELDING_GAS = "Lack of Shielding Gas"
+HIGH_TRAVEL_SPEED = "High Travel Speed"
+NOT_SURE = "Not sure"
+
 WORKFLOW = WorkflowDefinition(
     name="welding",
     title="Classify the quality of a weld",
@@ -11,9 +21,9 @@ WORKFLOW = WorkflowDefinition(
     questions=(
         Classification(
             name="WeldingClassification",
-            choices=("Good Weld", "Burn Through", "Contamination", "Lack of Fusion", "Lack of Shielding Gas",
-                     "High Travel Speed", "Not sure"),
-            abstain="Not sure",
+            choices=(GOOD_WELD, BURN_THROUGH, CONTAMINATION, LACK_OF_FUSION, LACK_OF_SHIELDING_GAS,
+                     HIGH_TRAVEL_SPEED, NOT_SURE),
+            abstain=NOT_SURE,
         ),
     ),
     # Drawing plots needs room: matplotlib, numpy and a 20,000-row CSV; its cache goes to /tmp
