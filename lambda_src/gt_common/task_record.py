@@ -87,12 +87,15 @@ def read_record(s3_client, data_object: Any, job: str = "",
                 environ: Mapping[str, str] = os.environ) -> Optional[dict[str, Any]]:
     """The record pre-labeling wrote for ``data_object`` in ``job``; None when there is none (nothing to keep)
     or it is unusable (logged)."""
-    from botocore.exceptions import ClientError
-
     folder = records_location(environ)
     if folder is None or not isinstance(data_object, dict):
         return None
-    location = record_location(folder, data_object, job)
+    return _read_at(s3_client, record_location(folder, data_object, job), data_object)
+
+
+def _read_at(s3_client, location: S3Location, data_object: Any) -> Optional[dict[str, Any]]:
+    from botocore.exceptions import ClientError
+
     try:
         body = s3_client.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
         record = strict_json.loads(body)
@@ -137,22 +140,22 @@ def read_records(s3_client, data_objects: Mapping[str, Any], job: str = "",
     folder = records_location(environ)
     if not data_objects or folder is None:
         return {}
-    locations = {object_id: record_location(folder, data_object, job) if isinstance(data_object, dict) else None
-                 for object_id, data_object in data_objects.items()}
+    locations = {object_id: record_location(folder, data_object, job)
+                 for object_id, data_object in data_objects.items() if isinstance(data_object, dict)}
     listed = listed_records(s3_client, job_folder(folder, job), math.ceil(len(data_objects) / OBJECTS_PER_LISTED_PAGE))
-    wanted = {object_id: data_objects[object_id] for object_id, location in locations.items()
-              if location is not None and (listed is None or location.key in listed)}
+    wanted = {object_id: location for object_id, location in locations.items()
+              if listed is None or location.key in listed}
 
-    def one(data_object: Any) -> Optional[dict[str, Any]]:
+    def one(object_id: str) -> Optional[dict[str, Any]]:
         try:
-            return read_record(s3_client, data_object, job, environ)
+            return _read_at(s3_client, wanted[object_id], data_objects[object_id])
         except Exception as error:  # noqa: BLE001 - a record is a check's input; its absence is not fatal
-            LOG.warning("task record of data object %.200s not readable: %s: %.300s", data_object,
+            LOG.warning("task record of data object %.200s not readable: %s: %.300s", data_objects[object_id],
                         type(error).__name__, error)
             return None
 
     found: dict[str, Optional[dict[str, Any]]] = dict.fromkeys(data_objects)
     if wanted:
         with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(wanted))) as pool:
-            found.update(zip(wanted, pool.map(one, wanted.values())))
+            found.update(zip(wanted, pool.map(one, wanted)))
     return found
