@@ -41,6 +41,8 @@ from bench_crowd_consolidation import CROWDKIT_VENV, DATA, load_crowd  # noqa: E
 
 RESULTS = REPO / "bench" / "results" / "calibration.md"
 SEEDS, WORKERS, ACCURACY, BATCH = 30, 3, 0.8, 10
+ORDERS = 8  # orders of the objects the batches are cut from: the data's own and 7 shuffles
+BATCH_ORDERS = f"ours, batches of {BATCH}, mean of {ORDERS} orders of the objects"
 GOLD_SHARE = 0.10  # objects marked gold (by a hash of the object id) in the gold variants
 COLLUDERS = 2  # the colluding pair added to the simulation's honest workers
 
@@ -90,10 +92,10 @@ def metrics(confidence, right) -> dict:
 
 
 def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_worker=False, gold=False,
-         evaluate=None):
+         evaluate=None, order=0):
     """Our labels and confidences for the objects with truth; ``batch``: objects per batch, memory carried;
     ``gold``: the ``is_gold`` objects' truth given as gold (and left out of the measure); ``evaluate``: only
-    these objects are measured."""
+    these objects are measured; ``order``: 0 the objects in the data's order, else a shuffle seeded by it."""
     from gt_common.choices import Answer, consolidate_choice
     from gt_common.worker_model import merge
 
@@ -106,6 +108,8 @@ def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_wo
                 first.append(row)
         rows = first
     object_ids = list(dict.fromkeys(r[0] for r in rows))
+    if order:
+        random.Random(order).shuffle(object_ids)
     chunks = [object_ids] if batch is None else [object_ids[i:i + batch] for i in range(0, len(object_ids), batch)]
     by_object: dict[str, list] = {}
     for row in rows:
@@ -164,6 +168,48 @@ def yes_no_rows(model) -> dict:
                 "majority": float(np.mean(majority)), "tempered": float(np.mean(np.array(temperatures) > 1))}
     finally:
         choices.crowd_model = saved
+
+
+HETERO_JOBS, HETERO_OBJECTS, HETERO_WORKERS, HETERO_PER_OBJECT = 40, 108, 39, 7
+
+
+def heterogeneous_jobs():
+    """Crowds of very different workers, as on duck: each worker's accuracy on each of two classes drawn from
+    Beta(0.68 x 2.3, 0.32 x 2.3) (a bias of their own), 7 of the 39 per object, a quarter of the objects hard
+    (every answer on them 0.3 less likely right)."""
+    jobs = []
+    for seed in range(HETERO_JOBS):
+        draw, rng = np.random.default_rng(seed), random.Random(seed)
+        accuracy = draw.beta(0.68 * 2.3, 0.32 * 2.3, size=(HETERO_WORKERS, 2))
+        labels = ["no", "yes"]
+        truth = {f"{seed}-{i}": rng.choice(labels) for i in range(HETERO_OBJECTS)}
+        q, w, a = [], [], []
+        for o, t in truth.items():
+            z, hard = labels.index(t), 0.3 if rng.random() < 0.25 else 0.0
+            for k in rng.sample(range(HETERO_WORKERS), HETERO_PER_OBJECT):
+                q.append(o)
+                w.append(f"w{k}")
+                a.append(t if rng.random() < accuracy[k, z] - hard else labels[1 - z])
+        jobs.append((q, w, a, truth, labels))
+    return jobs
+
+
+def heterogeneous_rows() -> list:
+    """The worker prior's weight learned from the workers' spread (``crowd_model.worker_prior_weight``) against
+    it fixed at ``WORKER_PRIOR``, one batch and batches of ``BATCH``, on ``heterogeneous_jobs``."""
+    from gt_common import crowd_model
+
+    jobs, rows, saved = heterogeneous_jobs(), [], crowd_model.WORKER_PRIOR_MIN
+    try:
+        for weight, minimum in (("learned", saved), (f"fixed at {crowd_model.WORKER_PRIOR:g}", crowd_model.WORKER_PRIOR)):
+            crowd_model.WORKER_PRIOR_MIN = minimum
+            for title, options in (("one batch", {}), (f"batches of {BATCH}", {"batch": BATCH})):
+                parts = [ours(q, w, a, t, labels, None, **options) for q, w, a, t, labels in jobs]
+                rows.append((f"{weight}, {title}", metrics([c for p in parts for c in p[0]],
+                                                           [r for p in parts for r in p[1]])))
+    finally:
+        crowd_model.WORKER_PRIOR_MIN = saved
+    return rows
 
 
 def model_at(revision: str):
@@ -230,9 +276,11 @@ def verdicts(rows) -> list[str]:
     out.append(check(f"simulation: routing < 0.9 catches {sim['caught']:.1%} >= 60% of errors sending "
                      f"{sim['routed']:.1%} <= 35%", sim["caught"] >= 0.6 and sim["routed"] <= 0.35))
     for name in ("duck", "face", "simulation"):
-        one, batched = got[(name, "ours, one batch")], got[(name, f"ours, batches of {BATCH}")]
-        out.append(check(f"{name}: batches of {BATCH} accuracy {batched['accuracy']:.3f} vs {one['accuracy']:.3f}, "
-                         f"ECE {batched['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02)",
+        one, batched = got[(name, "ours, one batch")], got[(name, BATCH_ORDERS)]
+        data_order = got[(name, f"ours, batches of {BATCH}")]
+        out.append(check(f"{name}: batches of {BATCH} (mean of {ORDERS} orders) accuracy {batched['accuracy']:.3f} vs "
+                         f"{one['accuracy']:.3f}, ECE {batched['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02; "
+                         f"the data's order alone: {data_order['accuracy']:.3f}, {data_order['ece']:.3f})",
                          abs(batched["accuracy"] - one["accuracy"]) <= 0.01
                          and abs(batched["ece"] - one["ece"]) <= 0.02))
     lone = got[("simulation", "ours, one worker per object")]
@@ -304,7 +352,7 @@ def handler_large(previous: str, objects: int = 100_000, repeat: int = 2) -> dic
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from bench_consolidation_handler import QUESTION, environment, labels_of, large_payload
+    from bench_consolidation_handler import QUESTION, environment, for_job, labels_of, large_payload, put_payload
     from previous_code import lambda_tree, run_handler
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -316,14 +364,18 @@ def handler_large(previous: str, objects: int = 100_000, repeat: int = 2) -> dic
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     try:
-        event, truth, _ = large_payload(boto3.client("s3", endpoint_url=endpoint), objects)
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="large")
+        body, truth = large_payload(objects, 3)
+        event = put_payload(s3, "large", f"payloads/{objects}x3.json", body, 3)
+        del body
         with tempfile.TemporaryDirectory() as folder:
             trees = {"now": REPO / "lambda_src", previous: lambda_tree(previous, Path(folder))}
             out = {name: {"seconds": [], "accuracy": None} for name in trees}
             for run in range(repeat):
                 for name, tree in trees.items():
                     job = f"large-{name}-{run}"  # its own state, so no run sees another's memory
-                    moved = {**event, "outputConfig": event["outputConfig"].replace("large-job", job)}
+                    moved = for_job(event, "large", job)
                     result = run_handler(tree, "consolidation", environment("dawid-skene", QUESTION), [moved],
                                          endpoint)
                     (done,) = result["runs"]
@@ -375,6 +427,13 @@ def main() -> None:
             row.update(iterations=max(s[0] for s in stats), converged=all(s[1] for s in stats),
                        temperatures=sorted({s[2] for s in stats}))
             rows.append((name, variant, row))
+        orders = []  # which objects share a batch changes what each batch can learn: one order is one draw
+        for order in range(ORDERS):
+            parts = [ours(q, w, a, t, labels, abstain, batch=BATCH, order=order) for q, w, a, t in zip(qs, ws, as_, ts)]
+            orders.append(metrics([c for p in parts for c in p[0]], [r for p in parts for r in p[1]]))
+        row = {key: float(np.mean([m[key] for m in orders])) for key in orders[0]}
+        row["orders"] = [(m["accuracy"], m["ece"]) for m in orders]
+        rows.append((name, BATCH_ORDERS, row))
         conf, right = [], []
         for q, w, a, t in zip(qs, ws, as_, ts):
             labels_, confidence = plug_in(q, w, a)
@@ -394,6 +453,7 @@ def main() -> None:
     from gt_common import crowd_model
 
     yes_no = {"now": yes_no_rows(crowd_model), args.before: yes_no_rows(model_at(args.before))}
+    yes_no["heterogeneous"] = heterogeneous_rows()
     speed = timing(args.before)
     speed["handler"] = handler_large(args.previous)
     speed["previous"] = args.previous
@@ -489,6 +549,17 @@ def against_gold_report(against_gold) -> list[str]:
     return lines
 
 
+def heterogeneous_report(rows) -> list[str]:
+    return [f"## Crowds of very different workers (simulated: {HETERO_JOBS} jobs of {HETERO_OBJECTS} objects, "
+            f"{HETERO_PER_OBJECT} of {HETERO_WORKERS} workers per object)", "",
+            "Each worker's accuracy on each of two classes drawn from Beta(1.56, 0.74), a quarter of the objects hard "
+            "(`heterogeneous_jobs`). The worker prior's weight learned from the workers' spread "
+            "(`crowd_model.worker_prior_weight`) against it fixed:", "",
+            "| worker prior | accuracy | ECE | conf >= 0.99 wrong | mean confidence |", "| --- | --- | --- | --- | --- |",
+            *[f"| {title} | {m['accuracy']:.3f} | {m['ece']:.3f} | {m['sure_wrong']:.1%} | {m['mean_confidence']:.3f} |"
+              for title, m in rows]]
+
+
 def report(rows, collusion, speed, yes_no, against_gold) -> str:
     lines = ["# Calibration: is the confidence the probability that the label is right?", "",
              "Written by `bench/bench_calibration.py`:", "",
@@ -502,6 +573,9 @@ def report(rows, collusion, speed, yes_no, against_gold) -> str:
         lines.append(f"| {name} | {title} | {row['accuracy']:.3f} | {row['ece']:.3f} | {row['sure_wrong']:.1%} | "
                      f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
     lines += ["", "Targets (issue 11):", "", *verdicts(rows)]
+    lines += ["", f"Batches of {BATCH}, each order of the objects (order 0 is the data's; accuracy / ECE):", "",
+              *[f"- {name}: " + ", ".join(f"{acc:.3f} / {ece:.3f}" for acc, ece in row["orders"])
+                for name, title, row in rows if title == BATCH_ORDERS]]
     lines += ["", f"## Gold objects: {GOLD_SHARE:.0%} of the objects marked gold", "",
               f"The gold rows give the known answer of the objects whose id hashes below {GOLD_SHARE} (the same ones in "
               "every row; never chosen by their truth) and measure only the other objects. The worker model counts "
@@ -519,6 +593,7 @@ def report(rows, collusion, speed, yes_no, against_gold) -> str:
                      f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
     lines += ["", *collusion_verdicts(collusion)]
     lines += ["", *against_gold_report(against_gold)]
+    lines += ["", *heterogeneous_report(yes_no.pop("heterogeneous"))]
     lines += ["", *yes_no_report(yes_no)]
     lines += ["", "Worker model fits (ours): most iterations of any fit, every fit converged, temperatures chosen:", "",
               *[f"- {name}, {title}: {row['iterations']}, {row['converged']}, "

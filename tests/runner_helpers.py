@@ -133,7 +133,7 @@ class RunnerProcess:
                "PYTHONPATH": os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen([sys.executable, "-m", "local_ground_truth", *args, "--port", "0"],
                                         cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=open(log, "ab"), start_new_session=True)
+                                        stderr=open(log, "ab"), start_new_session=True, preexec_fn=_ctrl_c_stops)
         self.url = self._wait_for_url()
 
     def _wait_for_url(self, timeout: float = 180) -> str:
@@ -160,10 +160,21 @@ class RunnerProcess:
         self.process.wait()
 
     def stop(self) -> None:
-        """Ctrl-C, as a user stops it."""
+        """Ctrl-C, as a user stops it (a runner still there after a minute fails the test and is killed)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+                raise
+
+
+def _ctrl_c_stops() -> None:
+    """In the runner's process: Ctrl-C as a terminal delivers it, however the tests were started (a shell starts
+    a background job with SIGINT ignored, and a Python started so keeps ignoring it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def endpoint_pids(store: Path) -> list[int]:

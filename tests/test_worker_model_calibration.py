@@ -236,3 +236,48 @@ def test_an_answer_alone_on_its_object_confirms_nothing():
     assert {round(d.confidence, 6) for d in result.decisions.values()} == {crowd_model.PRIOR_ACCURACY}
     assert sum(sum(row.values()) for nested in result.learned.workers.values() for row in nested.values()) == 0
     assert not result.learned.classes
+
+
+def test_the_worker_prior_weighs_what_the_workers_spread_beyond_their_counts_shows():
+    """The prior's weight is the Beta concentration of the workers' accuracies (moment estimate), within
+    [WORKER_PRIOR_MIN, WORKER_PRIOR]; a handful of workers, or workers as alike as their counts allow, keep the most."""
+    rng = np.random.default_rng(0)
+
+    def estimated(concentration, workers=40, answers=30.0):
+        accuracies = rng.beta(0.7 * concentration, 0.3 * concentration, size=workers)
+        seen = np.full(workers, answers)
+        return crowd_model.worker_prior_weight(rng.binomial(int(answers), accuracies).astype(float), seen)
+
+    spread = [estimated(3.0) for _ in range(40)]
+    assert 2.5 <= float(np.median(spread)) <= 4.0  # recovers the crowd's true concentration, 3
+    assert all(crowd_model.WORKER_PRIOR_MIN <= value <= crowd_model.WORKER_PRIOR for value in spread)
+    assert float(np.median([estimated(200.0) for _ in range(40)])) == crowd_model.WORKER_PRIOR  # alike workers
+    few = crowd_model.STRENGTH_MIN_WORKERS - 1
+    assert estimated(3.0, workers=few) == crowd_model.WORKER_PRIOR  # too few workers to tell a spread from noise
+    # Workers seen once say nothing of the spread: 40 of them beside 3 counted workers leave the weight alone.
+    seen = np.array([1.0] * 40 + [30.0] * 3)
+    right = np.array([1.0, 0.0] * 20 + [29.0, 3.0, 15.0])
+    assert crowd_model.worker_prior_weight(right, seen) == crowd_model.WORKER_PRIOR
+
+
+def _class_biased_crowd_accuracy(seed: int, learned: bool, monkeypatch) -> float:
+    """12 workers whose accuracy on each of two classes is drawn from Beta(1.2, 0.8) (mean 0.6, very different
+    workers, each with a bias of their own), 40 objects in one batch."""
+    monkeypatch.setattr(crowd_model, "WORKER_PRIOR_MIN", 2.0 if learned else crowd_model.WORKER_PRIOR)
+    rng, draw = random.Random(seed), np.random.default_rng(seed)
+    classes = ("cat", "dog")
+    accuracy = draw.beta(1.2, 0.8, size=(12, 2))
+    truth = {f"o{i}": rng.choice(classes) for i in range(40)}
+    votes = {o: [t if rng.random() < accuracy[w, classes.index(t)] else classes[1 - classes.index(t)]
+                 for w in range(12)] for o, t in truth.items()}
+    result = decide(votes, labels=classes, abstain=None)
+    return float(np.mean([result.decisions[o].label == t for o, t in truth.items()]))
+
+
+def test_very_different_workers_are_judged_by_their_own_record_sooner(monkeypatch):
+    """On crowds like duck's (workers of very different skill and bias) the learned weight lets each worker's
+    record count after fewer answers: more objects right than with the fixed weight (0.910 vs 0.892 on these 120
+    crowds)."""
+    learned = [_class_biased_crowd_accuracy(seed, True, monkeypatch) for seed in range(120)]
+    fixed = [_class_biased_crowd_accuracy(seed, False, monkeypatch) for seed in range(120)]
+    assert np.mean(learned) >= np.mean(fixed) + 0.01
