@@ -25,9 +25,10 @@ import logging
 import signal
 import sys
 import tempfile
+import threading
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from gt_common.labeling_job import JOB_NAME
 from gt_common.review import ReviewSettings
@@ -116,9 +117,11 @@ def assembly_of(args: argparse.Namespace) -> Iterator[Path]:
 
 
 @contextmanager
-def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple[LocalJob, Path, RequesterLog]]:
+def prepared_job(args: argparse.Namespace, spec: WorkflowSpec,
+                 in_background: bool = False) -> Iterator[tuple[LocalJob, Path, RequesterLog]]:
     """Start S3 (resuming what is on disk), deploy, check the job's settings and pre-label; the job, its folder
-    and what tells the requester how it goes."""
+    and what tells the requester how it goes. ``in_background``: pre-labeling goes on in a thread of its own
+    while the job is used (workers label what is pre-labeled), and stops when it is done with."""
     with ExitStack() as stack:
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
@@ -132,11 +135,41 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         kept = f"kept in {store}" if store else f"kept by {endpoint}"
         _say(f"S3 endpoint {endpoint}: {deployed} files of stack {spec.stack_name} deployed; the job's bucket is {kept} "
              f"({progress['answers']} answers and {progress['consolidated']} consolidated objects from earlier runs)")
-        job.pre_report = job.pre_label(processes=args.processes)
-        for object_id, error in sorted(job.pre_report.failed.items(), key=lambda item: int(item[0])):
-            _say(f"pre-labeling failed for object {object_id}: {error}")
-        report_skipped(job)
-        yield job, args.state_dir, log
+        if not in_background:
+            job.pre_label(processes=args.processes)
+            report_pre_labeling(job)
+            yield job, args.state_dir, log
+            return
+        stop = threading.Event()
+        thread = threading.Thread(target=_pre_label_in_background, args=(job, args.processes, stop, log),
+                                  name="pre-labeling", daemon=True)
+        thread.start()
+        try:
+            yield job, args.state_dir, log
+        finally:
+            stop.set()  # what is stored stays; the same command pre-labels the rest
+            thread.join()
+
+
+def _pre_label_in_background(job: LocalJob, processes: Optional[int], stop: threading.Event,
+                             log: RequesterLog) -> None:
+    try:
+        job.pre_label(processes=processes, stop=stop)
+    except Exception as error:  # noqa: BLE001 - the objects pre-labeled so far can still be labeled
+        _say(f"pre-labeling stopped: {type(error).__name__}: {error}. The {len(job.object_ids())} objects pre-labeled "
+             "so far can be labeled; run the same command again to pre-label the rest.")
+        return
+    if stop.is_set():
+        return
+    report_pre_labeling(job)
+    _say(f"pre-labeling done: {len(job.object_ids())} objects for workers")
+    log.tell_if_complete()  # the last batch may have finished before the last objects turned out to be skipped
+
+
+def report_pre_labeling(job: LocalJob) -> None:
+    for object_id, error in sorted(job.pre_labeling_failures().items(), key=lambda item: int(item[0])):
+        _say(f"pre-labeling failed for object {object_id}: {error}")
+    report_skipped(job)
 
 
 def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
@@ -189,7 +222,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         summary = headless.summarize(job, simulation, state_dir / f"{job.job_name}-summary.png")
         summary["quality_reports"] = report_quality(log)
         log.tell_if_complete()  # a resumed job with nothing left to consolidate
-        summary.update(output_manifest=_output_location(job), pre_labeling_failures=len(job.pre_report.failed),
+        summary.update(output_manifest=_output_location(job), pre_labeling_failures=len(job.pre_labeling_failures()),
                        consolidation_failures=len(report.failed))
         if desk.enabled:  # no expert answers headless: the routed objects wait for one in the browser
             path = job.local_path(desk.final_manifest_key)
@@ -207,11 +240,14 @@ def report_quality(log: RequesterLog) -> dict:
 
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
-    with prepared_job(args, spec) as (job, state_dir, log):
+    with prepared_job(args, spec, in_background=True) as (job, state_dir, log):
         server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port)
         desk = server.site.review
+        objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
+                   f"{len(job.lines)} objects in the manifest, pre-labeling goes on: each is a task as soon as it is "
+                   "ready")
         _say(f"\nWorkers: open {server.url}/ and sign in with a name ({job.spec.workers_per_object} worker(s) per "
-             f"object, {len(job.object_ids())} objects). Every answer is written to {state_dir} before the "
+             f"object, {objects}). Every answer is written to {state_dir} before the "
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
              f"again resumes.\nRequester: open {server.url}{REQUESTER_PATH} for progress, quality and output. "
              f"Output manifest (rewritten after every batch): {_output_location(job)}")
@@ -237,8 +273,10 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                     _say("job complete: " + log.complete_message)
             else:
                 progress = job.progress()
-                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated (their "
-                     f"labels are in the output manifest, {_output_location(job)}); every answer so far is saved. "
+                pre_labeled = "" if job.pre_labeling_finished() else (
+                    f" (of the {len(job.pre_labeled_ids())} objects pre-labeled so far; {len(job.lines)} in the manifest)")
+                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated{pre_labeled} "
+                     f"(their labels are in the output manifest, {_output_location(job)}); every answer so far is saved. "
                      "Run the same command again to resume.")
 
 

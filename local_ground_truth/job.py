@@ -36,6 +36,7 @@ import json
 import logging
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -54,9 +55,11 @@ LOG = logging.getLogger(__name__)
 ITERATION = "iteration-1"
 READ_THREADS = 4  # concurrent GETs when reading a job's files back at start
 RESPONSE_WRITERS = 4  # writes of pre-labeling responses at once
-#: Pre-labeling responses kept per write (one JSON line each): a 1,000-object job makes 20 writes, not 1,000, and
-#: a resumed run reads 20 files back. A kill loses at most the responses not yet written (run again on resume).
+#: Pre-labeling responses kept per write (one JSON line each): a 1,000-object job makes tens of writes, not 1,000, and
+#: a resumed run reads as many files back. A kill loses at most the responses not yet written (run again on resume).
 RESPONSES_PER_WRITE = 50
+#: ... or fewer, once the oldest of them has waited this long: workers may label an object once it is stored.
+RESPONSES_WAIT_SECONDS = 0.5
 ANSWER_LOCKS = 64  # (object, worker) pairs share this many locks, by hash
 
 
@@ -115,6 +118,7 @@ class LocalJob:
         self._batches: set[str] = set()  # payload names taken
         self._finished: set[str] = set()  # batches whose outcome is written
         self._consolidation: Optional[LocalFunction] = None
+        self._pre_labeling_finished = False  # every manifest line pre-labeled (or failed) in this run or before
         self.lines = self._manifest_lines()
         # Called after each batch, its labels and the output manifest written (in the consolidating thread).
         self.on_consolidated: list[Callable[[BatchOutcome], None]] = []
@@ -194,6 +198,7 @@ class LocalJob:
                         self._keep_task_input(str(entry["object"]), entry["response"])
             else:  # <id>.json: one response (written by runs before RESPONSES_PER_WRITE)
                 self._keep_task_input(key.rsplit("/", 1)[1].removesuffix(".json"), json.loads(body))
+        self._pre_labeling_finished = len(self._task_inputs) >= len(self.lines)
         for key, body in sorted(self._read_all(self._keys(self._responses)),
                                 key=lambda item: item[1]["answers"][0].get("submissionTime", "")):
             object_id = key.split("/")[-2]
@@ -241,17 +246,22 @@ class LocalJob:
         with self._lock:
             return sorted(self._skipped, key=int)
 
-    def pre_label(self, processes: int | None = None, progress: bool = True) -> PreLabelReport:
+    def pre_label(self, processes: int | None = None, progress: bool = True,
+                  stop: Optional[threading.Event] = None) -> PreLabelReport:
         """Run the stack's pre-labeling handler for every manifest line not yet done, in parallel.
 
         Responses are written to the bucket, RESPONSES_PER_WRITE per file, by a small pool of threads (the
         endpoint makes each write durable before it answers) while the next ones are computed; an object
-        counts as pre-labeled once its response is stored. Then the consolidation function's environment
-        is started, so the first batch finds it warm.
+        counts as pre-labeled (and goes to workers, if it is for them) once its response is stored, so workers
+        may label while the rest is pre-labeled. ``self.pre_report`` follows as it goes. Setting ``stop`` ends
+        it early (what is stored stays; a later run pre-labels the rest). Then the consolidation function's
+        environment is started, so the first batch finds it warm.
         """
-        report = PreLabelReport()
+        self.pre_report = report = PreLabelReport()
         pending = {str(i): line for i, line in enumerate(self.lines) if str(i) not in self._task_inputs}
-        report.done = len(self.lines) - len(pending)
+        with self._lock:
+            report.done = len(self.lines) - len(pending)
+        stopped = False
         if pending:
             function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores())
             events = ((object_id, {"version": "2018-10-06", "labelingJobArn": self.job_arn, "dataObject": line})
@@ -261,26 +271,45 @@ class LocalJob:
                 with ThreadPoolExecutor(max_workers=RESPONSE_WRITERS, thread_name_prefix="task-input") as writer:
                     for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
                                                         desc="pre-labeling", disable=not progress, file=sys.stderr):
+                        if stop is not None and stop.is_set():
+                            stopped = True
+                            break
                         problem = None if not ok else _pre_labeling_problem(result)
                         if not ok or problem:
-                            report.failed[object_id] = result if not ok else problem
+                            with self._lock:
+                                report.failed[object_id] = result if not ok else problem
                             continue
+                        if not responses:
+                            oldest = time.monotonic()
                         responses.append((object_id, result))
-                        if len(responses) == RESPONSES_PER_WRITE:
+                        if len(responses) == RESPONSES_PER_WRITE or time.monotonic() - oldest >= RESPONSES_WAIT_SECONDS:
                             writes.append(writer.submit(self._store_task_inputs, responses))
                             responses = []
                     if responses:
                         writes.append(writer.submit(self._store_task_inputs, responses))
                 for write in writes:
-                    report.done += write.result()  # a write the endpoint refused stops the job, as before
+                    stored = write.result()  # a write the endpoint refused stops the job, as before
+                    with self._lock:
+                        report.done += stored
             finally:
                 function.close()
-        report.skipped = self.skipped_ids()
+        with self._lock:
+            report.skipped = sorted(self._skipped, key=int)
+            self._pre_labeling_finished = not stopped
         self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
-        if self.object_ids() and not self.is_complete():
+        if not stopped and self.object_ids() and not self.is_complete():
             with self._consolidating:
                 self._consolidation_function().start()
         return report
+
+    def pre_labeling_finished(self) -> bool:
+        """Every manifest line is pre-labeled (or failed pre-labeling in this run): no more tasks will come."""
+        with self._lock:
+            return self._pre_labeling_finished
+
+    def pre_labeling_failures(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self.pre_report.failed)
 
     def _store_task_inputs(self, responses: list[tuple[str, dict[str, Any]]]) -> int:
         """Store pre-labeling responses in one file; then they count. The number stored."""
@@ -371,10 +400,11 @@ class LocalJob:
                           key=int)
 
     def is_complete(self) -> bool:
-        """Every object for workers has its label (or failed consolidation for good in this run)."""
+        """Pre-labeling is finished and every object for workers has its label (or failed consolidation for
+        good in this run)."""
         with self._lock:
-            return bool(self._task_inputs) and all(oid in self._labels or oid in self._failed
-                                                   for oid in self._task_inputs if oid not in self._skipped)
+            return self._pre_labeling_finished and bool(self._task_inputs) and all(
+                oid in self._labels or oid in self._failed for oid in self._task_inputs if oid not in self._skipped)
 
     def consolidate(self) -> ConsolidationReport:
         """Finish any batch a kill interrupted, then consolidate, as one batch, every ready object.

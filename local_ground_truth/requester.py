@@ -249,7 +249,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
     answers = job.answer_files()
     labels = job.consolidated_labels()
     failed = job.failed_objects()
-    pre_failed = dict(job.pre_report.failed)
+    pre_failed = job.pre_labeling_failures()
     skipped = set(job.skipped_ids())
     for_workers = job.object_ids()
     holders = {oid: sorted(who) for oid in for_workers if (who := leases.holders(oid))}
@@ -299,6 +299,8 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
         "progress": progress, "needed": needed, "answers_needed": progress["objects"] * needed,
         "answers_total": progress["answers"], "holding": sum(len(who) for who in holders.values()),
         "pre_failed": len(pre_failed), "complete": job.is_complete(), "states": states,
+        "pre_labeling": None if job.pre_labeling_finished() else {
+            "done": len(job.pre_labeled_ids()) + len(pre_failed), "of": len(job.lines)},
         "workers": sorted(workers.items(), key=lambda item: item[0]),
         "rows": rows, "matching": matching, "start": start, "page_size": PAGE_SIZE, "show": show,
         "filters": list(FILTERS), "reports": reports,
@@ -353,7 +355,8 @@ _LIVE = """<div class="grid"><div>
 · {{ s.answers_total }} of {{ s.answers_needed }} answers · {{ s.holding }} lease{{ '' if s.holding == 1 else 's' }} held now
 {%- if s.progress.failed %} · <span class="bad">{{ s.progress.failed }} failed</span>{% endif %}
 {%- if s.pre_failed %} · <span class="bad">{{ s.pre_failed }} failed pre-labeling</span>{% endif %}
-{%- if s.progress.skipped %} · {{ s.progress.skipped }} skipped by pre-labeling{% endif %}</p>
+{%- if s.progress.skipped %} · {{ s.progress.skipped }} skipped by pre-labeling{% endif %}
+{%- if s.pre_labeling %} · <span id="pre-labeling">pre-labeling: {{ s.pre_labeling.done }} of {{ s.pre_labeling.of }}</span>{% endif %}</p>
 {% if s.complete %}<p>Every object for workers is consolidated{% if s.progress.failed %} or failed (see the objects below){% endif %}:
 the output manifest and quality reports are final.</p>{% endif %}
 {% if s.review %}<p id="review-state">Expert review: <strong>{{ s.review.awaiting }} await review</strong> of

@@ -282,7 +282,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         except worker_names.BadName:
             return to_sign_in(name)
         tasks, done, total = site.tasks(worker)
-        body = worker_pages.queue(worker, tasks, done, total, waiting=len(tasks))
+        body = worker_pages.queue(worker, tasks, done, total, waiting=len(tasks),
+                                  preparing=not site.job.pre_labeling_finished())
         return page("Your tasks", body, notice=request.args.get("notice", "")[:300])
 
     @app.get("/worker/<name>/next")
@@ -295,6 +296,9 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         base = worker_pages.worker_base(worker)
         notice = request.args.get("notice", "")[:300]
         if object_id is None:
+            if not site.job.pre_labeling_finished():
+                return redirect(with_notice(base, notice or "No task is ready for you yet: more are being prepared."),
+                                303)
             return redirect(with_notice(base, notice or "Nothing is left for you. Thank you!"), 303)
         return redirect(with_notice(f"{base}/task/{object_id}", notice), 303)
 

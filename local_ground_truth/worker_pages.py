@@ -18,6 +18,7 @@ from flask import render_template_string
 from local_ground_truth import worker_names
 
 QUEUE_LISTED = 50  # tasks listed by name on the queue page; "Start the next task" reaches the rest
+PREPARING_RECHECK_SECONDS = 3  # an empty queue reloads this often while pre-labeling is still running
 
 SIGN_IN = """<h1>{{ task_title }}</h1>
 <form action="/" method="get" id="sign-in"><label for="worker">Your worker name</label>
@@ -33,6 +34,8 @@ QUEUE = """<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
 {% if tasks %}<p><a id="start" href="/worker/{{ worker_path }}/next">Start the next task</a></p>
 <ol id="queue">{% for task in tasks %}<li><a href="/worker/{{ worker_path }}/task/{{ task.object_id }}">Task {{ task.position }}</a></li>{% endfor %}</ol>
 {% if waiting > tasks|length %}<p>and {{ waiting - tasks|length }} more.</p>{% endif %}
+{% elif preparing %}<p id="preparing">More tasks are being prepared (pre-labeling is still running); this page
+looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ recheck_ms }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
 <p><a href="/">Sign in as someone else</a></p>"""
 
@@ -111,10 +114,13 @@ def sign_in(task_title: str, typed: str = "") -> str:
     return render_template_string(SIGN_IN, task_title=task_title, typed=typed, max_chars=worker_names.MAX_CHARACTERS)
 
 
-def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, waiting: int) -> str:
+def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, waiting: int,
+          preparing: bool = False) -> str:
+    """``preparing``: pre-labeling is still running, so an empty queue may fill (the page reloads itself)."""
     listed = [{"object_id": oid, "position": position} for oid, position in tasks[:QUEUE_LISTED]]
     return render_template_string(QUEUE, worker=worker, worker_path=worker_names.path_segment(worker), tasks=listed,
-                                  done=done, total=total, waiting=waiting)
+                                  done=done, total=total, waiting=waiting, preparing=preparing,
+                                  recheck_ms=int(PREPARING_RECHECK_SECONDS * 1000))
 
 
 def task_page(template_html: str, *, job_title: str, job_name: str, worker: str, object_id: str, place: Place,

@@ -127,21 +127,25 @@ def worker_server(job: LocalJob) -> Iterator[WorkerServer]:
 class RunnerProcess:
     """``python -m local_ground_truth`` (browser mode) as a child process, as a user runs it."""
 
-    def __init__(self, args: list[str], log: Path, cwd: Path = REPO_ROOT) -> None:
+    def __init__(self, args: list[str], log: Path, cwd: Path = REPO_ROOT, pre_labeled: bool = True) -> None:
+        """Started, and (``pre_labeled``) every object pre-labeled: workers may label before, as tasks come."""
         self.log = log
         env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
                "PYTHONPATH": os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen([sys.executable, "-m", "local_ground_truth", *args, "--port", "0"],
                                         cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                                         stderr=open(log, "ab"), start_new_session=True, preexec_fn=_ctrl_c_stops)
-        self.url = self._wait_for_url()
+        self.url = self._wait_for()
+        if pre_labeled:
+            self._wait_for(r"pre-labeling done: ")
 
-    def _wait_for_url(self, timeout: float = 180) -> str:
+    def _wait_for(self, line: str = r"Workers: open (http://127\.0\.0\.1:\d+)/", timeout: float = 180) -> str:
+        """The log's first match of ``line`` (its first group, if it has one), once it is there."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = re.search(r"Workers: open (http://127\.0\.0\.1:\d+)/", self.log.read_text(errors="replace"))
+            found = re.search(line, self.log.read_text(errors="replace"))
             if found:
-                return found.group(1)
+                return found.group(1) if found.groups() else found.group(0)
             if self.process.poll() is not None:
                 raise RuntimeError(f"the runner exited ({self.process.returncode}):\n{self.log.read_text()[-3000:]}")
             time.sleep(0.2)
