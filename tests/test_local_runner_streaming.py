@@ -2,7 +2,8 @@
 
 The runner serves the worker UI before pre-labeling ends (a 10,000-object job would otherwise keep every
 worker waiting for minutes). Here the stack's pre-labeling Lambda is made slow (a copy of its code that
-sleeps before each object), so the job is still pre-labeling while a worker answers and while the runner is
+sleeps before each object), so the job is still pre-labeling while a worker in Chromium waits on an empty queue
+(the page looks again by itself until tasks are there), answers with the keyboard, and while the runner is
 stopped; the same command resumes pre-labeling where it stopped and keeps the answer.
 """
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import REPO_ROOT, RunnerProcess
-from tests.test_local_runner_durability import CATEGORY, _post
+from tests.test_local_runner_browser import page_for
 
 SLOW_SECONDS = 1.0  # per object, in each of the 2 pre-labeling processes: the 18 sample runs take ~9 s
 SLOW = f'''
@@ -57,18 +56,7 @@ def _page(url: str) -> str:
         return response.read().decode()
 
 
-def _first_task(base: str, worker: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/worker/{worker}/next", timeout=30) as response:
-            landed = response.geturl()
-        if "/task/" in landed:
-            return landed.split("/task/")[1].split("?")[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no task reached {worker} in {timeout} s")
-
-
-def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(slow_pre_labeling, tmp_path):
+def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(slow_pre_labeling, browser, tmp_path):
     state = tmp_path / "job"
     args = ["--workflow", "welding", "--cloud-assembly", str(slow_pre_labeling), "--state-dir", str(state),
             "--processes", "2", "--job-name", "streamed"]
@@ -77,11 +65,16 @@ def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(s
     try:
         said = first_log.read_text()
         assert "18 objects in the manifest, pre-labeling goes on: each is a task as soon as it is ready" in said
-        queue = _page(f"{runner.url}/worker/ana")
-        assert 'id="preparing"' in queue and "Nothing left" not in queue  # nothing stored yet: more will come
-        object_id = _first_task(runner.url, "ana")
-        assert _post(f"{runner.url}/worker/ana/task/{object_id}/submit",
-                     {"WeldingClassification": {"label": CATEGORY}})["recorded"]
+        page = page_for(browser)
+        page.goto(f"{runner.url}/worker/ana")
+        assert page.is_visible("#preparing") and not page.is_visible("#done")  # nothing stored yet: more will come
+        page.wait_for_selector("#start", timeout=60_000)  # the page looked again by itself: tasks are there
+        page.click("#start")
+        page.wait_for_selector(".local-gt-category")
+        object_id = page.url.rsplit("/", 1)[1]
+        page.keyboard.press("4")  # Lack of Fusion, with the keyboard as a worker labels
+        page.keyboard.press("Enter")
+        page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=object_id)
         requester = _page(f"{runner.url}/requester/live")
         assert 'id="pre-labeling"' in requester
     finally:
