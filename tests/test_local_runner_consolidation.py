@@ -98,6 +98,7 @@ def test_pre_labeling_responses_are_stored_a_file_per_many_and_read_back_in_eith
     from local_ground_truth.job import LocalJob
 
     monkeypatch.setattr(job_module, "RESPONSES_PER_WRITE", 5)
+    monkeypatch.setattr(job_module, "RESPONSES_WAIT_SECONDS", 3600)  # files of 5 however slowly responses come
     spec = read_workflow(runner_assembly, "welding")
     name = job_name(tmp_path, "responses")
     with local_job(spec, tmp_path / "store", name, prepare=_pre_label_afresh) as job:

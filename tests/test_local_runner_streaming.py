@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 import urllib.request
 
 import pytest
@@ -94,3 +95,47 @@ def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(s
         assert 'id="pre-labeling"' not in _page(f"{runner.url}/requester/live")
     finally:
         runner.stop()
+
+
+def test_a_stopped_pre_labeling_keeps_what_it_stored_and_the_next_run_does_only_the_rest(runner_assembly, tmp_path,
+                                                                                         monkeypatch):
+    from local_ground_truth import job as job_module
+    from local_ground_truth import local_s3
+    from local_ground_truth.job import LocalJob
+
+    monkeypatch.setattr(job_module, "RESPONSES_PER_WRITE", 3)
+    monkeypatch.setattr(job_module, "RESPONSES_WAIT_SECONDS", 3600)
+    spec = read_workflow(runner_assembly, "welding")
+    store = tmp_path / "store"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        job = LocalJob(spec, s3, endpoint, "stopped", store=store)
+        assert not job.pre_labeling_finished()
+        stop = threading.Event()
+        store_task_inputs = job._store_task_inputs
+
+        def stored_then_stop(responses):  # Ctrl-C once the first file of responses is stored
+            try:
+                return store_task_inputs(responses)
+            finally:
+                stop.set()
+
+        monkeypatch.setattr(job, "_store_task_inputs", stored_then_stop)
+        job.pre_label(processes=2, progress=False, stop=stop)
+        kept = job.pre_labeled_ids()
+        assert 3 <= len(kept) < 18 and not job.pre_labeling_finished() and not job.is_complete()
+        job.close()
+
+        again = LocalJob(spec, s3, endpoint, "stopped", store=store)  # the same command, run again
+        assert again.pre_labeled_ids() == kept and not again.pre_labeling_finished()
+        folder = f"{again.root}local-runner/task-inputs/"
+        before = {item["Key"] for item in s3.list_objects_v2(Bucket=again.bucket, Prefix=folder)["Contents"]}
+        again.pre_label(processes=2, progress=False)
+        assert again.pre_labeling_finished() and len(again.pre_labeled_ids()) == 18
+        added = [item["Key"] for item in s3.list_objects_v2(Bucket=again.bucket, Prefix=folder)["Contents"]
+                 if item["Key"] not in before]
+        lines = [json.loads(line) for key in added
+                 for line in s3.get_object(Bucket=again.bucket, Key=key)["Body"].read().decode().splitlines()]
+        assert sorted((entry["object"] for entry in lines), key=int) == sorted(set(map(str, range(18))) - kept, key=int)
+        again.close()
