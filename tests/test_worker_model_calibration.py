@@ -252,7 +252,7 @@ def test_the_worker_prior_weighs_what_the_workers_spread_beyond_their_counts_sho
     assert 2.5 <= float(np.median(spread)) <= 4.0  # recovers the crowd's true concentration, 3
     assert all(crowd_model.WORKER_PRIOR_MIN <= value <= crowd_model.WORKER_PRIOR for value in spread)
     assert float(np.median([estimated(200.0) for _ in range(40)])) == crowd_model.WORKER_PRIOR  # alike workers
-    few = crowd_model.STRENGTH_MIN_WORKERS - 1
+    few = crowd_model.WORKER_PRIOR_MIN_WORKERS - 1
     assert estimated(3.0, workers=few) == crowd_model.WORKER_PRIOR  # too few workers to tell a spread from noise
     # Workers seen once say nothing of the spread: 40 of them beside 3 counted workers leave the weight alone.
     seen = np.array([1.0] * 40 + [30.0] * 3)

@@ -15,9 +15,9 @@ Dawid-Skene's structure and fixes the three causes, each measured in ``bench/ben
    prior of ``PRIOR_ACCURACY`` (``POOLED_PRIOR`` answers' worth); ``E`` is pooled over workers with
    ``ERROR_PRIOR`` pseudo-errors per cell towards uniform. The Beta prior weighs as many answers as the
    workers' accuracies on that class show it should (``worker_prior_weight``: their spread beyond what their
-   numbers of answers explain, learned in EM's first ``STRENGTH_ITERATIONS`` iterations from the workers with
-   ``STRENGTH_MIN_ANSWERS`` answers on the class), between ``WORKER_PRIOR_MIN`` and ``WORKER_PRIOR``;
-   ``WORKER_PRIOR`` with fewer than ``STRENGTH_MIN_WORKERS`` such workers (so small jobs and early batches
+   numbers of answers explain, learned in EM's first ``WORKER_PRIOR_LEARNED_IN`` iterations from the workers
+   with ``WORKER_PRIOR_MIN_ANSWERS`` answers on the class), between ``WORKER_PRIOR_MIN`` and ``WORKER_PRIOR``;
+   ``WORKER_PRIOR`` with fewer than ``WORKER_PRIOR_MIN_WORKERS`` such workers (so small jobs and early batches
    keep it). A worker seen on five objects is therefore judged mostly by the crowd, one seen on five hundred
    by their own record, and in a crowd of very different workers (duck's: a weight of about 2 on both classes)
    the own record counts sooner. Simulated crowds of that kind (39 workers whose accuracy on each of two
@@ -101,15 +101,16 @@ PRIOR_ACCURACY = 0.8
 #: How many answers' worth the pooled accuracy's prior weighs.
 POOLED_PRIOR = 2.0
 #: How many answers' worth the crowd's accuracy weighs in each worker's own (per true class), at most: workers
-#: as alike as their counts allow, and any crowd of fewer than STRENGTH_MIN_WORKERS workers.
+#: as alike as their counts allow, and any crowd of fewer than WORKER_PRIOR_MIN_WORKERS workers.
 WORKER_PRIOR = 10.0
 #: The least it weighs, however much the workers differ.
 WORKER_PRIOR_MIN = 2.0
 #: EM's iterations in which that weight is learned; it is then kept, so that EM converges as with a fixed prior.
-STRENGTH_ITERATIONS = 10
-#: The fewest workers whose spread can set that weight, and the fewest answers (on the class) that count a worker in.
-STRENGTH_MIN_WORKERS = 8
-STRENGTH_MIN_ANSWERS = 10.0
+WORKER_PRIOR_LEARNED_IN = 10
+#: The fewest workers whose spread can set that weight, and the fewest answers (on the class) that count a
+#: worker in.
+WORKER_PRIOR_MIN_WORKERS = 8
+WORKER_PRIOR_MIN_ANSWERS = 10.0
 #: How many answers' worth the crowd's accuracy over every class weighs in the crowd's accuracy on one class.
 #: Chosen on simulated yes/no jobs (3 workers, a class 5 times rarer than the other, 12 to 100 objects, the NER
 #: staging shape; classes' accuracies 0.8 and 0.8, 0.9 and 0.65, 0.65 and 0.9): the smallest weight tried (10,
@@ -233,9 +234,9 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     votes[totals[:, 0] == 0] = 1.0
     q = clamp(np.ascontiguousarray((votes / votes.sum(axis=1, keepdims=True)).T))  # (K, N), class-major
 
-    strength = np.full(K, WORKER_PRIOR)  # the worker prior's weight per class, learned in EM's first iterations
+    worker_prior = np.full(K, WORKER_PRIOR)  # the worker prior's weight per class, learned in EM's first iterations
 
-    def model(q, learn_strength=True):
+    def model(q, learn_worker_prior=True):
         """This batch's expected counts and the likelihood terms of every answer, left one out."""
         flat = np.empty((W * L, K))
         for z in range(K):
@@ -251,14 +252,14 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
         pooled_seen = pooled[:, :K].sum(axis=1)
         overall = (pooled[diagonal].sum() + POOLED_PRIOR * PRIOR_ACCURACY) / (pooled_seen.sum() + POOLED_PRIOR)
         accuracy = (pooled[diagonal] + CLASS_ACCURACY_PRIOR * overall) / (pooled_seen + CLASS_ACCURACY_PRIOR)
-        if learn_strength:
-            strength[:] = [worker_prior_weight(right[:, z], seen[:, z]) for z in range(K)]
+        if learn_worker_prior:
+            worker_prior[:] = [worker_prior_weight(right[:, z], seen[:, z]) for z in range(K)]
         errors = np.where(diagonal[:, :K], 0.0, pooled[:, :K] + ERROR_PRIOR)
         errors = errors / np.maximum(errors.sum(axis=1, keepdims=True), 1e-300)
         column_errors = np.concatenate([errors, np.ones((K, L - K))], axis=1)  # (K, L)
         class_total = classes + prior_cls
         terms = np.empty((K, o.size))  # log P(answer | class z), this object's own counts left out
-        p_all = (right + strength * accuracy) / (seen + strength)  # (W, K), no answer left out
+        p_all = (right + worker_prior * accuracy) / (seen + worker_prior)  # (W, K), no answer left out
         little = seen.sum(axis=1) < EXACT_BELOW  # workers seen little: their answers are left out exactly
         exact = np.flatnonzero(little.take(w)) if little.any() else np.zeros(0, np.intp)
         for z in range(K):
@@ -273,8 +274,8 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
                 if skill_weight is not None:
                     own = own * skill_weight.take(exact)
                 is_z, names = oa == z, oa < K
-                p = (right[:, z].take(ow) - own * is_z + strength[z] * accuracy[z]) / (
-                    seen[:, z].take(ow) - own * names + strength[z])
+                p = (right[:, z].take(ow) - own * is_z + worker_prior[z] * accuracy[z]) / (
+                    seen[:, z].take(ow) - own * names + worker_prior[z])
                 np.clip(p, 1e-12, 1 - 1e-12, out=p)
                 value = np.where(is_z, p, np.maximum((1.0 - p) * column_errors[z].take(oa), 1e-300))
                 terms[z, exact] = np.where(names, np.log(value), 0.0)
@@ -302,7 +303,7 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
         new = clamp(posterior(terms, class_terms))
         delta = float(np.abs(new - q).max()) if N else 0.0
         q = new
-        counts, classes, terms, class_terms = model(q, iterations < STRENGTH_ITERATIONS)
+        counts, classes, terms, class_terms = model(q, iterations < WORKER_PRIOR_LEARNED_IN)
         if delta <= tol:
             converged = True
             break
@@ -334,10 +335,10 @@ def worker_prior_weight(right: np.ndarray, seen: np.ndarray) -> float:
     answers explain (a moment estimate over the workers with two answers or more), kept within
     ``[WORKER_PRIOR_MIN, WORKER_PRIOR]``. Workers as alike as their counts allow are judged mostly by the
     crowd; in a crowd of very different workers each one's record speaks sooner."""
-    counted = seen >= STRENGTH_MIN_ANSWERS
+    counted = seen >= WORKER_PRIOR_MIN_ANSWERS
     n, hits = seen[counted], right[counted]
     total = float(n.sum())
-    if n.size < STRENGTH_MIN_WORKERS:  # the spread of a handful of workers is mostly noise
+    if n.size < WORKER_PRIOR_MIN_WORKERS:  # the spread of a handful of workers is mostly noise
         return WORKER_PRIOR
     m = min(max(float(hits.sum()) / total, 1e-6), 1 - 1e-6)
     spread = float((n * (hits / n - m) ** 2).sum())
