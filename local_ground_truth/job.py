@@ -38,7 +38,6 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +110,7 @@ class LocalJob:
         self._answer_locks = [threading.Lock() for _ in range(ANSWER_LOCKS)]
         self._consolidating = threading.Lock()  # one batch at a time, as batches are numbered
         self._answers: dict[str, dict[str, dict[str, Any]]] = {}  # object id -> worker -> answer
+        self._answer_count = 0  # answers in self._answers (progress after every answer must not count them all)
         self._labels: dict[str, dict[str, Any]] = {}  # object id -> {"label", "creation-date"}
         self._failed: dict[str, str] = {}  # objects consolidation failed in this run, and why
         self._task_inputs: dict[str, dict[str, Any]] = {}  # object id -> pre-labeling response
@@ -206,6 +206,8 @@ class LocalJob:
                 earlier = self._answers.setdefault(object_id, {}).get(answer["workerId"])
                 if earlier is not None:  # only a run before this rule could have written two
                     LOG.warning("object %s has two answers of %s; the later one counts", object_id, answer["workerId"])
+                else:
+                    self._answer_count += 1
                 self._answers[object_id][answer["workerId"]] = {**answer, "key": key}
         for key in self._keys(self._requests):
             self._batches.add(key.rsplit("/", 1)[1].removesuffix(".json"))
@@ -355,6 +357,7 @@ class LocalJob:
             self._put_json(key, {"answers": [record]})
             with self._lock:
                 self._answers.setdefault(object_id, {})[worker_id] = {**record, "key": key}
+                self._answer_count += 1
         for listener in self.on_answer:
             try:
                 listener(object_id, worker_id, key)
@@ -520,9 +523,8 @@ class LocalJob:
     def progress(self) -> dict[str, Any]:
         """Counts for a progress line: objects for workers, skipped, answers, consolidated, failed."""
         with self._lock:
-            answers = Counter(len(by_worker) for by_worker in self._answers.values())
             return {"objects": len(self._task_inputs) - len(self._skipped), "skipped": len(self._skipped),
-                    "answers": sum(k * v for k, v in answers.items()),
+                    "answers": self._answer_count,
                     "consolidated": len(self._labels), "failed": len(self._failed)}
 
     def close(self) -> None:

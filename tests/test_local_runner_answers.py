@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from local_ground_truth.job import LocalJob
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job
 
@@ -41,6 +42,8 @@ def test_simultaneous_submissions_write_each_worker_once_and_the_payload_keeps_s
         many = _at_once([lambda worker=worker: job.record_answer("1", worker, GOOD) for worker in workers])
         assert all(written for _, written in many)
         assert job.workers_of("1") == set(workers)
+        # Counted once each, as a resumed run counts them from the bucket.
+        assert job.progress()["answers"] == 9 == LocalJob(spec, job.s3, job.endpoint, job.job_name).progress()["answers"]
         job.consolidate()
         [payload_key] = [item["Key"] for item in job.s3.list_objects_v2(
             Bucket=job.bucket, Prefix=f"{job.root}annotations/consolidated-annotation/consolidation-request/")["Contents"]]
