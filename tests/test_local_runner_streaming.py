@@ -66,6 +66,9 @@ def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(s
     try:
         said = first_log.read_text()
         assert "18 objects in the manifest, pre-labeling goes on: each is a task as soon as it is ready" in said
+        with urllib.request.urlopen(f"{runner.url}/worker/bo/next", timeout=30) as response:
+            landed, body = response.geturl(), response.read().decode()
+        assert "/task/" not in landed and "No task is ready for you yet: more are being prepared." in body
         page = page_for(browser)
         page.goto(f"{runner.url}/worker/ana")
         assert page.is_visible("#preparing") and not page.is_visible("#done")  # nothing stored yet: more will come
