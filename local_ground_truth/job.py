@@ -118,7 +118,6 @@ class LocalJob:
         self._batches: set[str] = set()  # payload names taken
         self._finished: set[str] = set()  # batches whose outcome is written
         self._consolidation: Optional[LocalFunction] = None
-        self._pre_labeling_finished = False  # every manifest line pre-labeled (or failed) in this run or before
         self.lines = self._manifest_lines()
         # Called after each batch, its labels and the output manifest written (in the consolidating thread).
         self.on_consolidated: list[Callable[[BatchOutcome], None]] = []
@@ -198,7 +197,6 @@ class LocalJob:
                         self._keep_task_input(str(entry["object"]), entry["response"])
             else:  # <id>.json: one response (written by runs before RESPONSES_PER_WRITE)
                 self._keep_task_input(key.rsplit("/", 1)[1].removesuffix(".json"), json.loads(body))
-        self._pre_labeling_finished = len(self._task_inputs) >= len(self.lines)
         for key, body in sorted(self._read_all(self._keys(self._responses)),
                                 key=lambda item: item[1]["answers"][0].get("submissionTime", "")):
             object_id = key.split("/")[-2]
@@ -295,9 +293,7 @@ class LocalJob:
                         report.done += stored
             finally:
                 function.close()
-        with self._lock:
-            report.skipped = sorted(self._skipped, key=int)
-            self._pre_labeling_finished = not stopped
+        report.skipped = self.skipped_ids()
         self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
         if not stopped and self.object_ids() and not self.is_complete():
             with self._consolidating:
@@ -307,7 +303,7 @@ class LocalJob:
     def pre_labeling_finished(self) -> bool:
         """Every manifest line is pre-labeled (or failed pre-labeling in this run): no more tasks will come."""
         with self._lock:
-            return self._pre_labeling_finished
+            return len(self._task_inputs) + len(self.pre_report.failed) >= len(self.lines)
 
     def pre_labeling_failures(self) -> dict[str, str]:
         with self._lock:
@@ -406,7 +402,7 @@ class LocalJob:
         """Pre-labeling is finished and every object for workers has its label (or failed consolidation for
         good in this run)."""
         with self._lock:
-            return self._pre_labeling_finished and bool(self._task_inputs) and all(
+            return self.pre_labeling_finished() and bool(self._task_inputs) and all(
                 oid in self._labels or oid in self._failed for oid in self._task_inputs if oid not in self._skipped)
 
     def consolidate(self) -> ConsolidationReport:

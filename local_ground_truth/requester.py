@@ -300,7 +300,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
         "answers_total": progress["answers"], "holding": sum(len(who) for who in holders.values()),
         "pre_failed": len(pre_failed), "complete": job.is_complete(), "states": states,
         "pre_labeling": None if job.pre_labeling_finished() else {
-            "done": len(job.pre_labeled_ids()) + len(pre_failed), "of": len(job.lines)},
+            "done": progress["objects"] + progress["skipped"] + len(pre_failed), "of": len(job.lines)},
         "workers": sorted(workers.items(), key=lambda item: item[0]),
         "rows": rows, "matching": matching, "start": start, "page_size": PAGE_SIZE, "show": show,
         "filters": list(FILTERS), "reports": reports,

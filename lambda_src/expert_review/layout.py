@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from gt_common.labeling_job import ARN_MARKER
+from gt_common.labeling_job import name_in_arn
 from gt_common.review import final_manifest_key, job_output_folder
 from gt_common.s3uri import S3Location, parse_s3_uri
 
@@ -30,11 +30,10 @@ def job_name_of(event: dict[str, Any]) -> Optional[str]:
     """The labeling job an EventBridge state-change event is about: the ARN in ``resources`` (as
     Ground Truth's events carry it), else a ``LabelingJobArn``/``LabelingJobName`` in ``detail``."""
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-    arns = [r for r in event.get("resources") or [] if isinstance(r, str) and ARN_MARKER in r]
-    if isinstance(detail.get("LabelingJobArn"), str):
-        arns.append(detail["LabelingJobArn"])
-    for arn in arns:
-        return arn.rsplit(ARN_MARKER, 1)[1]
+    for arn in [*(event.get("resources") or []), detail.get("LabelingJobArn")]:
+        name = name_in_arn(arn)
+        if name is not None:
+            return name
     name = detail.get("LabelingJobName")
     return name if isinstance(name, str) and name else None
 

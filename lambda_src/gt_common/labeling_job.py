@@ -7,7 +7,7 @@ places what a function keeps per job (``task_record``). A module of its own that
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 from .s3uri import InputError
 
@@ -18,6 +18,11 @@ ARN_MARKER = ":labeling-job/"
 JOB_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}")
 
 
+def name_in_arn(arn: Any) -> Optional[str]:
+    """What follows ``ARN_MARKER`` in a labeling job's ARN, as written; None when ``arn`` is no such ARN."""
+    return arn.rsplit(ARN_MARKER, 1)[1] if isinstance(arn, str) and ARN_MARKER in arn else None
+
+
 def job_name_of_event(event: Any) -> str:
     """The labeling job's name from a Lambda event's ``labelingJobArn`` (pre-labeling and consolidation events
     carry it); "" when the event has none. An ARN that is there but names no job (``JOB_NAME``) is refused: it
@@ -25,7 +30,7 @@ def job_name_of_event(event: Any) -> str:
     arn = event.get("labelingJobArn") if isinstance(event, dict) else None
     if arn is None:
         return ""
-    name = arn.rsplit(ARN_MARKER, 1)[1] if isinstance(arn, str) and ARN_MARKER in arn else None
+    name = name_in_arn(arn)
     if name is None or not JOB_NAME.fullmatch(name):
         raise InputError(f"labelingJobArn {str(arn)[:200]!r} is not a labeling job's ARN")
     return name
