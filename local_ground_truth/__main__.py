@@ -32,7 +32,7 @@ from typing import Iterator, Optional
 
 from gt_common.labeling_job import JOB_NAME
 from gt_common.review import ReviewSettings
-from local_ground_truth import headless, local_s3
+from local_ground_truth import headless, local_s3, spaced_rewrite
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
 from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog
@@ -250,7 +250,9 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
              f"object, {objects}). Every answer is written to {state_dir} before the "
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
              f"again resumes.\nRequester: open {server.url}{REQUESTER_PATH} for progress, quality and output. "
-             f"Output manifest (rewritten after every batch): {_output_location(job)}")
+             f"Output manifest (rewritten after every batch; one whose rewrite takes over "
+             f"{spaced_rewrite.SPACE_ABOVE_SECONDS:g} s at most every {spaced_rewrite.SPACING:g} times that, and always "
+             f"when the job completes or stops): {_output_location(job)}")
         if desk.enabled:
             final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
             _say(f"Experts: open {server.url}{REVIEW_PATH} and sign in with a name to decide the objects the crowd "

@@ -41,7 +41,7 @@ class Consolidator:
                     return
                 covering = self._requested
             try:
-                self.job.consolidate()
+                self.job.consolidate(flush=False)  # a large manifest follows its own spacing (spaced_rewrite)
             except Exception:  # noqa: BLE001 - logged; the thread (and the job) go on
                 LOG.exception("consolidation failed; it will be tried again with the next answer")
             with self._changed:
@@ -49,13 +49,19 @@ class Consolidator:
                 self._changed.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Until everything submitted so far is consolidated (or ``timeout``); True when idle."""
+        """Until everything submitted so far is consolidated and in the output manifest (or ``timeout``); True
+        when idle."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._handled >= self._requested or self._stopping, timeout)
+            idle = self._changed.wait_for(lambda: self._handled >= self._requested or self._stopping, timeout)
+        if idle:
+            self.job.flush_rewrites()
+        return idle
 
     def stop(self, timeout: float | None = None) -> None:
+        """Finish the batch under way, then write what the manifests have not shown yet."""
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.job.flush_rewrites()

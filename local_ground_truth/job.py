@@ -48,6 +48,7 @@ from tqdm import tqdm
 from gt_common.s3uri import S3Location
 from gt_common.task_record import data_object_of
 from local_ground_truth.lambda_host import LocalFunction
+from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, WorkflowSpec
 
 LOG = logging.getLogger(__name__)
@@ -119,7 +120,12 @@ class LocalJob:
         self._finished: set[str] = set()  # batches whose outcome is written
         self._consolidation: Optional[LocalFunction] = None
         self.lines = self._manifest_lines()
-        # Called after each batch, its labels and the output manifest written (in the consolidating thread).
+        # The output manifest, rewritten as labels come (spaced on a large job: ``spaced_rewrite``); with it any
+        # other file rewritten whole from the job's state (the review desk's final manifest), flushed together.
+        self.output_manifest_rewrite = SpacedRewrite(self._put_output_manifest, "output manifest")
+        self.rewrites: list[SpacedRewrite] = [self.output_manifest_rewrite]
+        # Called after each batch, its labels written and the output manifest written or due (in the consolidating
+        # thread; written at once when the batch completed the job).
         self.on_consolidated: list[Callable[[BatchOutcome], None]] = []
         # Called with (object id, worker, the answer's key) after an answer is written (in the answering thread).
         self.on_answer: list[Callable[[str, str, str], None]] = []
@@ -405,11 +411,13 @@ class LocalJob:
             return self.pre_labeling_finished() and bool(self._task_inputs) and all(
                 oid in self._labels or oid in self._failed for oid in self._task_inputs if oid not in self._skipped)
 
-    def consolidate(self) -> ConsolidationReport:
+    def consolidate(self, flush: bool = True) -> ConsolidationReport:
         """Finish any batch a kill interrupted, then consolidate, as one batch, every ready object.
 
         As in Ground Truth, each object is consolidated once: the consolidation Lambda's worker model
-        and quality statistics count every batch, so an object sent twice would count twice.
+        and quality statistics count every batch, so an object sent twice would count twice. ``flush``:
+        the output manifest (and the other rewritten files) on disk before this returns; the background
+        consolidation leaves a large one to its spacing (``spaced_rewrite``).
         """
         with self._consolidating:
             for stamp in self._interrupted_batches():
@@ -420,6 +428,8 @@ class LocalJob:
             ready = self.ready_objects()
             if ready:
                 self._run_batch(ready)
+        if flush:
+            self.flush_rewrites()
         return ConsolidationReport(consolidated=len(self._labels), failed=self.failed_objects())
 
     def _interrupted_batches(self) -> list[str]:
@@ -488,7 +498,9 @@ class LocalJob:
             self._put_json(f"{self.root}local-runner/consolidation-failures/{stamp}.json", failed)
             with self._lock:
                 self._failed.update(failed)
-        self.write_output_manifest()
+        self.output_manifest_rewrite.changed()
+        if self.is_complete():  # the last batch: the output is final now, and said to be
+            self.output_manifest_rewrite.flush()
         outcome = BatchOutcome(stamp, entries, failed)
         for listener in self.on_consolidated:
             try:
@@ -508,7 +520,16 @@ class LocalJob:
                     for i, line in enumerate(self.lines)]
 
     def write_output_manifest(self) -> None:
-        """The output manifest: ``output_lines``, one JSON line each."""
+        """The output manifest, written now: ``output_lines``, one JSON line each."""
+        self.output_manifest_rewrite.changed()
+        self.output_manifest_rewrite.flush()
+
+    def flush_rewrites(self) -> None:
+        """Every file rewritten from the job's state (the output manifest, the final one), if changed, on disk now."""
+        for rewrite in self.rewrites:
+            rewrite.flush()
+
+    def _put_output_manifest(self) -> None:
         body = "".join(json.dumps(row) + "\n" for row in self.output_lines())
         self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())
 
@@ -524,6 +545,10 @@ class LocalJob:
                     "consolidated": len(self._labels), "failed": len(self._failed)}
 
     def close(self) -> None:
+        try:
+            self.flush_rewrites()
+        except Exception:  # noqa: BLE001 - the labels are in the batches' outcomes; the next run writes the files
+            LOG.exception("the job's manifests could not be written on closing")
         if self._consolidation is not None:
             self._consolidation.close()
             self._consolidation = None

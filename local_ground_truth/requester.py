@@ -368,9 +368,9 @@ the output manifest and quality reports are final.</p>{% endif %}
 <td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker has opened a task yet.</p>{% endif %}
 </section></div>
 <section id="where"><h2>Where everything is</h2><dl>
-<dt>Output manifest (rewritten after every batch)</dt>
+<dt>Output manifest (rewritten as batches finish; a large one spaced out, and always when the job completes or stops)</dt>
 <dd><a id="output-manifest" href="{{ s.manifest_href }}">output.manifest</a> <code>{{ s.where['output manifest'] }}</code></dd>
-{% if s.review %}<dt>Final manifest (the crowd's labels with the experts' decisions, rewritten after every batch and decision)</dt>
+{% if s.review %}<dt>Final manifest (the crowd's labels with the experts' decisions, rewritten as batches finish and experts decide, spaced out in the same way)</dt>
 <dd><a id="final-manifest" href="{{ s.review.final_href }}">final.manifest</a> <code>{{ s.review.final }}</code></dd>{% endif %}
 <dt>Answers (one file per answer, linked per object below)</dt><dd><code>{{ s.where['answers'] }}</code></dd>
 <dt>Quality reports</dt><dd>{% for r in s.reports %}<div>{{ r.question }}: <a class="report-json" href="{{ r.json }}">JSON</a>

@@ -17,7 +17,8 @@ before it is written; a file that cannot be read back is logged by name and left
 the job's folder, beside the crowd's ``output.manifest``, where the review on AWS writes it too) has one line per input line: a consolidated object's line through ``gt_common.review.merge_review``
 (``decided-by`` ``crowd`` or ``reviewer``, the reviewer, the crowd's label and confidence, the review
 reasons; an object awaiting review reads ``decided-by: crowd`` with its reasons), any other line as
-the output manifest has it. It is rewritten after every batch and every decision.
+the output manifest has it. It is rewritten after every batch and every decision (on a large job spaced
+by its own cost, as the output manifest is: ``spaced_rewrite``).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from gt_common.review import (
 )
 from local_ground_truth import worker_names
 from local_ground_truth.job import BatchOutcome, LocalJob
+from local_ground_truth.spaced_rewrite import SpacedRewrite
 
 LOG = logging.getLogger(__name__)
 DECISIONS_FOLDER = "local-runner/review-decisions/"
@@ -91,12 +93,15 @@ class ReviewDesk:
         self._decisions: dict[str, Decision] = {}
         self._reasons: dict[str, dict[str, list[str]]] = {}  # per consolidated object (labels are final)
         self._last: Optional[datetime.datetime] = None
+        # Rewritten after every batch and decision; on a large job spaced by its cost (``spaced_rewrite``).
+        self._final_rewrite = SpacedRewrite(self._put_final_manifest, "final manifest")
         if self.enabled:
             self._load()
 
     def attach(self) -> "ReviewDesk":
         """Keep the final manifest up to date after every batch; write it now (a resumed job has one)."""
         if self.enabled:
+            self.job.rewrites.append(self._final_rewrite)  # flushed with the output manifest
             self.job.on_consolidated.append(self._after_batch)
             self.write_final_manifest()
         return self
@@ -208,7 +213,7 @@ class ReviewDesk:
             self.job.s3.put_object(Bucket=self.job.bucket, Key=key, Body=json.dumps(recorded.as_json()).encode(),
                                    ContentType="application/json")
             self._decisions[object_id] = recorded
-            self.write_final_manifest()
+        self._final_rewrite.changed()
         LOG.info("object %s decided by reviewer %r: %s", object_id, reviewer, decision)
         return recorded
 
@@ -234,12 +239,18 @@ class ReviewDesk:
         return lines
 
     def write_final_manifest(self) -> None:
-        with self._lock:
-            body = "".join(json.dumps(line) + "\n" for line in self.final_lines())
-            self.job.s3.put_object(Bucket=self.job.bucket, Key=self.final_manifest_key, Body=body.encode())
+        """The final manifest, written now."""
+        self._final_rewrite.changed()
+        self._final_rewrite.flush()
+
+    def _put_final_manifest(self) -> None:
+        body = "".join(json.dumps(line) + "\n" for line in self.final_lines())
+        self.job.s3.put_object(Bucket=self.job.bucket, Key=self.final_manifest_key, Body=body.encode())
 
     def _after_batch(self, _outcome: BatchOutcome) -> None:
-        self.write_final_manifest()
+        self._final_rewrite.changed()
+        if self.job.is_complete():
+            self._final_rewrite.flush()
 
     # -- loading what an earlier run decided -------------------------------------------------------
     def _load(self) -> None:

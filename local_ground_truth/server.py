@@ -87,6 +87,7 @@ class WorkerSite:
     def stop(self) -> None:
         if self.consolidator:
             self.consolidator.stop(timeout=60)
+        self.job.flush_rewrites()  # the manifests show every label and decision so far
 
     def presign(self, uri: str) -> str:
         """``grant_read_access``: a presigned URL of the local endpoint, for the URI read literally."""
