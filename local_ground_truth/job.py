@@ -116,6 +116,7 @@ class LocalJob:
         self._failed: dict[str, str] = {}  # objects consolidation failed in this run, and why
         self._task_inputs: dict[str, dict[str, Any]] = {}  # object id -> pre-labeling response
         self._skipped: set[str] = set()  # pre-labeled objects not for human labeling
+        self._for_workers: Optional[tuple[tuple[str, ...], frozenset[str]]] = None  # object_id_tuple's and _set's
         self._batches: set[str] = set()  # payload names taken
         self._finished: set[str] = set()  # batches whose outcome is written
         self._consolidation: Optional[LocalFunction] = None
@@ -230,6 +231,7 @@ class LocalJob:
     def _keep_task_input(self, object_id: str, response: dict[str, Any]) -> None:
         with self._lock:
             self._task_inputs[object_id] = response
+            self._for_workers = None
             if not human_annotation_required(response):
                 self._skipped.add(object_id)
 
@@ -244,8 +246,29 @@ class LocalJob:
 
     def object_ids(self) -> list[str]:
         """The objects workers label (pre-labeled, not skipped), in manifest order."""
+        return list(self.object_id_tuple())
+
+    def object_id_tuple(self) -> tuple[str, ...]:
+        """``object_ids`` as one tuple, the same object until pre-labeling stores another (callers may keep what
+        they derive from it while it is the same: every worker request reads it, and sorting 100,000 ids took
+        36 ms)."""
+        return self._object_ids_cached()[0]
+
+    def object_id_set(self) -> frozenset[str]:
+        """``object_ids`` as a set, kept as ``object_id_tuple`` is."""
+        return self._object_ids_cached()[1]
+
+    def _object_ids_cached(self) -> tuple[tuple[str, ...], frozenset[str]]:
         with self._lock:
-            return sorted((oid for oid in self._task_inputs if oid not in self._skipped), key=int)
+            if self._for_workers is None:
+                ids = tuple(sorted((oid for oid in self._task_inputs if oid not in self._skipped), key=int))
+                self._for_workers = (ids, frozenset(ids))
+            return self._for_workers
+
+    def answered_object_ids(self) -> list[str]:
+        """Objects with at least one answer."""
+        with self._lock:
+            return list(self._answers)
 
     def skipped_ids(self) -> list[str]:
         """Objects pre-labeling excluded from human labeling (isHumanAnnotationRequired false), in manifest order."""

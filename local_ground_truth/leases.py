@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import AbstractSet, Callable, Iterable, Optional
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,46 @@ class LeaseTable:
         with self._lock:
             self._leases.get(object_id, {}).pop(worker, None)
 
-    def available(self, object_ids: Iterable[str], worker: str) -> list[str]:
-        """The objects ``worker`` holds or could lease now, in the given order."""
+    def _takeable(self, object_id: str, worker: str, now: float) -> bool:
+        return (worker in self._live(object_id, now) and worker not in self._answered(object_id)
+                or self._has_room(object_id, worker, now))
+
+    def available(self, object_ids: Iterable[str], worker: str, limit: Optional[int] = None) -> list[str]:
+        """The objects ``worker`` holds or could lease now, in the given order (the first ``limit`` of them: the
+        rest of ``object_ids`` is then not read)."""
+        found: list[str] = []
         with self._lock:
             now = self._clock()
-            return [oid for oid in object_ids
-                    if worker in self._live(oid, now) and worker not in self._answered(oid)
-                    or self._has_room(oid, worker, now)]
+            for oid in object_ids:
+                if limit is not None and len(found) >= limit:
+                    break
+                if self._takeable(oid, worker, now):
+                    found.append(oid)
+        return found
+
+    def held_by(self, worker: str) -> list[str]:
+        """The objects ``worker`` holds a live lease on and has not answered."""
+        with self._lock:
+            now = self._clock()
+            return [oid for oid in list(self._leases)
+                    if worker in self._live(oid, now) and worker not in self._answered(oid)]
+
+    def count_available(self, object_ids: AbstractSet[str], worker: str, touched: Iterable[str]) -> int:
+        """How many of ``object_ids`` ``worker`` holds or could lease now. ``touched``: the objects with an
+        answer; an object with neither an answer nor a lease has room, so only those and the leased ones are
+        looked at (at 100,000 objects early in a job, a few hundred instead of every one)."""
+        with self._lock:
+            now = self._clock()
+            looked = set(touched) | set(self._leases)
+            blocked = sum(1 for oid in looked if oid in object_ids and not self._takeable(oid, worker, now))
+        return len(object_ids) - blocked
 
     def holders(self, object_id: str) -> set[str]:
         with self._lock:
             return set(self._live(object_id, self._clock()))
+
+    def every_holder(self) -> dict[str, set[str]]:
+        """The objects leased now and who holds them (only leased objects are looked at)."""
+        with self._lock:
+            now = self._clock()
+            return {oid: set(live) for oid in list(self._leases) if (live := self._live(oid, now))}

@@ -251,8 +251,9 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
     failed = job.failed_objects()
     pre_failed = job.pre_labeling_failures()
     skipped = set(job.skipped_ids())
-    for_workers = job.object_ids()
-    holders = {oid: sorted(who) for oid in for_workers if (who := leases.holders(oid))}
+    for_workers = job.object_id_set()
+    holders = {oid: sorted(who) for oid, who in sorted(leases.every_holder().items(), key=lambda item: int(item[0]))
+               if oid in for_workers}
     progress = job.progress()
 
     workers: dict[str, dict[str, Any]] = {}

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask, Response, redirect, render_template_string, request
@@ -96,17 +96,25 @@ class WorkerSite:
                                                   ExpiresIn=3600)
 
     # -- what a worker may do ------------------------------------------------------------------
-    def queue(self, worker: str) -> tuple[list[str], int, int]:
-        """(objects this worker holds or may lease now, in their order; answered by them; total objects)."""
-        ids = self.job.object_ids()
-        open_ids = self.leases.available(self.order.order(worker, ids), worker)
-        return open_ids, len(self.job.answered_by(worker) & set(ids)), len(ids)
+    def _done(self, worker: str) -> int:
+        """How many of the job's objects for workers this worker answered."""
+        return len(self.job.answered_by(worker) & self.job.object_id_set())
 
-    def _candidates(self, worker: str) -> list[str]:
-        """The queue, the objects this worker already holds first (a second tab, a reload of /next)."""
-        open_ids = self.queue(worker)[0]
-        held = [oid for oid in open_ids if self.leases.held(oid, worker)]
-        return held + [oid for oid in open_ids if oid not in held]
+    def _waiting(self, worker: str) -> int:
+        """How many objects this worker holds or may lease now."""
+        return self.leases.count_available(self.job.object_id_set(), worker, self.job.answered_object_ids())
+
+    def _candidates(self, worker: str) -> Iterator[str]:
+        """The objects this worker holds or may lease now, the ones they hold first (a second tab, a reload of
+        /next), then in their order; lazily, so the next task costs what reaching it costs, not the whole job."""
+        ids = self.job.object_id_tuple()
+        places = self.order.places(worker, ids)
+        held = sorted((oid for oid in self.leases.held_by(worker) if oid in places), key=places.__getitem__)
+        yield from held
+        passed = set(held)
+        for oid in self.order.iterate(worker, ids):
+            if oid not in passed and self.leases.available([oid], worker):
+                yield oid
 
     def next_for(self, worker: str) -> Optional[str]:
         """Lease the next object this worker may take (one they hold first); None when none is left."""
@@ -126,16 +134,17 @@ class WorkerSite:
         self.order.skip(worker, object_id)
 
     def place(self, worker: str, object_id: str) -> worker_pages.Place:
-        ids = self.job.object_ids()
-        open_ids, done, total = self.queue(worker)
-        return worker_pages.Place(position=self.order.position(worker, object_id, ids), total=total, done=done,
-                                  waiting=len(open_ids))
+        ids = self.job.object_id_tuple()
+        return worker_pages.Place(position=self.order.position(worker, object_id, ids), total=len(ids),
+                                  done=self._done(worker), waiting=self._waiting(worker))
 
-    def tasks(self, worker: str) -> tuple[list[tuple[str, int]], int, int]:
-        """(this worker's open tasks with their numbers, answered by them, total objects)."""
-        ids = self.job.object_ids()
-        open_ids, done, total = self.queue(worker)
-        return [(oid, self.order.position(worker, oid, ids)) for oid in open_ids], done, total
+    def tasks(self, worker: str, limit: Optional[int] = None) -> tuple[list[tuple[str, int]], int, int, int]:
+        """(this worker's open tasks with their numbers, in their order, the first ``limit`` of them; answered by
+        them; total objects; how many are open)."""
+        ids = self.job.object_id_tuple()
+        places = self.order.places(worker, ids)
+        open_ids = self.leases.available(self.order.iterate(worker, ids), worker, limit)
+        return [(oid, places[oid]) for oid in open_ids], self._done(worker), len(ids), self._waiting(worker)
 
     def page(self, object_id: str) -> str:
         return self.environment.from_string(self.template).render(task={"input": self.job.task_input(object_id)})
@@ -282,8 +291,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             worker = worker_of(name)
         except worker_names.BadName:
             return to_sign_in(name)
-        tasks, done, total = site.tasks(worker)
-        body = worker_pages.queue(worker, tasks, done, total, waiting=len(tasks),
+        tasks, done, total, waiting = site.tasks(worker, limit=worker_pages.QUEUE_LISTED)
+        body = worker_pages.queue(worker, tasks, done, total, waiting=waiting,
                                   preparing=not site.job.pre_labeling_finished())
         return page("Your tasks", body, notice=request.args.get("notice", "")[:300])
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Sequence
+from typing import Iterator, Sequence
 
 
 def shuffled(job_name: str, worker: str, object_ids: Sequence[str]) -> list[str]:
@@ -28,26 +28,37 @@ class WorkerOrder:
     def __init__(self, job_name: str) -> None:
         self.job_name = job_name
         self._skipped: dict[str, list[str]] = {}
-        self._orders: dict[str, tuple[tuple[str, ...], dict[str, int]]] = {}  # worker -> (ids, id -> place)
+        # worker -> (the ids it was made from, those ids in the worker's order, id -> place); made again only when
+        # the ids change (a digest and a sort per object: ~30 ms per request at 100,000 objects otherwise)
+        self._orders: dict[str, tuple[Sequence[str], tuple[str, ...], dict[str, int]]] = {}
         self._lock = threading.Lock()
 
-    def _places(self, worker: str, object_ids: Sequence[str]) -> dict[str, int]:
-        ids = tuple(object_ids)
+    def _made(self, worker: str, object_ids: Sequence[str]) -> tuple[tuple[str, ...], dict[str, int]]:
         with self._lock:
             cached = self._orders.get(worker)
-        if cached is None or cached[0] != ids:
-            cached = (ids, {oid: place for place, oid in enumerate(shuffled(self.job_name, worker, ids), 1)})
+        if cached is None or (cached[0] is not object_ids and tuple(cached[0]) != tuple(object_ids)):
+            ordered = tuple(shuffled(self.job_name, worker, object_ids))
+            cached = (object_ids, ordered, {oid: place for place, oid in enumerate(ordered, 1)})
             with self._lock:
                 self._orders[worker] = cached
-        return cached[1]
+        return cached[1], cached[2]
 
-    def order(self, worker: str, object_ids: Sequence[str]) -> list[str]:
-        """``object_ids`` in ``worker``'s order, the ones they skipped last."""
-        places = self._places(worker, object_ids)
+    def places(self, worker: str, object_ids: Sequence[str]) -> dict[str, int]:
+        """Each object's 1-based place in ``worker``'s order (skips aside: a task keeps its number)."""
+        return self._made(worker, object_ids)[1]
+
+    def iterate(self, worker: str, object_ids: Sequence[str]) -> Iterator[str]:
+        """``object_ids`` in ``worker``'s order, the ones they skipped last (lazily: the first ones cost little)."""
+        ordered, places = self._made(worker, object_ids)
         with self._lock:
             skipped = [oid for oid in self._skipped.get(worker, []) if oid in places]
         passed = set(skipped)
-        return sorted((oid for oid in object_ids if oid not in passed), key=places.__getitem__) + skipped
+        yield from (oid for oid in ordered if oid not in passed) if passed else ordered
+        yield from skipped
+
+    def order(self, worker: str, object_ids: Sequence[str]) -> list[str]:
+        """``object_ids`` in ``worker``'s order, the ones they skipped last."""
+        return list(self.iterate(worker, object_ids))
 
     def skip(self, worker: str, object_id: str) -> None:
         with self._lock:
@@ -58,4 +69,4 @@ class WorkerOrder:
 
     def position(self, worker: str, object_id: str, object_ids: Sequence[str]) -> int:
         """1-based place of ``object_id`` in ``worker``'s order (skips aside: a task keeps its number)."""
-        return self._places(worker, object_ids)[object_id]
+        return self.places(worker, object_ids)[object_id]

@@ -30,3 +30,14 @@ def test_skipped_objects_go_last_and_keep_their_number():
     order.skip("ana", second)
     assert order.order("ana", IDS)[-2:] == [first, second]  # most recently skipped last
     assert order.order("bo", IDS) == shuffled("job", "bo", IDS)  # one worker's skips are theirs only
+
+
+def test_the_order_follows_the_ids_as_pre_labeling_adds_them():
+    order = WorkerOrder("job")
+    some = tuple(IDS[:10])
+    assert order.order("ana", some) == shuffled("job", "ana", some)
+    more = tuple(IDS)  # pre-labeling stored the rest: a new tuple of ids
+    assert order.order("ana", more) == shuffled("job", "ana", more)
+    assert order.places("ana", more) == {oid: n for n, oid in enumerate(shuffled("job", "ana", more), 1)}
+    assert list(order.iterate("ana", more)) == order.order("ana", more)
+    assert order.order("ana", list(IDS)) == order.order("ana", more)  # equal ids, another object: the same order
