@@ -1,0 +1,159 @@
+"""Benchmark (not a test): what a worker's requests cost the local runner on a 100,000-object job.
+
+    .venv/bin/python bench/bench_worker_requests.py [--objects 100000] [--cycles 20] [--before 7e22ca0]
+                                                    [--cloud-assembly DIR]
+
+A welding job of ``--objects`` objects for workers (Ground Truth's limit per job), 3 workers per object,
+300 of them (a sixth on a small job) already answered
+by three other workers. One worker then works as the browser does, through
+the runner's own web application (Flask's test client: every route, template and check, no socket):
+her queue page, then ``--cycles`` times "next task" (leases one, redirects), the task page, and the
+submission (the answer on disk; its reply names her next task). Measured: CPU per request, median over
+the cycles (the first cycle apart: it builds her order). Pre-labeling is not what is measured: the
+objects' pre-labeling responses are one real response (the stack's Lambda on the first sample object)
+kept in the job for every object directly (``LocalJob._keep_task_input``, as the job does when it reads
+them back); consolidation is off.
+
+Each tree (this one, and ``--before``, extracted from git) runs in a child process with only its own code
+on the import path, against its own endpoint keeping the bucket on disk, in the same invocation. The
+floor, measured beside them in the now tree: the same requests on a job of 18 objects.
+Results go to bench/results/worker_requests.md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from bench_local_job import extract  # noqa: E402
+
+BEFORE = "7e22ca0"  # main before a worker's requests read only the objects they reach
+HOST = "bench.local"
+ANSWER = {"WeldingClassification": {"label": "Good Weld"}}
+
+
+def run_child(tree: Path, assembly: Path, objects: int, cycles: int, out: Path) -> None:
+    sys.path.insert(0, str(tree))
+    from local_ground_truth import local_s3
+    from local_ground_truth.job import LocalJob
+    from local_ground_truth.server import WorkerSite, make_app
+    from local_ground_truth.stack_reader import read_workflow
+
+    assert Path(local_s3.__file__).is_relative_to(tree), local_s3.__file__
+    spec = read_workflow(assembly, "welding")
+    spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=3))
+    store = Path(tempfile.mkdtemp(prefix="bench-worker-requests-")) / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        manifest = spec.task.manifest
+        sample_job = LocalJob(spec, s3, endpoint, "bench-sample", store=store)  # the stack's sample data
+        sample_job.pre_label(progress=False)
+        sample = {"taskInput": sample_job.task_input("0"), "isHumanAnnotationRequired": "true"}
+        sample_job.close()
+        s3.put_object(Bucket=manifest.bucket, Key=manifest.key, Body="".join(
+            json.dumps({"source": f"s3://{manifest.bucket}/welding/datasets/dataset-{i % 18 + 1:02d}.json"}) + "\n"
+            for i in range(objects)).encode())
+        job = LocalJob(spec, s3, endpoint, "bench-requests", store=store)
+        for number in range(objects):
+            job._keep_task_input(str(number), sample)
+        for number in range(min(300, objects // 6)):
+            for worker in ("bo", "cy", "di"):
+                job.record_answer(str(number), worker, ANSWER)
+        site = WorkerSite(job, consolidate_in_background=False)
+        client = make_app(site, {HOST}).test_client()
+        headers = {"Host": HOST}
+        costs: dict[str, list[float]] = {"queue page": [], "next task": [], "task page": [], "submission": []}
+
+        def timed(kind, call):
+            started = time.process_time()
+            response = call()
+            costs[kind].append(time.process_time() - started)
+            assert response.status_code in (200, 303), (kind, response.status_code, response.get_data()[:300])
+            return response
+
+        timed("queue page", lambda: client.get("/worker/ana", headers=headers))
+        for _ in range(cycles):
+            location = timed("next task", lambda: client.get("/worker/ana/next", headers=headers)).headers["Location"]
+            path = location.split(HOST, 1)[-1]
+            assert "/task/" in path, location
+            timed("task page", lambda: client.get(path, headers=headers))
+            timed("submission", lambda: client.post(f"{path}/submit", data=json.dumps(ANSWER), headers={
+                **headers, "Origin": f"http://{HOST}", "Content-Type": "application/json"}))
+        answered = len(job.answered_by("ana"))
+        job.close()
+    out.write_text(json.dumps({"costs": costs, "answered": answered}))
+
+
+def in_child(tree: Path, assembly: Path, objects: int, cycles: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "result.json"
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree), str(assembly),
+                        str(objects), str(cycles), str(out)], check=True, env=env, cwd=tree)
+        return json.loads(out.read_text())
+
+
+def ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:,.1f}"
+
+
+def report(args, results: dict[str, dict]) -> str:
+    lines = ["# A worker's requests on a 100,000-object local job", "", "Written by `bench/bench_worker_requests.py`:",
+             "", f"    .venv/bin/python bench/bench_worker_requests.py --objects {args.objects} --cycles {args.cycles}", "",
+             f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at "
+             f"the end. CPU milliseconds of the runner per request (median over {args.cycles - 1} cycles after the "
+             "first; the queue page once), each tree in a child process of its own, same run.", "",
+             f"| request | before (`{args.before}`), {args.objects:,} objects | now, {args.objects:,} objects | "
+             "floor (now, 18 objects) | first cycle before / now |", "| --- | --- | --- | --- | --- |"]
+    for kind in ("queue page", "next task", "task page", "submission"):
+        row = [ms(results[name]["costs"][kind][1:] or results[name]["costs"][kind]) for name in ("before", "now", "floor")]
+        first = " / ".join(f"{results[name]['costs'][kind][0] * 1000:,.1f}" for name in ("before", "now"))
+        lines.append(f"| {kind} | {row[0]} | {row[1]} | {row[2]} | {first} |")
+    lines += ["", "Tasks answered by the worker: " + ", ".join(f"{name} {results[name]['answered']}"
+                                                          for name in ("before", "now", "floor")) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--before", default=BEFORE)
+    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesized here)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "worker_requests.md")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        tree, assembly, objects, cycles, out = args.child
+        run_child(Path(tree), Path(assembly), int(objects), int(cycles), Path(out))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        assembly = args.cloud_assembly
+        if assembly is None:
+            sys.path.insert(0, str(REPO))
+            from local_ground_truth.stack_reader import synthesize
+
+            assembly = Path(folder) / "cdk.out"
+            synthesize(assembly)
+        before_tree = extract(args.before, Path(folder) / "before")
+        results = {"before": in_child(before_tree, assembly, args.objects, args.cycles),
+                   "now": in_child(REPO, assembly, args.objects, args.cycles),
+                   "floor": in_child(REPO, assembly, 18, min(args.cycles, 12))}
+    text = report(args, results)
+    print(text)
+    args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
