@@ -35,7 +35,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from bench_local_job import extract  # noqa: E402
+from bench_local_job import NOTES_MARKER, extract  # noqa: E402
 
 BEFORE = "7e22ca0"  # main before a worker's requests read only the objects they reach
 HOST = "bench.local"
@@ -152,7 +152,8 @@ def main() -> None:
                    "floor": in_child(REPO, assembly, 18, min(args.cycles, 12))}
     text = report(args, results)
     print(text)
-    args.out.write_text(text)
+    kept = args.out.read_text().partition(NOTES_MARKER)[2] if args.out.exists() else ""
+    args.out.write_text(text + ("\n" + NOTES_MARKER + kept if kept else ""))
 
 
 if __name__ == "__main__":
