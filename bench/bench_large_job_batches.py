@@ -20,21 +20,19 @@ Results go to bench/results/large_job_batches.md.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from bench_local_job import NOTES_MARKER, endpoint_pid, extract, process_cpu  # noqa: E402
+import tree_runs  # noqa: E402
+from bench_local_job import endpoint_pid, extract, process_cpu  # noqa: E402
 
 BEFORE = "b9b8eb5"  # main before the manifests' rewrites were spaced by their cost
 LABELS = ("Good Weld", "Burn Through", "Contamination")
@@ -64,24 +62,12 @@ def descendants_cpu(exclude: int | None) -> dict[int, float]:
 
 
 def run_child(tree: Path, assembly: Path, lines: int, seconds: float, rate: float, floor: bool, out: Path) -> None:
-    sys.path.insert(0, str(tree))
-    from local_ground_truth import local_s3
-    from local_ground_truth.consolidator import Consolidator
-    from local_ground_truth.job import LocalJob
-    from local_ground_truth.stack_reader import read_workflow
+    with tree_runs.welding_job_endpoint(tree, assembly, "bench-large-job-") as (spec, store, endpoint, s3):
+        from local_ground_truth.consolidator import Consolidator
+        from local_ground_truth.job import LocalJob
 
-    assert Path(local_s3.__file__).is_relative_to(tree), local_s3.__file__
-    spec = read_workflow(assembly, "welding")
-    spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=3))
-    store = Path(tempfile.mkdtemp(prefix="bench-large-job-")) / "s3"
-    with local_s3.s3_endpoint(store=store) as endpoint:
         server = endpoint_pid()
-        s3 = local_s3.client(endpoint)
-        local_s3.deploy(spec, s3)
-        manifest = spec.task.manifest
-        body = "".join(json.dumps({"source": f"s3://{manifest.bucket}/welding/datasets/dataset-{i % 18 + 1:02d}.json",
-                                   "line": i}) + "\n" for i in range(lines))
-        s3.put_object(Bucket=manifest.bucket, Key=manifest.key, Body=body.encode())
+        tree_runs.put_large_manifest(spec, s3, lines)
         job = LocalJob(spec, s3, endpoint, "bench-large", store=store)
         rewrites, began = [], []  # seconds per rewrite: its lines built and encoded, then written
         put, output_lines = job.s3.put_object, job.output_lines
@@ -141,13 +127,7 @@ def run_child(tree: Path, assembly: Path, lines: int, seconds: float, rate: floa
 
 
 def in_child(tree: Path, assembly: Path, args, floor: bool = False) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "result.json"
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree), str(assembly),
-                        str(args.lines), str(args.seconds), str(args.rate), "1" if floor else "0", str(out)],
-                       check=True, env=env, cwd=tree)
-        return json.loads(out.read_text())
+    return tree_runs.in_child(__file__, tree, [assembly, args.lines, args.seconds, args.rate, "1" if floor else "0"])
 
 
 def comparable(labels: list) -> list:
@@ -202,20 +182,13 @@ def main() -> None:
         run_child(Path(tree), Path(assembly), int(lines), float(seconds), float(rate), floor == "1", Path(out))
         return
     with tempfile.TemporaryDirectory() as folder:
-        assembly = args.cloud_assembly
-        if assembly is None:
-            sys.path.insert(0, str(REPO))
-            from local_ground_truth.stack_reader import synthesize
-
-            assembly = Path(folder) / "cdk.out"
-            synthesize(assembly)
+        assembly = tree_runs.assembly(args.cloud_assembly, Path(folder))
         before_tree = extract(args.before, Path(folder) / "before")
         results = {"before": in_child(before_tree, assembly, args), "now": in_child(REPO, assembly, args),
                    "floor": in_child(REPO, assembly, args, floor=True)}
     text = report(args, results)
     print(text)
-    kept = args.out.read_text().partition(NOTES_MARKER)[2] if args.out.exists() else ""
-    args.out.write_text(text + ("\n" + NOTES_MARKER + kept if kept else ""))
+    tree_runs.write_keeping_notes(args.out, text)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from tree_runs import write_keeping_notes  # noqa: E402
 BEFORE = "42dce18"  # main before issue 12's local-job work
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -369,9 +371,6 @@ def report(args, runs: dict[str, list[dict]], floors: list[float], same_labels: 
     return "\n".join(lines)
 
 
-NOTES_MARKER = "<!-- notes written by hand: kept when the bench rewrites this file -->"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=1000)
@@ -408,9 +407,8 @@ def main() -> None:
     text = report(args, runs, floors, same_labels, keep_alive)
     print(text)
     # Notes written by hand below the marker (what the figures mean, what was tried) survive a re-run.
-    kept = args.out.read_text().partition(NOTES_MARKER)[2] if args.out.exists() else ""
-    args.out.write_text("# A 1,000-object job on one machine\n\nWritten by `bench/bench_local_job.py`.\n\n" + text
-                        + ("\n" + NOTES_MARKER + kept if kept else ""))
+    write_keeping_notes(args.out, "# A 1,000-object job on one machine\n\nWritten by `bench/bench_local_job.py`.\n\n"
+                        + text)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,10 @@ Results go to bench/results/worker_requests.md.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +33,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from bench_local_job import NOTES_MARKER, extract  # noqa: E402
+import tree_runs  # noqa: E402
+from bench_local_job import extract  # noqa: E402
 
 BEFORE = "7e22ca0"  # main before a worker's requests read only the objects they reach
 HOST = "bench.local"
@@ -43,27 +42,15 @@ ANSWER = {"WeldingClassification": {"label": "Good Weld"}}
 
 
 def run_child(tree: Path, assembly: Path, objects: int, cycles: int, out: Path) -> None:
-    sys.path.insert(0, str(tree))
-    from local_ground_truth import local_s3
-    from local_ground_truth.job import LocalJob
-    from local_ground_truth.server import WorkerSite, make_app
-    from local_ground_truth.stack_reader import read_workflow
+    with tree_runs.welding_job_endpoint(tree, assembly, "bench-worker-requests-") as (spec, store, endpoint, s3):
+        from local_ground_truth.job import LocalJob
+        from local_ground_truth.server import WorkerSite, make_app
 
-    assert Path(local_s3.__file__).is_relative_to(tree), local_s3.__file__
-    spec = read_workflow(assembly, "welding")
-    spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=3))
-    store = Path(tempfile.mkdtemp(prefix="bench-worker-requests-")) / "s3"
-    with local_s3.s3_endpoint(store=store) as endpoint:
-        s3 = local_s3.client(endpoint)
-        local_s3.deploy(spec, s3)
-        manifest = spec.task.manifest
         sample_job = LocalJob(spec, s3, endpoint, "bench-sample", store=store)  # the stack's sample data
         sample_job.pre_label(progress=False)
         sample = {"taskInput": sample_job.task_input("0"), "isHumanAnnotationRequired": "true"}
         sample_job.close()
-        s3.put_object(Bucket=manifest.bucket, Key=manifest.key, Body="".join(
-            json.dumps({"source": f"s3://{manifest.bucket}/welding/datasets/dataset-{i % 18 + 1:02d}.json"}) + "\n"
-            for i in range(objects)).encode())
+        tree_runs.put_large_manifest(spec, s3, objects)
         job = LocalJob(spec, s3, endpoint, "bench-requests", store=store)
         for number in range(objects):
             job._keep_task_input(str(number), sample)
@@ -96,12 +83,7 @@ def run_child(tree: Path, assembly: Path, objects: int, cycles: int, out: Path) 
 
 
 def in_child(tree: Path, assembly: Path, objects: int, cycles: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "result.json"
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree), str(assembly),
-                        str(objects), str(cycles), str(out)], check=True, env=env, cwd=tree)
-        return json.loads(out.read_text())
+    return tree_runs.in_child(__file__, tree, [assembly, objects, cycles])
 
 
 def ms(values: list[float]) -> str:
@@ -139,21 +121,14 @@ def main() -> None:
         run_child(Path(tree), Path(assembly), int(objects), int(cycles), Path(out))
         return
     with tempfile.TemporaryDirectory() as folder:
-        assembly = args.cloud_assembly
-        if assembly is None:
-            sys.path.insert(0, str(REPO))
-            from local_ground_truth.stack_reader import synthesize
-
-            assembly = Path(folder) / "cdk.out"
-            synthesize(assembly)
+        assembly = tree_runs.assembly(args.cloud_assembly, Path(folder))
         before_tree = extract(args.before, Path(folder) / "before")
         results = {"before": in_child(before_tree, assembly, args.objects, args.cycles),
                    "now": in_child(REPO, assembly, args.objects, args.cycles),
                    "floor": in_child(REPO, assembly, 18, min(args.cycles, 12))}
     text = report(args, results)
     print(text)
-    kept = args.out.read_text().partition(NOTES_MARKER)[2] if args.out.exists() else ""
-    args.out.write_text(text + ("\n" + NOTES_MARKER + kept if kept else ""))
+    tree_runs.write_keeping_notes(args.out, text)
 
 
 if __name__ == "__main__":
