@@ -112,6 +112,10 @@ class LocalJob:
         self._consolidating = threading.Lock()  # one batch at a time, as batches are numbered
         self._answers: dict[str, dict[str, dict[str, Any]]] = {}  # object id -> worker -> answer
         self._answer_count = 0  # answers in self._answers (progress after every answer must not count them all)
+        # Kept as answers come, so that a worker's request need not read every answered object (100,000 late in a job):
+        self._answered_by: dict[str, set[str]] = {}  # worker -> the objects they answered
+        self._full: set[str] = set()  # objects answered by every worker they need
+        self._in_flight: set[str] = set()  # objects with some of their answers, not all
         self._labels: dict[str, dict[str, Any]] = {}  # object id -> {"label", "creation-date"}
         self._failed: dict[str, str] = {}  # objects consolidation failed in this run, and why
         self._task_inputs: dict[str, dict[str, Any]] = {}  # object id -> pre-labeling response
@@ -214,6 +218,7 @@ class LocalJob:
                 else:
                     self._answer_count += 1
                 self._answers[object_id][answer["workerId"]] = {**answer, "key": key}
+                self._count_answer(object_id, answer["workerId"])
         for key in self._keys(self._requests):
             self._batches.add(key.rsplit("/", 1)[1].removesuffix(".json"))
         for key in sorted(self._keys(self._outcomes)):
@@ -265,10 +270,24 @@ class LocalJob:
                 self._for_workers = (ids, frozenset(ids))
             return self._for_workers
 
-    def answered_object_ids(self) -> list[str]:
-        """Objects with at least one answer."""
+    def in_flight_object_ids(self) -> list[str]:
+        """Objects with some of the answers they need, not all."""
         with self._lock:
-            return list(self._answers)
+            return list(self._in_flight)
+
+    def full_object_ids(self) -> frozenset[str]:
+        """Objects answered by every worker they need."""
+        with self._lock:
+            return frozenset(self._full)
+
+    def _count_answer(self, object_id: str, worker_id: str) -> None:
+        """(Holding the lock, after ``self._answers`` took the answer.)"""
+        self._answered_by.setdefault(worker_id, set()).add(object_id)
+        if len(self._answers[object_id]) >= self.spec.workers_per_object:
+            self._full.add(object_id)
+            self._in_flight.discard(object_id)
+        else:
+            self._in_flight.add(object_id)
 
     def skipped_ids(self) -> list[str]:
         """Objects pre-labeling excluded from human labeling (isHumanAnnotationRequired false), in manifest order."""
@@ -383,6 +402,7 @@ class LocalJob:
             with self._lock:
                 self._answers.setdefault(object_id, {})[worker_id] = {**record, "key": key}
                 self._answer_count += 1
+                self._count_answer(object_id, worker_id)
         for listener in self.on_answer:
             try:
                 listener(object_id, worker_id, key)
@@ -408,7 +428,7 @@ class LocalJob:
 
     def answered_by(self, worker_id: str) -> set[str]:
         with self._lock:
-            return {oid for oid, by_worker in self._answers.items() if worker_id in by_worker}
+            return set(self._answered_by.get(worker_id, ()))
 
     # -- consolidation and output ------------------------------------------------------------------
     def consolidated_labels(self) -> dict[str, dict[str, Any]]:

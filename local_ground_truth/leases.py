@@ -103,15 +103,19 @@ class LeaseTable:
             return [oid for oid in list(self._leases)
                     if worker in self._live(oid, now) and worker not in self._answered(oid)]
 
-    def count_available(self, object_ids: AbstractSet[str], worker: str, touched: Iterable[str]) -> int:
-        """How many of ``object_ids`` ``worker`` holds or could lease now. ``touched``: the objects with an
-        answer; an object with neither an answer nor a lease has room, so only those and the leased ones are
-        looked at (at 100,000 objects early in a job, a few hundred instead of every one)."""
+    def count_available(self, object_ids: AbstractSet[str], worker: str, in_flight: Iterable[str],
+                        full: AbstractSet[str]) -> int:
+        """How many of ``object_ids`` ``worker`` holds or could lease now. ``in_flight``: the objects with some of
+        their answers; ``full``: those with all (no one can lease one; its holder, if any, still holds it). Every
+        other object has room, so only the in-flight and leased ones are looked at one by one (late in a job of
+        100,000 objects, a few hundred instead of every one)."""
         with self._lock:
             now = self._clock()
-            looked = set(touched) | set(self._leases)
+            leased = set(self._leases)
+            looked = (set(in_flight) | leased) - full
             blocked = sum(1 for oid in looked if oid in object_ids and not self._takeable(oid, worker, now))
-        return len(object_ids) - blocked
+            held_full = sum(1 for oid in leased & full if oid in object_ids and self._takeable(oid, worker, now))
+            return len(object_ids) - blocked - (len(full & object_ids) - held_full)
 
     def holders(self, object_id: str) -> set[str]:
         with self._lock:

@@ -102,7 +102,13 @@ class WorkerSite:
 
     def _waiting(self, worker: str) -> int:
         """How many objects this worker holds or may lease now."""
-        return self.leases.count_available(self.job.object_id_set(), worker, self.job.answered_object_ids())
+        return self.leases.count_available(self.job.object_id_set(), worker, self.job.in_flight_object_ids(),
+                                           self.job.full_object_ids())
+
+    def _open_in_order(self, worker: str, ids: tuple[str, ...], held: list[str]) -> Iterator[str]:
+        """``worker``'s order without the objects every worker they need has answered (unless she holds one)."""
+        full = self.job.full_object_ids().difference(held)
+        return (oid for oid in self.order.iterate(worker, ids) if oid not in full)
 
     def _candidates(self, worker: str) -> Iterator[str]:
         """The objects this worker holds or may lease now, the ones they hold first (a second tab, a reload of
@@ -112,7 +118,7 @@ class WorkerSite:
         held = sorted((oid for oid in self.leases.held_by(worker) if oid in places), key=places.__getitem__)
         yield from held
         passed = set(held)
-        for oid in self.order.iterate(worker, ids):
+        for oid in self._open_in_order(worker, ids, held):
             if oid not in passed and self.leases.available([oid], worker):
                 yield oid
 
@@ -143,7 +149,7 @@ class WorkerSite:
         them; total objects; how many are open)."""
         ids = self.job.object_id_tuple()
         places = self.order.places(worker, ids)
-        open_ids = self.leases.available(self.order.iterate(worker, ids), worker, limit)
+        open_ids = self.leases.available(self._open_in_order(worker, ids, self.leases.held_by(worker)), worker, limit)
         return [(oid, places[oid]) for oid in open_ids], self._done(worker), len(ids), self._waiting(worker)
 
     def page(self, object_id: str) -> str:

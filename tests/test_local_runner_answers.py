@@ -53,3 +53,24 @@ def test_simultaneous_submissions_write_each_worker_once_and_the_payload_keeps_s
         order = [a["workerId"] for a in entry["annotations"]]
         assert sorted(order) == sorted(workers)
         assert [submitted[w] for w in order] == sorted(submitted[w] for w in order)
+
+
+def test_who_answered_what_is_kept_as_answers_come_and_read_back_the_same(runner_assembly, tmp_path):
+    """A worker's requests read these instead of every answered object: they must say what the answers say, in
+    the running job and in one resumed from the bucket."""
+    spec = read_workflow(runner_assembly, "welding")
+    needed = spec.workers_per_object
+    workers = [f"w{number}" for number in range(needed + 1)]
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "kept")) as job:
+        _at_once([lambda worker=worker: job.record_answer("0", worker, GOOD) for worker in workers[:needed]])
+        job.record_answer("1", workers[0], GOOD)
+        if needed > 1:
+            job.record_answer("2", workers[1], GOOD)
+        resumed = LocalJob(spec, job.s3, job.endpoint, job.job_name)
+        for kept in (job, resumed):
+            assert kept.full_object_ids() == {oid for oid, answers in kept.answers().items() if len(answers) >= needed}
+            assert set(kept.in_flight_object_ids()) == set(kept.answers()) - kept.full_object_ids()
+            assert "0" in kept.full_object_ids() and ("1" in kept.in_flight_object_ids()) == (needed > 1)
+            for worker in workers:
+                assert kept.answered_by(worker) == {oid for oid, answers in kept.answers().items()
+                                                    if any(a["workerId"] == worker for a in answers)}
