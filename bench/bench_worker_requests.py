@@ -1,7 +1,7 @@
 """Benchmark (not a test): what a worker's requests cost the local runner on a 100,000-object job.
 
-    .venv/bin/python bench/bench_worker_requests.py [--objects 100000] [--cycles 20] [--before 7e22ca0]
-                                                    [--cloud-assembly DIR]
+    .venv/bin/python bench/bench_worker_requests.py [--objects 100000] [--cycles 20] [--late 99000]
+                                                    [--before 7e22ca0] [--cloud-assembly DIR]
 
 A welding job of ``--objects`` objects for workers (Ground Truth's limit per job), 3 workers per object,
 300 of them (a sixth on a small job) already answered
@@ -13,6 +13,11 @@ the cycles (the first cycle apart: it builds her order). Pre-labeling is not wha
 objects' pre-labeling responses are one real response (the stack's Lambda on the first sample object)
 kept in the job for every object directly (``LocalJob._keep_task_input``, as the job does when it reads
 them back); consolidation is off.
+
+Late in the job (``--late``, a second run of each tree): that many objects answered by the three others as
+well. Those answers are put in the job's memory directly, as it holds them after reading them back
+(``LocalJob._answers``, and the bookkeeping this tree keeps beside it, if any): writing 297,000 answer
+files through the endpoint would take most of an hour and is not what is measured.
 
 Each tree (this one, and ``--before``, extracted from git) runs in a child process with only its own code
 on the import path, against its own endpoint keeping the bucket on disk, in the same invocation. The
@@ -41,7 +46,7 @@ HOST = "bench.local"
 ANSWER = {"WeldingClassification": {"label": "Good Weld"}}
 
 
-def run_child(tree: Path, assembly: Path, objects: int, cycles: int, out: Path) -> None:
+def run_child(tree: Path, assembly: Path, objects: int, cycles: int, late: int, out: Path) -> None:
     with tree_runs.welding_job_endpoint(tree, assembly, "bench-worker-requests-") as (spec, store, endpoint, s3):
         from local_ground_truth.job import LocalJob
         from local_ground_truth.server import WorkerSite, make_app
@@ -57,6 +62,13 @@ def run_child(tree: Path, assembly: Path, objects: int, cycles: int, out: Path) 
         for number in range(min(300, objects // 6)):
             for worker in ("bo", "cy", "di"):
                 job.record_answer(str(number), worker, ANSWER)
+        for number in range(min(300, objects // 6), late):  # late in the job: held as a resumed job holds them
+            for worker in ("bo", "cy", "di"):
+                job._answers.setdefault(str(number), {})[worker] = {
+                    "workerId": worker, "answerContent": ANSWER, "submissionTime": "2026-01-01T00:00:00.000Z",
+                    "key": f"{job.answers_prefix}{number}/{worker}.json"}
+                if hasattr(job, "_count_answer"):
+                    job._count_answer(str(number), worker)
         site = WorkerSite(job, consolidate_in_background=False)
         client = make_app(site, {HOST}).test_client()
         headers = {"Host": HOST}
@@ -82,8 +94,8 @@ def run_child(tree: Path, assembly: Path, objects: int, cycles: int, out: Path) 
     out.write_text(json.dumps({"costs": costs, "answered": answered}))
 
 
-def in_child(tree: Path, assembly: Path, objects: int, cycles: int) -> dict:
-    return tree_runs.in_child(__file__, tree, [assembly, objects, cycles])
+def in_child(tree: Path, assembly: Path, objects: int, cycles: int, late: int = 0) -> dict:
+    return tree_runs.in_child(__file__, tree, [assembly, objects, cycles, late])
 
 
 def ms(values: list[float]) -> str:
@@ -92,18 +104,21 @@ def ms(values: list[float]) -> str:
 
 def report(args, results: dict[str, dict]) -> str:
     lines = ["# A worker's requests on a 100,000-object local job", "", "Written by `bench/bench_worker_requests.py`:",
-             "", f"    .venv/bin/python bench/bench_worker_requests.py --objects {args.objects} --cycles {args.cycles}", "",
+             "", f"    .venv/bin/python bench/bench_worker_requests.py --objects {args.objects} --cycles {args.cycles} "
+             f"--late {args.late}", "",
              f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at "
              f"the end. CPU milliseconds of the runner per request (median over {args.cycles - 1} cycles after the "
              "first; the queue page once), each tree in a child process of its own, same run.", "",
-             f"| request | before (`{args.before}`), {args.objects:,} objects | now, {args.objects:,} objects | "
-             "floor (now, 18 objects) | first cycle before / now |", "| --- | --- | --- | --- | --- |"]
+             f"| request | before (`{args.before}`), {args.objects:,} objects | now | floor (now, 18 objects) | "
+             f"late ({args.late:,} answered by others): before | late: now | first cycle before / now |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    names = ("before", "now", "floor", "late before", "late now")
     for kind in ("queue page", "next task", "task page", "submission"):
-        row = [ms(results[name]["costs"][kind][1:] or results[name]["costs"][kind]) for name in ("before", "now", "floor")]
+        row = [ms(results[name]["costs"][kind][1:] or results[name]["costs"][kind]) for name in names]
         first = " / ".join(f"{results[name]['costs'][kind][0] * 1000:,.1f}" for name in ("before", "now"))
-        lines.append(f"| {kind} | {row[0]} | {row[1]} | {row[2]} | {first} |")
+        lines.append(f"| {kind} | {' | '.join(row)} | {first} |")
     lines += ["", "Tasks answered by the worker: " + ", ".join(f"{name} {results[name]['answered']}"
-                                                          for name in ("before", "now", "floor")) + "."]
+                                                          for name in names) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -111,21 +126,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=100_000)
     parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--late", type=int, default=99_000, help="objects answered by others, late in the job")
     parser.add_argument("--before", default=BEFORE)
     parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesized here)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "worker_requests.md")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        tree, assembly, objects, cycles, out = args.child
-        run_child(Path(tree), Path(assembly), int(objects), int(cycles), Path(out))
+        tree, assembly, objects, cycles, late, out = args.child
+        run_child(Path(tree), Path(assembly), int(objects), int(cycles), int(late), Path(out))
         return
     with tempfile.TemporaryDirectory() as folder:
         assembly = tree_runs.assembly(args.cloud_assembly, Path(folder))
         before_tree = extract(args.before, Path(folder) / "before")
         results = {"before": in_child(before_tree, assembly, args.objects, args.cycles),
                    "now": in_child(REPO, assembly, args.objects, args.cycles),
-                   "floor": in_child(REPO, assembly, 18, min(args.cycles, 12))}
+                   "floor": in_child(REPO, assembly, 18, min(args.cycles, 12)),
+                   "late before": in_child(before_tree, assembly, args.objects, args.cycles, args.late),
+                   "late now": in_child(REPO, assembly, args.objects, args.cycles, args.late)}
     text = report(args, results)
     print(text)
     tree_runs.write_keeping_notes(args.out, text)
