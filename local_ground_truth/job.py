@@ -41,7 +41,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from tqdm import tqdm
 
@@ -116,6 +116,7 @@ class LocalJob:
         self._answered_by: dict[str, set[str]] = {}  # worker -> the objects they answered
         self._full: set[str] = set()  # objects answered by every worker they need
         self._in_flight: set[str] = set()  # objects with some of their answers, not all
+        self._last_answer: dict[str, str] = {}  # worker -> their latest submission time
         self._labels: dict[str, dict[str, Any]] = {}  # object id -> {"label", "creation-date"}
         self._failed: dict[str, str] = {}  # objects consolidation failed in this run, and why
         self._task_inputs: dict[str, dict[str, Any]] = {}  # object id -> pre-labeling response
@@ -283,6 +284,8 @@ class LocalJob:
     def _count_answer(self, object_id: str, worker_id: str) -> None:
         """(Holding the lock, after ``self._answers`` took the answer.)"""
         self._answered_by.setdefault(worker_id, set()).add(object_id)
+        submitted = self._answers[object_id][worker_id].get("submissionTime", "")
+        self._last_answer[worker_id] = max(self._last_answer.get(worker_id, ""), submitted)
         if len(self._answers[object_id]) >= self.spec.workers_per_object:
             self._full.add(object_id)
             self._in_flight.discard(object_id)
@@ -420,11 +423,25 @@ class LocalJob:
         with self._lock:
             return set(self._answers.get(object_id, {}))
 
-    def answer_files(self) -> dict[str, dict[str, tuple[str, str]]]:
-        """``{object id: {worker: (the answer's key, its submission time)}}`` of every recorded answer."""
+    def answer_files(self, object_ids: Optional[Iterable[str]] = None) -> dict[str, dict[str, tuple[str, str]]]:
+        """``{object id: {worker: (the answer's key, its submission time)}}`` of every recorded answer (of the
+        answered ones among ``object_ids``, if given)."""
         with self._lock:
+            chosen = self._answers.items() if object_ids is None else (
+                (oid, self._answers[oid]) for oid in object_ids if oid in self._answers)
             return {oid: {worker: (a["key"], a.get("submissionTime", "")) for worker, a in by_worker.items()}
-                    for oid, by_worker in self._answers.items()}
+                    for oid, by_worker in chosen}
+
+    def answer_counts(self) -> dict[str, int]:
+        """How many answers each answered object has."""
+        with self._lock:
+            return {oid: len(by_worker) for oid, by_worker in self._answers.items()}
+
+    def worker_activity(self) -> dict[str, tuple[int, str]]:
+        """Per worker who answered: how many answers, and the latest one's submission time."""
+        with self._lock:
+            return {worker: (len(objects), self._last_answer.get(worker, "")) for worker, objects in
+                    self._answered_by.items()}
 
     def answered_by(self, worker_id: str) -> set[str]:
         with self._lock:

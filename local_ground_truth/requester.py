@@ -35,7 +35,7 @@ import logging
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import AbstractSet, Any, Callable, Optional
 from urllib.parse import quote
 
 from flask import Flask, Response, render_template_string, request
@@ -202,9 +202,9 @@ def label_summary(label: Any) -> list[tuple[str, str]]:
     return [(str(name), _short(value)) for name, value in label.items() if name != "workers"]
 
 
-def _state(object_id: str, job: LocalJob, labels: dict, failed: dict, pre_failed: dict, answers: dict,
-           holders: dict, skipped: set, needed: int) -> tuple[str, str]:
-    """(state, detail) of one object."""
+def _state(object_id: str, for_workers: AbstractSet[str], labels: dict, failed: dict, pre_failed: dict,
+           answer_counts: dict, holders: dict, skipped: set, needed: int) -> tuple[str, str]:
+    """(state, detail) of one object (``for_workers``: ``LocalJob.object_id_set``)."""
     if object_id in skipped:
         return "skipped", "pre-labeling set isHumanAnnotationRequired to false: no worker gets it"
     if object_id in pre_failed:
@@ -213,9 +213,9 @@ def _state(object_id: str, job: LocalJob, labels: dict, failed: dict, pre_failed
         return "consolidated", ""
     if object_id in failed:
         return "failed", failed[object_id]
-    if not job.is_for_workers(object_id):
+    if object_id not in for_workers:
         return "waiting", "not pre-labeled yet"
-    count = len(answers.get(object_id, {}))
+    count = answer_counts.get(object_id, 0)
     if count >= needed:
         return "ready", "consolidated with the next batch"
     if count or holders.get(object_id):
@@ -246,7 +246,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
              reader: Optional[ReportReader] = None, review=None) -> dict[str, Any]:
     """Everything the page's live part shows, read once (``review``: the job's ``ReviewDesk``, if any)."""
     needed = job.spec.workers_per_object
-    answers = job.answer_files()
+    answer_counts = job.answer_counts()
     labels = job.consolidated_labels()
     failed = job.failed_objects()
     pre_failed = job.pre_labeling_failures()
@@ -256,12 +256,8 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
                if oid in for_workers}
     progress = job.progress()
 
-    workers: dict[str, dict[str, Any]] = {}
-    for object_id, by_worker in answers.items():
-        for worker, (_key, submitted) in by_worker.items():
-            entry = workers.setdefault(worker, {"answers": 0, "holding": [], "last": ""})
-            entry["answers"] += 1
-            entry["last"] = max(entry["last"], submitted)
+    workers: dict[str, dict[str, Any]] = {worker: {"answers": count, "holding": [], "last": last}
+                                          for worker, (count, last) in job.worker_activity().items()}
     for object_id, who in holders.items():
         for worker in who:
             workers.setdefault(worker, {"answers": 0, "holding": [], "last": ""})["holding"].append(object_id)
@@ -271,16 +267,18 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
     states: dict[str, int] = {}
     for index, line in enumerate(job.lines):
         object_id = str(index)
-        state, detail = _state(object_id, job, labels, failed, pre_failed, answers, holders, skipped, needed)
+        state, detail = _state(object_id, for_workers, labels, failed, pre_failed, answer_counts, holders, skipped,
+                               needed)
         states[state] = states.get(state, 0) + 1
         if wanted is not None and state not in wanted:
             continue
         matching += 1
         if start <= matching - 1 < start + PAGE_SIZE:
+            answers = job.answer_files([object_id]).get(object_id, {})
             rows.append({
                 "id": object_id, "source": _source(line), "state": state, "detail": detail,
                 "answers": [{"worker": worker, "href": file_href(job, key), "submitted": submitted}
-                            for worker, (key, submitted) in sorted(answers.get(object_id, {}).items())],
+                            for worker, (key, submitted) in sorted(answers.items())],
                 "holders": holders.get(object_id, []),
                 "label": label_summary(labels[object_id]["label"]) if object_id in labels else [],
                 "review": _review_state(review, object_id, labels),

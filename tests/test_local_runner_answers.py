@@ -74,3 +74,10 @@ def test_who_answered_what_is_kept_as_answers_come_and_read_back_the_same(runner
             for worker in workers:
                 assert kept.answered_by(worker) == {oid for oid, answers in kept.answers().items()
                                                     if any(a["workerId"] == worker for a in answers)}
+            files = kept.answer_files()
+            assert kept.answer_counts() == {oid: len(by_worker) for oid, by_worker in files.items()}
+            assert kept.worker_activity() == {  # the requester's table: answers and the latest submission
+                worker: (sum(worker in by_worker for by_worker in files.values()),
+                         max(by_worker[worker][1] for by_worker in files.values() if worker in by_worker))
+                for worker in {w for by_worker in files.values() for w in by_worker}}
+            assert kept.answer_files(["1", "nope"]) == {"1": files["1"]}
