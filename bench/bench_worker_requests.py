@@ -8,7 +8,8 @@ A welding job of ``--objects`` objects for workers (Ground Truth's limit per job
 by three other workers. One worker then works as the browser does, through
 the runner's own web application (Flask's test client: every route, template and check, no socket):
 her queue page, then ``--cycles`` times "next task" (leases one, redirects), the task page, and the
-submission (the answer on disk; its reply names her next task). Measured: CPU per request, median over
+submission (the answer on disk; its reply names her next task); then the requester's page's live part (which
+the page fetches every 2 s) 6 times. Measured: CPU per request, median over
 the cycles (the first cycle apart: it builds her order). Pre-labeling is not what is measured: the
 objects' pre-labeling responses are one real response (the stack's Lambda on the first sample object)
 kept in the job for every object directly (``LocalJob._keep_task_input``, as the job does when it reads
@@ -72,7 +73,8 @@ def run_child(tree: Path, assembly: Path, objects: int, cycles: int, late: int, 
         site = WorkerSite(job, consolidate_in_background=False)
         client = make_app(site, {HOST}).test_client()
         headers = {"Host": HOST}
-        costs: dict[str, list[float]] = {"queue page": [], "next task": [], "task page": [], "submission": []}
+        costs: dict[str, list[float]] = {"queue page": [], "next task": [], "task page": [], "submission": [],
+                                         "requester's live part": []}
 
         def timed(kind, call):
             started = time.process_time()
@@ -89,6 +91,8 @@ def run_child(tree: Path, assembly: Path, objects: int, cycles: int, late: int, 
             timed("task page", lambda: client.get(path, headers=headers))
             timed("submission", lambda: client.post(f"{path}/submit", data=json.dumps(ANSWER), headers={
                 **headers, "Origin": f"http://{HOST}", "Content-Type": "application/json"}))
+        for _ in range(6):  # the requester's page fetches it every POLL_SECONDS while it is open
+            timed("requester's live part", lambda: client.get("/requester/live", headers=headers))
         answered = len(job.answered_by("ana"))
         job.close()
     out.write_text(json.dumps({"costs": costs, "answered": answered}))
@@ -108,12 +112,13 @@ def report(args, results: dict[str, dict]) -> str:
              f"--late {args.late}", "",
              f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at "
              f"the end. CPU milliseconds of the runner per request (median over {args.cycles - 1} cycles after the "
-             "first; the queue page once), each tree in a child process of its own, same run.", "",
+             "first; the queue page once; the requester's live part over 5 fetches after the first), each tree in a "
+             "child process of its own, same run.", "",
              f"| request | before (`{args.before}`), {args.objects:,} objects | now | floor (now, 18 objects) | "
              f"late ({args.late:,} answered by others): before | late: now | first cycle before / now |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     names = ("before", "now", "floor", "late before", "late now")
-    for kind in ("queue page", "next task", "task page", "submission"):
+    for kind in ("queue page", "next task", "task page", "submission", "requester's live part"):
         row = [ms(results[name]["costs"][kind][1:] or results[name]["costs"][kind]) for name in names]
         first = " / ".join(f"{results[name]['costs'][kind][0] * 1000:,.1f}" for name in ("before", "now"))
         lines.append(f"| {kind} | {' | '.join(row)} | {first} |")
