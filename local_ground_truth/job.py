@@ -458,11 +458,8 @@ class LocalJob:
 
     def ready_objects(self) -> list[str]:
         """Objects answered by enough workers and neither consolidated nor failed in this run."""
-        needed = self.spec.workers_per_object
-        with self._lock:
-            return sorted((oid for oid, by_worker in self._answers.items()
-                           if len(by_worker) >= needed and oid not in self._labels and oid not in self._failed),
-                          key=int)
+        with self._lock:  # set differences: late in a large job, not a step per answered object
+            return sorted(self._full.difference(self._labels, self._failed), key=int)
 
     def is_complete(self) -> bool:
         """Pre-labeling is finished and every object for workers has its label (or failed consolidation for

@@ -81,3 +81,6 @@ def test_who_answered_what_is_kept_as_answers_come_and_read_back_the_same(runner
                          max(by_worker[worker][1] for by_worker in files.values() if worker in by_worker))
                 for worker in {w for by_worker in files.values() for w in by_worker}}
             assert kept.answer_files(["1", "nope"]) == {"1": files["1"]}
+            assert kept.ready_objects() == sorted(kept.full_object_ids(), key=int)  # none consolidated yet
+        job.consolidate()
+        assert job.ready_objects() == [] and set(job.consolidated_labels()) == job.full_object_ids()
