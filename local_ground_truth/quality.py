@@ -89,16 +89,18 @@ class QualityReportFiles:
 
     def __init__(self, job: LocalJob, folder: Path, prefix: str = "") -> None:
         self.job, self.folder, self.prefix = job, Path(folder), prefix
-        self._saved: dict[str, tuple[str, dict[str, Any]]] = {}  # question -> (ETag drawn, its summary)
+        self._saved: dict[str, tuple[str, dict[str, Any]]] = {}  # question -> (ETag saved, its summary)
+        self._undrawn: dict[str, dict[str, Any]] = {}  # question -> its latest report, whose image is not drawn yet
         self._lock = threading.Lock()
 
     def paths(self, question: str) -> tuple[Path, Path]:
         stem = self.folder / f"{self.prefix}quality-{question}"
         return stem.with_suffix(".png"), stem.with_suffix(".json")
 
-    def update(self) -> dict[str, dict[str, Any]]:
+    def update(self, draw: bool = True) -> dict[str, dict[str, Any]]:
         """Save every report the Lambda rewrote since the last call; ``{question: {"png", "json", "text",
-        <headline figures>}}`` of every report."""
+        <headline figures>}}`` of every report. ``draw``: its image too (~0.5 s each), else later
+        (``draw_pending``)."""
         with self._lock:
             for question, (key, etag) in sorted(report_versions(self.job).items()):
                 if question in self._saved and self._saved[question][0] == etag:
@@ -107,14 +109,26 @@ class QualityReportFiles:
                 fit = convergence(report)
                 png, data = self.paths(question)
                 self.folder.mkdir(parents=True, exist_ok=True)
-                _replace(png, quality_report_png(report))
+                self._undrawn[question] = report
                 _replace(data, json.dumps(report, indent=2).encode())
                 self._saved[question] = (etag, {"png": str(png), "json": str(data),
                                                 "text": f"{question}\n{format_quality_report(report)}"
                                                         + (f"\n{'WARNING: ' if fit['warning'] else ''}{fit['text']}"
                                                            if fit else ""),
                                                 "convergence": fit, **headline(report)})
+            if draw:
+                self._draw_undrawn()
             return {question: dict(summary) for question, (_etag, summary) in sorted(self._saved.items())}
+
+    def draw_pending(self) -> None:
+        """Draw the image of every report saved without one since."""
+        with self._lock:
+            self._draw_undrawn()
+
+    def _draw_undrawn(self) -> None:
+        for question, report in sorted(self._undrawn.items()):
+            _replace(self.paths(question)[0], quality_report_png(report))
+        self._undrawn.clear()
 
 
 def save_quality_reports(job: LocalJob, folder: Path, prefix: str = "") -> dict[str, dict[str, Any]]:

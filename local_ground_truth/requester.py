@@ -44,6 +44,7 @@ from markupsafe import Markup
 from local_ground_truth.job import BatchOutcome, LocalJob
 from local_ground_truth.quality import QualityReportFiles, convergence, headline, read_report, report_versions
 from local_ground_truth.quality_plots import quality_report_png
+from local_ground_truth.spaced_rewrite import SpacedRewrite
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/requester"
@@ -102,12 +103,16 @@ class RequesterLog:
         self.job, self.say = job, say
         folder = job.folder if job.folder is not None else Path(".")
         self.files = QualityReportFiles(job, folder, report_prefix(job))
+        # Each report's image takes ~0.5 s to draw: after a batch it is drawn spaced by that cost (``spaced_rewrite``),
+        # and always when the job completes or the runner stops (the requester's page draws its own from the report).
+        self.images = SpacedRewrite(self.files.draw_pending, "quality report images")
         self.complete_message: Optional[str] = None  # where everything is, once the job is complete
         self._lock = threading.Lock()
 
     def attach(self) -> "RequesterLog":
         self.job.on_answer.append(self.after_answer)
         self.job.on_consolidated.append(self.after_batch)
+        self.job.rewrites.append(self.images)
         return self
 
     def after_answer(self, object_id: str, worker: str, _key: str) -> None:
@@ -117,19 +122,24 @@ class RequesterLog:
                  f"({len(self.job.workers_of(object_id))} of {needed}); {progress['answers']} of "
                  f"{progress['objects'] * needed} answers in the job")
 
-    def save_reports(self) -> dict[str, dict[str, Any]]:
-        """The quality reports saved in the job's folder (only those rewritten are drawn again)."""
+    def save_reports(self, draw: bool = True) -> dict[str, dict[str, Any]]:
+        """The quality reports saved in the job's folder (only those rewritten are saved again; ``draw``: their
+        images now, else spaced)."""
         try:
-            return self.files.update()
+            saved = self.files.update(draw=draw)
         except Exception:  # noqa: BLE001 - a report that cannot be drawn never stops the job
             LOG.exception("the quality reports could not be saved in %s", self.files.folder)
             return {}
+        if not draw:
+            self.images.changed()
+        return saved
 
     def after_batch(self, outcome: BatchOutcome) -> None:
-        saved = self.save_reports()
+        saved = self.save_reports(draw=self.job.is_complete())
         progress = self.job.progress()
         failed = f", {len(outcome.failed)} failed ({', '.join(sorted(outcome.failed, key=int))})" if outcome.failed else ""
-        reports = f"; quality reports saved: {', '.join(files['png'] for files in saved.values())}" if saved else ""
+        reports = ("; quality reports saved: " + ", ".join(f"{files['json']} (image {files['png']})"
+                                                           for files in saved.values())) if saved else ""
         self.say(f"batch {outcome.name}: {_objects(len(outcome.labeled))} consolidated{failed}; "
                  f"{progress['consolidated']} of {progress['objects']} objects done{reports}")
         for question, files in saved.items():

@@ -138,3 +138,38 @@ def test_a_large_jobs_manifest_is_spaced_in_the_background_and_complete_when_sto
         assert labeled() == []  # three batches, none rewrote the manifest yet
         consolidator.stop(timeout=60)
         assert len(labeled()) == 3  # stopping wrote them
+
+
+def test_the_quality_report_image_is_drawn_spaced_and_its_data_after_every_batch(runner_assembly, tmp_path,
+                                                                               monkeypatch):
+    """Drawing a report's image takes ~0.5 s: after the first batch it waits its spacing (here: until the stop),
+    while the report's JSON beside it follows every batch."""
+    import json
+
+    from local_ground_truth.consolidator import Consolidator
+    from local_ground_truth.requester import RequesterLog
+    from local_ground_truth.stack_reader import read_workflow
+
+    monkeypatch.setattr(spaced_rewrite, "SPACE_ABOVE_SECONDS", 0.0)
+    monkeypatch.setattr(spaced_rewrite, "SPACING", 10_000.0)
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "images")) as job:
+        job.folder = tmp_path
+        said: list[str] = []
+        log = RequesterLog(job, said.append).attach()
+        consolidator = Consolidator(job).start()
+        for object_id in ("0", "1", "2"):
+            for worker in ("w1", "w2", "w3")[:spec.workers_per_object]:
+                job.record_answer(object_id, worker, GOOD)
+            consolidator.notify()
+            with consolidator._changed:  # consolidated, without wait_idle's flush
+                consolidator._changed.wait_for(lambda: consolidator._handled >= consolidator._requested, 60)
+            if object_id == "0":
+                [question] = log.files.update(draw=False)
+                png, data = log.files.paths(question)
+                first = png.read_bytes()  # the first batch's image: drawn at once
+        assert json.loads(data.read_text())["objects"] == 3  # the data follows every batch
+        assert png.read_bytes() == first and log.images.rewrites == 1  # the image waits
+        consolidator.stop(timeout=60)
+        assert png.read_bytes() != first and log.images.rewrites == 2  # stopping drew it
+        assert any(f"quality reports saved: {data} (image {png})" in line for line in said)
