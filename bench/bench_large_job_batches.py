@@ -6,15 +6,16 @@
 A welding job whose manifest has ``--lines`` lines (Ground Truth's limit is 100,000 objects per job), 3
 workers per object. For ``--seconds`` a thread records the 3 answers of one more object ``--rate`` times
 a second through the runner's answer path (each on disk before it counts) and wakes the runner's
-background consolidation (``local_ground_truth.consolidator.Consolidator``), as workers in browsers do;
-then the consolidation is stopped as the runner stops it. Measured per tree: the CPU of the runner's
+background consolidation (``local_ground_truth.consolidator.Consolidator``), as workers in browsers do,
+with the requester's log attached as the runner attaches it (a line per answer and batch, the quality report
+saved in the job's folder); then the consolidation is stopped as the runner stops it. Measured per tree: the CPU of the runner's
 process and of its S3 endpoint over that time, the batches run, the output manifest's rewrites, how long
 an object waited from its last answer until its label was consolidated, and how long stopping took.
 
 Each tree (this one, and ``--before``, extracted from git) runs in a child process with only its own code
 on the import path, against its own endpoint keeping the bucket on disk, in the same invocation. Their
 final output manifests must hold the same labels, line by line. The floor, measured in the same run: this
-tree with the output manifest never rewritten (what the batches cost without it).
+tree with the output manifest never rewritten and no requester's log (what the batches cost alone).
 Results go to bench/results/large_job_batches.md.
 """
 from __future__ import annotations
@@ -68,7 +69,11 @@ def run_child(tree: Path, assembly: Path, lines: int, seconds: float, rate: floa
 
         server = endpoint_pid()
         tree_runs.put_large_manifest(spec, s3, lines)
+        from local_ground_truth.requester import RequesterLog
+
         job = LocalJob(spec, s3, endpoint, "bench-large", store=store)
+        if not floor:  # as the runner does: its lines, the quality report files
+            RequesterLog(job, lambda line: None).attach()
         rewrites, began = [], []  # seconds per rewrite: its lines built and encoded, then written
         put, output_lines = job.s3.put_object, job.output_lines
 
@@ -157,8 +162,8 @@ def report(args, results: dict[str, dict]) -> str:
              f"object; for {args.seconds:g} s one more object's 3 answers every {1 / args.rate:g} s through the "
              "runner's answer path, consolidated in the background as the runner does, then stopped as the runner "
              "stops. Each tree in a child process of its own with its own endpoint (bucket kept on disk).", "",
-             f"| | before (`{args.before}`: the output manifest rewritten after every batch) | now | floor (now, the "
-             "manifest never rewritten) |", "| --- | --- | --- | --- |"]
+             f"| | before (`{args.before}`) | now | floor (now, the batches alone: no manifest rewritten, no "
+             "quality report saved) |", "| --- | --- | --- | --- |"]
     for title, key, form in rows:
         cell = lambda r: "-" if r.get(key) is None else form.format(r[key])  # noqa: E731
         lines.append(f"| {title} | {cell(before)} | {cell(now)} | {cell(floor)} |")
