@@ -177,10 +177,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=2.0, help="objects answered per second (default 2)")
-    parser.add_argument("--before", default=BEFORE)
-    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesized here)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "large_job_batches.md")
-    parser.add_argument("--child", nargs=7, help=argparse.SUPPRESS)
+    tree_runs.add_tree_arguments(parser, BEFORE, "large_job_batches.md", child_values=7)
     args = parser.parse_args()
     if args.child:
         tree, assembly, lines, seconds, rate, floor, out = args.child

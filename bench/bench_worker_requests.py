@@ -132,10 +132,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=100_000)
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--late", type=int, default=99_000, help="objects answered by others, late in the job")
-    parser.add_argument("--before", default=BEFORE)
-    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesized here)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "worker_requests.md")
-    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
+    tree_runs.add_tree_arguments(parser, BEFORE, "worker_requests.md", child_values=6)
     args = parser.parse_args()
     if args.child:
         tree, assembly, objects, cycles, late, out = args.child

@@ -69,3 +69,14 @@ def put_large_manifest(spec, s3, lines: int) -> None:
     body = "".join(json.dumps({"source": f"s3://{manifest.bucket}/welding/datasets/dataset-{i % 18 + 1:02d}.json",
                                "line": i}) + "\n" for i in range(lines))
     s3.put_object(Bucket=manifest.bucket, Key=manifest.key, Body=body.encode())
+
+
+def add_tree_arguments(parser, before: str, results: str, child_values: int) -> None:
+    """The options every such bench takes: the commit to compare with, an app already synthesized, where the
+    results go (``results``: a file of bench/results), and the hidden ``--child`` with ``child_values`` values."""
+    import argparse
+
+    parser.add_argument("--before", default=before, help=f"the commit to compare with (default {before})")
+    parser.add_argument("--cloud-assembly", type=Path, help="an app already synthesized (default: synthesized here)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / results)
+    parser.add_argument("--child", nargs=child_values, help=argparse.SUPPRESS)

@@ -35,6 +35,16 @@ def wait_for(condition, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def answer_and_consolidate(job, consolidator, object_id: str) -> None:
+    """Every worker the object needs answers it; back once the background consolidation has run its batch
+    (without ``wait_idle``, which would flush what is spaced)."""
+    for worker in ("w1", "w2", "w3")[:job.spec.workers_per_object]:
+        job.record_answer(object_id, worker, GOOD)
+    consolidator.notify()
+    with consolidator._changed:
+        consolidator._changed.wait_for(lambda: consolidator._handled >= consolidator._requested, 60)
+
+
 def test_a_cheap_rewrite_follows_every_change():
     write = Recorder()
     rewrite = SpacedRewrite(write, "manifest")
@@ -129,11 +139,7 @@ def test_a_large_jobs_manifest_is_spaced_in_the_background_and_complete_when_sto
         assert labeled() == [] and job.output_manifest_rewrite.rewrites == 1  # pre-labeling's: spacing from it
         consolidator = Consolidator(job).start()
         for object_id in ("0", "1", "2"):
-            for worker in ("w1", "w2", "w3")[:spec.workers_per_object]:
-                job.record_answer(object_id, worker, GOOD)
-            consolidator.notify()
-            with consolidator._changed:  # consolidated, without wait_idle's flush
-                consolidator._changed.wait_for(lambda: consolidator._handled >= consolidator._requested, 60)
+            answer_and_consolidate(job, consolidator, object_id)
         assert set(job.consolidated_labels()) == {"0", "1", "2"}
         assert labeled() == []  # three batches, none rewrote the manifest yet
         consolidator.stop(timeout=60)
@@ -159,11 +165,7 @@ def test_the_quality_report_image_is_drawn_spaced_and_its_data_after_every_batch
         log = RequesterLog(job, said.append).attach()
         consolidator = Consolidator(job).start()
         for object_id in ("0", "1", "2"):
-            for worker in ("w1", "w2", "w3")[:spec.workers_per_object]:
-                job.record_answer(object_id, worker, GOOD)
-            consolidator.notify()
-            with consolidator._changed:  # consolidated, without wait_idle's flush
-                consolidator._changed.wait_for(lambda: consolidator._handled >= consolidator._requested, 60)
+            answer_and_consolidate(job, consolidator, object_id)
             if object_id == "0":
                 [question] = log.files.update(draw=False)
                 png, data = log.files.paths(question)
