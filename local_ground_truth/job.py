@@ -216,8 +216,6 @@ class LocalJob:
                 earlier = self._answers.setdefault(object_id, {}).get(answer["workerId"])
                 if earlier is not None:  # only a run before this rule could have written two
                     LOG.warning("object %s has two answers of %s; the later one counts", object_id, answer["workerId"])
-                else:
-                    self._answer_count += 1
                 self._answers[object_id][answer["workerId"]] = {**answer, "key": key}
                 self._count_answer(object_id, answer["workerId"])
         for key in self._keys(self._requests):
@@ -282,8 +280,12 @@ class LocalJob:
             return frozenset(self._full)
 
     def _count_answer(self, object_id: str, worker_id: str) -> None:
-        """(Holding the lock, after ``self._answers`` took the answer.)"""
-        self._answered_by.setdefault(worker_id, set()).add(object_id)
+        """(Holding the lock, after ``self._answers`` took the answer; a worker's second answer to one object, which
+        only runs before the one-answer rule could have written, replaces the first and counts once.)"""
+        answered = self._answered_by.setdefault(worker_id, set())
+        if object_id not in answered:
+            answered.add(object_id)
+            self._answer_count += 1
         submitted = self._answers[object_id][worker_id].get("submissionTime", "")
         self._last_answer[worker_id] = max(self._last_answer.get(worker_id, ""), submitted)
         if len(self._answers[object_id]) >= self.spec.workers_per_object:
@@ -404,7 +406,6 @@ class LocalJob:
             self._put_json(key, {"answers": [record]})
             with self._lock:
                 self._answers.setdefault(object_id, {})[worker_id] = {**record, "key": key}
-                self._answer_count += 1
                 self._count_answer(object_id, worker_id)
         for listener in self.on_answer:
             try:

@@ -83,6 +83,11 @@ class LeaseTable:
         return (worker in self._live(object_id, now) and worker not in self._answered(object_id)
                 or self._has_room(object_id, worker, now))
 
+    def can_take(self, object_id: str, worker: str) -> bool:
+        """``worker`` holds ``object_id`` or could lease it now."""
+        with self._lock:
+            return self._takeable(object_id, worker, self._clock())
+
     def available(self, object_ids: Iterable[str], worker: str, limit: Optional[int] = None) -> list[str]:
         """The objects ``worker`` holds or could lease now, in the given order (the first ``limit`` of them: the
         rest of ``object_ids`` is then not read)."""

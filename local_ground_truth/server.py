@@ -119,7 +119,7 @@ class WorkerSite:
         yield from held
         passed = set(held)
         for oid in self._open_in_order(worker, ids, held):
-            if oid not in passed and self.leases.available([oid], worker):
+            if oid not in passed and self.leases.can_take(oid, worker):
                 yield oid
 
     def next_for(self, worker: str) -> Optional[str]:
