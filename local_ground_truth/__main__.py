@@ -102,7 +102,8 @@ def review_settings(args: argparse.Namespace, spec: WorkflowSpec) -> ReviewSetti
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    sys.stderr.write(message + "\n")  # one write: lines said by threads at once do not run together
+    sys.stderr.flush()
 
 
 @contextmanager
@@ -116,12 +117,44 @@ def assembly_of(args: argparse.Namespace) -> Iterator[Path]:
         yield synthesize(Path(folder), args.env)
 
 
+class PreLabeling:
+    """The job's pre-labeling, in a thread of its own while the job is used (workers label what is stored)."""
+
+    def __init__(self, job: LocalJob, processes: Optional[int], log: RequesterLog) -> None:
+        self.job, self.processes, self.log = job, processes, log
+        self.error: Optional[str] = None  # why it stopped before the end, if it did
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pre-labeling", daemon=True)
+        self._thread.start()
+
+    def ended(self) -> bool:
+        """No more objects will be stored in this run (done, failed or stopped)."""
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()  # what is stored stays; the same command pre-labels the rest
+        self._thread.join()
+
+    def _run(self) -> None:
+        job = self.job
+        try:
+            job.pre_label(processes=self.processes, stop=self._stop)
+        except Exception as error:  # noqa: BLE001 - the objects pre-labeled so far can still be labeled
+            self.error = f"{type(error).__name__}: {error}"
+            _say(f"pre-labeling stopped: {self.error}. The {len(job.object_ids())} objects pre-labeled so far can be "
+                 "labeled; run the same command again to pre-label the rest.")
+            return
+        if self._stop.is_set():
+            return
+        report_pre_labeling(job)
+        _say(f"pre-labeling done: {len(job.object_ids())} objects for workers")
+        self.log.tell_if_complete()  # the last batch may have finished before the last objects turned out to be skipped
+
+
 @contextmanager
-def prepared_job(args: argparse.Namespace, spec: WorkflowSpec,
-                 in_background: bool = False) -> Iterator[tuple[LocalJob, Path, RequesterLog]]:
-    """Start S3 (resuming what is on disk), deploy, check the job's settings and pre-label; the job, its folder
-    and what tells the requester how it goes. ``in_background``: pre-labeling goes on in a thread of its own
-    while the job is used (workers label what is pre-labeled), and stops when it is done with."""
+def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple[LocalJob, Path, RequesterLog, PreLabeling]]:
+    """Start S3 (resuming what is on disk), deploy, check the job's settings and start pre-labeling; the job, its
+    folder, what tells the requester how it goes, and the pre-labeling going on (stopped when the job is done with)."""
     with ExitStack() as stack:
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
@@ -135,35 +168,9 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec,
         kept = f"kept in {store}" if store else f"kept by {endpoint}"
         _say(f"S3 endpoint {endpoint}: {deployed} files of stack {spec.stack_name} deployed; the job's bucket is {kept} "
              f"({progress['answers']} answers and {progress['consolidated']} consolidated objects from earlier runs)")
-        if not in_background:
-            job.pre_label(processes=args.processes)
-            report_pre_labeling(job)
-            yield job, args.state_dir, log
-            return
-        stop = threading.Event()
-        thread = threading.Thread(target=_pre_label_in_background, args=(job, args.processes, stop, log),
-                                  name="pre-labeling", daemon=True)
-        thread.start()
-        try:
-            yield job, args.state_dir, log
-        finally:
-            stop.set()  # what is stored stays; the same command pre-labels the rest
-            thread.join()
-
-
-def _pre_label_in_background(job: LocalJob, processes: Optional[int], stop: threading.Event,
-                             log: RequesterLog) -> None:
-    try:
-        job.pre_label(processes=processes, stop=stop)
-    except Exception as error:  # noqa: BLE001 - the objects pre-labeled so far can still be labeled
-        _say(f"pre-labeling stopped: {type(error).__name__}: {error}. The {len(job.object_ids())} objects pre-labeled "
-             "so far can be labeled; run the same command again to pre-label the rest.")
-        return
-    if stop.is_set():
-        return
-    report_pre_labeling(job)
-    _say(f"pre-labeling done: {len(job.object_ids())} objects for workers")
-    log.tell_if_complete()  # the last batch may have finished before the last objects turned out to be skipped
+        pre_labeling = PreLabeling(job, args.processes, log)
+        stack.callback(pre_labeling.stop)
+        yield job, args.state_dir, log, pre_labeling
 
 
 def report_pre_labeling(job: LocalJob) -> None:
@@ -212,10 +219,11 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
                                       "Its stack runs with workers in a browser (leave out --simulate-workers).") from None
     truth_path = args.truth or definition.truth_path
     truth = load_truth(truth_path)
-    with prepared_job(args, spec) as (job, state_dir, log):
-        simulation = headless.prepare(job, definition, truth, str(truth_path))
+    with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
+        simulation = headless.prepare(job, definition, truth, str(truth_path), pre_labeling.ended)
         desk = ReviewDesk(job, questions_of(job), review_settings(args, spec)).attach()
-        headless.simulate(job, simulation, args.simulate_workers, args.accuracy, seed=args.seed)
+        headless.simulate(job, simulation, args.simulate_workers, args.accuracy, seed=args.seed,
+                          pre_labeling_ended=pre_labeling.ended)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
             _say(f"consolidation failed for object {object_id}: {error}")
@@ -223,7 +231,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         summary["quality_reports"] = report_quality(log)
         log.tell_if_complete()  # a resumed job with nothing left to consolidate
         summary.update(output_manifest=_output_location(job), pre_labeling_failures=len(job.pre_labeling_failures()),
-                       consolidation_failures=len(report.failed))
+                       consolidation_failures=len(report.failed), pre_labeling_stopped=pre_labeling.error)
         if desk.enabled:  # no expert answers headless: the routed objects wait for one in the browser
             path = job.local_path(desk.final_manifest_key)
             summary["review"] = {**desk.counts(), "threshold": desk.settings.threshold,
@@ -240,7 +248,7 @@ def report_quality(log: RequesterLog) -> dict:
 
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
-    with prepared_job(args, spec, in_background=True) as (job, state_dir, log):
+    with prepared_job(args, spec) as (job, state_dir, log, _pre_labeling):
         server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port)
         desk = server.site.review
         objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
@@ -320,7 +328,8 @@ def _run(args: argparse.Namespace) -> int:
         _say(f"{args.parser.prog}: error: {error}")
         return 2
     print(json.dumps(summary, indent=2))
-    return 0 if not summary["pre_labeling_failures"] and not summary["consolidation_failures"] else 1
+    failed = summary["pre_labeling_failures"] or summary["consolidation_failures"] or summary["pre_labeling_stopped"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -4,17 +4,19 @@ What is simulated comes from the workflow's definition (``workflows.definition(<
 its questions, its truth file, the task input key of the text its Spans questions tag. The answers are
 shaped as the page submits them: the first task page is rendered and read (``form_rules``) to learn which
 element asks each question, and every simulated answer must pass that page's form rules, as a browser's
-would. A workflow the runner cannot simulate (no definition, a truth file that does not fit, a page that
-requires a field no question answers) is refused with the reason, before any answer is written.
+would. Workers answer each object as soon as pre-labeling has stored it, as workers in browsers do, so the
+two overlap. A workflow the runner cannot simulate (no definition, a truth file that does not fit, a page
+that requires a field no question answers) is refused with the reason, before any answer is written.
 """
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from gt_common.questions import MultiSelect, Question, Spans
 from local_ground_truth.form_rules import FormRules
@@ -25,6 +27,7 @@ from local_ground_truth.truth import checked_truth
 from workflows.model import WorkflowDefinition, truth_key
 
 ANSWERING_WORKERS = 8  # objects whose answers are being written at once (the endpoint writes each to disk)
+POLL_SECONDS = 0.05  # how often the simulation looks for objects pre-labeling has stored since
 
 
 class CannotSimulate(Exception):
@@ -34,65 +37,115 @@ class CannotSimulate(Exception):
 @dataclass(frozen=True)
 class Simulation:
     questions: tuple[Question, ...]
-    truth: dict[str, dict[str, Any]]  # object id -> question -> truth, for every object workers label
+    truth: dict[str, dict[str, Any]]  # object id -> question -> truth, for every manifest line with an entry
     rules: FormRules  # the page's fields, as the first task page declares them
     span_text_input: str = "text"
 
 
-def prepare(job: LocalJob, definition: WorkflowDefinition, truth: dict[str, Any], source: str) -> Simulation:
-    """Everything simulated workers need for ``job``, checked before anything is written."""
-    object_ids = job.object_ids()
-    names = {object_id: truth_key(job.lines[int(object_id)], int(object_id)) for object_id in object_ids}
+def prepare(job: LocalJob, definition: WorkflowDefinition, truth: Mapping[str, Any], source: str,
+            pre_labeling_ended: Callable[[], bool] = lambda: True) -> Simulation:
+    """Everything simulated workers need for ``job``, checked before anything is written.
+
+    ``pre_labeling_ended``: whether pre-labeling (running in another thread) has stopped storing objects; the
+    first object for workers is waited for, for its page's form rules. Every manifest line's truth is checked
+    now when the truth file has an entry for each; when some have none, only the objects that go to workers
+    need one (pre-labeling may skip the others), so answering waits until pre-labeling has ended and checks
+    exactly those.
+    """
+    names = {str(index): truth_key(line, index) for index, line in enumerate(job.lines)}
+    if any(key not in truth for key in names.values()):
+        _wait(lambda: False, pre_labeling_ended)
+        names = {object_id: names[object_id] for object_id in job.object_ids()}
     checked = checked_truth(definition.questions, truth, names, source)
-    if any(isinstance(question, Spans) for question in definition.questions):
-        for object_id in object_ids:
-            if not isinstance(job.task_input(object_id).get(definition.span_text_input), str):
-                raise CannotSimulate(f"object {object_id}: its task input has no text under "
-                                     f"{definition.span_text_input!r} (the definition's span_text_input) to tag spans in")
+    first = _wait(lambda: job.object_id_tuple()[:1], pre_labeling_ended)
     rules = FormRules()
-    if object_ids:
+    if first:
         from local_ground_truth.server import WorkerSite
 
-        rules = WorkerSite(job, consolidate_in_background=False).rules(object_ids[0])
+        rules = WorkerSite(job, consolidate_in_background=False).rules(first[0])
+        _check_span_text(job, definition.questions, definition.span_text_input, first[0])
     # Entity texts differ per object: the shared rules check shapes and labels, not each text's length.
     rules = FormRules({name: replace(f, text_length=None) for name, f in rules.fields.items()})
     return Simulation(definition.questions, checked, rules, definition.span_text_input)
 
 
-def simulate(job: LocalJob, simulation: Simulation, workers: int, accuracy: float, seed: int = 0) -> int:
+def simulate(job: LocalJob, simulation: Simulation, workers: int, accuracy: float, seed: int = 0,
+             pre_labeling_ended: Callable[[], bool] = lambda: True) -> int:
     """Answers from ``workers`` simulated workers for every object still short of them; the number written.
 
-    Every answer is drawn and checked against the page's form rules first (a refused one stops the run
-    before anything is written), then recorded through the job's own answer path, several objects at
-    once (each object's workers in order), as workers in browsers submit at the same time.
+    Objects are answered as pre-labeling stores them, until ``pre_labeling_ended`` and every stored object is
+    answered. Each object's answers are drawn from a generator seeded by ``seed`` and the object (the same
+    answers in whatever order objects come, and in a resumed run) and checked against the page's form rules
+    (a refused one stops the run before that object's answers are written), then recorded through the job's
+    own answer path, several objects at once (each object's workers in order), as workers in browsers submit
+    at the same time.
     """
-    rng = random.Random(seed)
     answered = {oid: {a["workerId"] for a in answers} for oid, answers in job.answers().items()}
-    planned: list[list[tuple[str, str, dict[str, Any], float]]] = []
-    for object_id in job.object_ids():
-        text = job.task_input(object_id).get(simulation.span_text_input)
-        answers = []
-        for number in range(workers):
-            worker_id = f"simulated-{number + 1}"
-            if worker_id in answered.get(object_id, set()):
-                continue  # resumed run: this worker already answered
-            values = answer_values(simulation.questions, simulation.truth[object_id], accuracy, rng, text)
-            answer = shaped_answer(simulation.questions, values, simulation.rules)
-            problems = simulation.rules.problems(answer)
-            if problems:
-                raise CannotSimulate(f"object {object_id}: the task page would refuse a simulated answer: "
-                                     f"{'; '.join(problems)} (does the template ask for something no question of "
-                                     "the definition answers?)")
-            answers.append((object_id, worker_id, answer, rng.uniform(5, 60)))
-        if answers:
-            planned.append(answers)
+    planned: set[str] = set()
+    written: list[Future] = []
+    pool = ThreadPoolExecutor(max_workers=ANSWERING_WORKERS, thread_name_prefix="simulated-worker")
+    try:
+        while True:
+            ended = pre_labeling_ended()  # read before the objects, so none stored in between is missed
+            new = [object_id for object_id in job.object_id_tuple() if object_id not in planned]
+            for object_id in new:
+                planned.add(object_id)
+                answers = _object_answers(job, simulation, object_id, answered.get(object_id, set()), workers,
+                                          accuracy, seed)
+                if answers:
+                    written.append(pool.submit(_record, job, answers))
+            if ended and not new:
+                break
+            if not new:
+                time.sleep(POLL_SECONDS)
+        return sum(future.result() for future in written)
+    finally:
+        pool.shutdown(cancel_futures=True)  # a refusal or Ctrl-C: the answers being written finish, no others
 
-    def record(answers: list[tuple[str, str, dict[str, Any], float]]) -> int:
-        return sum(job.record_answer(object_id, worker_id, answer, seconds=seconds)[1]
-                   for object_id, worker_id, answer, seconds in answers)
 
-    with ThreadPoolExecutor(max_workers=ANSWERING_WORKERS, thread_name_prefix="simulated-worker") as pool:
-        return sum(pool.map(record, planned))
+def _object_answers(job: LocalJob, simulation: Simulation, object_id: str, already: set[str], workers: int,
+                    accuracy: float, seed: int) -> list[tuple[str, str, dict[str, Any], float]]:
+    rng = random.Random(f"{seed}:{object_id}")
+    text = job.task_input(object_id).get(simulation.span_text_input)
+    answers = []
+    for number in range(workers):
+        worker_id = f"simulated-{number + 1}"
+        values = answer_values(simulation.questions, simulation.truth[object_id], accuracy, rng, text)
+        answer = shaped_answer(simulation.questions, values, simulation.rules)
+        seconds = rng.uniform(5, 60)
+        if worker_id in already:
+            continue  # resumed run: this worker already answered (drawn all the same, so the others match)
+        problems = simulation.rules.problems(answer)
+        if problems:
+            raise CannotSimulate(f"object {object_id}: the task page would refuse a simulated answer: "
+                                 f"{'; '.join(problems)} (does the template ask for something no question of "
+                                 "the definition answers?)")
+        answers.append((object_id, worker_id, answer, seconds))
+    if answers:
+        _check_span_text(job, simulation.questions, simulation.span_text_input, object_id)
+    return answers
+
+
+def _record(job: LocalJob, answers: list[tuple[str, str, dict[str, Any], float]]) -> int:
+    return sum(job.record_answer(object_id, worker_id, answer, seconds=seconds)[1]
+               for object_id, worker_id, answer, seconds in answers)
+
+
+def _check_span_text(job: LocalJob, questions: tuple[Question, ...], key: str, object_id: str) -> None:
+    if any(isinstance(question, Spans) for question in questions) and not isinstance(
+            job.task_input(object_id).get(key), str):
+        raise CannotSimulate(f"object {object_id}: its task input has no text under {key!r} (the definition's "
+                             "span_text_input) to tag spans in")
+
+
+def _wait(found: Callable[[], Any], ended: Callable[[], bool]) -> Any:
+    """``found()`` once it is truthy, or once pre-labeling has ended (then whatever it gives)."""
+    while True:
+        done = ended()
+        value = found()
+        if value or done:
+            return value
+        time.sleep(POLL_SECONDS)
 
 
 def summarize(job: LocalJob, simulation: Simulation, png_path: Path) -> dict[str, Any]:

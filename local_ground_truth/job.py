@@ -47,6 +47,7 @@ from tqdm import tqdm
 
 from gt_common.s3uri import S3Location
 from gt_common.task_record import data_object_of
+from local_ground_truth.grouped_writes import GroupedWrites
 from local_ground_truth.lambda_host import LocalFunction
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, WorkflowSpec
@@ -58,7 +59,8 @@ RESPONSE_WRITERS = 4  # writes of pre-labeling responses at once
 #: Pre-labeling responses kept per write (one JSON line each): a 1,000-object job makes tens of writes, not 1,000, and
 #: a resumed run reads as many files back. A kill loses at most the responses not yet written (run again on resume).
 RESPONSES_PER_WRITE = 50
-#: ... or fewer, once the oldest of them has waited this long: workers may label an object once it is stored.
+#: ... or fewer, once the oldest of them has waited this long (``GroupedWrites``): workers may label an object once it
+#: is stored.
 RESPONSES_WAIT_SECONDS = 0.5
 ANSWER_LOCKS = 64  # (object, worker) pairs share this many locks, by hash
 
@@ -307,8 +309,8 @@ class LocalJob:
         endpoint makes each write durable before it answers) while the next ones are computed; an object
         counts as pre-labeled (and goes to workers, if it is for them) once its response is stored, so workers
         may label while the rest is pre-labeled. ``self.pre_report`` follows as it goes. Setting ``stop`` ends
-        it early (what is stored stays; a later run pre-labels the rest). Then the consolidation function's
-        environment is started, so the first batch finds it warm.
+        it early (what is stored stays; a later run pre-labels the rest). The consolidation function's
+        environment is started once the first responses are written, so the first batch finds it warm.
         """
         self.pre_report = report = PreLabelReport()
         pending = {str(i): line for i, line in enumerate(self.lines) if str(i) not in self._task_inputs}
@@ -319,39 +321,47 @@ class LocalJob:
             function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores())
             events = ((object_id, {"version": "2018-10-06", "labelingJobArn": self.job_arn, "dataObject": line})
                       for object_id, line in pending.items())
-            writes, responses = [], []
             try:
                 with ThreadPoolExecutor(max_workers=RESPONSE_WRITERS, thread_name_prefix="task-input") as writer:
-                    for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
-                                                        desc="pre-labeling", disable=not progress, file=sys.stderr):
-                        if stop is not None and stop.is_set():
-                            stopped = True
-                            break
-                        problem = None if not ok else _pre_labeling_problem(result)
-                        if not ok or problem:
-                            with self._lock:
-                                report.failed[object_id] = result if not ok else problem
-                            continue
-                        if not responses:
-                            oldest = time.monotonic()
-                        responses.append((object_id, result))
-                        if len(responses) == RESPONSES_PER_WRITE or time.monotonic() - oldest >= RESPONSES_WAIT_SECONDS:
-                            writes.append(writer.submit(self._store_task_inputs, responses))
-                            responses = []
-                    if responses:
-                        writes.append(writer.submit(self._store_task_inputs, responses))
+                    responses = GroupedWrites(self._store_pre_labeled, writer, RESPONSES_PER_WRITE, RESPONSES_WAIT_SECONDS)
+                    try:
+                        for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
+                                                            desc="pre-labeling", disable=not progress, file=sys.stderr):
+                            if stop is not None and stop.is_set():
+                                stopped = True
+                                break
+                            problem = None if not ok else _pre_labeling_problem(result)
+                            if not ok or problem:
+                                with self._lock:
+                                    report.failed[object_id] = result if not ok else problem
+                                continue
+                            responses.add((object_id, result))
+                    finally:
+                        writes = responses.close()
                 for write in writes:
-                    stored = write.result()  # a write the endpoint refused stops the job, as before
-                    with self._lock:
-                        report.done += stored
+                    write.result()  # a write the endpoint refused stops the job, as before
             finally:
                 function.close()
         report.skipped = self.skipped_ids()
         self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
-        if not stopped and self.object_ids() and not self.is_complete():
-            with self._consolidating:
-                self._consolidation_function().start()
+        if not stopped:
+            self._warm_consolidation()  # a resumed job with nothing left to pre-label
         return report
+
+    def _store_pre_labeled(self, responses: list[tuple[str, dict[str, Any]]]) -> None:
+        stored = self._store_task_inputs(responses)
+        with self._lock:
+            self.pre_report.done += stored
+        self._warm_consolidation()  # workers can answer now: batches will follow
+
+    def _warm_consolidation(self) -> None:
+        """Start the consolidation function's environment (once, if any batch can come), so that the first batch
+        finds it warm."""
+        if self._consolidation is not None:
+            return  # started (read without the lock: a batch holds it while it runs)
+        with self._consolidating:
+            if self._consolidation is None and self.object_ids() and not self.is_complete():
+                self._consolidation_function().start()
 
     def pre_labeling_finished(self) -> bool:
         """Every manifest line is pre-labeled (or failed pre-labeling in this run): no more tasks will come."""

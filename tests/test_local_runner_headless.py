@@ -11,7 +11,7 @@ from local_ground_truth import __main__ as cli
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import put_manifest
+from tests.runner_helpers import app_with_welding_pre_labeling, put_manifest
 
 LABEL = "welding-quality"
 
@@ -66,6 +66,40 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, 
     assert len(list((job_folder / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))) == 54
     assert len(list((job_folder / "annotations" / "consolidated-annotation").rglob("*.json"))) == 1
     assert Path(summary["output_manifest"]).read_text() == output_before
+
+
+GATE = '''
+
+import time as _time
+
+import boto3 as _boto3
+
+_handler = lambda_handler
+
+
+def lambda_handler(event, context=None):  # this test's gate: the last object waits for a simulated worker's answer
+    if "dataset-18." in str(event["dataObject"]):
+        s3, deadline = _boto3.client("s3"), _time.monotonic() + 30
+        while not s3.list_objects_v2(Bucket={bucket!r}, Prefix={answers!r}).get("KeyCount"):
+            if _time.monotonic() > deadline:
+                raise RuntimeError("no answer was written while pre-labeling went on")
+            _time.sleep(0.05)
+    return _handler(event, context)
+'''
+
+
+def test_simulated_workers_answer_while_pre_labeling_goes_on(tmp_path, capsys, runner_assembly, welding_spec):
+    """The last object's pre-labeling waits until a simulated answer is in the bucket: headless workers answer what
+    is stored while the rest is pre-labeled (as workers in browsers do), so the job gets there."""
+    answers = f"{welding_spec.task.output_prefix}gated/annotations/worker-response/"
+    app = app_with_welding_pre_labeling(runner_assembly, tmp_path,
+                                        GATE.format(bucket=welding_spec.task.output_bucket, answers=answers))
+    argv = ["--workflow", "welding", "--simulate-workers", "2", "--state-dir", str(tmp_path / "job"),
+            "--processes", "2", "--cloud-assembly", str(app), "--job-name", "gated"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objects"] == 18 and summary["pre_labeling_failures"] == 0 and summary["pre_labeling_stopped"] is None
+    assert len(_rows(summary["output_manifest"])) == 18
 
 
 def test_the_stacks_consolidation_runs_and_its_quality_report_is_printed_and_saved(tmp_path, capsys, runner_assembly):
@@ -176,3 +210,35 @@ def test_quality_report_of_a_deployed_job_drawn_from_s3(s3, bucket, tmp_path, ca
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
     assert quality.main([str(bad)]) == 2
+
+
+def test_each_objects_simulated_answers_are_the_same_whatever_was_answered_before(welding_spec, tmp_path):
+    """Each object's answers come from a generator of its own (the seed and the object): the same answers whatever
+    order pre-labeling stores objects in, and a resumed run answers as the first would have."""
+    import workflows
+    from local_ground_truth import headless
+    from local_ground_truth.truth import load_truth
+    from tests.runner_helpers import job_name, local_job
+
+    definition = workflows.definition("welding")
+    truth = load_truth(definition.truth_path)
+
+    def contents(job) -> dict[tuple[str, str], dict]:
+        return {(object_id, answer["workerId"]): answer["answerContent"]
+                for object_id, answers in job.answers().items() for answer in answers}
+
+    with local_job(welding_spec, tmp_path / "whole", job_name(tmp_path, "whole")) as job:
+        simulation = headless.prepare(job, definition, truth, "truth.json")
+        assert headless.simulate(job, simulation, workers=3, accuracy=0.5, seed=11) == 54
+        whole = contents(job)
+    with local_job(welding_spec, tmp_path / "resumed", job_name(tmp_path, "resumed")) as job:
+        # Answered before this run: one worker on three objects (with answers the simulation would not give).
+        for object_id in ("2", "9", "17"):
+            job.record_answer(object_id, "simulated-2", {"WeldingClassification": {"label": "Not sure"}})
+        simulation = headless.prepare(job, definition, truth, "truth.json")
+        assert headless.simulate(job, simulation, workers=3, accuracy=0.5, seed=11) == 51
+        resumed = contents(job)
+    kept = {(object_id, "simulated-2") for object_id in ("2", "9", "17")}
+    assert {key: value for key, value in resumed.items() if key not in kept} == \
+           {key: value for key, value in whole.items() if key not in kept}
+    assert len({json.dumps(value, sort_keys=True) for value in whole.values()}) > 1  # the answers do differ

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 import urllib.request
 
 import pytest
 
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import REPO_ROOT, RunnerProcess
+from tests.runner_helpers import RunnerProcess, app_with_welding_pre_labeling
 from tests.test_local_runner_browser import page_for
 
 SLOW_SECONDS = 1.0  # per object, in each of the 2 pre-labeling processes: the 18 sample runs take ~9 s
@@ -37,19 +36,7 @@ def lambda_handler(event, context=None):  # this test's slow pre-labeling
 @pytest.fixture
 def slow_pre_labeling(runner_assembly, tmp_path):
     """The app, its welding pre-labeling function's code a copy that sleeps before each object."""
-    app = tmp_path / "app"
-    shutil.copytree(runner_assembly, app, symlinks=True)
-    code = tmp_path / "lambda_src"
-    shutil.copytree(REPO_ROOT / "lambda_src", code, ignore=shutil.ignore_patterns("__pycache__"))
-    handler = code / "welding_pre_labeling" / "handler.py"
-    handler.write_text(handler.read_text() + SLOW)
-    function = read_workflow(runner_assembly, "welding").pre_labeling.logical_id
-    path = app / "WeldingLabeling-dev.template.json"
-    stack = json.loads(path.read_text())
-    stack["Resources"][function]["Metadata"]["aws:asset:path"] = str(code)
-    path.write_text(json.dumps(stack))
-    assert read_workflow(app, "welding").pre_labeling.asset_dir == code
-    return app
+    return app_with_welding_pre_labeling(runner_assembly, tmp_path, SLOW)
 
 
 def _page(url: str) -> str:
