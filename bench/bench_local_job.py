@@ -34,6 +34,7 @@ import inspect
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -343,6 +344,9 @@ def report(args, runs: dict[str, list[dict]], floors: list[float], same_labels: 
     def server(name: str) -> float:
         return sum(fastest[name]["server_cpu"].values())
 
+    def median(name: str) -> float:
+        return statistics.median(run["total"] for run in runs[name])
+
     def seconds(name_runs: list[dict]) -> str:
         return ", ".join(f"{run['total']:.1f}" for run in name_runs)
 
@@ -376,7 +380,8 @@ def report(args, runs: dict[str, list[dict]], floors: list[float], same_labels: 
         f"{', '.join(f'{value:.1f}' for value in floors)} s. Now / floor: {best('now', 'total') / min(floors):.2f}x; "
         f"before / now: {best('before', 'total') / best('now', 'total'):.2f}x.",
         f"Every run: the job's seconds now {seconds(runs['now'])}; before {seconds(runs['before'])} "
-        "(alternating, same data).",
+        f"(alternating, same data). Median: now {median('now'):.1f}, before {median('before'):.1f}; now faster in "
+        f"{sum(a['total'] < b['total'] for a, b in zip(runs['now'], runs['before']))} of {len(runs['now'])} rounds.",
         f"Objects pre-labeled: {now['pre_labeled']:,} (failed {now['pre_failed']}); answers: {now['answers']:,}; "
         f"consolidated: {now['consolidated']:,} (failed {now['consolidation_failed']}); accuracy against the "
         f"generator's truth (Dawid-Skene, the stack's default): now {now['accuracy']:.3f}, before {before['accuracy']:.3f}. "

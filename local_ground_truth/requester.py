@@ -118,9 +118,11 @@ class RequesterLog:
     def after_answer(self, object_id: str, worker: str, _key: str) -> None:
         needed = self.job.spec.workers_per_object
         progress = self.job.progress()
-        self.say(f"answer: worker {shown_name(worker)} on object {object_id} "
-                 f"({len(self.job.workers_of(object_id))} of {needed}); {progress['answers']} of "
-                 f"{progress['objects'] * needed} answers in the job")
+        count, answers, asked = len(self.job.workers_of(object_id)), progress["answers"], progress["objects"] * needed
+        # More answers than the stack asks for come only from headless runs simulating more workers than that.
+        on_object = f"{count} of {needed}" if count <= needed else f"{count}; the stack asks for {needed}"
+        in_job = f"{answers} of {asked} answers" if answers <= asked else f"{answers} answers ({asked} asked for)"
+        self.say(f"answer: worker {shown_name(worker)} on object {object_id} ({on_object}); {in_job} in the job")
 
     def save_reports(self, draw: bool = True) -> dict[str, dict[str, Any]]:
         """The quality reports saved in the job's folder (only those rewritten are saved again; ``draw``: their

@@ -242,3 +242,38 @@ def test_each_objects_simulated_answers_are_the_same_whatever_was_answered_befor
     assert {key: value for key, value in resumed.items() if key not in kept} == \
            {key: value for key, value in whole.items() if key not in kept}
     assert len({json.dumps(value, sort_keys=True) for value in whole.values()}) > 1  # the answers do differ
+
+
+def test_a_pre_labeling_that_stops_fails_the_run_and_keeps_what_was_stored(tmp_path, capsys, runner_assembly,
+                                                                            monkeypatch):
+    """A write of pre-labeling responses the endpoint refuses stops pre-labeling: the objects stored before it are
+    answered and consolidated, the run says why it stopped and exits 1, and the same command does the rest."""
+    from local_ground_truth import job as job_module
+
+    monkeypatch.setattr(job_module, "RESPONSES_PER_WRITE", 6)
+    monkeypatch.setattr(job_module, "RESPONSES_WAIT_SECONDS", 3600)
+    store = job_module.LocalJob._store_task_inputs
+    groups: list[int] = []
+
+    def refuse_the_second_group(job, responses):
+        groups.append(len(responses))
+        if len(groups) == 2:
+            raise RuntimeError("the endpoint refused the write")
+        return store(job, responses)
+
+    monkeypatch.setattr(job_module.LocalJob, "_store_task_inputs", refuse_the_second_group)
+    argv = ["--workflow", "welding", "--simulate-workers", "2", "--state-dir", str(tmp_path / "job"),
+            "--processes", "2", "--cloud-assembly", str(runner_assembly), "--job-name", "refused"]
+    assert cli.main(argv) == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert "pre-labeling stopped: RuntimeError: the endpoint refused the write" in captured.err
+    assert summary["pre_labeling_stopped"] == "RuntimeError: the endpoint refused the write"
+    stored = summary["objects"]
+    assert 6 <= stored < 18 and stored % 6 == 0  # the groups stored before (and beside) the refused one
+    assert sum(LABEL in row for row in _rows(summary["output_manifest"])) == stored
+
+    monkeypatch.setattr(job_module.LocalJob, "_store_task_inputs", store)
+    assert cli.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objects"] == 18 and summary["pre_labeling_stopped"] is None

@@ -94,6 +94,24 @@ def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_c
     assert sum(line.startswith("answer: ") for line in said) == 2 * len(ids)
 
 
+def test_more_answers_than_the_stack_asks_for_are_said_as_such(welding):
+    """Headless runs may simulate more workers than the stack asks for: the line says so rather than "3 of 2"."""
+    job, said = welding, []
+    RequesterLog(job, said.append).attach()
+    labels = workflows.definition("welding").questions[0].labels
+    [first, *rest] = job.object_ids()
+    for worker in ("ana", "bo", "cy"):
+        job.record_answer(first, worker, answer(labels[0]))
+    assert said[1] == f'answer: worker "bo" on object {first} (2 of 2); 2 of {2 * (len(rest) + 1)} answers in the job'
+    assert said[2] == (f'answer: worker "cy" on object {first} (3; the stack asks for 2); 3 of {2 * (len(rest) + 1)} '
+                       "answers in the job")
+    for object_id in rest:
+        for worker in ("ana", "bo", "cy"):
+            job.record_answer(object_id, worker, answer(labels[0]))
+    asked = 2 * (len(rest) + 1)
+    assert said[-1].endswith(f"; {3 * (len(rest) + 1)} answers ({asked} asked for) in the job")
+
+
 def test_a_worker_name_never_reaches_the_terminal_as_a_control_sequence():
     assert shown_name("ana") == '"ana"'
     assert shown_name("José 李雷") == '"José 李雷"'
