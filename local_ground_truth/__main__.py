@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cloud-assembly", type=Path, metavar="DIR",
                         help="an app already synthesized (e.g. by `cdk synth`) instead of synthesizing it again")
     parser.add_argument("--endpoint", help="an S3-compatible endpoint to use instead of the embedded one")
-    parser.add_argument("--job-name", help="default: local-<workflow>")
+    parser.add_argument("--job-name", help="default: local-<workflow>, and local-<workflow>-simulated with "
+                                           "--simulate-workers (simulated answers never join real workers' job)")
     parser.add_argument("--state-dir", type=Path, help="the job's folder (default: .local-gt/<job>)")
     parser.add_argument("--simulate-workers", type=int, metavar="N",
                         help="headless: N simulated workers answer from the sample data's truth (default: serve the UI)")
@@ -86,7 +87,8 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
         given = f"no workflow {args.workflow!r} in the synthesized app" if args.workflow else "--workflow is required"
         args.parser.exit(2, f"{args.parser.prog}: error: {given}; choose one of: {', '.join(choices)}\n")
     spec = read_workflow(assembly, args.workflow)
-    args.job_name = args.job_name or f"local-{args.workflow}"
+    simulated = "-simulated" if args.simulate_workers is not None else ""
+    args.job_name = args.job_name or f"local-{args.workflow}{simulated}"
     if not JOB_NAME.fullmatch(args.job_name):  # the functions read it back from the job's ARN (gt_common.labeling_job)
         args.parser.exit(2, f"{args.parser.prog}: error: job name {args.job_name!r}: use at most 63 letters, digits, "
                             "'-' and '_', starting with a letter or digit (--job-name)\n")
@@ -219,11 +221,15 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
                                       "Its stack runs with workers in a browser (leave out --simulate-workers).") from None
     truth_path = args.truth or definition.truth_path
     truth = load_truth(truth_path)
+    workers = args.simulate_workers
+    if workers != spec.workers_per_object:  # as a job created with that NumberOfHumanWorkersPerDataObject
+        _say(f"headless: {workers} simulated workers answer each object, so the job runs with {workers} workers per "
+             f"object (the stack's NumberOfHumanWorkersPerDataObject is {spec.workers_per_object})")
+        spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=workers))
     with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
         simulation = headless.prepare(job, definition, truth, str(truth_path), pre_labeling.ended)
         desk = ReviewDesk(job, questions_of(job), review_settings(args, spec)).attach()
-        headless.simulate(job, simulation, args.simulate_workers, args.accuracy, seed=args.seed,
-                          pre_labeling_ended=pre_labeling.ended)
+        headless.simulate(job, simulation, workers, args.accuracy, seed=args.seed, pre_labeling_ended=pre_labeling.ended)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
             _say(f"consolidation failed for object {object_id}: {error}")

@@ -39,12 +39,17 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, 
     argv = ["--workflow", "welding", "--simulate-workers", "3", "--accuracy", "0.9", "--state-dir", str(tmp_path / "job"),
             "--processes", "2", "--cloud-assembly", str(runner_assembly)]
     assert cli.main(argv) == 0
-    summary = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    # The dev stack asks for 1 worker per object: the simulated job is one created with 3, under a name of its own.
+    assert ("headless: 3 simulated workers answer each object, so the job runs with 3 workers per object (the "
+            "stack's NumberOfHumanWorkersPerDataObject is 1)") in captured.err
+    assert "more than the job's" not in captured.err and "not saved for later batches" not in captured.err
     score = summary["questions"]["WeldingClassification"]
     assert summary["objects"] == 18 and summary["skipped_objects"] == 0
     assert score["objects"] == 18 and score["malformed"] == 0 and score["accuracy"] >= 0.6
     # The job's bucket on disk, in Ground Truth's layout under <output prefix><job name>/.
-    job_folder = tmp_path / "job" / "s3" / "data-bucket" / "output" / "local-welding"
+    job_folder = tmp_path / "job" / "s3" / "data-bucket" / "output" / "local-welding-simulated"
     assert summary["output_manifest"] == str(job_folder / "manifests" / "output" / "output.manifest")
     rows = _rows(summary["output_manifest"])
     assert len(rows) == 18
@@ -52,14 +57,14 @@ def test_headless_welding_job_writes_every_object_and_resumes(tmp_path, capsys, 
         assert row["source"].startswith("s3://") and row[LABEL]["workers"] == 3
         assert row[LABEL]["WeldingClassification"]["label"] in workflows.definition("welding").questions[0].labels
         assert row[f"{LABEL}-metadata"]["type"] == "groundtruth/custom"
-        assert row[f"{LABEL}-metadata"]["job-name"] == "local-welding"
+        assert row[f"{LABEL}-metadata"]["job-name"] == "local-welding-simulated"
         assert row[f"{LABEL}-metadata"]["human-annotated"] == "yes"
     responses = list((job_folder / "annotations" / "worker-response" / "iteration-1").rglob("*.json"))
     assert len(responses) == 54
     answer = json.loads(responses[0].read_text())["answers"][0]
     assert {"workerId", "acceptanceTime", "submissionTime", "timeSpentInSeconds", "workerMetadata", "answerContent"} <= set(answer)
     assert list((job_folder / "annotations" / "consolidated-annotation" / "consolidation-request").rglob("*.json"))
-    assert (tmp_path / "job" / "local-welding-summary.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "job" / "local-welding-simulated-summary.png").read_bytes().startswith(b"\x89PNG")
     # Run again: everything is restored, nobody answers twice, nothing is consolidated twice.
     output_before = Path(summary["output_manifest"]).read_text()
     assert cli.main(argv) == 0
@@ -277,3 +282,34 @@ def test_a_pre_labeling_that_stops_fails_the_run_and_keeps_what_was_stored(tmp_p
     assert cli.main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["objects"] == 18 and summary["pre_labeling_stopped"] is None
+
+
+def _chosen(argv: list[str], assembly: Path):
+    args = cli.parse_args(argv)
+    cli.choose_workflow(args, assembly)
+    return args
+
+
+def test_simulated_answers_never_join_a_job_of_real_workers(tmp_path, capsys, runner_assembly):
+    """Headless runs default to a job of their own (local-<workflow>-simulated), and one pointed at a browser job
+    with fewer workers per object is refused before anything is written: its settings differ."""
+    from local_ground_truth.job_settings import settings_path
+
+    simulated = _chosen(["--workflow", "welding", "--simulate-workers", "3"], runner_assembly)
+    assert simulated.job_name == "local-welding-simulated" and simulated.state_dir.name == "local-welding-simulated"
+    assert _chosen(["--workflow", "welding"], runner_assembly).job_name == "local-welding"
+
+    state = tmp_path / "job"
+    argv = ["--workflow", "welding", "--state-dir", str(state), "--cloud-assembly", str(runner_assembly),
+            "--job-name", "real"]
+    spec = read_workflow(runner_assembly, "welding")
+    with local_s3.s3_endpoint(store=state / "s3") as endpoint:  # a browser job of the dev stack was started here
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        cli.check_settings(_chosen(argv, runner_assembly), spec, s3)
+    assert settings_path(state, "real").is_file()
+    capsys.readouterr()
+    assert cli.main(argv + ["--simulate-workers", "3", "--processes", "2"]) == 2
+    said = capsys.readouterr().err
+    assert "cannot resume job real" in said and "workers per object: 1 when the job started, 3 now" in said
+    assert not list(state.rglob("worker-response/*/*/*.json"))  # nothing answered

@@ -231,7 +231,7 @@ def test_resuming_under_other_settings_is_refused_naming_each_setting(runner_ass
     # The same job run again from an environment of three workers per object is refused before anything runs.
     monkeypatch.setattr(runner, "read_workflow", lambda _assembly, _name: with_workers(spec, 3))
     code = runner.main(["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir", str(state),
-                        "--job-name", "moved", "--simulate-workers", "2", "--processes", "1"])
+                        "--job-name", "moved", "--simulate-workers", "3", "--processes", "1"])
     said = capsys.readouterr().err
     assert code == 2
     assert "cannot resume job moved" in said and "workers per object: 1 when the job started, 3 now" in said
