@@ -119,8 +119,9 @@ class RequesterLog:
         needed = self.job.spec.workers_per_object
         progress = self.job.progress()
         count, answers, asked = len(self.job.workers_of(object_id)), progress["answers"], progress["objects"] * needed
-        # More answers than the stack asks for come only from headless runs simulating more workers than that.
-        on_object = f"{count} of {needed}" if count <= needed else f"{count}; the stack asks for {needed}"
+        # A job the runner starts never gets more than it asks for (its settings are checked on every run), but one
+        # whose answers were written by other means may hold more: said as such, not as "3 of 2".
+        on_object = f"{count} of {needed}" if count <= needed else f"{count}; the job asks for {needed}"
         in_job = f"{answers} of {asked} answers" if answers <= asked else f"{answers} answers ({asked} asked for)"
         self.say(f"answer: worker {shown_name(worker)} on object {object_id} ({on_object}); {in_job} in the job")
 

@@ -94,8 +94,9 @@ def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_c
     assert sum(line.startswith("answer: ") for line in said) == 2 * len(ids)
 
 
-def test_more_answers_than_the_stack_asks_for_are_said_as_such(welding):
-    """Headless runs may simulate more workers than the stack asks for: the line says so rather than "3 of 2"."""
+def test_more_answers_than_the_job_asks_for_are_said_as_such(welding):
+    """A job whose answers were written by other means may hold more than it asks for: the line says so rather
+    than "3 of 2"."""
     job, said = welding, []
     RequesterLog(job, said.append).attach()
     labels = workflows.definition("welding").questions[0].labels
@@ -103,7 +104,7 @@ def test_more_answers_than_the_stack_asks_for_are_said_as_such(welding):
     for worker in ("ana", "bo", "cy"):
         job.record_answer(first, worker, answer(labels[0]))
     assert said[1] == f'answer: worker "bo" on object {first} (2 of 2); 2 of {2 * (len(rest) + 1)} answers in the job'
-    assert said[2] == (f'answer: worker "cy" on object {first} (3; the stack asks for 2); 3 of {2 * (len(rest) + 1)} '
+    assert said[2] == (f'answer: worker "cy" on object {first} (3; the job asks for 2); 3 of {2 * (len(rest) + 1)} '
                        "answers in the job")
     for object_id in rest:
         for worker in ("ana", "bo", "cy"):
