@@ -315,7 +315,7 @@ class LocalJob:
         pending = {str(i): line for i, line in enumerate(self.lines) if str(i) not in self._task_inputs}
         with self._lock:
             report.done = len(self.lines) - len(pending)
-        stopped = False
+        stopped, handled = False, 0
         if pending:
             function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores())
             events = ((object_id, {"version": "2018-10-06", "labelingJobArn": self.job_arn, "dataObject": line})
@@ -324,11 +324,12 @@ class LocalJob:
                 with ThreadPoolExecutor(max_workers=RESPONSE_WRITERS, thread_name_prefix="task-input") as writer:
                     responses = GroupedWrites(self._store_pre_labeled, writer, RESPONSES_PER_WRITE, RESPONSES_WAIT_SECONDS)
                     try:
-                        for object_id, (ok, result) in tqdm(function.invoke_all(events), total=len(pending),
-                                                            desc="pre-labeling", disable=not progress, file=sys.stderr):
+                        outcomes = function.invoke_all(events, stop)  # ends at once when stop is set
+                        for object_id, (ok, result) in tqdm(outcomes, total=len(pending), desc="pre-labeling",
+                                                            disable=not progress, file=sys.stderr):
                             if stop is not None and stop.is_set():
-                                stopped = True
                                 break
+                            handled += 1
                             problem = None if not ok else _pre_labeling_problem(result)
                             if not ok or problem:
                                 with self._lock:
@@ -341,6 +342,7 @@ class LocalJob:
                     write.result()  # a write the endpoint refused stops the job, as before
             finally:
                 function.close()
+            stopped = handled < len(pending)
         report.skipped = self.skipped_ids()
         self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
         if not stopped:

@@ -14,14 +14,18 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from local_ground_truth.stack_reader import FunctionSpec
 
 _HANDLER: Callable | None = None
+#: How often a stop is looked for while invocations are in flight.
+STOP_CHECK_SECONDS = 0.1
 
 
 def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
@@ -103,21 +107,37 @@ class LocalFunction:
     def invoke(self, event: dict[str, Any]) -> tuple[bool, Any]:
         return self.result(self.submit(event))
 
-    def invoke_all(self, events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[tuple[str, tuple[bool, Any]]]:
+    def invoke_all(self, events: Iterable[tuple[str, dict[str, Any]]],
+                   stop: Optional[threading.Event] = None) -> Iterator[tuple[str, tuple[bool, Any]]]:
         """``(name, outcome)`` for each ``(name, event)``, invoked in parallel, in completion order.
 
         If an invocation kills its process, the ones in flight with it are run again one by one, so
-        only the one at fault fails.
+        only the one at fault fails. Once ``stop`` is set no more outcomes come (checked every
+        ``STOP_CHECK_SECONDS``): the environments are ended with the invocations in flight, so a slow
+        or stuck handler never holds up a stop, and those events' outcomes are never seen.
         """
         by_name = dict(events)
         pending = {self.submit(event): name for name, event in by_name.items()}
+        deadline = time.monotonic() + self.spec.timeout_seconds  # for the next outcome
         while pending:
-            done, _ = wait(pending, timeout=self.spec.timeout_seconds, return_when=FIRST_COMPLETED)
-            if not done:  # every environment is stuck past the timeout: run the rest one by one
+            wait_for = deadline - time.monotonic()
+            if stop is not None:
+                wait_for = min(wait_for, STOP_CHECK_SECONDS)
+            done, _ = wait(pending, timeout=max(wait_for, 0.0), return_when=FIRST_COMPLETED)
+            if stop is not None and stop.is_set():
+                self._restart()
+                return
+            if not done:
+                if time.monotonic() < deadline:
+                    continue
+                # every environment is stuck past the timeout: run the rest one by one
                 self._restart()
                 for name in pending.values():
+                    if stop is not None and stop.is_set():
+                        return
                     yield name, self.invoke(by_name[name])
                 return
+            deadline = time.monotonic() + self.spec.timeout_seconds
             for future in done:
                 name = pending.pop(future)
                 try:

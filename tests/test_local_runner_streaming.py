@@ -1,17 +1,20 @@
 """Workers label while pre-labeling goes on: each object is a task once its pre-labeling response is stored.
 
 The runner serves the worker UI before pre-labeling ends (a 10,000-object job would otherwise keep every
-worker waiting for minutes). Here the stack's pre-labeling Lambda is made slow (a copy of its code that
-sleeps before each object), so the job is still pre-labeling while a worker in Chromium waits on an empty queue
-(the page looks again by itself until tasks are there), answers with the keyboard, and while the runner is
-stopped; the same command resumes pre-labeling where it stopped and keeps the answer.
+worker waiting for minutes). Here the stack's pre-labeling Lambda is held back (a copy of its code that
+pre-labels an object only once the test lets it), so the job is still pre-labeling while a worker in Chromium
+waits on an empty queue (the page looks again by itself until tasks are there), answers with the keyboard, and
+while the runner is stopped with invocations in flight (the stop does not wait for them); the same command
+resumes pre-labeling where it stopped and keeps the answer.
 """
 from __future__ import annotations
 
 import json
 import re
 import threading
+import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -19,24 +22,42 @@ from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import RunnerProcess, app_with_welding_pre_labeling
 from tests.test_local_runner_browser import page_for
 
-SLOW_SECONDS = 1.0  # per object, in each of the 2 pre-labeling processes: the 18 sample runs take ~9 s
-SLOW = f'''
+# This test's pre-labeling: each invocation waits until the gate folder holds "open" (every object may go) or a
+# "pass-*" file it can take for itself (one object may go).
+HELD_BACK = '''
 
+import os as _os
 import time as _time
 
 _handler = lambda_handler
+_GATE = {gate!r}
 
 
-def lambda_handler(event, context=None):  # this test's slow pre-labeling
-    _time.sleep({SLOW_SECONDS})
+def lambda_handler(event, context=None):
+    while not _os.path.exists(_os.path.join(_GATE, "open")):
+        for name in sorted(_os.listdir(_GATE)):
+            if name.startswith("pass-"):
+                try:
+                    _os.rename(_os.path.join(_GATE, name), _os.path.join(_GATE, "used-" + name))
+                except FileNotFoundError:
+                    continue  # another environment took it
+                return _handler(event, context)
+        _time.sleep(0.02)
     return _handler(event, context)
 '''
 
 
 @pytest.fixture
-def slow_pre_labeling(runner_assembly, tmp_path):
-    """The app, its welding pre-labeling function's code a copy that sleeps before each object."""
-    return app_with_welding_pre_labeling(runner_assembly, tmp_path, SLOW)
+def gate(tmp_path) -> Path:
+    folder = tmp_path / "gate"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def held_back_pre_labeling(runner_assembly, tmp_path, gate):
+    """The app, its welding pre-labeling function's code a copy that waits for the test's ``gate``."""
+    return app_with_welding_pre_labeling(runner_assembly, tmp_path, HELD_BACK.format(gate=str(gate)))
 
 
 def _page(url: str) -> str:
@@ -44,9 +65,10 @@ def _page(url: str) -> str:
         return response.read().decode()
 
 
-def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(slow_pre_labeling, browser, tmp_path):
+def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(held_back_pre_labeling, gate, browser,
+                                                                                tmp_path):
     state = tmp_path / "job"
-    args = ["--workflow", "welding", "--cloud-assembly", str(slow_pre_labeling), "--state-dir", str(state),
+    args = ["--workflow", "welding", "--cloud-assembly", str(held_back_pre_labeling), "--state-dir", str(state),
             "--processes", "2", "--job-name", "streamed"]
     first_log = tmp_path / "runner-1.log"
     runner = RunnerProcess(args, first_log, pre_labeled=False)
@@ -59,6 +81,8 @@ def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(s
         page = page_for(browser)
         page.goto(f"{runner.url}/worker/ana")
         assert page.is_visible("#preparing") and not page.is_visible("#done")  # nothing stored yet: more will come
+        for number in range(2):  # two objects may be pre-labeled; the rest stay in flight
+            (gate / f"pass-{number}").touch()
         page.wait_for_selector("#start", timeout=60_000)  # the page looked again by itself: tasks are there
         page.click("#start")
         page.wait_for_selector(".local-gt-category")
@@ -69,12 +93,15 @@ def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(s
         requester = _page(f"{runner.url}/requester/live")
         assert 'id="pre-labeling"' in requester
     finally:
-        runner.stop()  # Ctrl-C while the job is still pre-labeling
+        stopping = time.monotonic()
+        runner.stop()  # Ctrl-C while the job is still pre-labeling, two invocations waiting at the gate
+    assert time.monotonic() - stopping < 20  # not held up by them (the function's timeout is a minute)
     said = first_log.read_text()
     assert "pre-labeling done" not in said and f'answer: worker "ana" on object {object_id} (1 of 1)' in said
-    assert "objects pre-labeled so far; 18 in the manifest)" in said and "Run the same command again to resume" in said
+    assert "2 objects pre-labeled so far; 18 in the manifest)" in said and "Run the same command again to resume" in said
 
     # The same command: the answer kept, the stored responses kept, the rest pre-labeled, then every task there.
+    (gate / "open").touch()
     second_log = tmp_path / "runner-2.log"
     runner = RunnerProcess(args, second_log)
     try:
