@@ -116,6 +116,7 @@ class LocalJob:
         # Kept as answers come, so that a worker's request need not read every answered object (100,000 late in a job):
         self._answered_by: dict[str, set[str]] = {}  # worker -> the objects they answered
         self._full: set[str] = set()  # objects answered by every worker they need
+        self._full_frozen: Optional[frozenset[str]] = frozenset()  # a copy of it, made again once it changed
         self._in_flight: set[str] = set()  # objects with some of their answers, not all
         self._last_answer: dict[str, str] = {}  # worker -> their latest submission time
         self._labels: dict[str, dict[str, Any]] = {}  # object id -> {"label", "creation-date"}
@@ -278,7 +279,9 @@ class LocalJob:
     def full_object_ids(self) -> frozenset[str]:
         """Objects answered by every worker they need."""
         with self._lock:
-            return frozenset(self._full)
+            if self._full_frozen is None:  # a worker's queue page asks twice: copied once per answer at most
+                self._full_frozen = frozenset(self._full)
+            return self._full_frozen
 
     def _count_answer(self, object_id: str, worker_id: str) -> None:
         """(Holding the lock, after ``self._answers`` took the answer; a worker's second answer to one object, which
@@ -290,7 +293,9 @@ class LocalJob:
         submitted = self._answers[object_id][worker_id].get("submissionTime", "")
         self._last_answer[worker_id] = max(self._last_answer.get(worker_id, ""), submitted)
         if len(self._answers[object_id]) >= self.spec.workers_per_object:
-            self._full.add(object_id)
+            if object_id not in self._full:
+                self._full.add(object_id)
+                self._full_frozen = None
             self._in_flight.discard(object_id)
         else:
             self._in_flight.add(object_id)
