@@ -24,22 +24,23 @@ from local_ground_truth.stack_reader import WorkflowSpec, read_workflow
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def app_with_welding_pre_labeling(assembly: Path, folder: Path, appended: str) -> Path:
-    """A copy of the synthesized app in ``folder`` whose welding pre-labeling function's code is a copy with
+def app_with_pre_labeling(assembly: Path, folder: Path, appended: str, workflow: str = "welding") -> Path:
+    """A copy of the synthesized app in ``folder`` whose ``workflow``'s pre-labeling function's code is a copy with
     ``appended`` added to its handler module (which may wrap ``lambda_handler``)."""
     app = folder / "app"
     shutil.copytree(assembly, app, symlinks=True)
     code = folder / "lambda_src"
     shutil.copytree(REPO_ROOT / "lambda_src", code, ignore=shutil.ignore_patterns("__pycache__"))
-    handler = code / "welding_pre_labeling" / "handler.py"
+    spec = read_workflow(assembly, workflow)
+    handler = code.joinpath(*spec.pre_labeling.handler.split(".")[:-1]).with_suffix(".py")
     handler.write_text(handler.read_text() + appended)
-    function = read_workflow(assembly, "welding").pre_labeling.logical_id
-    path = app / "WeldingLabeling-dev.template.json"
+    path = app / f"{spec.stack_name}.template.json"
     stack = json.loads(path.read_text())
-    stack["Resources"][function]["Metadata"]["aws:asset:path"] = str(code)
+    stack["Resources"][spec.pre_labeling.logical_id]["Metadata"]["aws:asset:path"] = str(code)
     path.write_text(json.dumps(stack))
-    assert read_workflow(app, "welding").pre_labeling.asset_dir == code
+    assert read_workflow(app, workflow).pre_labeling.asset_dir == code
     return app
+
 
 def job_name(tmp_path: Path, prefix: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", f"{prefix}-{tmp_path.name[-16:]}".lower())

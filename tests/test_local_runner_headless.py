@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from local_ground_truth import __main__ as cli
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import app_with_welding_pre_labeling, put_manifest
+from tests.runner_helpers import app_with_pre_labeling, put_manifest
 
 LABEL = "welding-quality"
 
@@ -97,7 +98,7 @@ def test_simulated_workers_answer_while_pre_labeling_goes_on(tmp_path, capsys, r
     """The last object's pre-labeling waits until a simulated answer is in the bucket: headless workers answer what
     is stored while the rest is pre-labeled (as workers in browsers do), so the job gets there."""
     answers = f"{welding_spec.task.output_prefix}gated/annotations/worker-response/"
-    app = app_with_welding_pre_labeling(runner_assembly, tmp_path,
+    app = app_with_pre_labeling(runner_assembly, tmp_path,
                                         GATE.format(bucket=welding_spec.task.output_bucket, answers=answers))
     argv = ["--workflow", "welding", "--simulate-workers", "2", "--state-dir", str(tmp_path / "job"),
             "--processes", "2", "--cloud-assembly", str(app), "--job-name", "gated"]
@@ -313,3 +314,32 @@ def test_simulated_answers_never_join_a_job_of_real_workers(tmp_path, capsys, ru
     said = capsys.readouterr().err
     assert "cannot resume job real" in said and "workers per object: 1 when the job started, 3 now" in said
     assert not list(state.rglob("worker-response/*/*/*.json"))  # nothing answered
+
+
+NO_TEXT_FOR_THE_THIRD_ABSTRACT = '''
+
+_handler = lambda_handler
+
+
+def lambda_handler(event, context=None):  # this test's pre-labeling: the third abstract's task input has no text
+    response = _handler(event, context)
+    if event["dataObject"]["source-ref"].endswith("/abstract-03.jpg"):
+        del response["taskInput"]["text"]
+    return response
+'''
+
+
+@pytest.mark.parametrize("broken", ["a later object's task input", "the definition's span_text_input"])
+def test_spans_cannot_be_simulated_without_the_text_to_tag_and_the_object_is_named(broken, tmp_path, capsys,
+                                                                                  runner_assembly, monkeypatch):
+    assembly, expected = runner_assembly, "object 2: its task input has no text under 'text'"
+    if broken == "a later object's task input":  # the first object is fine: the check is made per object too
+        assembly = app_with_pre_labeling(runner_assembly, tmp_path, NO_TEXT_FOR_THE_THIRD_ABSTRACT, workflow="ner")
+    else:
+        ner = workflows.definition("ner")
+        monkeypatch.setattr(workflows, "definition", lambda name: replace(ner, span_text_input="abstract"))
+        expected = "object 0: its task input has no text under 'abstract' (the definition's span_text_input)"
+    argv = ["--workflow", "ner", "--simulate-workers", "2", "--state-dir", str(tmp_path / "ner"),
+            "--processes", "1", "--cloud-assembly", str(assembly)]  # one environment: objects come in manifest order
+    assert cli.main(argv) == 2
+    assert expected in capsys.readouterr().err

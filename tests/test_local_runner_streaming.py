@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import RunnerProcess, app_with_welding_pre_labeling
+from tests.runner_helpers import RunnerProcess, app_with_pre_labeling
 from tests.test_local_runner_browser import page_for
 
 # This test's pre-labeling: each invocation waits until the gate folder holds "open" (every object may go) or a
@@ -57,7 +57,7 @@ def gate(tmp_path) -> Path:
 @pytest.fixture
 def held_back_pre_labeling(runner_assembly, tmp_path, gate):
     """The app, its welding pre-labeling function's code a copy that waits for the test's ``gate``."""
-    return app_with_welding_pre_labeling(runner_assembly, tmp_path, HELD_BACK.format(gate=str(gate)))
+    return app_with_pre_labeling(runner_assembly, tmp_path, HELD_BACK.format(gate=str(gate)))
 
 
 def _page(url: str) -> str:
