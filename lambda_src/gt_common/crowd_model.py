@@ -43,7 +43,10 @@ Dawid-Skene's structure and fixes the three causes, each measured in ``bench/ben
    answers the job has counted (12 objects x 3 answers cannot show workers erring together: a noisy
    ``T`` had made unanimous objects 0.90 when they are right 98% of the time). Independent workers get
    ``T = 1``. The label is the untempered posterior's best class (tempering never changes who wins);
-   its confidence is the tempered posterior of that class.
+   its confidence is the tempered posterior of that class. (Averaging the tempered posteriors over every
+   ``T``, weighted by its evidence with that price, instead of taking the best ``T`` was tried and not kept:
+   duck's batches of ten 0.090 of calibration error instead of 0.095, but the small yes/no jobs' unanimous
+   objects 0.93 when they are right 98% of the time, against 0.98 now.)
 
 With one worker per object and no history nothing identifies a worker's accuracy or the classes'
 frequencies, so a single vote is the label with the prior's confidence: ``PRIOR_ACCURACY``.
