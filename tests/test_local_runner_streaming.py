@@ -92,6 +92,9 @@ def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(h
         page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=object_id)
         requester = _page(f"{runner.url}/requester/live")
         assert 'id="pre-labeling"' in requester
+        deadline = time.monotonic() + 60  # both objects let through are stored (in a group, or on their own)
+        while "You answered 0 of 2;" not in _page(f"{runner.url}/worker/bo") and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         stopping = time.monotonic()
         runner.stop()  # Ctrl-C while the job is still pre-labeling, two invocations waiting at the gate
