@@ -153,7 +153,7 @@ class RunnerProcess:
                "PYTHONPATH": os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen([sys.executable, "-m", "local_ground_truth", *args, "--port", "0"],
                                         cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=open(log, "ab"), start_new_session=True, preexec_fn=_ctrl_c_stops)
+                                        stderr=open(log, "ab"), start_new_session=True, preexec_fn=ctrl_c_stops)
         self.url = self._wait_for()
         if pre_labeled:
             self._wait_for(r"pre-labeling done: ")
@@ -194,7 +194,7 @@ class RunnerProcess:
                 raise
 
 
-def _ctrl_c_stops() -> None:
+def ctrl_c_stops() -> None:
     """In the runner's process: Ctrl-C as a terminal delivers it, however the tests were started (a shell starts
     a background job with SIGINT ignored, and a Python started so keeps ignoring it)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -10,7 +10,11 @@ resumes pre-labeling where it stopped and keeps the answer.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -19,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import RunnerProcess, app_with_pre_labeling
+from tests.runner_helpers import REPO_ROOT, RunnerProcess, app_with_pre_labeling, ctrl_c_stops
 from tests.test_local_runner_browser import page_for
 
 # This test's pre-labeling: each invocation waits until the gate folder holds "open" (every object may go) or a
@@ -115,6 +119,36 @@ def test_a_worker_labels_while_pre_labeling_goes_on_and_a_stop_then_resumes_it(h
         assert 'id="pre-labeling"' not in _page(f"{runner.url}/requester/live")
     finally:
         runner.stop()
+
+
+def test_ctrl_c_stops_a_headless_run_at_once_while_pre_labeling_waits_and_the_same_command_finishes(
+        held_back_pre_labeling, gate, tmp_path):
+    command = [sys.executable, "-m", "local_ground_truth", "--workflow", "welding", "--simulate-workers", "3",
+               "--cloud-assembly", str(held_back_pre_labeling), "--state-dir", str(tmp_path / "job"), "--processes", "2"]
+    log = tmp_path / "headless-1.log"
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+                                   start_new_session=True, preexec_fn=ctrl_c_stops)
+    try:
+        deadline = time.monotonic() + 120
+        while "pre-labeling:" not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the environments are up, every invocation waiting at the gate
+        stopping = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a terminal delivers it
+        assert process.wait(timeout=60) == 130
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert time.monotonic() - stopping < 20  # not held up by the invocations (the function's timeout is a minute)
+    assert "stopped; every answer so far is saved. Run the same command again to resume." in log.read_text()
+
+    (gate / "open").touch()
+    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    summary = json.loads(again.stdout)
+    assert summary["objects"] == 18 and summary["pre_labeling_failures"] == 0
 
 
 def test_a_stopped_pre_labeling_keeps_what_it_stored_and_the_next_run_does_only_the_rest(runner_assembly, tmp_path,
