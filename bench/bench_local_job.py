@@ -355,7 +355,7 @@ def report(args, runs: dict[str, list[dict]], floors: list[float], same_labels: 
              "answers through the runner's answer path, each on disk", "pre-labeling and answers"),
             ("of which pre-labeling, until its last response is stored", "pre-labeling ended"),
             ("consolidation (payload, the stack's Lambda, response check, output manifest)", "consolidation"),
-        ("**the job**", "total")]
+            ("**the job**", "total")]
     lines = [
         f"## {args.objects:,}-object welding job, 3 simulated workers (accuracy 0.8), {args.processes} pre-labeling "
         f"processes ({datetime.date.today()}, {os.cpu_count()} cores, machine shared; each tree's fastest of "

@@ -63,7 +63,8 @@ def prepare(job: LocalJob, definition: WorkflowDefinition, truth: Mapping[str, A
         from local_ground_truth.server import WorkerSite
 
         rules = WorkerSite(job, consolidate_in_background=False).rules(first[0])
-        _check_span_text(job, definition.questions, definition.span_text_input, first[0])
+        _check_span_text(definition.questions, definition.span_text_input, first[0],
+                         job.task_input(first[0]).get(definition.span_text_input))
     # Entity texts differ per object: the shared rules check shapes and labels, not each text's length.
     rules = FormRules({name: replace(f, text_length=None) for name, f in rules.fields.items()})
     return Simulation(definition.questions, checked, rules, definition.span_text_input)
@@ -122,7 +123,7 @@ def _object_answers(job: LocalJob, simulation: Simulation, object_id: str, alrea
                                  "the definition answers?)")
         answers.append((object_id, worker_id, answer, seconds))
     if answers:
-        _check_span_text(job, simulation.questions, simulation.span_text_input, object_id)
+        _check_span_text(simulation.questions, simulation.span_text_input, object_id, text)
     return answers
 
 
@@ -131,9 +132,9 @@ def _record(job: LocalJob, answers: list[tuple[str, str, dict[str, Any], float]]
                for object_id, worker_id, answer, seconds in answers)
 
 
-def _check_span_text(job: LocalJob, questions: tuple[Question, ...], key: str, object_id: str) -> None:
-    if any(isinstance(question, Spans) for question in questions) and not isinstance(
-            job.task_input(object_id).get(key), str):
+def _check_span_text(questions: tuple[Question, ...], key: str, object_id: str, text: Any) -> None:
+    """Spans are tagged in the task input's ``key``: ``text`` (what it holds for ``object_id``) must be a string."""
+    if any(isinstance(question, Spans) for question in questions) and not isinstance(text, str):
         raise CannotSimulate(f"object {object_id}: its task input has no text under {key!r} (the definition's "
                              "span_text_input) to tag spans in")
 
