@@ -288,12 +288,20 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                 if not log.tell_if_complete():  # said when the last batch finished: the last line says it again
                     _say("job complete: " + log.complete_message)
             else:
-                progress = job.progress()
-                pre_labeled = "" if job.pre_labeling_finished() else (
-                    f" (of the {len(job.pre_labeled_ids())} objects pre-labeled so far; {len(job.lines)} in the manifest)")
-                _say(f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated{pre_labeled} "
-                     f"(their labels are in the output manifest, {_output_location(job)}); every answer so far is saved. "
-                     "Run the same command again to resume.")
+                _say(stopped_message(job.progress(), None if job.pre_labeling_finished() else len(job.pre_labeled_ids()),
+                                     len(job.lines), _output_location(job)))
+
+
+def stopped_message(progress: dict, pre_labeled: Optional[int], in_manifest: int, output: str) -> str:
+    """The last line of a browser run stopped before its job was complete. ``progress``: ``LocalJob.progress()``;
+    ``pre_labeled``: the objects pre-labeled so far, None once pre-labeling is done."""
+    if pre_labeled == 0:
+        return (f"Stopped before any of the {in_manifest} objects in the manifest was pre-labeled: there is nothing to "
+                "label yet. Run the same command again to pre-label them and start the job.")
+    so_far = ("" if pre_labeled is None else
+              f" (of the {pre_labeled} objects pre-labeled so far; {in_manifest} in the manifest)")
+    return (f"Stopped with {progress['consolidated']} of {progress['objects']} objects consolidated{so_far} (their labels "
+            f"are in the output manifest, {output}); every answer so far is saved. Run the same command again to resume.")
 
 
 def _stop_on_terminate(*_signal_args) -> None:

@@ -12,6 +12,9 @@ import threading
 from local_ground_truth.job import LocalJob
 
 LOG = logging.getLogger(__name__)
+#: How long a stop waits for the batch under way before it says that it waits (most batches take well under a
+#: second; a large one or a slow consolidation function longer, and a stop must not look hung meanwhile).
+QUIET_WAIT_SECONDS = 1.0
 
 
 class Consolidator:
@@ -58,10 +61,16 @@ class Consolidator:
         return idle
 
     def stop(self, timeout: float | None = None) -> None:
-        """Finish the batch under way, then write what the manifests have not shown yet."""
+        """Finish the batch under way (saying so if it takes a while), then write what the manifests have not
+        shown yet."""
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
         if self._thread.is_alive():
-            self._thread.join(timeout)
+            quiet = QUIET_WAIT_SECONDS if timeout is None else min(timeout, QUIET_WAIT_SECONDS)
+            self._thread.join(quiet)
+            if self._thread.is_alive():
+                LOG.info("finishing the consolidation batch under way before stopping (a kill now loses nothing: "
+                         "that batch runs again when the job is resumed)")
+                self._thread.join(None if timeout is None else timeout - quiet)
         self.job.flush_rewrites()

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import logging
 import textwrap
+import threading
 
 import pytest
 
@@ -14,9 +15,10 @@ from tests.runner_helpers import job_name, local_job
 GOOD = {"WeldingClassification": {"label": "Good Weld"}}
 
 # A consolidation function that fails its whole batch on a "poison" answer, kills its own process on a
-# "crash" answer, and otherwise labels each object with its first answer.
+# "crash" answer, holds its batch on a "hold" answer (a gate file: it writes "<gate>.reached", then waits until
+# the gate exists), and otherwise labels each object with its first answer.
 FRAGILE_HANDLER = '''
-import json, os
+import json, os, time
 import boto3
 
 def lambda_handler(event, context):
@@ -27,6 +29,10 @@ def lambda_handler(event, context):
         os._exit(3)
     if any("poison" in a for a in answers.values()):
         raise ValueError("poisoned answer")
+    for gate in [a["hold"] for a in answers.values() if "hold" in a]:
+        open(gate + ".reached", "w").close()
+        while not os.path.exists(gate):
+            time.sleep(0.02)
     return [{"datasetObjectId": oid, "consolidatedAnnotation": {"content": {event["labelAttributeName"]: a}}}
             for oid, a in answers.items()]
 '''
@@ -63,6 +69,43 @@ def test_a_poisoned_or_crashing_object_fails_alone_and_later_answers_are_consoli
             "dataset-01.json", "dataset-02.json", "dataset-03.json", "dataset-06.json", "dataset-07.json"]
         # Every other line (failed, not yet answered) is in the output as it came in, as Ground Truth writes it.
         assert len(rows) == len(job.lines) and rows[3] == job.lines[3] and rows[4] == job.lines[4]
+
+
+def test_a_stop_finishes_the_batch_under_way_and_says_that_it_waits(fragile_spec, tmp_path, caplog, monkeypatch):
+    """Ctrl-C while a batch is consolidated: the runner waits for it (its labels are kept) and says so at once,
+    rather than looking hung for as long as the consolidation function takes."""
+    from local_ground_truth import consolidator
+    from tests.test_spaced_rewrite import wait_for
+
+    monkeypatch.setattr(consolidator, "QUIET_WAIT_SECONDS", 0.2)
+    caplog.set_level(logging.INFO, logger="local_ground_truth")
+    gate = tmp_path / "gate"
+    with local_job(fragile_spec, tmp_path / "s3", job_name(tmp_path, "held")) as job:
+        background = consolidator.Consolidator(job).start()
+        job.record_answer("0", "w1", {"hold": str(gate)})
+        background.notify()
+        stopping = threading.Thread(target=background.stop, kwargs={"timeout": 60})
+        try:
+            wait_for(lambda: gate.with_name("gate.reached").exists(), timeout=60)
+            stopping.start()
+            wait_for(lambda: "finishing the consolidation batch under way before stopping" in caplog.text)
+            assert stopping.is_alive() and job.consolidated_labels() == {}  # still waiting for the batch
+        finally:
+            gate.touch()
+        stopping.join(60)
+        assert not stopping.is_alive()
+        assert set(job.consolidated_labels()) == {"0"}  # the batch finished before the stop returned
+
+
+def test_a_stop_with_no_batch_under_way_says_nothing(fragile_spec, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="local_ground_truth")
+    from local_ground_truth.consolidator import Consolidator
+
+    with local_job(fragile_spec, tmp_path / "s3", job_name(tmp_path, "idle")) as job:
+        background = Consolidator(job).start()
+        assert background.wait_idle(60)
+        background.stop(timeout=60)
+    assert "finishing the consolidation batch" not in caplog.text
 
 
 def test_a_batch_a_kill_interrupted_runs_again_under_its_own_name(runner_assembly, tmp_path):

@@ -193,3 +193,18 @@ def test_a_stopped_pre_labeling_keeps_what_it_stored_and_the_next_run_does_only_
                  for line in s3.get_object(Bucket=again.bucket, Key=key)["Body"].read().decode().splitlines()]
         assert sorted((entry["object"] for entry in lines), key=int) == sorted(set(map(str, range(18))) - kept, key=int)
         again.close()
+
+
+@pytest.mark.parametrize("pre_labeled, expected", [
+    (None, "Stopped with 3 of 18 objects consolidated (their labels are in the output manifest, out.manifest); every "
+           "answer so far is saved. Run the same command again to resume."),
+    (5, "Stopped with 3 of 5 objects consolidated (of the 5 objects pre-labeled so far; 18 in the manifest) (their "
+        "labels are in the output manifest, out.manifest)"),
+    (0, "Stopped before any of the 18 objects in the manifest was pre-labeled: there is nothing to label yet. Run the "
+        "same command again to pre-label them and start the job."),
+])
+def test_the_stop_message_says_how_far_the_job_got(pre_labeled, expected):
+    from local_ground_truth.__main__ import stopped_message
+
+    objects = 18 if pre_labeled is None else pre_labeled
+    assert expected in stopped_message({"consolidated": 3, "objects": objects}, pre_labeled, 18, "out.manifest")
