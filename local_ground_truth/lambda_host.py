@@ -93,16 +93,27 @@ class LocalFunction:
     def submit(self, event: dict[str, Any]) -> Future:
         return self._executor().submit(_invoke, event)
 
-    def result(self, future: Future) -> tuple[bool, Any]:
-        """``(True, response)`` or ``(False, why it failed)`` of a submitted invocation."""
-        try:
-            return future.result(timeout=self.spec.timeout_seconds)
-        except FutureTimeout:
-            self._restart()
-            return False, f"Task timed out after {self.spec.timeout_seconds} seconds"
-        except BrokenProcessPool as error:
-            self._restart()
-            return False, f"the function's process died: {error}"
+    def result(self, future: Future, stop: Optional[threading.Event] = None) -> Optional[tuple[bool, Any]]:
+        """``(True, response)`` or ``(False, why it failed)`` of a submitted invocation; None if ``stop`` was set
+        first (checked every ``STOP_CHECK_SECONDS``; the environments are then ended with the invocation)."""
+        deadline = time.monotonic() + self.spec.timeout_seconds
+        while True:
+            wait_for = deadline - time.monotonic()
+            if stop is not None:
+                wait_for = min(wait_for, STOP_CHECK_SECONDS)
+            try:
+                return future.result(timeout=max(wait_for, 0.0))
+            except FutureTimeout:
+                if stop is not None and stop.is_set():
+                    self._restart()
+                    return None
+                if time.monotonic() < deadline:
+                    continue
+                self._restart()
+                return False, f"Task timed out after {self.spec.timeout_seconds} seconds"
+            except BrokenProcessPool as error:
+                self._restart()
+                return False, f"the function's process died: {error}"
 
     def invoke(self, event: dict[str, Any]) -> tuple[bool, Any]:
         return self.result(self.submit(event))
@@ -111,15 +122,16 @@ class LocalFunction:
                    stop: Optional[threading.Event] = None) -> Iterator[tuple[str, tuple[bool, Any]]]:
         """``(name, outcome)`` for each ``(name, event)``, invoked in parallel, in completion order.
 
-        If an invocation kills its process, the ones in flight with it are run again one by one, so
-        only the one at fault fails. Once ``stop`` is set no more outcomes come (checked every
-        ``STOP_CHECK_SECONDS``): the environments are ended with the invocations in flight, so a slow
-        or stuck handler never holds up a stop, and those events' outcomes are never seen.
+        If an invocation kills its process, or every environment is stuck past the function's timeout, the
+        ones still to come are run one by one, so only the ones at fault fail. Once ``stop`` is set no more
+        outcomes come (checked every ``STOP_CHECK_SECONDS``): the environments are ended with the invocations
+        in flight, so a slow or stuck handler never holds up a stop, and those events' outcomes are never seen.
         """
         by_name = dict(events)
         pending = {self.submit(event): name for name, event in by_name.items()}
         deadline = time.monotonic() + self.spec.timeout_seconds  # for the next outcome
-        while pending:
+        one_by_one: list[str] = []
+        while pending and not one_by_one:
             wait_for = deadline - time.monotonic()
             if stop is not None:
                 wait_for = min(wait_for, STOP_CHECK_SECONDS)
@@ -128,26 +140,25 @@ class LocalFunction:
                 self._restart()
                 return
             if not done:
-                if time.monotonic() < deadline:
-                    continue
-                # every environment is stuck past the timeout: run the rest one by one
-                self._restart()
-                for name in pending.values():
-                    if stop is not None and stop.is_set():
-                        return
-                    yield name, self.invoke(by_name[name])
-                return
+                if time.monotonic() >= deadline:  # every environment is stuck past the timeout
+                    self._restart()
+                    one_by_one = list(pending.values())
+                continue
             deadline = time.monotonic() + self.spec.timeout_seconds
             for future in done:
                 name = pending.pop(future)
                 try:
                     outcome = future.result()
-                except BrokenProcessPool:
+                except BrokenProcessPool:  # it took the invocations in flight with it
                     self._restart()
-                    for rest in [name, *pending.values()]:
-                        yield rest, self.invoke(by_name[rest])
-                    return
+                    one_by_one = [name, *pending.values()]
+                    break
                 yield name, outcome
+        for name in one_by_one:
+            outcome = self.result(self.submit(by_name[name]), stop)
+            if outcome is None:
+                return
+            yield name, outcome
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,0 +1,85 @@
+"""The runner's Lambda host: a handler past the function's timeout or one that kills its process fails its own
+invocation only, and a stop is prompt whatever the handlers do."""
+from __future__ import annotations
+
+import textwrap
+import threading
+import time
+
+import pytest
+
+from local_ground_truth.lambda_host import LocalFunction
+from local_ground_truth.stack_reader import FunctionSpec
+
+# Each event says what its invocation does: "sleep" seconds, "crash" (kill its own process), else echo it.
+HANDLER = '''
+import os, time
+
+def lambda_handler(event, context):
+    if event.get("crash"):
+        os._exit(3)
+    time.sleep(event.get("sleep", 0))
+    return {"echo": event["name"], "pid": os.getpid()}
+'''
+TIMEOUT_SECONDS = 1
+
+
+@pytest.fixture
+def function(tmp_path, request):
+    """The probe function, with two environments and a timeout of ``TIMEOUT_SECONDS`` (or the test's parameter)."""
+    timeout = getattr(request, "param", TIMEOUT_SECONDS)
+    package = tmp_path / "asset" / "host_probe"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text(textwrap.dedent(HANDLER))
+    spec = FunctionSpec(logical_id="Probe", handler="host_probe.handler.lambda_handler", asset_dir=tmp_path / "asset",
+                        environment={}, timeout_seconds=timeout)
+    local = LocalFunction(spec, "http://127.0.0.1:9", environments=2)
+    yield local
+    local.close()
+
+
+def events(*specs: dict) -> list[tuple[str, dict]]:
+    return [(spec["name"], spec) for spec in specs]
+
+
+def test_a_handler_past_the_timeout_fails_that_invocation_and_the_next_one_runs_in_a_new_environment(function):
+    ok, first = function.invoke({"name": "a"})
+    assert ok and first["echo"] == "a"
+    assert function.invoke({"name": "slow", "sleep": 60}) == (False, f"Task timed out after {TIMEOUT_SECONDS} seconds")
+    ok, after = function.invoke({"name": "b"})
+    assert ok and after["echo"] == "b" and after["pid"] != first["pid"]  # the stuck environment was ended
+
+
+def test_a_crash_fails_only_its_own_object_in_a_parallel_run(function):
+    outcomes = dict(function.invoke_all(events({"name": "0"}, {"name": "boom", "crash": True}, {"name": "1"},
+                                               {"name": "2", "sleep": 0.3}, {"name": "3"})))
+    assert set(outcomes) == {"0", "boom", "1", "2", "3"}
+    assert outcomes["boom"][0] is False and "process died" in outcomes["boom"][1]
+    assert all(outcomes[name] == (True, {"echo": name, "pid": outcomes[name][1]["pid"]}) for name in "0123")
+
+
+def test_when_every_environment_is_stuck_the_stuck_ones_time_out_and_the_rest_still_run(function):
+    outcomes = dict(function.invoke_all(events({"name": "stuck-1", "sleep": 60}, {"name": "stuck-2", "sleep": 60},
+                                               {"name": "fine"})))
+    assert outcomes["stuck-1"][0] is False and outcomes["stuck-2"][0] is False
+    assert "Task timed out" in outcomes["stuck-1"][1] and outcomes["fine"][0] is True
+
+
+STOP_TEST_TIMEOUT = 3  # long enough that a stop which waited for the invocation under way would show
+
+
+@pytest.mark.parametrize("function", [STOP_TEST_TIMEOUT], indirect=True)
+@pytest.mark.parametrize("stop_after", [0.5, STOP_TEST_TIMEOUT + 0.5], ids=["in-parallel", "one-by-one"])
+def test_a_stop_ends_the_run_at_once_even_while_handlers_are_stuck(function, stop_after):
+    """At ``STOP_TEST_TIMEOUT + 0.5`` s every environment has been stuck past the timeout and the objects are run
+    one by one: a stop must not wait for the one running (before, it was seen only between them)."""
+    stop = threading.Event()
+    timer = threading.Timer(stop_after, stop.set)
+    timer.start()
+    started = time.monotonic()
+    outcomes = list(function.invoke_all(events(*({"name": str(n), "sleep": 60} for n in range(4))), stop))
+    took = time.monotonic() - started - stop_after
+    timer.cancel()
+    assert took < 1.5, f"the stop took {took:.1f} s"
+    assert all(ok is False for _, (ok, _) in outcomes)  # only timeouts came before the stop, never a response
