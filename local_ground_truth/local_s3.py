@@ -69,6 +69,7 @@ def _serve(store: Path | None) -> None:
     from werkzeug.serving import make_server
 
     from local_ground_truth import conditional_writes, s3_store
+    from local_ground_truth.endpoint_guard import EndpointGuard
     from local_ground_truth.keep_alive import KeepAliveRequestHandler
 
     conditional_writes.install()  # If-Match / If-None-Match checked and written as one step, as S3 does
@@ -82,7 +83,9 @@ def _serve(store: Path | None) -> None:
         disk = s3_store.DiskStore(store)
         s3_store.load(disk)
         app = s3_store.WriteThroughApp(app, disk)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveRequestHandler)
+    guard = EndpointGuard(app)  # this machine's SDK clients only: never a web page (endpoint_guard)
+    server = make_server("127.0.0.1", 0, guard, threaded=True, request_handler=KeepAliveRequestHandler)
+    guard.listening_on(server.server_port)
 
     def watch_parent() -> None:
         sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died

@@ -11,7 +11,11 @@ import pytest
 from local_ground_truth import local_s3
 
 BUCKET = "keep-alive-test"
+# Written public-read, so unsigned reads may read it back; every write carries an SDK's kind of Authorization header
+# (the endpoint refuses unsigned writes: endpoint_guard; it checks no signature).
 PUBLIC = {"x-amz-acl": "public-read"}
+SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=local/20261128/us-east-1/s3/aws4_request, "
+                           "SignedHeaders=host, Signature=0"}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +32,8 @@ def _connection(endpoint: str) -> http.client.HTTPConnection:
 
 def _exchange(connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None,
               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    # Unsigned requests: what they write is public-read, so unsigned reads may read it back.
-    connection.request(method, path, body=body, headers={**PUBLIC, **(headers or {})})
+    signed = SIGNED if method not in ("GET", "HEAD") else {}
+    connection.request(method, path, body=body, headers={**PUBLIC, **signed, **(headers or {})})
     response = connection.getresponse()
     return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
@@ -64,7 +68,7 @@ def test_a_chunked_body_is_read_whole_and_the_next_request_follows_it(endpoint):
     connection = _connection(endpoint)
     chunks = [b"first-", b"second-" * 1000, b"third"]
     connection.request("PUT", f"/{BUCKET}/chunked", body=iter(chunks), encode_chunked=True,
-                       headers={"Transfer-Encoding": "chunked", **PUBLIC})
+                       headers={"Transfer-Encoding": "chunked", **PUBLIC, **SIGNED})
     response = connection.getresponse()
     response.read()
     assert response.status == 200
@@ -83,6 +87,13 @@ def test_a_body_the_handler_never_reads_does_not_become_the_next_request(endpoin
     assert status == 200 and body == b"x" * 2000
 
 
+def _head(endpoint: str, method: str, path: str, *lines: str) -> str:
+    """A request's head, addressed to the endpoint; a write signed as ``SIGNED``."""
+    signed = [f"Authorization: {SIGNED['Authorization']}"] if method not in ("GET", "HEAD") else []
+    return "".join(f"{line}\r\n" for line in [f"{method} {path} HTTP/1.1", f"Host: {urlsplit(endpoint).netloc}",
+                                                  *signed, *lines]) + "\r\n"
+
+
 def _raw(endpoint: str, request: bytes) -> bytes:
     parts = urlsplit(endpoint)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
@@ -95,26 +106,26 @@ def _raw(endpoint: str, request: bytes) -> bytes:
 
 
 def test_a_body_shorter_than_its_length_is_refused_and_the_connection_closed(endpoint):
-    reply = _raw(endpoint, f"PUT /{BUCKET}/short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b".encode())
+    reply = _raw(endpoint, (_head(endpoint, "PUT", f"/{BUCKET}/short", "Content-Length: 100") + "only ten b").encode())
     assert reply.startswith(b"HTTP/1.1 400") and b"Connection: close" in reply
     assert _exchange(_connection(endpoint), "GET", f"/{BUCKET}/short")[0] == 404  # nothing half-stored
 
 
 @pytest.mark.parametrize("length", ["-5", "ten", "1e3", str(5 * 1024 ** 3 + 1)])
 def test_a_length_that_is_not_a_number_is_refused(endpoint, length):
-    reply = _raw(endpoint, f"PUT /{BUCKET}/bad-length HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nabc".encode())
+    reply = _raw(endpoint, (_head(endpoint, "PUT", f"/{BUCKET}/bad-length", f"Content-Length: {length}") + "abc").encode())
     assert reply.startswith(b"HTTP/1.1 400") and b"Content-Length" in reply
 
 
 def test_a_client_asking_to_close_gets_its_answer_and_a_closed_connection(endpoint):
-    reply = _raw(endpoint, f"GET /{BUCKET}/seq/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    reply = _raw(endpoint, _head(endpoint, "GET", f"/{BUCKET}/seq/1", "Connection: close").encode())
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"Connection: close" in head and body == b"x" * 1000
 
 
 def test_two_requests_sent_at_once_get_two_answers_in_order(endpoint):
-    one = f"GET /{BUCKET}/seq/1 HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-    two = f"GET /{BUCKET}/seq/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    one = _head(endpoint, "GET", f"/{BUCKET}/seq/1").encode()
+    two = _head(endpoint, "GET", f"/{BUCKET}/seq/2", "Connection: close").encode()
     reply = _raw(endpoint, one + two)
     assert reply.count(b"HTTP/1.1 200") == 2
     first = reply.index(b"x" * 1000)

@@ -1,0 +1,69 @@
+"""Who may use the runner's S3 endpoint: this machine's SDK clients, never a web page.
+
+moto's server checks no signature: on its own it stores an unsigned ``PUT`` of a new key, and a browser form
+``POST`` from any web site a worker visits (a "simple" cross-site request: no preflight) uploads into a bucket,
+while its CORS answers let any site read what a forged presigned URL returns. The job's answers and state live
+in those buckets, so the endpoint answers only requests that
+
+- are addressed to it by name (``Host`` 127.0.0.1 or localhost with its port: a DNS-rebound site's name is
+  refused);
+- change something only with an ``Authorization`` header signed as the AWS SDKs sign (the runner, its Lambdas
+  and any CLI do; a page cannot add one to a cross-site form or without a preflight). The signature itself is
+  not checked: a local endpoint accepts any credentials, as before;
+- never get CORS: preflights are refused and no ``Access-Control-*`` header is sent, so no other site reads a
+  response. Workers' pages load images by presigned URL in ``<img>``, which needs none.
+
+Every response also carries ``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy: sandbox``: an
+HTML object opened from the endpoint runs nothing.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+from xml.sax.saxutils import escape
+
+#: Methods that only read.
+READS = frozenset({"GET", "HEAD"})
+SIGNED = "AWS4-HMAC-SHA256 "
+HARDENING = [("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", "sandbox")]
+
+
+class EndpointGuard:
+    """WSGI middleware in front of the endpoint's application; ``hosts`` (``host:port``) set once it listens."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+        self.hosts: frozenset[str] = frozenset()
+
+    def listening_on(self, port: int) -> None:
+        self.hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        refused = self.refusal(environ)
+        if refused is not None:
+            return _denied(start_response, refused)
+
+        def hardened(status, headers, exc_info=None):
+            kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+            return start_response(status, kept + HARDENING, exc_info)
+
+        return self.app(environ, hardened)
+
+    def refusal(self, environ: dict[str, Any]) -> str | None:
+        """Why this request is refused, or None."""
+        host = environ.get("HTTP_HOST", "")
+        if host not in self.hosts:
+            return f"requests must be addressed to {' or '.join(sorted(self.hosts))}, not {host[:100]!r}"
+        method = environ.get("REQUEST_METHOD", "")
+        if method == "OPTIONS":
+            return "no cross-origin requests are served"
+        if method not in READS and not environ.get("HTTP_AUTHORIZATION", "").startswith(SIGNED):
+            return f"a {method[:20]} must be signed as the AWS SDKs sign it (Authorization: AWS4-HMAC-SHA256 ...)"
+        return None
+
+
+def _denied(start_response: Callable, reason: str) -> list[bytes]:
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            f"<Message>local S3 endpoint: {escape(reason)}</Message></Error>").encode()
+    start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body))),
+                                     *HARDENING])
+    return [body]
