@@ -194,8 +194,28 @@ def locked_modules(package_dir: Path, modules_of: Optional[Mapping[str, frozense
 
 def allowed_modules(package_dir: Path, modules_of: Optional[Mapping[str, frozenset[str]]] = None) -> frozenset[str]:
     """Every top-level module the package may import in AWS: the runtime's standard library and
-    SDK, the package itself, ``gt_common``, and what its lock installs."""
-    return RUNTIME_STDLIB | RUNTIME_MODULES | {package_dir.name, SHARED_PACKAGE} | locked_modules(package_dir, modules_of)
+    SDK, the package itself, ``gt_common``, and what its lock installs (or, in a bundled asset, what
+    the bundle installed beside it: ``bundled_modules``)."""
+    return (RUNTIME_STDLIB | RUNTIME_MODULES | {package_dir.name, SHARED_PACKAGE} | locked_modules(package_dir, modules_of)
+            | bundled_modules(package_dir.parent))
+
+
+def bundled_modules(asset_dir: Path) -> frozenset[str]:
+    """The top-level modules of the distributions installed in a bundled asset (``cdk synth`` with bundling
+    installs the lock there, beside the package, and leaves the lock itself out): in AWS exactly these are
+    there to import. Empty for a folder with none (the source tree, an asset staged without bundling)."""
+    if not any(Path(asset_dir).glob("*.dist-info")):
+        return frozenset()
+    return frozenset().union(*distribution_modules([str(asset_dir)]).values())
+
+
+def bundled_distributions(asset_dir: Path) -> dict[str, tuple[str, bool]]:
+    """Distribution (canonical name) -> (version, whether it holds compiled extension modules), of those
+    installed in a bundled asset; empty for a folder with none."""
+    if not any(Path(asset_dir).glob("*.dist-info")):
+        return {}
+    return {canonical_name(dist.metadata["Name"]): (dist.version, any(str(f).endswith(".so") for f in dist.files or ()))
+            for dist in importlib.metadata.distributions(path=[str(asset_dir)]) if dist.metadata["Name"]}
 
 
 # -- the static check ------------------------------------------------------------------------------
@@ -400,10 +420,11 @@ class ImportGuard:
     naming the function and the module.
     """
 
-    def __init__(self, function: str, allowed: frozenset[str], requirements: Path) -> None:
+    def __init__(self, function: str, allowed: frozenset[str], requirements: Path, bundled: bool = False) -> None:
         self.function = function
         self.allowed = allowed
         self.requirements = requirements
+        self.bundled = bundled  # a synthesized bundle: its requirements are in the function's source folder
         self._own = frozenset({function, SHARED_PACKAGE})
         self._original_import = builtins.__import__
 
@@ -439,11 +460,17 @@ class ImportGuard:
 
     def refusal(self, module: str, importer: Optional[str]) -> ModuleNotFoundError:
         by = f" (imported by {importer})" if importer else ""
-        fix = (f"it is no longer in the standard library of Python {PYTHON_VERSION}" if module in _REMOVED_BY_RUNTIME
-               else f"add it to {self.requirements} and run {LOCK_COMMAND}")
+        if module in _REMOVED_BY_RUNTIME:
+            fix = f"it is no longer in the standard library of Python {PYTHON_VERSION}"
+        elif self.bundled:
+            fix = (f"add it to {self.function}/{REQUIREMENTS_FILE} in the function's source folder, run {LOCK_COMMAND} "
+                   "and synthesize again")
+        else:
+            fix = f"add it to {self.requirements} and run {LOCK_COMMAND}"
+        brings = "its bundle does not hold" if self.bundled else "its requirements do not bring"
         return ModuleNotFoundError(
-            f"Lambda function {self.function!r} imports {module!r}{by}, which its requirements do not "
-            f"bring: in AWS there is no module named {module!r}; {fix}", name=module)
+            f"Lambda function {self.function!r} imports {module!r}{by}, which {brings}: in AWS there is no module "
+            f"named {module!r}; {fix}", name=module)
 
 
 def _importer() -> Optional[str]:
@@ -462,4 +489,5 @@ def guard_imports(package_dir: Path, allowed: Optional[frozenset[str]] = None) -
     asset folder holds it beside ``gt_common``); ``allowed`` defaults to ``allowed_modules``."""
     package_dir = Path(package_dir)
     allowed = allowed_modules(package_dir) if allowed is None else frozenset(allowed)
-    return ImportGuard(package_dir.name, allowed, package_dir / REQUIREMENTS_FILE).install()
+    bundled = bool(bundled_modules(package_dir.parent))
+    return ImportGuard(package_dir.name, allowed, package_dir / REQUIREMENTS_FILE, bundled=bundled).install()

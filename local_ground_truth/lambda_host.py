@@ -32,15 +32,20 @@ def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
     """Import a function from its staged asset folder, with its declared environment.
 
     Only what the function would have in AWS may be imported (its package, ``gt_common``, its locked
-    requirements, the runtime's standard library and SDK): the runner's own virtualenv holds much
-    more, and a function leaning on it would pass here and fail on import in AWS.
+    requirements or what its bundle installed, the runtime's standard library and SDK): the runner's own
+    virtualenv holds much more, and a function leaning on it would pass here and fail on import in AWS.
     """
-    from labeling_constructs.lambda_dependencies import guard_imports
+    from labeling_constructs.lambda_dependencies import bundled_modules, guard_imports
 
     os.environ.update(spec.environment)
     os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
     if str(spec.asset_dir) not in sys.path:
-        sys.path.insert(0, str(spec.asset_dir))
+        if bundled_modules(spec.asset_dir):
+            # A bundle's compiled packages are built for the Lambda runtime's Python: the same versions from this
+            # interpreter come first (``stack_reader`` checked that it has them); the bundle's own code after.
+            sys.path.append(str(spec.asset_dir))
+        else:
+            sys.path.insert(0, str(spec.asset_dir))
     module_name, function_name = spec.handler.rsplit(".", 1)
     guard_imports(spec.asset_dir / module_name.partition(".")[0])
     return getattr(importlib.import_module(module_name), function_name)

@@ -1,7 +1,7 @@
 """What a workflow stack declares, read from its synthesized template (no second copy of settings).
 
 The runner synthesizes the app (bundling skipped: this machine's virtualenv has the Lambdas'
-dependencies) and finds the workflow stacks by what every workflow stack tells the world, its
+dependencies), or reads one synthesized with bundling (``check_bundle_runs_here``), and finds the workflow stacks by what every workflow stack tells the world, its
 outputs ``WorkflowName`` (the workflow definition's name) and ``LabelingJobRequest`` (the
 ``CreateLabelingJob`` request of the stack's job, without its name). From the chosen stack it takes:
 
@@ -21,6 +21,7 @@ are a local account and region. A value the runner cannot resolve is an error na
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -32,6 +33,7 @@ from typing import Any, Mapping
 from gt_common.review import REVIEW_SETTINGS_OUTPUT, ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri
 
+LOG = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_NAME_OUTPUT = "WorkflowName"
 JOB_REQUEST_OUTPUT = "LabelingJobRequest"
@@ -44,6 +46,33 @@ _PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": LOCAL_REGION, "AWS
 
 class StackError(ValueError):
     """A synthesized app or stack the runner cannot run; the message names the stack and the problem."""
+
+
+def check_bundle_runs_here(stack_name: str, logical_id: str, asset_dir: Path) -> None:
+    """A bundled asset (``cdk synth`` with bundling) holds packages built for the Lambda runtime's Python; its
+    compiled ones are imported from this interpreter instead (``lambda_host.load_handler``), as the runner does
+    for an app it synthesizes itself, so this interpreter must have each. Versions that differ are said."""
+    import importlib.metadata
+
+    from labeling_constructs.lambda_dependencies import PYTHON_VERSION, bundled_distributions
+
+    differing = []
+    for name, (version, compiled) in sorted(bundled_distributions(asset_dir).items()):
+        if not compiled:
+            continue  # pure Python: imported from the bundle when this interpreter has none
+        try:
+            here = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            raise StackError(
+                f"stack {stack_name}: function {logical_id}'s bundle ({asset_dir}) holds {name} {version}, built for "
+                f"the Lambda runtime's Python {PYTHON_VERSION}, which this Python cannot load, and this Python has no "
+                f"{name}: install requirements-dev.txt (./scripts/bootstrap.sh), or let the runner synthesize the app "
+                "itself (leave out --cloud-assembly)") from None
+        if here != version:
+            differing.append(f"{name} {here} (the bundle's: {version})")
+    if differing:
+        LOG.warning("stack %s: function %s's bundle is built for Python %s; it runs here with this Python's %s",
+                    stack_name, logical_id, PYTHON_VERSION, ", ".join(differing))
 
 
 @dataclass(frozen=True)
@@ -118,8 +147,17 @@ def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT)
 
 
 def _templates(assembly_dir: Path) -> dict[str, dict[str, Any]]:
-    return {path.name.removesuffix(".template.json"): json.loads(path.read_text())
-            for path in sorted(Path(assembly_dir).glob("*.template.json"))}
+    """The stacks' templates by stack name: those the assembly's manifest lists (a synth into a folder that held
+    another environment's app leaves its templates there, unlisted), or every template without a manifest."""
+    manifest = Path(assembly_dir) / "manifest.json"
+    if manifest.is_file():
+        artifacts = json.loads(manifest.read_text()).get("artifacts", {})
+        files = sorted(artifact["properties"]["templateFile"] for artifact in artifacts.values()
+                       if artifact.get("type") == "aws:cloudformation:stack")
+        paths = [Path(assembly_dir) / name for name in files]
+    else:
+        paths = sorted(Path(assembly_dir).glob("*.template.json"))
+    return {path.name.removesuffix(".template.json"): json.loads(path.read_text()) for path in paths}
 
 
 def workflow_stacks(assembly_dir: Path) -> dict[str, str]:
@@ -188,6 +226,7 @@ def read_workflow(assembly_dir: Path, workflow: str) -> WorkflowSpec:
                              "(synthesize with aws:cdk:enable-asset-metadata)")
         properties = resource["Properties"]
         variables = properties.get("Environment", {}).get("Variables", {})
+        check_bundle_runs_here(stack_name, logical_id, Path(assembly_dir) / asset)
         return FunctionSpec(
             logical_id=logical_id,
             handler=properties["Handler"],

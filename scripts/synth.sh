@@ -8,10 +8,11 @@ env_name=${1:-dev}
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 # shellcheck disable=SC1091
 . .venv/bin/activate
-npx cdk synth --all --quiet -c env="$env_name" --output cdk.out
+npx cdk synth --quiet -c env="$env_name" --output cdk.out  # every stack (synth has no --all)
 echo
 echo "Synthesized environment '$env_name' (cdk-nag AwsSolutions: no unacknowledged findings):"
-for template in cdk.out/*.template.json; do
-  echo "  $template"
-done
+# The stacks cdk.out/manifest.json lists: templates of another environment synthesized earlier stay beside them.
+python -c 'import json; m = json.load(open("cdk.out/manifest.json"))
+print("\n".join("  cdk.out/" + a["properties"]["templateFile"] for a in m["artifacts"].values()
+                if a["type"] == "aws:cloudformation:stack"))'
 echo "Bundled Lambda assets: cdk.out/asset.*"

@@ -173,6 +173,14 @@ def test_an_app_without_workflow_stacks_or_with_two_claiming_one_name_is_refused
         workflow_stacks(write_app(tmp_path / "two", {"A": template(), "B": template()}))
 
 
+def test_templates_the_assemblys_manifest_does_not_list_are_not_read(runner_assembly, tmp_path):
+    """``cdk synth -c env=prod`` into a folder that held dev's app leaves dev's templates there, unlisted."""
+    app = tmp_path / "app"
+    shutil.copytree(runner_assembly, app, symlinks=True)
+    shutil.copy(app / "WeldingLabeling-dev.template.json", app / "WeldingLabeling-old.template.json")
+    assert workflow_stacks(app) == {"ner": "NerLabeling-dev", "welding": "WeldingLabeling-dev"}
+
+
 # -- a workflow stack without a definition --------------------------------------------------------------
 
 @pytest.fixture
