@@ -103,6 +103,17 @@ def review_settings(args: argparse.Namespace, spec: WorkflowSpec) -> ReviewSetti
     return dataclasses.replace(spec.review, enabled=args.review)
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log lines with whatever a request carried (an object id from a URL) shown escaped: a newline or a terminal
+    escape sequence in it cannot forge a line of the runner's own or recolour the terminal. (Tracebacks, added
+    after the message, keep their lines.)"""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        if not record.message.isprintable():
+            record.message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in record.message)
+        return super().formatMessage(record)
+
+
 def _say(message: str) -> None:
     sys.stderr.write(message + "\n")  # one write: lines said by threads at once do not run together
     sys.stderr.flush()
@@ -318,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrintableFormatter("%(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.getLogger("local_ground_truth").setLevel(logging.INFO)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes under a burst
     try:

@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from tqdm import tqdm
 
+from gt_common import strict_json
 from gt_common.s3uri import S3Location
 from gt_common.task_record import data_object_of
 from local_ground_truth.grouped_writes import GroupedWrites
@@ -203,32 +204,60 @@ class LocalJob:
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
     def _load(self) -> None:
+        """Read back what earlier runs stored. A file that cannot be what its folder holds (not JSON, the wrong
+        shape, an object the manifest does not have: a disk error, a hand edit, a stray key) is left out with a
+        warning naming its key and the problem, so one bad file never keeps the job from resuming; an object whose
+        task input was left out is pre-labeled again."""
         for key, body in self._read_all(self._keys(self._task_input_folder), self._get_bytes):
-            if key.endswith(".jsonl"):  # RESPONSES_PER_WRITE responses: {"object": <id>, "response": {...}} each
-                for line in body.decode().splitlines():
-                    if line.strip():
-                        entry = json.loads(line)
-                        self._keep_task_input(str(entry["object"]), entry["response"])
-            else:  # <id>.json: one response (written by runs before RESPONSES_PER_WRITE)
-                self._keep_task_input(key.rsplit("/", 1)[1].removesuffix(".json"), json.loads(body))
-        for key, body in sorted(self._read_all(self._keys(self._responses)),
-                                key=lambda item: item[1]["answers"][0].get("submissionTime", "")):
-            object_id = key.split("/")[-2]
-            for answer in body["answers"]:
+            try:
+                entries = _task_inputs_in(key, body)
+            except ValueError as error:
+                self._left_out(key, error)
+                continue
+            for object_id, response in entries:
+                if self._is_object(object_id):
+                    self._keep_task_input(object_id, response)
+                else:
+                    self._left_out(key, f"object {object_id!r} is not in the manifest")
+        answer_files = []
+        for key, body in self._read_all(self._keys(self._responses), self._get_bytes):
+            object_id, _, name = key[len(self._responses):].partition("/")
+            try:
+                if not self._is_object(object_id) or not name or "/" in name:
+                    raise ValueError(f"is not an answer file ({self._responses}<object>/<file>.json)")
+                answer_files.append((key, object_id, _answers_in(body)))
+            except ValueError as error:
+                self._left_out(key, error)
+        for key, object_id, answers in sorted(answer_files, key=lambda item: item[2][0].get("submissionTime", "")):
+            for answer in answers:
                 earlier = self._answers.setdefault(object_id, {}).get(answer["workerId"])
                 if earlier is not None:  # only a run before this rule could have written two
-                    LOG.warning("object %s has two answers of %s; the later one counts", object_id, answer["workerId"])
+                    LOG.warning("object %s has two answers of %r; the later one counts", object_id, answer["workerId"])
                 self._answers[object_id][answer["workerId"]] = {**answer, "key": key}
                 self._count_answer(object_id, answer["workerId"])
         for key in self._keys(self._requests):
             self._batches.add(key.rsplit("/", 1)[1].removesuffix(".json"))
         for key in sorted(self._keys(self._outcomes)):
             self._finished.add(key.rsplit("/", 1)[1].removesuffix(".jsonl"))
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
-            for line in body.splitlines():
-                if line.strip():
-                    entry = json.loads(line)
-                    self._labels[str(entry["datasetObjectId"])] = entry
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            for number, line in enumerate(body.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = strict_json.loads(line)
+                    if not isinstance(entry, dict) or not self._is_object(str(entry.get("datasetObjectId"))):
+                        raise ValueError("is not a label of an object in the manifest")
+                except ValueError as error:
+                    self._left_out(f"{key} line {number}", error)
+                    continue
+                self._labels[str(entry["datasetObjectId"])] = entry
+
+    def _is_object(self, object_id: str) -> bool:
+        """``object_id`` names a line of the manifest (as Ground Truth numbers them: 0, 1, ...)."""
+        return object_id.isdigit() and object_id == str(int(object_id)) and int(object_id) < len(self.lines)
+
+    def _left_out(self, key: str, problem: Exception | str) -> None:
+        LOG.warning("left out %s of the job's stored files: it %s", ascii(key)[1:-1], str(problem)[:300])
 
     # -- the input -------------------------------------------------------------------------------
     def manifest_lines(self) -> list[dict[str, Any]]:
@@ -440,6 +469,12 @@ class LocalJob:
         with self._lock:
             return set(self._answers.get(object_id, {}))
 
+    def answer_of(self, object_id: str, worker_id: str) -> Optional[dict[str, Any]]:
+        """The ``answerContent`` this worker's recorded answer to this object holds, if there is one."""
+        with self._lock:
+            recorded = self._answers.get(object_id, {}).get(worker_id)
+        return None if recorded is None else recorded["answerContent"]
+
     def answer_files(self, object_ids: Optional[Iterable[str]] = None) -> dict[str, dict[str, tuple[str, str]]]:
         """``{object id: {worker: (the answer's key, its submission time)}}`` of every recorded answer (of the
         answered ones among ``object_ids``, if given)."""
@@ -638,6 +673,36 @@ def _cores() -> int:
     import os
 
     return os.cpu_count() or 1
+
+
+def _task_inputs_in(key: str, body: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """``(object id, pre-labeling response)`` of a stored task-input file; ValueError saying what is wrong."""
+    if key.endswith(".jsonl"):  # RESPONSES_PER_WRITE responses: {"object": <id>, "response": {...}} each
+        entries = []
+        for number, line in enumerate(body.splitlines(), 1):
+            if line.strip():
+                entry = strict_json.loads(line)
+                if not isinstance(entry, dict) or not isinstance(entry.get("response"), dict) or "object" not in entry:
+                    raise ValueError(f"line {number} is not {{\"object\": <id>, \"response\": {{...}}}}")
+                entries.append((str(entry["object"]), entry["response"]))
+        return entries
+    response = strict_json.loads(body)  # <id>.json: one response (written by runs before RESPONSES_PER_WRITE)
+    if not isinstance(response, dict):
+        raise ValueError("is not a pre-labeling response (a JSON object)")
+    return [(key.rsplit("/", 1)[1].removesuffix(".json"), response)]
+
+
+def _answers_in(body: bytes) -> list[dict[str, Any]]:
+    """The answers of a stored worker-response file; ValueError saying what is wrong."""
+    stored = strict_json.loads(body)
+    answers = stored.get("answers") if isinstance(stored, dict) else None
+    if not isinstance(answers, list) or not answers:
+        raise ValueError('is not a worker-response file ({"answers": [...]})')
+    for answer in answers:
+        if not (isinstance(answer, dict) and isinstance(answer.get("workerId"), str)
+                and isinstance(answer.get("answerContent"), dict)):
+            raise ValueError("holds an answer without a workerId and an answerContent object")
+    return answers
 
 
 HUMAN_ANNOTATION_FLAG = "isHumanAnnotationRequired"

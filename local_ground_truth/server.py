@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import quote, unquote, urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, redirect, render_template_string, request
 from markupsafe import Markup
 
@@ -184,8 +185,12 @@ class WorkerSite:
             problems += [problem for problem in form.problems
                          if not any(problem.startswith(f"{name} ") for name in unanswered)]
         with self._submitting:
-            if worker in self.job.workers_of(object_id):
+            recorded = self.job.answer_of(object_id, worker)
+            if recorded == answer:
                 return False  # a retry of an answer that was recorded: nothing to do twice
+            if recorded is not None:
+                raise Refused(409, f"You already answered object {object_id}, and an answer cannot be changed once "
+                                   "it is saved: your first answer is kept.")
             if problems:
                 raise Refused(422, "This answer is incomplete: " + "; ".join(problems) + ".")
             if not self.leases.may_submit(object_id, worker):
@@ -196,7 +201,13 @@ class WorkerSite:
                                    "or you never opened it); yours was not recorded. Take the next task from your queue.")
             lease = self.leases.held(object_id, worker)
             started = lease.acquired if lease else time.monotonic()
-            self.job.record_answer(object_id, worker, answer, seconds=time.monotonic() - started)
+            try:
+                self.job.record_answer(object_id, worker, answer, seconds=time.monotonic() - started)
+            except (BotoCoreError, ClientError) as error:  # the store refused it or is gone: nothing was recorded
+                reason = error.response["Error"].get("Message", "") if isinstance(error, ClientError) else str(error)
+                LOG.error("the answer of %r to object %s could not be saved: %s", worker, object_id, reason)
+                raise Refused(503, f"Your answer could not be saved ({reason[:300]}); nothing was recorded. Submit "
+                                   "again; if it keeps failing, tell whoever runs the job.") from None
             self.leases.release(object_id, worker)
         if self.consolidator:
             self.consolidator.notify()
@@ -308,7 +319,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             worker = worker_of(name)
         except worker_names.BadName:
             return to_sign_in(name)
-        object_id = site.next_for(worker)
+        # A HEAD is a probe, not a worker taking a task: it leases nothing.
+        object_id = site.peek_next(worker) if request.method == "HEAD" else site.next_for(worker)
         base = worker_pages.worker_base(worker)
         notice = request.args.get("notice", "")[:300]
         if object_id is None:
@@ -330,6 +342,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         base = worker_pages.worker_base(worker)
         if worker in site.job.workers_of(object_id):
             return redirect(with_notice(base, "You already answered that task."), 303)
+        if request.method == "HEAD":  # a probe, not a worker opening the task: it holds nothing
+            return Response(status=200, mimetype="text/html", headers={"Cache-Control": "no-store"})
         if site.leases.acquire(object_id, worker) is None:
             return redirect(with_notice(f"{base}/next", "That task is being labeled by others; here is your next one."),
                             303)

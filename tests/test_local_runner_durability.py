@@ -107,3 +107,46 @@ def test_every_acknowledged_answer_survives_sigkill_and_restart_and_none_is_writ
     assert set(sent.values()) == {1} and len(sent) == 18
     [report] = store.glob("*/output/durable/quality-report/WeldingClassification.json")
     assert json.loads(report.read_text())["answers"] == 18
+
+
+def test_bad_stored_files_are_left_out_by_name_and_the_job_resumes_with_everything_else(runner_assembly, tmp_path,
+                                                                                         caplog):
+    """A stray, corrupt or misshapen file in the job's folders (a disk error, a hand edit, a foreign write) is named
+    and left out; every good answer, label and task input is read back, and no worse (before: the runner did not
+    start at all, on a JSONDecodeError naming no file)."""
+    import logging
+
+    from local_ground_truth.job import LocalJob
+    from local_ground_truth.stack_reader import read_workflow
+    from tests.runner_helpers import job_name, local_job
+
+    caplog.set_level(logging.WARNING, logger="local_ground_truth")
+    good = {"WeldingClassification": {"label": "Good Weld"}}
+    spec = read_workflow(runner_assembly, "welding")
+    store, name = tmp_path / "s3", job_name(tmp_path, "bad-files")
+    with local_job(spec, store, name) as job:
+        for object_id in ("0", "1"):
+            job.record_answer(object_id, "ana", good)
+        job.consolidate()
+        answers, inputs = job.answers_prefix, f"{job.root}local-runner/task-inputs/"
+        planted = {
+            f"{answers}5": b"x",  # a file where object 5's folder of answers goes
+            f"{answers}2/corrupt.json": b'{"answers": [',
+            f"{answers}3/misshapen.json": b'{"answers": [{"workerId": 7}]}',
+            f"{answers}999/elsewhere.json": json.dumps({"answers": [{"workerId": "eve", "answerContent": good}]}).encode(),
+            f"{inputs}zz-corrupt.jsonl": b"not json\n",
+        }
+        for key, body in planted.items():
+            job.s3.put_object(Bucket=job.bucket, Key=key, Body=body)
+        resumed = LocalJob(spec, job.s3, job.endpoint, name, store=store)
+        try:
+            assert resumed.progress()["answers"] == 2 and resumed.workers_of("0") == resumed.workers_of("1") == {"ana"}
+            assert set(resumed.consolidated_labels()) == {"0", "1"}
+            assert resumed.pre_labeled_ids() == job.pre_labeled_ids() and resumed.pre_labeling_finished()
+            for key in planted:
+                assert f"left out {key} of the job's stored files" in caplog.text
+            assert "is not an answer file" in caplog.text and "holds an answer without a workerId" in caplog.text
+            resumed.record_answer("2", "bo", good)  # the objects beside the bad files take answers as before
+            assert resumed.workers_of("2") == {"bo"}
+        finally:
+            resumed.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -164,3 +165,60 @@ def test_fifty_parallel_submissions_all_get_an_answer(served):
     assert len(statuses) == 50 and set(statuses) <= {200, 409}  # every connection answered, none reset
     assert all(len(job.workers_of(object_id)) == 1 for object_id in objects)  # one answer each, as dev needs
     assert statuses.count(200) == len(objects)
+
+
+@pytest.fixture
+def fresh(runner_assembly, tmp_path):
+    """A job and server of the test's own (what it leases and answers is no other test's)."""
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "fresh")) as job:
+        server = WorkerServer(WorkerSite(job), port=0, body_timeout=2).start()
+        yield job, server
+        server.stop()
+
+
+def test_a_head_request_leases_nothing(fresh):
+    """HEAD is answered as GET is, but probing every task page must not take every task from the workers."""
+    job, server = fresh
+    for object_id in job.object_id_tuple():
+        assert request(server, "HEAD", f"/worker/hog/task/{object_id}")[0] == 200
+    assert request(server, "HEAD", "/worker/hog/next")[0] == 303
+    assert all(server.site.leases.holders(object_id) == set() for object_id in job.object_id_tuple())
+    assert server.site.next_for("carol") is not None  # a worker still gets a task
+
+
+def test_a_changed_answer_after_one_was_saved_is_refused_and_the_first_kept(fresh):
+    job, server = fresh
+    assert submit(server, "bea", "2", GOOD) == (200, {"next": submit(server, "bea", "2", GOOD)[1]["next"],
+                                                      "recorded": True})
+    changed = {"WeldingClassification": {"label": "Burn Through"}}
+    status, refusal = submit(server, "bea", "2", changed)
+    assert status == 409 and "You already answered object 2" in refusal["error"]
+    assert "your first answer is kept" in refusal["error"]
+    assert job.answer_of("2", "bea") == GOOD and [a["workerId"] for a in job.answers()["2"]] == ["bea"]
+
+
+def test_an_answer_the_store_refuses_gets_the_reason_as_json_and_nothing_is_recorded(fresh):
+    """A file where the object's answer folder goes (the local store cannot hold both): the worker hears why, and
+    can submit again once it is gone."""
+    job, server = fresh
+    stray = f"{job.answers_prefix}6"
+    job.s3.put_object(Bucket=job.bucket, Key=stray, Body=b"x")
+    status, refusal = submit(server, "cem", "6", GOOD)
+    assert status == 503 and "could not be saved" in refusal["error"] and "nothing was recorded" in refusal["error"]
+    assert "cem" not in job.workers_of("6")
+    job.s3.delete_object(Bucket=job.bucket, Key=stray)
+    assert submit(server, "cem", "6", GOOD)[0] == 200 and job.workers_of("6") == {"cem"}
+
+
+def test_a_request_id_cannot_forge_a_line_of_the_runners_log(fresh, caplog):
+    from local_ground_truth.__main__ import PrintableFormatter
+
+    caplog.set_level(logging.INFO, logger="local_ground_truth")
+    _, server = fresh
+    forged = "1%0Ajob%20complete%3A%20FORGED%1B%5B31m"
+    assert submit(server, "x", forged, GOOD)[0] == 404
+    [record] = [r for r in caplog.records if "refused an answer" in r.getMessage()]
+    line = PrintableFormatter("%(message)s").format(record)
+    assert "\n" not in line and "\x1b" not in line
+    assert "1\\njob complete: FORGED\\x1b[31m" in line
