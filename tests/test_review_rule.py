@@ -181,7 +181,9 @@ def test_lines_as_the_consolidation_function_writes_them(s3, bucket, monkeypatch
 def test_a_decision_is_checked_against_the_questions_labels():
     assert check_decision({"quality": "Bad", "topics": ["c", "a"]}, QUESTIONS, "7") == {"quality": "Bad",
                                                                                       "topics": ["a", "c"]}
-    for bad, named in [({"quality": "Terrible"}, "'Terrible' is not a label of question quality"),
+    for bad, named in [({"quality": "Terrible"}, '"Terrible" is not a label of question quality'),
+                       ({"quality": {"label": "Bad"}},  # a crowd answer's shape: shown as JSON, with what to send
+                        '{"label": "Bad"} is not a label of question quality (a decision names the label itself'),
                        ({"quality": "Not sure"}, "is not a label of question quality"),
                        ({"notes": "x"}, "'notes' is not a question an expert decides"),
                        ({"spans": "X"}, "'spans' is not a question"),

@@ -104,7 +104,7 @@ def test_a_bad_label_is_refused_and_nothing_is_recorded(served):
     job, server = served
     before = final_manifest(job)
     for decision, status, reason in [
-        ({QUESTION: "Excellent"}, 422, "'Excellent' is not a label of question WeldingClassification"),
+        ({QUESTION: "Excellent"}, 422, '"Excellent" is not a label of question WeldingClassification'),
         ({QUESTION: "Not sure"}, 422, "is not a label of question"),
         ({"other": "Good Weld"}, 422, "'other' is not a question an expert decides"),
         ({}, 422, "a decision names at least one question"),
@@ -173,7 +173,7 @@ def test_decisions_survive_a_restart_and_a_corrupt_file_is_left_out(runner_assem
         assert desk.decision("1").reviewer == "carla"
         assert desk.decision("2") is None and desk.decision("3") is None
         assert any("2026-x.json is left out" in m for m in caplog.messages)
-        assert any("2026-y.json is left out" in m and "'<script>' is not a label" in m for m in caplog.messages)
+        assert any("2026-y.json is left out" in m and '"<script>" is not a label' in m for m in caplog.messages)
         lines = final_manifest(job)
         assert lines[0][LABEL][QUESTION]["label"] == "Lack of Fusion"
         assert lines[1][f"{LABEL}-metadata"]["reviewer"] == "carla"

@@ -47,6 +47,7 @@ functions on AWS).
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
@@ -231,13 +232,15 @@ def check_decision(decision: Any, questions: Sequence[Question], object_id: str 
             if (not isinstance(answer, list) or not all(isinstance(a, str) for a in answer)
                     or len(set(answer)) != len(answer) or not set(answer) <= set(question.choices)):
                 raise ReviewError(f"object {object_id}: question {name} takes a list of distinct choices among "
-                                  f"{', '.join(question.choices)}, not {str(answer)[:200]!r}")
+                                  f"{', '.join(question.choices)}, not "
+                                  f"{json.dumps(answer, ensure_ascii=False, default=str)[:200]}")
             checked[name] = [choice for choice in question.choices if choice in answer]
         else:
             classes = [label for label in question.labels if label != getattr(question, "abstain", None)]
             if answer not in classes:
-                raise ReviewError(f"object {object_id}: {str(answer)[:100]!r} is not a label of question {name} "
-                                  f"(one of: {', '.join(classes)})")
+                shown = json.dumps(answer, ensure_ascii=False, default=str)[:100]
+                raise ReviewError(f"object {object_id}: {shown} is not a label of question {name} (a decision names "
+                                  f"the label itself, one of: {', '.join(classes)})")
             checked[name] = answer
     return checked
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any, Union
 
 #: Deepest nesting accepted. A worker's form is a few levels deep (form > field > entities > entity);
@@ -57,6 +58,8 @@ def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH) -> A
     except UnicodeDecodeError as error:
         raise JSONError(f"is not UTF-8 text ({error.reason} at byte {error.start})") from None
     except (ValueError, TypeError) as error:  # JSONDecodeError, integers over Python's digit limit
+        if "Exceeds the limit" in str(error) and "digits" in str(error):
+            raise JSONError(f"holds an integer of more than {sys.get_int_max_str_digits()} digits") from None
         raise JSONError(f"is not valid JSON: {str(error)[:200]}") from None
     # Each level of nesting takes two characters: a short text cannot be too deep (most forms are).
     if len(raw) > 2 * max_depth:
