@@ -109,9 +109,13 @@ class PrintableFormatter(logging.Formatter):
     after the message, keep their lines.)"""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        if not record.message.isprintable():
-            record.message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in record.message)
+        record.message = printable(record.message)
         return super().formatMessage(record)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (a newline, an escape, a joiner) escaped."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _say(message: str) -> None:
@@ -210,8 +214,9 @@ def report_skipped(job: LocalJob) -> None:
     skipped = job.skipped_ids()
     for object_id in skipped:
         line = job.lines[int(object_id)]
-        source = str(line.get("source-ref", line.get("source", "")))
-        _say(f"object {object_id} skipped ({source[:100]}): pre-labeling set isHumanAnnotationRequired to false, so "
+        source = str(line.get("source-ref", line.get("source", ""))).strip()
+        shown = f" ({printable(source[:100])})" if source else ""
+        _say(f"object {object_id} skipped{shown}: pre-labeling set isHumanAnnotationRequired to false, so "
              "no worker gets it and its output manifest line is its input line, as Ground Truth writes it")
     if skipped:
         _say(f"{len(skipped)} of {len(job.lines)} objects skipped by pre-labeling; {len(job.object_ids())} go to workers")

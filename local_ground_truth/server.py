@@ -391,6 +391,10 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
     def too_large(_error):
         return refusal(413, f"The answer is larger than {MAX_ANSWER_BYTES:,} bytes.", None)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status=204)  # no icon: browsers ask for one on every page (a 404 logs a console error)
+
     @app.errorhandler(404)
     def not_found(_error):
         return page("Not found", "<p>Not found.</p>", 404)

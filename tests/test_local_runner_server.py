@@ -222,3 +222,12 @@ def test_a_request_id_cannot_forge_a_line_of_the_runners_log(fresh, caplog):
     line = PrintableFormatter("%(message)s").format(record)
     assert "\n" not in line and "\x1b" not in line
     assert "1\\njob complete: FORGED\\x1b[31m" in line
+    from local_ground_truth.__main__ import printable
+
+    assert printable("José\u200d\t李") == "José\\u200d\\t李"  # non-ASCII text stays as it is
+
+
+def test_the_icon_browsers_ask_for_is_an_empty_answer_not_a_missing_page(served):
+    _, server = served
+    status, body = request(server, "GET", "/favicon.ico")
+    assert status == 204 and body == b""
