@@ -681,9 +681,12 @@ def _task_inputs_in(key: str, body: bytes) -> list[tuple[str, dict[str, Any]]]:
         entries = []
         for number, line in enumerate(body.splitlines(), 1):
             if line.strip():
-                entry = strict_json.loads(line)
+                try:
+                    entry = strict_json.loads(line)
+                except strict_json.JSONError as error:
+                    raise ValueError(f"has line {number}, which {error}") from None
                 if not isinstance(entry, dict) or not isinstance(entry.get("response"), dict) or "object" not in entry:
-                    raise ValueError(f"line {number} is not {{\"object\": <id>, \"response\": {{...}}}}")
+                    raise ValueError(f"has line {number}, which is not {{\"object\": <id>, \"response\": {{...}}}}")
                 entries.append((str(entry["object"]), entry["response"]))
         return entries
     response = strict_json.loads(body)  # <id>.json: one response (written by runs before RESPONSES_PER_WRITE)
@@ -702,6 +705,8 @@ def _answers_in(body: bytes) -> list[dict[str, Any]]:
         if not (isinstance(answer, dict) and isinstance(answer.get("workerId"), str)
                 and isinstance(answer.get("answerContent"), dict)):
             raise ValueError("holds an answer without a workerId and an answerContent object")
+        if not isinstance(answer.get("submissionTime", ""), str):
+            raise ValueError("holds an answer whose submissionTime is not a time (an ISO 8601 text)")
     return answers
 
 

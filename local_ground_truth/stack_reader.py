@@ -1,9 +1,10 @@
 """What a workflow stack declares, read from its synthesized template (no second copy of settings).
 
 The runner synthesizes the app (bundling skipped: this machine's virtualenv has the Lambdas'
-dependencies), or reads one synthesized with bundling (``check_bundle_runs_here``), and finds the workflow stacks by what every workflow stack tells the world, its
-outputs ``WorkflowName`` (the workflow definition's name) and ``LabelingJobRequest`` (the
-``CreateLabelingJob`` request of the stack's job, without its name). From the chosen stack it takes:
+dependencies), or reads one synthesized with bundling (``check_bundle_runs_here``), and finds the
+workflow stacks by what every workflow stack tells the world, its outputs ``WorkflowName`` (the
+workflow definition's name) and ``LabelingJobRequest`` (the ``CreateLabelingJob`` request of the
+stack's job, without its name). From the chosen stack it takes:
 
 - the task settings, from ``LabelingJobRequest``: label attribute, manifest, output path, UI template,
   title, workers per object, time limit, and the two functions (their ARNs name them);

@@ -135,6 +135,8 @@ def test_bad_stored_files_are_left_out_by_name_and_the_job_resumes_with_everythi
             f"{answers}3/misshapen.json": b'{"answers": [{"workerId": 7}]}',
             f"{answers}999/elsewhere.json": json.dumps({"answers": [{"workerId": "eve", "answerContent": good}]}).encode(),
             f"{inputs}zz-corrupt.jsonl": b"not json\n",
+            f"{answers}4/odd-time.json": json.dumps({"answers": [{"workerId": "eve", "answerContent": good,
+                                                                  "submissionTime": 5}]}).encode(),
         }
         for key, body in planted.items():
             job.s3.put_object(Bucket=job.bucket, Key=key, Body=body)
@@ -146,6 +148,8 @@ def test_bad_stored_files_are_left_out_by_name_and_the_job_resumes_with_everythi
             for key in planted:
                 assert f"left out {key} of the job's stored files" in caplog.text
             assert "is not an answer file" in caplog.text and "holds an answer without a workerId" in caplog.text
+            assert "zz-corrupt.jsonl of the job's stored files: it has line 1, which is not valid JSON" in caplog.text
+            assert "whose submissionTime is not a time" in caplog.text
             resumed.record_answer("2", "bo", good)  # the objects beside the bad files take answers as before
             assert resumed.workers_of("2") == {"bo"}
         finally:
