@@ -53,7 +53,7 @@ def poison(s3, bucket):
         "101": ({"content": '{"x": NaN}'}, "NaN is not a JSON number"),
         "202": ({"content": '{"x": -Infinity}'}, "-Infinity is not a JSON number"),
         "303": ({"content": '{"x": 1e999}'}, "out of range"),
-        "404": ({"content": '{"x": ' + "7" * 5_000 + "}"}, "not valid JSON"),
+        "404": ({"content": '{"x": ' + "7" * 5_000 + "}"}, "holds an integer of more than 4300 digits"),
         "505": ({"s3Uri": f"s3://{bucket}/answers/latin1.json"}, "not UTF-8"),
         "606": ({"s3Uri": f"s3://{bucket}/answers/deep.json"}, "nested too deeply"),
         "707": ({"s3Uri": "s3://not a bucket/x.json"}, "ParamValidationError"),

@@ -20,8 +20,13 @@ SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=local/20261128/us-east-1
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory):
+    """The endpoint, holding ``seq/1`` and ``seq/2`` (x 1000 and x 2000) for the tests that read them: each test may
+    run in a test process of its own, with this fixture made again."""
     with local_s3.s3_endpoint(store=tmp_path_factory.mktemp("store") / "s3") as url:
-        local_s3.client(url).create_bucket(Bucket=BUCKET)
+        s3 = local_s3.client(url)
+        s3.create_bucket(Bucket=BUCKET)
+        for number in (1, 2):
+            s3.put_object(Bucket=BUCKET, Key=f"seq/{number}", Body=b"x" * (number * 1000), ACL="public-read")
         yield url
 
 
