@@ -72,8 +72,9 @@ class CustomLabelingWorkflow(Construct):
     Wiring: both functions get ``TASK_RECORDS_URI`` (``task_records_s3_uri``, under the derived-data
     prefix: pre-labeling writes there what it showed each worker, consolidation reads it back) and
     pre-labeling gets ``DERIVED_DATA_PREFIX``, set after the caller's own environment. An existing
-    function gets them too when it is a ``lambda_.Function`` of this app; any other ``IFunction``
-    must be configured with them by its owner. Each function is granted exactly the S3 access its
+    function gets them too when it is a ``lambda_.Function`` of this workflow's stack (one of another
+    stack is refused: the two stacks would depend on each other); any other ``IFunction`` must be
+    configured with them by its owner. Each function is granted exactly the S3 access its
     role in the job needs (pre-labeling: read the data and manifest, read and write the derived
     prefix; consolidation: read and write the output prefix, read the task records); a function
     whose role this app cannot change must be given that access by its owner.
@@ -223,6 +224,12 @@ class CustomLabelingWorkflow(Construct):
         if (props is None) == (existing is None):
             raise ValueError(f"pass exactly one of {name}_function_props and existing_{name}_function")
         if existing is not None:
+            if isinstance(existing, lambda_.Function) and Stack.of(existing) is not Stack.of(self):
+                raise ValueError(
+                    f"existing_{name}_function is defined in stack {Stack.of(existing).node.path}: its environment and "
+                    f"S3 grants name this workflow's bucket while this workflow names the function, so the two stacks "
+                    "would depend on each other. Define it in this workflow's stack, or pass it imported "
+                    "(lambda_.Function.from_function_attributes) and give it the environment and access yourself.")
             if isinstance(existing, lambda_.Function):
                 for key, value in wiring.items():
                     existing.add_environment(key, value)
@@ -254,8 +261,7 @@ class CustomLabelingWorkflow(Construct):
         job_arns = [stack.format_arn(service="sagemaker", resource="labeling-job",
                                      resource_name=f"{self.job_name_key}-*")]
         self.job_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob",
-                     "sagemaker:StopLabelingJob", "sagemaker:AddTags"],
+            actions=["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob"],
             resources=job_arns,
         ))
         self.job_is_complete_function.add_to_role_policy(iam.PolicyStatement(

@@ -37,6 +37,7 @@ class ManifestBucket(Construct):
       below about the created buckets applies, and the bucket must already carry Ground Truth's
       CORS rule (GET from any origin, exposing ``Access-Control-Allow-Origin``) for workers'
       browsers to load presigned objects. ``encryption_key`` defaults to the bucket's own key.
+      Nothing in it is ever deleted: sample data is added without pruning and stays when the stack goes.
     - ``bucket_props`` (``s3.BucketProps``): merged over the created bucket's defaults, field by field.
       Defaults: S3-managed encryption (KMS with ``encryption_key``, bucket key on), all public access
       blocked, SSL enforced, versioned, owner-enforced object ownership, server access logs to
@@ -112,7 +113,8 @@ class ManifestBucket(Construct):
         if sample_data_dir is not None:
             if manifest_revision is not None:
                 raise ValueError("manifest_revision is computed from sample_data_dir; pass one or the other")
-            self._deploy_sample_data(Path(sample_data_dir), manifest_file, list(exclude))
+            self._deploy_sample_data(Path(sample_data_dir), manifest_file, list(exclude),
+                                     owned=existing_bucket is None)
 
     def _create_bucket(self, bucket_props, encryption_key, removal_policy, access_log_bucket, access_log_bucket_props,
                        noncurrent_version_expiration) -> s3.Bucket:
@@ -152,7 +154,11 @@ class ManifestBucket(Construct):
         ), {**overrides, "encryption_key": key} if key else overrides))
 
     # -- sample data -------------------------------------------------------------------------
-    def _deploy_sample_data(self, folder: Path, manifest_file: str, exclude: list[str]) -> None:
+    def _deploy_sample_data(self, folder: Path, manifest_file: str, exclude: list[str], owned: bool) -> None:
+        """``owned``: the bucket is this construct's. A caller's existing bucket holds objects of its own, so
+        there nothing is ever deleted: no pruning under ``data_prefix``, and the deployed files stay when the
+        stack goes (a deployment's delete removes its whole destination from a bucket it does not own: the
+        manifest's is the bucket root)."""
         if not folder.is_dir():
             raise ValueError(f"sample_data_dir {folder} is not a folder")
         manifest_path = folder / manifest_file
@@ -181,8 +187,8 @@ class ManifestBucket(Construct):
             destination_bucket=self.bucket,
             destination_key_prefix=self.data_prefix,
             sources=sources,
-            prune=True,
-            retain_on_delete=False,
+            prune=owned,
+            retain_on_delete=not owned,
         )
         manifest = _validated_manifest(manifest_path)
         self.manifest_deployment = s3deploy.BucketDeployment(
@@ -190,7 +196,7 @@ class ManifestBucket(Construct):
             destination_bucket=self.bucket,
             sources=[s3deploy.Source.data(self.manifest_key, manifest.replace(DATA_PREFIX_PLACEHOLDER, data_prefix_uri))],
             prune=False,  # the manifest sits beside other prefixes (data, templates, output)
-            retain_on_delete=False,
+            retain_on_delete=not owned,
         )
         self.manifest_deployment.node.add_dependency(self.data_deployment)
         acknowledge_bucket_deployment(self.data_deployment, self.bucket)

@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 
 import jsii
 from aws_cdk import CfnResource, CustomResource, Duration, Fn, IAnyProducer, IResolvable, IResolveContext, Lazy
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -106,7 +106,8 @@ class PrivateWorkteam(Construct):
       task notifications unless ``subscribe_workers_to_notifications`` is False.
     - ``description`` ("Private workteam for Ground Truth custom labeling"), ``invitation_subject``
       ("You are invited to a labeling workteam").
-    - ``mfa`` (``Mfa.OPTIONAL``; ``Mfa.REQUIRED`` enforces it, TOTP only), ``password_policy``
+    - ``mfa`` (``Mfa.OPTIONAL``: the labeling portal's sign-in, Cognito's managed login, then asks no worker
+      to enrol; ``Mfa.REQUIRED`` makes every worker enrol a TOTP app at first sign-in), ``password_policy``
       (12+ characters with every character class, temporary passwords valid 7 days).
     - ``removal_policy`` (``RETAIN``: also turns on the user pool's deletion protection),
       ``log_retention`` (one year) of the portal function's logs.
@@ -170,8 +171,10 @@ class PrivateWorkteam(Construct):
                     "is a per-user cost the caller can opt into on the user pool.")
         if mfa != cognito.Mfa.REQUIRED:
             acknowledge(self.user_pool, "AwsSolutions-COG2",
-                        "MFA is optional by default so invited workers can enrol a TOTP app on first sign-in; "
-                        "pass mfa=Mfa.REQUIRED to enforce it.")
+                        "MFA is optional by default, which protects only workers enrolled another way: Cognito's "
+                        "managed login (the labeling portal's sign-in) asks no one to enrol unless MFA is required. "
+                        "Requiring an authenticator app of every crowd worker is the workforce owner's decision: "
+                        "mfa=Mfa.REQUIRED makes each enrol a TOTP app at first sign-in.")
         # Hosted-UI prefixes are global across AWS: derive one from the stack's unique id.
         stack_uuid_head = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", stack.stack_id))))
         self.user_pool_domain = self.user_pool.add_domain(
@@ -230,7 +233,7 @@ class PrivateWorkteam(Construct):
 
         self.workteam = sagemaker.CfnWorkteam(
             self, "Workteam",
-            description=description,
+            description=_workteam_description(description),
             member_definitions=[sagemaker.CfnWorkteam.MemberDefinitionProperty(
                 cognito_member_definition=sagemaker.CfnWorkteam.CognitoMemberDefinitionProperty(
                     cognito_user_pool=self.user_pool.user_pool_id,
@@ -306,7 +309,7 @@ class PrivateWorkteam(Construct):
         self.added_groups[construct_id] = group
         workteam = sagemaker.CfnWorkteam(
             self, construct_id,
-            description=description,
+            description=_workteam_description(description),
             member_definitions=[sagemaker.CfnWorkteam.MemberDefinitionProperty(
                 cognito_member_definition=sagemaker.CfnWorkteam.CognitoMemberDefinitionProperty(
                     cognito_user_pool=self.user_pool.user_pool_id,
@@ -322,3 +325,17 @@ class PrivateWorkteam(Construct):
         """Allow reading the workteam's description (e.g. its portal sub-domain)."""
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["sagemaker:DescribeWorkteam"], resource_arns=[self.workteam_arn])
+
+
+#: SageMaker's limit on a workteam's description (CreateWorkteam: 1 to 200 characters).
+WORKTEAM_DESCRIPTION_MAX = 200
+
+
+def _workteam_description(description: str) -> str:
+    """``description`` if SageMaker takes it as a workteam's; refused at synth otherwise (not at deploy)."""
+    if Token.is_unresolved(description):
+        return description
+    if not 1 <= len(description) <= WORKTEAM_DESCRIPTION_MAX:
+        raise ValueError(f"a workteam's description has 1 to {WORKTEAM_DESCRIPTION_MAX} characters, not "
+                         f"{len(description)}: {description[:60]!r}")
+    return description

@@ -88,6 +88,9 @@ def test_manifest_bucket_deploys_data_and_manifest_with_the_bucket_filled_in(sam
         assert "Ref" in json.dumps(deployment["Properties"]["SourceMarkers"])
     assert data.manifest_key == "manifests/input.manifest"
     assert data.manifest_revision != "external"
+    # Its own bucket: the data prefix is kept in step (pruned), and the bucket's removal policy decides the rest.
+    assert by_prefix["items-v1/"]["Properties"]["Prune"] is True
+    assert all(d["Properties"]["RetainOnDelete"] is False for d in deployments.values())
 
 
 def test_manifest_bucket_takes_a_kms_key(sample_folder):
@@ -136,6 +139,9 @@ def test_manifest_bucket_takes_an_existing_bucket_and_creates_none(sample_folder
     assert not resources_of_type(template, "AWS::S3::Bucket")
     for deployment in resources_of_type(template, "Custom::CDKBucketDeployment").values():
         assert deployment["Properties"]["DestinationBucketName"] == "their-labeling-bucket"
+        # Never deletes their objects: a deployment's delete empties its destination (the manifest's: the whole
+        # bucket) in a bucket it does not own, and pruning removes what else is under the data prefix.
+        assert deployment["Properties"]["RetainOnDelete"] is True and deployment["Properties"]["Prune"] is False
     [policy] = [p for p in resources_of_type(template, "AWS::IAM::Policy").values()
                 if {"Ref": logical_id(role)} in p["Properties"]["Roles"]]
     resources = json.dumps(policy["Properties"]["PolicyDocument"])
@@ -343,7 +349,7 @@ def test_workflow_execution_role_follows_the_published_policy(sample_folder):
         "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
 
 
-def test_workflow_takes_existing_functions_of_the_app_and_wires_them(sample_folder):
+def test_workflow_takes_existing_functions_of_its_stack_and_wires_them(sample_folder):
     stack = new_stack()
     data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
     theirs = lambda_.Function(stack, "TheirPreLabeling", **struct_fields(inline_props("theirs", memory_size=2048,
@@ -366,6 +372,16 @@ def test_workflow_takes_existing_functions_of_the_app_and_wires_them(sample_fold
     assert {"Fn::GetAtt": [logical_id(theirs), "Arn"]} in invoked
     [job] = resources_of_type(template, "Custom::GroundTruthLabelingJob").values()
     assert job["Properties"]["PreHumanTaskLambdaArn"] == {"Fn::GetAtt": [logical_id(theirs), "Arn"]}
+
+
+def test_a_function_of_another_stack_is_refused_naming_why_not_a_dependency_cycle(sample_folder):
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    functions, flows = cdk.Stack(app, "Functions"), cdk.Stack(app, "Workflows")
+    theirs = lambda_.Function(functions, "TheirPreLabeling", **struct_fields(inline_props("theirs")))
+    with pytest.raises(ValueError, match="existing_pre_labeling_function is defined in stack Functions: .* the two "
+                                         "stacks would depend on each other"):
+        workflow(flows, ManifestBucket(flows, "Data", sample_data_dir=sample_folder), pre_labeling_function_props=None,
+                 existing_pre_labeling_function=theirs)
 
 
 def test_workflow_takes_a_function_it_cannot_change(sample_folder):
@@ -467,15 +483,24 @@ def test_the_template_is_deployed_under_a_key_its_content_names(sample_folder, t
     assert keys[2].endswith("/worker-task.liquid.html") and keys[2].split("/")[2] != keys[0].split("/")[2]
 
 
+@pytest.mark.parametrize("description", ["", "x" * 201])
+def test_a_workteam_description_sagemaker_would_refuse_is_refused_at_synth(description):
+    with pytest.raises(ValueError, match=f"a workteam's description has 1 to 200 characters, not {len(description)}"):
+        PrivateWorkteam(new_stack(nag=False), "Team", description=description)
+    team = PrivateWorkteam(new_stack(nag=False), "Other")
+    with pytest.raises(ValueError, match="1 to 200 characters"):
+        team.add_workteam("Experts", description=description)
+
+
 def test_workflow_job_functions_reach_only_this_resources_jobs(sample_folder):
     stack = new_stack()
     flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
     template = Template.from_stack(stack).to_json()
     pattern = f':labeling-job/{flow.job_name_key}-*"]]}}'
     on_event = actions_on(role_statements(template, flow.job_function.role))
-    for action in ("sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
-                   "sagemaker:AddTags"):
+    for action in ("sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob"):
         assert [json.dumps(r).endswith(pattern) for r in on_event[action]] == [True], action
+    assert "sagemaker:AddTags" not in on_event  # the request it sends has no Tags
     is_complete = actions_on(role_statements(template, flow.job_is_complete_function.role))
     assert {a for a in is_complete if a.startswith("sagemaker:")} == {"sagemaker:DescribeLabelingJob"}
     [pass_role] = [s for s in role_statements(template, flow.job_function.role) if s["Action"] == "iam:PassRole"]
