@@ -65,8 +65,9 @@ RESPONSES_WAIT_SECONDS = 0.5
 ANSWER_LOCKS = 64  # (object, worker) pairs share this many locks, by hash
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _now(seconds_ago: float = 0.0) -> str:
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -440,7 +441,7 @@ class LocalJob:
             submitted = _now()
             key = f"{self._responses}{object_id}/{submitted.replace(':', '-')}-{uuid.uuid4().hex[:8]}.json"
             record = {
-                "acceptanceTime": accepted_at or submitted,
+                "acceptanceTime": accepted_at or _now(seconds_ago=seconds),  # when the worker took the task
                 "answerContent": answer,
                 "submissionTime": submitted,
                 "timeSpentInSeconds": round(seconds, 3),

@@ -231,3 +231,19 @@ def test_the_icon_browsers_ask_for_is_an_empty_answer_not_a_missing_page(served)
     _, server = served
     status, body = request(server, "GET", "/favicon.ico")
     assert status == 204 and body == b""
+
+
+def test_an_answer_records_when_the_worker_took_the_task(fresh):
+    """As Ground Truth's worker-response files: acceptanceTime is when the task was opened, submissionTime when it
+    was answered, timeSpentInSeconds between them (acceptanceTime was always the submission time)."""
+    import datetime
+
+    job, server = fresh
+    assert request(server, "GET", "/worker/dora/task/8")[0] == 200  # opening the task takes it
+    time.sleep(1.2)
+    assert submit(server, "dora", "8", GOOD)[0] == 200
+    [answer] = job.answers()["8"]
+    accepted, submitted = (datetime.datetime.fromisoformat(answer[key].replace("Z", "+00:00"))
+                           for key in ("acceptanceTime", "submissionTime"))
+    assert answer["timeSpentInSeconds"] >= 1.2
+    assert abs((submitted - accepted).total_seconds() - answer["timeSpentInSeconds"]) < 0.05
