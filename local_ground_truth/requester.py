@@ -293,7 +293,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
                 "answers": [{"worker": worker, "href": file_href(job, key), "submitted": submitted}
                             for worker, (key, submitted) in sorted(answers.items())],
                 "holders": holders.get(object_id, []),
-                "label": label_summary(labels[object_id]["label"]) if object_id in labels else [],
+                "label": _final_summary(labels[object_id]["label"], review, object_id) if object_id in labels else [],
                 "review": _review_state(review, object_id, labels),
             })
 
@@ -320,6 +320,19 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
         "review": {**review.counts(), "final_href": file_href(job, review.final_manifest_key),
                    "final": _where(job, review.final_manifest_key)} if review is not None and review.enabled else None,
     }
+
+
+def _final_summary(label: Any, review, object_id: str) -> list[tuple[str, str]]:
+    """``label_summary`` of the final label: an expert's decision in place of the crowd's value it replaces (the
+    crowd's kept beside it), as the final manifest holds it."""
+    summary = label_summary(label)
+    decision = review.decision(object_id) if review is not None and review.enabled else None
+    if decision is None:
+        return summary
+    decided = {name: ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+               for name, value in decision.decision.items()}
+    return [(question, f"{decided[question]} (expert; crowd: {value})" if question in decided else value)
+            for question, value in summary]
 
 
 def _review_state(review, object_id: str, labels: dict) -> str:

@@ -89,6 +89,9 @@ def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_
             requester.goto(f"{base}/requester")
             expect(requester.locator("#review-state")).to_contain_text("0 await review", timeout=30_000)
             expect(requester.locator("#object-0")).to_contain_text(f"decided by {REVIEWER}")
+            # The object's row shows the final label: the expert's, the crowd's beside it.
+            expect(requester.locator("#object-0")).to_contain_text(
+                f"{QUESTION}: Lack of Fusion (expert; crowd: Burn Through ({crowd['confidence']:.2f}))")
             href = requester.get_attribute("#final-manifest", "href")
             manifest = requester.request.get(f"{base}{href}")
             assert manifest.ok
