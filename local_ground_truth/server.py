@@ -123,6 +123,14 @@ class WorkerSite:
             if oid not in passed and self.leases.can_take(oid, worker):
                 yield oid
 
+    def held_by_others(self, worker: str) -> int:
+        """Objects this worker could still answer that others hold now, with no slot left for them: each comes
+        back if its holder leaves it unanswered past the task's time limit (or skips it)."""
+        full = self.job.full_object_ids()
+        return sum(1 for object_id, holders in self.leases.every_holder().items()
+                   if worker not in holders and object_id not in full and worker not in self.job.workers_of(object_id)
+                   and not self.leases.can_take(object_id, worker))
+
     def next_for(self, worker: str) -> Optional[str]:
         """Lease the next object this worker may take (one they hold first); None when none is left."""
         for object_id in self._candidates(worker):
@@ -310,6 +318,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             return to_sign_in(name)
         tasks, done, total, waiting = site.tasks(worker, limit=worker_pages.QUEUE_LISTED)
         body = worker_pages.queue(worker, tasks, done, total, waiting=waiting,
+                                  held_by_others=0 if tasks else site.held_by_others(worker),
                                   preparing=not site.job.pre_labeling_finished())
         return page("Your tasks", body, notice=request.args.get("notice", "")[:300])
 
@@ -326,6 +335,9 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         if object_id is None:
             if not site.job.pre_labeling_finished():
                 return redirect(with_notice(base, notice or "No task is ready for you yet: more are being prepared."),
+                                303)
+            if site.held_by_others(worker):
+                return redirect(with_notice(base, notice or "The tasks left are being labeled by others right now."),
                                 303)
             return redirect(with_notice(base, notice or "Nothing is left for you. Thank you!"), 303)
         return redirect(with_notice(f"{base}/task/{object_id}", notice), 303)

@@ -19,6 +19,7 @@ from local_ground_truth import worker_names
 
 QUEUE_LISTED = 50  # tasks listed by name on the queue page; "Start the next task" reaches the rest
 PREPARING_RECHECK_SECONDS = 3  # an empty queue reloads this often while pre-labeling is still running
+HELD_RECHECK_SECONDS = 10  # ... and this often while the tasks left are held by others (a lease lasts minutes)
 
 SIGN_IN = """<h1>{{ task_title }}</h1>
 <form action="/" method="get" id="sign-in"><label for="worker">Your worker name</label>
@@ -36,6 +37,9 @@ QUEUE = """<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
 {% if waiting > tasks|length %}<p>and {{ waiting - tasks|length }} more.</p>{% endif %}
 {% elif preparing %}<p id="preparing">More tasks are being prepared (pre-labeling is still running); this page
 looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ recheck_ms }});</script>
+{% elif held_by_others %}<p id="held">{{ held_by_others }} {{ "task is" if held_by_others == 1 else "tasks are" }}
+being labeled by others right now; one they leave unanswered past its time limit comes back to the pool. This page
+looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
 <p><a href="/">Sign in as someone else</a></p>"""
 
@@ -115,12 +119,14 @@ def sign_in(task_title: str, typed: str = "") -> str:
 
 
 def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, waiting: int,
-          preparing: bool = False) -> str:
-    """``preparing``: pre-labeling is still running, so an empty queue may fill (the page reloads itself)."""
+          preparing: bool = False, held_by_others: int = 0) -> str:
+    """``preparing``: pre-labeling is still running, so an empty queue may fill (the page reloads itself);
+    ``held_by_others``: objects left for this worker that others hold now (an empty queue reloads itself too)."""
     listed = [{"object_id": oid, "position": position} for oid, position in tasks[:QUEUE_LISTED]]
     return render_template_string(QUEUE, worker=worker, worker_path=worker_names.path_segment(worker), tasks=listed,
                                   done=done, total=total, waiting=waiting, preparing=preparing,
-                                  recheck_ms=int(PREPARING_RECHECK_SECONDS * 1000))
+                                  held_by_others=held_by_others, recheck_ms=int(PREPARING_RECHECK_SECONDS * 1000),
+                                  held_recheck_ms=int(HELD_RECHECK_SECONDS * 1000))
 
 
 def task_page(template_html: str, *, job_title: str, job_name: str, worker: str, object_id: str, place: Place,

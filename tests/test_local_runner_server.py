@@ -247,3 +247,23 @@ def test_an_answer_records_when_the_worker_took_the_task(fresh):
                            for key in ("acceptanceTime", "submissionTime"))
     assert answer["timeSpentInSeconds"] >= 1.2
     assert abs((submitted - accepted).total_seconds() - answer["timeSpentInSeconds"]) < 0.05
+
+
+def test_a_worker_whose_tasks_left_are_held_by_others_is_told_so_and_the_queue_looks_again(fresh):
+    """Not "Nothing left for you" while others hold the rest (workers who closed their tab hold a task until its
+    time limit): the queue says so and reloads itself."""
+    job, server = fresh
+    for object_id in job.object_id_tuple():
+        assert request(server, "GET", f"/worker/hog/task/{object_id}")[0] == 200  # opening a task takes it
+    status, page = request(server, "GET", "/worker/late")
+    text = page.decode()
+    assert status == 200 and 'id="held"' in text and 'id="done"' not in text
+    assert f"{len(job.object_id_tuple())} tasks are\nbeing labeled by others right now" in text
+    assert "location.reload()" in text
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", "/worker/late/next")
+    response = connection.getresponse()
+    assert response.status == 303 and "being%20labeled%20by%20others" in response.getheader("Location")
+    connection.close()
+    assert request(server, "POST", f"/worker/hog/task/0/release", b"{}")[0] == 200  # one comes back
+    assert 'href="/worker/late/task/0"' in request(server, "GET", "/worker/late")[1].decode()
