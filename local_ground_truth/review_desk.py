@@ -183,9 +183,11 @@ class ReviewDesk:
                 "decision": decision, "workers": [worker for worker, _values in forms]}
 
     # -- deciding ----------------------------------------------------------------------------------
-    def decide(self, object_id: str, reviewer: str, raw: Any) -> Decision:
+    def decide(self, object_id: str, reviewer: str, raw: Any, replaces: Optional[str] = None) -> Decision:
         """Check and record ``raw`` (``{question: label}``) as ``reviewer``'s decision on the object, then
-        rewrite the final manifest; ``ReviewRefused`` says why not."""
+        rewrite the final manifest; ``ReviewRefused`` says why not. ``replaces``: the key of the decision the
+        reviewer saw when they opened the object ("" for none); if another has been recorded since, nothing is
+        saved (two experts on one object never overwrite each other unknowingly). None: not checked."""
         if not self.enabled:
             raise ReviewRefused(409, "Review is off for this job.")
         try:
@@ -203,6 +205,12 @@ class ReviewDesk:
         except ReviewError as error:
             raise ReviewRefused(422, str(error)) from None
         with self._lock:
+            current = self._decisions.get(object_id)
+            if replaces is not None and (current.key if current else "") != replaces:
+                decided = "; ".join(f"{q}: {v}" for q, v in current.decision.items()) if current else ""
+                raise ReviewRefused(409, f"{current.reviewer if current else 'Someone'} decided object {object_id} "
+                                         f"({decided}) after you opened it; yours was not saved. Reload the page to "
+                                         "see their decision; saving again then replaces it.")
             moment = _now()
             if self._last is not None and moment <= self._last:  # strictly later than any decision before
                 moment = self._last + datetime.timedelta(microseconds=1)

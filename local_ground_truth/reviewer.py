@@ -71,7 +71,8 @@ decision · {{ counts.decided }} decided · threshold {{ threshold }}</p>
 <td>{{ d.reviewer }}</td><td>{{ d.decided_at[:19]|replace('T', ' ') }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>No decision yet.</p>{% endif %}</section>"""
 
-_OBJECT = """<section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"><h2>Object {{ v.id }}</h2>
+_OBJECT = """<section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"
+ data-replaces="{{ v.decision.key if v.decision else '' }}"><h2>Object {{ v.id }}</h2>
 <p><span id="source" title="{{ v.source }}">{{ v.source }}</span> · <a id="task-preview" href="{{ base }}/object/{{ v.id }}/task"
  target="_blank" rel="noopener">the task as workers saw it</a> · <a href="{{ base }}">your queue</a></p>
 <p id="reasons">Here because: {% for r in v.reasons %}<strong class="reason">{{ reason_text[r] }}</strong>{{ '' if loop.last else ', ' }}{% else %}nothing (the crowd settled it){% endfor %}.</p>
@@ -110,6 +111,7 @@ _JS = """(() => {
   if (!form) return;
   const notice = document.getElementById('review-notice');
   const target = document.getElementById('object').dataset.decide;
+  const replaces = document.getElementById('object').dataset.replaces;  // the decision this page showed, if any
   const fieldsets = Array.from(form.querySelectorAll('fieldset.question'));
   function chosen() {
     const decision = {};
@@ -130,7 +132,7 @@ _JS = """(() => {
     notice.textContent = 'Saving...';
     try {
       const response = await fetch(target, {method: 'POST', headers: {'Content-Type': 'application/json'},
-                                            body: JSON.stringify({decision})});
+                                            body: JSON.stringify({decision, replaces})});
       const result = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(result.error || ('the server answered HTTP ' + response.status));
       window.location.assign(result.next);
@@ -271,9 +273,11 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
                 sent = strict_json.loads(body, max_depth=8)
             except strict_json.JSONError as error:
                 raise ReviewRefused(400, f"The decision {error}.") from None
-            if not isinstance(sent, dict) or set(sent) != {"decision"}:
-                raise ReviewRefused(400, 'Send {"decision": {question: label}}.')
-            recorded = desk.decide(object_id, reviewer, sent["decision"])
+            if (not isinstance(sent, dict) or not {"decision"} <= set(sent) <= {"decision", "replaces"}
+                    or not isinstance(sent.get("replaces", ""), str)):
+                raise ReviewRefused(400, 'Send {"decision": {question: label}} (and "replaces": the key of the '
+                                         'decision you saw, "" for none).')
+            recorded = desk.decide(object_id, reviewer, sent["decision"], replaces=sent.get("replaces"))
         except ReviewRefused as error:
             LOG.info("refused a decision of reviewer %r on object %s: %s", reviewer, object_id, error.reason)
             return json_response({"error": error.reason}, error.status)

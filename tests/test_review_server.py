@@ -276,3 +276,29 @@ def test_an_abstention_routes_through_the_confidence_unless_the_settings_route_a
             assert "abstained" in desk.reasons("2")[QUESTION]  # "Not sure" is object 2's label: routed either way
         final = {desk: desk.final_lines()[4][f"{LABEL}-metadata"].get("review-reasons", []) for desk in (default, routed_any)}
         assert "abstained" not in final[default] and "abstained" in final[routed_any]
+
+
+def test_a_decision_made_after_the_page_was_opened_is_not_overwritten_unknowingly(runner_assembly, tmp_path):
+    """Two experts open one object; the second to save is told the first decided meanwhile, and saves over it only
+    after seeing it (the page sends the decision it showed)."""
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "race")) as (job, server):
+        desk = server.site.review
+        page = call(server, "GET", "/review/ortiz/object/1")[1].decode()
+        assert 'data-replaces=""' in page  # nothing decided when Dr Ortiz opened it
+        status, _ = call(server, "POST", "/review/kim/object/1/decision",
+                         {"decision": {QUESTION: "Burn Through"}, "replaces": ""})
+        assert status == 200
+        kims = desk.decision("1")
+        status, refusal = call(server, "POST", "/review/ortiz/object/1/decision",
+                               {"decision": {QUESTION: "Good Weld"}, "replaces": ""})
+        message = json.loads(refusal)["error"]
+        assert status == 409 and "kim decided object 1 (WeldingClassification: Burn Through) after you opened it" in message
+        assert desk.decision("1") == kims and len(decision_files(job)) == 1  # nothing saved
+        reloaded = call(server, "GET", "/review/ortiz/object/1")[1].decode()
+        assert f'data-replaces="{kims.key}"' in reloaded and "Decided by <strong>kim</strong>" in reloaded
+        status, _ = call(server, "POST", "/review/ortiz/object/1/decision",
+                         {"decision": {QUESTION: "Good Weld"}, "replaces": kims.key})
+        assert status == 200 and desk.decision("1").reviewer == "ortiz"
+        line = final_manifest(job)[1]
+        assert line[f"{LABEL}-metadata"]["reviewer"] == "ortiz" and line[LABEL][QUESTION]["label"] == "Good Weld"
