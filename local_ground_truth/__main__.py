@@ -35,7 +35,7 @@ from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
-from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog
+from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog, review_summary
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
@@ -244,7 +244,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=workers))
     with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
         simulation = headless.prepare(job, definition, truth, str(truth_path), pre_labeling.ended)
-        desk = ReviewDesk(job, questions_of(job), review_settings(args, spec)).attach()
+        desk = log.review = ReviewDesk(job, questions_of(job), review_settings(args, spec)).attach()
         headless.simulate(job, simulation, workers, args.accuracy, seed=args.seed, pre_labeling_ended=pre_labeling.ended)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
@@ -272,7 +272,7 @@ def report_quality(log: RequesterLog) -> dict:
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log, _pre_labeling):
         server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port)
-        desk = server.site.review
+        desk = log.review = server.site.review
         objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
                    f"{len(job.lines)} objects in the manifest, pre-labeling goes on: each is a task as soon as it is "
                    "ready")
@@ -304,8 +304,10 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                 if not log.tell_if_complete():  # said when the last batch finished: the last line says it again
                     _say("job complete: " + log.complete_message)
             else:
+                review = review_summary(job, desk)
                 _say(stopped_message(job.progress(), None if job.pre_labeling_finished() else len(job.pre_labeled_ids()),
-                                     len(job.lines), _output_location(job)))
+                                     len(job.lines), _output_location(job))
+                     + (f" {review[0].upper()}{review[1:]}." if review else ""))
 
 
 def stopped_message(progress: dict, pre_labeled: Optional[int], in_manifest: int, output: str) -> str:

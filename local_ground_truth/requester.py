@@ -107,6 +107,7 @@ class RequesterLog:
         # and always when the job completes or the runner stops (the requester's page draws its own from the report).
         self.images = SpacedRewrite(self.files.draw_pending, "quality report images")
         self.complete_message: Optional[str] = None  # where everything is, once the job is complete
+        self.review = None  # the job's ReviewDesk, when expert review is on: the complete message tells of it
         self._lock = threading.Lock()
 
     def attach(self) -> "RequesterLog":
@@ -157,7 +158,8 @@ class RequesterLog:
             if self.complete_message is not None or not self.job.is_complete():
                 return False
             self.save_reports()
-            self.complete_message = complete_summary(self.job)
+            self.complete_message = "; ".join(filter(None, [complete_summary(self.job),
+                                                            review_summary(self.job, self.review)]))
         self.say("job complete: " + self.complete_message)
         return True
 
@@ -184,6 +186,16 @@ def complete_summary(job: LocalJob) -> str:
             f"{progress['skipped']} skipped by pre-labeling). Output manifest: {where['output manifest']}; "
             f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}; "
             f"job folder: {where['job folder']}")
+
+
+def review_summary(job: LocalJob, review) -> str:
+    """"expert review: ..." (how many routed objects await an expert, where the final manifest is), or "" when
+    review is off."""
+    if review is None or not review.enabled:
+        return ""
+    counts = review.counts()
+    return (f"expert review: {counts['awaiting']} of {counts['routed']} routed objects await an expert, final "
+            f"manifest (the crowd's labels with the experts' decisions): {_where(job, review.final_manifest_key)}")
 
 
 # -- what the page shows ---------------------------------------------------------------------------

@@ -343,3 +343,17 @@ def test_spans_cannot_be_simulated_without_the_text_to_tag_and_the_object_is_nam
             "--processes", "1", "--cloud-assembly", str(assembly)]  # one environment: objects come in manifest order
     assert cli.main(argv) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_with_review_on_the_complete_line_says_what_awaits_an_expert_and_where_the_final_manifest_is(
+        runner_assembly, tmp_path, capsys):
+    argv = ["--workflow", "welding", "--simulate-workers", "3", "--accuracy", "0.5", "--seed", "3", "--review",
+            "--state-dir", str(tmp_path / "job"), "--cloud-assembly", str(runner_assembly), "--job-name", "reviewed"]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    review = json.loads(captured.out)["review"]
+    assert review["routed"] > 0 and review["awaiting"] == review["routed"]  # no expert answers headless
+    [complete] = [line for line in captured.err.splitlines() if line.startswith("job complete: ")]
+    assert complete.endswith(f"; expert review: {review['awaiting']} of {review['routed']} routed objects await an "
+                             "expert, final manifest (the crowd's labels with the experts' decisions): "
+                             f"{review['final_manifest']}")
