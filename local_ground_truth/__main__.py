@@ -113,6 +113,11 @@ class PrintableFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
+def counted(number: int, noun: str) -> str:
+    """"1 answer", "3 answers"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def printable(text: str) -> str:
     """``text`` with every character that is not printable (a newline, an escape, a joiner) escaped."""
     return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
@@ -184,7 +189,8 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         progress = job.progress()
         kept = f"kept in {store}" if store else f"kept by {endpoint}"
         _say(f"S3 endpoint {endpoint}: {deployed} files of stack {spec.stack_name} deployed; the job's bucket is {kept} "
-             f"({progress['answers']} answers and {progress['consolidated']} consolidated objects from earlier runs)")
+             f"({counted(progress['answers'], 'answer')} and {counted(progress['consolidated'], 'consolidated object')} "
+             "from earlier runs)")
         pre_labeling = PreLabeling(job, args.processes, log)
         stack.callback(pre_labeling.stop)
         yield job, args.state_dir, log, pre_labeling

@@ -273,7 +273,8 @@ class ReviewDesk:
             moment = datetime.datetime.fromisoformat(decision.decided_at.replace("Z", "+00:00"))
             self._last = max(self._last, moment) if self._last else moment
         if found:
-            LOG.info("review: %d decisions read back (%d objects decided)", len(found), len(self._decisions))
+            LOG.info("review: %d decision%s read back (%d object%s decided)", len(found), "" if len(found) == 1 else "s",
+                     len(self._decisions), "" if len(self._decisions) == 1 else "s")
 
     def _read(self, key: str, size: int) -> Optional[Decision]:
         """One decision file, checked as a new decision is; None (logged by name) when it cannot be used."""

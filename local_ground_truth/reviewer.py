@@ -90,8 +90,10 @@ A new decision replaces it.</p>{% endif %}
 {%- if (q.multi and label in q.chosen) or (not q.multi and label == q.chosen) %} checked{% endif %}{% if not q.multi %} required{% endif %}>
 {{ label }}{% if label == q.crowd_choice or (q.multi and label in q.crowd_choice) %} <em>(crowd)</em>{% endif %}</label>
 {% endfor %}</fieldset>{% endfor %}
-<p><button type="button" id="accept-crowd"{% if not accept %} disabled title="The crowd gave no label to accept for a question"{% endif %}>Accept the crowd's labels</button>
-<button type="submit" id="decide">Save this decision</button> <span id="review-notice" role="status"></span></p></form></section>"""
+<p><button type="button" id="accept-crowd"{% if not accept %} disabled aria-describedby="accept-why"{% endif %}>Accept the crowd's labels</button>
+<button type="submit" id="decide">Save this decision</button> <span id="review-notice" role="status"></span></p>
+{% if not accept %}<p id="accept-why">The crowd's answer to a question is no label (its workers could not tell, or
+gave none): pick one to decide.</p>{% endif %}</form></section>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#3b2f4a;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
@@ -138,7 +140,7 @@ _JS = """(() => {
       window.location.assign(result.next);
     } catch (error) {
       notice.textContent = 'Not saved: ' + error.message;
-      for (const button of form.querySelectorAll('button')) button.disabled = button.id === 'accept-crowd' && button.hasAttribute('title');
+      for (const button of form.querySelectorAll('button')) button.disabled = button.id === 'accept-crowd' && button.hasAttribute('aria-describedby');
     }
   }
   form.addEventListener('submit', event => { event.preventDefault(); send(chosen()); });
@@ -241,6 +243,9 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         if not desk.enabled:
             return redirect(PREFIX, 303)
         base = reviewer_base(reviewer)
+        if not job.is_for_workers(object_id) and object_id not in job.consolidated_labels():
+            return page("Not found", "<p>There is no object {{ oid }} in this job. <a href=\"{{ base }}\">Your queue</a>"
+                        "</p>", 404, reviewer=reviewer, oid=object_id, base=base)
         if not desk.reasons(object_id):
             return page("Not for review", "<p>Object {{ oid }} is not for review: it is not consolidated yet, or the "
                         "crowd settled it. <a href=\"{{ base }}\">Your queue</a></p>", 404, reviewer=reviewer,

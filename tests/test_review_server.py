@@ -94,7 +94,11 @@ def test_the_object_page_shows_every_answer_the_crowds_label_and_why(served):
     assert status == 200
     assert "ana" in text and "Not sure" in text and "the crowd could not tell" in text
     assert "confidence under the threshold" in text
-    assert 'id="accept-crowd" disabled' in text  # the crowd abstained: there is no label to accept
+    assert 'id="accept-crowd" disabled aria-describedby="accept-why"' in text  # the crowd abstained: no label
+    assert 'id="accept-why">The crowd\'s answer to a question is no label (its workers could not tell' in text
+    for missing in ("99", "abc"):  # no such object: said as such, not "not for review"
+        status, page = call(server, "GET", f"/review/carla/object/{missing}")
+        assert status == 404 and f"There is no object {missing} in this job" in page.decode()
     status, page = call(server, "GET", "/review/carla/object/0")
     confidence = job.consolidated_labels()["0"]["label"][QUESTION]["confidence"]
     assert confidence < ON.threshold and f"Good Weld (confidence {confidence:.2f})" in page.decode()
