@@ -207,7 +207,8 @@ class ReviewDesk:
         with self._lock:
             current = self._decisions.get(object_id)
             if replaces is not None and (current.key if current else "") != replaces:
-                decided = "; ".join(f"{q}: {v}" for q, v in current.decision.items()) if current else ""
+                decided = "; ".join(f"{q}: {', '.join(v) if isinstance(v, list) else v}"
+                                    for q, v in current.decision.items()) if current else ""
                 raise ReviewRefused(409, f"{current.reviewer if current else 'Someone'} decided object {object_id} "
                                          f"({decided}) after you opened it; yours was not saved. Reload the page to "
                                          "see their decision; saving again then replaces it.")

@@ -243,7 +243,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         if not desk.enabled:
             return redirect(PREFIX, 303)
         base = reviewer_base(reviewer)
-        if not job.is_for_workers(object_id) and object_id not in job.consolidated_labels():
+        if not (object_id.isdigit() and object_id == str(int(object_id)) and int(object_id) < len(job.lines)):
             return page("Not found", "<p>There is no object {{ oid }} in this job. <a href=\"{{ base }}\">Your queue</a>"
                         "</p>", 404, reviewer=reviewer, oid=object_id, base=base)
         if not desk.reasons(object_id):
