@@ -452,17 +452,35 @@ th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}fig
 .convergence{font-size:12px;color:#57606a}.convergence.warning{color:#cf222e;font-weight:600}
 @media (max-width:900px){.grid{grid-template-columns:1fr}}"""
 
-# Fetches the live part again every few seconds and swaps it in when it changed.
+# Fetches the live part again every few seconds and swaps it in when it changed, keeping the keyboard focus on
+# the same link or control (swapping the markup would drop it to the page's body).
 _JS = """(() => {
   const live = document.getElementById('live');
   const every = Number(live.dataset.poll) * 1000;
+  const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';
   let shown = null;
+  function focused() {
+    const element = document.activeElement;
+    if (!element || !live.contains(element)) return null;
+    return {id: element.id, href: element.getAttribute('href'),
+            index: Array.from(live.querySelectorAll(FOCUSABLE)).indexOf(element)};
+  }
+  function refocus(was) {
+    if (!was) return;
+    const element = (was.id && document.getElementById(was.id))
+      || (was.href !== null && live.querySelector('a[href="' + CSS.escape(was.href) + '"]'))
+      || live.querySelectorAll(FOCUSABLE)[was.index];
+    if (element) element.focus({preventScroll: true});
+  }
   async function refresh() {
     try {
       const response = await fetch(live.dataset.source + location.search, {cache: 'no-store'});
       if (response.ok) {
         const html = await response.text();
-        if (html !== shown) { if (shown !== null) live.innerHTML = html; shown = html; }
+        if (html !== shown) {
+          if (shown !== null) { const was = focused(); live.innerHTML = html; refocus(was); }
+          shown = html;
+        }
       }
     } catch (error) { /* the runner stopped: try again later */ }
     setTimeout(refresh, every);

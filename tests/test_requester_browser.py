@@ -71,11 +71,14 @@ def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(b
         manifest = page.request.get(server.url + href).text()
         assert sum("welding-quality" in line for line in manifest.splitlines()) == 5
 
-        # The rest answered: "Job complete", with where everything is.
+        # The rest answered: "Job complete", with where everything is. The keyboard focus stays on the link it
+        # was on while the page redraws itself.
+        page.focus("#output-manifest")
         for object_id in ids[5:]:
             answer_over_http(server.port, "bo", object_id, "Contamination")
         assert server.site.consolidator.wait_idle(timeout=120)
         expect(page.locator("#job-state")).to_have_text("Job complete", timeout=30_000)
+        assert page.evaluate("() => document.activeElement.id") == "output-manifest"
         assert f"{len(ids)} of {len(ids)}" in page.inner_text("#progress")
         assert "complete" in page.get_attribute("#state", "class")
         where = page.inner_text("#where")
