@@ -113,6 +113,11 @@ def test_welding_objects_are_labeled_with_the_keyboard_only_and_submit_opens_the
         assert f"{position - 1} answered" in page.inner_text("#local-gt-progress")
         object_id = object_of(page)
         label = welding_truth(job, object_id)
+        if position == 1:  # named for a screen reader by their words alone, the keys given as shortcuts
+            for key, category in enumerate(CATEGORIES, 1):
+                radio = page.get_by_role("radio", name=category, exact=True)
+                assert radio.count() == 1 and radio.get_attribute("aria-keyshortcuts") == str(key)
+            assert page.get_by_role("button", name="Submit", exact=True).get_attribute("aria-keyshortcuts") == "Enter"
         page.keyboard.press(str(CATEGORIES.index(label) + 1))
         assert page.locator(f"input[value='{label}']").is_checked()
         chosen[object_id] = label
@@ -182,6 +187,9 @@ def test_a_span_is_tagged_from_a_keyboard_selection_and_the_text_cannot_be_edite
     job, server = ner_site
     text = job.task_input("0")["text"]
     page, _ = open_ner(browser, server)
+    for key, section in enumerate(SECTIONS, 1):  # each section's button named by its section alone
+        assert page.get_by_role("button", name=section, exact=True).get_attribute("aria-keyshortcuts") == str(key)
+    assert page.get_by_role("button", name="Undo", exact=True).count() == 1
     page.focus("#abstract-container")
     page.keyboard.press("Control+Home")
     for _ in range(3):

@@ -372,6 +372,7 @@
       if (index < KEYS.length) {
         var key = text("kbd", KEYS.charAt(index));
         key.title = "Press " + KEYS.charAt(index);
+        key.setAttribute("aria-hidden", "true");  // a hint for the eye: aria-keyshortcuts tells the rest
         input.setAttribute("aria-keyshortcuts", KEYS.charAt(index));
         label.appendChild(key);
       }
@@ -402,7 +403,11 @@
     var button = mine(form, ".local-gt-submit")[0];
     var status = mine(form, ".local-gt-status")[0];
     if (button) {
-      if (!button.querySelector("kbd")) button.appendChild(text("kbd", "Enter"));
+      if (!button.querySelector("kbd")) {
+        var enter = text("kbd", "Enter");
+        enter.setAttribute("aria-hidden", "true");  // the button is named "Submit"; aria-keyshortcuts says Enter
+        button.appendChild(enter);
+      }
       button.setAttribute("aria-keyshortcuts", "Enter");
       el._actions.appendChild(button);
     }
