@@ -190,6 +190,7 @@ def test_a_span_is_tagged_from_a_keyboard_selection_and_the_text_cannot_be_edite
     for key, section in enumerate(SECTIONS, 1):  # each section's button named by its section alone
         assert page.get_by_role("button", name=section, exact=True).get_attribute("aria-keyshortcuts") == str(key)
     assert page.get_by_role("button", name="Undo", exact=True).count() == 1
+    assert page.get_by_role("textbox", name="Notes (optional)", exact=True).count() == 1  # its label, not placeholder
     page.focus("#abstract-container")
     page.keyboard.press("Control+Home")
     for _ in range(3):

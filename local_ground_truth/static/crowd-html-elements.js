@@ -509,6 +509,16 @@
     }
   });
 
+  // A field's `label` attribute shown above it and tied to it (its accessible name; clicking it focuses the field).
+  var fieldCount = 0;
+  function labelled(el, field) {
+    if (!el.getAttribute("label")) return;
+    field.id = field.id || "local-gt-field-" + (++fieldCount);
+    var label = text("label", el.getAttribute("label"));
+    label.htmlFor = field.id;
+    el.appendChild(label);
+  }
+
   // crowd-input and crowd-text-area expose their text as `value`, as the real elements do.
   function fieldValue(el) { var f = el.querySelector("textarea, input"); return f ? f.value : ""; }
   function setFieldValue(el, value) { var f = el.querySelector("textarea, input"); if (f) f.value = value; }
@@ -524,7 +534,7 @@
       area.placeholder = this.getAttribute("placeholder") || "";
       area.value = this.getAttribute("value") || "";
       if (this.getAttribute("max-length")) area.maxLength = Number(this.getAttribute("max-length"));
-      if (this.getAttribute("label")) this.appendChild(text("label", this.getAttribute("label")));
+      labelled(this, area);
       this.appendChild(area);
     }
   });
@@ -540,7 +550,7 @@
       input.placeholder = this.getAttribute("placeholder") || "";
       input.value = this.getAttribute("value") || "";
       if (this.getAttribute("max-length")) input.maxLength = Number(this.getAttribute("max-length"));
-      if (this.getAttribute("label")) this.appendChild(text("label", this.getAttribute("label")));
+      labelled(this, input);
       this.appendChild(input);
     }
   });
