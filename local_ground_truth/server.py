@@ -200,7 +200,7 @@ class WorkerSite:
                 raise Refused(409, f"You already answered object {object_id}, and an answer cannot be changed once "
                                    "it is saved: your first answer is kept.")
             if problems:
-                raise Refused(422, "This answer is incomplete: " + "; ".join(problems) + ".")
+                raise Refused(422, "This answer cannot be saved yet: " + "; ".join(problems) + ".")
             if not self.leases.may_submit(object_id, worker):
                 if len(self.job.workers_of(object_id)) >= self.job.spec.workers_per_object:
                     raise Refused(409, f"Object {object_id} already has all the answers it needs; yours was not "
