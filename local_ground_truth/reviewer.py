@@ -51,8 +51,11 @@ _SIGN_IN = """<section><h2>Sign in as a reviewer</h2>
 decision ({{ counts.decided }} decided).</p>
 <form action="{{ prefix }}" method="get" id="sign-in"><label for="reviewer-name">Your reviewer name</label>
 <input id="reviewer-name" name="reviewer" value="{{ typed }}" required autocomplete="username" autocapitalize="off"
- spellcheck="false"> <button>Review</button></form>
-<p>Any name, as for workers. You are not given objects you answered as a worker.</p>
+ spellcheck="false" aria-describedby="{{ 'name-error ' if error }}name-rule"{% if error %} aria-invalid="true" autofocus{% endif %}>
+ <button>Review</button></form>
+{% if error %}<p id="name-error" class="notice" role="alert">{{ error }}</p>{% endif %}
+<p id="name-rule">Any name, as for workers (letters, digits, spaces and punctuation in any script, up to
+{{ max_chars }} characters). You are not given objects you answered as a worker.</p>
 {% else %}<p id="review-off">Expert review is off for this job. It is an environment setting (the stack's
 <code>ReviewSettings</code>); run the job with <code>--review</code> to turn it on here.</p>{% endif %}</section>"""
 
@@ -201,12 +204,12 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         typed = request.args.get("reviewer")
         if typed is None or not desk.enabled:
             return page("Expert review", _SIGN_IN, enabled=desk.enabled, counts=desk.counts(), typed="",
-                        rule=rule_text())
+                        rule=rule_text(), error="", max_chars=worker_names.MAX_CHARACTERS)
         try:
             reviewer = worker_names.canonical(typed)
         except worker_names.BadName as error:
-            return page("Choose another name", _SIGN_IN, 400, notice=str(error), enabled=True, counts=desk.counts(),
-                        typed=typed[:500], rule=rule_text())
+            return page("Choose another name", _SIGN_IN, 400, enabled=True, counts=desk.counts(), typed=typed[:500],
+                        rule=rule_text(), error=str(error), max_chars=worker_names.MAX_CHARACTERS)
         return redirect(reviewer_base(reviewer), 303)
 
     @app.get(f"{ASSETS}/review.css")

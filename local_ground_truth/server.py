@@ -307,7 +307,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         try:
             worker = worker_names.canonical(typed)
         except worker_names.BadName as error:
-            return page("Choose another name", worker_pages.sign_in(task_title, typed[:500]), 400, notice=str(error))
+            return page("Choose another name", worker_pages.sign_in(task_title, typed[:500], str(error)), 400)
         return redirect(worker_pages.worker_base(worker), 303)
 
     @app.get("/worker/<name>")

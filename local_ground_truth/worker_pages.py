@@ -24,7 +24,9 @@ HELD_RECHECK_SECONDS = 10  # ... and this often while the tasks left are held by
 SIGN_IN = """<h1>{{ task_title }}</h1>
 <form action="/" method="get" id="sign-in"><label for="worker">Your worker name</label>
 <input id="worker" name="worker" value="{{ typed }}" required autocomplete="username" autocapitalize="off"
- spellcheck="false" aria-describedby="name-rule"> <button>Start</button></form>
+ spellcheck="false" aria-describedby="{{ 'name-error ' if error }}name-rule"{% if error %} aria-invalid="true" autofocus{% endif %}>
+ <button>Start</button></form>
+{% if error %}<p id="name-error" class="notice" role="alert">{{ error }}</p>{% endif %}
 <p id="name-rule">Any name you like, in any script: letters, digits, spaces and punctuation, up to
 {{ max_chars }} characters.</p>
 <p><a id="requester-link" href="/requester">Requester's view</a>: the job's progress, quality and output.</p>"""
@@ -114,8 +116,10 @@ def worker_base(worker: str) -> str:
     return f"/worker/{worker_names.path_segment(worker)}"
 
 
-def sign_in(task_title: str, typed: str = "") -> str:
-    return render_template_string(SIGN_IN, task_title=task_title, typed=typed, max_chars=worker_names.MAX_CHARACTERS)
+def sign_in(task_title: str, typed: str = "", error: str = "") -> str:
+    """The sign-in form; ``error``: why ``typed`` is no name, shown under the field and tied to it."""
+    return render_template_string(SIGN_IN, task_title=task_title, typed=typed, error=error,
+                                  max_chars=worker_names.MAX_CHARACTERS)
 
 
 def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, waiting: int,

@@ -306,3 +306,12 @@ def test_a_decision_made_after_the_page_was_opened_is_not_overwritten_unknowingl
         assert status == 200 and desk.decision("1").reviewer == "ortiz"
         line = final_manifest(job)[1]
         assert line[f"{LABEL}-metadata"]["reviewer"] == "ortiz" and line[LABEL][QUESTION]["label"] == "Good Weld"
+
+
+def test_a_reviewer_name_that_is_refused_says_why_beside_the_field(served):
+    _, server = served
+    status, page = call(server, "GET", "/review?reviewer=..")
+    text = page.decode()
+    assert status == 400 and 'aria-invalid="true"' in text and 'aria-describedby="name-error name-rule"' in text
+    assert 'id="name-error" class="notice" role="alert"' in text and "browsers drop it" in text
+    assert "up to\n64 characters" in text  # the rule, as the workers' sign-in gives it

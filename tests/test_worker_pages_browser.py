@@ -171,6 +171,11 @@ def test_a_unicode_worker_name_signs_in_and_is_shown_as_typed(browser, welding_s
     page.click("text=Start")  # no browser-side pattern: the server's rule, said in words
     assert "browsers drop it" in page.inner_text(".notice") and page.input_value("input[name=worker]") == "."
     assert not [m for m in messages if "pattern" in m.lower()]
+    # The reason is tied to the field (announced, the field marked invalid and focused to be corrected).
+    field = page.locator("#worker")
+    assert field.get_attribute("aria-invalid") == "true" and field.evaluate("f => f === document.activeElement")
+    assert field.get_attribute("aria-describedby").split() == ["name-error", "name-rule"]
+    assert page.get_attribute("#name-error", "role") == "alert" and "browsers drop it" in page.inner_text("#name-error")
 
 
 # -- NER ----------------------------------------------------------------------------------------------
