@@ -68,7 +68,12 @@ def test_tag_a_methods_span_answer_yes_and_it_reaches_the_output_manifest(browse
     page.click("button[data-label=Methods]")
     page.click("text=Submit")  # no Yes/No yet: refused
     assert page.url.endswith("/task/0") and page.inner_text("#good-error")
+    # The question is marked invalid, described by the error, and focused, where the answer goes.
+    assert page.get_attribute("#good-group", "aria-invalid") == "true"
+    assert page.get_attribute("#good-group", "aria-describedby") == "good-error"
+    assert page.evaluate("document.activeElement.name") == "isGoodAbstractChoice"
     page.check("input[name=isGoodAbstractChoice][value=Yes]")
+    assert page.get_attribute("#good-group", "aria-invalid") is None
     page.click("text=Submit")
     page.wait_for_function("!location.pathname.endsWith('/task/0')")  # Submit opens her next task
     assert "/worker/ana/task/" in page.url
