@@ -109,7 +109,8 @@ def test_a_name_signs_in_has_a_queue_and_a_task_page_showing_it_escaped(served, 
 def test_a_bad_name_gets_the_sign_in_page_with_the_reason_not_not_found(served, typed):
     _, server = served
     status, _, body = get(server, "/?worker=" + quote(typed, safe=""))
-    assert status == 400 and 'role="status"' in body and "Not found" not in body
+    assert status == 400 and 'id="name-error" class="notice" role="alert"' in body and "Not found" not in body
+    assert 'aria-invalid="true"' in body
     assert 'pattern="' not in body  # no browser-side rule that could disagree with the server's
 
 
