@@ -200,6 +200,7 @@ def allowed_modules(package_dir: Path, modules_of: Optional[Mapping[str, frozens
             | bundled_modules(package_dir.parent))
 
 
+@lru_cache(maxsize=64)  # asked by the guard, its allowed modules and the Lambda host as an environment starts
 def bundled_modules(asset_dir: Path) -> frozenset[str]:
     """The top-level modules of the distributions installed in a bundled asset (``cdk synth`` with bundling
     installs the lock there, beside the package, and leaves the lock itself out): in AWS exactly these are

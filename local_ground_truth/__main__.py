@@ -35,7 +35,7 @@ from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
-from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog, review_summary
+from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog, printable, review_summary
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
@@ -116,11 +116,6 @@ class PrintableFormatter(logging.Formatter):
 def counted(number: int, noun: str) -> str:
     """"1 answer", "3 answers"."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
-def printable(text: str) -> str:
-    """``text`` with every character that is not printable (a newline, an escape, a joiner) escaped."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _say(message: str) -> None:

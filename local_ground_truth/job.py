@@ -216,7 +216,7 @@ class LocalJob:
                 self._left_out(key, error)
                 continue
             for object_id, response in entries:
-                if self._is_object(object_id):
+                if self.is_object(object_id):
                     self._keep_task_input(object_id, response)
                 else:
                     self._left_out(key, f"object {object_id!r} is not in the manifest")
@@ -224,7 +224,7 @@ class LocalJob:
         for key, body in self._read_all(self._keys(self._responses), self._get_bytes):
             object_id, _, name = key[len(self._responses):].partition("/")
             try:
-                if not self._is_object(object_id) or not name or "/" in name:
+                if not self.is_object(object_id) or not name or "/" in name:
                     raise ValueError(f"is not an answer file ({self._responses}<object>/<file>.json)")
                 answer_files.append((key, object_id, _answers_in(body)))
             except ValueError as error:
@@ -246,14 +246,14 @@ class LocalJob:
                     continue
                 try:
                     entry = strict_json.loads(line)
-                    if not isinstance(entry, dict) or not self._is_object(str(entry.get("datasetObjectId"))):
+                    if not isinstance(entry, dict) or not self.is_object(str(entry.get("datasetObjectId"))):
                         raise ValueError("is not a label of an object in the manifest")
                 except ValueError as error:
                     self._left_out(f"{key} line {number}", error)
                     continue
                 self._labels[str(entry["datasetObjectId"])] = entry
 
-    def _is_object(self, object_id: str) -> bool:
+    def is_object(self, object_id: str) -> bool:
         """``object_id`` names a line of the manifest (as Ground Truth numbers them: 0, 1, ...)."""
         return object_id.isdigit() and object_id == str(int(object_id)) and int(object_id) < len(self.lines)
 

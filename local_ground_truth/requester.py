@@ -164,15 +164,15 @@ class RequesterLog:
         return True
 
 
-def shown_name(name: str) -> str:
-    """A worker's name for a terminal line: quoted, with quotes, backslashes and every character that is
-    not printable escaped (no control sequence reaches the terminal)."""
-    def shown(c: str) -> str:
-        if c in '"\\':
-            return "\\" + c
-        return c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (a newline, an escape, a joiner) escaped: no control
+    sequence reaches the terminal."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
-    return '"' + "".join(map(shown, name)) + '"'
+
+def shown_name(name: str) -> str:
+    """A worker's name for a terminal line: quoted, with quotes and backslashes escaped, and ``printable``."""
+    return '"' + printable(name.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 def _objects(count: int) -> str:

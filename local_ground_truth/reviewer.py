@@ -246,7 +246,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         if not desk.enabled:
             return redirect(PREFIX, 303)
         base = reviewer_base(reviewer)
-        if not (object_id.isdigit() and object_id == str(int(object_id)) and int(object_id) < len(job.lines)):
+        if not job.is_object(object_id):
             return page("Not found", "<p>There is no object {{ oid }} in this job. <a href=\"{{ base }}\">Your queue</a>"
                         "</p>", 404, reviewer=reviewer, oid=object_id, base=base)
         if not desk.reasons(object_id):
