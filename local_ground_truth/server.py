@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -73,6 +74,10 @@ class WorkerSite:
         self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of)
         self.consolidator = Consolidator(job) if consolidate_in_background else None
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
+        # The last task page shown to a worker for an object, by token: closing that page gives its task back
+        # (``leave``); a page opened since (a reload, another tab) keeps it. Taken with the lease, under one lock.
+        self._open_pages: dict[tuple[str, str], str] = {}
+        self._pages = threading.Lock()
         self._rules: dict[str, FormRules] = {}
         self.questions = questions_of(job)
         self.order = WorkerOrder(job.job_name)
@@ -145,8 +150,34 @@ class WorkerSite:
 
     def skip(self, worker: str, object_id: str) -> None:
         """Give the task back (its slot returns to the pool) and put it last in this worker's order."""
+        self._forget_page(worker, object_id)
         self.leases.release(object_id, worker)
         self.order.skip(worker, object_id)
+
+    def open_task(self, worker: str, object_id: str) -> Optional[str]:
+        """Take (or keep) the worker's lease on ``object_id`` for a task page about to be shown: the page's token,
+        or None when no slot is free."""
+        with self._pages:
+            if self.leases.acquire(object_id, worker) is None:
+                return None
+            token = secrets.token_urlsafe(16)
+            self._open_pages[(worker, object_id)] = token
+            return token
+
+    def leave(self, worker: str, object_id: str, token: str) -> bool:
+        """The task page ``token`` was left unanswered (its tab closed, the worker went elsewhere): its slot returns
+        to the pool at once, not when the time limit runs out. False (nothing changes) when the worker has opened
+        the task again since, in a reload or another tab, or has answered or skipped it."""
+        with self._pages:
+            if self._open_pages.get((worker, object_id)) != token:
+                return False
+            del self._open_pages[(worker, object_id)]
+            self.leases.release(object_id, worker)
+            return True
+
+    def _forget_page(self, worker: str, object_id: str) -> None:
+        with self._pages:
+            self._open_pages.pop((worker, object_id), None)
 
     def place(self, worker: str, object_id: str) -> worker_pages.Place:
         ids = self.job.object_id_tuple()
@@ -169,13 +200,14 @@ class WorkerSite:
             self._rules[object_id] = rules_of(self.page(object_id))
         return self._rules[object_id]
 
-    def render_task(self, worker: str, object_id: str, notice: str = "") -> str:
+    def render_task(self, worker: str, object_id: str, notice: str = "", page_token: str = "") -> str:
+        """The task page; ``page_token`` (from ``open_task``) is what the page sends back when it is left."""
         page = self.page(object_id)
         self._rules[object_id] = rules_of(page)
         return worker_pages.task_page(
             page.replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js"), job_title=self.job.spec.task.title,
             job_name=self.job.job_name, worker=worker, object_id=object_id, place=self.place(worker, object_id),
-            notice=notice)
+            notice=notice, page_token=page_token)
 
     def submit(self, worker: str, object_id: str, answer: dict[str, Any]) -> bool:
         """Record ``answer``; False when this worker's answer to this object was already recorded.
@@ -216,6 +248,7 @@ class WorkerSite:
                 LOG.error("the answer of %r to object %s could not be saved: %s", worker, object_id, reason)
                 raise Refused(503, f"Your answer could not be saved ({reason[:300]}); nothing was recorded. Submit "
                                    "again; if it keeps failing, tell whoever runs the job.") from None
+            self._forget_page(worker, object_id)
             self.leases.release(object_id, worker)
         if self.consolidator:
             self.consolidator.notify()
@@ -356,10 +389,30 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             return redirect(with_notice(base, "You already answered that task."), 303)
         if request.method == "HEAD":  # a probe, not a worker opening the task: it holds nothing
             return Response(status=200, mimetype="text/html", headers={"Cache-Control": "no-store"})
-        if site.leases.acquire(object_id, worker) is None:
+        token = site.open_task(worker, object_id)
+        if token is None:
             return redirect(with_notice(f"{base}/next", "That task is being labeled by others; here is your next one."),
                             303)
-        return html(site.render_task(worker, object_id, request.args.get("notice", "")[:300]))
+        return html(site.render_task(worker, object_id, request.args.get("notice", "")[:300], page_token=token))
+
+    @app.post("/worker/<name>/task/<object_id>/leave")
+    def leave(name: str, object_id: str):
+        """Sent by a task page as it goes away unanswered (closed, reloaded, left for the queue)."""
+        try:
+            worker = worker_of(name)
+        except worker_names.BadName as error:
+            return refusal(404, f"Unknown worker: {error}", None)
+        if (refused := _foreign(request)) is not None:
+            return refusal(*refused, worker)
+        try:
+            body = strict_json.loads(request.get_data(), max_depth=2)
+        except strict_json.JSONError as error:
+            return refusal(400, f"The request {error}.", worker)
+        token = body.get("page") if isinstance(body, dict) else None
+        if not isinstance(token, str):
+            return refusal(400, 'Send {"page": <the page token>}.', worker)
+        site.leave(worker, unquote(object_id), token)
+        return Response(status=204, headers={"Cache-Control": "no-store"})
 
     @app.post("/worker/<name>/task/<object_id>/release")
     def release(name: str, object_id: str):

@@ -40,7 +40,8 @@ QUEUE = """<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
 {% elif preparing %}<p id="preparing">More tasks are being prepared (pre-labeling is still running); this page
 looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ recheck_ms }});</script>
 {% elif held_by_others %}<p id="held">{{ held_by_others }} {{ "task is" if held_by_others == 1 else "tasks are" }}
-being labeled by others right now; one they leave unanswered past its time limit comes back to the pool. This page
+being labeled by others right now; one comes back to the pool when its page is closed unanswered or its time limit
+runs out. This page
 looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
 <p><a href="/">Sign in as someone else</a></p>"""
@@ -48,7 +49,8 @@ looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{
 TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
 <script>window.LOCAL_GT_SUBMIT_URL = {{ submit_url|tojson }}; window.LOCAL_GT_QUEUE_URL = {{ queue_url|tojson }};
-window.LOCAL_GT_RELEASE_URL = {{ release_url|tojson }}; window.LOCAL_GT_DRAFT_KEY = {{ draft_key|tojson }};</script>
+window.LOCAL_GT_RELEASE_URL = {{ release_url|tojson }}; window.LOCAL_GT_DRAFT_KEY = {{ draft_key|tojson }};
+window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN = {{ page_token|tojson }};</script>
 <style>
 :root { --local-gt-top: 44px; }  /* the height of the task bar below */
 body { margin: 0; font-family: system-ui, sans-serif; }
@@ -97,6 +99,16 @@ TASK_TAIL = """
       .then(function (result) { window.location.assign(result.next); })
       .catch(function (error) { skip.disabled = false; notice.textContent = "Could not skip: " + error.message; });
   });
+  // Leaving the page unanswered (the queue link, a reload, closing the tab) gives the task back at once rather
+  // than when its time limit runs out (a closing tab's request may be dropped: then the time limit applies). The server ignores it once the task was answered or skipped, or opened
+  // again in a reload or another tab. A beacon: the browser sends it after the page is gone.
+  window.addEventListener("pagehide", function () {
+    if (!window.LOCAL_GT_PAGE_TOKEN) return;
+    navigator.sendBeacon(window.LOCAL_GT_LEAVE_URL,
+      new Blob([JSON.stringify({ page: window.LOCAL_GT_PAGE_TOKEN })], { type: "application/json" }));
+  });
+  // Back to this page from the browser's cache: its task was given back, so take it again (or hear who has it).
+  window.addEventListener("pageshow", function (event) { if (event.persisted) window.location.reload(); });
 })();
 </script>
 </body></html>"""
@@ -134,13 +146,15 @@ def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, wait
 
 
 def task_page(template_html: str, *, job_title: str, job_name: str, worker: str, object_id: str, place: Place,
-              notice: str = "") -> str:
-    """The stack's rendered template inside the runner's page: a doctype, a title, the task bar."""
+              notice: str = "", page_token: str = "") -> str:
+    """The stack's rendered template inside the runner's page: a doctype, a title, the task bar. ``page_token``:
+    what the page sends to ``leave`` when it goes away unanswered (none: it sends nothing)."""
     base = worker_base(worker)
     task = f"{base}/task/{object_id}"
     head = render_template_string(
         TASK_HEAD, title=f"Task {place.position} of {place.total} \u00b7 {job_title}", worker=worker,
         position=place.position, total=place.total, done=place.done, waiting=place.waiting, notice=notice,
-        submit_url=f"{task}/submit", release_url=f"{task}/release", queue_url=base,
+        submit_url=f"{task}/submit", release_url=f"{task}/release", leave_url=f"{task}/leave", page_token=page_token,
+        queue_url=base,
         draft_key=f"local-gt-draft:{job_name}/{object_id}/{worker}")
     return head + template_html + TASK_TAIL

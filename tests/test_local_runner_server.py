@@ -4,6 +4,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -267,3 +268,67 @@ def test_a_worker_whose_tasks_left_are_held_by_others_is_told_so_and_the_queue_l
     connection.close()
     assert request(server, "POST", f"/worker/hog/task/0/release", b"{}")[0] == 200  # one comes back
     assert 'href="/worker/late/task/0"' in request(server, "GET", "/worker/late")[1].decode()
+
+
+def open_page(server, worker: str, object_id: str) -> str:
+    """GET a task page as a worker's browser does; the page's token (what it sends when it is left)."""
+    status, data = request(server, "GET", f"/worker/{worker}/task/{object_id}")
+    assert status == 200, data[:200]
+    [token] = re.findall(r'window\.LOCAL_GT_PAGE_TOKEN = "([^"]+)"', data.decode())
+    return token
+
+
+def leave(server, worker: str, object_id: str, body, headers: dict | None = None):
+    body = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return request(server, "POST", f"/worker/{worker}/task/{object_id}/leave", body, headers)
+
+
+def test_a_task_page_left_unanswered_gives_its_task_back_at_once(fresh):
+    """dev: one slot per object. Closing the tab must not hold the task for its ten-minute time limit."""
+    job, server = fresh
+    token = open_page(server, "ana", "3")
+    assert server.site.leases.holders("3") == {"ana"}
+    assert leave(server, "ana", "3", {"page": token})[0] == 204
+    assert server.site.leases.holders("3") == set()
+    assert open_page(server, "bo", "3")  # another worker takes it
+    assert server.site.leases.holders("3") == {"bo"}
+
+
+def test_a_page_opened_again_keeps_the_task_when_the_older_one_is_left(fresh):
+    """A reload (or a second tab) shows a new page before the old one goes away: the old page's leave is ignored."""
+    job, server = fresh
+    old = open_page(server, "ana", "4")
+    new = open_page(server, "ana", "4")
+    assert old != new
+    assert leave(server, "ana", "4", {"page": old})[0] == 204
+    assert server.site.leases.holders("4") == {"ana"}  # the new page still holds it
+    assert leave(server, "ana", "4", {"page": new})[0] == 204
+    assert server.site.leases.holders("4") == set()
+
+
+def test_leaving_after_an_answer_or_with_another_workers_token_changes_nothing(fresh):
+    job, server = fresh
+    token = open_page(server, "ana", "5")
+    assert leave(server, "bo", "5", {"page": token})[0] == 204  # bo's name, ana's token: not bo's page
+    assert server.site.leases.holders("5") == {"ana"}
+    assert submit(server, "ana", "5", GOOD)[0] == 200
+    assert leave(server, "ana", "5", {"page": token})[0] == 204  # the page goes away after its answer
+    assert job.workers_of("5") == {"ana"} and server.site.leases.holders("5") == set()
+    bo = open_page(server, "bo", "6")
+    assert submit(server, "bo", "6", GOOD)[0] == 200  # after the answer the token is spent
+    assert leave(server, "bo", "6", {"page": bo})[0] == 204 and job.workers_of("6") == {"bo"}
+
+
+@pytest.mark.parametrize("body, headers, status, reason", [
+    (b"not json", None, 400, "The request"),
+    ({"page": 7}, None, 400, '{"page": <the page token>}'),
+    ([1], None, 400, '{"page": <the page token>}'),
+    ({"page": "x"}, {"Origin": "http://attacker.example"}, 403, "this server's own pages"),
+    ({"page": "x"}, {"Content-Type": "text/plain"}, 415, "application/json"),
+])
+def test_a_leave_that_is_not_the_pages_own_is_refused_with_the_reason(fresh, body, headers, status, reason):
+    job, server = fresh
+    open_page(server, "ana", "7")
+    answered, data = leave(server, "ana", "7", body, headers)
+    assert answered == status and reason in json.loads(data)["error"]
+    assert server.site.leases.holders("7") == {"ana"}
