@@ -249,12 +249,13 @@ class CustomLabelingWorkflow(Construct):
         stack = Stack.of(self)
         code = own_folder_code(_JOB_RESOURCE_CODE)
 
-        def job_function(construct_id: str, handler: str) -> lambda_.Function:
+        def job_function(construct_id: str, handler: str, timeout: Duration = Duration.minutes(1)) -> lambda_.Function:
             return least_privilege_function(self, construct_id, log_retention=log_retention, props={
                 "code": code, "handler": f"{_JOB_RESOURCE_CODE.name}.handler.{handler}", "runtime": RUNTIME,
-                "description": "Creates, watches and stops the Ground Truth labeling job"})
+                "timeout": timeout, "description": "Creates, watches and stops the Ground Truth labeling job"})
 
-        self.job_function = job_function("JobOnEvent", "on_event")
+        # on_event tries a create refused for a role again for a while (handler.ROLE_RETRY_DELAYS: IAM propagation).
+        self.job_function = job_function("JobOnEvent", "on_event", timeout=Duration.minutes(3))
         self.job_is_complete_function = job_function("JobIsComplete", "is_complete")
         # Every job name starts with the key; SageMaker spells labeling-job ARNs in lower case,
         # and the key and the names are lower case.

@@ -492,6 +492,16 @@ def test_a_workteam_description_sagemaker_would_refuse_is_refused_at_synth(descr
         team.add_workteam("Experts", description=description)
 
 
+def test_workflow_job_function_has_time_for_every_try_of_a_create_refused_for_a_role(sample_folder):
+    from labeling_constructs.labeling_job_resource.handler import ROLE_RETRY_DELAYS
+
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    timeout = resources[logical_id(flow.job_function)]["Properties"]["Timeout"]
+    assert timeout >= sum(ROLE_RETRY_DELAYS) + 60  # and a minute for the calls themselves
+
+
 def test_workflow_job_functions_reach_only_this_resources_jobs(sample_folder):
     stack = new_stack()
     flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))

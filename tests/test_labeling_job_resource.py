@@ -78,6 +78,7 @@ class FakeSageMaker:
         self._late: Optional[dict[str, Any]] = None  # the late request's params
         self._late_lands = False
         self.refuse_next_create: Optional[tuple[str, str]] = None  # (code, message): nothing is made
+        self.refuse_creates: list[tuple[str, str]] = []  # the next creates' refusals, in order: nothing is made
         self.start_failures: list[str] = []  # FailureReason of the next jobs to be created
         self._references = itertools.count(1)
         self._clock = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
@@ -140,6 +141,8 @@ class FakeSageMaker:
         return AWSResponse(None, 200, {}, None), body
 
     def _CreateLabelingJob(self, params):  # noqa: N802 - named after the operation
+        if self.refuse_creates:
+            raise _Refusal(*self.refuse_creates.pop(0))
         if self.refuse_next_create:
             code, message = self.refuse_next_create
             self.refuse_next_create = None
@@ -421,6 +424,48 @@ def test_a_refused_create_fails_the_deployment_with_the_reason_and_leaves_nothin
     with pytest.raises(DeploymentFailed, match="could not be created: .*limit of labeling jobs"):
         stack.deploy(PROPERTIES)
     assert fake.jobs == {} and stack.log[-1] == ("Delete", naming.job_name(PROPERTIES, 0), "SUCCESS")
+
+
+#: How SageMaker and IAM word refusals that a role or permission made moments before can explain.
+PASS_ROLE_DENIED = ("AccessDeniedException", f"User: arn:aws:sts::{ACCOUNT}:assumed-role/JobOnEventRole/x is not "
+                    f"authorized to perform: iam:PassRole on resource: arn:aws:iam::{ACCOUNT}:role/gt-execution")
+ROLE_NOT_ASSUMABLE = ("ValidationException", "SageMaker was unable to assume the role "
+                      f"arn:aws:iam::{ACCOUNT}:role/gt-execution")
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """The handler's waits between tries, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr(handler, "_sleep", slept.append)
+    return slept
+
+
+@pytest.mark.parametrize("refusal", [PASS_ROLE_DENIED, ROLE_NOT_ASSUMABLE], ids=["pass-role", "assume-role"])
+def test_a_create_refused_for_a_role_made_moments_ago_is_tried_again_and_makes_one_job(fake, stack, waits, refusal):
+    fake.refuse_creates = [refusal] * 3  # IAM took three tries to reach SageMaker
+    name = stack.deploy(PROPERTIES).physical_id
+    assert fake.running() == {name} and len(fake.jobs) == 1
+    assert waits == list(handler.ROLE_RETRY_DELAYS[:3])
+    assert [call for call in fake.calls if call[0] == "CreateLabelingJob"] == [("CreateLabelingJob", name)] * 4
+
+
+def test_a_role_refusal_that_outlasts_the_tries_fails_the_deployment_with_it(fake, stack, waits):
+    fake.refuse_creates = [ROLE_NOT_ASSUMABLE] * (len(handler.ROLE_RETRY_DELAYS) + 1)
+    with pytest.raises(DeploymentFailed, match="could not be created: .*unable to assume the role"):
+        stack.deploy(PROPERTIES)
+    assert fake.jobs == {} and waits == list(handler.ROLE_RETRY_DELAYS)
+
+
+@pytest.mark.parametrize("refusal", [
+    ("ResourceLimitExceeded", "You have reached the limit of labeling jobs"),
+    ("ValidationException", "The manifest file s3://data-bucket/manifests/input.manifest is empty"),
+], ids=["limit", "validation-without-a-role"])
+def test_a_refusal_no_role_explains_fails_at_once(fake, stack, waits, refusal):
+    fake.refuse_next_create = refusal
+    with pytest.raises(DeploymentFailed, match="could not be created"):
+        stack.deploy(PROPERTIES)
+    assert waits == [] and fake.jobs == {}
 
 
 def test_a_job_that_fails_to_start_fails_the_deployment_with_ground_truths_reason(fake, stack):

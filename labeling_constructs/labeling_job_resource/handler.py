@@ -21,10 +21,16 @@ configuration (the resource's properties) has deterministic job names (see ``nam
 
 ``is_complete`` waits for the job to leave Initializing and fails the deployment with Ground
 Truth's FailureReason.
+
+The execution role and this function's ``iam:PassRole`` are made in the same deployment, just before
+the job, and IAM changes take seconds to reach other services: a CreateLabelingJob refused for a role
+or a permission (``_refused_for_a_role``) is tried again after ``ROLE_RETRY_DELAYS`` before the
+refusal fails the deployment. Nothing is created by a refused call, so trying again makes no second job.
 """
 from __future__ import annotations
 
 import logging
+import time
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional
 
@@ -41,6 +47,12 @@ RUNNING = frozenset({"Initializing", "InProgress"})
 ADOPTABLE = RUNNING | {"Completed"}
 #: Carried from on_event to is_complete by the framework (not sent to CloudFormation).
 CREATE_ERROR = "CreateLabelingJobError"
+#: Seconds to wait before each new try of a create refused for a role or permission, inside the on_event
+#: function's timeout (the construct gives it 3 minutes; tests/test_labeling_job_resource.py checks the sum fits).
+ROLE_RETRY_DELAYS = (5, 10, 20, 30, 30)
+#: Error codes with which AWS APIs refuse a request for its permissions or roles.
+_PERMISSION_CODES = frozenset({"AccessDeniedException", "AccessDenied", "ValidationException"})
+_sleep = time.sleep  # tests wait on a clock of their own
 
 __all__ = ["PropertyError", "is_complete", "on_event"]
 
@@ -103,7 +115,7 @@ def _create_or_adopt(event: dict[str, Any]) -> dict[str, Any]:
         LOG.info("%s: adopting labeling job %s (%s)", event["RequestType"], name, job["LabelingJobStatus"])
         return _result(name, job["LabelingJobArn"])
     try:
-        arn = sagemaker().create_labeling_job(**create_request(properties, name))["LabelingJobArn"]
+        arn = _create(create_request(properties, name))
     except (ClientError, BotoCoreError) as error:
         # The job may exist even so (the response was lost): is_complete looks it up by name.
         LOG.warning("CreateLabelingJob %s raised %s; is_complete will look the job up", name, error)
@@ -111,6 +123,29 @@ def _create_or_adopt(event: dict[str, Any]) -> dict[str, Any]:
                 CREATE_ERROR: f"{type(error).__name__}: {error}"}
     LOG.info("%s: created labeling job %s", event["RequestType"], name)
     return _result(name, arn)
+
+
+def _create(request: dict[str, Any]) -> str:
+    """CreateLabelingJob, tried again while it is refused for a role or permission (IAM propagation)."""
+    for delay in ROLE_RETRY_DELAYS:
+        try:
+            return sagemaker().create_labeling_job(**request)["LabelingJobArn"]
+        except ClientError as error:
+            if not _refused_for_a_role(error):
+                raise
+            LOG.warning("CreateLabelingJob %s was refused for a role or permission (%s); IAM changes made in this "
+                        "deployment may not have reached SageMaker yet: trying again in %d s",
+                        request["LabelingJobName"], error, delay)
+            _sleep(delay)
+    return sagemaker().create_labeling_job(**request)["LabelingJobArn"]  # the last try: its refusal counts
+
+
+def _refused_for_a_role(error: ClientError) -> bool:
+    """A refusal that a role or permission made moments ago can explain (the execution role SageMaker assumes,
+    this function's iam:PassRole): an access or validation error that names a role."""
+    details = error.response.get("Error", {})
+    message = str(details.get("Message", "")).lower()
+    return details.get("Code") in _PERMISSION_CODES and any(word in message for word in ("role", "assume"))
 
 
 def _result(name: str, arn: str) -> dict[str, Any]:
