@@ -6,7 +6,8 @@ does), takes the objects the crowd could not settle (``review_desk``), and decid
   others), and the decisions made so far;
 - ``/review/<name>/object/<id>``: every worker's answer and the crowd's label and confidence side by
   side, why the object is here, and a form: accept the crowd's labels or pick others (a decided
-  object can be decided again: the later decision replaces the earlier one);
+  object can be decided again: the later decision replaces the earlier one); below it, the task as
+  workers saw it (the next address, in a frame: the image, plots or text the expert judges);
 - ``/review/<name>/object/<id>/task``: the task as workers saw it (the stack's template), read-only.
 
 Decisions are POSTed as same-origin JSON (``{"decision": {question: label}}``), checked against the
@@ -34,7 +35,7 @@ ASSETS = f"{PREFIX}/-"  # the pages' script, style and the preview's dead end: t
 MAX_DECISION_BYTES = 100_000
 LISTED = 100  # objects listed by name on a reviewer's page
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+               "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "the crowd could not tell",
                "gold-miss": "a gold item the crowd missed"}
 
@@ -96,7 +97,10 @@ A new decision replaces it.</p>{% endif %}
 <p><button type="button" id="accept-crowd"{% if not accept %} disabled aria-describedby="accept-why"{% endif %}>Accept the crowd's labels</button>
 <button type="submit" id="decide">Save this decision</button> <span id="review-notice" role="status"></span></p>
 {% if not accept %}<p id="accept-why">The crowd's answer to a question is no label (its workers could not tell, or
-gave none): pick one to decide.</p>{% endif %}</form></section>"""
+gave none): pick one to decide.</p>{% endif %}</form></section>
+<section id="task-section"><h2>The task as workers saw it</h2>
+<iframe id="task-frame" src="{{ base }}/object/{{ v.id }}/task" title="Object {{ v.id }} as workers saw it"></iframe>
+</section>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#3b2f4a;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
@@ -108,7 +112,8 @@ th,td{text-align:left;padding:.25rem .45rem;border-bottom:1px solid #eaeef2;vert
 .reasons{color:#9a6700;font-size:12px;font-weight:400}fieldset{border:1px solid #d0d7de;margin:0 0 .6rem;padding:.35rem .7rem}
 fieldset label{display:inline-block;margin:.15rem 1rem .15rem 0}button{font:inherit;padding:.3rem .7rem}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}#review-notice{color:#cf222e}
-code{background:#f6f8fa;padding:0 .2rem}#source{word-break:break-all}"""
+code{background:#f6f8fa;padding:0 .2rem}#source{word-break:break-all}
+#task-frame{width:100%;height:760px;border:1px solid #d0d7de;resize:vertical}"""
 
 # Sends the form as JSON (the server takes decisions only as same-origin JSON) and follows to the next object.
 _JS = """(() => {
@@ -152,7 +157,7 @@ _JS = """(() => {
 
 _PREVIEW_BAR = """<div id="local-gt-preview" style="position:sticky;top:0;z-index:100;background:#3b2f4a;color:#fff;
 padding:8px 14px;font:14px system-ui,sans-serif">Preview of object {{ object_id }} as workers saw it: nothing is recorded
-here. Decide on the <a style="color:#d2b8ff" href="{{ back }}">review page</a>.</div>"""
+here. Decide on the <a style="color:#d2b8ff" href="{{ back }}" target="_top">review page</a>.</div>"""
 
 
 def reviewer_base(reviewer: str) -> str:

@@ -76,6 +76,16 @@ def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_
             assert "confidence under the threshold" in review.inner_text("#reasons")
             assert review.is_checked("input[value='Burn Through']")  # the form starts at the crowd's label
             assert review.locator("input[value='Not sure']").count() == 0  # an expert decides; abstaining is not it
+            # Below the form, the task as workers saw it: the weld's image and plots, loaded, and nothing to submit.
+            task = review.frame_locator("#task-frame")
+            expect(task.locator("#local-gt-preview")).to_contain_text("Preview of object 0")
+            images = task.locator("classification-target img")
+            expect(images.first).to_be_visible()
+            assert review.evaluate("[scrollY, document.activeElement.tagName]") == [0, "BODY"]  # the frame takes no focus
+            assert images.count() >= 4  # the camera image and the three plots
+            images.first.scroll_into_view_if_needed()
+            assert all(images.nth(i).evaluate("i => i.decode().then(() => i.naturalWidth > 0)")
+                       for i in range(images.count()))
 
             # The reviewer picks another label; the page goes on (nothing else awaits them).
             review.check("input[value='Lack of Fusion']")
