@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import workflows
+from local_ground_truth.server import MAX_ANSWER_BYTES
 from tests.test_local_runner_browser import page_for, welding_site  # noqa: F401 - shared fixture
 from tests.test_local_runner_browser_ner import ner_site, ner_spec, select  # noqa: F401 - shared fixtures
 
@@ -351,6 +352,23 @@ def test_a_draft_survives_a_reload_with_a_warning_and_goes_when_submitted(browse
     assert json.loads(answer["abstract"]) == {"entities": tagged}
     page.goto(f"{server.url}/worker/ana")  # the same origin: the draft was let go with the answer
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('local-gt-draft:'))") == []
+
+
+def test_an_answer_over_the_size_limit_is_refused_in_words_and_the_page_kept(browser, ner_site):  # noqa: F811
+    """The web server refuses a body over its limit before the runner reads it, in plain text: the page says what
+    happened (it said "the server answered HTTP 413") and keeps the worker's work."""
+    job, server = ner_site
+    page, _ = open_ner(browser, server)
+    page.evaluate("""size => { const notes = document.querySelector('crowd-text-area[name=notes] textarea');
+        notes.value = 'x'.repeat(size); notes.dispatchEvent(new Event('input', {bubbles: true})); }""",
+                  MAX_ANSWER_BYTES + 1000)
+    page.check("input[name=isGoodAbstractChoice][value=Yes]")
+    page.click("button.local-gt-submit")
+    page.wait_for_function("document.querySelector('.local-gt-status a')")
+    assert "larger than the server accepts" in page.inner_text(".local-gt-status")
+    assert "/task/0" in page.url and "ana" not in job.workers_of("0")
+    assert page.evaluate("document.querySelector('crowd-text-area[name=notes] textarea').value.length") == \
+        MAX_ANSWER_BYTES + 1000
 
 
 def test_a_tampered_draft_restores_what_still_fits_and_nothing_else(browser, ner_site):  # noqa: F811

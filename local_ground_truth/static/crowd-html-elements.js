@@ -259,7 +259,10 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (result) {
         if (!response.ok) {
-          var error = new Error(result.error || ("the server answered HTTP " + response.status));
+          // The web server itself refuses a body over its size limit, in plain text, before the runner reads it.
+          var error = new Error(result.error || (response.status === 413
+            ? "the answer is larger than the server accepts (HTTP 413); nothing was recorded"
+            : "the server answered HTTP " + response.status));
           error.back = result.back || window.LOCAL_GT_QUEUE_URL;
           throw error;
         }
