@@ -74,9 +74,10 @@ class WorkerSite:
         self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of)
         self.consolidator = Consolidator(job) if consolidate_in_background else None
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
-        # The last task page shown to a worker for an object, by token: closing that page gives its task back
-        # (``leave``); a page opened since (a reload, another tab) keeps it. Taken with the lease, under one lock.
-        self._open_pages: dict[tuple[str, str], str] = {}
+        # The task pages open for a worker on an object, by token: the last of them to go away unanswered gives
+        # the task back (``leave``); while another is open (a reload, a second tab) the worker keeps it. Changed
+        # with the lease, under one lock.
+        self._open_pages: dict[tuple[str, str], set[str]] = {}
         self._pages = threading.Lock()
         self._rules: dict[str, FormRules] = {}
         self.questions = questions_of(job)
@@ -150,7 +151,7 @@ class WorkerSite:
 
     def skip(self, worker: str, object_id: str) -> None:
         """Give the task back (its slot returns to the pool) and put it last in this worker's order."""
-        self._forget_page(worker, object_id)
+        self._forget_pages(worker, object_id)
         self.leases.release(object_id, worker)
         self.order.skip(worker, object_id)
 
@@ -161,21 +162,27 @@ class WorkerSite:
             if self.leases.acquire(object_id, worker) is None:
                 return None
             token = secrets.token_urlsafe(16)
-            self._open_pages[(worker, object_id)] = token
+            self._open_pages.setdefault((worker, object_id), set()).add(token)
             return token
 
     def leave(self, worker: str, object_id: str, token: str) -> bool:
-        """The task page ``token`` was left unanswered (its tab closed, the worker went elsewhere): its slot returns
-        to the pool at once, not when the time limit runs out. False (nothing changes) when the worker has opened
-        the task again since, in a reload or another tab, or has answered or skipped it."""
+        """The task page ``token`` went away unanswered (its tab closed, the worker went to the queue). When it was
+        the worker's last page open on the task, the slot returns to the pool at once, not when the time limit
+        runs out (True). Nothing changes while another of their pages on it is open (a reload, a second tab), or
+        once the task was answered or skipped, or for a token the server never gave this worker for this task.
+        (A page whose going away was never heard of keeps the task until its time limit, as before.)"""
         with self._pages:
-            if self._open_pages.get((worker, object_id)) != token:
+            pages = self._open_pages.get((worker, object_id))
+            if not pages or token not in pages:
+                return False
+            pages.discard(token)
+            if pages:
                 return False
             del self._open_pages[(worker, object_id)]
             self.leases.release(object_id, worker)
             return True
 
-    def _forget_page(self, worker: str, object_id: str) -> None:
+    def _forget_pages(self, worker: str, object_id: str) -> None:
         with self._pages:
             self._open_pages.pop((worker, object_id), None)
 
@@ -248,7 +255,7 @@ class WorkerSite:
                 LOG.error("the answer of %r to object %s could not be saved: %s", worker, object_id, reason)
                 raise Refused(503, f"Your answer could not be saved ({reason[:300]}); nothing was recorded. Submit "
                                    "again; if it keeps failing, tell whoever runs the job.") from None
-            self._forget_page(worker, object_id)
+            self._forget_pages(worker, object_id)
             self.leases.release(object_id, worker)
         if self.consolidator:
             self.consolidator.notify()
@@ -491,11 +498,11 @@ def _foreign(req) -> Optional[tuple[int, str]]:
     """Why a POST is not the worker page's own JSON request (another site's form, a script...)."""
     origin = req.headers.get("Origin")
     if origin is not None and origin != f"http://{req.host}":
-        return 403, "Answers are accepted only from this server's own pages."
+        return 403, "This is accepted only from this server's own pages."
     if req.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return 403, "Answers are accepted only from this server's own pages."
+        return 403, "This is accepted only from this server's own pages."
     if req.mimetype != "application/json":  # a cross-site form cannot send JSON without asking first
-        return 415, "Answers must be sent as application/json."
+        return 415, "This must be sent as application/json."
     return None
 
 

@@ -270,9 +270,12 @@ def test_a_worker_whose_tasks_left_are_held_by_others_is_told_so_and_the_queue_l
     assert 'href="/worker/late/task/0"' in request(server, "GET", "/worker/late")[1].decode()
 
 
-def open_page(server, worker: str, object_id: str) -> str:
-    """GET a task page as a worker's browser does; the page's token (what it sends when it is left)."""
+def open_page(server, worker: str, object_id: str) -> str | None:
+    """GET a task page as a worker's browser does: the page's token (what it sends when it is left), or None when
+    the worker is sent on (no free slot)."""
     status, data = request(server, "GET", f"/worker/{worker}/task/{object_id}")
+    if status == 303:
+        return None
     assert status == 200, data[:200]
     [token] = re.findall(r'window\.LOCAL_GT_PAGE_TOKEN = "([^"]+)"', data.decode())
     return token
@@ -294,16 +297,33 @@ def test_a_task_page_left_unanswered_gives_its_task_back_at_once(fresh):
     assert server.site.leases.holders("3") == {"bo"}
 
 
-def test_a_page_opened_again_keeps_the_task_when_the_older_one_is_left(fresh):
-    """A reload (or a second tab) shows a new page before the old one goes away: the old page's leave is ignored."""
+@pytest.mark.parametrize("first_to_go", ["older", "newer"])
+def test_the_task_is_kept_while_any_of_the_workers_pages_on_it_is_open(fresh, first_to_go):
+    """A reload shows a new page before the old one goes away; two tabs may close in either order. Only the last
+    page to go gives the task back, and the answer from a page still open is recorded."""
     job, server = fresh
-    old = open_page(server, "ana", "4")
-    new = open_page(server, "ana", "4")
-    assert old != new
-    assert leave(server, "ana", "4", {"page": old})[0] == 204
-    assert server.site.leases.holders("4") == {"ana"}  # the new page still holds it
-    assert leave(server, "ana", "4", {"page": new})[0] == 204
+    older = open_page(server, "ana", "4")
+    newer = open_page(server, "ana", "4")
+    assert older != newer
+    first, last = (older, newer) if first_to_go == "older" else (newer, older)
+    assert leave(server, "ana", "4", {"page": first})[0] == 204
+    assert server.site.leases.holders("4") == {"ana"}  # the other page still holds it
+    assert open_page(server, "bo", "4") is None  # so nobody else gets it (dev: one slot)
+    assert submit(server, "ana", "4", GOOD)[0] == 200 and job.workers_of("4") == {"ana"}
+    assert leave(server, "ana", "4", {"page": last})[0] == 204  # the answered page goes: nothing to give back
     assert server.site.leases.holders("4") == set()
+
+
+def test_the_last_page_to_go_gives_the_task_back(fresh):
+    job, server = fresh
+    pages = [open_page(server, "ana", "8") for _ in range(3)]
+    for token in pages[:-1]:
+        assert leave(server, "ana", "8", {"page": token})[0] == 204
+        assert server.site.leases.holders("8") == {"ana"}
+    assert leave(server, "ana", "8", {"page": pages[0]})[0] == 204  # a token already spent counts once
+    assert server.site.leases.holders("8") == {"ana"}
+    assert leave(server, "ana", "8", {"page": pages[-1]})[0] == 204
+    assert server.site.leases.holders("8") == set()
 
 
 def test_leaving_after_an_answer_or_with_another_workers_token_changes_nothing(fresh):
