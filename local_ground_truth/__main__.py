@@ -41,6 +41,7 @@ from local_ground_truth.reviewer import PREFIX as REVIEW_PATH
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
 from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
 from local_ground_truth.truth import TruthError, load_truth
+from local_ground_truth.wording import counted
 
 STORE_FOLDER = "s3"  # <state dir>/s3/<bucket>/<key>: the job's buckets on disk
 
@@ -111,11 +112,6 @@ class PrintableFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = printable(record.message)
         return super().formatMessage(record)
-
-
-def counted(number: int, noun: str) -> str:
-    """"1 answer", "3 answers"."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _say(message: str) -> None:

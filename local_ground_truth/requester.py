@@ -45,6 +45,7 @@ from local_ground_truth.job import BatchOutcome, LocalJob
 from local_ground_truth.quality import QualityReportFiles, convergence, headline, read_report, report_versions
 from local_ground_truth.quality_plots import quality_report_png
 from local_ground_truth.spaced_rewrite import SpacedRewrite
+from local_ground_truth.wording import counted
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/requester"
@@ -214,9 +215,9 @@ def _short(value: Any) -> str:
         if "labels" in value:
             return ", ".join(map(str, value["labels"])) or "none"
         if "entities" in value and isinstance(value["entities"], list):
-            return f"{len(value['entities'])} spans"
+            return counted(len(value["entities"]), "span")
     if isinstance(value, list):
-        return f"{len(value)} texts"
+        return counted(len(value), "text")
     return json.dumps(value)[:80]
 
 

@@ -41,6 +41,7 @@ from gt_common.review import (
 from local_ground_truth import worker_names
 from local_ground_truth.job import BatchOutcome, LocalJob
 from local_ground_truth.spaced_rewrite import SpacedRewrite
+from local_ground_truth.wording import counted
 
 LOG = logging.getLogger(__name__)
 DECISIONS_FOLDER = "local-runner/review-decisions/"
@@ -308,13 +309,13 @@ def _shown_answer(question: Question, value: Any) -> str:
     if isinstance(question, MultiSelect):
         return ", ".join(choice for choice in question.choices if choice in value) or "none"
     if isinstance(question, Spans):
-        return f"{len(value)} span{'' if len(value) == 1 else 's'}"
+        return counted(len(value), "span")
     return str(value)
 
 
 def _shown_crowd(question: Question, value: Any) -> str:
     if not isinstance(value, dict):
-        return "no label" if not isinstance(question, FreeText) else f"{len(value or [])} texts"
+        return "no label" if not isinstance(question, FreeText) else counted(len(value or []), "text")
     if isinstance(question, MultiSelect):
         confidence = value.get("confidence") if isinstance(value.get("confidence"), dict) else {}
         return "; ".join(f"{choice} {'yes' if choice in (value.get('labels') or []) else 'no'}"

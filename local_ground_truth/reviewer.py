@@ -7,7 +7,7 @@ does), takes the objects the crowd could not settle (``review_desk``), and decid
 - ``/review/<name>/object/<id>``: every worker's answer and the crowd's label and confidence side by
   side, why the object is here, and a form: accept the crowd's labels or pick others (a decided
   object can be decided again: the later decision replaces the earlier one); below it, the task as
-  workers saw it (the next address, in a frame: the image, plots or text the expert judges);
+  workers saw it (the next address, in a sandboxed frame: the image, plots or text the expert judges);
 - ``/review/<name>/object/<id>/task``: the task as workers saw it (the stack's template), read-only.
 
 Decisions are POSTed as same-origin JSON (``{"decision": {question: label}}``), checked against the
@@ -36,6 +36,11 @@ MAX_DECISION_BYTES = 100_000
 LISTED = 100  # objects listed by name on a reviewer's page
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
                "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+#: The task as workers saw it runs the stack's template, whose scripts must not act on the review pages: it is
+#: sandboxed (an opaque origin: no cookies, storage or same-origin requests, no dialogs) and only this server's
+#: own pages may frame it.
+PREVIEW_POLICY = "sandbox allow-scripts allow-top-navigation-by-user-activation; frame-ancestors 'self'"
+PREVIEW_MESSAGE = "This is a preview: nothing is recorded here. Decide on the review page."
 REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "the crowd could not tell",
                "gold-miss": "a gold item the crowd missed"}
 
@@ -99,7 +104,8 @@ A new decision replaces it.</p>{% endif %}
 {% if not accept %}<p id="accept-why">The crowd's answer to a question is no label (its workers could not tell, or
 gave none): pick one to decide.</p>{% endif %}</form></section>
 <section id="task-section"><h2>The task as workers saw it</h2>
-<iframe id="task-frame" src="{{ base }}/object/{{ v.id }}/task" title="Object {{ v.id }} as workers saw it"></iframe>
+<iframe id="task-frame" src="{{ base }}/object/{{ v.id }}/task" title="Object {{ v.id }} as workers saw it"
+ sandbox="allow-scripts allow-top-navigation-by-user-activation"></iframe>
 </section>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
@@ -310,12 +316,14 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         bar = render_template_string(_PREVIEW_BAR, object_id=object_id,
                                      back=f"{reviewer_base(reviewer)}/object/{object_id}")
         task = site.page(object_id).replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js")
-        # Submitting from the preview goes nowhere it could be recorded: the address refuses every POST.
+        # Submitting from the preview sends nothing (the crowd elements say PREVIEW_MESSAGE), and the address it would
+        # go to refuses every POST.
         head = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Preview</title><script>"
-                f"window.LOCAL_GT_SUBMIT_URL = {json.dumps(ASSETS + '/preview-submit')};</script></head><body>")
+                f"window.LOCAL_GT_SUBMIT_URL = {json.dumps(ASSETS + '/preview-submit')}; "
+                f"window.LOCAL_GT_PREVIEW = {json.dumps(PREVIEW_MESSAGE)};</script></head><body>")
         return Response(head + bar + task + "</body></html>", mimetype="text/html",
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", "Content-Security-Policy": PREVIEW_POLICY})
 
     @app.post(f"{ASSETS}/preview-submit")
     def review_preview_submit():
-        return json_response({"error": "This is a preview: nothing is recorded here. Decide on the review page."}, 403)
+        return json_response({"error": PREVIEW_MESSAGE}, 403)

@@ -9,6 +9,7 @@ import json
 from playwright.sync_api import expect
 
 from gt_common.review import ReviewSettings
+from local_ground_truth.reviewer import PREVIEW_MESSAGE
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.worker_names import path_segment
 from local_ground_truth.stack_reader import read_workflow
@@ -18,6 +19,11 @@ QUESTION = "WeldingClassification"
 LABEL = "welding-quality"
 WORKER = "ana <b>bold</b>"  # shown as typed everywhere, never as markup
 REVIEWER = "Dr. Okafor"
+# Clicks inside the preview are DOM clicks (dispatch_event), not mouse clicks: headless Chromium gives a sandboxed
+# frame a process of its own, and after a mouse click there the page's next mouse click is lost under Playwright
+# (measured: a radio on the page stayed unchecked; with --disable-features=IsolateSandboxedIframes it was checked).
+REACH_PARENT = "() => { try { return parent.document.title; } catch (error) { return 'refused'; } }"
+REACH_STORAGE = "() => { try { return localStorage.length; } catch (error) { return 'refused'; } }"
 
 
 def watched_page(browser, problems: list[str]):
@@ -86,6 +92,12 @@ def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_
             images.first.scroll_into_view_if_needed()
             assert all(images.nth(i).evaluate("i => i.decode().then(() => i.naturalWidth > 0)")
                        for i in range(images.count()))
+            # The template's scripts run sandboxed: they cannot reach the review page or its storage, and its
+            # Submit sends nothing.
+            frame = next(f for f in review.frames if f.url.endswith("/object/0/task"))
+            assert frame.evaluate(REACH_PARENT) == "refused" and frame.evaluate(REACH_STORAGE) == "refused"
+            task.locator("button.local-gt-submit").dispatch_event("click")  # a DOM click (see above)
+            expect(task.locator(".local-gt-status")).to_have_text(PREVIEW_MESSAGE)
 
             # The reviewer picks another label; the page goes on (nothing else awaits them).
             review.check("input[value='Lack of Fusion']")
@@ -115,6 +127,35 @@ def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_
                                                                      "confidence": crowd["confidence"]}
             assert line[f"{LABEL}-metadata"]["review-reasons"] == ["low-confidence"]
             assert job.output_manifest()[0][LABEL][QUESTION]["label"] == "Burn Through"  # the crowd's output kept
+            assert problems == []
+        finally:
+            server.stop()
+
+
+def test_what_a_reviewer_does_in_the_ner_preview_never_holds_up_or_leaks_into_the_decision(
+        browser, runner_assembly, tmp_path):
+    """The NER template asks before leaving unsaved tags and keeps drafts in the browser: in the preview neither may
+    happen (a decision stuck on "Saving..." behind a "Leave site?" dialog; one reviewer's tags shown to the next
+    as the task workers saw)."""
+    spec = read_workflow(runner_assembly, "ner")
+    settings = ReviewSettings(enabled=True, threshold=spec.review.threshold)
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "revn")) as job:
+        job.record_answer("0", "ana", {"abstract": {"entities": [{"label": "Background", "startOffset": 0,
+                                                                 "endOffset": 5}]}, "isGoodAbstract": {"label": "Yes"}})
+        job.consolidate()
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False, review=settings), port=0).start()
+        try:
+            problems: list[str] = []
+            review = watched_page(browser, problems)
+            review.goto(f"{server.url}/review/Rev/object/0")
+            task = review.frame_locator("#task-frame")
+            task.locator("input[name=isGoodAbstractChoice][value=No]").dispatch_event("click")  # a DOM click (see above)
+            expect(task.locator("input[name=isGoodAbstractChoice][value=No]")).to_be_checked()  # unsaved work now
+            frame = next(f for f in review.frames if f.url.endswith("/object/0/task"))
+            assert frame.evaluate(REACH_PARENT) == "refused" and frame.evaluate(REACH_STORAGE) == "refused"
+            review.click("#accept-crowd")
+            review.wait_for_url("**/review/Rev?notice=*")  # on, with no dialog in the way
+            assert "Yes" in review.inner_text("#decided")
             assert problems == []
         finally:
             server.stop()

@@ -13,6 +13,7 @@ import pytest
 from gt_common.review import ReviewSettings, final_manifest_key
 from local_ground_truth.requester import snapshot
 from local_ground_truth.review_desk import DECISIONS_FOLDER, ReviewDesk
+from local_ground_truth.reviewer import PREVIEW_POLICY
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job
@@ -206,6 +207,11 @@ def test_names_and_pages_are_escaped_and_the_preview_records_nothing(served):
     assert status == 200 and "default-src 'none'" in _policy(server, "/review/carla/object/1")
     status, preview = call(server, "GET", "/review/carla/object/1/task")
     assert status == 200 and b"nothing is recorded" in preview and b"/review/-/preview-submit" in preview
+    assert b"window.LOCAL_GT_PREVIEW" in preview  # the crowd elements send nothing from it
+    # The template's scripts run in an opaque origin, and only the review page may frame it.
+    assert _policy(server, "/review/carla/object/1/task") == PREVIEW_POLICY
+    assert PREVIEW_POLICY.startswith("sandbox allow-scripts ") and "allow-same-origin" not in PREVIEW_POLICY
+    assert "frame-ancestors 'self'" in PREVIEW_POLICY
     status, answer = call(server, "POST", "/review/-/preview-submit", {QUESTION: {"label": "Good Weld"}})
     assert status == 403 and b"preview" in answer
     assert job.workers_of("1") == {"ben"}
@@ -233,6 +239,7 @@ def test_a_ner_object_shows_spans_and_notes_and_only_its_yes_no_is_decided(runne
             status, page = call(server, "GET", "/review/carla/object/0")
             text = page.decode()
             assert status == 200 and "1 span" in text and "&lt;i&gt;unclear&lt;/i&gt; ending" in text
+            assert "1 text\n" in text and "1 spans" not in text and "1 texts" not in text  # the crowd's notes
             assert 'data-question="isGoodAbstract"' in text and 'data-question="abstract"' not in text
             status, answer = decide(server, "carla", "0", {"abstract": "Background"})
             assert status == 422 and "'abstract' is not a question an expert decides" in answer["error"]

@@ -24,6 +24,7 @@
  * Attribute lists may be JSON or the element pages' single-quoted form ("['a', 'b']").
  * The answer is POSTed as JSON to window.LOCAL_GT_SUBMIT_URL, set by the runner's page; Submit is
  * disabled while it is on its way, and a refusal is shown with the server's reason and a link back.
+ * On a preview (window.LOCAL_GT_PREVIEW, the message to show), Submit sends nothing and says so.
  * A submission that does not go out (the form's rules, or the server refused it) fires
  * "local-gt-submit-failed" on the form (detail.reason), so a template that let go of a draft on "submit"
  * can keep it again; inside Ground Truth the event never fires and nothing listens in vain.
@@ -244,6 +245,7 @@
     var status = statusOf(container);
     var button = mine(container, ".local-gt-submit, crowd-button[form-action=submit]")[0];
     if (container._sending || container._broken) return;
+    if (window.LOCAL_GT_PREVIEW) { show(status, window.LOCAL_GT_PREVIEW); notSent(container, window.LOCAL_GT_PREVIEW); return; }
     var event = new Event("submit", { cancelable: true });
     if (!container.dispatchEvent(event)) { notSent(container, "the page's own checks"); return; }
     var problems = missing(container);
