@@ -244,8 +244,9 @@ class WorkerSite:
                 if len(self.job.workers_of(object_id)) >= self.job.spec.workers_per_object:
                     raise Refused(409, f"Object {object_id} already has all the answers it needs; yours was not "
                                        "recorded. Take the next task from your queue.")
-                raise Refused(409, f"Object {object_id} is being labeled by other workers (your time on it ran out "
-                                   "or you never opened it); yours was not recorded. Take the next task from your queue.")
+                raise Refused(409, f"Object {object_id} is being labeled by other workers (its page was left, your "
+                                   "time on it ran out, or you never opened it); yours was not recorded. Take the next "
+                                   "task from your queue.")
             lease = self.leases.held(object_id, worker)
             started = lease.acquired if lease else time.monotonic()
             try:

@@ -295,6 +295,8 @@ def test_a_task_page_left_unanswered_gives_its_task_back_at_once(fresh):
     assert server.site.leases.holders("3") == set()
     assert open_page(server, "bo", "3")  # another worker takes it
     assert server.site.leases.holders("3") == {"bo"}
+    status, refusal = submit(server, "ana", "3", GOOD)  # ana's page had gone: her answer is refused, and says why
+    assert status == 409 and "its page was left" in refusal["error"] and job.workers_of("3") == set()
 
 
 @pytest.mark.parametrize("first_to_go", ["older", "newer"])
