@@ -39,7 +39,8 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
 #: The task as workers saw it runs the stack's template, whose scripts must not act on the review pages: it is
 #: sandboxed (an opaque origin: no cookies, storage or same-origin requests, no dialogs) and only this server's
 #: own pages may frame it.
-PREVIEW_POLICY = "sandbox allow-scripts allow-top-navigation-by-user-activation; frame-ancestors 'self'"
+PREVIEW_SANDBOX = "allow-scripts allow-top-navigation-by-user-activation"
+PREVIEW_POLICY = f"sandbox {PREVIEW_SANDBOX}; frame-ancestors 'self'"
 PREVIEW_MESSAGE = "This is a preview: nothing is recorded here. Decide on the review page."
 REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "the crowd could not tell",
                "gold-miss": "a gold item the crowd missed"}
@@ -105,7 +106,7 @@ A new decision replaces it.</p>{% endif %}
 gave none): pick one to decide.</p>{% endif %}</form></section>
 <section id="task-section"><h2>The task as workers saw it</h2>
 <iframe id="task-frame" src="{{ base }}/object/{{ v.id }}/task" title="Object {{ v.id }} as workers saw it"
- sandbox="allow-scripts allow-top-navigation-by-user-activation"></iframe>
+ sandbox="{{ preview_sandbox }}"></iframe>
 </section>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
@@ -272,7 +273,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
             question["reason_words"] = ", ".join(REASON_TEXT[r] for r in question["reasons"])
         accept = all(q["crowd_choice"] is not None for q in view["questions"] if q["decided"])
         return page(f"Review object {object_id}", _OBJECT, reviewer=reviewer, v=view, base=base,
-                    reason_text=REASON_TEXT, accept=accept)
+                    reason_text=REASON_TEXT, accept=accept, preview_sandbox=PREVIEW_SANDBOX)
 
     @app.post(f"{PREFIX}/<name>/object/<object_id>/decision")
     def review_decision(name: str, object_id: str):

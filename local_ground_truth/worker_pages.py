@@ -41,8 +41,7 @@ QUEUE = """<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
 looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ recheck_ms }});</script>
 {% elif held_by_others %}<p id="held">{{ held_by_others }} {{ "task is" if held_by_others == 1 else "tasks are" }}
 being labeled by others right now; one comes back to the pool when its page is closed unanswered or its time limit
-runs out. This page
-looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
+runs out. This page looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
 <p><a href="/">Sign in as someone else</a></p>"""
 
@@ -100,8 +99,9 @@ TASK_TAIL = """
       .catch(function (error) { skip.disabled = false; notice.textContent = "Could not skip: " + error.message; });
   });
   // Leaving the page unanswered (the queue link, a reload, closing the tab) gives the task back at once rather
-  // than when its time limit runs out (a closing tab's request may be dropped: then the time limit applies). The server ignores it once the task was answered or skipped, or opened
-  // again in a reload or another tab. A beacon: the browser sends it after the page is gone.
+  // than when its time limit runs out (a closing tab's request may be dropped: then the time limit applies). The
+  // server ignores it while another of the worker's pages on the task is open (a reload, a second tab) and once the
+  // task was answered or skipped. A beacon: the browser sends it after the page is gone.
   window.addEventListener("pagehide", function () {
     if (!window.LOCAL_GT_PAGE_TOKEN) return;
     navigator.sendBeacon(window.LOCAL_GT_LEAVE_URL,
