@@ -226,7 +226,14 @@ class WorkerSite:
         problems = self.rules(object_id).problems(answer)
         if self.questions:  # read as consolidation will read it: a required question must be usable
             form = read_form(self.questions, WorkerAnswer(worker, answer))
-            unanswered = [q.name for q in self.questions if q.required and q.name not in form.values]
+
+            def said_of(name: str) -> list[str]:
+                return [problem for problem in form.problems if problem.startswith(f"{name} ")]
+
+            # "answer X" for a required question left unanswered (or unusable with nothing said of why); what is
+            # wrong with an answer that is there but unusable (a label that is no category) is said as it is.
+            unanswered = [q.name for q in self.questions if q.required and q.name not in form.values
+                          and (q.name in form.unanswered or not said_of(q.name))]
             if unanswered:
                 problems.append("answer " + ", ".join(unanswered))
             problems += [problem for problem in form.problems

@@ -176,6 +176,21 @@ def test_a_required_question_without_an_answer_is_named(s3, bucket, monkeypatch,
     assert logged(caplog, "object 0, worker w0: valid is missing")
 
 
+@pytest.mark.parametrize("form, unanswered, problem", [
+    ({"notes": "only a note"}, ["valid"], "valid is missing"),
+    ({"valid": {"Yes": False, "No": False}}, ["valid"], "valid has 0 radio buttons on, not one"),
+    ({"valid": {"label": "Maybe"}}, [], "valid label 'Maybe' is not one of Yes, No"),
+    ({"valid": {"Yes": True, "No": True}}, [], "valid has 2 radio buttons on, not one"),
+])
+def test_a_form_tells_a_question_left_unanswered_from_an_unusable_answer(form, unanswered, problem):
+    """A page asks the worker to answer the first kind and says what is wrong with the second."""
+    from gt_common.answers import read_form
+    from gt_common.consolidation import WorkerAnswer
+
+    read = read_form([VALID, NOTES], WorkerAnswer("w0", form))
+    assert read.unanswered == unanswered and read.problems == [problem] and "valid" not in read.values
+
+
 # -- Classification with an abstain label ------------------------------------------------------------------
 
 @pytest.mark.parametrize("answers, winner, confidence", [

@@ -123,5 +123,14 @@ def test_the_server_reads_an_answer_as_consolidation_will_and_refuses_an_unusabl
     connection.request("POST", "/worker/eve/task/3/submit", headers={"Content-Type": "application/json"},
                        body=json.dumps({"abstract": '{"entities": []}', "isGoodAbstract": '{"label": "Maybe"}'}))
     response = connection.getresponse()
-    assert response.status == 422 and "answer isGoodAbstract" in json.loads(response.read())["error"]
+    error = json.loads(response.read())["error"]  # what is wrong with it, not only which question
+    assert response.status == 422 and "isGoodAbstract label 'Maybe' is not one of Yes, No" in error
+    assert "eve" not in job.workers_of("3")
+    # A Yes/No group with nothing on is no answer: the worker is asked to give one.
+    connection.request("POST", "/worker/eve/task/3/submit", headers={"Content-Type": "application/json"},
+                       body=json.dumps({"abstract": '{"entities": []}',
+                                        "isGoodAbstract": {"Yes": False, "No": False}}))
+    response = connection.getresponse()
+    error = json.loads(response.read())["error"]
+    assert response.status == 422 and "answer isGoodAbstract" in error and "radio" not in error
     assert "eve" not in job.workers_of("3")

@@ -55,6 +55,13 @@ class FormAnswers:
     worker_id: str
     values: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: Questions the form does not answer at all (absent, or a radio group with nothing on), as against answers
+    #: that are there but unusable: a page says "answer X" of the first and the problem of the second.
+    unanswered: list[str] = field(default_factory=list)
+
+
+class Unanswered(InputError):
+    """The question is in the form but nothing is chosen (a radio group with no button on)."""
 
 
 def _shown(value: Any) -> str:
@@ -91,6 +98,8 @@ def read_label(question: Question, value: Any) -> str:
             value = value.get("label")
         elif len(chosen) == 1:
             value = chosen[0]
+        elif not chosen:
+            raise Unanswered("has 0 radio buttons on, not one")
         else:
             raise InputError(f"has {len(chosen)} radio buttons on, not one")
     elif not isinstance(value, str):
@@ -244,11 +253,14 @@ def read_form(questions: Sequence[Question], answer: WorkerAnswer, text_length: 
                 read.values[question.name] = question.labels[1]  # unchecked: an unticked box may send nothing
             elif question.required:
                 read.problems.append(f"{question.name} is missing")
+                read.unanswered.append(question.name)
             continue
         try:
             value = read_answer(question, form[question.name], answer.worker_id, read.problems, text_length)
         except InputError as error:
             read.problems.append(f"{question.name} {error}")
+            if isinstance(error, Unanswered):
+                read.unanswered.append(question.name)
             continue
         if value is not None:
             read.values[question.name] = value
