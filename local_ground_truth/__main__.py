@@ -37,7 +37,7 @@ from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
 from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog, printable, review_summary
 from local_ground_truth.review_desk import ReviewDesk
-from local_ground_truth.reviewer import PREFIX as REVIEW_PATH
+from local_ground_truth.reviewer import PREFIX as REVIEW_PATH, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
 from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
 from local_ground_truth.truth import TruthError, load_truth
@@ -283,9 +283,8 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
         if desk.enabled:
             final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
             _say(f"Experts: open {server.url}{REVIEW_PATH} and sign in with a name to decide the objects the crowd "
-                 f"could not settle (confidence under {desk.settings.threshold}, a worker could not tell, a gold item "
-                 f"missed); {desk.counts()['awaiting']} await review now. Final manifest (the crowd's labels with the "
-                 f"experts' decisions): {final}")
+                 f"could not settle (where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review "
+                 f"now. Final manifest (the crowd's labels with the experts' decisions): {final}")
         log.tell_if_complete()  # resumed after the last object was consolidated
         try:
             server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving
@@ -298,8 +297,8 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
             except KeyboardInterrupt:
                 pass  # a second Ctrl-C while the server closes: stop all the same (the reports are saved per batch)
             if job.is_complete():
-                if not log.tell_if_complete():  # said when the last batch finished: the last line says it again
-                    _say("job complete: " + log.complete_message)
+                if not log.tell_if_complete():  # said when the last batch finished: the last line says it again, as
+                    _say("job complete: " + log.complete_summary())  # of now (experts may have decided since)
             else:
                 review = review_summary(job, desk)
                 _say(stopped_message(job.progress(), None if job.pre_labeling_finished() else len(job.pre_labeled_ids()),

@@ -159,10 +159,14 @@ class RequesterLog:
             if self.complete_message is not None or not self.job.is_complete():
                 return False
             self.save_reports()
-            self.complete_message = "; ".join(filter(None, [complete_summary(self.job),
-                                                            review_summary(self.job, self.review)]))
+            self.complete_message = self.complete_summary()
         self.say("job complete: " + self.complete_message)
         return True
+
+    def complete_summary(self) -> str:
+        """Where everything is and, with review on, how many routed objects await an expert: as of now (experts go
+        on deciding after the job is complete)."""
+        return "; ".join(filter(None, [complete_summary(self.job), review_summary(self.job, self.review)]))
 
 
 def printable(text: str) -> str:

@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote
 from flask import Flask, Response, redirect, render_template_string, request
 
 from gt_common import strict_json
-from gt_common.review import REVIEW_REASONS
+from gt_common.review import REVIEW_REASONS, ReviewSettings
 from local_ground_truth import worker_names
 from local_ground_truth.review_desk import ReviewDesk, ReviewRefused
 
@@ -167,6 +167,12 @@ padding:8px 14px;font:14px system-ui,sans-serif">Preview of object {{ object_id 
 here. Decide on the <a style="color:#d2b8ff" href="{{ back }}" target="_top">review page</a>.</div>"""
 
 
+def routing_rule(settings: ReviewSettings) -> str:
+    """Which objects go to experts, in words, as the settings say (the rule itself: ``gt_common.review``)."""
+    abstaining = "any worker could not tell" if settings.route_any_abstention else "most workers could not tell"
+    return f"a question's confidence is under {settings.threshold}, {abstaining}, or a gold item was missed"
+
+
 def reviewer_base(reviewer: str) -> str:
     return f"{PREFIX}/{worker_names.path_segment(reviewer)}"
 
@@ -195,10 +201,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         return redirect(f"{PREFIX}?reviewer=" + quote(worker_names.typed_in_path(segment), safe=""), 303)
 
     def rule_text() -> str:
-        abstaining = ("any worker could not tell" if desk.settings.route_any_abstention
-                      else "most workers could not tell")
-        return (f"a question's confidence is under {desk.settings.threshold}, {abstaining}, or a gold item "
-                "was missed")
+        return routing_rule(desk.settings)
 
     def reasons_line(object_id: str) -> str:
         given = desk.reasons(object_id).values()
@@ -283,7 +286,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
             return json_response({"error": f"Unknown reviewer: {error}"}, 404)
         if (refused := foreign(request)) is not None:
             status, reason = refused
-            return json_response({"error": reason.replace("Answers", "Decisions")}, status)
+            return json_response({"error": reason}, status)
         object_id = unquote(object_id)
         body = request.get_data(cache=False)
         try:

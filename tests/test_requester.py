@@ -18,6 +18,7 @@ from local_ground_truth import __main__ as runner
 from local_ground_truth import local_s3
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings, settings_path
 from local_ground_truth.requester import PREFIX, RequesterLog, shown_name
+from local_ground_truth.reviewer import routing_rule
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import RunnerProcess, job_name, local_job, worker_server
 
@@ -181,10 +182,13 @@ def test_an_unknown_report_picture_is_not_found(welding):
 def test_a_finished_browser_job_ends_with_job_complete_and_where_everything_is(runner_assembly, tmp_path):
     state = tmp_path / "job"
     runner_process = RunnerProcess(["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir",
-                                    str(state), "--processes", "2", "--job-name", "finished"], tmp_path / "runner.log")
+                                    str(state), "--processes", "2", "--job-name", "finished", "--review"],
+                                   tmp_path / "runner.log")
     log = tmp_path / "runner.log"
     first = log.read_text()
     assert f"Requester: open {runner_process.url}{PREFIX}" in first and "output.manifest" in first
+    [experts] = [line for line in first.splitlines() if line.startswith("Experts: open")]
+    assert f"(where {routing_rule(read_workflow(runner_assembly, 'welding').review)})" in experts  # the page's words
 
     def work(worker: str) -> None:
         while True:
@@ -206,12 +210,21 @@ def test_a_finished_browser_job_ends_with_job_complete_and_where_everything_is(r
     deadline = time.monotonic() + 120
     while "job complete: " not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.2)
+    [said] = [line for line in log.read_text().splitlines() if line.startswith("job complete: ")]
+    assert "expert review: 18 of 18 routed objects await an expert" in said  # dev: one vote each, under 0.9
+    # The expert decides every routed object after the job is complete; the last line says so when it stops.
+    for object_id in range(18):
+        request = urllib.request.Request(f"{runner_process.url}/review/Dr.%20Ng/object/{object_id}/decision",
+                                         data=json.dumps({"decision": {QUESTION: "Good Weld"}}).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=30).read()
     runner_process.stop()
 
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     assert sum(line.startswith("answer: worker ") for line in lines) == 18
     assert any(line.startswith("batch ") for line in lines)
     assert lines[-1].startswith("job complete: 18 of 18 objects consolidated")
+    assert "expert review: 0 of 18 routed objects await an expert" in lines[-1]
     assert "output.manifest" in lines[-1] and f"finished-quality-{QUESTION}.png" in lines[-1]
     assert not any("Run the same command again" in line for line in lines)
     assert (state / f"finished-quality-{QUESTION}.png").is_file()
