@@ -407,7 +407,7 @@ the output manifest and quality reports are final.</p>{% endif %}
 <section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>
 <th>holding now</th><th>last answer (UTC)</th></tr></thead><tbody>
 {% for name, w in s.workers %}<tr><td>{{ name }}</td><td>{{ w.answers }}</td><td>{{ w.holding|join(', ') or '-' }}</td>
-<td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker has opened a task yet.</p>{% endif %}
+<td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker holds a task or has answered one yet.</p>{% endif %}
 </section></div>
 <section id="where"><h2>Where everything is</h2><dl>
 <dt>Output manifest (rewritten as batches finish; a large one spaced out, and always when the job completes or stops)</dt>

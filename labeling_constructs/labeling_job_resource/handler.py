@@ -48,7 +48,7 @@ ADOPTABLE = RUNNING | {"Completed"}
 #: Carried from on_event to is_complete by the framework (not sent to CloudFormation).
 CREATE_ERROR = "CreateLabelingJobError"
 #: Seconds to wait before each new try of a create refused for a role or permission, inside the on_event
-#: function's timeout (the construct gives it 3 minutes; tests/test_labeling_job_resource.py checks the sum fits).
+#: function's timeout (the construct gives it 3 minutes; tests/test_constructs.py checks the sum fits).
 ROLE_RETRY_DELAYS = (5, 10, 20, 30, 30)
 #: Error codes with which AWS APIs refuse a request for its permissions or roles.
 _PERMISSION_CODES = frozenset({"AccessDeniedException", "AccessDenied", "ValidationException"})
