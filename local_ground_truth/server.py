@@ -429,22 +429,25 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         site.leave(worker, unquote(object_id), token)
         return Response(status=204, headers={"Cache-Control": "no-store"})
 
-    @app.post("/worker/<name>/task/<object_id>/release")
-    def release(name: str, object_id: str):
+    @app.get("/worker/<name>/task/<object_id>/skip")
+    def skip(name: str, object_id: str):
+        """Skip task: give it back, put it last in this worker's queue, open their next one. A navigation rather
+        than a request from the page, so a template's own "leave with unsaved work?" prompt comes first and the
+        task is given back only if the worker does leave. It changes nothing but this worker's own lease and order
+        (as /next takes a lease); a HEAD changes nothing."""
         try:
             worker = worker_of(name)
-        except worker_names.BadName as error:
-            return refusal(404, f"Unknown worker: {error}", None)
-        if (refused := _foreign(request)) is not None:
-            return refusal(*refused, worker)
+        except worker_names.BadName:
+            return to_sign_in(name)
         object_id = unquote(object_id)
         if not site.job.is_for_workers(object_id):
-            return refusal(404, "There is no such task in this job.", worker)
+            return page("Not found", "<p>There is no such task in this job.</p>", 404)
+        base = worker_pages.worker_base(worker)
+        if request.method == "HEAD":
+            return redirect(base, 303)
         site.skip(worker, object_id)
-        return Response(json.dumps({"next": next_url(worker, besides=object_id,
-                                                     done_notice="You skipped your last task; it is still in your "
-                                                                 "queue.")}),
-                        mimetype="application/json", headers={"Cache-Control": "no-store"})
+        return redirect(next_url(worker, besides=object_id,
+                                 done_notice="You skipped your last task; it is still in your queue."), 303)
 
     @app.post("/worker/<name>/task/<object_id>/submit")
     def submit(name: str, object_id: str):

@@ -48,7 +48,7 @@ runs out. This page looks again every few seconds.</p><script>setTimeout(() => l
 TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
 <script>window.LOCAL_GT_SUBMIT_URL = {{ submit_url|tojson }}; window.LOCAL_GT_QUEUE_URL = {{ queue_url|tojson }};
-window.LOCAL_GT_RELEASE_URL = {{ release_url|tojson }}; window.LOCAL_GT_DRAFT_KEY = {{ draft_key|tojson }};
+window.LOCAL_GT_SKIP_URL = {{ skip_url|tojson }}; window.LOCAL_GT_DRAFT_KEY = {{ draft_key|tojson }};
 window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN = {{ page_token|tojson }};</script>
 <style>
 :root { --local-gt-top: 44px; }  /* the height of the task bar below */
@@ -85,18 +85,10 @@ TASK_TAIL = """
 <script>
 (function () {
   "use strict";
-  var skip = document.getElementById("local-gt-skip"), notice = document.getElementById("local-gt-notice");
-  skip.addEventListener("click", function () {
-    skip.disabled = true;
-    fetch(window.LOCAL_GT_RELEASE_URL, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (result) {
-          if (!response.ok) throw new Error(result.error || ("the server answered HTTP " + response.status));
-          return result;
-        });
-      })
-      .then(function (result) { window.location.assign(result.next); })
-      .catch(function (error) { skip.disabled = false; notice.textContent = "Could not skip: " + error.message; });
+  // Skip is a navigation, not a request: a template's own "leave with unsaved work?" prompt comes first, and the
+  // task is given back only if the worker does leave.
+  document.getElementById("local-gt-skip").addEventListener("click", function () {
+    window.location.assign(window.LOCAL_GT_SKIP_URL);
   });
   // Leaving the page unanswered (the queue link, a reload, closing the tab) gives the task back at once rather
   // than when its time limit runs out (a closing tab's request may be dropped: then the time limit applies). The
@@ -154,7 +146,7 @@ def task_page(template_html: str, *, job_title: str, job_name: str, worker: str,
     head = render_template_string(
         TASK_HEAD, title=f"Task {place.position} of {place.total} \u00b7 {job_title}", worker=worker,
         position=place.position, total=place.total, done=place.done, waiting=place.waiting, notice=notice,
-        submit_url=f"{task}/submit", release_url=f"{task}/release", leave_url=f"{task}/leave", page_token=page_token,
+        submit_url=f"{task}/submit", skip_url=f"{task}/skip", leave_url=f"{task}/leave", page_token=page_token,
         queue_url=base,
         draft_key=f"local-gt-draft:{job_name}/{object_id}/{worker}")
     return head + template_html + TASK_TAIL

@@ -371,6 +371,30 @@ def test_an_answer_over_the_size_limit_is_refused_in_words_and_the_page_kept(bro
         MAX_ANSWER_BYTES + 1000
 
 
+def test_skip_with_unsaved_tags_asks_first_and_gives_the_task_back_only_when_the_worker_leaves(browser, ner_site):  # noqa: F811
+    """The NER page asks before its unsaved tags are left. Skip used to give the task back before that question,
+    so a worker who chose to stay kept working on a task others could take."""
+    job, server = ner_site
+    page = new_page(browser)
+    answers = ["dismiss", "accept"]  # first stay on the page, then leave it
+    page.on("dialog", lambda dialog: dialog.dismiss() if answers.pop(0) == "dismiss" else dialog.accept())
+    page.goto(f"{server.url}/worker/ana/task/1")
+    page.wait_for_selector("#abstract-container span")
+    select(page, 0, 12)
+    page.keyboard.press("1")
+    page.wait_for_selector("#abstract-container mark")
+    page.click("#local-gt-skip")
+    page.wait_for_timeout(500)
+    assert answers == ["accept"] and object_of(page) == "1"  # asked, and stayed
+    assert server.site.leases.holders("1") == {"ana"}  # so the task is still hers
+    page.click("#local-gt-skip")
+    page.wait_for_function("!location.pathname.endsWith('/task/1')")
+    assert answers == [] and server.site.leases.holders("1") == set()  # left: given back
+    page.goto(f"{server.url}/worker/ana")
+    hrefs = page.eval_on_selector_all("#queue a", "as => as.map(a => a.getAttribute('href'))")
+    assert hrefs[-1] == "/worker/ana/task/1"  # and last in her queue
+
+
 def test_a_tampered_draft_restores_what_still_fits_and_nothing_else(browser, ner_site):  # noqa: F811
     job, server = ner_site
     text = job.task_input("0")["text"]
