@@ -350,7 +350,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         log = getattr(args, "requester_log", None)
         if log is not None and log.complete_message is not None:  # stopped after the job was complete
-            _say("stopped; the job was complete: " + log.complete_message)
+            _say("stopped; the job was complete: " + log.complete_summary())  # as of now, as the normal stop says
         else:
             _say("stopped; every answer so far is saved. Run the same command again to resume.")
         return 130

@@ -26,7 +26,7 @@ from flask import Flask, Response, redirect, render_template_string, request
 
 from gt_common import strict_json
 from gt_common.review import REVIEW_REASONS, ReviewSettings
-from local_ground_truth import worker_names
+from local_ground_truth import worker_names, worker_pages
 from local_ground_truth.review_desk import ReviewDesk, ReviewRefused
 
 LOG = logging.getLogger(__name__)
@@ -322,7 +322,8 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         task = site.page(object_id).replace(CROWD_ELEMENTS_URL, "/static/crowd-html-elements.js")
         # Submitting from the preview sends nothing (the crowd elements say PREVIEW_MESSAGE), and the address it would
         # go to refuses every POST.
-        head = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Preview</title><script>"
+        head = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Preview</title>"
+                f"<style>{worker_pages.BODY_STYLE}</style><script>"
                 f"window.LOCAL_GT_SUBMIT_URL = {json.dumps(ASSETS + '/preview-submit')}; "
                 f"window.LOCAL_GT_PREVIEW = {json.dumps(PREVIEW_MESSAGE)};</script></head><body>")
         return Response(head + bar + task + "</body></html>", mimetype="text/html",

@@ -20,6 +20,8 @@ from local_ground_truth import worker_names
 QUEUE_LISTED = 50  # tasks listed by name on the queue page; "Start the next task" reaches the rest
 PREPARING_RECHECK_SECONDS = 3  # an empty queue reloads this often while pre-labeling is still running
 HELD_RECHECK_SECONDS = 10  # ... and this often while the tasks left are held by others (a lease lasts minutes)
+#: The page around a task, as workers see it (the reviewers' preview of the task draws it the same).
+BODY_STYLE = "body { margin: 0; font-family: system-ui, sans-serif; }"
 
 SIGN_IN = """<h1>{{ task_title }}</h1>
 <form action="/" method="get" id="sign-in"><label for="worker">Your worker name</label>
@@ -52,7 +54,7 @@ window.LOCAL_GT_SKIP_URL = {{ skip_url|tojson }}; window.LOCAL_GT_DRAFT_KEY = {{
 window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN = {{ page_token|tojson }};</script>
 <style>
 :root { --local-gt-top: 44px; }  /* the height of the task bar below */
-body { margin: 0; font-family: system-ui, sans-serif; }
+{{ body_style }}
 #local-gt-bar { position: sticky; top: 0; z-index: 100; box-sizing: border-box; height: 44px; display: flex;
   gap: 16px; align-items: center; padding: 0 14px; background: #232f3e; color: #fff; font: 14px/1.2 system-ui, sans-serif; }
 #local-gt-bar a { color: #fff; }
@@ -146,7 +148,7 @@ def task_page(template_html: str, *, job_title: str, job_name: str, worker: str,
     head = render_template_string(
         TASK_HEAD, title=f"Task {place.position} of {place.total} \u00b7 {job_title}", worker=worker,
         position=place.position, total=place.total, done=place.done, waiting=place.waiting, notice=notice,
-        submit_url=f"{task}/submit", skip_url=f"{task}/skip", leave_url=f"{task}/leave", page_token=page_token,
-        queue_url=base,
+        body_style=BODY_STYLE, submit_url=f"{task}/submit", skip_url=f"{task}/skip", leave_url=f"{task}/leave",
+        page_token=page_token, queue_url=base,
         draft_key=f"local-gt-draft:{job_name}/{object_id}/{worker}")
     return head + template_html + TASK_TAIL

@@ -96,6 +96,8 @@ def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_
             # Submit sends nothing.
             frame = next(f for f in review.frames if f.url.endswith("/object/0/task"))
             assert frame.evaluate(REACH_PARENT) == "refused" and frame.evaluate(REACH_STORAGE) == "refused"
+            # Drawn as workers see it: the runner's page around the template sets the font.
+            assert frame.evaluate("getComputedStyle(document.body).fontFamily") == "system-ui, sans-serif"
             task.locator("button.local-gt-submit").dispatch_event("click")  # a DOM click (see above)
             expect(task.locator(".local-gt-status")).to_have_text(PREVIEW_MESSAGE)
 
