@@ -346,8 +346,7 @@ def _final_summary(label: Any, review, object_id: str) -> list[tuple[str, str]]:
     decision = review.decision(object_id) if review is not None and review.enabled else None
     if decision is None:
         return summary
-    decided = {name: ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-               for name, value in decision.decision.items()}
+    decided = decision.shown()
     return [(question, f"{decided[question]} (expert; crowd: {value})" if question in decided else value)
             for question, value in summary]
 

@@ -68,6 +68,11 @@ class Decision:
         return {"objectId": self.object_id, "reviewer": self.reviewer, "decision": self.decision,
                 "decidedAt": self.decided_at}
 
+    def shown(self) -> dict[str, str]:
+        """Each question's decided label as text (a MultiSelect's labels joined by commas)."""
+        return {question: ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                for question, value in self.decision.items()}
+
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
@@ -208,8 +213,7 @@ class ReviewDesk:
         with self._lock:
             current = self._decisions.get(object_id)
             if replaces is not None and (current.key if current else "") != replaces:
-                decided = "; ".join(f"{q}: {', '.join(v) if isinstance(v, list) else v}"
-                                    for q, v in current.decision.items()) if current else ""
+                decided = "; ".join(f"{q}: {v}" for q, v in current.shown().items()) if current else ""
                 raise ReviewRefused(409, f"{current.reviewer if current else 'Someone'} decided object {object_id} "
                                          f"({decided}) after you opened it; yours was not saved. Reload the page to "
                                          "see their decision; saving again then replaces it.")
@@ -275,8 +279,8 @@ class ReviewDesk:
             moment = datetime.datetime.fromisoformat(decision.decided_at.replace("Z", "+00:00"))
             self._last = max(self._last, moment) if self._last else moment
         if found:
-            LOG.info("review: %d decision%s read back (%d object%s decided)", len(found), "" if len(found) == 1 else "s",
-                     len(self._decisions), "" if len(self._decisions) == 1 else "s")
+            LOG.info("review: %s read back (%s decided)", counted(len(found), "decision"),
+                     counted(len(self._decisions), "object"))
 
     def _read(self, key: str, size: int) -> Optional[Decision]:
         """One decision file, checked as a new decision is; None (logged by name) when it cannot be used."""

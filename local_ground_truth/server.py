@@ -78,7 +78,7 @@ class WorkerSite:
         # the task back (``leave``); while another is open (a reload, a second tab) the worker keeps it. Changed
         # with the lease, under one lock.
         self._open_pages: dict[tuple[str, str], set[str]] = {}
-        self._pages = threading.Lock()
+        self._pages = threading.RLock()  # leave gives back while it holds it
         self._rules: dict[str, FormRules] = {}
         self.questions = questions_of(job)
         self.order = WorkerOrder(job.job_name)
@@ -131,7 +131,7 @@ class WorkerSite:
 
     def held_by_others(self, worker: str) -> int:
         """Objects this worker could still answer that others hold now, with no slot left for them: each comes
-        back if its holder leaves it unanswered past the task's time limit (or skips it)."""
+        back when its holder skips it, leaves its page unanswered or lets the task's time limit run out."""
         full = self.job.full_object_ids()
         return sum(1 for object_id, holders in self.leases.every_holder().items()
                    if worker not in holders and object_id not in full and worker not in self.job.workers_of(object_id)
@@ -151,8 +151,7 @@ class WorkerSite:
 
     def skip(self, worker: str, object_id: str) -> None:
         """Give the task back (its slot returns to the pool) and put it last in this worker's order."""
-        self._forget_pages(worker, object_id)
-        self.leases.release(object_id, worker)
+        self._give_back(worker, object_id)
         self.order.skip(worker, object_id)
 
     def open_task(self, worker: str, object_id: str) -> Optional[str]:
@@ -178,13 +177,14 @@ class WorkerSite:
             pages.discard(token)
             if pages:
                 return False
-            del self._open_pages[(worker, object_id)]
-            self.leases.release(object_id, worker)
+            self._give_back(worker, object_id)  # under the same lock: no page can open in between
             return True
 
-    def _forget_pages(self, worker: str, object_id: str) -> None:
+    def _give_back(self, worker: str, object_id: str) -> None:
+        """End the worker's lease on the object and forget their pages on it (skipped, answered or left)."""
         with self._pages:
             self._open_pages.pop((worker, object_id), None)
+            self.leases.release(object_id, worker)
 
     def place(self, worker: str, object_id: str) -> worker_pages.Place:
         ids = self.job.object_id_tuple()
@@ -263,8 +263,7 @@ class WorkerSite:
                 LOG.error("the answer of %r to object %s could not be saved: %s", worker, object_id, reason)
                 raise Refused(503, f"Your answer could not be saved ({reason[:300]}); nothing was recorded. Submit "
                                    "again; if it keeps failing, tell whoever runs the job.") from None
-            self._forget_pages(worker, object_id)
-            self.leases.release(object_id, worker)
+            self._give_back(worker, object_id)
         if self.consolidator:
             self.consolidator.notify()
         return True
