@@ -200,9 +200,6 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
     def to_sign_in(segment: str) -> Response:
         return redirect(f"{PREFIX}?reviewer=" + quote(worker_names.typed_in_path(segment), safe=""), 303)
 
-    def rule_text() -> str:
-        return routing_rule(desk.settings)
-
     def reasons_line(object_id: str) -> str:
         given = desk.reasons(object_id).values()
         return ", ".join(REASON_TEXT[r] for r in REVIEW_REASONS if any(r in reasons for reasons in given))
@@ -219,12 +216,12 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         typed = request.args.get("reviewer")
         if typed is None or not desk.enabled:
             return page("Expert review", _SIGN_IN, enabled=desk.enabled, counts=desk.counts(), typed="",
-                        rule=rule_text(), error="", max_chars=worker_names.MAX_CHARACTERS)
+                        rule=routing_rule(desk.settings), error="", max_chars=worker_names.MAX_CHARACTERS)
         try:
             reviewer = worker_names.canonical(typed)
         except worker_names.BadName as error:
             return page("Choose another name", _SIGN_IN, 400, enabled=True, counts=desk.counts(), typed=typed[:500],
-                        rule=rule_text(), error=str(error), max_chars=worker_names.MAX_CHARACTERS)
+                        rule=routing_rule(desk.settings), error=str(error), max_chars=worker_names.MAX_CHARACTERS)
         return redirect(reviewer_base(reviewer), 303)
 
     @app.get(f"{ASSETS}/review.css")
