@@ -1,9 +1,11 @@
 """The job's quality reports, as the consolidation Lambda wrote them, printed and drawn as PNGs.
 
 The Lambda rebuilds ``<job>/quality-report/<question>.json`` at every batch (see
-``lambda_src/gt_common/job_quality.py``); this reads them back from the job's bucket. Saved beside
-the job's folder as ``<prefix>quality-<question>.png`` and ``.json`` (``QualityReportFiles``), each
-redrawn only when the Lambda rewrote its report, and replaced whole (written under a temporary name,
+``lambda_src/gt_common/job_quality.py``); this reads them back from the job's bucket. With expert
+review on, a report is shown against the final labels (``final_report``: the experts' decisions in
+place of the crowd's labels they replace). Saved beside the job's folder as
+``<prefix>quality-<question>.png`` and ``.json`` (``QualityReportFiles``), each redrawn only when the
+Lambda rewrote its report or an expert decided, and replaced whole (written under a temporary name,
 flushed to the disk, then renamed), so neither a reader nor a kill ever leaves half a file.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
+from gt_common.quality_report import with_expert_decisions
 from gt_common.s3uri import S3_SCHEME, InputError, parse_s3_uri
 from local_ground_truth.job import LocalJob
 from local_ground_truth.quality_plots import SPANS_KIND, format_quality_report, quality_report_png, render_quality_report
@@ -43,6 +46,20 @@ def read_report(job: LocalJob, key: str) -> dict[str, Any]:
 def quality_reports(job: LocalJob) -> dict[str, dict[str, Any]]:
     """``{question: report}`` for every report under the job's folder."""
     return {question: read_report(job, key) for question, (key, _etag) in report_versions(job).items()}
+
+
+def final_report(report: dict[str, Any], question: str, review=None) -> dict[str, Any]:
+    """The report against the final labels when experts decided objects of the question (``review``: the job's
+    ``ReviewDesk``, if any), else as the Lambda wrote it."""
+    if review is None or not review.enabled or report.get("kind") == SPANS_KIND:
+        return report
+    decisions = review.expert_decisions(question)
+    return with_expert_decisions(report, decisions) if decisions else report
+
+
+def review_version(review) -> int:
+    """What changes when an expert decides (0 without review): a report read before is shown again after."""
+    return review.version if review is not None and review.enabled else 0
 
 
 def convergence(report: dict[str, Any]) -> Optional[dict[str, Any]]:
@@ -87,9 +104,10 @@ def _replace(path: Path, data: bytes) -> None:
 class QualityReportFiles:
     """The job's reports saved in ``folder`` as ``<prefix>quality-<question>.png`` and ``.json``."""
 
-    def __init__(self, job: LocalJob, folder: Path, prefix: str = "") -> None:
+    def __init__(self, job: LocalJob, folder: Path, prefix: str = "", review=None) -> None:
         self.job, self.folder, self.prefix = job, Path(folder), prefix
-        self._saved: dict[str, tuple[str, dict[str, Any]]] = {}  # question -> (ETag saved, its summary)
+        self.review = review  # the job's ReviewDesk, when expert review is on: reports against the final labels
+        self._saved: dict[str, tuple[tuple[str, int], dict[str, Any]]] = {}  # question -> ((ETag, review version), summary)
         self._undrawn: dict[str, dict[str, Any]] = {}  # question -> its latest report, whose image is not drawn yet
         self._lock = threading.Lock()
 
@@ -102,16 +120,17 @@ class QualityReportFiles:
         <headline figures>}}`` of every report. ``draw``: its image too (~0.5 s each), else later
         (``draw_pending``)."""
         with self._lock:
+            reviewed = review_version(self.review)
             for question, (key, etag) in sorted(report_versions(self.job).items()):
-                if question in self._saved and self._saved[question][0] == etag:
+                if question in self._saved and self._saved[question][0] == (etag, reviewed):
                     continue
-                report = read_report(self.job, key)
+                report = final_report(read_report(self.job, key), question, self.review)
                 fit = convergence(report)
                 png, data = self.paths(question)
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._undrawn[question] = report
                 _replace(data, json.dumps(report, indent=2).encode())
-                self._saved[question] = (etag, {"png": str(png), "json": str(data),
+                self._saved[question] = ((etag, reviewed), {"png": str(png), "json": str(data),
                                                 "text": f"{question}\n{format_quality_report(report)}"
                                                         + (f"\n{'WARNING: ' if fit['warning'] else ''}{fit['text']}"
                                                            if fit else ""),

@@ -4,7 +4,8 @@ Two kinds of report come from the consolidation function (``quality-report/<ques
 
 * a choice question's (``gt_common.quality_report``): the title holds Krippendorff's alpha and
   Fleiss' kappa; beside each other, the answers and consolidated labels per class (counts written
-  at the bars) and each worker's agreement with the consolidated label (sorted, least agreeing at
+  at the bars) and each worker's agreement with the consolidated label (with experts' decisions in,
+  the final label: ``compared_with_experts`` says so under the title) (sorted, least agreeing at
   the top; at most ``MAX_BARS`` workers); below, the confusion matrices of at most ``MAX_HEATMAPS``
   workers, least agreeing first (rows = consolidated label, columns = the worker's answer, colour =
   row-normalised share, every non-zero cell's count written up to ``MAX_ANNOTATED_CLASSES`` classes);
@@ -35,6 +36,8 @@ from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import MaxNLocator
 
+from local_ground_truth.wording import counted
+
 MAX_BARS = 40
 MAX_HEATMAPS = 12
 MAX_ANNOTATED_CLASSES = 12  # beyond this a matrix's cells are too small for their counts
@@ -46,7 +49,7 @@ TICK_FONT = 8
 _CHAR_INCHES = TICK_FONT * 0.62 / 72  # the width of an average character of tick labels
 ANSWER_COLOUR, CONSOLIDATED_COLOUR, MATCHED_COLOUR = "#9ecae1", "#2171b5", "#31a354"
 
-__all__ = ["format_quality_report", "quality_report_png", "render_quality_report", "workers_by_agreement"]
+__all__ = ["compared_with_experts", "format_quality_report", "quality_report_png", "render_quality_report", "workers_by_agreement"]
 
 
 def workers_by_agreement(report: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -176,6 +179,19 @@ def _figure(width: float, height: float) -> Figure:
 
 # -- a choice question ---------------------------------------------------------------------------------
 
+def compared_with_experts(report: Mapping[str, Any]) -> str:
+    """What the workers are compared with once experts decided objects ("" while the crowd's labels alone)."""
+    decided = int(report.get("decided_objects") or 0)
+    if not decided:
+        return ""
+    return (f"workers compared with the final labels: {counted(decided, 'object')} decided by experts, "
+            f"{int(report.get('changed_objects') or 0)} otherwise than the crowd")
+
+
+def _compared_label(report: Mapping[str, Any]) -> str:
+    return "final label" if report.get("decided_objects") else "consolidated label"
+
+
 def _title(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     kappa_detail = ""
@@ -190,6 +206,7 @@ def _title(report: Mapping[str, Any]) -> str:
         f"{len(report.get('workers', {}))} workers\n"
         f"Krippendorff's alpha (nominal) = {_fmt(agreement.get('krippendorff_alpha'))}   "
         f"Fleiss' kappa = {_fmt(agreement.get('fleiss_kappa'))}{kappa_detail}"
+        + (f"\n{compared_with_experts(report)}" if report.get("decided_objects") else "")
     )
 
 
@@ -231,12 +248,12 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     shown = f"least agreeing {len(bars)} of {len(ordered)} workers" if len(bars) < len(ordered) else "all workers"
     _rate_bars(workers_axis, [str(name) for name, _ in bars], [w.get("agreement") for _, w in bars],
                [str(w.get("answers", 0)) for _, w in bars],
-               "agreement with the consolidated label (answers in parentheses)",
+               f"agreement with the {_compared_label(report)} (answers in parentheses)",
                f"Per-worker agreement, sorted ({shown})")
     if bottom is not None:
         heat_title = (f"Confusion matrices of the {len(heatmaps)} least agreeing of {len(ordered)} workers"
                       if len(heatmaps) < len(ordered) else "Confusion matrices, least agreeing worker first")
-        bottom.suptitle(heat_title + " (rows: consolidated label, columns: the worker's answer; counts in the cells)",
+        bottom.suptitle(heat_title + f" (rows: {_compared_label(report)}, columns: the worker's answer; counts in the cells)",
                         fontsize=10)
         axes = np.atleast_1d(bottom.subplots(heat_rows, columns, squeeze=False)).ravel()
         for axis in axes[len(heatmaps):]:
@@ -359,15 +376,24 @@ def _format_choice(report: Mapping[str, Any]) -> str:
     answered = report.get("answer_label_counts")
     if isinstance(answered, Mapping) and answered:
         lines.append("Answers: " + ", ".join(f"{c}={n}" for c, n in answered.items()))
+    reviewed = compared_with_experts(report)
+    if reviewed:
+        lines.append(reviewed[0].upper() + reviewed[1:])
     ordered = workers_by_agreement(report)
     if ordered:
         width = max(6, *(len(str(name)) for name, _ in ordered))
         lines.append("")
-        lines.append(f"{'worker':<{width}}  {'answers':>7}  {'compared':>8}  {'agreement':>9}")
+        experts = f"  {'experts agreed':>14}" if reviewed else ""
+        lines.append(f"{'worker':<{width}}  {'answers':>7}  {'compared':>8}  {'agreement':>9}{experts}")
         for name, w in ordered:
+            with_experts = ""
+            if reviewed:
+                on_decided = int(w.get("expert_answers") or 0)
+                agreed = int(w.get("expert_agreed") or 0)
+                with_experts = f"  {f'{agreed} of {on_decided}' if on_decided else '-':>14}"
             lines.append(
                 f"{str(name):<{width}}  {int(w.get('answers', 0)):>7}  {int(w.get('compared', 0)):>8}  "
-                f"{_fmt(w.get('agreement')):>9}"
+                f"{_fmt(w.get('agreement')):>9}{with_experts}"
             )
     return "\n".join(lines)
 

@@ -6,10 +6,11 @@ again; nothing else reloads):
 
 - the job's state: objects consolidated of those for workers, answers of those needed, leases held,
   skipped and failed objects, and "Job complete" once every object is consolidated (or failed);
-- where everything is: the output manifest, the answers, each quality report (the JSON in the job's
-  bucket, the PNG and JSON saved in the job's folder), the job's folder;
+- where everything is: the output manifest, the answers, each quality report (the JSON and PNG the page
+  shows, the PNG and JSON saved in the job's folder), the job's folder;
 - each quality report drawn as its PNG (``quality_plots``), redrawn when the consolidation function
-  rewrites it (after each batch);
+  rewrites it (after each batch) or an expert decides: with experts' decisions, workers are compared
+  with the final labels (``quality.final_report``), and the page says how many objects experts decided;
 - per worker: answers, leases held, the last answer's time; per object (100 a page, filtered by
   state): its source, answers of those needed with a link to each, who holds it, its state (waiting,
   in progress, ready, consolidated with its label, skipped, failed with the reason);
@@ -42,8 +43,9 @@ from flask import Flask, Response, render_template_string, request
 from markupsafe import Markup
 
 from local_ground_truth.job import BatchOutcome, LocalJob
-from local_ground_truth.quality import QualityReportFiles, convergence, headline, read_report, report_versions
-from local_ground_truth.quality_plots import quality_report_png
+from local_ground_truth.quality import (QualityReportFiles, convergence, final_report, headline, read_report,
+                                       report_versions, review_version)
+from local_ground_truth.quality_plots import compared_with_experts, quality_report_png
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.wording import counted
 
@@ -108,8 +110,20 @@ class RequesterLog:
         # and always when the job completes or the runner stops (the requester's page draws its own from the report).
         self.images = SpacedRewrite(self.files.draw_pending, "quality report images")
         self.complete_message: Optional[str] = None  # where everything is, once the job is complete
-        self.review = None  # the job's ReviewDesk, when expert review is on: the complete message tells of it
+        self._review = None
         self._lock = threading.Lock()
+
+    @property
+    def review(self):
+        """The job's ReviewDesk, when expert review is on: the complete message tells of it, and the saved reports
+        compare workers with the final labels (saved again after each decision)."""
+        return self._review
+
+    @review.setter
+    def review(self, desk) -> None:
+        self._review = self.files.review = desk
+        if desk is not None:
+            desk.on_decided.append(lambda: self.save_reports(draw=False))
 
     def attach(self) -> "RequesterLog":
         self.job.on_answer.append(self.after_answer)
@@ -254,21 +268,24 @@ def _state(object_id: str, for_workers: AbstractSet[str], labels: dict, failed: 
 
 
 class ReportReader:
-    """The job's quality reports, each read again only when the consolidation function rewrote it."""
+    """The job's quality reports, each read again only when the consolidation function rewrote it or (``review``:
+    the job's ``ReviewDesk``, if any) an expert decided: against the final labels (``final_report``)."""
 
     def __init__(self, job: LocalJob) -> None:
         self.job = job
-        self._read: dict[str, tuple[str, dict[str, Any]]] = {}  # question -> (ETag, report)
+        self._read: dict[str, tuple[str, dict[str, Any]]] = {}  # question -> (version, report)
         self._lock = threading.Lock()
 
-    def reports(self) -> dict[str, tuple[str, str, dict[str, Any]]]:
-        """``{question: (key, ETag, report)}``."""
+    def reports(self, review=None) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        """``{question: (key, version, report)}``; the version is the report's ETag and the review's version."""
         found = {}
+        reviewed = review_version(review)
         for question, (key, etag) in report_versions(self.job).items():
+            version = f"{etag.strip(chr(34))}.{reviewed}"
             with self._lock:
-                if question not in self._read or self._read[question][0] != etag:
-                    self._read[question] = (etag, read_report(self.job, key))
-                found[question] = (key, etag, self._read[question][1])
+                if question not in self._read or self._read[question][0] != version:
+                    self._read[question] = (version, final_report(read_report(self.job, key), question, review))
+                found[question] = (key, version, self._read[question][1])
         return found
 
 
@@ -316,11 +333,13 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
 
     files = QualityReportFiles(job, job.folder, report_prefix(job)) if job.folder is not None else None
     reports = []
-    for question, (key, etag, report) in sorted((reader or ReportReader(job)).reports().items()):
+    for question, (key, version, report) in sorted((reader or ReportReader(job)).reports(review).items()):
         saved = files.paths(question) if files is not None else None
         reports.append({"question": question, "kind": report.get("kind", "choice"),
-                        "png": f"{PREFIX}/quality/{quote(question, safe='')}.png?v={quote(etag.strip(chr(34)))}",
-                        "json": file_href(job, key), "batches": report.get("batches"),
+                        "png": f"{PREFIX}/quality/{quote(question, safe='')}.png?v={quote(version)}",
+                        "json": f"{PREFIX}/quality/{quote(question, safe='')}.json?v={quote(version)}",
+                        "reviewed": compared_with_experts(report),
+                        "batches": report.get("batches"),
                         "headline": [(HEADLINE_NAMES.get(name, name), value) for name, value in headline(report).items()],
                         "convergence": convergence(report),
                         "saved": [str(path) for path in saved] if saved and saved[0].is_file() else []})
@@ -422,6 +441,7 @@ the output manifest and quality reports are final.</p>{% endif %}
 <figcaption><strong>{{ r.question }}</strong> ({{ 'span tagging' if r.kind == 'spans' else 'choice question' }},
 {{ r.batches }} batch{{ '' if r.batches == 1 else 'es' }}):
 {% for name, value in r.headline %}{{ name }} <strong>{{ '%.3f'|format(value) if value is not none else 'n/a' }}</strong>{{ '' if loop.last else ' · ' }}{% endfor %}
+{% if r.reviewed %}<br><span class="reviewed">{{ r.reviewed }}</span>{% endif %}
 {% if r.convergence %}<br><span class="convergence{{ ' warning' if r.convergence.warning else '' }}">{{ r.convergence.text }}</span>{% endif %}</figcaption>
 <a href="{{ r.png }}"><img src="{{ r.png }}" alt="Quality report of {{ r.question }}"></a></figure>
 {% else %}<p>No report yet: the consolidation function writes one per question with each batch.</p>{% endfor %}</section>
@@ -536,16 +556,26 @@ def register_requester(app: Flask, site) -> None:
 
     @app.get(f"{PREFIX}/quality/<question>.png")
     def quality_png(question: str):
-        reports = reader.reports()
+        reports = reader.reports(getattr(site, "review", None))
         if question not in reports:
             return Response("No quality report of that question.", 404, mimetype="text/plain")
-        _key, etag, report = reports[question]
-        with drawing:  # one drawing at a time; a report is drawn again only when rewritten
-            if question not in pictures or pictures[question][0] != etag:
-                pictures[question] = (etag, quality_report_png(report))
+        _key, version, report = reports[question]
+        with drawing:  # one drawing at a time; a report is drawn again only when rewritten or an expert decided
+            if question not in pictures or pictures[question][0] != version:
+                pictures[question] = (version, quality_report_png(report))
             png = pictures[question][1]
         return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store",
                                                             "X-Content-Type-Options": "nosniff"})
+
+    @app.get(f"{PREFIX}/quality/<question>.json")
+    def quality_json(question: str):
+        """The report the page draws (against the final labels once experts decided; the Lambda's own is in the
+        job's folder, ``quality-report/``)."""
+        reports = reader.reports(getattr(site, "review", None))
+        if question not in reports:
+            return Response("No quality report of that question.", 404, mimetype="text/plain")
+        return Response(json.dumps(reports[question][2], indent=2), mimetype="application/json",
+                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
     @app.get(f"{PREFIX}/files/<path:relative>")
     def job_file(relative: str):

@@ -19,6 +19,11 @@ the job's folder, beside the crowd's ``output.manifest``, where the review on AW
 reasons; an object awaiting review reads ``decided-by: crowd`` with its reasons), any other line as
 the output manifest has it. It is rewritten after every batch and every decision (on a large job spaced
 by its own cost, as the output manifest is: ``spaced_rewrite``).
+
+**The quality reports** compare workers with the final labels (``expert_decisions`` hands each decided
+object to ``gt_common.quality_report.with_expert_decisions``): a worker the experts side with against the
+crowd is not ranked below the workers who made the crowd's label. ``version`` changes with every decision,
+and ``on_decided`` is called after each, so the reports are redrawn.
 """
 from __future__ import annotations
 
@@ -28,11 +33,12 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from gt_common import strict_json
 from gt_common.answers import read_form
 from gt_common.consolidation import WorkerAnswer
+from gt_common.quality_report import ExpertDecision
 from gt_common.questions import FreeText, MultiSelect, Question, Spans
 from gt_common.review import (
     REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review, needs_review,
@@ -99,6 +105,8 @@ class ReviewDesk:
         self._decisions: dict[str, Decision] = {}
         self._reasons: dict[str, dict[str, list[str]]] = {}  # per consolidated object (labels are final)
         self._last: Optional[datetime.datetime] = None
+        self.version = 0  # one more with every decision recorded or read back
+        self.on_decided: list[Callable[[], None]] = []  # called after each decision is recorded
         # Rewritten after every batch and decision; on a large job spaced by its cost (``spaced_rewrite``).
         self._final_rewrite = SpacedRewrite(self._put_final_manifest, "final manifest")
         if self.enabled:
@@ -155,6 +163,30 @@ class ReviewDesk:
     def queue(self, reviewer: str) -> list[str]:
         """What this reviewer may decide next, in manifest order."""
         return [oid for oid in self.awaiting() if self.may_review(reviewer, oid)]
+
+    def expert_decisions(self, question: str) -> list[ExpertDecision]:
+        """Each consolidated object an expert decided ``question`` of, with the crowd's label and every worker's
+        answer to it, as the quality report takes them in (``with_expert_decisions``)."""
+        asked = next((q for q in self.decided_questions if q.name == question), None)
+        if not self.enabled or asked is None:
+            return []
+        labels = self.job.consolidated_labels()
+        with self._lock:
+            decisions = [d for d in self._decisions.values() if question in d.decision and d.object_id in labels]
+        found = []
+        for decided in sorted(decisions, key=lambda d: int(d.object_id)):
+            crowd = labels[decided.object_id]["label"]
+            crowd = crowd.get(question) if isinstance(crowd, dict) else None
+            answers = {}
+            for worker in sorted(self.job.workers_of(decided.object_id)):
+                form = self.job.answer_of(decided.object_id, worker)
+                try:
+                    answers[worker] = read_form([asked], WorkerAnswer(worker, form)).values.get(question)
+                except Exception:  # noqa: BLE001 - an unreadable answer is left out, as consolidation left it
+                    continue
+            found.append(ExpertDecision(crowd.get("label") if isinstance(crowd, dict) else None,
+                                        decided.decision[question], answers))
+        return found
 
     # -- what a reviewer sees ----------------------------------------------------------------------
     def view(self, object_id: str) -> dict[str, Any]:
@@ -227,7 +259,10 @@ class ReviewDesk:
             self.job.s3.put_object(Bucket=self.job.bucket, Key=key, Body=json.dumps(recorded.as_json()).encode(),
                                    ContentType="application/json")
             self._decisions[object_id] = recorded
+            self.version += 1
         self._final_rewrite.changed()
+        for listener in self.on_decided:
+            listener()
         LOG.info("object %s decided by reviewer %r: %s", object_id, reviewer, decision)
         return recorded
 
@@ -276,6 +311,7 @@ class ReviewDesk:
                     found.append(decision)
         for decision in sorted(found, key=lambda d: (d.decided_at, d.key)):
             self._decisions[decision.object_id] = decision  # the latest of each object counts
+            self.version += 1
             moment = datetime.datetime.fromisoformat(decision.decided_at.replace("Z", "+00:00"))
             self._last = max(self._last, moment) if self._last else moment
         if found:

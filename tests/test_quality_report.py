@@ -377,3 +377,115 @@ def test_png_of_degenerate_reports(tmp_path):
         path = render_quality_report(report, tmp_path / f"degenerate{i}.png")
         png_size(path)
         assert format_quality_report(report)
+
+
+# --------------------------------------------------------------------------- experts' decisions
+
+def _crowd_and_final(seed: int):
+    """A small job: 4 workers, 3 classes, 30 objects; the crowd's label is the majority, and experts decide
+    some objects, mostly siding with one worker against it."""
+    rng = random.Random(seed)
+    classes = ["Good", "Burn", "Porous"]
+    answers, crowd = [], {}
+    for o in range(30):
+        truth = rng.choice(classes)
+        votes = {}
+        for worker, skill in (("ana", 0.95), ("bo", 0.6), ("cy", 0.6), ("dee", 0.5)):
+            votes[worker] = truth if rng.random() < skill else rng.choice(classes)
+            answers.append((f"o{o}", worker, votes[worker]))
+        crowd[f"o{o}"] = max(classes, key=lambda c: (list(votes.values()).count(c), -classes.index(c)))
+    decided = {o: next(label for w, label in ((w, l) for oo, w, l in answers if oo == o) if w == "ana")
+               for o in rng.sample(sorted(crowd), 8)}
+    return classes, answers, crowd, decided
+
+
+def _decisions(answers, crowd, decided):
+    from gt_common.quality_report import ExpertDecision
+    return [ExpertDecision(crowd[o], label, {w: l for oo, w, l in answers if oo == o}) for o, label in decided.items()]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_with_expert_decisions_is_the_report_computed_against_the_final_labels(seed):
+    """Moving each decided object's answers from the crowd's row to the expert's gives exactly the report built
+    from the final labels: confusion, agreement, kappa, spam and the label counts."""
+    from gt_common.quality_report import with_expert_decisions
+
+    classes, answers, crowd, decided = _crowd_and_final(seed)
+    crowd_report = quality_report(answers, crowd, classes)
+    before = json.dumps(crowd_report, sort_keys=True)
+    reviewed = with_expert_decisions(crowd_report, _decisions(answers, crowd, decided))
+    direct = quality_report(answers, {**crowd, **decided}, classes)
+    assert json.dumps(crowd_report, sort_keys=True) == before  # the crowd's report is left as it was
+    for name, worker in direct["workers"].items():
+        for field in ("compared", "agreement", "confusion", "kappa", "spam"):
+            assert reviewed["workers"][name][field] == worker[field], (name, field)
+    assert reviewed["consolidated_label_counts"] == direct["consolidated_label_counts"]
+    assert reviewed["spam_workers"] == direct["spam_workers"]
+    assert reviewed["agreement"] == crowd_report["agreement"]  # between workers: the crowd's label plays no part
+    assert reviewed["decided_objects"] == len(decided)
+    assert reviewed["changed_objects"] == sum(decided[o] != crowd[o] for o in decided)
+    for name in ("ana", "bo", "cy", "dee"):
+        on_decided = [(label, decided[o]) for o, w, label in answers if w == name and o in decided]
+        assert reviewed["workers"][name]["expert_answers"] == len(on_decided)
+        assert reviewed["workers"][name]["expert_agreed"] == sum(a == b for a, b in on_decided)
+    json.dumps(reviewed, allow_nan=False)
+
+
+def test_a_worker_the_experts_side_with_ranks_above_the_workers_who_made_the_crowds_label():
+    """The case seen in a staging job: on two objects the three answers differed and the expert chose ana's answer
+    over the crowd's (chen's). Against the crowd's labels chen ranks above ana; against the final labels, below."""
+    from gt_common.quality_report import with_expert_decisions
+    from local_ground_truth.quality_plots import workers_by_agreement
+
+    classes = ["Good Weld", "Burn Through", "Contamination"]
+    answers, crowd = [], {}
+    for o in range(8):  # settled objects: everyone right
+        crowd[f"s{o}"] = "Good Weld"
+        answers += [(f"s{o}", w, "Good Weld") for w in ("ana", "bo", "chen")]
+    for o in range(2):  # contested: all three differ, the crowd took chen's
+        crowd[f"c{o}"] = "Contamination"
+        answers += [(f"c{o}", "ana", "Burn Through"), (f"c{o}", "bo", "Good Weld"), (f"c{o}", "chen", "Contamination")]
+    report = quality_report(answers, crowd, classes)
+    assert [name for name, _ in workers_by_agreement(report)][:2] == ["ana", "bo"]  # chen agrees most
+    reviewed = with_expert_decisions(report, _decisions(answers, crowd, {"c0": "Burn Through", "c1": "Burn Through"}))
+    assert [name for name, _ in workers_by_agreement(reviewed)] == ["bo", "chen", "ana"]
+    assert reviewed["workers"]["ana"]["agreement"] == 1.0
+    assert (reviewed["workers"]["ana"]["expert_agreed"], reviewed["workers"]["chen"]["expert_agreed"]) == (2, 0)
+    text = format_quality_report(reviewed)
+    assert "Workers compared with the final labels: 2 objects decided by experts, 2 otherwise than the crowd" in text
+    rows = {line.split()[0]: line for line in text.splitlines()[-3:]}
+    assert rows["ana"].endswith("2 of 2") and rows["chen"].endswith("0 of 2")
+
+
+def test_a_decision_confirming_the_crowd_counts_for_the_experts_but_moves_nothing():
+    from gt_common.quality_report import ExpertDecision, with_expert_decisions
+
+    classes = ["Yes", "No"]
+    answers = [("a", "ana", "Yes"), ("a", "bo", "No"), ("a", "cy", "Yes")]
+    report = quality_report(answers, {"a": "Yes"}, classes)
+    reviewed = with_expert_decisions(report, [ExpertDecision("Yes", "Yes", {"ana": "Yes", "bo": "No", "cy": "Yes"})])
+    for name in ("ana", "bo", "cy"):
+        assert reviewed["workers"][name]["confusion"] == report["workers"][name]["confusion"]
+    assert (reviewed["decided_objects"], reviewed["changed_objects"]) == (1, 0)
+    assert reviewed["workers"]["bo"]["expert_agreement"] == 0.0 and reviewed["workers"]["ana"]["expert_agreement"] == 1.0
+
+
+def test_decisions_the_report_cannot_take_are_left_out_and_nothing_goes_negative():
+    """A label or answer outside the classes, an unknown worker, a MultiSelect's list, an answer the counts do not
+    hold (its batch's statistics were never recorded): each is left as the report has it."""
+    from gt_common.quality_report import ExpertDecision, with_expert_decisions
+
+    classes = ["Yes", "No"]
+    report = quality_report([("a", "ana", "Yes"), ("a", "bo", "Yes")], {"a": "Yes"}, classes)
+    reviewed = with_expert_decisions(report, [
+        ExpertDecision("Yes", "Maybe", {"ana": "Yes"}),  # not a class: not a decision of this question
+        ExpertDecision("Yes", ["Yes"], {"ana": "Yes"}),  # a MultiSelect's value
+        ExpertDecision("Yes", "No", {"zed": "No", "ana": "Maybe", "bo": None}),  # no answer it can move
+        ExpertDecision("No", "Yes", {"ana": "Yes"}),  # the counts hold no (No, Yes) of ana's to move
+        ExpertDecision(None, "No", {"bo": "Yes"}),  # the crowd had no label: bo's answer is compared now
+    ])
+    assert reviewed["workers"]["ana"]["confusion"] == [[1, 0], [0, 0]]
+    assert reviewed["workers"]["bo"]["confusion"] == [[1, 0], [1, 0]]
+    assert reviewed["workers"]["bo"]["compared"] == 2 and reviewed["workers"]["bo"]["agreement"] == 0.5
+    assert reviewed["decided_objects"] == 3 and reviewed["changed_objects"] == 3
+    assert all(n >= 0 for n in reviewed["consolidated_label_counts"].values())

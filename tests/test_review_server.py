@@ -322,3 +322,51 @@ def test_a_reviewer_name_that_is_refused_says_why_beside_the_field(served):
     assert status == 400 and 'aria-invalid="true"' in text and 'aria-describedby="name-error name-rule"' in text
     assert 'id="name-error" class="notice" role="alert"' in text and "browsers drop it" in text
     assert "up to\n64 characters" in text  # the rule, as the workers' sign-in gives it
+
+
+def test_the_quality_reports_compare_workers_with_the_experts_decisions(runner_assembly, tmp_path):
+    """Object 6: the three workers differ. The expert sides with ana: the requester's report (page, JSON, PNG and the
+    files saved in the job's folder) counts ana's answer as agreeing and the crowd's as not, while the Lambda's own
+    report stays the crowd's."""
+    from local_ground_truth.quality import read_report, report_versions
+    from local_ground_truth.requester import RequesterLog
+
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "quality")) as (job, server):
+        answers = {"ana": "Burn Through", "ben": "Good Weld", "cy": "Contamination"}
+        for worker, label in answers.items():
+            job.record_answer("6", worker, {QUESTION: {"label": label}})
+        job.consolidate()
+        desk = server.site.review
+        crowd = job.consolidated_labels()["6"]["label"][QUESTION]["label"]
+        assert "6" in desk.routed() and crowd != "Burn Through"
+        log = RequesterLog(job, say=lambda _line: None)
+        log.review = desk
+        png_path, json_path = log.files.paths(QUESTION)
+        log.save_reports()
+        before = json.loads(json_path.read_text())
+        assert "decided_objects" not in before
+        page_before = call(server, "GET", "/requester/live")[1].decode()
+        assert "compared with the final labels" not in page_before
+
+        assert decide(server, "ortiz", "6", {QUESTION: "Burn Through"})[0] == 200
+        assert [(d.crowd, d.expert, dict(d.answers)) for d in desk.expert_decisions(QUESTION)] == [
+            (crowd, "Burn Through", answers)]
+        saved = json.loads(json_path.read_text())  # saved again on the decision, without waiting for a batch
+        assert saved["decided_objects"] == 1 and saved["changed_objects"] == 1
+        ana, crowds = saved["workers"]["ana"], next(w for n, w in saved["workers"].items() if answers[n] == crowd)
+        assert (ana["expert_answers"], ana["expert_agreed"]) == (1, 1)
+        assert ana["agreement"] > before["workers"]["ana"]["agreement"]
+        assert crowds["agreement"] < before["workers"][next(n for n in answers if answers[n] == crowd)]["agreement"]
+
+        page = call(server, "GET", "/requester/live")[1].decode()
+        assert ("workers compared with the final labels: 1 object decided by experts, 1 otherwise than the crowd"
+                in page)
+        served_json = json.loads(call(server, "GET", f"/requester/quality/{QUESTION}.json")[1])
+        assert served_json["workers"] == saved["workers"]
+        lambdas = read_report(job, report_versions(job)[QUESTION][0])
+        assert "decided_objects" not in lambdas  # the consolidation function's report is the crowd's
+        assert lambdas["workers"]["ana"]["agreement"] == before["workers"]["ana"]["agreement"]
+        status, png = call(server, "GET", f"/requester/quality/{QUESTION}.png")
+        assert status == 200 and png.startswith(b"\x89PNG")
+        assert png_path.is_file()
