@@ -14,12 +14,14 @@ is told as the job goes (``requester``): a line per consolidated batch, the qual
 the job's folder after each, "job complete: ..." when the last object is consolidated, and a page at
 http://127.0.0.1:PORT/requester. With expert review on (the environment's setting, or --review), experts
 decide what the crowd could not settle at http://127.0.0.1:PORT/review, and the final manifest records
-who decided what.
+who decided what. With --host (this machine's address on the network), workers and experts on other
+machines label through links carrying a key per role (``team_access``).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 import logging
 import signal
@@ -40,6 +42,7 @@ from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
 from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
+from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys
 from local_ground_truth.truth import TruthError, load_truth
 from local_ground_truth.wording import counted
 
@@ -60,7 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, help="the job's folder (default: .local-gt/<job>)")
     parser.add_argument("--simulate-workers", type=int, metavar="N",
                         help="headless: N simulated workers answer from the sample data's truth (default: serve the UI)")
-    parser.add_argument("--port", type=int, default=8080, help="worker UI port on 127.0.0.1 (default 8080)")
+    parser.add_argument("--port", type=int, default=8080, help="worker UI port (default 8080)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to serve workers on (default 127.0.0.1: this machine only). This machine's "
+                             "address on your network (e.g. 192.168.1.20) or its name lets a team label from their "
+                             "own machines: the server then answers only browsers that opened one of the links it "
+                             "prints (workers', experts', requester's)")
     parser.add_argument("--accuracy", type=float, default=0.8, help="simulated workers' accuracy (default 0.8)")
     parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
@@ -74,8 +82,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--accuracy must be between 0 and 1")
     if args.simulate_workers is not None and args.simulate_workers < 1:
         parser.error("--simulate-workers must be at least 1")
+    if args.host in UNSPECIFIED_ADDRESSES:
+        parser.error(f"--host {args.host}: give the address or name workers will type (this machine's address on "
+                     "your network, e.g. 192.168.1.20): the links the runner prints must reach it")
     args.parser = parser
     return args
+
+
+UNSPECIFIED_ADDRESSES = ("0.0.0.0", "::", "[::]", "")
+
+
+def serves_the_network(host: str) -> bool:
+    """Whether other machines may reach a server on ``host`` (anything but a loopback address or localhost)."""
+    if host.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True  # a name: this machine's on the network
 
 
 def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
@@ -268,21 +292,24 @@ def report_quality(log: RequesterLog) -> dict:
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log, _pre_labeling):
-        server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port)
+        team = TeamKeys.kept_in(state_dir / f"{job.job_name}-team-keys.json") if serves_the_network(args.host) else None
+        server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port, host=args.host.strip("[]"),
+                              team=team)
         desk = log.review = server.site.review
+        links = team_links(server, team)
         objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
                    f"{len(job.lines)} objects in the manifest, pre-labeling goes on: each is a task as soon as it is "
                    "ready")
-        _say(f"\nWorkers: open {server.url}/ and sign in with a name ({job.spec.workers_per_object} worker(s) per "
+        _say(f"\nWorkers: open {links['worker']} and sign in with a name ({job.spec.workers_per_object} worker(s) per "
              f"object, {objects}). Every answer is written to {state_dir} before the "
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
-             f"again resumes.\nRequester: open {server.url}{REQUESTER_PATH} for progress, quality and output. "
+             f"again resumes.\nRequester: open {links['requester']} for progress, quality and output. "
              f"Output manifest (rewritten after every batch; one whose rewrite takes over "
              f"{spaced_rewrite.SPACE_ABOVE_SECONDS:g} s at most every {spaced_rewrite.SPACING:g} times that, and always "
              f"when the job completes or stops): {_output_location(job)}")
         if desk.enabled:
             final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
-            _say(f"Experts: open {server.url}{REVIEW_PATH} and sign in with a name to decide the objects the crowd "
+            _say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
                  f"could not settle (where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review "
                  f"now. Final manifest (the crowd's labels with the experts' decisions): {final}")
         log.tell_if_complete()  # resumed after the last object was consolidated
@@ -304,6 +331,14 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                 _say(stopped_message(job.progress(), None if job.pre_labeling_finished() else len(job.pre_labeled_ids()),
                                      len(job.lines), _output_location(job))
                      + (f" {review[0].upper()}{review[1:]}." if review else ""))
+
+
+def team_links(server: WorkerServer, team: Optional[TeamKeys]) -> dict[str, str]:
+    """The address each role opens: with the key in it when the server is open to a team (``team_access``)."""
+    paths = {WORKER: "/", EXPERT: REVIEW_PATH, REQUESTER: REQUESTER_PATH}
+    if team is None:
+        return {role: f"{server.url}{path}" for role, path in paths.items()}
+    return {role: team.link(server.url, role, path) for role, path in paths.items()}
 
 
 def stopped_message(progress: dict, pre_labeled: Optional[int], in_manifest: int, output: str) -> str:

@@ -11,7 +11,8 @@ in those buckets, so the endpoint answers only requests that
   and any CLI do; a page cannot add one to a cross-site form or without a preflight). The signature itself is
   not checked: a local endpoint accepts any credentials, as before;
 - never get CORS: preflights are refused and no ``Access-Control-*`` header is sent, so no other site reads a
-  response. Workers' pages load images by presigned URL in ``<img>``, which needs none.
+  response. Workers' pages never reach the endpoint: their images come through the worker server
+  (``media_links``).
 
 Every response also carries ``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy: sandbox``: an
 HTML object opened from the endpoint runs nothing.

@@ -46,7 +46,9 @@ from local_ground_truth.job import BatchOutcome, LocalJob
 from local_ground_truth.quality import (QualityReportFiles, convergence, final_report, headline, read_report,
                                        report_versions, review_version)
 from local_ground_truth.quality_plots import compared_with_experts, quality_report_png
+from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX
 from local_ground_truth.spaced_rewrite import SpacedRewrite
+from local_ground_truth.team_access import EXPERT, WORKER
 from local_ground_truth.wording import counted
 
 LOG = logging.getLogger(__name__)
@@ -404,6 +406,9 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <span>job <strong>{{ job.job_name }}</strong> · workflow {{ job.spec.workflow }} · stack {{ job.spec.stack_name }}
 · {{ job.spec.workers_per_object }} worker{{ '' if job.spec.workers_per_object == 1 else 's' }} per object</span>
 <a href="/">Worker sign-in</a><a id="review-link" href="/review">Expert review</a></header>
+{% if links %}<section id="team-links"><h2>Links to hand out</h2><p>This server is open to other machines; it answers only
+browsers that opened one of these links (each holds a key: give it only to those it is for).</p><dl>
+{% for name, link in links %}<dt>{{ name }}</dt><dd><code>{{ link }}</code></dd>{% endfor %}</dl></section>{% endif %}
 <main id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</main>
 <script src="{{ prefix }}/requester.js"></script></body></html>"""
 
@@ -539,8 +544,13 @@ def register_requester(app: Flask, site) -> None:
     @app.get(PREFIX)
     def requester_page():
         s = state()
+        team = getattr(site, "team", None)
+        links = [] if team is None else [
+            ("Workers (sign in and label)", team.link(request.host_url, WORKER, "/")),
+            ("Experts (review what the crowd could not settle)", team.link(request.host_url, EXPERT, REVIEW_PREFIX)),
+        ]
         return html(render_template_string(_PAGE, s=s, job=job, title=job.spec.task.title, prefix=PREFIX,
-                                           poll=POLL_SECONDS, live=Markup(live_html(s))))
+                                           poll=POLL_SECONDS, live=Markup(live_html(s)), links=links))
 
     @app.get(f"{PREFIX}/live")
     def requester_live():

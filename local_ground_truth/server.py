@@ -1,7 +1,7 @@
 """The worker UI on http://127.0.0.1:PORT: queues, leases, the stack's template, answers to S3.
 
 Each task page is the stack's deployed Liquid template rendered with Ground Truth's semantics
-(autoescape, ``grant_read_access`` as a presigned URL of the local endpoint), with the crowd
+(autoescape, ``grant_read_access`` as a signed link this server serves: ``media_links``), with the crowd
 elements script swapped for the offline stand-in in ``static/``. Workers name themselves; a worker
 who opens an object holds a lease on it for the task time limit (``leases``), others are offered the
 next free one; each object goes to N distinct workers and is consolidated in the background.
@@ -13,11 +13,15 @@ backlog fits a team. The application itself answers only requests addressed to t
 and checked against the page's own form rules before they are written, and, when the workflow's
 questions are known (its consolidation function's ``WORKFLOW_QUESTIONS``), read as consolidation will
 read them: an answer that leaves a required question unusable is refused with the question named.
+
+Served on an address of the network (``WorkerServer(host=..., team=...)``), it answers only browsers
+holding a key of the job's links for the part they ask for (``team_access``).
 """
 from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import secrets
 import threading
 import time
@@ -26,8 +30,8 @@ from typing import Any, Iterator, Optional
 from urllib.parse import quote, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, Response, redirect, render_template_string, request
-from markupsafe import Markup
+from flask import Flask, Response, has_request_context, redirect, render_template_string, request
+from markupsafe import Markup, escape
 
 from gt_common import strict_json
 from gt_common.answers import read_form
@@ -41,10 +45,12 @@ from local_ground_truth.job import LocalJob
 from local_ground_truth import worker_names, worker_pages
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
-from local_ground_truth.requester import register_requester
+from local_ground_truth.media_links import PREFIX as MEDIA_PREFIX, MediaLinks, MediaRefused
+from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_requester
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
 from local_ground_truth.task_order import WorkerOrder
+from local_ground_truth.team_access import COOKIE_PREFIX, KEY_PARAMETER, TeamKeys, role_of, without_key
 
 LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
@@ -54,6 +60,8 @@ MAX_ANSWER_DEPTH = 32  # answers are shallow JSON; deeper nesting is hostile
 BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is closed
 SERVER_THREADS = 8
 LISTEN_BACKLOG = 128
+GENERIC_TYPES = ("", "binary/octet-stream", "application/octet-stream")  # what S3 says of an object stored without one
+LINK_NAMES = {"worker": "the workers' link", "expert": "the experts' link", "requester": "the requester's link"}
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
@@ -71,6 +79,9 @@ class WorkerSite:
         template = job.spec.task.ui_template
         self.template = job.s3.get_object(Bucket=template.bucket, Key=template.key)["Body"].read().decode("utf-8")
         self.environment = make_environment(self.presign)
+        self.media = MediaLinks()  # grant_read_access: signed links served by this server (``media_links``)
+        self.origin = "http://127.0.0.1"  # where links point outside a request (the server sets its own address)
+        self.team: Optional[TeamKeys] = None  # served to the network: the keys of its links (``team_access``)
         self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of)
         self.consolidator = Consolidator(job) if consolidate_in_background else None
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
@@ -97,10 +108,11 @@ class WorkerSite:
         self.job.flush_rewrites()  # the manifests show every label and decision so far
 
     def presign(self, uri: str) -> str:
-        """``grant_read_access``: a presigned URL of the local endpoint, for the URI read literally."""
+        """``grant_read_access``: a signed link of this server to the object (``media_links``), for the URI read
+        literally, on the address the page was asked for."""
         location = parse_s3_uri(uri, what="grant_read_access")
-        return self.job.s3.generate_presigned_url("get_object", Params={"Bucket": location.bucket, "Key": location.key},
-                                                  ExpiresIn=3600)
+        origin = request.host_url if has_request_context() else self.origin
+        return self.media.url(origin, location.bucket, location.key)
 
     # -- what a worker may do ------------------------------------------------------------------
     def _done(self, worker: str) -> int:
@@ -340,7 +352,54 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         if request.host not in allowed_hosts:  # another name pointing here (DNS rebinding) is not us
             return Response("This server answers only to " + ", ".join(sorted(allowed_hosts)), 421,
                             mimetype="text/plain")
-        return None
+        return None if site.team is None else team_member(site.team)
+
+    def team_member(team: TeamKeys) -> Optional[Response]:
+        """Served to the network: a key link sets its cookie; a request without the key of its part is refused."""
+        given = request.args.get(KEY_PARAMETER)
+        if given is not None:
+            role = team.role_with(given)
+            if role is None:
+                return page("Not this job's link", "<p>This link's key is not one of this job's. Ask whoever runs the "
+                                                   "job for the link again.</p>", 403)
+            response = redirect(without_key(request.path, request.args.items(multi=True)), 303)
+            response.set_cookie(COOKIE_PREFIX + role, given, httponly=True, samesite="Lax", path="/")
+            return response
+        needed = role_of(request.path, REVIEW_PREFIX, REQUESTER_PREFIX)
+        if team.allowed(needed, request.cookies):
+            return None
+        reason = ("This labeling server is open to its team only: open the link whoever runs the job gave you "
+                  f"({LINK_NAMES.get(needed, 'any of its links')}) in this browser.")
+        if request.method not in ("GET", "HEAD"):
+            return refusal(403, reason, None)
+        return page("Ask for the link", f"<p>{escape(reason)}</p>", 403)
+
+    @app.get(f"{MEDIA_PREFIX}<token>")
+    def media(token: str):
+        """A file a page shows, by one of this run's signed links (``media_links``), streamed from the job's store."""
+        try:
+            bucket, key, left = site.media.open(token)
+        except MediaRefused as error:
+            return Response(f"{error}.", 403, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+        try:
+            found = site.job.s3.get_object(Bucket=bucket, Key=key)
+        except (BotoCoreError, ClientError) as error:
+            LOG.info("media %s/%s not served: %s", bucket, key, error)
+            return Response("No such file.", 404, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+        body = found["Body"]
+
+        def chunks():
+            try:
+                yield from body.iter_chunks(64 * 1024)
+            finally:
+                body.close()
+
+        headers = {"Cache-Control": f"private, max-age={int(left)}", "X-Content-Type-Options": "nosniff",
+                   "Content-Security-Policy": "sandbox", "Content-Length": str(found["ContentLength"])}
+        stored = found.get("ContentType") or ""
+        if stored in GENERIC_TYPES:  # uploaded without a type: named by its ending, as a browser would guess it
+            stored = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        return Response(chunks(), content_type=stored, headers=headers)
 
     @app.get("/static/crowd-html-elements.js")
     def crowd_elements():
@@ -516,14 +575,22 @@ def _foreign(req) -> Optional[tuple[int, str]]:
     return None
 
 
+def _in_url(host: str) -> str:
+    """A host as an address writes it (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
 class WorkerServer:
-    """The site on 127.0.0.1 under waitress, in a thread of its own (``start`` / ``stop``)."""
+    """The site under waitress (on 127.0.0.1 unless told otherwise), in a thread of its own (``start`` / ``stop``)."""
 
     def __init__(self, site: WorkerSite, port: int = 8080, host: str = "127.0.0.1",
-                 body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
+                 body_timeout: float = BODY_TIMEOUT_SECONDS, team: Optional[TeamKeys] = None) -> None:
+        """``host``: the address to serve on (127.0.0.1: this machine only); ``team``: the keys a browser must
+        hold (``team_access``), for a server other machines reach."""
         from waitress.server import create_server
 
-        self.site = site
+        self.site, self.host = site, host
+        site.team = team
         # The application is created before the socket is bound, the allowed hosts after: one set shared.
         self._hosts: set[str] = set()
         self.server = create_server(
@@ -532,13 +599,14 @@ class WorkerServer:
             max_request_body_size=MAX_ANSWER_BYTES,
             connection_limit=200, ident="local-ground-truth", clear_untrusted_proxy_headers=True)
         self.port = self.server.effective_port
-        self._hosts.update({f"127.0.0.1:{self.port}", f"localhost:{self.port}"})
+        self._hosts.update({f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"{_in_url(host)}:{self.port}"})
+        site.origin = self.url
         self._thread: Optional[threading.Thread] = None
         self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{_in_url(self.host)}:{self.port}"
 
     def _loop(self) -> None:
         """waitress's event loop, one poll at a time so that ``stop`` can end it; the sockets are closed

@@ -1,0 +1,213 @@
+"""A worker server other machines reach: the job's links and their keys, the files pages show through signed links,
+what each role may open, and the runner's --host."""
+from __future__ import annotations
+
+import html
+import http.client
+import json
+import re
+import stat
+
+import pytest
+
+from local_ground_truth.__main__ import parse_args, serves_the_network, team_links
+from local_ground_truth.media_links import LIFETIME_SECONDS, MediaLinks, MediaRefused, ROUNDING_SECONDS
+from local_ground_truth.server import WorkerServer, WorkerSite
+from local_ground_truth.stack_reader import read_workflow
+from local_ground_truth.team_access import COOKIE_PREFIX, EXPERT, REQUESTER, WORKER, TeamKeys, without_key
+from tests.runner_helpers import job_name, local_job
+
+TEAM_HOST = "127.0.0.2"  # a loopback address other than the default one: served "to the network" in these tests
+GOOD = {"WeldingClassification": {"label": "Good Weld"}}
+
+
+# -- signed links to the files pages show ----------------------------------------------------------------------
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_link_names_its_object_and_lives_an_hour_to_an_hour_and_a_half():
+    clock = Clock()
+    links = MediaLinks(b"s" * 32, clock)
+    token = links.token("bucket", "data/run 1/image ü.png")
+    bucket, key, left = links.open(token)
+    assert (bucket, key) == ("bucket", "data/run 1/image ü.png")
+    assert LIFETIME_SECONDS <= left < LIFETIME_SECONDS + ROUNDING_SECONDS
+    clock.now += 600  # expiry rounded to the same half hour: the same link, so the browser reuses the image
+    assert links.token("bucket", "data/run 1/image ü.png") == token
+    clock.now += ROUNDING_SECONDS  # the next half hour: a new link
+    assert links.token("bucket", "data/run 1/image ü.png") != token
+    clock.now -= 600 + ROUNDING_SECONDS
+    clock.now += left  # past its expiry
+    with pytest.raises(MediaRefused, match="expired"):
+        links.open(token)
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda t: t.replace(t.split(".")[0], MediaLinks(b"x" * 32).token("bucket", "other").split(".")[0]),  # payload
+    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature
+    lambda t: MediaLinks(b"another run" * 3).token("bucket", "key"),  # another run's secret
+    lambda t: t + ".x", lambda t: "", lambda t: "é" + t, lambda t: t + "A" * 5000,
+])
+def test_a_link_changed_or_made_without_the_secret_is_refused(tamper):
+    links = MediaLinks(b"s" * 32)
+    with pytest.raises(MediaRefused, match="not a link to a file of this job"):
+        links.open(tamper(links.token("bucket", "key")))
+
+
+# -- the keys ----------------------------------------------------------------------------------------------------
+def test_keys_are_kept_owner_only_and_read_back_and_an_unusable_file_gets_new_ones(tmp_path):
+    path = tmp_path / "job-team-keys.json"
+    keys = TeamKeys.kept_in(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len({keys.worker, keys.expert, keys.requester}) == 3
+    assert TeamKeys.kept_in(path) == keys  # a restarted runner hands out the same links
+    for unusable in ("{", json.dumps({"worker": "short", "expert": "x" * 20, "requester": "y" * 20}), "[]"):
+        path.write_text(unusable)
+        fresh = TeamKeys.kept_in(path)
+        assert fresh != keys and TeamKeys.kept_in(path) == fresh
+
+
+def test_each_key_opens_its_part_and_the_requesters_opens_all():
+    keys = TeamKeys("w" * 20, "e" * 20, "r" * 20)
+    cookie = {role: {COOKIE_PREFIX + role: keys.key_of(role)} for role in (WORKER, EXPERT, REQUESTER)}
+    assert keys.role_with("e" * 20) == EXPERT and keys.role_with("e" * 19) is None and keys.role_with("é") is None
+    assert keys.allowed(WORKER, cookie[WORKER]) and not keys.allowed(EXPERT, cookie[WORKER])
+    assert not keys.allowed(REQUESTER, cookie[WORKER]) and not keys.allowed(REQUESTER, cookie[EXPERT])
+    assert all(keys.allowed(role, cookie[REQUESTER]) for role in (WORKER, EXPERT, REQUESTER))
+    assert not keys.allowed(WORKER, {COOKIE_PREFIX + WORKER: keys.expert})  # a key counts only for its own role
+    assert keys.allowed(None, {})  # signed files and the stand-in need no key
+    assert without_key("/worker/ana", [("key", "k"), ("notice", "a b"), ("notice", "c")]) == "/worker/ana?notice=a+b&notice=c"
+
+
+# -- the runner's --host -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("host, network", [("127.0.0.1", False), ("localhost", False), ("::1", False),
+                                           ("127.0.0.2", False), ("192.168.1.20", True), ("labeling.lan", True),
+                                           ("fe80::1", True)])
+def test_only_a_loopback_address_serves_without_links(host, network):
+    assert serves_the_network(host) is network
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_an_address_workers_cannot_type_is_refused(host, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--workflow", "welding", "--host", host])
+    assert "give the address or name workers will type" in capsys.readouterr().err
+
+
+# -- the server served to a team ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def team_served(runner_assembly, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("team")
+    spec = read_workflow(runner_assembly, "welding")
+    keys = TeamKeys.kept_in(folder / "keys.json")
+    with local_job(spec, folder / "s3", job_name(folder, "team")) as job:
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, host=TEAM_HOST, team=keys).start()
+        yield job, server, keys
+        server.stop()
+
+
+def call(server, method: str, path: str, cookies: dict | None = None, body: bytes | None = None,
+         host: str | None = None):
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    if host:
+        headers["Host"] = host
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response, data
+
+
+def holding(keys: TeamKeys, role: str) -> dict:
+    return {COOKIE_PREFIX + role: keys.key_of(role)}
+
+
+def test_the_links_the_runner_prints_carry_each_roles_key(team_served):
+    _job, server, keys = team_served
+    links = team_links(server, keys)
+    assert links[WORKER] == f"http://{TEAM_HOST}:{server.port}/?key={keys.worker}"
+    assert links[EXPERT].startswith(f"{server.url}/review?key=") and links[REQUESTER].endswith(keys.requester)
+    assert team_links(server, None)[WORKER] == f"{server.url}/"
+
+
+@pytest.mark.parametrize("path, whose", [("/", "the workers' link"), ("/worker/ana", "the workers' link"),
+                                         ("/worker/ana/next", "the workers' link"), ("/review", "the experts' link"),
+                                         ("/requester", "the requester's link"),
+                                         ("/requester/files/manifests/output/output.manifest", "the requester's link")])
+def test_without_a_key_nothing_of_the_job_is_shown(team_served, path, whose):
+    _job, server, keys = team_served
+    response, page = call(server, "GET", path)
+    assert response.status == 403 and whose in html.unescape(page.decode())
+    response, page = call(server, "GET", path, holding(keys, WORKER) if whose != "the workers' link" else None)
+    assert response.status == 403
+
+
+def test_an_answer_without_a_key_is_refused_as_json_and_not_recorded(team_served):
+    job, server, _keys = team_served
+    response, body = call(server, "POST", "/worker/mallory/task/0/submit", body=json.dumps(GOOD).encode())
+    assert response.status == 403 and "open to its team only" in json.loads(body)["error"]
+    assert "mallory" not in job.workers_of("0")
+
+
+def test_a_key_link_sets_its_cookie_and_goes_on_without_the_key(team_served):
+    _job, server, keys = team_served
+    response, _ = call(server, "GET", f"/worker/ana?key={keys.worker}&notice=hello")
+    assert response.status == 303 and response.getheader("Location") == "/worker/ana?notice=hello"
+    cookie = response.getheader("Set-Cookie")
+    assert cookie.startswith(f"{COOKIE_PREFIX}worker={keys.worker};")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    response, page = call(server, "GET", "/worker/ana", holding(keys, WORKER))
+    assert response.status == 200 and "Your tasks" in page.decode()
+    response, page = call(server, "GET", f"/?key={keys.worker}x")
+    assert response.status == 403 and "not one of this job's" in page.decode()
+
+
+def test_each_role_opens_its_own_part(team_served):
+    _job, server, keys = team_served
+    assert call(server, "GET", "/review", holding(keys, EXPERT))[0].status == 200
+    assert call(server, "GET", "/requester", holding(keys, EXPERT))[0].status == 403
+    assert call(server, "GET", "/worker/ana", holding(keys, EXPERT))[0].status == 403
+    for path in ("/", "/worker/ana", "/review", "/requester", "/requester/live"):
+        assert call(server, "GET", path, holding(keys, REQUESTER))[0].status == 200, path
+    page = call(server, "GET", "/requester", holding(keys, REQUESTER))[1].decode()
+    assert f"http://{TEAM_HOST}:{server.port}/?key={keys.worker}" in page  # the links to hand out
+    assert f"/review?key={keys.expert}" in page and keys.requester not in page
+
+
+def test_a_task_pages_files_come_through_signed_links_of_this_server(team_served):
+    job, server, keys = team_served
+    response, _ = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER))
+    assert response.status == 200
+    page = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER))[1].decode()
+    links = re.findall(r'<img src="([^"]+)"', page)
+    assert len(links) == 4 and all(link.startswith(f"http://{TEAM_HOST}:{server.port}/media/") for link in links)
+    task_input = job.task_input("1")
+    expected = job.s3.get_object(Bucket=job.bucket, Key=task_input["image"]["file"].split("/", 3)[3])["Body"].read()
+    response, image = call(server, "GET", links[0].split(str(server.port), 1)[1])  # no cookie: the link is enough
+    assert response.status == 200 and image == expected
+    assert response.getheader("Content-Type").startswith("image/")
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert response.getheader("Content-Security-Policy") == "sandbox"
+    token = links[0].rsplit("/", 1)[1]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    response, body = call(server, "GET", f"/media/{forged}")
+    assert response.status == 403 and b"not a link to a file of this job" in body
+    # Asked for under another of the server's names, the page links its files under that name.
+    local = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER), host=f"localhost:{server.port}")[1]
+    assert f'src="http://localhost:{server.port}/media/' in local.decode()
+
+
+def test_a_team_member_answers_as_on_one_machine(team_served):
+    job, server, keys = team_served
+    assert call(server, "GET", "/worker/cy/task/2", holding(keys, WORKER))[0].status == 200
+    response, body = call(server, "POST", "/worker/cy/task/2/submit", holding(keys, WORKER), json.dumps(GOOD).encode())
+    assert response.status == 200 and json.loads(body)["recorded"] is True
+    assert job.answer_of("2", "cy") == GOOD
