@@ -468,6 +468,7 @@ the output manifest and quality reports are final.</p>{% endif %}
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#24292f;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:1.1rem;margin:0}header a{color:#9cd1ff;margin-left:auto}
+#team-links{margin:.8rem 1.2rem 0}#team-links dd{margin:0 0 .4rem 1rem}
 main{padding:.8rem 1.2rem}.grid{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,6fr);gap:1rem;align-items:start}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem}
 h2{font-size:1rem;margin:.1rem 0 .45rem}#state.complete{border-color:#2da44e;background:#dafbe1}
