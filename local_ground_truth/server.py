@@ -50,7 +50,7 @@ from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_re
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
 from local_ground_truth.task_order import WorkerOrder
-from local_ground_truth.team_access import COOKIE_PREFIX, KEY_PARAMETER, TeamKeys, role_of, without_key
+from local_ground_truth.team_access import COOKIE_PREFIX, KEY_PARAMETER, LINK_NAMES, TeamKeys, role_of, without_key
 
 LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
@@ -61,7 +61,6 @@ BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is cl
 SERVER_THREADS = 8
 LISTEN_BACKLOG = 128
 GENERIC_TYPES = ("", "binary/octet-stream", "application/octet-stream")  # what S3 says of an object stored without one
-LINK_NAMES = {"worker": "the workers' link", "expert": "the experts' link", "requester": "the requester's link"}
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>

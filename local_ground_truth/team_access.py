@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 WORKER, EXPERT, REQUESTER = "worker", "expert", "requester"
 ROLES = (WORKER, EXPERT, REQUESTER)
+LINK_NAMES = {WORKER: "the workers' link", EXPERT: "the experts' link", REQUESTER: "the requester's link"}
 COOKIE_PREFIX = "team-"
 OPEN_TO_ALL = ("/static/", "/media/", "/favicon.ico")
 KEY_PARAMETER = "key"
