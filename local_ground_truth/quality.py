@@ -15,13 +15,14 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
+from gt_common import job_quality
 from gt_common.quality_report import with_expert_decisions
 from gt_common.s3uri import S3_SCHEME, InputError, parse_s3_uri
 from local_ground_truth.job import LocalJob
 from local_ground_truth.quality_plots import SPANS_KIND, format_quality_report, quality_report_png, render_quality_report
 from local_ground_truth.s3_store import write_atomically
 
-REPORT_FOLDER = "quality-report/"
+REPORT_FOLDER = f"{job_quality.REPORT_FOLDER}/"  # where the consolidation function writes them
 HEADLINES = {  # what a summary of each kind of report names, from its "agreement"
     "choice": ("krippendorff_alpha", "fleiss_kappa"),
     SPANS_KIND: ("precision", "recall", "f1", "inter_worker_f1"),
