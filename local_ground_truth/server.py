@@ -50,7 +50,7 @@ from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_re
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
 from local_ground_truth.task_order import WorkerOrder
-from local_ground_truth.team_access import COOKIE_PREFIX, KEY_PARAMETER, LINK_NAMES, TeamKeys, role_of, without_key
+from local_ground_truth.team_access import KEY_PARAMETER, LINK_NAMES, TeamKeys, cookie_name, role_of, without_key
 
 LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
@@ -355,6 +355,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
 
     def team_member(team: TeamKeys) -> Optional[Response]:
         """Served to the network: a key link sets its cookie; a request without the key of its part is refused."""
+        port = request.host.rsplit(":", 1)[-1]  # the server's own: the host was checked against its names
         given = request.args.get(KEY_PARAMETER)
         if given is not None:
             role = team.role_with(given)
@@ -362,10 +363,10 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                 return page("Not this job's link", "<p>This link's key is not one of this job's. Ask whoever runs the "
                                                    "job for the link again.</p>", 403)
             response = redirect(without_key(request.path, request.args.items(multi=True)), 303)
-            response.set_cookie(COOKIE_PREFIX + role, given, httponly=True, samesite="Lax", path="/")
+            response.set_cookie(cookie_name(role, port), given, httponly=True, samesite="Lax", path="/")
             return response
         needed = role_of(request.path, REVIEW_PREFIX, REQUESTER_PREFIX)
-        if team.allowed(needed, request.cookies):
+        if team.allowed(needed, request.cookies, port):
             return None
         reason = ("This labeling server is open to its team only: open the link whoever runs the job gave you "
                   f"({LINK_NAMES.get(needed, 'any of its links')}) in this browser.")

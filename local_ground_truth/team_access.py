@@ -12,8 +12,11 @@ links, each carrying a key:
 The files the pages show (``/media/``) need no key: each link is signed for one object and expires, as a
 presigned URL of Ground Truth's does, and only a page of the job hands one out (the review page's preview
 of a task, a sandboxed frame, sends no cookie). Nor does the crowd elements' stand-in (``/static/``). Opening a link sets its key as a cookie (HttpOnly,
-SameSite=Lax, for this server only) and sends the browser on to the same address without the key, so
-the key stays out of the address bar, the history and any ``Referer``. A request without a key
+SameSite=Lax, named with the server's port so that two runners on one machine keep theirs apart) and
+sends the browser on to the same address without the key, so the key stays out of the address bar,
+the history and any ``Referer``. Browsers send a cookie to every port of the host it came from: any
+other server on the runner's machine that the browser visits sees the keys (serve a team from a
+machine you trust). A request without a key
 for its part of the server gets 403 and a page saying to ask for the link. Within the team, workers
 still name themselves, as they do locally: a key says who may label, not who someone is.
 
@@ -25,11 +28,12 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 WORKER, EXPERT, REQUESTER = "worker", "expert", "requester"
 ROLES = (WORKER, EXPERT, REQUESTER)
@@ -37,6 +41,12 @@ LINK_NAMES = {WORKER: "the workers' link", EXPERT: "the experts' link", REQUESTE
 COOKIE_PREFIX = "team-"
 OPEN_TO_ALL = ("/static/", "/media/", "/favicon.ico")
 KEY_PARAMETER = "key"
+KEY_FORM = re.compile(r"[A-Za-z0-9_-]{16,128}")  # what TeamKeys.new makes (a kept file may hold only such)
+
+
+def cookie_name(role: str, port: object) -> str:
+    """The cookie that holds a role's key on the server at ``port``."""
+    return f"{COOKIE_PREFIX}{port}-{role}"
 
 
 def role_of(path: str, review_prefix: str, requester_prefix: str) -> Optional[str]:
@@ -68,7 +78,7 @@ class TeamKeys:
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
             keys = cls(*(stored[role] for role in ROLES))
-            if all(isinstance(key, str) and len(key) >= 16 for key in (keys.worker, keys.expert, keys.requester)):
+            if all(isinstance(key, str) and KEY_FORM.fullmatch(key) for key in (keys.worker, keys.expert, keys.requester)):
                 return keys
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -94,12 +104,12 @@ class TeamKeys:
                 found = role
         return found
 
-    def allowed(self, needed: Optional[str], cookies: Mapping[str, str]) -> bool:
-        """Whether the browser's cookies hold a key for ``needed`` (the requester's opens everything; None: no key
-        needed)."""
+    def allowed(self, needed: Optional[str], cookies: Mapping[str, str], port: object) -> bool:
+        """Whether the browser's cookies for the server at ``port`` hold a key for ``needed`` (the requester's opens
+        everything; None: no key needed)."""
         if needed is None:
             return True
-        return any(hmac.compare_digest(cookies.get(COOKIE_PREFIX + role, "").encode("utf-8", "surrogateescape"),
+        return any(hmac.compare_digest(cookies.get(cookie_name(role, port), "").encode("utf-8", "surrogateescape"),
                                        self.key_of(role).encode("ascii")) for role in (needed, REQUESTER))
 
     def link(self, origin: str, role: str, path: str) -> str:
@@ -108,6 +118,8 @@ class TeamKeys:
 
 def without_key(path: str, arguments: Iterable[tuple[str, str]]) -> str:
     """The address a key link sends the browser on to: the same path and arguments (``(name, value)`` pairs), less
-    the key."""
+    the key. The path is percent-encoded (a control character, a space or a backslash never reaches the header as
+    such) and starts with one '/' only, so it always names a page of this server, never another site ("//host")."""
     kept = [(name, value) for name, value in arguments if name != KEY_PARAMETER]
-    return path + (f"?{urlencode(kept)}" if kept else "")
+    here = "/" + quote(path, safe="/%:@!$&'()*+,;=-._~").lstrip("/")
+    return here + (f"?{urlencode(kept)}" if kept else "")

@@ -14,7 +14,7 @@ from local_ground_truth.__main__ import parse_args, serves_the_network, team_lin
 from local_ground_truth.media_links import LIFETIME_SECONDS, MediaLinks, MediaRefused, ROUNDING_SECONDS
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
-from local_ground_truth.team_access import COOKIE_PREFIX, EXPERT, REQUESTER, WORKER, TeamKeys, without_key
+from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys, cookie_name, without_key
 from tests.runner_helpers import job_name, local_job
 
 TEAM_HOST = "127.0.0.2"  # a loopback address other than the default one: served "to the network" in these tests
@@ -66,7 +66,8 @@ def test_keys_are_kept_owner_only_and_read_back_and_an_unusable_file_gets_new_on
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len({keys.worker, keys.expert, keys.requester}) == 3
     assert TeamKeys.kept_in(path) == keys  # a restarted runner hands out the same links
-    for unusable in ("{", json.dumps({"worker": "short", "expert": "x" * 20, "requester": "y" * 20}), "[]"):
+    for unusable in ("{", json.dumps({"worker": "short", "expert": "x" * 20, "requester": "y" * 20}), "[]",
+                     json.dumps({"worker": "é" * 20, "expert": "x" * 20, "requester": "y" * 20})):
         path.write_text(unusable)
         fresh = TeamKeys.kept_in(path)
         assert fresh != keys and TeamKeys.kept_in(path) == fresh
@@ -74,14 +75,27 @@ def test_keys_are_kept_owner_only_and_read_back_and_an_unusable_file_gets_new_on
 
 def test_each_key_opens_its_part_and_the_requesters_opens_all():
     keys = TeamKeys("w" * 20, "e" * 20, "r" * 20)
-    cookie = {role: {COOKIE_PREFIX + role: keys.key_of(role)} for role in (WORKER, EXPERT, REQUESTER)}
+    cookie = {role: {cookie_name(role, 8080): keys.key_of(role)} for role in (WORKER, EXPERT, REQUESTER)}
     assert keys.role_with("e" * 20) == EXPERT and keys.role_with("e" * 19) is None and keys.role_with("é") is None
-    assert keys.allowed(WORKER, cookie[WORKER]) and not keys.allowed(EXPERT, cookie[WORKER])
-    assert not keys.allowed(REQUESTER, cookie[WORKER]) and not keys.allowed(REQUESTER, cookie[EXPERT])
-    assert all(keys.allowed(role, cookie[REQUESTER]) for role in (WORKER, EXPERT, REQUESTER))
-    assert not keys.allowed(WORKER, {COOKIE_PREFIX + WORKER: keys.expert})  # a key counts only for its own role
-    assert keys.allowed(None, {})  # signed files and the stand-in need no key
-    assert without_key("/worker/ana", [("key", "k"), ("notice", "a b"), ("notice", "c")]) == "/worker/ana?notice=a+b&notice=c"
+    assert keys.allowed(WORKER, cookie[WORKER], 8080) and not keys.allowed(EXPERT, cookie[WORKER], 8080)
+    assert not keys.allowed(REQUESTER, cookie[WORKER], 8080) and not keys.allowed(REQUESTER, cookie[EXPERT], 8080)
+    assert all(keys.allowed(role, cookie[REQUESTER], 8080) for role in (WORKER, EXPERT, REQUESTER))
+    assert not keys.allowed(WORKER, {cookie_name(WORKER, 8080): keys.expert}, 8080)  # a key counts for its role only
+    assert not keys.allowed(WORKER, cookie[REQUESTER], 8081)  # another port's server: another cookie
+    assert keys.allowed(None, {}, 8080)  # signed files and the stand-in need no key
+
+
+@pytest.mark.parametrize("path, arguments, target", [
+    ("/worker/ana", [("key", "k"), ("notice", "a b"), ("notice", "c")], "/worker/ana?notice=a+b&notice=c"),
+    ("/", [("key", "k")], "/"),
+    ("//evil.example", [("key", "k")], "/evil.example"),  # never "//host": another site
+    ("/\t/evil.example", [], "/%09/evil.example"),
+    ("/\\evil.example", [], "/%5Cevil.example"),  # a browser reads "/\\" as "//"
+    ("/x\r\nSet-Cookie: a=b", [], "/x%0D%0ASet-Cookie:%20a=b"),
+    ("/worker/a%2Fb", [], "/worker/a%2Fb"),  # a worker's path as sent (its name holds a '/') stays as it is
+])
+def test_a_key_link_goes_on_to_a_page_of_this_server_whatever_its_path(path, arguments, target):
+    assert without_key(path, arguments) == target
 
 
 # -- the runner's --host -----------------------------------------------------------------------------------------
@@ -126,8 +140,8 @@ def call(server, method: str, path: str, cookies: dict | None = None, body: byte
     return response, data
 
 
-def holding(keys: TeamKeys, role: str) -> dict:
-    return {COOKIE_PREFIX + role: keys.key_of(role)}
+def holding(keys: TeamKeys, role: str, port: int) -> dict:
+    return {cookie_name(role, port): keys.key_of(role)}
 
 
 def test_the_links_the_runner_prints_carry_each_roles_key(team_served):
@@ -146,7 +160,7 @@ def test_without_a_key_nothing_of_the_job_is_shown(team_served, path, whose):
     _job, server, keys = team_served
     response, page = call(server, "GET", path)
     assert response.status == 403 and whose in html.unescape(page.decode())
-    response, page = call(server, "GET", path, holding(keys, WORKER) if whose != "the workers' link" else None)
+    response, page = call(server, "GET", path, holding(keys, WORKER, server.port) if whose != "the workers' link" else None)
     assert response.status == 403
 
 
@@ -162,31 +176,38 @@ def test_a_key_link_sets_its_cookie_and_goes_on_without_the_key(team_served):
     response, _ = call(server, "GET", f"/worker/ana?key={keys.worker}&notice=hello")
     assert response.status == 303 and response.getheader("Location") == "/worker/ana?notice=hello"
     cookie = response.getheader("Set-Cookie")
-    assert cookie.startswith(f"{COOKIE_PREFIX}worker={keys.worker};")
+    assert cookie.startswith(f"{cookie_name(WORKER, server.port)}={keys.worker};")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
-    response, page = call(server, "GET", "/worker/ana", holding(keys, WORKER))
+    response, page = call(server, "GET", "/worker/ana", holding(keys, WORKER, server.port))
     assert response.status == 200 and "Your tasks" in page.decode()
     response, page = call(server, "GET", f"/?key={keys.worker}x")
     assert response.status == 403 and "not one of this job's" in page.decode()
+    # Whatever the path, the key link goes on to a page of this server: no other site, no header injected, no 500.
+    for hostile, target in (("/%09/evil.example", "/%09/evil.example"), ("//evil.example", "/evil.example"),
+                            ("/%5C%5Cevil.example", "/%5C%5Cevil.example"),
+                            ("/x%0D%0ASet-Cookie:%20a=b", "/x%0D%0ASet-Cookie:%20a=b")):
+        response, _ = call(server, "GET", f"{hostile}?key={keys.worker}")
+        assert response.status == 303 and response.getheader("Location") == target, hostile
+        assert response.getheader("Set-Cookie").count("\n") == 0 and "a=b" not in response.getheader("Set-Cookie")
 
 
 def test_each_role_opens_its_own_part(team_served):
     _job, server, keys = team_served
-    assert call(server, "GET", "/review", holding(keys, EXPERT))[0].status == 200
-    assert call(server, "GET", "/requester", holding(keys, EXPERT))[0].status == 403
-    assert call(server, "GET", "/worker/ana", holding(keys, EXPERT))[0].status == 403
+    assert call(server, "GET", "/review", holding(keys, EXPERT, server.port))[0].status == 200
+    assert call(server, "GET", "/requester", holding(keys, EXPERT, server.port))[0].status == 403
+    assert call(server, "GET", "/worker/ana", holding(keys, EXPERT, server.port))[0].status == 403
     for path in ("/", "/worker/ana", "/review", "/requester", "/requester/live"):
-        assert call(server, "GET", path, holding(keys, REQUESTER))[0].status == 200, path
-    page = call(server, "GET", "/requester", holding(keys, REQUESTER))[1].decode()
+        assert call(server, "GET", path, holding(keys, REQUESTER, server.port))[0].status == 200, path
+    page = call(server, "GET", "/requester", holding(keys, REQUESTER, server.port))[1].decode()
     assert f"http://{TEAM_HOST}:{server.port}/?key={keys.worker}" in page  # the links to hand out
     assert f"/review?key={keys.expert}" in page and keys.requester not in page
 
 
 def test_a_task_pages_files_come_through_signed_links_of_this_server(team_served):
     job, server, keys = team_served
-    response, _ = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER))
+    response, _ = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER, server.port))
     assert response.status == 200
-    page = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER))[1].decode()
+    page = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER, server.port))[1].decode()
     links = re.findall(r'<img src="([^"]+)"', page)
     assert len(links) == 4 and all(link.startswith(f"http://{TEAM_HOST}:{server.port}/media/") for link in links)
     task_input = job.task_input("1")
@@ -201,13 +222,13 @@ def test_a_task_pages_files_come_through_signed_links_of_this_server(team_served
     response, body = call(server, "GET", f"/media/{forged}")
     assert response.status == 403 and b"not a link to a file of this job" in body
     # Asked for under another of the server's names, the page links its files under that name.
-    local = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER), host=f"localhost:{server.port}")[1]
+    local = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER, server.port), host=f"localhost:{server.port}")[1]
     assert f'src="http://localhost:{server.port}/media/' in local.decode()
 
 
 def test_a_team_member_answers_as_on_one_machine(team_served):
     job, server, keys = team_served
-    assert call(server, "GET", "/worker/cy/task/2", holding(keys, WORKER))[0].status == 200
-    response, body = call(server, "POST", "/worker/cy/task/2/submit", holding(keys, WORKER), json.dumps(GOOD).encode())
+    assert call(server, "GET", "/worker/cy/task/2", holding(keys, WORKER, server.port))[0].status == 200
+    response, body = call(server, "POST", "/worker/cy/task/2/submit", holding(keys, WORKER, server.port), json.dumps(GOOD).encode())
     assert response.status == 200 and json.loads(body)["recorded"] is True
     assert job.answer_of("2", "cy") == GOOD
