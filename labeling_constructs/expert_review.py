@@ -25,6 +25,7 @@ from .nag import acknowledge, nag_reference
 
 if str(LAMBDA_SRC) not in sys.path:  # the review functions' own rule and layout: defined once, there
     sys.path.append(str(LAMBDA_SRC))
+from gt_common.output_layout import FINAL_QUALITY_REPORTS, WORKER_RESPONSES  # noqa: E402
 from gt_common.review import FINAL_MANIFEST, ReviewSettings  # noqa: E402
 
 #: The event Ground Truth publishes when a labeling job's status changes (source ``aws.sagemaker``).
@@ -90,8 +91,9 @@ class ExpertReview(Construct):
     ``execution_role`` (the review jobs'), ``workflow_completed_rule``, ``review_completed_rule``,
     ``dead_letter_queue``, ``template_deployment``, ``ui_template_s3_uri``, ``review_job_key``,
     ``review_s3_uri``, ``review_job_request`` (CreateLabelingJob's request for a review job, all but the
-    name and the manifest), ``final_manifests_pattern`` (the final manifests' keys, a pattern). Grants:
-    ``grant_invoke_review_functions``, ``grant_read_final_manifests``.
+    name and the manifest), ``final_manifests_pattern`` (the final manifests' keys, a pattern),
+    ``final_reports_pattern`` (the folders of the quality reports against the final labels). Grants:
+    ``grant_invoke_review_functions``, ``grant_read_final_manifests``, ``grant_read_final_quality_reports``.
     """
 
     def __init__(
@@ -222,6 +224,11 @@ class ExpertReview(Construct):
             # Listed, so a manifest not yet written reads as missing, not as access denied.
             bucket.grant_list_prefixes(function, [review_prefix])
         bucket.grant_write_prefix(self.start_function, review_prefix)  # the review manifests
+        # With the final manifest, the merge writes each decided question's quality report against the final labels
+        # (its own folder in each job's output), reading the decided objects' answers, listed per object.
+        self.final_reports_pattern = f"{workflow.output_prefix}*/{FINAL_QUALITY_REPORTS}"
+        bucket.grant_write_prefix(self.merge_function, self.final_reports_pattern)
+        bucket.grant_list_prefixes(self.merge_function, [f"{workflow.output_prefix}*/{WORKER_RESPONSES}"])
         # Whether a final manifest exists is asked as a listing of its key (a redelivered event).
         bucket.grant_list_prefixes(self.start_function, [self.final_manifests_pattern])
         self.start_function.add_to_role_policy(iam.PolicyStatement(
@@ -278,6 +285,10 @@ class ExpertReview(Construct):
                 function.role, self.final_manifests_pattern,
                 "Writes only the final manifest of a job, one fixed key in each job's output folder, whose "
                 "name is chosen per job.")
+        bucket.acknowledge_prefix_wildcard(
+            self.merge_function.role, self.final_reports_pattern,
+            "Writes only the quality reports against the final labels, in their own folder of each job's output "
+            "folder, whose name is chosen per job.")
         bucket.acknowledge_prefix_wildcard(self.task_function.role, bucket.data_prefix,
                                            "Data objects, read for the files a JSON data object names.")
         bucket.acknowledge_prefix_wildcard(self.decision_function.role, self.jobs_prefix,
@@ -300,3 +311,7 @@ class ExpertReview(Construct):
     def grant_read_final_manifests(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the final manifests (one per workflow job, beside its output manifest), and nothing else."""
         return self.workflow.input_bucket.grant_read_prefix(grantee, self.final_manifests_pattern)
+
+    def grant_read_final_quality_reports(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the quality reports against the final labels (a folder in each workflow job's output), nothing else."""
+        return self.workflow.input_bucket.grant_read_prefix(grantee, self.final_reports_pattern)

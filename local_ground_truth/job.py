@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Optional
 from tqdm import tqdm
 
 from gt_common import strict_json
+from gt_common.output_layout import WORKER_RESPONSES
 from gt_common.s3uri import S3Location
 from gt_common.task_record import data_object_of
 from local_ground_truth.grouped_writes import GroupedWrites
@@ -175,7 +176,7 @@ class LocalJob:
     # -- folders -------------------------------------------------------------------------------------
     @property
     def _responses(self) -> str:
-        return f"{self.root}annotations/worker-response/{ITERATION}/"
+        return f"{self.root}{WORKER_RESPONSES}"
 
     @property
     def answers_prefix(self) -> str:

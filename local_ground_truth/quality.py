@@ -3,7 +3,8 @@
 The Lambda rebuilds ``<job>/quality-report/<question>.json`` at every batch (see
 ``lambda_src/gt_common/job_quality.py``); this reads them back from the job's bucket. With expert
 review on, a report is shown against the final labels (``final_report``: the experts' decisions in
-place of the crowd's labels they replace). Saved beside the job's folder as
+place of the crowd's labels they replace), also written to the job's bucket where the review's merge on
+AWS writes it (``final-quality-report/<question>.json``). Saved beside the job's folder as
 ``<prefix>quality-<question>.png`` and ``.json`` (``QualityReportFiles``), each redrawn only when the
 Lambda rewrote its report or an expert decided, and replaced whole (written under a temporary name,
 flushed to the disk, then renamed), so neither a reader nor a kill ever leaves half a file.
@@ -15,14 +16,13 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from gt_common import job_quality
-from gt_common.quality_report import with_expert_decisions
+from gt_common.output_layout import QUALITY_REPORTS, final_quality_report_key
+from gt_common.worker_agreement import with_expert_decisions
 from gt_common.s3uri import S3_SCHEME, InputError, parse_s3_uri
 from local_ground_truth.job import LocalJob
 from local_ground_truth.quality_plots import SPANS_KIND, format_quality_report, quality_report_png, render_quality_report
 from local_ground_truth.s3_store import write_atomically
 
-REPORT_FOLDER = f"{job_quality.REPORT_FOLDER}/"  # where the consolidation function writes them
 HEADLINES = {  # what a summary of each kind of report names, from its "agreement"
     "choice": ("krippendorff_alpha", "fleiss_kappa"),
     SPANS_KIND: ("precision", "recall", "f1", "inter_worker_f1"),
@@ -32,7 +32,7 @@ HEADLINES = {  # what a summary of each kind of report names, from its "agreemen
 def report_versions(job: LocalJob) -> dict[str, tuple[str, str]]:
     """``{question: (key, ETag)}`` of every report under the job's folder."""
     versions = {}
-    for page in job.s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket, Prefix=job.root + REPORT_FOLDER):
+    for page in job.s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket, Prefix=job.root + QUALITY_REPORTS):
         for item in page.get("Contents", []):
             if item["Key"].endswith(".json"):
                 question = item["Key"].rsplit("/", 1)[1].removesuffix(".json")
@@ -131,6 +131,9 @@ class QualityReportFiles:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._undrawn[question] = report
                 _replace(data, json.dumps(report, indent=2).encode())
+                if "decided_objects" in report:  # where the review's merge on AWS writes it too
+                    self.job.s3.put_object(Bucket=self.job.bucket, Key=final_quality_report_key(self.job.root, question),
+                                           Body=json.dumps(report).encode(), ContentType="application/json")
                 self._saved[question] = ((etag, reviewed), {"png": str(png), "json": str(data),
                                                 "text": f"{question}\n{format_quality_report(report)}"
                                                         + (f"\n{'WARNING: ' if fit['warning'] else ''}{fit['text']}"

@@ -21,7 +21,7 @@ the output manifest has it. It is rewritten after every batch and every decision
 by its own cost, as the output manifest is: ``spaced_rewrite``).
 
 **The quality reports** compare workers with the final labels (``expert_decisions`` hands each decided
-object to ``gt_common.quality_report.with_expert_decisions``): a worker the experts side with against the
+object to ``gt_common.worker_agreement.with_expert_decisions``): a worker the experts side with against the
 crowd is not ranked below the workers who made the crowd's label. ``version`` changes with every decision,
 and ``on_decided`` is called after each, so the reports are redrawn.
 """
@@ -38,7 +38,7 @@ from typing import Any, Callable, Optional, Sequence
 from gt_common import strict_json
 from gt_common.answers import read_form
 from gt_common.consolidation import WorkerAnswer
-from gt_common.quality_report import ExpertDecision
+from gt_common.worker_agreement import ExpertDecision
 from gt_common.questions import FreeText, MultiSelect, Question, Spans
 from gt_common.review import (
     REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review, needs_review,

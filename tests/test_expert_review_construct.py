@@ -10,8 +10,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
-from labeling_constructs import ExpertReview, ManifestBucket, PrivateWorkteam
+from gt_common.output_layout import FINAL_QUALITY_REPORTS, WORKER_RESPONSES
 from gt_common.review import FINAL_MANIFEST
+from labeling_constructs import ExpertReview, ManifestBucket, PrivateWorkteam
 from labeling_constructs import expert_review as construct
 from tests.cdk_helpers import as_list
 from tests.test_constructs import (  # noqa: F401 - sample_folder is a fixture
@@ -47,16 +48,19 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
     assert env[construct.REVIEW_JOB_KEY_ENV] == expert.review_job_key != flow.job_name_key
     assert json.loads(env[construct.RULE_SETTINGS_ENV]) == {"enabled": True, "threshold": 0.85,
                                                             "routeAnyAbstention": True}
-    # The final manifests beside each job's output manifest: the only keys of the output the two write.
+    # The final manifests beside each job's output manifest, and the merge's reports against the final labels in
+    # their own folder: the only keys of the output the two write. The merge lists only the decided objects' answers.
     assert expert.final_manifests_pattern == f"{flow.output_prefix}*/{FINAL_MANIFEST}"
-    for function, writes in ((expert.start_function, {"/checks/*", f"/output/*/{FINAL_MANIFEST}"}),
-                             (expert.merge_function, {f"/output/*/{FINAL_MANIFEST}"})):
+    assert expert.final_reports_pattern == f"{flow.output_prefix}*/{FINAL_QUALITY_REPORTS}"
+    for function, writes, lists in (
+            (expert.start_function, {"/checks/*", f"/output/*/{FINAL_MANIFEST}"}, [f"output/*/{FINAL_MANIFEST}"]),
+            (expert.merge_function, {f"/output/*/{FINAL_MANIFEST}", f"/output/*/{FINAL_QUALITY_REPORTS}*"},
+             [f"output/*/{WORKER_RESPONSES}*"])):
         statements = role_statements(template, function.role)
         assert {r["Fn::Join"][1][-1] for s in statements if "s3:PutObject" in as_list(s["Action"])
                 for r in as_list(s["Resource"])} == writes
         listed = [s["Condition"]["StringLike"]["s3:prefix"] for s in statements if "s3:ListBucket" in as_list(s["Action"])]
-        assert sorted(p for ps in listed for p in as_list(ps)) == sorted(
-            ["checks/*"] + ([f"output/*/{FINAL_MANIFEST}"] if function is expert.start_function else []))
+        assert sorted(p for ps in listed for p in as_list(ps)) == sorted(["checks/*"] + lists)
     human = expert.review_job_request["HumanTaskConfig"]
     assert (human["NumberOfHumanWorkersPerDataObject"], human["TaskTimeLimitInSeconds"]) == (2, 1200)
     assert "KmsKeyId" in expert.review_job_request["OutputConfig"]
@@ -99,3 +103,23 @@ def test_a_reused_workteam_cannot_add_a_team():
     stack = new_stack(nag=False)
     with pytest.raises(ValueError, match="existing_workteam_arn"):
         PrivateWorkteam(stack, "Team", existing_workteam_arn=WORKTEAM_ARN).add_workteam("Experts", description="x")
+
+
+def test_a_reader_of_the_final_outputs_gets_those_keys_only(sample_folder):
+    """grant_read_final_manifests and grant_read_final_quality_reports: s3:GetObject on the final manifests' keys and
+    the final reports' folders of the workflow's jobs, nothing else of the output (answers, Ground Truth's files)."""
+    from aws_cdk import aws_iam as iam
+
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    expert = review(stack, flow)
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    expert.grant_read_final_manifests(reader)
+    expert.grant_read_final_quality_reports(reader)
+    for pattern in (expert.final_manifests_pattern, expert.final_reports_pattern):  # as a caller acknowledges them
+        flow.input_bucket.acknowledge_prefix_wildcard(reader, pattern, "Named per job: the final outputs only.")
+    template = Template.from_stack(stack).to_json()
+    statements = role_statements(template, reader)
+    assert {a for s in statements for a in as_list(s["Action"])} == {"s3:GetObject"}
+    assert {r["Fn::Join"][1][-1] for s in statements for r in as_list(s["Resource"])} == {
+        f"/output/*/{FINAL_MANIFEST}", f"/output/*/{FINAL_QUALITY_REPORTS}*"}

@@ -375,7 +375,8 @@ def test_review_completion_writes_one_final_manifest_with_provenance(configured,
     result = merge.lambda_handler(state_change(REVIEW_JOB))
 
     final_key = FINAL_KEY
-    assert result == {"finalManifest": f"s3://{bucket}/{final_key}", "routed": 2, "decided": 1}
+    assert result == {"finalManifest": f"s3://{bucket}/{final_key}", "routed": 2, "decided": 1,
+                      "finalQualityReports": {}}  # no crowd report in this job: none against the final labels
     confident, reviewed, abstained, broken, skipped = read_lines(s3, bucket, final_key)
     assert confident[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD
     assert reviewed[LABEL]["defect"]["label"] == "Porosity"
@@ -396,6 +397,58 @@ def test_review_completion_writes_one_final_manifest_with_provenance(configured,
     sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
     merge.lambda_handler(state_change(REVIEW_JOB))
     assert s3.get_object(Bucket=bucket, Key=final_key)["Body"].read() == before
+
+
+def worker_response(s3, bucket: str, line: int, when: str, answers) -> None:
+    """An answer file as Ground Truth keeps it in the crowd job's output folder."""
+    body = answers if isinstance(answers, bytes) else json.dumps({"answers": [
+        {"workerId": worker, "answerContent": {"defect": {"label": label}}, "submissionTime": when}
+        for worker, label in answers]}).encode()
+    s3.put_object(Bucket=bucket, Key=f"output/{CROWD_JOB}/annotations/worker-response/iteration-1/{line}/{when}.json",
+                  Body=body)
+
+
+def test_the_crowds_quality_report_is_written_again_against_the_final_labels(configured, s3, sagemaker, caplog):
+    """Line 1: w1 and w2 said Burn Through (the crowd's label), w3 Porosity; the expert decided Porosity. The final
+    report counts w3's answer as agreeing and the others' as not, exactly as a report built from the final labels;
+    the crowd's report stays as it was, and an unreadable answer file is logged and left out."""
+    from gt_common.quality_report import quality_report
+
+    bucket = configured
+    put_manifest(s3, bucket, crowd_output_key(), [CONFIDENT, UNSURE, ABSTAINED])
+    answers = [("0", "w1", "Good"), ("0", "w2", "Good"), ("0", "w3", "Good"),
+               ("1", "w1", "Burn Through"), ("1", "w2", "Burn Through"), ("1", "w3", "Porosity"),
+               ("2", "w1", "Porosity"), ("2", "w2", "Porosity"), ("2", "w3", "Not sure")]
+    classes = list(QUESTIONS[0].labels)
+    crowd = {"0": "Good", "1": "Burn Through", "2": "Porosity"}
+    crowd_report = quality_report(answers, crowd, classes)
+    report_key = f"output/{CROWD_JOB}/quality-report/defect.json"
+    s3.put_object(Bucket=bucket, Key=report_key, Body=json.dumps(crowd_report).encode())
+    for number, when in (("1", "2026-11-28T06:00:01"), ("1", "2026-11-28T06:00:02"), ("2", "2026-11-28T06:00:03")):
+        done = [(w, label) for o, w, label in answers if o == number and (w == "w3") == (when.endswith("2"))]
+        worker_response(s3, bucket, int(number), when, done)
+    worker_response(s3, bucket, 1, "2026-11-28T06:00:09", b'{"answers": broken')
+    decided = {**review_line(UNSURE, 1, ["low-confidence"]),
+               "expert-review": {"decision": {"defect": "Porosity"}, "reviewer": "private.us-east-1.ana"}}
+    review_output(bucket, s3, [decided])
+    sagemaker.add_response("describe_labeling_job", described(REVIEW_JOB, bucket, label="expert-review"),
+                           {"LabelingJobName": REVIEW_JOB})
+    sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
+
+    result = merge.lambda_handler(state_change(REVIEW_JOB))
+
+    final_key = f"output/{CROWD_JOB}/final-quality-report/defect.json"
+    assert result["finalQualityReports"] == {"defect": f"s3://{bucket}/{final_key}"}
+    final = json.loads(s3.get_object(Bucket=bucket, Key=final_key)["Body"].read())
+    direct = quality_report(answers, {**crowd, "1": "Porosity"}, classes)
+    for name in ("w1", "w2", "w3"):
+        for field in ("compared", "agreement", "confusion", "kappa", "spam"):
+            assert final["workers"][name][field] == direct["workers"][name][field], (name, field)
+    assert (final["workers"]["w3"]["expert_agreed"], final["workers"]["w1"]["expert_agreed"]) == (1, 0)
+    assert (final["decided_objects"], final["changed_objects"]) == (1, 1)
+    assert final["consolidated_label_counts"] == direct["consolidated_label_counts"]
+    assert json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read()) == crowd_report
+    assert any("06:00:09.json is left out of the final quality report" in r.getMessage() for r in caplog.records)
 
 
 def test_a_decision_that_fits_no_question_keeps_the_crowds_label(configured, s3, sagemaker):

@@ -9,6 +9,7 @@ import pytest
 
 import workflows
 from expert_review import settings as review_settings
+from gt_common.output_layout import FINAL_QUALITY_REPORTS
 from gt_common.review import FINAL_MANIFEST, REVIEW_SETTINGS_OUTPUT
 from labeling_constructs import expert_review as construct
 from stacks import load_environment
@@ -191,8 +192,8 @@ def test_review_functions_reach_only_their_jobs_and_prefixes(assemblies, workflo
         final_manifests = f"/output/*/{FINAL_MANIFEST}"  # one key in each job's output folder
         if entry_point == "on_workflow_job_completed":  # the review manifest, or the final one at once
             assert (reads, writes) == ({"/output/*", "/review/*"}, {"/review/*", final_manifests})
-        elif entry_point == "on_review_job_completed":
-            assert (reads, writes) == ({"/output/*", "/review/*"}, {final_manifests})
+        elif entry_point == "on_review_job_completed":  # and the reports against the final labels, in their folder
+            assert (reads, writes) == ({"/output/*", "/review/*"}, {final_manifests, f"/output/*/{FINAL_QUALITY_REPORTS}*"})
         elif entry_point == "review_decision":
             assert (reads, writes) == ({"/review/jobs/*"}, set())
         else:  # the data object, for the files its JSON names

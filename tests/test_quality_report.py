@@ -400,7 +400,7 @@ def _crowd_and_final(seed: int):
 
 
 def _decisions(answers, crowd, decided):
-    from gt_common.quality_report import ExpertDecision
+    from gt_common.worker_agreement import ExpertDecision
     return [ExpertDecision(crowd[o], label, {w: l for oo, w, l in answers if oo == o}) for o, label in decided.items()]
 
 
@@ -408,7 +408,7 @@ def _decisions(answers, crowd, decided):
 def test_with_expert_decisions_is_the_report_computed_against_the_final_labels(seed):
     """Moving each decided object's answers from the crowd's row to the expert's gives exactly the report built
     from the final labels: confusion, agreement, kappa, spam and the label counts."""
-    from gt_common.quality_report import with_expert_decisions
+    from gt_common.worker_agreement import with_expert_decisions
 
     classes, answers, crowd, decided = _crowd_and_final(seed)
     crowd_report = quality_report(answers, crowd, classes)
@@ -434,7 +434,7 @@ def test_with_expert_decisions_is_the_report_computed_against_the_final_labels(s
 def test_a_worker_the_experts_side_with_ranks_above_the_workers_who_made_the_crowds_label():
     """The case seen in a staging job: on two objects the three answers differed and the expert chose ana's answer
     over the crowd's (chen's). Against the crowd's labels chen ranks above ana; against the final labels, below."""
-    from gt_common.quality_report import with_expert_decisions
+    from gt_common.worker_agreement import with_expert_decisions
     from local_ground_truth.quality_plots import workers_by_agreement
 
     classes = ["Good Weld", "Burn Through", "Contamination"]
@@ -458,7 +458,7 @@ def test_a_worker_the_experts_side_with_ranks_above_the_workers_who_made_the_cro
 
 
 def test_a_decision_confirming_the_crowd_counts_for_the_experts_but_moves_nothing():
-    from gt_common.quality_report import ExpertDecision, with_expert_decisions
+    from gt_common.worker_agreement import ExpertDecision, with_expert_decisions
 
     classes = ["Yes", "No"]
     answers = [("a", "ana", "Yes"), ("a", "bo", "No"), ("a", "cy", "Yes")]
@@ -473,7 +473,7 @@ def test_a_decision_confirming_the_crowd_counts_for_the_experts_but_moves_nothin
 def test_decisions_the_report_cannot_take_are_left_out_and_nothing_goes_negative():
     """A label or answer outside the classes, an unknown worker, a MultiSelect's list, an answer the counts do not
     hold (its batch's statistics were never recorded): each is left as the report has it."""
-    from gt_common.quality_report import ExpertDecision, with_expert_decisions
+    from gt_common.worker_agreement import ExpertDecision, with_expert_decisions
 
     classes = ["Yes", "No"]
     report = quality_report([("a", "ana", "Yes"), ("a", "bo", "Yes")], {"a": "Yes"}, classes)

@@ -364,6 +364,9 @@ def test_the_quality_reports_compare_workers_with_the_experts_decisions(runner_a
                 in page)
         served_json = json.loads(call(server, "GET", f"/requester/quality/{QUESTION}.json")[1])
         assert served_json["workers"] == saved["workers"]
+        in_bucket = json.loads(job.s3.get_object(Bucket=job.bucket, Key=f"{job.root}final-quality-report/{QUESTION}.json")
+                               ["Body"].read())
+        assert in_bucket["workers"] == saved["workers"]  # where the merge on AWS writes it
         lambdas = read_report(job, report_versions(job)[QUESTION][0])
         assert "decided_objects" not in lambdas  # the consolidation function's report is the crowd's
         assert lambdas["workers"]["ana"]["agreement"] == before["workers"]["ana"]["agreement"]

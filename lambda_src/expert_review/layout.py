@@ -67,10 +67,15 @@ def review_manifest(folder: S3Location, crowd_job: str) -> S3Location:
     return _under(folder, f"{crowd_job}/{REVIEW_MANIFEST}")
 
 
-def final_manifest(crowd_job: dict[str, Any]) -> S3Location:
-    """The final manifest of a workflow job (its DescribeLabelingJob answer): in the job's output folder
-    under its ``S3OutputPath``, beside Ground Truth's output manifest."""
+def job_folder(crowd_job: dict[str, Any]) -> S3Location:
+    """A workflow job's output folder (its DescribeLabelingJob answer): ``<S3OutputPath><job name>/``."""
     output = parse_s3_uri((crowd_job.get("OutputConfig") or {}).get("S3OutputPath"),
                           what=f"labeling job {crowd_job.get('LabelingJobName')}'s S3OutputPath", folder=True)
-    return S3Location(output.bucket, final_manifest_key(job_output_folder(output.key, crowd_job["LabelingJobName"])))
+    return S3Location(output.bucket, job_output_folder(output.key, crowd_job["LabelingJobName"]))
+
+
+def final_manifest(crowd_job: dict[str, Any]) -> S3Location:
+    """The final manifest of a workflow job: in the job's output folder, beside Ground Truth's output manifest."""
+    folder = job_folder(crowd_job)
+    return S3Location(folder.bucket, final_manifest_key(folder.key))
 

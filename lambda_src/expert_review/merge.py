@@ -6,7 +6,8 @@ and writes the workflow job's final manifest beside its output manifest
 (``<S3OutputPath><workflow job>/manifests/output/final.manifest``): every line of the workflow job's
 output, in order, the experts' decisions merged in by ``gt_common.review.merge_review``. An object
 the experts did not answer (a task that expired) keeps the crowd's label. Writing it again gives
-the same file, so a redelivered event changes nothing.
+the same file, so a redelivered event changes nothing. Then, for each question the experts decided, the
+workflow job's quality report with every worker compared with the final labels (``final_quality``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from gt_common.s3uri import parse_s3_uri
 
 from . import layout
 from .final import Review, Reviews, final_lines
+from .final_quality import write_final_reports
 from .jobs import output_manifest_uri, s3_client, sagemaker_client
 from .manifests import read_manifest, write_manifest
 from .settings import job_keys
@@ -49,11 +51,15 @@ def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> di
     reviews = read_reviews(s3, review)
     lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest")
     final = layout.final_manifest(crowd)
-    count = write_manifest(s3, final, final_lines(lines, crowd["LabelAttributeName"], configured_questions(), reviews))
+    questions = configured_questions()
+    merged = list(final_lines(lines, crowd["LabelAttributeName"], questions, reviews))
+    count = write_manifest(s3, final, merged)
     decided = sum(1 for item in reviews.values() if item.decision)
     LOG.info("job %s: final manifest %s written (%d lines, %d of %d routed objects decided by experts)", crowd_job,
              final.uri, count, decided, len(reviews))
-    return {"finalManifest": final.uri, "routed": len(reviews), "decided": decided}
+    folder = layout.job_folder(crowd)
+    reports = write_final_reports(s3, folder.bucket, folder.key, merged, crowd["LabelAttributeName"], questions)
+    return {"finalManifest": final.uri, "routed": len(reviews), "decided": decided, "finalQualityReports": reports}
 
 
 def read_reviews(s3, review: dict[str, Any]) -> Reviews:

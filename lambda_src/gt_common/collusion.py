@@ -28,9 +28,10 @@ each of many small batches is judged on all of them. Flagged pairs join into gro
 a group's answers on one object as one voter (``answer_weights``: each member's evidence times
 ``1 / members who answered``), so a colluding pair cannot outvote honest workers.
 
-**Spam.** A worker with at least ``MIN_SPAM_ANSWERS`` answers compared with the consolidated label whose
-kappa against it is at most ``SPAM_KAPPA`` (a constant answer, or one drawn at random, has kappa ~0):
-``spam_kappa`` from the worker's confusion table (rows: consolidated class, columns: their answer).
+**Spam** (``gt_common.worker_agreement``): a worker with at least ``MIN_SPAM_ANSWERS`` answers compared with
+the consolidated label whose kappa against it is at most ``SPAM_KAPPA`` (a constant answer, or one drawn at
+random, has kappa ~0): ``spam_kappa`` from the worker's confusion table (rows: consolidated class, columns:
+their answer).
 """
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+# The spam rule is numpy-free, for functions that ship without numpy; here for the callers that find it here.
+from .worker_agreement import MIN_SPAM_ANSWERS, SPAM_KAPPA, is_spam, spam_kappa  # noqa: F401
+
 #: Objects two workers must share before their agreement is judged.
 MIN_SHARED = 10
 #: How far (in kappa) a pair's agreement must exceed what their skills explain to be flagged.
@@ -48,10 +52,6 @@ EXCESS = 0.3
 Z = 4.0
 #: Fits of the skills, each leaving out the pairs the previous one found far above it.
 ROUNDS = 3
-#: Answers compared with the consolidated label before a worker can be called spam.
-MIN_SPAM_ANSWERS = 20
-#: A worker whose kappa against the consolidated label is at most this answers without information.
-SPAM_KAPPA = 0.1
 
 
 @dataclass(frozen=True)
@@ -290,24 +290,3 @@ def colluding_groups(objects, workers, answers, worker_ids: Sequence[str], n_lab
     for number, members in enumerate(groups_of(pairs)):
         group[[position[m] for m in members]] = number
     return pairs, group, this
-
-
-def spam_kappa(confusion) -> Optional[float]:
-    """Cohen's kappa of a worker's answers (columns) against the consolidated class (rows); None when
-    undefined (nothing compared, or chance agreement 1)."""
-    table = np.asarray(confusion, dtype=np.float64)
-    total = table.sum()
-    if total <= 0:
-        return None
-    observed = np.trace(table) / total
-    chance = float((table.sum(axis=1) / total) @ (table.sum(axis=0) / total))
-    if chance >= 1 - 1e-12:
-        return None
-    return float((observed - chance) / (1 - chance))
-
-
-def is_spam(confusion) -> tuple[bool, Optional[float]]:
-    """(spam?, the kappa) for a worker's confusion table (see the module docstring)."""
-    kappa = spam_kappa(confusion)
-    enough = float(np.asarray(confusion, dtype=np.float64).sum()) >= MIN_SPAM_ANSWERS
-    return bool(enough and kappa is not None and kappa <= SPAM_KAPPA), kappa

@@ -37,6 +37,7 @@ from typing import Any, Callable, Hashable, Iterable, Mapping, Optional, Sequenc
 
 from .job_state import JobState, Ledger, count, mapping, tree_sum
 from .limits import MAX_OBJECTS_PER_JOB
+from .output_layout import quality_report_key
 from .quality_report import STATISTICS_VERSION, batch_statistics, merge_statistics, report_from_statistics
 from .span_clustering import Entity, Span
 from .span_quality import (KIND as SPANS_KIND, SPAN_STATISTICS_VERSION, merge_span_statistics, span_batch_statistics,
@@ -44,7 +45,6 @@ from .span_quality import (KIND as SPANS_KIND, SPAN_STATISTICS_VERSION, merge_sp
 from .span_reliability import MAX_SPANS_PER_JOB
 
 LOG = logging.getLogger(__name__)
-REPORT_FOLDER = "quality-report"
 #: A batch's fit in its statistics: {"fits": 1, "not_converged": 0 or 1, "iterations": n}, summed over the job.
 FIT_KEY = "fit"
 #: The most EM iterations one fit can report (``crowd_model.MAX_ITERATIONS`` is far below).
@@ -197,7 +197,7 @@ def check_span_statistics(stats: dict[str, Any], labels: Sequence[str], workers_
 
 
 def report_key(state: JobState, question: str) -> str:
-    return f"{state.job_prefix}{REPORT_FOLDER}/{question}.json"
+    return quality_report_key(state.job_prefix, question)
 
 
 def record_quality(s3_client, state: Optional[JobState], question: str,

@@ -16,8 +16,8 @@ What it reports
   objects without a consolidated label (None, or a label outside ``classes``) count in
   ``answers`` but not in ``compared``.
 * **Collusion, spam, gold** (``gt_common.collusion``): per worker ``kappa`` (Cohen's kappa of their
-  answers against the consolidated label), ``spam`` (kappa at most ``collusion.SPAM_KAPPA`` over at least
-  ``collusion.MIN_SPAM_ANSWERS`` compared answers), ``gold_answers`` and ``gold_accuracy`` (answers on
+  answers against the consolidated label), ``spam`` (kappa at most ``worker_agreement.SPAM_KAPPA`` over at least
+  ``worker_agreement.MIN_SPAM_ANSWERS`` compared answers), ``gold_answers`` and ``gold_accuracy`` (answers on
   gold objects and the share naming the known label; None without any); ``spam_workers``; and
   ``colluding_pairs``: pairs of workers who agree beyond what their skills explain, with the evidence,
   from the statistics' ``pairs`` (``[worker, worker, objects shared, answered alike]``, merged exactly)
@@ -80,20 +80,19 @@ API
 * ``report_from_statistics(stats) -> dict``;
 * ``quality_report(answers, consolidated, classes)`` and ``quality_report_from_arrays(...)``:
   one-call shortcuts (statistics then report);
-* ``with_expert_decisions(report, decisions)``: the report against the final labels, experts' decisions
-  (``ExpertDecision``) in place of the crowd's labels they replace;
+* ``gt_common.worker_agreement.with_expert_decisions(report, decisions)``: the report against the final
+  labels, experts' decisions in place of the crowd's labels they replace;
 * ``krippendorff_alpha_nominal(coincidence)`` and ``fleiss_kappa(table)``: the bare estimators.
 """
 from __future__ import annotations
 
-import copy
 import math
-from dataclasses import dataclass
 from typing import Any, Hashable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
 from . import collusion
+from .worker_agreement import against_labels
 
 STATISTICS_VERSION = 1
 
@@ -101,14 +100,12 @@ __all__ = [
     "batch_statistics",
     "batch_statistics_from_arrays",
     "batch_statistics_from_indices",
-    "ExpertDecision",
     "fleiss_kappa",
     "krippendorff_alpha_nominal",
     "merge_statistics",
     "quality_report",
     "quality_report_from_arrays",
     "report_from_statistics",
-    "with_expert_decisions",
 ]
 
 
@@ -446,14 +443,6 @@ def _colluding(stats: Mapping[str, Any], classes: Sequence[str]) -> list[dict[st
                                                             [p[3] for p in known], labels, names)]
 
 
-def _against_labels(confusion: np.ndarray) -> dict[str, Any]:
-    """A worker's figures from their confusion counts against the labels (rows) the report compares with."""
-    compared = int(confusion.sum())
-    spam, kappa = collusion.is_spam(confusion)
-    return {"compared": compared, "agreement": float(np.trace(confusion)) / compared if compared else None,
-            "confusion": confusion.tolist(), "kappa": _finite_or_none(kappa), "spam": spam}
-
-
 def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON-serialisable quality report (see the module docstring) from (merged) statistics."""
     classes = list(stats["classes"])
@@ -465,7 +454,7 @@ def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
         gold_answers, gold_right = (int(x) for x in worker.get("gold", [0, 0]))
         workers[name] = {
             "answers": int(worker["answers"]),
-            **_against_labels(confusion),
+            **against_labels(confusion),
             "gold_answers": gold_answers,
             "gold_accuracy": gold_right / gold_answers if gold_answers else None,
         }
@@ -530,76 +519,6 @@ def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
         "spam_workers": sorted(name for name, worker in workers.items() if worker["spam"]),
         "answers_per_object": {str(m): int(c) for m, c in sorted(stats.get("rater_counts", {}).items(), key=lambda i: int(i[0]))},
     }
-
-
-# --------------------------------------------------------------------------- experts' decisions
-
-
-@dataclass(frozen=True)
-class ExpertDecision:
-    """One object of a question an expert decided: the crowd's label (None: it had none), the expert's,
-    and each worker's answer on the object (``{worker id: label}``)."""
-
-    crowd: Optional[str]
-    expert: str
-    answers: Mapping[str, Any]
-
-
-def with_expert_decisions(report: Mapping[str, Any], decisions: Iterable[ExpertDecision]) -> dict[str, Any]:
-    """The report with each worker compared with the *final* label: the expert's where one decided, else the crowd's.
-
-    A worker's answer on a decided object moves from the crowd's label's row of their confusion to the expert's, and
-    their ``compared``, ``agreement``, ``kappa`` and ``spam`` follow; ``consolidated_label_counts`` become the final
-    labels' counts. Each worker also gets ``expert_answers`` (their answers on decided objects),
-    ``expert_agreed`` (how many named the expert's label) and ``expert_agreement`` (their share; None without any), and the report
-    ``decided_objects`` and ``changed_objects`` (decided otherwise than the crowd). Without this, a worker the
-    experts side with against the crowd ranks below the workers who made the crowd's label.
-
-    An answer or label that is not one of the report's classes, or a worker or answer the report's counts do not
-    hold (its batch's statistics were not recorded), is left as the report has it. The pairs, gold and
-    agreement-between-workers figures do not depend on the consolidated label and are unchanged.
-    """
-    result = copy.deepcopy(dict(report))
-    classes = list(result.get("classes", []))
-    index = {label: i for i, label in enumerate(classes)}
-    k = len(classes)
-    workers = result.get("workers", {})
-    confusion = {name: np.asarray(w["confusion"], dtype=np.int64).reshape(k, k) for name, w in workers.items()}
-    on_decided = {name: [0, 0] for name in workers}  # [answers on decided objects, naming the expert's label]
-    counts = result.get("consolidated_label_counts", {})
-    decided = changed = 0
-    for decision in decisions:
-        final = index.get(decision.expert) if isinstance(decision.expert, str) else None
-        if final is None:
-            continue
-        crowd = index.get(decision.crowd) if isinstance(decision.crowd, str) else None
-        decided += 1
-        if crowd != final:
-            changed += 1
-            if crowd is not None and counts.get(classes[crowd], 0) > 0:
-                counts[classes[crowd]] -= 1
-            counts[classes[final]] = counts.get(classes[final], 0) + 1
-        for worker, label in decision.answers.items():
-            answer = index.get(label) if isinstance(label, str) else None
-            if answer is None or worker not in confusion:
-                continue
-            on_decided[worker][0] += 1
-            on_decided[worker][1] += int(answer == final)
-            if crowd == final:
-                continue
-            if crowd is not None:
-                if confusion[worker][crowd, answer] <= 0:
-                    continue  # not in the counts: nothing to move
-                confusion[worker][crowd, answer] -= 1
-            confusion[worker][final, answer] += 1
-    for name, worker in workers.items():
-        answers, agreed = on_decided[name]
-        worker.update(_against_labels(confusion[name]))
-        worker.update({"expert_answers": answers, "expert_agreed": agreed,
-                       "expert_agreement": agreed / answers if answers else None})
-    result["spam_workers"] = sorted(name for name, worker in workers.items() if worker["spam"])
-    result["decided_objects"], result["changed_objects"] = decided, changed
-    return result
 
 
 def quality_report(

@@ -138,14 +138,34 @@ def job_output_folder(output_prefix: str, job_name: str) -> str:
     return f"{prefix}{job_name}/"
 
 
-def final_manifest_key(job_folder: str) -> str:
-    """The key of a job's final manifest: ``FINAL_MANIFEST`` in its output folder (``job_output_folder``)."""
+def _checked_folder(job_folder: str) -> str:
     if job_folder and not job_folder.endswith("/"):
         raise ReviewError(f"a job's output folder ends with '/', not {job_folder!r}")
-    return f"{job_folder}{FINAL_MANIFEST}"
+    return job_folder
+
+
+def final_manifest_key(job_folder: str) -> str:
+    """The key of a job's final manifest: ``FINAL_MANIFEST`` in its output folder (``job_output_folder``)."""
+    return f"{_checked_folder(job_folder)}{FINAL_MANIFEST}"
 
 
 # -- the rule --------------------------------------------------------------------------------------
+
+def decided_by_experts(final_line: Mapping[str, Any], label_attribute: str) -> dict[str, tuple[Any, Any]]:
+    """``{question: (the crowd's label, the expert's)}`` of each single-label question an expert decided on this
+    final manifest line (``merge_review``'s provenance); {} when the crowd decided it or it is not a final line."""
+    metadata = final_line.get(f"{label_attribute}-metadata")
+    value = final_line.get(label_attribute)
+    if not isinstance(metadata, Mapping) or metadata.get(DECIDED_BY) != BY_REVIEWER or not isinstance(value, Mapping):
+        return {}
+    crowd = metadata.get(CROWD_KEY)
+    decided = {}
+    for question, was in (crowd.items() if isinstance(crowd, Mapping) else ()):
+        now = value.get(question)
+        if isinstance(was, Mapping) and isinstance(now, Mapping) and "label" in now:
+            decided[question] = (was.get("label"), now["label"])
+    return decided
+
 
 def _number(value: Any) -> Optional[float]:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -294,8 +314,8 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
 
 __all__ = [
     "ABSTAINED", "BY_CROWD", "BY_REVIEWER", "CROWD_KEY", "DECIDED_BY", "DEFAULT_THRESHOLD", "FINAL_MANIFEST",
-    "GOLD_MISS", "GOLD_MISS_KEY", "LOW_CONFIDENCE", "REASONS_KEY", "REVIEWER_KEY", "REVIEW_REASONS",
-    "REVIEW_SETTINGS_OUTPUT", "ReviewError", "ReviewSettings", "SETTINGS_KEYS", "check_decision",
-    "final_manifest_key", "job_output_folder", "merge_review", "needs_review", "parse_settings",
-    "reasons_by_question", "reviewable",
+    "GOLD_MISS", "GOLD_MISS_KEY", "LOW_CONFIDENCE", "REASONS_KEY", "REVIEWER_KEY",
+    "REVIEW_REASONS", "REVIEW_SETTINGS_OUTPUT", "ReviewError", "ReviewSettings", "SETTINGS_KEYS",
+    "check_decision", "decided_by_experts", "final_manifest_key", "job_output_folder",
+    "merge_review", "needs_review", "parse_settings", "reasons_by_question", "reviewable",
 ]

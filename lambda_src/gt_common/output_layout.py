@@ -1,0 +1,32 @@
+"""Where things are in a labeling job's output folder (``<S3OutputPath><job name>/``), for the functions and the
+local runner alike. Ground Truth's own: ``annotations/worker-response/`` (``WORKER_RESPONSES``); this project's:
+the consolidation function's quality reports (``QUALITY_REPORTS``) and, once experts decided, the reports against
+the final labels (``FINAL_QUALITY_REPORTS``, beside them). The final manifest's place is ``gt_common.review``'s."""
+from __future__ import annotations
+
+#: Ground Truth's raw answers: a folder per data object (its line number in the manifest), a file per answer (a
+#: custom workflow's job has one iteration).
+WORKER_RESPONSES = "annotations/worker-response/iteration-1/"
+#: The consolidation function's quality report of each question, rebuilt at every batch (``gt_common.job_quality``).
+QUALITY_REPORTS = "quality-report/"
+#: Each question's report with workers compared with the final labels (the experts' decisions in).
+FINAL_QUALITY_REPORTS = "final-quality-report/"
+
+
+def _folder(job_folder: str) -> str:
+    if job_folder and not job_folder.endswith("/"):
+        raise ValueError(f"a job's output folder ends with '/', not {job_folder!r}")
+    return job_folder
+
+
+def quality_report_key(job_folder: str, question: str) -> str:
+    return f"{_folder(job_folder)}{QUALITY_REPORTS}{question}.json"
+
+
+def final_quality_report_key(job_folder: str, question: str) -> str:
+    return f"{_folder(job_folder)}{FINAL_QUALITY_REPORTS}{question}.json"
+
+
+def worker_responses_prefix(job_folder: str, object_number: int) -> str:
+    """The folder of one data object's answers."""
+    return f"{_folder(job_folder)}{WORKER_RESPONSES}{int(object_number)}/"
