@@ -451,6 +451,32 @@ def test_the_crowds_quality_report_is_written_again_against_the_final_labels(con
     assert any("06:00:09.json is left out of the final quality report" in r.getMessage() for r in caplog.records)
 
 
+def test_answers_too_slow_to_read_leave_the_report_unwritten_and_the_final_manifest_whole(
+        configured, s3, sagemaker, monkeypatch, caplog):
+    """Past the reading budget no report is written (one counting only some decided objects would mislead); the
+    final manifest, written first, is whole."""
+    import time
+
+    from expert_review import final_quality
+    from gt_common.quality_report import quality_report
+
+    bucket = configured
+    put_manifest(s3, bucket, crowd_output_key(), [UNSURE])
+    report = quality_report([("0", "w1", "Burn Through")], {"0": "Burn Through"}, list(QUESTIONS[0].labels))
+    s3.put_object(Bucket=bucket, Key=f"output/{CROWD_JOB}/quality-report/defect.json", Body=json.dumps(report).encode())
+    review_output(bucket, s3, [{**review_line(UNSURE, 0, ["low-confidence"]),
+                                "expert-review": {"decision": {"defect": "Porosity"}, "reviewer": "ana"}}])
+    monkeypatch.setattr(final_quality, "READING_BUDGET_SECONDS", 0.2)
+    monkeypatch.setattr(final_quality, "worker_answers", lambda *_args: time.sleep(1) or [])
+    sagemaker.add_response("describe_labeling_job", described(REVIEW_JOB, bucket, label="expert-review"),
+                           {"LabelingJobName": REVIEW_JOB})
+    sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
+    result = merge.lambda_handler(state_change(REVIEW_JOB))
+    assert result["finalQualityReports"] == {} and result["decided"] == 1
+    assert read_lines(s3, bucket, FINAL_KEY)[0][LABEL]["defect"]["label"] == "Porosity"
+    assert any("took over" in r.getMessage() for r in caplog.records)
+
+
 def test_a_decision_that_fits_no_question_keeps_the_crowds_label(configured, s3, sagemaker):
     bucket = configured
     put_manifest(s3, bucket, crowd_output_key(), [UNSURE])

@@ -4,7 +4,7 @@ For each question an expert decided on some object (read from the final lines' p
 ``gt_common.review.decided_by_experts``), the report the consolidation function wrote
 (``<job folder>quality-report/<question>.json``) is read, the answers on each decided object are read from
 Ground Truth's worker responses (``annotations/worker-response/iteration-1/<line>/``: one listing and one
-read per answer, only for decided objects), and ``gt_common.worker_agreement.with_expert_decisions``
+read per answer, only for decided objects, ``READERS`` objects at a time within ``READING_BUDGET_SECONDS``), and ``gt_common.worker_agreement.with_expert_decisions``
 compares every worker with the final labels. The result goes to
 ``<job folder>final-quality-report/<question>.json``; the crowd's report stays as the consolidation function
 wrote it. The local runner shows the same figures on its requester's page.
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Iterable, Sequence, Union
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from typing import Any, Iterable, Optional, Sequence, Union
 
 from gt_common import strict_json
 from gt_common.answers import read_form
@@ -32,6 +34,10 @@ LOG = logging.getLogger(__name__)
 MAX_REPORT_BYTES = 16 * 1024 * 1024
 #: A worker-response file larger than this holds no one answer Ground Truth accepts.
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: The decided objects' answers are read this many objects at a time (S3 requests wait on the network, not the CPU).
+READERS = 16
+#: ... within this long: the merge function has 5 minutes, and its final manifest is written before.
+READING_BUDGET_SECONDS = 180
 
 
 def worker_answers(s3, bucket: str, job_folder: str, number: int) -> list[tuple[str, dict[str, Any]]]:
@@ -61,6 +67,23 @@ def worker_answers(s3, bucket: str, job_folder: str, number: int) -> list[tuple[
     return found
 
 
+def _read_answers(s3, bucket: str, job_folder: str,
+                  numbers: Sequence[int]) -> Optional[dict[int, list[tuple[str, dict[str, Any]]]]]:
+    """The answers on each of these objects, read ``READERS`` at a time; None (logged) when they take longer than
+    ``READING_BUDGET_SECONDS``: no report is written rather than one that counts only some decided objects."""
+    pool = ThreadPoolExecutor(max_workers=READERS)
+    try:
+        read = list(pool.map(lambda number: worker_answers(s3, bucket, job_folder, number), numbers,
+                             timeout=READING_BUDGET_SECONDS))
+    except FuturesTimeout:
+        LOG.error("no final quality report: the answers on the %d decided objects took over %d s to read", len(numbers),
+                  READING_BUDGET_SECONDS)
+        return None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return dict(zip(numbers, read))
+
+
 def write_final_reports(s3, bucket: str, job_folder: str, lines: Iterable[Union[str, dict[str, Any]]],
                         label_attribute: str, questions: Sequence[Question]) -> dict[str, str]:
     """Write each decided question's report against the final labels; ``{question: its URI}`` of those written.
@@ -71,7 +94,10 @@ def write_final_reports(s3, bucket: str, job_folder: str, lines: Iterable[Union[
             for question, (crowd, expert) in decided_by_experts(line, label_attribute).items():
                 decided.setdefault(question, []).append((number, crowd, expert))
     asked = {question.name: question for question in questions}
-    answers_of: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    numbers = sorted({number for name, objects in decided.items() if name in asked for number, _c, _e in objects})
+    answers_of = _read_answers(s3, bucket, job_folder, numbers)
+    if answers_of is None:
+        return {}
     written = {}
     for name, objects in sorted(decided.items()):
         if name not in asked:
@@ -87,8 +113,6 @@ def write_final_reports(s3, bucket: str, job_folder: str, lines: Iterable[Union[
             continue
         decisions = []
         for number, crowd, expert in objects:
-            if number not in answers_of:
-                answers_of[number] = worker_answers(s3, bucket, job_folder, number)
             answers = {}
             for worker, form in answers_of[number]:
                 try:
