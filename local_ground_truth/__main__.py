@@ -34,7 +34,7 @@ from typing import Iterator, Optional
 
 from gt_common.labeling_job import JOB_NAME
 from gt_common.review import ReviewSettings
-from local_ground_truth import headless, local_s3, spaced_rewrite
+from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
 from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog, printable, review_summary
@@ -69,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "address on your network (e.g. 192.168.1.20) or its name lets a team label from their "
                              "own machines: the server then answers only browsers that opened one of the links it "
                              "prints (workers', experts', requester's)")
+    parser.add_argument("--worker", action="append", default=[], metavar="NAME", dest="workers",
+                        help="with --host: a named worker of the team, once per worker; each gets a link of their own "
+                             "that signs them in (the shared workers' link then opens nothing)")
     parser.add_argument("--accuracy", type=float, default=0.8, help="simulated workers' accuracy (default 0.8)")
     parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
@@ -85,6 +88,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.host in UNSPECIFIED_ADDRESSES:
         parser.error(f"--host {args.host}: give the address or name workers will type (this machine's address on "
                      "your network, e.g. 192.168.1.20): the links the runner prints must reach it")
+    if args.workers and not serves_the_network(args.host):
+        parser.error("--worker names a team's workers, who label from other machines: give --host too")
+    try:
+        args.workers = list(dict.fromkeys(worker_names.canonical(name) for name in args.workers))
+    except worker_names.BadName as error:
+        parser.error(f"--worker: {error}")
     args.parser = parser
     return args
 
@@ -292,7 +301,8 @@ def report_quality(log: RequesterLog) -> dict:
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log, _pre_labeling):
-        team = TeamKeys.kept_in(state_dir / f"{job.job_name}-team-keys.json") if serves_the_network(args.host) else None
+        team = (TeamKeys.kept_in(state_dir / f"{job.job_name}-team-keys.json", args.workers)
+                if serves_the_network(args.host) else None)
         server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port, host=args.host.strip("[]"),
                               team=team)
         desk = log.review = server.site.review
@@ -300,13 +310,17 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
         objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
                    f"{len(job.lines)} objects in the manifest, pre-labeling goes on: each is a task as soon as it is "
                    "ready")
-        _say(f"\nWorkers: open {links['worker']} and sign in with a name ({job.spec.workers_per_object} worker(s) per "
+        how = ("each opens their own link (listed below), which signs them in" if team is not None and team.workers
+               else f"open {links[WORKER]} and sign in with a name")
+        _say(f"\nWorkers: {how} ({job.spec.workers_per_object} worker(s) per "
              f"object, {objects}). Every answer is written to {state_dir} before the "
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
              f"again resumes.\nRequester: open {links['requester']} for progress, quality and output. "
              f"Output manifest (rewritten after every batch; one whose rewrite takes over "
              f"{spaced_rewrite.SPACE_ABOVE_SECONDS:g} s at most every {spaced_rewrite.SPACING:g} times that, and always "
              f"when the job completes or stops): {_output_location(job)}")
+        if team is not None and team.workers:
+            _say("Workers' links (each signs its worker in; give each only to that worker):" + worker_links(server, team))
         if desk.enabled:
             final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
             _say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
@@ -334,11 +348,19 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
 
 
 def team_links(server: WorkerServer, team: Optional[TeamKeys]) -> dict[str, str]:
-    """The address each role opens: with the key in it when the server is open to a team (``team_access``)."""
+    """The address each role opens: with the key in it when the server is open to a team (``team_access``; a named
+    team's workers open their own instead, ``worker_links``)."""
     paths = {WORKER: "/", EXPERT: REVIEW_PATH, REQUESTER: REQUESTER_PATH}
     if team is None:
         return {role: f"{server.url}{path}" for role, path in paths.items()}
     return {role: team.link(server.url, role, path) for role, path in paths.items()}
+
+
+def worker_links(server: WorkerServer, team: Optional[TeamKeys]) -> str:
+    """A named team's links, one line per worker ("" otherwise)."""
+    if team is None or not team.workers:
+        return ""
+    return "".join(f"\n  {printable(name)}: {team.worker_link(server.url, name)}" for name in team.workers)
 
 
 def stopped_message(progress: dict, pre_labeled: Optional[int], in_manifest: int, output: str) -> str:

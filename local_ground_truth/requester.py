@@ -546,10 +546,13 @@ def register_requester(app: Flask, site) -> None:
     def requester_page():
         s = state()
         team = getattr(site, "team", None)
-        links = [] if team is None else [
-            ("Workers (sign in and label)", team.link(request.host_url, WORKER, "/")),
-            ("Experts (review what the crowd could not settle)", team.link(request.host_url, EXPERT, REVIEW_PREFIX)),
-        ]
+        links = []
+        if team is not None:
+            links = ([(f"{name} (their own link: it signs them in)", team.worker_link(request.host_url, name))
+                      for name in team.workers] if team.workers
+                     else [("Workers (sign in and label)", team.link(request.host_url, WORKER, "/"))])
+            links.append(("Experts (review what the crowd could not settle)",
+                          team.link(request.host_url, EXPERT, REVIEW_PREFIX)))
         return html(render_template_string(_PAGE, s=s, job=job, title=job.spec.task.title, prefix=PREFIX,
                                            poll=POLL_SECONDS, live=Markup(live_html(s)), links=links))
 

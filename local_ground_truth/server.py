@@ -50,7 +50,8 @@ from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_re
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
 from local_ground_truth.task_order import WorkerOrder
-from local_ground_truth.team_access import KEY_PARAMETER, LINK_NAMES, TeamKeys, cookie_name, role_of, without_key
+from local_ground_truth.team_access import (KEY_PARAMETER, LINK_NAMES, WORKER, TeamKeys, cookie_name, role_of,
+                                           without_key)
 
 LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
@@ -367,12 +368,33 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             return response
         needed = role_of(request.path, REVIEW_PREFIX, REQUESTER_PREFIX)
         if team.allowed(needed, request.cookies, port):
-            return None
+            return None if needed != WORKER else own_pages_only(team, port)
         reason = ("This labeling server is open to its team only: open the link whoever runs the job gave you "
                   f"({LINK_NAMES.get(needed, 'any of its links')}) in this browser.")
         if request.method not in ("GET", "HEAD"):
             return refusal(403, reason, None)
         return page("Ask for the link", f"<p>{escape(reason)}</p>", 403)
+
+    def own_pages_only(team: TeamKeys, port: str) -> Optional[Response]:
+        """A named worker's browser opens that worker's pages only (the requester's opens any)."""
+        name = team.signed_in_as(request.cookies, port)
+        if name is None:  # the requester's key, or a team whose workers name themselves
+            return None
+        segments = request.path.split("/")
+        if request.path == "/":
+            return redirect(worker_pages.worker_base(name), 303)
+        if len(segments) > 2 and segments[1] == "worker":
+            try:
+                asked = worker_of(segments[2])
+            except worker_names.BadName:
+                asked = None
+            if asked != name:
+                reason = (f"This browser is signed in as {name}: its link opens {name}'s tasks only. Another worker "
+                          "labels from their own link.")
+                if request.method not in ("GET", "HEAD"):
+                    return refusal(403, reason, name)
+                return page("Signed in as another worker", f"<p>{escape(reason)}</p>", 403)
+        return None
 
     @app.get(f"{MEDIA_PREFIX}<token>")
     def media(token: str):

@@ -17,11 +17,17 @@ sends the browser on to the same address without the key, so the key stays out o
 the history and any ``Referer``. Browsers send a cookie to every port of the host it came from: any
 other server on the runner's machine that the browser visits sees the keys (serve a team from a
 machine you trust). A request without a key
-for its part of the server gets 403 and a page saying to ask for the link. Within the team, workers
-still name themselves, as they do locally: a key says who may label, not who someone is.
+for its part of the server gets 403 and a page saying to ask for the link.
+
+With the shared workers' link, workers name themselves, as they do locally: a key says who may label, not who
+someone is. A **named team** (the runner's ``--worker NAME``, once per worker) gets a link per worker instead:
+it signs that browser in as that worker, whose pages are the only workers' pages it opens (another worker's
+address, or an answer sent as another, is refused), and the shared workers' link opens nothing. So each
+worker's answers, and the quality report's figures of them, are that person's.
 
 The keys are kept in the job's folder (``<job>-team-keys.json``, readable by its owner only), so the
-links stay good when the runner is stopped and started again; deleting the file makes new ones.
+links stay good when the runner is stopped and started again (a worker named again gets their link
+back); deleting the file makes new ones.
 """
 from __future__ import annotations
 
@@ -30,9 +36,9 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote, urlencode
 
 WORKER, EXPERT, REQUESTER = "worker", "expert", "requester"
@@ -60,60 +66,106 @@ def role_of(path: str, review_prefix: str, requester_prefix: str) -> Optional[st
     return WORKER
 
 
+def _same(given: str, key: str) -> bool:
+    """Constant-time comparison of a key a browser sent with one of the job's."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), key.encode("ascii"))
+
+
 @dataclass(frozen=True)
 class TeamKeys:
-    """One key per role (``ROLES``)."""
+    """One key per role (``ROLES``) and, for a named team (``workers``: name -> key), one per worker."""
 
     worker: str
     expert: str
     requester: str
+    workers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def new(cls) -> "TeamKeys":
-        return cls(*(secrets.token_urlsafe(18) for _ in ROLES))
+        return cls(*(_new_key() for _ in ROLES))
 
     @classmethod
-    def kept_in(cls, path: Path) -> "TeamKeys":
-        """The keys stored at ``path``; new ones, stored there (owner-only), when there are none or they are unusable."""
+    def kept_in(cls, path: Path, team: Sequence[str] = ()) -> "TeamKeys":
+        """The keys stored at ``path`` (new ones when there are none or they are unusable), with a key for each worker
+        named in ``team`` (kept from an earlier run, or new); stored there again (owner-only) when anything is new.
+        A worker no longer named keeps their key in the file, unused, so naming them again restores their link."""
+        stored_workers: dict[str, str] = {}
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
             keys = cls(*(stored[role] for role in ROLES))
-            if all(isinstance(key, str) and KEY_FORM.fullmatch(key) for key in (keys.worker, keys.expert, keys.requester)):
-                return keys
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        keys = cls.new()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump({role: keys.key_of(role) for role in ROLES}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(partial, path)
-        return keys
+            if not all(isinstance(key, str) and KEY_FORM.fullmatch(key) for key in (keys.worker, keys.expert, keys.requester)):
+                raise ValueError("a key of another form")
+            stored_workers = {name: key for name, key in (stored.get("workers") or {}).items()
+                              if isinstance(name, str) and isinstance(key, str) and KEY_FORM.fullmatch(key)}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            keys, stored_workers = cls.new(), {}
+            changed = True
+        else:
+            changed = False
+        every = dict(stored_workers)
+        for name in team:
+            if name not in every:
+                every[name], changed = _new_key(), True
+        if changed:
+            _store(path, {**{role: keys.key_of(role) for role in ROLES}, "workers": every})
+        return cls(keys.worker, keys.expert, keys.requester, {name: every[name] for name in team})
 
     def key_of(self, role: str) -> str:
         return {WORKER: self.worker, EXPERT: self.expert, REQUESTER: self.requester}[role]
 
     def role_with(self, key: str) -> Optional[str]:
-        """The role whose key this is (compared in constant time), or None."""
+        """The role whose key this is (a named worker's is a worker's; compared in constant time), or None."""
         found = None
         for role in ROLES:
-            if hmac.compare_digest(key.encode("utf-8", "surrogateescape"), self.key_of(role).encode("ascii")):
+            if _same(key, self.key_of(role)) and not (role == WORKER and self.workers):
                 found = role
+        return WORKER if self.worker_with(key) is not None else found
+
+    def worker_with(self, key: str) -> Optional[str]:
+        """The named worker whose key this is, or None."""
+        found = None
+        for name, theirs in self.workers.items():
+            if _same(key, theirs):
+                found = name
         return found
+
+    def signed_in_as(self, cookies: Mapping[str, str], port: object) -> Optional[str]:
+        """The named worker whose key the browser's worker cookie holds, or None."""
+        return self.worker_with(cookies.get(cookie_name(WORKER, port), "")) if self.workers else None
 
     def allowed(self, needed: Optional[str], cookies: Mapping[str, str], port: object) -> bool:
         """Whether the browser's cookies for the server at ``port`` hold a key for ``needed`` (the requester's opens
-        everything; None: no key needed)."""
+        everything; None: no key needed). With named workers, the workers' part opens only to their own keys."""
         if needed is None:
             return True
-        return any(hmac.compare_digest(cookies.get(cookie_name(role, port), "").encode("utf-8", "surrogateescape"),
-                                       self.key_of(role).encode("ascii")) for role in (needed, REQUESTER))
+        if _same(cookies.get(cookie_name(REQUESTER, port), ""), self.requester):
+            return True
+        if needed == WORKER and self.workers:
+            return self.signed_in_as(cookies, port) is not None
+        return _same(cookies.get(cookie_name(needed, port), ""), self.key_of(needed))
 
     def link(self, origin: str, role: str, path: str) -> str:
         return f"{origin.rstrip('/')}{path}?{urlencode({KEY_PARAMETER: self.key_of(role)})}"
+
+    def worker_link(self, origin: str, name: str) -> str:
+        """A named worker's own link: it signs their browser in as them."""
+        return f"{origin.rstrip('/')}/?{urlencode({KEY_PARAMETER: self.workers[name]})}"
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _store(path: Path, keys: dict) -> None:
+    """Written whole and readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(keys, file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)
 
 
 def without_key(path: str, arguments: Iterable[tuple[str, str]]) -> str:

@@ -232,3 +232,77 @@ def test_a_team_member_answers_as_on_one_machine(team_served):
     response, body = call(server, "POST", "/worker/cy/task/2/submit", holding(keys, WORKER, server.port), json.dumps(GOOD).encode())
     assert response.status == 200 and json.loads(body)["recorded"] is True
     assert job.answer_of("2", "cy") == GOOD
+
+
+# -- a named team: a link per worker -----------------------------------------------------------------------------
+def test_each_named_worker_keeps_a_key_of_their_own_across_runs(tmp_path):
+    path = tmp_path / "keys.json"
+    first = TeamKeys.kept_in(path, ["ana", "bo"])
+    assert set(first.workers) == {"ana", "bo"} and len(set(first.workers.values())) == 2
+    again = TeamKeys.kept_in(path, ["bo", "cy"])  # ana left the team, cy joined
+    assert again.workers["bo"] == first.workers["bo"] and "ana" not in again.workers
+    assert again.worker == first.worker and again.requester == first.requester
+    back = TeamKeys.kept_in(path, ["ana"])  # named again: the same link as before
+    assert back.workers["ana"] == first.workers["ana"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_named_workers_key_opens_only_their_pages_and_the_shared_one_nothing():
+    keys = TeamKeys("w" * 20, "e" * 20, "r" * 20, {"ana": "a" * 20, "bo": "b" * 20})
+    ana = {cookie_name(WORKER, 8080): "a" * 20}
+    assert keys.role_with("a" * 20) == WORKER and keys.worker_with("a" * 20) == "ana"
+    assert keys.role_with("w" * 20) is None  # the shared link signs no one in once workers are named
+    assert keys.allowed(WORKER, ana, 8080) and keys.signed_in_as(ana, 8080) == "ana"
+    assert not keys.allowed(WORKER, {cookie_name(WORKER, 8080): "w" * 20}, 8080)
+    assert not keys.allowed(EXPERT, ana, 8080) and not keys.allowed(REQUESTER, ana, 8080)
+    assert keys.signed_in_as({cookie_name(REQUESTER, 8080): "r" * 20}, 8080) is None
+
+
+@pytest.fixture(scope="module")
+def named_team(runner_assembly, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("named")
+    spec = read_workflow(runner_assembly, "welding")
+    keys = TeamKeys.kept_in(folder / "keys.json", ["ana", "bo"])
+    with local_job(spec, folder / "s3", job_name(folder, "named")) as job:
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, host=TEAM_HOST, team=keys).start()
+        yield job, server, keys
+        server.stop()
+
+
+def test_a_named_workers_link_signs_them_in_and_opens_their_tasks_only(named_team):
+    job, server, keys = named_team
+    response, _ = call(server, "GET", f"/?key={keys.workers['ana']}")
+    assert response.status == 303 and response.getheader("Location") == "/"
+    assert response.getheader("Set-Cookie").startswith(f"{cookie_name(WORKER, server.port)}={keys.workers['ana']};")
+    ana = {cookie_name(WORKER, server.port): keys.workers["ana"]}
+    response, _ = call(server, "GET", "/", ana)  # the sign-in page: straight to her queue
+    assert response.status == 303 and response.getheader("Location") == "/worker/ana"
+    assert call(server, "GET", "/worker/ana", ana)[0].status == 200
+    for path in ("/worker/bo", "/worker/bo/next", "/worker/b%6F/task/3"):
+        response, page = call(server, "GET", path, ana)
+        assert response.status == 403 and "signed in as ana" in html.unescape(page.decode()), path
+    response, body = call(server, "POST", "/worker/bo/task/3/submit", ana, json.dumps(GOOD).encode())
+    assert response.status == 403 and "signed in as ana" in json.loads(body)["error"]
+    assert "bo" not in job.workers_of("3")
+    assert call(server, "GET", "/worker/ana/task/3", ana)[0].status == 200
+    response, body = call(server, "POST", "/worker/ana/task/3/submit", ana, json.dumps(GOOD).encode())
+    assert response.status == 200 and job.answer_of("3", "ana") == GOOD
+    response, page = call(server, "GET", f"/?key={keys.worker}")  # the shared workers' link opens nothing
+    assert response.status == 403 and "not one of this job's" in page.decode()
+    page = call(server, "GET", "/requester", {cookie_name(REQUESTER, server.port): keys.requester})[1].decode()
+    assert keys.workers["ana"] in page and keys.workers["bo"] in page and f"key={keys.worker}" not in page
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--worker", "ana"], "give --host too"),
+    (["--host", "192.168.1.20", "--worker", ".."], "--worker:"),
+])
+def test_named_workers_need_a_network_address_and_names_that_are_names(argv, said, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--workflow", "welding", *argv])
+    assert said in capsys.readouterr().err
+
+
+def test_named_workers_are_read_as_their_names():
+    args = parse_args(["--workflow", "welding", "--host", "192.168.1.20", "--worker", " José ", "--worker", "José"])
+    assert args.workers == ["José"]  # spaces dropped, named once
