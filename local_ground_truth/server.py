@@ -445,9 +445,10 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         except worker_names.BadName:
             return to_sign_in(name)
         tasks, done, total, waiting = site.tasks(worker, limit=worker_pages.QUEUE_LISTED)
+        own_link = site.team is not None and site.team.signed_in_as(request.cookies, request.host.rsplit(":", 1)[-1])
         body = worker_pages.queue(worker, tasks, done, total, waiting=waiting,
                                   held_by_others=0 if tasks else site.held_by_others(worker),
-                                  preparing=not site.job.pre_labeling_finished())
+                                  preparing=not site.job.pre_labeling_finished(), switch=not own_link)
         return page("Your tasks", body, notice=request.args.get("notice", "")[:300])
 
     @app.get("/worker/<name>/next")

@@ -45,7 +45,8 @@ looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{
 being labeled by others right now; one comes back to the pool when its page is closed unanswered or its time limit
 runs out. This page looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
-<p><a href="/">Sign in as someone else</a></p>"""
+{% if switch %}<p><a href="/">Sign in as someone else</a></p>{% else %}<p id="own-link">You are signed in by your own
+link: this browser labels as {{ worker }} only.</p>{% endif %}"""
 
 TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
@@ -129,14 +130,15 @@ def sign_in(task_title: str, typed: str = "", error: str = "") -> str:
 
 
 def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, waiting: int,
-          preparing: bool = False, held_by_others: int = 0) -> str:
+          preparing: bool = False, held_by_others: int = 0, switch: bool = True) -> str:
     """``preparing``: pre-labeling is still running, so an empty queue may fill (the page reloads itself);
-    ``held_by_others``: objects left for this worker that others hold now (an empty queue reloads itself too)."""
+    ``held_by_others``: objects left for this worker that others hold now (an empty queue reloads itself too);
+    ``switch``: the worker may sign in as someone else (not when their own link signed them in)."""
     listed = [{"object_id": oid, "position": position} for oid, position in tasks[:QUEUE_LISTED]]
     return render_template_string(QUEUE, worker=worker, worker_path=worker_names.path_segment(worker), tasks=listed,
                                   done=done, total=total, waiting=waiting, preparing=preparing,
                                   held_by_others=held_by_others, recheck_ms=int(PREPARING_RECHECK_SECONDS * 1000),
-                                  held_recheck_ms=int(HELD_RECHECK_SECONDS * 1000))
+                                  held_recheck_ms=int(HELD_RECHECK_SECONDS * 1000), switch=switch)
 
 
 def task_page(template_html: str, *, job_title: str, job_name: str, worker: str, object_id: str, place: Place,

@@ -277,7 +277,8 @@ def test_a_named_workers_link_signs_them_in_and_opens_their_tasks_only(named_tea
     ana = {cookie_name(WORKER, server.port): keys.workers["ana"]}
     response, _ = call(server, "GET", "/", ana)  # the sign-in page: straight to her queue
     assert response.status == 303 and response.getheader("Location") == "/worker/ana"
-    assert call(server, "GET", "/worker/ana", ana)[0].status == 200
+    queue = call(server, "GET", "/worker/ana", ana)[1].decode()
+    assert "signed in by your own link" in queue and "Sign in as someone else" not in queue
     for path in ("/worker/bo", "/worker/bo/next", "/worker/b%6F/task/3"):
         response, page = call(server, "GET", path, ana)
         assert response.status == 403 and "signed in as ana" in html.unescape(page.decode()), path
