@@ -45,8 +45,8 @@ looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{
 being labeled by others right now; one comes back to the pool when its page is closed unanswered or its time limit
 runs out. This page looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
-{% if switch %}<p><a href="/">Sign in as someone else</a></p>{% else %}<p id="own-link">You are signed in by your own
-link: this browser labels as {{ worker }} only.</p>{% endif %}"""
+{% if switch %}<p><a href="/">Sign in as someone else</a></p>
+{% else %}<p id="own-link">You are signed in by your own link: this browser labels as {{ worker }} only.</p>{% endif %}"""
 
 TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
