@@ -354,9 +354,13 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                             mimetype="text/plain")
         return None if site.team is None else team_member(site.team)
 
+    def own_port() -> str:
+        """The server's port, as the request names it (its host was checked against the server's names)."""
+        return request.host.rsplit(":", 1)[-1]
+
     def team_member(team: TeamKeys) -> Optional[Response]:
         """Served to the network: a key link sets its cookie; a request without the key of its part is refused."""
-        port = request.host.rsplit(":", 1)[-1]  # the server's own: the host was checked against its names
+        port = own_port()
         given = request.args.get(KEY_PARAMETER)
         if given is not None:
             role = team.role_with(given)
@@ -445,7 +449,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         except worker_names.BadName:
             return to_sign_in(name)
         tasks, done, total, waiting = site.tasks(worker, limit=worker_pages.QUEUE_LISTED)
-        own_link = site.team is not None and site.team.signed_in_as(request.cookies, request.host.rsplit(":", 1)[-1])
+        own_link = site.team is not None and site.team.signed_in_as(request.cookies, own_port())
         body = worker_pages.queue(worker, tasks, done, total, waiting=waiting,
                                   held_by_others=0 if tasks else site.held_by_others(worker),
                                   preparing=not site.job.pre_labeling_finished(), switch=not own_link)
