@@ -7,8 +7,9 @@ who opens an object holds a lease on it for the task time limit (``leases``), ot
 next free one; each object goes to N distinct workers and is consolidated in the background.
 
 The application is Flask, served by waitress (a maintained production WSGI server): request
-bodies are bounded, slow or short bodies time out instead of holding a thread, and the listen
-backlog fits a team. The application itself answers only requests addressed to this server
+bodies are bounded, slow or short bodies time out instead of holding a thread, a request must arrive
+whole within two minutes and one address may hold at most half the connections (``slow_clients``), and
+the listen backlog fits a team. The application itself answers only requests addressed to this server
 (Host check: no DNS rebinding) and accepts answers only as same-origin JSON POSTs, parsed strictly
 and checked against the page's own form rules before they are written, and, when the workflow's
 questions are known (its consolidation function's ``WORKFLOW_QUESTIONS``), read as consolidation will
@@ -42,7 +43,7 @@ from gt_common.s3uri import parse_s3_uri
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
 from local_ground_truth.job import LocalJob
-from local_ground_truth import worker_names, worker_pages
+from local_ground_truth import slow_clients, worker_names, worker_pages
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
 from local_ground_truth.media_links import PREFIX as MEDIA_PREFIX, MediaLinks, MediaRefused
@@ -611,9 +612,12 @@ class WorkerServer:
     """The site under waitress (on 127.0.0.1 unless told otherwise), in a thread of its own (``start`` / ``stop``)."""
 
     def __init__(self, site: WorkerSite, port: int = 8080, host: str = "127.0.0.1",
-                 body_timeout: float = BODY_TIMEOUT_SECONDS, team: Optional[TeamKeys] = None) -> None:
+                 body_timeout: float = BODY_TIMEOUT_SECONDS, team: Optional[TeamKeys] = None,
+                 request_seconds: float = slow_clients.REQUEST_SECONDS,
+                 per_address: int = slow_clients.PER_ADDRESS) -> None:
         """``host``: the address to serve on (127.0.0.1: this machine only); ``team``: the keys a browser must
-        hold (``team_access``), for a server other machines reach."""
+        hold (``team_access``), for a server other machines reach; ``request_seconds`` and ``per_address``: how long a
+        request may take to arrive and how many connections one address may hold (``slow_clients``)."""
         from waitress.server import create_server
 
         self.site, self.host = site, host
@@ -625,6 +629,7 @@ class WorkerServer:
             channel_timeout=body_timeout, cleanup_interval=max(1, int(body_timeout / 2)),
             max_request_body_size=MAX_ANSWER_BYTES,
             connection_limit=200, ident="local-ground-truth", clear_untrusted_proxy_headers=True)
+        slow_clients.guard(self.server, request_seconds, per_address)
         self.port = self.server.effective_port
         self._hosts.update({f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"{_in_url(host)}:{self.port}"})
         site.origin = self.url

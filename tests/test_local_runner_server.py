@@ -354,3 +354,57 @@ def test_a_leave_that_is_not_the_pages_own_is_refused_with_the_reason(fresh, bod
     answered, data = leave(server, "ana", "7", body, headers)
     assert answered == status and reason in json.loads(data)["error"]
     assert server.site.leases.holders("7") == {"ana"}
+
+
+@pytest.fixture
+def guarded(runner_assembly, tmp_path):
+    """A server whose limits on slow and crowding clients are small enough to reach in a test: a request must arrive
+    within 2 s of its first byte, one address may hold 3 connections (silent ones close after 4 s, checked every 2 s)."""
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "guarded")) as job:
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, body_timeout=4,
+                              request_seconds=2, per_address=3).start()
+        yield job, server
+        server.stop()
+
+
+def test_a_request_sent_a_byte_at_a_time_is_closed_while_others_are_served(guarded):
+    """Never silent, so waitress's own timeout never fires: the request's deadline closes it."""
+    _job, server = guarded
+    slow = socket.create_connection(("127.0.0.1", server.port), timeout=1)
+    header = f"GET /worker/ana HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Slow: {'a' * 40}\r\n\r\n".encode()
+    started, closed = time.monotonic(), False
+    for byte in header:
+        try:
+            slow.sendall(bytes([byte]))
+            if slow.recv(100) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            pass  # nothing to read yet: send on, one byte a second
+        except OSError:
+            closed = True
+            break
+        assert request(server, "GET", "/worker/bo")[0] == 200  # others served meanwhile
+    slow.close()
+    assert closed and time.monotonic() - started < 12
+
+
+def test_one_address_holds_at_most_its_share_of_the_connections(guarded):
+    _job, server = guarded
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
+    extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    extra.sendall(f"GET /worker/ana HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+    try:
+        assert extra.recv(100) == b""  # closed without an answer
+    except ConnectionResetError:
+        pass
+    extra.close()
+    for connection in held:  # the first three are served
+        connection.sendall(f"GET /worker/ana HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        assert connection.recv(100).startswith(b"HTTP/1.1 200")
+    held.pop().close()
+    time.sleep(0.5)
+    assert request(server, "GET", "/worker/ana")[0] == 200  # a slot given back is free again
+    for connection in held:
+        connection.close()
