@@ -614,10 +614,11 @@ class WorkerServer:
     def __init__(self, site: WorkerSite, port: int = 8080, host: str = "127.0.0.1",
                  body_timeout: float = BODY_TIMEOUT_SECONDS, team: Optional[TeamKeys] = None,
                  request_seconds: float = slow_clients.REQUEST_SECONDS,
-                 per_address: int = slow_clients.PER_ADDRESS) -> None:
+                 per_address: Optional[int] = None) -> None:
         """``host``: the address to serve on (127.0.0.1: this machine only); ``team``: the keys a browser must
         hold (``team_access``), for a server other machines reach; ``request_seconds`` and ``per_address``: how long a
-        request may take to arrive and how many connections one address may hold (``slow_clients``)."""
+        request may take to arrive and how many connections one address may hold (default: half of them;
+        ``slow_clients``)."""
         from waitress.server import create_server
 
         self.site, self.host = site, host

@@ -9,9 +9,10 @@ connections from one machine would hold every slot. ``guard(server)`` adds two r
   2 MB, which a slow link sends well within the default), else its connection is closed at the next maintenance
   pass (every ``cleanup_interval`` seconds). Waiting for the server's answer, or idle between requests on a kept-
   alive connection, does not count;
-- **one address holds at most ``per_address`` connections** at a time (a browser opens about six per server; the
-  default leaves room for a team behind one NAT address): a connection beyond that is closed as soon as it is
-  accepted, and the others are untouched.
+- **one address holds at most ``per_address`` connections** at a time, by default half the server's
+  ``connection_limit`` (a browser opens about six per server, so half leaves room for a team behind one NAT
+  address, and the other half for everyone else): a connection beyond that is closed as soon as it is accepted,
+  and the others are untouched.
 
 It subclasses waitress's channel and wraps its maintenance pass (waitress is pinned in requirements-dev.txt; these
 are the hooks its own channel uses: ``add_channel``, ``del_channel``, ``received``, ``maintenance``).
@@ -26,11 +27,13 @@ from typing import Any, Optional
 from waitress.channel import HTTPChannel
 
 REQUEST_SECONDS = 120
-PER_ADDRESS = 100
 
 
-def guard(server: Any, request_seconds: float = REQUEST_SECONDS, per_address: int = PER_ADDRESS) -> None:
-    """Apply both rules to a waitress server made by ``create_server`` (before it serves)."""
+def guard(server: Any, request_seconds: float = REQUEST_SECONDS, per_address: Optional[int] = None) -> None:
+    """Apply both rules to a waitress server made by ``create_server`` (before it serves); ``per_address`` None: half
+    its connection limit."""
+    if per_address is None:
+        per_address = max(1, server.adj.connection_limit // 2)
     counts: Counter = Counter()
     lock = threading.Lock()
 
