@@ -53,8 +53,11 @@ def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
 
 def _init_environment(spec: FunctionSpec, endpoint: str) -> None:
     global _HANDLER
-    # Ctrl-C reaches the whole process group: the runner decides what stops, not its Lambdas.
+    # Ctrl-C, and a SIGTERM sent to the runner's process group (`kill -- -PGID`, a service manager's stop), reach
+    # every process of the group: the runner decides what stops, not its Lambdas. Its stop lets an invocation in
+    # flight finish (a consolidation cut short would report its objects failed) or abandons it; SIGKILL ends all.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _HANDLER = load_handler(spec, endpoint)
 
 

@@ -83,3 +83,19 @@ def test_a_stop_ends_the_run_at_once_even_while_handlers_are_stuck(function, sto
     timer.cancel()
     assert took < 1.5, f"the stop took {took:.1f} s"
     assert all(ok is False for _, (ok, _) in outcomes)  # only timeouts came before the stop, never a response
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_stop_sent_to_the_whole_process_group_leaves_an_invocation_in_flight_to_finish(function, stop):
+    """Ctrl-C and `kill -TERM -- -PGID` reach the Lambda environments too: they let the runner decide, and an
+    invocation under way finishes (before, SIGTERM killed it and its objects were reported failed)."""
+    import os
+    import signal
+
+    ok, first = function.invoke({"name": "warm"})
+    assert ok
+    running = function.submit({"name": "in flight", "sleep": 0.5})
+    time.sleep(0.2)
+    for pid in list(function._executor()._processes):  # every environment, as a signal to the group reaches them
+        os.kill(pid, getattr(signal, stop))
+    assert running.result(timeout=10) == (True, {"echo": "in flight", "pid": running.result()[1]["pid"]})
