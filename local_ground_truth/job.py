@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Optional
 from tqdm import tqdm
 
 from gt_common import strict_json
-from gt_common.output_layout import WORKER_RESPONSES
+from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.s3uri import S3Location
 from gt_common.task_record import data_object_of
 from local_ground_truth.grouped_writes import GroupedWrites
@@ -227,7 +227,7 @@ class LocalJob:
             try:
                 if not self.is_object(object_id) or not name or "/" in name:
                     raise ValueError(f"is not an answer file ({self._responses}<object>/<file>.json)")
-                answer_files.append((key, object_id, _answers_in(body)))
+                answer_files.append((key, object_id, worker_response_answers(body)))
             except ValueError as error:
                 self._left_out(key, error)
         for key, object_id, answers in sorted(answer_files, key=lambda item: item[2][0].get("submissionTime", "")):
@@ -695,21 +695,6 @@ def _task_inputs_in(key: str, body: bytes) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(response, dict):
         raise ValueError("is not a pre-labeling response (a JSON object)")
     return [(key.rsplit("/", 1)[1].removesuffix(".json"), response)]
-
-
-def _answers_in(body: bytes) -> list[dict[str, Any]]:
-    """The answers of a stored worker-response file; ValueError saying what is wrong."""
-    stored = strict_json.loads(body)
-    answers = stored.get("answers") if isinstance(stored, dict) else None
-    if not isinstance(answers, list) or not answers:
-        raise ValueError('is not a worker-response file ({"answers": [...]})')
-    for answer in answers:
-        if not (isinstance(answer, dict) and isinstance(answer.get("workerId"), str)
-                and isinstance(answer.get("answerContent"), dict)):
-            raise ValueError("holds an answer without a workerId and an answerContent object")
-        if not isinstance(answer.get("submissionTime", ""), str):
-            raise ValueError("holds an answer whose submissionTime is not a time (an ISO 8601 text)")
-    return answers
 
 
 HUMAN_ANNOTATION_FLAG = "isHumanAnnotationRequired"

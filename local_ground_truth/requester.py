@@ -36,7 +36,7 @@ import logging
 import threading
 import unicodedata
 from pathlib import Path
-from typing import AbstractSet, Any, Callable, Optional
+from typing import AbstractSet, Any, Callable, Iterator, Optional
 from urllib.parse import quote
 
 from flask import Flask, Response, render_template_string, request
@@ -519,6 +519,14 @@ _JS = """(() => {
 })();"""
 
 
+def s3_chunks(body) -> Iterator[bytes]:
+    """An S3 object's body streamed in chunks, closed when the response ends (or is cut short)."""
+    try:
+        yield from body.iter_chunks(64 * 1024)
+    finally:
+        body.close()
+
+
 def register_requester(app: Flask, site) -> None:
     """Add the requester's pages to the worker server's application (``site``: its ``WorkerSite``)."""
     job: LocalJob = site.job
@@ -611,10 +619,4 @@ def register_requester(app: Flask, site) -> None:
             mimetype = "application/octet-stream"
             headers["Content-Disposition"] = "attachment"
 
-        def chunks():
-            try:
-                yield from body.iter_chunks(64 * 1024)
-            finally:
-                body.close()
-
-        return Response(chunks(), content_type=mimetype, headers=headers)
+        return Response(s3_chunks(body), content_type=mimetype, headers=headers)

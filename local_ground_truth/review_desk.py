@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from gt_common import strict_json
-from gt_common.answers import read_form
+from gt_common.answers import answer_to, read_form
 from gt_common.consolidation import WorkerAnswer
 from gt_common.worker_agreement import ExpertDecision
 from gt_common.questions import FreeText, MultiSelect, Question, Spans
@@ -177,13 +177,8 @@ class ReviewDesk:
         for decided in sorted(decisions, key=lambda d: int(d.object_id)):
             crowd = labels[decided.object_id]["label"]
             crowd = crowd.get(question) if isinstance(crowd, dict) else None
-            answers = {}
-            for worker in sorted(self.job.workers_of(decided.object_id)):
-                form = self.job.answer_of(decided.object_id, worker)
-                try:
-                    answers[worker] = read_form([asked], WorkerAnswer(worker, form)).values.get(question)
-                except Exception:  # noqa: BLE001 - an unreadable answer is left out, as consolidation left it
-                    continue
+            answers = {worker: answer_to(asked, worker, self.job.answer_of(decided.object_id, worker))
+                       for worker in sorted(self.job.workers_of(decided.object_id))}
             found.append(ExpertDecision(crowd.get("label") if isinstance(crowd, dict) else None,
                                         decided.decision[question], answers))
         return found

@@ -47,7 +47,7 @@ from local_ground_truth import slow_clients, worker_names, worker_pages
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
 from local_ground_truth.media_links import PREFIX as MEDIA_PREFIX, MediaLinks, MediaRefused
-from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_requester
+from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_requester, s3_chunks
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
 from local_ground_truth.task_order import WorkerOrder
@@ -374,11 +374,14 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         needed = role_of(request.path, REVIEW_PREFIX, REQUESTER_PREFIX)
         if team.allowed(needed, request.cookies, port):
             return None if needed != WORKER else own_pages_only(team, port)
-        reason = ("This labeling server is open to its team only: open the link whoever runs the job gave you "
-                  f"({LINK_NAMES.get(needed, 'any of its links')}) in this browser.")
+        return forbidden("Ask for the link", "This labeling server is open to its team only: open the link whoever "
+                         f"runs the job gave you ({LINK_NAMES.get(needed, 'any of its links')}) in this browser.")
+
+    def forbidden(title: str, reason: str, worker: Optional[str] = None) -> Response:
+        """403 with the reason: as JSON to a page's request, as a page to a browser's navigation."""
         if request.method not in ("GET", "HEAD"):
-            return refusal(403, reason, None)
-        return page("Ask for the link", f"<p>{escape(reason)}</p>", 403)
+            return refusal(403, reason, worker)
+        return page(title, f"<p>{escape(reason)}</p>", 403)
 
     def own_pages_only(team: TeamKeys, port: str) -> Optional[Response]:
         """A named worker's browser opens that worker's pages only (the requester's opens any)."""
@@ -394,11 +397,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             except worker_names.BadName:
                 asked = None
             if asked != name:
-                reason = (f"This browser is signed in as {name}: its link opens {name}'s tasks only. Another worker "
-                          "labels from their own link.")
-                if request.method not in ("GET", "HEAD"):
-                    return refusal(403, reason, name)
-                return page("Signed in as another worker", f"<p>{escape(reason)}</p>", 403)
+                return forbidden("Signed in as another worker", f"This browser is signed in as {name}: its link opens "
+                                 f"{name}'s tasks only. Another worker labels from their own link.", name)
         return None
 
     @app.get(f"{MEDIA_PREFIX}<token>")
@@ -413,20 +413,12 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         except (BotoCoreError, ClientError) as error:
             LOG.info("media %s/%s not served: %s", bucket, key, error)
             return Response("No such file.", 404, mimetype="text/plain", headers={"Cache-Control": "no-store"})
-        body = found["Body"]
-
-        def chunks():
-            try:
-                yield from body.iter_chunks(64 * 1024)
-            finally:
-                body.close()
-
         headers = {"Cache-Control": f"private, max-age={int(left)}", "X-Content-Type-Options": "nosniff",
                    "Content-Security-Policy": "sandbox", "Content-Length": str(found["ContentLength"])}
         stored = found.get("ContentType") or ""
         if stored in GENERIC_TYPES:  # uploaded without a type: named by its ending, as a browser would guess it
             stored = mimetypes.guess_type(key)[0] or "application/octet-stream"
-        return Response(chunks(), content_type=stored, headers=headers)
+        return Response(s3_chunks(found["Body"]), content_type=stored, headers=headers)
 
     @app.get("/static/crowd-html-elements.js")
     def crowd_elements():

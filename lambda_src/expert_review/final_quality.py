@@ -21,9 +21,9 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from gt_common import strict_json
-from gt_common.answers import read_form
-from gt_common.consolidation import WorkerAnswer
-from gt_common.output_layout import final_quality_report_key, quality_report_key, worker_responses_prefix
+from gt_common.answers import answer_to
+from gt_common.output_layout import (final_quality_report_key, quality_report_key, worker_response_answers,
+                                     worker_responses_prefix)
 from gt_common.questions import Question
 from gt_common.review import decided_by_experts
 from gt_common.s3uri import InputError, S3Location, read_object
@@ -54,16 +54,12 @@ def worker_answers(s3, bucket: str, job_folder: str, number: int) -> list[tuple[
     for key in listed:
         location = S3Location(bucket, key)
         try:
-            stored = strict_json.loads(read_object(s3, location, what="worker response", max_bytes=MAX_RESPONSE_BYTES))
-            answers = stored.get("answers") if isinstance(stored, dict) else None
-            if not isinstance(answers, list):
-                raise ValueError('it is not a worker response ({"answers": [...]})')
+            answers = worker_response_answers(read_object(s3, location, what="worker response",
+                                                          max_bytes=MAX_RESPONSE_BYTES))
         except (InputError, ValueError) as error:
             LOG.error("worker response %s is left out of the final quality report: %s", location.shown, error)
             continue
-        found.extend((answer["workerId"], answer["answerContent"]) for answer in answers
-                     if isinstance(answer, dict) and isinstance(answer.get("workerId"), str)
-                     and isinstance(answer.get("answerContent"), dict))
+        found.extend((answer["workerId"], answer["answerContent"]) for answer in answers)
     return found
 
 
@@ -111,15 +107,9 @@ def write_final_reports(s3, bucket: str, job_folder: str, lines: Iterable[Union[
             LOG.error("no final quality report of %s: the crowd's report %s cannot be used (%s)", name, source.shown,
                       error)
             continue
-        decisions = []
-        for number, crowd, expert in objects:
-            answers = {}
-            for worker, form in answers_of[number]:
-                try:
-                    answers[worker] = read_form([asked[name]], WorkerAnswer(worker, form)).values.get(name)
-                except Exception:  # noqa: BLE001 - an answer consolidation could not read is left out here too
-                    continue
-            decisions.append(ExpertDecision(crowd, expert, answers))
+        decisions = [ExpertDecision(crowd, expert, {worker: answer_to(asked[name], worker, form)
+                                                    for worker, form in answers_of[number]})
+                     for number, crowd, expert in objects]
         try:
             final = with_expert_decisions(report, decisions)
             target = S3Location(bucket, final_quality_report_key(job_folder, name))

@@ -265,3 +265,13 @@ def read_form(questions: Sequence[Question], answer: WorkerAnswer, text_length: 
         if value is not None:
             read.values[question.name] = value
     return read
+
+
+def answer_to(question: Question, worker_id: str, form: Any) -> Any:
+    """One worker's usable answer to one question of their form, as consolidation reads it; None when it has none
+    or it cannot be read (consolidation leaves such an answer out too)."""
+    try:
+        return read_form([question], WorkerAnswer(worker_id, form)).values.get(question.name)
+    except Exception:  # noqa: BLE001 - a form that breaks the reader is an unusable answer, not a failure
+        return None
+

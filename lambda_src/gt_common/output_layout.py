@@ -4,6 +4,10 @@ the consolidation function's quality reports (``QUALITY_REPORTS``) and, once exp
 the final labels (``FINAL_QUALITY_REPORTS``, beside them). The final manifest's place is ``gt_common.review``'s."""
 from __future__ import annotations
 
+from typing import Any
+
+from . import strict_json
+
 #: Ground Truth's raw answers: a folder per data object (its line number in the manifest), a file per answer (a
 #: custom workflow's job has one iteration).
 WORKER_RESPONSES = "annotations/worker-response/iteration-1/"
@@ -30,3 +34,19 @@ def final_quality_report_key(job_folder: str, question: str) -> str:
 def worker_responses_prefix(job_folder: str, object_number: int) -> str:
     """The folder of one data object's answers."""
     return f"{_folder(job_folder)}{WORKER_RESPONSES}{int(object_number)}/"
+
+
+def worker_response_answers(body: bytes) -> list[dict[str, Any]]:
+    """The answers of a stored worker-response file (``{"answers": [{"workerId", "answerContent", ...}]}``);
+    ValueError saying what is wrong."""
+    stored = strict_json.loads(body)
+    answers = stored.get("answers") if isinstance(stored, dict) else None
+    if not isinstance(answers, list) or not answers:
+        raise ValueError('is not a worker-response file ({"answers": [...]})')
+    for answer in answers:
+        if not (isinstance(answer, dict) and isinstance(answer.get("workerId"), str)
+                and isinstance(answer.get("answerContent"), dict)):
+            raise ValueError("holds an answer without a workerId and an answerContent object")
+        if not isinstance(answer.get("submissionTime", ""), str):
+            raise ValueError("holds an answer whose submissionTime is not a time (an ISO 8601 text)")
+    return answers
