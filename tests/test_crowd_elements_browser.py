@@ -8,6 +8,8 @@ be what the server records. A form the real crowd-form would not submit sends no
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gt_common.questions import Spans
@@ -26,10 +28,13 @@ SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script
 class Worker:
     """A page of ``template`` (Liquid, rendered with ``task_input``), and what it posts."""
 
-    def __init__(self, browser, template: str, task_input: dict | None = None) -> None:  # noqa: F811
+    def __init__(self, browser, template: str, task_input: dict | None = None, *,  # noqa: F811
+                 globals_: dict | None = None) -> None:
         self.html = render_source(SCRIPT + template, task_input or {}, lambda uri: "https://signed.test/x")
         self.dialogs: list[str] = []
         self.page = page_for(browser)
+        for name, value in (globals_ or {}).items():  # what the runner's task bar defines, e.g. LOCAL_GT_DRAFT_KEY
+            self.page.add_init_script(f"window.{name} = {json.dumps(value)};")
         self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         self.posted = open_task_page(self.page, self.html, TASK_URL, SUBMIT_URL, DONE_URL)
 
@@ -223,3 +228,102 @@ def test_entity_labels_are_written_in_as_the_element_takes_them():
     assert rules_of(page + "</crowd-entity-annotation>").fields == {}  # no name: not an answer
     named = rules_of(page.replace("<crowd-entity-annotation", '<crowd-entity-annotation name="m"'))
     assert named.fields["m"].labels == ("Person", "Company")
+
+
+DRAFT_KEY = "local-gt-draft:job/7/ana"
+EVERY_ELEMENT = """<crowd-form>
+  <crowd-classifier name="weld" categories='["Good Weld", "Burn Through", "Not sure"]' header="Which?">
+    <classification-target>run 7</classification-target>
+  </crowd-classifier>
+  <crowd-checkbox name="attributes" value="blurry">Blurry</crowd-checkbox>
+  <crowd-checkbox name="attributes" value="dim">Too dim</crowd-checkbox>
+  <crowd-radio-group>
+    <crowd-radio-button name="valid" value="Yes">Yes</crowd-radio-button>
+    <crowd-radio-button name="valid" value="No">No</crowd-radio-button>
+  </crowd-radio-group>
+  <crowd-input name="tag" label="Tag"></crowd-input>
+  <crowd-text-area name="notes" label="Notes"></crowd-text-area></crowd-form>"""
+
+
+def _kept(worker: Worker):
+    return worker.page.evaluate(f"JSON.parse(localStorage.getItem({json.dumps(DRAFT_KEY + '#elements')}))")
+
+
+def test_what_a_worker_chose_and_typed_survives_a_reload_until_the_answer_is_accepted(browser):  # noqa: F811
+    worker = Worker(browser, EVERY_ELEMENT, globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY})
+    worker.page.keyboard.press("2")  # the classifier's key for Burn Through
+    worker.page.click("text=Too dim")
+    worker.page.click("crowd-radio-button[value=No] label")
+    worker.page.fill("crowd-input[name=tag] input", "seam <b>7</b>")
+    worker.page.fill("crowd-text-area[name=notes] textarea", "line one\nline 🌊 two")
+    worker.page.reload()
+    worker.page.wait_for_function("document.querySelector('crowd-text-area textarea').value !== ''")
+    assert worker.page.is_checked("input[value='Burn Through']") and worker.page.is_checked("crowd-checkbox[value=dim] input")
+    assert not worker.page.is_checked("crowd-checkbox[value=blurry] input")
+    assert worker.page.is_checked("crowd-radio-button[value=No] input")
+    assert worker.page.input_value("crowd-input[name=tag] input") == "seam <b>7</b>"
+    assert worker.submit() == ""
+    assert worker.recorded() == {"weld": {"label": "Burn Through"}, "attributes": {"blurry": False, "dim": True},
+                                 "valid": {"Yes": False, "No": True}, "tag": "seam <b>7</b>",
+                                 "notes": "line one\nline 🌊 two"}
+    worker.page.goto(TASK_URL)  # accepted: the task page opened again holds nothing any more
+    worker.page.wait_for_selector(".local-gt-submit")
+    worker.page.wait_for_timeout(50)
+    assert _kept(worker) is None and not worker.page.is_checked("input[value='Burn Through']")
+
+
+def test_a_draft_that_no_longer_fits_the_page_is_left_out_and_a_refused_answer_keeps_it(browser):  # noqa: F811
+    stale = {"crowd-classifier|weld||1": ["Cracked", "Not sure"], "crowd-checkbox|gone||1": ["on"],
+             "crowd-text-area|notes||1": {"not": "text"}, "crowd-input|tag||1": "<img src=x onerror=window.__pwned=1>"}
+    worker = Worker(browser, EVERY_ELEMENT, globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY})
+    worker.page.evaluate("([key, value]) => localStorage.setItem(key, value)", [DRAFT_KEY + "#elements", json.dumps(stale)])
+    worker.page.reload()
+    worker.page.wait_for_function("document.querySelector('crowd-input input').value !== ''")
+    assert worker.page.eval_on_selector_all("crowd-classifier input:checked", "c => c.map(i => i.value)") == ["Not sure"]
+    assert worker.page.input_value("crowd-text-area textarea") == ""
+    assert worker.page.evaluate("window.__pwned") is None  # the kept text is a field's value, never markup
+    worker.page.evaluate("([key, value]) => localStorage.setItem(key, value)", [DRAFT_KEY + "#elements", "{not json"])
+    worker.page.reload()  # an unreadable draft: the page as new
+    worker.page.wait_for_selector(".local-gt-submit")
+    assert worker.page.eval_on_selector_all("crowd-classifier input:checked", "c => c.length") == 0
+    # The server refuses the answer: the page says so and the draft stays for the next try.
+    worker.page.route(SUBMIT_URL, lambda route: route.fulfill(status=409, content_type="application/json",
+                                                              body=json.dumps({"error": "the task is closed"})))
+    worker.page.click("text=Good Weld")
+    assert "the task is closed" in worker.submit()
+    assert _kept(worker)["crowd-classifier|weld||1"] == ["Good Weld"]
+
+
+def test_a_preview_keeps_no_draft(browser):  # noqa: F811
+    worker = Worker(browser, EVERY_ELEMENT, globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY,
+                                                      "LOCAL_GT_PREVIEW": "This is a preview."})
+    worker.page.click("text=Good Weld")
+    worker.page.fill("crowd-text-area[name=notes] textarea", "typed in a preview")
+    assert _kept(worker) is None
+
+
+def test_marked_entities_survive_a_reload_and_a_draft_that_does_not_fit_the_text_is_left_out(browser):  # noqa: F811
+    worker = Worker(browser, inject_labels(ENTITY_TEMPLATE, MENTIONS), {"text": ENTITY_TEXT},
+                    globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY})
+    view = "crowd-entity-annotation .local-gt-entity-text"
+    sue = ENTITY_TEXT.index("Sue")
+    worker.select(view, utf16(ENTITY_TEXT, sue), utf16(ENTITY_TEXT, sue + 3))
+    worker.page.click("button[data-label=Person]")
+    worker.page.click("text=Technology")
+    worker.page.reload()
+    worker.page.wait_for_selector("crowd-entity-annotation mark")
+    assert worker.page.inner_text("crowd-entity-annotation mark") == "Sue"
+    assert worker.page.is_checked("crowd-radio-button[value=tech] input")
+    key = DRAFT_KEY + "#elements"
+    for entities in ([{"label": "Person", "startOffset": 0, "endOffset": 4}, {"label": "Company", "startOffset": 2,
+                                                                                 "endOffset": 6}],  # overlapping
+                     [{"label": "Person", "startOffset": 0, "endOffset": 999}],  # past the end of the text
+                     [{"label": "Mystery", "startOffset": 0, "endOffset": 2}]):  # not one of the labels
+        worker.page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                             [key, json.dumps({"#entities": entities})])
+        worker.page.reload()
+        worker.page.wait_for_selector(".local-gt-entity-text span")
+        worker.page.wait_for_timeout(50)
+        assert worker.page.eval_on_selector_all("crowd-entity-annotation mark", "m => m.length") == 0
+    assert worker.submit("crowd-entity-annotation .local-gt-submit") == ""
+    assert worker.recorded() == {"mentions": {"entities": []}, "subject": {"finance": False, "tech": False}}

@@ -69,6 +69,8 @@ def test_welding_worker_labels_an_object_and_it_reaches_the_output_manifest(brow
     assert "Choose a category" in page.inner_text(".local-gt-status")
     assert page.url.endswith("/task/0") and "0" not in job.answers()
     page.check("input[value='Burn Through']")
+    page.reload()  # her choice is kept in the browser until the answer is accepted
+    page.wait_for_function("document.querySelector(\"input[value='Burn Through']\").checked")
     page.click("text=Submit")
     page.wait_for_function("!location.pathname.endsWith('/task/0')")  # Submit opens her next task
     assert "/worker/ana/task/" in page.url

@@ -28,6 +28,11 @@
  * A submission that does not go out (the form's rules, or the server refused it) fires
  * "local-gt-submit-failed" on the form (detail.reason), so a template that let go of a draft on "submit"
  * can keep it again; inside Ground Truth the event never fires and nothing listens in vain.
+ * Drafts: on the runner's task page (window.LOCAL_GT_DRAFT_KEY set, not a preview), what the worker chose or
+ * typed in these crowd elements (categories, boxes, radio buttons, text fields) is kept in localStorage under
+ * that key + "#elements" as they change, put back when the page is opened again (a reload, a crash, the next
+ * day), as far as it still fits the page, and dropped once the server has accepted the answer. A template's
+ * own fields (plain inputs, marked spans) are the template's to keep, as the NER template does.
  *
  * Layout, as the real elements lay out: crowd-classifier shows its header and classification-target
  * large in the main pane and, in a side panel that stays in view, its short instructions, a
@@ -271,12 +276,90 @@
         return result;
       });
     }).then(function (result) {
+      dropDraft();  // accepted: nothing left to lose on this page
       window.location.assign(result.next);
     }).catch(function (error) {
       container._sending = false;
       if (button) { button.disabled = false; button.removeAttribute("aria-disabled"); }
       show(status, "Could not submit: " + error.message, error.back || window.LOCAL_GT_QUEUE_URL);
       notSent(container, error.message);
+    });
+  }
+
+  // ---- drafts of what the worker chose or typed in the crowd elements (see the header).
+  var DRAFTED = "crowd-classifier[name], crowd-classifier-multi-select[name], crowd-checkbox[name], " +
+    "crowd-radio-button[name], crowd-text-area[name], crowd-input[name]";
+
+  function draftKey() {
+    return window.LOCAL_GT_DRAFT_KEY && !window.LOCAL_GT_PREVIEW ? window.LOCAL_GT_DRAFT_KEY + "#elements" : null;
+  }
+
+  function draftStore() { try { return window.localStorage; } catch (e) { return null; } }
+
+  // Each drafted element by a name that survives a reload: its tag, name, value and place among its namesakes.
+  function drafted(container) {
+    var seen = {};
+    return mine(container, DRAFTED).map(function (el) {
+      var id = [el.tagName.toLowerCase(), el.getAttribute("name"), el.getAttribute("value") || ""].join("|");
+      seen[id] = (seen[id] || 0) + 1;
+      return { id: id + "|" + seen[id], el: el };
+    });
+  }
+
+  function controlsOf(el) { return Array.prototype.slice.call(el.querySelectorAll("input, textarea")); }
+
+  function saveDraft(container) {
+    var key = draftKey(), store = draftStore();
+    if (!key || !store || container._sending || !container._draftRestored) return;  // not before the kept one is back
+    var values = {};
+    drafted(container).forEach(function (item) {
+      var controls = controlsOf(item.el);
+      if (/^CROWD-(TEXT-AREA|INPUT)$/.test(item.el.tagName)) {
+        if (controls[0] && controls[0].value !== "") values[item.id] = controls[0].value;
+      } else {
+        values[item.id] = controls.filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
+      }
+    });
+    if (container._entities) values["#entities"] = container._entities;
+    try { store.setItem(key, JSON.stringify(values)); } catch (e) { /* full or refused: no draft, nothing else changes */ }
+  }
+
+  function dropDraft() {
+    var key = draftKey(), store = draftStore();
+    try { if (key && store) store.removeItem(key); } catch (e) { /* nothing kept */ }
+  }
+
+  // Put a kept draft back as far as it fits this page: an unknown element, category or value is left out.
+  function restoreDraft(container) {
+    var key = draftKey(), store = draftStore(), values = null;
+    try { values = key && store ? JSON.parse(store.getItem(key) || "null") : null; } catch (e) { values = null; }
+    if (!values || typeof values !== "object") return;
+    if (container._restoreEntities && Array.isArray(values["#entities"])) container._restoreEntities(values["#entities"]);
+    drafted(container).forEach(function (item) {
+      var kept = values[item.id], controls = controlsOf(item.el);
+      if (/^CROWD-(TEXT-AREA|INPUT)$/.test(item.el.tagName)) {
+        if (typeof kept === "string" && controls[0] && controls[0].value === "") controls[0].value = kept;
+      } else if (Array.isArray(kept)) {
+        controls.forEach(function (c) {
+          if (kept.indexOf(c.value) >= 0 && !c.disabled) {
+            c.checked = true;
+            c.dispatchEvent(new Event("change", { bubbles: true }));
+          }
+        });
+      }
+    });
+  }
+
+  // Once every crowd element in the container is built (each builds when the document is parsed).
+  function keepDrafts(container) {
+    if (!draftKey()) return;
+    whenParsed(function () {
+      setTimeout(function () {
+        restoreDraft(container);
+        container._draftRestored = true;
+        container.addEventListener("change", function () { saveDraft(container); });
+        container.addEventListener("input", function () { saveDraft(container); });
+      }, 0);
     });
   }
 
@@ -314,6 +397,7 @@
         self.appendChild(status);
         mine(self, "crowd-classifier, crowd-classifier-multi-select").forEach(adoptSubmit);
       });
+      keepDrafts(this);
       this.addEventListener("keydown", function (e) {
         if (e.key === "Enter" && e.target.tagName === "INPUT" && e.target.type !== "radio") e.preventDefault();
       });
@@ -590,6 +674,7 @@
       }
       var content = this.getAttribute("text") || "";
       var cp = codePoints(content);
+      var labelNames = labels.map(function (l) { return l.label; });
       this._entities = (parseList(this.getAttribute("initial-value")) || []).filter(function (e) {
         return e && typeof e.label === "string" && e.startOffset < e.endOffset;
       }).sort(function (a, b) { return a.startOffset - b.startOffset; });
@@ -624,6 +709,7 @@
           position = t;
         });
         if (position < content.length || !content.length) piece("span", position, content.length);
+        saveDraft(self);
         while (list.firstChild) list.removeChild(list.firstChild);
         self._entities.forEach(function (e, index) {
           var item = document.createElement("li");
@@ -693,7 +779,22 @@
       self.appendChild(others);
       self.appendChild(submitButton(self));
       self.appendChild(status);
+      // A draft's entities replace the initial ones when each is a known label on a span of this text that
+      // overlaps no other (anything else and the draft's entities are left out whole).
+      self._restoreEntities = function (kept) {
+        var total = cp.toCodePoint(content.length), end = 0;
+        var valid = kept.filter(function (e) {
+          return e && labelNames.indexOf(e.label) >= 0 && Number.isInteger(e.startOffset) &&
+            Number.isInteger(e.endOffset) && e.startOffset >= 0 && e.startOffset < e.endOffset && e.endOffset <= total;
+        }).map(function (e) { return { label: e.label, startOffset: e.startOffset, endOffset: e.endOffset }; })
+          .sort(function (a, b) { return a.startOffset - b.startOffset; });
+        var overlapping = valid.some(function (e) { var clash = e.startOffset < end; end = e.endOffset; return clash; });
+        if (valid.length !== kept.length || overlapping) return;
+        self._entities = valid;
+        render();
+      };
       render();
+      keepDrafts(self);
     }
   });
 
