@@ -409,13 +409,14 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 {% if links %}<section id="team-links"><h2>Links to hand out</h2><p>This server is open to other machines; it answers only
 browsers that opened one of these links (each holds a key: give it only to those it is for).</p><dl>
 {% for name, link in links %}<dt>{{ name }}</dt><dd><code>{{ link }}</code></dd>{% endfor %}</dl></section>{% endif %}
+<p id="connection" role="status" hidden></p>
 <main id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</main>
 <script src="{{ prefix }}/requester.js"></script></body></html>"""
 
 _LIVE = """<div class="grid"><div>
 <section id="state" class="{{ 'complete' if s.complete else 'running' }}" aria-live="polite">
 <h2 id="job-state">{% if s.complete %}Job complete{% else %}In progress{% endif %}</h2>
-<progress id="progress-bar" max="{{ [s.progress.objects, 1]|max }}" value="{{ s.progress.consolidated + s.progress.failed }}"></progress>
+<progress id="progress-bar" aria-label="Objects consolidated" max="{{ [s.progress.objects, 1]|max }}" value="{{ s.progress.consolidated + s.progress.failed }}"></progress>
 <p id="progress"><strong>{{ s.progress.consolidated }} of {{ s.progress.objects }}</strong> objects consolidated
 · {{ s.answers_total }} of {{ s.answers_needed }} answers · {{ s.holding }} lease{{ '' if s.holding == 1 else 's' }} held now
 {%- if s.progress.failed %} · <span class="bad">{{ s.progress.failed }} failed</span>{% endif %}
@@ -428,8 +429,9 @@ the output manifest and quality reports are final.</p>{% endif %}
 {{ s.review.routed }} routed · {{ s.review.decided }} decided · <a href="/review">review page</a></p>{% endif %}
 </section>
 <section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>
-<th>holding now</th><th>last answer (UTC)</th></tr></thead><tbody>
-{% for name, w in s.workers %}<tr><td>{{ name }}</td><td>{{ w.answers }}</td><td>{{ w.holding|join(', ') or '-' }}</td>
+<th>tasks open now</th><th>last answer (UTC)</th></tr></thead><tbody>
+{% for name, w in s.workers %}<tr><td>{{ name }}</td><td>{{ w.answers }}</td><td>{% if w.holding %}{{ w.holding|length }}:
+{% for oid in w.holding %}<a href="#object-{{ oid }}">object {{ oid }}</a>{{ '' if loop.last else ', ' }}{% endfor %}{% else %}-{% endif %}</td>
 <td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker holds a task or has answered one yet.</p>{% endif %}
 </section></div>
 <section id="where"><h2>Where everything is</h2><dl>
@@ -475,6 +477,8 @@ h2{font-size:1rem;margin:.1rem 0 .45rem}#state.complete{border-color:#2da44e;bac
 #state.complete h2{color:#116329}progress{width:100%;height:.8rem}#state p{margin:.35rem 0}
 dl{margin:0}dt{font-weight:600;margin-top:.35rem}dd{margin:.1rem 0 0 .8rem}
 code{font-size:12px;word-break:break-all;background:#f6f8fa;padding:0 .2rem}
+section{overflow-x:auto}td{overflow-wrap:anywhere}
+#connection{margin:.8rem 1.2rem 0;padding:.45rem .9rem;border:1px solid #cf222e;border-radius:6px;background:#ffebe9;color:#82071e}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:.22rem .4rem;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}figure img{display:block;max-width:min(100%,1100px);height:auto;margin:auto;border:1px solid #d0d7de}
 .bad,.state-failed .state,.state-pre-labeling-failed .state{color:#cf222e}.state-consolidated .state{color:#116329}
@@ -483,12 +487,14 @@ th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}fig
 @media (max-width:900px){.grid{grid-template-columns:1fr}}"""
 
 # Fetches the live part again every few seconds and swaps it in when it changed, keeping the keyboard focus on
-# the same link or control (swapping the markup would drop it to the page's body).
+# the same link or control (swapping the markup would drop it to the page's body) and waiting while the reader has
+# text of it selected (to copy a path); when the runner does not answer, says since when the page is not current.
 _JS = """(() => {
   const live = document.getElementById('live');
+  const connection = document.getElementById('connection');
   const every = Number(live.dataset.poll) * 1000;
   const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';
-  let shown = null;
+  let shown = null, current = new Date(), lost = false;
   function focused() {
     const element = document.activeElement;
     if (!element || !live.contains(element)) return null;
@@ -502,17 +508,34 @@ _JS = """(() => {
       || live.querySelectorAll(FOCUSABLE)[was.index];
     if (element) element.focus({preventScroll: true});
   }
+  function selecting() {
+    const selection = window.getSelection();
+    return !!selection && !selection.isCollapsed && selection.rangeCount > 0
+      && live.contains(selection.getRangeAt(0).commonAncestorContainer);
+  }
+  function unreachable(why) {
+    if (!lost) {
+      lost = true;
+      connection.textContent = 'The runner does not answer (' + why + '): this page shows the job as it was at ' +
+        current.toLocaleTimeString() + '. It looks again every ' + every / 1000 + ' s and updates once the runner is back.';
+      connection.hidden = false;
+    }
+  }
   async function refresh() {
     try {
       const response = await fetch(live.dataset.source + location.search, {cache: 'no-store'});
       if (response.ok) {
         const html = await response.text();
-        if (html !== shown) {
+        current = new Date();
+        if (lost) { lost = false; connection.hidden = true; connection.textContent = ''; }
+        if (html !== shown && !(shown !== null && selecting())) {
           if (shown !== null) { const was = focused(); live.innerHTML = html; refocus(was); }
           shown = html;
         }
+      } else {
+        unreachable('HTTP ' + response.status);
       }
-    } catch (error) { /* the runner stopped: try again later */ }
+    } catch (error) { unreachable('stopped, or the network is down'); }
     setTimeout(refresh, every);
   }
   refresh();

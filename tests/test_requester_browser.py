@@ -85,3 +85,45 @@ def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(b
         assert str(job.local_path(job.output_manifest_key)) in where and f"{QUESTION}: JSON" in where
         assert problems == []
         page.close()
+
+
+def test_the_page_names_what_workers_hold_waits_for_a_selection_and_says_when_the_runner_is_gone(
+        browser, runner_assembly, tmp_path):
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "reqc")) as job, worker_server(job) as server:
+        ids = job.object_ids()
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{server.url}{PREFIX}")
+        # A worker with a task open: how many, and which objects (links to their rows), not bare ids.
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        connection.request("GET", f"/worker/cy/task/{ids[3]}")
+        assert connection.getresponse().status == 200
+        connection.close()
+        held = page.locator("#workers tbody tr", has_text="cy")
+        expect(held).to_contain_text(f"1: object {ids[3]}", timeout=30_000)
+        assert held.locator("a").get_attribute("href") == f"#object-{ids[3]}"
+
+        # While the reader has text of the page selected (to copy a path), the page does not redraw under it.
+        page.evaluate("""() => { const code = document.querySelector('#where code'); const range = document.createRange();
+                                 range.selectNodeContents(code); getSelection().removeAllRanges(); getSelection().addRange(range); }""")
+        selected = page.evaluate("() => getSelection().toString()")
+        assert selected
+        answer_over_http(server.port, "ana", ids[0], "Good Weld")
+        server.site.consolidator.notify()
+        assert server.site.consolidator.wait_idle(timeout=120)
+        page.wait_for_timeout(int(float(page.get_attribute("#live", "data-poll")) * 1000 * 2.5))
+        assert f"0 of {len(ids)}" in page.inner_text("#progress") and page.evaluate("() => getSelection().toString()") == selected
+        page.evaluate("() => getSelection().removeAllRanges()")
+        expect(page.locator("#progress")).to_contain_text(f"1 of {len(ids)}", timeout=30_000)
+
+        # The runner stops answering: the page says its figures are from before, and clears that once it is back.
+        assert page.locator("#connection").is_hidden()
+        page.route("**/requester/live*", lambda route: route.abort())
+        expect(page.locator("#connection")).to_contain_text("The runner does not answer", timeout=30_000)
+        page.unroute("**/requester/live*")
+        page.route("**/requester/live*", lambda route: route.fulfill(status=503, body="busy"))
+        page.reload()
+        expect(page.locator("#connection")).to_contain_text("HTTP 503", timeout=30_000)
+        page.unroute("**/requester/live*")
+        expect(page.locator("#connection")).to_be_hidden(timeout=30_000)
+        page.close()
