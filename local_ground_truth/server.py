@@ -339,11 +339,14 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
     def with_notice(url: str, notice: str) -> str:
         return f"{url}?notice={quote(notice, safe='')}" if notice else url
 
-    def next_url(worker: str, besides: str = "", done_notice: str = "Nothing is left for you. Thank you!") -> str:
-        """The worker's next task (opening it leases it), else their queue with ``done_notice``."""
+    def next_url(worker: str, besides: str = "", done_notice: str = "") -> str:
+        """The worker's next task (opening it leases it), else their queue with ``done_notice``; without one, /next,
+        which says why there is none (nothing left, or the tasks left are held by others or still being prepared)."""
         object_id = site.peek_next(worker, besides)
         base = worker_pages.worker_base(worker)
-        return f"{base}/task/{object_id}" if object_id is not None else with_notice(base, done_notice)
+        if object_id is not None:
+            return f"{base}/task/{object_id}"
+        return with_notice(base, done_notice) if done_notice else f"{base}/next"
 
     def html(text: str) -> Response:
         return Response(text, mimetype="text/html", headers={"Cache-Control": "no-store"})

@@ -270,6 +270,24 @@ def test_a_worker_whose_tasks_left_are_held_by_others_is_told_so_and_the_queue_l
     assert 'href="/worker/late/task/0"' in request(server, "GET", "/worker/late")[1].decode()
 
 
+
+def test_an_answer_to_the_last_free_task_while_others_hold_the_rest_leads_to_why_there_is_none(fresh):
+    """Not "Nothing is left for you" above "2 tasks are being labeled by others": the page after the answer is
+    /next, which says which it is."""
+    job, server = fresh
+    *held, last = job.object_id_tuple()
+    for object_id in held:
+        assert request(server, "GET", f"/worker/hog/task/{object_id}")[0] == 200
+    assert request(server, "GET", f"/worker/late/task/{last}")[0] == 200
+    status, result = submit(server, "late", last, GOOD)
+    assert status == 200 and result["next"] == "/worker/late/next"
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", result["next"])
+    response = connection.getresponse()
+    assert response.status == 303 and "being%20labeled%20by%20others" in response.getheader("Location")
+    assert "Nothing" not in response.getheader("Location")
+    connection.close()
+
 def open_page(server, worker: str, object_id: str) -> str | None:
     """GET a task page as a worker's browser does: the page's token (what it sends when it is left), or None when
     the worker is sent on (no free slot)."""
