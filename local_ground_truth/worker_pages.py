@@ -68,6 +68,17 @@ window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN =
 #local-gt-worker { max-width: 22em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #local-gt-notice { color: #ffd580; max-width: 32em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #local-gt-task { padding: 6px 12px 12px; }
+#local-gt-bar > * { white-space: nowrap; }
+/* A phone: the bar wraps its parts onto lines of their own and scrolls away with the page (a sticky bar of
+   several lines would take the task's room); the notice gets a whole line, so it is read, not cut to "Th...". */
+@media (max-width: 700px) {
+  :root { --local-gt-top: 0px; }
+  #local-gt-bar { position: static; height: auto; min-height: 44px; flex-wrap: wrap; gap: 6px 12px; padding: 6px 10px; }
+  #local-gt-bar .local-gt-spacer { display: none; }
+  #local-gt-notice { order: 10; flex-basis: 100%; max-width: none; white-space: normal; }
+  #local-gt-notice:empty { display: none; }
+  #local-gt-worker { max-width: 100%; }
+}
 </style>
 </head><body>
 <header id="local-gt-bar" aria-label="Task">
@@ -76,7 +87,7 @@ window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN =
 <span id="local-gt-progress"><progress max="{{ total }}" value="{{ done }}" aria-label="Answered"></progress>
 {{ done }} answered, {{ waiting }} waiting</span>
 <span class="local-gt-spacer"></span>
-<span id="local-gt-notice" role="status">{{ notice }}</span>
+<span id="local-gt-notice" role="status" title="{{ notice }}">{{ notice }}</span>
 <button type="button" id="local-gt-skip" title="Give this task back (others may take it) and open your next one">Skip task</button>
 <span id="local-gt-worker" title="{{ worker }}">Signed in as <strong>{{ worker }}</strong></span>
 </header>

@@ -327,3 +327,17 @@ def test_marked_entities_survive_a_reload_and_a_draft_that_does_not_fit_the_text
         assert worker.page.eval_on_selector_all("crowd-entity-annotation mark", "m => m.length") == 0
     assert worker.submit("crowd-entity-annotation .local-gt-submit") == ""
     assert worker.recorded() == {"mentions": {"entities": []}, "subject": {"finance": False, "tech": False}}
+
+
+def test_a_server_that_does_not_answer_is_named_and_the_answer_can_be_sent_again(browser):  # noqa: F811
+    worker = Worker(browser, EVERY_ELEMENT, globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY})
+    def down(route):
+        route.abort()  # as a stopped server or a dropped network: no HTTP answer at all
+    worker.page.route(SUBMIT_URL, down)
+    worker.page.click("text=Good Weld")
+    said = worker.submit()
+    assert "Could not reach the labeling server" in said and "Failed to fetch" not in said
+    assert "press Submit again" in said and worker.posted == []
+    worker.page.unroute(SUBMIT_URL, down)  # the server is back
+    assert worker.submit() == ""
+    assert worker.recorded()["weld"] == {"label": "Good Weld"}

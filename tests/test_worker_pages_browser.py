@@ -79,6 +79,43 @@ def test_the_classifier_puts_media_in_the_main_pane_and_submit_in_view_at_1280x7
     assert not page.locator("dialog.local-gt-dialog[open]").count()
 
 
+
+def test_on_a_large_screen_the_media_fit_the_window_and_are_not_blown_up(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    page = page_for(browser)
+    page.set_viewport_size({"width": 2560, "height": 1080})
+    page.goto(f"{server.url}/worker/wide/next")
+    page.wait_for_url("**/task/*")
+    images_loaded(page)
+    camera = page.locator(".weld-camera img")
+    assert camera.bounding_box()["width"] <= 2 * camera.evaluate("i => i.naturalWidth") + 2  # (+ its border) was 2.5x
+    plots = page.locator(".weld-plots img")
+    assert plots.count() == 3 and all(plots.nth(n).bounding_box()["y"] + plots.nth(n).bounding_box()["height"]
+                                      <= 1080 for n in range(3))  # the voltage plot ended 345 px below the window
+    plots_box = page.locator(".weld-plots").bounding_box()
+    assert plots_box["x"] - (camera.bounding_box()["x"] + camera.bounding_box()["width"]) < 40  # side by side
+
+
+def test_on_a_phone_the_task_bar_shows_every_part_and_the_notice_whole(browser, welding_site):  # noqa: F811
+    job, server = welding_site
+    holder = page_for(browser)
+    holder.goto(f"{server.url}/worker/holder/task/4")
+    page = page_for(browser)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server.url}/worker/eve/task/4")  # held: she is sent on, with a notice saying so
+    page.wait_for_url("**/task/*")
+    assert not page.url.split("?")[0].endswith("/task/4")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    notice = page.locator("#local-gt-notice")
+    assert "being labeled by others" in notice.inner_text()
+    assert notice.evaluate("n => n.scrollWidth <= n.clientWidth && n.getBoundingClientRect().width > 300")
+    bar = page.locator("#local-gt-bar").bounding_box()
+    for part in ("#local-gt-queue", "#local-gt-position", "#local-gt-progress", "#local-gt-notice", "#local-gt-skip",
+                 "#local-gt-worker"):
+        box = page.locator(part).bounding_box()
+        assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"], part  # not cut off
+        assert page.locator(part).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), part  # not cut to "Sig..."
+
 def test_the_weld_image_and_the_plots_open_large_and_zoom(browser, welding_site):  # noqa: F811
     _, server = welding_site
     page = new_page(browser)

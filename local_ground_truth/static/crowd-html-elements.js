@@ -271,6 +271,7 @@
             ? "the answer is larger than the server accepts (HTTP 413); nothing was recorded"
             : "the server answered HTTP " + response.status));
           error.back = result.back || window.LOCAL_GT_QUEUE_URL;
+          error.answered = true;
           throw error;
         }
         return result;
@@ -281,7 +282,12 @@
     }).catch(function (error) {
       container._sending = false;
       if (button) { button.disabled = false; button.removeAttribute("aria-disabled"); }
-      show(status, "Could not submit: " + error.message, error.back || window.LOCAL_GT_QUEUE_URL);
+      if (error.answered) {
+        show(status, "Could not submit: " + error.message, error.back || window.LOCAL_GT_QUEUE_URL);
+      } else {  // no answer at all (the browser's own "Failed to fetch"): the queue is on that server too
+        show(status, "Could not reach the labeling server (it may have stopped, or the network is down). Nothing was " +
+             "recorded; your answer is still on this page: press Submit again once the server is back.");
+      }
       notSent(container, error.message);
     });
   }
