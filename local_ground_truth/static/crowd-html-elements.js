@@ -102,6 +102,10 @@
     "  background: #f2f3f3; border-bottom: 1px solid #d5dbe1; }",
     ".local-gt-dialog-head h2 { font-size: 18px; margin: 0; flex: 1; }",
     ".local-gt-dialog-body { padding: 4px 18px 16px; line-height: 1.45; }",
+    "crowd-text-area, crowd-input { display: block; margin: 10px 0; }",  // a whole-width field, its label above
+    "crowd-text-area > label, crowd-input > label { display: block; font-size: 13px; color: #545b64; margin: 0 0 3px; }",
+    "crowd-text-area > textarea, crowd-input > input { box-sizing: border-box; width: 100%; font: inherit; padding: 6px 8px; }",
+    "crowd-form > .local-gt-submit { margin-top: 10px; }",
     "@media (max-width: 760px) { .local-gt-classifier { grid-template-columns: 1fr; }",
     "  .local-gt-side { position: static; max-height: none; } }"
   ].join("\n");

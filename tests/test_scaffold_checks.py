@@ -1,0 +1,34 @@
+"""The scaffold's own checks, without synthesizing anything: a name that would deploy as another workflow's
+stack is refused before a file is written, and a scaffold whose stack does not synthesize is taken back whole
+(half a workflow would break every synth). The whole scaffold, run as a newcomer runs it: tests/test_scaffold.py."""
+from __future__ import annotations
+
+import pytest
+
+import workflows
+from workflows import scaffold
+from workflows.model import WorkflowDefinition
+from gt_common.questions import FreeText
+
+
+def test_a_name_that_would_deploy_as_another_workflows_stack_is_refused_and_nothing_written(monkeypatch, tmp_path):
+    existing = WorkflowDefinition(name="a1", title="t", description="d", label_attribute_name="l",
+                                  questions=(FreeText(name="n"),))
+    monkeypatch.setattr(workflows, "definitions", lambda: {"a1": existing})
+    with pytest.raises(scaffold.ScaffoldError, match="'a_1' would deploy as the stack A1Labeling, as 'a1' does"):
+        scaffold.scaffold("a_1", ["yes-no:ok"], root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scaffold_whose_stack_does_not_synthesize_is_taken_back(monkeypatch, tmp_path, capsys):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_other.py").write_text("# someone else's\n")
+
+    def fails(name, root):
+        raise scaffold.ScaffoldError(f"the {name} stack did not synthesize for its snapshot:\nRuntimeError: boom")
+    monkeypatch.setattr(scaffold, "record_stack_snapshot", fails)
+    assert scaffold.main(["review_sentiment", "--question", "classification:sentiment=Good,Bad"], root=tmp_path) == 2
+    said = capsys.readouterr().err
+    assert "did not synthesize" in said and "the files written were removed again" in said
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["tests", "tests/test_other.py"]  # its own files and folders gone, nothing else touched
