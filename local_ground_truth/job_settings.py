@@ -99,7 +99,8 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
                 f"cannot resume job {job_name} in {folder}: it was started with other settings, and resuming would "
                 "mix answers and labels made under both:\n" + "".join(f"  - {line}\n" for line in changed)
                 + f"Run it with the settings it was started with{how}, or start a fresh job with another "
-                f"--job-name (e.g. --job-name {job_name}-2) or --state-dir.")
+                f"--job-name (e.g. --job-name {job_name}-2) or --state-dir; or, when its answers are not wanted "
+                f"(trying out a changed workflow), delete {folder} and run the same command again.")
         return False
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

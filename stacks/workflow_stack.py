@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
-from workflows.model import TRUTH_FILE, LambdaPackage, WorkflowDefinition  # first: puts gt_common on the path
+from workflows.model import MANIFEST_FILE, TRUTH_FILE, LambdaPackage, WorkflowDefinition  # first: puts gt_common on the path
 
 from gt_common.questions import METHOD_ENV  # noqa: E402
 from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
@@ -52,6 +52,7 @@ class WorkflowStack(Stack):
             self, "Data",
             sample_data_dir=definition.sample_data_dir,
             data_prefix=definition.data_prefix,
+            manifest_file=MANIFEST_FILE,
             exclude=[TRUTH_FILE],  # the known answers stay out of the labeling bucket
             removal_policy=config.removal_policy,
         )

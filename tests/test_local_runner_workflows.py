@@ -21,17 +21,21 @@ from local_ground_truth.stack_reader import (
 from tests.runner_helpers import RunnerProcess
 
 RUNNER = Path(__file__).resolve().parent.parent / "local_ground_truth"
+# Every workflow of this repository (a fork's new one too) and its stack in the dev app.
+DEV_STACKS = {name: f"{definition.stack_name}-dev" for name, definition in sorted(workflows.definitions().items())}
+CHOICES = ", ".join(DEV_STACKS)
 
 
 def test_the_app_lists_its_workflow_stacks(runner_assembly, capsys):
-    assert workflow_stacks(runner_assembly) == {"ner": "NerLabeling-dev", "welding": "WeldingLabeling-dev"}
+    assert {"ner": "NerLabeling-dev", "welding": "WeldingLabeling-dev"}.items() <= DEV_STACKS.items()
+    assert workflow_stacks(runner_assembly) == DEV_STACKS
     assert cli.main(["--list-workflows", "--cloud-assembly", str(runner_assembly)]) == 0
-    assert capsys.readouterr().out.splitlines() == ["ner\tNerLabeling-dev", "welding\tWeldingLabeling-dev"]
+    assert capsys.readouterr().out.splitlines() == [f"{name}\t{stack}" for name, stack in DEV_STACKS.items()]
 
 
 @pytest.mark.parametrize("argv, said", [
-    (["--workflow", "triage"], "no workflow 'triage' in the synthesized app; choose one of: ner, welding"),
-    ([], "--workflow is required; choose one of: ner, welding"),
+    (["--workflow", "triage"], f"no workflow 'triage' in the synthesized app; choose one of: {CHOICES}"),
+    ([], f"--workflow is required; choose one of: {CHOICES}"),
 ])
 def test_a_workflow_the_app_does_not_have_is_refused_naming_the_choices(runner_assembly, capsys, argv, said):
     with pytest.raises(SystemExit) as stopped:
@@ -178,7 +182,7 @@ def test_templates_the_assemblys_manifest_does_not_list_are_not_read(runner_asse
     app = tmp_path / "app"
     shutil.copytree(runner_assembly, app, symlinks=True)
     shutil.copy(app / "WeldingLabeling-dev.template.json", app / "WeldingLabeling-old.template.json")
-    assert workflow_stacks(app) == {"ner": "NerLabeling-dev", "welding": "WeldingLabeling-dev"}
+    assert workflow_stacks(app) == DEV_STACKS
 
 
 # -- a workflow stack without a definition --------------------------------------------------------------

@@ -123,8 +123,9 @@ def test_its_tests_and_the_tests_every_workflow_gets_pass(forked):
     root, _ = forked
     result = _run(root, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/test_{NAME}_pre_labeling.py",
                   "tests/test_workflow_stacks.py", "tests/test_every_workflow.py",
-                  "tests/test_consolidation_every_workflow.py", "tests/test_workflow_definitions.py", "-k",
-                  f"{NAME} or definitions or every_registered or all_together", timeout=1800)
+                  "tests/test_consolidation_every_workflow.py", "tests/test_workflow_definitions.py",
+                  "tests/test_local_runner_workflows.py", "-k", f"{NAME} or definitions or every_registered or "
+                  "all_together or lists_its_workflow_stacks or does_not_have", timeout=1800)
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout
 
 

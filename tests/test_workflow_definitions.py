@@ -52,6 +52,12 @@ def test_a_bad_definition_is_named():
     with pytest.raises(DefinitionError, match="workflow name 'Bad-Name'"):
         WorkflowDefinition(name="Bad-Name", title="t", description="d", label_attribute_name="l",
                            questions=(FreeText(name="n"),))
+    for clashing in ("ner_", "_ner", "a__b", "welding_", "a" * 31):  # "ner_" would deploy as NerLabeling too
+        with pytest.raises(DefinitionError, match="no '_' at the end or twice in a row"):
+            WorkflowDefinition(name=clashing, title="t", description="d", label_attribute_name="l",
+                               questions=(FreeText(name="n"),))
+    with pytest.raises(QuestionError, match="question q: 'A', 'B' listed twice"):
+        Classification(name="q", choices=("A", "B", "A", "C", "B"))
     with pytest.raises(DefinitionError, match="workflow x: question names must be unique"):
         WorkflowDefinition(name="x", title="t", description="d", label_attribute_name="l",
                            questions=(FreeText(name="n"), YesNo(name="n")))
@@ -65,6 +71,32 @@ def test_labels_are_injected_into_a_template_escaped_for_an_attribute():
         inject_labels("[[labels:missing]]", (question,))
     with pytest.raises(DefinitionError, match="labels of 'n'"):
         inject_labels("[[labels:n]]", (FreeText(name="n"),))
+    # A misspelt form would reach workers as text and leave the question without labels: named, with the forms.
+    with pytest.raises(DefinitionError, match=r"workflow w: the template has \[\[radio-button:c\]\], which is no "
+                                              r"labels marker; write \[\[labels:Q\]\]"):
+        inject_labels("<crowd-radio-group>[[radio-button:c]]</crowd-radio-group>", (question,), "w")
+
+
+def test_two_workflows_that_would_deploy_as_one_stack_are_refused(monkeypatch):
+    import importlib
+    import sys
+    import types
+
+    twin = types.ModuleType("workflows.a_1")
+    twin.WORKFLOW = WorkflowDefinition(name="a_1", title="t", description="d", label_attribute_name="l",
+                                       questions=(FreeText(name="n"),))
+    other = types.ModuleType("workflows.a1")
+    other.WORKFLOW = WorkflowDefinition(name="a1", title="t", description="d", label_attribute_name="l",
+                                        questions=(FreeText(name="n"),))
+    real_iter = workflows.pkgutil.iter_modules
+    monkeypatch.setattr(workflows.pkgutil, "iter_modules", lambda path: [
+        *real_iter(path), types.SimpleNamespace(name="a1"), types.SimpleNamespace(name="a_1")])
+    monkeypatch.setitem(sys.modules, "workflows.a1", other)
+    monkeypatch.setitem(sys.modules, "workflows.a_1", twin)
+    assert importlib.import_module("workflows.a1") is other
+    workflows.definitions.cache_clear()  # (a raise is not cached: the next call reads the real package again)
+    with pytest.raises(DefinitionError, match="workflows 'a1' and 'a_1' would both deploy as the stack A1Labeling"):
+        workflows.definitions()
 
 
 def test_truth_keys_name_objects_by_their_source():

@@ -25,8 +25,11 @@ from typing import Any, Mapping, Optional
 from gt_common.questions import Question, check_questions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+# Words of lower-case letters and digits joined by single "_": the stack's name is made of the words
+# (``ticket_triage`` -> ``TicketTriageLabeling``), so "ner_" or "a__b" would name another workflow's stack.
+_NAME = re.compile(r"^(?=.{1,30}$)[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes):([A-Za-z0-9_-]+)\]\]")
+_ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, known form or not
 #: The crowd element one label becomes for the markers that expand to markup, one element per label.
 _LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
 
@@ -70,7 +73,7 @@ class WorkflowDefinition:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise DefinitionError(f"workflow name {self.name!r} must be 1-30 lower-case letters, digits or '_', "
-                                  "starting with a letter")
+                                  "starting with a letter, with no '_' at the end or twice in a row")
         try:
             object.__setattr__(self, "questions", check_questions(self.questions))
         except ValueError as error:
@@ -111,6 +114,7 @@ class WorkflowDefinition:
 
 
 TRUTH_FILE = "truth.json"  # the sample data's known answers, per object and question: never uploaded
+MANIFEST_FILE = "manifest.jsonl"  # the sample data's input manifest, one JSON data object per line
 
 
 def inject_labels(template: str, questions: tuple[Question, ...], workflow: str = "workflow") -> str:
@@ -129,7 +133,12 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         value = [{"label": label} for label in question.labels] if form == "entity-labels" else list(question.labels)
         return html.escape(json.dumps(value, ensure_ascii=False), quote=True)
 
-    return _LABELS_MARKER.sub(labels, template)
+    filled = _LABELS_MARKER.sub(labels, template)
+    unknown = sorted(set(_ANY_MARKER.findall(filled)))
+    if unknown:  # a misspelt form would reach workers as text, and the question would get no labels
+        raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no labels marker; "
+                              "write [[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]] or [[checkboxes:Q]]")
+    return filled
 
 
 def truth_key(manifest_line: Mapping[str, Any], index: int) -> str:

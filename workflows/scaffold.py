@@ -4,7 +4,7 @@ Writes every file of a workflow (``workflows.model`` says what each is for):
 
     workflows/<name>.py                        the definition: title, description, questions
     lambda_src/<name>_pre_labeling/handler.py  pre-labeling: a manifest line -> the task input
-    tests/test_<name>_pre_labeling.py          a test of that handler against a local S3 endpoint
+    tests/test_<name>_pre_labeling.py          a test of that handler on the sample data in a local S3 endpoint
     ui_templates/<name>.liquid.html            the worker template: the text and one block per question
     sample_data/<name>/manifest.jsonl          a few data objects (inline text, one of them empty)
     sample_data/<name>/truth.json              their known answers, per question (never uploaded)
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, YesNo
-from workflows.model import REPO_ROOT, DefinitionError, WorkflowDefinition
+from workflows.model import MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition
 
 KINDS = {"classification": Classification, "yes-no": YesNo, "checkbox": Checkbox, "multi-select": MultiSelect,
          "free-text": FreeText}
@@ -65,8 +65,8 @@ class Scaffold:
             package / "handler.py": self.pre_labeling_handler(),
             self.root / "tests" / f"test_{d.name}_pre_labeling.py": self.pre_labeling_test(),
             self.root / "ui_templates" / f"{d.name}.liquid.html": self.template(),
-            self.root / "sample_data" / d.name / "manifest.jsonl": self.manifest(),
-            self.root / "sample_data" / d.name / "truth.json": self.truth(),
+            self.root / "sample_data" / d.name / MANIFEST_FILE: self.manifest(),
+            self.root / "sample_data" / d.name / TRUTH_FILE: self.truth(),
         }
 
     def write(self) -> list[Path]:
@@ -160,22 +160,26 @@ class Scaffold:
         return textwrap.dedent(f'''\
             """The {d.name} workflow's pre-labeling Lambda on its sample data (extend it with your own cases).
 
+            The sample folder is uploaded to a bucket of a real S3 endpoint on 127.0.0.1, as the stack deploys it
+            (its manifest's ${{DATA_PREFIX_URI}} pointing there), so a line's ``source-ref`` is read as in the job.
             Every workflow also gets tests/test_every_workflow.py (its template renders with what this
             handler returns and submits what consolidation reads) and the stack tests, from its definition.
             """
             from __future__ import annotations
 
-            import json
-
             import pytest
 
             from gt_common.s3uri import InputError
             from {d.pre_labeling.package}.handler import lambda_handler
+            from tests.sample_data import upload_sample_data
             from workflows import definition
 
             WORKFLOW = definition({d.name!r})
-            LINES = [json.loads(line) for line in (WORKFLOW.sample_data_dir / "manifest.jsonl").read_text().splitlines()
-                     if line.strip()]
+
+
+            @pytest.fixture
+            def lines(s3, bucket):
+                return upload_sample_data(s3, bucket, WORKFLOW)
 
 
             def event(data_object):
@@ -183,15 +187,15 @@ class Scaffold:
                         "labeling-job/test", "dataObject": data_object}}
 
 
-            @pytest.mark.parametrize("line", LINES)
-            def test_every_sample_object_becomes_a_task_input_and_a_decision(line):
-                response = lambda_handler(event(line))
-                assert isinstance(response["taskInput"], dict)
-                assert str(response["isHumanAnnotationRequired"]).lower() in ("true", "false")
+            def test_every_sample_object_becomes_a_task_input_and_a_decision(lines):
+                for line in lines:
+                    response = lambda_handler(event(line))
+                    assert isinstance(response["taskInput"], dict), line
+                    assert str(response["isHumanAnnotationRequired"]).lower() in ("true", "false"), line
 
 
-            def test_some_sample_objects_go_to_workers():
-                assert any(str(lambda_handler(event(line))["isHumanAnnotationRequired"]).lower() == "true" for line in LINES)
+            def test_some_sample_objects_go_to_workers(lines):
+                assert any(str(lambda_handler(event(line))["isHumanAnnotationRequired"]).lower() == "true" for line in lines)
 
 
             @pytest.mark.parametrize("data_object", [None, "a string", 42])
@@ -328,10 +332,25 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
         )
     except DefinitionError as error:
         raise ScaffoldError(str(error)) from None
+    from workflows import definitions
+    for other in definitions().values():
+        if other.name != name and other.stack_name.lower() == definition.stack_name.lower():
+            raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}, as "
+                                f"{other.name!r} does: choose another name (nothing was written)")
     return Scaffold(definition, Path(root)).write()
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def remove(written: Sequence[Path], root: Path = REPO_ROOT) -> None:
+    """Take back the files ``scaffold`` wrote, and the folders it made for them that are now empty."""
+    for path in written:
+        path.unlink(missing_ok=True)
+    folders = {parent for path in written for parent in path.parents if parent.is_relative_to(root) and parent != root}
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):  # the deepest first
+        if folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
     parser = argparse.ArgumentParser(prog="python -m workflows.scaffold", description=__doc__.splitlines()[0],
                                      epilog="example: python -m workflows.scaffold ticket_triage "
                                             "--question classification:priority=Low,Medium,High "
@@ -343,13 +362,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--description", help="the task description workers see")
     args = parser.parse_args(argv)
     try:
-        written = scaffold(args.name, args.question, args.title, args.description)
-        print(f"synthesizing the {args.name} stack to record its snapshot ...", file=sys.stderr)
-        record_stack_snapshot(args.name)
+        written = scaffold(args.name, args.question, args.title, args.description, root)
     except ScaffoldError as error:
         print(f"workflows.scaffold: {error}", file=sys.stderr)
         return 2
-    print("wrote:\n" + "\n".join(f"  {path.relative_to(REPO_ROOT)}" for path in written))
+    print(f"synthesizing the {args.name} stack to record its snapshot ...", file=sys.stderr)
+    try:
+        record_stack_snapshot(args.name, root)
+    except ScaffoldError as error:
+        remove(written, root)  # half a workflow would break every synth, every workflow's included
+        print(f"workflows.scaffold: {error}\nthe files written were removed again", file=sys.stderr)
+        return 2
+    print("wrote:\n" + "\n".join(f"  {path.relative_to(root)}" for path in written))
     print(f"\nnext: ./scripts/run_local.sh --workflow {args.name}    # see it in the browser\n"
           f"      ./scripts/test.sh                                 # every workflow's tests, this one's too")
     return 0

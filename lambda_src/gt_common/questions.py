@@ -90,8 +90,9 @@ def _checked_labels(name: str, labels: Sequence[str], minimum: int = 1) -> tuple
     if len(labels) < minimum or not all(isinstance(label, str) and label.strip() == label and label for label in labels):
         raise QuestionError(f"question {name}: needs at least {minimum} labels, each a non-empty string "
                             "without surrounding spaces")
-    if len(set(labels)) != len(labels):
-        raise QuestionError(f"question {name}: a label is listed twice")
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise QuestionError(f"question {name}: {', '.join(map(repr, twice))} listed twice")
     return labels
 
 
