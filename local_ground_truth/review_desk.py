@@ -158,7 +158,7 @@ class ReviewDesk:
 
     def may_review(self, reviewer: str, object_id: str) -> bool:
         """An expert never decides an object they answered as a worker: their answer is one of those judged."""
-        return reviewer not in self.job.workers_of(object_id)
+        return not any(worker_names.same_person(reviewer, worker) for worker in self.job.workers_of(object_id))
 
     def queue(self, reviewer: str) -> list[str]:
         """What this reviewer may decide next, in manifest order."""

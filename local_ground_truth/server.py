@@ -97,6 +97,23 @@ class WorkerSite:
         # Expert review (the stack's settings unless the runner was told otherwise); its final manifest
         # follows every batch from here on.
         self.review = ReviewDesk(job, self.questions, review if review is not None else job.spec.review).attach()
+        # One person, one worker: how the job writes each person's name (the spelling of their first answer), so
+        # "carol" signing in after "Carol" answered labels as Carol and never answers one object twice.
+        self._spellings: dict[str, str] = {}
+        self._spellings_lock = threading.Lock()
+        for answers in sorted(job.answers().values(), key=lambda a: min(x.get("submissionTime", "") for x in a)):
+            for answer in sorted(answers, key=lambda a: a.get("submissionTime", "")):
+                self._spellings.setdefault(worker_names.person(answer["workerId"]), answer["workerId"])
+        job.on_answer.append(lambda _object_id, worker, _key: self._remember_spelling(worker))
+
+    def _remember_spelling(self, worker: str) -> None:
+        with self._spellings_lock:
+            self._spellings.setdefault(worker_names.person(worker), worker)
+
+    def spelling(self, worker: str) -> str:
+        """How the job writes the person ``worker`` names: the spelling of their first answer, else as given."""
+        with self._spellings_lock:
+            return self._spellings.get(worker_names.person(worker), worker)
 
     def start(self) -> "WorkerSite":
         if self.consolidator:
@@ -330,7 +347,9 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return Response(json.dumps({"error": reason, "back": back}), status, mimetype="application/json",
                         headers={"Cache-Control": "no-store"})
 
-    worker_of = worker_names.kept_name_in_path
+    def worker_of(segment: str) -> str:
+        """The worker a path segment names, as the job writes that person (``BadName`` when it names none)."""
+        return site.spelling(worker_names.kept_name_in_path(segment))
 
     def to_sign_in(segment: str) -> Response:
         """A worker address whose name is not one: the sign-in page says why (or signs the name in as kept)."""
@@ -399,7 +418,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                 asked = worker_of(segments[2])
             except worker_names.BadName:
                 asked = None
-            if asked != name:
+            if asked is None or not worker_names.same_person(asked, name):
                 return forbidden("Signed in as another worker", f"This browser is signed in as {name}: its link opens "
                                  f"{name}'s tasks only. Another worker labels from their own link.", name)
         return None
@@ -433,7 +452,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         if typed is None:
             return page("Sign in", worker_pages.sign_in(task_title))
         try:
-            worker = worker_names.canonical(typed)
+            worker = site.spelling(worker_names.canonical(typed))
         except worker_names.BadName as error:
             return page("Choose another name", worker_pages.sign_in(task_title, typed[:500], str(error)), 400)
         return redirect(worker_pages.worker_base(worker), 303)

@@ -2,7 +2,8 @@
 
 Any printable Unicode name is a name ("José", "李雷", "O'Brien", "alice smith", "AC/DC"): it is
 stored as typed (NFC-normalised, surrounding spaces dropped, so one name typed two ways is one
-worker), escaped wherever a page shows it, and percent-encoded (UTF-8) as one path segment of an
+worker; and names that differ only in case are one person: ``same_person``, and the worker server keeps
+the spelling of that person's first answer), escaped wherever a page shows it, and percent-encoded (UTF-8) as one path segment of an
 address (``/worker/<segment>/...``). Workers' names never reach an S3 key: Ground Truth's layout keys
 answers by object and time, and the name travels inside the JSON only.
 
@@ -75,3 +76,12 @@ def is_canonical(name: str) -> bool:
         return canonical(name) == name
     except BadName:
         return False
+
+
+def person(name: str) -> str:
+    """What names one person: ``name`` case-folded ("Carol", "carol" and "CAROL" are one; "Straße" is "strasse")."""
+    return name.casefold()
+
+
+def same_person(first: str, second: str) -> bool:
+    return person(first) == person(second)

@@ -288,6 +288,29 @@ def test_an_answer_to_the_last_free_task_while_others_hold_the_rest_leads_to_why
     assert "Nothing" not in response.getheader("Location")
     connection.close()
 
+
+def test_names_that_differ_only_in_case_are_one_worker_spelled_as_their_first_answer(fresh):
+    """"Carol" on Monday and "carol" on Tuesday are one person: never two workers answering one object, and the
+    answers and report are hers under one name."""
+    job, server = fresh
+    assert request(server, "GET", "/worker/Carol/task/2")[0] == 200
+    assert submit(server, "Carol", "2", GOOD)[0] == 200
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", "/?worker=" + "cAROL")
+    response = connection.getresponse()
+    assert response.status == 303 and response.getheader("Location") == "/worker/Carol"
+    connection.close()
+    status, page = request(server, "GET", "/worker/CAROL")
+    assert status == 200 and 'id="queue-worker">Carol<' in page.decode() and "You answered 1 of" in page.decode()
+    assert 'href="/worker/CAROL' not in page.decode() and 'href="/worker/carol' not in page.decode()
+    status, refusal = submit(server, "carol", "2", {"WeldingClassification": {"label": "Burn Through"}})
+    assert status == 409 and "You already answered object 2" in refusal["error"]
+    assert [a["workerId"] for a in job.answers()["2"]] == ["Carol"]
+    assert submit(server, "CAROL", "3", GOOD)[0] == 200 and [a["workerId"] for a in job.answers()["3"]] == ["Carol"]
+    # A new spelling of nobody who answered yet is kept as typed; and the first answer's spelling survives a restart.
+    assert submit(server, "Dora", "4", GOOD)[0] == 200 and job.answers()["4"][0]["workerId"] == "Dora"
+    assert WorkerSite(job, consolidate_in_background=False).spelling("carol") == "Carol"
+
 def open_page(server, worker: str, object_id: str) -> str | None:
     """GET a task page as a worker's browser does: the page's token (what it sends when it is left), or None when
     the worker is sent on (no free slot)."""

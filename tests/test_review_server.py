@@ -122,6 +122,7 @@ def test_a_bad_label_is_refused_and_nothing_is_recorded(served):
     assert decide(server, "carla", "1", {QUESTION: "Good Weld"}, {"Origin": "http://attacker.example"})[0] == 403
     assert decide(server, "carla", "1", {QUESTION: "Good Weld"}, {"Content-Type": "text/plain"})[0] == 415
     assert decide(server, "ben", "1", {QUESTION: "Good Weld"})[0] == 403  # ben answered it as a worker
+    assert decide(server, "BEN", "1", {QUESTION: "Good Weld"})[0] == 403  # ... and Ben is ben
     assert decide(server, "carla", "99", {QUESTION: "Good Weld"})[0] == 404
     assert decision_files(job) == [] and final_manifest(job) == before
 
