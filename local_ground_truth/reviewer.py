@@ -112,8 +112,8 @@ gave none): pick one to decide.</p>{% endif %}</form></section>
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#3b2f4a;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:1.1rem;margin:0}header a{color:#d2b8ff;margin-left:auto}main{padding:.8rem 1.2rem;max-width:80rem}
-section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem}
-h2{font-size:1rem;margin:.1rem 0 .45rem}table{border-collapse:collapse;width:100%;font-size:13px}
+section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem;overflow-x:auto}
+td{overflow-wrap:anywhere}h2{font-size:1rem;margin:.1rem 0 .45rem}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:.25rem .45rem;border-bottom:1px solid #eaeef2;vertical-align:top}th{background:#f6f8fa}
 #crowd-row td,#crowd-row th{border-top:2px solid #8c959f;font-weight:600}.routed{background:#fff4ce}
 .reasons{color:#9a6700;font-size:12px;font-weight:400}fieldset{border:1px solid #d0d7de;margin:0 0 .6rem;padding:.35rem .7rem}

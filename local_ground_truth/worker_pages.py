@@ -37,7 +37,7 @@ QUEUE = """<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
 <p id="progress">You answered {{ done }} of {{ total }}; {{ waiting }} waiting.
 <progress max="{{ total }}" value="{{ done }}" aria-label="Answered">{{ done }} of {{ total }}</progress></p>
 {% if tasks %}<p><a id="start" href="/worker/{{ worker_path }}/next">Start the next task</a></p>
-<ol id="queue">{% for task in tasks %}<li><a href="/worker/{{ worker_path }}/task/{{ task.object_id }}">Task {{ task.position }}</a></li>{% endfor %}</ol>
+<ul id="queue">{% for task in tasks %}<li><a href="/worker/{{ worker_path }}/task/{{ task.object_id }}">Task {{ task.position }}</a></li>{% endfor %}</ul>
 {% if waiting > tasks|length %}<p>and {{ waiting - tasks|length }} more.</p>{% endif %}
 {% elif preparing %}<p id="preparing">More tasks are being prepared (pre-labeling is still running); this page
 looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ recheck_ms }});</script>
