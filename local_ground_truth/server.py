@@ -101,7 +101,7 @@ class WorkerSite:
         # "carol" signing in after "Carol" answered labels as Carol and never answers one object twice.
         self._spellings: dict[str, str] = {}
         self._spellings_lock = threading.Lock()
-        for answers in sorted(job.answers().values(), key=lambda a: min(x.get("submissionTime", "") for x in a)):
+        for answers in sorted(job.answers().values(), key=lambda a: min((x.get("submissionTime", "") for x in a), default="")):
             for answer in sorted(answers, key=lambda a: a.get("submissionTime", "")):
                 self._spellings.setdefault(worker_names.person(answer["workerId"]), answer["workerId"])
         job.on_answer.append(lambda _object_id, worker, _key: self._remember_spelling(worker))

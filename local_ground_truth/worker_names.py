@@ -2,8 +2,8 @@
 
 Any printable Unicode name is a name ("José", "李雷", "O'Brien", "alice smith", "AC/DC"): it is
 stored as typed (NFC-normalised, surrounding spaces dropped, so one name typed two ways is one
-worker; and names that differ only in case are one person: ``same_person``, and the worker server keeps
-the spelling of that person's first answer), escaped wherever a page shows it, and percent-encoded (UTF-8) as one path segment of an
+worker; names that differ only in case are one person, ``same_person``, written as that person's first
+answer spelt it), escaped wherever a page shows it, and percent-encoded (UTF-8) as one path segment of an
 address (``/worker/<segment>/...``). Workers' names never reach an S3 key: Ground Truth's layout keys
 answers by object and time, and the name travels inside the JSON only.
 

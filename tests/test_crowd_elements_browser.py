@@ -341,3 +341,17 @@ def test_a_server_that_does_not_answer_is_named_and_the_answer_can_be_sent_again
     worker.page.unroute(SUBMIT_URL, down)  # the server is back
     assert worker.submit() == ""
     assert worker.recorded()["weld"] == {"label": "Good Weld"}
+
+
+def test_a_box_the_template_checks_and_the_worker_unchecks_stays_unchecked_after_a_reload(browser):  # noqa: F811
+    worker = Worker(browser, """<crowd-form>
+      <crowd-checkbox name="attributes" value="sharp" checked>Sharp</crowd-checkbox>
+      <crowd-checkbox name="attributes" value="dim">Too dim</crowd-checkbox></crowd-form>""",
+                    globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY})
+    worker.page.click("text=Sharp")
+    worker.page.click("text=Too dim")
+    worker.page.reload()
+    worker.page.wait_for_function("document.querySelector('crowd-checkbox[value=dim] input').checked")
+    assert not worker.page.is_checked("crowd-checkbox[value=sharp] input")
+    assert worker.submit() == ""
+    assert worker.recorded() == {"attributes": {"sharp": False, "dim": True}}

@@ -37,7 +37,7 @@ def definitions() -> dict[str, WorkflowDefinition]:
             raise DefinitionError(f"workflows/{module}.py: WORKFLOW is not a WorkflowDefinition")
         if definition.name in found:
             raise DefinitionError(f"two workflows are named {definition.name!r}")
-        clash = [other.name for other in found.values() if other.stack_name.lower() == definition.stack_name.lower()]
+        clash = [other.name for other in found.values() if other.deploys_as(definition)]
         if clash:
             raise DefinitionError(f"workflows {clash[0]!r} and {definition.name!r} would both deploy as the stack "
                                   f"{definition.stack_name}: rename one")

@@ -90,6 +90,10 @@ class WorkflowDefinition:
         """``WeldingLabeling`` for ``welding``; the app adds ``-<environment>``."""
         return "".join(part.capitalize() for part in self.name.split("_")) + "Labeling"
 
+    def deploys_as(self, other: "WorkflowDefinition") -> bool:
+        """Whether the two would deploy as one stack (CloudFormation's stack names, compared without case)."""
+        return self.stack_name.lower() == other.stack_name.lower()
+
     @property
     def template_path(self) -> Path:
         return REPO_ROOT / "ui_templates" / f"{self.name}.liquid.html"

@@ -334,7 +334,7 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
         raise ScaffoldError(str(error)) from None
     from workflows import definitions
     for other in definitions().values():
-        if other.name != name and other.stack_name.lower() == definition.stack_name.lower():
+        if other.name != name and other.deploys_as(definition):
             raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}, as "
                                 f"{other.name!r} does: choose another name (nothing was written)")
     return Scaffold(definition, Path(root)).write()

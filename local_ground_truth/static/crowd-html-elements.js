@@ -350,9 +350,10 @@
       if (/^CROWD-(TEXT-AREA|INPUT)$/.test(item.el.tagName)) {
         if (typeof kept === "string" && controls[0] && controls[0].value === "") controls[0].value = kept;
       } else if (Array.isArray(kept)) {
-        controls.forEach(function (c) {
-          if (kept.indexOf(c.value) >= 0 && !c.disabled) {
-            c.checked = true;
+        controls.forEach(function (c) {  // as kept, a box checked by the template but unchecked by the worker too
+          var want = kept.indexOf(c.value) >= 0;
+          if (c.checked !== want && !c.disabled) {
+            c.checked = want;
             c.dispatchEvent(new Event("change", { bubbles: true }));
           }
         });
