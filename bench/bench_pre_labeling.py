@@ -210,7 +210,7 @@ def lambda_handler(event, context=None):
     image = dataset["image"]["s3Path"][len("s3://"):].split("/", 1)[1]
     csv = dataset["sensor_data"]["s3Path"][len("s3://"):].split("/", 1)[1]
     s3.get_object(Bucket=bucket, Key=image, Range="bytes=0-31")["Body"].read()
-    prefix = os.environ["DERIVED_DATA_PREFIX"] + csv[:-4]
+    prefix = os.environ["DERIVED_DATA_PREFIX"] + csv
     try:
         s3.head_object(Bucket=bucket, Key=f"{prefix}/voltage.png")
     except ClientError:

@@ -60,7 +60,7 @@ def test_renders_three_plots_and_returns_the_task_input(s3, bucket, csv):
         "current": "Welding current (A)", "electrode": "Electrode position (mm)", "voltage": "Arc voltage (V)"}
     for key in ("current", "electrode", "voltage"):
         uri = task[key]["file"]
-        assert uri == f"s3://{bucket}/plots/welding/sensor/run-01/{key}.png"
+        assert uri == f"s3://{bucket}/plots/welding/sensor/run-01.csv/{key}.png"
         body = s3.get_object(Bucket=bucket, Key=uri.split("/", 3)[3])
         assert body["ContentType"] == "image/png" and body["Body"].read().startswith(PNG_MAGIC)
 
@@ -83,7 +83,7 @@ def test_both_layouts_map_columns_to_the_right_series():
 
 def test_the_same_csv_is_not_rendered_twice_but_a_changed_one_is(s3, bucket):
     run(s3, bucket)
-    key = "plots/welding/sensor/run-01/current.png"
+    key = "plots/welding/sensor/run-01.csv/current.png"
     first = s3.head_object(Bucket=bucket, Key=key)["ETag"]
     versions = lambda: len(s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []))  # noqa: E731
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -97,14 +97,14 @@ def test_the_same_csv_is_not_rendered_twice_but_a_changed_one_is(s3, bucket):
 def test_a_set_of_plots_cut_short_or_mixed_is_rendered_again(s3, bucket):
     run(s3, bucket)
     event = {"dataObject": {"source": f"s3://{bucket}/welding/datasets/dataset-01.json"}}
-    s3.delete_object(Bucket=bucket, Key="plots/welding/sensor/run-01/current.png")  # the plot checked last
+    s3.delete_object(Bucket=bucket, Key="plots/welding/sensor/run-01.csv/current.png")  # the plot checked last
     handler.lambda_handler(event)
-    assert s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01/current.png")["ContentLength"] > 0
-    s3.copy_object(Bucket=bucket, Key="plots/welding/sensor/run-01/electrode.png", MetadataDirective="REPLACE",
-                   CopySource={"Bucket": bucket, "Key": "plots/welding/sensor/run-01/electrode.png"},
+    assert s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01.csv/current.png")["ContentLength"] > 0
+    s3.copy_object(Bucket=bucket, Key="plots/welding/sensor/run-01.csv/electrode.png", MetadataDirective="REPLACE",
+                   CopySource={"Bucket": bucket, "Key": "plots/welding/sensor/run-01.csv/electrode.png"},
                    Metadata={handler.ETAG_METADATA: "another-version"}, ContentType="image/png")
     handler.lambda_handler(event)
-    head = s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01/electrode.png")
+    head = s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01.csv/electrode.png")
     assert head["Metadata"][handler.ETAG_METADATA] == s3.head_object(
         Bucket=bucket, Key="welding/sensor/run-01.csv")["ETag"].strip('"')
 
@@ -127,7 +127,7 @@ def test_a_failed_plot_write_fails_the_item_after_the_others_finish_and_a_retry_
     assert written == {"current.png", "voltage.png"}
     monkeypatch.setattr(client, "put_object", real_put)
     handler.lambda_handler({"dataObject": {"source": f"s3://{bucket}/welding/datasets/dataset-01.json"}})
-    assert s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01/electrode.png")["ContentLength"] > 0
+    assert s3.head_object(Bucket=bucket, Key="plots/welding/sensor/run-01.csv/electrode.png")["ContentLength"] > 0
 
 
 def test_a_million_rows_are_decimated_to_the_pixel_width():
@@ -572,8 +572,8 @@ def test_keys_are_used_exactly_as_written(s3, bucket, name):
                   json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
     task = handler.lambda_handler({"dataObject": {"source": dataset}})["taskInput"]
     assert task["image"]["file"] == image
-    assert task["current"]["file"] == f"s3://{bucket}/plots/welding/sensor/{name}/current.png"
-    s3.head_object(Bucket=bucket, Key=f"plots/welding/sensor/{name}/current.png")
+    assert task["current"]["file"] == f"s3://{bucket}/plots/welding/sensor/{name}.csv/current.png"
+    s3.head_object(Bucket=bucket, Key=f"plots/welding/sensor/{name}.csv/current.png")
 
 
 def test_a_missing_key_is_named_as_the_manifest_wrote_it(s3, bucket):
@@ -582,3 +582,17 @@ def test_a_missing_key_is_named_as_the_manifest_wrote_it(s3, bucket):
     with pytest.raises(InputError) as raised:
         handler.lambda_handler({"dataObject": {"source": uri}})
     assert str(raised.value) == f"dataset file {uri} does not exist"
+
+
+def test_csvs_whose_names_differ_only_after_the_stem_never_share_plots(s3, bucket):
+    """"coll.csv", "coll.CSV" and "coll" are three runs: each object's plots are drawn from its own CSV."""
+    plotted = {}
+    for n, name in enumerate(("coll.csv", "coll.CSV", "coll")):
+        csv = put(s3, bucket, f"welding/sensor/{name}", SEED_CSV.replace(b"150", str(120 + 20 * n).encode(), 1))
+        image = put(s3, bucket, f"welding/images/{n}.jpg", CAMERA_JPEG)
+        dataset = put(s3, bucket, f"welding/datasets/{n}.json",
+                      json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
+        plotted[name] = handler.lambda_handler({"dataObject": {"source": dataset}})["taskInput"]["current"]["file"]
+    assert len(set(plotted.values())) == 3
+    for name, uri in plotted.items():
+        assert uri == f"s3://{bucket}/plots/welding/sensor/{name}/current.png"

@@ -119,9 +119,10 @@ def _head(location: S3Location, what: str) -> dict[str, Any] | None:
 
 
 def plot_locations(csv: S3Location) -> dict[str, S3Location]:
+    """Where the CSV's plots go: a folder named by its whole key, so two CSVs never share plots ("run.csv",
+    "run.CSV" and "run" once all drew into "run/", and workers saw one run's plots on the others)."""
     prefix = os.environ.get("DERIVED_DATA_PREFIX", "plots/")
-    stem = csv.key[:-4] if csv.key.lower().endswith(".csv") else csv.key
-    return {plot.key: S3Location(csv.bucket, f"{prefix}{stem}/{plot.key}.png") for plot in PLOTS}
+    return {plot.key: S3Location(csv.bucket, f"{prefix}{csv.key}/{plot.key}.png") for plot in PLOTS}
 
 
 def _current_source_etag(targets: dict[str, S3Location]) -> str | None:
