@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -268,19 +269,53 @@ def _pattern(prefix: str) -> str:
     return f"{prefix}*" if prefix.endswith("/") else prefix
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: written back out as Infinity, which is not JSON
+        raise ValueError(f"{text} is too large for a JSON number (it reads as Infinity)")
+    return value
+
+
 def _validated_manifest(path: Path) -> str:
-    """The manifest's text, after checking each line is one JSON object (Ground Truth's format)."""
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not lines:
-        raise ValueError(f"manifest {path} is empty")
-    for number, line in enumerate(lines, start=1):
+    """The manifest's text, after checking each line is one JSON object (Ground Truth's format), named by its line
+    number in the file. Lines end at "\n" only (a string may hold U+2028); NaN and Infinity are not JSON. Two lines
+    naming one source with different fields are refused: Ground Truth gives the consolidation function only a line's
+    source, so they would share one task record (its gold, its text) and one would lose its own."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"manifest {path} is not UTF-8 text: {error}") from None
+    lines: list[str] = []
+    sources: dict[str, tuple[int, dict]] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite)
+        except RecursionError:
+            raise ValueError(f"manifest {path} line {number} is nested too deeply to be JSON") from None
         except ValueError as error:
-            raise ValueError(f"manifest {path} line {number} is not JSON: {error}") from error
+            raise ValueError(f"manifest {path} line {number} is not JSON: {error}") from None
         if not isinstance(record, dict):
             raise ValueError(f"manifest {path} line {number} is not a JSON object")
         if len(line.encode("utf-8")) > MAX_MANIFEST_LINE_BYTES:
             raise ValueError(f"manifest {path} line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
                              "line limit")
+        field = "source-ref" if "source-ref" in record else "source" if "source" in record else None
+        if field is not None:
+            source = json.dumps([field, record[field]], sort_keys=True)
+            first = sources.setdefault(source, (number, record))
+            if first[1] != record:
+                raise ValueError(f"manifest {path} lines {first[0]} and {number} name the same {field} "
+                                 f"{str(record[field])[:200]!r} with different fields: the consolidation function "
+                                 "gets only a line's source, so they would share one task record; give each line a "
+                                 "source of its own (or make the lines the same)")
+        lines.append(line)
+    if not lines:
+        raise ValueError(f"manifest {path} is empty")
     return "\n".join(lines) + "\n"

@@ -203,7 +203,8 @@ class LocalJob:
     def _manifest_lines(self) -> list[dict[str, Any]]:
         manifest = self.spec.task.manifest
         body = self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read().decode()
-        return [json.loads(line) for line in body.splitlines() if line.strip()]
+        # JSON Lines end at "\n" only: str.splitlines would also split inside a string at U+2028 or U+0085.
+        return [json.loads(line) for line in body.split("\n") if line.strip()]
 
     def _load(self) -> None:
         """Read back what earlier runs stored. A file that cannot be what its folder holds (not JSON, the wrong
@@ -646,7 +647,7 @@ class LocalJob:
 
     def output_manifest(self) -> list[dict[str, Any]]:
         body = self.s3.get_object(Bucket=self.bucket, Key=self.output_manifest_key)["Body"].read().decode()
-        return [json.loads(line) for line in body.splitlines() if line.strip()]
+        return [json.loads(line) for line in body.split("\n") if line.strip()]
 
     def progress(self) -> dict[str, Any]:
         """Counts for a progress line: objects for workers, skipped, answers, consolidated, failed."""

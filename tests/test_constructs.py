@@ -106,12 +106,28 @@ def test_manifest_bucket_takes_a_kms_key(sample_folder):
 
 
 @pytest.mark.parametrize("line, problem", [
-    ("not json", "line 2 is not JSON"),
-    ('["a list"]', "line 2 is not a JSON object"),
+    ("not json", "line 4 is not JSON"),  # its line in the file: the blank lines before it count
+    ('["a list"]', "line 4 is not a JSON object"),
+    ('{"source": "y", "score": NaN}', "line 4 is not JSON: NaN is not a JSON number"),
+    ('{"source": "y", "big": 1e999}', "line 4 is not JSON: 1e999 is too large for a JSON number"),
+    ('{"x": ' + "[" * 30_000 + "]" * 30_000 + "}", "line 4 is nested too deeply"),
+    ('{"source": "x", "gold": {"q": "A"}}', 'lines 1 and 4 name the same source \'x\' with different fields'),
 ])
 def test_manifest_bucket_rejects_a_bad_manifest_naming_the_line(sample_folder, line, problem):
-    (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n' + line + "\n")
+    (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n\n\n' + line + "\n")
     with pytest.raises(ValueError, match=problem):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
+def test_manifest_bucket_reads_json_lines_as_json_lines(sample_folder):
+    """A line separator inside a string (U+2028, U+0085) is JSON, not a line break; the same line twice is one
+    object twice (no task record is lost); CRLF endings are read; latin-1 bytes are named, not a traceback."""
+    lines = [json.dumps({"source": "x", "note": "one\u2028two\u0085three"}, ensure_ascii=False),
+             json.dumps({"source": "x", "note": "one\u2028two\u0085three"}, ensure_ascii=False), '{"source": "y"}']
+    (sample_folder / "manifest.jsonl").write_bytes("\r\n".join(lines).encode("utf-8") + b"\r\n")
+    ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+    (sample_folder / "manifest.jsonl").write_bytes('{"source": "café"}\n'.encode("latin-1"))
+    with pytest.raises(ValueError, match="manifest .* is not UTF-8 text"):
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 

@@ -78,3 +78,13 @@ def test_the_local_runner_and_the_aws_merge_write_the_same_final_manifest(
     for line in (on_aws[0], on_aws[2], on_aws[3]):  # routed, not decided yet: the crowd's, with its reasons
         assert line[f"{label}-metadata"][DECIDED_BY] == BY_CROWD and line[f"{label}-metadata"][REASONS_KEY]
     assert all(label not in line for line in on_aws[4:]) and len(on_aws) == len(crowd_output)  # not labeled yet
+
+
+def test_a_line_separator_inside_a_string_is_not_a_line_break():
+    """U+2028 and U+0085 inside a JSON string are JSON (str.splitlines split there, and every later line's number,
+    by which the review matches answers to objects, moved by one)."""
+    rows = [{"source": "a", "note": "one\u2028two"}, {"source": "b", "note": "x\u0085y"}, {"source": "c"}]
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\r\n" for row in rows)
+    lines = parse_lines(text, "output manifest")
+    assert [(line.number, line.value) for line in lines] == list(enumerate(rows))
+    assert all(line.problem is None for line in lines)

@@ -25,7 +25,9 @@ class ManifestLine:
 
 def parse_lines(text: str, what: str) -> list[ManifestLine]:
     lines = []
-    for raw in (line for line in text.splitlines() if line.strip()):
+    # JSON Lines end at "\n" only: str.splitlines would also split inside a string at U+2028 or U+0085 and
+    # shift every later line's number (the review matches answers to objects by it).
+    for raw in (line.rstrip("\r") for line in text.split("\n") if line.strip()):
         number = len(lines)
         try:
             value = strict_json.loads(raw)
