@@ -203,8 +203,12 @@ def _objects(count: int) -> str:
 def complete_summary(job: LocalJob) -> str:
     progress, where = job.progress(), locations(job)
     reports = ", ".join(f"{files['png']} and {files['json']}" for files in where["quality reports"].values())
+    pre_failed = len(job.pre_labeling_failures())  # never tasks: not among the objects for workers, yet not done
     return (f"{progress['consolidated']} of {progress['objects']} objects consolidated ({progress['failed']} failed, "
-            f"{progress['skipped']} skipped by pre-labeling). Output manifest: {where['output manifest']}; "
+            f"{progress['skipped']} skipped by pre-labeling"
+            + (f"; {_objects(pre_failed)} of the manifest failed pre-labeling and were never tasks: fix them and run "
+               "the same command again" if pre_failed else "")
+            + "). Output manifest: {where['output manifest']}; "
             f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}; "
             f"job folder: {where['job folder']}")
 

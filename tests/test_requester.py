@@ -95,6 +95,16 @@ def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_c
     assert sum(line.startswith("answer: ") for line in said) == 2 * len(ids)
 
 
+
+def test_the_job_complete_line_counts_objects_that_failed_pre_labeling(welding):
+    """73 lines, 26 failed pre-labeling: "47 of 47 objects consolidated (0 failed ...)" alone hid the 26."""
+    from local_ground_truth.requester import complete_summary
+
+    assert "failed pre-labeling" not in complete_summary(welding)
+    welding.pre_report.failed.update({"3": "InputError: sensor CSV ... is empty", "7": "InputError: image ... is empty"})
+    said = complete_summary(welding)
+    assert "; 2 objects of the manifest failed pre-labeling and were never tasks: fix them and run the same " in said
+
 def test_more_answers_than_the_job_asks_for_are_said_as_such(welding):
     """A job whose answers were written by other means may hold more than it asks for: the line says so rather
     than "3 of 2"."""
