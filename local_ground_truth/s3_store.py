@@ -15,7 +15,7 @@ stored. At start the folder is loaded back into moto: a job resumes exactly wher
 The objects touched by a request are taken from moto's own backend calls (its ``put_object`` and
 ``delete_object``), not from parsing the request, so every way of writing an object is covered the way
 moto resolves it. Key segments are file names with ``%`` escaped (and ``..``, ``.`` and empty
-segments escaped too, so no key can leave the folder); a key that is both an object and the folder of another key (``a`` and
+segments escaped too, so no key can leave the folder; one too long for a file name is stored as several); a key that is both an object and the folder of another key (``a`` and
 ``a/b``), which S3 allows and a file system cannot hold, is refused with an error naming it.
 """
 from __future__ import annotations
@@ -62,8 +62,30 @@ def _unsegment(part: str) -> str:
     return unquote(part)
 
 
+#: A file name holds 255 bytes and an S3 key segment up to 1,024 (escaping makes it longer still): a longer one is
+#: stored as several names, each but the last ending in ``_CONTINUED`` (which no escaped segment ends in: a literal
+#: "%" is written "%25"), each at most ``_NAME_BYTES`` (room for the metadata file's ".json").
+_CONTINUED = "%+"
+_NAME_BYTES = 250
+
+
+def _names(part: str) -> list[str]:
+    """The file names one key segment is stored as: one, or a long one's pieces in order."""
+    name = _segment(part)
+    if len(name.encode("utf-8")) <= _NAME_BYTES:
+        return [name]
+    pieces, current, size = [], "", 0
+    for char in name:  # whole characters: a piece is valid UTF-8
+        width = len(char.encode("utf-8"))
+        if size + width > _NAME_BYTES - len(_CONTINUED):
+            pieces.append(current + _CONTINUED)
+            current, size = "", 0
+        current, size = current + char, size + width
+    return [*pieces, current]
+
+
 def object_path(root: Path, bucket: str, key: str) -> Path:
-    return root.joinpath(bucket, *(_segment(part) for part in key.split("/")))
+    return root.joinpath(bucket, *(name for part in key.split("/") for name in _names(part)))
 
 
 def metadata_path(root: Path, bucket: str, key: str) -> Path:
@@ -72,7 +94,14 @@ def metadata_path(root: Path, bucket: str, key: str) -> Path:
 
 
 def key_of(bucket_folder: Path, path: Path) -> str:
-    return "/".join(_unsegment(part) for part in path.relative_to(bucket_folder).parts)
+    segments, pending = [], ""
+    for name in path.relative_to(bucket_folder).parts:
+        if name.endswith(_CONTINUED):  # a piece of a long segment: the next name goes on with it
+            pending += name[:-len(_CONTINUED)]
+            continue
+        segments.append(_unsegment(pending + name))
+        pending = ""
+    return "/".join(segments)
 
 
 # -- atomic files --------------------------------------------------------------------------------

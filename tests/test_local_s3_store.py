@@ -41,19 +41,23 @@ def test_each_write_is_on_disk_when_the_endpoint_answers_and_is_there_after_a_re
         assert s3.head_object(Bucket=BUCKET, Key="copy.png")["ETag"] == etag
 
 
-@pytest.mark.parametrize("key", ["../outside", "a/../../b", "./x", "a//b", "trailing/", "100%/done", "%2E%2E", "ünï/cödé"])
+@pytest.mark.parametrize("key", ["../outside", "a/../../b", "./x", "a//b", "trailing/", "100%/done", "%2E%2E", "ünï/cödé",
+                                 # too long for one file name once escaped (an image a camera named so stopped a job)
+                                 "images/" + "scan%20of%20weld%20" * 12 + ".jpg", "a" * 1000, "ü" * 300 + "/x%+",
+                                 "%+" * 200])
 def test_no_key_leaves_the_folder_and_every_key_comes_back_as_it_was(tmp_path, key):
     store = tmp_path / "s3"
     with local_s3.s3_endpoint(store=store) as endpoint:
         s3 = local_s3.client(endpoint)
         s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+        s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode(), ContentType="image/jpeg")  # (metadata kept too)
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert files and all(store / BUCKET in path.parents for path in files)
+    assert files and all(store / BUCKET in path.parents or store / ".metadata" / BUCKET in path.parents for path in files)
     with local_s3.s3_endpoint(store=store) as endpoint:
         s3 = local_s3.client(endpoint)
         assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]
         assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == key.encode()
+        assert s3.head_object(Bucket=BUCKET, Key=key)["ContentType"] == "image/jpeg"
 
 
 def test_a_key_that_is_also_a_folder_is_refused_and_never_half_stored(tmp_path):
