@@ -222,7 +222,8 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
 
 def report_pre_labeling(job: LocalJob) -> None:
     for object_id, error in sorted(job.pre_labeling_failures().items(), key=lambda item: int(item[0])):
-        _say(f"pre-labeling failed for object {object_id}: {error}")
+        # Its source too: a timeout or a process that died does not name the data as an InputError does.
+        _say(f"pre-labeling failed for object {object_id}{_shown_source(job, object_id)}: {error}")
     report_skipped(job)
 
 
@@ -239,14 +240,18 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
              "under the same settings")
 
 
+def _shown_source(job: LocalJob, object_id: str) -> str:
+    """" (<its source-ref or source>)" for a terminal line, or "" when the line has none."""
+    line = job.lines[int(object_id)]
+    source = str(line.get("source-ref", line.get("source", ""))).strip()
+    return f" ({printable(source[:100])})" if source else ""
+
+
 def report_skipped(job: LocalJob) -> None:
     """Say which objects pre-labeling excluded from human labeling, and what the output holds for them."""
     skipped = job.skipped_ids()
     for object_id in skipped:
-        line = job.lines[int(object_id)]
-        source = str(line.get("source-ref", line.get("source", ""))).strip()
-        shown = f" ({printable(source[:100])})" if source else ""
-        _say(f"object {object_id} skipped{shown}: pre-labeling set isHumanAnnotationRequired to false, so "
+        _say(f"object {object_id} skipped{_shown_source(job, object_id)}: pre-labeling set isHumanAnnotationRequired to false, so "
              "no worker gets it and its output manifest line is its input line, as Ground Truth writes it")
     if skipped:
         _say(f"{len(skipped)} of {len(job.lines)} objects skipped by pre-labeling; {len(job.object_ids())} go to workers")

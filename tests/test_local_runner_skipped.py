@@ -58,8 +58,10 @@ def test_skipped_objects_go_to_no_worker_and_are_written_as_they_came(skipping_s
         assert job.progress()["skipped"] == 3 and job.progress()["objects"] == 14
         # Already final: the output manifest holds every input line, the skipped ones unlabeled.
         assert job.output_manifest() == job.lines
-        cli.report_skipped(job)
+        cli.report_pre_labeling(job)  # (it says the skipped ones too)
         said = capsys.readouterr().err
+        assert ("pre-labeling failed for object 4 (s3://data-bucket/welding/datasets/dataset-05.json): "
+                in said)  # named by its source: a timeout or a dead process does not name the data itself
         assert all(f"object {oid} skipped (s3://data-bucket/welding/datasets/dataset-0{int(oid) + 1}.json)" in said
                    for oid in SKIPPED)
         assert "3 of 18 objects skipped by pre-labeling; 14 go to workers" in said

@@ -596,3 +596,14 @@ def test_csvs_whose_names_differ_only_after_the_stem_never_share_plots(s3, bucke
     assert len(set(plotted.values())) == 3
     for name, uri in plotted.items():
         assert uri == f"s3://{bucket}/plots/welding/sensor/{name}/current.png"
+
+
+def test_a_sensor_csv_larger_than_the_function_reads_is_refused_by_name_and_size(s3, bucket, monkeypatch):
+    monkeypatch.setattr(handler, "MAX_CSV_BYTES", len(SEED_CSV) - 1)  # (the real limit is 50 MB: same rule)
+    csv = put(s3, bucket, "welding/sensor/huge.csv", SEED_CSV)
+    image = put(s3, bucket, "welding/images/huge.jpg", CAMERA_JPEG)
+    dataset = put(s3, bucket, "welding/datasets/huge.json",
+                  json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
+    with pytest.raises(InputError, match=rf"sensor CSV {csv} is {len(SEED_CSV)} bytes, over the {len(SEED_CSV) - 1} "
+                                         "that pre-labeling reads"):
+        handler.lambda_handler({"dataObject": {"source": dataset}})

@@ -41,6 +41,10 @@ from welding_pre_labeling.sensor_csv import parse_sensor_csv
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 ETAG_METADATA = "source-etag"  # S3 user metadata on each plot: the ETag of the CSV it was drawn from
+# The largest sensor CSV read: parsing and drawing take ~13 bytes of memory per byte of CSV (a 55 MB CSV peaked at
+# 727 MB), so this stays inside the function's 1,024 MB. A larger one is refused by name and size, not killed
+# for its memory with no word of which CSV it was (a 288 MB CSV took 2.95 GB).
+MAX_CSV_BYTES = 50_000_000
 
 
 @lru_cache(maxsize=1)
@@ -148,6 +152,10 @@ def _read_csv(csv: S3Location, unless_etag: str | None) -> tuple[bytes, str] | N
             response = s3_client().get_object(Bucket=csv.bucket, Key=csv.key)
         else:
             response = s3_client().get_object(Bucket=csv.bucket, Key=csv.key, IfNoneMatch=f'"{unless_etag}"')
+        if response.get("ContentLength", 0) > MAX_CSV_BYTES:
+            response["Body"].close()
+            raise InputError(f"sensor CSV {csv.shown} is {response['ContentLength']:,} bytes, over the "
+                             f"{MAX_CSV_BYTES:,} that pre-labeling reads (its memory): split or downsample the run")
         return response["Body"].read(), response["ETag"].strip('"')
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("304", "NotModified"):
