@@ -98,6 +98,9 @@ def test_missing_key_is_named(s3, bucket, missing):
     del line[missing]
     with pytest.raises(InputError, match=f"dataObject has no '{missing}'"):
         handler.lambda_handler(event(line))
+    line[missing] = None  # there, but null: said so (it read "has no 'x' (keys: [..., 'x'])")
+    with pytest.raises(InputError, match=f"dataObject's '{missing}' is null: give the S3 URI it names"):
+        handler.lambda_handler(event(line))
 
 
 def test_data_object_not_an_object():

@@ -440,6 +440,7 @@ CSV_URI = "sensor CSV s3://{bucket}/welding/sensor/run-01.csv"
     (b"0,0.0,150,22,8\n2,0.4,150,22,8\n1,0.8,150,22,8\n",
      r"line 3, column 1 \(time\): time goes backwards \('1' after '2' on line 2\)"),
     (b"5,0.0,150,22,8\n5,0.4,150,22,8\n5,0.8,150,22,8\n", r"time never advances \(column 1 \(time\) is '5' on every one of its 3 rows\)"),
+    (b"0,0.0,150,22,8\n", r"has one row of data \(line 1\): a run to plot needs two or more"),  # blank plots before
     # Headers: a name given twice, or two columns for one series, is ambiguous.
     (b"time,electrode,current,voltage,Current\n0,0,150,22,151\n",
      r"line 1: the header names column 'Current' twice \(columns 3 and 5\)"),

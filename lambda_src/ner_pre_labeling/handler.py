@@ -27,6 +27,8 @@ wrote it) and the problem.
 """
 from __future__ import annotations
 
+import json
+
 import logging
 from functools import lru_cache
 from typing import Any
@@ -54,8 +56,10 @@ def s3_client():
 
 
 def _required(data_object: dict[str, Any], key: str) -> Any:
-    if key not in data_object or data_object[key] in (None, ""):
+    if key not in data_object:
         raise InputError(f"dataObject has no '{key}' (keys: {sorted(data_object)})")
+    if data_object[key] in (None, ""):
+        raise InputError(f"dataObject's '{key}' is {json.dumps(data_object[key])}: give the S3 URI it names")
     return data_object[key]
 
 

@@ -22,7 +22,7 @@ the line (1-based, as an editor counts them) and the column (1-based):
 - Time is never negative and never goes backwards. A repeated timestamp is accepted: a logger
   whose clock ticks more coarsely than it samples writes two rows with one time; both are real
   measurements, so both are drawn (as a vertical step) rather than one being hidden. Time that
-  never advances at all (every row at one instant) is an error: there is no run to plot.
+  never advances at all (every row at one instant, or a single row) is an error: there is no run to plot.
 
 A file of plain decimals that breaks no rule (what loggers write) is read in whole-array passes
 (``plain_decimals``); any other file, and any file breaking a rule, goes through the line-by-line
@@ -190,8 +190,8 @@ def _parse_plain(data: bytes, uri: str) -> SensorSeries | None:
     if table is None or table.shape[1] < max(layout.columns.values()) + 1 or _outside_bounds(table, layout).any():
         return None
     seconds = table[:, layout.columns["time"]] * layout.time_scale
-    if (np.diff(seconds) < 0).any() or (len(seconds) > 1 and seconds[-1] == seconds[0]):
-        return None
+    if (np.diff(seconds) < 0).any() or len(seconds) < 2 or seconds[-1] == seconds[0]:
+        return None  # the reader that numbers lines says what is wrong
     return _series(table, seconds, layout)
 
 
@@ -260,7 +260,10 @@ def _check_time(seconds: np.ndarray, lines: list[str], line_numbers: list[int], 
         raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}: time goes backwards "
                          f"({_value_text(lines, row, column)!r} after {_value_text(lines, row - 1, column)!r} "
                          f"on line {line_numbers[row - 1]})")
-    if len(seconds) > 1 and seconds[-1] == seconds[0]:
+    if len(seconds) == 1:  # drawn, it was three empty plots a worker had to judge
+        raise InputError(f"sensor CSV {uri} has one row of data (line {line_numbers[0]}): a run to plot needs two "
+                         "or more")
+    if seconds[-1] == seconds[0]:
         raise InputError(f"sensor CSV {uri}: time never advances ({layout.column(column)} is "
                          f"{_value_text(lines, 0, column)!r} on every one of its {len(seconds)} rows)")
 
