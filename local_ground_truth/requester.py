@@ -208,7 +208,7 @@ def complete_summary(job: LocalJob) -> str:
             f"{progress['skipped']} skipped by pre-labeling"
             + (f"; {_objects(pre_failed)} of the manifest failed pre-labeling and were never tasks: fix them and run "
                "the same command again" if pre_failed else "")
-            + "). Output manifest: {where['output manifest']}; "
+            + f"). Output manifest: {where['output manifest']}; "
             f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}; "
             f"job folder: {where['job folder']}")
 
