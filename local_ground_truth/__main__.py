@@ -37,8 +37,11 @@ from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
-from local_ground_truth.requester import PREFIX as REQUESTER_PATH, RequesterLog, printable, review_summary
+from local_ground_truth.requester import (
+    PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
+)
 from local_ground_truth.review_desk import ReviewDesk
+from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
 from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
@@ -221,10 +224,29 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
 
 
 def report_pre_labeling(job: LocalJob) -> None:
-    for object_id, error in sorted(job.pre_labeling_failures().items(), key=lambda item: int(item[0])):
+    failures = job.pre_labeling_failures()
+    for object_id, error in sorted(failures.items(), key=lambda item: int(item[0])):
         # Its source too: a timeout or a process that died does not name the data as an InputError does.
         _say(f"pre-labeling failed for object {object_id}{_shown_source(job, object_id)}: {error}")
+    kept = save_pre_labeling_failures(job, failures)
+    if kept is not None:
+        _say(f"(the reasons are kept in {kept})")
     report_skipped(job)
+
+
+def save_pre_labeling_failures(job: LocalJob, failures: dict[str, str]) -> Optional[Path]:
+    """The reasons kept in the job's folder (``<job>-pre-labeling-failures.json``) for after the terminal is gone;
+    without failures, an earlier run's file is removed (a fixed object is retried, and labelled, on the next run)."""
+    if job.folder is None:
+        return None
+    path = Path(job.folder) / f"{report_prefix(job)}pre-labeling-failures.json"
+    if not failures:
+        path.unlink(missing_ok=True)
+        return None
+    kept = {object_id: {"source": _source_of(job, object_id), "error": error}
+            for object_id, error in sorted(failures.items(), key=lambda item: int(item[0]))}
+    write_atomically(path, json.dumps(kept, indent=2, ensure_ascii=False).encode("utf-8"), Path(job.folder))
+    return path
 
 
 def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
@@ -240,10 +262,15 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
              "under the same settings")
 
 
+def _source_of(job: LocalJob, object_id: str) -> str:
+    """The object's ``source-ref`` or ``source``, as its manifest line wrote it ("" when it has neither)."""
+    line = job.lines[int(object_id)]
+    return str(line.get("source-ref", line.get("source", ""))).strip()
+
+
 def _shown_source(job: LocalJob, object_id: str) -> str:
     """" (<its source-ref or source>)" for a terminal line, or "" when the line has none."""
-    line = job.lines[int(object_id)]
-    source = str(line.get("source-ref", line.get("source", ""))).strip()
+    source = _source_of(job, object_id)
     return f" ({printable(source[:100])})" if source else ""
 
 

@@ -62,6 +62,15 @@ def test_skipped_objects_go_to_no_worker_and_are_written_as_they_came(skipping_s
         said = capsys.readouterr().err
         assert ("pre-labeling failed for object 4 (s3://data-bucket/welding/datasets/dataset-05.json): "
                 in said)  # named by its source: a timeout or a dead process does not name the data itself
+        kept = json.loads((job.folder / f"{name}-pre-labeling-failures.json").read_text())  # for after the terminal
+        assert list(kept) == ["4"] and kept["4"]["source"] == "s3://data-bucket/welding/datasets/dataset-05.json"
+        assert "isHumanAnnotationRequired is 'maybe'" in kept["4"]["error"] and "(the reasons are kept in " in said
+        failed = dict(job.pre_report.failed)
+        job.pre_report.failed.clear()  # a later run with nothing failing removes the file
+        cli.report_pre_labeling(job)
+        assert not (job.folder / f"{name}-pre-labeling-failures.json").exists()
+        job.pre_report.failed.update(failed)
+        capsys.readouterr()
         assert all(f"object {oid} skipped (s3://data-bucket/welding/datasets/dataset-0{int(oid) + 1}.json)" in said
                    for oid in SKIPPED)
         assert "3 of 18 objects skipped by pre-labeling; 14 go to workers" in said
