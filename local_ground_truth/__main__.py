@@ -38,7 +38,7 @@ from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
 from local_ground_truth.requester import (
-    PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
+    PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary, source_of,
 )
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.s3_store import write_atomically
@@ -243,7 +243,7 @@ def save_pre_labeling_failures(job: LocalJob, failures: dict[str, str]) -> Optio
     if not failures:
         path.unlink(missing_ok=True)
         return None
-    kept = {object_id: {"source": _source_of(job, object_id), "error": error}
+    kept = {object_id: {"source": source_of(job.lines[int(object_id)]), "error": error}
             for object_id, error in sorted(failures.items(), key=lambda item: int(item[0]))}
     write_atomically(path, json.dumps(kept, indent=2, ensure_ascii=False).encode("utf-8"), Path(job.folder))
     return path
@@ -262,15 +262,9 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
              "under the same settings")
 
 
-def _source_of(job: LocalJob, object_id: str) -> str:
-    """The object's ``source-ref`` or ``source``, as its manifest line wrote it ("" when it has neither)."""
-    line = job.lines[int(object_id)]
-    return str(line.get("source-ref", line.get("source", ""))).strip()
-
-
 def _shown_source(job: LocalJob, object_id: str) -> str:
     """" (<its source-ref or source>)" for a terminal line, or "" when the line has none."""
-    source = _source_of(job, object_id)
+    source = source_of(job.lines[int(object_id)]).strip()
     return f" ({printable(source[:100])})" if source else ""
 
 

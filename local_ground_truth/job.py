@@ -202,9 +202,7 @@ class LocalJob:
     # -- loading what an earlier run left --------------------------------------------------------------
     def _manifest_lines(self) -> list[dict[str, Any]]:
         manifest = self.spec.task.manifest
-        body = self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read().decode()
-        # JSON Lines end at "\n" only: str.splitlines would also split inside a string at U+2028 or U+0085.
-        return [json.loads(line) for line in body.split("\n") if line.strip()]
+        return _json_lines(self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read().decode())
 
     def _load(self) -> None:
         """Read back what earlier runs stored. A file that cannot be what its folder holds (not JSON, the wrong
@@ -646,8 +644,7 @@ class LocalJob:
         self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())
 
     def output_manifest(self) -> list[dict[str, Any]]:
-        body = self.s3.get_object(Bucket=self.bucket, Key=self.output_manifest_key)["Body"].read().decode()
-        return [json.loads(line) for line in body.split("\n") if line.strip()]
+        return _json_lines(self.s3.get_object(Bucket=self.bucket, Key=self.output_manifest_key)["Body"].read().decode())
 
     def progress(self) -> dict[str, Any]:
         """Counts for a progress line: objects for workers, skipped, answers, consolidated, failed."""
@@ -676,6 +673,11 @@ def _cores() -> int:
     import os
 
     return os.cpu_count() or 1
+
+
+def _json_lines(text: str) -> list[Any]:
+    """A manifest's lines: they end at "\n" only (str.splitlines would also split inside a string at U+2028)."""
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
 def _task_inputs_in(key: str, body: bytes) -> list[tuple[str, dict[str, Any]]]:

@@ -225,7 +225,8 @@ def review_summary(job: LocalJob, review) -> str:
 
 # -- what the page shows ---------------------------------------------------------------------------
 
-def _source(line: dict[str, Any]) -> str:
+def source_of(line: dict[str, Any]) -> str:
+    """A manifest line's ``source-ref`` or ``source``, as written ("" when it has neither)."""
     source = line.get("source-ref", line.get("source", ""))
     return source if isinstance(source, str) else json.dumps(source)[:200]
 
@@ -329,7 +330,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
         if start <= matching - 1 < start + PAGE_SIZE:
             answers = job.answer_files([object_id]).get(object_id, {})
             rows.append({
-                "id": object_id, "source": _source(line), "state": state, "detail": detail,
+                "id": object_id, "source": source_of(line), "state": state, "detail": detail,
                 "answers": [{"worker": worker, "href": file_href(job, key), "submitted": submitted}
                             for worker, (key, submitted) in sorted(answers.items())],
                 "holders": holders.get(object_id, []),

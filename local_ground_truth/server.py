@@ -99,11 +99,14 @@ class WorkerSite:
         self.review = ReviewDesk(job, self.questions, review if review is not None else job.spec.review).attach()
         # One person, one worker: how the job writes each person's name (the spelling of their first answer), so
         # "carol" signing in after "Carol" answered labels as Carol and never answers one object twice.
-        self._spellings: dict[str, str] = {}
+        first: dict[str, tuple[str, str]] = {}  # person -> (time, spelling) of their first answer: one pass, no sort
+        for answers in job.answers().values():
+            for answer in answers:
+                person, time = worker_names.person(answer["workerId"]), answer.get("submissionTime", "")
+                if person not in first or time < first[person][0]:
+                    first[person] = (time, answer["workerId"])
+        self._spellings = {person: spelling for person, (_time, spelling) in first.items()}
         self._spellings_lock = threading.Lock()
-        for answers in sorted(job.answers().values(), key=lambda a: min((x.get("submissionTime", "") for x in a), default="")):
-            for answer in sorted(answers, key=lambda a: a.get("submissionTime", "")):
-                self._spellings.setdefault(worker_names.person(answer["workerId"]), answer["workerId"])
         job.on_answer.append(lambda _object_id, worker, _key: self._remember_spelling(worker))
 
     def _remember_spelling(self, worker: str) -> None:
