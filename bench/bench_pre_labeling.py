@@ -379,7 +379,7 @@ def main() -> None:
         "",
         f"{args.items} items per container (each another CSV, so every item parses, draws and writes), "
         f"{args.rounds} containers per tree, alternating. Requests per item: the dataset, the camera image's "
-        "first bytes, one plot HEAD (none drawn yet), the CSV, three PUTs (in parallel in this tree).",
+        "first and last bytes, one plot HEAD (none drawn yet), the CSV, three PUTs (in parallel in this tree).",
         "",
         "| code | warm item, CPU ms (min / median) | warm item, wall ms (median) | first item of a container, CPU ms (min) |",
         "| --- | --- | --- | --- |",

@@ -1,11 +1,12 @@
-"""gt_common.images: is an S3 object an image a browser shows? Checked from its first bytes, over moto's S3."""
+"""gt_common.images: is an S3 object a whole image a browser shows? Checked from its first and last bytes, over
+the local S3 endpoint."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from gt_common.images import SIGNATURE_BYTES, check_image, image_format
+from gt_common.images import END_BYTES, SIGNATURE_BYTES, check_image, image_format
 from gt_common.s3uri import InputError, S3Location
 
 SAMPLE_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "pages" / "abstract-01.jpg").read_bytes()
@@ -39,12 +40,73 @@ def put(s3, bucket, key, body):
     return S3Location(bucket, key)
 
 
-def test_a_real_image_is_accepted_reading_only_its_first_bytes(s3, bucket):
-    location = put(s3, bucket, "pages/big.jpg", SAMPLE_JPEG + b"\x00" * 5_000_000)
+def big_jpeg(size: int) -> bytes:
+    """The sample JPEG grown to ``size`` bytes with APP15 segments (a valid JPEG any browser shows)."""
+    segments = b""
+    while len(SAMPLE_JPEG) + len(segments) < size:
+        segments += b"\xff\xef\xff\xff" + b"\x00" * 0xfffd
+    return SAMPLE_JPEG[:2] + segments + SAMPLE_JPEG[2:]
+
+
+def test_a_real_image_is_accepted_reading_only_its_first_and_last_bytes(s3, bucket):
+    location = put(s3, bucket, "pages/big.jpg", big_jpeg(5_000_000))
     ranges = []
     s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: ranges.append(request.headers.get("Range")))
     assert check_image(s3, location, what="page image") == "JPEG"
-    assert [r.decode() if isinstance(r, bytes) else r for r in ranges] == [f"bytes=0-{SIGNATURE_BYTES - 1}"]
+    assert [r.decode() if isinstance(r, bytes) else r for r in ranges] == [f"bytes=0-{SIGNATURE_BYTES - 1}",
+                                                                          f"bytes=-{END_BYTES}"]
+
+
+def test_an_image_smaller_than_the_first_read_is_read_once(s3, bucket):
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"  # header, no pixels: what matters is that it ends
+    ranges = []
+    s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: ranges.append(request.headers.get("Range")))
+    assert check_image(s3, put(s3, bucket, "tiny.gif", gif)) == "GIF"
+    assert len(ranges) == 1
+
+
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+WHOLE = {
+    "JPEG": SAMPLE_JPEG,
+    "PNG": SIGNATURES["PNG"] + b"\x00" * 100 + PNG_END,
+    "GIF": SIGNATURES["GIF"] + b"\x00" * 100 + b";",
+    "WebP": b"RIFF" + (200 - 8).to_bytes(4, "little") + b"WEBPVP8 " + b"\x01" * 184,
+}
+
+
+@pytest.mark.parametrize("name", list(WHOLE))
+def test_a_whole_image_of_each_format_passes_and_padding_after_its_end_is_allowed(s3, bucket, name):
+    assert check_image(s3, put(s3, bucket, "whole", WHOLE[name])) == name
+    assert check_image(s3, put(s3, bucket, "padded", WHOLE[name] + b"\x00" * 1000)) == name
+
+
+@pytest.mark.parametrize("name, ending", [
+    ("JPEG", r"end without its end-of-image marker \(ff d9\); upload it again whole \(or, if it has data after "
+             r"the picture such as a motion photo's video, save it as a plain JPEG\)$"),
+    ("PNG", r"end without its IEND chunk; upload it again whole$"),
+    ("GIF", r"end without its trailer byte \(3b\); upload it again whole$"),
+    ("WebP", r"\(200 stated\) end without the length its header states; upload it again whole$"),
+])
+def test_an_image_cut_short_is_named_with_its_length(s3, bucket, name, ending):
+    cut = WHOLE[name][:len(WHOLE[name]) * 2 // 3]
+    with pytest.raises(InputError, match=rf"^page image s3://{bucket}/cut is a {name} file cut short: "
+                                         rf"{len(cut):,} bytes {ending}"):
+        check_image(s3, put(s3, bucket, "cut", cut), what="page image")
+
+
+def test_a_big_jpeg_cut_short_is_refused(s3, bucket):
+    cut = big_jpeg(300_000)[:-10_000]
+    with pytest.raises(InputError, match=rf"is a JPEG file cut short: {len(cut):,} bytes end without"):
+        check_image(s3, put(s3, bucket, "cut.jpg", cut))
+
+
+def test_four_bytes_of_a_jpeg_are_not_an_image(s3, bucket):
+    with pytest.raises(InputError, match=r"is a JPEG file cut short: 4 bytes end without its end-of-image marker"):
+        check_image(s3, put(s3, bucket, "four.jpg", b"\xff\xd8\xff\xe0"))
+
+
+def test_avif_is_checked_by_its_signature_only(s3, bucket):
+    assert check_image(s3, put(s3, bucket, "a.avif", SIGNATURES["AVIF"] + b"\x01" * 100)) == "AVIF"
 
 
 @pytest.mark.parametrize("body, message", [

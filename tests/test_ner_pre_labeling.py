@@ -163,11 +163,21 @@ def test_text_is_returned_as_the_page_will_hold_it(s3, bucket, raw, shown):
     (b" \r\n\t\n", "holds no text"),
     (b"Background: a.\nMethods: b\x00c.", r"holds a NUL character \(line 2, column 11\): it is binary or UTF-16"),
     ("Background".encode("utf-16-le"), r"holds a NUL character \(line 1, column 2\)"),
+    # A right-to-left override would show "Results" where the offsets hold "stluseR" (and so on).
+    ("Methods: x.\r\nResults: \u202egnihton\u202c.".encode(),
+     r"holds U\+202E RIGHT-TO-LEFT OVERRIDE \(line 2, column 10\): a bidirectional control reorders how the text "
+     r"is shown, so the spans workers mark would not be the words they see; remove it$"),
+    ("a \u2067isolate\u2069".encode(), r"holds U\+2067 RIGHT-TO-LEFT ISOLATE \(line 1, column 3\)"),
 ])
 def test_text_that_cannot_be_shown_is_named(s3, bucket, raw, message):
     line = line_for(s3, bucket, raw)
     with pytest.raises(InputError, match=rf"abstract text file {line['text-file-s3-uri']} {message}"):
         handler.lambda_handler(event(line))
+
+
+def test_direction_marks_are_text_a_page_shows_in_order(s3, bucket):
+    text = "\u05e9\u05dc\u05d5\u05dd\u200e (shalom) \u200fok."
+    assert handler.lambda_handler(event(line_for(s3, bucket, text.encode())))["taskInput"]["text"] == text
 
 
 def test_shown_text_length_is_recorded_in_code_points(s3, bucket, monkeypatch):

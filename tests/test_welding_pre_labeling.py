@@ -379,6 +379,11 @@ def test_missing_csv(s3, bucket):
     (b"", "is empty"),
     (b"\n\n", "is empty"),
     (b"0,0.0,150,22,8\n1,0.4,abc,22,8\n", r"line 2, column 3: 'abc' is not a number"),
+    # Characters that look like a space or a digit but are not read as one are named.
+    ("0,0.0,150,22,8\n1,0.4,\u00a0150,22,8\n".encode(),
+     r"line 2, column 3: '\\xa0150' is not a number \(it holds U\+00A0 NO-BREAK SPACE\)$"),
+    ("0,0.0,150,22,8\n1,0.4,150,\u0662\u0662,8\n".encode(),
+     r"line 2, column 4: '..' is not a number \(it holds U\+0662 ARABIC-INDIC DIGIT TWO\)$"),
     (b"0,0.0,150,22,8\n1,0.4,150\n", r"line 2: 3 columns, expected 5"),
     (b"time,current,voltage\n0,150,22\n", "names no column for electrode"),
     (b"time,electrode,current,voltage\n", "has a header but no data rows"),
@@ -526,6 +531,7 @@ def test_an_unforeseen_rendering_failure_names_the_csv(s3, bucket, monkeypatch):
     (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "is not an image a browser shows"),
     (b"II*\x00" + b"\x00" * 60, "is a TIFF file, which browsers do not show"),
     (b"\xff\xd8", "is not an image a browser shows"),  # a JPEG cut short before its first marker
+    (b"\xff\xd8\xff\xe0", "is a JPEG file cut short: 4 bytes end without its end-of-image marker"),
 ])
 def test_camera_image_that_is_not_an_image_is_named(s3, bucket, body, message):
     image = f"s3://{bucket}/welding/images/run-01.jpg"
@@ -535,7 +541,7 @@ def test_camera_image_that_is_not_an_image_is_named(s3, bucket, body, message):
 
 
 def test_camera_image_may_be_any_browser_format(s3, bucket):
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24 + b"\x00\x00\x00\x00IEND\xaeB`\x82"
     result, image = run(s3, bucket, image_body=png)
     assert result["taskInput"]["image"]["file"] == image
 

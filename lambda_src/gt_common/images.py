@@ -1,12 +1,20 @@
-"""Checking that an S3 object is an image a worker's browser will show, from its first bytes only.
+"""Checking that an S3 object is a whole image a worker's browser will show, from its first and last bytes.
 
 Ground Truth shows images through ``grant_read_access`` in an ``<img>``: a missing, empty or
-non-image object shows the worker a broken image and wastes the task. Pre-labeling therefore
-checks each image it hands on with one ranged GET of the first ``SIGNATURE_BYTES`` bytes (never
-the whole object) and accepts it only if it starts with the signature of a format every current
-browser shows: JPEG, PNG, GIF, WebP or AVIF. TIFF and PDF (formats Amazon Textract reads, so
-likely beside NER page images) are named in the error, since browsers do not show them in
-``<img>``. SVG is not accepted: it is text with no fixed signature, and may carry script.
+non-image object shows the worker a broken image and wastes the task, and a truncated one (an
+upload cut short) shows part of the picture with the rest grey, which a worker may judge all the
+same. Pre-labeling therefore checks each image it hands on with two ranged GETs, never the whole
+object:
+
+- the first ``SIGNATURE_BYTES`` bytes must start with the signature of a format every current
+  browser shows: JPEG, PNG, GIF, WebP or AVIF. TIFF and PDF (formats Amazon Textract reads, so
+  likely beside NER page images) are named in the error, since browsers do not show them in
+  ``<img>``. SVG is not accepted: it is text with no fixed signature, and may carry script.
+- the last ``END_BYTES`` bytes must hold the format's end (``FORMAT_ENDS``): JPEG's end-of-image
+  marker, PNG's IEND chunk, GIF's trailer; a WebP's length is the one its RIFF header states.
+  NUL bytes after the end (padding) are allowed. AVIF has no end marker and is checked by its
+  signature only. A JPEG with data appended after the picture (a phone's motion photo carries its
+  video there) is refused as well: from its last bytes it cannot be told from a truncated one.
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ from typing import Callable
 from .s3uri import InputError, S3Location, error_code, read_error
 
 SIGNATURE_BYTES = 32  # enough for every signature below, AVIF's brand list included
+END_BYTES = 4096  # the last bytes read for the format's end: room for padding after it
 
 
 def _is_webp(head: bytes) -> bool:
@@ -44,6 +53,27 @@ NOT_SHOWN_FORMATS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
 SHOWN_NAMES = ", ".join(name for name, _ in SHOWN_FORMATS)
 
 
+def _riff_length(head: bytes) -> int:
+    """The length a RIFF file (WebP) states in its header: the chunk size plus its 8-byte header."""
+    return int.from_bytes(head[4:8], "little") + 8
+
+
+#: Per format, whether the object's last bytes (``tail``, trailing NULs removed) and its size show it whole.
+FORMAT_ENDS: dict[str, Callable[[bytes, bytes, int | None], bool]] = {
+    "JPEG": lambda head, tail, size: tail.endswith(b"\xff\xd9"),
+    "PNG": lambda head, tail, size: b"IEND\xaeB`\x82" in tail,
+    "GIF": lambda head, tail, size: tail.endswith(b"\x3b"),
+    "WebP": lambda head, tail, size: size is None or size >= _riff_length(head),
+    "AVIF": lambda head, tail, size: True,
+}
+FORMAT_END_NAMES = {
+    "JPEG": "its end-of-image marker (ff d9)",
+    "PNG": "its IEND chunk",
+    "GIF": "its trailer byte (3b)",
+    "WebP": "the length its header states",
+}
+
+
 def image_format(head: bytes) -> str | None:
     """The browser-shown format whose signature ``head`` starts with, or None."""
     for name, matches in SHOWN_FORMATS:
@@ -53,21 +83,14 @@ def image_format(head: bytes) -> str | None:
 
 
 def check_image(s3_client, location: S3Location, *, what: str = "image") -> str:
-    """The format of the image at ``location``; InputError naming it when it is missing, empty or not an image."""
-    from botocore.exceptions import ClientError
-
-    try:
-        response = s3_client.get_object(Bucket=location.bucket, Key=location.key,
-                                        Range=f"bytes=0-{SIGNATURE_BYTES - 1}")
-        head = response["Body"].read(SIGNATURE_BYTES)
-    except ClientError as error:
-        if error_code(error) in ("InvalidRange", "416"):  # S3's answer to a range of a 0-byte object
-            raise InputError(f"{what} {location.shown} is empty (0 bytes)") from error
-        raise read_error(error, location, what) from error
+    """The format of the image at ``location``; InputError naming it when it is missing, empty, not an image
+    or cut short."""
+    head, size = _read_range(s3_client, location, what, 0, SIGNATURE_BYTES)
     if not head:
         raise InputError(f"{what} {location.shown} is empty (0 bytes)")
     found = image_format(head)
     if found is not None:
+        _check_whole(s3_client, location, what, found, head, size)
         return found
     for name, matches in NOT_SHOWN_FORMATS:
         if matches(head):
@@ -75,3 +98,37 @@ def check_image(s3_client, location: S3Location, *, what: str = "image") -> str:
                              f"convert it to one of {SHOWN_NAMES}")
     raise InputError(f"{what} {location.shown} is not an image a browser shows ({SHOWN_NAMES}): "
                      f"it starts with bytes {head[:12].hex(' ')}")
+
+
+def _read_range(s3_client, location: S3Location, what: str, start: int | None, length: int) -> tuple[bytes, int | None]:
+    """``length`` bytes from ``start`` (None: the last ``length``) and the object's whole size (from
+    Content-Range; None if not given)."""
+    from botocore.exceptions import ClientError
+
+    byte_range = f"bytes=-{length}" if start is None else f"bytes={start}-{start + length - 1}"
+    try:
+        response = s3_client.get_object(Bucket=location.bucket, Key=location.key, Range=byte_range)
+        body = response["Body"].read(length)
+    except ClientError as error:
+        if error_code(error) in ("InvalidRange", "416"):  # S3's answer to a range of a 0-byte object
+            raise InputError(f"{what} {location.shown} is empty (0 bytes)") from error
+        raise read_error(error, location, what) from error
+    size = response.get("ContentRange", "").rpartition("/")[2]
+    return body, int(size) if size.isdigit() else None
+
+
+def _check_whole(s3_client, location: S3Location, what: str, found: str, head: bytes, size: int | None) -> None:
+    """InputError when the image's last bytes show it cut short (``FORMAT_ENDS``)."""
+    if size is not None and size <= len(head):
+        tail = head  # the first read held the whole object
+    else:
+        tail, tail_size = _read_range(s3_client, location, what, None, END_BYTES)
+        size = size if size is not None else tail_size
+    if FORMAT_ENDS[found](head, tail.rstrip(b"\0"), size):
+        return
+    length = f"{size:,} bytes" if size is not None else "its length"
+    stated = f" ({_riff_length(head):,} stated)" if found == "WebP" else ""
+    raise InputError(f"{what} {location.shown} is a {found} file cut short: {length}{stated} end without "
+                     f"{FORMAT_END_NAMES[found]}; upload it again whole"
+                     + ("" if found != "JPEG" else " (or, if it has data after the picture such as a motion "
+                                                    "photo's video, save it as a plain JPEG)"))

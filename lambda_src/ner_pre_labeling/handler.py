@@ -14,13 +14,14 @@ code points, end exclusive) are offsets into ``taskInput.text``. The worker temp
 text to the page in an autoescaped HTML attribute, and an HTML parser rewrites two things there:
 it turns every CR LF and lone CR into LF, and U+0000 into U+FFFD. So the text is normalised here
 first (``shown_text``): line endings become LF and a leading byte-order mark is dropped; a NUL
-character is refused (it means the file is binary or UTF-16, not UTF-8 text). The length of the
+character is refused (it means the file is binary or UTF-16, not UTF-8 text), and so is a
+bidirectional control character, which would show workers the text in another order than its offsets. The length of the
 shown text, in code points, is recorded for consolidation (``gt_common.task_record``) when the
 function has ``TASK_RECORDS_URI``.
 
 The text file is read whole, so its size is bounded by ``gt_common.limits.MAX_TEXT_BYTES``,
 checked against the object's ContentLength before the body is read. The page image must exist
-and be an image a browser shows (``gt_common.images``; one ranged GET of its first bytes).
+and be a whole image a browser shows (``gt_common.images``; ranged GETs of its first and last bytes).
 A line's gold answers (``gt_common.gold``: known answers the worker must not see) go into the task
 record, never into the task input. Every unusable input raises ``InputError`` naming the key or the S3 URI at fault (as the manifest
 wrote it) and the problem.
@@ -28,8 +29,9 @@ wrote it) and the problem.
 from __future__ import annotations
 
 import json
-
 import logging
+import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -48,6 +50,9 @@ LOG.setLevel(logging.INFO)
 IMAGE_KEY = "source-ref"
 TEXT_KEY = "text-file-s3-uri"
 BYTE_ORDER_MARK = "\ufeff"
+# Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make the page show characters in another
+# order than the text holds them (a "Trojan Source" trick). The marks U+200E/U+200F only hint a direction; allowed.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 @lru_cache(maxsize=1)
@@ -67,18 +72,29 @@ def shown_text(text: str, location: S3Location) -> str:
     """``text`` as the worker's page holds it: LF line endings, no leading byte-order mark.
 
     Raises InputError (naming the file, line and column) for a NUL character, which HTML parsing
-    would replace, and for a text with nothing to tag.
+    would replace, for a bidirectional control (``BIDI_CONTROLS``), and for a text with nothing to tag.
     """
     nul = text.find("\0")
     if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
-        raise InputError(f"abstract text file {location.shown} holds a NUL character (line {line}, column {column}): "
+        raise InputError(f"abstract text file {location.shown} holds a NUL character ({_line_and_column(text, nul)}): "
                          "it is binary or UTF-16, not UTF-8 text")
     text = text.removeprefix(BYTE_ORDER_MARK).replace("\r\n", "\n").replace("\r", "\n")
+    control = BIDI_CONTROLS.search(text)
+    if control:
+        character = control.group()
+        raise InputError(f"abstract text file {location.shown} holds U+{ord(character):04X} "
+                         f"{unicodedata.name(character)} ({_line_and_column(text, control.start())}): a bidirectional "
+                         "control reorders how the text is shown, so the spans workers mark would not be the words "
+                         "they see; remove it")
     if not text.strip():
         raise InputError(f"abstract text file {location.shown} holds no text")
     return text
+
+
+def _line_and_column(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
 
 
 def read_text(uri: str) -> str:

@@ -14,7 +14,7 @@ dataset wrote it) and the problem, before anything is rendered:
 - the dataset file: missing, not UTF-8, not JSON, nested too deeply to parse, holding
   ``NaN``/``Infinity`` (or a number too large for a float), not an object, or naming no
   ``image.s3Path`` / ``sensor_data.s3Path``;
-- the camera image: missing, empty, or not an image a browser shows (``gt_common.images``);
+- the camera image: missing, empty, not an image a browser shows, or cut short (``gt_common.images``);
 - the sensor CSV: missing or breaking a rule of ``sensor_csv`` (named by line and column);
 - a rendering failure nobody foresaw is still reported naming the CSV.
 """

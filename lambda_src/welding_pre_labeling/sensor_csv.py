@@ -31,6 +31,7 @@ reader, which finds and names the fault.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +50,9 @@ SERIES = ("time", "electrode", "current", "voltage")
 _SEED_COLUMNS = {"time": 0, "electrode": 1, "current": 2, "voltage": 3}
 SEED_TIME_SCALE = 0.1  # seconds per time unit in the seed layout (and headered ``time`` columns)
 # A decimal number as loggers write it (no digit separators, no hex); nan/inf parse but are refused as not finite.
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf|infinity)\s*", re.IGNORECASE)
+# ASCII only, as the C parser reads numbers: a non-breaking space or an Arabic-Indic digit is not part of one.
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf|infinity)\s*",
+                     re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,17 @@ def _is_numeric_row(line: str) -> bool:
     return all(_NUMBER.fullmatch(cell) for cell in line.split(","))
 
 
+ASCII_SPACE = " \t\v\f"
+
+
+def _unusual_characters(cell: str) -> str:
+    """`` (it holds U+00A0 NO-BREAK SPACE)`` for the characters outside ASCII a cell holds, which look like (or are
+    shown as) spaces and digits but are not read as them; empty if there are none."""
+    unusual = dict.fromkeys(c for c in cell if not c.isascii())
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in unusual)
+    return f" (it holds {named})" if named else ""
+
+
 def _raise_first_bad_line(lines: list[str], line_numbers: list[int], width: int, uri: str) -> None:
     for row, line in enumerate(lines):
         cells = line.split(",")
@@ -280,5 +294,5 @@ def _raise_first_bad_line(lines: list[str], line_numbers: list[int], width: int,
         for column, cell in enumerate(cells):
             if not _NUMBER.fullmatch(cell):
                 raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, column {column + 1}: "
-                                 f"{cell.strip()!r} is not a number")
+                                 f"{cell.strip(ASCII_SPACE)!r} is not a number{_unusual_characters(cell)}")
     raise InputError(f"sensor CSV {uri} could not be parsed as numbers")
