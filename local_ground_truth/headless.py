@@ -124,6 +124,7 @@ def _object_answers(job: LocalJob, simulation: Simulation, object_id: str, alrea
         answers.append((object_id, worker_id, answer, seconds))
     if answers:
         _check_span_text(simulation.questions, simulation.span_text_input, object_id, text)
+        _check_truth_spans(simulation.questions, simulation.truth[object_id], object_id, text)
     return answers
 
 
@@ -137,6 +138,18 @@ def _check_span_text(questions: tuple[Question, ...], key: str, object_id: str, 
     if any(isinstance(question, Spans) for question in questions) and not isinstance(text, str):
         raise CannotSimulate(f"object {object_id}: its task input has no text under {key!r} (the definition's "
                              "span_text_input) to tag spans in")
+
+
+def _check_truth_spans(questions: tuple[Question, ...], truth: Mapping[str, Any], object_id: str, text: str) -> None:
+    """Every truth span ends inside ``text``, the object's shown text (only known once it is pre-labeled)."""
+    for question in questions:
+        if not isinstance(question, Spans):
+            continue
+        past = [span for span in truth[question.name] if span["endOffset"] > len(text)]
+        if past:
+            raise CannotSimulate(f"object {object_id}, question {question.name}: truth span {past[0]} ends past the "
+                                 f"end of the object's text ({len(text)} characters; {len(past)} of its "
+                                 f"{len(truth[question.name])} truth spans do): fix the truth file")
 
 
 def _wait(found: Callable[[], Any], ended: Callable[[], bool]) -> Any:

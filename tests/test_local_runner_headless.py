@@ -345,6 +345,19 @@ def test_spans_cannot_be_simulated_without_the_text_to_tag_and_the_object_is_nam
     assert expected in capsys.readouterr().err
 
 
+def test_a_truth_span_past_the_end_of_its_text_is_named_with_the_object(tmp_path, capsys, runner_assembly):
+    """Texts are known only once pre-labeled: a span beyond one was dropped by the simulation, scored as missed."""
+    truth = json.loads(workflows.definition("ner").truth_path.read_text())
+    truth["abstract-03"]["abstract"].append({"label": "Results", "startOffset": 10, "endOffset": 100_000})
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    argv = ["--workflow", "ner", "--simulate-workers", "2", "--state-dir", str(tmp_path / "ner"), "--processes", "1",
+            "--cloud-assembly", str(runner_assembly), "--truth", str(tmp_path / "truth.json")]
+    assert cli.main(argv) == 2
+    said = capsys.readouterr().err
+    assert ("object 2, question abstract: truth span {'label': 'Results', 'startOffset': 10, 'endOffset': 100000} "
+            "ends past the end of the object's text (") in said and "1 of its 9 truth spans do): fix the truth file" in said
+
+
 def test_with_review_on_the_complete_line_says_what_awaits_an_expert_and_where_the_final_manifest_is(
         runner_assembly, tmp_path, capsys):
     argv = ["--workflow", "welding", "--simulate-workers", "3", "--accuracy", "0.5", "--seed", "3", "--review",
