@@ -5,7 +5,11 @@ function's handler once from its staged asset folder, with the environment varia
 declares and the local S3 endpoint, and then serve invocations, as a warm Lambda does. Processes
 are started with ``spawn`` (never ``fork``: the runner has threads serving workers). A handler that
 raises fails that invocation only; one that exceeds the function's timeout or kills its process fails
-that invocation and the environments are started afresh, as Lambda would.
+that invocation and the environments are started afresh, as Lambda would. So does one whose environment
+holds more memory than the function's ``MemorySize``: Lambda ends it ("Runtime exited with error: signal:
+killed"), so the runner does too, and says so, rather than pass here a function that fails in AWS. An
+environment's resident memory is read every ``MEMORY_CHECK_SECONDS``; like Lambda's figure, it counts the
+interpreter and what the handler imported (30-80 MB for this project's functions).
 """
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ from local_ground_truth.stack_reader import FunctionSpec
 _HANDLER: Callable | None = None
 #: How often a stop is looked for while invocations are in flight.
 STOP_CHECK_SECONDS = 0.1
+#: How often an environment reads its resident memory (a handler filling memory faster than this is caught a little
+#: over its MemorySize, never missed: the reading is a peak where the system keeps one).
+MEMORY_CHECK_SECONDS = 0.02
 
 
 def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
@@ -51,8 +58,31 @@ def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
     return getattr(importlib.import_module(module_name), function_name)
 
 
-def _init_environment(spec: FunctionSpec, endpoint: str) -> None:
+def _resident_mb() -> float:
+    """This process's resident memory in MiB (Lambda's MB): now on Linux, else its peak so far."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+        return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def _watch_memory(limit_mb: int, exceeded) -> None:
+    """Kill this environment once it holds more than ``limit_mb``, recording how much in ``exceeded``."""
+    while True:
+        used = _resident_mb()
+        if used > limit_mb:
+            exceeded.value = int(used)
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(MEMORY_CHECK_SECONDS)
+
+
+def _init_environment(spec: FunctionSpec, endpoint: str, exceeded) -> None:
     global _HANDLER
+    threading.Thread(target=_watch_memory, args=(spec.memory_mb, exceeded), name="memory", daemon=True).start()
     # Ctrl-C, and a SIGTERM sent to the runner's process group (`kill -- -PGID`, a service manager's stop), reach
     # every process of the group: the runner decides what stops, not its Lambdas. Its stop lets an invocation in
     # flight finish (a consolidation cut short would report its objects failed) or abandons it; SIGKILL ends all.
@@ -78,13 +108,24 @@ class LocalFunction:
     def __init__(self, spec: FunctionSpec, endpoint: str, environments: int = 1) -> None:
         self.spec, self.endpoint, self.environments = spec, endpoint, max(1, environments)
         self._pool: ProcessPoolExecutor | None = None
+        context = multiprocessing.get_context("spawn")
+        self._context = context
+        self._exceeded = context.Value("q", 0, lock=False)  # MB an environment held when killed for it; 0: none
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.environments, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_environment, initargs=(self.spec, self.endpoint))
+                max_workers=self.environments, mp_context=self._context,
+                initializer=_init_environment, initargs=(self.spec, self.endpoint, self._exceeded))
         return self._pool
+
+    def _death(self, error: BaseException) -> str:
+        """Why an environment died: over its memory (as its watchdog recorded), else what the pool said."""
+        used, self._exceeded.value = self._exceeded.value, 0
+        if used:
+            return (f"the function ran out of memory: {used:,} MB used, over its MemorySize of {self.spec.memory_mb:,} MB "
+                    "(Lambda ends such an invocation: Runtime exited with error: signal: killed)")
+        return f"the function's process died: {error}"
 
     def _restart(self) -> None:
         pool, self._pool = self._pool, None
@@ -120,8 +161,9 @@ class LocalFunction:
                 self._restart()
                 return False, f"Task timed out after {self.spec.timeout_seconds} seconds"
             except BrokenProcessPool as error:
+                reason = self._death(error)
                 self._restart()
-                return False, f"the function's process died: {error}"
+                return False, reason
 
     def invoke(self, event: dict[str, Any]) -> tuple[bool, Any]:
         return self.result(self.submit(event))
@@ -157,7 +199,8 @@ class LocalFunction:
                 name = pending.pop(future)
                 try:
                     outcome = future.result()
-                except BrokenProcessPool:  # it took the invocations in flight with it
+                except BrokenProcessPool:  # it took the invocations in flight with it: run one by one, they say who
+                    self._exceeded.value = 0
                     self._restart()
                     one_by_one = [name, *pending.values()]
                     break

@@ -83,6 +83,7 @@ class FunctionSpec:
     asset_dir: Path
     environment: dict[str, str]  # resolved for this machine
     timeout_seconds: int = 3  # Lambda's default when a function declares none
+    memory_mb: int = 128  # MemorySize: Lambda's default when a function declares none
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def read_workflow(assembly_dir: Path, workflow: str) -> WorkflowSpec:
             environment={name: resolver.string(value, f"function {logical_id} environment variable {name}")
                          for name, value in variables.items()},
             timeout_seconds=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
         )
 
     pre_labeling = function(*human, "PreHumanTaskLambdaArn")

@@ -18,13 +18,15 @@ import os, time
 def lambda_handler(event, context):
     if event.get("crash"):
         os._exit(3)
+    held = b"x" * (event.get("hold_mb", 0) * 2**20)  # written, so resident
     time.sleep(event.get("sleep", 0))
-    return {"echo": event["name"], "pid": os.getpid()}
+    return {"echo": event["name"], "pid": os.getpid(), **({"held": len(held)} if held else {})}
 '''
 # The timeout counts from the invocation's submission, an environment's cold start included (a spawned Python
 # importing the handler: over a second on a loaded machine), so even the timeout tests leave room for one.
 TIMEOUT_SECONDS = 3
 ROOMY_TIMEOUT = 60  # for the tests about something else than the timeout
+MEMORY_MB = 128  # Lambda's smallest and default MemorySize; the probe's environment holds about 20 MB
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def function(tmp_path, request):
     (package / "__init__.py").write_text("")
     (package / "handler.py").write_text(textwrap.dedent(HANDLER))
     spec = FunctionSpec(logical_id="Probe", handler="host_probe.handler.lambda_handler", asset_dir=tmp_path / "asset",
-                        environment={}, timeout_seconds=timeout)
+                        environment={}, timeout_seconds=timeout, memory_mb=MEMORY_MB)
     local = LocalFunction(spec, "http://127.0.0.1:9", environments=2)
     yield local
     local.close()
@@ -104,3 +106,25 @@ def test_a_stop_sent_to_the_whole_process_group_leaves_an_invocation_in_flight_t
     for pid in list(function._executor()._processes):  # every environment, as a signal to the group reaches them
         os.kill(pid, getattr(signal, stop))
     assert running.result(timeout=10) == (True, {"echo": "in flight", "pid": running.result()[1]["pid"]})
+
+
+@pytest.mark.parametrize("function", [ROOMY_TIMEOUT], indirect=True)
+def test_an_environment_over_the_functions_memory_fails_its_invocation_as_lambda_would_and_says_so(function):
+    ok, below = function.invoke({"name": "below", "hold_mb": 40, "sleep": 0.2})
+    assert ok and below["held"] == 40 * 2**20
+    ok, why = function.invoke({"name": "over", "hold_mb": 200, "sleep": 1})
+    assert not ok and why.startswith("the function ran out of memory: ") and \
+        why.endswith(f"MB used, over its MemorySize of {MEMORY_MB} MB (Lambda ends such an invocation: Runtime exited "
+                     "with error: signal: killed)")
+    assert int(why.split(": ")[1].split(" MB")[0].replace(",", "")) > MEMORY_MB
+    ok, after = function.invoke({"name": "after"})
+    assert ok and after["pid"] != below["pid"]  # a new environment
+
+
+@pytest.mark.parametrize("function", [ROOMY_TIMEOUT], indirect=True)
+def test_in_a_parallel_run_only_the_invocation_over_memory_fails_and_a_crash_is_not_called_one(function):
+    outcomes = dict(function.invoke_all(events({"name": "0"}, {"name": "big", "hold_mb": 200, "sleep": 1},
+                                               {"name": "boom", "crash": True}, {"name": "1", "hold_mb": 10})))
+    assert outcomes["0"][0] and outcomes["1"][0]
+    assert "ran out of memory" in outcomes["big"][1]
+    assert outcomes["boom"][1].startswith("the function's process died")

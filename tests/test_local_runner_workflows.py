@@ -121,7 +121,8 @@ def write_app(folder: Path, stacks: dict[str, dict]) -> Path:
 def template(workflow: str = "tickets", request=None, environment=None) -> dict:
     return {"Resources": {
         "DataBucket12345678": {"Type": "AWS::S3::Bucket"}, "Role": {"Type": "AWS::IAM::Role"},
-        "PreFn": {**FUNCTION, "Properties": {**FUNCTION["Properties"], "Environment": {"Variables": environment or {}}}},
+        "PreFn": {**FUNCTION, "Properties": {**FUNCTION["Properties"], "Environment": {"Variables": environment or {}},
+                                             "MemorySize": 1024}},
         "PostFn": FUNCTION},
         "Outputs": {"WorkflowName": {"Value": workflow}, "LabelingJobRequest": {"Value": request or request_value()}}}
 
@@ -139,6 +140,7 @@ def test_every_intrinsic_of_the_request_and_environment_is_resolved_for_this_mac
     assert (spec.task.output_bucket, spec.task.output_prefix) == ("data-bucket", "")  # S3OutputPath: a bare bucket
     assert spec.pre_labeling.logical_id == "PreFn" and spec.consolidation.logical_id == "PostFn"
     assert spec.pre_labeling.timeout_seconds == 30 and spec.pre_labeling.asset_dir == app / "asset.x"
+    assert (spec.pre_labeling.memory_mb, spec.consolidation.memory_mb) == (1024, 128)  # 128: Lambda's default
     assert spec.request["HumanTaskConfig"]["WorkteamArn"] == "imported:Workforce:TeamArn"
     assert spec.pre_labeling.environment == {
         "RECORDS": "s3://data-bucket/derived/", "SUB": f"arn:aws:s3:::data-bucket/local/arn:aws:iam::{LOCAL_ACCOUNT}:role/Role",
