@@ -3,6 +3,9 @@ stack is refused before a file is written, and a scaffold whose stack does not s
 (half a workflow would break every synth). The whole scaffold, run as a newcomer runs it: tests/test_scaffold.py."""
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 import workflows
@@ -32,3 +35,29 @@ def test_a_scaffold_whose_stack_does_not_synthesize_is_taken_back(monkeypatch, t
     assert "did not synthesize" in said and "the files written were removed again" in said
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert left == ["tests", "tests/test_other.py"]  # its own files and folders gone, nothing else touched
+
+
+def test_an_abstain_label_is_written_into_the_definition_and_kept_out_of_the_truth(tmp_path, monkeypatch):
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    written = scaffold.scaffold("weld_check", ["classification:verdict=Good,Bad,Not sure", "yes-no:ok"],
+                                root=tmp_path, abstain=["verdict=Not sure"])
+    [module] = [path for path in written if path.name == "weld_check.py"]
+    namespace = {}
+    exec(compile(module.read_text(), str(module), "exec"), namespace)  # the definition as the app imports it
+    verdict = namespace["WORKFLOW"].questions[0]
+    assert verdict.abstain == "Not sure" and verdict.choices == ("Good", "Bad", "Not sure")
+    truth = json.loads((tmp_path / "sample_data" / "weld_check" / "truth.json").read_text())
+    assert {entry["verdict"] for entry in truth.values()} <= {"Good", "Bad"}  # a known answer is never "cannot tell"
+
+
+@pytest.mark.parametrize("abstain, message", [
+    ("verdict=Unsure", "--abstain 'verdict=Unsure': question verdict: abstain label 'Unsure' is not one of its choices"),
+    ("ok=No", "--abstain 'ok=No': write FIELD=LABEL with FIELD a classification question (verdict) and LABEL one"),
+    ("verdict", "--abstain 'verdict': write FIELD=LABEL"),
+])
+def test_an_abstain_label_that_does_not_fit_is_refused_and_nothing_written(tmp_path, monkeypatch, abstain, message):
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(message)):
+        scaffold.scaffold("weld_check", ["classification:verdict=Good,Bad,Not sure", "yes-no:ok"],
+                          root=tmp_path, abstain=[abstain])
+    assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,8 @@ runs in the local runner before a line is written by hand. Then a fork fills in 
 pre-labeling (what a worker is shown), template markup and sample data.
 
 Question kinds: classification (LABEL,... required), yes-no, checkbox, multi-select (LABEL,...
-required), free-text. Span tagging needs a page of its own (``crowd-entity-annotation`` cannot share
+required), free-text. ``--abstain FIELD=LABEL`` makes one of a classification's labels its abstain label
+("Not sure": no evidence for any class; ``gt_common.choices``). Span tagging needs a page of its own (``crowd-entity-annotation`` cannot share
 a form with other questions, and the NER workflow's template shows how to build one): add a Spans
 question to the definition by hand.
 """
@@ -29,7 +30,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -265,6 +266,8 @@ def _question_source(question: Question) -> str:
     args = [f"name={question.name!r}"]
     if isinstance(question, (Classification, MultiSelect)):
         args.append(f"choices={tuple(question.labels)!r}")
+    if isinstance(question, Classification) and question.abstain is not None:
+        args.append(f"abstain={question.abstain!r}")
     if isinstance(question, Checkbox) and question.value != "checked":
         args.append(f"value={question.value!r}")
     return f"{name}({', '.join(args)})"
@@ -304,6 +307,23 @@ def parse_question(spec: str) -> Question:
         raise ScaffoldError(f"question {spec!r}: {error}") from None
 
 
+def with_abstain_labels(questions: Sequence[Question], abstain: Sequence[str]) -> tuple[Question, ...]:
+    """``questions`` with each ``FIELD=LABEL`` of ``abstain`` made that classification's abstain label."""
+    by_name = {question.name: question for question in questions}
+    for spec in abstain:
+        name, _, label = spec.partition("=")
+        question = by_name.get(name)
+        if not isinstance(question, Classification) or not label:
+            raise ScaffoldError(f"--abstain {spec!r}: write FIELD=LABEL with FIELD a classification question "
+                                f"({', '.join(q.name for q in questions if isinstance(q, Classification)) or 'none'}) "
+                                "and LABEL one of its labels")
+        try:
+            by_name[name] = replace(question, abstain=label.strip())
+        except QuestionError as error:
+            raise ScaffoldError(f"--abstain {spec!r}: {error}") from None
+    return tuple(by_name[question.name] for question in questions)
+
+
 def record_stack_snapshot(name: str, root: Path = REPO_ROOT) -> None:
     """Record the new workflow stack's snapshot (tests/test_workflow_stacks.py keeps one per workflow
     and environment), so the suite passes at once; later changes to the stack show up in its diff."""
@@ -317,8 +337,9 @@ def record_stack_snapshot(name: str, root: Path = REPO_ROOT) -> None:
 
 
 def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, description: Optional[str] = None,
-             root: Path = REPO_ROOT) -> list[Path]:
-    """Write a new workflow's files under ``root``; the paths written."""
+             root: Path = REPO_ROOT, abstain: Sequence[str] = ()) -> list[Path]:
+    """Write a new workflow's files under ``root``; the paths written. ``abstain``: ``FIELD=LABEL`` each, the
+    label of a classification question that means "cannot tell" (not a class: see ``gt_common.choices``)."""
     if not questions:
         raise ScaffoldError("give at least one --question")
     readable = name.replace("_", " ")
@@ -328,7 +349,7 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
             title=title or readable.capitalize()[:128],
             description=description or "Read the text and answer each question."[:255],
             label_attribute_name=re.sub(r"_+", "-", name),
-            questions=tuple(parse_question(spec) for spec in questions),
+            questions=with_abstain_labels([parse_question(spec) for spec in questions], abstain),
         )
     except DefinitionError as error:
         raise ScaffoldError(str(error)) from None
@@ -358,11 +379,14 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
     parser.add_argument("name", help="the workflow's name: lower-case letters, digits and _ (e.g. ticket_triage)")
     parser.add_argument("--question", action="append", default=[], metavar="KIND:FIELD[=LABEL,...]",
                         help=f"a question (repeat for each); KIND: {', '.join(KINDS)}")
+    parser.add_argument("--abstain", action="append", default=[], metavar="FIELD=LABEL",
+                        help="a classification question's label that means the worker cannot tell (e.g. "
+                             "'verdict=Not sure'): it lowers confidence instead of counting as a class")
     parser.add_argument("--title", help="the task title workers see")
     parser.add_argument("--description", help="the task description workers see")
     args = parser.parse_args(argv)
     try:
-        written = scaffold(args.name, args.question, args.title, args.description, root)
+        written = scaffold(args.name, args.question, args.title, args.description, root, args.abstain)
     except ScaffoldError as error:
         print(f"workflows.scaffold: {error}", file=sys.stderr)
         return 2
