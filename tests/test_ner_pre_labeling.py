@@ -133,8 +133,8 @@ def test_text_file_that_is_not_utf8_names_the_uri(s3, bucket):
 
 def test_oversized_text_file_names_the_uri_and_the_limit(s3, bucket):
     uri = put(s3, bucket, "huge.txt", b"a" * (handler.MAX_TEXT_BYTES + 1))
-    with pytest.raises(InputError, match=rf"abstract text file {uri} is {handler.MAX_TEXT_BYTES + 1} bytes, "
-                                         rf"over the {handler.MAX_TEXT_BYTES}-byte limit"):
+    with pytest.raises(InputError, match=rf"abstract text file {uri} is {handler.MAX_TEXT_BYTES + 1:,} bytes, "
+                                         rf"over the {handler.MAX_TEXT_BYTES:,}-byte limit"):
         handler.lambda_handler(event({"source-ref": f"s3://{bucket}/p.jpg", "text-file-s3-uri": uri}))
 
 

@@ -611,6 +611,6 @@ def test_a_sensor_csv_larger_than_the_function_reads_is_refused_by_name_and_size
     image = put(s3, bucket, "welding/images/huge.jpg", CAMERA_JPEG)
     dataset = put(s3, bucket, "welding/datasets/huge.json",
                   json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
-    with pytest.raises(InputError, match=rf"sensor CSV {csv} is {len(SEED_CSV)} bytes, over the {len(SEED_CSV) - 1} "
-                                         "that pre-labeling reads"):
+    with pytest.raises(InputError, match=rf"sensor CSV {csv} is {len(SEED_CSV):,} bytes, over the {len(SEED_CSV) - 1:,}-byte "
+                                         r"limit that pre-labeling reads \(its memory\): split or downsample the run$"):
         handler.lambda_handler({"dataObject": {"source": dataset}})

@@ -59,15 +59,32 @@ def parse_s3_uri(uri: object, *, what: str = "value", folder: bool = False) -> S
     return S3Location(bucket, key)
 
 
+def get_object(s3_client, location: S3Location, *, what: str = "object", max_bytes: int | None = None,
+               limit_reason: str = "", **conditions) -> dict | None:
+    """GetObject of ``location`` (with ``conditions`` such as IfNoneMatch): the response, its body unread, or None
+    when a condition answers "not modified". S3's errors, and an object over ``max_bytes`` (its body closed unread;
+    ``limit_reason`` says why that limit), become an InputError that names the URI."""
+    from botocore.exceptions import ClientError
+
+    try:
+        response = s3_client.get_object(Bucket=location.bucket, Key=location.key, **conditions)
+    except ClientError as error:
+        if conditions and error_code(error) in ("304", "NotModified"):
+            return None
+        raise read_error(error, location, what) from error
+    size = response.get("ContentLength", 0)
+    if max_bytes is not None and size > max_bytes:
+        response["Body"].close()
+        raise InputError(f"{what} {location.shown} is {size:,} bytes, over the {max_bytes:,}-byte limit{limit_reason}")
+    return response
+
+
 def read_object(s3_client, location: S3Location, *, what: str = "object", max_bytes: int | None = None) -> bytes:
     """Return an object's bytes, turning S3's errors into an InputError that names the URI."""
     from botocore.exceptions import ClientError
 
+    response = get_object(s3_client, location, what=what, max_bytes=max_bytes)
     try:
-        response = s3_client.get_object(Bucket=location.bucket, Key=location.key)
-        if max_bytes is not None and response.get("ContentLength", 0) > max_bytes:
-            raise InputError(
-                f"{what} {location.shown} is {response['ContentLength']} bytes, over the {max_bytes}-byte limit")
         return response["Body"].read()
     except ClientError as error:
         raise read_error(error, location, what) from error

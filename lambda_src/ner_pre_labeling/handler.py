@@ -102,8 +102,8 @@ def read_text(uri: str) -> str:
     location = parse_s3_uri(uri, what=f"dataObject.{TEXT_KEY}")
     body = read_object(s3_client(), location, what="abstract text file", max_bytes=MAX_TEXT_BYTES)
     if len(body) > MAX_TEXT_BYTES:  # ContentLength missing or wrong: check what was actually read
-        raise InputError(f"abstract text file {location.shown} is {len(body)} bytes, "
-                         f"over the {MAX_TEXT_BYTES}-byte limit")
+        raise InputError(f"abstract text file {location.shown} is {len(body):,} bytes, "
+                         f"over the {MAX_TEXT_BYTES:,}-byte limit")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:

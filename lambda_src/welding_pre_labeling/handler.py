@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
 from gt_common.labeling_job import job_name_of_event
-from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_error, read_object
+from gt_common.s3uri import InputError, S3Location, error_code, get_object, parse_s3_uri, read_error, read_object
 from gt_common.task_record import write_record
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
 from welding_pre_labeling.sensor_csv import parse_sensor_csv
@@ -147,19 +147,15 @@ def _current_source_etag(targets: dict[str, S3Location]) -> str | None:
 
 def _read_csv(csv: S3Location, unless_etag: str | None) -> tuple[bytes, str] | None:
     """The CSV's bytes and ETag, or None when its ETag is ``unless_etag`` (one conditional GET)."""
+    conditions = {} if unless_etag is None else {"IfNoneMatch": f'"{unless_etag}"'}
+    response = get_object(s3_client(), csv, what="sensor CSV", max_bytes=MAX_CSV_BYTES,
+                          limit_reason=" that pre-labeling reads (its memory): split or downsample the run",
+                          **conditions)
+    if response is None:
+        return None
     try:
-        if unless_etag is None:
-            response = s3_client().get_object(Bucket=csv.bucket, Key=csv.key)
-        else:
-            response = s3_client().get_object(Bucket=csv.bucket, Key=csv.key, IfNoneMatch=f'"{unless_etag}"')
-        if response.get("ContentLength", 0) > MAX_CSV_BYTES:
-            response["Body"].close()
-            raise InputError(f"sensor CSV {csv.shown} is {response['ContentLength']:,} bytes, over the "
-                             f"{MAX_CSV_BYTES:,} that pre-labeling reads (its memory): split or downsample the run")
         return response["Body"].read(), response["ETag"].strip('"')
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("304", "NotModified"):
-            return None
         raise read_error(error, csv, "sensor CSV") from error
 
 
