@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -61,3 +62,43 @@ def test_an_abstain_label_that_does_not_fit_is_refused_and_nothing_written(tmp_p
         scaffold.scaffold("weld_check", ["classification:verdict=Good,Bad,Not sure", "yes-no:ok"],
                           root=tmp_path, abstain=[abstain])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_removed_workflow_leaves_nothing_of_its_own_and_everything_else(tmp_path, monkeypatch):
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    written = scaffold.scaffold("weld_check", ["yes-no:ok"], root=tmp_path)
+    (tmp_path / "sample_data" / "weld_check" / "page-1.jpg").write_bytes(b"added by hand")
+    (tmp_path / "workflows" / "other.py").write_text("# another workflow\n")
+    snapshots = tmp_path / scaffold.SNAPSHOTS
+    snapshots.parent.mkdir(parents=True)
+    entry = "# name: test_snapshot[{}]\n  dict({{\n    'x': 1,\n  }})\n# ---\n"
+    snapshots.write_text("# serializer version: 1\n" + "".join(entry.format(case) for case in (
+        "dev-ner", "dev-weld_check", "dev-weld_check_two", "prod-weld_check", "prod-welding")))
+    module = tmp_path / "workflows" / "weld_check.py"
+    definition = WorkflowDefinition(name="weld_check", title="t", description="d", label_attribute_name="l",
+                                    questions=(FreeText(name="n"),))
+    removed = scaffold.remove_workflow(definition, module, tmp_path, others=[])
+    assert {tmp_path / "sample_data" / "weld_check", tmp_path / "lambda_src" / "weld_check_pre_labeling"} <= set(removed)
+    assert not any(path.exists() for path in written)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "tests/__snapshots__/test_workflow_stacks.ambr", "workflows/other.py"]
+    assert snapshots.read_text() == "# serializer version: 1\n" + "".join(
+        entry.format(case) for case in ("dev-ner", "dev-weld_check_two", "prod-welding"))
+
+
+def test_a_pre_labeling_package_another_workflow_runs_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    scaffold.scaffold("weld_check", ["yes-no:ok"], root=tmp_path)
+    definition = WorkflowDefinition(name="weld_check", title="t", description="d", label_attribute_name="l",
+                                    questions=(FreeText(name="n"),))
+    sharing = replace(definition, name="weld_copy")  # runs weld_check_pre_labeling too
+    sharing = replace(sharing, pre_labeling=definition.pre_labeling)
+    scaffold.remove_workflow(definition, tmp_path / "workflows" / "weld_check.py", tmp_path, others=[sharing])
+    assert (tmp_path / "lambda_src" / "weld_check_pre_labeling" / "handler.py").exists()
+    assert not (tmp_path / "workflows" / "weld_check.py").exists()
+
+
+def test_removing_a_workflow_that_does_not_exist_names_the_ones_that_do(capsys):
+    assert scaffold.main(["no_such_flow", "--remove"]) == 2
+    said = capsys.readouterr().err
+    assert "no workflow is named 'no_such_flow' (the workflows: " in said and "welding" in said

@@ -15,6 +15,10 @@ workflow gets take it from the definition. It synthesizes, passes the test suite
 runs in the local runner before a line is written by hand. Then a fork fills in its own
 pre-labeling (what a worker is shown), template markup and sample data.
 
+``python -m workflows.scaffold NAME --remove`` takes a workflow away again: those files (its whole
+pre-labeling package and sample data folder, unless another workflow runs that package) and its stack
+snapshots.
+
 Question kinds: classification (LABEL,... required), yes-no, checkbox, multi-select (LABEL,...
 required), free-text. ``--abstain FIELD=LABEL`` makes one of a classification's labels its abstain label
 ("Not sure": no evidence for any class; ``gt_common.choices``). Span tagging needs a page of its own (``crowd-entity-annotation`` cannot share
@@ -371,6 +375,70 @@ def remove(written: Sequence[Path], root: Path = REPO_ROOT) -> None:
             folder.rmdir()
 
 
+SNAPSHOTS = Path("tests") / "__snapshots__" / "test_workflow_stacks.ambr"
+
+
+def workflow_files(definition: WorkflowDefinition, module: Path, root: Path,
+                   others: Sequence[WorkflowDefinition]) -> list[Path]:
+    """What a workflow is on disk: its definition module, template, pre-labeling test, and its own folders (its
+    pre-labeling package, unless another workflow runs it too, and its sample data), each that exists."""
+    shared = {other.pre_labeling.package for other in others} | {other.consolidation.package for other in others}
+    paths = [module, root / "ui_templates" / f"{definition.name}.liquid.html",
+             root / "tests" / f"test_{definition.name}_pre_labeling.py", root / "sample_data" / definition.name]
+    if definition.pre_labeling.package not in shared:
+        paths.append(root / "lambda_src" / definition.pre_labeling.package)
+    return [path for path in paths if path.exists()]
+
+
+def remove_snapshots(name: str, root: Path) -> int:
+    """Take the workflow's stack snapshots (one per environment) out of the recorded ones; how many there were."""
+    path = root / SNAPSHOTS
+    if not path.exists():
+        return 0
+    kept, removed, skipping = [], 0, False
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("# name: "):
+            skipping = re.fullmatch(rf"# name: test_snapshot\[[^\]-]+-{re.escape(name)}\]\n?", line) is not None
+            removed += skipping
+        if not skipping:
+            kept.append(line)
+        elif line.startswith("# ---"):
+            skipping = False
+    path.write_text("".join(kept), encoding="utf-8")
+    return removed
+
+
+def remove_workflow(definition: WorkflowDefinition, module: Path, root: Path,
+                    others: Sequence[WorkflowDefinition]) -> list[Path]:
+    """Remove a workflow from ``root``: its files (``workflow_files``) and its stack snapshots; the paths removed."""
+    import shutil
+
+    removed = workflow_files(definition, module, root, others)
+    for path in removed:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    remove_snapshots(definition.name, root)
+    return removed
+
+
+def _remove_command(name: str, root: Path) -> int:
+    import workflows
+
+    known = workflows.definitions()
+    if name not in known:
+        print(f"workflows.scaffold: no workflow is named {name!r} (the workflows: {', '.join(sorted(known))})",
+              file=sys.stderr)
+        return 2
+    # The module that defines it (definitions() imported every one; a module's name need not be the workflow's).
+    module = next(Path(sys.modules[m].__file__) for m in list(sys.modules)
+                  if m.startswith("workflows.") and getattr(sys.modules[m], "WORKFLOW", None) is known[name])
+    others = [definition for other, definition in known.items() if other != name]
+    shown = [f"{path.relative_to(root)}{'/' if path.is_dir() else ''}"
+             for path in workflow_files(known[name], module, root, others)]
+    remove_workflow(known[name], module, root, others)
+    print("removed:\n" + "\n".join(f"  {path}" for path in shown) + f"\n  and its stack snapshots in {SNAPSHOTS}")
+    return 0
+
+
 def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
     parser = argparse.ArgumentParser(prog="python -m workflows.scaffold", description=__doc__.splitlines()[0],
                                      epilog="example: python -m workflows.scaffold ticket_triage "
@@ -382,9 +450,16 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
     parser.add_argument("--abstain", action="append", default=[], metavar="FIELD=LABEL",
                         help="a classification question's label that means the worker cannot tell (e.g. "
                              "'verdict=Not sure'): it lowers confidence instead of counting as a class")
+    parser.add_argument("--remove", action="store_true",
+                        help="remove the workflow NAME instead: its definition, template, pre-labeling package and "
+                             "test, sample data and stack snapshots (what git holds of them can be restored from git)")
     parser.add_argument("--title", help="the task title workers see")
     parser.add_argument("--description", help="the task description workers see")
     args = parser.parse_args(argv)
+    if args.remove:
+        if args.question or args.abstain or args.title or args.description:
+            parser.error("--remove takes only the workflow's name")
+        return _remove_command(args.name, root)
     try:
         written = scaffold(args.name, args.question, args.title, args.description, root, args.abstain)
     except ScaffoldError as error:
