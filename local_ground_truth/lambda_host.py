@@ -8,14 +8,18 @@ raises fails that invocation only; one that exceeds the function's timeout or ki
 that invocation and the environments are started afresh, as Lambda would. So does one whose environment
 holds more memory than the function's ``MemorySize``: Lambda ends it ("Runtime exited with error: signal:
 killed"), so the runner does too, and says so, rather than pass here a function that fails in AWS. An
-environment's resident memory is read every ``MEMORY_CHECK_SECONDS``; like Lambda's figure, it counts the
-interpreter and what the handler imported (30-80 MB for this project's functions).
+environment's peak memory (its resident set's) is looked at every ``MEMORY_CHECK_SECONDS`` while a handler runs
+and again when it returns, so a peak freed in between still counts; like Lambda's figure, it counts the
+interpreter and what the handler imported (30-80 MB for this project's functions). An environment whose runner
+is gone (killed with -9) ends itself.
 """
 from __future__ import annotations
 
 import importlib
+import math
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 import threading
@@ -28,10 +32,10 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from local_ground_truth.stack_reader import FunctionSpec
 
 _HANDLER: Callable | None = None
+_MEMORY: tuple[int, Any] = (0, None)  # the function's MemorySize, and where a kill for it records the peak
 #: How often a stop is looked for while invocations are in flight.
 STOP_CHECK_SECONDS = 0.1
-#: How often an environment reads its resident memory (a handler filling memory faster than this is caught a little
-#: over its MemorySize, never missed: the reading is a peak where the system keeps one).
+#: How often an environment looks at its peak memory (and whether the runner still lives) while it runs.
 MEMORY_CHECK_SECONDS = 0.02
 
 
@@ -58,31 +62,35 @@ def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
     return getattr(importlib.import_module(module_name), function_name)
 
 
-def _resident_mb() -> float:
-    """This process's resident memory in MiB (Lambda's MB): now on Linux, else its peak so far."""
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-        return peak / (2**20 if sys.platform == "darwin" else 2**10)
+def _peak_mb() -> int:
+    """The most memory this process has held so far (its peak resident set), in MiB (Lambda's MB), rounded up."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return math.ceil(peak / (2**20 if sys.platform == "darwin" else 2**10))
 
 
-def _watch_memory(limit_mb: int, exceeded) -> None:
-    """Kill this environment once it holds more than ``limit_mb``, recording how much in ``exceeded``."""
+def _over_memory() -> None:
+    """Kill this environment, as Lambda does, if it has ever held more than the function's MemorySize."""
+    limit, exceeded = _MEMORY
+    used = _peak_mb()
+    if used > limit:
+        exceeded.value = used
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _watch(parent: int) -> None:
+    """While the environment lives: end it if it passes its memory (while a handler runs, as Lambda does), or if
+    the runner that started it is gone (killed with -9, it cannot end its environments itself)."""
     while True:
-        used = _resident_mb()
-        if used > limit_mb:
-            exceeded.value = int(used)
-            os.kill(os.getpid(), signal.SIGKILL)
+        _over_memory()
+        if os.getppid() != parent:
+            os._exit(0)
         time.sleep(MEMORY_CHECK_SECONDS)
 
 
-def _init_environment(spec: FunctionSpec, endpoint: str, exceeded) -> None:
-    global _HANDLER
-    threading.Thread(target=_watch_memory, args=(spec.memory_mb, exceeded), name="memory", daemon=True).start()
+def _init_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int) -> None:
+    global _HANDLER, _MEMORY
+    _MEMORY = (spec.memory_mb, exceeded)
+    threading.Thread(target=_watch, args=(parent,), name="watch", daemon=True).start()
     # Ctrl-C, and a SIGTERM sent to the runner's process group (`kill -- -PGID`, a service manager's stop), reach
     # every process of the group: the runner decides what stops, not its Lambdas. Its stop lets an invocation in
     # flight finish (a consolidation cut short would report its objects failed) or abandons it; SIGKILL ends all.
@@ -97,9 +105,11 @@ def _ready() -> bool:
 
 def _invoke(event: dict[str, Any]) -> tuple[bool, Any]:
     try:
-        return True, _HANDLER(event, None)
+        outcome = True, _HANDLER(event, None)
     except Exception as error:  # noqa: BLE001 - reported per invocation, the job goes on
-        return False, f"{type(error).__name__}: {error}"
+        outcome = False, f"{type(error).__name__}: {error}"
+    _over_memory()  # a peak between two of the watcher's looks (one long call holds the GIL) still counts
+    return outcome
 
 
 class LocalFunction:
@@ -116,7 +126,7 @@ class LocalFunction:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.environments, mp_context=self._context,
-                initializer=_init_environment, initargs=(self.spec, self.endpoint, self._exceeded))
+                initializer=_init_environment, initargs=(self.spec, self.endpoint, self._exceeded, os.getpid()))
         return self._pool
 
     def _death(self, error: BaseException) -> str:

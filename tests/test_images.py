@@ -81,10 +81,8 @@ def test_a_whole_image_of_each_format_passes_and_padding_after_its_end_is_allowe
 
 
 @pytest.mark.parametrize("name, ending", [
-    ("JPEG", r"end without its end-of-image marker \(ff d9\); upload it again whole \(or, if it has data after "
-             r"the picture such as a motion photo's video, save it as a plain JPEG\)$"),
     ("PNG", r"end without its IEND chunk; upload it again whole$"),
-    ("GIF", r"end without its trailer byte \(3b\); upload it again whole$"),
+    ("GIF", r"end without its last block's end and trailer \(00 3b\); upload it again whole$"),
     ("WebP", r"\(200 stated\) end without the length its header states; upload it again whole$"),
 ])
 def test_an_image_cut_short_is_named_with_its_length(s3, bucket, name, ending):
@@ -94,15 +92,20 @@ def test_an_image_cut_short_is_named_with_its_length(s3, bucket, name, ending):
         check_image(s3, put(s3, bucket, "cut", cut), what="page image")
 
 
-def test_a_big_jpeg_cut_short_is_refused(s3, bucket):
-    cut = big_jpeg(300_000)[:-10_000]
-    with pytest.raises(InputError, match=rf"is a JPEG file cut short: {len(cut):,} bytes end without"):
-        check_image(s3, put(s3, bucket, "cut.jpg", cut))
+@pytest.mark.parametrize("body", [big_jpeg(300_000)[:-10_000], SAMPLE_JPEG[:len(SAMPLE_JPEG) // 2], b"\xff\xd8\xff\xe0",
+                                  SAMPLE_JPEG + b"ftypmp42 a motion photo's video"])
+def test_a_jpeg_that_does_not_end_as_one_is_refused_saying_both_ways_it_happens(s3, bucket, body):
+    with pytest.raises(InputError, match=rf"^image s3://{bucket}/p.jpg is a JPEG file that does not end as one: "
+                                         rf"{len(body):,} bytes end without its end-of-image marker \(ff d9\): it was "
+                                         r"cut short \(upload it again whole\) or has data after the picture, such as "
+                                         r"a motion photo's video \(save it as a plain JPEG\)$"):
+        check_image(s3, put(s3, bucket, "p.jpg", body))
 
 
-def test_four_bytes_of_a_jpeg_are_not_an_image(s3, bucket):
-    with pytest.raises(InputError, match=r"is a JPEG file cut short: 4 bytes end without its end-of-image marker"):
-        check_image(s3, put(s3, bucket, "four.jpg", b"\xff\xd8\xff\xe0"))
+def test_a_gif_cut_just_after_a_3b_byte_in_its_pixels_is_refused(s3, bucket):
+    cut = SIGNATURES["GIF"] + b"\x2c" + b"\x07" * 50 + b"\x3b"  # 3b inside image data, no block end before it
+    with pytest.raises(InputError, match="is a GIF file cut short"):
+        check_image(s3, put(s3, bucket, "cut.gif", cut))
 
 
 def test_avif_is_checked_by_its_signature_only(s3, bucket):

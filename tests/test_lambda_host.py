@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,8 +20,10 @@ def lambda_handler(event, context):
     if event.get("crash"):
         os._exit(3)
     held = b"x" * (event.get("hold_mb", 0) * 2**20)  # written, so resident
+    spike = len(b"x" * (event.get("spike_mb", 0) * 2**20))  # filled and freed in one call: a peak only
     time.sleep(event.get("sleep", 0))
-    return {"echo": event["name"], "pid": os.getpid(), **({"held": len(held)} if held else {})}
+    return {"echo": event["name"], "pid": os.getpid(), **({"held": len(held)} if held else {}),
+            **({"spike": spike} if spike else {})}
 '''
 # The timeout counts from the invocation's submission, an environment's cold start included (a spawned Python
 # importing the handler: over a second on a loaded machine), so even the timeout tests leave room for one.
@@ -128,3 +131,52 @@ def test_in_a_parallel_run_only_the_invocation_over_memory_fails_and_a_crash_is_
     assert outcomes["0"][0] and outcomes["1"][0]
     assert "ran out of memory" in outcomes["big"][1]
     assert outcomes["boom"][1].startswith("the function's process died")
+
+
+@pytest.mark.parametrize("function", [ROOMY_TIMEOUT], indirect=True)
+def test_a_peak_freed_before_the_watcher_looks_still_fails_the_invocation(function):
+    ok, why = function.invoke({"name": "spike", "spike_mb": 300})
+    assert not ok and why.startswith("the function ran out of memory: ")
+
+
+RUNNER_KILLED_WITH_9 = """
+import sys, time
+from pathlib import Path
+from local_ground_truth.lambda_host import LocalFunction
+from local_ground_truth.stack_reader import FunctionSpec
+
+spec = FunctionSpec(logical_id="Probe", handler="host_probe.handler.lambda_handler", asset_dir=Path(sys.argv[1]),
+                    environment={}, timeout_seconds=60)
+function = LocalFunction(spec, "http://127.0.0.1:9", environments=2)
+pids = {function.invoke({"name": str(n), "sleep": 0.5})[1]["pid"] for n in range(4)}
+print(" ".join(map(str, pids)), flush=True)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+def test_environments_end_themselves_when_the_runner_is_killed_with_9(function, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    runner = subprocess.Popen([sys.executable, "-c", RUNNER_KILLED_WITH_9, str(tmp_path / "asset")],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    pids = [int(pid) for pid in runner.stdout.readline().split()]
+    assert pids and all(_running(pid) for pid in pids)
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in pids)

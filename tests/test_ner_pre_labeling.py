@@ -168,10 +168,20 @@ def test_text_is_returned_as_the_page_will_hold_it(s3, bucket, raw, shown):
      r"holds U\+202E RIGHT-TO-LEFT OVERRIDE \(line 2, column 10\): a bidirectional control reorders how the text "
      r"is shown, so the spans workers mark would not be the words they see; remove it$"),
     ("a \u2067isolate\u2069".encode(), r"holds U\+2067 RIGHT-TO-LEFT ISOLATE \(line 1, column 3\)"),
+    (("\u200b" * 100 + "\u2060" * 10 + " \u200f \u200e\n").encode(),
+     r"holds no visible text, only spaces and invisible characters \(such as U\+200B ZERO WIDTH SPACE\): workers "
+     r"would see an empty text$"),
 ])
 def test_text_that_cannot_be_shown_is_named(s3, bucket, raw, message):
     line = line_for(s3, bucket, raw)
     with pytest.raises(InputError, match=rf"abstract text file {line['text-file-s3-uri']} {message}"):
+        handler.lambda_handler(event(line))
+
+
+@pytest.mark.parametrize("value, kind", [(["a", {"b": 1}], "a list"), ({"first": "Ada"}, "an object")])
+def test_metadata_that_the_page_would_show_as_code_is_refused_by_key(s3, bucket, value, kind):
+    line = {**line_for(s3, bucket, b"Background: a."), "metadata": {"Title": "T", "Author": value}}
+    with pytest.raises(InputError, match=rf"^dataObject.metadata.Author is {kind}: give text or a number"):
         handler.lambda_handler(event(line))
 
 

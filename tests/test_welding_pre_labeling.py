@@ -385,6 +385,15 @@ def test_missing_csv(s3, bucket):
     ("0,0.0,150,22,8\n1,0.4,150,\u0662\u0662,8\n".encode(),
      r"line 2, column 4: '..' is not a number \(it holds U\+0662 ARABIC-INDIC DIGIT TWO\)$"),
     (b"0,0.0,150,22,8\n1,0.4,150\n", r"line 2: 3 columns, expected 5"),
+    # A blank cell was read as -1 by the one-pass parser and plotted (a current falling to -1 A looks like a defect).
+    (b"0,0.0,150,22,8\n1,0.4, ,22,8\n2,0.5,151,22,8\n", r"line 2, column 3: '' is not a number$"),
+    (b"0,0.0,150,22,8\n1,0.4,150,\t,8\n", r"line 2, column 4: '' is not a number$"),
+    (b"time,electrode,current,voltage\n0,0,150,22\n1,,150,22\n", r"line 3, column 2: '' is not a number$"),
+    # Data that looks like a header because of one odd cell is named as data, with the cell.
+    (b"0,0.00,150.0,22.0,\n1,0.4,150,22,\n", r"line 1: '0,0.00,150.0,22.0,' is neither a header nor a row of numbers: "
+                                          r"column 5, '', is not a number \(a comma at the end of a line leaves an "
+                                          r"empty last column\)$"),
+    (b'"0","0.0","150","22"\n', r"line 1: .* column 1, '\"0\"', is not a number \(quoted numbers are not read\)$"),
     (b"time,current,voltage\n0,150,22\n", "names no column for electrode"),
     (b"time,electrode,current,voltage\n", "has a header but no data rows"),
     (b"0,1\n1,2\n", "2 columns, expected at least 4"),
@@ -531,7 +540,7 @@ def test_an_unforeseen_rendering_failure_names_the_csv(s3, bucket, monkeypatch):
     (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "is not an image a browser shows"),
     (b"II*\x00" + b"\x00" * 60, "is a TIFF file, which browsers do not show"),
     (b"\xff\xd8", "is not an image a browser shows"),  # a JPEG cut short before its first marker
-    (b"\xff\xd8\xff\xe0", "is a JPEG file cut short: 4 bytes end without its end-of-image marker"),
+    (b"\xff\xd8\xff\xe0", "is a JPEG file that does not end as one: 4 bytes end without its end-of-image marker"),
 ])
 def test_camera_image_that_is_not_an_image_is_named(s3, bucket, body, message):
     image = f"s3://{bucket}/welding/images/run-01.jpg"
@@ -603,6 +612,18 @@ def test_csvs_whose_names_differ_only_after_the_stem_never_share_plots(s3, bucke
     assert len(set(plotted.values())) == 3
     for name, uri in plotted.items():
         assert uri == f"s3://{bucket}/plots/welding/sensor/{name}/current.png"
+
+
+def test_a_sensor_csv_of_more_values_than_the_function_reads_is_refused_by_name_and_count(s3, bucket, monkeypatch):
+    """Memory goes with the values, not the bytes: 50 MB of short rows took 1,022 MB of a 1,024 MB function."""
+    monkeypatch.setattr(handler, "MAX_CSV_VALUES", 50)
+    csv = put(s3, bucket, "welding/sensor/many.csv", "".join(f"{i},0,1,2\n" for i in range(13)).encode())
+    image = put(s3, bucket, "welding/images/many.jpg", CAMERA_JPEG)
+    dataset = put(s3, bucket, "welding/datasets/many.json",
+                  json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
+    with pytest.raises(InputError, match=rf"sensor CSV {csv} holds about 53 values \(rows x columns\), over the 50 "
+                                         r"that pre-labeling reads \(its memory\): split or downsample the run$"):
+        handler.lambda_handler({"dataObject": {"source": dataset}})
 
 
 def test_a_sensor_csv_larger_than_the_function_reads_is_refused_by_name_and_size(s3, bucket, monkeypatch):

@@ -62,14 +62,15 @@ def _riff_length(head: bytes) -> int:
 FORMAT_ENDS: dict[str, Callable[[bytes, bytes, int | None], bool]] = {
     "JPEG": lambda head, tail, size: tail.endswith(b"\xff\xd9"),
     "PNG": lambda head, tail, size: b"IEND\xaeB`\x82" in tail,
-    "GIF": lambda head, tail, size: tail.endswith(b"\x3b"),
+    # A GIF's last block ends with a zero-length sub-block, then the trailer: 3b alone is common inside pixel data.
+    "GIF": lambda head, tail, size: tail.endswith(b"\x00\x3b"),
     "WebP": lambda head, tail, size: size is None or size >= _riff_length(head),
     "AVIF": lambda head, tail, size: True,
 }
 FORMAT_END_NAMES = {
     "JPEG": "its end-of-image marker (ff d9)",
     "PNG": "its IEND chunk",
-    "GIF": "its trailer byte (3b)",
+    "GIF": "its last block's end and trailer (00 3b)",
     "WebP": "the length its header states",
 }
 
@@ -128,7 +129,9 @@ def _check_whole(s3_client, location: S3Location, what: str, found: str, head: b
         return
     length = f"{size:,} bytes" if size is not None else "its length"
     stated = f" ({_riff_length(head):,} stated)" if found == "WebP" else ""
+    if found == "JPEG":  # from its end alone, a cut JPEG and one with data after the picture look the same
+        raise InputError(f"{what} {location.shown} is a JPEG file that does not end as one: {length} end without "
+                         f"{FORMAT_END_NAMES[found]}: it was cut short (upload it again whole) or has data after the "
+                         "picture, such as a motion photo's video (save it as a plain JPEG)")
     raise InputError(f"{what} {location.shown} is a {found} file cut short: {length}{stated} end without "
-                     f"{FORMAT_END_NAMES[found]}; upload it again whole"
-                     + ("" if found != "JPEG" else " (or, if it has data after the picture such as a motion "
-                                                    "photo's video, save it as a plain JPEG)"))
+                     f"{FORMAT_END_NAMES[found]}; upload it again whole")

@@ -4,7 +4,7 @@ Event: ``{"version", "labelingJobArn", "dataObject": <the manifest line>}``; the
 
 - ``source-ref``: the S3 URI of the paper's rendered first page (shown beside the text);
 - ``text-file-s3-uri``: the S3 URI of the abstract as UTF-8 text;
-- ``metadata`` (optional): an object such as ``{"Title", "Author", "ISBN"}``.
+- ``metadata`` (optional): an object such as ``{"Title", "Author", "ISBN"}``, its values text or numbers.
 
 Response: ``{"taskInput": {"taskObject": <source-ref>, "text": <the abstract, as shown>,
 "metadata": {**metadata, "text_file_s3_uri": <uri>}}, "isHumanAnnotationRequired": "true"}``.
@@ -88,7 +88,15 @@ def shown_text(text: str, location: S3Location) -> str:
                          "they see; remove it")
     if not text.strip():
         raise InputError(f"abstract text file {location.shown} holds no text")
+    if not any(_visible(character) for character in text):
+        raise InputError(f"abstract text file {location.shown} holds no visible text, only spaces and invisible "
+                         "characters (such as U+200B ZERO WIDTH SPACE): workers would see an empty text")
     return text
+
+
+def _visible(character: str) -> bool:
+    """Whether a character shows: not a space (Z*), control (Cc) or format character (Cf: zero-width, marks)."""
+    return not character.isspace() and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def _line_and_column(text: str, offset: int) -> str:
@@ -144,6 +152,10 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         metadata = {}
     if not isinstance(metadata, dict):
         raise InputError(f"dataObject.metadata is a {type(metadata).__name__}, not an object")
+    for key, value in metadata.items():  # shown on the page as they are: a list or object would show as code
+        if isinstance(value, (list, dict)):
+            raise InputError(f"dataObject.metadata.{key} is a{'n object' if isinstance(value, dict) else ' list'}: "
+                             "give text or a number, which the page shows")
     text = read_text(text_uri)
     check_image(s3_client(), image, what="page image")
     record_shown_text(data_object, text, job)

@@ -41,10 +41,12 @@ from welding_pre_labeling.sensor_csv import parse_sensor_csv
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 ETAG_METADATA = "source-etag"  # S3 user metadata on each plot: the ETag of the CSV it was drawn from
-# The largest sensor CSV read: parsing and drawing take ~13 bytes of memory per byte of CSV (a 55 MB CSV peaked at
-# 727 MB), so this stays inside the function's 1,024 MB. A larger one is refused by name and size, not killed
-# for its memory with no word of which CSV it was (a 288 MB CSV took 2.95 GB).
+# The largest sensor CSV read, in bytes and in values (rows x columns): parsing and drawing take ~75 bytes of memory
+# per value (2,000,000 rows of 4 short values peaked at 614-661 MB, 1,000,000 of 8 at 582 MB; 3,900,000 of 4, a
+# 50 MB file, at 1,022-1,217 MB), so a CSV inside both stays inside the function's 1,024 MB. A larger one is
+# refused by name and size, not killed for its memory with no word of which CSV it was (a 288 MB CSV took 2.95 GB).
 MAX_CSV_BYTES = 50_000_000
+MAX_CSV_VALUES = 8_000_000
 
 
 @lru_cache(maxsize=1)
@@ -172,6 +174,10 @@ def ensure_plots(csv: S3Location) -> dict[str, tuple[S3Location, str]]:
         LOG.info("plots of %s are current; not rendering again", csv.uri)
         return {key: (targets[key], TITLES[key]) for key in targets}
     body, etag = read
+    values = body.count(b",") + body.count(b"\n") + 1  # an upper bound: separators + 1
+    if values > MAX_CSV_VALUES:
+        raise InputError(f"sensor CSV {csv.shown} holds about {values:,} values (rows x columns), over the "
+                         f"{MAX_CSV_VALUES:,} that pre-labeling reads (its memory): split or downsample the run")
     series = parse_sensor_csv(body, csv.shown)
     try:
         rendered = renderer().render(series)

@@ -99,6 +99,9 @@ class _Layout:
         return f"column {index + 1} ({role})" if role else f"column {index + 1}"
 
 
+_BLANK_CELL = re.compile(r"(^|,)[ \t\v\f]*(,|$)", re.MULTILINE)
+
+
 def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.strip().strip('"').lower())
 
@@ -126,6 +129,15 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
             if role == "time_seconds":
                 scale = 1.0
     missing = [series for series in SERIES if series not in columns]
+    if missing and not columns and any(_NUMBER.fullmatch(name) for name in names):
+        # Numbers, yet not a row of them: data whose odd cell made it look like a header. Name that cell.
+        cells = header.split(",")
+        odd = next(index for index, cell in enumerate(cells) if not _NUMBER.fullmatch(cell))
+        cell = cells[odd].strip(ASCII_SPACE)
+        why = (" (a comma at the end of a line leaves an empty last column)" if not cell and odd == len(cells) - 1
+               else " (quoted numbers are not read)" if cell.startswith('"') else "")
+        raise InputError(f"sensor CSV {uri} line {line_number}: {header.strip()!r} is neither a header nor a row of "
+                         f"numbers: column {odd + 1}, {cell!r}, is not a number{why}")
     if missing:
         raise InputError(f"sensor CSV {uri}: header {header.strip()!r} names no column for {', '.join(missing)}")
     return _Layout(columns, scale, names)
@@ -202,7 +214,8 @@ def _parse_table(lines: list[str], line_numbers: list[int], width: int, uri: str
     """All cells as a (rows, width) float array; names the first line at fault otherwise."""
     # One C-level parse of the whole body (fast for a million rows); if anything is off, find the line.
     values = None
-    if sum(line.count(",") for line in lines) == (width - 1) * len(lines):  # else rows would misalign
+    # Equal widths, else rows would misalign; no blank cell, which the C parser would read as -1 without a word.
+    if sum(line.count(",") for line in lines) == (width - 1) * len(lines) and not _BLANK_CELL.search("\n".join(lines)):
         try:
             values = np.fromstring(",".join(lines), sep=",")
         except ValueError:  # a cell that is not a number: found and named below
