@@ -144,8 +144,23 @@ def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT)
     }
     result = subprocess.run([sys.executable, "app.py"], cwd=repo_root, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"synthesizing the app failed:\n{result.stderr[-4000:]}")
+        raise StackError(f"synthesizing the app ({env_name}) failed: {app_error(result.stderr)}\n"
+                         "(./scripts/synth.sh shows app.py's whole output)")
     return outdir
+
+
+_EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit)(: |$)")
+
+
+def app_error(stderr: str) -> str:
+    """What app.py stopped with: the exception its traceback ends with (the message of a construct or definition
+    that refused its input), without the traceback; else the last lines it wrote."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if "Traceback (most recent call last):" in stderr:
+        starts = [index for index, line in enumerate(lines) if _EXCEPTION_LINE.match(line)]
+        if starts:
+            return "\n".join(lines[starts[-1]:])
+    return "\n".join(lines[-20:])
 
 
 def _templates(assembly_dir: Path) -> dict[str, dict[str, Any]]:

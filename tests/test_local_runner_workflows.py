@@ -16,7 +16,7 @@ import pytest
 import workflows
 from local_ground_truth import __main__ as cli
 from local_ground_truth.stack_reader import (
-    FUNCTION_ARN_PREFIX, LOCAL_ACCOUNT, StackError, read_workflow, workflow_stacks,
+    FUNCTION_ARN_PREFIX, LOCAL_ACCOUNT, StackError, app_error, read_workflow, synthesize, workflow_stacks,
 )
 from tests.runner_helpers import RunnerProcess
 
@@ -233,3 +233,22 @@ def test_the_output_path_may_name_a_bucket_or_a_folder(path, bucket, prefix):
     assert _output_path(path, "S") == (bucket, prefix)
     with pytest.raises(StackError, match="S3OutputPath 'https://out' is not an S3 URI"):
         _output_path("https://out", "S")
+
+
+def test_an_app_that_refuses_its_input_is_named_by_its_message_not_its_traceback(tmp_path):
+    (tmp_path / "app.py").write_text(
+        "import warnings\n"
+        "warnings.warn('a deprecation CDK prints first')\n"
+        "def build():\n"
+        "    raise ValueError('manifest sample_data/welding/manifest.jsonl lines 2 and 182 name the same source\\n"
+        "with different fields')\n"
+        "build()\n")
+    with pytest.raises(StackError) as raised:
+        synthesize(tmp_path / "out", "dev", repo_root=tmp_path)
+    assert str(raised.value) == (
+        "synthesizing the app (dev) failed: ValueError: manifest sample_data/welding/manifest.jsonl lines 2 and 182 "
+        "name the same source\nwith different fields\n(./scripts/synth.sh shows app.py's whole output)")
+
+
+def test_an_app_that_fails_without_a_traceback_shows_what_it_wrote_last():
+    assert app_error("node: not found\n\n") == "node: not found"
