@@ -53,7 +53,10 @@ def prepare(job: LocalJob, definition: WorkflowDefinition, truth: Mapping[str, A
     exactly those.
     """
     names = {str(index): truth_key(line, index) for index, line in enumerate(job.lines)}
+    _check_one_object_per_truth_entry(job, names)
     if any(key not in truth for key in names.values()):
+        # The entries there are checked now (a misspelt label is named before pre-labeling), the rest once it ends.
+        checked_truth(definition.questions, truth, {o: key for o, key in names.items() if key in truth}, source)
         _wait(lambda: False, pre_labeling_ended)
         names = {object_id: names[object_id] for object_id in job.object_ids()}
     checked = checked_truth(definition.questions, truth, names, source)
@@ -68,6 +71,20 @@ def prepare(job: LocalJob, definition: WorkflowDefinition, truth: Mapping[str, A
     # Entity texts differ per object: the shared rules check shapes and labels, not each text's length.
     rules = FormRules({name: replace(f, text_length=None) for name, f in rules.fields.items()})
     return Simulation(definition.questions, checked, rules, definition.span_text_input)
+
+
+def _check_one_object_per_truth_entry(job: LocalJob, names: Mapping[str, str]) -> None:
+    """Two objects of different sources that ``truth_key`` names alike would be answered and scored from one entry."""
+    first: dict[str, tuple[str, str]] = {}
+    for object_id, key in names.items():
+        line = job.lines[int(object_id)]
+        source = str(line.get("source-ref", line.get("source", "")))
+        if key in first and first[key][1] != source:
+            other, other_source = first[key]
+            raise CannotSimulate(f"objects {other} ({other_source}) and {object_id} ({source}) would both take the "
+                                 f"truth entry {key!r} (an entry is named by its source's file name without the "
+                                 "extension, else the line's id): rename one so each object has its own")
+        first.setdefault(key, (object_id, source))
 
 
 def simulate(job: LocalJob, simulation: Simulation, workers: int, accuracy: float, seed: int = 0,

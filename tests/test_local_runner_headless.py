@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import pytest
 
 import workflows
 from local_ground_truth import __main__ as cli
+from local_ground_truth import headless
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
 from local_ground_truth.stack_reader import read_workflow
+from local_ground_truth.truth import TruthError
 from tests.runner_helpers import app_with_pre_labeling, put_manifest
 
 LABEL = "welding-quality"
@@ -370,3 +373,30 @@ def test_with_review_on_the_complete_line_says_what_awaits_an_expert_and_where_t
     assert complete.endswith(f"; expert review: {review['awaiting']} of {review['routed']} routed objects await an "
                              "expert, final manifest (the crowd's labels with the experts' decisions): "
                              f"{review['final_manifest']}")
+
+
+class _Lines:
+    """The part of a LocalJob that headless.prepare reads before pre-labeling has stored anything."""
+
+    def __init__(self, lines):
+        self.lines = lines
+
+
+def test_two_objects_one_truth_entry_would_score_is_refused_naming_both():
+    job = _Lines([{"source": "s3://b/datasets/dataset-01.json"}, {"source": "s3://b/datasets/dataset-02.json"},
+                  {"source": "s3://b/datasets/dataset-01.json"},  # the same object again: its own entry is fine
+                  {"source": "s3://b/datasets/extra/dataset-01.json"}])
+    with pytest.raises(headless.CannotSimulate, match=re.escape(
+            "objects 0 (s3://b/datasets/dataset-01.json) and 3 (s3://b/datasets/extra/dataset-01.json) would both "
+            "take the truth entry 'dataset-01'")):
+        headless.prepare(job, workflows.definition("welding"), {}, "truth.json")
+
+
+def test_a_truth_entry_that_does_not_fit_is_named_before_pre_labeling_ends():
+    def pre_labeling_ended():
+        raise AssertionError("waited for pre-labeling before checking the entries there are")
+
+    job = _Lines([{"source": "s3://b/datasets/run-1.json"}, {"source": "s3://b/datasets/run-2.json"}])
+    truth = {"run-1": {"WeldingClassification": "Contaminaton"}}  # run-2 has no entry: pre-labeling may skip it
+    with pytest.raises(TruthError, match="object 0 \\('run-1'\\), question WeldingClassification: 'Contaminaton' is not one of"):
+        headless.prepare(job, workflows.definition("welding"), truth, "truth.json", pre_labeling_ended)
