@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from gt_common.questions import MultiSelect, Question, Spans
-from local_ground_truth.form_rules import FormRules
+from local_ground_truth.form_rules import MULTI_SELECT, FormRules
 from local_ground_truth.job import LocalJob
 from local_ground_truth.scoring import QuestionScore, score_labels
 from local_ground_truth.simulated_workers import answer_values, shaped_answer
@@ -40,6 +40,12 @@ class Simulation:
     truth: dict[str, dict[str, Any]]  # object id -> question -> truth, for every manifest line with an entry
     rules: FormRules  # the page's fields, as the first task page declares them
     span_text_input: str = "text"
+
+    @property
+    def must_answer(self) -> set[str]:
+        """The questions the page will not submit without: marked required, or a multi-select classifier's."""
+        return set(self.rules.required) | {name for name, rule in self.rules.fields.items()
+                                             if rule.element == MULTI_SELECT}
 
 
 def prepare(job: LocalJob, definition: WorkflowDefinition, truth: Mapping[str, Any], source: str,
@@ -128,16 +134,20 @@ def _object_answers(job: LocalJob, simulation: Simulation, object_id: str, alrea
     answers = []
     for number in range(workers):
         worker_id = f"simulated-{number + 1}"
-        values = answer_values(simulation.questions, simulation.truth[object_id], accuracy, rng, text)
+        values = answer_values(simulation.questions, simulation.truth[object_id], accuracy, rng, text,
+                               simulation.must_answer)
         answer = shaped_answer(simulation.questions, values, simulation.rules)
         seconds = rng.uniform(5, 60)
         if worker_id in already:
             continue  # resumed run: this worker already answered (drawn all the same, so the others match)
         problems = simulation.rules.problems(answer)
         if problems:
+            asked = {question.name for question in simulation.questions}
+            unasked = [name for name in simulation.rules.required if name not in asked]
+            hint = (f" (the template requires {', '.join(unasked)}, which no question of the definition answers)"
+                    if unasked else "")
             raise CannotSimulate(f"object {object_id}: the task page would refuse a simulated answer: "
-                                 f"{'; '.join(problems)} (does the template ask for something no question of "
-                                 "the definition answers?)")
+                                 f"{'; '.join(problems)}{hint}")
         answers.append((object_id, worker_id, answer, seconds))
     if answers:
         _check_span_text(simulation.questions, simulation.span_text_input, object_id, text)

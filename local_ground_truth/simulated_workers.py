@@ -9,7 +9,7 @@ Every question of the definition is answered from the object's truth (``truth.py
   probability, and its boundaries jittered by a word now and then. As a tagging page refuses a span
   that overlaps one already made, a jittered span that would overlap the previous one starts where
   that one ends;
-- FreeText: a short note, or nothing (it has no truth).
+- FreeText: a short note, or nothing (it has no truth); always a note where the page requires one.
 
 ``answer_values`` gives each question's value in one form per type (a label, a bool, a list of labels,
 entities, a text); ``shaped_answer`` writes them as the page's elements submit them (``form_rules``):
@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Collection, Mapping, Optional, Sequence
 
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo
 from local_ground_truth.form_rules import (
@@ -30,11 +30,13 @@ from local_ground_truth.form_rules import (
 )
 
 NOTES = ("", "", "Looks fine to me.", "Hard to tell from this one.")  # a worker's free text, or none
+REQUIRED_NOTE = NOTES[2]  # where the page requires free text, a worker who would write none writes this
 
 
 def answer_values(questions: Sequence[Question], truth: Mapping[str, Any], accuracy: float, rng: random.Random,
-                  text: Optional[str] = None) -> dict[str, Any]:
-    """One simulated worker's value for every question, in question order (``text``: what Spans tag)."""
+                  text: Optional[str] = None, required: Collection[str] = ()) -> dict[str, Any]:
+    """One simulated worker's value for every question, in question order (``text``: what Spans tag). A question
+    in ``required`` (the page will not submit without it) is never left empty: a note is written, a choice made."""
     values: dict[str, Any] = {}
     for question in questions:
         if isinstance(question, (Classification, YesNo)):
@@ -43,12 +45,15 @@ def answer_values(questions: Sequence[Question], truth: Mapping[str, Any], accur
             values[question.name] = truth[question.name] if rng.random() < accuracy else not truth[question.name]
         elif isinstance(question, MultiSelect):
             chosen = set(truth[question.name])
-            values[question.name] = [choice for choice in question.choices
-                                     if (choice in chosen) == (rng.random() < accuracy)]
+            picked = [choice for choice in question.choices if (choice in chosen) == (rng.random() < accuracy)]
+            if not picked and question.name in required:
+                picked = [choice for choice in question.choices if choice in chosen][:1] or list(question.choices[:1])
+            values[question.name] = picked
         elif isinstance(question, Spans):
             values[question.name] = _spans(truth[question.name], text or "", question.span_labels, accuracy, rng)
         elif isinstance(question, FreeText):
-            values[question.name] = rng.choice(NOTES)
+            note = rng.choice(NOTES)
+            values[question.name] = note or (REQUIRED_NOTE if question.name in required else note)
         else:
             raise TypeError(f"question {question.name}: no simulation for {type(question).__name__}")
     return values

@@ -89,7 +89,8 @@ def test_the_page_submits_an_answer_every_question_reads(browser, served):  # no
     simulation = prepare(job, definition, load_truth(definition.truth_path), "truth.json")
     object_id = job.object_ids()[0]
     text = job.task_input(object_id).get(definition.span_text_input) or ""
-    values = answer_values(definition.questions, simulation.truth[object_id], 1.0, random.Random(0), text)
+    values = answer_values(definition.questions, simulation.truth[object_id], 1.0, random.Random(0), text,
+                           simulation.must_answer)
     page = page_for(browser)
     page.goto(f"{server.url}/worker/tester/task/{object_id}")
     page.wait_for_load_state("load")

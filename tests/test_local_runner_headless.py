@@ -400,3 +400,13 @@ def test_a_truth_entry_that_does_not_fit_is_named_before_pre_labeling_ends():
     truth = {"run-1": {"WeldingClassification": "Contaminaton"}}  # run-2 has no entry: pre-labeling may skip it
     with pytest.raises(TruthError, match="object 0 \\('run-1'\\), question WeldingClassification: 'Contaminaton' is not one of"):
         headless.prepare(job, workflows.definition("welding"), truth, "truth.json", pre_labeling_ended)
+
+
+def test_the_simulation_answers_what_the_page_requires():
+    from local_ground_truth.form_rules import rules_of
+
+    page = ('<crowd-text-area name="note" required></crowd-text-area><crowd-input name="other"></crowd-input>'
+            '<crowd-classifier-multi-select name="topics" categories=\'["a", "b"]\'></crowd-classifier-multi-select>'
+            '<crowd-classifier name="kind" categories=\'["x", "y"]\'></crowd-classifier>')
+    simulation = headless.Simulation(questions=(), truth={}, rules=rules_of(page))
+    assert simulation.must_answer == {"note", "topics"}  # a classifier's choice is always made

@@ -77,6 +77,23 @@ def test_labels_are_injected_into_a_template_escaped_for_an_attribute():
         inject_labels("<crowd-radio-group>[[radio-button:c]]</crowd-radio-group>", (question,), "w")
 
 
+@pytest.mark.parametrize("markup, offered", [
+    ('<crowd-radio-button name="c" value="Goood">Good</crowd-radio-button>', "'Goood' for question c"),
+    ('<crowd-classifier name="c" categories=\'["Good", "Bad", "Meh"]\'></crowd-classifier>', "'Meh' for question c"),
+    ('<crowd-checkbox name="m" value="Blue">Blue</crowd-checkbox>', "'Blue' for question m"),
+    ('<crowd-checkbox name="box">Box</crowd-checkbox>', "'on' for question box, which is not one of its labels "
+                                                        "\\(checked\\)"),
+])
+def test_a_label_written_by_hand_that_is_not_the_questions_is_refused_at_synth(markup, offered):
+    """The page would submit answers the server refuses: a worker could never finish, while headless passed."""
+    questions = (Classification(name="c", choices=("Good", "Bad")), MultiSelect(name="m", choices=("Red", "Green")),
+                 Checkbox(name="box"))
+    with pytest.raises(DefinitionError, match=f"workflow w: the template offers {offered}"):
+        inject_labels(markup, questions, "w")
+    liquid = '<crowd-radio-button name="c" value="{{ task.input.choice }}">x</crowd-radio-button>'
+    assert inject_labels(liquid + "[[radio-buttons:c]][[checkboxes:m]]", questions, "w")  # computed values pass
+
+
 def test_two_workflows_that_would_deploy_as_one_stack_are_refused(monkeypatch):
     import importlib
     import sys

@@ -142,7 +142,34 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
     if unknown:  # a misspelt form would reach workers as text, and the question would get no labels
         raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no labels marker; "
                               "write [[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]] or [[checkboxes:Q]]")
+    problems = label_problems(filled, questions)
+    if problems:  # the page would submit answers the server and consolidation refuse: a worker could never finish
+        raise DefinitionError(f"workflow {workflow}: the template offers {'; '.join(problems)}: write a question's "
+                              "labels only in the definition and let a marker put them in ([[radio-buttons:Q]], ...)")
     return filled
+
+
+def label_problems(template: str, questions: tuple[Question, ...]) -> list[str]:
+    """Each value a template's element would submit for a question with labels that is not one of them (values
+    and categories written in the page, not computed by it with Liquid)."""
+    from gt_common.questions import Checkbox
+    from local_ground_truth.form_rules import rules_of
+
+    problems = []
+    fields = rules_of(template).fields
+    for question in questions:
+        rule = fields.get(question.name)
+        if rule is None or not question.labels:
+            continue
+        allowed = (question.value,) if isinstance(question, Checkbox) else question.labels
+        offered = [*rule.values, *(rule.labels or ())]
+        if rule.element.startswith("input:") or rule.element == "select":
+            offered = []  # a native input's value is read from the submitted form as it is; the server checks it
+        for value in offered:
+            if value not in allowed and "{{" not in value and "{%" not in value:
+                problems.append(f"{value!r} for question {question.name}, which is not one of its labels "
+                                f"({', '.join(allowed)})")
+    return problems
 
 
 def truth_key(manifest_line: Mapping[str, Any], index: int) -> str:
