@@ -307,14 +307,16 @@ def _validated_manifest(path: Path) -> str:
             raise ValueError(f"manifest {path} line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
                              "line limit")
         field = "source-ref" if "source-ref" in record else "source" if "source" in record else None
-        if field is not None:
-            source = json.dumps([field, record[field]], sort_keys=True)
-            first = sources.setdefault(source, (number, record))
-            if first[1] != record:
-                raise ValueError(f"manifest {path} lines {first[0]} and {number} name the same {field} "
-                                 f"{str(record[field])[:200]!r} with different fields: the consolidation function "
-                                 "gets only a line's source, so they would share one task record; give each line a "
-                                 "source of its own (or make the lines the same)")
+        if field is None:  # Ground Truth's rule: every line names its data object in one of them
+            raise ValueError(f"manifest {path} line {number} has neither 'source-ref' nor 'source' (keys: "
+                             f"{', '.join(sorted(record))[:200]}): Ground Truth labels the object one of them names")
+        source = json.dumps([field, record[field]], sort_keys=True)
+        first = sources.setdefault(source, (number, record))
+        if first[1] != record:
+            raise ValueError(f"manifest {path} lines {first[0]} and {number} name the same {field} "
+                             f"{str(record[field])[:200]!r} with different fields: the consolidation function "
+                             "gets only a line's source, so they would share one task record; give each line a "
+                             "source of its own (or make the lines the same)")
         lines.append(line)
     if not lines:
         raise ValueError(f"manifest {path} is empty")

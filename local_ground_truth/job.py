@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from gt_common import strict_json
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
-from gt_common.s3uri import S3Location
+from gt_common.s3uri import InputError, S3Location
 from gt_common.task_record import data_object_of
 from local_ground_truth.grouped_writes import GroupedWrites
 from local_ground_truth.lambda_host import LocalFunction
@@ -562,20 +562,37 @@ class LocalJob:
         return self._consolidation
 
     def _run_batch(self, object_ids: list[str], stamp: str | None = None) -> None:
-        payload_key = None
+        unsendable: dict[str, str] = {}  # objects whose manifest line gives no data object: failed, not sent
         if stamp is None:
-            stamp = self._new_stamp()
+            payload = []
             with self._lock:
-                payload = [{
-                    "datasetObjectId": object_id,
-                    "dataObject": data_object_of(self.lines[int(object_id)]),
-                    "annotations": [{"workerId": a["workerId"],
-                                     "annotationData": {"content": json.dumps(a["answerContent"])}}
-                                    for a in _by_submission(self._answers[object_id].values())],
-                } for object_id in object_ids]
-            payload_key = f"{self._requests}{stamp}.json"
-            self._put_json(payload_key, payload)  # before the Lambda runs: a kill now means "run it again"
-        payload_key = payload_key or f"{self._requests}{stamp}.json"
+                for object_id in object_ids:
+                    try:
+                        data_object = data_object_of(self.lines[int(object_id)])
+                    except InputError as error:
+                        unsendable[object_id] = f"consolidation failed: {error}"
+                        continue
+                    payload.append({
+                        "datasetObjectId": object_id, "dataObject": data_object,
+                        "annotations": [{"workerId": a["workerId"],
+                                         "annotationData": {"content": json.dumps(a["answerContent"])}}
+                                        for a in _by_submission(self._answers[object_id].values())]})
+            object_ids = [entry["datasetObjectId"] for entry in payload]
+            # The stamp is taken once its payload exists: a stamp without one would read as an interrupted batch.
+            stamp = self._new_stamp()
+            written = False
+            try:
+                if payload:
+                    self._put_json(f"{self._requests}{stamp}.json", payload)  # a kill from now on: "run it again"
+                    written = True
+            finally:
+                if not written:
+                    with self._lock:
+                        self._batches.discard(stamp)
+        if not object_ids:
+            self._failures(stamp, unsendable)
+            return
+        payload_key = f"{self._requests}{stamp}.json"
         label = self.spec.label_attribute_name
         ok, response = self._consolidation_function().invoke({
             "version": "2018-10-06", "labelingJobArn": self.job_arn, "labelCategories": None,
@@ -583,7 +600,7 @@ class LocalJob:
             "outputConfig": self.uri(f"{self.root}annotations"),
             "maxHumanWorkersPerDataObject": self.spec.workers_per_object, "payload": {"s3Uri": self.uri(payload_key)},
         })
-        failed: dict[str, str] = {}
+        failed: dict[str, str] = dict(unsendable)
         labels: dict[str, Any] = {}
         if ok:
             labels = _check_response(response, label, set(object_ids), failed)
@@ -599,15 +616,11 @@ class LocalJob:
             self._labels.update(entries)
         if not ok and len(object_ids) > 1:
             LOG.error("consolidation of %d objects failed (%s); consolidating each on its own", len(object_ids), response)
+            self._failures(stamp, unsendable)
             for object_id in object_ids:
                 self._run_batch([object_id])
             return
-        if failed:
-            for object_id, reason in sorted(failed.items(), key=lambda item: int(item[0])):
-                LOG.error("object %s could not be consolidated: %s", object_id, reason)
-            self._put_json(f"{self.root}local-runner/consolidation-failures/{stamp}.json", failed)
-            with self._lock:
-                self._failed.update(failed)
+        self._failures(stamp, failed)
         self.output_manifest_rewrite.changed()
         if self.is_complete():  # the last batch: the output is final now, and said to be
             self.output_manifest_rewrite.flush()
@@ -617,6 +630,16 @@ class LocalJob:
                 listener(outcome)
             except Exception:  # noqa: BLE001 - a listener (a report, a printout) never undoes a batch
                 LOG.exception("after batch %s: %r failed", stamp, listener)
+
+    def _failures(self, stamp: str, failed: dict[str, str]) -> None:
+        """Objects a batch could not consolidate, said and kept (``consolidation-failures/<stamp>.json``)."""
+        if not failed:
+            return
+        for object_id, reason in sorted(failed.items(), key=lambda item: int(item[0])):
+            LOG.error("object %s could not be consolidated: %s", object_id, reason)
+        self._put_json(f"{self.root}local-runner/consolidation-failures/{stamp}.json", failed)
+        with self._lock:
+            self._failed.update(failed)
 
     def output_lines(self) -> list[dict[str, Any]]:
         """One line per input manifest line, as Ground Truth writes it: a labeled object's line with its

@@ -63,8 +63,18 @@ def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
 
 
 def _peak_mb() -> int:
-    """The most memory this process has held so far (its peak resident set), in MiB (Lambda's MB), rounded up."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    """The most memory this process has held so far (its peak resident set), in MiB (Lambda's MB), rounded up.
+
+    On Linux, /proc's VmHWM: getrusage's ru_maxrss would also count the runner's memory, which a spawned process
+    shares between its fork and its exec."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return math.ceil(int(line.split()[1]) / 2**10)  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
     return math.ceil(peak / (2**20 if sys.platform == "darwin" else 2**10))
 
 

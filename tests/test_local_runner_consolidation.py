@@ -71,6 +71,26 @@ def test_a_poisoned_or_crashing_object_fails_alone_and_later_answers_are_consoli
         assert len(rows) == len(job.lines) and rows[3] == job.lines[3] and rows[4] == job.lines[4]
 
 
+def test_an_object_whose_line_has_no_source_fails_alone_and_the_next_batches_still_run(fragile_spec, tmp_path):
+    """Its batch's name was taken before its payload failed to build: every later batch then read it as an
+    interrupted batch, found no payload and failed with NoSuchKey, and nothing more was consolidated."""
+    with local_job(fragile_spec, tmp_path / "s3", job_name(tmp_path, "sourceless")) as job:
+        job.lines[1] = {"id": "r01", "review_text": "no source here"}  # as a hand-made manifest line might be
+        job.record_answer("0", "w1", GOOD)
+        job.record_answer("1", "w1", GOOD)
+        report = job.consolidate()
+        assert set(job.consolidated_labels()) == {"0"}
+        assert report.failed == {"1": "consolidation failed: manifest line has neither 'source-ref' nor 'source' "
+                                      "(keys: ['id', 'review_text'])"}
+        job.lines[2] = {"id": "r02"}
+        job.record_answer("2", "w1", GOOD)  # a batch of nothing but such a line
+        job.record_answer("3", "w1", GOOD)
+        job.consolidate()
+        job.record_answer("4", "w1", GOOD)
+        job.consolidate()
+        assert set(job.consolidated_labels()) == {"0", "3", "4"} and set(job.failed_objects()) == {"1", "2"}
+
+
 def test_a_stop_finishes_the_batch_under_way_and_says_that_it_waits(fragile_spec, tmp_path, caplog, monkeypatch):
     """Ctrl-C while a batch is consolidated: the runner waits for it (its labels are kept) and says so at once,
     rather than looking hung for as long as the consolidation function takes."""
