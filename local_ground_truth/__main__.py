@@ -48,6 +48,7 @@ from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec,
 from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys
 from local_ground_truth.truth import TruthError, load_truth
 from local_ground_truth.wording import counted
+from workflows.model import DefinitionError
 
 STORE_FOLDER = "s3"  # <state dir>/s3/<bucket>/<key>: the job's buckets on disk
 
@@ -57,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workflow", help="the workflow to run: one of the synthesized app's workflow stacks "
                                            "(--list-workflows names them)")
     parser.add_argument("--list-workflows", action="store_true", help="name the app's workflows and stop")
-    parser.add_argument("--env", default="dev", help="cdk.json environment to synthesize (default: dev)")
+    parser.add_argument("--env", help="cdk.json environment to synthesize (default: dev); an assembly given with "
+                                      "--cloud-assembly is the environment it was synthesized for")
     parser.add_argument("--cloud-assembly", type=Path, metavar="DIR",
                         help="an app already synthesized (e.g. by `cdk synth`) instead of synthesizing it again")
     parser.add_argument("--endpoint", help="an S3-compatible endpoint to use instead of the embedded one")
@@ -84,6 +86,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "environment sets it in the stack's ReviewSettings, off in dev); the threshold is "
                              "always the environment's")
     args = parser.parse_args(argv)
+    if args.env is not None and args.cloud_assembly is not None:
+        parser.error(f"--env {args.env} with --cloud-assembly: an assembly holds the environment it was synthesized "
+                     "for (./scripts/synth.sh ENV writes cdk.out); leave out one of them")
+    args.env = args.env or "dev"
     if not 0 <= args.accuracy <= 1:
         parser.error("--accuracy must be between 0 and 1")
     if args.simulate_workers is not None and args.simulate_workers < 1:
@@ -437,7 +443,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             _say("stopped; every answer so far is saved. Run the same command again to resume.")
         return 130
-    except (StackError, TruthError, headless.CannotSimulate, SettingsChanged) as error:
+    except (StackError, TruthError, headless.CannotSimulate, SettingsChanged, DefinitionError) as error:
         _say(f"{args.parser.prog}: error: {error}")
         return 2
     print(json.dumps(summary, indent=2))

@@ -252,3 +252,14 @@ def test_an_app_that_refuses_its_input_is_named_by_its_message_not_its_traceback
 
 def test_an_app_that_fails_without_a_traceback_shows_what_it_wrote_last():
     assert app_error("node: not found\n\n") == "node: not found"
+
+
+def test_env_with_an_assembly_already_synthesized_is_refused_not_ignored(capsys):
+    from local_ground_truth import __main__ as cli
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.parse_args(["--workflow", "welding", "--cloud-assembly", "cdk.out", "--env", "dev"])
+    assert stopped.value.code == 2
+    assert "--env dev with --cloud-assembly: an assembly holds the environment it was synthesized for" in \
+        capsys.readouterr().err
+    assert cli.parse_args(["--workflow", "welding"]).env == "dev"

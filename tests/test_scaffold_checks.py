@@ -64,6 +64,19 @@ def test_an_abstain_label_that_does_not_fit_is_refused_and_nothing_written(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+def test_two_abstain_labels_for_one_question_and_an_abstain_label_beside_one_class_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(
+            "--abstain 'verdict=Bad': question verdict has an abstain label already ('Not sure'); a question has one")):
+        scaffold.scaffold("weld_check", ["classification:verdict=Good,Bad,Not sure"], root=tmp_path,
+                          abstain=["verdict=Not sure", "verdict=Bad"])
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(
+            "question verdict: with the abstain label 'Not sure' it has one other label to choose; give two or more")):
+        scaffold.scaffold("weld_check", ["classification:verdict=Yes,Not sure"], root=tmp_path,
+                          abstain=["verdict=Not sure"])
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_removed_workflow_leaves_nothing_of_its_own_and_everything_else(tmp_path, monkeypatch):
     monkeypatch.setattr(workflows, "definitions", lambda: {})
     written = scaffold.scaffold("weld_check", ["yes-no:ok"], root=tmp_path)

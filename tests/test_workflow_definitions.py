@@ -1,6 +1,8 @@
 """The workflow model: definitions found by existing, questions that round-trip, labels written once."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import workflows
@@ -121,3 +123,15 @@ def test_truth_keys_name_objects_by_their_source():
     assert truth_key({"source-ref": "s3://b/pages/abstract-03.jpg"}, 2) == "abstract-03"
     assert truth_key({"source": "inline ticket text", "id": "T-17"}, 5) == "T-17"
     assert truth_key({"source": "inline ticket text"}, 5) == "5"
+
+
+def test_a_question_that_does_not_hold_is_named_with_its_definitions_file(tmp_path, monkeypatch):
+    (tmp_path / "broken_flow.py").write_text(
+        "from workflows import Classification, WorkflowDefinition\n"
+        "WORKFLOW = WorkflowDefinition(name='broken_flow', title='t', description='d', label_attribute_name='l',\n"
+        "    questions=(Classification(name='tone', choices=('Good', 'Bad'), abstain='Unsure'),))\n")
+    monkeypatch.setattr(workflows, "__path__", [*workflows.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "workflows.broken_flow", raising=False)
+    with pytest.raises(DefinitionError, match=r"^workflows/broken_flow.py: question tone: abstain label 'Unsure' "
+                                              r"is not one of its choices$"):
+        workflows.definitions()

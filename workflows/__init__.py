@@ -30,7 +30,12 @@ def definitions() -> dict[str, WorkflowDefinition]:
     """Every workflow defined in this package, by name."""
     found: dict[str, WorkflowDefinition] = {}
     for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_WORKFLOWS):
-        definition = getattr(importlib.import_module(f"{__name__}.{module}"), "WORKFLOW", None)
+        try:
+            definition = getattr(importlib.import_module(f"{__name__}.{module}"), "WORKFLOW", None)
+        except DefinitionError:
+            raise
+        except ValueError as error:  # a question that does not hold (QuestionError): named with its file
+            raise DefinitionError(f"workflows/{module}.py: {error}") from None
         if definition is None:
             continue
         if not isinstance(definition, WorkflowDefinition):

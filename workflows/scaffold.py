@@ -314,8 +314,13 @@ def parse_question(spec: str) -> Question:
 def with_abstain_labels(questions: Sequence[Question], abstain: Sequence[str]) -> tuple[Question, ...]:
     """``questions`` with each ``FIELD=LABEL`` of ``abstain`` made that classification's abstain label."""
     by_name = {question.name: question for question in questions}
+    given: dict[str, str] = {}
     for spec in abstain:
         name, _, label = spec.partition("=")
+        if name in given:
+            raise ScaffoldError(f"--abstain {spec!r}: question {name} has an abstain label already "
+                                f"({given[name]!r}); a question has one")
+        given[name] = label.strip()
         question = by_name.get(name)
         if not isinstance(question, Classification) or not label:
             raise ScaffoldError(f"--abstain {spec!r}: write FIELD=LABEL with FIELD a classification question "

@@ -109,6 +109,9 @@ class Classification(_Choice):
         super().__post_init__()
         if self.abstain is not None and self.abstain not in self.choices:
             raise QuestionError(f"question {self.name}: abstain label {self.abstain!r} is not one of its choices")
+        if self.abstain is not None and len(self.choices) < 3:  # "cannot tell" is not a class: two must remain
+            raise QuestionError(f"question {self.name}: with the abstain label {self.abstain!r} it has one other "
+                                "label to choose; give two or more besides it")
 
     @property
     def labels(self) -> tuple[str, ...]:
