@@ -10,6 +10,7 @@ that requires a field no question answers) is refused with the reason, before an
 """
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from local_ground_truth.simulated_workers import answer_values, shaped_answer
 from local_ground_truth.truth import checked_truth
 from workflows.model import WorkflowDefinition, truth_key
 
+LOG = logging.getLogger(__name__)
 ANSWERING_WORKERS = 8  # objects whose answers are being written at once (the endpoint writes each to disk)
 POLL_SECONDS = 0.05  # how often the simulation looks for objects pre-labeling has stored since
 
@@ -60,6 +62,12 @@ def prepare(job: LocalJob, definition: WorkflowDefinition, truth: Mapping[str, A
     """
     names = {str(index): truth_key(line, index) for index, line in enumerate(job.lines)}
     _check_one_object_per_truth_entry(job, names)
+    unused = sorted(set(truth) - set(names.values()))
+    if unused:  # an entry keyed another way than truth_key names its object is never used: most likely a slip
+        LOG.warning("%s: %s no object of the manifest (an object is named by its source's file name without the "
+                    "extension, else its id, else its line number): %s", source,
+                    "1 entry names" if len(unused) == 1 else f"{len(unused)} entries name",
+                    ", ".join(map(repr, unused[:10])) + (" ..." if len(unused) > 10 else ""))
     if any(key not in truth for key in names.values()):
         # The entries there are checked now (a misspelt label is named before pre-labeling), the rest once it ends.
         checked_truth(definition.questions, truth, {o: key for o, key in names.items() if key in truth}, source)

@@ -410,3 +410,15 @@ def test_the_simulation_answers_what_the_page_requires():
             '<crowd-classifier name="kind" categories=\'["x", "y"]\'></crowd-classifier>')
     simulation = headless.Simulation(questions=(), truth={}, rules=rules_of(page))
     assert simulation.must_answer == {"note", "topics"}  # a classifier's choice is always made
+
+
+def test_truth_entries_that_name_no_object_are_said(caplog):
+    """A line with a source and an id is named by its source: an entry keyed by the id is never used."""
+    def stop_here():  # the truth is checked; the next step would wait for pre-labeling
+        raise headless.CannotSimulate("stopped by the test")
+
+    job = _Lines([{"source": "s3://b/datasets/run-1.json", "id": "r07"}])
+    with pytest.raises(headless.CannotSimulate, match="stopped by the test"):
+        headless.prepare(job, workflows.definition("welding"),
+                         {"run-1": {"WeldingClassification": "Good Weld"}, "r07": {}}, "truth.json", stop_here)
+    assert "truth.json: 1 entry names no object of the manifest" in caplog.text and ": 'r07'" in caplog.text
