@@ -614,24 +614,27 @@ def test_csvs_whose_names_differ_only_after_the_stem_never_share_plots(s3, bucke
         assert uri == f"s3://{bucket}/plots/welding/sensor/{name}/current.png"
 
 
+def refusal_of_csv(s3, bucket, name: str, body: bytes) -> tuple[str, str]:
+    """The sensor CSV's URI and the InputError pre-labeling raises for a dataset naming it (and a good image)."""
+    csv = put(s3, bucket, f"welding/sensor/{name}.csv", body)
+    image = put(s3, bucket, f"welding/images/{name}.jpg", CAMERA_JPEG)
+    dataset = put(s3, bucket, f"welding/datasets/{name}.json",
+                  json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
+    with pytest.raises(InputError) as refused:
+        handler.lambda_handler({"dataObject": {"source": dataset}})
+    return csv, str(refused.value)
+
+
 def test_a_sensor_csv_of_more_values_than_the_function_reads_is_refused_by_name_and_count(s3, bucket, monkeypatch):
     """Memory goes with the values, not the bytes: 50 MB of short rows took 1,022 MB of a 1,024 MB function."""
     monkeypatch.setattr(handler, "MAX_CSV_VALUES", 50)
-    csv = put(s3, bucket, "welding/sensor/many.csv", "".join(f"{i},0,1,2\n" for i in range(13)).encode())
-    image = put(s3, bucket, "welding/images/many.jpg", CAMERA_JPEG)
-    dataset = put(s3, bucket, "welding/datasets/many.json",
-                  json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
-    with pytest.raises(InputError, match=rf"sensor CSV {csv} holds about 53 values \(rows x columns\), over the 50 "
-                                         r"that pre-labeling reads \(its memory\): split or downsample the run$"):
-        handler.lambda_handler({"dataObject": {"source": dataset}})
+    csv, message = refusal_of_csv(s3, bucket, "many", "".join(f"{i},0,1,2\n" for i in range(13)).encode())
+    assert message == (f"sensor CSV {csv} holds about 53 values (rows x columns), over the 50 that pre-labeling "
+                       "reads (its memory): split or downsample the run")
 
 
 def test_a_sensor_csv_larger_than_the_function_reads_is_refused_by_name_and_size(s3, bucket, monkeypatch):
     monkeypatch.setattr(handler, "MAX_CSV_BYTES", len(SEED_CSV) - 1)  # (the real limit is 50 MB: same rule)
-    csv = put(s3, bucket, "welding/sensor/huge.csv", SEED_CSV)
-    image = put(s3, bucket, "welding/images/huge.jpg", CAMERA_JPEG)
-    dataset = put(s3, bucket, "welding/datasets/huge.json",
-                  json.dumps({"image": {"s3Path": image}, "sensor_data": {"s3Path": csv}}))
-    with pytest.raises(InputError, match=rf"sensor CSV {csv} is {len(SEED_CSV):,} bytes, over the {len(SEED_CSV) - 1:,}-byte "
-                                         r"limit that pre-labeling reads \(its memory\): split or downsample the run$"):
-        handler.lambda_handler({"dataObject": {"source": dataset}})
+    csv, message = refusal_of_csv(s3, bucket, "huge", SEED_CSV)
+    assert message == (f"sensor CSV {csv} is {len(SEED_CSV):,} bytes, over the {len(SEED_CSV) - 1:,}-byte limit "
+                       "that pre-labeling reads (its memory): split or downsample the run")
