@@ -590,7 +590,7 @@ class LocalJob:
                     with self._lock:
                         self._batches.discard(stamp)
         if not object_ids:
-            self._failures(stamp, unsendable)
+            self._finish_batch(stamp, {}, unsendable)
             return
         payload_key = f"{self._requests}{stamp}.json"
         label = self.spec.label_attribute_name
@@ -620,6 +620,11 @@ class LocalJob:
             for object_id in object_ids:
                 self._run_batch([object_id])
             return
+        self._finish_batch(stamp, entries, failed)
+
+    def _finish_batch(self, stamp: str, entries: dict[str, Any], failed: dict[str, str]) -> None:
+        """A batch's failures kept, the output manifest due for a rewrite (written now if the job is complete),
+        and the batch's outcome told to the listeners."""
         self._failures(stamp, failed)
         self.output_manifest_rewrite.changed()
         if self.is_complete():  # the last batch: the output is final now, and said to be
