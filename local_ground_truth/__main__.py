@@ -41,6 +41,7 @@ from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary, source_of,
 )
 from local_ground_truth.review_desk import ReviewDesk
+from local_ground_truth.run_lock import InUse, job_lock, port_in_use
 from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
@@ -211,6 +212,7 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
     """Start S3 (resuming what is on disk), deploy, check the job's settings and start pre-labeling; the job, its
     folder, what tells the requester how it goes, and the pre-labeling going on (stopped when the job is done with)."""
     with ExitStack() as stack:
+        stack.enter_context(job_lock(args.state_dir, args.job_name))  # one runner per job folder
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
         s3 = local_s3.client(endpoint)
@@ -335,8 +337,11 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log, _pre_labeling):
         team = (TeamKeys.kept_in(state_dir / f"{job.job_name}-team-keys.json", args.workers)
                 if serves_the_network(args.host) else None)
-        server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port, host=args.host.strip("[]"),
-                              team=team)
+        try:
+            server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port,
+                                  host=args.host.strip("[]"), team=team)
+        except OSError as error:
+            raise port_in_use(error, args.host, args.port) or error
         desk = log.review = server.site.review
         links = team_links(server, team)
         objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
@@ -443,7 +448,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             _say("stopped; every answer so far is saved. Run the same command again to resume.")
         return 130
-    except (StackError, TruthError, headless.CannotSimulate, SettingsChanged, DefinitionError) as error:
+    except (StackError, TruthError, headless.CannotSimulate, SettingsChanged, DefinitionError, InUse) as error:
         _say(f"{args.parser.prog}: error: {error}")
         return 2
     print(json.dumps(summary, indent=2))

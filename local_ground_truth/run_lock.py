@@ -1,0 +1,52 @@
+"""One runner per job folder, and a plain word when something else holds what a runner needs.
+
+Two runners serving one job folder each take answers and leases of their own: one worker could answer an object
+on both, and each would consolidate what it alone holds. So a runner locks ``<state dir>/<job>.lock`` for as long
+as it runs (``fcntl.flock``: the system releases it when the process ends, however it ends, so a runner killed
+with -9 leaves nothing to clean up), and a second one is refused, naming the first's process.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+class InUse(Exception):
+    """What a runner needs is held by another (a job folder, a port); the message says what and what to do."""
+
+
+@contextmanager
+def job_lock(folder: Path, job_name: str) -> Iterator[None]:
+    """Hold the job's lock while the body runs; InUse if another runner holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{job_name}.lock"
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise InUse(f"job {job_name} is being run by another runner (process {holder}) from {folder}: stop that "
+                        "one first (its answers are kept), or run this one with another --job-name") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
+
+
+def port_in_use(error: OSError, host: str, port: int) -> InUse | None:
+    """The InUse to raise for a server that could not listen because the address is taken (else None)."""
+    if error.errno != errno.EADDRINUSE:
+        return None
+    return InUse(f"port {port} on {host} is in use (another program, or another job's runner, listens on it): "
+                 "give this one another --port")

@@ -1,0 +1,57 @@
+"""One runner per job folder: a second one is refused naming the first (two served one job, and one worker
+answered an object on both), and a port another program holds is said in a line, not a traceback."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from local_ground_truth.run_lock import InUse, job_lock, port_in_use
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from local_ground_truth.run_lock import job_lock
+    with job_lock(Path(sys.argv[1]), "local-welding"):
+        print("holding", flush=True)
+        time.sleep(600)
+""")
+
+
+def test_a_second_runner_of_one_job_is_refused_naming_the_first_and_a_kill_frees_the_job(tmp_path):
+    from tests.conftest import REPO_ROOT
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                              cwd=REPO_ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(InUse, match=rf"^job local-welding is being run by another runner \(process {holder.pid}\) "
+                                        rf"from {tmp_path}: stop that one first"):
+            with job_lock(tmp_path, "local-welding"):
+                pass
+        with job_lock(tmp_path, "local-ner"):  # another job in the same folder is another lock
+            pass
+    finally:
+        holder.kill()  # as kill -9: nothing is left to clean up
+        holder.wait()
+    with job_lock(tmp_path, "local-welding"):
+        assert (tmp_path / "local-welding.lock").read_text().strip().isdigit()
+
+
+def test_a_port_in_use_is_said_in_a_line():
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        with pytest.raises(OSError) as raised, socket.socket() as second:
+            second.bind(("127.0.0.1", port))  # what the worker server's bind meets
+        assert str(port_in_use(raised.value, "127.0.0.1", port)) == (
+            f"port {port} on 127.0.0.1 is in use (another program, or another job's runner, listens on it): give "
+            "this one another --port")
+        assert port_in_use(OSError(13, "Permission denied"), "127.0.0.1", 80) is None
+    finally:
+        taken.close()
