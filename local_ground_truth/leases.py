@@ -3,14 +3,24 @@
 A worker who opens an object holds a lease on one of its answer slots for the task time limit; an
 object is offered to others only while its answers plus the other workers' live leases leave a slot
 free. A lease ends when its holder submits, releases it, or lets it expire (the slot returns to the
-pool). Leases live in memory: after a restart, every slot that has no answer is free again.
+pool). With ``path``, the live leases are also written there (by wall-clock expiry, rewritten whole on every
+change) and read back when the table is made: a page open on a task across a restart of the runner keeps its
+hold, instead of its object going to another worker and its answer being refused. The file is a convenience, not
+a record: it is not flushed to disk (a power cut frees the slots, as a restart did before), and one that cannot be
+read is left out with a warning.
 """
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import AbstractSet, Callable, Iterable, Optional
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,15 +35,54 @@ class LeaseTable:
     """Leases of one job. ``answered(object_id)`` tells which workers have answered an object."""
 
     def __init__(self, slots_per_object: int, lease_seconds: float, answered: Callable[[str], set[str]],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, path: Optional[Path] = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         if slots_per_object < 1 or lease_seconds <= 0:
             raise ValueError("need at least one slot per object and a positive lease time")
         self.slots = slots_per_object
         self.lease_seconds = lease_seconds
         self._answered = answered
-        self._clock = clock
+        self._clock, self._wall_clock = clock, wall_clock
         self._leases: dict[str, dict[str, Lease]] = {}
         self._lock = threading.Lock()
+        self._path = path
+        if path is not None:
+            self._load(path)
+
+    # -- kept across a restart ---------------------------------------------------------------------
+    def _load(self, path: Path) -> None:
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as error:
+            LOG.warning("leases %s left out (every unanswered slot is free): %s", path, error)
+            return
+        now, wall = self._clock(), self._wall_clock()
+        try:
+            for object_id, holders in kept.items():
+                for worker, (acquired, expires) in holders.items():
+                    if expires > wall and worker not in self._answered(object_id):
+                        self._leases.setdefault(object_id, {})[worker] = Lease(
+                            object_id, worker, now - (wall - acquired), now + min(expires - wall, self.lease_seconds))
+        except (AttributeError, TypeError, ValueError) as error:
+            self._leases.clear()
+            LOG.warning("leases %s left out (every unanswered slot is free): not a leases file (%s)", path, error)
+
+    def _save(self) -> None:
+        """The live leases, by wall-clock time, to ``path`` (called holding the lock, after each change)."""
+        if self._path is None:
+            return
+        now, wall = self._clock(), self._wall_clock()
+        kept = {oid: {worker: [wall - (now - lease.acquired), wall + (lease.expires - now)]
+                      for worker, lease in leases.items() if lease.expires > now}
+                for oid, leases in self._leases.items()}
+        temporary = self._path.with_name(self._path.name + ".tmp")
+        try:
+            temporary.write_text(json.dumps({oid: held for oid, held in kept.items() if held}), encoding="utf-8")
+            os.replace(temporary, self._path)
+        except OSError as error:  # a hold that is not kept only costs it after a restart
+            LOG.warning("leases could not be kept in %s: %s", self._path, error)
 
     def _live(self, object_id: str, now: float) -> dict[str, Lease]:
         leases = self._leases.get(object_id, {})
@@ -63,6 +112,7 @@ class LeaseTable:
                 return None
             lease = Lease(object_id, worker, now, now + self.lease_seconds)
             self._leases.setdefault(object_id, {})[worker] = lease
+            self._save()
             return lease
 
     def may_submit(self, object_id: str, worker: str) -> bool:
@@ -77,7 +127,8 @@ class LeaseTable:
 
     def release(self, object_id: str, worker: str) -> None:
         with self._lock:
-            self._leases.get(object_id, {}).pop(worker, None)
+            if self._leases.get(object_id, {}).pop(worker, None) is not None:
+                self._save()
 
     def _takeable(self, object_id: str, worker: str, now: float) -> bool:
         return (worker in self._live(object_id, now) and worker not in self._answered(object_id)

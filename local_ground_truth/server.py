@@ -83,7 +83,9 @@ class WorkerSite:
         self.media = MediaLinks()  # grant_read_access: signed links served by this server (``media_links``)
         self.origin = "http://127.0.0.1"  # where links point outside a request (the server sets its own address)
         self.team: Optional[TeamKeys] = None  # served to the network: the keys of its links (``team_access``)
-        self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of)
+        # Kept in the job's folder: a page open across a restart keeps its task (``leases``).
+        self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of,
+                                 path=job.folder / f"{job.job_name}-leases.json" if job.folder is not None else None)
         self.consolidator = Consolidator(job) if consolidate_in_background else None
         self._submitting = threading.Lock()  # check-then-record of one answer at a time
         # The task pages open for a worker on an object, by token: the last of them to go away unanswered gives

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from local_ground_truth.leases import LeaseTable
 
 
@@ -135,3 +137,40 @@ def test_every_holder_is_the_live_leases_only():
     leases.acquire("1", "ana")
     assert leases.every_holder() == {"1": {"ana"}}  # "0"'s leases expired
     assert {oid: leases.holders(oid) for oid in ("0", "1", "2") if leases.holders(oid)} == leases.every_holder()
+
+
+def test_leases_kept_in_a_file_survive_a_restart_and_expire_on_the_wall_clock(tmp_path):
+    """A page open on a task across a restart kept nothing: its object went to another worker, whose answer was
+    taken, and the first worker's was refused."""
+    path, wall, answered = tmp_path / "job-leases.json", [1_000_000.0], {"2": {"bo"}}
+    first = LeaseTable(1, 600, lambda oid: answered.get(oid, set()), clock=Clock(), path=path, wall_clock=lambda: wall[0])
+    assert first.acquire("8", "ada") and first.acquire("9", "cy")
+    first.release("9", "cy")
+    wall[0] += 120  # the runner restarts two minutes later, with a new monotonic clock
+    again = LeaseTable(1, 600, lambda oid: answered.get(oid, set()), clock=Clock(), path=path, wall_clock=lambda: wall[0])
+    assert again.holders("8") == {"ada"} and again.acquire("8", "ivy") is None  # still Ada's
+    assert again.may_submit("8", "ada") and again.acquire("9", "ivy")  # what was released is free
+    lease = again.held("8", "ada")
+    assert lease.expires - lease.acquired == pytest.approx(600)  # acquired 2 minutes before the restart
+
+
+def test_a_kept_lease_that_expired_or_was_answered_meanwhile_is_not_restored(tmp_path):
+    path, wall, answered = tmp_path / "job-leases.json", [1_000_000.0], {}
+    table = LeaseTable(1, 600, lambda oid: answered.get(oid, set()), clock=Clock(), path=path, wall_clock=lambda: wall[0])
+    table.acquire("1", "ada")
+    table.acquire("2", "bo")
+    answered["2"] = {"bo"}
+    wall[0] += 60
+    again = LeaseTable(1, 600, lambda oid: answered.get(oid, set()), clock=Clock(), path=path, wall_clock=lambda: wall[0])
+    assert again.every_holder() == {"1": {"ada"}}
+    wall[0] += 600
+    assert LeaseTable(1, 600, lambda oid: set(), clock=Clock(), path=path, wall_clock=lambda: wall[0]).every_holder() == {}
+
+
+@pytest.mark.parametrize("body", ["not json", '["a list"]', '{"1": {"ada": "soon"}}', '{"1": ["ada"]}'])
+def test_a_leases_file_that_cannot_be_read_frees_every_slot_with_a_warning(tmp_path, body, caplog):
+    path = tmp_path / "job-leases.json"
+    path.write_text(body)
+    table = LeaseTable(1, 600, lambda oid: set(), clock=Clock(), path=path)
+    assert table.every_holder() == {} and "left out (every unanswered slot is free)" in caplog.text
+    assert table.acquire("1", "bo")  # and the table works, writing the file anew

@@ -178,6 +178,22 @@ def fresh(runner_assembly, tmp_path):
         server.stop()
 
 
+def test_a_task_open_across_a_restart_stays_its_workers(fresh):
+    """The runner stops and starts again while Ada's page is open: her task is not given to another worker, and
+    her answer is taken."""
+    job, server = fresh
+    assert request(server, "GET", "/worker/ada/task/8")[0] == 200
+    server.stop()
+    again = WorkerServer(WorkerSite(job), port=0, body_timeout=2).start()
+    try:
+        assert again.site.leases.holders("8") == {"ada"}
+        status, _ = request(again, "GET", "/worker/ivy/task/8")
+        assert status == 303  # sent on: the task is Ada's
+        assert submit(again, "ada", "8", GOOD)[0] == 200 and job.workers_of("8") == {"ada"}
+    finally:
+        again.stop()
+
+
 def test_a_head_request_leases_nothing(fresh):
     """HEAD is answered as GET is, but probing every task page must not take every task from the workers."""
     job, server = fresh
