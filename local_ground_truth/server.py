@@ -411,11 +411,21 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return page(title, f"<p>{escape(reason)}</p>", 403)
 
     def own_pages_only(team: TeamKeys, port: str) -> Optional[Response]:
-        """A named worker's browser opens that worker's pages only (the requester's opens any)."""
+        """A named worker's browser opens that worker's pages only; the requester's opens any of the team's (a name
+        not on a named team labels nowhere: its answers would count as a worker's)."""
         name = team.signed_in_as(request.cookies, port)
-        if name is None:  # the requester's key, or a team whose workers name themselves
-            return None
         segments = request.path.split("/")
+        if name is None:  # the requester's key, or a team whose workers name themselves
+            if team.workers and len(segments) > 2 and segments[1] == "worker":
+                try:
+                    asked = worker_of(segments[2])
+                except worker_names.BadName:
+                    return None  # the page itself says what is wrong with the name
+                if not any(worker_names.same_person(asked, member) for member in team.workers):
+                    return forbidden("Not on this job's team", f"{asked} is not on this job's team "
+                                     f"({', '.join(team.workers)}): a named team's workers label from their own links, "
+                                     "and only they do.", asked)
+            return None
         if request.path == "/":
             return redirect(worker_pages.worker_base(name), 303)
         if len(segments) > 2 and segments[1] == "worker":

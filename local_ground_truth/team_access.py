@@ -22,7 +22,8 @@ for its part of the server gets 403 and a page saying to ask for the link.
 With the shared workers' link, workers name themselves, as they do locally: a key says who may label, not who
 someone is. A **named team** (the runner's ``--worker NAME``, once per worker) gets a link per worker instead:
 it signs that browser in as that worker, whose pages are the only workers' pages it opens (another worker's
-address, or an answer sent as another, is refused), and the shared workers' link opens nothing. So each
+address, or an answer sent as another, is refused), and the shared workers' link opens nothing (the requester's
+key opens the team's workers' pages, and no other name's). So each
 worker's answers, and the quality report's figures of them, are that person's.
 
 The keys are kept in the job's folder (``<job>-team-keys.json``, readable by its owner only), so the

@@ -294,6 +294,19 @@ def test_a_named_workers_link_signs_them_in_and_opens_their_tasks_only(named_tea
     assert keys.workers["ana"] in page and keys.workers["bo"] in page and f"key={keys.worker}" not in page
 
 
+def test_the_requesters_browser_cannot_label_as_someone_off_a_named_team(named_team):
+    """From the requester's page, "Worker sign-in" as Carol took one of an object's slots and counted as a worker."""
+    job, server, keys = named_team
+    requester = {cookie_name(REQUESTER, server.port): keys.requester}
+    for path in ("/worker/carol", "/worker/Carol/next", "/worker/carol/task/5"):
+        response, page = call(server, "GET", path, requester)
+        assert response.status == 403 and "carol is not on this job's team (ana, bo)" in html.unescape(page.decode()).lower(), path
+    response, body = call(server, "POST", "/worker/carol/task/5/submit", requester, json.dumps(GOOD).encode())
+    assert response.status == 403 and "not on this job's team" in json.loads(body)["error"]
+    assert "carol" not in job.workers_of("5") and not server.site.leases.holders("5")
+    assert call(server, "GET", "/worker/Bo", requester)[0].status == 200  # a team member's queue: the requester's to see
+
+
 @pytest.mark.parametrize("argv, said", [
     (["--worker", "ana"], "give --host too"),
     (["--host", "192.168.1.20", "--worker", ".."], "--worker:"),
