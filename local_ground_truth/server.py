@@ -60,6 +60,7 @@ STAND_IN = Path(__file__).resolve().parent / "static" / "crowd-html-elements.js"
 MAX_ANSWER_BYTES = 2_000_000  # far above any real answer (a long text's spans are ~100 KB)
 MAX_ANSWER_DEPTH = 32  # answers are shallow JSON; deeper nesting is hostile
 BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is closed
+KEY_COOKIE_SECONDS = 30 * 24 * 3600  # how long a browser keeps the key of a link it opened
 SERVER_THREADS = 8
 LISTEN_BACKLOG = 128
 GENERIC_TYPES = ("", "binary/octet-stream", "application/octet-stream")  # what S3 says of an object stored without one
@@ -396,13 +397,16 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                 return page("Not this job's link", "<p>This link's key is not one of this job's. Ask whoever runs the "
                                                    "job for the link again.</p>", 403)
             response = redirect(without_key(request.path, request.args.items(multi=True)), 303)
-            response.set_cookie(cookie_name(role, port), given, httponly=True, samesite="Lax", path="/")
+            # Kept across browser restarts (a bookmarked queue opened the next day gave 403): the link is kept too.
+            response.set_cookie(cookie_name(role, port), given, max_age=KEY_COOKIE_SECONDS, httponly=True,
+                                samesite="Lax", path="/")
             return response
         needed = role_of(request.path, REVIEW_PREFIX, REQUESTER_PREFIX)
         if team.allowed(needed, request.cookies, port):
             return None if needed != WORKER else own_pages_only(team, port)
+        link = "your own link" if needed == WORKER and team.workers else LINK_NAMES.get(needed, "any of its links")
         return forbidden("Ask for the link", "This labeling server is open to its team only: open the link whoever "
-                         f"runs the job gave you ({LINK_NAMES.get(needed, 'any of its links')}) in this browser.")
+                         f"runs the job gave you ({link}) in this browser.")
 
     def forbidden(title: str, reason: str, worker: Optional[str] = None) -> Response:
         """403 with the reason: as JSON to a page's request, as a page to a browser's navigation."""

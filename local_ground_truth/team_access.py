@@ -12,7 +12,7 @@ links, each carrying a key:
 The files the pages show (``/media/``) need no key: each link is signed for one object and expires, as a
 presigned URL of Ground Truth's does, and only a page of the job hands one out (the review page's preview
 of a task, a sandboxed frame, sends no cookie). Nor does the crowd elements' stand-in (``/static/``). Opening a link sets its key as a cookie (HttpOnly,
-SameSite=Lax, named with the server's port so that two runners on one machine keep theirs apart) and
+SameSite=Lax, kept 30 days, named with the server's port so that two runners on one machine keep theirs apart) and
 sends the browser on to the same address without the key, so the key stays out of the address bar,
 the history and any ``Referer``. Browsers send a cookie to every port of the host it came from: any
 other server on the runner's machine that the browser visits sees the keys (serve a team from a

@@ -178,6 +178,7 @@ def test_a_key_link_sets_its_cookie_and_goes_on_without_the_key(team_served):
     cookie = response.getheader("Set-Cookie")
     assert cookie.startswith(f"{cookie_name(WORKER, server.port)}={keys.worker};")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Max-Age=2592000" in cookie  # kept across a browser restart: a bookmarked queue opens the next day
     response, page = call(server, "GET", "/worker/ana", holding(keys, WORKER, server.port))
     assert response.status == 200 and "Your tasks" in page.decode()
     response, page = call(server, "GET", f"/?key={keys.worker}x")
@@ -290,6 +291,8 @@ def test_a_named_workers_link_signs_them_in_and_opens_their_tasks_only(named_tea
     assert response.status == 200 and job.answer_of("3", "ana") == GOOD
     response, page = call(server, "GET", f"/?key={keys.worker}")  # the shared workers' link opens nothing
     assert response.status == 403 and "not one of this job's" in page.decode()
+    response, page = call(server, "GET", "/worker/ana")  # no key: a named worker is told to open their own link
+    assert response.status == 403 and "(your own link)" in page.decode()
     page = call(server, "GET", "/requester", {cookie_name(REQUESTER, server.port): keys.requester})[1].decode()
     assert keys.workers["ana"] in page and keys.workers["bo"] in page and f"key={keys.worker}" not in page
 
