@@ -156,13 +156,16 @@ class ReviewDesk:
             decided = sum(oid in self._decisions for oid in routed)
         return {"routed": len(routed), "decided": decided, "awaiting": len(routed) - decided}
 
-    def may_review(self, reviewer: str, object_id: str) -> bool:
-        """An expert never decides an object they answered as a worker: their answer is one of those judged."""
-        return not any(worker_names.same_person(reviewer, worker) for worker in self.job.workers_of(object_id))
+    def may_review(self, reviewer: str, object_id: str, also: Optional[str] = None) -> bool:
+        """An expert never decides an object they answered as a worker: their answer is one of those judged.
+        ``also``: the worker the reviewer's browser is signed in as by a named worker's link (the same person)."""
+        names = [name for name in (reviewer, also) if name]
+        return not any(worker_names.same_person(name, worker) for worker in self.job.workers_of(object_id)
+                       for name in names)
 
-    def queue(self, reviewer: str) -> list[str]:
+    def queue(self, reviewer: str, also: Optional[str] = None) -> list[str]:
         """What this reviewer may decide next, in manifest order."""
-        return [oid for oid in self.awaiting() if self.may_review(reviewer, oid)]
+        return [oid for oid in self.awaiting() if self.may_review(reviewer, oid, also)]
 
     def expert_decisions(self, question: str) -> list[ExpertDecision]:
         """Each consolidated object an expert decided ``question`` of, with the crowd's label and every worker's
@@ -216,7 +219,8 @@ class ReviewDesk:
                 "decision": decision, "workers": [worker for worker, _values in forms]}
 
     # -- deciding ----------------------------------------------------------------------------------
-    def decide(self, object_id: str, reviewer: str, raw: Any, replaces: Optional[str] = None) -> Decision:
+    def decide(self, object_id: str, reviewer: str, raw: Any, replaces: Optional[str] = None,
+               also: Optional[str] = None) -> Decision:
         """Check and record ``raw`` (``{question: label}``) as ``reviewer``'s decision on the object, then
         rewrite the final manifest; ``ReviewRefused`` says why not. ``replaces``: the key of the decision the
         reviewer saw when they opened the object ("" for none); if another has been recorded since, nothing is
@@ -231,7 +235,7 @@ class ReviewDesk:
             raise ReviewRefused(404, f"Object {object_id} has no consolidated label to review.")
         if not self.reasons(object_id):
             raise ReviewRefused(409, f"Object {object_id} does not need review: the crowd settled it.")
-        if not self.may_review(reviewer, object_id):
+        if not self.may_review(reviewer, object_id, also):
             raise ReviewRefused(403, f"You answered object {object_id} as a worker; another reviewer decides it.")
         try:
             decision = check_decision(raw, self.questions, object_id)

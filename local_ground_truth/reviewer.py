@@ -197,6 +197,12 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
 
     reviewer_of = worker_names.kept_name_in_path
 
+    def worker_too() -> Optional[str]:
+        """The named worker this browser is signed in as (by their own link), if any: the same person reviews."""
+        if site.team is None:
+            return None
+        return site.team.signed_in_as(request.cookies, request.host.rsplit(":", 1)[-1])
+
     def to_sign_in(segment: str) -> Response:
         return redirect(f"{PREFIX}?reviewer=" + quote(worker_names.typed_in_path(segment), safe=""), 303)
 
@@ -205,7 +211,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         return ", ".join(REASON_TEXT[r] for r in REVIEW_REASONS if any(r in reasons for reasons in given))
 
     def next_url(reviewer: str) -> str:
-        queue = desk.queue(reviewer)
+        queue = desk.queue(reviewer, worker_too())
         base = reviewer_base(reviewer)
         if queue:
             return f"{base}/object/{queue[0]}"
@@ -240,7 +246,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
             return to_sign_in(name)
         if not desk.enabled:
             return redirect(PREFIX, 303)
-        queue = desk.queue(reviewer)
+        queue = desk.queue(reviewer, worker_too())
         decided = sorted((d for oid in desk.routed() if (d := desk.decision(oid)) is not None),
                          key=lambda d: d.decided_at, reverse=True)
         return page(f"Review · {reviewer}", _QUEUE, reviewer=reviewer, notice=request.args.get("notice", "")[:300],
@@ -265,7 +271,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
             return page("Not for review", "<p>Object {{ oid }} is not for review: it is not consolidated yet, or the "
                         "crowd settled it. <a href=\"{{ base }}\">Your queue</a></p>", 404, reviewer=reviewer,
                         oid=object_id, base=base)
-        if not desk.may_review(reviewer, object_id):
+        if not desk.may_review(reviewer, object_id, worker_too()):
             return redirect(f"{base}?notice=" + quote(f"You answered object {object_id} as a worker; another reviewer "
                                                       "decides it.", safe=""), 303)
         view = desk.view(object_id)
@@ -297,7 +303,8 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
                     or not isinstance(sent.get("replaces", ""), str)):
                 raise ReviewRefused(400, 'Send {"decision": {question: label}} (and "replaces": the key of the '
                                          'decision you saw, "" for none).')
-            recorded = desk.decide(object_id, reviewer, sent["decision"], replaces=sent.get("replaces"))
+            recorded = desk.decide(object_id, reviewer, sent["decision"], replaces=sent.get("replaces"),
+                                   also=worker_too())
         except ReviewRefused as error:
             LOG.info("refused a decision of reviewer %r on object %s: %s", reviewer, object_id, error.reason)
             return json_response({"error": error.reason}, error.status)

@@ -107,6 +107,27 @@ def test_the_object_page_shows_every_answer_the_crowds_label_and_why(served):
     assert confidence < ON.threshold and f"Good Weld (confidence {confidence:.2f})" in page.decode()
 
 
+def test_a_named_worker_who_reviews_under_another_name_is_still_kept_from_their_own_answers(served):
+    """ben's browser, signed in by his own link, opened the experts' link as "Reviewer B": he was given the object
+    he had answered. The browser says who he is, whatever name he types."""
+    from local_ground_truth.team_access import EXPERT, WORKER, TeamKeys, cookie_name
+
+    job, server = served
+    keys = TeamKeys("w" * 20, "e" * 20, "r" * 20, {"ben": "b" * 20, "ann": "a" * 20})
+    ben = {"Cookie": f"{cookie_name(WORKER, server.port)}={'b' * 20}; {cookie_name(EXPERT, server.port)}={'e' * 20}"}
+    assert "ben" in job.workers_of("1")
+    server.site.team = keys
+    try:
+        status, page = call(server, "GET", "/review/Reviewer%20B/object/1", headers=ben)
+        assert status == 303  # sent back to the queue: another reviewer decides it
+        status, refused = decide(server, "Reviewer B", "1", {QUESTION: "Good Weld"}, ben)
+        assert status == 403 and "You answered object 1 as a worker" in refused["error"]
+        assert "1" not in server.site.review.queue("Reviewer B", also="ben")
+        assert "1" in server.site.review.queue("Reviewer B")  # a browser that is not ben's may
+    finally:
+        server.site.team = None
+
+
 def test_a_bad_label_is_refused_and_nothing_is_recorded(served):
     job, server = served
     before = final_manifest(job)
