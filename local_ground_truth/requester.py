@@ -420,7 +420,8 @@ browsers that opened one of these links (each holds a key: give it only to those
 
 _LIVE = """<div class="grid"><div>
 <section id="state" class="{{ 'complete' if s.complete else 'running' }}" aria-live="polite">
-<h2 id="job-state">{% if s.complete %}Job complete{% else %}In progress{% endif %}</h2>
+<h2 id="job-state">{% if s.complete and s.review and s.review.awaiting %}Crowd labeling complete, expert review in progress
+{%- elif s.complete %}Job complete{% else %}In progress{% endif %}</h2>
 <progress id="progress-bar" aria-label="Objects consolidated" max="{{ [s.progress.objects, 1]|max }}" value="{{ s.progress.consolidated + s.progress.failed }}"></progress>
 <p id="progress"><strong>{{ s.progress.consolidated }} of {{ s.progress.objects }}</strong> objects consolidated
 · {{ s.answers_total }} of {{ s.answers_needed }} answers · {{ s.holding }} lease{{ '' if s.holding == 1 else 's' }} held now
@@ -429,7 +430,8 @@ _LIVE = """<div class="grid"><div>
 {%- if s.progress.skipped %} · {{ s.progress.skipped }} skipped by pre-labeling{% endif %}
 {%- if s.pre_labeling %} · <span id="pre-labeling">pre-labeling: {{ s.pre_labeling.done }} of {{ s.pre_labeling.of }}</span>{% endif %}</p>
 {% if s.complete %}<p>Every object for workers is consolidated{% if s.progress.failed %} or failed (see the objects below){% endif %}:
-the output manifest and quality reports are final.</p>{% endif %}
+the output manifest and quality reports are final{% if s.review and s.review.awaiting %}; the final manifest, with the
+experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %}
 {% if s.review %}<p id="review-state">Expert review: <strong>{{ s.review.awaiting }} await review</strong> of
 {{ s.review.routed }} routed · {{ s.review.decided }} decided · <a href="/review">review page</a></p>{% endif %}
 </section>

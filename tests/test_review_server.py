@@ -128,6 +128,23 @@ def test_a_named_worker_who_reviews_under_another_name_is_still_kept_from_their_
         server.site.team = None
 
 
+def test_a_complete_job_with_objects_awaiting_review_is_not_called_complete(served):
+    """The requester's page said "Job complete... final" above "15 await review of 17 routed"."""
+    from flask import Flask, render_template_string
+
+    from local_ground_truth import requester
+
+    job, server = served
+    live = {**snapshot(job, server.site.leases, review=server.site.review), "complete": True}
+    with Flask(__name__).app_context():
+        page = render_template_string(requester._LIVE, s=live)
+    assert "Crowd labeling complete, expert review in progress" in page and "Job complete" not in page
+    assert "the final manifest, with the\nexperts' decisions, is complete once they have decided" in page
+    live["review"] = {**live["review"], "awaiting": 0}
+    with Flask(__name__).app_context():
+        assert "Job complete" in render_template_string(requester._LIVE, s=live)
+
+
 def test_a_bad_label_is_refused_and_nothing_is_recorded(served):
     job, server = served
     before = final_manifest(job)
