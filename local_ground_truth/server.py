@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, has_request_context, redirect, render_template_string, request
@@ -396,7 +396,19 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             if role is None:
                 return page("Not this job's link", "<p>This link's key is not one of this job's. Ask whoever runs the "
                                                    "job for the link again.</p>", 403)
-            response = redirect(without_key(request.path, request.args.items(multi=True)), 303)
+            current, theirs = team.signed_in_as(request.cookies, port), team.worker_with(given)
+            kept = [(name, value) for name, value in request.args.items(multi=True) if name != "switch"]
+            if current is not None and theirs is not None and current != theirs and request.args.get("switch") != "1":
+                # Another named worker's link in a browser signed in as someone: asked, never switched silently (the
+                # answers that browser then sends would be counted as that other worker's).
+                switch = without_key(request.path, []) + "?" + urlencode({KEY_PARAMETER: given, "switch": "1"})
+                return page("Signed in as another worker", (
+                    f"<p>This browser is signed in as <strong>{escape(current)}</strong>. The link you opened is "
+                    f"<strong>{escape(theirs)}</strong>'s own: every answer sent from this browser would then count "
+                    f"as {escape(theirs)}'s.</p><p><a href=\"{escape(worker_pages.worker_base(current))}\">Stay "
+                    f"{escape(current)}</a> · <a id=\"switch\" href=\"{escape(switch)}\">I am {escape(theirs)}: "
+                    f"sign in as {escape(theirs)}</a></p>"), 409)
+            response = redirect(without_key(request.path, kept), 303)
             # Kept across browser restarts (a bookmarked queue opened the next day gave 403): the link is kept too.
             response.set_cookie(cookie_name(role, port), given, max_age=KEY_COOKIE_SECONDS, httponly=True,
                                 samesite="Lax", path="/")

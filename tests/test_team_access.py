@@ -297,6 +297,22 @@ def test_a_named_workers_link_signs_them_in_and_opens_their_tasks_only(named_tea
     assert keys.workers["ana"] in page and keys.workers["bo"] in page and f"key={keys.worker}" not in page
 
 
+def test_another_workers_link_in_a_signed_in_browser_asks_before_switching(named_team):
+    """bo's browser opened ana's link and silently became ana's: his next answers would have counted as hers."""
+    _job, server, keys = named_team
+    bo = {cookie_name(WORKER, server.port): keys.workers["bo"]}
+    response, page = call(server, "GET", f"/?key={keys.workers['ana']}", bo)
+    text = html.unescape(page.decode())
+    assert response.status == 409 and response.getheader("Set-Cookie") is None
+    assert "This browser is signed in as bo. The link you opened is ana's own" in re.sub(r"<[^>]+>", "", text)
+    switch = re.search(r'id="switch" href="([^"]+)"', text).group(1)
+    response, _ = call(server, "GET", html.unescape(switch), bo)  # "I am ana"
+    assert response.status == 303 and response.getheader("Location") == "/"
+    assert response.getheader("Set-Cookie").startswith(f"{cookie_name(WORKER, server.port)}={keys.workers['ana']};")
+    response, _ = call(server, "GET", f"/?key={keys.workers['bo']}", bo)  # one's own link: straight on
+    assert response.status == 303
+
+
 def test_the_requesters_browser_cannot_label_as_someone_off_a_named_team(named_team):
     """From the requester's page, "Worker sign-in" as Carol took one of an object's slots and counted as a worker."""
     job, server, keys = named_team
