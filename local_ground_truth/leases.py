@@ -101,6 +101,13 @@ class LeaseTable:
         with self._lock:
             return self._live(object_id, self._clock()).get(worker)
 
+    def seconds_left(self, object_id: str, worker: str) -> Optional[float]:
+        """How long ``worker``'s lease on ``object_id`` still runs (None: they hold none)."""
+        with self._lock:
+            now = self._clock()
+            lease = self._live(object_id, now).get(worker)
+            return None if lease is None else lease.expires - now
+
     def acquire(self, object_id: str, worker: str) -> Optional[Lease]:
         """The worker's lease on ``object_id`` (kept if already held), or None when no slot is free."""
         with self._lock:

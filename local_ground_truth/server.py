@@ -225,7 +225,8 @@ class WorkerSite:
     def place(self, worker: str, object_id: str) -> worker_pages.Place:
         ids = self.job.object_id_tuple()
         return worker_pages.Place(position=self.order.position(worker, object_id, ids), total=len(ids),
-                                  done=self._done(worker), waiting=self._waiting(worker))
+                                  done=self._done(worker), waiting=self._waiting(worker),
+                                  seconds_left=self.leases.seconds_left(object_id, worker))
 
     def tasks(self, worker: str, limit: Optional[int] = None) -> tuple[list[tuple[str, int]], int, int, int]:
         """(this worker's open tasks with their numbers, in their order, the first ``limit`` of them; answered by

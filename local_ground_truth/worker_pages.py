@@ -12,6 +12,7 @@ bar takes, so a panel that must stay in view (the classifier's categories and Su
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from flask import render_template_string
 
@@ -62,6 +63,7 @@ window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN =
 #local-gt-bar a:focus-visible, #local-gt-bar button:focus-visible { outline: 3px solid #ffb84d; outline-offset: 2px; }
 #local-gt-bar progress { width: 90px; vertical-align: middle; }
 #local-gt-bar .local-gt-spacer { flex: 1; }
+#local-gt-time.local-gt-late { background: #ffb84d; color: #1f2933; padding: 2px 6px; border-radius: 4px; font-weight: bold; }
 #local-gt-bar button { font: inherit; padding: 4px 10px; border-radius: 4px; border: 1px solid #9aa5b1;
   background: #37475a; color: #fff; cursor: pointer; }
 #local-gt-bar button:hover { background: #485769; }
@@ -86,6 +88,8 @@ window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN =
 <span id="local-gt-position">Task <strong>{{ position }}</strong> of {{ total }}</span>
 <span id="local-gt-progress"><progress max="{{ total }}" value="{{ done }}" aria-label="Answered"></progress>
 {{ done }} answered, {{ waiting }} waiting</span>
+{% if seconds_left is not none %}<span id="local-gt-time" data-seconds-left="{{ seconds_left|int }}"
+ title="How long this task stays yours: after that it may go to another worker">{{ (seconds_left|int) // 60 }}:{{ '%02d' % ((seconds_left|int) % 60) }} left</span>{% endif %}
 <span class="local-gt-spacer"></span>
 <span id="local-gt-notice" role="status" title="{{ notice }}">{{ notice }}</span>
 <button type="button" id="local-gt-skip" title="Give this task back (others may take it) and open your next one">Skip task</button>
@@ -113,6 +117,24 @@ TASK_TAIL = """
     navigator.sendBeacon(window.LOCAL_GT_LEAVE_URL,
       new Blob([JSON.stringify({ page: window.LOCAL_GT_PAGE_TOKEN })], { type: "application/json" }));
   });
+  // The task's time limit, counted down in the bar: a minute before it runs out the bar says so (the task may then
+  // go to another worker, whose answer would be taken instead), and once it has, that submitting may be refused.
+  var clock = document.getElementById("local-gt-time");
+  if (clock) {
+    var ends = Date.now() + Number(clock.getAttribute("data-seconds-left")) * 1000;
+    var tick = function () {
+      var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      var shown = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (left === 0) {
+        clock.textContent = "Time is up: submit now (the task may have gone to someone else)";
+      } else {
+        clock.textContent = shown + (left <= 60 ? " left: submit soon" : " left");
+      }
+      clock.className = left <= 60 ? "local-gt-late" : "";
+      if (left > 0) window.setTimeout(tick, 1000);
+    };
+    tick();
+  }
   // Back to this page from the browser's cache: its task was given back, so take it again (or hear who has it).
   window.addEventListener("pageshow", function (event) { if (event.persisted) window.location.reload(); });
 })();
@@ -128,6 +150,7 @@ class Place:
     total: int
     done: int
     waiting: int
+    seconds_left: Optional[float] = None  # of the worker's hold on the task (None: not held)
 
 
 def worker_base(worker: str) -> str:
@@ -161,6 +184,7 @@ def task_page(template_html: str, *, job_title: str, job_name: str, worker: str,
     head = render_template_string(
         TASK_HEAD, title=f"Task {place.position} of {place.total} \u00b7 {job_title}", worker=worker,
         position=place.position, total=place.total, done=place.done, waiting=place.waiting, notice=notice,
+        seconds_left=place.seconds_left,
         body_style=BODY_STYLE, submit_url=f"{task}/submit", skip_url=f"{task}/skip", leave_url=f"{task}/leave",
         page_token=page_token, queue_url=base,
         draft_key=f"local-gt-draft:{job_name}/{object_id}/{worker}")

@@ -465,3 +465,13 @@ def test_one_address_holds_at_most_its_share_of_the_connections(guarded):
     assert request(server, "GET", "/worker/ana")[0] == 200  # a slot given back is free again
     for connection in held:
         connection.close()
+
+
+def test_the_task_bar_says_how_long_the_task_stays_the_workers(fresh):
+    """A worker who left a page open past the time limit heard of it only when Submit was refused."""
+    job, server = fresh
+    status, page = request(server, "GET", "/worker/dee/task/2")
+    found = re.search(r'id="local-gt-time" data-seconds-left="(\d+)"', page.decode())
+    assert status == 200 and found and job.spec.task.time_limit_seconds - 30 < int(found.group(1)) <= \
+        job.spec.task.time_limit_seconds
+    assert "left: submit soon" in page.decode()  # the bar's words for the last minute, in the page's script
