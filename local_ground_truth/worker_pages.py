@@ -63,6 +63,7 @@ window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN =
 #local-gt-bar a:focus-visible, #local-gt-bar button:focus-visible { outline: 3px solid #ffb84d; outline-offset: 2px; }
 #local-gt-bar progress { width: 90px; vertical-align: middle; }
 #local-gt-bar .local-gt-spacer { flex: 1; }
+#local-gt-bar .local-gt-object { color: #c3cbd4; font-size: 0.9em; }
 #local-gt-time.local-gt-late { background: #ffb84d; color: #1f2933; padding: 2px 6px; border-radius: 4px; font-weight: bold; }
 #local-gt-bar button { font: inherit; padding: 4px 10px; border-radius: 4px; border: 1px solid #9aa5b1;
   background: #37475a; color: #fff; cursor: pointer; }
@@ -85,7 +86,8 @@ window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN =
 </head><body>
 <header id="local-gt-bar" aria-label="Task">
 <a id="local-gt-queue" href="{{ queue_url }}">&larr; Your queue</a>
-<span id="local-gt-position">Task <strong>{{ position }}</strong> of {{ total }}</span>
+<span id="local-gt-position">Task <strong>{{ position }}</strong> of {{ total }}
+<span class="local-gt-object" title="How the requester names this task: tell them this when you report a problem">(object {{ object_id }})</span></span>
 <span id="local-gt-progress"><progress max="{{ total }}" value="{{ done }}" aria-label="Answered"></progress>
 {{ done }} answered, {{ waiting }} waiting</span>
 {% if seconds_left is not none %}<span id="local-gt-time" data-seconds-left="{{ seconds_left|int }}"
@@ -184,7 +186,7 @@ def task_page(template_html: str, *, job_title: str, job_name: str, worker: str,
     head = render_template_string(
         TASK_HEAD, title=f"Task {place.position} of {place.total} \u00b7 {job_title}", worker=worker,
         position=place.position, total=place.total, done=place.done, waiting=place.waiting, notice=notice,
-        seconds_left=place.seconds_left,
+        seconds_left=place.seconds_left, object_id=object_id,
         body_style=BODY_STYLE, submit_url=f"{task}/submit", skip_url=f"{task}/skip", leave_url=f"{task}/leave",
         page_token=page_token, queue_url=base,
         draft_key=f"local-gt-draft:{job_name}/{object_id}/{worker}")

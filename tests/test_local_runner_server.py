@@ -475,3 +475,10 @@ def test_the_task_bar_says_how_long_the_task_stays_the_workers(fresh):
     assert status == 200 and found and job.spec.task.time_limit_seconds - 30 < int(found.group(1)) <= \
         job.spec.task.time_limit_seconds
     assert "left: submit soon" in page.decode()  # the bar's words for the last minute, in the page's script
+
+
+def test_the_task_bar_names_the_object_as_the_requester_sees_it(fresh):
+    """Workers' task numbers are their own order: "Task 5 has a bad image" named nothing the requester could find."""
+    _job, server = fresh
+    page = request(server, "GET", "/worker/dee/task/7")[1].decode()
+    assert re.search(r'<span class="local-gt-object"[^>]*>\(object 7\)</span>', page)
