@@ -42,6 +42,8 @@ from urllib.parse import quote
 from flask import Flask, Response, render_template_string, request
 from markupsafe import Markup
 
+from gt_common import strict_json
+
 from local_ground_truth.job import BatchOutcome, LocalJob
 from local_ground_truth.quality import (QualityReportFiles, convergence, final_report, headline, read_report,
                                        report_versions, review_version)
@@ -438,7 +440,9 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 <section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>
 <th>tasks open now</th><th>last answer (UTC)</th></tr></thead><tbody>
 {% for name, w in s.workers %}<tr><td>{{ name }}</td><td>{{ w.answers }}</td><td>{% if w.holding %}{{ w.holding|length }}:
-{% for oid in w.holding %}<a href="#object-{{ oid }}">object {{ oid }}</a>{{ '' if loop.last else ', ' }}{% endfor %}{% else %}-{% endif %}</td>
+{% for oid in w.holding %}<a href="#object-{{ oid }}">object {{ oid }}</a> <button type="button" class="give-back"
+ data-worker="{{ name }}" data-object="{{ oid }}" title="Free this task for other workers (its page may be gone: a closed
+ browser keeps it until its time limit)" aria-label="Give back object {{ oid }} held by {{ name }}">give back</button>{{ '' if loop.last else ', ' }}{% endfor %}{% else %}-{% endif %}</td>
 <td>{{ w.last[11:19] or '-' }}</td></tr>{% endfor %}</tbody></table>{% else %}<p>No worker holds a task or has answered one yet.</p>{% endif %}
 </section></div>
 <section id="where"><h2>Where everything is</h2><dl>
@@ -545,6 +549,18 @@ _JS = """(() => {
     } catch (error) { unreachable('stopped, or the network is down'); }
     setTimeout(refresh, every);
   }
+  // "give back" frees a task a worker holds; the next look shows it free.
+  live.addEventListener('click', async (event) => {
+    const button = event.target.closest('button.give-back');
+    if (!button) return;
+    button.disabled = true;
+    try {
+      const response = await fetch(live.dataset.source.replace(/live$/, 'give-back'), {
+        method: 'POST', headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({worker: button.dataset.worker, object: button.dataset.object})});
+      button.textContent = response.ok ? 'given back' : 'not given back (HTTP ' + response.status + ')';
+    } catch (error) { button.textContent = 'not given back: the runner does not answer'; button.disabled = false; }
+  });
   refresh();
 })();"""
 
@@ -557,8 +573,9 @@ def s3_chunks(body) -> Iterator[bytes]:
         body.close()
 
 
-def register_requester(app: Flask, site) -> None:
-    """Add the requester's pages to the worker server's application (``site``: its ``WorkerSite``)."""
+def register_requester(app: Flask, site, foreign) -> None:
+    """Add the requester's pages to the worker server's application (``site``: its ``WorkerSite``;
+    ``foreign(request)``: why a POST is not the server's own page's JSON, None when it is)."""
     job: LocalJob = site.job
     reader = ReportReader(job)
     pictures: dict[str, tuple[str, bytes]] = {}  # question -> (report ETag, its PNG)
@@ -597,6 +614,25 @@ def register_requester(app: Flask, site) -> None:
     @app.get(f"{PREFIX}/live")
     def requester_live():
         return html(live_html(state()))
+
+    @app.post(f"{PREFIX}/give-back")
+    def requester_give_back():
+        """The requester frees a task a worker holds (a browser that died keeps it until its time limit)."""
+        if (refused := foreign(request)) is not None:
+            status, reason = refused
+            return Response(json.dumps({"error": reason}), status, mimetype="application/json")
+        try:
+            sent = strict_json.loads(request.get_data(), max_depth=2)
+        except strict_json.JSONError as error:
+            sent = str(error)
+        if not (isinstance(sent, dict) and isinstance(sent.get("worker"), str) and isinstance(sent.get("object"), str)):
+            return Response(json.dumps({"error": 'Send {"worker": <name>, "object": <object id>}.'}), 400,
+                            mimetype="application/json")
+        given = site.take_back(sent["worker"], sent["object"])
+        LOG.info("the requester gave back object %s held by %s: %s", sent["object"][:40], printable(sent["worker"][:80]),
+                 "done" if given else "it was not held")
+        return Response(json.dumps({"given_back": given}), mimetype="application/json",
+                        headers={"Cache-Control": "no-store"})
 
     @app.get(f"{PREFIX}/requester.css")
     def requester_css():

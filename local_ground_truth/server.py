@@ -216,6 +216,13 @@ class WorkerSite:
             self._give_back(worker, object_id)  # under the same lock: no page can open in between
             return True
 
+    def take_back(self, worker: str, object_id: str) -> bool:
+        """The requester frees a task ``worker`` holds (their browser died: it would keep it until its time limit);
+        whether they held it. Their page, if it is still open, may still submit while the slot stays free."""
+        held = self.leases.held(object_id, worker) is not None
+        self._give_back(worker, object_id)
+        return held
+
     def _give_back(self, worker: str, object_id: str) -> None:
         """End the worker's lease on the object and forget their pages on it (skipped, answered or left)."""
         with self._pages:
@@ -599,7 +606,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return Response(json.dumps({"next": next_url(worker), "recorded": recorded}),
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
 
-    register_requester(app, site)  # the requester's view: /requester
+    register_requester(app, site, _foreign)  # the requester's view: /requester
     register_reviewer(app, site, site.review, _foreign)  # the experts' view: /review
 
     @app.errorhandler(413)

@@ -482,3 +482,19 @@ def test_the_task_bar_names_the_object_as_the_requester_sees_it(fresh):
     _job, server = fresh
     page = request(server, "GET", "/worker/dee/task/7")[1].decode()
     assert re.search(r'<span class="local-gt-object"[^>]*>\(object 7\)</span>', page)
+
+
+def test_the_requester_gives_back_a_task_a_dead_browser_holds(fresh):
+    """A closed browser's task stayed held for its whole time limit, and the requester could do nothing about it."""
+    _job, server = fresh
+    assert request(server, "GET", "/worker/dee/task/5")[0] == 200 and server.site.leases.holders("5") == {"dee"}
+    body = json.dumps({"worker": "dee", "object": "5"}).encode()
+    status, _ = request(server, "POST", "/requester/give-back", body, {"Origin": "http://attacker.example"})
+    assert status == 403 and server.site.leases.holders("5") == {"dee"}  # another site cannot
+    status, answer = request(server, "POST", "/requester/give-back", body)
+    assert status == 200 and json.loads(answer) == {"given_back": True} and server.site.leases.holders("5") == set()
+    assert request(server, "GET", "/worker/ivy/task/5")[0] == 200  # another worker takes it
+    assert json.loads(request(server, "POST", "/requester/give-back", body)[1]) == {"given_back": False}
+    assert request(server, "POST", "/requester/give-back", b'{"worker": 1}')[0] == 400
+    page = request(server, "GET", "/requester")[1].decode()
+    assert 'class="give-back"' in page and 'data-worker="ivy" data-object="5"' in page
