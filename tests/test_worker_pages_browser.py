@@ -110,11 +110,25 @@ def test_on_a_phone_the_task_bar_shows_every_part_and_the_notice_whole(browser, 
     assert "being labeled by others" in notice.inner_text()
     assert notice.evaluate("n => n.scrollWidth <= n.clientWidth && n.getBoundingClientRect().width > 300")
     bar = page.locator("#local-gt-bar").bounding_box()
-    for part in ("#local-gt-queue", "#local-gt-position", "#local-gt-progress", "#local-gt-notice", "#local-gt-skip",
-                 "#local-gt-worker"):
+    for part in ("#local-gt-queue", "#local-gt-position", "#local-gt-progress", "#local-gt-time", "#local-gt-notice",
+                 "#local-gt-skip", "#local-gt-worker"):
         box = page.locator(part).bounding_box()
         assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"], part  # not cut off
         assert page.locator(part).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), part  # not cut to "Sig..."
+
+def test_a_touch_screen_shows_no_key_hints_and_a_desktop_does(browser, welding_site):  # noqa: F811
+    _, server = welding_site
+    for touch, shown in ((True, False), (False, True)):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=touch, is_mobile=touch)
+        try:
+            page = context.new_page()
+            page.goto(f"{server.url}/worker/{'tap' if touch else 'desk'}/next")
+            page.wait_for_selector(".local-gt-category")
+            assert page.locator(".local-gt-keys").is_visible() is shown
+            assert page.locator(".local-gt-category kbd").first.is_visible() is shown
+        finally:
+            context.close()
+
 
 def test_the_weld_image_and_the_plots_open_large_and_zoom(browser, welding_site):  # noqa: F811
     _, server = welding_site

@@ -95,6 +95,9 @@
     ".local-gt-status:empty { display: none; }",
     ".local-gt-status { margin: 4px 0; color: #8d2a0b; }",
     ".local-gt-keys { color: #545b64; font-size: 12px; margin: 0; }",
+    // A touch screen with no keyboard: the key hints would only puzzle (a keyboard attached brings them back).
+    "@media (hover: none) and (pointer: coarse) { .local-gt-keys, .local-gt-category kbd, .local-gt-submit kbd {",
+    "  display: none; } }",
     "dialog.local-gt-dialog { max-width: min(860px, 92vw); max-height: 86vh; padding: 0; border: 1px solid #aab;",
     "  border-radius: 8px; }",
     "dialog.local-gt-dialog::backdrop { background: rgba(0, 0, 0, .45); }",
