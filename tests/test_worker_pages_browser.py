@@ -55,7 +55,7 @@ def test_the_classifier_puts_media_in_the_main_pane_and_submit_in_view_at_1280x7
     images_loaded(page)
     assert page.evaluate("document.compatMode") == "CSS1Compat"
     assert page.title().startswith("Task 1 of 18")
-    assert page.inner_text("#local-gt-position") == "Task 1 of 18"
+    assert page.inner_text("#local-gt-position") == f"Task 1 of 18 (object {object_of(page)})"
     assert "Signed in as ana" in page.inner_text("#local-gt-worker")
 
     main, side = page.locator(".local-gt-main").bounding_box(), page.locator(".local-gt-side").bounding_box()
@@ -162,9 +162,9 @@ def test_welding_objects_are_labeled_with_the_keyboard_only_and_submit_opens_the
     for position in (1, 2, 3):
         page.wait_for_url("**/task/*")
         page.wait_for_selector(".local-gt-category")
-        assert page.inner_text("#local-gt-position") == f"Task {position} of 18"
-        assert f"{position - 1} answered" in page.inner_text("#local-gt-progress")
         object_id = object_of(page)
+        assert page.inner_text("#local-gt-position") == f"Task {position} of 18 (object {object_id})"
+        assert f"{position - 1} answered" in page.inner_text("#local-gt-progress")
         label = welding_truth(job, object_id)
         if position == 1:  # named for a screen reader by their words alone, the keys given as shortcuts
             for key, category in enumerate(CATEGORIES, 1):
@@ -192,7 +192,7 @@ def test_skip_gives_the_task_back_and_opens_the_next_one(browser, welding_site):
     first = object_of(page)
     page.click("#local-gt-skip")
     page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=first)
-    assert page.inner_text("#local-gt-position") == "Task 2 of 18"
+    assert page.inner_text("#local-gt-position") == f"Task 2 of 18 (object {object_of(page)})"
     assert not server.site.leases.held(first, "bo")  # given back: another worker may take it
     page.goto(f"{server.url}/worker/bo")
     hrefs = page.eval_on_selector_all("#queue a", "as => as.map(a => a.getAttribute('href'))")
