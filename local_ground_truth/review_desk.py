@@ -31,6 +31,7 @@ import datetime
 import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
@@ -51,6 +52,7 @@ from local_ground_truth.wording import counted
 
 LOG = logging.getLogger(__name__)
 DECISIONS_FOLDER = "local-runner/review-decisions/"
+VIEWING_SECONDS = 300  # how long an object another expert opened comes last in one's queue
 MAX_DECISION_BYTES = 1_000_000
 
 
@@ -102,6 +104,7 @@ class ReviewDesk:
         self.prefix = f"{job.root}{DECISIONS_FOLDER}"
         self.final_manifest_key = final_manifest_key(job.root)
         self._lock = threading.RLock()  # decisions and the final manifest: one writer at a time
+        self._viewing: dict[str, tuple[str, float]] = {}  # object -> (reviewer, when) who opened it last, undecided
         self._decisions: dict[str, Decision] = {}
         self._reasons: dict[str, dict[str, list[str]]] = {}  # per consolidated object (labels are final)
         self._last: Optional[datetime.datetime] = None
@@ -164,8 +167,20 @@ class ReviewDesk:
                        for name in names)
 
     def queue(self, reviewer: str, also: Optional[str] = None) -> list[str]:
-        """What this reviewer may decide next, in manifest order."""
-        return [oid for oid in self.awaiting() if self.may_review(reviewer, oid, also)]
+        """What this reviewer may decide next, in manifest order, except that objects another reviewer opened in the
+        last ``VIEWING_SECONDS`` come last: two experts working at once are each offered another object (both were
+        sent to the same one, and the second one's decision was refused), yet every object stays reachable."""
+        mine = [oid for oid in self.awaiting() if self.may_review(reviewer, oid, also)]
+        cutoff = time.monotonic() - VIEWING_SECONDS
+        with self._lock:
+            elsewhere = {oid for oid, (who, when) in self._viewing.items()
+                         if when >= cutoff and not worker_names.same_person(who, reviewer)}
+        return [oid for oid in mine if oid not in elsewhere] + [oid for oid in mine if oid in elsewhere]
+
+    def viewing(self, reviewer: str, object_id: str) -> None:
+        """``reviewer`` opened ``object_id``'s review page (others are offered other objects first for a while)."""
+        with self._lock:
+            self._viewing[object_id] = (reviewer, time.monotonic())
 
     def expert_decisions(self, question: str) -> list[ExpertDecision]:
         """Each consolidated object an expert decided ``question`` of, with the crowd's label and every worker's

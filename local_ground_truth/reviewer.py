@@ -274,6 +274,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
         if not desk.may_review(reviewer, object_id, worker_too()):
             return redirect(f"{base}?notice=" + quote(f"You answered object {object_id} as a worker; another reviewer "
                                                       "decides it.", safe=""), 303)
+        desk.viewing(reviewer, object_id)
         view = desk.view(object_id)
         for question in view["questions"]:
             question["reason_words"] = ", ".join(REASON_TEXT[r] for r in question["reasons"])

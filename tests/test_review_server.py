@@ -145,6 +145,19 @@ def test_a_complete_job_with_objects_awaiting_review_is_not_called_complete(serv
         assert "Job complete" in render_template_string(requester._LIVE, s=live)
 
 
+def test_two_experts_at_once_are_each_offered_another_object(served):
+    """Both were sent to the same next object, and the second one's decision was refused at every step."""
+    job, server = served
+    desk = server.site.review
+    first = desk.queue("dr-kim")[0]
+    assert call(server, "GET", f"/review/dr-kim/object/{first}")[0] == 200  # Kim opens it
+    lee = desk.queue("dr-lee")
+    assert lee[0] != first and first in lee[1:]  # Lee is offered another; Kim's is still there, after it
+    assert desk.queue("dr-kim")[0] == first  # Kim's own opening does not move it for her
+    status, page = call(server, "GET", "/review/dr-lee")
+    assert status == 200 and f'/review/dr-lee/object/{lee[0]}"'.encode() in page
+
+
 def test_a_bad_label_is_refused_and_nothing_is_recorded(served):
     job, server = served
     before = final_manifest(job)
