@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 from gt_common.questions import MultiSelect, Question, Spans
 from local_ground_truth.form_rules import MULTI_SELECT, FormRules
 from local_ground_truth.job import LocalJob
+from local_ground_truth.requester import source_of
 from local_ground_truth.scoring import QuestionScore, score_labels
 from local_ground_truth.simulated_workers import answer_values, shaped_answer
 from local_ground_truth.truth import checked_truth
@@ -91,8 +92,7 @@ def _check_one_object_per_truth_entry(job: LocalJob, names: Mapping[str, str]) -
     """Two objects of different sources that ``truth_key`` names alike would be answered and scored from one entry."""
     first: dict[str, tuple[str, str]] = {}
     for object_id, key in names.items():
-        line = job.lines[int(object_id)]
-        source = str(line.get("source-ref", line.get("source", "")))
+        source = source_of(job.lines[int(object_id)])
         if key in first and first[key][1] != source:
             other, other_source = first[key]
             raise CannotSimulate(f"objects {other} ({other_source}) and {object_id} ({source}) would both take the "

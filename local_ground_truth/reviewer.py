@@ -177,9 +177,10 @@ def reviewer_base(reviewer: str) -> str:
     return f"{PREFIX}/{worker_names.path_segment(reviewer)}"
 
 
-def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
+def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> None:
     """Add the reviewer's pages to the worker server's application. ``site``: its ``WorkerSite`` (for the
-    task page); ``foreign(request)``: why a POST is not the server's own page's JSON (None when it is)."""
+    task page); ``foreign(request)``: why a POST is not the server's own page's JSON (None when it is);
+    ``own_port()``: the server's port as the request names it (its cookies are named with it)."""
     job = site.job
     job_title = job.spec.task.title
 
@@ -199,9 +200,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign) -> None:
 
     def worker_too() -> Optional[str]:
         """The named worker this browser is signed in as (by their own link), if any: the same person reviews."""
-        if site.team is None:
-            return None
-        return site.team.signed_in_as(request.cookies, request.host.rsplit(":", 1)[-1])
+        return None if site.team is None else site.team.signed_in_as(request.cookies, own_port())
 
     def to_sign_in(segment: str) -> Response:
         return redirect(f"{PREFIX}?reviewer=" + quote(worker_names.typed_in_path(segment), safe=""), 303)

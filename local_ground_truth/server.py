@@ -438,28 +438,23 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         """A named worker's browser opens that worker's pages only; the requester's opens any of the team's (a name
         not on a named team labels nowhere: its answers would count as a worker's)."""
         name = team.signed_in_as(request.cookies, port)
-        segments = request.path.split("/")
-        if name is None:  # the requester's key, or a team whose workers name themselves
-            if team.workers and len(segments) > 2 and segments[1] == "worker":
-                try:
-                    asked = worker_of(segments[2])
-                except worker_names.BadName:
-                    return None  # the page itself says what is wrong with the name
-                if not any(worker_names.same_person(asked, member) for member in team.workers):
-                    return forbidden("Not on this job's team", f"{asked} is not on this job's team "
-                                     f"({', '.join(team.workers)}): a named team's workers label from their own links, "
-                                     "and only they do.", asked)
-            return None
-        if request.path == "/":
+        if name is not None and request.path == "/":
             return redirect(worker_pages.worker_base(name), 303)
-        if len(segments) > 2 and segments[1] == "worker":
-            try:
-                asked = worker_of(segments[2])
-            except worker_names.BadName:
-                asked = None
+        segments = request.path.split("/")
+        if not (len(segments) > 2 and segments[1] == "worker") or (name is None and not team.workers):
+            return None  # not a worker's page, or a team whose workers name themselves
+        try:
+            asked: Optional[str] = worker_of(segments[2])
+        except worker_names.BadName:
+            asked = None  # the page itself says what is wrong with the name (to a named worker: not theirs)
+        if name is not None:  # a named worker's own link
             if asked is None or not worker_names.same_person(asked, name):
                 return forbidden("Signed in as another worker", f"This browser is signed in as {name}: its link opens "
                                  f"{name}'s tasks only. Another worker labels from their own link.", name)
+        elif asked is not None and not any(worker_names.same_person(asked, member) for member in team.workers):
+            return forbidden("Not on this job's team", f"{asked} is not on this job's team "
+                             f"({', '.join(team.workers)}): a named team's workers label from their own links, "
+                             "and only they do.", asked)
         return None
 
     @app.get(f"{MEDIA_PREFIX}<token>")
@@ -607,7 +602,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
 
     register_requester(app, site, _foreign)  # the requester's view: /requester
-    register_reviewer(app, site, site.review, _foreign)  # the experts' view: /review
+    register_reviewer(app, site, site.review, _foreign, own_port)  # the experts' view: /review
 
     @app.errorhandler(413)
     def too_large(_error):
