@@ -35,10 +35,10 @@ from typing import Iterator, Optional
 from gt_common.labeling_job import JOB_NAME
 from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
-from local_ground_truth.job import LocalJob
+from local_ground_truth.job import LocalJob, source_of
 from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
 from local_ground_truth.requester import (
-    PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary, source_of,
+    PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
 )
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.run_lock import InUse, job_lock, port_in_use

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 from gt_common.questions import MultiSelect, Question, Spans
 from local_ground_truth.form_rules import MULTI_SELECT, FormRules
 from local_ground_truth.job import LocalJob
-from local_ground_truth.requester import source_of
+from local_ground_truth.job import source_of
 from local_ground_truth.scoring import QuestionScore, score_labels
 from local_ground_truth.simulated_workers import answer_values, shaped_answer
 from local_ground_truth.truth import checked_truth

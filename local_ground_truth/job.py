@@ -691,6 +691,13 @@ class LocalJob:
             self._consolidation = None
 
 
+def source_of(line: dict[str, Any]) -> str:
+    """A manifest line's ``source-ref`` or ``source``, as written ("" when it has neither; at most 200 characters of
+    a source that is not a string)."""
+    source = line.get("source-ref", line.get("source", ""))
+    return source if isinstance(source, str) else json.dumps(source)[:200]
+
+
 def _by_submission(answers: Any) -> list[dict[str, Any]]:
     """An object's answers in the order they were submitted (as a resumed run reads them back), whatever
     order their concurrent writes finished in."""

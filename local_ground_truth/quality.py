@@ -22,6 +22,7 @@ from gt_common.s3uri import S3_SCHEME, InputError, parse_s3_uri
 from local_ground_truth.job import LocalJob
 from local_ground_truth.quality_plots import SPANS_KIND, format_quality_report, quality_report_png, render_quality_report
 from local_ground_truth.s3_store import write_atomically
+from local_ground_truth.wording import counted
 
 HEADLINES = {  # what a summary of each kind of report names, from its "agreement"
     "choice": ("krippendorff_alpha", "fleiss_kappa"),
@@ -77,7 +78,9 @@ def convergence(report: dict[str, Any]) -> Optional[dict[str, Any]]:
     text = f"worker model, batch {this.get('batch')}: {state} in {this.get('iterations')} iterations{tempered}"
     failed = bool(job and job.get("not_converged"))
     if job:
-        text += (f"; job: {job.get('fits')} fits, {job.get('not_converged')} not converged, "
+        fits = job.get("fits")
+        fits = counted(fits, "fit") if isinstance(fits, int) else fits
+        text += (f"; job: {fits}, {job.get('not_converged')} not converged, "
                  f"{job.get('mean_iterations')} iterations on average")
     warning = not this.get("converged") or failed
     if warning:

@@ -44,7 +44,7 @@ from markupsafe import Markup
 
 from gt_common import strict_json
 
-from local_ground_truth.job import BatchOutcome, LocalJob
+from local_ground_truth.job import BatchOutcome, LocalJob, source_of
 from local_ground_truth.quality import (QualityReportFiles, convergence, final_report, headline, read_report,
                                        report_versions, review_version)
 from local_ground_truth.quality_plots import compared_with_experts, quality_report_png
@@ -226,12 +226,6 @@ def review_summary(job: LocalJob, review) -> str:
 
 
 # -- what the page shows ---------------------------------------------------------------------------
-
-def source_of(line: dict[str, Any]) -> str:
-    """A manifest line's ``source-ref`` or ``source``, as written ("" when it has neither)."""
-    source = line.get("source-ref", line.get("source", ""))
-    return source if isinstance(source, str) else json.dumps(source)[:200]
-
 
 def _short(value: Any) -> str:
     """One question's consolidated value in a few words, whatever its type."""

@@ -46,7 +46,7 @@ from gt_common.review import (
     reasons_by_question, reviewable,
 )
 from local_ground_truth import worker_names
-from local_ground_truth.job import BatchOutcome, LocalJob
+from local_ground_truth.job import BatchOutcome, LocalJob, source_of
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.wording import counted
 
@@ -227,8 +227,7 @@ class ReviewDesk:
                 entry["crowd_choice"] = _chosen(question, crowd, None)
             questions.append(entry)
         line = self.job.lines[int(object_id)] if object_id.isdigit() and int(object_id) < len(self.job.lines) else {}
-        source = line.get("source-ref", line.get("source", ""))
-        return {"id": object_id, "source": source if isinstance(source, str) else json.dumps(source)[:300],
+        return {"id": object_id, "source": source_of(line),
                 "questions": questions,
                 "reasons": [r for r in REVIEW_REASONS if any(r in given for given in reasons.values())],
                 "decision": decision, "workers": [worker for worker, _values in forms]}

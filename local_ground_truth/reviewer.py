@@ -50,7 +50,7 @@ _HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <link rel="stylesheet" href="{{ assets }}/review.css"></head><body>
 <header><h1>Expert review</h1><span>{{ job_title }}</span>{% if reviewer %}<span id="reviewer">Reviewing as
 <strong>{{ reviewer }}</strong></span>{% endif %}<a href="/requester">Requester's view</a></header>
-<main>{% if notice %}<p id="notice" class="notice" role="status">{{ notice }}</p>{% endif %}"""
+<main{% if wide %} class="wide"{% endif %}>{% if notice %}<p id="notice" class="notice" role="status">{{ notice }}</p>{% endif %}"""
 _TAIL = """</main><script src="{{ assets }}/review.js"></script></body></html>"""
 
 _SIGN_IN = """<section><h2>Sign in as a reviewer</h2>
@@ -81,10 +81,11 @@ decision · {{ counts.decided }} decided · threshold {{ threshold }}</p>
 <td>{{ d.reviewer }}</td><td>{{ d.decided_at[:19]|replace('T', ' ') }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>No decision yet.</p>{% endif %}</section>"""
 
-_OBJECT = """<section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"
+_OBJECT = """<div id="review-layout"><section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"
  data-replaces="{{ v.decision.key if v.decision else '' }}"><h2>Object {{ v.id }}</h2>
 <p><span id="source" title="{{ v.source }}">{{ v.source }}</span> · <a id="task-preview" href="{{ base }}/object/{{ v.id }}/task"
- target="_blank" rel="noopener">the task as workers saw it</a> · <a href="{{ base }}">your queue</a></p>
+ target="_blank" rel="noopener">the task as workers saw it</a> · <a href="{{ base }}">your queue</a>
+ · <span id="progress">{{ left }} await{{ 's' if left == 1 }} your decision{{ ', this one included' if this_awaits }}</span></p>
 <p id="reasons">Here because: {% for r in v.reasons %}<strong class="reason">{{ reason_text[r] }}</strong>{{ '' if loop.last else ', ' }}{% else %}nothing (the crowd settled it){% endfor %}.</p>
 {% if v.decision %}<p id="current-decision">Decided by <strong>{{ v.decision.reviewer }}</strong> at {{ v.decision.decided_at[:19]|replace('T', ' ') }} UTC.
 A new decision replaces it.</p>{% endif %}
@@ -93,7 +94,11 @@ A new decision replaces it.</p>{% endif %}
 <tr id="crowd-row"><th>crowd (consolidated)</th>{% for q in v.questions %}<td class="{{ 'routed' if q.reasons else '' }}">{{ q.crowd }}
 {% if q.reasons %}<br><span class="reasons">{{ q.reason_words }}</span>{% endif %}</td>{% endfor %}</tr>
 </tbody></table></section>
-<section><h2>Your decision</h2><form id="decision-form">
+<section id="task-section"><h2>The task as workers saw it</h2>
+<iframe id="task-frame" src="{{ base }}/object/{{ v.id }}/task" title="Object {{ v.id }} as workers saw it"
+ sandbox="{{ preview_sandbox }}"></iframe>
+</section>
+<section id="decision-section"><h2>Your decision</h2><form id="decision-form">
 {% for q in v.questions if q.decided %}<fieldset class="question" data-question="{{ q.name }}" data-multi="{{ 'true' if q.multi else 'false' }}"
  data-crowd='{{ q.crowd_choice|tojson }}'><legend>{{ q.name }}{% if q.reasons %} <span class="reasons">({{ q.reason_words }})</span>{% endif %}</legend>
 {% for label in q.classes %}<label><input type="{{ 'checkbox' if q.multi else 'radio' }}" name="{{ q.name }}" value="{{ label }}"
@@ -103,11 +108,7 @@ A new decision replaces it.</p>{% endif %}
 <p><button type="button" id="accept-crowd"{% if not accept %} disabled aria-describedby="accept-why"{% endif %}>Accept the crowd's labels</button>
 <button type="submit" id="decide">Save this decision</button> <span id="review-notice" role="status"></span></p>
 {% if not accept %}<p id="accept-why">The crowd's answer to a question is no label (its workers could not tell, or
-gave none): pick one to decide.</p>{% endif %}</form></section>
-<section id="task-section"><h2>The task as workers saw it</h2>
-<iframe id="task-frame" src="{{ base }}/object/{{ v.id }}/task" title="Object {{ v.id }} as workers saw it"
- sandbox="{{ preview_sandbox }}"></iframe>
-</section>"""
+gave none): pick one to decide.</p>{% endif %}</form></section></div>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#3b2f4a;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
@@ -120,7 +121,14 @@ th,td{text-align:left;padding:.25rem .45rem;border-bottom:1px solid #eaeef2;vert
 fieldset label{display:inline-block;margin:.15rem 1rem .15rem 0}button{font:inherit;padding:.3rem .7rem}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}#review-notice{color:#cf222e}
 code{background:#f6f8fa;padding:0 .2rem}#source{word-break:break-all}
-#task-frame{width:100%;height:760px;border:1px solid #d0d7de;resize:vertical}"""
+#task-frame{width:100%;height:760px;border:1px solid #d0d7de;resize:vertical}
+#review-layout{display:grid;gap:0 1rem;grid-template-columns:minmax(0,1fr)}
+@media (min-width:1100px){main.wide{max-width:none}
+/* Wide screens: the evidence (the task as workers saw it) on the left, the answers and the decision beside it. */
+#review-layout{grid-template-columns:minmax(0,3fr) minmax(24rem,2fr);grid-template-areas:"task object" "task decision" "task rest";
+ grid-template-rows:auto auto 1fr;align-items:start}
+#object{grid-area:object}#decision-section{grid-area:decision}#task-section{grid-area:task}
+#task-frame{height:calc(100vh - 9rem);min-height:560px}}"""
 
 # Sends the form as JSON (the server takes decisions only as same-origin JSON) and follows to the next object.
 _JS = """(() => {
@@ -209,12 +217,28 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
         given = desk.reasons(object_id).values()
         return ", ".join(REASON_TEXT[r] for r in REVIEW_REASONS if any(r in reasons for reasons in given))
 
-    def next_url(reviewer: str) -> str:
+    def next_url(reviewer: str, saved: str) -> str:
+        """Where a reviewer goes once their decision on ``saved`` is recorded: the next object, else their queue (the
+        page they land on says the decision was saved)."""
         queue = desk.queue(reviewer, worker_too())
         base = reviewer_base(reviewer)
-        if queue:
-            return f"{base}/object/{queue[0]}"
-        return f"{base}?notice=" + quote("Nothing else awaits you. Thank you!", safe="")
+        return (f"{base}/object/{queue[0]}" if queue else base) + "?saved=" + quote(saved, safe="")
+
+    def notice_for(reviewer: str, queue_empty: bool) -> str:
+        """What the page's notice says, from what the address names (``saved``: an object this reviewer decided;
+        ``answered``: one they may not decide), checked here: an address can make the page say nothing else."""
+        saved, answered = request.args.get("saved", ""), request.args.get("answered", "")
+        words = []
+        if saved and (decided := desk.decision(saved)) is not None and worker_names.same_person(decided.reviewer,
+                                                                                                 reviewer):
+            chosen = "; ".join(f"{q}: {v if isinstance(v, str) else ', '.join(v) or 'none'}"
+                               for q, v in decided.decision.items())
+            words.append(f"Saved your decision on object {saved} ({chosen}).")
+            if queue_empty:
+                words.append("Nothing else awaits you. Thank you!")
+        if answered and job.is_object(answered) and not desk.may_review(reviewer, answered, worker_too()):
+            words.append(f"You answered object {answered} as a worker; another reviewer decides it.")
+        return " ".join(words)
 
     @app.get(PREFIX)
     def review_sign_in():
@@ -248,7 +272,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
         queue = desk.queue(reviewer, worker_too())
         decided = sorted((d for oid in desk.routed() if (d := desk.decision(oid)) is not None),
                          key=lambda d: d.decided_at, reverse=True)
-        return page(f"Review · {reviewer}", _QUEUE, reviewer=reviewer, notice=request.args.get("notice", "")[:300],
+        return page(f"Review · {reviewer}", _QUEUE, reviewer=reviewer, notice=notice_for(reviewer, not queue),
                     queue=queue, decided=decided, counts=desk.counts(), threshold=desk.settings.threshold,
                     reasons={oid: reasons_line(oid) for oid in queue[:LISTED]}, listed=LISTED,
                     base=reviewer_base(reviewer))
@@ -271,14 +295,15 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
                         "crowd settled it. <a href=\"{{ base }}\">Your queue</a></p>", 404, reviewer=reviewer,
                         oid=object_id, base=base)
         if not desk.may_review(reviewer, object_id, worker_too()):
-            return redirect(f"{base}?notice=" + quote(f"You answered object {object_id} as a worker; another reviewer "
-                                                      "decides it.", safe=""), 303)
+            return redirect(f"{base}?answered=" + quote(object_id, safe=""), 303)
         desk.viewing(reviewer, object_id)
         view = desk.view(object_id)
         for question in view["questions"]:
             question["reason_words"] = ", ".join(REASON_TEXT[r] for r in question["reasons"])
         accept = all(q["crowd_choice"] is not None for q in view["questions"] if q["decided"])
-        return page(f"Review object {object_id}", _OBJECT, reviewer=reviewer, v=view, base=base,
+        queue = desk.queue(reviewer, worker_too())
+        return page(f"Review object {object_id}", _OBJECT, reviewer=reviewer, v=view, base=base, wide=True,
+                    notice=notice_for(reviewer, not queue), left=len(queue), this_awaits=object_id in queue,
                     reason_text=REASON_TEXT, accept=accept, preview_sandbox=PREVIEW_SANDBOX)
 
     @app.post(f"{PREFIX}/<name>/object/<object_id>/decision")
@@ -308,7 +333,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
         except ReviewRefused as error:
             LOG.info("refused a decision of reviewer %r on object %s: %s", reviewer, object_id, error.reason)
             return json_response({"error": error.reason}, error.status)
-        return json_response({"recorded": recorded.as_json(), "next": next_url(reviewer)})
+        return json_response({"recorded": recorded.as_json(), "next": next_url(reviewer, object_id)})
 
     @app.get(f"{PREFIX}/<name>/object/<object_id>/task")
     def review_task_preview(name: str, object_id: str):

@@ -1,6 +1,7 @@
-"""Screenshot of the local runner's requester page at 1280x720: docs/screenshots/requester.png.
+"""Screenshots of the local runner's requester page and an expert's review page at 1280x720:
+docs/screenshots/requester.png and docs/screenshots/expert-review.png.
 
-    .venv/bin/python scripts/screenshot_requester.py [--cloud-assembly DIR] [--out PATH]
+    .venv/bin/python scripts/screenshot_requester.py [--cloud-assembly DIR] [--out PATH] [--review-out PATH]
 
 Runs the welding workflow's stack with the runner's own parts (its S3 endpoint keeping the job in
 ``<temp>/local-gt-screenshot/local-welding``, emptied first so the paths shown are always the same;
@@ -8,8 +9,9 @@ its Lambdas; its worker server on a free port), as a job of 3 workers per object
 environment with ``workersPerObject: 3``) half way through: four workers answer over HTTP as the
 page would (from the sample data's truth, each wrong now and then, seeded), 12 objects complete and
 consolidated in one batch, two more partly answered, two tasks held open. Then the system's Chromium
-opens the requester page and saves what shows in a 1280x720 window. Deterministic apart from the
-answers' times.
+opens the requester page and saves what shows in a 1280x720 window. Expert review is on (at a
+threshold 0.98 here, above what this small job's two-to-one splits get), so those await an expert: an
+expert opens the first of their queue, and that page is the second screenshot. Deterministic apart from the answers' times.
 """
 from __future__ import annotations
 
@@ -29,7 +31,9 @@ sys.path[:0] = [str(REPO), str(REPO / "lambda_src")]
 import workflows  # noqa: E402
 from local_ground_truth import local_s3  # noqa: E402
 from local_ground_truth.job import LocalJob  # noqa: E402
+from gt_common.review import ReviewSettings  # noqa: E402
 from local_ground_truth.requester import PREFIX, RequesterLog  # noqa: E402
+from local_ground_truth.reviewer import reviewer_base  # noqa: E402
 from local_ground_truth.server import WorkerServer, WorkerSite  # noqa: E402
 from local_ground_truth.stack_reader import read_workflow, synthesize  # noqa: E402
 from local_ground_truth.truth import load_truth  # noqa: E402
@@ -43,6 +47,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1280, "height": 720}
+EXPERT = "Dr. Okafor"
+REVIEW_THRESHOLD = 0.98  # over this job's two-to-one splits (about 0.97), so that they await an expert
 
 
 def request(port: int, method: str, path: str, body: dict | None = None) -> int:
@@ -77,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cloud-assembly", type=Path, help="an app synthesized already (default: synthesize it)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots" / "requester.png")
+    parser.add_argument("--review-out", type=Path, default=REPO / "docs" / "screenshots" / "expert-review.png")
     args = parser.parse_args(argv)
     from playwright.sync_api import expect, sync_playwright
 
@@ -95,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                 job.pre_label(processes=2, progress=False)
                 RequesterLog(job, lambda line: print(line, file=sys.stderr)).attach()
                 # Consolidated once, after every answer: one batch, as on every run of this script.
-                server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0).start()
+                review = ReviewSettings(enabled=True, threshold=REVIEW_THRESHOLD)
+                site = WorkerSite(job, consolidate_in_background=False, review=review)
+                server = WorkerServer(site, port=0).start()
                 try:
                     answer_half(job, server)
                     job.consolidate()
@@ -107,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
                         expect(picture).to_have_js_property("complete", True, timeout=60_000)  # evaluated waits
                         args.out.parent.mkdir(parents=True, exist_ok=True)
                         page.screenshot(path=str(args.out))
+                        first = site.review.queue(EXPERT)[0]
+                        page.goto(f"{server.url}{reviewer_base(EXPERT)}/object/{first}")
+                        images = page.frame_locator("#task-frame").locator("classification-target img")
+                        for number in range(4):  # the camera image and the three plots, drawn
+                            expect(images.nth(number)).to_have_js_property("complete", True, timeout=60_000)
+                        args.review_out.parent.mkdir(parents=True, exist_ok=True)
+                        page.screenshot(path=str(args.review_out))
                         browser.close()
                 finally:
                     server.stop()
@@ -114,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 job.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"saved {args.out}")
+    print(f"saved {args.out} and {args.review_out}")
     return 0
 
 

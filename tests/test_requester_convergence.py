@@ -56,7 +56,7 @@ def test_each_report_summary_says_how_the_fit_went(welding, tmp_path):
     assert saved["convergence"]["warning"] is False
     line = saved["text"].splitlines()[-1]
     assert line.startswith("worker model, batch iteration-1-") and ": converged in " in line
-    assert "; job: 1 fits, 0 not converged" in line and "WARNING" not in saved["text"]
+    assert "; job: 1 fit, 0 not converged" in line and "WARNING" not in saved["text"]
 
 
 def test_a_fit_that_did_not_converge_is_warned_about_after_its_batch(welding, tmp_path):

@@ -88,6 +88,12 @@ def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_
             images = task.locator("classification-target img")
             expect(images.first).to_be_visible()
             assert review.evaluate("[scrollY, document.activeElement.tagName]") == [0, "BODY"]  # the frame takes no focus
+            # On a wide screen the evidence is beside the answers and the decision, all in view without scrolling.
+            frame_box, answers_box, decide_box = (review.locator(s).bounding_box()
+                                                  for s in ("#task-frame", "#answers", "#decide"))
+            assert frame_box["x"] + frame_box["width"] <= min(answers_box["x"], decide_box["x"])
+            assert decide_box["y"] + decide_box["height"] <= 800 and frame_box["y"] < 200
+            assert review.inner_text("#progress") == "1 awaits your decision, this one included"
             assert images.count() >= 4  # the camera image and the three plots
             images.first.scroll_into_view_if_needed()
             assert all(images.nth(i).evaluate("i => i.decode().then(() => i.naturalWidth > 0)")
@@ -104,8 +110,9 @@ def test_a_low_confidence_object_reaches_the_reviewer_and_the_decision_lands_in_
             # The reviewer picks another label; the page goes on (nothing else awaits them).
             review.check("input[value='Lack of Fusion']")
             review.click("#decide")
-            review.wait_for_url("**/review/Dr.%20Okafor?notice=*")
-            assert "Nothing else awaits you" in review.inner_text("#notice")
+            review.wait_for_url("**/review/Dr.%20Okafor?saved=0")
+            assert review.inner_text("#notice") == (f"Saved your decision on object 0 ({QUESTION}: Lack of Fusion). "
+                                                   "Nothing else awaits you. Thank you!")
             assert "Lack of Fusion" in review.inner_text("#decided")
 
             # The final manifest, linked from the requester's page, has the reviewer's label and provenance.
@@ -149,14 +156,17 @@ def test_what_a_reviewer_does_in_the_ner_preview_never_holds_up_or_leaks_into_th
         try:
             problems: list[str] = []
             review = watched_page(browser, problems)
+            review.set_viewport_size({"width": 390, "height": 844})  # a phone: the evidence comes before the decision
             review.goto(f"{server.url}/review/Rev/object/0")
+            order = [review.locator(s).bounding_box()["y"] for s in ("#answers", "#task-frame", "#decide")]
+            assert order == sorted(order)
             task = review.frame_locator("#task-frame")
             task.locator("input[name=isGoodAbstractChoice][value=No]").dispatch_event("click")  # a DOM click (see above)
             expect(task.locator("input[name=isGoodAbstractChoice][value=No]")).to_be_checked()  # unsaved work now
             frame = next(f for f in review.frames if f.url.endswith("/object/0/task"))
             assert frame.evaluate(REACH_PARENT) == "refused" and frame.evaluate(REACH_STORAGE) == "refused"
             review.click("#accept-crowd")
-            review.wait_for_url("**/review/Rev?notice=*")  # on, with no dialog in the way
+            review.wait_for_url("**/review/Rev?saved=0")  # on, with no dialog in the way
             assert "Yes" in review.inner_text("#decided")
             assert problems == []
         finally:

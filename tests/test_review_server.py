@@ -99,6 +99,8 @@ def test_the_object_page_shows_every_answer_the_crowds_label_and_why(served):
     assert "confidence under the threshold" in text
     assert 'id="accept-crowd" disabled aria-describedby="accept-why"' in text  # the crowd abstained: no label
     assert 'id="accept-why">The crowd\'s answer to a question is no label (its workers could not tell' in text
+    awaiting = [oid for oid in server.site.review.queue("carla")]
+    assert f'id="progress">{len(awaiting)} await your decision, this one included' in text and "2" in awaiting
     for missing in ("99", "abc"):  # no such object: said as such, not "not for review"
         status, page = call(server, "GET", f"/review/carla/object/{missing}")
         assert status == 404 and f"There is no object {missing} in this job" in page.decode()
@@ -118,8 +120,16 @@ def test_a_named_worker_who_reviews_under_another_name_is_still_kept_from_their_
     assert "ben" in job.workers_of("1")
     server.site.team = keys
     try:
-        status, page = call(server, "GET", "/review/Reviewer%20B/object/1", headers=ben)
-        assert status == 303  # sent back to the queue: another reviewer decides it
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", "/review/Reviewer%20B/object/1", headers=ben)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 303  # sent back to the queue, which says another reviewer decides it
+        status, page = call(server, "GET", response.getheader("Location"), headers=ben)
+        assert status == 200 and "You answered object 1 as a worker; another reviewer decides it." in page.decode()
+        expert_only = {"Cookie": f"{cookie_name(EXPERT, server.port)}={'e' * 20}"}  # a browser that is not ben's
+        status, page = call(server, "GET", response.getheader("Location"), headers=expert_only)
+        assert status == 200 and 'id="notice"' not in page.decode()
         status, refused = decide(server, "Reviewer B", "1", {QUESTION: "Good Weld"}, ben)
         assert status == 403 and "You answered object 1 as a worker" in refused["error"]
         assert "1" not in server.site.review.queue("Reviewer B", also="ben")
@@ -185,7 +195,9 @@ def test_a_decision_lands_in_the_final_manifest_and_a_second_one_replaces_it(ser
     reviewer = "Dr. O'Brien/李"  # any name, "/" included, travels as one segment
     status, answer = decide(server, reviewer, "3", {QUESTION: "Lack of Fusion"})
     assert status == 200 and answer["recorded"]["reviewer"] == reviewer
-    assert answer["next"].startswith(f"/review/{quote(reviewer, safe='')}")
+    assert answer["next"].startswith(f"/review/{quote(reviewer, safe='')}") and answer["next"].endswith("?saved=3")
+    status, page = call(server, "GET", answer["next"])  # the page the reviewer lands on says it was saved
+    assert status == 200 and "Saved your decision on object 3 (WeldingClassification: Lack of Fusion)." in page.decode()
     line = final_manifest(job)[3]
     assert line[LABEL][QUESTION]["label"] == "Lack of Fusion"
     assert line[f"{LABEL}-metadata"]["decided-by"] == "reviewer"
@@ -202,6 +214,12 @@ def test_a_decision_lands_in_the_final_manifest_and_a_second_one_replaces_it(ser
     assert "3" not in server.site.review.awaiting()
     status, page = call(server, "GET", f"/review/{quote(reviewer, safe='')}")
     assert status == 200 and "dana" in page.decode()
+    # The notice is the server's, from what it recorded: the decision on 3 is dana's now, and an address carries no
+    # words of its own onto the page.
+    status, page = call(server, "GET", f"/review/{quote(reviewer, safe='')}?saved=3&notice=Sign%20in%20at%20evil")
+    assert status == 200 and 'id="notice"' not in page.decode() and "evil" not in page.decode()
+    status, page = call(server, "GET", "/review/dana?saved=3")
+    assert "Saved your decision on object 3 (WeldingClassification: Contamination)." in page.decode()
 
 
 def test_objects_not_routed_pass_through_as_crowd(served):
