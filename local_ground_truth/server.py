@@ -63,6 +63,16 @@ BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is cl
 KEY_COOKIE_SECONDS = 30 * 24 * 3600  # how long a browser keeps the key of a link it opened
 SERVER_THREADS = 8
 LISTEN_BACKLOG = 128
+#: What a worker page's notice can say. An address names one by its key (``?notice=taken``): a link someone sends
+#: cannot make the job's pages say words of its own.
+NOTICES = {
+    "answered": "You already answered that task.",
+    "taken": "That task is being labeled by others; here is your next one.",
+    "skipped": "You skipped your last task; it is still in your queue.",
+    "preparing": "No task is ready for you yet: more are being prepared.",
+    "held": "The tasks left are being labeled by others right now.",
+    "done": "Nothing is left for you. Thank you!",
+}
 GENERIC_TYPES = ("", "binary/octet-stream", "application/octet-stream")  # what S3 says of an object stored without one
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -370,10 +380,19 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return redirect("/?worker=" + quote(worker_names.typed_in_path(segment), safe=""), 303)
 
     def with_notice(url: str, notice: str) -> str:
-        return f"{url}?notice={quote(notice, safe='')}" if notice else url
+        """``url`` with one of ``NOTICES`` (by its key) for its page to say."""
+        if notice and notice not in NOTICES:
+            raise KeyError(f"no notice {notice!r}")
+        return f"{url}?notice={notice}" if notice else url
+
+    def notice_asked() -> str:
+        """The key of the notice the address asks its page to say ("" for none or one that is not a notice)."""
+        asked = request.args.get("notice", "")
+        return asked if asked in NOTICES else ""
 
     def next_url(worker: str, besides: str = "", done_notice: str = "") -> str:
-        """The worker's next task (opening it leases it), else their queue with ``done_notice``; without one, /next,
+        """The worker's next task (opening it leases it), else their queue with ``done_notice`` (a key of ``NOTICES``);
+        without one, /next,
         which says why there is none (nothing left, or the tasks left are held by others or still being prepared)."""
         object_id = site.peek_next(worker, besides)
         base = worker_pages.worker_base(worker)
@@ -502,7 +521,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         body = worker_pages.queue(worker, tasks, done, total, waiting=waiting,
                                   held_by_others=0 if tasks else site.held_by_others(worker),
                                   preparing=not site.job.pre_labeling_finished(), switch=not own_link)
-        return page("Your tasks", body, notice=request.args.get("notice", "")[:300])
+        return page("Your tasks", body, notice=NOTICES.get(notice_asked(), ""))
 
     @app.get("/worker/<name>/next")
     def next_task(name: str):
@@ -513,15 +532,13 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         # A HEAD is a probe, not a worker taking a task: it leases nothing.
         object_id = site.peek_next(worker) if request.method == "HEAD" else site.next_for(worker)
         base = worker_pages.worker_base(worker)
-        notice = request.args.get("notice", "")[:300]
+        notice = notice_asked()
         if object_id is None:
             if not site.job.pre_labeling_finished():
-                return redirect(with_notice(base, notice or "No task is ready for you yet: more are being prepared."),
-                                303)
+                return redirect(with_notice(base, notice or "preparing"), 303)
             if site.held_by_others(worker):
-                return redirect(with_notice(base, notice or "The tasks left are being labeled by others right now."),
-                                303)
-            return redirect(with_notice(base, notice or "Nothing is left for you. Thank you!"), 303)
+                return redirect(with_notice(base, notice or "held"), 303)
+            return redirect(with_notice(base, notice or "done"), 303)
         return redirect(with_notice(f"{base}/task/{object_id}", notice), 303)
 
     @app.get("/worker/<name>/task/<object_id>")
@@ -535,14 +552,13 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             return page("Not found", "<p>There is no such task in this job.</p>", 404)
         base = worker_pages.worker_base(worker)
         if worker in site.job.workers_of(object_id):
-            return redirect(with_notice(base, "You already answered that task."), 303)
+            return redirect(with_notice(base, "answered"), 303)
         if request.method == "HEAD":  # a probe, not a worker opening the task: it holds nothing
             return Response(status=200, mimetype="text/html", headers={"Cache-Control": "no-store"})
         token = site.open_task(worker, object_id)
         if token is None:
-            return redirect(with_notice(f"{base}/next", "That task is being labeled by others; here is your next one."),
-                            303)
-        return html(site.render_task(worker, object_id, request.args.get("notice", "")[:300], page_token=token))
+            return redirect(with_notice(f"{base}/next", "taken"), 303)
+        return html(site.render_task(worker, object_id, NOTICES.get(notice_asked(), ""), page_token=token))
 
     @app.post("/worker/<name>/task/<object_id>/leave")
     def leave(name: str, object_id: str):
@@ -580,8 +596,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         if request.method == "HEAD":
             return redirect(base, 303)
         site.skip(worker, object_id)
-        return redirect(next_url(worker, besides=object_id,
-                                 done_notice="You skipped your last task; it is still in your queue."), 303)
+        return redirect(next_url(worker, besides=object_id, done_notice="skipped"), 303)
 
     @app.post("/worker/<name>/task/<object_id>/submit")
     def submit(name: str, object_id: str):

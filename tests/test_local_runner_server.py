@@ -130,6 +130,23 @@ def test_an_unknown_object_is_refused(served):
     assert submit(server, "ana", "999", GOOD)[0] == 404
 
 
+def test_a_page_says_only_the_servers_own_notices(served):
+    """A link someone sends (``?notice=Your session expired: sign in at ...``) cannot make a job's page say it."""
+    _, server = served
+    forged = "/worker/ana?notice=Your%20session%20expired%3A%20sign%20in%20at%20evil.example"
+    for path in (forged, forged.replace("/worker/ana?", "/worker/ana/task/1?")):
+        status, page = request(server, "GET", path)
+        assert status == 200 and b"evil.example" not in page and b"session expired" not in page
+    status, page = request(server, "GET", "/worker/ana?notice=answered")
+    assert status == 200 and b'<p class="notice" role="status">You already answered that task.</p>' in page
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("GET", "/worker/ana/next?notice=Sign%20in%20elsewhere")  # not passed on to the task page
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 303 and "notice" not in response.getheader("Location")
+
+
 def test_two_workers_never_hold_one_lease(served):
     job, server = served
     workers = [f"racer{number}" for number in range(16)]
@@ -280,8 +297,9 @@ def test_a_worker_whose_tasks_left_are_held_by_others_is_told_so_and_the_queue_l
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.request("GET", "/worker/late/next")
     response = connection.getresponse()
-    assert response.status == 303 and "being%20labeled%20by%20others" in response.getheader("Location")
+    assert response.status == 303 and response.getheader("Location") == "/worker/late?notice=held"
     connection.close()
+    assert "being labeled by others right now" in request(server, "GET", "/worker/late?notice=held")[1].decode()
     assert request(server, "GET", "/worker/hog/task/0/skip")[0] == 303  # one comes back
     assert 'href="/worker/late/task/0"' in request(server, "GET", "/worker/late")[1].decode()
 
@@ -300,8 +318,7 @@ def test_an_answer_to_the_last_free_task_while_others_hold_the_rest_leads_to_why
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.request("GET", result["next"])
     response = connection.getresponse()
-    assert response.status == 303 and "being%20labeled%20by%20others" in response.getheader("Location")
-    assert "Nothing" not in response.getheader("Location")
+    assert response.status == 303 and response.getheader("Location") == "/worker/late?notice=held"  # not "done"
     connection.close()
 
 
