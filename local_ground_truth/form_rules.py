@@ -10,7 +10,7 @@ element's answer has the shape that element submits (``static/crowd-html-element
 - ``<crowd-checkbox name="X" value="V">`` (``V`` defaults to "on"; boxes may share a name):
   ``{"V": true | false, ...}``, and ``true`` for a box marked ``required``;
 - ``<crowd-radio-button name="X" value="V">`` (in or out of a ``crowd-radio-group``): ``{"V": true | false, ...}``;
-- ``<crowd-input name="X">``, ``<crowd-text-area name="X">``: text, when given;
+- ``<crowd-input name="X">``, ``<crowd-text-area name="X">``: text, when given, of at most its ``max-length``;
 - ``<crowd-entity-annotation name="X" labels='[{"label": ...}]' text="...">``:
   ``{"entities": [{"label", "startOffset", "endOffset"}]}`` with labels of the page, code-point offsets
   inside the text (``0 <= start < end <= length``) and no two entities overlapping;
@@ -36,6 +36,8 @@ INPUT = "crowd-input"
 TEXT_AREA = "crowd-text-area"
 ENTITY_ANNOTATION = "crowd-entity-annotation"
 CROWD_ELEMENTS = (CLASSIFIER, MULTI_SELECT, CHECKBOX, RADIO_BUTTON, INPUT, TEXT_AREA, ENTITY_ANNOTATION)
+#: The fields a worker types text into (their ``max-length`` / ``maxlength`` is how much they take).
+TEXT_FIELDS = (INPUT, TEXT_AREA, "textarea", "input:text")
 _ON = "on"  # the value of a crowd-checkbox / crowd-radio-button without one
 
 
@@ -50,6 +52,7 @@ class Field:
     required_values: list[str] = field(default_factory=list)  # crowd-checkbox values marked required
     required: bool = False
     text_length: Optional[int] = None  # crowd-entity-annotation: code points of its text
+    max_length: Optional[int] = None  # a text field's max-length (maxlength), when the page writes a number
 
 
 @dataclass
@@ -109,7 +112,11 @@ def _shape_problems(rule: Field, value: Any) -> list[str]:
             return [f"{name} must be an object of true/false per {rule.element} value"]
         return [f"{str(key)[:80]!r} is not a value of {name}'s {rule.element}" for key in value if key not in rule.values]
     if rule.element in (INPUT, TEXT_AREA):
-        return [] if isinstance(value, str) else [f"{name} must be text"]
+        if not isinstance(value, str):
+            return [f"{name} must be text"]
+        if rule.max_length is not None and len(value) > rule.max_length:
+            return [f"{name} is {len(value):,} characters, over the page's {rule.max_length:,}"]
+        return []
     if rule.element == ENTITY_ANNOTATION:
         return _entity_problems(rule, value)
     return []
@@ -170,6 +177,9 @@ class _Collector(HTMLParser):
                 rule.required_values.append(value)
             return
         rule.required = rule.required or required
+        if element in TEXT_FIELDS:
+            limit = attributes.get("max-length" if tag in CROWD_ELEMENTS else "maxlength") or ""
+            rule.max_length = int(limit) if limit.isascii() and limit.isdigit() else rule.max_length
 
     handle_startendtag = handle_starttag
 

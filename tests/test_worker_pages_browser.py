@@ -396,6 +396,10 @@ def test_a_draft_survives_a_reload_with_a_warning_and_goes_when_submitted(browse
     assert entities(page) == tagged and page.is_checked("input[name=isGoodAbstractChoice][value=No]")
     assert "Restored" in page.inner_text("#ner-message")
     page.wait_for_function("document.querySelector('crowd-text-area[name=notes] textarea').value === 'Half done'")
+    # The notes take what consolidation keeps (the definition's max_chars), and say how much is written.
+    max_chars = next(q for q in workflows.definition("ner").questions if q.name == "notes").max_chars
+    assert page.evaluate("document.querySelector('crowd-text-area[name=notes] textarea').maxLength") == max_chars
+    assert page.inner_text("crowd-text-area[name=notes] .crowd-char-counter") == f"9 / {max_chars}"
     page.click("button.local-gt-submit")
     page.wait_for_function("!location.pathname.endsWith('/task/0')")
     answer = job.answers()["0"][0]["answerContent"]  # hidden inputs: JSON strings, as Ground Truth gets them

@@ -9,6 +9,7 @@ import workflows
 from gt_common.questions import (
     Checkbox, Classification, FreeText, MultiSelect, QuestionError, Spans, YesNo, questions_from_json, questions_to_json,
 )
+from local_ground_truth.form_rules import rules_of
 from workflows.model import DefinitionError, WorkflowDefinition, inject_labels, truth_key
 
 EVERY_KIND = (
@@ -75,7 +76,7 @@ def test_labels_are_injected_into_a_template_escaped_for_an_attribute():
         inject_labels("[[labels:n]]", (FreeText(name="n"),))
     # A misspelt form would reach workers as text and leave the question without labels: named, with the forms.
     with pytest.raises(DefinitionError, match=r"workflow w: the template has \[\[radio-button:c\]\], which is no "
-                                              r"labels marker; write \[\[labels:Q\]\]"):
+                                              r"marker; write \[\[labels:Q\]\]"):
         inject_labels("<crowd-radio-group>[[radio-button:c]]</crowd-radio-group>", (question,), "w")
 
 
@@ -94,6 +95,37 @@ def test_a_label_written_by_hand_that_is_not_the_questions_is_refused_at_synth(m
         inject_labels(markup, questions, "w")
     liquid = '<crowd-radio-button name="c" value="{{ task.input.choice }}">x</crowd-radio-button>'
     assert inject_labels(liquid + "[[radio-buttons:c]][[checkboxes:m]]", questions, "w")  # computed values pass
+
+
+@pytest.mark.parametrize("field", [
+    '<crowd-text-area name="n" max-length="{}"></crowd-text-area>', '<crowd-input name="n" max-length="{}">',
+    '<textarea name="n" maxlength="{}"></textarea>', '<input name="n" type="text" maxlength="{}">',
+])
+def test_a_text_field_takes_at_most_what_its_question_keeps(field):
+    """Consolidation keeps max_chars of a text: a field that takes more let a worker's last words be cut without a
+    word. The marker writes the definition's number in."""
+    notes = FreeText(name="n", max_chars=500)
+    page = inject_labels(field.format("[[max-chars:n]]"), (notes,), "w")
+    assert page == field.format("500") and rules_of(page).fields["n"].max_length == 500
+    assert inject_labels(field.format("200"), (notes,), "w")  # less is the page's choice
+    for written, room in (("501", "501"), ("", "any number of")):
+        markup = field.format(written).replace(' max-length=""', "").replace(' maxlength=""', "")
+        with pytest.raises(DefinitionError, match=f"workflow w: the template lets workers write {room} characters in "
+                                                  "n, which keeps 500 \\(max_chars\\): give the field "
+                                                  'max-length="\\[\\[max-chars:Q\\]\\]"'):
+            inject_labels(markup, (notes,), "w")
+    with pytest.raises(DefinitionError, match="workflow w: the template asks for the max_chars of 'c', which is not a "
+                                              "free-text question"):
+        inject_labels(field.format("[[max-chars:c]]"), (notes, YesNo(name="c")), "w")
+    # A hidden field a page's script fills is not typed into: no limit asked of it.
+    assert inject_labels('<input type="hidden" name="n">', (notes,), "w")
+
+
+def test_the_server_refuses_a_text_longer_than_the_pages_field_takes():
+    rules = rules_of('<crowd-text-area name="n" max-length="5"></crowd-text-area>')
+    assert rules.problems({"n": "12345"}) == []
+    assert rules.problems({"n": "123456"}) == ["n is 6 characters, over the page's 5"]
+    assert rules.problems({"n": "é" * 5}) == []  # characters, not bytes
 
 
 def test_two_workflows_that_would_deploy_as_one_stack_are_refused(monkeypatch):

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from gt_common.questions import Question, check_questions
+from gt_common.questions import FreeText, Question, check_questions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Words of lower-case letters and digits joined by single "_": the stack's name is made of the words
 # (``ticket_triage`` -> ``TicketTriageLabeling``), so "ner_" or "a__b" would name another workflow's stack.
 _NAME = re.compile(r"^(?=.{1,30}$)[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes):([A-Za-z0-9_-]+)\]\]")
+_MAX_CHARS_MARKER = re.compile(r"\[\[max-chars:([A-Za-z0-9_-]+)\]\]")
 _ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, known form or not
 #: The crowd element one label becomes for the markers that expand to markup, one element per label.
 _LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
@@ -113,7 +114,8 @@ class WorkflowDefinition:
         ``[[entity-labels:<question>]]`` gives the same labels as ``crowd-entity-annotation`` takes them,
         ``[{"label": ...}, ...]``; ``[[radio-buttons:<question>]]`` one ``crowd-radio-button`` per label
         (for a ``crowd-radio-group``) and ``[[checkboxes:<question>]]`` one ``crowd-checkbox`` per label,
-        each named after the question, its value and text the label."""
+        each named after the question, its value and text the label; ``[[max-chars:<question>]]`` a free-text
+        question's ``max_chars`` (for its field's ``max-length``)."""
         return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name)
 
 
@@ -137,15 +139,27 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         value = [{"label": label} for label in question.labels] if form == "entity-labels" else list(question.labels)
         return html.escape(json.dumps(value, ensure_ascii=False), quote=True)
 
-    filled = _LABELS_MARKER.sub(labels, template)
+    def max_chars(match: re.Match) -> str:
+        question = by_name.get(match.group(1))
+        if not isinstance(question, FreeText):
+            raise DefinitionError(f"workflow {workflow}: the template asks for the max_chars of {match.group(1)!r}, "
+                                  "which is not a free-text question")
+        return str(question.max_chars)
+
+    filled = _MAX_CHARS_MARKER.sub(max_chars, _LABELS_MARKER.sub(labels, template))
     unknown = sorted(set(_ANY_MARKER.findall(filled)))
     if unknown:  # a misspelt form would reach workers as text, and the question would get no labels
-        raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no labels marker; "
-                              "write [[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]] or [[checkboxes:Q]]")
+        raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no marker; write "
+                              "[[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]], [[checkboxes:Q]] or "
+                              "[[max-chars:Q]]")
     problems = label_problems(filled, questions)
     if problems:  # the page would submit answers the server and consolidation refuse: a worker could never finish
         raise DefinitionError(f"workflow {workflow}: the template offers {'; '.join(problems)}: write a question's "
                               "labels only in the definition and let a marker put them in ([[radio-buttons:Q]], ...)")
+    problems = length_problems(filled, questions)
+    if problems:  # consolidation keeps max_chars of a text: what a worker wrote past it would be cut without a word
+        raise DefinitionError(f"workflow {workflow}: the template lets workers write {'; '.join(problems)}: give the "
+                              'field max-length="[[max-chars:Q]]"')
     return filled
 
 
@@ -169,6 +183,23 @@ def label_problems(template: str, questions: tuple[Question, ...]) -> list[str]:
             if value not in allowed and "{{" not in value and "{%" not in value:
                 problems.append(f"{value!r} for question {question.name}, which is not one of its labels "
                                 f"({', '.join(allowed)})")
+    return problems
+
+
+def length_problems(template: str, questions: tuple[Question, ...]) -> list[str]:
+    """Each free-text question whose text field (written in the page, not by its script) takes more characters
+    than the question keeps (``max_chars``), or any number."""
+    from local_ground_truth.form_rules import TEXT_FIELDS, rules_of
+
+    fields = rules_of(template).fields
+    problems = []
+    for question in questions:
+        rule = fields.get(question.name)
+        if not isinstance(question, FreeText) or rule is None or rule.element not in TEXT_FIELDS:
+            continue
+        if rule.max_length is None or rule.max_length > question.max_chars:
+            room = "any number of" if rule.max_length is None else f"{rule.max_length:,}"
+            problems.append(f"{room} characters in {question.name}, which keeps {question.max_chars:,} (max_chars)")
     return problems
 
 

@@ -285,7 +285,7 @@ def _question_markup(question: Question) -> str:
     if isinstance(question, FreeText):
         required = " required" if question.required else ""
         return (f'<crowd-text-area name="{question.name}" label="{title}" rows="3" '
-                f'max-length="{question.max_chars}"{required}></crowd-text-area>')
+                f'max-length="[[max-chars:{question.name}]]"{required}></crowd-text-area>')
     if isinstance(question, MultiSelect):  # one crowd-checkbox per choice: {"<choice>": true | false, ...}
         return (f'<fieldset class="question">\n  <legend>{title}</legend>\n'
                 f"  [[checkboxes:{question.name}]]\n</fieldset>")

@@ -624,7 +624,23 @@
 
   // crowd-input and crowd-text-area expose their text as `value`, as the real elements do.
   function fieldValue(el) { var f = el.querySelector("textarea, input"); return f ? f.value : ""; }
-  function setFieldValue(el, value) { var f = el.querySelector("textarea, input"); if (f) f.value = value; }
+  function setFieldValue(el, value) {
+    var f = el.querySelector("textarea, input");
+    if (f) { f.value = value; f.dispatchEvent(new Event("input")); }
+  }
+
+  // char-counter: how many characters are written, and of how many when max-length sets it.
+  function charCounter(el, field) {
+    if (!el.hasAttribute("char-counter")) return;
+    var shown = document.createElement("span");
+    shown.className = "crowd-char-counter";
+    shown.setAttribute("aria-live", "polite");
+    shown.style.cssText = "display:block;font-size:12px;color:#555;text-align:right";
+    function update() { shown.textContent = field.value.length + (field.maxLength > 0 ? " / " + field.maxLength : ""); }
+    field.addEventListener("input", update);
+    update();
+    el.appendChild(shown);
+  }
 
   customElements.define("crowd-text-area", class extends HTMLElement {
     get value() { return fieldValue(this); }
@@ -639,6 +655,7 @@
       if (this.getAttribute("max-length")) area.maxLength = Number(this.getAttribute("max-length"));
       labelled(this, area);
       this.appendChild(area);
+      charCounter(this, area);
     }
   });
 
@@ -655,6 +672,7 @@
       if (this.getAttribute("max-length")) input.maxLength = Number(this.getAttribute("max-length"));
       labelled(this, input);
       this.appendChild(input);
+      charCounter(this, input);
     }
   });
 
