@@ -17,8 +17,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
-if [ ! -x node_modules/.bin/cdk ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# By content, as the virtualenv: a fresh clone's package-lock.json is newer than any node_modules by date alone.
+lock_stamp=node_modules/.package-lock.sha
+lock_want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/cdk ] || [ "$(cat "$lock_stamp" 2>/dev/null)" != "$lock_want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_want" > "$lock_stamp"
 fi
 # The Lambda runtime's Python: the bundler compiles every asset's bytecode with it (a bundle
 # cannot be built without it). Installs only when missing or of the wrong version.
