@@ -12,7 +12,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from .manifest_bucket import ManifestBucket
-from .nag import acknowledge, acknowledge_bucket_deployment
+from .nag import acknowledge, acknowledge_bucket_deployment, nag_reference
 
 #: CloudWatch namespaces Ground Truth publishes labeling-job and workteam metrics under. AWS spells
 #: the first with "Sagemaker" and the second with "SageMaker" (monitoring and workteam-tracking pages).
@@ -98,8 +98,9 @@ def grant_labeling_job_access(role: iam.IRole, bucket: ManifestBucket, *, read_p
 
 def acknowledge_execution_role(role: iam.IRole, bucket: ManifestBucket) -> None:
     """The reviewed cdk-nag findings of ``grant_labeling_job_access`` that are not about S3 prefixes."""
-    acknowledge(role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-                f"<AWS::AccountId>:log-group:{LABELING_JOB_LOG_GROUP}:*]",
+    streams = Stack.of(role).format_arn(service="logs", resource="log-group", resource_name=f"{LABELING_JOB_LOG_GROUP}:*",
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)
+    acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_reference(role, streams)}]",
                 f"Ground Truth writes one log stream per labeling job, named by the job, inside the "
                 f"{LABELING_JOB_LOG_GROUP} group; the wildcard covers that group's streams only.")
     acknowledge(role, "AwsSolutions-IAM5[Resource::*]",

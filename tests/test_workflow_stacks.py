@@ -111,6 +111,28 @@ def test_cdk_nag_finds_nothing_unacknowledged(assemblies, workflow, env_name):
     assert suppressed, "expected the stack's reviewed findings to be listed as acknowledged"
 
 
+@pytest.mark.parametrize("region", ["us-east-1", "cn-north-1"])
+def test_an_environment_pinned_to_an_account_and_region_synthesizes_with_its_findings_acknowledged(tmp_path, region):
+    """As the README pins prod: the acknowledged findings' ARNs then carry the account, region and partition written
+    in (they were acknowledged as <AWS::AccountId>, <AWS::Region> only, and synthesis failed)."""
+    import aws_cdk as cdk
+
+    from app import build_app
+
+    environments = {**CDK_CONTEXT["environments"],
+                    "pinned": {**CDK_CONTEXT["environments"]["prod"], "account": "123456789012", "region": region}}
+    app = cdk.App(outdir=str(tmp_path), context={**CDK_CONTEXT, "environments": environments, "env": "pinned",
+                                                 "aws:cdk:bundling-stacks": []})
+    build_app(app)
+    assembly = app.synth()  # an open finding raises here
+    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
+    [plugin] = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert plugin["conclusion"] == "success" and plugin["violations"] == []
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    template = json.dumps(assembly.get_stack_by_name(stack_name(DEFINITIONS[0], "pinned")).template)
+    assert f"arn:{partition}:logs:{region}:123456789012:log-group:/aws/sagemaker/LabelingJobs:*" in template
+
+
 # -- security --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_input_bucket_is_encrypted_private_versioned_logged_with_ground_truth_cors(assemblies, workflow):
