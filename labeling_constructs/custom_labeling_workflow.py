@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from .bucket_layout import DERIVED_DATA_PREFIX, OUTPUT_PREFIX, TEMPLATE_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
 from .labeling_job_resource import job_settings
 from .labeling_job_resource.request import request_without_name
@@ -65,7 +66,8 @@ class CustomLabelingWorkflow(Construct):
       ``max_concurrent_task_count`` (Ground Truth's default, else 1-5000).
     - ``output_prefix`` (``output/``), ``derived_data_prefix`` (``derived/``), ``template_prefix``
       (``templates/``): where the job writes, where pre-labeling writes what it derives, where the
-      template goes.
+      template goes. They may not overlap each other, the bucket's data prefix and manifest, or the prefixes of
+      another workflow on the same ``ManifestBucket`` (``ManifestBucket.claim_prefixes``).
     - ``job_name_prefix`` (default: the label attribute name; 1-30 letters, digits, inner hyphens),
       ``create_labeling_job`` (True), ``log_retention`` (one year) of every log group made here.
 
@@ -118,9 +120,9 @@ class CustomLabelingWorkflow(Construct):
         task_time_limit: Duration = Duration.minutes(10),
         task_availability_lifetime: Duration = Duration.days(10),
         max_concurrent_task_count: Optional[int] = None,
-        output_prefix: str = "output/",
-        derived_data_prefix: str = "derived/",
-        template_prefix: str = "templates/",
+        output_prefix: str = OUTPUT_PREFIX,
+        derived_data_prefix: str = DERIVED_DATA_PREFIX,
+        template_prefix: str = TEMPLATE_PREFIX,
         job_name_prefix: Optional[str] = None,
         create_labeling_job: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -132,6 +134,8 @@ class CustomLabelingWorkflow(Construct):
                              ("template_prefix", template_prefix)):
             if not prefix.endswith("/") or prefix.startswith("/"):
                 raise ValueError(f"{name} {prefix!r} must be relative and end with '/'")
+        input_bucket.claim_prefixes(f"workflow {self.node.path}", {
+            "output_prefix": output_prefix, "derived_data_prefix": derived_data_prefix, "template_prefix": template_prefix})
         template_text, template_name = _ui_template(ui_template, ui_template_path, ui_template_name)
         self.input_bucket = input_bucket
         self.label_attribute_name = label_attribute_name
@@ -389,10 +393,11 @@ def _known(number: int, setting: str) -> int:
 
 
 def _seconds(duration: Duration, setting: str) -> int:
-    seconds = duration.to_seconds()
-    if seconds != int(seconds):
-        raise ValueError(f"{setting} must be a whole number of seconds")
-    return int(seconds)
+    # In milliseconds first: to_seconds() of 30.5 s raises jsii's own error, naming no setting.
+    milliseconds = duration.to_milliseconds()
+    if milliseconds % 1000:
+        raise ValueError(f"{setting} must be a whole number of seconds, not {duration.to_human_string()}")
+    return int(milliseconds // 1000)
 
 
 def _ui_template(text: Optional[str], path: Optional[str | Path], name: Optional[str]) -> tuple[str, str]:

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .custom_labeling_workflow import CustomLabelingWorkflow, _checked_job_settings, _job_name_key, _ui_template
+from .bucket_layout import REVIEW_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
 from .labeling_job_resource.request import request_without_name
 from .lambda_dependencies import LAMBDA_SRC
@@ -119,7 +120,7 @@ class ExpertReview(Construct):
         reviewers_per_object: int = 1,
         task_time_limit: Duration = Duration.minutes(30),
         task_availability_lifetime: Duration = Duration.days(10),
-        review_prefix: str = "review/",
+        review_prefix: str = REVIEW_PREFIX,
         dead_letter_queue: Optional[sqs.IQueue] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     ) -> None:
@@ -131,9 +132,7 @@ class ExpertReview(Construct):
         rule = ReviewSettings(enabled=True, threshold=float(threshold), route_any_abstention=route_any_abstention)
         if not review_prefix.endswith("/") or review_prefix.startswith("/"):
             raise ValueError(f"review_prefix {review_prefix!r} must be relative and end with '/'")
-        if review_prefix.startswith(workflow.output_prefix) or workflow.output_prefix.startswith(review_prefix):
-            raise ValueError(f"review_prefix {review_prefix!r} must not overlap the workflow's output prefix "
-                             f"{workflow.output_prefix!r}: the review's roles would reach the workflow's output")
+        workflow.input_bucket.claim_prefixes(f"review {self.node.path}", {"review_prefix": review_prefix})
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, reviewers_per_object,
                                         task_time_limit, task_availability_lifetime, None)
         template_text, template_name = _ui_template(ui_template, ui_template_path,

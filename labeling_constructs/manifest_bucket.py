@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from aws_cdk import CopyOptions, Duration, FileSystem, IgnoreStrategy, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
+from .bucket_layout import DATA_PREFIX, MANIFEST_KEY, overlapping
 from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
 
@@ -66,7 +67,8 @@ class ManifestBucket(Construct):
     manifest, the data prefix and manifest key), so a labeling job keyed on it changes when its
     input does and never when an excluded file (the sample data's truth) does.
     Grants: ``grant_read_prefix``, ``grant_write_prefix``, ``grant_list_prefixes``,
-    ``grant_bucket_listing``, ``grant_read_data``.
+    ``grant_bucket_listing``, ``grant_read_data``. ``claim_prefixes``: the constructs that use the bucket
+    (``CustomLabelingWorkflow``, ``ExpertReview``) claim their prefixes, so none lies inside another's.
     """
 
     def __init__(
@@ -77,34 +79,44 @@ class ManifestBucket(Construct):
         existing_bucket: Optional[s3.IBucket] = None,
         bucket_props: Optional[s3.BucketProps] = None,
         sample_data_dir: Optional[str | Path] = None,
-        data_prefix: str = "data/",
+        data_prefix: str = DATA_PREFIX,
         manifest_file: str = "manifest.jsonl",
-        manifest_key: str = "manifests/input.manifest",
+        manifest_key: str = MANIFEST_KEY,
         exclude: Sequence[str] = (),
         manifest_revision: Optional[str] = None,
         encryption_key: Optional[kms.IKey] = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        removal_policy: Optional[RemovalPolicy] = None,
         access_log_bucket: Optional[s3.IBucket] = None,
         access_log_bucket_props: Optional[s3.BucketProps] = None,
-        noncurrent_version_expiration: Duration = Duration.days(90),
+        noncurrent_version_expiration: Optional[Duration] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not data_prefix.endswith("/") or data_prefix.startswith("/"):
             raise ValueError(f"data_prefix {data_prefix!r} must be relative and end with '/'")
         self.data_prefix = data_prefix
         self.manifest_key = manifest_key
+        # What each part of the bucket is, for claim_prefixes: the data (and the manifest) first.
+        self._claimed: dict[str, str] = {"the bucket's data_prefix": data_prefix, "the bucket's manifest_key": manifest_key}
+        if sample_data_dir is not None and existing_bucket is None and manifest_key.startswith(data_prefix):
+            raise ValueError(f"manifest_key {manifest_key!r} is under data_prefix {data_prefix!r}, where the sample data "
+                             "is deployed with pruning: a deploy that changes only the data would delete the manifest")
         self.access_log_bucket: Optional[s3.IBucket] = None
         if existing_bucket is not None:
             given = [name for name, value in (("bucket_props", bucket_props), ("access_log_bucket", access_log_bucket),
-                                              ("access_log_bucket_props", access_log_bucket_props)) if value is not None]
+                                              ("access_log_bucket_props", access_log_bucket_props),
+                                              ("removal_policy", removal_policy),
+                                              ("noncurrent_version_expiration", noncurrent_version_expiration))
+                     if value is not None]
             if given:
                 raise ValueError(f"{', '.join(given)} configure a bucket this construct creates; "
                                  "they cannot apply to existing_bucket")
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: Optional[kms.IKey] = encryption_key or existing_bucket.encryption_key
         else:
-            self.bucket = self._create_bucket(bucket_props, encryption_key, removal_policy, access_log_bucket,
-                                              access_log_bucket_props, noncurrent_version_expiration)
+            self.bucket = self._create_bucket(
+                bucket_props, encryption_key, RemovalPolicy.RETAIN if removal_policy is None else removal_policy,
+                access_log_bucket, access_log_bucket_props,
+                Duration.days(90) if noncurrent_version_expiration is None else noncurrent_version_expiration)
             self.encryption_key = self.bucket.encryption_key
 
         #: Changes whenever the deployed data or manifest do; a labeling job keys on it.
@@ -201,6 +213,19 @@ class ManifestBucket(Construct):
         )
         self.manifest_deployment.node.add_dependency(self.data_deployment)
         acknowledge_bucket_deployment(self.data_deployment, self.bucket)
+
+    def claim_prefixes(self, owner: str, prefixes: Mapping[str, str]) -> None:
+        """Take ``prefixes`` (what each is -> its prefix) for ``owner`` (a workflow, a review): refused when one lies
+        inside another of them, the data prefix, the manifest or a prefix claimed before (a deploy that prunes one
+        would delete the other's objects, and each one's roles would reach the other's)."""
+        taken = {f"{owner}'s {name}": prefix for name, prefix in prefixes.items()}
+        claimed = {**self._claimed, **taken}
+        problems = overlapping(claimed, new=taken)
+        if problems:
+            raise ValueError(f"{owner}: {'; '.join(problems)} overlap: give each part of the bucket a prefix of its own "
+                             "(a deploy that prunes one would delete the other's objects, and their roles would reach "
+                             "each other's)")
+        self._claimed = claimed
 
     # -- addresses and grants ----------------------------------------------------------------
     def s3_uri(self, key: str = "") -> str:

@@ -99,7 +99,8 @@ class PrivateWorkteam(Construct):
 
     Props (keyword, all optional):
 
-    - ``existing_workteam_arn``: reuse this workteam; nothing is created and ``portal_url`` is None.
+    - ``existing_workteam_arn``: reuse this workteam; nothing is created and ``portal_url`` is None (the props
+      below configure what is created: given with it, they are refused).
       An account has one private workforce (one Cognito user pool) per region, so a second
       Cognito-backed workteam from another pool fails: reuse is the way to a second team.
     - ``worker_emails`` (none): invited as Cognito users into the worker group, and subscribed to
@@ -130,15 +131,30 @@ class PrivateWorkteam(Construct):
         *,
         existing_workteam_arn: Optional[str] = None,
         worker_emails: Sequence[str] = (),
-        description: str = "Private workteam for Ground Truth custom labeling",
-        mfa: cognito.Mfa = cognito.Mfa.OPTIONAL,
-        password_policy: cognito.PasswordPolicy = _DEFAULT_PASSWORD_POLICY,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        subscribe_workers_to_notifications: bool = True,
-        invitation_subject: str = "You are invited to a labeling workteam",
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        description: Optional[str] = None,
+        mfa: Optional[cognito.Mfa] = None,
+        password_policy: Optional[cognito.PasswordPolicy] = None,
+        removal_policy: Optional[RemovalPolicy] = None,
+        subscribe_workers_to_notifications: Optional[bool] = None,
+        invitation_subject: Optional[str] = None,
+        log_retention: Optional[logs.RetentionDays] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        settings = {"description": description, "mfa": mfa, "password_policy": password_policy,
+                    "removal_policy": removal_policy, "subscribe_workers_to_notifications": subscribe_workers_to_notifications,
+                    "invitation_subject": invitation_subject, "log_retention": log_retention}
+        given = [name for name, value in settings.items() if value is not None]
+        if existing_workteam_arn and given:  # they configure what this construct creates; silently unused otherwise
+            raise ValueError(f"{', '.join(given)} configure a workteam this construct creates; they cannot apply to "
+                             "existing_workteam_arn")
+        description = "Private workteam for Ground Truth custom labeling" if description is None else description
+        mfa = cognito.Mfa.OPTIONAL if mfa is None else mfa
+        password_policy = _DEFAULT_PASSWORD_POLICY if password_policy is None else password_policy
+        removal_policy = RemovalPolicy.RETAIN if removal_policy is None else removal_policy
+        subscribe_workers_to_notifications = True if subscribe_workers_to_notifications is None \
+            else subscribe_workers_to_notifications
+        invitation_subject = "You are invited to a labeling workteam" if invitation_subject is None else invitation_subject
+        log_retention = logs.RetentionDays.ONE_YEAR if log_retention is None else log_retention
         self.worker_emails = list(worker_emails)
         self.workteam: Optional[sagemaker.CfnWorkteam] = None
         self.user_pool = self.user_pool_domain = self.user_pool_client = self.worker_group = None

@@ -176,6 +176,8 @@ def test_manifest_bucket_uses_an_existing_buckets_own_key():
 @pytest.mark.parametrize("props", [
     {"bucket_props": s3.BucketProps(versioned=False)},
     {"access_log_bucket_props": s3.BucketProps(versioned=True)},
+    {"removal_policy": cdk.RemovalPolicy.DESTROY},  # was silently unused
+    {"noncurrent_version_expiration": cdk.Duration.days(7)},
 ])
 def test_manifest_bucket_settings_of_a_created_bucket_do_not_apply_to_an_existing_one(props):
     stack = new_stack(nag=False)
@@ -244,6 +246,11 @@ def test_workteam_can_reuse_an_existing_workteam():
     assert not resources_of_type(template, "AWS::Cognito::UserPool")
     with pytest.raises(ValueError, match="existing workteam"):
         PrivateWorkteam(new_stack(nag=False), "Team", existing_workteam_arn=WORKTEAM_ARN, worker_emails=["a@b.org"])
+    # Settings of the team this construct creates were silently unused with an existing one (MFA required, say).
+    with pytest.raises(ValueError, match="^mfa, removal_policy configure a workteam this construct creates; they "
+                                         "cannot apply to existing_workteam_arn$"):
+        PrivateWorkteam(new_stack(nag=False), "Team", existing_workteam_arn=WORKTEAM_ARN, mfa=cognito.Mfa.REQUIRED,
+                        removal_policy=cdk.RemovalPolicy.DESTROY)
 
 
 def test_workteam_can_require_mfa_and_exposes_its_resources():
@@ -575,6 +582,7 @@ def test_workflow_wires_task_records_for_both_functions(sample_folder):
     ({"label_attribute_name": "x" * 128}, "label_attribute_name is 128 characters; at most 127"),
     ({"workers_per_object": 10}, "workers_per_object 10 must be between 1 and 9"),
     ({"task_time_limit": cdk.Duration.seconds(10)}, r"task_time_limit \(seconds\) 10 must be between 30 and 28800"),
+    ({"task_time_limit": cdk.Duration.millis(30500)}, "task_time_limit must be a whole number of seconds, not 30 seconds 500 millis"),
     ({"task_availability_lifetime": cdk.Duration.days(31)}, "task_availability_lifetime"),
     ({"max_concurrent_task_count": 5001}, "max_concurrent_task_count 5001"),
     ({"task_title": ""}, "task_title must be a non-empty string"),
@@ -686,3 +694,47 @@ def test_portal_step_reruns_when_the_app_client_changes():
     base, changed = portal_settings(_team_stack()), portal_settings(_team_stack(wider_scopes))
     assert changed["ClientSettings"] != base["ClientSettings"]
     assert changed["UserPoolSettings"] == base["UserPoolSettings"]
+
+
+# -- the bucket's parts kept apart -------------------------------------------------------------------
+@pytest.mark.parametrize("bucket, overrides, overlap", [
+    ({"data_prefix": "output/"}, {}, "the bucket's data_prefix 'output/' and workflow Fork/Workflow's output_prefix "
+                                     "'output/'"),
+    ({}, {"derived_data_prefix": "data/cache/"}, "the bucket's data_prefix 'data/' and workflow Fork/Workflow's "
+                                                 "derived_data_prefix 'data/cache/'"),
+    ({}, {"template_prefix": "manifests/"}, "the bucket's manifest_key 'manifests/input.manifest' and workflow "
+                                           "Fork/Workflow's template_prefix 'manifests/'"),
+    ({}, {"output_prefix": "work/", "derived_data_prefix": "work/derived/"},
+     "workflow Fork/Workflow's output_prefix 'work/' and workflow Fork/Workflow's derived_data_prefix 'work/derived/'"),
+])
+def test_a_workflow_whose_prefixes_overlap_is_refused_naming_both(sample_folder, bucket, overrides, overlap):
+    """The sample data is deployed with pruning: under the output prefix, a deploy that changes it deleted every
+    job's output (a workflow named "output" did); and each role's grants reached the other part's objects."""
+    stack = new_stack(nag=False)
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder, **bucket)
+    with pytest.raises(ValueError, match=re.escape(f"workflow Fork/Workflow: {overlap} overlap: give each part of the "
+                                                   "bucket a prefix of its own")):
+        workflow(stack, data, **overrides)
+
+
+def test_two_workflows_on_one_bucket_each_take_prefixes_of_their_own(sample_folder):
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    workflow(stack, data, create_labeling_job=False)
+    with pytest.raises(ValueError, match=re.escape("workflow Fork/Second: workflow Fork/Workflow's output_prefix "
+                                                   "'output/' and workflow Fork/Second's output_prefix 'output/'")):
+        workflow(stack, data, "Second", create_labeling_job=False)
+    second = workflow(stack, data, "Other", create_labeling_job=False, output_prefix="other/output/",
+                      derived_data_prefix="other/derived/", template_prefix="other/templates/")
+    assert second.output_s3_uri.endswith("/other/output/")
+    Template.from_stack(stack)  # both synthesize, cdk-nag clean
+
+
+def test_a_manifest_under_the_pruned_data_prefix_is_refused(sample_folder):
+    """A deploy that changed only the data would delete the manifest (its own deployment does not run again)."""
+    stack = new_stack(nag=False)
+    with pytest.raises(ValueError, match="manifest_key 'data/input.manifest' is under data_prefix 'data/', where the "
+                                         "sample data is deployed with pruning"):
+        ManifestBucket(stack, "Data", sample_data_dir=sample_folder, manifest_key="data/input.manifest")
+    existing = s3.Bucket.from_bucket_name(stack, "Theirs", "their-bucket")  # nothing deployed: nothing pruned
+    assert ManifestBucket(stack, "Given", existing_bucket=existing, manifest_key="data/input.manifest").manifest_key

@@ -3,6 +3,7 @@ bucket, bad settings refused at synth naming the prop; cdk-nag clean alone."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from aws_cdk import Duration
@@ -86,7 +87,7 @@ def test_a_caller_cannot_replace_what_the_construct_wires(sample_folder):
     ({"threshold": 1.5}, "threshold"),
     ({"threshold": True}, "threshold"),
     ({"route_any_abstention": "yes"}, "route_any_abstention"),
-    ({"review_prefix": "output/review/"}, "must not overlap"),
+    ({"review_prefix": "output/review/"}, "overlap: give each part of the bucket a prefix of its own"),
     ({"review_prefix": "/review/"}, "review_prefix"),
     ({"reviewers_per_object": 10}, "workers_per_object"),
     ({"task_title": "x" * 200}, "task_title"),
@@ -123,3 +124,13 @@ def test_a_reader_of_the_final_outputs_gets_those_keys_only(sample_folder):
     assert {a for s in statements for a in as_list(s["Action"])} == {"s3:GetObject"}
     assert {r["Fn::Join"][1][-1] for s in statements for r in as_list(s["Resource"])} == {
         f"/output/*/{FINAL_MANIFEST}", f"/output/*/{FINAL_QUALITY_REPORTS}*"}
+
+
+def test_a_review_prefix_inside_another_part_of_the_bucket_is_refused(sample_folder):
+    for prefix, other in (("output/review/", "workflow Fork/Workflow's output_prefix 'output/'"),
+                          ("derived/", "workflow Fork/Workflow's derived_data_prefix 'derived/'")):
+        stack = new_stack(nag=False)
+        flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+        with pytest.raises(ValueError, match=re.escape(f"review Fork/Review: {other} and review Fork/Review's "
+                                                       f"review_prefix {prefix!r} overlap")):
+            review(stack, flow, review_prefix=prefix)

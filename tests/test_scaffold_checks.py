@@ -24,6 +24,22 @@ def test_a_name_that_would_deploy_as_another_workflows_stack_is_refused_and_noth
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name, refusal", [
+    ("output", "workflow output: its data prefix 'output/' and the output prefix 'output/' overlap in its bucket"),
+    ("templates", "its data prefix 'templates/' and the template prefix 'templates/' overlap"),
+    ("derived", "its data prefix 'derived/' and its derived_data_prefix 'derived/' overlap"),
+    ("review", "its data prefix 'review/' and the review prefix 'review/' overlap"),
+    ("manifests", "its data prefix 'manifests/' and the manifest 'manifests/input.manifest' overlap"),
+    ("model", "'model' is a module of the workflows package (model, scaffold), not a workflow"),
+])
+def test_a_name_whose_data_would_land_on_another_part_of_the_bucket_is_refused(tmp_path, name, refusal):
+    """A workflow named "output" deployed its sample data, pruned, over the job's output: a later deploy that changed
+    the data would have deleted every answer and manifest of its jobs."""
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(refusal)):
+        scaffold.scaffold(name, ["yes-no:ok"], root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_scaffold_whose_stack_does_not_synthesize_is_taken_back(monkeypatch, tmp_path, capsys):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_other.py").write_text("# someone else's\n")

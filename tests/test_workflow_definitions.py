@@ -59,6 +59,9 @@ def test_a_bad_definition_is_named():
         with pytest.raises(DefinitionError, match="no '_' at the end or twice in a row"):
             WorkflowDefinition(name=clashing, title="t", description="d", label_attribute_name="l",
                                questions=(FreeText(name="n"),))
+    # The consolidated label is {<question>: ..., "workers": n}: a question named so lost its answers to the count.
+    with pytest.raises(QuestionError, match="question name 'workers' is the consolidated label's own key"):
+        FreeText(name="workers")
     with pytest.raises(QuestionError, match="question q: 'A', 'B' listed twice"):
         Classification(name="q", choices=("A", "B", "A", "C", "B"))
     with pytest.raises(DefinitionError, match="workflow x: question names must be unique"):

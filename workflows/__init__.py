@@ -22,14 +22,14 @@ from gt_common.questions import (  # noqa: E402
 )
 from workflows.model import DefinitionError, LambdaPackage, WorkflowDefinition  # noqa: E402
 
-_NOT_WORKFLOWS = {"model", "scaffold"}
+NOT_WORKFLOWS = {"model", "scaffold"}
 
 
 @lru_cache(maxsize=1)
 def definitions() -> dict[str, WorkflowDefinition]:
     """Every workflow defined in this package, by name."""
     found: dict[str, WorkflowDefinition] = {}
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_WORKFLOWS):
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in NOT_WORKFLOWS):
         try:
             definition = getattr(importlib.import_module(f"{__name__}.{module}"), "WORKFLOW", None)
         except DefinitionError:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from gt_common.questions import FreeText, Question, check_questions
+from labeling_constructs.bucket_layout import MANIFEST_KEY, OUTPUT_PREFIX, REVIEW_PREFIX, TEMPLATE_PREFIX, overlapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Words of lower-case letters and digits joined by single "_": the stack's name is made of the words
@@ -84,6 +85,13 @@ class WorkflowDefinition:
             object.__setattr__(self, "pre_labeling", LambdaPackage(package=f"{self.name}_pre_labeling"))
         if self.data_prefix is None:
             object.__setattr__(self, "data_prefix", f"{self.name}/")
+        own = {"its data prefix": self.data_prefix, "its derived_data_prefix": self.derived_data_prefix}
+        shared = {"the output prefix": OUTPUT_PREFIX, "the template prefix": TEMPLATE_PREFIX,
+                  "the review prefix": REVIEW_PREFIX, "the manifest": MANIFEST_KEY}  # the stack's, as constructed
+        problems = overlapping({**own, **shared}, new=own)
+        if problems:  # a deploy of its sample data (pruned) would delete the job's output, templates or manifest
+            raise DefinitionError(f"workflow {self.name}: {'; '.join(problems)} overlap in its bucket: name the "
+                                  "workflow otherwise, or set data_prefix")
 
     # -- where its parts are ------------------------------------------------------------------
     @property

@@ -351,6 +351,10 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
     label of a classification question that means "cannot tell" (not a class: see ``gt_common.choices``)."""
     if not questions:
         raise ScaffoldError("give at least one --question")
+    from workflows import NOT_WORKFLOWS
+    if name in NOT_WORKFLOWS:
+        raise ScaffoldError(f"{name!r} is a module of the workflows package ({', '.join(sorted(NOT_WORKFLOWS))}), not "
+                            "a workflow: choose another name (nothing was written)")
     readable = name.replace("_", " ")
     try:
         definition = WorkflowDefinition(

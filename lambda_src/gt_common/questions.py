@@ -45,6 +45,11 @@ MAJORITY_VOTE = "majority-vote"
 METHODS = (DAWID_SKENE, MAJORITY_VOTE)
 
 
+#: Keys of a consolidated label that are not a question's (``{<question>: ..., "workers": n}``).
+WORKERS_KEY = "workers"
+RESERVED_NAMES = (WORKERS_KEY,)
+
+
 class QuestionError(ValueError):
     """A question (or a list of them) that cannot be asked; the message names it and says why."""
 
@@ -62,6 +67,9 @@ class Question:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
             raise QuestionError(f"question name {self.name!r} must be letters, digits, '-' or '_'")
+        if self.name in RESERVED_NAMES:
+            raise QuestionError(f"question name {self.name!r} is the consolidated label's own key (how many workers "
+                                "answered): name the question otherwise")
 
     @property
     def labels(self) -> tuple[str, ...]:

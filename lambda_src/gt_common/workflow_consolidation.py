@@ -74,7 +74,7 @@ from .gold import GOLD_KEY, GOLD_MISS, gold_by_question
 from .job_state import JobState
 from .s3uri import InputError
 from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
-from .questions import MAJORITY_VOTE, FreeText, MultiSelect, Question, Spans, YesNo
+from .questions import MAJORITY_VOTE, WORKERS_KEY, FreeText, MultiSelect, Question, Spans, YesNo
 from .shown_text import text_lengths
 from .task_record import read_records, records_location
 from .span_clustering import Span, consolidate_spans
@@ -446,5 +446,5 @@ def consolidate_answers(batch: BatchAnswers, questions: Sequence[Question], *, m
         values.append([by_object[object_id] for object_id in batch.object_ids])
     consolidating.memory.save(consolidating.learned)
     names = [question.name for question in questions]
-    return {object_id: {**dict(zip(names, value)), "workers": workers}
+    return {object_id: {**dict(zip(names, value)), WORKERS_KEY: workers}
             for object_id, workers, *value in zip(batch.object_ids, consolidating.workers, *values)}
