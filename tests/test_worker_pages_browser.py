@@ -417,6 +417,8 @@ def test_an_answer_over_the_size_limit_is_refused_in_words_and_the_page_kept(bro
     page.evaluate("""size => { const notes = document.querySelector('crowd-text-area[name=notes] textarea');
         notes.value = 'x'.repeat(size); notes.dispatchEvent(new Event('input', {bubbles: true})); }""",
                   MAX_ANSWER_BYTES + 1000)
+    select(page, 0, 8)
+    page.keyboard.press("1")
     page.check("input[name=isGoodAbstractChoice][value=Yes]")
     page.click("button.local-gt-submit")
     page.wait_for_function("document.querySelector('.local-gt-status a')")
@@ -424,6 +426,23 @@ def test_an_answer_over_the_size_limit_is_refused_in_words_and_the_page_kept(bro
     assert "/task/0" in page.url and "ana" not in job.workers_of("0")
     assert page.evaluate("document.querySelector('crowd-text-area[name=notes] textarea').value.length") == \
         MAX_ANSWER_BYTES + 1000
+
+
+def test_an_answer_with_no_span_tagged_is_asked_about_once_then_sent(browser, ner_site):  # noqa: F811
+    """Submit before tagging was taken as "nothing to tag": asked once, sent when the worker presses Submit again."""
+    job, server = ner_site
+    page = new_page(browser)
+    page.goto(f"{server.url}/worker/ivo/task/2")
+    page.wait_for_selector("#abstract-container span")
+    page.check("input[name=isGoodAbstractChoice][value=Yes]")
+    page.click("button.local-gt-submit")
+    assert "No span is tagged" in page.inner_text("#ner-message")
+    time.sleep(0.5)
+    assert "/task/2" in page.url and "ivo" not in job.workers_of("2")  # not sent
+    page.click("button.local-gt-submit")
+    page.wait_for_function("!location.pathname.endsWith('/task/2')")
+    [answer] = [a["answerContent"] for a in job.answers()["2"] if a["workerId"] == "ivo"]
+    assert json.loads(answer["abstract"]) == {"entities": []}
 
 
 def test_skip_with_unsaved_tags_asks_first_and_gives_the_task_back_only_when_the_worker_leaves(browser, ner_site):  # noqa: F811
