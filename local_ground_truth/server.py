@@ -37,9 +37,12 @@ from markupsafe import Markup, escape
 from gt_common import strict_json
 from gt_common.answers import read_form
 from gt_common.consolidation import WorkerAnswer
-from gt_common.questions import QUESTIONS_ENV, QuestionError, questions_from_json
+from gt_common.limits import MAX_TEXT_BYTES
+from gt_common.questions import QUESTIONS_ENV, QuestionError, Spans, questions_from_json
 from gt_common.review import ReviewSettings
 from gt_common.s3uri import parse_s3_uri
+from gt_common.shown_text import text_length_of
+from gt_common.task_record import data_object_of, read_record
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
 from local_ground_truth.job import LocalJob
@@ -105,6 +108,7 @@ class WorkerSite:
         self._open_pages: dict[tuple[str, str], set[str]] = {}
         self._pages = threading.RLock()  # leave gives back while it holds it
         self._rules: dict[str, FormRules] = {}
+        self._text_lengths: dict[str, int] = {}
         self.questions = questions_of(job)
         self.order = WorkerOrder(job.job_name)
         # Expert review (the stack's settings unless the runner was told otherwise); its final manifest
@@ -261,6 +265,16 @@ class WorkerSite:
             self._rules[object_id] = rules_of(self.page(object_id))
         return self._rules[object_id]
 
+    def text_length(self, object_id: str) -> int:
+        """Code points of the text the object's task showed, as consolidation reads it (the task record pre-labeling
+        wrote, ``gt_common.shown_text``): span answers must end within it. ``MAX_TEXT_BYTES`` without a record."""
+        if object_id not in self._text_lengths:
+            record = read_record(self.job.s3, data_object_of(self.job.lines[int(object_id)]), self.job.job_name,
+                                 self.job.spec.consolidation.environment)
+            length = text_length_of(record)
+            self._text_lengths[object_id] = MAX_TEXT_BYTES if length is None else length
+        return self._text_lengths[object_id]
+
     def render_task(self, worker: str, object_id: str, notice: str = "", page_token: str = "") -> str:
         """The task page; ``page_token`` (from ``open_task``) is what the page sends back when it is left."""
         page = self.page(object_id)
@@ -279,7 +293,9 @@ class WorkerSite:
             raise Refused(404, f"object {object_id} is not one of this job's tasks")
         problems = self.rules(object_id).problems(answer)
         if self.questions:  # read as consolidation will read it: a required question must be usable
-            form = read_form(self.questions, WorkerAnswer(worker, answer))
+            spans = any(isinstance(question, Spans) for question in self.questions)
+            form = read_form(self.questions, WorkerAnswer(worker, answer),
+                             self.text_length(object_id) if spans else MAX_TEXT_BYTES)
 
             def said_of(name: str) -> list[str]:
                 return [problem for problem in form.problems if problem.startswith(f"{name} ")]

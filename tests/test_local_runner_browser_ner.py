@@ -134,3 +134,27 @@ def test_the_server_reads_an_answer_as_consolidation_will_and_refuses_an_unusabl
     error = json.loads(response.read())["error"]
     assert response.status == 422 and "answer isGoodAbstract" in error and "radio" not in error
     assert "eve" not in job.workers_of("3")
+
+
+def test_a_span_past_the_end_of_the_text_the_worker_was_shown_is_refused(ner_site):
+    """It was accepted (checked only against the longest text there can be) and then left out by consolidation: the
+    worker counted as answering, their spans lost."""
+    import http.client
+
+    job, server = ner_site
+    shown = len(job.task_input("4")["text"])  # code points
+
+    def submit(worker: str, start: int, end: int):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        entities = {"entities": [{"label": "Methods", "startOffset": start, "endOffset": end}]}
+        connection.request("POST", f"/worker/{worker}/task/4/submit", headers={"Content-Type": "application/json"},
+                           body=json.dumps({"abstract": json.dumps(entities), "isGoodAbstract": '{"label": "No"}'}))
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+
+    status, refused = submit("eve", shown - 3, shown + 1)
+    assert status == 422 and (f"abstract.entities[0]: offsets [{shown - 3}, {shown + 1}) reach past the end of the "
+                              f"text ({shown} code points)") in refused["error"]
+    assert "eve" not in job.workers_of("4")
+    status, _ = submit("eve", shown - 3, shown)  # ending where the text ends
+    assert status == 200 and "eve" in job.workers_of("4")
