@@ -129,7 +129,8 @@ class CustomLabelingWorkflow(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, workers_per_object,
-                                        task_time_limit, task_availability_lifetime, max_concurrent_task_count)
+                                        task_time_limit, task_availability_lifetime, max_concurrent_task_count,
+                                        task_keywords, workteam_arn)
         for name, prefix in (("output_prefix", output_prefix), ("derived_data_prefix", derived_data_prefix),
                              ("template_prefix", template_prefix)):
             if not prefix.endswith("/") or prefix.startswith("/"):
@@ -215,7 +216,7 @@ class CustomLabelingWorkflow(Construct):
             **({"OutputKmsKeyId": input_bucket.encryption_key.key_arn} if input_bucket.encryption_key else {}),
         }
         #: What the job resource sends, from the same function: all but the name it picks at deploy time.
-        self.labeling_job_request = request_without_name(properties)
+        self.labeling_job_request = request_without_name(properties, Token.is_unresolved)
         self.job = self.job_provider = self.job_function = self.job_is_complete_function = None
         self.labeling_job_name: Optional[str] = None
         if create_labeling_job:
@@ -361,15 +362,18 @@ def _job_name_key(scope: Construct) -> str:
 
 
 def _checked_job_settings(label_attribute_name: str, title: str, description: str, workers: int,
-                          time_limit: Duration, availability: Duration, max_concurrent: Optional[int]) -> dict[str, int]:
+                          time_limit: Duration, availability: Duration, max_concurrent: Optional[int],
+                          keywords: Sequence[str], workteam_arn: str) -> dict[str, int]:
     """Fail at synth, with the prop named, on what CreateLabelingJob would reject at deploy (the job
     resource's own rules, ``job_settings``). Texts known only at deploy time are checked then."""
     try:
         for value, setting, check in ((label_attribute_name, "label_attribute_name", job_settings.label_attribute_name),
                                       (title, "task_title", job_settings.task_title),
-                                      (description, "task_description", job_settings.task_description)):
+                                      (description, "task_description", job_settings.task_description),
+                                      (workteam_arn, "workteam_arn", job_settings.workteam_arn)):
             if not Token.is_unresolved(value):
                 check(value, setting)
+        job_settings.task_keywords(keywords, "task_keywords", deploy_time=Token.is_unresolved)
         numbers = {
             "NumberOfHumanWorkersPerDataObject": job_settings.workers_per_object(
                 _known(workers, "workers_per_object"), "workers_per_object"),

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -134,7 +134,7 @@ class ExpertReview(Construct):
             raise ValueError(f"review_prefix {review_prefix!r} must be relative and end with '/'")
         workflow.input_bucket.claim_prefixes(f"review {self.node.path}", {"review_prefix": review_prefix})
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, reviewers_per_object,
-                                        task_time_limit, task_availability_lifetime, None)
+                                        task_time_limit, task_availability_lifetime, None, task_keywords, workteam_arn)
         template_text, template_name = _ui_template(ui_template, ui_template_path,
                                                     ui_template_name or (None if ui_template_path else DEFAULT_TEMPLATE_NAME))
         stack = Stack.of(self)
@@ -190,7 +190,7 @@ class ExpertReview(Construct):
             **{key: str(value) for key, value in numbers.items()},
             **({"OutputKmsKeyId": bucket.encryption_key.key_arn} if bucket.encryption_key else {}),
         }
-        request = request_without_name(properties)  # the workflow job's checks, the same request shape
+        request = request_without_name(properties, Token.is_unresolved)  # the workflow job's checks and shape
         del request["InputConfig"]
         self.review_job_request = request
 

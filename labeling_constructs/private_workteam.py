@@ -22,6 +22,7 @@ from constructs import Construct
 from .lambda_code import RUNTIME
 from .lambda_function import least_privilege_function, own_folder_code
 from .nag import acknowledge, acknowledge_provider_framework
+from .workteam_portal_resource.worker_emails import worker_emails as worker_emails_rule
 
 _PLACEHOLDER_CALLBACK = "https://localhost/oauth2/idpresponse"
 _PLACEHOLDER_LOGOUT = "https://localhost/logout"
@@ -104,7 +105,8 @@ class PrivateWorkteam(Construct):
       An account has one private workforce (one Cognito user pool) per region, so a second
       Cognito-backed workteam from another pool fails: reuse is the way to a second team.
     - ``worker_emails`` (none): invited as Cognito users into the worker group, and subscribed to
-      task notifications unless ``subscribe_workers_to_notifications`` is False.
+      task notifications unless ``subscribe_workers_to_notifications`` is False. Checked at synth by the
+      portal resource's rule (``workteam_portal_resource.worker_emails``): addresses, each once.
     - ``description`` ("Private workteam for Ground Truth custom labeling"), ``invitation_subject``
       ("You are invited to a labeling workteam").
     - ``mfa`` (``Mfa.OPTIONAL``: the labeling portal's sign-in, Cognito's managed login, then asks no worker
@@ -155,7 +157,7 @@ class PrivateWorkteam(Construct):
             else subscribe_workers_to_notifications
         invitation_subject = "You are invited to a labeling workteam" if invitation_subject is None else invitation_subject
         log_retention = logs.RetentionDays.ONE_YEAR if log_retention is None else log_retention
-        self.worker_emails = list(worker_emails)
+        self.worker_emails = worker_emails_rule(worker_emails, "worker_emails", deploy_time=Token.is_unresolved)
         self.workteam: Optional[sagemaker.CfnWorkteam] = None
         self.user_pool = self.user_pool_domain = self.user_pool_client = self.worker_group = None
         self.notification_topic = self.notification_key = self.portal = self.portal_function = None

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from aws_cdk import Environment, RemovalPolicy
 
@@ -11,10 +12,21 @@ import workflows  # noqa: F401 - puts lambda_src on the import path: gt_common n
 from gt_common.questions import DAWID_SKENE, METHODS
 from gt_common.review import ReviewError, ReviewSettings, parse_settings
 from labeling_constructs.labeling_job_resource import job_settings
+from labeling_constructs.workteam_portal_resource.worker_emails import EmailError, worker_emails
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
                "createLabelingJob", "existingWorkteamArn", "consolidationMethod", "review", "expertWorkteamArn"}
+#: The environment's name ends every stack name the app makes (``<Workflow>Labeling-<name>``,
+#: ``LabelingWorkforce-<name>``). CloudFormation takes stack names of letters, digits and hyphens that start
+#: with a letter, at most 128 characters, and CDK shortens (and hashes) a longer one, which ``cdk deploy
+#: <stack>`` would then not find. 32 leaves room for the longest workflow stack name (a 30-letter workflow
+#: name gives 38 characters).
+MAX_ENVIRONMENT_NAME_LENGTH = 32
+_ENVIRONMENT_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9-]{{0,{MAX_ENVIRONMENT_NAME_LENGTH - 1}}}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+#: us-east-1, eu-central-2, cn-north-1, us-gov-west-1, us-iso-east-1, us-isob-east-1, ...
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]")
+_REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
 
 
 @dataclass(frozen=True)
@@ -41,18 +53,36 @@ class EnvironmentConfig:
         return Environment(account=self.account, region=self.region)
 
 
-def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentConfig:
+def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
     """Validate one entry of the ``environments`` context; errors name the environment and key."""
+    if not isinstance(environments, Mapping):
+        raise ValueError(f"cdk.json context 'environments' must be an object of environments by name, "
+                         f"not {environments!r}")
+    if not isinstance(name, str):
+        raise ValueError(f"the environment's name must be a string (-c env=<name>), not {name!r}")
     if name not in environments:
         raise ValueError(f"unknown environment {name!r}: cdk.json context 'environments' has {sorted(environments)}")
+    if not _ENVIRONMENT_NAME.fullmatch(name):
+        raise ValueError(f"environment name {name!r} must be 1-{MAX_ENVIRONMENT_NAME_LENGTH} letters, digits and "
+                         "hyphens, starting with a letter: it ends every stack name (<Workflow>Labeling-<name>), "
+                         "and CloudFormation stack names are [A-Za-z][A-Za-z0-9-]*")
     raw = environments[name]
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"environment {name!r} must be an object of settings like {{\"workersPerObject\": 3}}, "
+                         f"not {raw!r}")
     unknown = set(raw) - _KNOWN_KEYS
     if unknown:
         raise ValueError(f"environment {name!r} has unknown keys {sorted(unknown)}; known: {sorted(_KNOWN_KEYS)}")
-    emails = tuple(raw.get("workerEmails") or ())
-    for email in emails:
-        if not isinstance(email, str) or not _EMAIL.match(email):
-            raise ValueError(f"environment {name!r}: workerEmails entry {email!r} is not an email address")
+    account, region = raw.get("account"), raw.get("region")
+    if account is not None and not (isinstance(account, str) and _ACCOUNT.fullmatch(account)):
+        raise ValueError(f"environment {name!r}: account {account!r} must be a 12-digit AWS account id, "
+                         'written as a string ("123456789012")')
+    if region is not None and not (isinstance(region, str) and _REGION.fullmatch(region)):
+        raise ValueError(f"environment {name!r}: region {region!r} must be an AWS region name such as 'us-east-1'")
+    try:
+        emails = tuple(worker_emails(raw.get("workerEmails", []), "workerEmails"))
+    except EmailError as error:
+        raise ValueError(f"environment {name!r}: {error}") from None
     workers = raw.get("workersPerObject", 3)
     if not isinstance(workers, int):  # a number, not its text: cdk.json is JSON
         raise ValueError(f"environment {name!r}: workersPerObject {workers!r} must be an integer")
@@ -60,38 +90,44 @@ def load_environment(environments: Mapping[str, Any], name: str) -> EnvironmentC
         job_settings.workers_per_object(workers, "workersPerObject")
     except job_settings.JobSettingError as error:
         raise ValueError(f"environment {name!r}: {error}") from None
-    policies = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
     policy = raw.get("removalPolicy", "retain")
-    if policy not in policies:
-        raise ValueError(f"environment {name!r}: removalPolicy {policy!r} must be one of {sorted(policies)}")
-    if raw.get("existingWorkteamArn") and emails:
+    if not isinstance(policy, str) or policy not in _REMOVAL_POLICIES:
+        raise ValueError(f"environment {name!r}: removalPolicy {policy!r} must be one of {sorted(_REMOVAL_POLICIES)}")
+    workteam_arn, expert_arn = raw.get("existingWorkteamArn"), raw.get("expertWorkteamArn")
+    try:  # null is the same as leaving the key out
+        for key, arn in (("existingWorkteamArn", workteam_arn), ("expertWorkteamArn", expert_arn)):
+            if arn is not None:
+                job_settings.workteam_arn(arn, key)
+    except job_settings.JobSettingError as error:
+        raise ValueError(f"environment {name!r}: {error}") from None
+    if workteam_arn and emails:
         raise ValueError(f"environment {name!r}: workerEmails cannot be invited into existingWorkteamArn; "
                          "manage that workteam's members in its own user pool")
     create_job = raw.get("createLabelingJob", True)
     if not isinstance(create_job, bool):
         raise ValueError(f"environment {name!r}: createLabelingJob must be true or false")
     method = raw.get("consolidationMethod", DAWID_SKENE)
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"environment {name!r}: consolidationMethod {method!r} must be one of {sorted(METHODS)}")
     try:
         review = parse_settings(raw.get("review"), f"environment {name!r}: review")
     except ReviewError as error:
         raise ValueError(str(error)) from None
-    expert_arn = raw.get("expertWorkteamArn")
-    if expert_arn is not None and (not isinstance(expert_arn, str) or ":workteam/" not in expert_arn):
-        raise ValueError(f"environment {name!r}: expertWorkteamArn {expert_arn!r} is not a workteam ARN")
-    if review.enabled and raw.get("existingWorkteamArn") and not expert_arn:
+    if expert_arn and not review.enabled:
+        raise ValueError(f"environment {name!r}: expertWorkteamArn is set but review is off, so no job would use "
+                         'it: turn review on ("review": {"enabled": true}) or remove expertWorkteamArn')
+    if review.enabled and workteam_arn and not expert_arn:
         raise ValueError(f"environment {name!r}: review is on and the workteam is reused (existingWorkteamArn), so "
                          "no workforce stack can add the experts' team: set expertWorkteamArn")
     return EnvironmentConfig(
         name=name,
-        account=raw.get("account"),
-        region=raw.get("region"),
+        account=account,
+        region=region,
         worker_emails=emails,
         workers_per_object=workers,
-        removal_policy=policies[policy],
+        removal_policy=_REMOVAL_POLICIES[policy],
         create_labeling_job=create_job,
-        existing_workteam_arn=raw.get("existingWorkteamArn"),
+        existing_workteam_arn=workteam_arn,
         consolidation_method=method,
         review=review,
         expert_workteam_arn=expert_arn,

@@ -253,6 +253,16 @@ def test_workteam_can_reuse_an_existing_workteam():
                         removal_policy=cdk.RemovalPolicy.DESTROY)
 
 
+@pytest.mark.parametrize("emails, message", [
+    (["a@example.org."], "worker_emails entry 'a@example.org.' is not an email address"),
+    (["a@example.org", "A@example.org"], "worker_emails lists one address twice: 'a@example.org' and 'A@example.org'"),
+    ("a@example.org", "worker_emails must be a list of email addresses"),
+])
+def test_workteam_refuses_at_synth_what_it_could_not_invite(emails, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        PrivateWorkteam(new_stack(nag=False), "Team", worker_emails=emails)
+
+
 def test_workteam_can_require_mfa_and_exposes_its_resources():
     stack = new_stack()
     team = PrivateWorkteam(stack, "Team", mfa=cognito.Mfa.REQUIRED, worker_emails=["a@example.org"],

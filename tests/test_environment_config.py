@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import json
+import re
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import RemovalPolicy
 
 from gt_common.questions import DAWID_SKENE, MAJORITY_VOTE
 from stacks import load_environment
+from stacks.environment_config import MAX_ENVIRONMENT_NAME_LENGTH
 from tests.cdk_helpers import REPO_ROOT
+from workflows import FreeText, WorkflowDefinition
+
+WORKTEAM = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/x"
 
 
 def test_the_shipped_environments_load():
@@ -47,13 +53,97 @@ def test_every_setting_is_read():
     ({"createLabelingJob": "yes"}, "createLabelingJob must be true or false"),
     ({"consolidationMethod": "coin-flip"}, "consolidationMethod 'coin-flip'"),
     ({"workersPerObjekt": 3}, "unknown keys ['workersPerObjekt']"),
-    ({"existingWorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/x",
-      "workerEmails": ["a@example.com"]}, "cannot be invited into existingWorkteamArn"),
+    ({"existingWorkteamArn": WORKTEAM, "workerEmails": ["a@example.com"]}, "cannot be invited into existingWorkteamArn"),
+    # workteams: a string of WorkteamArn's pattern (botocore model)
+    ({"existingWorkteamArn": "not-an-arn"}, "existingWorkteamArn 'not-an-arn' is not a workteam ARN"),
+    ({"existingWorkteamArn": 5}, "existingWorkteamArn must be a workteam ARN (a string), not 5"),
+    ({"existingWorkteamArn": [WORKTEAM]}, "existingWorkteamArn must be a workteam ARN (a string), not ['arn:"),
+    ({"existingWorkteamArn": "foo:workteam/"}, "existingWorkteamArn 'foo:workteam/' is not a workteam ARN"),
+    ({"existingWorkteamArn": ""}, "existingWorkteamArn '' is not a workteam ARN"),
+    ({"expertWorkteamArn": "foo:workteam/", "review": {"enabled": True}}, "expertWorkteamArn 'foo:workteam/' is not"),
+    ({"expertWorkteamArn": 5, "review": {"enabled": True}}, "expertWorkteamArn must be a workteam ARN (a string)"),
+    ({"expertWorkteamArn": WORKTEAM}, "expertWorkteamArn is set but review is off"),
+    ({"expertWorkteamArn": WORKTEAM, "review": {"enabled": False}}, "expertWorkteamArn is set but review is off"),
+    # account and region
+    ({"account": "12345"}, "account '12345' must be a 12-digit AWS account id, written as a string"),
+    ({"account": 123456789012}, "account 123456789012 must be a 12-digit AWS account id, written as a string"),
+    ({"account": "1234567890123"}, "account '1234567890123'"),
+    ({"account": "12345678901a"}, "account '12345678901a'"),
+    ({"region": "mars-1"}, "region 'mars-1' must be an AWS region name such as 'us-east-1'"),
+    ({"region": "US-EAST-1"}, "region 'US-EAST-1'"),
+    ({"region": "us-east-1 "}, "region 'us-east-1 '"),
+    ({"region": ["us-east-1"]}, "region ['us-east-1']"),
+    # types: each setting by name and the type it takes
+    ({"workerEmails": 5}, "workerEmails must be a list of email addresses, not 5"),
+    ({"workerEmails": "ana@example.com"}, "workerEmails must be a list of email addresses, not 'ana@example.com'"),
+    ({"workerEmails": False}, "workerEmails must be a list of email addresses, not False"),
+    ({"workerEmails": {"ana@example.com": True}}, "workerEmails must be a list of email addresses, not {"),
+    ({"removalPolicy": ["retain"]}, "removalPolicy ['retain'] must be one of ['destroy', 'retain']"),
+    ({"consolidationMethod": ["majority-vote"]}, "consolidationMethod ['majority-vote'] must be one of"),
+    # addresses: each well-formed, each once
+    ({"workerEmails": ["<a@b.com>"]}, "workerEmails entry '<a@b.com>' is not an email address"),
+    ({"workerEmails": ["a,b@c.com"]}, "workerEmails entry 'a,b@c.com' is not an email address"),
+    ({"workerEmails": ["a@b.com."]}, "workerEmails entry 'a@b.com.' is not an email address"),
+    ({"workerEmails": ["a@b.com", "a@b.com"]}, "workerEmails lists 'a@b.com' twice"),
+    ({"workerEmails": ["a@b.com", "A@B.com"]}, "workerEmails lists one address twice: 'a@b.com' and 'A@B.com'"),
 ])
 def test_a_bad_setting_names_the_environment_and_the_key(raw, problem):
     with pytest.raises(ValueError, match="environment 'qa'") as error:
         load_environment({"qa": raw}, "qa")
     assert problem in str(error.value)
+
+
+@pytest.mark.parametrize("raw", [[], None, 5, "dev", ["workersPerObject"]])
+def test_an_environment_that_is_not_an_object_is_named(raw):
+    with pytest.raises(ValueError, match=re.escape(f"environment 'qa' must be an object of settings like "
+                                                   f'{{"workersPerObject": 3}}, not {raw!r}')):
+        load_environment({"qa": raw}, "qa")
+
+
+def test_environments_that_are_not_an_object_are_named():
+    with pytest.raises(ValueError, match="cdk.json context 'environments' must be an object of environments by name"):
+        load_environment(["dev"], "dev")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "cn-north-1", "us-gov-west-1", "eu-central-2", "ap-southeast-5",
+                                    "il-central-1", "mx-central-1", "us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1"])
+def test_every_region_shape_is_taken(region):
+    config = load_environment({"p": {"account": "000011112222", "region": region}}, "p")
+    assert (config.cdk_environment.account, config.cdk_environment.region) == ("000011112222", region)
+
+
+def test_workteam_arns_of_every_partition_are_taken_and_null_is_no_arn():
+    arn = "arn:aws-cn:sagemaker:cn-north-1:111122223333:workteam/private-crowd/x"
+    config = load_environment({"p": {"existingWorkteamArn": arn, "review": {"enabled": True},
+                                     "expertWorkteamArn": arn.replace("/x", "/experts")}}, "p")
+    assert config.existing_workteam_arn == arn and config.expert_workteam_arn.endswith("/experts")
+    config = load_environment({"p": {"existingWorkteamArn": None, "expertWorkteamArn": None}}, "p")
+    assert config.existing_workteam_arn is None and config.expert_workteam_arn is None
+
+
+@pytest.mark.parametrize("name", ["my_env", "prod.eu", "prodé", "1prod", "-prod", "prod eu", "", "a" * 33, "a" * 120])
+def test_an_environment_name_that_would_not_make_its_stack_names_is_refused(name):
+    with pytest.raises(ValueError, match=re.escape(f"environment name {name!r} must be 1-32 letters, digits and "
+                                                   "hyphens, starting with a letter")):
+        load_environment({name: {}}, name)
+
+
+def test_the_longest_environment_name_leaves_every_stack_name_whole():
+    """CloudFormation takes stack names of up to 128 characters; CDK shortens and hashes a longer one, which
+    `cdk deploy <Workflow>Labeling-<env>` would then not find. The longest workflow name makes the longest stack."""
+    name = "P" + "r-" * 15 + "d"
+    assert len(name) == MAX_ENVIRONMENT_NAME_LENGTH and load_environment({name: {}}, name).name == name
+    longest = WorkflowDefinition(name="w" * 30, title="t", description="d", label_attribute_name="l",
+                                 questions=(FreeText(name="n"),))
+    for stack_name in (f"{longest.stack_name}-{name}", f"LabelingWorkforce-{name}"):
+        assert len(stack_name) <= 128
+        stack = cdk.Stack(cdk.App(), stack_name)
+        assert stack.stack_name == stack_name  # not shortened, and a name CloudFormation takes
+
+
+def test_an_environment_name_that_is_not_a_string_is_named():
+    with pytest.raises(ValueError, match="the environment's name must be a string"):
+        load_environment({"5": {}}, 5)
 
 
 def test_an_unknown_environment_lists_the_known_ones():

@@ -621,7 +621,11 @@ def test_a_bad_key_is_named(fake, stack, key):
     ({"TaskTimeLimitInSeconds": "10"}, "TaskTimeLimitInSeconds"),
     ({"TaskTitle": "x" * 129}, "TaskTitle"),
     ({"TaskKeywords": "welding"}, "TaskKeywords must be a list"),
+    ({"TaskKeywords": ["weld_quality"]}, "TaskKeywords entry 'weld_quality' must be words of ASCII letters"),
+    ({"TaskKeywords": ["a", "b", "c", "d", "e", "f"]}, "TaskKeywords has 6 keywords; at most 5"),
+    ({"LabelAttributeName": "welding_quality"}, "LabelAttributeName 'welding_quality' must be ASCII letters"),
     ({"WorkteamArn": ""}, "missing required properties: WorkteamArn"),
+    ({"WorkteamArn": "welders"}, "WorkteamArn 'welders' is not a workteam ARN"),
 ])
 def test_invalid_properties_are_named_before_any_api_call(fake, change, message):
     with pytest.raises(PropertyError, match=message):

@@ -1,6 +1,7 @@
 """The workflow model: definitions found by existing, questions that round-trip, labels written once."""
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -67,6 +68,24 @@ def test_a_bad_definition_is_named():
     with pytest.raises(DefinitionError, match="workflow x: question names must be unique"):
         WorkflowDefinition(name="x", title="t", description="d", label_attribute_name="l",
                            questions=(FreeText(name="n"), YesNo(name="n")))
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"label_attribute_name": "my_label"}, "label_attribute_name 'my_label' must be ASCII letters and digits"),
+    ({"label_attribute_name": "has space"}, "label_attribute_name 'has space' must be ASCII letters and digits"),
+    ({"label_attribute_name": "ünï"}, "label_attribute_name 'ünï' must be ASCII letters and digits"),
+    ({"label_attribute_name": "labels-metadata"}, "label_attribute_name 'labels-metadata' must not end in -metadata"),
+    ({"keywords": ("a b_c",)}, "keywords entry 'a b_c' must be words of ASCII letters and digits"),
+    ({"keywords": ("k" * 31,)}, "keywords entry '" + "k" * 31 + "' is 31 characters; at most 30"),
+    ({"keywords": tuple("abcdef")}, "keywords has 6 keywords; at most 5"),
+    ({"keywords": "welding"}, "keywords must be a list of keywords, not 'welding'"),
+    ({"title": ""}, "title must be a non-empty string"),
+    ({"description": "d" * 256}, "description is 256 characters; at most 255"),
+])
+def test_a_definitions_job_settings_are_refused_with_the_workflow_named(fields, message):
+    with pytest.raises(DefinitionError, match=f"^workflow x: {re.escape(message)}"):
+        WorkflowDefinition(**{"name": "x", "title": "t", "description": "d", "label_attribute_name": "labels",
+                              "questions": (FreeText(name="n"),), **fields})
 
 
 def test_labels_are_injected_into_a_template_escaped_for_an_attribute():

@@ -1,11 +1,14 @@
 """The workteam-portal custom resource against the real SageMaker and Cognito API models (Stubber)."""
 from __future__ import annotations
 
+import re
+
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from labeling_constructs.workteam_portal_resource import handler
+from labeling_constructs.workteam_portal_resource.worker_emails import EmailError, worker_emails
 
 POOL = "us-east-1_AbCdEf123"
 PROPERTIES = {
@@ -146,10 +149,46 @@ def test_delete_changes_nothing(stubs):
         "PhysicalResourceId": "p"}
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "a@b", 42])
+@pytest.mark.parametrize("email", ["not-an-email", "a@b", 42, "<a@b.com>", "a,b@c.com", "a@b.com.", "a b@c.com"])
 def test_a_bad_email_is_named_before_any_call(stubs, email):
     with pytest.raises(ValueError, match="WorkerEmails entry"):
         handler.on_event({"RequestType": "Create", "ResourceProperties": {**PROPERTIES, "WorkerEmails": [email]}})
+
+
+def test_an_address_listed_twice_is_named_before_any_call(stubs):
+    with pytest.raises(ValueError, match="WorkerEmails lists one address twice: 'ana@example.org' and 'Ana@Example.org'"):
+        handler.on_event({"RequestType": "Create", "ResourceProperties": {
+            **PROPERTIES, "WorkerEmails": ["ana@example.org", "Ana@Example.org"]}})
+
+
+@pytest.mark.parametrize("good", [
+    [], ["ana@example.org"], ("o'brien+labels@mail.example.co.uk", "x_y.z@sub-domain.example.io"),
+    ["l" * 64 + "@example.org"], [f"a@{'d' * 63}.{'e' * 63}.{'f' * 63}.{'g' * 60}"],
+])
+def test_the_email_rule_takes_plain_addresses(good):
+    assert worker_emails(good) == list(good)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("ana@example.org", "WorkerEmails must be a list of email addresses, not 'ana@example.org'"),
+    (5, "WorkerEmails must be a list of email addresses, not 5"),
+    (False, "WorkerEmails must be a list of email addresses, not False"),
+    ({"ana@example.org": True}, "WorkerEmails must be a list of email addresses, not {'ana@example.org': True}"),
+    (["<ana@example.org>"], "WorkerEmails entry '<ana@example.org>' is not an email address"),
+    (["ana,bo@example.org"], "WorkerEmails entry 'ana,bo@example.org' is not an email address"),
+    (["ana@example.org."], "WorkerEmails entry 'ana@example.org.' is not an email address"),
+    (["ana..bo@example.org"], "WorkerEmails entry 'ana..bo@example.org' is not an email address"),
+    (["ana@-example.org"], "WorkerEmails entry 'ana@-example.org' is not an email address"),
+    (["josé@example.org"], "WorkerEmails entry 'josé@example.org' is not an email address"),
+    (["l" * 65 + "@example.org"], "is not an email address"),
+    ([f"a@{'d' * 63}.{'e' * 63}.{'f' * 63}.{'g' * 61}"], "is not an email address"),
+    (["ana@example.org", "ana@example.org"], "WorkerEmails lists 'ana@example.org' twice"),
+    (["ana@example.org", "bo@example.org", "ANA@example.org"],
+     "WorkerEmails lists one address twice: 'ana@example.org' and 'ANA@example.org'"),
+])
+def test_the_email_rule_names_what_it_refuses(bad, message):
+    with pytest.raises(EmailError, match=re.escape(message)):
+        worker_emails(bad)
 
 
 def test_an_update_of_the_pool_alone_writes_the_invitation_again(stubs):

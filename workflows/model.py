@@ -24,6 +24,7 @@ from typing import Any, Mapping, Optional
 
 from gt_common.questions import FreeText, Question, check_questions
 from labeling_constructs.bucket_layout import MANIFEST_KEY, OUTPUT_PREFIX, REVIEW_PREFIX, TEMPLATE_PREFIX, overlapping
+from labeling_constructs.labeling_job_resource import job_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Words of lower-case letters and digits joined by single "_": the stack's name is made of the words
@@ -60,9 +61,9 @@ class WorkflowDefinition:
     name: str  # lower case, digits, "_": "welding", "ticket_triage"
     title: str  # the task title workers see (Ground Truth's TaskTitle, 1-128 characters)
     description: str  # Ground Truth's TaskDescription (1-255 characters)
-    label_attribute_name: str  # the key of the labels in the output manifest
+    label_attribute_name: str  # the key of the labels in the output manifest (LabelAttributeName: letters, digits, "-")
     questions: tuple[Question, ...]
-    keywords: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # Ground Truth's TaskKeywords: at most 5, each 1-30 letters, digits and spaces
     pre_labeling: Optional[LambdaPackage] = None  # default: lambda_src/<name>_pre_labeling
     consolidation: LambdaPackage = GENERIC_CONSOLIDATION
     task_time_limit_seconds: int = 600
@@ -79,6 +80,14 @@ class WorkflowDefinition:
         try:
             object.__setattr__(self, "questions", check_questions(self.questions))
         except ValueError as error:
+            raise DefinitionError(f"workflow {self.name}: {error}") from None
+        # The job's settings, by the rules the job resource applies at deploy time (job_settings), named as here.
+        try:
+            for setting, check in (("title", job_settings.task_title), ("description", job_settings.task_description),
+                                   ("label_attribute_name", job_settings.label_attribute_name),
+                                   ("keywords", job_settings.task_keywords)):
+                check(getattr(self, setting), setting)
+        except job_settings.JobSettingError as error:
             raise DefinitionError(f"workflow {self.name}: {error}") from None
         object.__setattr__(self, "keywords", tuple(self.keywords))
         if self.pre_labeling is None:

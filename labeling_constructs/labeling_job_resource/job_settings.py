@@ -2,14 +2,15 @@
 
 Read by the job resource at deploy time (``request.create_request``), by ``CustomLabelingWorkflow``
 at synth (so a bad setting fails ``cdk synth`` with the setting named), and by anything else that
-takes a job setting from a user (the app's environment config). Every check raises
+takes a job setting from a user (the app's environment config, a workflow definition). Every check raises
 ``JobSettingError`` naming the setting as the caller calls it (``setting=``) and the rule broken.
 
 Standard library only: this module ships in the job resource's Lambda asset.
 """
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
 
 #: NumberOfHumanWorkersPerDataObject.
 MIN_WORKERS_PER_OBJECT, MAX_WORKERS_PER_OBJECT = 1, 9
@@ -22,12 +23,27 @@ MIN_CONCURRENT_TASKS, MAX_CONCURRENT_TASKS = 1, 5_000
 MAX_TITLE_LENGTH = 128
 MAX_DESCRIPTION_LENGTH = 255
 MAX_LABEL_ATTRIBUTE_LENGTH = 127
+#: LabelAttributeName's pattern (botocore model): ASCII letters and digits, hyphens only between them.
+LABEL_ATTRIBUTE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}")
 #: Ground Truth writes "<label>-metadata" beside the label; a custom job's label may not end in "-ref" either.
 RESERVED_LABEL_SUFFIXES = ("-metadata", "-ref")
+#: TaskKeywords: 1-5 keywords when given (none: the request leaves TaskKeywords out), each 1-30 characters of
+#: ASCII letters and digits in words separated by single spaces (botocore model: TaskKeywords, TaskKeyword).
+MAX_TASK_KEYWORDS = 5
+MAX_TASK_KEYWORD_LENGTH = 30
+TASK_KEYWORD = re.compile(r"[A-Za-z0-9]+( [A-Za-z0-9]+)*")
+#: WorkteamArn's pattern and length (botocore model).
+WORKTEAM_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:workteam/.*")
+MAX_WORKTEAM_ARN_LENGTH = 256
 
 
 class JobSettingError(ValueError):
     """A labeling-job setting CreateLabelingJob would reject; the message names the setting."""
+
+
+def never(value: Any) -> bool:
+    """No value is known only at deploy time: the default when the caller has every value (the job resource)."""
+    return False
 
 
 def integer(value: Any, setting: str, low: int, high: int) -> int:
@@ -80,15 +96,50 @@ def task_description(value: Any, setting: str = "TaskDescription") -> str:
 
 def label_attribute_name(value: Any, setting: str = "LabelAttributeName") -> str:
     _text(value, setting, MAX_LABEL_ATTRIBUTE_LENGTH)
+    if not LABEL_ATTRIBUTE_NAME.fullmatch(value):
+        raise JobSettingError(f"{setting} {value!r} must be ASCII letters and digits, with hyphens only between them")
     if value.endswith(RESERVED_LABEL_SUFFIXES):
         raise JobSettingError(f"{setting} {value!r} must not end in {' or '.join(RESERVED_LABEL_SUFFIXES)}")
     return value
 
 
+def task_keywords(value: Any, setting: str = "TaskKeywords",
+                  deploy_time: Callable[[Any], bool] = never) -> list[str]:
+    """A list of up to 5 keywords (an empty one: none are sent). ``deploy_time`` tells a keyword known only at
+    deploy time (a CDK token, at synth), which is left for the job resource to check."""
+    if not isinstance(value, (list, tuple)):
+        raise JobSettingError(f"{setting} must be a list of keywords, not {value!r}")
+    if len(value) > MAX_TASK_KEYWORDS:
+        raise JobSettingError(f"{setting} has {len(value)} keywords; at most {MAX_TASK_KEYWORDS}")
+    for keyword in value:
+        if deploy_time(keyword):
+            continue
+        if not isinstance(keyword, str) or not keyword:
+            raise JobSettingError(f"{setting} entry {keyword!r} must be a non-empty string")
+        if len(keyword) > MAX_TASK_KEYWORD_LENGTH:
+            raise JobSettingError(f"{setting} entry {keyword!r} is {len(keyword)} characters; "
+                                  f"at most {MAX_TASK_KEYWORD_LENGTH}")
+        if not TASK_KEYWORD.fullmatch(keyword):
+            raise JobSettingError(f"{setting} entry {keyword!r} must be words of ASCII letters and digits "
+                                  "separated by single spaces")
+    return list(value)
+
+
+def workteam_arn(value: Any, setting: str = "WorkteamArn") -> str:
+    if not isinstance(value, str):
+        raise JobSettingError(f"{setting} must be a workteam ARN (a string), not {value!r}")
+    if len(value) > MAX_WORKTEAM_ARN_LENGTH or not WORKTEAM_ARN.fullmatch(value):
+        raise JobSettingError(f"{setting} {value!r} is not a workteam ARN "
+                              "(arn:aws:sagemaker:<region>:<12-digit account>:workteam/<type>/<name>)")
+    return value
+
+
 __all__ = [
-    "JobSettingError", "MAX_CONCURRENT_TASKS", "MAX_DESCRIPTION_LENGTH", "MAX_LABEL_ATTRIBUTE_LENGTH",
-    "MAX_TASK_AVAILABILITY_SECONDS", "MAX_TASK_TIME_LIMIT_SECONDS", "MAX_TITLE_LENGTH", "MAX_WORKERS_PER_OBJECT",
-    "MIN_CONCURRENT_TASKS", "MIN_TASK_AVAILABILITY_SECONDS", "MIN_TASK_TIME_LIMIT_SECONDS", "MIN_WORKERS_PER_OBJECT",
-    "RESERVED_LABEL_SUFFIXES", "integer", "label_attribute_name", "max_concurrent_tasks", "task_availability_seconds",
-    "task_description", "task_time_limit_seconds", "task_title", "workers_per_object",
+    "JobSettingError", "LABEL_ATTRIBUTE_NAME", "MAX_CONCURRENT_TASKS", "MAX_DESCRIPTION_LENGTH",
+    "MAX_LABEL_ATTRIBUTE_LENGTH", "MAX_TASK_AVAILABILITY_SECONDS", "MAX_TASK_KEYWORDS", "MAX_TASK_KEYWORD_LENGTH",
+    "MAX_TASK_TIME_LIMIT_SECONDS", "MAX_TITLE_LENGTH", "MAX_WORKERS_PER_OBJECT", "MAX_WORKTEAM_ARN_LENGTH",
+    "MIN_CONCURRENT_TASKS", "MIN_TASK_AVAILABILITY_SECONDS", "MIN_TASK_TIME_LIMIT_SECONDS",
+    "MIN_WORKERS_PER_OBJECT", "RESERVED_LABEL_SUFFIXES", "TASK_KEYWORD", "WORKTEAM_ARN", "integer",
+    "label_attribute_name", "max_concurrent_tasks", "never", "task_availability_seconds", "task_description", "task_keywords",
+    "task_time_limit_seconds", "task_title", "workers_per_object", "workteam_arn",
 ]

@@ -8,15 +8,15 @@ botocore model (a field AWS adds later is carried over too, never silently reset
 from __future__ import annotations
 
 import logging
-import re
 from functools import lru_cache
 from typing import Any
 
 import boto3
 
+from .worker_emails import worker_emails
+
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @lru_cache(maxsize=1)
@@ -105,11 +105,7 @@ def remove_from_group(user_pool_id: str, group: str, emails: list[str]) -> None:
 
 
 def _emails(properties: dict[str, Any]) -> list[str]:
-    emails = properties.get("WorkerEmails") or []
-    for email in emails:
-        if not isinstance(email, str) or not EMAIL.match(email):
-            raise ValueError(f"WorkerEmails entry {email!r} is not an email address")
-    return list(dict.fromkeys(emails))
+    return worker_emails(properties.get("WorkerEmails") or [])
 
 
 def on_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
