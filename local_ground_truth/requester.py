@@ -622,6 +622,9 @@ def register_requester(app: Flask, site, foreign) -> None:
         if not (isinstance(sent, dict) and isinstance(sent.get("worker"), str) and isinstance(sent.get("object"), str)):
             return Response(json.dumps({"error": 'Send {"worker": <name>, "object": <object id>}.'}), 400,
                             mimetype="application/json")
+        if not site.job.is_for_workers(sent["object"]):
+            return Response(json.dumps({"error": f"There is no task {sent['object'][:40]} in this job."}), 404,
+                            mimetype="application/json")
         given = site.take_back(sent["worker"], sent["object"])
         LOG.info("the requester gave back object %s held by %s: %s", sent["object"][:40], printable(sent["worker"][:80]),
                  "done" if given else "it was not held")

@@ -41,6 +41,7 @@ from gt_common.answers import answer_to, read_form
 from gt_common.consolidation import WorkerAnswer
 from gt_common.worker_agreement import ExpertDecision
 from gt_common.questions import FreeText, MultiSelect, Question, Spans
+from gt_common.shown_text import BIDI_CONTROLS
 from gt_common.review import (
     REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review, needs_review,
     reasons_by_question, reviewable,
@@ -54,6 +55,8 @@ LOG = logging.getLogger(__name__)
 DECISIONS_FOLDER = "local-runner/review-decisions/"
 VIEWING_SECONDS = 300  # how long an object another expert opened comes last in one's queue
 MAX_DECISION_BYTES = 1_000_000
+SHOWN_TEXT_CHARACTERS = 1_000  # of a worker's free text on the review page (the rest: its length, said)
+SHOWN_SPANS = 12  # of a worker's spans listed on the review page
 
 
 class ReviewRefused(Exception):
@@ -242,9 +245,11 @@ class ReviewDesk:
         if not self.enabled:
             raise ReviewRefused(409, "Review is off for this job.")
         try:
-            reviewer = worker_names.canonical(reviewer)
+            reviewer = self._spelling(worker_names.canonical(reviewer))
         except worker_names.BadName as error:
             raise ReviewRefused(400, f"Unknown reviewer: {error}") from None
+        if not self.job.is_object(object_id):
+            raise ReviewRefused(404, f"There is no object {object_id} in this job.")
         if object_id not in self.job.consolidated_labels():
             raise ReviewRefused(404, f"Object {object_id} has no consolidated label to review.")
         if not self.reasons(object_id):
@@ -257,11 +262,17 @@ class ReviewDesk:
             raise ReviewRefused(422, str(error)) from None
         with self._lock:
             current = self._decisions.get(object_id)
+            if (current is not None and replaces != current.key and current.decision == decision
+                    and worker_names.same_person(current.reviewer, reviewer)):
+                return current  # a retry of a decision that was saved (its answer lost on the way): saved once
+            if replaces is not None and current is None and replaces:
+                raise ReviewRefused(409, f"The decision your page showed on object {object_id} is not on record; "
+                                         "yours was not saved. Reload the page.")
             if replaces is not None and (current.key if current else "") != replaces:
-                decided = "; ".join(f"{q}: {v}" for q, v in current.shown().items()) if current else ""
-                raise ReviewRefused(409, f"{current.reviewer if current else 'Someone'} decided object {object_id} "
-                                         f"({decided}) after you opened it; yours was not saved. Reload the page to "
-                                         "see their decision; saving again then replaces it.")
+                decided = "; ".join(f"{q}: {v}" for q, v in current.shown().items())
+                raise ReviewRefused(409, f"{current.reviewer} decided object {object_id} ({decided}) after you opened "
+                                         "it; yours was not saved. Reload the page to see their decision; saving "
+                                         "again then replaces it.")
             moment = _now()
             if self._last is not None and moment <= self._last:  # strictly later than any decision before
                 moment = self._last + datetime.timedelta(microseconds=1)
@@ -278,6 +289,13 @@ class ReviewDesk:
             listener()
         LOG.info("object %s decided by reviewer %r: %s", object_id, reviewer, decision)
         return recorded
+
+    def _spelling(self, reviewer: str) -> str:
+        """The reviewer as their first decision on record spells them ("EVE" is eve, as worker names are)."""
+        with self._lock:
+            known = sorted((d.decided_at, d.reviewer) for d in self._decisions.values()
+                           if worker_names.same_person(d.reviewer, reviewer))
+        return known[0][1] if known else reviewer
 
     # -- the final manifest ------------------------------------------------------------------------
     def final_lines(self) -> list[dict[str, Any]]:
@@ -361,9 +379,18 @@ def _shown_answer(question: Question, value: Any) -> str:
         return "-"
     if isinstance(question, MultiSelect):
         return ", ".join(choice for choice in question.choices if choice in value) or "none"
-    if isinstance(question, Spans):
-        return counted(len(value), "span")
-    return str(value)
+    if isinstance(question, Spans):  # each span's section and where it is (code points of the text shown)
+        listed = ", ".join(f"{span.label} {span.start}-{span.end}" for span in value[:SHOWN_SPANS])
+        more = f", and {len(value) - SHOWN_SPANS} more" if len(value) > SHOWN_SPANS else ""
+        return f"{counted(len(value), 'span')}: {listed}{more}" if value else "no span"
+    return _visible(str(value))
+
+
+def _visible(text: str) -> str:
+    """A worker's text as a reviewer may read it: its bidirectional controls named, not obeyed (they would show its
+    words in another order), and a long one cut at ``SHOWN_TEXT_CHARACTERS`` (its length said)."""
+    shown = BIDI_CONTROLS.sub(lambda control: f"[U+{ord(control.group()):04X}]", text[:SHOWN_TEXT_CHARACTERS])
+    return shown if len(text) <= SHOWN_TEXT_CHARACTERS else f"{shown}... ({len(text):,} characters in all)"
 
 
 def _shown_crowd(question: Question, value: Any) -> str:

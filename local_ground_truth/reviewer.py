@@ -28,6 +28,7 @@ from gt_common import strict_json
 from gt_common.review import REVIEW_REASONS, ReviewSettings
 from local_ground_truth import worker_names, worker_pages
 from local_ground_truth.review_desk import ReviewDesk, ReviewRefused
+from local_ground_truth.team_access import REQUESTER
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/review"
@@ -49,7 +50,7 @@ _HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
 <link rel="stylesheet" href="{{ assets }}/review.css"></head><body>
 <header><h1>Expert review</h1><span>{{ job_title }}</span>{% if reviewer %}<span id="reviewer">Reviewing as
-<strong>{{ reviewer }}</strong></span>{% endif %}<a href="/requester">Requester's view</a></header>
+<strong>{{ reviewer }}</strong></span>{% endif %}{% if requester_link %}<a href="/requester">Requester's view</a>{% endif %}</header>
 <main{% if wide %} class="wide"{% endif %}>{% if notice %}<p id="notice" class="notice" role="status">{{ notice }}</p>{% endif %}"""
 _TAIL = """</main><script src="{{ assets }}/review.js"></script></body></html>"""
 
@@ -162,7 +163,11 @@ _JS = """(() => {
       if (!response.ok) throw new Error(result.error || ('the server answered HTTP ' + response.status));
       window.location.assign(result.next);
     } catch (error) {
-      notice.textContent = 'Not saved: ' + error.message;
+      // fetch's own TypeError: no answer came back, so whether the decision was saved is not known here.
+      notice.textContent = error instanceof TypeError
+        ? 'Could not reach the labeling server: this page cannot tell whether your decision was saved. Press Save ' +
+          'again when it answers (a decision saved twice is recorded once).'
+        : 'Not saved: ' + error.message;
       for (const button of form.querySelectorAll('button')) button.disabled = button.id === 'accept-crowd' && button.hasAttribute('aria-describedby');
     }
   }
@@ -198,8 +203,10 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
 
     def page(title: str, body_template: str, status: int = 200, reviewer: Optional[str] = None, notice: str = "",
              **values: Any) -> Response:
+        requester_link = site.team is None or site.team.allowed(REQUESTER, request.cookies, own_port())
         return html(render_template_string(_HEAD + body_template + _TAIL, title=title, job_title=job_title,
-                                           prefix=PREFIX, assets=ASSETS, reviewer=reviewer, notice=notice, **values), status)
+                                           prefix=PREFIX, assets=ASSETS, reviewer=reviewer, notice=notice,
+                                           requester_link=requester_link, **values), status)
 
     def json_response(value: dict, status: int = 200) -> Response:
         return Response(json.dumps(value), status, mimetype="application/json", headers={"Cache-Control": "no-store"})

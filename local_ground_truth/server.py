@@ -231,11 +231,13 @@ class WorkerSite:
             return True
 
     def take_back(self, worker: str, object_id: str) -> bool:
-        """The requester frees a task ``worker`` holds (their browser died: it would keep it until its time limit);
-        whether they held it. Their page, if it is still open, may still submit while the slot stays free."""
-        held = self.leases.held(object_id, worker) is not None
-        self._give_back(worker, object_id)
-        return held
+        """The requester frees a task ``worker`` (the person, whatever the name's case) holds: their browser died, and
+        it would keep it until its time limit; whether they held it. Their page, if it is still open, may still submit
+        while the slot stays free."""
+        holders = [held for held in self.leases.holders(object_id) if worker_names.same_person(held, worker)]
+        for holder in holders:
+            self._give_back(holder, object_id)
+        return bool(holders)
 
     def _give_back(self, worker: str, object_id: str) -> None:
         """End the worker's lease on the object and forget their pages on it (skipped, answered or left)."""

@@ -513,5 +513,11 @@ def test_the_requester_gives_back_a_task_a_dead_browser_holds(fresh):
     assert request(server, "GET", "/worker/ivy/task/5")[0] == 200  # another worker takes it
     assert json.loads(request(server, "POST", "/requester/give-back", body)[1]) == {"given_back": False}
     assert request(server, "POST", "/requester/give-back", b'{"worker": 1}')[0] == 400
+    # The worker's name in any case is the worker; an object that is no task is said to be none.
+    status, answer = request(server, "POST", "/requester/give-back", json.dumps({"worker": "IVY", "object": "5"}).encode())
+    assert status == 200 and json.loads(answer) == {"given_back": True} and server.site.leases.holders("5") == set()
+    status, answer = request(server, "POST", "/requester/give-back", json.dumps({"worker": "ivy", "object": "999"}).encode())
+    assert status == 404 and json.loads(answer) == {"error": "There is no task 999 in this job."}
+    assert request(server, "GET", "/worker/ivy/task/5")[0] == 200
     page = request(server, "GET", "/requester")[1].decode()
     assert 'class="give-back"' in page and 'data-worker="ivy" data-object="5"' in page

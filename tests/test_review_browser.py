@@ -165,6 +165,11 @@ def test_what_a_reviewer_does_in_the_ner_preview_never_holds_up_or_leaks_into_th
             expect(task.locator("input[name=isGoodAbstractChoice][value=No]")).to_be_checked()  # unsaved work now
             frame = next(f for f in review.frames if f.url.endswith("/object/0/task"))
             assert frame.evaluate(REACH_PARENT) == "refused" and frame.evaluate(REACH_STORAGE) == "refused"
+            # The server cannot be reached: the page says it cannot tell whether the decision was saved.
+            review.route("**/decision", lambda route: route.abort())
+            review.click("#accept-crowd")
+            expect(review.locator("#review-notice")).to_contain_text("Could not reach the labeling server")
+            review.unroute("**/decision")
             review.click("#accept-crowd")
             review.wait_for_url("**/review/Rev?saved=0")  # on, with no dialog in the way
             assert "Yes" in review.inner_text("#decided")

@@ -2,6 +2,7 @@
 read back after a restart, and the final manifest with who decided what."""
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
@@ -12,7 +13,7 @@ import pytest
 
 from gt_common.review import ReviewSettings, final_manifest_key
 from local_ground_truth.requester import snapshot
-from local_ground_truth.review_desk import DECISIONS_FOLDER, ReviewDesk
+from local_ground_truth.review_desk import DECISIONS_FOLDER, SHOWN_TEXT_CHARACTERS, ReviewDesk
 from local_ground_truth.reviewer import PREVIEW_POLICY
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
@@ -112,7 +113,7 @@ def test_the_object_page_shows_every_answer_the_crowds_label_and_why(served):
 def test_a_named_worker_who_reviews_under_another_name_is_still_kept_from_their_own_answers(served):
     """ben's browser, signed in by his own link, opened the experts' link as "Reviewer B": he was given the object
     he had answered. The browser says who he is, whatever name he types."""
-    from local_ground_truth.team_access import EXPERT, WORKER, TeamKeys, cookie_name
+    from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys, cookie_name
 
     job, server = served
     keys = TeamKeys("w" * 20, "e" * 20, "r" * 20, {"ben": "b" * 20, "ann": "a" * 20})
@@ -130,6 +131,9 @@ def test_a_named_worker_who_reviews_under_another_name_is_still_kept_from_their_
         expert_only = {"Cookie": f"{cookie_name(EXPERT, server.port)}={'e' * 20}"}  # a browser that is not ben's
         status, page = call(server, "GET", response.getheader("Location"), headers=expert_only)
         assert status == 200 and 'id="notice"' not in page.decode()
+        assert 'href="/requester"' not in page.decode()  # the experts' key does not open the requester's page
+        requester = {"Cookie": f"{cookie_name(REQUESTER, server.port)}={'r' * 20}"}
+        assert 'href="/requester"' in call(server, "GET", "/review/Reviewer%20B", headers=requester)[1].decode()
         status, refused = decide(server, "Reviewer B", "1", {QUESTION: "Good Weld"}, ben)
         assert status == 403 and "You answered object 1 as a worker" in refused["error"]
         assert "1" not in server.site.review.queue("Reviewer B", also="ben")
@@ -300,18 +304,24 @@ def _policy(server, path: str) -> str:
 
 def test_a_ner_object_shows_spans_and_notes_and_only_its_yes_no_is_decided(runner_assembly, tmp_path):
     spec = read_workflow(runner_assembly, "ner")
+    spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=2))
     with local_job(spec, tmp_path / "s3", job_name(tmp_path, "ner")) as job:
         job.record_answer("0", "ana", {"abstract": {"entities": [{"label": "Background", "startOffset": 0,
                                                                  "endOffset": 5}]},
                                        "isGoodAbstract": {"label": "Yes"}, "notes": "<i>unclear</i> ending"})
+        # A note with a right-to-left override would show its words reversed; a long one pushed the form far down.
+        job.record_answer("0", "bo", {"abstract": {"entities": []}, "isGoodAbstract": {"label": "No"},
+                                      "notes": "\u202eLTR" + "x" * 5000})
         job.consolidate()
         server = WorkerServer(WorkerSite(job, consolidate_in_background=False, review=ON), port=0).start()
         try:
             assert server.site.review.reasons("0") == {"isGoodAbstract": ["low-confidence"]}  # spans never route
             status, page = call(server, "GET", "/review/carla/object/0")
             text = page.decode()
-            assert status == 200 and "1 span" in text and "&lt;i&gt;unclear&lt;/i&gt; ending" in text
-            assert "1 text\n" in text and "1 spans" not in text and "1 texts" not in text  # the crowd's notes
+            assert status == 200 and "1 span: Background 0-5" in text and "&lt;i&gt;unclear&lt;/i&gt; ending" in text
+            assert "no span" in text and "\u202e" not in text
+            assert "[U+202E]LTR" + "x" * (SHOWN_TEXT_CHARACTERS - 4) + "... (5,004 characters in all)" in text
+            assert "2 texts\n" in text and "1 spans" not in text  # the crowd's notes
             assert 'data-question="isGoodAbstract"' in text and 'data-question="abstract"' not in text
             status, answer = decide(server, "carla", "0", {"abstract": "Background"})
             assert status == 422 and "'abstract' is not a question an expert decides" in answer["error"]
@@ -385,6 +395,37 @@ def test_a_decision_made_after_the_page_was_opened_is_not_overwritten_unknowingl
         assert status == 200 and desk.decision("1").reviewer == "ortiz"
         line = final_manifest(job)[1]
         assert line[f"{LABEL}-metadata"]["reviewer"] == "ortiz" and line[LABEL][QUESTION]["label"] == "Good Weld"
+
+
+def test_a_decision_sent_again_after_its_answer_was_lost_is_saved_once_and_called_saved(runner_assembly, tmp_path):
+    """The first POST was saved but its answer never reached the page; Save again said another expert ("ivy")
+    decided after the page was opened, and that the decision was not saved."""
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "again")) as (job, server):
+        desk = server.site.review
+        sent = {"decision": {QUESTION: "Burn Through"}, "replaces": ""}
+        assert call(server, "POST", "/review/ivy/object/1/decision", sent)[0] == 200
+        first = desk.decision("1")
+        status, answer = call(server, "POST", "/review/IVY/object/1/decision", sent)  # the same person, retrying
+        assert status == 200 and json.loads(answer)["recorded"]["decidedAt"] == first.decided_at
+        assert desk.decision("1") == first and len(decision_files(job)) == 1
+        status, refusal = call(server, "POST", "/review/ivy/object/1/decision",  # another decision: still refused
+                               {"decision": {QUESTION: "Good Weld"}, "replaces": ""})
+        assert status == 409 and "ivy decided object 1" in json.loads(refusal)["error"]
+        # A name is one reviewer whatever its case, spelled as their first decision spells it.
+        assert call(server, "POST", "/review/IVY/object/3/decision", {"decision": {QUESTION: "Good Weld"}})[0] == 200
+        assert desk.decision("3").reviewer == "ivy"
+
+
+def test_a_decision_on_no_object_or_with_a_key_never_shown_says_so(served):
+    job, server = served
+    status, refusal = decide(server, "gus", "999", {QUESTION: "Good Weld"})
+    assert status == 404 and refusal["error"] == "There is no object 999 in this job."
+    undecided = next(oid for oid in server.site.review.awaiting())
+    status, refusal = call(server, "POST", f"/review/gus/object/{undecided}/decision",
+                           {"decision": {QUESTION: "Good Weld"}, "replaces": "made-up"})
+    assert status == 409 and json.loads(refusal)["error"] == (f"The decision your page showed on object {undecided} is "
+                                                              "not on record; yours was not saved. Reload the page.")
 
 
 def test_a_reviewer_name_that_is_refused_says_why_beside_the_field(served):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any, Mapping, Optional
 
 from .configuration import ConfigurationError
@@ -20,6 +21,9 @@ from .task_record import RECORDS_ENV, read_records, records_location
 
 LOG = logging.getLogger(__name__)
 TEXT_LENGTH_FIELD = "textLength"  # the key pre-labeling writes
+# Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make a page show characters in another
+# order than the text holds them (a "Trojan Source" trick). The marks U+200E/U+200F only hint a direction; allowed.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def text_length_of(record: Optional[Mapping[str, Any]]) -> Optional[int]:

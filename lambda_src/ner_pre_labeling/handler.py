@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import unicodedata
 from functools import lru_cache
 from typing import Any
@@ -43,6 +42,7 @@ from gt_common.images import check_image
 from gt_common.labeling_job import job_name_of_event
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
+from gt_common.shown_text import BIDI_CONTROLS
 from gt_common.task_record import write_record
 
 LOG = logging.getLogger()
@@ -50,9 +50,6 @@ LOG.setLevel(logging.INFO)
 IMAGE_KEY = "source-ref"
 TEXT_KEY = "text-file-s3-uri"
 BYTE_ORDER_MARK = "\ufeff"
-# Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make the page show characters in another
-# order than the text holds them (a "Trojan Source" trick). The marks U+200E/U+200F only hint a direction; allowed.
-BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 @lru_cache(maxsize=1)
