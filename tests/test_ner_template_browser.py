@@ -119,6 +119,33 @@ def test_a_selection_inside_astral_text_maps_to_code_points(browser, pre_labeled
     assert text[entity["startOffset"]:entity["endOffset"]] == "𝒳𝒴 measured 👩‍🔬"
 
 
+def test_a_selection_inside_a_word_takes_the_whole_word(browser, pre_labeled):  # noqa: F811
+    """A drag, or Shift+arrow a character at a time, that starts or ends inside a word: the tag takes the whole
+    word (it split words: "easured the 𝒳𝒴"), in any script, astral letters included, and the worker is told."""
+    text = pre_labeled("We measured the 𝒳𝒴z flux of né-e twice.")["text"]
+    page, _ = open_page(browser, render({"taskObject": "s3://b/p.jpg", "text": text,
+                                         "metadata": {"Title": "T", "Author": "A"}}))
+    start, end = text.index("easured"), text.index("𝒴") + 1  # inside "measured" and inside "𝒳𝒴z"
+    select(page, utf16(text, start), utf16(text, end))
+    page.click("button[data-label=Methods]")
+    [entity] = json.loads(page.input_value("#abstract-answer"))["entities"]
+    assert text[entity["startOffset"]:entity["endOffset"]] == "measured the 𝒳𝒴z"
+    assert "widened to whole words" in page.inner_text("#ner-message")
+    # From the keyboard: the caret inside "né", Shift+Right twice ends inside "né-e" at the hyphen: "né" whole.
+    caret = utf16(text, text.index("né") + 1)
+    select(page, caret, caret)
+    page.focus("#abstract-container")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("2")
+    entities = json.loads(page.input_value("#abstract-answer"))["entities"]
+    assert [text[e["startOffset"]:e["endOffset"]] for e in entities] == ["measured the 𝒳𝒴z", "né"]
+    # A selection of whole words is kept as it is, and said so.
+    select(page, utf16(text, text.index("twice")), utf16(text, text.index("twice") + 5))
+    page.keyboard.press("3")
+    assert json.loads(page.input_value("#abstract-answer"))["entities"][-1]["startOffset"] == text.index("twice")
+    assert "widened" not in page.inner_text("#ner-message")
+
+
 @pytest.mark.parametrize("variant, runs", [("to_json-plain", True), ("to_json-escapes", False)])
 def test_the_plain_variant_really_breaks_a_script_block(browser, variant, runs):  # noqa: F811
     """Control: the test-only to_json is as dangerous as claimed, so the tests above mean something.
