@@ -363,6 +363,10 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
             _say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
                  f"could not settle (where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review "
                  f"now. Final manifest (the crowd's labels with the experts' decisions): {final}")
+        elif decided_before := desk.objects_decided_before():
+            _say(f"Expert review is off for this run, and experts decided {counted(decided_before, 'object')} in "
+                 "earlier runs: their decisions are kept and the final manifest is left as it was. Run with --review "
+                 "to go on with them.")
         log.tell_if_complete()  # resumed after the last object was consolidated
         try:
             server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving

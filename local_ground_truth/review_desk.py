@@ -126,6 +126,14 @@ class ReviewDesk:
             self.write_final_manifest()
         return self
 
+    def objects_decided_before(self) -> int:
+        """With review off: how many objects have decisions of earlier runs on record (0 with review on)."""
+        if self.enabled:
+            return 0
+        pages = self.job.s3.get_paginator("list_objects_v2").paginate(Bucket=self.job.bucket, Prefix=self.prefix)
+        return len({item["Key"][len(self.prefix):].split("/", 1)[0] for page in pages
+                    for item in page.get("Contents", [])})
+
     # -- what needs review -------------------------------------------------------------------------
     def reasons(self, object_id: str, labels: Optional[dict[str, Any]] = None) -> dict[str, list[str]]:
         """Per question, why this consolidated object needs an expert ({} when it does not or is not

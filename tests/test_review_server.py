@@ -417,6 +417,17 @@ def test_a_decision_sent_again_after_its_answer_was_lost_is_saved_once_and_calle
         assert desk.decision("3").reviewer == "ivy"
 
 
+def test_a_run_with_review_off_says_how_many_objects_experts_decided_before(runner_assembly, tmp_path):
+    """--no-review on a job with decisions hid them: the requester's page and the last line named neither."""
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "off")) as (job, server):
+        assert server.site.review.objects_decided_before() == 0  # review on: it says its decisions itself
+        for object_id, label in (("1", "Good Weld"), ("1", "Burn Through"), ("3", "Good Weld")):
+            assert decide(server, "kim", object_id, {QUESTION: label})[0] == 200
+        off = ReviewDesk(job, server.site.review.questions, ReviewSettings(enabled=False))
+        assert off.objects_decided_before() == 2
+
+
 def test_a_decision_on_no_object_or_with_a_key_never_shown_says_so(served):
     job, server = served
     status, refusal = decide(server, "gus", "999", {QUESTION: "Good Weld"})
