@@ -106,6 +106,7 @@ class WorkerSite:
         # the task back (``leave``); while another is open (a reload, a second tab) the worker keeps it. Changed
         # with the lease, under one lock.
         self._open_pages: dict[tuple[str, str], set[str]] = {}
+        self._page_heard: dict[str, float] = {}  # page token -> when the page last said it is open (monotonic)
         self._pages = threading.RLock()  # leave gives back while it holds it
         self._rules: dict[str, FormRules] = {}
         self._text_lengths: dict[str, int] = {}
@@ -189,6 +190,7 @@ class WorkerSite:
 
     def next_for(self, worker: str) -> Optional[str]:
         """Lease the next object this worker may take (one they hold first); None when none is left."""
+        self.give_back_silent()
         for object_id in self._candidates(worker):
             if self.leases.acquire(object_id, worker):
                 return object_id
@@ -207,12 +209,38 @@ class WorkerSite:
     def open_task(self, worker: str, object_id: str) -> Optional[str]:
         """Take (or keep) the worker's lease on ``object_id`` for a task page about to be shown: the page's token,
         or None when no slot is free."""
+        self.give_back_silent()
         with self._pages:
             if self.leases.acquire(object_id, worker) is None:
                 return None
             token = secrets.token_urlsafe(16)
             self._open_pages.setdefault((worker, object_id), set()).add(token)
+            self._page_heard[token] = time.monotonic()
             return token
+
+    def alive(self, worker: str, object_id: str, token: str) -> bool:
+        """The task page ``token`` says it is still open; whether it is one of the worker's pages on the task."""
+        with self._pages:
+            if token not in self._open_pages.get((worker, object_id), ()):
+                return False
+            self._page_heard[token] = time.monotonic()
+            return True
+
+    def give_back_silent(self) -> list[tuple[str, str]]:
+        """Give back each task whose pages all went silent (none said it is open for ``SILENT_SECONDS``: a browser
+        that crashed or sleeps, a network gone); the (worker, object) pairs given back. A task whose page was never
+        heard of here (opened before a restart) keeps its time limit."""
+        cutoff = time.monotonic() - worker_pages.SILENT_SECONDS
+        given = []
+        with self._pages:
+            for (worker, object_id), pages in list(self._open_pages.items()):
+                if pages and all(self._page_heard.get(token, 0.0) < cutoff for token in pages):
+                    self._give_back(worker, object_id)
+                    given.append((worker, object_id))
+        for worker, object_id in given:
+            LOG.info("gave back object %s: no page of worker %r on it was heard of for %d s", object_id, worker,
+                     worker_pages.SILENT_SECONDS)
+        return given
 
     def leave(self, worker: str, object_id: str, token: str) -> bool:
         """The task page ``token`` went away unanswered (its tab closed, the worker went to the queue). When it was
@@ -225,6 +253,7 @@ class WorkerSite:
             if not pages or token not in pages:
                 return False
             pages.discard(token)
+            self._page_heard.pop(token, None)
             if pages:
                 return False
             self._give_back(worker, object_id)  # under the same lock: no page can open in between
@@ -242,7 +271,8 @@ class WorkerSite:
     def _give_back(self, worker: str, object_id: str) -> None:
         """End the worker's lease on the object and forget their pages on it (skipped, answered or left)."""
         with self._pages:
-            self._open_pages.pop((worker, object_id), None)
+            for token in self._open_pages.pop((worker, object_id), ()):
+                self._page_heard.pop(token, None)
             self.leases.release(object_id, worker)
 
     def place(self, worker: str, object_id: str) -> worker_pages.Place:
@@ -578,9 +608,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             return redirect(with_notice(f"{base}/next", "taken"), 303)
         return html(site.render_task(worker, object_id, NOTICES.get(notice_asked(), ""), page_token=token))
 
-    @app.post("/worker/<name>/task/<object_id>/leave")
-    def leave(name: str, object_id: str):
-        """Sent by a task page as it goes away unanswered (closed, reloaded, left for the queue)."""
+    def from_task_page(name: str) -> tuple[str, str] | Response:
+        """The worker and the page token a task page's own request (leave, alive) names; a refusal otherwise."""
         try:
             worker = worker_of(name)
         except worker_names.BadName as error:
@@ -594,7 +623,24 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         token = body.get("page") if isinstance(body, dict) else None
         if not isinstance(token, str):
             return refusal(400, 'Send {"page": <the page token>}.', worker)
-        site.leave(worker, unquote(object_id), token)
+        return worker, token
+
+    @app.post("/worker/<name>/task/<object_id>/leave")
+    def leave(name: str, object_id: str):
+        """Sent by a task page as it goes away unanswered (closed, reloaded, left for the queue)."""
+        sent = from_task_page(name)
+        if isinstance(sent, Response):
+            return sent
+        site.leave(sent[0], unquote(object_id), sent[1])
+        return Response(status=204, headers={"Cache-Control": "no-store"})
+
+    @app.post("/worker/<name>/task/<object_id>/alive")
+    def alive(name: str, object_id: str):
+        """Sent by an open task page now and then (``worker_pages.ALIVE_SECONDS``): it is still open."""
+        sent = from_task_page(name)
+        if isinstance(sent, Response):
+            return sent
+        site.alive(sent[0], unquote(object_id), sent[1])
         return Response(status=204, headers={"Cache-Control": "no-store"})
 
     @app.get("/worker/<name>/task/<object_id>/skip")

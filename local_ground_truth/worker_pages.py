@@ -21,6 +21,10 @@ from local_ground_truth import worker_names
 QUEUE_LISTED = 50  # tasks listed by name on the queue page; "Start the next task" reaches the rest
 PREPARING_RECHECK_SECONDS = 3  # an empty queue reloads this often while pre-labeling is still running
 HELD_RECHECK_SECONDS = 10  # ... and this often while the tasks left are held by others (a lease lasts minutes)
+#: An open task page says it is open this often; the server gives its task back when no page of the worker's on it
+#: was heard of for ``SILENT_SECONDS`` (browsers run a hidden tab's timers about once a minute: five beats of room).
+ALIVE_SECONDS = 30
+SILENT_SECONDS = 150
 #: The page around a task, as workers see it (the reviewers' preview of the task draws it the same).
 BODY_STYLE = "body { margin: 0; font-family: system-ui, sans-serif; }"
 
@@ -53,7 +57,8 @@ TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
 <script>window.LOCAL_GT_SUBMIT_URL = {{ submit_url|tojson }}; window.LOCAL_GT_QUEUE_URL = {{ queue_url|tojson }};
 window.LOCAL_GT_SKIP_URL = {{ skip_url|tojson }}; window.LOCAL_GT_DRAFT_KEY = {{ draft_key|tojson }};
-window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN = {{ page_token|tojson }};</script>
+window.LOCAL_GT_LEAVE_URL = {{ leave_url|tojson }}; window.LOCAL_GT_PAGE_TOKEN = {{ page_token|tojson }};
+window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {{ alive_ms|tojson }};</script>
 <style>
 :root { --local-gt-top: 44px; }  /* the height of the task bar below */
 {{ body_style }}
@@ -119,6 +124,16 @@ TASK_TAIL = """
     navigator.sendBeacon(window.LOCAL_GT_LEAVE_URL,
       new Blob([JSON.stringify({ page: window.LOCAL_GT_PAGE_TOKEN })], { type: "application/json" }));
   });
+  // While the page is open it says so now and then: a page the server stops hearing from (a browser that crashed,
+  // a laptop asleep, a lost network) gives its task back after a while instead of at its time limit. Should the
+  // worker come back, their answer is still taken while the slot is free.
+  function alive() {
+    if (!window.LOCAL_GT_PAGE_TOKEN) return;
+    fetch(window.LOCAL_GT_ALIVE_URL, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ page: window.LOCAL_GT_PAGE_TOKEN }), keepalive: true }).catch(function () {});
+  }
+  setInterval(alive, window.LOCAL_GT_ALIVE_MS);
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") alive(); });
   // The task's time limit, counted down in the bar: a minute before it runs out the bar says so (the task may then
   // go to another worker, whose answer would be taken instead), and once it has, that submitting may be refused.
   var clock = document.getElementById("local-gt-time");
@@ -188,6 +203,6 @@ def task_page(template_html: str, *, job_title: str, job_name: str, worker: str,
         position=place.position, total=place.total, done=place.done, waiting=place.waiting, notice=notice,
         seconds_left=place.seconds_left, object_id=object_id,
         body_style=BODY_STYLE, submit_url=f"{task}/submit", skip_url=f"{task}/skip", leave_url=f"{task}/leave",
-        page_token=page_token, queue_url=base,
+        alive_url=f"{task}/alive", alive_ms=int(ALIVE_SECONDS * 1000), page_token=page_token, queue_url=base,
         draft_key=f"local-gt-draft:{job_name}/{object_id}/{worker}")
     return head + template_html + TASK_TAIL

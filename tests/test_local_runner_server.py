@@ -373,6 +373,35 @@ def test_a_task_page_left_unanswered_gives_its_task_back_at_once(fresh):
     assert status == 409 and "its page was left" in refusal["error"] and job.workers_of("3") == set()
 
 
+def test_a_task_whose_page_went_silent_is_given_back_and_one_that_speaks_is_kept(fresh, monkeypatch):
+    """A browser that crashed or sleeps sends no leave: its task stayed held until its time limit. An open page says
+    it is open now and then; one not heard of for SILENT_SECONDS gives its task back when another worker asks for
+    work, and its worker's answer is still taken while the slot stays free."""
+    from local_ground_truth import worker_pages
+
+    job, server = fresh
+    monkeypatch.setattr(worker_pages, "SILENT_SECONDS", 0.6)
+    assert open_page(server, "ana", "3")
+    speaking = open_page(server, "bo", "4")
+    for _ in range(6):  # bo's page beats; ana's says nothing
+        time.sleep(0.2)
+        assert request(server, "POST", "/worker/bo/task/4/alive", json.dumps({"page": speaking}).encode())[0] == 204
+    assert open_page(server, "cy", "4") is None and server.site.leases.holders("4") == {"bo"}  # kept
+    assert open_page(server, "cy", "3") and server.site.leases.holders("3") == {"cy"}  # given back, taken
+    status, refusal = submit(server, "ana", "3", GOOD)  # cy has the slot now: ana's answer is refused, saying why
+    assert status == 409 and job.workers_of("3") == set()
+    # A page that went silent on a task nobody took: its worker's answer is still taken.
+    assert open_page(server, "dee", "5")
+    time.sleep(0.8)
+    assert ("dee", "5") in server.site.give_back_silent() and server.site.leases.holders("5") == set()
+    assert submit(server, "dee", "5", GOOD)[0] == 200
+    # An alive from a page that is not the worker's on the task changes nothing; a malformed one is refused.
+    mine = open_page(server, "bo", "6")
+    assert request(server, "POST", "/worker/cy/task/6/alive", json.dumps({"page": mine}).encode())[0] == 204
+    assert not server.site.alive("cy", "6", mine) and server.site.leases.holders("6") == {"bo"}
+    assert request(server, "POST", "/worker/bo/task/4/alive", b'{"page": 1}')[0] == 400
+
+
 @pytest.mark.parametrize("first_to_go", ["older", "newer"])
 def test_the_task_is_kept_while_any_of_the_workers_pages_on_it_is_open(fresh, first_to_go):
     """A reload shows a new page before the old one goes away; two tabs may close in either order. Only the last

@@ -511,3 +511,22 @@ def test_submit_is_disabled_while_the_answer_is_on_its_way_and_sent_once(browser
     held[0].continue_()
     page.wait_for_function("id => !location.pathname.endsWith('/task/' + id)", arg=object_id)
     assert [a["workerId"] for a in job.answers()[object_id]] == ["ana"]
+
+
+def test_an_open_task_page_keeps_its_task_and_one_gone_silent_gives_it_back(browser, welding_site, monkeypatch):  # noqa: F811
+    """The page says it is open now and then: while it does, its task is kept; a page whose network went (its
+    requests fail) is given back once it has been silent for SILENT_SECONDS, to the next worker who asks."""
+    from local_ground_truth import worker_pages
+
+    job, server = welding_site
+    monkeypatch.setattr(worker_pages, "ALIVE_SECONDS", 0.2)
+    monkeypatch.setattr(worker_pages, "SILENT_SECONDS", 1.5)
+    page = new_page(browser)
+    page.goto(f"{server.url}/worker/ana/task/2")
+    page.wait_for_selector("crowd-classifier, crowd-form")
+    time.sleep(2.5)  # past SILENT_SECONDS, with the page beating
+    assert ("ana", "2") not in server.site.give_back_silent() and server.site.leases.holders("2") == {"ana"}
+    page.route("**/alive", lambda route: route.abort())  # the network goes; the page stays open
+    time.sleep(2.5)
+    assert ("ana", "2") in server.site.give_back_silent() and server.site.leases.holders("2") == set()
+    page.close()
