@@ -27,7 +27,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -608,8 +608,9 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             return redirect(with_notice(f"{base}/next", "taken"), 303)
         return html(site.render_task(worker, object_id, NOTICES.get(notice_asked(), ""), page_token=token))
 
-    def from_task_page(name: str) -> tuple[str, str] | Response:
-        """The worker and the page token a task page's own request (leave, alive) names; a refusal otherwise."""
+    def from_task_page(name: str, object_id: str, act: Callable[[str, str, str], Any]) -> Response:
+        """A task page's own request (leave, alive): ``act(worker, object_id, page token)``, then 204; a refusal when
+        it is not such a request."""
         try:
             worker = worker_of(name)
         except worker_names.BadName as error:
@@ -623,25 +624,18 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         token = body.get("page") if isinstance(body, dict) else None
         if not isinstance(token, str):
             return refusal(400, 'Send {"page": <the page token>}.', worker)
-        return worker, token
+        act(worker, unquote(object_id), token)
+        return Response(status=204, headers={"Cache-Control": "no-store"})
 
     @app.post("/worker/<name>/task/<object_id>/leave")
     def leave(name: str, object_id: str):
         """Sent by a task page as it goes away unanswered (closed, reloaded, left for the queue)."""
-        sent = from_task_page(name)
-        if isinstance(sent, Response):
-            return sent
-        site.leave(sent[0], unquote(object_id), sent[1])
-        return Response(status=204, headers={"Cache-Control": "no-store"})
+        return from_task_page(name, object_id, site.leave)
 
     @app.post("/worker/<name>/task/<object_id>/alive")
     def alive(name: str, object_id: str):
         """Sent by an open task page now and then (``worker_pages.ALIVE_SECONDS``): it is still open."""
-        sent = from_task_page(name)
-        if isinstance(sent, Response):
-            return sent
-        site.alive(sent[0], unquote(object_id), sent[1])
-        return Response(status=204, headers={"Cache-Control": "no-store"})
+        return from_task_page(name, object_id, site.alive)
 
     @app.get("/worker/<name>/task/<object_id>/skip")
     def skip(name: str, object_id: str):
