@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -14,8 +15,14 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
 from .bucket_layout import DATA_PREFIX, MANIFEST_KEY, overlapping
+from .lambda_dependencies import LAMBDA_SRC
 from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
+
+if str(LAMBDA_SRC) not in sys.path:  # how a manifest line names its data object: the functions' rule, defined once
+    sys.path.append(str(LAMBDA_SRC))
+from gt_common.s3uri import InputError  # noqa: E402
+from gt_common.task_record import source_field  # noqa: E402
 
 #: Written into sample-data text files; replaced at deploy time by ``s3://<bucket>/<data prefix>``.
 DATA_PREFIX_PLACEHOLDER = "${DATA_PREFIX_URI}"
@@ -331,10 +338,10 @@ def _validated_manifest(path: Path) -> str:
         if len(line.encode("utf-8")) > MAX_MANIFEST_LINE_BYTES:
             raise ValueError(f"manifest {path} line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
                              "line limit")
-        field = "source-ref" if "source-ref" in record else "source" if "source" in record else None
-        if field is None:  # Ground Truth's rule: every line names its data object in one of them
-            raise ValueError(f"manifest {path} line {number} has neither 'source-ref' nor 'source' (keys: "
-                             f"{', '.join(sorted(record))[:200]}): Ground Truth labels the object one of them names")
+        try:  # Ground Truth's rule: every line names its data object in one of them
+            field = source_field(record)
+        except InputError as error:
+            raise ValueError(f"manifest {path} line {number} {error}") from None
         source = json.dumps([field, record[field]], sort_keys=True)
         first = sources.setdefault(source, (number, record))
         if first[1] != record:

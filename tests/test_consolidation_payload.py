@@ -209,6 +209,13 @@ def test_an_unreadable_payload_is_a_clear_error(s3, bucket, body, problem):
                                 s3, lambda items: {})
 
 
+def test_strict_json_reads_a_lone_surrogate_as_the_replacement_character():
+    assert strict_json.loads('{"a\\ud800": ["x\\udfff", {"n": "\\ud83c\\udf0a \\uD83C"}]}') == \
+        {"a\ufffd": ["x\ufffd", {"n": "\U0001F30A \ufffd"}]}
+    assert strict_json.loads(b'"\\ud800"') == "\ufffd"
+    assert strict_json.loads('"\\\\ud800"') == "\\ud800"  # an escaped backslash, then text: kept as it is
+
+
 def test_strict_json_accepts_ordinary_json_and_refuses_what_python_lets_through():
     assert strict_json.loads('{"a": [1, 2.5, -3e2, "x", null, true]}') == {"a": [1, 2.5, -300.0, "x", None, True]}
     assert strict_json.loads(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}  # bytes decode as json.loads decodes them

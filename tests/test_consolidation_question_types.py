@@ -151,6 +151,15 @@ def test_free_text_is_kept_per_worker_stripped_and_bounded(s3, bucket, monkeypat
     assert not logged(caplog, "worker w6")  # an optional question may go unanswered
 
 
+def test_a_lone_surrogate_in_a_note_becomes_the_replacement_character(s3, bucket, monkeypatch):
+    """A browser writes half of an emoji cut off as "\\ud83c": the note could not be written as UTF-8 (the review
+    manifests failed for the whole job, and a runtime that writes its response with ensure_ascii=False would fail
+    the batch). It is read with U+FFFD in its place, as a UTF-8 decoder reads a bad byte."""
+    label = one_object(s3, bucket, monkeypatch, [NOTES], [{"notes": "cut \ud83c here"}, {"notes": "whole \U0001F30A"}])
+    assert label["notes"] == [{"workerId": "w0", "text": "cut \ufffd here"}, {"workerId": "w1", "text": "whole \U0001F30A"}]
+    json.dumps(label, ensure_ascii=False).encode("utf-8")  # writable
+
+
 # -- YesNo -------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("question, winner", [(VALID, "No"),

@@ -112,8 +112,10 @@ def test_manifest_bucket_takes_a_kms_key(sample_folder):
     ('{"source": "y", "big": 1e999}', "line 4 is not JSON: 1e999 is too large for a JSON number"),
     ('{"x": ' + "[" * 30_000 + "]" * 30_000 + "}", "line 4 is nested too deeply"),
     ('{"source": "x", "gold": {"q": "A"}}', 'lines 1 and 4 name the same source \'x\' with different fields'),
-    ('{"id": "r01", "review_text": "t"}', "line 4 has neither 'source-ref' nor 'source' \\(keys: id, review_text\\): "
-                                        "Ground Truth labels the object one of them names"),
+    ('{"id": "r01", "review_text": "t"}', "line 4 has neither 'source-ref' nor 'source' \\(keys: id, review_text\\)"),
+    # Pre-labeling read one, the task record (gold) and the review page the other: workers and experts judged two runs.
+    ('{"source": "s3://b/a.json", "source-ref": "s3://b/b.json"}', "line 4 names its data object twice, by both "
+                                                                   "'source-ref' and 'source'"),
 ])
 def test_manifest_bucket_rejects_a_bad_manifest_naming_the_line(sample_folder, line, problem):
     (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n\n\n' + line + "\n")

@@ -223,6 +223,7 @@ def test_nothing_to_review_writes_the_final_manifest_at_once(configured, s3, sag
     state_change("1234567890-someone-elses-0"),  # another stack's job
     state_change(CROWD_JOB, "Failed"),
     {"detail-type": "SageMaker Ground Truth Labeling Job State Change", "resources": "not a list"},
+    [], None, "an event",  # not an object at all: ignored, not an AttributeError
 ])
 def test_events_for_other_jobs_or_states_are_ignored(configured, sagemaker, event):
     assert "ignored" in start.lambda_handler(event)  # and no SageMaker call (none stubbed)
@@ -486,15 +487,35 @@ def test_a_decision_that_fits_no_question_keeps_the_crowds_label(configured, s3,
     sagemaker.add_response("describe_labeling_job", described(REVIEW_JOB, bucket, label="expert-review"),
                            {"LabelingJobName": REVIEW_JOB})
     sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
-    merge.lambda_handler(state_change(REVIEW_JOB))
+    result = merge.lambda_handler(state_change(REVIEW_JOB))
     [line] = read_lines(s3, bucket, FINAL_KEY)
     assert line[LABEL] == UNSURE[LABEL]
     assert line[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD and REVIEWER_KEY not in line[f"{LABEL}-metadata"]
+    assert (result["routed"], result["decided"]) == (1, 0)  # what was merged: it said 1 decided
+
+
+def test_a_review_of_a_line_the_crowds_manifest_does_not_have_is_named_and_not_counted(configured, s3, sagemaker,
+                                                                                      caplog):
+    bucket = configured
+    put_manifest(s3, bucket, crowd_output_key(), [UNSURE])
+    decided = {**review_line(UNSURE, 0, ["low-confidence"]),
+               "expert-review": {"decision": {"defect": "Porosity"}, "reviewer": "ana"}}
+    stray = {**review_line(UNSURE, 99, ["low-confidence"]),
+             "expert-review": {"decision": {"defect": "Porosity"}, "reviewer": "ana"}}
+    review_output(bucket, s3, [decided, stray])
+    sagemaker.add_response("describe_labeling_job", described(REVIEW_JOB, bucket, label="expert-review"),
+                           {"LabelingJobName": REVIEW_JOB})
+    sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
+    result = merge.lambda_handler(state_change(REVIEW_JOB))
+    assert (result["routed"], result["decided"]) == (1, 1)
+    assert any("review of output manifest line 99: the crowd's output manifest has no such line" in message
+               for message in caplog.messages)
 
 
 def test_merge_ignores_workflow_jobs_and_unfinished_review_jobs(configured, sagemaker):
     assert "ignored" in merge.lambda_handler(state_change(CROWD_JOB))
     assert "ignored" in merge.lambda_handler(state_change(REVIEW_JOB, "Stopped"))
+    assert all("ignored" in merge.lambda_handler(event) for event in ([], None, "an event"))
 
 
 # -- names ----------------------------------------------------------------------------------------------

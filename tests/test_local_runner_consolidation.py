@@ -81,7 +81,7 @@ def test_an_object_whose_line_has_no_source_fails_alone_and_the_next_batches_sti
         report = job.consolidate()
         assert set(job.consolidated_labels()) == {"0"}
         assert report.failed == {"1": "consolidation failed: manifest line has neither 'source-ref' nor 'source' "
-                                      "(keys: ['id', 'review_text'])"}
+                                      "(keys: id, review_text)"}
         job.lines[2] = {"id": "r02"}
         job.record_answer("2", "w1", GOOD)  # a batch of nothing but such a line
         job.record_answer("3", "w1", GOOD)

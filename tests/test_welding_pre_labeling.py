@@ -330,8 +330,24 @@ def test_tick_labels_are_readable_at_the_size_the_page_shows_the_plot():
 
 # -- bad input: each error names the thing at fault -----------------------------------------
 def test_missing_source_key(s3, bucket):
-    with pytest.raises(InputError, match="neither 'source' nor 'source-ref'"):
+    with pytest.raises(InputError, match="dataObject has neither 'source-ref' nor 'source' \\(keys: text\\)"):
         handler.lambda_handler({"dataObject": {"text": "hi"}})
+
+
+def test_a_line_naming_its_object_by_both_fields_is_refused(s3, bucket):
+    """It plotted the run `source` names while its task record (gold) and the review page took `source-ref`'s."""
+    both = {"source": f"s3://{bucket}/welding/datasets/dataset-01.json", "source-ref": f"s3://{bucket}/other.json"}
+    with pytest.raises(InputError, match="dataObject names its data object twice, by both 'source-ref' and 'source'"):
+        handler.lambda_handler({"dataObject": both})
+
+
+def test_a_dataset_file_too_large_to_be_one_is_refused_unread(s3, bucket):
+    """A 400 MB "dataset file" took 1.2 GB of the 1,024 MB function: killed, with no word of which file it was."""
+    key = "welding/datasets/huge.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=b'{"pad": "' + b"a" * handler.MAX_DATASET_BYTES + b'"}')
+    with pytest.raises(InputError, match=f"dataset file s3://{bucket}/{key} is {handler.MAX_DATASET_BYTES + 11:,} "
+                                         f"bytes, over the {handler.MAX_DATASET_BYTES:,}-byte limit"):
+        handler.lambda_handler({"dataObject": {"source": f"s3://{bucket}/{key}"}})
 
 
 def test_source_that_is_not_s3(s3, bucket):
@@ -557,7 +573,7 @@ def test_camera_image_may_be_any_browser_format(s3, bucket):
 
 # -- the dataset file ---------------------------------------------------------------------
 @pytest.mark.parametrize("body, message", [
-    (b"[" * 100_000 + b"]" * 100_000, "is nested too deeply to parse"),
+    (b"[" * 30_000 + b"]" * 30_000, "is nested too deeply to parse"),
     ('{"image": {"s3Path": "s3://b/Schweißnaht.jpg"}}'.encode("latin-1"), "is not UTF-8 text"),
     (b'{"image": NaN}', "is not valid JSON: NaN is not a JSON number"),
     (b'{"image": {"s3Path": "s3://b/i.jpg"}, "gain": Infinity}', "is not valid JSON: Infinity is not a JSON number"),

@@ -28,7 +28,10 @@ REVIEW_MANIFEST = "review.manifest"
 
 def job_name_of(event: dict[str, Any]) -> Optional[str]:
     """The labeling job an EventBridge state-change event is about: the ARN in ``resources`` (as
-    Ground Truth's events carry it), else a ``LabelingJobArn``/``LabelingJobName`` in ``detail``."""
+    Ground Truth's events carry it), else a ``LabelingJobArn``/``LabelingJobName`` in ``detail``; None for an event
+    that is not a JSON object."""
+    if not isinstance(event, dict):
+        return None
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
     for arn in [*(event.get("resources") or []), detail.get("LabelingJobArn")]:
         name = name_in_arn(arn)
@@ -39,7 +42,7 @@ def job_name_of(event: dict[str, Any]) -> Optional[str]:
 
 
 def status_of(event: dict[str, Any]) -> Optional[str]:
-    detail = event.get("detail")
+    detail = event.get("detail") if isinstance(event, dict) else None
     return detail.get("LabelingJobStatus") if isinstance(detail, dict) else None
 
 

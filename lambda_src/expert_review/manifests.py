@@ -42,7 +42,13 @@ def parse_lines(text: str, what: str) -> list[ManifestLine]:
 
 
 def read_manifest(s3, location: S3Location, what: str) -> list[ManifestLine]:
-    text = read_object(s3, location, what=what).decode("utf-8", errors="replace")
+    body = read_object(s3, location, what=what)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:  # read on, each bad byte as U+FFFD, and said
+        LOG.error("%s %s is not all UTF-8 (%s at byte %d): each bad byte is read as U+FFFD", what, location.shown,
+                  error.reason, error.start)
+        text = body.decode("utf-8", errors="replace")
     return parse_lines(text, f"{what} {location.shown}")
 
 

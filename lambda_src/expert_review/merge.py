@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from gt_common.configuration import configured_questions
+from gt_common.review import BY_REVIEWER, DECIDED_BY
 from gt_common.s3uri import parse_s3_uri
 
 from . import layout
@@ -52,14 +53,21 @@ def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> di
     lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest")
     final = layout.final_manifest(crowd)
     questions = configured_questions()
+    known = {line.number for line in lines}
+    for number in sorted(set(reviews) - known):  # a review line naming no line of the crowd's output manifest
+        LOG.error("review of output manifest line %d: the crowd's output manifest has no such line (%d lines); "
+                  "the review is not used", number, len(lines))
     merged = list(final_lines(lines, crowd["LabelAttributeName"], questions, reviews))
     count = write_manifest(s3, final, merged)
-    decided = sum(1 for item in reviews.values() if item.decision)
+    metadata = f"{crowd['LabelAttributeName']}-metadata"
+    decided = sum(1 for line in merged if isinstance(line, dict) and isinstance(line.get(metadata), dict)
+                  and line[metadata].get(DECIDED_BY) == BY_REVIEWER)  # what was merged, not what was sent
     LOG.info("job %s: final manifest %s written (%d lines, %d of %d routed objects decided by experts)", crowd_job,
-             final.uri, count, decided, len(reviews))
+             final.uri, count, decided, len(known & set(reviews)))
     folder = layout.job_folder(crowd)
     reports = write_final_reports(s3, folder.bucket, folder.key, merged, crowd["LabelAttributeName"], questions)
-    return {"finalManifest": final.uri, "routed": len(reviews), "decided": decided, "finalQualityReports": reports}
+    return {"finalManifest": final.uri, "routed": len(known & set(reviews)), "decided": decided,
+            "finalQualityReports": reports}
 
 
 def read_reviews(s3, review: dict[str, Any]) -> Reviews:

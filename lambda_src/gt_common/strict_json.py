@@ -5,17 +5,26 @@ Python's ``json.loads`` accepts ``NaN``, ``Infinity`` and ``-Infinity``, turns `
 parses can still be too deep for later code that walks it (``repr``, ``json.dumps``). ``loads``
 refuses all of that with one exception type, ``JSONError``, whose message says what is wrong;
 ``check`` applies the same rules to a value that was parsed elsewhere.
+
+A lone surrogate (``"\\ud800"``: what a browser's ``JSON.stringify`` writes for half of an emoji a field was cut
+in) parses into a string no UTF-8 writer can encode: one worker's note stopped the writing of a whole manifest.
+``loads`` replaces each with U+FFFD, the replacement character, as a UTF-8 decoder does for a bad byte.
 """
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any, Union
 
 #: Deepest nesting accepted. A worker's form is a few levels deep (form > field > entities > entity);
 #: anything near Python's recursion limit only exists to break the code that walks it.
 MAX_DEPTH = 64
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON escape of a surrogate: a pair, or a lone one
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded string, every surrogate is a lone one
 
 
 class JSONError(ValueError):
@@ -64,7 +73,33 @@ def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH) -> A
     # Each level of nesting takes two characters: a short text cannot be too deep (most forms are).
     if len(raw) > 2 * max_depth:
         check(value, max_depth=max_depth)
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then is every string looked at
+        value = _without_lone_surrogates(value)
     return value
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with each lone surrogate in its strings (keys too) replaced by U+FFFD. Iterative (``check`` has
+    bounded the depth, but a wide value should not recurse either)."""
+    def mended(item: Any) -> Any:
+        return _LONE_SURROGATE.sub("\ufffd", item) if isinstance(item, str) else item
+
+    root = [mended(value)]
+    stack = [root]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, list):
+            for index, item in enumerate(container):
+                container[index] = mended(item)
+                if isinstance(item, (dict, list)):
+                    stack.append(container[index])
+        else:
+            for key in list(container):
+                item = container.pop(key)
+                container[mended(key)] = mended(item)
+                if isinstance(item, (dict, list)):
+                    stack.append(item)
+    return root[0]
 
 
 def check(value: Any, *, max_depth: int = MAX_DEPTH) -> None:

@@ -42,13 +42,30 @@ OBJECTS_PER_LISTED_PAGE = READ_THREADS
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
+#: The two fields a manifest line names its data object by (Ground Truth: one of them, ``source-ref`` an S3 URI by
+#: convention, ``source`` inline content or, in this project's welding data, a URI too).
+SOURCE_FIELDS = ("source-ref", "source")
+
+
+def source_field(manifest_line: Mapping[str, Any]) -> str:
+    """Which of ``SOURCE_FIELDS`` the line names its data object by; InputError for neither or both (with both,
+    pre-labeling read one object and the task record, gold and the review page another)."""
+    present = [name for name in SOURCE_FIELDS if name in manifest_line]
+    if len(present) == 2:
+        raise InputError("names its data object twice, by both 'source-ref' and 'source': Ground Truth takes one; "
+                         "keep the one that names the object")
+    if not present:
+        raise InputError(f"has neither 'source-ref' nor 'source' (keys: {', '.join(sorted(map(str, manifest_line)))[:200]})")
+    return present[0]
+
+
 def data_object_of(manifest_line: Mapping[str, Any]) -> dict[str, Any]:
     """The ``dataObject`` Ground Truth puts in the consolidation payload for a manifest line."""
-    if "source-ref" in manifest_line:
-        return {"s3Uri": manifest_line["source-ref"]}
-    if "source" in manifest_line:
-        return {"content": manifest_line["source"]}
-    raise InputError(f"manifest line has neither 'source-ref' nor 'source' (keys: {sorted(manifest_line)})")
+    try:
+        field = source_field(manifest_line)
+    except InputError as error:
+        raise InputError(f"manifest line {error}") from None
+    return {"s3Uri": manifest_line[field]} if field == "source-ref" else {"content": manifest_line[field]}
 
 
 def records_location(environ: Mapping[str, str] = os.environ) -> Optional[S3Location]:

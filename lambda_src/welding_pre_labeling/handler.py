@@ -34,13 +34,14 @@ from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
 from gt_common.labeling_job import job_name_of_event
 from gt_common.s3uri import InputError, S3Location, error_code, get_object, parse_s3_uri, read_error, read_object
-from gt_common.task_record import write_record
+from gt_common.task_record import source_field, write_record
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
 from welding_pre_labeling.sensor_csv import parse_sensor_csv
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 ETAG_METADATA = "source-etag"  # S3 user metadata on each plot: the ETag of the CSV it was drawn from
+MAX_DATASET_BYTES = 100_000  # a dataset file names two S3 paths: far more is not one (read whole, into memory)
 # The largest sensor CSV read, in bytes and in values (rows x columns): parsing and drawing take ~75 bytes of memory
 # per value (2,000,000 rows of 4 short values peaked at 614-661 MB, 1,000,000 of 8 at 582 MB; 3,900,000 of 4, a
 # 50 MB file, at 1,022-1,217 MB), so a CSV inside both stays inside the function's 1,024 MB. A larger one is
@@ -68,10 +69,11 @@ def writers() -> ThreadPoolExecutor:
 def dataset_location(data_object: Any) -> S3Location:
     if not isinstance(data_object, dict):
         raise InputError("dataObject is missing or not an object")
-    for key in ("source", "source-ref"):
-        if key in data_object:
-            return parse_s3_uri(data_object[key], what=f"dataObject.{key}")
-    raise InputError(f"dataObject has neither 'source' nor 'source-ref' (keys: {sorted(data_object)})")
+    try:
+        field = source_field(data_object)
+    except InputError as error:
+        raise InputError(f"dataObject {error}") from None
+    return parse_s3_uri(data_object[field], what=f"dataObject.{field}")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -104,7 +106,8 @@ def parse_dataset(body: bytes, location: S3Location) -> dict[str, Any]:
 
 def read_dataset(location: S3Location) -> tuple[S3Location, S3Location]:
     """The image and CSV locations a dataset JSON names."""
-    dataset = parse_dataset(read_object(s3_client(), location, what="dataset file"), location)
+    dataset = parse_dataset(read_object(s3_client(), location, what="dataset file", max_bytes=MAX_DATASET_BYTES),
+                            location)
     uris = {}
     for key in ("image", "sensor_data"):
         entry = dataset.get(key)
