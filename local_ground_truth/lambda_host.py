@@ -11,7 +11,9 @@ killed"), so the runner does too, and says so, rather than pass here a function 
 environment's peak memory (its resident set's) is looked at every ``MEMORY_CHECK_SECONDS`` while a handler runs
 and again when it returns, so a peak freed in between still counts; like Lambda's figure, it counts the
 interpreter and what the handler imported (30-80 MB for this project's functions). An environment whose runner
-is gone (killed with -9) ends itself.
+is gone (killed with -9) ends itself. As in Lambda, an environment's init (importing the handler) is not counted in
+the function's timeout: it has ``INIT_SECONDS`` of its own (a cold start on a loaded machine failed a function whose
+timeout was shorter than its imports).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ _HANDLER: Callable | None = None
 _MEMORY: tuple[int, Any] = (0, None)  # the function's MemorySize, and where a kill for it records the peak
 #: How often a stop is looked for while invocations are in flight.
 STOP_CHECK_SECONDS = 0.1
+INIT_SECONDS = 10  # Lambda's limit on an environment's init, which the function's timeout does not count
 #: How often an environment looks at its peak memory (and whether the runner still lives) while it runs.
 MEMORY_CHECK_SECONDS = 0.02
 
@@ -97,7 +100,18 @@ def _watch(parent: int) -> None:
         time.sleep(MEMORY_CHECK_SECONDS)
 
 
-def _init_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int) -> None:
+def _init_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int, initializing, init_done) -> None:
+    with initializing.get_lock():
+        initializing.value += 1
+    try:
+        _start_environment(spec, endpoint, exceeded, parent)
+    finally:  # the invocations waiting for this environment count their time from now
+        with initializing.get_lock():
+            initializing.value -= 1
+            init_done.value = time.monotonic()  # one clock for every process (Linux: CLOCK_MONOTONIC)
+
+
+def _start_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int) -> None:
     global _HANDLER, _MEMORY
     _MEMORY = (spec.memory_mb, exceeded)
     threading.Thread(target=_watch, args=(parent,), name="watch", daemon=True).start()
@@ -131,12 +145,15 @@ class LocalFunction:
         context = multiprocessing.get_context("spawn")
         self._context = context
         self._exceeded = context.Value("q", 0, lock=False)  # MB an environment held when killed for it; 0: none
+        self._initializing = context.Value("i", 0)  # environments importing their handler now
+        self._init_done = context.Value("d", 0.0)  # when an environment last finished its init (monotonic)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.environments, mp_context=self._context,
-                initializer=_init_environment, initargs=(self.spec, self.endpoint, self._exceeded, os.getpid()))
+                initializer=_init_environment,
+                initargs=(self.spec, self.endpoint, self._exceeded, os.getpid(), self._initializing, self._init_done))
         return self._pool
 
     def _death(self, error: BaseException) -> str:
@@ -154,6 +171,14 @@ class LocalFunction:
                 process.kill()  # a stuck handler would otherwise keep running
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def _deadline(self, since: float) -> float:
+        """When what has waited since ``since`` times out: the function's timeout from then or from the end of an
+        environment's init since then (init is not the invocation's time); while an environment is still in its
+        init, no sooner than ``INIT_SECONDS`` more."""
+        timeout = self.spec.timeout_seconds
+        deadline = max(since, self._init_done.value) + timeout
+        return max(deadline, since + INIT_SECONDS + timeout) if self._initializing.value else deadline
+
     def start(self) -> Future:
         """Start an execution environment now (its handler imported) without invoking it, so that the first
         invocation finds it warm; the future is done when it is ready."""
@@ -165,8 +190,9 @@ class LocalFunction:
     def result(self, future: Future, stop: Optional[threading.Event] = None) -> Optional[tuple[bool, Any]]:
         """``(True, response)`` or ``(False, why it failed)`` of a submitted invocation; None if ``stop`` was set
         first (checked every ``STOP_CHECK_SECONDS``; the environments are then ended with the invocation)."""
-        deadline = time.monotonic() + self.spec.timeout_seconds
+        since = time.monotonic()
         while True:
+            deadline = self._deadline(since)
             wait_for = deadline - time.monotonic()
             if stop is not None:
                 wait_for = min(wait_for, STOP_CHECK_SECONDS)
@@ -176,7 +202,7 @@ class LocalFunction:
                 if stop is not None and stop.is_set():
                     self._restart()
                     return None
-                if time.monotonic() < deadline:
+                if time.monotonic() < self._deadline(since):
                     continue
                 self._restart()
                 return False, f"Task timed out after {self.spec.timeout_seconds} seconds"
@@ -199,9 +225,10 @@ class LocalFunction:
         """
         by_name = dict(events)
         pending = {self.submit(event): name for name, event in by_name.items()}
-        deadline = time.monotonic() + self.spec.timeout_seconds  # for the next outcome
+        since = time.monotonic()  # for the next outcome
         one_by_one: list[str] = []
         while pending and not one_by_one:
+            deadline = self._deadline(since)
             wait_for = deadline - time.monotonic()
             if stop is not None:
                 wait_for = min(wait_for, STOP_CHECK_SECONDS)
@@ -210,11 +237,11 @@ class LocalFunction:
                 self._restart()
                 return
             if not done:
-                if time.monotonic() >= deadline:  # every environment is stuck past the timeout
+                if time.monotonic() >= self._deadline(since):  # every environment is stuck past the timeout
                     self._restart()
                     one_by_one = list(pending.values())
                 continue
-            deadline = time.monotonic() + self.spec.timeout_seconds
+            since = time.monotonic()
             for future in done:
                 name = pending.pop(future)
                 try:
