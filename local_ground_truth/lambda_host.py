@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +36,21 @@ from local_ground_truth.stack_reader import FunctionSpec
 
 _HANDLER: Callable | None = None
 _MEMORY: tuple[int, Any] = (0, None)  # the function's MemorySize, and where a kill for it records the peak
+_SPEC: FunctionSpec | None = None  # the function this environment runs
+
+
+class LocalContext:
+    """The part of Lambda's context object a handler reads: its function's name and memory, a request id, and the
+    time left before the function's timeout (``get_remaining_time_in_millis``)."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.function_name = spec.logical_id
+        self.memory_limit_in_mb = spec.memory_mb
+        self.aws_request_id = uuid.uuid4().hex
+        self._ends = time.monotonic() + spec.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - time.monotonic()) * 1000))
 #: How often a stop is looked for while invocations are in flight.
 STOP_CHECK_SECONDS = 0.1
 INIT_SECONDS = 10  # Lambda's limit on an environment's init, which the function's timeout does not count
@@ -112,8 +128,8 @@ def _init_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int, 
 
 
 def _start_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int) -> None:
-    global _HANDLER, _MEMORY
-    _MEMORY = (spec.memory_mb, exceeded)
+    global _HANDLER, _MEMORY, _SPEC
+    _MEMORY, _SPEC = (spec.memory_mb, exceeded), spec
     threading.Thread(target=_watch, args=(parent,), name="watch", daemon=True).start()
     # Ctrl-C, and a SIGTERM sent to the runner's process group (`kill -- -PGID`, a service manager's stop), reach
     # every process of the group: the runner decides what stops, not its Lambdas. Its stop lets an invocation in
@@ -129,7 +145,7 @@ def _ready() -> bool:
 
 def _invoke(event: dict[str, Any]) -> tuple[bool, Any]:
     try:
-        outcome = True, _HANDLER(event, None)
+        outcome = True, _HANDLER(event, LocalContext(_SPEC))
     except Exception as error:  # noqa: BLE001 - reported per invocation, the job goes on
         outcome = False, f"{type(error).__name__}: {error}"
     _over_memory()  # a peak between two of the watcher's looks (one long call holds the GIL) still counts

@@ -392,7 +392,7 @@ def test_a_fit_that_did_not_converge_is_reported_and_warned_about(s3, bucket, mo
     convergence = read_json(s3, bucket, "job/quality-report/WeldingClassification.json")["convergence"]
     assert convergence["this_batch"]["converged"] is False and convergence["this_batch"]["iterations"] == 1
     assert convergence["job"]["fits"] == 2 and convergence["job"]["not_converged"] == 1
-    assert logged(caplog, "WeldingClassification", "did not converge in this batch (1 iterations)")
+    assert logged(caplog, "WeldingClassification", "did not converge in this batch (1 iteration)")
 
 
 def test_majority_vote_reports_no_fit(s3, bucket, monkeypatch):

@@ -24,7 +24,9 @@ def lambda_handler(event, context):
     held = b"x" * (event.get("hold_mb", 0) * 2**20)  # written, so resident
     spike = len(b"x" * (event.get("spike_mb", 0) * 2**20))  # filled and freed in one call: a peak only
     time.sleep(event.get("sleep", 0))
-    return {"echo": event["name"], "pid": os.getpid(), **({"held": len(held)} if held else {}),
+    seen = {"left_ms": context.get_remaining_time_in_millis(), "memory": context.memory_limit_in_mb}
+    return {"echo": event["name"], "pid": os.getpid(), **(seen if event.get("context") else {}),
+            **({"held": len(held)} if held else {}),
             **({"spike": spike} if spike else {})}
 '''
 # As in Lambda, an environment's init (a spawned Python importing the handler: over a second on a loaded machine) is
@@ -59,8 +61,9 @@ def events(*specs: dict) -> list[tuple[str, dict]]:
 def test_an_environments_init_is_not_counted_in_the_timeout(function):
     """A function of a 1 s timeout whose imports take 2.5 s: each cold invocation failed "timed out"; in Lambda the
     init has INIT_SECONDS of its own."""
-    ok, first = function.invoke({"name": "a"})
+    ok, first = function.invoke({"name": "a", "context": True})
     assert ok and first["echo"] == "a"
+    assert 0 < first["left_ms"] <= 1000 and first["memory"] == MEMORY_MB  # Lambda's context: the time left
     outcomes = dict(function.invoke_all(events({"name": "b"}, {"name": "c"}, {"name": "d"})))
     assert all(ok for ok, _ in outcomes.values()) and set(outcomes) == {"b", "c", "d"}
     assert function.invoke({"name": "slow", "sleep": 30}) == (False, "Task timed out after 1 seconds")

@@ -348,3 +348,26 @@ def test_quality_report_covers_every_batch_of_the_job(s3, bucket):
     workers = report["workers"]
     assert workers["a"]["agreement"] == 1.0 and workers["s1"]["agreement"] == 0.0
     assert -1.0 <= report["agreement"]["krippendorff_alpha"] < 0.5  # two spammers drag agreement down
+
+
+def test_a_batch_out_of_time_for_fitting_still_answers_every_object_and_says_it_did_not_converge(
+        s3, bucket, monkeypatch, caplog):
+    """The handler takes its time for fitting from Lambda's context: a batch whose answers carry little signal ran EM
+    to its cap, past the function's timeout, and failed whole on every retry."""
+    import random
+
+    from tests.consolidation_helpers import REQUESTS, event
+
+    class Context:
+        def get_remaining_time_in_millis(self):
+            return 0  # no time left for fitting: one iteration
+
+    configure(monkeypatch, WELDING.questions, method="dawid-skene")
+    rng = random.Random(4)
+    entries = [voted(number, *(rng.choice(QUESTION.labels) for _ in range(3))) for number in range(60)]
+    key = f"{REQUESTS}/2026-01-01_00:00:00.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(entries).encode())
+    with caplog.at_level(logging.WARNING):
+        response = handler.lambda_handler(event(bucket, key, LABEL), Context())
+    assert len(labels_by_id(response, LABEL)) == 60
+    assert any("did not converge in this batch (1 iteration)" in message for message in caplog.messages)

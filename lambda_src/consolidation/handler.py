@@ -20,6 +20,7 @@ from gt_common.configuration import configured_method, configured_questions
 from gt_common.consolidation import consolidate_answers_event, workers_per_object
 from gt_common.job_state import state_for_event
 from gt_common.labeling_job import job_name_of_event
+from gt_common import time_budget
 from gt_common.task_record import READ_THREADS
 from gt_common.workflow_consolidation import consolidate_answers
 
@@ -35,6 +36,7 @@ def s3_client():
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> list[dict[str, Any]]:
+    time_budget.start(context)  # the worker model stops iterating in time for the batch to answer
     questions = configured_questions()
     method = configured_method()
     state = state_for_event(event)

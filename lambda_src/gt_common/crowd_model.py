@@ -88,7 +88,8 @@ which classes workers abstain on overfitted small batches: two abstentions on on
 abstention a vote for that object's class.)
 
 The fit is EM on the leave-one-out posteriors; it stops when no posterior moved by more than ``tol``
-and reports ``iterations`` and ``converged`` (False when ``max_iter`` was reached first). Cost per
+and reports ``iterations`` and ``converged`` (False when ``max_iter`` was reached first, or the invocation's
+time for fitting ran out: ``gt_common.time_budget``). Cost per
 iteration O(answers x K) (the leave-one-out correction only for workers seen fewer than ``EXACT_BELOW``
 times); the temperature is chosen on at most ``TEMPER_SAMPLE`` answers.
 """
@@ -98,6 +99,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+
+from . import time_budget
 
 #: The accuracy a worker is assumed to have before the job shows anything (one vote's confidence).
 PRIOR_ACCURACY = 0.8
@@ -309,6 +312,8 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
         counts, classes, terms, class_terms = model(q, iterations < WORKER_PRIOR_LEARNED_IN)
         if delta <= tol:
             converged = True
+            break
+        if time_budget.expired():  # the labels of this iteration, not converged, rather than none in time
             break
     if o.size == 0:
         iterations = 0

@@ -290,8 +290,8 @@ def _record(s3_client, state: JobState, question: str, stats: dict[str, Any],
     if fit is not None:
         report["convergence"] = _convergence(state, fit, total.get(FIT_KEY))
         if not fit["converged"]:
-            LOG.warning("quality report of %s: the worker model did not converge in this batch (%d iterations)",
-                        question, fit["iterations"])
+            LOG.warning("quality report of %s: the worker model did not converge in this batch (%d iteration%s)",
+                        question, fit["iterations"], "" if fit["iterations"] == 1 else "s")
     key = report_key(state, question)
     s3_client.put_object(Bucket=state.bucket, Key=key, Body=json.dumps(report, allow_nan=False).encode(),
                          ContentType="application/json")
