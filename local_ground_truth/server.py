@@ -218,13 +218,21 @@ class WorkerSite:
             self._page_heard[token] = time.monotonic()
             return token
 
-    def alive(self, worker: str, object_id: str, token: str) -> bool:
-        """The task page ``token`` says it is still open; whether it is one of the worker's pages on the task."""
+    def alive(self, worker: str, object_id: str, token: str) -> str:
+        """The task page ``token`` says it is still open. What the page is told: "open" (the task is the worker's;
+        a page the server does not know, opened before a restart, is adopted while its worker holds the task),
+        "answered" (in another tab or window), or "released" (given back: its time ran out, or the requester
+        freed it; an answer is still taken while the slot is free)."""
         with self._pages:
-            if token not in self._open_pages.get((worker, object_id), ()):
-                return False
+            pages = self._open_pages.get((worker, object_id), set())
+            if token not in pages:
+                if worker in self.job.workers_of(object_id):
+                    return "answered"
+                if self.leases.held(object_id, worker) is None:
+                    return "released"
+                self._open_pages[(worker, object_id)] = pages | {token}
             self._page_heard[token] = time.monotonic()
-            return True
+            return "open"
 
     def give_back_silent(self) -> list[tuple[str, str]]:
         """Give back each task whose pages all went silent (none said it is open for ``SILENT_SECONDS``: a browser
@@ -609,8 +617,9 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return html(site.render_task(worker, object_id, NOTICES.get(notice_asked(), ""), page_token=token))
 
     def from_task_page(name: str, object_id: str, act: Callable[[str, str, str], Any]) -> Response:
-        """A task page's own request (leave, alive): ``act(worker, object_id, page token)``, then 204; a refusal when
-        it is not such a request."""
+        """A task page's own request (leave, alive): ``act(worker, object_id, page token)``, then 204, or 200 with
+        ``{"state": <what act returned>}`` when it returns words for the page; a refusal when it is not such a
+        request."""
         try:
             worker = worker_of(name)
         except worker_names.BadName as error:
@@ -624,7 +633,9 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         token = body.get("page") if isinstance(body, dict) else None
         if not isinstance(token, str):
             return refusal(400, 'Send {"page": <the page token>}.', worker)
-        act(worker, unquote(object_id), token)
+        said = act(worker, unquote(object_id), token)
+        if isinstance(said, str):
+            return Response(json.dumps({"state": said}), mimetype="application/json", headers={"Cache-Control": "no-store"})
         return Response(status=204, headers={"Cache-Control": "no-store"})
 
     @app.post("/worker/<name>/task/<object_id>/leave")

@@ -127,10 +127,24 @@ TASK_TAIL = """
   // While the page is open it says so now and then: a page the server stops hearing from (a browser that crashed,
   // a laptop asleep, a lost network) gives its task back after a while instead of at its time limit. Should the
   // worker come back, their answer is still taken while the slot is free.
+  // Its answer says whether the task is still this page's to answer: answered in another tab, or given back.
+  var TOLD = {
+    answered: "You answered this task in another tab or window: this one cannot be answered again.",
+    released: "This task was given back (its time ran out, or the requester freed it): your answer is taken only " +
+              "if no one else took the task."
+  };
   function alive() {
     if (!window.LOCAL_GT_PAGE_TOKEN) return;
     fetch(window.LOCAL_GT_ALIVE_URL, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ page: window.LOCAL_GT_PAGE_TOKEN }), keepalive: true }).catch(function () {});
+      body: JSON.stringify({ page: window.LOCAL_GT_PAGE_TOKEN }), keepalive: true })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        var notice = document.getElementById("local-gt-notice");
+        if (!answer || !notice || !TOLD[answer.state]) return;
+        notice.textContent = TOLD[answer.state];
+        notice.title = TOLD[answer.state];
+      })
+      .catch(function () {});
   }
   setInterval(alive, window.LOCAL_GT_ALIVE_MS);
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") alive(); });

@@ -385,7 +385,8 @@ def test_a_task_whose_page_went_silent_is_given_back_and_one_that_speaks_is_kept
     speaking = open_page(server, "bo", "4")
     for _ in range(6):  # bo's page beats; ana's says nothing
         time.sleep(0.2)
-        assert request(server, "POST", "/worker/bo/task/4/alive", json.dumps({"page": speaking}).encode())[0] == 204
+        assert request(server, "POST", "/worker/bo/task/4/alive", json.dumps({"page": speaking}).encode()) == \
+            (200, b'{"state": "open"}')
     assert open_page(server, "cy", "4") is None and server.site.leases.holders("4") == {"bo"}  # kept
     assert open_page(server, "cy", "3") and server.site.leases.holders("3") == {"cy"}  # given back, taken
     status, refusal = submit(server, "ana", "3", GOOD)  # cy has the slot now: ana's answer is refused, saying why
@@ -397,8 +398,16 @@ def test_a_task_whose_page_went_silent_is_given_back_and_one_that_speaks_is_kept
     assert submit(server, "dee", "5", GOOD)[0] == 200
     # An alive from a page that is not the worker's on the task changes nothing; a malformed one is refused.
     mine = open_page(server, "bo", "6")
-    assert request(server, "POST", "/worker/cy/task/6/alive", json.dumps({"page": mine}).encode())[0] == 204
-    assert not server.site.alive("cy", "6", mine) and server.site.leases.holders("6") == {"bo"}
+    assert request(server, "POST", "/worker/cy/task/6/alive", json.dumps({"page": mine}).encode()) == \
+        (200, b'{"state": "released"}')
+    assert server.site.leases.holders("6") == {"bo"} and server.site.alive("cy", "6", mine) == "released"
+    # The page is told when its task is no longer its own: answered in another tab, or given back.
+    assert server.site.alive("dee", "5", "a page of dee's") == "answered"
+    server.site.take_back("bo", "6")
+    assert server.site.alive("bo", "6", mine) == "released"
+    # A page the server does not know (opened before a restart) is adopted while its worker holds the task.
+    assert open_page(server, "eve", "7") and server.site.alive("eve", "7", "opened before a restart") == "open"
+    assert "opened before a restart" in server.site._open_pages[("eve", "7")]
     assert request(server, "POST", "/worker/bo/task/4/alive", b'{"page": 1}')[0] == 400
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 import workflows
 from local_ground_truth.server import MAX_ANSWER_BYTES
@@ -530,3 +531,23 @@ def test_an_open_task_page_keeps_its_task_and_one_gone_silent_gives_it_back(brow
     time.sleep(2.5)
     assert ("ana", "2") in server.site.give_back_silent() and server.site.leases.holders("2") == set()
     page.close()
+
+
+def test_a_second_tab_is_told_when_its_task_was_answered_in_the_first(browser, welding_site, monkeypatch):  # noqa: F811
+    """Its bar still said the task was waiting; its Submit was then refused."""
+    from local_ground_truth import worker_pages
+
+    job, server = welding_site
+    monkeypatch.setattr(worker_pages, "ALIVE_SECONDS", 0.2)
+    first, second = new_page(browser), new_page(browser)
+    for page in (first, second):
+        page.goto(f"{server.url}/worker/ana/task/3")
+        page.wait_for_selector("crowd-classifier input")
+    first.check("crowd-classifier input >> nth=0")
+    first.click("button.local-gt-submit")
+    first.wait_for_function("!location.pathname.endsWith('/task/3')")
+    assert "ana" in job.workers_of("3")
+    expect(second.locator("#local-gt-notice")).to_have_text(
+        "You answered this task in another tab or window: this one cannot be answered again.")
+    first.close()
+    second.close()
