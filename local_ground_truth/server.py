@@ -108,6 +108,15 @@ class WorkerSite:
         self._open_pages: dict[tuple[str, str], set[str]] = {}
         self._page_heard: dict[str, float] = {}  # page token -> when the page last said it is open (monotonic)
         self._pages = threading.RLock()  # leave gives back while it holds it
+        # Tasks held before a restart: their pages are unknown here, so each gets a stand-in page, heard of now. A
+        # page open across the restart is adopted when it next says it is open (``alive``); a task whose page
+        # went while the runner was down goes silent, and is given back like any other.
+        now = time.monotonic()
+        for object_id, holders in self.leases.every_holder().items():
+            for worker in holders:
+                stand_in = _restart_stand_in(worker, object_id)
+                self._open_pages[(worker, object_id)] = {stand_in}
+                self._page_heard[stand_in] = now
         self._rules: dict[str, FormRules] = {}
         self._text_lengths: dict[str, int] = {}
         self.questions = questions_of(job)
@@ -120,9 +129,9 @@ class WorkerSite:
         first: dict[str, tuple[str, str]] = {}  # person -> (time, spelling) of their first answer: one pass, no sort
         for answers in job.answers().values():
             for answer in answers:
-                person, time = worker_names.person(answer["workerId"]), answer.get("submissionTime", "")
-                if person not in first or time < first[person][0]:
-                    first[person] = (time, answer["workerId"])
+                person, when = worker_names.person(answer["workerId"]), answer.get("submissionTime", "")
+                if person not in first or when < first[person][0]:
+                    first[person] = (when, answer["workerId"])
         self._spellings = {person: spelling for person, (_time, spelling) in first.items()}
         self._spellings_lock = threading.Lock()
         job.on_answer.append(lambda _object_id, worker, _key: self._remember_spelling(worker))
@@ -230,7 +239,9 @@ class WorkerSite:
                     return "answered"
                 if self.leases.held(object_id, worker) is None:
                     return "released"
-                self._open_pages[(worker, object_id)] = pages | {token}
+                stand_in = _restart_stand_in(worker, object_id)
+                self._page_heard.pop(stand_in, None)
+                self._open_pages[(worker, object_id)] = (pages - {stand_in}) | {token}
             self._page_heard[token] = time.monotonic()
             return "open"
 
@@ -258,6 +269,8 @@ class WorkerSite:
         (A page whose going away was never heard of keeps the task until its time limit, as before.)"""
         with self._pages:
             pages = self._open_pages.get((worker, object_id))
+            if pages == {_restart_stand_in(worker, object_id)}:
+                token = next(iter(pages))  # the page opened before a restart leaves: it was the stand-in's
             if not pages or token not in pages:
                 return False
             pages.discard(token)
@@ -361,8 +374,9 @@ class WorkerSite:
                 if len(self.job.workers_of(object_id)) >= self.job.spec.workers_per_object:
                     raise Refused(409, f"Object {object_id} already has all the answers it needs; yours was not "
                                        "recorded. Take the next task from your queue.")
-                raise Refused(409, f"Object {object_id} is being labeled by other workers (its page was left, your "
-                                   "time on it ran out, or you never opened it); yours was not recorded. Take the next "
+                raise Refused(409, f"Object {object_id} is being labeled by other workers (its page was left or went "
+                                   "silent, your time on it ran out, the requester gave it back, or you never opened "
+                                   "it); yours was not recorded. Take the next "
                                    "task from your queue.")
             lease = self.leases.held(object_id, worker)
             started = lease.acquired if lease else time.monotonic()
@@ -391,6 +405,11 @@ def questions_of(job: LocalJob) -> tuple:
         LOG.warning("%s of the consolidation function is unusable (%s); answers are checked against the page only",
                     QUESTIONS_ENV, error)
         return ()
+
+
+def _restart_stand_in(worker: str, object_id: str) -> str:
+    """The token that stands for a page opened before a restart (the page's own token was never seen here)."""
+    return f"held before a restart: {worker} {object_id}"
 
 
 class Refused(Exception):

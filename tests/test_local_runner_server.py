@@ -211,6 +211,31 @@ def test_a_task_open_across_a_restart_stays_its_workers(fresh):
         again.stop()
 
 
+def test_tasks_held_before_a_restart_go_back_when_their_pages_are_silent_or_leave(fresh, monkeypatch):
+    """A page closed while the runner was down never speaks again: its task stayed held for its whole time limit
+    after the restart, and one left for the queue after the restart too (its page's token was unknown)."""
+    from local_ground_truth import worker_pages
+
+    job, server = fresh
+    tokens = {worker: open_page(server, worker, object_id) for worker, object_id in
+              (("gone", "3"), ("open", "4"), ("leaving", "5"))}
+    server.stop()
+    monkeypatch.setattr(worker_pages, "SILENT_SECONDS", 0.8)
+    again = WorkerServer(WorkerSite(job), port=0, body_timeout=2).start()
+    try:
+        assert {oid: again.site.leases.holders(oid) for oid in "345"} == {"3": {"gone"}, "4": {"open"}, "5": {"leaving"}}
+        assert leave(again, "leaving", "5", {"page": tokens["leaving"]})[0] == 204  # left for the queue
+        assert again.site.leases.holders("5") == set()
+        for _ in range(5):  # the page open across the restart says so; the closed one says nothing
+            time.sleep(0.25)
+            assert again.site.alive("open", "4", tokens["open"]) == "open"
+        assert again.site.give_back_silent() == [("gone", "3")]
+        assert again.site.leases.holders("3") == set() and again.site.leases.holders("4") == {"open"}
+        assert submit(again, "open", "4", GOOD)[0] == 200
+    finally:
+        again.stop()
+
+
 def test_a_head_request_leases_nothing(fresh):
     """HEAD is answered as GET is, but probing every task page must not take every task from the workers."""
     job, server = fresh

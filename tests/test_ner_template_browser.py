@@ -160,3 +160,19 @@ def test_the_plain_variant_really_breaks_a_script_block(browser, variant, runs):
     page, dialogs = open_page(browser, html)
     assert (page.evaluate("window.__pwned") == "script-close") is runs
     assert bool(dialogs) is runs
+
+
+def test_a_right_to_left_abstract_keeps_its_words_in_order_around_a_tag(browser, pre_labeled):  # noqa: F811
+    """The text box was left-to-right: a tag's Latin label split an Arabic run and the tagged word jumped to the
+    line's far end."""
+    text = pre_labeled("خلفية: هذه الدراسة تبحث في أثر الري على المحاصيل.")["text"]
+    page, _ = open_page(browser, render({"taskObject": "s3://b/p.jpg", "text": text,
+                                         "metadata": {"Title": "T", "Author": "A"}}))
+    assert page.evaluate("getComputedStyle(document.getElementById('abstract-container')).direction") == "rtl"
+    start = text.index("الدراسة")
+    select(page, utf16(text, start), utf16(text, start + len("الدراسة")))
+    page.click("button[data-label=Objectives]")
+    before = page.locator("#abstract-container span").first.bounding_box()  # "خلفية: هذه " reads first: rightmost
+    mark = page.locator("#abstract-container mark").bounding_box()
+    after = page.locator("#abstract-container span").nth(1).bounding_box()
+    assert after["x"] + after["width"] <= mark["x"] + 1 and mark["x"] + mark["width"] <= before["x"] + 1

@@ -551,3 +551,20 @@ def test_a_second_tab_is_told_when_its_task_was_answered_in_the_first(browser, w
         "You answered this task in another tab or window: this one cannot be answered again.")
     first.close()
     second.close()
+
+
+def test_two_tabs_of_one_ner_task_are_told_that_they_share_its_draft(browser, ner_site):  # noqa: F811
+    """The tab that saved last silently replaced the other's draft: a reload there restored the other tab's tags."""
+    job, server = ner_site
+    context = browser.new_context(viewport=VIEWPORT)
+    context.route("https://assets.crowd.aws/**", lambda route: route.abort())
+    first, second = context.new_page(), context.new_page()
+    for page in (first, second):
+        page.goto(f"{server.url}/worker/tt/task/4")
+        page.wait_for_selector("#abstract-container span")
+    select(first, 0, 8)
+    first.keyboard.press("1")
+    select(second, 9, 14)
+    second.keyboard.press("3")
+    expect(first.locator("#ner-message")).to_contain_text("open in another tab too")
+    context.close()
