@@ -247,8 +247,8 @@ class WorkerSite:
 
     def give_back_silent(self) -> list[tuple[str, str]]:
         """Give back each task whose pages all went silent (none said it is open for ``SILENT_SECONDS``: a browser
-        that crashed or sleeps, a network gone); the (worker, object) pairs given back. A task whose page was never
-        heard of here (opened before a restart) keeps its time limit."""
+        that crashed or sleeps, a network gone); the (worker, object) pairs given back. A task held before a restart
+        counts as heard of at the restart (``_restart_stand_in``)."""
         cutoff = time.monotonic() - worker_pages.SILENT_SECONDS
         given = []
         with self._pages:
