@@ -371,3 +371,5 @@ def test_a_batch_out_of_time_for_fitting_still_answers_every_object_and_says_it_
         response = handler.lambda_handler(event(bucket, key, LABEL), Context())
     assert len(labels_by_id(response, LABEL)) == 60
     assert any("did not converge in this batch (1 iteration)" in message for message in caplog.messages)
+    from gt_common import time_budget
+    assert not time_budget.expired()  # the deadline was the invocation's only

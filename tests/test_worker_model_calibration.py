@@ -137,15 +137,12 @@ def test_the_fit_stops_at_the_invocations_time_for_fitting_and_says_it_did_not_c
 
     rng = np.random.default_rng(0)
     objects, workers, answers = np.repeat(np.arange(300), 3), rng.integers(0, 40, 900), rng.integers(0, 3, 900)
-    try:
-        time_budget.start(Context(0))  # no time left for fitting: one iteration, its labels
+    with time_budget.limit(Context(0)):  # no time left for fitting: one iteration, its labels
         stopped = crowd_model.fit(objects, workers, answers, 300, 40, 3, tol=0.0)
-        assert (stopped.iterations, stopped.converged) == (1, False) and stopped.posteriors.shape == (300, 3)
-        time_budget.start(Context(600_000))
+    assert (stopped.iterations, stopped.converged) == (1, False) and stopped.posteriors.shape == (300, 3)
+    assert not time_budget.expired()  # after the invocation, no deadline: other code in the process fits in full
+    with time_budget.limit(Context(600_000)):
         assert crowd_model.fit(objects, workers, answers, 300, 40, 3, tol=0.0, max_iter=5).iterations == 5
-    finally:
-        time_budget.start(None)  # no deadline: as every other test fits
-    assert not time_budget.expired()
 
 
 def test_workers_who_err_together_are_tempered_independent_ones_are_not():

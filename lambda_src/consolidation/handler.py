@@ -36,7 +36,11 @@ def s3_client():
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> list[dict[str, Any]]:
-    time_budget.start(context)  # the worker model stops iterating in time for the batch to answer
+    with time_budget.limit(context):  # the worker model stops iterating in time for the batch to answer
+        return _consolidated(event)
+
+
+def _consolidated(event: dict[str, Any]) -> list[dict[str, Any]]:
     questions = configured_questions()
     method = configured_method()
     state = state_for_event(event)

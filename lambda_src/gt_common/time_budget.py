@@ -6,8 +6,9 @@ objects answered at random ran EM to its 500-iteration cap, past the 300 s timeo
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 #: Of the time an invocation has left when it starts, the share fitting may take: the rest reads what the fit
 #: needs before it and writes the state, the reports and the response after it.
@@ -16,10 +17,16 @@ FIT_SHARE = 0.6
 _DEADLINE: ContextVar[Optional[float]] = ContextVar("fit_deadline", default=None)
 
 
-def start(context: Any) -> None:
-    """Set the deadline from a Lambda context's remaining time (none without one: no deadline)."""
+@contextmanager
+def limit(context: Any) -> Iterator[None]:
+    """Within it, the deadline set from a Lambda context's remaining time (none without one); after it, none again
+    (a process that runs the handler runs other code too: a test suite, the local runner)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    _DEADLINE.set(time.monotonic() + FIT_SHARE * remaining() / 1000 if callable(remaining) else None)
+    token = _DEADLINE.set(time.monotonic() + FIT_SHARE * remaining() / 1000 if callable(remaining) else None)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 def expired() -> bool:
