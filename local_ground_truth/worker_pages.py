@@ -73,7 +73,8 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
 #local-gt-bar button { font: inherit; padding: 4px 10px; border-radius: 4px; border: 1px solid #9aa5b1;
   background: #37475a; color: #fff; cursor: pointer; }
 #local-gt-bar button:hover { background: #485769; }
-#local-gt-worker { max-width: 22em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#local-gt-worker { max-width: 22em; min-width: 3em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  flex-shrink: 1; }  /* shrinks (cut with "...") before a long time warning pushes it off the bar */
 #local-gt-notice { color: #ffd580; max-width: 32em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 #local-gt-task { padding: 6px 12px 12px; }
 #local-gt-bar > * { white-space: nowrap; }
@@ -86,6 +87,9 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
   #local-gt-notice { order: 10; flex-basis: 100%; max-width: none; white-space: normal; }
   #local-gt-notice:empty { display: none; }
   #local-gt-worker { max-width: 100%; }
+  /* The bar has scrolled away while the worker chooses: in the last minute the time left stays in sight. */
+  #local-gt-time.local-gt-late { position: fixed; right: 10px; bottom: 10px; z-index: 101; white-space: normal;
+    max-width: calc(100vw - 40px); box-shadow: 0 2px 8px rgba(0, 0, 0, .35); }
 }
 </style>
 </head><body>

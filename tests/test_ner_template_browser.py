@@ -176,3 +176,20 @@ def test_a_right_to_left_abstract_keeps_its_words_in_order_around_a_tag(browser,
     mark = page.locator("#abstract-container mark").bounding_box()
     after = page.locator("#abstract-container span").nth(1).bounding_box()
     assert after["x"] + after["width"] <= mark["x"] + 1 and mark["x"] + mark["width"] <= before["x"] + 1
+
+
+def test_escape_closes_the_remove_question_and_keeps_the_tag(browser, pre_labeled):  # noqa: F811
+    """Escape did nothing, and Ctrl+Z undid a tag with the question still up."""
+    text = pre_labeled("Methods: samples were measured twice. Results: they agree.")["text"]
+    page, _ = open_page(browser, render({"taskObject": "s3://b/p.jpg", "text": text,
+                                         "metadata": {"Title": "T", "Author": "A"}}))
+    select(page, 0, 8)
+    page.click("button[data-label=Methods]")
+    page.click("#abstract-container mark")
+    assert "Remove the Methods tag" in page.inner_text("#ner-message")
+    page.keyboard.press("Escape")
+    assert page.inner_text("#ner-message") == "" and len(json.loads(page.input_value("#abstract-answer"))["entities"]) == 1
+    page.click("#abstract-container mark")
+    page.keyboard.press("Control+z")  # undoes the tag, and the question goes with it
+    assert "Remove the" not in page.inner_text("#ner-message")
+    assert json.loads(page.input_value("#abstract-answer"))["entities"] == []

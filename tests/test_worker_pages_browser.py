@@ -116,6 +116,11 @@ def test_on_a_phone_the_task_bar_shows_every_part_and_the_notice_whole(browser, 
         box = page.locator(part).bounding_box()
         assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"], part  # not cut off
         assert page.locator(part).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), part  # not cut to "Sig..."
+    # Down at the categories the bar has scrolled away: in the last minute the time left stays in sight.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.evaluate("document.getElementById('local-gt-time').className = 'local-gt-late'")  # as the countdown does
+    clock = page.locator("#local-gt-time").bounding_box()
+    assert 0 <= clock["y"] and clock["y"] + clock["height"] <= 844 and clock["x"] + clock["width"] <= 390
 
 def test_a_touch_screen_shows_no_key_hints_and_a_desktop_does(browser, welding_site):  # noqa: F811
     _, server = welding_site
