@@ -573,3 +573,19 @@ def test_two_tabs_of_one_ner_task_are_told_that_they_share_its_draft(browser, ne
     second.keyboard.press("3")
     expect(first.locator("#ner-message")).to_contain_text("open in another tab too")
     context.close()
+
+
+def test_a_touch_screen_gets_the_ner_instructions_for_touch(browser, ner_site):  # noqa: F811
+    """They spoke only of the mouse, Shift+arrows and number keys."""
+    _, server = ner_site
+    for touch in (True, False):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=touch, is_mobile=touch)
+        try:
+            page = context.new_page()
+            page.route("https://assets.crowd.aws/**", lambda route: route.abort())
+            page.goto(f"{server.url}/worker/{'tap' if touch else 'desk'}/task/1")
+            page.wait_for_selector("#abstract-container span")
+            assert page.locator(".ner-touch").is_visible() is touch
+            assert page.locator(".ner-desk").is_visible() is not touch
+        finally:
+            context.close()
