@@ -296,6 +296,9 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
              reader: Optional[ReportReader] = None, review=None) -> dict[str, Any]:
     """Everything the page's live part shows, read once (``review``: the job's ``ReviewDesk``, if any)."""
     needed = job.spec.workers_per_object
+    # Read first: counts only grow, so the objects' rows, read after, are never behind the progress line (a batch
+    # that landed in between showed "5 of 18" above a row still "consolidated with the next batch").
+    progress = job.progress()
     answer_counts = job.answer_counts()
     labels = job.consolidated_labels()
     failed = job.failed_objects()
@@ -304,7 +307,6 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
     for_workers = job.object_id_set()
     holders = {oid: sorted(who) for oid, who in sorted(leases.every_holder().items(), key=lambda item: int(item[0]))
                if oid in for_workers}
-    progress = job.progress()
 
     workers: dict[str, dict[str, Any]] = {worker: {"answers": count, "holding": [], "last": last}
                                           for worker, (count, last) in job.worker_activity().items()}
