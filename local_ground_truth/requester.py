@@ -535,8 +535,10 @@ _JS = """(() => {
         const html = await response.text();
         current = new Date();
         if (lost) { lost = false; connection.hidden = true; connection.textContent = ''; }
-        if (html !== shown && !(shown !== null && selecting())) {
-          if (shown !== null) { const was = focused(); live.innerHTML = html; refocus(was); }
+        // The first answer is drawn too: what changed between the page's own rendering and it (a task taken) was
+        // otherwise never shown, every later answer being the same as that first one.
+        if (html !== shown && !selecting()) {
+          const was = focused(); live.innerHTML = html; refocus(was);
           shown = html;
         }
       } else {

@@ -127,3 +127,29 @@ def test_the_page_names_what_workers_hold_waits_for_a_selection_and_says_when_th
         page.unroute("**/requester/live*")
         expect(page.locator("#connection")).to_be_hidden(timeout=30_000)
         page.close()
+
+
+def test_what_changed_before_the_pages_first_look_is_shown(browser, runner_assembly, tmp_path):
+    """The page kept its first look's answer as "shown" without drawing it: a task taken between the page's rendering
+    and that first look was never shown, every later look answering the same."""
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "reqd")) as job, worker_server(job) as server:
+        ids = job.object_ids()
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        looks = []
+
+        def first_look_after_a_task_is_taken(route):
+            if not looks:  # the page's first look: a worker takes a task just before it
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+                connection.request("GET", f"/worker/dee/task/{ids[2]}")
+                assert connection.getresponse().status == 200
+                connection.close()
+            looks.append(route.request.url)
+            route.continue_()
+
+        page.route("**/requester/live*", first_look_after_a_task_is_taken)
+        page.goto(f"{server.url}{PREFIX}")
+        assert "No worker holds a task" in page.inner_text("#workers")  # as the page was rendered
+        expect(page.locator("#workers tbody tr", has_text="dee")).to_contain_text(f"1: object {ids[2]}",
+                                                                                   timeout=30_000)
+        page.close()
