@@ -120,6 +120,7 @@ class WorkerSite:
         self._rules: dict[str, FormRules] = {}
         self._text_lengths: dict[str, int] = {}
         self.questions = questions_of(job)
+        self._asks_spans = any(isinstance(question, Spans) for question in self.questions)  # answers hold offsets
         self.order = WorkerOrder(job.job_name)
         # Expert review (the stack's settings unless the runner was told otherwise); its final manifest
         # follows every batch from here on.
@@ -346,9 +347,8 @@ class WorkerSite:
             raise Refused(404, f"object {object_id} is not one of this job's tasks")
         problems = self.rules(object_id).problems(answer)
         if self.questions:  # read as consolidation will read it: a required question must be usable
-            spans = any(isinstance(question, Spans) for question in self.questions)
             form = read_form(self.questions, WorkerAnswer(worker, answer),
-                             self.text_length(object_id) if spans else MAX_TEXT_BYTES)
+                             self.text_length(object_id) if self._asks_spans else MAX_TEXT_BYTES)
 
             def said_of(name: str) -> list[str]:
                 return [problem for problem in form.problems if problem.startswith(f"{name} ")]

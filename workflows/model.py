@@ -169,25 +169,27 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no marker; write "
                               "[[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]], [[checkboxes:Q]] or "
                               "[[max-chars:Q]]")
-    problems = label_problems(filled, questions)
+    from local_ground_truth.form_rules import rules_of
+
+    fields = rules_of(filled).fields  # the page's form, read once for both checks
+    problems = label_problems(fields, questions)
     if problems:  # the page would submit answers the server and consolidation refuse: a worker could never finish
         raise DefinitionError(f"workflow {workflow}: the template offers {'; '.join(problems)}: write a question's "
                               "labels only in the definition and let a marker put them in ([[radio-buttons:Q]], ...)")
-    problems = length_problems(filled, questions)
+    problems = length_problems(fields, questions)
     if problems:  # consolidation keeps max_chars of a text: what a worker wrote past it would be cut without a word
         raise DefinitionError(f"workflow {workflow}: the template lets workers write {'; '.join(problems)}: give the "
                               'field max-length="[[max-chars:Q]]"')
     return filled
 
 
-def label_problems(template: str, questions: tuple[Question, ...]) -> list[str]:
+def label_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) -> list[str]:
     """Each value a template's element would submit for a question with labels that is not one of them (values
-    and categories written in the page, not computed by it with Liquid)."""
+    and categories written in the page, not computed by it with Liquid). ``fields``: the page's
+    (``form_rules.rules_of(page).fields``)."""
     from gt_common.questions import Checkbox
-    from local_ground_truth.form_rules import rules_of
 
     problems = []
-    fields = rules_of(template).fields
     for question in questions:
         rule = fields.get(question.name)
         if rule is None or not question.labels:
@@ -203,12 +205,11 @@ def label_problems(template: str, questions: tuple[Question, ...]) -> list[str]:
     return problems
 
 
-def length_problems(template: str, questions: tuple[Question, ...]) -> list[str]:
+def length_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) -> list[str]:
     """Each free-text question whose text field (written in the page, not by its script) takes more characters
-    than the question keeps (``max_chars``), or any number."""
-    from local_ground_truth.form_rules import TEXT_FIELDS, rules_of
+    than the question keeps (``max_chars``), or any number. ``fields``: as for ``label_problems``."""
+    from local_ground_truth.form_rules import TEXT_FIELDS
 
-    fields = rules_of(template).fields
     problems = []
     for question in questions:
         rule = fields.get(question.name)

@@ -59,14 +59,15 @@ def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> di
                   "the review is not used", number, len(lines))
     merged = list(final_lines(lines, crowd["LabelAttributeName"], questions, reviews))
     count = write_manifest(s3, final, merged)
+    routed = len(known & set(reviews))  # reviews of lines the crowd's manifest has
     metadata = f"{crowd['LabelAttributeName']}-metadata"
     decided = sum(1 for line in merged if isinstance(line, dict) and isinstance(line.get(metadata), dict)
                   and line[metadata].get(DECIDED_BY) == BY_REVIEWER)  # what was merged, not what was sent
     LOG.info("job %s: final manifest %s written (%d lines, %d of %d routed objects decided by experts)", crowd_job,
-             final.uri, count, decided, len(known & set(reviews)))
+             final.uri, count, decided, routed)
     folder = layout.job_folder(crowd)
     reports = write_final_reports(s3, folder.bucket, folder.key, merged, crowd["LabelAttributeName"], questions)
-    return {"finalManifest": final.uri, "routed": len(known & set(reviews)), "decided": decided,
+    return {"finalManifest": final.uri, "routed": routed, "decided": decided,
             "finalQualityReports": reports}
 
 
