@@ -3,7 +3,6 @@ workflow's job by EventBridge, and one final manifest."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -20,12 +19,11 @@ from .custom_labeling_workflow import CustomLabelingWorkflow, _checked_job_setti
 from .bucket_layout import REVIEW_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
 from .labeling_job_resource.request import request_without_name
-from .lambda_dependencies import LAMBDA_SRC
+from .lambda_dependencies import import_lambda_src
 from .lambda_function import least_privilege_function, merge_props
 from .nag import acknowledge, nag_reference
 
-if str(LAMBDA_SRC) not in sys.path:  # the review functions' own rule and layout: defined once, there
-    sys.path.append(str(LAMBDA_SRC))
+import_lambda_src()
 from gt_common.output_layout import FINAL_QUALITY_REPORTS, WORKER_RESPONSES  # noqa: E402
 from gt_common.review import FINAL_MANIFEST, ReviewSettings  # noqa: E402
 

@@ -28,6 +28,13 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Optional
 
 LAMBDA_SRC = Path(__file__).resolve().parent.parent / "lambda_src"
+
+
+def import_lambda_src() -> None:
+    """Put ``lambda_src`` on the import path: the constructs and the workflow definitions check what
+    they synthesize by the functions' own rules (``gt_common``), defined once, there."""
+    if str(LAMBDA_SRC) not in sys.path:
+        sys.path.append(str(LAMBDA_SRC))
 SHARED_PACKAGE = "gt_common"
 REQUIREMENTS_FILE = "requirements.txt"
 LOCK_FILE = "requirements.lock"

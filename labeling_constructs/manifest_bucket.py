@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -15,12 +14,11 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
 from .bucket_layout import DATA_PREFIX, MANIFEST_KEY, overlapping
-from .lambda_dependencies import LAMBDA_SRC
+from .lambda_dependencies import import_lambda_src
 from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
 
-if str(LAMBDA_SRC) not in sys.path:  # how a manifest line names its data object: the functions' rule, defined once
-    sys.path.append(str(LAMBDA_SRC))
+import_lambda_src()
 from gt_common.s3uri import InputError  # noqa: E402
 from gt_common.task_record import source_field  # noqa: E402
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
 from functools import lru_cache
-from pathlib import Path
 
-_LAMBDA_SRC = str(Path(__file__).resolve().parent.parent / "lambda_src")
-if _LAMBDA_SRC not in sys.path:
-    sys.path.append(_LAMBDA_SRC)
+from labeling_constructs.lambda_dependencies import import_lambda_src  # imports no aws_cdk
+
+import_lambda_src()
 
 from gt_common.questions import (  # noqa: E402
     Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo,
