@@ -85,6 +85,15 @@ def test_metadata_is_optional(s3, bucket):
     assert result["taskInput"]["text"] == "Plain text."
 
 
+def test_the_page_image_may_be_named_by_source_as_ground_truth_allows_but_not_twice(s3, bucket):
+    line = line_for(s3, bucket, "Plain text.".encode())
+    page = line.pop("source-ref")
+    result = handler.lambda_handler(event({"source": page, **line}))
+    assert result["taskInput"]["taskObject"] == page and result["taskInput"]["text"] == "Plain text."
+    with pytest.raises(InputError, match="dataObject names its data object twice, by both 'source-ref' and 'source'"):
+        handler.lambda_handler(event({"source": page, "source-ref": page, **line}))
+
+
 def test_text_at_the_limit_is_accepted(s3, bucket):
     assert handler.MAX_TEXT_BYTES is limits.MAX_TEXT_BYTES  # one limit, shared with consolidation
     result = handler.lambda_handler(event(line_for(s3, bucket, b"a" * limits.MAX_TEXT_BYTES)))
@@ -96,7 +105,8 @@ def test_text_at_the_limit_is_accepted(s3, bucket):
 def test_missing_key_is_named(s3, bucket, missing):
     line = {"source-ref": f"s3://{bucket}/p.jpg", "text-file-s3-uri": f"s3://{bucket}/a.txt"}
     del line[missing]
-    with pytest.raises(InputError, match=f"dataObject has no '{missing}'"):
+    said = "has neither 'source-ref' nor 'source'" if missing == "source-ref" else f"has no '{missing}'"
+    with pytest.raises(InputError, match=f"dataObject {said}"):
         handler.lambda_handler(event(line))
     line[missing] = None  # there, but null: said so (it read "has no 'x' (keys: [..., 'x'])")
     with pytest.raises(InputError, match=f"dataObject's '{missing}' is null: give the S3 URI it names"):

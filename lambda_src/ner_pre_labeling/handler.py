@@ -2,7 +2,8 @@
 
 Event: ``{"version", "labelingJobArn", "dataObject": <the manifest line>}``; the line holds
 
-- ``source-ref``: the S3 URI of the paper's rendered first page (shown beside the text);
+- ``source-ref`` (or ``source``, as the welding sample names its object; never both): the S3 URI of the
+  paper's rendered first page (shown beside the text);
 - ``text-file-s3-uri``: the S3 URI of the abstract as UTF-8 text;
 - ``metadata`` (optional): an object such as ``{"Title", "Author", "ISBN"}``, its values text or numbers.
 
@@ -43,11 +44,10 @@ from gt_common.labeling_job import job_name_of_event
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
 from gt_common.shown_text import BIDI_CONTROLS
-from gt_common.task_record import write_record
+from gt_common.task_record import source_field, write_record
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-IMAGE_KEY = "source-ref"
 TEXT_KEY = "text-file-s3-uri"
 BYTE_ORDER_MARK = "\ufeff"
 
@@ -140,8 +140,12 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if not isinstance(data_object, dict):
         raise InputError("dataObject is missing or not an object")
     job = job_name_of_event(event)  # the task record's folder (gt_common.task_record)
-    image_uri = _required(data_object, IMAGE_KEY)
-    image = parse_s3_uri(image_uri, what=f"dataObject.{IMAGE_KEY}")
+    try:
+        image_key = source_field(data_object)  # the page image: source-ref, or source as Ground Truth allows
+    except InputError as error:
+        raise InputError(f"dataObject {error}") from None
+    image_uri = _required(data_object, image_key)
+    image = parse_s3_uri(image_uri, what=f"dataObject.{image_key}")
     text_uri = _required(data_object, TEXT_KEY)
     gold_of_line(data_object)  # a line's known answers are checked before anything is read
     metadata = data_object.get("metadata", {})
