@@ -7,9 +7,12 @@ element's answer has the shape that element submits (``static/crowd-html-element
 
 - ``<crowd-classifier name="X" categories='[...]'>``: ``X`` must be ``{"label": <one of the categories>}``;
 - ``<crowd-classifier-multi-select name="X" categories='[...]'>``: ``{"labels": [<categories>]}``, at least one;
-- ``<crowd-checkbox name="X" value="V">`` (``V`` defaults to "on"; boxes may share a name):
-  ``{"V": true | false, ...}``, and ``true`` for a box marked ``required``;
-- ``<crowd-radio-button name="X" value="V">`` (in or out of a ``crowd-radio-group``): ``{"V": true | false, ...}``;
+- ``<crowd-checkbox name="X" value="V">`` (``V`` defaults to "on"): ``{"V": true | false}``, and ``true`` for a
+  box marked ``required``;
+- ``<crowd-radio-button name="X" value="V">`` (in or out of a ``crowd-radio-group``): ``{"V": true | false}``;
+  Ground Truth submits one object per button name, so buttons sharing a name lose answers (``shared_buttons``
+  names them; synth refuses them). A question's buttons are named ``<question>:<label>``
+  (``questions.button_name``) and ``question_field`` gathers them as the question's field;
 - ``<crowd-input name="X">``, ``<crowd-text-area name="X">``: text, when given, of at most its ``max-length``;
 - ``<crowd-entity-annotation name="X" labels='[{"label": ...}]' text="...">``:
   ``{"entities": [{"label", "startOffset", "endOffset"}]}`` with labels of the page, code-point offsets
@@ -27,6 +30,8 @@ import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Optional
+
+from gt_common.questions import BUTTON_SEPARATOR
 
 CLASSIFIER = "crowd-classifier"
 MULTI_SELECT = "crowd-classifier-multi-select"
@@ -49,6 +54,8 @@ class Field:
     element: str  # a crowd element above, or "input:<type>", "textarea", "select"
     labels: Optional[tuple[str, ...]] = None  # categories / entity labels; None when the page computes them
     values: list[str] = field(default_factory=list)  # crowd-checkbox / crowd-radio-button values under the name
+    #: A question's buttons gathered by ``question_field``: label -> (the button's name, the value it submits).
+    buttons: dict[str, tuple[str, str]] = field(default_factory=dict)
     required_values: list[str] = field(default_factory=list)  # crowd-checkbox values marked required
     required: bool = False
     text_length: Optional[int] = None  # crowd-entity-annotation: code points of its text
@@ -58,6 +65,8 @@ class Field:
 @dataclass
 class FormRules:
     fields: dict[str, Field] = field(default_factory=dict)
+    #: Names that more than one crowd-checkbox or crowd-radio-button has (all but one answer would be lost).
+    shared_buttons: list[str] = field(default_factory=list)
 
     @property
     def classifiers(self) -> dict[str, Optional[tuple[str, ...]]]:
@@ -171,6 +180,8 @@ class _Collector(HTMLParser):
             rule.text_length = len(attributes.get("text") or "")
         elif tag in (CHECKBOX, RADIO_BUTTON):
             value = attributes.get("value") or _ON
+            if rule.values and name not in self.rules.shared_buttons:
+                self.rules.shared_buttons.append(name)
             if value not in rule.values:
                 rule.values.append(value)
             if required and tag == CHECKBOX:
@@ -182,6 +193,26 @@ class _Collector(HTMLParser):
             rule.max_length = int(limit) if limit.isascii() and limit.isdigit() else rule.max_length
 
     handle_startendtag = handle_starttag
+
+
+def question_field(fields: dict[str, Field], name: str) -> Optional[Field]:
+    """The field that answers question ``name``: its own, or its crowd-radio-buttons or crowd-checkboxes named
+    ``<name>:<label>`` gathered as one (``values``: the labels; ``buttons``: each label's button). None: none."""
+    if name in fields:
+        return fields[name]
+    prefix = name + BUTTON_SEPARATOR
+    buttons = [rule for key, rule in fields.items() if key.startswith(prefix) and rule.element in (CHECKBOX, RADIO_BUTTON)]
+    if not buttons:
+        return None
+    gathered = Field(name=name, element=buttons[0].element)
+    for button in buttons:
+        for value in button.values:
+            label = button.name[len(prefix):] if value == _ON else value
+            gathered.values.append(label)
+            gathered.buttons[label] = (button.name, value)
+            if value in button.required_values:
+                gathered.required_values.append(label)
+    return gathered
 
 
 def parse_labels(raw: Optional[str], key: Optional[str] = None) -> Optional[tuple[str, ...]]:

@@ -13,7 +13,8 @@ Every question of the definition is answered from the object's truth (``truth.py
 
 ``answer_values`` gives each question's value in one form per type (a label, a bool, a list of labels,
 entities, a text); ``shaped_answer`` writes them as the page's elements submit them (``form_rules``):
-a ``crowd-classifier`` ``{"label": ...}``, a ``crowd-checkbox`` ``{"<value>": true}``, a hidden input a
+a ``crowd-classifier`` ``{"label": ...}``, a ``crowd-checkbox`` ``{"<value>": true}`` (a question's buttons each
+under its own name), a hidden input a
 page's script fills the JSON text of the documented shape, and so on. The labels come from the
 questions, never from here.
 """
@@ -27,6 +28,7 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo
 from local_ground_truth.form_rules import (
     CHECKBOX, CLASSIFIER, ENTITY_ANNOTATION, INPUT, MULTI_SELECT, RADIO_BUTTON, TEXT_AREA, Field, FormRules,
+    question_field,
 )
 
 NOTES = ("", "", "Looks fine to me.", "Hard to tell from this one.")  # a worker's free text, or none
@@ -146,9 +148,12 @@ def shaped_answer(questions: Sequence[Question], values: Mapping[str, Any],
     """The whole answer as the page submits it: each question under its name, in its element's shape."""
     answer = {}
     for question in questions:
-        field = rules.fields.get(question.name) if rules is not None else None
+        field = question_field(rules.fields, question.name) if rules is not None else None
         present, value = shaped_value(question, values[question.name], field)
-        if present:
+        if present and field is not None and field.buttons:  # each button under its own name, as Ground Truth sends it
+            for label, (button, submitted) in field.buttons.items():
+                answer[button] = {submitted: value[label]}
+        elif present:
             answer[question.name] = value
     return answer
 

@@ -179,6 +179,26 @@ def test_yes_no_answer_shapes(s3, bucket, monkeypatch, value):
     assert one_object(s3, bucket, monkeypatch, [VALID], [{"valid": value}])["valid"]["label"] == "Yes"
 
 
+@pytest.mark.parametrize("form", [
+    {"valid:Yes": {"Yes": True}, "valid:No": {"No": False}},  # the element page: one object per button name
+    {"valid:Yes": [{"Yes": True}], "valid:No": json.dumps({"No": False})},
+    {"valid:Yes": {"on": True}, "valid:No": {"on": False}},  # buttons without a value (the older samples)
+    {"valid": {"Yes": True, "No": False}},  # as answers were kept before the buttons were named apart
+])
+def test_radio_buttons_each_under_its_own_name_are_read_as_one_answer(s3, bucket, monkeypatch, form):
+    """Ground Truth submits one object per crowd-radio-button, keyed by its name: the buttons of a question are
+    named <question>:<label> and read together, on AWS and in the runner alike."""
+    assert one_object(s3, bucket, monkeypatch, [VALID], [form])["valid"]["label"] == "Yes"
+
+
+def test_checkboxes_each_under_its_own_name_are_one_multi_select_and_a_bad_box_loses_only_itself(
+        s3, bucket, monkeypatch, caplog):
+    form = {"topics:billing": {"billing": True}, "topics:login": {"login": "yes"}, "topics:outage": {"on": True}}
+    label = one_object(s3, bucket, monkeypatch, [TOPICS], [form, form])
+    assert label["topics"]["labels"] == ["billing", "outage"] and label["topics"]["votes"] == {"billing": 2, "outage": 2}
+    assert logged(caplog, "'topics:login' is {'login': 'yes'}, not one button's {value: true | false}")
+
+
 def test_a_required_question_without_an_answer_is_named(s3, bucket, monkeypatch, caplog):
     label = one_object(s3, bucket, monkeypatch, [VALID, NOTES], [{"notes": "only a note"}, {"valid": "No"}])
     assert label["valid"]["votes"] == {"No": 1} and label["workers"] == 2
@@ -190,6 +210,7 @@ def test_a_required_question_without_an_answer_is_named(s3, bucket, monkeypatch,
     ({"valid": {"Yes": False, "No": False}}, ["valid"], "valid has 0 radio buttons on, not one"),
     ({"valid": {"label": "Maybe"}}, [], "valid label 'Maybe' is not one of Yes, No"),
     ({"valid": {"Yes": True, "No": True}}, [], "valid has 2 radio buttons on, not one"),
+    ({"valid:Yes": {"Yes": False}, "valid:No": {"No": False}}, ["valid"], "valid has 0 radio buttons on, not one"),
 ])
 def test_a_form_tells_a_question_left_unanswered_from_an_unusable_answer(form, unanswered, problem):
     """A page asks the worker to answer the first kind and says what is wrong with the second."""

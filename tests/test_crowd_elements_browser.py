@@ -99,8 +99,8 @@ def test_crowd_classifier_multi_select_submits_every_chosen_category(browser):  
 def test_crowd_radio_group_submits_each_buttons_state_and_one_is_checked(browser):  # noqa: F811
     worker = Worker(browser, """<crowd-form>
       <crowd-radio-group>
-        <crowd-radio-button name="valid" value="Yes">Yes</crowd-radio-button>
-        <crowd-radio-button name="valid" value="No">No</crowd-radio-button>
+        <crowd-radio-button name="valid:Yes" value="Yes">Yes</crowd-radio-button>
+        <crowd-radio-button name="valid:No" value="No">No</crowd-radio-button>
       </crowd-radio-group>
       <crowd-radio-group>
         <crowd-radio-button name="btn1" value="yes" checked>Agree</crowd-radio-button>
@@ -111,21 +111,23 @@ def test_crowd_radio_group_submits_each_buttons_state_and_one_is_checked(browser
     worker.page.click("text=Disagree")
     assert worker.submit() == ""
     # As the element page shows: one object per button name, its value true or false.
-    assert worker.recorded() == {"valid": {"Yes": False, "No": True}, "btn1": {"yes": False}, "btn2": {"no": True}}
+    assert worker.recorded() == {"valid:Yes": {"Yes": False}, "valid:No": {"No": True}, "btn1": {"yes": False},
+                                 "btn2": {"no": True}}
 
 
 def test_crowd_checkbox_submits_true_or_false_per_value_and_a_required_one_must_be_checked(browser):  # noqa: F811
     worker = Worker(browser, """<crowd-form>
-      <div><crowd-checkbox name="image_attributes" value="blurry">Blurry</crowd-checkbox></div>
-      <div><crowd-checkbox name="image_attributes" value="dim" checked>Too dim</crowd-checkbox></div>
-      <div><crowd-checkbox name="image_attributes" value="exposed">Too bright</crowd-checkbox></div>
+      <div><crowd-checkbox name="image_attributes:blurry" value="blurry">Blurry</crowd-checkbox></div>
+      <div><crowd-checkbox name="image_attributes:dim" value="dim" checked>Too dim</crowd-checkbox></div>
+      <div><crowd-checkbox name="image_attributes:exposed" value="exposed">Too bright</crowd-checkbox></div>
       <crowd-checkbox name="urgent" value="urgent">Urgent</crowd-checkbox>
       <crowd-checkbox name="verified" required>Instructions were clear</crowd-checkbox></crowd-form>""")
     assert "Instructions were clear" in worker.submit() and worker.posted == []
     worker.page.click("text=Blurry")
     worker.page.click("text=Instructions were clear")
     assert worker.submit() == ""
-    assert worker.recorded() == {"image_attributes": {"blurry": True, "dim": True, "exposed": False},
+    assert worker.recorded() == {"image_attributes:blurry": {"blurry": True}, "image_attributes:dim": {"dim": True},
+                                 "image_attributes:exposed": {"exposed": False},
                                  "urgent": {"urgent": False}, "verified": {"on": True}}
 
 
@@ -166,8 +168,8 @@ ENTITY_TEMPLATE = """<crowd-entity-annotation name="mentions" header="Tag the te
     labels='[[entity-labels:mentions]]' text="{{ task.input.text }}">
   <short-instructions>Tag people and companies.</short-instructions>
   <div id="more"><crowd-radio-group>
-    <crowd-radio-button name="subject" value="finance">Finance</crowd-radio-button>
-    <crowd-radio-button name="subject" value="tech">Technology</crowd-radio-button>
+    <crowd-radio-button name="subject:finance" value="finance">Finance</crowd-radio-button>
+    <crowd-radio-button name="subject:tech" value="tech">Technology</crowd-radio-button>
   </crowd-radio-group></div>
 </crowd-entity-annotation>"""
 MENTIONS = (Spans(name="mentions", span_labels=("Person", "Company")),)
@@ -194,7 +196,7 @@ def test_crowd_entity_annotation_submits_code_point_entities_with_its_own_form(b
     answer = worker.recorded()
     assert answer == {"mentions": {"entities": [{"label": "Person", "startOffset": sue, "endOffset": sue + 3},
                                                 {"label": "Company", "startOffset": amazon, "endOffset": amazon + 6}]},
-                      "subject": {"finance": False, "tech": True}}
+                      "subject:finance": {"finance": False}, "subject:tech": {"tech": True}}
     assert [ENTITY_TEXT[e["startOffset"]:e["endOffset"]] for e in answer["mentions"]["entities"]] == ["Sue", "Amazon"]
 
 
@@ -235,11 +237,11 @@ EVERY_ELEMENT = """<crowd-form>
   <crowd-classifier name="weld" categories='["Good Weld", "Burn Through", "Not sure"]' header="Which?">
     <classification-target>run 7</classification-target>
   </crowd-classifier>
-  <crowd-checkbox name="attributes" value="blurry">Blurry</crowd-checkbox>
-  <crowd-checkbox name="attributes" value="dim">Too dim</crowd-checkbox>
+  <crowd-checkbox name="attributes:blurry" value="blurry">Blurry</crowd-checkbox>
+  <crowd-checkbox name="attributes:dim" value="dim">Too dim</crowd-checkbox>
   <crowd-radio-group>
-    <crowd-radio-button name="valid" value="Yes">Yes</crowd-radio-button>
-    <crowd-radio-button name="valid" value="No">No</crowd-radio-button>
+    <crowd-radio-button name="valid:Yes" value="Yes">Yes</crowd-radio-button>
+    <crowd-radio-button name="valid:No" value="No">No</crowd-radio-button>
   </crowd-radio-group>
   <crowd-input name="tag" label="Tag"></crowd-input>
   <crowd-text-area name="notes" label="Notes"></crowd-text-area></crowd-form>"""
@@ -263,8 +265,9 @@ def test_what_a_worker_chose_and_typed_survives_a_reload_until_the_answer_is_acc
     assert worker.page.is_checked("crowd-radio-button[value=No] input")
     assert worker.page.input_value("crowd-input[name=tag] input") == "seam <b>7</b>"
     assert worker.submit() == ""
-    assert worker.recorded() == {"weld": {"label": "Burn Through"}, "attributes": {"blurry": False, "dim": True},
-                                 "valid": {"Yes": False, "No": True}, "tag": "seam <b>7</b>",
+    assert worker.recorded() == {"weld": {"label": "Burn Through"}, "attributes:blurry": {"blurry": False},
+                                 "attributes:dim": {"dim": True}, "valid:Yes": {"Yes": False},
+                                 "valid:No": {"No": True}, "tag": "seam <b>7</b>",
                                  "notes": "line one\nline 🌊 two"}
     worker.page.goto(TASK_URL)  # accepted: the task page opened again holds nothing any more
     worker.page.wait_for_selector(".local-gt-submit")
@@ -326,7 +329,8 @@ def test_marked_entities_survive_a_reload_and_a_draft_that_does_not_fit_the_text
         worker.page.wait_for_timeout(50)
         assert worker.page.eval_on_selector_all("crowd-entity-annotation mark", "m => m.length") == 0
     assert worker.submit("crowd-entity-annotation .local-gt-submit") == ""
-    assert worker.recorded() == {"mentions": {"entities": []}, "subject": {"finance": False, "tech": False}}
+    assert worker.recorded() == {"mentions": {"entities": []}, "subject:finance": {"finance": False},
+                                 "subject:tech": {"tech": False}}
 
 
 def test_a_server_that_does_not_answer_is_named_and_the_answer_can_be_sent_again(browser):  # noqa: F811
@@ -345,8 +349,8 @@ def test_a_server_that_does_not_answer_is_named_and_the_answer_can_be_sent_again
 
 def test_a_box_the_template_checks_and_the_worker_unchecks_stays_unchecked_after_a_reload(browser):  # noqa: F811
     worker = Worker(browser, """<crowd-form>
-      <crowd-checkbox name="attributes" value="sharp" checked>Sharp</crowd-checkbox>
-      <crowd-checkbox name="attributes" value="dim">Too dim</crowd-checkbox></crowd-form>""",
+      <crowd-checkbox name="attributes:sharp" value="sharp" checked>Sharp</crowd-checkbox>
+      <crowd-checkbox name="attributes:dim" value="dim">Too dim</crowd-checkbox></crowd-form>""",
                     globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY})
     worker.page.click("text=Sharp")
     worker.page.click("text=Too dim")
@@ -354,4 +358,4 @@ def test_a_box_the_template_checks_and_the_worker_unchecks_stays_unchecked_after
     worker.page.wait_for_function("document.querySelector('crowd-checkbox[value=dim] input').checked")
     assert not worker.page.is_checked("crowd-checkbox[value=sharp] input")
     assert worker.submit() == ""
-    assert worker.recorded() == {"attributes": {"sharp": False, "dim": True}}
+    assert worker.recorded() == {"attributes:sharp": {"sharp": False}, "attributes:dim": {"dim": True}}

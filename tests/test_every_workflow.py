@@ -18,7 +18,7 @@ import workflows
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Spans, YesNo
 from local_ground_truth import __main__ as cli
 from local_ground_truth.form_rules import (
-    CHECKBOX, CLASSIFIER, ENTITY_ANNOTATION, INPUT, MULTI_SELECT, RADIO_BUTTON, TEXT_AREA, rules_of,
+    CHECKBOX, CLASSIFIER, ENTITY_ANNOTATION, INPUT, MULTI_SELECT, RADIO_BUTTON, TEXT_AREA, question_field, rules_of,
 )
 from local_ground_truth.headless import prepare
 from local_ground_truth.simulated_workers import answer_values
@@ -50,7 +50,7 @@ def test_the_template_renders_for_every_object_and_asks_every_question(served):
     assert job.object_ids(), "the sample data gives workers nothing to label"
     for object_id in job.object_ids():
         fields = rules_of(server.site.page(object_id)).fields  # rendered with the Lambda's own task input
-        missing = [q.name for q in definition.questions if q.name not in fields]
+        missing = [q.name for q in definition.questions if question_field(fields, q.name) is None]
         assert not missing, f"object {object_id}: the page asks nothing under {missing}"
 
 
@@ -65,8 +65,9 @@ def _drive(page, question, value, field, text: str) -> None:
     elif field.element in (CHECKBOX, RADIO_BUTTON):
         chosen = {question.value} if isinstance(question, Checkbox) and value else (
             set(value) if isinstance(question, MultiSelect) else {str(value)})
-        for box in chosen:
-            page.check(f'{field.element}{scope}[value="{box}"] input')
+        for box in chosen:  # a question's buttons each have a name of their own (<question>:<label>)
+            named = f'[name="{field.buttons[box][0]}"]' if box in field.buttons else f'{scope}[value="{box}"]'
+            page.check(f'{field.element}{named} input')
     elif field.element in (INPUT, TEXT_AREA) and value:
         page.fill(f"{field.element}{scope} input, {field.element}{scope} textarea", str(value))
     elif field.element == ENTITY_ANNOTATION and value:
@@ -97,7 +98,7 @@ def test_the_page_submits_an_answer_every_question_reads(browser, served):  # no
     page.wait_for_load_state("load")
     page.wait_for_timeout(100)  # the crowd elements build themselves once the page is parsed
     for question in definition.questions:
-        _drive(page, question, values[question.name], simulation.rules.fields[question.name], text)
+        _drive(page, question, values[question.name], question_field(simulation.rules.fields, question.name), text)
     # A page's own controls (a template's radios that fill a hidden answer): a worker picks one of each.
     page.evaluate("""() => {
         const groups = new Set(Array.from(document.querySelectorAll('input[type=radio]'))

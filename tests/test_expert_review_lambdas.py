@@ -308,7 +308,7 @@ def test_the_review_page_escapes_what_the_crowd_and_the_data_hold(configured):
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;" in page and "&lt;/code&gt;&lt;img" in page
     for label in ("Good", "Burn Through", "Porosity"):
-        assert f'<crowd-radio-button name="defect" value="{label}">' in page
+        assert f'<crowd-radio-button name="defect:{label}" value="{label}">' in page  # a name per button
     assert 'value="Not sure"' not in page
     assert "low-confidence" in page and "<strong>Porosity</strong>" in page
     assert 'src="https://signed.example/data/&#34;&gt;&lt;script&gt;' in page  # an image, escaped in its attribute

@@ -119,9 +119,9 @@ def test_an_expert_decides_on_the_review_page_and_the_decision_reaches_the_final
     assert view.locator("img[src='x']").count() == 0 and view.locator("crowd-form script").count() == 0
     assert view.evaluate("window.__pwned") is None
     # One choice per decidable label; "Not sure" is no decision.
-    assert view.eval_on_selector_all("crowd-radio-button[name=defect]", "els => els.map(e => e.getAttribute('value'))") == [
+    assert view.eval_on_selector_all("crowd-radio-button[name^='defect:']", "els => els.map(e => e.getAttribute('value'))") == [
         "Good", "Burn Through", "Porosity"]
-    checked = view.eval_on_selector_all("crowd-checkbox[name=flaws] input", "els => els.map(e => e.checked)")
+    checked = view.eval_on_selector_all("crowd-checkbox[name^='flaws:'] input", "els => els.map(e => e.checked)")
     assert checked == [choice in crowd["flaws"]["labels"] for choice in FLAWS.choices]  # the crowd's choices
 
     # -- the expert decides: Porosity, and the flaws crack and spatter ------------------------------------
@@ -134,9 +134,10 @@ def test_an_expert_decides_on_the_review_page_and_the_decision_reaches_the_final
     view.wait_for_url(DONE_URL)
     [body] = page.posted
     form = json.loads(body)
-    # crowd-form's answer: each radio button and each checkbox as {"<name>": {"<value>": true|false}}.
-    assert form == {"defect": {"Good": False, "Burn Through": False, "Porosity": True},
-                    "flaws": {"crack": True, "pore": False, "spatter": True}}
+    # crowd-form's answer: each radio button and each checkbox under its own name, {"<name>": {"<value>": true|false}}.
+    assert form == {"defect:Good": {"Good": False}, "defect:Burn Through": {"Burn Through": False},
+                    "defect:Porosity": {"Porosity": True}, "flaws:crack": {"crack": True},
+                    "flaws:pore": {"pore": False}, "flaws:spatter": {"spatter": True}}
 
     # -- the review job's consolidation reads it as Ground Truth delivers it (the form as a JSON string) ---
     event = consolidation_event(s3, bucket, [{"datasetObjectId": "0", "dataObject": {"source-ref": routed["source-ref"]},

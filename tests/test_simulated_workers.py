@@ -7,6 +7,8 @@ import random
 
 import pytest
 
+from gt_common.answers import read_form
+from gt_common.consolidation import WorkerAnswer
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Spans, YesNo
 from local_ground_truth.form_rules import rules_of
 from local_ground_truth.scoring import score_labels
@@ -87,18 +89,22 @@ def test_without_a_page_each_answer_has_its_question_types_documented_shape():
 def test_each_answer_is_shaped_as_the_element_that_asks_it_submits():
     page = """<crowd-form>
       <crowd-classifier name="priority" categories='["Low", "High", "Not sure"]'></crowd-classifier>
-      <crowd-radio-group><crowd-radio-button name="valid" value="Yes"></crowd-radio-button>
-        <crowd-radio-button name="valid" value="No"></crowd-radio-button></crowd-radio-group>
+      <crowd-radio-group><crowd-radio-button name="valid:Yes" value="Yes"></crowd-radio-button>
+        <crowd-radio-button name="valid:No" value="No"></crowd-radio-button></crowd-radio-group>
       <crowd-checkbox name="urgent" value="urgent"></crowd-checkbox>
-      <crowd-checkbox name="topics" value="billing"></crowd-checkbox><crowd-checkbox name="topics" value="login">
-      </crowd-checkbox><crowd-checkbox name="topics" value="other"></crowd-checkbox>
+      <crowd-checkbox name="topics:billing" value="billing"></crowd-checkbox><crowd-checkbox name="topics:login"
+        value="login"></crowd-checkbox><crowd-checkbox name="topics:other"></crowd-checkbox>
       <crowd-text-area name="note"></crowd-text-area>
       <input type="hidden" name="mentions" required></crowd-form>"""
     answer = shaped_answer(QUESTIONS, {**VALUES, "note": "odd one"}, rules_of(page))
-    assert answer == {"priority": {"label": "High"}, "valid": {"Yes": False, "No": True}, "urgent": {"urgent": True},
-                      "topics": {"billing": True, "login": False, "other": True}, "note": "odd one",
+    # Each button under its own name, as Ground Truth submits it (a box without a value submits "on").
+    assert answer == {"priority": {"label": "High"}, "valid:Yes": {"Yes": False}, "valid:No": {"No": True},
+                      "urgent": {"urgent": True}, "topics:billing": {"billing": True}, "topics:login": {"login": False},
+                      "topics:other": {"on": True}, "note": "odd one",
                       "mentions": json.dumps({"entities": VALUES["mentions"]})}
     assert rules_of(page).problems(answer) == []
+    read = read_form(QUESTIONS, WorkerAnswer("w", answer))  # and consolidation reads back what was meant
+    assert (read.values["valid"], read.values["topics"], read.problems) == ("No", {"billing", "other"}, [])
     radios = rules_of('<input type="radio" name="valid" value="Yes"><input type="radio" name="valid" value="No">')
     assert shaped_answer((VALID,), VALUES, radios) == {"valid": "No"}  # a plain radio submits its value
 

@@ -102,6 +102,36 @@ def test_labels_are_injected_into_a_template_escaped_for_an_attribute():
         inject_labels("<crowd-radio-group>[[radio-button:c]]</crowd-radio-group>", (question,), "w")
 
 
+def test_each_button_a_marker_writes_has_a_name_of_its_own_and_shared_names_are_refused():
+    """Ground Truth submits one object per crowd-radio-button or crowd-checkbox, keyed by its name: buttons that
+    shared a question's name would keep one answer (the expert review chain decided nothing on AWS)."""
+    questions = (YesNo(name="ok"), MultiSelect(name="m", choices=("Red", "Dark & <b>")))
+    page = inject_labels("<crowd-radio-group>[[radio-buttons:ok]]</crowd-radio-group>[[checkboxes:m]]", questions, "w")
+    assert '<crowd-radio-button name="ok:Yes" value="Yes">Yes</crowd-radio-button>' in page
+    assert '<crowd-checkbox name="m:Dark &amp; &lt;b&gt;" value="Dark &amp; &lt;b&gt;">' in page
+    assert sorted(rules_of(page).fields) == ["m:Dark & <b>", "m:Red", "ok:No", "ok:Yes"]
+    for shared in ('<crowd-radio-button name="ok" value="Yes"></crowd-radio-button>'
+                   '<crowd-radio-button name="ok" value="No"></crowd-radio-button>',
+                   '<crowd-checkbox name="m" value="Red"></crowd-checkbox><crowd-checkbox name="m"></crowd-checkbox>'):
+        with pytest.raises(DefinitionError, match="workflow w: the template has more than one crowd-radio-button or "
+                                                  "crowd-checkbox named '(ok|m)'; Ground Truth submits one object"):
+            inject_labels(shared, questions, "w")
+
+
+def test_a_page_with_no_field_for_a_question_is_refused_at_synth():
+    """A misspelt name (condtion) put every answer under another key: on AWS no object got its label, and the
+    local runner refused every answer for a field the page does not have."""
+    questions = (Classification(name="condition", choices=("New", "Used")), FreeText(name="note", max_chars=100))
+    page = ("<crowd-classifier name='condtion' categories='[[labels:condition]]'></crowd-classifier>"
+            "<crowd-text-area name='note' max-length='[[max-chars:note]]'></crowd-text-area>")
+    with pytest.raises(DefinitionError, match=r"workflow w: the template has no field for condition \(fields: "
+                                              r"condtion, note\): name the element that asks each question after it"):
+        inject_labels(page, questions, "w", whole_page=True)
+    assert inject_labels(page.replace("condtion", "condition"), questions, "w", whole_page=True)
+    computed = "<crowd-input name='{{ task.input.field }}'></crowd-input>" + page  # a name Liquid computes: unknown
+    assert inject_labels(computed, questions, "w", whole_page=True)
+
+
 @pytest.mark.parametrize("markup, offered", [
     ('<crowd-radio-button name="c" value="Goood">Good</crowd-radio-button>', "'Goood' for question c"),
     ('<crowd-classifier name="c" categories=\'["Good", "Bad", "Meh"]\'></crowd-classifier>', "'Meh' for question c"),
@@ -186,6 +216,7 @@ def test_a_question_that_does_not_hold_is_named_with_its_definitions_file(tmp_pa
         "    questions=(Classification(name='tone', choices=('Good', 'Bad'), abstain='Unsure'),))\n")
     monkeypatch.setattr(workflows, "__path__", [*workflows.__path__, str(tmp_path)])
     monkeypatch.delitem(sys.modules, "workflows.broken_flow", raising=False)
+    workflows.definitions.cache_clear()  # another test in this process may have found the workflows already
     with pytest.raises(DefinitionError, match=r"^workflows/broken_flow.py: question tone: abstain label 'Unsure' "
                                               r"is not one of its choices$"):
         workflows.definitions()

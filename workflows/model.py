@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from gt_common.questions import FreeText, Question, check_questions
+from gt_common.questions import FreeText, Question, button_name, check_questions
 from labeling_constructs.bucket_layout import MANIFEST_KEY, OUTPUT_PREFIX, REVIEW_PREFIX, TEMPLATE_PREFIX, overlapping
 from labeling_constructs.labeling_job_resource import job_settings
 
@@ -131,16 +131,20 @@ class WorkflowDefinition:
         ``[[entity-labels:<question>]]`` gives the same labels as ``crowd-entity-annotation`` takes them,
         ``[{"label": ...}, ...]``; ``[[radio-buttons:<question>]]`` one ``crowd-radio-button`` per label
         (for a ``crowd-radio-group``) and ``[[checkboxes:<question>]]`` one ``crowd-checkbox`` per label,
-        each named after the question, its value and text the label; ``[[max-chars:<question>]]`` a free-text
+        each named ``<question>:<label>`` (``button_name``: Ground Truth submits one object per button, keyed by
+        its name), its value and text the label; ``[[max-chars:<question>]]`` a free-text
         question's ``max_chars`` (for its field's ``max-length``)."""
-        return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name)
+        return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name, whole_page=True)
 
 
 TRUTH_FILE = "truth.json"  # the sample data's known answers, per object and question: never uploaded
 MANIFEST_FILE = "manifest.jsonl"  # the sample data's input manifest, one JSON data object per line
 
 
-def inject_labels(template: str, questions: tuple[Question, ...], workflow: str = "workflow") -> str:
+def inject_labels(template: str, questions: tuple[Question, ...], workflow: str = "workflow",
+                  whole_page: bool = False) -> str:
+    """``template`` with its markers filled in (see ``WorkflowDefinition.worker_template``), checked: labels and
+    lengths the questions refuse, buttons sharing a name, and (``whole_page``) a question no field asks."""
     by_name = {question.name: question for question in questions}
 
     def labels(match: re.Match) -> str:
@@ -151,8 +155,9 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
                                   f"which is not a question with labels ({', '.join(by_name)})")
         if form in _LABEL_ELEMENTS:
             element = _LABEL_ELEMENTS[form]
-            return "".join(f'<{element} name="{html.escape(name)}" value="{html.escape(label, quote=True)}">'
-                           f"{html.escape(label)}</{element}>" for label in question.labels)
+            return "".join(f'<{element} name="{html.escape(button_name(name, label), quote=True)}" '
+                           f'value="{html.escape(label, quote=True)}">{html.escape(label)}</{element}>'
+                           for label in question.labels)
         value = [{"label": label} for label in question.labels] if form == "entity-labels" else list(question.labels)
         return html.escape(json.dumps(value, ensure_ascii=False), quote=True)
 
@@ -169,9 +174,20 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no marker; write "
                               "[[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]], [[checkboxes:Q]] or "
                               "[[max-chars:Q]]")
-    from local_ground_truth.form_rules import rules_of
+    from local_ground_truth.form_rules import question_field, rules_of
 
-    fields = rules_of(filled).fields  # the page's form, read once for both checks
+    rules = rules_of(filled)  # the page's form, read once for every check
+    if rules.shared_buttons:  # Ground Truth submits one object per button name: one would replace another's answer
+        raise DefinitionError(f"workflow {workflow}: the template has more than one crowd-radio-button or crowd-checkbox "
+                              f"named {', '.join(map(repr, rules.shared_buttons))}; Ground Truth submits one object per "
+                              "button name, so all but one would be lost: name each <question>:<label>, as "
+                              "[[radio-buttons:Q]] and [[checkboxes:Q]] do")
+    fields = rules.fields
+    unasked = [question.name for question in questions if question_field(fields, question.name) is None]
+    if whole_page and unasked and not any("{{" in name or "{%" in name for name in fields):  # (Liquid names: unknown)
+        # Every answer to such a question would be under another name or none: on AWS no object would get its label.
+        raise DefinitionError(f"workflow {workflow}: the template has no field for {', '.join(unasked)} (fields: "
+                              f"{', '.join(fields) or 'none'}): name the element that asks each question after it")
     problems = label_problems(fields, questions)
     if problems:  # the page would submit answers the server and consolidation refuse: a worker could never finish
         raise DefinitionError(f"workflow {workflow}: the template offers {'; '.join(problems)}: write a question's "
@@ -189,9 +205,11 @@ def label_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) -
     (``form_rules.rules_of(page).fields``)."""
     from gt_common.questions import Checkbox
 
+    from local_ground_truth.form_rules import question_field
+
     problems = []
     for question in questions:
-        rule = fields.get(question.name)
+        rule = question_field(fields, question.name)
         if rule is None or not question.labels:
             continue
         allowed = (question.value,) if isinstance(question, Checkbox) else question.labels

@@ -286,10 +286,10 @@ def _question_markup(question: Question) -> str:
         required = " required" if question.required else ""
         return (f'<crowd-text-area name="{question.name}" label="{title}" rows="3" '
                 f'max-length="[[max-chars:{question.name}]]"{required}></crowd-text-area>')
-    if isinstance(question, MultiSelect):  # one crowd-checkbox per choice: {"<choice>": true | false, ...}
+    if isinstance(question, MultiSelect):  # one crowd-checkbox per choice, each named <question>:<choice>
         return (f'<fieldset class="question">\n  <legend>{title}</legend>\n'
                 f"  [[checkboxes:{question.name}]]\n</fieldset>")
-    # one crowd-radio-button per label: {"<label>": true | false, ...}, exactly one true
+    # one crowd-radio-button per label, each named <question>:<label>; exactly one on
     return (f'<fieldset class="question">\n  <legend>{title}</legend>\n'
             f"  <crowd-radio-group>[[radio-buttons:{question.name}]]</crowd-radio-group>\n</fieldset>")
 

@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from typing import Any, Optional
 
-from gt_common.answers import read_choices, read_label
+from gt_common.answers import MISSING, form_value, read_choices, read_label
 from gt_common.configuration import configured_questions
 from gt_common.consolidation import DataObjectAnswers, consolidate_batch_event, describe
 from gt_common.questions import MultiSelect, Question
@@ -40,10 +40,14 @@ def decide(item: DataObjectAnswers, questions) -> dict[str, Any]:
         chosen: Counter[tuple[str, ...]] = Counter()
         who: dict[tuple[str, ...], list[str]] = {}
         for answer in item.answers:
-            if question.name not in answer.form:
+            problems: list[str] = []
+            value = form_value(question, answer.form, problems)
+            if value is MISSING:
                 continue
             try:
-                label = read_decision(question, answer.form[question.name])
+                if problems:
+                    raise InputError("; ".join(problems))
+                label = read_decision(question, value)
             except Exception as error:  # noqa: BLE001 - this answer decides nothing; the others stand
                 item.skip(answer.worker_id, f"{question.name}: {describe(error)}")
                 continue

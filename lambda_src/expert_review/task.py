@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 
 from gt_common import strict_json
 from gt_common.configuration import configured_questions
-from gt_common.questions import MultiSelect, Question
+from gt_common.questions import MultiSelect, Question, button_name
 from gt_common.review import reviewable
 from gt_common.s3uri import InputError, is_s3_uri, parse_s3_uri, read_object
 
@@ -93,14 +93,16 @@ def task_input(line: dict[str, Any], questions: Sequence[Question], s3=None) -> 
         answer = crowd.get(question.name) if isinstance(crowd.get(question.name), dict) else {}
         votes = answer.get("votes") if isinstance(answer.get("votes"), dict) else {}
         multi = isinstance(question, MultiSelect)
+        # a multi-select's choices the crowd made, checked on the page to start with
+        crowd_labels = answer.get("labels") if multi and isinstance(answer.get("labels"), list) else []
         shown.append({
             "name": question.name,
             "multi": multi,  # several labels may apply: one checkbox per label instead of radio buttons
             "labels": decision_labels(question),
+            # each label's radio button (checkbox), named apart: Ground Truth submits one object per button name
+            "buttons": [{"name": button_name(question.name, label), "label": label, "checked": label in crowd_labels}
+                        for label in decision_labels(question)],
             "crowdLabel": ", ".join(map(str, answer.get("labels") or [])) if multi else answer.get("label"),
-            # a multi-select's choices the crowd made, checked on the page to start with
-            "crowdLabels": [label for label in question.labels
-                            if multi and isinstance(answer.get("labels"), list) and label in answer["labels"]],
             "confidence": (json.dumps(answer.get("confidence"), ensure_ascii=False) if multi
                            else answer.get("confidence")),
             "votes": [{"label": label, "count": votes[label]} for label in question.labels if label in votes],

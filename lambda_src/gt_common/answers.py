@@ -6,14 +6,20 @@ The shapes are those of ``gt_common.questions`` (the form field is the question'
 type            accepted under ``name`` (also as a JSON string of it, or wrapped in a one-item list)
 ============== =========================================================================================
 Classification  ``{"label": <one of its choices>}``; the bare label (a native radio input); or one
-                ``crowd-radio-button`` per choice, ``{<choice>: true | false, ...}`` with exactly one true
+                ``crowd-radio-button`` per choice (see below), exactly one of them on
 YesNo           as Classification, with the labels ``"Yes"`` and ``"No"``
 Checkbox        ``{<value>: true | false}``; no answer at all counts as unchecked
-MultiSelect     ``{"labels": [<choice>, ...]}``, or one ``crowd-checkbox`` per choice,
-                ``{<choice>: true | false, ...}`` (the choices that are true)
+MultiSelect     ``{"labels": [<choice>, ...]}``, or one ``crowd-checkbox`` per choice (see below): the
+                choices that are on
 FreeText        ``"text"`` (or ``["text"]``); never parsed as JSON, stripped, cut at ``max_chars``
 Spans           ``{"entities": [{"label", "startOffset", "endOffset"}, ...]}``
 ============== =========================================================================================
+
+A question's crowd-radio-buttons or crowd-checkboxes are each submitted under a name of their own
+(``questions.button_name``), as Ground Truth submits them: ``{"<name>:<choice>": {"<choice>": true | false}}``,
+or ``{"<name>:<choice>": {"on": ...}}`` for a button without a value (the element pages' older examples).
+They are read together as ``{<choice>: true | false, ...}`` under ``name``, the shape that is also accepted
+there as it is (answers kept from before the buttons were named apart).
 
 Each question is read on its own, so one bad part loses only that part: a malformed span answer
 does not lose the worker's yes/no answer. Inside a MultiSelect answer an unknown choice is skipped
@@ -38,7 +44,7 @@ from typing import Any, Optional, Sequence
 from . import strict_json
 from .consolidation import WorkerAnswer
 from .limits import MAX_TEXT_BYTES
-from .questions import Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo
+from .questions import BUTTON_SEPARATOR, Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo
 from .s3uri import InputError
 from .span_clustering import Span
 
@@ -58,6 +64,9 @@ class FormAnswers:
     #: Questions the form does not answer at all (absent, or a radio group with nothing on), as against answers
     #: that are there but unusable: a page says "answer X" of the first and the problem of the second.
     unanswered: list[str] = field(default_factory=list)
+
+
+MISSING = object()  # what ``form_value`` gives for a question the form does not answer
 
 
 class Unanswered(InputError):
@@ -87,6 +96,40 @@ def _switched_on(value: dict) -> Optional[list[str]]:
     if not value or "label" in value or "labels" in value or not all(isinstance(v, bool) for v in value.values()):
         return None
     return [key for key, on in value.items() if on]
+
+
+_ON = "on"  # what a crowd-radio-button or crowd-checkbox without a value submits
+
+
+def _buttons(question: Question, form: dict, problems: list[str]) -> Optional[dict[str, Any]]:
+    """The question's buttons, each under its own name (see the module docstring), as one
+    ``{<choice>: true | false, ...}``; None when the form has none. A button that is not one
+    ``{<value>: true | false}`` is listed in ``problems`` and left out."""
+    prefix = question.name + BUTTON_SEPARATOR
+    merged: dict[str, Any] = {}
+    for key, value in form.items():
+        if not (isinstance(key, str) and key.startswith(prefix)):
+            continue
+        try:
+            value = unwrap(value)
+        except InputError as error:
+            problems.append(f"{_shown(key)} {error}")
+            continue
+        if not (isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), bool)):
+            problems.append(f"{_shown(key)} is {_shown(value)}, not one button's {{value: true | false}}")
+            continue
+        ((label, on),) = value.items()
+        merged[key[len(prefix):] if label == _ON else label] = on
+    return merged or None
+
+
+def form_value(question: Question, form: dict, problems: list[str]) -> Any:
+    """What ``form`` holds for ``question`` as it came (its field, or its buttons gathered), ``MISSING`` when
+    nothing; a button that cannot be read is listed in ``problems``."""
+    value = form.get(question.name, MISSING)
+    if value is MISSING and isinstance(question, (Classification, YesNo, MultiSelect)):
+        value = _buttons(question, form, problems) or MISSING
+    return value
 
 
 def read_label(question: Question, value: Any) -> str:
@@ -248,7 +291,8 @@ def read_form(questions: Sequence[Question], answer: WorkerAnswer, text_length: 
     read = FormAnswers(answer.worker_id)
     form = answer.form
     for question in questions:
-        if question.name not in form:
+        value = form_value(question, form, read.problems)
+        if value is MISSING:
             if isinstance(question, Checkbox):
                 read.values[question.name] = question.labels[1]  # unchecked: an unticked box may send nothing
             elif question.required:
@@ -256,7 +300,7 @@ def read_form(questions: Sequence[Question], answer: WorkerAnswer, text_length: 
                 read.unanswered.append(question.name)
             continue
         try:
-            value = read_answer(question, form[question.name], answer.worker_id, read.problems, text_length)
+            value = read_answer(question, value, answer.worker_id, read.problems, text_length)
         except InputError as error:
             read.problems.append(f"{question.name} {error}")
             if isinstance(error, Unanswered):

@@ -45,6 +45,17 @@ MAJORITY_VOTE = "majority-vote"
 METHODS = (DAWID_SKENE, MAJORITY_VOTE)
 
 
+#: Each crowd-radio-button and crowd-checkbox of a question with labels is named ``<question>:<label>``: Ground Truth
+#: submits one object per button, keyed by the button's name (``{"<question>:<label>": {"<label>": true | false}}``),
+#: so buttons sharing a name would replace each other's answer. A question name never holds the separator.
+BUTTON_SEPARATOR = ":"
+
+
+def button_name(question: str, label: str) -> str:
+    """The name of ``question``'s crowd-radio-button or crowd-checkbox for ``label``."""
+    return f"{question}{BUTTON_SEPARATOR}{label}"
+
+
 #: Keys of a consolidated label that are not a question's (``{<question>: ..., "workers": n}``).
 WORKERS_KEY = "workers"
 RESERVED_NAMES = (WORKERS_KEY,)

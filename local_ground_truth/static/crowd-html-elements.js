@@ -4,10 +4,11 @@
  * (ground-truth-contracts.md, the developer guide's element pages):
  *   crowd-classifier name=X categories='[...]'               -> {"X": {"label": "<category>"}}
  *   crowd-classifier-multi-select name=X categories='[...]'  -> {"X": {"labels": ["<category>", ...]}}
- *   crowd-checkbox name=X value=V (V defaults to "on")       -> {"X": {"V": true|false}}; boxes sharing X
- *                                                                share the object
+ *   crowd-checkbox name=X value=V (V defaults to "on")       -> {"X": {"V": true|false}}
  *   crowd-radio-group of crowd-radio-button name=X value=V   -> {"X": {"V": true|false}} per button (one checked
  *                                                                per group)
+ *   (one object per button, keyed by its name: a later button of the same name replaces an earlier one's
+ *   answer, which is why every button needs a name of its own and synth refuses shared ones)
  *   crowd-input / crowd-text-area name=X                     -> {"X": "text"} (omitted when empty)
  *   crowd-entity-annotation name=X labels='[{"label":..}]' text="..."
  *                                                            -> {"X": {"entities": [{"label", "startOffset",
@@ -182,9 +183,9 @@
     });
     mine(container, "crowd-checkbox[name], crowd-radio-button[name]").forEach(function (el) {
       var box = el.querySelector("input");
-      var name = el.getAttribute("name");
-      answer[name] = answer[name] && typeof answer[name] === "object" ? answer[name] : {};
-      answer[name][valueOf(el)] = !!(box && box.checked);
+      var state = {};
+      state[valueOf(el)] = !!(box && box.checked);
+      answer[el.getAttribute("name")] = state;
     });
     mine(container, "crowd-text-area[name], crowd-input[name]").forEach(function (el) {
       var field = el.querySelector("textarea, input");
