@@ -405,10 +405,16 @@ def _shown_crowd(question: Question, value: Any) -> str:
     if not isinstance(value, dict):
         return "no label" if not isinstance(question, FreeText) else counted(len(value or []), "text")
     if isinstance(question, MultiSelect):
+        # A choice's confidence is the probability that it applies: shown as the confidence of the yes or no beside it
+        # ("Stain no (0.00)" read as an unsure no where the crowd was sure Stain is absent).
         confidence = value.get("confidence") if isinstance(value.get("confidence"), dict) else {}
-        return "; ".join(f"{choice} {'yes' if choice in (value.get('labels') or []) else 'no'}"
-                         + (f" ({confidence[choice]:.2f})" if isinstance(confidence.get(choice), (int, float)) else "")
-                         for choice in question.choices)
+        shown = []
+        for choice in question.choices:
+            applies = choice in (value.get("labels") or [])
+            p = confidence.get(choice)
+            sure = f" (confidence {p if applies else 1 - p:.2f})" if isinstance(p, (int, float)) else ""
+            shown.append(f"{choice} {'yes' if applies else 'no'}{sure}")
+        return "; ".join(shown)
     if isinstance(question, Spans):
         entities = value.get("entities") or []
         return f"{len(entities)} span{'' if len(entities) == 1 else 's'}"

@@ -497,3 +497,16 @@ def test_the_quality_reports_compare_workers_with_the_experts_decisions(runner_a
         status, png = call(server, "GET", f"/requester/quality/{QUESTION}.png")
         assert status == 200 and png.startswith(b"\x89PNG")
         assert png_path.is_file()
+
+
+def test_a_multi_select_choice_shows_the_confidence_of_the_yes_or_no_beside_it():
+    """A choice's consolidated confidence is the probability that it applies: beside a "no" it is shown as the
+    confidence of that no (the crowd sure a stain is absent read "Stain no (0.00)", an unsure-looking no)."""
+    from gt_common.questions import MultiSelect
+    from local_ground_truth.review_desk import _shown_crowd
+
+    defects = MultiSelect(name="defects", choices=("Dent", "Stain", "Scratch"))
+    crowd = {"labels": ["Scratch"], "confidence": {"Dent": 0.34, "Stain": 0.0001, "Scratch": 0.9}}
+    assert _shown_crowd(defects, crowd) == ("Dent no (confidence 0.66); Stain no (confidence 1.00); "
+                                            "Scratch yes (confidence 0.90)")
+    assert _shown_crowd(defects, {"labels": []}) == "Dent no; Stain no; Scratch no"  # majority vote: no confidences

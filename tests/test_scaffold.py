@@ -157,6 +157,7 @@ def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  #
         page.goto(f"{runner.url}/worker/ana/task/0")  # T-1 (a worker's queue is in an order of their own)
         page.wait_for_selector("#subject")
         assert page.inner_text("#subject") == "Export broken"
+        assert page.inner_text("crowd-form h2") == "Ticket triage"  # the definition's title, written only there
         page.click("text=Submit")  # no priority chosen: refused, with the question named, and the page stays
         page.wait_for_function("document.querySelector('.local-gt-status a')")
         assert "answer priority" in page.inner_text(".local-gt-status") and "/task/" in page.url

@@ -40,6 +40,18 @@ def test_a_name_whose_data_would_land_on_another_part_of_the_bucket_is_refused(t
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_name_whose_files_are_the_projects_own_says_so_and_writes_nothing(tmp_path):
+    """expert_review was refused as "these files exist already: ui_templates/expert_review.liquid.html", as if a
+    newcomer's own file were in the way."""
+    (tmp_path / "ui_templates").mkdir()
+    (tmp_path / "ui_templates" / "expert_review.liquid.html").write_text("<p>the review page</p>")
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(
+            "these files exist already (they are the project's own, so expert_review cannot name a workflow; nothing "
+            "was written): ui_templates/expert_review.liquid.html")):
+        scaffold.scaffold("expert_review", ["yes-no:ok"], root=tmp_path)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["expert_review.liquid.html", "ui_templates"]
+
+
 def test_a_scaffold_whose_stack_does_not_synthesize_is_taken_back(monkeypatch, tmp_path, capsys):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_other.py").write_text("# someone else's\n")

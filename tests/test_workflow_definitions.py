@@ -118,6 +118,17 @@ def test_each_button_a_marker_writes_has_a_name_of_its_own_and_shared_names_are_
             inject_labels(shared, questions, "w")
 
 
+def test_the_title_and_description_are_written_only_in_the_definition():
+    """The scaffold's heading repeated the title: a title changed in the definition changed the portal's task list
+    and left every task page with the old one."""
+    question = FreeText(name="n", max_chars=10)
+    texts = {"title": "Tag <b> & co", "description": "Read it."}
+    page = inject_labels("<h2>[[title]]</h2><p>[[description]]</p>", (question,), "w", texts=texts)
+    assert page == "<h2>Tag &lt;b&gt; &amp; co</h2><p>Read it.</p>"
+    with pytest.raises(DefinitionError, match="workflow w: the template asks for the title, which only a workflow"):
+        inject_labels("<h2>[[title]]</h2>", (question,), "w")
+
+
 def test_a_page_with_no_field_for_a_question_is_refused_at_synth():
     """A misspelt name (condtion) put every answer under another key: on AWS no object got its label, and the
     local runner refused every answer for a field the page does not have."""

@@ -32,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _NAME = re.compile(r"^(?=.{1,30}$)[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes):([A-Za-z0-9_-]+)\]\]")
 _MAX_CHARS_MARKER = re.compile(r"\[\[max-chars:([A-Za-z0-9_-]+)\]\]")
+_TEXT_MARKER = re.compile(r"\[\[(title|description)\]\]")
 _ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, known form or not
 #: The crowd element one label becomes for the markers that expand to markup, one element per label.
 _LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
@@ -133,8 +134,10 @@ class WorkflowDefinition:
         (for a ``crowd-radio-group``) and ``[[checkboxes:<question>]]`` one ``crowd-checkbox`` per label,
         each named ``<question>:<label>`` (``button_name``: Ground Truth submits one object per button, keyed by
         its name), its value and text the label; ``[[max-chars:<question>]]`` a free-text
-        question's ``max_chars`` (for its field's ``max-length``)."""
-        return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name, whole_page=True)
+        question's ``max_chars`` (for its field's ``max-length``); ``[[title]]`` and ``[[description]]`` this
+        definition's (escaped), so a page heading says what the portal's task list says."""
+        return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name, whole_page=True,
+                             texts={"title": self.title, "description": self.description})
 
 
 TRUTH_FILE = "truth.json"  # the sample data's known answers, per object and question: never uploaded
@@ -142,7 +145,7 @@ MANIFEST_FILE = "manifest.jsonl"  # the sample data's input manifest, one JSON d
 
 
 def inject_labels(template: str, questions: tuple[Question, ...], workflow: str = "workflow",
-                  whole_page: bool = False) -> str:
+                  whole_page: bool = False, texts: Optional[Mapping[str, str]] = None) -> str:
     """``template`` with its markers filled in (see ``WorkflowDefinition.worker_template``), checked: labels and
     lengths the questions refuse, buttons sharing a name, and (``whole_page``) a question no field asks."""
     by_name = {question.name: question for question in questions}
@@ -168,7 +171,13 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
                                   "which is not a free-text question")
         return str(question.max_chars)
 
-    filled = _MAX_CHARS_MARKER.sub(max_chars, _LABELS_MARKER.sub(labels, template))
+    def text(match: re.Match) -> str:
+        if match.group(1) not in (texts or {}):
+            raise DefinitionError(f"workflow {workflow}: the template asks for the {match.group(1)}, which only a "
+                                  "workflow definition's template has")
+        return html.escape(texts[match.group(1)], quote=True)
+
+    filled = _TEXT_MARKER.sub(text, _MAX_CHARS_MARKER.sub(max_chars, _LABELS_MARKER.sub(labels, template)))
     unknown = sorted(set(_ANY_MARKER.findall(filled)))
     if unknown:  # a misspelt form would reach workers as text, and the question would get no labels
         raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no marker; write "

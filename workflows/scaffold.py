@@ -78,7 +78,10 @@ class Scaffold:
         files = self.files()
         existing = [path for path in files if path.exists()]
         if existing:
-            raise ScaffoldError("these files exist already (nothing was written): "
+            name = self.definition.name
+            whose = (f"another workflow named {name} has them" if (self.root / "workflows" / f"{name}.py").exists()
+                     else f"they are the project's own, so {name} cannot name a workflow")
+            raise ScaffoldError(f"these files exist already ({whose}; nothing was written): "
                                 + ", ".join(str(path.relative_to(self.root)) for path in existing))
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,10 +217,10 @@ class Scaffold:
         d = self.definition
         head = textwrap.dedent(f"""\
             <!--
-              {d.title}: one data object per task.
+              The {d.name} workflow's worker page: one data object per task.
               task.input comes from lambda_src/{d.pre_labeling.package}/handler.py: {{"text": "..."}}.
-              Labels are never written here: the labels markers below are filled in from workflows/{d.name}.py
-              at synth (workflows/model.py, WorkflowDefinition.worker_template).
+              Labels, the title and the description are never written here: the markers below are filled in
+              from workflows/{d.name}.py at synth (workflows/model.py, WorkflowDefinition.worker_template).
               Autoescape is on: every task.input value below is escaped; every attribute is quoted.
             -->
             <script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
@@ -230,8 +233,8 @@ class Scaffold:
             </style>
 
             <crowd-form>
-              <h2>{_html(d.title)}</h2>
-              <p>{_html(d.description)}</p>
+              <h2>[[title]]</h2>
+              <p>[[description]]</p>
               <div class="item" id="item-text">{{{{ task.input.text }}}}</div>
             """)
         blocks = "\n".join(textwrap.indent(_question_markup(question), "  ") + "\n" for question in d.questions)
@@ -482,8 +485,10 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
         print(f"workflows.scaffold: {error}\nthe files written were removed again", file=sys.stderr)
         return 2
     print("wrote:\n" + "\n".join(f"  {path.relative_to(root)}" for path in written))
+    tests = (f"tests/test_{args.name}_pre_labeling.py tests/test_workflow_stacks.py tests/test_every_workflow.py "
+             f"tests/test_consolidation_every_workflow.py -k {args.name}")
     print(f"\nnext: ./scripts/run_local.sh --workflow {args.name}    # see it in the browser\n"
-          f"      ./scripts/test.sh                                 # every workflow's tests, this one's too")
+          f"      ./scripts/test.sh {tests}    # its tests (a minute; ./scripts/test.sh alone: all, several minutes)")
     return 0
 
 
