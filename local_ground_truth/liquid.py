@@ -2,17 +2,19 @@
 
 Ground Truth renders with autoescaping on and offers the filters ``grant_read_access``,
 ``to_json``, ``escape``, ``escape_once`` and ``skip_autoescape``. Undefined variables are
-errors here (StrictUndefined): a template that reads a task.input key the pre-labeling Lambda
-does not send should fail in tests, not show workers an empty image.
+errors here (StrictUndefined) by default: a template that reads a task.input key the pre-labeling
+Lambda does not send should fail in tests, not show workers an empty image. The worker server
+renders them empty as Ground Truth does (``on_undefined`` is told of each), so one object whose
+task input lacks a key its template reads is shown as on AWS rather than stopping the job.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
-from liquid import Environment, Markup, StrictUndefined
+from liquid import Environment, Markup, StrictUndefined, Undefined
 from liquid.builtin.filters.string import escape, escape_once
 from liquid.exceptions import FilterValueError
 
@@ -59,9 +61,20 @@ def skip_autoescape(value: object) -> Markup:
     return Markup("" if value is None else str(value))
 
 
-def make_environment(grant_read_access: GrantReadAccess) -> Environment:
-    """An environment with Ground Truth's autoescaping, strictness and filters."""
-    env = Environment(autoescape=True, undefined=StrictUndefined, strict_filters=True)
+def make_environment(grant_read_access: GrantReadAccess,
+                     on_undefined: Optional[Callable[[str], None]] = None) -> Environment:
+    """An environment with Ground Truth's autoescaping and filters. An undefined variable is an error, or with
+    ``on_undefined`` output empty as Ground Truth outputs it, and ``on_undefined`` told what it was
+    ("task.input.metadata.Title is undefined")."""
+    undefined: type[Undefined] = StrictUndefined
+    if on_undefined is not None:
+        class ShownEmpty(Undefined):
+            def __str__(self) -> str:
+                on_undefined(self.hint or f"{self.name} is undefined")
+                return ""
+
+        undefined = ShownEmpty
+    env = Environment(autoescape=True, undefined=undefined, strict_filters=True)
     env.filters["grant_read_access"] = grant_read_access_filter(grant_read_access)
     env.filters["to_json"] = to_json
     env.filters["skip_autoescape"] = skip_autoescape

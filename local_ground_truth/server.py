@@ -93,7 +93,10 @@ class WorkerSite:
         self.job = job
         template = job.spec.task.ui_template
         self.template = job.s3.get_object(Bucket=template.bucket, Key=template.key)["Body"].read().decode("utf-8")
-        self.environment = make_environment(self.presign)
+        # An undefined variable is shown empty, as Ground Truth shows it, and said once per variable (``page``).
+        self.undefined_reads: dict[str, str] = {}  # what the template read that a task input lacks -> first object
+        self._rendering = threading.local()
+        self.environment = make_environment(self.presign, on_undefined=self._undefined_read)
         self.media = MediaLinks()  # grant_read_access: signed links served by this server (``media_links``)
         self.origin = "http://127.0.0.1"  # where links point outside a request (the server sets its own address)
         self.team: Optional[TeamKeys] = None  # served to the network: the keys of its links (``team_access``)
@@ -312,7 +315,16 @@ class WorkerSite:
         return [(oid, places[oid]) for oid in open_ids], self._done(worker), len(ids), self._waiting(worker)
 
     def page(self, object_id: str) -> str:
+        self._rendering.object_id = object_id
         return self.environment.from_string(self.template).render(task={"input": self.job.task_input(object_id)})
+
+    def _undefined_read(self, hint: str) -> None:
+        object_id = getattr(self._rendering, "object_id", "?")
+        if hint not in self.undefined_reads:
+            self.undefined_reads[hint] = object_id
+            LOG.warning("object %s (said once; others may be alike): the worker template reads what its task input "
+                        "lacks (%s); shown empty, as Ground Truth shows it. If the page needs it, pre-labeling should "
+                        "send it", object_id, hint)
 
     def rules(self, object_id: str) -> FormRules:
         if object_id not in self._rules:

@@ -50,6 +50,8 @@ def test_the_template_renders_for_every_object_and_asks_every_question(served):
     assert job.object_ids(), "the sample data gives workers nothing to label"
     for object_id in job.object_ids():
         fields = rules_of(server.site.page(object_id)).fields  # rendered with the Lambda's own task input
+        # The server shows what a task input lacks empty, as Ground Truth does: here every variable must be there.
+        assert not server.site.undefined_reads, f"object {object_id}: {server.site.undefined_reads}"
         missing = [q.name for q in definition.questions if question_field(fields, q.name) is None]
         assert not missing, f"object {object_id}: the page asks nothing under {missing}"
 

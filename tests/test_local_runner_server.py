@@ -584,3 +584,18 @@ def test_the_requester_gives_back_a_task_a_dead_browser_holds(fresh):
     assert request(server, "GET", "/worker/ivy/task/5")[0] == 200
     page = request(server, "GET", "/requester")[1].decode()
     assert 'class="give-back"' in page and 'data-worker="ivy" data-object="5"' in page
+
+
+def test_a_variable_a_task_input_lacks_is_shown_empty_as_ground_truth_shows_it_and_said_once(fresh, caplog):
+    """The page of an object whose task input lacks a key the template reads answered 500 and held the task (the
+    worker was sent back to it); Ground Truth renders the variable empty. The tests render every sample object
+    strictly (tests/test_every_workflow.py)."""
+    job, server = fresh
+    server.site.template = "<p id='odd'>[{{ task.input.not_sent }}]</p>" + server.site.template
+    caplog.set_level(logging.WARNING, logger="local_ground_truth.server")
+    for object_id in job.object_ids()[:2]:
+        status, page = request(server, "GET", f"/worker/ana/task/{object_id}")
+        assert status == 200 and b"<p id='odd'>[]</p>" in page
+    said = [r.getMessage() for r in caplog.records if "task.input.not_sent is undefined" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"object {job.object_ids()[0]} (said once")
+    assert server.site.undefined_reads == {"task.input.not_sent is undefined": job.object_ids()[0]}
