@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, has_request_context, redirect, render_template_string, request
+from liquid.exceptions import LiquidError
 from markupsafe import Markup, escape
 
 from gt_common import strict_json
@@ -645,7 +646,18 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         token = site.open_task(worker, object_id)
         if token is None:
             return redirect(with_notice(f"{base}/next", "taken"), 303)
-        return html(site.render_task(worker, object_id, NOTICES.get(notice_asked(), ""), page_token=token))
+        try:
+            return html(site.render_task(worker, object_id, NOTICES.get(notice_asked(), ""), page_token=token))
+        except LiquidError as error:  # this object's page only: the worker goes on with the others
+            site.skip(worker, object_id)
+            said = str(error).splitlines()[0][:300]
+            LOG.error("object %s: the worker template could not be drawn for it (%s); given back and put last in "
+                      "%s's queue", object_id, said, worker)
+            return page("This task could not be shown", (
+                f"<p>The page of task {escape(object_id)} could not be drawn from its data: "
+                f"<code>{escape(said)}</code>. Nothing was recorded; the task was put last "
+                f"in your queue, and the runner's log names it for the requester.</p>"
+                f'<p><a href="{escape(next_url(worker, besides=object_id))}">Your next task</a></p>'), 500)
 
     def from_task_page(name: str, object_id: str, act: Callable[[str, str, str], Any]) -> Response:
         """A task page's own request (leave, alive): ``act(worker, object_id, page token)``, then 204, or 200 with

@@ -599,3 +599,23 @@ def test_a_variable_a_task_input_lacks_is_shown_empty_as_ground_truth_shows_it_a
     said = [r.getMessage() for r in caplog.records if "task.input.not_sent is undefined" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith(f"object {job.object_ids()[0]} (said once")
     assert server.site.undefined_reads == {"task.input.not_sent is undefined": job.object_ids()[0]}
+
+
+def test_a_page_the_template_cannot_draw_for_one_object_sends_its_worker_on_to_the_next(fresh, caplog):
+    """A template error on one object's data (a filter given what it cannot take) answered 500 and kept the task
+    held: the worker, sent back to it, could label nothing else."""
+    job, server = fresh
+    first = job.object_ids()[0]
+    image = job.task_input(first)["image"]["file"]
+    server.site.template = ("{% if task.input.image.file == '" + image + "' %}{{ 'not an s3 uri' | grant_read_access }}"
+                            "{% endif %}" + server.site.template)
+    caplog.set_level(logging.ERROR, logger="local_ground_truth.server")
+    status, page = request(server, "GET", f"/worker/bo/task/{first}")
+    assert status == 500 and b"could not be drawn from its data" in page and b"grant_read_access" in page
+    [second] = re.findall(rb'href="/worker/bo/task/([0-9]+)"', page)  # on to the next (bo's order is bo's own)
+    second = second.decode()
+    assert second != first
+    assert any(f"object {first}: the worker template could not be drawn" in r.getMessage() for r in caplog.records)
+    assert not server.site.leases.held_by("bo")  # given back: another worker may have it, bo has others
+    status, page = request(server, "GET", f"/worker/bo/task/{second}")
+    assert status == 200
