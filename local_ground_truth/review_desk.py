@@ -43,7 +43,7 @@ from gt_common.worker_agreement import ExpertDecision
 from gt_common.questions import FreeText, MultiSelect, Question, Spans
 from gt_common.shown_text import BIDI_CONTROLS
 from gt_common.review import (
-    REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review, needs_review,
+    REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review,
     reasons_by_question, reviewable,
 )
 from local_ground_truth import worker_names
@@ -314,8 +314,8 @@ class ReviewDesk:
                 if self.label_attribute not in line:
                     lines.append(line)
                     continue
-                reasons = needs_review(line, self.label_attribute, self.questions, self.settings.threshold,
-                                       route_any_abstention=self.settings.route_any_abstention)
+                reasons = reasons_by_question(line, self.label_attribute, self.questions, self.settings.threshold,
+                                              route_any_abstention=self.settings.route_any_abstention)
                 decided = self._decisions.get(object_id)
                 try:
                     lines.append(merge_review(line, decided.decision if decided else None, self.label_attribute,

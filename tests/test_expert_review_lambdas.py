@@ -18,7 +18,7 @@ from expert_review import decision, layout, merge, settings, start, task
 from expert_review.manifests import MAX_LINE_BYTES
 from gt_common.questions import QUESTIONS_ENV, Classification, FreeText, MultiSelect, YesNo, questions_to_json
 from gt_common.review import (
-    BY_CROWD, BY_REVIEWER, DECIDED_BY, REASONS_KEY, REVIEWER_KEY, ReviewSettings, final_manifest_key, job_output_folder,
+    BY_CROWD, BY_REVIEWER, DECIDED_BY, QUESTION_REASONS_KEY, REASONS_KEY, REVIEWER_KEY, ReviewSettings, final_manifest_key, job_output_folder,
 )
 from tests.sagemaker_checks import check_create_labeling_job
 
@@ -169,6 +169,7 @@ def test_routed_objects_go_to_a_review_job_on_the_experts_workteam(configured, s
     review_lines = read_lines(s3, bucket, f"review/{CROWD_JOB}/review.manifest")
     assert [line[layout.REVIEW_FIELD]["object"] for line in review_lines] == routed
     assert [line[layout.REVIEW_FIELD]["reasons"] for line in review_lines] == reasons
+    assert [line[layout.REVIEW_FIELD]["questions"] for line in review_lines] == [{"defect": r} for r in reasons]
     first = review_lines[0]
     assert first["source-ref"] == UNSURE["source-ref"] and LABEL not in first and f"{LABEL}-metadata" not in first
     assert first[layout.REVIEW_FIELD]["label"] == UNSURE[LABEL]
@@ -259,7 +260,8 @@ def test_a_wrong_configuration_fails_the_invocation_naming_the_variable(configur
 
 # -- the review job's own functions ------------------------------------------------------------------------
 def review_line(crowd: dict, number: int, reasons: list) -> dict:
-    return start.review_line_of(type("Line", (), {"value": crowd, "number": number})(), LABEL, reasons)
+    """The review line of ``crowd`` sent to review by its question ``defect`` for ``reasons``."""
+    return start.review_line_of(type("Line", (), {"value": crowd, "number": number})(), LABEL, {"defect": reasons})
 
 
 def test_the_review_page_gets_the_crowds_answers_and_the_decidable_labels(configured, s3, monkeypatch):
@@ -276,6 +278,7 @@ def test_the_review_page_gets_the_crowds_answers_and_the_decidable_labels(config
     assert [(f["name"], f["isImage"]) for f in shown["files"]] == [
         ("run-2.json", False), ("run-2.jpg", True), ("run-2.csv", False)]
     [question] = shown["questions"]
+    assert question["reasons"] == ["abstained"]  # the question that sent it, shown beside it
     assert question["labels"] == ["Good", "Burn Through", "Porosity"]  # "Not sure" is no decision
     assert (question["crowdLabel"], question["confidence"]) == ("Porosity", 0.95)
     assert question["votes"] == [{"label": "Porosity", "count": 2}, {"label": "Not sure", "count": 1}]
@@ -310,7 +313,7 @@ def test_the_review_page_escapes_what_the_crowd_and_the_data_hold(configured):
     for label in ("Good", "Burn Through", "Porosity"):
         assert f'<crowd-radio-button name="defect:{label}" value="{label}">' in page  # a name per button
     assert 'value="Not sure"' not in page
-    assert "low-confidence" in page and "<strong>Porosity</strong>" in page
+    assert "(sent to review: low-confidence)" in page and "<strong>Porosity</strong>" in page
     assert 'src="https://signed.example/data/&#34;&gt;&lt;script&gt;' in page  # an image, escaped in its attribute
 
 
@@ -386,6 +389,7 @@ def test_review_completion_writes_one_final_manifest_with_provenance(configured,
     assert (metadata[DECIDED_BY], metadata[REVIEWER_KEY]) == (BY_REVIEWER, "private.us-east-1.ana")
     assert metadata["crowd"]["defect"] == {"label": "Burn Through", "confidence": 0.61}
     assert metadata[REASONS_KEY] == ["low-confidence"]
+    assert metadata[QUESTION_REASONS_KEY] == {"defect": ["low-confidence"]}  # which question sent it
     assert abstained[LABEL] == ABSTAINED[LABEL]
     assert abstained[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD
     assert abstained[f"{LABEL}-metadata"][REASONS_KEY] == ["abstained"]

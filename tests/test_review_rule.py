@@ -221,6 +221,18 @@ def test_a_routed_object_not_yet_decided_keeps_its_reasons():
     assert final[f"{LABEL}-metadata"]["review-reasons"] == [LOW_CONFIDENCE, ABSTAINED]
     with pytest.raises(ReviewError, match="unknown review reasons"):
         merge_review(line(), None, LABEL, None, reasons=["bored"])
+    assert "review-questions" not in final[f"{LABEL}-metadata"]  # a list (a review line written before): no more
+
+
+def test_the_question_that_sent_an_object_to_review_is_named_in_the_final_line():
+    """ "review-reasons" said why an object was routed but not which of its questions: a requester with a
+    multi-label question beside a classification could not tell which to look at."""
+    reasons = {"topics": [LOW_CONFIDENCE], "quality": [ABSTAINED, LOW_CONFIDENCE]}
+    metadata = merge_review(line(), None, LABEL, None, reasons=reasons)[f"{LABEL}-metadata"]
+    assert metadata["review-reasons"] == [LOW_CONFIDENCE, ABSTAINED]
+    assert metadata["review-questions"] == {"topics": [LOW_CONFIDENCE], "quality": [LOW_CONFIDENCE, ABSTAINED]}
+    with pytest.raises(ReviewError, match="unknown review reasons"):
+        merge_review(line(), None, LABEL, None, reasons={"quality": ["bored"]})
 
 
 def test_the_reviewers_answer_replaces_the_label_and_keeps_the_crowds():

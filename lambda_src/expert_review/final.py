@@ -20,7 +20,7 @@ LOG = logging.getLogger(__name__)
 class Review:
     """What became of one routed object: why it was routed, and the experts' decision if any."""
 
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[str, ...] | dict[str, tuple[str, ...]] = ()  # per question when the review line had them
     decision: Optional[dict[str, Any]] = None
     reviewer: Optional[str] = None
 

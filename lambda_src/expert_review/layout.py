@@ -21,7 +21,8 @@ from gt_common.review import final_manifest_key, job_output_folder
 from gt_common.s3uri import S3Location, parse_s3_uri
 
 #: The field of a review manifest line holding what the review is about:
-#: ``{"object": <line number in the workflow job's output manifest>, "reasons": [...], "label": {...}}``.
+#: ``{"object": <line number in the workflow job's output manifest>, "reasons": [...],
+#: "questions": {<question>: [<reason>, ...]}, "label": {...}}`` (``questions``: absent from lines written before it).
 REVIEW_FIELD = "crowd-review"
 REVIEW_MANIFEST = "review.manifest"
 

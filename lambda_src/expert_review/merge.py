@@ -84,7 +84,11 @@ def read_reviews(s3, review: dict[str, Any]) -> Reviews:
         if not isinstance(about, dict) or isinstance(about.get("object"), bool) or not isinstance(about.get("object"), int):
             LOG.error("review output line %d names no object of the workflow job; skipped", line.number)
             continue
-        reasons = tuple(r for r in about.get("reasons") or () if isinstance(r, str))
+        reasons: Any = tuple(r for r in about.get("reasons") or () if isinstance(r, str))
+        questions = about.get("questions")
+        if isinstance(questions, dict) and questions:  # per question (lines written before had the list only)
+            reasons = {name: tuple(r for r in given if isinstance(r, str)) for name, given in questions.items()
+                       if isinstance(name, str) and isinstance(given, list)}
         decision = label.get("decision") if isinstance(label, dict) else None  # None: no expert answered
         reviewer = label.get("reviewer") if isinstance(label, dict) and isinstance(label.get("reviewer"), str) else None
         reviews[about["object"]] = Review(reasons, decision if isinstance(decision, dict) and decision else None,

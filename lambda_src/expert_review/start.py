@@ -2,10 +2,10 @@
 
 Invoked by the EventBridge rule on "SageMaker Ground Truth Labeling Job State Change" (Completed)
 for this workflow's jobs. It confirms the job completed (DescribeLabelingJob), reads its output
-manifest, and asks ``gt_common.review.needs_review`` of each line why an expert must see it. The
+manifest, and asks ``gt_common.review.reasons_by_question`` of each line why an expert must see it. The
 objects with a reason go to a review job on the experts' workteam (one review manifest line each:
-the data object's own fields, and under ``crowd-review`` its line number, the reasons and the crowd's
-label); with none, the final manifest is written at once (every line decided by the crowd).
+the data object's own fields, and under ``crowd-review`` its line number, the reasons, the question giving
+each and the crowd's label); with none, the final manifest is written at once (every line decided by the crowd).
 
 Safe to run again for one job (EventBridge and Lambda both may deliver an event twice): the review
 job's name is derived from the workflow job's, so an existing review job is adopted, never
@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from gt_common.configuration import configured_questions
 from gt_common.questions import Question
-from gt_common.review import needs_review
+from gt_common.review import flat_reasons, reasons_by_question
 from gt_common.s3uri import parse_s3_uri
 
 from . import layout
@@ -87,15 +87,16 @@ def select(lines: list[ManifestLine], label_attribute: str, questions: Sequence[
         if line.value is None:
             continue  # logged when read; kept as it is in the final manifest
         try:
-            reasons = needs_review(line.value, label_attribute, questions, threshold,
-                                   route_any_abstention=route_any_abstention)
+            by_question = reasons_by_question(line.value, label_attribute, questions, threshold,
+                                              route_any_abstention=route_any_abstention)
+            reasons = flat_reasons(by_question)
         except Exception as error:  # noqa: BLE001 - one unreadable line stays the crowd's, the rest go on
             LOG.error("output manifest line %d: cannot tell whether it needs review (%s); kept as the crowd's",
                       line.number, error)
             continue
         if not reasons:
             continue
-        review_line = review_line_of(line, label_attribute, reasons)
+        review_line = review_line_of(line, label_attribute, by_question)
         size = len(dumps(review_line).encode("utf-8"))
         if size > MAX_LINE_BYTES:
             LOG.error("output manifest line %d needs review (%s) but its review line is %d bytes, over Ground "
@@ -105,12 +106,13 @@ def select(lines: list[ManifestLine], label_attribute: str, questions: Sequence[
     return selected
 
 
-def review_line_of(line: ManifestLine, label_attribute: str, reasons: list[str]) -> dict[str, Any]:
+def review_line_of(line: ManifestLine, label_attribute: str, by_question: dict[str, list[str]]) -> dict[str, Any]:
     """The object's own fields (its ``source``/``source-ref`` and the rest) without the crowd's label
-    and metadata, which go under ``crowd-review`` with the line number and the reasons."""
+    and metadata, which go under ``crowd-review`` with the line number, the reasons and the question giving each."""
     metadata = f"{label_attribute}-metadata"
     own = {key: value for key, value in line.value.items() if key not in (label_attribute, metadata)}
-    return {**own, layout.REVIEW_FIELD: {"object": line.number, "reasons": list(reasons),
+    return {**own, layout.REVIEW_FIELD: {"object": line.number, "reasons": flat_reasons(by_question),
+                                         "questions": by_question,
                                          "label": line.value.get(label_attribute),
                                          "metadata": line.value.get(metadata)}}
 

@@ -88,6 +88,7 @@ def task_input(line: dict[str, Any], questions: Sequence[Question], s3=None) -> 
     source = line.get("source-ref", line.get("source"))
     is_s3 = is_s3_uri(source)
     reviewed = reviewed_questions(questions)
+    by_question = review.get("questions") if isinstance(review.get("questions"), dict) else {}
     shown = []
     for question in reviewed:
         answer = crowd.get(question.name) if isinstance(crowd.get(question.name), dict) else {}
@@ -97,6 +98,9 @@ def task_input(line: dict[str, Any], questions: Sequence[Question], s3=None) -> 
         crowd_labels = answer.get("labels") if multi and isinstance(answer.get("labels"), list) else []
         shown.append({
             "name": question.name,
+            # why this question sent the object here (empty for a question that did not; for a line without them)
+            "reasons": [str(reason) for reason in by_question.get(question.name) or []
+                        if isinstance(by_question.get(question.name), list)],
             "multi": multi,  # several labels may apply: one checkbox per label instead of radio buttons
             "labels": decision_labels(question),
             # each label's radio button (checkbox), named apart: Ground Truth submits one object per button name

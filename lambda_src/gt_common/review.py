@@ -31,7 +31,9 @@ the label attribute (not labeled: skipped by pre-labeling, failed, not yet conso
 replacing the label where one was given, and the provenance in ``<label attribute>-metadata``:
 ``"decided-by"`` (``"crowd"`` or ``"reviewer"``), ``"reviewer"`` (the expert's name in the local
 runner, their worker id on AWS), ``"crowd"`` (per question the expert decided, the crowd's label and
-confidence) and ``"review-reasons"`` (why the object was routed, when it was). A reviewed question's
+confidence), ``"review-reasons"`` (why the object was routed, when it was) and ``"review-questions"``
+(which question gave each reason: ``{<question>: [<reason>, ...]}``; absent for a review line written
+before the questions were kept, on AWS). A reviewed question's
 value keeps the crowd's ``votes`` and drops ``confidence``: the expert's answer is not a model's
 probability.
 
@@ -67,6 +69,7 @@ BY_CROWD, BY_REVIEWER = "crowd", "reviewer"
 REVIEWER_KEY = "reviewer"
 CROWD_KEY = "crowd"
 REASONS_KEY = "review-reasons"
+QUESTION_REASONS_KEY = "review-questions"
 
 #: The stack output holding the environment's ``ReviewSettings`` as JSON.
 REVIEW_SETTINGS_OUTPUT = "ReviewSettings"
@@ -219,9 +222,13 @@ def needs_review(output_line: Mapping[str, Any], label_attribute: str, questions
                  threshold: float, *, route_any_abstention: bool = False) -> list[str]:
     """Why the object of ``output_line`` needs an expert (``REVIEW_REASONS``, each once, in that order);
     an empty list when it does not."""
-    given = {reason for reasons in reasons_by_question(output_line, label_attribute, questions, threshold,
-                                                       route_any_abstention=route_any_abstention).values()
-             for reason in reasons}
+    return flat_reasons(reasons_by_question(output_line, label_attribute, questions, threshold,
+                                            route_any_abstention=route_any_abstention))
+
+
+def flat_reasons(by_question: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every reason any question gives (``reasons_by_question``), each once, in ``REVIEW_REASONS`` order."""
+    given = {reason for reasons in by_question.values() for reason in reasons}
     return [reason for reason in REVIEW_REASONS if reason in given]
 
 
@@ -266,12 +273,14 @@ def check_decision(decision: Any, questions: Sequence[Question], object_id: str 
 
 
 def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, Any]], label_attribute: str,
-                 reviewer: Optional[str], reasons: Sequence[str] = ()) -> dict[str, Any]:
+                 reviewer: Optional[str],
+                 reasons: Sequence[str] | Mapping[str, Sequence[str]] = ()) -> dict[str, Any]:
     """The final manifest line of an object (see the module docstring): the crowd's line, each question of
     ``decision`` (checked by ``check_decision``) replaced by the expert's answer, with provenance.
 
-    ``decision`` None or empty: the crowd decided. ``reasons``: why the object went to review (kept in
-    the metadata, so a routed object the expert has not decided yet reads as such). A line without the
+    ``decision`` None or empty: the crowd decided. ``reasons``: why the object went to review, per question
+    (``reasons_by_question``) or only as a list (kept in the metadata, so a routed object the expert has not
+    decided yet reads as such). A line without the
     label attribute is returned as it came (it has no label to decide on).
     """
     line = copy.deepcopy(dict(crowd_line))
@@ -283,10 +292,15 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
     metadata = line.get(metadata_key)
     metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
     if reasons:
-        unknown = [r for r in reasons if r not in REVIEW_REASONS]
+        by_question = reasons if isinstance(reasons, Mapping) else None
+        given = [r for rs in by_question.values() for r in rs] if by_question is not None else list(reasons)
+        unknown = [r for r in given if r not in REVIEW_REASONS]
         if unknown:
             raise ReviewError(f"unknown review reasons {unknown}; known: {list(REVIEW_REASONS)}")
-        metadata[REASONS_KEY] = [r for r in REVIEW_REASONS if r in reasons]
+        metadata[REASONS_KEY] = [r for r in REVIEW_REASONS if r in given]
+        if by_question is not None:
+            metadata[QUESTION_REASONS_KEY] = {name: [r for r in REVIEW_REASONS if r in question_reasons]
+                                              for name, question_reasons in by_question.items()}
     if not decision:
         metadata[DECIDED_BY] = BY_CROWD
         line[metadata_key] = metadata
@@ -314,8 +328,8 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
 
 __all__ = [
     "ABSTAINED", "BY_CROWD", "BY_REVIEWER", "CROWD_KEY", "DECIDED_BY", "DEFAULT_THRESHOLD", "FINAL_MANIFEST",
-    "GOLD_MISS", "GOLD_MISS_KEY", "LOW_CONFIDENCE", "REASONS_KEY", "REVIEWER_KEY",
+    "GOLD_MISS", "GOLD_MISS_KEY", "LOW_CONFIDENCE", "QUESTION_REASONS_KEY", "REASONS_KEY", "REVIEWER_KEY",
     "REVIEW_REASONS", "REVIEW_SETTINGS_OUTPUT", "ReviewError", "ReviewSettings", "SETTINGS_KEYS",
     "check_decision", "decided_by_experts", "final_manifest_key", "job_output_folder",
-    "merge_review", "needs_review", "parse_settings", "reasons_by_question", "reviewable",
+    "flat_reasons", "merge_review", "needs_review", "parse_settings", "reasons_by_question", "reviewable",
 ]
