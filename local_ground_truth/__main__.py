@@ -36,7 +36,7 @@ from gt_common.labeling_job import JOB_NAME
 from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.job import LocalJob, source_of
-from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings
+from local_ground_truth.job_settings import ACCEPT_TEMPLATE_OPTION, SettingsChanged, check_or_record, job_settings
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
 )
@@ -82,6 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(ACCEPT_TEMPLATE_OPTION, action="store_true", dest="accept_template",
+                        help="resume a job whose UI template alone changed since it started (an edited page, or a "
+                             "newer version of this project): its answers are kept (default: refused, naming it)")
     parser.add_argument("--review", action=argparse.BooleanOptionalAction, default=None,
                         help="expert review of what the crowd could not settle, at /review (default: as the "
                              "environment sets it in the stack's ReviewSettings, off in dev); the threshold is "
@@ -265,7 +268,7 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
 
     settings = job_settings(spec, deployed(spec.task.manifest), deployed(spec.task.ui_template))
     how = f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly else f"--env {args.env}"
-    if check_or_record(args.state_dir, args.job_name, settings, started_with=how):
+    if check_or_record(args.state_dir, args.job_name, settings, started_with=how, accept_template=args.accept_template):
         _say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
              "under the same settings")
 

@@ -15,7 +15,10 @@ the job's own settings deploys its stack's files again.
 What is compared is what decides the labels: the workflow and its stack (a stack per environment),
 the label attribute, workers per object, the questions and consolidation method the consolidation
 function is configured with, the template and input manifest (by content), the output path and the
-two functions' handlers. Titles, descriptions and time limits may change between runs.
+two functions' handlers. Titles, descriptions and time limits may change between runs. A template that
+alone changed (an edited page, or a newer version of this project writing it otherwise) is accepted when
+the run says so (``accept_template``): the page may still ask the same questions, which only the
+requester can judge; the change is recorded with the settings (``template changes``).
 """
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ from local_ground_truth.stack_reader import WorkflowSpec
 
 SETTINGS_SUFFIX = "-settings.json"
 VERSION = 1
+TEMPLATE = "UI template"
+#: The option of the runner that resumes a job under a changed template (``check_or_record``'s ``accept_template``).
+ACCEPT_TEMPLATE_OPTION = "--accept-template"
 
 
 class SettingsChanged(Exception):
@@ -51,7 +57,7 @@ def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes) -> dict[s
         "workers per object": spec.workers_per_object,
         "questions": questions,
         "consolidation method": consolidation.get(METHOD_ENV),
-        "UI template": f"{spec.task.ui_template.uri} (sha256 {hashlib.sha256(template).hexdigest()[:16]})",
+        TEMPLATE: f"{spec.task.ui_template.uri} (sha256 {hashlib.sha256(template).hexdigest()[:16]})",
         "input manifest": f"{spec.task.manifest.uri} (sha256 {hashlib.sha256(manifest).hexdigest()[:16]})",
         "output path": f"s3://{spec.task.output_bucket}/{spec.task.output_prefix}",
         "pre-labeling handler": spec.pre_labeling.handler,
@@ -75,12 +81,14 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
             for name in current if recorded.get(name) != current.get(name)]
 
 
-def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], started_with: Optional[str] = None) -> bool:
+def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], started_with: Optional[str] = None,
+                    accept_template: bool = False) -> bool:
     """Compare ``settings`` with those recorded in ``folder`` (record them when none are): raise
     ``SettingsChanged`` when they differ; True when they were recorded now.
 
     ``started_with``: how the job is being started (e.g. ``--env dev``), recorded for the message a
-    later run with other settings prints.
+    later run with other settings prints. ``accept_template``: a changed template alone is no difference; the
+    new one is recorded (and the change kept in the record's ``template changes``).
     """
     path = settings_path(folder, job_name)
     if path.is_file():
@@ -93,12 +101,23 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
                                   f"({str(error)[:200]}). Start a fresh job with another --job-name or "
                                   "--state-dir.") from None
         changed = differences(recorded["settings"], settings)
+        only_template = changed and all(line.startswith(f"{TEMPLATE}:") for line in changed)
+        if only_template and accept_template:
+            history = recorded.get("template changes") if isinstance(recorded.get("template changes"), list) else []
+            record = {**recorded, "settings": {**recorded["settings"], TEMPLATE: settings[TEMPLATE]},
+                      "template changes": [*history, {"from": recorded["settings"].get(TEMPLATE),
+                                                      "to": settings[TEMPLATE]}]}
+            write_atomically(path, json.dumps(record, indent=2).encode("utf-8"), Path(folder))
+            return False
         if changed:
             how = f" ({recorded['started with']})" if recorded.get("started with") else ""
+            template = (f"Only the template changed (an edited page, or a newer version of this project writing it "
+                        f"otherwise): if the page still asks the same questions, {ACCEPT_TEMPLATE_OPTION} resumes the "
+                        "job under it, keeping the answers given on the earlier page. ") if only_template else ""
             raise SettingsChanged(
                 f"cannot resume job {job_name} in {folder}: it was started with other settings, and resuming would "
                 "mix answers and labels made under both:\n" + "".join(f"  - {line}\n" for line in changed)
-                + f"Run it with the settings it was started with{how}, or start a fresh job with another "
+                + template + f"Run it with the settings it was started with{how}, or start a fresh job with another "
                 f"--job-name (e.g. --job-name {job_name}-2) or --state-dir; or, when its answers are not wanted "
                 f"(trying out a changed workflow), delete {folder} and run the same command again.")
         return False

@@ -247,7 +247,8 @@ def test_resuming_under_other_settings_is_refused_naming_each_setting(runner_ass
     with local_s3.s3_endpoint() as endpoint:
         s3 = local_s3.client(endpoint)
         local_s3.deploy(spec, s3)
-        started = argparse.Namespace(state_dir=state, job_name="moved", cloud_assembly=None, env="dev")
+        started = argparse.Namespace(state_dir=state, job_name="moved", cloud_assembly=None, env="dev",
+                                     accept_template=False)
         runner.check_settings(started, spec, s3)
     recorded = json.loads(settings_path(state, "moved").read_text())
     assert recorded["settings"]["workers per object"] == 1 and recorded["started with"] == "--env dev"
@@ -276,6 +277,38 @@ def test_settings_that_do_not_decide_labels_may_change_and_an_unreadable_record_
     settings_path(tmp_path, "j").write_text("{not json")
     with pytest.raises(SettingsChanged, match="j-settings.json is unreadable"):
         check_or_record(tmp_path, "j", settings)
+
+
+def test_a_template_that_alone_changed_is_accepted_when_the_run_says_so(tmp_path):
+    """A newer version of the project wrote the same page otherwise (its buttons named apart): every NER job and
+    every scaffolded job was refused on resuming, with advice (the environment) that did not apply."""
+    settings = {"workflow": "ner", "workers per object": 3, "UI template": "s3://b/t.html (sha256 aaaa)"}
+    assert check_or_record(tmp_path, "j", settings) is True
+    upgraded = {**settings, "UI template": "s3://b/t.html (sha256 bbbb)"}
+    with pytest.raises(SettingsChanged, match="Only the template changed .* --accept-template resumes the job"):
+        check_or_record(tmp_path, "j", upgraded)
+    with pytest.raises(SettingsChanged) as changed:  # with another setting changed too: no such way out
+        check_or_record(tmp_path, "j", {**upgraded, "workers per object": 1}, accept_template=True)
+    assert "--accept-template" not in str(changed.value)
+    assert check_or_record(tmp_path, "j", upgraded, accept_template=True) is False
+    record = json.loads(settings_path(tmp_path, "j").read_text())
+    assert record["settings"] == upgraded and record["template changes"] == [
+        {"from": "s3://b/t.html (sha256 aaaa)", "to": "s3://b/t.html (sha256 bbbb)"}]
+    assert check_or_record(tmp_path, "j", upgraded) is False  # from now on the new template is the job's
+
+
+def test_the_runner_takes_accept_template(runner_assembly, tmp_path, capsys):
+    state, job = tmp_path / "job", "upgraded"
+    args = ["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir", str(state),
+            "--job-name", job, "--simulate-workers", "1", "--processes", "1"]
+    assert runner.main(args) == 0
+    path = settings_path(state, job)
+    record = json.loads(path.read_text())
+    record["settings"]["UI template"] = "s3://b/t.html (sha256 0000)"  # as the job's earlier version had it
+    path.write_text(json.dumps(record))
+    assert runner.main(args) == 2 and "--accept-template resumes the job" in capsys.readouterr().err
+    assert runner.main([*args, "--accept-template"]) == 0
+    assert json.loads(path.read_text())["template changes"][0]["from"] == "s3://b/t.html (sha256 0000)"
 
 
 def test_the_job_settings_compare_the_deployed_manifest_and_template_by_content(runner_assembly):
