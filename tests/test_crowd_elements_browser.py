@@ -264,6 +264,7 @@ def test_what_a_worker_chose_and_typed_survives_a_reload_until_the_answer_is_acc
     assert not worker.page.is_checked("crowd-checkbox[value=blurry] input")
     assert worker.page.is_checked("crowd-radio-button[value=No] input")
     assert worker.page.input_value("crowd-input[name=tag] input") == "seam <b>7</b>"
+    assert worker.page.inner_text(".local-gt-status") == ""  # all of it put back: nothing to say
     assert worker.submit() == ""
     assert worker.recorded() == {"weld": {"label": "Burn Through"}, "attributes:blurry": {"blurry": False},
                                  "attributes:dim": {"dim": True}, "valid:Yes": {"Yes": False},
@@ -276,7 +277,8 @@ def test_what_a_worker_chose_and_typed_survives_a_reload_until_the_answer_is_acc
 
 
 def test_a_draft_that_no_longer_fits_the_page_is_left_out_and_a_refused_answer_keeps_it(browser):  # noqa: F811
-    stale = {"crowd-classifier|weld||1": ["Cracked", "Not sure"], "crowd-checkbox|gone||1": ["on"],
+    # (a box kept under the name all of a question's boxes had before they were named apart: "attributes")
+    stale = {"crowd-classifier|weld||1": ["Cracked", "Not sure"], "crowd-checkbox|attributes|dim|1": ["dim"],
              "crowd-text-area|notes||1": {"not": "text"}, "crowd-input|tag||1": "<img src=x onerror=window.__pwned=1>"}
     worker = Worker(browser, EVERY_ELEMENT, globals_={"LOCAL_GT_DRAFT_KEY": DRAFT_KEY})
     worker.page.evaluate("([key, value]) => localStorage.setItem(key, value)", [DRAFT_KEY + "#elements", json.dumps(stale)])
@@ -285,6 +287,9 @@ def test_a_draft_that_no_longer_fits_the_page_is_left_out_and_a_refused_answer_k
     assert worker.page.eval_on_selector_all("crowd-classifier input:checked", "c => c.map(i => i.value)") == ["Not sure"]
     assert worker.page.input_value("crowd-text-area textarea") == ""
     assert worker.page.evaluate("window.__pwned") is None  # the kept text is a field's value, never markup
+    assert not worker.page.is_checked("crowd-checkbox[value=dim] input")  # nothing of this page's holds it
+    assert "could not be put back (the page has changed since): check every answer" in worker.page.inner_text(
+        ".local-gt-status")  # the worker is told rather than left to submit without it
     worker.page.evaluate("([key, value]) => localStorage.setItem(key, value)", [DRAFT_KEY + "#elements", "{not json"])
     worker.page.reload()  # an unreadable draft: the page as new
     worker.page.wait_for_selector(".local-gt-submit")

@@ -349,8 +349,10 @@
     try { values = key && store ? JSON.parse(store.getItem(key) || "null") : null; } catch (e) { values = null; }
     if (!values || typeof values !== "object") return;
     if (container._restoreEntities && Array.isArray(values["#entities"])) container._restoreEntities(values["#entities"]);
+    var used = {};
     drafted(container).forEach(function (item) {
       var kept = values[item.id], controls = controlsOf(item.el);
+      used[item.id] = true;
       if (/^CROWD-(TEXT-AREA|INPUT)$/.test(item.el.tagName)) {
         if (typeof kept === "string" && controls[0] && controls[0].value === "") controls[0].value = kept;
       } else if (Array.isArray(kept)) {
@@ -363,6 +365,16 @@
         });
       }
     });
+    // A choice or text kept for an element this page no longer has (the page changed since: another version of
+    // the template or of this project): said, so that the worker looks again rather than submits without it.
+    var lost = Object.keys(values).filter(function (id) {
+      var kept = values[id];
+      return id !== "#entities" && !used[id] && (typeof kept === "string" ? kept !== "" : Array.isArray(kept) && kept.length);
+    });
+    if (lost.length) {
+      show(statusOf(container), "Some of what you chose or typed on this task before could not be put back (the page " +
+           "has changed since): check every answer before you submit.");
+    }
   }
 
   // Once every crowd element in the container is built (each builds when the document is parsed).
