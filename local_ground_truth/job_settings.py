@@ -101,7 +101,7 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
                                   f"({str(error)[:200]}). Start a fresh job with another --job-name or "
                                   "--state-dir.") from None
         changed = differences(recorded["settings"], settings)
-        only_template = changed and all(line.startswith(f"{TEMPLATE}:") for line in changed)
+        only_template = [name for name in settings if recorded["settings"].get(name) != settings[name]] == [TEMPLATE]
         if only_template and accept_template:
             history = recorded.get("template changes") if isinstance(recorded.get("template changes"), list) else []
             record = {**recorded, "settings": {**recorded["settings"], TEMPLATE: settings[TEMPLATE]},

@@ -94,13 +94,12 @@ def task_input(line: dict[str, Any], questions: Sequence[Question], s3=None) -> 
         answer = crowd.get(question.name) if isinstance(crowd.get(question.name), dict) else {}
         votes = answer.get("votes") if isinstance(answer.get("votes"), dict) else {}
         multi = isinstance(question, MultiSelect)
+        sent = by_question.get(question.name)  # why this question sent the object here (none: it did not)
         # a multi-select's choices the crowd made, checked on the page to start with
         crowd_labels = answer.get("labels") if multi and isinstance(answer.get("labels"), list) else []
         shown.append({
             "name": question.name,
-            # why this question sent the object here (empty for a question that did not; for a line without them)
-            "reasons": [str(reason) for reason in by_question.get(question.name) or []
-                        if isinstance(by_question.get(question.name), list)],
+            "reasons": [str(reason) for reason in sent] if isinstance(sent, list) else [],
             "multi": multi,  # several labels may apply: one checkbox per label instead of radio buttons
             "labels": decision_labels(question),
             # each label's radio button (checkbox), named apart: Ground Truth submits one object per button name
