@@ -158,13 +158,17 @@ def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  #
         page.wait_for_selector("#subject")
         assert page.inner_text("#subject") == "Export broken"
         assert page.inner_text("crowd-form h2") == "Ticket triage"  # the definition's title, written only there
-        page.click("text=Submit")  # no priority chosen: refused, with the question named, and the page stays
-        page.wait_for_function("document.querySelector('.local-gt-status a')")
-        assert "answer priority" in page.inner_text(".local-gt-status") and "/task/" in page.url
+        # No priority chosen: the page itself asks for one (Ground Truth's crowd-radio-group would send the form
+        # without), and nothing is sent.
+        page.click(".local-gt-submit")
+        page.wait_for_function("document.getElementById('unanswered').textContent !== ''")
+        assert page.inner_text("#unanswered") == "Answer Priority before you submit." and "/task/" in page.url
+        assert not [f for f in store.rglob("*") if "worker-response" in f.parts and f.is_file()]
         page.click("crowd-radio-button[value=High] >> text=High")
+        assert page.evaluate("document.querySelector('crowd-radio-button[value=High]').checked")
         page.click("crowd-checkbox[name=needs_reply] >> text=Needs reply")
         page.fill("crowd-text-area[name=summary] textarea", "Export button broken after the update.")
-        page.click("text=Submit")
+        page.click(".local-gt-submit")
         page.wait_for_function("!location.pathname.endsWith('/task/0')")  # on to her next ticket
         deadline = time.monotonic() + 120
         rows = []

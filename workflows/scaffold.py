@@ -238,7 +238,7 @@ class Scaffold:
               <div class="item" id="item-text">{{{{ task.input.text }}}}</div>
             """)
         blocks = "\n".join(textwrap.indent(_question_markup(question), "  ") + "\n" for question in d.questions)
-        return head + "\n" + blocks + "</crowd-form>\n"
+        return head + "\n" + blocks + '  <p id="unanswered" role="alert"></p>\n</crowd-form>\n' + REQUIRE_A_CHOICE
 
     # -- sample data -------------------------------------------------------------------------------
     def manifest(self) -> str:
@@ -292,9 +292,31 @@ def _question_markup(question: Question) -> str:
     if isinstance(question, MultiSelect):  # one crowd-checkbox per choice, each named <question>:<choice>
         return (f'<fieldset class="question">\n  <legend>{title}</legend>\n'
                 f"  [[checkboxes:{question.name}]]\n</fieldset>")
-    # one crowd-radio-button per label, each named <question>:<label>; exactly one on
+    # one crowd-radio-button per label, each named <question>:<label>; exactly one on (REQUIRE_A_CHOICE)
+    required = f' data-question="{title}"' if question.required else ""
     return (f'<fieldset class="question">\n  <legend>{title}</legend>\n'
-            f"  <crowd-radio-group>[[radio-buttons:{question.name}]]</crowd-radio-group>\n</fieldset>")
+            f"  <crowd-radio-group{required}>[[radio-buttons:{question.name}]]</crowd-radio-group>\n</fieldset>")
+
+
+#: Ground Truth's crowd-radio-group lets a form be sent with no button chosen (the answer would then have no label
+#: for the question, and consolidation would leave it out): the page asks for a choice itself, on crowd-form's
+#: cancelable "submit" (the local runner's stand-in fires it as the real crowd-form does).
+REQUIRE_A_CHOICE = textwrap.dedent("""\
+
+    <script>
+      document.querySelector("crowd-form").addEventListener("submit", function (event) {
+        var unanswered = Array.prototype.filter.call(document.querySelectorAll("crowd-radio-group[data-question]"),
+          function (group) {
+            return !Array.prototype.some.call(group.querySelectorAll("crowd-radio-button"), function (button) {
+              return button.checked;
+            });
+          });
+        document.getElementById("unanswered").textContent = unanswered.length ? "Answer " + unanswered.map(
+          function (group) { return group.getAttribute("data-question"); }).join(", ") + " before you submit." : "";
+        if (unanswered.length) event.preventDefault();
+      });
+    </script>
+    """)
 
 
 def parse_question(spec: str) -> Question:

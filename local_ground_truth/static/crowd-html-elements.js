@@ -613,6 +613,9 @@
   });
 
   customElements.define("crowd-radio-button", class extends HTMLElement {
+    // As on the real element: whether the button is on (a template's own check of its radio groups reads it).
+    get checked() { var box = this.querySelector("input"); return box ? box.checked : this.hasAttribute("checked"); }
+    set checked(on) { var box = this.querySelector("input"); if (box) box.checked = !!on; }
     connectedCallback() {
       if (this._ready) return;
       this._ready = true;
