@@ -654,7 +654,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             LOG.error("object %s: the worker template could not be drawn for it (%s); given back and put last in "
                       "%s's queue", object_id, said, worker)
             return page("This task could not be shown", (
-                f"<p>The page of task {escape(object_id)} could not be drawn from its data: "
+                f"<p>The page of task {escape(object_id)} could not be drawn (the template, on this task's data): "
                 f"<code>{escape(said)}</code>. Nothing was recorded; the task was put last "
                 f"in your queue, and the runner's log names it for the requester.</p>"
                 f'<p><a href="{escape(next_url(worker, besides=object_id))}">Your next task</a></p>'), 500)

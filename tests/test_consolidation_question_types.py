@@ -199,6 +199,20 @@ def test_checkboxes_each_under_its_own_name_are_one_multi_select_and_a_bad_box_l
     assert logged(caplog, "'topics:login' is {'login': 'yes'}, not one button's {value: true | false}")
 
 
+def test_a_choice_named_like_the_classifier_shapes_key_is_read_from_its_own_button():
+    """A choice called "label" (or a multi-select's "labels") made every per-button answer unreadable: the gathered
+    buttons were taken for crowd-classifier's {"label": ...}."""
+    from gt_common.answers import read_form
+    from gt_common.consolidation import WorkerAnswer
+
+    kind = Classification(name="kind", choices=("label", "other"))
+    tags = MultiSelect(name="tags", choices=("labels", "x"))
+    form = {"kind:label": {"label": True}, "kind:other": {"other": False},
+            "tags:labels": {"labels": True}, "tags:x": {"x": False}}
+    read = read_form([kind, tags], WorkerAnswer("w", form))
+    assert (read.values, read.problems) == ({"kind": "label", "tags": frozenset({"labels"})}, [])
+
+
 def test_a_required_question_without_an_answer_is_named(s3, bucket, monkeypatch, caplog):
     label = one_object(s3, bucket, monkeypatch, [VALID, NOTES], [{"notes": "only a note"}, {"valid": "No"}])
     assert label["valid"]["votes"] == {"No": 1} and label["workers"] == 2

@@ -542,3 +542,16 @@ def test_worker_memory_pairs_add_up_by_the_workers_they_name_and_a_retry_takes_i
     again = worker_model.merge_files([total, negated(second)])
     assert again["questions"]["q"]["pairs"] == [["a", "b", 3, 2], ["a", "c", 1, 1]]
     assert again["questions"]["q"]["classes"] == {"A": 1.0}
+
+
+def test_a_question_worker_or_class_named_like_a_format_key_adds_up():
+    """A question named "kind" (or a local worker named "version") made every batch's worker model "not add up":
+    the format keys were taken for format keys at every depth, and the worker memory learned nothing."""
+    one = {"version": 2, "questions": {"kind": {"workers": {"version": {"a": {"a": 1.0}}}, "classes": {"kind": 2.0}}}}
+    two = {"version": 2, "questions": {"kind": {"workers": {"version": {"a": {"a": 3.0}}}, "classes": {"kind": 1.0}}}}
+    total = tree_sum([one, two])
+    assert total == {"version": 2, "questions": {"kind": {"workers": {"version": {"a": {"a": 4.0}}},
+                                                          "classes": {"kind": 3.0}}}}
+    assert tree_sum([total, negated(two)]) == one  # a contribution taken out again
+    with pytest.raises(ValueError, match="version 2 and 3 do not add up"):  # at the top: a format, never summed
+        tree_sum([one, {**two, "version": 3}])

@@ -611,7 +611,7 @@ def test_a_page_the_template_cannot_draw_for_one_object_sends_its_worker_on_to_t
                             "{% endif %}" + server.site.template)
     caplog.set_level(logging.ERROR, logger="local_ground_truth.server")
     status, page = request(server, "GET", f"/worker/bo/task/{first}")
-    assert status == 500 and b"could not be drawn from its data" in page and b"grant_read_access" in page
+    assert status == 500 and b"could not be drawn (the template, on this task's data)" in page and b"grant_read_access" in page
     [second] = re.findall(rb'href="/worker/bo/task/([0-9]+)"', page)  # on to the next (bo's order is bo's own)
     second = second.decode()
     assert second != first

@@ -143,3 +143,14 @@ def test_removing_a_workflow_that_does_not_exist_names_the_ones_that_do(capsys):
     assert scaffold.main(["no_such_flow", "--remove"]) == 2
     said = capsys.readouterr().err
     assert "no workflow is named 'no_such_flow' (the workflows: " in said and "welding" in said
+
+
+def test_a_title_or_description_with_quotes_or_backslashes_makes_a_module_that_reads_back(tmp_path):
+    """'Say "yes"' or 'C:\\Nobody' ended the definition module's docstring early: the scaffold stopped with a
+    SyntaxError in the collection of its own tests."""
+    import ast
+
+    definition = WorkflowDefinition(name="q1", title='Files in C:\\Nobody', description='Say "yes" \\N"',
+                                    label_attribute_name="l", questions=(FreeText(name="n"),))
+    source = scaffold.Scaffold(definition, root=tmp_path).definition_module()
+    assert ast.get_docstring(ast.parse(source)) == 'Files in C:\\Nobody: Say "yes" \\N"'

@@ -231,3 +231,17 @@ def test_a_question_that_does_not_hold_is_named_with_its_definitions_file(tmp_pa
     with pytest.raises(DefinitionError, match=r"^workflows/broken_flow.py: question tone: abstain label 'Unsure' "
                                               r"is not one of its choices$"):
         workflows.definitions()
+
+
+@pytest.mark.parametrize("page, texts, questions, what", [
+    ("<h2>[[title]]</h2>", {"title": "Pick {{ x }}"}, (FreeText(name="n", max_chars=10),), "the title 'Pick {{ x }}'"),
+    ("<p>[[description]]</p>", {"description": "Desc {% raw %} x"}, (FreeText(name="n", max_chars=10),),
+     "the description"),
+    ("<crowd-radio-group>[[radio-buttons:kind]]</crowd-radio-group>", {},
+     (Classification(name="kind", choices=("{{ task.input.text }}", "b")),), "question kind's label"),
+])
+def test_liquid_in_a_label_title_or_description_is_refused_at_synth(page, texts, questions, what):
+    """The worker page is a Liquid template on AWS too: a label "{{ task.input.text }}" showed workers the task's
+    text as a choice, and "{% raw %}" in a description stopped every task page."""
+    with pytest.raises(DefinitionError, match=re.escape(f"workflow w: {what}")):
+        inject_labels(page, questions, "w", texts=texts)

@@ -150,12 +150,21 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
     lengths the questions refuse, buttons sharing a name, and (``whole_page``) a question no field asks."""
     by_name = {question.name: question for question in questions}
 
+    def liquid_free(text: str, what: str) -> str:
+        # The page is a Liquid template (on AWS too): "{{ ... }}" in a label or title would be run, not shown.
+        if "{{" in text or "{%" in text:
+            raise DefinitionError(f"workflow {workflow}: {what} {text[:80]!r} holds '{{{{' or '{{%', which the worker "
+                                  "page's Liquid would run as template code rather than show: write it otherwise")
+        return text
+
     def labels(match: re.Match) -> str:
         form, name = match.groups()
         question = by_name.get(name)
         if question is None or not question.labels:
             raise DefinitionError(f"workflow {workflow}: the template asks for the labels of {name!r}, "
                                   f"which is not a question with labels ({', '.join(by_name)})")
+        for label in question.labels:
+            liquid_free(label, f"question {name}'s label")
         if form in _LABEL_ELEMENTS:
             element = _LABEL_ELEMENTS[form]
             return "".join(f'<{element} name="{html.escape(button_name(name, label), quote=True)}" '
@@ -175,7 +184,7 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         if match.group(1) not in (texts or {}):
             raise DefinitionError(f"workflow {workflow}: the template asks for the {match.group(1)}, which only a "
                                   "workflow definition's template has")
-        return html.escape(texts[match.group(1)], quote=True)
+        return html.escape(liquid_free(texts[match.group(1)], f"the {match.group(1)}"), quote=True)
 
     filled = _TEXT_MARKER.sub(text, _MAX_CHARS_MARKER.sub(max_chars, _LABELS_MARKER.sub(labels, template)))
     unknown = sorted(set(_ANY_MARKER.findall(filled)))

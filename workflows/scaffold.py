@@ -93,8 +93,10 @@ class Scaffold:
         d = self.definition
         kinds = sorted({type(q).__name__ for q in d.questions} | {"WorkflowDefinition"})
         questions = "\n".join(f"        {_question_source(q)}," for q in d.questions)
+        # The title and description as a docstring's text: a quote or a backslash in them is not the string's end.
+        doc = f"{d.title}: {d.description}".replace("\\", "\\\\").replace('"', '\\"')
         return (
-            f'"""{d.title}: {d.description}"""\n'
+            f'"""{doc}"""\n'
             f"from workflows import {', '.join(kinds)}\n\n"
             "WORKFLOW = WorkflowDefinition(\n"
             f"    name={d.name!r},\n"

@@ -90,9 +90,16 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+class _Buttons(dict):
+    """A question's buttons gathered from their own names (``_buttons``): a group whatever its choices are called
+    (a choice named "label" or "labels" is a choice here, not the classifier shape's key)."""
+
+
 def _switched_on(value: dict) -> Optional[list[str]]:
     """The keys set to true of a ``{<value>: true | false}`` group of crowd-radio-buttons or
     crowd-checkboxes; None when ``value`` is not such a group."""
+    if isinstance(value, _Buttons):
+        return [key for key, on in value.items() if on]
     if not value or "label" in value or "labels" in value or not all(isinstance(v, bool) for v in value.values()):
         return None
     return [key for key, on in value.items() if on]
@@ -106,7 +113,7 @@ def _buttons(question: Question, form: dict, problems: list[str]) -> Optional[di
     ``{<choice>: true | false, ...}``; None when the form has none. A button that is not one
     ``{<value>: true | false}`` is listed in ``problems`` and left out."""
     prefix = question.name + BUTTON_SEPARATOR
-    merged: dict[str, Any] = {}
+    merged = _Buttons()
     for key, value in form.items():
         if not (isinstance(key, str) and key.startswith(prefix)):
             continue
@@ -169,7 +176,7 @@ def read_checkbox(question: Checkbox, value: Any) -> str:
 def read_choices(question: MultiSelect, value: Any, problems: list[str]) -> frozenset[str]:
     """The choices a worker selected; an unknown one is listed in ``problems`` and the rest kept."""
     value = unwrap(value)
-    labels = value.get("labels") if isinstance(value, dict) else None
+    labels = value.get("labels") if isinstance(value, dict) and not isinstance(value, _Buttons) else None
     if labels is None and isinstance(value, dict):
         labels = _switched_on(value)
     if not isinstance(labels, list):

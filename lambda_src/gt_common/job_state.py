@@ -65,7 +65,8 @@ MAX_CONFLICTS = 50
 #: ``If-Match`` on an object that is gone): read again and retry.
 CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409", "404"})
 MISSING_CODES = frozenset({"NoSuchKey", "404"})
-#: Keys that name a document's format rather than count anything: equal in every part, never summed.
+#: Keys of a document's top level that name its format rather than count anything: equal in every part, never
+#: summed. Only there: deeper, keys are names (a question, a worker, a class may be called "kind").
 IDENTITY_KEYS = frozenset({"version", "kind"})
 #: Stored sums are rounded to this many decimals (what each batch's counts are rounded to), so a
 #: contribution taken out again leaves exact zeros, not -1e-17.
@@ -373,23 +374,25 @@ def tree_sum(parts: list[Any]) -> Any:
     return total
 
 
-def _add(a: Any, b: Any, where: str) -> Any:
+def _add(a: Any, b: Any, where: str, top: bool = True) -> Any:
     if a is None:
         return json.loads(json.dumps(b))  # a copy: the sum never aliases a part
     if b is None:
         return a
     if isinstance(a, dict) and isinstance(b, dict):
+        identity = IDENTITY_KEYS if top else frozenset()
         for key, value in b.items():
-            if key in IDENTITY_KEYS and key in a and a[key] != value:
+            if key in identity and key in a and a[key] != value:
                 raise ValueError(f"{where}: {key} {str(a[key])[:20]} and {str(value)[:20]} do not add up")
-            a[key] = a[key] if key in IDENTITY_KEYS and key in a else _add(a.get(key), value, f"{where}[{key[:60]!r}]")
+            a[key] = a[key] if key in identity and key in a else _add(a.get(key), value, f"{where}[{key[:60]!r}]",
+                                                                        top=False)
         return a
     if isinstance(a, list) and isinstance(b, list):
         if not a or not b:
             return a or json.loads(json.dumps(b))
         if len(a) != len(b):
             raise ValueError(f"{where}: lists of {len(a)} and {len(b)} do not add up")
-        return [_add(x, y, f"{where}[{i}]") for i, (x, y) in enumerate(zip(a, b))]
+        return [_add(x, y, f"{where}[{i}]", top=False) for i, (x, y) in enumerate(zip(a, b))]
     if _number(a) and _number(b):
         return a + b
     if a == b and isinstance(a, (str, bool)):
@@ -401,12 +404,13 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def negated(value: Any) -> Any:
-    """``value`` with every count negated (``IDENTITY_KEYS`` and text kept): adding it takes ``value`` out."""
+def negated(value: Any, top: bool = True) -> Any:
+    """``value`` with every count negated (the top level's ``IDENTITY_KEYS`` and text kept): adding it takes
+    ``value`` out."""
     if isinstance(value, dict):
-        return {key: item if key in IDENTITY_KEYS else negated(item) for key, item in value.items()}
+        return {key: item if top and key in IDENTITY_KEYS else negated(item, top=False) for key, item in value.items()}
     if isinstance(value, list):
-        return [negated(item) for item in value]
+        return [negated(item, top=False) for item in value]
     return -value if _number(value) else value
 
 
