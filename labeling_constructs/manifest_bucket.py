@@ -19,7 +19,6 @@ from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
 
 import_lambda_src()
-from gt_common.s3uri import InputError  # noqa: E402
 from gt_common.task_record import source_field  # noqa: E402
 
 #: Written into sample-data text files; replaced at deploy time by ``s3://<bucket>/<data prefix>``.
@@ -336,10 +335,7 @@ def _validated_manifest(path: Path) -> str:
         if len(line.encode("utf-8")) > MAX_MANIFEST_LINE_BYTES:
             raise ValueError(f"manifest {path} line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
                              "line limit")
-        try:  # Ground Truth's rule: every line names its data object in one of them
-            field = source_field(record)
-        except InputError as error:
-            raise ValueError(f"manifest {path} line {number} {error}") from None
+        field = source_field(record, f"manifest {path} line {number}")  # Ground Truth's rule: one of them, once
         source = json.dumps([field, record[field]], sort_keys=True)
         first = sources.setdefault(source, (number, record))
         if first[1] != record:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Optional
 
-from gt_common.questions import BUTTON_SEPARATOR
+from gt_common.questions import BUTTON_DEFAULT_VALUE, button_label, is_button_of
 
 CLASSIFIER = "crowd-classifier"
 MULTI_SELECT = "crowd-classifier-multi-select"
@@ -43,7 +43,7 @@ ENTITY_ANNOTATION = "crowd-entity-annotation"
 CROWD_ELEMENTS = (CLASSIFIER, MULTI_SELECT, CHECKBOX, RADIO_BUTTON, INPUT, TEXT_AREA, ENTITY_ANNOTATION)
 #: The fields a worker types text into (their ``max-length`` / ``maxlength`` is how much they take).
 TEXT_FIELDS = (INPUT, TEXT_AREA, "textarea", "input:text")
-_ON = "on"  # the value of a crowd-checkbox / crowd-radio-button without one
+_ON = BUTTON_DEFAULT_VALUE  # the value of a crowd-checkbox / crowd-radio-button without one
 
 
 @dataclass
@@ -200,14 +200,13 @@ def question_field(fields: dict[str, Field], name: str) -> Optional[Field]:
     ``<name>:<label>`` gathered as one (``values``: the labels; ``buttons``: each label's button). None: none."""
     if name in fields:
         return fields[name]
-    prefix = name + BUTTON_SEPARATOR
-    buttons = [rule for key, rule in fields.items() if key.startswith(prefix) and rule.element in (CHECKBOX, RADIO_BUTTON)]
+    buttons = [rule for key, rule in fields.items() if is_button_of(name, key) and rule.element in (CHECKBOX, RADIO_BUTTON)]
     if not buttons:
         return None
     gathered = Field(name=name, element=buttons[0].element)
     for button in buttons:
         for value in button.values:
-            label = button.name[len(prefix):] if value == _ON else value
+            label = button_label(name, button.name, value)
             gathered.values.append(label)
             gathered.buttons[label] = (button.name, value)
             if value in button.required_values:

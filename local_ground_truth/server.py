@@ -98,6 +98,7 @@ class WorkerSite:
         self.undefined_reads: dict[str, str] = {}  # what the template read that a task input lacks -> first object
         self._rendering = threading.local()
         self.environment = make_environment(self.presign, on_undefined=self._undefined_read)
+        self._parsed: Optional[tuple[str, Any]] = None  # (the template's text, parsed): parsed once, not per page
         self.media = MediaLinks()  # grant_read_access: signed links served by this server (``media_links``)
         self.origin = "http://127.0.0.1"  # where links point outside a request (the server sets its own address)
         self.team: Optional[TeamKeys] = None  # served to the network: the keys of its links (``team_access``)
@@ -317,7 +318,10 @@ class WorkerSite:
 
     def page(self, object_id: str) -> str:
         self._rendering.object_id = object_id
-        return self.environment.from_string(self.template).render(task={"input": self.job.task_input(object_id)})
+        parsed = self._parsed
+        if parsed is None or parsed[0] is not self.template:
+            parsed = self._parsed = (self.template, self.environment.from_string(self.template))
+        return parsed[1].render(task={"input": self.job.task_input(object_id)})
 
     def _undefined_read(self, hint: str) -> None:
         object_id = getattr(self._rendering, "object_id", "?")

@@ -44,9 +44,10 @@ def decide(item: DataObjectAnswers, questions) -> dict[str, Any]:
             value = form_value(question, answer.form, problems)
             if value is MISSING:
                 continue
+            if problems:  # a button that cannot be read: this answer decides nothing
+                item.skip(answer.worker_id, f"{question.name}: {'; '.join(problems)}")
+                continue
             try:
-                if problems:
-                    raise InputError("; ".join(problems))
                 label = read_decision(question, value)
             except Exception as error:  # noqa: BLE001 - this answer decides nothing; the others stand
                 item.skip(answer.worker_id, f"{question.name}: {describe(error)}")

@@ -44,7 +44,9 @@ from typing import Any, Optional, Sequence
 from . import strict_json
 from .consolidation import WorkerAnswer
 from .limits import MAX_TEXT_BYTES
-from .questions import BUTTON_SEPARATOR, Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo
+from .questions import (
+    Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo, button_label, is_button_of,
+)
 from .s3uri import InputError
 from .span_clustering import Span
 
@@ -105,17 +107,13 @@ def _switched_on(value: dict) -> Optional[list[str]]:
     return [key for key, on in value.items() if on]
 
 
-_ON = "on"  # what a crowd-radio-button or crowd-checkbox without a value submits
-
-
 def _buttons(question: Question, form: dict, problems: list[str]) -> Optional[dict[str, Any]]:
     """The question's buttons, each under its own name (see the module docstring), as one
     ``{<choice>: true | false, ...}``; None when the form has none. A button that is not one
     ``{<value>: true | false}`` is listed in ``problems`` and left out."""
-    prefix = question.name + BUTTON_SEPARATOR
     merged = _Buttons()
     for key, value in form.items():
-        if not (isinstance(key, str) and key.startswith(prefix)):
+        if not is_button_of(question.name, key):
             continue
         try:
             value = unwrap(value)
@@ -125,8 +123,8 @@ def _buttons(question: Question, form: dict, problems: list[str]) -> Optional[di
         if not (isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value.values())), bool)):
             problems.append(f"{_shown(key)} is {_shown(value)}, not one button's {{value: true | false}}")
             continue
-        ((label, on),) = value.items()
-        merged[key[len(prefix):] if label == _ON else label] = on
+        ((submitted, on),) = value.items()
+        merged[button_label(question.name, key, submitted)] = on
     return merged or None
 
 

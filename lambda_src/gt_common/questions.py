@@ -51,9 +51,24 @@ METHODS = (DAWID_SKENE, MAJORITY_VOTE)
 BUTTON_SEPARATOR = ":"
 
 
+#: What a crowd-radio-button or crowd-checkbox without a ``value`` submits (the element pages' older examples).
+BUTTON_DEFAULT_VALUE = "on"
+
+
 def button_name(question: str, label: str) -> str:
     """The name of ``question``'s crowd-radio-button or crowd-checkbox for ``label``."""
     return f"{question}{BUTTON_SEPARATOR}{label}"
+
+
+def is_button_of(question: str, name: Any) -> bool:
+    """Whether a field named ``name`` is one of ``question``'s buttons (``button_name``)."""
+    return isinstance(name, str) and name.startswith(question + BUTTON_SEPARATOR)
+
+
+def button_label(question: str, name: str, value: str) -> str:
+    """The label ``question``'s button named ``name`` stands for when it submits ``value``: its value, or for a
+    button without one (``BUTTON_DEFAULT_VALUE``) the label in its name."""
+    return name[len(question) + len(BUTTON_SEPARATOR):] if value == BUTTON_DEFAULT_VALUE else value
 
 
 #: Keys of a consolidated label that are not a question's (``{<question>: ..., "workers": n}``).

@@ -47,24 +47,22 @@ _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 SOURCE_FIELDS = ("source-ref", "source")
 
 
-def source_field(manifest_line: Mapping[str, Any]) -> str:
-    """Which of ``SOURCE_FIELDS`` the line names its data object by; InputError for neither or both (with both,
-    pre-labeling read one object and the task record, gold and the review page another)."""
+def source_field(manifest_line: Mapping[str, Any], what: str = "manifest line") -> str:
+    """Which of ``SOURCE_FIELDS`` the line names its data object by; InputError, naming the line as ``what``, for
+    neither or both (with both, pre-labeling read one object and the task record, gold and the review page another)."""
     present = [name for name in SOURCE_FIELDS if name in manifest_line]
     if len(present) == 2:
-        raise InputError("names its data object twice, by both 'source-ref' and 'source': Ground Truth takes one; "
-                         "keep the one that names the object")
+        raise InputError(f"{what} names its data object twice, by both 'source-ref' and 'source': Ground Truth takes "
+                         "one; keep the one that names the object")
     if not present:
-        raise InputError(f"has neither 'source-ref' nor 'source' (keys: {', '.join(sorted(map(str, manifest_line)))[:200]})")
+        raise InputError(f"{what} has neither 'source-ref' nor 'source' "
+                         f"(keys: {', '.join(sorted(map(str, manifest_line)))[:200]})")
     return present[0]
 
 
 def data_object_of(manifest_line: Mapping[str, Any]) -> dict[str, Any]:
     """The ``dataObject`` Ground Truth puts in the consolidation payload for a manifest line."""
-    try:
-        field = source_field(manifest_line)
-    except InputError as error:
-        raise InputError(f"manifest line {error}") from None
+    field = source_field(manifest_line)
     return {"s3Uri": manifest_line[field]} if field == "source-ref" else {"content": manifest_line[field]}
 
 

@@ -140,10 +140,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if not isinstance(data_object, dict):
         raise InputError("dataObject is missing or not an object")
     job = job_name_of_event(event)  # the task record's folder (gt_common.task_record)
-    try:
-        image_key = source_field(data_object)  # the page image: source-ref, or source as Ground Truth allows
-    except InputError as error:
-        raise InputError(f"dataObject {error}") from None
+    image_key = source_field(data_object, "dataObject")  # the page image: source-ref, or source as Ground Truth allows
     image_uri = _required(data_object, image_key)
     image = parse_s3_uri(image_uri, what=f"dataObject.{image_key}")
     text_uri = _required(data_object, TEXT_KEY)

@@ -69,10 +69,7 @@ def writers() -> ThreadPoolExecutor:
 def dataset_location(data_object: Any) -> S3Location:
     if not isinstance(data_object, dict):
         raise InputError("dataObject is missing or not an object")
-    try:
-        field = source_field(data_object)
-    except InputError as error:
-        raise InputError(f"dataObject {error}") from None
+    field = source_field(data_object, "dataObject")
     return parse_s3_uri(data_object[field], what=f"dataObject.{field}")
 
 
