@@ -20,7 +20,8 @@ from gt_common.output_layout import QUALITY_REPORTS, final_quality_report_key
 from gt_common.worker_agreement import with_expert_decisions
 from gt_common.s3uri import S3_SCHEME, InputError, parse_s3_uri
 from local_ground_truth.job import LocalJob
-from local_ground_truth.quality_plots import SPANS_KIND, format_quality_report, quality_report_png, render_quality_report
+from local_ground_truth.quality_plots import (MULTI_SELECT_KIND, SPANS_KIND, format_quality_report, quality_report_png,
+                                              render_quality_report)
 from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.wording import counted
 
@@ -53,7 +54,7 @@ def quality_reports(job: LocalJob) -> dict[str, dict[str, Any]]:
 def final_report(report: dict[str, Any], question: str, review=None) -> dict[str, Any]:
     """The report against the final labels when experts decided objects of the question (``review``: the job's
     ``ReviewDesk``, if any), else as the Lambda wrote it."""
-    if review is None or not review.enabled or report.get("kind") == SPANS_KIND:
+    if review is None or not review.enabled or report.get("kind") in (SPANS_KIND, MULTI_SELECT_KIND):
         return report
     decisions = review.expert_decisions(question)
     return with_expert_decisions(report, decisions) if decisions else report

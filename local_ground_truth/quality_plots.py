@@ -43,6 +43,7 @@ MAX_HEATMAPS = 12
 MAX_ANNOTATED_CLASSES = 12  # beyond this a matrix's cells are too small for their counts
 MAX_LABELLED_CLASSES = 30  # beyond this a matrix's axes are not labelled (the count panel names them all)
 SPANS_KIND = "spans"  # gt_common.span_quality.KIND: the report of a Spans question
+MULTI_SELECT_KIND = "multi-select"  # gt_common.multi_select_quality.KIND: a MultiSelect's, each choice a yes/no
 NO_SPAN = "no span"  # gt_common.span_quality.NO_SPAN
 DPI = 100
 TICK_FONT = 8
@@ -69,6 +70,21 @@ def workers_by_agreement(report: Mapping[str, Any]) -> list[tuple[str, dict[str,
 
 def _is_spans(report: Mapping[str, Any]) -> bool:
     return report.get("kind") == SPANS_KIND
+
+
+def _is_multi_select(report: Mapping[str, Any]) -> bool:
+    return report.get("kind") == MULTI_SELECT_KIND
+
+
+def _per_choice(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """A MultiSelect report's choices, in the question's order, each with its yes/no figures."""
+    per_choice = report.get("per_choice", {})
+    return [(str(choice), per_choice.get(choice, {})) for choice in report.get("choices", [])]
+
+
+def _yes(counts: Any) -> int | None:
+    """How many said Yes (the first of a choice's yes/no classes) in a count per class; None without one."""
+    return int(next(iter(counts.values()), 0)) if isinstance(counts, Mapping) and counts else None
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -201,9 +217,11 @@ def _title(report: Mapping[str, Any]) -> str:
             f"{agreement.get('fleiss_kappa_raters')} answers)"
         )
     question = f"{report['question']}: " if report.get("question") else ""
+    pooled = (f"every choice as a yes/no ({report.get('units', 0)} object-choice pairs): "
+              if _is_multi_select(report) else "")
     return (
         f"Labeling quality of {question}{report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
-        f"{len(report.get('workers', {}))} workers\n"
+        f"{len(report.get('workers', {}))} workers\n{pooled}"
         f"Krippendorff's alpha (nominal) = {_fmt(agreement.get('krippendorff_alpha'))}   "
         f"Fleiss' kappa = {_fmt(agreement.get('fleiss_kappa'))}{kappa_detail}"
         + (f"\n{compared_with_experts(report)}" if report.get("decided_objects") else "")
@@ -228,7 +246,7 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     cell = 0.42
     heat_width = names + k * cell + 0.5
     heat_height = names * 0.87 + k * cell + 0.8  # x labels at 60 degrees, clear of the bottom edge
-    top_height = max(2.6, 0.22 * max(len(bars), 2 * k) + 1.6)
+    top_height = max(2.6, 0.22 * max(len(bars), 2 * max(k, len(report.get("choices", [])))) + 1.6)
     worker_names = _text_inches([f"{name} ({w.get('answers', 0)})" for name, w in bars])
     width = max(11.0, columns * heat_width + 0.4, 2 * names + worker_names + 7.0)
     height = 0.9 + top_height + (heat_rows * heat_height + 0.4 if heat_rows else 0.0)
@@ -238,13 +256,22 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     top, bottom = (figure.subfigures(2, 1, height_ratios=[top_height, heat_rows * heat_height + 0.4])
                    if heat_rows else (figure.subfigures(1, 1), None))
     counts_axis, workers_axis = top.subplots(1, 2, width_ratios=[1, 1])
-    consolidated = report.get("consolidated_label_counts", {})
-    _count_bars(counts_axis, classes, [("answers", _answer_counts(report, classes), ANSWER_COLOUR),
-                                       ("consolidated labels", [int(consolidated.get(c, 0)) for c in classes],
-                                        CONSOLIDATED_COLOUR)],
-                "Answers and consolidated labels per class"
-                + (f" ({report['unconsolidated_objects']} objects without one)"
-                   if report.get("unconsolidated_objects") else ""))
+    if _is_multi_select(report):
+        choices = _per_choice(report)
+        _count_bars(counts_axis, [f"{choice} (alpha {_fmt(c.get('agreement', {}).get('krippendorff_alpha'), 2)})"
+                                  for choice, c in choices],
+                    [("answers ticking it", [_yes(c.get("answer_label_counts")) for _, c in choices], ANSWER_COLOUR),
+                     ("objects it was chosen for", [_yes(c.get("consolidated_label_counts")) for _, c in choices],
+                      CONSOLIDATED_COLOUR)],
+                    "Each choice: answers ticking it, objects it was chosen for")
+    else:
+        consolidated = report.get("consolidated_label_counts", {})
+        _count_bars(counts_axis, classes, [("answers", _answer_counts(report, classes), ANSWER_COLOUR),
+                                           ("consolidated labels", [int(consolidated.get(c, 0)) for c in classes],
+                                            CONSOLIDATED_COLOUR)],
+                    "Answers and consolidated labels per class"
+                    + (f" ({report['unconsolidated_objects']} objects without one)"
+                       if report.get("unconsolidated_objects") else ""))
     shown = f"least agreeing {len(bars)} of {len(ordered)} workers" if len(bars) < len(ordered) else "all workers"
     _rate_bars(workers_axis, [str(name) for name, _ in bars], [w.get("agreement") for _, w in bars],
                [str(w.get("answers", 0)) for _, w in bars],
@@ -369,11 +396,24 @@ def _format_choice(report: Mapping[str, Any]) -> str:
         f"Fleiss' kappa: {_fmt(agreement.get('fleiss_kappa'))}"
         + (f"  [{agreement['fleiss_kappa_note']}]" if agreement.get("fleiss_kappa_note") else ""),
     ]
-    counts = report.get("consolidated_label_counts", {})
+    if _is_multi_select(report):
+        lines[0] = (f"Quality report: {report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
+                    f"{len(report.get('workers', {}))} workers, {len(report.get('choices', []))} choices; alpha, "
+                    f"kappa and agreement over every choice as a yes/no ({report.get('units', 0)} object-choice pairs)")
+        choices = _per_choice(report)
+        width = max(6, *(len(choice) for choice, _ in choices)) if choices else 6
+        lines += ["", f"{'choice':<{width}}  {'ticked':>6}  {'chosen':>6}  {'alpha':>6}  least agreeing worker"]
+        for choice, figures in choices:
+            ranked = workers_by_agreement(figures)
+            least = f"{ranked[0][0]} ({_fmt(ranked[0][1].get('agreement'))})" if ranked else "-"
+            ticked, chosen = _yes(figures.get("answer_label_counts")), _yes(figures.get("consolidated_label_counts"))
+            lines.append(f"{choice:<{width}}  {_fmt(ticked):>6}  {_fmt(chosen):>6}  "
+                         f"{_fmt(figures.get('agreement', {}).get('krippendorff_alpha')):>6}  {least}")
+    counts = report.get("consolidated_label_counts", {}) if not _is_multi_select(report) else {}
     if counts:
         lines.append("Consolidated labels: " + ", ".join(f"{c}={n}" for c, n in counts.items())
                      + (f", none={report['unconsolidated_objects']}" if report.get("unconsolidated_objects") else ""))
-    answered = report.get("answer_label_counts")
+    answered = report.get("answer_label_counts") if not _is_multi_select(report) else None
     if isinstance(answered, Mapping) and answered:
         lines.append("Answers: " + ", ".join(f"{c}={n}" for c, n in answered.items()))
     reviewed = compared_with_experts(report)

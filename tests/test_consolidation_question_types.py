@@ -298,11 +298,27 @@ def test_a_workflow_mixing_every_question_type(s3, bucket, monkeypatch):
                                            "urgent", "valid"]
     assert set(memory["questions"]["topics/login"]["workers"]["w3"]) <= {"Yes", "No"}
     assert memory["questions"]["mentions"]["workers"]["w3"]["span"] == {"span": 12, "none": 12}
-    # A quality report for each choice question and each Spans question.
+    # A quality report for each choice question, each MultiSelect and each Spans question.
     reports = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix="job/quality-report/")["Contents"])
     assert reports == ["job/quality-report/mentions.json", "job/quality-report/priority.json",
-                       "job/quality-report/urgent.json", "job/quality-report/valid.json"]
+                       "job/quality-report/topics.json", "job/quality-report/urgent.json",
+                       "job/quality-report/valid.json"]
     assert read_json(s3, bucket, "job/quality-report/urgent.json")["classes"] == ["checked", "unchecked"]
+    # MultiSelect: each choice as a yes/no, and every choice's decisions together. w3 ticks only "login" (which
+    # nobody else does) and never "billing" (which everyone else does); on "outage" it agrees on the even tickets.
+    topics_report = read_json(s3, bucket, "job/quality-report/topics.json")
+    assert topics_report["kind"] == "multi-select" and topics_report["choices"] == ["billing", "login", "outage"]
+    assert (topics_report["objects"], topics_report["answers"], topics_report["units"]) == (12, 48, 36)
+    assert topics_report["classes"] == ["Yes", "No"] and topics_report["batches"] == 1
+    assert topics_report["workers"]["w3"]["answers"] == 12 and topics_report["workers"]["w3"]["compared"] == 36
+    assert topics_report["workers"]["w3"]["agreement"] == pytest.approx(6 / 36)
+    assert topics_report["workers"]["w0"]["agreement"] == 1.0
+    per_choice = topics_report["per_choice"]
+    assert [per_choice[c]["workers"]["w3"]["agreement"] for c in ("billing", "login", "outage")] == [0.0, 0.0, 0.5]
+    assert per_choice["billing"]["consolidated_label_counts"] == {"Yes": 12, "No": 0}
+    assert per_choice["outage"]["consolidated_label_counts"] == {"Yes": 6, "No": 6}
+    assert per_choice["outage"]["agreement"]["krippendorff_alpha"] < 1.0
+    assert topics_report["convergence"]["this_batch"]["converged"] is True
     # Spans, per label: w0-w2 draw both spans of every ticket, w3 puts its Person span elsewhere.
     spans = read_json(s3, bucket, "job/quality-report/mentions.json")
     assert spans["kind"] == "spans" and spans["batches"] == 1 and spans["objects"] == 12 and spans["answers"] == 48

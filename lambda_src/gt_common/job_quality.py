@@ -25,7 +25,9 @@ statistics are checked the same way before they are saved, so nothing is written
 would have to refuse (an object answered by more workers than the job asks for, which Ground Truth
 never sends, leaves this batch's statistics out of the job's report, logged).
 
-A ``Spans`` question gets a report of the same kind and in the same place (``record_span_quality``,
+A ``MultiSelect`` question gets one too (``record_multi_select_quality``: each choice's statistics as a yes/no
+question's, ``gt_common.multi_select_quality``, each checked as a choice question's). A ``Spans`` question gets a
+report of the same kind and in the same place (``record_span_quality``,
 statistics of ``gt_common.span_quality``, checked by ``check_span_statistics`` against the same job
 bounds: a worker draws at most ``MAX_SPANS_PER_JOB`` spans in a job).
 """
@@ -40,6 +42,9 @@ from .limits import MAX_OBJECTS_PER_JOB
 from .output_layout import quality_report_key
 from .quality_report import STATISTICS_VERSION, batch_statistics, merge_statistics, report_from_statistics
 from .span_clustering import Entity, Span
+from .multi_select_quality import (KIND as MULTI_SELECT_KIND, MULTI_SELECT_STATISTICS_VERSION,
+                                   merge_multi_select_statistics, multi_select_batch_statistics,
+                                   multi_select_report_from_statistics)
 from .span_quality import (KIND as SPANS_KIND, SPAN_STATISTICS_VERSION, merge_span_statistics, span_batch_statistics,
                            span_report_from_statistics)
 from .span_reliability import MAX_SPANS_PER_JOB
@@ -167,6 +172,22 @@ def check_statistics(stats: dict[str, Any], classes: Sequence[str], workers_per_
         _integer(fleiss.get("sum_squares"), f"fleiss[{m}].sum_squares", answers * w)
 
 
+def check_multi_select_statistics(stats: dict[str, Any], choices: Sequence[str], yes_no: Sequence[str],
+                                  workers_per_object: int) -> None:
+    """``check_statistics`` for a MultiSelect question's (``multi_select_quality``): each choice's, over ``yes_no``."""
+    if stats.get("version") != MULTI_SELECT_STATISTICS_VERSION or stats.get("kind") != MULTI_SELECT_KIND:
+        raise ValueError(f"version is {str(stats.get('version'))[:20]} of kind {str(stats.get('kind'))[:20]}, "
+                         f"not {MULTI_SELECT_STATISTICS_VERSION} of kind {MULTI_SELECT_KIND}")
+    per_choice = mapping(stats.get("per_choice"), "per_choice")
+    if stats.get("choices") != list(choices) or sorted(per_choice) != sorted(choices):
+        raise ValueError("its choices are not this batch's choices")
+    for choice in choices:
+        try:
+            check_statistics(mapping(per_choice[choice], f"choice {choice[:60]!r}"), yes_no, workers_per_object)
+        except ValueError as error:
+            raise ValueError(f"choice {choice[:60]!r}: {error}") from None
+
+
 def check_span_statistics(stats: dict[str, Any], labels: Sequence[str], workers_per_object: int) -> None:
     """Raise ValueError naming the first thing wrong with a stored batch's span statistics
     (``span_quality.span_batch_statistics``'s shape, for ``labels``), for a job of at most
@@ -228,6 +249,24 @@ def record_quality_statistics(s3_client, state: Optional[JobState], question: st
         stats[FIT_KEY] = fit_statistics(fit["iterations"], fit["converged"])
     return _record(s3_client, state, question, stats, lambda value, w: check_statistics(value, classes, w),
                    merge_statistics, report_from_statistics, workers_per_object, fit)
+
+
+def record_multi_select_quality(s3_client, state: Optional[JobState], question: str,
+                                per_choice: Mapping[str, dict[str, Any]], yes_no: Sequence[str],
+                                workers_per_object: Optional[int], *,
+                                fit: Optional[Mapping[str, Any]] = None) -> Optional[dict[str, Any]]:
+    """``record_quality`` for a MultiSelect question: ``per_choice`` holds each choice's statistics over ``yes_no``
+    (``quality_report.batch_statistics_from_indices``); ``fit`` the choices' fits taken together (the most
+    iterations, converged when every one did). The report is ``multi_select_quality``'s."""
+    if state is None:
+        return None
+    stats = multi_select_batch_statistics(per_choice)
+    if fit is not None:
+        stats[FIT_KEY] = fit_statistics(fit["iterations"], fit["converged"])
+    choices = list(per_choice)
+    return _record(s3_client, state, question, stats,
+                   lambda value, w: check_multi_select_statistics(value, choices, yes_no, w),
+                   merge_multi_select_statistics, multi_select_report_from_statistics, workers_per_object, fit)
 
 
 def _convergence(state: JobState, fit: Mapping[str, Any], job: Optional[Mapping[str, int]]) -> dict[str, Any]:

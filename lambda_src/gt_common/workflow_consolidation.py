@@ -34,8 +34,9 @@ logged with its object and worker and loses only that part), each distinct form 
 (spans, which name their worker and end within their object's text, once per answer), and a choice
 question's answers kept as index arrays (``choices.consolidate_indexed``); the job's worker memory
 (``worker_model``) is read once (one snapshot, whatever the number of earlier batches) and this
-batch's counts added to it once, for every question; a quality report is written per choice question and per Spans question (``job_quality``:
-agreement and confusion for a choice, per-label span agreement for spans, ``span_quality``).
+batch's counts added to it once, for every question; a quality report is written per choice, MultiSelect and Spans
+question (``job_quality``: agreement and confusion for a choice, the same for each choice of a MultiSelect as a
+yes/no and for them together, ``multi_select_quality``; per-label span agreement for spans, ``span_quality``).
 
 Plugging in a workflow's own consolidation
 ------------------------------------------
@@ -68,8 +69,8 @@ from .answers import FormAnswers, read_form
 from .choices import Answer, ChoiceResult, consolidate_choice, consolidate_indexed
 from .configuration import ConfigurationError, method_of
 from .consolidation import BatchAnswers, DataObjectAnswers, WorkerAnswer, describe, read_each
-from .job_quality import record_quality_statistics, record_span_quality
-from .quality_report import batch_statistics_from_indices
+from .job_quality import record_multi_select_quality, record_quality_statistics, record_span_quality
+from .quality_report import batch_statistics, batch_statistics_from_indices
 from .gold import GOLD_KEY, GOLD_MISS, gold_by_question
 from .job_state import JobState
 from .s3uri import InputError
@@ -237,11 +238,13 @@ class _Batch:
         answered = self.columns[question.name]  # each answer's label: the set of choices selected
         chosen: dict[str, list[str]] = {object_id: [] for object_id in self.object_ids}
         confidence: dict[str, dict[str, float]] = {object_id: {} for object_id in self.object_ids}
+        decided: dict[str, tuple[list[Answer], ChoiceResult]] = {}
         for choice in question.choices:  # in the question's order, so each object's choices are too
             answers = [Answer(a.object_id, a.worker_id, SELECTED if choice in a.label else NOT_SELECTED)
                        for a in answered]
             result = self._decide(multi_select_entry(question.name, choice), answers, CHOICE_AS_YES_NO.labels,
                                   method_of(question, self.default_method), tie=SELECTED)
+            decided[choice] = answers, result
             for object_id, decision in result.decisions.items():
                 if decision.label is None:
                     continue
@@ -249,6 +252,7 @@ class _Batch:
                 confidence[object_id][choice] = round(applies, CONFIDENCE_DIGITS)
                 if decision.label == SELECTED:
                     chosen[object_id].append(choice)
+        self._report_multi_select(question, decided)
         votes = _votes(((a.object_id, choice) for a in answered for choice in a.label), question.choices)
         return {object_id: {"labels": chosen[object_id], "confidence": confidence[object_id],
                             "votes": votes.get(object_id, {})} for object_id in self.object_ids}
@@ -313,6 +317,21 @@ class _Batch:
             record_quality_statistics(self.s3, self.state, question.name, stats, question.labels,
                                       self.workers_per_object, fit=_fit_of(result))
         except Exception:  # noqa: BLE001 - the labels matter more than the report: never fail the batch for it
+            LOG.exception("quality report of %s could not be written", question.name)
+
+    def _report_multi_select(self, question: MultiSelect, decided: Mapping[str, tuple[list[Answer], ChoiceResult]]):
+        try:
+            per_choice = {choice: batch_statistics(((a.object_id, a.worker_id, a.label) for a in answers),
+                                                   dict(zip(result.object_ids, result.labels)),
+                                                   CHOICE_AS_YES_NO.labels)
+                          for choice, (answers, result) in decided.items()}
+            fits = [_fit_of(result) for _answers, result in decided.values()]
+            fit = None if None in fits or not fits else {
+                "iterations": max(f["iterations"] for f in fits), "converged": all(f["converged"] for f in fits),
+                "temperature": None}  # one per choice: the report's fit is theirs together
+            record_multi_select_quality(self.s3, self.state, question.name, per_choice, CHOICE_AS_YES_NO.labels,
+                                        self.workers_per_object, fit=fit)
+        except Exception:  # noqa: BLE001 - as for the choice reports: the labels come first
             LOG.exception("quality report of %s could not be written", question.name)
 
     def _report_spans(self, question: Spans, objects: list) -> None:
