@@ -14,8 +14,13 @@ from cdk_nag import AwsSolutionsChecks
 
 import workflows
 from stacks import LabelingWorkforceStack, WorkflowStack, load_environment
+from stacks.environment_config import data_folders
 
-CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+PROJECT = Path(__file__).resolve().parent
+CDK_JSON = PROJECT / "cdk.json"
+#: Context that names, per workflow, a folder of data to label in this synthesis (the local runner's ``--data``),
+#: over the environment's ``data``.
+DATA_CONTEXT = "data"
 
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
@@ -33,10 +38,18 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         if workforce.expert_workteam is not None:
             expert_workteam_arn = workforce.expert_workteam.ref
         stacks.append(workforce)
-    for definition in workflows.definitions().values():
+    definitions = workflows.definitions()
+    data = {**config.data, **data_folders(app.node.try_get_context(DATA_CONTEXT) or {}, f"context {DATA_CONTEXT!r}")}
+    unknown = sorted(set(data) - set(definitions))
+    if unknown:
+        raise ValueError(f"environment {config.name!r}: data names no workflow of the app: {', '.join(unknown)} "
+                         f"(the workflows: {', '.join(sorted(definitions))})")
+    for definition in definitions.values():
+        folder = data.get(definition.name)
         stacks.append(WorkflowStack(app, f"{definition.stack_name}-{config.name}", definition=definition,
                                     config=config, workteam_arn=workteam_arn,
-                                    expert_workteam_arn=expert_workteam_arn))
+                                    expert_workteam_arn=expert_workteam_arn,
+                                    data_dir=None if folder is None else PROJECT / Path(folder).expanduser()))
     for stack in stacks:
         cdk.Tags.of(stack).add("project", "ground-truth-custom-workflows")
         cdk.Tags.of(stack).add("environment", config.name)

@@ -24,6 +24,7 @@ import dataclasses
 import ipaddress
 import json
 import logging
+import re
 import signal
 import sys
 import tempfile
@@ -49,7 +50,7 @@ from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec,
 from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys
 from local_ground_truth.truth import TruthError, load_truth
 from local_ground_truth.wording import counted
-from workflows.model import DefinitionError
+from workflows.model import MANIFEST_FILE, TRUTH_FILE, DefinitionError
 
 STORE_FOLDER = "s3"  # <state dir>/s3/<bucket>/<key>: the job's buckets on disk
 
@@ -63,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                       "--cloud-assembly is the environment it was synthesized for")
     parser.add_argument("--cloud-assembly", type=Path, metavar="DIR",
                         help="an app already synthesized (e.g. by `cdk synth`) instead of synthesizing it again")
+    parser.add_argument("--data", type=Path, metavar="FOLDER",
+                        help="label this folder's data instead of the workflow's sample data: laid out as "
+                             "sample_data/<workflow>/ is (its manifest.jsonl and the files it names; a truth.json "
+                             "for --simulate-workers); the job is local-<workflow>-<folder name> unless --job-name says "
+                             "otherwise")
     parser.add_argument("--endpoint", help="an S3-compatible endpoint to use instead of the embedded one")
     parser.add_argument("--job-name", help="default: local-<workflow>, and local-<workflow>-simulated with "
                                            "--simulate-workers (simulated answers never join real workers' job)")
@@ -93,6 +99,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.env is not None and args.cloud_assembly is not None:
         parser.error(f"--env {args.env} with --cloud-assembly: an assembly holds the environment it was synthesized "
                      "for (./scripts/synth.sh ENV writes cdk.out); leave out one of them")
+    if args.data is not None:
+        if args.cloud_assembly is not None:
+            parser.error(f"--data {args.data} with --cloud-assembly: an assembly holds the data it was synthesized "
+                         "with; name the folder in the environment's data in cdk.json, or leave out --cloud-assembly")
+        args.data = args.data.expanduser().resolve()
+        if not (args.data / MANIFEST_FILE).is_file():
+            parser.error(f"--data {args.data}: not a folder with a {MANIFEST_FILE} (lay it out as "
+                         "sample_data/<workflow>/ is: the manifest and the files it names)")
     args.env = args.env or "dev"
     if not 0 <= args.accuracy <= 1:
         parser.error("--accuracy must be between 0 and 1")
@@ -135,7 +149,8 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
         args.parser.exit(2, f"{args.parser.prog}: error: {given}; choose one of: {', '.join(choices)}\n")
     spec = read_workflow(assembly, args.workflow)
     simulated = "-simulated" if args.simulate_workers is not None else ""
-    args.job_name = args.job_name or f"local-{args.workflow}{simulated}"
+    data = "" if args.data is None else "-" + (re.sub(r"[^a-z0-9]+", "-", args.data.name.lower()).strip("-") or "data")
+    args.job_name = args.job_name or f"local-{args.workflow}{data}{simulated}"[:63].rstrip("-")
     if not JOB_NAME.fullmatch(args.job_name):  # the functions read it back from the job's ARN (gt_common.labeling_job)
         args.parser.exit(2, f"{args.parser.prog}: error: job name {args.job_name!r}: use at most 63 letters, digits, "
                             "'-' and '_', starting with a letter or digit (--job-name)\n")
@@ -171,9 +186,9 @@ def assembly_of(args: argparse.Namespace) -> Iterator[Path]:
     if args.cloud_assembly is not None:
         yield args.cloud_assembly
         return
-    _say(f"synthesizing the app ({args.env}) ...")
+    _say(f"synthesizing the app ({args.env}{'' if args.data is None else f', data of {args.workflow}: {args.data}'}) ...")
     with tempfile.TemporaryDirectory() as folder:
-        yield synthesize(Path(folder), args.env)
+        yield synthesize(Path(folder), args.env, data=None if args.data is None else {args.workflow: str(args.data)})
 
 
 class PreLabeling:
@@ -267,7 +282,8 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
         return s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
 
     settings = job_settings(spec, deployed(spec.task.manifest), deployed(spec.task.ui_template))
-    how = f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly else f"--env {args.env}"
+    how = (f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly
+           else f"--env {args.env}" + ("" if args.data is None else f" --data {args.data}"))
     if check_or_record(args.state_dir, args.job_name, settings, started_with=how, accept_template=args.accept_template):
         _say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
              "under the same settings")
@@ -302,7 +318,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
     except ValueError as error:
         raise headless.CannotSimulate(f"headless mode cannot simulate workers for workflow {spec.workflow!r}: {error}. "
                                       "Its stack runs with workers in a browser (leave out --simulate-workers).") from None
-    truth_path = args.truth or definition.truth_path
+    truth_path = args.truth or (definition.truth_path if args.data is None else args.data / TRUTH_FILE)
     truth = load_truth(truth_path)
     workers = args.simulate_workers
     if workers != spec.workers_per_object:  # as a job created with that NumberOfHumanWorkersPerDataObject

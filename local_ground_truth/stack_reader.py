@@ -29,7 +29,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from gt_common.review import REVIEW_SETTINGS_OUTPUT, ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri
@@ -133,13 +133,17 @@ class WorkflowSpec:
         return self.task.workers_per_object
 
 
-def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT) -> Path:
-    """Run the CDK app (as ``cdk synth`` would, bundling skipped) into ``outdir``; return it."""
+def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT,
+               data: Optional[Mapping[str, str]] = None) -> Path:
+    """Run the CDK app (as ``cdk synth`` would, bundling skipped) into ``outdir``; return it. ``data``: per workflow,
+    a folder of data to label instead of its sample data (app.py's ``data`` context)."""
+    context = {"env": env_name, "aws:cdk:bundling-stacks": [], "aws:cdk:enable-asset-metadata": True}
+    if data:
+        context["data"] = dict(data)
     env = {
         **os.environ,
         "CDK_OUTDIR": str(outdir),
-        "CDK_CONTEXT_JSON": json.dumps({"env": env_name, "aws:cdk:bundling-stacks": [],
-                                       "aws:cdk:enable-asset-metadata": True}),
+        "CDK_CONTEXT_JSON": json.dumps(context),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     result = subprocess.run([sys.executable, "app.py"], cwd=repo_root, env=env, capture_output=True, text=True)

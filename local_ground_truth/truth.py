@@ -35,7 +35,8 @@ def load_truth(path: Path) -> dict[str, Any]:
     try:
         truth = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TruthError(f"{path} does not exist: headless mode answers from the sample data's truth") from None
+        raise TruthError(f"{path} does not exist: headless mode answers from the objects' known answers in it "
+                         "(the data's truth.json; --truth names another file)") from None
     except ValueError as error:
         raise TruthError(f"{path} is not JSON: {error}") from None
     if not isinstance(truth, dict):

@@ -15,7 +15,8 @@ from labeling_constructs.labeling_job_resource import job_settings
 from labeling_constructs.workteam_portal_resource.worker_emails import EmailError, worker_emails
 
 _KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
-               "createLabelingJob", "existingWorkteamArn", "consolidationMethod", "review", "expertWorkteamArn"}
+               "createLabelingJob", "existingWorkteamArn", "consolidationMethod", "review", "expertWorkteamArn",
+               "data"}
 #: The environment's name ends every stack name the app makes (``<Workflow>Labeling-<name>``,
 #: ``LabelingWorkforce-<name>``). CloudFormation takes stack names of letters, digits and hyphens that start
 #: with a letter, at most 128 characters, and CDK shortens (and hashes) a longer one, which ``cdk deploy
@@ -44,6 +45,8 @@ class EnvironmentConfig:
     review: ReviewSettings = field(default_factory=ReviewSettings)
     #: The experts' workteam; None: a team of the environment's own workforce (its workforce stack).
     expert_workteam_arn: Optional[str] = None
+    #: Per workflow, the folder of the data it labels instead of its sample data (``data_folders``).
+    data: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cdk_environment(self) -> Optional[Environment]:
@@ -119,6 +122,11 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
     if review.enabled and workteam_arn and not expert_arn:
         raise ValueError(f"environment {name!r}: review is on and the workteam is reused (existingWorkteamArn), so "
                          "no workforce stack can add the experts' team: set expertWorkteamArn")
+    data = raw.get("data", {})
+    try:
+        data_folders(data, f"environment {name!r}: data")
+    except ValueError as error:
+        raise ValueError(str(error)) from None
     return EnvironmentConfig(
         name=name,
         account=account,
@@ -131,4 +139,16 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
         consolidation_method=method,
         review=review,
         expert_workteam_arn=expert_arn,
+        data=dict(data),
     )
+
+
+def data_folders(value: Any, where: str) -> dict[str, str]:
+    """``{workflow: folder}``: the data each workflow labels instead of its sample data, a folder laid out as
+    ``sample_data/<workflow>/`` (its ``manifest.jsonl`` and the files it names); a relative folder is the project
+    folder's. ValueError naming ``where`` when it is not an object of non-empty texts."""
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) and isinstance(folder, str) and folder.strip()
+                                                 for key, folder in value.items()):
+        raise ValueError(f'{where} must be an object of folders by workflow, like {{"welding": "/data/my-welds"}}, '
+                         f"not {str(value)[:200]}")
+    return dict(value)

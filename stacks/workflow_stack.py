@@ -10,6 +10,7 @@ is created. Nothing here names a workflow.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Mapping, Optional
 
 from aws_cdk import CfnOutput, Duration, Stack
@@ -26,7 +27,8 @@ from .environment_config import EnvironmentConfig
 
 
 class WorkflowStack(Stack):
-    """One workflow's stack. Outputs: ``WorkflowName``, ``BucketName``, ``ManifestUri``, ``OutputUri``,
+    """One workflow's stack; ``data_dir``: a folder of data to label instead of the definition's sample data (laid
+    out as it is: a ``manifest.jsonl`` and the files it names; its truth file stays out too). Outputs: ``WorkflowName``, ``BucketName``, ``ManifestUri``, ``OutputUri``,
     ``LabelingJobRequest`` (CreateLabelingJob's request as JSON, all but ``LabelingJobName``: with
     ``createLabelingJob: false``, add a name and send it with the AWS CLI), ``ReviewSettings`` (the
     environment's expert review, ``{"enabled", "threshold", "routeAnyAbstention"}``: the local runner
@@ -43,14 +45,17 @@ class WorkflowStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, definition: WorkflowDefinition,
                  config: EnvironmentConfig, workteam_arn: str, expert_workteam_arn: Optional[str] = None,
-                 **kwargs) -> None:
+                 data_dir: Optional[Path] = None, **kwargs) -> None:
         super().__init__(scope, construct_id, env=config.cdk_environment,
                          description=f"Ground Truth custom labeling workflow {definition.name}: {definition.title}",
                          **kwargs)
         self.definition = definition
+        if data_dir is not None and not (data_dir / MANIFEST_FILE).is_file():
+            raise ValueError(f"environment {config.name!r}: the data of {definition.name}, {data_dir}, is not a folder "
+                             f"with a {MANIFEST_FILE} (lay it out as sample_data/{definition.name}/ is)")
         self.data = ManifestBucket(
             self, "Data",
-            sample_data_dir=definition.sample_data_dir,
+            sample_data_dir=data_dir or definition.sample_data_dir,
             data_prefix=definition.data_prefix,
             manifest_file=MANIFEST_FILE,
             exclude=[TRUTH_FILE],  # the known answers stay out of the labeling bucket

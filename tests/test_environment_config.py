@@ -41,6 +41,8 @@ def test_every_setting_is_read():
     assert config.worker_emails == ("a@example.com",) and config.workers_per_object == 5
     assert config.removal_policy == RemovalPolicy.DESTROY and config.create_labeling_job is False
     assert config.consolidation_method == MAJORITY_VOTE
+    assert load_environment({"p": {"data": {"welding": "/data/welds"}}}, "p").data == {"welding": "/data/welds"}
+    assert load_environment({"p": {}}, "p").data == {}
 
 
 @pytest.mark.parametrize("raw, problem", [
@@ -80,6 +82,10 @@ def test_every_setting_is_read():
     ({"workerEmails": {"ana@example.com": True}}, "workerEmails must be a list of email addresses, not {"),
     ({"removalPolicy": ["retain"]}, "removalPolicy ['retain'] must be one of ['destroy', 'retain']"),
     ({"consolidationMethod": ["majority-vote"]}, "consolidationMethod ['majority-vote'] must be one of"),
+    # data: folders by workflow
+    ({"data": "/data/my-welds"}, 'data must be an object of folders by workflow, like {"welding": "/data/my-welds"}'),
+    ({"data": {"welding": ""}}, "data must be an object of folders by workflow"),
+    ({"data": {"welding": ["/a"]}}, "data must be an object of folders by workflow"),
     # addresses: each well-formed, each once
     ({"workerEmails": ["<a@b.com>"]}, "workerEmails entry '<a@b.com>' is not an email address"),
     ({"workerEmails": ["a,b@c.com"]}, "workerEmails entry 'a,b@c.com' is not an email address"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from local_ground_truth import __main__ as cli
 from local_ground_truth import headless
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
-from local_ground_truth.stack_reader import read_workflow
+from local_ground_truth.stack_reader import REPO_ROOT, read_workflow
 from local_ground_truth.truth import TruthError
 from tests.runner_helpers import app_with_pre_labeling, put_manifest
 
@@ -422,3 +423,32 @@ def test_truth_entries_that_name_no_object_are_said(caplog):
         headless.prepare(job, workflows.definition("welding"),
                          {"run-1": {"WeldingClassification": "Good Weld"}, "r07": {}}, "truth.json", stop_here)
     assert "truth.json: 1 entry names no object of the manifest" in caplog.text and ": 'r07'" in caplog.text
+
+
+def test_a_requesters_own_data_is_labeled_in_a_job_of_its_own_named_by_its_folder(tmp_path, capsys):
+    """--data: a folder laid out as the sample data (here three runs of it and their truth) is what the stack
+    deploys and the job labels; the job is named by the folder, and its known answers are the folder's."""
+    folder = tmp_path / "My Welds"
+    shutil.copytree(REPO_ROOT / "sample_data" / "welding", folder)
+    lines = (folder / "manifest.jsonl").read_text().splitlines()
+    (folder / "manifest.jsonl").write_text("\n".join(lines[3:6]) + "\n")
+    argv = ["--workflow", "welding", "--data", str(folder), "--simulate-workers", "2", "--processes", "2",
+            "--state-dir", str(tmp_path / "job")]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert f"data of welding: {folder}" in captured.err
+    assert summary["objects"] == 3 and summary["questions"]["WeldingClassification"]["objects"] == 3
+    rows = _rows(summary["output_manifest"])
+    assert [row["source"].rsplit("/", 1)[1] for row in rows] == ["dataset-04.json", "dataset-05.json",
+                                                                  "dataset-06.json"]
+    assert {row[f"{LABEL}-metadata"]["job-name"] for row in rows} == {"local-welding-my-welds-simulated"}
+    settings = json.loads((tmp_path / "job" / "local-welding-my-welds-simulated-settings.json").read_text())
+    assert settings["started with"] == f"--env dev --data {folder}"
+    # A folder without a manifest is refused before anything is synthesized.
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--workflow", "welding", "--data", str(tmp_path)])
+    assert f"--data {tmp_path}: not a folder with a manifest.jsonl" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--workflow", "welding", "--data", str(folder), "--cloud-assembly", "cdk.out"])
+    assert "an assembly holds the data it was synthesized with" in capsys.readouterr().err

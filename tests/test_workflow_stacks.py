@@ -387,3 +387,34 @@ def test_nothing_workflow_specific_in_the_constructs_the_stacks_or_the_app():
         text = path.read_text(encoding="utf-8")
         found = sorted(word for word in words if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text))
         assert not found, f"{path.relative_to(REPO_ROOT)} names {found}"
+
+
+def test_an_environments_data_replaces_a_workflows_sample_data_and_names_only_its_workflows(tmp_path):
+    """cdk.json's "data" (or the runner's data context) deploys a requester's folder instead of the sample data;
+    a workflow the app does not have, or a folder without a manifest, is refused naming it."""
+    import aws_cdk as cdk
+
+    from app import build_app
+
+    def app(data, context_data=None, out="out"):
+        context = {"env": "qa", "environments": {"qa": {"data": data}}, "aws:cdk:bundling-stacks": []}
+        if context_data is not None:
+            context["data"] = context_data
+        return build_app(cdk.App(outdir=str(tmp_path / out), context=context))
+
+    def revisions(built):
+        return {stack.node.id.split("-")[0]: stack.data.manifest_revision for stack in built.node.children
+                if hasattr(stack, "data")}
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(ValueError, match=r"data names no workflow of the app: weldingg \(the workflows: "):
+        app({"weldingg": str(data)})
+    with pytest.raises(ValueError, match=rf"the data of welding, {re.escape(str(data))}, is not a folder with a "
+                                         "manifest.jsonl"):
+        app({}, {"welding": str(data)})
+    (data / "manifest.jsonl").write_text('{"source": "${DATA_PREFIX_URI}/datasets/mine.json"}\n')
+    mine, sample = revisions(app({"welding": str(data)})), revisions(app({}, out="sample"))
+    assert mine["WeldingLabeling"] != sample["WeldingLabeling"]  # what is deployed, exactly
+    assert {name: revision for name, revision in mine.items() if name != "WeldingLabeling"} == \
+        {name: revision for name, revision in sample.items() if name != "WeldingLabeling"}
