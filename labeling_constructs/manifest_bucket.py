@@ -289,8 +289,9 @@ class ManifestBucket(Construct):
         self.grant_read_prefix(grantee, self.data_prefix)
 
     def acknowledge_prefix_wildcard(self, scope: IConstruct, prefix: str, reason: str) -> None:
-        """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope``."""
-        acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_token(self.bucket)}/{_pattern(prefix)}]", reason)
+        """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope`` (in this bucket's stack or in
+        another stack of its environment: there the finding names the bucket's ARN by its cross-stack export)."""
+        acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_token(self.bucket, scope)}/{_pattern(prefix)}]", reason)
 
 
 def _pattern(prefix: str) -> str:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
-from aws_cdk import Acknowledgment, DefaultStackSynthesizer, Stack, Validations
+from aws_cdk import Acknowledgment, DefaultStackSynthesizer, Stack, Stage, Validations
 from constructs import IConstruct
 
 
@@ -44,9 +44,36 @@ def _flatten(node: Any) -> str:
     return json.dumps(node, separators=(",", ":"))
 
 
-def arn_token(bucket) -> str:
-    """How cdk-nag spells a bucket's ARN in a finding (``<LogicalId.Arn>`` for a bucket of the stack)."""
-    return nag_reference(bucket, bucket.bucket_arn)
+def arn_token(bucket, scope: Optional[IConstruct] = None) -> str:
+    """How cdk-nag spells a bucket's ARN in a finding on a policy of ``scope``'s stack (default: the bucket's own):
+    ``<LogicalId.Arn>`` for a bucket of that stack, the export's name for a bucket of another stack."""
+    scope = bucket if scope is None else scope
+    return nag_reference(scope, as_seen_from(scope, bucket, bucket.bucket_arn))
+
+
+def as_seen_from(scope: IConstruct, owner: IConstruct, value: str) -> str:
+    """``value``, an attribute of ``owner``'s resource, as ``scope``'s stack holds it after synthesis.
+
+    A resource's attribute used in a sibling stack of the same environment becomes that stack's
+    ``Fn::ImportValue`` of an export CDK adds to the owner's stack; cdk-nag checks the consuming stack's
+    template, so it names the export. ``Stack.export_value`` returns exactly that import (the export it
+    makes is the one CDK makes for the reference itself, so nothing is added). Anything else (the same
+    stack, a value that is no reference, nested stacks, other environments) is spelled as it is."""
+    consumer, producer = Stack.of(scope), Stack.of(owner)
+    if consumer is producer or consumer.nested or producer.nested or not _is_reference(producer.resolve(value)):
+        return value
+    if consumer.environment != producer.environment or Stage.of(consumer) is not Stage.of(producer):
+        return value  # CDK refuses such a reference (or passes it through SSM with cross-region references)
+    return producer.export_value(value)
+
+
+def _is_reference(resolved: Any) -> bool:
+    """A resource's own attribute (``Ref`` of a logical id or ``Fn::GetAtt``), not a pseudo parameter."""
+    if not isinstance(resolved, dict) or len(resolved) != 1:
+        return False
+    if "Fn::GetAtt" in resolved:
+        return True
+    return isinstance(resolved.get("Ref"), str) and not resolved["Ref"].startswith("AWS::")
 
 
 def acknowledge_bucket_deployment(deployment, bucket) -> None:
@@ -56,7 +83,7 @@ def acknowledge_bucket_deployment(deployment, bucket) -> None:
                 "CDK's BucketDeployment handler role; it only writes its own logs with this policy.")
     for rule in ("Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
                  "Action::s3:DeleteObject*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
-                 f"Resource::{_asset_bucket_objects(role)}", f"Resource::{arn_token(bucket)}/*"):
+                 f"Resource::{_asset_bucket_objects(role)}", f"Resource::{arn_token(bucket, role)}/*"):
         acknowledge(role, f"AwsSolutions-IAM5[{rule}]",
                     "CDK's BucketDeployment copies assets from the CDK asset bucket into the destination bucket and "
                     "prunes stale objects; its grants are CDK's own, scoped to those two buckets.")

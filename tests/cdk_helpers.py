@@ -138,3 +138,16 @@ def resolve(value: Any, template: dict[str, Any]) -> Any:
     if set(value) == {"Fn::ImportValue"}:
         return IMPORTED_WORKTEAM_ARN
     return {key: resolve(item, template) for key, item in value.items()}
+
+
+def open_findings(app: cdk.App) -> dict[str, list[str]]:
+    """Synthesize ``app`` (cdk-nag registered on it) and return its unacknowledged findings: rule -> the paths of the
+    constructs it names. Synthesis fails on any open finding; the report it writes is read instead."""
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+    report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
+    return {violation["ruleName"]: sorted(c["constructPath"] for c in violation["violatingConstructs"])
+            for plugin in report["pluginReports"] for violation in plugin["violations"]}

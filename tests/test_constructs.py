@@ -24,7 +24,7 @@ from labeling_constructs.labeling_job_resource.request import create_request
 from labeling_constructs.lambda_code import RUNTIME
 from labeling_constructs.lambda_function import struct_values as struct_fields
 from labeling_constructs.nag import acknowledge
-from tests.cdk_helpers import as_list, resolve, resources_of_type
+from tests.cdk_helpers import as_list, open_findings, resolve, resources_of_type
 from tests.sagemaker_checks import check_create_labeling_job
 
 WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/reviewers"
@@ -419,6 +419,25 @@ def test_a_function_of_another_stack_is_refused_naming_why_not_a_dependency_cycl
                                          "stacks would depend on each other"):
         workflow(flows, ManifestBucket(flows, "Data", sample_data_dir=sample_folder), pre_labeling_function_props=None,
                  existing_pre_labeling_function=theirs)
+
+
+@pytest.mark.parametrize("env", [None, cdk.Environment(account="111122223333", region="eu-west-1")])
+def test_a_bucket_of_another_stack_leaves_no_finding_open_and_acknowledges_only_the_workflows_prefixes(
+        sample_folder, tmp_path, env):
+    """A ManifestBucket shared by a stack of its own: the workflow's grants on it are named in cdk-nag's findings by
+    the bucket's cross-stack export, and so must their acknowledgements be; a grant the workflow did not make (a
+    reader's, on another prefix, in the same stack) stays open."""
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    shared, flows = cdk.Stack(app, "Shared", env=env), cdk.Stack(app, "Flows", env=env)
+    data = ManifestBucket(shared, "Data", sample_data_dir=sample_folder)
+    workflow(flows, data)
+    reader = iam.Role(flows, "Reader", assumed_by=iam.AccountRootPrincipal())
+    data.grant_read_prefix(reader, "elsewhere/")
+    [(rule, paths)] = open_findings(app).items()
+    assert re.fullmatch(r"AwsSolutions-IAM5\[Resource::Shared:ExportsOutputFnGetAttDataBucket\w+Arn\w+/elsewhere/\*]",
+                        rule), rule
+    assert paths == ["Flows/Reader/DefaultPolicy/Resource"]
 
 
 def test_workflow_takes_a_function_it_cannot_change(sample_folder):

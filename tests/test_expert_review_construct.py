@@ -134,3 +134,28 @@ def test_a_review_prefix_inside_another_part_of_the_bucket_is_refused(sample_fol
         with pytest.raises(ValueError, match=re.escape(f"review Fork/Review: {other} and review Fork/Review's "
                                                        f"review_prefix {prefix!r} overlap")):
             review(stack, flow, review_prefix=prefix)
+
+
+def test_a_review_in_a_stack_of_its_own_leaves_no_finding_open(sample_folder, tmp_path):
+    """The review's grants on the workflow's bucket, made from another stack, are named in cdk-nag's findings by the
+    bucket's cross-stack export: acknowledged as such, for the review's own prefixes only (a grant the review did not
+    make stays open)."""
+    import aws_cdk as cdk
+    from aws_cdk import Validations
+    from aws_cdk import aws_iam as iam
+    from cdk_nag import AwsSolutionsChecks
+
+    from tests.cdk_helpers import open_findings
+
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    env = cdk.Environment(account="111122223333", region="us-east-1")
+    labeling, reviews = cdk.Stack(app, "Labeling", env=env), cdk.Stack(app, "Reviews", env=env)
+    flow = workflow(labeling, ManifestBucket(labeling, "Data", sample_data_dir=sample_folder))
+    review(reviews, flow)
+    reader = iam.Role(reviews, "Reader", assumed_by=iam.AccountRootPrincipal())
+    flow.input_bucket.grant_read_prefix(reader, "elsewhere/")
+    [(rule, paths)] = open_findings(app).items()
+    assert re.fullmatch(r"AwsSolutions-IAM5\[Resource::Labeling:ExportsOutputFnGetAttDataBucket\w+Arn\w+/elsewhere/\*]",
+                        rule), rule
+    assert paths == ["Reviews/Reader/DefaultPolicy/Resource"]
