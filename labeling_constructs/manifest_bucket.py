@@ -216,7 +216,8 @@ class ManifestBucket(Construct):
             retain_on_delete=not owned,
         )
         self.manifest_deployment.node.add_dependency(self.data_deployment)
-        acknowledge_bucket_deployment(self.data_deployment, self.bucket)
+        for deployment in (self.data_deployment, self.manifest_deployment):
+            acknowledge_bucket_deployment(deployment, self.bucket)
 
     def claim_prefixes(self, owner: str, prefixes: Mapping[str, str]) -> None:
         """Take ``prefixes`` (what each is -> its prefix) for ``owner`` (a workflow, a review): refused when one lies

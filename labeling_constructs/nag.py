@@ -4,11 +4,9 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from aws_cdk import Acknowledgment, DefaultStackSynthesizer, Stack, Stage, Validations
+from aws_cdk import Acknowledgment, Stack, Stage, Validations
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import IConstruct
-
-
-BOOTSTRAP_QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"  # CDK's context key for a custom qualifier
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
@@ -83,7 +81,8 @@ def acknowledge_bucket_deployment(deployment, bucket) -> None:
                 "CDK's BucketDeployment handler role; it only writes its own logs with this policy.")
     for rule in ("Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
                  "Action::s3:DeleteObject*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
-                 f"Resource::{_asset_bucket_objects(role)}", f"Resource::{arn_token(bucket, role)}/*"):
+                 *(f"Resource::{objects}" for objects in _source_objects(deployment)),
+                 f"Resource::{arn_token(bucket, role)}/*"):
         acknowledge(role, f"AwsSolutions-IAM5[{rule}]",
                     "CDK's BucketDeployment copies assets from the CDK asset bucket into the destination bucket and "
                     "prunes stale objects; its grants are CDK's own, scoped to those two buckets.")
@@ -91,16 +90,12 @@ def acknowledge_bucket_deployment(deployment, bucket) -> None:
                 "CDK's BucketDeployment handler runtime is chosen by aws-cdk-lib and upgraded with it.")
 
 
-def _asset_bucket_objects(scope: IConstruct) -> str:
-    """The objects of the CDK asset bucket a BucketDeployment copies from, as cdk-nag spells their ARN: with the
-    stack's account and region written in when its environment is pinned (``<AWS::AccountId>`` otherwise)."""
-    stack = Stack.of(scope)
-    synthesizer = stack.synthesizer
-    qualifier = (getattr(synthesizer, "bootstrap_qualifier", None)
-                 or stack.node.try_get_context(BOOTSTRAP_QUALIFIER_CONTEXT) or DefaultStackSynthesizer.DEFAULT_QUALIFIER)
-    name = (DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace("${Qualifier}", qualifier)
-            .replace("${AWS::AccountId}", stack.account).replace("${AWS::Region}", stack.region))
-    return nag_reference(stack, f"arn:{stack.partition}:s3:::{name}/*")
+def _source_objects(deployment) -> list[str]:
+    """The objects of the buckets a BucketDeployment copies its assets from, as cdk-nag spells their ARN: read from
+    the deployment's own asset constructs, so they name the asset bucket of the synthesizer the stack actually uses
+    (a custom bootstrap qualifier, a custom file-assets bucket name, account and region written in when pinned)."""
+    assets = [child for child in deployment.node.children if isinstance(child, s3_assets.Asset)]
+    return sorted({nag_reference(deployment, asset.bucket.arn_for_objects("*")) for asset in assets})
 
 
 def acknowledge_provider_framework(provider, user_functions) -> None:

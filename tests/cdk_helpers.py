@@ -141,8 +141,8 @@ def resolve(value: Any, template: dict[str, Any]) -> Any:
 
 
 def open_findings(app: cdk.App) -> dict[str, list[str]]:
-    """Synthesize ``app`` (cdk-nag registered on it) and return its unacknowledged findings: rule -> the paths of the
-    constructs it names. Synthesis fails on any open finding; the report it writes is read instead."""
+    """Synthesize ``app`` (cdk-nag registered on it) and return its unacknowledged AwsSolutions findings: rule -> the
+    paths of the constructs it names. Synthesis fails on any open finding; the report it writes is read instead."""
     try:
         app.synth()
     except RuntimeError as error:
@@ -150,4 +150,5 @@ def open_findings(app: cdk.App) -> dict[str, list[str]]:
             raise
     report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
     return {violation["ruleName"]: sorted(c["constructPath"] for c in violation["violatingConstructs"])
-            for plugin in report["pluginReports"] for violation in plugin["violations"]}
+            for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"
+            for violation in plugin["violations"]}

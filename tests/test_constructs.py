@@ -440,6 +440,24 @@ def test_a_bucket_of_another_stack_leaves_no_finding_open_and_acknowledges_only_
     assert paths == ["Flows/Reader/DefaultPolicy/Resource"]
 
 
+@pytest.mark.parametrize("synthesizer, context", [
+    (lambda: cdk.DefaultStackSynthesizer(qualifier="corp1"), {}),
+    (lambda: None, {"@aws-cdk/core:bootstrapQualifier": "corp2"}),
+    (lambda: cdk.DefaultStackSynthesizer(file_assets_bucket_name="corp-assets-${AWS::AccountId}-${AWS::Region}"), {}),
+    (lambda: cdk.CliCredentialsStackSynthesizer(file_assets_bucket_name="corp-assets-${AWS::Region}"), {}),
+    (lambda: cdk.LegacyStackSynthesizer(), {}),
+], ids=["qualifier", "qualifier-context", "bucket-name", "cli-credentials-bucket-name", "legacy"])
+def test_sample_data_and_templates_pass_cdk_nag_with_any_bootstrap(sample_folder, tmp_path, synthesizer, context):
+    """The template and sample-data deployments copy from the CDK asset bucket of the stack's synthesizer: its
+    acknowledgement names that bucket, whatever its qualifier or name."""
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": [], **context})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Fork", synthesizer=synthesizer(),
+                      env=cdk.Environment(account="111122223333", region="eu-west-1"))
+    workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
+    assert open_findings(app) == {}
+
+
 def test_workflow_takes_a_function_it_cannot_change(sample_folder):
     """An imported IFunction: invoked by ARN, neither reconfigured nor granted anything here (its
     owner does that), and the stack still passes cdk-nag."""
