@@ -70,6 +70,10 @@ class CustomLabelingWorkflow(Construct):
       another workflow on the same ``ManifestBucket`` (``ManifestBucket.claim_prefixes``).
     - ``job_name_prefix`` (default: the label attribute name; 1-30 letters, digits, inner hyphens),
       ``create_labeling_job`` (True), ``log_retention`` (one year) of every log group made here.
+    - ``tags`` (key -> value, none by default): the labeling job's tags (CreateLabelingJob ``Tags``; the job
+      function is then allowed ``sagemaker:AddTags`` on this resource's jobs, which tagging on create needs). They are
+      part of the job's configuration: changing them starts a new job, as any change does. CDK's ``Tags.of`` does
+      not reach the job (a custom resource), so tags meant for it are given here.
 
     Wiring: both functions get ``TASK_RECORDS_URI`` (``task_records_s3_uri``, under the derived-data
     prefix: pre-labeling writes there what it showed each worker, consolidation reads it back) and
@@ -91,7 +95,7 @@ class CustomLabelingWorkflow(Construct):
 
     Exposes: ``pre_labeling_function``, ``consolidation_function`` (``IFunction``), ``execution_role``,
     ``template_deployment``, ``ui_template_s3_uri``, ``output_s3_uri``, ``task_records_s3_uri``,
-    ``job_name_key``, ``labeling_job_request`` (CreateLabelingJob's request for this workflow's job,
+    ``job_name_key``, ``tags``, ``labeling_job_request`` (CreateLabelingJob's request for this workflow's job,
     all but ``LabelingJobName``, with tokens: ``Stack.to_json_string`` makes it a stack output),
     ``job`` (``CustomResource`` or None), ``job_provider``, ``job_function``,
     ``job_is_complete_function``, ``labeling_job_name`` (token or None).
@@ -126,11 +130,14 @@ class CustomLabelingWorkflow(Construct):
         job_name_prefix: Optional[str] = None,
         create_labeling_job: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        tags: Optional[Mapping[str, str]] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, workers_per_object,
                                         task_time_limit, task_availability_lifetime, max_concurrent_task_count,
                                         task_keywords, workteam_arn)
+        #: The labeling job's tags (CreateLabelingJob ``Tags``), as given.
+        self.tags: dict[str, str] = _checked_tags(tags)
         for name, prefix in (("output_prefix", output_prefix), ("derived_data_prefix", derived_data_prefix),
                              ("template_prefix", template_prefix)):
             if not prefix.endswith("/") or prefix.startswith("/"):
@@ -214,6 +221,7 @@ class CustomLabelingWorkflow(Construct):
             "TaskKeywords": list(task_keywords),
             **{key: str(value) for key, value in numbers.items()},
             **({"OutputKmsKeyId": input_bucket.encryption_key.key_arn} if input_bucket.encryption_key else {}),
+            **({"Tags": job_tags(self.tags)} if self.tags else {}),  # absent when none: no existing job's name changes
         }
         #: What the job resource sends, from the same function: all but the name it picks at deploy time.
         self.labeling_job_request = request_without_name(properties, Token.is_unresolved)
@@ -266,8 +274,12 @@ class CustomLabelingWorkflow(Construct):
         # and the key and the names are lower case.
         job_arns = [stack.format_arn(service="sagemaker", resource="labeling-job",
                                      resource_name=f"{self.job_name_key}-*")]
+        # Tagging on create: SageMaker's developer guide ("Provide permissions for tagging SageMaker AI resources")
+        # requires sagemaker:AddTags beside a Create* action whose request carries Tags; the contracts this project
+        # follows say nothing of it. Granted only when the job has tags, on this resource's jobs only.
         self.job_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob"],
+            actions=["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
+                     *(["sagemaker:AddTags"] if self.tags else [])],
             resources=job_arns,
         ))
         self.job_is_complete_function.add_to_role_policy(iam.PolicyStatement(
@@ -388,6 +400,23 @@ def _checked_job_settings(label_attribute_name: str, title: str, description: st
     except job_settings.JobSettingError as error:
         raise ValueError(str(error)) from None
     return numbers
+
+
+def _checked_tags(tags: Optional[Mapping[str, str]], setting: str = "tags") -> dict[str, str]:
+    """``tags`` (key -> value) checked at synth against CreateLabelingJob's rules (values known only at deploy time
+    are checked then)."""
+    if tags is None:
+        return {}
+    try:
+        return {tag["Key"]: tag["Value"] for tag in job_settings.tags(tags, setting, deploy_time=Token.is_unresolved)}
+    except job_settings.JobSettingError as error:
+        raise ValueError(str(error)) from None
+
+
+def job_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """CreateLabelingJob's ``Tags``, in key order (the job's configuration, and so its name, does not depend on the
+    order they were given in)."""
+    return [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
 
 
 def _known(number: int, setting: str) -> int:

@@ -15,7 +15,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .custom_labeling_workflow import CustomLabelingWorkflow, _checked_job_settings, _job_name_key, _ui_template
+from .custom_labeling_workflow import (
+    CustomLabelingWorkflow, _checked_job_settings, _checked_tags, _job_name_key, _ui_template, job_tags,
+)
 from .bucket_layout import REVIEW_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
 from .labeling_job_resource.request import request_without_name
@@ -85,6 +87,8 @@ class ExpertReview(Construct):
     - ``dead_letter_queue`` (an ``sqs.IQueue``; default: an encrypted queue, TLS only, 14 days):
       events the rules could not deliver and invocations that failed after Lambda's retries.
     - ``log_retention`` (one year).
+    - ``tags`` (key -> value; default: the workflow's ``tags``, ``{}`` for none): the review jobs' tags
+      (CreateLabelingJob ``Tags``; the start function is then allowed ``sagemaker:AddTags`` on the review jobs).
 
     Exposes: ``start_function``, ``task_function``, ``decision_function``, ``merge_function``,
     ``execution_role`` (the review jobs'), ``workflow_completed_rule``, ``review_completed_rule``,
@@ -121,6 +125,7 @@ class ExpertReview(Construct):
         review_prefix: str = REVIEW_PREFIX,
         dead_letter_queue: Optional[sqs.IQueue] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        tags: Optional[Mapping[str, str]] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
@@ -133,6 +138,8 @@ class ExpertReview(Construct):
         workflow.input_bucket.claim_prefixes(f"review {self.node.path}", {"review_prefix": review_prefix})
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, reviewers_per_object,
                                         task_time_limit, task_availability_lifetime, None, task_keywords, workteam_arn)
+        #: The review jobs' tags (default: the workflow's).
+        self.tags: dict[str, str] = dict(workflow.tags) if tags is None else _checked_tags(tags)
         template_text, template_name = _ui_template(ui_template, ui_template_path,
                                                     ui_template_name or (None if ui_template_path else DEFAULT_TEMPLATE_NAME))
         stack = Stack.of(self)
@@ -187,6 +194,7 @@ class ExpertReview(Construct):
             "TaskKeywords": list(task_keywords),
             **{key: str(value) for key, value in numbers.items()},
             **({"OutputKmsKeyId": bucket.encryption_key.key_arn} if bucket.encryption_key else {}),
+            **({"Tags": job_tags(self.tags)} if self.tags else {}),
         }
         request = request_without_name(properties, Token.is_unresolved)  # the workflow job's checks and shape
         del request["InputConfig"]
@@ -228,8 +236,10 @@ class ExpertReview(Construct):
         bucket.grant_list_prefixes(self.merge_function, [f"{workflow.output_prefix}*/{WORKER_RESPONSES}"])
         # Whether a final manifest exists is asked as a listing of its key (a redelivered event).
         bucket.grant_list_prefixes(self.start_function, [self.final_manifests_pattern])
+        # Tagging on create needs sagemaker:AddTags (see CustomLabelingWorkflow's job function): only with tags.
         self.start_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["sagemaker:CreateLabelingJob"], resources=[review_jobs]))
+            actions=["sagemaker:CreateLabelingJob", *(["sagemaker:AddTags"] if self.tags else [])],
+            resources=[review_jobs]))
         # CreateLabelingJob passes the review execution role to SageMaker, and only to SageMaker.
         self.start_function.add_to_role_policy(iam.PolicyStatement(
             actions=["iam:PassRole"], resources=[self.execution_role.role_arn],

@@ -592,6 +592,26 @@ def test_workflow_job_functions_reach_only_this_resources_jobs(sample_folder):
     assert pass_role["Resource"] == {"Fn::GetAtt": [stack.get_logical_id(flow.execution_role.node.default_child), "Arn"]}
 
 
+def test_tags_reach_the_labeling_job_and_its_function_may_tag_only_this_resources_jobs(sample_folder):
+    """CreateLabelingJob's Tags from the tags prop, in the request the job resource sends and the one the construct
+    publishes; tagging on create needs sagemaker:AddTags, granted on the resource's own jobs only."""
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder),
+                    tags={"team": "labeling", "cost-center": "42"})
+    template = Template.from_stack(stack).to_json()
+    tags = [{"Key": "cost-center", "Value": "42"}, {"Key": "team", "Value": "labeling"}]
+    [job] = resources_of_type(template, "Custom::GroundTruthLabelingJob").values()
+    assert job["Properties"]["Tags"] == tags
+    request = create_request(resolve(job["Properties"], template), "my-job")
+    check_create_labeling_job(request)
+    assert request["Tags"] == tags == stack.resolve(flow.labeling_job_request)["Tags"]
+    pattern = f':labeling-job/{flow.job_name_key}-*"]]}}'
+    on_event = actions_on(role_statements(template, flow.job_function.role))
+    assert [json.dumps(r).endswith(pattern) for r in on_event["sagemaker:AddTags"]] == [True]
+    is_complete = actions_on(role_statements(template, flow.job_is_complete_function.role))
+    assert "sagemaker:AddTags" not in is_complete
+
+
 def test_job_name_key_is_stable_per_resource_and_differs_per_stack(sample_folder):
     def key(stack_name, construct_id="Workflow", **overrides):
         app = cdk.App(context={"aws:cdk:bundling-stacks": []})
@@ -646,6 +666,8 @@ def test_workflow_wires_task_records_for_both_functions(sample_folder):
     ({"ui_template_name": "a/b.html"}, "must be a file name"),
     ({"pre_labeling_function_props": None}, "exactly one of pre_labeling_function_props and existing_pre_labeling_function"),
     ({"existing_consolidation_function": "x"}, "exactly one of consolidation_function_props and existing_consolidation"),
+    ({"tags": {"aws:cost": "1"}}, "tags key 'aws:cost'"),
+    ({"tags": {"cost": "a*b"}}, "tags value 'a\\*b' of 'cost'"),
     ({"pre_labeling_function_props": lambda_.FunctionOptions(memory_size=256)}, "PreLabeling: function props need code"),
 ])
 def test_workflow_rejects_what_create_labeling_job_would(sample_folder, overrides, message):

@@ -159,3 +159,26 @@ def test_a_review_in_a_stack_of_its_own_leaves_no_finding_open(sample_folder, tm
     assert re.fullmatch(r"AwsSolutions-IAM5\[Resource::Labeling:ExportsOutputFnGetAttDataBucket\w+Arn\w+/elsewhere/\*]",
                         rule), rule
     assert paths == ["Reviews/Reader/DefaultPolicy/Resource"]
+
+
+def test_review_jobs_carry_the_workflows_tags_or_their_own(sample_folder):
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False,
+                    tags={"cost-center": "42"})
+    expert = review(stack, flow)
+    template = Template.from_stack(stack).to_json()
+    assert expert.review_job_request["Tags"] == [{"Key": "cost-center", "Value": "42"}]
+    # The start function sends the request it is given: with the tags.
+    assert '\\"Tags\\":[{\\"Key\\":\\"cost-center\\"' in json.dumps(
+        environment_of(template, expert.start_function)[construct.REVIEW_REQUEST_ENV])
+    granted = actions_on(role_statements(template, expert.start_function.role))
+    assert granted["sagemaker:AddTags"] == granted["sagemaker:CreateLabelingJob"]  # the review jobs, only
+    assert "sagemaker:AddTags" not in actions_on(role_statements(template, expert.merge_function.role))
+
+    untagged = new_stack(nag=False)
+    flow = workflow(untagged, ManifestBucket(untagged, "Data", sample_data_dir=sample_folder), create_labeling_job=False,
+                    tags={"cost-center": "42"})
+    expert = review(untagged, flow, tags={})
+    assert "Tags" not in expert.review_job_request
+    assert "sagemaker:AddTags" not in actions_on(role_statements(Template.from_stack(untagged).to_json(),
+                                                                 expert.start_function.role))

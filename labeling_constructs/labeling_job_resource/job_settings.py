@@ -10,7 +10,8 @@ Standard library only: this module ships in the job resource's Lambda asset.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+import unicodedata
+from typing import Any, Callable, Mapping
 
 #: NumberOfHumanWorkersPerDataObject.
 MIN_WORKERS_PER_OBJECT, MAX_WORKERS_PER_OBJECT = 1, 9
@@ -35,6 +36,14 @@ TASK_KEYWORD = re.compile(r"[A-Za-z0-9]+( [A-Za-z0-9]+)*")
 #: WorkteamArn's pattern and length (botocore model).
 WORKTEAM_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:workteam/.*")
 MAX_WORKTEAM_ARN_LENGTH = 256
+
+
+#: Tags (botocore model: TagList, TagKey, TagValue): at most 50; a key 1-128 and a value 0-256 characters, each
+#: of letters, separators and numbers (Unicode categories L, Z, N) and "_.:/=+-@". Keys starting "aws:" are AWS's own.
+MAX_TAGS = 50
+MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH = 128, 256
+TAG_PUNCTUATION = frozenset("_.:/=+-@")
+RESERVED_TAG_PREFIX = "aws:"
 
 
 class JobSettingError(ValueError):
@@ -134,12 +143,46 @@ def workteam_arn(value: Any, setting: str = "WorkteamArn") -> str:
     return value
 
 
+def _tag_text(text: str) -> bool:
+    return all(unicodedata.category(character)[0] in "LZN" or character in TAG_PUNCTUATION for character in text)
+
+
+def tags(value: Any, setting: str = "Tags", deploy_time: Callable[[Any], bool] = never) -> list[dict[str, str]]:
+    """Tags as CreateLabelingJob takes them (``[{"Key": ..., "Value": ...}]``), from a mapping of key to value or
+    that list. ``deploy_time`` tells a key or value known only at deploy time, left for the job resource to check."""
+    if isinstance(value, Mapping):
+        pairs = [(key, value[key]) for key in value]
+    elif isinstance(value, (list, tuple)) and all(isinstance(tag, Mapping) and set(tag) == {"Key", "Value"}
+                                                  for tag in value):
+        pairs = [(tag["Key"], tag["Value"]) for tag in value]
+    else:
+        raise JobSettingError(f"{setting} must be a mapping of tag keys to values, not {value!r}")
+    if len(pairs) > MAX_TAGS:
+        raise JobSettingError(f"{setting} has {len(pairs)} tags; at most {MAX_TAGS}")
+    seen: set[str] = set()
+    for key, text in pairs:
+        if not deploy_time(key):
+            if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY_LENGTH or not _tag_text(key):
+                raise JobSettingError(f"{setting} key {key!r} must be 1-{MAX_TAG_KEY_LENGTH} letters, digits, spaces "
+                                      f"and {''.join(sorted(TAG_PUNCTUATION))}")
+            if key.lower().startswith(RESERVED_TAG_PREFIX):
+                raise JobSettingError(f"{setting} key {key!r}: keys starting {RESERVED_TAG_PREFIX!r} are AWS's own")
+            if key in seen:
+                raise JobSettingError(f"{setting} key {key!r} is given twice")
+            seen.add(key)
+        if not deploy_time(text):
+            if not isinstance(text, str) or len(text) > MAX_TAG_VALUE_LENGTH or not _tag_text(text):
+                raise JobSettingError(f"{setting} value {text!r} of {key!r} must be at most {MAX_TAG_VALUE_LENGTH} "
+                                      f"letters, digits, spaces and {''.join(sorted(TAG_PUNCTUATION))}")
+    return [{"Key": key, "Value": text} for key, text in pairs]
+
+
 __all__ = [
-    "JobSettingError", "LABEL_ATTRIBUTE_NAME", "MAX_CONCURRENT_TASKS", "MAX_DESCRIPTION_LENGTH",
+    "JobSettingError", "LABEL_ATTRIBUTE_NAME", "MAX_TAGS", "MAX_CONCURRENT_TASKS", "MAX_DESCRIPTION_LENGTH",
     "MAX_LABEL_ATTRIBUTE_LENGTH", "MAX_TASK_AVAILABILITY_SECONDS", "MAX_TASK_KEYWORDS", "MAX_TASK_KEYWORD_LENGTH",
     "MAX_TASK_TIME_LIMIT_SECONDS", "MAX_TITLE_LENGTH", "MAX_WORKERS_PER_OBJECT", "MAX_WORKTEAM_ARN_LENGTH",
     "MIN_CONCURRENT_TASKS", "MIN_TASK_AVAILABILITY_SECONDS", "MIN_TASK_TIME_LIMIT_SECONDS",
     "MIN_WORKERS_PER_OBJECT", "RESERVED_LABEL_SUFFIXES", "TASK_KEYWORD", "WORKTEAM_ARN", "integer",
     "label_attribute_name", "max_concurrent_tasks", "never", "task_availability_seconds", "task_description", "task_keywords",
-    "task_time_limit_seconds", "task_title", "workers_per_object", "workteam_arn",
+    "tags", "task_time_limit_seconds", "task_title", "workers_per_object", "workteam_arn",
 ]

@@ -81,5 +81,5 @@ def _request(properties: Mapping[str, Any], deploy_time: Callable[[Any], bool]) 
         "HumanTaskConfig": human,
     }
     if properties.get("Tags"):
-        request["Tags"] = [{"Key": str(t["Key"]), "Value": str(t["Value"])} for t in properties["Tags"]]
+        request["Tags"] = job_settings.tags(properties["Tags"], deploy_time=deploy_time)
     return request
