@@ -136,6 +136,7 @@ class CustomLabelingWorkflow(Construct):
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, workers_per_object,
                                         task_time_limit, task_availability_lifetime, max_concurrent_task_count,
                                         task_keywords, workteam_arn)
+        check_workteam_environment(self, workteam_arn)
         #: The labeling job's tags (CreateLabelingJob ``Tags``), as given.
         self.tags: dict[str, str] = _checked_tags(tags)
         for name, prefix in (("output_prefix", output_prefix), ("derived_data_prefix", derived_data_prefix),
@@ -400,6 +401,22 @@ def _checked_job_settings(label_attribute_name: str, title: str, description: st
     except job_settings.JobSettingError as error:
         raise ValueError(str(error)) from None
     return numbers
+
+
+def check_workteam_environment(scope: Construct, workteam_arn: str, setting: str = "workteam_arn") -> None:
+    """Refuse at synth a workteam of another region or account than the stack's (each compared when both are known
+    at synth): CreateLabelingJob takes only a workteam of the job's own account and region."""
+    stack = Stack.of(scope)
+    if Token.is_unresolved(workteam_arn):
+        return
+    parts = workteam_arn.split(":")
+    if len(parts) < 6:
+        return  # job_settings.workteam_arn has refused it already
+    for what, given, own in (("region", parts[3], stack.region), ("account", parts[4], stack.account)):
+        if not Token.is_unresolved(own) and given != own:
+            raise ValueError(f"{setting} {workteam_arn!r} is a workteam of {what} {given!r}, but stack "
+                             f"{stack.node.path} deploys to {what} {own!r}: a labeling job can only use a workteam of "
+                             "its own account and region (make the workteam there, or deploy the stack where it is)")
 
 
 def _checked_tags(tags: Optional[Mapping[str, str]], setting: str = "tags") -> dict[str, str]:

@@ -16,7 +16,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .custom_labeling_workflow import (
-    CustomLabelingWorkflow, _checked_job_settings, _checked_tags, _job_name_key, _ui_template, job_tags,
+    CustomLabelingWorkflow, _checked_job_settings, _checked_tags, _job_name_key, _ui_template, check_workteam_environment,
+    job_tags,
 )
 from .bucket_layout import REVIEW_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
@@ -138,6 +139,7 @@ class ExpertReview(Construct):
         workflow.input_bucket.claim_prefixes(f"review {self.node.path}", {"review_prefix": review_prefix})
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, reviewers_per_object,
                                         task_time_limit, task_availability_lifetime, None, task_keywords, workteam_arn)
+        check_workteam_environment(self, workteam_arn)
         #: The review jobs' tags (default: the workflow's).
         self.tags: dict[str, str] = dict(workflow.tags) if tags is None else _checked_tags(tags)
         template_text, template_name = _ui_template(ui_template, ui_template_path,

@@ -97,6 +97,9 @@ class ManifestBucket(Construct):
         super().__init__(scope, construct_id)
         if not data_prefix.endswith("/") or data_prefix.startswith("/"):
             raise ValueError(f"data_prefix {data_prefix!r} must be relative and end with '/'")
+        if not manifest_key or manifest_key.endswith("/") or manifest_key.startswith("/"):
+            raise ValueError(f"manifest_key {manifest_key!r} must be an object's key (relative, not ending in '/'): "
+                             "Ground Truth reads the input manifest as one object")
         self.data_prefix = data_prefix
         self.manifest_key = manifest_key
         # What each part of the bucket is, for claim_prefixes: the data (and the manifest) first.

@@ -171,6 +171,16 @@ class PrivateWorkteam(Construct):
             return
 
         stack = Stack.of(self)
+        other = next((construct for construct in stack.node.find_all() if construct is not self
+                      and isinstance(construct, PrivateWorkteam) and construct.user_pool is not None
+                      and Stack.of(construct) is stack), None)
+        if other is not None:
+            # Their Cognito domains would share one prefix (it is derived from the stack), and an account has one
+            # private workforce (one user pool) per region: the second team's workteam would fail at deploy anyway.
+            raise ValueError(f"{self.node.path}: stack {stack.node.path} already has a PrivateWorkteam with its own "
+                             f"user pool ({other.node.path}); an account has one private workforce, one Cognito user "
+                             "pool, per region. Make the second team with add_workteam on the first, or pass "
+                             "existing_workteam_arn.")
         self.user_pool = cognito.UserPool(
             self, "UserPool",
             self_sign_up_enabled=False,

@@ -277,6 +277,19 @@ def test_workteam_can_require_mfa_and_exposes_its_resources():
         assert getattr(team, attribute) is not None, attribute
 
 
+def test_a_second_workteam_with_its_own_user_pool_in_one_stack_is_refused():
+    """Both would take the one Cognito domain prefix derived from the stack (and an account has one private workforce
+    a region): refused at synth, pointing at add_workteam; a reused workteam beside it, or one per stack, is fine."""
+    stack = new_stack(nag=False)
+    PrivateWorkteam(stack, "Crowd")
+    PrivateWorkteam(stack, "Reused", existing_workteam_arn=WORKTEAM_ARN)
+    with pytest.raises(ValueError, match="Fork/Experts: stack Fork already has a PrivateWorkteam with its own user pool "
+                                         r"\(Fork/Crowd\).*add_workteam"):
+        PrivateWorkteam(stack, "Experts")
+    other = cdk.Stack(stack.node.root, "Other")
+    assert PrivateWorkteam(other, "Crowd").user_pool is not None
+
+
 # -- CustomLabelingWorkflow ------------------------------------------------------------------
 def test_workflow_without_job_provisions_everything_else(sample_folder):
     stack = new_stack()
@@ -421,7 +434,7 @@ def test_a_function_of_another_stack_is_refused_naming_why_not_a_dependency_cycl
                  existing_pre_labeling_function=theirs)
 
 
-@pytest.mark.parametrize("env", [None, cdk.Environment(account="111122223333", region="eu-west-1")])
+@pytest.mark.parametrize("env", [None, cdk.Environment(account="111122223333", region="us-east-1")])
 def test_a_bucket_of_another_stack_leaves_no_finding_open_and_acknowledges_only_the_workflows_prefixes(
         sample_folder, tmp_path, env):
     """A ManifestBucket shared by a stack of its own: the workflow's grants on it are named in cdk-nag's findings by
@@ -453,7 +466,7 @@ def test_sample_data_and_templates_pass_cdk_nag_with_any_bootstrap(sample_folder
     app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": [], **context})
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     stack = cdk.Stack(app, "Fork", synthesizer=synthesizer(),
-                      env=cdk.Environment(account="111122223333", region="eu-west-1"))
+                      env=cdk.Environment(account="111122223333", region="us-east-1"))
     workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
     assert open_findings(app) == {}
 
@@ -666,6 +679,8 @@ def test_workflow_wires_task_records_for_both_functions(sample_folder):
     ({"ui_template_name": "a/b.html"}, "must be a file name"),
     ({"pre_labeling_function_props": None}, "exactly one of pre_labeling_function_props and existing_pre_labeling_function"),
     ({"existing_consolidation_function": "x"}, "exactly one of consolidation_function_props and existing_consolidation"),
+    ({"task_description": "Label each item.\nThen submit."}, "task_description .* holds a line break"),
+    ({"task_title": "Label it\x07"}, r"task_title .* holds '\\x07' \(U\+0007\)"),
     ({"tags": {"aws:cost": "1"}}, "tags key 'aws:cost'"),
     ({"tags": {"cost": "a*b"}}, "tags value 'a\\*b' of 'cost'"),
     ({"pre_labeling_function_props": lambda_.FunctionOptions(memory_size=256)}, "PreLabeling: function props need code"),
@@ -799,6 +814,27 @@ def test_two_workflows_on_one_bucket_each_take_prefixes_of_their_own(sample_fold
                       derived_data_prefix="other/derived/", template_prefix="other/templates/")
     assert second.output_s3_uri.endswith("/other/output/")
     Template.from_stack(stack)  # both synthesize, cdk-nag clean
+
+
+@pytest.mark.parametrize("key", ["manifests/", "/manifests/input.manifest", ""])
+def test_a_manifest_key_that_is_no_objects_key_is_refused(key):
+    with pytest.raises(ValueError, match=f"manifest_key {key!r} must be an object's key"):
+        ManifestBucket(new_stack(nag=False), "Data", manifest_key=key)
+
+
+@pytest.mark.parametrize("arn, what", [
+    ("arn:aws:sagemaker:eu-west-1:111122223333:workteam/private-crowd/t", "region 'eu-west-1'"),
+    ("arn:aws:sagemaker:us-east-1:444455556666:workteam/private-crowd/t", "account '444455556666'"),
+])
+def test_a_workteam_of_another_region_or_account_than_the_stack_is_refused(sample_folder, arn, what):
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "Pinned", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    with pytest.raises(ValueError, match=f"workteam_arn '{arn}' is a workteam of {what}, but stack Pinned deploys to"):
+        workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), workteam_arn=arn)
+    # An environment-agnostic stack deploys anywhere: nothing to compare.
+    agnostic = cdk.Stack(app, "Agnostic")
+    workflow(agnostic, ManifestBucket(agnostic, "Data", sample_data_dir=sample_folder), workteam_arn=arn,
+             create_labeling_job=False)
 
 
 def test_a_manifest_under_the_pruned_data_prefix_is_refused(sample_folder):

@@ -91,6 +91,7 @@ def test_a_caller_cannot_replace_what_the_construct_wires(sample_folder):
     ({"review_prefix": "/review/"}, "review_prefix"),
     ({"reviewers_per_object": 10}, "workers_per_object"),
     ({"task_title": "x" * 200}, "task_title"),
+    ({"task_description": "Decide.\nThen submit."}, "task_description .* line break"),
     ({"ui_template": None}, "ui_template"),
 ])
 def test_bad_settings_fail_at_synth_naming_the_prop(sample_folder, overrides, message):

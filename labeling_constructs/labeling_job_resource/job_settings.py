@@ -95,12 +95,34 @@ def _text(value: Any, setting: str, longest: int) -> str:
     return value
 
 
+def _title_character(character: str) -> bool:
+    """TaskTitle's pattern (botocore model): ``[\\t\\n\\r -\\uD7FF\\uE000-\\uFFFD]*``: no control character but tab and
+    line breaks, nothing outside the Basic Multilingual Plane (an emoji is a surrogate pair there)."""
+    return character in "\t\n\r" or " " <= character <= "\ud7ff" or "\ue000" <= character <= "\ufffd"
+
+
+#: TaskDescription's pattern (botocore model) is ``.+``: "." matches no line terminator (Java's: \n, \r, U+0085,
+#: U+2028, U+2029), so a description is one line.
+_LINE_TERMINATORS = "\n\r\u0085\u2028\u2029"
+
+
 def task_title(value: Any, setting: str = "TaskTitle") -> str:
-    return _text(value, setting, MAX_TITLE_LENGTH)
+    _text(value, setting, MAX_TITLE_LENGTH)
+    bad = next((character for character in value if not _title_character(character)), None)
+    if bad is not None:
+        raise JobSettingError(f"{setting} {value[:60]!r} holds {bad!r} (U+{ord(bad):04X}): CreateLabelingJob takes no "
+                              "control character but tab and line breaks, and no character outside the Basic "
+                              "Multilingual Plane (such as an emoji)")
+    return value
 
 
 def task_description(value: Any, setting: str = "TaskDescription") -> str:
-    return _text(value, setting, MAX_DESCRIPTION_LENGTH)
+    _text(value, setting, MAX_DESCRIPTION_LENGTH)
+    bad = next((character for character in value if character in _LINE_TERMINATORS), None)
+    if bad is not None:
+        raise JobSettingError(f"{setting} {value[:60]!r} holds a line break ({bad!r}): CreateLabelingJob takes a "
+                              "description of one line")
+    return value
 
 
 def label_attribute_name(value: Any, setting: str = "LabelAttributeName") -> str:
