@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import CustomResource, Duration, Stack, Token
+from aws_cdk import CustomResource, Duration, Resource, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -78,9 +78,10 @@ class CustomLabelingWorkflow(Construct):
     Wiring: both functions get ``TASK_RECORDS_URI`` (``task_records_s3_uri``, under the derived-data
     prefix: pre-labeling writes there what it showed each worker, consolidation reads it back) and
     pre-labeling gets ``DERIVED_DATA_PREFIX``, set after the caller's own environment. An existing
-    function gets them too when it is a ``lambda_.Function`` of this workflow's stack (one of another
-    stack is refused: the two stacks would depend on each other); any other ``IFunction`` must be
-    configured with them by its owner. Each function is granted exactly the S3 access its
+    function gets them too when it is a ``Function`` or ``SingletonFunction`` of this workflow's stack, or an
+    ``Alias`` or ``Version`` of one (its function gets them; a ``Version`` you publish yourself, unlike
+    ``current_version``, is not published again when they change). Any of these from another stack is refused:
+    the two stacks would depend on each other. An imported ``IFunction`` must be configured with them by its owner. Each function is granted exactly the S3 access its
     role in the job needs (pre-labeling: read the data and manifest, read and write the derived
     prefix; consolidation: read and write the output prefix, read the task records); a function
     whose role this app cannot change must be given that access by its owner.
@@ -238,15 +239,23 @@ class CustomLabelingWorkflow(Construct):
         if (props is None) == (existing is None):
             raise ValueError(f"pass exactly one of {name}_function_props and existing_{name}_function")
         if existing is not None:
-            if isinstance(existing, lambda_.Function) and Stack.of(existing) is not Stack.of(self):
+            if _defined_here(existing) and Stack.of(existing) is not Stack.of(self):
                 raise ValueError(
-                    f"existing_{name}_function is defined in stack {Stack.of(existing).node.path}: its environment and "
-                    f"S3 grants name this workflow's bucket while this workflow names the function, so the two stacks "
-                    "would depend on each other. Define it in this workflow's stack, or pass it imported "
-                    "(lambda_.Function.from_function_attributes) and give it the environment and access yourself.")
-            if isinstance(existing, lambda_.Function):
+                    f"existing_{name}_function ({type(existing).__name__}) is defined in stack "
+                    f"{Stack.of(existing).node.path}: its environment and S3 grants name this workflow's bucket while "
+                    "this workflow names the function, so the two stacks would depend on each other. Define it in this "
+                    "workflow's stack, or pass it imported (lambda_.Function.from_function_attributes) and give it "
+                    "the environment and access yourself.")
+            configurable = _configurable_function(existing)
+            if configurable is not None:
+                if Stack.of(configurable) is not Stack.of(self):
+                    raise ValueError(
+                        f"existing_{name}_function ({type(existing).__name__}) runs a function defined in stack "
+                        f"{Stack.of(configurable).node.path}: the two stacks would depend on each other. Define the "
+                        "function in this workflow's stack, or pass it imported and give it the environment and "
+                        "access yourself.")
                 for key, value in wiring.items():
-                    existing.add_environment(key, value)
+                    configurable.add_environment(key, value)
             return existing
         return least_privilege_function(
             self, construct_id, log_retention=log_retention, wired_environment=wiring,
@@ -348,6 +357,23 @@ class CustomLabelingWorkflow(Construct):
     def grant_read_output(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the job's output: labels, raw answers, output manifest."""
         return self.input_bucket.grant_read_prefix(grantee, self.output_prefix)
+
+
+def _defined_here(function: lambda_.IFunction) -> bool:
+    """Whether ``function`` is a resource of this app (a Function, Alias, Version, SingletonFunction), not imported."""
+    return Resource.is_owned_resource(function) or isinstance(function, lambda_.SingletonFunction)
+
+
+def _configurable_function(function: lambda_.IFunction):
+    """What takes the wired environment: the function itself (a Function, a SingletonFunction), or the Function an
+    Alias or Version runs; None for anything imported (its owner configures it)."""
+    if isinstance(function, (lambda_.Function, lambda_.SingletonFunction)):
+        return function
+    if isinstance(function, (lambda_.Alias, lambda_.Version)):
+        underlying = function.lambda_
+        if isinstance(underlying, (lambda_.Function, lambda_.SingletonFunction)):
+            return underlying
+    return None
 
 
 _JOB_NAME_PREFIX = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$")

@@ -428,8 +428,8 @@ def test_a_function_of_another_stack_is_refused_naming_why_not_a_dependency_cycl
     app = cdk.App(context={"aws:cdk:bundling-stacks": []})
     functions, flows = cdk.Stack(app, "Functions"), cdk.Stack(app, "Workflows")
     theirs = lambda_.Function(functions, "TheirPreLabeling", **struct_fields(inline_props("theirs")))
-    with pytest.raises(ValueError, match="existing_pre_labeling_function is defined in stack Functions: .* the two "
-                                         "stacks would depend on each other"):
+    with pytest.raises(ValueError, match=r"existing_pre_labeling_function \(Function\) is defined in stack Functions: "
+                                         ".* the two stacks would depend on each other"):
         workflow(flows, ManifestBucket(flows, "Data", sample_data_dir=sample_folder), pre_labeling_function_props=None,
                  existing_pre_labeling_function=theirs)
 
@@ -469,6 +469,57 @@ def test_sample_data_and_templates_pass_cdk_nag_with_any_bootstrap(sample_folder
                       env=cdk.Environment(account="111122223333", region="us-east-1"))
     workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
     assert open_findings(app) == {}
+
+
+def _alias(stack, construct_id):
+    function = lambda_.Function(stack, f"{construct_id}Function", **struct_fields(inline_props("theirs")))
+    return lambda_.Alias(stack, construct_id, alias_name="live", version=function.current_version)
+
+
+def _version(stack, construct_id):
+    return lambda_.Function(stack, construct_id, **struct_fields(inline_props("theirs"))).current_version
+
+
+def _singleton(stack, construct_id):
+    return lambda_.SingletonFunction(stack, construct_id, uuid="0c2f1d64-5d38-4c1e-9a0e-4f8a7b3c2d11",
+                                     **struct_fields(inline_props("theirs")))
+
+
+@pytest.mark.parametrize("make", [_alias, _version, _singleton], ids=["alias", "version", "singleton"])
+def test_an_alias_version_or_singleton_of_another_stack_is_refused_by_the_construct(sample_folder, make):
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    functions, flows = cdk.Stack(app, "Functions"), cdk.Stack(app, "Workflows")
+    theirs = make(functions, "Theirs")
+    with pytest.raises(ValueError, match=f"existing_pre_labeling_function \\({type(theirs).__name__}\\) is defined in "
+                                         "stack Functions: .* the two stacks would depend on each other"):
+        workflow(flows, ManifestBucket(flows, "Data", sample_data_dir=sample_folder), pre_labeling_function_props=None,
+                 existing_pre_labeling_function=theirs)
+
+
+def test_an_alias_of_a_function_of_another_stack_is_refused():
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    functions, flows = cdk.Stack(app, "Functions"), cdk.Stack(app, "Workflows")
+    version = lambda_.Function(functions, "Theirs", **struct_fields(inline_props("theirs"))).current_version
+    alias = lambda_.Alias(flows, "Live", alias_name="live", version=version)
+    with pytest.raises(ValueError, match=r"existing_pre_labeling_function \(Alias\) runs a function defined in stack "
+                                         "Functions: the two stacks would depend on each other"):
+        workflow(flows, ManifestBucket(flows, "Data"), pre_labeling_function_props=None,
+                 existing_pre_labeling_function=alias)
+
+
+@pytest.mark.parametrize("make", [_alias, _version, _singleton], ids=["alias", "version", "singleton"])
+def test_an_alias_version_or_singleton_of_this_stack_has_its_function_wired(sample_folder, make):
+    stack = new_stack(nag=False)
+    theirs = make(stack, "Theirs")
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder),
+                    pre_labeling_function_props=None, existing_pre_labeling_function=theirs)
+    template = Template.from_stack(stack).to_json()
+    [resource] = [v for v in resources_of_type(template, "AWS::Lambda::Function").values()
+                  if "theirs" in json.dumps(v["Properties"]["Code"])]  # the one function the caller made
+    assert set(resource["Properties"]["Environment"]["Variables"]) == {"DERIVED_DATA_PREFIX", "TASK_RECORDS_URI"}
+    assert flow.pre_labeling_function is theirs
+    granted = actions_on(role_statements(template, theirs.role))
+    assert {r["Fn::Join"][1][-1] for r in granted["s3:PutObject"]} == {"/derived/*"}
 
 
 def test_workflow_takes_a_function_it_cannot_change(sample_folder):
