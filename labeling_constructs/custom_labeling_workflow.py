@@ -58,7 +58,7 @@ class CustomLabelingWorkflow(Construct):
     - The two functions, each either ``*_function_props`` (``lambda_.FunctionProps``: ``code``,
       ``handler`` and ``runtime``, with any other field over the defaults of ``lambda_function``: a
       role of its own that may write only its own log group, a log group kept ``log_retention``
-      (one year), 512 MB, one minute) or ``existing_*_function`` (any ``lambda_.IFunction``):
+      (one year; the props' own ``log_retention`` is that group's retention), 512 MB, one minute) or ``existing_*_function`` (any ``lambda_.IFunction``):
       ``pre_labeling_function_props`` / ``existing_pre_labeling_function`` and
       ``consolidation_function_props`` / ``existing_consolidation_function``.
     - ``task_keywords`` (none), ``workers_per_object`` (3, 1-9), ``task_time_limit`` (10 minutes,

@@ -1,7 +1,8 @@
 """Functions made by the constructs: CDK's own props merged over secure defaults.
 
 The defaults: a role of the function's own that may write only to the function's own log group (no
-AWS managed policy), that log group with the construct's retention, 256 MB, one minute. A caller's
+AWS managed policy), that log group with the construct's retention (or the props' ``log_retention``), 256 MB,
+one minute. A caller's
 ``FunctionProps`` (or ``FunctionOptions``) replace any of them field by field; ``environment`` is
 merged variable by variable instead, and the variables a construct wires itself are set last.
 """
@@ -59,8 +60,22 @@ def least_privilege_function(
                          "existing function)")
     description = props.get("description") or construct_id
     values = {"memory_size": 256, "timeout": Duration.minutes(1), **props, "description": description}
+    # The function's own log group replaces CDK's LogRetention custom resource: a caller's log_retention is that
+    # group's retention (CDK refuses log_retention beside log_group); the LogRetention resource's own settings
+    # would configure nothing.
+    retention = values.pop("log_retention", None)
+    unused = [name for name in ("log_retention_role", "log_retention_retry_options") if values.get(name) is not None]
+    if unused:
+        raise ValueError(f"{construct_id}: {', '.join(unused)} configure CDK's LogRetention custom resource, which "
+                         "this construct does not use: the function gets a log group of its own (its retention is "
+                         "log_retention, or pass log_group)")
+    if retention is not None and values.get("log_group") is not None:
+        raise ValueError(f"{construct_id}: pass log_retention or log_group in the function props, not both: "
+                         "log_retention is the retention of the log group the construct makes, and a log_group of "
+                         "your own keeps its own retention")
     if values.get("log_group") is None:
-        values["log_group"] = logs.LogGroup(scope, f"{construct_id}Logs", retention=log_retention)
+        values["log_group"] = logs.LogGroup(scope, f"{construct_id}Logs",
+                                            retention=log_retention if retention is None else retention)
     if values.get("role") is None:
         values["role"] = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                                   description=f"Execution role of {description[:80]}")

@@ -17,6 +17,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
 from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, PrivateWorkteam, package_function_props
@@ -564,6 +565,31 @@ def test_workflow_function_props_override_the_defaults_field_by_field(sample_fol
     granted = actions_on(role_statements(template, role))
     assert granted["logs:PutLogEvents"] == [{"Fn::GetAtt": [pre["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}]
     assert {resource["Fn::Join"][1][-1] for resource in granted["s3:PutObject"]} == {"/derived/*"}
+
+
+def test_log_retention_in_function_props_is_the_retention_of_the_functions_log_group(sample_folder):
+    """CDK refuses log_retention beside a log group; the construct makes one, so the props' log_retention is its
+    retention (the workflow's log_retention stays the default of the others). Beside a log_group it is refused."""
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False,
+                    pre_labeling_function_props=inline_props("pre", log_retention=logs.RetentionDays.ONE_WEEK))
+    template = Template.from_stack(stack).to_json()
+    log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
+
+    def retention(function):
+        group = template["Resources"][logical_id(function)]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        return log_groups[group]["Properties"]["RetentionInDays"]
+    assert (retention(flow.pre_labeling_function), retention(flow.consolidation_function)) == (7, 365)
+    assert not resources_of_type(template, "Custom::LogRetention")
+
+    for props, message in (
+            (inline_props("pre", log_retention=logs.RetentionDays.ONE_WEEK,
+                          log_group=logs.LogGroup(stack, "Theirs")), "pass log_retention or log_group"),
+            (inline_props("pre", log_retention_retry_options=lambda_.LogRetentionRetryOptions(max_retries=3)),
+             "log_retention_retry_options configure CDK's LogRetention custom resource")):
+        with pytest.raises(ValueError, match=f"PreLabeling: {message}"):
+            workflow(stack, ManifestBucket(stack, f"Data{len(message)}"), f"Flow{len(message)}",
+                     pre_labeling_function_props=props, create_labeling_job=False)
 
 
 def test_an_environment_lambda_would_refuse_fails_at_synth_naming_the_function(sample_folder):
