@@ -347,16 +347,20 @@ class CustomLabelingWorkflow(Construct):
         acknowledge_execution_role(self.execution_role, self.input_bucket)
 
     # -- grants ------------------------------------------------------------------------------
-    def grant_invoke_workflow_functions(self, grantee: iam.IGrantable) -> None:
+    def grant_invoke_workflow_functions(self, grantee: iam.IGrantable) -> iam.Grant:
         """lambda:InvokeFunction on exactly the pre-labeling and consolidation functions."""
         # Function.grant_invoke would add "<arn>:*" (every version); Ground Truth calls the bare ARN.
-        iam.Grant.add_to_principal(
+        return iam.Grant.add_to_principal(
             grantee=grantee, actions=["lambda:InvokeFunction"],
             resource_arns=[self.pre_labeling_function.function_arn, self.consolidation_function.function_arn])
 
     def grant_read_output(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the job's output: labels, raw answers, output manifest."""
-        return self.input_bucket.grant_read_prefix(grantee, self.output_prefix)
+        """Read the job's output: labels, raw answers, output manifest. s3:GetObject on the output prefix, and
+        s3:ListBucket limited to keys under it: raw answers are under keys named by iteration, object and timestamp,
+        found only by listing. A grant under the output prefix (``output/*``) is an IAM5 finding of cdk-nag's: the
+        caller acknowledges it for its own role (``input_bucket.acknowledge_prefix_wildcard``)."""
+        return self.input_bucket.grant_read_prefix(grantee, self.output_prefix).combine(
+            self.input_bucket.grant_list_prefixes(grantee, [self.output_prefix]))
 
 
 def _defined_here(function: lambda_.IFunction) -> bool:

@@ -225,7 +225,7 @@ class ExpertReview(Construct):
         for function in (self.start_function, self.merge_function):
             function.add_to_role_policy(iam.PolicyStatement(
                 actions=["sagemaker:DescribeLabelingJob"], resources=[workflow_jobs, review_jobs]))
-            workflow.grant_read_output(function)  # the workflow job's output manifest
+            bucket.grant_read_prefix(function, workflow.output_prefix)  # the workflow job's output manifest
             bucket.grant_read_prefix(function, review_prefix)
             bucket.grant_write_prefix(function, self.final_manifests_pattern)
             # Listed, so a manifest not yet written reads as missing, not as access denied.
@@ -311,9 +311,9 @@ class ExpertReview(Construct):
                     "This queue is itself the dead-letter queue of the review rules' targets and functions.")
 
     # -- grants ---------------------------------------------------------------------------------------
-    def grant_invoke_review_functions(self, grantee: iam.IGrantable) -> None:
+    def grant_invoke_review_functions(self, grantee: iam.IGrantable) -> iam.Grant:
         """lambda:InvokeFunction on exactly the review job's pre-labeling and consolidation functions."""
-        iam.Grant.add_to_principal(
+        return iam.Grant.add_to_principal(
             grantee=grantee, actions=["lambda:InvokeFunction"],
             resource_arns=[self.task_function.function_arn, self.decision_function.function_arn])
 

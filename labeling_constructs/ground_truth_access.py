@@ -39,7 +39,7 @@ def upload_template(scope: Construct, construct_id: str, bucket: ManifestBucket,
 
 
 def grant_labeling_job_access(role: iam.IRole, bucket: ManifestBucket, *, read_prefixes: Sequence[str],
-                              output_prefix: str, grant_invoke: Callable[[iam.IGrantable], None],
+                              output_prefix: str, grant_invoke: Callable[[iam.IGrantable], iam.Grant],
                               read_data: bool = True) -> None:
     """AWS's published execution-role policy for labeling jobs, statement by statement.
 

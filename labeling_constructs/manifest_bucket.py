@@ -255,8 +255,7 @@ class ManifestBucket(Construct):
         """
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:GetObject"], resource_arns=[self.bucket.arn_for_objects(_pattern(prefix))])
-        self._grant_key(grantee, ["kms:Decrypt"])
-        return grant
+        return _with(grant, self._grant_key(grantee, ["kms:Decrypt"]))
 
     def grant_write_prefix(self, grantee: iam.IGrantable, prefix: str, *,
                            abort_multipart_upload: bool = False) -> iam.Grant:
@@ -268,13 +267,14 @@ class ManifestBucket(Construct):
         actions = ["s3:PutObject", *(["s3:AbortMultipartUpload"] if abort_multipart_upload else [])]
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=actions, resource_arns=[self.bucket.arn_for_objects(_pattern(prefix))])
-        self._grant_key(grantee, ["kms:Decrypt", "kms:GenerateDataKey"])
-        return grant
+        return _with(grant, self._grant_key(grantee, ["kms:Decrypt", "kms:GenerateDataKey"]))
 
-    def _grant_key(self, grantee: iam.IGrantable, actions: list[str]) -> None:
+    def _grant_key(self, grantee: iam.IGrantable, actions: list[str]) -> Optional[iam.Grant]:
         # Explicit actions: Key.grant_encrypt_decrypt would add kms:ReEncrypt* and GenerateDataKey*.
         if self.encryption_key:
-            iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[self.encryption_key.key_arn])
+            return iam.Grant.add_to_principal(grantee=grantee, actions=actions,
+                                              resource_arns=[self.encryption_key.key_arn])
+        return None
 
     def grant_list_prefixes(self, grantee: iam.IGrantable, prefixes: Sequence[str]) -> iam.Grant:
         """s3:ListBucket limited to keys under ``prefixes``; without it a missing key reads as 403, not 404."""
@@ -287,15 +287,19 @@ class ManifestBucket(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:ListBucket", "s3:GetBucketLocation"], resource_arns=[self.bucket.bucket_arn])
 
-    def grant_read_data(self, grantee: iam.IGrantable) -> None:
+    def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the sample data and the manifest only."""
-        self.grant_read_prefix(grantee, self.manifest_key)
-        self.grant_read_prefix(grantee, self.data_prefix)
+        return self.grant_read_prefix(grantee, self.manifest_key).combine(self.grant_read_prefix(grantee, self.data_prefix))
 
     def acknowledge_prefix_wildcard(self, scope: IConstruct, prefix: str, reason: str) -> None:
         """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope`` (in this bucket's stack or in
         another stack of its environment: there the finding names the bucket's ARN by its cross-stack export)."""
         acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_token(self.bucket, scope)}/{_pattern(prefix)}]", reason)
+
+
+def _with(grant: iam.Grant, other: Optional[iam.Grant]) -> iam.Grant:
+    """One ``iam.Grant`` of both (the object access and the key's), as CDK's own ``grant_*`` return."""
+    return grant if other is None else grant.combine(other)
 
 
 def _pattern(prefix: str) -> str:

@@ -183,3 +183,45 @@ def test_review_jobs_carry_the_workflows_tags_or_their_own(sample_folder):
     assert "Tags" not in expert.review_job_request
     assert "sagemaker:AddTags" not in actions_on(role_statements(Template.from_stack(untagged).to_json(),
                                                                  expert.start_function.role))
+
+
+def test_every_grant_returns_the_grant_and_reading_the_output_may_list_it(sample_folder):
+    """CDK's convention: each grant_* returns an iam.Grant (with the key's statement where the bucket has a key).
+    Reading a workflow's output needs listing: raw answers are under keys named by iteration, object and time."""
+    from aws_cdk import aws_iam as iam
+
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder, encryption_key=key),
+                    create_labeling_job=False)
+    expert = review(stack, flow)
+    bucket = flow.input_bucket
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    grants = {
+        "grant_read_output": flow.grant_read_output(reader),
+        "grant_invoke_workflow_functions": flow.grant_invoke_workflow_functions(reader),
+        "grant_invoke_review_functions": expert.grant_invoke_review_functions(reader),
+        "grant_read_final_manifests": expert.grant_read_final_manifests(reader),
+        "grant_read_data": bucket.grant_read_data(reader),
+        "grant_read_prefix": bucket.grant_read_prefix(reader, "reports/"),
+        "grant_write_prefix": bucket.grant_write_prefix(reader, "reports/"),
+        "grant_list_prefixes": bucket.grant_list_prefixes(reader, ["reports/"]),
+        "grant_bucket_listing": bucket.grant_bucket_listing(reader),
+    }
+    for name, grant in grants.items():
+        assert isinstance(grant, iam.Grant) and grant.success, name
+    # The key's statement is part of the grant that needed it.
+    assert len(grants["grant_read_prefix"].principal_statements) == 2
+    assert len(grants["grant_read_data"].principal_statements) == 4
+    for pattern in ("output/", "reports/", bucket.data_prefix, expert.final_manifests_pattern):
+        bucket.acknowledge_prefix_wildcard(reader, pattern, "The reader's own grants, each on one prefix.")
+    template = Template.from_stack(stack).to_json()
+    statements = role_statements(template, reader)
+    listed = [s for s in statements if s["Action"] == "s3:ListBucket" and "Condition" in s]
+    assert sorted(p for s in listed for p in as_list(s["Condition"]["StringLike"]["s3:prefix"])) == [
+        "output/*", "reports/*"]
+    # The review's own functions read the workflow's output without listing it (no wider than before).
+    start = role_statements(template, expert.start_function.role)
+    prefixes = [p for s in start if "s3:ListBucket" in as_list(s["Action"]) and "Condition" in s
+                for p in as_list(s["Condition"]["StringLike"]["s3:prefix"])]
+    assert "output/*" not in prefixes and prefixes
