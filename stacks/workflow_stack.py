@@ -117,6 +117,9 @@ class WorkflowStack(Stack):
         CfnOutput(self, "OutputUri", value=workflow.output_s3_uri)
         CfnOutput(self, "LabelingJobRequest", value=self.to_json_string(workflow.labeling_job_request),
                   description="CreateLabelingJob's request for this workflow, all but LabelingJobName")
+        CfnOutput(self, "JobNameKey", value=workflow.job_name_key,
+                  description="What a labeling job's name must start with, then '-', for the expert review to see it "
+                              "(and the job functions to reach it)")
         if workflow.labeling_job_name:
             CfnOutput(self, "LabelingJobName", value=workflow.labeling_job_name)
         CfnOutput(self, REVIEW_SETTINGS_OUTPUT, value=json.dumps(config.review.as_json(), sort_keys=True),

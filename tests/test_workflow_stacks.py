@@ -292,7 +292,7 @@ def test_labeling_job_is_created_only_where_configured_with_the_definitions_sett
     definition = workflows.definition(workflow)
     prod, dev = template_of(assemblies, workflow, "prod"), template_of(assemblies, workflow, "dev")
     assert not resources_of_type(dev, "Custom::GroundTruthLabelingJob")
-    assert "LabelingJobName" not in dev["Outputs"]
+    assert "LabelingJobName" not in dev["Outputs"] and "JobNameKey" in dev["Outputs"]  # for a job sent by hand
     [job] = resources_of_type(prod, "Custom::GroundTruthLabelingJob").values()
     props = job["Properties"]
     assert props["LabelAttributeName"] == definition.label_attribute_name
@@ -304,7 +304,9 @@ def test_labeling_job_is_created_only_where_configured_with_the_definitions_sett
     assert "/templates/" in json.dumps(props["UiTemplateS3Uri"])
     assert "Fn::ImportValue" in json.dumps(props["WorkteamArn"])  # the shared workforce stack's workteam
     assert set(prod["Outputs"]) == {"WorkflowName", "BucketName", "ManifestUri", "OutputUri", "LabelingJobRequest",
-                                    "LabelingJobName", "ReviewSettings", "ReviewUri"}  # review is on in prod
+                                    "LabelingJobName", "ReviewSettings", "ReviewUri", "JobNameKey"}  # review is on in prod
+    # A job sent by hand from LabelingJobRequest is reviewed when its name starts with this key (the review's rule).
+    assert prod["Outputs"]["JobNameKey"]["Value"] == props["JobNameKey"]
 
 
 def ui_template_deployed(assemblies, workflow, env_name) -> str:
