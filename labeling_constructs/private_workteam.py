@@ -164,6 +164,8 @@ class PrivateWorkteam(Construct):
         self.portal_url: Optional[str] = None
         #: The user group of each team ``add_workteam`` made, by its construct id.
         self.added_groups: dict[str, cognito.CfnUserPoolGroup] = {}
+        #: The task-notification topic of each team ``add_workteam`` made, by its construct id.
+        self.added_topics: dict[str, sns.Topic] = {}
         if existing_workteam_arn:
             if self.worker_emails:
                 raise ValueError("worker_emails cannot be invited into an existing workteam; manage them in its own user pool")
@@ -242,19 +244,7 @@ class PrivateWorkteam(Construct):
             resources=["*"],  # in a key policy "*" means this key
             conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
         ))
-        self.notification_topic = sns.Topic(
-            self, "TaskNotifications",
-            master_key=self.notification_key,
-            enforce_ssl=True,
-            display_name="New labeling tasks",
-        )
-        self.notification_topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="SageMakerPublishesTaskNotifications",
-            principals=[sagemaker_principal],
-            actions=["sns:Publish"],
-            resources=[self.notification_topic.topic_arn],
-            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-        ))
+        self.notification_topic = self._notification_topic("TaskNotifications", "New labeling tasks")
         if subscribe_workers_to_notifications:
             for email in self.worker_emails:
                 self.notification_topic.add_subscription(subscriptions.EmailSubscription(email))
@@ -277,6 +267,19 @@ class PrivateWorkteam(Construct):
         self.workteam_arn = self.workteam.ref
 
         self._add_portal(invitation_subject, description, log_retention)
+
+    def _notification_topic(self, construct_id: str, display_name: str) -> sns.Topic:
+        """An SNS topic SageMaker publishes a team's new-task notifications to, encrypted with the notification key."""
+        topic = sns.Topic(self, construct_id, master_key=self.notification_key, enforce_ssl=True,
+                          display_name=display_name[:100])
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="SageMakerPublishesTaskNotifications",
+            principals=[iam.ServicePrincipal("sagemaker.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+        ))
+        return topic
 
     def _add_portal(self, invitation_subject: str, description: str, log_retention: logs.RetentionDays) -> None:
         self.portal_function = least_privilege_function(self, "PortalFunction", log_retention=log_retention, props={
@@ -324,17 +327,26 @@ class PrivateWorkteam(Construct):
         )
         self.portal_url = self.portal.get_att_string("PortalUrl")
 
-    def add_workteam(self, construct_id: str, *, description: str) -> sagemaker.CfnWorkteam:
+    def add_workteam(self, construct_id: str, *, description: str,
+                     notification_emails: Sequence[str] = ()) -> sagemaker.CfnWorkteam:
         """A second workteam of the same private workforce (an account has one per region): a user
         group of its own in this workteam's user pool, signing in through the same app client and
         portal. Its members are added to its group (``cognito-idp admin-add-user-to-group``); a user
-        may be in both teams. Not possible for a reused workteam (this construct has no pool then)."""
+        may be in both teams. Like the first team, it has a task-notification topic of its own
+        (``added_topics[construct_id]``, encrypted with the same key), to which ``notification_emails``
+        are subscribed (others subscribe to it as to the first team's). Not possible for a reused
+        workteam (this construct has no pool then)."""
         if self.user_pool is None:
             raise ValueError("add_workteam needs the workteam's own user pool; with existing_workteam_arn, create "
                              "the other team in that workforce and pass its ARN instead")
         group = cognito.CfnUserPoolGroup(self, f"{construct_id}Group", user_pool_id=self.user_pool.user_pool_id,
                                          description=description[:2048])
         self.added_groups[construct_id] = group
+        emails = worker_emails_rule(notification_emails, "notification_emails", deploy_time=Token.is_unresolved)
+        topic = self._notification_topic(f"{construct_id}TaskNotifications", f"New labeling tasks: {construct_id}")
+        for email in emails:
+            topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.added_topics[construct_id] = topic
         workteam = sagemaker.CfnWorkteam(
             self, construct_id,
             description=_workteam_description(description),
@@ -345,6 +357,8 @@ class PrivateWorkteam(Construct):
                     cognito_user_group=group.ref,
                 ),
             )],
+            notification_configuration=sagemaker.CfnWorkteam.NotificationConfigurationProperty(
+                notification_topic_arn=topic.topic_arn),
         )
         workteam.node.add_dependency(self.workteam)  # the first team creates the workforce
         return workteam

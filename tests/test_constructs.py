@@ -278,6 +278,30 @@ def test_workteam_can_require_mfa_and_exposes_its_resources():
         assert getattr(team, attribute) is not None, attribute
 
 
+def test_an_added_team_gets_task_notifications_as_the_first_does():
+    """Without a notification topic a team's members get no e-mail about new tasks: an added team (the experts) has
+    one of its own, encrypted with the same key, SageMaker allowed to publish, the given addresses subscribed."""
+    stack = new_stack()  # cdk-nag on
+    team = PrivateWorkteam(stack, "Team", worker_emails=["crowd@example.org"])
+    experts = team.add_workteam("Experts", description="Experts", notification_emails=["expert@example.org"])
+    template = Template.from_stack(stack).to_json()
+    topic = team.added_topics["Experts"]
+    assert topic is not team.notification_topic
+    [workteam] = [v for k, v in resources_of_type(template, "AWS::SageMaker::Workteam").items()
+                  if k == stack.get_logical_id(experts)]
+    assert workteam["Properties"]["NotificationConfiguration"] == {"NotificationTopicArn": {"Ref": logical_id(topic)}}
+    [resource] = [v for k, v in resources_of_type(template, "AWS::SNS::Topic").items() if k == logical_id(topic)]
+    assert resource["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [logical_id(team.notification_key), "Arn"]}
+    subscriptions = {v["Properties"]["Endpoint"]: v["Properties"]["TopicArn"]
+                     for v in resources_of_type(template, "AWS::SNS::Subscription").values()}
+    assert subscriptions == {"crowd@example.org": {"Ref": logical_id(team.notification_topic)},
+                             "expert@example.org": {"Ref": logical_id(topic)}}
+    policies = [v["Properties"] for v in resources_of_type(template, "AWS::SNS::TopicPolicy").values()
+                if {"Ref": logical_id(topic)} in v["Properties"]["Topics"]]
+    assert [s["Principal"] for p in policies for s in p["PolicyDocument"]["Statement"]
+            if s["Effect"] == "Allow" and s["Action"] == "sns:Publish"] == [{"Service": "sagemaker.amazonaws.com"}]
+
+
 def test_a_second_workteam_with_its_own_user_pool_in_one_stack_is_refused():
     """Both would take the one Cognito domain prefix derived from the stack (and an account has one private workforce
     a region): refused at synth, pointing at add_workteam; a reused workteam beside it, or one per stack, is fine."""

@@ -36,9 +36,13 @@ def test_workteam_uses_the_pool_and_an_encrypted_topic(assemblies):
                   if not k.startswith("WorkteamExpertWorkteam")]  # the experts' team: tests/test_expert_review_stack.py
     member = workteam["Properties"]["MemberDefinitions"][0]["CognitoMemberDefinition"]
     assert set(member) == {"CognitoUserPool", "CognitoClientId", "CognitoUserGroup"}
-    [(topic_id, topic)] = resources_of_type(template, "AWS::SNS::Topic").items()
-    assert "KmsMasterKeyId" in topic["Properties"]
-    assert workteam["Properties"]["NotificationConfiguration"]["NotificationTopicArn"] == {"Ref": topic_id}
+    topics = resources_of_type(template, "AWS::SNS::Topic")
+    assert all("KmsMasterKeyId" in topic["Properties"] for topic in topics.values())
+    # Each team has its own topic (with review on, prod's experts too): no team goes without task e-mails.
+    notified = [w["Properties"]["NotificationConfiguration"]["NotificationTopicArn"]["Ref"]
+                for w in resources_of_type(template, "AWS::SageMaker::Workteam").values()]
+    assert sorted(notified) == sorted(topics) and len(set(notified)) == len(notified)
+    assert workteam["Properties"]["NotificationConfiguration"]["NotificationTopicArn"]["Ref"] in topics
     [key] = resources_of_type(template, "AWS::KMS::Key").values()
     assert key["Properties"]["EnableKeyRotation"] is True
 
