@@ -50,7 +50,8 @@ class ManifestBucket(Construct):
       ``access_log_bucket`` under ``manifest-bucket/``, Ground Truth's CORS rule, noncurrent versions
       expired after ``noncurrent_version_expiration`` (90 days), ``removal_policy``.
     - ``encryption_key`` (``kms.IKey``): the bucket's KMS key (default: none, S3-managed keys).
-    - ``removal_policy`` (default ``RETAIN``): of the created buckets; ``DESTROY`` also empties them.
+    - ``removal_policy`` (default ``RETAIN``): of the created buckets; ``DESTROY`` also empties them. One given
+      in ``bucket_props`` is taken as this prop (both given and different: refused).
     - ``access_log_bucket`` (``s3.IBucket``): where the access logs go (default: a bucket created
       here from ``access_log_bucket_props`` over: S3-managed encryption, public access blocked, SSL
       enforced, logs expired after a year).
@@ -120,6 +121,13 @@ class ManifestBucket(Construct):
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: Optional[kms.IKey] = encryption_key or existing_bucket.encryption_key
         else:
+            # bucket_props.removal_policy is the removal_policy prop given another way: it decides the logs bucket's
+            # and whether both are emptied first (a DESTROY bucket that is not emptied fails to delete).
+            given = struct_values(bucket_props).get("removal_policy")
+            if given is not None and removal_policy is not None and given != removal_policy:
+                raise ValueError(f"bucket_props.removal_policy ({given}) and removal_policy ({removal_policy}) differ: "
+                                 "pass one (removal_policy also applies to the access-log bucket)")
+            removal_policy = given if removal_policy is None else removal_policy
             self.bucket = self._create_bucket(
                 bucket_props, encryption_key, RemovalPolicy.RETAIN if removal_policy is None else removal_policy,
                 access_log_bucket, access_log_bucket_props,

@@ -210,6 +210,27 @@ def test_manifest_bucket_props_are_merged_over_the_secure_defaults(sample_folder
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"} and "CorsConfiguration" in bucket
 
 
+def test_a_removal_policy_in_bucket_props_is_the_removal_policy_prop():
+    """DESTROY given in bucket_props empties and deletes both buckets, as the removal_policy prop does (a bucket that
+    is deleted but not emptied fails to delete; the logs bucket was kept)."""
+    def buckets(**props):
+        stack = new_stack(nag=False)
+        data = ManifestBucket(stack, "Data", **props)
+        template = Template.from_stack(stack).to_json()
+        policies = {k: v.get("DeletionPolicy") for k, v in resources_of_type(template, "AWS::S3::Bucket").items()}
+        emptied = {v["Properties"]["BucketName"]["Ref"]
+                   for v in resources_of_type(template, "Custom::S3AutoDeleteObjects").values()}
+        return ({logical_id(data.bucket): policies[logical_id(data.bucket)],
+                 "logs": policies[logical_id(data.access_log_bucket)]},
+                emptied == {logical_id(data.bucket), logical_id(data.access_log_bucket)})
+    expected = ({"DataBucketE6B0FAA8": "Delete", "logs": "Delete"}, True)
+    assert buckets(removal_policy=cdk.RemovalPolicy.DESTROY) == expected
+    assert buckets(bucket_props=s3.BucketProps(removal_policy=cdk.RemovalPolicy.DESTROY)) == expected
+    with pytest.raises(ValueError, match=r"bucket_props.removal_policy \(.*\) and removal_policy \(.*\) differ"):
+        ManifestBucket(new_stack(nag=False), "Data", removal_policy=cdk.RemovalPolicy.RETAIN,
+                       bucket_props=s3.BucketProps(removal_policy=cdk.RemovalPolicy.DESTROY))
+
+
 def revision(folder, **props) -> str:
     return ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=folder, **props).manifest_revision
 
