@@ -149,6 +149,6 @@ def data_folders(value: Any, where: str) -> dict[str, str]:
     folder's. ValueError naming ``where`` when it is not an object of non-empty texts."""
     if not isinstance(value, Mapping) or not all(isinstance(key, str) and isinstance(folder, str) and folder.strip()
                                                  for key, folder in value.items()):
-        raise ValueError(f'{where} must be an object of folders by workflow, like {{"welding": "/data/my-welds"}}, '
+        raise ValueError(f'{where} must be an object of folders by workflow, like {{"<workflow>": "/data/my-data"}}, '
                          f"not {str(value)[:200]}")
     return dict(value)

@@ -83,7 +83,7 @@ def test_every_setting_is_read():
     ({"removalPolicy": ["retain"]}, "removalPolicy ['retain'] must be one of ['destroy', 'retain']"),
     ({"consolidationMethod": ["majority-vote"]}, "consolidationMethod ['majority-vote'] must be one of"),
     # data: folders by workflow
-    ({"data": "/data/my-welds"}, 'data must be an object of folders by workflow, like {"welding": "/data/my-welds"}'),
+    ({"data": "/data/my-welds"}, 'data must be an object of folders by workflow, like {"<workflow>": "/data/my-data"}'),
     ({"data": {"welding": ""}}, "data must be an object of folders by workflow"),
     ({"data": {"welding": ["/a"]}}, "data must be an object of folders by workflow"),
     # addresses: each well-formed, each once
