@@ -394,17 +394,17 @@ def test_missing_csv(s3, bucket):
 @pytest.mark.parametrize("csv, message", [
     (b"", "is empty"),
     (b"\n\n", "is empty"),
-    (b"0,0.0,150,22,8\n1,0.4,abc,22,8\n", r"line 2, column 3: 'abc' is not a number"),
+    (b"0,0.0,150,22,8\n1,0.4,abc,22,8\n", r"line 2, column 3 \(current\): 'abc' is not a number"),
     # Characters that look like a space or a digit but are not read as one are named.
     ("0,0.0,150,22,8\n1,0.4,\u00a0150,22,8\n".encode(),
-     r"line 2, column 3: '\\xa0150' is not a number \(it holds U\+00A0 NO-BREAK SPACE\)$"),
+     r"line 2, column 3 \(current\): '\\xa0150' is not a number \(it holds U\+00A0 NO-BREAK SPACE\)$"),
     ("0,0.0,150,22,8\n1,0.4,150,\u0662\u0662,8\n".encode(),
-     r"line 2, column 4: '..' is not a number \(it holds U\+0662 ARABIC-INDIC DIGIT TWO\)$"),
+     r"line 2, column 4 \(voltage\): '..' is not a number \(it holds U\+0662 ARABIC-INDIC DIGIT TWO\)$"),
     (b"0,0.0,150,22,8\n1,0.4,150\n", r"line 2: 3 columns, expected 5"),
     # A blank cell was read as -1 by the one-pass parser and plotted (a current falling to -1 A looks like a defect).
-    (b"0,0.0,150,22,8\n1,0.4, ,22,8\n2,0.5,151,22,8\n", r"line 2, column 3: '' is not a number$"),
-    (b"0,0.0,150,22,8\n1,0.4,150,\t,8\n", r"line 2, column 4: '' is not a number$"),
-    (b"time,electrode,current,voltage\n0,0,150,22\n1,,150,22\n", r"line 3, column 2: '' is not a number$"),
+    (b"0,0.0,150,22,8\n1,0.4, ,22,8\n2,0.5,151,22,8\n", r"line 2, column 3 \(current\): '' is not a number$"),
+    (b"0,0.0,150,22,8\n1,0.4,150,\t,8\n", r"line 2, column 4 \(voltage\): '' is not a number$"),
+    (b"time,electrode,current,voltage\n0,0,150,22\n1,,150,22\n", r"line 3, column 2 \('electrode'\): '' is not a number$"),
     # Data that looks like a header because of one odd cell is named as data, with the cell.
     (b"0,0.00,150.0,22.0,\n1,0.4,150,22,\n", r"line 1: '0,0.00,150.0,22.0,' is neither a header nor a row of numbers: "
                                           r"column 5, '', is not a number \(a comma at the end of a line leaves an "
@@ -418,6 +418,37 @@ def test_missing_csv(s3, bucket):
 def test_bad_csv_is_named_with_the_problem(s3, bucket, csv, message):
     with pytest.raises(InputError, match=rf"sensor CSV s3://{bucket}/welding/sensor/run-01.csv.*{message}"):
         run(s3, bucket, csv)
+
+
+def test_columns_no_series_is_read_from_may_hold_anything():
+    """Only the plotted series have to be numbers: a requester's CSV with a text ``status`` column, or with a
+    blank cell in its unplotted ``wire_feed`` column, is plotted (both were refused for the cell)."""
+    csv = (b"time,electrode,current,voltage,wire_feed,status\n"
+           b"0,0.00,149.0,21.89,7.98,ok\n"
+           b"1,0.41,149.3,22.02,,ok\n"
+           b"2,0.80,150.1,22.00,7.91,arc lost\n")
+    series = parse_sensor_csv(csv, "s3://b/k.csv")
+    assert series.seconds.tolist() == pytest.approx([0.0, 0.1, 0.2])
+    assert series.electrode_mm.tolist() == [0.0, 0.41, 0.8]
+    assert series.current_a.tolist() == [149.0, 149.3, 150.1]
+    assert series.voltage_v.tolist() == [21.89, 22.02, 22.0]
+    # The seed layout's fifth column (the logger's wire feed) is not plotted either.
+    seed = parse_sensor_csv(b"0,0.0,150,22,8\n1,0.4,151,22,\n2,0.8,152,22,n/a\n", "s3://b/k.csv")
+    assert seed.current_a.tolist() == [150, 151, 152]
+
+
+@pytest.mark.parametrize("csv, message", [
+    # A series' cell is named by the header's name for its column, and a fault in another column is passed over.
+    (b"time,electrode,current,voltage,status\n0,0,150,22,ok\n1,0.4,,22,\n2,0.8,abc,22,ok\n",
+     r"line 3, column 3 \('current'\): '' is not a number$"),
+    (b"status,Time_s,Current_A,Voltage_V,Electrode_Position\nok,0,150,22,0\n,0.1,150,22,0.4 mm\n",
+     r"line 3, column 5 \('Electrode_Position'\): '0.4 mm' is not a number$"),
+    # Rows must still line up: a row of another width is named, whichever column it lacks.
+    (b"time,electrode,current,voltage,status\n0,0,150,22,ok\n1,0.4,150,22\n", r"line 3: 4 columns, expected 5$"),
+])
+def test_a_cell_of_a_plotted_series_is_named_by_its_header(csv, message):
+    with pytest.raises(InputError, match=r"sensor CSV s3://b/k.csv " + message):
+        parse_sensor_csv(csv, "s3://b/k.csv")
 
 
 def test_rendering_imports_nothing_the_bundle_prunes(monkeypatch, tmp_path):
@@ -484,7 +515,7 @@ CSV_URI = "sensor CSV s3://{bucket}/welding/sensor/run-01.csv"
     (b"Timestamp,Voltage_V,Current_A,Electrode_Position\n0,22,150,0\n1,22,1e308,0\n",
      r"line 3, column 3 \('Current_A'\): '1e308'"),
     # Blank lines are skipped, but line numbers still count them, as an editor does.
-    (b"\n0,0.0,150,22,8\n\n1,0.4,abc,22,8\n", r"line 4, column 3: 'abc' is not a number"),
+    (b"\n0,0.0,150,22,8\n\n1,0.4,abc,22,8\n", r"line 4, column 3 \(current\): 'abc' is not a number"),
 ])
 def test_implausible_sensor_data_is_named_by_line_and_column(s3, bucket, csv, message):
     with pytest.raises(InputError, match=CSV_URI.format(bucket=bucket) + ".*" + message):

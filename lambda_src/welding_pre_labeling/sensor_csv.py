@@ -14,7 +14,9 @@ the line (1-based, as an editor counts them) and the column (1-based):
 - Header: a name given twice is an error (after the normalisation above), and so are two
   columns for one series (``current`` and ``amps``, ``time`` and ``time_s``): which one would be
   plotted would be a guess.
-- Every row has the header's (or the first row's) number of columns; each cell is a number.
+- Every row has the first row's number of columns (so that they line up). Each cell of a column a series is
+  read from is a number, and an error names that column by its header name (or its series); the other
+  columns are never read, so they may hold anything (text, blanks).
 - Every value of a plotted series is finite and inside ``SENSOR_BOUNDS``, the range a welding
   sensor can produce. A value outside it is a corrupt or mis-scaled file, not a measurement,
   and it is refused before it can reach matplotlib (whose tick layout fails on spans near the
@@ -169,7 +171,7 @@ def parse_sensor_csv(data: bytes, uri: str) -> SensorSeries:
     needed = max(layout.columns.values()) + 1
     if width < needed:
         raise InputError(f"sensor CSV {uri} line {line_numbers[0]}: {width} columns, expected at least {needed}")
-    table = _parse_table(lines, line_numbers, width, uri)
+    table = _parse_table(lines, line_numbers, width, layout, uri)
     _check_values(table, lines, line_numbers, layout, uri)
     seconds = table[:, layout.columns["time"]] * layout.time_scale
     _check_time(seconds, lines, line_numbers, layout, uri)
@@ -210,19 +212,48 @@ def _parse_plain(data: bytes, uri: str) -> SensorSeries | None:
     return _series(table, seconds, layout)
 
 
-def _parse_table(lines: list[str], line_numbers: list[int], width: int, uri: str) -> np.ndarray:
-    """All cells as a (rows, width) float array; names the first line at fault otherwise."""
-    # One C-level parse of the whole body (fast for a million rows); if anything is off, find the line.
-    values = None
-    # Equal widths, else rows would misalign; no blank cell, which the C parser would read as -1 without a word.
-    if sum(line.count(",") for line in lines) == (width - 1) * len(lines) and not _BLANK_CELL.search("\n".join(lines)):
-        try:
-            values = np.fromstring(",".join(lines), sep=",")
-        except ValueError:  # a cell that is not a number: found and named below
-            values = None
-    if values is None or values.size != width * len(lines):
-        _raise_first_bad_line(lines, line_numbers, width, uri)
-    return values.reshape(len(lines), width)
+def _parse_table(lines: list[str], line_numbers: list[int], width: int, layout: _Layout, uri: str) -> np.ndarray:
+    """A (rows, width) float array holding the layout's columns (the others NaN, never read); names the first line
+    at fault otherwise: a row of another width, or a cell of a used column that is not a number."""
+    # One C-level parse of the whole body (fast for a million rows) when every cell is a number; otherwise the
+    # used columns one by one, and only they have to be numbers.
+    if sum(line.count(",") for line in lines) == (width - 1) * len(lines):
+        values = _numbers("\n".join(lines), width * len(lines))
+        if values is not None:
+            return values.reshape(len(lines), width)
+    rows = [line.split(",") for line in lines]
+    for row, cells in enumerate(rows):
+        if len(cells) != width:
+            raise InputError(f"sensor CSV {uri} line {line_numbers[row]}: {len(cells)} columns, expected {width}")
+    table = np.full((len(lines), width), np.nan)
+    faults = []  # (row, column) of each used column's first cell that is not a number
+    for column in sorted(layout.columns.values()):
+        cells = [row_cells[column] for row_cells in rows]
+        values = _numbers(",".join(cells), len(cells))
+        if values is not None:
+            table[:, column] = values
+        else:
+            bad = next((row for row, cell in enumerate(cells) if not _NUMBER.fullmatch(cell)), None)
+            faults.append((len(cells) if bad is None else bad, column))
+    if faults:
+        row, column = min(faults)
+        if row == len(lines):  # every cell looked like a number, yet the C parser did not read them all
+            raise InputError(f"sensor CSV {uri} {layout.column(column)} could not be parsed as numbers")
+        cell = rows[row][column]
+        raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}: "
+                         f"{cell.strip(ASCII_SPACE)!r} is not a number{_unusual_characters(cell)}")
+    return table
+
+
+def _numbers(text: str, count: int) -> np.ndarray | None:
+    """The ``count`` numbers of ``text`` (cells separated by commas or line ends), or None if any is not one."""
+    if _BLANK_CELL.search(text):  # the C parser would read a blank cell as -1 without a word
+        return None
+    try:
+        values = np.fromstring(text.replace("\n", ","), sep=",")
+    except ValueError:  # a cell that is not a number: found and named by the caller
+        return None
+    return values if values.size == count else None
 
 
 def _value_text(lines: list[str], row: int, column: int) -> str:
@@ -297,15 +328,3 @@ def _unusual_characters(cell: str) -> str:
     unusual = dict.fromkeys(c for c in cell if not c.isascii())
     named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in unusual)
     return f" (it holds {named})" if named else ""
-
-
-def _raise_first_bad_line(lines: list[str], line_numbers: list[int], width: int, uri: str) -> None:
-    for row, line in enumerate(lines):
-        cells = line.split(",")
-        if len(cells) != width:
-            raise InputError(f"sensor CSV {uri} line {line_numbers[row]}: {len(cells)} columns, expected {width}")
-        for column, cell in enumerate(cells):
-            if not _NUMBER.fullmatch(cell):
-                raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, column {column + 1}: "
-                                 f"{cell.strip(ASCII_SPACE)!r} is not a number{_unusual_characters(cell)}")
-    raise InputError(f"sensor CSV {uri} could not be parsed as numbers")
