@@ -406,13 +406,13 @@ def test_missing_csv(s3, bucket):
     (b"0,0.0,150,22,8\n1,0.4,150,\t,8\n", r"line 2, column 4 \(voltage\): '' is not a number$"),
     (b"time,electrode,current,voltage\n0,0,150,22\n1,,150,22\n", r"line 3, column 2 \('electrode'\): '' is not a number$"),
     # Data that looks like a header because of one odd cell is named as data, with the cell.
-    (b"0,0.00,150.0,22.0,\n1,0.4,150,22,\n", r"line 1: '0,0.00,150.0,22.0,' is neither a header nor a row of numbers: "
-                                          r"column 5, '', is not a number \(a comma at the end of a line leaves an "
-                                          r"empty last column\)$"),
+    (b"0,0.00,150.0,\n1,0.4,150,\n", r"line 1: '0,0.00,150.0,' is neither a header nor a row of numbers: "
+                                    r"column 4, '', is not a number \(a comma at the end of a line leaves an "
+                                    r"empty last column\)$"),
     (b'"0","0.0","150","22"\n', r"line 1: .* column 1, '\"0\"', is not a number \(quoted numbers are not read\)$"),
     (b"time,current,voltage\n0,150,22\n", "names no column for electrode"),
     (b"time,electrode,current,voltage\n", "has a header but no data rows"),
-    (b"0,1\n1,2\n", "2 columns, expected at least 4"),
+    (b"0,1\n1,2\n", "line 1: 2 columns, expected 4 or 5 in a file without a header"),
     (b"\xff\xfe\x00bad", "is not UTF-8"),
 ])
 def test_bad_csv_is_named_with_the_problem(s3, bucket, csv, message):
@@ -449,6 +449,34 @@ def test_columns_no_series_is_read_from_may_hold_anything():
 def test_a_cell_of_a_plotted_series_is_named_by_its_header(csv, message):
     with pytest.raises(InputError, match=r"sensor CSV s3://b/k.csv " + message):
         parse_sensor_csv(csv, "s3://b/k.csv")
+
+
+SEED_COLUMNS_ONLY = (r"expected 4 or 5 in a file without a header \(time in units of 100 ms, electrode position in mm, "
+                     r"current in A, voltage in V, and a fifth column that is not read\)")
+NEEDS_A_HEADER = r"; a file with other columns needs a header line naming them \(time, electrode, current, voltage\)$"
+
+
+@pytest.mark.parametrize("csv, message", [
+    # Without names, a sixth column cannot be told from a misplaced one: a header is needed (this file's text
+    # column was named as neither a header nor a row of numbers).
+    (b"0,0.00,152.3,22.00,7.96,ok\n1,0.37,153.2,22.05,7.94,ok\n", r"line 1: 6 columns, " + SEED_COLUMNS_ONLY + NEEDS_A_HEADER),
+    # Decimal commas split every number in two: these were plotted, current as the digits after the decimal point.
+    (b"0,00,152,3,22,00,7,96\n1,00,153,2,22,05,7,94\n",
+     r"line 1: 8 columns, " + SEED_COLUMNS_ONLY + r"; no number in it has a decimal point: if its decimals are "
+     r"written with a comma \(22,5 for 22.5\), write a point, since a comma always separates columns" + NEEDS_A_HEADER),
+    (b"\n0,0,01,143,5,22,16\n1,0,43,149,2,22,04\n", r"line 2: 7 columns, .*no number in it has a decimal point"),
+    (b"0,0.0,150.0,22.0,8.0,\n1,0.4,150.0,22.0,8.0,\n",
+     r"line 1: 6 columns, .*not read\) \(a comma at the end of a line leaves an empty last column\); a file with"),
+])
+def test_a_file_without_a_header_has_the_seed_columns_only(csv, message):
+    with pytest.raises(InputError, match=r"sensor CSV s3://b/k.csv " + message):
+        parse_sensor_csv(csv, "s3://b/k.csv")
+
+
+def test_a_file_without_a_header_may_end_its_lines_with_a_comma():
+    """The empty fifth column a comma at the end of each line leaves is the column that is not read."""
+    series = parse_sensor_csv(b"0,0.00,150.0,22.0,\n1,0.4,151,22,\n", "s3://b/k.csv")
+    assert series.current_a.tolist() == [150.0, 151.0] and series.seconds.tolist() == pytest.approx([0.0, 0.1])
 
 
 def test_rendering_imports_nothing_the_bundle_prunes(monkeypatch, tmp_path):

@@ -1,12 +1,16 @@
 """Parsing a welding run's sensor CSV into named series, refusing anything that is not a recording.
 
 Two layouts are accepted:
-- the seed's header-less layout: column 1 time in units of 100 ms, 2 electrode position (mm),
-  3 current (A), 4 voltage (V); further columns are ignored;
+- the seed's header-less layout, taken when the first line's first four cells are numbers: exactly
+  4 columns, 1 time in units of 100 ms (``SEED_TIME_SCALE``: 10 is one second; a time in seconds
+  needs a header naming it ``time_s``), 2 electrode position (mm), 3 current (A), 4 voltage (V),
+  or 5, the fifth (the seed logger's wire feed) not read. Any other number of columns is refused:
+  the columns cannot be told apart without names, so a file with more needs a header naming them,
+  and decimal commas (``22,5``) would split each number in two and be read as other numbers;
 - a headered layout whose first line names the columns (case-insensitive, spaces/underscores
-  ignored): time from ``time``/``timestamp``/``t`` (units of 100 ms, or seconds when the name
-  says ``_s``/``seconds``), electrode from ``electrode``/``electrodeposition``/``position``,
-  ``current``/``current_a``, ``voltage``/``voltage_v``; other columns are ignored.
+  ignored): time from ``time``/``timestamp``/``t`` (units of 100 ms too, or seconds when the name
+  says ``_s``/``seconds``, as ``Time (s)`` does), electrode from ``electrode``/``electrodeposition``/``position``,
+  ``current``/``current_a``, ``voltage``/``voltage_v``; other columns, any number of them, are not read.
 
 Rules. Each broken one is an ``InputError`` naming the CSV's S3 URI and, where one is at fault,
 the line (1-based, as an editor counts them) and the column (1-based):
@@ -51,6 +55,7 @@ _ALIASES = {
 SERIES = ("time", "electrode", "current", "voltage")
 _SEED_COLUMNS = {"time": 0, "electrode": 1, "current": 2, "voltage": 3}
 SEED_TIME_SCALE = 0.1  # seconds per time unit in the seed layout (and headered ``time`` columns)
+SEED_WIDTHS = (4, 5)  # columns of a header-less file: the four series, and the seed logger's wire feed (not read)
 # A decimal number as loggers write it (no digit separators, no hex); nan/inf parse but are refused as not finite.
 # ASCII only, as the C parser reads numbers: a non-breaking space or an Arabic-Indic digit is not part of one.
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf|infinity)\s*",
@@ -159,10 +164,8 @@ def parse_sensor_csv(data: bytes, uri: str) -> SensorSeries:
     if not numbered:
         raise InputError(f"sensor CSV {uri} is empty")
     first_number, first = numbered[0]
-    if _is_numeric_row(first):
-        layout, rows = _Layout(dict(_SEED_COLUMNS), SEED_TIME_SCALE, None), numbered
-    else:
-        layout, rows = _header_layout(first, first_number, uri), numbered[1:]
+    layout = _first_line_layout(first, first_number, uri)
+    rows = numbered if layout.names is None else numbered[1:]
     if not rows:
         raise InputError(f"sensor CSV {uri} has a header but no data rows")
     line_numbers = [number for number, _ in rows]
@@ -199,10 +202,8 @@ def _parse_plain(data: bytes, uri: str) -> SensorSeries | None:
     first = (data if first_end < 0 else data[:first_end]).decode("utf-8")
     if not first.strip():
         return None
-    if _is_numeric_row(first):
-        layout, body = _Layout(dict(_SEED_COLUMNS), SEED_TIME_SCALE, None), data
-    else:
-        layout, body = _header_layout(first, 1, uri), (b"" if first_end < 0 else data[first_end + 1:])
+    layout = _first_line_layout(first, 1, uri)
+    body = data if layout.names is None else (b"" if first_end < 0 else data[first_end + 1:])
     table = plain_decimal_table(body)
     if table is None or table.shape[1] < max(layout.columns.values()) + 1 or _outside_bounds(table, layout).any():
         return None
@@ -315,8 +316,28 @@ def _check_time(seconds: np.ndarray, lines: list[str], line_numbers: list[int], 
                          f"{_value_text(lines, 0, column)!r} on every one of its {len(seconds)} rows)")
 
 
-def _is_numeric_row(line: str) -> bool:
-    return all(_NUMBER.fullmatch(cell) for cell in line.split(","))
+def _first_line_layout(first: str, line_number: int, uri: str) -> _Layout:
+    """The seed layout if the first line is data (its first four cells numbers), else the header's layout."""
+    cells = first.split(",")
+    if not all(_NUMBER.fullmatch(cell) for cell in cells[:len(_SEED_COLUMNS)]):
+        return _header_layout(first, line_number, uri)
+    if len(cells) not in SEED_WIDTHS:
+        raise InputError(_seed_width_error(cells, line_number, uri))
+    return _Layout(dict(_SEED_COLUMNS), SEED_TIME_SCALE, None)
+
+
+def _seed_width_error(cells: list[str], line_number: int, uri: str) -> str:
+    message = (f"sensor CSV {uri} line {line_number}: {len(cells)} columns, expected 4 or 5 in a file without a "
+               "header (time in units of 100 ms, electrode position in mm, current in A, voltage in V, and a fifth "
+               "column that is not read)")
+    if len(cells) <= max(SEED_WIDTHS):
+        return message
+    if not cells[-1].strip(ASCII_SPACE):
+        message += " (a comma at the end of a line leaves an empty last column)"
+    if not any("." in cell for cell in cells):
+        message += ("; no number in it has a decimal point: if its decimals are written with a comma (22,5 for "
+                    "22.5), write a point, since a comma always separates columns")
+    return message + "; a file with other columns needs a header line naming them (time, electrode, current, voltage)"
 
 
 ASCII_SPACE = " \t\v\f"
