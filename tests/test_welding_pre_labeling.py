@@ -479,6 +479,32 @@ def test_a_file_without_a_header_may_end_its_lines_with_a_comma():
     assert series.current_a.tolist() == [150.0, 151.0] and series.seconds.tolist() == pytest.approx([0.0, 0.1])
 
 
+ONLY_COMMAS = r"not commas: only comma-separated files are read"
+
+
+@pytest.mark.parametrize("csv, message", [
+    # Was "header 'time;electrode;current;voltage' names no column for time, electrode, current, voltage".
+    (b"time;electrode;current;voltage\n0;0.02;146.9;21.93\n1;0.42;147.4;22.00\n",
+     r"line 1: its columns are separated by semicolons \(';'\), " + ONLY_COMMAS + "; save or export the file as CSV"),
+    # Was taken for a header.
+    (b"\n0;-0.02;149.6;21.95\n1;0.43;149.5;21.92\n", r"line 2: its columns are separated by semicolons"),
+    (b"0;0,00;152,3;22,00\n1;0,40;151,0;22,04\n", r"line 1: .* semicolons \(';'\), " + ONLY_COMMAS + r" \(its commas would be "
+                                                   r"decimal commas, which are not read either: write 22.5, not 22,5\)"),
+    (b"0\t0.02\t148.2\t21.98\n1\t0.42\t153.3\t22.12\n", r"line 1: its columns are separated by tabs \('\\t'\), "
+                                                            + ONLY_COMMAS),
+    ("Time\tElectrode\tCurrent\tVoltage\r\n0\t0,0\t150\t22\r\n".encode("utf-8-sig"), r"line 1: its columns are separated by tabs"),
+])
+def test_a_file_separated_by_other_than_commas_is_named_so(csv, message):
+    with pytest.raises(InputError, match=r"sensor CSV s3://b/k.csv " + message):
+        parse_sensor_csv(csv, "s3://b/k.csv")
+
+
+def test_tabs_beside_the_commas_are_spaces_around_a_number():
+    series = parse_sensor_csv(b"time,\telectrode,\tcurrent,\tvoltage\n0,\t0.0,\t150,\t22\n1\t,0.4\t,151\t,22\n",
+                              "s3://b/k.csv")
+    assert series.current_a.tolist() == [150, 151]
+
+
 def test_rendering_imports_nothing_the_bundle_prunes(monkeypatch, tmp_path):
     """Run the renderer in a fresh interpreter with every pruned Python package blocked."""
     import subprocess

@@ -15,6 +15,9 @@ Two layouts are accepted:
 Rules. Each broken one is an ``InputError`` naming the CSV's S3 URI and, where one is at fault,
 the line (1-based, as an editor counts them) and the column (1-based):
 - UTF-8 text; blank lines are skipped (line numbers still count them).
+- Columns are separated by commas, and decimals written with a point. A first line whose columns are separated
+  by semicolons or tabs instead (what spreadsheets export where the comma is the decimal mark) is refused naming
+  the separator, not read: its numbers may then hold decimal commas too, and whether they do would be a guess.
 - Header: a name given twice is an error (after the normalisation above), and so are two
   columns for one series (``current`` and ``amps``, ``time`` and ``time_s``): which one would be
   plotted would be a guess.
@@ -318,12 +321,30 @@ def _check_time(seconds: np.ndarray, lines: list[str], line_numbers: list[int], 
 
 def _first_line_layout(first: str, line_number: int, uri: str) -> _Layout:
     """The seed layout if the first line is data (its first four cells numbers), else the header's layout."""
+    _refuse_other_separators(first, line_number, uri)
     cells = first.split(",")
     if not all(_NUMBER.fullmatch(cell) for cell in cells[:len(_SEED_COLUMNS)]):
         return _header_layout(first, line_number, uri)
     if len(cells) not in SEED_WIDTHS:
         raise InputError(_seed_width_error(cells, line_number, uri))
     return _Layout(dict(_SEED_COLUMNS), SEED_TIME_SCALE, None)
+
+
+_SEPARATORS = {";": "semicolons", "\t": "tabs"}
+# A tab between two cells' contents: not one padding a cell beside its comma ("0,\t0.40").
+_SEPARATING_TAB = re.compile(r"[^\s,][ \t]*\t[ \t]*(?=[^\s,])")
+
+
+def _refuse_other_separators(first: str, line_number: int, uri: str) -> None:
+    """Refuse a first line whose columns are separated by semicolons or tabs (at least as many as its commas)."""
+    commas = first.count(",")
+    for separator, count in ((";", first.count(";")), ("\t", len(_SEPARATING_TAB.findall(first)))):
+        if count and count >= commas:
+            decimal_commas = (" (its commas would be decimal commas, which are not read either: write 22.5, not "
+                              "22,5)" if commas else "")
+            raise InputError(f"sensor CSV {uri} line {line_number}: its columns are separated by "
+                             f"{_SEPARATORS[separator]} ({separator!r}), not commas: only comma-separated files are "
+                             f"read{decimal_commas}; save or export the file as CSV with commas")
 
 
 def _seed_width_error(cells: list[str], line_number: int, uri: str) -> str:
