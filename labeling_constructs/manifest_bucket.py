@@ -330,9 +330,10 @@ def _validated_manifest(path: Path) -> str:
     """The manifest's text, after checking each line is one JSON object (Ground Truth's format), named by its line
     number in the file. Lines end at "\n" only (a string may hold U+2028); NaN and Infinity are not JSON. Two lines
     naming one source with different fields are refused: Ground Truth gives the consolidation function only a line's
-    source, so they would share one task record (its gold, its text) and one would lose its own."""
+    source, so they would share one task record (its gold, its text) and one would lose its own. A leading byte-order
+    mark (Windows tools write one) is dropped, as RFC 8259 lets a JSON parser do; the manifest is uploaded without it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"manifest {path} is not UTF-8 text: {error}") from None
     lines: list[str] = []

@@ -24,6 +24,7 @@ from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, PrivateW
 from labeling_constructs.labeling_job_resource.request import create_request
 from labeling_constructs.lambda_code import RUNTIME
 from labeling_constructs.lambda_function import struct_values as struct_fields
+from labeling_constructs.manifest_bucket import _validated_manifest
 from labeling_constructs.nag import acknowledge
 from tests.cdk_helpers import as_list, open_findings, resolve, resources_of_type
 from tests.sagemaker_checks import check_create_labeling_job
@@ -133,6 +134,18 @@ def test_manifest_bucket_reads_json_lines_as_json_lines(sample_folder):
     ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
     (sample_folder / "manifest.jsonl").write_bytes('{"source": "café"}\n'.encode("latin-1"))
     with pytest.raises(ValueError, match="manifest .* is not UTF-8 text"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
+def test_manifest_bucket_reads_a_manifest_that_starts_with_a_byte_order_mark(sample_folder):
+    """A requester's manifest saved by a Windows tool starts with a byte-order mark: it was refused ("line 1 is not
+    JSON: Unexpected UTF-8 BOM"); it is read, and uploaded without the mark (line 1 is JSON to Ground Truth too)."""
+    (sample_folder / "manifest.jsonl").write_bytes('{"source": "x"}\r\n{"source": "y"}\r\n'.encode("utf-8-sig"))
+    ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+    assert _validated_manifest(sample_folder / "manifest.jsonl") == '{"source": "x"}\n{"source": "y"}\n'
+    # Only at the start: a mark inside the file is not whitespace JSON skips.
+    (sample_folder / "manifest.jsonl").write_bytes('{"source": "x"}\n\ufeff{"source": "y"}\n'.encode())
+    with pytest.raises(ValueError, match="line 2 is not JSON"):
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 
