@@ -202,7 +202,8 @@ class LocalJob:
     # -- loading what an earlier run left --------------------------------------------------------------
     def _manifest_lines(self) -> list[dict[str, Any]]:
         manifest = self.spec.task.manifest
-        return _json_lines(self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read().decode())
+        body = self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read()
+        return _json_lines(body.decode("utf-8-sig"))  # a requester's own upload may start with a byte-order mark
 
     def _load(self) -> None:
         """Read back what earlier runs stored. A file that cannot be what its folder holds (not JSON, the wrong

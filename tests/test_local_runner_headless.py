@@ -139,6 +139,21 @@ def test_a_failing_object_is_reported_and_the_rest_go_on(welding_spec):
         assert "s3://nowhere/missing.json" in report.failed["3"]
 
 
+def test_an_input_manifest_that_starts_with_a_byte_order_mark_is_read(welding_spec):
+    """A requester's manifest saved by a Windows tool and uploaded over the stack's: its first line is an object."""
+    with local_s3.s3_endpoint() as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(welding_spec, s3)
+        manifest = welding_spec.task.manifest
+        body = s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read()
+        s3.put_object(Bucket=manifest.bucket, Key=manifest.key, Body=b"\xef\xbb\xbf" + body.replace(b"\n", b"\r\n"))
+        job = LocalJob(welding_spec, s3, endpoint, "marked")
+        try:
+            assert job.lines == [json.loads(line) for line in body.decode().splitlines()]
+        finally:
+            job.close()
+
+
 def test_consolidation_responses_are_checked_as_ground_truth_would():
     failed: dict[str, str] = {}
     labels = _check_response([
