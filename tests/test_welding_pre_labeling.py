@@ -739,3 +739,14 @@ def test_a_sensor_csv_larger_than_the_function_reads_is_refused_by_name_and_size
     csv, message = refusal_of_csv(s3, bucket, "huge", SEED_CSV)
     assert message == (f"sensor CSV {csv} is {len(SEED_CSV):,} bytes, over the {len(SEED_CSV) - 1:,}-byte limit "
                        "that pre-labeling reads (its memory): split or downsample the run")
+
+
+@pytest.mark.parametrize("header, first_seconds", [
+    ("time,electrode,current,voltage", [0.0, 0.1, 0.2]),  # units of 100 ms, as the seed logger's
+    ("Time (s),electrode,current,voltage", [0.0, 1.0, 2.0]),
+    ("time_ms,electrode,current,voltage", [0.0, 0.001, 0.002]),
+    ("Timestamp (ms),electrode,current,voltage", [0.0, 0.001, 0.002]),
+])
+def test_a_time_header_naming_its_unit_is_read_in_that_unit(header, first_seconds):
+    csv = f"{header}\n0,0.0,150,22\n1,0.4,151,22\n2,0.8,152,22\n".encode()
+    assert parse_sensor_csv(csv, "s3://b/k.csv").seconds[:3].tolist() == pytest.approx(first_seconds)

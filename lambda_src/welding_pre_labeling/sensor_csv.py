@@ -9,7 +9,7 @@ Two layouts are accepted:
   and decimal commas (``22,5``) would split each number in two and be read as other numbers;
 - a headered layout whose first line names the columns (case-insensitive, spaces/underscores
   ignored): time from ``time``/``timestamp``/``t`` (units of 100 ms too, or seconds when the name
-  says ``_s``/``seconds``, as ``Time (s)`` does), electrode from ``electrode``/``electrodeposition``/``position``,
+  says ``_s``/``seconds``, as ``Time (s)`` does, or milliseconds when it says ``_ms``/``milliseconds``), electrode from ``electrode``/``electrodeposition``/``position``,
   ``current``/``current_a``, ``voltage``/``voltage_v``; other columns, any number of them, are not read.
 
 Rules. Each broken one is an ``InputError`` naming the CSV's S3 URI and, where one is at fault,
@@ -51,6 +51,7 @@ from welding_pre_labeling.plain_decimals import plain_decimal_table
 _ALIASES = {
     "time": {"time", "timestamp", "t", "time100ms", "timems100"},
     "time_seconds": {"times", "timeseconds", "timesec", "seconds"},
+    "time_milliseconds": {"timems", "timemilliseconds", "timestampms", "milliseconds"},
     "electrode": {"electrode", "electrodeposition", "position", "electrodepositionmm", "positionmm"},
     "current": {"current", "currenta", "amps", "amperage"},
     "voltage": {"voltage", "voltagev", "volts"},
@@ -58,6 +59,8 @@ _ALIASES = {
 SERIES = ("time", "electrode", "current", "voltage")
 _SEED_COLUMNS = {"time": 0, "electrode": 1, "current": 2, "voltage": 3}
 SEED_TIME_SCALE = 0.1  # seconds per time unit in the seed layout (and headered ``time`` columns)
+#: Seconds per unit of a time column whose header names its unit.
+_TIME_UNITS = {"time_seconds": 1.0, "time_milliseconds": 0.001}
 SEED_WIDTHS = (4, 5)  # columns of a header-less file: the four series, and the seed logger's wire feed (not read)
 # A decimal number as loggers write it (no digit separators, no hex); nan/inf parse but are refused as not finite.
 # ASCII only, as the C parser reads numbers: a non-breaking space or an Arabic-Indic digit is not part of one.
@@ -131,14 +134,13 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
         for role, aliases in _ALIASES.items():
             if name not in aliases:
                 continue
-            series = "time" if role == "time_seconds" else role
+            series = "time" if role in _TIME_UNITS else role
             if series in columns:
                 other = columns[series]
                 raise InputError(f"sensor CSV {uri} line {line_number}: the header has two {series} columns, "
                                  f"{names[other]!r} (column {other + 1}) and {names[index]!r} (column {index + 1})")
             columns[series] = index
-            if role == "time_seconds":
-                scale = 1.0
+            scale = _TIME_UNITS.get(role, scale)
     missing = [series for series in SERIES if series not in columns]
     if missing and not columns and any(_NUMBER.fullmatch(name) for name in names):
         # Numbers, yet not a row of them: data whose odd cell made it look like a header. Name that cell.
