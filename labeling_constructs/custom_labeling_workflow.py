@@ -70,6 +70,10 @@ class CustomLabelingWorkflow(Construct):
       another workflow on the same ``ManifestBucket`` (``ManifestBucket.claim_prefixes``).
     - ``job_name_prefix`` (default: the label attribute name; 1-30 letters, digits, inner hyphens),
       ``create_labeling_job`` (True), ``log_retention`` (one year) of every log group made here.
+    - ``existing_execution_role`` (an ``iam.IRole``; default: one made here): the role Ground Truth runs the job
+      with. It must trust ``sagemaker.amazonaws.com``; the workflow's access is added to it as to its own (a role
+      imported with ``mutable=False`` gets none: give it the access ``_grant_ground_truth_access`` describes
+      yourself), and the job function may pass it to SageMaker only.
     - ``tags`` (key -> value, none by default): the labeling job's tags (CreateLabelingJob ``Tags``; the job
       function is then allowed ``sagemaker:AddTags`` on this resource's jobs, which tagging on create needs). They are
       part of the job's configuration: changing them starts a new job, as any change does. CDK's ``Tags.of`` does
@@ -132,6 +136,7 @@ class CustomLabelingWorkflow(Construct):
         create_labeling_job: bool = True,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         tags: Optional[Mapping[str, str]] = None,
+        existing_execution_role: Optional[iam.IRole] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, workers_per_object,
@@ -195,7 +200,7 @@ class CustomLabelingWorkflow(Construct):
         # party from having SageMaker act with this role is iam:PassRole: CreateLabelingJob needs
         # the caller to pass the role, which only principals of this account granted PassRole on
         # it can do (the job functions below, limited to SageMaker).
-        self.execution_role = iam.Role(
+        self.execution_role: iam.IRole = existing_execution_role or iam.Role(
             self, "ExecutionRole",
             description="Ground Truth execution role of one custom labeling workflow",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),

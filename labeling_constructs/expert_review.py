@@ -88,6 +88,9 @@ class ExpertReview(Construct):
     - ``dead_letter_queue`` (an ``sqs.IQueue``; default: an encrypted queue, TLS only, 14 days):
       events the rules could not deliver and invocations that failed after Lambda's retries.
     - ``log_retention`` (one year).
+    - ``existing_execution_role`` (an ``iam.IRole``; default: one made here): the review jobs' role, as
+      ``CustomLabelingWorkflow``'s (it must trust ``sagemaker.amazonaws.com``; the review's access is added to it,
+      and the start function may pass it to SageMaker only). It may be the workflow's own.
     - ``tags`` (key -> value; default: the workflow's ``tags``, ``{}`` for none): the review jobs' tags
       (CreateLabelingJob ``Tags``; the start function is then allowed ``sagemaker:AddTags`` on the review jobs).
 
@@ -127,6 +130,7 @@ class ExpertReview(Construct):
         dead_letter_queue: Optional[sqs.IQueue] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         tags: Optional[Mapping[str, str]] = None,
+        existing_execution_role: Optional[iam.IRole] = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
@@ -173,7 +177,7 @@ class ExpertReview(Construct):
         self.template_deployment, self.ui_template_s3_uri = upload_template(
             self, "UiTemplate", bucket, workflow.template_prefix, template_text, template_name)
         # Trust as the workflow's execution role: no condition Ground Truth is not documented to meet.
-        self.execution_role = iam.Role(
+        self.execution_role: iam.IRole = existing_execution_role or iam.Role(
             self, "ExecutionRole", description="Ground Truth execution role of one workflow's expert review jobs",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
         # Experts see the data objects (presigned with this role) and read the review manifest.

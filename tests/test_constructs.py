@@ -980,3 +980,28 @@ def test_a_manifest_under_the_pruned_data_prefix_is_refused(sample_folder):
         ManifestBucket(stack, "Data", sample_data_dir=sample_folder, manifest_key="data/input.manifest")
     existing = s3.Bucket.from_bucket_name(stack, "Theirs", "their-bucket")  # nothing deployed: nothing pruned
     assert ManifestBucket(stack, "Given", existing_bucket=existing, manifest_key="data/input.manifest").manifest_key
+
+
+def test_workflow_runs_its_job_with_an_existing_execution_role_given_the_same_access(sample_folder):
+    """A caller's own role (its trust is theirs): no role is made, the job names it, it gets the workflow's access,
+    and the job function may pass it to SageMaker only; cdk-nag stays clean."""
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    own = iam.Role(stack, "CompanyLabelingRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    flow = workflow(stack, data, existing_execution_role=own)
+    assert flow.execution_role is own
+    template = Template.from_stack(stack).to_json()
+    assert not [role for role in resources_of_type(template, "AWS::IAM::Role").values()
+                if role["Properties"].get("Description") == "Ground Truth execution role of one custom labeling workflow"]
+    own_id = stack.get_logical_id(own.node.default_child)
+    [job] = resources_of_type(template, "Custom::GroundTruthLabelingJob").values()
+    assert job["Properties"]["RoleArn"] == {"Fn::GetAtt": [own_id, "Arn"]}
+    granted = actions_on(role_statements(template, own))
+    assert granted["lambda:InvokeFunction"] == [
+        {"Fn::GetAtt": [stack.get_logical_id(f.node.default_child), "Arn"]}
+        for f in (flow.pre_labeling_function, flow.consolidation_function)]
+    assert "s3:PutObject" in granted
+    passing = [s for s in role_statements(template, flow.job_function.role) if "iam:PassRole" in as_list(s["Action"])]
+    assert [s["Resource"] for s in passing] == [{"Fn::GetAtt": [own_id, "Arn"]}]
+    assert passing[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+

@@ -225,3 +225,24 @@ def test_every_grant_returns_the_grant_and_reading_the_output_may_list_it(sample
     prefixes = [p for s in start if "s3:ListBucket" in as_list(s["Action"]) and "Condition" in s
                 for p in as_list(s["Condition"]["StringLike"]["s3:prefix"])]
     assert "output/*" not in prefixes and prefixes
+
+
+def test_the_review_jobs_may_run_with_an_existing_role_even_the_workflows_own(sample_folder):
+    """One role for the workflow's jobs and the review's (a company's labeling role): nothing more is made, both jobs
+    name it, it gets both constructs' access, and cdk-nag stays clean."""
+    from aws_cdk import aws_iam as iam
+
+    stack = new_stack()
+    own = iam.Role(stack, "CompanyLabelingRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), existing_execution_role=own)
+    expert = review(stack, flow, existing_execution_role=own)
+    assert expert.execution_role is own is flow.execution_role
+    template = Template.from_stack(stack).to_json()
+    own_arn = {"Fn::GetAtt": [stack.get_logical_id(own.node.default_child), "Arn"]}
+    assert stack.resolve(expert.review_job_request)["RoleArn"] == own_arn
+    invoked = actions_on(role_statements(template, own))["lambda:InvokeFunction"]
+    for function in (flow.pre_labeling_function, flow.consolidation_function, expert.task_function,
+                     expert.decision_function):
+        assert {"Fn::GetAtt": [stack.get_logical_id(function.node.default_child), "Arn"]} in invoked
+    passing = [s for s in role_statements(template, expert.start_function.role) if "iam:PassRole" in as_list(s["Action"])]
+    assert [s["Resource"] for s in passing] == [own_arn]
