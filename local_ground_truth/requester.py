@@ -452,7 +452,7 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 {% else %}none yet: the first batch writes them{% endfor %}</dd>
 <dt>Job folder</dt><dd><code>{{ s.where['job folder'] }}</code></dd></dl></section></div>
 <section id="quality"><h2>Quality</h2>{% for r in s.reports %}<figure>
-<figcaption><strong>{{ r.question }}</strong> ({{ 'span tagging' if r.kind == 'spans' else 'choice question' }},
+<figcaption><strong>{{ r.question }}</strong> ({{ 'span tagging' if r.kind == 'spans' else 'multi-select, every choice as a yes/no' if r.kind == 'multi-select' else 'choice question' }},
 {{ r.batches }} batch{{ '' if r.batches == 1 else 'es' }}):
 {% for name, value in r.headline %}{{ name }} <strong>{{ '%.3f'|format(value) if value is not none else 'n/a' }}</strong>{{ '' if loop.last else ' · ' }}{% endfor %}
 {% if r.reviewed %}<br><span class="reviewed">{{ r.reviewed }}</span>{% endif %}

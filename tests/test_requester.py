@@ -318,3 +318,22 @@ def test_the_job_settings_compare_the_deployed_manifest_and_template_by_content(
     assert one["input manifest"] != job_settings(spec, b"other", b"template")["input manifest"]
     assert one["UI template"] != job_settings(spec, b"manifest", b"other")["UI template"]
     assert job_settings(with_workers(spec, 3), b"manifest", b"template")["workers per object"] == 3
+
+
+def test_a_multi_select_report_is_shown_as_such_and_drawn(welding):
+    """A report of a MultiSelect question beside the choice question's: named for what it measures, and drawn."""
+    import random
+
+    from gt_common.multi_select_quality import multi_select_report_from_statistics
+    from gt_common.output_layout import QUALITY_REPORTS
+    from tests.test_multi_select_quality import random_batch, statistics
+
+    job = welding
+    report = {"question": "tags", "batches": 1,
+              **multi_select_report_from_statistics(statistics(*random_batch(random.Random(5), 0, 8)))}
+    job.s3.put_object(Bucket=job.bucket, Key=f"{job.root}{QUALITY_REPORTS}tags.json", Body=json.dumps(report).encode())
+    with worker_server(job) as server:
+        _status, _headers, body = get(f"{server.url}{PREFIX}")
+        assert "<strong>tags</strong> (multi-select, every choice as a yes/no," in body.decode()
+        _s, headers, png = get(f"{server.url}{PREFIX}/quality/tags.png")
+        assert headers["Content-Type"] == "image/png" and png[:4] == b"\x89PNG"
