@@ -247,7 +247,7 @@ def test_resuming_under_other_settings_is_refused_naming_each_setting(runner_ass
     with local_s3.s3_endpoint() as endpoint:
         s3 = local_s3.client(endpoint)
         local_s3.deploy(spec, s3)
-        started = argparse.Namespace(state_dir=state, job_name="moved", cloud_assembly=None, env="dev",
+        started = argparse.Namespace(state_dir=state, job_name="moved", cloud_assembly=None, env="dev", data=None,
                                      accept_template=False)
         runner.check_settings(started, spec, s3)
     recorded = json.loads(settings_path(state, "moved").read_text())
