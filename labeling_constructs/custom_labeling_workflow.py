@@ -439,16 +439,18 @@ def _checked_job_settings(label_attribute_name: str, title: str, description: st
 
 
 def check_workteam_environment(scope: Construct, workteam_arn: str, setting: str = "workteam_arn") -> None:
-    """Refuse at synth a workteam of another region or account than the stack's (each compared when both are known
-    at synth): CreateLabelingJob takes only a workteam of the job's own account and region."""
+    """Refuse at synth a workteam of another region than the stack's, or a private one of another account (each
+    compared when both are known at synth): a job's workteam is of its own region, and a private workteam of its own
+    account. The public crowd's and vendors' workteams are AWS's or the vendor's (another account)."""
     stack = Stack.of(scope)
     if Token.is_unresolved(workteam_arn):
         return
     parts = workteam_arn.split(":")
     if len(parts) < 6:
         return  # job_settings.workteam_arn has refused it already
-    for what, given, own in (("region", parts[3], stack.region), ("account", parts[4], stack.account)):
-        if not Token.is_unresolved(own) and given != own:
+    private = parts[5].startswith("workteam/private-crowd/")
+    for what, given, own in (("region", parts[3], stack.region), ("account", parts[4], stack.account if private else None)):
+        if own is not None and not Token.is_unresolved(own) and given != own:
             raise ValueError(f"{setting} {workteam_arn!r} is a workteam of {what} {given!r}, but stack "
                              f"{stack.node.path} deploys to {what} {own!r}: a labeling job can only use a workteam of "
                              "its own account and region (make the workteam there, or deploy the stack where it is)")

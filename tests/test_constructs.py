@@ -966,6 +966,10 @@ def test_a_workteam_of_another_region_or_account_than_the_stack_is_refused(sampl
     stack = cdk.Stack(app, "Pinned", env=cdk.Environment(account="111122223333", region="us-east-1"))
     with pytest.raises(ValueError, match=f"workteam_arn '{arn}' is a workteam of {what}, but stack Pinned deploys to"):
         workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), workteam_arn=arn)
+    # The public crowd's workteam is AWS's own account's, in the job's region.
+    public = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
+    workflow(stack, ManifestBucket(stack, "Public", sample_data_dir=sample_folder), "PublicFlow", workteam_arn=public,
+             create_labeling_job=False)
     # An environment-agnostic stack deploys anywhere: nothing to compare.
     agnostic = cdk.Stack(app, "Agnostic")
     workflow(agnostic, ManifestBucket(agnostic, "Data", sample_data_dir=sample_folder), workteam_arn=arn,
