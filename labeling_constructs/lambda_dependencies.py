@@ -152,13 +152,15 @@ def locked_distributions(package_dir: Path) -> dict[str, str]:
     return pins
 
 
-def distribution_modules(paths: Optional[Iterable[str]] = None) -> dict[str, frozenset[str]]:
+def distribution_modules(paths: Optional[Iterable[str]] = None,
+                         names: Optional[frozenset[str]] = None) -> dict[str, frozenset[str]]:
     """Distribution (canonical name) -> the top-level modules it installs, read from the
-    metadata of the distributions under ``paths`` (default: this interpreter's ``sys.path``)."""
+    metadata of the distributions under ``paths`` (default: this interpreter's ``sys.path``);
+    with ``names`` (canonical), of those distributions only (the others' file lists are not read)."""
     found: dict[str, set[str]] = {}
     for dist in importlib.metadata.distributions(**({"path": list(paths)} if paths is not None else {})):
         name = dist.metadata["Name"]
-        if not name:
+        if not name or (names is not None and canonical_name(name) not in names):
             continue
         declared = (dist.read_text("top_level.txt") or "").split()
         inferred = {_top_level_of(str(file)) for file in dist.files or ()}
@@ -176,9 +178,11 @@ def _top_level_of(path: str) -> Optional[str]:
     return name if name.isidentifier() and name != "__pycache__" else None
 
 
-@lru_cache(maxsize=1)
-def _virtualenv_modules() -> dict[str, frozenset[str]]:
-    return distribution_modules()
+@lru_cache(maxsize=64)
+def _virtualenv_modules(names: frozenset[str]) -> dict[str, frozenset[str]]:
+    """This virtualenv's ``distribution_modules`` of ``names``: reading every distribution's file list (a Lambda
+    environment starting up asks for its function's lock only) took most of an environment's start."""
+    return distribution_modules(names=names) if names else {}
 
 
 def locked_modules(package_dir: Path, modules_of: Optional[Mapping[str, frozenset[str]]] = None) -> frozenset[str]:
@@ -187,10 +191,11 @@ def locked_modules(package_dir: Path, modules_of: Optional[Mapping[str, frozense
     ``modules_of`` maps distributions to modules; by default this virtualenv's metadata, which
     must hold every locked distribution (the tests import them from there).
     """
-    modules_of = _virtualenv_modules() if modules_of is None else modules_of
+    locked = locked_distributions(package_dir)
+    modules_of = _virtualenv_modules(frozenset(locked)) if modules_of is None else modules_of
     lock = package_dir / LOCK_FILE
     modules: set[str] = set()
-    for name in locked_distributions(package_dir):
+    for name in locked:
         if name not in modules_of:
             raise DependencyError(
                 f"{lock} pins {name}, which is not installed in this virtualenv, so which modules it "
