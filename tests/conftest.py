@@ -1,9 +1,12 @@
 """Shared fixtures: a real S3 endpoint on 127.0.0.1 (moto's server) and import paths for lambda_src."""
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import sys
 from pathlib import Path
+from typing import Callable
 
 import boto3
 import pytest
@@ -63,29 +66,52 @@ def bucket(s3, request):
 STACK_TEST_ENVIRONMENTS = ("dev", "prod")
 
 
+def once_per_run(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder ``build`` fills once for the whole test run, however many pytest-xdist workers ask for it: the first
+    to ask builds it while the others wait for it, and every one then reads the same folder (nobody may write to it
+    after). A build that failed is tried again by the next worker to ask, so each fails on its own."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's temporary folder, which holds every worker's own
+    folder, complete = root / f"shared-{name}", root / f"shared-{name}.complete"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not complete.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            complete.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def assemblies(tmp_path_factory):
-    """The real app synthesized once per session for each test environment (cdk-nag on: any
-    unacknowledged finding raises here)."""
+    """The real app synthesized once per run for each test environment (cdk-nag on: any
+    unacknowledged finding raises here), shared by every worker."""
+    import aws_cdk as cdk
+
     from tests.cdk_helpers import synth_app
 
-    return {name: synth_app(name, tmp_path_factory.mktemp(f"cdk-{name}"))[1] for name in STACK_TEST_ENVIRONMENTS}
+    return {name: cdk.cx_api.CloudAssembly(str(once_per_run(tmp_path_factory, f"cdk-{name}",
+                                                            lambda outdir, name=name: synth_app(name, outdir))))
+            for name in STACK_TEST_ENVIRONMENTS}
 
 
 @pytest.fixture(scope="session")
 def runner_assembly(tmp_path_factory):
-    """The app synthesized once per session the way the local runner does it (``stack_reader.synthesize``:
-    the context `python app.py` gets, bundling skipped, asset paths recorded): every runner test reads its
-    stacks from here. Synthesized in this process, whose CDK runtime the other synths share, rather than
-    in a new one (``synthesize`` itself runs in tests/test_scaffold.py)."""
-    import aws_cdk as cdk
+    """The app synthesized once per run the way the local runner does it (``stack_reader.synthesize``:
+    the context `python app.py` gets, bundling skipped, asset paths recorded): every runner test of every worker
+    reads its stacks from here. Synthesized in a test process, whose CDK runtime the other synths share, rather
+    than in a new one (``synthesize`` itself runs in tests/test_scaffold.py)."""
+    def synthesize(outdir: Path) -> None:
+        import aws_cdk as cdk
 
-    from app import build_app
+        from app import build_app
 
-    outdir = tmp_path_factory.mktemp("runner-assembly")
-    build_app(cdk.App(outdir=str(outdir), context={"env": "dev", "aws:cdk:bundling-stacks": [],
-                                                    "aws:cdk:enable-asset-metadata": True})).synth()
-    return outdir
+        build_app(cdk.App(outdir=str(outdir), context={"env": "dev", "aws:cdk:bundling-stacks": [],
+                                                        "aws:cdk:enable-asset-metadata": True})).synth()
+
+    return once_per_run(tmp_path_factory, "runner-assembly", synthesize)
 
 
 CHROMIUM = "/usr/bin/chromium"
