@@ -100,6 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--env {args.env} with --cloud-assembly: an assembly holds the environment it was synthesized "
                      "for (./scripts/synth.sh ENV writes cdk.out); leave out one of them")
     if args.data is not None:
+        if not args.workflow:
+            parser.error(f"--data {args.data}: name the workflow whose data it is (--workflow)")
         if args.cloud_assembly is not None:
             parser.error(f"--data {args.data} with --cloud-assembly: an assembly holds the data it was synthesized "
                          "with; name the folder in the environment's data in cdk.json, or leave out --cloud-assembly")

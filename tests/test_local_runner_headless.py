@@ -467,3 +467,6 @@ def test_a_requesters_own_data_is_labeled_in_a_job_of_its_own_named_by_its_folde
     with pytest.raises(SystemExit):
         cli.parse_args(["--workflow", "welding", "--data", str(folder), "--cloud-assembly", "cdk.out"])
     assert "an assembly holds the data it was synthesized with" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--list-workflows", "--data", str(folder)])
+    assert f"--data {folder}: name the workflow whose data it is (--workflow)" in capsys.readouterr().err
