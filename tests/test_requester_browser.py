@@ -136,20 +136,25 @@ def test_what_changed_before_the_pages_first_look_is_shown(browser, runner_assem
     with local_job(spec, tmp_path / "s3", job_name(tmp_path, "reqd")) as job, worker_server(job) as server:
         ids = job.object_ids()
         page = browser.new_page(viewport={"width": 1280, "height": 720})
-        looks = []
+        looks, held = [], []
 
         def first_look_after_a_task_is_taken(route):
-            if not looks:  # the page's first look: a worker takes a task just before it
+            looks.append(route.request.url)
+            if len(looks) == 1:  # the page's first look: a worker takes a task just before it
                 connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
                 connection.request("GET", f"/worker/dee/task/{ids[2]}")
                 assert connection.getresponse().status == 200
                 connection.close()
-            looks.append(route.request.url)
+                held.append(route)  # answered once the page as rendered has been read
+                return
             route.continue_()
 
         page.route("**/requester/live*", first_look_after_a_task_is_taken)
         page.goto(f"{server.url}{PREFIX}")
         assert "No worker holds a task" in page.inner_text("#workers")  # as the page was rendered
+        while not held:
+            page.wait_for_timeout(50)
+        held[0].continue_()
         expect(page.locator("#workers tbody tr", has_text="dee")).to_contain_text(f"1: object {ids[2]}",
                                                                                    timeout=30_000)
         page.close()
