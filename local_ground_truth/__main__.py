@@ -151,8 +151,12 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
         args.parser.exit(2, f"{args.parser.prog}: error: {given}; choose one of: {', '.join(choices)}\n")
     spec = read_workflow(assembly, args.workflow)
     simulated = "-simulated" if args.simulate_workers is not None else ""
-    data = "" if args.data is None else "-" + (re.sub(r"[^a-z0-9]+", "-", args.data.name.lower()).strip("-") or "data")
-    args.job_name = args.job_name or f"local-{args.workflow}{data}{simulated}"[:63].rstrip("-")
+    if not args.job_name:
+        base = f"local-{args.workflow}"
+        # A long folder name is cut, never the "-simulated" that keeps simulated answers out of real workers' job.
+        room = 63 - len(base) - len(simulated) - 1
+        folder = (re.sub(r"[^a-z0-9]+", "-", args.data.name.lower())[:room].strip("-") or "data") if args.data else ""
+        args.job_name = f"{base}{'-' + folder if folder else ''}{simulated}"
     if not JOB_NAME.fullmatch(args.job_name):  # the functions read it back from the job's ARN (gt_common.labeling_job)
         args.parser.exit(2, f"{args.parser.prog}: error: job name {args.job_name!r}: use at most 63 letters, digits, "
                             "'-' and '_', starting with a letter or digit (--job-name)\n")

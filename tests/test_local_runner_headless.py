@@ -470,3 +470,14 @@ def test_a_requesters_own_data_is_labeled_in_a_job_of_its_own_named_by_its_folde
     with pytest.raises(SystemExit):
         cli.parse_args(["--list-workflows", "--data", str(folder)])
     assert f"--data {folder}: name the workflow whose data it is (--workflow)" in capsys.readouterr().err
+
+
+def test_a_long_data_folders_name_is_cut_but_a_simulated_job_stays_one_of_its_own(tmp_path, runner_assembly):
+    folder = tmp_path / ("Welds of the second line, " * 4).strip()
+    folder.mkdir()
+    (folder / "manifest.jsonl").write_text("{}\n")
+    simulated = _chosen(["--workflow", "welding", "--data", str(folder), "--simulate-workers", "2"],
+                        runner_assembly).job_name
+    real = _chosen(["--workflow", "welding", "--data", str(folder)], runner_assembly).job_name
+    assert len(simulated) <= 63 and simulated.endswith("-simulated") and simulated.startswith("local-welding-welds-of")
+    assert real.startswith("local-welding-welds-of-the-second-line") and len(real) <= 63 and real != simulated
