@@ -87,10 +87,11 @@ def _references(value: Any) -> list[Any]:
 
 
 class PrivateWorkteam(Construct):
-    """A private workteam whose workers sign in through a Cognito user pool made for it.
+    """A private workteam whose workers sign in through a Cognito user pool made for it, a new team of an
+    existing private workforce (its user pool and app client given), or a reused workteam.
 
-    Creates the user pool (no self sign-up, strong passwords, MFA optional by default), its domain,
-    an app client, a worker group, an encrypted SNS topic for task notifications, the
+    Without ``existing_user_pool``, creates the user pool (no self sign-up, strong passwords, MFA optional by
+    default), its domain, an app client, a worker group, an encrypted SNS topic for task notifications, the
     ``AWS::SageMaker::Workteam``, and a custom resource that, once the workteam exists, points the
     app client's callback URLs at the labeling portal and invites ``worker_emails`` with an email
     naming the portal URL. (The portal's sub-domain only exists after the workteam does, while the
@@ -103,7 +104,15 @@ class PrivateWorkteam(Construct):
     - ``existing_workteam_arn``: reuse this workteam; nothing is created and ``portal_url`` is None (the props
       below configure what is created: given with it, they are refused).
       An account has one private workforce (one Cognito user pool) per region, so a second
-      Cognito-backed workteam from another pool fails: reuse is the way to a second team.
+      Cognito-backed workteam from another pool fails: reuse it, or make a team of it (next).
+    - ``existing_user_pool`` and ``existing_user_pool_client`` (both or neither; not with ``existing_workteam_arn``):
+      the user pool and app client of the account's private workforce in the region (made in the console or by
+      another app). The team is then made in that workforce: this construct creates only a user group for it in
+      that pool, the workteam, its notification topic (and key), and the portal resource, which reads the portal
+      URL and invites ``worker_emails`` into the group with the pool's own invitation message. It changes neither
+      the pool's settings nor the app client's callback URLs (they belong to the workforce, whose portal they
+      already serve), so ``mfa``, ``password_policy`` and ``invitation_subject``, which configure a pool this
+      construct creates, are refused with them; ``removal_policy`` then applies to the notification key only.
     - ``worker_emails`` (none): invited as Cognito users into the worker group, and subscribed to
       task notifications unless ``subscribe_workers_to_notifications`` is False. Checked at synth by the
       portal resource's rule (``workteam_portal_resource.worker_emails``): addresses, each once.
@@ -121,7 +130,8 @@ class PrivateWorkteam(Construct):
     Exposes: ``workteam_arn``, ``workteam`` (CfnWorkteam), ``user_pool``, ``user_pool_domain``,
     ``user_pool_client``, ``worker_group``, ``notification_topic``, ``notification_key``,
     ``portal`` (the CustomResource), ``portal_url``, ``portal_function`` (each None when reusing a
-    workteam). Grants: ``grant_describe``. ``add_workteam`` makes another team of the same
+    workteam; with an existing workforce ``user_pool`` and ``user_pool_client`` are the given ones and
+    ``user_pool_domain`` is None). Grants: ``grant_describe``. ``add_workteam`` makes another team of the same
     workforce (e.g. the experts who review what the crowd could not settle); ``added_groups`` holds
     the user group of each.
     """
@@ -132,6 +142,8 @@ class PrivateWorkteam(Construct):
         construct_id: str,
         *,
         existing_workteam_arn: Optional[str] = None,
+        existing_user_pool: Optional[cognito.IUserPool] = None,
+        existing_user_pool_client: Optional[cognito.IUserPoolClient] = None,
         worker_emails: Sequence[str] = (),
         description: Optional[str] = None,
         mfa: Optional[cognito.Mfa] = None,
@@ -149,6 +161,18 @@ class PrivateWorkteam(Construct):
         if existing_workteam_arn and given:  # they configure what this construct creates; silently unused otherwise
             raise ValueError(f"{', '.join(given)} configure a workteam this construct creates; they cannot apply to "
                              "existing_workteam_arn")
+        if (existing_user_pool is None) != (existing_user_pool_client is None):
+            given_one, missing = (("existing_user_pool", "existing_user_pool_client") if existing_user_pool_client is None
+                                  else ("existing_user_pool_client", "existing_user_pool"))
+            raise ValueError(f"{given_one} needs {missing}: a team of an existing private workforce signs in through "
+                             "that workforce's user pool and its app client; give both, or neither")
+        if existing_user_pool is not None and existing_workteam_arn:
+            raise ValueError("existing_user_pool and existing_user_pool_client make a new team of an existing "
+                             "workforce, existing_workteam_arn reuses a whole workteam: give one or the other")
+        pool_settings = [name for name in ("mfa", "password_policy", "invitation_subject") if settings[name] is not None]
+        if existing_user_pool is not None and pool_settings:  # the workforce's pool is its owner's to configure
+            raise ValueError(f"{', '.join(pool_settings)} configure a user pool this construct creates; they cannot "
+                             "apply to existing_user_pool, whose settings belong to its workforce")
         description = "Private workteam for Ground Truth custom labeling" if description is None else description
         mfa = cognito.Mfa.OPTIONAL if mfa is None else mfa
         password_policy = _DEFAULT_PASSWORD_POLICY if password_policy is None else password_policy
@@ -173,16 +197,73 @@ class PrivateWorkteam(Construct):
             return
 
         stack = Stack.of(self)
-        other = next((construct for construct in stack.node.find_all() if construct is not self
-                      and isinstance(construct, PrivateWorkteam) and construct.user_pool is not None
-                      and Stack.of(construct) is stack), None)
+        others = [construct for construct in stack.node.find_all() if construct is not self
+                  and isinstance(construct, PrivateWorkteam) and construct.user_pool is not None
+                  and Stack.of(construct) is stack]
+        # Teams of one existing workforce may sit side by side; a pool made here beside any other team's pool may not.
+        other = next((construct for construct in others if existing_user_pool is None
+                      or construct.user_pool_domain is not None), None)
         if other is not None:
             # Their Cognito domains would share one prefix (it is derived from the stack), and an account has one
             # private workforce (one user pool) per region: the second team's workteam would fail at deploy anyway.
-            raise ValueError(f"{self.node.path}: stack {stack.node.path} already has a PrivateWorkteam with its own "
-                             f"user pool ({other.node.path}); an account has one private workforce, one Cognito user "
+            whose = "its own user pool" if other.user_pool_domain is not None else "an existing workforce's user pool"
+            raise ValueError(f"{self.node.path}: stack {stack.node.path} already has a PrivateWorkteam with {whose} "
+                             f"({other.node.path}); an account has one private workforce, one Cognito user "
                              "pool, per region. Make the second team with add_workteam on the first, or pass "
                              "existing_workteam_arn.")
+        if existing_user_pool is not None:
+            self.user_pool, self.user_pool_client = existing_user_pool, existing_user_pool_client
+        else:
+            self._create_user_pool(mfa, password_policy, removal_policy)
+        self.worker_group = cognito.CfnUserPoolGroup(
+            self, "WorkerGroup",
+            user_pool_id=self.user_pool.user_pool_id,
+            description="Workers of the private labeling workteam",
+        )
+
+        self.notification_key = kms.Key(
+            self, "NotificationKey",
+            enable_key_rotation=True,
+            description="Encrypts the labeling workteam's task notifications",
+            removal_policy=removal_policy,
+        )
+        sagemaker_principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
+        self.notification_key.add_to_resource_policy(iam.PolicyStatement(
+            sid="SageMakerPublishesEncryptedNotifications",
+            principals=[sagemaker_principal],
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        ))
+        self.notification_topic = self._notification_topic("TaskNotifications", "New labeling tasks")
+        if subscribe_workers_to_notifications:
+            for email in self.worker_emails:
+                self.notification_topic.add_subscription(subscriptions.EmailSubscription(email))
+
+        self.workteam = sagemaker.CfnWorkteam(
+            self, "Workteam",
+            description=_workteam_description(description),
+            member_definitions=[sagemaker.CfnWorkteam.MemberDefinitionProperty(
+                cognito_member_definition=sagemaker.CfnWorkteam.CognitoMemberDefinitionProperty(
+                    cognito_user_pool=self.user_pool.user_pool_id,
+                    cognito_client_id=self.user_pool_client.user_pool_client_id,
+                    cognito_user_group=self.worker_group.ref,
+                ),
+            )],
+            notification_configuration=sagemaker.CfnWorkteam.NotificationConfigurationProperty(
+                notification_topic_arn=self.notification_topic.topic_arn,
+            ),
+        )
+        if self.user_pool_domain is not None:
+            self.workteam.node.add_dependency(self.user_pool_domain)  # the workforce needs the domain
+        self.workteam_arn = self.workteam.ref
+
+        self._add_portal(invitation_subject, description, log_retention)
+
+    def _create_user_pool(self, mfa: cognito.Mfa, password_policy: cognito.PasswordPolicy,
+                          removal_policy: RemovalPolicy) -> None:
+        """The user pool of a new private workforce, its domain and the labeling portal's app client."""
+        stack = Stack.of(self)
         self.user_pool = cognito.UserPool(
             self, "UserPool",
             self_sign_up_enabled=False,
@@ -224,49 +305,6 @@ class PrivateWorkteam(Construct):
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
         )
-        self.worker_group = cognito.CfnUserPoolGroup(
-            self, "WorkerGroup",
-            user_pool_id=self.user_pool.user_pool_id,
-            description="Workers of the private labeling workteam",
-        )
-
-        self.notification_key = kms.Key(
-            self, "NotificationKey",
-            enable_key_rotation=True,
-            description="Encrypts the labeling workteam's task notifications",
-            removal_policy=removal_policy,
-        )
-        sagemaker_principal = iam.ServicePrincipal("sagemaker.amazonaws.com")
-        self.notification_key.add_to_resource_policy(iam.PolicyStatement(
-            sid="SageMakerPublishesEncryptedNotifications",
-            principals=[sagemaker_principal],
-            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-            resources=["*"],  # in a key policy "*" means this key
-            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-        ))
-        self.notification_topic = self._notification_topic("TaskNotifications", "New labeling tasks")
-        if subscribe_workers_to_notifications:
-            for email in self.worker_emails:
-                self.notification_topic.add_subscription(subscriptions.EmailSubscription(email))
-
-        self.workteam = sagemaker.CfnWorkteam(
-            self, "Workteam",
-            description=_workteam_description(description),
-            member_definitions=[sagemaker.CfnWorkteam.MemberDefinitionProperty(
-                cognito_member_definition=sagemaker.CfnWorkteam.CognitoMemberDefinitionProperty(
-                    cognito_user_pool=self.user_pool.user_pool_id,
-                    cognito_client_id=self.user_pool_client.user_pool_client_id,
-                    cognito_user_group=self.worker_group.ref,
-                ),
-            )],
-            notification_configuration=sagemaker.CfnWorkteam.NotificationConfigurationProperty(
-                notification_topic_arn=self.notification_topic.topic_arn,
-            ),
-        )
-        self.workteam.node.add_dependency(self.user_pool_domain)  # the workforce needs the domain
-        self.workteam_arn = self.workteam.ref
-
-        self._add_portal(invitation_subject, description, log_retention)
 
     def _notification_topic(self, construct_id: str, display_name: str) -> sns.Topic:
         """An SNS topic SageMaker publishes a team's new-task notifications to, encrypted with the notification key."""
@@ -282,22 +320,25 @@ class PrivateWorkteam(Construct):
         return topic
 
     def _add_portal(self, invitation_subject: str, description: str, log_retention: logs.RetentionDays) -> None:
+        # An existing workforce's pool and client are its owner's: the portal step only reads the portal URL (the
+        # workteam's sub-domain, known once it exists; CloudFormation returns no such attribute) and invites.
+        own_pool = self.user_pool_domain is not None
         self.portal_function = least_privilege_function(self, "PortalFunction", log_retention=log_retention, props={
             "code": own_folder_code(_PORTAL_RESOURCE_CODE), "handler": f"{_PORTAL_RESOURCE_CODE.name}.handler.on_event",
             "runtime": RUNTIME, "timeout": Duration.minutes(2),
-            "description": "Points the workteam's Cognito client at the labeling portal and invites workers",
+            "description": "Points the workteam's Cognito client at the labeling portal and invites workers" if own_pool
+            else "Reads the workteam's labeling portal URL and invites workers into its group",
         })
         self.portal_function.add_to_role_policy(iam.PolicyStatement(
             actions=["sagemaker:DescribeWorkteam"],
             resources=[self.workteam_arn],
         ))
+        invitations = ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
+                       "cognito-idp:AdminRemoveUserFromGroup"]
+        pool_and_client = ["cognito-idp:DescribeUserPool", "cognito-idp:UpdateUserPool",
+                           "cognito-idp:DescribeUserPoolClient", "cognito-idp:UpdateUserPoolClient"]
         self.portal_function.add_to_role_policy(iam.PolicyStatement(
-            actions=[
-                "cognito-idp:DescribeUserPool", "cognito-idp:UpdateUserPool",
-                "cognito-idp:DescribeUserPoolClient", "cognito-idp:UpdateUserPoolClient",
-                "cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
-                "cognito-idp:AdminRemoveUserFromGroup",
-            ],
+            actions=[*pool_and_client, *invitations] if own_pool else invitations,
             resources=[self.user_pool.user_pool_arn],
         ))
         provider = cr.Provider(
@@ -306,16 +347,15 @@ class PrivateWorkteam(Construct):
             log_group=logs.LogGroup(self, "PortalProviderLogs", retention=log_retention),
         )
         acknowledge_provider_framework(provider, [self.portal_function])
-        self.portal = CustomResource(
-            self, "Portal",
-            service_token=provider.service_token,
-            resource_type="Custom::GroundTruthWorkteamPortal",
-            properties={
-                "WorkteamName": self.workteam.attr_workteam_name,
-                "UserPoolId": self.user_pool.user_pool_id,
+        properties = {
+            "WorkteamName": self.workteam.attr_workteam_name,
+            "UserPoolId": self.user_pool.user_pool_id,
+            "UserGroupName": self.worker_group.ref,
+            "WorkerEmails": self.worker_emails,
+        }
+        if own_pool:
+            properties.update({
                 "UserPoolClientId": self.user_pool_client.user_pool_client_id,
-                "UserGroupName": self.worker_group.ref,
-                "WorkerEmails": self.worker_emails,
                 "InvitationSubject": invitation_subject,
                 "JobDescription": description,
                 # CloudFormation puts the placeholder URLs back whenever it updates the client, and
@@ -323,15 +363,22 @@ class PrivateWorkteam(Construct):
                 # the pool: any change to either's template must run the portal step again.
                 "ClientSettings": template_fingerprint(self.user_pool_client.node.default_child),
                 "UserPoolSettings": template_fingerprint(self.user_pool.node.default_child),
-            },
+            })
+        else:
+            properties["ExistingWorkforce"] = "true"  # the handler leaves the pool and its client as they are
+        self.portal = CustomResource(
+            self, "Portal",
+            service_token=provider.service_token,
+            resource_type="Custom::GroundTruthWorkteamPortal",
+            properties=properties,
         )
         self.portal_url = self.portal.get_att_string("PortalUrl")
 
     def add_workteam(self, construct_id: str, *, description: str,
                      notification_emails: Sequence[str] = ()) -> sagemaker.CfnWorkteam:
         """A second workteam of the same private workforce (an account has one per region): a user
-        group of its own in this workteam's user pool, signing in through the same app client and
-        portal. Its members are added to its group (``cognito-idp admin-add-user-to-group``); a user
+        group of its own in this workteam's user pool (the existing workforce's, when given), signing in
+        through the same app client and portal. Its members are added to its group (``cognito-idp admin-add-user-to-group``); a user
         may be in both teams. Like the first team, it has a task-notification topic of its own
         (``added_topics[construct_id]``, encrypted with the same key), to which ``notification_emails``
         are subscribed (others subscribe to it as to the first team's). Not possible for a reused

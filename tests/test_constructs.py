@@ -349,6 +349,126 @@ def test_a_second_workteam_with_its_own_user_pool_in_one_stack_is_refused():
     assert PrivateWorkteam(other, "Crowd").user_pool is not None
 
 
+# -- PrivateWorkteam: a team of an existing private workforce ---------------------------------------------
+WORKFORCE_POOL = "us-east-1_AbCdEf123"
+WORKFORCE_CLIENT = "workforceclient1"
+
+
+def workforce_of(stack):
+    """The user pool and app client of a private workforce made elsewhere (the console, another app)."""
+    return {"existing_user_pool": cognito.UserPool.from_user_pool_id(stack, "WorkforcePool", WORKFORCE_POOL),
+            "existing_user_pool_client": cognito.UserPoolClient.from_user_pool_client_id(
+                stack, "WorkforceClient", WORKFORCE_CLIENT)}
+
+
+def portal_statements(template: dict, team) -> list[dict]:
+    return role_statements(template, team.portal_function.role)
+
+
+def test_a_team_of_an_existing_workforce_is_a_group_of_its_pool_and_changes_nothing_of_it():
+    """An account has one private workforce a region: a team of one made elsewhere is a user group of its pool,
+    signing in through its app client. Nothing of the pool or client is created, and the portal step may not
+    change them (their settings and callback URLs serve the workforce's portal): it only reads the portal URL and
+    invites, in that pool alone. cdk-nag finds nothing open."""
+    stack = new_stack()  # cdk-nag on
+    workforce = workforce_of(stack)
+    team = PrivateWorkteam(stack, "Team", worker_emails=["a@example.org"], **workforce)
+    template = Template.from_stack(stack).to_json()
+    for created in ("UserPool", "UserPoolClient", "UserPoolDomain"):
+        assert not resources_of_type(template, f"AWS::Cognito::{created}"), created
+    [(group_id, group)] = resources_of_type(template, "AWS::Cognito::UserPoolGroup").items()
+    assert group["Properties"]["UserPoolId"] == WORKFORCE_POOL and group_id == stack.get_logical_id(team.worker_group)
+    [workteam] = resources_of_type(template, "AWS::SageMaker::Workteam").values()
+    assert workteam["Properties"]["MemberDefinitions"] == [{"CognitoMemberDefinition": {
+        "CognitoUserPool": WORKFORCE_POOL, "CognitoClientId": WORKFORCE_CLIENT, "CognitoUserGroup": {"Ref": group_id}}}]
+    assert workteam["Properties"]["NotificationConfiguration"] == {
+        "NotificationTopicArn": {"Ref": logical_id(team.notification_topic)}}
+    [portal] = resources_of_type(template, "Custom::GroundTruthWorkteamPortal").values()
+    assert {key: value for key, value in portal["Properties"].items() if key != "ServiceToken"} == {
+        "WorkteamName": {"Fn::GetAtt": [stack.get_logical_id(team.workteam), "WorkteamName"]}, "UserPoolId": WORKFORCE_POOL,
+        "UserGroupName": {"Ref": group_id}, "WorkerEmails": ["a@example.org"], "ExistingWorkforce": "true"}
+    [subscription] = resources_of_type(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Endpoint"] == "a@example.org"
+    # least privilege: invitations into this pool only, and nothing that changes the pool or its client
+    cognito_statements = [s for s in portal_statements(template, team)
+                          if any(a.startswith("cognito-idp:") for a in as_list(s["Action"]))]
+    assert [sorted(as_list(s["Action"])) for s in cognito_statements] == [[
+        "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminCreateUser", "cognito-idp:AdminRemoveUserFromGroup"]]
+    assert cognito_statements[0]["Resource"] == stack.resolve(workforce["existing_user_pool"].user_pool_arn)
+    assert cognito_statements[0]["Resource"]["Fn::Join"][1][-1].endswith(f":userpool/{WORKFORCE_POOL}")
+    assert team.user_pool is workforce["existing_user_pool"] and team.user_pool_domain is None
+    assert team.user_pool_client is workforce["existing_user_pool_client"]
+    for attribute in ("worker_group", "notification_topic", "notification_key", "workteam", "portal", "portal_url",
+                      "portal_function"):
+        assert getattr(team, attribute) is not None, attribute
+
+
+def test_an_added_team_of_an_existing_workforce_is_another_group_of_its_pool():
+    stack = new_stack()  # cdk-nag on
+    team = PrivateWorkteam(stack, "Team", **workforce_of(stack))
+    experts = team.add_workteam("Experts", description="Experts", notification_emails=["expert@example.org"])
+    template = Template.from_stack(stack).to_json()
+    group = team.added_groups["Experts"]
+    assert template["Resources"][stack.get_logical_id(group)]["Properties"]["UserPoolId"] == WORKFORCE_POOL
+    member = template["Resources"][stack.get_logical_id(experts)]["Properties"]["MemberDefinitions"][0]
+    assert member == {"CognitoMemberDefinition": {"CognitoUserPool": WORKFORCE_POOL, "CognitoClientId": WORKFORCE_CLIENT,
+                                                  "CognitoUserGroup": {"Ref": stack.get_logical_id(group)}}}
+    assert not resources_of_type(template, "AWS::Cognito::UserPool")
+
+
+@pytest.mark.parametrize("props, message", [
+    (lambda stack: {"existing_user_pool": workforce_of(stack)["existing_user_pool"]},
+     "existing_user_pool needs existing_user_pool_client: a team of an existing private workforce signs in through "
+     "that workforce's user pool and its app client; give both, or neither"),
+    (lambda stack: {"existing_user_pool_client": workforce_of(stack)["existing_user_pool_client"]},
+     "existing_user_pool_client needs existing_user_pool"),
+    (lambda stack: {**workforce_of(stack), "existing_workteam_arn": WORKTEAM_ARN},
+     "existing_user_pool and existing_user_pool_client make a new team of an existing workforce, "
+     "existing_workteam_arn reuses a whole workteam: give one or the other"),
+    # Settings of a pool this construct would create were silently unused with the workforce's (MFA required, say).
+    (lambda stack: {**workforce_of(stack), "mfa": cognito.Mfa.REQUIRED,
+                    "password_policy": cognito.PasswordPolicy(min_length=16)},
+     "mfa, password_policy configure a user pool this construct creates; they cannot apply to existing_user_pool, "
+     "whose settings belong to its workforce"),
+    (lambda stack: {**workforce_of(stack), "invitation_subject": "Welcome"},
+     "invitation_subject configure a user pool this construct creates"),
+])
+def test_a_team_of_an_existing_workforce_refuses_what_cannot_apply(props, message):
+    stack = new_stack(nag=False)
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        PrivateWorkteam(stack, "Team", **props(stack))
+
+
+def test_teams_of_an_existing_workforce_sit_side_by_side_but_never_beside_a_pool_of_their_stack():
+    """Two teams of the one workforce in a stack are fine; a pool made beside them would be a second workforce (and
+    one beside a made pool would be the workforce's rival): refused at synth in either order."""
+    stack = new_stack(nag=False)
+    workforce = workforce_of(stack)
+    PrivateWorkteam(stack, "Crowd", **workforce)
+    PrivateWorkteam(stack, "Experts", description="Experts", **workforce)
+    with pytest.raises(ValueError, match="Fork/Own: stack Fork already has a PrivateWorkteam with an existing "
+                                         r"workforce's user pool \(Fork/Crowd\)"):
+        PrivateWorkteam(stack, "Own")
+    made = new_stack(nag=False)
+    PrivateWorkteam(made, "Crowd")
+    with pytest.raises(ValueError, match=r"Fork/Team: stack Fork already has a PrivateWorkteam with its own user pool "
+                                         r"\(Fork/Crowd\)"):
+        PrivateWorkteam(made, "Team", **workforce_of(made))
+
+
+def test_a_team_of_an_existing_workforce_keeps_the_other_settings():
+    stack = new_stack(nag=False)
+    team = PrivateWorkteam(stack, "Team", description="Welders", removal_policy=cdk.RemovalPolicy.DESTROY,
+                           subscribe_workers_to_notifications=False, worker_emails=["a@example.org"],
+                           log_retention=logs.RetentionDays.ONE_MONTH, **workforce_of(stack))
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::SageMaker::Workteam", {"Description": "Welders"})
+    template.has_resource("AWS::KMS::Key", {"DeletionPolicy": "Delete"})
+    template.resource_count_is("AWS::SNS::Subscription", 0)
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+    assert team.worker_emails == ["a@example.org"]
+
+
 # -- CustomLabelingWorkflow ------------------------------------------------------------------
 def test_workflow_without_job_provisions_everything_else(sample_folder):
     stack = new_stack()

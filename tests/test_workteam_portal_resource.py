@@ -203,3 +203,23 @@ def test_an_update_of_the_pool_alone_writes_the_invitation_again(stubs):
     result = handler.on_event({"RequestType": "Update", "PhysicalResourceId": f"{POOL}/welders",
                                "ResourceProperties": new, "OldResourceProperties": old})
     assert result["PhysicalResourceId"] == f"{POOL}/welders"
+
+
+EXISTING_WORKFORCE = {key: PROPERTIES[key] for key in ("ServiceToken", "WorkteamName", "UserPoolId", "UserGroupName",
+                                                       "WorkerEmails")} | {"ExistingWorkforce": "true"}
+
+
+def test_a_team_of_an_existing_workforce_leaves_its_pool_and_client_alone(stubs):
+    """The workforce's pool and app client already serve its portal: only the portal URL is read and the
+    workers invited; any DescribeUserPool/UpdateUserPool/UpdateUserPoolClient call fails the stubbed client."""
+    sm, idp = stubs
+    sm.add_response("describe_workteam", {"Workteam": {
+        "WorkteamName": "welders", "MemberDefinitions": [{"CognitoMemberDefinition": {
+            "UserPool": POOL, "UserGroup": "workers", "ClientId": "workforce-client"}}],
+        "WorkteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/private-crowd/welders", "Description": "d",
+        "SubDomain": SUB_DOMAIN}}, {"WorkteamName": "welders"})
+    invited(idp, "ana@example.org")
+    invited(idp, "bo@example.org", exists=True)  # a worker of another team of the workforce
+    result = handler.on_event({"RequestType": "Create", "ResourceProperties": EXISTING_WORKFORCE})
+    assert result["Data"] == {"PortalUrl": PORTAL, "SubDomain": SUB_DOMAIN}
+    assert result["PhysicalResourceId"] == f"{POOL}/welders"

@@ -4,6 +4,10 @@ The portal's sub-domain exists only once the workteam does, while the workteam n
 client first; so this runs after both. UpdateUserPool and UpdateUserPoolClient reset every field
 they are not given, so both are read-modify-write, with the updatable fields taken from the
 botocore model (a field AWS adds later is carried over too, never silently reset).
+
+For a team of an existing private workforce (``ExistingWorkforce`` "true"), the pool and its app client are
+the workforce's: they already serve its portal and are left as they are. Only the portal URL is read and the
+workers are invited, with the pool's own invitation message.
 """
 from __future__ import annotations
 
@@ -115,9 +119,10 @@ def on_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     emails = _emails(properties)
     url, host = portal_url(properties["WorkteamName"])
     pool, group = properties["UserPoolId"], properties["UserGroupName"]
-    point_client_at_portal(pool, properties["UserPoolClientId"], url)
-    set_invitation(pool, url, properties.get("InvitationSubject") or "You are invited to a labeling workteam",
-                   properties.get("JobDescription") or "a private Ground Truth labeling workteam")
+    if str(properties.get("ExistingWorkforce", "")).lower() != "true":
+        point_client_at_portal(pool, properties["UserPoolClientId"], url)
+        set_invitation(pool, url, properties.get("InvitationSubject") or "You are invited to a labeling workteam",
+                       properties.get("JobDescription") or "a private Ground Truth labeling workteam")
     invite(pool, group, emails)
     if event["RequestType"] == "Update":
         old = (event.get("OldResourceProperties") or {}).get("WorkerEmails") or []
