@@ -15,8 +15,12 @@ from labeling_constructs.labeling_job_resource import job_settings
 from labeling_constructs.workteam_portal_resource.worker_emails import EmailError, worker_emails
 
 _KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
-               "createLabelingJob", "existingWorkteamArn", "consolidationMethod", "review", "expertWorkteamArn",
-               "data"}
+               "createLabelingJob", "existingWorkteamArn", "existingWorkforce", "consolidationMethod", "review",
+               "expertWorkteamArn", "data"}
+_WORKFORCE_KEYS = {"userPoolId", "clientId"}
+#: Cognito's UserPoolIdType and ClientIdType (botocore model); a user pool id starts with its region.
+_USER_POOL_ID = re.compile(r"[\w-]+_[0-9a-zA-Z]+", re.ASCII)
+_CLIENT_ID = re.compile(r"[\w+]+", re.ASCII)
 #: The environment's name ends every stack name the app makes (``<Workflow>Labeling-<name>``,
 #: ``LabelingWorkforce-<name>``). CloudFormation takes stack names of letters, digits and hyphens that start
 #: with a letter, at most 128 characters, and CDK shortens (and hashes) a longer one, which ``cdk deploy
@@ -31,6 +35,13 @@ _REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DE
 
 
 @dataclass(frozen=True)
+class ExistingWorkforce:
+    """The account's private workforce in the region, made elsewhere: its Cognito user pool and app client."""
+    user_pool_id: str
+    client_id: str
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     account: Optional[str] = None
@@ -40,6 +51,8 @@ class EnvironmentConfig:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     create_labeling_job: bool = True
     existing_workteam_arn: Optional[str] = None
+    #: A workforce made elsewhere whose pool the workforce stack makes its teams in; None: it creates one.
+    existing_workforce: Optional[ExistingWorkforce] = None
     consolidation_method: str = DAWID_SKENE  # the default of every question that names none
     #: Expert review of what the crowd could not settle: on or off, and the confidence threshold.
     review: ReviewSettings = field(default_factory=ReviewSettings)
@@ -106,6 +119,10 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
     if workteam_arn and emails:
         raise ValueError(f"environment {name!r}: workerEmails cannot be invited into existingWorkteamArn; "
                          "manage that workteam's members in its own user pool")
+    workforce = existing_workforce(raw.get("existingWorkforce"), name, region)
+    if workforce and workteam_arn:
+        raise ValueError(f"environment {name!r}: existingWorkforce makes new teams of an existing workforce, "
+                         "existingWorkteamArn reuses a whole workteam: set one or the other")
     create_job = raw.get("createLabelingJob", True)
     if not isinstance(create_job, bool):
         raise ValueError(f"environment {name!r}: createLabelingJob must be true or false")
@@ -136,11 +153,40 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
         removal_policy=_REMOVAL_POLICIES[policy],
         create_labeling_job=create_job,
         existing_workteam_arn=workteam_arn,
+        existing_workforce=workforce,
         consolidation_method=method,
         review=review,
         expert_workteam_arn=expert_arn,
         data=dict(data),
     )
+
+
+def existing_workforce(value: Any, name: str, region: Optional[str]) -> Optional[ExistingWorkforce]:
+    """The ``existingWorkforce`` setting (``{"userPoolId": ..., "clientId": ...}``; null: none), checked against
+    Cognito's patterns for both ids; a pool of another region than the environment's is refused (a workforce, and
+    the workteams made in it, are of one region)."""
+    if value is None:
+        return None
+    where = f"environment {name!r}: existingWorkforce"
+    if not isinstance(value, Mapping):
+        raise ValueError(f'{where} must be an object like {{"userPoolId": "us-east-1_AbCdEf123", "clientId": '
+                         f'"<the app client id>"}} (the workforce\'s Cognito user pool and app client), not {value!r}')
+    unknown, missing = set(value) - _WORKFORCE_KEYS, _WORKFORCE_KEYS - set(value)
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {sorted(unknown)}; known: {sorted(_WORKFORCE_KEYS)}")
+    if missing:
+        raise ValueError(f"{where} lacks {sorted(missing)}: a team of the workforce signs in through its user pool "
+                         "and app client, both are needed")
+    pool, client = value["userPoolId"], value["clientId"]
+    if not (isinstance(pool, str) and len(pool) <= 55 and _USER_POOL_ID.fullmatch(pool)):
+        raise ValueError(f"{where}: userPoolId {pool!r} is not a Cognito user pool id (like 'us-east-1_AbCdEf123')")
+    if not (isinstance(client, str) and len(client) <= 128 and _CLIENT_ID.fullmatch(client)):
+        raise ValueError(f"{where}: clientId {client!r} is not a Cognito app client id (letters, digits, '_' and '+')")
+    pool_region = pool.split("_", 1)[0]
+    if region is not None and pool_region != region:
+        raise ValueError(f"{where}: userPoolId {pool!r} is a pool of {pool_region}, not of the environment's region "
+                         f"{region}: a private workforce and its teams are of one region")
+    return ExistingWorkforce(user_pool_id=pool, client_id=client)
 
 
 def data_folders(value: Any, where: str) -> dict[str, str]:

@@ -1,11 +1,13 @@
 """LabelingWorkforceStack: the private workteam every workflow stack of an environment shares.
 
 An AWS account has one private workforce per region, tied to one Cognito user pool, so the
-workteam lives in a stack of its own and the workflow stacks take its ARN.
+workteam lives in a stack of its own and the workflow stacks take its ARN. With ``existingWorkforce``
+the teams are made in that workforce's user pool, through its app client, instead of a pool of the stack's own.
 """
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
 from labeling_constructs import PrivateWorkteam
@@ -17,8 +19,16 @@ class LabelingWorkforceStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, env=config.cdk_environment,
                          description="Ground Truth custom labeling: the private workteam", **kwargs)
+        pool = client = None
+        if config.existing_workforce is not None:
+            pool = cognito.UserPool.from_user_pool_id(self, "WorkforceUserPool",
+                                                      config.existing_workforce.user_pool_id)
+            client = cognito.UserPoolClient.from_user_pool_client_id(self, "WorkforceClient",
+                                                                     config.existing_workforce.client_id)
         self.workteam = PrivateWorkteam(
             self, "Workteam",
+            existing_user_pool=pool,
+            existing_user_pool_client=client,
             worker_emails=config.worker_emails,
             description="Reviewers for the project's custom labeling workflows",
             removal_policy=config.removal_policy,

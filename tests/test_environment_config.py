@@ -155,3 +155,43 @@ def test_an_environment_name_that_is_not_a_string_is_named():
 def test_an_unknown_environment_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"unknown environment 'nope'.*\['dev'\]"):
         load_environment({"dev": {}}, "nope")
+
+
+WORKFORCE = {"userPoolId": "us-east-1_AbCdEf123", "clientId": "1example23456789"}
+
+
+def test_an_existing_workforce_is_read_and_null_is_none():
+    config = load_environment({"p": {"existingWorkforce": WORKFORCE, "region": "us-east-1",
+                                     "workerEmails": ["a@example.com"], "review": {"enabled": True}}}, "p")
+    assert (config.existing_workforce.user_pool_id, config.existing_workforce.client_id) == (
+        "us-east-1_AbCdEf123", "1example23456789")
+    assert config.existing_workteam_arn is None and config.worker_emails == ("a@example.com",)
+    assert load_environment({"p": {"existingWorkforce": None}}, "p").existing_workforce is None
+    assert load_environment({"p": {}}, "p").existing_workforce is None
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ({"existingWorkforce": "us-east-1_AbCdEf123"},
+     'existingWorkforce must be an object like {"userPoolId": "us-east-1_AbCdEf123", "clientId": "<the app client id>"}'),
+    ({"existingWorkforce": [WORKFORCE]}, "existingWorkforce must be an object like"),
+    ({"existingWorkforce": {**WORKFORCE, "domain": "gt-workers"}},
+     "existingWorkforce has unknown keys ['domain']; known: ['clientId', 'userPoolId']"),
+    ({"existingWorkforce": {"userPoolId": "us-east-1_AbCdEf123"}}, "existingWorkforce lacks ['clientId']"),
+    ({"existingWorkforce": {}}, "existingWorkforce lacks ['clientId', 'userPoolId']"),
+    ({"existingWorkforce": {**WORKFORCE, "userPoolId": "AbCdEf123"}},
+     "existingWorkforce: userPoolId 'AbCdEf123' is not a Cognito user pool id (like 'us-east-1_AbCdEf123')"),
+    ({"existingWorkforce": {**WORKFORCE, "userPoolId": 5}}, "userPoolId 5 is not a Cognito user pool id"),
+    ({"existingWorkforce": {**WORKFORCE, "clientId": "a b"}},
+     "existingWorkforce: clientId 'a b' is not a Cognito app client id"),
+    ({"existingWorkforce": {**WORKFORCE, "clientId": ""}}, "clientId '' is not a Cognito app client id"),
+    ({"existingWorkforce": WORKFORCE, "region": "eu-west-1"},
+     "existingWorkforce: userPoolId 'us-east-1_AbCdEf123' is a pool of us-east-1, not of the environment's region "
+     "eu-west-1"),
+    ({"existingWorkforce": WORKFORCE, "existingWorkteamArn": WORKTEAM},
+     "existingWorkforce makes new teams of an existing workforce, existingWorkteamArn reuses a whole workteam: set one "
+     "or the other"),
+])
+def test_a_bad_existing_workforce_names_the_environment_and_the_key(raw, problem):
+    with pytest.raises(ValueError, match="environment 'qa'") as error:
+        load_environment({"qa": raw}, "qa")
+    assert problem in str(error.value)

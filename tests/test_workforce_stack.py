@@ -70,3 +70,39 @@ def test_portal_step_carries_the_pool_and_client_templates(assemblies):
         [resource] = resources_of_type(template, resource_type).values()
         digest = hashlib.sha256(json.dumps(resource["Properties"], sort_keys=True).encode()).hexdigest()[:16]
         assert portal["Properties"][key]["Digest"] == digest, key
+
+
+def test_an_environment_with_an_existing_workforce_makes_its_teams_in_that_pool(tmp_path):
+    """existingWorkforce: the workforce stack makes the crowd's team (and, with review on, the experts') as groups of
+    that workforce's user pool, signing in through its app client; no pool, domain or client of its own, nothing that
+    changes them, and cdk-nag finds nothing open."""
+    import aws_cdk as cdk
+    from aws_cdk import Validations
+    from cdk_nag import AwsSolutionsChecks
+
+    from stacks import LabelingWorkforceStack, load_environment
+    from tests.cdk_helpers import open_findings, policy_statements
+
+    config = load_environment({"qa": {"existingWorkforce": {"userPoolId": "us-east-1_AbCdEf123", "clientId": "abc123"},
+                                      "workerEmails": ["labeler@example.com"], "review": {"enabled": True}}}, "qa")
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = LabelingWorkforceStack(app, "LabelingWorkforce-qa", config=config)
+    assert open_findings(app) == {}
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    for created in ("UserPool", "UserPoolClient", "UserPoolDomain"):
+        assert not resources_of_type(template, f"AWS::Cognito::{created}"), created
+    groups = resources_of_type(template, "AWS::Cognito::UserPoolGroup")
+    assert len(groups) == 2 and all(g["Properties"]["UserPoolId"] == "us-east-1_AbCdEf123" for g in groups.values())
+    teams = resources_of_type(template, "AWS::SageMaker::Workteam")
+    members = sorted((w["Properties"]["MemberDefinitions"][0]["CognitoMemberDefinition"] for w in teams.values()),
+                     key=lambda member: member["CognitoUserGroup"]["Ref"])
+    assert members == [{"CognitoUserPool": "us-east-1_AbCdEf123", "CognitoClientId": "abc123",
+                        "CognitoUserGroup": {"Ref": group}} for group in sorted(groups)]
+    [portal] = resources_of_type(template, "Custom::GroundTruthWorkteamPortal").values()
+    assert portal["Properties"]["WorkerEmails"] == ["labeler@example.com"]
+    assert portal["Properties"]["ExistingWorkforce"] == "true" and "UserPoolClientId" not in portal["Properties"]
+    actions = {action for s in policy_statements(template) for action in
+               (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert not {a for a in actions if a.startswith("cognito-idp:") and not a.startswith("cognito-idp:Admin")}
+    assert {"WorkteamArn", "LabelingPortalUrl", "ExpertWorkteamArn", "ExpertGroupName"} <= set(template["Outputs"])
