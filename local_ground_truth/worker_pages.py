@@ -64,6 +64,9 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
 {{ body_style }}
 #local-gt-bar { position: sticky; top: 0; z-index: 100; box-sizing: border-box; height: 44px; display: flex;
   gap: 16px; align-items: center; padding: 0 14px; background: #232f3e; color: #fff; font: 14px/1.2 system-ui, sans-serif; }
+/* What does not fit on one line even with the name shrunk (a tablet, a long time warning) wraps onto another, and the
+   task below starts under the taller bar (the script at the end sets both): nothing goes off the side of the page. */
+#local-gt-bar.local-gt-wrap { height: auto; min-height: 44px; flex-wrap: wrap; row-gap: 4px; padding: 5px 14px; }
 #local-gt-bar a { color: #fff; }
 #local-gt-bar a:focus-visible, #local-gt-bar button:focus-visible { outline: 3px solid #ffb84d; outline-offset: 2px; }
 #local-gt-bar progress { width: 90px; vertical-align: middle; }
@@ -114,6 +117,17 @@ TASK_TAIL = """
 <script>
 (function () {
   "use strict";
+  // The bar on one line while its parts fit there (the name shrinking first), else on as many as they need; the
+  // page's --local-gt-top follows its height while it stays at the top (not on a phone, where it scrolls away).
+  var bar = document.getElementById("local-gt-bar");
+  function fitBar() {
+    bar.classList.remove("local-gt-wrap");
+    if (bar.scrollWidth > bar.clientWidth + 1) bar.classList.add("local-gt-wrap");
+    var top = getComputedStyle(bar).position === "sticky" ? bar.getBoundingClientRect().height : 0;
+    document.documentElement.style.setProperty("--local-gt-top", top + "px");
+  }
+  fitBar();
+  window.addEventListener("resize", fitBar);
   // Skip is a navigation, not a request: a template's own "leave with unsaved work?" prompt comes first, and the
   // task is given back only if the worker does leave.
   document.getElementById("local-gt-skip").addEventListener("click", function () {
@@ -147,6 +161,7 @@ TASK_TAIL = """
         if (!answer || !notice || !TOLD[answer.state]) return;
         notice.textContent = TOLD[answer.state];
         notice.title = TOLD[answer.state];
+        fitBar();
       })
       .catch(function () {});
   }
@@ -156,7 +171,7 @@ TASK_TAIL = """
   // go to another worker, whose answer would be taken instead), and once it has, that submitting may be refused.
   var clock = document.getElementById("local-gt-time");
   if (clock) {
-    var ends = Date.now() + Number(clock.getAttribute("data-seconds-left")) * 1000;
+    var ends = Date.now() + Number(clock.getAttribute("data-seconds-left")) * 1000, said = "";
     var tick = function () {
       var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
       var shown = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
@@ -166,6 +181,8 @@ TASK_TAIL = """
         clock.textContent = shown + (left <= 60 ? " left: submit soon" : " left");
       }
       clock.className = left <= 60 ? "local-gt-late" : "";
+      var saying = left === 0 ? "up" : left <= 60 ? "late" : "";  // the clock's words grow longer: fit them again
+      if (saying !== said) { said = saying; fitBar(); }
       if (left > 0) window.setTimeout(tick, 1000);
     };
     tick();

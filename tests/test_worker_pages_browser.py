@@ -589,3 +589,36 @@ def test_a_touch_screen_gets_the_ner_instructions_for_touch(browser, ner_site): 
             assert page.locator(".ner-desk").is_visible() is not touch
         finally:
             context.close()
+
+
+# -- what a keyboard, a screen reader and a tablet meet --------------------------------------------------
+def test_on_a_tablet_and_when_time_is_up_the_task_bar_wraps_rather_than_runs_off_the_page(browser, welding_site):  # noqa: F811
+    """At 768x1024 the one-line bar was 824 px wide (the name 55 px off the page, a sideways scroll); at 1280x720
+    'Time is up: ...' made it 1302 px. Now it wraps, and the side panel starts below the taller bar."""
+    _, server = welding_site
+    page = new_page(browser)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.clock.install()
+    page.goto(f"{server.url}/worker/tab/next")
+    page.wait_for_selector(".local-gt-category")
+
+    def fits(width: int) -> None:
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        for part in ("#local-gt-queue", "#local-gt-position", "#local-gt-time", "#local-gt-skip", "#local-gt-worker"):
+            box = page.locator(part).bounding_box()
+            assert 0 <= box["x"] and box["x"] + box["width"] <= width, part
+        bar = page.locator("#local-gt-bar").bounding_box()
+        top = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--local-gt-top')")
+        assert abs(float(top.removesuffix("px")) - bar["height"]) < 0.5  # the sticky side panel, NER's label bar
+        assert page.locator(".local-gt-side").bounding_box()["y"] >= bar["y"] + bar["height"]
+
+    fits(768)
+    page.set_viewport_size(VIEWPORT)
+    page.clock.fast_forward("11:00")  # past the task's ten minutes
+    expect(page.locator("#local-gt-time")).to_contain_text("Time is up")
+    fits(VIEWPORT["width"])
+    assert page.locator("#local-gt-bar").bounding_box()["height"] > 44  # on two lines, not cut
+    submit = page.locator(".local-gt-side .local-gt-submit").bounding_box()
+    assert submit["y"] + submit["height"] <= VIEWPORT["height"]
+    page.set_viewport_size({"width": 1600, "height": 900})  # room again: one line
+    page.wait_for_function("document.getElementById('local-gt-bar').offsetHeight === 44")
