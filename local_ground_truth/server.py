@@ -84,7 +84,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;line-height:1.4}li{margin:.3rem 0}
 input,button{font:inherit;padding:.3rem .5rem}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}</style>
-</head><body>{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}{{ body }}</body></html>"""
+</head><body><main>{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}{{ body }}</main></body></html>"""
 
 class WorkerSite:
     """What the HTTP application needs: the job, its template, leases and background consolidation."""

@@ -31,7 +31,7 @@ BODY_STYLE = "body { margin: 0; font-family: system-ui, sans-serif; }"
 SIGN_IN = """<h1>{{ task_title }}</h1>
 <form action="/" method="get" id="sign-in"><label for="worker">Your worker name</label>
 <input id="worker" name="worker" value="{{ typed }}" required autocomplete="username" autocapitalize="off"
- spellcheck="false" aria-describedby="{{ 'name-error ' if error }}name-rule"{% if error %} aria-invalid="true" autofocus{% endif %}>
+ spellcheck="false" aria-describedby="{{ 'name-error ' if error }}name-rule" autofocus{% if error %} aria-invalid="true"{% endif %}>
  <button>Start</button></form>
 {% if error %}<p id="name-error" class="notice" role="alert">{{ error }}</p>{% endif %}
 <p id="name-rule">Any name you like, in any script: letters, digits, spaces and punctuation, up to
@@ -109,11 +109,11 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
 <button type="button" id="local-gt-skip" title="Give this task back (others may take it) and open your next one">Skip task</button>
 <span id="local-gt-worker" title="{{ worker }}">Signed in as <strong>{{ worker }}</strong></span>
 </header>
-<div id="local-gt-task">
+<main id="local-gt-task">
 """
 
 TASK_TAIL = """
-</div>
+</main>
 <script>
 (function () {
   "use strict";

@@ -592,6 +592,59 @@ def test_a_touch_screen_gets_the_ner_instructions_for_touch(browser, ner_site): 
 
 
 # -- what a keyboard, a screen reader and a tablet meet --------------------------------------------------
+CONTRAST = """() => {  // visible text below WCAG AA against the background behind it (disabled controls are exempt)
+  const rgba = c => { const p = c.match(/[\\d.]+/g).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3])).concat(1);
+  const lum = c => c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const found = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    const el = node.parentElement;
+    if (!node.data.trim() || !el.getClientRects().length || el.closest(':disabled, dialog:not([open])')) continue;
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const bg = rgba(getComputedStyle(e).backgroundColor);
+      if (bg[3] > 0) layers.push(bg);
+      if (bg[3] >= 1) break;
+    }
+    const back = layers.reduceRight((below, top) => over(top, below), [255, 255, 255, 1]);
+    const style = getComputedStyle(el), size = parseFloat(style.fontSize);
+    const [a, b] = [lum(over(rgba(style.color), back)), lum(back)];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) found.push(`${node.data.trim().slice(0, 30)}: ${ratio.toFixed(2)}`);
+  }
+  return found;
+}"""
+
+
+def test_a_keyboard_starts_in_the_name_field_and_each_page_has_a_main_region_and_legible_text(browser, welding_site):  # noqa: F811
+    """The sign-in page left the focus on the page (a Tab first), no worker page had a main landmark, and Submit
+    was white on Ground Truth's orange: 3.0:1."""
+    _, server = welding_site
+    page = new_page(browser)
+    page.goto(f"{server.url}/")
+    assert page.evaluate("document.activeElement.id") == "worker"
+    assert page.get_by_role("main").get_by_role("textbox", name="Your worker name").count() == 1
+    page.keyboard.type("kim")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.url}/worker/kim")
+    assert page.get_by_role("main").get_by_role("link", name="Start the next task").count() == 1
+    assert page.evaluate(CONTRAST) == []
+    page.goto(f"{server.url}/worker/kim/next")
+    page.wait_for_selector(".local-gt-category")
+    main = page.get_by_role("main")
+    assert main.count() == 1 and main.get_by_role("radio").count() == len(CATEGORIES)
+    assert main.get_by_role("button", name="Submit").count() == 1 and not main.locator("#local-gt-bar").count()
+    assert page.evaluate(CONTRAST) == []
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")  # a status line in Submit's colour would show here
+    page.wait_for_url("**/task/*")
+    page.wait_for_selector(".local-gt-category")
+    page.goto(f"{server.url}/worker/kim?notice=done")
+    assert page.get_by_role("main").get_by_role("status").inner_text() == "Nothing is left for you. Thank you!"
+
+
 def test_on_a_tablet_and_when_time_is_up_the_task_bar_wraps_rather_than_runs_off_the_page(browser, welding_site):  # noqa: F811
     """At 768x1024 the one-line bar was 824 px wide (the name 55 px off the page, a sideways scroll); at 1280x720
     'Time is up: ...' made it 1302 px. Now it wraps, and the side panel starts below the taller bar."""
