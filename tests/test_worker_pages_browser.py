@@ -675,3 +675,48 @@ def test_on_a_tablet_and_when_time_is_up_the_task_bar_wraps_rather_than_runs_off
     assert submit["y"] + submit["height"] <= VIEWPORT["height"]
     page.set_viewport_size({"width": 1600, "height": 900})  # room again: one line
     page.wait_for_function("document.getElementById('local-gt-bar').offsetHeight === 44")
+
+
+def test_ner_is_answered_from_the_keyboard_and_removing_a_tag_keeps_the_focus_in_reach(browser, ner_site):  # noqa: F811
+    """Tag, remove, undo, Yes/No and Submit without a mouse. Removing a tag with its x in the list dropped the
+    focus to the page itself (the list is drawn anew), so the next Tab started again from the task bar."""
+    job, server = ner_site
+    page, _ = open_ner(browser, server)
+    assert page.evaluate(CONTRAST) == []
+    active = "document.activeElement.getAttribute('aria-label') || document.activeElement.id"
+    page.focus("#abstract-container")
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("1")
+    for _ in range(2):  # on from the first tag's end
+        page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("3")
+    assert [e["label"] for e in entities(page)] == [SECTIONS[0], SECTIONS[2]]
+    for _ in range(2):  # past the first tag's text, to its x
+        page.keyboard.press("Tab")
+    assert page.evaluate(active) == f"Remove {SECTIONS[0]} tag"
+    page.keyboard.press("Enter")
+    assert [e["label"] for e in entities(page)] == [SECTIONS[2]]
+    assert page.evaluate(active) == f"Remove {SECTIONS[2]} tag"  # the x that took its place
+    assert "Ctrl+Z" in page.inner_text("#ner-message")  # said, in a live region
+    assert page.get_attribute("#ner-message", "aria-live") == "polite"
+    page.keyboard.press("Enter")
+    assert entities(page) == [] and page.evaluate(active) == "Abstract text"  # none left: back to the text
+    page.keyboard.press("Control+z")
+    assert [e["label"] for e in entities(page)] == [SECTIONS[2]]
+    page.click("#abstract-container mark")  # the "Remove ...?" question, answered from the keyboard
+    page.focus("#ner-message button >> text=Keep")
+    page.keyboard.press("Enter")
+    assert len(entities(page)) == 1 and page.evaluate(active) == "Abstract text"
+    for _ in range(3):  # the tag's text, its x, the question
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "isGoodAbstractChoice"
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")  # the notes
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Submit"
+    page.keyboard.press("Enter")
+    page.wait_for_function("!location.pathname.endsWith('/task/0')")
+    [answer] = [a["answerContent"] for a in job.answers()["0"] if a["workerId"] == "ana"]
+    assert json.loads(answer["isGoodAbstract"]) == {"label": "Yes"}
+    assert [e["label"] for e in json.loads(answer["abstract"])["entities"]] == [SECTIONS[2]]
