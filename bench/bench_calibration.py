@@ -16,7 +16,8 @@ objects, 3 simulated workers at 0.8, one class rarer) measure unanimous and spli
 their accuracy, now and with the worker model at ``--before``. The 100,000 x 3 fit is timed beside the
 plug-in Dawid-Skene (``dawid_skene.fit``) and the worker model at ``--before`` in the same process, and the
 whole consolidation Lambda on that batch beside the code at ``--previous`` (before this model). Also in the same run: the three data sets
-with 10% of the objects given as gold (``is_gold``, measured on the others), and the simulation with a
+with 10% of the objects given as gold (``is_gold``, measured on the others; also with one worker per object,
+beside those objects' lone answers), and the simulation with a
 colluding pair added to its honest workers (our accuracy beside majority vote's, and whether the pair,
 and only it, is flagged). Results: bench/results/calibration.md.
 """
@@ -417,7 +418,7 @@ def main() -> None:
         variants = {"ours, one batch": {}, f"ours, batches of {BATCH}": {"batch": BATCH},
                     "ours, one worker per object": {"one_worker": True},
                     GOLD_ROWS[0]: {"evaluate": "not gold"}, GOLD_ROWS[1]: {"gold": True},
-                    GOLD_ROWS[2]: {"batch": BATCH, "gold": True}}
+                    GOLD_ROWS[2]: {"batch": BATCH, "gold": True}, ONE_WORKER_GOLD: {"one_worker": True, "gold": True}}
         for variant, options in variants.items():
             if options.get("evaluate") == "not gold":
                 options = {"evaluate": {o for t in ts for o in t if not is_gold(o)}}
@@ -426,6 +427,8 @@ def main() -> None:
             stats = [s for p in parts for s in p[2]]
             row.update(iterations=max(s[0] for s in stats), converged=all(s[1] for s in stats),
                        temperatures=sorted({s[2] for s in stats}))
+            if variant == ONE_WORKER_GOLD:
+                row["lone_answers"] = lone_answers_accuracy(qs, as_, ts)
             rows.append((name, variant, row))
         orders = []  # which objects share a batch changes what each batch can learn: one order is one draw
         for order in range(ORDERS):
@@ -484,6 +487,18 @@ def colluding_rows(question, jobs, kit) -> dict:
 
 GOLD_ROWS = ("ours, one batch, objects that are not gold (no gold given)", f"ours, one batch, {GOLD_SHARE:.0%} gold",
              f"ours, batches of {BATCH}, {GOLD_SHARE:.0%} gold")
+ONE_WORKER_GOLD = f"ours, one worker per object, {GOLD_SHARE:.0%} gold"
+
+
+def lone_answers_accuracy(questions, answers, truths) -> float:
+    """How often the first answer on each object that is not gold is its truth: what one worker per object labels."""
+    right = []
+    for q, a, truth in zip(questions, answers, truths):
+        first = {}
+        for object_id, answer in zip(q, a):
+            first.setdefault(object_id, answer)
+        right += [first[o] == label for o, label in truth.items() if o in first and not is_gold(o)]
+    return float(np.mean(right))
 
 
 def gold_verdicts(rows) -> list[str]:
@@ -503,6 +518,11 @@ def gold_verdicts(rows) -> list[str]:
         out.append(check(f"{name}, {GOLD_SHARE:.0%} gold: batches of {BATCH} accuracy {batched['accuracy']:.3f} vs "
                          f"{one['accuracy']:.3f}, ECE {batched['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02)",
                          abs(batched["accuracy"] - one["accuracy"]) <= 0.01 and abs(batched["ece"] - one["ece"]) <= 0.02))
+    for name in ("duck", "face", "simulation"):
+        row = got[(name, ONE_WORKER_GOLD)]
+        out.append(check(f"{name}, {ONE_WORKER_GOLD}: accuracy {row['accuracy']:.3f} >= its lone answers' "
+                         f"{row['lone_answers']:.3f} - 0.005 (no gold miss turns the other votes over); mean "
+                         f"confidence {row['mean_confidence']:.3f}", row["accuracy"] >= row["lone_answers"] - 0.005))
     return out
 
 
@@ -581,7 +601,11 @@ def report(rows, collusion, speed, yes_no, against_gold) -> str:
               "every row; never chosen by their truth) and measure only the other objects. The worker model counts "
               "gold objects with their known class, and corrects every confidence by what the gold objects showed "
               "in its confidence bin (`crowd_model._gold_corrected`, shrunk by `GOLD_BIN_PRIOR`). The row "
-              f"\"{GOLD_ROWS[0]}\" is the same objects measured without any gold given, for comparison.", "",
+              f"\"{GOLD_ROWS[0]}\" is the same objects measured without any gold given, for comparison. With one "
+              "worker per object only the gold shows how often the crowd is right (`POOLED_PRIOR` decides how far "
+              "each gold answer moves it): the labels must stay the lone answers, and the confidence follows what "
+              "the gold objects' answers showed (on face those were right more often than the others' first "
+              "answers).", "",
               *gold_verdicts(rows)]
     lines += ["", f"## A colluding pair among honest workers (welding simulation, {SEEDS} seeds)", "",
               f"Each object answered by the {WORKERS} simulated workers at {ACCURACY} and by {COLLUDERS} colluders who "

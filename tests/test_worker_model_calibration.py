@@ -259,6 +259,23 @@ def test_an_answer_alone_on_its_object_confirms_nothing():
     assert not result.learned.classes
 
 
+def test_one_wrong_gold_answer_does_not_turn_one_worker_per_objects_votes_over():
+    """One worker per object, so only the gold shows the crowd's accuracy: their one gold answer, wrong, lowers
+    every confidence but leaves each other object's label its vote (with the pooled prior at 2 answers' worth it
+    sank the crowd's accuracy on that class below a coin flip, and the votes for it were turned into the other)."""
+    rng = random.Random(1)
+    votes = {f"o{i}": rng.choice(["Yes", "No"]) for i in range(20)}
+    answers = [Answer(o, "ana", v) for o, v in votes.items()]
+    missed = consolidate_choice(list(votes), answers, ["Yes", "No"], method="dawid-skene",
+                                gold={"o0": "No" if votes["o0"] == "Yes" else "Yes"})
+    kept = consolidate_choice(list(votes), answers, ["Yes", "No"], method="dawid-skene", gold={"o0": votes["o0"]})
+    others = [o for o in votes if o != "o0"]
+    assert all(missed.decisions[o].label == votes[o] for o in others)
+    assert all(kept.decisions[o].label == votes[o] for o in others)
+    assert all(0.5 <= missed.decisions[o].confidence < crowd_model.PRIOR_ACCURACY < kept.decisions[o].confidence
+               for o in others)
+
+
 def test_the_worker_prior_weighs_what_the_workers_spread_beyond_their_counts_shows():
     """The prior's weight is the Beta concentration of the workers' accuracies (moment estimate), within
     [WORKER_PRIOR_MIN, WORKER_PRIOR]; a handful of workers, or workers as alike as their counts allow, keep the most."""
