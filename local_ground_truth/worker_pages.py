@@ -68,6 +68,9 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
    task below starts under the taller bar (the script at the end sets both): nothing goes off the side of the page. */
 #local-gt-bar.local-gt-wrap { height: auto; min-height: 44px; flex-wrap: wrap; row-gap: 4px; padding: 5px 14px; }
 #local-gt-bar a { color: #fff; }
+/* Read by screen readers, not shown: the page's heading and what the clock says when it turns (the bar has both). */
+.local-gt-unseen { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
 #local-gt-bar a:focus-visible, #local-gt-bar button:focus-visible { outline: 3px solid #ffb84d; outline-offset: 2px; }
 #local-gt-bar progress { width: 90px; vertical-align: middle; }
 #local-gt-bar .local-gt-spacer { flex: 1; }
@@ -106,10 +109,12 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
  title="How long this task stays yours: after that it may go to another worker">{{ (seconds_left|int) // 60 }}:{{ '%02d' % ((seconds_left|int) % 60) }} left</span>{% endif %}
 <span class="local-gt-spacer"></span>
 <span id="local-gt-notice" role="status" title="{{ notice }}">{{ notice }}</span>
+<span id="local-gt-time-said" class="local-gt-unseen" role="status"></span>
 <button type="button" id="local-gt-skip" title="Give this task back (others may take it) and open your next one">Skip task</button>
 <span id="local-gt-worker" title="{{ worker }}">Signed in as <strong>{{ worker }}</strong></span>
 </header>
 <main id="local-gt-task">
+<h1 class="local-gt-unseen">{{ title }}</h1>
 """
 
 TASK_TAIL = """
@@ -182,7 +187,14 @@ TASK_TAIL = """
       }
       clock.className = left <= 60 ? "local-gt-late" : "";
       var saying = left === 0 ? "up" : left <= 60 ? "late" : "";  // the clock's words grow longer: fit them again
-      if (saying !== said) { said = saying; fitBar(); }
+      if (saying !== said) {
+        said = saying;
+        fitBar();
+        // Said once as it turns, not every second: a screen reader hears the warning the bar shows.
+        document.getElementById("local-gt-time-said").textContent = saying === "up"
+          ? "Time is up on this task: submit now (it may have gone to someone else)."
+          : saying === "late" ? "One minute left on this task: submit soon." : "";
+      }
       if (left > 0) window.setTimeout(tick, 1000);
     };
     tick();

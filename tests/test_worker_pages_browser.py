@@ -680,6 +680,30 @@ def test_on_a_tablet_and_when_time_is_up_the_task_bar_wraps_rather_than_runs_off
     page.wait_for_function("document.getElementById('local-gt-bar').offsetHeight === 44")
 
 
+def test_a_screen_reader_hears_the_time_warnings_once_and_finds_the_task_by_its_heading(browser, welding_site):  # noqa: F811
+    """The minute-left and time-is-up warnings were only drawn (a status line now says each once, as it turns, not
+    the countdown every second), and a task page had no heading to jump to."""
+    _, server = welding_site
+    page = new_page(browser)
+    page.clock.install()
+    page.goto(f"{server.url}/worker/lena/next")
+    page.wait_for_selector(".local-gt-category")
+    heading = page.get_by_role("heading", level=1)
+    assert heading.count() == 1 and heading.inner_text().startswith("Task 1 of ")
+    said = page.locator("#local-gt-time-said")
+    assert said.get_attribute("role") == "status" and said.inner_text() == ""
+    page.clock.fast_forward("08:30")
+    assert said.inner_text() == ""  # 1:30 left: nothing to say yet
+    page.clock.fast_forward("00:45")
+    expect(said).to_have_text("One minute left on this task: submit soon.")
+    page.clock.fast_forward("00:20")  # the countdown goes on; what is said does not change
+    expect(page.locator("#local-gt-time")).to_contain_text("left: submit soon")
+    assert said.inner_text() == "One minute left on this task: submit soon."
+    page.clock.fast_forward("01:00")
+    expect(said).to_have_text("Time is up on this task: submit now (it may have gone to someone else).")
+    assert said.bounding_box()["width"] <= 1 and page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+
+
 def test_ner_is_answered_from_the_keyboard_and_removing_a_tag_keeps_the_focus_in_reach(browser, ner_site):  # noqa: F811
     """Tag, remove, undo, Yes/No and Submit without a mouse. Removing a tag with its x in the list dropped the
     focus to the page itself (the list is drawn anew), so the next Tab started again from the task bar."""
