@@ -413,11 +413,12 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 browsers that opened one of these links (each holds a key: give it only to those it is for).</p><dl>
 {% for name, link in links %}<dt>{{ name }}</dt><dd><code>{{ link }}</code></dd>{% endfor %}</dl></section>{% endif %}
 <p id="connection" role="status" hidden></p>
+<p id="announce" class="visually-hidden" role="status"></p>
 <main id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</main>
 <script src="{{ prefix }}/requester.js"></script></body></html>"""
 
 _LIVE = """<div class="grid"><div>
-<section id="state" class="{{ 'complete' if s.complete else 'running' }}" aria-live="polite">
+<section id="state" class="{{ 'complete' if s.complete else 'running' }}">
 <h2 id="job-state">{% if s.complete and s.review and s.review.awaiting %}Crowd labeling complete, expert review in progress
 {%- elif s.complete %}Job complete{% else %}In progress{% endif %}</h2>
 <progress id="progress-bar" aria-label="Objects consolidated" max="{{ [s.progress.objects, 1]|max }}" value="{{ s.progress.consolidated + s.progress.failed }}"></progress>
@@ -491,7 +492,8 @@ th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}fig
 .bad,.state-failed .state,.state-pre-labeling-failed .state{color:#cf222e}.state-consolidated .state{color:#116329}
 .state-skipped .state{color:#6e7781}.state-in-progress .state,.state-ready .state{color:#9a6700}.detail{font-size:12px}
 .convergence{font-size:12px;color:#57606a}.convergence.warning{color:#cf222e;font-weight:600}
-@media (max-width:900px){.grid{grid-template-columns:1fr}}"""
+@media (max-width:900px){.grid{grid-template-columns:1fr}}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"""
 
 # Fetches the live part again every few seconds and swaps it in when it changed, keeping the keyboard focus on
 # the same link or control (swapping the markup would drop it to the page's body) and waiting while the reader has
@@ -501,7 +503,16 @@ _JS = """(() => {
   const connection = document.getElementById('connection');
   const every = Number(live.dataset.poll) * 1000;
   const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';
+  const announce = document.getElementById('announce');
   let shown = null, current = new Date(), lost = false;
+  // What a screen reader hears as the job goes: its state and how many objects are done (and await review), said
+  // in a region that stays put when the rest is redrawn, and only when that changed (not every redrawn table).
+  function summary() {
+    const part = selector => { const element = live.querySelector(selector); return element ? element.textContent.trim() : ''; };
+    return [part('#job-state'), part('#progress strong') && part('#progress strong') + ' objects consolidated',
+            part('#review-state strong') && 'expert review: ' + part('#review-state strong')].filter(Boolean).join('; ');
+  }
+  let said = summary();
   function focused() {
     const element = document.activeElement;
     if (!element || !live.contains(element)) return null;
@@ -540,6 +551,8 @@ _JS = """(() => {
         if (html !== shown && !selecting()) {
           const was = focused(); live.innerHTML = html; refocus(was);
           shown = html;
+          const now = summary();
+          if (now !== said) { said = now; announce.textContent = now + '.'; }
         }
       } else {
         unreachable('HTTP ' + response.status);

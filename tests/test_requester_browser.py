@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from local_ground_truth.requester import PREFIX
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job, worker_server
+from tests.test_worker_pages_browser import CONTRAST
 
 QUESTION = "WeldingClassification"
 UNICODE_NAME = "José 李雷 <b onmouseover=alert(1)>O'Brien</b>"
@@ -157,4 +158,43 @@ def test_what_changed_before_the_pages_first_look_is_shown(browser, runner_assem
         held[0].continue_()
         expect(page.locator("#workers tbody tr", has_text="dee")).to_contain_text(f"1: object {ids[2]}",
                                                                                    timeout=30_000)
+        page.close()
+
+
+def test_a_screen_reader_hears_the_progress_once_as_it_changes_not_each_redrawn_table(browser, runner_assembly, tmp_path):
+    """The job's state was a polite live region inside the part the page swaps out when anything changed (a lease, a
+    worker's last answer): each redraw put a new region in place of the one a screen reader watched, so progress was
+    announced unreliably, or as the whole section. Now one status region outside it says the state and count once
+    they change; the page has its main region and headings, AA contrast, and no sideways scroll at 768 px."""
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "reqa")) as job, worker_server(job) as server:
+        ids = job.object_ids()
+        page = browser.new_page(viewport={"width": 768, "height": 1024})
+        page.goto(f"{server.url}{PREFIX}")
+        main = page.get_by_role("main")
+        assert main.get_by_role("heading", level=2, name="In progress").count() == 1
+        assert page.get_by_role("heading", level=1).count() == 1
+        assert page.locator("#live [aria-live], #live [role=status]").count() == 0  # nothing announced is redrawn
+        status = page.locator("#announce")
+        assert status.get_attribute("role") == "status" and status.inner_text() == ""
+        assert page.evaluate(CONTRAST) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768
+
+        # A worker opens a task: the workers' table is redrawn, nothing is said.
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        connection.request("GET", f"/worker/cy/task/{ids[3]}")
+        assert connection.getresponse().status == 200
+        connection.close()
+        expect(page.locator("#workers tbody tr", has_text="cy")).to_contain_text(f"1: object {ids[3]}", timeout=30_000)
+        assert status.inner_text() == ""
+
+        # Two objects consolidated: said once, in the region that was there from the start.
+        page.evaluate("document.getElementById('announce').dataset.kept = 'yes'")
+        for object_id in ids[:2]:
+            answer_over_http(server.port, "ana", object_id, "Good Weld")
+        server.site.consolidator.notify()
+        assert server.site.consolidator.wait_idle(timeout=120)
+        expect(status).to_have_text(f"In progress; 2 of {len(ids)} objects consolidated.", timeout=30_000)
+        assert status.get_attribute("data-kept") == "yes"
+        assert page.evaluate(CONTRAST) == [] and page.evaluate("document.documentElement.scrollWidth") <= 768
         page.close()
