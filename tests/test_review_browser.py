@@ -14,6 +14,7 @@ from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.worker_names import path_segment
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job
+from tests.test_worker_pages_browser import CONTRAST
 
 QUESTION = "WeldingClassification"
 LABEL = "welding-quality"
@@ -173,6 +174,48 @@ def test_what_a_reviewer_does_in_the_ner_preview_never_holds_up_or_leaks_into_th
             review.click("#accept-crowd")
             review.wait_for_url("**/review/Rev?saved=0")  # on, with no dialog in the way
             assert "Yes" in review.inner_text("#decided")
+            assert problems == []
+        finally:
+            server.stop()
+
+
+def test_a_reviewer_decides_with_the_keyboard_alone_and_reads_every_reason_at_768_px(browser, runner_assembly, tmp_path):
+    """The reasons beside the crowd's label were #9a6700 on the routed cell's #fff4ce: 4.42:1, under WCAG AA's 4.5."""
+    spec = read_workflow(runner_assembly, "welding")
+    settings = ReviewSettings(enabled=True, threshold=spec.review.threshold)
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "revk")) as job:
+        job.record_answer("0", "ana", {QUESTION: {"label": "Burn Through"}})
+        job.consolidate()
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False, review=settings), port=0).start()
+        try:
+            problems: list[str] = []
+            review = watched_page(browser, problems)
+            review.set_viewport_size({"width": 768, "height": 1024})
+            for path in ("", "/Kim", "/Kim/object/0"):
+                review.goto(f"{server.url}/review{path}")
+                assert review.get_by_role("main").count() == 1 and review.get_by_role("heading", level=1).count() == 1
+                assert review.get_by_role("main").get_by_role("heading", level=2).count() >= 1
+                assert review.evaluate(CONTRAST) == [], path
+                assert review.evaluate("document.documentElement.scrollWidth") <= 768, path
+            expect(review.locator("#crowd-row .reasons")).to_have_text("confidence under the threshold")
+            decision = review.get_by_role("group", name=QUESTION)
+            assert decision.get_by_role("radio").count() == 6
+            assert review.get_by_role("button", name="Save this decision").count() == 1
+            # From the top of the page: Tab to the crowd's label (past the preview's own controls), the arrow to the
+            # next one, Tab past "Accept the crowd's labels" to Save, Enter.
+            for _ in range(30):
+                review.keyboard.press("Tab")
+                if review.evaluate("document.activeElement.type") == "radio":
+                    break
+            assert review.evaluate("document.activeElement.value") == "Burn Through"
+            review.keyboard.press("ArrowDown")
+            assert review.is_checked("input[value='Contamination']")
+            review.keyboard.press("Tab")
+            review.keyboard.press("Tab")
+            assert review.evaluate("document.activeElement.id") == "decide"
+            review.keyboard.press("Enter")
+            review.wait_for_url("**/review/Kim?saved=0")
+            assert "Contamination" in review.inner_text("#decided")
             assert problems == []
         finally:
             server.stop()
