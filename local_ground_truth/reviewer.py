@@ -6,8 +6,9 @@ does), takes the objects the crowd could not settle (``review_desk``), and decid
   others), and the decisions made so far;
 - ``/review/<name>/object/<id>``: every worker's answer and the crowd's label and confidence side by
   side, why the object is here, and a form: accept the crowd's labels or pick others (a decided
-  object can be decided again: the later decision replaces the earlier one); below it, the task as
-  workers saw it (the next address, in a sandboxed frame: the image, plots or text the expert judges);
+  object can be decided again: the later decision replaces the earlier one); and the task as workers saw
+  it (the next address, in a sandboxed frame: the image, plots or text the expert judges), on the left on a wide
+  screen, between the answers and the form on a narrow one (a keyboard passes its controls before the form's);
 - ``/review/<name>/object/<id>/task``: the task as workers saw it (the stack's template), read-only.
 
 Decisions are POSTed as same-origin JSON (``{"decision": {question: label}}``), checked against the
