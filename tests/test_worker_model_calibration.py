@@ -261,8 +261,8 @@ def test_an_answer_alone_on_its_object_confirms_nothing():
 
 def test_one_wrong_gold_answer_does_not_turn_one_worker_per_objects_votes_over():
     """One worker per object, so only the gold shows the crowd's accuracy: their one gold answer, wrong, lowers
-    every confidence but leaves each other object's label its vote (with the pooled prior at 2 answers' worth it
-    sank the crowd's accuracy on that class below a coin flip, and the votes for it were turned into the other)."""
+    every confidence but leaves each other object's label its vote (with the pooled prior at 2 answers' worth that
+    one miss made every lone vote here the gold object's class)."""
     rng = random.Random(1)
     votes = {f"o{i}": rng.choice(["Yes", "No"]) for i in range(20)}
     answers = [Answer(o, "ana", v) for o, v in votes.items()]
