@@ -475,6 +475,44 @@ def test_skip_with_unsaved_tags_asks_first_and_gives_the_task_back_only_when_the
     assert hrefs[-1] == "/worker/ana/task/1"  # and last in her queue
 
 
+def test_ctrl_z_after_a_reload_undoes_the_changes_made_before_it(browser, ner_site):  # noqa: F811
+    """The draft kept the tags but not the changes behind them: after a reload Ctrl+Z had nothing to undo. A draft
+    whose changes do not fit the text (or whose tags did not all come back) restores no history at all."""
+    job, server = ner_site
+    page, _ = open_ner(browser, server, "1")
+    select(page, 0, 8)
+    page.keyboard.press("1")
+    first = entities(page)
+    select(page, 20, 30)
+    page.keyboard.press("3")
+    assert len(entities(page)) == 2
+    page.reload()
+    page.wait_for_selector("#abstract-container mark")
+    assert len(entities(page)) == 2 and page.get_by_role("button", name="Undo", exact=True).is_enabled()
+    page.focus("#abstract-container")
+    page.keyboard.press("Control+z")
+    assert entities(page) == first and f"the {SECTIONS[2]} tag is removed" in page.inner_text("#ner-message")
+    page.keyboard.press("Control+z")
+    assert entities(page) == [] and page.get_by_role("button", name="Undo", exact=True).is_disabled()
+    page.keyboard.press("Control+z")
+    assert "Nothing to undo" in page.inner_text("#ner-message")
+    key = page.evaluate("window.LOCAL_GT_DRAFT_KEY")
+    text = job.task_input("1")["text"]
+    tag = {"label": SECTIONS[0], "startOffset": 0, "endOffset": 5}
+    for history in ([{"op": "add", "entity": {**tag, "label": "<img src=x onerror=window.__pwned=1>"}}],
+                    [{"op": "add", "entity": {**tag, "endOffset": 10 ** 9}}], [{"op": "drop", "entity": tag}],
+                    # not this draft's: undoing them would take away a tag it lacks, or bring one back over its tag
+                    [{"op": "add", "entity": {**tag, "startOffset": 20, "endOffset": 30}}],
+                    [{"op": "add", "entity": tag}, {"op": "remove", "entity": {**tag, "startOffset": 2, "endOffset": 9}}]):
+        page.evaluate("([key, draft]) => localStorage.setItem(key, JSON.stringify(draft))",
+                      [key, {"length": len(text), "entities": [tag], "actions": history}])
+        page.reload()
+        page.wait_for_selector("#abstract-container mark")
+        assert entities(page) == [tag] and page.get_by_role("button", name="Undo", exact=True).is_disabled()
+        page.keyboard.press("Control+z")
+        assert entities(page) == [tag] and page.evaluate("window.__pwned") is None
+
+
 def test_a_tampered_draft_restores_what_still_fits_and_nothing_else(browser, ner_site):  # noqa: F811
     job, server = ner_site
     text = job.task_input("0")["text"]
