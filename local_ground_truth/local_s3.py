@@ -59,32 +59,45 @@ def _stop(server: subprocess.Popen) -> None:
             pass
 
 
+def moto_s3_app():
+    """moto's S3 as a WSGI application. moto lists its own package folder on every request to route it; the folder
+    does not change, so it is listed once."""
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def keep_alive_server(app):
+    """``app`` served on a free 127.0.0.1 port, a thread per connection, a connection kept open between a
+    client's requests (``keep_alive``); ``serve_forever`` starts it."""
+    from werkzeug.serving import make_server
+
+    from local_ground_truth.keep_alive import KeepAliveRequestHandler
+
+    return make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveRequestHandler)
+
+
 def _serve(store: Path | None) -> None:
     """Child process: moto's S3 on 127.0.0.1, port printed on stdout; ends when stdin closes."""
     import logging
     import threading
 
-    from moto import backends
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
-
     from local_ground_truth import conditional_writes, s3_store
     from local_ground_truth.endpoint_guard import EndpointGuard
-    from local_ground_truth.keep_alive import KeepAliveRequestHandler
 
     conditional_writes.install()  # If-Match / If-None-Match checked and written as one step, as S3 does
     logging.basicConfig(level=logging.INFO, format="local S3: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    # moto lists its own package folder on every request to route it; the folder does not change.
-    modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules
-    app = DomainDispatcherApplication(create_backend_app)
+    app = moto_s3_app()
     if store is not None:
         disk = s3_store.DiskStore(store)
         s3_store.load(disk)
         app = s3_store.WriteThroughApp(app, disk)
     guard = EndpointGuard(app)  # this machine's SDK clients only: never a web page (endpoint_guard)
-    server = make_server("127.0.0.1", 0, guard, threaded=True, request_handler=KeepAliveRequestHandler)
+    server = keep_alive_server(guard)
     guard.listening_on(server.server_port)
 
     def watch_parent() -> None:

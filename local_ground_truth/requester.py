@@ -509,8 +509,9 @@ _JS = """(() => {
   // in a region that stays put when the rest is redrawn, and only when that changed (not every redrawn table).
   function summary() {
     const part = selector => { const element = live.querySelector(selector); return element ? element.textContent.trim() : ''; };
-    return [part('#job-state'), part('#progress strong') && part('#progress strong') + ' objects consolidated',
-            part('#review-state strong') && 'expert review: ' + part('#review-state strong')].filter(Boolean).join('; ');
+    const done = part('#progress strong'), review = part('#review-state strong');
+    return [part('#job-state'), done && done + ' objects consolidated', review && 'expert review: ' + review]
+      .filter(Boolean).join('; ');
   }
   let said = summary();
   function focused() {

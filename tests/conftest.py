@@ -30,20 +30,13 @@ os.environ.setdefault("MPLCONFIGDIR", str(Path(os.environ.get("TMPDIR", "/tmp"))
 def s3_endpoint():
     """A moto S3 server on a free 127.0.0.1 port, in a thread of this process; boto3 clients reach it via
     AWS_ENDPOINT_URL_S3. It serves as the local runner's endpoint does (``local_s3``): a connection stays open
-    between requests (``keep_alive``: otherwise every request of every client opened one), and moto's list of
-    its own modules is read once, not on every request."""
+    between requests (otherwise every request of every client opened one), and moto's list of its own modules is
+    read once, not on every request."""
     import threading
 
-    from moto import backends
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
+    from local_ground_truth import local_s3
 
-    from local_ground_truth.keep_alive import KeepAliveRequestHandler
-
-    modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules
-    server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True,
-                         request_handler=KeepAliveRequestHandler)
+    server = local_s3.keep_alive_server(local_s3.moto_s3_app())
     thread = threading.Thread(target=server.serve_forever, name="moto-s3", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
