@@ -2,8 +2,10 @@
 
 The rule is ``gt_common.review`` (the one the review on AWS uses): once an object is consolidated, it
 needs an expert when a question's confidence is below the job's threshold, its label is the abstain
-label, or a gold item was missed (any abstention too, when the settings say so). Its consolidated
-label never changes after its batch, so neither does that.
+label, or a gold item was missed (any abstention too, when the settings say so). The confidence is the
+whole job's so far (``gt_common.job_confidence``, as the review on AWS reads it when the job completes): its
+label never changes after its batch, but each batch's temperature and gold objects revise every earlier
+object's confidence, so an object may come to need an expert later in the job (or no longer).
 
 **Decisions** are kept like answers, in the job's bucket (on disk with the runner's endpoint, written
 before the reviewer hears OK): one file per decision,
@@ -36,7 +38,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from gt_common import strict_json
+from gt_common import job_confidence, strict_json
 from gt_common.answers import answer_to, read_form
 from gt_common.consolidation import WorkerAnswer
 from gt_common.worker_agreement import ExpertDecision
@@ -109,7 +111,9 @@ class ReviewDesk:
         self._lock = threading.RLock()  # decisions and the final manifest: one writer at a time
         self._viewing: dict[str, tuple[str, float]] = {}  # object -> (reviewer, when) who opened it last, undecided
         self._decisions: dict[str, Decision] = {}
-        self._reasons: dict[str, dict[str, list[str]]] = {}  # per consolidated object (labels are final)
+        self._reasons: dict[str, dict[str, list[str]]] = {}  # per consolidated object, until a batch adds labels
+        self._labels: dict[str, dict[str, Any]] = {}  # the consolidated labels with the job's confidence
+        self._labels_of = -1  # ... made from this many consolidated objects
         self._last: Optional[datetime.datetime] = None
         self.version = 0  # one more with every decision recorded or read back
         self.on_decided: list[Callable[[], None]] = []  # called after each decision is recorded
@@ -135,14 +139,31 @@ class ReviewDesk:
                     for item in page.get("Contents", [])})
 
     # -- what needs review -------------------------------------------------------------------------
+    def job_labels(self) -> dict[str, dict[str, Any]]:
+        """The job's consolidated labels, each choice question's confidence the whole job's so far
+        (``gt_common.job_confidence``: the temperature and gold objects of every batch, not only the object's
+        own); made again when a batch has added labels, and with them the reasons (an object may come to need
+        an expert as the job learns, or no longer)."""
+        labels = self.job.consolidated_labels()
+        with self._lock:
+            if self._labels_of != len(labels):  # an object is consolidated once: more labels, a new batch
+                revised = job_confidence.revise_labels({oid: entry["label"] for oid, entry in labels.items()},
+                                                       self.questions)
+                self._labels = {oid: {**entry, "label": revised[oid]} for oid, entry in labels.items()}
+                self._labels_of = len(labels)
+                self._reasons.clear()
+            return self._labels
+
     def reasons(self, object_id: str, labels: Optional[dict[str, Any]] = None) -> dict[str, list[str]]:
         """Per question, why this consolidated object needs an expert ({} when it does not or is not
-        consolidated). ``labels``: the job's consolidated labels, when the caller has them already."""
+        consolidated). ``labels``: ``job_labels()``, when the caller has them already."""
         if not self.enabled:
             return {}
         with self._lock:
+            if labels is None:
+                labels = self.job_labels()
             if object_id not in self._reasons:
-                label = (labels if labels is not None else self.job.consolidated_labels()).get(object_id)
+                label = labels.get(object_id)
                 if label is None:
                     return {}
                 self._reasons[object_id] = reasons_by_question(
@@ -152,7 +173,7 @@ class ReviewDesk:
 
     def routed(self) -> list[str]:
         """Consolidated objects that need an expert, in manifest order."""
-        labels = self.job.consolidated_labels()
+        labels = self.job_labels()
         return [oid for oid in sorted(labels, key=int) if self.reasons(oid, labels)]
 
     def decision(self, object_id: str) -> Optional[Decision]:
@@ -199,7 +220,7 @@ class ReviewDesk:
         asked = next((q for q in self.decided_questions if q.name == question), None)
         if not self.enabled or asked is None:
             return []
-        labels = self.job.consolidated_labels()
+        labels = self.job_labels()
         with self._lock:
             decisions = [d for d in self._decisions.values() if question in d.decision and d.object_id in labels]
         found = []
@@ -216,7 +237,7 @@ class ReviewDesk:
     def view(self, object_id: str) -> dict[str, Any]:
         """The object side by side: each worker's answer to each question, the crowd's label and
         confidence, the reasons and the current decision."""
-        label = self.job.consolidated_labels().get(object_id)
+        label = self.job_labels().get(object_id)
         consolidated = label["label"] if label is not None and isinstance(label["label"], dict) else {}
         forms = []
         for answer in sorted(self.job.answers().get(object_id, []), key=lambda a: a.get("submissionTime", "")):
@@ -309,11 +330,14 @@ class ReviewDesk:
     def final_lines(self) -> list[dict[str, Any]]:
         lines = []
         with self._lock:
+            labels = self.job_labels()
             for index, line in enumerate(self.job.output_lines()):
                 object_id = str(index)
                 if self.label_attribute not in line:
                     lines.append(line)
                     continue
+                if object_id in labels:  # the job's confidence, as the object was routed by
+                    line = {**line, self.label_attribute: labels[object_id]["label"]}
                 reasons = reasons_by_question(line, self.label_attribute, self.questions, self.settings.threshold,
                                               route_any_abstention=self.settings.route_any_abstention)
                 decided = self._decisions.get(object_id)

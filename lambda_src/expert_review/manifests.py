@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Optional, Union
 
-from gt_common import strict_json
+from gt_common import job_confidence, strict_json
 from gt_common.s3uri import S3Location, read_error, read_object
 
 LOG = logging.getLogger(__name__)
@@ -21,6 +21,13 @@ class ManifestLine:
     raw: str
     value: Optional[dict[str, Any]]  # None: not a JSON object (``problem`` says why)
     problem: Optional[str] = None
+
+
+def with_job_confidence(lines: list[ManifestLine], label_attribute: str, questions) -> list[ManifestLine]:
+    """The output manifest's lines with every choice question's confidence the whole job's
+    (``gt_common.job_confidence``: its temperature and every gold object), not only its batch's."""
+    revised = job_confidence.revise_lines([line.value for line in lines], label_attribute, questions)
+    return [line if value is line.value else replace(line, value=value) for line, value in zip(lines, revised)]
 
 
 def parse_lines(text: str, what: str) -> list[ManifestLine]:

@@ -2,7 +2,8 @@
 
 Invoked by the EventBridge rule on the review jobs' "Completed" state change. From the review job's
 name it finds the workflow job it reviewed (``layout.crowd_job_name``), reads both output manifests
-and writes the workflow job's final manifest beside its output manifest
+and writes the workflow job's final manifest beside its output manifest, each label with the whole job's
+confidence as the objects were routed by (``gt_common.job_confidence``)
 (``<S3OutputPath><workflow job>/manifests/output/final.manifest``): every line of the workflow job's
 output, in order, the experts' decisions merged in by ``gt_common.review.merge_review``. An object
 the experts did not answer (a task that expired) keeps the crowd's label. Writing it again gives
@@ -22,7 +23,7 @@ from . import layout
 from .final import Review, Reviews, final_lines
 from .final_quality import write_final_reports
 from .jobs import output_manifest_uri, s3_client, sagemaker_client
-from .manifests import read_manifest, write_manifest
+from .manifests import read_manifest, with_job_confidence, write_manifest
 from .settings import job_keys
 
 LOG = logging.getLogger(__name__)
@@ -50,9 +51,11 @@ def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> di
     crowd_job = layout.crowd_job_name(review_job, crowd_key, review_key)
     crowd = sagemaker.describe_labeling_job(LabelingJobName=crowd_job)
     reviews = read_reviews(s3, review)
-    lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest")
     final = layout.final_manifest(crowd)
     questions = configured_questions()
+    lines = with_job_confidence(
+        read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest"),
+        crowd["LabelAttributeName"], questions)  # as the objects were routed: the same numbers
     known = {line.number for line in lines}
     for number in sorted(set(reviews) - known):  # a review line naming no line of the crowd's output manifest
         LOG.error("review of output manifest line %d: the crowd's output manifest has no such line (%d lines); "

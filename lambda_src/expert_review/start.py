@@ -2,7 +2,9 @@
 
 Invoked by the EventBridge rule on "SageMaker Ground Truth Labeling Job State Change" (Completed)
 for this workflow's jobs. It confirms the job completed (DescribeLabelingJob), reads its output
-manifest, and asks ``gt_common.review.reasons_by_question`` of each line why an expert must see it. The
+manifest, gives each label the whole job's confidence (``gt_common.job_confidence``: a batch published its
+own with what the job knew then), and asks ``gt_common.review.reasons_by_question`` of each line why an expert
+must see it. The
 objects with a reason go to a review job on the experts' workteam (one review manifest line each:
 the data object's own fields, and under ``crowd-review`` its line number, the reasons, the question giving
 each and the crowd's label); with none, the final manifest is written at once (every line decided by the crowd).
@@ -26,7 +28,7 @@ from gt_common.s3uri import parse_s3_uri
 from . import layout
 from .final import final_lines
 from .jobs import create_or_adopt, describe, output_manifest_uri, s3_client, sagemaker_client
-from .manifests import MAX_LINE_BYTES, ManifestLine, dumps, exists, read_manifest, write_manifest
+from .manifests import MAX_LINE_BYTES, ManifestLine, dumps, exists, read_manifest, with_job_confidence, write_manifest
 from .settings import ReviewSettings, settings
 
 LOG = logging.getLogger(__name__)
@@ -60,8 +62,10 @@ def start_review(crowd_job: str, config: ReviewSettings, sagemaker, s3) -> dict[
         return {"finalManifest": final.uri, "created": False}
 
     label_attribute = job["LabelAttributeName"]
-    lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(job), what="output manifest"), "output manifest")
     questions = configured_questions()
+    lines = with_job_confidence(
+        read_manifest(s3, parse_s3_uri(output_manifest_uri(job), what="output manifest"), "output manifest"),
+        label_attribute, questions)
     review_lines = select(lines, label_attribute, questions, config.rule.threshold,
                           route_any_abstention=config.rule.route_any_abstention)
     if not review_lines:

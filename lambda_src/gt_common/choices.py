@@ -75,6 +75,11 @@ class ChoiceResult:
     converged: bool = True  # False: the model stopped at its iteration cap
     temperature: Optional[float] = None  # the model's evidence temperature (None for majority vote)
     colluding: list = field(default_factory=list)  # collusion.Pair flagged in this batch (the worker model only)
+    # The worker model's evidence (None for majority vote): per object (n, K) the answers' log-likelihood of each
+    # class, the classes' log frequencies (K,), and the answers the job had counted (``gt_common.job_confidence``).
+    log_likelihood: Optional[np.ndarray] = None
+    log_prior: Optional[np.ndarray] = None
+    answers_seen: float = 0.0
 
     @property
     def decisions(self) -> dict[str, Decision]:
@@ -226,4 +231,5 @@ def consolidate_indexed(object_ids: Sequence[str], objects: np.ndarray, workers:
                     fit.gold_bins.round(6).tolist() if fit.gold_bins.any() else [],
                     [[a, b, n, agreed] for (a, b), (n, agreed) in sorted(batch_pairs.items())])
     decided = _decide(object_ids, fit.posteriors, fit.confidences, votes, classes, abstain, tie)
-    return ChoiceResult(object_ids, *decided, gold, learned, fit.iterations, fit.converged, fit.temperature, pairs)
+    return ChoiceResult(object_ids, *decided, gold, learned, fit.iterations, fit.converged, fit.temperature, pairs,
+                        fit.log_likelihood, fit.log_prior, fit.answers_seen)

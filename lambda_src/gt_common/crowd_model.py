@@ -100,7 +100,8 @@ from typing import Optional
 
 import numpy as np
 
-from . import time_budget
+from . import gold_correction, time_budget
+from .gold_correction import GOLD_BIN_EDGES, GOLD_BIN_PRIOR  # noqa: F401  (the model's, read here too)
 
 #: The accuracy a worker is assumed to have before the job shows anything (one vote's confidence).
 PRIOR_ACCURACY = 0.8
@@ -145,11 +146,6 @@ EXACT_BELOW = 1000
 #: EM's cap. A batch with several answers per object converges in tens of iterations; with one worker per
 #: object (nothing identifies accuracies) the class frequencies drift slowly: 410 on duck's first answers.
 MAX_ITERATIONS = 500
-#: Edges of the confidence bins in which gold objects measure the confidence against the truth.
-GOLD_BIN_EDGES = (0.5, 0.7, 0.9, 0.99)
-#: Gold objects' worth, in each bin, of the model's own confidence: the correction is shrunk towards none
-#: (on duck and face 10 beat 2 and 5: with a handful of gold objects a bin is mostly noise).
-GOLD_BIN_PRIOR = 10.0
 #: The most answers the temperature is chosen on (a deterministic spread of objects beyond it).
 TEMPER_SAMPLE = 20_000
 
@@ -166,6 +162,10 @@ class Fit:
     converged: bool
     gold_bins: np.ndarray  # (len(GOLD_BIN_EDGES) + 1, 3) this batch's answered gold objects per confidence bin:
     #                        how many, how many labeled right, their confidences summed (before the correction)
+    log_likelihood: np.ndarray  # (n_objects, K) the answers' untempered log-likelihood of each class (left one out)
+    log_prior: np.ndarray  # (K,) the log of each class's frequency (unnormalized): the confidence is the softmax of
+    #                        log_prior + log_likelihood / temperature, before the gold correction
+    answers_seen: float  # the answers the job has counted, this batch's included (the temperature's BIC price)
 
 
 def _index(name: str, values, size: int) -> np.ndarray:
@@ -326,19 +326,30 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     q = posterior(terms, class_terms)
 
     loss = _held_out_loss(o, terms, class_terms, N)
-    evidence = loss + temper_prior
-    if evidence.any():  # tempering is one parameter more than independent answers: BIC's price for it
-        answers_seen = float(prior.sum()) + float(o.size if skill_weight is None else skill_weight.sum())
-        evidence = evidence + np.where(np.asarray(TEMPERATURES) == 1.0, 0.0, 0.5 * np.log(max(answers_seen, 1.0)))
-    temperature = TEMPERATURES[int(np.argmin(evidence))] if evidence.any() else 1.0
+    answers_seen = float(prior.sum()) + float(o.size if skill_weight is None else skill_weight.sum())
+    temperature = choose_temperature(loss + temper_prior, answers_seen)
     tempered = posterior(terms, class_terms, temperature) if temperature != 1.0 else q
     without = ~answered  # an object nobody answered: the class frequencies, nothing else
     if without.any():
         frequencies = np.exp(class_terms - class_terms.max())
         q[:, without] = tempered[:, without] = (frequencies / frequencies.sum())[:, None]
     confidences, gold_bins = _gold_corrected(q, np.ascontiguousarray(tempered.T), gold, answered, prior_gold_bins)
+    log_likelihood = np.stack([np.bincount(o, weights=terms[z], minlength=N) for z in range(K)], axis=1)
     return Fit(np.ascontiguousarray(q.T), confidences, counts.copy(), classes, loss, temperature, iterations, converged,
-               gold_bins)
+               gold_bins, log_likelihood, np.asarray(class_terms, dtype=np.float64).copy(), answers_seen)
+
+
+def choose_temperature(evidence: np.ndarray, answers_seen: float) -> float:
+    """The temperature of ``TEMPERATURES`` the held-out ``evidence`` (negative log-likelihood per temperature, summed
+    over the job's batches) favours once a ``T > 1`` pays BIC's price for its one parameter more: half the log of
+    the answers the job has counted. 1 without any evidence."""
+    evidence = np.asarray(evidence, dtype=np.float64)
+    if evidence.shape != (len(TEMPERATURES),) or not evidence.any():
+        return 1.0
+    price = np.where(np.asarray(TEMPERATURES) == 1.0, 0.0, 0.5 * np.log(max(answers_seen, 1.0)))
+    return TEMPERATURES[int(np.argmin(evidence + price))]
+
+
 
 
 def worker_prior_weight(right: np.ndarray, seen: np.ndarray) -> float:
@@ -367,19 +378,13 @@ def _gold_corrected(q: np.ndarray, confidences: np.ndarray, gold: np.ndarray, an
 
     ``q`` (K, N) untempered posteriors (the label's class is their best); ``confidences`` (N, K) tempered."""
     n, k = confidences.shape
-    edges = np.asarray(GOLD_BIN_EDGES)
     top = q.argmax(axis=0) if n else np.zeros(0, np.intp)
     top_conf = confidences[np.arange(n), top]
-    bins = np.searchsorted(edges, top_conf, side="right")
-    this = np.zeros((edges.size + 1, 3))
+    bins = np.searchsorted(np.asarray(GOLD_BIN_EDGES), top_conf, side="right")  # gold_correction.bin_of
     counted = np.flatnonzero((gold >= 0) & answered)
-    if counted.size:
-        where = bins[counted]
-        np.add.at(this, (where, 0), 1.0)
-        np.add.at(this, (where, 1), (top[counted] == gold[counted]).astype(float))
-        np.add.at(this, (where, 2), top_conf[counted])
+    this = np.array(gold_correction.bins_of(zip(top_conf[counted].tolist(), (top[counted] == gold[counted]).tolist())))
     total = this if prior_bins is None else this + np.asarray(prior_bins, dtype=np.float64)
-    gap = (total[:, 2] - total[:, 1]) / (total[:, 0] + GOLD_BIN_PRIOR)  # confidence above the gold accuracy
+    gap = np.array(gold_correction.gaps(total.tolist()))  # confidence above the gold accuracy
     if not n or not gap.any():
         return confidences, this
     new_top = np.clip(top_conf - gap[bins], 1.0 / k, 1.0)

@@ -80,7 +80,7 @@ from .shown_text import text_lengths
 from .task_record import read_records, records_location
 from .span_clustering import Span, consolidate_spans
 from .span_reliability import MAX_SPANS_PER_JOB, SPAN, SpanRecord, records_of, score_workers, weights_of
-from . import worker_model
+from . import job_confidence, worker_model
 from .worker_model import Entry, entry_names, multi_select_entry
 
 LOG = logging.getLogger(__name__)
@@ -224,13 +224,19 @@ class _Batch:
         self._report(question, column, result)
         votes = _vote_counts(column.objects, column.labels, len(self.object_ids), question.labels)
         gold = result.gold
+        classes = job_confidence.classes_of(question)
         values = []
-        for object_id, label, confidence, counted in zip(self.object_ids, result.labels, result.confidences, votes):
+        for i, (object_id, label, confidence, counted) in enumerate(
+                zip(self.object_ids, result.labels, result.confidences, votes)):
             value = {"label": label, "confidence": round(confidence, CONFIDENCE_DIGITS), "votes": counted}
             if gold and object_id in gold:
                 value[GOLD_KEY] = gold[object_id]
                 if label is not None and label != gold[object_id]:
                     value[GOLD_MISS] = True
+            if result.log_likelihood is not None and classes is not None and label in classes:
+                value[job_confidence.EVIDENCE_KEY] = job_confidence.evidence_of(
+                    result.log_prior, result.log_likelihood[i], classes.index(label), classes, result.temperature,
+                    result.answers_seen)
             values.append(value)
         return values
 

@@ -1,0 +1,174 @@
+"""The job's confidence: each label's confidence as the whole job's evidence makes it, not only its batch's.
+
+A batch publishes its labels with what the job had learned by then (``crowd_model``). The first batches of
+a job publish before the job's temperature is known (workers who err together: its evidence is summed over
+the batches, and an early batch's is too weak to pay its price) and before the gold objects of later
+batches show how far the confidence lies above the truth. Measured on duck and face in batches of 10
+(``bench/results/calibration.md``, "revised at the job's end"): the first batches' labels at >= 0.99 were
+wrong far more often than one batch's.
+
+So every Classification, YesNo and Checkbox value the worker model decides keeps its evidence
+(``EVIDENCE_KEY``)::
+
+    "evidence": {"temperature": T, "answers": n, "log-prior": {<class>: x}, "log-likelihood": {<class>: y}}
+
+``T`` the temperature its batch chose, ``n`` the answers the job had counted by then, ``x`` the log of the
+class's frequency and ``y`` the answers' untempered log-likelihood of the class (both relative to the label's,
+which is 0). The batch's confidence is the softmax of ``x + y / T``, corrected by the gold objects seen so far.
+
+``revise`` recomputes every such confidence with the job's temperature (that of the value whose batch had
+counted the most answers: its evidence holds every batch's before it) and the gold objects of the whole job
+(each one's confidence against its known class, per bin, as ``crowd_model`` corrects a batch). The label
+never changes: tempering keeps the best class best, and the gold correction moves only confidences. The
+revised value keeps the batch's number as ``BATCH_CONFIDENCE_KEY``. Where it is used: the review of a job
+(which objects an expert must see, and the final manifest's confidences), on AWS when the job completes
+and in the local runner after every batch. Ground Truth's ``output.manifest`` keeps each batch's numbers.
+
+Without numpy (the review's functions ship without it). A MultiSelect's choices keep their batch's confidence (no evidence is kept for them). A value whose evidence
+is not as above (missing, a class it does not name, a number that is not finite) keeps its confidence; the
+first such value is logged with its object and the problem.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from typing import Any, Hashable, Mapping, Optional, Sequence
+
+from . import gold_correction
+from .gold import GOLD_KEY
+from .questions import Checkbox, Classification, YesNo
+
+LOG = logging.getLogger(__name__)
+
+EVIDENCE_KEY = "evidence"
+BATCH_CONFIDENCE_KEY = "batch-confidence"
+#: Digits of the evidence's numbers (log-probabilities: 1e-4 moves a confidence by less than 1e-4).
+EVIDENCE_DIGITS = 4
+#: ... and of a confidence (as every consolidated confidence).
+CONFIDENCE_DIGITS = 4
+
+
+def evidence_of(log_prior: Sequence[float], log_likelihood: Sequence[float], label: int, classes: Sequence[str],
+                temperature: float, answers_seen: float) -> dict[str, Any]:
+    """The ``evidence`` of one object whose label is ``classes[label]`` (``log_likelihood``: its row)."""
+    prior, likelihood = float(log_prior[label]), float(log_likelihood[label])
+    return {"temperature": round(float(temperature), EVIDENCE_DIGITS), "answers": round(float(answers_seen), 1),
+            "log-prior": {name: round(float(x) - prior, EVIDENCE_DIGITS) for name, x in zip(classes, log_prior)},
+            "log-likelihood": {name: round(float(y) - likelihood, EVIDENCE_DIGITS)
+                               for name, y in zip(classes, log_likelihood)}}
+
+
+class _Evidence:
+    """One value's evidence, checked: the label's index, the classes' log-prior and log-likelihood."""
+
+    def __init__(self, value: Any, classes: Sequence[str]) -> None:
+        if not isinstance(value, Mapping):
+            raise ValueError("the value is not an object")
+        label = value.get("label")
+        if label not in classes:
+            raise ValueError(f"its label {label!r} is not one of the question's classes")
+        evidence = value.get(EVIDENCE_KEY)
+        if not isinstance(evidence, Mapping):
+            raise ValueError(f"it has no {EVIDENCE_KEY!r} object")
+        self.label = list(classes).index(label)
+        self.temperature = _number(evidence.get("temperature"), "temperature")
+        self.answers = _number(evidence.get("answers"), "answers")
+        if self.temperature < 1.0 or self.answers < 0:
+            raise ValueError("its temperature is below 1 or its answers below 0")
+        self.log_prior = _per_class(evidence.get("log-prior"), classes, "log-prior")
+        self.log_likelihood = _per_class(evidence.get("log-likelihood"), classes, "log-likelihood")
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"its {name} is not a finite number")
+    return float(value)
+
+
+def _per_class(table: Any, classes: Sequence[str], name: str) -> list[float]:
+    if not isinstance(table, Mapping) or set(table) != set(classes):
+        raise ValueError(f"its {name} does not name exactly the question's classes")
+    return [_number(table[c], f"{name} of {c!r}") for c in classes]
+
+
+def revise(values: Mapping[Hashable, Any], classes: Sequence[str], what: str = "object") -> dict[Hashable, Any]:
+    """Per object, its value with the job's confidence (``values``: per object its consolidated value of one
+    choice question; ``classes``: the question's labels that are classes, its abstain label left out). Values
+    without usable evidence are returned as they are."""
+    usable: dict[Hashable, _Evidence] = {}
+    refused = 0
+    for key, value in values.items():
+        if isinstance(value, Mapping) and EVIDENCE_KEY not in value:
+            continue  # majority vote, an abstain label, no label: nothing to revise
+        try:
+            usable[key] = _Evidence(value, classes)
+        except ValueError as error:
+            if not refused:
+                LOG.error("%s %s: its confidence stays its batch's, since its evidence cannot be read (%s)",
+                          what, key, error)
+            refused += 1
+    if refused > 1:
+        LOG.error("%d values in all keep their batch's confidence for unreadable evidence", refused)
+    revised = dict(values)
+    if not usable:
+        return revised
+    temperature = max(usable.values(), key=lambda evidence: evidence.answers).temperature
+    top = {key: _label_probability(evidence, temperature) for key, evidence in usable.items()}
+    bin_gaps = gold_correction.gaps(gold_correction.bins_of(
+        (top[key], usable[key].label == known) for key in usable
+        if (known := _gold_index(values[key], classes)) >= 0))
+    for key, probability in top.items():
+        value = copy.deepcopy(values[key])
+        value[BATCH_CONFIDENCE_KEY] = value.get("confidence")
+        value["confidence"] = round(gold_correction.corrected(probability, bin_gaps, len(classes)), CONFIDENCE_DIGITS)
+        revised[key] = value
+    return revised
+
+
+def _label_probability(evidence: _Evidence, temperature: float) -> float:
+    """The softmax of ``log-prior + log-likelihood / temperature`` at the label."""
+    scores = [x + y / temperature for x, y in zip(evidence.log_prior, evidence.log_likelihood)]
+    best = max(scores)
+    return math.exp(scores[evidence.label] - best) / sum(math.exp(score - best) for score in scores)
+
+
+def _gold_index(value: Mapping[str, Any], classes: Sequence[str]) -> int:
+    known = value.get(GOLD_KEY)
+    return list(classes).index(known) if isinstance(known, str) and known in classes else -1
+
+
+def classes_of(question: Any) -> Optional[list[str]]:
+    """The classes of a question the worker model decides with evidence (None for any other question)."""
+    if not isinstance(question, (Classification, YesNo, Checkbox)):
+        return None
+    abstain = getattr(question, "abstain", None)
+    return [label for label in question.labels if label != abstain]
+
+
+def revise_labels(labels: Mapping[Hashable, Any], questions: Sequence[Any],
+                  what: str = "object") -> dict[Hashable, Any]:
+    """Per object, its label (the value under the label attribute: ``{<question>: <value>, ...}``) with every choice
+    question's confidence the job's; a label that is not an object, or has no value for a question, is kept."""
+    out = dict(labels)
+    for question in questions:
+        classes = classes_of(question)
+        if classes is None:
+            continue
+        values = {key: label[question.name] for key, label in out.items()
+                  if isinstance(label, Mapping) and isinstance(label.get(question.name), Mapping)}
+        for key, value in revise(values, classes, what=f"{question.name}: {what}").items():
+            if value is not values[key]:
+                out[key] = {**out[key], question.name: value}
+    return out
+
+
+def revise_lines(lines: Sequence[Optional[Mapping[str, Any]]], label_attribute: str,
+                 questions: Sequence[Any]) -> list[Optional[Mapping[str, Any]]]:
+    """Output manifest lines (None: a line that could not be read; logs name a line by its index) with every
+    choice question's confidence the job's (``revise_labels``); a line without the label attribute is kept."""
+    labels = {number: line[label_attribute] for number, line in enumerate(lines)
+              if isinstance(line, Mapping) and label_attribute in line}
+    revised = revise_labels(labels, questions, what="output manifest line")
+    return [{**line, label_attribute: revised[number]} if number in labels and revised[number] is not labels[number]
+            else line for number, line in enumerate(lines)]
