@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 
 import boto3
 import pytest
@@ -548,3 +549,49 @@ def test_the_final_manifest_is_beside_the_workflow_jobs_output_and_found_by_its_
     assert exists(s3, location, "final manifest")
     with pytest.raises(ValueError, match="S3OutputPath"):
         layout.final_manifest({**job, "OutputConfig": {}})
+
+
+# -- the job's confidence ------------------------------------------------------------------------------
+def with_evidence(line: dict, other: float, temperature: float, answers: float) -> dict:
+    """``line`` whose label keeps the evidence the worker model writes: the other classes ``other`` nats less
+    likely than the label, the temperature its batch chose and the answers the job had counted by then."""
+    defect = line[LABEL]["defect"]
+    classes = ("Good", "Burn Through", "Porosity")
+    evidence = {"temperature": temperature, "answers": answers, "log-prior": {c: 0.0 for c in classes},
+                "log-likelihood": {c: 0.0 if c == defect["label"] else other for c in classes}}
+    return {**line, LABEL: {**line[LABEL], "defect": {**defect, "evidence": evidence}}}
+
+
+def test_the_review_reads_each_label_with_the_whole_jobs_confidence(configured, s3, sagemaker):
+    """Line 0 was published at 0.9993 by the first batch (temperature 1); the last batch had counted more answers
+    and chose 4, under which line 0's answers are worth 0.787: it goes to the experts, and the final manifest
+    keeps the job's confidence beside the batch's."""
+    bucket = configured
+    early = with_evidence(crowd_line(0, "Good", 0.9993, {"Good": 3}), -8.0, 1.0, 30)
+    late = with_evidence(crowd_line(1, "Porosity", 0.9999, {"Porosity": 5}), -40.0, 4.0, 3000)
+    put_manifest(s3, bucket, crowd_output_key(), [early, late])
+    manifest_uri = f"s3://{bucket}/review/{CROWD_JOB}/review.manifest"
+    expected = {**review_request(bucket), "LabelingJobName": REVIEW_JOB,
+                "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": manifest_uri}}}}
+    sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
+    not_found(sagemaker, REVIEW_JOB)
+    sagemaker.add_response("create_labeling_job", {"LabelingJobArn": arn(REVIEW_JOB)}, expected)
+
+    assert start.lambda_handler(state_change(CROWD_JOB))["reviewed"] == 1
+
+    routed, = read_lines(s3, bucket, f"review/{CROWD_JOB}/review.manifest")
+    job_confidence = round(1 / (1 + 2 * math.exp(-8.0 / 4.0)), 4)
+    assert routed[layout.REVIEW_FIELD]["object"] == 0 and routed[layout.REVIEW_FIELD]["reasons"] == ["low-confidence"]
+    assert routed[layout.REVIEW_FIELD]["label"]["defect"]["confidence"] == job_confidence == 0.787
+    assert routed[layout.REVIEW_FIELD]["label"]["defect"]["batch-confidence"] == 0.9993
+
+    review_output(bucket, s3, [routed])  # the experts' task expired: the crowd's label stays, with the job's confidence
+    sagemaker.add_response("describe_labeling_job", described(REVIEW_JOB, bucket, label="expert-review"),
+                           {"LabelingJobName": REVIEW_JOB})
+    sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
+    merge.lambda_handler(state_change(REVIEW_JOB))
+    first, second = read_lines(s3, bucket, FINAL_KEY)
+    assert first[LABEL]["defect"]["confidence"] == job_confidence
+    assert first[f"{LABEL}-metadata"][REASONS_KEY] == ["low-confidence"]
+    assert second[LABEL]["defect"]["confidence"] == round(1 / (1 + 2 * math.exp(-10.0)), 4)
+    assert read_lines(s3, bucket, crowd_output_key())[0] == early  # Ground Truth's output stays the batch's

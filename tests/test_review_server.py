@@ -510,3 +510,29 @@ def test_a_multi_select_choice_shows_the_confidence_of_the_yes_or_no_beside_it()
     assert _shown_crowd(defects, crowd) == ("Dent no (confidence 0.66); Stain no (confidence 1.00); "
                                             "Scratch yes (confidence 0.90)")
     assert _shown_crowd(defects, {"labels": []}) == "Dent no; Stain no; Scratch no"  # majority vote: no confidences
+
+
+def test_an_object_comes_to_need_an_expert_when_a_later_batch_revises_the_jobs_confidence(runner_assembly, tmp_path,
+                                                                                        monkeypatch):
+    """Object 5, three workers alike, is settled by its batch. A later batch that had counted many more answers
+    chose a high temperature (workers who err together): read with it, object 5's answers no longer settle it, so
+    it awaits an expert, and the final manifest gives the job's confidence beside its batch's."""
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "revised")) as (job, server):
+        for worker in ("ana", "ben", "cy"):
+            job.record_answer("5", worker, {QUESTION: {"label": "Good Weld"}})
+        job.consolidate()
+        desk = server.site.review
+        assert desk.reasons("5") == {} and "5" not in desk.awaiting()
+        labels = job.consolidated_labels()
+        published = labels["5"]["label"][QUESTION]
+        later = json.loads(json.dumps(labels["5"]))
+        later["label"][QUESTION]["evidence"].update(temperature=16.0, answers=published["evidence"]["answers"] * 100)
+        monkeypatch.setattr(job, "consolidated_labels", lambda: {**labels, "6": later})
+
+        assert desk.reasons("5") == {QUESTION: ["low-confidence"]} and "5" in desk.awaiting()
+        line = desk.final_lines()[5]
+        assert line[LABEL][QUESTION]["label"] == "Good Weld"
+        assert line[LABEL][QUESTION]["confidence"] < ON.threshold < published["confidence"]
+        assert line[LABEL][QUESTION]["batch-confidence"] == published["confidence"]
+        assert line[f"{LABEL}-metadata"]["review-reasons"] == ["low-confidence"]
