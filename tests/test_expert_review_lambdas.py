@@ -557,8 +557,8 @@ def with_evidence(line: dict, other: float, temperature: float, answers: float) 
     likely than the label, the temperature its batch chose and the answers the job had counted by then."""
     defect = line[LABEL]["defect"]
     classes = ("Good", "Burn Through", "Porosity")
-    evidence = {"temperature": temperature, "answers": answers, "log-prior": {c: 0.0 for c in classes},
-                "log-likelihood": {c: 0.0 if c == defect["label"] else other for c in classes}}
+    evidence = {"temperature": temperature, "answers": answers,
+                "classes": {c: [0.0, other] for c in classes if c != defect["label"]}}
     return {**line, LABEL: {**line[LABEL], "defect": {**defect, "evidence": evidence}}}
 
 

@@ -18,8 +18,7 @@ CLASSES = ["Good", "Bad"]
 
 def value(label: str, confidence: float, other: float, temperature: float, answers: float, gold=None) -> dict:
     """A consolidated value whose answers make the other class ``other`` nats less likely than the label."""
-    evidence = {"temperature": temperature, "answers": answers, "log-prior": {"Good": 0.0, "Bad": 0.0},
-                "log-likelihood": {c: 0.0 if c == label else other for c in CLASSES}}
+    evidence = {"temperature": temperature, "answers": answers, "classes": {c: [0.0, other] for c in CLASSES if c != label}}
     made = {"label": label, "confidence": confidence, "votes": {label: 3}, "evidence": evidence}
     if gold is not None:
         made["gold"] = gold
@@ -73,16 +72,21 @@ def test_a_value_without_evidence_or_with_an_abstain_label_or_no_label_is_kept_a
 
 
 @pytest.mark.parametrize("spoil, problem", [
-    (lambda v: v.pop("evidence") and v.update(evidence="high"), "no 'evidence' object"),
+    (lambda v: v.update(evidence="high"), "no 'evidence' object"),
     (lambda v: v["evidence"].update(temperature=float("nan")), "temperature is not a finite number"),
     (lambda v: v["evidence"].update(temperature=True), "temperature is not a finite number"),
     (lambda v: v["evidence"].update(temperature=0.5), "temperature is below 1"),
     (lambda v: v["evidence"].update(answers="many"), "answers is not a finite number"),
-    (lambda v: v["evidence"]["log-prior"].pop("Bad"), "log-prior does not name exactly"),
-    (lambda v: v["evidence"]["log-likelihood"].update({"Porosity": 0.0}), "log-likelihood does not name exactly"),
-    (lambda v: v["evidence"]["log-likelihood"].update(Bad=float("inf")), "log-likelihood of 'Bad' is not a finite"),
-    (lambda v: v["evidence"]["log-likelihood"].update(Bad=[1]), "log-likelihood of 'Bad' is not a finite"),
+    (lambda v: v["evidence"].update(classes=[]), "classes are not exactly the question's classes but the label"),
+    (lambda v: v["evidence"]["classes"].pop("Bad"), "classes are not exactly"),
+    (lambda v: v["evidence"]["classes"].update(Good=[0.0, 0.0]), "classes are not exactly"),
+    (lambda v: v["evidence"]["classes"].update(Porosity=[0.0, 0.0]), "classes are not exactly"),
+    (lambda v: v["evidence"]["classes"].update(Bad=[1.0]), "is not a pair"),
+    (lambda v: v["evidence"]["classes"].update(Bad="-8"), "is not a pair"),
+    (lambda v: v["evidence"]["classes"].update(Bad=[0.0, float("inf")]), "log-likelihood of 'Bad' is not a finite"),
+    (lambda v: v["evidence"]["classes"].update(Bad=[None, -8.0]), "log-prior of 'Bad' is not a finite"),
     (lambda v: v.update(label="Porosity"), "label 'Porosity' is not one of the question's classes"),
+    (lambda v: v.update(label=["Good"]), "is not one of the question's classes"),
 ])
 def test_evidence_that_cannot_be_read_keeps_its_batchs_confidence_named_and_the_rest_are_revised(spoil, problem, caplog):
     bad = value("Good", 0.9997, -8.0, 1.0, 30)
@@ -121,7 +125,7 @@ def test_a_batch_alone_is_revised_to_the_confidence_it_published_gold_and_all():
     revised = job_confidence.revise(values, classes)
 
     changed = [abs(revised[o]["confidence"] - values[o]["confidence"]) for o in values if "evidence" in values[o]]
-    assert changed and max(changed) <= 2e-4  # the evidence's own rounding
+    assert changed and max(changed) <= 5e-4  # the evidence's own rounding
 
 
 def test_the_job_chooses_the_temperature_of_the_batch_that_had_counted_the_most_answers():
@@ -154,9 +158,7 @@ def test_the_job_chooses_the_temperature_of_the_batch_that_had_counted_the_most_
     revised = job_confidence.revise(values, labels)
 
     for object_id, made in values.items():
-        evidence = made["evidence"]
-        other = next(v for c, v in evidence["log-likelihood"].items() if c != made["label"])
-        prior = next(v for c, v in evidence["log-prior"].items() if c != made["label"])
+        (prior, other), = made["evidence"]["classes"].values()  # two classes: the label and the other
         expected = 1.0 / (1.0 + math.exp(prior + other / last))
         assert revised[object_id]["confidence"] == round(expected, 4)
         assert revised[object_id]["label"] == made["label"]
@@ -170,9 +172,8 @@ QUESTIONS = (Classification(name="defect", choices=("Good", "Bad", "Not sure"), 
 
 
 def test_output_lines_are_revised_question_by_question_and_every_other_line_is_kept():
-    yes_no = {"label": "Yes", "confidence": 0.9997, "evidence": {
-        "temperature": 1.0, "answers": 10, "log-prior": {"Yes": 0.0, "No": 0.0},
-        "log-likelihood": {"Yes": 0.0, "No": -8.0}}}
+    yes_no = {"label": "Yes", "confidence": 0.9997, "evidence": {"temperature": 1.0, "answers": 10,
+                                                                 "classes": {"No": [0.0, -8.0]}}}
     marks = {"labels": ["a"], "confidence": {"a": 0.99, "b": 0.01}, "votes": {"a": 3}}
     labeled = {"source-ref": "s3://b/0", "job": {"defect": value("Good", 0.9997, -8.0, 1.0, 30), "usable": yes_no,
                                                   "marks": marks, "note": [], "workers": 3}}

@@ -80,6 +80,11 @@ without gold of its own is corrected by the job's. On duck and face with 10% of 
 was the one change that moved calibration on the real crowds (``bench/results/calibration.md``); fitting
 the temperature to the gold objects instead was noisier (20 gold objects chose 13 on duck).
 
+**The job's confidence** (``gt_common.job_confidence``): a batch's confidence uses the temperature and gold
+bins of the batches before it and itself only, so ``Fit`` also gives what it was made of (each object's
+``log_likelihood``, the classes' ``log_prior``, ``answers_seen``), from which the review reads every label again
+with the job's latest temperature and all its gold objects.
+
 Answers that are no class (an ``abstain`` label, "Not sure"): answer columns beyond the ``K`` true
 classes. They are no evidence for or against any class (their likelihood is the same for every
 class, so it is left out, and they do not count in a worker's accuracy): an object with
@@ -348,8 +353,6 @@ def choose_temperature(evidence: np.ndarray, answers_seen: float) -> float:
         return 1.0
     price = np.where(np.asarray(TEMPERATURES) == 1.0, 0.0, 0.5 * np.log(max(answers_seen, 1.0)))
     return TEMPERATURES[int(np.argmin(evidence + price))]
-
-
 
 
 def worker_prior_weight(right: np.ndarray, seen: np.ndarray) -> float:

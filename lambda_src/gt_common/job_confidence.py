@@ -10,11 +10,13 @@ wrong far more often than one batch's.
 So every Classification, YesNo and Checkbox value the worker model decides keeps its evidence
 (``EVIDENCE_KEY``)::
 
-    "evidence": {"temperature": T, "answers": n, "log-prior": {<class>: x}, "log-likelihood": {<class>: y}}
+    "evidence": {"temperature": T, "answers": n, "classes": {<each class but the label>: [x, y]}}
 
 ``T`` the temperature its batch chose, ``n`` the answers the job had counted by then, ``x`` the log of the
-class's frequency and ``y`` the answers' untempered log-likelihood of the class (both relative to the label's,
-which is 0). The batch's confidence is the softmax of ``x + y / T``, corrected by the gold objects seen so far.
+class's frequency and ``y`` the answers' untempered log-likelihood of the class, both less the label's (so the
+label's own would be ``[0, 0]``; it is left out, as every line of a large batch carries this). The batch's
+confidence is the softmax of ``x + y / T`` over the label (0) and the other classes, corrected by the gold objects
+seen so far.
 
 ``revise`` recomputes every such confidence with the job's temperature (that of the value whose batch had
 counted the most answers: its evidence holds every batch's before it) and the gold objects of the whole job
@@ -43,8 +45,8 @@ LOG = logging.getLogger(__name__)
 
 EVIDENCE_KEY = "evidence"
 BATCH_CONFIDENCE_KEY = "batch-confidence"
-#: Digits of the evidence's numbers (log-probabilities: 1e-4 moves a confidence by less than 1e-4).
-EVIDENCE_DIGITS = 4
+#: Decimals of the evidence's numbers (log-probabilities: 1e-3 moves a confidence by less than 3e-4).
+EVIDENCE_DIGITS = 3
 #: ... and of a confidence (as every consolidated confidence).
 CONFIDENCE_DIGITS = 4
 
@@ -53,10 +55,9 @@ def evidence_of(log_prior: Sequence[float], log_likelihood: Sequence[float], lab
                 temperature: float, answers_seen: float) -> dict[str, Any]:
     """The ``evidence`` of one object whose label is ``classes[label]`` (``log_likelihood``: its row)."""
     prior, likelihood = float(log_prior[label]), float(log_likelihood[label])
-    return {"temperature": round(float(temperature), EVIDENCE_DIGITS), "answers": round(float(answers_seen), 1),
-            "log-prior": {name: round(float(x) - prior, EVIDENCE_DIGITS) for name, x in zip(classes, log_prior)},
-            "log-likelihood": {name: round(float(y) - likelihood, EVIDENCE_DIGITS)
-                               for name, y in zip(classes, log_likelihood)}}
+    return {"temperature": round(float(temperature), 4), "answers": round(float(answers_seen), 1),
+            "classes": {name: [round(float(x) - prior, EVIDENCE_DIGITS), round(float(y) - likelihood, EVIDENCE_DIGITS)]
+                        for i, (name, x, y) in enumerate(zip(classes, log_prior, log_likelihood)) if i != label}}
 
 
 class _Evidence:
@@ -76,20 +77,20 @@ class _Evidence:
         self.answers = _number(evidence.get("answers"), "answers")
         if self.temperature < 1.0 or self.answers < 0:
             raise ValueError("its temperature is below 1 or its answers below 0")
-        self.log_prior = _per_class(evidence.get("log-prior"), classes, "log-prior")
-        self.log_likelihood = _per_class(evidence.get("log-likelihood"), classes, "log-likelihood")
+        others = evidence.get("classes")
+        if not isinstance(others, Mapping) or set(others) != set(classes) - {label}:
+            raise ValueError("its classes are not exactly the question's classes but the label")
+        pairs = [[0.0, 0.0] if c == label else others[c] for c in classes]
+        if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+            raise ValueError("a class's evidence is not a pair [log-prior, log-likelihood]")
+        self.log_prior = [_number(x, f"log-prior of {c!r}") for c, (x, _y) in zip(classes, pairs)]
+        self.log_likelihood = [_number(y, f"log-likelihood of {c!r}") for c, (_x, y) in zip(classes, pairs)]
 
 
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"its {name} is not a finite number")
     return float(value)
-
-
-def _per_class(table: Any, classes: Sequence[str], name: str) -> list[float]:
-    if not isinstance(table, Mapping) or set(table) != set(classes):
-        raise ValueError(f"its {name} does not name exactly the question's classes")
-    return [_number(table[c], f"{name} of {c!r}") for c in classes]
 
 
 def revise(values: Mapping[Hashable, Any], classes: Sequence[str], what: str = "object") -> dict[Hashable, Any]:
