@@ -109,8 +109,21 @@ def written(s3, bucket: str, job: str) -> dict[str, bytes]:
 
 
 def same_outputs(s3, bucket: str, now: dict, before: dict, now_job: str, before_job: str) -> bool:
-    """Whether two runs answered alike (labels, confidences, votes, workers) and wrote the same files."""
-    return now["response"] == before["response"] and written(s3, bucket, now_job) == written(s3, bucket, before_job)
+    """Whether two runs answered alike (labels, confidences, votes, workers) and wrote the same files. The
+    ``evidence`` a value keeps for the job's confidence (``gt_common.job_confidence``) is new since the code
+    compared, so it is left out of the comparison."""
+    return (_without_evidence(now["response"]) == _without_evidence(before["response"])
+            and written(s3, bucket, now_job) == written(s3, bucket, before_job))
+
+
+def _without_evidence(value):
+    from gt_common.job_confidence import EVIDENCE_KEY
+
+    if isinstance(value, dict):
+        return {key: _without_evidence(item) for key, item in value.items() if key != EVIDENCE_KEY}
+    if isinstance(value, list):
+        return [_without_evidence(item) for item in value]
+    return value
 
 
 def crowds(s3, endpoint: str, repeat: int, trees: dict[str, Path]) -> list[dict]:
