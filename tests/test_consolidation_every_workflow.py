@@ -14,6 +14,7 @@ import pytest
 
 import workflows
 from consolidation import handler
+from gt_common import job_confidence
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo
 from tests.consolidation_helpers import answered_by, configure, run
 
@@ -112,3 +113,19 @@ def test_the_questions_of_every_workflow_asked_together(s3, bucket, monkeypatch)
         for question in definition.questions:
             questions.setdefault(question.name, question)
     check_consolidation(s3, bucket, monkeypatch, list(questions.values()), "label", "dawid-skene")
+
+
+def test_a_batch_over_the_evidence_limit_keeps_none_and_one_at_it_keeps_it_on_every_choice(s3, bucket, monkeypatch):
+    """Values keep the evidence the job's confidence is read from (``gt_common.job_confidence``) in batches of up to
+    MAX_EVIDENCE_OBJECTS objects; a larger batch's values are as they were without it."""
+    question = Classification(name="defect", choices=("Good", "Bad", "Not sure"), abstain="Not sure")
+    configure(monkeypatch, [question], "dawid-skene")
+    entries = [answered_by(i, {f"w{w}": {"defect": {"label": "Good" if (i + w) % 4 else "Bad"}} for w in range(3)})
+               for i in range(OBJECTS)]
+    monkeypatch.setattr(job_confidence, "MAX_EVIDENCE_OBJECTS", OBJECTS)
+    kept = run(s3, bucket, entries)
+    assert all(set(value["defect"]) == {"label", "confidence", "votes", "evidence"} for value in kept.values())
+    monkeypatch.setattr(job_confidence, "MAX_EVIDENCE_OBJECTS", OBJECTS - 1)
+    larger = run(s3, bucket, entries, batch="2026-01-01_00:00:01")  # the same objects, a batch of its own
+    assert all(set(value["defect"]) == {"label", "confidence", "votes"} for value in larger.values())
+    assert [v["defect"]["label"] for v in larger.values()] == [v["defect"]["label"] for v in kept.values()]

@@ -225,6 +225,8 @@ class _Batch:
         votes = _vote_counts(column.objects, column.labels, len(self.object_ids), question.labels)
         gold = result.gold
         classes = job_confidence.classes_of(question)
+        if len(self.object_ids) > job_confidence.MAX_EVIDENCE_OBJECTS:  # a large batch's confidence is the job's
+            classes = None
         values = []
         for i, (object_id, label, confidence, counted) in enumerate(
                 zip(self.object_ids, result.labels, result.confidences, votes)):
