@@ -149,7 +149,7 @@ def yes_no_rows(model) -> dict:
     from gt_common import choices
     from gt_common.choices import Answer, consolidate_choice
 
-    saved, choices.crowd_model = choices.crowd_model, model
+    saved, choices.crowd_model = choices.crowd_model, with_empty_evidence(model)
     try:
         rows = {"unanimous": ([], []), "split": ([], []), "every": ([], [])}
         majority, temperatures = [], []
@@ -169,6 +169,23 @@ def yes_no_rows(model) -> dict:
                 "majority": float(np.mean(majority)), "tempered": float(np.mean(np.array(temperatures) > 1))}
     finally:
         choices.crowd_model = saved
+
+
+def with_empty_evidence(model):
+    """``model`` as ``choices`` now calls it: a worker model from before the job's evidence (9a8f7fa) fits without
+    ``log_likelihood``, ``log_prior`` and ``answers_seen``, so its batches keep none (the yes/no rows read only labels,
+    confidences and temperatures)."""
+    import types
+
+    if "log_likelihood" in model.Fit.__dataclass_fields__:
+        return model
+
+    def fit(*args, **kwargs):
+        result = model.fit(*args, **kwargs)
+        return types.SimpleNamespace(**{name: getattr(result, name) for name in result.__dataclass_fields__},
+                                     log_likelihood=None, log_prior=None, answers_seen=0.0)
+
+    return types.SimpleNamespace(**{**vars(model), "fit": fit})
 
 
 HETERO_JOBS, HETERO_OBJECTS, HETERO_WORKERS, HETERO_PER_OBJECT = 40, 108, 39, 7
