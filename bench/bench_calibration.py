@@ -10,10 +10,11 @@ Lambda calls it), crowd-kit 1.4.2's DawidSkene posterior and the majority vote's
 MajorityVote; bench/.venv-crowdkit, made by bench/setup_crowdkit.sh). Measures: accuracy, ECE (10
 equal-width bins, top-label), share of labels with confidence >= 0.99 that are wrong, share of the
 errors caught by routing confidence < 0.9 and share of objects routed. Ours also in batches of 10
-objects with the worker memory carried (``worker_model.merge`` of each batch's ``learned``) and with one
-worker per object (the first answer of each object). Small yes/no jobs (the NER staging shape: 12 and 40
-objects, 3 simulated workers at 0.8, one class rarer) measure unanimous and split objects' confidence against
-their accuracy, now and with the worker model at ``--before``. The 100,000 x 3 fit is timed beside the
+objects with the worker memory carried (``worker_model.merge`` of each batch's ``learned``), as published and
+revised at the job's end (``gt_common.job_confidence.revise``), and with one worker per object (the first answer
+of each object). Small yes/no jobs (the NER staging shape: 12 and 40 objects, 3 simulated workers at 0.8, one
+class rarer) measure unanimous and split objects' confidence against their accuracy, now and with the worker
+model at ``--before``. The 100,000 x 3 fit is timed beside the
 plug-in Dawid-Skene (``dawid_skene.fit``) and the worker model at ``--before`` in the same process, and the
 whole consolidation Lambda on that batch beside the code at ``--previous`` (before this model). Also in the same run: the three data sets
 with 10% of the objects given as gold (``is_gold``, measured on the others; also with one worker per object,
@@ -43,8 +44,20 @@ from bench_crowd_consolidation import CROWDKIT_VENV, DATA, load_crowd  # noqa: E
 RESULTS = REPO / "bench" / "results" / "calibration.md"
 SEEDS, WORKERS, ACCURACY, BATCH = 30, 3, 0.8, 10
 ORDERS = 8  # orders of the objects the batches are cut from: the data's own and 7 shuffles
-BATCH_ORDERS = f"ours, batches of {BATCH}, mean of {ORDERS} orders of the objects"
 GOLD_SHARE = 0.10  # objects marked gold (by a hash of the object id) in the gold variants
+GOLD = f"{GOLD_SHARE:.0%} gold"
+REVISED = "revised at the job's end"  # the review's confidence (``job_confidence.revise``), not the batch's
+
+
+def batch_orders(*qualifiers: str) -> str:
+    """The title of a row of batches of ``BATCH`` measured as the mean over ``ORDERS`` orders of the objects."""
+    return ", ".join([f"ours, batches of {BATCH}", *qualifiers, f"mean of {ORDERS} orders of the objects"])
+
+
+BATCH_ORDERS, REVISED_ORDERS = batch_orders(), batch_orders(REVISED)
+GOLD_ORDERS, GOLD_REVISED_ORDERS = batch_orders(GOLD), batch_orders(GOLD, REVISED)
+#: Each mean-of-orders row, by what its per-order line names beside the data set.
+ORDER_ROWS = {BATCH_ORDERS: (), REVISED_ORDERS: (REVISED,), GOLD_ORDERS: (GOLD,), GOLD_REVISED_ORDERS: (GOLD, REVISED)}
 COLLUDERS = 2  # the colluding pair added to the simulation's honest workers
 
 
@@ -93,10 +106,13 @@ def metrics(confidence, right) -> dict:
 
 
 def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_worker=False, gold=False,
-         evaluate=None, order=0):
+         evaluate=None, order=0, revised=False):
     """Our labels and confidences for the objects with truth; ``batch``: objects per batch, memory carried;
     ``gold``: the ``is_gold`` objects' truth given as gold (and left out of the measure); ``evaluate``: only
-    these objects are measured; ``order``: 0 the objects in the data's order, else a shuffle seeded by it."""
+    these objects are measured; ``order``: 0 the objects in the data's order, else a shuffle seeded by it;
+    ``revised``: the confidences as the review revises them at the job's end (``job_confidence.revise``, from
+    the evidence each value keeps), not as each batch published them."""
+    from gt_common import job_confidence
     from gt_common.choices import Answer, consolidate_choice
     from gt_common.worker_model import merge
 
@@ -116,17 +132,55 @@ def ours(questions, workers, answers, truth, labels, abstain, batch=None, one_wo
     for row in rows:
         by_object.setdefault(row[0], []).append(Answer(*row))
     known = {o: label for o, label in truth.items() if gold and is_gold(o)}
-    decisions, memory, stats, flagged = {}, [], [], []
+    classes = [label for label in labels if label != abstain]
+    decisions, values, memory, stats, flagged = {}, {}, [], [], []
     for chunk in chunks:
         prior = merge([{"q": e} for e in memory]).get("q")
         result = consolidate_choice(chunk, [a for o in chunk for a in by_object[o]], labels, method="dawid-skene",
                                     abstain=abstain, prior=prior, gold={o: known[o] for o in chunk if o in known})
         decisions.update(result.decisions)
+        if revised:
+            values.update(values_with_evidence(result, classes))
         memory.append(result.learned)
         stats.append((result.iterations, result.converged, result.temperature))
         flagged += [frozenset((p.first, p.second)) for p in result.colluding]
+    confidence = {o: decision.confidence for o, decision in decisions.items()}
+    if revised:
+        confidence.update({o: value["confidence"] for o, value in job_confidence.revise(values, classes).items()})
     kept = [o for o in truth if o in decisions and o not in known and (evaluate is None or o in evaluate)]
-    return [decisions[o].confidence for o in kept], [decisions[o].label == truth[o] for o in kept], stats, flagged
+    return [confidence[o] for o in kept], [decisions[o].label == truth[o] for o in kept], stats, flagged
+
+
+def values_with_evidence(result, classes) -> dict:
+    """Per object of one batch, its value as the consolidation Lambda writes it for the review: label, confidence,
+    known class if gold, and the evidence (``workflow_consolidation``; an abstain or no label keeps none)."""
+    from gt_common import job_confidence
+    from gt_common.gold import GOLD_KEY
+
+    values = {}
+    for i, (object_id, label, confidence) in enumerate(zip(result.object_ids, result.labels, result.confidences)):
+        value = {"label": label, "confidence": confidence}
+        if object_id in result.gold:
+            value[GOLD_KEY] = result.gold[object_id]
+        if result.log_likelihood is not None and label in classes:
+            value[job_confidence.EVIDENCE_KEY] = job_confidence.evidence_of(
+                result.log_prior, result.log_likelihood[i], classes.index(label), classes, result.temperature,
+                result.answers_seen)
+        values[object_id] = value
+    return values
+
+
+def mean_of_orders(qs, ws, as_, ts, labels, abstain, **options) -> dict:
+    """Batches of ``BATCH`` in each of ``ORDERS`` orders of the objects, the jobs of one order pooled: the mean of
+    the orders' measures, and each order's accuracy and ECE."""
+    orders = []  # which objects share a batch changes what each batch can learn: one order is one draw
+    for order in range(ORDERS):
+        parts = [ours(q, w, a, t, labels, abstain, batch=BATCH, order=order, **options)
+                 for q, w, a, t in zip(qs, ws, as_, ts)]
+        orders.append(metrics([c for p in parts for c in p[0]], [r for p in parts for r in p[1]]))
+    row = {key: float(np.mean([m[key] for m in orders])) for key in orders[0]}
+    row["orders"] = [(m["accuracy"], m["ece"]) for m in orders]
+    return row
 
 
 YES_NO_JOBS, YES_NO_OBJECTS, YES_NO_RARE = 300, 12, 1 / 6  # the NER staging shape: 12 objects, 3 workers, "No" rarer
@@ -301,6 +355,12 @@ def verdicts(rows) -> list[str]:
                          f"the data's order alone: {data_order['accuracy']:.3f}, {data_order['ece']:.3f})",
                          abs(batched["accuracy"] - one["accuracy"]) <= 0.01
                          and abs(batched["ece"] - one["ece"]) <= 0.02))
+        revised = got[(name, REVISED_ORDERS)]
+        out.append(check(f"{name}: batches of {BATCH} {REVISED} (mean of {ORDERS} orders) accuracy "
+                         f"{revised['accuracy']:.3f} vs {one['accuracy']:.3f}, ECE {revised['ece']:.3f} vs "
+                         f"{one['ece']:.3f} (within 0.01 / 0.02; as published: {batched['ece']:.3f})",
+                         abs(revised["accuracy"] - one["accuracy"]) <= 0.01
+                         and abs(revised["ece"] - one["ece"]) <= 0.02))
     lone = got[("simulation", "ours, one worker per object")]
     out.append(check(f"simulation, one worker per object: mean confidence {lone['mean_confidence']:.3f} vs accuracy "
                      f"{lone['accuracy']:.3f} (within 0.05)", abs(lone["mean_confidence"] - lone["accuracy"]) <= 0.05))
@@ -435,7 +495,9 @@ def main() -> None:
         variants = {"ours, one batch": {}, f"ours, batches of {BATCH}": {"batch": BATCH},
                     "ours, one worker per object": {"one_worker": True},
                     GOLD_ROWS[0]: {"evaluate": "not gold"}, GOLD_ROWS[1]: {"gold": True},
-                    GOLD_ROWS[2]: {"batch": BATCH, "gold": True}, ONE_WORKER_GOLD: {"one_worker": True, "gold": True}}
+                    GOLD_ROWS[2]: {"batch": BATCH, "gold": True},
+                    GOLD_REVISED: {"batch": BATCH, "gold": True, "revised": True},
+                    ONE_WORKER_GOLD: {"one_worker": True, "gold": True}}
         for variant, options in variants.items():
             if options.get("evaluate") == "not gold":
                 options = {"evaluate": {o for t in ts for o in t if not is_gold(o)}}
@@ -447,13 +509,9 @@ def main() -> None:
             if variant == ONE_WORKER_GOLD:
                 row["lone_answers"] = lone_answers_accuracy(qs, as_, ts)
             rows.append((name, variant, row))
-        orders = []  # which objects share a batch changes what each batch can learn: one order is one draw
-        for order in range(ORDERS):
-            parts = [ours(q, w, a, t, labels, abstain, batch=BATCH, order=order) for q, w, a, t in zip(qs, ws, as_, ts)]
-            orders.append(metrics([c for p in parts for c in p[0]], [r for p in parts for r in p[1]]))
-        row = {key: float(np.mean([m[key] for m in orders])) for key in orders[0]}
-        row["orders"] = [(m["accuracy"], m["ece"]) for m in orders]
-        rows.append((name, BATCH_ORDERS, row))
+        for title, options in ((BATCH_ORDERS, {}), (REVISED_ORDERS, {"revised": True}), (GOLD_ORDERS, {"gold": True}),
+                               (GOLD_REVISED_ORDERS, {"gold": True, "revised": True})):
+            rows.append((name, title, mean_of_orders(qs, ws, as_, ts, labels, abstain, **options)))
         conf, right = [], []
         for q, w, a, t in zip(qs, ws, as_, ts):
             labels_, confidence = plug_in(q, w, a)
@@ -502,9 +560,10 @@ def colluding_rows(question, jobs, kit) -> dict:
     return {"rows": rows, "flags": flags, "jobs": len(jobs)}
 
 
-GOLD_ROWS = ("ours, one batch, objects that are not gold (no gold given)", f"ours, one batch, {GOLD_SHARE:.0%} gold",
-             f"ours, batches of {BATCH}, {GOLD_SHARE:.0%} gold")
-ONE_WORKER_GOLD = f"ours, one worker per object, {GOLD_SHARE:.0%} gold"
+GOLD_ROWS = ("ours, one batch, objects that are not gold (no gold given)", f"ours, one batch, {GOLD}",
+             f"ours, batches of {BATCH}, {GOLD}")
+GOLD_REVISED = f"ours, batches of {BATCH}, {GOLD}, {REVISED}"  # in the data's order, as GOLD_ROWS[2]
+ONE_WORKER_GOLD = f"ours, one worker per object, {GOLD}"
 
 
 def lone_answers_accuracy(questions, answers, truths) -> float:
@@ -522,7 +581,7 @@ def gold_verdicts(rows) -> list[str]:
     got = {(name, title): row for name, title, row in rows}
     out = []
     for name, limit in (("duck", 0.06), ("face", 0.15), ("simulation", 0.06)):
-        for title in GOLD_ROWS[1:]:
+        for title in (*GOLD_ROWS[1:], GOLD_REVISED, GOLD_REVISED_ORDERS):
             row = got[(name, title)]
             out.append(check(f"{name}, {title}: ECE {row['ece']:.3f} <= {limit}, confidence >= 0.99 wrong "
                              f"{row['sure_wrong']:.1%} <= 2%", row["ece"] <= limit and row["sure_wrong"] <= 0.02))
@@ -535,6 +594,12 @@ def gold_verdicts(rows) -> list[str]:
         out.append(check(f"{name}, {GOLD_SHARE:.0%} gold: batches of {BATCH} accuracy {batched['accuracy']:.3f} vs "
                          f"{one['accuracy']:.3f}, ECE {batched['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02)",
                          abs(batched["accuracy"] - one["accuracy"]) <= 0.01 and abs(batched["ece"] - one["ece"]) <= 0.02))
+        revised, orders = got[(name, GOLD_REVISED)], got[(name, GOLD_REVISED_ORDERS)]
+        out.append(check(f"{name}, {GOLD}: batches of {BATCH} {REVISED} accuracy {revised['accuracy']:.3f} vs "
+                         f"{one['accuracy']:.3f}, ECE {revised['ece']:.3f} vs {one['ece']:.3f} (within 0.01 / 0.02; "
+                         f"mean of {ORDERS} orders: {orders['accuracy']:.3f}, {orders['ece']:.3f})",
+                         abs(revised["accuracy"] - one["accuracy"]) <= 0.01
+                         and abs(revised["ece"] - one["ece"]) <= 0.02))
     for name in ("duck", "face", "simulation"):
         row = got[(name, ONE_WORKER_GOLD)]
         out.append(check(f"{name}, {ONE_WORKER_GOLD}: accuracy {row['accuracy']:.3f} >= its lone answers' "
@@ -611,8 +676,16 @@ def report(rows, collusion, speed, yes_no, against_gold) -> str:
                      f"{row['caught']:.1%} | {row['routed']:.1%} | {row['mean_confidence']:.3f} |")
     lines += ["", "Targets (issue 11):", "", *verdicts(rows)]
     lines += ["", f"Batches of {BATCH}, each order of the objects (order 0 is the data's; accuracy / ECE):", "",
-              *[f"- {name}: " + ", ".join(f"{acc:.3f} / {ece:.3f}" for acc, ece in row["orders"])
-                for name, title, row in rows if title == BATCH_ORDERS]]
+              *[f"- {', '.join([name, *ORDER_ROWS[title]])}: "
+                + ", ".join(f"{acc:.3f} / {ece:.3f}" for acc, ece in row["orders"])
+                for name, title, row in rows if title in ORDER_ROWS]]
+    lines += ["", f"\"{REVISED.capitalize()}\": a batch publishes its confidences with what the job had learned by "
+              "then, so the first batches publish before the job's temperature is known and before the gold objects "
+              "of later batches are seen. The review (the local runner after every batch, AWS when the job completes) "
+              "reads each label again with the job's latest temperature and every gold object of the job, from the "
+              "evidence each consolidated value keeps (`gt_common.job_confidence`); the label never changes. The rows "
+              f"\"{REVISED}\" measure that confidence; Ground Truth's output.manifest keeps each batch's own numbers "
+              "(the other batch rows)."]
     lines += ["", f"## Gold objects: {GOLD_SHARE:.0%} of the objects marked gold", "",
               f"The gold rows give the known answer of the objects whose id hashes below {GOLD_SHARE} (the same ones in "
               "every row; never chosen by their truth) and measure only the other objects. The worker model counts "
