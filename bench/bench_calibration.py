@@ -162,11 +162,7 @@ def values_with_evidence(result, classes) -> dict:
         value = {"label": label, "confidence": confidence}
         if object_id in result.gold:
             value[GOLD_KEY] = result.gold[object_id]
-        if result.log_likelihood is not None and label in classes:
-            value[job_confidence.EVIDENCE_KEY] = job_confidence.evidence_of(
-                result.log_prior, result.log_likelihood[i], classes.index(label), classes, result.temperature,
-                result.answers_seen)
-        values[object_id] = value
+        values[object_id] = job_confidence.keep_evidence(value, result, i, classes)
     return values
 
 

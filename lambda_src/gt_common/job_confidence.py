@@ -71,6 +71,16 @@ def evidence_of(log_prior: Sequence[float], log_likelihood: Sequence[float], lab
                         for i, (name, x, y) in enumerate(zip(classes, log_prior, log_likelihood)) if i != label}}
 
 
+def keep_evidence(value: dict[str, Any], result: Any, index: int, classes: Optional[Sequence[str]]) -> dict[str, Any]:
+    """``value`` (object ``index`` of a ``choices.ChoiceResult``) with its ``evidence`` when the worker model decided
+    it with a label among ``classes`` (None: the question keeps none, e.g. a batch over ``MAX_EVIDENCE_OBJECTS``)."""
+    label = value.get("label")
+    if result.log_likelihood is not None and classes is not None and label in classes:
+        value[EVIDENCE_KEY] = evidence_of(result.log_prior, result.log_likelihood[index], list(classes).index(label),
+                                          classes, result.temperature, result.answers_seen)
+    return value
+
+
 class _Evidence:
     """One value's evidence, checked: the label's index, the classes' log-prior and log-likelihood."""
 

@@ -225,7 +225,7 @@ class _Batch:
         votes = _vote_counts(column.objects, column.labels, len(self.object_ids), question.labels)
         gold = result.gold
         classes = job_confidence.classes_of(question)
-        if len(self.object_ids) > job_confidence.MAX_EVIDENCE_OBJECTS:  # a large batch's confidence is the job's
+        if len(self.object_ids) > job_confidence.MAX_EVIDENCE_OBJECTS:  # a large batch keeps none (job_confidence)
             classes = None
         values = []
         for i, (object_id, label, confidence, counted) in enumerate(
@@ -235,11 +235,7 @@ class _Batch:
                 value[GOLD_KEY] = gold[object_id]
                 if label is not None and label != gold[object_id]:
                     value[GOLD_MISS] = True
-            if result.log_likelihood is not None and classes is not None and label in classes:
-                value[job_confidence.EVIDENCE_KEY] = job_confidence.evidence_of(
-                    result.log_prior, result.log_likelihood[i], classes.index(label), classes, result.temperature,
-                    result.answers_seen)
-            values.append(value)
+            values.append(job_confidence.keep_evidence(value, result, i, classes))
         return values
 
     def multi_select(self, question: MultiSelect) -> dict[str, Any]:
