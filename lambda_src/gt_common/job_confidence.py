@@ -31,8 +31,8 @@ Without numpy (the review's functions ship without it).
 A batch of more than ``MAX_EVIDENCE_OBJECTS`` objects keeps no evidence, and its confidence stays its own: its
 answers alone give its temperature as much evidence as one batch can give (the temperature is chosen on at most
 ``crowd_model.TEMPER_SAMPLE`` answers) and its own gold objects correct it, while the evidence would cost about
-1 KB of memory and 0.01 ms a line (100,000 objects x 3 answers through the consolidation Lambda: 364 MB and 2.6 s
-with it on every line, 254 MB and 1.6 s without). It is the first, small batches that publish before the job
+1 KB of memory and 0.01 ms a line (100,000 objects x 3 answers through the consolidation Lambda, twice each: 362
+and 363 MB, 2.63 and 2.46 s with it on every line; 250 MB, 1.73 and 1.69 s without). It is the first, small batches that publish before the job
 knows enough.
 
 A MultiSelect's choices keep their batch's confidence (no evidence is kept for them). A value whose evidence is
