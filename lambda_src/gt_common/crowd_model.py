@@ -299,13 +299,13 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
             terms *= weight  # a colluding group's answers on one object weigh one voter
         return counts, classes, terms, np.log(class_total + CLASS_PRIOR)  # (K,): the same for every object
 
-    def posterior(terms, class_terms, temperature=1.0):
-        log_post = np.empty((K, N))
-        for z in range(K):
-            log_post[z] = np.bincount(o, weights=terms[z], minlength=N)
-            if temperature != 1.0:
-                log_post[z] /= temperature
-            log_post[z] += class_terms[z]
+    def likelihoods(terms):
+        """(K, N): each object's answers' log-likelihood of each class."""
+        return np.stack([np.bincount(o, weights=terms[z], minlength=N) for z in range(K)])
+
+    def posterior(terms, class_terms, temperature=1.0, summed=None):
+        log_post = likelihoods(terms) if summed is None else summed
+        log_post = (log_post / temperature if temperature != 1.0 else log_post) + class_terms[:, None]
         log_post -= log_post.max(axis=0)
         post = np.exp(log_post)
         post /= post.sum(axis=0)
@@ -328,20 +328,21 @@ def fit(objects, workers, answers, n_objects: int, n_workers: int, n_classes: in
     if o.size == 0:
         iterations = 0
     # What the answers say of every object, gold ones too (their own answers left out of their workers' counts).
-    q = posterior(terms, class_terms)
+    log_likelihood = likelihoods(terms)
+    q = posterior(terms, class_terms, summed=log_likelihood)
 
-    loss = _held_out_loss(o, terms, class_terms, N)
+    loss = _held_out_loss(o, terms, class_terms, N, log_likelihood)
     answers_seen = float(prior.sum()) + float(o.size if skill_weight is None else skill_weight.sum())
     temperature = choose_temperature(loss + temper_prior, answers_seen)
-    tempered = posterior(terms, class_terms, temperature) if temperature != 1.0 else q
+    tempered = posterior(terms, class_terms, temperature, summed=log_likelihood) if temperature != 1.0 else q
     without = ~answered  # an object nobody answered: the class frequencies, nothing else
     if without.any():
         frequencies = np.exp(class_terms - class_terms.max())
         q[:, without] = tempered[:, without] = (frequencies / frequencies.sum())[:, None]
     confidences, gold_bins = _gold_corrected(q, np.ascontiguousarray(tempered.T), gold, answered, prior_gold_bins)
-    log_likelihood = np.stack([np.bincount(o, weights=terms[z], minlength=N) for z in range(K)], axis=1)
     return Fit(np.ascontiguousarray(q.T), confidences, counts.copy(), classes, loss, temperature, iterations, converged,
-               gold_bins, log_likelihood, np.asarray(class_terms, dtype=np.float64).copy(), answers_seen)
+               gold_bins, log_likelihood.T, np.asarray(class_terms, dtype=np.float64).copy(),
+               answers_seen)
 
 
 def choose_temperature(evidence: np.ndarray, answers_seen: float) -> float:
@@ -397,9 +398,11 @@ def _gold_corrected(q: np.ndarray, confidences: np.ndarray, gold: np.ndarray, an
     return np.where(answered[:, None], corrected, confidences), this
 
 
-def _held_out_loss(o: np.ndarray, terms: np.ndarray, class_terms: np.ndarray, n_objects: int) -> np.ndarray:
+def _held_out_loss(o: np.ndarray, terms: np.ndarray, class_terms: np.ndarray, n_objects: int,
+                   log_likelihood: np.ndarray) -> np.ndarray:
     """Per temperature, minus the log-probability of each answer predicted from the *other* answers on
-    its object (objects with two answers or more; at most ``TEMPER_SAMPLE`` answers)."""
+    its object (objects with two answers or more; at most ``TEMPER_SAMPLE`` answers). ``log_likelihood`` (K, N):
+    each object's answers summed per class."""
     loss = np.zeros(len(TEMPERATURES))
     per_object = np.bincount(o, minlength=n_objects)
     usable = per_object[o] >= 2
@@ -411,7 +414,7 @@ def _held_out_loss(o: np.ndarray, terms: np.ndarray, class_terms: np.ndarray, n_
     K = terms.shape[0]
     mine = terms[:, usable]
     objects = o[usable]
-    sums = np.stack([np.bincount(o, weights=terms[z], minlength=n_objects) for z in range(K)])[:, objects]
+    sums = log_likelihood[:, objects]
     others = sums - mine
     base = class_terms[:, None]
     likelihood = np.exp(mine)
