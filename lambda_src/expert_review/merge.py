@@ -2,10 +2,10 @@
 
 Invoked by the EventBridge rule on the review jobs' "Completed" state change. From the review job's
 name it finds the workflow job it reviewed (``layout.crowd_job_name``), reads both output manifests
-and writes the workflow job's final manifest beside its output manifest, each label with the whole job's
-confidence as the objects were routed by (``gt_common.job_confidence``)
+and writes the workflow job's final manifest beside its output manifest
 (``<S3OutputPath><workflow job>/manifests/output/final.manifest``): every line of the workflow job's
-output, in order, the experts' decisions merged in by ``gt_common.review.merge_review``. An object
+output, in order, with the whole job's confidence the objects were routed by (``gt_common.job_confidence``),
+the experts' decisions merged in by ``gt_common.review.merge_review``. An object
 the experts did not answer (a task that expired) keeps the crowd's label. Writing it again gives
 the same file, so a redelivered event changes nothing. Then, for each question the experts decided, the
 workflow job's quality report with every worker compared with the final labels (``final_quality``).

@@ -3,9 +3,8 @@
 Invoked by the EventBridge rule on "SageMaker Ground Truth Labeling Job State Change" (Completed)
 for this workflow's jobs. It confirms the job completed (DescribeLabelingJob), reads its output
 manifest, gives each label the whole job's confidence (``gt_common.job_confidence``: a batch published its
-own with what the job knew then), and asks ``gt_common.review.reasons_by_question`` of each line why an expert
-must see it. The
-objects with a reason go to a review job on the experts' workteam (one review manifest line each:
+own with what the job knew then), and asks ``gt_common.review.reasons_by_question`` of each line why an
+expert must see it. The objects with a reason go to a review job on the experts' workteam (one review manifest line each:
 the data object's own fields, and under ``crowd-review`` its line number, the reasons, the question giving
 each and the crowd's label); with none, the final manifest is written at once (every line decided by the crowd).
 
