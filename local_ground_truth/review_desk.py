@@ -444,7 +444,12 @@ def _shown_crowd(question: Question, value: Any) -> str:
         return f"{len(entities)} span{'' if len(entities) == 1 else 's'}"
     label, confidence = value.get("label"), value.get("confidence")
     shown = "no label" if label is None else str(label)
-    return shown + (f" (confidence {confidence:.2f})" if isinstance(confidence, (int, float)) else "")
+    if not isinstance(confidence, (int, float)):
+        return shown
+    batch = value.get(job_confidence.BATCH_CONFIDENCE_KEY)  # what its batch published, before the job's evidence
+    if isinstance(batch, (int, float)) and f"{batch:.2f}" != f"{confidence:.2f}":
+        return f"{shown} (confidence {confidence:.2f}; its batch said {batch:.2f})"
+    return f"{shown} (confidence {confidence:.2f})"
 
 
 def _chosen(question: Question, crowd: Any, decision: Optional[Decision]) -> Any:

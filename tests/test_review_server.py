@@ -531,6 +531,8 @@ def test_an_object_comes_to_need_an_expert_when_a_later_batch_revises_the_jobs_c
         monkeypatch.setattr(job, "consolidated_labels", lambda: {**labels, "6": later})
 
         assert desk.reasons("5") == {QUESTION: ["low-confidence"]} and "5" in desk.awaiting()
+        shown = next(q for q in desk.view("5")["questions"] if q["name"] == QUESTION)["crowd"]
+        assert shown.startswith("Good Weld (confidence 0.") and f"its batch said {published['confidence']:.2f})" in shown
         line = desk.final_lines()[5]
         assert line[LABEL][QUESTION]["label"] == "Good Weld"
         assert line[LABEL][QUESTION]["confidence"] < ON.threshold < published["confidence"]
