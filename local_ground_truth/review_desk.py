@@ -173,6 +173,8 @@ class ReviewDesk:
 
     def routed(self) -> list[str]:
         """Consolidated objects that need an expert, in manifest order."""
+        if not self.enabled:
+            return []  # (nothing to revise either)
         labels = self.job_labels()
         return [oid for oid in sorted(labels, key=int) if self.reasons(oid, labels)]
 

@@ -83,7 +83,8 @@ decision · {{ counts.decided }} decided · threshold {{ threshold }}</p>
 <td>{{ d.reviewer }}</td><td>{{ d.decided_at[:19]|replace('T', ' ') }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>No decision yet.</p>{% endif %}</section>"""
 
-_OBJECT = """<div id="review-layout"><section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"
+_OBJECT = """<a id="skip-to-decision" class="skip" href="#decision-section">Skip to your decision</a>
+<div id="review-layout"><section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"
  data-replaces="{{ v.decision.key if v.decision else '' }}"><h2>Object {{ v.id }}</h2>
 <p><span id="source" title="{{ v.source }}">{{ v.source }}</span> · <a id="task-preview" href="{{ base }}/object/{{ v.id }}/task"
  target="_blank" rel="noopener">the task as workers saw it</a> · <a href="{{ base }}">your queue</a>
@@ -100,7 +101,7 @@ A new decision replaces it.</p>{% endif %}
 <iframe id="task-frame" src="{{ base }}/object/{{ v.id }}/task" title="Object {{ v.id }} as workers saw it"
  sandbox="{{ preview_sandbox }}"></iframe>
 </section>
-<section id="decision-section"><h2>Your decision</h2><form id="decision-form">
+<section id="decision-section" tabindex="-1"><h2>Your decision</h2><form id="decision-form">
 {% for q in v.questions if q.decided %}<fieldset class="question" data-question="{{ q.name }}" data-multi="{{ 'true' if q.multi else 'false' }}"
  data-crowd='{{ q.crowd_choice|tojson }}'><legend>{{ q.name }}{% if q.reasons %} <span class="reasons">({{ q.reason_words }})</span>{% endif %}</legend>
 {% for label in q.classes %}<label><input type="{{ 'checkbox' if q.multi else 'radio' }}" name="{{ q.name }}" value="{{ label }}"
@@ -123,6 +124,7 @@ th,td{text-align:left;padding:.25rem .45rem;border-bottom:1px solid #eaeef2;vert
 fieldset label{display:inline-block;margin:.15rem 1rem .15rem 0}button{font:inherit;padding:.3rem .7rem}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}#review-notice{color:#cf222e}
 code{background:#f6f8fa;padding:0 .2rem}#source{word-break:break-all}
+.skip{position:absolute;left:-10000px}.skip:focus{position:static;display:inline-block;margin:0 0 .5rem}
 #task-frame{width:100%;height:760px;border:1px solid #d0d7de;resize:vertical}
 #review-layout{display:grid;gap:0 1rem;grid-template-columns:minmax(0,1fr)}
 @media (min-width:1100px){main.wide{max-width:none}

@@ -216,6 +216,21 @@ def test_a_reviewer_decides_with_the_keyboard_alone_and_reads_every_reason_at_76
             review.keyboard.press("Enter")
             review.wait_for_url("**/review/Kim?saved=0")
             assert "Contamination" in review.inner_text("#decided")
+            # The preview's own controls (a welding task's eight) sit before the form: a link at the top skips them.
+            review.goto(f"{server.url}/review/Kim/object/0")
+            passed = []  # what the focus passes before the link: the header's only
+            for _ in range(4):
+                review.keyboard.press("Tab")
+                if review.evaluate("document.activeElement.id") == "skip-to-decision":
+                    break
+                passed.append(review.evaluate("document.activeElement.closest('header') !== null"))
+            assert review.evaluate("document.activeElement.id") == "skip-to-decision" and all(passed)
+            assert review.locator("#skip-to-decision").is_visible()  # shown once it has the focus
+            review.keyboard.press("Enter")
+            review.keyboard.press("Tab")
+            assert review.evaluate("[document.activeElement.type, document.activeElement.value]") == ["radio",
+                                                                                                   "Contamination"]
+            assert review.evaluate(CONTRAST) == []
             assert problems == []
         finally:
             server.stop()
