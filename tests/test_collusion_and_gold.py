@@ -399,3 +399,43 @@ def test_unsound_quality_statistics_of_pairs_and_gold_are_refused_by_name(change
     change(stats)
     with pytest.raises(ValueError, match=re.escape(problem)):
         check_statistics(json.loads(json.dumps(stats)), SIX, 5)
+
+
+#: One job of a simulated crowd (6 workers right 80% of the time, 4 answering at random, 5 of them per object, 60
+#: objects): worker h1 shares MIN_SHARED objects with one other skilled worker only (h0), the rest with the random
+#: ones, whose agreement says nothing of anyone's skill; with h2 to h5 it shares 7 to 9 objects and agrees on nearly
+#: all. Rows: (worker, worker, objects shared, answered alike); then each worker's answers per label.
+ONE_SKILLED_PARTNER = [
+    ('h0', 'h1', 11, 9), ('h0', 'h2', 11, 6), ('h0', 'h3', 15, 12), ('h0', 'h4', 17, 14), ('h0', 'h5', 14, 11),
+    ('h0', 's0', 21, 8), ('h0', 's1', 19, 6), ('h0', 's2', 12, 3), ('h0', 's3', 16, 3), ('h1', 'h2', 7, 5),
+    ('h1', 'h3', 7, 6), ('h1', 'h4', 9, 8), ('h1', 'h5', 9, 8), ('h1', 's0', 17, 3), ('h1', 's1', 12, 1),
+    ('h1', 's2', 8, 2), ('h1', 's3', 8, 1), ('h2', 'h3', 14, 10), ('h2', 'h4', 9, 8), ('h2', 'h5', 10, 6),
+    ('h2', 's0', 13, 4), ('h2', 's1', 13, 4), ('h2', 's2', 11, 3), ('h2', 's3', 8, 1), ('h3', 'h4', 18, 17),
+    ('h3', 'h5', 12, 9), ('h3', 's0', 15, 5), ('h3', 's1', 17, 4), ('h3', 's2', 9, 1), ('h3', 's3', 13, 3),
+    ('h4', 'h5', 16, 12), ('h4', 's0', 15, 3), ('h4', 's1', 21, 4), ('h4', 's2', 13, 4), ('h4', 's3', 14, 4),
+    ('h5', 's0', 13, 4), ('h5', 's1', 15, 2), ('h5', 's2', 13, 3), ('h5', 's3', 10, 1), ('s0', 's1', 17, 5),
+    ('s0', 's2', 11, 1), ('s0', 's3', 18, 1), ('s1', 's2', 16, 1), ('s1', 's3', 18, 3), ('s2', 's3', 15, 1),
+]
+ONE_SKILLED_PARTNER_LABELS = {
+    'h0': [7, 8, 10, 9, 0], 'h1': [6, 8, 2, 6, 0], 'h2': [4, 9, 8, 3, 0], 'h3': [5, 7, 11, 6, 1],
+    'h4': [7, 10, 7, 9, 0], 'h5': [7, 6, 5, 8, 2], 's0': [9, 2, 10, 7, 7], 's1': [8, 1, 9, 7, 12],
+    's2': [8, 9, 4, 3, 3], 's3': [9, 6, 6, 3, 6],
+}
+
+
+def test_a_skilled_worker_with_one_skilled_partner_is_told_by_every_pair_and_not_flagged():
+    """Judged on pairs of MIN_SHARED objects alone, h1's skill was read from the random workers' pairs (nothing) and
+    h0 and h1, two honest workers, were flagged as colluding (in 3 of 200 such jobs, and 9 of 1,600 of two crowd
+    shapes, against 2 with every pair telling of skills)."""
+    names = list(ONE_SKILLED_PARTNER_LABELS)
+    index = {name: i for i, name in enumerate(names)}
+    first, second, shared, agreed = zip(*((index[a], index[b], n, same) for a, b, n, same in ONE_SKILLED_PARTNER))
+    counts = np.array([ONE_SKILLED_PARTNER_LABELS[name] for name in names], dtype=float)
+
+    assert collusion.find_pairs(first, second, shared, agreed, counts, names) == []
+    # Still flagged: h0 and h1 copying each other on every object they share, h1 now agreeing with nobody else.
+    copied = [(a, b, n, n if {a, b} == {"h0", "h1"} else (1 if "h1" in (a, b) else same))
+              for a, b, n, same in ONE_SKILLED_PARTNER]
+    first, second, shared, agreed = zip(*((index[a], index[b], n, same) for a, b, n, same in copied))
+    flagged = collusion.find_pairs(first, second, shared, agreed, counts, names)
+    assert [(p.first, p.second) for p in flagged] == [("h0", "h1")]
