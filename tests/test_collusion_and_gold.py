@@ -439,3 +439,30 @@ def test_a_skilled_worker_with_one_skilled_partner_is_told_by_every_pair_and_not
     first, second, shared, agreed = zip(*((index[a], index[b], n, same) for a, b, n, same in copied))
     flagged = collusion.find_pairs(first, second, shared, agreed, counts, names)
     assert [(p.first, p.second) for p in flagged] == [("h0", "h1")]
+
+
+def test_a_pair_is_flagged_only_when_its_agreement_is_that_unlikely_exactly_not_by_a_normal_approximation(
+        monkeypatch):
+    """h0 and s2 (a random answerer) alike on 9 of 12 shared objects: 4.4 standard errors above what their skills
+    explain, which a normal tail puts at 1 in 200,000, but the binomial tail on 12 objects at about 1 in 20,000; all
+    12 alike is that unlikely exactly, and is flagged."""
+    names = list(ONE_SKILLED_PARTNER_LABELS)
+    index = {name: i for i, name in enumerate(names)}
+    counts = np.array([ONE_SKILLED_PARTNER_LABELS[name] for name in names], dtype=float)
+
+    def flagged(alike: int) -> list:
+        rows = [(a, b, n, alike if (a, b) == ("h0", "s2") else same) for a, b, n, same in ONE_SKILLED_PARTNER]
+        first, second, shared, agreed = zip(*((index[a], index[b], n, same) for a, b, n, same in rows))
+        return collusion.find_pairs(first, second, shared, agreed, counts, names)
+
+    nine = flagged(9)
+    assert nine == []
+    twelve = flagged(12)
+    assert [(p.first, p.second) for p in twelve] == [("h0", "s2")]
+    assert collusion.binomial_upper_tail(12, 9, 0.3) > collusion.CHANCE_AT_Z > collusion.binomial_upper_tail(12, 12, 0.3)
+    # The tail itself: exact on few trials, the normal approximation's on many.
+    assert collusion.binomial_upper_tail(3, 2, 0.5) == pytest.approx(0.5)
+    assert collusion.binomial_upper_tail(10, 0, 0.2) == 1.0 and collusion.binomial_upper_tail(10, 11, 0.2) == 0.0
+    approximated = collusion.binomial_upper_tail(6000, 1900, 0.3)  # over EXACT_TAIL_UP_TO trials
+    monkeypatch.setattr(collusion, "EXACT_TAIL_UP_TO", 10_000)
+    assert approximated == pytest.approx(collusion.binomial_upper_tail(6000, 1900, 0.3), rel=0.05)
