@@ -409,12 +409,12 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <span>job <strong>{{ job.job_name }}</strong> · workflow {{ job.spec.workflow }} · stack {{ job.spec.stack_name }}
 · {{ job.spec.workers_per_object }} worker{{ '' if job.spec.workers_per_object == 1 else 's' }} per object</span>
 <a href="/">Worker sign-in</a><a id="review-link" href="/review">Expert review</a></header>
-{% if links %}<section id="team-links"><h2>Links to hand out</h2><p>This server is open to other machines; it answers only
-browsers that opened one of these links (each holds a key: give it only to those it is for).</p><dl>
-{% for name, link in links %}<dt>{{ name }}</dt><dd><code>{{ link }}</code></dd>{% endfor %}</dl></section>{% endif %}
 <p id="connection" role="status" hidden></p>
 <p id="announce" class="visually-hidden" role="status"></p>
-<main id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</main>
+<main>{% if links %}<section id="team-links"><h2>Links to hand out</h2><p>This server is open to other machines; it
+answers only browsers that opened one of these links (each holds a key: give it only to those it is for).</p><dl>
+{% for name, link in links %}<dt>{{ name }}</dt><dd><code>{{ link }}</code></dd>{% endfor %}</dl></section>{% endif %}
+<div id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</div></main>
 <script src="{{ prefix }}/requester.js"></script></body></html>"""
 
 _LIVE = """<div class="grid"><div>
@@ -478,7 +478,7 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#24292f;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:1.1rem;margin:0}header a{color:#9cd1ff;margin-left:auto}
-#team-links{margin:.8rem 1.2rem 0}#team-links dd{margin:0 0 .4rem 1rem}
+#team-links{margin:0 0 .8rem}#team-links dd{margin:0 0 .4rem 1rem}
 main{padding:.8rem 1.2rem}.grid{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,6fr);gap:1rem;align-items:start}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem}
 h2{font-size:1rem;margin:.1rem 0 .45rem}#state.complete{border-color:#2da44e;background:#dafbe1}
