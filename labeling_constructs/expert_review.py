@@ -70,8 +70,8 @@ class ExpertReview(Construct):
       abstention routes only through the confidence it lowers (or when it is the label).
     - The four functions, each ``lambda_.FunctionProps`` (``code``, ``handler``, ``runtime``; any
       other field over the defaults of ``lambda_function``: a role of its own, its own log group,
-      512 MB, one minute; the start and merge functions five minutes, their failed events kept in
-      ``dead_letter_queue``): ``start_function_props`` (on the workflow job's completion),
+      512 MB, one minute; the start and merge functions 1,024 MB and five minutes, as they hold a job's whole
+      output manifest, their failed events kept in ``dead_letter_queue``): ``start_function_props`` (on the workflow job's completion),
       ``task_function_props`` (the review job's pre-labeling), ``decision_function_props`` (its
       consolidation), ``merge_function_props`` (on the review job's completion). Their environment
       must name the workflow's questions (the caller's, e.g. ``WORKFLOW_QUESTIONS``); the construct
@@ -264,7 +264,9 @@ class ExpertReview(Construct):
                   wiring: Mapping[str, str], description: str, asynchronous: bool = False) -> lambda_.Function:
         defaults = {"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}
         if asynchronous:  # EventBridge invokes it asynchronously: a failure after Lambda's retries is kept
-            defaults.update(timeout=Duration.minutes(5), dead_letter_queue=self.dead_letter_queue)
+            # It holds the job's whole output manifest: 100,000 lines with the worker model's evidence parse to about
+            # 300 MB, and reading them with the job's confidence (gt_common.job_confidence) adds up to 90 MB more.
+            defaults.update(timeout=Duration.minutes(5), dead_letter_queue=self.dead_letter_queue, memory_size=1024)
         return least_privilege_function(self, construct_id, log_retention=log_retention, wired_environment=wiring,
                                         props=merge_props(defaults, props))
 

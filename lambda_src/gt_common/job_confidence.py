@@ -41,7 +41,6 @@ such value is logged with its object and the problem.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from typing import Any, Hashable, Mapping, Optional, Sequence
@@ -141,7 +140,7 @@ def revise(values: Mapping[Hashable, Any], classes: Sequence[str], what: str = "
         (top[key], usable[key].label == known) for key in usable
         if (known := _gold_index(values[key], classes)) >= 0))
     for key, probability in top.items():
-        value = copy.deepcopy(values[key])
+        value = dict(values[key])  # (its evidence and votes are shared, never changed)
         value[BATCH_CONFIDENCE_KEY] = value.get("confidence")
         value["confidence"] = round(gold_correction.corrected(probability, bin_gaps, len(classes)), CONFIDENCE_DIGITS)
         revised[key] = value
