@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Optional, Union
 
 from gt_common import job_confidence, strict_json
-from gt_common.s3uri import S3Location, read_error, read_object
+from gt_common.s3uri import S3Location, parse_s3_uri, read_error, read_object
+
+from .jobs import output_manifest_uri
 
 LOG = logging.getLogger(__name__)
 #: Ground Truth's limit on one manifest line (an input manifest line may be at most 100 KB).
@@ -23,10 +25,12 @@ class ManifestLine:
     problem: Optional[str] = None
 
 
-def with_job_confidence(lines: list[ManifestLine], label_attribute: str, questions) -> list[ManifestLine]:
-    """The output manifest's lines with every choice question's confidence the whole job's
-    (``gt_common.job_confidence``: its temperature and every gold object), not only its batch's."""
-    revised = job_confidence.revise_lines([line.value for line in lines], label_attribute, questions)
+def workflow_output_lines(s3, job: dict[str, Any], questions) -> list[ManifestLine]:
+    """A workflow job's output manifest (``job``: its DescribeLabelingJob), every choice question's confidence the
+    whole job's (``gt_common.job_confidence``: its temperature and every gold object), not only its batch's: the
+    lines the start routes by and the merge writes the final manifest from."""
+    lines = read_manifest(s3, parse_s3_uri(output_manifest_uri(job), what="output manifest"), "output manifest")
+    revised = job_confidence.revise_lines([line.value for line in lines], job["LabelAttributeName"], questions)
     return [line if value is line.value else replace(line, value=value) for line, value in zip(lines, revised)]
 
 

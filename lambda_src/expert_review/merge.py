@@ -23,7 +23,7 @@ from . import layout
 from .final import Review, Reviews, final_lines
 from .final_quality import write_final_reports
 from .jobs import output_manifest_uri, s3_client, sagemaker_client
-from .manifests import read_manifest, with_job_confidence, write_manifest
+from .manifests import read_manifest, workflow_output_lines, write_manifest
 from .settings import job_keys
 
 LOG = logging.getLogger(__name__)
@@ -53,9 +53,7 @@ def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> di
     reviews = read_reviews(s3, review)
     final = layout.final_manifest(crowd)
     questions = configured_questions()
-    lines = with_job_confidence(
-        read_manifest(s3, parse_s3_uri(output_manifest_uri(crowd), what="output manifest"), "output manifest"),
-        crowd["LabelAttributeName"], questions)  # as the objects were routed: the same numbers
+    lines = workflow_output_lines(s3, crowd, questions)  # as the objects were routed: the same numbers
     known = {line.number for line in lines}
     for number in sorted(set(reviews) - known):  # a review line naming no line of the crowd's output manifest
         LOG.error("review of output manifest line %d: the crowd's output manifest has no such line (%d lines); "

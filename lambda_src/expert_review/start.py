@@ -22,12 +22,11 @@ from typing import Any, Sequence
 from gt_common.configuration import configured_questions
 from gt_common.questions import Question
 from gt_common.review import flat_reasons, reasons_by_question
-from gt_common.s3uri import parse_s3_uri
 
 from . import layout
 from .final import final_lines
-from .jobs import create_or_adopt, describe, output_manifest_uri, s3_client, sagemaker_client
-from .manifests import MAX_LINE_BYTES, ManifestLine, dumps, exists, read_manifest, with_job_confidence, write_manifest
+from .jobs import create_or_adopt, describe, s3_client, sagemaker_client
+from .manifests import MAX_LINE_BYTES, ManifestLine, dumps, exists, workflow_output_lines, write_manifest
 from .settings import ReviewSettings, settings
 
 LOG = logging.getLogger(__name__)
@@ -62,9 +61,7 @@ def start_review(crowd_job: str, config: ReviewSettings, sagemaker, s3) -> dict[
 
     label_attribute = job["LabelAttributeName"]
     questions = configured_questions()
-    lines = with_job_confidence(
-        read_manifest(s3, parse_s3_uri(output_manifest_uri(job), what="output manifest"), "output manifest"),
-        label_attribute, questions)
+    lines = workflow_output_lines(s3, job, questions)
     review_lines = select(lines, label_attribute, questions, config.rule.threshold,
                           route_any_abstention=config.rule.route_any_abstention)
     if not review_lines:

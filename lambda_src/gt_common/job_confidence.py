@@ -159,9 +159,10 @@ def _gold_index(value: Mapping[str, Any], classes: Sequence[str]) -> int:
     return list(classes).index(known) if isinstance(known, str) and known in classes else -1
 
 
-def classes_of(question: Any) -> Optional[list[str]]:
-    """The classes of a question the worker model decides with evidence (None for any other question)."""
-    if not isinstance(question, (Classification, YesNo, Checkbox)):
+def classes_of(question: Any, batch_objects: int = 0) -> Optional[list[str]]:
+    """The classes of a question the worker model decides with evidence (None for any other question, and in a batch
+    of more than ``MAX_EVIDENCE_OBJECTS`` objects, which keeps none)."""
+    if not isinstance(question, (Classification, YesNo, Checkbox)) or batch_objects > MAX_EVIDENCE_OBJECTS:
         return None
     abstain = getattr(question, "abstain", None)
     return [label for label in question.labels if label != abstain]

@@ -224,9 +224,7 @@ class _Batch:
         self._report(question, column, result)
         votes = _vote_counts(column.objects, column.labels, len(self.object_ids), question.labels)
         gold = result.gold
-        classes = job_confidence.classes_of(question)
-        if len(self.object_ids) > job_confidence.MAX_EVIDENCE_OBJECTS:  # a large batch keeps none (job_confidence)
-            classes = None
+        classes = job_confidence.classes_of(question, len(self.object_ids))  # (a large batch keeps no evidence)
         values = []
         for i, (object_id, label, confidence, counted) in enumerate(
                 zip(self.object_ids, result.labels, result.confidences, votes)):
