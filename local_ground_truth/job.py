@@ -255,8 +255,10 @@ class LocalJob:
                 self._labels[str(entry["datasetObjectId"])] = entry
 
     def is_object(self, object_id: str) -> bool:
-        """``object_id`` names a line of the manifest (as Ground Truth numbers them: 0, 1, ...)."""
-        return object_id.isdigit() and object_id == str(int(object_id)) and int(object_id) < len(self.lines)
+        """``object_id`` names a line of the manifest (as Ground Truth numbers them: 0, 1, ...). ASCII digits only:
+        "²" or "①" are digits to ``str.isdigit`` that ``int`` refuses."""
+        return (object_id.isascii() and object_id.isdigit() and object_id == str(int(object_id))
+                and int(object_id) < len(self.lines))
 
     def _left_out(self, key: str, problem: Exception | str) -> None:
         LOG.warning("left out %s of the job's stored files: it %s", ascii(key)[1:-1], str(problem)[:300])

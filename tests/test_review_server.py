@@ -428,6 +428,20 @@ def test_a_run_with_review_off_says_how_many_objects_experts_decided_before(runn
         assert off.objects_decided_before() == 2
 
 
+def test_an_object_id_of_other_digits_is_no_object_not_a_server_error(served):
+    """"²" and "①" are digits to str.isdigit, not to int(): the review pages answered 500 for them."""
+    job, server = served
+    for odd in ("\u00b2", "\u2460", "\u0663", "\uff11"):  # superscript two, circled one, Arabic-Indic three, fullwidth one
+        assert not job.is_object(odd)
+        encoded = quote(odd, safe="")
+        status, page = call(server, "GET", f"/review/gus/object/{encoded}")
+        assert status == 404 and "There is no object" in page.decode()
+        status, refusal = decide(server, "gus", encoded, {QUESTION: "Good Weld"})
+        assert status == 404 and refusal["error"] == f"There is no object {odd} in this job."
+        status, _page = call(server, "GET", f"/review/gus?answered={encoded}")
+        assert status == 200
+
+
 def test_a_decision_on_no_object_or_with_a_key_never_shown_says_so(served):
     job, server = served
     status, refusal = decide(server, "gus", "999", {QUESTION: "Good Weld"})
