@@ -123,6 +123,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.workers = list(dict.fromkeys(worker_names.canonical(name) for name in args.workers))
     except worker_names.BadName as error:
         parser.error(f"--worker: {error}")
+    first: dict[str, str] = {}  # person -> the first spelling named: names differing only in case are one worker
+    for name in args.workers:
+        earlier = first.setdefault(worker_names.person(name), name)
+        if earlier != name:
+            parser.error(f"--worker {earlier} and --worker {name} name one worker (names that differ only in case are "
+                         "one person to the server: their links would label as one); name each worker once")
     args.parser = parser
     return args
 

@@ -329,6 +329,11 @@ def test_the_requesters_browser_cannot_label_as_someone_off_a_named_team(named_t
 @pytest.mark.parametrize("argv, said", [
     (["--worker", "ana"], "give --host too"),
     (["--host", "192.168.1.20", "--worker", ".."], "--worker:"),
+    # One person to the server (worker_names.same_person): two links would label as one worker.
+    (["--host", "192.168.1.20", "--worker", "ana", "--worker", "bo", "--worker", "ANA"],
+     "--worker ana and --worker ANA name one worker"),
+    (["--host", "192.168.1.20", "--worker", "Straße", "--worker", "STRASSE"],
+     "--worker Straße and --worker STRASSE name one worker"),
 ])
 def test_named_workers_need_a_network_address_and_names_that_are_names(argv, said, capsys):
     with pytest.raises(SystemExit):
