@@ -304,3 +304,18 @@ def test_the_final_manifest_is_beside_ground_truths_output_manifest():
             job_output_folder("output/", bad)
     with pytest.raises(ReviewError, match="ends with '/'"):
         final_manifest_key("output/job")
+
+
+def test_a_reviewed_value_keeps_none_of_the_crowds_confidences():
+    """The job's confidence (gt_common.job_confidence) adds the batch's confidence and the worker model's evidence
+    to a value: both are about the crowd's label, so beside an expert's other label they would read as its own
+    (a "Yes" the expert chose, with the batch-confidence 0.95 of the crowd's "No")."""
+    from gt_common.job_confidence import BATCH_CONFIDENCE_KEY, EVIDENCE_KEY
+
+    crowd = line(valid={"label": "No", "confidence": 0.93, BATCH_CONFIDENCE_KEY: 0.95, "votes": {"No": 3},
+                        EVIDENCE_KEY: {"temperature": 1.0, "answers": 21.0, "classes": {"Yes": [0.45, -3.4]}}})
+    final = merge_review(crowd, {"valid": "Yes"}, LABEL, "expert-1")
+    assert final[LABEL]["valid"] == {"label": "Yes", "votes": {"No": 3}}
+    assert final[f"{LABEL}-metadata"]["crowd"] == {"valid": {"label": "No", "confidence": 0.93}}
+    assert crowd[LABEL]["valid"][BATCH_CONFIDENCE_KEY] == 0.95  # the crowd's line is not changed
+    assert merge_review(crowd, None, LABEL, None)[LABEL]["valid"] == crowd[LABEL]["valid"]  # the crowd's label: kept

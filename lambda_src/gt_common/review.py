@@ -34,8 +34,9 @@ runner, their worker id on AWS), ``"crowd"`` (per question the expert decided, t
 confidence), ``"review-reasons"`` (why the object was routed, when it was) and ``"review-questions"``
 (which question gave each reason: ``{<question>: [<reason>, ...]}``; absent for a review line written
 before the questions were kept, on AWS). A reviewed question's
-value keeps the crowd's ``votes`` and drops ``confidence``: the expert's answer is not a model's
-probability.
+value keeps the crowd's ``votes`` and drops ``confidence`` (and the job's revision of it: ``batch-confidence``
+and the worker model's ``evidence``, ``gt_common.job_confidence``): the expert's answer is not a model's
+probability, and the crowd's numbers are for the crowd's label.
 
 **Where** (``final_manifest_key``): the final manifest is ``manifests/output/final.manifest`` in the
 job's output folder (``<S3OutputPath><job name>/``), beside Ground Truth's own ``output.manifest``,
@@ -70,6 +71,11 @@ REVIEWER_KEY = "reviewer"
 CROWD_KEY = "crowd"
 REASONS_KEY = "review-reasons"
 QUESTION_REASONS_KEY = "review-questions"
+#: The parts of a question's consolidated value that are about the crowd's label, dropped where an expert's answer
+#: replaces it: the label, its confidence, its batch's confidence and the worker model's evidence for it
+#: (``gt_common.job_confidence.BATCH_CONFIDENCE_KEY`` and ``EVIDENCE_KEY``, spelt out here because job_confidence
+#: imports ``gold``, which imports this module). Kept beside the expert's label they would read as its confidence.
+CROWD_LABEL_KEYS = ("label", "labels", "confidence", "batch-confidence", "evidence")
 
 #: The stack output holding the environment's ``ReviewSettings`` as JSON.
 REVIEW_SETTINGS_OUTPUT = "ReviewSettings"
@@ -318,7 +324,7 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
             raise ReviewError(f"question {name!r} has no consolidated value in the crowd's line to replace")
         key = "labels" if isinstance(answer, list) else "label"
         crowd[name] = {key: value.get(key), "confidence": value.get("confidence")}
-        reviewed = {k: v for k, v in value.items() if k not in ("label", "labels", "confidence")}
+        reviewed = {k: v for k, v in value.items() if k not in CROWD_LABEL_KEYS}
         label[name] = {key: answer, **reviewed}
     line[label_attribute] = label
     metadata.update({DECIDED_BY: BY_REVIEWER, REVIEWER_KEY: reviewer, CROWD_KEY: crowd})
