@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +101,26 @@ def test_labels_are_injected_into_a_template_escaped_for_an_attribute():
     with pytest.raises(DefinitionError, match=r"workflow w: the template has \[\[radio-button:c\]\], which is no "
                                               r"marker; write \[\[labels:Q\]\]"):
         inject_labels("<crowd-radio-group>[[radio-button:c]]</crowd-radio-group>", (question,), "w")
+
+
+def test_a_question_name_the_question_types_accept_is_one_a_marker_names():
+    """A question's name is letters, digits, '-' or '_' in any script (``Question``: "qualité", "größe"), but the
+    markers read only ASCII ones: the scaffold wrote [[radio-buttons:qualité]], synth called it "no marker", and
+    the scaffold took the workflow back with a page of test output."""
+    from workflows.scaffold import Scaffold
+
+    questions = (Classification(name="qualité", choices=("Bon", "Moyen", "Mauvais")),
+                 MultiSelect(name="größe", choices=("S", "M")), YesNo(name="x²"), FreeText(name="备注", max_chars=50))
+    page = inject_labels("<crowd-classifier categories='[[labels:qualité]]'>"
+                         "<crowd-text-area name='备注' max-length='[[max-chars:备注]]'></crowd-text-area>", questions)
+    assert "categories='[&quot;Bon&quot;, &quot;Moyen&quot;, &quot;Mauvais&quot;]'" in page
+    assert "max-length='50'" in page
+    definition = WorkflowDefinition(name="fr", title="t", description="d", label_attribute_name="l",
+                                    questions=questions)
+    scaffolded = inject_labels(Scaffold(definition, Path(".")).template(), questions, "fr", whole_page=True,
+                               texts={"title": "t", "description": "d"})
+    fields = rules_of(scaffolded).fields
+    assert {"qualité:Bon", "größe:M", "x²:Yes", "备注"} <= set(fields)
 
 
 def test_each_button_a_marker_writes_has_a_name_of_its_own_and_shared_names_are_refused():

@@ -30,8 +30,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Words of lower-case letters and digits joined by single "_": the stack's name is made of the words
 # (``ticket_triage`` -> ``TicketTriageLabeling``), so "ner_" or "a__b" would name another workflow's stack.
 _NAME = re.compile(r"^(?=.{1,30}$)[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-_LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes):([A-Za-z0-9_-]+)\]\]")
-_MAX_CHARS_MARKER = re.compile(r"\[\[max-chars:([A-Za-z0-9_-]+)\]\]")
+# A question's name as ``Question`` takes it: letters and digits of any script (what ``str.isalnum`` takes, as ``\w``
+# does), "_" and "-".
+_LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes):([\w-]+)\]\]")
+_MAX_CHARS_MARKER = re.compile(r"\[\[max-chars:([\w-]+)\]\]")
 _TEXT_MARKER = re.compile(r"\[\[(title|description)\]\]")
 _ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, known form or not
 #: The crowd element one label becomes for the markers that expand to markup, one element per label.
