@@ -70,14 +70,32 @@ def settings_path(folder: Path, job_name: str) -> Path:
     return Path(folder) / f"{job_name}{SETTINGS_SUFFIX}"
 
 
-def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= 200 else text[:200] + "..."
+#: How much of a setting a refusal shows, and how much of it before the first character that changed.
+SHOWN_CHARS = 200
+SHOWN_BEFORE_CHANGE = 60
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _shown(value: Any, other: Any = None) -> str:
+    """``value`` as a refusal shows it: whole when short, else ``SHOWN_CHARS`` of it from just before where it first
+    differs from ``other`` (the same setting's other value), so a change past the first 200 characters is seen."""
+    text = _text(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    other_text = _text(other)
+    first = next((i for i, (a, b) in enumerate(zip(text, other_text)) if a != b), min(len(text), len(other_text)))
+    start = max(0, min(first - SHOWN_BEFORE_CHANGE, len(text) - SHOWN_CHARS))
+    end = start + SHOWN_CHARS
+    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
 def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """One line per setting that differs: ``<setting>: <recorded> when the job started, <current> now``."""
-    return [f"{name}: {_shown(recorded.get(name))} when the job started, {_shown(current.get(name))} now"
+    return [f"{name}: {_shown(recorded.get(name), current.get(name))} when the job started, "
+            f"{_shown(current.get(name), recorded.get(name))} now"
             for name in current if recorded.get(name) != current.get(name)]
 
 

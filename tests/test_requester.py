@@ -279,6 +279,25 @@ def test_settings_that_do_not_decide_labels_may_change_and_an_unreadable_record_
         check_or_record(tmp_path, "j", settings)
 
 
+def test_a_long_setting_that_changed_is_shown_where_it_changed(tmp_path):
+    """A label added to a workflow's second question: the questions were cut at 200 characters, before the change,
+    so the refusal showed two identical texts ("...{"choices": ["Price"... when the job started, ... the same now)."""
+    first = {"abstain": "Not sure", "choices": ["Positive", "Neutral", "Negative", "Not sure"], "kind": "classification",
+             "method": None, "name": "sentiment", "required": True, "tie": None}
+    topics = {"choices": ["Price", "Quality", "Shipping", "Customer service", "Packaging"], "kind": "multi-select",
+              "method": None, "name": "topics", "required": True}
+    settings = {"workflow": "product_review", "questions": [first, topics]}
+    assert check_or_record(tmp_path, "j", settings) is True
+    edited = {**settings, "questions": [first, {**topics, "choices": [*topics["choices"], "Size"]}]}
+    with pytest.raises(SettingsChanged) as changed:
+        check_or_record(tmp_path, "j", edited)
+    [line] = [line for line in str(changed.value).splitlines() if line.startswith("  - questions: ")]
+    was, now = line.removeprefix("  - questions: ").removesuffix(" now").split(" when the job started, ")
+    assert was != now
+    assert '"Packaging"]' in was and '"Packaging", "Size"]' in now
+    assert len(line) < 600
+
+
 def test_a_template_that_alone_changed_is_accepted_when_the_run_says_so(tmp_path):
     """A newer version of the project wrote the same page otherwise (its buttons named apart): every NER job and
     every scaffolded job was refused on resuming, with advice (the environment) that did not apply."""
