@@ -71,11 +71,6 @@ REVIEWER_KEY = "reviewer"
 CROWD_KEY = "crowd"
 REASONS_KEY = "review-reasons"
 QUESTION_REASONS_KEY = "review-questions"
-#: The parts of a question's consolidated value that are about the crowd's label, dropped where an expert's answer
-#: replaces it: the label, its confidence, its batch's confidence and the worker model's evidence for it
-#: (``gt_common.job_confidence.BATCH_CONFIDENCE_KEY`` and ``EVIDENCE_KEY``, spelt out here because job_confidence
-#: imports ``gold``, which imports this module). Kept beside the expert's label they would read as its confidence.
-CROWD_LABEL_KEYS = ("label", "labels", "confidence", "batch-confidence", "evidence")
 
 #: The stack output holding the environment's ``ReviewSettings`` as JSON.
 REVIEW_SETTINGS_OUTPUT = "ReviewSettings"
@@ -278,6 +273,16 @@ def check_decision(decision: Any, questions: Sequence[Question], object_id: str 
     return checked
 
 
+def crowd_label_keys() -> tuple[str, ...]:
+    """The parts of a question's consolidated value that are about the crowd's label, dropped where an expert's
+    answer replaces it: the label, its confidence, its batch's confidence and the worker model's evidence for it.
+    Kept beside the expert's label they would read as its confidence."""
+    # Imported here: job_confidence imports gold, which imports this module.
+    from .job_confidence import BATCH_CONFIDENCE_KEY, EVIDENCE_KEY
+
+    return ("label", "labels", "confidence", BATCH_CONFIDENCE_KEY, EVIDENCE_KEY)
+
+
 def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, Any]], label_attribute: str,
                  reviewer: Optional[str],
                  reasons: Sequence[str] | Mapping[str, Sequence[str]] = ()) -> dict[str, Any]:
@@ -324,7 +329,7 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
             raise ReviewError(f"question {name!r} has no consolidated value in the crowd's line to replace")
         key = "labels" if isinstance(answer, list) else "label"
         crowd[name] = {key: value.get(key), "confidence": value.get("confidence")}
-        reviewed = {k: v for k, v in value.items() if k not in CROWD_LABEL_KEYS}
+        reviewed = {k: v for k, v in value.items() if k not in crowd_label_keys()}
         label[name] = {key: answer, **reviewed}
     line[label_attribute] = label
     metadata.update({DECIDED_BY: BY_REVIEWER, REVIEWER_KEY: reviewer, CROWD_KEY: crowd})
