@@ -14,5 +14,10 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
-# One test process per core (pytest-xdist); TEST_WORKERS=0 runs in this process (e.g. for a debugger).
-exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-auto}" "$@"
+# One test process per core (pytest-xdist); TEST_WORKERS=0 runs in this process (e.g. for a debugger), as does
+# --snapshot-update (processes updating one snapshot file at once would lose each other's snapshots).
+workers="${TEST_WORKERS:-auto}"
+for arg in "$@"; do
+  if [ "$arg" = "--snapshot-update" ]; then workers="${TEST_WORKERS:-0}"; fi
+done
+exec .venv/bin/python -m pytest -n "$workers" "$@"

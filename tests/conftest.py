@@ -138,6 +138,15 @@ def browser():
         browser.close()
 
 
+def pytest_configure(config):
+    """``--snapshot-update`` in more than one test process is refused: syrupy's processes each rewrite the whole
+    ``.ambr`` file of the snapshots they ran, so two of them updating one file lose each other's snapshots without
+    a word (syrupy's own issue #1237). ``./scripts/test.sh`` runs one process when it is given."""
+    workers = getattr(config.option, "numprocesses", None)
+    if config.getoption("--snapshot-update", default=False) and workers not in (None, 0, 1):
+        raise pytest.UsageError("--snapshot-update needs one test process: add -n 0 (./scripts/test.sh adds it)")
+
+
 def pytest_make_parametrize_id(config, val, argname):
     """Long parameters (hostile bodies of 100,000 brackets) named by their start and length: a test's id goes
     into the environment (PYTEST_CURRENT_TEST), and a process started under a 200,000-byte id (an endpoint, the
