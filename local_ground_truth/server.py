@@ -55,8 +55,8 @@ from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_re
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
 from local_ground_truth.task_order import WorkerOrder
-from local_ground_truth.team_access import (KEY_PARAMETER, LINK_NAMES, WORKER, TeamKeys, cookie_name, role_of,
-                                           without_key)
+from local_ground_truth.team_access import (KEY_PARAMETER, LINK_NAMES, WORKER, TeamKeys, cookie_name,
+                                           is_switch_proof, role_of, switch_proof, without_key)
 
 LOG = logging.getLogger(__name__)
 CROWD_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
@@ -517,10 +517,14 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                                                    "job for the link again.</p>", 403)
             current, theirs = team.signed_in_as(request.cookies, port), team.worker_with(given)
             kept = [(name, value) for name, value in request.args.items(multi=True) if name != "switch"]
-            if current is not None and theirs is not None and current != theirs and request.args.get("switch") != "1":
+            current_key = request.cookies.get(cookie_name(WORKER, port), "")
+            if current is not None and theirs is not None and current != theirs and not is_switch_proof(
+                    request.args.get("switch", ""), current_key, given):
                 # Another named worker's link in a browser signed in as someone: asked, never switched silently (the
-                # answers that browser then sends would be counted as that other worker's).
-                switch = without_key(request.path, []) + "?" + urlencode({KEY_PARAMETER: given, "switch": "1"})
+                # answers that browser then sends would be counted as that other worker's), nor by a link made for it
+                # (team_access.switch_proof).
+                switch = without_key(request.path, []) + "?" + urlencode(
+                    {KEY_PARAMETER: given, "switch": switch_proof(current_key, given)})
                 return page("Signed in as another worker", (
                     f"<p>This browser is signed in as <strong>{escape(current)}</strong>. The link you opened is "
                     f"<strong>{escape(theirs)}</strong>'s own: every answer sent from this browser would then count "

@@ -67,6 +67,19 @@ def role_of(path: str, review_prefix: str, requester_prefix: str) -> Optional[st
     return WORKER
 
 
+def switch_proof(current_key: str, their_key: str) -> str:
+    """What the "sign in as them" link of a browser signed in with ``current_key`` carries: only a browser holding
+    that key is sent it, so a link somebody made with their own key and ``switch=`` (to have a colleague's answers
+    count as theirs) switches nobody."""
+    return hmac.new(current_key.encode("utf-8", "surrogateescape"), their_key.encode("utf-8", "surrogateescape"),
+                    "sha256").hexdigest()[:32]
+
+
+def is_switch_proof(given: str, current_key: str, their_key: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                               switch_proof(current_key, their_key).encode("ascii"))
+
+
 def _same(given: str, key: str) -> bool:
     """Constant-time comparison of a key a browser sent with one of the job's."""
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), key.encode("ascii"))

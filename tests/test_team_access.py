@@ -313,6 +313,22 @@ def test_another_workers_link_in_a_signed_in_browser_asks_before_switching(named
     assert response.status == 303
 
 
+@pytest.mark.parametrize("switch", ["1", "0" * 32, ""])
+def test_a_link_made_to_switch_a_signed_in_browser_asks_all_the_same(named_team, switch):
+    """ana sent bo her own link with "&switch=1": opened in bo's browser, it signed him in as ana without a word, and
+    his answers counted as hers. Only the page that asks gives the link that switches (it proves bo's own key)."""
+    _job, server, keys = named_team
+    bo = {cookie_name(WORKER, server.port): keys.workers["bo"]}
+    response, page = call(server, "GET", f"/worker/ana/next?key={keys.workers['ana']}&switch={switch}", bo)
+    assert response.status == 409 and response.getheader("Set-Cookie") is None
+    assert "This browser is signed in as bo" in re.sub(r"<[^>]+>", "", html.unescape(page.decode()))
+    ana = {cookie_name(WORKER, server.port): keys.workers["ana"]}  # the proof of ana's browser is not bo's
+    asked_ana = html.unescape(call(server, "GET", f"/?key={keys.workers['bo']}", ana)[1].decode())
+    proof_for_ana = re.search(r'switch=([0-9a-f]+)', asked_ana).group(1)
+    response, _ = call(server, "GET", f"/?key={keys.workers['ana']}&switch={proof_for_ana}", bo)
+    assert response.status == 409 and response.getheader("Set-Cookie") is None
+
+
 def test_the_requesters_browser_cannot_label_as_someone_off_a_named_team(named_team):
     """From the requester's page, "Worker sign-in" as Carol took one of an object's slots and counted as a worker."""
     job, server, keys = named_team
