@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import replace
 
 import pytest
@@ -118,7 +119,7 @@ def test_a_removed_workflow_leaves_nothing_of_its_own_and_everything_else(tmp_pa
     module = tmp_path / "workflows" / "weld_check.py"
     definition = WorkflowDefinition(name="weld_check", title="t", description="d", label_attribute_name="l",
                                     questions=(FreeText(name="n"),))
-    removed = scaffold.remove_workflow(definition, module, tmp_path, others=[])
+    removed = scaffold.remove_workflow(definition.name, module, tmp_path, others=[])
     assert {tmp_path / "sample_data" / "weld_check", tmp_path / "lambda_src" / "weld_check_pre_labeling"} <= set(removed)
     assert not any(path.exists() for path in written)
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
@@ -134,7 +135,7 @@ def test_a_pre_labeling_package_another_workflow_runs_is_kept(tmp_path, monkeypa
                                     questions=(FreeText(name="n"),))
     sharing = replace(definition, name="weld_copy")  # runs weld_check_pre_labeling too
     sharing = replace(sharing, pre_labeling=definition.pre_labeling)
-    scaffold.remove_workflow(definition, tmp_path / "workflows" / "weld_check.py", tmp_path, others=[sharing])
+    scaffold.remove_workflow("weld_check", tmp_path / "workflows" / "weld_check.py", tmp_path, others=[sharing])
     assert (tmp_path / "lambda_src" / "weld_check_pre_labeling" / "handler.py").exists()
     assert not (tmp_path / "workflows" / "weld_check.py").exists()
 
@@ -143,6 +144,44 @@ def test_removing_a_workflow_that_does_not_exist_names_the_ones_that_do(capsys):
     assert scaffold.main(["no_such_flow", "--remove"]) == 2
     said = capsys.readouterr().err
     assert "no workflow is named 'no_such_flow' (the workflows: " in said and "welding" in said
+
+
+BROKEN = ("from workflows import Classification, WorkflowDefinition\n"
+          "WORKFLOW = WorkflowDefinition(name='broken_flow', title='t', description='d', label_attribute_name='l',\n"
+          "    questions=(Classification(name='tone', choices=('Good', 'Bad', 'Meh'), abstain='Unsure'),))\n")
+PROBLEM = "workflows/broken_flow.py: question tone: abstain label 'Unsure' is not one of its choices"
+
+
+@pytest.fixture
+def broken_flow(tmp_path, monkeypatch):
+    """A scaffolded workflow whose definition was then edited by hand into one that does not hold."""
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    written = scaffold.scaffold("broken_flow", ["classification:tone=Good,Bad,Meh"], root=tmp_path)
+    monkeypatch.undo()
+    (tmp_path / "workflows" / "broken_flow.py").write_text(BROKEN)
+    monkeypatch.setattr(workflows, "__path__", [*workflows.__path__, str(tmp_path / "workflows")])
+    monkeypatch.delitem(sys.modules, "workflows.broken_flow", raising=False)
+    workflows.definitions.cache_clear()  # another test in this process may have found the workflows already
+    return written
+
+
+def test_a_workflow_whose_definition_does_not_hold_is_removed_by_name(tmp_path, broken_flow, capsys):
+    """The workflow most worth removing is a broken one: --remove imported every definition and stopped with a
+    traceback."""
+    assert scaffold.main(["broken_flow", "--remove"], root=tmp_path) == 0
+    assert not any(path.exists() for path in broken_flow)
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+    assert capsys.readouterr().err == f"its definition does not hold ({PROBLEM}): its files were found by name\n"
+
+
+def test_a_definition_that_does_not_hold_is_named_in_one_line_by_the_other_commands(tmp_path, broken_flow, capsys):
+    assert scaffold.main(["new_flow", "--question", "yes-no:ok"], root=tmp_path) == 2
+    assert capsys.readouterr().err == (f"workflows.scaffold: {PROBLEM}: fix that file, or remove its workflow "
+                                       "(--remove), first (nothing was written)\n")
+    assert scaffold.main(["welding", "--remove"], root=tmp_path) == 2  # which packages it shares is not known
+    assert capsys.readouterr().err == (f"workflows.scaffold: {PROBLEM}: fix that file, or remove its workflow, first "
+                                       "(nothing was removed)\n")
+    assert all(path.exists() for path in broken_flow) and not (tmp_path / "workflows" / "new_flow.py").exists()
 
 
 def test_a_title_or_description_with_quotes_or_backslashes_makes_a_module_that_reads_back(tmp_path):

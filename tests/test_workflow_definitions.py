@@ -241,16 +241,24 @@ def test_truth_keys_name_objects_by_their_source():
     assert truth_key({"source": "inline ticket text"}, 5) == "5"
 
 
-def test_a_question_that_does_not_hold_is_named_with_its_definitions_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name, question, problem", [
+    ("broken_flow", "Classification(name='tone', choices=('Good', 'Bad'), abstain='Unsure')",
+     "question tone: abstain label 'Unsure' is not one of its choices"),
+    ("broken_flow", "Classification(name='tone', choice=('Good', 'Bad'))",
+     "TypeError: Classification.__init__() got an unexpected keyword argument 'choice'"),
+    ("Broken", "FreeText(name='n')", "workflow name 'Broken' must be 1-30 lower-case letters"),
+])
+def test_a_definition_that_does_not_hold_is_named_with_its_file(tmp_path, monkeypatch, name, question, problem):
+    """A definition is written by hand: a typo in it stopped the scaffold and the app with a traceback, and a name
+    that does not hold was named without the file it is in."""
     (tmp_path / "broken_flow.py").write_text(
-        "from workflows import Classification, WorkflowDefinition\n"
-        "WORKFLOW = WorkflowDefinition(name='broken_flow', title='t', description='d', label_attribute_name='l',\n"
-        "    questions=(Classification(name='tone', choices=('Good', 'Bad'), abstain='Unsure'),))\n")
+        "from workflows import Classification, FreeText, WorkflowDefinition\n"
+        f"WORKFLOW = WorkflowDefinition(name={name!r}, title='t', description='d', label_attribute_name='l',\n"
+        f"    questions=({question},))\n")
     monkeypatch.setattr(workflows, "__path__", [*workflows.__path__, str(tmp_path)])
     monkeypatch.delitem(sys.modules, "workflows.broken_flow", raising=False)
     workflows.definitions.cache_clear()  # another test in this process may have found the workflows already
-    with pytest.raises(DefinitionError, match=r"^workflows/broken_flow.py: question tone: abstain label 'Unsure' "
-                                              r"is not one of its choices$"):
+    with pytest.raises(DefinitionError, match=f"^{re.escape(f'workflows/broken_flow.py: {problem}')}"):
         workflows.definitions()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import lru_cache
+from typing import Optional
 
 from labeling_constructs.lambda_dependencies import import_lambda_src  # imports no aws_cdk
 
@@ -23,21 +24,32 @@ from workflows.model import DefinitionError, LambdaPackage, WorkflowDefinition  
 NOT_WORKFLOWS = {"model", "scaffold"}
 
 
+def workflow_modules() -> list[str]:
+    """The modules of this package that may define a workflow (``workflows/<module>.py``), by name."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in NOT_WORKFLOWS)
+
+
+def workflow_of(module: str) -> Optional[WorkflowDefinition]:
+    """The workflow ``workflows/<module>.py`` defines (its ``WORKFLOW``), None if it defines none. A module that
+    cannot be imported or whose definition does not hold is a DefinitionError naming the file and the problem."""
+    try:
+        definition = getattr(importlib.import_module(f"{__name__}.{module}"), "WORKFLOW", None)
+    except Exception as error:  # written by hand: a question that does not hold (QuestionError), a typo, ...
+        problem = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+        raise DefinitionError(f"workflows/{module}.py: {problem}") from error
+    if definition is not None and not isinstance(definition, WorkflowDefinition):
+        raise DefinitionError(f"workflows/{module}.py: WORKFLOW is not a WorkflowDefinition")
+    return definition
+
+
 @lru_cache(maxsize=1)
 def definitions() -> dict[str, WorkflowDefinition]:
     """Every workflow defined in this package, by name."""
     found: dict[str, WorkflowDefinition] = {}
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in NOT_WORKFLOWS):
-        try:
-            definition = getattr(importlib.import_module(f"{__name__}.{module}"), "WORKFLOW", None)
-        except DefinitionError:
-            raise
-        except ValueError as error:  # a question that does not hold (QuestionError): named with its file
-            raise DefinitionError(f"workflows/{module}.py: {error}") from None
+    for module in workflow_modules():
+        definition = workflow_of(module)
         if definition is None:
             continue
-        if not isinstance(definition, WorkflowDefinition):
-            raise DefinitionError(f"workflows/{module}.py: WORKFLOW is not a WorkflowDefinition")
         if definition.name in found:
             raise DefinitionError(f"two workflows are named {definition.name!r}")
         clash = [other.name for other in found.values() if other.deploys_as(definition)]
@@ -57,5 +69,5 @@ def definition(name: str) -> WorkflowDefinition:
 
 __all__ = [
     "Checkbox", "Classification", "DefinitionError", "FreeText", "LambdaPackage", "MultiSelect", "Question",
-    "Spans", "WorkflowDefinition", "YesNo", "definition", "definitions",
+    "Spans", "WorkflowDefinition", "YesNo", "definition", "definitions", "workflow_modules", "workflow_of",
 ]

@@ -40,6 +40,11 @@ _ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, kn
 _LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
 
 
+def pre_labeling_package(name: str) -> str:
+    """The ``lambda_src/`` package of the workflow ``name``'s pre-labeling, unless its definition names another."""
+    return f"{name}_pre_labeling"
+
+
 class DefinitionError(ValueError):
     """A workflow definition that cannot be deployed; the message names the workflow and the problem."""
 
@@ -94,7 +99,7 @@ class WorkflowDefinition:
             raise DefinitionError(f"workflow {self.name}: {error}") from None
         object.__setattr__(self, "keywords", tuple(self.keywords))
         if self.pre_labeling is None:
-            object.__setattr__(self, "pre_labeling", LambdaPackage(package=f"{self.name}_pre_labeling"))
+            object.__setattr__(self, "pre_labeling", LambdaPackage(package=pre_labeling_package(self.name)))
         if self.data_prefix is None:
             object.__setattr__(self, "data_prefix", f"{self.name}/")
         own = {"its data prefix": self.data_prefix, "its derived_data_prefix": self.derived_data_prefix}

@@ -17,7 +17,7 @@ pre-labeling (what a worker is shown), template markup and sample data.
 
 ``python -m workflows.scaffold NAME --remove`` takes a workflow away again: those files (its whole
 pre-labeling package and sample data folder, unless another workflow runs that package) and its stack
-snapshots.
+snapshots, found by name: a definition edited into one that does not hold is removed too.
 
 Question kinds: classification (LABEL,... required), yes-no, checkbox, multi-select (LABEL,...
 required), free-text. ``--abstain FIELD=LABEL`` makes one of a classification's labels its abstain label
@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, YesNo
-from workflows.model import MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition
+from workflows.model import (
+    MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition, pre_labeling_package,
+)
 
 KINDS = {"classification": Classification, "yes-no": YesNo, "checkbox": Checkbox, "multi-select": MultiSelect,
          "free-text": FreeText}
@@ -394,7 +396,11 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
     except DefinitionError as error:
         raise ScaffoldError(str(error)) from None
     from workflows import definitions
-    for other in definitions().values():
+    try:
+        others = definitions()
+    except DefinitionError as error:  # the app could not synthesize the new workflow's stack beside it either
+        raise ScaffoldError(f"{error}: fix that file, or remove its workflow (--remove), first (nothing was written)") from None
+    for other in others.values():
         if other.name != name and other.deploys_as(definition):
             raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}, as "
                                 f"{other.name!r} does: choose another name (nothing was written)")
@@ -414,15 +420,17 @@ def remove(written: Sequence[Path], root: Path = REPO_ROOT) -> None:
 SNAPSHOTS = Path("tests") / "__snapshots__" / "test_workflow_stacks.ambr"
 
 
-def workflow_files(definition: WorkflowDefinition, module: Path, root: Path,
-                   others: Sequence[WorkflowDefinition]) -> list[Path]:
-    """What a workflow is on disk: its definition module, template, pre-labeling test, and its own folders (its
-    pre-labeling package, unless another workflow runs it too, and its sample data), each that exists."""
+def workflow_files(name: str, module: Path, root: Path, others: Sequence[WorkflowDefinition],
+                   pre_labeling: Optional[str] = None) -> list[Path]:
+    """What the workflow ``name`` is on disk: its definition module, template, pre-labeling test, and its own folders
+    (its ``pre_labeling`` package, by default the one named after it, unless another workflow runs it too, and its
+    sample data), each that exists. Found by name: a definition that does not hold is no obstacle."""
+    package = pre_labeling or pre_labeling_package(name)
     shared = {other.pre_labeling.package for other in others} | {other.consolidation.package for other in others}
-    paths = [module, root / "ui_templates" / f"{definition.name}.liquid.html",
-             root / "tests" / f"test_{definition.name}_pre_labeling.py", root / "sample_data" / definition.name]
-    if definition.pre_labeling.package not in shared:
-        paths.append(root / "lambda_src" / definition.pre_labeling.package)
+    paths = [module, root / "ui_templates" / f"{name}.liquid.html", root / "tests" / f"test_{name}_pre_labeling.py",
+             root / "sample_data" / name]
+    if package not in shared:
+        paths.append(root / "lambda_src" / package)
     return [path for path in paths if path.exists()]
 
 
@@ -444,34 +452,50 @@ def remove_snapshots(name: str, root: Path) -> int:
     return removed
 
 
-def remove_workflow(definition: WorkflowDefinition, module: Path, root: Path,
-                    others: Sequence[WorkflowDefinition]) -> list[Path]:
-    """Remove a workflow from ``root``: its files (``workflow_files``) and its stack snapshots; the paths removed."""
+def remove_workflow(name: str, module: Path, root: Path, others: Sequence[WorkflowDefinition],
+                    pre_labeling: Optional[str] = None) -> list[Path]:
+    """Remove the workflow ``name`` from ``root``: its files (``workflow_files``) and its stack snapshots; the paths
+    removed."""
     import shutil
 
-    removed = workflow_files(definition, module, root, others)
+    removed = workflow_files(name, module, root, others, pre_labeling)
     for path in removed:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    remove_snapshots(definition.name, root)
+    remove_snapshots(name, root)
     return removed
 
 
 def _remove_command(name: str, root: Path) -> int:
+    """``NAME --remove``. The workflow most worth removing may be one whose definition does not hold: its files are
+    found by name, and only the other workflows' definitions must be read (the pre-labeling packages they run)."""
     import workflows
 
-    known = workflows.definitions()
-    if name not in known:
-        print(f"workflows.scaffold: no workflow is named {name!r} (the workflows: {', '.join(sorted(known))})",
+    try:
+        defined = {module: workflows.workflow_of(module) for module in workflows.workflow_modules() if module != name}
+    except DefinitionError as error:
+        print(f"workflows.scaffold: {error}: fix that file, or remove its workflow, first (nothing was removed)",
               file=sys.stderr)
         return 2
-    # The module that defines it (definitions() imported every one; a module's name need not be the workflow's).
-    module = next(Path(sys.modules[m].__file__) for m in list(sys.modules)
-                  if m.startswith("workflows.") and getattr(sys.modules[m], "WORKFLOW", None) is known[name])
-    others = [definition for other, definition in known.items() if other != name]
-    shown = [f"{path.relative_to(root)}{'/' if path.is_dir() else ''}"
-             for path in workflow_files(known[name], module, root, others)]
-    remove_workflow(known[name], module, root, others)
-    print("removed:\n" + "\n".join(f"  {path}" for path in shown) + f"\n  and its stack snapshots in {SNAPSHOTS}")
+    modules = {definition.name: module for module, definition in defined.items() if definition is not None}
+    module = modules.pop(name, name)  # workflows/<name>.py, unless a module of another name defines it
+    path, definition, problem = root / "workflows" / f"{module}.py", defined.get(module), None
+    if module == name and path.exists():
+        try:
+            definition = workflows.workflow_of(name)
+        except DefinitionError as error:  # removed by name all the same
+            problem = error
+    if not path.exists() or not (problem or (definition and definition.name == name)):
+        print(f"workflows.scaffold: no workflow is named {name!r} (the workflows: {', '.join(sorted(modules))})",
+              file=sys.stderr)
+        return 2
+    others = [other for other_module, other in defined.items() if other is not None and other_module != module]
+    package = definition.pre_labeling.package if definition else None
+    shown = [f"{file.relative_to(root)}{'/' if file.is_dir() else ''}"
+             for file in workflow_files(name, path, root, others, package)]
+    remove_workflow(name, path, root, others, package)
+    if problem:
+        print(f"its definition does not hold ({problem}): its files were found by name", file=sys.stderr)
+    print("removed:\n" + "\n".join(f"  {file}" for file in shown) + f"\n  and its stack snapshots in {SNAPSHOTS}")
     return 0
 
 
