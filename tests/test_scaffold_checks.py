@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
 import sys
 from dataclasses import replace
 
@@ -12,7 +14,7 @@ import pytest
 
 import workflows
 from workflows import scaffold
-from workflows.model import WorkflowDefinition
+from workflows.model import REPO_ROOT, WorkflowDefinition
 from gt_common.questions import FreeText
 
 
@@ -65,6 +67,70 @@ def test_a_scaffold_whose_stack_does_not_synthesize_is_taken_back(monkeypatch, t
     assert "did not synthesize" in said and "the files written were removed again" in said
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert left == ["tests", "tests/test_other.py"]  # its own files and folders gone, nothing else touched
+
+
+# A scaffold stopped during its synth (the stack's snapshot is recorded in a pytest of its own, some 17 s).
+INTERRUPTED = """
+import signal, sys, time
+from pathlib import Path
+from workflows import scaffold
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal (a background job ignores it)
+
+
+def synthesizing(name, root):
+    print("synthesizing", flush=True)
+    time.sleep(60)
+
+
+scaffold.record_stack_snapshot = synthesizing
+sys.exit(scaffold.main(["half_done", "--question", "yes-no:ok"], root=Path(sys.argv[1])))
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_scaffold_interrupted_during_its_synth_takes_back_what_it_wrote(tmp_path, signum):
+    """Ctrl-C (or TERM) while the stack synthesized left the workflow's files without its snapshot, and a rerun
+    was refused because a workflow of that name had them."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_other.py").write_text("# someone else's\n")
+    child = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path)], cwd=REPO_ROOT, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert child.stdout.readline() == "synthesizing\n"
+        assert (tmp_path / "workflows" / "half_done.py").exists()
+        child.send_signal(signum)
+        _, said = child.communicate(timeout=60)
+    finally:
+        child.kill()  # (no-op once it has ended)
+    assert child.returncode == 130, said
+    assert said.endswith("workflows.scaffold: interrupted; what was written was removed again\n")
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["tests", "tests/test_other.py"]
+
+
+def test_a_scaffold_interrupted_while_it_writes_leaves_no_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    real_write, calls = scaffold.Path.write_text, []
+
+    def interrupted_at_the_third(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_write(path, *args, **kwargs)
+    monkeypatch.setattr(scaffold.Path, "write_text", interrupted_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        scaffold.scaffold("half_done", ["yes-no:ok"], root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_a_workflow_of_that_name_left_are_named_with_the_command_that_removes_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    scaffold.scaffold("half_done", ["yes-no:ok"], root=tmp_path)  # then killed (-9) before its snapshot was recorded
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(
+            "these files exist already (a workflow named half_done has them, perhaps left by an interrupted scaffold: "
+            "./scripts/new_workflow.sh half_done --remove takes it away; nothing was written): workflows/half_done.py,")):
+        scaffold.scaffold("half_done", ["yes-no:ok"], root=tmp_path)
 
 
 def test_an_abstain_label_is_written_into_the_definition_and_kept_out_of_the_truth(tmp_path, monkeypatch):

@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -81,14 +82,22 @@ class Scaffold:
         existing = [path for path in files if path.exists()]
         if existing:
             name = self.definition.name
-            whose = (f"another workflow named {name} has them" if (self.root / "workflows" / f"{name}.py").exists()
+            whose = (f"a workflow named {name} has them, perhaps left by an interrupted scaffold: "
+                     f"./scripts/new_workflow.sh {name} --remove takes it away"
+                     if (self.root / "workflows" / f"{name}.py").exists()
                      else f"they are the project's own, so {name} cannot name a workflow")
             raise ScaffoldError(f"these files exist already ({whose}; nothing was written): "
                                 + ", ".join(str(path.relative_to(self.root)) for path in existing))
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        return list(files)
+        written: list[Path] = []
+        try:
+            for path, text in files.items():
+                written.append(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+        except BaseException:  # Ctrl-C or TERM (main), a full disk: no half a workflow
+            remove(written, self.root)
+            raise
+        return written
 
     # -- the definition --------------------------------------------------------------------------
     def definition_module(self) -> str:
@@ -520,6 +529,17 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
         if args.question or args.abstain or args.title or args.description:
             parser.error("--remove takes only the workflow's name")
         return _remove_command(args.name, root)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # TERM as Ctrl-C: nothing is left
+    try:
+        return _scaffold_command(args, root)
+    except KeyboardInterrupt:
+        print("workflows.scaffold: interrupted; what was written was removed again", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _scaffold_command(args: argparse.Namespace, root: Path) -> int:
     try:
         written = scaffold(args.name, args.question, args.title, args.description, root, args.abstain)
     except ScaffoldError as error:
@@ -528,8 +548,11 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
     print(f"synthesizing the {args.name} stack to record its snapshot ...", file=sys.stderr)
     try:
         record_stack_snapshot(args.name, root)
-    except ScaffoldError as error:
+    except BaseException as error:  # a stack that does not synthesize, or Ctrl-C or TERM during its ~17 s
         remove(written, root)  # half a workflow would break every synth, every workflow's included
+        remove_snapshots(args.name, root)  # (recorded already if the interruption came after the synth)
+        if not isinstance(error, ScaffoldError):
+            raise
         print(f"workflows.scaffold: {error}\nthe files written were removed again", file=sys.stderr)
         return 2
     print("wrote:\n" + "\n".join(f"  {path.relative_to(root)}" for path in written))
