@@ -146,6 +146,19 @@ def test_an_abstain_label_is_written_into_the_definition_and_kept_out_of_the_tru
     assert {entry["verdict"] for entry in truth.values()} <= {"Good", "Bad"}  # a known answer is never "cannot tell"
 
 
+@pytest.mark.parametrize("spec, position", [
+    ("classification:size=Small,,Large", 2), ("classification:size=Small,Large,", 3), ("multi-select:size= ,Small", 1),
+])
+def test_an_empty_label_on_the_command_line_is_refused_by_its_position(tmp_path, monkeypatch, spec, position):
+    """The labels "Small,,Large" made a question of two without a word: a label forgotten, or a comma meant in one."""
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(
+            f"question {spec!r}: label {position} of size is empty (labels are separated by single commas; one with a "
+            "comma in it is written into the definition by hand)")):
+        scaffold.scaffold("weld_check", [spec], root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("abstain, message", [
     ("verdict=Unsure", "--abstain 'verdict=Unsure': question verdict: abstain label 'Unsure' is not one of its choices"),
     ("ok=No", "--abstain 'ok=No': write FIELD=LABEL with FIELD a classification question (verdict) and LABEL one"),

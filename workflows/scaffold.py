@@ -338,7 +338,10 @@ def parse_question(spec: str) -> Question:
     if kind not in KINDS or not rest:
         raise ScaffoldError(f"question {spec!r}: write KIND:FIELD[=LABEL,...] with KIND one of {', '.join(KINDS)}")
     name, _, labels = rest.partition("=")
-    choices = tuple(label.strip() for label in labels.split(",") if label.strip())
+    choices = tuple(label.strip() for label in labels.split(",")) if labels else ()
+    if "" in choices:  # "A,,B" or "A,B,": a label forgotten, or a comma meant inside one (the README says where)
+        raise ScaffoldError(f"question {spec!r}: label {choices.index('') + 1} of {name} is empty (labels are "
+                            "separated by single commas; one with a comma in it is written into the definition by hand)")
     try:
         if KINDS[kind] in (Classification, MultiSelect):
             return KINDS[kind](name=name, choices=choices)
