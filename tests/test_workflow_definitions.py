@@ -64,6 +64,10 @@ def test_a_bad_definition_is_named():
     # The consolidated label is {<question>: ..., "workers": n}: a question named so lost its answers to the count.
     with pytest.raises(QuestionError, match="question name 'workers' is the consolidated label's own key"):
         FreeText(name="workers")
+    # The page collects answers into a JavaScript object, where "__proto__" is no key: every answer to it was lost.
+    with pytest.raises(QuestionError, match="question name '__proto__' is special to the worker page's JavaScript, "
+                                            "which would lose every answer under it: name the question otherwise"):
+        FreeText(name="__proto__")
     with pytest.raises(QuestionError, match="question q: 'A', 'B' listed twice"):
         Classification(name="q", choices=("A", "B", "A", "C", "B"))
     with pytest.raises(DefinitionError, match="workflow x: question names must be unique"):

@@ -76,6 +76,12 @@ WORKERS_KEY = "workers"
 RESERVED_NAMES = (WORKERS_KEY,)
 
 
+#: Keys the worker page's JavaScript cannot set: crowd-form collects a page's answers into a plain object
+#: (``answer[<question name>] = ...``), where ``__proto__`` sets the object's prototype instead of a key, so the
+#: answer under it would be lost without a word.
+JAVASCRIPT_SPECIAL_KEYS = ("__proto__",)
+
+
 class QuestionError(ValueError):
     """A question (or a list of them) that cannot be asked; the message names it and says why."""
 
@@ -96,6 +102,9 @@ class Question:
         if self.name in RESERVED_NAMES:
             raise QuestionError(f"question name {self.name!r} is the consolidated label's own key (how many workers "
                                 "answered): name the question otherwise")
+        if self.name in JAVASCRIPT_SPECIAL_KEYS:
+            raise QuestionError(f"question name {self.name!r} is special to the worker page's JavaScript, which would "
+                                "lose every answer under it: name the question otherwise")
 
     @property
     def labels(self) -> tuple[str, ...]:
