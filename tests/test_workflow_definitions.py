@@ -75,6 +75,18 @@ def test_a_bad_definition_is_named():
                            questions=(FreeText(name="n"), YesNo(name="n")))
 
 
+@pytest.mark.parametrize("kind, fields, what", [
+    (Classification, {"choices": ("A", "__proto__")}, "label"), (MultiSelect, {"choices": ("__proto__",)}, "label"),
+    (Checkbox, {"value": "__proto__"}, "value"),
+])
+def test_a_label_the_pages_javascript_cannot_key_an_answer_by_is_refused(kind, fields, what):
+    """A button submits {<its value>: true | false}, built as a JavaScript object: a choice labelled "__proto__" was
+    lost, and the page's answer refused."""
+    with pytest.raises(QuestionError, match=f"question c: {what} '__proto__' is special to the worker page's "
+                                            "JavaScript, which would lose the answer of its button: write it otherwise"):
+        kind(name="c", **fields)
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"label_attribute_name": "my_label"}, "label_attribute_name 'my_label' must be ASCII letters and digits"),
     ({"label_attribute_name": "has space"}, "label_attribute_name 'has space' must be ASCII letters and digits"),

@@ -76,9 +76,9 @@ WORKERS_KEY = "workers"
 RESERVED_NAMES = (WORKERS_KEY,)
 
 
-#: Keys the worker page's JavaScript cannot set: crowd-form collects a page's answers into a plain object
-#: (``answer[<question name>] = ...``), where ``__proto__`` sets the object's prototype instead of a key, so the
-#: answer under it would be lost without a word.
+#: Keys the worker page's JavaScript cannot set: crowd-form collects a page's answers into plain objects
+#: (``answer[<question name>] = ...``, and a button's ``{<its value>: true | false}``), where ``__proto__`` sets the
+#: object's prototype instead of a key, so the answer under it would be lost without a word.
 JAVASCRIPT_SPECIAL_KEYS = ("__proto__",)
 
 
@@ -139,6 +139,19 @@ def _checked_labels(name: str, labels: Sequence[str], minimum: int = 1) -> tuple
     return labels
 
 
+def _not_special(name: str, what: str, value: str) -> str:
+    """``value``, a button's (a choice's label, a checkbox's value), unless the page's JavaScript cannot key by it."""
+    if value in JAVASCRIPT_SPECIAL_KEYS:
+        raise QuestionError(f"question {name}: {what} {value!r} is special to the worker page's JavaScript, which "
+                            "would lose the answer of its button: write it otherwise")
+    return value
+
+
+def _button_labels(name: str, labels: Sequence[str], minimum: int = 1) -> tuple[str, ...]:
+    """``_checked_labels`` of a question whose labels are buttons' values."""
+    return tuple(_not_special(name, "label", label) for label in _checked_labels(name, labels, minimum))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Classification(_Choice):
     """One label out of ``choices``; ``abstain`` (one of them) means the worker cannot tell."""
@@ -148,7 +161,7 @@ class Classification(_Choice):
     kind: ClassVar[str] = "classification"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "choices", _checked_labels(self.name, self.choices, minimum=2))
+        object.__setattr__(self, "choices", _button_labels(self.name, self.choices, minimum=2))
         super().__post_init__()
         if self.abstain is not None and self.abstain not in self.choices:
             raise QuestionError(f"question {self.name}: abstain label {self.abstain!r} is not one of its choices")
@@ -179,6 +192,10 @@ class Checkbox(_Choice):
     value: str = "checked"
     kind: ClassVar[str] = "checkbox"
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _not_special(self.name, "value", self.value)
+
     @property
     def labels(self) -> tuple[str, ...]:
         return ("checked", "unchecked")
@@ -193,7 +210,7 @@ class MultiSelect(Question):
     kind: ClassVar[str] = "multi-select"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "choices", _checked_labels(self.name, self.choices))
+        object.__setattr__(self, "choices", _button_labels(self.name, self.choices))
         super().__post_init__()
         if self.method is not None and self.method not in METHODS:
             raise QuestionError(f"question {self.name}: method {self.method!r} is not one of {', '.join(METHODS)}")
