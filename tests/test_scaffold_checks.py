@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -272,3 +273,22 @@ def test_a_title_or_description_with_quotes_or_backslashes_makes_a_module_that_r
                                     label_attribute_name="l", questions=(FreeText(name="n"),))
     source = scaffold.Scaffold(definition, root=tmp_path).definition_module()
     assert ast.get_docstring(ast.parse(source)) == 'Files in C:\\Nobody: Say "yes" \\N"'
+
+
+def test_recording_a_snapshot_selects_the_new_workflows_own_and_no_other(monkeypatch, tmp_path):
+    """A workflow named "weld" recorded its snapshots with -k "test_snapshot and weld", which matched welding's too:
+    a change to welding's stack would have been recorded with it, unseen."""
+    (tmp_path / "workflows").mkdir()
+    for stem in ("welding", "weld", "ner"):
+        (tmp_path / "workflows" / f"{stem}.py").write_text("")
+    asked, run = [], subprocess.run
+    monkeypatch.setattr(scaffold.subprocess, "run",
+                        lambda argv, **_: asked.append(argv) or subprocess.CompletedProcess(argv, 0, "", ""))
+    scaffold.record_stack_snapshot("weld", root=tmp_path)
+    selection = asked[0][asked[0].index("-k") + 1]
+    collected = run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-n", "0",
+         "tests/test_workflow_stacks.py", "-k", selection],
+        cwd=Path(scaffold.__file__).resolve().parent.parent, capture_output=True, text=True)
+    assert selection == "test_snapshot and weld and not welding"
+    assert "no tests collected" in collected.stdout  # in this repository, without a weld workflow: none of welding's
