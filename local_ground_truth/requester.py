@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import threading
 import unicodedata
 from pathlib import Path
@@ -216,10 +217,12 @@ def complete_summary(job: LocalJob) -> str:
 
 
 def review_summary(job: LocalJob, review) -> str:
-    """"expert review: ..." (how many routed objects await an expert, where the final manifest is), or "" when
-    review is off."""
+    """"expert review: ..." (how many routed objects await an expert, where the final manifest is); with review off,
+    the command that reads the output manifest with the whole job's confidences (nothing else does then)."""
     if review is None or not review.enabled:
-        return ""
+        manifest = job.local_path(job.output_manifest_key)
+        return "" if manifest is None else ("the labels with the whole job's confidences (review is off): "
+                                            f"./scripts/job_confidence.sh {shlex.quote(str(manifest))}")
     counts = review.counts()
     return (f"expert review: {counts['awaiting']} of {counts['routed']} routed objects await an expert, final "
             f"manifest (the crowd's labels with the experts' decisions): {_where(job, review.final_manifest_key)}")

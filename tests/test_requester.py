@@ -90,6 +90,8 @@ def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_c
     assert f"{len(ids)} of {len(ids)} objects consolidated" in complete[0]
     assert str(job.local_path(job.output_manifest_key)) in complete[0] and str(png) in complete[0]
     assert str(job.local_path(job.answers_prefix.rstrip("/"))) in complete[0]
+    assert complete[0].endswith("; the labels with the whole job's confidences (review is off): "
+                                f"./scripts/job_confidence.sh {job.local_path(job.output_manifest_key)}")
     assert json.loads((tmp_path / f"{job.job_name}-quality-{QUESTION}.json").read_text())["objects"] == len(ids)
     assert not log.tell_if_complete() and said[-1] == complete[0]  # never said twice
     assert sum(line.startswith("answer: ") for line in said) == 2 * len(ids)
