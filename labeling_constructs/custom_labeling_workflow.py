@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import CustomResource, Duration, Resource, Stack, Token
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -69,7 +69,8 @@ class CustomLabelingWorkflow(Construct):
       template goes. They may not overlap each other, the bucket's data prefix and manifest, or the prefixes of
       another workflow on the same ``ManifestBucket`` (``ManifestBucket.claim_prefixes``).
     - ``job_name_prefix`` (default: the label attribute name; 1-30 letters, digits, inner hyphens),
-      ``create_labeling_job`` (True), ``log_retention`` (one year) of every log group made here.
+      ``create_labeling_job`` (True), ``log_retention`` (one year) and ``removal_policy`` (``RETAIN``; ``DESTROY``
+      deletes them with the stack) of every log group made here.
     - ``existing_execution_role`` (an ``iam.IRole``; default: one made here): the role Ground Truth runs the job
       with. It must trust ``sagemaker.amazonaws.com``; the workflow's access is added to it as to its own (a role
       imported with ``mutable=False`` gets none: give it the access ``_grant_ground_truth_access`` describes
@@ -137,8 +138,11 @@ class CustomLabelingWorkflow(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         tags: Optional[Mapping[str, str]] = None,
         existing_execution_role: Optional[iam.IRole] = None,
+        removal_policy: Optional[RemovalPolicy] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: Of every log group made here (None: CDK's default for a log group, RETAIN).
+        self.removal_policy = removal_policy
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, workers_per_object,
                                         task_time_limit, task_availability_lifetime, max_concurrent_task_count,
                                         task_keywords, workteam_arn)
@@ -264,7 +268,7 @@ class CustomLabelingWorkflow(Construct):
             return existing
         return least_privilege_function(
             self, construct_id, log_retention=log_retention, wired_environment=wiring,
-            props=merge_props({"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}, props))
+            removal_policy=self.removal_policy, props=merge_props({"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}, props))
 
     def _grant_ground_truth_access(self, derived_data_prefix: str, template_prefix: str, output_prefix: str) -> None:
         """AWS's published execution-role policy for labeling jobs (``grant_labeling_job_access``),
@@ -278,7 +282,8 @@ class CustomLabelingWorkflow(Construct):
         code = own_folder_code(_JOB_RESOURCE_CODE)
 
         def job_function(construct_id: str, handler: str, timeout: Duration = Duration.minutes(1)) -> lambda_.Function:
-            return least_privilege_function(self, construct_id, log_retention=log_retention, props={
+            return least_privilege_function(self, construct_id, log_retention=log_retention,
+                                            removal_policy=self.removal_policy, props={
                 "code": code, "handler": f"{_JOB_RESOURCE_CODE.name}.handler.{handler}", "runtime": RUNTIME,
                 "timeout": timeout, "description": "Creates, watches and stops the Ground Truth labeling job"})
 
@@ -310,10 +315,12 @@ class CustomLabelingWorkflow(Construct):
             is_complete_handler=self.job_is_complete_function,
             query_interval=Duration.seconds(30),
             total_timeout=Duration.minutes(30),
-            log_group=logs.LogGroup(self, "JobProviderLogs", retention=log_retention),
+            log_group=logs.LogGroup(self, "JobProviderLogs", retention=log_retention,
+                                    removal_policy=self.removal_policy),
             disable_waiter_state_machine_logging=False,
             waiter_state_machine_log_options=cr.LogOptions(
-                destination=logs.LogGroup(self, "JobWaiterLogs", retention=log_retention),
+                destination=logs.LogGroup(self, "JobWaiterLogs", retention=log_retention,
+                                          removal_policy=self.removal_policy),
                 level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         nag_arn = nag_reference(self, job_arns[0])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -87,7 +87,8 @@ class ExpertReview(Construct):
       ``<review_prefix>jobs/``.
     - ``dead_letter_queue`` (an ``sqs.IQueue``; default: an encrypted queue, TLS only, 14 days):
       events the rules could not deliver and invocations that failed after Lambda's retries.
-    - ``log_retention`` (one year).
+    - ``log_retention`` (one year); ``removal_policy`` (``RETAIN``; ``DESTROY`` deletes them with the stack) of the
+      log groups and the dead-letter queue made here.
     - ``existing_execution_role`` (an ``iam.IRole``; default: one made here): the review jobs' role, as
       ``CustomLabelingWorkflow``'s (it must trust ``sagemaker.amazonaws.com``; the review's access is added to it,
       and the start function may pass it to SageMaker only). It may be the workflow's own.
@@ -131,8 +132,11 @@ class ExpertReview(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         tags: Optional[Mapping[str, str]] = None,
         existing_execution_role: Optional[iam.IRole] = None,
+        removal_policy: Optional[RemovalPolicy] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: Of the log groups and the dead-letter queue made here.
+        self.removal_policy = RemovalPolicy.RETAIN if removal_policy is None else removal_policy
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
             raise ValueError(f"threshold {threshold!r} must be a number above 0 and at most 1")
         if not isinstance(route_any_abstention, bool):
@@ -160,7 +164,7 @@ class ExpertReview(Construct):
 
         self.dead_letter_queue = dead_letter_queue or sqs.Queue(
             self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=Duration.days(14))
+            retention_period=Duration.days(14), removal_policy=self.removal_policy)
 
         # -- the review job's own functions and its execution role ---------------------------------
         self.task_function = self._function("TaskFunction", task_function_props, log_retention, {},
@@ -268,6 +272,7 @@ class ExpertReview(Construct):
             # 300 MB, and reading them with the job's confidence (gt_common.job_confidence) adds up to 90 MB more.
             defaults.update(timeout=Duration.minutes(5), dead_letter_queue=self.dead_letter_queue, memory_size=1024)
         return least_privilege_function(self, construct_id, log_retention=log_retention, wired_environment=wiring,
+                                        removal_policy=self.removal_policy,
                                         props=merge_props(defaults, props))
 
     def _job_arns(self, key: str) -> str:

@@ -1,8 +1,8 @@
 """Functions made by the constructs: CDK's own props merged over secure defaults.
 
 The defaults: a role of the function's own that may write only to the function's own log group (no
-AWS managed policy), that log group with the construct's retention (or the props' ``log_retention``), 256 MB,
-one minute. A caller's
+AWS managed policy), that log group with the construct's retention (or the props' ``log_retention``) and removal
+policy, 256 MB, one minute. A caller's
 ``FunctionProps`` (or ``FunctionOptions``) replace any of them field by field; ``environment`` is
 merged variable by variable instead, and the variables a construct wires itself are set last.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -51,9 +51,11 @@ def least_privilege_function(
     props: Mapping[str, Any],
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
     wired_environment: Optional[Mapping[str, str]] = None,
+    removal_policy: Optional[RemovalPolicy] = None,
 ) -> lambda_.Function:
     """A ``lambda_.Function`` from ``props`` (FunctionProps fields, ``code``, ``handler`` and ``runtime``
-    required) over the defaults above; ``wired_environment`` is set after the caller's variables."""
+    required) over the defaults above; ``wired_environment`` is set after the caller's variables. ``removal_policy``
+    (default ``RETAIN``, CDK's for a log group) is that of the log group made here (not of a ``log_group`` given)."""
     missing = [name for name in _REQUIRED if props.get(name) is None]
     if missing:
         raise ValueError(f"{construct_id}: function props need {', '.join(missing)} (a FunctionProps, or pass an "
@@ -75,7 +77,8 @@ def least_privilege_function(
                          "your own keeps its own retention")
     if values.get("log_group") is None:
         values["log_group"] = logs.LogGroup(scope, f"{construct_id}Logs",
-                                            retention=log_retention if retention is None else retention)
+                                            retention=log_retention if retention is None else retention,
+                                            removal_policy=removal_policy)
     if values.get("role") is None:
         values["role"] = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                                   description=f"Execution role of {description[:80]}")

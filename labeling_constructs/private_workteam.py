@@ -112,7 +112,8 @@ class PrivateWorkteam(Construct):
       URL and invites ``worker_emails`` into the group with the pool's own invitation message. It changes neither
       the pool's settings nor the app client's callback URLs (they belong to the workforce, whose portal they
       already serve), so ``mfa``, ``password_policy`` and ``invitation_subject``, which configure a pool this
-      construct creates, are refused with them; ``removal_policy`` then applies to the notification key only.
+      construct creates, are refused with them; ``removal_policy`` then applies to the notification key and the log
+      groups only.
     - ``worker_emails`` (none): invited as Cognito users into the worker group, and subscribed to
       task notifications unless ``subscribe_workers_to_notifications`` is False. Checked at synth by the
       portal resource's rule (``workteam_portal_resource.worker_emails``): addresses, each once.
@@ -121,8 +122,8 @@ class PrivateWorkteam(Construct):
     - ``mfa`` (``Mfa.OPTIONAL``: the labeling portal's sign-in, Cognito's managed login, then asks no worker
       to enrol; ``Mfa.REQUIRED`` makes every worker enrol a TOTP app at first sign-in), ``password_policy``
       (12+ characters with every character class, temporary passwords valid 7 days).
-    - ``removal_policy`` (``RETAIN``: also turns on the user pool's deletion protection),
-      ``log_retention`` (one year) of the portal function's logs.
+    - ``removal_policy`` (``RETAIN``: also turns on the user pool's deletion protection; it is the notification
+      key's and the portal's log groups' too), ``log_retention`` (one year) of the portal function's logs.
 
     The portal function's code is ``workteam_portal_resource/`` beside this module (boto3 only, an
     asset of that folder alone).
@@ -258,7 +259,7 @@ class PrivateWorkteam(Construct):
             self.workteam.node.add_dependency(self.user_pool_domain)  # the workforce needs the domain
         self.workteam_arn = self.workteam.ref
 
-        self._add_portal(invitation_subject, description, log_retention)
+        self._add_portal(invitation_subject, description, log_retention, removal_policy)
 
     def _create_user_pool(self, mfa: cognito.Mfa, password_policy: cognito.PasswordPolicy,
                           removal_policy: RemovalPolicy) -> None:
@@ -319,11 +320,13 @@ class PrivateWorkteam(Construct):
         ))
         return topic
 
-    def _add_portal(self, invitation_subject: str, description: str, log_retention: logs.RetentionDays) -> None:
+    def _add_portal(self, invitation_subject: str, description: str, log_retention: logs.RetentionDays,
+                    removal_policy: RemovalPolicy) -> None:
         # An existing workforce's pool and client are its owner's: the portal step only reads the portal URL (the
         # workteam's sub-domain, known once it exists; CloudFormation returns no such attribute) and invites.
         own_pool = self.user_pool_domain is not None
-        self.portal_function = least_privilege_function(self, "PortalFunction", log_retention=log_retention, props={
+        self.portal_function = least_privilege_function(self, "PortalFunction", log_retention=log_retention,
+                                                        removal_policy=removal_policy, props={
             "code": own_folder_code(_PORTAL_RESOURCE_CODE), "handler": f"{_PORTAL_RESOURCE_CODE.name}.handler.on_event",
             "runtime": RUNTIME, "timeout": Duration.minutes(2),
             "description": "Points the workteam's Cognito client at the labeling portal and invites workers" if own_pool
@@ -344,7 +347,7 @@ class PrivateWorkteam(Construct):
         provider = cr.Provider(
             self, "PortalProvider",
             on_event_handler=self.portal_function,
-            log_group=logs.LogGroup(self, "PortalProviderLogs", retention=log_retention),
+            log_group=logs.LogGroup(self, "PortalProviderLogs", retention=log_retention, removal_policy=removal_policy),
         )
         acknowledge_provider_framework(provider, [self.portal_function])
         properties = {

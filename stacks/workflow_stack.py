@@ -4,8 +4,9 @@ Every workflow gets the same stack: a ``ManifestBucket`` holding the definition'
 truth file stays out) and a ``CustomLabelingWorkflow`` made of the definition's pre-labeling
 package, its consolidation package (the generic one unless it plugs in its own), its worker
 template with the labels of its questions filled in, and its task settings; the environment adds
-how many workers answer, the default consolidation method, the removal policy and whether the job
-is created. Nothing here names a workflow.
+how many workers answer, the default consolidation method, the removal policy (of the buckets, the
+log groups and the review's dead-letter queue) and whether the job is created. Nothing here names a
+workflow.
 """
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ class WorkflowStack(Stack):
             task_time_limit=Duration.seconds(definition.task_time_limit_seconds),
             derived_data_prefix=definition.derived_data_prefix,
             create_labeling_job=config.create_labeling_job,
+            removal_policy=config.removal_policy,
         )
         self.review: Optional[ExpertReview] = None
         if config.review.enabled:
@@ -107,6 +109,7 @@ class WorkflowStack(Stack):
             task_function_props=props("review_task", 256, Duration.seconds(30)),
             decision_function_props=props("review_decision", 512, Duration.minutes(1)),
             ui_template_path=self.definition.template_path.parent / self.REVIEW_TEMPLATE,
+            removal_policy=config.removal_policy,
         )
 
     def _add_outputs(self, config: EnvironmentConfig) -> None:

@@ -170,6 +170,19 @@ def test_retention_follows_the_environment(assemblies, workflow):
 
 
 @pytest.mark.parametrize("workflow", DEFINITIONS)
+def test_log_groups_and_the_dead_letter_queue_follow_the_environments_removal_policy(assemblies, workflow):
+    """removalPolicy decides what becomes of everything the stack keeps data in, not of the buckets only: dev's
+    `cdk destroy` leaves no log group behind, prod keeps every log group and the review's dead-letter queue (the
+    events whose review could not start) as it keeps the buckets."""
+    prod, dev = template_of(assemblies, workflow, "prod"), template_of(assemblies, workflow, "dev")
+    for template, policy in ((prod, "Retain"), (dev, "Delete")):
+        groups = resources_of_type(template, "AWS::Logs::LogGroup")
+        assert groups and {group.get("DeletionPolicy", "Delete") for group in groups.values()} == {policy}
+    queues = resources_of_type(prod, "AWS::SQS::Queue")
+    assert queues and {queue.get("DeletionPolicy", "Delete") for queue in queues.values()} == {"Retain"}
+
+
+@pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_execution_role_trusts_sagemaker_with_no_condition_ground_truth_is_not_documented_to_meet(assemblies, workflow):
     template = template_of(assemblies, workflow, "prod")
     role_id, role = execution_role(template)

@@ -30,6 +30,14 @@ def test_user_pool_is_invite_only_with_strong_passwords_and_mfa(assemblies):
     assert pool["DeletionPolicy"] == "Retain"
 
 
+@pytest.mark.parametrize("env_name", STACK_TEST_ENVIRONMENTS)
+def test_log_groups_follow_the_environments_removal_policy(assemblies, env_name):
+    """As the user pool and key do: dev's `cdk destroy` leaves no log group of the portal resource behind."""
+    expected = {"dev": "Delete", "prod": "Retain"}[env_name]
+    groups = resources_of_type(workforce(assemblies, env_name), "AWS::Logs::LogGroup")
+    assert groups and {group.get("DeletionPolicy", "Delete") for group in groups.values()} == {expected}
+
+
 def test_workteam_uses_the_pool_and_an_encrypted_topic(assemblies):
     template = workforce(assemblies, "prod")
     [workteam] = [w for k, w in resources_of_type(template, "AWS::SageMaker::Workteam").items()
