@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import CopyOptions, Duration, FileSystem, IgnoreStrategy, RemovalPolicy
+from aws_cdk import CopyOptions, Duration, FeatureFlags, FileSystem, IgnoreStrategy, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -26,6 +26,8 @@ DATA_PREFIX_PLACEHOLDER = "${DATA_PREFIX_URI}"
 _TEXT_SUFFIXES = {".json", ".jsonl", ".manifest", ".txt", ".csv"}
 #: Ground Truth reads a manifest line of at most 100 KB (its pre-labeling request carries the whole line).
 MAX_MANIFEST_LINE_BYTES = 100_000
+#: CDK's feature flag under which S3 server access logs are delivered under a bucket policy, not an ACL.
+_LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 #: What Ground Truth's worker portal needs of a bucket whose objects it shows through presigned URLs.
 GROUND_TRUTH_CORS_RULE = s3.CorsRule(
     allowed_methods=[s3.HttpMethods.GET],
@@ -54,7 +56,8 @@ class ManifestBucket(Construct):
       in ``bucket_props`` is taken as this prop (both given and different: refused).
     - ``access_log_bucket`` (``s3.IBucket``): where the access logs go (default: a bucket created
       here from ``access_log_bucket_props`` over: S3-managed encryption, public access blocked, SSL
-      enforced, logs expired after a year).
+      enforced, logs expired after a year, ACLs disabled when the app delivers access logs under a bucket policy,
+      CDK's ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy``).
     - ``sample_data_dir``: a folder deployed under ``data_prefix`` (default ``data/``), less the
       ``exclude`` globs (matched as CDK asset excludes), with its ``manifest_file`` (default
       ``manifest.jsonl``, JSON Lines, checked line by line) written to ``manifest_key`` (default
@@ -155,7 +158,7 @@ class ManifestBucket(Construct):
                 encryption=s3.BucketEncryption.S3_MANAGED,  # log delivery cannot write with a KMS key
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
                 enforce_ssl=True,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                object_ownership=_log_bucket_ownership(self),
                 removal_policy=removal_policy,
                 auto_delete_objects=destroy,
                 lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
@@ -303,6 +306,16 @@ class ManifestBucket(Construct):
         """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope`` (in this bucket's stack or in
         another stack of its environment: there the finding names the bucket's ARN by its cross-stack export)."""
         acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_token(self.bucket, scope)}/{_pattern(prefix)}]", reason)
+
+
+def _log_bucket_ownership(scope: Construct) -> s3.ObjectOwnership:
+    """ACLs off (bucket owner enforced) where S3 delivers the access logs under a bucket policy
+    (``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy``, as this app sets it): then no ACL is needed, and S3 and
+    Security Hub (S3.12) advise against them. Without the flag CDK grants delivery by the LogDeliveryWrite ACL, which
+    needs ACLs on."""
+    if FeatureFlags.of(scope).is_enabled(_LOGS_USE_BUCKET_POLICY):
+        return s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+    return s3.ObjectOwnership.BUCKET_OWNER_PREFERRED
 
 
 def _with(grant: iam.Grant, other: Optional[iam.Grant]) -> iam.Grant:

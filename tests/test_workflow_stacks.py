@@ -161,6 +161,25 @@ def test_every_bucket_denies_plain_http(assemblies, workflow):
 
 
 @pytest.mark.parametrize("workflow", DEFINITIONS)
+def test_every_bucket_has_acls_disabled(assemblies, workflow):
+    """The access-log bucket too: S3 delivers its logs under a bucket policy (cdk.json sets
+    @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy), so it needs no ACL."""
+    template = template_of(assemblies, workflow, "prod")
+    buckets = resources_of_type(template, "AWS::S3::Bucket")
+    assert len(buckets) == 2
+    for bucket in buckets.values():
+        assert bucket["Properties"]["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    # ... and the log delivery is granted by that policy, to the data bucket's logs only.
+    _, data = input_bucket(template)
+    logs = data["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    [policy] = [p for p in resources_of_type(template, "AWS::S3::BucketPolicy").values()
+                if p["Properties"]["Bucket"] == {"Ref": logs}]
+    [delivery] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                  if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}]
+    assert delivery["Action"] == "s3:PutObject" and delivery["Condition"]["StringEquals"]["aws:SourceAccount"]
+
+
+@pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_retention_follows_the_environment(assemblies, workflow):
     prod, dev = template_of(assemblies, workflow, "prod"), template_of(assemblies, workflow, "dev")
     assert {b["DeletionPolicy"] for b in resources_of_type(prod, "AWS::S3::Bucket").values()} == {"Retain"}
