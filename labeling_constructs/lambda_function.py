@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -22,6 +22,10 @@ _REQUIRED = ("code", "handler", "runtime")
 _CACHES = ("**/__pycache__", "**/*.pyc")
 #: Lambda's limit on a function's environment: 4 KB for all variables, names and values together.
 MAX_ENVIRONMENT_BYTES = 4096
+#: What a value CloudFormation fills in at deploy time (a Ref, a GetAtt, an import) counts for in that limit: the
+#: longest these functions are given, a workteam's ARN with a 63-character name in the longest region name, is
+#: about 140 bytes; a bucket's name is at most 63, a role's or a function's ARN some 120.
+DEPLOY_TIME_VALUE_BYTES = 160
 
 
 def struct_values(struct: Any) -> dict[str, Any]:
@@ -86,17 +90,32 @@ def least_privilege_function(
     iam.Grant.add_to_principal(grantee=values["role"], actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                                resource_arns=[values["log_group"].log_group_arn])
     values["environment"] = {**(values.get("environment") or {}), **(wired_environment or {})}
-    _check_environment_size(construct_id, values["environment"])
+    _check_environment_size(scope, construct_id, values["environment"])
     return lambda_.Function(scope, construct_id, **values)
 
 
-def _check_environment_size(construct_id: str, environment: Mapping[str, str]) -> None:
-    """Fail at synth on an environment Lambda would refuse at deploy (a value known only at deploy
-    time counts with its name alone)."""
-    size = sum(len(name.encode()) + (0 if Token.is_unresolved(value) else len(str(value).encode()))
-               for name, value in environment.items())
+def _deploy_time_bytes(resolved: Any) -> int:
+    """The bytes a value takes once deployed, as far as synth can tell (``resolved``: as CloudFormation gets it):
+    its literal text, and ``DEPLOY_TIME_VALUE_BYTES`` for each value CloudFormation fills in (a Ref, a GetAtt)."""
+    if isinstance(resolved, str):
+        return len(resolved.encode())
+    if isinstance(resolved, Mapping) and list(resolved) == ["Fn::Join"]:  # a text with deploy-time values in it
+        separator, parts = resolved["Fn::Join"]
+        if isinstance(parts, list):
+            return sum(map(_deploy_time_bytes, parts)) + len(str(separator).encode()) * max(len(parts) - 1, 0)
+    return DEPLOY_TIME_VALUE_BYTES
+
+
+def _check_environment_size(scope: Construct, construct_id: str, environment: Mapping[str, str]) -> None:
+    """Fail at synth on an environment Lambda would refuse at deploy (``_deploy_time_bytes``: a request
+    holding ARNs known only at deploy time counts them too)."""
+    stack = Stack.of(scope)
+    sizes = {name: len(name.encode()) + _deploy_time_bytes(stack.resolve(value) if Token.is_unresolved(value)
+                                                           else str(value))
+             for name, value in environment.items()}
+    size = sum(sizes.values())
     if size > MAX_ENVIRONMENT_BYTES:
-        largest = max(environment, key=lambda name: 0 if Token.is_unresolved(environment[name]) else len(environment[name]))
+        largest = max(sizes, key=sizes.__getitem__)
         raise ValueError(f"{construct_id}: its environment variables take {size} bytes (the largest is {largest}); "
                          f"Lambda allows {MAX_ENVIRONMENT_BYTES} bytes in all")
 

@@ -779,6 +779,24 @@ def test_an_environment_lambda_would_refuse_fails_at_synth_naming_the_function(s
                  consolidation_function_props=inline_props("post", environment=too_big))
 
 
+def test_an_environment_counts_the_values_cloudformation_fills_in(sample_folder):
+    """A request naming ARNs known only at deploy time (as the expert review's start and merge functions get) counted
+    as nothing: an environment that would be over Lambda's 4 KB once deployed passed synth and failed the deploy."""
+    from labeling_constructs.lambda_function import DEPLOY_TIME_VALUE_BYTES, MAX_ENVIRONMENT_BYTES
+
+    stack = new_stack(nag=False)
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    arns = [data.bucket.bucket_arn] * 8
+    literal = MAX_ENVIRONMENT_BYTES - len(arns) * DEPLOY_TIME_VALUE_BYTES  # over the limit only with the ARNs
+    request = stack.to_json_string({"Buckets": arns, "Note": "x" * literal})
+    with pytest.raises(ValueError, match=r"Consolidation: its environment variables take \d+ bytes "
+                                         r"\(the largest is REQUEST\); Lambda allows 4096"):
+        workflow(stack, data, consolidation_function_props=inline_props("post", environment={"REQUEST": request}))
+    fits = stack.to_json_string({"Buckets": arns, "Note": "x" * (literal - 1000)})
+    workflow(stack, ManifestBucket(stack, "Other", sample_data_dir=sample_folder), "Fits",
+             consolidation_function_props=inline_props("post", environment={"REQUEST": fits}))
+
+
 def test_workflow_writes_no_metadata_for_any_local_tool(sample_folder):
     """What a local runner needs it reads from the stack's outputs (LabelingJobRequest): the
     construct writes nothing into the template for one."""
