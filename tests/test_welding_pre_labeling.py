@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import time
 from html.parser import HTMLParser
 
 import numpy as np
@@ -497,6 +498,21 @@ ONLY_COMMAS = r"not commas: only comma-separated files are read"
 def test_a_file_separated_by_other_than_commas_is_named_so(csv, message):
     with pytest.raises(InputError, match=r"sensor CSV s3://b/k.csv " + message):
         parse_sensor_csv(csv, "s3://b/k.csv")
+
+
+@pytest.mark.parametrize("csv, message", [
+    # A long run of digits that ends in something else: each took time quadratic in its length to refuse
+    # (20,000 digits: 10-30 s; a few more and past the function's timeout, with no word of which CSV it was).
+    (b"1,2,3," + b"9" * 20_000 + b"x\n0,0,150,22\n", r" line 1: .* is neither a header nor a row of numbers"),
+    (b"0,0,150,22\n1,0.4," + b"9" * 20_000 + b"x,22\n2,0.8,150,22\n", r" line 2, column 3 \(current\): .* is not a number"),
+    # A first line of one cell and a long run of tabs (never a separator between cells: nothing follows them).
+    (b"time" + b"\t" * 60_000 + b"\n0,0,150,22\n", r": header 'time' names no column for electrode, current, voltage"),
+], ids=["digits-in-header", "digits-in-a-cell", "tabs"])
+def test_a_long_run_of_digits_or_tabs_is_refused_at_once(csv, message):
+    started = time.perf_counter()
+    with pytest.raises(InputError, match=r"sensor CSV s3://b/k.csv" + message):
+        parse_sensor_csv(csv, "s3://b/k.csv")
+    assert time.perf_counter() - started < 2  # linear in the line's length: milliseconds
 
 
 def test_tabs_beside_the_commas_are_spaces_around_a_number():

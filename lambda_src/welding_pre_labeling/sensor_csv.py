@@ -64,7 +64,9 @@ _TIME_UNITS = {"time_seconds": 1.0, "time_milliseconds": 0.001}
 SEED_WIDTHS = (4, 5)  # columns of a header-less file: the four series, and the seed logger's wire feed (not read)
 # A decimal number as loggers write it (no digit separators, no hex); nan/inf parse but are refused as not finite.
 # ASCII only, as the C parser reads numbers: a non-breaking space or an Arabic-Indic digit is not part of one.
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf|infinity)\s*",
+# Each run of digits can be matched one way only (``\d+(?:\.\d*)?``, not ``\d+\.?\d*``): a cell of digits ending in
+# something else is then refused in time linear in its length, not quadratic (20,000 digits took 10-30 s).
+_NUMBER = re.compile(r"\s*[+-]?(\d+(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(nan|inf|infinity)\s*",
                      re.IGNORECASE | re.ASCII)
 
 
@@ -342,8 +344,9 @@ def _first_line_layout(first: str, line_number: int, uri: str) -> _Layout:
 
 
 _SEPARATORS = {";": "semicolons", "\t": "tabs"}
-# A tab between two cells' contents: not one padding a cell beside its comma ("0,\t0.40").
-_SEPARATING_TAB = re.compile(r"[^\s,][ \t]*\t[ \t]*(?=[^\s,])")
+# A tab between two cells' contents: not one padding a cell beside its comma ("0,\t0.40"). The spaces before the
+# run's first tab, then the rest of the run: one way to match a run of tabs, so a long one is not quadratic.
+_SEPARATING_TAB = re.compile(r"[^\s,] *\t[ \t]*(?=[^\s,])")
 
 
 def _refuse_other_separators(first: str, line_number: int, uri: str) -> None:
