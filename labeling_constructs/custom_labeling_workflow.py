@@ -19,9 +19,14 @@ from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_
 from .labeling_job_resource import job_settings
 from .labeling_job_resource.request import request_without_name
 from .lambda_code import RUNTIME
+from .lambda_dependencies import import_lambda_src
 from .lambda_function import least_privilege_function, merge_props, own_folder_code
 from .manifest_bucket import ManifestBucket
 from .nag import acknowledge, acknowledge_provider_framework, nag_reference
+
+import_lambda_src()
+from gt_common.job_state import STATE_FOLDER  # noqa: E402
+from gt_common.output_layout import ANNOTATIONS, QUALITY_REPORTS  # noqa: E402
 
 
 #: Where pre-labeling keeps what it showed each worker, under the derived-data prefix.
@@ -176,6 +181,10 @@ class CustomLabelingWorkflow(Construct):
             {TASK_RECORDS_ENV: self.task_records_s3_uri},
             "Ground Truth annotation consolidation: merges workers' answers into one label",
         )
+        #: Where the consolidation function may write, in every job's output folder: its state
+        #: (``gt_common.job_state``, under the annotations folder Ground Truth gives it) and quality reports.
+        self.consolidation_write_prefixes = (f"{output_prefix}*/{ANNOTATIONS}{STATE_FOLDER}/",
+                                             f"{output_prefix}*/{QUALITY_REPORTS}")
         # Pre-labeling writes its derived data and task records under the derived prefix.
         input_bucket.grant_read_data(self.pre_labeling_function)
         input_bucket.grant_read_prefix(self.pre_labeling_function, derived_data_prefix)
@@ -184,11 +193,13 @@ class CustomLabelingWorkflow(Construct):
         # Consolidation reads the request payload and raw answers under the job's output, and
         # keeps the worker model and quality statistics there: one snapshot per kind updated with
         # conditional writes (If-Match needs GetObject and PutObject, no more), a record per batch, and
-        # the per-batch files of jobs started before snapshots listed once to fold them in.
+        # the per-batch files of jobs started before snapshots listed once to fold them in. It writes
+        # only those and its quality reports (not Ground Truth's manifests or answers).
         # It lists the job's task records and reads them back (listing also makes a missing record NoSuchKey,
         # not AccessDenied).
         input_bucket.grant_read_prefix(self.consolidation_function, output_prefix)
-        input_bucket.grant_write_prefix(self.consolidation_function, output_prefix)
+        for folder in self.consolidation_write_prefixes:
+            input_bucket.grant_write_prefix(self.consolidation_function, folder)
         input_bucket.grant_read_prefix(self.consolidation_function, self.task_records_prefix)
         input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix, self.task_records_prefix])
 
@@ -346,7 +357,8 @@ class CustomLabelingWorkflow(Construct):
         data = self.input_bucket.data_prefix
         grants = {
             self.pre_labeling_function.role: (data, self.derived_data_prefix),
-            self.consolidation_function.role: (self.output_prefix, self.task_records_prefix),
+            self.consolidation_function.role: (self.output_prefix, self.task_records_prefix,
+                                               *self.consolidation_write_prefixes),
             self.execution_role: (data, self.derived_data_prefix, template_prefix, self.output_prefix),
         }
         grants.pop(None, None)  # an existing function whose role this app does not know got no grant here

@@ -779,6 +779,17 @@ def test_an_environment_lambda_would_refuse_fails_at_synth_naming_the_function(s
                  consolidation_function_props=inline_props("post", environment=too_big))
 
 
+def test_consolidation_writes_only_its_state_and_quality_reports_in_a_jobs_output(sample_folder):
+    """The consolidation function could PutObject anywhere under the output prefix: over Ground Truth's own
+    output.manifest or workers' answers of any job. It writes its state and quality reports, and reads the rest."""
+    stack = new_stack(nag=False)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
+    granted = actions_on(role_statements(Template.from_stack(stack).to_json(), flow.consolidation_function.role))
+    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:PutObject"]} == {
+        "/output/*/annotations/consolidation-state/*", "/output/*/quality-report/*"}
+    assert "/output/*" in {resource["Fn::Join"][1][-1] for resource in granted["s3:GetObject"]}
+
+
 def test_an_environment_counts_the_values_cloudformation_fills_in(sample_folder):
     """A request naming ARNs known only at deploy time (as the expert review's start and merge functions get) counted
     as nothing: an environment that would be over Lambda's 4 KB once deployed passed synth and failed the deploy."""

@@ -50,6 +50,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional
 
 from . import strict_json
 from .limits import MAX_OBJECTS_PER_JOB
+from .output_layout import ANNOTATIONS
 from .s3uri import InputError, S3Location, parse_s3_uri
 
 LOG = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class JobState:
     def job_prefix(self) -> str:
         """``<output>/<job>/``: the folder that holds ``annotations/`` and ``manifests/``."""
         annotations = self.prefix[: -len(STATE_FOLDER) - 1]
-        return annotations[: -len("annotations/")] if annotations.endswith("/annotations/") else annotations
+        return annotations[: -len(ANNOTATIONS)] if annotations.endswith(f"/{ANNOTATIONS}") else annotations
 
     def key(self, kind: str, batch_id: str | None = None) -> str:
         return f"{self.prefix}{kind}/{batch_id or self.batch_id}.json"

@@ -8,9 +8,11 @@ from typing import Any
 
 from . import strict_json
 
+#: Where Ground Truth points the consolidation function (its event's ``outputConfig``): the job's annotations.
+ANNOTATIONS = "annotations/"
 #: Ground Truth's raw answers: a folder per data object (its line number in the manifest), a file per answer (a
 #: custom workflow's job has one iteration).
-WORKER_RESPONSES = "annotations/worker-response/iteration-1/"
+WORKER_RESPONSES = f"{ANNOTATIONS}worker-response/iteration-1/"
 #: The consolidation function's quality report of each question, rebuilt at every batch (``gt_common.job_quality``).
 QUALITY_REPORTS = "quality-report/"
 #: Each question's report with workers compared with the final labels (the experts' decisions in).
