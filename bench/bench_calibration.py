@@ -459,6 +459,7 @@ def handler_large(previous: str, objects: int = 100_000, repeat: int = 2) -> dic
                     out[name]["seconds"].append(done["seconds"])
                     out[name]["accuracy"] = sum(labels.get(k) == v for k, v in truth.items()) / len(truth)
                     out[name]["peak_rss_mb"] = result["peak_rss_mb"]
+                    out[name]["refused"] = done.get("refused")
         return out
     finally:
         server.stop()
@@ -768,7 +769,9 @@ def report(rows, collusion, speed, yes_no, against_gold) -> str:
         "| code | seconds per invocation (each run) | accuracy vs simulated truth | peak RSS MB |",
         "| --- | --- | --- | --- |",
         *[f"| {name} | {', '.join(f'{x:.2f}' for x in row['seconds'])} | {row['accuracy']:.4f} | "
-          f"{row['peak_rss_mb']:.0f} |" for name, row in speed["handler"].items()], ""]
+          f"{row['peak_rss_mb']:.0f} |" for name, row in speed["handler"].items()], "",
+        *[f"Lambda could not return the labels of `{name}` (its responses are at most 6 MB): {row['refused']}."
+          for name, row in speed["handler"].items() if row.get("refused")]]
     return "\n".join(lines)
 
 

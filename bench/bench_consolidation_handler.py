@@ -249,6 +249,7 @@ def large(s3, endpoint: str, trees: dict[str, Path], objects: int, workers: int,
         report = json.loads(s3.get_object(Bucket=bucket, Key=f"{job}/quality-report/{QUESTION.name}.json")["Body"].read())
         found[code] = {"seconds": min(seconds), "cpu": min(cpu), "peak_rss_mb": max(peak),
                        "rss_before_mb": result["rss_before_mb"], "answered": len(last["response"]),
+                       "refused": last.get("refused"),
                        "accuracy": sum(labels.get(k) == v for k, v in truth.items()) / len(truth), "run": last,
                        "fit": report.get("convergence", {}).get("this_batch", {})}
         print(code, objects, workers, {k: v for k, v in found[code].items() if k != "run"}, flush=True)
@@ -392,6 +393,8 @@ def write(args, rows, limit, grid, line, covered, memory, timeout) -> None:
         f"{args.objects:,} objects ({covered / args.objects:.0f} per object), an extrapolation far past anything "
         "Ground Truth sends.",
         "",
+        *[f"Lambda could not return the labels of {p['objects']:,} x {p['workers']} (its responses are at most 6 MB, "
+          f"`gt_common.response_size`): {p['now']['refused']}." for p in grid if p["now"].get("refused")],
     ]
     RESULTS.write_text("\n".join(lines))
     print(f"wrote {RESULTS}")

@@ -54,16 +54,24 @@ rss_before = peak_mb()
 runs = []
 for event in config["events"]:
     started, cpu = time.perf_counter(), time.process_time()
-    response = handler.lambda_handler(event, None)
-    runs.append({"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "response": response})
+    refused = None
+    try:
+        response = handler.lambda_handler(event, None)
+    except Exception as error:  # a batch whose labels Lambda could not return: still measured, and said so
+        if type(error).__name__ != "ResponseTooLarge":
+            raise
+        response, refused = error.response, str(error)
+    runs.append({"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "response": response,
+                 "refused": refused})
 Path(sys.argv[2]).write_text(json.dumps({"runs": runs, "rss_before_mb": rss_before, "peak_rss_mb": peak_mb()}))
 """
 
 
 def run_handler(lambda_src: Path, package: str, environment: Mapping[str, str], events: Sequence[dict],
                 endpoint: str) -> dict[str, Any]:
-    """``{"runs": [{"seconds", "cpu", "response"}], "rss_before_mb", "peak_rss_mb"}`` of ``events``
-    through ``package``'s handler of ``lambda_src``, in one child process."""
+    """``{"runs": [{"seconds", "cpu", "response", "refused"}], "rss_before_mb", "peak_rss_mb"}`` of ``events``
+    through ``package``'s handler of ``lambda_src``, in one child process (``refused``: why Lambda could not have
+    returned the labels, which are kept all the same: ``gt_common.response_size``)."""
     with tempfile.TemporaryDirectory() as folder:
         config, out = Path(folder) / "config.json", Path(folder) / "out.json"
         config.write_text(json.dumps({"lambda_src": str(lambda_src), "package": package,

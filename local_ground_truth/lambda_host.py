@@ -18,6 +18,7 @@ timeout was shorter than its imports).
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import multiprocessing
 import os
@@ -32,6 +33,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from gt_common.limits import MAX_RESPONSE_BYTES
 from local_ground_truth.stack_reader import FunctionSpec
 
 _HANDLER: Callable | None = None
@@ -149,7 +151,20 @@ def _invoke(event: dict[str, Any]) -> tuple[bool, Any]:
     except Exception as error:  # noqa: BLE001 - reported per invocation, the job goes on
         outcome = False, f"{type(error).__name__}: {error}"
     _over_memory()  # a peak between two of the watcher's looks (one long call holds the GIL) still counts
-    return outcome
+    return outcome if not outcome[0] else _returnable(outcome[1])
+
+
+def _returnable(response: Any) -> tuple[bool, Any]:
+    """What Lambda makes of a handler's return value: the response if its runtime can send it (JSON, at most
+    ``MAX_RESPONSE_BYTES``), else the invocation's failure, as Lambda names it."""
+    try:
+        size = len(json.dumps(response).encode("utf-8"))
+    except (TypeError, ValueError) as error:
+        return False, f"Runtime.MarshalError: Unable to marshal response: {error}"
+    if size > MAX_RESPONSE_BYTES:
+        return False, (f"Function.ResponseSizeTooLarge: the response is {size:,} bytes, over the {MAX_RESPONSE_BYTES:,} "
+                       "Lambda returns from one invocation")
+    return True, response
 
 
 class LocalFunction:

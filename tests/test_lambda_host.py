@@ -25,6 +25,10 @@ def lambda_handler(event, context):
     spike = len(b"x" * (event.get("spike_mb", 0) * 2**20))  # filled and freed in one call: a peak only
     time.sleep(event.get("sleep", 0))
     seen = {"left_ms": context.get_remaining_time_in_millis(), "memory": context.memory_limit_in_mb}
+    if event.get("answer_bytes"):
+        return "x" * event["answer_bytes"]
+    if event.get("unsendable"):
+        return {"a set": {1, 2}}
     return {"echo": event["name"], "pid": os.getpid(), **(seen if event.get("context") else {}),
             **({"held": len(held)} if held else {}),
             **({"spike": spike} if spike else {})}
@@ -198,3 +202,19 @@ def test_environments_end_themselves_when_the_runner_is_killed_with_9(function, 
     while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_running(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("function", [ROOMY_TIMEOUT], indirect=True)
+def test_a_response_lambda_could_not_send_fails_its_invocation_and_no_other(function):
+    """A consolidation of 40,000 welding objects answers 9.9 MB: Lambda fails such an invocation (its responses are
+    at most 6 MB), and the local runner returned it as if all was well."""
+    from gt_common.limits import MAX_RESPONSE_BYTES
+
+    outcomes = dict(function.invoke_all(events({"name": "big", "answer_bytes": MAX_RESPONSE_BYTES},
+                                               {"name": "fits", "answer_bytes": MAX_RESPONSE_BYTES - 2},
+                                               {"name": "set", "unsendable": True}, {"name": "fine"})))
+    assert outcomes["big"] == (False, f"Function.ResponseSizeTooLarge: the response is {MAX_RESPONSE_BYTES + 2:,} "
+                                      f"bytes, over the {MAX_RESPONSE_BYTES:,} Lambda returns from one invocation")
+    assert outcomes["fits"] == (True, "x" * (MAX_RESPONSE_BYTES - 2))  # with its quotes, exactly the limit
+    assert outcomes["set"][0] is False and outcomes["set"][1].startswith("Runtime.MarshalError: Unable to marshal")
+    assert outcomes["fine"][0] is True

@@ -20,7 +20,7 @@ from gt_common.configuration import configured_method, configured_questions
 from gt_common.consolidation import consolidate_answers_event, workers_per_object
 from gt_common.job_state import state_for_event
 from gt_common.labeling_job import job_name_of_event
-from gt_common import time_budget
+from gt_common import response_size, time_budget
 from gt_common.task_record import READ_THREADS
 from gt_common.workflow_consolidation import consolidate_answers
 
@@ -50,4 +50,4 @@ def _consolidated(event: dict[str, Any]) -> list[dict[str, Any]]:
         batch, questions, method=method, s3=s3_client(), state=state, workers_per_object=bound, job=job))
     LOG.info("consolidated %d objects for %s (%s; questions: %s)", len(response), event.get("labelAttributeName"),
              method, ", ".join(question.name for question in questions))
-    return response
+    return response_size.fitted(response)  # within Lambda's 6 MB, or a failure that says why

@@ -10,3 +10,7 @@ MAX_TEXT_BYTES = 1_000_000
 #: 100,000 data objects a job. (How many workers answer each object is the job's own setting, which
 #: Ground Truth passes to consolidation as the event's ``maxHumanWorkersPerDataObject``.)
 MAX_OBJECTS_PER_JOB = 100_000
+
+#: Lambda's limit on a synchronous invocation's response (6 MB): Ground Truth invokes both functions so, and a
+#: larger response fails the whole invocation (Function.ResponseSizeTooLarge).
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
