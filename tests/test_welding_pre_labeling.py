@@ -766,3 +766,23 @@ def test_a_sensor_csv_larger_than_the_function_reads_is_refused_by_name_and_size
 def test_a_time_header_naming_its_unit_is_read_in_that_unit(header, first_seconds):
     csv = f"{header}\n0,0.0,150,22\n1,0.4,151,22\n2,0.8,152,22\n".encode()
     assert parse_sensor_csv(csv, "s3://b/k.csv").seconds[:3].tolist() == pytest.approx(first_seconds)
+
+
+def test_an_error_quoting_a_megabyte_line_keeps_what_names_the_csv_and_stays_short():
+    """A 1 MB first line was quoted whole, twice: a 2 MB message, past what Lambda returns as an error and logs as
+    one event, so the part naming the CSV could be lost. Values are quoted by their start and length."""
+    line = "1,2,3," + "9" * 1_000_000 + "x\n"
+    with pytest.raises(InputError) as refused:
+        parse_sensor_csv(line.encode(), "s3://b/runs/long-line.csv")
+    message = str(refused.value)
+    assert message.startswith("sensor CSV s3://b/runs/long-line.csv line 1: '1,2,3,999")
+    assert "... (1,000,007 characters) is neither a header nor a row of numbers: column 4, '999" in message
+    assert message.endswith("... (1,000,001 characters), is not a number") and len(message) < 400
+
+
+def test_an_input_error_too_long_to_return_keeps_its_start_and_end():
+    from gt_common.s3uri import MAX_MESSAGE_CHARACTERS
+
+    message = str(InputError("data object s3://b/x.json: " + "y" * 50_000 + " is not a number"))
+    assert message.startswith("data object s3://b/x.json: yyy") and message.endswith("yyy is not a number")
+    assert "[... 40,043 characters left out ...]" in message and len(message) < MAX_MESSAGE_CHARACTERS + 50

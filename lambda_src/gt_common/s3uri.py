@@ -15,8 +15,23 @@ from dataclasses import dataclass
 S3_SCHEME = "s3://"
 
 
+#: The longest message an ``InputError`` keeps, a last guard (errors quote at most the start of a long value): it names
+#: the object first, and quoting a 1 MB line whole made a 2 MB message, past what Lambda returns as an error and logs
+#: as one event, so the part that names the object could be lost.
+MAX_MESSAGE_CHARACTERS = 10_000
+
+
 class InputError(ValueError):
-    """A data object or annotation is unusable; the message names the thing at fault and why."""
+    """A data object or annotation is unusable; the message names the thing at fault and why (the middle of a
+    message over ``MAX_MESSAGE_CHARACTERS`` is left out, and says how much)."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        text = str(message)
+        if len(text) > MAX_MESSAGE_CHARACTERS:
+            tail = MAX_MESSAGE_CHARACTERS // 5
+            text = (f"{text[:MAX_MESSAGE_CHARACTERS - tail]} [... {len(text) - MAX_MESSAGE_CHARACTERS:,} characters "
+                    f"left out ...] {text[-tail:]}")
+        super().__init__(text, *args)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ class _Layout:
     def column(self, index: int) -> str:
         """How an error names a column: its number, and its header name or series."""
         if self.names is not None and index < len(self.names):
-            return f"column {index + 1} ({self.names[index]!r})"
+            return f"column {index + 1} ({_quoted(self.names[index])})"
         role = next((r for r, i in self.columns.items() if i == index), None)
         return f"column {index + 1} ({role})" if role else f"column {index + 1}"
 
@@ -117,6 +117,18 @@ class _Layout:
 ASCII_SPACE = " \t\v\f"  # what a blank cell may hold (the C parser reads such a cell as -1 without a word)
 _WITHOUT_SPACES = str.maketrans("", "", ASCII_SPACE)
 
+
+
+#: How much of a value an error quotes: enough to find it in the file (a 1 MB header quoted whole made a 2 MB
+#: message, past what Lambda returns as an error).
+QUOTED_CHARACTERS = 100
+
+
+def _quoted(text: str) -> str:
+    """``text`` as an error quotes it: ``repr``, its first ``QUOTED_CHARACTERS`` and its length when longer."""
+    if len(text) <= QUOTED_CHARACTERS:
+        return repr(text)
+    return f"{text[:QUOTED_CHARACTERS]!r}... ({len(text):,} characters)"
 
 def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.strip().strip('"').lower())
@@ -128,7 +140,7 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
     first_seen: dict[str, int] = {}
     for index, name in enumerate(normalised):
         if name and name in first_seen:
-            raise InputError(f"sensor CSV {uri} line {line_number}: the header names column {names[index]!r} twice "
+            raise InputError(f"sensor CSV {uri} line {line_number}: the header names column {_quoted(names[index])} twice "
                              f"(columns {first_seen[name] + 1} and {index + 1})")
         first_seen.setdefault(name, index)
     columns, scale = {}, SEED_TIME_SCALE
@@ -140,7 +152,7 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
             if series in columns:
                 other = columns[series]
                 raise InputError(f"sensor CSV {uri} line {line_number}: the header has two {series} columns, "
-                                 f"{names[other]!r} (column {other + 1}) and {names[index]!r} (column {index + 1})")
+                                 f"{_quoted(names[other])} (column {other + 1}) and {_quoted(names[index])} (column {index + 1})")
             columns[series] = index
             scale = _TIME_UNITS.get(role, scale)
     missing = [series for series in SERIES if series not in columns]
@@ -151,10 +163,10 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
         cell = cells[odd].strip(ASCII_SPACE)
         why = (" (a comma at the end of a line leaves an empty last column)" if not cell and odd == len(cells) - 1
                else " (quoted numbers are not read)" if cell.startswith('"') else "")
-        raise InputError(f"sensor CSV {uri} line {line_number}: {header.strip()!r} is neither a header nor a row of "
-                         f"numbers: column {odd + 1}, {cell!r}, is not a number{why}")
+        raise InputError(f"sensor CSV {uri} line {line_number}: {_quoted(header.strip())} is neither a header nor a row of "
+                         f"numbers: column {odd + 1}, {_quoted(cell)}, is not a number{why}")
     if missing:
-        raise InputError(f"sensor CSV {uri}: header {header.strip()!r} names no column for {', '.join(missing)}")
+        raise InputError(f"sensor CSV {uri}: header {_quoted(header.strip())} names no column for {', '.join(missing)}")
     return _Layout(columns, scale, names)
 
 
@@ -250,7 +262,7 @@ def _parse_table(lines: list[str], line_numbers: list[int], width: int, layout: 
             raise InputError(f"sensor CSV {uri} {layout.column(column)} could not be parsed as numbers")
         cell = rows[row][column]
         raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}: "
-                         f"{cell.strip(ASCII_SPACE)!r} is not a number{_unusual_characters(cell)}")
+                         f"{_quoted(cell.strip(ASCII_SPACE))} is not a number{_unusual_characters(cell)}")
     return table
 
 
@@ -308,10 +320,10 @@ def _check_values(table: np.ndarray, lines: list[str], line_numbers: list[int], 
     where = f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}"
     written = _value_text(lines, row, column)
     if not np.isfinite(table[row, column]):
-        raise InputError(f"{where}: {written!r} is not a finite number")
+        raise InputError(f"{where}: {_quoted(written)} is not a finite number")
     series = series_of[column]
     bound = SENSOR_BOUNDS[series]
-    raise InputError(f"{where}: {written!r} ({values[row, position]:g} {bound.unit}) is outside what a welding "
+    raise InputError(f"{where}: {_quoted(written)} ({values[row, position]:g} {bound.unit}) is outside what a welding "
                      f"sensor records ({series} {bound.low:g} to {bound.high:g} {bound.unit})")
 
 
@@ -322,14 +334,14 @@ def _check_time(seconds: np.ndarray, lines: list[str], line_numbers: list[int], 
     if (steps < 0).any():
         row = int(np.argmax(steps < 0)) + 1
         raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}: time goes backwards "
-                         f"({_value_text(lines, row, column)!r} after {_value_text(lines, row - 1, column)!r} "
+                         f"({_quoted(_value_text(lines, row, column))} after {_quoted(_value_text(lines, row - 1, column))} "
                          f"on line {line_numbers[row - 1]})")
     if len(seconds) == 1:  # drawn, it was three empty plots a worker had to judge
         raise InputError(f"sensor CSV {uri} has one row of data (line {line_numbers[0]}): a run to plot needs two "
                          "or more")
     if seconds[-1] == seconds[0]:
         raise InputError(f"sensor CSV {uri}: time never advances ({layout.column(column)} is "
-                         f"{_value_text(lines, 0, column)!r} on every one of its {len(seconds)} rows)")
+                         f"{_quoted(_value_text(lines, 0, column))} on every one of its {len(seconds)} rows)")
 
 
 def _first_line_layout(first: str, line_number: int, uri: str) -> _Layout:
