@@ -29,6 +29,7 @@ from .nag import acknowledge, nag_reference
 import_lambda_src()
 from gt_common.output_layout import FINAL_QUALITY_REPORTS, WORKER_RESPONSES  # noqa: E402
 from gt_common.review import FINAL_MANIFEST, ReviewSettings  # noqa: E402
+from expert_review.layout import REVIEW_JOB_ENDINGS  # noqa: E402
 
 #: The event Ground Truth publishes when a labeling job's status changes (source ``aws.sagemaker``).
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
@@ -258,9 +259,11 @@ class ExpertReview(Construct):
         self.workflow_completed_rule = self._rule(
             "WorkflowJobCompleted", workflow.job_name_key, self.start_function,
             "A job of this workflow completed: start its expert review")
+        # A review job that failed or was stopped still ends in a final manifest (the crowd's labels, with what
+        # the experts answered before a stop): without one the workflow's job had none, and no way to get one.
         self.review_completed_rule = self._rule(
             "ReviewJobCompleted", self.review_job_key, self.merge_function,
-            "A review job of this workflow completed: write the final manifest")
+            "A review job of this workflow ended: write the final manifest", REVIEW_JOB_ENDINGS)
         self._acknowledge(workflow_jobs, review_jobs)
 
     # -- parts ----------------------------------------------------------------------------------------
@@ -279,14 +282,15 @@ class ExpertReview(Construct):
         # SageMaker spells labeling-job ARNs in lower case; the keys and the names are lower case.
         return Stack.of(self).format_arn(service="sagemaker", resource="labeling-job", resource_name=f"{key}-*")
 
-    def _rule(self, construct_id: str, key: str, function: lambda_.IFunction, description: str) -> events.Rule:
+    def _rule(self, construct_id: str, key: str, function: lambda_.IFunction, description: str,
+              statuses: Sequence[str] = ("Completed",)) -> events.Rule:
         arn_prefix = Stack.of(self).format_arn(service="sagemaker", resource="labeling-job", resource_name=f"{key}-")
         return events.Rule(
             self, construct_id, description=description,
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"], detail_type=[JOB_STATE_CHANGE],
                 resources=events.Match.prefix(arn_prefix),
-                detail={"LabelingJobStatus": ["Completed"]}),
+                detail={"LabelingJobStatus": list(statuses)}),
             targets=[targets.LambdaFunction(function, dead_letter_queue=self.dead_letter_queue, retry_attempts=8,
                                             max_event_age=Duration.hours(24))])
 

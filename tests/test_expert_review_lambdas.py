@@ -405,6 +405,37 @@ def test_review_completion_writes_one_final_manifest_with_provenance(configured,
     assert s3.get_object(Bucket=bucket, Key=final_key)["Body"].read() == before
 
 
+@pytest.mark.parametrize("status, finished", [("Failed", False), ("Stopped", True), ("Stopped", False)],
+                         ids=["failed", "stopped-with-answers", "stopped-before-any"])
+def test_a_review_job_that_failed_or_was_stopped_still_ends_in_a_final_manifest(configured, s3, sagemaker, status,
+                                                                                finished, caplog):
+    """A review job that failed or was stopped was ignored: the workflow's job got no final manifest, and no event
+    would bring one (a review job's name cannot be used again). Now the crowd's labels are the final manifest's,
+    with what the experts finished before a stop."""
+    bucket = configured
+    put_manifest(s3, bucket, crowd_output_key(), [CONFIDENT, UNSURE, ABSTAINED])
+    review = described(REVIEW_JOB, bucket, status, label="expert-review")
+    if finished:  # Ground Truth writes the objects a stopped job finished
+        review["LabelingJobOutput"] = {
+            "OutputDatasetS3Uri": f"s3://{bucket}/review/jobs/{REVIEW_JOB}/manifests/output/output.manifest"}
+        review_output(bucket, s3, [{**review_line(UNSURE, 1, ["low-confidence"]),
+                                    "expert-review": {"decision": {"defect": "Porosity"}, "reviewer": "ana"}}])
+    if status == "Failed":
+        review["FailureReason"] = "ClientError: the workteam was deleted"
+    sagemaker.add_response("describe_labeling_job", review, {"LabelingJobName": REVIEW_JOB})
+    sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
+
+    result = merge.lambda_handler(state_change(REVIEW_JOB, status))
+
+    assert result["reviewJobStatus"] == status and result["decided"] == (1 if finished else 0)
+    confident, unsure, abstained = read_lines(s3, bucket, FINAL_KEY)
+    assert unsure[LABEL]["defect"]["label"] == ("Porosity" if finished else UNSURE[LABEL]["defect"]["label"])
+    assert unsure[f"{LABEL}-metadata"][DECIDED_BY] == (BY_REVIEWER if finished else BY_CROWD)
+    assert confident[f"{LABEL}-metadata"][DECIDED_BY] == abstained[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD
+    if status == "Failed":
+        assert "ClientError: the workteam was deleted" in caplog.text
+
+
 def worker_response(s3, bucket: str, line: int, when: str, answers) -> None:
     """An answer file as Ground Truth keeps it in the crowd job's output folder."""
     body = answers if isinstance(answers, bytes) else json.dumps({"answers": [
@@ -519,7 +550,7 @@ def test_a_review_of_a_line_the_crowds_manifest_does_not_have_is_named_and_not_c
 
 def test_merge_ignores_workflow_jobs_and_unfinished_review_jobs(configured, sagemaker):
     assert "ignored" in merge.lambda_handler(state_change(CROWD_JOB))
-    assert "ignored" in merge.lambda_handler(state_change(REVIEW_JOB, "Stopped"))
+    assert "ignored" in merge.lambda_handler(state_change(REVIEW_JOB, "InProgress"))
     assert all("ignored" in merge.lambda_handler(event) for event in ([], None, "an event"))
 
 

@@ -100,7 +100,9 @@ def test_rules_match_only_this_workflows_completed_jobs_and_its_review_jobs(asse
         pattern = patterns[functions[entry_point][0]]
         assert pattern["source"] == ["aws.sagemaker"]
         assert pattern["detail-type"] == ["SageMaker Ground Truth Labeling Job State Change"]
-        assert pattern["detail"] == {"LabelingJobStatus": ["Completed"]}
+        # A review job that failed or was stopped still ends in the final manifest; a workflow job only on completing.
+        ended = ["Completed", "Stopped", "Failed"] if entry_point == "on_review_job_completed" else ["Completed"]
+        assert pattern["detail"] == {"LabelingJobStatus": ended}
         [prefix] = pattern["resources"]
         assert resolve(prefix["prefix"], template) == f"arn:aws:sagemaker:us-east-1:111122223333:labeling-job/{key}-"
 

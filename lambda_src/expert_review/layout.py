@@ -25,6 +25,9 @@ from gt_common.s3uri import S3Location, parse_s3_uri
 #: "questions": {<question>: [<reason>, ...]}, "label": {...}}`` (``questions``: absent from lines written before it).
 REVIEW_FIELD = "crowd-review"
 REVIEW_MANIFEST = "review.manifest"
+#: The statuses a review job ends in that the merge writes the final manifest on (the rule on review jobs matches
+#: them): Completed with the experts' answers; Stopped with those given before the stop; Failed with none.
+REVIEW_JOB_ENDINGS = ("Completed", "Stopped", "Failed")
 
 
 def job_name_of(event: dict[str, Any]) -> Optional[str]:

@@ -1,6 +1,8 @@
-"""When a review job completes: write the one final manifest.
+"""When a review job ends: write the one final manifest.
 
-Invoked by the EventBridge rule on the review jobs' "Completed" state change. From the review job's
+Invoked by the EventBridge rule on the review jobs' state changes to Completed, Stopped or Failed
+(``layout.REVIEW_JOB_ENDINGS``: a failed or stopped review still ends in a final manifest, the crowd's labels
+where no expert answered). From the review job's
 name it finds the workflow job it reviewed (``layout.crowd_job_name``), reads both output manifests
 and writes the workflow job's final manifest beside its output manifest
 (``<S3OutputPath><workflow job>/manifests/output/final.manifest``): every line of the workflow job's
@@ -36,21 +38,21 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     if not name or not layout.has_key(name, review_key):
         LOG.warning("event names no review job of this workflow (%.80r); ignored", name)
         return {"ignored": name}
-    if layout.status_of(event) not in (None, "Completed"):
-        LOG.info("review job %s is %s, not Completed; nothing to merge", name, layout.status_of(event))
+    if layout.status_of(event) not in (None, *layout.REVIEW_JOB_ENDINGS):
+        LOG.info("review job %s is %s, not ended; nothing to merge", name, layout.status_of(event))
         return {"ignored": name}
     return merge(name, crowd_key, review_key, sagemaker_client(), s3_client())
 
 
 def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> dict[str, Any]:
     review = sagemaker.describe_labeling_job(LabelingJobName=review_job)
-    if review["LabelingJobStatus"] != "Completed":
-        LOG.warning("review job %s is %s according to SageMaker; nothing to merge", review_job,
-                    review["LabelingJobStatus"])
+    status = review["LabelingJobStatus"]
+    if status not in layout.REVIEW_JOB_ENDINGS:
+        LOG.warning("review job %s is %s according to SageMaker; nothing to merge", review_job, status)
         return {"ignored": review_job}
     crowd_job = layout.crowd_job_name(review_job, crowd_key, review_key)
     crowd = sagemaker.describe_labeling_job(LabelingJobName=crowd_job)
-    reviews = read_reviews(s3, review)
+    reviews = read_reviews(s3, review) if status == "Completed" else reviews_of_ended(s3, review, status)
     final = layout.final_manifest(crowd)
     questions = configured_questions()
     lines = workflow_output_lines(s3, crowd, questions)  # as the objects were routed: the same numbers
@@ -69,7 +71,26 @@ def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> di
     folder = layout.job_folder(crowd)
     reports = write_final_reports(s3, folder.bucket, folder.key, merged, crowd["LabelAttributeName"], questions)
     return {"finalManifest": final.uri, "routed": routed, "decided": decided,
-            "finalQualityReports": reports}
+            "finalQualityReports": reports, **({} if status == "Completed" else {"reviewJobStatus": status})}
+
+
+def reviews_of_ended(s3, review: dict[str, Any], status: str) -> Reviews:
+    """The reviews of a review job that failed or was stopped: none of a failed job's; a stopped job's as far as
+    its output manifest holds them (Ground Truth writes the objects finished before the stop), else none. Every
+    object without one keeps the crowd's label in the final manifest."""
+    if status == "Stopped":
+        try:
+            reviews = read_reviews(s3, review)
+        except ValueError as error:  # no output manifest named (LabelingJobOutput), or none to read
+            LOG.warning("review job %s was stopped and its output manifest cannot be read (%s): the final manifest "
+                        "keeps the crowd's labels", review["LabelingJobName"], error)
+            return {}
+        LOG.warning("review job %s was stopped: the final manifest takes the %d reviews it finished, the crowd's "
+                    "labels elsewhere", review["LabelingJobName"], len(reviews))
+        return reviews
+    LOG.error("review job %s %s (%s): the final manifest keeps the crowd's labels", review["LabelingJobName"],
+              status.lower(), review.get("FailureReason", "no reason given"))
+    return {}
 
 
 def read_reviews(s3, review: dict[str, Any]) -> Reviews:
