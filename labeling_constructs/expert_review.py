@@ -43,6 +43,9 @@ REVIEW_REQUEST_ENV = "REVIEW_JOB_REQUEST"
 #: Under the review prefix, where the review jobs write their output (their S3OutputPath).
 JOBS_FOLDER = "jobs/"
 DEFAULT_TEMPLATE_NAME = "expert-review.liquid.html"
+#: The start and merge functions' memory: room for a 100,000-object job's output manifest of spans and free text
+#: (one of 12 spans and a short text an object peaked at 1.6 GB) with some to spare; each runs once a job.
+ASYNCHRONOUS_MEMORY_MB = 3072
 
 
 class ExpertReview(Construct):
@@ -71,7 +74,7 @@ class ExpertReview(Construct):
       abstention routes only through the confidence it lowers (or when it is the label).
     - The four functions, each ``lambda_.FunctionProps`` (``code``, ``handler``, ``runtime``; any
       other field over the defaults of ``lambda_function``: a role of its own, its own log group,
-      512 MB, one minute; the start and merge functions 1,024 MB and five minutes, as they hold a job's whole
+      512 MB, one minute; the start and merge functions ``ASYNCHRONOUS_MEMORY_MB`` and five minutes, as they hold a job's whole
       output manifest, their failed events kept in ``dead_letter_queue``): ``start_function_props`` (on the workflow job's completion),
       ``task_function_props`` (the review job's pre-labeling), ``decision_function_props`` (its
       consolidation), ``merge_function_props`` (on the review job's completion). Their environment
@@ -271,9 +274,12 @@ class ExpertReview(Construct):
                   wiring: Mapping[str, str], description: str, asynchronous: bool = False) -> lambda_.Function:
         defaults = {"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}
         if asynchronous:  # EventBridge invokes it asynchronously: a failure after Lambda's retries is kept
-            # It holds the job's whole output manifest: 100,000 lines with the worker model's evidence parse to about
-            # 300 MB, and reading them with the job's confidence (gt_common.job_confidence) adds up to 90 MB more.
-            defaults.update(timeout=Duration.minutes(5), dead_letter_queue=self.dead_letter_queue, memory_size=1024)
+            # It holds the job's whole output manifest, read with the job's confidence and written again: 100,000
+            # lines peaked at 0.8 GB with one classification each (57 MB of manifest) and 1.6 GB with 12 spans, a
+            # yes/no and short texts each (141 MB), measured through parse, job confidence, final lines and the
+            # written body. It runs once a job.
+            defaults.update(timeout=Duration.minutes(5), dead_letter_queue=self.dead_letter_queue,
+                            memory_size=ASYNCHRONOUS_MEMORY_MB)
         return least_privilege_function(self, construct_id, log_retention=log_retention, wired_environment=wiring,
                                         removal_policy=self.removal_policy,
                                         props=merge_props(defaults, props))

@@ -23,6 +23,7 @@ from gt_common.questions import METHOD_ENV  # noqa: E402
 from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
 from gt_common.review import REVIEW_SETTINGS_OUTPUT  # noqa: E402
 from labeling_constructs import CustomLabelingWorkflow, ExpertReview, ManifestBucket, package_function_props  # noqa: E402
+from labeling_constructs.expert_review import ASYNCHRONOUS_MEMORY_MB  # noqa: E402
 
 from .environment_config import EnvironmentConfig
 
@@ -104,8 +105,8 @@ class WorkflowStack(Stack):
             threshold=config.review.threshold,
             route_any_abstention=config.review.route_any_abstention,
             # Start and merge read a whole output manifest (up to 100,000 lines) and write one.
-            start_function_props=props("on_workflow_job_completed", 1024, Duration.minutes(5)),
-            merge_function_props=props("on_review_job_completed", 1024, Duration.minutes(5)),
+            start_function_props=props("on_workflow_job_completed", ASYNCHRONOUS_MEMORY_MB, Duration.minutes(5)),
+            merge_function_props=props("on_review_job_completed", ASYNCHRONOUS_MEMORY_MB, Duration.minutes(5)),
             task_function_props=props("review_task", 256, Duration.seconds(30)),
             decision_function_props=props("review_decision", 512, Duration.minutes(1)),
             ui_template_path=self.definition.template_path.parent / self.REVIEW_TEMPLATE,

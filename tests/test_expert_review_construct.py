@@ -47,9 +47,9 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
     assert env["WORKFLOW_QUESTIONS"] == "[]"  # the caller's, kept
     sizes = {name: resource["Properties"]["MemorySize"] for name, resource in template["Resources"].items()
              if resource["Type"] == "AWS::Lambda::Function"}
-    for function, memory in ((expert.start_function, 1024), (expert.merge_function, 1024),
+    for function, memory in ((expert.start_function, 3072), (expert.merge_function, 3072),
                              (expert.task_function, 512), (expert.decision_function, 512)):
-        # the two that hold a job's whole output manifest (100,000 lines with evidence: ~300 MB parsed) get more
+        # the two that hold a job's whole output manifest (100,000 NER lines peaked at 1.6 GB) get more
         assert sizes[stack.get_logical_id(function.node.default_child)] == memory
     assert env[construct.CROWD_JOB_KEY_ENV] == flow.job_name_key
     assert env[construct.REVIEW_JOB_KEY_ENV] == expert.review_job_key != flow.job_name_key
