@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -101,7 +102,8 @@ class ExpertReview(Construct):
 
     Exposes: ``start_function``, ``task_function``, ``decision_function``, ``merge_function``,
     ``execution_role`` (the review jobs'), ``workflow_completed_rule``, ``review_completed_rule``,
-    ``dead_letter_queue``, ``template_deployment``, ``ui_template_s3_uri``, ``review_job_key``,
+    ``dead_letter_queue``, ``dead_letter_alarm`` (in alarm while the queue holds anything; no action: add
+    yours), ``template_deployment``, ``ui_template_s3_uri``, ``review_job_key``,
     ``review_s3_uri``, ``review_job_request`` (CreateLabelingJob's request for a review job, all but the
     name and the manifest), ``final_manifests_pattern`` (the final manifests' keys, a pattern),
     ``final_reports_pattern`` (the folders of the quality reports against the final labels). Grants:
@@ -169,6 +171,16 @@ class ExpertReview(Construct):
         self.dead_letter_queue = dead_letter_queue or sqs.Queue(
             self, "DeadLetters", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             retention_period=Duration.days(14), removal_policy=self.removal_policy)
+        # A review that never started or a final manifest never written sits in the queue without a word until it
+        # expires: the alarm says so (add an action to be told, e.g. an SNS topic: dead_letter_alarm.add_alarm_action).
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self, "DeadLettersAlarm",
+            alarm_description="An expert-review event or invocation failed after its retries: see the dead-letter "
+                              "queue and the start and merge functions' logs",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"),
+            threshold=0, comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1, treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
 
         # -- the review job's own functions and its execution role ---------------------------------
         self.task_function = self._function("TaskFunction", task_function_props, log_retention, {},

@@ -79,6 +79,24 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
     assert [w["Fn::Join"][1][-1] for w in writes] == ["/checks/jobs/*"]
 
 
+def test_the_dead_letter_queue_is_watched_by_an_alarm(sample_folder):
+    """Failed review events sat in the queue without a word until they expired 14 days later."""
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    expert = review(stack, flow)
+    template = Template.from_stack(stack).to_json()
+    [alarm] = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarm is template["Resources"][stack.get_logical_id(expert.dead_letter_alarm.node.default_child)][
+        "Properties"]
+    assert (alarm["MetricName"], alarm["Namespace"], alarm["Statistic"]) == (
+        "ApproximateNumberOfMessagesVisible", "AWS/SQS", "Maximum")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {
+        "Fn::GetAtt": [stack.get_logical_id(expert.dead_letter_queue.node.default_child), "QueueName"]}}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["EvaluationPeriods"]) == (
+        "GreaterThanThreshold", 0, 1)
+    assert alarm["TreatMissingData"] == "notBreaching" and "AlarmActions" not in alarm  # the caller adds theirs
+
+
 def test_a_caller_cannot_replace_what_the_construct_wires(sample_folder):
     stack = new_stack(nag=False)
     flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
