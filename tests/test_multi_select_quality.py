@@ -55,6 +55,10 @@ def test_batches_merge_into_exactly_the_report_of_one_batch():
     assert (merged["objects"], merged["answers"], merged["units"]) == (60, 180, 180)
     assert merged["workers"]["ana"]["answers"] == 60 and merged["workers"]["ana"]["compared"] == 180
     assert merged["workers"]["careless"]["agreement"] < merged["workers"]["ana"]["agreement"]
+    # Pooled, kappa's units are the (object, choice) pairs: it said "computed over the 180 objects" of 60.
+    assert merged["agreement"]["fleiss_kappa_note"] == (
+        f"computed over the {merged['agreement']['fleiss_kappa_objects']} (object, choice) pairs with the modal "
+        f"number of answers ({merged['agreement']['fleiss_kappa_raters']})")
 
 
 def test_a_workers_agreement_is_over_every_choices_yes_or_no_and_each_choice_says_where():
