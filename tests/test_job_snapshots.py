@@ -467,10 +467,13 @@ def test_a_corrupt_snapshot_is_rebuilt_from_the_records(s3, bucket, caplog, body
 # -- IAM: conditional writes need no new permission ----------------------------------------------------------
 def test_the_consolidation_role_already_holds_what_conditional_writes_need(sample_folder):
     """S3 documents PutObject with If-None-Match as needing s3:PutObject, and with If-Match s3:PutObject and
-    s3:GetObject: the consolidation function's role has both on the job output prefix, where the snapshots
-    live, with listing there (a missing snapshot reads as 404, not 403) and nothing else added for them."""
+    s3:GetObject: the consolidation function's role has both where the snapshots live (its state folder in each
+    job's output; it reads the whole output), with listing there (a missing snapshot reads as 404, not 403) and
+    nothing else added for them."""
     from aws_cdk.assertions import Template
 
+    from gt_common.job_state import STATE_FOLDER
+    from gt_common.output_layout import ANNOTATIONS
     from labeling_constructs import ManifestBucket
     from tests.cdk_helpers import as_list
     from tests.test_constructs import actions_on, new_stack, role_statements, workflow
@@ -481,9 +484,10 @@ def test_the_consolidation_role_already_holds_what_conditional_writes_need(sampl
     statements = role_statements(Template.from_stack(stack).to_json(), flow.consolidation_function.role)
     granted = actions_on(statements)
     output = flow.output_prefix
-    for action in ("s3:GetObject", "s3:PutObject"):
+    state = f"/{output}*/{ANNOTATIONS}{STATE_FOLDER}/*"  # where gt_common.job_state keeps the snapshots
+    for action, pattern in (("s3:GetObject", f"/{output}*"), ("s3:PutObject", state)):
         patterns = {resource["Fn::Join"][1][-1] for resource in granted[action] if isinstance(resource, dict)}
-        assert f"/{output}*" in patterns, (action, patterns)
+        assert pattern in patterns, (action, patterns)
     [listing] = [st for st in statements if "s3:ListBucket" in as_list(st["Action"])]
     assert f"{output}*" in json.dumps(listing["Condition"])
     assert not any(action.startswith("s3:Delete") for action in granted)
