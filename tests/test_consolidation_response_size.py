@@ -48,15 +48,26 @@ def test_labels_over_the_limit_with_evidence_are_sent_without_it(s3, bucket, mon
     response = invoke(s3, bucket, batch(30), label=LABEL)
 
     assert response == without  # labels and confidences as they were; only the evidence is left out
-    assert f"the labels of 30 objects take {response_size.size_of(whole)} bytes with the worker model's evidence" \
-        in caplog.text
+    assert f"the labels of 30 objects pass Lambda's {response_size.size_of(without)}-byte response with the worker " \
+        "model's evidence (by object " in caplog.text
 
 
 def test_labels_over_the_limit_without_evidence_fail_at_once_saying_how_large(s3, bucket, monkeypatch):
     monkeypatch.setattr(response_size, "MAX_RESPONSE_BYTES", 1_000)
-    with pytest.raises(ResponseTooLarge, match=r"the labels of this batch's 30 objects take \d+ bytes, over the 1000 "
-                                               r"bytes Lambda returns from one invocation"):
+    with pytest.raises(ResponseTooLarge, match=r"the labels of this batch's 30 objects pass the 1000 bytes Lambda "
+                                               r"returns from one invocation by object \d+ of them"):
         invoke(s3, bucket, batch(30), label=LABEL)
+
+
+@pytest.mark.parametrize("objects", [0, 1, 7])
+def test_a_response_is_measured_as_the_runtime_writes_it(objects):
+    labels = [{"datasetObjectId": str(i), "consolidatedAnnotation": {"content": {"x": {"é": [i, None]}}}}
+              for i in range(objects)]
+    exact = response_size.size_of(labels)
+    assert response_size.fitted(labels, limit=exact) == labels  # exactly at the limit: sent
+    if objects:
+        with pytest.raises(ResponseTooLarge):
+            response_size.fitted(labels, limit=exact - 1)
 
 
 def test_entries_of_any_shape_are_measured_and_kept():
