@@ -279,7 +279,8 @@ class CustomLabelingWorkflow(Construct):
             return existing
         return least_privilege_function(
             self, construct_id, log_retention=log_retention, wired_environment=wiring,
-            removal_policy=self.removal_policy, props=merge_props({"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}, props))
+            removal_policy=self.removal_policy,
+            props=merge_props({"description": description, "memory_size": 512, "timeout": Duration.minutes(1)}, props))
 
     def _grant_ground_truth_access(self, derived_data_prefix: str, template_prefix: str, output_prefix: str) -> None:
         """AWS's published execution-role policy for labeling jobs (``grant_labeling_job_access``),

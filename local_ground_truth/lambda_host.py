@@ -18,7 +18,6 @@ timeout was shorter than its imports).
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import multiprocessing
 import os
@@ -33,6 +32,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from gt_common import response_size
 from gt_common.limits import MAX_RESPONSE_BYTES
 from local_ground_truth.stack_reader import FunctionSpec
 
@@ -158,7 +158,7 @@ def _returnable(response: Any) -> tuple[bool, Any]:
     """What Lambda makes of a handler's return value: the response if its runtime can send it (JSON, at most
     ``MAX_RESPONSE_BYTES``), else the invocation's failure, as Lambda names it."""
     try:
-        size = len(json.dumps(response).encode("utf-8"))
+        size = response_size.size_of(response)
     except (TypeError, ValueError) as error:
         return False, f"Runtime.MarshalError: Unable to marshal response: {error}"
     if size > MAX_RESPONSE_BYTES:

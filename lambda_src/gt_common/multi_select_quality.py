@@ -73,16 +73,13 @@ def multi_select_report_from_statistics(stats: Mapping[str, Any]) -> dict[str, A
     """The JSON-serialisable report (see the module docstring) from (merged) statistics."""
     choices = _check_shape(stats)
     per_choice = {choice: report_from_statistics(stats["per_choice"][choice]) for choice in choices}
-    pooled = report_from_statistics(merge_statistics([stats["per_choice"][choice] for choice in choices]))
+    pooled = report_from_statistics(merge_statistics([stats["per_choice"][choice] for choice in choices]),
+                                    units="(object, choice) pairs")
     # Every answer says Yes or No of each choice: the question's own counts are any one choice's (the largest).
     own = {key: max((report[key] for report in per_choice.values()), default=0) for key in OWN_COUNTS}
     for name, worker in pooled["workers"].items():
         worker["answers"] = max(report["workers"][name]["answers"] for report in per_choice.values()
                                 if name in report["workers"])
-    agreement = pooled.get("agreement") or {}
-    if agreement.get("fleiss_kappa") is not None:  # pooled, kappa's units are (object, choice) pairs, not objects
-        agreement["fleiss_kappa_note"] = (f"computed over the {agreement['fleiss_kappa_objects']} (object, choice) "
-                                          f"pairs with the modal number of answers ({agreement['fleiss_kappa_raters']})")
     answers_per_object = next(iter(per_choice.values()))["answers_per_object"] if per_choice else {}
     return {**pooled, **own, "kind": KIND, "choices": choices, "units": pooled["objects"],
             "answers_per_object": answers_per_object,

@@ -443,8 +443,9 @@ def _colluding(stats: Mapping[str, Any], classes: Sequence[str]) -> list[dict[st
                                                             [p[3] for p in known], labels, names)]
 
 
-def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON-serialisable quality report (see the module docstring) from (merged) statistics."""
+def report_from_statistics(stats: Mapping[str, Any], units: str = "objects") -> dict[str, Any]:
+    """The JSON-serialisable quality report (see the module docstring) from (merged) statistics (``units``: what
+    its objects are, as Fleiss' kappa's note names them)."""
     classes = list(stats["classes"])
     k = len(classes)
 
@@ -501,7 +502,7 @@ def report_from_statistics(stats: Mapping[str, Any]) -> dict[str, Any]:
         )
     else:
         agreement["fleiss_kappa_note"] = (
-            f"computed over the {kappa_objects} objects with the modal number of answers ({raters})"
+            f"computed over the {kappa_objects} {units} with the modal number of answers ({raters})"
         )
 
     return {

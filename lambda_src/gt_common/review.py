@@ -323,13 +323,14 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
         raise ReviewError(f"the crowd's {label_attribute!r} is not an object of questions; nothing to replace")
     label = dict(label)
     crowd: dict[str, Any] = {}
+    dropped = crowd_label_keys()
     for name, answer in decision.items():
         value = label.get(name)
         if not isinstance(value, Mapping):
             raise ReviewError(f"question {name!r} has no consolidated value in the crowd's line to replace")
         key = "labels" if isinstance(answer, list) else "label"
         crowd[name] = {key: value.get(key), "confidence": value.get("confidence")}
-        reviewed = {k: v for k, v in value.items() if k not in crowd_label_keys()}
+        reviewed = {k: v for k, v in value.items() if k not in dropped}
         label[name] = {key: answer, **reviewed}
     line[label_attribute] = label
     metadata.update({DECIDED_BY: BY_REVIEWER, REVIEWER_KEY: reviewer, CROWD_KEY: crowd})

@@ -117,8 +117,6 @@ class _Layout:
 ASCII_SPACE = " \t\v\f"  # what a blank cell may hold (the C parser reads such a cell as -1 without a word)
 _WITHOUT_SPACES = str.maketrans("", "", ASCII_SPACE)
 
-
-
 #: How much of a value an error quotes: enough to find it in the file (a 1 MB header quoted whole made a 2 MB
 #: message, past what Lambda returns as an error).
 QUOTED_CHARACTERS = 100
@@ -130,6 +128,7 @@ def _quoted(text: str) -> str:
         return repr(text)
     return f"{text[:QUOTED_CHARACTERS]!r}... ({len(text):,} characters)"
 
+
 def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.strip().strip('"').lower())
 
@@ -140,8 +139,8 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
     first_seen: dict[str, int] = {}
     for index, name in enumerate(normalised):
         if name and name in first_seen:
-            raise InputError(f"sensor CSV {uri} line {line_number}: the header names column {_quoted(names[index])} twice "
-                             f"(columns {first_seen[name] + 1} and {index + 1})")
+            raise InputError(f"sensor CSV {uri} line {line_number}: the header names column "
+                             f"{_quoted(names[index])} twice (columns {first_seen[name] + 1} and {index + 1})")
         first_seen.setdefault(name, index)
     columns, scale = {}, SEED_TIME_SCALE
     for index, name in enumerate(normalised):
@@ -152,7 +151,8 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
             if series in columns:
                 other = columns[series]
                 raise InputError(f"sensor CSV {uri} line {line_number}: the header has two {series} columns, "
-                                 f"{_quoted(names[other])} (column {other + 1}) and {_quoted(names[index])} (column {index + 1})")
+                                 f"{_quoted(names[other])} (column {other + 1}) and {_quoted(names[index])} "
+                                 f"(column {index + 1})")
             columns[series] = index
             scale = _TIME_UNITS.get(role, scale)
     missing = [series for series in SERIES if series not in columns]
@@ -163,8 +163,8 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
         cell = cells[odd].strip(ASCII_SPACE)
         why = (" (a comma at the end of a line leaves an empty last column)" if not cell and odd == len(cells) - 1
                else " (quoted numbers are not read)" if cell.startswith('"') else "")
-        raise InputError(f"sensor CSV {uri} line {line_number}: {_quoted(header.strip())} is neither a header nor a row of "
-                         f"numbers: column {odd + 1}, {_quoted(cell)}, is not a number{why}")
+        raise InputError(f"sensor CSV {uri} line {line_number}: {_quoted(header.strip())} is neither a header nor a "
+                         f"row of numbers: column {odd + 1}, {_quoted(cell)}, is not a number{why}")
     if missing:
         raise InputError(f"sensor CSV {uri}: header {_quoted(header.strip())} names no column for {', '.join(missing)}")
     return _Layout(columns, scale, names)
@@ -334,7 +334,8 @@ def _check_time(seconds: np.ndarray, lines: list[str], line_numbers: list[int], 
     if (steps < 0).any():
         row = int(np.argmax(steps < 0)) + 1
         raise InputError(f"sensor CSV {uri} line {line_numbers[row]}, {layout.column(column)}: time goes backwards "
-                         f"({_quoted(_value_text(lines, row, column))} after {_quoted(_value_text(lines, row - 1, column))} "
+                         f"({_quoted(_value_text(lines, row, column))} after "
+                         f"{_quoted(_value_text(lines, row - 1, column))} "
                          f"on line {line_numbers[row - 1]})")
     if len(seconds) == 1:  # drawn, it was three empty plots a worker had to judge
         raise InputError(f"sensor CSV {uri} has one row of data (line {line_numbers[0]}): a run to plot needs two "
