@@ -185,8 +185,9 @@ class CustomLabelingWorkflow(Construct):
         #: (``gt_common.job_state``, under the annotations folder Ground Truth gives it) and quality reports.
         self.consolidation_write_prefixes = (f"{output_prefix}*/{ANNOTATIONS}{STATE_FOLDER}/",
                                              f"{output_prefix}*/{QUALITY_REPORTS}")
-        # Pre-labeling writes its derived data and task records under the derived prefix.
-        input_bucket.grant_read_data(self.pre_labeling_function)
+        # Pre-labeling reads the data objects Ground Truth hands it (never the input manifest: each invocation
+        # is given its own line), and writes its derived data and task records under the derived prefix.
+        input_bucket.grant_read_prefix(self.pre_labeling_function, input_bucket.data_prefix)
         input_bucket.grant_read_prefix(self.pre_labeling_function, derived_data_prefix)
         input_bucket.grant_write_prefix(self.pre_labeling_function, derived_data_prefix)
         input_bucket.grant_list_prefixes(self.pre_labeling_function, [input_bucket.data_prefix, derived_data_prefix])

@@ -187,8 +187,9 @@ class ExpertReview(Construct):
                                             "Expert review pre-labeling: what the review page shows of one object")
         self.decision_function = self._function("DecisionFunction", decision_function_props, log_retention, {},
                                                 "Expert review consolidation: the experts' answers, passed through")
-        # It shows the files a data object's JSON source names (a dataset listing an image and a CSV).
-        bucket.grant_read_data(self.task_function)
+        # It shows the files a data object's JSON source names (a dataset listing an image and a CSV); its review
+        # manifest line comes in the event, so it reads no manifest.
+        bucket.grant_read_prefix(self.task_function, bucket.data_prefix)
         bucket.grant_list_prefixes(self.task_function, [bucket.data_prefix])
         # It reads the consolidation payload and the experts' raw answers under the review jobs' output.
         bucket.grant_read_prefix(self.decision_function, self.jobs_prefix)

@@ -790,6 +790,15 @@ def test_consolidation_writes_only_its_state_and_quality_reports_in_a_jobs_outpu
     assert "/output/*" in {resource["Fn::Join"][1][-1] for resource in granted["s3:GetObject"]}
 
 
+def test_pre_labeling_reads_the_data_it_is_handed_and_not_the_input_manifest(sample_folder):
+    """Ground Truth hands pre-labeling one manifest line per invocation; a grant on the input manifest let it read
+    every other line of the job as well."""
+    stack = new_stack(nag=False)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder))
+    granted = actions_on(role_statements(Template.from_stack(stack).to_json(), flow.pre_labeling_function.role))
+    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:GetObject"]} == {"/data/*", "/derived/*"}
+
+
 def test_an_environment_counts_the_values_cloudformation_fills_in(sample_folder):
     """A request naming ARNs known only at deploy time (as the expert review's start and merge functions get) counted
     as nothing: an environment that would be over Lambda's 4 KB once deployed passed synth and failed the deploy."""

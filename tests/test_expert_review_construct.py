@@ -68,6 +68,9 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
                 for r in as_list(s["Resource"])} == writes
         listed = [s["Condition"]["StringLike"]["s3:prefix"] for s in statements if "s3:ListBucket" in as_list(s["Action"])]
         assert sorted(p for ps in listed for p in as_list(ps)) == sorted(["checks/*"] + lists)
+    # The review page's pre-labeling reads the files its line names (its line comes in the event), no manifest.
+    task_reads = actions_on(role_statements(template, expert.task_function.role))["s3:GetObject"]
+    assert {r["Fn::Join"][1][-1] for r in task_reads} == {"/data/*"}
     human = expert.review_job_request["HumanTaskConfig"]
     assert (human["NumberOfHumanWorkersPerDataObject"], human["TaskTimeLimitInSeconds"]) == (2, 1200)
     assert "KmsKeyId" in expert.review_job_request["OutputConfig"]
