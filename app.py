@@ -25,9 +25,16 @@ DATA_CONTEXT = "data"
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
     app = app or cdk.App()
-    # The CLI passes cdk.json's context in; `python app.py` on its own reads the file.
-    environments = app.node.try_get_context("environments") or json.loads(CDK_JSON.read_text())["context"]["environments"]
-    env_name = app.node.try_get_context("env") or app.node.try_get_context("defaultEnvironment") or "dev"
+    # The CLI passes cdk.json's context in; `python app.py` on its own reads the file. A cdk.json without
+    # context.environments (a typo in the key) is named by load_environment, not a KeyError.
+    environments = app.node.try_get_context("environments")
+    if environments is None:
+        environments = json.loads(CDK_JSON.read_text()).get("context", {}).get("environments")
+    # An empty `-c env=` (a shell variable left unset) is refused as an unknown environment: falling back to the
+    # default would synthesize, and deploy, another environment than the one meant.
+    env_name = app.node.try_get_context("env")
+    if env_name is None:
+        env_name = app.node.try_get_context("defaultEnvironment") or "dev"
     config = load_environment(environments, env_name)
 
     stacks = []

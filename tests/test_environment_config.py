@@ -195,3 +195,25 @@ def test_a_bad_existing_workforce_names_the_environment_and_the_key(raw, problem
     with pytest.raises(ValueError, match="environment 'qa'") as error:
         load_environment({"qa": raw}, "qa")
     assert problem in str(error.value)
+
+
+def test_an_empty_env_context_is_refused_not_replaced_by_the_default():
+    """`-c env=$ENV` with ENV unset gives an empty name: synthesizing the default environment instead would deploy
+    another environment than the one meant."""
+    from app import build_app
+
+    app = cdk.App(context={"env": "", "defaultEnvironment": "dev", "environments": {"dev": {}},
+                           "aws:cdk:bundling-stacks": []})
+    with pytest.raises(ValueError, match=r"unknown environment '': cdk.json context 'environments' has \['dev'\]"):
+        build_app(app)
+
+
+def test_a_cdk_json_without_environments_is_named_not_a_key_error(tmp_path, monkeypatch):
+    import app as app_module
+
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"app": "python3 app.py", "context": {"enviroments": {"dev": {}}}}))
+    monkeypatch.setattr(app_module, "CDK_JSON", cdk_json)
+    with pytest.raises(ValueError, match="cdk.json context 'environments' must be an object of environments by name, "
+                                         "not None"):
+        app_module.build_app(cdk.App(context={"env": "dev", "aws:cdk:bundling-stacks": []}))
