@@ -114,6 +114,7 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
         for key, arn in (("existingWorkteamArn", workteam_arn), ("expertWorkteamArn", expert_arn)):
             if arn is not None:
                 job_settings.workteam_arn(arn, key)
+                _check_workteam_environment(arn, key, name, account, region)
     except job_settings.JobSettingError as error:
         raise ValueError(f"environment {name!r}: {error}") from None
     if workteam_arn and emails:
@@ -159,6 +160,20 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
         expert_workteam_arn=expert_arn,
         data=dict(data),
     )
+
+
+def _check_workteam_environment(arn: str, key: str, name: str, account: Optional[str], region: Optional[str]) -> None:
+    """A labeling job takes a workteam of its own region, and a private one of its own account (the public crowd's
+    and vendors' workteams are of other accounts): refused here naming the key, where the construct's own check
+    would name only its prop (``workteam_arn``) and a stack."""
+    arn_region, arn_account, resource = arn.split(":", 5)[3:]
+    if region is not None and arn_region != region:
+        raise ValueError(f"environment {name!r}: {key} {arn!r} is a workteam of {arn_region}, not of the "
+                         f"environment's region {region}: a labeling job can only use a workteam of its own region")
+    if account is not None and resource.startswith("workteam/private-crowd/") and arn_account != account:
+        raise ValueError(f"environment {name!r}: {key} {arn!r} is a private workteam of account {arn_account}, not "
+                         f"of the environment's account {account}: a labeling job can only use a private workteam of "
+                         "its own account")
 
 
 def existing_workforce(value: Any, name: str, region: Optional[str]) -> Optional[ExistingWorkforce]:

@@ -66,6 +66,14 @@ def test_every_setting_is_read():
     ({"expertWorkteamArn": 5, "review": {"enabled": True}}, "expertWorkteamArn must be a workteam ARN (a string)"),
     ({"expertWorkteamArn": WORKTEAM}, "expertWorkteamArn is set but review is off"),
     ({"expertWorkteamArn": WORKTEAM, "review": {"enabled": False}}, "expertWorkteamArn is set but review is off"),
+    # a workteam of the environment's region, and a private one of its account (WORKTEAM: us-east-1, 111122223333)
+    ({"existingWorkteamArn": WORKTEAM, "region": "eu-west-1"},
+     f"existingWorkteamArn {WORKTEAM!r} is a workteam of us-east-1, not of the environment's region eu-west-1"),
+    ({"existingWorkteamArn": WORKTEAM, "account": "999988887777"},
+     f"existingWorkteamArn {WORKTEAM!r} is a private workteam of account 111122223333, not of the environment's "
+     "account 999988887777"),
+    ({"existingWorkteamArn": WORKTEAM, "review": {"enabled": True}, "region": "us-east-1",
+      "expertWorkteamArn": WORKTEAM.replace("us-east-1", "eu-west-1")}, "expertWorkteamArn 'arn:aws:sagemaker:eu-west-1:"),
     # account and region
     ({"account": "12345"}, "account '12345' must be a 12-digit AWS account id, written as a string"),
     ({"account": 123456789012}, "account 123456789012 must be a 12-digit AWS account id, written as a string"),
@@ -116,6 +124,16 @@ def test_environments_that_are_not_an_object_are_named():
 def test_every_region_shape_is_taken(region):
     config = load_environment({"p": {"account": "000011112222", "region": region}}, "p")
     assert (config.cdk_environment.account, config.cdk_environment.region) == ("000011112222", region)
+
+
+def test_a_workteam_of_the_environments_region_and_account_is_taken_and_the_public_crowd_of_any_account():
+    config = load_environment({"p": {"existingWorkteamArn": WORKTEAM, "account": "111122223333",
+                                     "region": "us-east-1"}}, "p")
+    assert config.existing_workteam_arn == WORKTEAM
+    public = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
+    config = load_environment({"p": {"existingWorkteamArn": public, "account": "111122223333",
+                                     "region": "us-east-1"}}, "p")
+    assert config.existing_workteam_arn == public
 
 
 def test_workteam_arns_of_every_partition_are_taken_and_null_is_no_arn():
