@@ -50,7 +50,10 @@ class ManifestBucket(Construct):
       Defaults: S3-managed encryption (KMS with ``encryption_key``, bucket key on), all public access
       blocked, SSL enforced, versioned, owner-enforced object ownership, server access logs to
       ``access_log_bucket`` under ``manifest-bucket/``, Ground Truth's CORS rule, noncurrent versions
-      expired after ``noncurrent_version_expiration`` (90 days), ``removal_policy``.
+      expired after ``noncurrent_version_expiration`` (90 days), ``removal_policy``. Given beside the prop that
+      sets the same field, ``encryption_key`` and ``server_access_logs_bucket`` (``access_log_bucket``) must name
+      the same key or bucket, and ``lifecycle_rules`` (which replace the noncurrent-version rule) are refused
+      beside ``noncurrent_version_expiration``.
     - ``encryption_key`` (``kms.IKey``): the bucket's KMS key (default: none, S3-managed keys).
     - ``removal_policy`` (default ``RETAIN``): of the created buckets; ``DESTROY`` also empties them. One given
       in ``bucket_props`` is taken as this prop (both given and different: refused).
@@ -131,6 +134,7 @@ class ManifestBucket(Construct):
                 raise ValueError(f"bucket_props.removal_policy ({given}) and removal_policy ({removal_policy}) differ: "
                                  "pass one (removal_policy also applies to the access-log bucket)")
             removal_policy = given if removal_policy is None else removal_policy
+            _refuse_contradictions(bucket_props, encryption_key, access_log_bucket, noncurrent_version_expiration)
             self.bucket = self._create_bucket(
                 bucket_props, encryption_key, RemovalPolicy.RETAIN if removal_policy is None else removal_policy,
                 access_log_bucket, access_log_bucket_props,
@@ -306,6 +310,23 @@ class ManifestBucket(Construct):
         """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope`` (in this bucket's stack or in
         another stack of its environment: there the finding names the bucket's ARN by its cross-stack export)."""
         acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_token(self.bucket, scope)}/{_pattern(prefix)}]", reason)
+
+
+def _refuse_contradictions(bucket_props: Optional[s3.BucketProps], encryption_key: Optional[kms.IKey],
+                           access_log_bucket: Optional[s3.IBucket],
+                           noncurrent_version_expiration: Optional[Duration]) -> None:
+    """A prop and the ``bucket_props`` field it is made into, both given: refused unless they agree. Otherwise one
+    was silently unused (bucket_props' key, the prop's expiration), or the bucket logged to bucket_props' bucket
+    while ``access_log_bucket`` exposed the prop's."""
+    overrides = struct_values(bucket_props)
+    for prop, value, field in (("encryption_key", encryption_key, "encryption_key"),
+                               ("access_log_bucket", access_log_bucket, "server_access_logs_bucket")):
+        if value is not None and overrides.get(field) is not None and overrides[field] is not value:
+            raise ValueError(f"bucket_props.{field} and {prop} name different {'keys' if 'key' in prop else 'buckets'}: "
+                             "pass one")
+    if noncurrent_version_expiration is not None and overrides.get("lifecycle_rules") is not None:
+        raise ValueError("bucket_props.lifecycle_rules replace the rule noncurrent_version_expiration makes: give the "
+                         "expiration in your rules (s3.LifecycleRule(noncurrent_version_expiration=...)) instead")
 
 
 def _log_bucket_ownership(scope: Construct) -> s3.ObjectOwnership:

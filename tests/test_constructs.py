@@ -244,6 +244,28 @@ def test_a_removal_policy_in_bucket_props_is_the_removal_policy_prop():
                        bucket_props=s3.BucketProps(removal_policy=cdk.RemovalPolicy.DESTROY))
 
 
+def test_a_prop_and_the_bucket_props_field_it_sets_must_agree():
+    """Both given and different, one was silently unused: bucket_props' key, or the noncurrent-version expiration
+    (its rule replaced by bucket_props' lifecycle rules); and the bucket logged to bucket_props' logs bucket while
+    access_log_bucket exposed the prop's."""
+    stack = new_stack(nag=False)
+    key, other_key = kms.Key(stack, "Key"), kms.Key(stack, "OtherKey")
+    logs_bucket, other_logs = s3.Bucket(stack, "Logs"), s3.Bucket(stack, "OtherLogs")
+    with pytest.raises(ValueError, match=r"^bucket_props.encryption_key and encryption_key name different keys"):
+        ManifestBucket(stack, "Keys", encryption_key=key, bucket_props=s3.BucketProps(encryption_key=other_key))
+    with pytest.raises(ValueError, match=r"^bucket_props.server_access_logs_bucket and access_log_bucket name "
+                                         "different buckets"):
+        ManifestBucket(stack, "Logged", access_log_bucket=logs_bucket,
+                       bucket_props=s3.BucketProps(server_access_logs_bucket=other_logs))
+    with pytest.raises(ValueError, match=r"^bucket_props.lifecycle_rules replace the rule noncurrent_version_expiration"):
+        ManifestBucket(stack, "Expiring", noncurrent_version_expiration=cdk.Duration.days(7), bucket_props=s3.BucketProps(
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(1))]))
+    # The same key or bucket given both ways is no contradiction.
+    data = ManifestBucket(stack, "Agreed", encryption_key=key, access_log_bucket=logs_bucket,
+                          bucket_props=s3.BucketProps(encryption_key=key, server_access_logs_bucket=logs_bucket))
+    assert data.encryption_key is key and data.access_log_bucket is logs_bucket
+
+
 def revision(folder, **props) -> str:
     return ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=folder, **props).manifest_revision
 
