@@ -19,6 +19,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from .custom_labeling_workflow import check_workteam_environment
+from .labeling_job_resource import job_settings
 from .lambda_code import RUNTIME
 from .lambda_function import least_privilege_function, own_folder_code
 from .nag import acknowledge, acknowledge_provider_framework
@@ -102,12 +104,14 @@ class PrivateWorkteam(Construct):
     Props (keyword, all optional):
 
     - ``existing_workteam_arn``: reuse this workteam; nothing is created and ``portal_url`` is None (the props
-      below configure what is created: given with it, they are refused).
+      below configure what is created: given with it, they are refused). Checked at synth as a job's
+      ``workteam_arn`` is: CreateLabelingJob's pattern, and the stack's region (a private team, its account).
       An account has one private workforce (one Cognito user pool) per region, so a second
       Cognito-backed workteam from another pool fails: reuse it, or make a team of it (next).
     - ``existing_user_pool`` and ``existing_user_pool_client`` (both or neither; not with ``existing_workteam_arn``):
       the user pool and app client of the account's private workforce in the region (made in the console or by
-      another app). The team is then made in that workforce: this construct creates only a user group for it in
+      another app; a pool of another region than the stack's is refused at synth). The team is then made in that
+      workforce: this construct creates only a user group for it in
       that pool, the workteam, its notification topic (and key), and the portal resource, which reads the portal
       URL and invites ``worker_emails`` into the group with the pool's own invitation message. It changes neither
       the pool's settings nor the app client's callback URLs (they belong to the workforce, whose portal they
@@ -194,6 +198,13 @@ class PrivateWorkteam(Construct):
         if existing_workteam_arn:
             if self.worker_emails:
                 raise ValueError("worker_emails cannot be invited into an existing workteam; manage them in its own user pool")
+            # Checked here, by this prop's name: a job refuses it only later, naming its own workteam_arn.
+            if not Token.is_unresolved(existing_workteam_arn):
+                try:
+                    job_settings.workteam_arn(existing_workteam_arn, "existing_workteam_arn")
+                except job_settings.JobSettingError as error:
+                    raise ValueError(str(error)) from None
+            check_workteam_environment(self, existing_workteam_arn, "existing_workteam_arn")
             self.workteam_arn = existing_workteam_arn
             return
 
@@ -213,6 +224,7 @@ class PrivateWorkteam(Construct):
                              "pool, per region. Make the second team with add_workteam on the first, or pass "
                              "existing_workteam_arn.")
         if existing_user_pool is not None:
+            _check_pool_region(self, existing_user_pool)
             self.user_pool, self.user_pool_client = existing_user_pool, existing_user_pool_client
         else:
             self._create_user_pool(mfa, password_policy, removal_policy)
@@ -417,6 +429,20 @@ class PrivateWorkteam(Construct):
         """Allow reading the workteam's description (e.g. its portal sub-domain)."""
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["sagemaker:DescribeWorkteam"], resource_arns=[self.workteam_arn])
+
+
+def _check_pool_region(scope: Construct, pool: cognito.IUserPool) -> None:
+    """A private workforce, its user pool and its teams are of one region: a pool of another region than the stack's
+    (a user pool id starts with its region, ``us-east-1_AbCdEf123``) is refused at synth, not by CloudFormation when
+    the workteam is created. Compared only when both are known at synth."""
+    pool_id, region = pool.user_pool_id, Stack.of(scope).region
+    if Token.is_unresolved(pool_id) or Token.is_unresolved(region) or "_" not in pool_id:
+        return
+    pool_region = pool_id.split("_", 1)[0]
+    if pool_region != region:
+        raise ValueError(f"existing_user_pool {pool_id!r} is a pool of {pool_region}, but stack "
+                         f"{Stack.of(scope).node.path} deploys to {region}: a private workforce and its teams are of "
+                         "one region (make the team where the workforce is)")
 
 
 #: SageMaker's limit on a workteam's description (CreateWorkteam: 1 to 200 characters).

@@ -312,6 +312,20 @@ def test_workteam_can_reuse_an_existing_workteam():
                         removal_policy=cdk.RemovalPolicy.DESTROY)
 
 
+@pytest.mark.parametrize("arn, env, message", [
+    ("reviewers", None, "existing_workteam_arn 'reviewers' is not a workteam ARN"),
+    (WORKTEAM_ARN, cdk.Environment(region="eu-west-1"), f"existing_workteam_arn {WORKTEAM_ARN!r} is a workteam of "
+                                                         "region 'us-east-1', but stack Fork deploys to region"),
+    (WORKTEAM_ARN, cdk.Environment(account="999988887777", region="us-east-1"),
+     f"existing_workteam_arn {WORKTEAM_ARN!r} is a workteam of account '111122223333', but stack Fork"),
+])
+def test_a_reused_workteam_is_checked_as_a_jobs_workteam_is(arn, env, message):
+    """Refused by its own prop's name at synth; a job (or grant_describe's policy) would fail on it only later."""
+    stack = cdk.Stack(cdk.App(), "Fork", env=env)
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        PrivateWorkteam(stack, "Team", existing_workteam_arn=arn)
+
+
 @pytest.mark.parametrize("emails, message", [
     (["a@example.org."], "worker_emails entry 'a@example.org.' is not an email address"),
     (["a@example.org", "A@example.org"], "worker_emails lists one address twice: 'a@example.org' and 'A@example.org'"),
@@ -459,6 +473,16 @@ def test_a_team_of_an_existing_workforce_refuses_what_cannot_apply(props, messag
     stack = new_stack(nag=False)
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         PrivateWorkteam(stack, "Team", **props(stack))
+
+
+def test_a_team_of_a_workforce_of_another_region_is_refused_at_synth():
+    """The workforce's pool is of its region (the id says which); its teams must be made there."""
+    stack = cdk.Stack(cdk.App(), "Fork", env=cdk.Environment(account="111122223333", region="eu-west-1"))
+    with pytest.raises(ValueError, match=re.escape(f"existing_user_pool {WORKFORCE_POOL!r} is a pool of us-east-1, "
+                                                   "but stack Fork deploys to eu-west-1")):
+        PrivateWorkteam(stack, "Team", **workforce_of(stack))
+    stack = cdk.Stack(cdk.App(), "Fork", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    assert PrivateWorkteam(stack, "Team", **workforce_of(stack)).workteam is not None
 
 
 def test_teams_of_an_existing_workforce_sit_side_by_side_but_never_beside_a_pool_of_their_stack():
