@@ -462,7 +462,7 @@ def _checked_job_settings(label_attribute_name: str, title: str, description: st
 def check_workteam_environment(scope: Construct, workteam_arn: str, setting: str = "workteam_arn") -> None:
     """Refuse at synth a workteam of another region than the stack's, or a private one of another account (each
     compared when both are known at synth): a job's workteam is of its own region, and a private workteam of its own
-    account. The public crowd's and vendors' workteams are AWS's or the vendor's (another account)."""
+    account. A vendor's workteam is the vendor's (another account)."""
     stack = Stack.of(scope)
     if Token.is_unresolved(workteam_arn):
         return

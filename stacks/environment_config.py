@@ -163,8 +163,8 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
 
 
 def _check_workteam_environment(arn: str, key: str, name: str, account: Optional[str], region: Optional[str]) -> None:
-    """A labeling job takes a workteam of its own region, and a private one of its own account (the public crowd's
-    and vendors' workteams are of other accounts): refused here naming the key, where the construct's own check
+    """A labeling job takes a workteam of its own region, and a private one of its own account (a vendor's workteam
+    is of the vendor's account): refused here naming the key, where the construct's own check
     would name only its prop (``workteam_arn``) and a stack."""
     arn_region, arn_account, resource = arn.split(":", 5)[3:]
     if region is not None and arn_region != region:

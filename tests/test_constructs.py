@@ -1170,10 +1170,16 @@ def test_a_workteam_of_another_region_or_account_than_the_stack_is_refused(sampl
     stack = cdk.Stack(app, "Pinned", env=cdk.Environment(account="111122223333", region="us-east-1"))
     with pytest.raises(ValueError, match=f"workteam_arn '{arn}' is a workteam of {what}, but stack Pinned deploys to"):
         workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), workteam_arn=arn)
-    # The public crowd's workteam is AWS's own account's, in the job's region.
-    public = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
-    workflow(stack, ManifestBucket(stack, "Public", sample_data_dir=sample_folder), "PublicFlow", workteam_arn=public,
+    # A vendor's workteam is the vendor's account's, in the job's region.
+    vendor = "arn:aws:sagemaker:us-east-1:394669845002:workteam/vendor-crowd/default"
+    workflow(stack, ManifestBucket(stack, "Vendor", sample_data_dir=sample_folder), "VendorFlow", workteam_arn=vendor,
              create_labeling_job=False)
+    # The public crowd (Mechanical Turk) needs a price per task and at most 12 hours' availability: refused at synth.
+    public = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
+    with pytest.raises(ValueError, match="workteam_arn '.*public-crowd/default' is Amazon Mechanical Turk's public "
+                                         "crowd, which these workflows do not set up"):
+        workflow(stack, ManifestBucket(stack, "Public", sample_data_dir=sample_folder), "PublicFlow",
+                 workteam_arn=public, create_labeling_job=False)
     # An environment-agnostic stack deploys anywhere: nothing to compare.
     agnostic = cdk.Stack(app, "Agnostic")
     workflow(agnostic, ManifestBucket(agnostic, "Data", sample_data_dir=sample_folder), workteam_arn=arn,

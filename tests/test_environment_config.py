@@ -126,14 +126,23 @@ def test_every_region_shape_is_taken(region):
     assert (config.cdk_environment.account, config.cdk_environment.region) == ("000011112222", region)
 
 
-def test_a_workteam_of_the_environments_region_and_account_is_taken_and_the_public_crowd_of_any_account():
+def test_a_workteam_of_the_environments_region_and_account_is_taken_and_a_vendors_of_any_account():
     config = load_environment({"p": {"existingWorkteamArn": WORKTEAM, "account": "111122223333",
                                      "region": "us-east-1"}}, "p")
     assert config.existing_workteam_arn == WORKTEAM
-    public = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
-    config = load_environment({"p": {"existingWorkteamArn": public, "account": "111122223333",
+    vendor = "arn:aws:sagemaker:us-east-1:394669845002:workteam/vendor-crowd/default"
+    config = load_environment({"p": {"existingWorkteamArn": vendor, "account": "111122223333",
                                      "region": "us-east-1"}}, "p")
-    assert config.existing_workteam_arn == public
+    assert config.existing_workteam_arn == vendor
+
+
+def test_the_public_crowd_is_refused_naming_what_its_jobs_need():
+    """Mechanical Turk's jobs need a price per task and tasks available at most 12 hours (the default is 10 days):
+    CreateLabelingJob would have refused the job at deploy."""
+    public = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
+    with pytest.raises(ValueError, match="environment 'p': existingWorkteamArn '.*' is Amazon Mechanical Turk's "
+                                         "public crowd.*price per task.*12 hours"):
+        load_environment({"p": {"existingWorkteamArn": public}}, "p")
 
 
 def test_workteam_arns_of_every_partition_are_taken_and_null_is_no_arn():

@@ -36,6 +36,8 @@ TASK_KEYWORD = re.compile(r"[A-Za-z0-9]+( [A-Za-z0-9]+)*")
 #: WorkteamArn's pattern and length (botocore model).
 WORKTEAM_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:workteam/.*")
 MAX_WORKTEAM_ARN_LENGTH = 256
+#: The public crowd's workteams (``workteam/public-crowd/default``): Amazon Mechanical Turk.
+PUBLIC_CROWD = "workteam/public-crowd/"
 
 
 #: Tags (botocore model: TagList, TagKey, TagValue): at most 50; a key 1-128 and a value 0-256 characters, each
@@ -162,6 +164,12 @@ def workteam_arn(value: Any, setting: str = "WorkteamArn") -> str:
     if len(value) > MAX_WORKTEAM_ARN_LENGTH or not WORKTEAM_ARN.fullmatch(value):
         raise JobSettingError(f"{setting} {value!r} is not a workteam ARN "
                               "(arn:aws:sagemaker:<region>:<12-digit account>:workteam/<type>/<name>)")
+    if value.split(":", 5)[5].startswith(PUBLIC_CROWD):
+        # Its jobs need a price per task (PublicWorkforceTaskPrice), which nothing here sets, and tasks available 12
+        # hours at most: CreateLabelingJob would refuse the job at deploy.
+        raise JobSettingError(f"{setting} {value!r} is Amazon Mechanical Turk's public crowd, which these workflows do "
+                              "not set up (its jobs need a price per task and tasks available at most 12 hours): use "
+                              "a private or vendor workteam")
     return value
 
 
