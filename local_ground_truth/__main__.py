@@ -293,7 +293,8 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
     def deployed(location) -> bytes:
         return s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
 
-    settings = job_settings(spec, deployed(spec.task.manifest), deployed(spec.task.ui_template))
+    settings = job_settings(spec, deployed(spec.task.manifest), deployed(spec.task.ui_template),
+                            simulated=getattr(args, "simulate_workers", None) is not None)
     how = (f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly
            else f"--env {args.env}" + ("" if args.data is None else f" --data {args.data}"))
     if check_or_record(args.state_dir, args.job_name, settings, started_with=how, accept_template=args.accept_template):

@@ -14,11 +14,13 @@ the job's own settings deploys its stack's files again.
 
 What is compared is what decides the labels: the workflow and its stack (a stack per environment),
 the label attribute, workers per object, the questions and consolidation method the consolidation
-function is configured with, the template and input manifest (by content), the output path and the
-two functions' handlers. Titles, descriptions and time limits may change between runs. A template that
-alone changed (an edited page, or a newer version of this project writing it otherwise) is accepted when
-the run says so (``accept_template``): the page may still ask the same questions, which only the
-requester can judge; the change is recorded with the settings (``template changes``).
+function is configured with, the template and input manifest (by content), the output path, the
+two functions' handlers, and who answers (simulated workers or workers in a browser: simulated answers never
+join real workers' job, whatever the number of workers per object). A record written before a setting was
+recorded (``LATER_SETTINGS``) is compared on the settings it holds. Titles, descriptions and time limits may
+change between runs. A template that alone changed (an edited page, or a newer version of this project writing
+it otherwise) is accepted when the run says so (``accept_template``): the page may still ask the same questions,
+which only the requester can judge; the change is recorded with the settings (``template changes``).
 """
 from __future__ import annotations
 
@@ -34,6 +36,10 @@ from local_ground_truth.stack_reader import WorkflowSpec
 SETTINGS_SUFFIX = "-settings.json"
 VERSION = 1
 TEMPLATE = "UI template"
+ANSWERS = "answers"
+SIMULATED, BROWSER = "simulated workers", "workers in a browser"
+#: Settings recorded only since a later version of the runner: a job whose record lacks one resumes as before.
+LATER_SETTINGS = frozenset({ANSWERS})
 #: The option of the runner that resumes a job under a changed template (``check_or_record``'s ``accept_template``).
 ACCEPT_TEMPLATE_OPTION = "--accept-template"
 
@@ -42,8 +48,9 @@ class SettingsChanged(Exception):
     """The job was started with other settings; the message names each difference and the way out."""
 
 
-def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes) -> dict[str, Any]:
-    """The settings of a job of ``spec``, with its input manifest and UI template as deployed (their digests)."""
+def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes, simulated: bool = False) -> dict[str, Any]:
+    """The settings of a job of ``spec``, with its input manifest and UI template as deployed (their digests);
+    ``simulated``: answered by simulated workers (``--simulate-workers``)."""
     consolidation = spec.consolidation.environment
     questions = consolidation.get(QUESTIONS_ENV)
     try:
@@ -62,6 +69,7 @@ def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes) -> dict[s
         "output path": f"s3://{spec.task.output_bucket}/{spec.task.output_prefix}",
         "pre-labeling handler": spec.pre_labeling.handler,
         "consolidation handler": spec.consolidation.handler,
+        ANSWERS: SIMULATED if simulated else BROWSER,
     }
 
 
@@ -92,11 +100,17 @@ def _shown(value: Any, other: Any = None) -> str:
     return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
+def _differing(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The names of the settings that differ (one of ``LATER_SETTINGS`` only when the record holds it)."""
+    return [name for name in current if recorded.get(name) != current.get(name)
+            and (name in recorded or name not in LATER_SETTINGS)]
+
+
 def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """One line per setting that differs: ``<setting>: <recorded> when the job started, <current> now``."""
     return [f"{name}: {_shown(recorded.get(name), current.get(name))} when the job started, "
             f"{_shown(current.get(name), recorded.get(name))} now"
-            for name in current if recorded.get(name) != current.get(name)]
+            for name in _differing(recorded, current)]
 
 
 def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], started_with: Optional[str] = None,
@@ -119,7 +133,7 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
                                   f"({str(error)[:200]}). Start a fresh job with another --job-name or "
                                   "--state-dir.") from None
         changed = differences(recorded["settings"], settings)
-        only_template = [name for name in settings if recorded["settings"].get(name) != settings[name]] == [TEMPLATE]
+        only_template = _differing(recorded["settings"], settings) == [TEMPLATE]
         if only_template and accept_template:
             history = recorded.get("template changes") if isinstance(recorded.get("template changes"), list) else []
             record = {**recorded, "settings": {**recorded["settings"], TEMPLATE: settings[TEMPLATE]},

@@ -335,6 +335,39 @@ def test_simulated_answers_never_join_a_job_of_real_workers(tmp_path, capsys, ru
     assert not list(state.rglob("worker-response/*/*/*.json"))  # nothing answered
 
 
+def test_simulated_answers_never_join_a_job_of_real_workers_of_as_many_workers(tmp_path, capsys, runner_assembly):
+    """As many simulated workers per object as the browser job has (dev: 1): who answers differs, so the run is refused
+    before anything is written, and a browser run pointed at a simulated job is refused too. A job recorded before
+    who answers was recorded resumes as it did."""
+    from local_ground_truth.job_settings import SettingsChanged, check_or_record, job_settings, settings_path
+
+    state = tmp_path / "job"
+    argv = ["--workflow", "welding", "--state-dir", str(state), "--cloud-assembly", str(runner_assembly)]
+    spec = read_workflow(runner_assembly, "welding")
+    assert spec.workers_per_object == 1
+    with local_s3.s3_endpoint(store=state / "s3") as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        cli.check_settings(_chosen(argv + ["--job-name", "real"], runner_assembly), spec, s3)
+        cli.check_settings(_chosen(argv + ["--job-name", "sim", "--simulate-workers", "1"], runner_assembly), spec, s3)
+        with pytest.raises(SettingsChanged, match="answers: simulated workers when the job started, workers in a "
+                                                  "browser now"):
+            cli.check_settings(_chosen(argv + ["--job-name", "sim"], runner_assembly), spec, s3)
+    capsys.readouterr()
+    assert cli.main(argv + ["--job-name", "real", "--simulate-workers", "1", "--processes", "2"]) == 2
+    said = capsys.readouterr().err
+    assert "cannot resume job real" in said and "workers per object" not in said
+    assert "answers: workers in a browser when the job started, simulated workers now" in said
+    assert not list(state.rglob("worker-response/*/*/*.json"))  # nothing answered
+
+    earlier = job_settings(spec, b"manifest", b"template")
+    del earlier["answers"]
+    assert check_or_record(tmp_path / "old", "old", earlier) is True
+    assert "answers" not in json.loads(settings_path(tmp_path / "old", "old").read_text())["settings"]
+    resumed = job_settings(spec, b"manifest", b"template", simulated=True)
+    assert check_or_record(tmp_path / "old", "old", resumed) is False
+
+
 NO_TEXT_FOR_THE_THIRD_ABSTRACT = '''
 
 _handler = lambda_handler
