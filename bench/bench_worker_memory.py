@@ -1,6 +1,6 @@
 """Benchmark (not a test): what a consolidation batch reads of the job's earlier statistics.
 
-    .venv/bin/python bench/bench_worker_memory.py [--no-write] [--previous i11-base] [--batches 500]
+    .venv/bin/python bench/bench_worker_memory.py [--no-write] [--previous 633dc95] [--batches 500]
 
 In the same run, on the local runner's S3 endpoint (``local_ground_truth.local_s3``: moto's server,
 conditional writes atomic), the whole consolidation Lambda of today (one snapshot per kind of
@@ -314,7 +314,7 @@ def write(cost: dict, same: list[dict], samples: list[int], previous: str, revis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--previous", default="i11-base", help="git revision of the code before the snapshots")
+    parser.add_argument("--previous", default="633dc95", help="git revision of the code before the snapshots")
     parser.add_argument("--batches", type=int, default=500)
     args = parser.parse_args()
     import boto3
