@@ -641,8 +641,7 @@ def test_workflow_takes_existing_functions_of_its_stack_and_wires_them(sample_fo
     assert environment_of(template, theirs) == {"MODE": "x", "DERIVED_DATA_PREFIX": "derived/", "TASK_RECORDS_URI": records}
     granted = actions_on(role_statements(template, theirs.role))
     assert {resource["Fn::Join"][1][-1] for resource in granted["s3:PutObject"]} == {"/derived/*"}
-    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:GetObject"]} == {
-        "/manifests/input.manifest", "/data/*", "/derived/*"}
+    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:GetObject"]} == {"/data/*", "/derived/*"}
     invoked = actions_on(role_statements(template, flow.execution_role))["lambda:InvokeFunction"]
     assert {"Fn::GetAtt": [logical_id(theirs), "Arn"]} in invoked
     [job] = resources_of_type(template, "Custom::GroundTruthLabelingJob").values()

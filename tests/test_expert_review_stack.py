@@ -199,7 +199,7 @@ def test_review_functions_reach_only_their_jobs_and_prefixes(assemblies, workflo
         elif entry_point == "review_decision":
             assert (reads, writes) == ({"/review/jobs/*"}, set())
         else:  # the data object, for the files its JSON names
-            assert (reads, writes) == ({"/manifests/input.manifest", f"/{data}*"}, set())
+            assert (reads, writes) == ({f"/{data}*"}, set())  # its line comes in the event: no manifest
         assert function["Properties"]["Runtime"] == "python3.14"
         assert "ManagedPolicyArns" not in resources_of_type(template, "AWS::IAM::Role")[role_id]["Properties"]
 
