@@ -117,6 +117,9 @@ class RequesterLog:
         self.complete_message: Optional[str] = None  # where everything is, once the job is complete
         self._review = None
         self._lock = threading.Lock()
+        # An answer line is counted and said under one lock: counted by one thread and said after another's, lines of
+        # answers recorded at once came out of order ("45 of 54" before "44 of 54").
+        self._answer_lines = threading.Lock()
 
     @property
     def review(self):
@@ -138,13 +141,15 @@ class RequesterLog:
 
     def after_answer(self, object_id: str, worker: str, _key: str) -> None:
         needed = self.job.spec.workers_per_object
-        progress = self.job.progress()
-        count, answers, asked = len(self.job.workers_of(object_id)), progress["answers"], progress["objects"] * needed
-        # A job the runner starts never gets more than it asks for (its settings are checked on every run), but one
-        # whose answers were written by other means may hold more: said as such, not as "3 of 2".
-        on_object = f"{count} of {needed}" if count <= needed else f"{count}; the job asks for {needed}"
-        in_job = f"{answers} of {asked} answers" if answers <= asked else f"{answers} answers ({asked} asked for)"
-        self.say(f"answer: worker {shown_name(worker)} on object {object_id} ({on_object}); {in_job} in the job")
+        with self._answer_lines:
+            progress = self.job.progress()
+            count, answers = len(self.job.workers_of(object_id)), progress["answers"]
+            asked = progress["objects"] * needed
+            # A job the runner starts never gets more than it asks for (its settings are checked on every run), but
+            # one whose answers were written by other means may hold more: said as such, not as "3 of 2".
+            on_object = f"{count} of {needed}" if count <= needed else f"{count}; the job asks for {needed}"
+            in_job = f"{answers} of {asked} answers" if answers <= asked else f"{answers} answers ({asked} asked for)"
+            self.say(f"answer: worker {shown_name(worker)} on object {object_id} ({on_object}); {in_job} in the job")
 
     def save_reports(self, draw: bool = True) -> dict[str, dict[str, Any]]:
         """The quality reports saved in the job's folder (only those rewritten are saved again; ``draw``: their

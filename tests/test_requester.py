@@ -53,6 +53,32 @@ def get(url: str) -> tuple[int, dict, bytes]:
 
 # -- the terminal and the files -------------------------------------------------------------------
 
+def test_answers_recorded_at_once_are_said_with_their_counts_in_order(welding):
+    """Each answer line counts the job's answers when it is said: lines of answers recorded by several workers at
+    once came out of order ("45 of 54" before "44 of 54") when a line was counted, then said after another's."""
+    said: list[str] = []
+
+    def slow_terminal(line: str) -> None:
+        time.sleep(0.01 if '"ana"' in line else 0)  # one worker's lines take their time to reach the terminal
+        said.append(line)
+
+    RequesterLog(welding, slow_terminal).attach()
+    labels = workflows.definition("welding").questions[0].labels
+    ids = welding.object_ids()
+
+    def work(worker: str) -> None:
+        for object_id in ids:
+            welding.record_answer(object_id, worker, answer(labels[0]))
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in ("ana", "bo")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = [int(line.rsplit("; ", 1)[1].split(" of ")[0]) for line in said]
+    assert len(counts) == 2 * len(ids) and counts == sorted(counts) and counts[-1] == 2 * len(ids)
+
+
 def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_complete_line(welding, tmp_path):
     job = welding
     said: list[str] = []
