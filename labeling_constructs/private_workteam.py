@@ -401,6 +401,13 @@ class PrivateWorkteam(Construct):
         if self.user_pool is None:
             raise ValueError("add_workteam needs the workteam's own user pool; with existing_workteam_arn, create "
                              "the other team in that workforce and pass its ARN instead")
+        # The team's parts are children of this construct named after construct_id: one already there (this
+        # construct's own "Workteam", or a team added before) would otherwise fail in jsii naming neither.
+        parts = (f"{construct_id}Group", f"{construct_id}TaskNotifications", construct_id)
+        taken = next((part for part in parts if self.node.try_find_child(part) is not None), None)
+        if taken is not None:
+            raise ValueError(f"add_workteam({construct_id!r}): {self.node.path} already has a part named {taken!r}; "
+                             "give the team another construct_id")
         group = cognito.CfnUserPoolGroup(self, f"{construct_id}Group", user_pool_id=self.user_pool.user_pool_id,
                                          description=description[:2048])
         self.added_groups[construct_id] = group

@@ -917,6 +917,16 @@ def test_a_workteam_description_sagemaker_would_refuse_is_refused_at_synth(descr
         team.add_workteam("Experts", description=description)
 
 
+@pytest.mark.parametrize("construct_id", ["Workteam", "Experts"])
+def test_a_team_added_under_a_name_taken_in_the_construct_is_refused_naming_it(construct_id):
+    """The construct's own children ("Workteam", "UserPool"...) and a team added before: a jsii error named neither."""
+    team = PrivateWorkteam(new_stack(nag=False), "Team")
+    team.add_workteam("Experts", description="Experts")
+    with pytest.raises(ValueError, match=rf"add_workteam\('{construct_id}'\): .*Team already has a part named "
+                                         rf"'{construct_id}(Group)?'; give the team another construct_id"):
+        team.add_workteam(construct_id, description="Second")
+
+
 def test_workflow_job_function_has_time_for_every_try_of_a_create_refused_for_a_role(sample_folder):
     from labeling_constructs.labeling_job_resource.handler import ROLE_RETRY_DELAYS
 
