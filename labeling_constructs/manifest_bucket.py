@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -199,12 +200,14 @@ class ManifestBucket(Construct):
         manifest_path = folder / manifest_file
         if not manifest_path.is_file():
             raise ValueError(f"sample data folder {folder} has no manifest file {manifest_file!r}")
+        excluded = IgnoreStrategy.from_copy_options(CopyOptions(exclude=exclude), str(folder.resolve()))
+        _refuse_links_out_of(folder, ignored=lambda path: path == manifest_path or excluded.ignores(
+            str(folder.resolve() / path.relative_to(folder))))  # the link's own name, not its target's
         # What is deployed, exactly: the files the data deployment uploads (the same exclude
         # matching as its asset), the manifest, and where they go.
         self.manifest_revision = FileSystem.fingerprint(
             str(folder), exclude=exclude, extra_hash=f"{self.data_prefix}\n{self.manifest_key}")[:16]
         data_prefix_uri = self.s3_uri(self.data_prefix.rstrip("/"))
-        excluded = IgnoreStrategy.from_copy_options(CopyOptions(exclude=exclude), str(folder.resolve()))
         templated = [
             path for path in sorted(folder.rglob("*"))
             if path.is_file() and path.suffix in _TEXT_SUFFIXES and path != manifest_path
@@ -347,6 +350,23 @@ def _with(grant: iam.Grant, other: Optional[iam.Grant]) -> iam.Grant:
 def _pattern(prefix: str) -> str:
     """A folder prefix matches what is under it; a plain key matches only itself."""
     return f"{prefix}*" if prefix.endswith("/") else prefix
+
+
+def _refuse_links_out_of(folder: Path, ignored) -> None:
+    """Refuse a link in ``folder`` (to a file or a folder) that leads outside it: the asset copies what a link
+    outside points to, so a link to a home folder's key or another project's data would be uploaded with the data
+    (and shown to workers by any line naming it). Links inside the folder are kept. ``ignored(path)``: a file that is
+    not uploaded (the manifest, an excluded file), whose links are its owner's business."""
+    inside = folder.resolve()
+    for parent, folders, files in os.walk(folder):  # links to folders are not followed: each is checked as a link
+        for name in folders + files:
+            path = Path(parent) / name
+            if not path.is_symlink() or ignored(path):
+                continue
+            target = path.resolve()
+            if target != inside and inside not in target.parents:
+                raise ValueError(f"data folder {folder}: {path.relative_to(folder)} is a link to {target}, outside "
+                                 "the folder; only what is inside it is uploaded: copy the file in instead")
 
 
 def _refuse_constant(name: str) -> None:

@@ -296,6 +296,25 @@ def test_an_excluded_file_is_never_uploaded_even_when_it_names_the_data_prefix(s
     assert "a.json" in staged and "answers.json" not in staged
 
 
+def test_a_link_out_of_the_data_folder_is_refused_naming_it_and_one_inside_is_kept(sample_folder, tmp_path):
+    """The asset copies what a link points to: a link to a file (or folder) outside the data folder uploaded that file
+    with the data, and the local runner served it to workers."""
+    outside = tmp_path / "elsewhere"
+    (outside / "keys").mkdir(parents=True)
+    (outside / "id_rsa").write_text("private")
+    (sample_folder / "items" / "b.txt").symlink_to("a.txt")  # inside: kept
+    (sample_folder / "answers.json").unlink()
+    (sample_folder / "answers.json").symlink_to(outside / "id_rsa")  # excluded: never uploaded
+    ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    for name, target in (("items/c.txt", outside / "id_rsa"), ("items/c.txt", Path("../../elsewhere/id_rsa")),
+                         ("more", outside / "keys")):
+        (sample_folder / name).symlink_to(target)
+        with pytest.raises(ValueError, match=f"data folder .*: {name} is a link to {outside / Path(target).name}, "
+                                             "outside the folder"):
+            ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+        (sample_folder / name).unlink()
+
+
 # -- PrivateWorkteam -------------------------------------------------------------------------
 def test_workteam_can_reuse_an_existing_workteam():
     stack = new_stack()
