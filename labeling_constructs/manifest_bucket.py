@@ -201,7 +201,7 @@ class ManifestBucket(Construct):
         if not manifest_path.is_file():
             raise ValueError(f"sample data folder {folder} has no manifest file {manifest_file!r}")
         excluded = IgnoreStrategy.from_copy_options(CopyOptions(exclude=exclude), str(folder.resolve()))
-        _refuse_links_out_of(folder, ignored=lambda path: path == manifest_path or excluded.ignores(
+        _refuse_what_cannot_be_uploaded(folder, ignored=lambda path: path == manifest_path or excluded.ignores(
             str(folder.resolve() / path.relative_to(folder))))  # the link's own name, not its target's
         # What is deployed, exactly: the files the data deployment uploads (the same exclude
         # matching as its asset), the manifest, and where they go.
@@ -352,15 +352,26 @@ def _pattern(prefix: str) -> str:
     return f"{prefix}*" if prefix.endswith("/") else prefix
 
 
-def _refuse_links_out_of(folder: Path, ignored) -> None:
-    """Refuse a link in ``folder`` (to a file or a folder) that leads outside it: the asset copies what a link
-    outside points to, so a link to a home folder's key or another project's data would be uploaded with the data
-    (and shown to workers by any line naming it). Links inside the folder are kept. ``ignored(path)``: a file that is
-    not uploaded (the manifest, an excluded file), whose links are its owner's business."""
+def _refuse_what_cannot_be_uploaded(folder: Path, ignored) -> None:
+    """Refuse, naming it, a file or folder in ``folder`` that cannot go up as it is:
+
+    - a name that is not UTF-8 (an S3 key is; CDK's copy failed on it with "ENOENT: no such file or directory");
+    - a link leading outside the folder: the asset copies what such a link points to, so a link to a home folder's
+      key or another project's data would be uploaded with the data (and shown to workers by any line naming it).
+      Links inside the folder are kept.
+
+    ``ignored(path)``: a file that is not uploaded (the manifest, an excluded file), whose links are its owner's
+    business."""
     inside = folder.resolve()
     for parent, folders, files in os.walk(folder):  # links to folders are not followed: each is checked as a link
         for name in folders + files:
             path = Path(parent) / name
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:  # its bytes, as the file system holds them
+                shown = os.fsencode(path.relative_to(folder)).decode("utf-8", errors="backslashreplace")
+                raise ValueError(f"data folder {folder}: the name {shown} is not UTF-8 text, which an S3 key must "
+                                 "be: rename it") from None
             if not path.is_symlink() or ignored(path):
                 continue
             target = path.resolve()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -313,6 +314,14 @@ def test_a_link_out_of_the_data_folder_is_refused_naming_it_and_one_inside_is_ke
                                              "outside the folder"):
             ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
         (sample_folder / name).unlink()
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_naming_its_bytes(sample_folder):
+    """A name written in Latin-1 (an old camera's, a Windows archive's) cannot be an S3 key: CDK's copy failed on it
+    with "ENOENT: no such file or directory", naming a file that is there."""
+    (sample_folder / "items").joinpath(os.fsdecode(b"caf\xe9.jpg")).write_bytes(b"not read")
+    with pytest.raises(ValueError, match=r"data folder .*: the name items/caf\\xe9.jpg is not UTF-8 text"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 
 # -- PrivateWorkteam -------------------------------------------------------------------------
