@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -215,7 +216,8 @@ class ManifestBucket(Construct):
             and not excluded.ignores(str(path.resolve()))
         ]
         templated_keys = [str(path.relative_to(folder)) for path in templated]
-        sources = [s3deploy.Source.asset(str(folder), exclude=[manifest_file, *templated_keys, *exclude])]
+        left_out = [pattern for key in (manifest_file, *templated_keys) for pattern in _only(key)]
+        sources = [s3deploy.Source.asset(str(folder), exclude=[*left_out, *exclude])]
         sources += [
             s3deploy.Source.data(key, path.read_text(encoding="utf-8").replace(DATA_PREFIX_PLACEHOLDER, data_prefix_uri))
             for key, path in zip(templated_keys, templated)
@@ -378,6 +380,17 @@ def _refuse_what_cannot_be_uploaded(folder: Path, ignored) -> None:
             if target != inside and inside not in target.parents:
                 raise ValueError(f"data folder {folder}: {path.relative_to(folder)} is a link to {target}, outside "
                                  "the folder; only what is inside it is uploaded: copy the file in instead")
+
+
+_GLOB_CHARACTERS = re.compile(r"([*?\[\]{}()!#+@\\])")
+
+
+def _only(key: str) -> list[str]:
+    """Asset exclude patterns that leave out the file at ``key`` (relative to the folder) and no other: its glob
+    characters escaped (``run?.json`` left out ``run1.json`` too), and, for a file at the top of the folder, which a
+    pattern without a slash matches at any depth, the files of its name deeper down taken back."""
+    escaped = _GLOB_CHARACTERS.sub(r"\\\1", key)
+    return [escaped] if "/" in key else [escaped, f"!*/**/{escaped}"]
 
 
 def _refuse_constant(name: str) -> None:

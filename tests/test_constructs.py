@@ -324,6 +324,25 @@ def test_a_file_name_that_is_not_utf8_is_refused_naming_its_bytes(sample_folder)
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 
+def test_the_files_left_out_of_the_data_asset_are_exactly_those_uploaded_otherwise(sample_folder):
+    """The manifest and the files naming ${DATA_PREFIX_URI} go up with the bucket filled in, so the folder's asset
+    leaves them out by name; their names were read as globs, matched at any depth when at the top: datasets/run?.json
+    left out datasets/run1.json, and index.json left out sub/index.json (never uploaded: "does not exist")."""
+    (sample_folder / "datasets").mkdir()
+    (sample_folder / "sub").mkdir()
+    (sample_folder / "datasets" / "run?.json").write_text('{"image": "${DATA_PREFIX_URI}/items/a.txt"}')
+    (sample_folder / "datasets" / "run1.json").write_text('{"image": "s3://my-bucket/run1.jpg"}')
+    (sample_folder / "index.json").write_text('{"first": "${DATA_PREFIX_URI}/items/a.json"}')
+    (sample_folder / "sub" / "index.json").write_text("{}")
+    (sample_folder / "sub" / "manifest.jsonl").write_text("{}\n")
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    assembly = Path(cdk.App.of(stack).synth().directory)
+    folder_asset = next(path.parent.parent for path in assembly.glob("asset.*/items/a.txt"))
+    uploaded = {str(path.relative_to(folder_asset)) for path in folder_asset.rglob("*") if path.is_file()}
+    assert uploaded == {"items/a.txt", "datasets/run1.json", "sub/index.json", "sub/manifest.jsonl"}
+
+
 # -- PrivateWorkteam -------------------------------------------------------------------------
 def test_workteam_can_reuse_an_existing_workteam():
     stack = new_stack()
