@@ -343,6 +343,37 @@ def test_the_files_left_out_of_the_data_asset_are_exactly_those_uploaded_otherwi
     assert uploaded == {"items/a.txt", "datasets/run1.json", "sub/index.json", "sub/manifest.jsonl"}
 
 
+def test_many_files_naming_the_data_prefix_are_one_source_filled_in_by_one_marker(sample_folder):
+    """A requester's 20,000 runs, each a dataset file naming ${DATA_PREFIX_URI}, were a source each (Source.data: each
+    a construct found by counting up from Asset1, and the folder's asset leaving each out by a pattern matched
+    against every file), which took hours to synthesize, and a template past CloudFormation's 1 MB from about 2,300
+    runs (a marker per line of the manifest too). However many there are: two sources, one marker each."""
+    runs = 300
+    for run in range(runs):
+        (sample_folder / "items" / f"run-{run}.json").write_text('{"image": "${DATA_PREFIX_URI}/items/a.txt"}')
+    (sample_folder / "manifest.jsonl").write_text("".join(
+        f'{{"source": "${{DATA_PREFIX_URI}}/items/run-{run}.json"}}\n' for run in range(runs)))
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    assembly = Path(cdk.App.of(stack).synth().directory)
+    template = Template.from_stack(stack).to_json()
+    deployments = resources_of_type(template, "Custom::CDKBucketDeployment")
+    [folder, manifest] = [next(d["Properties"] for key, d in deployments.items() if name in key)
+                          for name in ("SampleData", "InputManifest")]
+    assert len(folder["SourceObjectKeys"]) == 2 and len(manifest["SourceObjectKeys"]) == 1
+    [as_is, filled_in] = [assembly / f"asset.{key.removesuffix('.zip')}" for key in folder["SourceObjectKeys"]]
+    assert {path.name for path in as_is.rglob("*") if path.is_file()} == {"a.txt"}
+    assert len([path for path in filled_in.rglob("*") if path.is_file()]) == runs + 1  # and items/a.json
+    for markers in (folder["SourceMarkers"][1], manifest["SourceMarkers"][0]):
+        assert list(markers) == ["${DATA_PREFIX_URI}"]
+        assert re.fullmatch(r"s3://databucket\w+/data", resolve(markers["${DATA_PREFIX_URI}"], template))
+    assert folder["SourceMarkers"][0] == {}
+    # Filled in as UTF-8: one that is not is named (it was a UnicodeDecodeError naming no file).
+    (sample_folder / "items" / "run-0.json").write_bytes('{"é": "${DATA_PREFIX_URI}/items/a.txt"}'.encode("latin-1"))
+    with pytest.raises(ValueError, match=r"items/run-0.json names \$\{DATA_PREFIX_URI\} but is not UTF-8 text"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
 # -- PrivateWorkteam -------------------------------------------------------------------------
 def test_workteam_can_reuse_an_existing_workteam():
     stack = new_stack()
