@@ -297,7 +297,19 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
                             simulated=getattr(args, "simulate_workers", None) is not None)
     how = (f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly
            else f"--env {args.env}" + ("" if args.data is None else f" --data {args.data}"))
-    if check_or_record(args.state_dir, args.job_name, settings, started_with=how, accept_template=args.accept_template):
+    try:
+        recorded_now = check_or_record(args.state_dir, args.job_name, settings, started_with=how,
+                                       accept_template=args.accept_template)
+    except SettingsChanged as error:
+        if args.data is None or "input manifest" not in error.changed:
+            raise
+        # The same command as ever: what changed is the folder's manifest, which "the settings it was started with"
+        # does not say.
+        raise SettingsChanged(f"{error}\nThe input manifest is {args.data / MANIFEST_FILE}, which changed since the "
+                              "job started (a line added, removed or edited): put it back as it was to resume this "
+                              "job, or label the changed folder as a job of its own (--job-name).",
+                              error.changed) from None
+    if recorded_now:
         _say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
              "under the same settings")
 

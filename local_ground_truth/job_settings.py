@@ -45,7 +45,12 @@ ACCEPT_TEMPLATE_OPTION = "--accept-template"
 
 
 class SettingsChanged(Exception):
-    """The job was started with other settings; the message names each difference and the way out."""
+    """The job was started with other settings; the message names each difference and the way out, ``changed`` the
+    settings that differ."""
+
+    def __init__(self, message: str, changed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.changed = changed
 
 
 def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes, simulated: bool = False) -> dict[str, Any]:
@@ -151,7 +156,8 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
                 "mix answers and labels made under both:\n" + "".join(f"  - {line}\n" for line in changed)
                 + template + f"Run it with the settings it was started with{how}, or start a fresh job with another "
                 f"--job-name (e.g. --job-name {job_name}-2) or --state-dir; or, when its answers are not wanted "
-                f"(trying out a changed workflow), delete {folder} and run the same command again.")
+                f"(trying out a changed workflow), delete {folder} and run the same command again.",
+                changed=tuple(name for name in settings if recorded["settings"].get(name) != settings[name]))
         return False
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from local_ground_truth.job_settings import SettingsChanged, check_or_record, jo
 from local_ground_truth.requester import PREFIX, RequesterLog, shown_name
 from local_ground_truth.reviewer import routing_rule
 from local_ground_truth.stack_reader import read_workflow
-from tests.runner_helpers import RunnerProcess, job_name, local_job, worker_server
+from tests.runner_helpers import RunnerProcess, job_name, local_job, put_manifest, worker_server
 
 QUESTION = "WeldingClassification"
 HOSTILE = "<img src=x onerror=alert(1)> 李雷 \"O'Brien\" &amp;"
@@ -290,6 +290,25 @@ def test_resuming_under_other_settings_is_refused_naming_each_setting(runner_ass
     assert "cannot resume job moved" in said and "workers per object: 1 when the job started, 3 now" in said
     assert "(--env dev)" in said and "--job-name moved-2" in said
     assert not list((state / "s3").rglob("worker-response/*"))  # nothing of the job was run
+
+
+def test_a_data_folders_job_refused_for_its_changed_manifest_names_the_manifest(runner_assembly, tmp_path):
+    """With --data the command is the same as ever: "run it with the settings it was started with (--env dev --data
+    FOLDER)" named nothing to undo. What changed is the folder's manifest.jsonl, and the refusal says so."""
+    spec = read_workflow(runner_assembly, "welding")
+    folder = tmp_path / "my-welds"
+    args = argparse.Namespace(state_dir=tmp_path / "job", job_name="mine", cloud_assembly=None, env="dev", data=folder,
+                              accept_template=False)
+    with local_s3.s3_endpoint() as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        runner.check_settings(args, spec, s3)
+        put_manifest(spec, s3, ['{"source": "s3://data-bucket/welding/datasets/dataset-01.json"}'])  # lines removed
+        with pytest.raises(SettingsChanged) as changed:
+            runner.check_settings(args, spec, s3)
+    assert "input manifest: " in str(changed.value)
+    assert (f"The input manifest is {folder / 'manifest.jsonl'}, which changed since the job started (a line added, "
+            "removed or edited): put it back as it was") in str(changed.value)
 
 
 def test_settings_that_do_not_decide_labels_may_change_and_an_unreadable_record_is_refused(tmp_path):
