@@ -246,9 +246,11 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
         s3 = local_s3.client(endpoint)
-        deployed = local_s3.deploy(spec, s3)
+        replaced: list[str] = []
+        deployed = local_s3.deploy(spec, s3, replaced)
         check_settings(args, spec, s3)
         job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir)
+        tell_replaced(job, replaced)
         stack.callback(job.close)
         log = args.requester_log = RequesterLog(job, _say).attach()
         progress = job.progress()
@@ -259,6 +261,19 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         pre_labeling = PreLabeling(job, args.processes, log)
         stack.callback(pre_labeling.stop)
         yield job, args.state_dir, log, pre_labeling
+
+
+def tell_replaced(job: LocalJob, replaced: list[str]) -> None:
+    """Say which deployed files this run changed or removed under a job already under way: its tasks show their
+    images as they are in the bucket now, so a file edited or deleted in the data folder changes what workers and
+    experts see of objects already pre-labeled (and answered), though their tasks stay."""
+    if not replaced or not job.pre_labeled_ids():
+        return
+    shown = "; ".join(printable(uri) for uri in replaced[:5])
+    more = f"; and {len(replaced) - 5} more" if len(replaced) > 5 else ""
+    _say(f"{counted(len(replaced), 'file')} of the stack's data changed or removed since the job's last run: {shown}{more}. "
+         "Objects already pre-labeled keep their tasks, which now show these files as they are; for changed data, "
+         "start a job of its own (--job-name).")
 
 
 def report_pre_labeling(job: LocalJob) -> None:

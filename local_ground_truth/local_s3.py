@@ -8,7 +8,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import boto3
 
@@ -120,11 +120,12 @@ def client(endpoint: str):
     return boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 
 
-def deploy(spec: WorkflowSpec, s3) -> int:
+def deploy(spec: WorkflowSpec, s3, replaced: Optional[list[str]] = None) -> int:
     """Create the stack's buckets and replay every BucketDeployment as its handler would: files with
     markers replaced, and with ``Prune`` the objects under its prefix that its sources no longer hold
     deleted. Objects already there with the same content are left alone (a resumed job rewrites
-    nothing). Returns the number of files the deployments hold."""
+    nothing). Returns the number of files the deployments hold; ``replaced``, when given, gets the
+    ``s3://`` URI of each object that was there with other content (changed) or deleted (removed), with which."""
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for name in sorted(set(spec.buckets.values()) | {d.bucket for d in spec.deployments}):
         if name not in existing:
@@ -149,10 +150,14 @@ def deploy(spec: WorkflowSpec, s3) -> int:
                 deployed.add(key)
                 if stored.get(key) != hashlib.md5(body, usedforsecurity=False).hexdigest():
                     s3.put_object(Bucket=bucket, Key=key, Body=body)
+                    if key in stored and replaced is not None:
+                        replaced.append(f"s3://{bucket}/{key} (changed)")
                 count += 1
         if deployment.prune:
             for key in sorted(set(stored) - deployed):
                 s3.delete_object(Bucket=bucket, Key=key)
+                if replaced is not None:
+                    replaced.append(f"s3://{bucket}/{key} (removed)")
     return count
 
 

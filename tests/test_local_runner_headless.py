@@ -505,6 +505,27 @@ def test_a_requesters_own_data_is_labeled_in_a_job_of_its_own_named_by_its_folde
     assert f"--data {folder}: name the workflow whose data it is (--workflow)" in capsys.readouterr().err
 
 
+def test_a_data_file_changed_or_removed_under_a_job_under_way_is_named_when_it_resumes(tmp_path, capsys):
+    """The deploy of a resumed job puts the folder's files as they are now: a camera image deleted from the folder
+    was deleted from the job's bucket, and an edited one replaced, without a word, though the objects' tasks (and
+    answers) stay and show them. Each is named, with the way to label changed data."""
+    folder = tmp_path / "welds"
+    shutil.copytree(REPO_ROOT / "sample_data" / "welding", folder)
+    lines = (folder / "manifest.jsonl").read_text().splitlines()
+    (folder / "manifest.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    argv = ["--workflow", "welding", "--data", str(folder), "--simulate-workers", "1", "--processes", "1",
+            "--state-dir", str(tmp_path / "job")]
+    assert cli.main(argv) == 0
+    assert "changed or removed" not in capsys.readouterr().err
+    (folder / "images" / "run-02.jpg").write_bytes((folder / "images" / "run-01.jpg").read_bytes())
+    (folder / "images" / "run-17.jpg").unlink()  # no object's here: named all the same
+    assert cli.main(argv) == 0
+    said = capsys.readouterr().err
+    assert ("2 files of the stack's data changed or removed since the job's last run: "
+            "s3://data-bucket/welding/images/run-02.jpg (changed); s3://data-bucket/welding/images/run-17.jpg "
+            "(removed). Objects already pre-labeled keep their tasks") in said
+
+
 def test_a_long_data_folders_name_is_cut_but_a_simulated_job_stays_one_of_its_own(tmp_path, runner_assembly):
     folder = tmp_path / ("Welds of the second line, " * 4).strip()
     folder.mkdir()
