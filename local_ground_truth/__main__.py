@@ -167,6 +167,12 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
         args.parser.exit(2, f"{args.parser.prog}: error: job name {args.job_name!r}: use at most 63 letters, digits, "
                             "'-' and '_', starting with a letter or digit (--job-name)\n")
     args.state_dir = args.state_dir or REPO_ROOT / ".local-gt" / args.job_name
+    if args.data is not None and args.data in [args.state_dir.resolve(), *args.state_dir.resolve().parents]:
+        # The folder is uploaded as the job's data: its answers, keys and bucket would go up with it at every run,
+        # each copy holding the one before.
+        args.parser.exit(2, f"{args.parser.prog}: error: the job's folder {args.state_dir} is inside --data "
+                            f"{args.data}, which is uploaded as the job's data: keep the job's folder elsewhere "
+                            "(--state-dir)\n")
     return spec
 
 

@@ -526,6 +526,21 @@ def test_a_data_file_changed_or_removed_under_a_job_under_way_is_named_when_it_r
             "(removed). Objects already pre-labeled keep their tasks") in said
 
 
+def test_a_job_folder_inside_its_data_folder_is_refused(tmp_path, runner_assembly, capsys):
+    """The data folder is uploaded as the job's data: a job kept inside it went up with it at every run (its answers,
+    settings and team keys into the labeling bucket, the bucket itself nested one level deeper each time)."""
+    folder = tmp_path / "welds"
+    folder.mkdir()
+    (folder / "manifest.jsonl").write_text("{}\n")
+    with pytest.raises(SystemExit):
+        _chosen(["--workflow", "welding", "--data", str(folder), "--state-dir", str(folder / "job")], runner_assembly)
+    assert (f"the job's folder {folder / 'job'} is inside --data {folder}, which is uploaded as the job's data"
+            in capsys.readouterr().err)
+    beside = _chosen(["--workflow", "welding", "--data", str(folder), "--state-dir", str(tmp_path / "welds-job")],
+                     runner_assembly)
+    assert beside.state_dir == tmp_path / "welds-job"
+
+
 def test_a_long_data_folders_name_is_cut_but_a_simulated_job_stays_one_of_its_own(tmp_path, runner_assembly):
     folder = tmp_path / ("Welds of the second line, " * 4).strip()
     folder.mkdir()
