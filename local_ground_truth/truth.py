@@ -33,7 +33,8 @@ class TruthError(ValueError):
 
 def load_truth(path: Path) -> dict[str, Any]:
     try:
-        truth = json.loads(Path(path).read_text(encoding="utf-8"))
+        # A leading byte-order mark (Windows tools write one) is dropped, as it is from the manifest beside it.
+        truth = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise TruthError(f"{path} does not exist: headless mode answers from the objects' known answers in it "
                          "(the data's truth.json; --truth names another file)") from None

@@ -461,6 +461,19 @@ def test_the_simulation_answers_what_the_page_requires():
     assert simulation.must_answer == {"note", "topics"}  # a classifier's choice is always made
 
 
+def test_a_truth_file_saved_with_a_byte_order_mark_is_read_as_the_manifest_beside_it_is(tmp_path):
+    """A requester's truth.json saved by a Windows tool was refused ("Unexpected UTF-8 BOM"), though the manifest
+    written by the same tool is read."""
+    from local_ground_truth.truth import TruthError, load_truth
+
+    path = tmp_path / "truth.json"
+    path.write_bytes('{"run-1": {"WeldingClassification": "Good Weld"}}'.encode("utf-8-sig"))
+    assert load_truth(path) == {"run-1": {"WeldingClassification": "Good Weld"}}
+    path.write_bytes('{"run-1": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(TruthError, match="truth.json is not JSON"):  # not UTF-8: named, as before
+        load_truth(path)
+
+
 def test_truth_entries_that_name_no_object_are_said(caplog):
     """A line with a source and an id is named by its source: an entry keyed by the id is never used."""
     def stop_here():  # the truth is checked; the next step would wait for pre-labeling
