@@ -228,7 +228,7 @@ class ManifestBucket(Construct):
                 if path != manifest_path:
                     _link(path, (filled_in if path in templated else as_is) / path.relative_to(folder))
             as_is.mkdir(exist_ok=True)
-            sources = [s3deploy.Source.asset(str(as_is), exclude=exclude, follow_symlinks=SymlinkFollowMode.ALWAYS)]
+            sources = [s3deploy.Source.asset(str(as_is), exclude=exclude, follow_symlinks=SymlinkFollowMode.EXTERNAL)]
             if templated:
                 sources.append(_FilledIn(filled_in, data_prefix_uri))
             self.data_deployment = s3deploy.BucketDeployment(  # its sources are staged (copied) here
@@ -416,8 +416,10 @@ def _files_and_links(folder: Path) -> Iterator[Path]:
 
 
 def _link(target: Path, link: Path) -> None:
+    """``link`` to the data's file ``target``; a link of the data's (one within it) is copied as it is, so it stays a
+    link in the asset as before (SymlinkFollowMode.EXTERNAL follows only the links out of the staging folder)."""
     link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(target.absolute())
+    link.symlink_to(os.readlink(target) if target.is_symlink() else target.absolute())
 
 
 @jsii.implements(s3deploy.ISource)
@@ -429,7 +431,7 @@ class _FilledIn:
         self._folder, self._data_prefix_uri = folder, data_prefix_uri
 
     def bind(self, scope: Construct, *, handler_role: iam.IRole) -> s3deploy.SourceConfig:
-        asset = s3deploy.Source.asset(str(self._folder), follow_symlinks=SymlinkFollowMode.ALWAYS)
+        asset = s3deploy.Source.asset(str(self._folder), follow_symlinks=SymlinkFollowMode.EXTERNAL)
         config = asset.bind(scope, handler_role=handler_role)
         return s3deploy.SourceConfig(bucket=config.bucket, zip_object_key=config.zip_object_key,
                                      markers={DATA_PREFIX_PLACEHOLDER: self._data_prefix_uri})

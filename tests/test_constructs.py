@@ -306,7 +306,19 @@ def test_a_link_out_of_the_data_folder_is_refused_naming_it_and_one_inside_is_ke
     (sample_folder / "items" / "b.txt").symlink_to("a.txt")  # inside: kept
     (sample_folder / "answers.json").unlink()
     (sample_folder / "answers.json").symlink_to(outside / "id_rsa")  # excluded: never uploaded
-    ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    # A link within the folder stays a link: followed, a link to a folder above its own ("up" -> "..") would
+    # upload the folder again inside itself.
+    (sample_folder / "items" / "up").symlink_to("..")
+    assembly = Path(cdk.App.of(stack).synth().directory)
+    [staged] = [path for path in assembly.glob("asset.*/items/b.txt")]
+    assert staged.is_symlink() and staged.read_text() == "hello"
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    [staged] = [path for path in Path(cdk.App.of(stack).synth().directory).glob("asset.*/items/up")]
+    assert staged.is_symlink() and not [path for path in staged.parent.parent.rglob("*") if "up/" in str(path)]
+    (sample_folder / "items" / "up").unlink()
     for name, target in (("items/c.txt", outside / "id_rsa"), ("items/c.txt", Path("../../elsewhere/id_rsa")),
                          ("more", outside / "keys")):
         (sample_folder / name).symlink_to(target)
