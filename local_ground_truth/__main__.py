@@ -37,7 +37,9 @@ from gt_common.labeling_job import JOB_NAME
 from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.job import LocalJob, source_of
-from local_ground_truth.job_settings import ACCEPT_TEMPLATE_OPTION, SettingsChanged, check_or_record, job_settings
+from local_ground_truth.job_settings import (
+    ACCEPT_TEMPLATE_OPTION, INPUT_MANIFEST, SettingsChanged, check_or_record, job_settings,
+)
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
 )
@@ -322,7 +324,7 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
         recorded_now = check_or_record(args.state_dir, args.job_name, settings, started_with=how,
                                        accept_template=args.accept_template)
     except SettingsChanged as error:
-        if args.data is None or "input manifest" not in error.changed:
+        if args.data is None or INPUT_MANIFEST not in error.changed:
             raise
         # The same command as ever: what changed is the folder's manifest, which "the settings it was started with"
         # does not say.

@@ -36,6 +36,7 @@ from local_ground_truth.stack_reader import WorkflowSpec
 SETTINGS_SUFFIX = "-settings.json"
 VERSION = 1
 TEMPLATE = "UI template"
+INPUT_MANIFEST = "input manifest"
 ANSWERS = "answers"
 SIMULATED, BROWSER = "simulated workers", "workers in a browser"
 #: Settings recorded only since a later version of the runner: a job whose record lacks one resumes as before.
@@ -70,7 +71,7 @@ def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes, simulated
         "questions": questions,
         "consolidation method": consolidation.get(METHOD_ENV),
         TEMPLATE: f"{spec.task.ui_template.uri} (sha256 {hashlib.sha256(template).hexdigest()[:16]})",
-        "input manifest": f"{spec.task.manifest.uri} (sha256 {hashlib.sha256(manifest).hexdigest()[:16]})",
+        INPUT_MANIFEST: f"{spec.task.manifest.uri} (sha256 {hashlib.sha256(manifest).hexdigest()[:16]})",
         "output path": f"s3://{spec.task.output_bucket}/{spec.task.output_prefix}",
         "pre-labeling handler": spec.pre_labeling.handler,
         "consolidation handler": spec.consolidation.handler,
@@ -157,7 +158,7 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
                 + template + f"Run it with the settings it was started with{how}, or start a fresh job with another "
                 f"--job-name (e.g. --job-name {job_name}-2) or --state-dir; or, when its answers are not wanted "
                 f"(trying out a changed workflow), delete {folder} and run the same command again.",
-                changed=tuple(name for name in settings if recorded["settings"].get(name) != settings[name]))
+                changed=tuple(_differing(recorded["settings"], settings)))
         return False
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
