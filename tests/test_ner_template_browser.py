@@ -146,6 +146,25 @@ def test_a_selection_inside_a_word_takes_the_whole_word(browser, pre_labeled):  
     assert "widened" not in page.inner_text("#ner-message")
 
 
+def test_a_word_after_an_emoji_is_tagged_without_the_emojis_marks(browser, pre_labeled):  # noqa: F811
+    """Widening walked back over the marks of the emoji before a word (U+FE0F, a keycap's U+20E3), which count as
+    word characters: the tag took "\\ufe0fMethods", started between the emoji and its mark, and said it widened
+    a selection of the whole word."""
+    text = pre_labeled("Background \u2764\ufe0fMethods and #\ufe0f\u20e3Results.")["text"]
+    page, _ = open_page(browser, render({"taskObject": "s3://b/p.jpg", "text": text,
+                                         "metadata": {"Title": "T", "Author": "A"}}))
+    start = text.index("Methods")
+    select(page, utf16(text, start), utf16(text, start + len("Methods")))
+    page.click("button[data-label=Methods]")
+    assert "widened" not in page.inner_text("#ner-message")
+    start = text.index("esults")  # inside the word: widened to it, and no further
+    select(page, utf16(text, start), utf16(text, start + len("esults")))
+    page.click("button[data-label=Results]")
+    assert "widened to whole words" in page.inner_text("#ner-message")
+    entities = json.loads(page.input_value("#abstract-answer"))["entities"]
+    assert [text[e["startOffset"]:e["endOffset"]] for e in entities] == ["Methods", "Results"]
+
+
 @pytest.mark.parametrize("variant, runs", [("to_json-plain", True), ("to_json-escapes", False)])
 def test_the_plain_variant_really_breaks_a_script_block(browser, variant, runs):  # noqa: F811
     """Control: the test-only to_json is as dangerous as claimed, so the tests above mean something.
