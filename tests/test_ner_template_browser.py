@@ -165,6 +165,20 @@ def test_a_word_after_an_emoji_is_tagged_without_the_emojis_marks(browser, pre_l
     assert [text[e["startOffset"]:e["endOffset"]] for e in entities] == ["Methods", "Results"]
 
 
+def test_the_remove_question_quotes_whole_characters_of_a_long_span(browser, pre_labeled):  # noqa: F811
+    """The question quoted the span's first 60 UTF-16 units: a 𝛼 at the cut was halved into a lone surrogate."""
+    word = "x" * 59 + "\U0001D6FC\U0001D6FC"
+    text = pre_labeled(f"Methods: {word} measured.")["text"]
+    page, _ = open_page(browser, render({"taskObject": "s3://b/p.jpg", "text": text,
+                                         "metadata": {"Title": "T", "Author": "A"}}))
+    start = text.index(word)
+    select(page, utf16(text, start), utf16(text, start + len(word)))
+    page.click("button[data-label=Methods]")
+    page.click("#abstract-container mark")
+    question = page.evaluate("document.getElementById('ner-message').firstChild.data")
+    assert question == f"Remove the Methods tag on \u201c{word[:60]}\u201d? "
+
+
 @pytest.mark.parametrize("variant, runs", [("to_json-plain", True), ("to_json-escapes", False)])
 def test_the_plain_variant_really_breaks_a_script_block(browser, variant, runs):  # noqa: F811
     """Control: the test-only to_json is as dangerous as claimed, so the tests above mean something.
