@@ -200,6 +200,25 @@ def test_crowd_entity_annotation_submits_code_point_entities_with_its_own_form(b
     assert [ENTITY_TEXT[e["startOffset"]:e["endOffset"]] for e in answer["mentions"]["entities"]] == ["Sue", "Amazon"]
 
 
+def test_crowd_entity_annotation_tags_the_text_part_of_a_selection_reaching_past_it(browser):  # noqa: F811
+    """A drag from the text onto what follows it, or a triple-click, was refused ("Select some of the text first"):
+    its end lies outside the text."""
+    worker = Worker(browser, inject_labels(ENTITY_TEMPLATE, MENTIONS), {"text": ENTITY_TEXT})
+    view = "crowd-entity-annotation .local-gt-entity-text"
+    amazon = ENTITY_TEXT.index("Amazon")
+    worker.select(view, utf16(ENTITY_TEXT, amazon), utf16(ENTITY_TEXT, amazon + 1))
+    worker.page.evaluate("document.getSelection().extend(document.getElementById('more'), 1)")  # onto the fields below
+    worker.page.click("button[data-label=Company]")
+    assert worker.page.inner_text(".local-gt-entity-message") == "Tagged as Company."
+    worker.page.click("crowd-entity-annotation .local-gt-entity-remove")
+    worker.page.locator(view).click(click_count=3)  # the whole paragraph, and the line break after it
+    worker.page.click("button[data-label=Person]")
+    worker.page.click("text=Technology")
+    assert worker.submit("crowd-entity-annotation .local-gt-submit") == ""
+    assert worker.recorded()["mentions"] == {"entities": [{"label": "Person", "startOffset": 0,
+                                                           "endOffset": len(ENTITY_TEXT)}]}
+
+
 def test_crowd_entity_annotation_shows_hostile_text_as_text(browser):  # noqa: F811
     hostile = 'a </crowd-entity-annotation><img src=x onerror="window.__pwned=1"> "quoted" \' b'
     worker = Worker(browser, inject_labels(ENTITY_TEMPLATE, MENTIONS), {"text": hostile})

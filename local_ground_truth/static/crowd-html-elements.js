@@ -786,8 +786,13 @@
       function tag(label) {
         var selection = window.getSelection();
         if (!selection || !selection.rangeCount || selection.isCollapsed) { message.textContent = "Select some text first."; return; }
-        var range = selection.getRangeAt(0);
-        var s = unitOffset(range.startContainer, range.startOffset), t = unitOffset(range.endContainer, range.endOffset);
+        var range = selection.getRangeAt(0), whole = document.createRange();
+        whole.selectNodeContents(view);
+        // A selection reaching past the text (a drag onto what follows it, a triple-click) tags the part inside it.
+        var s = whole.comparePoint(range.startContainer, range.startOffset) < 0 ? 0
+          : unitOffset(range.startContainer, range.startOffset);
+        var t = whole.comparePoint(range.endContainer, range.endOffset) > 0 ? content.length
+          : unitOffset(range.endContainer, range.endOffset);
         if (s === null || t === null || s >= t) { message.textContent = "Select some of the text first."; return; }
         var start = cp.toCodePoint(s), end = cp.toCodePoint(t);
         var same = self._entities.filter(function (e) { return e.startOffset === start && e.endOffset === end; })[0];
