@@ -48,6 +48,7 @@ from gt_common.review import (
     REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review,
     reasons_by_question, reviewable,
 )
+import workflows
 from local_ground_truth import worker_names
 from local_ground_truth.job import BatchOutcome, LocalJob, source_of
 from local_ground_truth.spaced_rewrite import SpacedRewrite
@@ -59,6 +60,7 @@ VIEWING_SECONDS = 300  # how long an object another expert opened comes last in 
 MAX_DECISION_BYTES = 1_000_000
 SHOWN_TEXT_CHARACTERS = 1_000  # of a worker's free text on the review page (the rest: its length, said)
 SHOWN_SPANS = 12  # of a worker's spans listed on the review page
+SHOWN_SPAN_CHARACTERS = 40  # of each listed span's own words
 
 
 class ReviewRefused(Exception):
@@ -106,6 +108,7 @@ class ReviewDesk:
             LOG.warning("review is on, but the workflow has no question an expert decides (its questions are "
                         "unknown or none is a choice): review stays off")
         self.label_attribute = job.spec.label_attribute_name
+        self.span_text_input = _span_text_input(job) if any(isinstance(q, Spans) for q in self.questions) else None
         self.prefix = f"{job.root}{DECISIONS_FOLDER}"
         self.final_manifest_key = final_manifest_key(job.root)
         self._lock = threading.RLock()  # decisions and the final manifest: one writer at a time
@@ -247,12 +250,14 @@ class ReviewDesk:
             forms.append((answer["workerId"], form.values))
         reasons = self.reasons(object_id)
         decision = self.decision(object_id)
+        text = self.job.task_input(object_id).get(self.span_text_input) if self.span_text_input else None
         questions = []
         for question in self.questions:
             crowd = consolidated.get(question.name)
             entry = {"name": question.name, "kind": question.kind, "reasons": reasons.get(question.name, []),
                      "decided": question in self.decided_questions, "multi": isinstance(question, MultiSelect),
-                     "answers": [(worker, _shown_answer(question, values.get(question.name))) for worker, values in forms],
+                     "answers": [(worker, _shown_answer(question, values.get(question.name), text))
+                                 for worker, values in forms],
                      "crowd": _shown_crowd(question, crowd)}
             if entry["decided"]:
                 abstain = getattr(question, "abstain", None)
@@ -408,16 +413,37 @@ class ReviewDesk:
 
 # -- values as a reviewer reads them -------------------------------------------------------------------
 
-def _shown_answer(question: Question, value: Any) -> str:
+def _span_text_input(job: LocalJob) -> Optional[str]:
+    """The task input key of the text the workflow's spans tag (its definition's ``span_text_input``); None for a
+    stack no definition of this project describes (its spans are then shown by their offsets alone)."""
+    try:
+        return workflows.definition(job.spec.workflow).span_text_input
+    except workflows.DefinitionError:
+        return None
+
+
+def _shown_answer(question: Question, value: Any, text: Any = None) -> str:
+    """A worker's answer as a reviewer reads it; ``text``: the text the workers tagged, from which each span's own
+    words are quoted beside its offsets."""
     if value is None:
         return "-"
     if isinstance(question, MultiSelect):
         return ", ".join(choice for choice in question.choices if choice in value) or "none"
-    if isinstance(question, Spans):  # each span's section and where it is (code points of the text shown)
-        listed = ", ".join(f"{span.label} {span.start}-{span.end}" for span in value[:SHOWN_SPANS])
+    if isinstance(question, Spans):  # each span's section, where it is (code points of the text shown), its words
+        listed = ", ".join(f"{span.label} {span.start}-{span.end}{_quoted_span(text, span.start, span.end)}"
+                           for span in value[:SHOWN_SPANS])
         more = f", and {len(value) - SHOWN_SPANS} more" if len(value) > SHOWN_SPANS else ""
         return f"{counted(len(value), 'span')}: {listed}{more}" if value else "no span"
     return _visible(str(value))
+
+
+def _quoted_span(text: Any, start: int, end: int) -> str:
+    """' "its words"' of a span of ``text`` (at most ``SHOWN_SPAN_CHARACTERS`` of them), or "" without the text."""
+    if not isinstance(text, str) or end > len(text):
+        return ""
+    words = text[start:end]
+    cut = words[:SHOWN_SPAN_CHARACTERS] + ("\u2026" if len(words) > SHOWN_SPAN_CHARACTERS else "")
+    return f" \u201c{_visible(' '.join(cut.split()))}\u201d"
 
 
 def _visible(text: str) -> str:

@@ -10,10 +10,14 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
+from markupsafe import escape
 
+from gt_common.questions import Spans
 from gt_common.review import ReviewSettings, final_manifest_key
 from local_ground_truth.requester import snapshot
-from local_ground_truth.review_desk import DECISIONS_FOLDER, SHOWN_TEXT_CHARACTERS, ReviewDesk
+from local_ground_truth.review_desk import (
+    DECISIONS_FOLDER, SHOWN_SPAN_CHARACTERS, SHOWN_TEXT_CHARACTERS, ReviewDesk, _shown_answer,
+)
 from local_ground_truth.reviewer import PREVIEW_POLICY
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
@@ -302,6 +306,21 @@ def _policy(server, path: str) -> str:
     return response.getheader("Content-Security-Policy") or ""
 
 
+def test_a_span_is_quoted_by_whole_characters_on_one_line_and_by_offsets_alone_without_its_text():
+    """A reviewer saw "Background 3-10" and had to count characters in the preview to know what was tagged."""
+    from gt_common.span_clustering import Span
+
+    question = Spans(name="abstract", span_labels=("Background", "Methods"))
+    text = "We 𝛼-test\nit \u202eon " + "x" * 100  # 𝛼: one code point, two UTF-16 units
+    spans = [Span("ana", "Background", 0, 9), Span("ana", "Methods", 10, 18), Span("ana", "Methods", 18, len(text))]
+    shown = _shown_answer(question, spans, text)
+    assert shown.startswith("3 spans: Background 0-9 \u201cWe 𝛼-test\u201d, Methods 10-18 \u201cit [U+202E]on "
+                            "x\u201d, Methods 18-")
+    assert shown.endswith("\u201c" + "x" * SHOWN_SPAN_CHARACTERS + "\u2026\u201d")
+    assert _shown_answer(question, spans, None).startswith("3 spans: Background 0-9, Methods 10-18")
+    assert _shown_answer(question, [Span("ana", "Methods", 0, 500)], "short") == "1 span: Methods 0-500"  # past it
+
+
 def test_a_ner_object_shows_spans_and_notes_and_only_its_yes_no_is_decided(runner_assembly, tmp_path):
     spec = read_workflow(runner_assembly, "ner")
     spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=2))
@@ -318,7 +337,10 @@ def test_a_ner_object_shows_spans_and_notes_and_only_its_yes_no_is_decided(runne
             assert server.site.review.reasons("0") == {"isGoodAbstract": ["low-confidence"]}  # spans never route
             status, page = call(server, "GET", "/review/carla/object/0")
             text = page.decode()
-            assert status == 200 and "1 span: Background 0-5" in text and "&lt;i&gt;unclear&lt;/i&gt; ending" in text
+            assert status == 200 and "&lt;i&gt;unclear&lt;/i&gt; ending" in text
+            # Each span's own words beside its offsets (from the text workers tagged), escaped.
+            words = str(escape(" ".join(job.task_input("0")["text"][:5].split())))
+            assert f"1 span: Background 0-5 \u201c{words}\u201d" in text
             assert "no span" in text and "\u202e" not in text
             assert "[U+202E]LTR" + "x" * (SHOWN_TEXT_CHARACTERS - 4) + "... (5,004 characters in all)" in text
             assert "2 texts\n" in text and "1 spans" not in text  # the crowd's notes
