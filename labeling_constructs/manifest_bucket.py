@@ -11,7 +11,9 @@ from typing import Iterator, Mapping, Optional, Sequence
 
 import jsii
 
-from aws_cdk import CopyOptions, Duration, FeatureFlags, FileSystem, IgnoreStrategy, RemovalPolicy, SymlinkFollowMode
+from aws_cdk import (
+    CopyOptions, Duration, FeatureFlags, FileSystem, IgnoreStrategy, RemovalPolicy, Stage, SymlinkFollowMode,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -25,6 +27,10 @@ from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
 
 import_lambda_src()
 from gt_common.task_record import source_field  # noqa: E402
+
+#: The context key that turns asset staging off (aws-cdk-lib cx-api's DISABLE_ASSET_STAGING_CONTEXT, not exported to
+#: Python): `cdk synth --no-staging` sets it.
+DISABLE_ASSET_STAGING_CONTEXT = "aws:cdk:disable-asset-staging"
 
 #: Written into sample-data text files; replaced at deploy time by ``s3://<bucket>/<data prefix>``.
 DATA_PREFIX_PLACEHOLDER = "${DATA_PREFIX_URI}"
@@ -221,7 +227,10 @@ class ManifestBucket(Construct):
         # those naming the placeholder, which the deployment fills in. One source per filled-in file (Source.data) and
         # the folder less each of them by an exclude pattern took hours to synthesize for 20,000 runs, and their
         # template passed CloudFormation's 1 MB at about 2,300 (the manifest's Source.data had a marker per line).
-        staging = Path(tempfile.mkdtemp(prefix="manifest-bucket-"))
+        # With asset staging off (`cdk synth --no-staging`, as SAM's local tools run it), an asset is read from its
+        # own folder when it is deployed: the folders of links are then made in the cloud assembly and kept.
+        keep = bool(self.node.try_get_context(DISABLE_ASSET_STAGING_CONTEXT))
+        staging = Path(tempfile.mkdtemp(prefix="manifest-bucket-", dir=Stage.of(self).asset_outdir if keep else None))
         try:
             as_is, filled_in = staging / "as-is", staging / "filled-in"
             for path in _files_and_links(folder):
@@ -250,7 +259,8 @@ class ManifestBucket(Construct):
                 retain_on_delete=not owned,
             )
         finally:
-            shutil.rmtree(staging)
+            if not keep:
+                shutil.rmtree(staging)
         self.manifest_deployment.node.add_dependency(self.data_deployment)
         for deployment in (self.data_deployment, self.manifest_deployment):
             acknowledge_bucket_deployment(deployment, self.bucket)

@@ -386,6 +386,27 @@ def test_many_files_naming_the_data_prefix_are_one_source_filled_in_by_one_marke
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 
+def test_with_asset_staging_off_the_data_assets_are_folders_that_outlive_the_synth(sample_folder, tmp_path):
+    """`cdk synth --no-staging` points each asset at its own folder, read when it is deployed: the data's folders of
+    links were made in a temporary folder removed at the end of the construct, so such a deploy found nothing."""
+    app = cdk.App(outdir=str(tmp_path / "assembly"),  # CDK's own key, as `--no-staging` sets it
+                  context={"aws:cdk:bundling-stacks": [], "aws:cdk:disable-asset-staging": True})
+    stack = cdk.Stack(app, "Fork")
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    app.synth()
+    assets = json.loads((tmp_path / "assembly" / "Fork.assets.json").read_text())["files"].values()
+    folders = [Path(asset["source"]["path"]) for asset in assets if asset["source"].get("packaging") == "zip"
+               and "bucket-deployment-handler" not in asset["source"]["path"]]
+    # The data as it is, the data filled in at deploy and the manifest, in the cloud assembly (CDK's own handler
+    # stays in CDK's package).
+    assert len(folders) == 3 and all(tmp_path / "assembly" in folder.parents for folder in folders)
+    # What the CLI zips when it deploys: every file under each folder, links followed.
+    held = {path.relative_to(folder).as_posix(): path.read_text() for folder in folders for path in folder.rglob("*")
+            if path.is_file()}
+    assert held["items/a.txt"] == "hello" and "${DATA_PREFIX_URI}" in held["items/a.json"]
+    assert held["manifests/input.manifest"].startswith('{"source-ref": "${DATA_PREFIX_URI}/items/a.json"}')
+
+
 # -- PrivateWorkteam -------------------------------------------------------------------------
 def test_workteam_can_reuse_an_existing_workteam():
     stack = new_stack()
