@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Optional
+
+from bench_local_job import extract  # a revision's tree, from git
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "data_folder_synth.md"
@@ -62,13 +62,6 @@ def data_folder(runs: int, into: Path) -> Path:
     return folder
 
 
-def tree_of(revision: str, into: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into
-
-
 def synth(tree: Path, folder: Path, out: Path, timeout: float) -> Optional[dict]:
     """The child's figures, or None when it ran past ``timeout``."""
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
@@ -101,7 +94,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-data-synth-") as scratch:
         scratch = Path(scratch)
-        before_tree = tree_of(args.before, scratch / "before")
+        before_tree = extract(args.before, scratch / "before")
         floor = synth(REPO, data_folder(1, scratch / "data"), scratch / "out-floor", args.timeout)
         print(f"floor (1 run, today): {shown(floor, args.timeout)}", flush=True)
         for runs in [*args.runs, args.large]:

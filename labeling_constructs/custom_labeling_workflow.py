@@ -466,15 +466,15 @@ def check_workteam_environment(scope: Construct, workteam_arn: str, setting: str
     stack = Stack.of(scope)
     if Token.is_unresolved(workteam_arn):
         return
-    parts = workteam_arn.split(":")
-    if len(parts) < 6:
-        return  # job_settings.workteam_arn has refused it already
-    private = parts[5].startswith("workteam/private-crowd/")
-    for what, given, own in (("region", parts[3], stack.region), ("account", parts[4], stack.account if private else None)):
-        if own is not None and not Token.is_unresolved(own) and given != own:
-            raise ValueError(f"{setting} {workteam_arn!r} is a workteam of {what} {given!r}, but stack "
-                             f"{stack.node.path} deploys to {what} {own!r}: a labeling job can only use a workteam of "
-                             "its own account and region (make the workteam there, or deploy the stack where it is)")
+    def at_synth(value: str) -> Optional[str]:  # an environment-agnostic stack's account or region: unknown
+        return None if Token.is_unresolved(value) else value
+
+    wrong = job_settings.workteam_out_of_place(workteam_arn, at_synth(stack.account), at_synth(stack.region))
+    if wrong is not None:
+        what, given, own = wrong
+        raise ValueError(f"{setting} {workteam_arn!r} is a workteam of {what} {given!r}, but stack "
+                         f"{stack.node.path} deploys to {what} {own!r}: a labeling job can only use a workteam of "
+                         "its own account and region (make the workteam there, or deploy the stack where it is)")
 
 
 def _checked_tags(tags: Optional[Mapping[str, str]], setting: str = "tags") -> dict[str, str]:

@@ -218,8 +218,9 @@ class ManifestBucket(Construct):
         self.manifest_revision = FileSystem.fingerprint(
             str(folder), exclude=exclude, extra_hash=f"{self.data_prefix}\n{self.manifest_key}")[:16]
         data_prefix_uri = self.s3_uri(self.data_prefix.rstrip("/"))
+        files = list(_files_and_links(folder))
         templated = {
-            path for path in folder.rglob("*")
+            path for path in files
             if path.is_file() and path.suffix in _TEXT_SUFFIXES and path != manifest_path
             and _names_data_prefix(path) and not excluded.ignores(str(path.resolve()))
         }
@@ -233,7 +234,7 @@ class ManifestBucket(Construct):
         staging = Path(tempfile.mkdtemp(prefix="manifest-bucket-", dir=Stage.of(self).asset_outdir if keep else None))
         try:
             as_is, filled_in = staging / "as-is", staging / "filled-in"
-            for path in _files_and_links(folder):
+            for path in files:
                 if path != manifest_path:
                     _link(path, (filled_in if path in templated else as_is) / path.relative_to(folder))
             as_is.mkdir(exist_ok=True)

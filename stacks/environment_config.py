@@ -166,14 +166,16 @@ def _check_workteam_environment(arn: str, key: str, name: str, account: Optional
     """A labeling job takes a workteam of its own region, and a private one of its own account (a vendor's workteam
     is of the vendor's account): refused here naming the key, where the construct's own check
     would name only its prop (``workteam_arn``) and a stack."""
-    arn_region, arn_account, resource = arn.split(":", 5)[3:]
-    if region is not None and arn_region != region:
-        raise ValueError(f"environment {name!r}: {key} {arn!r} is a workteam of {arn_region}, not of the "
-                         f"environment's region {region}: a labeling job can only use a workteam of its own region")
-    if account is not None and resource.startswith("workteam/private-crowd/") and arn_account != account:
-        raise ValueError(f"environment {name!r}: {key} {arn!r} is a private workteam of account {arn_account}, not "
-                         f"of the environment's account {account}: a labeling job can only use a private workteam of "
-                         "its own account")
+    wrong = job_settings.workteam_out_of_place(arn, account, region)
+    if wrong is None:
+        return
+    what, given, own = wrong
+    if what == "region":
+        raise ValueError(f"environment {name!r}: {key} {arn!r} is a workteam of {given}, not of the "
+                         f"environment's region {own}: a labeling job can only use a workteam of its own region")
+    raise ValueError(f"environment {name!r}: {key} {arn!r} is a private workteam of account {given}, not "
+                     f"of the environment's account {own}: a labeling job can only use a private workteam of "
+                     "its own account")
 
 
 def existing_workforce(value: Any, name: str, region: Optional[str]) -> Optional[ExistingWorkforce]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 #: NumberOfHumanWorkersPerDataObject.
 MIN_WORKERS_PER_OBJECT, MAX_WORKERS_PER_OBJECT = 1, 9
@@ -38,6 +38,8 @@ WORKTEAM_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:work
 MAX_WORKTEAM_ARN_LENGTH = 256
 #: The public crowd's workteams (``workteam/public-crowd/default``): Amazon Mechanical Turk.
 PUBLIC_CROWD = "workteam/public-crowd/"
+#: A private workforce's teams: of the job's own account (a vendor's are of the vendor's).
+PRIVATE_CROWD = "workteam/private-crowd/"
 
 
 #: Tags (botocore model: TagList, TagKey, TagValue): at most 50; a key 1-128 and a value 0-256 characters, each
@@ -173,6 +175,21 @@ def workteam_arn(value: Any, setting: str = "WorkteamArn") -> str:
     return value
 
 
+def workteam_out_of_place(arn: str, account: Optional[str], region: Optional[str]) -> Optional[tuple[str, str, str]]:
+    """Why a job of ``account`` in ``region`` cannot use the workteam ``arn`` (one ``workteam_arn`` took): ``(what,
+    the ARN's, the job's)`` for a workteam of another region, or a private one of another account; None when it can,
+    or when what it differs in is not known (None)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None
+    arn_region, arn_account, resource = parts[3:]
+    if region is not None and arn_region != region:
+        return "region", arn_region, region
+    if account is not None and resource.startswith(PRIVATE_CROWD) and arn_account != account:
+        return "account", arn_account, account
+    return None
+
+
 def _tag_text(text: str) -> bool:
     return all(unicodedata.category(character)[0] in "LZN" or character in TAG_PUNCTUATION for character in text)
 
@@ -212,7 +229,8 @@ __all__ = [
     "MAX_LABEL_ATTRIBUTE_LENGTH", "MAX_TASK_AVAILABILITY_SECONDS", "MAX_TASK_KEYWORDS", "MAX_TASK_KEYWORD_LENGTH",
     "MAX_TASK_TIME_LIMIT_SECONDS", "MAX_TITLE_LENGTH", "MAX_WORKERS_PER_OBJECT", "MAX_WORKTEAM_ARN_LENGTH",
     "MIN_CONCURRENT_TASKS", "MIN_TASK_AVAILABILITY_SECONDS", "MIN_TASK_TIME_LIMIT_SECONDS",
-    "MIN_WORKERS_PER_OBJECT", "RESERVED_LABEL_SUFFIXES", "TASK_KEYWORD", "WORKTEAM_ARN", "integer",
+    "MIN_WORKERS_PER_OBJECT", "PRIVATE_CROWD", "PUBLIC_CROWD", "RESERVED_LABEL_SUFFIXES", "TASK_KEYWORD", "WORKTEAM_ARN", "integer",
     "label_attribute_name", "max_concurrent_tasks", "never", "task_availability_seconds", "task_description", "task_keywords",
     "tags", "task_time_limit_seconds", "task_title", "workers_per_object", "workteam_arn",
+    "workteam_out_of_place",
 ]
