@@ -254,11 +254,11 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
         s3 = local_s3.client(endpoint)
-        replaced: list[str] = []
-        deployed = local_s3.deploy(spec, s3, replaced)
-        check_settings(args, spec, s3)
+        plan = local_s3.plan_deployment(spec, s3)
+        check_settings(args, spec, s3, plan)  # before a file is written: a refused resume leaves the job's data be
+        deployed = plan.apply(s3)
         job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir)
-        tell_replaced(job, replaced)
+        tell_replaced(job, plan.replaced)
         stack.callback(job.close)
         log = args.requester_log = RequesterLog(job, _say).attach()
         progress = job.progress()
@@ -310,11 +310,14 @@ def save_pre_labeling_failures(job: LocalJob, failures: dict[str, str]) -> Optio
     return path
 
 
-def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
+def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
+                   plan: Optional[local_s3.DeploymentPlan] = None) -> None:
     """Refuse (``SettingsChanged``) to resume the job under other settings than it was started with; record
-    them when it starts."""
+    them when it starts. With ``plan``, the manifest and template are read as it would deploy them (else, and for
+    files it does not deploy, from the bucket)."""
     def deployed(location) -> bytes:
-        return s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+        planned = plan.body_of(location.bucket, location.key) if plan is not None else None
+        return planned if planned is not None else s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
 
     settings = job_settings(spec, deployed(spec.task.manifest), deployed(spec.task.ui_template),
                             simulated=getattr(args, "simulate_workers", None) is not None)

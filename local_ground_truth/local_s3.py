@@ -7,8 +7,9 @@ import signal
 import subprocess
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Mapping, Optional
 
 import boto3
 
@@ -120,45 +121,99 @@ def client(endpoint: str):
     return boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 
 
-def deploy(spec: WorkflowSpec, s3, replaced: Optional[list[str]] = None) -> int:
-    """Create the stack's buckets and replay every BucketDeployment as its handler would: files with
-    markers replaced, and with ``Prune`` the objects under its prefix that its sources no longer hold
-    deleted. Objects already there with the same content are left alone (a resumed job rewrites
-    nothing). Returns the number of files the deployments hold; ``replaced``, when given, gets the
-    ``s3://`` URI of each object that was there with other content (changed) or deleted (removed), with which."""
+@dataclass(frozen=True)
+class _DeployedFile:
+    """One file of a deployment's asset as it lands in the bucket (its markers replaced)."""
+    path: Path
+    markers: Mapping[str, str]
+
+    def body(self) -> bytes:
+        body = self.path.read_bytes()
+        if self.markers:
+            text = body.decode("utf-8", errors="strict") if _is_text(body) else None
+            if text is not None:
+                for marker, value in self.markers.items():
+                    text = text.replace(marker, value)
+                body = text.encode("utf-8")
+        return body
+
+
+@dataclass
+class DeploymentPlan:
+    """What replaying a stack's BucketDeployments would write, worked out against the buckets and not yet written:
+    a resume refused for its changed settings must leave the job's bucket as its tasks were made from."""
+    files: dict[tuple[str, str], _DeployedFile] = field(default_factory=dict)  # every file the deployments hold
+    writes: dict[tuple[str, str], Optional[_DeployedFile]] = field(default_factory=dict)  # None: deleted (pruned)
+    replaced: list[str] = field(default_factory=list)
+    count: int = 0
+    etags: dict[tuple[str, str], str] = field(default_factory=dict)  # of each file written
+
+    def body_of(self, bucket: str, key: str) -> Optional[bytes]:
+        """The object as the deployments leave it; None for one they do not hold."""
+        deployed = self.files.get((bucket, key))
+        return None if deployed is None else deployed.body()
+
+    def apply(self, s3) -> int:
+        """Write it; returns the number of files the deployments hold."""
+        for (bucket, key), deployed in self.writes.items():
+            if deployed is None:
+                s3.delete_object(Bucket=bucket, Key=key)
+            else:
+                s3.put_object(Bucket=bucket, Key=key, Body=deployed.body())
+        return self.count
+
+
+def plan_deployment(spec: WorkflowSpec, s3) -> DeploymentPlan:
+    """Replaying every BucketDeployment as its handler would: files with markers replaced, and with ``Prune`` the
+    objects under its prefix that its sources no longer hold deleted. Objects already there with the same content
+    are left alone (a resumed job rewrites nothing); ``replaced`` gets the ``s3://`` URI of each object that was
+    there with other content (changed) or would be deleted (removed), with which. Only the stack's buckets are
+    created (empty) meanwhile."""
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for name in sorted(set(spec.buckets.values()) | {d.bucket for d in spec.deployments}):
         if name not in existing:
             s3.create_bucket(Bucket=name)
-    count = 0
+    plan = DeploymentPlan()
     for deployment in spec.deployments:
         bucket = deployment.bucket
         stored = {item["Key"]: item["ETag"].strip('"')
                   for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=deployment.prefix)
                   for item in page.get("Contents", [])}
-        deployed = set()
+        for (written_bucket, key), deployed in plan.writes.items():  # an earlier deployment's, as if written
+            if written_bucket == bucket and key.startswith(deployment.prefix):
+                if deployed is None:
+                    stored.pop(key, None)
+                else:
+                    stored[key] = plan.etags[(bucket, key)]
+        held = set()
         for asset_dir, markers in zip(deployment.asset_dirs, deployment.markers):
             for path in sorted(p for p in Path(asset_dir).rglob("*") if p.is_file()):
-                body = path.read_bytes()
-                if markers:
-                    text = body.decode("utf-8", errors="strict") if _is_text(body) else None
-                    if text is not None:
-                        for marker, value in markers.items():
-                            text = text.replace(marker, value)
-                        body = text.encode("utf-8")
+                deployed = _DeployedFile(path, markers)
                 key = deployment.prefix + path.relative_to(asset_dir).as_posix()
-                deployed.add(key)
-                if stored.get(key) != hashlib.md5(body, usedforsecurity=False).hexdigest():
-                    s3.put_object(Bucket=bucket, Key=key, Body=body)
-                    if key in stored and replaced is not None:
-                        replaced.append(f"s3://{bucket}/{key} (changed)")
-                count += 1
+                held.add(key)
+                plan.files[(bucket, key)] = deployed
+                etag = hashlib.md5(deployed.body(), usedforsecurity=False).hexdigest()
+                if stored.get(key) != etag:
+                    plan.writes[(bucket, key)] = deployed
+                    plan.etags[(bucket, key)] = etag
+                    if key in stored:
+                        plan.replaced.append(f"s3://{bucket}/{key} (changed)")
+                plan.count += 1
         if deployment.prune:
-            for key in sorted(set(stored) - deployed):
-                s3.delete_object(Bucket=bucket, Key=key)
-                if replaced is not None:
-                    replaced.append(f"s3://{bucket}/{key} (removed)")
-    return count
+            for key in sorted(set(stored) - held):
+                plan.writes[(bucket, key)] = None
+                plan.files.pop((bucket, key), None)
+                plan.replaced.append(f"s3://{bucket}/{key} (removed)")
+    return plan
+
+
+def deploy(spec: WorkflowSpec, s3, replaced: Optional[list[str]] = None) -> int:
+    """Replay the stack's BucketDeployments (``plan_deployment``) at once. Returns the number of files the
+    deployments hold; ``replaced``, when given, gets the objects that were there with other content or deleted."""
+    plan = plan_deployment(spec, s3)
+    if replaced is not None:
+        replaced.extend(plan.replaced)
+    return plan.apply(s3)
 
 
 def _is_text(body: bytes) -> bool:

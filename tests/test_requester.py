@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import http.client
 import json
+import shutil
 import threading
 import time
 import urllib.request
@@ -309,6 +310,49 @@ def test_a_data_folders_job_refused_for_its_changed_manifest_names_the_manifest(
     assert "input manifest: " in str(changed.value)
     assert (f"The input manifest is {folder / 'manifest.jsonl'}, which changed since the job started (a line added, "
             "removed or edited): put it back as it was") in str(changed.value)
+
+
+def test_a_refused_resume_leaves_the_jobs_data_as_its_tasks_were_made_from(runner_assembly, tmp_path, monkeypatch,
+                                                                           capsys):
+    """The check came after the deploy: a resume refused for a changed manifest had already put the changed
+    manifest and data in the job's bucket, under tasks made (and answered) from the old ones."""
+    spec = read_workflow(runner_assembly, "welding")
+    copies = []  # the stack's deployments from a copy of their assets, edited below as a data folder would be
+    for number, deployment in enumerate(spec.deployments):
+        dirs = [shutil.copytree(folder, tmp_path / "assets" / f"{number}-{i}")
+                for i, folder in enumerate(deployment.asset_dirs)]
+        copies.append(dataclasses.replace(deployment, asset_dirs=dirs))
+    spec = dataclasses.replace(spec, deployments=copies)
+    state = tmp_path / "job"
+    started = argparse.Namespace(state_dir=state, job_name="mine", cloud_assembly=runner_assembly, env=None,
+                                 data=None, accept_template=False)
+    manifest = (spec.task.manifest.bucket, spec.task.manifest.key)
+
+    def bucket() -> dict[tuple[str, str], bytes]:
+        with local_s3.s3_endpoint(store=state / "s3") as endpoint:
+            s3 = local_s3.client(endpoint)
+            return {(d.bucket, item["Key"]): s3.get_object(Bucket=d.bucket, Key=item["Key"])["Body"].read()
+                    for d in spec.deployments
+                    for item in s3.list_objects_v2(Bucket=d.bucket, Prefix=d.prefix).get("Contents", [])}
+
+    with local_s3.s3_endpoint(store=state / "s3") as endpoint:
+        s3 = local_s3.client(endpoint)
+        plan = local_s3.plan_deployment(spec, s3)
+        runner.check_settings(started, spec, s3, plan)
+        plan.apply(s3)
+    before = bucket()
+    assert manifest in before
+    [image] = [path for folder in copies for d in folder.asset_dirs for path in d.rglob("*.jpg")][:1]
+    image.write_bytes(image.read_bytes()[:-100] + b"edited")
+    [listed] = [path for folder in copies for d in folder.asset_dirs for path in d.rglob("*")
+                if path.is_file() and path.name == Path(spec.task.manifest.key).name]
+    listed.write_text("".join(listed.read_text().splitlines(keepends=True)[:2]))  # lines removed
+
+    monkeypatch.setattr(runner, "read_workflow", lambda _assembly, _name: spec)
+    code = runner.main(["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir", str(state),
+                        "--job-name", "mine", "--processes", "1"])
+    assert code == 2 and "input manifest: " in capsys.readouterr().err
+    assert bucket() == before  # the manifest and the image as the job's tasks were made from them
 
 
 def test_settings_that_do_not_decide_labels_may_change_and_an_unreadable_record_is_refused(tmp_path):
