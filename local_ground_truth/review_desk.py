@@ -460,11 +460,17 @@ def _shown_crowd(question: Question, value: Any) -> str:
         # A choice's confidence is the probability that it applies: shown as the confidence of the yes or no beside it
         # ("Stain no (0.00)" read as an unsure no where the crowd was sure Stain is absent).
         confidence = value.get("confidence") if isinstance(value.get("confidence"), dict) else {}
+        batch = value.get(job_confidence.BATCH_CONFIDENCE_KEY)  # what its batch published, before the job's evidence
+        batch = batch if isinstance(batch, dict) else {}
         shown = []
         for choice in question.choices:
             applies = choice in (value.get("labels") or [])
-            p = confidence.get(choice)
-            sure = f" (confidence {p if applies else 1 - p:.2f})" if isinstance(p, (int, float)) else ""
+            p, was = confidence.get(choice), batch.get(choice)
+            sure = ""
+            if isinstance(p, (int, float)):
+                now = f"{p if applies else 1 - p:.2f}"
+                said = f"{was if applies else 1 - was:.2f}" if isinstance(was, (int, float)) else now
+                sure = f" (confidence {now})" if said == now else f" (confidence {now}; its batch said {said})"
             shown.append(f"{choice} {'yes' if applies else 'no'}{sure}")
         return "; ".join(shown)
     if isinstance(question, Spans):

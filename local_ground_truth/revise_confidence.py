@@ -6,10 +6,10 @@ Ground Truth's ``output.manifest`` (on AWS, or the local runner's) holds each ba
 with what the job had learned by then; the review reads every label with the whole job's evidence instead
 (``gt_common.job_confidence``: the temperature of the batch that had counted the most answers, the gold objects
 of every batch). With review off nothing does, so this reads a manifest (a file, or ``-`` for standard input)
-and writes it again with every choice question's confidence the job's and the batch's kept as
-``batch-confidence``: the same lines, the same labels, in the same order. A line that is not a JSON object is
-written as it was and named on standard error; so is a value whose evidence cannot be read (it keeps its
-batch's confidence). The workflow is the one whose label attribute the lines carry, unless ``--workflow``
+and writes it again with every choice question's confidence the job's (a MultiSelect's, choice by choice) and
+the batch's kept as ``batch-confidence``: the same lines, the same labels, in the same order. A line that is not
+a JSON object is written as it was and named on standard error; so is a value whose evidence cannot be read (it
+keeps its batch's confidence). The workflow is the one whose label attribute the lines carry, unless ``--workflow``
 names it.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 
 from expert_review.manifests import dumps, parse_lines
 from gt_common import job_confidence
+from gt_common.questions import MultiSelect
 
 import workflows
 from workflows.model import WorkflowDefinition
@@ -49,14 +50,22 @@ def workflow_of(lines: Sequence[Optional[dict]], name: Optional[str]) -> Workflo
 
 
 def confidences(lines: Sequence[Optional[dict]], definition: WorkflowDefinition) -> list[float]:
-    """Every choice question's confidence in ``lines`` (a MultiSelect's per choice are left out)."""
+    """Every choice question's confidence in ``lines``, and each decided choice's of a MultiSelect as the confidence
+    of its yes or no (its number is the probability that the choice applies: ``1 - p`` for a choice not chosen)."""
     found = []
     for line in lines:
         labels = line.get(definition.label_attribute_name) if isinstance(line, dict) else None
         for question in definition.questions:
             value = labels.get(question.name) if isinstance(labels, dict) else None
-            if isinstance(value, dict) and isinstance(value.get("confidence"), (int, float)):
-                found.append(float(value["confidence"]))
+            if not isinstance(value, dict):
+                continue
+            confidence = value.get("confidence")
+            if isinstance(question, MultiSelect) and isinstance(confidence, dict):
+                chosen = value.get("labels") if isinstance(value.get("labels"), list) else []
+                found.extend(float(p) if choice in chosen else 1.0 - float(p) for choice, p in confidence.items()
+                             if isinstance(p, (int, float)) and not isinstance(p, bool))
+            elif isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
+                found.append(float(confidence))
     return found
 
 

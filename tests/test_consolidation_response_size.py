@@ -76,3 +76,22 @@ def test_entries_of_any_shape_are_measured_and_kept():
     with pytest.raises(ResponseTooLarge) as refused:
         response_size.fitted(odd, limit=10)
     assert refused.value.response == odd
+
+
+def test_a_multi_selects_evidence_per_choice_is_left_out_over_the_limit_too(s3, bucket, monkeypatch):
+    """A MultiSelect keeps each decided choice's evidence under its own ``evidence``: the same rule drops it."""
+    from gt_common.questions import MultiSelect
+
+    marks = MultiSelect(name="marks", choices=("a", "b", "c"))
+    configure(monkeypatch, [marks], "dawid-skene")
+    entries = [answered_by(i, {w: {"marks": {"labels": ["a", "c"][: 1 + (i + (w == "c")) % 2]}} for w in "abc"})
+               for i in range(30)]
+    whole = invoke(s3, bucket, entries, label=LABEL, output="twin/annotations")
+    assert all(set(item["consolidatedAnnotation"]["content"][LABEL]["marks"]["evidence"]) == {"a", "b", "c"}
+               for item in whole)
+    without = [json.loads(json.dumps(item)) for item in whole]
+    for item in without:
+        del item["consolidatedAnnotation"]["content"][LABEL]["marks"]["evidence"]
+    monkeypatch.setattr(response_size, "MAX_RESPONSE_BYTES", response_size.size_of(without))
+
+    assert invoke(s3, bucket, entries, label=LABEL) == without

@@ -187,3 +187,199 @@ def test_output_lines_are_revised_question_by_question_and_every_other_line_is_k
     assert out[0]["job"]["usable"]["confidence"] == 0.9997  # its own question: its own batches (one)
     assert out[0]["job"]["marks"] is marks and out[0]["job"]["note"] == [] and out[0]["source-ref"] == "s3://b/0"
     assert labeled["job"]["defect"]["confidence"] == 0.9997  # the lines read are not changed
+
+
+# -- MultiSelect: each choice's evidence, revised as the yes/no it is decided as ------------------------------------
+
+MARKS = MultiSelect(name="marks", choices=("a", "b"))
+CHOICE = ["Yes", "No"]  # each choice's yes/no (gt_common.questions.CHOICE_AS_YES_NO)
+
+
+def marks(chosen: list, published: dict, evidence: dict, gold=None) -> dict:
+    """A MultiSelect value: ``evidence`` per choice as ``(other, temperature, answers)`` (the other yes/no ``other``
+    nats less likely than the decided one)."""
+    made = {"labels": chosen, "confidence": published, "votes": {c: 2 for c in chosen},
+            "evidence": {choice: {"temperature": t, "answers": n, "classes": {"No" if choice in chosen else "Yes":
+                                                                             [0.0, other]}}
+                         for choice, (other, t, n) in evidence.items()}}
+    if gold is not None:
+        made["gold"] = gold
+    return made
+
+
+def yes_no(label: str, other: float, temperature: float, answers: float, gold=None) -> dict:
+    """The YesNo value a choice's evidence is: the same numbers under a yes/no question."""
+    others = {c: [0.0, other] for c in CHOICE if c != label}
+    evidence = {"temperature": temperature, "answers": answers, "classes": others}
+    made = {"label": label, "confidence": 0.5, "evidence": evidence}
+    if gold is not None:
+        made["gold"] = gold
+    return made
+
+
+def test_each_choice_is_revised_as_a_yes_no_with_its_own_temperature_and_the_label_never_changes():
+    """Choice a of the first batch (T = 1, 30 answers) takes the T = 4 of a later batch's a; choice b, whose later
+    batch kept T = 1, keeps its numbers. Not chosen, the published number is 1 - p of its "No"."""
+    values = {"early": marks(["a"], {"a": 0.9997, "b": 0.0003}, {"a": (-8.0, 1.0, 30), "b": (-8.0, 1.0, 30)}),
+              "later": marks(["b"], {"a": 0.1192, "b": 0.9997}, {"a": (-8.0, 4.0, 300), "b": (-8.0, 1.0, 300)})}
+
+    revised = job_confidence.revise_choices(values, MARKS.choices)
+
+    assert revised["early"]["confidence"] == {"a": round(softmax_at_label(-8.0, 4.0), 4), "b": 0.0003}
+    assert revised["later"]["confidence"] == {"a": round(1 - softmax_at_label(-8.0, 4.0), 4), "b": 0.9997}
+    assert revised["early"]["batch-confidence"] == {"a": 0.9997, "b": 0.0003}
+    assert revised["early"]["labels"] == ["a"] and revised["later"]["labels"] == ["b"]
+    assert revised["early"]["evidence"] is values["early"]["evidence"]
+    assert values["early"]["confidence"] == {"a": 0.9997, "b": 0.0003}  # the input is not changed
+
+
+def test_a_choice_is_revised_to_what_the_same_evidence_gives_a_yes_no_question_gold_and_all():
+    """Ten gold objects at 0.9997 on both choices: choice a's gold says six of them are wrong (a is not there), choice
+    b's that all are right. Each choice comes out as a YesNo with the same evidence and gold does: a comes down, b
+    does not, each choice with its own gold."""
+    values, as_yes_no = {}, {"a": {}, "b": {}}
+    for i in range(10):
+        known = ["b"] if i < 6 else ["a", "b"]
+        values[f"g{i}"] = marks(["a", "b"], {"a": 0.9997, "b": 0.9997}, {"a": (-8.0, 1.0, 30), "b": (-8.0, 1.0, 30)},
+                                gold=known)
+        for choice in "ab":
+            as_yes_no[choice][f"g{i}"] = yes_no("Yes", -8.0, 1.0, 30, gold="Yes" if choice in known else "No")
+    values["x"] = marks(["a"], {"a": 0.9997, "b": 0.0003}, {"a": (-8.0, 1.0, 20), "b": (-8.0, 1.0, 20)})
+    as_yes_no["a"]["x"], as_yes_no["b"]["x"] = yes_no("Yes", -8.0, 1.0, 20), yes_no("No", -8.0, 1.0, 20)
+    values["y"] = marks([], {"a": 0.0003}, {"a": (-8.0, 1.0, 20)})  # b undecided: no number, no evidence
+    as_yes_no["a"]["y"] = yes_no("No", -8.0, 1.0, 20)
+
+    revised = job_confidence.revise_choices(values, MARKS.choices)
+
+    expected = {choice: job_confidence.revise(as_yes_no[choice], CHOICE) for choice in "ab"}
+    top = softmax_at_label(-8.0, 1.0)
+    gap = (10 * top - 4) / (10 + gold_correction.GOLD_BIN_PRIOR)
+    assert expected["a"]["x"]["confidence"] == round(top - gap, 4) < 0.99  # a's gold corrects a
+    assert expected["b"]["x"]["confidence"] >= round(top, 4)  # b's does not lower b
+    for choice in "ab":
+        for key, yes_no_value in expected[choice].items():
+            p = yes_no_value["confidence"]
+            assert revised[key]["confidence"][choice] == (p if choice in values[key]["labels"] else round(1 - p, 4))
+    assert "b" not in revised["y"]["confidence"]
+    assert [revised[key]["labels"] for key in values] == [values[key]["labels"] for key in values]
+    assert [revised[key]["gold"] for key in values if key.startswith("g")] == [["b"]] * 6 + [["a", "b"]] * 4
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda v: v["evidence"]["a"].update(temperature=float("nan")), "temperature is not a finite number"),
+    (lambda v: v["evidence"].update(a="high"), "no 'evidence' object"),
+    (lambda v: v["evidence"]["a"]["classes"].update(Yes=[0.0, 0.0]), "classes are not exactly"),
+])
+def test_a_choice_whose_evidence_cannot_be_read_keeps_its_number_named_and_the_others_are_revised(spoil, problem,
+                                                                                                  caplog):
+    bad = marks(["a", "b"], {"a": 0.9997, "b": 0.9997}, {"a": (-8.0, 1.0, 30), "b": (-8.0, 1.0, 30)})
+    spoil(bad)
+    values = {"bad": bad, "later": marks(["a", "b"], {"a": 0.8808, "b": 0.8808},
+                                         {"a": (-8.0, 4.0, 300), "b": (-8.0, 4.0, 300)})}
+
+    with caplog.at_level(logging.ERROR):
+        revised = job_confidence.revise_labels({k: {"marks": v} for k, v in values.items()}, [MARKS], what="line")
+
+    assert revised["bad"]["marks"]["confidence"] == {"a": 0.9997, "b": 0.8808}  # a kept, b the job's
+    assert revised["bad"]["marks"]["labels"] == ["a", "b"]
+    assert revised["later"]["marks"]["confidence"] == {"a": 0.8808, "b": 0.8808}
+    assert "marks: choice 'a': line bad: its confidence stays its batch's" in caplog.text and problem in caplog.text
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda v: v.update(evidence=["a"]), "no 'evidence' object"),
+    (lambda v: v["evidence"].update(c=v["evidence"]["a"]), "its evidence names 'c', not one of the question's"),
+    (lambda v: v.update(labels="a"), "its labels are not a list of the question's choices"),
+    (lambda v: v.update(labels=["a", "c"]), "its labels are not a list of the question's choices"),
+    (lambda v: v.update(confidence=0.9), "its confidence is not an object of choices"),
+])
+def test_a_multi_select_whose_evidence_cannot_be_read_keeps_every_number_and_is_named(spoil, problem, caplog):
+    bad = marks(["a"], {"a": 0.9997, "b": 0.0003}, {"a": (-8.0, 1.0, 30), "b": (-8.0, 1.0, 30)})
+    spoil(bad)
+    values = {"bad": bad, "later": marks(["a"], {"a": 0.8808, "b": 0.1192}, {"a": (-8.0, 4.0, 300),
+                                                                             "b": (-8.0, 4.0, 300)})}
+
+    with caplog.at_level(logging.ERROR):
+        revised = job_confidence.revise_labels({k: {"marks": v} for k, v in values.items()}, [MARKS], what="line")
+
+    assert revised["bad"]["marks"] is bad
+    assert revised["later"]["marks"]["confidence"] == {"a": 0.8808, "b": 0.1192}
+    assert "marks: line bad: its confidences stay its batch's" in caplog.text and problem in caplog.text
+
+
+def test_a_multi_select_without_evidence_is_kept_as_it_is():
+    majority = {"labels": ["a"], "confidence": {"a": 0.67, "b": 0.0}, "votes": {"a": 2}}
+    nothing = {"labels": [], "confidence": {}, "votes": {}}
+    revised = job_confidence.revise_choices({"m": majority, "n": nothing}, MARKS.choices)
+    assert revised["m"] is majority and revised["n"] is nothing
+
+
+def test_output_lines_revise_a_multi_selects_choices_and_the_review_routes_by_them():
+    """A choice published at 0.9997 by the first batch is read with the later batch's T = 4: under the threshold,
+    the object now needs an expert."""
+    from gt_common.review import needs_review
+
+    early = marks(["a"], {"a": 0.9997, "b": 0.0003}, {"a": (-8.0, 1.0, 30), "b": (-8.0, 1.0, 30)})
+    later = marks(["b"], {"a": 0.1192, "b": 0.9997}, {"a": (-8.0, 4.0, 300), "b": (-8.0, 1.0, 300)})
+    lines = [{"source-ref": f"s3://b/{i}", "job": {"marks": value, "workers": 3}}
+             for i, value in enumerate([early, later])]
+    assert needs_review(lines[0], "job", [MARKS], 0.99) == []
+
+    out = job_confidence.revise_lines(lines, "job", QUESTIONS)
+
+    assert out[0]["job"]["marks"]["confidence"]["a"] == 0.8808
+    assert out[0]["job"]["marks"]["batch-confidence"] == {"a": 0.9997, "b": 0.0003}
+    assert needs_review(out[0], "job", [MARKS], 0.99) == ["low-confidence"]
+    assert lines[0]["job"]["marks"] is early and early["confidence"]["a"] == 0.9997  # the lines read are not changed
+
+
+def test_a_multi_select_consolidated_in_batches_keeps_each_choices_evidence_and_revises_as_a_yes_no(s3, bucket,
+                                                                                                   monkeypatch):
+    """Six batches of a crowd that errs together, through the consolidation function with the job's memory. Choice a
+    is ticked exactly when the worker answers Yes to ``flag``: its evidence is the flag's, batch by batch, and the
+    job's end gives it the flag's confidence; the first batches' confidences come down, no label changes."""
+    from tests.consolidation_helpers import answered_by, configure, run
+
+    rng = np.random.default_rng(11)
+    flag = YesNo(name="flag")
+    configure(monkeypatch, [flag, MARKS], "dawid-skene")
+    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    labels = {}
+    for batch in range(6):
+        entries = []
+        for i in range(20):
+            truth, other = bool(rng.integers(2)), bool(rng.integers(2))
+            hard = rng.random() < 0.4  # on a hard object the crowd mostly says the same wrong thing
+            forms = {}
+            for w in range(9):
+                said = truth if rng.random() < (0.2 if hard else 0.9) else not truth
+                forms[f"w{w}"] = {"flag": {"label": "Yes" if said else "No"},
+                                  "marks": {"labels": ["a"] * said + ["b"] * (other == (rng.random() < 0.9))}}
+            entries.append(answered_by(f"b{batch}-{i}", forms))
+        labels.update(run(s3, bucket, entries, batch=f"2026-01-01_00:0{batch}:00", workers_per_object=9))
+
+    for label in labels.values():
+        value = label["marks"]
+        assert set(value["evidence"]) == set(value["confidence"]) == {"a", "b"}
+        for choice, its in value["evidence"].items():
+            assert set(its) == {"temperature", "answers", "classes"}
+            assert list(its["classes"]) == (["No"] if choice in value["labels"] else ["Yes"])
+        assert value["evidence"]["a"] == label["flag"]["evidence"]  # the same answers: the same evidence
+    temperatures = [labels[f"b{batch}-0"]["marks"]["evidence"]["a"]["temperature"] for batch in (0, 5)]
+    assert temperatures[1] > temperatures[0]  # the job learned a temperature its first batch did not have
+
+    revised = job_confidence.revise_labels(labels, [flag, MARKS])
+
+    for object_id, label in labels.items():
+        now = revised[object_id]
+        p = now["flag"]["confidence"]
+        assert now["marks"]["confidence"]["a"] == (p if label["flag"]["label"] == "Yes" else round(1 - p, 4))
+        assert now["marks"]["labels"] == label["marks"]["labels"] and now["flag"]["label"] == label["flag"]["label"]
+        assert now["marks"]["batch-confidence"] == label["marks"]["confidence"]
+    first = [o for o in labels if o.startswith("b0-")]
+
+    def sure(values, o):  # the confidence of a's decided yes or no
+        p = values[o]["marks"]["confidence"]["a"]
+        return p if "a" in values[o]["marks"]["labels"] else 1 - p
+
+    assert np.mean([sure(revised, o) for o in first]) < np.mean([sure(labels, o) for o in first])

@@ -546,6 +546,13 @@ def test_a_multi_select_choice_shows_the_confidence_of_the_yes_or_no_beside_it()
     assert _shown_crowd(defects, crowd) == ("Dent no (confidence 0.66); Stain no (confidence 1.00); "
                                             "Scratch yes (confidence 0.90)")
     assert _shown_crowd(defects, {"labels": []}) == "Dent no; Stain no; Scratch no"  # majority vote: no confidences
+    # Read with the job's confidence, a choice whose batch said otherwise shows both, each as its yes or no's.
+    revised = {**crowd, "confidence": {"Dent": 0.34, "Stain": 0.0001, "Scratch": 0.8},
+               "batch-confidence": {"Dent": 0.34, "Stain": 0.0001, "Scratch": 0.9}}
+    assert _shown_crowd(defects, revised) == ("Dent no (confidence 0.66); Stain no (confidence 1.00); "
+                                              "Scratch yes (confidence 0.80; its batch said 0.90)")
+    revised["confidence"]["Dent"] = 0.1
+    assert _shown_crowd(defects, revised).startswith("Dent no (confidence 0.90; its batch said 0.66); ")
 
 
 def test_an_object_comes_to_need_an_expert_when_a_later_batch_revises_the_jobs_confidence(runner_assembly, tmp_path,

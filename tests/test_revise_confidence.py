@@ -95,3 +95,35 @@ def test_it_runs_as_a_command_on_standard_input():
     first, second = (json.loads(text)[ATTRIBUTE][QUESTION.name] for text in completed.stdout.splitlines())
     assert first["confidence"] == second["confidence"] == expected(4.0)
     assert completed.stderr.startswith("welding: 2 lines, 2 with the job's confidence; mean confidence 0.596")
+
+
+def test_a_multi_selects_choices_get_the_jobs_confidence_and_count_in_the_mean_as_their_yes_or_no(monkeypatch):
+    """A workflow with a MultiSelect: each decided choice is revised with its own evidence, and the summary's mean
+    takes it as the confidence of its yes or no (a choice not chosen at 0.0003 is a no at 0.9997)."""
+    from types import SimpleNamespace
+
+    from gt_common.questions import MultiSelect
+
+    marks = MultiSelect(name="marks", choices=("a", "b"))
+    tagging = SimpleNamespace(name="tagging", label_attribute_name="tags", questions=(marks,))
+    monkeypatch.setattr(revise_confidence, "workflow_of", lambda lines, name: tagging)
+
+    def evidence(other: str, temperature: float, answers: float) -> dict:
+        return {"temperature": temperature, "answers": answers, "classes": {other: [0.0, -8.0]}}
+
+    early = {"labels": ["a"], "confidence": {"a": 0.9997, "b": 0.0003}, "votes": {"a": 3},
+             "evidence": {"a": evidence("No", 1.0, 30), "b": evidence("Yes", 1.0, 30)}}
+    later = {"labels": ["b"], "confidence": {"a": 0.0003, "b": 0.8808}, "votes": {"b": 3},
+             "evidence": {"a": evidence("Yes", 1.0, 300), "b": evidence("No", 4.0, 300)}}
+    text = "".join(json.dumps({"source": s, "tags": {"marks": v, "workers": 3}}) + "\n"
+                   for s, v in (("early", early), ("later", later)))
+
+    out, summary = revise_confidence.revise_text(text)
+
+    first = json.loads(out.splitlines()[0])["tags"]["marks"]
+    assert first["labels"] == ["a"] and first["batch-confidence"] == {"a": 0.9997, "b": 0.0003}
+    assert first["confidence"] == {"a": 0.9997, "b": round(1 - 0.8808, 4)}  # b read with T = 4 of the later batch
+    before = (0.9997 * 3 + 0.8808) / 4
+    after = (0.9997 * 2 + 0.8808 * 2) / 4
+    assert summary == (f"tagging: 2 lines, 2 with the job's confidence; mean confidence {after:.3f} (as the batches "
+                       f"published it: {before:.3f})")

@@ -8,7 +8,7 @@ batches show how far the confidence lies above the truth. Measured on duck and f
 wrong far more often than one batch's.
 
 So every Classification, YesNo and Checkbox value the worker model decides keeps its evidence
-(``EVIDENCE_KEY``)::
+(``EVIDENCE_KEY``), and every choice of a MultiSelect its own (below)::
 
     "evidence": {"temperature": T, "answers": n, "classes": {<each class but the label>: [x, y]}}
 
@@ -17,6 +17,20 @@ class's frequency and ``y`` the answers' untempered log-likelihood of the class,
 label's own would be ``[0, 0]``; it is left out, as every line of a large batch carries this). The batch's
 confidence is the softmax of ``x + y / T`` over the label (0) and the other classes, corrected by the gold objects
 seen so far.
+
+Each choice of a MultiSelect is decided by the worker model as a yes/no of its own (``CHOICE_AS_YES_NO``), and its
+value keeps, per decided choice, that yes/no's evidence in the same shape, same rounding::
+
+    "evidence": {<choice>: {"temperature": T, "answers": n, "classes": {"No" | "Yes": [x, y]}}, ...}
+
+``classes`` names the yes/no the choice was not decided as ("No" for a chosen choice, "Yes" for one left out); a
+choice no answer decided has no number and no evidence. ``revise_choices`` revises each choice as ``revise`` does a
+YesNo (its own temperature, its own gold objects: a MultiSelect value's ``gold``, where one carries it, is the list
+of its choices known to apply, and a choice's known yes/no is whether the list holds it; ``gt_common.gold`` keeps
+no gold for a MultiSelect yet, so consolidated values carry none) and publishes again the probability that the
+choice applies (``p`` of the decided yes/no for a chosen choice, ``1 - p`` otherwise); the value keeps the batch's
+numbers, the whole ``{choice: p}``, as ``BATCH_CONFIDENCE_KEY``. A choice's evidence takes 75 to 90 bytes of a
+response (``response_size``).
 
 ``revise`` recomputes every such confidence with the job's temperature (that of the value whose batch had
 counted the most answers: its evidence holds every batch's before it) and the gold objects of the whole job
@@ -35,9 +49,11 @@ answers alone give its temperature as much evidence as one batch can give (the t
 and 363 MB, 2.63 and 2.46 s with it on every line; 250 MB, 1.73 and 1.69 s without). It is the first, small batches that publish before the job
 knows enough.
 
-A MultiSelect's choices keep their batch's confidence (no evidence is kept for them). A value whose evidence is
-not as above (missing, a class it does not name, a number that is not finite) keeps its confidence; the first
-such value is logged with its object and the problem.
+A value whose evidence is not as above (missing, a class it does not name, a number that is not finite) keeps its
+confidence; the first such value is logged with its object and the problem. A MultiSelect's choice whose evidence
+cannot be read keeps its number and the value's other choices are revised; a MultiSelect value whose evidence as a
+whole cannot be read (not an object, a choice the question does not have, labels or confidence not as consolidated)
+keeps every number.
 """
 from __future__ import annotations
 
@@ -47,7 +63,7 @@ from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from . import gold_correction
 from .gold import GOLD_KEY
-from .questions import Checkbox, Classification, YesNo
+from .questions import CHOICE_AS_YES_NO, Checkbox, Classification, MultiSelect, YesNo
 
 LOG = logging.getLogger(__name__)
 
@@ -70,13 +86,23 @@ def evidence_of(log_prior: Sequence[float], log_likelihood: Sequence[float], lab
                         for i, (name, x, y) in enumerate(zip(classes, log_prior, log_likelihood)) if i != label}}
 
 
+def evidence_of_result(result: Any, index: int, label: Any,
+                       classes: Optional[Sequence[str]]) -> Optional[dict[str, Any]]:
+    """The ``evidence`` of object ``index`` of a ``choices.ChoiceResult`` whose label is ``label``: None unless the
+    worker model decided it with a label among ``classes`` (None: the question keeps none, e.g. a batch over
+    ``MAX_EVIDENCE_OBJECTS``)."""
+    if result.log_likelihood is None or classes is None or label not in classes:
+        return None
+    return evidence_of(result.log_prior, result.log_likelihood[index], list(classes).index(label), classes,
+                       result.temperature, result.answers_seen)
+
+
 def keep_evidence(value: dict[str, Any], result: Any, index: int, classes: Optional[Sequence[str]]) -> dict[str, Any]:
     """``value`` (object ``index`` of a ``choices.ChoiceResult``) with its ``evidence`` when the worker model decided
-    it with a label among ``classes`` (None: the question keeps none, e.g. a batch over ``MAX_EVIDENCE_OBJECTS``)."""
-    label = value.get("label")
-    if result.log_likelihood is not None and classes is not None and label in classes:
-        value[EVIDENCE_KEY] = evidence_of(result.log_prior, result.log_likelihood[index], list(classes).index(label),
-                                          classes, result.temperature, result.answers_seen)
+    it with a label among ``classes`` (``evidence_of_result``)."""
+    evidence = evidence_of_result(result, index, value.get("label"), classes)
+    if evidence is not None:
+        value[EVIDENCE_KEY] = evidence
     return value
 
 
@@ -159,9 +185,76 @@ def _gold_index(value: Mapping[str, Any], classes: Sequence[str]) -> int:
     return list(classes).index(known) if isinstance(known, str) and known in classes else -1
 
 
+def revise_choices(values: Mapping[Hashable, Any], choices: Sequence[str], what: str = "object",
+                   question: str = "") -> dict[Hashable, Any]:
+    """Per object, its value of a MultiSelect (``choices``: the question's) with each choice's confidence the job's:
+    each decided choice's evidence is revised as a yes/no of its own (``revise`` over every object's evidence for
+    that choice: its temperature, its gold objects), and the published number is again the probability that the
+    choice applies. A value without evidence is returned as it is; a choice whose evidence cannot be read keeps its
+    number, a value whose evidence as a whole cannot be read keeps them all (each logged, as ``revise`` does)."""
+    yes, no = CHOICE_AS_YES_NO.labels
+    per_choice: dict[str, dict[Hashable, dict[str, Any]]] = {choice: {} for choice in choices}
+    refused = 0
+    for key, value in values.items():
+        if isinstance(value, Mapping) and EVIDENCE_KEY not in value:
+            continue  # majority vote, a large batch, nothing decided: nothing to revise
+        try:
+            evidence, chosen, known = _choices_evidence(value, choices)
+        except ValueError as error:
+            if not refused:
+                LOG.error("%s%s %s: its confidences stay its batch's, since its evidence cannot be read (%s)",
+                          f"{question}: " if question else "", what, key, error)
+            refused += 1
+            continue
+        for choice, its in evidence.items():
+            as_yes_no = {"label": yes if choice in chosen else no, EVIDENCE_KEY: its}
+            if known is not None:
+                as_yes_no[GOLD_KEY] = yes if choice in known else no
+            per_choice[choice][key] = as_yes_no
+    if refused > 1:
+        LOG.error("%d values in all keep their batch's confidences for unreadable evidence", refused)
+    applies: dict[Hashable, dict[str, float]] = {}
+    for choice, decided in per_choice.items():
+        named = f"{question}: choice {choice!r}: {what}" if question else f"choice {choice!r}: {what}"
+        for key, revised in revise(decided, CHOICE_AS_YES_NO.labels, what=named).items():
+            if revised is not decided[key]:
+                p = revised["confidence"]  # (of the decided yes/no)
+                applies.setdefault(key, {})[choice] = p if revised["label"] == yes else round(1 - p, CONFIDENCE_DIGITS)
+    out = dict(values)
+    for key, confidences in applies.items():
+        value = dict(values[key])  # (its evidence and votes are shared, never changed)
+        value[BATCH_CONFIDENCE_KEY] = value.get("confidence")
+        value["confidence"] = {**value["confidence"], **confidences}
+        out[key] = value
+    return out
+
+
+def _choices_evidence(value: Any, choices: Sequence[str]) -> tuple[Mapping[str, Any], list, Optional[list]]:
+    """A MultiSelect value's evidence per choice, its chosen choices and its gold's (None: not a gold object), its
+    shape checked (each choice's own evidence is checked by ``revise``)."""
+    if not isinstance(value, Mapping):
+        raise ValueError("the value is not an object")
+    chosen = value.get("labels")
+    if not isinstance(chosen, list) or not all(isinstance(c, str) and c in choices for c in chosen):
+        raise ValueError("its labels are not a list of the question's choices")
+    if not isinstance(value.get("confidence"), Mapping):
+        raise ValueError("its confidence is not an object of choices")
+    evidence = value.get(EVIDENCE_KEY)
+    if not isinstance(evidence, Mapping):
+        raise ValueError(f"it has no {EVIDENCE_KEY!r} object")
+    unknown = [choice for choice in evidence if choice not in choices]
+    if unknown:
+        raise ValueError(f"its evidence names {str(unknown[0])[:100]!r}, not one of the question's choices")
+    known = value.get(GOLD_KEY)
+    if not (isinstance(known, list) and all(isinstance(c, str) and c in choices for c in known)):
+        known = None  # (as a gold label that is not one of a question's classes: no gold)
+    return evidence, chosen, known
+
+
 def classes_of(question: Any, batch_objects: int = 0) -> Optional[list[str]]:
     """The classes of a question the worker model decides with evidence (None for any other question, and in a batch
-    of more than ``MAX_EVIDENCE_OBJECTS`` objects, which keeps none)."""
+    of more than ``MAX_EVIDENCE_OBJECTS`` objects, which keeps none). A MultiSelect's choices are each decided as
+    ``CHOICE_AS_YES_NO``, whose classes are its labels."""
     if not isinstance(question, (Classification, YesNo, Checkbox)) or batch_objects > MAX_EVIDENCE_OBJECTS:
         return None
     abstain = getattr(question, "abstain", None)
@@ -171,15 +264,18 @@ def classes_of(question: Any, batch_objects: int = 0) -> Optional[list[str]]:
 def revise_labels(labels: Mapping[Hashable, Any], questions: Sequence[Any],
                   what: str = "object") -> dict[Hashable, Any]:
     """Per object, its label (the value under the label attribute: ``{<question>: <value>, ...}``) with every choice
-    question's confidence the job's; a label that is not an object, or has no value for a question, is kept."""
+    question's confidence the job's (``revise``) and every MultiSelect's, choice by choice (``revise_choices``); a
+    label that is not an object, or has no value for a question, is kept."""
     out = dict(labels)
     for question in questions:
         classes = classes_of(question)
-        if classes is None:
+        if classes is None and not isinstance(question, MultiSelect):
             continue
         values = {key: label[question.name] for key, label in out.items()
                   if isinstance(label, Mapping) and isinstance(label.get(question.name), Mapping)}
-        for key, value in revise(values, classes, what=f"{question.name}: {what}").items():
+        revised = (revise_choices(values, question.choices, what=what, question=question.name) if classes is None
+                   else revise(values, classes, what=f"{question.name}: {what}"))
+        for key, value in revised.items():
             if value is not values[key]:
                 out[key] = {**out[key], question.name: value}
     return out

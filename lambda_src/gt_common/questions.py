@@ -220,6 +220,10 @@ class MultiSelect(Question):
         return self.choices
 
 
+#: Each choice of a MultiSelect is decided as this yes/no of its own: "Yes" (listed first) when the choice applies.
+CHOICE_AS_YES_NO = YesNo(name="choice")
+
+
 @dataclass(frozen=True, kw_only=True)
 class FreeText(Question):
     """Free text (notes, a summary): kept per worker, never merged."""

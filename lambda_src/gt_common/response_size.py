@@ -5,7 +5,8 @@ whose response is larger: every object of the batch then fails, with a message t
 with this project's functions: welding's labels take about 480 bytes an object with the worker model's evidence
 (10,000 objects: 4.8 MB) and about 250 without it (some 25,000 objects fill 6 MB); NER's, with spans and notes, a
 few KB. So ``fitted`` measures the response as Lambda's runtime writes it and, when it is too large, drops the
-evidence (the values keep their batch's confidence; only the job's revision of it is lost, ``job_confidence``),
+evidence (every value's ``evidence``, a MultiSelect's for all its choices: the values keep their batch's confidence;
+only the job's revision of it is lost, ``job_confidence``),
 and when that is not enough fails at once, saying how large the batch and its response are.
 """
 from __future__ import annotations

@@ -15,7 +15,8 @@ with, per question type (``gt_common.questions``):
 - MultiSelect: ``{"labels": [<chosen>], "confidence": {<choice>: p}, "votes": {<choice>: n}}``: each
   choice decided as a yes/no of its own through the worker model (a tie selects it: ``Yes`` is its
   ``tie`` label); ``p`` is the probability that the choice applies, ``labels`` keeps the question's
-  order.
+  order. With the worker model, ``"evidence": {<choice>: ...}``: each decided choice's yes/no evidence
+  (``job_confidence``), from which the review reads the job's confidence.
 - Spans: ``{"entities": [{"label", "startOffset", "endOffset", "confidence"}]}``: Jaccard clustering
   (``span_clustering``), each worker weighted by the reliability the job's batches showed
   (``span_reliability``; equal weights with majority vote).
@@ -75,7 +76,7 @@ from .gold import GOLD_KEY, GOLD_MISS, gold_by_question
 from .job_state import JobState
 from .s3uri import InputError
 from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
-from .questions import MAJORITY_VOTE, WORKERS_KEY, FreeText, MultiSelect, Question, Spans, YesNo
+from .questions import CHOICE_AS_YES_NO, MAJORITY_VOTE, WORKERS_KEY, FreeText, MultiSelect, Question, Spans
 from .shown_text import text_lengths
 from .task_record import read_records, records_location
 from .span_clustering import Span, consolidate_spans
@@ -84,8 +85,7 @@ from . import job_confidence, worker_model
 from .worker_model import Entry, entry_names, multi_select_entry
 
 LOG = logging.getLogger(__name__)
-#: Each MultiSelect choice is decided as this yes/no: "Yes" (listed first) when it applies.
-CHOICE_AS_YES_NO = YesNo(name="choice")
+#: Each MultiSelect choice is decided as the yes/no ``CHOICE_AS_YES_NO``: "Yes" (listed first) when it applies.
 SELECTED, NOT_SELECTED = CHOICE_AS_YES_NO.labels
 CONFIDENCE_DIGITS = 4
 
@@ -240,24 +240,35 @@ class _Batch:
         answered = self.columns[question.name]  # each answer's label: the set of choices selected
         chosen: dict[str, list[str]] = {object_id: [] for object_id in self.object_ids}
         confidence: dict[str, dict[str, float]] = {object_id: {} for object_id in self.object_ids}
+        evidence: dict[str, dict[str, Any]] = {object_id: {} for object_id in self.object_ids}
         decided: dict[str, tuple[list[Answer], ChoiceResult]] = {}
+        classes = job_confidence.classes_of(CHOICE_AS_YES_NO, len(self.object_ids))  # (a large batch keeps none)
         for choice in question.choices:  # in the question's order, so each object's choices are too
             answers = [Answer(a.object_id, a.worker_id, SELECTED if choice in a.label else NOT_SELECTED)
                        for a in answered]
             result = self._decide(multi_select_entry(question.name, choice), answers, CHOICE_AS_YES_NO.labels,
                                   method_of(question, self.default_method), tie=SELECTED)
             decided[choice] = answers, result
-            for object_id, decision in result.decisions.items():
-                if decision.label is None:
+            for i, (object_id, label, p) in enumerate(zip(result.object_ids, result.labels, result.confidences)):
+                if label is None:
                     continue
-                applies = decision.confidence if decision.label == SELECTED else 1.0 - decision.confidence
+                applies = p if label == SELECTED else 1.0 - p
                 confidence[object_id][choice] = round(applies, CONFIDENCE_DIGITS)
-                if decision.label == SELECTED:
+                if label == SELECTED:
                     chosen[object_id].append(choice)
+                its = job_confidence.evidence_of_result(result, i, label, classes)
+                if its is not None:
+                    evidence[object_id][choice] = its
         self._report_multi_select(question, decided)
         votes = _votes(((a.object_id, choice) for a in answered for choice in a.label), question.choices)
-        return {object_id: {"labels": chosen[object_id], "confidence": confidence[object_id],
-                            "votes": votes.get(object_id, {})} for object_id in self.object_ids}
+        values = {}
+        for object_id in self.object_ids:
+            value = {"labels": chosen[object_id], "confidence": confidence[object_id],
+                     "votes": votes.get(object_id, {})}
+            if evidence[object_id]:
+                value[job_confidence.EVIDENCE_KEY] = evidence[object_id]
+            values[object_id] = value
+        return values
 
     def spans(self, question: Spans) -> dict[str, Any]:
         inputs: dict[str, tuple[list[str], list[Span]]] = {object_id: ([], []) for object_id in self.object_ids}
