@@ -47,7 +47,7 @@ from tqdm import tqdm
 from gt_common import strict_json
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.s3uri import InputError, S3Location
-from gt_common.task_record import data_object_of
+from gt_common.task_record import data_object_of, job_folder, record_location, records_location
 from local_ground_truth.grouped_writes import GroupedWrites
 from local_ground_truth.lambda_host import LocalFunction
 from local_ground_truth.spaced_rewrite import SpacedRewrite
@@ -141,6 +141,7 @@ class LocalJob:
         # Called with (object id, worker, the answer's key) after an answer is written (in the answering thread).
         self.on_answer: list[Callable[[str, str, str], None]] = []
         self._load()
+        self._adopt_legacy_task_records()
 
     # -- S3 helpers ------------------------------------------------------------------------------
     def uri(self, key: str) -> str:
@@ -253,6 +254,47 @@ class LocalJob:
                     self._left_out(f"{key} line {number}", error)
                     continue
                 self._labels[str(entry["datasetObjectId"])] = entry
+
+    def _adopt_legacy_task_records(self) -> None:
+        """Task records a runner from before records were kept per job wrote for this job's objects, copied into the
+        job's folder, where the functions read them now.
+
+        Pre-labeling wrote ``<TASK_RECORDS_URI><digest>.json`` until records went into a folder per labeling job
+        (``<TASK_RECORDS_URI><job>/<digest>.json``, ``gt_common.task_record``). A job resumed from such a run
+        pre-labels none of its objects again, so without this its records were never read again: a span's offsets
+        went unchecked against the text it tagged, and a gold object's known answer was lost to every later batch
+        (counted as an ordinary object, a miss never flagged nor routed to an expert). Only objects this job
+        pre-labeled are copied, and only where the job's folder lacks their record; the flat file stays where it is.
+        One listing of the records folder when there is nothing to adopt."""
+        try:
+            folder = records_location(self.spec.consolidation.environment)
+        except InputError:
+            return  # the consolidation function names the setting when it runs
+        if folder is None:
+            return
+        flat = {item["Key"] for page in self.s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=folder.bucket, Prefix=folder.key, Delimiter="/")
+                for item in page.get("Contents", []) if item["Key"].endswith(".json")}
+        if not flat:
+            return
+        mine = job_folder(folder, self.job_name)
+        kept = {item["Key"] for page in self.s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=folder.bucket, Prefix=mine.key)
+                for item in page.get("Contents", [])}
+        adopted = 0
+        for object_id in sorted(self.pre_labeled_ids(), key=int):
+            try:
+                data_object = data_object_of(self.lines[int(object_id)])
+            except InputError:
+                continue
+            old, new = record_location(folder, data_object), record_location(folder, data_object, self.job_name)
+            if old.key in flat and new.key not in kept:
+                self.s3.copy_object(Bucket=new.bucket, Key=new.key, CopySource={"Bucket": old.bucket, "Key": old.key})
+                kept.add(new.key)
+                adopted += 1
+        if adopted:
+            LOG.info("job %s: %d task records of an earlier runner's layout (%s<digest>.json) copied into the job's "
+                     "records folder %s", self.job_name, adopted, folder.uri, mine.uri)
 
     def is_object(self, object_id: str) -> bool:
         """``object_id`` names a line of the manifest (as Ground Truth numbers them: 0, 1, ...). ASCII digits only:
