@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from gt_common.labeling_job import JOB_NAME
+from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.job import LocalJob, source_of
@@ -257,6 +258,7 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         plan = local_s3.plan_deployment(spec, s3)
         check_settings(args, spec, s3, plan)  # before a file is written: a refused resume leaves the job's data be
         deployed = plan.apply(s3)
+        import_mirrored_answers(args, spec, s3)
         job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir)
         tell_replaced(job, plan.replaced)
         stack.callback(job.close)
@@ -269,6 +271,59 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         pre_labeling = PreLabeling(job, args.processes, log)
         stack.callback(pre_labeling.stop)
         yield job, args.state_dir, log, pre_labeling
+
+
+#: Simulated workers' names (``headless``), in every version of the runner.
+SIMULATED_WORKER = re.compile(r"simulated-[0-9]+")
+
+
+def import_mirrored_answers(args: argparse.Namespace, spec: WorkflowSpec, s3) -> int:
+    """Answers a runner from before the job's bucket was kept in ``<state dir>/s3`` left in the job's folder,
+    written into the job's bucket, where this runner reads a job's answers; the number imported.
+
+    Such a runner (up to ec1e8c1) copied the job's files to the top of its ``--state-dir`` when it stopped
+    (``annotations/worker-response/iteration-1/<object>/<file>.json`` and the rest) and back when it started. This one
+    never looked there: the same command started the job afresh beside them, and workers were asked again for every
+    answer they had given. Only the answers are taken, each file as it is and none twice (a file the bucket already
+    holds is left); the objects they complete are consolidated again from them, since that runner's worker model and
+    batches are of another format. Answers of simulated workers join only a simulated run, and others only a run of
+    workers in a browser; otherwise nothing is taken and the run says so. The folder itself is left as it was."""
+    mirror = args.state_dir / WORKER_RESPONSES
+    if not mirror.is_dir():
+        return 0
+    prefix = f"{spec.task.output_prefix}{args.job_name}/{WORKER_RESPONSES}"
+    bucket = spec.task.output_bucket
+    stored = {item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+              for item in page.get("Contents", [])}
+    found: list[tuple[str, bytes]] = []
+    workers: set[str] = set()
+    for path in sorted(mirror.glob("*/*.json")):
+        key = prefix + path.relative_to(mirror).as_posix()
+        if key in stored or not path.is_file():
+            continue
+        body = path.read_bytes()
+        try:
+            workers.update(answer["workerId"] for answer in worker_response_answers(body))
+        except ValueError as error:
+            _say(f"left out {path}: it {str(error)[:200]}")
+            continue
+        found.append((key, body))
+    if not found:
+        return 0
+    simulated = all(SIMULATED_WORKER.fullmatch(worker) for worker in workers)
+    if simulated != (args.simulate_workers is not None):
+        kind = "simulated workers" if simulated else "workers in a browser"
+        _say(f"{args.state_dir} holds {counted(len(found), 'answer file')} of {kind}, kept there by an earlier version "
+             f"of this runner ({mirror}); this run is of {'simulated workers' if not simulated else 'workers in a browser'} "
+             f"and leaves them as they are: run {'with' if simulated else 'without'} --simulate-workers to resume "
+             "them, or give this job a --state-dir of its own.")
+        return 0
+    for key, body in found:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    _say(f"imported {counted(len(found), 'answer file')} that an earlier version of this runner kept in {mirror} "
+         "(the job's folder before its bucket was kept in s3/): the objects they complete are consolidated again from "
+         "them in this run; that folder is left as it was")
+    return len(found)
 
 
 def tell_replaced(job: LocalJob, replaced: list[str]) -> None:

@@ -50,3 +50,50 @@ def test_task_records_kept_before_records_went_per_job_are_read_when_the_job_res
         assert label["label"] == "Good Weld"
         assert label["gold"] == "Burn Through" and label["gold-miss"] is True
         job.s3.head_object(Bucket=flat.bucket, Key=flat.key)  # the earlier file is left where it was
+
+
+def _mirrored_answer(folder, object_id: str, worker: str, label: str) -> None:
+    """An answer file where a runner before the job's bucket was kept in s3/ left it: the top of --state-dir."""
+    path = folder / "annotations" / "worker-response" / "iteration-1" / object_id / f"2026-11-25T10-00-0{object_id}.000Z-0a1b2c3d.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"answers": [{
+        "acceptanceTime": "2026-11-25T09:59:00.000Z", "answerContent": {"WeldingClassification": {"label": label}},
+        "submissionTime": f"2026-11-25T10:00:0{object_id}.000Z", "timeSpentInSeconds": 60.0, "workerId": worker,
+        "workerMetadata": {"identityData": {"identityProviderType": "Local", "issuer": "local_ground_truth",
+                                            "sub": worker}}}]}))
+
+
+def test_answers_an_earlier_runner_kept_at_the_top_of_the_job_folder_are_resumed(tmp_path, capsys, runner_assembly):
+    """Up to ec1e8c1 the runner copied a job's files to the top of --state-dir (annotations/worker-response/...) and
+    back into its endpoint at the next start. This one keeps them in <state dir>/s3 and never looked there: the same
+    command started the job afresh beside them ("0 answers ... from earlier runs"), asking again for every answer."""
+    from local_ground_truth import __main__ as cli
+
+    state = tmp_path / "job"
+    for object_id in ("0", "1", "2"):
+        _mirrored_answer(state, object_id, "simulated-1", "Not sure")
+    kept = sorted(p.read_bytes() for p in (state / "annotations").rglob("*.json"))
+    argv = ["--workflow", "welding", "--simulate-workers", "3", "--state-dir", str(state), "--processes", "2",
+            "--cloud-assembly", str(runner_assembly)]
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "imported 3 answer files that an earlier version of this runner kept in" in err
+    assert "(3 answers and 0 consolidated objects from earlier runs)" in err
+    answers = state / "s3" / "data-bucket" / "output" / "local-welding-simulated" / "annotations" / "worker-response"
+    assert len(list(answers.rglob("*.json"))) == 54  # simulated-1 was not asked again for objects 0, 1 and 2
+    for object_id in ("0", "1", "2"):
+        stored = [json.loads(p.read_text())["answers"][0] for p in (answers / "iteration-1" / object_id).glob("*.json")]
+        mine = [a for a in stored if a["workerId"] == "simulated-1"]
+        assert len(mine) == 1 and mine[0]["answerContent"]["WeldingClassification"]["label"] == "Not sure"
+    assert sorted(p.read_bytes() for p in (state / "annotations").rglob("*.json")) == kept  # left as it was
+    assert cli.main(argv) == 0  # imported once: the next run finds them in the bucket
+    assert "imported" not in capsys.readouterr().err
+    assert len(list(answers.rglob("*.json"))) == 54
+
+    # Real workers' answers never join a simulated job: named, and left where they are.
+    other = tmp_path / "browser-job"
+    _mirrored_answer(other, "0", "ana", "Good Weld")
+    assert cli.main([*argv[:5], str(other), *argv[6:]]) == 0
+    err = capsys.readouterr().err
+    assert "holds 1 answer file of workers in a browser" in err and "run without --simulate-workers" in err
+    assert (other / "annotations" / "worker-response" / "iteration-1" / "0").is_dir()
