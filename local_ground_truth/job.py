@@ -264,7 +264,8 @@ class LocalJob:
         pre-labels none of its objects again, so without this its records were never read again: a span's offsets
         went unchecked against the text it tagged, and a gold object's known answer was lost to every later batch
         (counted as an ordinary object, a miss never flagged nor routed to an expert). Only objects this job
-        pre-labeled are copied, and only where the job's folder lacks their record; the flat file stays where it is.
+        pre-labeled are copied, and only where the job's folder lacks their record and the flat one keeps something
+        (an empty record, as welding's without gold were, is no longer written); the flat file stays where it is.
         One listing of the records folder when there is nothing to adopt."""
         try:
             folder = records_location(self.spec.consolidation.environment)
@@ -288,7 +289,13 @@ class LocalJob:
             except InputError:
                 continue
             old, new = record_location(folder, data_object), record_location(folder, data_object, self.job_name)
-            if old.key in flat and new.key not in kept:
+            if old.key not in flat or new.key in kept:
+                continue
+            try:
+                record = strict_json.loads(self.s3.get_object(Bucket=old.bucket, Key=old.key)["Body"].read())
+            except ValueError:
+                continue  # unreadable: as good as none (the functions log a record they cannot use)
+            if isinstance(record, dict) and record:  # an empty one kept nothing (and is no longer written)
                 self.s3.copy_object(Bucket=new.bucket, Key=new.key, CopySource={"Bucket": old.bucket, "Key": old.key})
                 kept.add(new.key)
                 adopted += 1

@@ -40,6 +40,11 @@ def test_task_records_kept_before_records_went_per_job_are_read_when_the_job_res
                                CopySource={"Bucket": folder.bucket, "Key": key})
             job.s3.delete_object(Bucket=folder.bucket, Key=key)
 
+        # ... and, as welding's pre-labeling did for an object without gold, an empty record of another object.
+        plain = data_object_of(job.lines[1])
+        empty, absent = record_location(folder, plain), record_location(folder, plain, name)
+        job.s3.put_object(Bucket=empty.bucket, Key=empty.key, Body=b"{}")
+
         resumed = LocalJob(spec, job.s3, job.endpoint, name, store=store)
         try:
             resumed.record_answer("0", "w1", GOOD)
@@ -50,6 +55,8 @@ def test_task_records_kept_before_records_went_per_job_are_read_when_the_job_res
         assert label["label"] == "Good Weld"
         assert label["gold"] == "Burn Through" and label["gold-miss"] is True
         job.s3.head_object(Bucket=flat.bucket, Key=flat.key)  # the earlier file is left where it was
+        listed = job.s3.list_objects_v2(Bucket=absent.bucket, Prefix=absent.key).get("Contents", [])
+        assert listed == []  # nothing kept, so nothing copied: no empty record is written any more
 
 
 def _mirrored_answer(folder, object_id: str, worker: str, label: str) -> None:
