@@ -39,7 +39,8 @@ from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.job import LocalJob, source_of
 from local_ground_truth.job_settings import (
-    ACCEPT_TEMPLATE_OPTION, INPUT_MANIFEST, SettingsChanged, check_or_record, job_settings,
+    ACCEPT_TEMPLATE_OPTION, ANSWERS, BROWSER, INPUT_MANIFEST, SIMULATED, SettingsChanged, check_or_record, job_settings,
+    record_inferred, recorded,
 )
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
@@ -378,10 +379,14 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
                             simulated=getattr(args, "simulate_workers", None) is not None)
     how = (f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly
            else f"--env {args.env}" + ("" if args.data is None else f" --data {args.data}"))
+    infer_who_answered(args, spec, s3)
     try:
         recorded_now = check_or_record(args.state_dir, args.job_name, settings, started_with=how,
                                        accept_template=args.accept_template)
     except SettingsChanged as error:
+        if ANSWERS in error.changed:
+            raise SettingsChanged(f"{error}\nWho answers: a job of simulated workers resumes with --simulate-workers, "
+                                  "a job of workers in a browser without it.", error.changed) from None
         if args.data is None or INPUT_MANIFEST not in error.changed:
             raise
         # The same command as ever: what changed is the folder's manifest, which "the settings it was started with"
@@ -393,6 +398,34 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
     if recorded_now:
         _say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
              "under the same settings")
+
+
+def infer_who_answered(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
+    """For a job recorded before its settings said who answers (``job_settings.LATER_SETTINGS``), record it from the
+    workers who answered it, so that simulated answers never join real workers' job across an upgrade either.
+
+    A runner before 4fd6cd6 ran a headless job under the browser job's own name (``local-<workflow>``, in
+    ``.local-gt/local-<workflow>``), and one before 7b868e0 recorded no one: this runner resumed such a job, every answer
+    of simulated workers, as real workers' job (a welding job of 54 simulated answers said "job complete" at once,
+    nothing left for a worker). Every answer by a simulated worker's name (``simulated-<n>``): simulated workers; any
+    other name: workers in a browser; no answer yet: nothing to keep apart, nothing recorded."""
+    settings = recorded(args.state_dir, args.job_name)
+    if settings is None or ANSWERS in settings:
+        return
+    prefix = f"{spec.task.output_prefix}{args.job_name}/{WORKER_RESPONSES}"
+    bucket, seen = spec.task.output_bucket, False
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            try:
+                answers = worker_response_answers(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            except ValueError:
+                continue  # left out when the job is read, as ever
+            if any(not SIMULATED_WORKER.fullmatch(answer["workerId"]) for answer in answers):
+                record_inferred(args.state_dir, args.job_name, ANSWERS, BROWSER, "a worker's name that is not simulated")
+                return
+            seen = True
+    if seen:
+        record_inferred(args.state_dir, args.job_name, ANSWERS, SIMULATED, "every answer by a simulated worker")
 
 
 def _shown_source(job: LocalJob, object_id: str) -> str:

@@ -17,7 +17,8 @@ the label attribute, workers per object, the questions and consolidation method 
 function is configured with, the template and input manifest (by content), the output path, the
 two functions' handlers, and who answers (simulated workers or workers in a browser: simulated answers never
 join real workers' job, whatever the number of workers per object). A record written before a setting was
-recorded (``LATER_SETTINGS``) is compared on the settings it holds. Titles, descriptions and time limits may
+recorded (``LATER_SETTINGS``) is compared on the settings it holds, and on what the job itself shows of the others
+(``record_inferred``: who answers, from the names of the workers who did). Titles, descriptions and time limits may
 change between runs. A template that alone changed (an edited page, or a newer version of this project writing
 it otherwise) is accepted when the run says so (``accept_template``): the page may still ask the same questions,
 which only the requester can judge; the change is recorded with the settings (``template changes``).
@@ -117,6 +118,25 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return [f"{name}: {_shown(recorded.get(name), current.get(name))} when the job started, "
             f"{_shown(current.get(name), recorded.get(name))} now"
             for name in _differing(recorded, current)]
+
+
+def recorded(folder: Path, job_name: str) -> Optional[dict[str, Any]]:
+    """The settings recorded for ``job_name`` in ``folder``; None when there is no readable record."""
+    try:
+        record = json.loads(settings_path(folder, job_name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("settings") if isinstance(record, dict) and isinstance(record.get("settings"), dict) else None
+
+
+def record_inferred(folder: Path, job_name: str, name: str, value: Any, how: str) -> None:
+    """Add setting ``name`` (one of ``LATER_SETTINGS``), which the job's record lacks, as ``value``, inferred from the
+    job itself (``how`` says from what, kept in the record's ``inferred``): it is then compared as if recorded."""
+    path = settings_path(folder, job_name)
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["settings"][name] = value
+    record["inferred"] = {**(record.get("inferred") if isinstance(record.get("inferred"), dict) else {}), name: how}
+    write_atomically(path, json.dumps(record, indent=2).encode("utf-8"), Path(folder))
 
 
 def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], started_with: Optional[str] = None,

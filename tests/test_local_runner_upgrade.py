@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from gt_common.task_record import RECORDS_ENV, data_object_of, job_folder, record_location, records_location
 from local_ground_truth.job import LocalJob
 from local_ground_truth.stack_reader import read_workflow
@@ -104,3 +106,66 @@ def test_answers_an_earlier_runner_kept_at_the_top_of_the_job_folder_are_resumed
     err = capsys.readouterr().err
     assert "holds 1 answer file of workers in a browser" in err and "run without --simulate-workers" in err
     assert (other / "annotations" / "worker-response" / "iteration-1" / "0").is_dir()
+
+
+def _legacy_job(state, runner_assembly, job: str, workers: list[str]) -> None:
+    """A job recorded before its settings said who answers (no "answers"), answered by ``workers`` (object i by the
+    i-th), in ``state``."""
+    from local_ground_truth import __main__ as cli
+    from local_ground_truth import local_s3
+    from local_ground_truth.job_settings import settings_path
+
+    spec = read_workflow(runner_assembly, "welding")
+    with local_s3.s3_endpoint(store=state / "s3") as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        args = cli.parse_args(["--workflow", "welding", "--state-dir", str(state), "--cloud-assembly",
+                               str(runner_assembly), "--job-name", job])
+        cli.check_settings(args, spec, s3)
+        for index, worker in enumerate(workers):
+            s3.put_object(Bucket=spec.task.output_bucket,
+                          Key=f"{spec.task.output_prefix}{job}/annotations/worker-response/iteration-1/{index}/a.json",
+                          Body=json.dumps({"answers": [{"workerId": worker, "answerContent": GOOD,
+                                                        "submissionTime": "2026-11-28T08:00:00.000Z"}]}).encode())
+    path = settings_path(state, job)
+    record = json.loads(path.read_text())
+    del record["settings"]["answers"]
+    path.write_text(json.dumps(record))
+
+
+def test_a_job_recorded_before_who_answers_was_recorded_keeps_simulated_and_real_answers_apart(tmp_path, capsys,
+                                                                                               runner_assembly):
+    """Before 4fd6cd6 a headless job ran under the browser job's name (local-welding), and before 7b868e0 no record
+    said who answered: a browser run resumed such a job of simulated answers as real workers' job ('job complete' at
+    once, nothing left for a worker). Who answered is now read from the answers' workers and recorded."""
+    from local_ground_truth import __main__ as cli
+    from local_ground_truth import local_s3
+    from local_ground_truth.job_settings import SettingsChanged, settings_path
+
+    state = tmp_path / "simulated"
+    _legacy_job(state, runner_assembly, "local-welding", ["simulated-1", "simulated-2", "simulated-3"])
+    argv = ["--workflow", "welding", "--state-dir", str(state), "--cloud-assembly", str(runner_assembly),
+            "--job-name", "local-welding"]
+    spec = read_workflow(runner_assembly, "welding")
+    with local_s3.s3_endpoint(store=state / "s3") as endpoint:  # the browser run's check, as it starts
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        with pytest.raises(SettingsChanged) as refused:
+            cli.check_settings(cli.parse_args(argv), spec, s3)
+    said = str(refused.value)
+    assert "cannot resume job local-welding" in said
+    assert "answers: simulated workers when the job started, workers in a browser now" in said
+    assert "a job of simulated workers resumes with --simulate-workers" in said
+    record = json.loads(settings_path(state, "local-welding").read_text())
+    assert record["settings"]["answers"] == "simulated workers"
+    assert record["inferred"] == {"answers": "every answer by a simulated worker"}
+    assert len(list((state / "s3").rglob("worker-response/*/*/*.json"))) == 3  # nothing written, nothing lost
+
+    real = tmp_path / "real"
+    _legacy_job(real, runner_assembly, "team", ["ana", "simulated-1"])
+    capsys.readouterr()
+    assert cli.main(["--workflow", "welding", "--state-dir", str(real), "--cloud-assembly", str(runner_assembly),
+                     "--job-name", "team", "--simulate-workers", "1", "--processes", "2"]) == 2
+    said = capsys.readouterr().err
+    assert "answers: workers in a browser when the job started, simulated workers now" in said
+    assert len(list((real / "s3").rglob("worker-response/*/*/*.json"))) == 2
