@@ -15,9 +15,10 @@ from gt_common import collusion, crowd_model
 from gt_common.choices import Answer, consolidate_choice
 from gt_common.gold import GOLD_KEY, GOLD_MISS, gold_by_question, gold_of_line
 from gt_common.quality_report import batch_statistics, merge_statistics, quality_report, report_from_statistics
+from gt_common.questions import MultiSelect, YesNo
 from gt_common.s3uri import InputError
 from gt_common.task_record import data_object_of, read_record, write_record
-from tests.consolidation_helpers import JOB, answered_by, configure, invoke, labels_by_id, read_json
+from tests.consolidation_helpers import JOB, answered_by, configure, invoke, labels_by_id, logged, read_json
 
 WELDING = workflows.definition("welding")
 QUESTION = WELDING.questions[0]
@@ -238,6 +239,47 @@ def test_a_gold_value_that_is_not_answers_is_refused_by_name(value, problem):
         gold_of_line({"source": "s3://b/k", GOLD_KEY: value})
 
 
+def test_a_multi_selects_gold_is_a_list_of_labels_possibly_empty():
+    line = {"source": "s3://b/k", GOLD_KEY: {"defects": ["Porosity", "Crack"], "none": [], QUESTION.name: "Good"}}
+    assert gold_of_line(line) == {"defects": ["Porosity", "Crack"], "none": [], QUESTION.name: "Good"}
+    assert gold_of_line(line)["defects"] is not line[GOLD_KEY]["defects"]  # the record's own copy
+
+
+@pytest.mark.parametrize("value, problem", [
+    ({"defects": ["Crack", "Porosity", "Crack"]}, "dataObject.gold['defects'] lists 'Crack' more than once"),
+    ({"defects": ["Crack", 3]}, "dataObject.gold['defects'][1] is not a label"),
+    ({"defects": [""]}, "dataObject.gold['defects'][0] is not a label"),
+    ({"defects": ["x" * 1001]}, "dataObject.gold['defects'][0] is not a label"),
+    ({"defects": [["Crack"]]}, "dataObject.gold['defects'][0] is not a label"),
+    ({"defects": [f"c{i}" for i in range(101)]}, "dataObject.gold['defects'] lists 101 labels, more than 100"),
+    ({"defects": {"Crack": True}}, "dataObject.gold['defects'] is not a label (a non-empty string of at most 1000 "
+                                   "characters) or a list of labels"),
+    ({"defects": None}, "is not a label"), ({"defects": True}, "is not a label"),
+])
+def test_a_gold_list_that_is_not_distinct_labels_is_refused_by_name(value, problem):
+    with pytest.raises(InputError, match=re.escape(problem)):
+        gold_of_line({"source": "s3://b/k", GOLD_KEY: value})
+
+
+def test_a_record_keeps_a_multi_selects_gold_in_its_choice_order_and_leaves_out_what_it_cannot_be(caplog):
+    questions = (MultiSelect(name="defects", choices=("Porosity", "Crack", "Spatter")), *WELDING.questions)
+    records = {"1": {GOLD_KEY: {"defects": ["Spatter", "Porosity"], QUESTION.name: CLASSES[0]}},
+               "2": {GOLD_KEY: {"defects": []}},
+               "3": {GOLD_KEY: {"defects": ["Porosity", "Crak"]}},
+               "4": {GOLD_KEY: {"defects": "Crack"}},
+               "5": {GOLD_KEY: {QUESTION.name: [CLASSES[0]]}},
+               "6": {GOLD_KEY: {"defects": ["Crack", "Crack"]}},
+               "7": {GOLD_KEY: {"defects": [{"label": "Crack"}]}}}
+    with caplog.at_level(logging.WARNING):
+        found = gold_by_question(records, questions)
+    assert found == {"defects": {"1": ["Porosity", "Spatter"], "2": []}, QUESTION.name: {"1": CLASSES[0]}}
+    assert logged(caplog, "object 3: gold answer of defects names 'Crak', not one of its choices; left out")
+    assert logged(caplog, "object 4: gold answer 'Crack' of defects is not a list of its choices; left out")
+    assert logged(caplog, f"object 5: gold answer [{CLASSES[0]!r}] of {QUESTION.name} is not one of its labels")
+    assert logged(caplog, "object 6: gold answer of defects lists a choice more than once; left out")
+    assert logged(caplog, "object 7: gold answer of defects names {'label': 'Crack'}, not one of its choices")
+
+
 def test_a_record_keeps_only_gold_a_question_can_have(caplog):
     ner = workflows.definition("ner").questions
     records = {"1": {GOLD_KEY: {"isGoodAbstract": "Yes", "abstract": "x", "nope": "Yes"}},
@@ -245,7 +287,7 @@ def test_a_record_keeps_only_gold_a_question_can_have(caplog):
     with caplog.at_level(logging.WARNING):
         assert gold_by_question(records, ner) == {"isGoodAbstract": {"1": "Yes"}}
     text = caplog.text
-    assert "'abstract', which is not a choice question" in text and "'nope'" in text
+    assert "'abstract', which is not a choice or multi-select question" in text and "'nope'" in text
     assert "'Maybe' of isGoodAbstract is not one of its labels" in text and "object 3" in text
 
 
@@ -341,6 +383,16 @@ def test_welding_pre_labeling_records_gold_and_never_shows_it(s3, bucket, monkey
         assert len(keys) == 1 and keys[0].startswith("derived/task-records/welding-7/")
         with pytest.raises(InputError, match="is not a label"):
             pre_labeling.lambda_handler({"dataObject": {"source": dataset, GOLD_KEY: {QUESTION.name: 1}}})
+        # A multi-select's known list is kept and hidden alike (pre-labeling knows no questions: consolidation checks
+        # it against the question), and refused there when it names a label twice.
+        listed = {"source": put(s3, bucket, "welding/datasets/listed.json", json.dumps(
+            {"image": {"s3Path": image}, "sensor_data": {"s3Path": sensor}})),
+            GOLD_KEY: {"marks": ["Spatter", "Crack"]}}
+        result = pre_labeling.lambda_handler({"labelingJobArn": arn, "dataObject": listed})
+        assert "Spatter" not in json.dumps(result)
+        assert read_record(s3, data_object_of(listed), "welding-7") == {GOLD_KEY: {"marks": ["Spatter", "Crack"]}}
+        with pytest.raises(InputError, match=re.escape("dataObject.gold['marks'] lists 'Crack' more than once")):
+            pre_labeling.lambda_handler({"dataObject": {"source": dataset, GOLD_KEY: {"marks": ["Crack", "Crack"]}}})
     finally:
         pre_labeling.s3_client.cache_clear()
 
@@ -466,3 +518,99 @@ def test_a_pair_is_flagged_only_when_its_agreement_is_that_unlikely_exactly_not_
     approximated = collusion.binomial_upper_tail(6000, 1900, 0.3)  # over EXACT_TAIL_UP_TO trials
     monkeypatch.setattr(collusion, "EXACT_TAIL_UP_TO", 10_000)
     assert approximated == pytest.approx(collusion.binomial_upper_tail(6000, 1900, 0.3), rel=0.05)
+
+
+# -- gold of a MultiSelect: each choice's known yes/no, as a YesNo's gold ------------------------------------------
+
+FLAG = YesNo(name="flag", tie="Yes")  # decided as a MultiSelect's choice is: a tie selects it
+DEFECTS = MultiSelect(name="defects", choices=("Porosity", "Crack"))
+
+
+def flagged_crowd(bucket, objects=40, gold=12, seed=5):
+    """Five workers of mixed skill; each ticks Crack exactly when they answer Yes to ``flag``. The first ``gold``
+    objects are gold, their known Crack that of the flag; on object 0 every worker misses it."""
+    rng = random.Random(seed)
+    skill = {"w0": 0.95, "w1": 0.9, "w2": 0.8, "w3": 0.7, "w4": 0.6}
+    lines, entries, known = [], [], {}
+    for i in range(objects):
+        crack, porosity = rng.random() < 0.5, rng.random() < 0.3
+        line = {"source": f"s3://{bucket}/data/item-{i}.json"}
+        if i < gold:  # written out of the question's order: consolidation puts it in order
+            known[str(i)] = ["Crack"] * crack + ["Porosity"] * porosity
+            line[GOLD_KEY] = {FLAG.name: "Yes" if crack else "No", DEFECTS.name: known[str(i)]}
+        if i == 0:
+            crack = True
+            line[GOLD_KEY] = {FLAG.name: "Yes", DEFECTS.name: ["Crack"]}
+            known["0"] = ["Crack"]
+        forms = {}
+        for worker, p in skill.items():
+            said = (crack != (rng.random() > p)) if i else False
+            ticked = ["Porosity"] * (porosity != (rng.random() > p)) + ["Crack"] * said
+            forms[worker] = {FLAG.name: {"label": "Yes" if said else "No"}, DEFECTS.name: {"labels": ticked}}
+        lines.append(line)
+        entries.append(answered_by(i, forms, data_object_of(line)))
+    return lines, entries, known
+
+
+def test_a_multi_selects_gold_counts_each_choice_as_a_yes_no_with_that_gold_and_a_miss_is_routed(
+        s3, bucket, monkeypatch):
+    """Crack is ticked exactly when flag is Yes, and its gold is the flag's: the worker model counts the gold objects
+    alike, so Crack comes out as the flag does (labels, confidences, evidence, what the job remembers); the value
+    carries the known list in the question's order, a miss is flagged and routed, and the report counts each worker's
+    gold answers per choice."""
+    from gt_common.review import GOLD_MISS as MISSED, reasons_by_question
+    from gt_common.worker_model import multi_select_entry
+    from tests.consolidation_helpers import WORKER_MODEL
+
+    configure(monkeypatch, [FLAG, DEFECTS], method="dawid-skene")
+    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    lines, entries, known = flagged_crowd(bucket)
+    for line in lines:
+        write_record(s3, line, {GOLD_KEY: line[GOLD_KEY]} if GOLD_KEY in line else {}, JOB)
+    try:
+        labels = labels_by_id(invoke(s3, bucket, entries, workers_per_object=5))
+    finally:
+        handler.s3_client.cache_clear()
+
+    for object_id, label in labels.items():
+        flag, defects = label[FLAG.name], label[DEFECTS.name]
+        assert ("Crack" in defects["labels"]) == (flag["label"] == "Yes")
+        assert defects["evidence"]["Crack"] == flag["evidence"]
+        p = flag["confidence"]
+        assert defects["confidence"]["Crack"] == pytest.approx(p if flag["label"] == "Yes" else 1 - p, abs=1e-4)
+        if object_id in known:
+            assert defects[GOLD_KEY] == [c for c in DEFECTS.choices if c in known[object_id]]
+            assert defects.get(GOLD_MISS, False) == (defects["labels"] != defects[GOLD_KEY])
+        else:
+            assert GOLD_KEY not in defects and GOLD_MISS not in defects
+    assert labels["0"][DEFECTS.name]["labels"] == [] and labels["0"][DEFECTS.name][GOLD_KEY] == ["Crack"]
+    assert labels["0"][DEFECTS.name][GOLD_MISS] is True and labels["0"][FLAG.name][GOLD_MISS] is True
+    both = [o for o, written in known.items() if written == ["Crack", "Porosity"]]
+    assert both and all(labels[o][DEFECTS.name][GOLD_KEY] == ["Porosity", "Crack"] for o in both)  # choices' order
+
+    # The gold objects counted with their known yes/no: the job remembers Crack's workers as the flag's.
+    (record,) = s3.list_objects_v2(Bucket=bucket, Prefix=WORKER_MODEL)["Contents"]
+    remembered = read_json(s3, bucket, record["Key"])["questions"]
+    assert remembered[multi_select_entry(DEFECTS.name, "Crack")] == remembered[FLAG.name]
+    assert remembered[FLAG.name]["gold_bins"]  # ... gold and all
+    assert all(remembered[FLAG.name]["workers"][w]["Yes"]["No"] >= 1 for w in ("w0", "w1", "w2"))  # object 0
+
+    # The review rule routes every missed gold object, for that question.
+    missed = {o for o, label in labels.items() if label[DEFECTS.name].get(GOLD_MISS)}
+    assert "0" in missed
+    routed = {o for o, label in labels.items()
+              if MISSED in reasons_by_question({"label": label}, "label", [DEFECTS], 0.0).get(DEFECTS.name, [])}
+    assert routed == missed
+
+    # Each worker's gold answers: per choice one yes/no an answer on a gold object, Crack's the flag's.
+    flag_report = read_json(s3, bucket, f"job/quality-report/{FLAG.name}.json")
+    report = read_json(s3, bucket, f"job/quality-report/{DEFECTS.name}.json")
+    for worker in ("w0", "w1", "w2", "w3", "w4"):
+        crack = report["per_choice"]["Crack"]["workers"][worker]
+        porosity = report["per_choice"]["Porosity"]["workers"][worker]
+        assert crack["gold_answers"] == flag_report["workers"][worker]["gold_answers"] == 12
+        assert crack["gold_accuracy"] == flag_report["workers"][worker]["gold_accuracy"]
+        assert porosity["gold_answers"] == 12 and report["workers"][worker]["gold_answers"] == 24
+        right = crack["gold_accuracy"] * 12 + porosity["gold_accuracy"] * 12
+        assert report["workers"][worker]["gold_accuracy"] == pytest.approx(right / 24)
+    assert report["per_choice"]["Crack"]["workers"]["w4"]["gold_accuracy"] < 1.0

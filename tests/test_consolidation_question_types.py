@@ -138,6 +138,38 @@ def test_nothing_selected_is_an_answer_and_a_split_choice_is_selected(s3, bucket
                                "votes": {"outage": 1}}
 
 
+@pytest.mark.parametrize("method", ["majority-vote", "dawid-skene"])
+def test_a_multi_selects_gold_is_kept_in_its_choice_order_and_a_miss_is_flagged(s3, bucket, monkeypatch, caplog,
+                                                                                method):
+    """Object 0's known choices are login and billing; the crowd chose billing alone: missed. Object 1 has none, as
+    its crowd says; object 2's gold names a choice the question does not have: logged by object and left out."""
+    from gt_common.gold import GOLD_KEY, GOLD_MISS
+    from gt_common.task_record import data_object_of, write_record
+
+    configure(monkeypatch, [TOPICS], method)
+    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    known = {"0": ["login", "billing"], "1": [], "2": ["refunds"]}
+    entries = []
+    for object_id, gold in known.items():
+        line = {"source": f"s3://{bucket}/tickets/{object_id}.json", GOLD_KEY: {"topics": gold}}
+        write_record(s3, line, {GOLD_KEY: line[GOLD_KEY]}, "job")
+        forms = ([topics("billing"), topics("billing", "login"), topics("billing")] if object_id == "0"
+                 else [topics()] * 3)
+        entries.append(answered_by(object_id, {f"w{i}": form for i, form in enumerate(forms)}, data_object_of(line)))
+    labels = run(s3, bucket, entries, workers_per_object=3)
+
+    zero, one, two = (labels[o]["topics"] for o in "012")
+    assert zero["labels"] == ["billing"] and zero[GOLD_KEY] == ["billing", "login"] and zero[GOLD_MISS] is True
+    assert one["labels"] == [] and one[GOLD_KEY] == [] and GOLD_MISS not in one
+    assert GOLD_KEY not in two and GOLD_MISS not in two
+    assert logged(caplog, "object 2: gold answer of topics names 'refunds', not one of its choices; left out")
+    if method == "majority-vote":
+        assert zero == {"labels": ["billing"], "confidence": {"billing": 1.0, "login": 0.3333, "outage": 0.0},
+                        "votes": {"billing": 3, "login": 1}, GOLD_KEY: ["billing", "login"], GOLD_MISS: True}
+    else:
+        assert list(zero) == ["labels", "confidence", "votes", GOLD_KEY, GOLD_MISS, "evidence"]
+
+
 # -- FreeText ----------------------------------------------------------------------------------------------
 
 def test_free_text_is_kept_per_worker_stripped_and_bounded(s3, bucket, monkeypatch, caplog):

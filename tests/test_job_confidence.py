@@ -383,3 +383,53 @@ def test_a_multi_select_consolidated_in_batches_keeps_each_choices_evidence_and_
         return p if "a" in values[o]["marks"]["labels"] else 1 - p
 
     assert np.mean([sure(revised, o) for o in first]) < np.mean([sure(labels, o) for o in first])
+
+
+def test_a_multi_selects_gold_objects_revise_each_choice_at_the_jobs_end_as_a_yes_nos_gold_does(s3, bucket,
+                                                                                                 monkeypatch):
+    """The crowd above, a quarter of each batch gold (their manifest lines' known answers, through the task records):
+    choice a's known yes/no is the flag's, so the job's end gives a the flag's confidence, corrected by the gold
+    objects of every batch; without its gold list a comes out otherwise. The known list stays on the value."""
+    from gt_common.gold import GOLD_KEY
+    from gt_common.task_record import data_object_of, write_record
+    from tests.consolidation_helpers import JOB, answered_by, configure, run
+
+    rng = np.random.default_rng(3)
+    flag = YesNo(name="flag", tie="Yes")  # as each choice is decided: a tie selects it
+    configure(monkeypatch, [flag, MARKS], "dawid-skene")
+    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    labels, known = {}, {}
+    for batch in range(6):
+        entries = []
+        for i in range(20):
+            truth, other = bool(rng.integers(2)), bool(rng.integers(2))
+            hard = rng.random() < 0.4
+            line = {"source": f"s3://{bucket}/data/b{batch}-{i}.json"}
+            if i < 5:
+                known[f"b{batch}-{i}"] = ["a"] * truth + ["b"] * other
+                line[GOLD_KEY] = {"flag": "Yes" if truth else "No", "marks": known[f"b{batch}-{i}"]}
+                write_record(s3, line, {GOLD_KEY: line[GOLD_KEY]}, JOB)
+            forms = {}
+            for w in range(9):
+                said = truth if rng.random() < (0.2 if hard else 0.9) else not truth
+                forms[f"w{w}"] = {"flag": {"label": "Yes" if said else "No"},
+                                  "marks": {"labels": ["a"] * said + ["b"] * (other == (rng.random() < 0.9))}}
+            entries.append(answered_by(f"b{batch}-{i}", forms, data_object_of(line)))
+        labels.update(run(s3, bucket, entries, batch=f"2026-01-01_00:0{batch}:00", workers_per_object=9))
+    assert {o: label["marks"]["gold"] for o, label in labels.items() if "gold" in label["marks"]} == known
+
+    revised = job_confidence.revise_labels(labels, [flag, MARKS])
+
+    for object_id, label in labels.items():
+        now = revised[object_id]
+        p = now["flag"]["confidence"]
+        assert now["marks"]["confidence"]["a"] == pytest.approx(p if label["flag"]["label"] == "Yes" else 1 - p,
+                                                                abs=1e-4)
+        assert now["marks"]["labels"] == label["marks"]["labels"]
+        assert now["marks"].get("gold") == known.get(object_id)
+    no_gold = job_confidence.revise_labels(
+        {o: {**label, "marks": {k: v for k, v in label["marks"].items() if k != GOLD_KEY}}
+         for o, label in labels.items()},
+        [MARKS])
+    moved = [o for o in labels if no_gold[o]["marks"]["confidence"]["a"] != revised[o]["marks"]["confidence"]["a"]]
+    assert len(moved) > len(labels) / 2  # the gold objects of the job corrected the choice

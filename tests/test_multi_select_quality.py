@@ -1,11 +1,14 @@
 """The quality report of a MultiSelect question: each choice as a yes/no, and every choice's decisions together."""
 from __future__ import annotations
 
+import json
 import random
+import re
 
 import pytest
 
 from consolidation import handler
+from gt_common.gold import choice_gold
 from gt_common.job_quality import check_multi_select_statistics
 from gt_common.multi_select_quality import (KIND, merge_multi_select_statistics, multi_select_batch_statistics,
                                             multi_select_report_from_statistics)
@@ -26,12 +29,14 @@ def fresh_client(monkeypatch):
     handler.s3_client.cache_clear()
 
 
-def statistics(ticks: dict[str, dict[str, set[str]]], decided: dict[str, set[str]]) -> dict:
-    """A batch's statistics from ``{object: {worker: choices ticked}}`` and ``{object: choices chosen}``."""
+def statistics(ticks: dict[str, dict[str, set[str]]], decided: dict[str, set[str]], gold=None) -> dict:
+    """A batch's statistics from ``{object: {worker: choices ticked}}`` and ``{object: choices chosen}`` (``gold``:
+    ``{object: choices known to apply}``, each choice's known yes/no as consolidation gives it)."""
     return multi_select_batch_statistics({
         choice: batch_statistics(((o, w, "Yes" if choice in ticked else "No") for o, by in ticks.items()
                                   for w, ticked in by.items()),
-                                 {o: "Yes" if choice in chosen else "No" for o, chosen in decided.items()}, YES_NO)
+                                 {o: "Yes" if choice in chosen else "No" for o, chosen in decided.items()}, YES_NO,
+                                 choice_gold(gold or {}, choice))
         for choice in TAGS.choices})
 
 
@@ -75,6 +80,34 @@ def test_a_workers_agreement_is_over_every_choices_yes_or_no_and_each_choice_say
     assert per_choice["scratch"]["consolidated_label_counts"] == {"Yes": 1, "No": 1}
     assert per_choice["stain"]["answer_label_counts"] == {"Yes": 1, "No": 5}
     assert report["consolidated_label_counts"] == {"Yes": 1, "No": 5}  # the object-choice pairs
+
+
+def test_a_workers_gold_answers_are_their_yes_or_no_per_choice_on_gold_objects():
+    """Object a is gold, scratch alone known to apply. Per choice each answer on it is one gold answer: ana's three
+    are right, bo's dent and cy's scratch and stain are wrong; object b, without gold, counts in none."""
+    ticks = {"a": {"ana": {"scratch"}, "bo": {"scratch", "dent"}, "cy": {"stain"}},
+             "b": {"ana": set(), "bo": {"dent"}, "cy": set()}}
+    stats = statistics(ticks, {"a": {"scratch"}, "b": set()}, gold={"a": ["scratch"]})
+    check_multi_select_statistics(json.loads(json.dumps(stats)), TAGS.choices, YES_NO, 3)
+    report = multi_select_report_from_statistics(stats)
+    per_choice = report["per_choice"]
+    assert {w: per_choice["dent"]["workers"][w]["gold_accuracy"] for w in ("ana", "bo", "cy")} == {
+        "ana": 1.0, "bo": 0.0, "cy": 1.0}
+    assert {w: per_choice["scratch"]["workers"][w]["gold_accuracy"] for w in ("ana", "bo", "cy")} == {
+        "ana": 1.0, "bo": 1.0, "cy": 0.0}
+    assert all(worker["gold_answers"] == 1 for choice in per_choice.values() for worker in choice["workers"].values())
+    assert {w: (report["workers"][w]["gold_answers"], report["workers"][w]["gold_accuracy"])
+            for w in ("ana", "bo", "cy")} == {"ana": (3, 1.0), "bo": (3, pytest.approx(2 / 3)),
+                                               "cy": (3, pytest.approx(1 / 3))}
+    # Merged batch by batch, as every other figure.
+    merged = merge_multi_select_statistics([stats, statistics(ticks, {"a": {"scratch"}, "b": set()})])
+    assert multi_select_report_from_statistics(merged)["workers"]["bo"]["gold_answers"] == 3
+    without = multi_select_report_from_statistics(statistics(ticks, {"a": {"scratch"}, "b": set()}))
+    assert without["workers"]["ana"]["gold_accuracy"] is None
+    assert without["per_choice"]["dent"]["workers"]["ana"]["gold_answers"] == 0
+    stats["per_choice"]["dent"]["workers"]["bo"]["gold"] = [1, 2]
+    with pytest.raises(ValueError, match=re.escape("choice 'dent': gold of worker 'bo': more right than answered")):
+        check_multi_select_statistics(json.loads(json.dumps(stats)), TAGS.choices, YES_NO, 3)
 
 
 def test_stored_statistics_of_other_choices_or_a_broken_choice_are_refused_by_name():

@@ -49,6 +49,12 @@ class Answer(NamedTuple):  # a batch of 100,000 objects holds 300,000: a tuple i
     label: str
 
 
+def gold_missed(label: Optional[str], known: Optional[str]) -> bool:
+    """Whether an object's label misses its known answer (``known`` None: not a gold object; an object without any
+    usable answer, ``label`` None, has no label to miss with)."""
+    return known is not None and label is not None and label != known
+
+
 @dataclass(frozen=True)
 class Decision:
     label: Optional[str]  # None when the object had no usable answer
@@ -57,9 +63,8 @@ class Decision:
 
     @property
     def gold_miss(self) -> bool:
-        """A gold object whose consolidated label is not its known answer (an object without any usable answer
-        has no label to miss with)."""
-        return self.gold is not None and self.label is not None and self.label != self.gold
+        """A gold object whose consolidated label is not its known answer (``gold_missed``)."""
+        return gold_missed(self.label, self.gold)
 
 
 @dataclass

@@ -25,12 +25,11 @@ value keeps, per decided choice, that yes/no's evidence in the same shape, same 
 
 ``classes`` names the yes/no the choice was not decided as ("No" for a chosen choice, "Yes" for one left out); a
 choice no answer decided has no number and no evidence. ``revise_choices`` revises each choice as ``revise`` does a
-YesNo (its own temperature, its own gold objects: a MultiSelect value's ``gold``, where one carries it, is the list
-of its choices known to apply, and a choice's known yes/no is whether the list holds it; ``gt_common.gold`` keeps
-no gold for a MultiSelect yet, so consolidated values carry none) and publishes again the probability that the
-choice applies (``p`` of the decided yes/no for a chosen choice, ``1 - p`` otherwise); the value keeps the batch's
-numbers, the whole ``{choice: p}``, as ``BATCH_CONFIDENCE_KEY``. A choice's evidence takes 75 to 90 bytes of a
-response (``response_size``).
+YesNo (its own temperature, its own gold objects: a gold object's MultiSelect value carries ``gold``, the list of
+its choices known to apply, and a choice's known yes/no is whether the list holds it, ``gold.known_yes_no``, as
+consolidation counted it) and publishes again the probability that the choice applies (``p`` of the decided yes/no
+for a chosen choice, ``1 - p`` otherwise); the value keeps the batch's numbers, the whole ``{choice: p}``, as
+``BATCH_CONFIDENCE_KEY``. A choice's evidence takes 75 to 90 bytes of a response (``response_size``).
 
 ``revise`` recomputes every such confidence with the job's temperature (that of the value whose batch had
 counted the most answers: its evidence holds every batch's before it) and the gold objects of the whole job
@@ -62,7 +61,7 @@ import math
 from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from . import gold_correction
-from .gold import GOLD_KEY
+from .gold import GOLD_KEY, known_yes_no
 from .questions import CHOICE_AS_YES_NO, Checkbox, Classification, MultiSelect, YesNo
 
 LOG = logging.getLogger(__name__)
@@ -209,7 +208,7 @@ def revise_choices(values: Mapping[Hashable, Any], choices: Sequence[str], what:
         for choice, its in evidence.items():
             as_yes_no = {"label": yes if choice in chosen else no, EVIDENCE_KEY: its}
             if known is not None:
-                as_yes_no[GOLD_KEY] = yes if choice in known else no
+                as_yes_no[GOLD_KEY] = known_yes_no(known, choice)
             per_choice[choice][key] = as_yes_no
     if refused > 1:
         LOG.error("%d values in all keep their batch's confidences for unreadable evidence", refused)

@@ -14,14 +14,17 @@ merged choice by choice (exact, as a choice question's). The report::
      <every key of a choice question's report>,   # over every choice's yes/no answers pooled
      "per_choice": {<choice>: {"agreement": {...}, "consolidated_label_counts": {...},
                                "answer_label_counts": {...}, "workers": {<worker>: {"agreement", "kappa",
-                               "compared"}}, "spam_workers": [...], "colluding_pairs": [...]}}}
+                               "compared", "spam", "gold_answers", "gold_accuracy"}}, "spam_workers": [...],
+                               "colluding_pairs": [...]}}}
 
 The pooled part treats each (object, choice) as one yes/no unit: a worker's ``agreement`` is the share of their
 yes/no decisions, over every choice, that match the consolidated ones; alpha and kappa are those of every choice's
 decisions together, and so are the colluding pairs and spam workers. ``objects``, ``answers`` and each worker's
 ``answers`` count the question's objects and answers (``units``: its (object, choice) pairs); a worker's
-``compared`` and ``confusion`` count yes/no decisions. Per choice, the same figures show which choices workers
-disagree on and who marks a choice otherwise than the crowd.
+``compared`` and ``confusion`` count yes/no decisions, and so do ``gold_answers`` and ``gold_accuracy``: on a gold
+object (``gt_common.gold``: the list of its choices known to apply) each answer's yes/no for a choice is one gold
+answer, right when it is the choice's known yes/no (whether the list holds it). Per choice, the same figures show
+which choices workers disagree on and who marks a choice otherwise than the crowd (or than the gold).
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ PER_CHOICE_KEYS = ("agreement", "consolidated_label_counts", "answer_label_count
 #: Counts of the question itself, not of its (object, choice) units.
 OWN_COUNTS = ("objects", "answers", "ignored_answers", "unconsolidated_objects")
 #: What each worker's entry of a choice keeps.
-PER_CHOICE_WORKER_KEYS = ("compared", "agreement", "kappa", "spam")
+PER_CHOICE_WORKER_KEYS = ("compared", "agreement", "kappa", "spam", "gold_answers", "gold_accuracy")
 
 
 def multi_select_batch_statistics(per_choice: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -23,15 +23,18 @@ with, per question type (``gt_common.questions``):
 - FreeText: ``[{"workerId", "text"}]``, the non-empty texts, each cut at the question's ``max_chars``.
 
 A gold object (known answers in its manifest line, ``gt_common.gold``) adds ``"gold": <known label>`` to
-each choice question it has an answer for, and ``"gold-miss": true`` when the label is not it.
+each choice question it has an answer for, and ``"gold-miss": true`` when the label is not it; to a MultiSelect,
+``"gold": [<the choices known to apply, in the question's order>]`` (each choice's known yes/no goes into that
+choice's yes/no as a choice question's gold does), and ``"gold-miss": true`` when the chosen choices are not those.
 
 ``votes`` lists only labels somebody chose, in the question's order; confidences are rounded to four
 decimals. An object without any usable answer still gets its label (no label, confidence 0, no
 entities), so Ground Truth records it instead of failing it silently.
 
-Per batch: each object's task record is read once when a Spans question needs the text's length
-(``shown_text``); each worker's form is read question by question (``answers``: a bad part is
-logged with its object and worker and loses only that part), each distinct form of the batch once
+Per batch: each object's task record is read once when a question may need it (a choice or MultiSelect
+question its gold, ``gt_common.gold``; a Spans question the text's length, ``shown_text``); each worker's
+form is read question by question (``answers``: a bad part is logged with its object and worker and loses
+only that part), each distinct form of the batch once
 (spans, which name their worker and end within their object's text, once per answer), and a choice
 question's answers kept as index arrays (``choices.consolidate_indexed``); the job's worker memory
 (``worker_model``) is read once (one snapshot, whatever the number of earlier batches) and this
@@ -67,12 +70,12 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from .answers import FormAnswers, read_form
-from .choices import Answer, ChoiceResult, consolidate_choice, consolidate_indexed
+from .choices import Answer, ChoiceResult, consolidate_choice, consolidate_indexed, gold_missed
 from .configuration import ConfigurationError, method_of
 from .consolidation import BatchAnswers, DataObjectAnswers, WorkerAnswer, describe, read_each
 from .job_quality import record_multi_select_quality, record_quality_statistics, record_span_quality
 from .quality_report import batch_statistics, batch_statistics_from_indices
-from .gold import GOLD_KEY, GOLD_MISS, gold_by_question
+from .gold import GOLD_KEY, GOLD_MISS, choice_gold, gold_by_question
 from .job_state import JobState
 from .s3uri import InputError
 from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
@@ -112,7 +115,7 @@ class _Batch:
 
     def __init__(self, batch: BatchAnswers, questions: Sequence[Question], lengths: Mapping[str, int],
                  *, default_method: str, s3, state: Optional[JobState], workers_per_object: Optional[int],
-                 gold: Optional[Mapping[str, Mapping[str, str]]] = None) -> None:
+                 gold: Optional[Mapping[str, Mapping[str, Any]]] = None) -> None:
         self.batch = batch
         self.object_ids = batch.object_ids
         self.objects, self.workers_of, self.form_of = _ints(batch.objects), _ints(batch.workers), _ints(batch.form_of)
@@ -154,7 +157,7 @@ class _Batch:
         self.workers = np.bincount(self.objects[usable], minlength=len(batch.object_ids)).tolist()
         self.default_method, self.s3, self.state = default_method, s3, state
         self.workers_per_object = workers_per_object
-        self.gold = gold or {}  # {question: {object id: known label}}
+        self.gold = gold or {}  # {question: {object id: known label (a MultiSelect's: the known list)}}
         self.memory = worker_model.Memory(s3, state, memory_bounds(questions, default_method))
         self.prior = self.memory.prior
         self.learned: dict[str, Entry] = {}
@@ -231,7 +234,7 @@ class _Batch:
             value = {"label": label, "confidence": round(confidence, CONFIDENCE_DIGITS), "votes": counted}
             if gold and object_id in gold:
                 value[GOLD_KEY] = gold[object_id]
-                if label is not None and label != gold[object_id]:
+                if gold_missed(label, gold[object_id]):
                     value[GOLD_MISS] = True
             values.append(job_confidence.keep_evidence(value, result, i, classes))
         return values
@@ -243,12 +246,18 @@ class _Batch:
         evidence: dict[str, dict[str, Any]] = {object_id: {} for object_id in self.object_ids}
         decided: dict[str, tuple[list[Answer], ChoiceResult]] = {}
         classes = job_confidence.classes_of(CHOICE_AS_YES_NO, len(self.object_ids))  # (a large batch keeps none)
+        gold = self.gold.get(question.name, {})  # {object id: the choices known to apply, in the question's order}
+        position = {object_id: i for i, object_id in enumerate(self.object_ids)} if gold else {}
+        missed: set[str] = set()  # gold objects a decided choice of which is not its known yes/no
         for choice in question.choices:  # in the question's order, so each object's choices are too
             answers = [Answer(a.object_id, a.worker_id, SELECTED if choice in a.label else NOT_SELECTED)
                        for a in answered]
             result = self._decide(multi_select_entry(question.name, choice), answers, CHOICE_AS_YES_NO.labels,
-                                  method_of(question, self.default_method), tie=SELECTED)
+                                  method_of(question, self.default_method), tie=SELECTED,
+                                  gold=choice_gold(gold, choice))
             decided[choice] = answers, result
+            missed.update(object_id for object_id, known in result.gold.items()
+                          if gold_missed(result.labels[position[object_id]], known))
             for i, (object_id, label, p) in enumerate(zip(result.object_ids, result.labels, result.confidences)):
                 if label is None:
                     continue
@@ -265,6 +274,10 @@ class _Batch:
         for object_id in self.object_ids:
             value = {"labels": chosen[object_id], "confidence": confidence[object_id],
                      "votes": votes.get(object_id, {})}
+            if object_id in gold:
+                value[GOLD_KEY] = list(gold[object_id])
+                if object_id in missed:
+                    value[GOLD_MISS] = True
             if evidence[object_id]:
                 value[job_confidence.EVIDENCE_KEY] = evidence[object_id]
             values[object_id] = value
@@ -336,7 +349,7 @@ class _Batch:
         try:
             per_choice = {choice: batch_statistics(((a.object_id, a.worker_id, a.label) for a in answers),
                                                    dict(zip(result.object_ids, result.labels)),
-                                                   CHOICE_AS_YES_NO.labels)
+                                                   CHOICE_AS_YES_NO.labels, result.gold)
                           for choice, (answers, result) in decided.items()}
             fits = [_fit_of(result) for _answers, result in decided.values()]
             fit = None if None in fits or not fits else {
@@ -450,8 +463,8 @@ def consolidate_answers(batch: BatchAnswers, questions: Sequence[Question], *, m
                         state: Optional[JobState], workers_per_object: Optional[int] = None,
                         environ: Mapping[str, str] = os.environ, job: str = "") -> dict[str, dict[str, Any]]:
     """``consolidate_items`` of a batch read by ``consolidation.read_batch`` (what the handler reads)."""
-    records = (_task_records(batch, s3, environ, job) if any(q.is_choice or isinstance(q, Spans) for q in questions)
-               else {})
+    records = (_task_records(batch, s3, environ, job)
+               if any(q.is_choice or isinstance(q, (MultiSelect, Spans)) for q in questions) else {})
     lengths = (text_lengths(_answered(batch), s3, environ, records, job) if any(isinstance(q, Spans) for q in questions)
                else {})
     gold = gold_by_question(records, questions)
