@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import threading
+import time
 from pathlib import Path
 
 import boto3
@@ -18,7 +21,8 @@ from text_extraction.sources import Image, SourceError, list_s3_images
 from text_extraction.textract_text import ExtractionError, blocks_to_text, join_lines
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00fake page\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\nfake page"
+JPEG_B = JPEG.replace(b"fake page", b"another page")
+PNG = b"\x89PNG\r\n\x1a\nfake page\x00\x00\x00\x00IEND\xaeB`\x82"  # a signature and an IEND chunk, as a whole PNG
 JOB_A = "5a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 JOB_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
@@ -183,12 +187,12 @@ def test_local_manifest_line_matches_the_sample_manifest_shape(tmp_path, textrac
 
 
 def test_client_error_names_the_image_and_reason_and_the_batch_goes_on(tmp_path, textract):
-    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG + b"b", "c.png": PNG})
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG_B, "c.png": PNG})
     stub = textract.stubber
     stub.add_client_error("detect_document_text", service_error_code="UnsupportedDocumentException",
                           service_message="Request has unsupported document format", http_status_code=400,
                           expected_params={"Document": {"Bytes": JPEG}})
-    stub.add_response("detect_document_text", detect_response(["Bee text."]), {"Document": {"Bytes": JPEG + b"b"}})
+    stub.add_response("detect_document_text", detect_response(["Bee text."]), {"Document": {"Bytes": JPEG_B}})
     stub.add_client_error("detect_document_text", service_error_code="InvalidParameterException",
                           service_message="Request has invalid parameters", http_status_code=400,
                           expected_params={"Document": {"Bytes": PNG}})
@@ -475,3 +479,297 @@ def test_thread_pool_keeps_order_reports_failures_and_shows_progress(tmp_path):
 
 def test_extraction_error_is_not_a_source_error():
     assert not issubclass(ExtractionError, SourceError)
+
+
+# -- hostile and sloppy input: what the tool writes must pass NER pre-labeling ---------------------------------
+
+def local_argv(pages: Path, out_dir: Path, *extra: str) -> list[str]:
+    return [str(pages), "--s3-prefix", "${DATA_PREFIX_URI}", "--output-dir", str(out_dir), "--workers", "1",
+            "--no-progress", *extra]
+
+
+def test_output_with_odd_names_and_dirty_text_passes_ner_pre_labeling(s3, bucket, textract, tmp_path):
+    """End to end: the output folder uploaded as a data folder is (placeholder filled in), then every manifest
+    line through the NER pre-labeling handler, which reads the texts and checks the pages on the S3 endpoint."""
+    from ner_pre_labeling import handler
+
+    names = ["abstract 01 (scan).jpg", "Résumé–ß #2?.png", "50%+off&x=1.jpg", "-dash[1]*.jpg"]
+    pages = make_pages(tmp_path / "in", {name: PNG if name.endswith(".png") else JPEG for name in names})
+    dirty = {  # what Textract's LINE texts could hold: bidirectional controls, NUL, tab, CR LF
+        names[0]: ["Al\u202e–Si alloys\u202c at 180 °C", "seg-", "regate\tat\r\ngrain\x00boundaries."],
+        names[1]: ["\u2067Pollinators\u2069 visit", "gardens."],
+        names[2]: ["Fifty per cent."],
+        names[3]: ["Dash."],
+    }
+    for name in sorted(names):
+        textract.stubber.add_response("detect_document_text", detect_response(dirty[name]),
+                                      {"Document": {"Bytes": PNG if name.endswith(".png") else JPEG}})
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps({names[1]: {"Title": "<b>Bees</b> & \"gardens\"", "Year": 2024, "Open": True,
+                                               "Note": None}}), encoding="utf-8")
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli(local_argv(pages, out_dir, "--copy-pages", "--metadata", str(metadata)), textract=textract)
+    assert code == 0, err
+
+    for path in sorted(out_dir.rglob("*")):  # the folder as the stack or the local runner uploads it
+        if path.is_file() and path.name != "manifest.jsonl":
+            s3.put_object(Bucket=bucket, Key=f"ner/{path.relative_to(out_dir).as_posix()}", Body=path.read_bytes())
+    manifest = (out_dir / "manifest.jsonl").read_text(encoding="utf-8")
+    lines = [json.loads(line.replace("${DATA_PREFIX_URI}", f"s3://{bucket}/ner")) for line in manifest.splitlines()]
+    assert len(lines) == 4 and all(set(line) == {"source-ref", "text-file-s3-uri", "metadata"} for line in lines)
+    handler.s3_client.cache_clear()
+    try:
+        texts = {}
+        for line in lines:
+            task = handler.lambda_handler({"version": "2018-10-06", "dataObject": line,
+                                           "labelingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/x"})
+            texts[line["source-ref"].rpartition("/")[2]] = task["taskInput"]["text"]
+    finally:
+        handler.s3_client.cache_clear()
+    assert texts == {
+        names[0]: "Al–Si alloys at 180 °C segregate at grain boundaries.",
+        names[1]: "Pollinators visit gardens.",
+        names[2]: "Fifty per cent.",
+        names[3]: "Dash.",
+    }
+    assert lines[[line["source-ref"].endswith(".png") for line in lines].index(True)]["metadata"]["Title"] == \
+        "<b>Bees</b> & \"gardens\""
+
+
+def test_empty_truncated_and_mislabelled_pages_fail_by_name_without_a_textract_call(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {
+        "empty.jpg": b"",
+        "cut.jpg": JPEG[:-2],  # no end-of-image marker
+        "scan.jpg": b"%PDF-1.7\n...",  # a PDF under an image's name
+        "._abstract.jpg": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ",  # macOS's AppleDouble companion file
+        "good.jpg": JPEG,
+    })
+    textract.stubber.add_response("detect_document_text", detect_response(["Fine."]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out"), textract=textract)
+    assert code == 1
+    assert f"{pages / 'empty.jpg'}: the file is empty (0 bytes)" in err
+    assert f"{pages / 'cut.jpg'}: the file is a JPEG image that does not end with its end-of-image marker" in err
+    assert f"{pages / 'scan.jpg'}: the file is a PDF file, not a JPEG or PNG image" in err
+    assert f"{pages / '._abstract.jpg'}: the file is not an image (it starts with bytes 00 05 16 07" in err
+    assert "4 of 5 image(s) failed" in err
+    assert [line["source-ref"] for line in read_manifest(tmp_path / "out" / "manifest.jsonl")] == \
+        ["${DATA_PREFIX_URI}/pages/good.jpg"]
+
+
+def test_s3_pages_are_checked_as_pre_labeling_checks_them_before_textract(s3, bucket, textract):
+    s3.put_object(Bucket=bucket, Key="ner/pages/empty.jpg", Body=b"")
+    s3.put_object(Bucket=bucket, Key="ner/pages/cut.png", Body=PNG[:-12])
+    s3.put_object(Bucket=bucket, Key="ner/pages/good.jpg", Body=JPEG)
+    add_async_success(textract, bucket, "ner/pages/good.jpg", JOB_A, ["Good."])
+    code, _, err = run_cli([f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--workers", "1", "--no-progress"],
+                           textract=textract, s3=s3)
+    assert code == 1
+    assert f"s3://{bucket}/ner/pages/empty.jpg: the object is empty (0 bytes)" in err
+    assert f"s3://{bucket}/ner/pages/cut.png: the object is a PNG file cut short" in err
+    assert s3.get_object(Bucket=bucket, Key="ner/abstracts/good.txt")["Body"].read() == b"Good."
+
+
+def test_text_is_cleaned_and_refused_when_pre_labeling_would_refuse_it(tmp_path, textract, monkeypatch):
+    assert textract_text.clean_line("a\u202ab\u202c\tc\r\nd\x00  e\u2066") == "ab c d e"
+    assert blocks_to_text(page_blocks(["\u200b\u200b", "\u200e"])) == "\u200b\u200b \u200e"  # nothing visible
+    pages = make_pages(tmp_path / "in", {"invisible.jpg": JPEG, "long.png": PNG})
+    textract.stubber.add_response("detect_document_text", detect_response(["\u200b", "\u2066\u2069 \u200e"]),
+                                  {"Document": {"Bytes": JPEG}})
+    textract.stubber.add_response("detect_document_text", detect_response(["é" * 60, "x" * 10]),
+                                  {"Document": {"Bytes": PNG}})
+    monkeypatch.setattr(textract_text, "MAX_TEXT_BYTES", 100)  # the real limit (1,000,000 bytes) in small
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out"), textract=textract)
+    assert code == 1
+    assert f"{pages / 'invisible.jpg'}: Textract found no text on the page" in err
+    assert f"{pages / 'long.png'}: its text is 131 bytes (UTF-8), over the 100-byte limit of NER pre-labeling; " \
+           "it was not written (not cut)" in err
+    assert not (tmp_path / "out" / "abstracts").exists()
+
+
+def test_names_that_cannot_be_s3_keys_fail_alone_and_are_quoted(tmp_path, textract):
+    folder = make_pages(tmp_path / "in", {"ok.jpg": JPEG, "line\nbreak.jpg": JPEG, "\x1b[31mred.jpg": JPEG})
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.jpg"), "wb") as handle:  # Latin-1 bytes: not UTF-8
+        handle.write(JPEG)
+    textract.stubber.add_response("detect_document_text", detect_response(["Fine."]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli(local_argv(folder, tmp_path / "out"), textract=textract)
+    assert code == 1
+    assert f"{folder}/caf\\xe9.jpg: its name is not UTF-8 text, which an S3 key must be; rename it" in err
+    assert repr(f"{folder}/line\nbreak.jpg") + ": its name holds the control character U+000A; rename it" in err
+    assert repr(f"{folder}/\x1b[31mred.jpg") + ": its name holds the control character U+001B" in err
+    assert "\x1b" not in err and "line\nbreak" not in err
+    assert [line["source-ref"] for line in read_manifest(tmp_path / "out" / "manifest.jsonl")] == \
+        ["${DATA_PREFIX_URI}/pages/ok.jpg"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ('{"a.jpg": {"Year": NaN}}', "NaN is not a JSON number"),
+    ('{"a.jpg": {"Year": -Infinity}}', "-Infinity is not a JSON number"),
+    ('{"a.jpg": {"Authors": ["A", "B"]}}', "'a.jpg' has 'Authors' as a list; give text or a number"),
+    ('{"a.jpg": {"Title": {"en": "x"}}}', "'a.jpg' has 'Title' as a JSON object"),
+])
+def test_metadata_pre_labeling_or_json_would_refuse_is_refused_up_front(tmp_path, textract, body, message):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG})
+    metadata = tmp_path / "m.json"
+    metadata.write_text(body, encoding="utf-8")
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out", "--metadata", str(metadata)), textract=textract)
+    assert code == 2 and f"metadata file {metadata}" in err and message in err
+
+
+def test_metadata_with_a_byte_order_mark_is_read(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG})
+    metadata = tmp_path / "m.json"
+    metadata.write_bytes("\ufeff".encode() + b'{"a.jpg": {"Title": "T"}}')  # as Windows Notepad saves UTF-8
+    textract.stubber.add_response("detect_document_text", detect_response(["x"]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out", "--metadata", str(metadata)), textract=textract)
+    assert code == 0, err
+    assert read_manifest(tmp_path / "out" / "manifest.jsonl")[0]["metadata"] == {"Title": "T"}
+
+
+def test_manifest_line_over_ground_truths_limit_fails_that_image_only(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG_B})
+    metadata = tmp_path / "m.json"
+    metadata.write_text(json.dumps({"a.jpg": {"Abstract": "x" * 100_000}}), encoding="utf-8")
+    textract.stubber.add_response("detect_document_text", detect_response(["B."]), {"Document": {"Bytes": JPEG_B}})
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out", "--metadata", str(metadata)), textract=textract)
+    assert code == 1
+    assert f"{pages / 'a.jpg'}: its manifest line would be 100," in err and "over Ground Truth's 100,000-byte" in err
+    assert len(read_manifest(tmp_path / "out" / "manifest.jsonl")) == 1
+
+
+def test_other_files_are_named_as_skipped(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.tif": b"II*\x00", "c.pdf": b"%PDF-", "metadata.json": b"{}"})
+    (pages / "sub").mkdir()
+    (pages / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    textract.stubber.add_response("detect_document_text", detect_response(["x"]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out"), textract=textract)
+    assert code == 0, err
+    assert f"warning: skipped 4 file(s) in {pages} that are not .jpg, .jpeg or .png: b.tif, c.pdf, gone.jpg, " \
+           "metadata.json" in err
+
+
+def test_repeated_next_token_is_an_error_not_an_endless_loop(textract):
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": JOB_A})
+    stub.add_response("get_document_text_detection", get_response("SUCCEEDED", page_blocks(["a"]), next_token="t1"))
+    stub.add_response("get_document_text_detection",
+                      get_response("SUCCEEDED", page_blocks(["b"], prefix="c"), next_token="t1"),
+                      {"JobId": JOB_A, "NextToken": "t1"})
+    with pytest.raises(ExtractionError, match="returned NextToken 't1' a second time"):
+        textract_text.detect_s3_async(textract, "gt-data", "p.jpg", poll_interval=0, sleep=no_sleep)
+
+
+# -- running again, Ctrl-C -------------------------------------------------------------------------------------
+
+def test_running_again_reads_only_images_without_a_text_file(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG_B, "c.png": PNG})
+    out_dir = tmp_path / "out"
+    stub = textract.stubber
+    stub.add_response("detect_document_text", detect_response(["A."]), {"Document": {"Bytes": JPEG}})
+    stub.add_client_error("detect_document_text", service_error_code="ThrottlingException", http_status_code=400,
+                          expected_params={"Document": {"Bytes": JPEG_B}})
+    stub.add_response("detect_document_text", detect_response(["C."]), {"Document": {"Bytes": PNG}})
+    code, _, _ = run_cli(local_argv(pages, out_dir), textract=textract)
+    assert code == 1 and len(read_manifest(out_dir / "manifest.jsonl")) == 2
+
+    stub.add_response("detect_document_text", detect_response(["B."]), {"Document": {"Bytes": JPEG_B}})
+    code, out, err = run_cli(local_argv(pages, out_dir), textract=textract)  # only b.jpg is read
+    assert code == 0, err
+    assert "3 image(s) with their text file (2 of them already there, not read again" in out
+    assert [line["text-file-s3-uri"] for line in read_manifest(out_dir / "manifest.jsonl")] == [
+        "${DATA_PREFIX_URI}/abstracts/a.txt", "${DATA_PREFIX_URI}/abstracts/b.txt",
+        "${DATA_PREFIX_URI}/abstracts/c.txt"]  # the whole batch, each once
+    assert (out_dir / "abstracts" / "b.txt").read_text(encoding="utf-8") == "B."
+
+    for data, text in ((JPEG, "A again."), (JPEG_B, "B again."), (PNG, "C again.")):
+        stub.add_response("detect_document_text", detect_response([text]), {"Document": {"Bytes": data}})
+    code, _, err = run_cli(local_argv(pages, out_dir, "--overwrite"), textract=textract)
+    assert code == 0, err
+    assert (out_dir / "abstracts" / "c.txt").read_text(encoding="utf-8") == "C again."
+    assert sorted(p.name for p in (out_dir / "abstracts").iterdir()) == ["a.txt", "b.txt", "c.txt"]  # no .part left
+
+
+def test_running_again_on_s3_keeps_texts_already_written(s3, bucket, textract):
+    s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
+    s3.put_object(Bucket=bucket, Key="ner/pages/b.jpg", Body=JPEG_B)
+    s3.put_object(Bucket=bucket, Key="ner/abstracts/a.txt", Body=b"Written before.")
+    add_async_success(textract, bucket, "ner/pages/b.jpg", JOB_B, ["Bee."])
+    code, out, err = run_cli([f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--no-progress"],
+                             textract=textract, s3=s3)
+    assert code == 0, err
+    assert "(1 of them already there" in out
+    assert s3.get_object(Bucket=bucket, Key="ner/abstracts/a.txt")["Body"].read() == b"Written before."
+    manifest = s3.get_object(Bucket=bucket, Key="ner/manifest.jsonl")["Body"].read().decode("utf-8")
+    assert len(manifest.splitlines()) == 2
+
+
+def test_ctrl_c_starts_no_other_image_and_keeps_what_is_done(tmp_path):
+    jobs = [Job(image=Image(name=f"p{n:02}.jpg", size=1, path=tmp_path / f"p{n:02}.jpg"),
+                source_ref=f"s3://b/pages/p{n:02}.jpg", text_uri=f"s3://b/abstracts/p{n:02}.txt") for n in range(60)]
+    started = []
+    stop = threading.Event()
+
+    def process(job: Job) -> str:
+        started.append(job)
+        if len(started) == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered to the main thread
+        time.sleep(0.05)
+        return "read"
+
+    try:
+        result = run_batch(jobs, process, workers=2, progress=False, stream=io.StringIO(), stop=stop)
+    except KeyboardInterrupt:
+        pytest.fail(f"Ctrl-C escaped the batch after {len(started)} of 60 jobs had started")
+    assert result.interrupted and stop.is_set()
+    assert len(started) < 10  # without the fix every one of the 60 jobs ran before Ctrl-C was seen
+    assert len(result.succeeded) == len(started) and len(result.not_done) == 60 - len(started)
+    assert result.succeeded == jobs[:len(started)]
+
+
+def test_ctrl_c_writes_the_manifest_of_what_is_done_and_exits_130(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG_B, "c.png": PNG})
+    stub = textract.stubber
+    stub.add_response("detect_document_text", detect_response(["A."]), {"Document": {"Bytes": JPEG}})
+
+    def ctrl_c_on_b(params, **_):  # Ctrl-C while b.jpg is being read (one worker: in the main thread)
+        if params["Document"]["Bytes"] == JPEG_B:
+            raise KeyboardInterrupt
+
+    textract.meta.events.register("provide-client-params.textract.DetectDocumentText", ctrl_c_on_b)
+    try:
+        code, _, err = run_cli(local_argv(pages, tmp_path / "out"), textract=textract)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the CLI: no manifest, no message")
+    assert code == 130, err
+    assert "interrupted: 2 of 3 image(s) not read; run the same command again" in err
+    assert [line["source-ref"] for line in read_manifest(tmp_path / "out" / "manifest.jsonl")] == \
+        ["${DATA_PREFIX_URI}/pages/a.jpg"]
+
+
+def test_async_polling_stops_when_the_batch_is_interrupted(textract, monkeypatch):
+    from text_extraction.batch import Interrupted, s3_processor
+
+    stop = threading.Event()
+    monkeypatch.setattr(textract_text, "check_s3_image", lambda *args: None)
+    textract.stubber.add_response("start_document_text_detection", {"JobId": JOB_A})
+    textract.stubber.add_response("get_document_text_detection", get_response("IN_PROGRESS"))
+
+    class NoText:  # no text object yet
+        def head_object(self, **_):
+            from botocore.exceptions import ClientError
+            raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+
+    process = s3_processor(textract, NoText(), text_bucket="gt-data", poll_interval=5, stop=stop,
+                           sleep=lambda seconds: stop.set())  # Ctrl-C while the job is polled
+    job = Job(image=Image(name="p.jpg", size=10, bucket="gt-data", key="p.jpg"), source_ref="s3://gt-data/p.jpg",
+              text_uri="s3://gt-data/abstracts/p.txt")
+    with pytest.raises(Interrupted):
+        process(job)
+
+
+def test_copy_pages_into_the_folder_they_are_in(tmp_path, textract):
+    data = tmp_path / "my-abstracts"
+    pages = make_pages(data / "pages", {"a.jpg": JPEG})
+    textract.stubber.add_response("detect_document_text", detect_response(["A."]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli(local_argv(pages, data, "--copy-pages"), textract=textract)  # output beside the pages
+    assert code == 0, err
+    assert (data / "pages" / "a.jpg").read_bytes() == JPEG and (data / "abstracts" / "a.txt").exists()

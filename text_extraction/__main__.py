@@ -33,15 +33,32 @@ S3 prefix input (the images are listed with ListObjectsV2, every page followed):
   manifest (--manifest, a local path or an s3:// URI) defaults to manifest.jsonl beside the input
   prefix (s3://b/ner/manifest.jsonl).
 
-Errors: a failed Textract call or job (or an image over 10 MB, or a page with no text) is reported
-with the image's path or S3 URI and the reason; the other images are still processed, the
-failures are listed at the end, and the manifest holds the images that succeeded (it is not
-written if none did). Exit status: 0 all images done, 1 some failed, 2 unusable arguments or input.
+Before Textract is called, each image is checked as NER pre-labeling will check it: a whole JPEG or
+PNG (not empty, cut short, or another format under an image's name), at most 10 MB (Textract's limit
+for a JPEG or PNG, synchronous and asynchronous alike), a local file name that can be an S3 key
+(UTF-8, no control characters), and a manifest line of at most 100,000 bytes. The text is cleaned
+(bidirectional controls dropped, control characters made spaces) and refused when it has nothing
+visible or is over pre-labeling's 1,000,000-byte limit (never cut). Other files in INPUT are skipped
+and named in a warning.
+
+Running again: an image whose text file is already in the output (a non-empty file, or an S3 object)
+is not sent to Textract again and keeps its manifest line, so the same command run again after
+failures or Ctrl-C reads only the images left; --overwrite reads every image again (after replacing
+images by others of the same names). Text files and a local manifest are written whole or not at all;
+the manifest is written anew each run, one line per image done.
+
+Errors: a failed Textract call or job, or an image that fails a check above, is reported with the
+image's path or S3 URI and the reason; the other images are still processed, the failures are listed
+at the end, and the manifest holds the images that succeeded (it is not written if none did).
+Throttled and failed requests are retried by botocore (standard retry mode, up to 8 attempts).
+Ctrl-C starts no other image, lets the ones being read finish, and writes the manifest of what is done.
+Exit status: 0 all images done, 1 some failed, 2 unusable arguments or input, 130 interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -54,7 +71,7 @@ from .manifest import load_metadata, write_manifest
 from gt_common.s3uri import is_s3_uri
 
 from .sources import (PLACEHOLDER, SourceError, as_prefix, check_unique_stems, list_local_images, list_s3_images,
-                      parent_prefix, split_s3_uri)
+                      parent_prefix, shown, split_s3_uri)
 
 PROG = "python -m text_extraction"
 
@@ -90,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: DIR/manifest.jsonl, or manifest.jsonl beside an S3 INPUT)")
     common.add_argument("--metadata", metavar="FILE", type=Path,
                         help="JSON object mapping image file names to metadata objects (default: {} per image)")
+    common.add_argument("--overwrite", action="store_true",
+                        help="read every image again, even one whose text file is already in the output")
     common.add_argument("--workers", type=int, default=4, metavar="N",
                         help="images processed in parallel (default: %(default)s)")
     common.add_argument("--region", help="AWS region for Textract and S3 (default: the SDK's configuration)")
@@ -131,8 +150,13 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             parser.error(f"--s3-prefix {args.s3_prefix!r} is not s3://bucket/prefix or {PLACEHOLDER}")
 
 
-def plan_local(args: argparse.Namespace, metadata: dict) -> tuple[list[Job], str]:
-    images = list_local_images(Path(args.input))
+def plan_local(args: argparse.Namespace, metadata: dict, stderr) -> tuple[list[Job], str]:
+    images, skipped = list_local_images(Path(args.input))
+    if skipped:
+        names = ", ".join(shown(name) for name in skipped[:10]) + (f" and {len(skipped) - 10} more"
+                                                                     if len(skipped) > 10 else "")
+        print(f"warning: skipped {len(skipped)} file(s) in {args.input} that are not .jpg, .jpeg or .png: {names} "
+              "(a worker's browser does not show PDF or TIFF pages: convert them to JPEG or PNG)", file=stderr)
     check_unique_stems(images)
     base = args.s3_prefix.rstrip("/")
     if base != PLACEHOLDER:
@@ -185,18 +209,19 @@ def main(argv: Sequence[str] | None = None, *, textract=None, s3=None,
             s3 = s3 or default_s3
         return textract, s3
 
+    stop = threading.Event()
     try:
         metadata = load_metadata(args.metadata) if args.metadata else {}
         if is_s3_uri(args.input):
             textract, s3 = clients()
             jobs, manifest_to, text_bucket = plan_s3(args, metadata, s3)
-            process = s3_processor(textract, s3, text_bucket=text_bucket, use_sync=args.sync,
-                                   poll_interval=args.poll_interval, timeout=args.timeout, sleep=sleep)
+            process = s3_processor(textract, s3, text_bucket=text_bucket, use_sync=args.sync, overwrite=args.overwrite,
+                                   poll_interval=args.poll_interval, timeout=args.timeout, sleep=sleep, stop=stop)
         else:
-            jobs, manifest_to = plan_local(args, metadata)
+            jobs, manifest_to = plan_local(args, metadata, stderr)
             if textract is None:
                 textract, _ = clients()
-            process = local_processor(textract)
+            process = local_processor(textract, overwrite=args.overwrite)
     except SourceError as error:
         print(f"error: {error}", file=stderr)
         return 2
@@ -208,9 +233,10 @@ def main(argv: Sequence[str] | None = None, *, textract=None, s3=None,
         return 2
     unknown = sorted(set(metadata) - {job.image.name for job in jobs})
     if unknown:
-        print(f"warning: --metadata names files that are not input images: {', '.join(unknown)}", file=stderr)
+        print(f"warning: --metadata names files that are not input images: {', '.join(map(shown, unknown))}",
+              file=stderr)
 
-    result = run_batch(jobs, process, workers=args.workers, progress=not args.no_progress, stream=stderr)
+    result = run_batch(jobs, process, workers=args.workers, progress=not args.no_progress, stream=stderr, stop=stop)
     return report(result, manifest_to, s3_client=lambda: clients()[1], stdout=stdout, stderr=stderr)
 
 
@@ -224,14 +250,22 @@ def report(result: BatchResult, manifest_to: str, *, s3_client, stdout, stderr) 
             print(f"error: could not write the manifest to {manifest_to}: {error}", file=stderr)
             status = 1
         else:
-            print(f"wrote {len(result.succeeded)} text file(s) and the manifest {manifest_to}", file=stdout)
+            kept = (f" ({result.kept} of them already there, not read again; --overwrite reads them again)"
+                    if result.kept else "")
+            print(f"wrote the manifest {manifest_to}: {len(result.succeeded)} image(s) with their text file{kept}",
+                  file=stdout)
     else:
         print("no image succeeded: the manifest was not written", file=stderr)
+    total = len(result.failed) + len(result.succeeded) + len(result.not_done)
     if result.failed:
-        print(f"{len(result.failed)} of {len(result.failed) + len(result.succeeded)} image(s) failed:", file=stderr)
+        print(f"{len(result.failed)} of {total} image(s) failed:", file=stderr)
         for failure in result.failed:
             print(f"  {failure.message}", file=stderr)
         status = 1
+    if result.interrupted:
+        print(f"interrupted: {len(result.not_done)} of {total} image(s) not read; run the same command again to "
+              "read them (images with a text file are not read again)", file=stderr)
+        status = 130
     return status
 
 

@@ -5,13 +5,24 @@ manifest line will hold. :func:`run_batch` runs a ``process(job)`` callable over
 small thread pool when ``workers > 1``, with a tqdm progress bar over the images. An exception from
 one job is recorded as that job's failure (its message names the image) and the batch goes on.
 
+Ctrl-C stops the batch: images not started are not started, the ones Textract is reading are
+finished (an asynchronous job stops polling), and the result says which images were not done.
+
 :func:`local_processor` and :func:`s3_processor` build the ``process`` callables for the two
-kinds of input; the Textract and S3 clients are passed in.
+kinds of input; the Textract and S3 clients are passed in. Before Textract is called, an image is
+checked: its manifest line must be one Ground Truth takes (``manifest.line_problem``), a local
+image's name one an S3 key can be (``sources.name_problem``), and the image a whole JPEG or PNG
+(``textract_text.check_image_bytes`` and ``check_s3_image``). An image whose text file already
+exists (a non-empty local file, or an S3 object) is not read again unless ``overwrite``: its line is
+kept, so running the same command again after Ctrl-C or failures reads only what is left. Text files
+are written whole or not at all (``manifest.write_atomically``).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -22,9 +33,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from . import textract_text
-from .manifest import manifest_line
-from .sources import Image
+from .manifest import line_problem, manifest_line, write_atomically
+from .sources import Image, name_problem
 from .textract_text import ExtractionError
+
+READ = "read"  # process(job)'s outcomes: Textract read the page and its text was written,
+KEPT = "kept"  # or its text file was already there (not read again)
+
+
+class Interrupted(Exception):
+    """A job given up because the batch is stopping (Ctrl-C): not done, and not a failure."""
 
 
 @dataclass
@@ -48,56 +66,95 @@ class Failure:
 
 @dataclass
 class BatchResult:
-    succeeded: list[Job]
+    succeeded: list[Job]  # in the jobs' order: read now, or kept from an earlier run
     failed: list[Failure]
+    kept: int = 0  # how many of ``succeeded`` had their text already
+    not_done: list[Job] = field(default_factory=list)  # left when the batch was interrupted
+    interrupted: bool = False
 
 
 def text_or_fail(image: Image, blocks: list[dict[str, Any]]) -> str:
     text = textract_text.blocks_to_text(blocks)
-    if not text:
-        raise ExtractionError(image.label, "Textract found no text on the page (no LINE blocks)")
+    textract_text.check_text(image.label, text)
     return text
 
 
-def local_processor(textract) -> Callable[[Job], None]:
+def check_job(job: Job) -> None:
+    """The checks made before anything is read: the image's name (local) and its manifest line."""
+    problem = (name_problem(job.image.name) if job.image.path is not None else None) or \
+        line_problem(job.manifest_line())
+    if problem:
+        raise ExtractionError(job.image.label, problem)
+
+
+def copy_page(job: Job) -> None:
+    """--copy-pages: copy the image to its place in the output, unless it is that file already."""
+    target = job.page_copy
+    if target is None or (target.exists() and os.path.samefile(job.image.path, target)):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(job.image.path, target)
+
+
+def local_processor(textract, *, overwrite: bool = False) -> Callable[[Job], str]:
     """Read the image, DetectDocumentText on its bytes, write the text file (and copy the page)."""
 
-    def process(job: Job) -> None:
+    def process(job: Job) -> str:
         image = job.image
-        textract_text.check_size(image.label, image.size)
+        check_job(job)
+        outcome = KEPT
+        if overwrite or not (job.text_path.is_file() and job.text_path.stat().st_size > 0):
+            textract_text.check_size(image.label, image.size)
+            try:
+                data = image.path.read_bytes()
+            except OSError as error:
+                raise ExtractionError(image.label, f"could not be read: {error.strerror or error}") from error
+            textract_text.check_size(image.label, len(data))
+            textract_text.check_image_bytes(image.label, data)
+            text = text_or_fail(image, textract_text.detect_bytes(textract, data, image=image.label))
+            try:
+                write_atomically(job.text_path, text.encode("utf-8"))
+            except OSError as error:
+                raise ExtractionError(image.label, f"could not write the output: {error}") from error
+            outcome = READ
         try:
-            data = image.path.read_bytes()
+            copy_page(job)
         except OSError as error:
-            raise ExtractionError(image.label, f"could not be read: {error.strerror or error}") from error
-        text = text_or_fail(image, textract_text.detect_bytes(textract, data, image=image.label))
-        try:
-            job.text_path.parent.mkdir(parents=True, exist_ok=True)
-            job.text_path.write_text(text, encoding="utf-8")
-            if job.page_copy is not None:
-                job.page_copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(image.path, job.page_copy)
-        except OSError as error:
-            raise ExtractionError(image.label, f"could not write the output: {error}") from error
+            raise ExtractionError(image.label, f"could not copy the page: {error}") from error
+        return outcome
 
     return process
 
 
-def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False,
+def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False, overwrite: bool = False,
                  poll_interval: float = textract_text.DEFAULT_POLL_INTERVAL,
                  timeout: float = textract_text.DEFAULT_TIMEOUT,
-                 sleep: Callable[[float], None] = time.sleep) -> Callable[[Job], None]:
-    """Textract on the S3 object (async job, or DetectDocumentText if ``use_sync``), PutObject the text."""
+                 sleep: Callable[[float], None] = time.sleep,
+                 stop: threading.Event | None = None) -> Callable[[Job], str]:
+    """Textract on the S3 object (async job, or DetectDocumentText if ``use_sync``), PutObject the text.
+    ``stop`` set (Ctrl-C): a job still polling is given up (``Interrupted``)."""
 
-    def process(job: Job) -> None:
+    def pause(seconds: float) -> None:
+        if stop is not None and stop.is_set():
+            raise Interrupted()
+        sleep(seconds)
+        if stop is not None and stop.is_set():
+            raise Interrupted()
+
+    def process(job: Job) -> str:
         image = job.image
+        check_job(job)
+        key = job.text_uri[len(f"s3://{text_bucket}/"):]
+        if not overwrite and _exists(s3, text_bucket, key, image):
+            return KEPT
         textract_text.check_size(image.label, image.size)
+        textract_text.check_s3_image(s3, image.bucket, image.key)
         if use_sync:
             blocks = textract_text.detect_s3_sync(textract, image.bucket, image.key)
         else:
             blocks = textract_text.detect_s3_async(textract, image.bucket, image.key,
-                                                   poll_interval=poll_interval, timeout=timeout, sleep=sleep)
+                                                   poll_interval=poll_interval, timeout=timeout, sleep=pause)
         text = text_or_fail(image, blocks)
-        key = job.text_uri[len(f"s3://{text_bucket}/"):]
         try:
             s3.put_object(Bucket=text_bucket, Key=key, Body=text.encode("utf-8"),
                           ContentType="text/plain; charset=utf-8")
@@ -107,8 +164,23 @@ def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False,
                                   f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}") from error
         except BotoCoreError as error:
             raise ExtractionError(image.label, f"could not write {job.text_uri}: {error}") from error
+        return READ
 
     return process
+
+
+def _exists(s3, bucket: str, key: str, image: Image) -> bool:
+    """Whether the text object is there already (HeadObject)."""
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", "Unknown"))
+        if code in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise ExtractionError(image.label, f"could not check s3://{bucket}/{key}: {code}") from error
+    except BotoCoreError as error:
+        raise ExtractionError(image.label, f"could not check s3://{bucket}/{key}: {error}") from error
+    return True
 
 
 def _failure(job: Job, error: BaseException) -> Failure:
@@ -117,34 +189,64 @@ def _failure(job: Job, error: BaseException) -> Failure:
     return Failure(job, f"{job.image.label}: unexpected {type(error).__name__}: {error}")
 
 
-def run_batch(jobs: list[Job], process: Callable[[Job], None], *, workers: int = 1,
-              progress: bool = True, stream=None) -> BatchResult:
-    """Run ``process`` over ``jobs``; successes keep the jobs' order, failures are reported as they happen."""
+def run_batch(jobs: list[Job], process: Callable[[Job], Any], *, workers: int = 1,
+              progress: bool = True, stream=None, stop: threading.Event | None = None) -> BatchResult:
+    """Run ``process`` over ``jobs``; successes keep the jobs' order, failures are reported as they happen.
+
+    Ctrl-C (KeyboardInterrupt) sets ``stop``, starts no other job and waits for the running ones; the result
+    is then ``interrupted``, with the jobs not done in ``not_done``."""
     stream = stream if stream is not None else sys.stderr
+    stop = stop if stop is not None else threading.Event()
     errors: dict[int, Failure] = {}
+    outcomes: dict[int, Any] = {}
+    interrupted = False
     bar = tqdm(total=len(jobs), desc="Textract", unit="image", disable=not progress, file=stream)
 
-    def record(index: int, error: BaseException | None) -> None:
+    def record(index: int, outcome: Any, error: BaseException | None) -> None:
+        if isinstance(error, Interrupted):
+            return  # not done
         if error is not None:
             errors[index] = _failure(jobs[index], error)
             bar.write(f"error: {errors[index].message}", file=stream)
+        else:
+            outcomes[index] = outcome
         bar.update(1)
+
+    def record_future(index: int, future) -> None:
+        error = future.exception()
+        record(index, None if error else future.result(), error)
 
     with bar:
         if workers <= 1:
-            for index, job in enumerate(jobs):
-                try:
-                    process(job)
-                except Exception as error:  # noqa: BLE001 - one bad image never stops the batch
-                    record(index, error)
-                else:
-                    record(index, None)
+            try:
+                for index, job in enumerate(jobs):
+                    try:
+                        outcome = process(job)
+                    except Exception as error:  # noqa: BLE001 - one bad image never stops the batch
+                        record(index, None, error)
+                    else:
+                        record(index, outcome, None)
+            except KeyboardInterrupt:
+                stop.set()
+                interrupted = True
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="textract") as pool:
                 futures = {pool.submit(process, job): index for index, job in enumerate(jobs)}
-                for future in as_completed(futures):
-                    record(futures[future], future.exception())
+                try:
+                    for future in as_completed(futures):
+                        record_future(futures[future], future)
+                except KeyboardInterrupt:
+                    stop.set()
+                    interrupted = True
+                    bar.write("interrupted: waiting for the images being read", file=stream)
+                    pool.shutdown(wait=True, cancel_futures=True)  # no other job starts; the running ones end
+                    for future, index in futures.items():
+                        if index not in errors and index not in outcomes and future.done() and not future.cancelled():
+                            record_future(index, future)
     return BatchResult(
-        succeeded=[job for index, job in enumerate(jobs) if index not in errors],
+        succeeded=[job for index, job in enumerate(jobs) if index in outcomes],
         failed=[errors[index] for index in sorted(errors)],
+        kept=sum(1 for outcome in outcomes.values() if outcome == KEPT),
+        not_done=[job for index, job in enumerate(jobs) if index not in outcomes and index not in errors],
+        interrupted=interrupted,
     )

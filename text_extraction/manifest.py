@@ -7,12 +7,19 @@ A line has the shape of ``sample_data/ner/manifest.jsonl``::
      "metadata": {"Title": "...", "Author": "...", "ISBN": "..."}}
 
 The metadata file (``--metadata FILE``) is a JSON object mapping an image's file name (for example
-``"abstract-01.jpg"``) to an object; an image without an entry gets ``{}``. Lines are written as
-UTF-8 without escaping non-ASCII characters, one per line, each ending in a newline.
+``"abstract-01.jpg"``) to an object; an image without an entry gets ``{}``. Its values are what the
+worker's page shows beside the text, so each is text, a number, true/false or null: a list or an
+object is refused (NER pre-labeling refuses it), and so are NaN and Infinity, which are not JSON
+and would make the manifest unreadable. A leading byte-order mark is dropped. Lines are written as
+UTF-8 without escaping non-ASCII characters, one per line, each ending in a newline; a line over
+Ground Truth's ``MAX_LINE_BYTES`` is refused by :func:`line_problem`. A local manifest is written to
+a temporary file beside it and then renamed into place, so it is never left half written.
 """
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +28,32 @@ from gt_common.s3uri import is_s3_uri
 from .sources import SourceError, split_s3_uri
 
 
+#: Ground Truth's limit on one input manifest line (as ``labeling_constructs.manifest_bucket`` checks it).
+MAX_LINE_BYTES = 100_000
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def load_metadata(path: Path) -> dict[str, dict[str, Any]]:
-    """Read the metadata file; raise SourceError naming the file if it is not the expected shape."""
+    """Read the metadata file; raise SourceError naming the file (and the entry) if it is not the expected shape."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_not_json)
     except OSError as error:
         raise SourceError(f"metadata file {path} could not be read: {error.strerror or error}") from error
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError, as is NaN's
         raise SourceError(f"metadata file {path} is not UTF-8 JSON: {error}") from error
     if not isinstance(data, dict):
         raise SourceError(f"metadata file {path} must hold a JSON object mapping image file names to objects")
     for name, value in data.items():
         if not isinstance(value, dict):
             raise SourceError(f"metadata file {path}: the entry for {name!r} is not a JSON object")
+        for key, item in value.items():
+            if isinstance(item, (list, dict)):
+                raise SourceError(f"metadata file {path}: {name!r} has {key!r} as a "
+                                  f"{'list' if isinstance(item, list) else 'JSON object'}; give text or a number, "
+                                  "which the worker's page shows")
     return data
 
 
@@ -41,8 +61,21 @@ def manifest_line(source_ref: str, text_uri: str, metadata: dict[str, Any] | Non
     return {"source-ref": source_ref, "text-file-s3-uri": text_uri, "metadata": dict(metadata or {})}
 
 
+def to_json(line: dict[str, Any]) -> str:
+    return json.dumps(line, ensure_ascii=False, allow_nan=False)
+
+
 def to_jsonl(lines: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    return "".join(to_json(line) + "\n" for line in lines)
+
+
+def line_problem(line: dict[str, Any]) -> str | None:
+    """Why Ground Truth would not take ``line``, or None: over ``MAX_LINE_BYTES`` (long metadata)."""
+    size = len(to_json(line).encode("utf-8"))
+    if size > MAX_LINE_BYTES:
+        return (f"its manifest line would be {size:,} bytes, over Ground Truth's {MAX_LINE_BYTES:,}-byte limit "
+                "on a line; shorten its metadata")
+    return None
 
 
 def write_manifest(lines: list[dict[str, Any]], destination: str, *, s3=None) -> None:
@@ -54,6 +87,18 @@ def write_manifest(lines: list[dict[str, Any]], destination: str, *, s3=None) ->
             raise SourceError(f"manifest location {destination} must name an object, not a prefix")
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/jsonlines")
     else:
-        path = Path(destination)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
+        write_atomically(Path(destination), body)
+
+
+def write_atomically(path: Path, body: bytes) -> None:
+    """Write ``body`` to a temporary file in ``path``'s folder and rename it over ``path``: an interrupted
+    run leaves the old file or the new one, never part of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Named per process and thread (not tempfile's, which is private to the owner: the file keeps the umask's mode).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        temporary.write_bytes(body)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -3,9 +3,16 @@
 Only images directly inside the folder or directly under the prefix are used (no recursion), and
 only names ending in ``.jpg``, ``.jpeg`` or ``.png`` (any case); everything else is skipped.
 Images are returned sorted by name so the manifest's order is stable.
+
+An image is named in messages by its path or S3 URI, quoted (``repr``) when it holds a character that
+would hide or forge part of a message line (a newline, an escape sequence) and with a byte that is
+not UTF-8 shown as ``\\xNN``. :func:`name_problem` says why a local file's name cannot become an
+S3 key of the manifest.
 """
 from __future__ import annotations
 
+import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -33,12 +40,33 @@ class Image:
 
     @property
     def label(self) -> str:
-        """How the image is named in messages: its path or its S3 URI."""
-        return str(self.path) if self.path is not None else f"s3://{self.bucket}/{self.key}"
+        """How the image is named in messages: its path or its S3 URI (quoted when not printable)."""
+        if self.path is None:
+            return shown(f"s3://{self.bucket}/{self.key}")
+        return shown(os.fsencode(self.path).decode("utf-8", errors="backslashreplace"))
 
     @property
     def stem(self) -> str:
         return PurePosixPath(self.name).stem
+
+
+def shown(text: str) -> str:
+    """``text`` for a message: as it is, or quoted when it holds a control character or space at either end."""
+    return text if text.isprintable() and text == text.strip() else repr(text)
+
+
+def name_problem(name: str) -> str | None:
+    """Why a local file name cannot be an S3 key in the manifest, or None: a name that is not UTF-8 (an S3
+    key is) or one holding a control character (a newline, a tab, an escape: S3's key naming guidelines
+    say to avoid them, and they are almost always an accident)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not UTF-8 text, which an S3 key must be; rename it"
+    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        return f"its name holds the control character U+{ord(control):04X}; rename it"
+    return None
 
 
 def split_s3_uri(uri: str, *, what: str) -> tuple[str, str]:
@@ -68,13 +96,28 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_SUFFIXES)
 
 
-def list_local_images(folder: Path) -> list[Image]:
-    """The images directly inside ``folder``, sorted by name."""
+def list_local_images(folder: Path) -> tuple[list[Image], list[str]]:
+    """The images directly inside ``folder``, sorted by name, and the names of the other entries that are
+    files (or links to none) rather than folders: what was skipped."""
     if not folder.is_dir():
         raise SourceError(f"input folder {folder} does not exist or is not a folder")
-    return [Image(name=p.name, size=p.stat().st_size, path=p)
-            for p in sorted(folder.iterdir(), key=lambda p: p.name)
-            if p.is_file() and is_image_name(p.name)]
+    found, skipped = [], []
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as error:
+        raise SourceError(f"input folder {folder} could not be read: {error.strerror or error}") from error
+    for path in entries:
+        if path.is_dir():
+            continue
+        if not path.is_file() or not is_image_name(path.name):  # another file, or a link to nothing
+            skipped.append(path.name)
+            continue
+        try:
+            size = path.stat().st_size
+        except OSError:  # gone since it was listed: reading it will say so
+            size = 0
+        found.append(Image(name=path.name, size=size, path=path))
+    return found, skipped
 
 
 def list_s3_images(s3, bucket: str, prefix: str) -> list[Image]:

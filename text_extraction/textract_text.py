@@ -8,6 +8,10 @@ Three ways to call Textract, all taking the client as an argument (so tests can 
   ``GetDocumentTextDetection`` polled until the job leaves ``IN_PROGRESS`` and, once it has
   SUCCEEDED, followed through every ``NextToken`` so the Blocks of all result pages are collected.
 
+Before a call, :func:`check_image_bytes` (local bytes) and :func:`check_s3_image` (two ranged GETs)
+refuse what NER pre-labeling would refuse as a page image (``gt_common.images``): an empty, truncated
+or non-image file, and any format but JPEG and PNG.
+
 Each returns the list of Blocks. Every failure (a botocore ``ClientError`` or ``BotoCoreError``, a
 job that FAILED or only partly succeeded, a job still running after ``timeout`` seconds, an image
 over Textract's 10 MB limit) raises :class:`ExtractionError` whose message names the image (its
@@ -20,7 +24,10 @@ paragraph:
    are already in their lines);
 2. lines are ordered by ``Page`` (1 when absent), then by their order in the response (Textract
    returns a page's lines in reading order);
-3. each line's ``Text`` is stripped; empty lines are dropped;
+3. each line's ``Text`` is cleaned so that NER pre-labeling takes it as it is: a bidirectional control
+   (U+202A-U+202E, U+2066-U+2069, ``gt_common.shown_text.BIDI_CONTROLS``, which pre-labeling refuses) is
+   dropped, a control character (tab, CR, LF, NUL, ...) becomes a space, runs of spaces become one, and
+   the line is stripped; empty lines are dropped;
 4. lines are joined with a single space, except that a line ending in a hyphen preceded by a
    letter (``"exam-"``) is joined without the hyphen and without a space to a next line starting
    with a lowercase letter (``"ple"``) -> ``"example"``. A genuinely hyphenated compound broken at
@@ -28,13 +35,24 @@ paragraph:
    starting with an uppercase letter or a digit keeps the hyphen (``"COVID-"`` + ``"19"``) and
    gets a space;
 5. the result has no trailing newline (like the sample data's ``abstracts/*.txt``).
+
+:func:`check_text` refuses, naming the image, a text pre-labeling would refuse: one with nothing a
+worker could see (no text, or only spaces and invisible characters) and one over
+``gt_common.limits.MAX_TEXT_BYTES`` (it is not cut: a cut abstract would be labeled as if whole).
 """
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from typing import Any, Callable, Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from gt_common import images
+from gt_common.limits import MAX_TEXT_BYTES
+from gt_common.s3uri import InputError, S3Location
+from gt_common.shown_text import BIDI_CONTROLS
 
 # Textract's limit for a JPEG/PNG image, synchronous (Bytes or S3Object) and asynchronous alike;
 # the API model caps Document.Bytes at the same 10,485,760 bytes.
@@ -68,6 +86,42 @@ def check_size(image: str, size: int) -> None:
     if size > MAX_IMAGE_BYTES:
         raise ExtractionError(
             image, f"image is {size:,} bytes, over Textract's {MAX_IMAGE_BYTES:,}-byte (10 MB) limit")
+
+
+#: The formats both Textract and a worker's browser read (Textract's others, PDF and TIFF, are not shown in <img>).
+TEXTRACT_FORMATS = ("JPEG", "PNG")
+
+
+def check_image_bytes(image: str, data: bytes) -> None:
+    """Raise ExtractionError naming ``image`` unless ``data`` is a whole JPEG or PNG image, judged as NER
+    pre-labeling judges the page image (``gt_common.images``: the format's signature and its end): an empty,
+    truncated or mislabelled file would cost a Textract call and then fail in the labeling job."""
+    if not data:
+        raise ExtractionError(image, "the file is empty (0 bytes)")
+    head = data[:images.SIGNATURE_BYTES]
+    found = images.image_format(head)
+    if found not in TEXTRACT_FORMATS:
+        other = found or next((name for name, matches in images.NOT_SHOWN_FORMATS if matches(head)), None)
+        what = f"a {other} file" if other else f"not an image (it starts with bytes {head[:12].hex(' ')})"
+        raise ExtractionError(image, f"the file is {what}, not a JPEG or PNG image; convert it to JPEG or PNG")
+    if not images.FORMAT_ENDS[found](head, data[-images.END_BYTES:].rstrip(b"\0"), len(data)):
+        raise ExtractionError(image, f"the file is a {found} image that does not end with "
+                                     f"{images.FORMAT_END_NAMES[found]}: it was cut short, or (a JPEG) has data after "
+                                     "the picture; save it again whole as a plain image")
+
+
+def check_s3_image(s3, bucket: str, key: str) -> None:
+    """As :func:`check_image_bytes` for an S3 object, with pre-labeling's own check (two ranged GETs)."""
+    image = f"s3://{bucket}/{key}"
+    try:
+        found = images.check_image(s3, S3Location(bucket, key), what="the object")
+    except InputError as error:
+        raise ExtractionError(image, str(error).replace(f"the object {image} ", "the object ", 1)) from error
+    except (ClientError, BotoCoreError) as error:
+        raise ExtractionError(image, f"could not be read: {error}") from error
+    if found not in TEXTRACT_FORMATS:
+        raise ExtractionError(image, f"the object is a {found} image, which Textract does not read; "
+                                     "convert it to JPEG or PNG")
 
 
 def detect_bytes(textract, data: bytes, *, image: str) -> list[Block]:
@@ -130,7 +184,12 @@ def detect_s3_async(
 
     blocks = list(response.get("Blocks", []))
     next_token = response.get("NextToken")
+    seen: set[str] = set()
     while next_token:
+        if next_token in seen:  # a token answered before would repeat the same results for ever
+            raise ExtractionError(image, f"Textract job {job_id}: GetDocumentTextDetection returned NextToken "
+                                         f"{next_token[:40]!r} a second time; its results were not read whole")
+        seen.add(next_token)
         response = _get_results(textract, image, job_id, next_token)
         blocks.extend(response.get("Blocks", []))
         next_token = response.get("NextToken")
@@ -153,12 +212,38 @@ def _warnings_text(response: dict[str, Any]) -> str:
         f"{w.get('ErrorCode', 'warning')} on pages {w.get('Pages', [])}" for w in response.get("Warnings", []))
 
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SPACES = re.compile(" {2,}")
+
+
+def clean_line(text: str) -> str:
+    """One line's text as the abstract holds it: no bidirectional control, control characters as single
+    spaces, stripped (see the module doc)."""
+    text = _CONTROLS.sub(" ", BIDI_CONTROLS.sub("", text))
+    return _SPACES.sub(" ", text).strip()
+
+
 def line_texts(blocks: Iterable[Block]) -> list[str]:
-    """The stripped, non-empty texts of the LINE blocks, ordered by Page then response order."""
+    """The cleaned, non-empty texts of the LINE blocks, ordered by Page then response order."""
     lines = [b for b in blocks if b.get("BlockType") == "LINE"]
     lines.sort(key=lambda b: b.get("Page") or 1)  # stable: response order within a page
-    texts = (str(b.get("Text") or "").strip() for b in lines)
+    texts = (clean_line(str(b.get("Text") or "")) for b in lines)
     return [t for t in texts if t]
+
+
+def _visible(character: str) -> bool:
+    """Whether a character shows (as NER pre-labeling judges it): not a space, control or format character."""
+    return not character.isspace() and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def check_text(image: str, text: str) -> None:
+    """Raise ExtractionError naming ``image`` for a text NER pre-labeling would refuse (see the module doc)."""
+    if not any(_visible(character) for character in text):
+        raise ExtractionError(image, "Textract found no text on the page (no LINE blocks with visible characters)")
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise ExtractionError(image, f"its text is {size:,} bytes (UTF-8), over the {MAX_TEXT_BYTES:,}-byte limit "
+                                     "of NER pre-labeling; it was not written (not cut)")
 
 
 def join_lines(lines: Iterable[str]) -> str:
