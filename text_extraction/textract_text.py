@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from typing import Any, Callable, Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -52,7 +51,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gt_common import images
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location
-from gt_common.shown_text import BIDI_CONTROLS
+from gt_common.shown_text import BIDI_CONTROLS, is_visible
 
 # Textract's limit for a JPEG/PNG image, synchronous (Bytes or S3Object) and asynchronous alike;
 # the API model caps Document.Bytes at the same 10,485,760 bytes.
@@ -231,14 +230,9 @@ def line_texts(blocks: Iterable[Block]) -> list[str]:
     return [t for t in texts if t]
 
 
-def _visible(character: str) -> bool:
-    """Whether a character shows (as NER pre-labeling judges it): not a space, control or format character."""
-    return not character.isspace() and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
-
-
 def check_text(image: str, text: str) -> None:
     """Raise ExtractionError naming ``image`` for a text NER pre-labeling would refuse (see the module doc)."""
-    if not any(_visible(character) for character in text):
+    if not any(is_visible(character) for character in text):
         raise ExtractionError(image, "Textract found no text on the page (no LINE blocks with visible characters)")
     size = len(text.encode("utf-8"))
     if size > MAX_TEXT_BYTES:

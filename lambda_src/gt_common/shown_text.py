@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 from typing import Any, Mapping, Optional
 
 from .configuration import ConfigurationError
@@ -24,6 +25,12 @@ TEXT_LENGTH_FIELD = "textLength"  # the key pre-labeling writes
 # Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make a page show characters in another
 # order than the text holds them (a "Trojan Source" trick). The marks U+200E/U+200F only hint a direction; allowed.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def is_visible(character: str) -> bool:
+    """Whether a character shows: not a space (Z*), control (Cc) or format character (Cf: zero-width, marks). A
+    text with none is refused by NER pre-labeling (workers would see an empty text), and by text extraction first."""
+    return not character.isspace() and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def text_length_of(record: Optional[Mapping[str, Any]]) -> Optional[int]:

@@ -43,7 +43,7 @@ from gt_common.images import check_image
 from gt_common.labeling_job import job_name_of_event
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
-from gt_common.shown_text import BIDI_CONTROLS
+from gt_common.shown_text import BIDI_CONTROLS, is_visible
 from gt_common.task_record import source_field, write_record
 
 LOG = logging.getLogger()
@@ -85,15 +85,10 @@ def shown_text(text: str, location: S3Location) -> str:
                          "they see; remove it")
     if not text.strip():
         raise InputError(f"abstract text file {location.shown} holds no text")
-    if not any(_visible(character) for character in text):
+    if not any(is_visible(character) for character in text):
         raise InputError(f"abstract text file {location.shown} holds no visible text, only spaces and invisible "
                          "characters (such as U+200B ZERO WIDTH SPACE): workers would see an empty text")
     return text
-
-
-def _visible(character: str) -> bool:
-    """Whether a character shows: not a space (Z*), control (Cc) or format character (Cf: zero-width, marks)."""
-    return not character.isspace() and unicodedata.category(character) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def _line_and_column(text: str, offset: int) -> str:
