@@ -625,6 +625,23 @@ def test_metadata_with_a_byte_order_mark_is_read(tmp_path, textract):
     assert read_manifest(tmp_path / "out" / "manifest.jsonl")[0]["metadata"] == {"Title": "T"}
 
 
+def test_metadata_names_an_image_whatever_unicode_form_either_is_in(tmp_path, textract):
+    """macOS keeps "é" in a file name decomposed (e + U+0301); typed into metadata.json it is one character: the
+    entry was reported as naming no input image and the page went without its metadata."""
+    pages = make_pages(tmp_path / "in", {"re\u0301sume\u0301.jpg": JPEG})
+    metadata = tmp_path / "m.json"
+    metadata.write_text(json.dumps({"r\u00e9sum\u00e9.jpg": {"Title": "T"}}, ensure_ascii=False), encoding="utf-8")
+    textract.stubber.add_response("detect_document_text", detect_response(["x"]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out", "--metadata", str(metadata)), textract=textract)
+    assert code == 0, err
+    assert "names files that are not input images" not in err
+    assert read_manifest(tmp_path / "out" / "manifest.jsonl")[0]["metadata"] == {"Title": "T"}
+
+    metadata.write_text(json.dumps({"r\u00e9sum\u00e9.jpg": {}, "re\u0301sume\u0301.jpg": {}}), encoding="utf-8")
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out", "--metadata", str(metadata)), textract=textract)
+    assert code == 2 and "is written twice (once with composed accents, once with combining ones)" in err
+
+
 def test_manifest_line_over_ground_truths_limit_fails_that_image_only(tmp_path, textract):
     pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG_B})
     metadata = tmp_path / "m.json"

@@ -67,7 +67,7 @@ from botocore.exceptions import BotoCoreError
 
 from . import textract_text
 from .batch import BatchResult, Job, local_processor, run_batch, s3_processor
-from .manifest import load_metadata, write_manifest
+from .manifest import load_metadata, metadata_name, write_manifest
 from gt_common.s3uri import is_s3_uri
 
 from .sources import (PLACEHOLDER, SourceError, as_prefix, check_unique_stems, list_local_images, list_s3_images,
@@ -167,7 +167,7 @@ def plan_local(args: argparse.Namespace, metadata: dict, stderr) -> tuple[list[J
                 text_uri=f"{base}/{texts}/{image.stem}.txt",
                 text_path=args.output_dir / texts / f"{image.stem}.txt",
                 page_copy=args.output_dir / pages / image.name if args.copy_pages else None,
-                metadata=metadata.get(image.name, {}))
+                metadata=metadata.get(metadata_name(image.name), {}))
             for image in images]
     return jobs, args.manifest or str(args.output_dir / "manifest.jsonl")
 
@@ -187,7 +187,7 @@ def plan_s3(args: argparse.Namespace, metadata: dict, s3) -> tuple[list[Job], st
     jobs = [Job(image=image,
                 source_ref=f"s3://{bucket}/{image.key}",
                 text_uri=f"s3://{text_bucket}/{text_prefix}{image.stem}.txt",
-                metadata=metadata.get(image.name, {}))
+                metadata=metadata.get(metadata_name(image.name), {}))
             for image in images]
     return jobs, args.manifest or f"s3://{bucket}/{parent_prefix(prefix)}manifest.jsonl", text_bucket
 
@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None, *, textract=None, s3=None,
     if not jobs:
         print(f"error: no .jpg, .jpeg or .png images directly under {args.input}", file=stderr)
         return 2
-    unknown = sorted(set(metadata) - {job.image.name for job in jobs})
+    unknown = sorted(set(metadata) - {metadata_name(job.image.name) for job in jobs})
     if unknown:
         print(f"warning: --metadata names files that are not input images: {', '.join(map(shown, unknown))}",
               file=stderr)

@@ -7,7 +7,9 @@ A line has the shape of ``sample_data/ner/manifest.jsonl``::
      "metadata": {"Title": "...", "Author": "...", "ISBN": "..."}}
 
 The metadata file (``--metadata FILE``) is a JSON object mapping an image's file name (for example
-``"abstract-01.jpg"``) to an object; an image without an entry gets ``{}``. Its values are what the
+``"abstract-01.jpg"``) to an object; an image without an entry gets ``{}``. Names are matched in Unicode's
+composed form (NFC, ``metadata_name``): macOS keeps "é" in a file name as "e" and a combining accent, while the
+same name typed into the file is one character. Its values are what the
 worker's page shows beside the text, so each is text, a number, true/false or null: a list or an
 object is refused (NER pre-labeling refuses it), and so are NaN and Infinity, which are not JSON
 and would make the manifest unreadable. A leading byte-order mark is dropped. Lines are written as
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +39,14 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not a JSON number")
 
 
+def metadata_name(name: str) -> str:
+    """An image's name as metadata is looked up by (and keyed in ``load_metadata``): its composed form (NFC)."""
+    return unicodedata.normalize("NFC", name)
+
+
 def load_metadata(path: Path) -> dict[str, dict[str, Any]]:
-    """Read the metadata file; raise SourceError naming the file (and the entry) if it is not the expected shape."""
+    """Read the metadata file, keyed by ``metadata_name``; raise SourceError naming the file (and the entry) if it
+    is not the expected shape."""
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_not_json)
     except OSError as error:
@@ -54,7 +63,13 @@ def load_metadata(path: Path) -> dict[str, dict[str, Any]]:
                 raise SourceError(f"metadata file {path}: {name!r} has {key!r} as a "
                                   f"{'list' if isinstance(item, list) else 'JSON object'}; give text or a number, "
                                   "which the worker's page shows")
-    return data
+    keyed: dict[str, dict[str, Any]] = {}
+    for name, value in data.items():
+        if metadata_name(name) in keyed:
+            raise SourceError(f"metadata file {path}: {name!r} is written twice (once with composed accents, once "
+                              "with combining ones); keep one entry")
+        keyed[metadata_name(name)] = value
+    return keyed
 
 
 def manifest_line(source_ref: str, text_uri: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
