@@ -732,10 +732,14 @@ def test_ctrl_c_starts_no_other_image_and_keeps_what_is_done(tmp_path):
         time.sleep(0.05)
         return "read"
 
+    # Python's own Ctrl-C handler, as the CLI runs with (a test process may ignore SIGINT, as xdist's workers do)
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         result = run_batch(jobs, process, workers=2, progress=False, stream=io.StringIO(), stop=stop)
     except KeyboardInterrupt:
         pytest.fail(f"Ctrl-C escaped the batch after {len(started)} of 60 jobs had started")
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert result.interrupted and stop.is_set()
     assert len(started) < 10  # without the fix every one of the 60 jobs ran before Ctrl-C was seen
     assert len(result.succeeded) == len(started) and len(result.not_done) == 60 - len(started)

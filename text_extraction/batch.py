@@ -231,8 +231,10 @@ def run_batch(jobs: list[Job], process: Callable[[Job], Any], *, workers: int = 
                 interrupted = True
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="textract") as pool:
-                futures = {pool.submit(process, job): index for index, job in enumerate(jobs)}
+                futures: dict[Any, int] = {}
                 try:
+                    for index, job in enumerate(jobs):  # (inside the try: a Ctrl-C while submitting is one too)
+                        futures[pool.submit(process, job)] = index
                     for future in as_completed(futures):
                         record_future(futures[future], future)
                 except KeyboardInterrupt:
