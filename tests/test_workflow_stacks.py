@@ -23,7 +23,7 @@ from tests.cdk_helpers import (
     CDK_CONTEXT, REPO_ROOT, as_list, execution_role, invoked_handlers, masked, object_prefixes, policy_statements,
     resolve, resources_of_type, statements_of_role, statements_passing_role,
 )
-from tests.conftest import STACK_TEST_ENVIRONMENTS
+from tests.conftest import STACK_TEST_ENVIRONMENTS, once_per_run
 from tests.sagemaker_checks import check_create_labeling_job
 
 DEFINITIONS = sorted(workflows.definitions())
@@ -78,20 +78,37 @@ def test_snapshot(assemblies, workflow, env_name, snapshot):
     assert masked(template_of(assemblies, workflow, env_name)) == snapshot
 
 
+@pytest.fixture(scope="session")
+def cfn_lint_runs(assemblies, tmp_path_factory):
+    """cfn-lint run once per test run on every stack template of every test environment (its rules and schemas
+    load once, not once per stack): its JSON findings and what it wrote on stderr."""
+    templates = [stack.template_full_path for env_name in STACK_TEST_ENVIRONMENTS for stack in assemblies[env_name].stacks]
+
+    def lint(folder: Path) -> None:
+        result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), "--format", "json",
+                                 "--ignore-checks", "W3005", "--", *templates], capture_output=True, text=True)
+        (folder / "findings.json").write_text(result.stdout)
+        (folder / "stderr.txt").write_text(result.stderr)
+
+    folder = once_per_run(tmp_path_factory, "cfn-lint", lint)
+    return json.loads((folder / "findings.json").read_text() or "[]"), (folder / "stderr.txt").read_text()
+
+
 @pytest.mark.parametrize("workflow", [*DEFINITIONS, WORKFORCE])
 @pytest.mark.parametrize("env_name", STACK_TEST_ENVIRONMENTS)
-def test_cfn_lint_reports_nothing_but_what_is_meant(assemblies, workflow, env_name):
+def test_cfn_lint_reports_nothing_but_what_is_meant(assemblies, cfn_lint_runs, workflow, env_name):
     """Clean apart from W3005 (the redundant DependsOn CDK writes, aws/aws-cdk#24578) and W6001 on the
     LabelingJobRequest output only: that request names the workteam, which the workforce stack
-    exports, so the output holds an imported value by design (a request to send, not a re-export)."""
+    exports, so the output holds an imported value by design (a request to send, not a re-export).
+    The stack's findings are those of its template (and any that names no template, e.g. cfn-lint's own error)."""
     name = f"{WORKFORCE}-{env_name}" if workflow == WORKFORCE else stack_name(workflow, env_name)
-    path = assemblies[env_name].get_stack_by_name(name).template_full_path
-    result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), "--format", "json",
-                             "--ignore-checks", "W3005", "--", path], capture_output=True, text=True)
-    findings = json.loads(result.stdout or "[]")
-    unexpected = [f"{f['Rule']['Id']} {'/'.join(map(str, f['Location']['Path']))}: {f['Message']}" for f in findings
-                  if not (f["Rule"]["Id"] == "W6001" and f["Location"]["Path"][:2] == ["Outputs", "LabelingJobRequest"])]
-    assert unexpected == [], result.stderr
+    path = Path(assemblies[env_name].get_stack_by_name(name).template_full_path)
+    all_findings, stderr = cfn_lint_runs
+    findings = [f for f in all_findings if f["Filename"] is None or Path(f["Filename"]) == path]
+    unexpected = [f"{f['Rule']['Id']} {'/'.join(map(str, f['Location']['Path'] or []))}: {f['Message']}"
+                  for f in findings
+                  if not (f["Rule"]["Id"] == "W6001" and (f["Location"]["Path"] or [])[:2] == ["Outputs", "LabelingJobRequest"])]
+    assert unexpected == [], stderr
 
 
 @pytest.mark.parametrize("workflow", [*DEFINITIONS, WORKFORCE])
