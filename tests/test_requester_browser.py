@@ -7,6 +7,7 @@ import json
 
 from playwright.sync_api import expect
 
+from local_ground_truth import requester
 from local_ground_truth.requester import PREFIX
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job, worker_server
@@ -89,11 +90,14 @@ def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(b
 
 
 def test_the_page_names_what_workers_hold_waits_for_a_selection_and_says_when_the_runner_is_gone(
-        browser, runner_assembly, tmp_path):
+        browser, runner_assembly, tmp_path, monkeypatch):
+    monkeypatch.setattr(requester, "POLL_SECONDS", 0.25)  # the page looks again sooner: each step below waits less
     spec = read_workflow(runner_assembly, "welding")
     with local_job(spec, tmp_path / "s3", job_name(tmp_path, "reqc")) as job, worker_server(job) as server:
         ids = job.object_ids()
         page = browser.new_page(viewport={"width": 1280, "height": 720})
+        looks: list[str] = []  # the page's requests for the live part, as it makes them
+        page.on("request", lambda request: looks.append(request.url) if "/requester/live" in request.url else None)
         page.goto(f"{server.url}{PREFIX}")
         # A worker with a task open: how many, and which objects (links to their rows), not bare ids.
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
@@ -112,7 +116,10 @@ def test_the_page_names_what_workers_hold_waits_for_a_selection_and_says_when_th
         answer_over_http(server.port, "ana", ids[0], "Good Weld")
         server.site.consolidator.notify()
         assert server.site.consolidator.wait_idle(timeout=120)
-        page.wait_for_timeout(int(float(page.get_attribute("#live", "data-poll")) * 1000 * 2.5))
+        # Two looks made since it was consolidated, and handled (the page asks again only once it handled an answer).
+        seen = len(looks)
+        while len(looks) < seen + 3:
+            page.wait_for_timeout(50)
         assert f"0 of {len(ids)}" in page.inner_text("#progress") and page.evaluate("() => getSelection().toString()") == selected
         page.evaluate("() => getSelection().removeAllRanges()")
         expect(page.locator("#progress")).to_contain_text(f"1 of {len(ids)}", timeout=30_000)
