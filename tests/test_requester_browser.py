@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 
+import pytest
 from playwright.sync_api import expect
 
 from local_ground_truth import requester
@@ -28,6 +29,13 @@ def answer_over_http(port: int, worker: str, object_id: str, label: str) -> None
         response.read()
         connection.close()
         assert response.status == 200, (method, path, response.status)
+
+
+@pytest.fixture(autouse=True)
+def quick_looks(monkeypatch):
+    """The requester page looks for news every 0.25 s instead of every requester.POLL_SECONDS (2 s): each step
+    of these tests that waits for the page to look again waits less."""
+    monkeypatch.setattr(requester, "POLL_SECONDS", 0.25)
 
 
 def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(browser, runner_assembly, tmp_path):
@@ -90,8 +98,7 @@ def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(b
 
 
 def test_the_page_names_what_workers_hold_waits_for_a_selection_and_says_when_the_runner_is_gone(
-        browser, runner_assembly, tmp_path, monkeypatch):
-    monkeypatch.setattr(requester, "POLL_SECONDS", 0.25)  # the page looks again sooner: each step below waits less
+        browser, runner_assembly, tmp_path):
     spec = read_workflow(runner_assembly, "welding")
     with local_job(spec, tmp_path / "s3", job_name(tmp_path, "reqc")) as job, worker_server(job) as server:
         ids = job.object_ids()
