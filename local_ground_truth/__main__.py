@@ -492,7 +492,7 @@ def report_quality(log: RequesterLog) -> dict:
 
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
-    with prepared_job(args, spec) as (job, state_dir, log, _pre_labeling):
+    with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
         team = (TeamKeys.kept_in(state_dir / f"{job.job_name}-team-keys.json", args.workers)
                 if serves_the_network(args.host) else None)
         try:
@@ -532,6 +532,9 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
             pass
         finally:
             try:
+                # Pre-labeling first: its environments are ended at once (it would otherwise go on using every core
+                # while the server stops and the files are written), and what it changed is written with the rest.
+                pre_labeling.stop()
                 server.stop()
                 report_quality(log)
             except KeyboardInterrupt:

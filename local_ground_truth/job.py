@@ -431,8 +431,12 @@ class LocalJob:
                 function.close()
             stopped = handled < len(pending)
         report.skipped = self.skipped_ids()
-        self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
-        if not stopped:
+        if stopped:
+            # The runner is stopping, and its last flush (``close``, or the worker server's stop) writes the output
+            # manifest: once, not here and again there (at 20,000 lines a rewrite takes most of a second).
+            self.output_manifest_rewrite.changed_unwritten()
+        else:
+            self.write_output_manifest()  # skipped objects are final now: the output holds their lines already
             self._warm_consolidation()  # a resumed job with nothing left to pre-label
         return report
 

@@ -57,6 +57,12 @@ class SpacedRewrite:
                 return
         self.flush()
 
+    def changed_unwritten(self) -> None:
+        """What the file shows changed, to be written by the next ``flush`` (or a rewrite already due), never now:
+        for a change made while the runner stops, whose last flush writes the file once."""
+        with self._state:
+            self._pending = True
+
     def flush(self) -> None:
         """Rewrite now if anything changed since the last rewrite began."""
         with self._writing:

@@ -179,7 +179,11 @@ def test_a_stopped_pre_labeling_keeps_what_it_stored_and_the_next_run_does_only_
         job.pre_label(processes=2, progress=False, stop=stop)
         kept = job.pre_labeled_ids()
         assert 3 <= len(kept) < 18 and not job.pre_labeling_finished() and not job.is_complete()
+        # The output manifest is left to the stop's last flush (written there once, not by pre-labeling and again)
+        assert job.output_manifest_rewrite.rewrites == 0
         job.close()
+        assert job.output_manifest_rewrite.rewrites == 1
+        assert job.output_manifest() == job.lines  # every line, none labeled yet: as they came
 
         again = LocalJob(spec, s3, endpoint, "stopped", store=store)  # the same command, run again
         assert again.pre_labeled_ids() == kept and not again.pre_labeling_finished()
@@ -193,6 +197,62 @@ def test_a_stopped_pre_labeling_keeps_what_it_stored_and_the_next_run_does_only_
                  for line in s3.get_object(Bucket=again.bucket, Key=key)["Body"].read().decode().splitlines()]
         assert sorted((entry["object"] for entry in lines), key=int) == sorted(set(map(str, range(18))) - kept, key=int)
         again.close()
+
+
+def test_a_browser_run_stopped_while_pre_labeling_ends_that_first_then_writes_the_output_manifest_once(
+        held_back_pre_labeling, gate, tmp_path, monkeypatch):
+    """Ctrl-C with invocations in flight: pre-labeling (which uses every core) is ended before the server stops and
+    the files are written, and the output manifest is written once, after it."""
+    from local_ground_truth import __main__ as runner
+    from local_ground_truth.job import LocalJob
+    from local_ground_truth.server import WorkerServer
+
+    events: list[str] = []
+    pre_label, put, stop_server, serve = (LocalJob.pre_label, LocalJob._put_output_manifest, WorkerServer.stop,
+                                          WorkerServer.serve_forever)
+
+    def recorded_pre_label(self, *args, **kwargs):
+        try:
+            return pre_label(self, *args, **kwargs)
+        finally:
+            events.append("pre-labeling ended")
+
+    def recorded_put(self):
+        events.append("output manifest written")
+        put(self)
+
+    def recorded_stop(self):
+        events.append("server stopping")
+        stop_server(self)
+
+    def serve_then_ctrl_c(self):
+        def ctrl_c_once_two_are_stored():
+            deadline = time.monotonic() + 120
+            while len(self.site.job.object_ids()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            events.append("Ctrl-C")
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=ctrl_c_once_two_are_stored, daemon=True).start()
+        serve(self)
+
+    monkeypatch.setattr(LocalJob, "pre_label", recorded_pre_label)
+    monkeypatch.setattr(LocalJob, "_put_output_manifest", recorded_put)
+    monkeypatch.setattr(WorkerServer, "stop", recorded_stop)
+    monkeypatch.setattr(WorkerServer, "serve_forever", serve_then_ctrl_c)
+    for number in range(2):  # two objects may be pre-labeled; the rest wait at the gate until the stop ends them
+        (gate / f"pass-{number}").touch()
+    state = tmp_path / "job"
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as a terminal's runner gets it
+    try:
+        code = runner.main(["--workflow", "welding", "--cloud-assembly", str(held_back_pre_labeling), "--state-dir",
+                            str(state), "--processes", "2", "--job-name", "stopped-first", "--port", "0"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 0
+    assert events == ["Ctrl-C", "pre-labeling ended", "server stopping", "output manifest written"]
+    [manifest] = state.glob("s3/*/*/stopped-first/manifests/output/output.manifest")
+    assert len(manifest.read_text().splitlines()) == 18
 
 
 @pytest.mark.parametrize("pre_labeled, expected", [
