@@ -75,11 +75,15 @@ def run_child(tree: Path, assembly: Path, lines: int, seconds: float, rate: floa
         if not floor:  # as the runner does: its lines, the quality report files
             RequesterLog(job, lambda line: None).attach()
         rewrites, began = [], []  # seconds per rewrite: its lines built and encoded, then written
-        put, output_lines = job.s3.put_object, job.output_lines
+        # What a rewrite starts with: the manifest's bytes (a tree that keeps each line's text), else its lines.
+        build = "output_manifest_body" if hasattr(job, "output_manifest_body") else "output_lines"
+        put, built = job.s3.put_object, getattr(job, build)
 
         def timed_lines():
             began.append(time.perf_counter())
-            return [] if floor else output_lines()  # the floor: nothing to build, encode or write
+            if floor:  # nothing to build, encode or write
+                return b"" if build == "output_manifest_body" else []
+            return built()
 
         def counting_put(**kwargs):
             if kwargs.get("Key") != job.output_manifest_key:
@@ -91,7 +95,8 @@ def run_child(tree: Path, assembly: Path, lines: int, seconds: float, rate: floa
             return result
 
         job.write_output_manifest()  # as pre-labeling's end does
-        job.s3.put_object, job.output_lines = counting_put, timed_lines
+        job.s3.put_object = counting_put
+        setattr(job, build, timed_lines)
         answered: dict[str, float] = {}
         consolidated: dict[str, float] = {}
         job.on_consolidated.append(lambda outcome: consolidated.update(
@@ -118,7 +123,8 @@ def run_child(tree: Path, assembly: Path, lines: int, seconds: float, rate: floa
         cpu_client, cpu_server = time.process_time() - cpu_client, process_cpu(server) - cpu_server
         cpu_client += sum(cpu - cpu_lambdas.get(pid, 0.0) for pid, cpu in lambdas.items())
         waited = [consolidated[o] - answered[o] for o in answered if o in consolidated]
-        job.s3.put_object, job.output_lines = put, output_lines
+        job.s3.put_object = put
+        setattr(job, build, built)
         if floor:
             job.write_output_manifest()
         labels = [row.get(spec.label_attribute_name) for row in job.output_manifest()]

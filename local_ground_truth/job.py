@@ -64,6 +64,7 @@ RESPONSES_PER_WRITE = 50
 #: is stored.
 RESPONSES_WAIT_SECONDS = 0.5
 ANSWER_LOCKS = 64  # (object, worker) pairs share this many locks, by hash
+_NOT_ENCODED = object()  # an output manifest line not encoded yet (None is an unlabeled line's entry)
 
 
 def _now(seconds_ago: float = 0.0) -> str:
@@ -131,6 +132,9 @@ class LocalJob:
         self._finished: set[str] = set()  # batches whose outcome is written
         self._consolidation: Optional[LocalFunction] = None
         self.lines = self._manifest_lines()
+        # Per manifest line: (the label entry its output line was encoded with, that line's text) (``output_manifest_body``).
+        self._encoded_lines: list[tuple[Any, str]] = []
+        self._encoded_lock = threading.Lock()
         # The output manifest, rewritten as labels come (spaced on a large job: ``spaced_rewrite``); with it any
         # other file rewritten whole from the job's state (the review desk's final manifest), flushed together.
         self.output_manifest_rewrite = SpacedRewrite(self._put_output_manifest, "output manifest")
@@ -705,13 +709,35 @@ class LocalJob:
     def output_lines(self) -> list[dict[str, Any]]:
         """One line per input manifest line, as Ground Truth writes it: a labeled object's line with its
         label and ``<label>-metadata``, any other (skipped, failed, not yet labeled) exactly as it came."""
-        label = self.spec.label_attribute_name
+        return [self._output_line(index, entry) for index, entry in enumerate(self._label_entries())]
+
+    def _label_entries(self) -> list[Optional[dict[str, Any]]]:
+        """Per manifest line, its object's label entry (``{"label", "creation-date", ...}``), or None."""
         with self._lock:
-            return [{**line, label: self._labels[str(i)]["label"], f"{label}-metadata": {
-                        "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
-                        "creation-date": self._labels[str(i)]["creation-date"]}}
-                    if str(i) in self._labels else line
-                    for i, line in enumerate(self.lines)]
+            return [self._labels.get(str(index)) for index in range(len(self.lines))]
+
+    def _output_line(self, index: int, entry: Optional[dict[str, Any]]) -> dict[str, Any]:
+        line = self.lines[index]
+        if entry is None:
+            return line
+        label = self.spec.label_attribute_name
+        return {**line, label: entry["label"], f"{label}-metadata": {
+            "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
+            "creation-date": entry["creation-date"]}}
+
+    def output_manifest_body(self) -> bytes:
+        """The output manifest's bytes: ``output_lines``, one JSON line each. Each line's text is kept while its label
+        entry is the same, so a rewrite encodes only the lines labeled since the one before (encoding every line took
+        most of a rewrite: 0.2 to 0.5 s at 20,000 labeled lines, on every rewrite and at every stop)."""
+        entries = self._label_entries()
+        with self._encoded_lock:
+            encoded = self._encoded_lines
+            if len(encoded) != len(entries):
+                encoded[:] = [(_NOT_ENCODED, "")] * len(entries)
+            for index, entry in enumerate(entries):
+                if encoded[index][0] is not entry:
+                    encoded[index] = (entry, json.dumps(self._output_line(index, entry)) + "\n")
+            return "".join([text for _entry, text in encoded]).encode()
 
     def write_output_manifest(self) -> None:
         """The output manifest, written now: ``output_lines``, one JSON line each."""
@@ -724,8 +750,7 @@ class LocalJob:
             rewrite.flush()
 
     def _put_output_manifest(self) -> None:
-        body = "".join(json.dumps(row) + "\n" for row in self.output_lines())
-        self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=body.encode())
+        self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=self.output_manifest_body())
 
     def output_manifest(self) -> list[dict[str, Any]]:
         return _json_lines(self.s3.get_object(Bucket=self.bucket, Key=self.output_manifest_key)["Body"].read().decode())

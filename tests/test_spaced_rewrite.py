@@ -177,3 +177,24 @@ def test_the_quality_report_image_is_drawn_spaced_and_its_data_after_every_batch
         consolidator.stop(timeout=60)
         assert png.read_bytes() != first and log.images.rewrites == 2  # stopping drew it
         assert any(f"quality reports saved: {data} (image {png})" in line for line in said)
+
+
+def test_a_rewrite_encodes_only_the_lines_labeled_since_the_one_before(runner_assembly, tmp_path, monkeypatch):
+    """At 20,000 labeled lines encoding every line was most of a rewrite (and of a stop's): each line's text is kept
+    while its label stays the same, and the file is the same as every line encoded anew."""
+    import json
+
+    from local_ground_truth.stack_reader import read_workflow
+
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "encoded")) as job:  # pre-labeling wrote every line
+        encoded: list[int] = []
+        output_line = job._output_line
+        monkeypatch.setattr(job, "_output_line", lambda index, entry: encoded.append(index) or output_line(index, entry))
+        for object_id in ("4", "11"):
+            job.record_answer(object_id, "w1", GOOD)
+            job.consolidate()  # its batch, then the manifest rewritten
+        assert encoded == [4, 11] and job.output_manifest_rewrite.rewrites >= 3
+        written = job.s3.get_object(Bucket=job.bucket, Key=job.output_manifest_key)["Body"].read()
+        assert written == "".join(json.dumps(row) + "\n" for row in job.output_lines()).encode()
+        assert [index for index, row in enumerate(job.output_manifest()) if "welding-quality" in row] == [4, 11]
