@@ -178,6 +178,8 @@ class LocalFunction:
         self._exceeded = context.Value("q", 0, lock=False)  # MB an environment held when killed for it; 0: none
         self._initializing = context.Value("i", 0)  # environments importing their handler now
         self._init_done = context.Value("d", 0.0)  # when an environment last finished its init (monotonic)
+        self._running: set[Future] = set()  # invocations submitted and not done yet
+        self._running_lock = threading.Lock()
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -216,7 +218,15 @@ class LocalFunction:
         return self._executor().submit(_ready)
 
     def submit(self, event: dict[str, Any]) -> Future:
-        return self._executor().submit(_invoke, event)
+        future = self._executor().submit(_invoke, event)
+        with self._running_lock:
+            self._running.add(future)
+        future.add_done_callback(self._invocation_done)
+        return future
+
+    def _invocation_done(self, future: Future) -> None:
+        with self._running_lock:
+            self._running.discard(future)
 
     def result(self, future: Future, stop: Optional[threading.Event] = None) -> Optional[tuple[bool, Any]]:
         """``(True, response)`` or ``(False, why it failed)`` of a submitted invocation; None if ``stop`` was set
@@ -229,6 +239,12 @@ class LocalFunction:
                 wait_for = min(wait_for, STOP_CHECK_SECONDS)
             try:
                 return future.result(timeout=max(wait_for, 0.0))
+            except KeyboardInterrupt:
+                # A stop (Ctrl-C) while this thread waits: nobody will see this outcome (a consolidation batch so
+                # interrupted runs again, under its own name, when the job resumes), so the environment is ended now
+                # rather than waited for when the function is closed.
+                self._restart()
+                raise
             except FutureTimeout:
                 if stop is not None and stop.is_set():
                     self._restart()
@@ -290,6 +306,15 @@ class LocalFunction:
             yield name, outcome
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """End the environments: an invocation still running is waited for; idle environments are ended at once, as
+        Lambda ends one (nothing of an invocation is left in them), rather than waited for while each interpreter
+        tears itself down (0.2 to 0.8 s of a runner's stop, measured)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        with self._running_lock:
+            idle = not self._running
+        if idle:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)

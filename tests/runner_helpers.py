@@ -24,21 +24,24 @@ from local_ground_truth.stack_reader import WorkflowSpec, read_workflow
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def app_with_pre_labeling(assembly: Path, folder: Path, appended: str, workflow: str = "welding") -> Path:
-    """A copy of the synthesized app in ``folder`` whose ``workflow``'s pre-labeling function's code is a copy with
-    ``appended`` added to its handler module (which may wrap ``lambda_handler``)."""
+def app_with_pre_labeling(assembly: Path, folder: Path, appended: str, workflow: str = "welding",
+                          function: str = "pre_labeling") -> Path:
+    """A copy of the synthesized app in ``folder`` whose ``workflow``'s pre-labeling function's code (``function``:
+    "consolidation" for the other one) is a copy with ``appended`` added to its handler module (which may wrap
+    ``lambda_handler``)."""
     app = folder / "app"
     shutil.copytree(assembly, app, symlinks=True)
     code = folder / "lambda_src"
     shutil.copytree(REPO_ROOT / "lambda_src", code, ignore=shutil.ignore_patterns("__pycache__"))
     spec = read_workflow(assembly, workflow)
-    handler = code.joinpath(*spec.pre_labeling.handler.split(".")[:-1]).with_suffix(".py")
+    changed = getattr(spec, function)
+    handler = code.joinpath(*changed.handler.split(".")[:-1]).with_suffix(".py")
     handler.write_text(handler.read_text() + appended)
     path = app / f"{spec.stack_name}.template.json"
     stack = json.loads(path.read_text())
-    stack["Resources"][spec.pre_labeling.logical_id]["Metadata"]["aws:asset:path"] = str(code)
+    stack["Resources"][changed.logical_id]["Metadata"]["aws:asset:path"] = str(code)
     path.write_text(json.dumps(stack))
-    assert read_workflow(app, workflow).pre_labeling.asset_dir == code
+    assert getattr(read_workflow(app, workflow), function).asset_dir == code
     return app
 
 

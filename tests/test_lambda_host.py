@@ -2,6 +2,7 @@
 invocation only, and a stop is prompt whatever the handlers do."""
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import threading
 import time
@@ -14,9 +15,11 @@ from local_ground_truth.stack_reader import FunctionSpec
 
 # Each event says what its invocation does: "sleep" seconds, "crash" (kill its own process), else echo it.
 HANDLER = '''
-import os, time
+import multiprocessing.util, os, time
 
 time.sleep(float(os.environ.get("INIT_SLEEP", "0")))  # what a heavy import costs an environment's init
+if os.environ.get("EXIT_SLEEP"):  # what an environment's own exit costs (its interpreter torn down)
+    multiprocessing.util.Finalize(None, time.sleep, args=(float(os.environ["EXIT_SLEEP"]),), exitpriority=100)
 
 def lambda_handler(event, context):
     if event.get("crash"):
@@ -45,13 +48,14 @@ def function(tmp_path, request):
     """The probe function, with two environments and a timeout of ``TIMEOUT_SECONDS`` (or the test's parameter:
     a timeout, or ``(timeout, seconds each environment's init sleeps)``)."""
     timeout = getattr(request, "param", TIMEOUT_SECONDS)
-    timeout, init_sleep = timeout if isinstance(timeout, tuple) else (timeout, 0)
+    timeout, init_sleep, exit_sleep = (*timeout, 0)[:3] if isinstance(timeout, tuple) else (timeout, 0, 0)
     package = tmp_path / "asset" / "host_probe"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "handler.py").write_text(textwrap.dedent(HANDLER))
     spec = FunctionSpec(logical_id="Probe", handler="host_probe.handler.lambda_handler", asset_dir=tmp_path / "asset",
-                        environment={"INIT_SLEEP": str(init_sleep)}, timeout_seconds=timeout, memory_mb=MEMORY_MB)
+                        environment={"INIT_SLEEP": str(init_sleep), "EXIT_SLEEP": str(exit_sleep or "")},
+                        timeout_seconds=timeout, memory_mb=MEMORY_MB)
     local = LocalFunction(spec, "http://127.0.0.1:9", environments=2)
     yield local
     local.close()
@@ -114,6 +118,57 @@ def test_a_stop_ends_the_run_at_once_even_while_handlers_are_stuck(function, sto
     timer.cancel()
     assert took < 1.5, f"the stop took {took:.1f} s"
     assert all(ok is False for _, (ok, _) in outcomes)  # only timeouts came before the stop, never a response
+
+
+@pytest.mark.parametrize("function", [(ROOMY_TIMEOUT, 0, 3600)], indirect=True)
+def test_closing_ends_idle_environments_at_once_and_waits_for_an_invocation_under_way(function):
+    """A runner's stop closes its functions: an idle environment is ended as Lambda ends one, not waited for while
+    its interpreter tears down (here an exit that would take an hour); an invocation still running is waited for."""
+    import os
+    import signal
+
+    assert function.invoke({"name": "warm"})[0]
+    environments = list(function._executor()._processes)
+    closing = threading.Thread(target=function.close, daemon=True)
+    closing.start()
+    closing.join(60)
+    waited = closing.is_alive()
+    for pid in environments:  # (an environment a failed test left exiting)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    closing.join()
+    assert not waited, "closing waited for idle environments to exit by themselves"
+
+    quick_exit = dataclasses.replace(function.spec, environment={**function.spec.environment, "EXIT_SLEEP": ""})
+    busy = LocalFunction(quick_exit, function.endpoint, environments=1)
+    running = busy.submit({"name": "under way", "sleep": 1})
+    busy.close()
+    assert running.result(timeout=0)[1]["echo"] == "under way"
+
+
+@pytest.mark.parametrize("function", [ROOMY_TIMEOUT], indirect=True)
+def test_ctrl_c_while_waiting_for_an_invocation_ends_its_environment(function):
+    """Nobody will see that invocation's outcome (a headless run's consolidation batch, run again on resume): its
+    environment is ended with the interruption instead of being waited for when the function is closed."""
+    import os
+    import signal
+
+    assert function.invoke({"name": "warm"})[0]
+    environments = [process for process in function._executor()._processes.values()]
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as a terminal's runner gets it
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            function.invoke({"name": "stuck", "sleep": 60})
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    for process in environments:
+        process.join(30)
+    assert function._pool is None and not any(process.is_alive() for process in environments)
 
 
 @pytest.mark.parametrize("function", [ROOMY_TIMEOUT], indirect=True)

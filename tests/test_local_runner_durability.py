@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import threading
 import time
 import urllib.error
@@ -15,7 +17,11 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from tests.runner_helpers import RunnerProcess, worker_responses
+import pytest
+
+from local_ground_truth.job import LocalJob
+from local_ground_truth.stack_reader import read_workflow
+from tests.runner_helpers import RunnerProcess, app_with_pre_labeling, job_name, local_job, worker_responses
 
 LABEL = "welding-quality"
 CATEGORY = "Lack of Fusion"
@@ -154,3 +160,63 @@ def test_bad_stored_files_are_left_out_by_name_and_the_job_resumes_with_everythi
             assert resumed.workers_of("2") == {"bo"}
         finally:
             resumed.close()
+
+
+# The consolidation function held back: each invocation says it runs, then waits until the gate folder holds "open".
+HELD_CONSOLIDATION = '''
+
+import os as _os
+import time as _time
+
+_handler = lambda_handler
+_GATE = {gate!r}
+
+
+def lambda_handler(event, context=None):
+    open(_os.path.join(_GATE, "running"), "w").close()
+    while not _os.path.exists(_os.path.join(_GATE, "open")):
+        _time.sleep(0.02)
+    return _handler(event, context)
+'''
+
+
+def test_ctrl_c_during_a_batch_whose_outcome_nobody_waits_for_ends_its_function_and_the_batch_runs_again(
+        runner_assembly, tmp_path):
+    """A headless run's batch is run in the main thread: Ctrl-C there leaves the batch's payload without an outcome.
+    Closing the job then ends the consolidation function at once (its outcome would never be recorded) instead of
+    waiting for it, and the same job resumed runs that batch again under its own name."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    spec = read_workflow(app_with_pre_labeling(runner_assembly, tmp_path, HELD_CONSOLIDATION.format(gate=str(gate)),
+                                               function="consolidation"), "welding")
+    store, name = tmp_path / "s3", job_name(tmp_path, "interrupted")
+    with local_job(spec, store, name) as job:
+        job.record_answer("0", "ana", {"WeldingClassification": {"label": CATEGORY}})
+
+        def ctrl_c_once_it_runs():
+            while not (gate / "running").exists():
+                time.sleep(0.02)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as a terminal's runner gets it
+        try:
+            threading.Thread(target=ctrl_c_once_it_runs, daemon=True).start()
+            with pytest.raises(KeyboardInterrupt):
+                job.consolidate()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        [stamp] = job._interrupted_batches()
+        closing = threading.Thread(target=job.close, daemon=True)
+        closing.start()
+        closing.join(60)
+        waited = closing.is_alive()
+        (gate / "open").touch()  # a handler still held lets go (closing waited for it)
+        closing.join()
+        assert not waited, "closing waited for the interrupted batch's invocation, whose outcome nobody records"
+        assert "0" not in job.consolidated_labels()
+
+        again = LocalJob(spec, job.s3, job.endpoint, name, store=store)  # the same command, run again
+        assert again._interrupted_batches() == [stamp]
+        again.consolidate()
+        assert not again._interrupted_batches() and again.consolidated_labels()["0"]["label"]
+        again.close()
