@@ -621,5 +621,21 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def exit_without_teardown(code: int) -> None:
+    """Exit with ``code``, leaving out the interpreter's teardown (every object of the job's state freed one by one:
+    1 to 3 s of a stop at 20,000 objects, measured) once everything is written and closed and nothing runs but this
+    thread: no other thread that is not a daemon, no child process. Else the ordinary exit, which waits for them."""
+    import multiprocessing
+    import os
+
+    others = [thread for thread in threading.enumerate() if thread is not threading.current_thread() and not thread.daemon]
+    if others or multiprocessing.active_children():
+        sys.exit(code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_teardown(main())
