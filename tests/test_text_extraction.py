@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from text_extraction import textract_text
 from text_extraction.__main__ import main
@@ -85,7 +86,7 @@ def textract():
 def add_async_success(textract, bucket: str, key: str, job_id: str, lines: list[str]) -> None:
     stub = textract.stubber
     stub.add_response("start_document_text_detection", {"JobId": job_id},
-                      {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": key}}})
+                      {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": key}}, "ClientRequestToken": ANY})
     stub.add_response("get_document_text_detection", get_response("SUCCEEDED", page_blocks(lines)), {"JobId": job_id})
 
 
@@ -334,6 +335,27 @@ def test_failed_job_names_the_image_and_status_message(textract):
                                 "metadata from S3. Check object key, region and/or access permissions.")
 
 
+def test_a_pages_job_is_started_with_a_token_of_that_version_of_the_page(s3, bucket, textract):
+    """A start whose answer is lost (a network timeout) is sent again by botocore's retries: without a
+    ClientRequestToken Textract starts, and bills, a second job for the page. The token names the page's version:
+    sent again it is the same, for a replaced scan (another ETag) another."""
+    s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
+    etag = s3.head_object(Bucket=bucket, Key="ner/pages/a.jpg")["ETag"].strip('"')
+    token = textract_text.start_token(bucket, "ner/pages/a.jpg", etag)
+    assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", token)  # StartDocumentTextDetection's rule for the token
+    assert token == textract_text.start_token(bucket, "ner/pages/a.jpg", etag)
+    assert token != textract_text.start_token(bucket, "ner/pages/a.jpg", etag + "0")
+    assert token != textract_text.start_token(bucket, "ner/pages/b.jpg", etag)
+    stub = textract.stubber
+    stub.add_response("start_document_text_detection", {"JobId": JOB_A},
+                      {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": "ner/pages/a.jpg"}},
+                       "ClientRequestToken": token})
+    stub.add_response("get_document_text_detection", get_response("SUCCEEDED", page_blocks(["A."])), {"JobId": JOB_A})
+    code, _, err = run_cli([f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--no-progress"],
+                           textract=textract, s3=s3)
+    assert code == 0, err
+
+
 def test_start_and_get_client_errors_name_the_image(textract):
     stub = textract.stubber
     stub.add_client_error("start_document_text_detection", service_error_code="InvalidS3ObjectException",
@@ -377,7 +399,8 @@ def test_s3_prefix_end_to_end_with_async_jobs(s3, bucket, textract, tmp_path):
     add_async_success(textract, bucket, "ner/pages/abstract-01.jpg", JOB_A, ["Magnesium seg-", "regates."])
     stub = textract.stubber
     stub.add_response("start_document_text_detection", {"JobId": JOB_B},
-                      {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": "ner/pages/abstract-02.jpg"}}})
+                      {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": "ner/pages/abstract-02.jpg"}},
+                       "ClientRequestToken": ANY})
     stub.add_response("get_document_text_detection", get_response("IN_PROGRESS"), {"JobId": JOB_B})
     stub.add_response("get_document_text_detection",
                       get_response("FAILED", message="Request has unsupported document format"), {"JobId": JOB_B})

@@ -152,8 +152,9 @@ def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False, over
         if use_sync:
             blocks = textract_text.detect_s3_sync(textract, image.bucket, image.key)
         else:
-            blocks = textract_text.detect_s3_async(textract, image.bucket, image.key,
-                                                   poll_interval=poll_interval, timeout=timeout, sleep=pause)
+            blocks = textract_text.detect_s3_async(
+                textract, image.bucket, image.key, poll_interval=poll_interval, timeout=timeout, sleep=pause,
+                request_token=textract_text.start_token(image.bucket, image.key, image.etag))
         text = text_or_fail(image, blocks)
         try:
             s3.put_object(Bucket=text_bucket, Key=key, Body=text.encode("utf-8"),

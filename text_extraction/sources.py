@@ -37,6 +37,7 @@ class Image:
     path: Path | None = None
     bucket: str | None = None
     key: str | None = None
+    etag: str = ""  # (S3) the object's ETag when listed: which version of the page a Textract job reads
 
     @property
     def label(self) -> str:
@@ -130,7 +131,8 @@ def list_s3_images(s3, bucket: str, prefix: str) -> list[Image]:
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(prefix):]
                 if name and "/" not in name and is_image_name(name):
-                    images.append(Image(name=name, size=obj.get("Size", 0), bucket=bucket, key=obj["Key"]))
+                    images.append(Image(name=name, size=obj.get("Size", 0), bucket=bucket, key=obj["Key"],
+                                        etag=str(obj.get("ETag", "")).strip('"')))
     except ClientError as error:
         details = error.response.get("Error", {})
         raise SourceError(f"could not list s3://{bucket}/{prefix}: {details.get('Code', 'Unknown')}: "

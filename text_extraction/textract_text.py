@@ -42,6 +42,7 @@ worker could see (no text, or only spaces and invisible characters) and one over
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from typing import Any, Callable, Iterable
@@ -143,6 +144,13 @@ def detect_s3_sync(textract, bucket: str, key: str) -> list[Block]:
     return list(response.get("Blocks", []))
 
 
+def start_token(bucket: str, key: str, etag: str) -> str:
+    """StartDocumentTextDetection's ClientRequestToken for one version of one page (64 hex digits, within the
+    token's 1-64 characters of [a-zA-Z0-9-_]): the same page gets the same job, a replaced scan (another ETag) a
+    new one."""
+    return hashlib.sha256(f"{bucket}\0{key}\0{etag}".encode("utf-8")).hexdigest()
+
+
 def detect_s3_async(
     textract,
     bucket: str,
@@ -152,17 +160,23 @@ def detect_s3_async(
     timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    request_token: str | None = None,
 ) -> list[Block]:
     """StartDocumentTextDetection, poll GetDocumentTextDetection, return the Blocks of every page.
+
+    ``request_token`` (``start_token``) makes the start idempotent: a start sent again (botocore retries one whose
+    answer was lost to a network timeout) gets the job already started instead of starting, and billing, another.
 
     Polls every ``poll_interval`` seconds while the job is IN_PROGRESS and gives up (raising
     ExtractionError with the JobId) after ``timeout`` seconds. SUCCEEDED results are paginated:
     the first response's Blocks plus those of each ``NextToken`` request, in order.
     """
     image = f"s3://{bucket}/{key}"
+    request = {"DocumentLocation": {"S3Object": {"Bucket": bucket, "Name": key}}}
+    if request_token:
+        request["ClientRequestToken"] = request_token
     try:
-        started = textract.start_document_text_detection(
-            DocumentLocation={"S3Object": {"Bucket": bucket, "Name": key}})
+        started = textract.start_document_text_detection(**request)
     except (ClientError, BotoCoreError) as error:
         raise ExtractionError(image, _client_error_reason("StartDocumentTextDetection", error)) from error
     job_id = started["JobId"]
