@@ -37,7 +37,7 @@ from gt_common.labeling_job import JOB_NAME
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
-from local_ground_truth.job import LocalJob, source_of
+from local_ground_truth.job import LocalJob, job_root, source_of
 from local_ground_truth.job_settings import (
     ACCEPT_TEMPLATE_OPTION, ANSWERS, BROWSER, INPUT_MANIFEST, SIMULATED, SettingsChanged, check_or_record, job_settings,
     record_inferred, recorded,
@@ -274,10 +274,6 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         yield job, args.state_dir, log, pre_labeling
 
 
-#: Simulated workers' names (``headless``), in every version of the runner.
-SIMULATED_WORKER = re.compile(r"simulated-[0-9]+")
-
-
 def import_mirrored_answers(args: argparse.Namespace, spec: WorkflowSpec, s3) -> int:
     """Answers a runner from before the job's bucket was kept in ``<state dir>/s3`` left in the job's folder,
     written into the job's bucket, where this runner reads a job's answers; the number imported.
@@ -292,7 +288,7 @@ def import_mirrored_answers(args: argparse.Namespace, spec: WorkflowSpec, s3) ->
     mirror = args.state_dir / WORKER_RESPONSES
     if not mirror.is_dir():
         return 0
-    prefix = f"{spec.task.output_prefix}{args.job_name}/{WORKER_RESPONSES}"
+    prefix = job_root(spec, args.job_name) + WORKER_RESPONSES
     bucket = spec.task.output_bucket
     stored = {item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
               for item in page.get("Contents", [])}
@@ -311,7 +307,7 @@ def import_mirrored_answers(args: argparse.Namespace, spec: WorkflowSpec, s3) ->
         found.append((key, body))
     if not found:
         return 0
-    simulated = all(SIMULATED_WORKER.fullmatch(worker) for worker in workers)
+    simulated = all(headless.SIMULATED_WORKER.fullmatch(worker) for worker in workers)
     if simulated != (args.simulate_workers is not None):
         kind = "simulated workers" if simulated else "workers in a browser"
         _say(f"{args.state_dir} holds {counted(len(found), 'answer file')} of {kind}, kept there by an earlier version "
@@ -412,7 +408,7 @@ def infer_who_answered(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None
     settings = recorded(args.state_dir, args.job_name)
     if settings is None or ANSWERS in settings:
         return
-    prefix = f"{spec.task.output_prefix}{args.job_name}/{WORKER_RESPONSES}"
+    prefix = job_root(spec, args.job_name) + WORKER_RESPONSES
     bucket, seen = spec.task.output_bucket, False
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
@@ -420,7 +416,7 @@ def infer_who_answered(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None
                 answers = worker_response_answers(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
             except ValueError:
                 continue  # left out when the job is read, as ever
-            if any(not SIMULATED_WORKER.fullmatch(answer["workerId"]) for answer in answers):
+            if any(not headless.SIMULATED_WORKER.fullmatch(answer["workerId"]) for answer in answers):
                 record_inferred(args.state_dir, args.job_name, ANSWERS, BROWSER, "a worker's name that is not simulated")
                 return
             seen = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +32,14 @@ from workflows.model import WorkflowDefinition, truth_key
 LOG = logging.getLogger(__name__)
 ANSWERING_WORKERS = 8  # objects whose answers are being written at once (the endpoint writes each to disk)
 POLL_SECONDS = 0.05  # how often the simulation looks for objects pre-labeling has stored since
+#: Simulated workers' names, ``simulated-1``, ``simulated-2``, ... (in every version of the runner: a job's
+#: answers tell by them who answered it).
+SIMULATED_WORKER = re.compile(r"simulated-[0-9]+")
+
+
+def simulated_worker(number: int) -> str:
+    """The name of the simulated worker ``number`` (0, 1, ...)."""
+    return f"simulated-{number + 1}"
 
 
 class CannotSimulate(Exception):
@@ -141,7 +150,7 @@ def _object_answers(job: LocalJob, simulation: Simulation, object_id: str, alrea
     text = job.task_input(object_id).get(simulation.span_text_input)
     answers = []
     for number in range(workers):
-        worker_id = f"simulated-{number + 1}"
+        worker_id = simulated_worker(number)
         values = answer_values(simulation.questions, simulation.truth[object_id], accuracy, rng, text,
                                simulation.must_answer)
         answer = shaped_answer(simulation.questions, values, simulation.rules)

@@ -108,7 +108,7 @@ class LocalJob:
         self.bucket = spec.task.output_bucket
         self.store = store
         self.folder = folder if folder is not None else (store.parent if store is not None else None)
-        self.root = f"{spec.task.output_prefix}{job_name}/"
+        self.root = job_root(spec, job_name)
         self.job_arn = f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:labeling-job/{job_name}"
         self.pre_report = PreLabelReport()
         self._lock = threading.RLock()  # the in-memory indexes below
@@ -770,6 +770,11 @@ class LocalJob:
         if self._consolidation is not None:
             self._consolidation.close()
             self._consolidation = None
+
+
+def job_root(spec: WorkflowSpec, job_name: str) -> str:
+    """The job's folder in its output bucket (``<output prefix><job>/``): its answers, state, reports and outputs."""
+    return f"{spec.task.output_prefix}{job_name}/"
 
 
 def source_of(line: dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ from gt_common import job_confidence, strict_json
 from gt_common.answers import answer_to, read_form
 from gt_common.consolidation import WorkerAnswer
 from gt_common.worker_agreement import ExpertDecision
-from gt_common.questions import FreeText, MultiSelect, Question, Spans
+from gt_common.questions import FreeText, MultiSelect, Question, Spans, choice_probability
 from gt_common.shown_text import BIDI_CONTROLS
 from gt_common.review import (
     REVIEW_REASONS, ReviewError, ReviewSettings, check_decision, final_manifest_key, merge_review,
@@ -468,8 +468,8 @@ def _shown_crowd(question: Question, value: Any) -> str:
             p, was = confidence.get(choice), batch.get(choice)
             sure = ""
             if isinstance(p, (int, float)):
-                now = f"{p if applies else 1 - p:.2f}"
-                said = f"{was if applies else 1 - was:.2f}" if isinstance(was, (int, float)) else now
+                now = f"{choice_probability(p, applies):.2f}"
+                said = f"{choice_probability(was, applies):.2f}" if isinstance(was, (int, float)) else now
                 sure = f" (confidence {now})" if said == now else f" (confidence {now}; its batch said {said})"
             shown.append(f"{choice} {'yes' if applies else 'no'}{sure}")
         return "; ".join(shown)

@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 
 from expert_review.manifests import dumps, parse_lines
 from gt_common import job_confidence
-from gt_common.questions import MultiSelect
+from gt_common.questions import MultiSelect, choice_probability
 
 import workflows
 from workflows.model import WorkflowDefinition
@@ -62,7 +62,7 @@ def confidences(lines: Sequence[Optional[dict]], definition: WorkflowDefinition)
             confidence = value.get("confidence")
             if isinstance(question, MultiSelect) and isinstance(confidence, dict):
                 chosen = value.get("labels") if isinstance(value.get("labels"), list) else []
-                found.extend(float(p) if choice in chosen else 1.0 - float(p) for choice, p in confidence.items()
+                found.extend(choice_probability(float(p), choice in chosen) for choice, p in confidence.items()
                              if isinstance(p, (int, float)) and not isinstance(p, bool))
             elif isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
                 found.append(float(confidence))

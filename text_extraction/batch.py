@@ -32,6 +32,8 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from gt_common.s3uri import error_code, is_not_found
+
 from . import textract_text
 from .manifest import line_problem, manifest_line, write_atomically
 from .sources import Image, name_problem
@@ -175,10 +177,9 @@ def _exists(s3, bucket: str, key: str, image: Image) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", "Unknown"))
-        if code in ("404", "NoSuchKey", "NotFound"):
+        if is_not_found(error):
             return False
-        raise ExtractionError(image.label, f"could not check s3://{bucket}/{key}: {code}") from error
+        raise ExtractionError(image.label, f"could not check s3://{bucket}/{key}: {error_code(error)}") from error
     except BotoCoreError as error:
         raise ExtractionError(image.label, f"could not check s3://{bucket}/{key}: {error}") from error
     return True

@@ -62,7 +62,7 @@ from typing import Any, Hashable, Mapping, Optional, Sequence
 
 from . import gold_correction
 from .gold import GOLD_KEY, known_yes_no
-from .questions import CHOICE_AS_YES_NO, Checkbox, Classification, MultiSelect, YesNo
+from .questions import CHOICE_AS_YES_NO, Checkbox, Classification, MultiSelect, YesNo, choice_probability
 
 LOG = logging.getLogger(__name__)
 
@@ -218,7 +218,8 @@ def revise_choices(values: Mapping[Hashable, Any], choices: Sequence[str], what:
         for key, revised in revise(decided, CHOICE_AS_YES_NO.labels, what=named).items():
             if revised is not decided[key]:
                 p = revised["confidence"]  # (of the decided yes/no)
-                applies.setdefault(key, {})[choice] = p if revised["label"] == yes else round(1 - p, CONFIDENCE_DIGITS)
+                applies.setdefault(key, {})[choice] = round(choice_probability(p, revised["label"] == yes),
+                                                            CONFIDENCE_DIGITS)
     out = dict(values)
     for key, confidences in applies.items():
         value = dict(values[key])  # (its evidence and votes are shared, never changed)

@@ -224,6 +224,12 @@ class MultiSelect(Question):
 CHOICE_AS_YES_NO = YesNo(name="choice")
 
 
+def choice_probability(p: float, chosen: bool) -> float:
+    """A MultiSelect choice's probability that it applies, from the confidence ``p`` of the yes/no it was decided as
+    (``chosen``: decided yes); and back, by the same arithmetic: ``p`` for a chosen choice, ``1 - p`` otherwise."""
+    return p if chosen else 1.0 - p
+
+
 @dataclass(frozen=True, kw_only=True)
 class FreeText(Question):
     """Free text (notes, a summary): kept per worker, never merged."""

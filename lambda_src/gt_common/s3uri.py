@@ -110,10 +110,15 @@ def error_code(error) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
+def is_not_found(error) -> bool:
+    """Whether a botocore ClientError says the object is not there (GetObject's NoSuchKey, HeadObject's 404)."""
+    return error_code(error) in ("NoSuchKey", "404", "NotFound")
+
+
 def read_error(error, location: S3Location, what: str) -> InputError:
     """The InputError for a failed read of ``location``: names the URI and what S3 said."""
     code = error_code(error)
-    if code in ("NoSuchKey", "404", "NotFound"):
+    if is_not_found(error):
         return InputError(f"{what} {location.shown} does not exist")
     if code in ("NoSuchBucket",):
         return InputError(f"{what} {location.shown}: bucket {location.bucket} does not exist")

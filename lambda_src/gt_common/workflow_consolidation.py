@@ -79,7 +79,9 @@ from .gold import GOLD_KEY, GOLD_MISS, choice_gold, gold_by_question
 from .job_state import JobState
 from .s3uri import InputError
 from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
-from .questions import CHOICE_AS_YES_NO, MAJORITY_VOTE, WORKERS_KEY, FreeText, MultiSelect, Question, Spans
+from .questions import (
+    CHOICE_AS_YES_NO, MAJORITY_VOTE, WORKERS_KEY, FreeText, MultiSelect, Question, Spans, choice_probability,
+)
 from .shown_text import text_lengths
 from .task_record import read_records, records_location
 from .span_clustering import Span, consolidate_spans
@@ -261,8 +263,7 @@ class _Batch:
             for i, (object_id, label, p) in enumerate(zip(result.object_ids, result.labels, result.confidences)):
                 if label is None:
                     continue
-                applies = p if label == SELECTED else 1.0 - p
-                confidence[object_id][choice] = round(applies, CONFIDENCE_DIGITS)
+                confidence[object_id][choice] = round(choice_probability(p, label == SELECTED), CONFIDENCE_DIGITS)
                 if label == SELECTED:
                     chosen[object_id].append(choice)
                 its = job_confidence.evidence_of_result(result, i, label, classes)
