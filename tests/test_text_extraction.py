@@ -2,6 +2,7 @@
 validates every request and response against the real API model), S3 through the moto server."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -9,6 +10,7 @@ import re
 import signal
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import boto3
@@ -21,9 +23,29 @@ from text_extraction.batch import Job, run_batch
 from text_extraction.sources import Image, SourceError, list_s3_images
 from text_extraction.textract_text import ExtractionError, blocks_to_text, join_lines
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00fake page\xff\xd9"
-JPEG_B = JPEG.replace(b"fake page", b"another page")
-PNG = b"\x89PNG\r\n\x1a\nfake page\x00\x00\x00\x00IEND\xaeB`\x82"  # a signature and an IEND chunk, as a whole PNG
+
+
+def jpeg(width: int = 1275, height: int = 1650, body: bytes = b"fake page", *, before_frame: bytes = b"") -> bytes:
+    """A JPEG's structure around made-up image data: SOI, a JFIF segment, ``before_frame`` (more segments), the frame
+    header (SOF0) with its size in pixels, then ``body`` and EOI."""
+    jfif = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    frame = b"\xff\xc0\x00\x11\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big") + \
+        b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    return b"\xff\xd8" + jfif + before_frame + frame + body + b"\xff\xd9"
+
+
+def png(width: int = 1275, height: int = 1650, body: bytes = b"fake page") -> bytes:
+    """A PNG's signature, IHDR chunk (its size in pixels) and IEND chunk around made-up image data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + body + chunk(b"IEND", b"")
+
+
+JPEG = jpeg()
+JPEG_B = jpeg(body=b"another page")
+PNG = png()
 JOB_A = "5a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 JOB_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
@@ -382,10 +404,11 @@ def test_s3_listing_follows_every_list_objects_v2_page():
             "IsTruncated": False, "KeyCount": 1, "Prefix": "ner/pages/",
             "Contents": [{"Key": "ner/pages/B.PNG", "Size": 20}]},
             {"Bucket": "gt-data", "Prefix": "ner/pages/", "Delimiter": "/", "ContinuationToken": "next-1"})
-        images = list_s3_images(s3, "gt-data", "ner/pages")
+        listing = list_s3_images(s3, "gt-data", "ner/pages")
         stub.assert_no_pending_responses()
-    assert [(i.name, i.key, i.size) for i in images] == [("B.PNG", "ner/pages/B.PNG", 20),
-                                                          ("a.jpg", "ner/pages/a.jpg", 10)]
+    assert [(i.name, i.key, i.size) for i in listing.images] == [("B.PNG", "ner/pages/B.PNG", 20),
+                                                                  ("a.jpg", "ner/pages/a.jpg", 10)]
+    assert listing.skipped == ["readme.md"] and listing.folders == []
 
 
 def test_s3_prefix_end_to_end_with_async_jobs(s3, bucket, textract, tmp_path):
@@ -817,3 +840,238 @@ def test_copy_pages_into_the_folder_they_are_in(tmp_path, textract):
     code, _, err = run_cli(local_argv(pages, data, "--copy-pages"), textract=textract)  # output beside the pages
     assert code == 0, err
     assert (data / "pages" / "a.jpg").read_bytes() == JPEG and (data / "abstracts" / "a.txt").exists()
+
+
+# -- Textract's limits in pixels -------------------------------------------------------------------------------
+
+JPEG_NO_FRAME = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00fake page\xff\xd9"  # signature and end, but no frame header
+
+
+def app1(size: int) -> bytes:
+    """An APP1 (EXIF) segment of ``size`` bytes in all, as a camera writes before the frame header."""
+    return b"\xff\xe1" + (size - 2).to_bytes(2, "big") + b"Exif\x00\x00" + bytes(size - 10)
+
+
+def test_pages_outside_textracts_pixel_limits_fail_by_name_before_textract(tmp_path, textract):
+    """Textract reads a JPEG or PNG of at most 10,000 pixels on a side and detects no text under 15 pixels high:
+    such a page was sent all the same, to be refused by Textract or come back without text. Each is named with its
+    size and the limit, before any call, and the rest of the batch goes on; a page at the limits is read."""
+    pages = make_pages(tmp_path / "in", {
+        "wide.png": png(10_001, 2_000),
+        "tall.jpg": jpeg(3_000, 12_000, before_frame=app1(30_000)),
+        "strip.jpg": jpeg(2_000, 14),
+        "no-frame.jpg": JPEG_NO_FRAME,
+        "edge.png": png(10_000, 15),
+        "good.jpg": JPEG,
+    })
+    for data in (png(10_000, 15), JPEG):  # in name order: edge.png, good.jpg
+        textract.stubber.add_response("detect_document_text", detect_response(["Read."]), {"Document": {"Bytes": data}})
+    code, _, err = run_cli(local_argv(pages, tmp_path / "out"), textract=textract)
+    assert code == 1
+    assert f"{pages / 'wide.png'}: image is 10,001 x 2,000 pixels, over Textract's limit of 10,000 pixels on a " \
+           "side; scale it down" in err
+    assert f"{pages / 'tall.jpg'}: image is 3,000 x 12,000 pixels, over Textract's limit of 10,000 pixels" in err
+    assert f"{pages / 'strip.jpg'}: image is 2,000 x 14 pixels: a side under 15 pixels, the smallest height of " \
+           "text Textract detects" in err
+    assert f"{pages / 'no-frame.jpg'}: its header gives no size in pixels" in err
+    assert "4 of 6 image(s) failed" in err
+    assert [line["source-ref"] for line in read_manifest(tmp_path / "out" / "manifest.jsonl")] == \
+        ["${DATA_PREFIX_URI}/pages/edge.png", "${DATA_PREFIX_URI}/pages/good.jpg"]
+
+
+def test_s3_pages_outside_textracts_pixel_limits_fail_by_name_before_textract(s3, bucket, textract):
+    """As above for S3 objects, read by ranged GETs: a camera's frame header past the first 64 KiB read is found."""
+    s3.put_object(Bucket=bucket, Key="ner/pages/camera.jpg", Body=jpeg(12_000, 9_000, before_frame=app1(60_000) * 2))
+    s3.put_object(Bucket=bucket, Key="ner/pages/tiny.png", Body=png(14, 14))
+    s3.put_object(Bucket=bucket, Key="ner/pages/good.jpg", Body=JPEG)
+    add_async_success(textract, bucket, "ner/pages/good.jpg", JOB_A, ["Good."])
+    code, _, err = run_cli([f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--workers", "1", "--no-progress"],
+                           textract=textract, s3=s3)
+    assert code == 1
+    assert f"s3://{bucket}/ner/pages/camera.jpg: image is 12,000 x 9,000 pixels, over Textract's limit of 10,000 " \
+           "pixels on a side" in err
+    assert f"s3://{bucket}/ner/pages/tiny.png: image is 14 x 14 pixels: a side under 15 pixels" in err
+    assert s3.get_object(Bucket=bucket, Key="ner/abstracts/good.txt")["Body"].read() == b"Good."
+
+
+def test_pixel_size_is_read_from_the_headers_real_encoders_write():
+    """The header reader against Pillow's JPEGs (baseline, progressive, a 150 KB ICC profile in many segments before
+    the frame header) and PNG; over S3 it reads only the 64 KiB chunks the walk reaches."""
+    from PIL import Image as Picture
+
+    from text_extraction.image_header import CHUNK_BYTES, bytes_reader, pixel_size, s3_reader
+
+    class RangedObject:  # GetObject with a Range, as S3 answers it
+        def __init__(self, data: bytes):
+            self.data, self.ranges = data, []
+
+        def get_object(self, Bucket, Key, Range):  # noqa: N803 - boto3's names
+            start, end = map(int, Range.removeprefix("bytes=").split("-"))
+            self.ranges.append(start)
+            return {"Body": io.BytesIO(self.data[start:end + 1])}
+
+    for options, chunks in (({"format": "JPEG"}, 1), ({"format": "JPEG", "progressive": True}, 1),
+                            ({"format": "JPEG", "icc_profile": bytes(150_000)}, 3), ({"format": "PNG"}, 1)):
+        encoded = io.BytesIO()
+        Picture.new("RGB", (321, 123), "white").save(encoded, **options)
+        data = encoded.getvalue()
+        assert pixel_size(bytes_reader(data)) == (321, 123), options
+        s3 = RangedObject(data)
+        assert pixel_size(s3_reader(s3, "b", "k")) == (321, 123), options
+        assert s3.ranges == [n * CHUNK_BYTES for n in range(chunks)], options
+    assert pixel_size(bytes_reader(JPEG_NO_FRAME)) is None
+    assert pixel_size(bytes_reader(png(0, 10))) is None
+
+
+# -- what is skipped is named ----------------------------------------------------------------------------------
+
+def test_s3_objects_that_are_not_images_are_named_as_skipped(s3, bucket, textract):
+    """Objects under the prefix that are not images were skipped without a word: a user who named the wrong prefix
+    saw nothing read and no reason. One warning line names how many, the first ten, and the folders not looked
+    into."""
+    s3.put_object(Bucket=bucket, Key="ner/pages/", Body=b"")  # the S3 console's folder object: not named
+    s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
+    s3.put_object(Bucket=bucket, Key="ner/pages/notes.pdf", Body=b"%PDF-1.7")
+    for n in range(1, 13):
+        s3.put_object(Bucket=bucket, Key=f"ner/pages/scan-{n:02}.tif", Body=b"II*\x00")
+    s3.put_object(Bucket=bucket, Key="ner/pages/nested/b.jpg", Body=JPEG)
+    add_async_success(textract, bucket, "ner/pages/a.jpg", JOB_A, ["A."])
+    code, _, err = run_cli([f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--no-progress"],
+                           textract=textract, s3=s3)
+    assert code == 0, err
+    [warning] = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warning.startswith(
+        f"warning: skipped 13 object(s) under s3://{bucket}/ner/pages/ that are not .jpg, .jpeg or .png: notes.pdf, "
+        + ", ".join(f"scan-{n:02}.tif" for n in range(1, 10)) + " and 3 more (")
+    assert warning.endswith(f"; 1 folder(s) under s3://{bucket}/ner/pages/, not looked into (only images directly "
+                            "inside are read): nested/")
+
+    code, _, err = run_cli([f"s3://{bucket}/ner/", "--no-progress"], textract=textract, s3=s3)  # the wrong prefix
+    assert code == 2
+    assert f"warning: skipped 1 object(s) under s3://{bucket}/ner/ that are not .jpg, .jpeg or .png: manifest.jsonl" \
+           in err
+    assert f"2 folder(s) under s3://{bucket}/ner/, not looked into (only images directly inside are read): " \
+           "abstracts/, pages/" in err
+    assert f"error: no .jpg, .jpeg or .png images directly under s3://{bucket}/ner/" in err
+
+
+# -- names a disk takes for one --------------------------------------------------------------------------------
+
+def test_names_one_disk_takes_for_one_file_are_refused_before_anything_is_written(tmp_path, textract):
+    """On a disk that ignores case (macOS's, Windows's) Page1.txt and page1.txt are one file, as on macOS's are
+    an accent composed and combining: the second page's text overwrote the first's, and the manifest named one text
+    for two pages. Refused before anything is written or read, naming both images."""
+    pages = make_pages(tmp_path / "in", {"Page1.png": PNG, "page1.jpg": JPEG, "page2.jpg": JPEG_B})
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli(local_argv(pages, out_dir), textract=textract)  # the stubber answers no call
+    assert code == 2
+    assert f"error: {pages / 'Page1.png'} and {pages / 'page1.jpg'} would write Page1.txt and page1.txt, one file " \
+           "on a disk that ignores case (macOS, Windows); rename one of them" in err
+    assert not out_dir.exists()
+
+    pages = make_pages(tmp_path / "accents", {"r\u00e9sum\u00e9.jpg": JPEG, "re\u0301sume\u0301.png": PNG})
+    code, _, err = run_cli(local_argv(pages, out_dir), textract=textract)
+    assert code == 2
+    assert str(pages / "r\u00e9sum\u00e9.jpg") in err and str(pages / "re\u0301sume\u0301.png") in err
+    assert "an accent written two ways: one file on a macOS disk; rename one of them" in err
+    assert not out_dir.exists()
+
+
+# -- a scan replaced since its text was made -------------------------------------------------------------------
+
+JPEG_C = jpeg(body=b"a rescan of the page")
+
+
+def test_a_replaced_scan_is_read_again_and_unchanged_ones_are_kept(tmp_path, textract):
+    """A text kept from an earlier run was reused even when its scan had since been replaced: the labeling job got
+    the old page's text beside the new page. The folder records each text's scan (SHA-256); a changed one is read
+    again, and said so."""
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG_B})
+    out_dir = tmp_path / "out"
+    stub = textract.stubber
+    stub.add_response("detect_document_text", detect_response(["A."]), {"Document": {"Bytes": JPEG}})
+    stub.add_response("detect_document_text", detect_response(["B."]), {"Document": {"Bytes": JPEG_B}})
+    code, _, err = run_cli(local_argv(pages, out_dir), textract=textract)
+    assert code == 0, err
+    record = out_dir / ".text-sources.json"
+    assert json.loads(record.read_text(encoding="utf-8")) == {
+        "abstracts/a.txt": {"image": "a.jpg", "sha256": hashlib.sha256(JPEG).hexdigest()},
+        "abstracts/b.txt": {"image": "b.jpg", "sha256": hashlib.sha256(JPEG_B).hexdigest()}}
+
+    (pages / "b.jpg").write_bytes(JPEG_C)  # rescanned under the same name
+    stub.add_response("detect_document_text", detect_response(["B rescanned."]), {"Document": {"Bytes": JPEG_C}})
+    code, out, err = run_cli(local_argv(pages, out_dir), textract=textract)  # a.jpg is not read again
+    assert code == 0, err
+    assert "note: read again 1 image(s) replaced since their text was made (another SHA-256 than the text was made " \
+           f"from): {pages / 'b.jpg'}" in err
+    assert "(1 of them already there, not read again" in out
+    assert (out_dir / "abstracts" / "b.txt").read_text(encoding="utf-8") == "B rescanned."
+    assert (out_dir / "abstracts" / "a.txt").read_text(encoding="utf-8") == "A."
+    assert json.loads(record.read_text(encoding="utf-8"))["abstracts/b.txt"]["sha256"] == \
+        hashlib.sha256(JPEG_C).hexdigest()
+
+    code, _, err = run_cli(local_argv(pages, out_dir), textract=textract)  # nothing changed: nothing read
+    assert code == 0 and "note:" not in err, err
+
+
+def test_an_output_folder_from_before_the_record_is_resumed_without_reading_its_pages_again(tmp_path, textract):
+    """A folder an earlier version wrote has texts and no record: its texts are kept (not every page paid for
+    again), said once, and recorded as the scans are now, so a later replacement is seen."""
+    pages = make_pages(tmp_path / "in", {"a.jpg": JPEG, "b.jpg": JPEG_B, "c.png": PNG})
+    out_dir = tmp_path / "out"
+    (out_dir / "abstracts").mkdir(parents=True)
+    (out_dir / "abstracts" / "a.txt").write_text("A from before.", encoding="utf-8")
+    (out_dir / "abstracts" / "b.txt").write_text("B from before.", encoding="utf-8")
+    textract.stubber.add_response("detect_document_text", detect_response(["C."]), {"Document": {"Bytes": PNG}})
+    code, out, err = run_cli(local_argv(pages, out_dir), textract=textract)  # only c.png is read
+    assert code == 0, err
+    assert err.count("carry no record") == 1
+    assert "note: 2 text(s) already there carry no record of the scan they were made from (written before scans " \
+           "were recorded): taken as made from the scans as they are now; their scans are recorded now" in err
+    assert "(2 of them already there, not read again" in out
+    assert (out_dir / "abstracts" / "a.txt").read_text(encoding="utf-8") == "A from before."
+    assert sorted(json.loads((out_dir / ".text-sources.json").read_text(encoding="utf-8"))) == \
+        ["abstracts/a.txt", "abstracts/b.txt", "abstracts/c.txt"]
+
+    (pages / "a.jpg").write_bytes(JPEG_C)
+    textract.stubber.add_response("detect_document_text", detect_response(["A rescanned."]),
+                                  {"Document": {"Bytes": JPEG_C}})
+    code, _, err = run_cli(local_argv(pages, out_dir), textract=textract)
+    assert code == 0, err
+    assert "read again 1 image(s) replaced" in err and "carry no record" not in err
+    assert (out_dir / "abstracts" / "a.txt").read_text(encoding="utf-8") == "A rescanned."
+
+    record = out_dir / ".text-sources.json"
+    record.write_text("{not JSON", encoding="utf-8")  # damaged: named, and taken as no record (nothing read again)
+    code, _, err = run_cli(local_argv(pages, out_dir), textract=textract)
+    assert code == 0, err
+    assert f"warning: {record} could not be read: " in err and "note: 3 text(s) already there carry no record" in err
+    assert len(json.loads(record.read_text(encoding="utf-8"))) == 3
+
+
+def test_s3_a_replaced_scan_is_read_again_by_its_etag(s3, bucket, textract):
+    """In S3 a text object keeps its image's ETag as its metadata: a page replaced since is read again; a text
+    written before (no such metadata) is kept, said once."""
+    s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
+    s3.put_object(Bucket=bucket, Key="ner/pages/b.jpg", Body=JPEG_B)
+    s3.put_object(Bucket=bucket, Key="ner/pages/c.png", Body=PNG)
+    s3.put_object(Bucket=bucket, Key="ner/abstracts/c.txt", Body=b"C from before.")  # no record of its scan
+    add_async_success(textract, bucket, "ner/pages/a.jpg", JOB_A, ["A."])
+    add_async_success(textract, bucket, "ner/pages/b.jpg", JOB_B, ["B."])
+    argv = [f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--workers", "1", "--no-progress"]
+    code, _, err = run_cli(argv, textract=textract, s3=s3)
+    assert code == 0, err
+    assert "note: 1 text(s) already there carry no record of the scan they were made from" in err
+    etag = s3.head_object(Bucket=bucket, Key="ner/pages/a.jpg")["ETag"].strip('"')
+    assert s3.head_object(Bucket=bucket, Key="ner/abstracts/a.txt")["Metadata"] == {"source-etag": etag}
+
+    s3.put_object(Bucket=bucket, Key="ner/pages/b.jpg", Body=JPEG_C)  # rescanned under the same name
+    add_async_success(textract, bucket, "ner/pages/b.jpg", "job-3", ["B rescanned."])
+    code, out, err = run_cli(argv, textract=textract, s3=s3)
+    assert code == 0, err
+    assert "note: read again 1 image(s) replaced since their text was made (another ETag than the text was made " \
+           f"from): s3://{bucket}/ner/pages/b.jpg" in err
+    assert "(2 of them already there" in out
+    assert s3.get_object(Bucket=bucket, Key="ner/abstracts/b.txt")["Body"].read() == b"B rescanned."
+    assert s3.get_object(Bucket=bucket, Key="ner/abstracts/a.txt")["Body"].read() == b"A."
+    assert s3.get_object(Bucket=bucket, Key="ner/abstracts/c.txt")["Body"].read() == b"C from before."

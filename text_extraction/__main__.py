@@ -35,17 +35,24 @@ S3 prefix input (the images are listed with ListObjectsV2, every page followed):
 
 Before Textract is called, each image is checked as NER pre-labeling will check it: a whole JPEG or
 PNG (not empty, cut short, or another format under an image's name), at most 10 MB (Textract's limit
-for a JPEG or PNG, synchronous and asynchronous alike), a local file name that can be an S3 key
-(UTF-8, no control characters), and a manifest line of at most 100,000 bytes. The text is cleaned
-(bidirectional controls dropped, control characters made spaces) and refused when it has nothing
-visible or is over pre-labeling's 1,000,000-byte limit (never cut). Other files in INPUT are skipped
-and named in a warning.
+for a JPEG or PNG, synchronous and asynchronous alike), at most 10,000 pixels on a side and no side
+under 15 pixels (Textract's largest image, and its smallest text's height; the size is read from the
+image's header), a local file name that can be an S3 key (UTF-8, no control characters), and a
+manifest line of at most 100,000 bytes. The text is cleaned (bidirectional controls dropped, control
+characters made spaces) and refused when it has nothing visible or is over pre-labeling's
+1,000,000-byte limit (never cut). Other files or objects in INPUT, and folders in it, are skipped and
+named in one warning line (how many, and the first ten names). Two local images whose texts would be
+one file on a disk that ignores case or accents' form (Page1.png and page1.jpg) are refused, naming
+both, before anything is written.
 
 Running again: an image whose text file is already in the output (a non-empty file, or an S3 object)
 is not sent to Textract again and keeps its manifest line, so the same command run again after
-failures or Ctrl-C reads only the images left; --overwrite reads every image again (after replacing
-images by others of the same names). Text files and a local manifest are written whole or not at all;
-the manifest is written anew each run, one line per image done.
+failures or Ctrl-C reads only the images left. What each text was made from is recorded (local: the
+image's SHA-256 in OUTPUT_DIR/.text-sources.json; S3: the image's ETag as the text object's metadata
+source-etag), and an image replaced since its text was made is read again, and named. A text with no
+record (written before records were kept) is kept, said once; locally its image is then recorded as
+it is now. --overwrite reads every image again. Text files and a local manifest are written whole or
+not at all; the manifest is written anew each run, one line per image done.
 
 Errors: a failed Textract call or job, or an image that fails a check above, is reported with the
 image's path or S3 URI and the reason; the other images are still processed, the failures are listed
@@ -68,10 +75,11 @@ from botocore.exceptions import BotoCoreError
 from . import textract_text
 from .batch import BatchResult, Job, local_processor, run_batch, s3_processor
 from .manifest import load_metadata, metadata_name, write_manifest
+from .record import RecordError, load_record, record_path, write_record
 from gt_common.s3uri import is_s3_uri
 
-from .sources import (PLACEHOLDER, SourceError, as_prefix, check_unique_stems, list_local_images, list_s3_images,
-                      parent_prefix, shown, split_s3_uri)
+from .sources import (PLACEHOLDER, Listing, SourceError, as_prefix, check_unique_stems, list_local_images,
+                      list_s3_images, parent_prefix, shown, split_s3_uri)
 
 PROG = "python -m text_extraction"
 
@@ -150,14 +158,34 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             parser.error(f"--s3-prefix {args.s3_prefix!r} is not s3://bucket/prefix or {PLACEHOLDER}")
 
 
-def plan_local(args: argparse.Namespace, metadata: dict, stderr) -> tuple[list[Job], str]:
-    images, skipped = list_local_images(Path(args.input))
-    if skipped:
-        names = ", ".join(shown(name) for name in skipped[:10]) + (f" and {len(skipped) - 10} more"
-                                                                     if len(skipped) > 10 else "")
-        print(f"warning: skipped {len(skipped)} file(s) in {args.input} that are not .jpg, .jpeg or .png: {names} "
-              "(a worker's browser does not show PDF or TIFF pages: convert them to JPEG or PNG)", file=stderr)
-    check_unique_stems(images)
+SHOWN_SKIPPED = 10  # names a warning lists before "and N more"
+
+
+def first_names(names: list[str]) -> str:
+    more = len(names) - SHOWN_SKIPPED
+    return ", ".join(shown(name) for name in names[:SHOWN_SKIPPED]) + (f" and {more} more" if more > 0 else "")
+
+
+def warn_skipped(listing: Listing, where: str, kind: str, stderr) -> None:
+    """One warning line naming what is in the input but not read (the first few names of each): a user who named
+    the wrong folder or prefix sees what is there instead."""
+    parts = []
+    if listing.skipped:
+        parts.append(f"skipped {len(listing.skipped)} {kind}(s) {where} that are not .jpg, .jpeg or .png: "
+                     f"{first_names(listing.skipped)} (a worker's browser does not show PDF or TIFF pages: convert "
+                     "them to JPEG or PNG)")
+    if listing.folders:
+        parts.append(f"{'' if parts else 'skipped '}{len(listing.folders)} folder(s) {where}, not looked into (only "
+                     f"images directly inside are read): {first_names(listing.folders)}")
+    if parts:
+        print("warning: " + "; ".join(parts), file=stderr)
+
+
+def plan_local(args: argparse.Namespace, metadata: dict, record: dict, stderr) -> tuple[list[Job], str]:
+    listing = list_local_images(Path(args.input))
+    warn_skipped(listing, f"in {args.input}", "file", stderr)
+    images = listing.images
+    check_unique_stems(images, on_disk=True)
     base = args.s3_prefix.rstrip("/")
     if base != PLACEHOLDER:
         split_s3_uri(base, what="--s3-prefix")
@@ -167,12 +195,37 @@ def plan_local(args: argparse.Namespace, metadata: dict, stderr) -> tuple[list[J
                 text_uri=f"{base}/{texts}/{image.stem}.txt",
                 text_path=args.output_dir / texts / f"{image.stem}.txt",
                 page_copy=args.output_dir / pages / image.name if args.copy_pages else None,
-                metadata=metadata.get(metadata_name(image.name), {}))
+                metadata=metadata.get(metadata_name(image.name), {}),
+                made_from=record.get(f"{texts}/{image.stem}.txt", {}).get("sha256"))
             for image in images]
     return jobs, args.manifest or str(args.output_dir / "manifest.jsonl")
 
 
-def plan_s3(args: argparse.Namespace, metadata: dict, s3) -> tuple[list[Job], str, str]:
+def read_record(output_dir: Path, stderr) -> dict:
+    """The output folder's record of what its texts were made from; an unreadable one is named and taken as none
+    (every kept text then counts as unrecorded: kept, not read again)."""
+    try:
+        return load_record(record_path(output_dir))
+    except RecordError as error:
+        print(f"warning: {error}; the texts already there are taken as made from the scans as they are now",
+              file=stderr)
+        return {}
+
+
+def update_record(output_dir: Path, record: dict, done: list[Job], stderr) -> None:
+    """Record what each text done in this run was made from (the others' entries stay as they were)."""
+    if not done:
+        return
+    for job in done:
+        record[job.text_path.relative_to(output_dir).as_posix()] = {"image": job.image.name, "sha256": job.source}
+    try:
+        write_record(record_path(output_dir), record)
+    except OSError as error:
+        print(f"warning: could not write {record_path(output_dir)}: {error}; a scan replaced before the next run "
+              "will not be seen (--overwrite reads every image again)", file=stderr)
+
+
+def plan_s3(args: argparse.Namespace, metadata: dict, s3, stderr) -> tuple[list[Job], str, str]:
     bucket, key = split_s3_uri(args.input, what="INPUT")
     prefix = as_prefix(key)
     if args.output_prefix:
@@ -182,8 +235,10 @@ def plan_s3(args: argparse.Namespace, metadata: dict, s3) -> tuple[list[Job], st
         text_bucket, text_prefix = bucket, parent_prefix(prefix) + "abstracts/"
     if text_bucket == bucket and text_prefix == prefix:
         raise SourceError("--output-prefix must differ from the INPUT prefix")
-    images = list_s3_images(s3, bucket, prefix)
-    check_unique_stems(images)
+    listing = list_s3_images(s3, bucket, prefix)
+    warn_skipped(listing, f"under s3://{bucket}/{prefix}", "object", stderr)
+    images = listing.images
+    check_unique_stems(images)  # S3 keys are case-sensitive: Page1.txt and page1.txt are two objects
     jobs = [Job(image=image,
                 source_ref=f"s3://{bucket}/{image.key}",
                 text_uri=f"s3://{text_bucket}/{text_prefix}{image.stem}.txt",
@@ -214,11 +269,12 @@ def main(argv: Sequence[str] | None = None, *, textract=None, s3=None,
         metadata = load_metadata(args.metadata) if args.metadata else {}
         if is_s3_uri(args.input):
             textract, s3 = clients()
-            jobs, manifest_to, text_bucket = plan_s3(args, metadata, s3)
+            jobs, manifest_to, text_bucket = plan_s3(args, metadata, s3, stderr)
             process = s3_processor(textract, s3, text_bucket=text_bucket, use_sync=args.sync, overwrite=args.overwrite,
                                    poll_interval=args.poll_interval, timeout=args.timeout, sleep=sleep, stop=stop)
         else:
-            jobs, manifest_to = plan_local(args, metadata, stderr)
+            record = read_record(args.output_dir, stderr)
+            jobs, manifest_to = plan_local(args, metadata, record, stderr)
             if textract is None:
                 textract, _ = clients()
             process = local_processor(textract, overwrite=args.overwrite)
@@ -237,11 +293,29 @@ def main(argv: Sequence[str] | None = None, *, textract=None, s3=None,
               file=stderr)
 
     result = run_batch(jobs, process, workers=args.workers, progress=not args.no_progress, stream=stderr, stop=stop)
-    return report(result, manifest_to, s3_client=lambda: clients()[1], stdout=stdout, stderr=stderr)
+    local = not is_s3_uri(args.input)
+    if local:
+        update_record(args.output_dir, record, result.succeeded, stderr)
+    return report(result, manifest_to, s3_client=lambda: clients()[1], stdout=stdout, stderr=stderr, local=local)
 
 
-def report(result: BatchResult, manifest_to: str, *, s3_client, stdout, stderr) -> int:
+def report_sources(result: BatchResult, *, local: bool, stderr) -> None:
+    """Say which kept texts were made again because their scan changed, and (once) that some had no record."""
+    if result.redone:
+        print(f"note: read again {len(result.redone)} image(s) replaced since their text was made (another "
+              f"{'SHA-256' if local else 'ETag'} than the text was made from): "
+              f"{first_names([job.image.label for job in result.redone])}", file=stderr)
+    if result.unrecorded:
+        now = ("; their scans are recorded now, so a later change is seen" if local else
+               "; --overwrite reads them again and records their scans")
+        print(f"note: {len(result.unrecorded)} text(s) already there carry no record of the scan they were made "
+              f"from (written before scans were recorded): taken as made from the scans as they are now{now}",
+              file=stderr)
+
+
+def report(result: BatchResult, manifest_to: str, *, s3_client, stdout, stderr, local: bool = True) -> int:
     status = 0
+    report_sources(result, local=local, stderr=stderr)
     if result.succeeded:
         try:
             write_manifest([job.manifest_line() for job in result.succeeded], manifest_to,

@@ -15,7 +15,9 @@ image's name one an S3 key can be (``sources.name_problem``), and the image a wh
 (``textract_text.check_image_bytes`` and ``check_s3_image``). An image whose text file already
 exists (a non-empty local file, or an S3 object) is not read again unless ``overwrite``: its line is
 kept, so running the same command again after Ctrl-C or failures reads only what is left. Text files
-are written whole or not at all (``manifest.write_atomically``).
+are written whole or not at all (``manifest.write_atomically``). A kept text whose scan has changed
+since it was made (another SHA-256 than ``record`` keeps for it, or another ETag than its object's
+metadata names) is read again (REDONE); one with no record (an older run's) is kept (UNRECORDED).
 """
 from __future__ import annotations
 
@@ -36,11 +38,14 @@ from gt_common.s3uri import error_code, is_not_found
 
 from . import textract_text
 from .manifest import line_problem, manifest_line, write_atomically
+from .record import SOURCE_ETAG, file_sha256, sha256
 from .sources import Image, name_problem
 from .textract_text import ExtractionError
 
 READ = "read"  # process(job)'s outcomes: Textract read the page and its text was written,
-KEPT = "kept"  # or its text file was already there (not read again)
+KEPT = "kept"  # or its text file was already there, made from the scan as it is now (not read again),
+REDONE = "redone"  # or it was there but made from another scan (since replaced): read again,
+UNRECORDED = "kept-unrecorded"  # or it was there with no record of its scan (an older run's): taken as unchanged
 
 
 class Interrupted(Exception):
@@ -55,6 +60,8 @@ class Job:
     text_path: Path | None = None  # local output (local input); None: text_uri is written with PutObject
     page_copy: Path | None = None  # local input with --copy-pages: where the image is copied
     metadata: dict[str, Any] = field(default_factory=dict)
+    made_from: str | None = None  # (local) the scan's SHA-256 its kept text was recorded as made from; None: unknown
+    source: str = ""  # the scan as it is now, once known: its SHA-256 (local) or ETag (S3); what the text is made from
 
     def manifest_line(self) -> dict[str, Any]:
         return manifest_line(self.source_ref, self.text_uri, self.metadata)
@@ -72,6 +79,8 @@ class BatchResult:
     failed: list[Failure]
     kept: int = 0  # how many of ``succeeded`` had their text already
     not_done: list[Job] = field(default_factory=list)  # left when the batch was interrupted
+    redone: list[Job] = field(default_factory=list)  # of ``succeeded``: read again, their scan changed since
+    unrecorded: list[Job] = field(default_factory=list)  # of the kept: no record of the scan their text came from
     interrupted: bool = False
 
 
@@ -98,14 +107,29 @@ def copy_page(job: Job) -> None:
     shutil.copyfile(job.image.path, target)
 
 
+def compared(made_from: str | None, source: str) -> str:
+    """A kept text's outcome from what it was made from and the scan as it is now: KEPT when they are the same,
+    REDONE when they differ, UNRECORDED when nothing was recorded (an older run's text: taken as unchanged)."""
+    if made_from is None:
+        return UNRECORDED
+    return KEPT if made_from == source else REDONE
+
+
 def local_processor(textract, *, overwrite: bool = False) -> Callable[[Job], str]:
-    """Read the image, DetectDocumentText on its bytes, write the text file (and copy the page)."""
+    """Read the image, DetectDocumentText on its bytes, write the text file (and copy the page). A text already
+    there is kept unless its scan's SHA-256 differs from the one ``job.made_from`` records."""
 
     def process(job: Job) -> str:
         image = job.image
         check_job(job)
-        outcome = KEPT
-        if overwrite or not (job.text_path.is_file() and job.text_path.stat().st_size > 0):
+        outcome = READ
+        if not overwrite and job.text_path.is_file() and job.text_path.stat().st_size > 0:
+            try:
+                job.source = file_sha256(image.path)
+            except OSError as error:
+                raise ExtractionError(image.label, f"could not be read: {error.strerror or error}") from error
+            outcome = compared(job.made_from, job.source)
+        if outcome in (READ, REDONE):
             textract_text.check_size(image.label, image.size)
             try:
                 data = image.path.read_bytes()
@@ -118,7 +142,7 @@ def local_processor(textract, *, overwrite: bool = False) -> Callable[[Job], str
                 write_atomically(job.text_path, text.encode("utf-8"))
             except OSError as error:
                 raise ExtractionError(image.label, f"could not write the output: {error}") from error
-            outcome = READ
+            job.source = sha256(data)  # the bytes Textract read, not the file as it may be by now
         try:
             copy_page(job)
         except OSError as error:
@@ -133,8 +157,9 @@ def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False, over
                  timeout: float = textract_text.DEFAULT_TIMEOUT,
                  sleep: Callable[[float], None] = time.sleep,
                  stop: threading.Event | None = None) -> Callable[[Job], str]:
-    """Textract on the S3 object (async job, or DetectDocumentText if ``use_sync``), PutObject the text.
-    ``stop`` set (Ctrl-C): a job still polling is given up (``Interrupted``)."""
+    """Textract on the S3 object (async job, or DetectDocumentText if ``use_sync``), PutObject the text with the
+    image's ETag as its ``SOURCE_ETAG`` metadata. A text already there is kept unless that metadata names another
+    ETag than the image's now. ``stop`` set (Ctrl-C): a job still polling is given up (``Interrupted``)."""
 
     def pause(seconds: float) -> None:
         if stop is not None and stop.is_set():
@@ -147,8 +172,14 @@ def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False, over
         image = job.image
         check_job(job)
         key = job.text_uri[len(f"s3://{text_bucket}/"):]
-        if not overwrite and _exists(s3, text_bucket, key, image):
-            return KEPT
+        job.source = image.etag
+        outcome = READ
+        if not overwrite:
+            there = _head(s3, text_bucket, key, image)
+            if there is not None:
+                outcome = compared(there.get("Metadata", {}).get(SOURCE_ETAG), image.etag)
+                if outcome in (KEPT, UNRECORDED):
+                    return outcome
         textract_text.check_size(image.label, image.size)
         textract_text.check_s3_image(s3, image.bucket, image.key)
         if use_sync:
@@ -160,29 +191,29 @@ def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False, over
         text = text_or_fail(image, blocks)
         try:
             s3.put_object(Bucket=text_bucket, Key=key, Body=text.encode("utf-8"),
-                          ContentType="text/plain; charset=utf-8")
+                          ContentType="text/plain; charset=utf-8",
+                          Metadata={SOURCE_ETAG: image.etag} if image.etag else {})
         except ClientError as error:
             details = error.response.get("Error", {})
             raise ExtractionError(image.label, f"could not write {job.text_uri}: "
                                   f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}") from error
         except BotoCoreError as error:
             raise ExtractionError(image.label, f"could not write {job.text_uri}: {error}") from error
-        return READ
+        return outcome
 
     return process
 
 
-def _exists(s3, bucket: str, key: str, image: Image) -> bool:
-    """Whether the text object is there already (HeadObject)."""
+def _head(s3, bucket: str, key: str, image: Image) -> dict[str, Any] | None:
+    """The text object's HeadObject answer (its user metadata among it), or None when it is not there yet."""
     try:
-        s3.head_object(Bucket=bucket, Key=key)
+        return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
         if is_not_found(error):
-            return False
+            return None
         raise ExtractionError(image.label, f"could not check s3://{bucket}/{key}: {error_code(error)}") from error
     except BotoCoreError as error:
         raise ExtractionError(image.label, f"could not check s3://{bucket}/{key}: {error}") from error
-    return True
 
 
 def _failure(job: Job, error: BaseException) -> Failure:
@@ -250,7 +281,9 @@ def run_batch(jobs: list[Job], process: Callable[[Job], Any], *, workers: int = 
     return BatchResult(
         succeeded=[job for index, job in enumerate(jobs) if index in outcomes],
         failed=[errors[index] for index in sorted(errors)],
-        kept=sum(1 for outcome in outcomes.values() if outcome == KEPT),
+        kept=sum(1 for outcome in outcomes.values() if outcome in (KEPT, UNRECORDED)),
         not_done=[job for index, job in enumerate(jobs) if index not in outcomes and index not in errors],
         interrupted=interrupted,
+        redone=[job for index, job in enumerate(jobs) if outcomes.get(index) == REDONE],
+        unrecorded=[job for index, job in enumerate(jobs) if outcomes.get(index) == UNRECORDED],
     )

@@ -1,7 +1,8 @@
 """Finding the page images: a local folder or an S3 prefix, and S3 URI helpers.
 
 Only images directly inside the folder or directly under the prefix are used (no recursion), and
-only names ending in ``.jpg``, ``.jpeg`` or ``.png`` (any case); everything else is skipped.
+only names ending in ``.jpg``, ``.jpeg`` or ``.png`` (any case); everything else is skipped, and the
+:class:`Listing` names it (the CLI warns with the first few names, so a wrong folder or prefix shows why).
 Images are returned sorted by name so the manifest's order is stable.
 
 An image is named in messages by its path or S3 URI, quoted (``repr``) when it holds a character that
@@ -97,18 +98,28 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_SUFFIXES)
 
 
-def list_local_images(folder: Path) -> tuple[list[Image], list[str]]:
-    """The images directly inside ``folder``, sorted by name, and the names of the other entries that are
-    files (or links to none) rather than folders: what was skipped."""
+@dataclass
+class Listing:
+    """What is directly inside a folder or under a prefix: the images, sorted by name, and what was skipped: the
+    names of the other files (or objects, or links to nothing) and of the folders (``"name/"``), not looked into."""
+
+    images: list[Image]
+    skipped: list[str]
+    folders: list[str]
+
+
+def list_local_images(folder: Path) -> Listing:
+    """The images directly inside ``folder``, and what else is there."""
     if not folder.is_dir():
         raise SourceError(f"input folder {folder} does not exist or is not a folder")
-    found, skipped = [], []
+    found, skipped, folders = [], [], []
     try:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
     except OSError as error:
         raise SourceError(f"input folder {folder} could not be read: {error.strerror or error}") from error
     for path in entries:
         if path.is_dir():
+            folders.append(path.name + "/")
             continue
         if not path.is_file() or not is_image_name(path.name):  # another file, or a link to nothing
             skipped.append(path.name)
@@ -118,35 +129,57 @@ def list_local_images(folder: Path) -> tuple[list[Image], list[str]]:
         except OSError:  # gone since it was listed: reading it will say so
             size = 0
         found.append(Image(name=path.name, size=size, path=path))
-    return found, skipped
+    return Listing(found, skipped, folders)
 
 
-def list_s3_images(s3, bucket: str, prefix: str) -> list[Image]:
-    """The images directly under ``s3://bucket/prefix``, every ListObjectsV2 page followed."""
+def list_s3_images(s3, bucket: str, prefix: str) -> Listing:
+    """The images directly under ``s3://bucket/prefix``, and what else is there, every ListObjectsV2 page followed.
+    The prefix's own "folder" object (a zero-byte ``prefix/`` the S3 console makes) is neither."""
     prefix = as_prefix(prefix)
-    images = []
+    images, skipped, folders = [], [], []
     paginator = s3.get_paginator("list_objects_v2")
     try:
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(prefix):]
-                if name and "/" not in name and is_image_name(name):
-                    images.append(Image(name=name, size=obj.get("Size", 0), bucket=bucket, key=obj["Key"],
-                                        etag=str(obj.get("ETag", "")).strip('"')))
+                if not name or "/" in name:
+                    continue
+                if not is_image_name(name):
+                    skipped.append(name)
+                    continue
+                images.append(Image(name=name, size=obj.get("Size", 0), bucket=bucket, key=obj["Key"],
+                                    etag=str(obj.get("ETag", "")).strip('"')))
+            folders.extend(common["Prefix"][len(prefix):] for common in page.get("CommonPrefixes", []))
     except ClientError as error:
         details = error.response.get("Error", {})
         raise SourceError(f"could not list s3://{bucket}/{prefix}: {details.get('Code', 'Unknown')}: "
                           f"{details.get('Message', '')}") from error
     except BotoCoreError as error:
         raise SourceError(f"could not list s3://{bucket}/{prefix}: {error}") from error
-    return sorted(images, key=lambda image: image.name)
+    return Listing(sorted(images, key=lambda image: image.name), sorted(skipped), sorted(folders))
 
 
-def check_unique_stems(images: list[Image]) -> None:
-    """Two images with one stem (``a.jpg``, ``a.png``) would write the same ``a.txt``: refuse."""
-    seen: dict[str, str] = {}
+def folded(name: str) -> str:
+    """``name`` as a disk that ignores case and how accents are written takes it (macOS's, Windows's): ``Page1``
+    and ``page1``, or ``é`` composed and ``e`` with a combining accent, are one file there."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def check_unique_stems(images: list[Image], *, on_disk: bool = False) -> None:
+    """Two images with one stem (``a.jpg``, ``a.png``) would write the same ``a.txt``: refuse. ``on_disk`` (texts
+    written into a local folder): so would two stems that differ only in case or accents' form (``Page1.png``,
+    ``page1.png``) on a disk that ignores them, one text overwriting the other: refuse those too."""
+    seen: dict[str, Image] = {}
     for image in images:
-        if image.stem in seen:
-            raise SourceError(f"{seen[image.stem]} and {image.label} would both write {image.stem}.txt; "
+        key = folded(image.stem) if on_disk else image.stem
+        other = seen.get(key)
+        if other is not None and other.stem == image.stem:
+            raise SourceError(f"{other.label} and {image.label} would both write {image.stem}.txt; "
                               "rename one of them")
-        seen[image.stem] = image.label
+        if other is not None:
+            why = ("an accent written two ways: one file on a macOS disk" if
+                   unicodedata.normalize("NFC", other.stem) == unicodedata.normalize("NFC", image.stem) else
+                   "one file on a disk that ignores case (macOS, Windows)")
+            raise SourceError(f"{other.label} and {image.label} would write {shown(other.stem + '.txt')} and "
+                              f"{shown(image.stem + '.txt')}, {why}; rename one of them")
+        seen[key] = image

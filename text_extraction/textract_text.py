@@ -8,14 +8,16 @@ Three ways to call Textract, all taking the client as an argument (so tests can 
   ``GetDocumentTextDetection`` polled until the job leaves ``IN_PROGRESS`` and, once it has
   SUCCEEDED, followed through every ``NextToken`` so the Blocks of all result pages are collected.
 
-Before a call, :func:`check_image_bytes` (local bytes) and :func:`check_s3_image` (two ranged GETs)
+Before a call, :func:`check_image_bytes` (local bytes) and :func:`check_s3_image` (three ranged GETs)
 refuse what NER pre-labeling would refuse as a page image (``gt_common.images``): an empty, truncated
-or non-image file, and any format but JPEG and PNG.
+or non-image file, and any format but JPEG and PNG; and then, from the size in pixels its header gives
+(``image_header``), an image Textract would refuse or find no text in (:func:`check_pixels`): over
+``MAX_IMAGE_SIDE`` pixels on a side, or with a side under ``MIN_TEXT_HEIGHT`` pixels.
 
 Each returns the list of Blocks. Every failure (a botocore ``ClientError`` or ``BotoCoreError``, a
 job that FAILED or only partly succeeded, a job still running after ``timeout`` seconds, an image
-over Textract's 10 MB limit) raises :class:`ExtractionError` whose message names the image (its
-path or S3 URI) and the reason.
+over Textract's 10 MB limit or outside its limits in pixels) raises :class:`ExtractionError` whose
+message names the image (its path or S3 URI) and the reason.
 
 :func:`blocks_to_text` assembles the text; the rules are kept simple because an abstract is one
 paragraph:
@@ -54,9 +56,21 @@ from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location
 from gt_common.shown_text import BIDI_CONTROLS, is_visible
 
-# Textract's limit for a JPEG/PNG image, synchronous (Bytes or S3Object) and asynchronous alike;
-# the API model caps Document.Bytes at the same 10,485,760 bytes.
+from . import image_header
+
+# Textract's limits for a JPEG or PNG page, from "Set Quotas in Amazon Textract"
+# (https://docs.aws.amazon.com/textract/latest/dg/limits-document.html), each checked before Textract is called:
+#
+# "For synchronous operations, JPEG, PNG, PDF, and TIFF files have a limit of 10 MB in memory. [...] For asynchronous
+# operations, JPEG and PNG files have a limit of 10 MB in memory." (Bytes or S3Object alike; the API model caps
+# Document.Bytes at the same 10,485,760 bytes.)
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# "Amazon Textract supports images with a resolution less than or equal to 10000 pixels on all sides." (One limit:
+# the page gives none of its own for the synchronous or the asynchronous operations.)
+MAX_IMAGE_SIDE = 10_000
+# "The minimum height for text to be detected is 15 pixels. At 150 DPI, this would be the same as 8 point font."
+# An image with a side shorter than that has no room for a line of such text, whichever way the line runs.
+MIN_TEXT_HEIGHT = 15
 DEFAULT_POLL_INTERVAL = 5.0
 DEFAULT_TIMEOUT = 900.0
 
@@ -81,6 +95,22 @@ def _client_error_reason(operation: str, error: Exception) -> str:
     return f"Textract {operation} failed: {error}"
 
 
+def check_pixels(image: str, size: tuple[int, int] | None) -> None:
+    """Raise ExtractionError naming ``image`` unless its ``(width, height)`` (``image_header.pixel_size``) is within
+    Textract's limits: at most ``MAX_IMAGE_SIDE`` on each side, neither side under ``MIN_TEXT_HEIGHT``."""
+    if size is None:
+        raise ExtractionError(image, "its header gives no size in pixels (no PNG IHDR chunk or JPEG frame header "
+                                     "before the image data), which Textract needs; save it again as a plain image")
+    width, height = size
+    pixels = f"{width:,} x {height:,} pixels"
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ExtractionError(image, f"image is {pixels}, over Textract's limit of {MAX_IMAGE_SIDE:,} pixels on a "
+                                     "side; scale it down (a letter page scanned at 300 DPI is 2,550 x 3,300)")
+    if min(width, height) < MIN_TEXT_HEIGHT:
+        raise ExtractionError(image, f"image is {pixels}: a side under {MIN_TEXT_HEIGHT} pixels, the smallest height "
+                                     "of text Textract detects; scan the page at a higher resolution")
+
+
 def check_size(image: str, size: int) -> None:
     """Raise ExtractionError if an image of ``size`` bytes is over Textract's 10 MB limit."""
     if size > MAX_IMAGE_BYTES:
@@ -95,7 +125,8 @@ TEXTRACT_FORMATS = ("JPEG", "PNG")
 def check_image_bytes(image: str, data: bytes) -> None:
     """Raise ExtractionError naming ``image`` unless ``data`` is a whole JPEG or PNG image, judged as NER
     pre-labeling judges the page image (``gt_common.images``: the format's signature and its end): an empty,
-    truncated or mislabelled file would cost a Textract call and then fail in the labeling job."""
+    truncated or mislabelled file would cost a Textract call and then fail in the labeling job. Then its size in
+    pixels, from its header, must be within Textract's limits (:func:`check_pixels`)."""
     if not data:
         raise ExtractionError(image, "the file is empty (0 bytes)")
     head = data[:images.SIGNATURE_BYTES]
@@ -108,10 +139,12 @@ def check_image_bytes(image: str, data: bytes) -> None:
         raise ExtractionError(image, f"the file is a {found} image that does not end with "
                                      f"{images.FORMAT_END_NAMES[found]}: it was cut short, or (a JPEG) has data after "
                                      "the picture; save it again whole as a plain image")
+    check_pixels(image, image_header.pixel_size(image_header.bytes_reader(data)))
 
 
 def check_s3_image(s3, bucket: str, key: str) -> None:
-    """As :func:`check_image_bytes` for an S3 object, with pre-labeling's own check (two ranged GETs)."""
+    """As :func:`check_image_bytes` for an S3 object, with pre-labeling's own check (two ranged GETs), then its size
+    in pixels from its header (a third)."""
     image = f"s3://{bucket}/{key}"
     try:
         found = images.check_image(s3, S3Location(bucket, key), what="the object")
@@ -122,6 +155,11 @@ def check_s3_image(s3, bucket: str, key: str) -> None:
     if found not in TEXTRACT_FORMATS:
         raise ExtractionError(image, f"the object is a {found} image, which Textract does not read; "
                                      "convert it to JPEG or PNG")
+    try:
+        size = image_header.pixel_size(image_header.s3_reader(s3, bucket, key))
+    except (ClientError, BotoCoreError) as error:
+        raise ExtractionError(image, f"could not be read: {error}") from error
+    check_pixels(image, size)
 
 
 def detect_bytes(textract, data: bytes, *, image: str) -> list[Block]:
