@@ -31,12 +31,13 @@ import tempfile
 import threading
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from gt_common.labeling_job import JOB_NAME
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.review import ReviewSettings
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
+from local_ground_truth.function_grants import endpoint_grants
 from local_ground_truth.job import LocalJob, job_root, source_of
 from local_ground_truth.job_settings import (
     ACCEPT_TEMPLATE_OPTION, ANSWERS, BROWSER, INPUT_MANIFEST, SIMULATED, SettingsChanged, check_or_record, job_settings,
@@ -50,7 +51,8 @@ from local_ground_truth.run_lock import InUse, job_lock, port_in_use
 from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
-from local_ground_truth.stack_reader import REPO_ROOT, StackError, WorkflowSpec, read_workflow, synthesize, workflow_stacks
+from local_ground_truth.stack_reader import (REPO_ROOT, FunctionSpec, StackError, WorkflowSpec, read_workflow, synthesize,
+                                            workflow_stacks)
 from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys
 from local_ground_truth.truth import TruthError, load_truth
 from local_ground_truth.wording import counted
@@ -254,13 +256,16 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
     with ExitStack() as stack:
         stack.enter_context(job_lock(args.state_dir, args.job_name))  # one runner per job folder
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
-        endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store))
+        functions = (spec.pre_labeling, spec.consolidation)
+        endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store, grants=endpoint_grants(functions)))
+        tell_unchecked_grants(args, functions)
         s3 = local_s3.client(endpoint)
         plan = local_s3.plan_deployment(spec, s3)
         check_settings(args, spec, s3, plan)  # before a file is written: a refused resume leaves the job's data be
         deployed = plan.apply(s3)
         import_mirrored_answers(args, spec, s3)
-        job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir)
+        job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir,
+                       own_endpoint=not args.endpoint)
         tell_replaced(job, plan.replaced)
         stack.callback(job.close)
         log = args.requester_log = RequesterLog(job, _say).attach()
@@ -272,6 +277,18 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         pre_labeling = PreLabeling(job, args.processes, log)
         stack.callback(pre_labeling.stop)
         yield job, args.state_dir, log, pre_labeling
+
+
+def tell_unchecked_grants(args: argparse.Namespace, functions: Iterable[FunctionSpec]) -> None:
+    """Say which functions' S3 requests are not held to their roles' grants here (``function_grants``)."""
+    if args.endpoint:
+        _say(f"the functions' S3 requests go to {args.endpoint} with this shell's credentials: their roles' grants "
+             "are not checked there as the runner's own endpoint checks them")
+        return
+    for function in functions:
+        if function.grants.unchecked:
+            _say(f"function {function.logical_id}'s S3 requests are not checked against its role here: "
+                 f"{function.grants.unchecked}")
 
 
 def import_mirrored_answers(args: argparse.Namespace, spec: WorkflowSpec, s3) -> int:

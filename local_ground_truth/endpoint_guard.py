@@ -14,13 +14,22 @@ in those buckets, so the endpoint answers only requests that
   response. Workers' pages never reach the endpoint: their images come through the worker server
   (``media_links``).
 
+- stay within their grants when a workflow function sends them: a request signed with a function's access key is
+  decided against that function's role, as IAM would (``function_grants``), and refused as S3 refuses it
+  (``AccessDenied``) when the role does not allow it.
+
 Every response also carries ``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy: sandbox``: an
 HTML object opened from the endpoint runs nothing.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+import io
+import re
+from typing import Any, Callable, Iterable, Mapping, Optional
 from xml.sax.saxutils import escape
+
+from local_ground_truth import function_grants
+from local_ground_truth.keep_alive import BadRequestBody, read_body
 
 #: Methods that only read.
 READS = frozenset({"GET", "HEAD"})
@@ -31,15 +40,16 @@ HARDENING = [("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", 
 class EndpointGuard:
     """WSGI middleware in front of the endpoint's application; ``hosts`` (``host:port``) set once it listens."""
 
-    def __init__(self, app: Callable) -> None:
+    def __init__(self, app: Callable, grants: Optional[Mapping[str, list]] = None) -> None:
         self.app = app
         self.hosts: frozenset[str] = frozenset()
+        self.grants = dict(grants or {})  # access key -> the statements its function's role has
 
     def listening_on(self, port: int) -> None:
         self.hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        refused = self.refusal(environ)
+        refused = self.refusal(environ) or self.outside_grants(environ)
         if refused is not None:
             return _denied(start_response, refused)
 
@@ -60,6 +70,43 @@ class EndpointGuard:
         if method not in READS and not environ.get("HTTP_AUTHORIZATION", "").startswith(SIGNED):
             return f"a {method[:20]} must be signed as the AWS SDKs sign it (Authorization: AWS4-HMAC-SHA256 ...)"
         return None
+
+    def outside_grants(self, environ: dict[str, Any]) -> Optional[str]:
+        """Why a function's request is refused by its role (``function_grants``), or None."""
+        key = _access_key(environ)
+        statements = self.grants.get(key) if key else None
+        if statements is None:
+            return None
+        function = key.removeprefix(function_grants.ACCESS_KEY_PREFIX)
+        method = environ.get("REQUEST_METHOD", "")
+        # WSGI hands the path percent-decoded, its bytes as Latin-1; S3 keys are UTF-8.
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+        query = environ.get("QUERY_STRING", "")
+        headers = {"x-amz-copy-source": environ.get("HTTP_X_AMZ_COPY_SOURCE", "")}
+        body = None
+        if method == "POST" and re.search(r"(^|&)delete(=|&|$)", query):  # DeleteObjects: its keys are in the body
+            try:
+                body = read_body(environ)
+            except BadRequestBody as error:
+                return f"function {function}: {error}"
+            environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            needed = function_grants.requested(method, path, query, headers, body)
+        except function_grants.UnknownRequest as error:
+            return f"function {function}: {error} is not a request the local endpoint can check against its role"
+        for request in needed:
+            if not function_grants.decide(statements, request):
+                return (f"function {function}'s role does not allow {function_grants.describe(request)} "
+                        "(in AWS its request is refused too)")
+        return None
+
+
+def _access_key(environ: dict[str, Any]) -> Optional[str]:
+    """The access key a request is signed with (its Authorization header's, or a presigned URL's)."""
+    found = re.search(r"Credential=([^/,\s]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    if found is None:
+        found = re.search(r"(?:^|&)X-Amz-Credential=([^/&%]+)(?:/|%2F)", environ.get("QUERY_STRING", ""), re.I)
+    return found.group(1) if found else None
 
 
 def _denied(start_response: Callable, reason: str) -> list[bytes]:

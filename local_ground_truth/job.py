@@ -49,9 +49,10 @@ from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.s3uri import InputError, S3Location
 from gt_common.task_record import data_object_of, job_folder, record_location, records_location
 from local_ground_truth.grouped_writes import GroupedWrites
+from local_ground_truth.function_grants import access_key
 from local_ground_truth.lambda_host import LocalFunction
 from local_ground_truth.spaced_rewrite import SpacedRewrite
-from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, WorkflowSpec
+from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, FunctionSpec, WorkflowSpec
 
 LOG = logging.getLogger(__name__)
 ITERATION = "iteration-1"
@@ -103,8 +104,9 @@ class LocalJob:
     """
 
     def __init__(self, spec: WorkflowSpec, s3, endpoint: str, job_name: str, store: Optional[Path] = None,
-                 folder: Optional[Path] = None) -> None:
+                 folder: Optional[Path] = None, own_endpoint: bool = True) -> None:
         self.spec, self.s3, self.endpoint, self.job_name = spec, s3, endpoint, job_name
+        self.own_endpoint = own_endpoint  # the runner's endpoint (``local_s3``), not one given with --endpoint
         self.bucket = spec.task.output_bucket
         self.store = store
         self.folder = folder if folder is not None else (store.parent if store is not None else None)
@@ -408,7 +410,8 @@ class LocalJob:
             report.done = len(self.lines) - len(pending)
         stopped, handled = False, 0
         if pending:
-            function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores())
+            function = LocalFunction(self.spec.pre_labeling, self.endpoint, processes or _cores(),
+                                     self._access_key(self.spec.pre_labeling))
             events = ((object_id, {"version": "2018-10-06", "labelingJobArn": self.job_arn, "dataObject": line})
                       for object_id, line in pending.items())
             try:
@@ -618,8 +621,14 @@ class LocalJob:
 
     def _consolidation_function(self) -> LocalFunction:
         if self._consolidation is None:
-            self._consolidation = LocalFunction(self.spec.consolidation, self.endpoint)
+            self._consolidation = LocalFunction(self.spec.consolidation, self.endpoint,
+                                                access_key=self._access_key(self.spec.consolidation))
         return self._consolidation
+
+    def _access_key(self, function: FunctionSpec) -> Optional[str]:
+        """The key the function signs with: its own on the runner's endpoint (held to its role's grants there), the
+        runner's credentials on an endpoint of the requester's (``--endpoint``), which would not know it."""
+        return access_key(function.logical_id) if self.own_endpoint else None
 
     def _run_batch(self, object_ids: list[str], stamp: str | None = None) -> None:
         unsendable: dict[str, str] = {}  # objects whose manifest line gives no data object: failed, not sent

@@ -60,8 +60,9 @@ INIT_SECONDS = 10  # Lambda's limit on an environment's init, which the function
 MEMORY_CHECK_SECONDS = 0.02
 
 
-def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
-    """Import a function from its staged asset folder, with its declared environment.
+def load_handler(spec: FunctionSpec, endpoint: str, access_key: Optional[str] = None) -> Callable:
+    """Import a function from its staged asset folder, with its declared environment; ``access_key``: the key its
+    S3 requests are signed with, which the runner's endpoint holds to the function's role (``function_grants``).
 
     Only what the function would have in AWS may be imported (its package, ``gt_common``, its locked
     requirements or what its bundle installed, the runtime's standard library and SDK): the runner's own
@@ -71,6 +72,10 @@ def load_handler(spec: FunctionSpec, endpoint: str) -> Callable:
 
     os.environ.update(spec.environment)
     os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+    if access_key is not None:
+        os.environ.update(AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY="local")
+        for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            os.environ.pop(name, None)
     if str(spec.asset_dir) not in sys.path:
         if bundled_modules(spec.asset_dir):
             # A bundle's compiled packages are built for the Lambda runtime's Python: the same versions from this
@@ -118,18 +123,19 @@ def _watch(parent: int) -> None:
         time.sleep(MEMORY_CHECK_SECONDS)
 
 
-def _init_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int, initializing, init_done) -> None:
+def _init_environment(spec: FunctionSpec, endpoint: str, access_key: Optional[str], exceeded, parent: int, initializing,
+                      init_done) -> None:
     with initializing.get_lock():
         initializing.value += 1
     try:
-        _start_environment(spec, endpoint, exceeded, parent)
+        _start_environment(spec, endpoint, access_key, exceeded, parent)
     finally:  # the invocations waiting for this environment count their time from now
         with initializing.get_lock():
             initializing.value -= 1
             init_done.value = time.monotonic()  # one clock for every process (Linux: CLOCK_MONOTONIC)
 
 
-def _start_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int) -> None:
+def _start_environment(spec: FunctionSpec, endpoint: str, access_key: Optional[str], exceeded, parent: int) -> None:
     global _HANDLER, _MEMORY, _SPEC
     _MEMORY, _SPEC = (spec.memory_mb, exceeded), spec
     threading.Thread(target=_watch, args=(parent,), name="watch", daemon=True).start()
@@ -138,7 +144,7 @@ def _start_environment(spec: FunctionSpec, endpoint: str, exceeded, parent: int)
     # flight finish (a consolidation cut short would report its objects failed) or abandons it; SIGKILL ends all.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _HANDLER = load_handler(spec, endpoint)
+    _HANDLER = load_handler(spec, endpoint, access_key)
 
 
 def _ready() -> bool:
@@ -168,10 +174,11 @@ def _returnable(response: Any) -> tuple[bool, Any]:
 
 
 class LocalFunction:
-    """One workflow function and its warm execution environments."""
+    """One workflow function and its warm execution environments; ``access_key`` as ``load_handler``'s."""
 
-    def __init__(self, spec: FunctionSpec, endpoint: str, environments: int = 1) -> None:
+    def __init__(self, spec: FunctionSpec, endpoint: str, environments: int = 1, access_key: Optional[str] = None) -> None:
         self.spec, self.endpoint, self.environments = spec, endpoint, max(1, environments)
+        self.access_key = access_key
         self._pool: ProcessPoolExecutor | None = None
         context = multiprocessing.get_context("spawn")
         self._context = context
@@ -186,7 +193,8 @@ class LocalFunction:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.environments, mp_context=self._context,
                 initializer=_init_environment,
-                initargs=(self.spec, self.endpoint, self._exceeded, os.getpid(), self._initializing, self._init_done))
+                initargs=(self.spec, self.endpoint, self.access_key, self._exceeded, os.getpid(), self._initializing,
+                          self._init_done))
         return self._pool
 
     def _death(self, error: BaseException) -> str:

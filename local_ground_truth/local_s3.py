@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -19,12 +20,15 @@ _REPO = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def s3_endpoint(url: str | None = None, store: Path | None = None) -> Iterator[str]:
+def s3_endpoint(url: str | None = None, store: Path | None = None,
+                grants: Optional[Mapping[str, list]] = None) -> Iterator[str]:
     """``url`` as given, or a moto S3 server on a free 127.0.0.1 port for the duration.
 
     Conditional writes (PutObject ``If-Match`` / ``If-None-Match``) are atomic there, as in S3
     (``conditional_writes``). With ``store``, the server keeps every bucket in that folder (``s3_store``): whatever it
     accepted is on disk before it answered, and it starts with what an earlier run left there.
+    ``grants``: per access key a function signs with, its role's S3 statements, which the server holds its requests to
+    (``function_grants``; requests signed with other keys are not checked).
     Connections stay open between requests (``keep_alive``): a client's requests reuse one.
     The server runs in a child process of its own: in this process it would compete for the GIL
     with the runner (and its pre-labeling pool's results), which slowed every request. It is
@@ -34,9 +38,12 @@ def s3_endpoint(url: str | None = None, store: Path | None = None) -> Iterator[s
         yield url
         return
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "local_ground_truth.local_s3"] + (["--store", str(store)] if store else [])
+    command = [sys.executable, "-m", "local_ground_truth.local_s3", "--grants-on-stdin"] + (
+        ["--store", str(store)] if store else [])
     server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
     try:
+        server.stdin.write(json.dumps(grants or {}).encode() + b"\n")  # one line; the pipe then stays open
+        server.stdin.flush()
         line = server.stdout.readline().decode().strip()  # the port, once the socket is listening
         if not line.isdigit():
             raise RuntimeError(f"the local S3 endpoint did not start (exit code {server.poll()})")
@@ -81,8 +88,9 @@ def keep_alive_server(app):
     return make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveRequestHandler)
 
 
-def _serve(store: Path | None) -> None:
-    """Child process: moto's S3 on 127.0.0.1, port printed on stdout; ends when stdin closes."""
+def _serve(store: Path | None, grants_on_stdin: bool = False) -> None:
+    """Child process: moto's S3 on 127.0.0.1, port printed on stdout; ends when stdin closes. With
+    ``grants_on_stdin``, the functions' grants (JSON) are the first line of stdin."""
     import logging
     import threading
 
@@ -97,7 +105,8 @@ def _serve(store: Path | None) -> None:
         disk = s3_store.DiskStore(store)
         s3_store.load(disk)
         app = s3_store.WriteThroughApp(app, disk)
-    guard = EndpointGuard(app)  # this machine's SDK clients only: never a web page (endpoint_guard)
+    grants = json.loads(sys.stdin.buffer.readline() or b"{}") if grants_on_stdin else {}
+    guard = EndpointGuard(app, grants)  # this machine's SDK clients only, never a web page; functions within their grants
     server = keep_alive_server(guard)
     guard.listening_on(server.server_port)
 
@@ -229,4 +238,7 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(prog="python -m local_ground_truth.local_s3")
     parser.add_argument("--store", type=Path, help="keep every bucket in this folder (default: memory only)")
-    _serve(parser.parse_args().store)
+    parser.add_argument("--grants-on-stdin", action="store_true",
+                        help="read the functions' S3 grants (JSON: access key -> statements) from stdin's first line")
+    arguments = parser.parse_args()
+    _serve(arguments.store, arguments.grants_on_stdin)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from local_ground_truth.function_grants import FunctionGrants, read_grants
 from gt_common.review import REVIEW_SETTINGS_OUTPUT, ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri
 
@@ -84,6 +85,8 @@ class FunctionSpec:
     environment: dict[str, str]  # resolved for this machine
     timeout_seconds: int = 3  # Lambda's default when a function declares none
     memory_mb: int = 128  # MemorySize: Lambda's default when a function declares none
+    # Its role's S3 permissions, which the local endpoint holds it to (``function_grants``).
+    grants: FunctionGrants = field(default_factory=lambda: FunctionGrants(unchecked="its role was not read"))
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,7 @@ def read_workflow(assembly_dir: Path, workflow: str) -> WorkflowSpec:
                          for name, value in variables.items()},
             timeout_seconds=int(properties.get("Timeout", 3)),
             memory_mb=int(properties.get("MemorySize", 128)),
+            grants=read_grants(logical_id, resources, resolver.document),
         )
 
     pre_labeling = function(*human, "PreHumanTaskLambdaArn")
@@ -369,6 +373,16 @@ class _Resolver:
                                   for part in parts)
         return self.string(value, where)
 
+    def document(self, value: Any, where: str) -> Any:
+        """A JSON document (a policy statement) with every intrinsic in it resolved."""
+        if isinstance(value, dict) and len(value) == 1 and _is_intrinsic(next(iter(value))):
+            return self.value(value, where)
+        if isinstance(value, dict):
+            return {key: self.document(item, where) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.document(item, where) for item in value]
+        return value
+
     def value(self, value: Any, where: str) -> Any:
         if isinstance(value, str):
             return value
@@ -445,6 +459,10 @@ class _Resolver:
             return self._ref(name, value, where)
 
         return re.sub(r"\$\{([^!}][^}]*)\}", replace, text).replace("${!", "${")
+
+
+def _is_intrinsic(name: str) -> bool:
+    return name == "Ref" or name.startswith("Fn::")
 
 
 def local_bucket_names(logical_ids: list[str]) -> dict[str, str]:
