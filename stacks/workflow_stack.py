@@ -17,7 +17,7 @@ from typing import Mapping, Optional
 from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
-from workflows.model import MANIFEST_FILE, TRUTH_FILE, LambdaPackage, WorkflowDefinition  # first: puts gt_common on the path
+from workflows.model import HIDDEN_FILES, MANIFEST_FILE, TRUTH_FILE, LambdaPackage, WorkflowDefinition  # first: puts gt_common on the path
 
 from gt_common.questions import METHOD_ENV  # noqa: E402
 from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
@@ -60,7 +60,7 @@ class WorkflowStack(Stack):
             sample_data_dir=data_dir or definition.sample_data_dir,
             data_prefix=definition.data_prefix,
             manifest_file=MANIFEST_FILE,
-            exclude=[TRUTH_FILE],  # the known answers stay out of the labeling bucket
+            exclude=[TRUTH_FILE, HIDDEN_FILES],  # the known answers stay out of the labeling bucket, as do hidden files
             removal_policy=config.removal_policy,
         )
         self.workflow = CustomLabelingWorkflow(

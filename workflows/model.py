@@ -148,6 +148,8 @@ class WorkflowDefinition:
 
 
 TRUTH_FILE = "truth.json"  # the sample data's known answers, per object and question: never uploaded
+#: Hidden files in a data folder (``.DS_Store``, text extraction's ``.text-sources.json``) are never uploaded either.
+HIDDEN_FILES = ".*"
 MANIFEST_FILE = "manifest.jsonl"  # the sample data's input manifest, one JSON data object per line
 
 
