@@ -169,8 +169,12 @@ class RequesterLog:
         failed = f", {len(outcome.failed)} failed ({', '.join(sorted(outcome.failed, key=int))})" if outcome.failed else ""
         reports = ("; quality reports saved: " + ", ".join(f"{files['json']} (image {files['png']})"
                                                            for files in saved.values())) if saved else ""
-        self.say(f"batch {outcome.name}: {_objects(len(outcome.labeled))} consolidated{failed}; "
-                 f"{progress['consolidated']} of {progress['objects']} objects done{reports}")
+        if self.job.pre_labeling_finished():
+            done = f"{progress['consolidated']} of {progress['objects']} objects done"
+        else:  # the objects for workers are not all known yet (and answers kept from earlier runs may be ahead of them)
+            done = (f"{progress['consolidated']} objects done ({progress['objects'] + progress['skipped']} of the "
+                    f"manifest's {len(self.job.lines)} pre-labeled so far)")
+        self.say(f"batch {outcome.name}: {_objects(len(outcome.labeled))} consolidated{failed}; {done}{reports}")
         for question, files in saved.items():
             fit = files.get("convergence")
             if fit and fit["warning"]:

@@ -80,6 +80,23 @@ def test_answers_recorded_at_once_are_said_with_their_counts_in_order(welding):
     assert len(counts) == 2 * len(ids) and counts == sorted(counts) and counts[-1] == 2 * len(ids)
 
 
+def test_a_batch_while_pre_labeling_goes_on_counts_against_the_manifest_not_the_objects_stored_so_far(welding):
+    """Answers kept from an earlier run can complete more objects than this run has pre-labeled yet: the batch line
+    never says "8 of 5 objects done"."""
+    job = welding
+    said: list[str] = []
+    RequesterLog(job, said.append).attach()
+    labels = workflows.definition("welding").questions[0].labels
+    stored = len(job.object_ids())
+    job.lines.append({"source": "s3://data-bucket/welding/datasets/not-pre-labeled-yet.json"})
+    for object_id in job.object_ids()[:3]:
+        for worker in ("ana", "bo"):
+            job.record_answer(object_id, worker, answer(labels[0]))
+    job.consolidate()
+    [batch] = [line for line in said if line.startswith("batch ")]
+    assert f"3 objects consolidated; 3 objects done ({stored} of the manifest's {stored + 1} pre-labeled so far)" in batch
+
+
 def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_complete_line(welding, tmp_path):
     job = welding
     said: list[str] = []
