@@ -122,8 +122,14 @@ def _may_concern_s3(statement: Mapping[str, Any]) -> bool:
     if "NotAction" in statement:
         return True  # everything but some actions: S3's may be among them
     actions = statement.get("Action", [])
-    return any(isinstance(action, str) and (action == "*" or action.lower().startswith(("s3:", "s*", "s?")))
+    return any(isinstance(action, str) and _may_match_s3(action)
                for action in (actions if isinstance(actions, list) else [actions]))
+
+
+def _may_match_s3(pattern: str) -> bool:
+    """Whether an action pattern can match an action of S3's: its literal start (up to a wildcard) fits ``s3:``."""
+    literal = re.split(r"[*?]", pattern, maxsplit=1)[0].lower()
+    return literal.startswith("s3:") if len(literal) >= 3 else "s3:".startswith(literal)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -246,3 +246,25 @@ def test_a_manifest_line_pointing_pre_labeling_at_the_jobs_answers_fails_that_ob
             assert all("private answer" not in json.dumps(job.task_input(object_id)) for object_id in job.object_ids())
         finally:
             job.close()
+
+
+@pytest.mark.parametrize("action, concerns_s3", [
+    ("s3:GetObject", True), ("S3:Get*", True), ("*", True), ("s*", True), ("s?:PutObject", True),
+    ("logs:PutLogEvents", False), ("sqs:SendMessage", False), ("ssm:*", False), ("kms:Decrypt", False),
+])
+def test_only_statements_that_can_concern_s3_are_kept(action, concerns_s3):
+    """A statement of another service is never resolved (a log group's ARN the runner cannot resolve leaves the
+    function checked), one whose actions may be S3's always is."""
+    template = role_template()
+    template["Policy"]["Properties"]["PolicyDocument"]["Statement"] = [
+        {"Effect": "Allow", "Action": action, "Resource": {"Fn::GetAtt": ["Unresolvable", "Arn"]}}]
+
+    def resolve(value, where):
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+            raise ValueError(f"{where}: cannot resolve")
+        if isinstance(value, dict):
+            return {key: resolve(item, where) for key, item in value.items()}
+        return value
+
+    grants = read_grants("Fn", template, resolve)
+    assert (grants.unchecked is not None) is concerns_s3
