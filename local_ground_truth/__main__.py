@@ -46,6 +46,7 @@ from local_ground_truth.job_settings import (
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
 )
+from local_ground_truth.public_url import parse_public_url
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.run_lock import InUse, job_lock, port_in_use
 from local_ground_truth.s3_store import write_atomically
@@ -87,8 +88,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "address on your network (e.g. 192.168.1.20) or its name lets a team label from their "
                              "own machines: the server then answers only browsers that opened one of the links it "
                              "prints (workers', experts', requester's)")
+    parser.add_argument("--public-url", metavar="URL",
+                        help="serve a team through a reverse proxy on this machine that terminates TLS (Caddy, nginx) "
+                             "at this address (e.g. https://label.example.org) and forwards to the server on --host "
+                             "and --port, passing the browser's Host: the links the runner prints and every link a page "
+                             "gets are of this address, and the server answers only browsers that opened one of them")
     parser.add_argument("--worker", action="append", default=[], metavar="NAME", dest="workers",
-                        help="with --host: a named worker of the team, once per worker; each gets a link of their own "
+                        help="with --host or --public-url: a named worker of the team, once per worker; each gets a link of their own "
                              "that signs them in (the shared workers' link then opens nothing)")
     parser.add_argument("--accuracy", type=float, default=0.8, help="simulated workers' accuracy (default 0.8)")
     parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
@@ -123,8 +129,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.host in UNSPECIFIED_ADDRESSES:
         parser.error(f"--host {args.host}: give the address or name workers will type (this machine's address on "
                      "your network, e.g. 192.168.1.20): the links the runner prints must reach it")
-    if args.workers and not serves_the_network(args.host):
-        parser.error("--worker names a team's workers, who label from other machines: give --host too")
+    if args.public_url is not None:
+        try:
+            args.public_url = parse_public_url(args.public_url)
+        except ValueError as error:
+            parser.error(f"--public-url {error}")
+        if args.simulate_workers is not None:
+            parser.error("--public-url serves workers in browsers; --simulate-workers runs without them")
+    if args.workers and not serves_a_team(args):
+        parser.error("--worker names a team's workers, who label from other machines: give --host or --public-url too")
     try:
         args.workers = list(dict.fromkeys(worker_names.canonical(name) for name in args.workers))
     except worker_names.BadName as error:
@@ -150,6 +163,12 @@ def serves_the_network(host: str) -> bool:
         return not ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return True  # a name: this machine's on the network
+
+
+def serves_a_team(args: argparse.Namespace) -> bool:
+    """Whether the server is open to other machines, directly (``--host``) or through a proxy (``--public-url``): it
+    then answers only browsers holding a key of its links (``team_access``)."""
+    return serves_the_network(args.host) or args.public_url is not None
 
 
 def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
@@ -507,10 +526,10 @@ def report_quality(log: RequesterLog) -> dict:
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
         team = (TeamKeys.kept_in(state_dir / f"{job.job_name}-team-keys.json", args.workers)
-                if serves_the_network(args.host) else None)
+                if serves_a_team(args) else None)
         try:
             server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port,
-                                  host=args.host.strip("[]"), team=team)
+                                  host=args.host.strip("[]"), team=team, public=args.public_url)
         except OSError as error:
             raise port_in_use(error, args.host, args.port) or error
         desk = log.review = server.site.review

@@ -627,11 +627,11 @@ def register_requester(app: Flask, site, foreign) -> None:
         team = getattr(site, "team", None)
         links = []
         if team is not None:
-            links = ([(f"{name} (their own link: it signs them in)", team.worker_link(request.host_url, name))
+            origin = site.request_origin()  # the public address's when the page came through a proxy
+            links = ([(f"{name} (their own link: it signs them in)", team.worker_link(origin, name))
                       for name in team.workers] if team.workers
-                     else [("Workers (sign in and label)", team.link(request.host_url, WORKER, "/"))])
-            links.append(("Experts (review what the crowd could not settle)",
-                          team.link(request.host_url, EXPERT, REVIEW_PREFIX)))
+                     else [("Workers (sign in and label)", team.link(origin, WORKER, "/"))])
+            links.append(("Experts (review what the crowd could not settle)", team.link(origin, EXPERT, REVIEW_PREFIX)))
         return html(render_template_string(_PAGE, s=s, job=job, title=job.spec.task.title, prefix=PREFIX,
                                            poll=POLL_SECONDS, live=Markup(live_html(s)), links=links))
 

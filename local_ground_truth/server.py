@@ -16,7 +16,9 @@ questions are known (its consolidation function's ``WORKFLOW_QUESTIONS``), read 
 read them: an answer that leaves a required question unusable is refused with the question named.
 
 Served on an address of the network (``WorkerServer(host=..., team=...)``), it answers only browsers
-holding a key of the job's links for the part they ask for (``team_access``).
+holding a key of the job's links for the part they ask for (``team_access``); behind a reverse proxy that
+terminates TLS (``WorkerServer(public=...)``), it answers to the proxy's public name too, and writes that address,
+not its own, into whatever a browser gets (``public_url``).
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ from local_ground_truth import slow_clients, worker_names, worker_pages
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
 from local_ground_truth.media_links import PREFIX as MEDIA_PREFIX, MediaLinks, MediaRefused
+from local_ground_truth.public_url import PublicAddress
 from local_ground_truth.requester import PREFIX as REQUESTER_PREFIX, register_requester, s3_chunks
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX, register_reviewer
@@ -67,6 +70,7 @@ BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is cl
 KEY_COOKIE_SECONDS = 30 * 24 * 3600  # how long a browser keeps the key of a link it opened
 SERVER_THREADS = 8
 LISTEN_BACKLOG = 128
+CONNECTION_LIMIT = 200  # connections open at once (waitress's default is 100)
 #: What a worker page's notice can say. An address names one by its key (``?notice=taken``): a link someone sends
 #: cannot make the job's pages say words of its own.
 NOTICES = {
@@ -102,6 +106,8 @@ class WorkerSite:
         self.media = MediaLinks()  # grant_read_access: signed links served by this server (``media_links``)
         self.origin = "http://127.0.0.1"  # where links point outside a request (the server sets its own address)
         self.team: Optional[TeamKeys] = None  # served to the network: the keys of its links (``team_access``)
+        self.public: Optional[PublicAddress] = None  # behind a reverse proxy: the address a team opens (``public_url``)
+        self.port = 0  # the port the server listens on (set once it does)
         # Kept in the job's folder: a page open across a restart keeps its task (``leases``).
         self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of,
                                  path=job.folder / f"{job.job_name}-leases.json" if job.folder is not None else None)
@@ -165,8 +171,15 @@ class WorkerSite:
         """``grant_read_access``: a signed link of this server to the object (``media_links``), for the URI read
         literally, on the address the page was asked for."""
         location = parse_s3_uri(uri, what="grant_read_access")
-        origin = request.host_url if has_request_context() else self.origin
+        origin = self.request_origin() if has_request_context() else self.origin
         return self.media.url(origin, location.bucket, location.key)
+
+    def request_origin(self) -> str:
+        """The origin the browser made this request to: the public address (https, through the proxy) when it came
+        by its name, else this server's own address as the request named it."""
+        if self.public is not None and request.host == self.public.host:
+            return self.public.origin
+        return f"http://{request.host}"
 
     # -- what a worker may do ------------------------------------------------------------------
     def _done(self, worker: str) -> int:
@@ -502,9 +515,12 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                             mimetype="text/plain")
         return None if site.team is None else team_member(site.team)
 
+    def foreign(req) -> Optional[tuple[int, str]]:
+        return _foreign(req, site.request_origin())
+
     def own_port() -> str:
-        """The server's port, as the request names it (its host was checked against the server's names)."""
-        return request.host.rsplit(":", 1)[-1]
+        """The port the server listens on (its key cookies are named with it; a public address may name none)."""
+        return str(site.port) if site.port else request.host.rsplit(":", 1)[-1]
 
     def team_member(team: TeamKeys) -> Optional[Response]:
         """Served to the network: a key link sets its cookie; a request without the key of its part is refused."""
@@ -534,7 +550,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             response = redirect(without_key(request.path, kept), 303)
             # Kept across browser restarts (a bookmarked queue opened the next day gave 403): the link is kept too.
             response.set_cookie(cookie_name(role, port), given, max_age=KEY_COOKIE_SECONDS, httponly=True,
-                                samesite="Lax", path="/")
+                                samesite="Lax", path="/", secure=site.request_origin().startswith("https://"))
             return response
         needed = role_of(request.path, REVIEW_PREFIX, REQUESTER_PREFIX)
         if team.allowed(needed, request.cookies, port):
@@ -675,7 +691,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             worker = worker_of(name)
         except worker_names.BadName as error:
             return refusal(404, f"Unknown worker: {error}", None)
-        if (refused := _foreign(request)) is not None:
+        if (refused := foreign(request)) is not None:
             return refusal(*refused, worker)
         try:
             body = strict_json.loads(request.get_data(), max_depth=2)
@@ -724,7 +740,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             worker = worker_of(name)
         except worker_names.BadName as error:
             return refusal(404, f"Unknown worker: {error}", None)
-        if (refused := _foreign(request)) is not None:
+        if (refused := foreign(request)) is not None:
             return refusal(*refused, worker)
         object_id = unquote(object_id)
         try:
@@ -736,8 +752,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return Response(json.dumps({"next": next_url(worker), "recorded": recorded}),
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
 
-    register_requester(app, site, _foreign)  # the requester's view: /requester
-    register_reviewer(app, site, site.review, _foreign, own_port)  # the experts' view: /review
+    register_requester(app, site, foreign)  # the requester's view: /requester
+    register_reviewer(app, site, site.review, foreign, own_port)  # the experts' view: /review
 
     @app.errorhandler(413)
     def too_large(_error):
@@ -774,10 +790,11 @@ def _worker_paths_as_sent(wsgi_app):
     return app
 
 
-def _foreign(req) -> Optional[tuple[int, str]]:
-    """Why a POST is not the worker page's own JSON request (another site's form, a script...)."""
+def _foreign(req, own_origin: str) -> Optional[tuple[int, str]]:
+    """Why a POST is not the worker page's own JSON request (another site's form, a script...); ``own_origin``: the
+    origin the browser made it to (``WorkerSite.request_origin``)."""
     origin = req.headers.get("Origin")
-    if origin is not None and origin != f"http://{req.host}":
+    if origin is not None and origin != own_origin:
         return 403, "This is accepted only from this server's own pages."
     if req.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         return 403, "This is accepted only from this server's own pages."
@@ -797,31 +814,37 @@ class WorkerServer:
     def __init__(self, site: WorkerSite, port: int = 8080, host: str = "127.0.0.1",
                  body_timeout: float = BODY_TIMEOUT_SECONDS, team: Optional[TeamKeys] = None,
                  request_seconds: float = slow_clients.REQUEST_SECONDS,
-                 per_address: Optional[int] = None) -> None:
+                 per_address: Optional[int] = None, public: Optional[PublicAddress] = None) -> None:
         """``host``: the address to serve on (127.0.0.1: this machine only); ``team``: the keys a browser must
         hold (``team_access``), for a server other machines reach; ``request_seconds`` and ``per_address``: how long a
         request may take to arrive and how many connections one address may hold (default: half of them;
-        ``slow_clients``)."""
+        ``slow_clients``); ``public``: the address of a reverse proxy in front of it (``public_url``), through which
+        every connection comes from one address (the proxy's), so ``per_address`` is then not applied."""
         from waitress.server import create_server
 
         self.site, self.host = site, host
-        site.team = team
+        site.team, site.public = team, public
         # The application is created before the socket is bound, the allowed hosts after: one set shared.
         self._hosts: set[str] = set()
         self.server = create_server(
             make_app(site, self._hosts), host=host, port=port, threads=SERVER_THREADS, backlog=LISTEN_BACKLOG,
             channel_timeout=body_timeout, cleanup_interval=max(1, int(body_timeout / 2)),
             max_request_body_size=MAX_ANSWER_BYTES,
-            connection_limit=200, ident="local-ground-truth", clear_untrusted_proxy_headers=True)
-        slow_clients.guard(self.server, request_seconds, per_address)
-        self.port = self.server.effective_port
+            connection_limit=CONNECTION_LIMIT, ident="local-ground-truth", clear_untrusted_proxy_headers=True)
+        slow_clients.guard(self.server, request_seconds, CONNECTION_LIMIT if public is not None else per_address)
+        self.port = site.port = self.server.effective_port
         self._hosts.update({f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"{_in_url(host)}:{self.port}"})
+        if public is not None:
+            self._hosts.add(public.host)
         site.origin = self.url
         self._thread: Optional[threading.Thread] = None
         self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
+        """What workers open: the public address behind a proxy, else the server's own."""
+        if self.site.public is not None:
+            return self.site.public.origin
         return f"http://{_in_url(self.host)}:{self.port}"
 
     def _loop(self) -> None:

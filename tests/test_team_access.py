@@ -10,8 +10,9 @@ import stat
 
 import pytest
 
-from local_ground_truth.__main__ import parse_args, serves_the_network, team_links
+from local_ground_truth.__main__ import parse_args, serves_a_team, serves_the_network, team_links
 from local_ground_truth.media_links import LIFETIME_SECONDS, MediaLinks, MediaRefused, ROUNDING_SECONDS
+from local_ground_truth.public_url import parse_public_url
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
 from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys, cookie_name, without_key
@@ -126,9 +127,9 @@ def team_served(runner_assembly, tmp_path_factory):
 
 
 def call(server, method: str, path: str, cookies: dict | None = None, body: bytes | None = None,
-         host: str | None = None):
+         host: str | None = None, origin: str | None = None):
     connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
     if cookies:
         headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     if host:
@@ -343,7 +344,7 @@ def test_the_requesters_browser_cannot_label_as_someone_off_a_named_team(named_t
 
 
 @pytest.mark.parametrize("argv, said", [
-    (["--worker", "ana"], "give --host too"),
+    (["--worker", "ana"], "give --host or --public-url too"),
     (["--host", "192.168.1.20", "--worker", ".."], "--worker:"),
     # One person to the server (worker_names.same_person): two links would label as one worker.
     (["--host", "192.168.1.20", "--worker", "ana", "--worker", "bo", "--worker", "ANA"],
@@ -360,3 +361,82 @@ def test_named_workers_need_a_network_address_and_names_that_are_names(argv, sai
 def test_named_workers_are_read_as_their_names():
     args = parse_args(["--workflow", "welding", "--host", "192.168.1.20", "--worker", " José ", "--worker", "José"])
     assert args.workers == ["José"]  # spaces dropped, named once
+
+
+# -- behind a reverse proxy that terminates TLS (--public-url) ---------------------------------------------------
+PUBLIC = "label.example.test"
+
+
+@pytest.fixture(scope="module")
+def proxied(runner_assembly, tmp_path_factory):
+    """The server on 127.0.0.1 as a proxy on the same machine reaches it, its public address https://PUBLIC."""
+    folder = tmp_path_factory.mktemp("proxied")
+    spec = read_workflow(runner_assembly, "welding")
+    keys = TeamKeys.kept_in(folder / "keys.json")
+    with local_job(spec, folder / "s3", job_name(folder, "proxied")) as job:
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, team=keys,
+                              public=parse_public_url(f"https://{PUBLIC}/")).start()
+        yield job, server, keys
+        server.stop()
+
+
+@pytest.mark.parametrize("url, origin, host", [
+    ("https://Label.Example.test/", "https://label.example.test", "label.example.test"),
+    ("https://label.example.test:443", "https://label.example.test", "label.example.test"),
+    ("https://label.example.test:8443", "https://label.example.test:8443", "label.example.test:8443"),
+    ("http://[fe80::1]:8000", "http://[fe80::1]:8000", "[fe80::1]:8000"),
+])
+def test_a_public_address_is_read_as_browsers_send_it(url, origin, host):
+    public = parse_public_url(url)
+    assert (public.origin, public.host) == (origin, host)
+
+
+@pytest.mark.parametrize("url, said", [
+    ("label.example.test", "give an https://"), ("https://label.example.test/labeling", "no path"),
+    ("https://u:secret@label.example.test", "user name or password"), ("https://:443", "names no host"),
+    ("https://label.example.test?x=1", "no path, query"),
+])
+def test_a_public_address_the_links_cannot_be_made_of_is_refused(url, said, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--workflow", "welding", "--public-url", url])
+    assert said in capsys.readouterr().err
+
+
+def test_a_public_address_serves_a_team_and_takes_named_workers():
+    args = parse_args(["--workflow", "welding", "--public-url", f"https://{PUBLIC}", "--worker", "ana"])
+    assert serves_a_team(args) and args.workers == ["ana"] and args.host == "127.0.0.1"
+
+
+def test_through_the_proxy_every_link_is_of_the_public_address_and_the_cookie_is_secure(proxied):
+    job, server, keys = proxied
+    assert server.url == f"https://{PUBLIC}"
+    assert team_links(server, keys)[WORKER] == f"https://{PUBLIC}/?key={keys.worker}"
+    response, _ = call(server, "GET", f"/worker/bo?key={keys.worker}", host=PUBLIC)
+    assert response.status == 303 and response.getheader("Location") == "/worker/bo"
+    assert "; Secure" in response.getheader("Set-Cookie")  # never sent back over plain HTTP
+    page = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER, server.port), host=PUBLIC)[1].decode()
+    links = re.findall(r'<img src="([^"]+)"', page)
+    assert links and all(link.startswith(f"https://{PUBLIC}/media/") for link in links)  # no mixed content
+    requester = call(server, "GET", "/requester", holding(keys, REQUESTER, server.port), host=PUBLIC)[1].decode()
+    assert html.escape(f"https://{PUBLIC}/?key={keys.worker}") in requester
+    # Opened on the machine itself, without the proxy: its own address, and a cookie that plain HTTP may carry.
+    response, _ = call(server, "GET", f"/worker/bo?key={keys.worker}")
+    assert "Secure" not in response.getheader("Set-Cookie")
+    direct = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER, server.port))[1].decode()
+    assert f'src="http://127.0.0.1:{server.port}/media/' in direct
+
+
+def test_through_the_proxy_answers_come_only_from_the_public_pages(proxied):
+    job, server, keys = proxied
+    worker = holding(keys, WORKER, server.port)
+    assert call(server, "GET", "/worker/cy/task/2", worker, host=PUBLIC)[0].status == 200
+    for foreign in (f"http://{PUBLIC}", "https://evil.example", f"http://127.0.0.1:{server.port}"):
+        response, body = call(server, "POST", "/worker/cy/task/2/submit", worker, json.dumps(GOOD).encode(),
+                              host=PUBLIC, origin=foreign)
+        assert response.status == 403, foreign
+    assert "cy" not in job.workers_of("2")
+    response, body = call(server, "POST", "/worker/cy/task/2/submit", worker, json.dumps(GOOD).encode(),
+                          host=PUBLIC, origin=f"https://{PUBLIC}")
+    assert response.status == 200 and json.loads(body)["recorded"] is True
+    # Another name the proxy did not get (DNS rebinding) is still not the server.
+    assert call(server, "GET", "/worker/cy", worker, host="evil.example")[0].status == 421

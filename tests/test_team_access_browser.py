@@ -10,7 +10,7 @@ from gt_common.review import ReviewSettings
 from local_ground_truth.__main__ import team_links
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
-from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys
+from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys, cookie_name
 from tests.runner_helpers import job_name, local_job
 from tests.test_review_browser import watched_page
 
@@ -73,3 +73,126 @@ def test_a_worker_and_an_expert_work_through_their_links_and_only_there(browser,
             assert not [p for p in problems if "403" not in p], problems
         finally:
             server.stop()
+
+
+class TlsProxy:
+    """A reverse proxy that terminates TLS, as Caddy or nginx would in front of the server: each connection's bytes,
+    decrypted, go to the server on 127.0.0.1 as they came (the browser's Host header with them)."""
+
+    def __init__(self, folder) -> None:
+        import socket
+        import ssl
+        import threading
+
+        certificate, key = _self_signed(folder)
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(certificate, key)
+        self.target_port = 0  # the server's, once it listens
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._threads = threading
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                secure = self.context.wrap_socket(client, server_side=True)
+            except OSError:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for source, sink in ((secure, upstream), (upstream, secure)):
+                self._threads.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _pump(source, sink) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, sink):
+            try:
+                end.close()
+            except OSError:
+                pass
+
+
+def _self_signed(folder):
+    """A certificate for localhost and its key, made for this test."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(hours=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    certificate_path, key_path = folder / "proxy.crt", folder / "proxy.key"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return certificate_path, key_path
+
+
+def test_a_worker_labels_over_https_through_a_reverse_proxy(browser, runner_assembly, tmp_path):
+    """--public-url: the server on 127.0.0.1 behind a proxy that terminates TLS. The worker's browser opens the https
+    link, gets a cookie only HTTPS carries, sees the task's images by https links (no mixed content, which a browser
+    would block) and its answer, sent from the https page, is recorded."""
+    from local_ground_truth.public_url import parse_public_url
+
+    spec = read_workflow(runner_assembly, "welding")
+    keys = TeamKeys.kept_in(tmp_path / "keys.json")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "tls")) as job:
+        proxy = TlsProxy(tmp_path)
+        server = WorkerServer(WorkerSite(job), port=0, team=keys,
+                              public=parse_public_url(f"https://localhost:{proxy.port}")).start()
+        proxy.target_port = server.port
+        context = browser.new_context(ignore_https_errors=True)  # the test's own certificate
+        try:
+            public = f"https://localhost:{proxy.port}"
+            link = team_links(server, keys)[WORKER]
+            assert link.startswith(f"{public}/?key=")
+            problems: list[str] = []
+            worker = context.new_page()
+            worker.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+            worker.goto(link)
+            assert worker.url == f"{public}/"
+            [cookie] = [cookie for cookie in context.cookies() if cookie["name"] == cookie_name(WORKER, server.port)]
+            assert cookie["secure"] and cookie["httpOnly"]
+            worker.fill("input[name=worker]", "ana")
+            worker.click("text=Start")
+            worker.click("#start")
+            worker.wait_for_url("**/task/*")
+            images = worker.locator("classification-target img")
+            expect(images).to_have_count(4)
+            assert all(src.startswith(f"{public}/media/") for src in images.evaluate_all("is => is.map(i => i.src)"))
+            assert images.evaluate_all("is => Promise.all(is.map(i => i.decode().then(() => i.naturalWidth > 0)))") \
+                == [True] * 4
+            object_id = worker.url.rsplit("/task/", 1)[1]
+            worker.keyboard.press("2")
+            worker.keyboard.press("Enter")
+            worker.wait_for_function(f"!location.pathname.endsWith('/task/{object_id}')")
+            assert job.answer_of(object_id, "ana") is not None
+            assert not problems, problems
+        finally:
+            context.close()
+            server.stop()
+            proxy.close()
