@@ -7,6 +7,7 @@ import http.client
 import json
 import re
 import stat
+from contextlib import contextmanager
 
 import pytest
 
@@ -115,15 +116,24 @@ def test_an_address_workers_cannot_type_is_refused(host, capsys):
 
 
 # -- the server served to a team ---------------------------------------------------------------------------------
+@contextmanager
+def served_to_a_team(assembly, folder, workers=(), **server_options):
+    """A pre-labeled welding job served with the keys of a team (of named ``workers``, if any): (job, server, keys)."""
+    spec = read_workflow(assembly, "welding")
+    keys = TeamKeys.kept_in(folder / "keys.json", list(workers))
+    with local_job(spec, folder / "s3", job_name(folder, "team")) as job:
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, team=keys,
+                              **server_options).start()
+        try:
+            yield job, server, keys
+        finally:
+            server.stop()
+
+
 @pytest.fixture(scope="module")
 def team_served(runner_assembly, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("team")
-    spec = read_workflow(runner_assembly, "welding")
-    keys = TeamKeys.kept_in(folder / "keys.json")
-    with local_job(spec, folder / "s3", job_name(folder, "team")) as job:
-        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, host=TEAM_HOST, team=keys).start()
-        yield job, server, keys
-        server.stop()
+    with served_to_a_team(runner_assembly, tmp_path_factory.mktemp("team"), host=TEAM_HOST) as served:
+        yield served
 
 
 def call(server, method: str, path: str, cookies: dict | None = None, body: bytes | None = None,
@@ -262,13 +272,8 @@ def test_a_named_workers_key_opens_only_their_pages_and_the_shared_one_nothing()
 
 @pytest.fixture(scope="module")
 def named_team(runner_assembly, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("named")
-    spec = read_workflow(runner_assembly, "welding")
-    keys = TeamKeys.kept_in(folder / "keys.json", ["ana", "bo"])
-    with local_job(spec, folder / "s3", job_name(folder, "named")) as job:
-        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, host=TEAM_HOST, team=keys).start()
-        yield job, server, keys
-        server.stop()
+    with served_to_a_team(runner_assembly, tmp_path_factory.mktemp("named"), ["ana", "bo"], host=TEAM_HOST) as served:
+        yield served
 
 
 def test_a_named_workers_link_signs_them_in_and_opens_their_tasks_only(named_team):
@@ -370,14 +375,9 @@ PUBLIC = "label.example.test"
 @pytest.fixture(scope="module")
 def proxied(runner_assembly, tmp_path_factory):
     """The server on 127.0.0.1 as a proxy on the same machine reaches it, its public address https://PUBLIC."""
-    folder = tmp_path_factory.mktemp("proxied")
-    spec = read_workflow(runner_assembly, "welding")
-    keys = TeamKeys.kept_in(folder / "keys.json")
-    with local_job(spec, folder / "s3", job_name(folder, "proxied")) as job:
-        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, team=keys,
-                              public=parse_public_url(f"https://{PUBLIC}/")).start()
-        yield job, server, keys
-        server.stop()
+    with served_to_a_team(runner_assembly, tmp_path_factory.mktemp("proxied"),
+                          public=parse_public_url(f"https://{PUBLIC}/")) as served:
+        yield served
 
 
 @pytest.mark.parametrize("url, origin, host", [

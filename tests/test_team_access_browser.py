@@ -17,6 +17,25 @@ from tests.test_review_browser import watched_page
 TEAM_HOST = "127.0.0.2"  # not the default address: the server serves as it does on a network, with links
 
 
+def label_first_task(worker, name: str, origin: str) -> str:
+    """Sign in on the open sign-in page as ``name``, open the first task, check that its four images come by signed
+    links of ``origin`` and show, and answer it from the keyboard; the object's id."""
+    worker.fill("input[name=worker]", name)
+    worker.click("text=Start")
+    worker.click("#start")
+    worker.wait_for_url("**/task/*")
+    images = worker.locator("classification-target img")
+    expect(images).to_have_count(4)
+    assert all(src.startswith(f"{origin}/media/") for src in images.evaluate_all("is => is.map(i => i.src)"))
+    assert images.evaluate_all("is => Promise.all(is.map(i => i.decode().then(() => i.naturalWidth > 0)))") \
+        == [True] * 4
+    object_id = worker.url.rsplit("/task/", 1)[1]
+    worker.keyboard.press("2")
+    worker.keyboard.press("Enter")
+    worker.wait_for_function(f"!location.pathname.endsWith('/task/{object_id}')")
+    return object_id
+
+
 def test_a_worker_and_an_expert_work_through_their_links_and_only_there(browser, runner_assembly, tmp_path):
     spec = read_workflow(runner_assembly, "welding")  # dev: one worker per object, so each answer is routed
     keys = TeamKeys.kept_in(tmp_path / "keys.json")
@@ -34,19 +53,7 @@ def test_a_worker_and_an_expert_work_through_their_links_and_only_there(browser,
             worker = watched_page(browser, problems)
             worker.goto(links[WORKER])
             assert worker.url == f"{server.url}/"  # the key is out of the address once the cookie holds it
-            worker.fill("input[name=worker]", "ana")
-            worker.click("text=Start")
-            worker.click("#start")
-            worker.wait_for_url("**/task/*")
-            images = worker.locator("classification-target img")
-            expect(images).to_have_count(4)
-            assert all(src.startswith(f"{server.url}/media/") for src in images.evaluate_all("is => is.map(i => i.src)"))
-            assert images.evaluate_all("is => Promise.all(is.map(i => i.decode().then(() => i.naturalWidth > 0)))") \
-                == [True] * 4
-            object_id = worker.url.rsplit("/task/", 1)[1]
-            worker.keyboard.press("2")
-            worker.keyboard.press("Enter")
-            worker.wait_for_function(f"!location.pathname.endsWith('/task/{object_id}')")
+            object_id = label_first_task(worker, "ana", server.url)
             assert job.answer_of(object_id, "ana") is not None
             assert site.consolidator.wait_idle(timeout=120)
             worker.goto(f"{server.url}/requester")
@@ -177,19 +184,7 @@ def test_a_worker_labels_over_https_through_a_reverse_proxy(browser, runner_asse
             assert worker.url == f"{public}/"
             [cookie] = [cookie for cookie in context.cookies() if cookie["name"] == cookie_name(WORKER, server.port)]
             assert cookie["secure"] and cookie["httpOnly"]
-            worker.fill("input[name=worker]", "ana")
-            worker.click("text=Start")
-            worker.click("#start")
-            worker.wait_for_url("**/task/*")
-            images = worker.locator("classification-target img")
-            expect(images).to_have_count(4)
-            assert all(src.startswith(f"{public}/media/") for src in images.evaluate_all("is => is.map(i => i.src)"))
-            assert images.evaluate_all("is => Promise.all(is.map(i => i.decode().then(() => i.naturalWidth > 0)))") \
-                == [True] * 4
-            object_id = worker.url.rsplit("/task/", 1)[1]
-            worker.keyboard.press("2")
-            worker.keyboard.press("Enter")
-            worker.wait_for_function(f"!location.pathname.endsWith('/task/{object_id}')")
+            object_id = label_first_task(worker, "ana", public)
             assert job.answer_of(object_id, "ana") is not None
             assert not problems, problems
         finally:
