@@ -33,15 +33,18 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+from botocore.exceptions import ClientError
+
 from gt_common.labeling_job import JOB_NAME
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.review import ReviewSettings
+from gt_common.s3uri import is_not_found
 from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.function_grants import endpoint_grants
 from local_ground_truth.job import LocalJob, job_root, source_of
 from local_ground_truth.job_settings import (
-    ACCEPT_TEMPLATE_OPTION, ANSWERS, BROWSER, INPUT_MANIFEST, SIMULATED, SettingsChanged, check_or_record, job_settings,
-    record_inferred, recorded,
+    ACCEPT_TEMPLATE_OPTION, ANSWERS, BROWSER, INPUT_MANIFEST, SIMULATED, SettingsChanged, appended_objects,
+    check_or_record, job_settings, record_inferred, recorded,
 )
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
@@ -280,12 +283,17 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         tell_unchecked_grants(args, functions)
         s3 = local_s3.client(endpoint)
         plan = local_s3.plan_deployment(spec, s3)
-        check_settings(args, spec, s3, plan)  # before a file is written: a refused resume leaves the job's data be
+        grew = check_settings(args, spec, s3, plan)  # before a file is written: a refused resume leaves the data be
         deployed = plan.apply(s3)
         import_mirrored_answers(args, spec, s3)
         job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir,
                        own_endpoint=not args.endpoint)
-        tell_replaced(job, plan.replaced)
+        manifest = spec.task.manifest.uri
+        tell_replaced(job, [uri for uri in plan.replaced if not (grew and uri == f"{manifest} (changed)")])
+        if grew:
+            _say(f"the input manifest {manifest} grew by {counted(grew, 'object')} since the job's last run (lines "
+                 f"added at its end): they join the job, {len(job.lines)} objects in all; the earlier ones keep their "
+                 "tasks, answers and labels")
         stack.callback(job.close)
         log = args.requester_log = RequesterLog(job, _say).attach()
         progress = job.progress()
@@ -399,22 +407,30 @@ def save_pre_labeling_failures(job: LocalJob, failures: dict[str, str]) -> Optio
 
 
 def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
-                   plan: Optional[local_s3.DeploymentPlan] = None) -> None:
+                   plan: Optional[local_s3.DeploymentPlan] = None) -> int:
     """Refuse (``SettingsChanged``) to resume the job under other settings than it was started with; record
     them when it starts. With ``plan``, the manifest and template are read as it would deploy them (else, and for
-    files it does not deploy, from the bucket)."""
+    files it does not deploy, from the bucket). How many objects ``plan`` appends to the job's input manifest: an
+    input manifest that only grew resumes the job, its new objects joining it (``job_settings.appended_objects``)."""
     def deployed(location) -> bytes:
         planned = plan.body_of(location.bucket, location.key) if plan is not None else None
         return planned if planned is not None else s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
 
-    settings = job_settings(spec, deployed(spec.task.manifest), deployed(spec.task.ui_template),
-                            simulated=getattr(args, "simulate_workers", None) is not None)
+    simulated = getattr(args, "simulate_workers", None) is not None
+    template, manifest = deployed(spec.task.ui_template), deployed(spec.task.manifest)
+    settings = job_settings(spec, manifest, template, simulated=simulated)
+    grown_from = None
+    if plan is not None and plan.body_of(spec.task.manifest.bucket, spec.task.manifest.key) is not None:
+        before = _stored(s3, spec.task.manifest)  # the manifest the job's objects were numbered from
+        if before is not None and before != manifest:
+            grown_from = (job_settings(spec, before, template, simulated=simulated)[INPUT_MANIFEST],
+                          appended_objects(before, manifest))
     how = (f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly
            else f"--env {args.env}" + ("" if args.data is None else f" --data {args.data}"))
     infer_who_answered(args, spec, s3)
     try:
         recorded_now = check_or_record(args.state_dir, args.job_name, settings, started_with=how,
-                                       accept_template=args.accept_template)
+                                       accept_template=args.accept_template, grown_from=grown_from)
     except SettingsChanged as error:
         if ANSWERS in error.changed:
             raise SettingsChanged(f"{error}\nWho answers: a job of simulated workers resumes with --simulate-workers, "
@@ -424,12 +440,25 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
         # The same command as ever: what changed is the folder's manifest, which "the settings it was started with"
         # does not say.
         raise SettingsChanged(f"{error}\nThe input manifest is {args.data / MANIFEST_FILE}, which changed since the "
-                              "job started (a line added, removed or edited): put it back as it was to resume this "
-                              "job, or label the changed folder as a job of its own (--job-name).",
+                              "job started (a line removed, moved or edited: lines added at its end would join the "
+                              "job): put it back as it was to resume this job, or label the changed folder as a job of "
+                              "its own (--job-name).",
                               error.changed) from None
     if recorded_now:
         _say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
              "under the same settings")
+        return 0
+    return grown_from[1] if grown_from is not None else 0
+
+
+def _stored(s3, location) -> Optional[bytes]:
+    """An object's bytes in the local bucket; None when it is not there."""
+    try:
+        return s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
 
 
 def infer_who_answered(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:

@@ -21,7 +21,10 @@ recorded (``LATER_SETTINGS``) is compared on the settings it holds, and on what 
 (``record_inferred``: who answers, from the names of the workers who did). Titles, descriptions and time limits may
 change between runs. A template that alone changed (an edited page, or a newer version of this project writing
 it otherwise) is accepted when the run says so (``accept_template``): the page may still ask the same questions,
-which only the requester can judge; the change is recorded with the settings (``template changes``).
+which only the requester can judge; the change is recorded with the settings (``template changes``). An input
+manifest that only grew (lines added at its end, every earlier line as it was: ``appended_objects``) is no
+difference either: object ids are line numbers, so the job's objects keep theirs and the new ones join the job; the
+growth is recorded (``manifest growth``).
 """
 from __future__ import annotations
 
@@ -139,14 +142,31 @@ def record_inferred(folder: Path, job_name: str, name: str, value: Any, how: str
     write_atomically(path, json.dumps(record, indent=2).encode("utf-8"), Path(folder))
 
 
+def appended_objects(before: bytes, after: bytes) -> int:
+    """How many objects ``after`` adds at the end of the input manifest ``before``, every line of ``before`` being an
+    object of ``after`` as it was (read as JSON: its spacing and line ends may differ); 0 when it does not only grow."""
+    try:
+        old, new = (_objects(body) for body in (before, after))
+    except ValueError:
+        return 0
+    return len(new) - len(old) if len(new) > len(old) and new[:len(old)] == old else 0
+
+
+def _objects(body: bytes) -> list[Any]:
+    """A manifest's objects, read as the job reads them (``job._json_lines``: a line ends at "\n" only)."""
+    return [json.loads(line) for line in body.decode("utf-8-sig").split("\n") if line.strip()]
+
+
 def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], started_with: Optional[str] = None,
-                    accept_template: bool = False) -> bool:
+                    accept_template: bool = False, grown_from: Optional[tuple[str, int]] = None) -> bool:
     """Compare ``settings`` with those recorded in ``folder`` (record them when none are): raise
     ``SettingsChanged`` when they differ; True when they were recorded now.
 
     ``started_with``: how the job is being started (e.g. ``--env dev``), recorded for the message a
     later run with other settings prints. ``accept_template``: a changed template alone is no difference; the
-    new one is recorded (and the change kept in the record's ``template changes``).
+    new one is recorded (and the change kept in the record's ``template changes``). ``grown_from``: the input
+    manifest's setting before the deployment about to be made, and how many objects that deployment appends to it
+    (``appended_objects``): when it is the recorded one, the grown manifest is no difference (and is recorded).
     """
     path = settings_path(folder, job_name)
     if path.is_file():
@@ -158,8 +178,18 @@ def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], start
             raise SettingsChanged(f"cannot resume job {job_name} in {folder}: its {path.name} is unreadable "
                                   f"({str(error)[:200]}). Start a fresh job with another --job-name or "
                                   "--state-dir.") from None
+        grew = (grown_from is not None and grown_from[1] > 0 and INPUT_MANIFEST in settings
+                and recorded["settings"].get(INPUT_MANIFEST) == grown_from[0])
+        if grew:
+            history = recorded.get("manifest growth") if isinstance(recorded.get("manifest growth"), list) else []
+            recorded = {**recorded, "settings": {**recorded["settings"], INPUT_MANIFEST: settings[INPUT_MANIFEST]},
+                        "manifest growth": [*history, {"from": grown_from[0], "to": settings[INPUT_MANIFEST],
+                                                       "objects added": grown_from[1]}]}
         changed = differences(recorded["settings"], settings)
         only_template = _differing(recorded["settings"], settings) == [TEMPLATE]
+        if grew and not changed:
+            write_atomically(path, json.dumps(recorded, indent=2).encode("utf-8"), Path(folder))
+            return False
         if only_template and accept_template:
             history = recorded.get("template changes") if isinstance(recorded.get("template changes"), list) else []
             record = {**recorded, "settings": {**recorded["settings"], TEMPLATE: settings[TEMPLATE]},

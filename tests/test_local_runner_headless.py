@@ -14,6 +14,7 @@ from local_ground_truth import __main__ as cli
 from local_ground_truth import headless
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
+from local_ground_truth.job_settings import appended_objects
 from local_ground_truth.stack_reader import REPO_ROOT, read_workflow
 from local_ground_truth.truth import TruthError
 from tests.runner_helpers import app_with_pre_labeling, put_manifest
@@ -542,6 +543,54 @@ def test_a_data_file_changed_or_removed_under_a_job_under_way_is_named_when_it_r
     assert ("2 files of the stack's data changed or removed since the job's last run: "
             "s3://data-bucket/welding/images/run-02.jpg (changed); s3://data-bucket/welding/images/run-17.jpg "
             "(removed). Objects already pre-labeled keep their tasks") in said
+
+
+def test_objects_appended_to_the_manifest_join_the_job_and_an_edited_line_is_refused(tmp_path, capsys):
+    """More data for a job under way: lines added at the end of the folder's manifest are new objects of the same job
+    (ids are line numbers, so the earlier ones keep theirs, with their answers and labels). A line edited or removed
+    would renumber or change objects already answered: refused, naming the way out, and nothing deployed."""
+    folder = tmp_path / "welds"
+    shutil.copytree(REPO_ROOT / "sample_data" / "welding", folder)
+    lines = (folder / "manifest.jsonl").read_text().splitlines()
+    (folder / "manifest.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    argv = ["--workflow", "welding", "--data", str(folder), "--simulate-workers", "1", "--processes", "1",
+            "--state-dir", str(tmp_path / "job")]
+    assert cli.main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    rows_before = _rows(first["output_manifest"])
+    (folder / "manifest.jsonl").write_text("\r\n".join(lines[:5]) + "\r\n")  # saved again by another editor, too
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "grew by 3 objects since the job's last run" in captured.err and "5 objects in all" in captured.err
+    assert "changed or removed" not in captured.err
+    summary = json.loads(captured.out)
+    rows = _rows(summary["output_manifest"])
+    assert summary["objects"] == 5 and len(rows) == 5
+    assert rows[:2] == rows_before  # the earlier objects' labels as they were: not asked or consolidated again
+    assert len(list((tmp_path / "job" / "s3" / "data-bucket").rglob("worker-response/iteration-1/*/*.json"))) == 5
+    settings = json.loads((tmp_path / "job" / "local-welding-welds-simulated-settings.json").read_text())
+    assert [growth["objects added"] for growth in settings["manifest growth"]] == [3]
+    # Lines moved: refused before anything is deployed.
+    deployed = tmp_path / "job" / "s3" / "data-bucket" / "manifests" / "input.manifest"
+    grown = deployed.read_bytes()
+    (folder / "manifest.jsonl").write_text("\n".join([lines[0], lines[2], lines[1], *lines[3:5]]) + "\n")
+    assert cli.main(argv) == 2
+    said = capsys.readouterr().err
+    assert "input manifest" in said and "lines added at its end would join the job" in said
+    assert deployed.read_bytes() == grown
+
+
+@pytest.mark.parametrize("before, after, added", [
+    (b'{"a": 1}\n', b'{"a": 1}\n{"a": 2}\n', 1),
+    (b'{"a": 1}\n{"a": 2}', b'\xef\xbb\xbf{"a":1}\r\n{"a": 2}\r\n{"a": 3}\r\n\r\n', 1),  # spacing, CRLF, a BOM
+    (b'{"a": 1}\n{"a": 2}\n', b'{"a": 1}\n{"a": 2}\n', 0),  # the same
+    (b'{"a": 1}\n{"a": 2}\n', b'{"a": 2}\n{"a": 1}\n{"a": 3}\n', 0),  # moved
+    (b'{"a": 1}\n{"a": 2}\n', b'{"a": 1}\n{"a": 3}\n', 0),  # edited
+    (b'{"a": 1}\n{"a": 2}\n', b'{"a": 1}\n', 0),  # removed
+    (b'{"a": 1}\n', b'{"a": 1}\n{"a": \n', 0),  # not JSON
+])
+def test_a_manifest_only_grows_when_every_earlier_line_stays_as_it_was(before, after, added):
+    assert appended_objects(before, after) == added
 
 
 def test_a_job_folder_inside_its_data_folder_is_refused(tmp_path, runner_assembly, capsys):

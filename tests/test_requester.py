@@ -325,8 +325,8 @@ def test_a_data_folders_job_refused_for_its_changed_manifest_names_the_manifest(
         with pytest.raises(SettingsChanged) as changed:
             runner.check_settings(args, spec, s3)
     assert "input manifest: " in str(changed.value)
-    assert (f"The input manifest is {folder / 'manifest.jsonl'}, which changed since the job started (a line added, "
-            "removed or edited): put it back as it was") in str(changed.value)
+    assert (f"The input manifest is {folder / 'manifest.jsonl'}, which changed since the job started (a line removed, "
+            "moved or edited: lines added at its end would join the job): put it back as it was") in str(changed.value)
 
 
 def test_a_refused_resume_leaves_the_jobs_data_as_its_tasks_were_made_from(runner_assembly, tmp_path, monkeypatch,
