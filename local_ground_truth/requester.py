@@ -31,6 +31,7 @@ reports and answers are.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import shlex
@@ -45,6 +46,7 @@ from markupsafe import Markup
 
 from gt_common import strict_json
 
+from local_ground_truth import labels_csv
 from local_ground_truth.job import BatchOutcome, LocalJob, source_of
 from local_ground_truth.quality import (QualityReportFiles, convergence, final_report, headline, read_report,
                                        report_versions, review_version)
@@ -456,9 +458,11 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 </section></div>
 <section id="where"><h2>Where everything is</h2><dl>
 <dt>Output manifest (rewritten as batches finish; a large one spaced out, and always when the job completes or stops)</dt>
-<dd><a id="output-manifest" href="{{ s.manifest_href }}">output.manifest</a> <code>{{ s.where['output manifest'] }}</code></dd>
+<dd><a id="output-manifest" href="{{ s.manifest_href }}">output.manifest</a> <code>{{ s.where['output manifest'] }}</code>
+· <a id="output-csv" href="{{ prefix }}/labels.csv?manifest=output" download>as CSV</a></dd>
 {% if s.review %}<dt>Final manifest (the crowd's labels with the experts' decisions, rewritten as batches finish and experts decide, spaced out in the same way)</dt>
-<dd><a id="final-manifest" href="{{ s.review.final_href }}">final.manifest</a> <code>{{ s.review.final }}</code></dd>{% endif %}
+<dd><a id="final-manifest" href="{{ s.review.final_href }}">final.manifest</a> <code>{{ s.review.final }}</code>
+· <a id="final-csv" href="{{ prefix }}/labels.csv?manifest=final" download>as CSV</a></dd>{% endif %}
 <dt>Answers (one file per answer, linked per object below)</dt><dd><code>{{ s.where['answers'] }}</code></dd>
 <dt>Quality reports</dt><dd>{% for r in s.reports %}<div>{{ r.question }}: <a class="report-json" href="{{ r.json }}">JSON</a>
 · <a class="report-png" href="{{ r.png }}">PNG</a>{% if r.saved %} · saved as <code>{{ r.saved[0] }}</code> and <code>{{ r.saved[1] }}</code>{% endif %}</div>
@@ -691,6 +695,23 @@ def register_requester(app: Flask, site, foreign) -> None:
             return Response("No quality report of that question.", 404, mimetype="text/plain")
         return Response(json.dumps(reports[question][2], indent=2), mimetype="application/json",
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+    @app.get(f"{PREFIX}/labels.csv")
+    def labels_table():
+        """The output (or, ``?manifest=final``, the final) manifest as a table (``labels_csv``), as it stands now."""
+        review = getattr(site, "review", None)
+        final = request.args.get("manifest") == "final" and review is not None and review.enabled
+        key = review.final_manifest_key if final else job.output_manifest_key
+        try:
+            body = job.s3.get_object(Bucket=job.bucket, Key=key)["Body"].read()
+        except job.s3.exceptions.NoSuchKey:
+            return Response("No labels yet: the first batch writes the manifest.", 404, mimetype="text/plain")
+        table = io.StringIO()
+        labels_csv.write_csv(labels_csv.read_manifest(body, key), table, job.spec.label_attribute_name)
+        name = f"{job.job_name}-{'final' if final else 'output'}-labels.csv"
+        return Response("\ufeff" + table.getvalue(), mimetype="text/csv",  # the BOM: a spreadsheet reads it as UTF-8
+                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                 "Content-Disposition": f'attachment; filename="{name}"'})
 
     @app.get(f"{PREFIX}/files/<path:relative>")
     def job_file(relative: str):

@@ -3,8 +3,10 @@ page (escaped, serving only the job's own files), and a job refused when resumed
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import http.client
+import io
 import json
 import shutil
 import threading
@@ -215,6 +217,25 @@ def test_the_page_escapes_worker_names_and_shows_progress_links_and_reports(weld
         assert headers["Content-Type"] == "image/png" and png[:4] == b"\x89PNG"
         _s, _h, report = get(f"{server.url}{PREFIX}/files/quality-report/{QUESTION}.json")
         assert json.loads(report)["objects"] == 1
+
+
+def test_the_labels_download_as_csv_a_row_per_object(welding):
+    job = welding
+    ids = job.object_ids()
+    with worker_server(job) as server:
+        before = get(f"{server.url}{PREFIX}/labels.csv")[2].decode("utf-8-sig").splitlines()
+        assert before[0] == "object,source" and len(before) == 1 + len(job.lines)  # nothing labeled yet
+        for worker in (HOSTILE, "ana"):
+            job.record_answer(ids[0], worker, answer("Good Weld"))
+        job.consolidate()
+        assert 'id="output-csv"' in get(f"{server.url}{PREFIX}")[2].decode()
+        status, headers, body = get(f"{server.url}{PREFIX}/labels.csv")
+        assert status == 200 and headers["Content-Type"].startswith("text/csv")
+        assert headers["Content-Disposition"] == f'attachment; filename="{job.job_name}-output-labels.csv"'
+        rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+        assert len(rows) == len(job.lines) and rows[0]["object"] == ids[0]
+        assert rows[0][QUESTION] == "Good Weld" and 0 < float(rows[0][f"{QUESTION} confidence"]) <= 1
+        assert rows[0]["workers"] == "2" and rows[1][QUESTION] == ""
 
 
 @pytest.mark.parametrize("path", ["../../etc/passwd", "%2e%2e/%2e%2e/x", "a//b", "./manifests/output/output.manifest",

@@ -1,0 +1,164 @@
+"""A job's labels as a table: an output (or final) manifest written as CSV, one row per object, for a spreadsheet.
+
+    ./scripts/labels_csv.sh output.manifest [-o labels.csv] [--label-attribute NAME]
+
+Works on any output manifest of a custom workflow: a local job's, or one a labeling job on AWS wrote (downloaded).
+Columns: ``object`` (the line's number in the manifest from 0: the runner's object id), ``source`` (its
+``source-ref`` or ``source``), then per question, in the order the manifest first shows them
+(``gt_common.workflow_consolidation`` has each type's value):
+
+- a choice (Classification, YesNo, Checkbox): ``<question>`` the label, ``<question> confidence`` the probability that
+  it is right;
+- a MultiSelect: ``<question>`` the chosen choices joined by ``"; "``, and ``<question>: <choice>`` the probability
+  that each applies;
+- Spans: ``<question>`` the entities as JSON (``[[label, start, end], ...]``, offsets into the text);
+- FreeText: ``<question>`` the workers' texts as JSON (a list);
+
+then ``workers`` (how many answered), and from a final manifest (expert review) ``decided by`` (``crowd`` or
+``reviewer``), ``reviewer`` and ``review reasons``. A line without labels (skipped, failed, not consolidated yet) is a
+row with its source alone.
+
+What workers typed is data, not a formula: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading ``'``, so a spreadsheet shows it instead of running it (OWASP's CSV injection advice).
+Numbers are written as they are.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from gt_common import strict_json
+from gt_common.review import DECIDED_BY, QUESTION_REASONS_KEY, REASONS_KEY, REVIEWER_KEY
+from gt_common.questions import WORKERS_KEY
+
+METADATA_SUFFIX = "-metadata"
+#: What a spreadsheet would read as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be tabled; the message names the line and the problem."""
+
+
+def label_attribute_of(lines: list[Mapping[str, Any]]) -> str:
+    """The one label attribute the lines carry (``<name>`` beside ``<name>-metadata``)."""
+    found = {key.removesuffix(METADATA_SUFFIX) for line in lines for key in line
+             if key.endswith(METADATA_SUFFIX) and key.removesuffix(METADATA_SUFFIX) in line}
+    if len(found) != 1:
+        raise ManifestError("no line carries a label (a <name> beside its <name>-metadata)" if not found else
+                            f"the lines carry several labels ({', '.join(sorted(found))}): name one (--label-attribute)")
+    return found.pop()
+
+
+def rows(lines: list[Mapping[str, Any]], label_attribute: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The table's columns and its rows (a dict per object)."""
+    columns = ["object", "source"]
+    table = []
+    for number, line in enumerate(lines):
+        row: dict[str, Any] = {"object": number, "source": _source(line)}
+        labels = line.get(label_attribute)
+        if isinstance(labels, Mapping):
+            for question, value in labels.items():
+                if question != WORKERS_KEY:
+                    row.update(_cells(question, value))
+            if WORKERS_KEY in labels:
+                row["workers"] = labels[WORKERS_KEY]
+            metadata = line.get(label_attribute + METADATA_SUFFIX)
+            if isinstance(metadata, Mapping) and DECIDED_BY in metadata:
+                row["decided by"] = metadata[DECIDED_BY]
+                row["reviewer"] = metadata.get(REVIEWER_KEY, "")
+                row["review reasons"] = "; ".join(metadata.get(REASONS_KEY) or [])
+        for column in row:
+            if column not in columns:
+                columns.append(column)
+        table.append(row)
+    trailing = [name for name in ("workers", "decided by", "reviewer", "review reasons") if name in columns]
+    return [name for name in columns if name not in trailing] + trailing, table
+
+
+def _source(line: Mapping[str, Any]) -> str:
+    source = line.get("source-ref", line.get("source", ""))
+    return source if isinstance(source, str) else json.dumps(source, ensure_ascii=False)
+
+
+def _cells(question: str, value: Any) -> dict[str, Any]:
+    """One question's cells, by the shape of its consolidated value."""
+    if isinstance(value, list):  # FreeText
+        return {question: json.dumps([entry.get("text") if isinstance(entry, Mapping) else entry for entry in value],
+                                     ensure_ascii=False)}
+    if not isinstance(value, Mapping):
+        return {question: json.dumps(value, ensure_ascii=False)}
+    if "entities" in value:  # Spans
+        return {question: json.dumps([[entity.get("label"), entity.get("startOffset"), entity.get("endOffset")]
+                                      for entity in value.get("entities") or [] if isinstance(entity, Mapping)],
+                                     ensure_ascii=False)}
+    if "labels" in value:  # MultiSelect
+        cells: dict[str, Any] = {question: "; ".join(str(label) for label in value.get("labels") or [])}
+        confidence = value.get("confidence")
+        for choice, p in (confidence.items() if isinstance(confidence, Mapping) else []):
+            cells[f"{question}: {choice}"] = p
+        return cells
+    return {question: "" if value.get("label") is None else value.get("label"),  # a choice
+            f"{question} confidence": value.get("confidence", "")}
+
+
+def as_cell(value: Any) -> Any:
+    """A value as a spreadsheet may be given it: text that would start a formula is quoted with a leading "'"."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(lines: list[Mapping[str, Any]], out: io.TextIOBase, label_attribute: Optional[str] = None) -> int:
+    """Write the table; the number of rows."""
+    columns, table = rows(lines, label_attribute or label_attribute_of(lines))
+    writer = csv.DictWriter(out, fieldnames=[as_cell(column) for column in columns], restval="", lineterminator="\r\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({as_cell(column): as_cell(value) for column, value in row.items()})
+    return len(table)
+
+
+def read_manifest(body: bytes, where: str) -> list[Mapping[str, Any]]:
+    """A manifest's lines (JSON objects; blank lines skipped); ManifestError naming the first bad one."""
+    lines = []
+    for number, text in enumerate(body.decode("utf-8-sig", errors="strict").split("\n"), 1):
+        if not text.strip():
+            continue
+        try:
+            line = strict_json.loads(text)
+        except strict_json.JSONError as error:
+            raise ManifestError(f"{where} line {number}: {error}") from None
+        if not isinstance(line, dict):
+            raise ManifestError(f"{where} line {number}: not a JSON object")
+        lines.append(line)
+    return lines
+
+
+def main(argv: Optional[Iterable[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="./scripts/labels_csv.sh", description=__doc__.split("\n\n")[0])
+    parser.add_argument("manifest", type=Path, help="an output manifest (output.manifest, or final.manifest with review)")
+    parser.add_argument("-o", "--output", type=Path, help="the CSV file to write (default: standard output)")
+    parser.add_argument("--label-attribute", help="the label to table, when the lines carry several")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        lines = read_manifest(args.manifest.read_bytes(), str(args.manifest))
+        if args.output is None:
+            count = write_csv(lines, sys.stdout, args.label_attribute)
+        else:
+            with args.output.open("w", encoding="utf-8-sig", newline="") as out:  # the BOM: Excel reads it as UTF-8
+                count = write_csv(lines, out, args.label_attribute)
+    except (OSError, UnicodeDecodeError, ManifestError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    if args.output is not None:
+        print(f"{count} objects written to {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
