@@ -524,16 +524,22 @@ def test_a_requesters_own_data_is_labeled_in_a_job_of_its_own_named_by_its_folde
     assert f"--data {folder}: name the workflow whose data it is (--workflow)" in capsys.readouterr().err
 
 
-def test_a_data_file_changed_or_removed_under_a_job_under_way_is_named_when_it_resumes(tmp_path, capsys):
-    """The deploy of a resumed job puts the folder's files as they are now: a camera image deleted from the folder
-    was deleted from the job's bucket, and an edited one replaced, without a word, though the objects' tasks (and
-    answers) stay and show them. Each is named, with the way to label changed data."""
+def welds_of_two_runs(tmp_path) -> tuple[Path, list[str], list[str]]:
+    """A data folder of the sample welding data with the first two runs in its manifest: the folder, the sample
+    manifest's lines, and the runner's arguments for one simulated worker on it."""
     folder = tmp_path / "welds"
     shutil.copytree(REPO_ROOT / "sample_data" / "welding", folder)
     lines = (folder / "manifest.jsonl").read_text().splitlines()
     (folder / "manifest.jsonl").write_text("\n".join(lines[:2]) + "\n")
-    argv = ["--workflow", "welding", "--data", str(folder), "--simulate-workers", "1", "--processes", "1",
-            "--state-dir", str(tmp_path / "job")]
+    return folder, lines, ["--workflow", "welding", "--data", str(folder), "--simulate-workers", "1", "--processes",
+                           "1", "--state-dir", str(tmp_path / "job")]
+
+
+def test_a_data_file_changed_or_removed_under_a_job_under_way_is_named_when_it_resumes(tmp_path, capsys):
+    """The deploy of a resumed job puts the folder's files as they are now: a camera image deleted from the folder
+    was deleted from the job's bucket, and an edited one replaced, without a word, though the objects' tasks (and
+    answers) stay and show them. Each is named, with the way to label changed data."""
+    folder, lines, argv = welds_of_two_runs(tmp_path)
     assert cli.main(argv) == 0
     assert "changed or removed" not in capsys.readouterr().err
     (folder / "images" / "run-02.jpg").write_bytes((folder / "images" / "run-01.jpg").read_bytes())
@@ -549,12 +555,7 @@ def test_objects_appended_to_the_manifest_join_the_job_and_an_edited_line_is_ref
     """More data for a job under way: lines added at the end of the folder's manifest are new objects of the same job
     (ids are line numbers, so the earlier ones keep theirs, with their answers and labels). A line edited or removed
     would renumber or change objects already answered: refused, naming the way out, and nothing deployed."""
-    folder = tmp_path / "welds"
-    shutil.copytree(REPO_ROOT / "sample_data" / "welding", folder)
-    lines = (folder / "manifest.jsonl").read_text().splitlines()
-    (folder / "manifest.jsonl").write_text("\n".join(lines[:2]) + "\n")
-    argv = ["--workflow", "welding", "--data", str(folder), "--simulate-workers", "1", "--processes", "1",
-            "--state-dir", str(tmp_path / "job")]
+    folder, lines, argv = welds_of_two_runs(tmp_path)
     assert cli.main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     rows_before = _rows(first["output_manifest"])
