@@ -79,7 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "sample_data/<workflow>/ is (its manifest.jsonl and the files it names; a truth.json "
                              "for --simulate-workers); the job is local-<workflow>-<folder name> unless --job-name says "
                              "otherwise")
-    parser.add_argument("--endpoint", help="an S3-compatible endpoint to use instead of the embedded one")
+    parser.add_argument("--endpoint", help="an S3-compatible endpoint to use instead of the embedded one (the functions "
+                                           "then reach it with this shell's credentials: their roles' grants are not "
+                                           "checked as the embedded endpoint checks them)")
     parser.add_argument("--job-name", help="default: local-<workflow>, and local-<workflow>-simulated with "
                                            "--simulate-workers (simulated answers never join real workers' job)")
     parser.add_argument("--state-dir", type=Path, help="the job's folder (default: .local-gt/<job>)")
@@ -102,7 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--accuracy", type=float, default=0.8, help="simulated workers' accuracy (default 0.8)")
     parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="with --simulate-workers: the seed the simulated answers are drawn with (default 0)")
     parser.add_argument(ACCEPT_TEMPLATE_OPTION, action="store_true", dest="accept_template",
                         help="resume a job whose UI template alone changed since it started (an edited page, or a "
                              "newer version of this project): its answers are kept (default: refused, naming it)")
