@@ -631,7 +631,9 @@ def register_requester(app: Flask, site, foreign) -> None:
         team = getattr(site, "team", None)
         links = []
         if team is not None:
-            origin = site.request_origin()  # the public address's when the page came through a proxy
+            # The team's links are of the address the team opens: behind a proxy its public one, whichever address
+            # this page was opened at (the requester may be on the machine itself).
+            origin = site.public.origin if getattr(site, "public", None) is not None else site.request_origin()
             links = ([(f"{name} (their own link: it signs them in)", team.worker_link(origin, name))
                       for name in team.workers] if team.workers
                      else [("Workers (sign in and label)", team.link(origin, WORKER, "/"))])

@@ -419,7 +419,10 @@ def test_through_the_proxy_every_link_is_of_the_public_address_and_the_cookie_is
     assert links and all(link.startswith(f"https://{PUBLIC}/media/") for link in links)  # no mixed content
     requester = call(server, "GET", "/requester", holding(keys, REQUESTER, server.port), host=PUBLIC)[1].decode()
     assert html.escape(f"https://{PUBLIC}/?key={keys.worker}") in requester
-    # Opened on the machine itself, without the proxy: its own address, and a cookie that plain HTTP may carry.
+    # Opened on the machine itself, without the proxy: its own address, and a cookie that plain HTTP may carry; the
+    # links to hand out are still the team's.
+    requester = call(server, "GET", "/requester", holding(keys, REQUESTER, server.port))[1].decode()
+    assert html.escape(f"https://{PUBLIC}/?key={keys.worker}") in requester
     response, _ = call(server, "GET", f"/worker/bo?key={keys.worker}")
     assert "Secure" not in response.getheader("Set-Cookie")
     direct = call(server, "GET", "/worker/bo/task/1", holding(keys, WORKER, server.port))[1].decode()
