@@ -99,8 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "and --port, passing the browser's Host: the links the runner prints and every link a page "
                              "gets are of this address, and the server answers only browsers that opened one of them")
     parser.add_argument("--worker", action="append", default=[], metavar="NAME", dest="workers",
-                        help="with --host or --public-url: a named worker of the team, once per worker; each gets a link of their own "
-                             "that signs them in (the shared workers' link then opens nothing)")
+                        help="with --host or --public-url: a named worker of the team, once per worker; each gets a "
+                             "link of their own that signs them in (the shared workers' link then opens nothing)")
     parser.add_argument("--accuracy", type=float, default=0.8, help="simulated workers' accuracy (default 0.8)")
     parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
