@@ -323,12 +323,18 @@ class PrivateWorkteam(Construct):
         """An SNS topic SageMaker publishes a team's new-task notifications to, encrypted with the notification key."""
         topic = sns.Topic(self, construct_id, master_key=self.notification_key, enforce_ssl=True,
                           display_name=display_name[:100])
+        stack = Stack.of(self)
+        # As SageMaker's guide writes a work team topic's policy ("Create the Amazon SNS topic"): published for a
+        # workteam of this account. Any of its workteams: naming this team's ARN would make the topic and the team,
+        # which names the topic, depend on each other.
         topic.add_to_resource_policy(iam.PolicyStatement(
             sid="SageMakerPublishesTaskNotifications",
             principals=[iam.ServicePrincipal("sagemaker.amazonaws.com")],
             actions=["sns:Publish"],
             resources=[topic.topic_arn],
-            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": stack.format_arn(service="sagemaker", resource="workteam",
+                                                                      resource_name="*")}},
         ))
         return topic
 

@@ -55,6 +55,22 @@ def test_workteam_uses_the_pool_and_an_encrypted_topic(assemblies):
     assert key["Properties"]["EnableKeyRotation"] is True
 
 
+def test_only_this_accounts_workteams_publish_to_a_teams_topic(assemblies):
+    """The confused-deputy conditions SageMaker's guide gives a work team topic: the publishing service acts for a
+    workteam (aws:SourceArn) of this account (aws:SourceAccount)."""
+    template = workforce(assemblies, "prod")
+    policies = resources_of_type(template, "AWS::SNS::TopicPolicy").values()
+    publishes = [statement for policy in policies for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+                 if statement.get("Sid") == "SageMakerPublishesTaskNotifications"]
+    assert len(publishes) == len(resources_of_type(template, "AWS::SNS::Topic"))
+    for statement in publishes:
+        assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"} and statement["Action"] == "sns:Publish"
+        assert set(statement["Condition"]) == {"StringEquals", "ArnLike"}
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+        source = json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+        assert ":sagemaker:" in source and ":workteam/*" in source and "AWS::AccountId" in source
+
+
 def test_worker_invitations_come_from_configuration(assemblies):
     [portal] = resources_of_type(workforce(assemblies, "prod"), "Custom::GroundTruthWorkteamPortal").values()
     assert portal["Properties"]["WorkerEmails"] == ["labeler@example.com"]
