@@ -85,7 +85,9 @@ def test_the_command_writes_a_file_a_spreadsheet_reads_as_utf8_and_names_a_bad_l
     assert written.startswith(b"\xef\xbb\xbf") and b"\r\n" in written
     manifest.write_text(json.dumps(LINES[0]) + "\n{\"source\": \n")
     with pytest.raises(SystemExit) as exited:
-        labels_csv.main([str(manifest)])
+        labels_csv.main([str(manifest), "-o", str(tmp_path / "labels.csv")])
     assert exited.value.code == 2 and f"{manifest} line 2:" in capsys.readouterr().err
-    with pytest.raises(ManifestError, match="line 1: not a JSON object"):
-        read_manifest(b"[1]\n", "m")
+    assert (tmp_path / "labels.csv").read_bytes() == written  # a bad line writes nothing over the last table
+    for bad, said in ((b"[1]\n", "line 1: not a JSON object"), (b'{"a": NaN}\n', "NaN is not a JSON number")):
+        with pytest.raises(ManifestError, match=said):
+            list(read_manifest(bad, "m"))
