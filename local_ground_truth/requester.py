@@ -76,6 +76,7 @@ HEADLINE_NAMES = {"krippendorff_alpha": "Krippendorff's alpha", "fleiss_kappa": 
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 FILE_POLICY = "default-src 'none'; sandbox"
+LABELS_PATH = f"{PREFIX}/labels.csv"  # the labels as CSV (``labels_csv``)
 
 
 def report_prefix(job: LocalJob) -> str:
@@ -372,6 +373,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
         "rows": rows, "matching": matching, "start": start, "page_size": PAGE_SIZE, "show": show,
         "filters": list(FILTERS), "reports": reports,
         "where": locations(job), "manifest_href": file_href(job, job.output_manifest_key),
+        "labels_href": LABELS_PATH,
         "review": {**review.counts(), "final_href": file_href(job, review.final_manifest_key),
                    "final": _where(job, review.final_manifest_key)} if review is not None and review.enabled else None,
     }
@@ -459,10 +461,10 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 <section id="where"><h2>Where everything is</h2><dl>
 <dt>Output manifest (rewritten as batches finish; a large one spaced out, and always when the job completes or stops)</dt>
 <dd><a id="output-manifest" href="{{ s.manifest_href }}">output.manifest</a> <code>{{ s.where['output manifest'] }}</code>
-· <a id="output-csv" href="{{ prefix }}/labels.csv?manifest=output" download>as CSV</a></dd>
+· <a id="output-csv" href="{{ s.labels_href }}?manifest=output" download>as CSV</a></dd>
 {% if s.review %}<dt>Final manifest (the crowd's labels with the experts' decisions, rewritten as batches finish and experts decide, spaced out in the same way)</dt>
 <dd><a id="final-manifest" href="{{ s.review.final_href }}">final.manifest</a> <code>{{ s.review.final }}</code>
-· <a id="final-csv" href="{{ prefix }}/labels.csv?manifest=final" download>as CSV</a></dd>{% endif %}
+· <a id="final-csv" href="{{ s.labels_href }}?manifest=final" download>as CSV</a></dd>{% endif %}
 <dt>Answers (one file per answer, linked per object below)</dt><dd><code>{{ s.where['answers'] }}</code></dd>
 <dt>Quality reports</dt><dd>{% for r in s.reports %}<div>{{ r.question }}: <a class="report-json" href="{{ r.json }}">JSON</a>
 · <a class="report-png" href="{{ r.png }}">PNG</a>{% if r.saved %} · saved as <code>{{ r.saved[0] }}</code> and <code>{{ r.saved[1] }}</code>{% endif %}</div>
@@ -698,7 +700,7 @@ def register_requester(app: Flask, site, foreign) -> None:
         return Response(json.dumps(reports[question][2], indent=2), mimetype="application/json",
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
-    @app.get(f"{PREFIX}/labels.csv")
+    @app.get(LABELS_PATH)
     def labels_table():
         """The output (or, ``?manifest=final``, the final) manifest as a table (``labels_csv``), as it stands now."""
         review = getattr(site, "review", None)

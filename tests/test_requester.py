@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import html
 import http.client
 import io
 import json
+import re
 import shutil
 import threading
 import time
@@ -228,8 +230,9 @@ def test_the_labels_download_as_csv_a_row_per_object(welding):
         for worker in (HOSTILE, "ana"):
             job.record_answer(ids[0], worker, answer("Good Weld"))
         job.consolidate()
-        assert 'id="output-csv"' in get(f"{server.url}{PREFIX}")[2].decode()
-        status, headers, body = get(f"{server.url}{PREFIX}/labels.csv")
+        [href] = re.findall(r'id="output-csv" href="([^"]+)"', get(f"{server.url}{PREFIX}/live")[2].decode())
+        assert href == f"{PREFIX}/labels.csv?manifest=output"  # the link the page shows, followed as a browser would
+        status, headers, body = get(server.url + html.unescape(href))
         assert status == 200 and headers["Content-Type"].startswith("text/csv")
         assert headers["Content-Disposition"] == f'attachment; filename="{job.job_name}-output-labels.csv"'
         rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))

@@ -2,8 +2,11 @@
 workers answer, the quality report drawn, any worker name shown as typed, then "Job complete"."""
 from __future__ import annotations
 
+import csv
 import http.client
+import io
 import json
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -80,6 +83,12 @@ def test_the_requester_page_shows_progress_as_workers_answer_then_job_complete(b
         href = page.get_attribute("#output-manifest", "href")
         manifest = page.request.get(server.url + href).text()
         assert sum("welding-quality" in line for line in manifest.splitlines()) == 5
+        # ... and as a table a spreadsheet opens: a click downloads it.
+        with page.expect_download() as download:
+            page.click("#output-csv")
+        assert download.value.failure() is None and download.value.suggested_filename.endswith("-output-labels.csv")
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+        assert len(rows) == len(ids) and sum(bool(row[QUESTION]) for row in rows) == 5
 
         # The rest answered: "Job complete", with where everything is. The keyboard focus stays on the link it
         # was on while the page redraws itself.
