@@ -49,7 +49,7 @@ from local_ground_truth.job_settings import (
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
 )
-from local_ground_truth.public_url import parse_public_url
+from local_ground_truth.public_url import PublicAddress, parse_public_url
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.run_lock import InUse, job_lock, port_in_use
 from local_ground_truth.s3_store import write_atomically
@@ -169,6 +169,16 @@ def serves_the_network(host: str) -> bool:
         return not ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return True  # a name: this machine's on the network
+
+
+def proxy_note(public: PublicAddress, own_url: str) -> str:
+    """What the reverse proxy in front of the server must do, said when the server starts (``--public-url``)."""
+    note = (f"Reverse proxy: {public.origin} must forward to {own_url}, passing the browser's Host "
+            "header on (Caddy does; nginx needs proxy_set_header Host $host); every link above is of that address.")
+    if not public.secure:
+        note += (f" {public.origin} is plain HTTP: the team's keys and answers cross the network readable; give the "
+                 "proxy a certificate and an https:// address.")
+    return note
 
 
 def serves_a_team(args: argparse.Namespace) -> bool:
@@ -580,6 +590,8 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
              f"when the job completes or stops): {_output_location(job)}")
         if team is not None and team.workers:
             _say("Workers' links (each signs its worker in; give each only to that worker):" + worker_links(server, team))
+        if args.public_url is not None:
+            _say(proxy_note(args.public_url, server.own_url))
         if desk.enabled:
             final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
             _say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "

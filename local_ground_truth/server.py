@@ -843,8 +843,11 @@ class WorkerServer:
     @property
     def url(self) -> str:
         """What workers open: the public address behind a proxy, else the server's own."""
-        if self.site.public is not None:
-            return self.site.public.origin
+        return self.site.public.origin if self.site.public is not None else self.own_url
+
+    @property
+    def own_url(self) -> str:
+        """Where the server itself listens (what a reverse proxy forwards to)."""
         return f"http://{_in_url(self.host)}:{self.port}"
 
     def _loop(self) -> None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from local_ground_truth.__main__ import parse_args, serves_a_team, serves_the_network, team_links
+from local_ground_truth.__main__ import parse_args, proxy_note, serves_a_team, serves_the_network, team_links
 from local_ground_truth.media_links import LIFETIME_SECONDS, MediaLinks, MediaRefused, ROUNDING_SECONDS
 from local_ground_truth.public_url import parse_public_url
 from local_ground_truth.server import WorkerServer, WorkerSite
@@ -400,6 +400,14 @@ def test_a_public_address_the_links_cannot_be_made_of_is_refused(url, said, caps
     with pytest.raises(SystemExit):
         parse_args(["--workflow", "welding", "--public-url", url])
     assert said in capsys.readouterr().err
+
+
+def test_the_runner_says_what_the_proxy_must_do_and_warns_of_plain_http():
+    note = proxy_note(parse_public_url("https://label.example.test"), "http://127.0.0.1:8080")
+    assert note.startswith("Reverse proxy: https://label.example.test must forward to http://127.0.0.1:8080, passing "
+                           "the browser's Host header on") and "plain HTTP" not in note
+    assert "is plain HTTP: the team's keys and answers cross the network readable" in proxy_note(
+        parse_public_url("http://label.example.test"), "http://127.0.0.1:8080")
 
 
 def test_a_public_address_serves_a_team_and_takes_named_workers():
