@@ -15,7 +15,8 @@ Columns: ``object`` (the line's number in the manifest from 0: the runner's obje
 - FreeText: ``<question>`` the workers' texts as JSON (a list);
 
 then ``workers`` (how many answered), and from a final manifest (expert review) ``decided by`` (``crowd`` or
-``reviewer``), ``reviewer`` and ``review reasons``. A line without labels (skipped, failed, not consolidated yet) is a
+``reviewer``), ``reviewer``, ``review reasons`` and, per question an expert decided, what the crowd had said
+(``<question> (crowd)``, ``<question> (crowd confidence)``). A line without labels (skipped, failed, not consolidated yet) is a
 row with its source alone.
 
 What workers typed is data, not a formula: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
@@ -32,7 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from gt_common.review import DECIDED_BY, REASONS_KEY, REVIEWER_KEY
+from gt_common.review import CROWD_KEY, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from gt_common.questions import WORKERS_KEY
 
 METADATA_SUFFIX = "-metadata"
@@ -77,13 +78,22 @@ def rows(lines: Iterable[Mapping[str, Any]], label_attribute: Optional[str] = No
                 row["decided by"] = metadata[DECIDED_BY]
                 row["reviewer"] = metadata.get(REVIEWER_KEY, "")
                 row["review reasons"] = "; ".join(metadata.get(REASONS_KEY) or [])
+                crowd = metadata.get(CROWD_KEY)
+                for question, value in (crowd.items() if isinstance(crowd, Mapping) else []):
+                    if isinstance(value, Mapping):  # what the crowd had said where an expert decided
+                        said = value.get("labels", value.get("label"))
+                        row[f"{question} (crowd)"] = "; ".join(map(str, said)) if isinstance(said, list) else (
+                            "" if said is None else said)
+                        row[f"{question} (crowd confidence)"] = (
+                            "" if isinstance(value.get("confidence"), Mapping) else value.get("confidence", ""))
         for column in row:
             if column not in columns:
                 columns.append(column)
         table.append(row)
     if label_attribute is None and not found:
         raise ManifestError("no line carries a label (a <name> beside its <name>-metadata)")
-    trailing = [name for name in ("workers", "decided by", "reviewer", "review reasons") if name in columns]
+    trailing = [name for name in columns if name in ("workers", "decided by", "reviewer", "review reasons")
+                or name.endswith((" (crowd)", " (crowd confidence)"))]
     return [name for name in columns if name not in trailing] + trailing, table
 
 

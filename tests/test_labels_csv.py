@@ -23,9 +23,10 @@ LINES = [
                   {"workerId": "bo", "text": "smoke, \"lots\"\nof it"}],
         "workers": 3}, f"{LABEL}-metadata": META},
     {"source-ref": "s3://bucket/tickets/2.txt"},  # not labeled (skipped, failed or not consolidated yet)
-    {"source": "-1 refund", LABEL: {"priority": {"label": None, "confidence": 0}, "workers": 0},
+    {"source": "-1 refund", LABEL: {"priority": {"label": "Low", "votes": {"High": 1, "Medium": 1}}, "workers": 2},
      f"{LABEL}-metadata": {**META, "decided-by": "reviewer", "reviewer": "Dr. Okafor",
-                           "review-reasons": ["low-confidence", "abstained"]}},
+                           "review-reasons": ["low-confidence", "abstained"],
+                           "crowd": {"priority": {"label": "High", "confidence": 0.51}}}},
 ]
 
 
@@ -39,7 +40,7 @@ def test_a_row_per_object_with_each_question_by_its_type_and_the_reviews_provena
     rows = table(LINES)
     assert list(rows[0]) == ["object", "source", "priority", "priority confidence", "topics", "topics: hardware",
                              "topics: safety", "topics: billing", "spans", "notes", "workers", "decided by",
-                             "reviewer", "review reasons"]
+                             "reviewer", "review reasons", "priority (crowd)", "priority (crowd confidence)"]
     first, unlabeled, reviewed = rows
     assert first["priority"] == "High" and first["priority confidence"] == "0.93"
     assert first["topics"] == "hardware; safety" and first["topics: billing"] == "0.02"
@@ -47,8 +48,10 @@ def test_a_row_per_object_with_each_question_by_its_type_and_the_reviews_provena
     assert json.loads(first["notes"]) == ["=HYPERLINK(\"http://evil.example\",\"click\")", "smoke, \"lots\"\nof it"]
     assert first["workers"] == "3" and first["decided by"] == ""
     assert unlabeled == {**{column: "" for column in unlabeled}, "object": "1", "source": "s3://bucket/tickets/2.txt"}
-    assert reviewed["priority"] == "" and reviewed["decided by"] == "reviewer" and reviewed["reviewer"] == "Dr. Okafor"
+    assert reviewed["priority"] == "Low" and reviewed["priority confidence"] == ""  # an expert's answer: no model's
+    assert reviewed["decided by"] == "reviewer" and reviewed["reviewer"] == "Dr. Okafor"
     assert reviewed["review reasons"] == "low-confidence; abstained"
+    assert reviewed["priority (crowd)"] == "High" and reviewed["priority (crowd confidence)"] == "0.51"
 
 
 @pytest.mark.parametrize("value, shown", [
