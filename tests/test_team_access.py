@@ -166,7 +166,8 @@ def test_the_links_the_runner_prints_carry_each_roles_key(team_served):
 @pytest.mark.parametrize("path, whose", [("/", "the workers' link"), ("/worker/ana", "the workers' link"),
                                          ("/worker/ana/next", "the workers' link"), ("/review", "the experts' link"),
                                          ("/requester", "the requester's link"),
-                                         ("/requester/files/manifests/output/output.manifest", "the requester's link")])
+                                         ("/requester/files/manifests/output/output.manifest", "the requester's link"),
+                                         ("/requester/labels.csv", "the requester's link")])
 def test_without_a_key_nothing_of_the_job_is_shown(team_served, path, whose):
     _job, server, keys = team_served
     response, page = call(server, "GET", path)
