@@ -921,6 +921,11 @@ def test_pixel_size_is_read_from_the_headers_real_encoders_write():
         assert s3.ranges == [n * CHUNK_BYTES for n in range(chunks)], options
     assert pixel_size(bytes_reader(JPEG_NO_FRAME)) is None
     assert pixel_size(bytes_reader(png(0, 10))) is None
+    # A file made to be walked (a thousand 64 KiB segments before any frame header): given up after 16 MiB, a few
+    # hundred ranged GETs rather than a thousand.
+    walked = b"\xff\xd8" + (b"\xff\xe2\xff\xff" + bytes(0xFFFF - 2)) * 1000 + b"\xff\xc0\x00\x11\x08\x00\x10\x00\x10"
+    s3 = RangedObject(walked)
+    assert pixel_size(s3_reader(s3, "b", "k")) is None and len(s3.ranges) <= 16 * 1024 * 1024 // CHUNK_BYTES + 2
 
 
 # -- what is skipped is named ----------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ Reader = Callable[[int, int], bytes]  # read(start, length): up to ``length`` by
 
 CHUNK_BYTES = 64 * 1024  # one ranged GET: a JPEG's segments before its frame header are usually well within it
 MAX_SEGMENTS = 1024  # a walk that finds no frame header in this many segments (or fill bytes) is given up
+#: ... or this far into the file: a camera's EXIF and colour profile end well before, while segments of 64 KiB each
+#: (a file made to be walked) would otherwise cost a thousand ranged GETs.
+MAX_WALK_BYTES = 16 * 1024 * 1024
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG's frame header markers SOF0-SOF15, less DHT (c4), JPG (c8) and DAC (cc), which share the range.
@@ -51,6 +54,8 @@ def _png_size(head: bytes) -> tuple[int, int] | None:
 def _jpeg_size(read: Reader) -> tuple[int, int] | None:
     position = 2  # after SOI
     for _ in range(MAX_SEGMENTS):
+        if position > MAX_WALK_BYTES:
+            return None
         head = read(position, 4)
         if len(head) < 2 or head[0] != 0xFF:
             return None
