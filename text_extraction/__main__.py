@@ -50,8 +50,8 @@ is not sent to Textract again and keeps its manifest line, so the same command r
 failures or Ctrl-C reads only the images left. What each text was made from is recorded (local: the
 image's SHA-256 in OUTPUT_DIR/.text-sources.json; S3: the image's ETag as the text object's metadata
 source-etag), and an image replaced since its text was made is read again, and named. A text with no
-record (written before records were kept) is kept, said once; locally its image is then recorded as
-it is now. --overwrite reads every image again. Text files and a local manifest are written whole or
+record (written before records were kept) is kept, said once, and its image is then recorded as it
+is now (an S3 text: copied onto itself with the metadata). --overwrite reads every image again. Text files and a local manifest are written whole or
 not at all; the manifest is written anew each run, one line per image done.
 
 Errors: a failed Textract call or job, or an image that fails a check above, is reported with the
@@ -306,8 +306,7 @@ def report_sources(result: BatchResult, *, local: bool, stderr) -> None:
               f"{'SHA-256' if local else 'ETag'} than the text was made from): "
               f"{first_names([job.image.label for job in result.redone])}", file=stderr)
     if result.unrecorded:
-        now = ("; their scans are recorded now, so a later change is seen" if local else
-               "; --overwrite reads them again and records their scans")
+        now = "; their scans are recorded now, so a later change is seen"
         print(f"note: {len(result.unrecorded)} text(s) already there carry no record of the scan they were made "
               f"from (written before scans were recorded): taken as made from the scans as they are now{now}",
               file=stderr)

@@ -178,6 +178,8 @@ def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False, over
             there = _head(s3, text_bucket, key, image)
             if there is not None:
                 outcome = compared(there.get("Metadata", {}).get(SOURCE_ETAG), image.etag)
+                if outcome == UNRECORDED and image.etag:
+                    _record_source(s3, text_bucket, key, there, image)
                 if outcome in (KEPT, UNRECORDED):
                     return outcome
         textract_text.check_size(image.label, image.size)
@@ -202,6 +204,19 @@ def s3_processor(textract, s3, *, text_bucket: str, use_sync: bool = False, over
         return outcome
 
     return process
+
+
+def _record_source(s3, bucket: str, key: str, there: dict[str, Any], image: Image) -> None:
+    """Give an older run's text (no record of its scan) its scan's ETag, as a text made now has it: the object copied
+    onto itself with that metadata, its bytes and type unchanged, only if it is still the object just looked at
+    (``CopySourceIfMatch``), so a later replacement of the scan is seen. A copy S3 refuses leaves it as it was."""
+    try:
+        s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
+                       CopySourceIfMatch=there.get("ETag", "*"), MetadataDirective="REPLACE",
+                       Metadata={**there.get("Metadata", {}), SOURCE_ETAG: image.etag},
+                       ContentType=there.get("ContentType", "text/plain; charset=utf-8"))
+    except (ClientError, BotoCoreError):
+        pass  # still kept; the next run says again that it carries no record
 
 
 def _head(s3, bucket: str, key: str, image: Image) -> dict[str, Any] | None:
