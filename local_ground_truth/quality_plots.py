@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import MaxNLocator
 
+from gt_common.worker_agreement import MIN_SPAM_ANSWERS, SPAM_KAPPA
 from local_ground_truth.wording import counted
 
 MAX_BARS = 40
@@ -435,6 +436,9 @@ def _format_choice(report: Mapping[str, Any]) -> str:
                 f"{str(name):<{width}}  {int(w.get('answers', 0)):>7}  {int(w.get('compared', 0)):>8}  "
                 f"{_fmt(w.get('agreement')):>9}{with_experts}"
             )
+    flags = worker_flags(report)
+    if flags:
+        lines += ["", "Flagged:"] + [f"  {flag}" for flag in flags]
     return "\n".join(lines)
 
 
@@ -467,3 +471,37 @@ def _format_spans(report: Mapping[str, Any]) -> str:
             lines.append(f"{str(name):<{width}}  {int(w.get('answers', 0)):>7}  {int(w.get('spans', 0)):>6}  "
                          f"{_fmt(w.get('precision')):>9}  {_fmt(w.get('recall')):>6}  {_fmt(w.get('f1')):>6}")
     return "\n".join(lines)
+
+
+def worker_flags(report: Mapping[str, Any]) -> list[str]:
+    """What a choice or multi-select report flags about its workers, one sentence each: workers whose answers carry
+    no information (``spam_workers``), pairs who agree beyond what their skills explain (``colluding_pairs``), and
+    workers who missed gold answers (``gold_accuracy`` below 1); per choice of a multi-select. Empty when nothing is
+    flagged."""
+    scopes = ([(f"{choice}: ", figures) for choice, figures in (report.get("per_choice") or {}).items()]
+              if report.get("kind") == "multi-select" else [("", report)])
+    workers = report.get("workers") or {}
+    lines = []
+    for scope, figures in scopes:
+        spam = [str(name) for name in figures.get("spam_workers") or []]
+        if spam:
+            lines.append(f"{scope}answers that carry no information (Cohen's kappa against the labels at most "
+                         f"{SPAM_KAPPA} over at least {MIN_SPAM_ANSWERS} answers): "
+                         + ", ".join(f"{name} (kappa {_kappa(workers.get(name, {}).get('kappa'))})" for name in spam))
+        for pair in figures.get("colluding_pairs") or []:
+            first, second = (str(name) for name in pair.get("workers", ["?", "?"]))
+            lines.append(f"{scope}{first} and {second} answer alike beyond what their skills explain: "
+                         f"{pair.get('agreed')} of {pair.get('shared_objects')} shared objects alike (chance "
+                         f"{pair.get('chance_agreement')}), kappa {pair.get('kappa')} where their skills explain "
+                         f"{pair.get('kappa_explained_by_skill')}")
+    missed = [(str(name), figures) for name, figures in workers.items()
+              if figures.get("gold_answers") and (figures.get("gold_accuracy") or 0) < 1]
+    if missed:
+        lines.append("gold answers missed: " + ", ".join(
+            f"{name} ({round(figures['gold_answers'] * (figures.get('gold_accuracy') or 0))} of "
+            f"{figures['gold_answers']} right)" for name, figures in sorted(missed, key=lambda item: item[0])))
+    return lines
+
+
+def _kappa(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "n/a"

@@ -50,7 +50,7 @@ from local_ground_truth import labels_csv
 from local_ground_truth.job import BatchOutcome, LocalJob, source_of
 from local_ground_truth.quality import (QualityReportFiles, convergence, final_report, headline, read_report,
                                        report_versions, review_version)
-from local_ground_truth.quality_plots import compared_with_experts, quality_report_png
+from local_ground_truth.quality_plots import compared_with_experts, quality_report_png, worker_flags
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.team_access import EXPERT, WORKER
@@ -362,6 +362,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
                         "batches": report.get("batches"),
                         "headline": [(HEADLINE_NAMES.get(name, name), value) for name, value in headline(report).items()],
                         "convergence": convergence(report),
+                        "flags": worker_flags(report),
                         "saved": [str(path) for path in saved] if saved and saved[0].is_file() else []})
     return {
         "progress": progress, "needed": needed, "answers_needed": progress["objects"] * needed,
@@ -475,7 +476,8 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 {{ r.batches }} batch{{ '' if r.batches == 1 else 'es' }}):
 {% for name, value in r.headline %}{{ name }} <strong>{{ '%.3f'|format(value) if value is not none else 'n/a' }}</strong>{{ '' if loop.last else ' · ' }}{% endfor %}
 {% if r.reviewed %}<br><span class="reviewed">{{ r.reviewed }}</span>{% endif %}
-{% if r.convergence %}<br><span class="convergence{{ ' warning' if r.convergence.warning else '' }}">{{ r.convergence.text }}</span>{% endif %}</figcaption>
+{% if r.convergence %}<br><span class="convergence{{ ' warning' if r.convergence.warning else '' }}">{{ r.convergence.text }}</span>{% endif %}
+{% if r.flags %}<ul class="flags" aria-label="Flagged workers of {{ r.question }}">{% for flag in r.flags %}<li>{{ flag }}</li>{% endfor %}</ul>{% endif %}</figcaption>
 <a href="{{ r.png }}"><img src="{{ r.png }}" alt="Quality report of {{ r.question }}"></a></figure>
 {% else %}<p>No report yet: the consolidation function writes one per question with each batch.</p>{% endfor %}</section>
 <section id="objects"><h2>Objects</h2><p class="filters">Show:
@@ -510,6 +512,7 @@ th{background:#f6f8fa}figure{margin:0 0 .8rem}figcaption{margin-bottom:.3rem}fig
 .bad,.state-failed .state,.state-pre-labeling-failed .state{color:#cf222e}.state-consolidated .state{color:#116329}
 .state-skipped .state{color:#6e7781}.state-in-progress .state,.state-ready .state{color:#9a6700}.detail{font-size:12px}
 .convergence{font-size:12px;color:#57606a}.convergence.warning{color:#cf222e;font-weight:600}
+.flags{margin:4px 0 0;padding-left:18px;font-size:13px;color:#cf222e}
 @media (max-width:900px){.grid{grid-template-columns:1fr}}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"""
 

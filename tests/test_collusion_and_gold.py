@@ -614,3 +614,36 @@ def test_a_multi_selects_gold_counts_each_choice_as_a_yes_no_with_that_gold_and_
         right = crack["gold_accuracy"] * 12 + porosity["gold_accuracy"] * 12
         assert report["workers"][worker]["gold_accuracy"] == pytest.approx(right / 24)
     assert report["per_choice"]["Crack"]["workers"]["w4"]["gold_accuracy"] < 1.0
+
+
+# -- what the requester reads of it ---------------------------------------------------------------------
+
+
+def test_the_printed_report_and_the_requesters_page_say_who_is_flagged_and_why():
+    """The flags were only in the report's JSON: the summary the runner prints and the requester's page showed the
+    workers' agreement alone, on which a colluding pair scores best. Both now say what is flagged, with the figures."""
+    from local_ground_truth.quality_plots import format_quality_report, worker_flags
+
+    truth, answers = crowd(objects=120)
+    rows = [(a.object_id, a.worker_id, a.label) for a in answers]
+    rng = random.Random(3)
+    rows += [(object_id, "random <b>x</b>", rng.choice(SIX)) for object_id in truth]
+    report = quality_report(rows, truth, SIX)
+    report["workers"]["honest-0"].update(gold_answers=10, gold_accuracy=0.7)
+    flags = worker_flags(report)
+    assert flags[0].startswith("answers that carry no information (Cohen's kappa against the labels at most 0.1 over "
+                               "at least 20 answers): colluder-0 (kappa ")  # a pair answering at random is both
+    assert "random <b>x</b> (kappa " in flags[0]
+    assert flags[1].startswith("colluder-0 and colluder-1 answer alike beyond what their skills explain: 120 of 120 "
+                               "shared objects alike (chance ")
+    assert flags[2] == "gold answers missed: honest-0 (7 of 10 right)"
+    printed = format_quality_report(report)
+    assert printed.split("Flagged:\n", 1)[1].splitlines() == [f"  {flag}" for flag in flags]
+    assert worker_flags(quality_report([(o, f"honest-{n}", t) for o, t in truth.items() for n in range(3)],
+                                       truth, SIX)) == []
+    # A multi-select report flags per choice.
+    per_choice = {"kind": "multi-select", "workers": {}, "per_choice": {
+        "Rust": {"spam_workers": [], "colluding_pairs": []},
+        "Porosity": {"spam_workers": ["w"], "colluding_pairs": []}}}
+    assert worker_flags(per_choice) == ["Porosity: answers that carry no information (Cohen's kappa against the labels "
+                                        "at most 0.1 over at least 20 answers): w (kappa n/a)"]

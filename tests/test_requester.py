@@ -221,6 +221,30 @@ def test_the_page_escapes_worker_names_and_shows_progress_links_and_reports(weld
         assert json.loads(report)["objects"] == 1
 
 
+def test_the_page_lists_each_reports_flagged_workers_escaped(welding, monkeypatch):
+    """What a report flags (``quality_plots.worker_flags``: spam, colluding pairs, gold misses) is on the page under
+    its report, as text: a worker's name in it is never markup."""
+    from local_ground_truth import requester as requester_module
+
+    job = welding
+    ids = job.object_ids()
+    seen = []
+
+    def flags(report):
+        seen.append(report)
+        return ["answers that carry no information (...): <img src=x onerror=alert(1)> (kappa 0.01)"]
+
+    monkeypatch.setattr(requester_module, "worker_flags", flags)
+    with worker_server(job) as server:
+        for worker in ("ana", "bo"):
+            job.record_answer(ids[0], worker, answer("Good Weld"))
+        job.consolidate()
+        page = get(f"{server.url}{PREFIX}/live")[2].decode()
+    assert seen and seen[0]["objects"] == 1  # the question's report, as the page shows it
+    assert f'aria-label="Flagged workers of {QUESTION}"' in page
+    assert "&lt;img src=x onerror=alert(1)&gt; (kappa 0.01)</li>" in page and "<img src=x" not in page
+
+
 def test_the_labels_download_as_csv_a_row_per_object(welding):
     job = welding
     ids = job.object_ids()
