@@ -13,6 +13,8 @@ Columns: ``object`` (the line's number in the manifest from 0: the runner's obje
   that each applies;
 - Spans: ``<question>`` the entities as JSON (``[[label, start, end], ...]``, offsets into the text);
 - FreeText: ``<question>`` the workers' texts as JSON (a list);
+- on a gold object (known answers in its manifest line): ``<question> gold`` the known answer and
+  ``<question> gold missed`` ``yes`` or ``no``;
 
 then ``workers`` (how many answered), and from a final manifest (expert review) ``decided by`` (``crowd`` or
 ``reviewer``), ``reviewer``, ``review reasons`` and, per question an expert decided, what the crowd had said
@@ -33,6 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
+from gt_common.gold import GOLD_KEY, GOLD_MISS
 from gt_common.review import CROWD_KEY, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from gt_common.questions import WORKERS_KEY
 
@@ -71,6 +74,10 @@ def rows(lines: Iterable[Mapping[str, Any]], label_attribute: Optional[str] = No
             for question, value in labels.items():
                 if question != WORKERS_KEY:
                     row.update(_cells(question, value))
+                    if isinstance(value, Mapping) and GOLD_KEY in value:  # a gold object: its known answer
+                        known = value[GOLD_KEY]
+                        row[f"{question} gold"] = "; ".join(map(str, known)) if isinstance(known, list) else known
+                        row[f"{question} gold missed"] = "yes" if value.get(GOLD_MISS) else "no"
             if WORKERS_KEY in labels:
                 row["workers"] = labels[WORKERS_KEY]
             metadata = line.get(attribute + METADATA_SUFFIX)

@@ -15,7 +15,7 @@ LABEL = "ticket"
 META = {"type": "groundtruth/custom", "job-name": "j", "human-annotated": "yes"}
 LINES = [
     {"source": "Printer on fire", LABEL: {
-        "priority": {"label": "High", "confidence": 0.93, "votes": {"High": 3}},
+        "priority": {"label": "High", "confidence": 0.93, "votes": {"High": 3}, "gold": "Medium", "gold-miss": True},
         "topics": {"labels": ["hardware", "safety"], "confidence": {"hardware": 0.97, "safety": 0.81, "billing": 0.02},
                    "votes": {"hardware": 3, "safety": 2}},
         "spans": {"entities": [{"label": "Device", "startOffset": 0, "endOffset": 7, "confidence": 1.0}]},
@@ -38,11 +38,14 @@ def table(lines, **options) -> list[dict[str, str]]:
 
 def test_a_row_per_object_with_each_question_by_its_type_and_the_reviews_provenance():
     rows = table(LINES)
-    assert list(rows[0]) == ["object", "source", "priority", "priority confidence", "topics", "topics: hardware",
+    assert list(rows[0]) == ["object", "source", "priority", "priority confidence", "priority gold",
+                             "priority gold missed", "topics", "topics: hardware",
                              "topics: safety", "topics: billing", "spans", "notes", "workers", "decided by",
                              "reviewer", "review reasons", "priority (crowd)", "priority (crowd confidence)"]
     first, unlabeled, reviewed = rows
     assert first["priority"] == "High" and first["priority confidence"] == "0.93"
+    assert first["priority gold"] == "Medium" and first["priority gold missed"] == "yes"  # a gold object the crowd missed
+    assert all(row["priority gold"] == row["priority gold missed"] == "" for row in rows[1:])  # not gold objects
     assert first["topics"] == "hardware; safety" and first["topics: billing"] == "0.02"
     assert json.loads(first["spans"]) == [["Device", 0, 7]]
     assert json.loads(first["notes"]) == ["=HYPERLINK(\"http://evil.example\",\"click\")", "smoke, \"lots\"\nof it"]
