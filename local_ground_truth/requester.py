@@ -223,9 +223,14 @@ def complete_summary(job: LocalJob) -> str:
             f"{progress['skipped']} skipped by pre-labeling"
             + (f"; {_objects(pre_failed)} of the manifest failed pre-labeling and were never tasks: fix them and run "
                "the same command again" if pre_failed else "")
-            + f"). Output manifest: {where['output manifest']}; "
+            + f"). Output manifest: {where['output manifest']}{_as_table(job.local_path(job.output_manifest_key))}; "
             f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}; "
             f"job folder: {where['job folder']}")
+
+
+def _as_table(manifest: Optional[Path]) -> str:
+    """The command that writes a local manifest as a CSV table (``labels_csv``), as the summary says it."""
+    return "" if manifest is None else f" (as a table: ./scripts/labels_csv.sh {shlex.quote(str(manifest))} -o labels.csv)"
 
 
 def review_summary(job: LocalJob, review) -> str:
@@ -237,7 +242,8 @@ def review_summary(job: LocalJob, review) -> str:
                                             f"./scripts/job_confidence.sh {shlex.quote(str(manifest))}")
     counts = review.counts()
     return (f"expert review: {counts['awaiting']} of {counts['routed']} routed objects await an expert, final "
-            f"manifest (the crowd's labels with the experts' decisions): {_where(job, review.final_manifest_key)}")
+            f"manifest (the crowd's labels with the experts' decisions): {_where(job, review.final_manifest_key)}"
+            + _as_table(job.local_path(review.final_manifest_key)))
 
 
 # -- what the page shows ---------------------------------------------------------------------------

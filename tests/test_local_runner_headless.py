@@ -424,7 +424,8 @@ def test_with_review_on_the_complete_line_says_what_awaits_an_expert_and_where_t
     [complete] = [line for line in captured.err.splitlines() if line.startswith("job complete: ")]
     assert complete.endswith(f"; expert review: {review['awaiting']} of {review['routed']} routed objects await an "
                              "expert, final manifest (the crowd's labels with the experts' decisions): "
-                             f"{review['final_manifest']}")
+                             f"{review['final_manifest']} (as a table: ./scripts/labels_csv.sh "
+                             f"{review['final_manifest']} -o labels.csv)")
 
 
 class _Lines:

@@ -141,6 +141,8 @@ def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_c
     assert complete[0].endswith("; the labels with the whole job's confidences (review is off): "
                                 f"./scripts/job_confidence.sh {job.local_path(job.output_manifest_key)}")
     assert json.loads((tmp_path / f"{job.job_name}-quality-{QUESTION}.json").read_text())["objects"] == len(ids)
+    manifest = job.local_path(job.output_manifest_key)
+    assert f"Output manifest: {manifest} (as a table: ./scripts/labels_csv.sh {manifest} -o labels.csv); " in complete[0]
     assert not log.tell_if_complete() and said[-1] == complete[0]  # never said twice
     assert sum(line.startswith("answer: ") for line in said) == 2 * len(ids)
 
