@@ -301,10 +301,10 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         import_mirrored_answers(args, spec, s3)
         job = LocalJob(spec, s3, endpoint, args.job_name, store=store, folder=args.state_dir,
                        own_endpoint=not args.endpoint)
-        manifest = spec.task.manifest.uri
-        tell_replaced(job, [uri for uri in plan.replaced if not (grew and uri == f"{manifest} (changed)")])
+        manifest = spec.task.manifest
+        tell_replaced(job, plan.replaced_besides(manifest.bucket, manifest.key) if grew else plan.replaced)
         if grew:
-            _say(f"the input manifest {manifest} grew by {counted(grew, 'object')} since the job's last run (lines "
+            _say(f"the input manifest {manifest.uri} grew by {counted(grew, 'object')} since the job's last run (lines "
                  f"added at its end): they join the job, {len(job.lines)} objects in all; the earlier ones keep their "
                  "tasks, answers and labels")
         stack.callback(job.close)
@@ -433,9 +433,9 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
     template, manifest = deployed(spec.task.ui_template), deployed(spec.task.manifest)
     settings = job_settings(spec, manifest, template, simulated=simulated)
     grown_from = None
-    if plan is not None and plan.body_of(spec.task.manifest.bucket, spec.task.manifest.key) is not None:
+    if plan is not None and plan.rewrites(spec.task.manifest.bucket, spec.task.manifest.key):
         before = _stored(s3, spec.task.manifest)  # the manifest the job's objects were numbered from
-        if before is not None and before != manifest:
+        if before is not None:
             grown_from = (job_settings(spec, before, template, simulated=simulated)[INPUT_MANIFEST],
                           appended_objects(before, manifest))
     how = (f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly

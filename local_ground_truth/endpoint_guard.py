@@ -73,6 +73,8 @@ class EndpointGuard:
 
     def outside_grants(self, environ: dict[str, Any]) -> Optional[str]:
         """Why a function's request is refused by its role (``function_grants``), or None."""
+        if not self.grants:
+            return None  # no function is checked here: no request's key is looked for
         key = _access_key(environ)
         statements = self.grants.get(key) if key else None
         if statements is None:

@@ -209,8 +209,7 @@ class LocalJob:
     # -- loading what an earlier run left --------------------------------------------------------------
     def _manifest_lines(self) -> list[dict[str, Any]]:
         manifest = self.spec.task.manifest
-        body = self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read()
-        return _json_lines(body.decode("utf-8-sig"))  # a requester's own upload may start with a byte-order mark
+        return manifest_objects(self.s3.get_object(Bucket=manifest.bucket, Key=manifest.key)["Body"].read())
 
     def _load(self) -> None:
         """Read back what earlier runs stored. A file that cannot be what its folder holds (not JSON, the wrong
@@ -803,6 +802,12 @@ def _cores() -> int:
     import os
 
     return os.cpu_count() or 1
+
+
+def manifest_objects(body: bytes) -> list[Any]:
+    """An input manifest's objects, one per line that is not blank (the job's object ids are their numbers); a
+    requester's own upload may start with a byte-order mark."""
+    return _json_lines(body.decode("utf-8-sig"))
 
 
 def _json_lines(text: str) -> list[Any]:

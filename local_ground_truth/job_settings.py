@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from gt_common.questions import METHOD_ENV, QUESTIONS_ENV
+from local_ground_truth.job import manifest_objects
 from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.stack_reader import WorkflowSpec
 
@@ -146,15 +147,10 @@ def appended_objects(before: bytes, after: bytes) -> int:
     """How many objects ``after`` adds at the end of the input manifest ``before``, every line of ``before`` being an
     object of ``after`` as it was (read as JSON: its spacing and line ends may differ); 0 when it does not only grow."""
     try:
-        old, new = (_objects(body) for body in (before, after))
+        old, new = (manifest_objects(body) for body in (before, after))
     except ValueError:
         return 0
     return len(new) - len(old) if len(new) > len(old) and new[:len(old)] == old else 0
-
-
-def _objects(body: bytes) -> list[Any]:
-    """A manifest's objects, read as the job reads them (``job._json_lines``: a line ends at "\n" only)."""
-    return [json.loads(line) for line in body.decode("utf-8-sig").split("\n") if line.strip()]
 
 
 def check_or_record(folder: Path, job_name: str, settings: dict[str, Any], started_with: Optional[str] = None,

@@ -157,6 +157,15 @@ class DeploymentPlan:
     count: int = 0
     etags: dict[tuple[str, str], str] = field(default_factory=dict)  # of each file written
 
+    def rewrites(self, bucket: str, key: str) -> bool:
+        """Whether applying the plan writes the object anew (it was not there, or there with other content)."""
+        return self.writes.get((bucket, key)) is not None
+
+    def replaced_besides(self, bucket: str, key: str) -> list[str]:
+        """``replaced``, leaving out one object (the job's manifest, when it only grew)."""
+        left_out = {_replaced_entry(bucket, key, how) for how in ("changed", "removed")}
+        return [entry for entry in self.replaced if entry not in left_out]
+
     def body_of(self, bucket: str, key: str) -> Optional[bytes]:
         """The object as the deployments leave it; None for one they do not hold."""
         deployed = self.files.get((bucket, key))
@@ -170,6 +179,11 @@ class DeploymentPlan:
             else:
                 s3.put_object(Bucket=bucket, Key=key, Body=deployed.body())
         return self.count
+
+
+def _replaced_entry(bucket: str, key: str, how: str) -> str:
+    """How ``DeploymentPlan.replaced`` names an object the deployments change or remove."""
+    return f"s3://{bucket}/{key} ({how})"
 
 
 def plan_deployment(spec: WorkflowSpec, s3) -> DeploymentPlan:
@@ -206,13 +220,13 @@ def plan_deployment(spec: WorkflowSpec, s3) -> DeploymentPlan:
                     plan.writes[(bucket, key)] = deployed
                     plan.etags[(bucket, key)] = etag
                     if key in stored:
-                        plan.replaced.append(f"s3://{bucket}/{key} (changed)")
+                        plan.replaced.append(_replaced_entry(bucket, key, "changed"))
                 plan.count += 1
         if deployment.prune:
             for key in sorted(set(stored) - held):
                 plan.writes[(bucket, key)] = None
                 plan.files.pop((bucket, key), None)
-                plan.replaced.append(f"s3://{bucket}/{key} (removed)")
+                plan.replaced.append(_replaced_entry(bucket, key, "removed"))
     return plan
 
 
