@@ -3,9 +3,10 @@
 In a temporary copy of the repository, as a user would: `python -m workflows.scaffold` for a
 support-ticket triage workflow (three questions, one a checkbox), then the newcomer's own
 pre-labeling (tickets with an empty body are skipped), template markup and sample data are written,
-and nothing else. The workflow's tests pass, the app synthesizes it, and it runs in the local
-runner headless and in a real browser. No shared file is edited: git shows only new files (and the
-new stack's recorded snapshot).
+and nothing else. Beside it, an image workflow (`--data image`) exactly as the scaffold writes it.
+The workflows' tests pass, the app synthesizes them, and they run in the local runner headless and
+in a real browser. No shared file is edited: git shows only new files (and the new stacks' recorded
+snapshots).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from tests.test_local_runner_browser import page_for
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NAME = "ticket_triage"
 QUESTIONS = ["classification:priority=Low,Medium,High", "checkbox:needs_reply", "free-text:summary"]
+IMAGES = "photo_check"  # scaffolded with --data image, and left as written
+IMAGE_QUESTIONS = ["classification:quality=Sharp,Blurry,Overexposed,Not sure", "yes-no:has_person"]
 # The fork's own pytest runs alone: xdist's worker variables would make it act as a worker (and syrupy lock files).
 ENV = {**{key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")},
        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
@@ -87,6 +90,8 @@ def forked(tmp_path_factory):
     root = tmp_path_factory.mktemp("fork")
     _copy_repository(root)
     _run(root, "-m", "workflows.scaffold", NAME, *(arg for q in QUESTIONS for arg in ("--question", q)))
+    _run(root, "-m", "workflows.scaffold", IMAGES, "--data", "image", "--abstain", "quality=Not sure",
+         *(arg for q in IMAGE_QUESTIONS for arg in ("--question", q)))
     # The newcomer's own parts: pre-labeling code, template markup, sample data. Nothing else.
     (root / "lambda_src" / f"{NAME}_pre_labeling" / "handler.py").write_text(PRE_LABELING)
     template = root / "ui_templates" / f"{NAME}.liquid.html"
@@ -112,11 +117,12 @@ def test_the_fork_touches_no_shared_file(forked):
                             text=True, check=True).stdout.splitlines()
     changed = sorted(line[3:] for line in status if not line.startswith("??"))
     added = sorted(line[3:] for line in status if line.startswith("??") and not line[3:].startswith("cdk.out.local/"))
-    assert changed == ["tests/__snapshots__/test_workflow_stacks.ambr"]  # the new stack's recorded snapshot
-    assert added == sorted([
-        f"lambda_src/{NAME}_pre_labeling/__init__.py", f"lambda_src/{NAME}_pre_labeling/handler.py",
-        f"sample_data/{NAME}/manifest.jsonl", f"sample_data/{NAME}/truth.json", f"tests/test_{NAME}_pre_labeling.py",
-        f"ui_templates/{NAME}.liquid.html", f"workflows/{NAME}.py"])
+    assert changed == ["tests/__snapshots__/test_workflow_stacks.ambr"]  # the new stacks' recorded snapshots
+    assert added == sorted([path for name in (NAME, IMAGES) for path in (
+        f"lambda_src/{name}_pre_labeling/__init__.py", f"lambda_src/{name}_pre_labeling/handler.py",
+        f"sample_data/{name}/manifest.jsonl", f"sample_data/{name}/truth.json", f"tests/test_{name}_pre_labeling.py",
+        f"ui_templates/{name}.liquid.html", f"workflows/{name}.py")]
+        + [f"sample_data/{IMAGES}/images/{IMAGES}-0{n}.png" for n in range(1, 5)])
 
 
 def test_its_tests_and_the_tests_every_workflow_gets_pass(forked):
@@ -124,7 +130,8 @@ def test_its_tests_and_the_tests_every_workflow_gets_pass(forked):
     result = _run(root, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/test_{NAME}_pre_labeling.py",
                   "tests/test_workflow_stacks.py", "tests/test_every_workflow.py",
                   "tests/test_consolidation_every_workflow.py", "tests/test_workflow_definitions.py",
-                  "tests/test_local_runner_workflows.py", "-k", f"{NAME} or definitions or every_registered or "
+                  "tests/test_local_runner_workflows.py", f"tests/test_{IMAGES}_pre_labeling.py", "-k",
+                  f"{NAME} or {IMAGES} or definitions or every_registered or "
                   "all_together or lists_its_workflow_stacks or does_not_have", timeout=1800)
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout
 
@@ -183,5 +190,48 @@ def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  #
         assert row["id"] == "T-1" and label["priority"]["label"] == "High"
         assert label["needs_reply"]["label"] == "checked"
         assert label["summary"] == [{"workerId": "ana", "text": "Export button broken after the update."}]
+    finally:
+        runner.stop()
+
+
+def test_the_image_workflow_runs_headless_as_scaffolded(forked, tmp_path):
+    root, assembly = forked
+    result = _run(root, "-m", "local_ground_truth", "--workflow", IMAGES, "--simulate-workers", "3", "--accuracy",
+                  "0.9", "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"), "--processes", "2")
+    summary = json.loads(result.stdout)
+    assert summary["objects"] == 4 and summary["skipped_objects"] == 0 and summary["pre_labeling_failures"] == 0
+    assert set(summary["questions"]) == {"quality", "has_person"}
+    rows = [json.loads(line) for line in Path(summary["output_manifest"]).read_text().splitlines()]
+    assert [row["source-ref"].rsplit("/", 1)[-1] for row in rows] == [f"{IMAGES}-0{n}.png" for n in range(1, 5)]
+    assert all(row["photo-check"]["quality"]["label"] in ("Sharp", "Blurry", "Overexposed") for row in rows)
+
+
+def test_a_worker_sees_the_image_and_labels_it_in_the_browser(forked, browser, tmp_path):  # noqa: F811
+    root, assembly = forked
+    store = tmp_path / "job" / "s3"
+    runner = RunnerProcess(["--workflow", IMAGES, "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"),
+                            "--processes", "2"], tmp_path / "runner.log", cwd=root)
+    try:
+        page = page_for(browser)
+        page.goto(f"{runner.url}/worker/ana/task/0")
+        page.wait_for_function("document.querySelector('#item-image img') && "
+                               "document.querySelector('#item-image img').complete")
+        # The image came through grant_read_access's signed link and decoded: 480 pixels wide, as the scaffold drew it.
+        assert page.evaluate("document.querySelector('#item-image img').naturalWidth") == 480
+        assert page.inner_text("crowd-form p") == "Look at the image and answer each question."
+        page.click("crowd-radio-button[value=Blurry] >> text=Blurry")
+        page.click("crowd-radio-button[value=No] >> text=No")
+        page.click(".local-gt-submit")
+        deadline = time.monotonic() + 120
+        rows = []
+        while time.monotonic() < deadline:
+            manifests = list(store.glob("*/output/*/manifests/output/output.manifest"))
+            rows = [json.loads(line) for m in manifests for line in m.read_text().splitlines()]
+            if any("photo-check" in row for row in rows):
+                break
+            time.sleep(0.3)
+        [row] = [row for row in rows if "photo-check" in row]
+        assert row["id"] == f"{IMAGES}-01"
+        assert row["photo-check"]["quality"]["label"] == "Blurry" and row["photo-check"]["has_person"]["label"] == "No"
     finally:
         runner.stop()

@@ -292,3 +292,39 @@ def test_recording_a_snapshot_selects_the_new_workflows_own_and_no_other(monkeyp
         cwd=Path(scaffold.__file__).resolve().parent.parent, capture_output=True, text=True)
     assert selection == "test_snapshot and weld and not welding"
     assert "no tests collected" in collected.stdout  # in this repository, without a weld workflow: none of welding's
+
+
+def test_an_image_workflows_sample_images_are_whole_pngs_its_manifest_names(tmp_path, monkeypatch):
+    """The images a browser must show: each a whole PNG (decoded by Pillow, and accepted by gt_common.images'
+    signature check), each different, each named by one manifest line under the data folder the stack deploys."""
+    import io
+
+    from PIL import Image
+
+    from gt_common.images import image_format
+
+    monkeypatch.setattr(workflows, "definitions", lambda: {})
+    written = scaffold.scaffold("photo_check", ["classification:quality=Sharp,Blurry"], root=tmp_path, data="image")
+    images = sorted(path for path in written if path.suffix == ".png")
+    assert [path.name for path in images] == [f"photo_check-0{n}.png" for n in range(1, 5)]
+    bodies = [path.read_bytes() for path in images]
+    for body in bodies:
+        assert image_format(body[:32]) == "PNG"
+        with Image.open(io.BytesIO(body)) as image:
+            image.load()  # every pixel decoded: a damaged stream or checksum raises
+            assert (image.format, image.size, image.mode) == ("PNG", (480, 320), "RGB")
+    assert len(set(bodies)) == 4
+    lines = [json.loads(line) for line in (tmp_path / "sample_data" / "photo_check" / "manifest.jsonl").open()]
+    assert [line["source-ref"] for line in lines] == [
+        "${DATA_PREFIX_URI}/images/" + path.name for path in images]
+    assert set(json.loads((tmp_path / "sample_data" / "photo_check" / "truth.json").read_text())) == {
+        line["id"] for line in lines}  # every image goes to workers
+    template = (tmp_path / "ui_templates" / "photo_check.liquid.html").read_text()
+    assert '<img src="{{ task.input.image | grant_read_access }}"' in template
+    assert "Look at the image" in (tmp_path / "workflows" / "photo_check.py").read_text()
+
+
+def test_a_data_kind_the_scaffold_does_not_have_is_refused_and_nothing_written(tmp_path):
+    with pytest.raises(scaffold.ScaffoldError, match="data 'video': a data object is one of text, image"):
+        scaffold.scaffold("clips", ["yes-no:ok"], root=tmp_path, data="video")
+    assert list(tmp_path.iterdir()) == []

@@ -6,7 +6,8 @@ Writes every file of a workflow (``workflows.model`` says what each is for):
     lambda_src/<name>_pre_labeling/handler.py  pre-labeling: a manifest line -> the task input
     tests/test_<name>_pre_labeling.py          a test of that handler on the sample data in a local S3 endpoint
     ui_templates/<name>.liquid.html            the worker template: the text and one block per question
-    sample_data/<name>/manifest.jsonl          a few data objects (inline text, one of them empty)
+    sample_data/<name>/manifest.jsonl          a few data objects (inline text, one of them empty; or images)
+    sample_data/<name>/images/                 with --data image: the images the manifest names (PNG)
     sample_data/<name>/truth.json              their known answers, per question (never uploaded)
 
 and records the new stack's snapshot (``tests/__snapshots__/test_workflow_stacks.ambr``). Nothing
@@ -18,6 +19,10 @@ pre-labeling (what a worker is shown), template markup and sample data.
 ``python -m workflows.scaffold NAME --remove`` takes a workflow away again: those files (its whole
 pre-labeling package and sample data folder, unless another workflow runs that package) and its stack
 snapshots, found by name: a definition edited into one that does not hold is removed too.
+
+``--data`` says what a data object is: ``text`` (the default: inline text in ``source``, or a text file at
+``source-ref``) or ``image`` (an image file at ``source-ref``, checked by pre-labeling and shown to the worker
+through ``grant_read_access``).
 
 Question kinds: classification (LABEL,... required), yes-no, checkbox, multi-select (LABEL,...
 required), free-text. ``--abstain FIELD=LABEL`` makes one of a classification's labels its abstain label
@@ -32,9 +37,11 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
@@ -52,6 +59,10 @@ SAMPLE_TEXTS = (
     "",  # an empty data object: pre-labeling skips it (isHumanAnnotationRequired false)
     "Your invoice for March was charged twice. Please refund the second charge.",
 )
+#: What a data object can be, and what a worker is told to do with it (the description's default).
+DATA_KINDS = {"text": "Read the text and answer each question.",
+              "image": "Look at the image and answer each question."}
+SAMPLE_IMAGES = 4
 
 
 class ScaffoldError(ValueError):
@@ -62,12 +73,13 @@ class ScaffoldError(ValueError):
 class Scaffold:
     definition: WorkflowDefinition
     root: Path
+    data: str = "text"  # one of DATA_KINDS
 
     # -- what gets written ----------------------------------------------------------------------
-    def files(self) -> dict[Path, str]:
+    def files(self) -> dict[Path, str | bytes]:
         d = self.definition
         package = self.root / "lambda_src" / d.pre_labeling.package
-        return {
+        files: dict[Path, str | bytes] = {
             self.root / "workflows" / f"{d.name}.py": self.definition_module(),
             package / "__init__.py": f'"""Pre-labeling of the {d.name} workflow."""\n',
             package / "handler.py": self.pre_labeling_handler(),
@@ -76,6 +88,16 @@ class Scaffold:
             self.root / "sample_data" / d.name / MANIFEST_FILE: self.manifest(),
             self.root / "sample_data" / d.name / TRUTH_FILE: self.truth(),
         }
+        if self.data == "image":
+            for n in range(SAMPLE_IMAGES):
+                files[self.root / "sample_data" / d.name / self.image_key(n)] = sample_image(n)
+        return files
+
+    def object_id(self, n: int) -> str:
+        return f"{self.definition.name}-{n + 1:02d}"
+
+    def image_key(self, n: int) -> str:
+        return f"images/{self.object_id(n)}.png"
 
     def write(self) -> list[Path]:
         files = self.files()
@@ -93,7 +115,10 @@ class Scaffold:
             for path, text in files.items():
                 written.append(path)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                if isinstance(text, bytes):
+                    path.write_bytes(text)
+                else:
+                    path.write_text(text, encoding="utf-8")
         except BaseException:  # Ctrl-C or TERM (main), a full disk: no half a workflow
             remove(written, self.root)
             raise
@@ -122,6 +147,8 @@ class Scaffold:
 
     # -- pre-labeling ------------------------------------------------------------------------------
     def pre_labeling_handler(self) -> str:
+        if self.data == "image":
+            return self.image_pre_labeling_handler()
         return textwrap.dedent(f'''\
             """Pre-labeling of the {self.definition.name} workflow: one manifest line -> what the worker is shown.
 
@@ -176,7 +203,52 @@ class Scaffold:
                 return {{"taskInput": {{"text": text}}, "isHumanAnnotationRequired": "true"}}
             ''')
 
+    def image_pre_labeling_handler(self) -> str:
+        return textwrap.dedent(f'''\
+            """Pre-labeling of the {self.definition.name} workflow: one manifest line -> what the worker is shown.
+
+            Event: ``{{"version", "labelingJobArn", "dataObject": <the manifest line>}}``. The line names an
+            image in ``source-ref`` (Ground Truth's convention for images): the S3 URI of a JPEG, PNG, GIF,
+            WebP or AVIF file. Response: ``{{"taskInput": {{"image": <that URI>}}, "isHumanAnnotationRequired":
+            "true"}}``; the template shows it through ``grant_read_access`` (a link signed for the worker).
+            The image is checked first (``gt_common.images``: two ranged reads, never the whole file), so a
+            missing, empty, cut-short or non-image object fails this object alone, with an error naming it,
+            instead of putting a broken image before a worker. ``taskInput`` is ``task.input`` in the
+            template: change both together. Bad input raises ``InputError`` naming the object and the problem.
+            """
+            from __future__ import annotations
+
+            from functools import lru_cache
+            from typing import Any
+
+            import boto3
+
+            from gt_common.images import check_image
+            from gt_common.s3uri import InputError, parse_s3_uri
+
+
+            @lru_cache(maxsize=1)
+            def s3_client():
+                return boto3.client("s3")
+
+
+            def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+                if not isinstance(event, dict):
+                    raise InputError("event is not an object")
+                data_object = event.get("dataObject")
+                if not isinstance(data_object, dict):
+                    raise InputError("dataObject is missing or not an object")
+                if "source-ref" not in data_object:
+                    raise InputError(f"dataObject has no image 'source-ref' (keys: {{sorted(data_object)}})")
+                image = parse_s3_uri(data_object["source-ref"], what="dataObject.source-ref")
+                check_image(s3_client(), image, what="image")
+                return {{"taskInput": {{"image": image.uri}}, "isHumanAnnotationRequired": "true"}}
+            ''')
+
     def pre_labeling_test(self) -> str:
+        return self._pre_labeling_test_head() + (IMAGE_TESTS if self.data == "image" else "")
+
+    def _pre_labeling_test_head(self) -> str:
         d = self.definition
         return textwrap.dedent(f'''\
             """The {d.name} workflow's pre-labeling Lambda on its sample data (extend it with your own cases).
@@ -231,7 +303,7 @@ class Scaffold:
         head = textwrap.dedent(f"""\
             <!--
               The {d.name} workflow's worker page: one data object per task.
-              task.input comes from lambda_src/{d.pre_labeling.package}/handler.py: {{"text": "..."}}.
+              task.input comes from lambda_src/{d.pre_labeling.package}/handler.py: {{"{self.task_input_field()}": "..."}}.
               Labels, the title and the description are never written here: the markers below are filled in
               from workflows/{d.name}.py at synth (workflows/model.py, WorkflowDefinition.worker_template).
               Autoescape is on: every task.input value below is escaped; every attribute is quoted.
@@ -239,7 +311,7 @@ class Scaffold:
             <script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 
             <style>
-              .item {{ white-space: pre-wrap; border: 1px solid #ccc; background: #fff; padding: 10px 12px; font-size: 16px; }}
+              {self.item_style()}
               .question {{ margin: 14px 0; border: 0; padding: 0; }}
               .question legend {{ font-weight: bold; margin-bottom: 4px; }}
               .question crowd-radio-button, .question crowd-checkbox {{ margin-right: 16px; }}
@@ -248,24 +320,95 @@ class Scaffold:
             <crowd-form>
               <h2>[[title]]</h2>
               <p>[[description]]</p>
-              <div class="item" id="item-text">{{{{ task.input.text }}}}</div>
+              {self.item_markup()}
             """)
         blocks = "\n".join(textwrap.indent(_question_markup(question), "  ") + "\n" for question in d.questions)
         return head + "\n" + blocks + '  <p id="unanswered" role="alert"></p>\n</crowd-form>\n' + REQUIRE_A_CHOICE
 
+    def task_input_field(self) -> str:
+        return "image" if self.data == "image" else "text"
+
+    def item_markup(self) -> str:
+        """What the worker labels, as the template shows it (escaped: autoescape is on)."""
+        if self.data == "image":
+            return ('<div class="item" id="item-image"><img src="{{ task.input.image | grant_read_access }}" '
+                    'alt="The image to label"></div>')
+        return '<div class="item" id="item-text">{{ task.input.text }}</div>'
+
+    def item_style(self) -> str:
+        if self.data == "image":
+            return (".item img { display: block; max-width: 100%; max-height: 70vh; border: 1px solid #ccc; "
+                    "background: #fff; }")
+        return (".item { white-space: pre-wrap; border: 1px solid #ccc; background: #fff; padding: 10px 12px; "
+                "font-size: 16px; }")
+
     # -- sample data -------------------------------------------------------------------------------
+    def sample_objects(self) -> list[dict]:
+        """The manifest's lines: inline texts (one empty: pre-labeling skips it), or images in the data folder
+        (``${DATA_PREFIX_URI}`` is where the stack deploys that folder)."""
+        if self.data == "image":
+            return [{"source-ref": f"${{DATA_PREFIX_URI}}/{self.image_key(n)}", "id": self.object_id(n)}
+                    for n in range(SAMPLE_IMAGES)]
+        return [{"source": text, "id": self.object_id(n)} for n, text in enumerate(SAMPLE_TEXTS)]
+
     def manifest(self) -> str:
-        return "".join(json.dumps({"source": text, "id": f"{self.definition.name}-{n + 1:02d}"}) + "\n"
-                       for n, text in enumerate(SAMPLE_TEXTS))
+        return "".join(json.dumps(line) + "\n" for line in self.sample_objects())
 
     def truth(self) -> str:
-        """Known answers of the non-empty sample objects, one per question (free text is not simulated)."""
+        """Known answers of the sample objects workers see, one per question (free text is not simulated)."""
         truth = {}
-        for n, text in enumerate(SAMPLE_TEXTS):
-            if text.strip():
-                truth[f"{self.definition.name}-{n + 1:02d}"] = {
+        for n, line in enumerate(self.sample_objects()):
+            if line.get("source", "-").strip():
+                truth[line["id"]] = {
                     q.name: _truth_value(q, n) for q in self.definition.questions if not isinstance(q, FreeText)}
         return json.dumps(truth, indent=2, ensure_ascii=False) + "\n"
+
+
+#: The image workflow's own tests, after those every scaffolded workflow's pre-labeling gets.
+IMAGE_TESTS = textwrap.dedent('''\
+
+
+    def test_each_sample_image_is_handed_on_by_its_uri(lines):
+        for line in lines:
+            assert lambda_handler(event(line))["taskInput"] == {"image": line["source-ref"]}
+
+
+    def test_an_object_that_is_not_a_whole_image_is_named(s3, bucket):
+        s3.put_object(Bucket=bucket, Key="notes.txt", Body=b"not an image")
+        with pytest.raises(InputError, match=f"image s3://{bucket}/notes.txt is not an image"):
+            lambda_handler(event({"source-ref": f"s3://{bucket}/notes.txt"}))
+        with pytest.raises(InputError, match=f"s3://{bucket}/missing.png"):
+            lambda_handler(event({"source-ref": f"s3://{bucket}/missing.png"}))
+
+
+    def test_a_line_without_an_image_is_named():
+        with pytest.raises(InputError, match="no image 'source-ref'"):
+            lambda_handler(event({"source": "inline text"}))
+    ''')
+
+
+def sample_image(n: int, width: int = 480, height: int = 320) -> bytes:
+    """Sample image ``n``, a PNG: a sky, a horizon and a sun, placed and coloured by ``n`` so each looks different.
+    The stand-in for a fork's own images (stdlib only, so the scaffold needs no imaging library)."""
+    horizon, sun_x, sun_y, radius = height * (55 + 7 * n) // 100, width * (20 + 19 * n) // 100, height // 4, 34
+    sky_top, sky_low = (40 + 50 * n % 160, 90 + 30 * n % 100, 200), (200, 220, 250 - 20 * n)
+    ground = (70 + 40 * n % 120, 130 - 15 * n, 60 + 20 * n)
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)  # PNG filter type: none
+        t = y / horizon if y < horizon else 0
+        row_colour = (tuple(round(a + (b - a) * t) for a, b in zip(sky_top, sky_low)) if y < horizon else
+                      tuple(max(0, c - (y - horizon) // 4) for c in ground))
+        for x in range(width):
+            inside = y < horizon and (x - sun_x) ** 2 + (y - sun_y) ** 2 <= radius ** 2
+            rows.extend((255, 214, 90) if inside else row_colour)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+            + chunk(b"IEND", b""))
 
 
 def _truth_value(question: Question, n: int):
@@ -390,11 +533,13 @@ def record_stack_snapshot(name: str, root: Path = REPO_ROOT) -> None:
 
 
 def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, description: Optional[str] = None,
-             root: Path = REPO_ROOT, abstain: Sequence[str] = ()) -> list[Path]:
+             root: Path = REPO_ROOT, abstain: Sequence[str] = (), data: str = "text") -> list[Path]:
     """Write a new workflow's files under ``root``; the paths written. ``abstain``: ``FIELD=LABEL`` each, the
     label of a classification question that means "cannot tell" (not a class: see ``gt_common.choices``)."""
     if not questions:
         raise ScaffoldError("give at least one --question")
+    if data not in DATA_KINDS:
+        raise ScaffoldError(f"data {data!r}: a data object is one of {', '.join(DATA_KINDS)}")
     from workflows import NOT_WORKFLOWS
     if name in NOT_WORKFLOWS:
         raise ScaffoldError(f"{name!r} is a module of the workflows package ({', '.join(sorted(NOT_WORKFLOWS))}), not "
@@ -404,7 +549,7 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
         definition = WorkflowDefinition(
             name=name,
             title=title or readable.capitalize()[:128],
-            description=description or "Read the text and answer each question."[:255],
+            description=description or DATA_KINDS[data],
             label_attribute_name=re.sub(r"_+", "-", name),
             questions=with_abstain_labels([parse_question(spec) for spec in questions], abstain),
         )
@@ -419,7 +564,7 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
         if other.name != name and other.deploys_as(definition):
             raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}, as "
                                 f"{other.name!r} does: choose another name (nothing was written)")
-    return Scaffold(definition, Path(root)).write()
+    return Scaffold(definition, Path(root), data).write()
 
 
 def remove(written: Sequence[Path], root: Path = REPO_ROOT) -> None:
@@ -530,9 +675,11 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
                              "test, sample data and stack snapshots (what git holds of them can be restored from git)")
     parser.add_argument("--title", help="the task title workers see")
     parser.add_argument("--description", help="the task description workers see")
+    parser.add_argument("--data", choices=sorted(DATA_KINDS), default="text",
+                        help="what each data object is: text (inline, or a text file) or an image file (default: text)")
     args = parser.parse_args(argv)
     if args.remove:
-        if args.question or args.abstain or args.title or args.description:
+        if args.question or args.abstain or args.title or args.description or args.data != "text":
             parser.error("--remove takes only the workflow's name")
         return _remove_command(args.name, root)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # TERM as Ctrl-C: nothing is left
@@ -547,7 +694,7 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
 
 def _scaffold_command(args: argparse.Namespace, root: Path) -> int:
     try:
-        written = scaffold(args.name, args.question, args.title, args.description, root, args.abstain)
+        written = scaffold(args.name, args.question, args.title, args.description, root, args.abstain, args.data)
     except ScaffoldError as error:
         print(f"workflows.scaffold: {error}", file=sys.stderr)
         return 2
