@@ -33,7 +33,7 @@ _EXPORTS = {
     "RUNTIME": ".lambda_code",
     "package_function_props": ".lambda_code",
     "python_lambda_code": ".lambda_code",
-    "DATA_PREFIX_PLACEHOLDER": ".manifest_bucket",
+    "DATA_PREFIX_PLACEHOLDER": ".data_prefix",
     "ManifestBucket": ".manifest_bucket",
     "PrivateWorkteam": ".private_workteam",
 }
@@ -44,7 +44,8 @@ if TYPE_CHECKING:
     from .expert_review import ExpertReview
     from .labeling_job_resource.job_settings import JobSettingError
     from .lambda_code import RUNTIME, package_function_props, python_lambda_code
-    from .manifest_bucket import DATA_PREFIX_PLACEHOLDER, GROUND_TRUTH_CORS_RULE, ManifestBucket
+    from .data_prefix import DATA_PREFIX_PLACEHOLDER
+    from .manifest_bucket import GROUND_TRUTH_CORS_RULE, ManifestBucket
     from .private_workteam import PrivateWorkteam
 
 

@@ -21,6 +21,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
 from .bucket_layout import DATA_PREFIX, MANIFEST_KEY, overlapping
+from .data_prefix import DATA_PREFIX_PLACEHOLDER
 from .lambda_dependencies import import_lambda_src
 from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
@@ -32,8 +33,6 @@ from gt_common.task_record import source_field  # noqa: E402
 #: Python): `cdk synth --no-staging` sets it.
 DISABLE_ASSET_STAGING_CONTEXT = "aws:cdk:disable-asset-staging"
 
-#: Written into sample-data text files; replaced at deploy time by ``s3://<bucket>/<data prefix>``.
-DATA_PREFIX_PLACEHOLDER = "${DATA_PREFIX_URI}"
 _TEXT_SUFFIXES = {".json", ".jsonl", ".manifest", ".txt", ".csv"}
 #: Ground Truth reads a manifest line of at most 100 KB (its pre-labeling request carries the whole line).
 MAX_MANIFEST_LINE_BYTES = 100_000

@@ -37,13 +37,13 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 
 import workflows  # noqa: E402
 from gt_common.questions import Spans, YesNo  # noqa: E402
+from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER as PLACEHOLDER  # noqa: E402
 from workflows.model import truth_key  # noqa: E402
 
 WORKFLOW = workflows.definition("ner")
 [SECTIONS] = [q for q in WORKFLOW.questions if isinstance(q, Spans)]
 [JUDGEMENT] = [q for q in WORKFLOW.questions if isinstance(q, YesNo)]
 LABELS = SECTIONS.span_labels
-PLACEHOLDER = "${DATA_PREFIX_URI}"
 DEFAULT_OUT = WORKFLOW.sample_data_dir
 PAGE_WIDTH, PAGE_HEIGHT, MARGIN = 850, 1100, 85
 JPEG_QUALITY = 80

@@ -47,11 +47,11 @@ from welding_pre_labeling.procedure import (  # noqa: E402
     CURRENT, NOMINAL_TRAVEL_MM_S, OPEN_CIRCUIT_V, SEAM_MM, TRAVEL_MM_S, VOLTAGE,
 )
 from workflows import welding  # noqa: E402
+from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER as PLACEHOLDER  # noqa: E402
 from workflows.model import truth_key  # noqa: E402
 
 WORKFLOW = workflows.definition("welding")
 RUNS_PER_CLASS = 3
-PLACEHOLDER = "${DATA_PREFIX_URI}"
 DEFAULT_OUT = WORKFLOW.sample_data_dir
 WIDTH, HEIGHT = 480, 320
 SEAM_PX = (24, WIDTH - 24)  # where the seam's start and end are in the camera image

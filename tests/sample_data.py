@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from labeling_constructs.manifest_bucket import DATA_PREFIX_PLACEHOLDER
+from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER
 from workflows.model import MANIFEST_FILE, TRUTH_FILE, WorkflowDefinition
 
 

@@ -20,9 +20,10 @@ from pathlib import Path, PurePosixPath
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gt_common.s3uri import InputError, parse_s3_uri
+from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-PLACEHOLDER = "${DATA_PREFIX_URI}"  # filled in at deploy time by the ManifestBucket construct
+PLACEHOLDER = DATA_PREFIX_PLACEHOLDER  # filled in at deploy time by the ManifestBucket construct
 
 
 class SourceError(ValueError):

@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
+from local_ground_truth.folder_manifest import source_ref
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, YesNo
 from workflows.model import (
     MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition, pre_labeling_package,
@@ -347,7 +348,7 @@ class Scaffold:
         """The manifest's lines: inline texts (one empty: pre-labeling skips it), or images in the data folder
         (``${DATA_PREFIX_URI}`` is where the stack deploys that folder)."""
         if self.data == "image":
-            return [{"source-ref": f"${{DATA_PREFIX_URI}}/{self.image_key(n)}", "id": self.object_id(n)}
+            return [{"source-ref": source_ref(self.image_key(n)), "id": self.object_id(n)}
                     for n in range(SAMPLE_IMAGES)]
         return [{"source": text, "id": self.object_id(n)} for n, text in enumerate(SAMPLE_TEXTS)]
 

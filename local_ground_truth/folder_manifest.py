@@ -1,0 +1,210 @@
+"""`python -m local_ground_truth.folder_manifest FOLDER`: an input manifest naming the files of a data folder.
+
+Ground Truth's console builds a manifest from an S3 folder of images ("automated data setup"): one line per file,
+``{"source-ref": "s3://..."}``. This does the same for a data folder on this machine (``run_local.sh --data`` and the
+``data`` setting of ``cdk.json`` take such a folder): one line per file, in natural order ("img-2" before "img-10"),
+naming it as ``${DATA_PREFIX_URI}/<path in the folder>``, the address the folder is uploaded to. By default every
+image a browser shows (``IMAGE_PATTERNS``); ``--match`` names other files (``'*.txt'`` for text files).
+
+Left out: hidden files (never uploaded), the manifest and ``truth.json``, files no pattern matches (counted), and,
+each named, a name that is not UTF-8 (an S3 key must be) and a link to outside the folder (the upload refuses the
+folder until either is mended). A manifest that exists is not overwritten:
+``--append`` adds the matching files it does not name yet at its end, leaving every earlier line as it is, which is
+how a job under way takes more data (its objects are numbered by line). The file is written whole to a hidden
+temporary file and renamed into place, so it is never left half written.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from gt_common.limits import MAX_OBJECTS_PER_JOB
+from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER
+from workflows.model import MANIFEST_FILE, TRUTH_FILE
+
+#: The images every current browser shows in an ``<img>`` (gt_common.images checks their bytes), by file name.
+IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.gif", "*.webp", "*.avif")
+SOURCE_FIELD = "source-ref"
+
+
+class FolderManifestError(ValueError):
+    """Why no manifest was written (named: the folder, the manifest's line, the problem)."""
+
+
+@dataclass
+class Listing:
+    """The files of a folder a manifest names, in natural order, and those left out with the reason."""
+    files: list[str] = field(default_factory=list)  # paths in the folder, "/"-separated
+    left_out: dict[str, str] = field(default_factory=dict)  # path -> why (a problem)
+    unmatched: list[str] = field(default_factory=list)  # paths that match no pattern
+    patterns: Sequence[str] = IMAGE_PATTERNS
+
+
+def natural_key(path: str) -> list:
+    """Sort key putting "img-2" before "img-10": runs of digits compare as numbers, the rest case-blind."""
+    return [(0, int(part), part) if part.isdigit() else (1, part.casefold(), part) for part in re.split(r"(\d+)", path)]
+
+
+def source_ref(path: str) -> str:
+    """The address of the folder's file ``path`` once uploaded: the deployment fills in the data prefix."""
+    return f"{DATA_PREFIX_PLACEHOLDER}/{path}"
+
+
+def list_folder(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS) -> Listing:
+    """The files under ``folder`` whose names match one of ``patterns`` (case-blind), as ``Listing``."""
+    listing, inside = Listing(patterns=tuple(patterns)), folder.resolve()
+    for parent, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]  # hidden folders are not uploaded
+        for name in files + [name for name in folders if (Path(parent) / name).is_symlink()]:
+            path = Path(parent) / name
+            shown = os.fsencode(path.relative_to(folder)).decode("utf-8", errors="backslashreplace")
+            relative = path.relative_to(folder).as_posix()
+            if name.startswith(".") or relative in (MANIFEST_FILE, TRUTH_FILE):
+                continue
+            if not any(fnmatch.fnmatch(name.casefold(), pattern.casefold()) for pattern in patterns):
+                listing.unmatched.append(shown)
+                continue
+            try:
+                relative.encode("utf-8")
+            except UnicodeEncodeError:
+                listing.left_out[shown] = ("its name is not UTF-8 text, which an S3 key must be (the upload refuses "
+                                           "the folder until it is renamed)")
+                continue
+            target = path.resolve()
+            if path.is_symlink() and target != inside and inside not in target.parents:
+                listing.left_out[shown] = (f"a link to {target}, outside the folder (the upload refuses the folder "
+                                           "until the file is copied in instead)")
+                continue
+            if path.is_dir():  # a link to a folder inside: its files are listed through their own paths
+                continue
+            listing.files.append(relative)
+    listing.files.sort(key=natural_key)
+    listing.unmatched.sort(key=natural_key)
+    return listing
+
+
+def named_sources(manifest: Path) -> list[str]:
+    """The ``source-ref`` of each line of an existing manifest (a line without one names nothing here)."""
+    try:
+        text = manifest.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FolderManifestError(f"{manifest} is not UTF-8 text ({error}): nothing was written") from None
+    sources = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as error:
+            raise FolderManifestError(f"{manifest} line {number} is not JSON ({error}): fix it first (nothing was "
+                                      "written)") from None
+        if isinstance(entry, dict) and isinstance(entry.get(SOURCE_FIELD), str):
+            sources.append(entry[SOURCE_FIELD])
+    return sources
+
+
+@dataclass
+class Written:
+    manifest: Path
+    added: list[str]  # the files given a line now
+    lines: int  # the manifest's lines after
+    gone: list[str]  # files an earlier line names that are not in the folder (any more)
+    listing: Listing
+
+
+def write_manifest(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS, append: bool = False) -> Written:
+    """Write (or with ``append``, extend) ``folder``'s manifest with a line per matching file; ``Written``."""
+    if not folder.is_dir():
+        raise FolderManifestError(f"{folder} is not a folder (nothing was written)")
+    listing = list_folder(folder, patterns)
+    manifest = folder / MANIFEST_FILE
+    earlier_body, named = b"", []
+    if manifest.exists():
+        if not append:
+            raise FolderManifestError(
+                f"{manifest} exists already: --append adds the files it does not name yet at its end (its lines "
+                "stay as they are); to write it anew, delete it first (nothing was written)")
+        earlier_body, named = manifest.read_bytes(), named_sources(manifest)
+    if not listing.files:
+        raise FolderManifestError(f"no file in {folder} matches {', '.join(patterns)} (nothing was written)")
+    known = set(named)
+    added = [path for path in listing.files if source_ref(path) not in known]
+    in_folder = {source_ref(path) for path in listing.files}
+    gone = [source for source in named
+            if source.startswith(DATA_PREFIX_PLACEHOLDER + "/") and source not in in_folder]
+    if added:
+        if earlier_body and not earlier_body.endswith(b"\n"):
+            earlier_body += b"\r\n" if b"\r\n" in earlier_body else b"\n"
+        lines = "".join(json.dumps({SOURCE_FIELD: source_ref(path)}, ensure_ascii=False) + "\n" for path in added)
+        _replace(manifest, earlier_body + lines.encode("utf-8"))
+    return Written(manifest, added, len(named) + len(added), gone, listing)
+
+
+def _replace(path: Path, body: bytes) -> None:
+    """Write ``body`` to ``path`` whole or not at all: a hidden temporary file beside it (never uploaded), renamed."""
+    temporary = path.with_name(f".{path.name}.writing")
+    try:
+        with temporary.open("wb") as file:
+            file.write(body)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="./scripts/folder_manifest.sh", description="An input manifest naming the files of a data folder.",
+        epilog="examples: ./scripts/folder_manifest.sh ~/photos; ./scripts/folder_manifest.sh ~/notes --match "
+               "'*.txt'; ./scripts/folder_manifest.sh ~/photos --append")
+    parser.add_argument("folder", type=Path, help="the data folder (its manifest.jsonl is written there)")
+    parser.add_argument("--match", action="append", metavar="PATTERN",
+                        help="the file names to list, e.g. '*.txt' (repeat for more; case-blind); default: the "
+                             f"images browsers show ({' '.join(IMAGE_PATTERNS)})")
+    parser.add_argument("--append", action="store_true",
+                        help="the manifest exists: add the matching files it does not name yet at its end")
+    args = parser.parse_args(argv)
+    try:
+        written = write_manifest(args.folder, tuple(args.match or IMAGE_PATTERNS), args.append)
+    except FolderManifestError as error:
+        print(f"folder_manifest: {error}", file=sys.stderr)
+        return 2
+    for line in left_out_lines(written.listing):
+        print(line, file=sys.stderr)
+    for source in written.gone:
+        print(f"a line names {source}, which is not in the folder (any more): the line is kept (removing it would "
+              "renumber the objects after it)", file=sys.stderr)
+    if written.lines > MAX_OBJECTS_PER_JOB:
+        print(f"the manifest has {written.lines:,} lines, and a Ground Truth job takes at most "
+              f"{MAX_OBJECTS_PER_JOB:,} objects: split the folder", file=sys.stderr)
+    if not written.added:
+        print(f"{written.manifest}: every matching file has a line already ({written.lines}); nothing was added")
+    else:
+        verb = "added at the end" if written.lines > len(written.added) else "written"
+        print(f"{written.manifest}: {len(written.added)} line(s) {verb} ({written.lines} in all). Next: "
+              f"./scripts/run_local.sh --workflow WORKFLOW --data {args.folder}")
+    return 0
+
+
+def left_out_lines(listing: Listing, shown: int = 5) -> list[str]:
+    """What was left out, for the terminal: each file with a problem, named; those matching no pattern, counted
+    (a folder of images may hold thousands of other files) with the first few named."""
+    lines = [f"left out {path}: {why}" for path, why in sorted(listing.left_out.items())]
+    unmatched = listing.unmatched
+    if unmatched:
+        names = ", ".join(unmatched[:shown]) + (f" and {len(unmatched) - shown} more" if len(unmatched) > shown else "")
+        lines.append(f"left out {len(unmatched)} file(s) matching none of {', '.join(listing.patterns)} (--match "
+                     f"names others): {names}")
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())
