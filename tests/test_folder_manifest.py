@@ -135,3 +135,15 @@ def test_the_command_says_what_it_wrote_left_out_and_what_a_job_cannot_take(tmp_
     files(tmp_path, "d.png")
     assert main([str(tmp_path), "--append"]) == 0
     assert "1 line(s) added at the end (4 in all)" in capsys.readouterr().out
+
+
+def test_the_script_reads_the_folder_from_where_it_is_run(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "folder_manifest.sh"
+    files(tmp_path / "photos", "b.png", "a.png")
+    result = subprocess.run([str(script), "photos"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("photos/manifest.jsonl: 2 line(s) written (2 in all)")
+    assert sources(tmp_path / "photos") == ["${DATA_PREFIX_URI}/a.png", "${DATA_PREFIX_URI}/b.png"]
