@@ -136,6 +136,20 @@ def test_its_tests_and_the_tests_every_workflow_gets_pass(forked):
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout
 
 
+def _the_labelled_row(store: Path, attribute: str) -> dict:
+    """The one output manifest row labelled under ``attribute``, once the runner has consolidated it."""
+    deadline = time.monotonic() + 120
+    rows = []
+    while time.monotonic() < deadline:
+        manifests = list(store.glob("*/output/*/manifests/output/output.manifest"))
+        rows = [json.loads(line) for m in manifests for line in m.read_text().splitlines()]
+        if any(attribute in row for row in rows):
+            break
+        time.sleep(0.3)
+    [row] = [row for row in rows if attribute in row]
+    return row
+
+
 def test_it_runs_headless_in_the_local_runner(forked, tmp_path):
     root, assembly = forked
     result = _run(root, "-m", "local_ground_truth", "--workflow", NAME, "--simulate-workers", "3", "--accuracy", "0.9",
@@ -177,15 +191,7 @@ def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  #
         page.fill("crowd-text-area[name=summary] textarea", "Export button broken after the update.")
         page.click(".local-gt-submit")
         page.wait_for_function("!location.pathname.endsWith('/task/0')")  # on to her next ticket
-        deadline = time.monotonic() + 120
-        rows = []
-        while time.monotonic() < deadline:
-            manifests = list(store.glob("*/output/*/manifests/output/output.manifest"))
-            rows = [json.loads(line) for m in manifests for line in m.read_text().splitlines()]
-            if any("ticket-triage" in row for row in rows):
-                break
-            time.sleep(0.3)
-        [row] = [row for row in rows if "ticket-triage" in row]
+        row = _the_labelled_row(store, "ticket-triage")
         label = row["ticket-triage"]
         assert row["id"] == "T-1" and label["priority"]["label"] == "High"
         assert label["needs_reply"]["label"] == "checked"
@@ -222,15 +228,7 @@ def test_a_worker_sees_the_image_and_labels_it_in_the_browser(forked, browser, t
         page.click("crowd-radio-button[value=Blurry] >> text=Blurry")
         page.click("crowd-radio-button[value=No] >> text=No")
         page.click(".local-gt-submit")
-        deadline = time.monotonic() + 120
-        rows = []
-        while time.monotonic() < deadline:
-            manifests = list(store.glob("*/output/*/manifests/output/output.manifest"))
-            rows = [json.loads(line) for m in manifests for line in m.read_text().splitlines()]
-            if any("photo-check" in row for row in rows):
-                break
-            time.sleep(0.3)
-        [row] = [row for row in rows if "photo-check" in row]
+        row = _the_labelled_row(store, "photo-check")
         assert row["id"] == f"{IMAGES}-01"
         assert row["photo-check"]["quality"]["label"] == "Blurry" and row["photo-check"]["has_person"]["label"] == "No"
     finally:
