@@ -12,7 +12,9 @@ again; nothing else reloads):
   rewrites it (after each batch) or an expert decides: with experts' decisions, workers are compared
   with the final labels (``quality.final_report``), and the page says how many objects experts decided;
 - per worker: answers, leases held, the last answer's time; per object (100 a page, filtered by
-  state): its source, answers of those needed with a link to each, who holds it, its state (waiting,
+  state): its source (a file in the job's store linked through this run's signed links, ``media_links``, so a label
+  can be checked against the image or file it labels), answers of those needed with a link to each, who holds it,
+  its state (waiting,
   in progress, ready, consolidated with its label, skipped, failed with the reason);
 - with expert review on (``reviewer``): how many objects await review, a link to the review page and
   the final manifest, and per object "awaiting review" or who decided it.
@@ -45,6 +47,7 @@ from flask import Flask, Response, render_template_string, request
 from markupsafe import Markup
 
 from gt_common import strict_json
+from gt_common.s3uri import InputError, is_s3_uri
 
 from local_ground_truth import labels_csv
 from local_ground_truth.job import BatchOutcome, LocalJob, source_of
@@ -491,7 +494,7 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 · {% for state, n in s.states|dictsort %}{{ state }} {{ n }}{{ '' if loop.last else ', ' }}{% endfor %}</p>
 <table><thead><tr><th>object</th><th>source</th><th>answers ({{ s.needed }} needed)</th><th>held by</th><th>state</th><th>label</th></tr></thead><tbody>
 {% for row in s.rows %}<tr id="object-{{ row.id }}" class="state-{{ row.state|replace(' ', '-') }}"><td>{{ row.id }}</td>
-<td title="{{ row.source }}">{{ row.source.rsplit('/', 1)[-1] }}</td>
+<td title="{{ row.source }}">{% set href = source_link(row.source) %}{% if href %}<a href="{{ href }}" target="_blank" rel="noopener noreferrer">{{ row.source.rsplit('/', 1)[-1] }}</a>{% else %}{{ row.source.rsplit('/', 1)[-1] }}{% endif %}</td>
 <td>{{ row.answers|length }}{% for a in row.answers %}{{ ':' if loop.first else ',' }} <a href="{{ a.href }}">{{ a.worker }}</a>{% endfor %}</td>
 <td>{{ row.holders|join(', ') or '-' }}</td><td class="state">{{ row.state }}{% if row.detail %}: <span class="detail">{{ row.detail }}</span>{% endif %}</td>
 <td>{% for q, v in row.label %}{{ q }}: {{ v }}{{ '' if loop.last else '; ' }}{% endfor %}{% if row.review %} · <span class="review">{{ row.review }}</span>{% endif %}</td></tr>
@@ -629,8 +632,18 @@ def register_requester(app: Flask, site, foreign) -> None:
             start = 0
         return snapshot(job, site.leases, show, start, reader, getattr(site, "review", None))
 
+    def source_link(source: str) -> Optional[str]:
+        """A signed link (``media_links``) to an object's source when it is a file in the job's store (the image
+        or file workers were shown), so a label can be checked against what it labels; None for inline text."""
+        if not is_s3_uri(source):
+            return None
+        try:
+            return site.presign(source)
+        except InputError:
+            return None
+
     def live_html(s: dict[str, Any]) -> str:
-        return render_template_string(_LIVE, s=s)
+        return render_template_string(_LIVE, s=s, source_link=source_link)
 
     def html(body: str) -> Response:
         return Response(body, mimetype="text/html", headers={"Cache-Control": "no-store",

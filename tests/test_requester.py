@@ -223,6 +223,24 @@ def test_the_page_escapes_worker_names_and_shows_progress_links_and_reports(weld
         assert json.loads(report)["objects"] == 1
 
 
+def test_each_objects_source_file_opens_from_the_page_through_a_signed_link(welding):
+    """A requester checks a label against what it labels: an object's source file in the job's store (the weld's
+    description here, an image in an image workflow) is a link of this run's signed links; inline text is not."""
+    job = welding
+    job.lines[1] = {"source": "An inline text <b>, as a text workflow's line holds it"}
+    with worker_server(job) as server:
+        page = get(f"{server.url}{PREFIX}")[2].decode()
+        source = job.lines[0]["source"]
+        [href] = re.findall(r'<td title="' + re.escape(source) + r'"><a href="([^"]+)"', page)
+        assert href.startswith(f"{server.url}/media/")
+        status, headers, body = get(html.unescape(href))
+        bucket, key = source.removeprefix("s3://").split("/", 1)
+        assert status == 200 and body == job.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert headers["Content-Security-Policy"] == "sandbox" and headers["X-Content-Type-Options"] == "nosniff"
+        [inline] = re.findall(r'<tr id="object-1"[^>]*><td>1</td>\n<td title="[^"]*">(.*?)</td>', page)
+        assert inline == "An inline text &lt;b&gt;, as a text workflow&#39;s line holds it"
+
+
 def test_the_page_lists_each_reports_flagged_workers_escaped(welding, monkeypatch):
     """What a report flags (``quality_plots.worker_flags``: spam, colluding pairs, gold misses) is on the page under
     its report, as text: a worker's name in it is never markup."""
