@@ -331,9 +331,10 @@ class Scaffold:
 
     def item_markup(self) -> str:
         """What the worker labels, as the template shows it (escaped: autoescape is on)."""
-        if self.data == "image":
-            return ('<div class="item" id="item-image"><img src="{{ task.input.image | grant_read_access }}" '
-                    'alt="The image to label"></div>')
+        if self.data == "image":  # shown to fit the window; a click opens it at full size (to judge detail)
+            return ('<div class="item" id="item-image"><a href="{{ task.input.image | grant_read_access }}" '
+                    'target="_blank" rel="noopener noreferrer" title="Open the image at full size in a new tab">'
+                    '<img src="{{ task.input.image | grant_read_access }}" alt="The image to label"></a></div>')
         return '<div class="item" id="item-text">{{ task.input.text }}</div>'
 
     def item_style(self) -> str:
