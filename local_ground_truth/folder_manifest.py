@@ -31,6 +31,8 @@ from workflows.model import MANIFEST_FILE, TRUTH_FILE
 
 #: The images every current browser shows in an ``<img>`` (gt_common.images checks their bytes), by file name.
 IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.gif", "*.webp", "*.avif")
+#: Image files browsers do not show (gt_common.images names them): left out of an image manifest with a word on why.
+NOT_SHOWN_SUFFIXES = {".heic": "HEIC", ".heif": "HEIC", ".tif": "TIFF", ".tiff": "TIFF", ".pdf": "PDF"}
 SOURCE_FIELD = "source-ref"
 
 
@@ -195,15 +197,26 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 def left_out_lines(listing: Listing, shown: int = 5) -> list[str]:
-    """What was left out, for the terminal: each file with a problem, named; those matching no pattern, counted
-    (a folder of images may hold thousands of other files) with the first few named."""
+    """What was left out, for the terminal: each file with a problem, named; images in a format browsers do not show,
+    and the files matching no pattern, counted (a folder of images may hold thousands of other files) with the first
+    few named."""
     lines = [f"left out {path}: {why}" for path, why in sorted(listing.left_out.items())]
     unmatched = listing.unmatched
+    if tuple(listing.patterns) == IMAGE_PATTERNS:
+        unshown = [path for path in unmatched if Path(path).suffix.casefold() in NOT_SHOWN_SUFFIXES]
+        if unshown:
+            kinds = sorted({NOT_SHOWN_SUFFIXES[Path(path).suffix.casefold()] for path in unshown})
+            lines.append(f"left out {len(unshown)} image(s) in a format browsers do not show ({', '.join(kinds)}): "
+                         f"convert them to JPEG or PNG and run this again with --append: {_first(unshown, shown)}")
+            unmatched = [path for path in unmatched if Path(path).suffix.casefold() not in NOT_SHOWN_SUFFIXES]
     if unmatched:
-        names = ", ".join(unmatched[:shown]) + (f" and {len(unmatched) - shown} more" if len(unmatched) > shown else "")
         lines.append(f"left out {len(unmatched)} file(s) matching none of {', '.join(listing.patterns)} (--match "
-                     f"names others): {names}")
+                     f"names others): {_first(unmatched, shown)}")
     return lines
+
+
+def _first(paths: Sequence[str], shown: int) -> str:
+    return ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 if __name__ == "__main__":

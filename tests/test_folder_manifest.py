@@ -147,3 +147,13 @@ def test_the_script_reads_the_folder_from_where_it_is_run(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("photos/manifest.jsonl: 2 line(s) written (2 in all)")
     assert sources(tmp_path / "photos") == ["${DATA_PREFIX_URI}/a.png", "${DATA_PREFIX_URI}/b.png"]
+
+
+def test_photos_and_scans_browsers_do_not_show_are_named_with_what_to_do(tmp_path, capsys):
+    files(tmp_path, "a.jpg", "IMG_0001.HEIC", "IMG_0002.heif", "scan.tif", "notes.csv")
+    assert main([str(tmp_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert ("left out 3 image(s) in a format browsers do not show (HEIC, TIFF): convert them to JPEG or PNG and run "
+            "this again with --append: IMG_0001.HEIC, IMG_0002.heif, scan.tif") in err
+    assert any(line.startswith("left out 1 file(s) matching none of") and line.endswith(": notes.csv") for line in err)
+    assert sources(tmp_path) == ["${DATA_PREFIX_URI}/a.jpg"]

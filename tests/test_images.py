@@ -118,6 +118,7 @@ def test_avif_is_checked_by_its_signature_only(s3, bucket):
     (b"Not Found", r"is not an image a browser shows .*: it starts with bytes 4e 6f 74 20 46 6f 75 6e 64$"),
     (b"MM\x00*" + b"\x00" * 40, "is a TIFF file, which browsers do not show; convert it to one of JPEG, PNG, GIF, WebP, AVIF"),
     (b"%PDF-1.7\n%\xe2\xe3", "is a PDF file, which browsers do not show"),
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "is a HEIC file, which browsers do not show; convert"),
 ])
 def test_unusable_objects_are_named(s3, bucket, body, message):
     location = put(s3, bucket, "pages/p 1%20.jpg", body)

@@ -8,8 +8,9 @@ object:
 
 - the first ``SIGNATURE_BYTES`` bytes must start with the signature of a format every current
   browser shows: JPEG, PNG, GIF, WebP or AVIF. TIFF and PDF (formats Amazon Textract reads, so
-  likely beside NER page images) are named in the error, since browsers do not show them in
-  ``<img>``. SVG is not accepted: it is text with no fixed signature, and may carry script.
+  likely beside NER page images) and HEIC (a phone's photos) are named in the error, since browsers
+  do not show them in ``<img>`` (Safari alone shows HEIC). SVG is not accepted: it is text with no
+  fixed signature, and may carry script.
 - the last ``END_BYTES`` bytes must hold the format's end (``FORMAT_ENDS``): JPEG's end-of-image
   marker, PNG's IEND chunk, GIF's trailer; a WebP's length is the one its RIFF header states.
   NUL bytes after the end (padding) are allowed. AVIF has no end marker and is checked by its
@@ -37,6 +38,8 @@ def _is_avif(head: bytes) -> bool:
     return head[4:8] == b"ftyp" and (b"avif" in brands or b"avis" in brands)
 
 
+#: The major brands of HEIF files (HEIC photos among them), from their ``ftyp`` box.
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 #: Formats a browser shows in <img>, each with its file signature.
 SHOWN_FORMATS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
     ("JPEG", lambda head: head[:3] == b"\xff\xd8\xff"),
@@ -49,6 +52,9 @@ SHOWN_FORMATS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
 NOT_SHOWN_FORMATS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
     ("TIFF", lambda head: head[:4] in (b"II*\x00", b"MM\x00*")),
     ("PDF", lambda head: head[:5] == b"%PDF-"),
+    # A phone's photos (an iPhone's by default); only Safari shows them. AVIF, whose file type is the same box,
+    # is recognised first.
+    ("HEIC", lambda head: head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS),
 )
 SHOWN_NAMES = ", ".join(name for name, _ in SHOWN_FORMATS)
 
