@@ -20,6 +20,7 @@ import fnmatch
 import json
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,9 +191,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not written.added:
         print(f"{written.manifest}: every matching file has a line already ({written.lines}); nothing was added")
     else:
-        verb = "added at the end" if written.lines > len(written.added) else "written"
-        print(f"{written.manifest}: {len(written.added)} line(s) {verb} ({written.lines} in all). Next: "
-              f"./scripts/run_local.sh --workflow WORKFLOW --data {args.folder}")
+        grown = written.lines > len(written.added)
+        print(f"{written.manifest}: {len(written.added)} line(s) {'added at the end' if grown else 'written'} "
+              f"({written.lines} in all). Next: ./scripts/run_local.sh --workflow WORKFLOW --data "
+              f"{shlex.quote(str(args.folder.resolve()))}" + (" (a job under way on this folder takes the new objects "
+                                                              "when that command runs again)" if grown else ""))
     return 0
 
 

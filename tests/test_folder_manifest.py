@@ -126,7 +126,7 @@ def test_the_command_says_what_it_wrote_left_out_and_what_a_job_cannot_take(tmp_
     assert main([str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert f"{tmp_path / 'manifest.jsonl'}: 3 line(s) written (3 in all)" in out
-    assert f"--data {tmp_path}" in out
+    assert f"--data {tmp_path}\n" in out  # the folder's whole path: run_local.sh runs from the project
     assert ("left out 8 file(s) matching none of *.jpg, *.jpeg, *.png, *.gif, *.webp, *.avif (--match names others): "
             "run-0.csv, run-1.csv, run-2.csv, run-3.csv, run-4.csv and 3 more") in err
     assert "the manifest has 3 lines, and a Ground Truth job takes at most 2 objects" in err
@@ -134,7 +134,8 @@ def test_the_command_says_what_it_wrote_left_out_and_what_a_job_cannot_take(tmp_
     assert "exists already" in capsys.readouterr().err
     files(tmp_path, "d.png")
     assert main([str(tmp_path), "--append"]) == 0
-    assert "1 line(s) added at the end (4 in all)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 line(s) added at the end (4 in all)" in out and "takes the new objects" in out
 
 
 def test_the_script_reads_the_folder_from_where_it_is_run(tmp_path):
@@ -146,6 +147,7 @@ def test_the_script_reads_the_folder_from_where_it_is_run(tmp_path):
     result = subprocess.run([str(script), "photos"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("photos/manifest.jsonl: 2 line(s) written (2 in all)")
+    assert f"--data {tmp_path / 'photos'}" in result.stdout
     assert sources(tmp_path / "photos") == ["${DATA_PREFIX_URI}/a.png", "${DATA_PREFIX_URI}/b.png"]
 
 
