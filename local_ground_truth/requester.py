@@ -494,7 +494,7 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 · {% for state, n in s.states|dictsort %}{{ state }} {{ n }}{{ '' if loop.last else ', ' }}{% endfor %}</p>
 <table><thead><tr><th>object</th><th>source</th><th>answers ({{ s.needed }} needed)</th><th>held by</th><th>state</th><th>label</th></tr></thead><tbody>
 {% for row in s.rows %}<tr id="object-{{ row.id }}" class="state-{{ row.state|replace(' ', '-') }}"><td>{{ row.id }}</td>
-<td title="{{ row.source }}">{% set href = source_link(row.source) %}{% if href %}<a href="{{ href }}" target="_blank" rel="noopener noreferrer">{{ row.source.rsplit('/', 1)[-1] }}</a>{% else %}{{ row.source.rsplit('/', 1)[-1] }}{% endif %}</td>
+<td title="{{ row.source }}">{% if row.source_href %}<a href="{{ row.source_href }}" target="_blank" rel="noopener noreferrer">{{ row.source.rsplit('/', 1)[-1] }}</a>{% else %}{{ row.source.rsplit('/', 1)[-1] }}{% endif %}</td>
 <td>{{ row.answers|length }}{% for a in row.answers %}{{ ':' if loop.first else ',' }} <a href="{{ a.href }}">{{ a.worker }}</a>{% endfor %}</td>
 <td>{{ row.holders|join(', ') or '-' }}</td><td class="state">{{ row.state }}{% if row.detail %}: <span class="detail">{{ row.detail }}</span>{% endif %}</td>
 <td>{% for q, v in row.label %}{{ q }}: {{ v }}{{ '' if loop.last else '; ' }}{% endfor %}{% if row.review %} · <span class="review">{{ row.review }}</span>{% endif %}</td></tr>
@@ -623,15 +623,6 @@ def register_requester(app: Flask, site, foreign) -> None:
     pictures: dict[str, tuple[str, bytes]] = {}  # question -> (report ETag, its PNG)
     drawing = threading.Lock()
 
-    def state() -> dict[str, Any]:
-        show = request.args.get("show", "all")
-        show = show if show in FILTERS else "all"
-        try:
-            start = max(0, int(request.args.get("from", "0")))
-        except ValueError:
-            start = 0
-        return snapshot(job, site.leases, show, start, reader, getattr(site, "review", None))
-
     def source_link(source: str) -> Optional[str]:
         """A signed link (``media_links``) to an object's source when it is a file in the job's store (the image
         or file workers were shown), so a label can be checked against what it labels; None for inline text."""
@@ -642,8 +633,20 @@ def register_requester(app: Flask, site, foreign) -> None:
         except InputError:
             return None
 
+    def state() -> dict[str, Any]:
+        show = request.args.get("show", "all")
+        show = show if show in FILTERS else "all"
+        try:
+            start = max(0, int(request.args.get("from", "0")))
+        except ValueError:
+            start = 0
+        s = snapshot(job, site.leases, show, start, reader, getattr(site, "review", None))
+        for row in s["rows"]:
+            row["source_href"] = source_link(row["source"])
+        return s
+
     def live_html(s: dict[str, Any]) -> str:
-        return render_template_string(_LIVE, s=s, source_link=source_link)
+        return render_template_string(_LIVE, s=s)
 
     def html(body: str) -> Response:
         return Response(body, mimetype="text/html", headers={"Cache-Control": "no-store",
