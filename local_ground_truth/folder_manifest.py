@@ -71,21 +71,22 @@ def list_folder(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS) -> Listi
             relative = path.relative_to(folder).as_posix()
             if name.startswith(".") or relative in (MANIFEST_FILE, TRUTH_FILE):
                 continue
-            if not any(fnmatch.fnmatch(name.casefold(), pattern.casefold()) for pattern in patterns):
-                listing.unmatched.append(shown)
-                continue
-            try:
+            try:  # a problem the upload refuses the whole folder for, whatever the file's kind
                 relative.encode("utf-8")
             except UnicodeEncodeError:
                 listing.left_out[shown] = ("its name is not UTF-8 text, which an S3 key must be (the upload refuses "
                                            "the folder until it is renamed)")
                 continue
-            target = path.resolve()
-            if path.is_symlink() and target != inside and inside not in target.parents:
-                listing.left_out[shown] = (f"a link to {target}, outside the folder (the upload refuses the folder "
-                                           "until the file is copied in instead)")
-                continue
-            if path.is_dir():  # a link to a folder inside: its files are listed through their own paths
+            if path.is_symlink():
+                target = path.resolve()
+                if target != inside and inside not in target.parents:
+                    listing.left_out[shown] = (f"a link to {target}, outside the folder (the upload refuses the "
+                                               "folder until the file is copied in instead)")
+                    continue
+                if path.is_dir():  # a link to a folder inside: its files are listed through their own paths
+                    continue
+            if not any(fnmatch.fnmatch(name.casefold(), pattern.casefold()) for pattern in patterns):
+                listing.unmatched.append(shown)
                 continue
             listing.files.append(relative)
     listing.files.sort(key=natural_key)
@@ -93,16 +94,18 @@ def list_folder(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS) -> Listi
     return listing
 
 
-def named_sources(manifest: Path) -> list[str]:
-    """The ``source-ref`` of each line of an existing manifest (a line without one names nothing here)."""
+def named_sources(manifest: Path) -> tuple[int, list[str]]:
+    """How many objects an existing manifest has (its lines that are not blank), and the ``source-ref`` of each
+    (a line without one, such as a welding run's ``source``, names no file here)."""
     try:
         text = manifest.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise FolderManifestError(f"{manifest} is not UTF-8 text ({error}): nothing was written") from None
-    sources = []
+    sources, objects = [], 0
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        objects += 1
         try:
             entry = json.loads(line)
         except ValueError as error:
@@ -110,7 +113,7 @@ def named_sources(manifest: Path) -> list[str]:
                                       "written)") from None
         if isinstance(entry, dict) and isinstance(entry.get(SOURCE_FIELD), str):
             sources.append(entry[SOURCE_FIELD])
-    return sources
+    return objects, sources
 
 
 @dataclass
@@ -128,13 +131,14 @@ def write_manifest(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS, appen
         raise FolderManifestError(f"{folder} is not a folder (nothing was written)")
     listing = list_folder(folder, patterns)
     manifest = folder / MANIFEST_FILE
-    earlier_body, named = b"", []
+    earlier_body, earlier_objects, named = b"", 0, []
     if manifest.exists():
         if not append:
             raise FolderManifestError(
                 f"{manifest} exists already: --append adds the files it does not name yet at its end (its lines "
                 "stay as they are); to write it anew, delete it first (nothing was written)")
-        earlier_body, named = manifest.read_bytes(), named_sources(manifest)
+        earlier_body = manifest.read_bytes()
+        earlier_objects, named = named_sources(manifest)
     if not listing.files:
         raise FolderManifestError(f"no file in {folder} matches {', '.join(patterns)} (nothing was written)")
     known = set(named)
@@ -147,7 +151,7 @@ def write_manifest(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS, appen
             earlier_body += b"\r\n" if b"\r\n" in earlier_body else b"\n"
         lines = "".join(json.dumps({SOURCE_FIELD: source_ref(path)}, ensure_ascii=False) + "\n" for path in added)
         _replace(manifest, earlier_body + lines.encode("utf-8"))
-    return Written(manifest, added, len(named) + len(added), gone, listing)
+    return Written(manifest, added, earlier_objects + len(added), gone, listing)
 
 
 def _replace(path: Path, body: bytes) -> None:

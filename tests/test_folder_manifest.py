@@ -83,16 +83,24 @@ def test_an_unreadable_line_in_the_manifest_is_named_and_nothing_written(tmp_pat
         write_manifest(tmp_path, append=True)
 
 
+def test_a_manifests_lines_without_a_file_count_as_objects_too(tmp_path):
+    files(tmp_path, "a.png")
+    (tmp_path / "manifest.jsonl").write_text('{"source": "an inline text"}\n\n{"source": "another"}\n')
+    written = write_manifest(tmp_path, append=True)
+    assert written.added == ["a.png"] and written.lines == 3 and written.gone == []
+
+
 def test_a_link_outside_the_folder_and_a_name_that_is_not_utf8_are_named_and_left_out(tmp_path):
     folder = files(tmp_path / "data", "a.png", "inside/b.png")
     outside = files(tmp_path, "secret.png") / "secret.png"
     (folder / "link-out.png").symlink_to(outside)
     (folder / "link-in.png").symlink_to(folder / "a.png")  # a link within the folder is uploaded as it is
     (folder / "linked-folder").symlink_to(folder / "inside")
+    (folder / "more").symlink_to(tmp_path)  # a folder outside, whatever its name: the upload refuses it
     (folder / os.fsdecode(b"caf\xe9.png")).write_bytes(PNG)  # Latin-1 bytes: not UTF-8
     listing = list_folder(folder)
     assert listing.files == ["a.png", "inside/b.png", "link-in.png"]
-    assert set(listing.left_out) == {"link-out.png", "caf\\xe9.png"}
+    assert set(listing.left_out) == {"link-out.png", "caf\\xe9.png", "more"} and listing.unmatched == []
     assert "outside the folder" in listing.left_out["link-out.png"] and str(outside) in listing.left_out["link-out.png"]
     assert "not UTF-8" in listing.left_out["caf\\xe9.png"]
 
