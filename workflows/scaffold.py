@@ -360,7 +360,7 @@ class Scaffold:
         """Known answers of the sample objects workers see, one per question (free text is not simulated)."""
         truth = {}
         for n, line in enumerate(self.sample_objects()):
-            if line.get("source", "-").strip():
+            if not _skipped(line):
                 truth[line["id"]] = {
                     q.name: _truth_value(q, n) for q in self.definition.questions if not isinstance(q, FreeText)}
         return json.dumps(truth, indent=2, ensure_ascii=False) + "\n"
@@ -411,6 +411,11 @@ def sample_image(n: int, width: int = 480, height: int = 320) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
             + chunk(b"IEND", b""))
+
+
+def _skipped(line: dict) -> bool:
+    """Whether a sample line is one the scaffold's pre-labeling skips: an empty inline text."""
+    return isinstance(line.get("source"), str) and not line["source"].strip()
 
 
 def _truth_value(question: Question, n: int):
