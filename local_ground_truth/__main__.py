@@ -25,6 +25,7 @@ import ipaddress
 import json
 import logging
 import re
+import shlex
 import signal
 import sys
 import tempfile
@@ -126,7 +127,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.data = args.data.expanduser().resolve()
         if not (args.data / MANIFEST_FILE).is_file():
             parser.error(f"--data {args.data}: not a folder with a {MANIFEST_FILE} (lay it out as "
-                         "sample_data/<workflow>/ is: the manifest and the files it names)")
+                         "sample_data/<workflow>/ is: the manifest and the files it names; for a folder of images, "
+                         f"./scripts/folder_manifest.sh {shlex.quote(str(args.data))} writes it)")
     args.env = args.env or "dev"
     if not 0 <= args.accuracy <= 1:
         parser.error("--accuracy must be between 0 and 1")

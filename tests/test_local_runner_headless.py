@@ -516,7 +516,9 @@ def test_a_requesters_own_data_is_labeled_in_a_job_of_its_own_named_by_its_folde
     # A folder without a manifest is refused before anything is synthesized.
     with pytest.raises(SystemExit):
         cli.parse_args(["--workflow", "welding", "--data", str(tmp_path)])
-    assert f"--data {tmp_path}: not a folder with a manifest.jsonl" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert f"--data {tmp_path}: not a folder with a manifest.jsonl" in said
+    assert f"for a folder of images, ./scripts/folder_manifest.sh {tmp_path} writes it" in said
     with pytest.raises(SystemExit):
         cli.parse_args(["--workflow", "welding", "--data", str(folder), "--cloud-assembly", "cdk.out"])
     assert "an assembly holds the data it was synthesized with" in capsys.readouterr().err
