@@ -24,6 +24,7 @@ import dataclasses
 import ipaddress
 import json
 import logging
+import os
 import re
 import shlex
 import signal
@@ -34,7 +35,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from gt_common.labeling_job import JOB_NAME
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
@@ -294,7 +295,8 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         stack.enter_context(job_lock(args.state_dir, args.job_name))  # one runner per job folder
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         functions = (spec.pre_labeling, spec.consolidation)
-        endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store, grants=endpoint_grants(functions)))
+        endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store, grants=endpoint_grants(functions),
+                                                            on_lost=stop_on_lost_endpoint))
         tell_unchecked_grants(args, functions)
         s3 = local_s3.client(endpoint)
         plan = local_s3.plan_deployment(spec, s3)
@@ -659,6 +661,22 @@ def _stop_on_terminate(*_signal_args) -> None:
     raise KeyboardInterrupt  # `kill` stops the runner as Ctrl-C does (nothing is lost either way)
 
 
+#: Set when the local S3 endpoint ended under the run: it stops, and says so in its last line.
+ENDPOINT_LOST = threading.Event()
+
+
+def stop_on_lost_endpoint() -> None:
+    """Stop the run as `kill` does, from any thread (the local S3 endpoint ended under it): SIGTERM, whose handler
+    this process installs (SIGINT may be ignored: a job started in the background by a shell ignores it)."""
+    ENDPOINT_LOST.set()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def lost_endpoint_message(args: argparse.Namespace, detail: str = "") -> str:
+    return (f"{args.parser.prog}: error: the S3 endpoint stopped answering{f' ({detail})' if detail else ''}; every "
+            "answer it acknowledged is saved. Run the same command again to resume.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
@@ -682,9 +700,15 @@ def _run(args: argparse.Namespace) -> int:
             spec = choose_workflow(args, assembly)
             if args.simulate_workers is None:
                 run_browser(args, spec)
+                if ENDPOINT_LOST.is_set():
+                    _say(lost_endpoint_message(args))
+                    return 1
                 return 0
             summary = run_headless(args, spec)
     except KeyboardInterrupt:
+        if ENDPOINT_LOST.is_set():
+            _say(lost_endpoint_message(args))
+            return 1
         log = getattr(args, "requester_log", None)
         if log is not None and log.complete_message is not None:  # stopped after the job was complete
             _say("stopped; the job was complete: " + log.complete_summary())  # as of now, as the normal stop says
@@ -694,6 +718,9 @@ def _run(args: argparse.Namespace) -> int:
     except (StackError, TruthError, headless.CannotSimulate, SettingsChanged, DefinitionError, InUse) as error:
         _say(f"{args.parser.prog}: error: {error}")
         return 2
+    except EndpointConnectionError as error:  # the endpoint went away under the run (its end is logged where seen)
+        _say(lost_endpoint_message(args, str(error)))
+        return 1
     print(json.dumps(summary, indent=2))
     failed = summary["pre_labeling_failures"] or summary["consolidation_failures"] or summary["pre_labeling_stopped"]
     return 1 if failed else 0

@@ -3,25 +3,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping, Optional
+from typing import Callable, Iterator, Mapping, Optional
 
 import boto3
 
 from local_ground_truth.stack_reader import WorkflowSpec
 
 _REPO = Path(__file__).resolve().parent.parent
+LOG = logging.getLogger(__name__)
 
 
 @contextmanager
-def s3_endpoint(url: str | None = None, store: Path | None = None,
-                grants: Optional[Mapping[str, list]] = None) -> Iterator[str]:
+def s3_endpoint(url: str | None = None, store: Path | None = None, grants: Optional[Mapping[str, list]] = None,
+                on_lost: Optional[Callable[[], None]] = None) -> Iterator[str]:
     """``url`` as given, or a moto S3 server on a free 127.0.0.1 port for the duration.
 
     Conditional writes (PutObject ``If-Match`` / ``If-None-Match``) are atomic there, as in S3
@@ -31,40 +34,69 @@ def s3_endpoint(url: str | None = None, store: Path | None = None,
     (``function_grants``; requests signed with other keys are not checked).
     Connections stay open between requests (``keep_alive``): a client's requests reuse one.
     The server runs in a child process of its own: in this process it would compete for the GIL
-    with the runner (and its pre-labeling pool's results), which slowed every request. It is
-    stopped on exit, on Ctrl-C, and exits by itself if this process dies (its stdin closes).
+    with the runner (and its pre-labeling pool's results), which slowed every request. Its life is this process's:
+    it ends when this context closes its stdin, or this process dies; it ignores SIGINT and SIGTERM, so a signal sent
+    to every process at once (``pkill``, a service manager's stop) stops the runner, which finishes its batch through
+    the endpoint and then ends it, instead of taking the endpoint away under it. Should the endpoint end while in use
+    (killed outright, out of memory), that is logged as an error and ``on_lost`` is called (the runner stops itself
+    then, at once, rather than serving answers it can no longer save).
     """
     if url:
         yield url
         return
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "local_ground_truth.local_s3", "--grants-on-stdin"] + (
+    command = [sys.executable, "-m", "local_ground_truth.local_s3", "--grants-on-stdin", "--lives-with-parent"] + (
         ["--store", str(store)] if store else [])
     server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
+    stopping = threading.Event()
     try:
         server.stdin.write(json.dumps(grants or {}).encode() + b"\n")  # one line; the pipe then stays open
         server.stdin.flush()
         line = server.stdout.readline().decode().strip()  # the port, once the socket is listening
         if not line.isdigit():
             raise RuntimeError(f"the local S3 endpoint did not start (exit code {server.poll()})")
+        threading.Thread(target=_watch, args=(server, stopping, on_lost), name="s3-endpoint-watch", daemon=True).start()
         yield f"http://127.0.0.1:{line}"
     finally:
+        stopping.set()
         _stop(server)
 
 
+def _watch(server: subprocess.Popen, stopping: threading.Event, on_lost: Optional[Callable[[], None]]) -> None:
+    """Say so, and call ``on_lost``, when the endpoint ends before it was asked to."""
+    code = server.wait()
+    if not stopping.is_set():
+        LOG.error("the local S3 endpoint (process %s) ended while in use (%s); everything it acknowledged is on disk",
+                  server.pid, exit_status(code))
+        if on_lost is not None:
+            on_lost()
+
+
+def exit_status(code: int) -> str:
+    """A process's exit code as words: "killed by SIGKILL", "exit code 1"."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    for stream in (server.stdin, server.stdout):
-        try:
-            stream.close()
-        except OSError:
-            pass
+    """End the endpoint: its stdin closed is its signal to exit; killed if it has not within 5 s."""
+    try:
+        server.stdin.close()
+    except OSError:
+        pass
+    try:
+        server.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    try:
+        server.stdout.close()
+    except OSError:
+        pass
 
 
 def moto_s3_app():
@@ -88,12 +120,10 @@ def keep_alive_server(app):
     return make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveRequestHandler)
 
 
-def _serve(store: Path | None, grants_on_stdin: bool = False) -> None:
+def _serve(store: Path | None, grants_on_stdin: bool = False, lives_with_parent: bool = False) -> None:
     """Child process: moto's S3 on 127.0.0.1, port printed on stdout; ends when stdin closes. With
-    ``grants_on_stdin``, the functions' grants (JSON) are the first line of stdin."""
-    import logging
-    import threading
-
+    ``grants_on_stdin``, the functions' grants (JSON) are the first line of stdin. With ``lives_with_parent``,
+    SIGINT and SIGTERM are ignored: only the parent ends it (by closing stdin, or by dying)."""
     from local_ground_truth import conditional_writes, s3_store
     from local_ground_truth.endpoint_guard import EndpointGuard
 
@@ -115,7 +145,11 @@ def _serve(store: Path | None, grants_on_stdin: bool = False) -> None:
         os._exit(0)
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    if lives_with_parent:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(server.server_port, flush=True)
     try:
         server.serve_forever()
@@ -254,5 +288,7 @@ if __name__ == "__main__":
     parser.add_argument("--store", type=Path, help="keep every bucket in this folder (default: memory only)")
     parser.add_argument("--grants-on-stdin", action="store_true",
                         help="read the functions' S3 grants (JSON: access key -> statements) from stdin's first line")
+    parser.add_argument("--lives-with-parent", action="store_true",
+                        help="ignore SIGINT and SIGTERM: end only when stdin closes (the parent's stop, or its death)")
     arguments = parser.parse_args()
-    _serve(arguments.store, arguments.grants_on_stdin)
+    _serve(arguments.store, arguments.grants_on_stdin, arguments.lives_with_parent)

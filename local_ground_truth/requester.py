@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import AbstractSet, Any, Callable, Iterator, Optional
 from urllib.parse import quote
 
+from botocore.exceptions import EndpointConnectionError
 from flask import Flask, Response, render_template_string, request
 from markupsafe import Markup
 
@@ -162,6 +163,9 @@ class RequesterLog:
         images now, else spaced)."""
         try:
             saved = self.files.update(draw=draw)
+        except EndpointConnectionError as error:  # the endpoint went away (said where it was seen): no traceback
+            LOG.error("the quality reports could not be saved in %s: %s", self.files.folder, error)
+            return {}
         except Exception:  # noqa: BLE001 - a report that cannot be drawn never stops the job
             LOG.exception("the quality reports could not be saved in %s", self.files.folder)
             return {}
