@@ -114,21 +114,30 @@ class TlsProxy:
                 client.close()
                 continue
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            for source, sink in ((secure, upstream), (upstream, secure)):
-                self._threads.Thread(target=_pump, args=(source, sink), daemon=True).start()
+            self._threads.Thread(target=_relay, args=(secure, upstream), daemon=True).start()
 
     def close(self) -> None:
         self.listener.close()
 
 
-def _pump(source, sink) -> None:
+def _relay(secure, upstream) -> None:
+    """Both directions of one connection in one thread: an SSL socket read in one thread while written in another
+    may garble its records (OpenSSL's state is not shared safely), which reached the server as a malformed request."""
+    import select
+
     try:
-        while data := source.recv(65536):
-            sink.sendall(data)
+        while True:
+            readable = [secure] if secure.pending() else select.select([secure, upstream], [], [])[0]
+            for source, sink in ((secure, upstream), (upstream, secure)):
+                if source in readable:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    sink.sendall(data)
     except OSError:
         pass
     finally:
-        for end in (source, sink):
+        for end in (secure, upstream):
             try:
                 end.close()
             except OSError:
