@@ -136,6 +136,22 @@ def test_its_tests_and_the_tests_every_workflow_gets_pass(forked):
     assert re.search(r"\d+ passed", result.stdout) and " failed" not in result.stdout
 
 
+def _job_args(assembly: Path, workflow: str, tmp_path: Path) -> list[str]:
+    return ["--workflow", workflow, "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"),
+            "--processes", "2"]
+
+
+def _headless_job(root: Path, assembly: Path, workflow: str, tmp_path: Path) -> dict:
+    """The fork's workflow run headless by 3 simulated workers; the run's summary."""
+    result = _run(root, "-m", "local_ground_truth", *_job_args(assembly, workflow, tmp_path), "--simulate-workers", "3",
+                  "--accuracy", "0.9")
+    return json.loads(result.stdout)
+
+
+def _served_job(root: Path, assembly: Path, workflow: str, tmp_path: Path) -> RunnerProcess:
+    return RunnerProcess(_job_args(assembly, workflow, tmp_path), tmp_path / "runner.log", cwd=root)
+
+
 def _the_labelled_row(store: Path, attribute: str) -> dict:
     """The one output manifest row labelled under ``attribute``, once the runner has consolidated it."""
     deadline = time.monotonic() + 120
@@ -152,9 +168,7 @@ def _the_labelled_row(store: Path, attribute: str) -> dict:
 
 def test_it_runs_headless_in_the_local_runner(forked, tmp_path):
     root, assembly = forked
-    result = _run(root, "-m", "local_ground_truth", "--workflow", NAME, "--simulate-workers", "3", "--accuracy", "0.9",
-                  "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"), "--processes", "2")
-    summary = json.loads(result.stdout)
+    summary = _headless_job(root, assembly, NAME, tmp_path)
     assert summary["objects"] == 4 and summary["skipped_objects"] == 2
     assert summary["pre_labeling_failures"] == 0 and summary["consolidation_failures"] == 0
     assert set(summary["questions"]) == {"priority", "needs_reply"}  # free text is not scored
@@ -169,8 +183,7 @@ def test_it_runs_headless_in_the_local_runner(forked, tmp_path):
 def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  # noqa: F811
     root, assembly = forked
     store = tmp_path / "job" / "s3"
-    runner = RunnerProcess(["--workflow", NAME, "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"),
-                            "--processes", "2"], tmp_path / "runner.log", cwd=root)
+    runner = _served_job(root, assembly, NAME, tmp_path)
     try:
         page = page_for(browser)
         page.goto(f"{runner.url}/worker/ana")
@@ -202,9 +215,7 @@ def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  #
 
 def test_the_image_workflow_runs_headless_as_scaffolded(forked, tmp_path):
     root, assembly = forked
-    result = _run(root, "-m", "local_ground_truth", "--workflow", IMAGES, "--simulate-workers", "3", "--accuracy",
-                  "0.9", "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"), "--processes", "2")
-    summary = json.loads(result.stdout)
+    summary = _headless_job(root, assembly, IMAGES, tmp_path)
     assert summary["objects"] == 4 and summary["skipped_objects"] == 0 and summary["pre_labeling_failures"] == 0
     assert set(summary["questions"]) == {"quality", "has_person"}
     rows = [json.loads(line) for line in Path(summary["output_manifest"]).read_text().splitlines()]
@@ -215,8 +226,7 @@ def test_the_image_workflow_runs_headless_as_scaffolded(forked, tmp_path):
 def test_a_worker_sees_the_image_and_labels_it_in_the_browser(forked, browser, tmp_path):  # noqa: F811
     root, assembly = forked
     store = tmp_path / "job" / "s3"
-    runner = RunnerProcess(["--workflow", IMAGES, "--cloud-assembly", str(assembly), "--state-dir", str(tmp_path / "job"),
-                            "--processes", "2"], tmp_path / "runner.log", cwd=root)
+    runner = _served_job(root, assembly, IMAGES, tmp_path)
     try:
         page = page_for(browser)
         page.goto(f"{runner.url}/worker/ana/task/0")
