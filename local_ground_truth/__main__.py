@@ -679,6 +679,7 @@ def lost_endpoint_message(args: argparse.Namespace, detail: str = "") -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    ENDPOINT_LOST.clear()  # a run of its own (the tests run several in one process)
     previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
     try:
         return _run(args)
