@@ -129,7 +129,6 @@ def write_manifest(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS, appen
     """Write (or with ``append``, extend) ``folder``'s manifest with a line per matching file; ``Written``."""
     if not folder.is_dir():
         raise FolderManifestError(f"{folder} is not a folder (nothing was written)")
-    listing = list_folder(folder, patterns)
     manifest = folder / MANIFEST_FILE
     earlier_body, earlier_objects, named = b"", 0, []
     if manifest.exists():
@@ -139,6 +138,7 @@ def write_manifest(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS, appen
                 "stay as they are); to write it anew, delete it first (nothing was written)")
         earlier_body = manifest.read_bytes()
         earlier_objects, named = named_sources(manifest)
+    listing = list_folder(folder, patterns)  # after the refusals above: a large folder is walked only to be used
     if not listing.files:
         raise FolderManifestError(f"no file in {folder} matches {', '.join(patterns)} (nothing was written)")
     known = set(named)

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -148,8 +149,16 @@ def _headless_job(root: Path, assembly: Path, workflow: str, tmp_path: Path) -> 
     return json.loads(result.stdout)
 
 
-def _served_job(root: Path, assembly: Path, workflow: str, tmp_path: Path) -> RunnerProcess:
-    return RunnerProcess(_job_args(assembly, workflow, tmp_path), tmp_path / "runner.log", cwd=root)
+@contextmanager
+def _served_in_browser(forked, browser, workflow: str, tmp_path: Path):  # noqa: F811
+    """The fork's workflow served by the runner, a page of Chromium for a worker, and the job's store; the runner
+    stopped after."""
+    root, assembly = forked
+    runner = RunnerProcess(_job_args(assembly, workflow, tmp_path), tmp_path / "runner.log", cwd=root)
+    try:
+        yield page_for(browser), runner.url, tmp_path / "job" / "s3"
+    finally:
+        runner.stop()
 
 
 def _the_labelled_row(store: Path, attribute: str) -> dict:
@@ -181,14 +190,10 @@ def test_it_runs_headless_in_the_local_runner(forked, tmp_path):
 
 
 def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  # noqa: F811
-    root, assembly = forked
-    store = tmp_path / "job" / "s3"
-    runner = _served_job(root, assembly, NAME, tmp_path)
-    try:
-        page = page_for(browser)
-        page.goto(f"{runner.url}/worker/ana")
+    with _served_in_browser(forked, browser, NAME, tmp_path) as (page, url, store):
+        page.goto(f"{url}/worker/ana")
         assert page.eval_on_selector_all("#queue a", "links => links.length") == 4  # empty tickets go to nobody
-        page.goto(f"{runner.url}/worker/ana/task/0")  # T-1 (a worker's queue is in an order of their own)
+        page.goto(f"{url}/worker/ana/task/0")  # T-1 (a worker's queue is in an order of their own)
         page.wait_for_selector("#subject")
         assert page.inner_text("#subject") == "Export broken"
         assert page.inner_text("crowd-form h2") == "Ticket triage"  # the definition's title, written only there
@@ -209,8 +214,6 @@ def test_a_worker_triages_a_ticket_in_the_browser(forked, browser, tmp_path):  #
         assert row["id"] == "T-1" and label["priority"]["label"] == "High"
         assert label["needs_reply"]["label"] == "checked"
         assert label["summary"] == [{"workerId": "ana", "text": "Export button broken after the update."}]
-    finally:
-        runner.stop()
 
 
 def test_the_image_workflow_runs_headless_as_scaffolded(forked, tmp_path):
@@ -224,12 +227,8 @@ def test_the_image_workflow_runs_headless_as_scaffolded(forked, tmp_path):
 
 
 def test_a_worker_sees_the_image_and_labels_it_in_the_browser(forked, browser, tmp_path):  # noqa: F811
-    root, assembly = forked
-    store = tmp_path / "job" / "s3"
-    runner = _served_job(root, assembly, IMAGES, tmp_path)
-    try:
-        page = page_for(browser)
-        page.goto(f"{runner.url}/worker/ana/task/0")
+    with _served_in_browser(forked, browser, IMAGES, tmp_path) as (page, url, store):
+        page.goto(f"{url}/worker/ana/task/0")
         page.wait_for_function("document.querySelector('#item-image img') && "
                                "document.querySelector('#item-image img').complete")
         # The image came through grant_read_access's signed link and decoded: 480 pixels wide, as the scaffold drew it.
@@ -248,5 +247,3 @@ def test_a_worker_sees_the_image_and_labels_it_in_the_browser(forked, browser, t
         row = _the_labelled_row(store, "photo-check")
         assert row["id"] == f"{IMAGES}-01"
         assert row["photo-check"]["quality"]["label"] == "Blurry" and row["photo-check"]["has_person"]["label"] == "No"
-    finally:
-        runner.stop()

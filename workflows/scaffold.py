@@ -167,6 +167,7 @@ class Scaffold:
 
             import boto3
 
+            from gt_common.labeling_job import data_object_of_event
             from gt_common.limits import MAX_TEXT_BYTES
             from gt_common.s3uri import InputError, parse_s3_uri, read_object
 
@@ -176,10 +177,8 @@ class Scaffold:
                 return boto3.client("s3")
 
 
-            def text_of(data_object: Any) -> str:
+            def text_of(data_object: dict[str, Any]) -> str:
                 """The text a data object names: inline ``source``, or a text file at ``source-ref``."""
-                if not isinstance(data_object, dict):
-                    raise InputError("dataObject is missing or not an object")
                 if isinstance(data_object.get("source"), str):
                     text = data_object["source"]
                     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
@@ -196,9 +195,7 @@ class Scaffold:
 
 
             def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-                if not isinstance(event, dict):
-                    raise InputError("event is not an object")
-                text = text_of(event.get("dataObject"))
+                text = text_of(data_object_of_event(event))
                 if not text.strip():
                     return {{"taskInput": {{"text": ""}}, "isHumanAnnotationRequired": "false"}}
                 return {{"taskInput": {{"text": text}}, "isHumanAnnotationRequired": "true"}}
@@ -225,6 +222,7 @@ class Scaffold:
             import boto3
 
             from gt_common.images import check_image
+            from gt_common.labeling_job import data_object_of_event
             from gt_common.s3uri import InputError, parse_s3_uri
 
 
@@ -234,11 +232,7 @@ class Scaffold:
 
 
             def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-                if not isinstance(event, dict):
-                    raise InputError("event is not an object")
-                data_object = event.get("dataObject")
-                if not isinstance(data_object, dict):
-                    raise InputError("dataObject is missing or not an object")
+                data_object = data_object_of_event(event)
                 if "source-ref" not in data_object:
                     raise InputError(f"dataObject has no image 'source-ref' (keys: {{sorted(data_object)}})")
                 image = parse_s3_uri(data_object["source-ref"], what="dataObject.source-ref")

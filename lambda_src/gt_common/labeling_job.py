@@ -23,6 +23,16 @@ def name_in_arn(arn: Any) -> Optional[str]:
     return arn.rsplit(ARN_MARKER, 1)[1] if isinstance(arn, str) and ARN_MARKER in arn else None
 
 
+def data_object_of_event(event: Any) -> dict[str, Any]:
+    """A pre-labeling event's ``dataObject`` (the manifest line); InputError when the event or it is not an object."""
+    if not isinstance(event, dict):
+        raise InputError("event is not an object")
+    data_object = event.get("dataObject")
+    if not isinstance(data_object, dict):
+        raise InputError("dataObject is missing or not an object")
+    return data_object
+
+
 def job_name_of_event(event: Any) -> str:
     """The labeling job's name from a Lambda event's ``labelingJobArn`` (pre-labeling and consolidation events
     carry it); "" when the event has none. An ARN that is there but names no job (``JOB_NAME``) is refused: it

@@ -40,7 +40,7 @@ from botocore.exceptions import ClientError
 
 from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
-from gt_common.labeling_job import job_name_of_event
+from gt_common.labeling_job import data_object_of_event, job_name_of_event
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
 from gt_common.shown_text import BIDI_CONTROLS, is_visible
@@ -129,11 +129,7 @@ def record_shown_text(data_object: dict[str, Any], text: str, job: str) -> None:
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        raise InputError("event is not an object")
-    data_object = event.get("dataObject")
-    if not isinstance(data_object, dict):
-        raise InputError("dataObject is missing or not an object")
+    data_object = data_object_of_event(event)
     job = job_name_of_event(event)  # the task record's folder (gt_common.task_record)
     image_key = source_field(data_object, "dataObject")  # the page image: source-ref, or source as Ground Truth allows
     image_uri = _required(data_object, image_key)

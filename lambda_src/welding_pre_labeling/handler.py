@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 
 from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
-from gt_common.labeling_job import job_name_of_event
+from gt_common.labeling_job import data_object_of_event, job_name_of_event
 from gt_common.s3uri import InputError, S3Location, error_code, get_object, parse_s3_uri, read_error, read_object
 from gt_common.task_record import source_field, write_record
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
@@ -66,9 +66,7 @@ def writers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=len(PLOTS), thread_name_prefix="plot-writer")
 
 
-def dataset_location(data_object: Any) -> S3Location:
-    if not isinstance(data_object, dict):
-        raise InputError("dataObject is missing or not an object")
+def dataset_location(data_object: dict[str, Any]) -> S3Location:
     field = source_field(data_object, "dataObject")
     return parse_s3_uri(data_object[field], what=f"dataObject.{field}")
 
@@ -209,11 +207,10 @@ def record_task(data_object: dict[str, Any], job: str) -> None:
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        raise InputError("event is not an object")
-    dataset = dataset_location(event.get("dataObject"))
+    data_object = data_object_of_event(event)
+    dataset = dataset_location(data_object)
     job = job_name_of_event(event)  # the task record's folder (gt_common.task_record)
-    gold_of_line(event["dataObject"])  # a line's known answers are checked before anything is read
+    gold_of_line(data_object)  # a line's known answers are checked before anything is read
     image, csv = read_dataset(dataset)
     try:
         check_image(s3_client(), image, what="camera image")
