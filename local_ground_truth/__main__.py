@@ -41,7 +41,7 @@ from gt_common.labeling_job import JOB_NAME
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.review import ReviewSettings
 from gt_common.s3uri import is_not_found
-from local_ground_truth import headless, local_s3, spaced_rewrite, worker_names
+from local_ground_truth import data_growth, headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.function_grants import endpoint_grants
 from local_ground_truth.job import LocalJob, job_root, source_of
 from local_ground_truth.job_settings import (
@@ -249,6 +249,8 @@ def assembly_of(args: argparse.Namespace) -> Iterator[Path]:
         yield args.cloud_assembly
         return
     _say(f"synthesizing the app ({args.env}{'' if args.data is None else f', data of {args.workflow}: {args.data}'}) ...")
+    if args.data is not None:  # the manifest as this synthesis reads it: a change from here on joins the job
+        args.manifest_read = data_growth.signature(args.data / MANIFEST_FILE)
     with tempfile.TemporaryDirectory() as folder:
         yield synthesize(Path(folder), args.env, data=None if args.data is None else {args.workflow: str(args.data)})
 
@@ -260,18 +262,49 @@ class PreLabeling:
         self.job, self.processes, self.log = job, processes, log
         self.error: Optional[str] = None  # why it stopped before the end, if it did
         self._stop = threading.Event()
+        self._starting = threading.Lock()  # the two fields below and the thread
+        self._running = True  # a pass is under way, or about to be
+        self._again = False  # objects joined the job during a pass: one more follows it
         self._thread = threading.Thread(target=self._run, name="pre-labeling", daemon=True)
         self._thread.start()
 
     def ended(self) -> bool:
-        """No more objects will be stored in this run (done, failed or stopped)."""
-        return not self._thread.is_alive()
+        """No more objects will be stored in this run, unless more join the job (done, failed or stopped)."""
+        with self._starting:
+            return not self._running
+
+    def more(self) -> None:
+        """Objects joined the job (``LocalJob.take_appended_lines``): pre-label them, after any pass under way."""
+        with self._starting:
+            if self._stop.is_set():
+                return
+            if self._running:
+                self._again = True
+                return
+            self._running, self.error = True, None
+            self._thread = threading.Thread(target=self._run, name="pre-labeling", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()  # what is stored stays; the same command pre-labels the rest
-        self._thread.join()
+        with self._starting:
+            self._stop.set()  # what is stored stays; the same command pre-labels the rest
+            thread = self._thread
+        thread.join()
 
     def _run(self) -> None:
+        try:
+            while True:
+                self._pass()
+                with self._starting:
+                    if not self._again or self._stop.is_set():
+                        return
+                    self._again = False
+        finally:
+            with self._starting:
+                self._running = False
+
+    def _pass(self) -> None:
+        """Pre-label the manifest's objects not pre-labeled yet."""
         job = self.job
         try:
             job.pre_label(processes=self.processes, stop=self._stop)
@@ -321,6 +354,44 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         pre_labeling = PreLabeling(job, args.processes, log)
         stack.callback(pre_labeling.stop)
         yield job, args.state_dir, log, pre_labeling
+
+
+def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, pre_labeling: PreLabeling) -> None:
+    """The data folder's manifest changed while the job runs: deploy the folder again as the same command would at
+    its start (the app synthesized with it, the deployment checked against the job's settings), and the objects
+    added at the manifest's end join the job, to be pre-labeled and labeled like the rest. A change that is not
+    lines added at the end (or any other setting changed) is said and deploys nothing: the job goes on as it was."""
+    manifest_file = args.data / MANIFEST_FILE
+    held = len(job.lines)
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            spec = read_workflow(synthesize(Path(folder), args.env, data={args.workflow: str(args.data)}),
+                                 args.workflow)
+            plan = local_s3.plan_deployment(spec, job.s3)
+            manifest = spec.task.manifest
+            before, after = _stored(job.s3, manifest), plan.body_of(manifest.bucket, manifest.key)
+            if None not in (before, after) and before != after and not appended_objects(before, after):
+                _say(f"{manifest_file} changed while the job runs, but not only by lines added at its end (a line "
+                     "removed, moved or edited would renumber or change objects already answered): the change is not "
+                     f"taken, and the job goes on with its {counted(held, 'object')}. Put the file back as it was "
+                     "(lines added at its end are then taken), or label the changed folder as a job of its own "
+                     "(--job-name); the same command refuses it too.")
+                return
+            grew = check_settings(args, spec, job.s3, plan)
+        except (StackError, SettingsChanged, DefinitionError, ValueError) as error:
+            _say(f"{manifest_file} changed while the job runs, and the change is not taken: {error}\nThe job goes on "
+                 f"with its {counted(held, 'object')}.")
+            return
+        if not grew:
+            return  # saved again as it was (or only its spacing changed): nothing joins the job
+        plan.apply(job.s3)
+    added = job.take_appended_lines()
+    log.objects_joined()
+    tell_replaced(job, plan.replaced_besides(spec.task.manifest.bucket, spec.task.manifest.key), while_running=True)
+    _say(f"the input manifest {spec.task.manifest.uri} grew by {counted(added, 'object')} while the job runs (lines "
+         f"added at the end of {manifest_file}): they join the job, {len(job.lines)} objects in all, and are "
+         "pre-labeled now")
+    pre_labeling.more()
 
 
 def tell_unchecked_grants(args: argparse.Namespace, functions: Iterable[FunctionSpec]) -> None:
@@ -384,7 +455,7 @@ def import_mirrored_answers(args: argparse.Namespace, spec: WorkflowSpec, s3) ->
     return len(found)
 
 
-def tell_replaced(job: LocalJob, replaced: list[str]) -> None:
+def tell_replaced(job: LocalJob, replaced: list[str], while_running: bool = False) -> None:
     """Say which deployed files this run changed or removed under a job already under way: its tasks show their
     images as they are in the bucket now, so a file edited or deleted in the data folder changes what workers and
     experts see of objects already pre-labeled (and answered), though their tasks stay."""
@@ -392,7 +463,8 @@ def tell_replaced(job: LocalJob, replaced: list[str]) -> None:
         return
     shown = "; ".join(printable(uri) for uri in replaced[:5])
     more = f"; and {len(replaced) - 5} more" if len(replaced) > 5 else ""
-    _say(f"{counted(len(replaced), 'file')} of the stack's data changed or removed since the job's last run: {shown}{more}. "
+    since = "since the job started" if while_running else "since the job's last run"
+    _say(f"{counted(len(replaced), 'file')} of the stack's data changed or removed {since}: {shown}{more}. "
          "Objects already pre-labeled keep their tasks, which now show these files as they are; for changed data, "
          "start a job of its own (--job-name).")
 
@@ -605,6 +677,14 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
             _say(f"Expert review is off for this run, and experts decided {counted(decided_before, 'object')} in "
                  "earlier runs: their decisions are kept and the final manifest is left as it was. Run with --review "
                  "to go on with them.")
+        watch = None
+        if args.data is not None:
+            manifest_file = args.data / MANIFEST_FILE
+            _say(f"More data: lines added at the end of {manifest_file} join the job as it runs (for a folder of "
+                 f"images, ./scripts/folder_manifest.sh {shlex.quote(str(args.data))} --append adds the new ones).")
+            server.site.more_data_may_come = True
+            watch = data_growth.ManifestWatch(manifest_file, lambda: take_more_data(args, job, log, pre_labeling),
+                                              seen=args.manifest_read)
         log.tell_if_complete()  # resumed after the last object was consolidated
         try:
             server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving
@@ -612,6 +692,8 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
             pass
         finally:
             try:
+                if watch is not None:
+                    watch.stop()  # a change being taken is finished first: no deployment after the job is closed
                 # Pre-labeling first: its environments are ended at once (it would otherwise go on using every core
                 # while the server stops and the files are written), and what it changed is written with the rest.
                 pre_labeling.stop()

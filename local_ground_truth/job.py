@@ -321,6 +321,21 @@ class LocalJob:
     def manifest_lines(self) -> list[dict[str, Any]]:
         return self.lines
 
+    def take_appended_lines(self) -> int:
+        """Read the input manifest in the bucket again and take the lines added at its end since the job read it:
+        new objects, numbered on from the last (pre-labeling them is ``pre_label``'s, which does every line not
+        done). How many were taken; ValueError when a line the job holds changed (nothing is taken then)."""
+        lines = self._manifest_lines()
+        with self._lock:
+            held = len(self.lines)
+            if len(lines) < held or lines[:held] != self.lines:
+                raise ValueError("the input manifest in the bucket no longer starts with the job's objects as they were")
+            self.lines.extend(lines[held:])  # in place: pages and reports hold the list
+        if len(lines) > held:
+            for rewrite in self.rewrites:  # the output manifest, and the final one, get a line per new object
+                rewrite.changed()
+        return len(lines) - held
+
     def _keep_task_input(self, object_id: str, response: dict[str, Any]) -> None:
         with self._lock:
             self._task_inputs[object_id] = response

@@ -201,6 +201,12 @@ class RequesterLog:
         self.say("job complete: " + self.complete_message)
         return True
 
+    def objects_joined(self) -> None:
+        """Objects joined the job while it runs: a job said complete is not any more, and is said complete again
+        when they are done."""
+        with self._lock:
+            self.complete_message = None
+
     def complete_summary(self) -> str:
         """Where everything is and, with review on, how many routed objects await an expert: as of now (experts go
         on deciding after the job is complete)."""

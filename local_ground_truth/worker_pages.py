@@ -21,6 +21,7 @@ from local_ground_truth import worker_names
 QUEUE_LISTED = 50  # tasks listed by name on the queue page; "Start the next task" reaches the rest
 PREPARING_RECHECK_SECONDS = 3  # an empty queue reloads this often while pre-labeling is still running
 HELD_RECHECK_SECONDS = 10  # ... and this often while the tasks left are held by others (a lease lasts minutes)
+MORE_DATA_RECHECK_SECONDS = 30  # ... and this often once it is empty, while data added to the job may still come
 #: An open task page says it is open this often; the server gives its task back when no page of the worker's on it
 #: was heard of for ``SILENT_SECONDS`` (browsers run a hidden tab's timers about once a minute: five beats of room).
 ALIVE_SECONDS = 30
@@ -49,6 +50,8 @@ looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{
 {% elif held_by_others %}<p id="held">{{ held_by_others }} {{ "task is" if held_by_others == 1 else "tasks are" }}
 being labeled by others right now; one comes back to the pool when its page is closed unanswered or its time limit
 runs out. This page looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
+{% elif more_may_come %}<p id="done">Nothing left for you now. Thank you! More data may join this job: this page
+looks again every {{ more_recheck_seconds }} seconds.</p><script>setTimeout(() => location.reload(), {{ more_recheck_seconds * 1000 }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
 {% if switch %}<p><a href="/">Sign in as someone else</a></p>
 {% else %}<p id="own-link">You are signed in by your own link: this browser labels as {{ worker }} only.</p>{% endif %}"""
@@ -228,15 +231,17 @@ def sign_in(task_title: str, typed: str = "", error: str = "") -> str:
 
 
 def queue(worker: str, tasks: list[tuple[str, int]], done: int, total: int, waiting: int,
-          preparing: bool = False, held_by_others: int = 0, switch: bool = True) -> str:
+          preparing: bool = False, held_by_others: int = 0, switch: bool = True, more_may_come: bool = False) -> str:
     """``preparing``: pre-labeling is still running, so an empty queue may fill (the page reloads itself);
     ``held_by_others``: objects left for this worker that others hold now (an empty queue reloads itself too);
+    ``more_may_come``: objects may join the job while it runs (``data_growth``): an empty queue reloads itself, slowly;
     ``switch``: the worker may sign in as someone else (not when their own link signed them in)."""
     listed = [{"object_id": oid, "position": position} for oid, position in tasks[:QUEUE_LISTED]]
     return render_template_string(QUEUE, worker=worker, worker_path=worker_names.path_segment(worker), tasks=listed,
                                   done=done, total=total, waiting=waiting, preparing=preparing,
                                   held_by_others=held_by_others, recheck_ms=int(PREPARING_RECHECK_SECONDS * 1000),
-                                  held_recheck_ms=int(HELD_RECHECK_SECONDS * 1000), switch=switch)
+                                  held_recheck_ms=int(HELD_RECHECK_SECONDS * 1000), switch=switch,
+                                  more_may_come=more_may_come, more_recheck_seconds=MORE_DATA_RECHECK_SECONDS)
 
 
 def task_page(template_html: str, *, job_title: str, job_name: str, worker: str, object_id: str, place: Place,
