@@ -33,7 +33,7 @@ import tempfile
 import threading
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -356,7 +356,8 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         yield job, args.state_dir, log, pre_labeling
 
 
-def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, pre_labeling: PreLabeling) -> None:
+def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, pre_labeling: PreLabeling,
+                   stopping: Callable[[], bool] = lambda: False) -> None:
     """The data folder's manifest changed while the job runs: deploy the folder again as the same command would at
     its start (the app synthesized with it, the deployment checked against the job's settings), and the objects
     added at the manifest's end join the job, to be pre-labeled and labeled like the rest. A change that is not
@@ -379,6 +380,8 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
                 return
             grew = check_settings(args, spec, job.s3, plan)
         except (StackError, SettingsChanged, DefinitionError, ValueError) as error:
+            if stopping():
+                return  # the runner stops (a Ctrl-C reached the synthesis too): the next run takes the change
             _say(f"{manifest_file} changed while the job runs, and the change is not taken: {error}\nThe job goes on "
                  f"with its {counted(held, 'object')}.")
             return
@@ -683,8 +686,9 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
             _say(f"More data: lines added at the end of {manifest_file} join the job as it runs (for a folder of "
                  f"images, ./scripts/folder_manifest.sh {shlex.quote(str(args.data))} --append adds the new ones).")
             server.site.more_data_may_come = True
-            watch = data_growth.ManifestWatch(manifest_file, lambda: take_more_data(args, job, log, pre_labeling),
-                                              seen=args.manifest_read)
+            watch = data_growth.ManifestWatch(
+                manifest_file, lambda: take_more_data(args, job, log, pre_labeling, stopping=lambda: watch.stopping),
+                seen=args.manifest_read)
         log.tell_if_complete()  # resumed after the last object was consolidated
         try:
             server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving

@@ -43,6 +43,11 @@ class ManifestWatch:
         self._thread = threading.Thread(target=self._run, name="data-watch", daemon=True)
         self._thread.start()
 
+    @property
+    def stopping(self) -> bool:
+        """``stop`` was called: a change being taken may fail for it (a Ctrl-C reaches the app being synthesized)."""
+        return self._stop.is_set()
+
     def stop(self) -> None:
         """No change is taken after this returns (one being taken is finished first)."""
         self._stop.set()
