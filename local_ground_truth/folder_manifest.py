@@ -198,8 +198,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         grown = written.lines > len(written.added)
         print(f"{written.manifest}: {len(written.added)} line(s) {'added at the end' if grown else 'written'} "
               f"({written.lines} in all). Next: ./scripts/run_local.sh --workflow WORKFLOW --data "
-              f"{shlex.quote(str(args.folder.resolve()))}" + (" (a job under way on this folder takes the new objects "
-                                                              "when that command runs again)" if grown else ""))
+              f"{shlex.quote(str(args.folder.resolve()))}" + (" (a job served on this folder now takes the new objects "
+                                                              "within seconds; a stopped one, when that command runs "
+                                                              "again)" if grown else ""))
     return 0
 
 
