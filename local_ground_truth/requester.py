@@ -63,6 +63,7 @@ from local_ground_truth.wording import counted
 LOG = logging.getLogger(__name__)
 PREFIX = "/requester"
 PAGE_SIZE = 100  # objects per page of the table
+MAX_FIND_CHARS = 200  # what the page's search box takes: a file name or part of one, or an object id
 POLL_SECONDS = 2
 MAX_KEY_BYTES = 1024  # S3's limit on a key
 FILE_TYPES = {".json": "application/json", ".manifest": "text/plain; charset=utf-8",
@@ -327,8 +328,9 @@ class ReportReader:
 
 
 def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
-             reader: Optional[ReportReader] = None, review=None) -> dict[str, Any]:
-    """Everything the page's live part shows, read once (``review``: the job's ``ReviewDesk``, if any)."""
+             reader: Optional[ReportReader] = None, review=None, find: str = "") -> dict[str, Any]:
+    """Everything the page's live part shows, read once (``review``: the job's ``ReviewDesk``, if any; ``find``: the
+    table lists only the objects whose id it is or whose source holds it, in any case)."""
     needed = job.spec.workers_per_object
     # Read first: counts only grow, so the objects' rows, read after, are never behind the progress line (a batch
     # that landed in between showed "5 of 18" above a row still "consolidated with the next batch").
@@ -349,6 +351,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
             workers.setdefault(worker, {"answers": 0, "holding": [], "last": ""})["holding"].append(object_id)
 
     wanted = FILTERS.get(show, None)
+    needle = find.casefold()
     rows, matching = [], 0
     states: dict[str, int] = {}
     for index, line in enumerate(job.lines):
@@ -357,6 +360,8 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
                                needed)
         states[state] = states.get(state, 0) + 1
         if wanted is not None and state not in wanted:
+            continue
+        if needle and needle != object_id and needle not in source_of(line).casefold():
             continue
         matching += 1
         if start <= matching - 1 < start + PAGE_SIZE:
@@ -391,7 +396,8 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
             "done": progress["objects"] + progress["skipped"] + len(pre_failed), "of": len(job.lines)},
         "workers": sorted(workers.items(), key=lambda item: item[0]),
         "rows": rows, "matching": matching, "start": start, "page_size": PAGE_SIZE, "show": show,
-        "filters": list(FILTERS), "reports": reports,
+        "filters": list(FILTERS), "reports": reports, "find": find,
+        "find_query": f"&find={quote(find, safe='')}" if find else "",  # kept by the table's other links
         "where": locations(job), "manifest_href": file_href(job, job.output_manifest_key),
         "labels_href": LABELS_PATH,
         "review": {**review.counts(), "final_href": file_href(job, review.final_manifest_key),
@@ -450,6 +456,10 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <main>{% if links %}<section id="team-links"><h2>Links to hand out</h2><p>This server is open to other machines; it
 answers only browsers that opened one of these links (each holds a key: give it only to those it is for).</p><dl>
 {% for name, link in links %}<dt>{{ name }}</dt><dd><code>{{ link }}</code></dd>{% endfor %}</dl></section>{% endif %}
+<form id="find" role="search" method="get" action="{{ prefix }}#objects"><input type="hidden" name="show" value="{{ s.show }}">
+<label for="find-text">Find objects</label> <input id="find-text" type="search" name="find" value="{{ s.find }}"
+ maxlength="{{ max_find }}" placeholder="an object id, or part of a file name" size="36"> <button>Find</button>
+{% if s.find %}<a href="{{ prefix }}?show={{ s.show }}#objects">every object</a>{% endif %}</form>
 <div id="live" data-source="{{ prefix }}/live" data-poll="{{ poll }}">{{ live }}</div></main>
 <script src="{{ prefix }}/requester.js"></script></body></html>"""
 
@@ -500,24 +510,26 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 <a href="{{ r.png }}"><img src="{{ r.png }}" alt="Quality report of {{ r.question }}"></a></figure>
 {% else %}<p>No report yet: the consolidation function writes one per question with each batch.</p>{% endfor %}</section>
 <section id="objects"><h2>Objects</h2><p class="filters">Show:
-{% for name in s.filters %}{% if name == s.show %}<strong>{{ name }}</strong>{% else %}<a href="?show={{ name }}">{{ name }}</a>{% endif %}{{ '' if loop.last else ' · ' }}{% endfor %}
-· {% for state, n in s.states|dictsort %}{{ state }} {{ n }}{{ '' if loop.last else ', ' }}{% endfor %}</p>
+{% for name in s.filters %}{% if name == s.show %}<strong>{{ name }}</strong>{% else %}<a href="?show={{ name }}{{ s.find_query }}#objects">{{ name }}</a>{% endif %}{{ '' if loop.last else ' · ' }}{% endfor %}
+· {% for state, n in s.states|dictsort %}{{ state }} {{ n }}{{ '' if loop.last else ', ' }}{% endfor %}
+{% if s.find %}<br><span id="finding">{{ s.matching }} found for "{{ s.find }}" (its id, or in its source)</span> ·
+<a href="?show={{ s.show }}#objects">every object</a>{% endif %}</p>
 <table><thead><tr><th>object</th><th>source</th><th>answers ({{ s.needed }} needed)</th><th>held by</th><th>state</th><th>label</th></tr></thead><tbody>
 {% for row in s.rows %}<tr id="object-{{ row.id }}" class="state-{{ row.state|replace(' ', '-') }}"><td>{{ row.id }}</td>
 <td title="{{ row.source }}">{% if row.source_href %}<a href="{{ row.source_href }}" target="_blank" rel="noopener noreferrer">{{ row.source.rsplit('/', 1)[-1] }}</a>{% else %}{{ row.source.rsplit('/', 1)[-1] }}{% endif %}</td>
 <td>{{ row.answers|length }}{% for a in row.answers %}{{ ':' if loop.first else ',' }} <a href="{{ a.href }}">{{ a.worker }}</a>{% endfor %}</td>
 <td>{{ row.holders|join(', ') or '-' }}</td><td class="state">{{ row.state }}{% if row.detail %}: <span class="detail">{{ row.detail }}</span>{% endif %}</td>
 <td>{% for q, v in row.label %}{{ q }}: {{ v }}{{ '' if loop.last else '; ' }}{% endfor %}{% if row.review %} · <span class="review">{{ row.review }}</span>{% endif %}</td></tr>
-{% else %}<tr><td colspan="6">No object in this view.</td></tr>{% endfor %}</tbody></table>
+{% else %}<tr><td colspan="6">{% if s.find %}No object in this view is "{{ s.find }}" or has it in its source.{% else %}No object in this view.{% endif %}</td></tr>{% endfor %}</tbody></table>
 {% if s.matching > s.page_size %}<p class="pages">Objects {{ s.start + 1 }}-{{ [s.start + s.page_size, s.matching]|min }} of {{ s.matching }}:
-{% if s.start > 0 %}<a href="?show={{ s.show }}&amp;from={{ [s.start - s.page_size, 0]|max }}">previous</a>{% endif %}
-{% if s.start + s.page_size < s.matching %}<a href="?show={{ s.show }}&amp;from={{ s.start + s.page_size }}">next</a>{% endif %}</p>{% endif %}
+{% if s.start > 0 %}<a href="?show={{ s.show }}{{ s.find_query }}&amp;from={{ [s.start - s.page_size, 0]|max }}#objects">previous</a>{% endif %}
+{% if s.start + s.page_size < s.matching %}<a href="?show={{ s.show }}{{ s.find_query }}&amp;from={{ s.start + s.page_size }}#objects">next</a>{% endif %}</p>{% endif %}
 </section>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#24292f;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:1.1rem;margin:0}header a{color:#9cd1ff;margin-left:auto}
-#team-links{margin:0 0 .8rem}#team-links dd{margin:0 0 .4rem 1rem}
+#team-links{margin:0 0 .8rem}#find{margin:0 0 .8rem}#team-links dd{margin:0 0 .4rem 1rem}
 main{padding:.8rem 1.2rem}.grid{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,6fr);gap:1rem;align-items:start}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem}
 h2{font-size:1rem;margin:.1rem 0 .45rem}#state.complete{border-color:#2da44e;background:#dafbe1}
@@ -650,7 +662,8 @@ def register_requester(app: Flask, site, foreign) -> None:
             start = max(0, int(request.args.get("from", "0")))
         except ValueError:
             start = 0
-        s = snapshot(job, site.leases, show, start, reader, getattr(site, "review", None))
+        find = printable(request.args.get("find", "").strip())[:MAX_FIND_CHARS]
+        s = snapshot(job, site.leases, show, start, reader, getattr(site, "review", None), find=find)
         for row in s["rows"]:
             row["source_href"] = source_link(row["source"])
         return s
@@ -676,7 +689,8 @@ def register_requester(app: Flask, site, foreign) -> None:
                      else [("Workers (sign in and label)", team.link(origin, WORKER, "/"))])
             links.append(("Experts (review what the crowd could not settle)", team.link(origin, EXPERT, REVIEW_PREFIX)))
         return html(render_template_string(_PAGE, s=s, job=job, title=job.spec.task.title, prefix=PREFIX,
-                                           poll=POLL_SECONDS, live=Markup(live_html(s)), links=links))
+                                           poll=POLL_SECONDS, live=Markup(live_html(s)), links=links,
+                                           max_find=MAX_FIND_CHARS))
 
     @app.get(f"{PREFIX}/live")
     def requester_live():

@@ -241,6 +241,35 @@ def test_each_objects_source_file_opens_from_the_page_through_a_signed_link(weld
         assert inline == "An inline text &lt;b&gt;, as a text workflow&#39;s line holds it"
 
 
+def test_the_table_finds_objects_by_id_or_part_of_their_source_and_its_links_keep_the_search(welding):
+    """At thousands of objects a requester checking one file finds it by name (any case) or its object id, and the
+    table's other views and pages keep what they look for; what they typed comes back escaped."""
+    job = welding
+    with worker_server(job) as server:
+        def rows(query: str) -> tuple[list[str], str]:
+            page = get(f"{server.url}{PREFIX}/live?{query}")[2].decode()
+            return re.findall(r'<tr id="object-(\d+)"', page), page
+
+        source = job.lines[7]["source"]
+        name = source.rsplit("/", 1)[1]  # "dataset-08.json"
+        assert rows("find=" + urllib.parse.quote(name.upper()))[0] == ["7"]
+        # An object's id is found whole (not "17" for "7"), and beside it what has "7" in its source.
+        assert rows("find=7")[0] == [str(index) for index, line in enumerate(job.lines)
+                                     if index == 7 or "7" in line["source"]]
+        assert "7" in rows("find=7")[0] and "17" not in rows("find=7")[0]
+        found, page = rows("find=dataset-1")
+        assert found == [str(index) for index, line in enumerate(job.lines) if "dataset-1" in line["source"]]
+        assert '<a href="?show=done&amp;find=dataset-1#objects">done</a>' in page
+        assert f'{len(found)} found for "dataset-1"' in page and '<a href="?show=all#objects">every object</a>' in page
+        assert rows("show=done&find=dataset-1")[0] == []  # nothing is consolidated yet
+        found, page = rows("find=" + urllib.parse.quote(HOSTILE))
+        assert found == [] and "<img src=x" not in page and "No object in this view is" in page
+        full = get(f"{server.url}{PREFIX}?find=" + urllib.parse.quote(HOSTILE))[2].decode()
+        assert 'value="&lt;img src=x onerror=alert(1)&gt; 李雷 &#34;O&#39;Brien&#34; &amp;amp;"' in full
+        assert 'action="/requester#objects"' in full and "every object</a>" in full
+        assert len(rows("find=" + "x" * 5000)[1]) < 200_000  # a long search is cut to its first 200 characters
+
+
 def test_the_page_lists_each_reports_flagged_workers_escaped(welding, monkeypatch):
     """What a report flags (``quality_plots.worker_flags``: spam, colluding pairs, gold misses) is on the page under
     its report, as text: a worker's name in it is never markup."""
