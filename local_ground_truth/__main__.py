@@ -115,7 +115,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="expert review of what the crowd could not settle, at /review (default: as the "
                              "environment sets it in the stack's ReviewSettings, off in dev); the threshold is "
                              "always the environment's")
+    parser.add_argument("--serve-review", action="store_true",
+                        help="with --simulate-workers and review on: once the simulated crowd is done, serve the "
+                             "expert page (and the requester's) until Ctrl-C, so that experts decide in a browser what "
+                             "the simulated crowd could not settle; the same command serves them again")
     args = parser.parse_args(argv)
+    if args.serve_review and args.simulate_workers is None:
+        parser.error("--serve-review serves experts after a simulated crowd (--simulate-workers N); a job of workers "
+                     "in a browser serves its expert page at /review all along")
+    if args.serve_review and args.review is False:
+        parser.error("--serve-review serves the expert page: leave out --no-review")
     if args.env is not None and args.cloud_assembly is not None:
         parser.error(f"--env {args.env} with --cloud-assembly: an assembly holds the environment it was synthesized "
                      "for (./scripts/synth.sh ENV writes cdk.out); leave out one of them")
@@ -617,9 +626,15 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         _say(f"headless: {workers} simulated workers answer each object, so the job runs with {workers} workers per "
              f"object (the stack's NumberOfHumanWorkersPerDataObject is {spec.workers_per_object})")
         spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=workers))
+    if args.serve_review and not review_settings(args, spec).enabled:
+        raise headless.CannotSimulate("--serve-review serves the expert page, and expert review is off in this "
+                                      "environment: add --review")
     with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
         simulation = headless.prepare(job, definition, truth, str(truth_path), pre_labeling.ended)
         desk = log.review = ReviewDesk(job, questions_of(job), review_settings(args, spec)).attach()
+        if args.serve_review and not desk.enabled:  # said before the crowd is simulated
+            raise headless.CannotSimulate("--serve-review serves the expert page, and this workflow has no question "
+                                          "an expert decides")
         headless.simulate(job, simulation, workers, args.accuracy, seed=args.seed, pre_labeling_ended=pre_labeling.ended)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
@@ -629,11 +644,37 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         log.tell_if_complete()  # a resumed job with nothing left to consolidate
         summary.update(output_manifest=_output_location(job), pre_labeling_failures=len(job.pre_labeling_failures()),
                        consolidation_failures=len(report.failed), pre_labeling_stopped=pre_labeling.error)
+        if args.serve_review:
+            serve_review(args, job, desk)
         if desk.enabled:  # no expert answers headless: the routed objects wait for one in the browser
             path = job.local_path(desk.final_manifest_key)
             summary["review"] = {**desk.counts(), "threshold": desk.settings.threshold,
                                  "final_manifest": str(path) if path else job.uri(desk.final_manifest_key)}
     return summary
+
+
+def serve_review(args: argparse.Namespace, job: LocalJob, desk: ReviewDesk) -> None:
+    """``--serve-review``: after the simulated crowd, the expert page and the requester's, served until Ctrl-C or
+    SIGTERM. Workers have nothing to do there (the simulated crowd gave every object all its answers), so no answer of
+    a person joins the simulated ones; experts' decisions are kept like any (the same command serves them again)."""
+    team = (TeamKeys.kept_in(args.state_dir / f"{job.job_name}-team-keys.json", args.workers)
+            if serves_a_team(args) else None)
+    try:
+        server = WorkerServer(WorkerSite(job, desk=desk), args.port, host=args.host.strip("[]"), team=team)
+    except OSError as error:
+        raise port_in_use(error, args.host, args.port) or error
+    links = team_links(server, team)
+    final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
+    _say(f"\nExperts: open {links[EXPERT]} and sign in with a name to decide what the simulated crowd could not settle "
+         f"(where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review now. Final manifest (the "
+         f"crowd's labels with the experts' decisions): {final}\nRequester: open {links[REQUESTER]}. Ctrl-C stops "
+         "serving (every decision is saved; the same command serves the rest).")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
 def report_quality(log: RequesterLog) -> dict:

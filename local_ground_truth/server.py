@@ -94,7 +94,7 @@ class WorkerSite:
     """What the HTTP application needs: the job, its template, leases and background consolidation."""
 
     def __init__(self, job: LocalJob, consolidate_in_background: bool = True,
-                 review: Optional[ReviewSettings] = None) -> None:
+                 review: Optional[ReviewSettings] = None, desk: Optional[ReviewDesk] = None) -> None:
         self.job = job
         template = job.spec.task.ui_template
         self.template = job.s3.get_object(Bucket=template.bucket, Key=template.key)["Body"].read().decode("utf-8")
@@ -134,9 +134,10 @@ class WorkerSite:
         self.questions = questions_of(job)
         self._asks_spans = any(isinstance(question, Spans) for question in self.questions)  # answers hold offsets
         self.order = WorkerOrder(job.job_name)
-        # Expert review (the stack's settings unless the runner was told otherwise); its final manifest
-        # follows every batch from here on.
-        self.review = ReviewDesk(job, self.questions, review if review is not None else job.spec.review).attach()
+        # Expert review (the stack's settings unless the runner was told otherwise; ``desk``: the job's, attached
+        # already); its final manifest follows every batch from here on.
+        self.review = desk if desk is not None else ReviewDesk(
+            job, self.questions, review if review is not None else job.spec.review).attach()
         # One person, one worker: how the job writes each person's name (the spelling of their first answer), so
         # "carol" signing in after "Carol" answered labels as Carol and never answers one object twice.
         first: dict[str, tuple[str, str]] = {}  # person -> (time, spelling) of their first answer: one pass, no sort
