@@ -646,8 +646,9 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
                        consolidation_failures=len(report.failed), pre_labeling_stopped=pre_labeling.error)
         if args.serve_review:
             serve_review(args, job, desk)
-        elif desk.enabled and desk.counts()["awaiting"]:
-            _say("to decide them in the browser as the expert, run the same command with --serve-review")
+        elif desk.enabled and (awaiting := desk.counts()["awaiting"]):
+            _say(f"{counted(awaiting, 'routed object')} await{'s' if awaiting == 1 else ''} an expert: to decide them "
+                 "in the browser, run the same command with --serve-review")
         if desk.enabled:  # no expert answers headless: the routed objects wait for one in the browser
             path = job.local_path(desk.final_manifest_key)
             summary["review"] = {**desk.counts(), "threshold": desk.settings.threshold,

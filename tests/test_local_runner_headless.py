@@ -426,7 +426,8 @@ def test_with_review_on_the_complete_line_says_what_awaits_an_expert_and_where_t
                              "expert, final manifest (the crowd's labels with the experts' decisions): "
                              f"{review['final_manifest']} (as a table: ./scripts/labels_csv.sh "
                              f"{review['final_manifest']} -o labels.csv)")
-    assert "to decide them in the browser as the expert, run the same command with --serve-review" in captured.err
+    assert (f"{review['awaiting']} routed objects await an expert: to decide them in the browser, run the same "
+            "command with --serve-review") in captured.err
 
 
 class _Lines:
