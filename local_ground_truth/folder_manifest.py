@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import os
 import re
 import shlex
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
+from gt_common.input_manifest import SOURCE_REF, appended, source_refs
 from gt_common.limits import MAX_OBJECTS_PER_JOB
 from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER
 from workflows.model import MANIFEST_FILE, TRUTH_FILE
@@ -34,7 +34,6 @@ from workflows.model import MANIFEST_FILE, TRUTH_FILE
 IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.gif", "*.webp", "*.avif")
 #: Image files browsers do not show (gt_common.images names them): left out of an image manifest with a word on why.
 NOT_SHOWN_SUFFIXES = {".heic": "HEIC", ".heif": "HEIC", ".tif": "TIFF", ".tiff": "TIFF", ".pdf": "PDF"}
-SOURCE_FIELD = "source-ref"
 
 
 class FolderManifestError(ValueError):
@@ -98,22 +97,9 @@ def named_sources(manifest: Path) -> tuple[int, list[str]]:
     """How many objects an existing manifest has (its lines that are not blank), and the ``source-ref`` of each
     (a line without one, such as a welding run's ``source``, names no file here)."""
     try:
-        text = manifest.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FolderManifestError(f"{manifest} is not UTF-8 text ({error}): nothing was written") from None
-    sources, objects = [], 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        objects += 1
-        try:
-            entry = json.loads(line)
-        except ValueError as error:
-            raise FolderManifestError(f"{manifest} line {number} is not JSON ({error}): fix it first (nothing was "
-                                      "written)") from None
-        if isinstance(entry, dict) and isinstance(entry.get(SOURCE_FIELD), str):
-            sources.append(entry[SOURCE_FIELD])
-    return objects, sources
+        return source_refs(manifest.read_bytes(), str(manifest))
+    except ValueError as error:
+        raise FolderManifestError(f"{error}: fix it first (nothing was written)") from None
 
 
 @dataclass
@@ -147,10 +133,7 @@ def write_manifest(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS, appen
     gone = [source for source in named
             if source.startswith(DATA_PREFIX_PLACEHOLDER + "/") and source not in in_folder]
     if added:
-        if earlier_body and not earlier_body.endswith(b"\n"):
-            earlier_body += b"\r\n" if b"\r\n" in earlier_body else b"\n"
-        lines = "".join(json.dumps({SOURCE_FIELD: source_ref(path)}, ensure_ascii=False) + "\n" for path in added)
-        _replace(manifest, earlier_body + lines.encode("utf-8"))
+        _replace(manifest, appended(earlier_body, ({SOURCE_REF: source_ref(path)} for path in added)))
     return Written(manifest, added, earlier_objects + len(added), gone, listing)
 
 

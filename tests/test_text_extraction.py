@@ -751,6 +751,65 @@ def test_running_again_reads_only_images_without_a_text_file(tmp_path, textract)
     assert sorted(p.name for p in (out_dir / "abstracts").iterdir()) == ["a.txt", "b.txt", "c.txt"]  # no .part left
 
 
+def test_append_keeps_the_manifests_lines_and_adds_new_pages_at_its_end(tmp_path, textract):
+    """A labeling job under way numbers its objects by manifest line and takes only lines added at the end: with
+    --append, pages added to the folder (one sorting before the others) get lines after the earlier ones, which stay
+    byte for byte (another editor's line ends, a last line without its newline)."""
+    pages = make_pages(tmp_path / "in", {"p-2.jpg": JPEG, "p-3.png": PNG})
+    out_dir = tmp_path / "out"
+    stub = textract.stubber
+    stub.add_response("detect_document_text", detect_response(["Two."]), {"Document": {"Bytes": JPEG}})
+    stub.add_response("detect_document_text", detect_response(["Three."]), {"Document": {"Bytes": PNG}})
+    code, _, err = run_cli(local_argv(pages, out_dir, "--append"), textract=textract)  # no manifest yet: written
+    assert code == 0, err
+    manifest = out_dir / "manifest.jsonl"
+    earlier = manifest.read_bytes().replace(b"\n", b"\r\n").removesuffix(b"\r\n")
+    manifest.write_bytes(earlier)
+    make_pages(pages, {"p-1.jpg": JPEG_B})
+    stub.add_response("detect_document_text", detect_response(["One."]), {"Document": {"Bytes": JPEG_B}})
+    code, out, err = run_cli(local_argv(pages, out_dir, "--append"), textract=textract)
+    assert code == 0, err
+    assert f"{manifest}: 1 line(s) added at its end (3 in all)" in out
+    body = manifest.read_bytes()
+    assert body.startswith(earlier + b"\r\n")
+    assert [json.loads(line)["source-ref"] for line in body.decode().split("\n") if line.strip()] == [
+        "${DATA_PREFIX_URI}/pages/p-2.jpg", "${DATA_PREFIX_URI}/pages/p-3.png", "${DATA_PREFIX_URI}/pages/p-1.jpg"]
+    code, out, err = run_cli(local_argv(pages, out_dir, "--append"), textract=textract)  # nothing new: nothing read
+    assert code == 0 and ": 0 line(s) added at its end (3 in all)" in out and manifest.read_bytes() == body
+    # Without --append the manifest is written anew, in the pages' order (a job under way would refuse it).
+    code, _, err = run_cli(local_argv(pages, out_dir), textract=textract)
+    assert [line["source-ref"].rsplit("/", 1)[1] for line in read_manifest(manifest)] == ["p-1.jpg", "p-2.jpg",
+                                                                                          "p-3.png"]
+
+
+def test_append_to_a_manifest_that_is_not_json_leaves_it_and_says_why(tmp_path, textract):
+    pages = make_pages(tmp_path / "in", {"p.jpg": JPEG})
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "manifest.jsonl").write_bytes(b'{"source-ref": "s3://b/p/q.jpg"}\n{"source-ref": \n')
+    textract.stubber.add_response("detect_document_text", detect_response(["P."]), {"Document": {"Bytes": JPEG}})
+    code, _, err = run_cli(local_argv(pages, out_dir, "--append"), textract=textract)
+    assert code == 1 and f"could not write the manifest to {out_dir / 'manifest.jsonl'}" in err
+    assert "line 2 is not JSON" in err
+    assert (out_dir / "manifest.jsonl").read_bytes() == b'{"source-ref": "s3://b/p/q.jpg"}\n{"source-ref": \n'
+    assert (out_dir / "abstracts" / "p.txt").read_text(encoding="utf-8") == "P."  # the text is kept all the same
+
+
+def test_append_on_s3_adds_to_the_manifest_object(s3, bucket, textract):
+    s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
+    s3.put_object(Bucket=bucket, Key="ner/abstracts/a.txt", Body=b"Written before.")
+    earlier = json.dumps({"source-ref": f"s3://{bucket}/ner/pages/a.jpg", "text-file-s3-uri": "kept as it was"})
+    s3.put_object(Bucket=bucket, Key="ner/manifest.jsonl", Body=earlier.encode() + b"\n")
+    s3.put_object(Bucket=bucket, Key="ner/pages/b.jpg", Body=JPEG_B)
+    add_async_success(textract, bucket, "ner/pages/b.jpg", JOB_B, ["Bee."])
+    code, out, err = run_cli([f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--no-progress", "--append"],
+                             textract=textract, s3=s3)
+    assert code == 0, err
+    lines = s3.get_object(Bucket=bucket, Key="ner/manifest.jsonl")["Body"].read().decode("utf-8").splitlines()
+    assert lines[0] == earlier and json.loads(lines[1])["source-ref"] == f"s3://{bucket}/ner/pages/b.jpg"
+    assert "1 line(s) added at its end (2 in all)" in out
+
+
 def test_running_again_on_s3_keeps_texts_already_written(s3, bucket, textract):
     s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
     s3.put_object(Bucket=bucket, Key="ner/pages/b.jpg", Body=JPEG_B)

@@ -52,7 +52,9 @@ image's SHA-256 in OUTPUT_DIR/.text-sources.json; S3: the image's ETag as the te
 source-etag), and an image replaced since its text was made is read again, and named. A text with no
 record (written before records were kept) is kept, said once, and its image is then recorded as it
 is now (an S3 text: copied onto itself with the metadata). --overwrite reads every image again. Text files and a local manifest are written whole or
-not at all; the manifest is written anew each run, one line per image done.
+not at all; the manifest is written anew each run, one line per image done, in the images' order, unless
+--append keeps its lines as they are and adds a line at its end for each image done that it does not name yet (how a
+labeling job under way takes more pages: it numbers its objects by line).
 
 Errors: a failed Textract call or job, or an image that fails a check above, is reported with the
 image's path or S3 URI and the reason; the other images are still processed, the failures are listed
@@ -74,8 +76,9 @@ from botocore.exceptions import BotoCoreError
 
 from . import textract_text
 from .batch import BatchResult, Job, local_processor, run_batch, s3_processor
-from .manifest import load_metadata, metadata_name, write_manifest
+from .manifest import load_metadata, metadata_name, read_manifest, write_manifest, write_manifest_body
 from .record import RecordError, load_record, record_path, write_record
+from gt_common.input_manifest import appended, source_refs
 from gt_common.s3uri import is_s3_uri
 
 from .sources import (PLACEHOLDER, Listing, SourceError, as_prefix, check_unique_stems, list_local_images,
@@ -115,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: DIR/manifest.jsonl, or manifest.jsonl beside an S3 INPUT)")
     common.add_argument("--metadata", metavar="FILE", type=Path,
                         help="JSON object mapping image file names to metadata objects (default: {} per image)")
+    common.add_argument("--append", action="store_true",
+                        help="keep the manifest's lines as they are and add a line at its end for each image done that "
+                             "it does not name yet (how a labeling job under way takes more pages: its objects are "
+                             "numbered by line); default: the manifest is written anew, in the images' order")
     common.add_argument("--overwrite", action="store_true",
                         help="read every image again, even one whose text file is already in the output")
     common.add_argument("--workers", type=int, default=4, metavar="N",
@@ -296,7 +303,20 @@ def main(argv: Sequence[str] | None = None, *, textract=None, s3=None,
     local = not is_s3_uri(args.input)
     if local:
         update_record(args.output_dir, record, result.succeeded, stderr)
-    return report(result, manifest_to, s3_client=lambda: clients()[1], stdout=stdout, stderr=stderr, local=local)
+    return report(result, manifest_to, s3_client=lambda: clients()[1], stdout=stdout, stderr=stderr, local=local,
+                  append=args.append)
+
+
+def append_to_manifest(result: BatchResult, manifest_to: str, s3) -> tuple[int, int]:
+    """``--append``: the manifest's lines kept as they are, a line added at its end for each image done that it does
+    not name yet (by ``source-ref``); (lines added, lines in all). A manifest that cannot be read is left as it is."""
+    earlier = read_manifest(manifest_to, s3=s3) or b""
+    objects, named = source_refs(earlier, manifest_to)
+    known = set(named)
+    new = [job.manifest_line() for job in result.succeeded if job.source_ref not in known]
+    if new:
+        write_manifest_body(appended(earlier, new), manifest_to, s3=s3)
+    return len(new), objects + len(new)
 
 
 def report_sources(result: BatchResult, *, local: bool, stderr) -> None:
@@ -312,21 +332,28 @@ def report_sources(result: BatchResult, *, local: bool, stderr) -> None:
               file=stderr)
 
 
-def report(result: BatchResult, manifest_to: str, *, s3_client, stdout, stderr, local: bool = True) -> int:
+def report(result: BatchResult, manifest_to: str, *, s3_client, stdout, stderr, local: bool = True,
+           append: bool = False) -> int:
     status = 0
     report_sources(result, local=local, stderr=stderr)
     if result.succeeded:
+        s3 = s3_client() if is_s3_uri(manifest_to) else None
         try:
-            write_manifest([job.manifest_line() for job in result.succeeded], manifest_to,
-                           s3=s3_client() if is_s3_uri(manifest_to) else None)
+            written = (append_to_manifest(result, manifest_to, s3) if append else
+                       write_manifest([job.manifest_line() for job in result.succeeded], manifest_to, s3=s3))
         except Exception as error:  # noqa: BLE001 - the texts are written; say where the manifest failed
             print(f"error: could not write the manifest to {manifest_to}: {error}", file=stderr)
             status = 1
         else:
             kept = (f" ({result.kept} of them already there, not read again; --overwrite reads them again)"
                     if result.kept else "")
-            print(f"wrote the manifest {manifest_to}: {len(result.succeeded)} image(s) with their text file{kept}",
-                  file=stdout)
+            if append:
+                added, lines = written
+                print(f"{manifest_to}: {added} line(s) added at its end ({lines} in all); {len(result.succeeded)} "
+                      f"image(s) with their text file{kept}", file=stdout)
+            else:
+                print(f"wrote the manifest {manifest_to}: {len(result.succeeded)} image(s) with their text file{kept}",
+                      file=stdout)
     else:
         print("no image succeeded: the manifest was not written", file=stderr)
     total = len(result.failed) + len(result.succeeded) + len(result.not_done)

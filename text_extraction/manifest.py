@@ -95,7 +95,23 @@ def line_problem(line: dict[str, Any]) -> str | None:
 
 def write_manifest(lines: list[dict[str, Any]], destination: str, *, s3=None) -> None:
     """Write the lines to a local path or, for ``s3://bucket/key``, with PutObject through ``s3``."""
-    body = to_jsonl(lines).encode("utf-8")
+    write_manifest_body(to_jsonl(lines).encode("utf-8"), destination, s3=s3)
+
+
+def read_manifest(destination: str, *, s3=None) -> bytes | None:
+    """The manifest at a local path or ``s3://bucket/key`` as it is now; None when there is none."""
+    if is_s3_uri(destination):
+        bucket, key = split_s3_uri(destination, what="manifest location")
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+    path = Path(destination)
+    return path.read_bytes() if path.is_file() else None
+
+
+def write_manifest_body(body: bytes, destination: str, *, s3=None) -> None:
+    """Write a manifest's bytes to a local path or, for ``s3://bucket/key``, with PutObject through ``s3``."""
     if is_s3_uri(destination):
         bucket, key = split_s3_uri(destination, what="manifest location")
         if not key or key.endswith("/"):
