@@ -729,7 +729,7 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
             manifest_file = args.data / MANIFEST_FILE
             _say(f"More data: lines added at the end of {manifest_file} join the job as it runs (for a folder of "
                  f"images, ./scripts/folder_manifest.sh {shlex.quote(str(args.data))} --append adds the new ones).")
-            server.site.more_data_may_come = True
+            server.site.watched_manifest = manifest_file
             watch = data_growth.ManifestWatch(
                 manifest_file, lambda: take_more_data(args, job, log, pre_labeling, stopping=lambda: watch.stopping),
                 seen=args.manifest_read)

@@ -499,7 +499,8 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 <dt>Quality reports</dt><dd>{% for r in s.reports %}<div>{{ r.question }}: <a class="report-json" href="{{ r.json }}">JSON</a>
 · <a class="report-png" href="{{ r.png }}">PNG</a>{% if r.saved %} · saved as <code>{{ r.saved[0] }}</code> and <code>{{ r.saved[1] }}</code>{% endif %}</div>
 {% else %}none yet: the first batch writes them{% endfor %}</dd>
-<dt>Job folder</dt><dd><code>{{ s.where['job folder'] }}</code></dd></dl></section></div>
+<dt>Job folder</dt><dd><code>{{ s.where['job folder'] }}</code></dd>
+{% if s.watched %}<dt>Data</dt><dd><code>{{ s.watched }}</code>: lines added at its end join the job as it runs</dd>{% endif %}</dl></section></div>
 <section id="quality"><h2>Quality</h2>{% for r in s.reports %}<figure>
 <figcaption><strong>{{ r.question }}</strong> ({{ 'span tagging' if r.kind == 'spans' else 'multi-select, every choice as a yes/no' if r.kind == 'multi-select' else 'choice question' }},
 {{ r.batches }} batch{{ '' if r.batches == 1 else 'es' }}):
@@ -664,6 +665,8 @@ def register_requester(app: Flask, site, foreign) -> None:
             start = 0
         find = printable(request.args.get("find", "").strip())[:MAX_FIND_CHARS]
         s = snapshot(job, site.leases, show, start, reader, getattr(site, "review", None), find=find)
+        watched = getattr(site, "watched_manifest", None)
+        s["watched"] = str(watched) if watched is not None else None
         for row in s["rows"]:
             row["source_href"] = source_link(row["source"])
         return s

@@ -108,7 +108,7 @@ class WorkerSite:
         self.team: Optional[TeamKeys] = None  # served to the network: the keys of its links (``team_access``)
         self.public: Optional[PublicAddress] = None  # behind a reverse proxy: the address a team opens (``public_url``)
         self.port = 0  # the port the server listens on (set once it does)
-        self.more_data_may_come = False  # objects may join the job as it runs (a data folder's manifest is watched)
+        self.watched_manifest: Optional[Path] = None  # a data folder's manifest whose added lines join the job as it runs
         # Kept in the job's folder: a page open across a restart keeps its task (``leases``).
         self.leases = LeaseTable(job.spec.workers_per_object, float(job.spec.task.time_limit_seconds), job.workers_of,
                                  path=job.folder / f"{job.job_name}-leases.json" if job.folder is not None else None)
@@ -635,7 +635,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         body = worker_pages.queue(worker, tasks, done, total, waiting=waiting,
                                   held_by_others=0 if tasks else site.held_by_others(worker),
                                   preparing=not site.job.pre_labeling_finished(), switch=not own_link,
-                                  more_may_come=site.more_data_may_come)
+                                  more_may_come=site.watched_manifest is not None)
         return page("Your tasks", body, notice=NOTICES.get(notice_asked(), ""))
 
     @app.get("/worker/<name>/next")

@@ -63,6 +63,8 @@ def test_lines_added_to_a_running_jobs_manifest_join_it_and_an_edited_line_is_re
         done = _page(f"{runner.url}/worker/ana")
         assert "Nothing left for you now" in done and "More data may join this job" in done
         assert "location.reload()" in done  # the page looks again by itself: new tasks reach a worker who waits
+        requester = _page(f"{runner.url}/requester")
+        assert f"<dt>Data</dt><dd><code>{manifest}</code>: lines added at its end join the job as it runs" in requester
 
         manifest.write_text("\r\n".join(lines[:4]) + "\r\n")  # two lines added, saved with another editor's line ends
         _wait_until(lambda: _said(log, r"pre-labeling done: 4 objects for workers"), "the new objects' tasks")
