@@ -1,7 +1,7 @@
 """More data for a job while it runs: a served job on a data folder (``--data``) watches the folder's manifest, and
 lines added at its end join the job without a restart, as the same command would take them at its start.
 
-The watch is a poll of the file's size and modification time (no dependency, and the same on every file system): a
+The watch is a poll of the file's size, modification time and inode (no dependency, and the same on every file system): a
 change is taken once the file has stayed the same for one more poll, so an editor or a copy writing it in parts is
 read whole. What to do with a change is the caller's (``__main__.take_more_data``: the app synthesized with the folder
 again, its deployment checked like a resumed job's, the new objects pre-labeled); a change that cannot be taken is
@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 LOG = logging.getLogger(__name__)
 
-#: How often the manifest is looked at: a line added is a task within a few seconds and pre-labeling.
+#: How often the manifest is looked at: a line added becomes a task a few seconds (and its pre-labeling) later.
 POLL_SECONDS = 2.0
 
 
