@@ -18,7 +18,7 @@ from typing import Callable, Optional
 LOG = logging.getLogger(__name__)
 
 #: How often the manifest is looked at: a line added becomes a task a few seconds (and its pre-labeling) later.
-POLL_SECONDS = 2.0
+POLL_SECONDS = 0.5
 
 
 def signature(path: Path) -> Optional[tuple[int, int, int]]:
