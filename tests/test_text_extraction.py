@@ -810,6 +810,16 @@ def test_append_on_s3_adds_to_the_manifest_object(s3, bucket, textract):
     assert "1 line(s) added at its end (2 in all)" in out
 
 
+def test_append_on_s3_writes_the_manifest_object_there_is_none_yet(s3, bucket, textract):
+    s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
+    add_async_success(textract, bucket, "ner/pages/a.jpg", JOB_A, ["Ay."])
+    code, out, err = run_cli([f"s3://{bucket}/ner/pages/", "--poll-interval", "0", "--no-progress", "--append"],
+                             textract=textract, s3=s3)
+    assert code == 0, err
+    [line] = s3.get_object(Bucket=bucket, Key="ner/manifest.jsonl")["Body"].read().decode("utf-8").splitlines()
+    assert json.loads(line)["source-ref"] == f"s3://{bucket}/ner/pages/a.jpg" and "(1 in all)" in out
+
+
 def test_running_again_on_s3_keeps_texts_already_written(s3, bucket, textract):
     s3.put_object(Bucket=bucket, Key="ner/pages/a.jpg", Body=JPEG)
     s3.put_object(Bucket=bucket, Key="ner/pages/b.jpg", Body=JPEG_B)
