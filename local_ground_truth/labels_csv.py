@@ -139,7 +139,11 @@ def as_cell(value: Any) -> Any:
 
 def write_csv(lines: Iterable[Mapping[str, Any]], out: io.TextIOBase, label_attribute: Optional[str] = None) -> int:
     """Write the table; the number of rows."""
-    columns, table = rows(lines, label_attribute)
+    return write_table(*rows(lines, label_attribute), out)
+
+
+def write_table(columns: list[str], table: list[dict[str, Any]], out: io.TextIOBase) -> int:
+    """Write ``table`` (a dict of cells per row) under ``columns``, every cell ``as_cell``; the number of rows."""
     writer = csv.DictWriter(out, fieldnames=[as_cell(column) for column in columns], restval="", lineterminator="\r\n")
     writer.writeheader()
     for row in table:

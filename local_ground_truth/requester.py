@@ -50,7 +50,7 @@ from markupsafe import Markup
 from gt_common import strict_json
 from gt_common.s3uri import InputError, is_s3_uri
 
-from local_ground_truth import labels_csv
+from local_ground_truth import answers_csv, labels_csv
 from local_ground_truth.job import BatchOutcome, LocalJob, source_of
 from local_ground_truth.quality import (QualityReportFiles, convergence, final_report, headline, read_report,
                                        report_versions, review_version)
@@ -82,6 +82,7 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 FILE_POLICY = "default-src 'none'; sandbox"
 LABELS_PATH = f"{PREFIX}/labels.csv"  # the labels as CSV (``labels_csv``)
+ANSWERS_PATH = f"{PREFIX}/answers.csv"  # every worker's answers as CSV (``answers_csv``)
 
 
 def report_prefix(job: LocalJob) -> str:
@@ -238,8 +239,14 @@ def complete_summary(job: LocalJob) -> str:
             + (f"; {_objects(pre_failed)} of the manifest failed pre-labeling and were never tasks: fix them and run "
                "the same command again" if pre_failed else "")
             + f"). Output manifest: {where['output manifest']}{_as_table(job.local_path(job.output_manifest_key))}; "
-            f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}; "
+            f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}"
+            f"{_answers_as_table(job.local_path(job.answers_prefix))}; "
             f"job folder: {where['job folder']}")
+
+
+def _answers_as_table(folder: Optional[Path]) -> str:
+    """The command that writes a local job's answers as a CSV table (``answers_csv``), as the summary says it."""
+    return "" if folder is None else f" (as a table: ./scripts/answers_csv.sh {shlex.quote(str(folder))} -o answers.csv)"
 
 
 def _as_table(manifest: Optional[Path]) -> str:
@@ -399,7 +406,7 @@ def snapshot(job: LocalJob, leases, show: str = "all", start: int = 0,
         "filters": list(FILTERS), "reports": reports, "find": find,
         "find_query": f"&find={quote(find, safe='')}" if find else "",  # kept by the table's other links
         "where": locations(job), "manifest_href": file_href(job, job.output_manifest_key),
-        "labels_href": LABELS_PATH,
+        "labels_href": LABELS_PATH, "answers_href": ANSWERS_PATH,
         "review": {**review.counts(), "final_href": file_href(job, review.final_manifest_key),
                    "final": _where(job, review.final_manifest_key)} if review is not None and review.enabled else None,
     }
@@ -495,7 +502,8 @@ experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %
 {% if s.review %}<dt>Final manifest (the crowd's labels with the experts' decisions, rewritten as batches finish and experts decide, spaced out in the same way)</dt>
 <dd><a id="final-manifest" href="{{ s.review.final_href }}">final.manifest</a> <code>{{ s.review.final }}</code>
 · <a id="final-csv" href="{{ s.labels_href }}?manifest=final" download>as CSV</a></dd>{% endif %}
-<dt>Answers (one file per answer, linked per object below)</dt><dd><code>{{ s.where['answers'] }}</code></dd>
+<dt>Answers (one file per answer, linked per object below)</dt><dd><code>{{ s.where['answers'] }}</code>
+· <a id="answers-csv" href="{{ s.answers_href }}" download>all as CSV</a></dd>
 <dt>Quality reports</dt><dd>{% for r in s.reports %}<div>{{ r.question }}: <a class="report-json" href="{{ r.json }}">JSON</a>
 · <a class="report-png" href="{{ r.png }}">PNG</a>{% if r.saved %} · saved as <code>{{ r.saved[0] }}</code> and <code>{{ r.saved[1] }}</code>{% endif %}</div>
 {% else %}none yet: the first batch writes them{% endfor %}</dd>
@@ -638,6 +646,13 @@ def s3_chunks(body) -> Iterator[bytes]:
         body.close()
 
 
+def csv_download(text: str, name: str) -> Response:
+    """A CSV table as a download named ``name``."""
+    return Response("\ufeff" + text, mimetype="text/csv",  # the BOM: a spreadsheet reads it as UTF-8
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                             "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 def register_requester(app: Flask, site, foreign) -> None:
     """Add the requester's pages to the worker server's application (``site``: its ``WorkerSite``;
     ``foreign(request)``: why a POST is not the server's own page's JSON, None when it is)."""
@@ -764,10 +779,15 @@ def register_requester(app: Flask, site, foreign) -> None:
             return Response("No labels yet: the first batch writes the manifest.", 404, mimetype="text/plain")
         table = io.StringIO()
         labels_csv.write_csv(labels_csv.read_manifest(body, key), table, job.spec.label_attribute_name)
-        name = f"{job.job_name}-{'final' if final else 'output'}-labels.csv"
-        return Response("\ufeff" + table.getvalue(), mimetype="text/csv",  # the BOM: a spreadsheet reads it as UTF-8
-                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-                                 "Content-Disposition": f'attachment; filename="{name}"'})
+        return csv_download(table.getvalue(), f"{job.job_name}-{'final' if final else 'output'}-labels.csv")
+
+    @app.get(ANSWERS_PATH)
+    def answers_table():
+        """Every answer recorded so far, a row each (``answers_csv``): what each worker said, beside the labels."""
+        table = io.StringIO()
+        answers_csv.write_csv(((object_id, answer) for object_id, answers in job.answers().items()
+                               for answer in answers), table)
+        return csv_download(table.getvalue(), f"{job.job_name}-answers.csv")
 
     @app.get(f"{PREFIX}/files/<path:relative>")
     def job_file(relative: str):

@@ -314,6 +314,25 @@ def test_the_labels_download_as_csv_a_row_per_object(welding):
         assert rows[0]["workers"] == "2" and rows[1][QUESTION] == ""
 
 
+def test_every_answer_downloads_as_csv_a_row_per_worker_and_object(welding):
+    """What each worker said, beside the crowd's labels: the page's "all as CSV" is the answers recorded so far, a
+    row each, and a formula a worker typed as a name stays text."""
+    job = welding
+    ids = job.object_ids()
+    with worker_server(job) as server:
+        job.record_answer(ids[1], "=HYPERLINK(1)", answer("Burn Through"))
+        job.record_answer(ids[0], "ana", answer("Good Weld"))
+        job.record_answer(ids[0], "bo", answer("Contamination"))
+        [href] = re.findall(r'id="answers-csv" href="([^"]+)"', get(f"{server.url}{PREFIX}/live")[2].decode())
+        status, headers, body = get(server.url + html.unescape(href))
+        assert status == 200 and headers["Content-Type"].startswith("text/csv")
+        assert headers["Content-Disposition"] == f'attachment; filename="{job.job_name}-answers.csv"'
+        rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+        assert [(row["object"], row["worker"], row[f"answer: {QUESTION}"]) for row in rows] == [
+            (ids[0], "ana", "Good Weld"), (ids[0], "bo", "Contamination"), (ids[1], "'=HYPERLINK(1)", "Burn Through")]
+        assert all(row["submitted"].endswith("Z") and float(row["seconds"]) >= 0 for row in rows)
+
+
 @pytest.mark.parametrize("path", ["../../etc/passwd", "%2e%2e/%2e%2e/x", "a//b", "./manifests/output/output.manifest",
                                   "manifests/output/%00x", "nothing-here.json", "..%2fother-job%2fx.json"])
 def test_the_page_serves_no_file_outside_the_jobs_folder(welding, path):
