@@ -11,10 +11,11 @@ a worker answers, or analyse the answers elsewhere.
 Columns: ``object`` (its id: the answer's folder), ``worker``, ``submitted`` and ``accepted`` (UTC, as recorded),
 ``seconds`` (time spent), then per question (each key of the answers, in the order they first come) what the worker
 gave: a category's label, a multi-select's labels joined by ``"; "``, the labels of the ticked boxes or radio buttons
-joined by ``"; "`` (a question's buttons, each a field ``<question>:<label>``, in one column; empty when none), free text as typed, tagged spans as JSON (``[[label, start, end], ...]``), and
-anything else as JSON. Rows are in object order, then submission order. A file that is not a worker-response file is
-named and left out (the other answers are written; the exit status is then 1). Cells are made safe for a spreadsheet
-as ``labels_csv`` makes them (``labels_csv.as_cell``).
+joined by ``"; "`` (a question's buttons, each a field ``<question>:<label>``, in one column; empty when none), free
+text as typed, tagged spans as JSON (``[[label, start, end], ...]``), and anything else as JSON. Rows are in object
+order, then submission order. A file that is not a worker-response file is named and left out (the other answers are
+written; the exit status is then 1). Cells are made safe for a spreadsheet as ``labels_csv`` makes them
+(``labels_csv.as_cell``).
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def answer_cell(value: Any) -> Any:
     if isinstance(value, str):  # crowd-input, crowd-text-area
         return value
     if isinstance(value, Mapping):
-        if set(value) == {"label"}:  # crowd-classifier
+        if set(value) == {"label"} and isinstance(value["label"], str):  # crowd-classifier
             return value["label"]
         if set(value) == {"labels"} and isinstance(value["labels"], list):  # crowd-classifier-multi-select
             return "; ".join(str(label) for label in value["labels"])
@@ -56,7 +57,8 @@ def answer_rows(answers: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[list[
     ``workerId``, ``answerContent``, ``submissionTime``, ...), sorted by object, then submission."""
     questions: dict[str, None] = {}
     table = []
-    for object_id, answer in sorted(answers, key=lambda item: (_object_order(item[0]), str(item[1].get("submissionTime", "")))):
+    in_order = sorted(answers, key=lambda item: (_object_order(item[0]), str(item[1].get("submissionTime", ""))))
+    for object_id, answer in in_order:
         content = answer.get("answerContent") or {}
         row: dict[str, Any] = {"object": object_id, "worker": answer.get("workerId", ""),
                                "submitted": answer.get("submissionTime", ""), "accepted": answer.get("acceptanceTime", ""),
