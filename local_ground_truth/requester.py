@@ -240,7 +240,7 @@ def complete_summary(job: LocalJob) -> str:
                "the same command again" if pre_failed else "")
             + f"). Output manifest: {where['output manifest']}{_as_table(job.local_path(job.output_manifest_key))}; "
             f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}"
-            f"{_answers_as_table(job.local_path(job.answers_prefix))}; "
+            f"{_answers_as_table(job.local_path(job.answers_prefix.rstrip('/')))}; "
             f"job folder: {where['job folder']}")
 
 

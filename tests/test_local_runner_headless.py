@@ -11,7 +11,7 @@ import pytest
 
 import workflows
 from local_ground_truth import __main__ as cli
-from local_ground_truth import headless
+from local_ground_truth import answers_csv, headless
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
 from local_ground_truth.job_settings import appended_objects
@@ -244,7 +244,7 @@ def test_each_objects_simulated_answers_are_the_same_whatever_was_answered_befor
     """Each object's answers come from a generator of its own (the seed and the object): the same answers whatever
     order pre-labeling stores objects in, and a resumed run answers as the first would have."""
     import workflows
-    from local_ground_truth import headless
+    from local_ground_truth import answers_csv, headless
     from local_ground_truth.truth import load_truth
     from tests.runner_helpers import job_name, local_job
 
@@ -428,6 +428,11 @@ def test_with_review_on_the_complete_line_says_what_awaits_an_expert_and_where_t
                              f"{review['final_manifest']} -o labels.csv)")
     assert (f"{review['awaiting']} routed objects await an expert: to decide them in the browser, run the same "
             "command with --serve-review") in captured.err
+    # The command the line names for the answers as a table runs as given, and tables every answer.
+    [folder] = re.findall(r"as a table: \./scripts/answers_csv\.sh (\S+) -o answers\.csv", complete)
+    table = tmp_path / "answers.csv"
+    assert answers_csv.main([folder, "-o", str(table)]) == 0
+    assert len(table.read_text(encoding="utf-8-sig").splitlines()) == 1 + 18 * 3
 
 
 class _Lines:
