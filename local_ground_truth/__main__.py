@@ -378,21 +378,19 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
             spec = read_workflow(synthesize(Path(folder), args.env, data={args.workflow: str(args.data)}),
                                  args.workflow)
             plan = local_s3.plan_deployment(spec, job.s3)
-            manifest = spec.task.manifest
-            before, after = _stored(job.s3, manifest), plan.body_of(manifest.bucket, manifest.key)
-            if None not in (before, after) and before != after and not appended_objects(before, after):
+            grew = check_settings(args, spec, job.s3, plan)
+        except (StackError, SettingsChanged, DefinitionError, ValueError) as error:
+            if stopping():
+                return  # the runner stops (a Ctrl-C reached the synthesis too): the next run takes the change
+            if isinstance(error, SettingsChanged) and INPUT_MANIFEST in error.changed:
                 _say(f"{manifest_file} changed while the job runs, but not only by lines added at its end (a line "
                      "removed, moved or edited would renumber or change objects already answered): the change is not "
                      f"taken, and the job goes on with its {counted(held, 'object')}. Put the file back as it was "
                      "(lines added at its end are then taken), or label the changed folder as a job of its own "
                      "(--job-name); the same command refuses it too.")
-                return
-            grew = check_settings(args, spec, job.s3, plan)
-        except (StackError, SettingsChanged, DefinitionError, ValueError) as error:
-            if stopping():
-                return  # the runner stops (a Ctrl-C reached the synthesis too): the next run takes the change
-            _say(f"{manifest_file} changed while the job runs, and the change is not taken: {error}\nThe job goes on "
-                 f"with its {counted(held, 'object')}.")
+            else:
+                _say(f"{manifest_file} changed while the job runs, and the change is not taken: {error}\nThe job goes "
+                     f"on with its {counted(held, 'object')}.")
             return
         if not grew:
             return  # saved again as it was (or only its spacing changed): nothing joins the job
@@ -660,13 +658,7 @@ def serve_review(args: argparse.Namespace, job: LocalJob, desk: ReviewDesk) -> N
     """``--serve-review``: after the simulated crowd, the expert page and the requester's, served until Ctrl-C or
     SIGTERM. Workers have nothing to do there (the simulated crowd gave every object all its answers), so no answer of
     a person joins the simulated ones; experts' decisions are kept like any (the same command serves them again)."""
-    team = (TeamKeys.kept_in(args.state_dir / f"{job.job_name}-team-keys.json", args.workers)
-            if serves_a_team(args) else None)
-    try:
-        server = WorkerServer(WorkerSite(job, desk=desk), args.port, host=args.host.strip("[]"), team=team)
-    except OSError as error:
-        raise port_in_use(error, args.host, args.port) or error
-    links = team_links(server, team)
+    server, _team, links = start_server(args, WorkerSite(job, desk=desk))
     final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
     _say(f"\nExperts: open {links[EXPERT]} and sign in with a name to decide what the simulated crowd could not settle "
          f"(where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review now. Final manifest (the "
@@ -690,15 +682,8 @@ def report_quality(log: RequesterLog) -> dict:
 
 def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
-        team = (TeamKeys.kept_in(state_dir / f"{job.job_name}-team-keys.json", args.workers)
-                if serves_a_team(args) else None)
-        try:
-            server = WorkerServer(WorkerSite(job, review=review_settings(args, spec)), args.port,
-                                  host=args.host.strip("[]"), team=team, public=args.public_url)
-        except OSError as error:
-            raise port_in_use(error, args.host, args.port) or error
+        server, team, links = start_server(args, WorkerSite(job, review=review_settings(args, spec)))
         desk = log.review = server.site.review
-        links = team_links(server, team)
         objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
                    f"{len(job.lines)} objects in the manifest, pre-labeling goes on: each is a task as soon as it is "
                    "ready")
@@ -757,6 +742,18 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                 _say(stopped_message(job.progress(), None if job.pre_labeling_finished() else len(job.pre_labeled_ids()),
                                      len(job.lines), _output_location(job))
                      + (f" {review[0].upper()}{review[1:]}." if review else ""))
+
+
+def start_server(args: argparse.Namespace, site: WorkerSite) -> tuple[WorkerServer, Optional[TeamKeys], dict[str, str]]:
+    """The server of ``site``'s job on ``--host`` and ``--port`` (with the team's keys when it serves a team), its
+    team, and the address each role opens (``team_links``); a port in use is refused naming it."""
+    team = (TeamKeys.kept_in(args.state_dir / f"{site.job.job_name}-team-keys.json", args.workers)
+            if serves_a_team(args) else None)
+    try:
+        server = WorkerServer(site, args.port, host=args.host.strip("[]"), team=team, public=args.public_url)
+    except OSError as error:
+        raise port_in_use(error, args.host, args.port) or error
+    return server, team, team_links(server, team)
 
 
 def team_links(server: WorkerServer, team: Optional[TeamKeys]) -> dict[str, str]:

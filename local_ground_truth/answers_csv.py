@@ -26,6 +26,7 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping, Optional
 
+from gt_common.answers import switched_on
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.questions import BUTTON_SEPARATOR, button_label
 from local_ground_truth.labels_csv import write_table
@@ -47,8 +48,9 @@ def answer_cell(value: Any) -> Any:
         if set(value) == {"entities"} and isinstance(value["entities"], list):  # crowd-entity-annotation
             return json.dumps([[entity.get("label"), entity.get("startOffset"), entity.get("endOffset")]
                                for entity in value["entities"] if isinstance(entity, Mapping)], ensure_ascii=False)
-        if value and all(isinstance(ticked, bool) for ticked in value.values()):  # crowd-checkbox, crowd-radio-button
-            return "; ".join(name for name, ticked in value.items() if ticked)
+        ticked = switched_on(dict(value))  # crowd-checkbox, crowd-radio-button: {<value>: true | false, ...}
+        if ticked is not None:
+            return "; ".join(ticked)
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -97,7 +97,7 @@ class _Buttons(dict):
     (a choice named "label" or "labels" is a choice here, not the classifier shape's key)."""
 
 
-def _switched_on(value: dict) -> Optional[list[str]]:
+def switched_on(value: dict) -> Optional[list[str]]:
     """The keys set to true of a ``{<value>: true | false}`` group of crowd-radio-buttons or
     crowd-checkboxes; None when ``value`` is not such a group."""
     if isinstance(value, _Buttons):
@@ -141,7 +141,7 @@ def read_label(question: Question, value: Any) -> str:
     """The label of a Classification or YesNo answer."""
     value = unwrap(value)
     if isinstance(value, dict):
-        chosen = _switched_on(value)
+        chosen = switched_on(value)
         if chosen is None:
             value = value.get("label")
         elif len(chosen) == 1:
@@ -176,7 +176,7 @@ def read_choices(question: MultiSelect, value: Any, problems: list[str]) -> froz
     value = unwrap(value)
     labels = value.get("labels") if isinstance(value, dict) and not isinstance(value, _Buttons) else None
     if labels is None and isinstance(value, dict):
-        labels = _switched_on(value)
+        labels = switched_on(value)
     if not isinstance(labels, list):
         raise InputError("is not an object with a labels list (or one checkbox per choice)")
     chosen = set()
