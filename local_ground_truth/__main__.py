@@ -53,7 +53,7 @@ from local_ground_truth.requester import (
 )
 from local_ground_truth.public_url import PublicAddress, parse_public_url
 from local_ground_truth.review_desk import ReviewDesk
-from local_ground_truth.run_lock import InUse, job_lock, port_in_use
+from local_ground_truth.run_lock import InUse, job_lock, port_in_use, refuse_port_in_use
 from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
@@ -744,6 +744,11 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                      + (f" {review[0].upper()}{review[1:]}." if review else ""))
 
 
+def serves_pages(args: argparse.Namespace) -> bool:
+    """Whether this run serves pages (a browser run, or ``--serve-review`` after a simulated crowd)."""
+    return not args.list_workflows and (args.simulate_workers is None or bool(args.serve_review))
+
+
 def start_server(args: argparse.Namespace, site: WorkerSite) -> tuple[WorkerServer, Optional[TeamKeys], dict[str, str]]:
     """The server of ``site``'s job on ``--host`` and ``--port`` (with the team's keys when it serves a team), its
     team, and the address each role opens (``team_links``); a port in use is refused naming it."""
@@ -821,6 +826,8 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("local_ground_truth").setLevel(logging.INFO)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes under a burst
     try:
+        if serves_pages(args):
+            refuse_port_in_use(args.host.strip("[]"), args.port)
         with assembly_of(args) as assembly:
             if args.list_workflows:
                 print("\n".join(f"{name}\t{stack}" for name, stack in sorted(workflow_stacks(assembly).items())))

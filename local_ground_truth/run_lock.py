@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import socket
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -50,3 +51,25 @@ def port_in_use(error: OSError, host: str, port: int) -> InUse | None:
         return None
     return InUse(f"port {port} on {host} is in use (another program, or another job's runner, listens on it): "
                  "give this one another --port")
+
+
+def refuse_port_in_use(host: str, port: int) -> None:
+    """InUse now if another program listens on ``port`` of ``host``: said before anything is synthesized, deployed or
+    written to a job folder (the server binds it only once the job is ready, minutes later on a large job). Bound as
+    the server binds (``SO_REUSEADDR``: a port a stopped runner left in TIME_WAIT is free) and released at once.
+    Any other trouble with the address is left for the server to name."""
+    if port == 0:
+        return
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return
+    for family, kind, protocol, _name, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                refused = port_in_use(error, host, port)
+                if refused is not None:
+                    raise refused from None

@@ -81,6 +81,8 @@ NOTICES = {
     "held": "The tasks left are being labeled by others right now.",
     "done": "Nothing is left for you. Thank you!",
 }
+#: The notices that say why the queue was empty when the worker was sent to it: stale once it holds tasks.
+QUEUE_STATE_NOTICES = ("preparing", "held", "done")
 GENERIC_TYPES = ("", "binary/octet-stream", "application/octet-stream")  # what S3 says of an object stored without one
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -636,7 +638,10 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
                                   held_by_others=0 if tasks else site.held_by_others(worker),
                                   preparing=not site.job.pre_labeling_finished(), switch=not own_link,
                                   more_may_come=site.watched_manifest is not None)
-        return page("Your tasks", body, notice=NOTICES.get(notice_asked(), ""))
+        notice = notice_asked()
+        if tasks and notice in QUEUE_STATE_NOTICES:  # said when the queue was empty; tasks have come since
+            notice = ""
+        return page("Your tasks", body, notice=NOTICES.get(notice, ""))
 
     @app.get("/worker/<name>/next")
     def next_task(name: str):

@@ -21,7 +21,7 @@ from local_ground_truth import worker_names
 QUEUE_LISTED = 50  # tasks listed by name on the queue page; "Start the next task" reaches the rest
 PREPARING_RECHECK_SECONDS = 3  # an empty queue reloads this often while pre-labeling is still running
 HELD_RECHECK_SECONDS = 10  # ... and this often while the tasks left are held by others (a lease lasts minutes)
-MORE_DATA_RECHECK_SECONDS = 30  # ... and this often once it is empty, while data added to the job may still come
+MORE_DATA_RECHECK_SECONDS = 10  # ... and this often once it is empty, while data added to the job may still come
 #: An open task page says it is open this often; the server gives its task back when no page of the worker's on it
 #: was heard of for ``SILENT_SECONDS`` (browsers run a hidden tab's timers about once a minute: five beats of room).
 ALIVE_SECONDS = 30
@@ -39,19 +39,23 @@ SIGN_IN = """<h1>{{ task_title }}</h1>
 {{ max_chars }} characters.</p>
 <p><a id="requester-link" href="/requester">Requester's view</a>: the job's progress, quality and output.</p>"""
 
-QUEUE = """<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
+QUEUE = """<script>
+// Looks again without the notice that brought the worker here ("nothing is left"): it said why the queue was empty.
+function reloadQueue() { const url = new URL(location.href); url.searchParams.delete("notice"); location.replace(url); }
+</script>
+<h1><span id="queue-worker">{{ worker }}</span>: your tasks</h1>
 <p id="progress">You answered {{ done }} of {{ total }}; {{ waiting }} waiting.
 <progress max="{{ total }}" value="{{ done }}" aria-label="Answered">{{ done }} of {{ total }}</progress></p>
 {% if tasks %}<p><a id="start" href="/worker/{{ worker_path }}/next">Start the next task</a></p>
 <ul id="queue">{% for task in tasks %}<li><a href="/worker/{{ worker_path }}/task/{{ task.object_id }}">Task {{ task.position }}</a></li>{% endfor %}</ul>
 {% if waiting > tasks|length %}<p>and {{ waiting - tasks|length }} more.</p>{% endif %}
 {% elif preparing %}<p id="preparing">More tasks are being prepared (pre-labeling is still running); this page
-looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ recheck_ms }});</script>
+looks again every few seconds.</p><script>setTimeout(reloadQueue, {{ recheck_ms }});</script>
 {% elif held_by_others %}<p id="held">{{ held_by_others }} {{ "task is" if held_by_others == 1 else "tasks are" }}
 being labeled by others right now; one comes back to the pool when its page is closed unanswered or its time limit
-runs out. This page looks again every few seconds.</p><script>setTimeout(() => location.reload(), {{ held_recheck_ms }});</script>
+runs out. This page looks again every few seconds.</p><script>setTimeout(reloadQueue, {{ held_recheck_ms }});</script>
 {% elif more_may_come %}<p id="done">Nothing left for you now. Thank you! More data may join this job: this page
-looks again every {{ more_recheck_seconds }} seconds.</p><script>setTimeout(() => location.reload(), {{ more_recheck_seconds * 1000 }});</script>
+looks again every {{ more_recheck_seconds }} seconds.</p><script>setTimeout(reloadQueue, {{ more_recheck_seconds * 1000 }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
 {% if switch %}<p><a href="/">Sign in as someone else</a></p>
 {% else %}<p id="own-link">You are signed in by your own link: this browser labels as {{ worker }} only.</p>{% endif %}"""

@@ -62,7 +62,7 @@ def test_lines_added_to_a_running_jobs_manifest_join_it_and_an_edited_line_is_re
         _wait_until(lambda: _said(log, r"job complete: 2 of 2 objects") == 1, "the job to complete")
         done = _page(f"{runner.url}/worker/ana")
         assert "Nothing left for you now" in done and "More data may join this job" in done
-        assert "location.reload()" in done  # the page looks again by itself: new tasks reach a worker who waits
+        assert "setTimeout(reloadQueue, 10000)" in done  # the page looks again by itself: new tasks reach a worker who waits
         requester = _page(f"{runner.url}/requester")
         assert f"<dt>Data</dt><dd><code>{manifest}</code>: lines added at its end join the job as it runs" in requester
 
@@ -70,6 +70,7 @@ def test_lines_added_to_a_running_jobs_manifest_join_it_and_an_edited_line_is_re
         _wait_until(lambda: _said(log, r"pre-labeling done: 4 objects for workers"), "the new objects' tasks")
         assert _said(log, r"grew by 2 objects while the job runs .*: they join the job, 4 objects in all") == 1
         assert "You answered 2 of 4" in _page(f"{runner.url}/worker/ana")
+        assert "Nothing is left" not in _page(f"{runner.url}/worker/ana?notice=done")  # what sent her there is past
         assert {_answer_next(runner.url, "ana") for _ in range(2)} == {"2", "3"}
         _wait_until(lambda: _said(log, r"job complete: 4 of 4 objects") == 1, "the grown job to complete")
 

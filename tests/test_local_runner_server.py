@@ -318,7 +318,7 @@ def test_a_worker_whose_tasks_left_are_held_by_others_is_told_so_and_the_queue_l
     text = page.decode()
     assert status == 200 and 'id="held"' in text and 'id="done"' not in text
     assert f"{len(job.object_id_tuple())} tasks are\nbeing labeled by others right now" in text
-    assert "location.reload()" in text
+    assert "setTimeout(reloadQueue," in text
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.request("GET", "/worker/late/next")
     response = connection.getresponse()
@@ -328,6 +328,22 @@ def test_a_worker_whose_tasks_left_are_held_by_others_is_told_so_and_the_queue_l
     assert request(server, "GET", "/worker/hog/task/0/skip")[0] == 303  # one comes back
     assert 'href="/worker/late/task/0"' in request(server, "GET", "/worker/late")[1].decode()
 
+
+
+def test_why_the_queue_was_empty_is_not_said_once_tasks_have_come(fresh):
+    """A worker sent to an empty queue ("?notice=held") whose page looked again after a task came back saw
+    "Nothing is left for you" (or "held") above the task: the notice is said only while the queue is empty."""
+    job, server = fresh
+    for object_id in job.object_id_tuple():
+        assert request(server, "GET", f"/worker/hog/task/{object_id}")[0] == 200
+    for notice in ("held", "done", "preparing"):
+        assert 'class="notice"' in request(server, "GET", f"/worker/late?notice={notice}")[1].decode()
+    assert request(server, "GET", "/worker/hog/task/0/skip")[0] == 303  # one comes back
+    for notice in ("held", "done", "preparing"):
+        text = request(server, "GET", f"/worker/late?notice={notice}")[1].decode()
+        assert 'href="/worker/late/task/0"' in text and 'class="notice"' not in text
+    # a notice about what the worker did still shows above their tasks
+    assert "You already answered that task." in request(server, "GET", "/worker/late?notice=answered")[1].decode()
 
 
 def test_an_answer_to_the_last_free_task_while_others_hold_the_rest_leads_to_why_there_is_none(fresh):

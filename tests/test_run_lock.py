@@ -55,3 +55,29 @@ def test_a_port_in_use_is_said_in_a_line():
         assert port_in_use(OSError(13, "Permission denied"), "127.0.0.1", 80) is None
     finally:
         taken.close()
+
+
+def test_a_port_in_use_is_refused_before_anything_is_synthesized_or_written(tmp_path, capsys):
+    """The server binds its port once the job is ready (after synthesis, deployment and the start of pre-labeling):
+    a port another program held was said only then, and left a job folder behind."""
+    from local_ground_truth.__main__ import main
+    from local_ground_truth.run_lock import refuse_port_in_use
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        with pytest.raises(InUse, match=rf"^port {port} on 127.0.0.1 is in use"):
+            refuse_port_in_use("127.0.0.1", port)
+        # --cloud-assembly names a folder that does not exist: reading it would fail after the port's check
+        state = tmp_path / "state"
+        assert main(["--port", str(port), "--state-dir", str(state), "--cloud-assembly", str(tmp_path / "none")]) == 2
+        assert capsys.readouterr().err.strip().endswith(
+            f"error: port {port} on 127.0.0.1 is in use (another program, or another job's runner, listens on it): "
+            "give this one another --port")
+        assert not state.exists()
+    finally:
+        taken.close()
+    refuse_port_in_use("127.0.0.1", port)  # free again: nothing said
+    refuse_port_in_use("127.0.0.1", 0)  # any free port: nothing to check

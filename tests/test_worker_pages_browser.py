@@ -682,8 +682,15 @@ def test_a_keyboard_starts_in_the_name_field_and_each_page_has_a_main_region_and
     # navigation was under way was aborted, net::ERR_ABORTED).
     page.wait_for_url(lambda url: "/task/" in url and url != answered)
     page.wait_for_selector(".local-gt-category")
-    page.goto(f"{server.url}/worker/kim?notice=done")
-    assert page.get_by_role("main").get_by_role("status").inner_text() == "Nothing is left for you. Thank you!"
+    page.goto(f"{server.url}/worker/kim?notice=skipped")
+    assert page.get_by_role("main").get_by_role("status").inner_text() == (
+        "You skipped your last task; it is still in your queue.")
+    assert page.evaluate(CONTRAST) == []
+    # An empty queue looks again by this: the same page without the notice that brought the worker (a "Nothing is
+    # left" kept by a reload stood above the tasks that had come since).
+    page.evaluate("reloadQueue()")
+    page.wait_for_url(f"{server.url}/worker/kim")
+    assert page.get_by_role("main").get_by_role("status").count() == 0
 
 
 def test_on_a_tablet_and_when_time_is_up_the_task_bar_wraps_rather_than_runs_off_the_page(browser, welding_site):  # noqa: F811
