@@ -23,11 +23,28 @@ CDK_JSON = PROJECT / "cdk.json"
 DATA_CONTEXT = "data"
 
 
+#: Where the CDK CLI hands an app its context (cx-api's CONTEXT_ENV and CONTEXT_OVERFLOW_LOCATION_ENV: the JSON,
+#: and a file holding the keys that did not fit in the environment).
+CLI_CONTEXT_ENV, CLI_CONTEXT_OVERFLOW_ENV = "CDK_CONTEXT_JSON", "CONTEXT_OVERFLOW_LOCATION_ENV"
+
+
+def context_as_given(app: cdk.App, key: str):
+    """``key`` of the context as the CDK CLI gave it, else as the app holds it. jsii drops a null inside an object on
+    its way to Python, so `"createLabelingJob": null` in cdk.json reached the settings as no key at all: the
+    default, a real labeling job, instead of the refusal the setting's check gives a null."""
+    given = {}
+    if os.environ.get(CLI_CONTEXT_ENV):
+        given.update(json.loads(os.environ[CLI_CONTEXT_ENV]))
+    if os.environ.get(CLI_CONTEXT_OVERFLOW_ENV):
+        given.update(json.loads(Path(os.environ[CLI_CONTEXT_OVERFLOW_ENV]).read_text()))
+    return given[key] if key in given else app.node.try_get_context(key)
+
+
 def build_app(app: cdk.App | None = None) -> cdk.App:
     app = app or cdk.App()
     # The CLI passes cdk.json's context in; `python app.py` on its own reads the file. A cdk.json without
     # context.environments (a typo in the key) is named by load_environment, not a KeyError.
-    environments = app.node.try_get_context("environments")
+    environments = context_as_given(app, "environments")
     if environments is None:
         environments = json.loads(CDK_JSON.read_text()).get("context", {}).get("environments")
     # An empty `-c env=` (a shell variable left unset) is refused as an unknown environment: falling back to the

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-env_name=${1:-dev}
+env_name=${1-dev}  # an empty name (`"$ENV"` left unset) is refused by the app, not replaced by dev
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 # shellcheck disable=SC1091
 . .venv/bin/activate

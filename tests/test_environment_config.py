@@ -244,3 +244,45 @@ def test_a_cdk_json_without_environments_is_named_not_a_key_error(tmp_path, monk
     with pytest.raises(ValueError, match="cdk.json context 'environments' must be an object of environments by name, "
                                          "not None"):
         app_module.build_app(cdk.App(context={"env": "dev", "aws:cdk:bundling-stacks": []}))
+
+
+def test_a_null_setting_in_cdk_json_is_refused_under_the_cli_not_taken_as_the_default(monkeypatch):
+    """jsii drops a null inside an object on its way to Python: `"createLabelingJob": null` synthesized dev with a
+    real labeling job (the default) under `cdk synth`, where `load_environment` refuses it. The app reads the
+    environments as the CLI passes them."""
+    from app import CLI_CONTEXT_ENV, build_app
+
+    environments = {"dev": {"createLabelingJob": None, "workersPerObject": 1}}
+    monkeypatch.setenv(CLI_CONTEXT_ENV, json.dumps({"environments": environments, "env": "dev"}))
+    app = cdk.App(context={"env": "dev", "environments": environments, "aws:cdk:bundling-stacks": []})
+    assert app.node.try_get_context("environments") == {"dev": {"workersPerObject": 1}}  # what jsii leaves of it
+    with pytest.raises(ValueError, match="environment 'dev': createLabelingJob must be true or false"):
+        build_app(app)
+
+
+def test_environments_the_cli_spilled_to_a_file_are_read_from_it(tmp_path, monkeypatch):
+    """A large context goes partly to a file the CLI names (cx-api's CONTEXT_OVERFLOW_LOCATION_ENV)."""
+    from app import CLI_CONTEXT_ENV, CLI_CONTEXT_OVERFLOW_ENV, context_as_given
+
+    spilled = tmp_path / "context-overflow.json"
+    spilled.write_text(json.dumps({"environments": {"dev": {"review": None}}}))
+    monkeypatch.setenv(CLI_CONTEXT_ENV, json.dumps({"env": "dev"}))
+    monkeypatch.setenv(CLI_CONTEXT_OVERFLOW_ENV, str(spilled))
+    app = cdk.App(context={"env": "dev"})
+    assert context_as_given(app, "environments") == {"dev": {"review": None}}
+    assert context_as_given(app, "env") == "dev"
+    monkeypatch.delenv(CLI_CONTEXT_ENV)
+    monkeypatch.delenv(CLI_CONTEXT_OVERFLOW_ENV)
+    assert context_as_given(app, "env") == "dev"  # no CLI: the app's own context
+
+
+def test_synth_script_refuses_an_empty_environment_name_rather_than_synthesizing_dev(tmp_path):
+    """`./scripts/synth.sh "$ENV"` with ENV unset synthesized dev (the shell's `${1:-dev}` replaced the empty name)."""
+    import subprocess
+
+    from tests.conftest import REPO_ROOT
+
+    result = subprocess.run(["./scripts/synth.sh", ""], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "unknown environment ''" in result.stderr + result.stdout
+    assert "Synthesized environment" not in result.stdout
