@@ -8,7 +8,8 @@ line; a job on AWS writes it under its output path, to copy down with ``aws s3 c
 it. Where ``labels_csv`` tables what the crowd settled, this tables what each worker said: to audit a label, see how
 a worker answers, or analyse the answers elsewhere.
 
-Columns: ``object`` (its id: the answer's folder), ``worker``, ``submitted`` and ``accepted`` (UTC, as recorded),
+Columns: ``object`` (its id: the answer's folder), ``worker``, ``started`` (when the worker took the task: Ground
+Truth's ``acceptanceTime``) and ``submitted`` (UTC, as recorded),
 ``seconds`` (time spent), then per question (each key of the answers, in the order they first come) what the worker
 gave: a category's label, a multi-select's labels joined by ``"; "``, the labels of the ticked boxes or radio buttons
 joined by ``"; "`` (a question's buttons, each a field ``<question>:<label>``, in one column; empty when none), free
@@ -31,7 +32,7 @@ from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.questions import BUTTON_SEPARATOR, button_label
 from local_ground_truth.labels_csv import write_table
 
-FIXED_COLUMNS = ("object", "worker", "submitted", "accepted", "seconds")
+FIXED_COLUMNS = ("object", "worker", "started", "submitted", "seconds")
 #: The folder Ground Truth keeps the answers in (``<output>/<job>/annotations/worker-response/iteration-N/<object>/``).
 WORKER_RESPONSES_FOLDER = PurePosixPath(WORKER_RESPONSES).parent.name
 
@@ -63,7 +64,7 @@ def answer_rows(answers: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[list[
     for object_id, answer in in_order:
         content = answer.get("answerContent") or {}
         row: dict[str, Any] = {"object": object_id, "worker": answer.get("workerId", ""),
-                               "submitted": answer.get("submissionTime", ""), "accepted": answer.get("acceptanceTime", ""),
+                               "started": answer.get("acceptanceTime", ""), "submitted": answer.get("submissionTime", ""),
                                "seconds": answer.get("timeSpentInSeconds", "")}
         for question, cell in question_cells(content).items():
             questions.setdefault(question, None)

@@ -182,7 +182,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{written.manifest}: {len(written.added)} line(s) {'added at the end' if grown else 'written'} "
               f"({written.lines} in all). Next: ./scripts/run_local.sh --workflow WORKFLOW --data "
               f"{shlex.quote(str(args.folder.resolve()))}" + (" (a job served on this folder now takes the new objects "
-                                                              "within seconds; a stopped one, when that command runs "
+                                                              "once the app is synthesized again, in seconds; a stopped one, when that command runs "
                                                               "again)" if grown else ""))
     return 0
 

@@ -533,8 +533,10 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         if given is not None:
             role = team.role_with(given)
             if role is None:
-                return page("Not this job's link", "<p>This link's key is not one of this job's. Ask whoever runs the "
-                                                   "job for the link again.</p>", 403)
+                return page("Not this job's link", "<p>This link's key is not one of this job's: the link is another "
+                                                   "job's, or a worker's who is no longer on its team (served without "
+                                                   "their name), or the job's keys were made anew. Ask whoever runs "
+                                                   "the job for the link again.</p>", 403)
             current, theirs = team.signed_in_as(request.cookies, port), team.worker_with(given)
             kept = [(name, value) for name, value in request.args.items(multi=True) if name != "switch"]
             current_key = request.cookies.get(cookie_name(WORKER, port), "")

@@ -42,7 +42,7 @@ def test_rows_follow_object_then_submission_order():
     columns, rows = answer_rows([("10", an_answer("a", {"q": {"label": "x"}}, "2026-11-30T10:00:02.000Z")),
                                  ("2", an_answer("b", {"q": {"label": "y"}}, "2026-11-30T10:00:03.000Z")),
                                  ("2", an_answer("c", {"q": {"label": "z"}, "r": "note"}, "2026-11-30T10:00:01.000Z"))])
-    assert columns == ["object", "worker", "submitted", "accepted", "seconds", "answer: q", "answer: r"]
+    assert columns == ["object", "worker", "started", "submitted", "seconds", "answer: q", "answer: r"]
     assert [(row["object"], row["worker"]) for row in rows] == [("2", "c"), ("2", "b"), ("10", "a")]
 
 

@@ -143,7 +143,7 @@ def test_the_command_says_what_it_wrote_left_out_and_what_a_job_cannot_take(tmp_
     files(tmp_path, "d.png")
     assert main([str(tmp_path), "--append"]) == 0
     out = capsys.readouterr().out
-    assert "1 line(s) added at the end (4 in all)" in out and "now takes the new objects within seconds" in out
+    assert "1 line(s) added at the end (4 in all)" in out and "now takes the new objects once the app is synthesized again" in out
 
 
 def test_the_script_reads_the_folder_from_where_it_is_run(tmp_path):

@@ -298,6 +298,8 @@ def test_a_named_workers_link_signs_them_in_and_opens_their_tasks_only(named_tea
     assert response.status == 200 and job.answer_of("3", "ana") == GOOD
     response, page = call(server, "GET", f"/?key={keys.worker}")  # the shared workers' link opens nothing
     assert response.status == 403 and "not one of this job's" in page.decode()
+    # a worker left off the team (served without their name) is told why their link no longer opens
+    assert "or a worker's who is no longer on its team (served without their name)" in page.decode()
     response, page = call(server, "GET", "/worker/ana")  # no key: a named worker is told to open their own link
     assert response.status == 403 and "(your own link)" in page.decode()
     page = call(server, "GET", "/requester", {cookie_name(REQUESTER, server.port): keys.requester})[1].decode()
