@@ -80,7 +80,7 @@ class FormRules:
 
     def problems(self, answer: dict[str, Any]) -> list[str]:
         """Why ``answer`` cannot be accepted (empty when it can), one sentence per problem."""
-        found = []
+        found = self.unknown_fields(answer)
         for name, categories in self.classifiers.items():
             value = _unwrapped(answer.get(name))
             label = value.get("label") if isinstance(value, dict) else None
@@ -101,6 +101,22 @@ class FormRules:
                 if rule.element == CHECKBOX and not (isinstance(value, dict) and value.get(box) is True):
                     found.append(f"{name} ({box[:40]}) must be checked")
         return list(dict.fromkeys(found))
+
+
+    def unknown_fields(self, answer: dict[str, Any]) -> list[str]:
+        """Fields of ``answer`` that no element of the page has: an answer holds the page's fields only (a worker
+        posting 125,000 keys of their own made the answers table as many columns, past what a spreadsheet shows).
+        A field a page's script fills must be in its markup (a hidden input), as the page's required fields are."""
+        unknown = [name for name in answer if name not in self.fields]
+        if not unknown:
+            return []
+        named = ", ".join(repr(name[:40]) for name in unknown[:UNKNOWN_FIELDS_NAMED])
+        more = f" and {len(unknown) - UNKNOWN_FIELDS_NAMED:,} more" if len(unknown) > UNKNOWN_FIELDS_NAMED else ""
+        return [f"the page has no field {named}{more}: an answer holds only the page's fields"]
+
+
+#: How many of an answer's unknown fields a refusal names (a hostile answer may hold thousands).
+UNKNOWN_FIELDS_NAMED = 5
 
 
 def _unwrapped(value: Any) -> Any:

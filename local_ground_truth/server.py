@@ -393,8 +393,10 @@ class WorkerSite:
                           and (q.name in form.unanswered or not said_of(q.name))]
             if unanswered:
                 problems.append("answer " + ", ".join(unanswered))
+            # ... and once per question: the page's rules may have said it ("notes must be text")
+            page_said = [q.name for q in self.questions if any(p.startswith(f"{q.name} ") for p in problems)]
             problems += [problem for problem in form.problems
-                         if not any(problem.startswith(f"{name} ") for name in unanswered)]
+                         if not any(problem.startswith(f"{name} ") for name in unanswered + page_said)]
         with self._submitting:
             recorded = self.job.answer_of(object_id, worker)
             if recorded == answer:

@@ -81,3 +81,17 @@ def test_each_crowd_elements_shape_is_read_from_the_page():
 def test_an_answer_no_element_of_the_page_would_send_is_refused(name, value, problem):
     problems = rules_of(ELEMENTS).problems({**GOOD, name: value})
     assert any(problem in found for found in problems), problems
+
+
+def test_fields_the_page_does_not_have_are_refused_naming_a_few():
+    """A worker posting 125,000 keys of their own (under the body's size cap) was recorded, and the answers table
+    got a column for each: an answer holds the page's fields only."""
+    rules = rules_of('<crowd-form><crowd-classifier name="weld" categories=\'["Good", "Bad"]\'></crowd-classifier>'
+                     '<input type="hidden" name="filled-by-script"></crowd-form>')
+    assert rules.problems({"weld": {"label": "Good"}, "filled-by-script": "x"}) == []
+    junk = {f"k{index}": [1] for index in range(125_000)}
+    [problem] = rules.problems({"weld": {"label": "Good"}, **junk})
+    assert problem == ("the page has no field 'k0', 'k1', 'k2', 'k3', 'k4' and 124,995 more: an answer holds only "
+                       "the page's fields")
+    assert rules.problems({"weld": {"label": "Good"}, "=cmd|' /C calc'!A0" * 3: 1}) == [
+        "the page has no field \"=cmd|' /C calc'!A0=cmd|' /C calc'!A0=cmd\": an answer holds only the page's fields"]

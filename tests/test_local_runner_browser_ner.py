@@ -158,3 +158,17 @@ def test_a_span_past_the_end_of_the_text_the_worker_was_shown_is_refused(ner_sit
     assert "eve" not in job.workers_of("4")
     status, _ = submit("eve", shown - 3, shown)  # ending where the text ends
     assert status == 200 and "eve" in job.workers_of("4")
+
+
+def test_a_refused_answer_names_each_problem_once_and_fields_the_page_lacks(ner_site):
+    """The page's rules and consolidation's reading both said a note that is no text ("notes must be text; notes is
+    not text"); a field the page does not have was recorded (and made a column of the answers table)."""
+    from tests.test_local_runner_server import submit
+
+    job, server = ner_site
+    answer = {"abstract": {"entities": []}, "isGoodAbstract": {"label": "Yes"}, "notes": 7}
+    status, result = submit(server, "eve", "0", answer)
+    assert status == 422 and result["error"].count("notes") == 1 and "notes must be text" in result["error"]
+    status, result = submit(server, "eve", "0", {**answer, "notes": "fine", "extra": 1})
+    assert status == 422 and "the page has no field 'extra'" in result["error"]
+    assert "eve" not in job.workers_of("0")
