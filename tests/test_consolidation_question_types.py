@@ -17,6 +17,7 @@ import workflows
 from consolidation import handler
 from gt_common.choices import tie_break
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Spans, YesNo
+from gt_common.s3uri import InputError
 from tests.consolidation_helpers import (
     STATE, WORKER_MODEL, answered_by, configure, content, logged, read_json, run,
 )
@@ -481,3 +482,15 @@ def test_the_generic_function_names_no_workflow_label_or_field(definition):
         text = source.read_text(encoding="utf-8")
         found = sorted(word for word in words if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text))
         assert not found, f"{source.name} names {found} of workflow {definition.name}"
+
+
+@pytest.mark.parametrize("event, problem", [
+    (None, "a consolidation event is a JSON object, not NoneType"),
+    ([], "a consolidation event is a JSON object, not list"),
+    ({"labelAttributeName": "x", "payload": "s3://in/payload.json"}, "consolidation event has no payload.s3Uri"),
+])
+def test_an_event_of_another_shape_is_an_input_error_saying_so(monkeypatch, event, problem):
+    """A list, None or a string payload failed as AttributeError ('str' object has no attribute 'get') inside."""
+    configure(monkeypatch, [VALID], "majority-vote")
+    with pytest.raises(InputError, match=f"^{problem}$"):
+        handler.lambda_handler(event, None)

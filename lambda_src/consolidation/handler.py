@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 
 from gt_common.configuration import configured_method, configured_questions
-from gt_common.consolidation import consolidate_answers_event, workers_per_object
+from gt_common.consolidation import checked_event, consolidate_answers_event, workers_per_object
 from gt_common.job_state import state_for_event
 from gt_common.labeling_job import job_name_of_event
 from gt_common import response_size, time_budget
@@ -41,6 +41,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> list[dict[str,
 
 
 def _consolidated(event: dict[str, Any]) -> list[dict[str, Any]]:
+    event = checked_event(event)
     questions = configured_questions()
     method = configured_method()
     state = state_for_event(event)

@@ -489,6 +489,16 @@ def workers_per_object(event: dict[str, Any]) -> int | None:
     return value
 
 
+def checked_event(event: Any) -> dict[str, Any]:
+    """``event`` if it is shaped as Ground Truth's consolidation event (an object with a ``payload`` object); an
+    InputError saying what it is otherwise (a list or a string payload failed as AttributeError deep inside)."""
+    if not isinstance(event, dict):
+        raise InputError(f"a consolidation event is a JSON object, not {type(event).__name__}")
+    if not isinstance(event.get("payload"), dict):
+        raise InputError("consolidation event has no payload.s3Uri")
+    return event
+
+
 def label_attribute_name_of(event: dict[str, Any]) -> str:
     name = event.get("labelAttributeName")
     if not isinstance(name, str) or not name:

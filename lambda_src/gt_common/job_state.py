@@ -104,7 +104,10 @@ class JobState:
     def for_event(cls, event: dict[str, Any]) -> "JobState":
         """The state location of the event's job, and this batch's id."""
         output = parse_s3_uri(event.get("outputConfig"), what="outputConfig")
-        payload = parse_s3_uri((event.get("payload") or {}).get("s3Uri"), what="payload.s3Uri")
+        payload = event.get("payload")
+        if not isinstance(payload, dict):
+            raise InputError("consolidation event has no payload.s3Uri")
+        payload = parse_s3_uri(payload.get("s3Uri"), what="payload.s3Uri")
         name = payload.key.rsplit("/", 1)[-1].removesuffix(".json")
         # The iteration folder keeps batch ids of later iterations apart from the first's.
         iteration = payload.key.rsplit("/", 2)[-2] if payload.key.count("/") >= 2 else ""
