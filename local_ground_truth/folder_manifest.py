@@ -27,7 +27,8 @@ from typing import Optional, Sequence
 
 from gt_common.input_manifest import SOURCE_REF, appended, source_refs
 from gt_common.limits import MAX_OBJECTS_PER_JOB
-from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER
+from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER, name_problem
+from local_ground_truth.wording import printable
 from workflows.model import MANIFEST_FILE, TRUTH_FILE
 
 #: The images every current browser shows in an ``<img>`` (gt_common.images checks their bytes), by file name.
@@ -66,7 +67,8 @@ def list_folder(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS) -> Listi
         folders[:] = [name for name in folders if not name.startswith(".")]  # hidden folders are not uploaded
         for name in files + [name for name in folders if (Path(parent) / name).is_symlink()]:
             path = Path(parent) / name
-            shown = os.fsencode(path.relative_to(folder)).decode("utf-8", errors="backslashreplace")
+            # as the terminal shows it: bytes that are not UTF-8 and characters that are not printable escaped
+            shown = printable(os.fsencode(path.relative_to(folder)).decode("utf-8", errors="backslashreplace"))
             relative = path.relative_to(folder).as_posix()
             if name.startswith(".") or relative in (MANIFEST_FILE, TRUTH_FILE):
                 continue
@@ -76,8 +78,16 @@ def list_folder(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS) -> Listi
                 listing.left_out[shown] = ("its name is not UTF-8 text, which an S3 key must be (the upload refuses "
                                            "the folder until it is renamed)")
                 continue
+            problem = name_problem(relative)
+            if problem is not None:
+                listing.left_out[shown] = f"{problem} (the upload refuses the folder until then)"
+                continue
             if path.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):  # a loop (RuntimeError before Python 3.13), or a link to nothing
+                    listing.left_out[shown] = f"a link to {os.readlink(path)}, which leads to no file"
+                    continue
                 if target != inside and inside not in target.parents:
                     listing.left_out[shown] = (f"a link to {target}, outside the folder (the upload refuses the "
                                                "folder until the file is copied in instead)")
@@ -170,7 +180,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for line in left_out_lines(written.listing):
         print(line, file=sys.stderr)
     for source in written.gone:
-        print(f"a line names {source}, which is not in the folder (any more): the line is kept (removing it would "
+        print(f"a line names {printable(source)}, which is not in the folder (any more): the line is kept (removing it would "
               "renumber the objects after it)", file=sys.stderr)
     if written.lines > MAX_OBJECTS_PER_JOB:
         print(f"the manifest has {written.lines:,} lines, and a Ground Truth job takes at most "
@@ -182,8 +192,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"{written.manifest}: {len(written.added)} line(s) {'added at the end' if grown else 'written'} "
               f"({written.lines} in all). Next: ./scripts/run_local.sh --workflow WORKFLOW --data "
               f"{shlex.quote(str(args.folder.resolve()))}" + (" (a job served on this folder now takes the new objects "
-                                                              "once the app is synthesized again, in seconds; a stopped one, when that command runs "
-                                                              "again)" if grown else ""))
+                                                              "once the app is synthesized again, in seconds; a "
+                                                              "stopped one, when that command runs again)"
+                                                              if grown else ""))
     return 0
 
 

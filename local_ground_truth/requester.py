@@ -58,7 +58,7 @@ from local_ground_truth.quality_plots import compared_with_experts, quality_repo
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.team_access import EXPERT, WORKER
-from local_ground_truth.wording import counted
+from local_ground_truth.wording import counted, printable
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/requester"
@@ -213,12 +213,6 @@ class RequesterLog:
         """Where everything is and, with review on, how many routed objects await an expert: as of now (experts go
         on deciding after the job is complete)."""
         return "; ".join(filter(None, [complete_summary(self.job), review_summary(self.job, self.review)]))
-
-
-def printable(text: str) -> str:
-    """``text`` with every character that is not printable (a newline, an escape, a joiner) escaped: no control
-    sequence reaches the terminal."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def shown_name(name: str) -> str:

@@ -105,6 +105,30 @@ def test_a_link_outside_the_folder_and_a_name_that_is_not_utf8_are_named_and_lef
     assert "not UTF-8" in listing.left_out["caf\\xe9.png"]
 
 
+def test_names_the_data_path_cannot_carry_and_links_to_nothing_are_named_and_the_rest_written(tmp_path, capsys):
+    """A line break in a name ended the whole local run (the S3 endpoint refuses such a key) after a manifest line was
+    written for it; a marker in a name was filled in by the deployment; a link loop was a traceback and no manifest."""
+    folder = files(tmp_path / "data", "a.png", "new\nline.png", "tab\there.png", "x${DATA_PREFIX_URI}.png",
+                   "esc\x1b[31m.png")
+    (folder / "loop.png").symlink_to("loop.png")
+    (folder / "gone.png").symlink_to(folder / "deleted.png")
+    assert main([str(folder)]) == 0
+    assert sources(folder) == ["${DATA_PREFIX_URI}/a.png"]
+    err = capsys.readouterr().err.splitlines()
+    assert err == [  # one line each, the name escaped as the terminal would otherwise act on it
+        "left out esc\\x1b[31m.png: its name holds a line break, a tab or another control character: rename it (the "
+        "upload refuses the folder until then)",
+        f"left out gone.png: a link to {folder / 'deleted.png'}, which leads to no file",
+        "left out loop.png: a link to loop.png, which leads to no file",
+        "left out new\\nline.png: its name holds a line break, a tab or another control character: rename it (the "
+        "upload refuses the folder until then)",
+        "left out tab\\there.png: its name holds a line break, a tab or another control character: rename it (the "
+        "upload refuses the folder until then)",
+        "left out x${DATA_PREFIX_URI}.png: its name holds '${', which the deployment reads as the start of a marker "
+        "such as ${DATA_PREFIX_URI} and fills in: rename it (the upload refuses the folder until then)",
+    ]
+
+
 def test_a_folder_without_a_matching_file_or_no_folder_writes_nothing(tmp_path):
     files(tmp_path, "notes.csv")
     with pytest.raises(FolderManifestError, match=r"no file in .* matches \*\.jpg, .*nothing was written"):
