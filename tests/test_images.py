@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gt_common.images import END_BYTES, SIGNATURE_BYTES, check_image, image_format
+from gt_common.images import END_BYTES, HEAD_BYTES, MAX_IMAGE_PIXELS, check_image, image_format
 from gt_common.s3uri import InputError, S3Location
 
 SAMPLE_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "pages" / "abstract-01.jpg").read_bytes()
@@ -53,7 +53,7 @@ def test_a_real_image_is_accepted_reading_only_its_first_and_last_bytes(s3, buck
     ranges = []
     s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: ranges.append(request.headers.get("Range")))
     assert check_image(s3, location, what="page image") == "JPEG"
-    assert [r.decode() if isinstance(r, bytes) else r for r in ranges] == [f"bytes=0-{SIGNATURE_BYTES - 1}",
+    assert [r.decode() if isinstance(r, bytes) else r for r in ranges] == [f"bytes=0-{HEAD_BYTES - 1}",
                                                                           f"bytes=-{END_BYTES}"]
 
 
@@ -131,3 +131,46 @@ def test_missing_object_and_bucket_are_named(s3, bucket):
         check_image(s3, S3Location(bucket, "nope.png"), what="page image")
     with pytest.raises(InputError, match=r"^page image s3://no-such-bucket-here/p.png: bucket no-such-bucket-here does not exist$"):
         check_image(s3, S3Location("no-such-bucket-here", "p.png"), what="page image")
+
+
+def png_of(width: int, height: int) -> bytes:
+    """A PNG header stating ``width`` x ``height`` (its pixels do not matter: the size is read from the header)."""
+    return (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + width.to_bytes(4, "big") + height.to_bytes(4, "big")
+            + b"\x08\x00\x00\x00\x00" + b"\x00" * 100 + PNG_END)
+
+
+def jpeg_of(width: int, height: int, before: int = 0) -> bytes:
+    """A JPEG whose frame header states ``width`` x ``height``, after ``before`` bytes of APP15 segments."""
+    segments = b""
+    while len(segments) < before:
+        segments += b"\xff\xef\xff\xff" + b"\x00" * 0xfffd
+    frame = b"\xff\xc0\x00\x11\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big") + b"\x03" + b"\x00" * 9
+    return b"\xff\xd8" + segments + frame + b"\x00" * 100 + b"\xff\xd9"
+
+
+def gif_of(width: int, height: int) -> bytes:
+    return b"GIF89a" + width.to_bytes(2, "little") + height.to_bytes(2, "little") + b"\x00" * 100 + b"\x00;"
+
+
+@pytest.mark.parametrize("body, shown", [
+    (png_of(40_000, 40_000), "40,000 x 40,000 pixels (1,600 megapixels)"),
+    (jpeg_of(30_000, 25_000), "30,000 x 25,000 pixels (750 megapixels)"),
+    (gif_of(65_535, 5_000), "65,535 x 5,000 pixels (328 megapixels)"),
+])
+def test_an_image_too_large_for_a_browser_to_show_is_named_with_its_size(s3, bucket, body, shown):
+    """A 40,000 x 40,000 PNG passed and was a broken image on the worker's page (Chromium decodes none of 625
+    megapixels)."""
+    with pytest.raises(InputError) as error:
+        check_image(s3, put(s3, bucket, "huge", body), what="camera image")
+    assert str(error.value) == (f"camera image s3://{bucket}/huge is {shown}: browsers show an image of more than 268 "
+                                "megapixels as a broken image; scale it down")
+
+
+def test_sizes_up_to_the_limit_pass_and_a_frame_header_past_the_first_read_is_not_looked_for(s3, bucket):
+    assert MAX_IMAGE_PIXELS == 16_384 * 16_384
+    assert check_image(s3, put(s3, bucket, "edge.png", png_of(16_384, 16_384))) == "PNG"
+    assert check_image(s3, put(s3, bucket, "wide.png", png_of(100_000, 100))) == "PNG"
+    ranges = []
+    s3.meta.events.register("before-send.s3.GetObject", lambda request, **_: ranges.append(request.headers.get("Range")))
+    assert check_image(s3, put(s3, bucket, "far.jpg", jpeg_of(30_000, 30_000, before=HEAD_BYTES))) == "JPEG"
+    assert len(ranges) == 2  # the first bytes and the last: no walk further for the size

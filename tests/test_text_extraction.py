@@ -968,7 +968,7 @@ def test_pixel_size_is_read_from_the_headers_real_encoders_write():
     the frame header) and PNG; over S3 it reads only the 64 KiB chunks the walk reaches."""
     from PIL import Image as Picture
 
-    from text_extraction.image_header import CHUNK_BYTES, bytes_reader, pixel_size, s3_reader
+    from gt_common.image_header import CHUNK_BYTES, bytes_reader, pixel_size, s3_reader
 
     class RangedObject:  # GetObject with a Range, as S3 answers it
         def __init__(self, data: bytes):

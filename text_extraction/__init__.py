@@ -1,7 +1,7 @@
 """Text extraction for abstract page images with Amazon Textract: ``python -m text_extraction --help``.
 
 Modules: ``textract_text`` (the Textract calls, job polling and pagination, LINE assembly, the checks
-before a call), ``image_header`` (an image's size in pixels from its header), ``sources`` (finding the
+before a call; an image's size in pixels is read by ``gt_common.image_header``), ``sources`` (finding the
 images locally or in S3), ``manifest`` (metadata file and JSON Lines), ``record`` (what each kept text
 was made from), ``batch`` (per-image jobs, thread pool, progress bar, failures) and ``__main__`` (the CLI).
 """

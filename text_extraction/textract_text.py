@@ -51,12 +51,11 @@ from typing import Any, Callable, Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gt_common import images
+from gt_common import image_header, images
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location
 from gt_common.shown_text import BIDI_CONTROLS, is_visible
 
-from . import image_header
 
 # Textract's limits for a JPEG or PNG page, from "Set Quotas in Amazon Textract"
 # (https://docs.aws.amazon.com/textract/latest/dg/limits-document.html), each checked before Textract is called:

@@ -16,15 +16,28 @@ object:
   NUL bytes after the end (padding) are allowed. AVIF has no end marker and is checked by its
   signature only. A JPEG with data appended after the picture (a phone's motion photo carries its
   video there) is refused as well: from its last bytes it cannot be told from a truncated one.
+- its width times height, from its header (``image_header``: JPEG, PNG and GIF), must be at most
+  ``MAX_IMAGE_PIXELS``: a browser shows a larger one as a broken image (Chromium 156 decoded a PNG of
+  20,000 x 20,000 pixels and none of 25,000 x 25,000, as PNG, JPEG or GIF alike). A WebP cannot be larger (16,383
+  pixels a side at most); an AVIF's size is not read.
+
+The first read is ``HEAD_BYTES``: the signature, a usual JPEG's frame header (after its EXIF block and colour
+profile; one further on is not looked for, and the size is not checked), and the whole of a small image, which then
+needs no second read.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from . import image_header
 from .s3uri import InputError, S3Location, error_code, read_error
 
 SIGNATURE_BYTES = 32  # enough for every signature below, AVIF's brand list included
+HEAD_BYTES = image_header.CHUNK_BYTES  # the first read: the signature, and the header that gives the size
 END_BYTES = 4096  # the last bytes read for the format's end: room for padding after it
+#: The most pixels an image may have: 2^28 (16,384 x 16,384), below the 400-625 million at which Chromium stopped
+#: decoding (the module's docstring), leaving room for browsers with less.
+MAX_IMAGE_PIXELS = 2 ** 28
 
 
 def _is_webp(head: bytes) -> bool:
@@ -92,12 +105,13 @@ def image_format(head: bytes) -> str | None:
 def check_image(s3_client, location: S3Location, *, what: str = "image") -> str:
     """The format of the image at ``location``; InputError naming it when it is missing, empty, not an image
     or cut short."""
-    head, size = _read_range(s3_client, location, what, 0, SIGNATURE_BYTES)
+    head, size = _read_range(s3_client, location, what, 0, HEAD_BYTES)
     if not head:
         raise InputError(f"{what} {location.shown} is empty (0 bytes)")
     found = image_format(head)
     if found is not None:
         _check_whole(s3_client, location, what, found, head, size)
+        _check_pixels(location, what, head)
         return found
     for name, matches in NOT_SHOWN_FORMATS:
         if matches(head):
@@ -141,3 +155,15 @@ def _check_whole(s3_client, location: S3Location, what: str, found: str, head: b
                          "picture, such as a motion photo's video (save it as a plain JPEG)")
     raise InputError(f"{what} {location.shown} is a {found} file cut short: {length}{stated} end without "
                      f"{FORMAT_END_NAMES[found]}; upload it again whole")
+
+
+def _check_pixels(location: S3Location, what: str, head: bytes) -> None:
+    """InputError when the image's header, in its first bytes, gives more than ``MAX_IMAGE_PIXELS``. A header not
+    among them says nothing: read no further for it (a JPEG's segments can be walked a chunk at a time for 16 MiB)."""
+    size = image_header.pixel_size(image_header.bytes_reader(head))
+    if size is None or size[0] * size[1] <= MAX_IMAGE_PIXELS:
+        return
+    width, height = size
+    raise InputError(f"{what} {location.shown} is {width:,} x {height:,} pixels ({width * height / 1e6:,.0f} "
+                     f"megapixels): browsers show an image of more than {MAX_IMAGE_PIXELS / 1e6:,.0f} megapixels as a "
+                     "broken image; scale it down")

@@ -1,15 +1,17 @@
-"""A JPEG's or PNG's width and height in pixels, read from its header (no image library, nothing decoded).
+"""An image's width and height in pixels, read from its header (no image library, nothing decoded): JPEG, PNG, GIF.
 
-PNG: the IHDR chunk, which the format puts first, holds the width and height (bytes 16-24). JPEG: the frame
+PNG: the IHDR chunk, which the format puts first, holds the width and height (bytes 16-24). GIF: its logical screen
+(bytes 6-10, little-endian), which every frame is drawn within. JPEG: the frame
 header (an SOFn marker segment: baseline, progressive, lossless, ...) holds them; it comes after the segments an
 image may start with (JFIF, EXIF, an ICC profile), so the marker segments are walked from the start, each skipped
 by the length it states: only a segment's first 4 bytes are read, never its content. An S3 object is read by
 ranged GETs of ``CHUNK_BYTES`` (one for a usual scan; a camera's EXIF block may take a second), as
-``gt_common.images`` reads a page's first and last bytes.
+``gt_common.images`` reads an image's first chunk.
 
 :func:`pixel_size` returns ``(width, height)``, or None when the header gives none: no IHDR or frame header where
 the format puts it, or a zero side (a JPEG whose height is given only after its image data, which Textract does
-not read either).
+not read either). Used by pre-labeling (``gt_common.images``: an image too large for a browser to decode) and by
+text extraction (Textract's limits).
 """
 from __future__ import annotations
 
@@ -35,12 +37,15 @@ JPEG_DATA = frozenset([0xD9, 0xDA])  # EOI, SOS: the image's data (or its end) c
 
 
 def pixel_size(read: Reader) -> tuple[int, int] | None:
-    """``(width, height)`` of the JPEG or PNG ``read`` reads, or None when its header gives none."""
+    """``(width, height)`` of the JPEG, PNG or GIF ``read`` reads, or None when its header gives none."""
     head = read(0, 24)
     if head.startswith(PNG_SIGNATURE):
         return _png_size(head)
     if head.startswith(b"\xff\xd8"):
         return _jpeg_size(read)
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        width, height = int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+        return (width, height) if width and height else None
     return None
 
 
