@@ -75,7 +75,8 @@ class CustomLabelingWorkflow(Construct):
       another workflow on the same ``ManifestBucket`` (``ManifestBucket.claim_prefixes``).
     - ``job_name_prefix`` (default: the label attribute name; 1-30 letters, digits, inner hyphens),
       ``create_labeling_job`` (True), ``log_retention`` (one year) and ``removal_policy`` (``RETAIN``; ``DESTROY``
-      deletes them with the stack) of every log group made here.
+      deletes them with the stack) of every log group made here, and asked of the stack's log group of CDK's
+      ``BucketDeployment`` handler, which the template deployment shares (``cdk_function_logs``).
     - ``existing_execution_role`` (an ``iam.IRole``; default: one made here): the role Ground Truth runs the job
       with. It must trust ``sagemaker.amazonaws.com``; the workflow's access is added to it as to its own (a role
       imported with ``mutable=False`` gets none: give it the access ``_grant_ground_truth_access`` describes
@@ -105,7 +106,8 @@ class CustomLabelingWorkflow(Construct):
     beside this module (boto3 only, an asset of that folder alone).
 
     Exposes: ``pre_labeling_function``, ``consolidation_function`` (``IFunction``), ``execution_role``,
-    ``template_deployment``, ``ui_template_s3_uri``, ``output_s3_uri``, ``task_records_s3_uri``,
+    ``template_deployment``, ``deployment_log_group`` (its handler's, the stack's), ``ui_template_s3_uri``,
+    ``output_s3_uri``, ``task_records_s3_uri``,
     ``job_name_key``, ``tags``, ``labeling_job_request`` (CreateLabelingJob's request for this workflow's job,
     all but ``LabelingJobName``, with tokens: ``Stack.to_json_string`` makes it a stack output),
     ``job`` (``CustomResource`` or None), ``job_provider``, ``job_function``,
@@ -205,8 +207,9 @@ class CustomLabelingWorkflow(Construct):
         input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix, self.task_records_prefix])
 
         # -- worker UI template, content-addressed so a new template means a new job -----------
-        self.template_deployment, self.ui_template_s3_uri = upload_template(
-            self, "UiTemplate", input_bucket, template_prefix, template_text, template_name)
+        self.template_deployment, self.ui_template_s3_uri, self.deployment_log_group = upload_template(
+            self, "UiTemplate", input_bucket, template_prefix, template_text, template_name, log_retention,
+            self.removal_policy)
 
         # -- execution role ----------------------------------------------------------------
         # Trust: AWS's published trust policy for Ground Truth execution roles has no condition,

@@ -76,7 +76,9 @@ class ExpertReview(Construct):
     - The four functions, each ``lambda_.FunctionProps`` (``code``, ``handler``, ``runtime``; any
       other field over the defaults of ``lambda_function``: a role of its own, its own log group,
       512 MB, one minute; the start and merge functions ``ASYNCHRONOUS_MEMORY_MB`` and five minutes, as they hold a job's whole
-      output manifest, their failed events kept in ``dead_letter_queue``): ``start_function_props`` (on the workflow job's completion),
+      output manifest, their failed events kept in ``dead_letter_queue``. A ``memory_size`` or ``timeout`` the props
+      carry replaces the default: ``package_function_props`` sets neither unless asked):
+      ``start_function_props`` (on the workflow job's completion),
       ``task_function_props`` (the review job's pre-labeling), ``decision_function_props`` (its
       consolidation), ``merge_function_props`` (on the review job's completion). Their environment
       must name the workflow's questions (the caller's, e.g. ``WORKFLOW_QUESTIONS``); the construct
@@ -93,7 +95,8 @@ class ExpertReview(Construct):
     - ``dead_letter_queue`` (an ``sqs.IQueue``; default: an encrypted queue, TLS only, 14 days):
       events the rules could not deliver and invocations that failed after Lambda's retries.
     - ``log_retention`` (one year); ``removal_policy`` (``RETAIN``; ``DESTROY`` deletes them with the stack) of the
-      log groups and the dead-letter queue made here.
+      log groups and the dead-letter queue made here, and asked of the stack's log group of CDK's ``BucketDeployment``
+      handler, which the template deployment shares (``cdk_function_logs``).
     - ``existing_execution_role`` (an ``iam.IRole``; default: one made here): the review jobs' role, as
       ``CustomLabelingWorkflow``'s (it must trust ``sagemaker.amazonaws.com``; the review's access is added to it,
       and the start function may pass it to SageMaker only). It may be the workflow's own.
@@ -103,7 +106,8 @@ class ExpertReview(Construct):
     Exposes: ``start_function``, ``task_function``, ``decision_function``, ``merge_function``,
     ``execution_role`` (the review jobs'), ``workflow_completed_rule``, ``review_completed_rule``,
     ``dead_letter_queue``, ``dead_letter_alarm`` (in alarm while the queue holds anything; no action: add
-    yours), ``template_deployment``, ``ui_template_s3_uri``, ``review_job_key``,
+    yours), ``template_deployment``, ``deployment_log_group`` (its handler's, the stack's), ``ui_template_s3_uri``,
+    ``review_job_key``,
     ``review_s3_uri``, ``review_job_request`` (CreateLabelingJob's request for a review job, all but the
     name and the manifest), ``final_manifests_pattern`` (the final manifests' keys, a pattern),
     ``final_reports_pattern`` (the folders of the quality reports against the final labels). Grants:
@@ -195,8 +199,9 @@ class ExpertReview(Construct):
         bucket.grant_read_prefix(self.decision_function, self.jobs_prefix)
         bucket.grant_list_prefixes(self.decision_function, [self.jobs_prefix])
 
-        self.template_deployment, self.ui_template_s3_uri = upload_template(
-            self, "UiTemplate", bucket, workflow.template_prefix, template_text, template_name)
+        self.template_deployment, self.ui_template_s3_uri, self.deployment_log_group = upload_template(
+            self, "UiTemplate", bucket, workflow.template_prefix, template_text, template_name, log_retention,
+            self.removal_policy)
         # Trust as the workflow's execution role: no condition Ground Truth is not documented to meet.
         self.execution_role: iam.IRole = existing_execution_role or iam.Role(
             self, "ExecutionRole", description="Ground Truth execution role of one workflow's expert review jobs",

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 from typing import Callable, Sequence
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from .cdk_function_logs import check_deployment_logs, deployment_log_group
 from .manifest_bucket import ManifestBucket
 from .nag import acknowledge, acknowledge_bucket_deployment, nag_reference
 
@@ -22,10 +24,13 @@ LABELING_JOB_LOG_GROUP = "/aws/sagemaker/LabelingJobs"
 
 
 def upload_template(scope: Construct, construct_id: str, bucket: ManifestBucket, prefix: str, text: str,
-                    name: str) -> tuple[s3deploy.BucketDeployment, str]:
+                    name: str, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy | None,
+                    ) -> tuple[s3deploy.BucketDeployment, str, logs.ILogGroup]:
     """The template under ``<prefix><digest of its text>/<name>`` (a new template is a new key, so a
-    running job keeps reading its own), and its S3 URI."""
+    running job keeps reading its own), its S3 URI, and the log group of the deployment's handler: the stack's
+    ``cdk_function_logs.deployment_log_group``, kept at least ``log_retention`` and ``removal_policy``."""
     key = f"{prefix}{hashlib.sha256(text.encode()).hexdigest()[:16]}/{name}"
+    log_group = deployment_log_group(scope, log_retention, removal_policy)
     deployment = s3deploy.BucketDeployment(
         scope, construct_id,
         destination_bucket=bucket.bucket,
@@ -33,9 +38,11 @@ def upload_template(scope: Construct, construct_id: str, bucket: ManifestBucket,
         prune=False,
         retain_on_delete=True,  # a running job keeps reading it
         content_type="text/html",
+        log_group=log_group,
     )
     acknowledge_bucket_deployment(deployment, bucket.bucket)
-    return deployment, bucket.s3_uri(key)
+    check_deployment_logs(deployment, log_group)
+    return deployment, bucket.s3_uri(key), log_group
 
 
 def grant_labeling_job_access(role: iam.IRole, bucket: ManifestBucket, *, read_prefixes: Sequence[str],

@@ -17,7 +17,8 @@ them), the shared modules it reaches, and the bundling procedure (pip's install 
 editing a shared module one function never imports leaves that function as deployed.
 
 ``package_function_props`` turns a package into ``lambda_.FunctionProps`` for the constructs'
-``*_function_props``; the constructs themselves take any ``FunctionProps`` (or an existing function).
+``*_function_props`` (memory and timeout left to the construct unless given); the constructs themselves take any
+``FunctionProps`` (or an existing function).
 """
 from __future__ import annotations
 
@@ -206,14 +207,19 @@ def package_function_props(
     package: str,
     *,
     handler: str = "handler.lambda_handler",
-    memory_size: int = 512,
-    timeout: Duration = Duration.minutes(1),
+    memory_size: Optional[int] = None,
+    timeout: Optional[Duration] = None,
     environment: Optional[Mapping[str, str]] = None,
     description: Optional[str] = None,
     src_root: Path = LAMBDA_SRC,
 ) -> lambda_.FunctionProps:
     """``FunctionProps`` of a function whose code is ``src_root/<package>`` (``handler`` relative to
-    it), bundled by ``python_lambda_code`` for ``RUNTIME``."""
+    it), bundled by ``python_lambda_code`` for ``RUNTIME``.
+
+    ``memory_size`` and ``timeout`` are set only when given: left out, the construct the props are passed to
+    decides them, as it knows what each of its functions needs (its docstring gives its defaults: ``ExpertReview``'s
+    start and merge functions get far more than the others). Props passed to ``lambda_.Function`` directly get
+    Lambda's own defaults (128 MB, 3 seconds) instead: give both there."""
     return lambda_.FunctionProps(
         code=python_lambda_code(package, src_root),
         handler=f"{package}.{handler}",

@@ -16,11 +16,13 @@ from aws_cdk import (
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
 from .bucket_layout import DATA_PREFIX, MANIFEST_KEY, overlapping
+from .cdk_function_logs import auto_delete_objects_log_group, check_deployment_logs, deployment_log_group
 from .data_prefix import DATA_PREFIX_PLACEHOLDER
 from .lambda_dependencies import import_lambda_src
 from .lambda_function import merge_props, struct_values
@@ -79,11 +81,18 @@ class ManifestBucket(Construct):
       files can point at each other without knowing the bucket's generated name.
     - ``manifest_revision``: names the input's revision when this construct does not deploy it
       (default ``"external"``); with ``sample_data_dir`` it is computed (below).
+    - ``log_retention`` (one year): of the log groups of the functions CDK runs for the bucket, its
+      ``BucketDeployment`` handler and (``DESTROY``) the auto-delete-objects provider, whose removal policy is the
+      bucket's (``RETAIN`` with ``existing_bucket``). CDK shares each function across the stack, so each group is the
+      stack's, shared with the workflows' and reviews' template deployments: it keeps logs as long as any of them
+      asks and is retained if any asks to (``cdk_function_logs``).
 
     Exposes: ``bucket`` (``s3.IBucket``), ``access_log_bucket`` (the created or given one; None with
     ``existing_bucket``), ``encryption_key`` (None with S3-managed keys),
     ``data_deployment`` and ``manifest_deployment`` (``BucketDeployment``, None without sample
-    data), ``data_prefix``, ``manifest_key``, ``manifest_s3_uri``, ``data_s3_uri``, ``s3_uri(key)``,
+    data), ``deployment_log_group`` (their handler's, None without sample data), ``auto_delete_log_group`` (the
+    auto-delete-objects provider's, None unless a bucket made here is emptied on delete), ``data_prefix``,
+    ``manifest_key``, ``manifest_s3_uri``, ``data_s3_uri``, ``s3_uri(key)``,
     and ``manifest_revision``: a digest of exactly what is deployed (the files not excluded, the
     manifest, the data prefix and manifest key), so a labeling job keyed on it changes when its
     input does and never when an excluded file (the sample data's truth) does.
@@ -110,8 +119,15 @@ class ManifestBucket(Construct):
         access_log_bucket: Optional[s3.IBucket] = None,
         access_log_bucket_props: Optional[s3.BucketProps] = None,
         noncurrent_version_expiration: Optional[Duration] = None,
+        log_retention: Optional[logs.RetentionDays] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Of the log groups of CDK's functions: the retention, and the created bucket's removal policy (RETAIN beside
+        # an existing bucket).
+        self._log_retention = logs.RetentionDays.ONE_YEAR if log_retention is None else log_retention
+        self._logs_removal_policy = RemovalPolicy.RETAIN
+        self.deployment_log_group: Optional[logs.ILogGroup] = None
+        self.auto_delete_log_group: Optional[logs.ILogGroup] = None
         if not data_prefix.endswith("/") or data_prefix.startswith("/"):
             raise ValueError(f"data_prefix {data_prefix!r} must be relative and end with '/'")
         if not manifest_key or manifest_key.endswith("/") or manifest_key.startswith("/"):
@@ -145,11 +161,15 @@ class ManifestBucket(Construct):
                                  "pass one (removal_policy also applies to the access-log bucket)")
             removal_policy = given if removal_policy is None else removal_policy
             _refuse_contradictions(bucket_props, encryption_key, access_log_bucket, noncurrent_version_expiration)
+            self._logs_removal_policy = RemovalPolicy.RETAIN if removal_policy is None else removal_policy
             self.bucket = self._create_bucket(
-                bucket_props, encryption_key, RemovalPolicy.RETAIN if removal_policy is None else removal_policy,
-                access_log_bucket, access_log_bucket_props,
+                bucket_props, encryption_key, self._logs_removal_policy, access_log_bucket, access_log_bucket_props,
                 Duration.days(90) if noncurrent_version_expiration is None else noncurrent_version_expiration)
             self.encryption_key = self.bucket.encryption_key
+            if any(bucket.node.try_find_child("AutoDeleteObjectsCustomResource") is not None
+                   for bucket in (self.bucket, self.access_log_bucket)):
+                self.auto_delete_log_group = auto_delete_objects_log_group(self, self._log_retention,
+                                                                           self._logs_removal_policy)
 
         #: Changes whenever the deployed data or manifest do; a labeling job keys on it.
         self.manifest_revision = manifest_revision or "external"
@@ -240,6 +260,7 @@ class ManifestBucket(Construct):
             sources = [s3deploy.Source.asset(str(as_is), exclude=exclude, follow_symlinks=SymlinkFollowMode.EXTERNAL)]
             if templated:
                 sources.append(_FilledIn(filled_in, data_prefix_uri))
+            self.deployment_log_group = deployment_log_group(self, self._log_retention, self._logs_removal_policy)
             self.data_deployment = s3deploy.BucketDeployment(  # its sources are staged (copied) here
                 self, "SampleData",
                 destination_bucket=self.bucket,
@@ -247,6 +268,7 @@ class ManifestBucket(Construct):
                 sources=sources,
                 prune=owned,
                 retain_on_delete=not owned,
+                log_group=self.deployment_log_group,
             )
             manifest = staging / "manifest" / self.manifest_key
             manifest.parent.mkdir(parents=True)
@@ -257,6 +279,7 @@ class ManifestBucket(Construct):
                 sources=[_FilledIn(staging / "manifest", data_prefix_uri)],  # one marker, however many lines
                 prune=False,  # the manifest sits beside other prefixes (data, templates, output)
                 retain_on_delete=not owned,
+                log_group=self.deployment_log_group,
             )
         finally:
             if not keep:
@@ -264,6 +287,7 @@ class ManifestBucket(Construct):
         self.manifest_deployment.node.add_dependency(self.data_deployment)
         for deployment in (self.data_deployment, self.manifest_deployment):
             acknowledge_bucket_deployment(deployment, self.bucket)
+            check_deployment_logs(deployment, self.deployment_log_group)
 
     def claim_prefixes(self, owner: str, prefixes: Mapping[str, str]) -> None:
         """Take ``prefixes`` (what each is -> its prefix) for ``owner`` (a workflow, a review): refused when one lies

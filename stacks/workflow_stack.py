@@ -23,7 +23,6 @@ from gt_common.questions import METHOD_ENV  # noqa: E402
 from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
 from gt_common.review import REVIEW_SETTINGS_OUTPUT  # noqa: E402
 from labeling_constructs import CustomLabelingWorkflow, ExpertReview, ManifestBucket, package_function_props  # noqa: E402
-from labeling_constructs.expert_review import ASYNCHRONOUS_MEMORY_MB  # noqa: E402
 
 from .environment_config import EnvironmentConfig
 
@@ -94,9 +93,9 @@ class WorkflowStack(Stack):
     def _expert_review(self, config: EnvironmentConfig, expert_workteam_arn: str) -> ExpertReview:
         questions = {QUESTIONS_ENV: questions_to_json(self.definition.questions)}
 
-        def props(entry_point: str, memory: int, timeout: Duration):
-            return package_function_props(self.REVIEW_PACKAGE, handler=f"handler.{entry_point}", memory_size=memory,
-                                          timeout=timeout, environment=questions)
+        def props(entry_point: str, **sizes):
+            return package_function_props(self.REVIEW_PACKAGE, handler=f"handler.{entry_point}", environment=questions,
+                                          **sizes)
 
         return ExpertReview(
             self, "ExpertReview",
@@ -104,11 +103,12 @@ class WorkflowStack(Stack):
             workteam_arn=expert_workteam_arn,
             threshold=config.review.threshold,
             route_any_abstention=config.review.route_any_abstention,
-            # Start and merge read a whole output manifest (up to 100,000 lines) and write one.
-            start_function_props=props("on_workflow_job_completed", ASYNCHRONOUS_MEMORY_MB, Duration.minutes(5)),
-            merge_function_props=props("on_review_job_completed", ASYNCHRONOUS_MEMORY_MB, Duration.minutes(5)),
-            task_function_props=props("review_task", 256, Duration.seconds(30)),
-            decision_function_props=props("review_decision", 512, Duration.minutes(1)),
+            # Memory and timeout are the construct's (start and merge read a whole output manifest, up to 100,000
+            # lines, and write one), but for the review page's pre-labeling, which handles one object.
+            start_function_props=props("on_workflow_job_completed"),
+            merge_function_props=props("on_review_job_completed"),
+            task_function_props=props("review_task", memory_size=256, timeout=Duration.seconds(30)),
+            decision_function_props=props("review_decision"),
             ui_template_path=self.definition.template_path.parent / self.REVIEW_TEMPLATE,
             removal_policy=config.removal_policy,
         )

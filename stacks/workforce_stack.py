@@ -16,6 +16,11 @@ from .environment_config import EnvironmentConfig
 
 
 class LabelingWorkforceStack(Stack):
+    """The crowd's workteam (``workerEmails`` invited and subscribed to its task notifications) and, with review on
+    and no ``expertWorkteamArn``, the experts' team beside it. Outputs: ``WorkteamArn``, ``LabelingPortalUrl``,
+    ``UserPoolId`` (the pool made here or the existing workforce's) and, with the experts' team, ``ExpertWorkteamArn``,
+    ``ExpertGroupName`` and ``ExpertNotificationTopicArn``."""
+
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, env=config.cdk_environment,
                          description="Ground Truth custom labeling: the private workteam", **kwargs)
@@ -30,10 +35,11 @@ class LabelingWorkforceStack(Stack):
             existing_user_pool=pool,
             existing_user_pool_client=client,
             worker_emails=config.worker_emails,
-            description="Reviewers for the project's custom labeling workflows",
+            description="Crowd workers who label the data of the project's custom labeling workflows",
             removal_policy=config.removal_policy,
         )
-        # The experts who review what the crowd could not settle: a team of the same workforce.
+        # The experts who review what the crowd could not settle: a team of the same workforce. The environment names
+        # no experts' addresses, so their task-notification topic has no subscriber until one is added (README).
         self.expert_workteam = None
         if config.review.enabled and not config.expert_workteam_arn:
             self.expert_workteam = self.workteam.add_workteam(
@@ -41,5 +47,11 @@ class LabelingWorkforceStack(Stack):
             CfnOutput(self, "ExpertWorkteamArn", value=self.expert_workteam.ref)
             CfnOutput(self, "ExpertGroupName", value=self.workteam.added_groups["ExpertWorkteam"].ref,
                       description="The Cognito group of the experts: add each expert's user to it")
+            CfnOutput(self, "ExpertNotificationTopicArn",
+                      value=self.workteam.added_topics["ExpertWorkteam"].topic_arn,
+                      description="The experts' task notifications: subscribe each expert's email to it")
         CfnOutput(self, "WorkteamArn", value=self.workteam.workteam_arn)
         CfnOutput(self, "LabelingPortalUrl", value=self.workteam.portal_url)
+        if self.workteam.user_pool is not None:
+            CfnOutput(self, "UserPoolId", value=self.workteam.user_pool.user_pool_id,
+                      description="The workforce's Cognito user pool, where workers and experts are users")

@@ -13,7 +13,7 @@ import pytest
 from aws_cdk import Validations
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_kms as kms
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from aws_cdk import aws_iam as iam
@@ -1339,3 +1339,99 @@ def test_workflow_runs_its_job_with_an_existing_execution_role_given_the_same_ac
     assert [s["Resource"] for s in passing] == [{"Fn::GetAtt": [own_id, "Arn"]}]
     assert passing[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
+
+
+# -- the bundler leaves a function's size to the construct ------------------------------------------
+def test_bundler_props_set_memory_and_timeout_only_when_asked(sample_folder):
+    """package_function_props set 512 MB and a minute on every function, and the constructs lay the caller's props over
+    their own defaults: ExpertReview's start and merge functions lost their 3,072 MB and five minutes that way. It sets
+    them only when given now; a workflow's functions get the construct's defaults as before."""
+    bundled = package_function_props("consolidation")
+    assert (bundled.memory_size, bundled.timeout) == (None, None)
+    asked = package_function_props("consolidation", memory_size=1024, timeout=cdk.Duration.minutes(5))
+    assert (asked.memory_size, asked.timeout.to_seconds()) == (1024, 300)
+    stack = new_stack(nag=False)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False,
+                    pre_labeling_function_props=package_function_props("consolidation"),
+                    consolidation_function_props=asked)
+    template = Template.from_stack(stack).to_json()
+    sizes = [(template["Resources"][logical_id(f)]["Properties"]["MemorySize"],
+              template["Resources"][logical_id(f)]["Properties"]["Timeout"])
+             for f in (flow.pre_labeling_function, flow.consolidation_function)]
+    assert sizes == [(512, 60), (1024, 300)]
+
+
+# -- the log groups of CDK's own functions ------------------------------------------------------------
+def test_the_retention_table_is_cdks():
+    from labeling_constructs.cdk_function_logs import RETENTION_IN_DAYS
+
+    stack = new_stack(nag=False)
+    assert set(RETENTION_IN_DAYS) == set(logs.RetentionDays)
+    for retention, days in RETENTION_IN_DAYS.items():
+        group = logs.LogGroup(stack, retention.name, retention=retention)
+        assert group.node.default_child.retention_in_days == days, retention
+
+
+def cdk_function_log_groups(template: dict) -> dict[str, dict]:
+    """The log group of each of CDK's own functions (by the custom resource type it serves), resolved."""
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    served = {"Custom::CDKBucketDeployment": "CustomCDKBucketDeployment",
+              "Custom::S3AutoDeleteObjects": "CustomS3AutoDeleteObjectsCustomResourceProviderHandler"}
+    found = {}
+    for resource_type, prefix in served.items():
+        named = [f for key, f in functions.items() if key.startswith(prefix)]
+        if named:
+            [function] = named  # CDK shares each across the stack
+            group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            found[resource_type] = template["Resources"][group]
+    return found
+
+
+@pytest.mark.parametrize("policy, deletion", [(cdk.RemovalPolicy.DESTROY, "Delete"), (None, "Retain")])
+def test_cdks_own_functions_log_to_groups_with_the_constructs_retention_and_removal_policy(sample_folder, policy,
+                                                                                            deletion):
+    """CDK's BucketDeployment handler and the auto-delete provider logged to /aws/lambda/<name>, kept forever and left
+    behind by `cdk destroy`. Each logs to a group of the stack now, as the constructs' own functions do; cdk-nag
+    stays clean."""
+    stack = new_stack()
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder, removal_policy=policy,
+                          log_retention=logs.RetentionDays.ONE_MONTH)
+    flow = workflow(stack, data, create_labeling_job=False, removal_policy=policy,
+                    log_retention=logs.RetentionDays.ONE_MONTH)
+    template = Template.from_stack(stack).to_json()
+    groups = cdk_function_log_groups(template)
+    # Three deployments (the data, the manifest, the template), one handler, one group; auto-delete only with DESTROY.
+    assert len(resources_of_type(template, "Custom::CDKBucketDeployment")) == 3
+    assert set(groups) == ({"Custom::CDKBucketDeployment", "Custom::S3AutoDeleteObjects"} if policy
+                           else {"Custom::CDKBucketDeployment"})
+    for group in groups.values():
+        assert (group["Properties"]["RetentionInDays"], group["DeletionPolicy"]) == (30, deletion)
+    assert data.deployment_log_group is flow.deployment_log_group
+    assert (data.auto_delete_log_group is not None) == (policy is not None)
+
+
+def test_a_shared_group_keeps_logs_as_long_as_any_construct_asks_and_is_retained_if_any_asks(sample_folder):
+    stack = new_stack(nag=False)
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder, removal_policy=cdk.RemovalPolicy.DESTROY,
+                          log_retention=logs.RetentionDays.ONE_WEEK)
+    workflow(stack, data, create_labeling_job=False, log_retention=logs.RetentionDays.TWO_YEARS)  # RETAIN
+    workflow(stack, data, "Other", create_labeling_job=False, output_prefix="other/", derived_data_prefix="derived2/",
+             template_prefix="templates2/", log_retention=logs.RetentionDays.ONE_DAY,
+             removal_policy=cdk.RemovalPolicy.DESTROY)
+    group = cdk_function_log_groups(Template.from_stack(stack).to_json())["Custom::CDKBucketDeployment"]
+    assert (group["Properties"]["RetentionInDays"], group["DeletionPolicy"]) == (731, "Retain")
+
+
+def test_a_deployment_of_the_callers_made_first_without_a_log_group_is_warned_of(sample_folder):
+    """CDK's handler takes the log group of the deployment that made it: a caller's made before the bucket's, without
+    one, leaves the handler logging to /aws/lambda/<name>. Said at synth, naming what to do."""
+    from aws_cdk import aws_s3_deployment as s3deploy
+
+    stack = new_stack(nag=False)
+    theirs = s3.Bucket(stack, "Theirs")
+    s3deploy.BucketDeployment(stack, "TheirFiles", destination_bucket=theirs,
+                              sources=[s3deploy.Source.data("a.txt", "a")])
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("made by a deployment defined"))
+    assert warnings and "log_group=labeling_constructs.cdk_function_logs.deployment_log_group" in json.dumps(
+        [w.entry.data for w in warnings])

@@ -273,3 +273,42 @@ def test_the_review_jobs_may_run_with_an_existing_role_even_the_workflows_own(sa
         assert {"Fn::GetAtt": [stack.get_logical_id(function.node.default_child), "Arn"]} in invoked
     passing = [s for s in role_statements(template, expert.start_function.role) if "iam:PassRole" in as_list(s["Action"])]
     assert [s["Resource"] for s in passing] == [own_arn]
+
+
+def test_the_readmes_bundler_props_keep_the_start_and_merge_functions_memory_and_timeout(sample_folder):
+    """The README makes function props with package_function_props, which set 512 MB and a minute on every function:
+    laid over the construct's defaults, the start and merge functions, which hold a job's whole output manifest (the
+    merge's budget assumes five minutes), got 512 MB and 60 s. The construct's defaults hold now; a caller's explicit
+    memory_size or timeout still wins."""
+    from labeling_constructs import package_function_props
+
+    def bundled(entry_point, **sizes):
+        return package_function_props("expert_review", handler=f"handler.{entry_point}",
+                                      environment={"WORKFLOW_QUESTIONS": "[]"}, **sizes)
+
+    def sizes(stack, expert):
+        resources = Template.from_stack(stack).to_json()["Resources"]
+        functions = {"start": expert.start_function, "merge": expert.merge_function, "task": expert.task_function,
+                     "decision": expert.decision_function}
+        properties = {name: resources[stack.get_logical_id(function.node.default_child)]["Properties"]
+                      for name, function in functions.items()}
+        return {name: (props["MemorySize"], props["Timeout"]) for name, props in properties.items()}
+
+    stack = new_stack()
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    expert = review(stack, flow, start_function_props=bundled("on_workflow_job_completed"),
+                    merge_function_props=bundled("on_review_job_completed"), task_function_props=bundled("review_task"),
+                    decision_function_props=bundled("review_decision"))
+    assert sizes(stack, expert) == {"start": (construct.ASYNCHRONOUS_MEMORY_MB, 300),
+                                    "merge": (construct.ASYNCHRONOUS_MEMORY_MB, 300),
+                                    "task": (512, 60), "decision": (512, 60)}
+    assert construct.ASYNCHRONOUS_MEMORY_MB == 3072
+
+    stack = new_stack(nag=False)
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    expert = review(stack, flow, start_function_props=bundled("on_workflow_job_completed", memory_size=4096),
+                    merge_function_props=bundled("on_review_job_completed", timeout=Duration.minutes(10)),
+                    task_function_props=bundled("review_task", memory_size=256, timeout=Duration.seconds(30)),
+                    decision_function_props=bundled("review_decision"))
+    assert sizes(stack, expert) == {"start": (4096, 300), "merge": (construct.ASYNCHRONOUS_MEMORY_MB, 600),
+                                    "task": (256, 30), "decision": (512, 60)}

@@ -77,6 +77,17 @@ def test_prod_has_the_review_chain(assemblies, workflow):
         assert review_settings.rule_settings(env) == config.review
 
 
+@pytest.mark.parametrize("workflow", DEFINITIONS)
+def test_the_review_functions_are_sized_by_the_construct_but_the_review_pages(assemblies, workflow):
+    """The stack leaves start and merge (a whole output manifest each) to the construct's defaults, one source for
+    their size, and asks less for the review page's pre-labeling, which handles one object."""
+    functions = review_functions(template_of(assemblies, workflow, "prod"))
+    sizes = {name: (f["Properties"]["MemorySize"], f["Properties"]["Timeout"]) for name, (_, f) in functions.items()}
+    assert sizes == {"on_workflow_job_completed": (construct.ASYNCHRONOUS_MEMORY_MB, 300),
+                     "on_review_job_completed": (construct.ASYNCHRONOUS_MEMORY_MB, 300),
+                     "review_task": (256, 30), "review_decision": (512, 60)}
+
+
 # -- the events ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_rules_match_only_this_workflows_completed_jobs_and_its_review_jobs(assemblies, workflow):

@@ -218,6 +218,23 @@ def test_log_groups_and_the_dead_letter_queue_follow_the_environments_removal_po
     assert queues and {queue.get("DeletionPolicy", "Delete") for queue in queues.values()} == {"Retain"}
 
 
+@pytest.mark.parametrize("workflow", [*DEFINITIONS, WORKFORCE])
+@pytest.mark.parametrize("env_name", STACK_TEST_ENVIRONMENTS)
+def test_every_function_logs_to_a_log_group_of_its_stack(assemblies, workflow, env_name):
+    """CDK's own functions too: its BucketDeployment handler (data, manifest, templates) and, with removalPolicy
+    destroy, its auto-delete-objects provider logged to /aws/lambda/<name>, a group Lambda made, kept forever and left
+    behind by `cdk destroy`. Each now logs to a group of the stack, which the test above holds to the environment."""
+    name = f"{WORKFORCE}-{env_name}" if workflow == WORKFORCE else stack_name(workflow, env_name)
+    template = assemblies[env_name].get_stack_by_name(name).template
+    groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    assert functions and all(f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] in groups for f in functions.values())
+    deployment_handlers = [f for key, f in functions.items() if key.startswith("CustomCDKBucketDeployment")]
+    assert len(deployment_handlers) == (0 if workflow == WORKFORCE else 1)
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 365
+
+
 @pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_execution_role_trusts_sagemaker_with_no_condition_ground_truth_is_not_documented_to_meet(assemblies, workflow):
     template = template_of(assemblies, workflow, "prod")
