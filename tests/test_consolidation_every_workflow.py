@@ -1,9 +1,10 @@
 """Every registered workflow through the generic consolidation function, as its stack configures it.
 
-Parametrized over ``workflows.definitions()``, so a new workflow is covered by being defined: its
+Parametrized over ``workflows.definitions()``, so a new workflow is covered by being defined (and over a workflow
+with every question kind the scaffold writes, which the shipped ones do not all have): its
 questions are answered in every shape a worker's form can take (the bare value, a template's JSON
 string, an element page's one-item list), and each object's label must follow the documented shape
-of each question type and agree with three workers giving the same answer.
+of each question type (``gt_common.workflow_consolidation``) and agree with three workers giving the same answer.
 """
 from __future__ import annotations
 
@@ -15,10 +16,21 @@ import pytest
 import workflows
 from consolidation import handler
 from gt_common import job_confidence
-from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo
+from gt_common.questions import (
+    DAWID_SKENE, METHODS, Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo,
+)
 from tests.consolidation_helpers import answered_by, configure, run
+from workflows import scaffold
+from workflows.model import WorkflowDefinition
 
-DEFINITIONS = list(workflows.definitions().values())
+#: A question of each kind the scaffold offers, as it parses them. Neither shipped workflow has a multi-select
+#: question, so the first scaffolded workflow with one failed this test's own shape check, never run here before.
+SCAFFOLD_QUESTIONS = ("classification:priority=Low,Medium,High", "yes-no:valid", "checkbox:needs_reply",
+                      "multi-select:topics=Billing,Login,Export", "free-text:summary")
+EVERY_SCAFFOLD_KIND = WorkflowDefinition(
+    name="every_scaffold_kind", title="t", description="d", label_attribute_name="every-scaffold-kind",
+    questions=tuple(scaffold.parse_question(spec) for spec in SCAFFOLD_QUESTIONS))
+DEFINITIONS = [*workflows.definitions().values(), EVERY_SCAFFOLD_KIND]
 OBJECTS = 8
 
 
@@ -63,13 +75,17 @@ def shaped(value: Any, worker: int, question: Question) -> Any:
 
 
 def check_shape(question: Question, value: Any, expected: Any, method: str) -> None:
+    # The worker model keeps the evidence the job's confidence is revised from (gt_common.job_confidence): a choice
+    # question's, and a MultiSelect's for each choice it decided (each here: every worker answered).
+    evidence = {"evidence"} if method == DAWID_SKENE else set()
     if isinstance(question, (Classification, YesNo, Checkbox)):
-        # the worker model keeps the evidence the job's confidence is revised from (gt_common.job_confidence)
-        assert set(value) == {"label", "confidence", "votes"} | ({"evidence"} if method == "dawid-skene" else set())
+        assert set(value) == {"label", "confidence", "votes"} | evidence
         assert value["label"] == expected and value["votes"] == {expected: 3}
         assert 0.5 < value["confidence"] <= 1.0
     elif isinstance(question, MultiSelect):
-        assert set(value) == {"labels", "confidence", "votes"}
+        assert set(value) == {"labels", "confidence", "votes"} | evidence
+        if evidence:
+            assert set(value["evidence"]) == set(question.choices)
         assert value["labels"] == expected and value["votes"] == {expected[0]: 3}
         assert set(value["confidence"]) == set(question.choices)
         assert all(0.0 <= p <= 1.0 for p in value["confidence"].values())
@@ -100,10 +116,14 @@ def check_consolidation(s3, bucket, monkeypatch, questions: list[Question], labe
             check_shape(question, label[question.name], expected[object_id][question.name], method)
 
 
-@pytest.mark.parametrize("method", ["dawid-skene", "majority-vote"])
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.name)
 def test_every_workflow_is_consolidated_by_the_generic_function(s3, bucket, monkeypatch, definition, method):
     check_consolidation(s3, bucket, monkeypatch, list(definition.questions), definition.label_attribute_name, method)
+
+
+def test_every_question_kind_the_scaffold_writes_is_consolidated_here():
+    assert {type(question) for question in EVERY_SCAFFOLD_KIND.questions} == set(scaffold.KINDS.values())
 
 
 def test_the_questions_of_every_workflow_asked_together(s3, bucket, monkeypatch):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import STACK_TEST_ENVIRONMENTS
 from tests.runner_helpers import RunnerProcess
 from tests.test_local_runner_browser import page_for
 
@@ -124,6 +125,23 @@ def test_the_fork_touches_no_shared_file(forked):
         f"sample_data/{name}/manifest.jsonl", f"sample_data/{name}/truth.json", f"tests/test_{name}_pre_labeling.py",
         f"ui_templates/{name}.liquid.html", f"workflows/{name}.py")]
         + [f"sample_data/{IMAGES}/images/{IMAGES}-0{n}.png" for n in range(1, 5)])
+
+
+def test_the_scaffold_recorded_its_workflows_snapshots_and_changed_no_other(forked):
+    """Each scaffold records its stack's snapshot in every environment by the tests' own ids: every other recorded
+    snapshot stays as it was (a name matching another test's id re-recorded that one too, unreviewed)."""
+    root, _ = forked
+    snapshots = "tests/__snapshots__/test_workflow_stacks.ambr"
+
+    def recorded(text: str) -> dict[str, str]:  # each snapshot's name and text
+        return dict(re.findall(r"^# name: ([^\n]+)\n(.*?)^# ---$", text, re.M | re.S))
+
+    before = recorded(subprocess.run(["git", "show", f"HEAD:{snapshots}"], cwd=root, capture_output=True, text=True,
+                                     check=True).stdout)
+    after = recorded((root / snapshots).read_text())
+    assert before and {name: after.get(name) for name in before} == before
+    assert sorted(set(after) - set(before)) == sorted(
+        f"test_snapshot[{env}-{name}]" for env in STACK_TEST_ENVIRONMENTS for name in (NAME, IMAGES))
 
 
 def test_its_tests_and_the_tests_every_workflow_gets_pass(forked):

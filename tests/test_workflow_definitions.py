@@ -12,7 +12,9 @@ from gt_common.questions import (
     Checkbox, Classification, FreeText, MultiSelect, QuestionError, Spans, YesNo, questions_from_json, questions_to_json,
 )
 from local_ground_truth.form_rules import rules_of
-from workflows.model import DefinitionError, WorkflowDefinition, inject_labels, truth_key
+from workflows.model import (
+    DefinitionError, WorkflowDefinition, inject_labels, label_attribute_named_after, truth_key,
+)
 
 EVERY_KIND = (
     Classification(name="priority", choices=("Low", "High", "Not sure"), abstain="Not sure", method="majority-vote"),
@@ -290,3 +292,38 @@ def test_liquid_in_a_label_title_or_description_is_refused_at_synth(page, texts,
     text as a choice, and "{% raw %}" in a description stopped every task page."""
     with pytest.raises(DefinitionError, match=re.escape(f"workflow w: {what}")):
         inject_labels(page, questions, "w", texts=texts)
+
+
+@pytest.mark.parametrize("fields, what", [
+    ({"title": "Pick {{ x }}"}, "the title 'Pick {{ x }}'"),
+    ({"description": "Desc {% raw %} x"}, "the description 'Desc {% raw %} x'"),
+    ({"questions": (Classification(name="kind", choices=("{{ task.input.text }}", "b")),)},
+     "question kind's label '{{ task.input.text }}'"),
+    ({"questions": (MultiSelect(name="tags", choices=("a", "{%if%}")),)}, "question tags's label '{%if%}'"),
+])
+def test_liquid_in_a_label_title_or_description_is_refused_when_the_definition_is_made(fields, what):
+    """Refused only when synth filled in the template: the scaffold had written the workflow and run a synth first,
+    and named it in a page of traceback."""
+    with pytest.raises(DefinitionError, match=f"^{re.escape(f'workflow w: {what} holds')} '{{{{' or '{{%', which the "
+                                              "worker page's Liquid would run"):
+        WorkflowDefinition(**{"name": "w", "title": "t", "description": "d", "label_attribute_name": "l",
+                              "questions": (FreeText(name="n"),), **fields})
+
+
+@pytest.mark.parametrize("name, attribute", [("ticket_triage", "ticket-triage"), ("ref", "ref"), ("xref", "xref"),
+                                             ("metadata", "metadata"), ("ref_count", "ref-count")])
+def test_a_label_attribute_is_named_after_its_workflow(name, attribute):
+    assert label_attribute_named_after(name) == attribute
+
+
+@pytest.mark.parametrize("name", ["image_ref", "x_metadata"])
+def test_a_name_whose_label_attribute_ground_truth_reserves_is_refused_as_the_names_fault(name):
+    """The README's rule let "image_ref" through, and the definition refused label_attribute_name 'image-ref', a
+    setting the user never gave."""
+    with pytest.raises(DefinitionError, match=re.escape(
+            f"workflow {name}: a workflow name can't end in _metadata or _ref: Ground Truth reserves the endings "
+            f"-metadata and -ref of a label attribute, and the label attribute is named after the workflow "
+            f"('{name.replace('_', '-')}'): name the workflow otherwise")):
+        label_attribute_named_after(name)
+    with pytest.raises(DefinitionError, match="workflow name 'Image_ref' must be 1-30 lower-case letters"):
+        label_attribute_named_after("Image_ref")  # what a name is comes first

@@ -40,6 +40,37 @@ _ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, kn
 _LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
 
 
+def check_workflow_name(name: object) -> str:
+    """``name`` if it can name a workflow (``_NAME``), else a DefinitionError saying what a name is."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise DefinitionError(f"workflow name {name!r} must be 1-30 lower-case letters, digits or '_', "
+                              "starting with a letter, with no '_' at the end or twice in a row")
+    return name
+
+
+def label_attribute_named_after(name: str) -> str:
+    """The label attribute named after the workflow ``name``, its words joined by "-" (``ticket_triage`` ->
+    ``ticket-triage``), as the scaffold names it. An ending Ground Truth reserves is refused as the name's fault,
+    naming the workflow: the user gave the name, never the label attribute."""
+    attribute = check_workflow_name(name).replace("_", "-")
+    if attribute.endswith(job_settings.RESERVED_LABEL_SUFFIXES):  # (the definition checks the rest, as for any)
+        endings = [suffix.replace("-", "_") for suffix in job_settings.RESERVED_LABEL_SUFFIXES]
+        raise DefinitionError(f"workflow {name}: a workflow name can't end in {' or '.join(endings)}: Ground Truth "
+                              f"reserves the endings {' and '.join(job_settings.RESERVED_LABEL_SUFFIXES)} of a label "
+                              f"attribute, and the label attribute is named after the workflow ({attribute!r}): name "
+                              "the workflow otherwise")
+    return attribute
+
+
+def liquid_free(text: str, what: str, workflow: str = "workflow") -> str:
+    """``text`` (a label, the title or the description) unless the worker page's Liquid would run it."""
+    # The page is a Liquid template (on AWS too): "{{ ... }}" in a label or title would be run, not shown.
+    if "{{" in text or "{%" in text:
+        raise DefinitionError(f"workflow {workflow}: {what} {text[:80]!r} holds '{{{{' or '{{%', which the worker "
+                              "page's Liquid would run as template code rather than show: write it otherwise")
+    return text
+
+
 def pre_labeling_package(name: str) -> str:
     """The ``lambda_src/`` package of the workflow ``name``'s pre-labeling, unless its definition names another."""
     return f"{name}_pre_labeling"
@@ -82,9 +113,7 @@ class WorkflowDefinition:
     span_text_input: str = "text"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise DefinitionError(f"workflow name {self.name!r} must be 1-30 lower-case letters, digits or '_', "
-                                  "starting with a letter, with no '_' at the end or twice in a row")
+        check_workflow_name(self.name)
         try:
             object.__setattr__(self, "questions", check_questions(self.questions))
         except ValueError as error:
@@ -97,6 +126,13 @@ class WorkflowDefinition:
                 check(getattr(self, setting), setting)
         except job_settings.JobSettingError as error:
             raise DefinitionError(f"workflow {self.name}: {error}") from None
+        # Refused here, not only when the template is filled in at synth: the scaffold, the local runner and the app
+        # each learn of it when the definition is made, before anything is written or synthesized.
+        liquid_free(self.title, "the title", self.name)
+        liquid_free(self.description, "the description", self.name)
+        for question in self.questions:
+            for label in question.labels:
+                liquid_free(label, f"question {question.name}'s label", self.name)
         object.__setattr__(self, "keywords", tuple(self.keywords))
         if self.pre_labeling is None:
             object.__setattr__(self, "pre_labeling", LambdaPackage(package=pre_labeling_package(self.name)))
@@ -159,13 +195,6 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
     lengths the questions refuse, buttons sharing a name, and (``whole_page``) a question no field asks."""
     by_name = {question.name: question for question in questions}
 
-    def liquid_free(text: str, what: str) -> str:
-        # The page is a Liquid template (on AWS too): "{{ ... }}" in a label or title would be run, not shown.
-        if "{{" in text or "{%" in text:
-            raise DefinitionError(f"workflow {workflow}: {what} {text[:80]!r} holds '{{{{' or '{{%', which the worker "
-                                  "page's Liquid would run as template code rather than show: write it otherwise")
-        return text
-
     def labels(match: re.Match) -> str:
         form, name = match.groups()
         question = by_name.get(name)
@@ -173,7 +202,7 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
             raise DefinitionError(f"workflow {workflow}: the template asks for the labels of {name!r}, "
                                   f"which is not a question with labels ({', '.join(by_name)})")
         for label in question.labels:
-            liquid_free(label, f"question {name}'s label")
+            liquid_free(label, f"question {name}'s label", workflow)
         if form in _LABEL_ELEMENTS:
             element = _LABEL_ELEMENTS[form]
             return "".join(f'<{element} name="{html.escape(button_name(name, label), quote=True)}" '
@@ -193,7 +222,7 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         if match.group(1) not in (texts or {}):
             raise DefinitionError(f"workflow {workflow}: the template asks for the {match.group(1)}, which only a "
                                   "workflow definition's template has")
-        return html.escape(liquid_free(texts[match.group(1)], f"the {match.group(1)}"), quote=True)
+        return html.escape(liquid_free(texts[match.group(1)], f"the {match.group(1)}", workflow), quote=True)
 
     filled = _TEXT_MARKER.sub(text, _MAX_CHARS_MARKER.sub(max_chars, _LABELS_MARKER.sub(labels, template)))
     unknown = sorted(set(_ANY_MARKER.findall(filled)))

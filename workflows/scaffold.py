@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import signal
 import struct
 import subprocess
@@ -49,7 +50,8 @@ from typing import Optional, Sequence
 from local_ground_truth.folder_manifest import source_ref
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, YesNo
 from workflows.model import (
-    MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition, pre_labeling_package,
+    MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition, label_attribute_named_after,
+    pre_labeling_package,
 )
 
 KINDS = {"classification": Classification, "yes-no": YesNo, "checkbox": Checkbox, "multi-select": MultiSelect,
@@ -518,19 +520,56 @@ def with_abstain_labels(questions: Sequence[Question], abstain: Sequence[str]) -
     return tuple(by_name[question.name] for question in questions)
 
 
+STACK_TESTS = "tests/test_workflow_stacks.py"
+#: The tests every workflow gets from its definition, beside its own pre-labeling test.
+EVERY_WORKFLOW_TESTS = (STACK_TESTS, "tests/test_every_workflow.py", "tests/test_consolidation_every_workflow.py")
+
+
+def snapshot_tests(name: str) -> list[str]:
+    """The node ids of the workflow ``name``'s stack snapshots, one per environment test_snapshot is parametrized
+    with, and no other: ``-k`` matches any part of an id, so a workflow named ``prod`` (or ``test``, ``stacks``)
+    selected ``test_snapshot[prod-welding]`` too, and recorded it unreviewed."""
+    from tests.conftest import STACK_TEST_ENVIRONMENTS  # where test_snapshot takes its environments from
+
+    return [f"{STACK_TESTS}::test_snapshot[{env}-{name}]" for env in STACK_TEST_ENVIRONMENTS]
+
+
+def workflow_tests(name: str) -> list[str]:
+    """pytest's arguments for the workflow ``name``'s tests: its pre-labeling test, and those every workflow gets
+    selected by the whole ids its name makes in them (alone, after an environment, before a consolidation method),
+    so that ``weld`` runs none of ``welding``'s and ``prod`` none of another workflow's ``[prod-...]`` (a workflow
+    named like an environment does run that environment's few tests of the whole app, ``[prod]``: its stack's too)."""
+    from gt_common.questions import METHODS  # test_consolidation_every_workflow's methods
+    from tests.conftest import STACK_TEST_ENVIRONMENTS
+
+    own = f"test_{name}_pre_labeling.py"
+    ids = [f"[{name}]", *(f"[{env}-{name}]" for env in STACK_TEST_ENVIRONMENTS),
+           *(f"[{name}-{method}]" for method in METHODS)]
+    return [f"tests/{own}", *EVERY_WORKFLOW_TESTS, "-k", " or ".join([own, *ids])]
+
+
+def failure_lines(output: str, most: int = 12) -> list[str]:
+    """What a pytest run's report says went wrong: its ``E`` lines (the exception and its message), each once (a
+    session fixture's error is reported for every test that used it), without the traceback around them."""
+    lines: list[str] = []
+    for line in output.splitlines():
+        text = line[1:].strip() if line.startswith("E ") else ""
+        if text and text not in lines:
+            lines.append(text)
+    return lines[:most]
+
+
 def record_stack_snapshot(name: str, root: Path = REPO_ROOT) -> None:
     """Record the new workflow stack's snapshot (tests/test_workflow_stacks.py keeps one per workflow
     and environment), so the suite passes at once; later changes to the stack show up in its diff."""
-    # -k matches parts of test ids: "w" would select welding's snapshots too, and re-record them unseen.
-    longer = sorted(path.stem for path in (root / "workflows").glob("*.py") if name in path.stem and path.stem != name)
-    selected = " and ".join([f"test_snapshot and {name}"] + [f"not {other}" for other in longer])
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_workflow_stacks.py",
-         "-k", selected, "--snapshot-update"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *snapshot_tests(name), "--snapshot-update"],
         cwd=root, capture_output=True, text=True,
         env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
     if result.returncode != 0:
-        raise ScaffoldError(f"the {name} stack did not synthesize for its snapshot:\n{result.stdout[-3000:]}")
+        errors = failure_lines(result.stdout)
+        shown = "\n".join(f"  {line}" for line in errors) if errors else (result.stdout + result.stderr)[-3000:]
+        raise ScaffoldError(f"the {name} stack did not synthesize for its snapshot:\n{shown}")
 
 
 def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, description: Optional[str] = None,
@@ -551,7 +590,7 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
             name=name,
             title=title or readable.capitalize()[:128],
             description=description or DATA_KINDS[data],
-            label_attribute_name=re.sub(r"_+", "-", name),
+            label_attribute_name=label_attribute_named_after(name),
             questions=with_abstain_labels([parse_question(spec) for spec in questions], abstain),
         )
     except DefinitionError as error:
@@ -563,8 +602,12 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
         raise ScaffoldError(f"{error}: fix that file, or remove its workflow (--remove), first (nothing was written)") from None
     for other in others.values():
         if other.name != name and other.deploys_as(definition):
-            raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}, as "
-                                f"{other.name!r} does: choose another name (nothing was written)")
+            # deploys_as compares without case: "TickettriageLabeling, as 'ticket_triage' does" read as a contradiction
+            clash = (f"as {other.name!r} does" if other.stack_name == definition.stack_name else
+                     f"whose name differs only in case from {other.stack_name}-<env>, the stack of {other.name!r}, "
+                     "and CloudFormation compares stack names without case")
+            raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}-<env>, {clash}: "
+                                "choose another name (nothing was written)")
     return Scaffold(definition, Path(root), data).write()
 
 
@@ -710,8 +753,7 @@ def _scaffold_command(args: argparse.Namespace, root: Path) -> int:
         print(f"workflows.scaffold: {error}\nthe files written were removed again", file=sys.stderr)
         return 2
     print("wrote:\n" + "\n".join(f"  {path.relative_to(root)}" for path in written))
-    tests = (f"tests/test_{args.name}_pre_labeling.py tests/test_workflow_stacks.py tests/test_every_workflow.py "
-             f"tests/test_consolidation_every_workflow.py -k {args.name}")
+    tests = shlex.join(workflow_tests(args.name))
     print(f"\nnext: ./scripts/run_local.sh --workflow {args.name}    # see it in the browser\n"
           f"      ./scripts/test.sh {tests}    # its tests (a minute; ./scripts/test.sh alone: all, several minutes)")
     return 0
