@@ -23,7 +23,7 @@ from constructs import Construct, IConstruct
 
 from .bucket_layout import DATA_PREFIX, MANIFEST_KEY, overlapping
 from .cdk_function_logs import auto_delete_objects_log_group, check_deployment_logs, deployment_log_group
-from .data_prefix import DATA_PREFIX_PLACEHOLDER
+from .data_prefix import DATA_PREFIX_PLACEHOLDER, name_problem
 from .lambda_dependencies import import_lambda_src
 from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
@@ -404,10 +404,11 @@ def _pattern(prefix: str) -> str:
 def _refuse_what_cannot_be_uploaded(folder: Path, ignored) -> None:
     """Refuse, naming it, a file or folder in ``folder`` that cannot go up as it is:
 
-    - a name that is not UTF-8 (an S3 key is; CDK's copy failed on it with "ENOENT: no such file or directory");
+    - a name that is not UTF-8 (an S3 key is; CDK's copy failed on it with "ENOENT: no such file or directory"),
+      or that ``name_problem`` refuses (a control character, a ``${`` marker), unless it is not uploaded;
     - a link leading outside the folder: the asset copies what such a link points to, so a link to a home folder's
       key or another project's data would be uploaded with the data (and shown to workers by any line naming it).
-      Links inside the folder are kept.
+      Links inside the folder are kept; a link that loops is refused.
 
     ``ignored(path)``: a file that is not uploaded (the manifest, an excluded file), whose links are its owner's
     business."""
@@ -421,9 +422,18 @@ def _refuse_what_cannot_be_uploaded(folder: Path, ignored) -> None:
                 shown = os.fsencode(path.relative_to(folder)).decode("utf-8", errors="backslashreplace")
                 raise ValueError(f"data folder {folder}: the name {shown} is not UTF-8 text, which an S3 key must "
                                  "be: rename it") from None
-            if not path.is_symlink() or ignored(path):
+            if ignored(path):
                 continue
-            target = path.resolve()
+            problem = name_problem(path.relative_to(folder).as_posix())
+            if problem is not None:
+                raise ValueError(f"data folder {folder}: {path.relative_to(folder).as_posix()!r}: {problem}")
+            if not path.is_symlink():
+                continue
+            try:
+                target = path.resolve()
+            except RuntimeError:  # a loop (Python before 3.13; later ones resolve it as far as it goes)
+                raise ValueError(f"data folder {folder}: {path.relative_to(folder)} is a link that leads back to "
+                                 "itself: remove it") from None
             if target != inside and inside not in target.parents:
                 raise ValueError(f"data folder {folder}: {path.relative_to(folder)} is a link to {target}, outside "
                                  "the folder; only what is inside it is uploaded: copy the file in instead")

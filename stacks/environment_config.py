@@ -16,7 +16,7 @@ from labeling_constructs.workteam_portal_resource.worker_emails import EmailErro
 
 _KNOWN_KEYS = {"account", "region", "workerEmails", "workersPerObject", "removalPolicy",
                "createLabelingJob", "existingWorkteamArn", "existingWorkforce", "consolidationMethod", "review",
-               "expertWorkteamArn", "data"}
+               "expertWorkteamArn", "expertEmails", "data"}
 _WORKFORCE_KEYS = {"userPoolId", "clientId"}
 #: Cognito's UserPoolIdType and ClientIdType (botocore model); a user pool id starts with its region.
 _USER_POOL_ID = re.compile(r"[\w-]+_[0-9a-zA-Z]+", re.ASCII)
@@ -58,6 +58,8 @@ class EnvironmentConfig:
     review: ReviewSettings = field(default_factory=ReviewSettings)
     #: The experts' workteam; None: a team of the environment's own workforce (its workforce stack).
     expert_workteam_arn: Optional[str] = None
+    #: Subscribed to the task notifications of that team of the workforce stack (the experts hear of review jobs).
+    expert_emails: tuple[str, ...] = field(default_factory=tuple)
     #: Per workflow, the folder of the data it labels instead of its sample data (``data_folders``).
     data: Mapping[str, str] = field(default_factory=dict)
 
@@ -140,6 +142,16 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
     if review.enabled and workteam_arn and not expert_arn:
         raise ValueError(f"environment {name!r}: review is on and the workteam is reused (existingWorkteamArn), so "
                          "no workforce stack can add the experts' team: set expertWorkteamArn")
+    try:
+        expert_emails = tuple(worker_emails(raw.get("expertEmails", []), "expertEmails"))
+    except EmailError as error:
+        raise ValueError(f"environment {name!r}: {error}") from None
+    if expert_emails and not review.enabled:
+        raise ValueError(f"environment {name!r}: expertEmails is set but review is off, so there are no review tasks "
+                         'to hear of: turn review on ("review": {"enabled": true}) or remove expertEmails')
+    if expert_emails and expert_arn:
+        raise ValueError(f"environment {name!r}: expertEmails subscribes to the task notifications of the experts' "
+                         "team the workforce stack makes; expertWorkteamArn's team has its own notification settings")
     data = raw.get("data", {})
     try:
         data_folders(data, f"environment {name!r}: data")
@@ -158,6 +170,7 @@ def load_environment(environments: Any, name: Any) -> EnvironmentConfig:
         consolidation_method=method,
         review=review,
         expert_workteam_arn=expert_arn,
+        expert_emails=expert_emails,
         data=dict(data),
     )
 

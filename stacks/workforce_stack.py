@@ -38,12 +38,13 @@ class LabelingWorkforceStack(Stack):
             description="Crowd workers who label the data of the project's custom labeling workflows",
             removal_policy=config.removal_policy,
         )
-        # The experts who review what the crowd could not settle: a team of the same workforce. The environment names
-        # no experts' addresses, so their task-notification topic has no subscriber until one is added (README).
+        # The experts who review what the crowd could not settle: a team of the same workforce, whose task
+        # notifications go to the environment's expertEmails (more may subscribe to its topic, README).
         self.expert_workteam = None
         if config.review.enabled and not config.expert_workteam_arn:
             self.expert_workteam = self.workteam.add_workteam(
-                "ExpertWorkteam", description="Experts who review the labels the crowd could not settle")
+                "ExpertWorkteam", description="Experts who review the labels the crowd could not settle",
+                notification_emails=config.expert_emails)
             CfnOutput(self, "ExpertWorkteamArn", value=self.expert_workteam.ref)
             CfnOutput(self, "ExpertGroupName", value=self.workteam.added_groups["ExpertWorkteam"].ref,
                       description="The Cognito group of the experts: add each expert's user to it")

@@ -336,6 +336,24 @@ def test_a_file_name_that_is_not_utf8_is_refused_naming_its_bytes(sample_folder)
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 
+@pytest.mark.parametrize("name, problem", [
+    ("new\nline.jpg", "its name holds a line break, a tab or another control character: rename it"),
+    ("x${DATA_PREFIX_URI}.jpg", "its name holds '${', which the deployment reads as the start of a marker"),
+])
+def test_a_name_the_data_path_cannot_carry_is_refused_naming_it(sample_folder, name, problem):
+    """A line break in a key: the local S3 endpoint refused it and the whole run ended on a traceback; a marker in a
+    name is filled in by the deployment (folder_manifest leaves both out, saying this refusal awaits them)."""
+    (sample_folder / "items" / name).write_bytes(b"not read")
+    with pytest.raises(ValueError, match=rf"data folder .*: {re.escape(repr('items/' + name))}: {re.escape(problem)}"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
+def test_a_link_that_loops_is_refused_naming_it(sample_folder):
+    (sample_folder / "items" / "loop.jpg").symlink_to("loop.jpg")
+    with pytest.raises(ValueError, match=r"data folder .*: items/loop.jpg is a link that leads back to itself"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
 def test_the_files_left_out_of_the_data_asset_are_exactly_those_uploaded_otherwise(sample_folder):
     """The manifest and the files naming ${DATA_PREFIX_URI} go up with the bucket filled in, so the folder's asset
     leaves them out by name; their names were read as globs, matched at any depth when at the top: datasets/run?.json

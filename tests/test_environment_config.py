@@ -43,6 +43,9 @@ def test_every_setting_is_read():
     assert config.consolidation_method == MAJORITY_VOTE
     assert load_environment({"p": {"data": {"welding": "/data/welds"}}}, "p").data == {"welding": "/data/welds"}
     assert load_environment({"p": {}}, "p").data == {}
+    assert load_environment({"p": {}}, "p").expert_emails == ()
+    reviewed = load_environment({"p": {"review": {"enabled": True}, "expertEmails": ["Eve@Example.com"]}}, "p")
+    assert reviewed.expert_emails == ("Eve@Example.com",)
 
 
 @pytest.mark.parametrize("raw, problem", [
@@ -65,6 +68,11 @@ def test_every_setting_is_read():
     ({"expertWorkteamArn": "foo:workteam/", "review": {"enabled": True}}, "expertWorkteamArn 'foo:workteam/' is not"),
     ({"expertWorkteamArn": 5, "review": {"enabled": True}}, "expertWorkteamArn must be a workteam ARN (a string)"),
     ({"expertWorkteamArn": WORKTEAM}, "expertWorkteamArn is set but review is off"),
+    ({"expertEmails": ["eve@example.com"]}, "expertEmails is set but review is off"),
+    ({"expertEmails": ["eve@example.com"], "review": {"enabled": True}, "expertWorkteamArn": WORKTEAM},
+     "expertWorkteamArn's team has its own notification settings"),
+    ({"expertEmails": "eve@example.com", "review": {"enabled": True}}, "expertEmails"),
+    ({"expertEmails": ["eve"], "review": {"enabled": True}}, "'eve' is not an email address"),
     ({"expertWorkteamArn": WORKTEAM, "review": {"enabled": False}}, "expertWorkteamArn is set but review is off"),
     # a workteam of the environment's region, and a private one of its account (WORKTEAM: us-east-1, 111122223333)
     ({"existingWorkteamArn": WORKTEAM, "region": "eu-west-1"},

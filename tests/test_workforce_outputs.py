@@ -25,8 +25,8 @@ def test_the_user_pool_id_is_an_output(assemblies, env_name):
 
 
 def test_the_experts_notification_topic_is_an_output_and_nobody_is_subscribed_by_the_stack(assemblies):
-    """No setting names the experts' addresses (workerEmails subscribe the crowd's team only): the README says so and
-    how to subscribe an expert to the topic this output names."""
+    """The shipped environments name no experts' addresses (expertEmails): the README says how to subscribe an expert
+    to the topic this output names."""
     template = workforce(assemblies, "prod")
     [topic_id] = [key for key in resources_of_type(template, "AWS::SNS::Topic")
                   if key.startswith("WorkteamExpertWorkteamTaskNotifications")]
@@ -58,6 +58,25 @@ def test_an_existing_workforces_pool_is_the_output(tmp_path):
     outputs = app.synth().get_stack_by_name(stack.stack_name).template["Outputs"]
     assert outputs["UserPoolId"]["Value"] == "us-east-1_AbCdEf123"
     assert "ExpertNotificationTopicArn" in outputs
+
+
+def test_expert_emails_are_subscribed_to_the_experts_task_notifications(tmp_path):
+    """With no setting for them, experts heard of review jobs only by signing in to the portal."""
+    import aws_cdk as cdk
+
+    from stacks import LabelingWorkforceStack, load_environment
+
+    config = load_environment({"qa": {"review": {"enabled": True}, "expertEmails": ["eve@example.com"],
+                                      "workerEmails": ["ann@example.com"]}}, "qa")
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    stack = LabelingWorkforceStack(app, "LabelingWorkforce-qa", config=config)
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    topics = resources_of_type(template, "AWS::SNS::Topic")
+    [experts_topic] = [key for key in topics if key.startswith("WorkteamExpertWorkteamTaskNotifications")]
+    subscribed = {(sub["Properties"]["Endpoint"], sub["Properties"]["TopicArn"]["Ref"])
+                  for sub in resources_of_type(template, "AWS::SNS::Subscription").values()}
+    assert ("eve@example.com", experts_topic) in subscribed
+    assert all(topic != experts_topic for email, topic in subscribed if email == "ann@example.com")
 
 
 def test_the_crowds_team_is_described_as_the_workers_who_label(assemblies):
