@@ -160,8 +160,9 @@ def test_a_name_whose_stack_differs_from_anothers_only_in_case_says_so(monkeypat
     monkeypatch.setattr(workflows, "definitions", lambda: defined("ticket_triage", "a1"))
     with pytest.raises(scaffold.ScaffoldError, match=re.escape(
             "workflow 'tickettriage' would deploy as the stack TickettriageLabeling-<env>, whose name differs only in "
-            "case from TicketTriageLabeling-<env>, the stack of 'ticket_triage', and CloudFormation compares stack "
-            "names without case: choose another name (nothing was written)")):
+            "case from TicketTriageLabeling-<env>, the stack of 'ticket_triage', and their templates would be one "
+            "file in cdk.out where the file system ignores case (macOS, Windows): choose another name (nothing was "
+            "written)")):
         scaffold.scaffold("tickettriage", ["yes-no:ok"], root=tmp_path)
     with pytest.raises(scaffold.ScaffoldError, match=re.escape(
             "workflow 'a_1' would deploy as the stack A1Labeling-<env>, as 'a1' does: choose another name (nothing was "

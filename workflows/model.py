@@ -153,7 +153,9 @@ class WorkflowDefinition:
         return "".join(part.capitalize() for part in self.name.split("_")) + "Labeling"
 
     def deploys_as(self, other: "WorkflowDefinition") -> bool:
-        """Whether the two would deploy as one stack (CloudFormation's stack names, compared without case)."""
+        """Whether the two would deploy as one stack, their names compared without case: the cloud assembly writes
+        each stack's template as ``<stack name>.template.json``, and on a file system that ignores case (macOS's,
+        Windows') one would overwrite the other."""
         return self.stack_name.lower() == other.stack_name.lower()
 
     @property

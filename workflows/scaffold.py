@@ -605,7 +605,8 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
             # deploys_as compares without case: "TickettriageLabeling, as 'ticket_triage' does" read as a contradiction
             clash = (f"as {other.name!r} does" if other.stack_name == definition.stack_name else
                      f"whose name differs only in case from {other.stack_name}-<env>, the stack of {other.name!r}, "
-                     "and CloudFormation compares stack names without case")
+                     "and their templates would be one file in cdk.out where the file system ignores case (macOS, "
+                     "Windows)")
             raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}-<env>, {clash}: "
                                 "choose another name (nothing was written)")
     return Scaffold(definition, Path(root), data).write()
