@@ -715,7 +715,7 @@ def register_requester(app: Flask, site, foreign) -> None:
             status, reason = refused
             return Response(json.dumps({"error": reason}), status, mimetype="application/json")
         try:
-            sent = strict_json.loads(request.get_data(), max_depth=2)
+            sent = strict_json.loads(request.get_data(), max_depth=2, unique_keys=True)
         except strict_json.JSONError as error:
             sent = str(error)
         if not (isinstance(sent, dict) and isinstance(sent.get("worker"), str) and isinstance(sent.get("object"), str)):

@@ -331,7 +331,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
             if len(body) > MAX_DECISION_BYTES:
                 raise ReviewRefused(413, f"A decision is at most {MAX_DECISION_BYTES:,} bytes.")
             try:
-                sent = strict_json.loads(body, max_depth=8)
+                sent = strict_json.loads(body, max_depth=8, unique_keys=True)
             except strict_json.JSONError as error:
                 raise ReviewRefused(400, f"The decision {error}.") from None
             if (not isinstance(sent, dict) or not {"decision"} <= set(sent) <= {"decision", "replaces"}

@@ -458,7 +458,7 @@ def parse_answer(body: bytes) -> dict[str, Any]:
     """The submitted answer: one JSON object, strict JSON (the consolidation functions' own rules:
     no NaN/Infinity, no out-of-range numbers), at most ``MAX_ANSWER_DEPTH`` levels deep."""
     try:
-        answer = strict_json.loads(body, max_depth=MAX_ANSWER_DEPTH)
+        answer = strict_json.loads(body, max_depth=MAX_ANSWER_DEPTH, unique_keys=True)
     except strict_json.JSONError as error:
         raise Refused(400, f"The answer {error}.") from None
     if not isinstance(answer, dict):
@@ -706,7 +706,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         if (refused := foreign(request)) is not None:
             return refusal(*refused, worker)
         try:
-            body = strict_json.loads(request.get_data(), max_depth=2)
+            body = strict_json.loads(request.get_data(), max_depth=2, unique_keys=True)
         except strict_json.JSONError as error:
             return refusal(400, f"The request {error}.", worker)
         token = body.get("page") if isinstance(body, dict) else None

@@ -209,6 +209,16 @@ def test_an_unreadable_payload_is_a_clear_error(s3, bucket, body, problem):
                                 s3, lambda items: {})
 
 
+def test_strict_json_refuses_a_key_twice_only_when_asked():
+    """What a person sends the servers is read with unique_keys (a browser never writes a key twice); payloads keep
+    json's last-wins reading, which costs nothing per object."""
+    twice = b'{"a": {"b": 1, "b": 2}}'
+    with pytest.raises(strict_json.JSONError, match="^names 'b' twice in one object$"):
+        strict_json.loads(twice, unique_keys=True)
+    assert strict_json.loads(twice) == {"a": {"b": 2}}
+    assert strict_json.loads(b'{"a": [{"b": 1}, {"b": 2}]}', unique_keys=True) == {"a": [{"b": 1}, {"b": 2}]}
+
+
 def test_strict_json_reads_a_lone_surrogate_as_the_replacement_character():
     assert strict_json.loads('{"a\\ud800": ["x\\udfff", {"n": "\\ud83c\\udf0a \\uD83C"}]}') == \
         {"a\ufffd": ["x\ufffd", {"n": "\U0001F30A \ufffd"}]}

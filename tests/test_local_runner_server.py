@@ -68,6 +68,8 @@ def test_a_cross_site_post_is_refused_and_not_recorded(served):
     (b'["Good Weld"]', "not a JSON object"),
     (b'{"note": "\xff\xfe"}', "not UTF-8"),
     (b"{}", "no category is chosen"),
+    (b'{"WeldingClassification": {"label": "Good Weld"}, "WeldingClassification": {"label": "Burn Through"}}',
+     "names 'WeldingClassification' twice in one object"),  # the first value was dropped without a word
     (b'{"WeldingClassification": {"label": "Excellent"}}', "not one of the categories"),
 ])
 def test_malformed_and_incomplete_answers_are_refused_with_the_reason(served, body, reason):

@@ -44,12 +44,26 @@ def _finite_float(text: str) -> float:
 
 # One decoder for every call: building one per call (what json.loads does with options) costs more
 # than parsing a small form.
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise JSONError(f"names {twice[:80]!r} twice in one object")
+    return obj
+
+
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+# A browser's JSON.stringify never writes a key twice; a hand-made request that does would have its first value
+# dropped without a word. Only for what a server reads from a person (a hook per object costs the payloads' reading).
+_UNIQUE_KEYS_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float,
+                                        object_pairs_hook=_keys_once)
 
 
-def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH) -> Any:
+def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH, unique_keys: bool = False) -> Any:
     """Parse ``raw`` strictly: finite numbers only, UTF-8 (or UTF-16/32 with JSON's detection),
-    nesting at most ``max_depth`` levels. Raises JSONError, never anything else."""
+    nesting at most ``max_depth`` levels, and (``unique_keys``) no key twice in an object. Raises JSONError, never
+    anything else."""
     try:
         if isinstance(raw, (bytes, bytearray)):  # decoded as json.loads decodes bytes
             text = raw.decode(json.detect_encoding(raw), "surrogatepass")
@@ -59,7 +73,7 @@ def loads(raw: Union[str, bytes, bytearray], *, max_depth: int = MAX_DEPTH) -> A
             raise JSONError(f"is {type(raw).__name__}, not JSON text")
         if text.startswith("\ufeff"):
             raise JSONError("starts with a byte order mark")
-        value = _DECODER.decode(text)
+        value = (_UNIQUE_KEYS_DECODER if unique_keys else _DECODER).decode(text)
     except JSONError:
         raise
     except RecursionError:
