@@ -190,11 +190,22 @@ class ReviewDesk:
         with self._lock:
             return [oid for oid in self.routed() if oid not in self._decisions]
 
-    def counts(self) -> dict[str, int]:
-        routed = self.routed()
+    def under_review(self) -> list[str]:
+        """The objects routed now and those an expert decided, in manifest order. A decided object stays under review
+        when a later batch's revision of the job's confidence no longer routes it: its decision is in the final
+        manifest, so it is counted, listed and may be changed (it had left the counts while the final manifest kept
+        it)."""
+        routed, labels = self.routed(), self.job.consolidated_labels()
         with self._lock:
-            decided = sum(oid in self._decisions for oid in routed)
-        return {"routed": len(routed), "decided": decided, "awaiting": len(routed) - decided}
+            decided = {oid for oid in self._decisions if oid in labels}
+        return sorted(set(routed) | decided, key=int)
+
+    def counts(self) -> dict[str, int]:
+        """Objects under review (routed, or decided once routed), decided, and awaiting an expert."""
+        under_review = self.under_review()
+        with self._lock:
+            decided = sum(oid in self._decisions for oid in under_review)
+        return {"routed": len(under_review), "decided": decided, "awaiting": len(under_review) - decided}
 
     def may_review(self, reviewer: str, object_id: str, also: Optional[str] = None) -> bool:
         """An expert never decides an object they answered as a worker: their answer is one of those judged.
@@ -288,7 +299,7 @@ class ReviewDesk:
             raise ReviewRefused(404, f"There is no object {object_id} in this job.")
         if object_id not in self.job.consolidated_labels():
             raise ReviewRefused(404, f"Object {object_id} has no consolidated label to review.")
-        if not self.reasons(object_id):
+        if not self.reasons(object_id) and self.decision(object_id) is None:  # a decision may always be changed
             raise ReviewRefused(409, f"Object {object_id} does not need review: the crowd settled it.")
         if not self.may_review(reviewer, object_id, also):
             raise ReviewRefused(403, f"You answered object {object_id} as a worker; another reviewer decides it.")

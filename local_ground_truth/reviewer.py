@@ -280,7 +280,7 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
         if not desk.enabled:
             return redirect(PREFIX, 303)
         queue = desk.queue(reviewer, worker_too())
-        decided = sorted((d for oid in desk.routed() if (d := desk.decision(oid)) is not None),
+        decided = sorted((d for oid in desk.under_review() if (d := desk.decision(oid)) is not None),
                          key=lambda d: d.decided_at, reverse=True)
         return page(f"Review · {reviewer}", _QUEUE, reviewer=reviewer, notice=notice_for(reviewer, not queue),
                     queue=queue, decided=decided, counts=desk.counts(), threshold=desk.settings.threshold,

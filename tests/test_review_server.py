@@ -581,3 +581,37 @@ def test_an_object_comes_to_need_an_expert_when_a_later_batch_revises_the_jobs_c
         assert line[LABEL][QUESTION]["confidence"] < ON.threshold < published["confidence"]
         assert line[LABEL][QUESTION]["batch-confidence"] == published["confidence"]
         assert line[f"{LABEL}-metadata"]["review-reasons"] == ["low-confidence"]
+
+
+def test_a_decided_object_that_a_later_batch_no_longer_routes_stays_decided_counted_and_changeable(
+        runner_assembly, tmp_path, monkeypatch):
+    """Object 5 was routed by the job's revised confidence and an expert decided it; a later batch's revision no
+    longer routed it. The final manifest kept the decision, yet the counts said "0 decided", the reviewer's "Decided"
+    table lost it, and changing it was refused "the crowd settled it"."""
+    spec = read_workflow(runner_assembly, "welding")
+    with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "unrouted")) as (job, server):
+        for worker in ("ana", "ben", "cy"):
+            job.record_answer("5", worker, {QUESTION: {"label": "Good Weld"}})
+        job.consolidate()
+        desk = server.site.review
+        labels = job.consolidated_labels()
+        later = json.loads(json.dumps(labels["5"]))
+        later["label"][QUESTION]["evidence"].update(temperature=16.0, answers=later["label"][QUESTION]["evidence"][
+            "answers"] * 100)
+        monkeypatch.setattr(job, "consolidated_labels", lambda: {**labels, "6": later})
+        assert "5" in desk.awaiting()
+        first = desk.decide("5", "carla", {QUESTION: "Burn Through"})
+        before = desk.counts()
+
+        settled = json.loads(json.dumps(labels["5"]))  # a later batch, having counted more: temperature 1 again
+        settled["label"][QUESTION]["evidence"].update(temperature=1.0, answers=later["label"][QUESTION]["evidence"][
+            "answers"] * 10)
+        monkeypatch.setattr(job, "consolidated_labels", lambda: {**labels, "6": later, "7": settled})
+        assert desk.reasons("5") == {} and "5" not in desk.routed()
+        counts = desk.counts()  # still counted under review and decided: not "0 decided"
+        assert before["decided"] == counts["decided"] == 1 and counts["routed"] == counts["awaiting"] + 1
+        assert "5" in desk.under_review() and "5" not in desk.awaiting()
+        status, queue_page = call(server, "GET", "/review/dora")
+        assert status == 200 and b'href="/review/dora/object/5"' in queue_page  # in the "Decided" table
+        changed = desk.decide("5", "dora", {QUESTION: "Good Weld"}, replaces=first.key)
+        assert desk.decision("5") == changed and desk.final_lines()[5][LABEL][QUESTION]["label"] == "Good Weld"
