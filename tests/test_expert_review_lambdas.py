@@ -225,10 +225,26 @@ def test_nothing_to_review_writes_the_final_manifest_at_once(configured, s3, sag
     state_change("1234567890-someone-elses-0"),  # another stack's job
     state_change(CROWD_JOB, "Failed"),
     {"detail-type": "SageMaker Ground Truth Labeling Job State Change", "resources": "not a list"},
+    {"resources": 5},  # not iterable: was a TypeError, the event retried into the dead-letter queue
     [], None, "an event",  # not an object at all: ignored, not an AttributeError
 ])
 def test_events_for_other_jobs_or_states_are_ignored(configured, sagemaker, event):
     assert "ignored" in start.lambda_handler(event)  # and no SageMaker call (none stubbed)
+    if event is None or "detail" not in event:  # no state change of any job: the merge's rule ignores it too
+        assert "ignored" in merge.lambda_handler(event)
+
+
+def test_a_decision_a_question_of_which_does_not_fit_keeps_the_others(caplog):
+    """One question's label the workflow no longer has threw the whole decision away: the expert's valid
+    decisions on the other questions are used, the one that does not fit keeps the crowd's label, logged."""
+    from expert_review.final import usable_decision
+
+    questions = (*QUESTIONS, YesNo(name="ok"))
+    assert usable_decision({"defect": "Porosity", "ok": "maybe"}, questions, 4) == {"defect": "Porosity"}
+    assert "output manifest line 4: the experts' decision on ok is not used" in caplog.text
+    assert usable_decision({"defect": "Rust", "ok": "maybe"}, questions, 4) is None
+    assert usable_decision(["Porosity"], questions, 4) is None
+    assert usable_decision({"defect": "Good", "ok": "Yes"}, questions, 4) == {"defect": "Good", "ok": "Yes"}
 
 
 def test_a_job_sagemaker_does_not_call_completed_is_left_alone(configured, sagemaker):

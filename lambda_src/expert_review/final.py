@@ -29,6 +29,27 @@ class Review:
 Reviews = dict[int, Review]
 
 
+def usable_decision(decision: Any, questions: Sequence[Question], line_number: int) -> Optional[dict[str, Any]]:
+    """What of the experts' decision fits the questions, each question on its own: one that does not (a label
+    the question no longer has) is logged and keeps the crowd's label, and the others' decisions are used (one bad
+    question threw the whole decision away). None when nothing fits."""
+    try:
+        return check_decision(decision, questions, str(line_number))
+    except ValueError as whole:
+        if not isinstance(decision, dict):
+            LOG.error("output manifest line %d: the experts' decision is not used (%s); the crowd's label stays",
+                      line_number, whole)
+            return None
+    usable = {}
+    for question, value in decision.items():
+        try:
+            usable.update(check_decision({question: value}, questions, str(line_number)))
+        except ValueError as error:
+            LOG.error("output manifest line %d: the experts' decision on %s is not used (%s); the crowd's label "
+                      "stays", line_number, str(question)[:80], error)
+    return usable or None
+
+
 def final_lines(lines: Sequence[ManifestLine], label_attribute: str, questions: Sequence[Question],
                 reviews: Optional[Reviews] = None) -> Iterator[Union[str, dict[str, Any]]]:
     """Every line of the workflow job's output manifest, in order, merged with its review; a line
@@ -42,12 +63,7 @@ def final_lines(lines: Sequence[ManifestLine], label_attribute: str, questions: 
         review = reviews.get(line.number, Review())
         decision = review.decision
         if decision:
-            try:
-                decision = check_decision(decision, questions, str(line.number))
-            except ValueError as error:
-                LOG.error("output manifest line %d: the experts' decision is not used (%s); the crowd's label stays",
-                          line.number, error)
-                decision = None
+            decision = usable_decision(decision, questions, line.number)
         try:
             yield merge_review(line.value, decision, label_attribute, review.reviewer if decision else None,
                                review.reasons)

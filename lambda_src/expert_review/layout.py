@@ -37,7 +37,8 @@ def job_name_of(event: dict[str, Any]) -> Optional[str]:
     if not isinstance(event, dict):
         return None
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-    for arn in [*(event.get("resources") or []), detail.get("LabelingJobArn")]:
+    resources = event.get("resources") if isinstance(event.get("resources"), list) else []
+    for arn in [*resources, detail.get("LabelingJobArn")]:
         name = name_in_arn(arn)
         if name is not None:
             return name
