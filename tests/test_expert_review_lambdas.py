@@ -393,11 +393,14 @@ def test_review_completion_writes_one_final_manifest_with_provenance(configured,
                            {"LabelingJobName": REVIEW_JOB})
     sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, bucket), {"LabelingJobName": CROWD_JOB})
 
+    asked = []
+    s3.meta.events.register("before-send.s3", lambda request, **_: asked.append(request.url))
     result = merge.lambda_handler(state_change(REVIEW_JOB))
 
     final_key = FINAL_KEY
     assert result == {"finalManifest": f"s3://{bucket}/{final_key}", "routed": 2, "decided": 1,
                       "finalQualityReports": {}}  # no crowd report in this job: none against the final labels
+    assert asked and not [url for url in asked if "worker-response" in url]  # so no worker's answer is read
     confident, reviewed, abstained, broken, skipped = read_lines(s3, bucket, final_key)
     assert confident[f"{LABEL}-metadata"][DECIDED_BY] == BY_CROWD
     assert reviewed[LABEL]["defect"]["label"] == "Porosity"
