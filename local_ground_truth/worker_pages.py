@@ -182,6 +182,13 @@ TASK_TAIL = """
   // The task's time limit, counted down in the bar: a minute before it runs out the bar says so (the task may then
   // go to another worker, whose answer would be taken instead), and once it has, that submitting may be refused.
   var clock = document.getElementById("local-gt-time");
+  // On a phone the late clock is fixed at the foot of the screen: the page keeps room below its end for it, so that
+  // scrolled to the end, Submit is not under "Time is up: submit now".
+  var roomForClock = function () {
+    var fixed = clock && window.getComputedStyle(clock).position === "fixed";
+    document.body.style.paddingBottom = fixed ? (clock.offsetHeight + 20) + "px" : "";
+  };
+  window.addEventListener("resize", function () { if (clock) roomForClock(); });
   if (clock) {
     var ends = Date.now() + Number(clock.getAttribute("data-seconds-left")) * 1000, said = "";
     var tick = function () {
@@ -197,6 +204,7 @@ TASK_TAIL = """
       if (saying !== said) {
         said = saying;
         fitBar();
+        roomForClock();
         // Said once as it turns, not every second: a screen reader hears the warning the bar shows.
         document.getElementById("local-gt-time-said").textContent = saying === "up"
           ? "Time is up on this task: submit now (it may have gone to someone else)."

@@ -725,6 +725,28 @@ def test_on_a_tablet_and_when_time_is_up_the_task_bar_wraps_rather_than_runs_off
     page.wait_for_function("document.getElementById('local-gt-bar').offsetHeight === 44")
 
 
+def test_on_a_phone_the_late_clock_leaves_submit_reachable_at_the_end_of_the_page(browser, welding_site):  # noqa: F811
+    """At 375x667 "Time is up: submit now", fixed at the foot of the screen, covered Submit even scrolled to the end
+    (a tap on Submit's middle hit the notice): the page keeps room below its end for it."""
+    _, server = welding_site
+    page = browser.new_page(viewport={"width": 375, "height": 667}, has_touch=True)
+    page.clock.install()
+    page.goto(f"{server.url}/worker/phone/next")
+    page.wait_for_selector(".local-gt-category")
+    page.clock.fast_forward("11:00")
+    expect(page.locator("#local-gt-time")).to_contain_text("Time is up")
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    hit = page.evaluate("""() => {
+        const box = document.querySelector('.local-gt-submit').getBoundingClientRect();
+        const at = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+        return at && at.closest('.local-gt-submit') !== null;
+    }""")
+    assert hit
+    page.set_viewport_size({"width": 1280, "height": 720})  # not fixed there: no room kept
+    page.wait_for_function("document.body.style.paddingBottom === ''")
+    page.close()
+
+
 def test_a_screen_reader_hears_the_time_warnings_once_and_finds_the_task_by_its_heading(browser, welding_site):  # noqa: F811
     """The minute-left and time-is-up warnings were only drawn (a status line now says each once, as it turns, not
     the countdown every second), and a task page had no heading to jump to."""
