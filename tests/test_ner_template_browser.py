@@ -226,3 +226,37 @@ def test_escape_closes_the_remove_question_and_keeps_the_tag(browser, pre_labele
     page.keyboard.press("Control+z")  # undoes the tag, and the question goes with it
     assert "Remove the" not in page.inner_text("#ner-message")
     assert json.loads(page.input_value("#abstract-answer"))["entities"] == []
+
+
+def test_undo_keeps_the_focus_in_the_text_and_shift_tab_brings_a_tag_clear_of_the_label_bar(browser, pre_labeled):  # noqa: F811
+    """Undo by its button (then disabled) or Ctrl+Z on a tag's x (the list rebuilt) left the focus on the page's body,
+    where a screen reader loses its place; at 640x360 (200% zoom) Shift+Tab focused tags' x buttons under the sticky
+    label bar, out of sight."""
+    sentence = "Methods: samples were measured twice and compared. "
+    text = pre_labeled("Background: " + sentence * 40)["text"]
+    page, _ = open_page(browser, render({"taskObject": "s3://b/p.jpg", "text": text,
+                                         "metadata": {"Title": "T", "Author": "A"}}))
+    select(page, 0, 10)
+    page.click("button[data-label=Background]")
+    page.focus(".ner-undo")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "abstract-container"
+    for start in range(0, 8 * 60, 60):  # eight tags: their list runs below the text
+        select(page, start + 13, start + 20)
+        page.click("button[data-label=Methods]")
+    page.focus(".tag-remove")
+    page.keyboard.press("Control+z")
+    assert page.evaluate("document.activeElement.id") == "abstract-container"
+
+    page.set_viewport_size({"width": 640, "height": 360})
+    page.locator(".ner-taglist .tag-remove").last.focus()
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    covered = []
+    for _ in range(12):
+        page.keyboard.press("Shift+Tab")
+        covered.append(page.evaluate("""() => {
+            const el = document.activeElement, bar = document.getElementById('ner-toolbar');
+            if (bar.contains(el) || el.id === 'abstract-container' || el === document.body) return false;
+            return el.getBoundingClientRect().top < bar.getBoundingClientRect().bottom;
+        }"""))
+    assert not any(covered)
