@@ -106,7 +106,7 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
 }
 </style>
 </head><body>
-<header id="local-gt-bar" aria-label="Task">
+<header id="local-gt-bar" aria-label="Task bar">
 <a id="local-gt-queue" href="{{ queue_url }}">&larr; Your queue</a>
 <span id="local-gt-position">Task <strong>{{ position }}</strong> of {{ total }}
 <span class="local-gt-object" title="How the requester names this task: tell them this when you report a problem">(object {{ object_id }})</span></span>

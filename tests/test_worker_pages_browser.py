@@ -674,6 +674,9 @@ def test_a_keyboard_starts_in_the_name_field_and_each_page_has_a_main_region_and
     main = page.get_by_role("main")
     assert main.count() == 1 and main.get_by_role("radio").count() == len(CATEGORIES)
     assert main.get_by_role("button", name="Submit").count() == 1 and not main.locator("#local-gt-bar").count()
+    # two landmarks were both named "Task": the bar is the task bar
+    assert page.get_by_role("banner", name="Task bar", exact=True).count() == 1
+    assert page.get_by_role("banner", name="Task", exact=True).count() == 0
     assert page.evaluate(CONTRAST) == []
     answered = page.url
     page.keyboard.press("2")
