@@ -128,6 +128,28 @@ def test_the_first_open_objects_and_the_count_read_no_more_objects_than_they_nee
     assert set(read) <= {"20"}  # the full objects are counted, not looked at
 
 
+def test_leases_given_back_or_expired_leave_nothing_for_later_requests_to_walk():
+    """An object's empty entry stayed in the table when its lease was given back or expired, so every request
+    (taking a lease, "next task", the queue's count) walked every object ever leased: 75 ms a lease and 300 ms a queue
+    page at 100,000. Only live leases are read now: 10,000 objects answered read none of them."""
+    read = []
+    answered: dict[str, set] = {}
+    clock = Clock()
+    leases = LeaseTable(1, 600, lambda oid: read.append(oid) or answered.get(oid, set()), clock=clock)
+    for i in range(10_000):
+        oid = str(i)
+        assert leases.acquire(oid, "ana") is not None
+        answered[oid] = {"ana"}
+        leases.release(oid, "ana")  # answered: given back, as the server does
+    leases.acquire("10000", "bo")
+    clock.now += 700  # bo's lease expires unanswered
+    leases.acquire("10001", "cy")
+    read.clear()
+    assert leases.held_by("ana") == [] and leases.every_holder() == {"10001": {"cy"}}
+    assert leases.count_available({str(i) for i in range(10_005)}, "dee", [], set(answered)) == 4
+    assert set(read) <= {"10000", "10001"}  # what is leased now, not the 10,000 answered before
+
+
 def test_every_holder_is_the_live_leases_only():
     clock = Clock()
     leases = table(slots=2, clock=clock)
