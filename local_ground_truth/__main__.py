@@ -373,6 +373,10 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
     lines added at the end (or any other setting changed) is said and deploys nothing: the job goes on as it was."""
     manifest_file = args.data / MANIFEST_FILE
     held = len(job.lines)
+    # Said at once: the synthesis and deployment take seconds, and on a folder of thousands of files a minute, with
+    # nothing else on the terminal meanwhile.
+    _say(f"{manifest_file} changed: deploying the folder again as the same command would (the app synthesized with "
+         "it) before any new line joins the job ...")
     with tempfile.TemporaryDirectory() as folder:
         try:
             spec = read_workflow(synthesize(Path(folder), args.env, data={args.workflow: str(args.data)}),

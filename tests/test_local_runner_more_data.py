@@ -69,6 +69,8 @@ def test_lines_added_to_a_running_jobs_manifest_join_it_and_an_edited_line_is_re
         manifest.write_text("\r\n".join(lines[:4]) + "\r\n")  # two lines added, saved with another editor's line ends
         _wait_until(lambda: _said(log, r"pre-labeling done: 4 objects for workers"), "the new objects' tasks")
         assert _said(log, r"grew by 2 objects while the job runs .*: they join the job, 4 objects in all") == 1
+        said = log.read_text()  # the change is said as it is seen, before the synthesis that takes a while
+        assert said.index("manifest.jsonl changed: deploying the folder again") < said.index("grew by 2 objects")
         assert "You answered 2 of 4" in _page(f"{runner.url}/worker/ana")
         assert "Nothing is left" not in _page(f"{runner.url}/worker/ana?notice=done")  # what sent her there is past
         assert {_answer_next(runner.url, "ana") for _ in range(2)} == {"2", "3"}
