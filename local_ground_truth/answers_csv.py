@@ -107,9 +107,11 @@ def read_folder(folder: Path) -> tuple[list[tuple[str, Mapping[str, Any]]], list
     """Every answer of the worker-response files under ``folder`` with its object id (the file's folder), and what
     was left out, each named with the reason."""
     answers, left_out = [], []
+    above = folder.resolve().parts  # resolved once: per file it was a quarter of the time at 30,000 answers
     for path in sorted(folder.rglob("*.json")):
-        if (not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts)
-                or WORKER_RESPONSES_FOLDER not in path.resolve().parts[:-2]):
+        inside = path.relative_to(folder).parts
+        if (not path.is_file() or any(part.startswith(".") for part in inside)
+                or WORKER_RESPONSES_FOLDER not in (*above, *inside[:-2])):
             continue  # a job's other files (batches, reports, manifests) when given a folder above its answers
         try:
             found = worker_response_answers(path.read_bytes())
