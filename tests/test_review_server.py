@@ -555,6 +555,22 @@ def test_a_multi_select_choice_shows_the_confidence_of_the_yes_or_no_beside_it()
     assert _shown_crowd(defects, revised).startswith("Dent no (confidence 0.90; its batch said 0.66); ")
 
 
+def settled_alike(job) -> dict:
+    """Object 5 answered alike by three workers and consolidated: the job's labels."""
+    for worker in ("ana", "ben", "cy"):
+        job.record_answer("5", worker, {QUESTION: {"label": "Good Weld"}})
+    job.consolidate()
+    return job.consolidated_labels()
+
+
+def at_temperature(label: dict, temperature: float, times_the_answers: int) -> dict:
+    """``label`` as a later batch's would carry the job's evidence: its temperature, and more answers counted."""
+    later = json.loads(json.dumps(label))
+    evidence = later["label"][QUESTION]["evidence"]
+    evidence.update(temperature=temperature, answers=evidence["answers"] * times_the_answers)
+    return later
+
+
 def test_an_object_comes_to_need_an_expert_when_a_later_batch_revises_the_jobs_confidence(runner_assembly, tmp_path,
                                                                                         monkeypatch):
     """Object 5, three workers alike, is settled by its batch. A later batch that had counted many more answers
@@ -562,15 +578,11 @@ def test_an_object_comes_to_need_an_expert_when_a_later_batch_revises_the_jobs_c
     it awaits an expert, and the final manifest gives the job's confidence beside its batch's."""
     spec = read_workflow(runner_assembly, "welding")
     with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "revised")) as (job, server):
-        for worker in ("ana", "ben", "cy"):
-            job.record_answer("5", worker, {QUESTION: {"label": "Good Weld"}})
-        job.consolidate()
         desk = server.site.review
+        labels = settled_alike(job)
         assert desk.reasons("5") == {} and "5" not in desk.awaiting()
-        labels = job.consolidated_labels()
         published = labels["5"]["label"][QUESTION]
-        later = json.loads(json.dumps(labels["5"]))
-        later["label"][QUESTION]["evidence"].update(temperature=16.0, answers=published["evidence"]["answers"] * 100)
+        later = at_temperature(labels["5"], 16.0, 100)
         monkeypatch.setattr(job, "consolidated_labels", lambda: {**labels, "6": later})
 
         assert desk.reasons("5") == {QUESTION: ["low-confidence"]} and "5" in desk.awaiting()
@@ -590,22 +602,15 @@ def test_a_decided_object_that_a_later_batch_no_longer_routes_stays_decided_coun
     table lost it, and changing it was refused "the crowd settled it"."""
     spec = read_workflow(runner_assembly, "welding")
     with reviewed_job(spec, tmp_path / "s3", job_name(tmp_path, "unrouted")) as (job, server):
-        for worker in ("ana", "ben", "cy"):
-            job.record_answer("5", worker, {QUESTION: {"label": "Good Weld"}})
-        job.consolidate()
         desk = server.site.review
-        labels = job.consolidated_labels()
-        later = json.loads(json.dumps(labels["5"]))
-        later["label"][QUESTION]["evidence"].update(temperature=16.0, answers=later["label"][QUESTION]["evidence"][
-            "answers"] * 100)
+        labels = settled_alike(job)
+        later = at_temperature(labels["5"], 16.0, 100)
         monkeypatch.setattr(job, "consolidated_labels", lambda: {**labels, "6": later})
         assert "5" in desk.awaiting()
         first = desk.decide("5", "carla", {QUESTION: "Burn Through"})
         before = desk.counts()
 
-        settled = json.loads(json.dumps(labels["5"]))  # a later batch, having counted more: temperature 1 again
-        settled["label"][QUESTION]["evidence"].update(temperature=1.0, answers=later["label"][QUESTION]["evidence"][
-            "answers"] * 10)
+        settled = at_temperature(labels["5"], 1.0, 1000)  # a later batch, having counted more: temperature 1 again
         monkeypatch.setattr(job, "consolidated_labels", lambda: {**labels, "6": later, "7": settled})
         assert desk.reasons("5") == {} and "5" not in desk.routed()
         counts = desk.counts()  # still counted under review and decided: not "0 decided"
