@@ -58,7 +58,7 @@ from local_ground_truth.quality_plots import compared_with_experts, quality_repo
 from local_ground_truth.reviewer import PREFIX as REVIEW_PREFIX
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.team_access import EXPERT, WORKER
-from local_ground_truth.wording import counted, printable
+from local_ground_truth.wording import counted, printable, shown_confidence
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/requester"
@@ -268,7 +268,8 @@ def _short(value: Any) -> str:
     if isinstance(value, dict):
         if "label" in value:
             confidence = value.get("confidence")
-            return f"{value['label']}" + (f" ({confidence:.2f})" if isinstance(confidence, (int, float)) else "")
+            return f"{value['label']}" + (f" ({shown_confidence(confidence)})" if isinstance(confidence, (int, float))
+                                          else "")
         if "labels" in value:
             return ", ".join(map(str, value["labels"])) or "none"
         if "entities" in value and isinstance(value["entities"], list):

@@ -52,7 +52,7 @@ import workflows
 from local_ground_truth import worker_names
 from local_ground_truth.job import BatchOutcome, LocalJob, source_of
 from local_ground_truth.spaced_rewrite import SpacedRewrite
-from local_ground_truth.wording import counted
+from local_ground_truth.wording import counted, shown_confidence
 
 LOG = logging.getLogger(__name__)
 DECISIONS_FOLDER = "local-runner/review-decisions/"
@@ -479,8 +479,8 @@ def _shown_crowd(question: Question, value: Any) -> str:
             p, was = confidence.get(choice), batch.get(choice)
             sure = ""
             if isinstance(p, (int, float)):
-                now = f"{choice_probability(p, applies):.2f}"
-                said = f"{choice_probability(was, applies):.2f}" if isinstance(was, (int, float)) else now
+                now = shown_confidence(choice_probability(p, applies))
+                said = shown_confidence(choice_probability(was, applies)) if isinstance(was, (int, float)) else now
                 sure = f" (confidence {now})" if said == now else f" (confidence {now}; its batch said {said})"
             shown.append(f"{choice} {'yes' if applies else 'no'}{sure}")
         return "; ".join(shown)
@@ -492,9 +492,9 @@ def _shown_crowd(question: Question, value: Any) -> str:
     if not isinstance(confidence, (int, float)):
         return shown
     batch = value.get(job_confidence.BATCH_CONFIDENCE_KEY)  # what its batch published, before the job's evidence
-    if isinstance(batch, (int, float)) and f"{batch:.2f}" != f"{confidence:.2f}":
-        return f"{shown} (confidence {confidence:.2f}; its batch said {batch:.2f})"
-    return f"{shown} (confidence {confidence:.2f})"
+    if isinstance(batch, (int, float)) and shown_confidence(batch) != shown_confidence(confidence):
+        return f"{shown} (confidence {shown_confidence(confidence)}; its batch said {shown_confidence(batch)})"
+    return f"{shown} (confidence {shown_confidence(confidence)})"
 
 
 def _chosen(question: Question, crowd: Any, decision: Optional[Decision]) -> Any:

@@ -580,3 +580,11 @@ def test_a_multi_select_report_is_shown_as_such_and_drawn(welding):
         assert "<strong>tags</strong> (multi-select, every choice as a yes/no," in body.decode()
         _s, headers, png = get(f"{server.url}{PREFIX}/quality/tags.png")
         assert headers["Content-Type"] == "image/png" and png[:4] == b"\x89PNG"
+
+
+def test_a_confidence_is_shown_cut_to_two_places_so_one_under_a_threshold_never_reads_as_it():
+    """0.8961, routed under the threshold 0.9, read "Burn Through (0.90) · awaiting review"."""
+    from local_ground_truth.wording import shown_confidence
+
+    assert [shown_confidence(p) for p in (0.8961, 0.8999, 0.9, 0.29, 0.5437, 1.0, 0.0)] == [
+        "0.89", "0.89", "0.90", "0.29", "0.54", "1.00", "0.00"]

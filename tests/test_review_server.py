@@ -21,6 +21,7 @@ from local_ground_truth.review_desk import (
 from local_ground_truth.reviewer import PREVIEW_POLICY
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
+from local_ground_truth.wording import shown_confidence
 from tests.runner_helpers import job_name, local_job
 
 QUESTION = "WeldingClassification"
@@ -543,13 +544,13 @@ def test_a_multi_select_choice_shows_the_confidence_of_the_yes_or_no_beside_it()
 
     defects = MultiSelect(name="defects", choices=("Dent", "Stain", "Scratch"))
     crowd = {"labels": ["Scratch"], "confidence": {"Dent": 0.34, "Stain": 0.0001, "Scratch": 0.9}}
-    assert _shown_crowd(defects, crowd) == ("Dent no (confidence 0.66); Stain no (confidence 1.00); "
+    assert _shown_crowd(defects, crowd) == ("Dent no (confidence 0.66); Stain no (confidence 0.99); "
                                             "Scratch yes (confidence 0.90)")
     assert _shown_crowd(defects, {"labels": []}) == "Dent no; Stain no; Scratch no"  # majority vote: no confidences
     # Read with the job's confidence, a choice whose batch said otherwise shows both, each as its yes or no's.
     revised = {**crowd, "confidence": {"Dent": 0.34, "Stain": 0.0001, "Scratch": 0.8},
                "batch-confidence": {"Dent": 0.34, "Stain": 0.0001, "Scratch": 0.9}}
-    assert _shown_crowd(defects, revised) == ("Dent no (confidence 0.66); Stain no (confidence 1.00); "
+    assert _shown_crowd(defects, revised) == ("Dent no (confidence 0.66); Stain no (confidence 0.99); "
                                               "Scratch yes (confidence 0.80; its batch said 0.90)")
     revised["confidence"]["Dent"] = 0.1
     assert _shown_crowd(defects, revised).startswith("Dent no (confidence 0.90; its batch said 0.66); ")
@@ -587,7 +588,8 @@ def test_an_object_comes_to_need_an_expert_when_a_later_batch_revises_the_jobs_c
 
         assert desk.reasons("5") == {QUESTION: ["low-confidence"]} and "5" in desk.awaiting()
         shown = next(q for q in desk.view("5")["questions"] if q["name"] == QUESTION)["crowd"]
-        assert shown.startswith("Good Weld (confidence 0.") and f"its batch said {published['confidence']:.2f})" in shown
+        assert shown.startswith("Good Weld (confidence 0.")
+        assert f"its batch said {shown_confidence(published['confidence'])})" in shown
         line = desk.final_lines()[5]
         assert line[LABEL][QUESTION]["label"] == "Good Weld"
         assert line[LABEL][QUESTION]["confidence"] < ON.threshold < published["confidence"]
