@@ -406,6 +406,19 @@ def test_a_draft_survives_a_reload_with_a_warning_and_goes_when_submitted(browse
     max_chars = next(q for q in workflows.definition("ner").questions if q.name == "notes").max_chars
     assert page.evaluate("document.querySelector('crowd-text-area[name=notes] textarea').maxLength") == max_chars
     assert page.inner_text("crowd-text-area[name=notes] .crowd-char-counter") == f"9 / {max_chars}"
+    # The count describes the field rather than being read out at every key; the last tenth of the room is said once.
+    notes = page.locator("crowd-text-area[name=notes] textarea")
+    assert page.get_attribute("crowd-text-area[name=notes] .crowd-char-counter", "aria-live") is None
+    assert notes.evaluate("el => document.getElementById(el.getAttribute('aria-describedby')).textContent") == (
+        f"9 / {max_chars}")
+    said = page.locator("crowd-text-area[name=notes] .crowd-char-said")
+    assert said.get_attribute("aria-live") == "polite" and said.text_content() == ""
+    notes.fill("x" * (max_chars - 5))
+    assert said.text_content() == "5 characters left."
+    notes.fill("x" * max_chars)
+    assert said.text_content() == "No characters left."
+    notes.fill("Half done")
+    assert said.text_content() == ""
     page.click("button.local-gt-submit")
     page.wait_for_function("!location.pathname.endsWith('/task/0')")
     answer = job.answers()["0"][0]["answerContent"]  # hidden inputs: JSON strings, as Ground Truth gets them

@@ -646,17 +646,35 @@
     if (f) { f.value = value; f.dispatchEvent(new Event("input")); }
   }
 
-  // char-counter: how many characters are written, and of how many when max-length sets it.
+  // char-counter: how many characters are written, and of how many when max-length sets it. The count is the
+  // field's description (read when the field is reached), not a live region: a screen reader read "15 / 10000" at
+  // every key. Spoken once each: when the last tenth of the room (at least 10 characters) begins, and when none is left.
+  var counters = 0;
   function charCounter(el, field) {
     if (!el.hasAttribute("char-counter")) return;
     var shown = document.createElement("span");
     shown.className = "crowd-char-counter";
-    shown.setAttribute("aria-live", "polite");
+    shown.id = "crowd-char-counter-" + (++counters);
     shown.style.cssText = "display:block;font-size:12px;color:#555;text-align:right";
-    function update() { shown.textContent = field.value.length + (field.maxLength > 0 ? " / " + field.maxLength : ""); }
+    field.setAttribute("aria-describedby", ((field.getAttribute("aria-describedby") || "") + " " + shown.id).trim());
+    var said = document.createElement("span");
+    said.className = "crowd-char-said";
+    said.setAttribute("aria-live", "polite");
+    said.style.cssText = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap";
+    var warned = "";
+    function update() {
+      shown.textContent = field.value.length + (field.maxLength > 0 ? " / " + field.maxLength : "");
+      var left = field.maxLength > 0 ? field.maxLength - field.value.length : Infinity;
+      var now = left <= 0 ? "none" : left <= Math.max(10, field.maxLength / 10) ? "few" : "";
+      if (now !== warned) {
+        warned = now;
+        said.textContent = now === "none" ? "No characters left." : now === "few" ? left + " characters left." : "";
+      }
+    }
     field.addEventListener("input", update);
     update();
     el.appendChild(shown);
+    el.appendChild(said);
   }
 
   customElements.define("crowd-text-area", class extends HTMLElement {
