@@ -424,9 +424,10 @@ def _refuse_what_cannot_be_uploaded(folder: Path, ignored) -> None:
                                  "be: rename it") from None
             if ignored(path):
                 continue
-            problem = name_problem(path.relative_to(folder).as_posix())
+            relative = path.relative_to(folder).as_posix()
+            problem = name_problem(relative)
             if problem is not None:
-                raise ValueError(f"data folder {folder}: {path.relative_to(folder).as_posix()!r}: {problem}")
+                raise ValueError(f"data folder {folder}: {relative!r}: {problem}")
             if not path.is_symlink():
                 continue
             try:

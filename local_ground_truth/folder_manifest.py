@@ -180,8 +180,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     for line in left_out_lines(written.listing):
         print(line, file=sys.stderr)
     for source in written.gone:
-        print(f"a line names {printable(source)}, which is not in the folder (any more): the line is kept (removing it would "
-              "renumber the objects after it)", file=sys.stderr)
+        print(f"a line names {printable(source)}, which is not in the folder (any more): the line is kept (removing "
+              "it would renumber the objects after it)", file=sys.stderr)
     if written.lines > MAX_OBJECTS_PER_JOB:
         print(f"the manifest has {written.lines:,} lines, and a Ground Truth job takes at most "
               f"{MAX_OBJECTS_PER_JOB:,} objects: split the folder", file=sys.stderr)

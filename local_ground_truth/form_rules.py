@@ -102,7 +102,6 @@ class FormRules:
                     found.append(f"{name} ({box[:40]}) must be checked")
         return list(dict.fromkeys(found))
 
-
     def unknown_fields(self, answer: dict[str, Any]) -> list[str]:
         """Fields of ``answer`` that no element of the page has: an answer holds the page's fields only (a worker
         posting 125,000 keys of their own made the answers table as many columns, past what a spreadsheet shows).

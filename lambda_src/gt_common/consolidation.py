@@ -97,10 +97,7 @@ _PAYLOAD_DECODER = json.JSONDecoder()
 def payload_text(event: dict[str, Any], s3_client) -> tuple[str, str]:
     """``(the payload file's text, its URI)``: the file named by ``event["payload"]["s3Uri"]``,
     decoded as ``json.loads`` decodes bytes (UTF-8, or UTF-16/32 by JSON's detection)."""
-    payload = event.get("payload")
-    if not isinstance(payload, dict) or "s3Uri" not in payload:
-        raise InputError("consolidation event has no payload.s3Uri")
-    location = parse_s3_uri(payload["s3Uri"], what="payload.s3Uri")
+    location = parse_s3_uri(checked_event(event)["payload"]["s3Uri"], what="payload.s3Uri")
     body = read_object(s3_client, location, what="consolidation payload")
     try:
         return body.decode(json.detect_encoding(body), "surrogatepass"), location.uri
@@ -490,11 +487,13 @@ def workers_per_object(event: dict[str, Any]) -> int | None:
 
 
 def checked_event(event: Any) -> dict[str, Any]:
-    """``event`` if it is shaped as Ground Truth's consolidation event (an object with a ``payload`` object); an
-    InputError saying what it is otherwise (a list or a string payload failed as AttributeError deep inside)."""
+    """``event`` if it is shaped as Ground Truth's consolidation event (an object whose ``payload`` names its
+    ``s3Uri``); an InputError saying what it is otherwise (a list or a string payload failed as AttributeError deep
+    inside)."""
     if not isinstance(event, dict):
         raise InputError(f"a consolidation event is a JSON object, not {type(event).__name__}")
-    if not isinstance(event.get("payload"), dict):
+    payload = event.get("payload")
+    if not isinstance(payload, dict) or "s3Uri" not in payload:
         raise InputError("consolidation event has no payload.s3Uri")
     return event
 
@@ -527,7 +526,7 @@ def consolidate_answers_event(
 ) -> list[dict[str, Any]]:
     """``consolidate_batch_event`` with the batch given as ``BatchAnswers`` (compact: what the generic
     consolidation reads a batch of 100,000 objects with)."""
-    label_attribute_name = label_attribute_name_of(event)
+    label_attribute_name = label_attribute_name_of(checked_event(event))
     with cycle_collection_paused():
         batch = read_batch(payload_entries(*payload_text(event, s3_client)), s3_client)
         labels = consolidate_batch(batch)

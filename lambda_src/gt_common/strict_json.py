@@ -42,8 +42,6 @@ def _finite_float(text: str) -> float:
     return value
 
 
-# One decoder for every call: building one per call (what json.loads does with options) costs more
-# than parsing a small form.
 def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) < len(pairs):
@@ -53,6 +51,8 @@ def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+# One decoder for every call: building one per call (what json.loads does with options) costs more
+# than parsing a small form.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 # A browser's JSON.stringify never writes a key twice; a hand-made request that does would have its first value
 # dropped without a word. Only for what a server reads from a person (a hook per object costs the payloads' reading).
