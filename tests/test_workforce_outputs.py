@@ -1,4 +1,4 @@
-"""What the workforce stack tells its user: the outputs the README's commands name (the user pool's id, the experts'
+"""What the workforce stack tells its user: the outputs the deployment guide's commands name (the user pool's id, the experts'
 notification topic), and teams whose descriptions say which is which."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from tests.cdk_helpers import REPO_ROOT, resources_of_type
 from tests.conftest import STACK_TEST_ENVIRONMENTS
 
-README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+DEPLOYING = (REPO_ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
 
 
 def workforce(assemblies, env_name):
@@ -18,14 +18,14 @@ def workforce(assemblies, env_name):
 
 @pytest.mark.parametrize("env_name", STACK_TEST_ENVIRONMENTS)
 def test_the_user_pool_id_is_an_output(assemblies, env_name):
-    """The README has experts added to their group with `--user-pool-id`, which no output gave."""
+    """The deployment guide has experts added to their group with `--user-pool-id`, which no output gave."""
     template = workforce(assemblies, env_name)
     [pool_id] = resources_of_type(template, "AWS::Cognito::UserPool")
     assert template["Outputs"]["UserPoolId"]["Value"] == {"Ref": pool_id}
 
 
 def test_the_experts_notification_topic_is_an_output_and_nobody_is_subscribed_by_the_stack(assemblies):
-    """The shipped environments name no experts' addresses (expertEmails): the README says how to subscribe an expert
+    """The shipped environments name no experts' addresses (expertEmails): the deployment guide says how to subscribe an expert
     to the topic this output names."""
     template = workforce(assemblies, "prod")
     [topic_id] = [key for key in resources_of_type(template, "AWS::SNS::Topic")
@@ -37,9 +37,9 @@ def test_the_experts_notification_topic_is_an_output_and_nobody_is_subscribed_by
     assert "ExpertNotificationTopicArn" not in workforce(assemblies, "dev")["Outputs"]  # review off: no experts' team
 
 
-def test_the_readmes_commands_name_outputs_the_workforce_stack_has(assemblies):
+def test_the_deployment_guides_commands_name_outputs_the_workforce_stack_has(assemblies):
     outputs = set(workforce(assemblies, "prod")["Outputs"])
-    commands = [line for line in README.splitlines() if line.startswith(("`aws cognito-idp admin-add-user-to-group",
+    commands = [line for line in DEPLOYING.splitlines() if line.startswith(("`aws cognito-idp admin-add-user-to-group",
                                                                          "`aws sns subscribe"))]
     assert len(commands) == 2
     placeholders = {name for line in commands for name in re.findall(r"<([A-Za-z]+)>", line)} - {"email"}
