@@ -22,7 +22,10 @@ then ``workers`` (how many answered), and from a final manifest (expert review) 
 row with its source alone.
 
 What workers typed is data, not a formula: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return gets a leading ``'``, so a spreadsheet shows it instead of running it (OWASP's CSV injection advice).
+return gets a leading ``'``, so a spreadsheet shows it instead of running it (OWASP's CSV injection advice). A
+control character other than a tab or a line break (an escape sequence that would drive a terminal the file is printed
+in, a NUL) is written as its symbol from Unicode's Control Pictures (ESC as U+241B, NUL as U+2400; DEL as U+2421), and
+one of the C1 range (U+0080-U+009F, which no keyboard types) as U+FFFD: the answer files keep what was sent.
 Numbers are written as they are.
 """
 from __future__ import annotations
@@ -31,6 +34,7 @@ import argparse
 import csv
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
@@ -42,6 +46,8 @@ from gt_common.questions import WORKERS_KEY
 METADATA_SUFFIX = "-metadata"
 #: What a spreadsheet would read as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Control characters a cell shows as symbols: C0 but tab, line feed and carriage return (which CSV quotes), DEL, C1.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class ManifestError(ValueError):
@@ -131,10 +137,17 @@ def _cells(question: str, value: Any) -> dict[str, Any]:
 
 
 def as_cell(value: Any) -> Any:
-    """A value as a spreadsheet may be given it: text that would start a formula is quoted with a leading "'"."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A value as a spreadsheet (or a terminal) may be given it: text that would start a formula is quoted with a
+    leading "'", control characters are shown as symbols."""
+    if not isinstance(value, str):
+        return value
+    value = CONTROL_CHARACTERS.sub(_control_picture, value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _control_picture(match: re.Match) -> str:
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
 
 
 def write_csv(lines: Iterable[Mapping[str, Any]], out: io.TextIOBase, label_attribute: Optional[str] = None) -> int:

@@ -66,3 +66,19 @@ def test_a_jobs_folder_is_tabled_and_a_bad_file_is_named_without_sinking_the_res
 def test_the_script_refuses_a_folder_without_answers(tmp_path):
     done = subprocess.run([str(REPO_ROOT / "scripts" / "answers_csv.sh"), str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2 and "no worker-response file under" in done.stderr
+
+
+def test_typed_formulas_and_escape_sequences_reach_the_table_harmless(tmp_path):
+    """What a worker typed is shown, not run: not as a spreadsheet's formula, not as a terminal's escape sequence
+    (the answer file keeps it as sent)."""
+    job = tmp_path / "output" / "my-job"
+    typed = "\x1b[2J\x1b]0;pwned\x07=HYPERLINK(\"http://evil.example\")\nsecond line"
+    response_file(job, "0", "a.json", [an_answer("ana", {"summary": typed})])
+    out = tmp_path / "answers.csv"
+    assert main([str(tmp_path / "output"), "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "\x1b" not in text and "\x07" not in text
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["answer: summary"] == "\u241b[2J\u241b]0;pwned\u2407=HYPERLINK(\"http://evil.example\")\nsecond line"
+    saved = json.loads((job / "annotations/worker-response/iteration-1/0/a.json").read_text())
+    assert saved["answers"][0]["answerContent"]["summary"] == typed

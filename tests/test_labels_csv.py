@@ -65,6 +65,16 @@ def test_text_a_spreadsheet_would_run_is_quoted_and_numbers_stay_numbers(value, 
     assert as_cell(value) == shown
 
 
+@pytest.mark.parametrize("value, shown", [
+    ("\x1b]0;owned\x07red", "\u241b]0;owned\u2407red"), ("a\x00b", "a\u2400b"), ("del\x7f", "del\u2421"),
+    ("csi\x9b31m", "csi\ufffd31m"), ("two\nlines\tand a tab\r\n", "two\nlines\tand a tab\r\n"),
+    ("\x1b=1", "\u241b=1"), ("=\x00", "'=\u2400"),
+])
+def test_control_characters_are_shown_as_symbols_and_line_breaks_stay(value, shown):
+    """Typed escape sequences would drive the terminal a CSV is printed in; tabs and line breaks are the text's."""
+    assert as_cell(value) == shown
+
+
 def test_what_workers_typed_never_reaches_a_cell_as_a_formula():
     rows = table(LINES)
     for row in rows:
