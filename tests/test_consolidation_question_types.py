@@ -181,7 +181,8 @@ def test_free_text_is_kept_per_worker_stripped_and_bounded(s3, bucket, monkeypat
                               {"workerId": "w3", "text": "in a list"}, {"workerId": "w4", "text": '{"not": "parsed"}'}]
     assert label["workers"] == 4  # an empty or missing note is no answer; a note is one
     assert logged(caplog, "object 0, worker w5: notes is not text")
-    assert not logged(caplog, "worker w6")  # an optional question may go unanswered
+    assert logged(caplog, "object 0, worker w1: notes: 50 characters, cut at 20")  # what was left out is said
+    assert not logged(caplog, "worker w0") and not logged(caplog, "worker w6")  # an unanswered optional question
 
 
 def test_a_lone_surrogate_in_a_note_becomes_the_replacement_character(s3, bucket, monkeypatch):

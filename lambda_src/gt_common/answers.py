@@ -189,13 +189,18 @@ def read_choices(question: MultiSelect, value: Any, problems: list[str]) -> froz
     return frozenset(chosen)
 
 
-def read_text(question: FreeText, value: Any) -> Optional[str]:
-    """The text, stripped and cut to ``max_chars``; None when empty."""
+def read_text(question: FreeText, value: Any, problems: Optional[list[str]] = None) -> Optional[str]:
+    """The text, stripped and cut to ``max_chars`` (a cut listed in ``problems``: the rest is not used); None when
+    empty."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if not isinstance(value, str):
         raise InputError("is not text")
-    text = value.strip()[:question.max_chars]
+    text = value.strip()
+    if len(text) > question.max_chars:
+        if problems is not None:
+            problems.append(f"{question.name}: {len(text):,} characters, cut at {question.max_chars:,}")
+        text = text[:question.max_chars]
     return text or None
 
 
@@ -269,7 +274,7 @@ def _read_choices(question, value, worker_id, problems, text_length):
 
 
 def _read_text(question, value, worker_id, problems, text_length):
-    return read_text(question, value)
+    return read_text(question, value, problems)
 
 
 _READERS = {Classification: _read_label, YesNo: _read_label, Checkbox: _read_checkbox, MultiSelect: _read_choices,
