@@ -475,7 +475,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
 
     def page(title: str, body: str, status: int = 200, notice: str = "") -> Response:
         return Response(render_template_string(_PAGE, title=title, body=Markup(body), notice=notice), status,
-                        mimetype="text/html", headers={"Cache-Control": "no-store"})
+                        mimetype="text/html", headers=PAGE_HEADERS)
 
     def refusal(status: int, reason: str, worker: Optional[str]) -> Response:
         back = worker_pages.worker_base(worker) if worker else "/"
@@ -512,7 +512,14 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         return with_notice(base, done_notice) if done_notice else f"{base}/next"
 
     def html(text: str) -> Response:
-        return Response(text, mimetype="text/html", headers={"Cache-Control": "no-store"})
+        return Response(text, mimetype="text/html", headers=PAGE_HEADERS)
+
+    def sent_from_elsewhere() -> bool:
+        """Whether the browser says another site made this request (a link, an image or a frame of another page;
+        another port of this host is another origin too). A request that takes or gives back a task is a worker's
+        own only when it comes from this server's pages, an address typed or a bookmark ("none"), or a browser
+        that does not say."""
+        return request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
 
     @app.before_request
     def addressed_to_us():
@@ -653,9 +660,11 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             worker = worker_of(name)
         except worker_names.BadName:
             return to_sign_in(name)
+        base = worker_pages.worker_base(worker)
+        if sent_from_elsewhere():  # another site's page would take tasks by the dozen (an image each): the queue
+            return redirect(base, 303)
         # A HEAD is a probe, not a worker taking a task: it leases nothing.
         object_id = site.peek_next(worker) if request.method == "HEAD" else site.next_for(worker)
-        base = worker_pages.worker_base(worker)
         notice = notice_asked()
         if object_id is None:
             if not site.job.pre_labeling_finished():
@@ -679,6 +688,8 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
             return redirect(with_notice(base, "answered"), 303)
         if request.method == "HEAD":  # a probe, not a worker opening the task: it holds nothing
             return Response(status=200, mimetype="text/html", headers={"Cache-Control": "no-store"})
+        if sent_from_elsewhere():  # opening a task holds it: only the worker's own navigation does
+            return redirect(base, 303)
         token = site.open_task(worker, object_id)
         if token is None:
             return redirect(with_notice(f"{base}/next", "taken"), 303)
@@ -741,7 +752,7 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
         if not site.job.is_for_workers(object_id):
             return page("Not found", "<p>There is no such task in this job.</p>", 404)
         base = worker_pages.worker_base(worker)
-        if request.method == "HEAD":
+        if request.method == "HEAD" or sent_from_elsewhere():
             return redirect(base, 303)
         site.skip(worker, object_id)
         return redirect(next_url(worker, besides=object_id, done_notice="skipped"), 303)
@@ -781,6 +792,11 @@ def make_app(site: WorkerSite, allowed_hosts: set[str]) -> Flask:
 
     return app
 
+
+#: Every worker page: never kept by a cache, and framed by none but this server's own pages (another site could
+#: otherwise lay its own buttons over Submit or Skip).
+PAGE_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'self'",
+                "X-Frame-Options": "SAMEORIGIN"}
 
 def _worker_paths_as_sent(wsgi_app):
     """Route ``/worker/...`` and ``/review/...`` on the path as the browser sent it, still percent-encoded.

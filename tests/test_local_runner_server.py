@@ -248,6 +248,41 @@ def test_a_head_request_leases_nothing(fresh):
     assert server.site.next_for("carol") is not None  # a worker still gets a task
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_another_sites_page_takes_no_task_and_skips_none(fresh, site):
+    """An image or a link on another site's page (another port of this host is same-site) that names /next, a task
+    or its skip: each took a task, so a page of 20 images left the workers nothing to label. The browser says where
+    such a request comes from; it lands on the queue, and only the worker's own navigation takes a task."""
+    job, server = fresh
+    elsewhere = {"Sec-Fetch-Site": site, "Sec-Fetch-Dest": "image"}
+    for n in range(len(job.object_id_tuple()) + 2):
+        status, _ = request(server, "GET", f"/worker/mallory{n}/next", headers=elsewhere)
+        assert status == 303
+    assert request(server, "GET", "/worker/mallory/task/0", headers=elsewhere)[0] == 303
+    assert all(server.site.leases.holders(object_id) == set() for object_id in job.object_id_tuple())
+    own = server.site.next_for("dana")
+    assert request(server, "GET", f"/worker/dana/task/{own}/skip", headers=elsewhere)[0] == 303
+    assert server.site.leases.holders(own) == {"dana"}  # not given back
+    for how in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):  # a page's link, a bookmark
+        taker = f"eve{len(how)}{how.get('Sec-Fetch-Site', '')}"
+        assert request(server, "GET", f"/worker/{taker}/next", headers=how)[0] == 303
+        assert any(taker in server.site.leases.holders(object_id) for object_id in job.object_id_tuple())
+
+
+def test_worker_pages_are_framed_by_no_other_site(fresh):
+    """A page of another site could frame the queue or a task and lay its own buttons over Submit or Skip."""
+    job, server = fresh
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    for path in ("/", "/worker/frank", f"/worker/frank/task/{job.object_id_tuple()[0]}"):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, path
+        assert response.getheader("Content-Security-Policy") == "frame-ancestors 'self'", path
+        assert response.getheader("X-Frame-Options") == "SAMEORIGIN", path
+    connection.close()
+
+
 def test_a_changed_answer_after_one_was_saved_is_refused_and_the_first_kept(fresh):
     job, server = fresh
     assert submit(server, "bea", "2", GOOD) == (200, {"next": submit(server, "bea", "2", GOOD)[1]["next"],
