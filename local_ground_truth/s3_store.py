@@ -114,16 +114,31 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def write_atomically(path: Path, data: bytes, temporary_folder: Path) -> None:
-    """``path`` holds ``data`` or its old content, whatever instant the process dies.
+    """``path`` holds ``data`` or its old content, whatever instant the process dies."""
+    put_in_place(staged(data, temporary_folder), path)
+
+
+def staged(data: bytes, temporary_folder: Path) -> Path:
+    """``data`` in a new file of ``temporary_folder``, on the disk (fsync); nothing is left of it when that fails
+    (a full disk), so a write refused for want of space does not hold on to the space it took."""
+    temporary = temporary_folder / uuid.uuid4().hex  # same file system: the rename is atomic
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def put_in_place(temporary: Path, path: Path) -> None:
+    """Rename the staged file ``temporary`` over ``path`` (its folders made as needed) and sync the folder.
 
     A key that is also the folder of another key is refused by the file system itself (making a folder
     where an object is, renaming over a folder): no look at every folder above the key per write.
     """
-    temporary = temporary_folder / uuid.uuid4().hex  # same file system: the rename is atomic
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
     try:
         # A delete of another key may remove the (empty) folder between our mkdir and rename, or while mkdir
         # runs (it then reports the folder as existing and not a folder): make it again.
@@ -193,10 +208,23 @@ class DiskStore:
                  if (name.lower() in _KEPT_HEADERS or name.lower().startswith("x-amz-meta-"))
                  and _DEFAULT_METADATA.get(name.lower()) != value}
         with self.lock_of(bucket, key):
-            write_atomically(object_path(self.root, bucket, key), data, self.temporary)
+            # Both files are on the disk before either is put in place: a full disk refuses the write with the old
+            # object (and its metadata) left as they were, instead of keeping the object it refused.
+            body = staged(data, self.temporary)
+            try:
+                described = staged(json.dumps(extra, sort_keys=True).encode(), self.temporary) if extra else None
+            except BaseException:
+                body.unlink(missing_ok=True)
+                raise
+            try:
+                put_in_place(body, object_path(self.root, bucket, key))
+            except BaseException:
+                if described is not None:
+                    described.unlink(missing_ok=True)
+                raise
             meta = metadata_path(self.root, bucket, key)
-            if extra:
-                write_atomically(meta, json.dumps(extra, sort_keys=True).encode(), self.temporary)
+            if described is not None:
+                put_in_place(described, meta)
             else:
                 _remove(meta, self.root / METADATA_FOLDER / bucket)
 

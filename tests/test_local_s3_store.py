@@ -1,6 +1,7 @@
 """The runner's S3 endpoint keeps its buckets on disk: written before it answers, loaded when it starts."""
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import threading
@@ -11,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local_ground_truth import local_s3
+from local_ground_truth import local_s3, s3_store
 from local_ground_truth.s3_store import object_path
 from tests.runner_helpers import endpoint_pids
 
@@ -168,3 +169,40 @@ def test_a_delete_emptying_a_folder_while_another_key_is_written_into_it_loses_n
         s3 = local_s3.client(endpoint)
         assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="folder/")["Contents"]) == [
             f"folder/{writer}-kept" for writer in range(4)]
+
+
+def _disk_full(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_write_the_full_disk_refuses_leaves_the_old_object_and_no_partial_file(tmp_path, monkeypatch):
+    """The object was renamed into place before its metadata was written: when the disk filled up in between, the
+    write was refused (the worker told "nothing was recorded") and the object still counted after a restart."""
+    store = s3_store.DiskStore(tmp_path / "s3")
+    store.save(BUCKET, "kept", b"old", {"Content-Type": "application/json", "x-amz-meta-v": "1"})
+    real_staged, calls = s3_store.staged, []
+
+    def metadata_finds_the_disk_full(data, folder):
+        calls.append(data)
+        if len(calls) == 2:  # the object's bytes fit, its metadata does not
+            _disk_full()
+        return real_staged(data, folder)
+
+    monkeypatch.setattr(s3_store, "staged", metadata_finds_the_disk_full)
+    for key in ("kept", "new"):
+        calls.clear()
+        with pytest.raises(OSError, match="No space left"):
+            store.save(BUCKET, key, b"refused", {"Content-Type": "application/json", "x-amz-meta-v": "2"})
+    assert not object_path(store.root, BUCKET, "new").exists()
+    assert {key: (path.read_bytes(), meta) for key, path, meta in store.objects(BUCKET)} == {
+        "kept": (b"old", {"content-type": "application/json", "x-amz-meta-v": "1"})}
+    assert list(store.temporary.iterdir()) == []
+
+
+def test_a_staged_file_the_full_disk_cut_short_is_removed(tmp_path, monkeypatch):
+    """Written and not synced: the half-written temporary file stayed, holding the space just freed."""
+    store = s3_store.DiskStore(tmp_path / "s3")
+    monkeypatch.setattr(s3_store.os, "fsync", _disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        store.save(BUCKET, "x", b"data" * 1000, {})
+    assert list(store.temporary.iterdir()) == [] and not object_path(store.root, BUCKET, "x").exists()
