@@ -3,7 +3,10 @@
 Two runners serving one job folder each take answers and leases of their own: one worker could answer an object
 on both, and each would consolidate what it alone holds. So a runner locks ``<state dir>/<job>.lock`` for as long
 as it runs (``fcntl.flock``: the system releases it when the process ends, however it ends, so a runner killed
-with -9 leaves nothing to clean up), and a second one is refused, naming the first's process.
+with -9 leaves nothing to clean up), and a second one is refused, naming the first's process. Jobs of one state
+dir share its S3 store (``<state dir>/s3``: the stack's buckets, where each job's deployment writes the same input
+manifest, and the store's temporary folder, which the endpoint clears as it starts), so a runner also locks the folder
+(``.runner.lock``): a second job is refused there while the first runs, and may run once it has stopped.
 """
 from __future__ import annotations
 
@@ -22,9 +25,28 @@ class InUse(Exception):
 
 @contextmanager
 def job_lock(folder: Path, job_name: str) -> Iterator[None]:
-    """Hold the job's lock while the body runs; InUse if another runner holds it."""
+    """Hold the job's lock and its folder's while the body runs; InUse if another runner holds either."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{job_name}.lock"
+    with _held(folder / f"{job_name}.lock", os.getpid(),
+               lambda holder: f"job {job_name} is being run by another runner (process {holder}) from {folder}: stop "
+                              "that one first (its answers are kept), or run this one with another --job-name"):
+        with _held(folder / FOLDER_LOCK, f"{os.getpid()} {job_name}", lambda holder: _folder_taken(folder, holder)):
+            yield
+
+
+FOLDER_LOCK = ".runner.lock"
+
+
+def _folder_taken(folder: Path, holder: str) -> str:
+    pid, _, job = holder.partition(" ")
+    return (f"another runner (process {pid}, job {job or 'unknown'}) is using {folder}: the jobs of one --state-dir "
+            "share its S3 store, so run them one at a time, or give this one another --state-dir")
+
+
+@contextmanager
+def _held(path: Path, holder: object, refusal) -> Iterator[None]:
+    """``path`` locked (``flock``) with ``holder`` written in it; InUse(``refusal(<what the holder wrote>)``) when
+    another process holds it."""
     handle = open(path, "a+")
     try:
         try:
@@ -33,12 +55,10 @@ def job_lock(folder: Path, job_name: str) -> Iterator[None]:
             if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise InUse(f"job {job_name} is being run by another runner (process {holder}) from {folder}: stop that "
-                        "one first (its answers are kept), or run this one with another --job-name") from None
+            raise InUse(refusal(handle.read().strip() or "unknown")) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{os.getpid()}\n")
+        handle.write(f"{holder}\n")
         handle.flush()
         yield
     finally:

@@ -2,6 +2,7 @@
 answered an object on both), and a port another program holds is said in a line, not a traceback."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -32,13 +33,19 @@ def test_a_second_runner_of_one_job_is_refused_naming_the_first_and_a_kill_frees
                                         rf"from {tmp_path}: stop that one first"):
             with job_lock(tmp_path, "local-welding"):
                 pass
-        with job_lock(tmp_path, "local-ner"):  # another job in the same folder is another lock
-            pass
+        # Another job in the same folder shares its S3 store: the two overwrote each other's input manifest on disk,
+        # and the second's endpoint cleared the first's temporary files as it started.
+        with pytest.raises(InUse, match=rf"^another runner \(process {holder.pid}, job local-welding\) is using "
+                                        rf"{tmp_path}: the jobs of one --state-dir share its S3 store"):
+            with job_lock(tmp_path, "local-ner"):
+                pass
     finally:
         holder.kill()  # as kill -9: nothing is left to clean up
         holder.wait()
     with job_lock(tmp_path, "local-welding"):
         assert (tmp_path / "local-welding.lock").read_text().strip().isdigit()
+    with job_lock(tmp_path, "local-ner"):  # once the first has stopped, another job runs in the folder
+        assert (tmp_path / ".runner.lock").read_text().split() == [str(os.getpid()), "local-ner"]
 
 
 def test_a_port_in_use_is_said_in_a_line():
