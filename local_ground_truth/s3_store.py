@@ -20,6 +20,7 @@ segments escaped too, so no key can leave the folder; one too long for a file na
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -386,9 +387,14 @@ class WriteThroughApp:
 
 
 def _refusal(error: Exception):
-    """S3's error response: 400 for a key the folder cannot hold (retrying cannot help), else 500."""
-    deterministic = isinstance(error, (FileExistsError, IsADirectoryError, NotADirectoryError, ValueError))
-    code, status = ("InvalidArgument", "400 Bad Request") if deterministic else ("InternalError", "500 Internal Server Error")
+    """S3's error response: 400 for a key the folder cannot hold, 507 for a full disk (an SDK retries neither: a
+    worker heard of a full disk only after four retries, ~10 s), else 500."""
+    if isinstance(error, (FileExistsError, IsADirectoryError, NotADirectoryError, ValueError)):
+        code, status = "InvalidArgument", "400 Bad Request"
+    elif isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        code, status = "InsufficientStorage", "507 Insufficient Storage"
+    else:
+        code, status = "InternalError", "500 Internal Server Error"
     message = str(error).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
             f"<Message>the local store could not keep the object on disk: {message}</Message></Error>").encode()

@@ -206,3 +206,37 @@ def test_a_staged_file_the_full_disk_cut_short_is_removed(tmp_path, monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         store.save(BUCKET, "x", b"data" * 1000, {})
     assert list(store.temporary.iterdir()) == [] and not object_path(store.root, BUCKET, "x").exists()
+
+
+def test_a_full_disk_is_refused_at_once_and_not_retried_by_the_sdk(tmp_path):
+    """Refused as a 500, the SDK retried the write four times: a worker heard of the full disk only after ~10 s."""
+    import http.server
+
+    status, headers, _, body = s3_store._refusal(OSError(errno.ENOSPC, "No space left on device"))
+    assert status == "507 Insufficient Storage" and b"No space left on device" in body[0]
+    assert s3_store._refusal(OSError(errno.EIO, "I/O error"))[0] == "500 Internal Server Error"  # may pass: retried
+    requests = []
+
+    class FullDisk(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            requests.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(int(status.split()[0]))
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body[0])
+
+        def log_message(self, *_args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FullDisk)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s3 = local_s3.client(f"http://127.0.0.1:{server.server_port}")
+        with pytest.raises(ClientError, match="InsufficientStorage"):
+            s3.put_object(Bucket=BUCKET, Key="answer.json", Body=b"{}")
+        assert len(requests) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
