@@ -48,6 +48,7 @@ from previous_code import lambda_tree  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "worker_memory.md"
 BUCKET = "bench-worker-memory"
+BENCH_KEY = "bench-worker-memory"  # the access key this benchmark and its handlers sign with
 QUESTION = workflows.definition("welding").questions[0]
 BATCH, WORKERS, POOL, ACCURACY = 10, 3, 6, 0.8
 STATE = "/consolidation-state/"
@@ -326,7 +327,10 @@ def main() -> None:
     revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], check=True,
                               capture_output=True, text=True).stdout.strip()
     samples = sorted({k for k in (2, 10, 50, 100, 200, 300, 400, args.batches) if 2 <= k <= args.batches})
-    with tempfile.TemporaryDirectory() as folder, s3_endpoint() as endpoint:
+    # The handlers' processes sign with this key (the environment's): the runner's endpoint answers only keys it
+    # was given.
+    os.environ.update(AWS_ACCESS_KEY_ID=BENCH_KEY, AWS_SECRET_ACCESS_KEY="local")
+    with tempfile.TemporaryDirectory() as folder, s3_endpoint(clients=[BENCH_KEY]) as endpoint:
         trees = {"now": REPO / "lambda_src", "before": lambda_tree(previous, Path(folder))}
         s3 = boto3.client("s3", endpoint_url=endpoint)
         s3.create_bucket(Bucket=BUCKET)

@@ -8,8 +8,12 @@ in those buckets, so the endpoint answers only requests that
 - are addressed to it by name (``Host`` 127.0.0.1 or localhost with its port: a DNS-rebound site's name is
   refused);
 - change something only with an ``Authorization`` header signed as the AWS SDKs sign (the runner, its Lambdas
-  and any CLI do; a page cannot add one to a cross-site form or without a preflight). The signature itself is
-  not checked: a local endpoint accepts any credentials, as before;
+  and any CLI do; a page cannot add one to a cross-site form or without a preflight);
+- when the endpoint is the runner's own (``clients`` given), read or write anything only signed with one of the
+  run's access keys: the runner's, drawn at random as it starts the endpoint, and its functions' (each with the
+  run's ``function_grants.RUN_TOKEN``). Every process of the machine reaches 127.0.0.1, and the job's answers are in
+  these buckets: a key of the run is known only to the runner and the processes it starts. The signature itself is
+  not checked (the keys are the secret);
 - never get CORS: preflights are refused and no ``Access-Control-*`` header is sent, so no other site reads a
   response. Workers' pages never reach the endpoint: their images come through the worker server
   (``media_links``).
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import unquote
 from typing import Any, Callable, Iterable, Mapping, Optional
 from xml.sax.saxutils import escape
 
@@ -40,10 +45,21 @@ HARDENING = [("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", 
 class EndpointGuard:
     """WSGI middleware in front of the endpoint's application; ``hosts`` (``host:port``) set once it listens."""
 
-    def __init__(self, app: Callable, grants: Optional[Mapping[str, list]] = None) -> None:
+    def __init__(self, app: Callable, grants: Optional[Mapping[str, Optional[list]]] = None,
+                 clients: Optional[Iterable[str]] = None, run_token: Optional[str] = None) -> None:
+        """``grants``: per function's access key, its role's statements (None: not checked); ``clients``: the other
+        access keys of the run (the runner's); ``run_token``: the run's part of its functions' keys
+        (``function_grants.RUN_TOKEN``). With ``clients``, a request signed with no key of the run is refused."""
         self.app = app
         self.hosts: frozenset[str] = frozenset()
         self.grants = dict(grants or {})  # access key -> the statements its function's role has
+        self.keys = None if clients is None else frozenset(clients) | frozenset(self.grants)
+        self.run_token = run_token
+
+    def of_the_run(self, key: Optional[str]) -> bool:
+        """Whether ``key`` is one of the run's: given, or a function's key with the run's token."""
+        return key is not None and (key in self.keys or bool(self.run_token) and key.startswith(
+            function_grants.ACCESS_KEY_PREFIX) and key.endswith("." + self.run_token))
 
     def listening_on(self, port: int) -> None:
         self.hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
@@ -69,6 +85,9 @@ class EndpointGuard:
             return "no cross-origin requests are served"
         if method not in READS and not environ.get("HTTP_AUTHORIZATION", "").startswith(SIGNED):
             return f"a {method[:20]} must be signed as the AWS SDKs sign it (Authorization: AWS4-HMAC-SHA256 ...)"
+        if self.keys is not None and not self.of_the_run(_access_key(environ)):
+            return ("this is a local labeling job's endpoint: it answers only the job's runner and its functions, "
+                    "which sign with keys of their own")
         return None
 
     def outside_grants(self, environ: dict[str, Any]) -> Optional[str]:
@@ -79,7 +98,7 @@ class EndpointGuard:
         statements = self.grants.get(key) if key else None
         if statements is None:
             return None
-        function = key.removeprefix(function_grants.ACCESS_KEY_PREFIX)
+        function = function_grants.function_of(key)
         method = environ.get("REQUEST_METHOD", "")
         # WSGI hands the path percent-decoded, its bytes as Latin-1; S3 keys are UTF-8.
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
@@ -104,11 +123,14 @@ class EndpointGuard:
 
 
 def _access_key(environ: dict[str, Any]) -> Optional[str]:
-    """The access key a request is signed with (its Authorization header's, or a presigned URL's)."""
+    """The access key a request is signed with: its Authorization header's, or a presigned URL's (Signature Version 4,
+    or 2 as boto3 presigns S3 URLs by default)."""
     found = re.search(r"Credential=([^/,\s]+)/", environ.get("HTTP_AUTHORIZATION", ""))
     if found is None:
         found = re.search(r"(?:^|&)X-Amz-Credential=([^/&%]+)(?:/|%2F)", environ.get("QUERY_STRING", ""), re.I)
-    return found.group(1) if found else None
+    if found is None:
+        found = re.search(r"(?:^|&)AWSAccessKeyId=([^&]+)", environ.get("QUERY_STRING", ""))
+    return unquote(found.group(1)) if found else None
 
 
 def _denied(start_response: Callable, reason: str) -> list[bytes]:

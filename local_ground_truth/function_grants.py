@@ -25,13 +25,17 @@ says why, and the runner says it once.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Optional
 from urllib.parse import parse_qsl, unquote
 
-#: The prefix of the access keys functions sign with (the rest is the function's logical id).
+#: The prefix of the access keys functions sign with (then the function's logical id, ".", and ``RUN_TOKEN``).
 ACCESS_KEY_PREFIX = "function-"
+#: This run's part of each function's access key. The runner's endpoint answers only keys of its own run
+#: (``endpoint_guard``): another process of this machine cannot sign as a function, whose key it cannot know.
+RUN_TOKEN = secrets.token_hex(8)
 #: AWS managed policies that grant nothing in S3: a role with only these (and its own statements) can be checked.
 NO_S3_MANAGED_POLICIES = frozenset({
     "service-role/AWSLambdaBasicExecutionRole", "service-role/AWSLambdaVPCAccessExecutionRole",
@@ -43,15 +47,21 @@ KNOWN_KEYS = frozenset({"s3:prefix", "s3:delimiter", "s3:max-keys", "aws:securet
 
 
 def access_key(function_logical_id: str) -> str:
-    """The access key a function's environment signs its S3 requests with."""
-    return ACCESS_KEY_PREFIX + function_logical_id
+    """The access key a function's environment signs its S3 requests with (in this run)."""
+    return f"{ACCESS_KEY_PREFIX}{function_logical_id}.{RUN_TOKEN}"
 
 
-def endpoint_grants(functions: Iterable[Any]) -> dict[str, list[Mapping[str, Any]]]:
-    """What the runner's endpoint holds each checked function to: access key -> its role's statements
+def function_of(key: str) -> str:
+    """The logical id of the function an ``access_key`` is of."""
+    return key.removeprefix(ACCESS_KEY_PREFIX).rsplit(".", 1)[0]
+
+
+def endpoint_grants(functions: Iterable[Any]) -> dict[str, Optional[list[Mapping[str, Any]]]]:
+    """What the runner's endpoint holds each function to: access key -> its role's statements, or None for a
+    function whose role cannot be checked (``FunctionGrants.unchecked``: its key is still one of the run's)
     (``functions``: ``stack_reader.FunctionSpec``s)."""
-    return {access_key(function.logical_id): list(function.grants.statements)
-            for function in functions if function.grants.unchecked is None}
+    return {access_key(function.logical_id):
+            list(function.grants.statements) if function.grants.unchecked is None else None for function in functions}
 
 
 @dataclass(frozen=True)

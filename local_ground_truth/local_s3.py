@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -12,26 +13,31 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Optional
+from typing import Callable, Iterable, Iterator, Mapping, Optional
 
 import boto3
 
+from local_ground_truth import function_grants
 from local_ground_truth.stack_reader import WorkflowSpec
 
 _REPO = Path(__file__).resolve().parent.parent
 LOG = logging.getLogger(__name__)
+#: The key this process signs with, per endpoint it started (``s3_endpoint``; ``client`` uses it).
+_CLIENT_KEYS: dict[str, str] = {}
 
 
 @contextmanager
-def s3_endpoint(url: str | None = None, store: Path | None = None, grants: Optional[Mapping[str, list]] = None,
-                on_lost: Optional[Callable[[], None]] = None) -> Iterator[str]:
+def s3_endpoint(url: str | None = None, store: Path | None = None, grants: Optional[Mapping[str, Optional[list]]] = None,
+                on_lost: Optional[Callable[[], None]] = None, clients: Iterable[str] = ()) -> Iterator[str]:
     """``url`` as given, or a moto S3 server on a free 127.0.0.1 port for the duration.
 
     Conditional writes (PutObject ``If-Match`` / ``If-None-Match``) are atomic there, as in S3
     (``conditional_writes``). With ``store``, the server keeps every bucket in that folder (``s3_store``): whatever it
     accepted is on disk before it answered, and it starts with what an earlier run left there.
     ``grants``: per access key a function signs with, its role's S3 statements, which the server holds its requests to
-    (``function_grants``; requests signed with other keys are not checked).
+    (``function_grants``; None: not checked). The server answers only those keys, this process's own (``client``
+    signs with it) and ``clients``: any other process of the machine reaches 127.0.0.1, and the job's answers are
+    in these buckets (``endpoint_guard``).
     Connections stay open between requests (``keep_alive``): a client's requests reuse one.
     The server runs in a child process of its own: in this process it would compete for the GIL
     with the runner (and its pre-labeling pool's results), which slowed every request. Its life is this process's:
@@ -44,22 +50,28 @@ def s3_endpoint(url: str | None = None, store: Path | None = None, grants: Optio
     if url:
         yield url
         return
+    runner_key = "runner." + secrets.token_hex(12)  # this process's key with the endpoint (``client``)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "local_ground_truth.local_s3", "--grants-on-stdin", "--lives-with-parent"] + (
+    command = [sys.executable, "-m", "local_ground_truth.local_s3", "--keys-on-stdin", "--lives-with-parent"] + (
         ["--store", str(store)] if store else [])
     server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
     stopping = threading.Event()
+    served = ""
     try:
-        server.stdin.write(json.dumps(grants or {}).encode() + b"\n")  # one line; the pipe then stays open
+        keys = {"grants": dict(grants or {}), "clients": [runner_key, *clients], "token": function_grants.RUN_TOKEN}
+        server.stdin.write(json.dumps(keys).encode() + b"\n")  # one line; the pipe then stays open
         server.stdin.flush()
         line = server.stdout.readline().decode().strip()  # the port, once the socket is listening
         if not line.isdigit():
             raise RuntimeError(f"the local S3 endpoint did not start (exit code {server.poll()})")
         threading.Thread(target=_watch, args=(server, stopping, on_lost), name="s3-endpoint-watch", daemon=True).start()
-        yield f"http://127.0.0.1:{line}"
+        served = f"http://127.0.0.1:{line}"
+        _CLIENT_KEYS[served] = runner_key
+        yield served
     finally:
         stopping.set()
         _stop(server)
+        _CLIENT_KEYS.pop(served, None)
 
 
 def _watch(server: subprocess.Popen, stopping: threading.Event, on_lost: Optional[Callable[[], None]]) -> None:
@@ -120,10 +132,12 @@ def keep_alive_server(app):
     return make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveRequestHandler)
 
 
-def _serve(store: Path | None, grants_on_stdin: bool = False, lives_with_parent: bool = False) -> None:
+def _serve(store: Path | None, keys_on_stdin: bool = False, lives_with_parent: bool = False) -> None:
     """Child process: moto's S3 on 127.0.0.1, port printed on stdout; ends when stdin closes. With
-    ``grants_on_stdin``, the functions' grants (JSON) are the first line of stdin. With ``lives_with_parent``,
-    SIGINT and SIGTERM are ignored: only the parent ends it (by closing stdin, or by dying)."""
+    ``keys_on_stdin``, the run's keys are the first line of stdin (JSON: ``grants``, each function's access key
+    and its role's statements, ``clients``, the runner's key, and ``token``, the run's part of every function's key),
+    and only they are answered. With
+    ``lives_with_parent``, SIGINT and SIGTERM are ignored: only the parent ends it (by closing stdin, or by dying)."""
     from local_ground_truth import conditional_writes, s3_store
     from local_ground_truth.endpoint_guard import EndpointGuard
 
@@ -135,8 +149,9 @@ def _serve(store: Path | None, grants_on_stdin: bool = False, lives_with_parent:
         disk = s3_store.DiskStore(store)
         s3_store.load(disk)
         app = s3_store.WriteThroughApp(app, disk)
-    grants = json.loads(sys.stdin.buffer.readline() or b"{}") if grants_on_stdin else {}
-    guard = EndpointGuard(app, grants)  # this machine's SDK clients only, never a web page; functions within their grants
+    keys = json.loads(sys.stdin.buffer.readline() or b"{}") if keys_on_stdin else {}
+    # the run's SDK clients only, never a web page nor another process of the machine; functions within their grants
+    guard = EndpointGuard(app, keys.get("grants"), keys.get("clients") if keys_on_stdin else None, keys.get("token"))
     server = keep_alive_server(guard)
     guard.listening_on(server.server_port)
 
@@ -157,11 +172,18 @@ def _serve(store: Path | None, grants_on_stdin: bool = False, lives_with_parent:
         pass
 
 
-def client(endpoint: str):
-    # Local endpoints accept any credentials; real ones in the environment are left alone.
+def client(endpoint: str, config=None):
+    """An S3 client of ``endpoint``: for an endpoint this process started (``s3_endpoint``), signing with the run's
+    key, which that endpoint asks of every request; for another, with the environment's credentials (a local one
+    accepts any: "local" when there are none; real ones in the environment are left alone)."""
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    key = _CLIENT_KEYS.get(endpoint)
+    if key is not None:
+        return boto3.client("s3", endpoint_url=endpoint, region_name=region, aws_access_key_id=key,
+                            aws_secret_access_key="local", config=config)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    return boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region, config=config)
 
 
 @dataclass(frozen=True)
@@ -286,9 +308,10 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(prog="python -m local_ground_truth.local_s3")
     parser.add_argument("--store", type=Path, help="keep every bucket in this folder (default: memory only)")
-    parser.add_argument("--grants-on-stdin", action="store_true",
-                        help="read the functions' S3 grants (JSON: access key -> statements) from stdin's first line")
+    parser.add_argument("--keys-on-stdin", action="store_true",
+                        help="read the run's keys (JSON: grants, each function's key and its role's S3 statements; "
+                             "clients, the runner's key) from stdin's first line, and answer only them")
     parser.add_argument("--lives-with-parent", action="store_true",
                         help="ignore SIGINT and SIGTERM: end only when stdin closes (the parent's stop, or its death)")
     arguments = parser.parse_args()
-    _serve(arguments.store, arguments.grants_on_stdin, arguments.lives_with_parent)
+    _serve(arguments.store, arguments.keys_on_stdin, arguments.lives_with_parent)

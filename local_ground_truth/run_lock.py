@@ -25,8 +25,9 @@ class InUse(Exception):
 
 @contextmanager
 def job_lock(folder: Path, job_name: str) -> Iterator[None]:
-    """Hold the job's lock and its folder's while the body runs; InUse if another runner holds either."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Hold the job's lock and its folder's while the body runs; InUse if another runner holds either. A folder made
+    here is its owner's alone (0700): it holds every answer, the team's keys and the job's store."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _held(folder / f"{job_name}.lock", os.getpid(),
                lambda holder: f"job {job_name} is being run by another runner (process {holder}) from {folder}: stop "
                               "that one first (its answers are kept), or run this one with another --job-name"):

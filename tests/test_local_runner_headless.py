@@ -11,7 +11,7 @@ import pytest
 
 import workflows
 from local_ground_truth import __main__ as cli
-from local_ground_truth import answers_csv, headless
+from local_ground_truth import answers_csv, function_grants, headless
 from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob, _check_response
 from local_ground_truth.job_settings import appended_objects
@@ -90,8 +90,8 @@ _handler = lambda_handler
 
 def lambda_handler(event, context=None):  # this test's gate: the last object waits for a simulated worker's answer
     if "dataset-18." in str(event["dataObject"]):
-        # It looks at the job's answers as the runner would: the function's own role does not grant them.
-        s3 = _boto3.client("s3", aws_access_key_id="test-gate", aws_secret_access_key="local")
+        # It looks at the job's answers with the consolidation function's key: its own role does not grant them.
+        s3 = _boto3.client("s3", aws_access_key_id={reader!r}, aws_secret_access_key="local")
         deadline = _time.monotonic() + 30
         while not s3.list_objects_v2(Bucket={bucket!r}, Prefix={answers!r}).get("KeyCount"):
             if _time.monotonic() > deadline:
@@ -105,8 +105,9 @@ def test_simulated_workers_answer_while_pre_labeling_goes_on(tmp_path, capsys, r
     """The last object's pre-labeling waits until a simulated answer is in the bucket: headless workers answer what
     is stored while the rest is pre-labeled (as workers in browsers do), so the job gets there."""
     answers = f"{welding_spec.task.output_prefix}gated/annotations/worker-response/"
+    reader = function_grants.access_key(welding_spec.consolidation.logical_id)  # of this run: the runner is in here
     app = app_with_pre_labeling(runner_assembly, tmp_path,
-                                        GATE.format(bucket=welding_spec.task.output_bucket, answers=answers))
+                                        GATE.format(bucket=welding_spec.task.output_bucket, answers=answers, reader=reader))
     argv = ["--workflow", "welding", "--simulate-workers", "2", "--state-dir", str(tmp_path / "job"),
             "--processes", "2", "--cloud-assembly", str(app), "--job-name", "gated"]
     assert cli.main(argv) == 0, capsys.readouterr().err

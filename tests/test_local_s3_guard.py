@@ -5,7 +5,10 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from local_ground_truth import local_s3
 
@@ -81,3 +84,41 @@ def test_a_request_addressed_to_another_name_is_refused_even_signed(endpoint):
                                           "SignedHeaders=host, Signature=0")
     assert status == 403 and b"requests must be addressed to 127.0.0.1:" in reply and b"rebound.evil.example" in reply
     assert sorted(keys(endpoint)) == ["answer.json"]
+
+
+@pytest.mark.parametrize("how", ["unsigned-read", "another-key", "a-functions-key-of-another-run", "presigned-by-another"])
+def test_another_process_of_the_machine_neither_reads_nor_writes_the_jobs_buckets(endpoint, how):
+    """Any process of the machine reaches 127.0.0.1: it listed and read every answer, and wrote one with any key in an
+    SDK-shaped header. The endpoint answers the keys of its run only (the runner's, drawn as it started, and its
+    functions', which carry the run's token)."""
+    other = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=(
+        "AKIAEXAMPLE" if how != "a-functions-key-of-another-run" else "function-PreLabeling.0123456789abcdef"),
+        aws_secret_access_key="x", config=Config(retries={"total_max_attempts": 1}))
+    if how == "unsigned-read":
+        status, _, reply = send("GET", f"{endpoint}/{BUCKET}?list-type=2")
+    elif how == "presigned-by-another":
+        url = other.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "answer.json"}, ExpiresIn=60)
+        status, _, reply = send("GET", url)
+    else:
+        with pytest.raises(ClientError, match="AccessDenied"):
+            other.list_objects_v2(Bucket=BUCKET)
+        with pytest.raises(ClientError, match="AccessDenied"):
+            other.put_object(Bucket=BUCKET, Key="forged.json", Body=b'{"answers": []}')
+        status, reply = 403, b"answers only the job's runner and its functions"
+    assert status == 403 and b"answers only the job's runner and its functions" in reply
+    assert sorted(keys(endpoint)) == ["answer.json"]  # the run's own client still reads
+
+
+def test_the_runs_functions_and_the_keys_it_names_are_answered(tmp_path):
+    """A function signs with its key of this run; a benchmark names the key its handlers sign with."""
+    from local_ground_truth import function_grants
+
+    with local_s3.s3_endpoint(store=tmp_path / "s3", grants={function_grants.access_key("Unchecked"): None},
+                              clients=["bench-key"]) as url:
+        local_s3.client(url).create_bucket(Bucket=BUCKET)
+        # a function named in no grant still carries the run's token
+        for key in (function_grants.access_key("Unchecked"), "bench-key", function_grants.access_key("NotGranted")):
+            s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key,
+                              aws_secret_access_key="local")
+            s3.put_object(Bucket=BUCKET, Key=f"{key}.txt", Body=b"x")
+        assert len(keys(url)) == 3

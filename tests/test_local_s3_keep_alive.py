@@ -11,10 +11,11 @@ import pytest
 from local_ground_truth import local_s3
 
 BUCKET = "keep-alive-test"
-# Written public-read, so unsigned reads may read it back; every write carries an SDK's kind of Authorization header
-# (the endpoint refuses unsigned writes: endpoint_guard; it checks no signature).
+# Every request carries an SDK's kind of Authorization header with a key the endpoint was given (it refuses unsigned
+# writes and other keys: endpoint_guard; it checks no signature).
+KEY = "keep-alive-test"
 PUBLIC = {"x-amz-acl": "public-read"}
-SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=local/20261128/us-east-1/s3/aws4_request, "
+SIGNED = {"Authorization": f"AWS4-HMAC-SHA256 Credential={KEY}/20261128/us-east-1/s3/aws4_request, "
                            "SignedHeaders=host, Signature=0"}
 
 
@@ -22,7 +23,7 @@ SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=local/20261128/us-east-1
 def endpoint(tmp_path_factory):
     """The endpoint, holding ``seq/1`` and ``seq/2`` (x 1000 and x 2000) for the tests that read them: each test may
     run in a test process of its own, with this fixture made again."""
-    with local_s3.s3_endpoint(store=tmp_path_factory.mktemp("store") / "s3") as url:
+    with local_s3.s3_endpoint(store=tmp_path_factory.mktemp("store") / "s3", clients=[KEY]) as url:
         s3 = local_s3.client(url)
         s3.create_bucket(Bucket=BUCKET)
         for number in (1, 2):
@@ -37,8 +38,7 @@ def _connection(endpoint: str) -> http.client.HTTPConnection:
 
 def _exchange(connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None,
               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    signed = SIGNED if method not in ("GET", "HEAD") else {}
-    connection.request(method, path, body=body, headers={**PUBLIC, **signed, **(headers or {})})
+    connection.request(method, path, body=body, headers={**PUBLIC, **SIGNED, **(headers or {})})
     response = connection.getresponse()
     return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
@@ -93,10 +93,9 @@ def test_a_body_the_handler_never_reads_does_not_become_the_next_request(endpoin
 
 
 def _head(endpoint: str, method: str, path: str, *lines: str) -> str:
-    """A request's head, addressed to the endpoint; a write signed as ``SIGNED``."""
-    signed = [f"Authorization: {SIGNED['Authorization']}"] if method not in ("GET", "HEAD") else []
+    """A request's head, addressed to the endpoint, signed as ``SIGNED``."""
     return "".join(f"{line}\r\n" for line in [f"{method} {path} HTTP/1.1", f"Host: {urlsplit(endpoint).netloc}",
-                                                  *signed, *lines]) + "\r\n"
+                                                  f"Authorization: {SIGNED['Authorization']}", *lines]) + "\r\n"
 
 
 def _raw(endpoint: str, request: bytes) -> bytes:

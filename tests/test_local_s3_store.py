@@ -80,8 +80,7 @@ def test_a_sigkill_of_the_endpoint_loses_no_acknowledged_write_and_tears_no_file
     with local_s3.s3_endpoint(store=store) as endpoint:
         # One attempt per write: a write the kill cut off fails at once (the SDK's retries would wait ~9 s on a
         # dead endpoint, and add nothing here: what counts is what the endpoint acknowledged).
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          config=Config(retries={"total_max_attempts": 1}))
+        s3 = local_s3.client(endpoint, config=Config(retries={"total_max_attempts": 1}))
         s3.create_bucket(Bucket=BUCKET)
         stop = threading.Event()
 

@@ -48,6 +48,12 @@ def test_a_second_runner_of_one_job_is_refused_naming_the_first_and_a_kill_frees
         assert (tmp_path / ".runner.lock").read_text().split() == [str(os.getpid()), "local-ner"]
 
 
+def test_a_job_folder_the_runner_makes_is_its_owners_alone(tmp_path):
+    """Other accounts of the machine read every answer in a folder made with the usual 0755."""
+    with job_lock(tmp_path / ".local-gt" / "local-welding", "local-welding"):
+        assert (tmp_path / ".local-gt" / "local-welding").stat().st_mode & 0o777 == 0o700
+
+
 def test_a_port_in_use_is_said_in_a_line():
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
