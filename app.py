@@ -14,10 +14,10 @@ from cdk_nag import AwsSolutionsChecks
 
 import workflows
 from stacks import LabelingWorkforceStack, WorkflowStack, load_environment
+from stacks.cdk_json import CDK_JSON, DEFAULT_ENVIRONMENT, default_environment, file_context
 from stacks.environment_config import data_folders
 
 PROJECT = Path(__file__).resolve().parent
-CDK_JSON = PROJECT / "cdk.json"
 #: Context that names, per workflow, a folder of data to label in this synthesis (the local runner's ``--data``),
 #: over the environment's ``data``.
 DATA_CONTEXT = "data"
@@ -46,12 +46,12 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     # context.environments (a typo in the key) is named by load_environment, not a KeyError.
     environments = context_as_given(app, "environments")
     if environments is None:
-        environments = json.loads(CDK_JSON.read_text()).get("context", {}).get("environments")
+        environments = file_context(CDK_JSON).get("environments")
     # An empty `-c env=` (a shell variable left unset) is refused as an unknown environment: falling back to the
     # default would synthesize, and deploy, another environment than the one meant.
     env_name = app.node.try_get_context("env")
     if env_name is None:
-        env_name = app.node.try_get_context("defaultEnvironment") or "dev"
+        env_name = context_as_given(app, DEFAULT_ENVIRONMENT) or default_environment(CDK_JSON)
     config = load_environment(environments, env_name)
 
     stacks = []

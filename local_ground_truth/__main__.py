@@ -62,6 +62,7 @@ from local_ground_truth.stack_reader import (REPO_ROOT, FunctionSpec, StackError
 from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys
 from local_ground_truth.truth import TruthError, load_truth
 from local_ground_truth.wording import counted
+from stacks.cdk_json import CDK_JSON_FILE, default_environment
 from workflows.model import MANIFEST_FILE, TRUTH_FILE, DefinitionError
 
 STORE_FOLDER = "s3"  # <state dir>/s3/<bucket>/<key>: the job's buckets on disk
@@ -72,8 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workflow", help="the workflow to run: one of the synthesized app's workflow stacks "
                                            "(--list-workflows names them)")
     parser.add_argument("--list-workflows", action="store_true", help="name the app's workflows and stop")
-    parser.add_argument("--env", help="cdk.json environment to synthesize (default: dev); an assembly given with "
-                                      "--cloud-assembly is the environment it was synthesized for")
+    parser.add_argument("--env", help="cdk.json environment to synthesize (default: cdk.json's defaultEnvironment); an "
+                                      "assembly given with --cloud-assembly is the environment it was synthesized for")
     parser.add_argument("--cloud-assembly", type=Path, metavar="DIR",
                         help="an app already synthesized (e.g. by `cdk synth`) instead of synthesizing it again")
     parser.add_argument("--data", type=Path, metavar="FOLDER",
@@ -139,7 +140,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--data {args.data}: not a folder with a {MANIFEST_FILE} (lay it out as "
                          "sample_data/<workflow>/ is: the manifest and the files it names; for a folder of images, "
                          f"./scripts/folder_manifest.sh {shlex.quote(str(args.data))} writes it)")
-    args.env = args.env or "dev"
+    if not args.env and args.cloud_assembly is None:  # the environment of the app synthesized now
+        try:
+            args.env = default_environment(REPO_ROOT / CDK_JSON_FILE)
+        except (OSError, ValueError) as error:
+            parser.error(f"--env not given: {error}")
     if not 0 <= args.accuracy <= 1:
         parser.error("--accuracy must be between 0 and 1")
     if args.simulate_workers is not None and args.simulate_workers < 1:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from local_ground_truth.function_grants import FunctionGrants, read_grants
+from stacks.cdk_json import CDK_JSON_FILE, default_environment
 from gt_common.review import REVIEW_SETTINGS_OUTPUT, ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri
 
@@ -136,10 +137,13 @@ class WorkflowSpec:
         return self.task.workers_per_object
 
 
-def synthesize(outdir: Path, env_name: str = "dev", repo_root: Path = REPO_ROOT,
+def synthesize(outdir: Path, env_name: Optional[str] = None, repo_root: Path = REPO_ROOT,
                data: Optional[Mapping[str, str]] = None) -> Path:
-    """Run the CDK app (as ``cdk synth`` would, bundling skipped) into ``outdir``; return it. ``data``: per workflow,
-    a folder of data to label instead of its sample data (app.py's ``data`` context)."""
+    """Run the CDK app (as ``cdk synth`` would, bundling skipped) into ``outdir``; return it. ``env_name``: default,
+    the ``defaultEnvironment`` of the app's cdk.json. ``data``: per workflow, a folder of data to label instead of its
+    sample data (app.py's ``data`` context)."""
+    if env_name is None:
+        env_name = default_environment(repo_root / CDK_JSON_FILE)
     context = {"env": env_name, "aws:cdk:bundling-stacks": [], "aws:cdk:enable-asset-metadata": True}
     if data:
         context["data"] = dict(data)

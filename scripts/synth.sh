@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up (if needed) and synthesizes every stack offline, Lambda assets bundled, cdk-nag on.
-# `./scripts/synth.sh [env]` (default: dev). Needs no AWS account or credentials.
+# `./scripts/synth.sh [env]` (default: cdk.json's defaultEnvironment). Needs no AWS account or credentials.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-env_name=${1-dev}  # an empty name (`"$ENV"` left unset) is refused by the app, not replaced by dev
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 # shellcheck disable=SC1091
 . .venv/bin/activate
+# An empty name (`"$ENV"` left unset) is refused by the app, not replaced by the default.
+env_name=${1-$(python -m stacks.cdk_json)}
 npx cdk synth --quiet -c env="$env_name" --output cdk.out  # every stack (synth has no --all)
 echo
 echo "Synthesized environment '$env_name' (cdk-nag AwsSolutions: no unacknowledged findings):"
