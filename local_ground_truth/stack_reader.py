@@ -33,13 +33,12 @@ from typing import Any, Mapping, Optional
 
 from local_ground_truth.function_grants import FunctionGrants, read_grants
 from stacks.cdk_json import CDK_JSON_FILE, default_environment
+from stacks.outputs import JOB_REQUEST_OUTPUT, WORKFLOW_NAME_OUTPUT
 from gt_common.review import REVIEW_SETTINGS_OUTPUT, ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri
 
 LOG = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW_NAME_OUTPUT = "WorkflowName"
-JOB_REQUEST_OUTPUT = "LabelingJobRequest"
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "local"
 FUNCTION_ARN_PREFIX = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:"

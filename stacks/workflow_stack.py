@@ -21,10 +21,11 @@ from workflows.model import HIDDEN_FILES, MANIFEST_FILE, TRUTH_FILE, LambdaPacka
 
 from gt_common.questions import METHOD_ENV  # noqa: E402
 from gt_common.questions import QUESTIONS_ENV, questions_to_json  # noqa: E402
-from gt_common.review import REVIEW_SETTINGS_OUTPUT  # noqa: E402
+from gt_common.review import FINAL_MANIFEST, REVIEW_SETTINGS_OUTPUT  # noqa: E402
 from labeling_constructs import CustomLabelingWorkflow, ExpertReview, ManifestBucket, package_function_props  # noqa: E402
 
 from .environment_config import EnvironmentConfig
+from .outputs import JOB_REQUEST_OUTPUT, WORKFLOW_NAME_OUTPUT
 
 
 class WorkflowStack(Stack):
@@ -33,7 +34,8 @@ class WorkflowStack(Stack):
     ``LabelingJobRequest`` (CreateLabelingJob's request as JSON, all but ``LabelingJobName``: with
     ``createLabelingJob: false``, add a name and send it with the AWS CLI), ``ReviewSettings`` (the
     environment's expert review, ``{"enabled", "threshold", "routeAnyAbstention"}``: the local runner
-    reads it) and, when the job is created, ``LabelingJobName``; with review on, ``ReviewUri`` (where the
+    reads it), ``JobNameKey`` (what a labeling job's name starts with, then ``-``, for the expert review to see it)
+    and, when the job is created, ``LabelingJobName``; with review on, ``ReviewUri`` (where the
     review manifests go; a job's final manifest is beside its output manifest, under ``OutputUri``).
 
     With the environment's ``review`` on, an ``ExpertReview`` (``lambda_src/expert_review``, the
@@ -115,11 +117,11 @@ class WorkflowStack(Stack):
 
     def _add_outputs(self, config: EnvironmentConfig) -> None:
         workflow = self.workflow
-        CfnOutput(self, "WorkflowName", value=self.definition.name, description="The workflow's definition")
+        CfnOutput(self, WORKFLOW_NAME_OUTPUT, value=self.definition.name, description="The workflow's definition")
         CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
         CfnOutput(self, "ManifestUri", value=self.data.manifest_s3_uri)
         CfnOutput(self, "OutputUri", value=workflow.output_s3_uri)
-        CfnOutput(self, "LabelingJobRequest", value=self.to_json_string(workflow.labeling_job_request),
+        CfnOutput(self, JOB_REQUEST_OUTPUT, value=self.to_json_string(workflow.labeling_job_request),
                   description="CreateLabelingJob's request for this workflow, all but LabelingJobName")
         CfnOutput(self, "JobNameKey", value=workflow.job_name_key,
                   description="What a labeling job's name must start with, then '-', for the expert review to see it "
@@ -132,7 +134,7 @@ class WorkflowStack(Stack):
         if self.review:
             CfnOutput(self, "ReviewUri", value=self.review.review_s3_uri,
                       description="Review manifests and the review jobs' output; each job's final manifest is "
-                                  "<OutputUri><job>/manifests/output/final.manifest")
+                                  f"<OutputUri><job>/{FINAL_MANIFEST}")
 
 
 def _function_props(package: LambdaPackage, environment: Mapping[str, str] | None = None):
