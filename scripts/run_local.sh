@@ -7,7 +7,8 @@ set -euo pipefail
 DEFAULT_WORKFLOW=welding  # when neither --workflow nor --list-workflows is given
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
 case " $* " in
   *" --workflow "*|*" --workflow="*|*" --list-workflows "*) exec .venv/bin/python -m local_ground_truth "$@" ;;
   *) exec .venv/bin/python -m local_ground_truth --workflow "$DEFAULT_WORKFLOW" "$@" ;;

@@ -38,15 +38,12 @@ from local_ground_truth.server import WorkerServer, WorkerSite  # noqa: E402
 from local_ground_truth.stack_reader import read_workflow, synthesize  # noqa: E402
 from local_ground_truth.truth import load_truth  # noqa: E402
 from workflows.model import truth_key  # noqa: E402
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
 
 WORKFLOW = "welding"
 WORKERS_PER_OBJECT = 3
 WORKERS = {"ana": 0.95, "bo": 0.9, "chen": 0.8, "dia": 0.55}  # name -> how often right
 COMPLETE, PARTLY = 12, 2  # objects answered by every worker they need, and by one
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1280, "height": 720}
 EXPERT = "Dr. Okafor"
 REVIEW_THRESHOLD = 0.98  # over this job's two-to-one splits (about 0.97), so that they await an expert
 

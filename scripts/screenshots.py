@@ -33,9 +33,8 @@ from local_ground_truth.server import WorkerServer, WorkerSite  # noqa: E402
 from local_ground_truth.stack_reader import read_workflow, synthesize  # noqa: E402
 import workflows  # noqa: E402
 from gt_common.questions import YesNo  # noqa: E402
+from scripts.chromium import CHROMIUM, VIEWPORT  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-VIEWPORT = {"width": 1280, "height": 720}
 WORKER = "José Álvarez"
 
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# shellcheck source=scripts/common.sh
+. scripts/common.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
 # An empty name (`"$ENV"` left unset) is refused by the app, not replaced by the default.

@@ -17,12 +17,16 @@ for path in (REPO_ROOT, LAMBDA_SRC):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from stacks.node_runtime import QUIET_NODE  # noqa: E402
+
 # Tests never reach AWS: dummy credentials and a fixed region for every client.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+for name, value in QUIET_NODE.items():
+    os.environ.setdefault(name, value)
 os.environ.setdefault("MPLCONFIGDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "mplconfig"))
 
 
@@ -119,11 +123,6 @@ def runner_assembly(tmp_path_factory):
                                                         "aws:cdk:enable-asset-metadata": True})).synth()
 
     return once_per_run(tmp_path_factory, "runner-assembly", synthesize)
-
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="session")

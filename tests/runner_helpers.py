@@ -20,6 +20,7 @@ from local_ground_truth import local_s3
 from local_ground_truth.job import LocalJob
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import WorkflowSpec, read_workflow
+from stacks.node_runtime import QUIET_NODE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,7 +153,7 @@ class RunnerProcess:
     def __init__(self, args: list[str], log: Path, cwd: Path = REPO_ROOT, pre_labeled: bool = True) -> None:
         """Started, and (``pre_labeled``) every object pre-labeled: workers may label before, as tasks come."""
         self.log = log
-        env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        env = {**os.environ, **QUIET_NODE,
                "PYTHONPATH": os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen([sys.executable, "-m", "local_ground_truth", *args, "--port", "0"],
                                         cwd=cwd, env=env, stdout=subprocess.DEVNULL,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from local_ground_truth import __main__ as cli
+from stacks.node_runtime import QUIET_NODE
 from tests.runner_helpers import REPO_ROOT, ctrl_c_stops
 from tests.test_local_runner_browser import page_for
 
@@ -28,7 +29,7 @@ class ServedReview:
 
     def __init__(self, args: list[str], log: Path, out: Path) -> None:
         self.log, self.out = log, out
-        env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+        env = {**os.environ, **QUIET_NODE}
         self.process = subprocess.Popen([sys.executable, "-m", "local_ground_truth", *args], cwd=REPO_ROOT, env=env,
                                         stdout=open(out, "wb"), stderr=open(log, "ab"), start_new_session=True,
                                         preexec_fn=ctrl_c_stops)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from stacks.node_runtime import QUIET_NODE
 from tests.conftest import STACK_TEST_ENVIRONMENTS
 from tests.runner_helpers import RunnerProcess
 from tests.test_local_runner_browser import page_for
@@ -32,8 +33,7 @@ QUESTIONS = ["classification:priority=Low,Medium,High", "checkbox:needs_reply", 
 IMAGES = "photo_check"  # scaffolded with --data image, and left as written
 IMAGE_QUESTIONS = ["classification:quality=Sharp,Blurry,Overexposed,Not sure", "yes-no:has_person"]
 # The fork's own pytest runs alone: xdist's worker variables would make it act as a worker (and syrupy lock files).
-ENV = {**{key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")},
-       "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+ENV = {**{key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}, **QUIET_NODE}
 
 # What the newcomer writes: their tickets have a subject and a body; an empty body is not worth a worker.
 PRE_LABELING = '''\

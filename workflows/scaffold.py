@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from local_ground_truth.folder_manifest import source_ref
+from stacks.node_runtime import QUIET_NODE
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, YesNo
 from workflows.model import (
     MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition, label_attribute_named_after,
@@ -565,7 +566,7 @@ def record_stack_snapshot(name: str, root: Path = REPO_ROOT) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *snapshot_tests(name), "--snapshot-update"],
         cwd=root, capture_output=True, text=True,
-        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+        env={**os.environ, **QUIET_NODE})
     if result.returncode != 0:
         errors = failure_lines(result.stdout)
         shown = "\n".join(f"  {line}" for line in errors) if errors else (result.stdout + result.stderr)[-3000:]
