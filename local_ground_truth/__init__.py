@@ -3,9 +3,6 @@
 The runner shares the Lambdas' own definitions (``lambda_src/gt_common``: data-object shapes, limits)
 rather than keeping copies, so ``lambda_src`` is put on the import path here.
 """
-import sys
-from pathlib import Path
+from labeling_constructs.lambda_dependencies import import_lambda_src  # imports no aws_cdk
 
-_LAMBDA_SRC = str(Path(__file__).resolve().parent.parent / "lambda_src")
-if _LAMBDA_SRC not in sys.path:
-    sys.path.append(_LAMBDA_SRC)
+import_lambda_src()
