@@ -49,14 +49,17 @@ from typing import Optional, Sequence
 
 from local_ground_truth.folder_manifest import source_ref
 from stacks.node_runtime import QUIET_NODE
-from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, YesNo
+from gt_common.questions import (
+    QUESTION_TYPES, Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, Spans,
+)
 from workflows.model import (
     MANIFEST_FILE, REPO_ROOT, TRUTH_FILE, DefinitionError, WorkflowDefinition, label_attribute_named_after,
     pre_labeling_package,
 )
 
-KINDS = {"classification": Classification, "yes-no": YesNo, "checkbox": Checkbox, "multi-select": MultiSelect,
-         "free-text": FreeText}
+#: The question kinds a workflow is scaffolded with, by the names the definitions give them: every kind but Spans,
+#: which needs a page of its own (the module's docstring).
+KINDS = {kind: question_type for kind, question_type in QUESTION_TYPES.items() if question_type is not Spans}
 SAMPLE_TEXTS = (
     "The export button does nothing since this morning's update. We need the quarterly report by Friday.",
     "How do I change the e-mail address on my account? I could not find it in the settings.",
