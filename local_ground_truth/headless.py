@@ -51,7 +51,7 @@ class Simulation:
     questions: tuple[Question, ...]
     truth: dict[str, dict[str, Any]]  # object id -> question -> truth, for every manifest line with an entry
     rules: FormRules  # the page's fields, as the first task page declares them
-    span_text_input: str = "text"
+    span_text_input: str = WorkflowDefinition.span_text_input  # the definitions' default, as they name none
 
     @property
     def must_answer(self) -> set[str]:
