@@ -38,28 +38,28 @@ from typing import Callable, Iterable, Iterator, Optional
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from gt_common.labeling_job import JOB_NAME
-from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.review import ReviewSettings
 from gt_common.s3uri import is_not_found
 from local_ground_truth import data_growth, headless, local_s3, spaced_rewrite, worker_names
 from local_ground_truth.function_grants import endpoint_grants
-from local_ground_truth.job import LocalJob, job_root, source_of
+from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import (
-    ACCEPT_TEMPLATE_OPTION, ANSWERS, BROWSER, INPUT_MANIFEST, SIMULATED, SettingsChanged, appended_objects,
-    check_or_record, job_settings, record_inferred, recorded,
+    ACCEPT_TEMPLATE_OPTION, ANSWERS, INPUT_MANIFEST, SettingsChanged, appended_objects, check_or_record, job_settings,
 )
 from local_ground_truth.requester import (
-    PREFIX as REQUESTER_PATH, RequesterLog, printable, report_prefix, review_summary,
+    PREFIX as REQUESTER_PATH, RequesterLog, printable, review_summary,
 )
+from local_ground_truth.older_runs import import_mirrored_answers, infer_who_answered
+from local_ground_truth.pre_labeling import PreLabeling
 from local_ground_truth.public_url import PublicAddress, parse_public_url
 from local_ground_truth.review_desk import ReviewDesk
 from local_ground_truth.run_lock import InUse, job_lock, port_in_use, refuse_port_in_use
-from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.reviewer import PREFIX as REVIEW_PATH, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite, questions_of
 from local_ground_truth.stack_reader import (REPO_ROOT, FunctionSpec, StackError, WorkflowSpec, read_workflow, synthesize,
                                             workflow_stacks)
 from local_ground_truth.team_access import EXPERT, REQUESTER, WORKER, TeamKeys
+from local_ground_truth.terminal import say
 from local_ground_truth.truth import TruthError, load_truth
 from local_ground_truth.wording import counted
 from stacks.cdk_json import CDK_JSON_FILE, default_environment
@@ -251,87 +251,17 @@ class PrintableFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")  # one write: lines said by threads at once do not run together
-    sys.stderr.flush()
-
-
 @contextmanager
 def assembly_of(args: argparse.Namespace) -> Iterator[Path]:
     """The synthesized app: ``--cloud-assembly``, or the app synthesized now (for as long as it is used)."""
     if args.cloud_assembly is not None:
         yield args.cloud_assembly
         return
-    _say(f"synthesizing the app ({args.env}{'' if args.data is None else f', data of {args.workflow}: {args.data}'}) ...")
+    say(f"synthesizing the app ({args.env}{'' if args.data is None else f', data of {args.workflow}: {args.data}'}) ...")
     if args.data is not None:  # the manifest as this synthesis reads it: a change from here on joins the job
         args.manifest_read = data_growth.signature(args.data / MANIFEST_FILE)
     with tempfile.TemporaryDirectory() as folder:
         yield synthesize(Path(folder), args.env, data=None if args.data is None else {args.workflow: str(args.data)})
-
-
-class PreLabeling:
-    """The job's pre-labeling, in a thread of its own while the job is used (workers label what is stored)."""
-
-    def __init__(self, job: LocalJob, processes: Optional[int], log: RequesterLog) -> None:
-        self.job, self.processes, self.log = job, processes, log
-        self.error: Optional[str] = None  # why it stopped before the end, if it did
-        self._stop = threading.Event()
-        self._starting = threading.Lock()  # the two fields below and the thread
-        self._running = True  # a pass is under way, or about to be
-        self._again = False  # objects joined the job during a pass: one more follows it
-        self._thread = threading.Thread(target=self._run, name="pre-labeling", daemon=True)
-        self._thread.start()
-
-    def ended(self) -> bool:
-        """No more objects will be stored in this run, unless more join the job (done, failed or stopped)."""
-        with self._starting:
-            return not self._running
-
-    def more(self) -> None:
-        """Objects joined the job (``LocalJob.take_appended_lines``): pre-label them, after any pass under way."""
-        with self._starting:
-            if self._stop.is_set():
-                return
-            if self._running:
-                self._again = True
-                return
-            self._running, self.error = True, None
-            self._thread = threading.Thread(target=self._run, name="pre-labeling", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        with self._starting:
-            self._stop.set()  # what is stored stays; the same command pre-labels the rest
-            thread = self._thread
-        thread.join()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                self._pass()
-                with self._starting:
-                    if not self._again or self._stop.is_set():
-                        return
-                    self._again = False
-        finally:
-            with self._starting:
-                self._running = False
-
-    def _pass(self) -> None:
-        """Pre-label the manifest's objects not pre-labeled yet."""
-        job = self.job
-        try:
-            job.pre_label(processes=self.processes, stop=self._stop)
-        except Exception as error:  # noqa: BLE001 - the objects pre-labeled so far can still be labeled
-            self.error = f"{type(error).__name__}: {error}"
-            _say(f"pre-labeling stopped: {self.error}. The {len(job.object_ids())} objects pre-labeled so far can be "
-                 "labeled; run the same command again to pre-label the rest.")
-            return
-        if self._stop.is_set():
-            return
-        report_pre_labeling(job)
-        _say(f"pre-labeling done: {len(job.object_ids())} objects for workers")
-        self.log.tell_if_complete()  # the last batch may have finished before the last objects turned out to be skipped
 
 
 @contextmanager
@@ -355,14 +285,14 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
         manifest = spec.task.manifest
         tell_replaced(job, plan.replaced_besides(manifest.bucket, manifest.key) if grew else plan.replaced)
         if grew:
-            _say(f"the input manifest {manifest.uri} grew by {counted(grew, 'object')} since the job's last run (lines "
+            say(f"the input manifest {manifest.uri} grew by {counted(grew, 'object')} since the job's last run (lines "
                  f"added at its end): they join the job, {len(job.lines)} objects in all; the earlier ones keep their "
                  "tasks, answers and labels")
         stack.callback(job.close)
-        log = args.requester_log = RequesterLog(job, _say).attach()
+        log = args.requester_log = RequesterLog(job, say).attach()
         progress = job.progress()
         kept = f"kept in {store}" if store else f"kept by {endpoint}"
-        _say(f"S3 endpoint {endpoint}: {deployed} files of stack {spec.stack_name} deployed; the job's bucket is {kept} "
+        say(f"S3 endpoint {endpoint}: {deployed} files of stack {spec.stack_name} deployed; the job's bucket is {kept} "
              f"({counted(progress['answers'], 'answer')} and {counted(progress['consolidated'], 'consolidated object')} "
              "from earlier runs)")
         pre_labeling = PreLabeling(job, args.processes, log)
@@ -380,7 +310,7 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
     held = len(job.lines)
     # Said at once: the synthesis and deployment take seconds, and on a folder of thousands of files a minute, with
     # nothing else on the terminal meanwhile.
-    _say(f"{manifest_file} changed: deploying the folder again as the same command would (the app synthesized with "
+    say(f"{manifest_file} changed: deploying the folder again as the same command would (the app synthesized with "
          "it) before any new line joins the job ...")
     with tempfile.TemporaryDirectory() as folder:
         try:
@@ -392,13 +322,13 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
             if stopping():
                 return  # the runner stops (a Ctrl-C reached the synthesis too): the next run takes the change
             if isinstance(error, SettingsChanged) and INPUT_MANIFEST in error.changed:
-                _say(f"{manifest_file} changed while the job runs, but not only by lines added at its end (a line "
+                say(f"{manifest_file} changed while the job runs, but not only by lines added at its end (a line "
                      "removed, moved or edited would renumber or change objects already answered): the change is not "
                      f"taken, and the job goes on with its {counted(held, 'object')}. Put the file back as it was "
                      "(lines added at its end are then taken), or label the changed folder as a job of its own "
                      "(--job-name); the same command refuses it too.")
             else:
-                _say(f"{manifest_file} changed while the job runs, and the change is not taken: {error}\nThe job goes "
+                say(f"{manifest_file} changed while the job runs, and the change is not taken: {error}\nThe job goes "
                      f"on with its {counted(held, 'object')}.")
             return
         if not grew:
@@ -407,7 +337,7 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
     added = job.take_appended_lines()
     log.objects_joined()
     tell_replaced(job, plan.replaced_besides(spec.task.manifest.bucket, spec.task.manifest.key), while_running=True)
-    _say(f"the input manifest {spec.task.manifest.uri} grew by {counted(added, 'object')} while the job runs (lines "
+    say(f"the input manifest {spec.task.manifest.uri} grew by {counted(added, 'object')} while the job runs (lines "
          f"added at the end of {manifest_file}): they join the job, {len(job.lines)} objects in all, and are "
          "pre-labeled now")
     pre_labeling.more()
@@ -416,62 +346,13 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
 def tell_unchecked_grants(args: argparse.Namespace, functions: Iterable[FunctionSpec]) -> None:
     """Say which functions' S3 requests are not held to their roles' grants here (``function_grants``)."""
     if args.endpoint:
-        _say(f"the functions' S3 requests go to {args.endpoint} with this shell's credentials: their roles' grants "
+        say(f"the functions' S3 requests go to {args.endpoint} with this shell's credentials: their roles' grants "
              "are not checked there as the runner's own endpoint checks them")
         return
     for function in functions:
         if function.grants.unchecked:
-            _say(f"function {function.logical_id}'s S3 requests are not checked against its role here: "
+            say(f"function {function.logical_id}'s S3 requests are not checked against its role here: "
                  f"{function.grants.unchecked}")
-
-
-def import_mirrored_answers(args: argparse.Namespace, spec: WorkflowSpec, s3) -> int:
-    """Answers a runner from before the job's bucket was kept in ``<state dir>/s3`` left in the job's folder,
-    written into the job's bucket, where this runner reads a job's answers; the number imported.
-
-    Such a runner (up to ec1e8c1) copied the job's files to the top of its ``--state-dir`` when it stopped
-    (``annotations/worker-response/iteration-1/<object>/<file>.json`` and the rest) and back when it started. This one
-    never looked there: the same command started the job afresh beside them, and workers were asked again for every
-    answer they had given. Only the answers are taken, each file as it is and none twice (a file the bucket already
-    holds is left); the objects they complete are consolidated again from them, since that runner's worker model and
-    batches are of another format. Answers of simulated workers join only a simulated run, and others only a run of
-    workers in a browser; otherwise nothing is taken and the run says so. The folder itself is left as it was."""
-    mirror = args.state_dir / WORKER_RESPONSES
-    if not mirror.is_dir():
-        return 0
-    prefix = job_root(spec, args.job_name) + WORKER_RESPONSES
-    bucket = spec.task.output_bucket
-    stored = {item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-              for item in page.get("Contents", [])}
-    found: list[tuple[str, bytes]] = []
-    workers: set[str] = set()
-    for path in sorted(mirror.glob("*/*.json")):
-        key = prefix + path.relative_to(mirror).as_posix()
-        if key in stored or not path.is_file():
-            continue
-        body = path.read_bytes()
-        try:
-            workers.update(answer["workerId"] for answer in worker_response_answers(body))
-        except ValueError as error:
-            _say(f"left out {path}: it {str(error)[:200]}")
-            continue
-        found.append((key, body))
-    if not found:
-        return 0
-    simulated = all(headless.SIMULATED_WORKER.fullmatch(worker) for worker in workers)
-    if simulated != (args.simulate_workers is not None):
-        kind = "simulated workers" if simulated else "workers in a browser"
-        _say(f"{args.state_dir} holds {counted(len(found), 'answer file')} of {kind}, kept there by an earlier version "
-             f"of this runner ({mirror}); this run is of {'simulated workers' if not simulated else 'workers in a browser'} "
-             f"and leaves them as they are: run {'with' if simulated else 'without'} --simulate-workers to resume "
-             "them, or give this job a --state-dir of its own.")
-        return 0
-    for key, body in found:
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-    _say(f"imported {counted(len(found), 'answer file')} that an earlier version of this runner kept in {mirror} "
-         "(the job's folder before its bucket was kept in s3/): the objects they complete are consolidated again from "
-         "them in this run; that folder is left as it was")
-    return len(found)
 
 
 def tell_replaced(job: LocalJob, replaced: list[str], while_running: bool = False) -> None:
@@ -483,35 +364,9 @@ def tell_replaced(job: LocalJob, replaced: list[str], while_running: bool = Fals
     shown = "; ".join(printable(uri) for uri in replaced[:5])
     more = f"; and {len(replaced) - 5} more" if len(replaced) > 5 else ""
     since = "since the job started" if while_running else "since the job's last run"
-    _say(f"{counted(len(replaced), 'file')} of the stack's data changed or removed {since}: {shown}{more}. "
+    say(f"{counted(len(replaced), 'file')} of the stack's data changed or removed {since}: {shown}{more}. "
          "Objects already pre-labeled keep their tasks, which now show these files as they are; for changed data, "
          "start a job of its own (--job-name).")
-
-
-def report_pre_labeling(job: LocalJob) -> None:
-    failures = job.pre_labeling_failures()
-    for object_id, error in sorted(failures.items(), key=lambda item: int(item[0])):
-        # Its source too: a timeout or a process that died does not name the data as an InputError does.
-        _say(f"pre-labeling failed for object {object_id}{_shown_source(job, object_id)}: {error}")
-    kept = save_pre_labeling_failures(job, failures)
-    if kept is not None:
-        _say(f"(the reasons are kept in {kept})")
-    report_skipped(job)
-
-
-def save_pre_labeling_failures(job: LocalJob, failures: dict[str, str]) -> Optional[Path]:
-    """The reasons kept in the job's folder (``<job>-pre-labeling-failures.json``) for after the terminal is gone;
-    without failures, an earlier run's file is removed (a fixed object is retried, and labelled, on the next run)."""
-    if job.folder is None:
-        return None
-    path = Path(job.folder) / f"{report_prefix(job)}pre-labeling-failures.json"
-    if not failures:
-        path.unlink(missing_ok=True)
-        return None
-    kept = {object_id: {"source": source_of(job.lines[int(object_id)]), "error": error}
-            for object_id, error in sorted(failures.items(), key=lambda item: int(item[0]))}
-    write_atomically(path, json.dumps(kept, indent=2, ensure_ascii=False).encode("utf-8"), Path(job.folder))
-    return path
 
 
 def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
@@ -553,7 +408,7 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
                               "its own (--job-name).",
                               error.changed) from None
     if recorded_now:
-        _say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
+        say(f"job {args.job_name}: its settings are recorded in {args.state_dir}; a later run resumes it only "
              "under the same settings")
         return 0
     return grown_from[1] if grown_from is not None else 0
@@ -567,50 +422,6 @@ def _stored(s3, location) -> Optional[bytes]:
         if is_not_found(error):
             return None
         raise
-
-
-def infer_who_answered(args: argparse.Namespace, spec: WorkflowSpec, s3) -> None:
-    """For a job recorded before its settings said who answers (``job_settings.LATER_SETTINGS``), record it from the
-    workers who answered it, so that simulated answers never join real workers' job across an upgrade either.
-
-    A runner before 4fd6cd6 ran a headless job under the browser job's own name (``local-<workflow>``, in
-    ``.local-gt/local-<workflow>``), and one before 7b868e0 recorded no one: this runner resumed such a job, every answer
-    of simulated workers, as real workers' job (a welding job of 54 simulated answers said "job complete" at once,
-    nothing left for a worker). Every answer by a simulated worker's name (``simulated-<n>``): simulated workers; any
-    other name: workers in a browser; no answer yet: nothing to keep apart, nothing recorded."""
-    settings = recorded(args.state_dir, args.job_name)
-    if settings is None or ANSWERS in settings:
-        return
-    prefix = job_root(spec, args.job_name) + WORKER_RESPONSES
-    bucket, seen = spec.task.output_bucket, False
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            try:
-                answers = worker_response_answers(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
-            except ValueError:
-                continue  # left out when the job is read, as ever
-            if any(not headless.SIMULATED_WORKER.fullmatch(answer["workerId"]) for answer in answers):
-                record_inferred(args.state_dir, args.job_name, ANSWERS, BROWSER, "a worker's name that is not simulated")
-                return
-            seen = True
-    if seen:
-        record_inferred(args.state_dir, args.job_name, ANSWERS, SIMULATED, "every answer by a simulated worker")
-
-
-def _shown_source(job: LocalJob, object_id: str) -> str:
-    """" (<its source-ref or source>)" for a terminal line, or "" when the line has none."""
-    source = source_of(job.lines[int(object_id)]).strip()
-    return f" ({printable(source[:100])})" if source else ""
-
-
-def report_skipped(job: LocalJob) -> None:
-    """Say which objects pre-labeling excluded from human labeling, and what the output holds for them."""
-    skipped = job.skipped_ids()
-    for object_id in skipped:
-        _say(f"object {object_id} skipped{_shown_source(job, object_id)}: pre-labeling set isHumanAnnotationRequired to false, so "
-             "no worker gets it and its output manifest line is its input line, as Ground Truth writes it")
-    if skipped:
-        _say(f"{len(skipped)} of {len(job.lines)} objects skipped by pre-labeling; {len(job.object_ids())} go to workers")
 
 
 def _output_location(job: LocalJob) -> str:
@@ -630,7 +441,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
     truth = load_truth(truth_path)
     workers = args.simulate_workers
     if workers != spec.workers_per_object:  # as a job created with that NumberOfHumanWorkersPerDataObject
-        _say(f"headless: {workers} simulated workers answer each object, so the job runs with {workers} workers per "
+        say(f"headless: {workers} simulated workers answer each object, so the job runs with {workers} workers per "
              f"object (the stack's NumberOfHumanWorkersPerDataObject is {spec.workers_per_object})")
         spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=workers))
     if args.serve_review and not review_settings(args, spec).enabled:
@@ -645,7 +456,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         headless.simulate(job, simulation, workers, args.accuracy, seed=args.seed, pre_labeling_ended=pre_labeling.ended)
         report = job.consolidate()
         for object_id, error in sorted(report.failed.items(), key=lambda item: int(item[0])):
-            _say(f"consolidation failed for object {object_id}: {error}")
+            say(f"consolidation failed for object {object_id}: {error}")
         summary = headless.summarize(job, simulation, state_dir / f"{job.job_name}-summary.png")
         summary["quality_reports"] = report_quality(log)
         log.tell_if_complete()  # a resumed job with nothing left to consolidate
@@ -654,7 +465,7 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
         if args.serve_review:
             serve_review(args, job, desk)
         elif desk.enabled and (awaiting := desk.counts()["awaiting"]):
-            _say(f"{counted(awaiting, 'routed object')} await{'s' if awaiting == 1 else ''} an expert: to decide them "
+            say(f"{counted(awaiting, 'routed object')} await{'s' if awaiting == 1 else ''} an expert: to decide them "
                  "in the browser, run the same command with --serve-review")
         if desk.enabled:  # no expert answers headless: the routed objects wait for one in the browser
             path = job.local_path(desk.final_manifest_key)
@@ -669,7 +480,7 @@ def serve_review(args: argparse.Namespace, job: LocalJob, desk: ReviewDesk) -> N
     a person joins the simulated ones; experts' decisions are kept like any (the same command serves them again)."""
     server, _team, links = start_server(args, WorkerSite(job, desk=desk))
     final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
-    _say(f"\nExperts: open {links[EXPERT]} and sign in with a name to decide what the simulated crowd could not settle "
+    say(f"\nExperts: open {links[EXPERT]} and sign in with a name to decide what the simulated crowd could not settle "
          f"(where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review now. Final manifest (the "
          f"crowd's labels with the experts' decisions): {final}\nRequester: open {links[REQUESTER]}. Ctrl-C stops "
          "serving (every decision is saved; the same command serves the rest).")
@@ -685,7 +496,7 @@ def report_quality(log: RequesterLog) -> dict:
     """Print the consolidation Lambda's quality reports, saved in the job's folder (drawn again only if changed)."""
     saved = log.save_reports()
     for question, files in saved.items():
-        _say(f"\n{files.pop('text')}\n(saved to {files['png']} and {files['json']})")
+        say(f"\n{files.pop('text')}\n(saved to {files['png']} and {files['json']})")
     return saved
 
 
@@ -698,7 +509,7 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                    "ready")
         how = ("each opens their own link (listed below), which signs them in" if team is not None and team.workers
                else f"open {links[WORKER]} and sign in with a name")
-        _say(f"\nWorkers: {how} ({job.spec.workers_per_object} worker(s) per "
+        say(f"\nWorkers: {how} ({job.spec.workers_per_object} worker(s) per "
              f"object, {objects}). Every answer is written to {state_dir} before the "
              f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
              f"again resumes.\nRequester: open {links['requester']} for progress, quality and output. "
@@ -706,22 +517,22 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
              f"{spaced_rewrite.SPACE_ABOVE_SECONDS:g} s at most every {spaced_rewrite.SPACING:g} times that, and always "
              f"when the job completes or stops): {_output_location(job)}")
         if team is not None and team.workers:
-            _say("Workers' links (each signs its worker in; give each only to that worker):" + worker_links(server, team))
+            say("Workers' links (each signs its worker in; give each only to that worker):" + worker_links(server, team))
         if args.public_url is not None:
-            _say(proxy_note(args.public_url, server.own_url))
+            say(proxy_note(args.public_url, server.own_url))
         if desk.enabled:
             final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
-            _say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
+            say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
                  f"could not settle (where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review "
                  f"now. Final manifest (the crowd's labels with the experts' decisions): {final}")
         elif decided_before := desk.objects_decided_before():
-            _say(f"Expert review is off for this run, and experts decided {counted(decided_before, 'object')} in "
+            say(f"Expert review is off for this run, and experts decided {counted(decided_before, 'object')} in "
                  "earlier runs: their decisions are kept and the final manifest is left as it was. Run with --review "
                  "to go on with them.")
         watch = None
         if args.data is not None:
             manifest_file = args.data / MANIFEST_FILE
-            _say(f"More data: lines added at the end of {manifest_file} join the job as it runs (for a folder of "
+            say(f"More data: lines added at the end of {manifest_file} join the job as it runs (for a folder of "
                  f"images, ./scripts/folder_manifest.sh {shlex.quote(str(args.data))} --append adds the new ones).")
             server.site.watched_manifest = manifest_file
             watch = data_growth.ManifestWatch(
@@ -745,10 +556,10 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                 pass  # a second Ctrl-C while the server closes: stop all the same (the reports are saved per batch)
             if job.is_complete():
                 if not log.tell_if_complete():  # said when the last batch finished: the last line says it again, as
-                    _say("job complete: " + log.complete_summary())  # of now (experts may have decided since)
+                    say("job complete: " + log.complete_summary())  # of now (experts may have decided since)
             else:
                 review = review_summary(job, desk)
-                _say(stopped_message(job.progress(), None if job.pre_labeling_finished() else len(job.pre_labeled_ids()),
+                say(stopped_message(job.progress(), None if job.pre_labeling_finished() else len(job.pre_labeled_ids()),
                                      len(job.lines), _output_location(job))
                      + (f" {review[0].upper()}{review[1:]}." if review else ""))
 
@@ -845,25 +656,25 @@ def _run(args: argparse.Namespace) -> int:
             if args.simulate_workers is None:
                 run_browser(args, spec)
                 if ENDPOINT_LOST.is_set():
-                    _say(lost_endpoint_message(args))
+                    say(lost_endpoint_message(args))
                     return 1
                 return 0
             summary = run_headless(args, spec)
     except KeyboardInterrupt:
         if ENDPOINT_LOST.is_set():
-            _say(lost_endpoint_message(args))
+            say(lost_endpoint_message(args))
             return 1
         log = getattr(args, "requester_log", None)
         if log is not None and log.complete_message is not None:  # stopped after the job was complete
-            _say("stopped; the job was complete: " + log.complete_summary())  # as of now, as the normal stop says
+            say("stopped; the job was complete: " + log.complete_summary())  # as of now, as the normal stop says
         else:
-            _say("stopped; every answer so far is saved. Run the same command again to resume.")
+            say("stopped; every answer so far is saved. Run the same command again to resume.")
         return 130
     except (StackError, TruthError, headless.CannotSimulate, SettingsChanged, DefinitionError, InUse) as error:
-        _say(f"{args.parser.prog}: error: {error}")
+        say(f"{args.parser.prog}: error: {error}")
         return 2
     except EndpointConnectionError as error:  # the endpoint went away under the run (its end is logged where seen)
-        _say(lost_endpoint_message(args, str(error)))
+        say(lost_endpoint_message(args, str(error)))
         return 1
     print(json.dumps(summary, indent=2))
     failed = summary["pre_labeling_failures"] or summary["consolidation_failures"] or summary["pre_labeling_stopped"]

@@ -12,8 +12,8 @@ import textwrap
 import pytest
 
 import workflows
-from local_ground_truth import __main__ as cli
 from local_ground_truth import headless
+from local_ground_truth.pre_labeling import report_pre_labeling
 from local_ground_truth.stack_reader import FunctionSpec, read_workflow
 from local_ground_truth.truth import load_truth
 from tests.runner_helpers import job_name, local_job, worker_server
@@ -58,7 +58,7 @@ def test_skipped_objects_go_to_no_worker_and_are_written_as_they_came(skipping_s
         assert job.progress()["skipped"] == 3 and job.progress()["objects"] == 14
         # Already final: the output manifest holds every input line, the skipped ones unlabeled.
         assert job.output_manifest() == job.lines
-        cli.report_pre_labeling(job)  # (it says the skipped ones too)
+        report_pre_labeling(job)  # (it says the skipped ones too)
         said = capsys.readouterr().err
         assert ("pre-labeling failed for object 4 (s3://data-bucket/welding/datasets/dataset-05.json): "
                 in said)  # named by its source: a timeout or a dead process does not name the data itself
@@ -67,7 +67,7 @@ def test_skipped_objects_go_to_no_worker_and_are_written_as_they_came(skipping_s
         assert "isHumanAnnotationRequired is 'maybe'" in kept["4"]["error"] and "(the reasons are kept in " in said
         failed = dict(job.pre_report.failed)
         job.pre_report.failed.clear()  # a later run with nothing failing removes the file
-        cli.report_pre_labeling(job)
+        report_pre_labeling(job)
         assert not (job.folder / f"{name}-pre-labeling-failures.json").exists()
         job.pre_report.failed.update(failed)
         capsys.readouterr()
