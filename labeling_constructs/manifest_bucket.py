@@ -29,6 +29,7 @@ from .lambda_function import merge_props, struct_values
 from .nag import acknowledge, acknowledge_bucket_deployment, arn_token
 
 import_lambda_src()
+from gt_common.limits import MAX_MANIFEST_LINE_BYTES  # noqa: E402
 from gt_common.task_record import source_field  # noqa: E402
 
 #: The context key that turns asset staging off (aws-cdk-lib cx-api's DISABLE_ASSET_STAGING_CONTEXT, not exported to
@@ -36,8 +37,6 @@ from gt_common.task_record import source_field  # noqa: E402
 DISABLE_ASSET_STAGING_CONTEXT = "aws:cdk:disable-asset-staging"
 
 _TEXT_SUFFIXES = {".json", ".jsonl", ".manifest", ".txt", ".csv"}
-#: Ground Truth reads a manifest line of at most 100 KB (its pre-labeling request carries the whole line).
-MAX_MANIFEST_LINE_BYTES = 100_000
 #: CDK's feature flag under which S3 server access logs are delivered under a bucket policy, not an ACL.
 _LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 #: What Ground Truth's worker portal needs of a bucket whose objects it shows through presigned URLs.

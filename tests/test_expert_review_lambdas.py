@@ -16,7 +16,7 @@ import pytest
 from botocore.stub import Stubber
 
 from expert_review import decision, layout, merge, settings, start, task
-from expert_review.manifests import MAX_LINE_BYTES
+from gt_common.limits import MAX_MANIFEST_LINE_BYTES
 from gt_common.questions import QUESTIONS_ENV, Classification, FreeText, MultiSelect, YesNo, questions_to_json
 from gt_common.review import (
     BY_CROWD, BY_REVIEWER, DECIDED_BY, QUESTION_REASONS_KEY, REASONS_KEY, REVIEWER_KEY, ReviewSettings, final_manifest_key, job_output_folder,
@@ -254,7 +254,7 @@ def test_a_job_sagemaker_does_not_call_completed_is_left_alone(configured, sagem
 
 
 def test_an_object_too_large_for_a_review_line_stays_the_crowds(configured, s3, sagemaker):
-    huge = {**UNSURE, "notes": "x" * MAX_LINE_BYTES}
+    huge = {**UNSURE, "notes": "x" * MAX_MANIFEST_LINE_BYTES}
     put_manifest(s3, configured, crowd_output_key(), [huge])
     sagemaker.add_response("describe_labeling_job", described(CROWD_JOB, configured), {"LabelingJobName": CROWD_JOB})
     not_found(sagemaker, REVIEW_JOB)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import workflows
+from gt_common.limits import MAX_MANIFEST_LINE_BYTES
 from gt_common.questions import Spans, YesNo
 from local_ground_truth.truth import checked_truth
 from workflows.model import truth_key
@@ -117,7 +118,7 @@ def test_manifest_is_jsonl_pointing_at_existing_files():
         assert set(metadata) == {"Title", "Author", "ISBN"} and all(isinstance(v, str) and v for v in metadata.values())
         digits = [int(c) for c in metadata["ISBN"] if c.isdigit()]
         assert len(digits) == 13 and sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
-        assert len(line.encode("utf-8")) < 100_000  # Ground Truth's manifest line limit
+        assert len(line.encode("utf-8")) <= MAX_MANIFEST_LINE_BYTES
 
 
 def test_pages_are_small_jpegs():

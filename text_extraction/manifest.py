@@ -14,7 +14,7 @@ worker's page shows beside the text, so each is text, a number, true/false or nu
 object is refused (NER pre-labeling refuses it), and so are NaN and Infinity, which are not JSON
 and would make the manifest unreadable. A leading byte-order mark is dropped. Lines are written as
 UTF-8 without escaping non-ASCII characters, one per line, each ending in a newline; a line over
-Ground Truth's ``MAX_LINE_BYTES`` is refused by :func:`line_problem`. A local manifest is written to
+Ground Truth's ``MAX_MANIFEST_LINE_BYTES`` is refused by :func:`line_problem`. A local manifest is written to
 a temporary file beside it and then renamed into place, so it is never left half written.
 """
 from __future__ import annotations
@@ -26,13 +26,10 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from gt_common.limits import MAX_MANIFEST_LINE_BYTES
 from gt_common.s3uri import is_s3_uri
 
 from .sources import SourceError, split_s3_uri
-
-
-#: Ground Truth's limit on one input manifest line (as ``labeling_constructs.manifest_bucket`` checks it).
-MAX_LINE_BYTES = 100_000
 
 
 def _not_json(constant: str) -> None:
@@ -85,11 +82,11 @@ def to_jsonl(lines: list[dict[str, Any]]) -> str:
 
 
 def line_problem(line: dict[str, Any]) -> str | None:
-    """Why Ground Truth would not take ``line``, or None: over ``MAX_LINE_BYTES`` (long metadata)."""
+    """Why Ground Truth would not take ``line``, or None: over ``MAX_MANIFEST_LINE_BYTES`` (long metadata)."""
     size = len(to_json(line).encode("utf-8"))
-    if size > MAX_LINE_BYTES:
-        return (f"its manifest line would be {size:,} bytes, over Ground Truth's {MAX_LINE_BYTES:,}-byte limit "
-                "on a line; shorten its metadata")
+    if size > MAX_MANIFEST_LINE_BYTES:
+        return (f"its manifest line would be {size:,} bytes, over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
+                "limit on a line; shorten its metadata")
     return None
 
 

@@ -13,8 +13,6 @@ from gt_common.s3uri import S3Location, parse_s3_uri, read_error, read_object
 from .jobs import output_manifest_uri
 
 LOG = logging.getLogger(__name__)
-#: Ground Truth's limit on one manifest line (an input manifest line may be at most 100 KB).
-MAX_LINE_BYTES = 100 * 1024
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,14 @@ import logging
 from typing import Any, Sequence
 
 from gt_common.configuration import configured_questions
+from gt_common.limits import MAX_MANIFEST_LINE_BYTES
 from gt_common.questions import Question
 from gt_common.review import flat_reasons, reasons_by_question
 
 from . import layout
 from .final import final_lines
 from .jobs import create_or_adopt, describe, s3_client, sagemaker_client
-from .manifests import MAX_LINE_BYTES, ManifestLine, dumps, exists, workflow_output_lines, write_manifest
+from .manifests import ManifestLine, dumps, exists, workflow_output_lines, write_manifest
 from .settings import ReviewSettings, settings
 
 LOG = logging.getLogger(__name__)
@@ -98,9 +99,9 @@ def select(lines: list[ManifestLine], label_attribute: str, questions: Sequence[
             continue
         review_line = review_line_of(line, label_attribute, by_question)
         size = len(dumps(review_line).encode("utf-8"))
-        if size > MAX_LINE_BYTES:
+        if size > MAX_MANIFEST_LINE_BYTES:
             LOG.error("output manifest line %d needs review (%s) but its review line is %d bytes, over Ground "
-                      "Truth's %d; kept as the crowd's", line.number, ", ".join(reasons), size, MAX_LINE_BYTES)
+                      "Truth's %d; kept as the crowd's", line.number, ", ".join(reasons), size, MAX_MANIFEST_LINE_BYTES)
             continue
         selected.append(review_line)
     return selected

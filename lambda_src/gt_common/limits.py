@@ -11,6 +11,11 @@ MAX_TEXT_BYTES = 1_000_000
 #: Ground Truth passes to consolidation as the event's ``maxHumanWorkersPerDataObject``.)
 MAX_OBJECTS_PER_JOB = 100_000
 
+#: Ground Truth's limit on one input manifest line: at most 100 KB (UTF-8 bytes), since its pre-labeling request
+#: carries the whole line. Checked where a manifest is written (the stack's sample data, text extraction) and
+#: where expert review writes its review job's manifest.
+MAX_MANIFEST_LINE_BYTES = 100_000
+
 #: Lambda's limit on a synchronous invocation's response (6 MB): Ground Truth invokes both functions so, and a
 #: larger response fails the whole invocation (Function.ResponseSizeTooLarge).
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
