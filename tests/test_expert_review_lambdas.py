@@ -507,6 +507,22 @@ def test_the_crowds_quality_report_is_written_again_against_the_final_labels(con
     assert any("06:00:09.json is left out of the final quality report" in r.getMessage() for r in caplog.records)
 
 
+def test_an_answer_file_consolidation_reads_is_read_for_the_final_report(configured, s3):
+    """Consolidation and the final report read a worker's answer file within the same bound: a file of 9 MiB (a
+    long free-text note) counts in both, and one over the bound in neither."""
+    from expert_review import final_quality
+    from gt_common.limits import MAX_ANSWER_FILE_BYTES
+
+    bucket = configured
+    note = "x" * (9 * 1024 * 1024)
+    worker_response(s3, bucket, 0, "2026-11-28T06:00:01", json.dumps({"answers": [
+        {"workerId": "w1", "answerContent": {"defect": {"label": "Porosity"}, "note": note},
+         "submissionTime": "2026-11-28T06:00:01"}]}).encode())
+    assert [worker for worker, _ in final_quality.worker_answers(s3, bucket, f"output/{CROWD_JOB}/", 0)] == ["w1"]
+    worker_response(s3, bucket, 1, "2026-11-28T06:00:02", b" " * (MAX_ANSWER_FILE_BYTES + 1))
+    assert final_quality.worker_answers(s3, bucket, f"output/{CROWD_JOB}/", 1) == []
+
+
 def test_answers_too_slow_to_read_leave_the_report_unwritten_and_the_final_manifest_whole(
         configured, s3, sagemaker, monkeypatch, caplog):
     """Past the reading budget no report is written (one counting only some decided objects would mislead); the

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from gt_common import strict_json
 from gt_common.answers import answer_to
+from gt_common.limits import MAX_ANSWER_FILE_BYTES
 from gt_common.output_layout import (final_quality_report_key, quality_report_key, worker_response_answers,
                                      worker_responses_prefix)
 from gt_common.questions import Question
@@ -32,8 +33,6 @@ from gt_common.worker_agreement import ExpertDecision, with_expert_decisions
 LOG = logging.getLogger(__name__)
 #: A report larger than this is not the consolidation function's (it holds a few numbers per worker and class).
 MAX_REPORT_BYTES = 16 * 1024 * 1024
-#: A worker-response file larger than this holds no one answer Ground Truth accepts.
-MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 #: The decided objects' answers are read this many objects at a time (S3 requests wait on the network, not the CPU).
 READERS = 16
 #: ... within this long: the merge function has 5 minutes, and its final manifest is written before.
@@ -55,7 +54,7 @@ def worker_answers(s3, bucket: str, job_folder: str, number: int) -> list[tuple[
         location = S3Location(bucket, key)
         try:
             answers = worker_response_answers(read_object(s3, location, what="worker response",
-                                                          max_bytes=MAX_RESPONSE_BYTES))
+                                                          max_bytes=MAX_ANSWER_FILE_BYTES))
         except (InputError, ValueError) as error:
             LOG.error("worker response %s is left out of the final quality report: %s", location.shown, error)
             continue

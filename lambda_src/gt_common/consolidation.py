@@ -41,14 +41,12 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVa
 
 
 from . import strict_json
+from .limits import MAX_ANSWER_FILE_BYTES
 from .s3uri import InputError, parse_s3_uri, read_object
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 NO_WORKER = "(none)"  # names the worker in a log line about an annotation that has no usable workerId
-# A worker's form is a few kilobytes (a NER answer with 10,000 spans is under 1 MB); an answer file
-# far larger is skipped unread rather than read into the function's memory.
-MAX_ANSWER_FILE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,10 @@ MAX_MANIFEST_LINE_BYTES = 100_000
 #: Lambda's limit on a synchronous invocation's response (6 MB): Ground Truth invokes both functions so, and a
 #: larger response fails the whole invocation (Function.ResponseSizeTooLarge).
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+
+#: The largest file holding one worker's answer that is read: the annotation file consolidation is handed, and the
+#: worker-response file Ground Truth keeps of it, which expert review reads again for the final quality report. A
+#: worker's form is a few kilobytes (a NER answer with 10,000 spans is under 1 MB); a file far larger is skipped
+#: unread rather than read into the function's memory. One bound for both, so an answer consolidation counted is
+#: never left out of the final report for its size.
+MAX_ANSWER_FILE_BYTES = 32 * 1024 * 1024
