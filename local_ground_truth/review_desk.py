@@ -57,7 +57,11 @@ from local_ground_truth.wording import counted, shown_confidence
 LOG = logging.getLogger(__name__)
 DECISIONS_FOLDER = "local-runner/review-decisions/"
 VIEWING_SECONDS = 300  # how long an object another expert opened comes last in one's queue
-MAX_DECISION_BYTES = 1_000_000
+#: The largest decision a reviewer's page may send: the request's body, which ``reviewer`` refuses when longer.
+MAX_DECISION_REQUEST_BYTES = 100_000
+#: The largest stored decision file read back: the request's decision re-encoded with every non-ASCII character
+#: escaped (at most three times its UTF-8 size), with the object's id, the reviewer's name and the time beside it.
+MAX_DECISION_FILE_BYTES = 10 * MAX_DECISION_REQUEST_BYTES
 SHOWN_TEXT_CHARACTERS = 1_000  # of a worker's free text on the review page (the rest: its length, said)
 SHOWN_SPANS = 12  # of a worker's spans listed on the review page
 SHOWN_SPAN_CHARACTERS = 40  # of each listed span's own words
@@ -402,7 +406,7 @@ class ReviewDesk:
     def _read(self, key: str, size: int) -> Optional[Decision]:
         """One decision file, checked as a new decision is; None (logged by name) when it cannot be used."""
         try:
-            if size > MAX_DECISION_BYTES:
+            if size > MAX_DECISION_FILE_BYTES:
                 raise ValueError(f"it is {size:,} bytes, more than any decision")
             raw = strict_json.loads(self.job.s3.get_object(Bucket=self.job.bucket, Key=key)["Body"].read())
             if not isinstance(raw, dict):

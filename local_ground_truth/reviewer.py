@@ -28,13 +28,12 @@ from flask import Flask, Response, redirect, render_template_string, request
 from gt_common import strict_json
 from gt_common.review import REVIEW_REASONS, ReviewSettings
 from local_ground_truth import worker_names, worker_pages
-from local_ground_truth.review_desk import ReviewDesk, ReviewRefused
+from local_ground_truth.review_desk import MAX_DECISION_REQUEST_BYTES, ReviewDesk, ReviewRefused
 from local_ground_truth.team_access import REQUESTER
 
 LOG = logging.getLogger(__name__)
 PREFIX = "/review"
 ASSETS = f"{PREFIX}/-"  # the pages' script, style and the preview's dead end: two segments, never a reviewer's page
-MAX_DECISION_BYTES = 100_000
 LISTED = 100  # objects listed by name on a reviewer's page
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
                "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -328,8 +327,8 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
         object_id = unquote(object_id)
         body = request.get_data(cache=False)
         try:
-            if len(body) > MAX_DECISION_BYTES:
-                raise ReviewRefused(413, f"A decision is at most {MAX_DECISION_BYTES:,} bytes.")
+            if len(body) > MAX_DECISION_REQUEST_BYTES:
+                raise ReviewRefused(413, f"A decision is at most {MAX_DECISION_REQUEST_BYTES:,} bytes.")
             try:
                 sent = strict_json.loads(body, max_depth=8, unique_keys=True)
             except strict_json.JSONError as error:
