@@ -25,6 +25,7 @@ from .manifest_bucket import ManifestBucket
 from .nag import acknowledge, acknowledge_provider_framework, nag_reference
 
 import_lambda_src()
+from gt_common.configuration import DERIVED_DATA_PREFIX_ENV  # noqa: E402
 from gt_common.job_state import STATE_FOLDER  # noqa: E402
 from gt_common.output_layout import ANNOTATIONS, QUALITY_REPORTS  # noqa: E402
 
@@ -34,7 +35,6 @@ TASK_RECORDS_FOLDER = "task-records/"
 #: The variables the construct sets on the functions it wires (read by ``gt_common.task_record``
 #: and pre-labeling packages); a caller's environment cannot replace them.
 TASK_RECORDS_ENV = "TASK_RECORDS_URI"
-DERIVED_DATA_PREFIX_ENV = "DERIVED_DATA_PREFIX"
 #: Length of the per-resource key every labeling-job name starts with (hex digits).
 JOB_NAME_KEY_LENGTH = 10
 DEFAULT_TEMPLATE_NAME = "worker-task.liquid.html"

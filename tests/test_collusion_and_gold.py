@@ -13,11 +13,12 @@ import workflows
 from consolidation import handler
 from gt_common import collusion, crowd_model
 from gt_common.choices import Answer, consolidate_choice
+from gt_common.configuration import DERIVED_DATA_PREFIX_ENV
 from gt_common.gold import GOLD_KEY, GOLD_MISS, gold_by_question, gold_of_line
 from gt_common.quality_report import batch_statistics, merge_statistics, quality_report, report_from_statistics
 from gt_common.questions import MultiSelect, YesNo
 from gt_common.s3uri import InputError
-from gt_common.task_record import data_object_of, read_record, write_record
+from gt_common.task_record import RECORDS_ENV, data_object_of, read_record, write_record
 from tests.consolidation_helpers import JOB, answered_by, configure, invoke, labels_by_id, logged, read_json
 
 WELDING = workflows.definition("welding")
@@ -299,7 +300,7 @@ def test_gold_that_is_the_abstain_label_is_left_out(caplog):
 @pytest.fixture
 def welding_function(monkeypatch, bucket):
     configure(monkeypatch, WELDING.questions, method="dawid-skene")
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/derived/task-records/")
     yield
     handler.s3_client.cache_clear()
 
@@ -363,7 +364,8 @@ def test_welding_pre_labeling_records_gold_and_never_shows_it(s3, bucket, monkey
     from welding_pre_labeling import handler as pre_labeling
 
     pre_labeling.s3_client.cache_clear()
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/derived/task-records/")
+    monkeypatch.setenv(DERIVED_DATA_PREFIX_ENV, WELDING.derived_data_prefix)
     image = put(s3, bucket, "welding/images/run-01.jpg", CAMERA_JPEG)
     sensor = put(s3, bucket, "welding/sensor/run-01.csv", SEED_CSV)
     dataset = put(s3, bucket, "welding/datasets/d.json", json.dumps({"image": {"s3Path": image},
@@ -563,7 +565,7 @@ def test_a_multi_selects_gold_counts_each_choice_as_a_yes_no_with_that_gold_and_
     from tests.consolidation_helpers import WORKER_MODEL
 
     configure(monkeypatch, [FLAG, DEFECTS], method="dawid-skene")
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/derived/task-records/")
     lines, entries, known = flagged_crowd(bucket)
     for line in lines:
         write_record(s3, line, {GOLD_KEY: line[GOLD_KEY]} if GOLD_KEY in line else {}, JOB)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 import workflows
+from gt_common.configuration import DERIVED_DATA_PREFIX_ENV, ConfigurationError
 from gt_common.s3uri import InputError
 from welding_pre_labeling import handler
 from welding_pre_labeling.plots import (
@@ -30,7 +31,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(autouse=True)
-def fresh_clients():
+def fresh_clients(monkeypatch):
+    monkeypatch.setenv(DERIVED_DATA_PREFIX_ENV, WELDING.derived_data_prefix)  # as the stack sets it
     handler.s3_client.cache_clear()  # pick up the test endpoint
     yield
     handler.s3_client.cache_clear()
@@ -64,6 +66,13 @@ def test_renders_three_plots_and_returns_the_task_input(s3, bucket, csv):
         assert uri == f"s3://{bucket}/plots/welding/sensor/run-01.csv/{key}.png"
         body = s3.get_object(Bucket=bucket, Key=uri.split("/", 3)[3])
         assert body["ContentType"] == "image/png" and body["Body"].read().startswith(PNG_MAGIC)
+
+
+def test_without_its_derived_data_prefix_the_function_fails_before_reading_anything(s3, bucket, monkeypatch):
+    monkeypatch.delenv(DERIVED_DATA_PREFIX_ENV)
+    with pytest.raises(ConfigurationError, match=f"{DERIVED_DATA_PREFIX_ENV} is not set"):
+        run(s3, bucket)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=WELDING.derived_data_prefix)
 
 
 def test_source_ref_is_accepted_too(s3, bucket):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from gt_common.questions import FreeText, Question, button_name, check_questions
-from labeling_constructs.bucket_layout import MANIFEST_KEY, OUTPUT_PREFIX, REVIEW_PREFIX, TEMPLATE_PREFIX, overlapping
+from labeling_constructs.bucket_layout import DERIVED_DATA_PREFIX, MANIFEST_KEY, OUTPUT_PREFIX, REVIEW_PREFIX, TEMPLATE_PREFIX, overlapping
 from labeling_constructs.labeling_job_resource import job_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +107,7 @@ class WorkflowDefinition:
     consolidation: LambdaPackage = GENERIC_CONSOLIDATION
     task_time_limit_seconds: int = 600
     data_prefix: Optional[str] = None  # default "<name>/"
-    derived_data_prefix: str = "derived/"
+    derived_data_prefix: str = DERIVED_DATA_PREFIX
     # The task input key (pre-labeling's ``taskInput``) holding the text a Spans question tags; the local
     # runner's simulated workers tag that text.
     span_text_input: str = "text"

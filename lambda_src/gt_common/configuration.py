@@ -1,6 +1,11 @@
-"""A consolidation function's configuration: its environment, read and checked at each invocation.
+"""A workflow function's configuration: its environment, read and checked at each invocation.
 
-The stack sets, from the workflow's definition (``workflows/<name>.py``):
+The stack sets on pre-labeling, from the workflow's definition (``workflows/<name>.py``):
+
+- ``DERIVED_DATA_PREFIX`` (``DERIVED_DATA_PREFIX_ENV``): the bucket prefix under which pre-labeling writes
+  what it derives from the data (the welding plots); required by a pre-labeling function that writes any.
+
+and on consolidation:
 
 - ``WORKFLOW_QUESTIONS`` (``questions.QUESTIONS_ENV``): the questions, ``questions_to_json`` of the
   definition's; required.
@@ -22,6 +27,19 @@ from .questions import DAWID_SKENE, METHOD_ENV, METHODS, QUESTIONS_ENV, Question
 
 class ConfigurationError(ValueError):
     """The function's configuration (not a worker's answer) is wrong; the invocation must fail."""
+
+
+#: The variable the ``CustomLabelingWorkflow`` construct sets on pre-labeling: its derived-data prefix.
+DERIVED_DATA_PREFIX_ENV = "DERIVED_DATA_PREFIX"
+
+
+def configured_derived_data_prefix(environ: Mapping[str, str] = os.environ) -> str:
+    """The prefix pre-labeling writes derived data under: ``DERIVED_DATA_PREFIX``, which the stack always sets."""
+    prefix = environ.get(DERIVED_DATA_PREFIX_ENV, "")
+    if not prefix:
+        raise ConfigurationError(f"{DERIVED_DATA_PREFIX_ENV} is not set: the function does not know where to write "
+                                 "the data it derives")
+    return prefix
 
 
 def configured_method(environ: Mapping[str, str] = os.environ) -> str:

@@ -3,7 +3,7 @@
 Event: ``{"version", "labelingJobArn", "dataObject": <the manifest line>}``; the line holds the S3
 URI of the run's dataset JSON in ``source`` (the welding convention) or ``source-ref``. The
 dataset names the camera image and the sensor CSV. The three plots are written beside the data
-under ``$DERIVED_DATA_PREFIX`` (default ``plots/``), tagged with the CSV's ETag so a retry or a
+under ``$DERIVED_DATA_PREFIX`` (set by the stack; without it the invocation fails), tagged with the CSV's ETag so a retry or a
 second job over the same CSV does not render again.
 
 A line's gold answers (``gt_common.gold``: known answers the worker must not see) go into the object's
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import lru_cache
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from gt_common.configuration import configured_derived_data_prefix
 from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
 from gt_common.labeling_job import data_object_of_event, job_name_of_event
@@ -125,7 +125,7 @@ def _head(location: S3Location, what: str) -> dict[str, Any] | None:
 def plot_locations(csv: S3Location) -> dict[str, S3Location]:
     """Where the CSV's plots go: a folder named by its whole key, so two CSVs never share plots ("run.csv",
     "run.CSV" and "run" once all drew into "run/", and workers saw one run's plots on the others)."""
-    prefix = os.environ.get("DERIVED_DATA_PREFIX", "plots/")
+    prefix = configured_derived_data_prefix()
     return {plot.key: S3Location(csv.bucket, f"{prefix}{csv.key}/{plot.key}.png") for plot in PLOTS}
 
 
