@@ -31,16 +31,14 @@ import_lambda_src()
 from gt_common.output_layout import FINAL_QUALITY_REPORTS, WORKER_RESPONSES  # noqa: E402
 from gt_common.review import FINAL_MANIFEST, ReviewSettings  # noqa: E402
 from expert_review.layout import REVIEW_JOB_ENDINGS  # noqa: E402
+# The variables the construct sets on its functions, named as the functions read them. A caller's environment cannot
+# replace them.
+from expert_review.settings import (  # noqa: E402
+    CROWD_JOB_KEY_ENV, REVIEW_JOB_KEY_ENV, REVIEW_REQUEST_ENV, REVIEW_URI_ENV, RULE_SETTINGS_ENV,
+)
 
 #: The event Ground Truth publishes when a labeling job's status changes (source ``aws.sagemaker``).
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
-#: The variables the construct sets on its functions (read by ``lambda_src/expert_review/settings.py``,
-#: which names them again: a test holds the two equal). A caller's environment cannot replace them.
-CROWD_JOB_KEY_ENV = "CROWD_JOB_KEY"
-REVIEW_JOB_KEY_ENV = "REVIEW_JOB_KEY"
-RULE_SETTINGS_ENV = "REVIEW_SETTINGS"
-REVIEW_URI_ENV = "REVIEW_S3_URI"
-REVIEW_REQUEST_ENV = "REVIEW_JOB_REQUEST"
 #: Under the review prefix, where the review jobs write their output (their S3OutputPath).
 JOBS_FOLDER = "jobs/"
 DEFAULT_TEMPLATE_NAME = "expert-review.liquid.html"

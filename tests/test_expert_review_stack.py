@@ -143,11 +143,6 @@ def test_the_review_job_request_is_one_sagemaker_accepts(assemblies, workflow):
                                    "ManifestS3Uri": f"s3://{bucket}/review/job/review.manifest"}}}})
 
 
-def test_the_construct_and_the_functions_name_the_same_variables():
-    for name in ("CROWD_JOB_KEY_ENV", "REVIEW_JOB_KEY_ENV", "RULE_SETTINGS_ENV", "REVIEW_URI_ENV", "REVIEW_REQUEST_ENV"):
-        assert getattr(construct, name) == getattr(review_settings, name)
-
-
 # -- security --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("workflow", DEFINITIONS)
 def test_review_execution_role_trusts_sagemaker_and_only_the_start_function_passes_it(assemblies, workflow):
