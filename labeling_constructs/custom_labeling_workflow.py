@@ -25,16 +25,16 @@ from .manifest_bucket import ManifestBucket
 from .nag import acknowledge, acknowledge_provider_framework, nag_reference
 
 import_lambda_src()
+# DERIVED_DATA_PREFIX_ENV and RECORDS_ENV: the variables the construct sets on the functions it wires, named as
+# pre-labeling and both functions read them; a caller's environment cannot replace them.
 from gt_common.configuration import DERIVED_DATA_PREFIX_ENV  # noqa: E402
 from gt_common.job_state import STATE_FOLDER  # noqa: E402
 from gt_common.output_layout import ANNOTATIONS, QUALITY_REPORTS  # noqa: E402
+from gt_common.task_record import RECORDS_ENV  # noqa: E402
 
 
 #: Where pre-labeling keeps what it showed each worker, under the derived-data prefix.
 TASK_RECORDS_FOLDER = "task-records/"
-#: The variables the construct sets on the functions it wires (read by ``gt_common.task_record``
-#: and pre-labeling packages); a caller's environment cannot replace them.
-TASK_RECORDS_ENV = "TASK_RECORDS_URI"
 #: Length of the per-resource key every labeling-job name starts with (hex digits).
 JOB_NAME_KEY_LENGTH = 10
 DEFAULT_TEMPLATE_NAME = "worker-task.liquid.html"
@@ -175,12 +175,12 @@ class CustomLabelingWorkflow(Construct):
         # -- the two workflow functions ----------------------------------------------------
         self.pre_labeling_function = self._function(
             "PreLabeling", pre_labeling_function_props, existing_pre_labeling_function, log_retention,
-            {DERIVED_DATA_PREFIX_ENV: derived_data_prefix, TASK_RECORDS_ENV: self.task_records_s3_uri},
+            {DERIVED_DATA_PREFIX_ENV: derived_data_prefix, RECORDS_ENV: self.task_records_s3_uri},
             "Ground Truth pre-labeling: turns a manifest line into the worker task's input",
         )
         self.consolidation_function = self._function(
             "Consolidation", consolidation_function_props, existing_consolidation_function, log_retention,
-            {TASK_RECORDS_ENV: self.task_records_s3_uri},
+            {RECORDS_ENV: self.task_records_s3_uri},
             "Ground Truth annotation consolidation: merges workers' answers into one label",
         )
         #: Where the consolidation function may write, in every job's output folder: its state
