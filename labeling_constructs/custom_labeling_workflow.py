@@ -17,6 +17,7 @@ from constructs import Construct
 from .bucket_layout import DERIVED_DATA_PREFIX, OUTPUT_PREFIX, TEMPLATE_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
 from .labeling_job_resource import job_settings
+from .labeling_job_resource.naming import KEY_PROPERTY, LABEL_PROPERTY
 from .labeling_job_resource.request import request_without_name
 from .lambda_code import RUNTIME
 from .lambda_dependencies import import_lambda_src
@@ -231,8 +232,8 @@ class CustomLabelingWorkflow(Construct):
         self.job_name_key = _job_name_key(self)
         self.job_name_prefix = _job_name_prefix(job_name_prefix) if job_name_prefix else label_attribute_name
         properties = {
-            "JobNameKey": self.job_name_key,
-            "JobNameLabel": self.job_name_prefix,
+            KEY_PROPERTY: self.job_name_key,
+            LABEL_PROPERTY: self.job_name_prefix,
             "LabelAttributeName": label_attribute_name,
             "ManifestS3Uri": input_bucket.manifest_s3_uri,
             "InputRevision": input_bucket.manifest_revision,

@@ -22,6 +22,7 @@ from .custom_labeling_workflow import (
 )
 from .bucket_layout import REVIEW_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
+from .labeling_job_resource.naming import KEY_PROPERTY
 from .labeling_job_resource.request import request_without_name
 from .lambda_dependencies import import_lambda_src
 from .lambda_function import least_privilege_function, merge_props
@@ -210,7 +211,7 @@ class ExpertReview(Construct):
         acknowledge_execution_role(self.execution_role, bucket)
 
         properties = {
-            "JobNameKey": self.review_job_key,
+            KEY_PROPERTY: self.review_job_key,
             "LabelAttributeName": label_attribute_name,
             "ManifestS3Uri": self.review_s3_uri,  # replaced per job by the start function
             "OutputS3Uri": bucket.s3_uri(self.jobs_prefix),
