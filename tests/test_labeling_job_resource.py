@@ -25,6 +25,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.validate import validate_parameters
 
+from expert_review.settings import JOB_KEY
 from labeling_constructs.labeling_job_resource import handler, naming
 from labeling_constructs.labeling_job_resource.request import PropertyError, create_request
 from tests.sagemaker_checks import check_constraints
@@ -662,3 +663,8 @@ def test_the_fake_refuses_what_sagemaker_would(fake):
     with pytest.raises(client.exceptions.ClientError, match="AccessDenied"):
         client.describe_labeling_job(LabelingJobName="ffffffffff-other")
     fake.denied.clear()
+
+
+def test_the_expert_review_functions_check_a_job_key_as_the_resource_does():
+    """The resource's code is a folder of its own (no ``gt_common``), so the review functions keep a copy."""
+    assert JOB_KEY.pattern == naming.KEY.pattern

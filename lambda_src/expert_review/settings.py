@@ -26,7 +26,9 @@ REVIEW_URI_ENV = "REVIEW_S3_URI"
 #: CreateLabelingJob's request for a review job, all but the name and the manifest (JSON).
 REVIEW_REQUEST_ENV = "REVIEW_JOB_REQUEST"
 
-_KEY = re.compile(r"^[a-z0-9]{4,16}$")
+#: A job key, as the labeling-job resource checks it (``labeling_constructs/labeling_job_resource/naming.py``'s ``KEY``:
+#: that function's code is its own folder, without ``gt_common``, so each keeps a copy; a test holds the two equal).
+JOB_KEY = re.compile(r"^[a-z0-9]{4,16}$")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def _required(environ: Mapping[str, str], name: str) -> str:
 def job_keys(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
     keys = _required(environ, CROWD_JOB_KEY_ENV), _required(environ, REVIEW_JOB_KEY_ENV)
     for name, key in zip((CROWD_JOB_KEY_ENV, REVIEW_JOB_KEY_ENV), keys):
-        if not _KEY.match(key):
+        if not JOB_KEY.match(key):
             raise ConfigurationError(f"{name} {key!r} must be 4-16 lower-case letters and digits")
     if keys[0] == keys[1]:
         raise ConfigurationError(f"{CROWD_JOB_KEY_ENV} and {REVIEW_JOB_KEY_ENV} must differ")
