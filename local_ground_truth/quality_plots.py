@@ -36,6 +36,9 @@ from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import MaxNLocator
 
+from gt_common.multi_select_quality import KIND as MULTI_SELECT_KIND  # a MultiSelect's report, each choice a yes/no
+from gt_common.span_quality import KIND as SPANS_KIND  # a Spans question's report
+from gt_common.span_quality import NO_SPAN
 from gt_common.worker_agreement import MIN_SPAM_ANSWERS, SPAM_KAPPA
 from local_ground_truth.wording import counted
 
@@ -43,9 +46,6 @@ MAX_BARS = 40
 MAX_HEATMAPS = 12
 MAX_ANNOTATED_CLASSES = 12  # beyond this a matrix's cells are too small for their counts
 MAX_LABELLED_CLASSES = 30  # beyond this a matrix's axes are not labelled (the count panel names them all)
-SPANS_KIND = "spans"  # gt_common.span_quality.KIND: the report of a Spans question
-MULTI_SELECT_KIND = "multi-select"  # gt_common.multi_select_quality.KIND: a MultiSelect's, each choice a yes/no
-NO_SPAN = "no span"  # gt_common.span_quality.NO_SPAN
 DPI = 100
 TICK_FONT = 8
 _CHAR_INCHES = TICK_FONT * 0.62 / 72  # the width of an average character of tick labels
@@ -479,7 +479,7 @@ def worker_flags(report: Mapping[str, Any]) -> list[str]:
     workers who missed gold answers (``gold_accuracy`` below 1); per choice of a multi-select. Empty when nothing is
     flagged."""
     scopes = ([(f"{choice}: ", figures) for choice, figures in (report.get("per_choice") or {}).items()]
-              if report.get("kind") == "multi-select" else [("", report)])
+              if _is_multi_select(report) else [("", report)])
     workers = report.get("workers") or {}
     lines = []
     for scope, figures in scopes:
