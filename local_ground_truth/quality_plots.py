@@ -1,6 +1,6 @@
 """Draw a labeling quality report as a PNG, or summarise it as text.
 
-Two kinds of report come from the consolidation function (``quality-report/<question>.json``):
+Three kinds of report come from the consolidation function (``quality-report/<question>.json``):
 
 * a choice question's (``gt_common.quality_report``): the title holds Krippendorff's alpha and
   Fleiss' kappa; beside each other, the answers and consolidated labels per class (counts written
@@ -9,6 +9,10 @@ Two kinds of report come from the consolidation function (``quality-report/<ques
   the top; at most ``MAX_BARS`` workers); below, the confusion matrices of at most ``MAX_HEATMAPS``
   workers, least agreeing first (rows = consolidated label, columns = the worker's answer, colour =
   row-normalised share, every non-zero cell's count written up to ``MAX_ANNOTATED_CLASSES`` classes);
+* a MultiSelect question's (``gt_common.multi_select_quality``, ``kind`` "multi-select"): each choice
+  judged as a yes/no, alpha, kappa and agreement pooled over every object-choice pair; per choice the
+  answers ticking it and the objects it was chosen for (with the choice's own alpha); the rest is
+  drawn as a choice question's report is;
 * a Spans question's (``gt_common.span_quality``, ``kind`` "spans"): per label the consolidated
   spans, the workers' spans and those matching the result; per label the workers' precision and
   recall against the result and their pairwise F1 between each other; each worker's F1; the
