@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote
 from flask import Flask, Response, redirect, render_template_string, request
 
 from gt_common import strict_json
-from gt_common.review import REVIEW_REASONS, ReviewSettings
+from gt_common.review import ABSTAINED, GOLD_MISS, LOW_CONFIDENCE, REVIEW_REASONS, ReviewSettings
 from local_ground_truth import worker_names, worker_pages
 from local_ground_truth.review_desk import MAX_DECISION_REQUEST_BYTES, ReviewDesk, ReviewRefused
 from local_ground_truth.team_access import REQUESTER
@@ -43,8 +43,8 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
 PREVIEW_SANDBOX = "allow-scripts allow-top-navigation-by-user-activation"
 PREVIEW_POLICY = f"sandbox {PREVIEW_SANDBOX}; frame-ancestors 'self'"
 PREVIEW_MESSAGE = "This is a preview: nothing is recorded here. Decide on the review page."
-REASON_TEXT = {"low-confidence": "confidence under the threshold", "abstained": "the crowd could not tell",
-               "gold-miss": "a gold item the crowd missed"}
+REASON_TEXT = {LOW_CONFIDENCE: "confidence under the threshold", ABSTAINED: "the crowd could not tell",
+               GOLD_MISS: "a gold item the crowd missed"}
 
 _HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
