@@ -43,7 +43,7 @@ from gt_common.images import check_image
 from gt_common.labeling_job import data_object_of_event, job_name_of_event
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
-from gt_common.shown_text import BIDI_CONTROLS, is_visible
+from gt_common.shown_text import BIDI_CONTROLS, TEXT_LENGTH_FIELD, is_visible
 from gt_common.task_record import source_field, write_record
 
 LOG = logging.getLogger()
@@ -120,12 +120,13 @@ def record_shown_text(data_object: dict[str, Any], text: str, job: str) -> None:
     would cost more than that looser check.
     """
     try:
-        location = write_record(s3_client(), data_object, {"textLength": len(text), **record_fields(data_object)}, job)
+        record = {TEXT_LENGTH_FIELD: len(text), **record_fields(data_object)}
+        location = write_record(s3_client(), data_object, record, job)
     except ClientError as error:
         LOG.error("could not write the task record of %s: %s", data_object.get(TEXT_KEY), error_code(error))
         return
     if location is not None:
-        LOG.info("task record %s: textLength %d", location.uri, len(text))
+        LOG.info("task record %s: %s %d", location.uri, TEXT_LENGTH_FIELD, len(text))
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
