@@ -36,7 +36,9 @@ from PIL import Image, ImageDraw, ImageFont
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 
 import workflows  # noqa: E402
+from gt_common.input_manifest import SOURCE_REF  # noqa: E402
 from gt_common.questions import Spans, YesNo  # noqa: E402
+from gt_common.shown_text import TEXT_FILE_KEY  # noqa: E402
 from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER as PLACEHOLDER  # noqa: E402
 from workflows.model import truth_key  # noqa: E402
 
@@ -337,8 +339,8 @@ def generate(out: Path) -> dict[str, dict]:
         (out / "abstracts" / f"{name}.txt").write_bytes(text.encode("utf-8"))
         (out / "pages" / f"{name}.jpg").write_bytes(first_page(abstract["title"], abstract["authors"], isbn, text))
         line = {
-            "source-ref": f"{PLACEHOLDER}/pages/{name}.jpg",
-            "text-file-s3-uri": f"{PLACEHOLDER}/abstracts/{name}.txt",
+            SOURCE_REF: f"{PLACEHOLDER}/pages/{name}.jpg",
+            TEXT_FILE_KEY: f"{PLACEHOLDER}/abstracts/{name}.txt",
             "metadata": {"Title": abstract["title"], "Author": ", ".join(abstract["authors"]), "ISBN": isbn},
         }
         manifest.append(json.dumps(line, ensure_ascii=False))

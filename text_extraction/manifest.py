@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from gt_common.limits import MAX_MANIFEST_LINE_BYTES
+from gt_common.input_manifest import SOURCE_REF
 from gt_common.s3uri import is_s3_uri
+from gt_common.shown_text import TEXT_FILE_KEY
 
 from .sources import SourceError, split_s3_uri
 
@@ -70,7 +72,7 @@ def load_metadata(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def manifest_line(source_ref: str, text_uri: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"source-ref": source_ref, "text-file-s3-uri": text_uri, "metadata": dict(metadata or {})}
+    return {SOURCE_REF: source_ref, TEXT_FILE_KEY: text_uri, "metadata": dict(metadata or {})}
 
 
 def to_json(line: dict[str, Any]) -> str:

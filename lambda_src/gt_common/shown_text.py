@@ -21,6 +21,9 @@ from .s3uri import InputError
 from .task_record import RECORDS_ENV, read_records, records_location
 
 LOG = logging.getLogger(__name__)
+#: The key of a NER manifest line that holds the S3 URI of the text shown to workers (pre-labeling reads it; text
+#: extraction and the sample data's generator write it).
+TEXT_FILE_KEY = "text-file-s3-uri"
 TEXT_LENGTH_FIELD = "textLength"  # the key pre-labeling writes
 # Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make a page show characters in another
 # order than the text holds them (a "Trojan Source" trick). The marks U+200E/U+200F only hint a direction; allowed.

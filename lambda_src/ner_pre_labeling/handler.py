@@ -43,12 +43,11 @@ from gt_common.images import check_image
 from gt_common.labeling_job import data_object_of_event, job_name_of_event
 from gt_common.limits import MAX_TEXT_BYTES
 from gt_common.s3uri import InputError, S3Location, error_code, parse_s3_uri, read_object
-from gt_common.shown_text import BIDI_CONTROLS, TEXT_LENGTH_FIELD, is_visible
+from gt_common.shown_text import BIDI_CONTROLS, TEXT_FILE_KEY, TEXT_LENGTH_FIELD, is_visible
 from gt_common.task_record import source_field, write_record
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-TEXT_KEY = "text-file-s3-uri"
 BYTE_ORDER_MARK = "\ufeff"
 
 
@@ -99,7 +98,7 @@ def _line_and_column(text: str, offset: int) -> str:
 
 def read_text(uri: str) -> str:
     """The abstract, as the worker will be shown it (``shown_text``)."""
-    location = parse_s3_uri(uri, what=f"dataObject.{TEXT_KEY}")
+    location = parse_s3_uri(uri, what=f"dataObject.{TEXT_FILE_KEY}")
     body = read_object(s3_client(), location, what="abstract text file", max_bytes=MAX_TEXT_BYTES)
     if len(body) > MAX_TEXT_BYTES:  # ContentLength missing or wrong: check what was actually read
         raise InputError(f"abstract text file {location.shown} is {len(body):,} bytes, "
@@ -123,7 +122,7 @@ def record_shown_text(data_object: dict[str, Any], text: str, job: str) -> None:
         record = {TEXT_LENGTH_FIELD: len(text), **record_fields(data_object)}
         location = write_record(s3_client(), data_object, record, job)
     except ClientError as error:
-        LOG.error("could not write the task record of %s: %s", data_object.get(TEXT_KEY), error_code(error))
+        LOG.error("could not write the task record of %s: %s", data_object.get(TEXT_FILE_KEY), error_code(error))
         return
     if location is not None:
         LOG.info("task record %s: %s %d", location.uri, TEXT_LENGTH_FIELD, len(text))
@@ -135,7 +134,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     image_key = source_field(data_object, "dataObject")  # the page image: source-ref, or source as Ground Truth allows
     image_uri = _required(data_object, image_key)
     image = parse_s3_uri(image_uri, what=f"dataObject.{image_key}")
-    text_uri = _required(data_object, TEXT_KEY)
+    text_uri = _required(data_object, TEXT_FILE_KEY)
     gold_of_line(data_object)  # a line's known answers are checked before anything is read
     metadata = data_object.get("metadata", {})
     if metadata is None:
