@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Optional
 from tqdm import tqdm
 
 from gt_common import strict_json
-from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
+from gt_common.output_layout import WORKER_RESPONSES, metadata_key, worker_response_answers
 from gt_common.s3uri import InputError, S3Location
 from gt_common.task_record import data_object_of, job_folder, record_location, records_location
 from local_ground_truth.grouped_writes import GroupedWrites
@@ -744,7 +744,7 @@ class LocalJob:
         if entry is None:
             return line
         label = self.spec.label_attribute_name
-        return {**line, label: entry["label"], f"{label}-metadata": {
+        return {**line, label: entry["label"], metadata_key(label): {
             "type": "groundtruth/custom", "job-name": self.job_name, "human-annotated": "yes",
             "creation-date": entry["creation-date"]}}
 

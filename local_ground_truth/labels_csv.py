@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from gt_common.gold import GOLD_KEY, GOLD_MISS
+from gt_common.output_layout import METADATA_SUFFIX, metadata_key
 from gt_common.review import CROWD_KEY, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from gt_common.questions import WORKERS_KEY
 
-METADATA_SUFFIX = "-metadata"
 #: What a spreadsheet would read as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Control characters a cell shows as symbols: C0 but tab, line feed and carriage return (which CSV quotes), DEL, C1.
@@ -86,7 +86,7 @@ def rows(lines: Iterable[Mapping[str, Any]], label_attribute: Optional[str] = No
                         row[f"{question} gold missed"] = "yes" if value.get(GOLD_MISS) else "no"
             if WORKERS_KEY in labels:
                 row["workers"] = labels[WORKERS_KEY]
-            metadata = line.get(attribute + METADATA_SUFFIX)
+            metadata = line.get(metadata_key(attribute))
             if isinstance(metadata, Mapping) and DECIDED_BY in metadata:
                 row["decided by"] = metadata[DECIDED_BY]
                 row["reviewer"] = metadata.get(REVIEWER_KEY, "")

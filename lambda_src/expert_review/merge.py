@@ -18,6 +18,7 @@ import logging
 from typing import Any
 
 from gt_common.configuration import configured_questions
+from gt_common.output_layout import metadata_key
 from gt_common.review import BY_REVIEWER, DECIDED_BY
 from gt_common.s3uri import parse_s3_uri
 
@@ -63,7 +64,7 @@ def merge(review_job: str, crowd_key: str, review_key: str, sagemaker, s3) -> di
     merged = list(final_lines(lines, crowd["LabelAttributeName"], questions, reviews))
     count = write_manifest(s3, final, merged)
     routed = len(known & set(reviews))  # reviews of lines the crowd's manifest has
-    metadata = f"{crowd['LabelAttributeName']}-metadata"
+    metadata = metadata_key(crowd["LabelAttributeName"])
     decided = sum(1 for line in merged if isinstance(line, dict) and isinstance(line.get(metadata), dict)
                   and line[metadata].get(DECIDED_BY) == BY_REVIEWER)  # what was merged, not what was sent
     LOG.info("job %s: final manifest %s written (%d lines, %d of %d routed objects decided by experts)", crowd_job,

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 from gt_common.configuration import configured_questions
 from gt_common.limits import MAX_MANIFEST_LINE_BYTES
+from gt_common.output_layout import metadata_key
 from gt_common.questions import Question
 from gt_common.review import flat_reasons, reasons_by_question
 
@@ -110,7 +111,7 @@ def select(lines: list[ManifestLine], label_attribute: str, questions: Sequence[
 def review_line_of(line: ManifestLine, label_attribute: str, by_question: dict[str, list[str]]) -> dict[str, Any]:
     """The object's own fields (its ``source``/``source-ref`` and the rest) without the crowd's label
     and metadata, which go under ``crowd-review`` with the line number, the reasons and the question giving each."""
-    metadata = f"{label_attribute}-metadata"
+    metadata = metadata_key(label_attribute)
     own = {key: value for key, value in line.value.items() if key not in (label_attribute, metadata)}
     return {**own, layout.REVIEW_FIELD: {"object": line.number, "reasons": flat_reasons(by_question),
                                          "questions": by_question,

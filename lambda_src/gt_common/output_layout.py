@@ -8,6 +8,9 @@ from typing import Any
 
 from . import strict_json
 
+#: Beside a manifest line's label (under the job's label attribute), Ground Truth writes its metadata (the job's
+#: name, the time, ...) under the attribute with this suffix.
+METADATA_SUFFIX = "-metadata"
 #: Where Ground Truth points the consolidation function (its event's ``outputConfig``): the job's annotations.
 ANNOTATIONS = "annotations/"
 #: Ground Truth's raw answers: a folder per data object (its line number in the manifest), a file per answer (a
@@ -17,6 +20,11 @@ WORKER_RESPONSES = f"{ANNOTATIONS}worker-response/iteration-1/"
 QUALITY_REPORTS = "quality-report/"
 #: Each question's report with workers compared with the final labels (the experts' decisions in).
 FINAL_QUALITY_REPORTS = "final-quality-report/"
+
+
+def metadata_key(label_attribute: str) -> str:
+    """The key of a manifest line's label metadata: ``<label attribute>-metadata``."""
+    return f"{label_attribute}{METADATA_SUFFIX}"
 
 
 def _folder(job_folder: str) -> str:

@@ -55,6 +55,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from .output_layout import metadata_key
 from .questions import Checkbox, Classification, MultiSelect, Question, YesNo
 
 LOW_CONFIDENCE = "low-confidence"
@@ -158,7 +159,7 @@ def final_manifest_key(job_folder: str) -> str:
 def decided_by_experts(final_line: Mapping[str, Any], label_attribute: str) -> dict[str, tuple[Any, Any]]:
     """``{question: (the crowd's label, the expert's)}`` of each single-label question an expert decided on this
     final manifest line (``merge_review``'s provenance); {} when the crowd decided it or it is not a final line."""
-    metadata = final_line.get(f"{label_attribute}-metadata")
+    metadata = final_line.get(metadata_key(label_attribute))
     value = final_line.get(label_attribute)
     if not isinstance(metadata, Mapping) or metadata.get(DECIDED_BY) != BY_REVIEWER or not isinstance(value, Mapping):
         return {}
@@ -299,8 +300,8 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
         if decision:
             raise ReviewError(f"a decision for a line without {label_attribute!r}: it has no crowd label to replace")
         return line
-    metadata_key = f"{label_attribute}-metadata"
-    metadata = line.get(metadata_key)
+    line_metadata_key = metadata_key(label_attribute)
+    metadata = line.get(line_metadata_key)
     metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
     if reasons:
         by_question = reasons if isinstance(reasons, Mapping) else None
@@ -314,7 +315,7 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
                                               for name, question_reasons in by_question.items()}
     if not decision:
         metadata[DECIDED_BY] = BY_CROWD
-        line[metadata_key] = metadata
+        line[line_metadata_key] = metadata
         return line
     if not isinstance(reviewer, str) or not reviewer:
         raise ReviewError("a reviewer's decision needs the reviewer's id")
@@ -334,7 +335,7 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
         label[name] = {key: answer, **reviewed}
     line[label_attribute] = label
     metadata.update({DECIDED_BY: BY_REVIEWER, REVIEWER_KEY: reviewer, CROWD_KEY: crowd})
-    line[metadata_key] = metadata
+    line[line_metadata_key] = metadata
     return line
 
 
