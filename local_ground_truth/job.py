@@ -44,7 +44,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from tqdm import tqdm
 
-from gt_common import strict_json
+from gt_common import strict_json, task_record
 from gt_common.output_layout import WORKER_RESPONSES, metadata_key, worker_response_answers
 from gt_common.s3uri import InputError, S3Location
 from gt_common.task_record import data_object_of, job_folder, record_location, records_location
@@ -803,7 +803,7 @@ def job_root(spec: WorkflowSpec, job_name: str) -> str:
 def source_of(line: dict[str, Any]) -> str:
     """A manifest line's ``source-ref`` or ``source``, as written ("" when it has neither; at most 200 characters of
     a source that is not a string)."""
-    source = line.get("source-ref", line.get("source", ""))
+    source = task_record.source_of(line, "")
     return source if isinstance(source, str) else json.dumps(source)[:200]
 
 

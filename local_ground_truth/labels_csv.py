@@ -43,6 +43,7 @@ from gt_common.gold import GOLD_KEY, GOLD_MISS
 from gt_common.output_layout import METADATA_SUFFIX, metadata_key
 from gt_common.review import CROWD_KEY, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from gt_common.questions import WORKERS_KEY
+from gt_common.task_record import source_of
 
 #: What a spreadsheet would read as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -111,7 +112,7 @@ def rows(lines: Iterable[Mapping[str, Any]], label_attribute: Optional[str] = No
 
 
 def _source(line: Mapping[str, Any]) -> str:
-    source = line.get("source-ref", line.get("source", ""))
+    source = source_of(line, "")
     return source if isinstance(source, str) else json.dumps(source, ensure_ascii=False)
 
 

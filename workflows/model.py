@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from gt_common.questions import FreeText, Question, button_name, check_questions
+from gt_common.task_record import SOURCE_FIELDS
 from labeling_constructs.bucket_layout import DERIVED_DATA_PREFIX, MANIFEST_KEY, OUTPUT_PREFIX, REVIEW_PREFIX, TEMPLATE_PREFIX, overlapping
 from labeling_constructs.labeling_job_resource import job_settings
 
@@ -300,7 +301,7 @@ def length_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) 
 def truth_key(manifest_line: Mapping[str, Any], index: int) -> str:
     """How truth.json names a data object: the file name (without extension) of its ``source-ref`` or
     ``source`` when that is an S3 URI, else its ``id`` field, else its line number (from 0)."""
-    for key in ("source-ref", "source"):
+    for key in SOURCE_FIELDS:
         value = manifest_line.get(key)
         if isinstance(value, str) and value.startswith("s3://"):
             return value.rsplit("/", 1)[-1].rsplit(".", 1)[0]

@@ -19,6 +19,7 @@ from gt_common.configuration import configured_questions
 from gt_common.questions import MultiSelect, Question, button_name
 from gt_common.review import reviewable
 from gt_common.s3uri import InputError, is_s3_uri, parse_s3_uri, read_object
+from gt_common.task_record import source_of
 
 from .jobs import s3_client
 from .layout import REVIEW_FIELD
@@ -68,7 +69,7 @@ def files_of(line: dict[str, Any], s3) -> list[dict[str, Any]]:
     JSON source names. A JSON source that cannot be read is still linked (the reason logged)."""
     own = {key: value for key, value in line.items() if key != REVIEW_FIELD}
     uris = list(_s3_uris(own))
-    source = line.get("source-ref", line.get("source"))
+    source = source_of(line)
     if s3 is not None and is_s3_uri(source) and source.lower().endswith(".json"):
         try:
             location = parse_s3_uri(source, what="data object")
@@ -85,7 +86,7 @@ def files_of(line: dict[str, Any], s3) -> list[dict[str, Any]]:
 def task_input(line: dict[str, Any], questions: Sequence[Question], s3=None) -> dict[str, Any]:
     review = line[REVIEW_FIELD]
     crowd = review.get("label") if isinstance(review.get("label"), dict) else {}
-    source = line.get("source-ref", line.get("source"))
+    source = source_of(line)
     is_s3 = is_s3_uri(source)
     reviewed = reviewed_questions(questions)
     by_question = review.get("questions") if isinstance(review.get("questions"), dict) else {}

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-#: The key of a line's data object in the image and text workflows' manifests.
-SOURCE_REF = "source-ref"
+from .task_record import SOURCE_REF  # the key of a line's data object in the image and text workflows' manifests
 
 
 def source_refs(body: bytes, name: str) -> tuple[int, list[str]]:

@@ -44,7 +44,17 @@ _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 #: The two fields a manifest line names its data object by (Ground Truth: one of them, ``source-ref`` an S3 URI by
 #: convention, ``source`` inline content or, in this project's welding data, a URI too).
-SOURCE_FIELDS = ("source-ref", "source")
+SOURCE_REF, SOURCE = "source-ref", "source"
+SOURCE_FIELDS = (SOURCE_REF, SOURCE)
+
+
+def source_of(manifest_line: Mapping[str, Any], default: Any = None) -> Any:
+    """The line's data object as written: its ``source-ref``, else its ``source``, else ``default``. Nothing is
+    checked (``source_field`` refuses a line with neither or both)."""
+    for name in SOURCE_FIELDS:
+        if name in manifest_line:
+            return manifest_line[name]
+    return default
 
 
 def source_field(manifest_line: Mapping[str, Any], what: str = "manifest line") -> str:
@@ -63,7 +73,7 @@ def source_field(manifest_line: Mapping[str, Any], what: str = "manifest line") 
 def data_object_of(manifest_line: Mapping[str, Any]) -> dict[str, Any]:
     """The ``dataObject`` Ground Truth puts in the consolidation payload for a manifest line."""
     field = source_field(manifest_line)
-    return {"s3Uri": manifest_line[field]} if field == "source-ref" else {"content": manifest_line[field]}
+    return {"s3Uri": manifest_line[field]} if field == SOURCE_REF else {"content": manifest_line[field]}
 
 
 def records_location(environ: Mapping[str, str] = os.environ) -> Optional[S3Location]:

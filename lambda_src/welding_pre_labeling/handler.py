@@ -34,7 +34,7 @@ from gt_common.gold import gold_of_line, record_fields
 from gt_common.images import check_image
 from gt_common.labeling_job import data_object_of_event, job_name_of_event
 from gt_common.s3uri import InputError, S3Location, error_code, get_object, parse_s3_uri, read_error, read_object
-from gt_common.task_record import source_field, write_record
+from gt_common.task_record import source_field, source_of, write_record
 from welding_pre_labeling.plots import PLOTS, TITLES, PlotRenderer
 from welding_pre_labeling.sensor_csv import parse_sensor_csv
 
@@ -199,8 +199,7 @@ def record_task(data_object: dict[str, Any], job: str) -> None:
     try:
         location = write_record(s3_client(), data_object, record_fields(data_object), job)
     except ClientError as error:
-        LOG.error("could not write the task record of %s: %s", data_object.get("source", data_object.get("source-ref")),
-                  error_code(error))
+        LOG.error("could not write the task record of %s: %s", source_of(data_object), error_code(error))
         return
     if location is not None:
         LOG.info("task record %s written", location.uri)
