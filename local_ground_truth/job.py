@@ -45,7 +45,9 @@ from typing import Any, Callable, Iterable, Optional
 from tqdm import tqdm
 
 from gt_common import strict_json, task_record
-from gt_common.output_layout import WORKER_RESPONSES, metadata_key, worker_response_answers
+from gt_common.output_layout import (
+    CONSOLIDATION_REQUESTS, INTERMEDIATE, OUTPUT_MANIFEST, WORKER_RESPONSES, metadata_key, worker_response_answers,
+)
 from gt_common.s3uri import InputError, S3Location
 from gt_common.task_record import data_object_of, job_folder, record_location, records_location
 from local_ground_truth.grouped_writes import GroupedWrites
@@ -55,7 +57,6 @@ from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, FunctionSpec, WorkflowSpec
 
 LOG = logging.getLogger(__name__)
-ITERATION = "iteration-1"
 READ_THREADS = 4  # concurrent GETs when reading a job's files back at start
 RESPONSE_WRITERS = 4  # writes of pre-labeling responses at once
 #: Pre-labeling responses kept per write (one JSON line each): a 1,000-object job makes tens of writes, not 1,000, and
@@ -192,11 +193,11 @@ class LocalJob:
 
     @property
     def _requests(self) -> str:
-        return f"{self.root}annotations/consolidated-annotation/consolidation-request/{ITERATION}/"
+        return f"{self.root}{CONSOLIDATION_REQUESTS}"
 
     @property
     def _outcomes(self) -> str:
-        return f"{self.root}annotations/intermediate/{ITERATION}/"
+        return f"{self.root}{INTERMEDIATE}"
 
     @property
     def _task_input_folder(self) -> str:
@@ -204,7 +205,7 @@ class LocalJob:
 
     @property
     def output_manifest_key(self) -> str:
-        return f"{self.root}manifests/output/output.manifest"
+        return f"{self.root}{OUTPUT_MANIFEST}"
 
     # -- loading what an earlier run left --------------------------------------------------------------
     def _manifest_lines(self) -> list[dict[str, Any]]:

@@ -13,9 +13,19 @@ from . import strict_json
 METADATA_SUFFIX = "-metadata"
 #: Where Ground Truth points the consolidation function (its event's ``outputConfig``): the job's annotations.
 ANNOTATIONS = "annotations/"
-#: Ground Truth's raw answers: a folder per data object (its line number in the manifest), a file per answer (a
-#: custom workflow's job has one iteration).
-WORKER_RESPONSES = f"{ANNOTATIONS}worker-response/iteration-1/"
+#: The folder of a job's only iteration, in each of Ground Truth's folders under ``ANNOTATIONS`` (a custom workflow's
+#: job has one iteration).
+ITERATION = "iteration-1/"
+#: Ground Truth's raw answers: a folder per data object (its line number in the manifest), a file per answer.
+WORKER_RESPONSES = f"{ANNOTATIONS}worker-response/{ITERATION}"
+#: The consolidation requests' payload files, one per batch.
+CONSOLIDATION_REQUESTS = f"{ANNOTATIONS}consolidated-annotation/consolidation-request/{ITERATION}"
+#: What each batch's consolidation gave (the local runner: a file per batch).
+INTERMEDIATE = f"{ANNOTATIONS}intermediate/{ITERATION}"
+#: Where Ground Truth writes the job's output manifest (and this project its final manifest, ``gt_common.review``).
+OUTPUT_MANIFESTS = "manifests/output/"
+#: Ground Truth's output manifest: the input lines, each with its label and the label's metadata.
+OUTPUT_MANIFEST = f"{OUTPUT_MANIFESTS}output.manifest"
 #: The consolidation function's quality report of each question, rebuilt at every batch (``gt_common.job_quality``).
 QUALITY_REPORTS = "quality-report/"
 #: Each question's report with workers compared with the final labels (the experts' decisions in).

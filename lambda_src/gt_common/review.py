@@ -55,7 +55,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .output_layout import metadata_key
+from .output_layout import OUTPUT_MANIFESTS, metadata_key
 from .questions import Checkbox, Classification, MultiSelect, Question, YesNo
 
 LOW_CONFIDENCE = "low-confidence"
@@ -83,7 +83,7 @@ SETTINGS_KEYS = {"enabled": "enabled", "threshold": "threshold", "route_any_abst
 
 #: Where a job's final manifest goes, relative to the job's output folder: beside Ground Truth's
 #: ``manifests/output/output.manifest``.
-FINAL_MANIFEST = "manifests/output/final.manifest"
+FINAL_MANIFEST = f"{OUTPUT_MANIFESTS}final.manifest"
 
 _SINGLE_LABEL = (Classification, YesNo, Checkbox)
 
