@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
+from gt_common.images import SHOWN_SUFFIXES
 from gt_common.input_manifest import SOURCE_REF, appended, source_refs
 from gt_common.limits import MAX_OBJECTS_PER_JOB
 from labeling_constructs.data_prefix import DATA_PREFIX_PLACEHOLDER, name_problem
@@ -32,7 +33,7 @@ from local_ground_truth.wording import printable
 from workflows.model import MANIFEST_FILE, TRUTH_FILE
 
 #: The images every current browser shows in an ``<img>`` (gt_common.images checks their bytes), by file name.
-IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.gif", "*.webp", "*.avif")
+IMAGE_PATTERNS = tuple(f"*{suffix}" for suffix in SHOWN_SUFFIXES)
 #: Image files browsers do not show (gt_common.images names them): left out of an image manifest with a word on why.
 NOT_SHOWN_SUFFIXES = {".heic": "HEIC", ".heif": "HEIC", ".tif": "TIFF", ".tiff": "TIFF", ".pdf": "PDF"}
 

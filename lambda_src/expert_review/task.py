@@ -16,6 +16,7 @@ from typing import Any, Iterator, Sequence
 
 from gt_common import strict_json
 from gt_common.configuration import configured_questions
+from gt_common.images import SHOWN_SUFFIXES  # the file endings the review page shows as an image (else a link)
 from gt_common.questions import MultiSelect, Question, button_name
 from gt_common.review import reviewable
 from gt_common.s3uri import InputError, is_s3_uri, parse_s3_uri, read_object
@@ -30,8 +31,6 @@ MAX_SOURCE_BYTES = 1_000_000
 #: At most this many files are shown for one object.
 MAX_FILES = 20
 
-#: File endings the review page shows as an image (anything else is a link).
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 
 
 def reviewed_questions(questions: Sequence[Question]) -> tuple[Question, ...]:
@@ -79,7 +78,7 @@ def files_of(line: dict[str, Any], s3) -> list[dict[str, Any]]:
             LOG.warning("object %s: the files its source names are not shown (%s)", line[REVIEW_FIELD].get("object"),
                         error)
     unique = list(dict.fromkeys(uris))[:MAX_FILES]
-    return [{"name": uri.rsplit("/", 1)[-1], "uri": uri, "isImage": uri.lower().endswith(IMAGE_SUFFIXES)}
+    return [{"name": uri.rsplit("/", 1)[-1], "uri": uri, "isImage": uri.lower().endswith(SHOWN_SUFFIXES)}
             for uri in unique]
 
 

@@ -70,6 +70,9 @@ NOT_SHOWN_FORMATS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
     ("HEIC", lambda head: head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS),
 )
 SHOWN_NAMES = ", ".join(name for name, _ in SHOWN_FORMATS)
+#: The file endings of the ``SHOWN_FORMATS``: where a file is judged by its name, not its bytes (a folder's listing,
+#: a link on the review page).
+SHOWN_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 
 
 def _riff_length(head: bytes) -> int:
