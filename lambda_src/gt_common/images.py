@@ -56,7 +56,7 @@ HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"
 #: Formats a browser shows in <img>, each with its file signature.
 SHOWN_FORMATS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
     ("JPEG", lambda head: head[:3] == b"\xff\xd8\xff"),
-    ("PNG", lambda head: head[:8] == b"\x89PNG\r\n\x1a\n"),
+    ("PNG", lambda head: head[:8] == image_header.PNG_SIGNATURE),
     ("GIF", lambda head: head[:6] in (b"GIF87a", b"GIF89a")),
     ("WebP", _is_webp),
     ("AVIF", _is_avif),

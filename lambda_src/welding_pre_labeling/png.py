@@ -13,8 +13,9 @@ import zlib
 
 import numpy as np
 
+from gt_common.image_header import PNG_SIGNATURE
+
 COMPRESS_LEVEL = 1  # zlib's fastest level: these flat-coloured plots compress well even so
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _RGB, _RGBA = 2, 6  # PNG colour types
 _NO_FILTER = 0
 
@@ -33,5 +34,5 @@ def encode_png(rgba) -> bytes:
     rows[:, 0] = _NO_FILTER
     rows[:, 1:].reshape(height, width, channels)[...] = pixels[:, :, :channels]
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)  # 8 bits, no interlace
-    return (SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), COMPRESS_LEVEL))
+    return (PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), COMPRESS_LEVEL))
             + _chunk(b"IEND", b""))
