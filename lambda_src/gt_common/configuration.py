@@ -3,7 +3,7 @@
 The stack sets on pre-labeling, from the workflow's definition (``workflows/<name>.py``):
 
 - ``DERIVED_DATA_PREFIX`` (``DERIVED_DATA_PREFIX_ENV``): the bucket prefix under which pre-labeling writes
-  what it derives from the data (the welding plots); required by a pre-labeling function that writes any.
+  what it derives from the data (drawings of it, say); required by a pre-labeling function that writes any.
 
 and on consolidation:
 
