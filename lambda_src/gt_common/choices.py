@@ -40,6 +40,7 @@ from .questions import MAJORITY_VOTE
 from .worker_model import Entry
 
 LOG = logging.getLogger(__name__)
+#: Scores within this of an object's best are a tie (decided by ``tie_break``).
 TIE_EPSILON = 1e-9
 
 
