@@ -92,7 +92,6 @@ from .worker_model import Entry, entry_names, multi_select_entry
 LOG = logging.getLogger(__name__)
 #: Each MultiSelect choice is decided as the yes/no ``CHOICE_AS_YES_NO``: "Yes" (listed first) when it applies.
 SELECTED, NOT_SELECTED = CHOICE_AS_YES_NO.labels
-CONFIDENCE_DIGITS = 4
 
 
 def read_forms(item: DataObjectAnswers, questions: Sequence[Question],
@@ -233,7 +232,8 @@ class _Batch:
         values = []
         for i, (object_id, label, confidence, counted) in enumerate(
                 zip(self.object_ids, result.labels, result.confidences, votes)):
-            value = {"label": label, "confidence": round(confidence, CONFIDENCE_DIGITS), "votes": counted}
+            value = {"label": label, "confidence": round(confidence, job_confidence.CONFIDENCE_DIGITS),
+                     "votes": counted}
             if gold and object_id in gold:
                 value[GOLD_KEY] = gold[object_id]
                 if gold_missed(label, gold[object_id]):
@@ -263,7 +263,8 @@ class _Batch:
             for i, (object_id, label, p) in enumerate(zip(result.object_ids, result.labels, result.confidences)):
                 if label is None:
                     continue
-                confidence[object_id][choice] = round(choice_probability(p, label == SELECTED), CONFIDENCE_DIGITS)
+                confidence[object_id][choice] = round(choice_probability(p, label == SELECTED),
+                                                           job_confidence.CONFIDENCE_DIGITS)
                 if label == SELECTED:
                     chosen[object_id].append(choice)
                 its = job_confidence.evidence_of_result(result, i, label, classes)
