@@ -94,6 +94,8 @@ class LambdaPackage:
 
 #: The consolidation every workflow gets unless it plugs in its own: any mix of question types.
 GENERIC_CONSOLIDATION = LambdaPackage(package="consolidation", memory_mb=1024, timeout_seconds=300)
+#: The default ``WorkflowDefinition.span_text_input``: the task input key NER pre-labeling puts its text under.
+DEFAULT_SPAN_TEXT_INPUT = "text"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,7 +113,7 @@ class WorkflowDefinition:
     derived_data_prefix: str = DERIVED_DATA_PREFIX
     # The task input key (pre-labeling's ``taskInput``) holding the text a Spans question tags; the local
     # runner's simulated workers tag that text.
-    span_text_input: str = "text"
+    span_text_input: str = DEFAULT_SPAN_TEXT_INPUT
 
     def __post_init__(self) -> None:
         check_workflow_name(self.name)
