@@ -147,17 +147,6 @@ def payload_entries(text: str, uri: str = "payload") -> Iterator[Any]:
             raise invalid("Expecting ',' delimiter", position)
 
 
-def load_payload(event: dict[str, Any], s3_client) -> list[Any]:
-    """Fetch and parse the payload file named by ``event["payload"]["s3Uri"]`` (every entry at once;
-    ``read_batch`` reads it entry by entry instead).
-
-    The payload is Ground Truth's, not a worker's: it is parsed as Python does (a worker's form
-    given inline as an object is checked strictly later, in ``decode_form``); only a payload that
-    cannot be read at all fails the batch.
-    """
-    return list(payload_entries(*payload_text(event, s3_client)))
-
-
 def _form_of(raw: Any, where: str) -> dict[str, Any]:
     """A worker's form from its JSON text (or the value already parsed into the payload), checked strictly."""
     try:

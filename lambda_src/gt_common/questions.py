@@ -305,15 +305,8 @@ def questions_from_json(text: str) -> tuple[Question, ...]:
     return check_questions(questions)
 
 
-def question_named(questions: Iterable[Question], name: str) -> Question:
-    for question in questions:
-        if question.name == name:
-            return question
-    raise QuestionError(f"no question is named {name!r}")
-
-
 __all__ = [
     "Checkbox", "Classification", "DAWID_SKENE", "FreeText", "MAJORITY_VOTE", "METHODS", "METHOD_ENV", "MultiSelect", "QUESTIONS_ENV",
-    "QUESTION_TYPES", "Question", "QuestionError", "Spans", "YesNo", "check_questions", "question_named",
+    "QUESTION_TYPES", "Question", "QuestionError", "Spans", "YesNo", "check_questions",
     "questions_from_json", "questions_to_json",
 ]

@@ -94,17 +94,6 @@ LOG = logging.getLogger(__name__)
 SELECTED, NOT_SELECTED = CHOICE_AS_YES_NO.labels
 
 
-def read_forms(item: DataObjectAnswers, questions: Sequence[Question],
-               text_length: int = MAX_TEXT_BYTES) -> list[FormAnswers]:
-    """Each worker's usable answers to ``questions``; every part not used is logged with its object and worker."""
-    forms = []
-    for answer, form in read_each(item, lambda answer: read_form(questions, answer, text_length)):
-        for problem in form.problems:
-            item.skip(answer.worker_id, problem)
-        forms.append(form)
-    return forms
-
-
 class _Batch:
     """Every usable answer of the batch, question by question, and what the batch learns.
 
