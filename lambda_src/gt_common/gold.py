@@ -10,7 +10,8 @@ apply, possibly empty) under ``GOLD_KEY``::
 The worker never sees it: Ground Truth hands the whole line to the pre-labeling function, which leaves
 ``gold`` out of the task input and writes it into the object's task record (``gt_common.task_record``,
 field ``GOLD_KEY``), the one way to reach the consolidation function (whose payload names only each
-object's source). Consolidation reads every object's record (``read_gold``), and for each question:
+object's source). Consolidation reads every object's record (``task_record.read_records``), takes each
+question's gold from them (``gold_by_question``), and for each question:
 
 - the worker model counts a gold object with its known class, not an estimate (``crowd_model.fit``'s
   ``known``), and the gold objects measure the published confidence against the truth per confidence
