@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from gt_common.gold import GOLD_KEY, GOLD_MISS
+from gt_common.gold import GOLD_KEY, GOLD_MISS_KEY
 from gt_common.output_layout import METADATA_SUFFIX, metadata_key
 from gt_common.review import CROWD_KEY, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from gt_common.questions import WORKERS_KEY
@@ -84,7 +84,7 @@ def rows(lines: Iterable[Mapping[str, Any]], label_attribute: Optional[str] = No
                     if isinstance(value, Mapping) and GOLD_KEY in value:  # a gold object: its known answer
                         known = value[GOLD_KEY]
                         row[f"{question} gold"] = "; ".join(map(str, known)) if isinstance(known, list) else known
-                        row[f"{question} gold missed"] = "yes" if value.get(GOLD_MISS) else "no"
+                        row[f"{question} gold missed"] = "yes" if value.get(GOLD_MISS_KEY) else "no"
             if WORKERS_KEY in labels:
                 row["workers"] = labels[WORKERS_KEY]
             metadata = line.get(metadata_key(attribute))

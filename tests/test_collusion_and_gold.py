@@ -14,7 +14,7 @@ from consolidation import handler
 from gt_common import collusion, crowd_model
 from gt_common.choices import Answer, consolidate_choice
 from gt_common.configuration import DERIVED_DATA_PREFIX_ENV
-from gt_common.gold import GOLD_KEY, GOLD_MISS, gold_by_question, gold_of_line
+from gt_common.gold import GOLD_KEY, GOLD_MISS_KEY, gold_by_question, gold_of_line
 from gt_common.quality_report import batch_statistics, merge_statistics, quality_report, report_from_statistics
 from gt_common.questions import MultiSelect, YesNo
 from gt_common.s3uri import InputError
@@ -329,9 +329,9 @@ def test_gold_reaches_the_output_and_the_report_through_the_task_records(s3, buc
     labels = labels_by_id(invoke(s3, bucket, entries, label=WELDING.label_attribute_name),
                           WELDING.label_attribute_name)
     zero = labels["0"][QUESTION.name]
-    assert zero[GOLD_KEY] == truth["0"] and zero[GOLD_MISS] is True and zero["label"] != truth["0"]
+    assert zero[GOLD_KEY] == truth["0"] and zero[GOLD_MISS_KEY] is True and zero["label"] != truth["0"]
     assert all(GOLD_KEY not in labels[str(i)][QUESTION.name] for i in range(4, 30))
-    assert all(GOLD_MISS not in labels[str(i)][QUESTION.name] for i in range(1, 30))
+    assert all(GOLD_MISS_KEY not in labels[str(i)][QUESTION.name] for i in range(1, 30))
     # The review rule routes the missed gold object, and no other for that reason.
     from gt_common.review import GOLD_MISS as MISSED, needs_review
 
@@ -355,7 +355,7 @@ def test_an_unreadable_record_costs_only_its_object_gold(s3, bucket, welding_fun
     with caplog.at_level(logging.WARNING):
         labels = labels_by_id(invoke(s3, bucket, entries, label=WELDING.label_attribute_name),
                               WELDING.label_attribute_name)
-    assert labels["0"][QUESTION.name][GOLD_MISS] is True and GOLD_KEY not in labels["1"][QUESTION.name]
+    assert labels["0"][QUESTION.name][GOLD_MISS_KEY] is True and GOLD_KEY not in labels["1"][QUESTION.name]
     assert "is not usable JSON" in caplog.text
 
 
@@ -582,11 +582,11 @@ def test_a_multi_selects_gold_counts_each_choice_as_a_yes_no_with_that_gold_and_
         assert defects["confidence"]["Crack"] == pytest.approx(p if flag["label"] == "Yes" else 1 - p, abs=1e-4)
         if object_id in known:
             assert defects[GOLD_KEY] == [c for c in DEFECTS.choices if c in known[object_id]]
-            assert defects.get(GOLD_MISS, False) == (defects["labels"] != defects[GOLD_KEY])
+            assert defects.get(GOLD_MISS_KEY, False) == (defects["labels"] != defects[GOLD_KEY])
         else:
-            assert GOLD_KEY not in defects and GOLD_MISS not in defects
+            assert GOLD_KEY not in defects and GOLD_MISS_KEY not in defects
     assert labels["0"][DEFECTS.name]["labels"] == [] and labels["0"][DEFECTS.name][GOLD_KEY] == ["Crack"]
-    assert labels["0"][DEFECTS.name][GOLD_MISS] is True and labels["0"][FLAG.name][GOLD_MISS] is True
+    assert labels["0"][DEFECTS.name][GOLD_MISS_KEY] is True and labels["0"][FLAG.name][GOLD_MISS_KEY] is True
     both = [o for o, written in known.items() if written == ["Crack", "Porosity"]]
     assert both and all(labels[o][DEFECTS.name][GOLD_KEY] == ["Porosity", "Crack"] for o in both)  # choices' order
 
@@ -598,7 +598,7 @@ def test_a_multi_selects_gold_counts_each_choice_as_a_yes_no_with_that_gold_and_
     assert all(remembered[FLAG.name]["workers"][w]["Yes"]["No"] >= 1 for w in ("w0", "w1", "w2"))  # object 0
 
     # The review rule routes every missed gold object, for that question.
-    missed = {o for o, label in labels.items() if label[DEFECTS.name].get(GOLD_MISS)}
+    missed = {o for o, label in labels.items() if label[DEFECTS.name].get(GOLD_MISS_KEY)}
     assert "0" in missed
     routed = {o for o, label in labels.items()
               if MISSED in reasons_by_question({"label": label}, "label", [DEFECTS], 0.0).get(DEFECTS.name, [])}

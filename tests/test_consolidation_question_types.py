@@ -144,7 +144,7 @@ def test_a_multi_selects_gold_is_kept_in_its_choice_order_and_a_miss_is_flagged(
                                                                                 method):
     """Object 0's known choices are login and billing; the crowd chose billing alone: missed. Object 1 has none, as
     its crowd says; object 2's gold names a choice the question does not have: logged by object and left out."""
-    from gt_common.gold import GOLD_KEY, GOLD_MISS
+    from gt_common.gold import GOLD_KEY, GOLD_MISS_KEY
     from gt_common.task_record import data_object_of, write_record
 
     configure(monkeypatch, [TOPICS], method)
@@ -160,15 +160,15 @@ def test_a_multi_selects_gold_is_kept_in_its_choice_order_and_a_miss_is_flagged(
     labels = run(s3, bucket, entries, workers_per_object=3)
 
     zero, one, two = (labels[o]["topics"] for o in "012")
-    assert zero["labels"] == ["billing"] and zero[GOLD_KEY] == ["billing", "login"] and zero[GOLD_MISS] is True
-    assert one["labels"] == [] and one[GOLD_KEY] == [] and GOLD_MISS not in one
-    assert GOLD_KEY not in two and GOLD_MISS not in two
+    assert zero["labels"] == ["billing"] and zero[GOLD_KEY] == ["billing", "login"] and zero[GOLD_MISS_KEY] is True
+    assert one["labels"] == [] and one[GOLD_KEY] == [] and GOLD_MISS_KEY not in one
+    assert GOLD_KEY not in two and GOLD_MISS_KEY not in two
     assert logged(caplog, "object 2: gold answer of topics names 'refunds', not one of its choices; left out")
     if method == "majority-vote":
         assert zero == {"labels": ["billing"], "confidence": {"billing": 1.0, "login": 0.3333, "outage": 0.0},
-                        "votes": {"billing": 3, "login": 1}, GOLD_KEY: ["billing", "login"], GOLD_MISS: True}
+                        "votes": {"billing": 3, "login": 1}, GOLD_KEY: ["billing", "login"], GOLD_MISS_KEY: True}
     else:
-        assert list(zero) == ["labels", "confidence", "votes", GOLD_KEY, GOLD_MISS, "evidence"]
+        assert list(zero) == ["labels", "confidence", "votes", GOLD_KEY, GOLD_MISS_KEY, "evidence"]
 
 
 # -- FreeText ----------------------------------------------------------------------------------------------

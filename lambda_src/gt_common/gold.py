@@ -21,7 +21,7 @@ question's gold from them (``gold_by_question``), and for each question:
   known class is;
 - the object's label is still what its answers say; its consolidated value holds ``"gold": <known
   answer>`` (a MultiSelect's: the list, in the question's choice order) and, when the label (a MultiSelect's
-  chosen choices) is not it, ``GOLD_MISS: true`` (read by ``gt_common.review``);
+  chosen choices) is not it, ``GOLD_MISS_KEY: true`` (read by ``gt_common.review``);
 - the quality report gives each worker's answers on gold objects and how many were right (a MultiSelect's: per
   choice, each answer's yes/no on a gold object against the known yes/no, as its other per-choice figures).
 
@@ -39,15 +39,12 @@ import logging
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from .questions import CHOICE_AS_YES_NO, MultiSelect, Question
-from .review import GOLD_MISS_KEY
+from .review import GOLD_MISS_KEY  # set (true) in a question's consolidated value whose label misses the known answer
 from .s3uri import InputError
 
 LOG = logging.getLogger(__name__)
 #: The manifest line's key (and the task record's field) holding the object's known answers.
 GOLD_KEY = "gold"
-#: The key set (true) in a question's consolidated value when the label misses the known answer: the review
-#: rule's own (``gt_common.review``), which routes such objects to an expert.
-GOLD_MISS = GOLD_MISS_KEY
 #: The most known answers one line may carry (and labels one MultiSelect's list may hold), and the longest
 #: question name or label accepted.
 MAX_GOLD_ANSWERS = 100

@@ -75,7 +75,7 @@ from .configuration import ConfigurationError, method_of
 from .consolidation import BatchAnswers, DataObjectAnswers, WorkerAnswer, describe, read_each
 from .job_quality import record_multi_select_quality, record_quality_statistics, record_span_quality
 from .quality_report import batch_statistics, batch_statistics_from_indices
-from .gold import GOLD_KEY, GOLD_MISS, choice_gold, gold_by_question
+from .gold import GOLD_KEY, GOLD_MISS_KEY, choice_gold, gold_by_question
 from .job_state import JobState
 from .s3uri import InputError
 from .limits import MAX_OBJECTS_PER_JOB, MAX_TEXT_BYTES
@@ -226,7 +226,7 @@ class _Batch:
             if gold and object_id in gold:
                 value[GOLD_KEY] = gold[object_id]
                 if gold_missed(label, gold[object_id]):
-                    value[GOLD_MISS] = True
+                    value[GOLD_MISS_KEY] = True
             values.append(job_confidence.keep_evidence(value, result, i, classes))
         return values
 
@@ -268,7 +268,7 @@ class _Batch:
             if object_id in gold:
                 value[GOLD_KEY] = list(gold[object_id])
                 if object_id in missed:
-                    value[GOLD_MISS] = True
+                    value[GOLD_MISS_KEY] = True
             if evidence[object_id]:
                 value[job_confidence.EVIDENCE_KEY] = evidence[object_id]
             values[object_id] = value
