@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from gt_common.configuration import ConfigurationError
-from gt_common.review import ReviewError
-from gt_common.review import ReviewSettings as RuleSettings
-from gt_common.review import parse_settings
+from gt_common.review import ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import S3Location, parse_s3_uri
 
 #: The key every name of the workflow's jobs starts with (``<key>-...``).
@@ -32,10 +30,11 @@ JOB_KEY = re.compile(r"^[a-z0-9]{4,16}$")
 
 
 @dataclass(frozen=True)
-class ReviewSettings:
+class ReviewConfig:
+    """The start and merge functions' configuration; ``rule`` is the environment's review rule."""
     crowd_key: str
     review_key: str
-    rule: RuleSettings  # which objects go to review
+    rule: ReviewSettings  # which objects go to review
     review_location: S3Location  # a folder: its key is empty or ends with "/"
     request: dict[str, Any]
 
@@ -64,7 +63,7 @@ def review_location(environ: Mapping[str, str] = os.environ) -> S3Location:
     return location
 
 
-def rule_settings(environ: Mapping[str, str] = os.environ) -> RuleSettings:
+def rule_settings(environ: Mapping[str, str] = os.environ) -> ReviewSettings:
     text = _required(environ, RULE_SETTINGS_ENV)
     try:
         return parse_settings(json.loads(text), RULE_SETTINGS_ENV)
@@ -84,7 +83,6 @@ def review_request(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     return request
 
 
-def settings(environ: Mapping[str, str] = os.environ) -> ReviewSettings:
+def settings(environ: Mapping[str, str] = os.environ) -> ReviewConfig:
     crowd_key, review_key = job_keys(environ)
-    return ReviewSettings(crowd_key, review_key, rule_settings(environ), review_location(environ),
-                          review_request(environ))
+    return ReviewConfig(crowd_key, review_key, rule_settings(environ), review_location(environ), review_request(environ))

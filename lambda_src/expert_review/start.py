@@ -29,7 +29,7 @@ from . import layout
 from .final import final_lines
 from .jobs import create_or_adopt, describe, s3_client, sagemaker_client
 from .manifests import ManifestLine, dumps, exists, workflow_output_lines, write_manifest
-from .settings import ReviewSettings, settings
+from .settings import ReviewConfig, settings
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -47,7 +47,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     return start_review(name, config, sagemaker_client(), s3_client())
 
 
-def start_review(crowd_job: str, config: ReviewSettings, sagemaker, s3) -> dict[str, Any]:
+def start_review(crowd_job: str, config: ReviewConfig, sagemaker, s3) -> dict[str, Any]:
     job = sagemaker.describe_labeling_job(LabelingJobName=crowd_job)
     if job["LabelingJobStatus"] != "Completed":
         LOG.warning("job %s is %s according to SageMaker; nothing to review", crowd_job, job["LabelingJobStatus"])
