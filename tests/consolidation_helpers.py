@@ -5,7 +5,7 @@ import json
 from typing import Any, Iterable, Optional
 
 from consolidation import handler
-from gt_common.questions import QUESTIONS_ENV, Question, questions_to_json
+from gt_common.questions import METHOD_ENV, QUESTIONS_ENV, Question, questions_to_json
 
 REQUESTS = "job/annotations/consolidated-annotation/consolidation-request/iteration-1"
 STATE = "job/annotations/consolidation-state"
@@ -16,9 +16,9 @@ def configure(monkeypatch, questions: Iterable[Question], method: Optional[str] 
     """The function's environment as the stack sets it from a definition's questions."""
     monkeypatch.setenv(QUESTIONS_ENV, questions_to_json(questions))
     if method is None:
-        monkeypatch.delenv("CONSOLIDATION_METHOD", raising=False)
+        monkeypatch.delenv(METHOD_ENV, raising=False)
     else:
-        monkeypatch.setenv("CONSOLIDATION_METHOD", method)
+        monkeypatch.setenv(METHOD_ENV, method)
     handler.s3_client.cache_clear()
 
 

@@ -19,11 +19,13 @@ import workflows
 from consolidation import handler
 from tests.consolidation_helpers import JOB, WORKER_MODEL, configure
 from tests.consolidation_helpers import invoke as invoke_handler
+from gt_common.task_record import RECORDS_ENV
+from workflows.welding import BURN_THROUGH, CONTAMINATION, GOOD_WELD, LACK_OF_FUSION
 
 OBJECTS = 1_000
 WORKERS = ("alice", "bob", "carol")
 LABEL = "label"
-CATEGORIES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
+CATEGORIES = [GOOD_WELD, BURN_THROUGH, CONTAMINATION, LACK_OF_FUSION]
 # An earlier batch's worker memory holding inf: read strictly, left out, named in the log.
 INF_STATE = (b'{"version": 2, "questions": {"WeldingClassification": {"workers": {"alice": '
              b'{"Good Weld": {"Good Weld": Infinity}}}, "classes": {"Good Weld": 1e999}}, '
@@ -32,7 +34,7 @@ INF_STATE = (b'{"version": 2, "questions": {"WeldingClassification": {"workers":
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 
@@ -116,7 +118,7 @@ def sections(i):
 def test_ner_batch_of_real_size_with_poisoned_answers(s3, bucket, caplog, monkeypatch):
     from gt_common.task_record import write_record
 
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/records/")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/records/")
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda i: write_record(s3, {"source-ref": f"s3://{bucket}/in/{i}"}, {"textLength": 150}, JOB),
                       range(OBJECTS)))

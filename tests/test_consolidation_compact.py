@@ -17,6 +17,7 @@ from gt_common.choices import Answer, consolidate_choice, consolidate_indexed
 from gt_common.consolidation import consolidate_answers_event, payload_entries, payload_text, read_batch
 from gt_common.s3uri import InputError
 from gt_common.workflow_consolidation import _vote_counts, _votes
+from gt_common.task_record import RECORDS_ENV
 from tests.consolidation_helpers import configure, content, logged, run
 
 QUESTION = workflows.definition("welding").questions[0]
@@ -26,7 +27,7 @@ PAYLOAD_KEY = "job/annotations/consolidated-annotation/consolidation-request/ite
 @pytest.fixture(autouse=True)
 def welding(monkeypatch):
     configure(monkeypatch, [QUESTION], "dawid-skene")
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
 
 
 def form(label):

@@ -19,6 +19,7 @@ from gt_common import job_confidence
 from gt_common.questions import (
     DAWID_SKENE, METHODS, Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo,
 )
+from gt_common.task_record import RECORDS_ENV
 from tests.consolidation_helpers import answered_by, configure, run
 from workflows import scaffold
 from workflows.model import WorkflowDefinition
@@ -36,7 +37,7 @@ OBJECTS = 8
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 

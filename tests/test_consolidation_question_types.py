@@ -18,6 +18,7 @@ from consolidation import handler
 from gt_common.choices import tie_break
 from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, Spans, YesNo
 from gt_common.s3uri import InputError
+from gt_common.task_record import RECORDS_ENV
 from tests.consolidation_helpers import (
     STATE, WORKER_MODEL, answered_by, configure, content, logged, read_json, run,
 )
@@ -33,7 +34,7 @@ TRIAGE = (PRIORITY, VALID, URGENT, TOPICS, NOTES, MENTIONS)
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 
@@ -148,7 +149,7 @@ def test_a_multi_selects_gold_is_kept_in_its_choice_order_and_a_miss_is_flagged(
     from gt_common.task_record import data_object_of, write_record
 
     configure(monkeypatch, [TOPICS], method)
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/derived/task-records/")
     known = {"0": ["login", "billing"], "1": [], "2": ["refunds"]}
     entries = []
     for object_id, gold in known.items():

@@ -10,6 +10,7 @@ import workflows
 from consolidation import handler
 from gt_common import response_size
 from gt_common.response_size import ResponseTooLarge
+from gt_common.task_record import RECORDS_ENV
 from tests.consolidation_helpers import answered_by, configure, invoke
 
 WELDING = workflows.definition("welding")
@@ -20,7 +21,7 @@ LABELS = [label for label in WELDING.questions[0].labels if label != WELDING.que
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     configure(monkeypatch, WELDING.questions)
     yield
     handler.s3_client.cache_clear()

@@ -21,18 +21,20 @@ from gt_common.job_state import JobState
 from gt_common.limits import MAX_OBJECTS_PER_JOB
 from gt_common.quality_report import batch_statistics
 from gt_common.span_reliability import MAX_SPANS_PER_JOB
+from gt_common.task_record import RECORDS_ENV
 from tests.consolidation_helpers import REQUESTS, STATE, WORKER_MODEL, answered_by, configure, logged, run
+from workflows.welding import BURN_THROUGH, CONTAMINATION, GOOD_WELD, LACK_OF_FUSION
 
 SNAPSHOTS = f"{STATE}/snapshots"
 
 LABEL = "label"
-CLASSES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
+CLASSES = [GOOD_WELD, BURN_THROUGH, CONTAMINATION, LACK_OF_FUSION]
 WORKERS_PER_OBJECT = 5
 
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 

@@ -20,6 +20,7 @@ from expert_review import decision, layout, merge, start, task
 from expert_review.manifests import parse_lines
 from gt_common.questions import QUESTIONS_ENV, Classification, FreeText, MultiSelect, questions_to_json
 from gt_common.review import BY_REVIEWER, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
+from gt_common.task_record import RECORDS_ENV
 from local_ground_truth.liquid import render_source
 from tests.consolidation_helpers import answered_by, configure, run
 from tests.test_expert_review_lambdas import (  # noqa: F401 - configured and sagemaker are fixtures
@@ -50,7 +51,7 @@ def crowd_output(configured, s3, monkeypatch):
     """The crowd job's output manifest line of one weld run, as Ground Truth writes it from the generic
     consolidation function's label (majority vote: the vote share is the confidence, plain to check)."""
     bucket = configured
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     configure(monkeypatch, QUESTIONS, "majority-vote")
     dataset = {"image": {"s3Path": f"s3://{bucket}/data/images/run-7.png"},
                "sensor_data": {"s3Path": f"s3://{bucket}/data/sensor/run-7.csv"}}

@@ -12,6 +12,7 @@ from gt_common import gold_correction, job_confidence
 from gt_common.choices import Answer, consolidate_choice
 from gt_common.questions import Classification, FreeText, MultiSelect, YesNo
 from gt_common.worker_model import merge
+from gt_common.task_record import RECORDS_ENV
 
 CLASSES = ["Good", "Bad"]
 
@@ -343,7 +344,7 @@ def test_a_multi_select_consolidated_in_batches_keeps_each_choices_evidence_and_
     rng = np.random.default_rng(11)
     flag = YesNo(name="flag")
     configure(monkeypatch, [flag, MARKS], "dawid-skene")
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     labels = {}
     for batch in range(6):
         entries = []
@@ -397,7 +398,7 @@ def test_a_multi_selects_gold_objects_revise_each_choice_at_the_jobs_end_as_a_ye
     rng = np.random.default_rng(3)
     flag = YesNo(name="flag", tie="Yes")  # as each choice is decided: a tie selects it
     configure(monkeypatch, [flag, MARKS], "dawid-skene")
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/derived/task-records/")
     labels, known = {}, {}
     for batch in range(6):
         entries = []

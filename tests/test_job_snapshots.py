@@ -21,19 +21,21 @@ import workflows
 from consolidation import handler
 from gt_common import crowd_model, job_state, worker_model
 from gt_common.job_state import JobState, Ledger, negated, tidy, tree_sum
+from gt_common.task_record import RECORDS_ENV
 from local_ground_truth import local_s3
 from tests.consolidation_helpers import STATE, WORKER_MODEL, answered_by, configure, logged, read_json, run
 from tests.test_constructs import sample_folder  # noqa: F401 - a fixture
+from workflows.welding import BURN_THROUGH, CONTAMINATION, GOOD_WELD, LACK_OF_FUSION
 
 SNAPSHOTS = f"{STATE}/snapshots"
 QUALITY = "quality-WeldingClassification"
-CLASSES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
+CLASSES = [GOOD_WELD, BURN_THROUGH, CONTAMINATION, LACK_OF_FUSION]
 HANDLER_CLIENT = handler.s3_client  # tests replace it with a wrapped client
 
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     configure(monkeypatch, workflows.definition("welding").questions)
     yield
     HANDLER_CLIENT.cache_clear()

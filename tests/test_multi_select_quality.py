@@ -14,6 +14,7 @@ from gt_common.multi_select_quality import (KIND, merge_multi_select_statistics,
                                             multi_select_report_from_statistics)
 from gt_common.questions import MultiSelect
 from gt_common.quality_report import batch_statistics
+from gt_common.task_record import RECORDS_ENV
 from local_ground_truth.quality import final_report
 from local_ground_truth.quality_plots import draw_quality_report, format_quality_report, quality_report_png
 from tests.consolidation_helpers import answered_by, configure, read_json, run
@@ -24,7 +25,7 @@ YES_NO = ["Yes", "No"]
 
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 

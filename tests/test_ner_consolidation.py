@@ -10,10 +10,11 @@ import pytest
 import workflows
 from consolidation import handler
 from gt_common.consolidation import DataObjectAnswers, WorkerAnswer
-from gt_common.questions import Spans
+from gt_common.questions import METHOD_ENV, Spans
 from gt_common.s3uri import InputError
 from gt_common.span_clustering import Span, consensus_boundary, consolidate_spans, jaccard
 from gt_common.workflow_consolidation import consolidate_items
+from gt_common.task_record import RECORDS_ENV
 from local_ground_truth.simulated_workers import simulated_answer
 from local_ground_truth.span_baselines import token_majority_vote
 from local_ground_truth.span_metrics import count_spans, scores
@@ -32,7 +33,7 @@ def ner_function(monkeypatch):
     method (equal weights, vote shares); the worker-model tests at the end of the file switch back
     to the default."""
     configure(monkeypatch, NER.questions, method="majority-vote")
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 
@@ -290,7 +291,7 @@ def careless_batch(n):
 
 
 def test_reliability_learned_in_one_batch_steers_the_next(s3, bucket, monkeypatch):
-    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    monkeypatch.delenv(METHOD_ENV)
     # d and e alone outnumber a: without history, their span would win and a's would not.
     lone = [by_workers("z", {"a": form([ent("Methods", 0, 40)], good="Yes"),
                              "d": form([ent("Conclusions", 100, 140)], good="No"),
@@ -333,7 +334,7 @@ def with_record(s3, bucket, monkeypatch, object_id, record):
     """TASK_RECORDS_URI set, and ``record`` written for the object's source (None: no record)."""
     from gt_common.task_record import write_record
 
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/{RECORDS}")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/{RECORDS}")
     if record is not None:
         write_record(s3, {"source-ref": f"s3://input/pages/{object_id}.jpg"}, record, JOB)
 
@@ -367,7 +368,7 @@ def test_without_a_task_record_offsets_are_bounded_by_the_largest_text(s3, bucke
 
 
 def test_without_a_records_folder_the_batch_logs_it_once(s3, bucket, caplog, monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     run(s3, bucket, [entry(i, content(form([ent("Methods", 0, 9)]))) for i in range(3)])
     assert [m for m in caplog.messages if "TASK_RECORDS_URI is not set" in m] == [
         "TASK_RECORDS_URI is not set: span offsets of 3 objects are bounded by MAX_TEXT_BYTES "
@@ -386,8 +387,8 @@ def test_a_record_without_a_sound_text_length_falls_back_to_the_largest_text(s3,
 def test_a_malformed_records_folder_is_a_configuration_error(s3, bucket, monkeypatch):
     from gt_common.configuration import ConfigurationError
 
-    monkeypatch.setenv("TASK_RECORDS_URI", "https://not-s3/records/")
-    with pytest.raises(ConfigurationError, match="TASK_RECORDS_URI"):
+    monkeypatch.setenv(RECORDS_ENV, "https://not-s3/records/")
+    with pytest.raises(ConfigurationError, match=RECORDS_ENV):
         run(s3, bucket, [entry(0, content(form([ent("Methods", 0, 9)])))])
 
 
@@ -408,7 +409,7 @@ def test_each_task_record_is_read_once_per_batch(s3, bucket, monkeypatch):
     client = lambda: counting  # noqa: E731
     client.cache_clear = lambda: None
     monkeypatch.setattr(handler, "s3_client", client)
-    monkeypatch.delenv("CONSOLIDATION_METHOD")  # the worker model: spans clustered twice
+    monkeypatch.delenv(METHOD_ENV)  # the worker model: spans clustered twice
     answers = [content(form([ent("Methods", 0, 40), ent("Results", 50, 90)])) for _ in range(3)]
     run(s3, bucket, [entry(i, *answers) for i in range(3)])
     record_reads = [key for key in reads if key.startswith(f"{RECORDS}{JOB}/")]

@@ -9,7 +9,7 @@ import pytest
 from gt_common import limits
 from gt_common.s3uri import InputError
 from gt_common.labeling_job import job_name_of_event
-from gt_common.task_record import data_object_of, read_record
+from gt_common.task_record import RECORDS_ENV, data_object_of, read_record
 from ner_pre_labeling import handler
 
 DATA = Path(__file__).resolve().parent.parent / "sample_data" / "ner"
@@ -201,7 +201,7 @@ def test_direction_marks_are_text_a_page_shows_in_order(s3, bucket):
 
 
 def test_shown_text_length_is_recorded_in_code_points(s3, bucket, monkeypatch):
-    monkeypatch.setenv("TASK_RECORDS_URI", f"s3://{bucket}/derived/task-records/")
+    monkeypatch.setenv(RECORDS_ENV, f"s3://{bucket}/derived/task-records/")
     line = {**line_for(s3, bucket, "Résumé 🌊\r\n𝔼[X] ≈ 3.".encode()), "metadata": {"Title": "T"}}
     text = handler.lambda_handler(event(line))["taskInput"]["text"]
     assert text == "Résumé 🌊\n𝔼[X] ≈ 3."
@@ -210,14 +210,14 @@ def test_shown_text_length_is_recorded_in_code_points(s3, bucket, monkeypatch):
 
 
 def test_nothing_is_recorded_without_a_records_folder(s3, bucket, monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     handler.lambda_handler(event(line_for(s3, bucket, b"Background: a.")))
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])] == [
         "ner/abstracts/a.txt", "ner/pages/a.jpg"]
 
 
 def test_a_record_that_cannot_be_written_does_not_lose_the_object(s3, bucket, monkeypatch, caplog):
-    monkeypatch.setenv("TASK_RECORDS_URI", "s3://no-such-records-bucket/records/")
+    monkeypatch.setenv(RECORDS_ENV, "s3://no-such-records-bucket/records/")
     result = handler.lambda_handler(event(line_for(s3, bucket, b"Background: a.")))
     assert result["taskInput"]["text"] == "Background: a."
     assert "could not write the task record" in caplog.text and "NoSuchBucket" in caplog.text

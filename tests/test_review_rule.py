@@ -13,6 +13,7 @@ from gt_common.review import (
     check_decision, final_manifest_key, job_output_folder, merge_review, needs_review, parse_settings,
     reasons_by_question,
 )
+from gt_common.task_record import RECORDS_ENV
 from tests.consolidation_helpers import answered_by, configure, run
 
 QUALITY = Classification(name="quality", choices=("Good", "Bad", "Not sure"), abstain="Not sure")
@@ -149,7 +150,7 @@ def test_a_line_without_a_label_is_not_reviewed():
 
 @pytest.fixture
 def fresh_client(monkeypatch):
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 

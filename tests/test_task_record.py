@@ -8,12 +8,12 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from gt_common.labeling_job import job_name_of_event
 from gt_common.s3uri import InputError
-from gt_common.task_record import (OBJECTS_PER_LISTED_PAGE, data_object_of, read_record, read_records,
+from gt_common.task_record import (OBJECTS_PER_LISTED_PAGE, RECORDS_ENV, data_object_of, read_record, read_records,
                                    record_location, records_location, write_record)
 
 
 def test_a_record_written_for_a_manifest_line_is_read_back_by_its_payload_data_object(s3, bucket):
-    env = {"TASK_RECORDS_URI": f"s3://{bucket}/derived/task-records/"}
+    env = {RECORDS_ENV: f"s3://{bucket}/derived/task-records/"}
     line = {"source-ref": "s3://data/pages/a.jpg", "text-file-s3-uri": "s3://data/texts/a.txt"}
     location = write_record(s3, line, {"textLength": 42}, "job-1", environ=env)
     assert location.key.startswith("derived/task-records/job-1/") and location.key.endswith(".json")
@@ -24,7 +24,7 @@ def test_a_record_written_for_a_manifest_line_is_read_back_by_its_payload_data_o
 
 
 def test_a_record_belongs_to_its_job(s3, bucket):
-    env = {"TASK_RECORDS_URI": f"s3://{bucket}/records/"}
+    env = {RECORDS_ENV: f"s3://{bucket}/records/"}
     write_record(s3, {"source": "x"}, {"gold": {"q": "A"}}, "earlier-job", environ=env)
     assert read_record(s3, {"content": "x"}, "later-job", environ=env) is None
     assert read_records(s3, {"1": {"content": "x"}}, "later-job", environ=env) == {"1": None}
@@ -32,7 +32,7 @@ def test_a_record_belongs_to_its_job(s3, bucket):
 
 
 def test_an_empty_record_is_not_written(s3, bucket):
-    env = {"TASK_RECORDS_URI": f"s3://{bucket}/records/"}
+    env = {RECORDS_ENV: f"s3://{bucket}/records/"}
     assert write_record(s3, {"source": "x"}, {}, "job-1", environ=env) is None
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
@@ -45,7 +45,7 @@ def test_without_a_records_folder_nothing_is_written_and_nothing_is_read(s3, buc
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"textLength": Infinity}', b"[" * 100_000 + b"]" * 100_000])
 def test_an_unusable_record_reads_as_none(s3, bucket, body):
-    env = {"TASK_RECORDS_URI": f"s3://{bucket}/records/"}
+    env = {RECORDS_ENV: f"s3://{bucket}/records/"}
     location = write_record(s3, {"source": "x"}, {"textLength": 1}, "job-1", environ=env)
     s3.put_object(Bucket=bucket, Key=location.key, Body=body)
     assert read_record(s3, {"content": "x"}, "job-1", environ=env) is None
@@ -75,7 +75,7 @@ def batch(count: int) -> dict[str, dict[str, str]]:
 
 
 def test_a_batch_reads_only_the_records_its_job_holds(s3, bucket):
-    env = {"TASK_RECORDS_URI": f"s3://{bucket}/records/"}
+    env = {RECORDS_ENV: f"s3://{bucket}/records/"}
     objects = batch(100)
     for object_id in ("3", "50"):
         write_record(s3, {"source": objects[object_id]["content"]}, {"gold": {"q": object_id}}, "job-1", environ=env)
@@ -86,7 +86,7 @@ def test_a_batch_reads_only_the_records_its_job_holds(s3, bucket):
 
 
 def test_a_folder_too_large_to_list_for_the_batch_means_reading_each_record(s3, bucket):
-    env = {"TASK_RECORDS_URI": f"s3://{bucket}/records/"}
+    env = {RECORDS_ENV: f"s3://{bucket}/records/"}
     folder = records_location(env)
     # More keys than one page holds: a batch of OBJECTS_PER_LISTED_PAGE objects may list one page only.
     s3.put_object(Bucket=bucket, Key=record_location(folder, {"content": "s3://data/run-0.json"}, "job-1").key,
@@ -111,7 +111,7 @@ def test_a_folder_too_large_to_list_for_the_batch_means_reading_each_record(s3, 
     (EndpointConnectionError(endpoint_url="https://s3.example"), "EndpointConnectionError"),
 ])
 def test_a_folder_that_cannot_be_listed_means_reading_each_record(s3, bucket, caplog, failure, named):
-    env = {"TASK_RECORDS_URI": f"s3://{bucket}/records/"}
+    env = {RECORDS_ENV: f"s3://{bucket}/records/"}
     objects = batch(5)
     write_record(s3, {"source": objects["2"]["content"]}, {"gold": {"q": "2"}}, "job-1", environ=env)
     counting = CountingS3(s3, listing_fails=failure)

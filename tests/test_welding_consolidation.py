@@ -13,7 +13,10 @@ from consolidation import handler
 from gt_common.choices import tie_break
 from gt_common.configuration import ConfigurationError
 from gt_common.s3uri import InputError
+from gt_common.questions import METHOD_ENV, QUESTIONS_ENV
+from gt_common.task_record import RECORDS_ENV
 from tests.consolidation_helpers import WORKER_MODEL, answered_by, configure, content, invoke, labels_by_id, read_json
+from workflows.welding import BURN_THROUGH, CONTAMINATION, GOOD_WELD, LACK_OF_FUSION
 
 WELDING = workflows.definition("welding")
 QUESTION = WELDING.questions[0]
@@ -27,7 +30,7 @@ def welding_function(monkeypatch):
     majority-vote method, whose confidences are exact shares; the Dawid-Skene tests at the end of the
     file switch the method back."""
     configure(monkeypatch, WELDING.questions, method="majority-vote")
-    monkeypatch.delenv("TASK_RECORDS_URI", raising=False)
+    monkeypatch.delenv(RECORDS_ENV, raising=False)
     yield
     handler.s3_client.cache_clear()
 
@@ -228,15 +231,15 @@ def test_the_labels_come_from_the_configured_questions(s3, bucket, monkeypatch):
 ])
 def test_a_malformed_configuration_fails_loudly(s3, bucket, monkeypatch, raw, problem):
     if raw is None:
-        monkeypatch.delenv("WORKFLOW_QUESTIONS")
+        monkeypatch.delenv(QUESTIONS_ENV)
     else:
-        monkeypatch.setenv("WORKFLOW_QUESTIONS", raw)
+        monkeypatch.setenv(QUESTIONS_ENV, raw)
     with pytest.raises(ConfigurationError, match=problem):
         run(s3, bucket, [voted(0, "Good Weld")])
 
 
 def test_unknown_consolidation_method_fails_loudly(s3, bucket, monkeypatch):
-    monkeypatch.setenv("CONSOLIDATION_METHOD", "coin-flip")
+    monkeypatch.setenv(METHOD_ENV, "coin-flip")
     with pytest.raises(ConfigurationError, match="coin-flip"):
         run(s3, bucket, [voted(0, "Good Weld")])
 
@@ -246,7 +249,7 @@ def test_a_worker_answering_twice_counts_once_with_the_last_answer(s3, bucket, m
     twice["annotations"][2]["workerId"] = twice["annotations"][0]["workerId"]  # w0: Burn Through, then again
     twice["annotations"][1]["workerId"] = "private.us-east-1.w9"
     for method in ("majority-vote", "dawid-skene"):  # the vote, the worker model and the report alike
-        monkeypatch.setenv("CONSOLIDATION_METHOD", method)
+        monkeypatch.setenv(METHOD_ENV, method)
         result = labels_by_id(run(s3, bucket, [twice]), LABEL)["0"]
         assert result["workers"] == 2 and decision(result)["votes"] == {"Good Weld": 1, "Burn Through": 1}
     report = read_json(s3, bucket, "job/quality-report/WeldingClassification.json")
@@ -265,7 +268,7 @@ def run_batch(s3, bucket, entries, batch_name):
     return labels_by_id(invoke(s3, bucket, entries, label=LABEL, batch=batch_name, workers_per_object=5), LABEL)
 
 
-CLASSES = ["Good Weld", "Burn Through", "Contamination", "Lack of Fusion"]
+CLASSES = [GOOD_WELD, BURN_THROUGH, CONTAMINATION, LACK_OF_FUSION]
 
 
 def weld(object_id, answers):
@@ -282,7 +285,7 @@ def expert_batch(n, start=0):
 
 
 def test_dawid_skene_is_the_default_and_follows_reliable_workers(s3, bucket, monkeypatch):
-    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    monkeypatch.delenv(METHOD_ENV)
     entries = expert_batch(12)
     # One run where a lone expert disagrees with both spammers: a vote would say Good Weld.
     entries.append(weld("x", {"a": "Contamination", "s1": "Good Weld", "s2": "Good Weld"}))
@@ -290,12 +293,12 @@ def test_dawid_skene_is_the_default_and_follows_reliable_workers(s3, bucket, mon
     assert decision(result["x"])["label"] == "Contamination"
     assert decision(result["x"])["votes"] == {"Good Weld": 2, "Contamination": 1}
     assert 0.5 < decision(result["x"])["confidence"] <= 1.0
-    monkeypatch.setenv("CONSOLIDATION_METHOD", "majority-vote")
+    monkeypatch.setenv(METHOD_ENV, "majority-vote")
     assert decision(run_batch(s3, bucket, entries, "2026-01-01_00:00:01")["x"])["label"] == "Good Weld"
 
 
 def test_worker_model_carries_across_batches(s3, bucket, monkeypatch):
-    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    monkeypatch.delenv(METHOD_ENV)
     lone = [weld("y", {"a": "Lack of Fusion", "s1": "Good Weld", "s2": "Good Weld"})]
     # Alone, a batch of one run cannot tell the expert from the spammers: the pair wins.
     assert decision(run_batch(s3, bucket, lone, "2026-01-01_00:00:00")["y"])["label"] == "Good Weld"
@@ -315,7 +318,7 @@ def test_worker_model_carries_across_batches(s3, bucket, monkeypatch):
 
 
 def test_a_retried_batch_does_not_count_twice(s3, bucket, monkeypatch):
-    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    monkeypatch.delenv(METHOD_ENV)
     key = f"{WORKER_MODEL}/iteration-1-2026-01-01_00_00_00.json"
     run_batch(s3, bucket, expert_batch(6), "2026-01-01_00:00:00")
     first = read_json(s3, bucket, key)
@@ -324,7 +327,7 @@ def test_a_retried_batch_does_not_count_twice(s3, bucket, monkeypatch):
 
 
 def test_unreadable_state_file_is_ignored(s3, bucket, monkeypatch, caplog):
-    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    monkeypatch.delenv(METHOD_ENV)
     s3.put_object(Bucket=bucket, Key=f"{WORKER_MODEL}/junk.json", Body=b"{broken")
     result = run_batch(s3, bucket, expert_batch(3), "2026-01-01_00:00:00")
     assert len(result) == 3
@@ -332,7 +335,7 @@ def test_unreadable_state_file_is_ignored(s3, bucket, monkeypatch, caplog):
 
 
 def test_dawid_skene_without_output_config_still_answers(s3, bucket, monkeypatch, caplog):
-    monkeypatch.delenv("CONSOLIDATION_METHOD")
+    monkeypatch.delenv(METHOD_ENV)
     response = invoke(s3, bucket, [voted(0, "Good Weld", "Good Weld", "Burn Through")], label=LABEL, output=None)
     assert decision(labels_by_id(response, LABEL)["0"])["label"] == "Good Weld"
     assert any("no job state for this batch" in message for message in caplog.messages)
