@@ -1,4 +1,5 @@
-"""Limits shared by the pre-labeling and consolidation functions, each defined once."""
+"""Limits shared by the Lambda functions (pre-labeling, consolidation, expert review) and the tools that write
+their input, each defined once."""
 from __future__ import annotations
 
 #: The largest text a worker is shown (UTF-8 bytes). Pre-labeling refuses longer texts; consolidation
