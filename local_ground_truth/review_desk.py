@@ -38,6 +38,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from gt_common import job_confidence, strict_json
 from gt_common.answers import answer_to, read_form
 from gt_common.consolidation import WorkerAnswer
@@ -331,8 +333,14 @@ class ReviewDesk:
             stamp = _stamp(moment)
             key = f"{self.prefix}{object_id}/{stamp.replace(':', '-')}-{uuid.uuid4().hex[:8]}.json"
             recorded = Decision(object_id, reviewer, decision, stamp, key)
-            self.job.s3.put_object(Bucket=self.job.bucket, Key=key, Body=json.dumps(recorded.as_json()).encode(),
-                                   ContentType="application/json")
+            try:
+                self.job.s3.put_object(Bucket=self.job.bucket, Key=key, Body=json.dumps(recorded.as_json()).encode(),
+                                       ContentType="application/json")
+            except (BotoCoreError, ClientError) as error:  # the store refused it (a full disk) or is gone
+                reason = error.response["Error"].get("Message", "") if isinstance(error, ClientError) else str(error)
+                LOG.error("the decision of reviewer %r on object %s could not be saved: %s", reviewer, object_id, reason)
+                raise ReviewRefused(503, f"Your decision could not be saved ({reason[:300]}); nothing was recorded. "
+                                         "Save it again; if this goes on, tell the requester.") from None
             self._decisions[object_id] = recorded
             self.version += 1
         self._final_rewrite.changed()

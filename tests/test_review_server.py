@@ -199,6 +199,29 @@ def test_a_bad_label_is_refused_and_nothing_is_recorded(served):
     assert decision_files(job) == [] and final_manifest(job) == before
 
 
+def test_a_decision_the_store_cannot_save_is_refused_in_words_and_not_kept(served, monkeypatch):
+    """A full disk was a bare HTTP 500 and a traceback in the log; the expert was not told their decision was lost."""
+    from botocore.exceptions import ClientError
+
+    job, server = served
+    before = final_manifest(job)
+    saving = job.s3.put_object
+
+    def full_disk(**request):
+        if DECISIONS_FOLDER in request["Key"]:
+            raise ClientError({"Error": {"Code": "InsufficientStorage", "Message": "the local store could not keep "
+                                         "the object on disk: [Errno 28] No space left on device"}}, "PutObject")
+        return saving(**request)
+
+    monkeypatch.setattr(job.s3, "put_object", full_disk)
+    status, answer = decide(server, "carla", "1", {QUESTION: "Good Weld"})
+    assert status == 503 and "Your decision could not be saved" in answer["error"]
+    assert "No space left on device" in answer["error"] and "nothing was recorded" in answer["error"]
+    monkeypatch.undo()
+    assert decision_files(job) == [] and final_manifest(job) == before
+    assert server.site.review.decision("1") is None
+
+
 def test_a_decision_lands_in_the_final_manifest_and_a_second_one_replaces_it(served):
     job, server = served
     reviewer = "Dr. O'Brien/李"  # any name, "/" included, travels as one segment
