@@ -134,7 +134,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
         print(f"left out {problem}", file=sys.stderr)
     if not answers:
         parser.exit(2, f"{parser.prog}: error: no worker-response file under {args.folder} (a job's answers are in "
-                       "annotations/worker-response/iteration-1/<object>/ of its output folder)\n")
+                       f"{WORKER_RESPONSES}<object>/ of its output folder)\n")
     table = io.StringIO()
     count = write_csv(answers, table)
     try:

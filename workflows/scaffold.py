@@ -49,6 +49,7 @@ from typing import Optional, Sequence
 
 from local_ground_truth.folder_manifest import source_ref
 from stacks.node_runtime import QUIET_NODE
+from gt_common.image_header import PNG_SIGNATURE
 from gt_common.questions import (
     QUESTION_TYPES, Checkbox, Classification, FreeText, MultiSelect, Question, QuestionError, Spans,
 )
@@ -409,7 +410,7 @@ def sample_image(n: int, width: int = 480, height: int = 320) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+    return (PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
             + chunk(b"IEND", b""))
 
 
