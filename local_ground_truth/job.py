@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from gt_common import strict_json, task_record
@@ -769,9 +770,18 @@ class LocalJob:
         self.output_manifest_rewrite.flush()
 
     def flush_rewrites(self) -> None:
-        """Every file rewritten from the job's state (the output manifest, the final one), if changed, on disk now."""
+        """Every file rewritten from the job's state (the output manifest, the final one, the reports' images), if
+        changed, on disk now. One that cannot be written (a full disk) is said and stays due, and the others are
+        still written: each is made from the job's state, which is kept, so nothing is lost with it."""
         for rewrite in self.rewrites:
-            rewrite.flush()
+            try:
+                rewrite.flush()
+            except (OSError, BotoCoreError, ClientError) as error:
+                LOG.error("the %s could not be written (%s); it is written again after the next change, or when the "
+                          "job is run again", rewrite.name, error)
+            except Exception:  # noqa: BLE001 - as above, with its traceback: not a trouble of the disk
+                LOG.exception("the %s could not be written; it is written again after the next change, or when the "
+                              "job is run again", rewrite.name)
 
     def _put_output_manifest(self) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=self.output_manifest_key, Body=self.output_manifest_body())

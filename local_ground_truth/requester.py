@@ -165,14 +165,17 @@ class RequesterLog:
         images now, else spaced)."""
         try:
             saved = self.files.update(draw=draw)
-        except EndpointConnectionError as error:  # the endpoint went away (said where it was seen): no traceback
+        except (EndpointConnectionError, OSError) as error:  # the endpoint gone, a full disk: said, no traceback
             LOG.error("the quality reports could not be saved in %s: %s", self.files.folder, error)
             return {}
         except Exception:  # noqa: BLE001 - a report that cannot be drawn never stops the job
             LOG.exception("the quality reports could not be saved in %s", self.files.folder)
             return {}
         if not draw:
-            self.images.changed()
+            try:
+                self.images.changed()  # drawn now when that is due
+            except OSError as error:  # a full disk: the images are drawn again after the next batch
+                LOG.error("the quality reports' images could not be saved in %s: %s", self.files.folder, error)
         return saved
 
     def after_batch(self, outcome: BatchOutcome) -> None:

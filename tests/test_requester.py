@@ -101,6 +101,57 @@ def test_a_batch_while_pre_labeling_goes_on_counts_against_the_manifest_not_the_
     assert f"3 objects consolidated; 3 objects done ({stored} of the manifest's {stored + 1} pre-labeled so far)" in batch
 
 
+@pytest.mark.parametrize("fails", ["images", "reports"])
+def test_a_full_disk_under_the_quality_reports_is_said_in_a_line_and_the_batch_goes_on(welding, monkeypatch, caplog,
+                                                                                      fails):
+    """The reports' images, drawn after a batch, met a full disk: a traceback headed "after batch ...: <bound method
+    RequesterLog.after_batch ...> failed", which did not say the disk was full, and the batch's line went unsaid."""
+    import errno
+
+    from local_ground_truth import quality
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(quality.QualityReportFiles, "draw_pending" if fails == "images" else "update", disk_full)
+    job, said = welding, []
+    RequesterLog(job, said.append).attach()
+    labels = workflows.definition("welding").questions[0].labels
+    for object_id in job.object_ids()[:2]:
+        for worker in ("ana", "bo"):
+            job.record_answer(object_id, worker, answer(labels[0]))
+    job.consolidate()
+    assert any(line.startswith("batch ") and "2 objects consolidated" in line for line in said)
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]  # (the images are tried twice)
+    assert errors and all(record.exc_info is None and "No space left on device" in record.getMessage()
+                          for record in errors)
+    assert "could not be saved in" in errors[0].getMessage()
+
+
+def test_a_file_that_cannot_be_written_keeps_the_others_from_none(welding, caplog):
+    """A rewrite that met a full disk raised out of flush_rewrites: the files after it (the output manifest among
+    them) were not written, and the runner's stop ended in a traceback."""
+    import errno
+
+    from local_ground_truth.spaced_rewrite import SpacedRewrite
+
+    def disk_full():
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    job = welding
+    stuck = SpacedRewrite(disk_full, "stuck file")
+    job.rewrites.insert(0, stuck)
+    labels = workflows.definition("welding").questions[0].labels
+    for worker in ("ana", "bo"):
+        job.record_answer(job.object_ids()[0], worker, answer(labels[0]))
+    stuck.changed_unwritten()
+    job.consolidate()  # flushes every rewrite
+    written = [json.loads(line) for line in job.local_path(job.output_manifest_key).read_text().splitlines()]
+    assert sum("welding-quality" in row for row in written) == 1
+    assert any("the stuck file could not be written ([Errno 28] No space left on device)" in record.getMessage()
+               for record in caplog.records)
+
+
 def test_a_line_per_answer_and_per_batch_files_as_objects_complete_and_one_job_complete_line(welding, tmp_path):
     job = welding
     said: list[str] = []
