@@ -5,9 +5,10 @@ prefixes it uses (pre-labeling: its data and ``derived/``; consolidation: the jo
 every client of the endpoint could reach every object: a manifest line naming an object outside the pre-labeling
 function's grants (the job's answers, say) was read and put before workers, where AWS answers AccessDenied, and a
 forked function missing a grant passed here and failed in AWS. So each function's environment signs its requests with
-an access key that names the function (``access_key``), and the endpoint (``endpoint_guard``) decides each such
-request as IAM decides an identity policy (``decide``); requests signed with any other key (the runner's own, acting
-as Ground Truth and as ``cdk deploy``) are not checked.
+an access key that names the function (``access_key``; with the run's random ``RUN_TOKEN``, so no process outside
+the run can sign as a function), and the endpoint (``endpoint_guard``) decides each such request as IAM decides an
+identity policy (``decide``); requests signed with the runner's own key (acting as Ground Truth and as ``cdk deploy``)
+are not checked, and the endpoint answers no other key.
 
 Decided as IAM does: ``Allow`` and ``Deny`` statements; ``Action`` / ``NotAction`` (case-insensitive) and ``Resource`` /
 ``NotResource`` (case-sensitive), with ``*`` and ``?``; an explicit Deny wins and nothing not allowed passes; conditions
