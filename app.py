@@ -83,7 +83,11 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
 
 
 def main() -> None:
-    build_app().synth()
+    try:
+        app = build_app()
+    except ValueError as error:  # cdk.json or the context names something it cannot be: said in a line
+        sys.exit(f"app.py: error: {error}")
+    app.synth()
     # The cloud assembly is written. jsii's exit hook would now wait about a second for its Node
     # process to tear down (bench/results/synth.md); Node finishes that alone once stdin closes.
     sys.stdout.flush()

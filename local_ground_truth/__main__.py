@@ -63,6 +63,7 @@ from local_ground_truth.terminal import say
 from local_ground_truth.truth import TruthError, load_truth
 from local_ground_truth.wording import counted
 from stacks.cdk_json import CDK_JSON_FILE, default_environment
+from stacks.outputs import JOB_REQUEST_OUTPUT, WORKFLOW_NAME_OUTPUT
 from workflows.model import MANIFEST_FILE, TRUTH_FILE, DefinitionError
 
 STORE_FOLDER = "s3"  # <state dir>/s3/<bucket>/<key>: the job's buckets on disk
@@ -204,12 +205,16 @@ def serves_a_team(args: argparse.Namespace) -> bool:
     return serves_the_network(args.host) or args.public_url is not None
 
 
+#: What an app without a workflow stack is told.
+NO_WORKFLOW_STACK = (f"the synthesized app has no workflow stack (no stack with the {WORKFLOW_NAME_OUTPUT} and "
+                     f"{JOB_REQUEST_OUTPUT} outputs)")
+
+
 def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
     """The chosen workflow's stack; an argparse error naming the app's workflows when there is no such one."""
     choices = sorted(workflow_stacks(assembly))
     if not choices:
-        args.parser.exit(2, f"{args.parser.prog}: error: the synthesized app has no workflow stack (no stack "
-                            "with the WorkflowName and LabelingJobRequest outputs)\n")
+        args.parser.exit(2, f"{args.parser.prog}: error: {NO_WORKFLOW_STACK}\n")
     if args.workflow not in choices:
         given = f"no workflow {args.workflow!r} in the synthesized app" if args.workflow else "--workflow is required"
         args.parser.exit(2, f"{args.parser.prog}: error: {given}; choose one of: {', '.join(choices)}\n")
@@ -650,7 +655,10 @@ def _run(args: argparse.Namespace) -> int:
             refuse_port_in_use(args.host.strip("[]"), args.port)
         with assembly_of(args) as assembly:
             if args.list_workflows:
-                print("\n".join(f"{name}\t{stack}" for name, stack in sorted(workflow_stacks(assembly).items())))
+                listed = sorted(workflow_stacks(assembly).items())
+                if not listed:  # an empty or foreign cdk.out: said, as choose_workflow says it
+                    args.parser.exit(2, f"{args.parser.prog}: error: {NO_WORKFLOW_STACK}\n")
+                print("\n".join(f"{name}\t{stack}" for name, stack in listed))
                 return 0
             spec = choose_workflow(args, assembly)
             if args.simulate_workers is None:

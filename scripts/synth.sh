@@ -2,6 +2,11 @@
 # Sets up (if needed) and synthesizes every stack offline, Lambda assets bundled, cdk-nag on.
 # `./scripts/synth.sh [env]` (default: cdk.json's defaultEnvironment). Needs no AWS account or credentials.
 set -euo pipefail
+case "${1-}" in
+  -h|--help) echo "usage: ./scripts/synth.sh [ENV]   (an environment of cdk.json; default: its defaultEnvironment)"; exit 0 ;;
+  -*) echo "synth.sh: $1 is not an option; usage: ./scripts/synth.sh [ENV]" >&2; exit 2 ;;
+esac
+if [ $# -gt 1 ]; then echo "synth.sh: one environment at a time; usage: ./scripts/synth.sh [ENV]" >&2; exit 2; fi
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 # shellcheck source=scripts/common.sh

@@ -292,5 +292,21 @@ def test_synth_script_refuses_an_empty_environment_name_rather_than_synthesizing
 
     result = subprocess.run(["./scripts/synth.sh", ""], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert "unknown environment ''" in result.stderr + result.stdout
+    assert "app.py: error: unknown environment ''" in result.stderr + result.stdout
     assert "Synthesized environment" not in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout  # a setting's mistake is said in a line
+
+
+@pytest.mark.parametrize("arguments, status, said", [
+    (["--help"], 0, "usage: ./scripts/synth.sh [ENV]"), (["-h"], 0, "usage: ./scripts/synth.sh [ENV]"),
+    (["--all"], 2, "synth.sh: --all is not an option"), (["dev", "prod"], 2, "synth.sh: one environment at a time"),
+])
+def test_synth_script_answers_help_and_refuses_what_is_not_an_environment(arguments, status, said):
+    """`./scripts/synth.sh --help` synthesized an environment named --help: a traceback, "unknown environment"."""
+    import subprocess
+
+    from tests.conftest import REPO_ROOT
+
+    result = subprocess.run(["./scripts/synth.sh", *arguments], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == status and said in result.stdout + result.stderr

@@ -33,6 +33,16 @@ def test_the_app_lists_its_workflow_stacks(runner_assembly, capsys):
     assert capsys.readouterr().out.splitlines() == [f"{name}\t{stack}" for name, stack in DEV_STACKS.items()]
 
 
+def test_an_app_without_workflow_stacks_is_said_when_listing_too(tmp_path, capsys):
+    """--list-workflows on an empty cdk.out printed nothing and succeeded; --workflow said what was wrong."""
+    (tmp_path / "manifest.json").write_text('{"version": "48.0.0", "artifacts": {}}')
+    for argv in (["--list-workflows"], ["--workflow", "welding"]):
+        with pytest.raises(SystemExit) as stopped:
+            cli.main([*argv, "--cloud-assembly", str(tmp_path)])
+        assert stopped.value.code == 2
+        assert "the synthesized app has no workflow stack" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, said", [
     (["--workflow", "triage"], f"no workflow 'triage' in the synthesized app; choose one of: {CHOICES}"),
     ([], f"--workflow is required; choose one of: {CHOICES}"),

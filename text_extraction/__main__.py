@@ -19,7 +19,8 @@ Local folder input (synchronous DetectDocumentText on the image bytes, 10 MB lim
     OUTPUT_DIR/manifest.jsonl         (default --manifest)
 
   Upload the pages to S3_PREFIX/pages/ (or use --copy-pages) and then
-  `aws s3 sync OUTPUT_DIR S3_PREFIX/`. --pages-folder and --texts-folder rename the two folders.
+  `aws s3 sync --exclude '.*' OUTPUT_DIR S3_PREFIX/` (the hidden record of which scan each text came
+  from stays local). --pages-folder and --texts-folder rename the two folders.
   --s3-prefix may be the literal ${DATA_PREFIX_URI}, which the ManifestBucket construct replaces
   with s3://<bucket>/<data_prefix> when it deploys a sample-data folder.
 

@@ -714,7 +714,8 @@ def main(argv: Optional[list[str]] = None, root: Path = REPO_ROOT) -> int:
                                      epilog="example: python -m workflows.scaffold ticket_triage "
                                             "--question classification:priority=Low,Medium,High "
                                             "--question checkbox:needs_reply --question free-text:summary")
-    parser.add_argument("name", help="the workflow's name: lower-case letters, digits and _ (e.g. ticket_triage)")
+    parser.add_argument("name", help="the workflow's name: lower-case letters and digits starting with a letter, "
+                                     "words joined by single _ (e.g. ticket_triage)")
     parser.add_argument("--question", action="append", default=[], metavar="KIND:FIELD[=LABEL,...]",
                         help=f"a question (repeat for each); KIND: {', '.join(KINDS)}")
     parser.add_argument("--abstain", action="append", default=[], metavar="FIELD=LABEL",
