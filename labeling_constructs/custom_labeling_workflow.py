@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import Annotations, CustomResource, Duration, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -39,6 +39,8 @@ TASK_RECORDS_FOLDER = "task-records/"
 #: Length of the per-resource key every labeling-job name starts with (hex digits).
 JOB_NAME_KEY_LENGTH = 10
 DEFAULT_TEMPLATE_NAME = "worker-task.liquid.html"
+#: The id of the synth warning naming the access an imported function's owner must grant it.
+IMPORTED_FUNCTION_ACCESS_WARNING = "labeling-constructs:importedFunctionAccess"
 _JOB_RESOURCE_CODE = Path(__file__).resolve().parent / "labeling_job_resource"
 
 
@@ -96,7 +98,9 @@ class CustomLabelingWorkflow(Construct):
     the two stacks would depend on each other. An imported ``IFunction`` must be configured with them by its owner. Each function is granted exactly the S3 access its
     role in the job needs (pre-labeling: read the data and manifest, read and write the derived
     prefix; consolidation: read and write the output prefix, read the task records); a function
-    whose role this app cannot change must be given that access by its owner.
+    whose role this app cannot change must be given that access by its owner. An imported function without a role
+    (``Function.from_function_arn``) is granted nothing here (CDK would only warn of each statement it dropped):
+    one synth warning, ``IMPORTED_FUNCTION_ACCESS_WARNING``, names the access its owner must grant.
 
     The execution role follows AWS's published execution-role policy for labeling jobs, scoped to
     this workflow: it may invoke exactly these two functions and reach only the workflow's S3
@@ -190,10 +194,6 @@ class CustomLabelingWorkflow(Construct):
                                              f"{output_prefix}*/{QUALITY_REPORTS}")
         # Pre-labeling reads the data objects Ground Truth hands it (never the input manifest: each invocation
         # is given its own line), and writes its derived data and task records under the derived prefix.
-        input_bucket.grant_read_prefix(self.pre_labeling_function, input_bucket.data_prefix)
-        input_bucket.grant_read_prefix(self.pre_labeling_function, derived_data_prefix)
-        input_bucket.grant_write_prefix(self.pre_labeling_function, derived_data_prefix)
-        input_bucket.grant_list_prefixes(self.pre_labeling_function, [input_bucket.data_prefix, derived_data_prefix])
         # Consolidation reads the request payload and raw answers under the job's output, and
         # keeps the worker model and quality statistics there: one snapshot per kind updated with
         # conditional writes (If-Match needs GetObject and PutObject, no more), a record per batch, and
@@ -201,11 +201,38 @@ class CustomLabelingWorkflow(Construct):
         # only those and its quality reports (not Ground Truth's manifests or answers).
         # It lists the job's task records and reads them back (listing also makes a missing record NoSuchKey,
         # not AccessDenied).
-        input_bucket.grant_read_prefix(self.consolidation_function, output_prefix)
-        for folder in self.consolidation_write_prefixes:
-            input_bucket.grant_write_prefix(self.consolidation_function, folder)
-        input_bucket.grant_read_prefix(self.consolidation_function, self.task_records_prefix)
-        input_bucket.grant_list_prefixes(self.consolidation_function, [output_prefix, self.task_records_prefix])
+        # What each function is granted on the bucket: (read, write, list) prefixes.
+        access = {
+            "pre_labeling": ((input_bucket.data_prefix, derived_data_prefix), (derived_data_prefix,),
+                             (input_bucket.data_prefix, derived_data_prefix)),
+            "consolidation": ((output_prefix, self.task_records_prefix), self.consolidation_write_prefixes,
+                              (output_prefix, self.task_records_prefix)),
+        }
+        owed = []
+        pre_labeling, consolidation = self.pre_labeling_function, self.consolidation_function
+        # An imported function has no role this app can add to: a grant would only warn that it was dropped.
+        if pre_labeling.role is None:
+            owed.append(_owed_access("existing_pre_labeling_function", input_bucket,
+                                     *access["pre_labeling"]))
+        else:
+            input_bucket.grant_read_prefix(pre_labeling, input_bucket.data_prefix)
+            input_bucket.grant_read_prefix(pre_labeling, derived_data_prefix)
+            input_bucket.grant_write_prefix(pre_labeling, derived_data_prefix)
+            input_bucket.grant_list_prefixes(pre_labeling, [input_bucket.data_prefix, derived_data_prefix])
+        if consolidation.role is None:
+            owed.append(_owed_access("existing_consolidation_function", input_bucket,
+                                     *access["consolidation"]))
+        else:
+            input_bucket.grant_read_prefix(consolidation, output_prefix)
+            for folder in self.consolidation_write_prefixes:
+                input_bucket.grant_write_prefix(consolidation, folder)
+            input_bucket.grant_read_prefix(consolidation, self.task_records_prefix)
+            input_bucket.grant_list_prefixes(consolidation, [output_prefix, self.task_records_prefix])
+        if owed:
+            Annotations.of(self).add_warning_v2(
+                IMPORTED_FUNCTION_ACCESS_WARNING,
+                f"{'; '.join(owed)}. An imported function has no role this app can change: its owner must grant "
+                "that access to its role.")
 
         # -- worker UI template, content-addressed so a new template means a new job -----------
         self.template_deployment, self.ui_template_s3_uri, self.deployment_log_group = upload_template(
@@ -408,6 +435,19 @@ def _configurable_function(function: lambda_.IFunction):
         if isinstance(underlying, (lambda_.Function, lambda_.SingletonFunction)):
             return underlying
     return None
+
+
+def _owed_access(setting: str, bucket: ManifestBucket, reads: Sequence[str], writes: Sequence[str],
+                 listed: Sequence[str]) -> str:
+    """The access a function this app cannot grant needs, in words for its owner."""
+    where = bucket.bucket.bucket_name
+    where = "the workflow's bucket" if Token.is_unresolved(where) else f"bucket {where}"
+    owed = (f"{setting} needs, on {where}, s3:GetObject on {', '.join(p + '*' for p in reads)}; s3:PutObject on "
+            f"{', '.join(p + '*' for p in writes)}; s3:ListBucket with s3:prefix limited to "
+            f"{', '.join(p + '*' for p in listed)}")
+    if bucket.encryption_key is not None:
+        owed += "; kms:Decrypt and kms:GenerateDataKey on the bucket's key"
+    return owed
 
 
 _JOB_NAME_PREFIX = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$")

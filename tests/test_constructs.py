@@ -891,6 +891,32 @@ def test_workflow_takes_a_function_it_cannot_change(sample_folder):
     assert job["Properties"]["AnnotationConsolidationLambdaArn"] == arn
 
 
+def test_an_imported_function_is_granted_nothing_and_one_warning_names_what_its_owner_must_grant(sample_folder):
+    """A function imported by ARN has no role this app can change: the construct grants it nothing (CDK would warn
+    of each statement it dropped, and `cdk synth --strict` fail), says once what its owner must grant, and still
+    grants a function of its own stack."""
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder, encryption_key=key)
+    theirs = lambda_.Function.from_function_arn(
+        stack, "Shared", "arn:aws:lambda:us-east-1:111122223333:function:shared-consolidation")
+    flow = workflow(stack, data, consolidation_function_props=None, existing_consolidation_function=theirs)
+    annotations = Annotations.from_stack(stack)
+    assert not annotations.find_warning("*", Match.string_like_regexp("unknownPrincipal"))
+    warnings = annotations.find_warning("*", Match.string_like_regexp("labeling-constructs:importedFunctionAccess"))
+    assert len(warnings) == 1 and warnings[0].id == f"/{flow.node.path}"
+    message = warnings[0].entry.data
+    for owed in ("existing_consolidation_function", "s3:GetObject on output/*, derived/task-records/*",
+                 "s3:PutObject on output/*/annotations/", "s3:ListBucket with s3:prefix limited to output/*",
+                 "kms:Decrypt and kms:GenerateDataKey", "its owner must grant"):
+        assert owed in message, owed
+    assert "existing_pre_labeling_function" not in message
+    # The workflow's own pre-labeling function keeps its grants.
+    granted = actions_on(role_statements(Template.from_stack(stack).to_json(), flow.pre_labeling_function.role))
+    assert {resource["Fn::Join"][1][-1] for resource in granted["s3:PutObject"]} == {"/derived/*"}
+    assert granted["kms:GenerateDataKey"]
+
+
 def test_workflow_function_props_override_the_defaults_field_by_field(sample_folder):
     stack = new_stack()
     role = iam.Role(stack, "TheirRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
