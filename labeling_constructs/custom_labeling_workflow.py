@@ -411,13 +411,21 @@ class CustomLabelingWorkflow(Construct):
             grantee=grantee, actions=["lambda:InvokeFunction"],
             resource_arns=[self.pre_labeling_function.function_arn, self.consolidation_function.function_arn])
 
-    def grant_read_output(self, grantee: iam.IGrantable) -> iam.Grant:
+    def grant_read_output(self, grantee: iam.IGrantable, *, acknowledge_prefix_wildcard: bool = True) -> iam.Grant:
         """Read the job's output: labels, raw answers, output manifest. s3:GetObject on the output prefix, and
         s3:ListBucket limited to keys under it: raw answers are under keys named by iteration, object and timestamp,
-        found only by listing. A grant under the output prefix (``output/*``) is an IAM5 finding of cdk-nag's: the
-        caller acknowledges it for its own role (``input_bucket.acknowledge_prefix_wildcard``)."""
-        return self.input_bucket.grant_read_prefix(grantee, self.output_prefix).combine(
+        found only by listing. The grant on ``output/*`` is cdk-nag's AwsSolutions-IAM5 finding on the grantee's
+        policy; it is acknowledged there (the grant is scoped to the workflow's output prefix) unless
+        ``acknowledge_prefix_wildcard`` is False."""
+        grant = self.input_bucket.grant_read_prefix(grantee, self.output_prefix).combine(
             self.input_bucket.grant_list_prefixes(grantee, [self.output_prefix]))
+        principal = grantee.grant_principal
+        if acknowledge_prefix_wildcard and Construct.is_construct(principal):  # a role, user or group of this app
+            self.input_bucket.acknowledge_prefix_wildcard(
+                principal, self.output_prefix,
+                f"Read access is limited to the labeling workflow's output prefix {self.output_prefix}; Ground Truth "
+                "names the objects under it by job, iteration and data object, so they cannot be listed one by one.")
+        return grant
 
 
 def _defined_here(function: lambda_.IFunction) -> bool:

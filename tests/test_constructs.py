@@ -806,6 +806,28 @@ def test_a_bucket_of_another_stack_leaves_no_finding_open_and_acknowledges_only_
     assert paths == ["Flows/Reader/DefaultPolicy/Resource"]
 
 
+@pytest.mark.parametrize("acknowledged", [True, False])
+def test_reading_the_output_leaves_the_callers_role_clean_under_cdk_nag(sample_folder, tmp_path, acknowledged):
+    """grant_read_output's s3:GetObject on output/* is cdk-nag's IAM5 finding on the grantee's policy: acknowledged
+    there (scoped to the workflow's output prefix) unless the caller asks to do it itself."""
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Fork")
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    reporter = lambda_.Function(stack, "Reporter", **struct_fields(inline_props("report", role=iam.Role(
+        stack, "ReporterRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))))
+    for grantee in (reader, reporter):
+        flow.grant_read_output(grantee, acknowledge_prefix_wildcard=acknowledged)
+    findings = open_findings(app)
+    if acknowledged:
+        assert findings == {}
+    else:
+        [(rule, paths)] = findings.items()
+        assert re.fullmatch(r"AwsSolutions-IAM5\[Resource::<DataBucket\w+\.Arn>/output/\*]", rule), rule
+        assert paths == ["Fork/Reader/DefaultPolicy/Resource", "Fork/ReporterRole/DefaultPolicy/Resource"]
+
+
 @pytest.mark.parametrize("synthesizer, context", [
     (lambda: cdk.DefaultStackSynthesizer(qualifier="corp1"), {}),
     (lambda: None, {"@aws-cdk/core:bootstrapQualifier": "corp2"}),
