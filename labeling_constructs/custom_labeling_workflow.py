@@ -153,6 +153,10 @@ class CustomLabelingWorkflow(Construct):
         removal_policy: Optional[RemovalPolicy] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not isinstance(input_bucket, ManifestBucket):
+            raise TypeError(f"input_bucket must be a ManifestBucket, not {type(input_bucket).__name__}: wrap a bucket "
+                            "as ManifestBucket(self, id, existing_bucket=bucket), which keeps the workflows' prefixes "
+                            "apart and grants by prefix")
         #: Of every log group made here (None: CDK's default for a log group, RETAIN).
         self.removal_policy = removal_policy
         numbers = _checked_job_settings(label_attribute_name, task_title, task_description, workers_per_object,

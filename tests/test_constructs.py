@@ -1328,6 +1328,16 @@ def test_a_workflow_whose_prefixes_overlap_is_refused_naming_both(sample_folder,
         workflow(stack, data, **overrides)
 
 
+@pytest.mark.parametrize("make", [lambda stack: s3.Bucket(stack, "Plain"),
+                                  lambda stack: s3.Bucket.from_bucket_name(stack, "Imported", "their-bucket")],
+                         ids=["bucket", "imported"])
+def test_a_plain_bucket_as_input_bucket_is_refused_saying_how_to_wrap_it(make):
+    stack = new_stack(nag=False)
+    with pytest.raises(TypeError, match=r"input_bucket must be a ManifestBucket, not \w+: wrap a bucket as "
+                                        r"ManifestBucket\(self, id, existing_bucket=bucket\)"):
+        workflow(stack, make(stack))
+
+
 def test_two_workflows_on_one_bucket_each_take_prefixes_of_their_own(sample_folder):
     stack = new_stack()
     data = ManifestBucket(stack, "Data", sample_data_dir=sample_folder)
