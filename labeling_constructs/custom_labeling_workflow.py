@@ -116,7 +116,9 @@ class CustomLabelingWorkflow(Construct):
     ``job_name_key``, ``tags``, ``labeling_job_request`` (CreateLabelingJob's request for this workflow's job,
     all but ``LabelingJobName``, with tokens: ``Stack.to_json_string`` makes it a stack output),
     ``job`` (``CustomResource`` or None), ``job_provider``, ``job_function``,
-    ``job_is_complete_function``, ``labeling_job_name`` (token or None).
+    ``job_is_complete_function``, ``job_provider_log_group`` (the provider framework's functions'),
+    ``job_waiter_log_group`` (its waiter state machine's), ``labeling_job_name`` (token or None; each of the job's
+    parts is None without ``create_labeling_job``).
     Grants: ``grant_invoke_workflow_functions``, ``grant_read_output``.
     """
 
@@ -284,6 +286,7 @@ class CustomLabelingWorkflow(Construct):
         #: What the job resource sends, from the same function: all but the name it picks at deploy time.
         self.labeling_job_request = request_without_name(properties, Token.is_unresolved)
         self.job = self.job_provider = self.job_function = self.job_is_complete_function = None
+        self.job_provider_log_group = self.job_waiter_log_group = None
         self.labeling_job_name: Optional[str] = None
         if create_labeling_job:
             self._add_job(log_retention, properties)
@@ -357,19 +360,20 @@ class CustomLabelingWorkflow(Construct):
             actions=["iam:PassRole"], resources=[self.execution_role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ))
+        self.job_provider_log_group = logs.LogGroup(self, "JobProviderLogs", retention=log_retention,
+                                                    removal_policy=self.removal_policy)
+        self.job_waiter_log_group = logs.LogGroup(self, "JobWaiterLogs", retention=log_retention,
+                                                  removal_policy=self.removal_policy)
         self.job_provider = cr.Provider(
             self, "JobProvider",
             on_event_handler=self.job_function,
             is_complete_handler=self.job_is_complete_function,
             query_interval=Duration.seconds(30),
             total_timeout=Duration.minutes(30),
-            log_group=logs.LogGroup(self, "JobProviderLogs", retention=log_retention,
-                                    removal_policy=self.removal_policy),
+            log_group=self.job_provider_log_group,
             disable_waiter_state_machine_logging=False,
             waiter_state_machine_log_options=cr.LogOptions(
-                destination=logs.LogGroup(self, "JobWaiterLogs", retention=log_retention,
-                                          removal_policy=self.removal_policy),
-                level=sfn.LogLevel.ALL, include_execution_data=False),
+                destination=self.job_waiter_log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         nag_arn = nag_reference(self, job_arns[0])
         for function in (self.job_function, self.job_is_complete_function):

@@ -134,7 +134,8 @@ class PrivateWorkteam(Construct):
 
     Exposes: ``workteam_arn``, ``workteam`` (CfnWorkteam), ``user_pool``, ``user_pool_domain``,
     ``user_pool_client``, ``worker_group``, ``notification_topic``, ``notification_key``,
-    ``portal`` (the CustomResource), ``portal_url``, ``portal_function`` (each None when reusing a
+    ``portal`` (the CustomResource), ``portal_url``, ``portal_function``, ``portal_provider`` (its
+    ``cr.Provider``), ``portal_provider_log_group`` (the provider framework's function's) (each None when reusing a
     workteam; with an existing workforce ``user_pool`` and ``user_pool_client`` are the given ones and
     ``user_pool_domain`` is None). Grants: ``grant_describe``. ``add_workteam`` makes another team of the same
     workforce (e.g. the experts who review what the crowd could not settle); ``added_groups`` holds
@@ -190,6 +191,7 @@ class PrivateWorkteam(Construct):
         self.workteam: Optional[sagemaker.CfnWorkteam] = None
         self.user_pool = self.user_pool_domain = self.user_pool_client = self.worker_group = None
         self.notification_topic = self.notification_key = self.portal = self.portal_function = None
+        self.portal_provider = self.portal_provider_log_group = None
         self.portal_url: Optional[str] = None
         #: The user group of each team ``add_workteam`` made, by its construct id.
         self.added_groups: dict[str, cognito.CfnUserPoolGroup] = {}
@@ -362,10 +364,12 @@ class PrivateWorkteam(Construct):
             actions=[*pool_and_client, *invitations] if own_pool else invitations,
             resources=[self.user_pool.user_pool_arn],
         ))
-        provider = cr.Provider(
+        self.portal_provider_log_group = logs.LogGroup(self, "PortalProviderLogs", retention=log_retention,
+                                                       removal_policy=removal_policy)
+        self.portal_provider = provider = cr.Provider(
             self, "PortalProvider",
             on_event_handler=self.portal_function,
-            log_group=logs.LogGroup(self, "PortalProviderLogs", retention=log_retention, removal_policy=removal_policy),
+            log_group=self.portal_provider_log_group,
         )
         acknowledge_provider_framework(provider, [self.portal_function])
         properties = {

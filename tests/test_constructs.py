@@ -645,6 +645,36 @@ def test_a_team_of_an_existing_workforce_keeps_the_other_settings():
 
 
 # -- CustomLabelingWorkflow ------------------------------------------------------------------
+def test_the_log_groups_and_providers_of_the_custom_resources_are_exposed(sample_folder):
+    """Every resource a construct makes is reachable: the job's and the portal's provider log groups are the
+    template's log groups the providers log to, and the portal's provider is the one its resource calls."""
+    stack = new_stack()
+    team = PrivateWorkteam(stack, "Team")
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), workteam_arn=team.workteam_arn)
+    template = Template.from_stack(stack).to_json()
+    groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    for group in (flow.job_provider_log_group, flow.job_waiter_log_group, team.portal_provider_log_group):
+        assert isinstance(group, logs.LogGroup) and logical_id(group) in groups
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    def logged_to(group):
+        return {k for k, f in functions.items()
+                if f["Properties"].get("LoggingConfig", {}).get("LogGroup") == {"Ref": logical_id(group)}}
+    assert logged_to(flow.job_provider_log_group) == {
+        logical_id(flow.job_provider.node.find_child(name))
+        for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout")}
+    assert logged_to(team.portal_provider_log_group) == {
+        logical_id(team.portal_provider.node.find_child("framework-onEvent"))}
+    [machine] = resources_of_type(template, "AWS::StepFunctions::StateMachine").values()
+    destination = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]
+    assert destination["LogGroupArn"] == {"Fn::GetAtt": [logical_id(flow.job_waiter_log_group), "Arn"]}
+    [portal] = resources_of_type(template, "Custom::GroundTruthWorkteamPortal").values()
+    assert portal["Properties"]["ServiceToken"] == stack.resolve(team.portal_provider.service_token)
+    # Without a job, none of its parts exist.
+    other = workflow(stack, flow.input_bucket, "NoJob", create_labeling_job=False, output_prefix="other-output/",
+                     derived_data_prefix="other-derived/", template_prefix="other-templates/")
+    assert other.job_provider_log_group is None and other.job_waiter_log_group is None
+
+
 def test_workflow_without_job_provisions_everything_else(sample_folder):
     stack = new_stack()
     flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
