@@ -84,8 +84,11 @@ def acknowledge_bucket_deployment(deployment, bucket) -> None:
                  *(f"Resource::{objects}" for objects in _source_objects(deployment)),
                  f"Resource::{arn_token(bucket, role)}/*"):
         acknowledge(role, f"AwsSolutions-IAM5[{rule}]",
-                    "CDK's BucketDeployment copies assets from the CDK asset bucket into the destination bucket and "
-                    "prunes stale objects; its grants are CDK's own, scoped to those two buckets.")
+                    "CDK's BucketDeployment copies assets from the CDK asset bucket into the destination bucket; "
+                    "CDK grants its handler read and write on those two buckets only, s3:DeleteObject* included "
+                    "whether or not a deployment prunes. These constructs prune, and delete on removal, only the "
+                    "sample data of a bucket ManifestBucket made; in an existing bucket they delete nothing (no "
+                    "pruning, retained on delete).")
     acknowledge(role.node.scope, "AwsSolutions-L1",
                 "CDK's BucketDeployment handler runtime is chosen by aws-cdk-lib and upgraded with it.")
 
