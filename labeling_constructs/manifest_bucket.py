@@ -12,14 +12,14 @@ from typing import Iterator, Mapping, Optional, Sequence
 import jsii
 
 from aws_cdk import (
-    CopyOptions, Duration, FeatureFlags, FileSystem, IgnoreStrategy, RemovalPolicy, Stage, SymlinkFollowMode,
+    CopyOptions, Duration, FeatureFlags, FileSystem, IgnoreStrategy, RemovalPolicy, Stack, Stage, SymlinkFollowMode,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, IValidation
 
 from .bucket_layout import DATA_PREFIX, MANIFEST_KEY, overlapping
 from .cdk_function_logs import auto_delete_objects_log_group, check_deployment_logs, deployment_log_group
@@ -55,7 +55,9 @@ class ManifestBucket(Construct):
     - ``existing_bucket`` (``s3.IBucket``): use this bucket instead of creating one; then nothing
       below about the created buckets applies, and the bucket must already carry Ground Truth's
       CORS rule (GET from any origin, exposing ``Access-Control-Allow-Origin``) for workers'
-      browsers to load presigned objects. ``encryption_key`` defaults to the bucket's own key.
+      browsers to load presigned objects (a bucket of this app without it is refused at synth; an imported
+      bucket's rules are not known there). ``encryption_key`` defaults to the bucket's own key; another key than
+      a known one of the bucket is refused.
       Nothing in it is ever deleted: sample data is added without pruning and stays when the stack goes.
     - ``bucket_props`` (``s3.BucketProps``): merged over the created bucket's defaults, field by field.
       Defaults: S3-managed encryption (KMS with ``encryption_key``, bucket key on), all public access
@@ -149,6 +151,9 @@ class ManifestBucket(Construct):
             if given:
                 raise ValueError(f"{', '.join(given)} configure a bucket this construct creates; "
                                  "they cannot apply to existing_bucket")
+            _refuse_another_key(self, existing_bucket, encryption_key)
+            if isinstance(existing_bucket, s3.Bucket):  # of this app: its CORS rules are known at synth
+                self.node.add_validation(_GroundTruthCors(existing_bucket))
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: Optional[kms.IKey] = encryption_key or existing_bucket.encryption_key
         else:
@@ -361,6 +366,41 @@ class ManifestBucket(Construct):
         """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope`` (in this bucket's stack or in
         another stack of its environment: there the finding names the bucket's ARN by its cross-stack export)."""
         acknowledge(scope, f"AwsSolutions-IAM5[Resource::{arn_token(self.bucket, scope)}/{_pattern(prefix)}]", reason)
+
+
+def _refuse_another_key(scope: Construct, bucket: s3.IBucket, key: Optional[kms.IKey]) -> None:
+    """``encryption_key`` beside an existing bucket with a key of its own must be that key: every grant names
+    ``encryption_key``, so another one would leave the functions unable to read what the bucket's key encrypts."""
+    own = bucket.encryption_key
+    if key is None or own is None or key is own:
+        return
+    stack = Stack.of(scope)
+    if stack.resolve(key.key_arn) != stack.resolve(own.key_arn):
+        raise ValueError(f"encryption_key ({key.node.path}) is not existing_bucket's own key ({own.node.path}): "
+                         "leave encryption_key out to use the bucket's key, or pass that key")
+
+
+@jsii.implements(IValidation)
+class _GroundTruthCors:
+    """At synth, a bucket of this app given as ``existing_bucket`` must carry Ground Truth's CORS rule (its
+    ``add_cors_rule`` calls count, wherever they are made): without it workers' browsers cannot load the presigned
+    objects a task shows. An imported bucket's rules are not known here."""
+
+    def __init__(self, bucket: s3.Bucket) -> None:
+        self._bucket = bucket
+
+    def validate(self) -> list[str]:
+        # The CfnBucket's properties as the Bucket renders them (its rules, add_cors_rule's included), resolved;
+        # CfnBucket.cors_configuration cannot be read back through jsii while the bucket has no rule.
+        properties = Stack.of(self._bucket).resolve(self._bucket.node.default_child._cfn_properties)
+        for given in (properties.get("corsConfiguration") or {}).get("corsRules", []):
+            if ("GET" in given.get("allowedMethods", []) and "*" in given.get("allowedOrigins", [])
+                    and set(GROUND_TRUTH_CORS_RULE.exposed_headers) <= set(given.get("exposedHeaders", []))):
+                return []
+        return [f"existing_bucket {self._bucket.node.path} has no CORS rule allowing GET from any origin and exposing "
+                "Access-Control-Allow-Origin, which Ground Truth's worker portal needs to show its objects: add "
+                "labeling_constructs.manifest_bucket.GROUND_TRUTH_CORS_RULE to it (bucket.add_cors_rule or the "
+                "bucket's cors prop)"]
 
 
 def _refuse_contradictions(bucket_props: Optional[s3.BucketProps], encryption_key: Optional[kms.IKey],

@@ -190,6 +190,41 @@ def test_manifest_bucket_uses_an_existing_buckets_own_key():
     assert ManifestBucket(stack, "Data", existing_bucket=existing).encryption_key is key
 
 
+def test_an_existing_bucket_with_a_key_of_its_own_refuses_another_encryption_key():
+    stack = new_stack(nag=False)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    existing = s3.Bucket.from_bucket_attributes(stack, "Theirs", bucket_name="their-bucket", encryption_key=key)
+    with pytest.raises(ValueError, match=r"encryption_key \(Fork/Other\) is not existing_bucket's own key "
+                                         r"\(Fork/Key\): leave encryption_key out"):
+        ManifestBucket(stack, "Data", existing_bucket=existing,
+                       encryption_key=kms.Key(stack, "Other", enable_key_rotation=True))
+    # The bucket's own key, however it is named, and a key for a bucket whose key is not known here, are taken.
+    same = kms.Key.from_key_arn(stack, "SameKey", key.key_arn)
+    assert ManifestBucket(stack, "Same", existing_bucket=existing, encryption_key=same).encryption_key is same
+    unknown = s3.Bucket.from_bucket_name(stack, "Unknown", "their-other-bucket")
+    assert ManifestBucket(stack, "Given", existing_bucket=unknown, encryption_key=key).encryption_key is key
+
+
+def test_a_bucket_of_this_app_without_ground_truths_cors_rule_is_refused_at_synth():
+    """Workers' browsers load a task's objects cross-origin: a bucket of this app must carry the rule (added at any
+    time before synth); an imported bucket's rules are not known, and it is taken as it is."""
+    from labeling_constructs.manifest_bucket import GROUND_TRUTH_CORS_RULE
+
+    stack = new_stack(nag=False)
+    theirs = s3.Bucket(stack, "Theirs", cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.PUT], allowed_origins=["*"])])
+    ManifestBucket(stack, "Data", existing_bucket=theirs)
+    ManifestBucket(stack, "Imported", existing_bucket=s3.Bucket.from_bucket_name(stack, "Imp", "their-bucket"))
+    with pytest.raises(RuntimeError, match=r"\[Fork/Data] existing_bucket Fork/Theirs has no CORS rule allowing GET "
+                                           "from any origin and exposing Access-Control-Allow-Origin"):
+        Template.from_stack(stack)
+    stack = new_stack(nag=False)
+    theirs = s3.Bucket(stack, "Theirs")
+    ManifestBucket(stack, "Data", existing_bucket=theirs)
+    theirs.add_cors_rule(**{field: getattr(GROUND_TRUTH_CORS_RULE, field)
+                            for field in ("allowed_methods", "allowed_origins", "exposed_headers")})
+    Template.from_stack(stack)
+
+
 @pytest.mark.parametrize("props", [
     {"bucket_props": s3.BucketProps(versioned=False)},
     {"access_log_bucket_props": s3.BucketProps(versioned=True)},
