@@ -119,7 +119,8 @@ class CustomLabelingWorkflow(Construct):
     ``job_is_complete_function``, ``job_provider_log_group`` (the provider framework's functions'),
     ``job_waiter_log_group`` (its waiter state machine's), ``labeling_job_name`` (token or None; each of the job's
     parts is None without ``create_labeling_job``).
-    Grants: ``grant_invoke_workflow_functions``, ``grant_read_output``.
+    ``job_arn_pattern`` (the ARN pattern of this workflow's labeling jobs).
+    Grants: ``grant_invoke_workflow_functions``, ``grant_read_output``, ``grant_start_labeling_job``.
     """
 
     def __init__(
@@ -264,6 +265,11 @@ class CustomLabelingWorkflow(Construct):
         # -- the labeling job ----------------------------------------------------------------
         self.job_name_key = _job_name_key(self)
         self.job_name_prefix = _job_name_prefix(job_name_prefix) if job_name_prefix else label_attribute_name
+        # Every job name starts with the key; SageMaker spells labeling-job ARNs in lower case,
+        # and the key and the names are lower case.
+        #: The ARN pattern of this workflow's labeling jobs: every job the stack or a caller may start.
+        self.job_arn_pattern = Stack.of(self).format_arn(service="sagemaker", resource="labeling-job",
+                                                        resource_name=f"{self.job_name_key}-*")
         properties = {
             KEY_PROPERTY: self.job_name_key,
             LABEL_PROPERTY: self.job_name_prefix,
@@ -329,7 +335,6 @@ class CustomLabelingWorkflow(Construct):
                                   grant_invoke=self.grant_invoke_workflow_functions)
 
     def _add_job(self, log_retention: logs.RetentionDays, properties: dict) -> None:
-        stack = Stack.of(self)
         code = own_folder_code(_JOB_RESOURCE_CODE)
 
         def job_function(construct_id: str, handler: str, timeout: Duration = Duration.minutes(1)) -> lambda_.Function:
@@ -341,25 +346,11 @@ class CustomLabelingWorkflow(Construct):
         # on_event tries a create refused for a role again for a while (handler.ROLE_RETRY_DELAYS: IAM propagation).
         self.job_function = job_function("JobOnEvent", "on_event", timeout=Duration.minutes(3))
         self.job_is_complete_function = job_function("JobIsComplete", "is_complete")
-        # Every job name starts with the key; SageMaker spells labeling-job ARNs in lower case,
-        # and the key and the names are lower case.
-        job_arns = [stack.format_arn(service="sagemaker", resource="labeling-job",
-                                     resource_name=f"{self.job_name_key}-*")]
-        # Tagging on create: SageMaker's developer guide ("Provide permissions for tagging SageMaker AI resources")
-        # requires sagemaker:AddTags beside a Create* action whose request carries Tags; the contracts this project
-        # follows say nothing of it. Granted only when the job has tags, on this resource's jobs only.
-        self.job_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
-                     *(["sagemaker:AddTags"] if self.tags else [])],
-            resources=job_arns,
-        ))
+        job_arns = [self.job_arn_pattern]
+        self.job_function.add_to_role_policy(iam.PolicyStatement(actions=self._job_actions(), resources=job_arns))
         self.job_is_complete_function.add_to_role_policy(iam.PolicyStatement(
             actions=["sagemaker:DescribeLabelingJob"], resources=job_arns))
-        # CreateLabelingJob passes the execution role to SageMaker, and only to SageMaker.
-        self.job_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["iam:PassRole"], resources=[self.execution_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        ))
+        self.job_function.add_to_role_policy(self._pass_role_statement())
         self.job_provider_log_group = logs.LogGroup(self, "JobProviderLogs", retention=log_retention,
                                                     removal_policy=self.removal_policy)
         self.job_waiter_log_group = logs.LogGroup(self, "JobWaiterLogs", retention=log_retention,
@@ -375,12 +366,8 @@ class CustomLabelingWorkflow(Construct):
             waiter_state_machine_log_options=cr.LogOptions(
                 destination=self.job_waiter_log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        nag_arn = nag_reference(self, job_arns[0])
         for function in (self.job_function, self.job_is_complete_function):
-            acknowledge(function.role, f"AwsSolutions-IAM5[Resource::{nag_arn}]",
-                        "Job names are chosen at deploy time, one per configuration and generation; every one starts "
-                        "with this resource's key, a digest of its stack name and construct path, so the wildcard "
-                        "matches only this resource's jobs, in no other stack or environment.")
+            self._acknowledge_job_wildcard(function.role)
         acknowledge_provider_framework(self.job_provider, [self.job_function, self.job_is_complete_function])
         self.job = CustomResource(
             self, "LabelingJob",
@@ -393,6 +380,25 @@ class CustomLabelingWorkflow(Construct):
                            self.consolidation_function, self.input_bucket):
             self.job.node.add_dependency(dependency)
         self.labeling_job_name = self.job.get_att_string("LabelingJobName")
+
+    def _job_actions(self) -> list[str]:
+        """What starting, watching and stopping this workflow's jobs takes. Tagging on create: SageMaker's developer
+        guide ("Provide permissions for tagging SageMaker AI resources") requires sagemaker:AddTags beside a Create*
+        action whose request carries Tags; the contracts this project follows say nothing of it. Asked only when
+        the job has tags, and granted on this workflow's jobs only."""
+        return ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
+                *(["sagemaker:AddTags"] if self.tags else [])]
+
+    def _pass_role_statement(self) -> iam.PolicyStatement:
+        """CreateLabelingJob passes the execution role to SageMaker, and only to SageMaker."""
+        return iam.PolicyStatement(actions=["iam:PassRole"], resources=[self.execution_role.role_arn],
+                                   conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
+
+    def _acknowledge_job_wildcard(self, principal: Construct) -> None:
+        acknowledge(principal, f"AwsSolutions-IAM5[Resource::{nag_reference(self, self.job_arn_pattern)}]",
+                    "Job names are chosen at deploy time, one per configuration and generation; every one starts "
+                    "with this workflow's job key, a digest of its stack name and construct path, so the wildcard "
+                    "matches only this workflow's jobs, in no other stack or environment.")
 
     def _acknowledge_scoped_wildcards(self, template_prefix: str) -> None:
         data = self.input_bucket.data_prefix
@@ -433,6 +439,27 @@ class CustomLabelingWorkflow(Construct):
                 principal, self.output_prefix,
                 f"Read access is limited to the labeling workflow's output prefix {self.output_prefix}; Ground Truth "
                 "names the objects under it by job, iteration and data object, so they cannot be listed one by one.")
+        return grant
+
+
+    def grant_start_labeling_job(self, grantee: iam.IGrantable, *, acknowledge_name_wildcard: bool = True
+                                 ) -> iam.Grant:
+        """Start, describe and stop this workflow's labeling jobs, e.g. a job sent by hand from
+        ``labeling_job_request`` (with ``create_labeling_job=False``, or another batch): sagemaker:CreateLabelingJob,
+        DescribeLabelingJob and StopLabelingJob (and AddTags when the workflow has ``tags``) on ``job_arn_pattern``
+        only, so the grantee may start only jobs named ``<job_name_key>-...``, the names this workflow's job
+        functions and its expert review act on; and iam:PassRole on the execution role, to SageMaker only. The
+        grant on ``<key>-*`` is cdk-nag's AwsSolutions-IAM5 finding on the grantee's policy; it is acknowledged
+        there unless ``acknowledge_name_wildcard`` is False."""
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=self._job_actions(),
+                                           resource_arns=[self.job_arn_pattern])
+        pass_role = self._pass_role_statement()
+        grant = grant.combine(iam.Grant.add_to_principal(
+            grantee=grantee, actions=pass_role.actions, resource_arns=pass_role.resources,
+            conditions=pass_role.conditions))
+        principal = grantee.grant_principal
+        if acknowledge_name_wildcard and Construct.is_construct(principal):  # a role, user or group of this app
+            self._acknowledge_job_wildcard(principal)
         return grant
 
 

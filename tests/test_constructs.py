@@ -893,6 +893,51 @@ def test_reading_the_output_leaves_the_callers_role_clean_under_cdk_nag(sample_f
         assert paths == ["Fork/Reader/DefaultPolicy/Resource", "Fork/ReporterRole/DefaultPolicy/Resource"]
 
 
+@pytest.mark.parametrize("acknowledged", [True, False])
+def test_a_caller_granted_to_start_jobs_may_start_only_this_workflows_jobs_and_pass_its_role_to_sagemaker(
+        sample_folder, tmp_path, acknowledged):
+    """grant_start_labeling_job: what sending labeling_job_request by hand takes (a job of another batch, or with
+    create_labeling_job=False), on names with the workflow's job key only (the names its job functions and review act
+    on), the role passed to SageMaker alone; the same statements as the job function's, and cdk-nag clean."""
+    from local_ground_truth.function_grants import Request, decide
+
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Fork")
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), tags={"team": "ml"})
+    starter = iam.Role(stack, "Starter", assumed_by=iam.AccountRootPrincipal())
+    grant = flow.grant_start_labeling_job(starter, acknowledge_name_wildcard=acknowledged)
+    assert isinstance(grant, iam.Grant) and grant.success
+    findings = open_findings(app)
+    template = json.loads((tmp_path / "Fork.template.json").read_text())  # written before cdk-nag judges it
+    granted = resolve(role_statements(template, starter), template)
+    jobs = f"arn:aws:sagemaker:us-east-1:111122223333:labeling-job/{flow.job_name_key}"
+    for action in ("CreateLabelingJob", "DescribeLabelingJob", "StopLabelingJob", "AddTags"):
+        assert decide(granted, Request(f"sagemaker:{action}", f"{jobs}-batch-2", {}))
+        assert not decide(granted, Request(f"sagemaker:{action}", f"{jobs[:-1]}0-batch-2", {}))  # another key
+    assert not decide(granted, Request("sagemaker:DeleteWorkteam", f"{jobs}-batch-2", {}))
+    [pass_role] = [s for s in granted if s["Action"] == "iam:PassRole"]
+    assert pass_role["Resource"] == f"arn:aws:iam::111122223333:role/{logical_id(flow.execution_role).lower()}"
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    # One definition: the job function starts its jobs with the same statements.
+    by_the_job = resolve([s for s in role_statements(template, flow.job_function.role)
+                          if any(a.startswith(("sagemaker:", "iam:")) for a in as_list(s["Action"]))], template)
+    assert [s for s in granted if s in by_the_job] == granted
+    if acknowledged:
+        assert findings == {}
+    else:
+        [(rule, paths)] = findings.items()
+        assert rule.startswith("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:") and rule.endswith(
+            f":labeling-job/{flow.job_name_key}-*]"), rule
+        assert paths == ["Fork/Starter/DefaultPolicy/Resource"]
+
+    untagged = new_stack(nag=False)
+    plain = workflow(untagged, ManifestBucket(untagged, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    plain_starter = iam.Role(untagged, "Starter", assumed_by=iam.AccountRootPrincipal())
+    plain.grant_start_labeling_job(plain_starter)
+    assert "sagemaker:AddTags" not in actions_on(role_statements(Template.from_stack(untagged).to_json(), plain_starter))
+
+
 @pytest.mark.parametrize("synthesizer, context", [
     (lambda: cdk.DefaultStackSynthesizer(qualifier="corp1"), {}),
     (lambda: None, {"@aws-cdk/core:bootstrapQualifier": "corp2"}),

@@ -227,6 +227,7 @@ def test_every_grant_returns_the_grant_and_reading_the_output_may_list_it(sample
     grants = {
         "grant_read_output": flow.grant_read_output(reader),
         "grant_invoke_workflow_functions": flow.grant_invoke_workflow_functions(reader),
+        "grant_start_labeling_job": flow.grant_start_labeling_job(reader),
         "grant_invoke_review_functions": expert.grant_invoke_review_functions(reader),
         "grant_read_final_manifests": expert.grant_read_final_manifests(reader),
         "grant_read_data": bucket.grant_read_data(reader),
