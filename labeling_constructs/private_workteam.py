@@ -22,7 +22,7 @@ from constructs import Construct
 from .custom_labeling_workflow import check_workteam_environment
 from .labeling_job_resource import job_settings
 from .lambda_code import RUNTIME
-from .lambda_function import least_privilege_function, own_folder_code
+from .lambda_function import least_privilege_function, own_folder_code, struct_values
 from .nag import acknowledge, acknowledge_provider_framework
 from .workteam_portal_resource.worker_emails import worker_emails as worker_emails_rule
 
@@ -36,6 +36,17 @@ _DEFAULT_PASSWORD_POLICY = cognito.PasswordPolicy(
     require_symbols=True,
     temp_password_validity=Duration.days(7),
 )
+
+
+# UserPoolProps fields the workforce depends on: what a caller sets there would break it, so it is refused.
+_POOL_FIELDS_OWNED = {
+    "sign_in_aliases": "workers are invited with their email address as user name, which a pool whose user names "
+                       "are not email addresses refuses",
+    "user_invitation": "the portal resource writes the invitation (it names the portal's URL, known only once the "
+                       "workteam exists); set its subject with invitation_subject",
+}
+# UserPoolProps fields that are this construct's own props too: taken as the prop, refused when both differ.
+_POOL_FIELDS_AS_PROPS = ("mfa", "password_policy", "removal_policy")
 
 
 _INTRINSIC_REFERENCES = ("Ref", "Fn::GetAtt", "Fn::ImportValue")
@@ -128,6 +139,11 @@ class PrivateWorkteam(Construct):
       (12+ characters with every character class, temporary passwords valid 7 days).
     - ``removal_policy`` (``RETAIN``: also turns on the user pool's deletion protection; it is the notification
       key's and the portal's log groups' too), ``log_retention`` (one year) of the portal function's logs.
+    - ``user_pool_props`` (``cognito.UserPoolProps``): merged over the created pool's defaults above, field by field
+      (e.g. ``feature_plan`` for threat protection, ``email`` to send through SES, ``lambda_triggers``,
+      ``user_pool_name``). Its ``mfa``, ``password_policy`` and ``removal_policy`` are taken as those props (both
+      given and different: refused); ``sign_in_aliases`` (workers' user names are their email addresses) and
+      ``user_invitation`` (the portal resource writes it) are refused, as it is with an existing pool or workteam.
 
     The portal function's code is ``workteam_portal_resource/`` beside this module (boto3 only, an
     asset of that folder alone).
@@ -158,11 +174,28 @@ class PrivateWorkteam(Construct):
         subscribe_workers_to_notifications: Optional[bool] = None,
         invitation_subject: Optional[str] = None,
         log_retention: Optional[logs.RetentionDays] = None,
+        user_pool_props: Optional[cognito.UserPoolProps] = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        pool_overrides = struct_values(user_pool_props)
+        owned = [name for name in _POOL_FIELDS_OWNED if name in pool_overrides]
+        if owned:
+            raise ValueError("; ".join(f"user_pool_props.{name} cannot be set: {_POOL_FIELDS_OWNED[name]}"
+                                       for name in owned))
+        given_as_props = {"mfa": mfa, "password_policy": password_policy, "removal_policy": removal_policy}
+        for name in _POOL_FIELDS_AS_PROPS:
+            if name in pool_overrides:
+                value = pool_overrides.pop(name)
+                if given_as_props[name] is not None and given_as_props[name] != value:
+                    raise ValueError(f"user_pool_props.{name} ({value}) and {name} ({given_as_props[name]}) differ: "
+                                     f"give it once, as {name}")
+                given_as_props[name] = value
+        mfa, password_policy = given_as_props["mfa"], given_as_props["password_policy"]
+        removal_policy = given_as_props["removal_policy"]
         settings = {"description": description, "mfa": mfa, "password_policy": password_policy,
                     "removal_policy": removal_policy, "subscribe_workers_to_notifications": subscribe_workers_to_notifications,
-                    "invitation_subject": invitation_subject, "log_retention": log_retention}
+                    "invitation_subject": invitation_subject, "log_retention": log_retention,
+                    "user_pool_props": user_pool_props}
         given = [name for name, value in settings.items() if value is not None]
         if existing_workteam_arn and given:  # they configure what this construct creates; silently unused otherwise
             raise ValueError(f"{', '.join(given)} configure a workteam this construct creates; they cannot apply to "
@@ -175,7 +208,8 @@ class PrivateWorkteam(Construct):
         if existing_user_pool is not None and existing_workteam_arn:
             raise ValueError("existing_user_pool and existing_user_pool_client make a new team of an existing "
                              "workforce, existing_workteam_arn reuses a whole workteam: give one or the other")
-        pool_settings = [name for name in ("mfa", "password_policy", "invitation_subject") if settings[name] is not None]
+        pool_settings = [name for name in ("mfa", "password_policy", "invitation_subject", "user_pool_props")
+                         if settings[name] is not None]
         if existing_user_pool is not None and pool_settings:  # the workforce's pool is its owner's to configure
             raise ValueError(f"{', '.join(pool_settings)} configure a user pool this construct creates; they cannot "
                              "apply to existing_user_pool, whose settings belong to its workforce")
@@ -229,7 +263,7 @@ class PrivateWorkteam(Construct):
             _check_pool_region(self, existing_user_pool)
             self.user_pool, self.user_pool_client = existing_user_pool, existing_user_pool_client
         else:
-            self._create_user_pool(mfa, password_policy, removal_policy)
+            self._create_user_pool(mfa, password_policy, removal_policy, pool_overrides)
         self.worker_group = cognito.CfnUserPoolGroup(
             self, "WorkerGroup",
             user_pool_id=self.user_pool.user_pool_id,
@@ -276,11 +310,11 @@ class PrivateWorkteam(Construct):
         self._add_portal(invitation_subject, description, log_retention, removal_policy)
 
     def _create_user_pool(self, mfa: cognito.Mfa, password_policy: cognito.PasswordPolicy,
-                          removal_policy: RemovalPolicy) -> None:
-        """The user pool of a new private workforce, its domain and the labeling portal's app client."""
+                          removal_policy: RemovalPolicy, overrides: dict[str, Any]) -> None:
+        """The user pool of a new private workforce (``overrides``, the caller's UserPoolProps fields, over its
+        defaults), its domain and the labeling portal's app client."""
         stack = Stack.of(self)
-        self.user_pool = cognito.UserPool(
-            self, "UserPool",
+        defaults = dict(
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True, username=False),
             standard_attributes=cognito.StandardAttributes(email=cognito.StandardAttribute(required=True, mutable=True)),
@@ -290,8 +324,8 @@ class PrivateWorkteam(Construct):
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             deletion_protection=removal_policy == RemovalPolicy.RETAIN,
-            removal_policy=removal_policy,
         )
+        self.user_pool = cognito.UserPool(self, "UserPool", **{**defaults, **overrides}, removal_policy=removal_policy)
         acknowledge(self.user_pool, "AwsSolutions-COG8",
                     "Workers sign in through SageMaker's labeling portal only; the Plus tier's threat protection "
                     "is a per-user cost the caller can opt into on the user pool.")

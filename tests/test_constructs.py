@@ -512,6 +512,51 @@ def test_workteam_can_require_mfa_and_exposes_its_resources():
         assert getattr(team, attribute) is not None, attribute
 
 
+def test_the_user_pool_takes_cognitos_own_props_over_its_secure_defaults():
+    """user_pool_props: CognitoUserPool's fields merged over the defaults field by field (the rest stay), its mfa and
+    removal policy taken as the construct's props (the MFA acknowledgement and the notification key follow them),
+    and cdk-nag still clean."""
+    stack = new_stack()  # cdk-nag on
+    team = PrivateWorkteam(stack, "Team", user_pool_props=cognito.UserPoolProps(
+        feature_plan=cognito.FeaturePlan.PLUS, user_pool_name="labelers", mfa=cognito.Mfa.REQUIRED,
+        removal_policy=cdk.RemovalPolicy.DESTROY))
+    template = Template.from_stack(stack).to_json()
+    [(pool_id, pool)] = resources_of_type(template, "AWS::Cognito::UserPool").items()
+    assert pool_id == logical_id(team.user_pool)
+    properties = pool["Properties"]
+    assert properties["UserPoolName"] == "labelers" and properties["UserPoolTier"] == "PLUS"
+    assert properties["MfaConfiguration"] == "ON" and properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    # defaults kept: no self sign-up, e-mail user names, the strong password policy; DESTROY lifts deletion protection
+    assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert properties["UsernameAttributes"] == ["email"]
+    assert properties["Policies"]["PasswordPolicy"]["MinimumLength"] == 12
+    assert properties.get("DeletionProtection", "INACTIVE") == "INACTIVE"
+    assert pool["DeletionPolicy"] == "Delete"
+    [key] = [v for k, v in resources_of_type(template, "AWS::KMS::Key").items() if k == logical_id(team.notification_key)]
+    assert key["DeletionPolicy"] == "Delete"  # the construct's removal policy, given through the pool's props
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(user_pool_props=cognito.UserPoolProps(sign_in_aliases=cognito.SignInAliases(username=True, email=True))),
+     "user_pool_props.sign_in_aliases cannot be set: workers are invited with their email address as user name"),
+    (dict(user_pool_props=cognito.UserPoolProps(user_invitation=cognito.UserInvitationConfig(email_subject="Hi"))),
+     "user_pool_props.user_invitation cannot be set: the portal resource writes the invitation"),
+    (dict(mfa=cognito.Mfa.OPTIONAL, user_pool_props=cognito.UserPoolProps(mfa=cognito.Mfa.REQUIRED)),
+     "user_pool_props.mfa (Mfa.REQUIRED) and mfa (Mfa.OPTIONAL) differ: give it once, as mfa"),
+    (dict(existing_workteam_arn=WORKTEAM_ARN, user_pool_props=cognito.UserPoolProps(user_pool_name="x")),
+     "user_pool_props configure a workteam this construct creates"),
+])
+def test_user_pool_props_that_would_break_the_workforce_or_say_a_prop_twice_are_refused(settings, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        PrivateWorkteam(new_stack(nag=False), "Team", **settings)
+
+
+def test_user_pool_props_are_refused_for_an_existing_workforces_pool():
+    stack = new_stack(nag=False)
+    with pytest.raises(ValueError, match=re.escape("user_pool_props configure a user pool this construct creates")):
+        PrivateWorkteam(stack, "Team", user_pool_props=cognito.UserPoolProps(user_pool_name="x"), **workforce_of(stack))
+
+
 def test_an_added_team_gets_task_notifications_as_the_first_does():
     """Without a notification topic a team's members get no e-mail about new tasks: an added team (the experts) has
     one of its own, encrypted with the same key, SageMaker allowed to publish, the given addresses subscribed."""
