@@ -124,9 +124,10 @@ def _watch(parent: int) -> None:
 
 
 def _init_environment(spec: FunctionSpec, endpoint: str, access_key: Optional[str], exceeded, parent: int, initializing,
-                      init_done) -> None:
+                      init_done, init_begun) -> None:
     with initializing.get_lock():
         initializing.value += 1
+        init_begun.value += 1
     try:
         _start_environment(spec, endpoint, access_key, exceeded, parent)
     finally:  # the invocations waiting for this environment count their time from now
@@ -183,18 +184,26 @@ class LocalFunction:
         context = multiprocessing.get_context("spawn")
         self._context = context
         self._exceeded = context.Value("q", 0, lock=False)  # MB an environment held when killed for it; 0: none
-        self._initializing = context.Value("i", 0)  # environments importing their handler now
-        self._init_done = context.Value("d", 0.0)  # when an environment last finished its init (monotonic)
+        self._new_init_counters()
         self._running: set[Future] = set()  # invocations submitted and not done yet
         self._running_lock = threading.Lock()
 
+    def _new_init_counters(self) -> None:
+        """The counters of one pool's environments' inits (a new pool's: an environment killed in its init never
+        counts itself out)."""
+        self._initializing = self._context.Value("i", 0)  # environments importing their handler now
+        self._init_done = self._context.Value("d", 0.0)  # when an environment last finished its init (monotonic)
+        self._init_begun = self._context.Value("i", 0, lock=False)  # environments that have begun their init
+        self._spawned = 0  # processes the pool has started (read after each submit)
+
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            self._new_init_counters()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.environments, mp_context=self._context,
                 initializer=_init_environment,
                 initargs=(self.spec, self.endpoint, self.access_key, self._exceeded, os.getpid(), self._initializing,
-                          self._init_done))
+                          self._init_done, self._init_begun))
         return self._pool
 
     def _death(self, error: BaseException) -> str:
@@ -218,15 +227,25 @@ class LocalFunction:
         init, no sooner than ``INIT_SECONDS`` more."""
         timeout = self.spec.timeout_seconds
         deadline = max(since, self._init_done.value) + timeout
-        return max(deadline, since + INIT_SECONDS + timeout) if self._initializing.value else deadline
+        # A process the pool started that has not begun its init yet is starting its interpreter: init too (seconds
+        # on a loaded machine; counted, a timeout of a few seconds failed the first invocation of a new environment).
+        starting = self._initializing.value or self._init_begun.value < self._spawned
+        return max(deadline, since + INIT_SECONDS + timeout) if starting else deadline
+
+    def _submit(self, call: Callable[..., Any], *args: Any) -> Future:
+        pool = self._executor()
+        future = pool.submit(call, *args)
+        # The pool starts a process when no idle one takes the call: counted, so its start is known to be init.
+        self._spawned = max(self._spawned, len(getattr(pool, "_processes", None) or ()))
+        return future
 
     def start(self) -> Future:
         """Start an execution environment now (its handler imported) without invoking it, so that the first
         invocation finds it warm; the future is done when it is ready."""
-        return self._executor().submit(_ready)
+        return self._submit(_ready)
 
     def submit(self, event: dict[str, Any]) -> Future:
-        future = self._executor().submit(_invoke, event)
+        future = self._submit(_invoke, event)
         with self._running_lock:
             self._running.add(future)
         future.add_done_callback(self._invocation_done)

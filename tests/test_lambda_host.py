@@ -3,6 +3,7 @@ invocation only, and a stop is prompt whatever the handlers do."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import textwrap
 import threading
 import time
@@ -82,7 +83,22 @@ def test_a_handler_past_the_timeout_fails_that_invocation_and_the_next_one_runs_
     assert ok and first["echo"] == "a"
     assert function.invoke({"name": "slow", "sleep": 60}) == (False, f"Task timed out after {TIMEOUT_SECONDS} seconds")
     ok, after = function.invoke({"name": "b"})
-    assert ok and after["echo"] == "b" and after["pid"] != first["pid"]  # the stuck environment was ended
+    assert ok, after
+    assert after["echo"] == "b" and after["pid"] != first["pid"]  # the stuck environment was ended
+
+
+def test_an_environment_slow_to_start_its_interpreter_is_in_its_init_not_in_the_invocations_time(
+        function, tmp_path, monkeypatch):
+    """An environment's process takes a while to start before it imports the handler (a new interpreter, on a loaded
+    machine seconds): that is init too. Here each new process sleeps past the timeout as its interpreter starts
+    (a sitecustomize on its path), before any of the handler's init; the invocation still runs."""
+    slow_start = tmp_path / "slow_start"
+    slow_start.mkdir()
+    (slow_start / "sitecustomize.py").write_text(f"import time\ntime.sleep({TIMEOUT_SECONDS + 1})\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(slow_start), os.environ.get("PYTHONPATH")])))
+    ok, first = function.invoke({"name": "a"})
+    assert ok, first
+    assert first["echo"] == "a"
 
 
 @pytest.mark.parametrize("function", [ROOMY_TIMEOUT], indirect=True)
