@@ -328,7 +328,7 @@ class PrivateWorkteam(Construct):
         self.user_pool = cognito.UserPool(self, "UserPool", **{**defaults, **overrides}, removal_policy=removal_policy)
         acknowledge(self.user_pool, "AwsSolutions-COG8",
                     "Workers sign in through SageMaker's labeling portal only; the Plus tier's threat protection "
-                    "is a per-user cost the caller can opt into on the user pool.")
+                    "is a per-user cost the caller can opt into (user_pool_props: feature_plan=FeaturePlan.PLUS).")
         if mfa != cognito.Mfa.REQUIRED:
             acknowledge(self.user_pool, "AwsSolutions-COG2",
                         "MFA is optional by default, which protects only workers enrolled another way: Cognito's "
