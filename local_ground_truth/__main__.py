@@ -229,6 +229,7 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
     if not JOB_NAME.fullmatch(args.job_name):  # the functions read it back from the job's ARN (gt_common.labeling_job)
         args.parser.exit(2, f"{args.parser.prog}: error: job name {args.job_name!r}: use at most 63 letters, digits, "
                             "'-' and '_', starting with a letter or digit (--job-name)\n")
+    args.default_state_dir = args.state_dir is None  # the runner's own folder, which it may make private
     args.state_dir = args.state_dir or REPO_ROOT / ".local-gt" / args.job_name
     if args.data is not None and args.data in [args.state_dir.resolve(), *args.state_dir.resolve().parents]:
         # The folder is uploaded as the job's data: its answers, keys and bucket would go up with it at every run,
@@ -274,7 +275,8 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
     """Start S3 (resuming what is on disk), deploy, check the job's settings and start pre-labeling; the job, its
     folder, what tells the requester how it goes, and the pre-labeling going on (stopped when the job is done with)."""
     with ExitStack() as stack:
-        stack.enter_context(job_lock(args.state_dir, args.job_name))  # one runner per job folder
+        stack.enter_context(job_lock(args.state_dir, args.job_name, runners_own=args.default_state_dir,
+                                     say=say))  # one runner per job folder
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         functions = (spec.pre_labeling, spec.consolidation)
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store, grants=endpoint_grants(functions),

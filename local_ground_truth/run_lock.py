@@ -16,7 +16,7 @@ import os
 import socket
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 class InUse(Exception):
@@ -24,18 +24,31 @@ class InUse(Exception):
 
 
 @contextmanager
-def job_lock(folder: Path, job_name: str) -> Iterator[None]:
+def job_lock(folder: Path, job_name: str, *, runners_own: bool = False, say: Callable[[str], None] = print
+             ) -> Iterator[None]:
     """Hold the job's lock and its folder's while the body runs; InUse if another runner holds either. A folder made
-    here is its owner's alone (0700): it holds every answer, the team's keys and the job's store."""
+    here is its owner's alone (0700): it holds every answer, the team's keys and the job's store. ``runners_own``: the
+    folder is the runner's default one (``.local-gt/<job>``), which an earlier version made open to other accounts: it
+    is made so too, and ``say`` tells it. A folder given by the user keeps the permissions it has."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _held(folder / f"{job_name}.lock", os.getpid(),
                lambda holder: f"job {job_name} is being run by another runner (process {holder}) from {folder}: stop "
                               "that one first (its answers are kept), or run this one with another --job-name"):
         with _held(folder / FOLDER_LOCK, f"{os.getpid()} {job_name}", lambda holder: _folder_taken(folder, holder)):
+            if runners_own:
+                _owners_alone(folder, say)
             yield
 
 
 FOLDER_LOCK = ".runner.lock"
+
+
+def _owners_alone(folder: Path, say: Callable[[str], None]) -> None:
+    mode = folder.stat().st_mode & 0o777
+    if mode & 0o077 and folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+        say(f"job folder {folder}: other accounts of this machine could read it (mode {mode:o}, as an earlier version "
+            "made it); it is now its owner's alone (700), as a new one is")
 
 
 def _folder_taken(folder: Path, holder: str) -> str:

@@ -54,6 +54,29 @@ def test_a_job_folder_the_runner_makes_is_its_owners_alone(tmp_path):
         assert (tmp_path / ".local-gt" / "local-welding").stat().st_mode & 0o777 == 0o700
 
 
+def test_the_runners_own_job_folder_an_earlier_version_made_open_is_made_its_owners_alone_and_said(tmp_path):
+    """Folders made before the runner made them 0700 keep every answer readable by other accounts: the runner's
+    default folder is tightened and said in a line; a folder the user gave keeps its mode."""
+    older = tmp_path / ".local-gt" / "local-welding"
+    older.mkdir(parents=True)
+    older.chmod(0o755)
+    told: list[str] = []
+    with job_lock(older, "local-welding", runners_own=True, say=told.append):
+        assert older.stat().st_mode & 0o777 == 0o700
+    assert told == [f"job folder {older}: other accounts of this machine could read it (mode 755, as an earlier "
+                    "version made it); it is now its owner's alone (700), as a new one is"]
+    with job_lock(older, "local-welding", runners_own=True, say=told.append):  # said once: now it is
+        pass
+    assert len(told) == 1
+    given = tmp_path / "shared-with-my-group"
+    given.mkdir()
+    given.chmod(0o750)
+    for _ in range(2):
+        with job_lock(given, "local-welding", say=told.append):
+            assert given.stat().st_mode & 0o777 == 0o750
+    assert len(told) == 1
+
+
 def test_a_port_in_use_is_said_in_a_line():
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
