@@ -265,11 +265,9 @@ class CustomLabelingWorkflow(Construct):
         # -- the labeling job ----------------------------------------------------------------
         self.job_name_key = _job_name_key(self)
         self.job_name_prefix = _job_name_prefix(job_name_prefix) if job_name_prefix else label_attribute_name
-        # Every job name starts with the key; SageMaker spells labeling-job ARNs in lower case,
-        # and the key and the names are lower case.
-        #: The ARN pattern of this workflow's labeling jobs: every job the stack or a caller may start.
-        self.job_arn_pattern = Stack.of(self).format_arn(service="sagemaker", resource="labeling-job",
-                                                        resource_name=f"{self.job_name_key}-*")
+        #: The ARN pattern of this workflow's labeling jobs (every name starts with the key): every job the stack or
+        #: a caller may start.
+        self.job_arn_pattern = job_arn_pattern(self, self.job_name_key)
         properties = {
             KEY_PROPERTY: self.job_name_key,
             LABEL_PROPERTY: self.job_name_prefix,
@@ -346,11 +344,10 @@ class CustomLabelingWorkflow(Construct):
         # on_event tries a create refused for a role again for a while (handler.ROLE_RETRY_DELAYS: IAM propagation).
         self.job_function = job_function("JobOnEvent", "on_event", timeout=Duration.minutes(3))
         self.job_is_complete_function = job_function("JobIsComplete", "is_complete")
-        job_arns = [self.job_arn_pattern]
-        self.job_function.add_to_role_policy(iam.PolicyStatement(actions=self._job_actions(), resources=job_arns))
+        self.grant_start_labeling_job(self.job_function)
         self.job_is_complete_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["sagemaker:DescribeLabelingJob"], resources=job_arns))
-        self.job_function.add_to_role_policy(self._pass_role_statement())
+            actions=["sagemaker:DescribeLabelingJob"], resources=[self.job_arn_pattern]))
+        self._acknowledge_job_wildcard(self.job_is_complete_function.role)
         self.job_provider_log_group = logs.LogGroup(self, "JobProviderLogs", retention=log_retention,
                                                     removal_policy=self.removal_policy)
         self.job_waiter_log_group = logs.LogGroup(self, "JobWaiterLogs", retention=log_retention,
@@ -366,8 +363,6 @@ class CustomLabelingWorkflow(Construct):
             waiter_state_machine_log_options=cr.LogOptions(
                 destination=self.job_waiter_log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        for function in (self.job_function, self.job_is_complete_function):
-            self._acknowledge_job_wildcard(function.role)
         acknowledge_provider_framework(self.job_provider, [self.job_function, self.job_is_complete_function])
         self.job = CustomResource(
             self, "LabelingJob",
@@ -388,11 +383,6 @@ class CustomLabelingWorkflow(Construct):
         the job has tags, and granted on this workflow's jobs only."""
         return ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
                 *(["sagemaker:AddTags"] if self.tags else [])]
-
-    def _pass_role_statement(self) -> iam.PolicyStatement:
-        """CreateLabelingJob passes the execution role to SageMaker, and only to SageMaker."""
-        return iam.PolicyStatement(actions=["iam:PassRole"], resources=[self.execution_role.role_arn],
-                                   conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
 
     def _acknowledge_job_wildcard(self, principal: Construct) -> None:
         acknowledge(principal, f"AwsSolutions-IAM5[Resource::{nag_reference(self, self.job_arn_pattern)}]",
@@ -441,7 +431,6 @@ class CustomLabelingWorkflow(Construct):
                 "names the objects under it by job, iteration and data object, so they cannot be listed one by one.")
         return grant
 
-
     def grant_start_labeling_job(self, grantee: iam.IGrantable, *, acknowledge_name_wildcard: bool = True
                                  ) -> iam.Grant:
         """Start, describe and stop this workflow's labeling jobs, e.g. a job sent by hand from
@@ -453,14 +442,20 @@ class CustomLabelingWorkflow(Construct):
         there unless ``acknowledge_name_wildcard`` is False."""
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=self._job_actions(),
                                            resource_arns=[self.job_arn_pattern])
-        pass_role = self._pass_role_statement()
+        # CreateLabelingJob passes the execution role to SageMaker, and only to SageMaker.
         grant = grant.combine(iam.Grant.add_to_principal(
-            grantee=grantee, actions=pass_role.actions, resource_arns=pass_role.resources,
-            conditions=pass_role.conditions))
+            grantee=grantee, actions=["iam:PassRole"], resource_arns=[self.execution_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
         principal = grantee.grant_principal
         if acknowledge_name_wildcard and Construct.is_construct(principal):  # a role, user or group of this app
             self._acknowledge_job_wildcard(principal)
         return grant
+
+
+def job_arn_pattern(scope: Construct, key: str) -> str:
+    """The ARNs of the labeling jobs named ``<key>-...`` in ``scope``'s account and region. SageMaker spells
+    labeling-job ARNs in lower case; the keys and the names are lower case."""
+    return Stack.of(scope).format_arn(service="sagemaker", resource="labeling-job", resource_name=f"{key}-*")
 
 
 def _defined_here(function: lambda_.IFunction) -> bool:

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from .custom_labeling_workflow import (
     CustomLabelingWorkflow, _checked_job_settings, _checked_tags, _job_name_key, _ui_template, check_workteam_environment,
-    job_tags,
+    job_arn_pattern, job_tags,
 )
 from .bucket_layout import REVIEW_PREFIX
 from .ground_truth_access import acknowledge_execution_role, grant_labeling_job_access, upload_template
@@ -246,8 +246,8 @@ class ExpertReview(Construct):
         self.merge_function = self._function(
             "MergeFunction", merge_function_props, log_retention, wiring,
             "Expert review: on a review job's completion, writes the one final manifest", asynchronous=True)
-        workflow_jobs = self._job_arns(workflow.job_name_key)
-        review_jobs = self._job_arns(self.review_job_key)
+        workflow_jobs = job_arn_pattern(self, workflow.job_name_key)
+        review_jobs = job_arn_pattern(self, self.review_job_key)
         # The final manifest sits beside Ground Truth's output manifest of each workflow job: these two
         # write that one key of a job's output folder, never Ground Truth's own files.
         self.final_manifests_pattern = f"{workflow.output_prefix}*/{FINAL_MANIFEST}"
@@ -300,10 +300,6 @@ class ExpertReview(Construct):
         return least_privilege_function(self, construct_id, log_retention=log_retention, wired_environment=wiring,
                                         removal_policy=self.removal_policy,
                                         props=merge_props(defaults, props))
-
-    def _job_arns(self, key: str) -> str:
-        # SageMaker spells labeling-job ARNs in lower case; the keys and the names are lower case.
-        return Stack.of(self).format_arn(service="sagemaker", resource="labeling-job", resource_name=f"{key}-*")
 
     def _rule(self, construct_id: str, key: str, function: lambda_.IFunction, description: str,
               statuses: Sequence[str] = ("Completed",)) -> events.Rule:

@@ -44,8 +44,9 @@ FOLDER_LOCK = ".runner.lock"
 
 
 def _owners_alone(folder: Path, say: Callable[[str], None]) -> None:
-    mode = folder.stat().st_mode & 0o777
-    if mode & 0o077 and folder.stat().st_uid == os.getuid():
+    status = folder.stat()
+    mode = status.st_mode & 0o777
+    if mode & 0o077 and status.st_uid == os.getuid():
         folder.chmod(0o700)
         say(f"job folder {folder}: other accounts of this machine could read it (mode {mode:o}, as an earlier version "
             "made it); it is now its owner's alone (700), as a new one is")
