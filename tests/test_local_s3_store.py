@@ -61,6 +61,34 @@ def test_no_key_leaves_the_folder_and_every_key_comes_back_as_it_was(tmp_path, k
         assert s3.head_object(Bucket=BUCKET, Key=key)["ContentType"] == "image/jpeg"
 
 
+HOSTILE_KEYS = ["../outside", "a/../../b", "./x", "a//b", "trailing/", "100%/done", "%2E%2E", "ünï/cödé",
+                "images/" + "scan%20of%20weld%20" * 12 + ".jpg", "a" * 1000, "ü" * 300 + "/x%+", "%+" * 200, "/lead",
+                "output/job/annotations/worker-response/iteration-1/7/w.json", "output/job/x"]
+
+
+def test_the_store_read_from_disk_lists_and_reads_what_the_endpoint_serves(tmp_path):
+    """The runner reads its job back from the endpoint's folder (``StoredBucket``), not with a request per file: for
+    every prefix it lists the keys a listing of the endpoint gives, in its order, and reads the same bytes; keys the
+    file system cannot hold as named (escaped, cut into pieces) come back whole."""
+    store = tmp_path / "s3"
+    with local_s3.s3_endpoint(store=store) as endpoint:
+        s3 = local_s3.client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+        for key in HOSTILE_KEYS:
+            s3.put_object(Bucket=BUCKET, Key=key, Body=f"body of {key}".encode(), ContentType="text/plain")
+        stored = s3_store.StoredBucket(store, BUCKET)
+        for prefix in ["", "a", "a/", "a//", "output/", "output/job/annotations/", "output/j", "images/scan%20",
+                       "ü" * 300, "ü" * 300 + "/", "%", "%+%+", "/", "trailing/", "nowhere/", "../"]:
+            listed = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+                      for item in page.get("Contents", [])]
+            assert stored.keys(prefix) == listed, prefix
+        assert len(stored.keys("")) == len(HOSTILE_KEYS)
+        for key in HOSTILE_KEYS:
+            assert stored.read(key) == s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == f"body of {key}".encode()
+        with pytest.raises(FileNotFoundError):
+            stored.read("output/job/absent.json")
+
+
 def test_a_key_that_is_also_a_folder_is_refused_and_never_half_stored(tmp_path):
     store = tmp_path / "s3"
     with local_s3.s3_endpoint(store=store) as endpoint:
