@@ -23,6 +23,7 @@ segments escaped too, so no key can leave the folder; one too long for a file na
 from __future__ import annotations
 
 import errno
+import io
 import json
 import logging
 import os
@@ -47,6 +48,10 @@ _touched = threading.local()
 KEY_LOCKS = 256
 #: How often a write makes its folder again when deletes of other keys keep emptying and removing it.
 _FOLDER_RACE_ATTEMPTS = 50
+#: Objects from this size on are read from their file when served, not held in the endpoint's memory (moto keeps
+#: every object under 5 MB in memory: a data folder of 20,000 one-megabyte images took 20 GB). Smaller ones (a
+#: job's answers, task inputs, settings) stay in memory: they are many, small and read often.
+SERVED_FROM_DISK_FROM = 64 * 1024
 
 
 # -- keys <-> paths ------------------------------------------------------------------------------
@@ -290,6 +295,72 @@ class StoredBucket:
         return object_path(self.root, self.bucket, key).read_bytes()
 
 
+class ReplacedOnDisk(OSError):
+    """A served value whose file a newer version has replaced (a GET that raced a PUT of its key: retried)."""
+
+
+class StoredValue:
+    """The buffer of a moto object (``FakeKey._value_buffer``) that is the store's file of it: what moto reads
+    (``seek``, ``read``) comes from the file; a write makes it a value in memory again (moto writing a key anew).
+
+    Each read opens the file and checks it is still the one this value was made from (its inode): a newer version
+    of the key renamed over it makes the read fail (moto's own buffer of a replaced key is closed the same way),
+    never serve another version's bytes under this one's ETag and length."""
+
+    def __init__(self, path: Path) -> None:
+        status = path.stat()
+        self.path, self.size, self._file = path, status.st_size, (status.st_dev, status.st_ino)
+        self._position = 0
+        self._memory: io.BytesIO | None = None
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if self._memory is not None:
+            return self._memory.seek(offset, whence)
+        self._position = {0: offset, 1: self._position + offset, 2: self.size + offset}[whence]
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        if self._memory is not None:
+            return self._memory.read(size)
+        with open(self.path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if (status.st_dev, status.st_ino) != self._file:
+                raise ReplacedOnDisk(f"{self.path} was replaced by a newer version of its key")
+            handle.seek(self._position)
+            data = handle.read(size if size is not None and size >= 0 else -1)
+        self._position += len(data)
+        return data
+
+    def _in_memory(self) -> io.BytesIO:
+        if self._memory is None:
+            self._memory = io.BytesIO()
+        return self._memory
+
+    def truncate(self, size: int | None = None) -> int:
+        return self._in_memory().truncate(0 if size is None else size)
+
+    def write(self, data: bytes) -> int:
+        return self._in_memory().write(data)
+
+    def close(self) -> None:
+        if self._memory is not None:
+            self._memory.close()
+
+
+def serve_from_disk(found: Any, path: Path) -> None:
+    """Let moto's object ``found`` read its value from ``path`` (the store's file of it) from now on, when it is large
+    enough to matter (``SERVED_FROM_DISK_FROM``); its buffer in memory is freed."""
+    if found.size < SERVED_FROM_DISK_FROM:
+        return
+    stored = StoredValue(path)
+    if stored.size != found.size:  # not this version's file (cannot happen under the key's lock): keep the memory
+        return
+    with found.lock:
+        found.etag  # noqa: B018  (computed from the bytes in memory now, not read back from the disk later)
+        previous, found._value_buffer = found._value_buffer, stored
+    previous.close()
+
+
 # -- moto integration ----------------------------------------------------------------------------
 def _record(kind: str, bucket: str, key: str | None = None) -> None:
     events = getattr(_touched, "events", None)
@@ -403,6 +474,7 @@ class WriteThroughApp:
                         self.store.delete(bucket, key)
                     else:
                         self.store.save(bucket, key, found.value, dict(found.metadata))
+                        serve_from_disk(found, object_path(self.store.root, bucket, key))
 
 
     def _match_disk(self, events: list[tuple[str, str, str | None]]) -> None:
@@ -447,7 +519,12 @@ def load(store: DiskStore, region: str = "us-east-1") -> int:
         if bucket not in s3_backends.bucket_accounts:
             backend.create_bucket(bucket, region)
         for key, path, metadata in store.objects(bucket):
-            stored = backend.put_object(bucket, key, path.read_bytes(), disable_notification=True)
+            large = path.stat().st_size >= SERVED_FROM_DISK_FROM  # read from its file when served, never held here
+            stored = backend.put_object(bucket, key, b"" if large else path.read_bytes(), disable_notification=True)
+            if large:
+                stored._value_buffer.close()
+                stored._value_buffer = StoredValue(path)
+                stored.contentsize = stored._value_buffer.size  # its ETag is worked out from the file when asked
             if metadata:
                 stored.set_metadata(dict(metadata))
             count += 1
