@@ -243,20 +243,25 @@ class DiskStore:
 
     def objects(self, bucket: str) -> Iterable[tuple[str, Path, dict[str, str]]]:
         """``(key, path, metadata)`` of every object of ``bucket``."""
+        described = stored_objects(self.root / METADATA_FOLDER / bucket, suffix=".json")  # one walk, not a look per key
         for key, path in sorted(stored_objects(self.root / bucket).items()):
-            meta = metadata_path(self.root, bucket, key)
-            metadata = json.loads(meta.read_text()) if meta.is_file() else {}
-            yield key, path, metadata
+            meta = described.get(key)
+            if meta is None:
+                yield key, Path(path), {}
+            else:
+                with open(meta, encoding="utf-8") as handle:
+                    yield key, Path(path), json.load(handle)
 
 
-def stored_objects(folder: Path, prefix: str = "") -> dict[str, Path]:
+def stored_objects(folder: Path, prefix: str = "", suffix: str = "") -> dict[str, str]:
     """Every object under ``prefix`` of the bucket kept in ``folder`` (``<root>/<bucket>``), by key, from one walk of
     the folders the prefix can be in (no per-file path arithmetic: a job's folder of answers holds tens of
-    thousands)."""
+    thousands): each key's file, as a path string. ``suffix``: the files' names end with it after the key's (the
+    metadata's ``.json``)."""
     whole = prefix.rpartition("/")[0] if "/" in prefix else None  # the prefix's complete segments
     start = folder if whole is None else object_path(folder.parent, folder.name, whole)
-    found: dict[str, Path] = {}
-    pending = [(start, "" if whole is None else whole + "/", "")]  # (folder, its key so far, a long segment's start)
+    found: dict[str, str] = {}
+    pending = [(str(start), "" if whole is None else whole + "/", "")]  # (folder, its key so far, a long segment's start)
     while pending:
         current, key, piece = pending.pop()
         try:
@@ -266,13 +271,13 @@ def stored_objects(folder: Path, prefix: str = "") -> dict[str, Path]:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name.endswith(_CONTINUED):  # a long segment's piece: the next name goes on with it
-                    pending.append((Path(entry.path), key, piece + entry.name[:-len(_CONTINUED)]))
+                    pending.append((entry.path, key, piece + entry.name[:-len(_CONTINUED)]))
                 else:
-                    pending.append((Path(entry.path), key + _unsegment(piece + entry.name) + "/", ""))
-            elif entry.is_file(follow_symlinks=False):
-                name = key + _unsegment(piece + entry.name)
+                    pending.append((entry.path, key + _unsegment(piece + entry.name) + "/", ""))
+            elif entry.is_file(follow_symlinks=False) and entry.name.endswith(suffix):
+                name = key + _unsegment(piece + entry.name[:len(entry.name) - len(suffix)])
                 if name.startswith(prefix):
-                    found[name] = Path(entry.path)
+                    found[name] = entry.path
     return found
 
 
