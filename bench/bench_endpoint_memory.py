@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from tree_runs import in_child, write_keeping_notes  # noqa: E402
+from tree_runs import extract, in_child, write_keeping_notes  # noqa: E402
 
 BEFORE = "859ec35"  # main before large objects were served from the store's files
 BUCKET = "data-bucket"
@@ -71,13 +68,6 @@ def make_store(folder: Path, images: int, megabytes: float) -> Path:
     for number in range(images):
         (bucket / "images" / f"photo-{number:05d}.jpg").write_bytes(os.urandom(int(megabytes * (1 << 20))))
     return folder
-
-
-def extract(revision: str, into: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into
 
 
 def main() -> None:

@@ -31,13 +31,11 @@ import dataclasses
 import datetime
 import importlib.util
 import inspect
-import io
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -45,7 +43,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from tree_runs import write_keeping_notes  # noqa: E402
+from tree_runs import extract, write_keeping_notes  # noqa: E402,F401  (extract: the other benches import it here)
 BEFORE = "a41551b"  # main before headless workers answered while pre-labeling goes on
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -73,13 +71,6 @@ def make_data(objects: int, folder: Path) -> Path:
         truth[number] = kind
     (folder / "truth.json").write_text(json.dumps(truth))
     return folder
-
-
-def extract(revision: str, into: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into
 
 
 # -- the job, run in a child process with one tree's code --------------------------------------------

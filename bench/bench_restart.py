@@ -20,21 +20,19 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from tree_runs import write_keeping_notes  # noqa: E402
+from tree_runs import extract, write_keeping_notes  # noqa: E402
 
 BEFORE = "74d8e67"  # main before the runner read its job back from the disk
 SAMPLE = REPO / "sample_data" / "welding"
@@ -85,11 +83,10 @@ def resume(tree: Path, data: Path, state: Path) -> dict:
     return {"loaded": loaded, "exited": time.monotonic() - started, "said": said}
 
 
-def extract(revision: str, into: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    for installed in ("node_modules", ".venv", ".runtime-python"):  # what bootstrap.sh installed, as the repository's
+def tree_of(revision: str, into: Path) -> Path:
+    """``revision``'s tree, with what bootstrap.sh installed here linked into it (its runner runs from there)."""
+    extract(revision, into)
+    for installed in ("node_modules", ".venv", ".runtime-python"):
         if (REPO / installed).exists():
             (into / installed).symlink_to(REPO / installed)
     return into
@@ -129,7 +126,7 @@ def main() -> None:
         subprocess.run(runner_command(data, built), cwd=REPO, env=environment(), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         labeled = time.monotonic() - started
-        before = extract(args.before, work / "before")
+        before = tree_of(args.before, work / "before")
         trees = {"now": REPO, "before": before}
         runs: dict[str, list[dict]] = {"now": [], "before": []}
         floors = []

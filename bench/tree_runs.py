@@ -4,10 +4,12 @@ a re-run."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,14 @@ from typing import Iterator, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 NOTES_MARKER = "<!-- notes written by hand: kept when the bench rewrites this file -->"
+
+
+def extract(revision: str, into: Path) -> Path:
+    """``revision``'s tree, extracted from git into ``into``."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 def write_keeping_notes(path: Path, text: str) -> None:
