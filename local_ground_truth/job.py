@@ -54,7 +54,7 @@ from gt_common.task_record import data_object_of, job_folder, record_location, r
 from local_ground_truth.grouped_writes import GroupedWrites
 from local_ground_truth.function_grants import access_key
 from local_ground_truth.lambda_host import LocalFunction
-from local_ground_truth.s3_store import StoredBucket
+from local_ground_truth.s3_store import StoredBucket, object_path
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.stack_reader import LOCAL_ACCOUNT, LOCAL_REGION, FunctionSpec, WorkflowSpec
 
@@ -163,8 +163,6 @@ class LocalJob:
         """Where the runner's endpoint keeps ``key`` on disk (None with an external endpoint)."""
         if self.store is None:
             return None
-        from local_ground_truth.s3_store import object_path
-
         return object_path(self.store, self.bucket, key)
 
     def _put_json(self, key: str, value: Any) -> None:

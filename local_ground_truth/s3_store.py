@@ -312,8 +312,8 @@ class StoredValue:
     of the key renamed over it makes the read fail (moto's own buffer of a replaced key is closed the same way),
     never serve another version's bytes under this one's ETag and length."""
 
-    def __init__(self, path: Path) -> None:
-        status = path.stat()
+    def __init__(self, path: Path, status: os.stat_result | None = None) -> None:
+        status = status or path.stat()
         self.path, self.size, self._file = path, status.st_size, (status.st_dev, status.st_ino)
         self._position = 0
         self._memory: io.BytesIO | None = None
@@ -362,7 +362,11 @@ def serve_from_disk(found: Any, path: Path) -> None:
         return
     with found.lock:
         found.etag  # noqa: B018  (computed from the bytes in memory now, not read back from the disk later)
-        previous, found._value_buffer = found._value_buffer, stored
+        _replace_buffer(found, stored)
+
+
+def _replace_buffer(found: Any, stored: StoredValue) -> None:
+    previous, found._value_buffer = found._value_buffer, stored
     previous.close()
 
 
@@ -524,12 +528,12 @@ def load(store: DiskStore, region: str = "us-east-1") -> int:
         if bucket not in s3_backends.bucket_accounts:
             backend.create_bucket(bucket, region)
         for key, path, metadata in store.objects(bucket):
-            large = path.stat().st_size >= SERVED_FROM_DISK_FROM  # read from its file when served, never held here
+            status = path.stat()
+            large = status.st_size >= SERVED_FROM_DISK_FROM  # read from its file when served, never held here
             stored = backend.put_object(bucket, key, b"" if large else path.read_bytes(), disable_notification=True)
             if large:
-                stored._value_buffer.close()
-                stored._value_buffer = StoredValue(path)
-                stored.contentsize = stored._value_buffer.size  # its ETag is worked out from the file when asked
+                _replace_buffer(stored, StoredValue(path, status))
+                stored.contentsize = status.st_size  # its ETag is worked out from the file when asked
             if metadata:
                 stored.set_metadata(dict(metadata))
             count += 1
