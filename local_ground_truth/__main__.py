@@ -219,6 +219,16 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
         given = f"no workflow {args.workflow!r} in the synthesized app" if args.workflow else "--workflow is required"
         args.parser.exit(2, f"{args.parser.prog}: error: {given}; choose one of: {', '.join(choices)}\n")
     spec = read_workflow(assembly, args.workflow)
+    name_job(args)
+    return spec
+
+
+def name_job(args: argparse.Namespace) -> None:
+    """The job's name and folder (``args.job_name``, ``args.state_dir``), from the command line alone; an argparse
+    error when they cannot be used. Done once."""
+    if getattr(args, "job_named", False):
+        return
+    args.job_named = True
     simulated = "-simulated" if args.simulate_workers is not None else ""
     if not args.job_name:
         base = f"local-{args.workflow}"
@@ -237,7 +247,29 @@ def choose_workflow(args: argparse.Namespace, assembly: Path) -> WorkflowSpec:
         args.parser.exit(2, f"{args.parser.prog}: error: the job's folder {args.state_dir} is inside --data "
                             f"{args.data}, which is uploaded as the job's data: keep the job's folder elsewhere "
                             "(--state-dir)\n")
-    return spec
+
+
+@contextmanager
+def resumed_store_loading(args: argparse.Namespace) -> Iterator[None]:
+    """When the job is resumed with the runner's own endpoint, the job's lock taken and its endpoint started now, so
+    that the endpoint loads the job's store (seconds for thousands of objects) while the app is synthesized
+    (``args.early_endpoint``, which ``prepared_job`` takes over). A new job's folder is not made here: the workflow
+    named may not be in the app."""
+    args.early_endpoint = None
+    if args.endpoint or args.list_workflows or not args.workflow:
+        yield
+        return
+    name_job(args)
+    store = args.state_dir / STORE_FOLDER
+    if not store.is_dir():
+        yield
+        return
+    with job_lock(args.state_dir, args.job_name, runners_own=args.default_state_dir, say=say):
+        args.early_endpoint = local_s3.start_endpoint(store)
+        try:
+            yield
+        finally:
+            local_s3.stop_endpoint(args.early_endpoint)  # at once when handed over and ended, else ended here
 
 
 def review_settings(args: argparse.Namespace, spec: WorkflowSpec) -> ReviewSettings:
@@ -275,12 +307,14 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
     """Start S3 (resuming what is on disk), deploy, check the job's settings and start pre-labeling; the job, its
     folder, what tells the requester how it goes, and the pre-labeling going on (stopped when the job is done with)."""
     with ExitStack() as stack:
-        stack.enter_context(job_lock(args.state_dir, args.job_name, runners_own=args.default_state_dir,
-                                     say=say))  # one runner per job folder
+        early = getattr(args, "early_endpoint", None)  # the lock is held already then
+        if early is None:
+            stack.enter_context(job_lock(args.state_dir, args.job_name, runners_own=args.default_state_dir,
+                                         say=say))  # one runner per job folder
         store = None if args.endpoint else args.state_dir / STORE_FOLDER
         functions = (spec.pre_labeling, spec.consolidation)
         endpoint = stack.enter_context(local_s3.s3_endpoint(args.endpoint, store, grants=endpoint_grants(functions),
-                                                            on_lost=stop_on_lost_endpoint))
+                                                            on_lost=stop_on_lost_endpoint, started=early))
         tell_unchecked_grants(args, functions)
         s3 = local_s3.client(endpoint)
         plan = local_s3.plan_deployment(spec, s3)
@@ -655,7 +689,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if serves_pages(args):
             refuse_port_in_use(args.host.strip("[]"), args.port)
-        with assembly_of(args) as assembly:
+        with resumed_store_loading(args), assembly_of(args) as assembly:
             if args.list_workflows:
                 listed = sorted(workflow_stacks(assembly).items())
                 if not listed:  # an empty or foreign cdk.out: said, as choose_workflow says it

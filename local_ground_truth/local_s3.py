@@ -29,7 +29,8 @@ _CLIENT_KEYS: dict[str, str] = {}
 
 @contextmanager
 def s3_endpoint(url: str | None = None, store: Path | None = None, grants: Optional[Mapping[str, Optional[list]]] = None,
-                on_lost: Optional[Callable[[], None]] = None, clients: Iterable[str] = ()) -> Iterator[str]:
+                on_lost: Optional[Callable[[], None]] = None, clients: Iterable[str] = (),
+                started: Optional[subprocess.Popen] = None) -> Iterator[str]:
     """``url`` as given, or a moto S3 server on a free 127.0.0.1 port for the duration.
 
     Conditional writes (PutObject ``If-Match`` / ``If-None-Match``) are atomic there, as in S3
@@ -47,15 +48,14 @@ def s3_endpoint(url: str | None = None, store: Path | None = None, grants: Optio
     the endpoint and then ends it, instead of taking the endpoint away under it. Should the endpoint end while in use
     (killed outright, out of memory), that is logged as an error and ``on_lost`` is called (the runner stops itself
     then, at once, rather than serving answers it can no longer save).
+    ``started``: the server process ``start_endpoint(store)`` started earlier (it has loaded ``store`` meanwhile);
+    this context hands it its keys and ends it as its own.
     """
     if url:
         yield url
         return
     runner_key = "runner." + secrets.token_hex(12)  # this process's key with the endpoint (``client``)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "local_ground_truth.local_s3", "--keys-on-stdin", "--lives-with-parent"] + (
-        ["--store", str(store)] if store else [])
-    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
+    server = started or start_endpoint(store)
     stopping = threading.Event()
     served = ""
     try:
@@ -71,8 +71,18 @@ def s3_endpoint(url: str | None = None, store: Path | None = None, grants: Optio
         yield served
     finally:
         stopping.set()
-        _stop(server)
+        stop_endpoint(server)
         _CLIENT_KEYS.pop(served, None)
+
+
+def start_endpoint(store: Path | None) -> subprocess.Popen:
+    """The endpoint's server process, started: it loads ``store`` (seconds for a large job) and then waits for its keys
+    (``s3_endpoint(started=...)``), so the loading can go on while the runner does something else. Ended by
+    ``stop_endpoint`` when it is never handed over."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "local_ground_truth.local_s3", "--keys-on-stdin", "--lives-with-parent"] + (
+        ["--store", str(store)] if store else [])
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
 
 
 def _watch(server: subprocess.Popen, stopping: threading.Event, on_lost: Optional[Callable[[], None]]) -> None:
@@ -95,7 +105,7 @@ def exit_status(code: int) -> str:
     return f"exit code {code}"
 
 
-def _stop(server: subprocess.Popen) -> None:
+def stop_endpoint(server: subprocess.Popen) -> None:
     """End the endpoint: its stdin closed is its signal to exit; killed if it has not within 5 s."""
     try:
         server.stdin.close()

@@ -117,3 +117,41 @@ def test_a_port_in_use_is_refused_before_anything_is_synthesized_or_written(tmp_
         taken.close()
     refuse_port_in_use("127.0.0.1", port)  # free again: nothing said
     refuse_port_in_use("127.0.0.1", 0)  # any free port: nothing to check
+
+
+def test_a_resumed_jobs_second_runner_is_refused_before_the_app_is_synthesized(tmp_path, capsys):
+    """A resumed job's lock is taken before the synthesis (its endpoint loads the job's store meanwhile): a second
+    runner of it was refused only after synthesizing the app, tens of seconds later."""
+    from local_ground_truth.__main__ import main
+    from tests.conftest import REPO_ROOT
+
+    state = tmp_path / "state"
+    (state / "s3").mkdir(parents=True)  # a job run before
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(state)], stdout=subprocess.PIPE, text=True,
+                              cwd=REPO_ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        # --cloud-assembly names a folder that does not exist: reading it would fail after the lock's check
+        argv = ["--workflow", "welding", "--port", "0", "--state-dir", str(state), "--cloud-assembly",
+                str(tmp_path / "none")]
+        assert main(argv) == 2
+        assert f"error: job local-welding is being run by another runner (process {holder.pid})" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_workflow_not_in_the_app_ends_the_endpoint_started_for_its_folder_and_frees_the_job(tmp_path, capsys,
+                                                                                             runner_assembly):
+    from local_ground_truth.__main__ import main
+    from tests.runner_helpers import endpoint_pids
+
+    state = tmp_path / "state"
+    (state / "s3").mkdir(parents=True)
+    with pytest.raises(SystemExit) as exited:
+        main(["--workflow", "nosuch", "--port", "0", "--state-dir", str(state), "--cloud-assembly", str(runner_assembly)])
+    assert exited.value.code == 2
+    assert "no workflow 'nosuch' in the synthesized app; choose one of: " in capsys.readouterr().err
+    assert endpoint_pids(state / "s3") == []
+    with job_lock(state, "local-nosuch"):
+        pass
