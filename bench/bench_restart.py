@@ -1,6 +1,6 @@
 """Benchmark (not a test): how long the runner takes to resume a large job, now and before, beside its floor.
 
-    .venv/bin/python bench/bench_restart.py [--objects 3400] [--rounds 2] [--before 74d8e67]
+    .venv/bin/python bench/bench_restart.py [--objects 3400] [--rounds 2] [--before 6379241]
 
 **The job**: a data folder of ``--objects`` welding runs (a dataset file each, naming one of the 18 sample runs'
 image and sensor CSV), labeled to the end once by this tree's runner with 3 simulated workers (the staging
@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 from tree_runs import extract, write_keeping_notes  # noqa: E402
 
-BEFORE = "74d8e67"  # main before the runner read its job back from the disk
+BEFORE = "6379241"  # main before the endpoint loaded the store during the synthesis and the plan read the folder
 SAMPLE = REPO / "sample_data" / "welding"
 LOADED = "S3 endpoint "
 

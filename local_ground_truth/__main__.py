@@ -317,7 +317,7 @@ def prepared_job(args: argparse.Namespace, spec: WorkflowSpec) -> Iterator[tuple
                                                             on_lost=stop_on_lost_endpoint, started=early))
         tell_unchecked_grants(args, functions)
         s3 = local_s3.client(endpoint)
-        plan = local_s3.plan_deployment(spec, s3)
+        plan = local_s3.plan_deployment(spec, s3, store)
         grew = check_settings(args, spec, s3, plan)  # before a file is written: a refused resume leaves the data be
         deployed = plan.apply(s3)
         import_mirrored_answers(args, spec, s3)
@@ -357,7 +357,7 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
         try:
             spec = read_workflow(synthesize(Path(folder), args.env, data={args.workflow: str(args.data)}),
                                  args.workflow)
-            plan = local_s3.plan_deployment(spec, job.s3)
+            plan = local_s3.plan_deployment(spec, job.s3, job.store)
             grew = check_settings(args, spec, job.s3, plan)
         except (StackError, SettingsChanged, DefinitionError, ValueError) as error:
             if stopping():

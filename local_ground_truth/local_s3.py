@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Optional
 import boto3
 from botocore.exceptions import ClientError
 
-from local_ground_truth import function_grants
+from local_ground_truth import function_grants, s3_store
 from local_ground_truth.stack_reader import WorkflowSpec
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -253,7 +253,7 @@ def _replaced_entry(bucket: str, key: str, how: str) -> str:
     return f"s3://{bucket}/{key} ({how})"
 
 
-def plan_deployment(spec: WorkflowSpec, s3) -> DeploymentPlan:
+def plan_deployment(spec: WorkflowSpec, s3, store: Optional[Path] = None) -> DeploymentPlan:
     """Replaying every BucketDeployment as its handler would: files with markers replaced, and with ``Prune`` the
     objects under its prefix that its sources no longer hold deleted. Objects already there with the same content
     are left alone (a resumed job rewrites nothing); ``replaced`` gets the ``s3://`` URI of each object that was
@@ -263,7 +263,11 @@ def plan_deployment(spec: WorkflowSpec, s3) -> DeploymentPlan:
     A pruning deployment owns its prefix, so it lists it; any other owns only its files, so each is looked up
     (HEAD): the data, template and manifest deployments of a workflow share the bucket's root with the job's
     output, and listing it for each of them read every answer the job holds (a resumed job of 10,200 answers
-    spent 26 s there)."""
+    spent 26 s there).
+
+    ``store``: the folder the runner's own endpoint keeps the buckets in (``s3_store``), where every write it
+    acknowledged is in place: what the buckets hold is read there instead, without a request (the listing of a data
+    folder of 3,400 files took 3.3 s through the endpoint)."""
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for name in sorted(set(spec.buckets.values()) | {d.bucket for d in spec.deployments}):
         if name not in existing:
@@ -276,7 +280,12 @@ def plan_deployment(spec: WorkflowSpec, s3) -> DeploymentPlan:
             for path in sorted(p for p in Path(asset_dir).rglob("*") if p.is_file()):
                 files[deployment.prefix + path.relative_to(asset_dir).as_posix()] = _DeployedFile(path, markers)
                 plan.count += 1
-        stored = _listed_etags(s3, bucket, deployment.prefix) if deployment.prune else _looked_up_etags(s3, bucket, files)
+        if store is not None:
+            stored = _stored_digests(store, bucket, deployment.prefix if deployment.prune else None, files)
+        elif deployment.prune:
+            stored = _listed_etags(s3, bucket, deployment.prefix)
+        else:
+            stored = _looked_up_etags(s3, bucket, files)
         for (written_bucket, key), deployed in plan.writes.items():  # an earlier deployment's, as if written
             if written_bucket == bucket and (key.startswith(deployment.prefix) if deployment.prune else key in files):
                 if deployed is None:
@@ -315,6 +324,24 @@ def _looked_up_etags(s3, bucket: str, keys: Iterable[str]) -> dict[str, str]:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 raise
+    return found
+
+
+def _stored_digests(store: Path, bucket: str, prefix: Optional[str], keys: Iterable[str]) -> dict[str, str]:
+    """As ``_listed_etags`` (every object under ``prefix``) or, with ``prefix`` None, ``_looked_up_etags`` (those of
+    ``keys``), read from the endpoint's folder: each object's MD5, which is a single PUT's ETag (an object uploaded in
+    parts is compared by its content all the same)."""
+    if prefix is not None:
+        paths = s3_store.stored_objects(store / bucket, prefix)
+    else:
+        paths = {key: s3_store.object_path(store, bucket, key) for key in keys}
+    found = {}
+    for key, path in paths.items():
+        try:
+            with open(path, "rb") as handle:
+                found[key] = hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
     return found
 
 
