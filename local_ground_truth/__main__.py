@@ -45,6 +45,7 @@ from local_ground_truth.function_grants import endpoint_grants
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import (
     ACCEPT_TEMPLATE_OPTION, ANSWERS, INPUT_MANIFEST, SettingsChanged, appended_objects, check_or_record, job_settings,
+    settings_path,
 )
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, review_summary,
@@ -253,15 +254,15 @@ def name_job(args: argparse.Namespace) -> None:
 def resumed_store_loading(args: argparse.Namespace) -> Iterator[None]:
     """When the job is resumed with the runner's own endpoint, the job's lock taken and its endpoint started now, so
     that the endpoint loads the job's store (seconds for thousands of objects) while the app is synthesized
-    (``args.early_endpoint``, which ``prepared_job`` takes over). A new job's folder is not made here: the workflow
-    named may not be in the app."""
+    (``args.early_endpoint``, which ``prepared_job`` takes over). Only for a job that has run (its settings are
+    recorded): nothing is made or locked here for a new one, nor for a workflow the app may not have."""
     args.early_endpoint = None
     if args.endpoint or args.list_workflows or not args.workflow:
         yield
         return
     name_job(args)
     store = args.state_dir / STORE_FOLDER
-    if not store.is_dir():
+    if not (store.is_dir() and settings_path(args.state_dir, args.job_name).is_file()):
         yield
         return
     with job_lock(args.state_dir, args.job_name, runners_own=args.default_state_dir, say=say):

@@ -126,7 +126,8 @@ def test_a_resumed_jobs_second_runner_is_refused_before_the_app_is_synthesized(t
     from tests.conftest import REPO_ROOT
 
     state = tmp_path / "state"
-    (state / "s3").mkdir(parents=True)  # a job run before
+    (state / "s3").mkdir(parents=True)  # a job run before: its store and its recorded settings
+    (state / "local-welding-settings.json").write_text("{}")
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(state)], stdout=subprocess.PIPE, text=True,
                               cwd=REPO_ROOT)
     try:
@@ -148,6 +149,7 @@ def test_a_workflow_not_in_the_app_ends_the_endpoint_started_for_its_folder_and_
 
     state = tmp_path / "state"
     (state / "s3").mkdir(parents=True)
+    (state / "local-nosuch-settings.json").write_text("{}")  # as if a job of that name had run in the folder
     with pytest.raises(SystemExit) as exited:
         main(["--workflow", "nosuch", "--port", "0", "--state-dir", str(state), "--cloud-assembly", str(runner_assembly)])
     assert exited.value.code == 2
