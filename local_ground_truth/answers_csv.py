@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping, Optional
@@ -105,26 +106,32 @@ def write_csv(answers: Iterable[tuple[str, Mapping[str, Any]]], out: io.TextIOBa
 
 def read_folder(folder: Path) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]]:
     """Every answer of the worker-response files under ``folder`` with its object id (the file's folder), and what
-    was left out, each named with the reason."""
-    answers, left_out = [], []
+    was left out, each named with the reason. Files under a ``worker-response`` folder; when there is none (a job's
+    answers copied down to a folder of another name, ``aws s3 cp --recursive .../iteration-1/ ./answers``), the files
+    laid out as its are: ``<object>/<file>.json``, or ``iteration-<n>/<object>/<file>.json``."""
     above = folder.resolve().parts  # resolved once: per file it was a quarter of the time at 30,000 answers
-    for path in sorted(folder.rglob("*.json")):
-        inside = path.relative_to(folder).parts
-        if (not path.is_file() or any(part.startswith(".") for part in inside)
-                or WORKER_RESPONSES_FOLDER not in (*above, *inside[:-2])):
-            continue  # a job's other files (batches, reports, manifests) when given a folder above its answers
+    found = [(path, path.relative_to(folder).parts) for path in sorted(folder.rglob("*.json"))]
+    found = [(path, inside) for path, inside in found
+             if path.is_file() and not any(part.startswith(".") for part in inside)]
+    chosen = [path for path, inside in found if WORKER_RESPONSES_FOLDER in (*above, *inside[:-2])]
+    if not chosen:  # a job's other files (batches, reports, manifests) are left out only beside a worker-response
+        chosen = [path for path, inside in found
+                  if len(inside) == 2 or len(inside) == 3 and re.fullmatch(r"iteration-\d+", inside[0])]
+    answers, left_out = [], []
+    for path in chosen:
         try:
-            found = worker_response_answers(path.read_bytes())
+            in_file = worker_response_answers(path.read_bytes())
         except (OSError, ValueError) as error:
             left_out.append(f"{path}: {str(error)[:200]}")
             continue
-        answers.extend((path.parent.name, answer) for answer in found)
+        answers.extend((path.parent.name, answer) for answer in in_file)
     return answers, left_out
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/answers_csv.sh", description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path, help="a job's worker-response folder (or a folder above it)")
+    parser.add_argument("folder", type=Path, help="a job's worker-response folder (or a folder above it, or a copy "
+                                                  "of its iteration folder under any name)")
     parser.add_argument("-o", "--output", type=Path, help="the CSV file to write (default: standard output)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not args.folder.is_dir():

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterable, Optional
 
+from local_ground_truth.worker_names import person
+
 LOG = logging.getLogger(__name__)
 
 
@@ -62,7 +64,7 @@ class LeaseTable:
         try:
             for object_id, holders in kept.items():
                 for worker, (acquired, expires) in holders.items():
-                    if expires > wall and worker not in self._answered(object_id):
+                    if expires > wall and not self._has_answered(object_id, worker):
                         self._leases.setdefault(object_id, {})[worker] = Lease(
                             object_id, worker, now - (wall - acquired), now + min(expires - wall, self.lease_seconds))
         except (AttributeError, TypeError, ValueError) as error:
@@ -94,9 +96,14 @@ class LeaseTable:
             self._leases.pop(object_id, None)
         return leases
 
+    def _has_answered(self, object_id: str, worker: str) -> bool:
+        """Whether the person ``worker`` names answered the object, under any case of the name (one person, one
+        answer: a job an earlier version kept may hold one person under two spellings)."""
+        return _answered_by(self._answered(object_id), worker)
+
     def _has_room(self, object_id: str, worker: str, now: float) -> bool:
         answered = self._answered(object_id)
-        if worker in answered:
+        if _answered_by(answered, worker):
             return False
         others = [w for w in self._live(object_id, now) if w != worker and w not in answered]
         return len(answered) + len(others) < self.slots
@@ -133,7 +140,7 @@ class LeaseTable:
             now = self._clock()
             if worker in self._live(object_id, now):
                 answered = self._answered(object_id)
-                return worker not in answered and len(answered) < self.slots
+                return not _answered_by(answered, worker) and len(answered) < self.slots
             return self._has_room(object_id, worker, now)
 
     def release(self, object_id: str, worker: str) -> None:
@@ -143,7 +150,7 @@ class LeaseTable:
                 self._save()
 
     def _takeable(self, object_id: str, worker: str, now: float) -> bool:
-        return (worker in self._live(object_id, now) and worker not in self._answered(object_id)
+        return (worker in self._live(object_id, now) and not self._has_answered(object_id, worker)
                 or self._has_room(object_id, worker, now))
 
     def can_take(self, object_id: str, worker: str) -> bool:
@@ -169,7 +176,7 @@ class LeaseTable:
         with self._lock:
             now = self._clock()
             return [oid for oid in list(self._leases)
-                    if worker in self._live(oid, now) and worker not in self._answered(oid)]
+                    if worker in self._live(oid, now) and not self._has_answered(oid, worker)]
 
     def count_available(self, object_ids: AbstractSet[str], worker: str, in_flight: Iterable[str],
                         full: AbstractSet[str]) -> int:
@@ -194,3 +201,11 @@ class LeaseTable:
         with self._lock:
             now = self._clock()
             return {oid: set(live) for oid in list(self._leases) if (live := self._live(oid, now))}
+
+
+def _answered_by(answered: AbstractSet[str], worker: str) -> bool:
+    """``worker`` (the person, whatever the name's case) is among ``answered``."""
+    if worker in answered:
+        return True
+    who = person(worker)
+    return any(person(name) == who for name in answered)

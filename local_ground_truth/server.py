@@ -48,7 +48,7 @@ from gt_common.shown_text import text_length_of
 from gt_common.task_record import data_object_of, read_record
 from local_ground_truth.consolidator import Consolidator
 from local_ground_truth.form_rules import FormRules, rules_of
-from local_ground_truth.job import LocalJob
+from local_ground_truth.job import LocalJob, store_failure
 from local_ground_truth import slow_clients, worker_names, worker_pages
 from local_ground_truth.leases import LeaseTable
 from local_ground_truth.liquid import make_environment
@@ -69,6 +69,7 @@ MAX_ANSWER_DEPTH = 32  # answers are shallow JSON; deeper nesting is hostile
 BODY_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is closed
 KEY_COOKIE_SECONDS = 30 * 24 * 3600  # how long a browser keeps the key of a link it opened
 SERVER_THREADS = 8
+STOP_SECONDS = 3  # at a stop, how long requests under way may take to be answered
 LISTEN_BACKLOG = 128
 CONNECTION_LIMIT = 200  # connections open at once (waitress's default is 100)
 #: What a worker page's notice can say. An address names one by its key (``?notice=taken``): a link someone sends
@@ -398,7 +399,11 @@ class WorkerSite:
             problems += [problem for problem in form.problems
                          if not any(problem.startswith(f"{name} ") for name in unanswered + page_said)]
         with self._submitting:
-            recorded = self.job.answer_of(object_id, worker)
+            # The person's spelling again, now that no other answer can be recorded: "lee" and "Lee" submitting at
+            # once, before either had answered, each looked it up as their own and gave one object two answers.
+            holder, worker = worker, self.spelling(worker)
+            recorded = next((self.job.answer_of(object_id, name) for name in self.job.workers_of(object_id)
+                             if worker_names.same_person(name, worker)), None)
             if recorded == answer:
                 return False  # a retry of an answer that was recorded: nothing to do twice
             if recorded is not None:
@@ -406,7 +411,7 @@ class WorkerSite:
                                    "it is saved: your first answer is kept.")
             if problems:
                 raise Refused(422, "This answer cannot be saved yet: " + "; ".join(problems) + ".")
-            if not self.leases.may_submit(object_id, worker):
+            if not self.leases.may_submit(object_id, holder):
                 if len(self.job.workers_of(object_id)) >= self.job.spec.workers_per_object:
                     raise Refused(409, f"Object {object_id} already has all the answers it needs; yours was not "
                                        "recorded. Take the next task from your queue.")
@@ -414,16 +419,16 @@ class WorkerSite:
                                    "silent, your time on it ran out, the requester gave it back, or you never opened "
                                    "it); yours was not recorded. Take the next "
                                    "task from your queue.")
-            lease = self.leases.held(object_id, worker)
+            lease = self.leases.held(object_id, holder)  # the page was opened, and its lease taken, as ``holder``
             started = lease.acquired if lease else time.monotonic()
             try:
                 self.job.record_answer(object_id, worker, answer, seconds=time.monotonic() - started)
             except (BotoCoreError, ClientError) as error:  # the store refused it or is gone: nothing was recorded
-                reason = error.response["Error"].get("Message", "") if isinstance(error, ClientError) else str(error)
-                LOG.error("the answer of %r to object %s could not be saved: %s", worker, object_id, reason)
-                raise Refused(503, f"Your answer could not be saved ({reason[:300]}); nothing was recorded. Submit "
+                logged, said = store_failure(error)
+                LOG.error("the answer of %r to object %s could not be saved: %s", worker, object_id, logged)
+                raise Refused(503, f"Your answer could not be saved ({said}); nothing was recorded. Submit "
                                    "again; if it keeps failing, tell whoever runs the job.") from None
-            self._give_back(worker, object_id)
+            self._give_back(holder, object_id)
         if self.consolidator:
             self.consolidator.notify()
         return True
@@ -886,9 +891,28 @@ class WorkerServer:
                 self.server.asyncore.loop(timeout=0.2, map=self.server._map, use_poll=self.server.adj.asyncore_use_poll,
                                           count=1)
         finally:
+            self._answer_requests_under_way()
             for channel in list(self.server._map.values()):  # the listening socket, connections, the trigger
                 channel.close()
             self.server.task_dispatcher.shutdown(timeout=5)
+
+    def _answer_requests_under_way(self, seconds: float = STOP_SECONDS) -> None:
+        """At a stop, take no new connection and keep the loop turning until the requests under way have answered
+        (at most ``seconds``): closing every channel under one made its thread write to a closed descriptor, a
+        traceback in the log and an answer the worker never heard of (it was recorded, and read back on resume)."""
+        from waitress import wasyncore
+
+        wasyncore.dispatcher.close(self.server)  # the listening socket only (the server's own close ends the trigger,
+        # which a request's thread pulls to have its answer sent)
+        dispatcher, deadline = self.server.task_dispatcher, time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with dispatcher.lock:
+                busy = dispatcher.active_count > 0 or bool(dispatcher.queue)
+            if not busy and not any(getattr(channel, "total_outbufs_len", 0) for channel in
+                                    list(self.server._map.values())):
+                return
+            self.server.asyncore.loop(timeout=0.05, map=self.server._map,
+                                      use_poll=self.server.adj.asyncore_use_poll, count=1)
 
     def start(self) -> "WorkerServer":
         self.site.start()

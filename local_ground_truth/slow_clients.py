@@ -15,7 +15,7 @@ connections from one machine would hold every slot. ``guard(server)`` adds two r
   and the others are untouched.
 
 It subclasses waitress's channel and wraps its maintenance pass (waitress is pinned in requirements-dev.txt; these
-are the hooks its own channel uses: ``add_channel``, ``del_channel``, ``received``, ``maintenance``).
+are the hooks its own channel uses: ``__init__``, ``del_channel``, ``received``, ``maintenance``).
 """
 from __future__ import annotations
 
@@ -41,8 +41,12 @@ def guard(server: Any, request_seconds: float = REQUEST_SECONDS, per_address: Op
         reading_since: Optional[float] = None  # when the request being received sent its first byte
         counted: Optional[str] = None  # the address this connection is counted under
 
-        def add_channel(self, map=None):
-            super().add_channel(map)
+        def __init__(self, *args, **kwargs):
+            # Counted once waitress's own __init__ has set ``addr``: it registers the channel (``add_channel``)
+            # before, when every connection would be counted under one address, None.
+            super().__init__(*args, **kwargs)
+            if self._fileno is None:  # already closed (and uncounted) while waitress set it up
+                return
             address = self.addr[0] if isinstance(self.addr, tuple) and self.addr else str(self.addr)
             with lock:
                 counts[address] += 1

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from typing import Iterator, Sequence
+
+#: How many workers' orders are kept made (the ones seen last); another's is made again when asked, the same order.
+KEPT_ORDERS = 32
 
 
 def shuffled(job_name: str, worker: str, object_ids: Sequence[str]) -> list[str]:
@@ -29,18 +33,25 @@ class WorkerOrder:
         self.job_name = job_name
         self._skipped: dict[str, list[str]] = {}
         # worker -> (the ids it was made from, those ids in the worker's order, id -> place); made again only when
-        # the ids change (a digest and a sort per object: ~30 ms per request at 100,000 objects otherwise)
-        self._orders: dict[str, tuple[Sequence[str], tuple[str, ...], dict[str, int]]] = {}
+        # the ids change (a digest and a sort per object: ~30 ms per request at 100,000 objects otherwise). The
+        # ``KEPT_ORDERS`` workers seen last only: each order holds every id (~10 MB at 100,000 objects), and a
+        # team's shared link lets anyone with it make up names.
+        self._orders: OrderedDict[str, tuple[Sequence[str], tuple[str, ...], dict[str, int]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _made(self, worker: str, object_ids: Sequence[str]) -> tuple[tuple[str, ...], dict[str, int]]:
         with self._lock:
             cached = self._orders.get(worker)
+            if cached is not None:
+                self._orders.move_to_end(worker)
         if cached is None or (cached[0] is not object_ids and tuple(cached[0]) != tuple(object_ids)):
             ordered = tuple(shuffled(self.job_name, worker, object_ids))
             cached = (object_ids, ordered, {oid: place for place, oid in enumerate(ordered, 1)})
             with self._lock:
                 self._orders[worker] = cached
+                self._orders.move_to_end(worker)
+                while len(self._orders) > KEPT_ORDERS:
+                    self._orders.popitem(last=False)
         return cached[1], cached[2]
 
     def places(self, worker: str, object_ids: Sequence[str]) -> dict[str, int]:

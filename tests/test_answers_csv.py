@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -61,6 +62,21 @@ def test_a_jobs_folder_is_tabled_and_a_bad_file_is_named_without_sinking_the_res
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [(row["object"], row["worker"], row["answer: defect"]) for row in rows] == [
         ("0", "ana", "Good Weld"), ("1", "bo", "Contamination")]
+
+
+def test_answers_copied_down_to_a_folder_of_another_name_are_tabled(tmp_path, capsys):
+    """`aws s3 cp --recursive .../worker-response/iteration-1/ ./answers`: no folder was named worker-response, so
+    every file was passed over and the command said there were no answers."""
+    job = tmp_path / "job"
+    response_file(job, "0", "a.json", [an_answer("ana", {"defect": {"label": "Good Weld"}})])
+    response_file(job, "7", "b.json", [an_answer("bo", {"defect": {"label": "Contamination"}})])
+    iteration = job / "annotations" / "worker-response" / "iteration-1"
+    for copy, source in ((tmp_path / "answers", iteration), (tmp_path / "responses", iteration.parent)):
+        shutil.copytree(source, copy)
+        out = tmp_path / f"{copy.name}.csv"
+        assert main([str(copy), "-o", str(out)]) == 0, capsys.readouterr().err
+        rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+        assert [(row["object"], row["worker"]) for row in rows] == [("0", "ana"), ("7", "bo")]
 
 
 def test_the_script_refuses_a_folder_without_answers(tmp_path):

@@ -339,6 +339,34 @@ def test_simulated_answers_never_join_a_job_of_real_workers(tmp_path, capsys, ru
     assert not list(state.rglob("worker-response/*/*/*.json"))  # nothing answered
 
 
+def test_another_data_folder_of_the_same_name_does_not_resume_the_first_ones_job(tmp_path, runner_assembly):
+    """Two folders named "photos" make one default job name: the second, of like files (IMG_0001.png, ...), resumed
+    the first one's job, and the first folder's answers came back as the labels of its images."""
+    from local_ground_truth.job_settings import SettingsChanged
+
+    state, first, second = tmp_path / "job", tmp_path / "a" / "photos", tmp_path / "b" / "photos"
+    argv = ["--workflow", "welding", "--state-dir", str(state), "--cloud-assembly", str(runner_assembly)]
+    spec = read_workflow(runner_assembly, "welding")
+
+    def on(folder: Path):
+        args = _chosen(argv, runner_assembly)
+        args.data = folder  # as --data gives it (the assembly stands for the app synthesized with it)
+        return args
+
+    with local_s3.s3_endpoint(store=state / "s3") as endpoint:
+        s3 = local_s3.client(endpoint)
+        local_s3.deploy(spec, s3)
+        cli.check_settings(on(first), spec, s3)
+        cli.check_settings(on(first), spec, s3)  # its own folder resumes it
+        with pytest.raises(SettingsChanged) as refused:
+            cli.check_settings(on(second), spec, s3)
+    said = str(refused.value)
+    assert f"data folder: {first} when the job started, {second} now" in said
+    assert "a folder of the same name makes the same job name. Label this folder as a job of its own (--job-name)" \
+        in said
+    assert "input manifest" not in said  # the manifests are alike: it was not the manifest that changed
+
+
 def test_simulated_answers_never_join_a_job_of_real_workers_of_as_many_workers(tmp_path, capsys, runner_assembly):
     """As many simulated workers per object as the browser job has (dev: 1): who answers differs, so the run is refused
     before anything is written, and a browser run pointed at a simulated job is refused too. A job recorded before

@@ -1,17 +1,19 @@
 """The worker server under hostile and heavy use: what it refuses, how it says so, what it never records."""
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
 import re
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from local_ground_truth.server import MAX_ANSWER_BYTES, WorkerServer, WorkerSite
+from local_ground_truth.server import MAX_ANSWER_BYTES, Refused, WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job
 
@@ -197,6 +199,32 @@ def fresh(runner_assembly, tmp_path):
         server.stop()
 
 
+def test_an_answer_under_way_when_the_server_stops_is_answered(runner_assembly, tmp_path, caplog):
+    """SIGTERM while a submit was being handled closed every connection under it: its thread wrote to a closed
+    descriptor (a traceback in the log) and the worker never heard that the answer was recorded."""
+    spec = read_workflow(runner_assembly, "welding")
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "stopping")) as job:
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False), port=0, body_timeout=2).start()
+        recording, record_answer = threading.Event(), job.record_answer
+
+        def slow_record(*args, **kwargs):
+            recording.set()
+            time.sleep(1.0)  # the stop comes while the answer is being written
+            return record_answer(*args, **kwargs)
+
+        job.record_answer = slow_record
+        assert request(server, "GET", "/worker/ada/task/3")[0] == 200
+        with ThreadPoolExecutor(max_workers=1) as pool, caplog.at_level(logging.ERROR):
+            sent = pool.submit(submit, server, "ada", "3", GOOD)
+            assert recording.wait(30)
+            server.stop()
+            status, result = sent.result(timeout=30)
+        assert status == 200 and result["recorded"] is True and job.workers_of("3") == {"ada"}
+        assert not [r for r in caplog.records if "Exception" in r.getMessage()], caplog.text
+        with pytest.raises(OSError):  # and no new connection is taken
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).sendall(b"GET / HTTP/1.1\r\n\r\n")
+
+
 def test_a_task_open_across_a_restart_stays_its_workers(fresh):
     """The runner stops and starts again while Ada's page is open: her task is not given to another worker, and
     her answer is taken."""
@@ -294,7 +322,7 @@ def test_a_changed_answer_after_one_was_saved_is_refused_and_the_first_kept(fres
     assert job.answer_of("2", "bea") == GOOD and [a["workerId"] for a in job.answers()["2"]] == ["bea"]
 
 
-def test_an_answer_the_store_refuses_gets_the_reason_as_json_and_nothing_is_recorded(fresh):
+def test_an_answer_the_store_refuses_gets_the_reason_as_json_and_nothing_is_recorded(fresh, tmp_path):
     """A file where the object's answer folder goes (the local store cannot hold both): the worker hears why, and
     can submit again once it is gone."""
     job, server = fresh
@@ -302,6 +330,9 @@ def test_an_answer_the_store_refuses_gets_the_reason_as_json_and_nothing_is_reco
     job.s3.put_object(Bucket=job.bucket, Key=stray, Body=b"x")
     status, refusal = submit(server, "cem", "6", GOOD)
     assert status == 503 and "could not be saved" in refusal["error"] and "nothing was recorded" in refusal["error"]
+    # in words, never the store's own message: it names the runner's files, and a team's worker is elsewhere
+    assert "the job's store cannot keep it where it goes" in refusal["error"]
+    assert str(tmp_path) not in refusal["error"] and "/" not in refusal["error"].split("(", 1)[1].split(")")[0]
     assert "cem" not in job.workers_of("6")
     job.s3.delete_object(Bucket=job.bucket, Key=stray)
     assert submit(server, "cem", "6", GOOD)[0] == 200 and job.workers_of("6") == {"cem"}
@@ -421,6 +452,29 @@ def test_names_that_differ_only_in_case_are_one_worker_spelled_as_their_first_an
     # A new spelling of nobody who answered yet is kept as typed; and the first answer's spelling survives a restart.
     assert submit(server, "Dora", "4", GOOD)[0] == 200 and job.answers()["4"][0]["workerId"] == "Dora"
     assert WorkerSite(job, consolidate_in_background=False).spelling("carol") == "Carol"
+
+def test_two_spellings_of_one_name_submitting_at_once_give_one_answer(runner_assembly, tmp_path):
+    """"Lee" and "lee" opened object 8 before either had answered, and submitted at once: each had looked the name up
+    before the other's answer was recorded, so one person gave object 8 two of its three answers."""
+    spec = read_workflow(runner_assembly, "welding")
+    spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=3))
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "spellings")) as job:
+        site = WorkerSite(job, consolidate_in_background=False)
+        assert site.leases.acquire("8", "Lee") and site.leases.acquire("8", "lee")  # both pages open
+        assert site.submit("Lee", "8", GOOD)
+        with pytest.raises(Refused) as refused:  # "lee" as the request named it, before Lee's answer was recorded
+            site.submit("lee", "8", {"WeldingClassification": {"label": "Burn Through"}})
+        assert refused.value.status == 409 and "You already answered object 8" in refused.value.reason
+        assert [a["workerId"] for a in job.answers()["8"]] == ["Lee"]
+        # lee's open page on another object answers as Lee, the lease taken as "lee" ending with it
+        assert site.leases.acquire("9", "lee") and site.submit("lee", "9", GOOD)
+        assert [a["workerId"] for a in job.answers()["9"]] == ["Lee"] and site.leases.holders("9") == set()
+        # and neither spelling is offered an object the person answered (a job kept by an earlier version may hold
+        # one person under two spellings)
+        job.record_answer("10", "LEE", GOOD)
+        assert not site.leases.can_take("10", "Lee") and not site.leases.can_take("10", "lee")
+        assert site.leases.can_take("10", "Ivy")
+
 
 def open_page(server, worker: str, object_id: str) -> str | None:
     """GET a task page as a worker's browser does: the page's token (what it sends when it is left), or None when
@@ -598,6 +652,30 @@ def test_one_address_holds_at_most_its_share_of_the_connections(guarded):
     assert request(server, "GET", "/worker/ana")[0] == 200  # a slot given back is free again
     for connection in held:
         connection.close()
+
+
+def test_each_address_has_its_own_share_of_the_connections(guarded):
+    """Every connection was counted under one address (None, waitress sets ``addr`` after registering the channel),
+    so one machine holding its share shut every other machine out."""
+    _job, server = guarded
+    hello = f"GET /worker/ana HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.2", 0))
+            for _ in range(3)]
+    try:
+        for connection in held:  # the other machine's share, each served
+            connection.sendall(hello)
+            assert connection.recv(100).startswith(b"HTTP/1.1 200")
+        assert request(server, "GET", "/worker/ana")[0] == 200  # this machine's connection is its own first
+        fourth = socket.create_connection(("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.2", 0))
+        fourth.sendall(hello)
+        try:  # while the other machine's fourth is still refused
+            assert fourth.recv(100) == b""
+        except ConnectionResetError:
+            pass
+        fourth.close()
+    finally:
+        for connection in held:
+            connection.close()
 
 
 def test_the_task_bar_says_how_long_the_task_stays_the_workers(fresh):

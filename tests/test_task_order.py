@@ -1,6 +1,7 @@
 """Each worker meets a job's objects in an order of their own: shuffled, the same on every visit."""
 from __future__ import annotations
 
+from local_ground_truth import task_order
 from local_ground_truth.task_order import WorkerOrder, shuffled
 
 IDS = [str(n) for n in range(18)]
@@ -41,3 +42,15 @@ def test_the_order_follows_the_ids_as_pre_labeling_adds_them():
     assert order.places("ana", more) == {oid: n for n, oid in enumerate(shuffled("job", "ana", more), 1)}
     assert list(order.iterate("ana", more)) == order.order("ana", more)
     assert order.order("ana", list(IDS)) == order.order("ana", more)  # equal ids, another object: the same order
+
+
+def test_only_the_orders_of_the_workers_seen_last_are_kept_and_an_evicted_one_comes_back_the_same():
+    """Each order holds every id (~10 MB at 100,000 objects), kept for every name ever seen: a team's shared link let
+    anyone with it grow the runner by making up names."""
+    ids = [str(n) for n in range(50)]
+    order = WorkerOrder("job")
+    first = order.order("ada", ids)
+    for n in range(task_order.KEPT_ORDERS + 10):
+        order.order(f"made-up-{n}", ids)
+    assert len(order._orders) == task_order.KEPT_ORDERS and "ada" not in order._orders
+    assert order.order("ada", ids) == first and order.position("ada", first[3], ids) == 4
