@@ -41,6 +41,7 @@ INPUT = "crowd-input"
 TEXT_AREA = "crowd-text-area"
 ENTITY_ANNOTATION = "crowd-entity-annotation"
 CROWD_ELEMENTS = (CLASSIFIER, MULTI_SELECT, CHECKBOX, RADIO_BUTTON, INPUT, TEXT_AREA, ENTITY_ANNOTATION)
+FORM = "crowd-form"
 #: The fields a worker types text into (their ``max-length`` / ``maxlength`` is how much they take).
 TEXT_FIELDS = (INPUT, TEXT_AREA, "textarea", "input:text")
 _ON = BUTTON_DEFAULT_VALUE  # the value of a crowd-checkbox / crowd-radio-button without one
@@ -67,6 +68,9 @@ class FormRules:
     fields: dict[str, Field] = field(default_factory=dict)
     #: Names that more than one crowd-checkbox or crowd-radio-button has (all but one answer would be lost).
     shared_buttons: list[str] = field(default_factory=list)
+    #: Names of crowd-entity-annotations inside a crowd-form: the element carries its own form and Submit, so the
+    #: page can never be submitted (Ground Truth's element page, and the offline elements, refuse it).
+    entities_in_form: list[str] = field(default_factory=list)
 
     @property
     def classifiers(self) -> dict[str, Optional[tuple[str, ...]]]:
@@ -86,6 +90,8 @@ class FormRules:
             label = value.get("label") if isinstance(value, dict) else None
             if not isinstance(label, str) or not label:
                 found.append(f"no category is chosen for {name}")
+            elif extra := _extra_keys(value, CLASSIFIER_KEYS):
+                found.append(f"{name} holds {extra} beside its label")
             elif categories is not None and label not in categories:
                 found.append(f"{label[:80]!r} is not one of the categories of {name}")
         for name, rule in self.fields.items():
@@ -118,6 +124,24 @@ class FormRules:
 UNKNOWN_FIELDS_NAMED = 5
 
 
+#: What each crowd element's answer holds (Ground Truth's shapes; the offline elements submit the same): anything
+#: more is refused, else a worker could store megabytes inside a classifier's value, past what a table cell holds.
+CLASSIFIER_KEYS = frozenset({"label"})
+MULTI_SELECT_KEYS = frozenset({"labels"})
+ENTITIES_KEYS = frozenset({"entities"})
+ENTITY_KEYS = frozenset({"label", "startOffset", "endOffset"})
+
+
+def _extra_keys(value: dict[str, Any], allowed: frozenset) -> str:
+    """The keys of ``value`` beyond ``allowed``, named as a refusal says them ("" when none)."""
+    extra = [key for key in value if key not in allowed]
+    if not extra:
+        return ""
+    named = ", ".join(repr(str(key)[:40]) for key in extra[:UNKNOWN_FIELDS_NAMED])
+    more = f" and {len(extra) - UNKNOWN_FIELDS_NAMED:,} more" if len(extra) > UNKNOWN_FIELDS_NAMED else ""
+    return ("the key " if len(extra) == 1 else "the keys ") + named + more
+
+
 def _unwrapped(value: Any) -> Any:
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
@@ -129,6 +153,8 @@ def _shape_problems(rule: Field, value: Any) -> list[str]:
         labels = value.get("labels") if isinstance(value, dict) else None
         if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
             return [f"no category is chosen for {name}"]
+        if extra := _extra_keys(value, MULTI_SELECT_KEYS):
+            return [f"{name} holds {extra} beside its labels"]
         return [f"{label[:80]!r} is not one of the categories of {name}"
                 for label in labels if rule.labels is not None and label not in rule.labels]
     if rule.element in (CHECKBOX, RADIO_BUTTON):
@@ -152,11 +178,15 @@ def _entity_problems(rule: Field, value: Any) -> list[str]:
     if not isinstance(entities, list):
         return [f"{name} must be {{\"entities\": [...]}}"]
     found, spans = [], []
+    if extra := _extra_keys(value, ENTITIES_KEYS):
+        found.append(f"{name} holds {extra} beside its entities")
     for index, entity in enumerate(entities):
         where = f"{name} entity {index + 1}"
         if not isinstance(entity, dict):
             found.append(f"{where} is not an object")
             continue
+        if extra := _extra_keys(entity, ENTITY_KEYS):
+            found.append(f"{where} holds {extra} beside its label and offsets")
         label, start, end = entity.get("label"), entity.get("startOffset"), entity.get("endOffset")
         if not isinstance(label, str) or (rule.labels is not None and label not in rule.labels):
             found.append(f"{where}: {str(label)[:80]!r} is not one of the labels of {name}")
@@ -175,10 +205,15 @@ class _Collector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.rules = FormRules()
+        self._forms_open = 0  # crowd-forms the parser is inside
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
         attributes = dict(attrs)
+        if tag == FORM:
+            self._forms_open += 1
         name = attributes.get("name")
+        if tag == ENTITY_ANNOTATION and self._forms_open:
+            self.rules.entities_in_form.append(name or "(no name)")
         if not name:
             return
         element = tag if tag in CROWD_ELEMENTS else f"input:{(attributes.get('type') or 'text').lower()}" \
@@ -207,7 +242,14 @@ class _Collector(HTMLParser):
             limit = attributes.get("max-length" if tag in CROWD_ELEMENTS else "maxlength") or ""
             rule.max_length = int(limit) if limit.isascii() and limit.isdigit() else rule.max_length
 
-    handle_startendtag = handle_starttag
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag == FORM:  # <crowd-form/> opens nothing
+            self._forms_open -= 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == FORM and self._forms_open:
+            self._forms_open -= 1
 
 
 def question_field(fields: dict[str, Field], name: str) -> Optional[Field]:

@@ -26,6 +26,8 @@ def test_a_complete_answer_passes_and_each_gap_is_named():
     problems = rules.problems({"reason": "", "Weld": {"label": "Excellent"}})
     assert problems == ["'Excellent' is not one of the categories of Weld", "reason is required", "judgement is required"]
     assert rules.problems({})[0] == "no category is chosen for Weld"
+    assert rules.problems({"Weld": {"label": "Good Weld", "junk": "A" * 1_900_000}, "reason": "x", "judgement": "y"}) == [
+        "Weld holds the key 'junk' beside its label"]
 
 
 def test_categories_a_page_computes_only_require_a_choice():
@@ -77,6 +79,11 @@ def test_each_crowd_elements_shape_is_read_from_the_page():
     ("mentions", {"entities": [{"label": "Person", "startOffset": 8, "endOffset": 15}]}, "after the text's 14 characters"),
     ("mentions", {"entities": [{"label": "Person", "startOffset": 0, "endOffset": 5},
                                {"label": "Company", "startOffset": 4, "endOffset": 9}]}, "entities 1 and 2 overlap"),
+    # more than an element sends: a worker stored 1.9 MB inside a classifier's value, one answers-table cell
+    ("topics", {"labels": ["Login"], "junk": "A" * 100}, "topics holds the key 'junk' beside its labels"),
+    ("mentions", {"entities": [], "x": 1, "y": 2}, "mentions holds the keys 'x', 'y' beside its entities"),
+    ("mentions", {"entities": [{"label": "Person", "startOffset": 0, "endOffset": 3, "note": "x"}]},
+     "mentions entity 1 holds the key 'note' beside its label and offsets"),
 ])
 def test_an_answer_no_element_of_the_page_would_send_is_refused(name, value, problem):
     problems = rules_of(ELEMENTS).problems({**GOOD, name: value})

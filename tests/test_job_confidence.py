@@ -41,6 +41,9 @@ def test_an_early_batchs_confidence_takes_the_temperature_the_job_chose_later():
     assert revised["a"]["batch-confidence"] == 0.9997 and revised["a"]["label"] == "Good"
     assert revised["b"]["confidence"] == 0.8808 and revised["b"]["label"] == "Bad"
     assert values["a"]["confidence"] == 0.9997 and "batch-confidence" not in values["a"]  # the input is not changed
+    # A manifest revised already (the final manifest, or job_confidence.sh's own output) keeps the batch's number.
+    again = job_confidence.revise(revised, CLASSES)
+    assert again["a"]["batch-confidence"] == 0.9997 and again["a"]["confidence"] == 0.8808
 
 
 def test_gold_objects_of_every_batch_correct_every_confidence():
@@ -229,6 +232,8 @@ def test_each_choice_is_revised_as_a_yes_no_with_its_own_temperature_and_the_lab
     assert revised["early"]["confidence"] == {"a": round(softmax_at_label(-8.0, 4.0), 4), "b": 0.0003}
     assert revised["later"]["confidence"] == {"a": round(1 - softmax_at_label(-8.0, 4.0), 4), "b": 0.9997}
     assert revised["early"]["batch-confidence"] == {"a": 0.9997, "b": 0.0003}
+    assert job_confidence.revise_choices(revised, MARKS.choices)["early"]["batch-confidence"] == {"a": 0.9997,
+                                                                                                  "b": 0.0003}
     assert revised["early"]["labels"] == ["a"] and revised["later"]["labels"] == ["b"]
     assert revised["early"]["evidence"] is values["early"]["evidence"]
     assert values["early"]["confidence"] == {"a": 0.9997, "b": 0.0003}  # the input is not changed

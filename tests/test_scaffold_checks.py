@@ -134,6 +134,36 @@ def test_files_a_workflow_of_that_name_left_are_named_with_the_command_that_remo
         scaffold.scaffold("half_done", ["yes-no:ok"], root=tmp_path)
 
 
+def test_the_name_of_a_workflow_that_exists_is_refused_without_advice_to_delete_it(tmp_path):
+    """`new_workflow.sh ner` was answered "ner has these files ... --remove takes it away": a newcomer told to delete
+    the workflow the project ships."""
+    with pytest.raises(scaffold.ScaffoldError) as refused:
+        scaffold.scaffold("ner", ["checkbox:x"], root=tmp_path)
+    assert str(refused.value).startswith("a workflow named 'ner' exists already (workflows/ner.py): choose another "
+                                         "name (nothing was written)")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argument", ["name", "question", "abstain", "title", "description"])
+def test_an_argument_that_is_not_utf8_is_refused_by_name(tmp_path, argument):
+    """Bytes a terminal sent in another encoding reach Python as lone surrogates: writing the definition failed with
+    a traceback (a title was refused as holding a character outside the Basic Multilingual Plane)."""
+    latin1 = b"caf\xe9".decode("utf-8", "surrogateescape")
+    options = {"name": "cafe", "questions": ["classification:p=A,B"], "abstain": (), "title": None, "description": None}
+    if argument == "question":
+        options["questions"] = [f"classification:p={latin1},B"]
+    elif argument == "abstain":
+        options["abstain"] = [f"p={latin1}"]
+    elif argument in ("title", "description"):
+        options[argument] = latin1
+    else:
+        options["name"] = latin1
+    flag = "the name" if argument == "name" else f"--{argument}"
+    with pytest.raises(scaffold.ScaffoldError, match=re.escape(f"{flag} ") + ".*is not UTF-8 text"):
+        scaffold.scaffold(options.pop("name"), options.pop("questions"), root=tmp_path, **options)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_abstain_label_is_written_into_the_definition_and_kept_out_of_the_truth(tmp_path, monkeypatch):
     monkeypatch.setattr(workflows, "definitions", lambda: {})
     written = scaffold.scaffold("weld_check", ["classification:verdict=Good,Bad,Not sure", "yes-no:ok"],

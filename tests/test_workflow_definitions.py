@@ -182,6 +182,41 @@ def test_a_page_with_no_field_for_a_question_is_refused_at_synth():
     assert inject_labels(computed, questions, "w", whole_page=True)
 
 
+@pytest.mark.parametrize("markup, asked", [
+    ("[[checkboxes:c]]", "question c (classification) with crowd-checkbox, which cannot give its answer: ask it with "
+                         "crowd-classifier or crowd-radio-button"),
+    ("<crowd-radio-group>[[radio-buttons:m]]</crowd-radio-group>",
+     "question m (multi-select) with crowd-radio-button"),
+    ("<crowd-input name='box'></crowd-input>", "question box (checkbox) with crowd-input"),
+    ("<crowd-classifier name='note' categories='[\"a\", \"b\"]'></crowd-classifier>",
+     "question note (free-text) with crowd-classifier"),
+])
+def test_a_question_asked_with_an_element_that_cannot_give_its_answer_is_refused_at_synth(markup, asked):
+    """A classification turned into a multi-select's checkboxes (or back) passed synth: workers ticked two boxes and
+    were refused ("2 radio buttons on"), or could only ever choose one of a multi-select's choices."""
+    questions = (Classification(name="c", choices=("Good", "Bad")), MultiSelect(name="m", choices=("Red", "Green")),
+                 Checkbox(name="box"), FreeText(name="note"))
+    with pytest.raises(DefinitionError, match=re.escape(f"workflow w: the template asks {asked}")):
+        inject_labels(markup, questions, "w")
+    assert inject_labels("<crowd-radio-group>[[radio-buttons:c]]</crowd-radio-group>[[checkboxes:m]]"
+                         "<crowd-checkbox name='box' value='checked'></crowd-checkbox>"
+                         "<input type='hidden' name='note'>", questions, "w")  # a page's own input: any shape
+
+
+def test_an_entity_annotation_inside_crowd_form_is_refused_at_synth():
+    """The element carries its own form and Submit: inside crowd-form the page showed "cannot be submitted" and no
+    worker could ever answer, while synth passed."""
+    question = Spans(name="ents", span_labels=("Product", "Date"))
+    inside = ("<crowd-form><p>x</p><crowd-entity-annotation name='ents' labels='[[entity-labels:ents]]' text='t'>"
+              "</crowd-entity-annotation></crowd-form>")
+    with pytest.raises(DefinitionError, match=re.escape(
+            "the template has crowd-entity-annotation 'ents' inside crowd-form; it carries its own form")):
+        inject_labels(inside, (question,), "w")
+    beside = ("<crowd-form><crowd-input name='n'></crowd-input></crowd-form><crowd-form/>"
+              "<crowd-entity-annotation name='ents' labels='[[entity-labels:ents]]' text='t'></crowd-entity-annotation>")
+    assert inject_labels(beside, (question,), "w")
+
+
 @pytest.mark.parametrize("markup, offered", [
     ('<crowd-radio-button name="c" value="Goood">Good</crowd-radio-button>', "'Goood' for question c"),
     ('<crowd-classifier name="c" categories=\'["Good", "Bad", "Meh"]\'></crowd-classifier>', "'Meh' for question c"),
@@ -262,6 +297,8 @@ def test_truth_keys_name_objects_by_their_source():
 @pytest.mark.parametrize("name, question, problem", [
     ("broken_flow", "Classification(name='tone', choices=('Good', 'Bad'), abstain='Unsure')",
      "question tone: abstain label 'Unsure' is not one of its choices"),
+    ("broken_flow", "Classification(name='tone', choices=('Good', 'Bad', 'Unsure'), abstain='Unsure', tie='Unsure')",
+     "question tone: the tie label 'Unsure' is its abstain label, which no tie goes to"),  # accepted, and never used
     ("broken_flow", "Classification(name='tone', choice=('Good', 'Bad'))",
      "TypeError: Classification.__init__() got an unexpected keyword argument 'choice'"),
     ("Broken", "FreeText(name='n')", "workflow name 'Broken' must be 1-30 lower-case letters"),

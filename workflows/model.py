@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from gt_common.questions import FreeText, Question, button_name, check_questions
+from gt_common.questions import (
+    Checkbox, Classification, FreeText, MultiSelect, Question, Spans, YesNo, button_name, check_questions)
 from gt_common.task_record import SOURCE_FIELDS
 from labeling_constructs.bucket_layout import DERIVED_DATA_PREFIX, MANIFEST_KEY, OUTPUT_PREFIX, REVIEW_PREFIX, TEMPLATE_PREFIX, overlapping
 from labeling_constructs.labeling_job_resource import job_settings
@@ -39,6 +40,16 @@ _TEXT_MARKER = re.compile(r"\[\[(title|description)\]\]")
 _ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, known form or not
 #: The crowd element one label becomes for the markers that expand to markup, one element per label.
 _LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
+#: The crowd elements that give each kind of question its answer (docs/workflows.md's table); a page's own inputs,
+#: which a script may fill, are not listed.
+ASKED_WITH = {
+    Classification.kind: ("crowd-classifier", "crowd-radio-button"),
+    YesNo.kind: ("crowd-classifier", "crowd-radio-button"),
+    Checkbox.kind: ("crowd-checkbox",),
+    MultiSelect.kind: ("crowd-classifier-multi-select", "crowd-checkbox"),
+    FreeText.kind: ("crowd-input", "crowd-text-area"),
+    Spans.kind: ("crowd-entity-annotation",),
+}
 
 
 def check_workflow_name(name: object) -> str:
@@ -243,7 +254,14 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
                               f"named {', '.join(map(repr, rules.shared_buttons))}; Ground Truth submits one object per "
                               "button name, so all but one would be lost: name each <question>:<label>, as "
                               "[[radio-buttons:Q]] and [[checkboxes:Q]] do")
+    if rules.entities_in_form:
+        raise DefinitionError(f"workflow {workflow}: the template has crowd-entity-annotation "
+                              f"{', '.join(map(repr, rules.entities_in_form))} inside crowd-form; it carries its own "
+                              "form and Submit button, so the page could never be submitted: put it outside crowd-form")
     fields = rules.fields
+    problems = element_problems(fields, questions)
+    if problems:  # a worker could answer in a shape the question does not take (two boxes ticked for one label)
+        raise DefinitionError(f"workflow {workflow}: the template asks {'; '.join(problems)}")
     unasked = [question.name for question in questions if question_field(fields, question.name) is None]
     if whole_page and unasked and not any("{{" in name or "{%" in name for name in fields):  # (Liquid names: unknown)
         # Every answer to such a question would be under another name or none: on AWS no object would get its label.
@@ -260,12 +278,26 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
     return filled
 
 
+def element_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) -> list[str]:
+    """Each question asked with a crowd element that does not give its kind of answer (a classification with
+    checkboxes, a multi-select with radio buttons). A page's own inputs are not judged: a script may fill them with
+    any shape. ``fields``: as for ``label_problems``."""
+    from local_ground_truth.form_rules import CROWD_ELEMENTS, question_field
+
+    problems = []
+    for question in questions:
+        rule = question_field(fields, question.name)
+        allowed = ASKED_WITH.get(question.kind, ())
+        if rule is not None and rule.element in CROWD_ELEMENTS and rule.element not in allowed:
+            problems.append(f"question {question.name} ({question.kind}) with {rule.element}, which cannot give its "
+                            f"answer: ask it with {' or '.join(allowed)}")
+    return problems
+
+
 def label_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) -> list[str]:
     """Each value a template's element would submit for a question with labels that is not one of them (values
     and categories written in the page, not computed by it with Liquid). ``fields``: the page's
     (``form_rules.rules_of(page).fields``)."""
-    from gt_common.questions import Checkbox
-
     from local_ground_truth.form_rules import question_field
 
     problems = []

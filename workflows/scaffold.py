@@ -583,6 +583,8 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
     label of a classification question that means "cannot tell" (not a class: see ``gt_common.choices``)."""
     if not questions:
         raise ScaffoldError("give at least one --question")
+    _refuse_undecodable([("the name", name), *(("--question", q) for q in questions), *(("--abstain", a) for a in abstain),
+                         ("--title", title or ""), ("--description", description or "")])
     if data not in DATA_KINDS:
         raise ScaffoldError(f"data {data!r}: a data object is one of {', '.join(DATA_KINDS)}")
     from workflows import NOT_WORKFLOWS
@@ -605,6 +607,10 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
         others = definitions()
     except DefinitionError as error:  # the app could not synthesize the new workflow's stack beside it either
         raise ScaffoldError(f"{error}: fix that file, or remove its workflow (--remove), first (nothing was written)") from None
+    if name in others:
+        raise ScaffoldError(f"a workflow named {name!r} exists already (workflows/{name}.py): choose another name "
+                            "(nothing was written). To write it anew instead, remove it first: "
+                            f"./scripts/new_workflow.sh {name} --remove deletes its files")
     for other in others.values():
         if other.name != name and other.deploys_as(definition):
             # deploys_as compares without case: "TickettriageLabeling, as 'ticket_triage' does" read as a contradiction
@@ -615,6 +621,16 @@ def scaffold(name: str, questions: Sequence[str], title: Optional[str] = None, d
             raise ScaffoldError(f"workflow {name!r} would deploy as the stack {definition.stack_name}-<env>, {clash}: "
                                 "choose another name (nothing was written)")
     return Scaffold(definition, Path(root), data).write()
+
+
+def _refuse_undecodable(arguments: Sequence[tuple[str, str]]) -> None:
+    """Refuse an argument that is not UTF-8: Python carries its bytes as lone surrogates, which no file can hold
+    (writing the definition failed with a traceback)."""
+    for what, text in arguments:
+        if any("\ud800" <= character <= "\udfff" for character in text):
+            shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            raise ScaffoldError(f"{what} {shown!r} is not UTF-8 text (\ufffd marks a byte that is not): type "
+                                "it again in a UTF-8 terminal (nothing was written)")
 
 
 def remove(written: Sequence[Path], root: Path = REPO_ROOT) -> None:

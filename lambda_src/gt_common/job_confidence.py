@@ -166,7 +166,7 @@ def revise(values: Mapping[Hashable, Any], classes: Sequence[str], what: str = "
         if (known := _gold_index(values[key], classes)) >= 0))
     for key, probability in top.items():
         value = dict(values[key])  # (its evidence and votes are shared, never changed)
-        value[BATCH_CONFIDENCE_KEY] = value.get("confidence")
+        value.setdefault(BATCH_CONFIDENCE_KEY, value.get("confidence"))  # kept when revised again
         value["confidence"] = round(gold_correction.corrected(probability, bin_gaps, len(classes)), CONFIDENCE_DIGITS)
         revised[key] = value
     return revised
@@ -223,7 +223,7 @@ def revise_choices(values: Mapping[Hashable, Any], choices: Sequence[str], what:
     out = dict(values)
     for key, confidences in applies.items():
         value = dict(values[key])  # (its evidence and votes are shared, never changed)
-        value[BATCH_CONFIDENCE_KEY] = value.get("confidence")
+        value.setdefault(BATCH_CONFIDENCE_KEY, value.get("confidence"))  # kept when revised again
         value["confidence"] = {**value["confidence"], **confidences}
         out[key] = value
     return out

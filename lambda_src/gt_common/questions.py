@@ -168,6 +168,9 @@ class Classification(_Choice):
         if self.abstain is not None and len(self.choices) < 3:  # "cannot tell" is not a class: two must remain
             raise QuestionError(f"question {self.name}: with the abstain label {self.abstain!r} it has one other "
                                 "label to choose; give two or more besides it")
+        if self.abstain is not None and self.tie == self.abstain:  # abstaining is no class, so no tie is between it
+            raise QuestionError(f"question {self.name}: the tie label {self.tie!r} is its abstain label, which no tie "
+                                "goes to (abstaining is not a class); name one of the classes, or no tie label")
 
     @property
     def labels(self) -> tuple[str, ...]:
