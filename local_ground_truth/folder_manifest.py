@@ -135,6 +135,11 @@ def write_manifest(folder: Path, patterns: Sequence[str] = IMAGE_PATTERNS, appen
                 "stay as they are); to write it anew, delete it first (nothing was written)")
         earlier_body = manifest.read_bytes()
         earlier_objects, named = named_sources(manifest)
+        if earlier_objects and not named:  # lines of another kind (a welding run's "source": a file naming two)
+            raise FolderManifestError(
+                f"{manifest}'s {earlier_objects} line(s) name no file by 'source-ref' (a welding run's 'source' is a "
+                "file that names its image and sensor data): a line per image would be another kind of object, "
+                "which its workflow cannot read; add its lines as the others are written (nothing was written)")
     listing = list_folder(folder, patterns)  # after the refusals above: a large folder is walked only to be used
     if not listing.files:
         raise FolderManifestError(f"no file in {folder} matches {', '.join(patterns)} (nothing was written)")

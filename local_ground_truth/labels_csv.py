@@ -25,7 +25,9 @@ What workers typed is data, not a formula: a cell that starts with ``=``, ``+``,
 return gets a leading ``'``, so a spreadsheet shows it instead of running it (OWASP's CSV injection advice). A
 control character other than a tab or a line break (an escape sequence that would drive a terminal the file is printed
 in, a NUL) is written as its symbol from Unicode's Control Pictures (ESC as U+241B, NUL as U+2400; DEL as U+2421), and
-one of the C1 range (U+0080-U+009F, which no keyboard types) as U+FFFD: the answer files keep what was sent.
+one of the C1 range (U+0080-U+009F, which no keyboard types) or a lone surrogate (half an emoji, which no file can
+hold) as U+FFFD, and a bidirectional override or isolate as its code ("[U+202E]"): the answer files keep what was
+sent.
 Numbers are written as they are.
 """
 from __future__ import annotations
@@ -43,12 +45,14 @@ from gt_common.gold import GOLD_KEY, GOLD_MISS_KEY
 from gt_common.output_layout import METADATA_SUFFIX, metadata_key
 from gt_common.review import CROWD_KEY, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from gt_common.questions import WORKERS_KEY
+from gt_common.shown_text import BIDI_CONTROLS
 from gt_common.task_record import source_of
 
 #: What a spreadsheet would read as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: Control characters a cell shows as symbols: C0 but tab, line feed and carriage return (which CSV quotes), DEL, C1.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Control characters a cell shows as symbols: C0 but tab, line feed and carriage return (which CSV quotes), DEL, C1;
+#: and lone surrogates (half an emoji, from a "\ud83d" in JSON), which no file can hold: as U+FFFD, as C1.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class ManifestError(ValueError):
@@ -143,6 +147,9 @@ def as_cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     value = CONTROL_CHARACTERS.sub(_control_picture, value)
+    # A bidirectional override shows as its code, as the review page shows it: "photo\u202egpj.exe" reads as
+    # "photoexe.jpg" in a cell otherwise.
+    value = BIDI_CONTROLS.sub(lambda control: f"[U+{ord(control.group()):04X}]", value)
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 

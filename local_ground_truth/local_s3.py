@@ -253,6 +253,21 @@ def _replaced_entry(bucket: str, key: str, how: str) -> str:
     return f"s3://{bucket}/{key} ({how})"
 
 
+def asset_files(folder: Path, relative: str = "", above: frozenset = frozenset()) -> Iterator[tuple[str, Path]]:
+    """The files an asset folder's zip holds, by their path in it, as the CDK CLI zips it (every file, hidden ones
+    too, links followed, to files and to folders alike: a data folder's link to a folder of its own is uploaded as
+    that folder's files under the link's name; ``Path.rglob`` passed over it). A link back to a folder it is in is
+    not walked again (``above``: the real paths of the folders it is in)."""
+    real = os.path.realpath(folder)
+    if real in above:
+        return
+    for entry in os.scandir(folder):
+        if entry.is_dir():  # (a link to a folder too)
+            yield from asset_files(Path(entry.path), f"{relative}{entry.name}/", above | {real})
+        elif entry.is_file():
+            yield f"{relative}{entry.name}", Path(entry.path)
+
+
 def plan_deployment(spec: WorkflowSpec, s3, store: Optional[Path] = None) -> DeploymentPlan:
     """Replaying every BucketDeployment as its handler would: files with markers replaced, and with ``Prune`` the
     objects under its prefix that its sources no longer hold deleted. Objects already there with the same content
@@ -277,8 +292,8 @@ def plan_deployment(spec: WorkflowSpec, s3, store: Optional[Path] = None) -> Dep
         bucket = deployment.bucket
         files: dict[str, _DeployedFile] = {}
         for asset_dir, markers in zip(deployment.asset_dirs, deployment.markers):
-            for path in sorted(p for p in Path(asset_dir).rglob("*") if p.is_file()):
-                files[deployment.prefix + path.relative_to(asset_dir).as_posix()] = _DeployedFile(path, markers)
+            for relative, path in sorted(asset_files(Path(asset_dir))):
+                files[deployment.prefix + relative] = _DeployedFile(path, markers)
                 plan.count += 1
         if store is not None:
             stored = _stored_digests(store, bucket, deployment.prefix if deployment.prune else None, files)

@@ -73,6 +73,17 @@ def test_append_adds_the_new_files_at_the_end_and_keeps_every_earlier_byte(tmp_p
     assert again.added == [] and (tmp_path / "manifest.jsonl").read_bytes() == body
 
 
+def test_append_to_a_manifest_of_another_kind_of_line_is_refused_and_nothing_written(tmp_path):
+    """A welding folder's lines name a run's dataset file ("source"): --append added a "source-ref" line per image,
+    objects its pre-labeling cannot read, which a job under way could never take back."""
+    files(tmp_path, "images/run-01.jpg", "images/run-02.jpg")
+    earlier = b'{"source": "${DATA_PREFIX_URI}/datasets/dataset-01.json"}\n'
+    (tmp_path / "manifest.jsonl").write_bytes(earlier)
+    with pytest.raises(FolderManifestError, match="1 line\\(s\\) name no file by 'source-ref'"):
+        write_manifest(tmp_path, append=True)
+    assert (tmp_path / "manifest.jsonl").read_bytes() == earlier
+
+
 def test_an_unreadable_line_in_the_manifest_is_named_and_nothing_written(tmp_path):
     files(tmp_path, "a.png", "b.png")
     (tmp_path / "manifest.jsonl").write_text('{"source-ref": "${DATA_PREFIX_URI}/a.png"}\n{"source-ref": \n')
@@ -84,8 +95,9 @@ def test_an_unreadable_line_in_the_manifest_is_named_and_nothing_written(tmp_pat
 
 
 def test_a_manifests_lines_without_a_file_count_as_objects_too(tmp_path):
-    files(tmp_path, "a.png")
-    (tmp_path / "manifest.jsonl").write_text('{"source": "an inline text"}\n\n{"source": "another"}\n')
+    files(tmp_path, "a.png", "b.png")
+    (tmp_path / "manifest.jsonl").write_text('{"source": "an inline text"}\n\n'
+                                             '{"source-ref": "${DATA_PREFIX_URI}/b.png"}\n')
     written = write_manifest(tmp_path, append=True)
     assert written.added == ["a.png"] and written.lines == 3 and written.gone == []
 
@@ -191,3 +203,17 @@ def test_photos_and_scans_browsers_do_not_show_are_named_with_what_to_do(tmp_pat
             "this again with --append: IMG_0001.HEIC, IMG_0002.heif, scan.tif") in err
     assert any(line.startswith("left out 1 file(s) matching none of") and line.endswith(": notes.csv") for line in err)
     assert sources(tmp_path) == ["${DATA_PREFIX_URI}/a.jpg"]
+
+
+def test_run_local_reads_relative_paths_from_where_it_is_run(tmp_path):
+    """run_local.sh runs the runner from the project: `--data ./welds` typed in another folder was looked for in the
+    project, and refused naming a folder the user never typed."""
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "run_local.sh"
+    (tmp_path / "welds").mkdir()
+    result = subprocess.run([str(script), "--data", "./welds"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2
+    assert f"--data {tmp_path / 'welds'}: not a folder with a manifest.jsonl" in result.stderr

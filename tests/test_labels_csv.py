@@ -69,6 +69,8 @@ def test_text_a_spreadsheet_would_run_is_quoted_and_numbers_stay_numbers(value, 
     ("\x1b]0;owned\x07red", "\u241b]0;owned\u2407red"), ("a\x00b", "a\u2400b"), ("del\x7f", "del\u2421"),
     ("csi\x9b31m", "csi\ufffd31m"), ("two\nlines\tand a tab\r\n", "two\nlines\tand a tab\r\n"),
     ("\x1b=1", "\u241b=1"), ("=\x00", "'=\u2400"),
+    ("photo\u202egpj.exe", "photo[U+202E]gpj.exe"), ("\u2066=1", "[U+2066]=1"),
+    ("cut \ud83d", "cut \ufffd"), ("\udc00x", "\ufffdx"), ("whole \U0001F600", "whole \U0001F600"),  # half an emoji
 ])
 def test_control_characters_are_shown_as_symbols_and_line_breaks_stay(value, shown):
     """Typed escape sequences would drive the terminal a CSV is printed in; tabs and line breaks are the text's."""
@@ -81,6 +83,16 @@ def test_what_workers_typed_never_reaches_a_cell_as_a_formula():
         for column, cell in row.items():
             assert not cell.startswith(labels_csv.FORMULA_STARTS), (column, cell)
     assert rows[2]["source"] == "'-1 refund"  # a source is data too
+
+
+def test_half_an_emoji_in_a_manifest_is_written_as_a_replacement_character(tmp_path):
+    """A lone surrogate escape ("\\ud83d") made the command fail after it had opened the output: labels.csv, the
+    requester's table of a week, was left empty."""
+    manifest = tmp_path / "output.manifest"
+    line = {**LINES[0], "source": "ticket \ud83d"}
+    manifest.write_text(json.dumps(line) + "\n", encoding="utf-8")  # ensure_ascii: the escape, as a manifest holds it
+    assert labels_csv.main([str(manifest), "-o", str(tmp_path / "labels.csv")]) == 0
+    assert "ticket \ufffd" in (tmp_path / "labels.csv").read_text(encoding="utf-8-sig")
 
 
 def test_the_label_attribute_is_found_or_named():

@@ -109,3 +109,16 @@ def test_with_the_endpoints_folder_the_plan_is_the_same_and_nothing_is_asked_of_
         f"s3://{BUCKET}/data/runs/{long_name} (removed)", f"s3://{BUCKET}/template.liquid.html (changed)"]
     assert from_folder.writes.keys() == through_endpoint.writes.keys()
     assert from_folder.count == through_endpoint.count == 5
+
+
+def test_an_asset_is_read_as_the_cdk_cli_zips_it_links_to_folders_followed_once(tmp_path):
+    """The CLI zips an asset following links, to folders too: a data folder's link to a folder of its own ("cur" ->
+    "imgs") uploads that folder's files under the link's name, and the runner (``Path.rglob``) passed over them: every
+    line naming one failed "does not exist". A link back to a folder it is in is not walked again."""
+    asset = _folder(tmp_path / "asset", {"imgs/a.png": "A", "imgs/deep/b.png": "B", ".hidden": "H", "run.json": "R"})
+    (asset / "cur").symlink_to("imgs")
+    (asset / "alias").symlink_to("run.json")
+    (asset / "imgs" / "up").symlink_to("..")  # would be the asset again, inside itself, for ever
+    found = {relative: path.read_text() for relative, path in local_s3.asset_files(asset)}
+    assert found == {"imgs/a.png": "A", "imgs/deep/b.png": "B", ".hidden": "H", "run.json": "R", "alias": "R",
+                     "cur/a.png": "A", "cur/deep/b.png": "B"}
