@@ -49,6 +49,7 @@ from markupsafe import Markup
 
 from gt_common import strict_json
 from gt_common.s3uri import InputError, is_s3_uri
+from labeling_constructs.data_prefix import MAX_KEY_BYTES
 
 from local_ground_truth import answers_csv, labels_csv
 from local_ground_truth.job import BatchOutcome, LocalJob, source_of
@@ -65,7 +66,6 @@ PREFIX = "/requester"
 PAGE_SIZE = 100  # objects per page of the table
 MAX_FIND_CHARS = 200  # what the page's search box takes: a file name or part of one, or an object id
 POLL_SECONDS = 2
-MAX_KEY_BYTES = 1024  # S3's limit on a key
 FILE_TYPES = {".json": "application/json", ".manifest": "text/plain; charset=utf-8",
               ".jsonl": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
 FILTERS = {  # ?show=... -> the object states it lists
@@ -482,7 +482,7 @@ _LIVE = """<div class="grid"><div>
 {% if s.complete %}<p>Every object for workers is consolidated{% if s.progress.failed %} or failed (see the objects below){% endif %}:
 the output manifest and quality reports are final{% if s.review and s.review.awaiting %}; the final manifest, with the
 experts' decisions, is complete once they have decided{% endif %}.</p>{% endif %}
-{% if s.review %}<p id="review-state">Expert review: <strong>{{ s.review.awaiting }} await review</strong> of
+{% if s.review %}<p id="review-state">Expert review: <strong>{{ s.review.awaiting }} {{ 'awaits' if s.review.awaiting == 1 else 'await' }} review</strong> of
 {{ s.review.routed }} routed · {{ s.review.decided }} decided · <a href="/review">review page</a></p>{% endif %}
 </section>
 <section id="workers"><h2>Workers</h2>{% if s.workers %}<table><thead><tr><th>worker</th><th>answers</th>

@@ -52,7 +52,7 @@ from gt_common.review import (
 )
 import workflows
 from local_ground_truth import worker_names
-from local_ground_truth.job import BatchOutcome, LocalJob, source_of
+from local_ground_truth.job import BatchOutcome, LocalJob, source_of, store_failure
 from local_ground_truth.spaced_rewrite import SpacedRewrite
 from local_ground_truth.wording import counted, shown_confidence
 
@@ -337,9 +337,9 @@ class ReviewDesk:
                 self.job.s3.put_object(Bucket=self.job.bucket, Key=key, Body=json.dumps(recorded.as_json()).encode(),
                                        ContentType="application/json")
             except (BotoCoreError, ClientError) as error:  # the store refused it (a full disk) or is gone
-                reason = error.response["Error"].get("Message", "") if isinstance(error, ClientError) else str(error)
-                LOG.error("the decision of reviewer %r on object %s could not be saved: %s", reviewer, object_id, reason)
-                raise ReviewRefused(503, f"Your decision could not be saved ({reason[:300]}); nothing was recorded. "
+                logged, said = store_failure(error)
+                LOG.error("the decision of reviewer %r on object %s could not be saved: %s", reviewer, object_id, logged)
+                raise ReviewRefused(503, f"Your decision could not be saved ({said}); nothing was recorded. "
                                          "Save it again; if this goes on, tell the requester.") from None
             self._decisions[object_id] = recorded
             self.version += 1

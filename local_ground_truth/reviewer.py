@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 from urllib.parse import quote, unquote
 
 from flask import Flask, Response, redirect, render_template_string, request
 
 from gt_common import strict_json
+from gt_common.questions import Question
 from gt_common.review import ABSTAINED, GOLD_MISS, LOW_CONFIDENCE, REVIEW_REASONS, ReviewSettings
 from local_ground_truth import worker_names, worker_pages
 from local_ground_truth.review_desk import MAX_DECISION_REQUEST_BYTES, ReviewDesk, ReviewRefused
@@ -43,12 +44,17 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
 PREVIEW_SANDBOX = "allow-scripts allow-top-navigation-by-user-activation"
 PREVIEW_POLICY = f"sandbox {PREVIEW_SANDBOX}; frame-ancestors 'self'"
 PREVIEW_MESSAGE = "This is a preview: nothing is recorded here. Decide on the review page."
-REASON_TEXT = {LOW_CONFIDENCE: "confidence under the threshold", ABSTAINED: "the crowd could not tell",
-               GOLD_MISS: "a gold item the crowd missed"}
+def reason_text(settings: ReviewSettings) -> dict[str, str]:
+    """Each review reason in words, as the settings route it (with routeAnyAbstention one "Not sure" routes an object
+    the crowd settled: "the crowd could not tell" was not so)."""
+    abstained = "a worker could not tell" if settings.route_any_abstention else "the crowd could not tell"
+    return {LOW_CONFIDENCE: "confidence under the threshold", ABSTAINED: abstained,
+            GOLD_MISS: "a gold item the crowd missed"}
 
 _HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
 <link rel="stylesheet" href="{{ assets }}/review.css"></head><body>
+{% if skip_to_decision %}<a id="skip-to-decision" class="skip" href="#decision-section">Skip to your decision</a>{% endif %}
 <header><h1>Expert review</h1><span>{{ job_title }}</span>{% if reviewer %}<span id="reviewer">Reviewing as
 <strong>{{ reviewer }}</strong></span>{% endif %}{% if requester_link %}<a href="/requester">Requester's view</a>{% endif %}</header>
 <main{% if wide %} class="wide"{% endif %}>{% if notice %}<p id="notice" class="notice" role="status">{{ notice }}</p>{% endif %}"""
@@ -82,8 +88,7 @@ decision · {{ counts.decided }} decided · threshold {{ threshold }}</p>
 <td>{{ d.reviewer }}</td><td>{{ d.decided_at[:19]|replace('T', ' ') }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>No decision yet.</p>{% endif %}</section>"""
 
-_OBJECT = """<a id="skip-to-decision" class="skip" href="#decision-section">Skip to your decision</a>
-<div id="review-layout"><section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"
+_OBJECT = """<div id="review-layout"><section id="object" data-decide="{{ base }}/object/{{ v.id }}/decision"
  data-replaces="{{ v.decision.key if v.decision else '' }}"><h2>Object {{ v.id }}</h2>
 <p><span id="source" title="{{ v.source }}">{{ v.source }}</span> · <a id="task-preview" href="{{ base }}/object/{{ v.id }}/task"
  target="_blank" rel="noopener">the task as workers saw it</a> · <a href="{{ base }}">your queue</a>
@@ -182,8 +187,11 @@ padding:8px 14px;font:14px system-ui,sans-serif">Preview of object {{ object_id 
 here. Decide on the <a style="color:#d2b8ff" href="{{ back }}" target="_top">review page</a>.</div>"""
 
 
-def routing_rule(settings: ReviewSettings) -> str:
-    """Which objects go to experts, in words, as the settings say (the rule itself: ``gt_common.review``)."""
+def routing_rule(settings: ReviewSettings, questions: Optional[Sequence[Question]] = None) -> str:
+    """Which objects go to experts, in words, as the settings say (the rule itself: ``gt_common.review``); abstaining
+    is named only when one of ``questions`` (all, when not given) has an abstain label."""
+    if questions is not None and not any(getattr(question, "abstain", None) for question in questions):
+        return f"a question's confidence is under {settings.threshold} or a gold item was missed"
     abstaining = "any worker could not tell" if settings.route_any_abstention else "most workers could not tell"
     return f"a question's confidence is under {settings.threshold}, {abstaining}, or a gold item was missed"
 
@@ -224,7 +232,8 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
 
     def reasons_line(object_id: str) -> str:
         given = desk.reasons(object_id).values()
-        return ", ".join(REASON_TEXT[r] for r in REVIEW_REASONS if any(r in reasons for reasons in given))
+        words = reason_text(desk.settings)
+        return ", ".join(words[r] for r in REVIEW_REASONS if any(r in reasons for reasons in given))
 
     def next_url(reviewer: str, saved: str) -> str:
         """Where a reviewer goes once their decision on ``saved`` is recorded: the next object, else their queue (the
@@ -254,12 +263,12 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
         typed = request.args.get("reviewer")
         if typed is None or not desk.enabled:
             return page("Expert review", _SIGN_IN, enabled=desk.enabled, counts=desk.counts(), typed="",
-                        rule=routing_rule(desk.settings), error="", max_chars=worker_names.MAX_CHARACTERS)
+                        rule=routing_rule(desk.settings, desk.questions), error="", max_chars=worker_names.MAX_CHARACTERS)
         try:
             reviewer = worker_names.canonical(typed)
         except worker_names.BadName as error:
             return page("Choose another name", _SIGN_IN, 400, enabled=True, counts=desk.counts(), typed=typed[:500],
-                        rule=routing_rule(desk.settings), error=str(error), max_chars=worker_names.MAX_CHARACTERS)
+                        rule=routing_rule(desk.settings, desk.questions), error=str(error), max_chars=worker_names.MAX_CHARACTERS)
         return redirect(reviewer_base(reviewer), 303)
 
     @app.get(f"{ASSETS}/review.css")
@@ -308,12 +317,13 @@ def register_reviewer(app: Flask, site, desk: ReviewDesk, foreign, own_port) -> 
         desk.viewing(reviewer, object_id)
         view = desk.view(object_id)
         for question in view["questions"]:
-            question["reason_words"] = ", ".join(REASON_TEXT[r] for r in question["reasons"])
+            question["reason_words"] = ", ".join(reason_text(desk.settings)[r] for r in question["reasons"])
         accept = all(q["crowd_choice"] is not None for q in view["questions"] if q["decided"])
         queue = desk.queue(reviewer, worker_too())
         return page(f"Review object {object_id}", _OBJECT, reviewer=reviewer, v=view, base=base, wide=True,
                     notice=notice_for(reviewer, not queue), left=len(queue), this_awaits=object_id in queue,
-                    reason_text=REASON_TEXT, accept=accept, preview_sandbox=PREVIEW_SANDBOX)
+                    reason_text=reason_text(desk.settings), accept=accept, preview_sandbox=PREVIEW_SANDBOX,
+                    skip_to_decision=True)
 
     @app.post(f"{PREFIX}/<name>/object/<object_id>/decision")
     def review_decision(name: str, object_id: str):

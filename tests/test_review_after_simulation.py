@@ -57,7 +57,7 @@ def test_an_expert_decides_in_the_browser_after_the_simulated_crowd_and_the_same
     served = ServedReview(args, tmp_path / "runner-1.log", tmp_path / "summary-1.json")
     try:
         said = served.said()
-        awaiting = int(re.search(r"; (\d+) await review now", said).group(1))
+        awaiting = int(re.search(r"; (\d+) awaits? review now", said).group(1))
         assert awaiting > 0 and "job complete: 18 of 18 objects consolidated" in said
         page = page_for(browser)
         page.goto(f"{served.url}/review")
@@ -82,7 +82,7 @@ def test_an_expert_decides_in_the_browser_after_the_simulated_crowd_and_the_same
 
     served = ServedReview(args, tmp_path / "runner-2.log", tmp_path / "summary-2.json")
     try:
-        assert f"; {awaiting - 1} await review now" in served.said()
+        assert f"; {awaiting - 1} {'awaits' if awaiting - 1 == 1 else 'await'} review now" in served.said()
         assert "/18 [" not in served.said()  # nothing pre-labeled or simulated again
     finally:
         summary = served.stop()

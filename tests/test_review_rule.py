@@ -239,17 +239,30 @@ def test_the_question_that_sent_an_object_to_review_is_named_in_the_final_line()
 def test_the_reviewers_answer_replaces_the_label_and_keeps_the_crowds():
     crowd = line(quality={"label": "Good", "confidence": 0.61, "votes": {"Good": 2, "Bad": 1}, GOLD_MISS_KEY: True})
     final = merge_review(crowd, {"quality": "Bad", "topics": ["b"]}, LABEL, "expert-1", reasons=[LOW_CONFIDENCE])
-    assert final[LABEL]["quality"] == {"label": "Bad", "votes": {"Good": 2, "Bad": 1}, GOLD_MISS_KEY: True}
+    assert final[LABEL]["quality"] == {"label": "Bad", "votes": {"Good": 2, "Bad": 1}}  # the miss was the crowd's
     assert final[LABEL]["topics"] == {"labels": ["b"], "votes": {"a": 3}}
     assert final[LABEL]["valid"] == crowd[LABEL]["valid"] and final[LABEL]["workers"] == 3
     metadata = final[f"{LABEL}-metadata"]
     assert metadata["decided-by"] == "reviewer" and metadata["reviewer"] == "expert-1"
-    assert metadata["crowd"] == {"quality": {"label": "Good", "confidence": 0.61},
+    assert metadata["crowd"] == {"quality": {"label": "Good", "confidence": 0.61, GOLD_MISS_KEY: True},
                                  "topics": {"labels": ["a"], "confidence": {"a": 0.97, "b": 0.02, "c": 0.05}}}
     assert metadata["review-reasons"] == [LOW_CONFIDENCE]
     assert metadata["job-name"] == "job" and final["source-ref"] == crowd["source-ref"]
     assert crowd[LABEL]["quality"]["label"] == "Good"  # the crowd's line is not changed
     json.dumps(final)  # a manifest line
+
+
+def test_a_gold_miss_beside_an_experts_label_says_whether_the_expert_missed_it():
+    """An expert who chose a gold object's known answer got "gold-miss": true beside it (the crowd's), and the labels
+    table read "gold missed: yes" next to the right label."""
+    crowd = line(quality={"label": "Good", "confidence": 0.6, "gold": "Bad", GOLD_MISS_KEY: True},
+                 topics={"labels": ["a"], "confidence": {"a": 0.9}, "gold": ["b", "c"], GOLD_MISS_KEY: True})
+    right = merge_review(crowd, {"quality": "Bad", "topics": ["c", "b"]}, LABEL, "expert-1")
+    assert right[LABEL]["quality"] == {"label": "Bad", "gold": "Bad"}
+    assert right[LABEL]["topics"] == {"labels": ["c", "b"], "gold": ["b", "c"]}
+    assert right[f"{LABEL}-metadata"]["crowd"]["quality"][GOLD_MISS_KEY] is True
+    wrong = merge_review(crowd, {"quality": "Good", "topics": ["b"]}, LABEL, "expert-1")
+    assert wrong[LABEL]["quality"][GOLD_MISS_KEY] is True and wrong[LABEL]["topics"][GOLD_MISS_KEY] is True
 
 
 def test_accepting_the_crowds_label_is_the_reviewers_decision():

@@ -12,13 +12,13 @@ from urllib.parse import quote
 import pytest
 from markupsafe import escape
 
-from gt_common.questions import Spans
+from gt_common.questions import Classification, Spans, YesNo
 from gt_common.review import ReviewSettings, final_manifest_key
 from local_ground_truth.requester import snapshot
 from local_ground_truth.review_desk import (
     DECISIONS_FOLDER, SHOWN_SPAN_CHARACTERS, SHOWN_TEXT_CHARACTERS, ReviewDesk, _shown_answer,
 )
-from local_ground_truth.reviewer import PREVIEW_POLICY
+from local_ground_truth.reviewer import PREVIEW_POLICY, reason_text, routing_rule
 from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.stack_reader import read_workflow
 from local_ground_truth.wording import shown_confidence
@@ -216,7 +216,8 @@ def test_a_decision_the_store_cannot_save_is_refused_in_words_and_not_kept(serve
     monkeypatch.setattr(job.s3, "put_object", full_disk)
     status, answer = decide(server, "carla", "1", {QUESTION: "Good Weld"})
     assert status == 503 and "Your decision could not be saved" in answer["error"]
-    assert "No space left on device" in answer["error"] and "nothing was recorded" in answer["error"]
+    assert "the disk the job is kept on is full" in answer["error"] and "nothing was recorded" in answer["error"]
+    assert "Errno" not in answer["error"]  # the store's own message stays in the runner's log
     monkeypatch.undo()
     assert decision_files(job) == [] and final_manifest(job) == before
     assert server.site.review.decision("1") is None
@@ -645,3 +646,18 @@ def test_a_decided_object_that_a_later_batch_no_longer_routes_stays_decided_coun
         assert status == 200 and b'href="/review/dora/object/5"' in queue_page  # in the "Decided" table
         changed = desk.decide("5", "dora", {QUESTION: "Good Weld"}, replaces=first.key)
         assert desk.decision("5") == changed and desk.final_lines()[5][LABEL][QUESTION]["label"] == "Good Weld"
+
+
+def test_the_reasons_are_worded_as_the_settings_route():
+    """With routeAnyAbstention an object the crowd settled (two votes and one "Not sure") was said to be there because
+    "the crowd could not tell"; a workflow that cannot abstain (NER) was told abstaining routes objects."""
+    from gt_common.review import ABSTAINED
+
+    most, any_one = ReviewSettings(enabled=True, threshold=0.9), ReviewSettings(enabled=True, threshold=0.9,
+                                                                               route_any_abstention=True)
+    assert reason_text(most)[ABSTAINED] == "the crowd could not tell"
+    assert reason_text(any_one)[ABSTAINED] == "a worker could not tell"
+    abstains = (Classification(name="q", choices=("A", "B", "Not sure"), abstain="Not sure"),)
+    assert "any worker could not tell" in routing_rule(any_one, abstains)
+    assert routing_rule(most, (YesNo(name="ok"), Spans(name="s", span_labels=("X",)))) == (
+        "a question's confidence is under 0.9 or a gold item was missed")

@@ -76,7 +76,7 @@ def test_a_worker_and_an_expert_work_through_their_links_and_only_there(browser,
             requester = watched_page(browser, problems)
             requester.goto(links[REQUESTER])
             expect(requester.get_by_role("main").locator("#team-links")).to_contain_text(links[WORKER])  # in the main
-            expect(requester.locator("#review-state")).to_contain_text("1 await review")
+            expect(requester.locator("#review-state")).to_contain_text("1 awaits review")
             assert not [p for p in problems if "403" not in p], problems
         finally:
             server.stop()

@@ -331,12 +331,29 @@ def merge_review(crowd_line: Mapping[str, Any], decision: Optional[Mapping[str, 
             raise ReviewError(f"question {name!r} has no consolidated value in the crowd's line to replace")
         key = "labels" if isinstance(answer, list) else "label"
         crowd[name] = {key: value.get(key), "confidence": value.get("confidence")}
-        reviewed = {k: v for k, v in value.items() if k not in dropped}
+        if GOLD_MISS_KEY in value:  # the crowd's miss: beside the expert's label it read as theirs
+            crowd[name][GOLD_MISS_KEY] = value[GOLD_MISS_KEY]
+        reviewed = {k: v for k, v in value.items() if k not in dropped and k != GOLD_MISS_KEY}
+        if _gold_missed(answer, reviewed):
+            reviewed[GOLD_MISS_KEY] = True
         label[name] = {key: answer, **reviewed}
     line[label_attribute] = label
     metadata.update({DECIDED_BY: BY_REVIEWER, REVIEWER_KEY: reviewer, CROWD_KEY: crowd})
     line[line_metadata_key] = metadata
     return line
+
+
+def _gold_missed(answer: Any, value: Mapping[str, Any]) -> bool:
+    """Whether an expert's ``answer`` misses the known answer ``value`` holds (a gold object's), as ``gt_common.gold``
+    says it of the crowd's label: a label other than it, or other choices than its list."""
+    from .gold import GOLD_KEY  # (gold imports this module)
+
+    if GOLD_KEY not in value:
+        return False
+    known = value[GOLD_KEY]
+    if isinstance(answer, list) and isinstance(known, list):
+        return set(answer) != set(known)
+    return answer != known
 
 
 __all__ = [
