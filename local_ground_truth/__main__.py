@@ -44,8 +44,8 @@ from local_ground_truth import data_growth, headless, local_s3, spaced_rewrite, 
 from local_ground_truth.function_grants import endpoint_grants
 from local_ground_truth.job import LocalJob
 from local_ground_truth.job_settings import (
-    ACCEPT_TEMPLATE_OPTION, ANSWERS, INPUT_MANIFEST, SettingsChanged, appended_objects, check_or_record, job_settings,
-    settings_path,
+    ACCEPT_TEMPLATE_OPTION, ANSWERS, DATA_FOLDER, INPUT_MANIFEST, SettingsChanged, appended_objects, check_or_record,
+    job_settings, settings_path,
 )
 from local_ground_truth.requester import (
     PREFIX as REQUESTER_PATH, RequesterLog, printable, review_summary,
@@ -68,6 +68,16 @@ from stacks.outputs import JOB_REQUEST_OUTPUT, WORKFLOW_NAME_OUTPUT
 from workflows.model import MANIFEST_FILE, TRUTH_FILE, DefinitionError
 
 STORE_FOLDER = "s3"  # <state dir>/s3/<bucket>/<key>: the job's buckets on disk
+#: The folder the command was typed in, set by scripts/run_local.sh, which runs the runner from the repository:
+#: a relative path given to it (``--data ./welds``) is of that folder, as every other script's are.
+CALLER_DIR_ENV = "LOCAL_GT_CALLER_DIR"
+
+
+def path_argument(text: str) -> Path:
+    """A path the user typed: ``~`` expanded, and a relative one taken from where they typed the command."""
+    path = Path(text).expanduser()
+    caller = os.environ.get(CALLER_DIR_ENV)
+    return Path(caller) / path if caller and not path.is_absolute() else path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,9 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--list-workflows", action="store_true", help="name the app's workflows and stop")
     parser.add_argument("--env", help="cdk.json environment to synthesize (default: cdk.json's defaultEnvironment); an "
                                       "assembly given with --cloud-assembly is the environment it was synthesized for")
-    parser.add_argument("--cloud-assembly", type=Path, metavar="DIR",
+    parser.add_argument("--cloud-assembly", type=path_argument, metavar="DIR",
                         help="an app already synthesized (e.g. by `cdk synth`) instead of synthesizing it again")
-    parser.add_argument("--data", type=Path, metavar="FOLDER",
+    parser.add_argument("--data", type=path_argument, metavar="FOLDER",
                         help="label this folder's data instead of the workflow's sample data: laid out as "
                              "sample_data/<workflow>/ is (its manifest.jsonl and the files it names; a truth.json "
                              "for --simulate-workers); the job is local-<workflow>-<folder name> unless --job-name says "
@@ -89,7 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                            "checked as the embedded endpoint checks them)")
     parser.add_argument("--job-name", help="default: local-<workflow>, and local-<workflow>-simulated with "
                                            "--simulate-workers (simulated answers never join real workers' job)")
-    parser.add_argument("--state-dir", type=Path, help="the job's folder (default: .local-gt/<job>)")
+    parser.add_argument("--state-dir", type=path_argument, help="the job's folder (default: .local-gt/<job>)")
     parser.add_argument("--simulate-workers", type=int, metavar="N",
                         help="headless: N simulated workers answer from the sample data's truth (default: serve the UI)")
     parser.add_argument("--port", type=int, default=8080, help="worker UI port (default 8080)")
@@ -107,7 +117,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="with --host or --public-url: a named worker of the team, once per worker; each gets a "
                              "link of their own that signs them in (the shared workers' link then opens nothing)")
     parser.add_argument("--accuracy", type=float, default=0.8, help="simulated workers' accuracy (default 0.8)")
-    parser.add_argument("--truth", type=Path, help="default: the workflow definition's truth.json")
+    parser.add_argument("--truth", type=path_argument, help="default: the workflow definition's truth.json")
     parser.add_argument("--processes", type=int, help="pre-labeling processes (default: one per core)")
     parser.add_argument("--seed", type=int, default=0,
                         help="with --simulate-workers: the seed the simulated answers are drawn with (default 0)")
@@ -369,9 +379,10 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
                      f"taken, and the job goes on with its {counted(held, 'object')}. Put the file back as it was "
                      "(lines added at its end are then taken), or label the changed folder as a job of its own "
                      "(--job-name); the same command refuses it too.")
-            else:
+            else:  # only the manifest is watched: a fix elsewhere in the folder (a link removed) is taken with it
                 say(f"{manifest_file} changed while the job runs, and the change is not taken: {error}\nThe job goes "
-                     f"on with its {counted(held, 'object')}.")
+                     f"on with its {counted(held, 'object')}. Once that is mended, save {MANIFEST_FILE} again (touch "
+                     "it) and the change is taken; the same command takes it too.")
             return
         if not grew:
             return  # saved again as it was (or only its spacing changed): nothing joins the job
@@ -383,6 +394,12 @@ def take_more_data(args: argparse.Namespace, job: LocalJob, log: RequesterLog, p
          f"added at the end of {manifest_file}): they join the job, {len(job.lines)} objects in all, and are "
          "pre-labeled now")
     pre_labeling.more()
+
+
+def awaiting_review(desk: ReviewDesk) -> str:
+    """"1 awaits review", "3 await review"."""
+    awaiting = desk.counts()["awaiting"]
+    return f"{awaiting} {'awaits' if awaiting == 1 else 'await'} review"
 
 
 def tell_unchecked_grants(args: argparse.Namespace, functions: Iterable[FunctionSpec]) -> None:
@@ -423,12 +440,12 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
 
     simulated = getattr(args, "simulate_workers", None) is not None
     template, manifest = deployed(spec.task.ui_template), deployed(spec.task.manifest)
-    settings = job_settings(spec, manifest, template, simulated=simulated)
+    settings = job_settings(spec, manifest, template, simulated=simulated, data=args.data)
     grown_from = None
     if plan is not None and plan.rewrites(spec.task.manifest.bucket, spec.task.manifest.key):
         before = _stored(s3, spec.task.manifest)  # the manifest the job's objects were numbered from
         if before is not None:
-            grown_from = (job_settings(spec, before, template, simulated=simulated)[INPUT_MANIFEST],
+            grown_from = (job_settings(spec, before, template, simulated=simulated, data=args.data)[INPUT_MANIFEST],
                           appended_objects(before, manifest))
     how = (f"--cloud-assembly {args.cloud_assembly}" if args.cloud_assembly
            else f"--env {args.env}" + ("" if args.data is None else f" --data {args.data}"))
@@ -440,6 +457,11 @@ def check_settings(args: argparse.Namespace, spec: WorkflowSpec, s3,
         if ANSWERS in error.changed:
             raise SettingsChanged(f"{error}\nWho answers: a job of simulated workers resumes with --simulate-workers, "
                                   "a job of workers in a browser without it.", error.changed) from None
+        if DATA_FOLDER in error.changed:
+            raise SettingsChanged(f"{error}\nThe job was started on another data folder: a folder of the same name "
+                                  "makes the same job name. Label this folder as a job of its own (--job-name); or, "
+                                  "if it is the job's own folder moved, put it back where it was to resume the job.",
+                                  error.changed) from None
         if args.data is None or INPUT_MANIFEST not in error.changed:
             raise
         # The same command as ever: what changed is the folder's manifest, which "the settings it was started with"
@@ -523,7 +545,7 @@ def serve_review(args: argparse.Namespace, job: LocalJob, desk: ReviewDesk) -> N
     server, _team, links = start_server(args, WorkerSite(job, desk=desk))
     final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
     say(f"\nExperts: open {links[EXPERT]} and sign in with a name to decide what the simulated crowd could not settle "
-         f"(where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review now. Final manifest (the "
+         f"(where {routing_rule(desk.settings, desk.questions)}); {awaiting_review(desk)} now. Final manifest (the "
          f"crowd's labels with the experts' decisions): {final}\nRequester: open {links[REQUESTER]}. Ctrl-C stops "
          "serving (every decision is saved; the same command serves the rest).")
     try:
@@ -565,7 +587,7 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
         if desk.enabled:
             final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
             say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
-                 f"could not settle (where {routing_rule(desk.settings)}); {desk.counts()['awaiting']} await review "
+                 f"could not settle (where {routing_rule(desk.settings, desk.questions)}); {awaiting_review(desk)} "
                  f"now. Final manifest (the crowd's labels with the experts' decisions): {final}")
         elif decided_before := desk.objects_decided_before():
             say(f"Expert review is off for this run, and experts decided {counted(decided_before, 'object')} in "

@@ -814,6 +814,19 @@ class LocalJob:
             self._consolidation = None
 
 
+def store_failure(error: Exception) -> tuple[str, str]:
+    """A write the job's store refused (``BotoCoreError`` or ``ClientError``): what it said, for the runner's log, and
+    the kind of failure in words for the person whose answer or decision it was. Those words never hold the store's
+    message: it names files on the runner's machine, and on a team's server the person is on another one."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        logged = error.response.get("Error", {}).get("Message", "") or str(error)
+        said = {"InsufficientStorage": "the disk the job is kept on is full",
+                "InvalidArgument": "the job's store cannot keep it where it goes"}.get(code, "the job's store failed")
+        return logged, said
+    return str(error), "the job's store did not answer"
+
+
 def job_root(spec: WorkflowSpec, job_name: str) -> str:
     """The job's folder in its output bucket (``<output prefix><job>/``): its answers, state, reports and outputs."""
     return f"{spec.task.output_prefix}{job_name}/"

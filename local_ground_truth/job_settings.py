@@ -15,8 +15,9 @@ the job's own settings deploys its stack's files again.
 What is compared is what decides the labels: the workflow and its stack (a stack per environment),
 the label attribute, workers per object, the questions and consolidation method the consolidation
 function is configured with, the template and input manifest (by content), the output path, the
-two functions' handlers, and who answers (simulated workers or workers in a browser: simulated answers never
-join real workers' job, whatever the number of workers per object). A record written before a setting was
+two functions' handlers, who answers (simulated workers or workers in a browser: simulated answers never
+join real workers' job, whatever the number of workers per object), and the folder given with --data (another
+folder of the same name makes the same default job name). A record written before a setting was
 recorded (``LATER_SETTINGS``) is compared on the settings it holds, and on what the job itself shows of the others
 (``record_inferred``: who answers, from the names of the workers who did). Titles, descriptions and time limits may
 change between runs. A template that alone changed (an edited page, or a newer version of this project writing
@@ -44,8 +45,12 @@ TEMPLATE = "UI template"
 INPUT_MANIFEST = "input manifest"
 ANSWERS = "answers"
 SIMULATED, BROWSER = "simulated workers", "workers in a browser"
+#: The folder given with --data: two folders of one name ("photos") make one default job name, and the second, of
+#: like files, resumed the first one's job with its answers as the labels of other images.
+DATA_FOLDER = "data folder"
+APP_DATA = "the app's (its sample data, or the environment's data in cdk.json)"
 #: Settings recorded only since a later version of the runner: a job whose record lacks one resumes as before.
-LATER_SETTINGS = frozenset({ANSWERS})
+LATER_SETTINGS = frozenset({ANSWERS, DATA_FOLDER})
 #: The option of the runner that resumes a job under a changed template (``check_or_record``'s ``accept_template``).
 ACCEPT_TEMPLATE_OPTION = "--accept-template"
 
@@ -59,9 +64,10 @@ class SettingsChanged(Exception):
         self.changed = changed
 
 
-def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes, simulated: bool = False) -> dict[str, Any]:
+def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes, simulated: bool = False,
+                 data: Optional[Path] = None) -> dict[str, Any]:
     """The settings of a job of ``spec``, with its input manifest and UI template as deployed (their digests);
-    ``simulated``: answered by simulated workers (``--simulate-workers``)."""
+    ``simulated``: answered by simulated workers (``--simulate-workers``); ``data``: the folder given with --data."""
     consolidation = spec.consolidation.environment
     questions = consolidation.get(QUESTIONS_ENV)
     try:
@@ -81,6 +87,7 @@ def job_settings(spec: WorkflowSpec, manifest: bytes, template: bytes, simulated
         "pre-labeling handler": spec.pre_labeling.handler,
         "consolidation handler": spec.consolidation.handler,
         ANSWERS: SIMULATED if simulated else BROWSER,
+        DATA_FOLDER: APP_DATA if data is None else str(data),
     }
 
 

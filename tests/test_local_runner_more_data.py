@@ -82,7 +82,7 @@ def test_lines_added_to_a_running_jobs_manifest_join_it_and_an_edited_line_is_re
         grown = deployed.read_bytes()
         manifest.write_text("\n".join([*lines[:4], '{"source": "${DATA_PREFIX_URI}/data']) + "\n")
         _wait_until(lambda: _said(log, r"the change is not taken: .*line 5 is not JSON"), "the broken line to be refused")
-        assert "The job goes on with its 4 objects." in log.read_text()
+        assert "The job goes on with its 4 objects. Once that is mended, save manifest.jsonl again" in log.read_text()
         manifest.write_text("\n".join([lines[1], lines[0], *lines[2:5]]) + "\n")
         _wait_until(lambda: _said(log, r"not only by lines added at its end"), "the moved line to be refused")
         assert "the change is not taken, and the job goes on with its 4 objects" in log.read_text()

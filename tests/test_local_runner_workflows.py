@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gt_common.questions import Checkbox, YesNo
 import workflows
 from local_ground_truth import __main__ as cli
 from local_ground_truth.stack_reader import (
@@ -61,12 +62,18 @@ def test_a_job_name_the_functions_could_not_read_back_is_refused(runner_assembly
     assert stopped.value.code == 2 and f"job name {name!r}: use at most 63 letters" in capsys.readouterr().err
 
 
+#: The workflows the repository ships, which the runner once knew by name. A fork's own words are not looked for:
+#: they may be everyday ones ("text", "quality") that the runner's code holds in another sense.
+SHIPPED_WORKFLOWS = ("welding", "ner")
+
+
 def test_the_runners_code_names_no_workflow_and_no_label():
     code = "\n".join(path.read_text(encoding="utf-8") for path in sorted(RUNNER.rglob("*"))
                      if path.suffix in (".py", ".js"))
-    for definition in workflows.definitions().values():
+    fixed = {*YesNo(name="q").labels, *Checkbox(name="q").labels}  # the model's own labels, the same in every workflow
+    for definition in map(workflows.definition, SHIPPED_WORKFLOWS):
         for word in (definition.name, definition.label_attribute_name, *(q.name for q in definition.questions),
-                     *(label for q in definition.questions for label in q.labels if label not in ("Yes", "No"))):
+                     *(label for q in definition.questions for label in q.labels if label not in fixed)):
             assert f'"{word}"' not in code and f"'{word}'" not in code, word
 
 

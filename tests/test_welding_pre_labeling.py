@@ -420,6 +420,9 @@ def test_missing_csv(s3, bucket):
                                     r"column 4, '', is not a number \(a comma at the end of a line leaves an "
                                     r"empty last column\)$"),
     (b'"0","0.0","150","22"\n', r"line 1: .* column 1, '\"0\"', is not a number \(quoted numbers are not read\)$"),
+    # Two equal numbers in it: it was said to be a header naming column '0' twice.
+    (b"0,0,NA,22\n1,0.4,150,22\n", r"line 1: '0,0,NA,22' is neither a header nor a row of numbers: column 3, 'NA', "
+                                   r"is not a number$"),
     (b"time,current,voltage\n0,150,22\n", "names no column for electrode"),
     (b"time,electrode,current,voltage\n", "has a header but no data rows"),
     (b"0,1\n1,2\n", "line 1: 2 columns, expected 4 or 5 in a file without a header"),

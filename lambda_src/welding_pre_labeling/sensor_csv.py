@@ -136,6 +136,17 @@ def _normalise(name: str) -> str:
 def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
     names = [cell.strip().strip('"') for cell in header.split(",")]
     normalised = [_normalise(name) for name in names]
+    named = any(name in aliases for name in normalised for aliases in _ALIASES.values())
+    if not named and any(_NUMBER.fullmatch(name) for name in names):
+        # Numbers, yet not a row of them: data whose odd cell made it look like a header. Name that cell (before
+        # anything else: "0,0,NA,22" was said to name column '0' twice).
+        cells = header.split(",")
+        odd = next(index for index, cell in enumerate(cells) if not _NUMBER.fullmatch(cell))
+        cell = cells[odd].strip(ASCII_SPACE)
+        why = (" (a comma at the end of a line leaves an empty last column)" if not cell and odd == len(cells) - 1
+               else " (quoted numbers are not read)" if cell.startswith('"') else "")
+        raise InputError(f"sensor CSV {uri} line {line_number}: {_quoted(header.strip())} is neither a header nor a "
+                         f"row of numbers: column {odd + 1}, {_quoted(cell)}, is not a number{why}")
     first_seen: dict[str, int] = {}
     for index, name in enumerate(normalised):
         if name and name in first_seen:
@@ -156,15 +167,6 @@ def _header_layout(header: str, line_number: int, uri: str) -> _Layout:
             columns[series] = index
             scale = _TIME_UNITS.get(role, scale)
     missing = [series for series in SERIES if series not in columns]
-    if missing and not columns and any(_NUMBER.fullmatch(name) for name in names):
-        # Numbers, yet not a row of them: data whose odd cell made it look like a header. Name that cell.
-        cells = header.split(",")
-        odd = next(index for index, cell in enumerate(cells) if not _NUMBER.fullmatch(cell))
-        cell = cells[odd].strip(ASCII_SPACE)
-        why = (" (a comma at the end of a line leaves an empty last column)" if not cell and odd == len(cells) - 1
-               else " (quoted numbers are not read)" if cell.startswith('"') else "")
-        raise InputError(f"sensor CSV {uri} line {line_number}: {_quoted(header.strip())} is neither a header nor a "
-                         f"row of numbers: column {odd + 1}, {_quoted(cell)}, is not a number{why}")
     if missing:
         raise InputError(f"sensor CSV {uri}: header {_quoted(header.strip())} names no column for {', '.join(missing)}")
     return _Layout(columns, scale, names)
