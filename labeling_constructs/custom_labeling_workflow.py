@@ -423,10 +423,9 @@ class CustomLabelingWorkflow(Construct):
         ``acknowledge_prefix_wildcard`` is False."""
         grant = self.input_bucket.grant_read_prefix(grantee, self.output_prefix).combine(
             self.input_bucket.grant_list_prefixes(grantee, [self.output_prefix]))
-        principal = grantee.grant_principal
-        if acknowledge_prefix_wildcard and Construct.is_construct(principal):  # a role, user or group of this app
-            self.input_bucket.acknowledge_prefix_wildcard(
-                principal, self.output_prefix,
+        if acknowledge_prefix_wildcard:
+            self.input_bucket.acknowledge_grant_wildcard(
+                grantee, self.output_prefix,
                 f"Read access is limited to the labeling workflow's output prefix {self.output_prefix}; Ground Truth "
                 "names the objects under it by job, iteration and data object, so they cannot be listed one by one.")
         return grant

@@ -31,7 +31,7 @@ from .nag import acknowledge, nag_reference
 import_lambda_src()
 from gt_common.output_layout import FINAL_QUALITY_REPORTS, WORKER_RESPONSES  # noqa: E402
 from gt_common.review import FINAL_MANIFEST, ReviewSettings  # noqa: E402
-from expert_review.layout import REVIEW_JOB_ENDINGS  # noqa: E402
+from expert_review.layout import REVIEW_JOB_ENDINGS, REVIEW_MANIFEST  # noqa: E402
 # The variables the construct sets on its functions, named as the functions read them. A caller's environment cannot
 # replace them.
 from expert_review.settings import (  # noqa: E402
@@ -109,7 +109,8 @@ class ExpertReview(Construct):
     ``review_job_key``,
     ``review_s3_uri``, ``review_job_request`` (CreateLabelingJob's request for a review job, all but the
     name and the manifest), ``final_manifests_pattern`` (the final manifests' keys, a pattern),
-    ``final_reports_pattern`` (the folders of the quality reports against the final labels). Grants:
+    ``final_reports_pattern`` (the folders of the quality reports against the final labels),
+    ``review_manifests_pattern`` (the review manifests' keys, which only the start function writes). Grants:
     ``grant_invoke_review_functions``, ``grant_read_final_manifests``, ``grant_read_final_quality_reports``.
     """
 
@@ -205,9 +206,12 @@ class ExpertReview(Construct):
         self.execution_role: iam.IRole = existing_execution_role or iam.Role(
             self, "ExecutionRole", description="Ground Truth execution role of one workflow's expert review jobs",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
-        # Experts see the data objects (presigned with this role) and read the review manifest.
-        grant_labeling_job_access(self.execution_role, bucket, read_prefixes=(workflow.template_prefix, review_prefix),
-                                  output_prefix=self.jobs_prefix, grant_invoke=self.grant_invoke_review_functions)
+        # Experts see the data objects (presigned with this role) and read the review manifest; the crowd job's
+        # input manifest is none of the review job's business (read_data would grant it).
+        grant_labeling_job_access(self.execution_role, bucket,
+                                  read_prefixes=(bucket.data_prefix, workflow.template_prefix, review_prefix),
+                                  output_prefix=self.jobs_prefix, grant_invoke=self.grant_invoke_review_functions,
+                                  read_data=False)
         acknowledge_execution_role(self.execution_role, bucket)
 
         properties = {
@@ -259,7 +263,10 @@ class ExpertReview(Construct):
             bucket.grant_write_prefix(function, self.final_manifests_pattern)
             # Listed, so a manifest not yet written reads as missing, not as access denied.
             bucket.grant_list_prefixes(function, [review_prefix])
-        bucket.grant_write_prefix(self.start_function, review_prefix)  # the review manifests
+        # The review manifests (``<review prefix><crowd job>/review.manifest``) only: never the review jobs' output
+        # under ``jobs/``, which Ground Truth writes and the merge trusts as the experts' answers.
+        self.review_manifests_pattern = f"{review_prefix}*/{REVIEW_MANIFEST}"
+        bucket.grant_write_prefix(self.start_function, self.review_manifests_pattern)
         # With the final manifest, the merge writes each decided question's quality report against the final labels
         # (its own folder in each job's output), reading the decided objects' answers, listed per object.
         self.final_reports_pattern = f"{workflow.output_prefix}*/{FINAL_QUALITY_REPORTS}"
@@ -329,6 +336,9 @@ class ExpertReview(Construct):
                 "Writes only the final manifest of a job, one fixed key in each job's output folder, whose "
                 "name is chosen per job.")
         bucket.acknowledge_prefix_wildcard(
+            self.start_function.role, self.review_manifests_pattern,
+            "Writes only the review manifest of a job, one fixed key in a folder named after the job.")
+        bucket.acknowledge_prefix_wildcard(
             self.merge_function.role, self.final_reports_pattern,
             "Writes only the quality reports against the final labels, in their own folder of each job's output "
             "folder, whose name is chosen per job.")
@@ -351,10 +361,26 @@ class ExpertReview(Construct):
             grantee=grantee, actions=["lambda:InvokeFunction"],
             resource_arns=[self.task_function.function_arn, self.decision_function.function_arn])
 
-    def grant_read_final_manifests(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the final manifests (one per workflow job, beside its output manifest), and nothing else."""
-        return self.workflow.input_bucket.grant_read_prefix(grantee, self.final_manifests_pattern)
+    def grant_read_final_manifests(self, grantee: iam.IGrantable, *, acknowledge_prefix_wildcard: bool = True
+                                   ) -> iam.Grant:
+        """Read the final manifests (one per workflow job, beside its output manifest), and nothing else. The grant's
+        wildcard (the job's folder) is cdk-nag's AwsSolutions-IAM5 finding on the grantee's policy; it is acknowledged
+        there unless ``acknowledge_prefix_wildcard`` is False."""
+        return self._grant_read(grantee, self.final_manifests_pattern, acknowledge_prefix_wildcard,
+                                "Reads only the final manifest of a job, one fixed key in each job's output folder, "
+                                "whose name is chosen per job.")
 
-    def grant_read_final_quality_reports(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the quality reports against the final labels (a folder in each workflow job's output), nothing else."""
-        return self.workflow.input_bucket.grant_read_prefix(grantee, self.final_reports_pattern)
+    def grant_read_final_quality_reports(self, grantee: iam.IGrantable, *, acknowledge_prefix_wildcard: bool = True
+                                         ) -> iam.Grant:
+        """Read the quality reports against the final labels (a folder in each workflow job's output), nothing else;
+        acknowledged under cdk-nag as ``grant_read_final_manifests`` is."""
+        return self._grant_read(grantee, self.final_reports_pattern, acknowledge_prefix_wildcard,
+                                "Reads only the quality reports against the final labels, in their own folder of "
+                                "each job's output folder, whose name is chosen per job.")
+
+    def _grant_read(self, grantee: iam.IGrantable, pattern: str, acknowledge: bool, reason: str) -> iam.Grant:
+        bucket = self.workflow.input_bucket
+        grant = bucket.grant_read_prefix(grantee, pattern)
+        if acknowledge:
+            bucket.acknowledge_grant_wildcard(grantee, pattern, reason)
+        return grant

@@ -65,8 +65,10 @@ def grant_labeling_job_access(role: iam.IRole, bucket: ManifestBucket, *, read_p
     # prefix, the only place Ground Truth writes (S3OutputPath). Ground Truth also presigns data and
     # derived objects for workers with this role (grant_read_access), which needs the same GetObject.
     if read_data:
-        bucket.grant_read_data(role)
+        bucket.grant_read_data(role, acknowledge_prefix_wildcard=False)  # the caller acknowledges each prefix
     for prefix in (*read_prefixes, output_prefix):
+        if prefix is output_prefix and any(prefix.startswith(read) for read in read_prefixes):
+            continue  # read already, under a prefix it lies in
         bucket.grant_read_prefix(role, prefix)
     bucket.grant_write_prefix(role, output_prefix, abort_multipart_upload=True)
     # CloudWatch: the guide grants the log actions on "*". Ground Truth writes a labeling job's

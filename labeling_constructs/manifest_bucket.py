@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -235,16 +236,16 @@ class ManifestBucket(Construct):
             raise ValueError(f"sample data folder {folder} has no manifest file {manifest_file!r}")
         excluded = IgnoreStrategy.from_copy_options(CopyOptions(exclude=exclude), str(folder.resolve()))
         _refuse_what_cannot_be_uploaded(folder, ignored=lambda path: path == manifest_path or excluded.ignores(
-            str(folder.resolve() / path.relative_to(folder))))  # the link's own name, not its target's
+            str(folder.resolve() / path.relative_to(folder))), prefix=self.data_prefix)  # (the link's own name)
         # What is deployed, exactly: the files the data deployment uploads (the same exclude
         # matching as its asset), the manifest, and where they go.
         self.manifest_revision = FileSystem.fingerprint(
             str(folder), exclude=exclude, extra_hash=f"{self.data_prefix}\n{self.manifest_key}")[:16]
         data_prefix_uri = self.s3_uri(self.data_prefix.rstrip("/"))
         files = list(_files_and_links(folder))
-        templated = {
-            path for path in files
-            if path.is_file() and path.suffix in _TEXT_SUFFIXES and path != manifest_path
+        templated = {  # a link goes where its target goes (by the target's suffix): its relative target is staged
+            path for path in files  # beside it (a link "alias" to "run.json" was left dangling in the other folder)
+            if path.is_file() and path.resolve().suffix in _TEXT_SUFFIXES and path != manifest_path
             and _names_data_prefix(path) and not excluded.ignores(str(path.resolve()))
         }
         # Two sources, each a folder of links to the data's files (nothing is copied twice): the files as they are, and
@@ -358,9 +359,22 @@ class ManifestBucket(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:ListBucket", "s3:GetBucketLocation"], resource_arns=[self.bucket.bucket_arn])
 
-    def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the sample data and the manifest only."""
-        return self.grant_read_prefix(grantee, self.manifest_key).combine(self.grant_read_prefix(grantee, self.data_prefix))
+    def grant_read_data(self, grantee: iam.IGrantable, *, acknowledge_prefix_wildcard: bool = True) -> iam.Grant:
+        """Read the sample data and the manifest only. The grant on ``<data prefix>*`` is cdk-nag's AwsSolutions-IAM5
+        finding on the grantee's policy; it is acknowledged there unless ``acknowledge_prefix_wildcard`` is False."""
+        grant = self.grant_read_prefix(grantee, self.manifest_key).combine(self.grant_read_prefix(grantee, self.data_prefix))
+        if acknowledge_prefix_wildcard:
+            self.acknowledge_grant_wildcard(
+                grantee, self.data_prefix,
+                f"Read access is limited to the data prefix {self.data_prefix}, whose objects are named per data object.")
+        return grant
+
+    def acknowledge_grant_wildcard(self, grantee: iam.IGrantable, prefix: str, reason: str) -> None:
+        """``acknowledge_prefix_wildcard`` for a grant this construct (or one built on it) made to ``grantee``, when
+        the grantee is a role, user or group of this app (an imported principal's policy is not synthesized here)."""
+        principal = grantee.grant_principal
+        if Construct.is_construct(principal):
+            self.acknowledge_prefix_wildcard(principal, prefix, reason)
 
     def acknowledge_prefix_wildcard(self, scope: IConstruct, prefix: str, reason: str) -> None:
         """Accept cdk-nag's IAM5 finding for a grant on ``prefix*`` made under ``scope`` (in this bucket's stack or in
@@ -448,11 +462,14 @@ def _pattern(prefix: str) -> str:
     return f"{prefix}*" if prefix.endswith("/") else prefix
 
 
-def _refuse_what_cannot_be_uploaded(folder: Path, ignored) -> None:
+def _refuse_what_cannot_be_uploaded(folder: Path, ignored, prefix: str = "") -> None:
     """Refuse, naming it, a file or folder in ``folder`` that cannot go up as it is:
 
     - a name that is not UTF-8 (an S3 key is; CDK's copy failed on it with "ENOENT: no such file or directory"),
-      or that ``name_problem`` refuses (a control character, a ``${`` marker), unless it is not uploaded;
+      or that ``name_problem`` refuses (a control character, a ``${`` marker, a key under ``prefix`` past S3's
+      1,024 bytes), unless it is not uploaded;
+    - what is neither a file nor a folder (a pipe, a socket, a device): the asset's copy failed naming a temporary
+      folder;
     - a link leading outside the folder: the asset copies what such a link points to, so a link to a home folder's
       key or another project's data would be uploaded with the data (and shown to workers by any line naming it).
       Links inside the folder are kept; a link that loops is refused.
@@ -472,9 +489,12 @@ def _refuse_what_cannot_be_uploaded(folder: Path, ignored) -> None:
             if ignored(path):
                 continue
             relative = path.relative_to(folder).as_posix()
-            problem = name_problem(relative)
+            problem = name_problem(relative, prefix)
             if problem is not None:
                 raise ValueError(f"data folder {folder}: {relative!r}: {problem}")
+            if not (path.is_file() or path.is_dir() or path.is_symlink() and not path.exists()):  # (links followed)
+                raise ValueError(f"data folder {folder}: {relative!r} is neither a file nor a folder (a pipe, a socket "
+                                 "or a device), which cannot be uploaded: remove it")
             if not path.is_symlink():
                 continue
             try:
@@ -540,6 +560,19 @@ def _finite(text: str) -> float:
     return value
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON escape of a surrogate: a pair, or a lone one
+
+
+def _encodable(record: dict) -> bool:
+    """Whether every string of ``record`` (keys too) is text UTF-8 can write: a pair of surrogate escapes is one
+    character, a lone one none."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _validated_manifest(path: Path) -> str:
     """The manifest's text, after checking each line is one JSON object (Ground Truth's format), named by its line
     number in the file. Lines end at "\n" only (a string may hold U+2028); NaN and Infinity are not JSON. Two lines
@@ -564,6 +597,10 @@ def _validated_manifest(path: Path) -> str:
             raise ValueError(f"manifest {path} line {number} is not JSON: {error}") from None
         if not isinstance(record, dict):
             raise ValueError(f"manifest {path} line {number} is not a JSON object")
+        if _SURROGATE_ESCAPE.search(line) and not _encodable(record):
+            raise ValueError(f"manifest {path} line {number} holds a lone surrogate escape (such as \"\\ud83d\", half "
+                             "of an emoji cut in two), which is no character: no file, page or table can hold it; "
+                             "write the whole character, or leave it out")
         if len(line.encode("utf-8")) > MAX_MANIFEST_LINE_BYTES:
             raise ValueError(f"manifest {path} line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
                              "line limit")

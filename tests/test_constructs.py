@@ -119,6 +119,9 @@ def test_manifest_bucket_takes_a_kms_key(sample_folder):
     # Pre-labeling read one, the task record (gold) and the review page the other: workers and experts judged two runs.
     ('{"source": "s3://b/a.json", "source-ref": "s3://b/b.json"}', "line 4 names its data object twice, by both "
                                                                    "'source-ref' and 'source'"),
+    # Half an emoji: the worker page failed with a 500 (the task held), the requester's page and the CSV with it.
+    ('{"source": "y", "metadata": {"Title": "cut \\ud83d"}}', "line 4 holds a lone surrogate escape"),
+    ('{"source": "y\\udc00"}', "line 4 holds a lone surrogate escape"),
 ])
 def test_manifest_bucket_rejects_a_bad_manifest_naming_the_line(sample_folder, line, problem):
     (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n\n\n' + line + "\n")
@@ -130,7 +133,8 @@ def test_manifest_bucket_reads_json_lines_as_json_lines(sample_folder):
     """A line separator inside a string (U+2028, U+0085) is JSON, not a line break; the same line twice is one
     object twice (no task record is lost); CRLF endings are read; latin-1 bytes are named, not a traceback."""
     lines = [json.dumps({"source": "x", "note": "one\u2028two\u0085three"}, ensure_ascii=False),
-             json.dumps({"source": "x", "note": "one\u2028two\u0085three"}, ensure_ascii=False), '{"source": "y"}']
+             json.dumps({"source": "x", "note": "one\u2028two\u0085three"}, ensure_ascii=False), '{"source": "y"}',
+             json.dumps({"source": "z", "emoji": "\U0001F600"})]  # escaped as a pair of surrogates: one character
     (sample_folder / "manifest.jsonl").write_bytes("\r\n".join(lines).encode("utf-8") + b"\r\n")
     ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
     (sample_folder / "manifest.jsonl").write_bytes('{"source": "café"}\n'.encode("latin-1"))
@@ -166,9 +170,7 @@ def test_manifest_bucket_takes_an_existing_bucket_and_creates_none(sample_folder
     existing = s3.Bucket.from_bucket_name(stack, "Theirs", "their-labeling-bucket")
     data = ManifestBucket(stack, "Data", existing_bucket=existing, sample_data_dir=sample_folder, exclude=["answers.json"])
     role = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
-    data.grant_read_data(role)
-    # The construct spells an imported bucket's ARN as cdk-nag does, so an acknowledgment takes.
-    data.acknowledge_prefix_wildcard(role, data.data_prefix, "The reader reads the sample data, named per object.")
+    data.grant_read_data(role)  # acknowledged: the construct spells an imported bucket's ARN as cdk-nag does
     template = Template.from_stack(stack).to_json()  # cdk-nag runs here: every finding acknowledged
     assert data.bucket is existing and data.access_log_bucket is None and data.encryption_key is None
     assert not resources_of_type(template, "AWS::S3::Bucket")
@@ -363,6 +365,19 @@ def test_a_link_out_of_the_data_folder_is_refused_naming_it_and_one_inside_is_ke
         (sample_folder / name).unlink()
 
 
+def test_a_link_goes_where_its_target_goes_and_never_dangles(sample_folder):
+    """A link named without ".json" ("alias") to a dataset file naming ${DATA_PREFIX_URI} was staged with the files as
+    they are, its target with those filled in: the link dangled and was never uploaded ("does not exist")."""
+    (sample_folder / "items" / "alias").symlink_to("a.json")
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=["answers.json"])
+    assembly = Path(cdk.App.of(stack).synth().directory)
+    staged = [path for path in assembly.glob("asset.*/items/alias")]
+    assert staged and all(path.is_file() for path in staged)  # each one leads to its target
+    [target] = [path.parent / "a.json" for path in staged]
+    assert target.is_file() and staged[0].read_text() == target.read_text()
+
+
 def test_a_file_name_that_is_not_utf8_is_refused_naming_its_bytes(sample_folder):
     """A name written in Latin-1 (an old camera's, a Windows archive's) cannot be an S3 key: CDK's copy failed on it
     with "ENOENT: no such file or directory", naming a file that is there."""
@@ -380,6 +395,21 @@ def test_a_name_the_data_path_cannot_carry_is_refused_naming_it(sample_folder, n
     name is filled in by the deployment (folder_manifest leaves both out, saying this refusal awaits them)."""
     (sample_folder / "items" / name).write_bytes(b"not read")
     with pytest.raises(ValueError, match=rf"data folder .*: {re.escape(repr('items/' + name))}: {re.escape(problem)}"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
+def test_a_pipe_and_a_key_longer_than_s3_takes_are_refused_naming_them(sample_folder):
+    """A pipe in the folder failed the asset's copy naming a temporary folder; a path of 1,213 bytes was deployed by
+    the local runner and would be refused by S3, with the whole deployment."""
+    os.mkfifo(sample_folder / "items" / "pipe.jpg")
+    with pytest.raises(ValueError, match=r"data folder .*: 'items/pipe.jpg' is neither a file nor a folder \(a pipe"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+    (sample_folder / "items" / "pipe.jpg").unlink()
+    deep = sample_folder / "items" / ("d" * 210) / ("e" * 210) / ("f" * 210) / ("g" * 210) / ("h" * 210)
+    deep.mkdir(parents=True)
+    (deep / "run.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match=r"its key \(the data prefix 'data/' and its path\) is 1,\d{3} bytes, over "
+                                         r"S3's 1,024"):
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 

@@ -60,7 +60,10 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
     assert expert.final_manifests_pattern == f"{flow.output_prefix}*/{FINAL_MANIFEST}"
     assert expert.final_reports_pattern == f"{flow.output_prefix}*/{FINAL_QUALITY_REPORTS}"
     for function, writes, lists in (
-            (expert.start_function, {"/checks/*", f"/output/*/{FINAL_MANIFEST}"}, [f"output/*/{FINAL_MANIFEST}"]),
+            # The review manifests only: a grant on checks/* let the start function overwrite the review jobs' own
+            # output (checks/jobs/...), which the merge takes as the experts' answers.
+            (expert.start_function, {"/checks/*/review.manifest", f"/output/*/{FINAL_MANIFEST}"},
+             [f"output/*/{FINAL_MANIFEST}"]),
             (expert.merge_function, {f"/output/*/{FINAL_MANIFEST}", f"/output/*/{FINAL_QUALITY_REPORTS}*"},
              [f"output/*/{WORKER_RESPONSES}*"])):
         statements = role_statements(template, function.role)
@@ -80,6 +83,11 @@ def test_expert_review_alone_with_an_existing_queue_and_a_kms_bucket(sample_fold
     writes = [r for s in role_statements(template, expert.execution_role) if "s3:PutObject" in as_list(s["Action"])
               for r in as_list(s["Resource"])]
     assert [w["Fn::Join"][1][-1] for w in writes] == ["/checks/jobs/*"]
+    # It reads what the experts see, the page and the review folder: not the crowd job's input manifest, and its own
+    # output once (it lies in the review folder).
+    reads = actions_on(role_statements(template, expert.execution_role))["s3:GetObject"]
+    assert sorted(r["Fn::Join"][1][-1] for r in reads) == sorted(
+        [f"/{flow.input_bucket.data_prefix}*", f"/{flow.template_prefix}*", "/checks/*"])
 
 
 def test_the_dead_letter_queue_is_watched_by_an_alarm(sample_folder):
@@ -145,9 +153,7 @@ def test_a_reader_of_the_final_outputs_gets_those_keys_only(sample_folder):
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     expert.grant_read_final_manifests(reader)
     expert.grant_read_final_quality_reports(reader)
-    for pattern in (expert.final_manifests_pattern, expert.final_reports_pattern):  # as a caller acknowledges them
-        flow.input_bucket.acknowledge_prefix_wildcard(reader, pattern, "Named per job: the final outputs only.")
-    template = Template.from_stack(stack).to_json()
+    template = Template.from_stack(stack).to_json()  # cdk-nag runs here: the grants' wildcards are acknowledged
     statements = role_statements(template, reader)
     assert {a for s in statements for a in as_list(s["Action"])} == {"s3:GetObject"}
     assert {r["Fn::Join"][1][-1] for s in statements for r in as_list(s["Resource"])} == {
@@ -241,8 +247,9 @@ def test_every_grant_returns_the_grant_and_reading_the_output_may_list_it(sample
     # The key's statement is part of the grant that needed it.
     assert len(grants["grant_read_prefix"].principal_statements) == 2
     assert len(grants["grant_read_data"].principal_statements) == 4
-    for pattern in ("output/", "reports/", bucket.data_prefix, expert.final_manifests_pattern):
-        bucket.acknowledge_prefix_wildcard(reader, pattern, "The reader's own grants, each on one prefix.")
+    # The construct's own grants acknowledge their prefix's wildcard; a grant on a prefix of the caller's choosing
+    # is the caller's to acknowledge.
+    bucket.acknowledge_prefix_wildcard(reader, "reports/", "The reader's own grants, each on one prefix.")
     template = Template.from_stack(stack).to_json()
     statements = role_statements(template, reader)
     listed = [s for s in statements if s["Action"] == "s3:ListBucket" and "Condition" in s]
@@ -313,3 +320,36 @@ def test_the_readmes_bundler_props_keep_the_start_and_merge_functions_memory_and
                     decision_function_props=bundled("review_decision"))
     assert sizes(stack, expert) == {"start": (4096, 300), "merge": (construct.ASYNCHRONOUS_MEMORY_MB, 600),
                                     "task": (256, 30), "decision": (512, 60)}
+
+
+@pytest.mark.parametrize("acknowledged", [True, False])
+def test_reading_the_final_outputs_and_the_data_leaves_the_callers_role_clean_under_cdk_nag(
+        sample_folder, tmp_path, acknowledged):
+    """grant_read_final_manifests, grant_read_final_quality_reports and grant_read_data made the grantee's policy
+    fail cdk-nag (IAM5 on each wildcard), unlike grant_read_output: a fork had to acknowledge them by hand. Each is
+    acknowledged on the grantee's policy, scoped to its own pattern, unless the caller asks to do it itself."""
+    import aws_cdk as cdk
+    from aws_cdk import Validations
+    from aws_cdk import aws_iam as iam
+    from cdk_nag import AwsSolutionsChecks
+
+    from tests.cdk_helpers import open_findings
+
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Fork")
+    flow = workflow(stack, ManifestBucket(stack, "Data", sample_data_dir=sample_folder), create_labeling_job=False)
+    expert = review(stack, flow)
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    expert.grant_read_final_manifests(reader, acknowledge_prefix_wildcard=acknowledged)
+    expert.grant_read_final_quality_reports(reader, acknowledge_prefix_wildcard=acknowledged)
+    flow.input_bucket.grant_read_data(reader, acknowledge_prefix_wildcard=acknowledged)
+    findings = open_findings(app)
+    if acknowledged:
+        assert findings == {}
+    else:
+        wildcards = sorted(re.fullmatch(r"AwsSolutions-IAM5\[Resource::<DataBucket\w+\.Arn>/(.+)]", rule).group(1)
+                           for rule in findings)
+        assert wildcards == sorted([flow.input_bucket.data_prefix + "*", expert.final_manifests_pattern,
+                                    expert.final_reports_pattern + "*"])
+        assert all(paths == ["Fork/Reader/DefaultPolicy/Resource"] for paths in findings.values())

@@ -9,6 +9,7 @@ import pytest
 
 import workflows
 from expert_review import settings as review_settings
+from expert_review.layout import REVIEW_MANIFEST
 from gt_common.output_layout import FINAL_QUALITY_REPORTS
 from gt_common.review import FINAL_MANIFEST, REVIEW_SETTINGS_OUTPUT
 from labeling_constructs import expert_review as construct
@@ -171,8 +172,9 @@ def test_review_execution_role_invokes_exactly_the_review_functions_and_reaches_
     assert {functions[r["Fn::GetAtt"][0]]["Properties"]["Handler"] for r in invoked} == {
         "expert_review.handler.review_task", "expert_review.handler.review_decision"} and len(invoked) == 2
     reads, writes = object_prefixes(template, role_id)
-    assert reads == {"/manifests/input.manifest", f"/{definition.data_prefix}*", "/templates/*", "/review/*",
-                     "/review/jobs/*"}
+    # The data its task function reads, the template, and review/ (its input manifests and its own output under
+    # review/jobs/): not the crowd's input manifest, which the review job never opens.
+    assert reads == {f"/{definition.data_prefix}*", "/templates/*", "/review/*"}
     assert writes == {"/review/jobs/*"}
 
 
@@ -199,7 +201,7 @@ def test_review_functions_reach_only_their_jobs_and_prefixes(assemblies, workflo
         reads, writes = object_prefixes(template, role_id)
         final_manifests = f"/output/*/{FINAL_MANIFEST}"  # one key in each job's output folder
         if entry_point == "on_workflow_job_completed":  # the review manifest, or the final one at once
-            assert (reads, writes) == ({"/output/*", "/review/*"}, {"/review/*", final_manifests})
+            assert (reads, writes) == ({"/output/*", "/review/*"}, {f"/review/*/{REVIEW_MANIFEST}", final_manifests})
         elif entry_point == "on_review_job_completed":  # and the reports against the final labels, in their folder
             assert (reads, writes) == ({"/output/*", "/review/*"}, {final_manifests, f"/output/*/{FINAL_QUALITY_REPORTS}*"})
         elif entry_point == "review_decision":
