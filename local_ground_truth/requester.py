@@ -769,7 +769,14 @@ def register_requester(app: Flask, site, foreign) -> None:
     def labels_table():
         """The output (or, ``?manifest=final``, the final) manifest as a table (``labels_csv``), as it stands now."""
         review = getattr(site, "review", None)
-        final = request.args.get("manifest") == "final" and review is not None and review.enabled
+        which = request.args.get("manifest", "output")
+        if which not in ("output", "final"):  # a typo gets an answer naming it, never the other table in its place
+            return Response(f"No manifest called {which!r}: ask for manifest=output or manifest=final.", 400,
+                            mimetype="text/plain", headers={"X-Content-Type-Options": "nosniff"})
+        final = which == "final"
+        if final and (review is None or not review.enabled):
+            return Response("This job has no expert review, so no final manifest: its labels are "
+                            "manifest=output.", 404, mimetype="text/plain")
         key = review.final_manifest_key if final else job.output_manifest_key
         try:
             body = job.s3.get_object(Bucket=job.bucket, Key=key)["Body"].read()

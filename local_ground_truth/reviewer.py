@@ -45,7 +45,7 @@ PREVIEW_SANDBOX = "allow-scripts allow-top-navigation-by-user-activation"
 PREVIEW_POLICY = f"sandbox {PREVIEW_SANDBOX}; frame-ancestors 'self'"
 PREVIEW_MESSAGE = "This is a preview: nothing is recorded here. Decide on the review page."
 def reason_text(settings: ReviewSettings) -> dict[str, str]:
-    """Each review reason in words, as the settings route it (with routeAnyAbstention one "Not sure" routes an object
+    """Each review reason in words, as the settings route it (with routeAnyAbstention one abstention routes an object
     the crowd settled: "the crowd could not tell" was not so)."""
     abstained = "a worker could not tell" if settings.route_any_abstention else "the crowd could not tell"
     return {LOW_CONFIDENCE: "confidence under the threshold", ABSTAINED: abstained,

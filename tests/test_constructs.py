@@ -25,7 +25,7 @@ from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, PrivateW
 from labeling_constructs.labeling_job_resource.request import create_request
 from labeling_constructs.lambda_code import RUNTIME
 from labeling_constructs.lambda_function import struct_values as struct_fields
-from labeling_constructs.manifest_bucket import _validated_manifest
+from labeling_constructs.manifest_bucket import _Uploads, _validated_manifest
 from labeling_constructs.nag import acknowledge
 from tests.cdk_helpers import as_list, open_findings, resolve, resources_of_type
 from tests.sagemaker_checks import check_create_labeling_job
@@ -127,6 +127,71 @@ def test_manifest_bucket_rejects_a_bad_manifest_naming_the_line(sample_folder, l
     (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n\n\n' + line + "\n")
     with pytest.raises(ValueError, match=problem):
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"source-ref": "${DATA_PREFIX_URI}/items/b.txt"}', "has no file 'items/b.txt'"),
+    # Named at any depth in the line, as a data object's JSON may name its files.
+    ('{"source": "r", "files": [{"csv": "${DATA_PREFIX_URI}/runs/r.csv"}]}', "has no file 'runs/r.csv'"),
+    ('{"source-ref": "${DATA_PREFIX_URI}/.notes.txt"}', "holds '.notes.txt' but does not upload it: the exclude "
+                                                        "pattern '.\\*' leaves it out"),
+    # A file in a hidden folder: the folder is left out whole, though the pattern does not match the file's name.
+    ('{"source-ref": "${DATA_PREFIX_URI}/.cache/a.txt"}', "holds '.cache/a.txt' but does not upload it: the "
+                                                          "exclude pattern '.\\*'"),
+    ('{"source-ref": "${DATA_PREFIX_URI}/answers.json"}', "exclude pattern 'answers.json' leaves it out"),
+    ('{"source-ref": "${DATA_PREFIX_URI}/items//a.txt"}', "an empty, '.' or '..' part"),
+    ('{"source-ref": "${DATA_PREFIX_URI}/items/../items/a.txt"}', "an empty, '.' or '..' part"),
+    ('{"source-ref": "${DATA_PREFIX_URI}/manifest.jsonl"}', "that is the manifest itself"),
+])
+def test_a_manifest_line_naming_a_file_that_is_not_uploaded_is_refused_naming_the_line(sample_folder, line, problem):
+    """Found at synth, the line named: the task's pre-labeling said only that an S3 object did not exist (a hidden
+    file, an excluded one or a typo in the path all looked like that)."""
+    (sample_folder / ".notes.txt").write_text("mine")
+    (sample_folder / ".cache").mkdir()
+    (sample_folder / ".cache" / "a.txt").write_text("cached")
+    (sample_folder / "manifest.jsonl").write_text('{"source-ref": "${DATA_PREFIX_URI}/items/a.json"}\n' + line + "\n")
+    with pytest.raises(ValueError, match=f"manifest .*manifest.jsonl line 2 names .*, but .*{problem}"):
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder, exclude=["answers.json", ".*"])
+
+
+def test_with_a_bucket_of_the_callers_a_line_may_name_an_object_the_data_folder_lacks(sample_folder):
+    """Their bucket may hold it already (nothing under the data prefix is pruned there); an excluded file is still
+    refused, never uploaded either way."""
+    (sample_folder / "manifest.jsonl").write_text('{"source-ref": "${DATA_PREFIX_URI}/theirs/b.txt"}\n')
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", existing_bucket=s3.Bucket.from_bucket_name(stack, "Theirs", "their-bucket"),
+                   sample_data_dir=sample_folder)
+    (sample_folder / "manifest.jsonl").write_text('{"source-ref": "${DATA_PREFIX_URI}/answers.json"}\n')
+    stack = new_stack(nag=False)
+    with pytest.raises(ValueError, match="line 1 names .*answers.json.*does not upload it"):
+        ManifestBucket(stack, "Data", existing_bucket=s3.Bucket.from_bucket_name(stack, "Theirs", "their-bucket"),
+                       sample_data_dir=sample_folder, exclude=["answers.json"])
+
+
+@pytest.mark.parametrize("exclude", [
+    ["answers.json", ".*"],  # plain patterns: matched first without the CDK's matcher
+    ["*.json", "!items/*.json", "sub/**"],  # a negation: every path asked of the CDK's matcher
+])
+def test_what_the_manifest_check_takes_as_uploaded_is_what_the_data_asset_holds(sample_folder, exclude):
+    """One rule, the CDK's: every file of a folder with hidden files, hidden folders and excluded names is taken as
+    uploaded by the manifest's check exactly when the synthesized asset holds it (a file naming the data prefix goes
+    up in a source of its own, filled in: it counts among the uploaded, and is never one the exclude leaves out)."""
+    for relative in (".notes.txt", ".cache/a.txt", ".cache/b.json", "items/.hidden.txt", "sub/answers.json",
+                     "sub/deep/c.txt", "keep/d.txt", "keep/e.json"):
+        (sample_folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (sample_folder / relative).write_text("x")
+    (sample_folder / ".cache" / "filled.json").write_text('{"a": "${DATA_PREFIX_URI}/items/a.txt"}')
+    stack = new_stack(nag=False)
+    ManifestBucket(stack, "Data", sample_data_dir=sample_folder, exclude=exclude)
+    assembly = Path(cdk.App.of(stack).synth().directory)
+    uploaded = {str(path.relative_to(asset)) for asset in assembly.glob("asset.*") if asset.is_dir()
+                for path in asset.rglob("*") if path.is_file()} - {"index.py"} - {
+                    str(path.relative_to(asset)) for asset in assembly.glob("asset.*") if (asset / "index.py").exists()
+                    for path in asset.rglob("*") if path.is_file()}
+    uploaded.discard("manifests/input.manifest")
+    uploads = _Uploads(sample_folder, exclude, True, "manifest.jsonl")
+    files = {path.relative_to(sample_folder).as_posix() for path in sample_folder.rglob("*") if path.is_file()}
+    assert {f for f in files - {"manifest.jsonl"} if not uploads.excluded(f)} == uploaded
 
 
 def test_manifest_bucket_reads_json_lines_as_json_lines(sample_folder):

@@ -363,6 +363,11 @@ def test_the_labels_download_as_csv_a_row_per_object(welding):
         assert len(rows) == len(job.lines) and rows[0]["object"] == ids[0]
         assert rows[0][QUESTION] == "Good Weld" and 0 < float(rows[0][f"{QUESTION} confidence"]) <= 1
         assert rows[0]["workers"] == "2" and rows[1][QUESTION] == ""
+        # A misspelt table is named back, never answered with the other one; a final one only where experts review.
+        status, _, body = get(f"{server.url}{PREFIX}/labels.csv?manifest=<b>fnal")
+        assert status == 400 and body.decode() == "No manifest called '<b>fnal': ask for manifest=output or manifest=final."
+        status, _, body = get(f"{server.url}{PREFIX}/labels.csv?manifest=final")
+        assert status == 404 and b"no expert review, so no final manifest" in body
 
 
 def test_every_answer_downloads_as_csv_a_row_per_worker_and_object(welding):

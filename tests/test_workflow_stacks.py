@@ -482,6 +482,8 @@ def test_an_environments_data_replaces_a_workflows_sample_data_and_names_only_it
                                          "manifest.jsonl"):
         app({}, {"welding": str(data)})
     (data / "manifest.jsonl").write_text('{"source": "${DATA_PREFIX_URI}/datasets/mine.json"}\n')
+    (data / "datasets").mkdir()
+    (data / "datasets" / "mine.json").write_text("{}")
     mine, sample = revisions(app({"welding": str(data)})), revisions(app({}, out="sample"))
     assert mine["WeldingLabeling"] != sample["WeldingLabeling"]  # what is deployed, exactly
     assert {name: revision for name, revision in mine.items() if name != "WeldingLabeling"} == \
