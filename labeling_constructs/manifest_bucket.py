@@ -38,6 +38,8 @@ from gt_common.task_record import source_field  # noqa: E402
 #: Python): `cdk synth --no-staging` sets it.
 DISABLE_ASSET_STAGING_CONTEXT = "aws:cdk:disable-asset-staging"
 
+#: The problems of a data folder, or the bad lines of its manifest, said in full in one refusal; more are counted.
+PROBLEMS_SHOWN = 20
 _TEXT_SUFFIXES = {".json", ".jsonl", ".manifest", ".txt", ".csv"}
 #: CDK's feature flag under which S3 server access logs are delivered under a bucket policy, not an ACL.
 _LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
@@ -479,34 +481,54 @@ def _refuse_what_cannot_be_uploaded(folder: Path, ignored, prefix: str = "") -> 
     ``ignored(path)``: a file that is not uploaded (the manifest, an excluded file), whose links are its owner's
     business."""
     inside = folder.resolve()
+    problems: list[str] = []  # every one said at once, not one per synth
     for parent, folders, files in os.walk(folder):  # links to folders are not followed: each is checked as a link
         for name in folders + files:
             path = Path(parent) / name
-            try:
-                name.encode("utf-8")
-            except UnicodeEncodeError:  # its bytes, as the file system holds them
-                shown = os.fsencode(path.relative_to(folder)).decode("utf-8", errors="backslashreplace")
-                raise ValueError(f"data folder {folder}: the name {shown} is not UTF-8 text, which an S3 key must "
-                                 "be: rename it") from None
-            if ignored(path):
-                continue
-            relative = path.relative_to(folder).as_posix()
-            problem = name_problem(relative, prefix)
+            problem = _upload_problem(folder, inside, path, name, ignored, prefix)
             if problem is not None:
-                raise ValueError(f"data folder {folder}: {relative!r}: {problem}")
-            if not (path.is_file() or path.is_dir() or path.is_symlink() and not path.exists()):  # (links followed)
-                raise ValueError(f"data folder {folder}: {relative!r} is neither a file nor a folder (a pipe, a socket "
-                                 "or a device), which cannot be uploaded: remove it")
-            if not path.is_symlink():
-                continue
-            try:
-                target = path.resolve()
-            except RuntimeError:  # a loop (Python before 3.13; later ones resolve it as far as it goes)
-                raise ValueError(f"data folder {folder}: {path.relative_to(folder)} is a link that leads back to "
-                                 "itself: remove it") from None
-            if target != inside and inside not in target.parents:
-                raise ValueError(f"data folder {folder}: {path.relative_to(folder)} is a link to {target}, outside "
-                                 "the folder; only what is inside it is uploaded: copy the file in instead")
+                problems.append(problem)
+        folders[:] = [name for name in folders if not ignored(Path(parent) / name)]  # (nothing in them goes up)
+    _refuse(f"data folder {folder}", "files that cannot be uploaded", problems)
+
+
+def _upload_problem(folder: Path, inside: Path, path: Path, name: str, ignored, prefix: str) -> Optional[str]:
+    """Why ``path`` (named ``name``) cannot go up, as ``_refuse_what_cannot_be_uploaded`` says it; None when it can."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # its bytes, as the file system holds them
+        shown = os.fsencode(path.relative_to(folder)).decode("utf-8", errors="backslashreplace")
+        return f"the name {shown} is not UTF-8 text, which an S3 key must be: rename it"
+    if ignored(path):
+        return None
+    relative = path.relative_to(folder).as_posix()
+    problem = name_problem(relative, prefix)
+    if problem is not None:
+        return f"{relative!r}: {problem}"
+    if not (path.is_file() or path.is_dir() or path.is_symlink() and not path.exists()):  # (links followed)
+        return (f"{relative!r} is neither a file nor a folder (a pipe, a socket or a device), which cannot be "
+                "uploaded: remove it")
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve()
+    except RuntimeError:  # a loop (Python before 3.13; later ones resolve it as far as it goes)
+        return f"{path.relative_to(folder)} is a link that leads back to itself: remove it"
+    if target != inside and inside not in target.parents:
+        return (f"{path.relative_to(folder)} is a link to {target}, outside the folder; only what is inside it is "
+                "uploaded: copy the file in instead")
+    return None
+
+
+def _refuse(what: str, kind: str, problems: Sequence[str]) -> None:
+    """One ``ValueError`` saying every problem of ``what`` (the first ``PROBLEMS_SHOWN`` in full, the rest counted),
+    or nothing when there are none: a folder or manifest of many took a synth to find each."""
+    if len(problems) == 1:
+        raise ValueError(f"{what}: {problems[0]}")
+    if problems:
+        shown = problems[:PROBLEMS_SHOWN]
+        more = f"\n(and {len(problems) - len(shown):,} more)" if len(problems) > len(shown) else ""
+        raise ValueError(f"{what} has {len(problems):,} {kind}:\n" + "\n".join(shown) + more)
 
 
 def _names_data_prefix(path: Path) -> bool:
@@ -647,10 +669,9 @@ def _validated_manifest(path: Path, references: Optional[_Uploads] = None) -> st
         raise ValueError(f"manifest {path} is not UTF-8 text: {error}") from None
     lines: list[str] = []
     sources: dict[str, tuple[int, dict]] = {}
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
-        if not line.strip():
-            continue
+    problems: list[str] = []  # every bad line said at once, not one per synth
+
+    def check(number: int, line: str) -> None:
         try:
             record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite)
         except RecursionError:
@@ -676,7 +697,18 @@ def _validated_manifest(path: Path, references: Optional[_Uploads] = None) -> st
                              f"{str(record[field])[:200]!r} with different fields: the consolidation function "
                              "gets only a line's source, so they would share one task record; give each line a "
                              "source of its own (or make the lines the same)")
+
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        try:
+            check(number, line)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
         lines.append(line)
+    _refuse(f"manifest {path}", "lines that cannot be used", problems)
     if not lines:
         raise ValueError(f"manifest {path} is empty")
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ from labeling_constructs import CustomLabelingWorkflow, ManifestBucket, PrivateW
 from labeling_constructs.labeling_job_resource.request import create_request
 from labeling_constructs.lambda_code import RUNTIME
 from labeling_constructs.lambda_function import struct_values as struct_fields
-from labeling_constructs.manifest_bucket import _Uploads, _validated_manifest
+from labeling_constructs.manifest_bucket import PROBLEMS_SHOWN, _Uploads, _validated_manifest
 from labeling_constructs.nag import acknowledge
 from tests.cdk_helpers import as_list, open_findings, resolve, resources_of_type
 from tests.sagemaker_checks import check_create_labeling_job
@@ -192,6 +192,19 @@ def test_what_the_manifest_check_takes_as_uploaded_is_what_the_data_asset_holds(
     uploads = _Uploads(sample_folder, exclude, True, "manifest.jsonl")
     files = {path.relative_to(sample_folder).as_posix() for path in sample_folder.rglob("*") if path.is_file()}
     assert {f for f in files - {"manifest.jsonl"} if not uploads.excluded(f)} == uploaded
+
+
+def test_every_bad_line_of_a_manifest_is_said_in_one_refusal(sample_folder):
+    """A manifest of many bad lines took a synth per line to mend; each is named at once, the first 20 in full."""
+    bad = ["not json", '["a list"]'] + [f'{{"source-ref": "${{DATA_PREFIX_URI}}/items/gone{n}.txt"}}' for n in range(30)]
+    (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n' + "\n".join(bad) + '\n{"source": "y"}\n')
+    with pytest.raises(ValueError) as refused:
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+    said = str(refused.value).splitlines()
+    assert said[0] == f"manifest {sample_folder / 'manifest.jsonl'} has 32 lines that cannot be used:"
+    assert said[1].endswith("line 2 is not JSON: Expecting value: line 1 column 1 (char 0)")
+    assert said[2].endswith("line 3 is not a JSON object") and "line 4 names '${DATA_PREFIX_URI}/items/gone0.txt'" in said[3]
+    assert len(said) == 1 + PROBLEMS_SHOWN + 1 and said[-1] == "(and 12 more)"
 
 
 def test_manifest_bucket_reads_json_lines_as_json_lines(sample_folder):
@@ -476,6 +489,20 @@ def test_a_pipe_and_a_key_longer_than_s3_takes_are_refused_naming_them(sample_fo
     with pytest.raises(ValueError, match=r"its key \(the data prefix 'data/' and its path\) is 1,\d{3} bytes, over "
                                          r"S3's 1,024"):
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
+
+
+def test_every_file_that_cannot_be_uploaded_is_said_in_one_refusal(sample_folder):
+    (sample_folder / "bad${1}.txt").write_text("x")
+    (sample_folder / "items" / "pipe").mkdir()
+    os.mkfifo(sample_folder / "items" / "pipe" / "fifo")
+    (sample_folder / "out").symlink_to("/etc")
+    (sample_folder / ".git").mkdir()  # excluded: its files are never looked at
+    (sample_folder / ".git" / "bad${2}").write_text("x")
+    with pytest.raises(ValueError) as refused:
+        ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder, exclude=[".*"])
+    said = str(refused.value).splitlines()
+    assert said[0] == f"data folder {sample_folder} has 3 files that cannot be uploaded:"
+    assert sorted(line.split(" ")[0] for line in said[1:]) == ["'bad${1}.txt':", "'items/pipe/fifo'", "out"]
 
 
 def test_a_link_that_loops_is_refused_naming_it(sample_folder):
