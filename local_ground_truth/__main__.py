@@ -568,42 +568,44 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
     with prepared_job(args, spec) as (job, state_dir, log, pre_labeling):
         server, team, links = start_server(args, WorkerSite(job, review=review_settings(args, spec)))
         desk = log.review = server.site.review
-        objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
-                   f"{len(job.lines)} objects in the manifest, pre-labeling goes on: each is a task as soon as it is "
-                   "ready")
-        how = ("each opens their own link (listed below), which signs them in" if team is not None and team.workers
-               else f"open {links[WORKER]} and sign in with a name")
-        say(f"\nWorkers: {how} ({job.spec.workers_per_object} worker(s) per "
-             f"object, {objects}). Every answer is written to {state_dir} before the "
-             f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
-             f"again resumes.\nRequester: open {links['requester']} for progress, quality and output. "
-             f"Output manifest (rewritten after every batch; one whose rewrite takes over "
-             f"{spaced_rewrite.SPACE_ABOVE_SECONDS:g} s at most every {spaced_rewrite.SPACING:g} times that, and always "
-             f"when the job completes or stops): {_output_location(job)}")
-        if team is not None and team.workers:
-            say("Workers' links (each signs its worker in; give each only to that worker):" + worker_links(server, team))
-        if args.public_url is not None:
-            say(proxy_note(args.public_url, server.own_url))
-        if desk.enabled:
-            final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
-            say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
-                 f"could not settle (where {routing_rule(desk.settings, desk.questions)}); {awaiting_review(desk)} "
-                 f"now. Final manifest (the crowd's labels with the experts' decisions): {final}")
-        elif decided_before := desk.objects_decided_before():
-            say(f"Expert review is off for this run, and experts decided {counted(decided_before, 'object')} in "
-                 "earlier runs: their decisions are kept and the final manifest is left as it was. Run with --review "
-                 "to go on with them.")
         watch = None
-        if args.data is not None:
-            manifest_file = args.data / MANIFEST_FILE
-            say(f"More data: lines added at the end of {manifest_file} join the job as it runs (for a folder of "
-                 f"images, ./scripts/folder_manifest.sh {shlex.quote(str(args.data))} --append adds the new ones).")
-            server.site.watched_manifest = manifest_file
-            watch = data_growth.ManifestWatch(
-                manifest_file, lambda: take_more_data(args, job, log, pre_labeling, stopping=lambda: watch.stopping),
-                seen=args.manifest_read)
-        log.tell_if_complete()  # resumed after the last object was consolidated
+        # From here a Ctrl-C stops as the normal way does (the server stopped, the reports and the summary said):
+        # a resumed job's pre-labeling is done at once, so one pressed on seeing it arrived before serving began.
         try:
+            objects = (f"{len(job.object_ids())} objects" if job.pre_labeling_finished() else
+                       f"{len(job.lines)} objects in the manifest, pre-labeling goes on: each is a task as soon as it is "
+                       "ready")
+            how = ("each opens their own link (listed below), which signs them in" if team is not None and team.workers
+                   else f"open {links[WORKER]} and sign in with a name")
+            say(f"\nWorkers: {how} ({job.spec.workers_per_object} worker(s) per "
+                 f"object, {objects}). Every answer is written to {state_dir} before the "
+                 f"worker's page is told it was saved: Ctrl-C or a kill loses nothing, and running the same command "
+                 f"again resumes.\nRequester: open {links['requester']} for progress, quality and output. "
+                 f"Output manifest (rewritten after every batch; one whose rewrite takes over "
+                 f"{spaced_rewrite.SPACE_ABOVE_SECONDS:g} s at most every {spaced_rewrite.SPACING:g} times that, and always "
+                 f"when the job completes or stops): {_output_location(job)}")
+            if team is not None and team.workers:
+                say("Workers' links (each signs its worker in; give each only to that worker):" + worker_links(server, team))
+            if args.public_url is not None:
+                say(proxy_note(args.public_url, server.own_url))
+            if desk.enabled:
+                final = job.local_path(desk.final_manifest_key) or job.uri(desk.final_manifest_key)
+                say(f"Experts: open {links['expert']} and sign in with a name to decide the objects the crowd "
+                     f"could not settle (where {routing_rule(desk.settings, desk.questions)}); {awaiting_review(desk)} "
+                     f"now. Final manifest (the crowd's labels with the experts' decisions): {final}")
+            elif decided_before := desk.objects_decided_before():
+                say(f"Expert review is off for this run, and experts decided {counted(decided_before, 'object')} in "
+                     "earlier runs: their decisions are kept and the final manifest is left as it was. Run with --review "
+                     "to go on with them.")
+            if args.data is not None:
+                manifest_file = args.data / MANIFEST_FILE
+                say(f"More data: lines added at the end of {manifest_file} join the job as it runs (for a folder of "
+                     f"images, ./scripts/folder_manifest.sh {shlex.quote(str(args.data))} --append adds the new ones).")
+                server.site.watched_manifest = manifest_file
+                watch = data_growth.ManifestWatch(
+                    manifest_file, lambda: take_more_data(args, job, log, pre_labeling, stopping=lambda: watch.stopping),
+                    seen=args.manifest_read)
+            log.tell_if_complete()  # resumed after the last object was consolidated
             server.serve_forever()  # until Ctrl-C or SIGTERM: the normal way to stop serving
         except KeyboardInterrupt:
             pass

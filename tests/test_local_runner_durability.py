@@ -220,3 +220,25 @@ def test_ctrl_c_during_a_batch_whose_outcome_nobody_waits_for_ends_its_function_
         again.consolidate()
         assert not again._interrupted_batches() and again.consolidated_labels()["0"]["label"]
         again.close()
+
+
+def test_ctrl_c_before_serving_begins_stops_as_the_normal_way_does(runner_assembly, tmp_path, monkeypatch, capsys):
+    """A resumed job says its pre-labeling is done at once, before the server serves: a Ctrl-C pressed on seeing it
+    ended the run by another way, the server never stopped, the reports and the job's summary never said."""
+    from local_ground_truth import __main__ as cli
+
+    said = cli.say
+
+    def ctrl_c_on_the_workers_line(message):
+        said(message)
+        if message.lstrip().startswith("Workers:"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "say", ctrl_c_on_the_workers_line)
+    code = cli.main(["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir",
+                     str(tmp_path / "job"), "--processes", "1", "--job-name", "early", "--port", "0"])
+    out = capsys.readouterr().err
+    assert code == 0 and "Workers: open" in out
+    # The normal stop's summary (here: nothing pre-labeled yet), not the other way's one line.
+    assert "\nStopped before any of the 18 objects in the manifest was pre-labeled" in out
+    assert "stopped; every answer so far" not in out
