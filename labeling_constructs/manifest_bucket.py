@@ -526,7 +526,7 @@ def _refuse(what: str, kind: str, problems: Sequence[str]) -> None:
     if len(problems) == 1:
         raise ValueError(f"{what}: {problems[0]}")
     if problems:
-        shown = problems[:PROBLEMS_SHOWN]
+        shown = [problem.removeprefix(f"{what} ") for problem in problems[:PROBLEMS_SHOWN]]  # said once, above
         more = f"\n(and {len(problems) - len(shown):,} more)" if len(problems) > len(shown) else ""
         raise ValueError(f"{what} has {len(problems):,} {kind}:\n" + "\n".join(shown) + more)
 
@@ -638,8 +638,8 @@ class _Uploads:
             return None if not self._owned else f"the data folder {self._folder} has no file {relative!r}"
         if self.excluded(relative):
             patterns = [pattern for pattern in self._exclude if self._ignores(relative, [pattern])]
-            return (f"the data folder holds {relative!r} but does not upload it: the exclude pattern "
-                    f"{', '.join(map(repr, patterns))} leaves it out; name another file, or rename this one")
+            return (f"the exclude pattern {', '.join(map(repr, patterns))} leaves {relative!r} out of the upload "
+                    "(it is in the data folder): name another file, or rename it or its folder")
         if relative == self._manifest:
             return "that is the manifest itself, which is uploaded to its own key, not under the data prefix"
         return None
