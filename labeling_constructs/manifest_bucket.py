@@ -523,8 +523,8 @@ def _upload_problem(folder: Path, inside: Path, path: Path, name: str, ignored, 
 def _refuse(what: str, kind: str, problems: Sequence[str]) -> None:
     """One ``ValueError`` saying every problem of ``what`` (the first ``PROBLEMS_SHOWN`` in full, the rest counted),
     or nothing when there are none: a folder or manifest of many took a synth to find each."""
-    if len(problems) == 1:
-        raise ValueError(f"{what}: {problems[0]}")
+    if len(problems) == 1:  # (a manifest's problem names the manifest itself)
+        raise ValueError(problems[0] if problems[0].startswith(f"{what} ") else f"{what}: {problems[0]}")
     if problems:
         shown = [problem.removeprefix(f"{what} ") for problem in problems[:PROBLEMS_SHOWN]]  # said once, above
         more = f"\n(and {len(problems) - len(shown):,} more)" if len(problems) > len(shown) else ""
@@ -645,16 +645,18 @@ class _Uploads:
         return None
 
     def problems(self, record: object) -> Iterator[tuple[str, str]]:
-        """(value, problem) for each string in ``record`` (at any depth) that names a file under the data prefix."""
-        if isinstance(record, str):
-            if record.startswith(DATA_PREFIX_PLACEHOLDER + "/") and (problem := self.problem(record)):
-                yield record, problem
-        elif isinstance(record, dict):
-            for value in record.values():
-                yield from self.problems(value)
-        elif isinstance(record, list):
-            for value in record:
-                yield from self.problems(value)
+        """(value, problem) for each string in ``record`` (at any depth) that names a file under the data prefix.
+        Walked with a list, not by recursion: JSON nested as deep as the parser takes would pass Python's limit."""
+        pending = [record]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, str):
+                if value.startswith(DATA_PREFIX_PLACEHOLDER + "/") and (problem := self.problem(value)):
+                    yield value, problem
+            elif isinstance(value, dict):
+                pending.extend(reversed(list(value.values())))  # (in the line's order)
+            elif isinstance(value, list):
+                pending.extend(reversed(value))
 
 
 def _validated_manifest(path: Path, references: Optional[_Uploads] = None) -> str:

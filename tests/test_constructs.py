@@ -125,7 +125,7 @@ def test_manifest_bucket_takes_a_kms_key(sample_folder):
 ])
 def test_manifest_bucket_rejects_a_bad_manifest_naming_the_line(sample_folder, line, problem):
     (sample_folder / "manifest.jsonl").write_text('{"source": "x"}\n\n\n' + line + "\n")
-    with pytest.raises(ValueError, match=problem):
+    with pytest.raises(ValueError, match=f"^manifest [^ ]*manifest.jsonl {problem}"):
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder)
 
 
@@ -149,8 +149,19 @@ def test_a_manifest_line_naming_a_file_that_is_not_uploaded_is_refused_naming_th
     (sample_folder / ".cache").mkdir()
     (sample_folder / ".cache" / "a.txt").write_text("cached")
     (sample_folder / "manifest.jsonl").write_text('{"source-ref": "${DATA_PREFIX_URI}/items/a.json"}\n' + line + "\n")
-    with pytest.raises(ValueError, match=f"manifest .*manifest.jsonl line 2 names .*, but .*{problem}"):
+    with pytest.raises(ValueError, match=f"^manifest [^ ]*manifest.jsonl line 2 names .*, but .*{problem}"):
         ManifestBucket(new_stack(nag=False), "Data", sample_data_dir=sample_folder, exclude=["answers.json", ".*"])
+
+
+def test_a_manifest_nested_deeper_than_pythons_recursion_is_looked_through(sample_folder):
+    """JSON nested about as deep as the parser takes would have passed Python's recursion limit in a recursive walk
+    (a traceback, not a refusal): the walk keeps a list."""
+    nested = "${DATA_PREFIX_URI}/deep.txt"
+    for _ in range(5_000):
+        nested = [nested]
+    uploads = _Uploads(sample_folder, [], True, "manifest.jsonl")
+    assert list(uploads.problems({"source": "s", "a": nested, "b": "${DATA_PREFIX_URI}/items/a.txt"})) == [
+        ("${DATA_PREFIX_URI}/deep.txt", f"the data folder {sample_folder} has no file 'deep.txt'")]
 
 
 def test_with_a_bucket_of_the_callers_a_line_may_name_an_object_the_data_folder_lacks(sample_folder):
