@@ -2,13 +2,16 @@
 dataset file naming ``${DATA_PREFIX_URI}``, today and before (``--before``: the code before the data went up as
 folders of links), in the same run.
 
-    .venv/bin/python bench/bench_data_folder_synth.py [--before b55d616] [--runs 200 800 2000] [--large 20000]
+    .venv/bin/python bench/bench_data_folder_synth.py [--before b55d616] [--previous REV] [--runs 200 800 2000]
+        [--large 20000]
 
 Each measurement is a fresh child process of this machine's Python with one revision's tree (git archive) first on
 its path: a CDK app with one stack holding one ManifestBucket over the folder, from ``App()`` to ``app.synth()``
 (imports left out), wall time, and the stack's template size (CloudFormation takes at most 1 MB from S3). The floor
 is the same app over a folder of one run, measured today. Before is not run past ``--timeout`` (its time grows with
-the square of the runs); ``--large`` runs today's code only. Writes bench/results/data_folder_synth.md.
+the square of the runs); ``--large`` runs today's code (and ``--previous``'s) only. ``--previous``: a recent revision
+measured beside today's on every row. The bucket excludes ``truth.json`` and hidden files, as the workflow stack's
+does. Writes bench/results/data_folder_synth.md.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ from labeling_constructs import ManifestBucket
 started = time.perf_counter()
 app = cdk.App(outdir=out, context={"aws:cdk:bundling-stacks": []})
 stack = cdk.Stack(app, "Data")
-ManifestBucket(stack, "Data", sample_data_dir=folder)
+ManifestBucket(stack, "Data", sample_data_dir=folder, exclude=["truth.json", ".*"])  # as the workflow stack does
 app.synth()
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "template_bytes": (Path(out) / "Data.template.json").stat().st_size}))
@@ -84,6 +87,7 @@ def shown(figures: Optional[dict], timeout: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default=BEFORE, help="git revision of the code before (default: %(default)s)")
+    parser.add_argument("--previous", help="git revision measured beside today's on every row")
     parser.add_argument("--runs", type=int, nargs="+", default=[200, 800, 2000])
     parser.add_argument("--large", type=int, default=20_000, help="runs synthesized by today's code only")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a synth may take")
@@ -95,6 +99,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-data-synth-") as scratch:
         scratch = Path(scratch)
         before_tree = extract(args.before, scratch / "before")
+        previous_tree = extract(args.previous, scratch / "previous") if args.previous else None
         floor = synth(REPO, data_folder(1, scratch / "data"), scratch / "out-floor", args.timeout)
         print(f"floor (1 run, today): {shown(floor, args.timeout)}", flush=True)
         for runs in [*args.runs, args.large]:
@@ -102,27 +107,35 @@ def main() -> None:
             now = synth(REPO, folder, scratch / f"out-now-{runs}", args.timeout)
             before = synth(before_tree, folder, scratch / f"out-before-{runs}", args.timeout) \
                 if runs != args.large else "not run"
+            previous = synth(previous_tree, folder, scratch / f"out-previous-{runs}", args.timeout) \
+                if previous_tree else None
             print(f"{runs:,} runs: today {shown(now, args.timeout)}; before "
-                  f"{before if isinstance(before, str) else shown(before, args.timeout)}", flush=True)
-            rows.append((runs, now, before))
+                  f"{before if isinstance(before, str) else shown(before, args.timeout)}"
+                  + (f"; previous {shown(previous, args.timeout)}" if previous_tree else ""), flush=True)
+            rows.append((runs, now, before, previous))
     if args.no_write:
         return
     load = os.getloadavg()[0]
     lines = [
         "# Synthesizing a requester's data folder", "",
         "Written by `bench/bench_data_folder_synth.py`:", "",
-        "    .venv/bin/python bench/bench_data_folder_synth.py", "",
+        "    .venv/bin/python bench/bench_data_folder_synth.py" + (f" --previous {args.previous}" if args.previous else ""),
+        "",
         f"{datetime.date.today()}, {os.cpu_count()} cores, load average {load:.1f} at the end. A CDK app with one "
         "ManifestBucket over a welding-like data folder (a dataset file per run naming `${DATA_PREFIX_URI}`, a "
         "manifest line per run), from `App()` to `app.synth()` in a fresh process (imports left out), wall time, "
-        f"and the stack's template size. Today: `{now_rev}`; before: `{args.before}` (each file naming the "
-        "placeholder a `Source.data` of its own, left out of the folder's asset by a pattern each).", "",
+        f"and the stack's template size; the bucket excludes `truth.json` and hidden files, as the workflow stack's "
+        f"does. Today: `{now_rev}`; before: `{args.before}` (each file naming the "
+        "placeholder a `Source.data` of its own, left out of the folder's asset by a pattern each)"
+        + (f"; previous: `{args.previous}`" if args.previous else "") + ".", "",
         f"Floor (one run, today's code): {shown(floor, args.timeout)}.", "",
-        "| runs | today | before |", "| --- | --- | --- |",
+        "| runs | today |" + (" previous |" if args.previous else "") + " before |",
+        "| --- | --- |" + (" --- |" if args.previous else "") + " --- |",
     ]
-    for runs, now, before in rows:
+    for runs, now, before, previous in rows:
         lines.append(f"| {runs:,} | {shown(now, args.timeout)} | "
-                     f"{before if isinstance(before, str) else shown(before, args.timeout)} |")
+                     + (f"{shown(previous, args.timeout)} | " if args.previous else "")
+                     + f"{before if isinstance(before, str) else shown(before, args.timeout)} |")
     lines += ["", "CloudFormation takes a template of at most 1 MB (from S3); before, the template grew by some 445 bytes "
               "a run."]
     RESULTS.write_text("\n".join(lines) + "\n")
