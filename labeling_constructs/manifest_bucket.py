@@ -633,9 +633,14 @@ class _Uploads:
         relative = value[len(DATA_PREFIX_PLACEHOLDER) + 1:]
         if any(part in ("", ".", "..") for part in relative.split("/")):  # S3 takes "a//b" and "a/../b" as they are
             return "an empty, '.' or '..' part of a path is no file's key (S3 keys are taken as they are written)"
-        if not (self._folder / relative).is_file():
+        try:
+            present = (self._folder / relative).is_file()
+        except OSError as error:  # a name past the file system's limits (a part over 255 bytes): no file of the folder
+            return f"no file of the data folder can have that path ({error.strerror})" if self._owned else None
+        if not present:
             # A bucket of the caller's may hold objects the data folder does not (nothing there is pruned).
-            return None if not self._owned else f"the data folder {self._folder} has no file {relative!r}"
+            shown = relative if len(relative) <= 300 else f"{relative[:300]}..."  # (a line may be 100 KB)
+            return None if not self._owned else f"the data folder {self._folder} has no file {shown!r}"
         if self.excluded(relative):
             patterns = [pattern for pattern in self._exclude if self._ignores(relative, [pattern])]
             return (f"the exclude pattern {', '.join(map(repr, patterns))} leaves {relative!r} out of the upload "

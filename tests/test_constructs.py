@@ -141,6 +141,10 @@ def test_manifest_bucket_rejects_a_bad_manifest_naming_the_line(sample_folder, l
     ('{"source-ref": "${DATA_PREFIX_URI}/items//a.txt"}', "an empty, '.' or '..' part"),
     ('{"source-ref": "${DATA_PREFIX_URI}/items/../items/a.txt"}', "an empty, '.' or '..' part"),
     ('{"source-ref": "${DATA_PREFIX_URI}/manifest.jsonl"}', "that is the manifest itself"),
+    # Past the file system's limits: a traceback from the check itself, before.
+    ('{"source-ref": "${DATA_PREFIX_URI}/' + "x" * 300 + '.png"}', "no file of the data folder can have that path "
+                                                                   "\\(File name too long\\)"),
+    ('{"source-ref": "${DATA_PREFIX_URI}/' + "a/" * 3000 + 'b"}', "no file of the data folder can have that path"),
 ])
 def test_a_manifest_line_naming_a_file_that_is_not_uploaded_is_refused_naming_the_line(sample_folder, line, problem):
     """Found at synth, the line named: the task's pre-labeling said only that an S3 object did not exist (a hidden
