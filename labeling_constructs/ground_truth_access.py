@@ -66,9 +66,8 @@ def grant_labeling_job_access(role: iam.IRole, bucket: ManifestBucket, *, read_p
     # derived objects for workers with this role (grant_read_access), which needs the same GetObject.
     if read_data:
         bucket.grant_read_data(role, acknowledge_prefix_wildcard=False)  # the caller acknowledges each prefix
-    for prefix in (*read_prefixes, output_prefix):
-        if prefix is output_prefix and any(prefix.startswith(read) for read in read_prefixes):
-            continue  # read already, under a prefix it lies in
+    output_read = any(output_prefix.startswith(read) for read in read_prefixes)  # already, under a prefix it lies in
+    for prefix in (*read_prefixes, *(() if output_read else (output_prefix,))):
         bucket.grant_read_prefix(role, prefix)
     bucket.grant_write_prefix(role, output_prefix, abort_multipart_upload=True)
     # CloudWatch: the guide grants the log actions on "*". Ground Truth writes a labeling job's

@@ -280,8 +280,7 @@ class ManifestBucket(Construct):
             )
             manifest = staging / "manifest" / self.manifest_key
             manifest.parent.mkdir(parents=True)
-            manifest.write_text(_validated_manifest(manifest_path, uploads),
-                                encoding="utf-8")
+            manifest.write_text(_validated_manifest(manifest_path, uploads), encoding="utf-8")
             self.manifest_deployment = s3deploy.BucketDeployment(
                 self, "InputManifest",
                 destination_bucket=self.bucket,
@@ -520,13 +519,14 @@ def _upload_problem(folder: Path, inside: Path, path: Path, name: str, ignored, 
     return None
 
 
-def _refuse(what: str, kind: str, problems: Sequence[str]) -> None:
+def _refuse(what: str, kind: str, problems: Sequence[str], joined: str = ": ") -> None:
     """One ``ValueError`` saying every problem of ``what`` (the first ``PROBLEMS_SHOWN`` in full, the rest counted),
-    or nothing when there are none: a folder or manifest of many took a synth to find each."""
-    if len(problems) == 1:  # (a manifest's problem names the manifest itself)
-        raise ValueError(problems[0] if problems[0].startswith(f"{what} ") else f"{what}: {problems[0]}")
+    or nothing when there are none: a folder or manifest of many took a synth to find each. One problem follows
+    ``what`` after ``joined``; several, each on a line of its own."""
+    if len(problems) == 1:
+        raise ValueError(f"{what}{joined}{problems[0]}")
     if problems:
-        shown = [problem.removeprefix(f"{what} ") for problem in problems[:PROBLEMS_SHOWN]]  # said once, above
+        shown = problems[:PROBLEMS_SHOWN]
         more = f"\n(and {len(problems) - len(shown):,} more)" if len(problems) > len(shown) else ""
         raise ValueError(f"{what} has {len(problems):,} {kind}:\n" + "\n".join(shown) + more)
 
@@ -612,10 +612,14 @@ class _Uploads:
         self._root = str(folder.resolve())
         self._plain = all(self._PLAIN_PATTERN.fullmatch(pattern) for pattern in self._exclude)
         self._matcher = IgnoreStrategy.from_copy_options(CopyOptions(exclude=self._exclude), self._root)
+        self._excluded: dict[str, bool] = {}
 
     def excluded(self, relative: str) -> bool:
-        """Whether the asset leaves out the folder's file (or link) at ``relative``, a "/"-separated path."""
-        return bool(self._exclude) and self._ignores(relative, self._exclude)
+        """Whether the asset leaves out the folder's file (or link) at ``relative``, a "/"-separated path (each path
+        answered once: the folder's walk, its pruning and the filled-in files ask of the same ones)."""
+        if relative not in self._excluded:
+            self._excluded[relative] = bool(self._exclude) and self._ignores(relative, self._exclude)
+        return self._excluded[relative]
 
     def _ignores(self, relative: str, patterns: Sequence[str]) -> bool:
         """Whether the data's asset leaves ``relative`` out: it or a folder above it excluded (the copy skips an
@@ -664,7 +668,7 @@ class _Uploads:
                 pending.extend(reversed(value))
 
 
-def _validated_manifest(path: Path, references: Optional[_Uploads] = None) -> str:
+def _validated_manifest(path: Path, uploads: Optional[_Uploads] = None) -> str:
     """The manifest's text, after checking each line is one JSON object (Ground Truth's format), named by its line
     number in the file. Lines end at "\n" only (a string may hold U+2028); NaN and Infinity are not JSON. Two lines
     naming one source with different fields are refused: Ground Truth gives the consolidation function only a line's
@@ -682,25 +686,25 @@ def _validated_manifest(path: Path, references: Optional[_Uploads] = None) -> st
         try:
             record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite)
         except RecursionError:
-            raise ValueError(f"manifest {path} line {number} is nested too deeply to be JSON") from None
+            raise ValueError(f"line {number} is nested too deeply to be JSON") from None
         except ValueError as error:
-            raise ValueError(f"manifest {path} line {number} is not JSON: {error}") from None
+            raise ValueError(f"line {number} is not JSON: {error}") from None
         if not isinstance(record, dict):
-            raise ValueError(f"manifest {path} line {number} is not a JSON object")
+            raise ValueError(f"line {number} is not a JSON object")
         if _SURROGATE_ESCAPE.search(line) and not _encodable(record):
-            raise ValueError(f"manifest {path} line {number} holds a lone surrogate escape (such as \"\\ud83d\", half "
+            raise ValueError(f"line {number} holds a lone surrogate escape (such as \"\\ud83d\", half "
                              "of an emoji cut in two), which is no character: no file, page or table can hold it; "
                              "write the whole character, or leave it out")
         if len(line.encode("utf-8")) > MAX_MANIFEST_LINE_BYTES:
-            raise ValueError(f"manifest {path} line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
+            raise ValueError(f"line {number} is over Ground Truth's {MAX_MANIFEST_LINE_BYTES:,}-byte "
                              "line limit")
-        field = source_field(record, f"manifest {path} line {number}")  # Ground Truth's rule: one of them, once
-        for value, problem in references.problems(record) if references else ():
-            raise ValueError(f"manifest {path} line {number} names {value[:300]!r}, but {problem}")
+        field = source_field(record, f"line {number}")  # Ground Truth's rule: one of them, once
+        for value, problem in uploads.problems(record) if uploads else ():
+            raise ValueError(f"line {number} names {value[:300]!r}, but {problem}")
         source = json.dumps([field, record[field]], sort_keys=True)
         first = sources.setdefault(source, (number, record))
         if first[1] != record:
-            raise ValueError(f"manifest {path} lines {first[0]} and {number} name the same {field} "
+            raise ValueError(f"lines {first[0]} and {number} name the same {field} "
                              f"{str(record[field])[:200]!r} with different fields: the consolidation function "
                              "gets only a line's source, so they would share one task record; give each line a "
                              "source of its own (or make the lines the same)")
@@ -715,7 +719,7 @@ def _validated_manifest(path: Path, references: Optional[_Uploads] = None) -> st
             problems.append(str(error))
             continue
         lines.append(line)
-    _refuse(f"manifest {path}", "lines that cannot be used", problems)
+    _refuse(f"manifest {path}", "lines that cannot be used", problems, joined=" ")
     if not lines:
         raise ValueError(f"manifest {path} is empty")
     return "\n".join(lines) + "\n"

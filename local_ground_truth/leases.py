@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterable, Optional
 
-from local_ground_truth.worker_names import person
+from local_ground_truth.worker_names import same_person
 
 LOG = logging.getLogger(__name__)
 
@@ -205,7 +205,4 @@ class LeaseTable:
 
 def _answered_by(answered: AbstractSet[str], worker: str) -> bool:
     """``worker`` (the person, whatever the name's case) is among ``answered``."""
-    if worker in answered:
-        return True
-    who = person(worker)
-    return any(person(name) == who for name in answered)
+    return worker in answered or any(same_person(name, worker) for name in answered)
