@@ -12,7 +12,9 @@ first round only warms disk caches and the bundled assets in cdk.out, and is not
   npx, the CLI, Python, jsii starting Node, loading aws-cdk-lib), same interpreter and environment;
 - the parts: `npx cdk --version` (the CLI's own start), `./scripts/bootstrap.sh` with nothing to
   install, and `python app.py` against `python -c "import aws_cdk; App().synth()"` without the CLI
-  (bundling skipped), as earlier runs of this benchmark reported.
+  (bundling skipped), as earlier runs of this benchmark reported;
+- the local runner's synthesis (``stack_reader.synthesize``: `python app.py`, bundling skipped, asset paths
+  recorded), CDK's built-in template validation off as the runner runs it, and on as before.
 
 Bundling itself is measured once, separately, with the asset sizes.
 """
@@ -30,16 +32,22 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from stacks.node_runtime import NO_TEMPLATE_VALIDATION  # noqa: E402
+
 PYTHON = sys.executable
 # The CLI refuses an app without stacks ("This app contains no stacks"): its floor holds one empty stack.
 FLOOR_APP = f"{PYTHON} -c 'import aws_cdk as c; app = c.App(); c.Stack(app, \"Floor\"); app.synth()'"
 LAMBDA_LIMIT = 262_144_000
+RUNNER_SYNTH = ("from pathlib import Path; from local_ground_truth.stack_reader import synthesize; "
+                "synthesize(Path('{out}'))")
 
 
 def environment(**extra: str) -> dict[str, str]:
     """As `scripts/synth.sh` runs: the virtualenv's bin first on PATH, jsii's Node banner silenced."""
     venv_bin = str(Path(PYTHON).parent)
-    return {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(Path(venv_bin).parent),
+    base = {name: value for name, value in os.environ.items() if name not in NO_TEMPLATE_VALIDATION}
+    return {**base, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(Path(venv_bin).parent),
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **extra}
 
 
@@ -52,6 +60,9 @@ def timed(command: list[str], **extra: str) -> float:
 
 def commands(tmp: str, i: int) -> dict[str, tuple[list[str], dict[str, str]]]:
     no_bundling = {"CDK_CONTEXT_JSON": json.dumps({"aws:cdk:bundling-stacks": []})}
+    # stack_reader.synthesize's context (its default environment is cdk.json's, dev)
+    runner_context = {"CDK_CONTEXT_JSON": json.dumps({"env": "dev", "aws:cdk:bundling-stacks": [],
+                                                      "aws:cdk:enable-asset-metadata": True})}
     return {
         "readme": (["./scripts/synth.sh"], {}),
         "floor": (["npx", "cdk", "synth", "--app", FLOOR_APP, "--quiet", "--output", f"{tmp}/floor{i}"], {}),
@@ -59,6 +70,8 @@ def commands(tmp: str, i: int) -> dict[str, tuple[list[str], dict[str, str]]]:
         "bootstrap": (["./scripts/bootstrap.sh"], {}),
         "app": ([PYTHON, "app.py"], {"CDK_OUTDIR": f"{tmp}/app{i}", **no_bundling}),
         "bare": ([PYTHON, "-c", "import aws_cdk as c; c.App().synth()"], {"CDK_OUTDIR": f"{tmp}/bare{i}", **no_bundling}),
+        "runner": ([PYTHON, "-c", RUNNER_SYNTH.format(out=f"{tmp}/runner{i}")], {}),
+        "runner_validated": ([PYTHON, "app.py"], {"CDK_OUTDIR": f"{tmp}/validated{i}", **runner_context}),
     }
 
 
@@ -124,6 +137,11 @@ def main() -> None:
         row("`python app.py` alone, bundling skipped", "app"),
         row("`python -c 'import aws_cdk; App().synth()'` alone", "bare"),
         f"| ratio without the CLI (`app.py` / bare app) | {med['app'] / med['bare']:.2f}x | {low['app'] / low['bare']:.2f}x |",
+        row("**the local runner's synthesis** (`stack_reader.synthesize`: `python app.py`, CDK's built-in template "
+            "validation off, as the runner runs it)", "runner"),
+        row("the same with the built-in validation on (the runner before; `cdk synth` keeps it)", "runner_validated"),
+        f"| saved at each start of the local runner | {med['runner_validated'] - med['runner']:.2f} | "
+        f"{low['runner_validated'] - low['runner']:.2f} |",
         "",
     ]
     if not args.skip_bundling:

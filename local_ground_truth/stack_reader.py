@@ -33,7 +33,7 @@ from typing import Any, Mapping, Optional
 
 from local_ground_truth.function_grants import FunctionGrants, read_grants
 from stacks.cdk_json import CDK_JSON_FILE, default_environment
-from stacks.node_runtime import QUIET_NODE
+from stacks.node_runtime import NO_TEMPLATE_VALIDATION, QUIET_NODE
 from stacks.outputs import JOB_REQUEST_OUTPUT, WORKFLOW_NAME_OUTPUT
 from gt_common.review import REVIEW_SETTINGS_OUTPUT, ReviewError, ReviewSettings, parse_settings
 from gt_common.s3uri import InputError, S3Location, parse_s3_uri
@@ -152,6 +152,7 @@ def synthesize(outdir: Path, env_name: Optional[str] = None, repo_root: Path = R
         "CDK_OUTDIR": str(outdir),
         "CDK_CONTEXT_JSON": json.dumps(context),
         **QUIET_NODE,
+        **NO_TEMPLATE_VALIDATION,  # it deploys nothing
     }
     result = subprocess.run([sys.executable, "app.py"], cwd=repo_root, env=env, capture_output=True, text=True)
     if result.returncode != 0:

@@ -18,14 +18,16 @@ for path in (REPO_ROOT, LAMBDA_SRC):
         sys.path.insert(0, str(path))
 
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from stacks.node_runtime import QUIET_NODE  # noqa: E402
+from stacks.node_runtime import NO_TEMPLATE_VALIDATION, QUIET_NODE  # noqa: E402
 
 # Tests never reach AWS: dummy credentials and a fixed region for every client.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-for name, value in QUIET_NODE.items():
+# The tests' syntheses deploy nothing and cfn-lint checks every template (tests/test_workflow_stacks.py); one test runs
+# the app with CDK's built-in validation on, as `cdk synth` does (tests/test_template_validation.py).
+for name, value in {**QUIET_NODE, **NO_TEMPLATE_VALIDATION}.items():
     os.environ.setdefault(name, value)
 os.environ.setdefault("MPLCONFIGDIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "mplconfig"))
 
