@@ -221,16 +221,28 @@ class LocalFunction:
                 process.kill()  # a stuck handler would otherwise keep running
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def _starting(self) -> bool:
+        """An environment is in its init: importing its handler, or (a process the pool started that has not begun
+        its init yet) starting its interpreter, which takes seconds on a loaded machine; counted, a timeout of a few
+        seconds failed the first invocation of a new environment."""
+        return bool(self._initializing.value) or self._init_begun.value < self._spawned
+
     def _deadline(self, since: float) -> float:
         """When what has waited since ``since`` times out: the function's timeout from then or from the end of an
         environment's init since then (init is not the invocation's time); while an environment is still in its
         init, no sooner than ``INIT_SECONDS`` more."""
         timeout = self.spec.timeout_seconds
         deadline = max(since, self._init_done.value) + timeout
-        # A process the pool started that has not begun its init yet is starting its interpreter: init too (seconds
-        # on a loaded machine; counted, a timeout of a few seconds failed the first invocation of a new environment).
-        starting = self._initializing.value or self._init_begun.value < self._spawned
-        return max(deadline, since + INIT_SECONDS + timeout) if starting else deadline
+        return max(deadline, since + INIT_SECONDS + timeout) if self._starting() else deadline
+
+    def _wait_seconds(self, since: float, stop: Optional[threading.Event]) -> float:
+        """How long to wait for an outcome before looking again: until the deadline, but while an environment is in
+        its init only ``STOP_CHECK_SECONDS`` (its end moves the deadline to the timeout after it: waited out whole,
+        a stuck handler in a new environment took ``INIT_SECONDS`` more to time out), and as often with a stop."""
+        wait_for = self._deadline(since) - time.monotonic()
+        if stop is not None or self._starting():
+            wait_for = min(wait_for, STOP_CHECK_SECONDS)
+        return max(wait_for, 0.0)
 
     def _submit(self, call: Callable[..., Any], *args: Any) -> Future:
         pool = self._executor()
@@ -260,12 +272,8 @@ class LocalFunction:
         first (checked every ``STOP_CHECK_SECONDS``; the environments are then ended with the invocation)."""
         since = time.monotonic()
         while True:
-            deadline = self._deadline(since)
-            wait_for = deadline - time.monotonic()
-            if stop is not None:
-                wait_for = min(wait_for, STOP_CHECK_SECONDS)
             try:
-                return future.result(timeout=max(wait_for, 0.0))
+                return future.result(timeout=self._wait_seconds(since, stop))
             except KeyboardInterrupt:
                 # A stop (Ctrl-C) while this thread waits: nobody will see this outcome (a consolidation batch so
                 # interrupted runs again, under its own name, when the job resumes), so the environment is ended now
@@ -302,11 +310,7 @@ class LocalFunction:
         since = time.monotonic()  # for the next outcome
         one_by_one: list[str] = []
         while pending and not one_by_one:
-            deadline = self._deadline(since)
-            wait_for = deadline - time.monotonic()
-            if stop is not None:
-                wait_for = min(wait_for, STOP_CHECK_SECONDS)
-            done, _ = wait(pending, timeout=max(wait_for, 0.0), return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=self._wait_seconds(since, stop), return_when=FIRST_COMPLETED)
             if stop is not None and stop.is_set():
                 self._restart()
                 return

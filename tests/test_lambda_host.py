@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local_ground_truth.lambda_host import LocalFunction
+from local_ground_truth.lambda_host import INIT_SECONDS, LocalFunction
 from local_ground_truth.stack_reader import FunctionSpec
 
 # Each event says what its invocation does: "sleep" seconds, "crash" (kill its own process), else echo it.
@@ -85,6 +85,16 @@ def test_a_handler_past_the_timeout_fails_that_invocation_and_the_next_one_runs_
     ok, after = function.invoke({"name": "b"})
     assert ok, after
     assert after["echo"] == "b" and after["pid"] != first["pid"]  # the stuck environment was ended
+
+
+def test_a_handler_stuck_in_a_new_environment_times_out_once_its_init_is_over_not_init_seconds_later(function):
+    """A cold environment's init (here under a second) goes before the timeout; the timeout then runs from its end.
+    The wait used to be planned once, for the longest init allowed, so a stuck handler in a new environment
+    failed ``INIT_SECONDS`` (10 s) late, and each of the one-by-one runs after every environment was stuck did too."""
+    started = time.monotonic()
+    assert function.invoke({"name": "stuck", "sleep": 60}) == (False, f"Task timed out after {TIMEOUT_SECONDS} seconds")
+    took = time.monotonic() - started
+    assert TIMEOUT_SECONDS <= took < TIMEOUT_SECONDS + INIT_SECONDS - 2, f"timed out after {took:.1f} s"
 
 
 def test_an_environment_slow_to_start_its_interpreter_is_in_its_init_not_in_the_invocations_time(
