@@ -617,7 +617,8 @@ def run_browser(args: argparse.Namespace, spec: WorkflowSpec) -> None:
                 # while the server stops and the files are written), and what it changed is written with the rest.
                 pre_labeling.stop()
                 server.stop()
-                report_quality(log)
+                if not ENDPOINT_LOST.is_set():  # else each of its requests would only fail, after boto3's retries
+                    report_quality(log)
             except KeyboardInterrupt:
                 pass  # a second Ctrl-C while the server closes: stop all the same (the reports are saved per batch)
             if job.is_complete():

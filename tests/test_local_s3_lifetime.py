@@ -73,6 +73,9 @@ def test_an_endpoint_killed_under_the_runner_stops_it_at_once_with_a_clear_error
     assert f"the local S3 endpoint (process {endpoint}) ended while in use (killed by SIGKILL)" in said
     assert "error: the S3 endpoint stopped answering" in said and "Run the same command again to resume." in said
     assert "Traceback" not in said
+    # Nothing more is asked of the endpoint that is gone: the stop's quality reports (saved after every batch) each
+    # failed only after boto3's retries, and the runner ended 10 s after the endpoint instead of at once.
+    assert "could not be saved" not in said
     # The same command resumes the job.
     again = RunnerProcess(["--workflow", "welding", "--cloud-assembly", str(runner_assembly), "--state-dir",
                            str(state), "--processes", "2", "--job-name", "lifetime"], tmp_path / "again.log")
