@@ -33,6 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from local_ground_truth.stack_reader import synthesis_context  # noqa: E402
 from stacks.node_runtime import NO_TEMPLATE_VALIDATION  # noqa: E402
 
 PYTHON = sys.executable
@@ -61,8 +62,7 @@ def timed(command: list[str], **extra: str) -> float:
 def commands(tmp: str, i: int) -> dict[str, tuple[list[str], dict[str, str]]]:
     no_bundling = {"CDK_CONTEXT_JSON": json.dumps({"aws:cdk:bundling-stacks": []})}
     # stack_reader.synthesize's context (its default environment is cdk.json's, dev)
-    runner_context = {"CDK_CONTEXT_JSON": json.dumps({"env": "dev", "aws:cdk:bundling-stacks": [],
-                                                      "aws:cdk:enable-asset-metadata": True})}
+    runner_context = {"CDK_CONTEXT_JSON": json.dumps(synthesis_context("dev"))}
     return {
         "readme": (["./scripts/synth.sh"], {}),
         "floor": (["npx", "cdk", "synth", "--app", FLOOR_APP, "--quiet", "--output", f"{tmp}/floor{i}"], {}),

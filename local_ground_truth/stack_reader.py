@@ -137,20 +137,25 @@ class WorkflowSpec:
         return self.task.workers_per_object
 
 
+def synthesis_context(env_name: str, data: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
+    """The context the runner synthesizes the app with: the environment, bundling skipped, asset paths recorded,
+    and (``data``) per workflow a folder of data to label instead of its sample data (app.py's ``data`` context)."""
+    context: dict[str, Any] = {"env": env_name, "aws:cdk:bundling-stacks": [], "aws:cdk:enable-asset-metadata": True}
+    if data:
+        context["data"] = dict(data)
+    return context
+
+
 def synthesize(outdir: Path, env_name: Optional[str] = None, repo_root: Path = REPO_ROOT,
                data: Optional[Mapping[str, str]] = None) -> Path:
     """Run the CDK app (as ``cdk synth`` would, bundling skipped) into ``outdir``; return it. ``env_name``: default,
-    the ``defaultEnvironment`` of the app's cdk.json. ``data``: per workflow, a folder of data to label instead of its
-    sample data (app.py's ``data`` context)."""
+    the ``defaultEnvironment`` of the app's cdk.json. ``data``: as ``synthesis_context``'s."""
     if env_name is None:
         env_name = default_environment(repo_root / CDK_JSON_FILE)
-    context = {"env": env_name, "aws:cdk:bundling-stacks": [], "aws:cdk:enable-asset-metadata": True}
-    if data:
-        context["data"] = dict(data)
     env = {
         **os.environ,
         "CDK_OUTDIR": str(outdir),
-        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_CONTEXT_JSON": json.dumps(synthesis_context(env_name, data)),
         **QUIET_NODE,
         **NO_TEMPLATE_VALIDATION,  # it deploys nothing
     }

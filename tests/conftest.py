@@ -120,9 +120,9 @@ def runner_assembly(tmp_path_factory):
         import aws_cdk as cdk
 
         from app import build_app
+        from local_ground_truth.stack_reader import synthesis_context
 
-        build_app(cdk.App(outdir=str(outdir), context={"env": "dev", "aws:cdk:bundling-stacks": [],
-                                                        "aws:cdk:enable-asset-metadata": True})).synth()
+        build_app(cdk.App(outdir=str(outdir), context=synthesis_context("dev"))).synth()
 
     return once_per_run(tmp_path_factory, "runner-assembly", synthesize)
 
