@@ -176,6 +176,7 @@ def _heatmap(ax, counts: np.ndarray, rows: Sequence[str], columns: Sequence[str]
     row_sums = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, row_sums, out=np.zeros_like(counts), where=row_sums > 0)
     ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
+    ax.set_anchor("N")
     ax.set_title(_shown(title), fontsize=9)
     if max(len(rows), len(columns)) <= MAX_LABELLED_CLASSES:
         ax.set_xticks(np.arange(len(columns)), labels=[_shown(c) for c in columns], fontsize=TICK_FONT, rotation=60, ha="right",
@@ -248,9 +249,9 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     names = _text_inches(classes)
     columns = max(1, min(len(heatmaps), 4 if k <= 4 else 3 if k <= 8 else 2))
     heat_rows = math.ceil(len(heatmaps) / columns) if heatmaps else 0
-    cell = 0.42
-    heat_width = names + k * cell + 0.5
-    heat_height = names * 0.87 + k * cell + 0.8  # x labels at 60 degrees, clear of the bottom edge
+    matrix = k * 0.42 + 0.5  # a matrix's side: its cells are square, so its column's width is its height too
+    heat_width = names + matrix
+    heat_height = names * 0.87 + matrix + 0.4  # x labels at 60 degrees, clear of the bottom edge; the title
     top_height = max(2.6, 0.22 * max(len(bars), 2 * max(k, len(report.get("choices", [])))) + 1.6)
     worker_names = _text_inches([f"{name} ({w.get('answers', 0)})" for name, w in bars])
     width = max(11.0, columns * heat_width + 0.4, 2 * names + worker_names + 7.0)
@@ -287,14 +288,25 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
                       if len(heatmaps) < len(ordered) else "Confusion matrices, least agreeing worker first")
         bottom.suptitle(heat_title + f" (rows: {_compared_label(report)}, columns: the worker's answer; counts in the cells)",
                         fontsize=10)
-        axes = np.atleast_1d(bottom.subplots(heat_rows, columns, squeeze=False)).ravel()
-        for axis in axes[len(heatmaps):]:
-            axis.set_visible(False)
-        for axis, (name, w) in zip(axes, heatmaps):
+        for axis, (name, w) in zip(_heatmap_axes(bottom, len(heatmaps), columns, matrix, width - columns * heat_width),
+                                   heatmaps):
             counts = np.asarray(w.get("confusion", np.zeros((k, k))), dtype=np.float64).reshape(k, k)
             _heatmap(axis, counts, classes, classes,
                      f"{name}: {_fmt(w.get('agreement'), 2)} of {int(w.get('compared', 0))}")
     return figure
+
+
+def _heatmap_axes(subfigure, count: int, columns: int, side: float, spare: float) -> list:
+    """``count`` axes for square matrices ``side`` inches wide, in rows of ``columns``, centred in ``subfigure``.
+
+    A matrix's cells are square, so a matrix wider than planned is as much taller than planned: past the titles
+    above it and the bottom edge under its names (a report of two workers was drawn so). The ``spare`` inches the
+    figure is wider than its columns go to empty columns either side. (Constrained layout shares the width left
+    after each axis's names by these ratios.)"""
+    ratios = [spare / 2, *[side] * columns, spare / 2] if spare > 0.05 else [side] * columns
+    first = 1 if len(ratios) > columns else 0
+    grid = subfigure.add_gridspec(math.ceil(count / columns), len(ratios), width_ratios=ratios)
+    return [subfigure.add_subplot(grid[n // columns, first + n % columns]) for n in range(count)]
 
 
 # -- a Spans question ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 written at the bars, and a span report drawn per label (the workflows' own classes and labels)."""
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -82,6 +83,32 @@ def test_long_class_names_and_many_workers_stay_inside_the_image():
     texts = drawn_texts(figure)
     assert all(sum(text == name for text, _ in texts) >= 2 for name in classes)
     assert_inside(figure, texts)
+
+
+def assert_apart(figure) -> None:
+    """No panel (an axis with its names, counts and title) overlaps another or a title above panels."""
+    renderer = figure.canvas.get_renderer()
+    blocks = [(f"axis {n}: {ax.get_title()!r}", ax.get_tightbbox(renderer)) for n, ax in enumerate(figure.axes)
+              if ax.get_visible()]
+    blocks += [(f"title {sub.get_suptitle()!r}", sub._suptitle.get_window_extent(renderer))
+               for sub in [figure, *figure.subfigs] if sub.get_suptitle()]
+    for (first, a), (second, b) in itertools.combinations(blocks, 2):
+        assert not (a.x0 < b.x1 - 1 and b.x0 < a.x1 - 1 and a.y0 < b.y1 - 1 and b.y0 < a.y1 - 1), (first, second)
+
+
+@pytest.mark.parametrize("classes, workers", [(7, 2), (3, 4), (7, 1), (2, 1), (12, 2), (20, 5)])
+def test_the_confusion_matrices_fit_under_their_titles_and_inside_the_image_for_any_crowd(classes, workers):
+    """Square matrices in a figure wider than they need were drawn taller than planned: two workers on welding's
+    classes, or four on three classes, put names past the bottom edge and matrices over the titles above them."""
+    names = list(WELDING.labels) if classes == len(WELDING.labels) else [f"class {n}" for n in range(classes)]
+    rng = random.Random(classes * 100 + workers)
+    answers = [(u, f"worker-{w}", names[u % classes] if rng.random() < 0.8 else rng.choice(names))
+               for u in range(40) for w in range(workers)]
+    figure = draw_quality_report(quality_report(answers, {u: names[u % classes] for u in range(40)}, names))
+    texts = drawn_texts(figure)
+    assert sum(text.startswith("worker-") and ":" in text for text, _ in texts) == workers  # a matrix each
+    assert_inside(figure, texts)
+    assert_apart(figure)
 
 
 def ner_objects():
