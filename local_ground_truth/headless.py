@@ -251,17 +251,21 @@ def _plot(results: list[QuestionScore], path: Path) -> None:
 
 
 def _confusion(axis, result: QuestionScore, accuracy: Optional[float]) -> None:
-    classes = sorted({a for a, _ in result.pairs} | {b for _, b in result.pairs if b})
+    seen = {a for a, _ in result.pairs} | {b for _, b in result.pairs if b}
+    # The question's own order (as the worker page and the quality report show it), only the classes met.
+    classes = [label for label in result.question.labels if label in seen] + sorted(seen - set(result.question.labels))
     counts = Counter(result.pairs)
     matrix = [[counts[(true, predicted)] for predicted in classes] for true in classes]
+    peak = max((max(row) for row in matrix), default=0)
     if classes:
-        axis.imshow(matrix, cmap="Blues")
+        axis.imshow(matrix, cmap="Blues", vmin=0, vmax=max(peak, 1))
     axis.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
     axis.set_yticks(range(len(classes)), classes, fontsize=8)
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             if value:
-                axis.text(j, i, str(value), ha="center", va="center", fontsize=8)
+                axis.text(j, i, str(value), ha="center", va="center", fontsize=8,
+                          color="white" if value > 0.6 * peak else "black")  # readable on the dark cells
     axis.set_xlabel("consolidated label")
     axis.set_ylabel("true label")
     shown = f"{accuracy:.2f}" if accuracy is not None else "n/a"

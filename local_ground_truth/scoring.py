@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from gt_common.questions import Checkbox, Classification, MultiSelect, Question, Spans, YesNo
+from gt_common.questions import CHECKBOX_LABELS, Checkbox, Classification, MultiSelect, Question, Spans, YesNo
 from local_ground_truth.span_metrics import SpanCounts, count_spans, scores
 
-CHECKED, UNCHECKED = "checked", "unchecked"
+CHECKED, UNCHECKED = CHECKBOX_LABELS
 
 
 @dataclass

@@ -150,3 +150,25 @@ def test_consolidated_labels_are_scored_per_question_type():
     assert scores["urgent"]["accuracy"] == 0.5  # truth false, consolidated "checked"
     assert scores["topics"]["accuracy"] == 0.5 and scores["topics"]["choice_accuracy"] == pytest.approx(5 / 6)
     assert scores["mentions"]["span_precision"] == 0.5 and scores["mentions"]["span_recall"] == pytest.approx(1 / 6)
+
+
+def test_the_summary_matrix_lists_a_questions_classes_in_its_own_order_with_counts_readable_on_dark_cells():
+    """The headless summary's confusion matrix, as the worker page and the quality report order the classes (only
+    those met), each count drawn in a colour its cell's shade leaves readable."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from local_ground_truth.headless import _confusion
+    from local_ground_truth.scoring import QuestionScore
+
+    question = Classification(name="defect", choices=("Porosity", "Crack", "Burn", "Not sure"), abstain="Not sure")
+    result = QuestionScore(question, pairs=[("Porosity", "Porosity")] * 6 + [("Crack", "Crack")] * 5
+                           + [("Burn", "Crack"), ("Burn", "Burn")])
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    axis = figure.subplots()
+    _confusion(axis, result, 12 / 13)
+    assert [label.get_text() for label in axis.get_xticklabels()] == ["Porosity", "Crack", "Burn"]
+    assert [label.get_text() for label in axis.get_yticklabels()] == ["Porosity", "Crack", "Burn"]
+    colours = {text.get_text(): text.get_color() for text in axis.texts}
+    assert colours == {"6": "white", "5": "white", "1": "black"}

@@ -188,6 +188,9 @@ class YesNo(_Choice):
         return ("Yes", "No")
 
 
+CHECKBOX_LABELS = ("checked", "unchecked")  # what a checkbox consolidates to: ticked, or not
+
+
 @dataclass(frozen=True, kw_only=True)
 class Checkbox(_Choice):
     """A single checkbox: ``value`` is the ``value`` attribute of the ``crowd-checkbox``."""
@@ -201,7 +204,7 @@ class Checkbox(_Choice):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return ("checked", "unchecked")
+        return CHECKBOX_LABELS
 
 
 @dataclass(frozen=True, kw_only=True)
