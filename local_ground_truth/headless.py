@@ -218,7 +218,8 @@ def summarize(job: LocalJob, simulation: Simulation, png_path: Path) -> dict[str
     return summary
 
 
-def _plot(results: list[QuestionScore], path: Path) -> None:
+def _plot(results: list[QuestionScore], path: Path):
+    """The summary's figure, saved as ``path`` (a PNG) and returned."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -241,13 +242,17 @@ def _plot(results: list[QuestionScore], path: Path) -> None:
             axis.set_title(f"{name}: accuracy")
         else:
             _confusion(axis, result, summary.get("accuracy"))
-    confidences = [c for result in results for c in result.confidences]
-    axes[-1].hist(confidences, bins=10, range=(0, 1), color="#7d3c98")
+    scored = [result for result in results if result.confidences]  # each question's own series: a span's confidence
+    if scored:                                                     # is not a label's probability
+        axes[-1].hist([result.confidences for result in scored], bins=10, range=(0, 1), stacked=True,
+                      label=[result.question.name for result in scored])
+        axes[-1].legend(fontsize=8)
     axes[-1].set_xlabel("confidence")
     axes[-1].set_ylabel("labels")
     axes[-1].set_title("Confidence of consolidated labels")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
+    return figure
 
 
 def _confusion(axis, result: QuestionScore, accuracy: Optional[float]) -> None:

@@ -172,3 +172,17 @@ def test_the_summary_matrix_lists_a_questions_classes_in_its_own_order_with_coun
     assert [label.get_text() for label in axis.get_yticklabels()] == ["Porosity", "Crack", "Burn"]
     colours = {text.get_text(): text.get_color() for text in axis.texts}
     assert colours == {"6": "white", "5": "white", "1": "black"}
+
+
+def test_the_summary_shows_each_questions_confidences_as_its_own_series(tmp_path):
+    """A span's confidence (agreement times overlap) is not a label's probability: the histogram keeps each question
+    apart, named in its legend."""
+    from local_ground_truth.headless import _plot
+    from local_ground_truth.scoring import QuestionScore
+
+    figure = _plot([QuestionScore(PRIORITY, pairs=[("High", "High")], confidences=[0.95]),
+                    QuestionScore(MENTIONS, confidences=[0.5, 0.7])], tmp_path / "summary.png")
+    legend = figure.axes[-1].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["priority", "mentions"]
+    assert sum(patch.get_height() for patch in figure.axes[-1].patches) == 3  # stacked: each confidence counted once
+    assert (tmp_path / "summary.png").read_bytes().startswith(b"\x89PNG")
