@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import textwrap
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -52,7 +53,10 @@ MAX_ANNOTATED_CLASSES = 12  # beyond this a matrix's cells are too small for the
 MAX_LABELLED_CLASSES = 30  # beyond this a matrix's axes are not labelled (the count panel names them all)
 DPI = 100
 TICK_FONT = 8
+MATRIX_TITLE_FONT = 9
 _CHAR_INCHES = TICK_FONT * 0.62 / 72  # the width of an average character of tick labels
+_TITLE_CHAR_INCHES = MATRIX_TITLE_FONT * 0.62 / 72
+_TITLE_LINE_INCHES = MATRIX_TITLE_FONT * 1.25 / 72
 ANSWER_COLOUR, CONSOLIDATED_COLOUR, MATCHED_COLOUR = "#9ecae1", "#2171b5", "#31a354"
 
 __all__ = ["compared_with_experts", "format_quality_report", "quality_report_png", "render_quality_report", "workers_by_agreement"]
@@ -177,7 +181,7 @@ def _heatmap(ax, counts: np.ndarray, rows: Sequence[str], columns: Sequence[str]
     share = np.divide(counts, row_sums, out=np.zeros_like(counts), where=row_sums > 0)
     ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
     ax.set_anchor("N")
-    ax.set_title(_shown(title), fontsize=9)
+    ax.set_title(_shown(title), fontsize=MATRIX_TITLE_FONT)
     if max(len(rows), len(columns)) <= MAX_LABELLED_CLASSES:
         ax.set_xticks(np.arange(len(columns)), labels=[_shown(c) for c in columns], fontsize=TICK_FONT, rotation=60, ha="right",
                       rotation_mode="anchor")
@@ -251,7 +255,12 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     heat_rows = math.ceil(len(heatmaps) / columns) if heatmaps else 0
     matrix = k * 0.42 + 0.5  # a matrix's side: its cells are square, so its column's width is its height too
     heat_width = names + matrix
-    heat_height = names * 0.87 + matrix + 0.4  # x labels at 60 degrees, clear of the bottom edge; the title
+    # Each matrix's title (its worker, wrapped to the matrix's width: a name is never cut, nor drawn over the next).
+    titles = [_wrapped(f"{name}: {_fmt(w.get('agreement'), 2)} of {int(w.get('compared', 0))}", matrix)
+              for name, w in heatmaps]
+    title_lines = max((title.count("\n") for title in titles), default=0)
+    # x labels at 60 degrees, clear of the bottom edge; the title's lines
+    heat_height = names * 0.87 + matrix + 0.4 + title_lines * _TITLE_LINE_INCHES
     top_height = max(2.6, 0.22 * max(len(bars), 2 * max(k, len(report.get("choices", [])))) + 1.6)
     worker_names = _text_inches([f"{name} ({w.get('answers', 0)})" for name, w in bars])
     width = max(11.0, columns * heat_width + 0.4, 2 * names + worker_names + 7.0)
@@ -288,12 +297,16 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
                       if len(heatmaps) < len(ordered) else "Confusion matrices, least agreeing worker first")
         bottom.suptitle(heat_title + f" (rows: {_compared_label(report)}, columns: the worker's answer; counts in the cells)",
                         fontsize=10)
-        for axis, (name, w) in zip(_heatmap_axes(bottom, len(heatmaps), columns, matrix, width - columns * heat_width),
-                                   heatmaps):
+        for axis, (name, w), title in zip(_heatmap_axes(bottom, len(heatmaps), columns, matrix,
+                                                        width - columns * heat_width), heatmaps, titles):
             counts = np.asarray(w.get("confusion", np.zeros((k, k))), dtype=np.float64).reshape(k, k)
-            _heatmap(axis, counts, classes, classes,
-                     f"{name}: {_fmt(w.get('agreement'), 2)} of {int(w.get('compared', 0))}")
+            _heatmap(axis, counts, classes, classes, title)
     return figure
+
+
+def _wrapped(title: str, inches: float) -> str:
+    """``title`` in lines of at most ``inches`` (a long name broken where it must be, never cut)."""
+    return "\n".join(textwrap.wrap(title, max(8, int(inches / _TITLE_CHAR_INCHES)), break_on_hyphens=False)) or title
 
 
 def _heatmap_axes(subfigure, count: int, columns: int, side: float, spare: float) -> list:
