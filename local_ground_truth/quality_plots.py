@@ -347,7 +347,9 @@ def _draw_span_report(report: Mapping[str, Any]) -> Figure:
     panel_height = max(2.8, 0.2 * 3 * k + 1.6)
     heat = (k + 1) * 0.45 + names + 1.0
     worker_height = max(2.4, 0.26 * len(bars) + 1.4)
-    width = max(12.0, 2 * (names + 5.0))
+    worker_names = _text_inches([f"{name} (P 0.00, R 0.00)" for name, _ in bars])
+    # The bottom row: the workers' names and bars beside the matrix with its names and two-line title (~5 inches).
+    width = max(12.0, 2 * (names + 5.0), worker_names + 4.0 + max(names + (k + 1) * 0.45, 5.0) + 1.0)
     height = 1.0 + panel_height + max(worker_height, heat)
 
     figure = _figure(width, height)

@@ -157,6 +157,20 @@ def test_the_ner_span_report_covers_every_label_in_the_json_and_the_png():
     assert all(name in text for name in labels) and "pairwise F1" in text
 
 
+def test_a_span_report_of_workers_with_long_names_stays_inside_the_image():
+    """Workers named by their e-mail addresses: their F1 bars beside the label confusion, the matrix's title kept in."""
+    labels = list(NER_SPANS.span_labels)
+    workers = [f"firstname.lastname{w}@some-long-company-domain.example.com" for w in range(3)]
+    result = [Entity(label, 100 * i, 100 * i + 80, 1.0) for i, label in enumerate(labels)]
+    objects = [(o, workers, [Span(w, e.label, e.start, e.end) for w in workers for e in result], result)
+               for o in range(4)]
+    figure = draw_quality_report({"question": NER_SPANS.name, **span_quality_report(objects, labels)})
+    texts = drawn_texts(figure)
+    assert all(any(text.startswith(worker + " (") for text, _ in texts) for worker in workers)
+    assert_inside(figure, texts)
+    assert_apart(figure)
+
+
 def test_any_unicode_worker_or_class_name_is_drawn_literally_and_names_stay_distinct():
     """A name matplotlib would read as mathtext draws as typed; names the font cannot draw stay apart."""
     workers = [r"$\frac{$", "x$_$y", "李雷", "李明", "José", "a\\$b"]
