@@ -263,7 +263,10 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     heat_height = names * 0.87 + matrix + 0.4 + title_lines * _TITLE_LINE_INCHES
     top_height = max(2.6, 0.22 * max(len(bars), 2 * max(k, len(report.get("choices", [])))) + 1.6)
     worker_names = _text_inches([f"{name} ({w.get('answers', 0)})" for name, w in bars])
-    width = max(11.0, columns * heat_width + 0.4, 2 * names + worker_names + 7.0)
+    count_names = _text_inches([f"{choice} (alpha -0.00)" for choice, _ in _per_choice(report)]
+                               if _is_multi_select(report) else classes)  # the count panel's names
+    # Two panels of one width side by side, each its names, bars and title.
+    width = max(11.0, columns * heat_width + 0.4, 2 * max(count_names, worker_names) + 7.0)
     height = 0.9 + top_height + (heat_rows * heat_height + 0.4 if heat_rows else 0.0)
 
     figure = _figure(width, height)

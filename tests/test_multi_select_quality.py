@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 
 import pytest
 
@@ -179,3 +180,18 @@ def test_experts_decisions_leave_a_multi_select_report_as_the_crowd_made_it():
             raise AssertionError("a MultiSelect's report is not recomputed against experts' decisions")
 
     assert final_report(report, "tags", Review()) is report
+
+
+def test_long_choice_names_are_drawn_inside_the_image_and_clear_of_the_workers_panel(monkeypatch):
+    """The count panel names each choice with its alpha: long choices widen the figure instead of running under the
+    workers' agreement beside them."""
+    from tests.test_quality_plots import assert_apart, assert_inside, drawn_texts
+
+    choices = tuple(f"a rather long defect description number {n}" for n in range(8))
+    monkeypatch.setattr(sys.modules[__name__], "TAGS", MultiSelect(name="tags", choices=choices))
+    report = {"question": "tags", **multi_select_report_from_statistics(statistics(*random_batch(random.Random(3), 0)))}
+    figure = draw_quality_report(report)
+    texts = drawn_texts(figure)
+    assert all(any(text.startswith(f"{choice} (alpha ") for text, _ in texts) for choice in choices)
+    assert_inside(figure, texts)
+    assert_apart(figure)
