@@ -51,6 +51,7 @@ MAX_BARS = 40
 MAX_HEATMAPS = 12
 MAX_ANNOTATED_CLASSES = 12  # beyond this a matrix's cells are too small for their counts
 MAX_LABELLED_CLASSES = 30  # beyond this a matrix's axes are not labelled (the count panel names them all)
+MAX_UNLABELLED_MATRIX = 6.0  # inches: an unlabelled matrix's cells shrink to keep it so
 DPI = 100
 TICK_FONT = 8
 MATRIX_TITLE_FONT = 9
@@ -250,10 +251,13 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     ordered = workers_by_agreement(report)
     bars = ordered[:MAX_BARS]
     heatmaps = ordered[:MAX_HEATMAPS] if k else []
-    names = _text_inches(classes)
+    labelled = k <= MAX_LABELLED_CLASSES  # else a matrix names no class (the count panel names them all)
+    names = _text_inches(classes) if labelled else 0.0
     columns = max(1, min(len(heatmaps), 4 if k <= 4 else 3 if k <= 8 else 2))
     heat_rows = math.ceil(len(heatmaps) / columns) if heatmaps else 0
-    matrix = k * 0.42 + 0.5  # a matrix's side: its cells are square, so its column's width is its height too
+    # A matrix's side: its cells are square, so its column's width is its height too. Unlabelled, its cells shrink to
+    # keep it at most ~MAX_UNLABELLED_MATRIX inches (100 classes would draw twelve 43-inch matrices: a gigabyte).
+    matrix = k * (0.42 if labelled else min(0.42, MAX_UNLABELLED_MATRIX / k)) + 0.5
     heat_width = names + matrix
     # Each matrix's title (its worker, wrapped to the matrix's width: a name is never cut, nor drawn over the next).
     titles = [_wrapped(f"{name}: {_fmt(w.get('agreement'), 2)} of {int(w.get('compared', 0))}", matrix)

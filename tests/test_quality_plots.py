@@ -12,7 +12,8 @@ import workflows
 from gt_common.quality_report import quality_report
 from gt_common.span_clustering import Entity, Span
 from gt_common.span_quality import NO_SPAN, span_quality_report
-from local_ground_truth.quality_plots import draw_quality_report, format_quality_report, quality_report_png
+from local_ground_truth.quality_plots import (MAX_UNLABELLED_MATRIX, draw_quality_report, format_quality_report,
+                                               quality_report_png)
 
 WELDING = workflows.definition("welding").questions[0]
 NER_SPANS = next(q for q in workflows.definition("ner").questions if type(q).__name__ == "Spans")
@@ -114,6 +115,21 @@ def test_the_confusion_matrices_fit_under_their_titles_and_inside_the_image_for_
     titles = [ax.get_title().replace("\n", "") for ax in figure.axes if ax.images]  # a matrix each
     assert len(titles) == workers
     assert all(any(title.startswith(worker_name.format(w) + ":") for title in titles) for w in range(workers))
+    assert_inside(figure, texts)
+    assert_apart(figure)
+
+
+def test_a_question_of_a_hundred_classes_draws_matrices_of_bounded_size():
+    """Past MAX_LABELLED_CLASSES a matrix names no class, so its cells shrink: at 0.42 inches each, a 100-class
+    question drew matrices 43 inches wide (twelve workers' took 74 s and 1.9 GB after every batch)."""
+    classes = [f"class number {n}" for n in range(100)]
+    answers = [(u, f"worker-{w}", classes[(u + (w == 1)) % 100]) for u in range(200) for w in range(3)]
+    figure = draw_quality_report(quality_report(answers, {u: classes[u % 100] for u in range(200)}, classes))
+    texts = drawn_texts(figure)
+    matrices = [ax for ax in figure.axes if ax.images]
+    assert len(matrices) == 3
+    assert all(ax.bbox.width <= (MAX_UNLABELLED_MATRIX + 0.5) * figure.dpi for ax in matrices)  # (its padding)
+    assert all(sum(text == name for text, _ in texts) == 1 for name in classes)  # the count panel names them all
     assert_inside(figure, texts)
     assert_apart(figure)
 
