@@ -8,7 +8,9 @@ Three kinds of report come from the consolidation function (``quality-report/<qu
   the final label: ``compared_with_experts`` says so under the title) (sorted, least agreeing at
   the top; at most ``MAX_BARS`` workers); below, the confusion matrices of at most ``MAX_HEATMAPS``
   workers, least agreeing first (rows = consolidated label, columns = the worker's answer, colour =
-  row-normalised share, every non-zero cell's count written up to ``MAX_ANNOTATED_CLASSES`` classes);
+  row-normalised share, every non-zero cell's count written up to ``MAX_ANNOTATED_CLASSES`` classes; past
+  ``MAX_LABELLED_CLASSES`` a matrix names no class and its cells shrink to keep it ``MAX_UNLABELLED_MATRIX`` inches;
+  each titled with its worker's name, wrapped to its width);
 * a MultiSelect question's (``gt_common.multi_select_quality``, ``kind`` "multi-select"): each choice
   judged as a yes/no, alpha, kappa and agreement pooled over every object-choice pair; per choice the
   answers ticking it and the objects it was chosen for (with the choice's own alpha); the rest is
