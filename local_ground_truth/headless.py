@@ -219,9 +219,12 @@ def summarize(job: LocalJob, simulation: Simulation, png_path: Path) -> dict[str
 
 
 def _plot(results: list[QuestionScore], path: Path):
-    """The summary's figure, saved as ``path`` (a PNG) and returned."""
+    """The summary's figure, saved as ``path`` (a PNG) and returned. Names are drawn as typed (``drawable_text``: a
+    class named like "$\\frac{$" is not read as mathtext, which failed the run at its end)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from local_ground_truth.quality_plots import drawable_text
 
     panels = len(results) + 1
     figure = Figure(figsize=(5.5 * panels, 4.5), dpi=100, layout="constrained")
@@ -234,18 +237,18 @@ def _plot(results: list[QuestionScore], path: Path):
             axis.bar(["precision", "recall", "F1"],
                      [summary["span_precision"], summary["span_recall"], summary["span_f1"]], color="#2471a3")
             axis.set_ylim(0, 1)
-            axis.set_title(f"{name}: spans vs truth (exact match)")
+            axis.set_title(drawable_text(f"{name}: spans vs truth (exact match)"))
         elif isinstance(result.question, MultiSelect):
             axis.bar(["set right", "choice right"], [summary["accuracy"] or 0, summary["choice_accuracy"] or 0],
                      color="#2471a3")
             axis.set_ylim(0, 1)
-            axis.set_title(f"{name}: accuracy")
+            axis.set_title(drawable_text(f"{name}: accuracy"))
         else:
             _confusion(axis, result, summary.get("accuracy"))
     scored = [result for result in results if result.confidences]  # each question's own series: a span's confidence
     if scored:                                                     # is not a label's probability
         axes[-1].hist([result.confidences for result in scored], bins=10, range=(0, 1), stacked=True,
-                      label=[result.question.name for result in scored])
+                      label=[drawable_text(result.question.name) for result in scored])
         axes[-1].legend(fontsize=8)
     axes[-1].set_xlabel("confidence")
     axes[-1].set_ylabel("labels")
@@ -256,6 +259,8 @@ def _plot(results: list[QuestionScore], path: Path):
 
 
 def _confusion(axis, result: QuestionScore, accuracy: Optional[float]) -> None:
+    from local_ground_truth.quality_plots import MAX_ANNOTATED_CLASSES, MAX_LABELLED_CLASSES, drawable_text
+
     seen = {a for a, _ in result.pairs} | {b for _, b in result.pairs if b}
     # The question's own order (as the worker page and the quality report show it), only the classes met.
     classes = [label for label in result.question.labels if label in seen] + sorted(seen - set(result.question.labels))
@@ -264,9 +269,14 @@ def _confusion(axis, result: QuestionScore, accuracy: Optional[float]) -> None:
     peak = max((max(row) for row in matrix), default=0)
     if classes:
         axis.imshow(matrix, cmap="Blues", vmin=0, vmax=max(peak, 1))
-    axis.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
-    axis.set_yticks(range(len(classes)), classes, fontsize=8)
-    for i, row in enumerate(matrix):
+    if len(classes) <= MAX_LABELLED_CLASSES:  # as the quality report's matrices: more names than fit, none
+        names = [drawable_text(name) for name in classes]
+        axis.set_xticks(range(len(classes)), names, rotation=45, ha="right", fontsize=8)
+        axis.set_yticks(range(len(classes)), names, fontsize=8)
+    else:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    for i, row in enumerate(matrix if len(classes) <= MAX_ANNOTATED_CLASSES else []):
         for j, value in enumerate(row):
             if value:
                 axis.text(j, i, str(value), ha="center", va="center", fontsize=8,
@@ -274,4 +284,4 @@ def _confusion(axis, result: QuestionScore, accuracy: Optional[float]) -> None:
     axis.set_xlabel("consolidated label")
     axis.set_ylabel("true label")
     shown = f"{accuracy:.2f}" if accuracy is not None else "n/a"
-    axis.set_title(f"{result.question.name} (accuracy {shown})")
+    axis.set_title(drawable_text(f"{result.question.name} (accuracy {shown})"))

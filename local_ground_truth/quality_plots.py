@@ -62,7 +62,8 @@ _TITLE_CHAR_INCHES = MATRIX_TITLE_FONT * 0.62 / 72
 _TITLE_LINE_INCHES = MATRIX_TITLE_FONT * 1.25 / 72
 ANSWER_COLOUR, CONSOLIDATED_COLOUR, MATCHED_COLOUR = "#9ecae1", "#2171b5", "#31a354"
 
-__all__ = ["compared_with_experts", "format_quality_report", "quality_report_png", "render_quality_report", "workers_by_agreement"]
+__all__ = ["compared_with_experts", "drawable_text", "format_quality_report", "quality_report_png", "render_quality_report",
+           "workers_by_agreement"]
 
 
 def workers_by_agreement(report: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -113,7 +114,7 @@ def _drawable() -> frozenset[int]:
     return frozenset(FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
 
 
-def _shown(text: str) -> str:
+def drawable_text(text: str) -> str:
     """``text`` (a class, label, worker or question name: any Unicode string) as matplotlib should draw it:
     literally (a "$" escaped, never read as mathtext, whose parser would refuse a name like "$\\frac{$"),
     and every character the font has no glyph for written as its code point (two names that differ only in
@@ -124,7 +125,7 @@ def _shown(text: str) -> str:
 
 
 def _text_inches(names: Sequence[str]) -> float:
-    return max((len(_shown(name)) for name in names), default=0) * _CHAR_INCHES
+    return max((len(drawable_text(name)) for name in names), default=0) * _CHAR_INCHES
 
 
 def _agreement_colour(value: float | None) -> str:
@@ -144,13 +145,13 @@ def _count_bars(ax, names: Sequence[str], series: Sequence[tuple[str, Sequence[i
         for offset, value in zip(offsets, values):
             ax.text((value or 0) + peak * 0.01, offset, "n/a" if value is None else str(value), va="center",
                     fontsize=7)
-    ax.set_yticks(y, labels=[_shown(name) for name in names], fontsize=TICK_FONT)
+    ax.set_yticks(y, labels=[drawable_text(name) for name in names], fontsize=TICK_FONT)
     ax.set_ylim(max(len(names), 1) - 0.5, -0.5)  # first name at the top (an empty axis still has a height)
     ax.set_xlim(0, peak * 1.15)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", labelsize=7)
     _legend_below(ax, len(series))
-    ax.set_title(_shown(title), fontsize=10)
+    ax.set_title(drawable_text(title), fontsize=10)
 
 
 def _legend_below(ax, entries: int) -> None:
@@ -164,7 +165,7 @@ def _rate_bars(ax, names: Sequence[str], values: Sequence[float | None], notes: 
     y = np.arange(len(names))
     if names:
         ax.barh(y, [v if v is not None else 0.0 for v in values], color=[_agreement_colour(v) for v in values])
-        ax.set_yticks(y, labels=[_shown(f"{name} ({note})" if note else name) for name, note in zip(names, notes)],
+        ax.set_yticks(y, labels=[drawable_text(f"{name} ({note})" if note else name) for name, note in zip(names, notes)],
                       fontsize=TICK_FONT)
         ax.set_ylim(len(names) - 0.5, -0.5)  # the first (least agreeing) at the top
         for yi, v in zip(y, values):
@@ -175,7 +176,7 @@ def _rate_bars(ax, names: Sequence[str], values: Sequence[float | None], notes: 
     ax.set_xlim(0, 1.1)
     ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel(xlabel, fontsize=8)
-    ax.set_title(_shown(title), fontsize=10)
+    ax.set_title(drawable_text(title), fontsize=10)
 
 
 def _heatmap(ax, counts: np.ndarray, rows: Sequence[str], columns: Sequence[str], title: str) -> None:
@@ -184,11 +185,11 @@ def _heatmap(ax, counts: np.ndarray, rows: Sequence[str], columns: Sequence[str]
     share = np.divide(counts, row_sums, out=np.zeros_like(counts), where=row_sums > 0)
     ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
     ax.set_anchor("N")
-    ax.set_title(_shown(title), fontsize=MATRIX_TITLE_FONT)
+    ax.set_title(drawable_text(title), fontsize=MATRIX_TITLE_FONT)
     if max(len(rows), len(columns)) <= MAX_LABELLED_CLASSES:
-        ax.set_xticks(np.arange(len(columns)), labels=[_shown(c) for c in columns], fontsize=TICK_FONT, rotation=60, ha="right",
+        ax.set_xticks(np.arange(len(columns)), labels=[drawable_text(c) for c in columns], fontsize=TICK_FONT, rotation=60, ha="right",
                       rotation_mode="anchor")
-        ax.set_yticks(np.arange(len(rows)), labels=[_shown(r) for r in rows], fontsize=TICK_FONT)
+        ax.set_yticks(np.arange(len(rows)), labels=[drawable_text(r) for r in rows], fontsize=TICK_FONT)
     else:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -276,7 +277,7 @@ def _draw_choice_report(report: Mapping[str, Any]) -> Figure:
     height = 0.9 + top_height + (heat_rows * heat_height + 0.4 if heat_rows else 0.0)
 
     figure = _figure(width, height)
-    figure.suptitle(_shown(_title(report)), fontsize=11)
+    figure.suptitle(drawable_text(_title(report)), fontsize=11)
     top, bottom = (figure.subfigures(2, 1, height_ratios=[top_height, heat_rows * heat_height + 0.4])
                    if heat_rows else (figure.subfigures(1, 1), None))
     counts_axis, workers_axis = top.subplots(1, 2, width_ratios=[1, 1])
@@ -362,7 +363,7 @@ def _draw_span_report(report: Mapping[str, Any]) -> Figure:
     height = 1.0 + panel_height + max(worker_height, heat)
 
     figure = _figure(width, height)
-    figure.suptitle(_shown(_span_title(report)), fontsize=11)
+    figure.suptitle(drawable_text(_span_title(report)), fontsize=11)
     top, bottom = figure.subfigures(2, 1, height_ratios=[panel_height, max(worker_height, heat)])
     counts_axis, rates_axis = top.subplots(1, 2)
     label = lambda name, key: per_label.get(name, {}).get(key)  # noqa: E731
@@ -382,7 +383,7 @@ def _draw_span_report(report: Mapping[str, Any]) -> Figure:
         rates_axis.barh(offsets, [v or 0.0 for v in values], height=height, color=colour, label=legend)
         for offset, value in zip(offsets, values):
             rates_axis.text((value or 0.0) + 0.01, offset, _fmt(value, 2), va="center", fontsize=7)
-    rates_axis.set_yticks(y, labels=[_shown(n) for n in labels], fontsize=TICK_FONT)
+    rates_axis.set_yticks(y, labels=[drawable_text(n) for n in labels], fontsize=TICK_FONT)
     rates_axis.set_ylim(k - 0.5, -0.5)
     rates_axis.set_xlim(0, 1.15)
     rates_axis.tick_params(axis="x", labelsize=7)

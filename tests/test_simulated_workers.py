@@ -186,3 +186,19 @@ def test_the_summary_shows_each_questions_confidences_as_its_own_series(tmp_path
     assert [text.get_text() for text in legend.get_texts()] == ["priority", "mentions"]
     assert sum(patch.get_height() for patch in figure.axes[-1].patches) == 3  # stacked: each confidence counted once
     assert (tmp_path / "summary.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_summary_draws_class_names_as_typed_and_a_hundred_classes_unnamed(tmp_path):
+    """A class named like mathtext ("$\\frac{$") failed the whole run at its end, when the summary was saved; past
+    MAX_LABELLED_CLASSES the matrix names none (the quality report names them all), as the report's matrices do."""
+    from local_ground_truth.headless import _plot
+    from local_ground_truth.quality_plots import drawable_text
+    from local_ground_truth.scoring import QuestionScore
+
+    odd = Classification(name="price", choices=("$\\frac{$", "$cost$", "Good Weld"))
+    many = Classification(name="species", choices=tuple(f"species {n}" for n in range(100)))
+    figure = _plot([QuestionScore(odd, pairs=[(label, label) for label in odd.choices], confidences=[0.9] * 3),
+                    QuestionScore(many, pairs=[(label, label) for label in many.choices])], tmp_path / "summary.png")
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == [drawable_text(c) for c in odd.choices]
+    assert list(figure.axes[1].get_xticklabels()) == [] and list(figure.axes[1].texts) == []
+    assert (tmp_path / "summary.png").read_bytes().startswith(b"\x89PNG")
