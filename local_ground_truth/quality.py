@@ -199,12 +199,35 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"{args.report} is not a quality report (invalid JSON: {error})", file=sys.stderr)
         return 2
-    print(format_quality_report(report))
-    fit = convergence(report)
+    problem = not_a_report(report)
+    if problem:
+        print(f"{args.report} is not a quality report ({problem})", file=sys.stderr)
+        return 2
+    try:
+        text, fit = format_quality_report(report), convergence(report)
+        saved = render_quality_report(report, args.png or default_png)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:  # its parts of the wrong shape
+        print(f"{args.report} is not a quality report the consolidation function writes ({type(error).__name__}: "
+              f"{error})", file=sys.stderr)
+        return 2
+    print(text)
     if fit:
         print(("WARNING: " if fit["warning"] else "") + fit["text"])
-    print(f"saved {render_quality_report(report, args.png or default_png)}")
+    print(f"saved {saved}")
     return 0
+
+
+def not_a_report(report: Any) -> str:
+    """Why ``report`` (parsed JSON) is not a quality report ("" when it looks like one): another file of a job (an
+    output manifest's line, a worker's answer) is named so instead of drawn as an empty report or failing on it."""
+    if not isinstance(report, dict):
+        return f"its JSON is {type(report).__name__ if report is not None else 'null'}, not an object"
+    listed = {SPANS_KIND: "labels", MULTI_SELECT_KIND: "choices"}.get(report.get("kind"), "classes")  # what it is of
+    if not isinstance(report.get("workers"), dict):
+        return 'no "workers" object'
+    if not isinstance(report.get(listed), list) or not all(isinstance(name, str) for name in report[listed]):
+        return f'no "{listed}" list of names'
+    return ""
 
 
 if __name__ == "__main__":

@@ -237,8 +237,16 @@ def test_quality_report_of_a_deployed_job_drawn_from_s3(s3, bucket, tmp_path, ca
     out = capsys.readouterr().out
     assert "w2" in out and out.index("w2") < out.index("w1")  # least agreeing first
     bad = tmp_path / "bad.json"
-    bad.write_text("{nope")
-    assert quality.main([str(bad)]) == 2
+    for body, said in [("{nope", "invalid JSON"), ("[]", "its JSON is list, not an object"),
+                       ('{"source-ref": "s3://b/a.json", "Q": {"label": "A"}}', 'no "workers" object'),
+                       ('{"classes": "AB", "workers": {}}', 'no "classes" list of names'),
+                       ('{"kind": "spans", "labels": ["X"], "workers": {}, "confusion": [[1]]}', "ValueError"),
+                       (json.dumps({**report, "workers": {"w1": {"confusion": [[1]]}}}), "ValueError")]:
+        bad.write_text(body)  # another file of the job, or a report of the wrong shape: named, no traceback
+        assert quality.main([str(bad), "--png", str(tmp_path / "bad.png")]) == 2, body
+        error = capsys.readouterr().err
+        assert f"{bad} is not a quality report" in error and said in error, (body, error)
+    assert not (tmp_path / "bad.png").exists()
 
 
 def test_each_objects_simulated_answers_are_the_same_whatever_was_answered_before(welding_spec, tmp_path):
