@@ -62,8 +62,8 @@ _TITLE_CHAR_INCHES = MATRIX_TITLE_FONT * 0.62 / 72
 _TITLE_LINE_INCHES = MATRIX_TITLE_FONT * 1.25 / 72
 ANSWER_COLOUR, CONSOLIDATED_COLOUR, MATCHED_COLOUR = "#9ecae1", "#2171b5", "#31a354"
 
-__all__ = ["compared_with_experts", "drawable_text", "format_quality_report", "quality_report_png", "render_quality_report",
-           "workers_by_agreement"]
+__all__ = ["compared_with_experts", "drawable_text", "format_quality_report", "quality_report_png",
+           "render_quality_report", "workers_by_agreement"]
 
 
 def workers_by_agreement(report: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -222,6 +222,12 @@ def _compared_label(report: Mapping[str, Any]) -> str:
     return "final label" if report.get("decided_objects") else "consolidated label"
 
 
+def _totals(report: Mapping[str, Any]) -> str:
+    """"70 objects, 210 answers, 3 workers" ("1 worker", not "1 workers")."""
+    return (f"{counted(int(report.get('objects', 0)), 'object')}, {counted(int(report.get('answers', 0)), 'answer')}, "
+            f"{counted(len(report.get('workers', {})), 'worker')}")
+
+
 def _title(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     kappa_detail = ""
@@ -234,8 +240,7 @@ def _title(report: Mapping[str, Any]) -> str:
     pooled = (f"every choice as a yes/no ({report.get('units', 0)} object-choice pairs): "
               if _is_multi_select(report) else "")
     return (
-        f"Labeling quality of {question}{report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
-        f"{len(report.get('workers', {}))} workers\n{pooled}"
+        f"Labeling quality of {question}{_totals(report)}\n{pooled}"
         f"Krippendorff's alpha (nominal) = {_fmt(agreement.get('krippendorff_alpha'))}   "
         f"Fleiss' kappa = {_fmt(agreement.get('fleiss_kappa'))}{kappa_detail}"
         + (f"\n{compared_with_experts(report)}" if report.get("decided_objects") else "")
@@ -338,9 +343,9 @@ def _span_title(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     question = f"{report['question']}: " if report.get("question") else ""
     return (
-        f"Span tagging quality of {question}{report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
-        f"{len(report.get('workers', {}))} workers, {sum(report.get('consolidated_span_counts', {}).values())} "
-        f"consolidated spans\nworkers vs the consolidated spans: precision {_fmt(agreement.get('precision'))}, "
+        f"Span tagging quality of {question}{_totals(report)}, "
+        f"{counted(sum(report.get('consolidated_span_counts', {}).values()), 'consolidated span')}\n"
+        f"workers vs the consolidated spans: precision {_fmt(agreement.get('precision'))}, "
         f"recall {_fmt(agreement.get('recall'))}, F1 {_fmt(agreement.get('f1'))}   "
         f"between workers: pairwise F1 {_fmt(agreement.get('inter_worker_f1'))} "
         f"({agreement.get('inter_worker_pairs', 0)} pairs)"
@@ -431,16 +436,16 @@ def format_quality_report(report: Mapping[str, Any]) -> str:
 def _format_choice(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     lines = [
-        f"Quality report: {report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
-        f"{len(report.get('workers', {}))} workers, {len(report.get('classes', []))} classes",
+        f"Quality report: {_totals(report)}, "
+        f"{len(report.get('classes', []))} class{'' if len(report.get('classes', [])) == 1 else 'es'}",
         f"Krippendorff's alpha (nominal): {_fmt(agreement.get('krippendorff_alpha'))}"
         + (f"  [{agreement['krippendorff_alpha_note']}]" if agreement.get("krippendorff_alpha_note") else ""),
         f"Fleiss' kappa: {_fmt(agreement.get('fleiss_kappa'))}"
         + (f"  [{agreement['fleiss_kappa_note']}]" if agreement.get("fleiss_kappa_note") else ""),
     ]
     if _is_multi_select(report):
-        lines[0] = (f"Quality report: {report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
-                    f"{len(report.get('workers', {}))} workers, {len(report.get('choices', []))} choices; alpha, "
+        lines[0] = (f"Quality report: {_totals(report)}, "
+                    f"{counted(len(report.get('choices', [])), 'choice')}; alpha, "
                     f"kappa and agreement over every choice as a yes/no ({report.get('units', 0)} object-choice pairs)")
         choices = _per_choice(report)
         width = max(6, *(len(choice) for choice, _ in choices)) if choices else 6
@@ -486,8 +491,8 @@ def _format_choice(report: Mapping[str, Any]) -> str:
 def _format_spans(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     lines = [
-        f"Span quality report: {report.get('objects', 0)} objects, {report.get('answers', 0)} answers, "
-        f"{len(report.get('workers', {}))} workers, {len(report.get('labels', []))} labels",
+        f"Span quality report: {_totals(report)}, "
+        f"{counted(len(report.get('labels', [])), 'label')}",
         f"Workers vs the consolidated spans: precision {_fmt(agreement.get('precision'))}, recall "
         f"{_fmt(agreement.get('recall'))}, F1 {_fmt(agreement.get('f1'))}; labels agree on "
         f"{_fmt(agreement.get('label_agreement'))} of the spans placed alike",
