@@ -216,3 +216,10 @@ def test_answers_per_class_are_counted_exactly_across_batches_and_unknown_for_ol
     assert unknown["answer_label_counts"] is None  # never a short sum
     shown = [text for text, _box in drawn_texts(draw_quality_report(unknown))]
     assert shown.count("n/a") >= len(classes)  # the answers' bars say they are not known
+
+
+def test_totals_are_counted_in_words():
+    report = welding_report(workers=1, objects=1)
+    assert format_quality_report(report).splitlines()[0] == "Quality report: 1 object, 1 answer, 1 worker, 7 classes"
+    figure = draw_quality_report(report)
+    assert figure.get_suptitle().startswith(f"Labeling quality of {WELDING.name}: 1 object, 1 answer, 1 worker\n")
