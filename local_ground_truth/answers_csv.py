@@ -32,6 +32,7 @@ from gt_common.answers import switched_on
 from gt_common.output_layout import WORKER_RESPONSES, worker_response_answers
 from gt_common.questions import BUTTON_SEPARATOR, button_label
 from local_ground_truth.labels_csv import write_table
+from local_ground_truth.wording import counted
 
 FIXED_COLUMNS = ("object", "worker", "started", "submitted", "seconds")
 #: The folder Ground Truth keeps the answers in (``<output>/<job>/annotations/worker-response/iteration-N/<object>/``).
@@ -153,7 +154,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     except OSError as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     if args.output is not None:
-        print(f"{count} answers written to {args.output}", file=sys.stderr)
+        print(f"{counted(count, 'answer')} written to {args.output}", file=sys.stderr)
     return 1 if left_out else 0
 
 

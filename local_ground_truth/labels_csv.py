@@ -47,6 +47,7 @@ from gt_common.review import CROWD_KEY, DECIDED_BY, REASONS_KEY, REVIEWER_KEY
 from gt_common.questions import WORKERS_KEY
 from gt_common.shown_text import BIDI_CONTROLS
 from gt_common.task_record import source_of
+from local_ground_truth.wording import counted
 
 #: What a spreadsheet would read as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -208,7 +209,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     except (OSError, UnicodeDecodeError, ManifestError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     if args.output is not None:
-        print(f"{count} objects written to {args.output}", file=sys.stderr)
+        print(f"{counted(count, 'object')} written to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,7 @@ from local_ground_truth.job import LocalJob, source_of
 from local_ground_truth.requester import RequesterLog, printable, report_prefix
 from local_ground_truth.s3_store import write_atomically
 from local_ground_truth.terminal import say
+from local_ground_truth.wording import counted
 
 
 class PreLabeling:
@@ -74,7 +75,7 @@ class PreLabeling:
         if self._stop.is_set():
             return
         report_pre_labeling(job)
-        say(f"pre-labeling done: {len(job.object_ids())} objects for workers")
+        say(f"pre-labeling done: {counted(len(job.object_ids()), 'object')} for workers")
         self.log.tell_if_complete()  # the last batch may have finished before the last objects turned out to be skipped
 
 
@@ -117,4 +118,5 @@ def report_skipped(job: LocalJob) -> None:
         say(f"object {object_id} skipped{_shown_source(job, object_id)}: pre-labeling set isHumanAnnotationRequired to false, so "
              "no worker gets it and its output manifest line is its input line, as Ground Truth writes it")
     if skipped:
-        say(f"{len(skipped)} of {len(job.lines)} objects skipped by pre-labeling; {len(job.object_ids())} go to workers")
+        say(f"{len(skipped)} of {counted(len(job.lines), 'object')} skipped by pre-labeling; {len(job.object_ids())} "
+            f"{'goes' if len(job.object_ids()) == 1 else 'go'} to workers")
