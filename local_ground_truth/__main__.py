@@ -506,8 +506,8 @@ def run_headless(args: argparse.Namespace, spec: WorkflowSpec) -> dict:
     workers = args.simulate_workers
     if workers != spec.workers_per_object:  # as a job created with that NumberOfHumanWorkersPerDataObject
         say(f"headless: {counted(workers, 'simulated worker')} {'answers' if workers == 1 else 'answer'} each object, so "
-            f"the job runs with "
-            f"{counted(workers, 'worker')} per object (the stack's NumberOfHumanWorkersPerDataObject is {spec.workers_per_object})")
+            f"the job runs with {counted(workers, 'worker')} per object (the stack's NumberOfHumanWorkersPerDataObject "
+            f"is {spec.workers_per_object})")
         spec = dataclasses.replace(spec, task=dataclasses.replace(spec.task, workers_per_object=workers))
     if args.serve_review and not review_settings(args, spec).enabled:
         raise headless.CannotSimulate("--serve-review serves the expert page, and expert review is off in this "
