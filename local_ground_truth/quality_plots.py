@@ -165,8 +165,8 @@ def _rate_bars(ax, names: Sequence[str], values: Sequence[float | None], notes: 
     y = np.arange(len(names))
     if names:
         ax.barh(y, [v if v is not None else 0.0 for v in values], color=[_agreement_colour(v) for v in values])
-        ax.set_yticks(y, labels=[drawable_text(f"{name} ({note})" if note else name) for name, note in zip(names, notes)],
-                      fontsize=TICK_FONT)
+        ax.set_yticks(y, labels=[drawable_text(f"{name} ({note})" if note else name)
+                                 for name, note in zip(names, notes)], fontsize=TICK_FONT)
         ax.set_ylim(len(names) - 0.5, -0.5)  # the first (least agreeing) at the top
         for yi, v in zip(y, values):
             ax.text((v or 0.0) + 0.01, yi, _fmt(v, 2), va="center", fontsize=7)
@@ -187,8 +187,8 @@ def _heatmap(ax, counts: np.ndarray, rows: Sequence[str], columns: Sequence[str]
     ax.set_anchor("N")
     ax.set_title(drawable_text(title), fontsize=MATRIX_TITLE_FONT)
     if max(len(rows), len(columns)) <= MAX_LABELLED_CLASSES:
-        ax.set_xticks(np.arange(len(columns)), labels=[drawable_text(c) for c in columns], fontsize=TICK_FONT, rotation=60, ha="right",
-                      rotation_mode="anchor")
+        ax.set_xticks(np.arange(len(columns)), labels=[drawable_text(c) for c in columns], fontsize=TICK_FONT,
+                      rotation=60, ha="right", rotation_mode="anchor")
         ax.set_yticks(np.arange(len(rows)), labels=[drawable_text(r) for r in rows], fontsize=TICK_FONT)
     else:
         ax.set_xticks([])
