@@ -115,6 +115,21 @@ def test_crowd_radio_group_submits_each_buttons_state_and_one_is_checked(browser
                                  "btn2": {"no": True}}
 
 
+def test_a_radio_button_or_checkbox_wraps_to_the_next_line_with_its_whole_label(browser):  # noqa: F811
+    """As Ground Truth's own inline-block elements: forty buttons in a narrow form wrap between buttons, never inside
+    a label ("Species" at one line's end, "10" at the next's start)."""
+    buttons = "".join(f'<crowd-radio-button name="species:Species {n}" value="Species {n}">Species {n}'
+                      "</crowd-radio-button>" for n in range(40))
+    worker = Worker(browser, f"""<crowd-form><div style="width: 500px">
+      <crowd-radio-group>{buttons}</crowd-radio-group>
+      <crowd-checkbox name="sure" value="sure">Sure of it, after a long look</crowd-checkbox></div></crowd-form>""")
+    heights = worker.page.eval_on_selector_all(
+        "crowd-radio-button, crowd-checkbox", "els => els.map(el => el.getBoundingClientRect().height)")
+    assert len(heights) == 41 and max(heights) < 1.5 * min(heights), heights  # each on one line
+    assert worker.page.eval_on_selector_all("crowd-radio-button", "els => new Set(els.map(el => "
+                                            "Math.round(el.getBoundingClientRect().top))).size") > 3  # yet wrapped
+
+
 def test_crowd_checkbox_submits_true_or_false_per_value_and_a_required_one_must_be_checked(browser):  # noqa: F811
     worker = Worker(browser, """<crowd-form>
       <div><crowd-checkbox name="image_attributes:blurry" value="blurry">Blurry</crowd-checkbox></div>

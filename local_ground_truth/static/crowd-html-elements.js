@@ -66,6 +66,8 @@
 
   var STYLE = [
     "crowd-classifier, crowd-classifier-multi-select, crowd-entity-annotation { display: block; }",
+    // As Ground Truth's own (Polymer's inline-block boxes): a button and its label wrap to the next line together.
+    "crowd-radio-button, crowd-checkbox { display: inline-block; }",
     ".local-gt-classifier { display: grid; grid-template-columns: minmax(0, 1fr) minmax(250px, 300px); gap: 16px;",
     "  align-items: start; }",
     ".local-gt-main { min-width: 0; }",
