@@ -23,7 +23,7 @@ from local_ground_truth.job import LocalJob
 from local_ground_truth.quality_plots import (MULTI_SELECT_KIND, SPANS_KIND, format_quality_report, quality_report_png,
                                               render_quality_report)
 from local_ground_truth.s3_store import write_atomically
-from local_ground_truth.wording import counted
+from local_ground_truth.wording import counted, printable
 
 HEADLINES = {  # what a summary of each kind of report names, from its "agreement"
     "choice": ("krippendorff_alpha", "fleiss_kappa"),
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         saved = render_quality_report(report, args.png or default_png)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:  # its parts of the wrong shape
         print(f"{args.report} is not a quality report the consolidation function writes ({type(error).__name__}: "
-              f"{error})", file=sys.stderr)
+              f"{printable(str(error))})", file=sys.stderr)
         return 2
     print(text)
     if fit:

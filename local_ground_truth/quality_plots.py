@@ -47,7 +47,7 @@ from gt_common.multi_select_quality import KIND as MULTI_SELECT_KIND  # a MultiS
 from gt_common.span_quality import KIND as SPANS_KIND  # a Spans question's report
 from gt_common.span_quality import NO_SPAN
 from gt_common.worker_agreement import MIN_SPAM_ANSWERS, SPAM_KAPPA
-from local_ground_truth.wording import counted
+from local_ground_truth.wording import counted, printable
 
 MAX_BARS = 40
 MAX_HEATMAPS = 12
@@ -429,8 +429,11 @@ def quality_report_png(report: Mapping[str, Any]) -> bytes:
 
 
 def format_quality_report(report: Mapping[str, Any]) -> str:
-    """A short terminal summary: totals, agreement, counts per class or label, one line per worker."""
-    return _format_spans(report) if _is_spans(report) else _format_choice(report)
+    """A short terminal summary: totals, agreement, counts per class or label, one line per worker. Each line is
+    ``printable``: a name holding a control character (an escape sequence in a report's JSON) is shown escaped,
+    never sent to the terminal."""
+    text = _format_spans(report) if _is_spans(report) else _format_choice(report)
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def _format_choice(report: Mapping[str, Any]) -> str:

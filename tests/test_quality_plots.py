@@ -223,3 +223,11 @@ def test_totals_are_counted_in_words():
     assert format_quality_report(report).splitlines()[0] == "Quality report: 1 object, 1 answer, 1 worker, 7 classes"
     figure = draw_quality_report(report)
     assert figure.get_suptitle().startswith(f"Labeling quality of {WELDING.name}: 1 object, 1 answer, 1 worker\n")
+
+
+def test_the_summary_sends_no_control_character_to_the_terminal():
+    """A report's JSON may name a worker or class with an escape sequence (a deployed job's report, drawn by
+    ``python -m local_ground_truth.quality``): shown escaped, on its own line."""
+    answers = [(0, "w\x1b[2Jx", "A"), (0, "v", "B\x1b[31m"), (1, "w\x1b[2Jx", "B\x1b[31m"), (1, "v", "B\x1b[31m")]
+    text = format_quality_report(quality_report(answers, {0: "A", 1: "B\x1b[31m"}, ["A", "B\x1b[31m"]))
+    assert "\x1b" not in text and "w\\x1b[2Jx" in text and "B\\x1b[31m" in text
