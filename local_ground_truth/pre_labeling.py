@@ -118,5 +118,6 @@ def report_skipped(job: LocalJob) -> None:
         say(f"object {object_id} skipped{_shown_source(job, object_id)}: pre-labeling set isHumanAnnotationRequired to false, so "
              "no worker gets it and its output manifest line is its input line, as Ground Truth writes it")
     if skipped:
-        say(f"{len(skipped)} of {counted(len(job.lines), 'object')} skipped by pre-labeling; {len(job.object_ids())} "
-            f"{'goes' if len(job.object_ids()) == 1 else 'go'} to workers")
+        for_workers = len(job.object_ids())
+        say(f"{len(skipped)} of {counted(len(job.lines), 'object')} skipped by pre-labeling; {for_workers} "
+            f"{'goes' if for_workers == 1 else 'go'} to workers")

@@ -440,7 +440,7 @@ def _format_choice(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     lines = [
         f"Quality report: {_totals(report)}, "
-        f"{len(report.get('classes', []))} class{'' if len(report.get('classes', [])) == 1 else 'es'}",
+        f"{counted(len(report.get('classes', [])), 'class', 'classes')}",
         f"Krippendorff's alpha (nominal): {_fmt(agreement.get('krippendorff_alpha'))}"
         + (f"  [{agreement['krippendorff_alpha_note']}]" if agreement.get("krippendorff_alpha_note") else ""),
         f"Fleiss' kappa: {_fmt(agreement.get('fleiss_kappa'))}"

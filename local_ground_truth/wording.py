@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 
-def counted(number: int, noun: str) -> str:
-    """"1 answer", "3 answers", "0 texts"."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """"1 answer", "3 answers", "0 texts"; ``plural`` where it is not ``noun`` + "s" ("1 class", "7 classes")."""
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
 
 
 def printable(text: str) -> str:
