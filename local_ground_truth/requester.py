@@ -189,7 +189,8 @@ class RequesterLog:
         else:  # the objects for workers are not all known yet (and answers kept from earlier runs may be ahead of them)
             done = (f"{progress['consolidated']} objects done ({progress['objects'] + progress['skipped']} of the "
                     f"manifest's {len(self.job.lines)} pre-labeled so far)")
-        self.say(f"batch {outcome.name}: {_objects(len(outcome.labeled))} consolidated{failed}; {done}{reports}")
+        labeled = counted(len(outcome.labeled), "object")
+        self.say(f"batch {outcome.name}: {labeled} consolidated{failed}; {done}{reports}")
         for question, files in saved.items():
             fit = files.get("convergence")
             if fit and fit["warning"]:
@@ -223,18 +224,14 @@ def shown_name(name: str) -> str:
     return '"' + printable(name.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
-def _objects(count: int) -> str:
-    return f"{count} object" if count == 1 else f"{count} objects"
-
-
 def complete_summary(job: LocalJob) -> str:
     progress, where = job.progress(), locations(job)
     reports = ", ".join(f"{files['png']} and {files['json']}" for files in where["quality reports"].values())
     pre_failed = len(job.pre_labeling_failures())  # never tasks: not among the objects for workers, yet not done
     return (f"{progress['consolidated']} of {progress['objects']} objects consolidated ({progress['failed']} failed, "
             f"{progress['skipped']} skipped by pre-labeling"
-            + (f"; {_objects(pre_failed)} of the manifest failed pre-labeling and were never tasks: fix them and run "
-               "the same command again" if pre_failed else "")
+            + (f"; {counted(pre_failed, 'object')} of the manifest failed pre-labeling and were never tasks: fix them "
+               "and run the same command again" if pre_failed else "")
             + f"). Output manifest: {where['output manifest']}{_as_table(job.local_path(job.output_manifest_key))}; "
             f"quality reports: {reports or 'none (no question has one)'}; answers: {where['answers']}"
             f"{_answers_as_table(job.local_path(job.answers_prefix.rstrip('/')))}; "
