@@ -301,14 +301,3 @@ def test_a_line_without_a_title_or_author_shows_no_such_row():
     task_input["metadata"] = {"text_file_s3_uri": "s3://b/a.txt"}  # what pre-labeling sends for a line without any
     page = render(task_input)
     assert 'id="meta-author"' not in page and "Background: x." in page
-
-
-def test_the_image_viewer_is_the_same_in_every_template_that_has_one():
-    """Ground Truth takes one self-contained template per workflow: the viewer is copied, never diverging."""
-    def block(template: str) -> str:
-        begin, end = template.index("<!-- image-viewer:begin"), template.index("<!-- image-viewer:end -->")
-        return template[begin:end]
-
-    templates = [path.read_text(encoding="utf-8") for path in sorted(TEMPLATE.parent.glob("*.liquid.html"))]
-    blocks = {block(t) for t in templates if "image-viewer:begin" in t}
-    assert len(blocks) == 1 and sum("image-viewer:begin" in t for t in templates) >= 2

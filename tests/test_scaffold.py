@@ -251,13 +251,17 @@ def test_a_worker_sees_the_image_and_labels_it_in_the_browser(forked, browser, t
                                "document.querySelector('#item-image img').complete")
         # The image came through grant_read_access's signed link and decoded: 480 pixels wide, as the scaffold drew it.
         assert page.evaluate("document.querySelector('#item-image img').naturalWidth") == 480
-        # A click on it opens it at full size in a tab of its own, through the same signed link.
-        with page.context.expect_page() as opened:
-            page.click("#item-image img")
-        full = opened.value
-        full.wait_for_load_state()
-        assert full.url == page.get_attribute("#item-image img", "src") and "/media/" in full.url
-        full.close()
+        # A click on it opens it large in the image viewer (the part welding's and NER's pages have), through the
+        # same signed link; 1 shows it at actual size, Esc closes it and no answer was picked on the way.
+        page.click("#item-image img")
+        page.wait_for_function("document.querySelector('dialog.image-viewer[open] img').naturalWidth === 480")
+        assert page.evaluate("document.querySelector('dialog.image-viewer img').src === "
+                             "document.querySelector('#item-image img').src")
+        page.keyboard.press("1")
+        assert page.inner_text(".iv-zoom") == "100%"
+        page.keyboard.press("Escape")
+        page.wait_for_function("!document.querySelector('dialog.image-viewer').open")
+        assert not page.evaluate("Array.from(document.querySelectorAll('crowd-radio-button')).some(b => b.checked)")
         assert page.inner_text("crowd-form p") == "Look at the image and answer each question."
         page.click("crowd-radio-button[value=Blurry] >> text=Blurry")
         page.click("crowd-radio-button[value=No] >> text=No")

@@ -350,7 +350,7 @@ def test_an_image_workflows_sample_images_are_whole_pngs_its_manifest_names(tmp_
         line["id"] for line in lines}  # every image goes to workers
     template = (tmp_path / "ui_templates" / "photo_check.liquid.html").read_text()
     assert '<img src="{{ task.input.image | grant_read_access }}"' in template
-    assert '<a href="{{ task.input.image | grant_read_access }}" target="_blank"' in template  # full size
+    assert 'id="item-image" data-zoomable>' in template and template.endswith("[[part:image-viewer]]\n")  # zooms
     assert "Look at the image" in (tmp_path / "workflows" / "photo_check.py").read_text()
 
 

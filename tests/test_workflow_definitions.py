@@ -121,6 +121,27 @@ def test_labels_are_injected_into_a_template_escaped_for_an_attribute():
         inject_labels("<crowd-radio-group>[[radio-button:c]]</crowd-radio-group>", (question,), "w")
 
 
+def test_a_page_part_is_written_into_every_template_that_asks_for_it_and_an_unknown_one_is_named():
+    """Ground Truth takes one self-contained template per workflow: the image viewer is written once
+    (``ui_templates/parts/``) and put into each page at synth, never copied by hand."""
+    from workflows.model import PARTS_DIR, page_parts
+
+    viewer = (PARTS_DIR / "image-viewer.html").read_text(encoding="utf-8").rstrip("\n")
+    found = workflows.definitions()
+    for name in ("welding", "ner"):
+        source, page = found[name].template_path.read_text(encoding="utf-8"), found[name].worker_template()
+        assert source.count("[[part:image-viewer]]") == 1 and "dialog.showModal" not in source
+        assert page.count(viewer) == 1 and "[[part:" not in page and "data-zoomable" in page
+    assert "image-viewer" in page_parts()
+    assert inject_labels("<p>[[part:image-viewer]]</p>", ()) == f"<p>{viewer}</p>"
+    with pytest.raises(DefinitionError, match=r"^workflow w: the template asks for the part 'zoom', which is not in "
+                                              r"ui_templates/parts/ \(its parts: image-viewer\)"):
+        inject_labels("[[part:zoom]]", (), "w")
+    with pytest.raises(DefinitionError, match=r"\[\[part:Image_Viewer\]\], which is no marker; .*\[\[part:P\]\] "
+                                              r"\(parts: image-viewer\)"):
+        inject_labels("[[part:Image_Viewer]]", (), "w")
+
+
 def test_a_question_name_the_question_types_accept_is_one_a_marker_names():
     """A question's name is letters, digits, '-' or '_' in any script (``Question``: "qualité", "größe"), but the
     markers read only ASCII ones: the scaffold wrote [[radio-buttons:qualité]], synth called it "no marker", and

@@ -37,6 +37,10 @@ _NAME = re.compile(r"^(?=.{1,30}$)[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes):([\w-]+)\]\]")
 _MAX_CHARS_MARKER = re.compile(r"\[\[max-chars:([\w-]+)\]\]")
 _TEXT_MARKER = re.compile(r"\[\[(title|description)\]\]")
+_PART_MARKER = re.compile(r"\[\[part:([a-z0-9-]+)\]\]")
+#: Parts of a page any template may take whole (``[[part:<name>]]``): ``ui_templates/parts/<name>.html``. Ground Truth
+#: takes one self-contained template per workflow, so a part is written into each page that asks for it at synth.
+PARTS_DIR = REPO_ROOT / "ui_templates" / "parts"
 _ANY_MARKER = re.compile(r"\[\[[A-Za-z-]+:[^\]\s]*\]\]")  # a marker's shape, known form or not
 #: The crowd element one label becomes for the markers that expand to markup, one element per label.
 _LABEL_ELEMENTS = {"radio-buttons": "crowd-radio-button", "checkboxes": "crowd-checkbox"}
@@ -194,7 +198,8 @@ class WorkflowDefinition:
         each named ``<question>:<label>`` (``button_name``: Ground Truth submits one object per button, keyed by
         its name), its value and text the label; ``[[max-chars:<question>]]`` a free-text
         question's ``max_chars`` (for its field's ``max-length``); ``[[title]]`` and ``[[description]]`` this
-        definition's (escaped), so a page heading says what the portal's task list says."""
+        definition's (escaped), so a page heading says what the portal's task list says; ``[[part:<name>]]`` the
+        page part ``ui_templates/parts/<name>.html`` (the image viewer), written once for every page."""
         return inject_labels(self.template_path.read_text(encoding="utf-8"), self.questions, self.name, whole_page=True,
                              texts={"title": self.title, "description": self.description})
 
@@ -240,12 +245,13 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
                                   "workflow definition's template has")
         return html.escape(liquid_free(texts[match.group(1)], f"the {match.group(1)}", workflow), quote=True)
 
+    template = _PART_MARKER.sub(lambda match: page_part(match.group(1), workflow), template)
     filled = _TEXT_MARKER.sub(text, _MAX_CHARS_MARKER.sub(max_chars, _LABELS_MARKER.sub(labels, template)))
     unknown = sorted(set(_ANY_MARKER.findall(filled)))
     if unknown:  # a misspelt form would reach workers as text, and the question would get no labels
         raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no marker; write "
-                              "[[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]], [[checkboxes:Q]] or "
-                              "[[max-chars:Q]]")
+                              "[[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]], [[checkboxes:Q]], "
+                              f"[[max-chars:Q]] or [[part:P]] (parts: {', '.join(page_parts()) or 'none'})")
     from local_ground_truth.form_rules import question_field, rules_of
 
     rules = rules_of(filled)  # the page's form, read once for every check
@@ -276,6 +282,21 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         raise DefinitionError(f"workflow {workflow}: the template lets workers write {'; '.join(problems)}: give the "
                               'field max-length="[[max-chars:Q]]"')
     return filled
+
+
+def page_parts() -> list[str]:
+    """The names ``[[part:<name>]]`` takes: the files of ``PARTS_DIR``."""
+    return sorted(path.name[:-len(".html")] for path in PARTS_DIR.glob("*.html"))
+
+
+def page_part(name: str, workflow: str = "workflow") -> str:
+    """The text of the part ``name`` (``PARTS_DIR``), for a page that asks for it; a DefinitionError naming the parts
+    there are for any other name."""
+    parts = page_parts()
+    if name not in parts:
+        raise DefinitionError(f"workflow {workflow}: the template asks for the part {name!r}, which is not in "
+                              f"ui_templates/parts/ (its parts: {', '.join(parts) or 'none'})")
+    return (PARTS_DIR / f"{name}.html").read_text(encoding="utf-8").rstrip("\n")
 
 
 def element_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) -> list[str]:

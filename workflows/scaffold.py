@@ -313,7 +313,7 @@ class Scaffold:
             <script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 
             <style>
-              {self.item_style()}
+              {_continued(self.item_style())}
               .question {{ margin: 14px 0; border: 0; padding: 0; }}
               .question legend {{ font-weight: bold; margin-bottom: 4px; }}
               .question crowd-radio-button, .question crowd-checkbox {{ margin-right: 16px; }}
@@ -322,26 +322,28 @@ class Scaffold:
             <crowd-form>
               <h2>[[title]]</h2>
               <p>[[description]]</p>
-              {self.item_markup()}
+              {_continued(self.item_markup())}
             """)
         blocks = "\n".join(textwrap.indent(_question_markup(question), "  ") + "\n" for question in d.questions)
-        return head + "\n" + blocks + '  <p id="unanswered" role="alert"></p>\n</crowd-form>\n' + REQUIRE_A_CHOICE
+        viewer = "\n[[part:image-viewer]]\n" if self.data == "image" else ""  # ui_templates/parts/image-viewer.html
+        return (head + "\n" + blocks + '  <p id="unanswered" role="alert"></p>\n</crowd-form>\n' + REQUIRE_A_CHOICE
+                + viewer)
 
     def task_input_field(self) -> str:
         return "image" if self.data == "image" else "text"
 
     def item_markup(self) -> str:
         """What the worker labels, as the template shows it (escaped: autoescape is on)."""
-        if self.data == "image":  # shown to fit the window; a click opens it at full size (to judge detail)
-            return ('<div class="item" id="item-image"><a href="{{ task.input.image | grant_read_access }}" '
-                    'target="_blank" rel="noopener noreferrer" title="Open the image at full size in a new tab">'
-                    '<img src="{{ task.input.image | grant_read_access }}" alt="The image to label"></a></div>')
+        if self.data == "image":  # shown to fit the window; a click opens it large, to zoom and pan (the image viewer)
+            return ('<div class="item" id="item-image" data-zoomable>'
+                    '<img src="{{ task.input.image | grant_read_access }}" alt="The image to label"></div>\n'
+                    '<p class="zoom-hint">Click the image (or Tab to it and press Enter) to see it large and zoom.</p>')
         return '<div class="item" id="item-text">{{ task.input.text }}</div>'
 
     def item_style(self) -> str:
         if self.data == "image":
             return (".item img { display: block; max-width: 100%; max-height: 70vh; border: 1px solid #ccc; "
-                    "background: #fff; }")
+                    "background: #fff; }\n.zoom-hint { margin: 6px 0 0; font-size: 13px; color: #555; }")
         return (".item { white-space: pre-wrap; border: 1px solid #ccc; background: #fff; padding: 10px 12px; "
                 "font-size: 16px; }")
 
@@ -426,6 +428,12 @@ def _truth_value(question: Question, n: int):
         return [question.labels[n % len(question.labels)]]
     choices = [label for label in question.labels if label != getattr(question, "abstain", None)]
     return choices[n % len(choices)]
+
+
+def _continued(text: str) -> str:
+    """``text`` put into ``Scaffold.template``'s page at its indentation (14 columns in the source, 2 once
+    dedented): its lines after the first indented to match, or dedenting would keep the source's indentation."""
+    return text.replace("\n", "\n" + " " * 14)
 
 
 def _html(text: str) -> str:
