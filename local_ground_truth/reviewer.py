@@ -118,7 +118,8 @@ A new decision replaces it.</p>{% endif %}
 gave none): pick one to decide.</p>{% endif %}</form></section></div>"""
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
-header{background:#3b2f4a;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap}
+header{background:#3b2f4a;color:#fff;padding:.55rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline;flex-wrap:wrap;
+overflow-wrap:anywhere}
 header h1{font-size:1.1rem;margin:0}header a{color:#d2b8ff;margin-left:auto}main{padding:.8rem 1.2rem;max-width:80rem}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55rem .9rem;margin-bottom:1rem;overflow-x:auto}
 td{overflow-wrap:anywhere}h2{font-size:1rem;margin:.1rem 0 .45rem}table{border-collapse:collapse;width:100%;font-size:13px}

@@ -88,7 +88,8 @@ GENERIC_TYPES = ("", "binary/octet-stream", "application/octet-stream")  # what 
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;line-height:1.4}li{margin:.3rem 0}
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;line-height:1.4;overflow-wrap:anywhere}
+li{margin:.3rem 0}
 input,button{font:inherit;padding:.3rem .5rem}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}</style>
 </head><body><main>{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}{{ body }}</main></body></html>"""

@@ -130,6 +130,27 @@ def test_a_radio_button_or_checkbox_wraps_to_the_next_line_with_its_whole_label(
                                             "Math.round(el.getBoundingClientRect().top))).size") > 3  # yet wrapped
 
 
+def test_a_scaffolded_text_page_wraps_a_long_unbroken_text_inside_a_phones_width(browser):  # noqa: F811
+    """The scaffold's text item kept a URL or a token with no space on one line (white-space: pre-wrap alone), and
+    the worker scrolled the whole page sideways to read it."""
+    from pathlib import Path
+
+    from gt_common.questions import YesNo
+    from workflows.model import WorkflowDefinition
+    from workflows.scaffold import Scaffold
+
+    questions = (YesNo(name="spam"),)
+    definition = WorkflowDefinition(name="triage", title="Triage", description="d", label_attribute_name="l",
+                                    questions=questions)
+    page = inject_labels(Scaffold(definition, Path(".")).template(), questions, "triage", whole_page=True,
+                         texts={"title": "Triage", "description": "d"})
+    text = "See https://example.org/" + "a/b" * 200 + "\nand a second line."
+    worker = Worker(browser, page, {"text": text})
+    worker.page.set_viewport_size({"width": 375, "height": 740})
+    assert worker.page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert worker.page.inner_text("#item-text") == text  # wrapped where the screen ends, not changed
+
+
 def test_crowd_checkbox_submits_true_or_false_per_value_and_a_required_one_must_be_checked(browser):  # noqa: F811
     worker = Worker(browser, """<crowd-form>
       <div><crowd-checkbox name="image_attributes:blurry" value="blurry">Blurry</crowd-checkbox></div>

@@ -18,7 +18,7 @@ from local_ground_truth.server import STAND_IN
 from ner_pre_labeling import handler
 from tests.test_local_runner_browser import page_for
 from tests.test_local_runner_browser_ner import select
-from tests.test_ner_template import TO_JSON_VARIANTS, fake_presign, render
+from tests.test_ner_template import TO_JSON_VARIANTS, fake_presign, make_input, render
 
 PAGE_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "pages" / "abstract-01.jpg").read_bytes()
 TASK_URL = "https://worker.test/task"
@@ -260,3 +260,19 @@ def test_undo_keeps_the_focus_in_the_text_and_shift_tab_brings_a_tag_clear_of_th
             return el.getBoundingClientRect().top < bar.getBoundingClientRect().bottom;
         }"""))
     assert not any(covered)
+
+
+@pytest.mark.parametrize("task_input", [
+    make_input("Background: " + "Hydroxy" * 60 + " is studied. Results: it works."),
+    make_input("Background: data at https://example.org/" + "a/b" * 150 + " . Results: y."),
+    make_input("Background: x. Results: y.", title="A-" + "very-long-title-" * 30, author="Z" * 200),
+], ids=["long-word", "long-url", "long-title-and-author"])
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_long_unbroken_run_wraps_inside_its_column_and_the_page_keeps_its_width(browser, task_input, width):
+    """A chemical name, a URL or a title with no space in it widened the page (3,449 px on a 375 px phone) and the
+    worker scrolled sideways to read the abstract; it wraps, and the text the worker tags is unchanged."""
+    page, dialogs = open_page(browser, render(task_input))
+    page.set_viewport_size({"width": width, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.evaluate("document.getElementById('abstract-container').textContent") == task_input["text"]
+    assert dialogs == []

@@ -230,3 +230,27 @@ def test_a_reviewer_decides_with_the_keyboard_alone_and_reads_every_reason_at_76
             assert problems == []
         finally:
             server.stop()
+
+
+def test_a_name_of_64_letters_without_a_space_keeps_every_page_inside_a_phones_width(browser, runner_assembly,
+                                                                                        tmp_path):
+    """Worker and reviewer names may be 64 characters with no space (``worker_names``): the worker's queue heading and
+    the review header ran 1,900 px and 250 px off a 375 px phone, and the page scrolled sideways."""
+    spec = read_workflow(runner_assembly, "welding")
+    settings = ReviewSettings(enabled=True, threshold=spec.review.threshold)
+    worker, reviewer = "W" * 64, "E" * 64
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "revw")) as job:
+        job.record_answer("0", worker, {QUESTION: {"label": "Burn Through"}})
+        job.consolidate()
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False, review=settings), port=0).start()
+        try:
+            page = watched_page(browser, [])
+            page.set_viewport_size({"width": 375, "height": 740})
+            for path in (f"/worker/{path_segment(worker)}", f"/review/{path_segment(reviewer)}",
+                         f"/review/{path_segment(reviewer)}/object/0"):
+                page.goto(f"{server.url}{path}")
+                assert page.locator("h1").first.is_visible()
+                assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+            assert worker in page.inner_text("#object").replace("\n", "")  # the answer's worker, wrapped in its cell
+        finally:
+            server.stop()

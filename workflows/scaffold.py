@@ -344,8 +344,8 @@ class Scaffold:
         if self.data == "image":
             return (".item img { display: block; max-width: 100%; max-height: 70vh; border: 1px solid #ccc; "
                     "background: #fff; }\n.zoom-hint { margin: 6px 0 0; font-size: 13px; color: #555; }")
-        return (".item { white-space: pre-wrap; border: 1px solid #ccc; background: #fff; padding: 10px 12px; "
-                "font-size: 16px; }")
+        return (".item { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid #ccc; background: #fff; "
+                "padding: 10px 12px; font-size: 16px; }")  # a long unbroken run (a URL) wraps: the page keeps its width
 
     # -- sample data -------------------------------------------------------------------------------
     def sample_objects(self) -> list[dict]:
