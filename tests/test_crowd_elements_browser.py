@@ -130,6 +130,27 @@ def test_a_radio_button_or_checkbox_wraps_to_the_next_line_with_its_whole_label(
                                             "Math.round(el.getBoundingClientRect().top))).size") > 3  # yet wrapped
 
 
+@pytest.mark.parametrize("element", ["crowd-classifier", "crowd-classifier-multi-select"])
+def test_long_category_names_wrap_inside_the_side_panel(browser, element):  # noqa: F811
+    """A fieldset is as wide as its longest line unless told otherwise: categories of some 50 letters (or one word of
+    100) ran out of the side panel and off the page (1,616 px at 1280 px, 665 px at 375 px)."""
+    from gt_common.questions import Classification, MultiSelect
+
+    names = tuple(f"Category with a rather long descriptive name number {n}" for n in range(7)) + ("Unbroken" * 12,)
+    question = (Classification if element == "crowd-classifier" else MultiSelect)(name="c", choices=names)
+    worker = Worker(browser, inject_labels(f"<crowd-form><{element} name='c' categories='[[labels:c]]' header='Pick'>"
+                                           f"<classification-target><p>x</p></classification-target></{element}>"
+                                           "</crowd-form>", (question,)))
+    for width in (375, 1280):
+        worker.page.set_viewport_size({"width": width, "height": 740})
+        assert worker.page.evaluate("document.documentElement.scrollWidth") <= width
+        assert worker.page.evaluate("""() => { const side = document.querySelector('.local-gt-side').getBoundingClientRect();
+            return Array.from(document.querySelectorAll('.local-gt-category')).every(c => {
+                const box = c.getBoundingClientRect(); return box.left >= side.left && box.right <= side.right; }); }""")
+    assert worker.page.eval_on_selector_all(".local-gt-category span", "spans => spans.map(s => s.textContent)") == \
+        list(names)
+
+
 def test_a_scaffolded_text_page_wraps_a_long_unbroken_text_inside_a_phones_width(browser):  # noqa: F811
     """The scaffold's text item kept a URL or a token with no space on one line (white-space: pre-wrap alone), and
     the worker scrolled the whole page sideways to read it."""
