@@ -125,8 +125,8 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.55re
 td{overflow-wrap:anywhere}h2{font-size:1rem;margin:.1rem 0 .45rem}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:.25rem .45rem;border-bottom:1px solid #eaeef2;vertical-align:top}th{background:#f6f8fa}
 #crowd-row td,#crowd-row th{border-top:2px solid #8c959f;font-weight:600}.routed{background:#fff4ce}
-.reasons{color:#8a4b00;font-size:12px;font-weight:400}fieldset{border:1px solid #d0d7de;margin:0 0 .6rem;padding:.35rem .7rem}
-fieldset label{display:inline-block;margin:.15rem 1rem .15rem 0}button{font:inherit;padding:.3rem .7rem}
+.reasons{color:#8a4b00;font-size:12px;font-weight:400}fieldset{border:1px solid #d0d7de;margin:0 0 .6rem;padding:.35rem .7rem;min-width:0}
+fieldset label{display:inline-block;margin:.15rem 1rem .15rem 0;overflow-wrap:anywhere}button{font:inherit;padding:.3rem .7rem}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}#review-notice{color:#cf222e}
 code{background:#f6f8fa;padding:0 .2rem}#source{word-break:break-all}
 .skip{position:absolute;left:-10000px}.skip:focus{position:static;display:inline-block;margin:0 0 .5rem}

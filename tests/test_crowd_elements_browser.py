@@ -153,14 +153,15 @@ def test_long_category_names_wrap_inside_the_side_panel(browser, element):  # no
 
 def test_a_scaffolded_text_page_wraps_a_long_unbroken_text_inside_a_phones_width(browser):  # noqa: F811
     """The scaffold's text item kept a URL or a token with no space on one line (white-space: pre-wrap alone), and
-    the worker scrolled the whole page sideways to read it."""
+    a question's fieldset was as wide as its longest label: the worker scrolled the whole page sideways (718 px)."""
     from pathlib import Path
 
-    from gt_common.questions import YesNo
+    from gt_common.questions import Classification, YesNo
     from workflows.model import WorkflowDefinition
     from workflows.scaffold import Scaffold
 
-    questions = (YesNo(name="spam"),)
+    questions = (YesNo(name="spam"), Classification(name="kind", choices=(
+        "Category with a rather long descriptive name number one", "Unbroken" * 12)))
     definition = WorkflowDefinition(name="triage", title="Triage", description="d", label_attribute_name="l",
                                     questions=questions)
     page = inject_labels(Scaffold(definition, Path(".")).template(), questions, "triage", whole_page=True,

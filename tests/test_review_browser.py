@@ -252,5 +252,11 @@ def test_a_name_of_64_letters_without_a_space_keeps_every_page_inside_a_phones_w
                 assert page.locator("h1").first.is_visible()
                 assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
             assert worker in page.inner_text("#object").replace("\n", "")  # the answer's worker, wrapped in its cell
+            # A class named with a long unbroken word (a scaffolded workflow's label) wraps in the decision's fieldset,
+            # which is otherwise as wide as its longest line.
+            page.evaluate("""() => { const label = document.querySelector('#decision-form fieldset label');
+                label.lastChild.after(' ' + 'Unbroken'.repeat(12)); }""")
+            assert page.evaluate("[document.documentElement.scrollWidth, (s => s.scrollWidth - s.clientWidth)("
+                                 "document.getElementById('decision-section'))]") == [375, 0]
         finally:
             server.stop()

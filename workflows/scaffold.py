@@ -314,9 +314,10 @@ class Scaffold:
 
             <style>
               {_continued(self.item_style())}
-              .question {{ margin: 14px 0; border: 0; padding: 0; }}
+              .question {{ margin: 14px 0; border: 0; padding: 0; min-width: 0; }}
               .question legend {{ font-weight: bold; margin-bottom: 4px; }}
-              .question crowd-radio-button, .question crowd-checkbox {{ margin-right: 16px; }}
+              .question crowd-radio-button, .question crowd-checkbox {{ margin-right: 16px; max-width: 100%;
+                overflow-wrap: anywhere; }}
             </style>
 
             <crowd-form>
