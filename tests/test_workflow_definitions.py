@@ -142,6 +142,19 @@ def test_a_page_part_is_written_into_every_template_that_asks_for_it_and_an_unkn
         inject_labels("[[part:Image_Viewer]]", (), "w")
 
 
+def test_labels_and_titles_that_read_like_markers_are_shown_as_typed():
+    """What a marker puts in is never read for markers again: a label "[[max-chars:n]]" became "50" on the page (and
+    the workers' answers, "50", matched no label), "[[title]]" became the title, "[[part:...]]" was refused."""
+    questions = (Classification(name="c", choices=("[[part:image-viewer]]", "[[max-chars:n]]", "[[title]]")),
+                 FreeText(name="n", max_chars=50))
+    page = inject_labels("<h1>[[title]]</h1><crowd-classifier name='c' categories='[[labels:c]]'></crowd-classifier>"
+                         "<crowd-input name='n' max-length='[[max-chars:n]]'></crowd-input>", questions,
+                         texts={"title": "[[labels:c]]"})
+    assert page == ("<h1>[[labels:c]]</h1><crowd-classifier name='c' categories='[&quot;[[part:image-viewer]]&quot;, "
+                    "&quot;[[max-chars:n]]&quot;, &quot;[[title]]&quot;]'></crowd-classifier>"
+                    "<crowd-input name='n' max-length='50'></crowd-input>")
+
+
 def test_a_question_name_the_question_types_accept_is_one_a_marker_names():
     """A question's name is letters, digits, '-' or '_' in any script (``Question``: "qualité", "größe"), but the
     markers read only ASCII ones: the scaffold wrote [[radio-buttons:qualité]], synth called it "no marker", and

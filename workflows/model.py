@@ -246,12 +246,19 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
         return html.escape(liquid_free(texts[match.group(1)], f"the {match.group(1)}", workflow), quote=True)
 
     template = _PART_MARKER.sub(lambda match: page_part(match.group(1), workflow), template)
-    filled = _TEXT_MARKER.sub(text, _MAX_CHARS_MARKER.sub(max_chars, _LABELS_MARKER.sub(labels, template)))
-    unknown = sorted(set(_ANY_MARKER.findall(filled)))
+    # Markers are read in the template only: a label or title that reads like one ("[[title]]") is text.
+    unmarked = _TEXT_MARKER.sub("", _MAX_CHARS_MARKER.sub("", _LABELS_MARKER.sub("", template)))
+    unknown = sorted(set(_ANY_MARKER.findall(unmarked)))
     if unknown:  # a misspelt form would reach workers as text, and the question would get no labels
         raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no marker; write "
                               "[[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]], [[checkboxes:Q]], "
                               f"[[max-chars:Q]] or [[part:P]] (parts: {', '.join(page_parts()) or 'none'})")
+    fills = ((_LABELS_MARKER, labels), (_MAX_CHARS_MARKER, max_chars), (_TEXT_MARKER, text))
+
+    def fill(match: re.Match) -> str:  # one pass: what a marker puts in is never read for markers again
+        return next(filler(marker) for pattern, filler in fills if (marker := pattern.fullmatch(match.group(0))))
+
+    filled = re.compile("|".join(pattern.pattern for pattern, _ in fills)).sub(fill, template)
     from local_ground_truth.form_rules import question_field, rules_of
 
     rules = rules_of(filled)  # the page's form, read once for every check
