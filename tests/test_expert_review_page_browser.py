@@ -165,3 +165,27 @@ def test_an_expert_decides_on_the_review_page_and_the_decision_reaches_the_final
     assert metadata["crowd"] == {
         "defect": {"label": "Burn Through", "confidence": crowd["defect"]["confidence"]},
         "flaws": {"labels": crowd["flaws"]["labels"], "confidence": crowd["flaws"]["confidence"]}}
+
+
+def test_long_unbroken_input_wraps_and_the_review_page_keeps_its_width(browser):  # noqa: F811
+    """A file's S3 URI, a URL in an inline text, a label of one long word and a worker's note of one ran the page to
+    2,356 px at 375 px and at 1280 px: the expert scrolled sideways to read the crowd's answers."""
+    word = "Unbroken" * 12
+    labels = ["Category with a rather long descriptive name number one", word]
+    task_input = {
+        "source": "Data at https://example.org/" + "a/b" * 100 + " .", "sourceIsS3": False,
+        "files": [{"name": "s3://bucket/" + "x" * 180 + ".json", "uri": "s3://bucket/x.json", "isImage": False}],
+        "reasons": ["low-confidence"], "workers": 3,
+        "questions": [{"name": "kind", "reasons": ["low-confidence"], "multi": False, "labels": labels,
+                       "buttons": [{"name": f"kind:{label}", "label": label, "checked": False} for label in labels],
+                       "crowdLabel": word, "confidence": 0.5, "votes": [{"label": label, "count": 1}
+                                                                         for label in labels]}],
+        "otherAnswers": [{"name": "note", "value": "x" * 300}]}
+    page = page_for(browser)
+    open_task_page(page, render_source(TEMPLATE.read_text(), task_input, lambda uri: SIGNED + "x"), PAGE_URL,
+                   SUBMIT_URL, DONE_URL)
+    for width in (375, 1280):
+        page.set_viewport_size({"width": width, "height": 740})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.inner_text(".review-votes th >> nth=1") == "crowd votes"  # a heading's words kept whole
+    assert page.inner_text(".review-object pre") == task_input["source"]
