@@ -129,6 +129,7 @@ def test_on_a_phone_the_task_bar_shows_every_part_and_the_notice_whole(browser, 
     assert 0 <= clock["y"] and clock["y"] + clock["height"] <= 844 and clock["x"] + clock["width"] <= 390
 
 def test_a_touch_screen_shows_no_key_hints_and_a_desktop_does(browser, welding_site):  # noqa: F811
+    """The hint to open an image said 'Click ... (or Tab to it and press Enter)' on a phone too."""
     _, server = welding_site
     for touch, shown in ((True, False), (False, True)):
         context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=touch, is_mobile=touch)
@@ -138,6 +139,12 @@ def test_a_touch_screen_shows_no_key_hints_and_a_desktop_does(browser, welding_s
             page.wait_for_selector(".local-gt-category")
             assert page.locator(".local-gt-keys").is_visible() is shown
             assert page.locator(".local-gt-category kbd").first.is_visible() is shown
+            # The hint to open an image, and the viewer's own help, speak of taps, or of clicks and keys.
+            hint = page.inner_text(".weld-zoom-hint")
+            assert hint.startswith("Tap the image" if touch else "Click the image") and ("Tab" in hint) is shown
+            page.click(".weld-camera img")
+            page.wait_for_selector("dialog.image-viewer[open]")
+            assert ("Esc" in page.inner_text(".iv-help")) is shown and ("buttons" in page.inner_text(".iv-help")) is touch
         finally:
             context.close()
 

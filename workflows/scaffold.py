@@ -338,7 +338,8 @@ class Scaffold:
         if self.data == "image":  # shown to fit the window; a click opens it large, to zoom and pan (the image viewer)
             return ('<div class="item" id="item-image" data-zoomable>'
                     '<img src="{{ task.input.image | grant_read_access }}" alt="The image to label"></div>\n'
-                    '<p class="zoom-hint">Click the image (or Tab to it and press Enter) to see it large and zoom.</p>')
+                    '<p class="zoom-hint"><span class="iv-desk">Click the image (or Tab to it and press Enter)</span>'
+                    '<span class="iv-touch">Tap the image</span> to see it large and zoom.</p>')
         return '<div class="item" id="item-text">{{ task.input.text }}</div>'
 
     def item_style(self) -> str:
