@@ -439,8 +439,7 @@ def format_quality_report(report: Mapping[str, Any]) -> str:
 def _format_choice(report: Mapping[str, Any]) -> str:
     agreement = report.get("agreement", {})
     lines = [
-        f"Quality report: {_totals(report)}, "
-        f"{counted(len(report.get('classes', [])), 'class', 'classes')}",
+        f"Quality report: {_totals(report)}, {counted(len(report.get('classes', [])), 'class', 'classes')}",
         f"Krippendorff's alpha (nominal): {_fmt(agreement.get('krippendorff_alpha'))}"
         + (f"  [{agreement['krippendorff_alpha_note']}]" if agreement.get("krippendorff_alpha_note") else ""),
         f"Fleiss' kappa: {_fmt(agreement.get('fleiss_kappa'))}"

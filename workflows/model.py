@@ -38,6 +38,8 @@ _LABELS_MARKER = re.compile(r"\[\[(labels|entity-labels|radio-buttons|checkboxes
 _MAX_CHARS_MARKER = re.compile(r"\[\[max-chars:([\w-]+)\]\]")
 _TEXT_MARKER = re.compile(r"\[\[(title|description)\]\]")
 _PART_MARKER = re.compile(r"\[\[part:([a-z0-9-]+)\]\]")
+#: Every marker filled from the definition, in one pattern: a template is read for them once, in one pass.
+_FILLED_MARKER = re.compile("|".join(marker.pattern for marker in (_LABELS_MARKER, _MAX_CHARS_MARKER, _TEXT_MARKER)))
 #: Parts of a page any template may take whole (``[[part:<name>]]``): ``ui_templates/parts/<name>.html``. Ground Truth
 #: takes one self-contained template per workflow, so a part is written into each page that asks for it at synth.
 PARTS_DIR = REPO_ROOT / "ui_templates" / "parts"
@@ -247,8 +249,7 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
 
     template = _PART_MARKER.sub(lambda match: page_part(match.group(1), workflow), template)
     # Markers are read in the template only: a label or title that reads like one ("[[title]]") is text.
-    unmarked = _TEXT_MARKER.sub("", _MAX_CHARS_MARKER.sub("", _LABELS_MARKER.sub("", template)))
-    unknown = sorted(set(_ANY_MARKER.findall(unmarked)))
+    unknown = sorted(set(_ANY_MARKER.findall(_FILLED_MARKER.sub("", template))))
     if unknown:  # a misspelt form would reach workers as text, and the question would get no labels
         raise DefinitionError(f"workflow {workflow}: the template has {', '.join(unknown)}, which is no marker; write "
                               "[[labels:Q]], [[entity-labels:Q]], [[radio-buttons:Q]], [[checkboxes:Q]], "
@@ -258,7 +259,7 @@ def inject_labels(template: str, questions: tuple[Question, ...], workflow: str 
     def fill(match: re.Match) -> str:  # one pass: what a marker puts in is never read for markers again
         return next(filler(marker) for pattern, filler in fills if (marker := pattern.fullmatch(match.group(0))))
 
-    filled = re.compile("|".join(pattern.pattern for pattern, _ in fills)).sub(fill, template)
+    filled = _FILLED_MARKER.sub(fill, template)
     from local_ground_truth.form_rules import question_field, rules_of
 
     rules = rules_of(filled)  # the page's form, read once for every check
@@ -299,11 +300,11 @@ def page_parts() -> list[str]:
 def page_part(name: str, workflow: str = "workflow") -> str:
     """The text of the part ``name`` (``PARTS_DIR``), for a page that asks for it; a DefinitionError naming the parts
     there are for any other name."""
-    parts = page_parts()
-    if name not in parts:
+    path = PARTS_DIR / f"{name}.html"
+    if not path.is_file():
         raise DefinitionError(f"workflow {workflow}: the template asks for the part {name!r}, which is not in "
-                              f"ui_templates/parts/ (its parts: {', '.join(parts) or 'none'})")
-    return (PARTS_DIR / f"{name}.html").read_text(encoding="utf-8").rstrip("\n")
+                              f"ui_templates/parts/ (its parts: {', '.join(page_parts()) or 'none'})")
+    return path.read_text(encoding="utf-8").rstrip("\n")
 
 
 def element_problems(fields: Mapping[str, Any], questions: tuple[Question, ...]) -> list[str]:
