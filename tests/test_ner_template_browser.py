@@ -18,7 +18,7 @@ from local_ground_truth.server import STAND_IN
 from ner_pre_labeling import handler
 from tests.test_local_runner_browser import page_for
 from tests.test_local_runner_browser_ner import select
-from tests.test_ner_template import TO_JSON_VARIANTS, fake_presign, make_input, render
+from tests.test_ner_template import LABELS, TO_JSON_VARIANTS, fake_presign, make_input, render
 
 PAGE_JPEG = (Path(__file__).resolve().parent.parent / "sample_data" / "ner" / "pages" / "abstract-01.jpg").read_bytes()
 TASK_URL = "https://worker.test/task"
@@ -63,8 +63,10 @@ def pre_labeled(s3, bucket):
     handler.s3_client.cache_clear()
 
 
-def open_page(browser, html: str):  # noqa: F811
-    page = page_for(browser)
+def open_page(browser, html: str, page=None):  # noqa: F811
+    """Open the rendered template; ``page`` is one of a context of the caller's (a touch screen's, say)."""
+    if page is None:
+        page = page_for(browser)
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.route("https://assets.crowd.aws/crowd-html-elements.js",
@@ -276,3 +278,24 @@ def test_a_long_unbroken_run_wraps_inside_its_column_and_the_page_keeps_its_widt
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert page.evaluate("document.getElementById('abstract-container').textContent") == task_input["text"]
     assert dialogs == []
+
+
+@pytest.mark.parametrize("touch", [True, False], ids=["touch", "desktop"])
+def test_a_touch_screen_shows_no_key_hints_and_a_desktop_does(browser, touch):
+    """On a phone the section buttons read '1 Background' and the undo 'Ctrl+Z Undo', keys it does not have."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=touch, is_mobile=touch)
+    try:
+        page, dialogs = open_page(browser, render(make_input("Background: x. Results: y.")), context.new_page())
+        first = page.locator(".ner-labels button").first
+        assert first.locator("kbd").is_visible() is not touch
+        assert page.locator(".ner-undo kbd").is_visible() is not touch
+        assert page.locator("#section-help dt .ner-key").first.is_visible() is not touch
+        assert page.locator(".ner-desk").is_visible() is not touch and page.locator(".ner-touch").is_visible() is touch
+        # Keys or not, the button is named by its section alone, and the help names every section.
+        assert first.inner_text().strip().endswith(LABELS[0])
+        assert first.get_attribute("aria-keyshortcuts") == "1"
+        shown = [term.strip().rstrip(":") for term in page.locator("#section-help dt").all_inner_texts()]
+        assert shown == [f"{n} {label}" if not touch else label for n, label in enumerate(LABELS, 1)]
+        assert dialogs == []
+    finally:
+        context.close()
