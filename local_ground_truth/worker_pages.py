@@ -86,6 +86,9 @@ window.LOCAL_GT_ALIVE_URL = {{ alive_url|tojson }}; window.LOCAL_GT_ALIVE_MS = {
 #local-gt-bar button { font: inherit; padding: 4px 10px; border-radius: 4px; border: 1px solid #9aa5b1;
   background: #37475a; color: #fff; cursor: pointer; }
 #local-gt-bar button:hover { background: #485769; }
+/* A finger needs a 44 px target (WCAG 2.5.5): the way back to the queue and Skip task were 17 and 27 px tall. */
+@media (pointer: coarse) { #local-gt-bar a, #local-gt-bar button { min-height: 44px; box-sizing: border-box;
+  display: inline-flex; align-items: center; } }
 #local-gt-worker { max-width: 22em; min-width: 3em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   flex-shrink: 1; }  /* shrinks (cut with "...") before a long time warning pushes it off the bar */
 #local-gt-notice { color: #ffd580; max-width: 32em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }

@@ -29,10 +29,14 @@ class Worker:
     """A page of ``template`` (Liquid, rendered with ``task_input``), and what it posts."""
 
     def __init__(self, browser, template: str, task_input: dict | None = None, *,  # noqa: F811
-                 globals_: dict | None = None) -> None:
+                 globals_: dict | None = None, context=None) -> None:
         self.html = render_source(SCRIPT + template, task_input or {}, lambda uri: "https://signed.test/x")
         self.dialogs: list[str] = []
-        self.page = page_for(browser)
+        if context is None:
+            self.page = page_for(browser)
+        else:  # a browser context of the caller's (a phone's, say)
+            self.page = context.new_page()
+            self.page.route("https://assets.crowd.aws/**", lambda route: route.abort())
         for name, value in (globals_ or {}).items():  # what the runner's task bar defines, e.g. LOCAL_GT_DRAFT_KEY
             self.page.add_init_script(f"window.{name} = {json.dumps(value)};")
         self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
@@ -171,6 +175,31 @@ def test_a_scaffolded_text_page_wraps_a_long_unbroken_text_inside_a_phones_width
     worker.page.set_viewport_size({"width": 375, "height": 740})
     assert worker.page.evaluate("document.documentElement.scrollWidth") <= 375
     assert worker.page.inner_text("#item-text") == text  # wrapped where the screen ends, not changed
+
+
+def test_on_a_phone_every_control_of_a_scaffolded_page_fits_a_finger(browser):  # noqa: F811
+    """A radio button's or a box's label was 19 px tall, a category 28: under a finger's 44 px."""
+    from pathlib import Path
+
+    from gt_common.questions import Checkbox, Classification, FreeText, MultiSelect, YesNo
+    from tests.test_worker_pages_browser import PHONE, SMALL_TARGETS
+    from workflows.model import WorkflowDefinition
+    from workflows.scaffold import Scaffold
+
+    questions = (YesNo(name="spam"), Classification(name="kind", choices=("Bug", "Question", "Praise")),
+                 Checkbox(name="urgent"), MultiSelect(name="areas", choices=("Billing", "Login")),
+                 FreeText(name="summary"))
+    definition = WorkflowDefinition(name="triage", title="Triage", description="d", label_attribute_name="l",
+                                    questions=questions)
+    page = inject_labels(Scaffold(definition, Path(".")).template(), questions, "triage", whole_page=True,
+                         texts={"title": "Triage", "description": "d"})
+    context = browser.new_context(**PHONE)
+    try:
+        worker = Worker(browser, page, {"text": "My invoice was charged twice."}, context=context)
+        assert worker.page.locator("input[type=radio], input[type=checkbox]").count() >= 8  # every question shown
+        assert worker.page.evaluate(SMALL_TARGETS) == []
+    finally:
+        context.close()
 
 
 def test_crowd_checkbox_submits_true_or_false_per_value_and_a_required_one_must_be_checked(browser):  # noqa: F811

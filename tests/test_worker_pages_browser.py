@@ -655,6 +655,84 @@ def test_a_touch_screen_gets_the_ner_instructions_for_touch(browser, ner_site): 
             context.close()
 
 
+
+# -- what a finger meets -----------------------------------------------------------------------------------
+PHONE = {"viewport": {"width": 375, "height": 740}, "has_touch": True, "is_mobile": True}
+# Every control a finger taps, smaller than 44 x 44 px (WCAG 2.5.5). A box inside its label is tapped through the label
+# and a text field's label is no target of its own (the field is), so neither counts.
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a[href], button, label, input, select, [role=button]'))
+  .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .filter(e => !(e.matches('input') && e.closest('label')))
+  .filter(e => !(e.matches('label') && e.control && e.control.matches('textarea, input:not([type=radio], [type=checkbox])')))
+  .map(e => [e, e.getBoundingClientRect()]).filter(([, r]) => r.height < 44 || r.width < 44)
+  .map(([e, r]) => `${e.tagName} ${(e.innerText || e.getAttribute('aria-label') || '').trim().slice(0, 30)}: `
+    + `${Math.round(r.width)} x ${Math.round(r.height)}`)"""
+
+
+def touch(cdp, kind: str, points: list[tuple[float, float]]) -> None:
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y, "id": n}
+                                                                        for n, (x, y) in enumerate(points)]})
+
+
+def test_on_a_phone_every_welding_control_and_the_image_viewer_fit_a_finger(browser, welding_site):  # noqa: F811
+    """A category was 28 px tall, a radio button's label 19, Skip task 27, the way back to the queue 17, the viewer's
+    buttons 24; the viewer's bar ran off a 375 px screen (Close cut in half, the title squeezed to nothing), and it
+    zoomed with its buttons only, not with two fingers."""
+    _, server = welding_site
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.route("https://assets.crowd.aws/**", lambda route: route.abort())
+        page.goto(f"{server.url}/worker/finger/next")
+        images_loaded(page)
+        assert page.evaluate(SMALL_TARGETS) == []
+        page.tap(".weld-camera img")
+        page.wait_for_function("document.querySelector('dialog.image-viewer[open] img').naturalWidth > 0")
+        assert page.evaluate(SMALL_TARGETS) == []
+        for item in page.locator(".iv-bar > *").all():
+            if item.is_visible():  # each whole on the screen, none cut off
+                box = item.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["width"] > 0, item.inner_text()
+        assert page.evaluate("(t => t.scrollWidth <= t.clientWidth)(document.querySelector('.iv-title'))")
+        assert page.inner_text(".iv-title").startswith("Camera image")
+        # Two fingers spread apart zoom in about the point between them; a double tap goes back to the fit.
+        fitted = int(page.inner_text(".iv-zoom").rstrip("%"))
+        cdp = context.new_cdp_session(page)
+        view = page.locator(".iv-view").bounding_box()
+        cx, cy = view["x"] + view["width"] / 2, view["y"] + view["height"] / 2
+        touch(cdp, "touchStart", [(cx - 30, cy), (cx + 30, cy)])
+        for step in range(1, 9):
+            touch(cdp, "touchMove", [(cx - 30 - 10 * step, cy), (cx + 30 + 10 * step, cy)])
+        touch(cdp, "touchEnd", [])
+        pinched = int(page.inner_text(".iv-zoom").rstrip("%"))
+        assert pinched > fitted * 2.5  # the fingers ended 3.67 times as far apart
+        page.tap(".iv-view")
+        page.tap(".iv-view")
+        expect(page.locator(".iv-zoom")).to_have_text(f"{fitted}%")
+        assert "Pinch" in page.inner_text(".iv-help")
+        page.tap(".iv-bar [data-iv=close]")
+        expect(page.locator("dialog.image-viewer")).not_to_have_attribute("open", "")
+    finally:
+        context.close()
+
+
+def test_on_a_phone_every_ner_control_fits_a_finger(browser, ner_site):  # noqa: F811
+    """The section buttons and Undo were 28 px tall, the Yes/No answers 19, a tag's x in the list 20."""
+    _, server = ner_site
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.route("https://assets.crowd.aws/**", lambda route: route.abort())
+        page.goto(f"{server.url}/worker/finger/task/1")
+        page.wait_for_selector("#abstract-container span")
+        select(page, 0, 12)
+        page.tap(f"button[data-label={SECTIONS[0]}]")
+        assert [entity["label"] for entity in entities(page)] == [SECTIONS[0]]  # the tag and its list entry exist
+        assert page.locator("#tag-list button").count() >= 2
+        assert page.evaluate(SMALL_TARGETS) == []
+    finally:
+        context.close()
+
 # -- what a keyboard, a screen reader and a tablet meet --------------------------------------------------
 CONTRAST = """() => {  // visible text below WCAG AA against the background behind it (disabled controls are exempt)
   const rgba = c => { const p = c.match(/[\\d.]+/g).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };

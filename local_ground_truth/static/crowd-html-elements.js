@@ -105,6 +105,12 @@
     // A touch screen with no keyboard: the key hints would only puzzle (a keyboard attached brings them back).
     "@media (hover: none) and (pointer: coarse) { .local-gt-keys, .local-gt-category kbd, .local-gt-submit kbd {",
     "  display: none; } }",
+    // A finger needs a 44 px target (WCAG 2.5.5): a category, a radio button's or a box's label, Submit.
+    "crowd-radio-button > label, crowd-checkbox > label { display: inline-flex; align-items: center; gap: 4px;",
+    "  cursor: pointer; }",
+    "@media (pointer: coarse) { .local-gt-category, .local-gt-submit, .local-gt-full-button, .local-gt-dialog-head button {",
+    "  min-height: 44px; } crowd-radio-button > label, crowd-checkbox > label { min-height: 44px; padding-right: 12px; }",
+    "  crowd-radio-button input, crowd-checkbox input, .local-gt-category input { width: 20px; height: 20px; } }",
     "dialog.local-gt-dialog { max-width: min(860px, 92vw); max-height: 86vh; padding: 0; border: 1px solid #aab;",
     "  border-radius: 8px; }",
     "dialog.local-gt-dialog::backdrop { background: rgba(0, 0, 0, .45); }",
