@@ -91,6 +91,9 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;line-height:1.4;overflow-wrap:anywhere}
 li{margin:.3rem 0}
 input,button{font:inherit;padding:.3rem .5rem}
+/* A finger needs a 44 px target (WCAG 2.5.5): the name field, Start, and each task of the queue */
+@media (pointer:coarse){input,button{min-height:44px;box-sizing:border-box}
+#start,#queue a,#switch-worker{display:inline-flex;align-items:center;min-height:44px;min-width:44px}li{margin:0}}
 .notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem .8rem}</style>
 </head><body><main>{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}{{ body }}</main></body></html>"""
 

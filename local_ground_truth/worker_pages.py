@@ -57,7 +57,7 @@ runs out. This page looks again every few seconds.</p><script>setTimeout(reloadQ
 {% elif more_may_come %}<p id="done">Nothing left for you now. Thank you! More data may join this job: this page
 looks again every {{ more_recheck_seconds }} seconds.</p><script>setTimeout(reloadQueue, {{ more_recheck_seconds * 1000 }});</script>
 {% else %}<p id="done">Nothing left for you. Thank you!</p>{% endif %}
-{% if switch %}<p><a href="/">Sign in as someone else</a></p>
+{% if switch %}<p><a id="switch-worker" href="/">Sign in as someone else</a></p>
 {% else %}<p id="own-link">You are signed in by your own link: this browser labels as {{ worker }} only.</p>{% endif %}"""
 
 TASK_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
