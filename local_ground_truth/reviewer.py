@@ -137,7 +137,12 @@ code{background:#f6f8fa;padding:0 .2rem}#source{word-break:break-all}
 #review-layout{grid-template-columns:minmax(0,3fr) minmax(24rem,2fr);grid-template-areas:"task object" "task decision" "task rest";
  grid-template-rows:auto auto 1fr;align-items:start}
 #object{grid-area:object}#decision-section{grid-area:decision}#task-section{grid-area:task}
-#task-frame{height:calc(100vh - 9rem);min-height:560px}}"""
+#task-frame{height:calc(100vh - 9rem);min-height:560px}}
+/* A tablet: a finger needs a 44 px target (WCAG 2.5.5), each class of the decision and each object of the queue too */
+@media (pointer:coarse){input,button{min-height:44px;box-sizing:border-box}
+fieldset label{display:inline-flex;align-items:center;gap:.3rem;min-height:44px;margin-top:0;margin-bottom:0}
+fieldset input{width:20px;height:20px}
+#start,#queue a,header a,.skip:focus{display:inline-flex;align-items:center;min-height:44px;min-width:44px}}"""
 
 # Sends the form as JSON (the server takes decisions only as same-origin JSON) and follows to the next object.
 _JS = """(() => {

@@ -14,7 +14,7 @@ from local_ground_truth.server import WorkerServer, WorkerSite
 from local_ground_truth.worker_names import path_segment
 from local_ground_truth.stack_reader import read_workflow
 from tests.runner_helpers import job_name, local_job
-from tests.test_worker_pages_browser import CONTRAST
+from tests.test_worker_pages_browser import CONTRAST, SMALL_TARGETS
 
 QUESTION = "WeldingClassification"
 LABEL = "welding-quality"
@@ -259,4 +259,27 @@ def test_a_name_of_64_letters_without_a_space_keeps_every_page_inside_a_phones_w
             assert page.evaluate("[document.documentElement.scrollWidth, (s => s.scrollWidth - s.clientWidth)("
                                  "document.getElementById('decision-section'))]") == [375, 0]
         finally:
+            server.stop()
+
+
+def test_on_a_tablet_every_control_of_the_review_fits_a_finger(browser, runner_assembly, tmp_path):
+    """The name field was 21 px tall, Review 34, each class of the decision 21, Start with the first object 16."""
+    spec = read_workflow(runner_assembly, "welding")
+    settings = ReviewSettings(enabled=True, threshold=spec.review.threshold)
+    with local_job(spec, tmp_path / "s3", job_name(tmp_path, "revt")) as job:
+        job.record_answer("0", "ana", {QUESTION: {"label": "Burn Through"}})
+        job.consolidate()
+        server = WorkerServer(WorkerSite(job, consolidate_in_background=False, review=settings), port=0).start()
+        context = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True, is_mobile=True)
+        try:
+            page = context.new_page()
+            page.route("https://assets.crowd.aws/**", lambda route: route.abort())
+            for path in ("", "/Kim", "/Kim/object/0"):
+                page.goto(f"{server.url}/review{path}")
+                assert page.evaluate(SMALL_TARGETS) == [], path
+            assert page.locator("#decision-form input[type=radio]").count() == 6  # the decision's classes were measured
+            page.tap("#decision-form label:has(input[value='Contamination'])")
+            assert page.is_checked("input[value='Contamination']")
+        finally:
+            context.close()
             server.stop()

@@ -663,8 +663,9 @@ PHONE = {"viewport": {"width": 375, "height": 740}, "has_touch": True, "is_mobil
 # so none of them counts.
 SMALL_TARGETS = """() => Array.from(document.querySelectorAll('a[href], button, label, input, select, [role=button]'))
   .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .filter(e => e.getBoundingClientRect().right + scrollX > 0)  // a skip link waits off the page until focused
   .filter(e => !(e.matches('input') && e.closest('label')))
-  .filter(e => !(e.matches('a') && Array.from(e.parentElement.childNodes).some(n => n !== e && n.textContent.trim())))
+  .filter(e => !(e.matches('a') && Array.from(e.parentElement.childNodes).some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim())))
   .filter(e => !(e.matches('label') && e.control && e.control.matches('textarea, input:not([type=radio], [type=checkbox])')))
   .map(e => [e, e.getBoundingClientRect()]).filter(([, r]) => r.height < 44 || r.width < 44)
   .map(([e, r]) => `${e.tagName} ${(e.innerText || e.getAttribute('aria-label') || '').trim().slice(0, 30)}: `
